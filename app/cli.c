@@ -1,0 +1,127 @@
+#include "cli.h"
+
+#include <gio/gio.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "osh-default-model.h"
+
+#define EDITS_HELP                                                                                 \
+  "  --attach LAYER=HEAD   attach a head at LAYER (a nested path is fine); HEAD is seg,\n"        \
+  "                        seg:F:K, classifier:N or a chain such as\n"                             \
+  "                        conv2d(filters=128,kernel_size=3,padding=same),batchnorm,relu\n"       \
+  "  --attach-mode=keras   wire the head as the layer path says, even if that disconnects\n"
+
+static const OshCommand commands[] = {
+  { "inspect", "MODEL [--json]", "layers, shapes and parameters, like Keras model.summary()",
+    "  --json                one JSON document on stdout\n", osh_cmd_inspect },
+  { "check", "MODEL [EDITS] [--json]", "connectivity report; exit 1 when the graph is disconnected",
+    EDITS_HELP "  --json                one JSON document on stdout\n", osh_cmd_check },
+  { "run", "MODEL INPUT... [EDITS] [options]", "run the model on images or .npy arrays",
+    EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
+               "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
+               "  --labels FILE         class names, one per line\n"
+               "  --threads N           compute threads\n"
+               "  --json                one JSON document on stdout\n",
+    osh_cmd_run },
+  { "attach", "MODEL EDITS -o OUT [--python SNIPPET.py]", "attach heads and save the edited model",
+    EDITS_HELP "  -o OUT                the edited model (.keras, .h5, model.json, .onnx)\n"
+               "  --python SNIPPET.py   a Keras snippet making the same edit\n",
+    osh_cmd_attach },
+  { "export", "MODEL -o OUT", "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
+    "  -o OUT                the file to write\n", osh_cmd_export },
+  { "render", "MODEL [EDITS] -o OUT", "draw the layer graph to .png, .svg or .pdf",
+    EDITS_HELP "  -o OUT                the picture to write\n", osh_cmd_render },
+  { "bench", "MODEL [--runs N] [--threads N] [--json]", "time inference against a same-run sgemm baseline",
+    "  --runs N              timed runs (default 10)\n"
+    "  --threads N           compute threads (default 1)\n"
+    "  --json                one JSON document on stdout\n",
+    osh_cmd_bench },
+  { "zoo", "NAME -o OUT", "write an untrained keras.applications architecture",
+    "  -o OUT                the model file to write\n", osh_cmd_zoo },
+  { "samples", "-o DIR", "write the bundled sample images and their masks",
+    "  -o DIR                the folder to write into\n", osh_cmd_samples },
+};
+
+const OshCommand *
+osh_cli_find (const char *name)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+void
+osh_cli_print_help (FILE *out)
+{
+  fprintf (out, "Usage: offshoot [MODEL]             open the window (the default model without MODEL)\n"
+                "       offshoot COMMAND [ARGS...]\n\n"
+                "Look inside trained vision models, attach auxiliary heads, explain\n"
+                "\"Graph disconnected\" and run inference.\n\nCommands:\n");
+  for (size_t i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nMODEL is a .keras, .h5/.hdf5, TF.js model.json or .onnx file, or @default.\n"
+                "Run 'offshoot COMMAND --help' for a command's options.\n"
+                "Exit codes: 0 success, 1 disconnected model or failed run, 2 bad usage or input.\n");
+}
+
+void
+osh_cli_print_command_help (const OshCommand *cmd, FILE *out)
+{
+  fprintf (out, "Usage: offshoot %s %s\n\n%s.\n", cmd->name, cmd->synopsis, cmd->summary);
+  if (cmd->details)
+    fprintf (out, "\nOptions:\n%s", cmd->details);
+}
+
+int
+osh_cli_usage_error (const char *cmd, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  fprintf (stderr, "offshoot %s: ", cmd);
+  vfprintf (stderr, fmt, ap);
+  fprintf (stderr, "\nTry 'offshoot %s --help'.\n", cmd);
+  va_end (ap);
+  return OSH_EXIT_USAGE;
+}
+
+int
+osh_cli_report (const char *cmd, const OshError *err)
+{
+  fprintf (stderr, "offshoot %s: %s\n", cmd, err->message);
+  switch (err->code)
+    {
+    case OSH_ERR_DISCONNECTED:
+    case OSH_ERR_SHAPE:
+    case OSH_ERR_CANCELLED:
+      return OSH_EXIT_MODEL;
+    default:
+      return OSH_EXIT_USAGE;
+    }
+}
+
+OshGraph *
+osh_cli_load_model (const char *spec, OshError *err)
+{
+  return osh_load_model_spec (spec, err);
+}
+
+int
+osh_cli_main (int argc, char **argv)
+{
+  const OshCommand *cmd = osh_cli_find (argv[1]);
+  if (!cmd)
+    {
+      fprintf (stderr, "offshoot: '%s' is not a command.\n\n", argv[1]);
+      osh_cli_print_help (stderr);
+      return OSH_EXIT_USAGE;
+    }
+  for (int i = 2; i < argc; i++)
+    if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+      {
+        osh_cli_print_command_help (cmd, stdout);
+        return OSH_EXIT_OK;
+      }
+  return cmd->run (argc - 1, argv + 1);
+}

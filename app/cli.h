@@ -1,0 +1,54 @@
+/* cli.h — the `offshoot` subcommands (DESIGN.md, command-line contract).
+ *
+ * Each subcommand lives in its own cmd-NAME.c as `int osh_cmd_NAME (int argc, char **argv)`
+ * with argv[0] = "NAME". Exit codes: 0 success, 1 the model is disconnected or a run
+ * failed on the model's content, 2 bad usage or unreadable input. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "osh-graph.h"
+
+enum
+{
+  OSH_EXIT_OK = 0,
+  OSH_EXIT_MODEL = 1,
+  OSH_EXIT_USAGE = 2,
+};
+
+typedef struct
+{
+  const char *name;
+  const char *synopsis; /* the arguments, after the name */
+  const char *summary;  /* one line */
+  const char *details;  /* options, one per line; may be NULL */
+  int (*run) (int argc, char **argv);
+} OshCommand;
+
+const OshCommand *osh_cli_find (const char *name);
+
+/* Runs argv[1] as a subcommand (argv[0] is the program). */
+int osh_cli_main (int argc, char **argv);
+
+void osh_cli_print_help (FILE *out);
+void osh_cli_print_command_help (const OshCommand *cmd, FILE *out);
+
+/* Opens MODEL: a path, or "@default" for the embedded default model. */
+OshGraph *osh_cli_load_model (const char *spec, OshError *err); /* = osh_load_model_spec */
+
+/* Prints "offshoot CMD: message" on stderr and returns the exit code for the error. */
+int osh_cli_report (const char *cmd, const OshError *err);
+
+/* Prints a usage complaint and returns OSH_EXIT_USAGE. */
+int osh_cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+int osh_cmd_inspect (int argc, char **argv);
+int osh_cmd_check (int argc, char **argv);
+int osh_cmd_run (int argc, char **argv);
+int osh_cmd_attach (int argc, char **argv);
+int osh_cmd_export (int argc, char **argv);
+int osh_cmd_render (int argc, char **argv);
+int osh_cmd_bench (int argc, char **argv);
+int osh_cmd_zoo (int argc, char **argv);
+int osh_cmd_samples (int argc, char **argv);

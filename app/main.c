@@ -1,0 +1,51 @@
+/* offshoot: the window with no command, the CLI with one. */
+#include <gtk/gtk.h>
+#include <string.h>
+
+#include "cli.h"
+#include "offshoot-application.h"
+
+int
+main (int argc, char **argv)
+{
+  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+                   || strcmp (argv[1], "help") == 0))
+    {
+      const OshCommand *cmd = argc > 2 ? osh_cli_find (argv[2]) : NULL;
+      if (cmd)
+        osh_cli_print_command_help (cmd, stdout);
+      else
+        osh_cli_print_help (stdout);
+      return OSH_EXIT_OK;
+    }
+  if (argc > 1 && strcmp (argv[1], "--version") == 0)
+    {
+      printf ("offshoot %s\n", OFFSHOOT_VERSION);
+      return OSH_EXIT_OK;
+    }
+  if (argc > 1 && osh_cli_find (argv[1]))
+    return osh_cli_main (argc, argv);
+  if (argc > 1 && argv[1][0] == '-' && strcmp (argv[1], "--") != 0)
+    {
+      fprintf (stderr, "offshoot: unknown option '%s'\n\n", argv[1]);
+      osh_cli_print_help (stderr);
+      return OSH_EXIT_USAGE;
+    }
+
+  if (argc > 1 && !g_file_test (argv[argc - 1], G_FILE_TEST_EXISTS)
+      && strcmp (argv[argc - 1], "@default") != 0)
+    {
+      fprintf (stderr, "offshoot: '%s' is not a command or a model file.\n\n", argv[argc - 1]);
+      osh_cli_print_help (stderr);
+      return OSH_EXIT_USAGE;
+    }
+
+  if (!gtk_init_check ())
+    {
+      fprintf (stderr, "offshoot: no display to open a window on; the command-line tools work "
+                       "without one (offshoot --help)\n");
+      return OSH_EXIT_USAGE;
+    }
+  g_autoptr (OffshootApplication) app = offshoot_application_new ();
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}

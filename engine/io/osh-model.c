@@ -1,0 +1,204 @@
+/* Format detection, file reading and atomic saving around the per-format code. */
+#include "osh-model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "osh-formats.h"
+#include "osh-limits.h"
+#include "osh-shapes.h"
+
+#define OSH_MAX_MODEL_FILE (INT64_C (16) << 30)
+
+static bool
+ends_with (const char *s, const char *suffix)
+{
+  size_t n = strlen (s), m = strlen (suffix);
+  return n >= m && strcasecmp (s + n - m, suffix) == 0;
+}
+
+OshFormat
+osh_format_from_name (const char *name)
+{
+  if (ends_with (name, ".keras"))
+    return OSH_FORMAT_KERAS3;
+  if (ends_with (name, ".h5") || ends_with (name, ".hdf5") || ends_with (name, ".he5"))
+    return OSH_FORMAT_H5;
+  if (ends_with (name, ".json"))
+    return OSH_FORMAT_TFJS;
+  if (ends_with (name, ".onnx"))
+    return OSH_FORMAT_ONNX;
+  return OSH_FORMAT_UNKNOWN;
+}
+
+OshFormat
+osh_format_detect (const char *name, const void *head, size_t head_size)
+{
+  const unsigned char *b = head;
+  static const unsigned char hdf5_magic[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  if (head_size >= 8 && memcmp (b, hdf5_magic, 8) == 0)
+    return OSH_FORMAT_H5;
+  if (head_size >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4)
+    return OSH_FORMAT_KERAS3;
+  size_t i = 0;
+  while (i < head_size && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+    i++;
+  if (i < head_size && b[i] == '{')
+    return OSH_FORMAT_TFJS;
+  return osh_format_from_name (name);
+}
+
+const char *
+osh_format_name (OshFormat f)
+{
+  switch (f)
+    {
+    case OSH_FORMAT_KERAS3: return "keras3";
+    case OSH_FORMAT_H5: return "keras-h5";
+    case OSH_FORMAT_TFJS: return "tfjs";
+    case OSH_FORMAT_ONNX: return "onnx";
+    case OSH_FORMAT_UNKNOWN: break;
+    }
+  return "unknown";
+}
+
+/* Reads a whole file, refusing anything that is not a regular file or is absurdly large. */
+static void *
+read_file (const char *path, size_t *size_out, OshError *err)
+{
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    {
+      osh_fail (err, OSH_ERR_IO, "%s: cannot open: %s", path, strerror (errno));
+      return NULL;
+    }
+  struct stat st;
+  if (fstat (fileno (f), &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      fclose (f);
+      osh_fail (err, OSH_ERR_IO, "%s: not a regular file", path);
+      return NULL;
+    }
+  if (st.st_size > OSH_MAX_MODEL_FILE)
+    {
+      fclose (f);
+      osh_fail (err, OSH_ERR_LIMIT, "%s: %lld bytes is over the limit of %lld for a model file", path,
+                (long long) st.st_size, (long long) OSH_MAX_MODEL_FILE);
+      return NULL;
+    }
+  size_t size = (size_t) st.st_size;
+  char *data = malloc (size + 1);
+  if (!data)
+    {
+      fclose (f);
+      osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
+      return NULL;
+    }
+  size_t got = fread (data, 1, size, f);
+  bool failed = ferror (f) != 0;
+  fclose (f);
+  if (got != size || failed)
+    {
+      free (data);
+      osh_fail (err, OSH_ERR_IO, "%s: read %zu of %zu bytes", path, got, size);
+      return NULL;
+    }
+  data[size] = '\0'; /* lets JSON readers treat the bytes as a string */
+  *size_out = size;
+  return data;
+}
+
+static OshGraph *
+load (const char *path, const void *data, size_t size, bool from_file, OshError *err)
+{
+  OshGraph *g = NULL;
+  OshFormat f = osh_format_detect (path, data, size);
+  switch (f)
+    {
+    case OSH_FORMAT_KERAS3: g = osh_keras3_read (path, data, size, err); break;
+    case OSH_FORMAT_H5: g = osh_h5_read (path, data, size, err); break;
+    case OSH_FORMAT_ONNX: g = osh_onnx_read (path, data, size, err); break;
+    case OSH_FORMAT_TFJS:
+      if (!from_file)
+        {
+          osh_fail (err, OSH_ERR_USAGE, "%s: a TF.js model must be opened from a file beside its shards",
+                    path);
+          return NULL;
+        }
+      g = osh_tfjs_read (path, data, size, err);
+      break;
+    case OSH_FORMAT_UNKNOWN:
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: not a model file Offshoot knows (expected a .keras zip, an HDF5 .h5, a TF.js "
+                "model.json or an .onnx file)",
+                path);
+      return NULL;
+    }
+  if (!g)
+    return NULL;
+  free (g->source_path);
+  g->source_path = strdup (path);
+  free (g->format);
+  g->format = strdup (osh_format_name (f));
+  if (!osh_graph_infer_shapes (g, err))
+    {
+      osh_error_prefix (err, "%s: ", path);
+      osh_graph_free (g);
+      return NULL;
+    }
+  return g;
+}
+
+OshGraph *
+osh_model_load (const char *path, OshError *err)
+{
+  size_t size = 0;
+  void *data = read_file (path, &size, err);
+  if (!data)
+    return NULL;
+  OshGraph *g = load (path, data, size, true, err);
+  free (data);
+  return g;
+}
+
+OshGraph *
+osh_model_load_bytes (const char *name, const void *data, size_t size, OshError *err)
+{
+  return load (name, data, size, false, err);
+}
+
+bool
+osh_model_save (const OshGraph *g, const char *path, OshError *err)
+{
+  OshFormat f = osh_format_from_name (path);
+  if (f == OSH_FORMAT_UNKNOWN)
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "%s: cannot tell the format from the name (use .keras, .h5, .json or .onnx)", path);
+  size_t n = strlen (path) + 32;
+  char *tmp = malloc (n);
+  if (!tmp)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  /* The temporary file sits in the target folder so that rename() is atomic. */
+  snprintf (tmp, n, "%s.tmp-%ld", path, (long) getpid ());
+  bool ok = false;
+  switch (f)
+    {
+    case OSH_FORMAT_KERAS3: ok = osh_keras3_write (g, tmp, err); break;
+    case OSH_FORMAT_H5: ok = osh_h5_write (g, tmp, err); break;
+    case OSH_FORMAT_TFJS: ok = osh_tfjs_write (g, tmp, path, err); break;
+    case OSH_FORMAT_ONNX: ok = osh_onnx_write (g, tmp, err); break;
+    case OSH_FORMAT_UNKNOWN: break;
+    }
+  if (ok && rename (tmp, path) != 0)
+    ok = osh_fail (err, OSH_ERR_IO, "%s: cannot rename the finished file into place: %s", path,
+                   strerror (errno));
+  if (!ok)
+    unlink (tmp);
+  free (tmp);
+  return ok;
+}

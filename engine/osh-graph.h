@@ -1,0 +1,160 @@
+/* osh-graph.h — the graph IR: layers, nodes (layer calls) and tensor references.
+ *
+ * Keras semantics, with ONNX mapped onto it:
+ *  - a LAYER has a name, a class ("Conv2D", "BatchNormalization", an unknown
+ *    class kept verbatim), its config (a jansson object, kept whole so writers
+ *    can round-trip it) and its weights in file order (Keras binds by position);
+ *  - a NODE is one call of a layer on input tensors; a layer called twice
+ *    (a shared layer) has two nodes. InputLayer nodes have no inputs;
+ *  - a TENSOR is referred to as (node, output index): OshRef;
+ *  - a MODEL used as a layer (a nested model) is a layer with `is_model` set; the
+ *    layers it owns have `owner` = its index, and its own inner `inputs`/`outputs`
+ *    refer to nodes inside it. A node calling it binds its inner inputs, in order,
+ *    to the node's inputs. Paths name nested layers: "efficientnetb7/block5a_expand_conv".
+ *
+ * All layers and nodes of all nesting levels live in two flat arrays of the
+ * graph, so a reference may cross a model boundary. That is exactly how Keras's
+ * "Graph disconnected" arises (a tensor taken from inside a nested model whose
+ * own Input is not an input of the outer model), and the analysis finds it.
+ *
+ * Building a graph by hand (readers, head templates and tests do this):
+ *
+ *   OshGraph *g = osh_graph_new ();
+ *   int in = osh_graph_add_layer (g, -1, "input_1", "InputLayer", json_object (), &err);
+ *   int in_node = osh_graph_add_node (g, in, NULL, 0, 1, &err);
+ *   int fc = osh_graph_add_layer (g, -1, "dense", "Dense", config, &err);
+ *   OshRef x = { in_node, 0 };
+ *   int fc_node = osh_graph_add_node (g, fc, &x, 1, 1, &err);
+ *   osh_graph_set_io (g, -1, &x, 1, &(OshRef){ fc_node, 0 }, 1, &err);
+ *   ...
+ *   osh_graph_free (g);
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osh-error.h"
+#include "osh-tensor.h"
+
+typedef struct
+{
+  int32_t node;  /* index into graph->nodes, -1 for none */
+  int32_t index; /* which output of that node */
+} OshRef;
+
+typedef struct
+{
+  char *name;     /* as stored ("conv1/kernel:0", "block1/conv/kernel", "vars/0") */
+  OshTensor *value;
+  bool trainable; /* false for BatchNorm moving statistics and frozen layers */
+} OshWeight;
+
+typedef struct
+{
+  char *name;       /* unique among the layers of its owner */
+  char *class_name; /* "Conv2D", "Functional", "Sequential", ONNX op type, ... */
+  json_t *config;   /* the layer's config object, owned, never NULL */
+  int owner;        /* index of the owning model layer, -1 for the top-level model */
+  bool trainable;
+
+  OshWeight *weights; /* in file order */
+  int n_weights;
+
+  /* Only for model layers (is_model): the model's own input and output tensors. */
+  bool is_model;
+  OshRef *inputs;
+  int n_inputs;
+  OshRef *outputs;
+  int n_outputs;
+} OshLayer;
+
+typedef struct
+{
+  int layer;       /* the layer this node calls */
+  OshRef *inputs;  /* the tensors it is called on, in order */
+  int n_inputs;
+  int n_outputs;
+  OshShape *shapes; /* n_outputs inferred output shapes (osh_graph_infer_shapes) */
+  json_t *kwargs;   /* call keyword arguments as stored (may be NULL) */
+} OshNode;
+
+typedef enum
+{
+  OSH_LAYOUT_CHANNELS_LAST = 0, /* NHWC: Keras and TF.js */
+  OSH_LAYOUT_CHANNELS_FIRST,    /* NCHW: ONNX, Theano-era Keras */
+} OshLayout;
+
+typedef struct
+{
+  /* The top-level model. */
+  char *name;
+  char *class_name; /* "Functional", "Sequential", "Model", "onnx" */
+  OshRef *inputs;
+  int n_inputs;
+  OshRef *outputs;
+  int n_outputs;
+
+  OshLayer *layers;
+  int n_layers;
+  OshNode *nodes;
+  int n_nodes;
+
+  OshLayout layout;
+  char *format;      /* "keras3", "keras-h5", "tfjs", "onnx", "builder" */
+  char *source_path; /* the file it came from, or NULL */
+  json_t *meta;      /* format extras kept for round-trips (keras_version, backend, ...); owned */
+
+  int layers_cap, nodes_cap; /* private */
+} OshGraph;
+
+OshGraph *osh_graph_new (void);
+void osh_graph_free (OshGraph *g);
+OshGraph *osh_graph_copy (const OshGraph *g, OshError *err); /* deep copy, weights included */
+
+/* Adds a layer owned by `owner` (-1 = top level). `config` is stolen (NULL = empty object).
+ * Fails on a duplicate name within the same owner. Returns the layer index or -1. */
+int osh_graph_add_layer (OshGraph *g, int owner, const char *name, const char *class_name,
+                         json_t *config, OshError *err);
+
+/* Adds a call of `layer` on `inputs`; references must name existing nodes.
+ * Returns the node index or -1. */
+int osh_graph_add_node (OshGraph *g, int layer, const OshRef *inputs, int n_inputs, int n_outputs,
+                        OshError *err);
+
+/* Sets the inputs and outputs of the model `model_layer` (-1 = the top-level model). */
+bool osh_graph_set_io (OshGraph *g, int model_layer, const OshRef *inputs, int n_inputs,
+                       const OshRef *outputs, int n_outputs, OshError *err);
+
+/* Appends a weight; `value` is taken over (freed by the graph, also on failure). */
+bool osh_layer_add_weight (OshGraph *g, int layer, const char *name, OshTensor *value,
+                           bool trainable, OshError *err);
+
+/* Layer lookup within one owner, or by a "/"-separated path from the top level. -1 if absent. */
+int osh_graph_find_layer (const OshGraph *g, int owner, const char *name);
+int osh_graph_find_path (const OshGraph *g, const char *path);
+
+/* "outer/inner/layer": a malloc'd string the caller frees. */
+char *osh_graph_layer_path (const OshGraph *g, int layer);
+
+/* Nesting depth: 0 for top-level layers. */
+int osh_graph_layer_depth (const OshGraph *g, int layer);
+
+/* True when `layer` is `ancestor` or nested (at any depth) inside it. */
+bool osh_graph_layer_within (const OshGraph *g, int layer, int ancestor);
+
+/* The first node that calls `layer` (Keras's node 0), or -1. */
+int osh_graph_layer_first_node (const OshGraph *g, int layer);
+
+/* Weight sizes summed like Keras counts parameters; a model layer counts its whole sub-tree. */
+int64_t osh_graph_layer_params (const OshGraph *g, int layer, int64_t *trainable_out);
+int64_t osh_graph_total_params (const OshGraph *g, int64_t *trainable_out);
+
+/* Config accessors that tolerate missing keys (readers normalise Keras 1 names). */
+int64_t osh_config_int (const json_t *config, const char *key, int64_t fallback);
+double osh_config_double (const json_t *config, const char *key, double fallback);
+bool osh_config_bool (const json_t *config, const char *key, bool fallback);
+const char *osh_config_string (const json_t *config, const char *key, const char *fallback);
+/* Reads an int or a list of ints ("kernel_size": 3 or [3, 3]) into out[n]; false if absent/bad. */
+bool osh_config_ints (const json_t *config, const char *key, int64_t *out, int n);

@@ -1,0 +1,41 @@
+/* osh-model.h — opening and saving model files, whatever their format.
+ *
+ *   OshError err = { 0 };
+ *   OshGraph *g = osh_model_load ("fer2013_mini_XCEPTION.hdf5", &err);
+ *   if (!g) { puts (err.message); return 2; }
+ *   osh_model_save (g, "copy.keras", &err);      // format chosen by the name
+ *
+ * Formats are recognised by content first (zip, HDF5 and protobuf magic, JSON),
+ * then by extension. The input file is never modified; saving writes a
+ * temporary file beside the target and renames it into place.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "osh-graph.h"
+
+typedef enum
+{
+  OSH_FORMAT_UNKNOWN = 0,
+  OSH_FORMAT_KERAS3, /* .keras zip */
+  OSH_FORMAT_H5,     /* Keras 1/2, tf.keras .h5/.hdf5 */
+  OSH_FORMAT_TFJS,   /* TF.js layers model.json + shards */
+  OSH_FORMAT_ONNX,   /* .onnx */
+} OshFormat;
+
+/* Guesses the format from the first bytes, falling back on the file name. */
+OshFormat osh_format_detect (const char *name, const void *head, size_t head_size);
+OshFormat osh_format_from_name (const char *name);
+const char *osh_format_name (OshFormat f); /* "keras3", "keras-h5", "tfjs", "onnx" */
+
+/* Reads and type-checks a model (weights included) and infers shapes. */
+OshGraph *osh_model_load (const char *path, OshError *err);
+
+/* The same from memory; `name` is used for format detection and messages.
+ * TF.js models need their shards beside model.json, so only self-contained
+ * formats (.keras, .h5, .onnx) load from memory. */
+OshGraph *osh_model_load_bytes (const char *name, const void *data, size_t size, OshError *err);
+
+/* Writes `g` in the format the name implies (.keras, .h5/.hdf5, .json, .onnx). */
+bool osh_model_save (const OshGraph *g, const char *path, OshError *err);

@@ -1,0 +1,128 @@
+#include "osh-tensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+OshShape
+osh_shape_make (int rank, const int64_t *dims)
+{
+  OshShape s = { 0 };
+  s.rank = rank < 0 ? 0 : rank > OSH_MAX_RANK ? OSH_MAX_RANK : rank;
+  for (int i = 0; i < s.rank; i++)
+    s.dim[i] = dims[i];
+  return s;
+}
+
+int64_t
+osh_shape_numel (const OshShape *s)
+{
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++)
+    {
+      if (s->dim[i] < 0)
+        return -1;
+      n *= s->dim[i];
+    }
+  return n;
+}
+
+bool
+osh_shape_equal (const OshShape *a, const OshShape *b)
+{
+  if (a->rank != b->rank)
+    return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dim[i] != b->dim[i])
+      return false;
+  return true;
+}
+
+bool
+osh_shape_check (const OshShape *s, OshError *err)
+{
+  char text[160];
+  if (s->rank < 0 || s->rank > OSH_MAX_RANK)
+    return osh_fail (err, OSH_ERR_LIMIT, "rank %d is over the limit of %d", s->rank, OSH_MAX_RANK);
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++)
+    {
+      if (s->dim[i] < 0)
+        {
+          osh_shape_format (s, text, sizeof text);
+          return osh_fail (err, OSH_ERR_SHAPE, "shape %s has an unknown size", text);
+        }
+      if (s->dim[i] > OSH_MAX_DIM || (s->dim[i] > 0 && n > OSH_MAX_ELEMENTS / s->dim[i]))
+        {
+          osh_shape_format (s, text, sizeof text);
+          return osh_fail (err, OSH_ERR_LIMIT, "shape %s is over the limit of %lld elements", text,
+                           (long long) OSH_MAX_ELEMENTS);
+        }
+      n *= s->dim[i];
+    }
+  return true;
+}
+
+void
+osh_shape_format (const OshShape *s, char *buf, size_t size)
+{
+  size_t used = 0;
+  used += (size_t) snprintf (buf, size, "(");
+  for (int i = 0; i < s->rank && used < size; i++)
+    {
+      const char *sep = i ? ", " : "";
+      if (s->dim[i] < 0)
+        used += (size_t) snprintf (buf + used, size - used, "%sNone", sep);
+      else
+        used += (size_t) snprintf (buf + used, size - used, "%s%lld", sep, (long long) s->dim[i]);
+    }
+  if (used < size)
+    snprintf (buf + used, size - used, s->rank == 1 ? ",)" : ")");
+}
+
+OshTensor *
+osh_tensor_new (const OshShape *s, OshError *err)
+{
+  if (!osh_shape_check (s, err))
+    return NULL;
+  int64_t n = osh_shape_numel (s);
+  OshTensor *t = calloc (1, sizeof *t);
+  if (!t)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for a tensor header");
+      return NULL;
+    }
+  t->shape = *s;
+  t->data = calloc ((size_t) (n ? n : 1), sizeof (float));
+  if (!t->data)
+    {
+      free (t);
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for %lld floats", (long long) n);
+      return NULL;
+    }
+  return t;
+}
+
+OshTensor *
+osh_tensor_copy (const OshTensor *t, OshError *err)
+{
+  OshTensor *c = osh_tensor_new (&t->shape, err);
+  if (c)
+    memcpy (c->data, t->data, (size_t) osh_tensor_numel (t) * sizeof (float));
+  return c;
+}
+
+void
+osh_tensor_free (OshTensor *t)
+{
+  if (!t)
+    return;
+  free (t->data);
+  free (t);
+}
+
+int64_t
+osh_tensor_numel (const OshTensor *t)
+{
+  return osh_shape_numel (&t->shape);
+}

@@ -1,0 +1,52 @@
+/* osh-tensor.h — shapes and float32 tensors.
+ *
+ * A shape is a rank and up to OSH_MAX_RANK sizes; -1 marks an unknown size
+ * (Keras's None, usually the batch). A tensor is a shape and a C-order float32
+ * buffer that it owns. Every weight, whatever its dtype in the file, is turned
+ * into float32 when it is read.
+ *
+ *   OshShape s = osh_shape_make (4, (int64_t[]){ 1, 224, 224, 3 });
+ *   OshTensor *t = osh_tensor_new (&s, &err);     // zero-filled
+ *   t->data[0] = 1.0f;
+ *   char text[64]; osh_shape_format (&t->shape, text, sizeof text);  // "(1, 224, 224, 3)"
+ *   osh_tensor_free (t);
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "osh-error.h"
+#include "osh-limits.h"
+
+typedef struct
+{
+  int rank;
+  int64_t dim[OSH_MAX_RANK];
+} OshShape;
+
+typedef struct
+{
+  OshShape shape;
+  float *data; /* numel floats, owned */
+} OshTensor;
+
+OshShape osh_shape_make (int rank, const int64_t *dims);
+
+/* Number of elements, or -1 when a size is unknown. 1 for rank 0. */
+int64_t osh_shape_numel (const OshShape *s);
+
+bool osh_shape_equal (const OshShape *a, const OshShape *b);
+
+/* True when every size is known, positive and within the limits; else fills err. */
+bool osh_shape_check (const OshShape *s, OshError *err);
+
+/* "(None, 7, 7, 1280)" like Keras prints shapes; "()" for a scalar. */
+void osh_shape_format (const OshShape *s, char *buf, size_t size);
+
+/* A new zero-filled tensor; NULL with err set when the shape is unknown or over the limits. */
+OshTensor *osh_tensor_new (const OshShape *s, OshError *err);
+OshTensor *osh_tensor_copy (const OshTensor *t, OshError *err);
+void osh_tensor_free (OshTensor *t);
+int64_t osh_tensor_numel (const OshTensor *t);

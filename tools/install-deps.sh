@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what Offshoot needs on Debian 12 and is missing; does nothing when all is there.
+# Every package the build, the app and the tests use is named here and nowhere else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # build
+  build-essential meson ninja-build pkg-config
+  # engine: JSON, HDF5, zip, BLAS, protobuf-c and the ONNX schema
+  libjansson-dev libhdf5-dev libzip-dev libopenblas-dev libprotobuf-c-dev protobuf-c-compiler
+  libonnx-dev
+  # ui and app
+  libgtk-4-dev libcairo2-dev libgdk-pixbuf-2.0-dev libgraphviz-dev graphviz
+  # tests: headless display, pointer events, screenshots, validators, references
+  xvfb xauth dbus-x11 xdotool imagemagick appstream-util desktop-file-utils
+  python3 python3-numpy python3-h5py nodejs npm libonnx-testdata
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs may come from another repository that bundles npm.
+if [[ " ${missing[*]} " == *" npm "* ]] && command -v npm >/dev/null; then
+  missing=("${missing[@]/npm}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if ((${#missing[@]})); then
+  echo "Installing: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The independent references the tests compare against (tfjs, ONNX Runtime, h5wasm), from npm.
+if [[ -f tests/reference/package.json ]]; then
+  stamp=tests/reference/node_modules/.offshoot-stamp
+  if [[ ! -f $stamp || tests/reference/package-lock.json -nt $stamp ]]; then
+    (cd tests/reference && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+fi
