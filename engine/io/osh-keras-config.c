@@ -816,7 +816,7 @@ osh_keras_parse_json (const char *text, size_t size, const char *name, const cha
       return NULL;
     }
   json_error_t je;
-  json_t *v = json_loadb (text, size, JSON_DECODE_ANY, &je);
+  json_t *v = json_loadb (text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
   if (!v)
     {
       osh_fail (err, OSH_ERR_FORMAT, "%s: %s is not valid JSON (line %d, column %d: %s)", name, what,
