@@ -271,9 +271,8 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
     goto fail;
   if (theano)
     json_object_set_new (g->meta, "theano_kernels_flipped", json_true ());
-  for (int i = 0; i < g->n_layers; i++)
-    if (!osh_keras_check_weights (g, i, name, err))
-      goto fail;
+  if (!osh_keras_check_all_weights (g, name, err))
+    goto fail;
   goto out;
 fail:
   osh_graph_free (g);

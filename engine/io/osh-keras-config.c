@@ -806,6 +806,15 @@ osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
   return true;
 }
 
+bool
+osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err)
+{
+  for (int i = 0; i < g->n_layers; i++)
+    if (!osh_keras_check_weights (g, i, name, err))
+      return false;
+  return true;
+}
+
 json_t *
 osh_keras_parse_json (const char *text, size_t size, const char *name, const char *what, OshError *err)
 {

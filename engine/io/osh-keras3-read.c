@@ -227,9 +227,8 @@ osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
   K3Ctx c = { f, inner, weights_size, g, err };
   if (!bind_model (&c, -1, "", 0))
     goto fail;
-  for (int i = 0; i < g->n_layers; i++)
-    if (!osh_keras_check_weights (g, i, name, err))
-      goto fail;
+  if (!osh_keras_check_all_weights (g, name, err))
+    goto fail;
   goto out;
 fail:
   osh_graph_free (g);
