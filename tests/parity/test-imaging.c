@@ -7,6 +7,7 @@
 
 #include "osh-heatmap.h"
 #include "osh-image.h"
+#include "osh-npy.h"
 #include "osh-test.h"
 
 /* `identify -format "%w %h %[fx:mean.r*255] ..."` (ImageMagick 6.9, libjpeg-turbo). */
@@ -107,6 +108,44 @@ test_preprocess_steps (void)
   g_assert_null (osh_image_to_tensor (img, &pp, &err));
   g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
   osh_image_free (img);
+}
+
+/* Against tf.image.resizeBilinear (half-pixel centres) on random 7×11 pixels
+ * (fixtures/resize_bilinear, made by tools/reference/parity-make-fixtures.mjs). */
+static void
+test_resize_vs_tfjs (void)
+{
+  OshError err = { 0 };
+  char *path = osh_test_fixture ("parity/fixtures/resize_bilinear/input.npy");
+  OshTensor *px = osh_npy_read (path, &err);
+  g_free (path);
+  g_assert_nonnull (px);
+  uint8_t rgb[7 * 11 * 3];
+  for (int i = 0; i < 7 * 11 * 3; i++)
+    rgb[i] = (uint8_t) px->data[i];
+  OshImage *img = osh_image_new_rgb (11, 7, rgb, &err);
+  const int sizes[2][2] = { { 5, 16 }, { 15, 23 } };
+  for (int k = 0; k < 2; k++)
+    {
+      char *rel = g_strdup_printf ("parity/fixtures/resize_bilinear/output_%dx%d.npy", sizes[k][0],
+                                   sizes[k][1]);
+      path = osh_test_fixture (rel);
+      OshTensor *want = osh_npy_read (path, &err);
+      g_assert_nonnull (want);
+      OshPreprocess pp;
+      osh_preprocess_init (&pp);
+      pp.height = sizes[k][0], pp.width = sizes[k][1], pp.scale = 1;
+      OshTensor *got = osh_image_to_tensor (img, &pp, &err);
+      g_assert_cmpint (osh_tensor_numel (got), ==, osh_tensor_numel (want));
+      for (int64_t i = 0; i < osh_tensor_numel (want); i++)
+        g_assert_cmpfloat_with_epsilon (got->data[i], want->data[i], 1e-3);
+      osh_tensor_free (got);
+      osh_tensor_free (want);
+      g_free (path);
+      g_free (rel);
+    }
+  osh_image_free (img);
+  osh_tensor_free (px);
 }
 
 static OshGraph *
@@ -224,7 +263,7 @@ test_heatmap_render (void)
   g_assert_cmpint (cairo_image_surface_get_width (out), ==, 4);
   g_assert_cmphex (pixel (out, 0, 0), ==, packed (0, grey, 0.25));
   g_assert_cmphex (pixel (out, 3, 0), ==, packed (1, grey, 0.25));
-  /* Pixel (0, 3): both sample positions clamp to map cell (0, 1), value 1 → 0.5 of the range. */
+  /* Pixel (0, 3): both sample positions clamp to map row 1, column 0, value 1 → mid-range. */
   g_assert_cmphex (pixel (out, 0, 3), ==, packed (0.5f, grey, 0.25));
   cairo_surface_destroy (out);
 
@@ -256,6 +295,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/imaging/decode/jpeg-vs-imagemagick", test_decode_jpeg);
   g_test_add_func ("/imaging/preprocess/steps", test_preprocess_steps);
+  g_test_add_func ("/imaging/preprocess/resize-vs-tfjs", test_resize_vs_tfjs);
   g_test_add_func ("/imaging/preprocess/propose", test_propose);
   g_test_add_func ("/imaging/heatmap/colormap", test_colormap);
   g_test_add_func ("/imaging/heatmap/render", test_heatmap_render);

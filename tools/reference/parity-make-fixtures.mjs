@@ -287,6 +287,18 @@ for (const [name, build] of Object.entries(models)) {
   console.log(`${name}: output ${JSON.stringify(y.shape)}, max|y| ${absMax.toPrecision(4)}`);
 }
 
+// ---- image resizing: tf.image.resizeBilinear with half-pixel centres on random pixels ----
+{
+  const r = rng(4242);
+  const dir = path.join(outDir, "resize_bilinear");
+  fs.mkdirSync(dir, { recursive: true });
+  const pixels = tf.tensor(Float32Array.from({ length: 7 * 11 * 3 }, () => Math.floor(r() * 256)), [7, 11, 3]);
+  writeNpy(path.join(dir, "input.npy"), pixels);
+  // Down in one axis, up in the other; then up in both.
+  writeNpy(path.join(dir, "output_5x16.npy"), tf.image.resizeBilinear(pixels, [5, 16], false, true));
+  writeNpy(path.join(dir, "output_15x23.npy"), tf.image.resizeBilinear(pixels, [15, 23], false, true));
+}
+
 // ---- corpus: face_classification .h5 → tfjs (h5wasm), run on the sample photos ----
 await h5wasm.ready;
 
