@@ -190,6 +190,7 @@ def keras3_nested_model_and_shared_layer():
     assert shared["inbound"] == ["backbone", "shared"], shared
     assert d["layers"][3]["inbound"] == ["shared", "shared"], d["layers"][3]
     assert [o["name"] for o in d["outputs"]] == ["sum", "backbone"], d["outputs"]
+    assert [o["shape"] for o in d["outputs"]] == [[None, 4], [None, 4]], d["outputs"]
 
 
 main()

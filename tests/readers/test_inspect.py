@@ -26,17 +26,18 @@ def face_json_matches_h5py():
     assert conv == {**conv, "class_name": "Conv2D", "inbound": ["input_1"], "params": 72}, conv
     add = next(l for l in d["layers"] if l["name"] == "add_1")
     assert add["class_name"] == "Add" and len(add["inbound"]) == 2, add
-    # Shapes: arrays with null for the batch, once shape inference fills them.
-    if d["inputs"][0]["shape"] is not None:
-        assert d["inputs"][0]["shape"] == [None, 64, 64, 1], d["inputs"]
-        assert d["outputs"][0]["shape"] == [None, 7], d["outputs"]
+    # Shapes: arrays with null for the batch.
+    assert d["inputs"][0]["shape"] == [None, 64, 64, 1], d["inputs"]
+    assert d["outputs"][0]["shape"] == [None, 7], d["outputs"]
+    assert conv["output_shape"] == [None, 62, 62, 8], conv
+    assert add["output_shape"] == [None, 30, 30, 16], add
 
 
 @case
 def face_table_like_keras_summary():
     r = offshoot("inspect", FACE)
     assert r.returncode == 0, r.stderr
-    for text in ("conv2d_1 (Conv2D)", "Total params: 58,423", "Trainable params: 56,951",
+    for text in ("conv2d_1 (Conv2D)", "(None, 62, 62, 8)", "Total params: 58,423", "Trainable params: 56,951",
                  "Non-trainable params: 1,472", 'Model: "model_1"'):
         assert text in r.stdout, f"'{text}' missing:\n{r.stdout}"
 
