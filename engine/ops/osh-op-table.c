@@ -100,14 +100,17 @@ static_assert (sizeof keras_ops / sizeof keras_ops[0] == KERAS_OP_COUNT,
                "keras_ops changed: update KERAS_OP_COUNT (and engine/ops/README.md)");
 
 const OshOp *
-osh_op_find (const char *class_name)
+osh_op_find (const OshGraph *g, const char *class_name)
 {
   if (!class_name)
     return NULL;
-  for (int i = 0; i < KERAS_OP_COUNT; i++)
+  /* ONNX and Keras share class names with different meanings (Reshape, Flatten, Softmax):
+   * an ONNX graph only ever uses the ONNX table. */
+  bool onnx = g && g->class_name && strcmp (g->class_name, "onnx") == 0;
+  for (int i = 0; !onnx && i < KERAS_OP_COUNT; i++)
     if (strcmp (keras_ops[i].name, class_name) == 0)
       return &keras_ops[i];
-  for (int i = 0; i < osh_onnx_ops_count; i++)
+  for (int i = 0; onnx && i < osh_onnx_ops_count; i++)
     if (strcmp (osh_onnx_ops[i].name, class_name) == 0)
       return &osh_onnx_ops[i];
   return NULL;

@@ -5,7 +5,7 @@
  * Shape inference (osh-shapes.c) and the executor (osh-exec.c) both go through
  * this table, so a class has exactly one definition of its output shape:
  *
- *   const OshOp *op = osh_op_find ("Conv2D");          // NULL: unknown class
+ *   const OshOp *op = osh_op_find (g, "Conv2D");       // NULL: unknown class
  *   OshShape out;
  *   if (!op->infer (&(OshOpCall){ .graph = g, .layer = l, .in = in, .n_in = 1,
  *                                 .out = &out, .n_out = 1 }, &err)) ...
@@ -51,10 +51,11 @@ typedef struct
   OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
 } OshOp;
 
-/* The Keras-family table (osh-op-table.c), then the ONNX table (engine/onnx/osh-onnx-ops.c). */
-const OshOp *osh_op_find (const char *class_name);
+/* The op for a class of graph `g`: the Keras-family table (osh-op-table.c) for Keras graphs,
+ * the ONNX table (engine/onnx/osh-onnx-ops.c) for ONNX graphs (g->class_name "onnx"). */
+const OshOp *osh_op_find (const OshGraph *g, const char *class_name);
 
-/* The ONNX table, filled by the ONNX work; osh_op_find consults it after the Keras table. */
+/* The ONNX table, filled by the ONNX work. */
 extern const OshOp osh_onnx_ops[];
 extern const int osh_onnx_ops_count;
 

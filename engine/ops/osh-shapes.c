@@ -92,7 +92,7 @@ eval_node (Infer *in, OshShape *s, int node, int depth, OshError *err)
     }
 
   bool ok = true;
-  const OshOp *op = osh_op_find (l->class_name);
+  const OshOp *op = osh_op_find (g, l->class_name);
   if (l->is_model)
     {
       if (!unknown)
