@@ -157,7 +157,7 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
   const OshGraph *g = p->g;
   const OshNode *n = &g->nodes[node];
   const OshLayer *l = &g->layers[n->layer];
-  const OshOp *op = osh_op_find (l->class_name);
+  const OshOp *op = osh_op_find (g, l->class_name);
   char msg[256];
   if (!op || !op->run)
     {
@@ -321,7 +321,7 @@ input_shape (OshPlan *p, const OshExecOptions *opt, int i, OshShape *s, OshError
     *s = opt->input_shapes[i];
   else
     {
-      const OshOp *op = osh_op_find (g->layers[n->layer].class_name);
+      const OshOp *op = osh_op_find (g, g->layers[n->layer].class_name);
       OshOpCall c = { .graph = g, .layer = &g->layers[n->layer], .out = s, .n_out = 1 };
       memset (s, 0, sizeof *s);
       if (n->n_inputs == 0 && op)
