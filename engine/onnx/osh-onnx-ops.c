@@ -1,4 +1,4 @@
-/* The ONNX op table, consulted by osh_op_find after the Keras table (engine/ops/osh-op.h).
+/* The ONNX op table, which osh_op_find uses for ONNX graphs (engine/ops/osh-op.h).
  * Empty for now: the ONNX work adds one entry per ONNX op type here. */
 #include <assert.h>
 
