@@ -634,6 +634,22 @@ read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
   return ok;
 }
 
+OshTensor *
+osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err)
+{
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack (NULL, size, data);
+  if (!t)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: not a serialized ONNX TensorProto", name);
+      return NULL;
+    }
+  OshTensor *out = convert_tensor (name, t, err);
+  if (!out)
+    osh_error_prefix (err, "%s: ", name);
+  onnx__tensor_proto__free_unpacked (t, NULL);
+  return out;
+}
+
 OshGraph *
 osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
 {

@@ -15,9 +15,16 @@
  */
 #pragma once
 
+#include <stddef.h>
+
+#include "osh-tensor.h"
+
 #define OSH_ONNX_INPUTS "onnx_inputs"
 #define OSH_ONNX_INPUT_NAMES "onnx_input_names"
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
 #define OSH_ONNX_SLOT_TENSOR "t"
 #define OSH_ONNX_SLOT_WEIGHT "w"
 #define OSH_ONNX_SLOT_ABSENT ""
+
+/* A serialized TensorProto (the conformance suite's input_0.pb / output_0.pb) as float32. */
+OshTensor *osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err);
