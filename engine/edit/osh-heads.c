@@ -591,13 +591,17 @@ osh_head_attach (const OshGraph *g,
                  char **names,
                  OshError *err)
 {
+  const char *asked = path;
   int layer = osh_graph_find_path (g, path);
+  /* An earlier connected-mode edit may have flattened the models this path goes through. */
+  for (const char *p = path; layer < 0 && mode == OSH_ATTACH_CONNECTED && (p = strchr (p, '/'));)
+    layer = osh_graph_find_path (g, path = ++p);
   if (layer < 0)
     {
       osh_fail (err, OSH_ERR_NOT_FOUND,
                 "no layer '%s' in the model (nested layers are named by "
                 "path, like 'efficientnetb7/block5a_expand_conv')",
-                path);
+                asked);
       return NULL;
     }
   if (spec->n_steps < 1 || spec->n_steps > OSH_HEAD_MAX_STEPS)
