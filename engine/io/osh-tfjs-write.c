@@ -60,6 +60,60 @@ write_shard (const OshGraph *g, FILE *f, const char *path, json_t *manifest, Osh
   return true;
 }
 
+typedef struct
+{
+  char *name;
+  int layer;
+} NamedWeight;
+
+static int
+compare_named (const void *a, const void *b)
+{
+  const NamedWeight *x = a, *y = b;
+  int c = strcmp (x->name, y->name);
+  return c != 0 ? c : (x->layer > y->layer) - (x->layer < y->layer);
+}
+
+/* tfjs binds weights by name, so two layers of the same name in different nested models
+ * would load each other's weights: refuse, naming both. */
+static bool
+check_unique_names (const OshGraph *g, OshError *err)
+{
+  int n = 0;
+  for (int l = 0; l < g->n_layers; l++)
+    n += g->layers[l].n_weights;
+  NamedWeight *all = calloc ((size_t) n + 1, sizeof *all);
+  if (!all)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory checking weight names");
+  int k = 0;
+  bool ok = true;
+  for (int l = 0; l < g->n_layers && ok; l++)
+    for (int i = 0; i < g->layers[l].n_weights && ok; i++)
+      {
+        all[k].layer = l;
+        all[k].name = osh_weight_tfjs_name (g, l, i);
+        ok = all[k++].name != NULL;
+      }
+  if (!ok)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory checking weight names");
+  qsort (all, (size_t) k, sizeof *all, compare_named);
+  for (int i = 1; ok && i < k; i++)
+    if (strcmp (all[i - 1].name, all[i].name) == 0)
+      {
+        char *a = osh_graph_layer_path (g, all[i - 1].layer), *b = osh_graph_layer_path (g, all[i].layer);
+        ok = osh_fail (err, OSH_ERR_UNSUPPORTED,
+                       "layers '%s' and '%s' would both store weight '%s' in model.json, and tfjs "
+                       "finds weights by that name: rename one of the layers",
+                       a ? a : "?", b ? b : "?", all[i].name);
+        free (a);
+        free (b);
+      }
+  for (int i = 0; i < k; i++)
+    free (all[i].name);
+  free (all);
+  return ok;
+}
+
 static bool
 write_text (const char *path, const char *text, OshError *err)
 {
@@ -76,6 +130,8 @@ write_text (const char *path, const char *text, OshError *err)
 bool
 osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path, OshError *err)
 {
+  if (!check_unique_names (g, err))
+    return false;
   json_t *topology = osh_write_model_config (g, OSH_KERAS_CONFIG_2, err);
   if (!topology)
     return false;
