@@ -1,0 +1,294 @@
+/* Image decoding (gdk-pixbuf) and preprocessing into a model input tensor. */
+#include "osh-image.h"
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OSH_IMAGE_MAX_SIDE 32768
+
+OshImage *
+osh_image_new_rgb (int width, int height, const uint8_t *rgb, OshError *err)
+{
+  if (width < 1 || height < 1 || width > OSH_IMAGE_MAX_SIDE || height > OSH_IMAGE_MAX_SIDE)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "image size %dx%d is outside 1..%d", width, height,
+                OSH_IMAGE_MAX_SIDE);
+      return NULL;
+    }
+  OshImage *img = calloc (1, sizeof *img);
+  size_t bytes = (size_t) width * (size_t) height * 3;
+  if (img)
+    img->rgb = malloc (bytes);
+  if (!img || !img->rgb)
+    {
+      free (img);
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for a %dx%d image", width, height);
+      return NULL;
+    }
+  img->width = width;
+  img->height = height;
+  if (rgb)
+    memcpy (img->rgb, rgb, bytes);
+  return img;
+}
+
+void
+osh_image_free (OshImage *img)
+{
+  if (!img)
+    return;
+  free (img->rgb);
+  free (img);
+}
+
+static OshImage *
+image_from_pixbuf (const char *name, GdkPixbuf *pb, OshError *err)
+{
+  if (gdk_pixbuf_get_colorspace (pb) != GDK_COLORSPACE_RGB || gdk_pixbuf_get_bits_per_sample (pb) != 8)
+    {
+      osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: only 8-bit RGB(A) pictures are supported", name);
+      return NULL;
+    }
+  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
+  int n = gdk_pixbuf_get_n_channels (pb), stride = gdk_pixbuf_get_rowstride (pb);
+  OshImage *img = osh_image_new_rgb (w, h, NULL, err);
+  if (!img)
+    {
+      osh_error_prefix (err, "%s: ", name);
+      return NULL;
+    }
+  const guint8 *px = gdk_pixbuf_read_pixels (pb);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      memcpy (img->rgb + ((size_t) y * w + x) * 3, px + (size_t) y * stride + (size_t) x * n, 3);
+  return img;
+}
+
+OshImage *
+osh_image_load (const char *path, OshError *err)
+{
+  GError *gerr = NULL;
+  GdkPixbuf *pb = gdk_pixbuf_new_from_file (path, &gerr);
+  if (!pb)
+    {
+      bool missing = g_error_matches (gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+      osh_fail (err, missing ? OSH_ERR_IO : OSH_ERR_FORMAT, "%s: cannot read the picture: %s", path,
+                gerr->message);
+      g_error_free (gerr);
+      return NULL;
+    }
+  OshImage *img = image_from_pixbuf (path, pb, err);
+  g_object_unref (pb);
+  return img;
+}
+
+OshImage *
+osh_image_load_bytes (const char *name, const void *data, size_t size, OshError *err)
+{
+  GError *gerr = NULL;
+  GdkPixbufLoader *loader = gdk_pixbuf_loader_new ();
+  OshImage *img = NULL;
+  if (gdk_pixbuf_loader_write (loader, data, size, &gerr) && gdk_pixbuf_loader_close (loader, &gerr))
+    {
+      GdkPixbuf *pb = gdk_pixbuf_loader_get_pixbuf (loader);
+      if (pb)
+        img = image_from_pixbuf (name, pb, err);
+      else
+        osh_fail (err, OSH_ERR_FORMAT, "%s: not a picture", name);
+    }
+  else
+    {
+      gdk_pixbuf_loader_close (loader, NULL);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: cannot decode the picture: %s", name,
+                gerr ? gerr->message : "unknown error");
+    }
+  g_clear_error (&gerr);
+  g_object_unref (loader);
+  return img;
+}
+
+void
+osh_resize_axis (int src, int dst, int i, int *i0, int *i1, float *frac)
+{
+  double pos = ((double) i + 0.5) * ((double) src / dst) - 0.5;
+  double lo = floor (pos);
+  *frac = (float) (pos - lo);
+  int a = (int) lo, b = (int) ceil (pos);
+  *i0 = a < 0 ? 0 : a > src - 1 ? src - 1 : a;
+  *i1 = b < 0 ? 0 : b > src - 1 ? src - 1 : b;
+}
+
+void
+osh_preprocess_init (OshPreprocess *pp)
+{
+  *pp = (OshPreprocess){ .height = 224, .width = 224, .channels = 3, .scale = 1.0f / 255.0f,
+                         .mean = { 0, 0, 0 }, .std = { 1, 1, 1 }, .order = OSH_ORDER_RGB,
+                         .layout = OSH_LAYOUT_CHANNELS_LAST };
+}
+
+/* The input's shape: the inferred node shape, else the InputLayer config. */
+static bool
+input_shape (const OshGraph *g, OshShape *s)
+{
+  if (g->n_inputs < 1 || g->inputs[0].node < 0 || g->inputs[0].node >= g->n_nodes)
+    return false;
+  const OshNode *node = &g->nodes[g->inputs[0].node];
+  if (node->shapes && node->n_outputs > 0 && node->shapes[0].rank == 4)
+    {
+      *s = node->shapes[0];
+      return true;
+    }
+  const json_t *cfg = g->layers[node->layer].config;
+  const char *keys[] = { "batch_input_shape", "batch_shape" };
+  for (size_t k = 0; k < 2; k++)
+    {
+      const json_t *a = json_object_get (cfg, keys[k]);
+      if (json_is_array (a) && json_array_size (a) == 4)
+        {
+          s->rank = 4;
+          for (int i = 0; i < 4; i++)
+            {
+              const json_t *v = json_array_get (a, (size_t) i);
+              s->dim[i] = json_is_integer (v) ? json_integer_value (v) : -1;
+            }
+          return true;
+        }
+    }
+  return false;
+}
+
+static bool
+is_normalizing (const char *class_name)
+{
+  return strcmp (class_name, "Rescaling") == 0 || strcmp (class_name, "Normalization") == 0;
+}
+
+/* Whether a Rescaling/Normalization layer is among the first few layers after the input,
+ * following the input into nested models (EfficientNet inside a functional wrapper). */
+static bool
+starts_with_normalization (const OshGraph *g, int from_node, int depth)
+{
+  if (depth > 4)
+    return false;
+  for (int n = 0; n < g->n_nodes; n++)
+    {
+      const OshNode *node = &g->nodes[n];
+      bool consumes = false;
+      for (int i = 0; i < node->n_inputs; i++)
+        consumes |= node->inputs[i].node == from_node;
+      if (!consumes)
+        continue;
+      const OshLayer *layer = &g->layers[node->layer];
+      if (is_normalizing (layer->class_name))
+        return true;
+      if (layer->is_model)
+        {
+          for (int i = 0; i < layer->n_inputs; i++)
+            if (layer->inputs[i].node >= 0
+                && starts_with_normalization (g, layer->inputs[i].node, depth + 1))
+              return true;
+        }
+      else if (starts_with_normalization (g, n, depth + 1))
+        return true;
+    }
+  return false;
+}
+
+bool
+osh_preprocess_propose (const OshGraph *g, OshPreprocess *pp)
+{
+  osh_preprocess_init (pp);
+  OshShape s;
+  if (!input_shape (g, &s))
+    return false;
+  bool first = g->layout == OSH_LAYOUT_CHANNELS_FIRST;
+  int64_t c = first ? s.dim[1] : s.dim[3], h = first ? s.dim[2] : s.dim[1],
+          w = first ? s.dim[3] : s.dim[2];
+  pp->layout = g->layout;
+  if (h > 0 && w > 0 && h <= OSH_IMAGE_MAX_SIDE && w <= OSH_IMAGE_MAX_SIDE)
+    pp->height = (int) h, pp->width = (int) w;
+  if (c == 1 || c == 3)
+    pp->channels = (int) c;
+  pp->model_normalizes = starts_with_normalization (g, g->inputs[0].node, 0);
+  if (pp->model_normalizes)
+    pp->scale = 1.0f;
+  return h > 0 && w > 0 && (c == 1 || c == 3);
+}
+
+void
+osh_preprocess_describe (const OshPreprocess *pp, char *buf, size_t size)
+{
+  snprintf (buf, size, "%dx%dx%d, v*%g%+g (%g..%g), mean %g,%g,%g std %g,%g,%g, %s, %s", pp->height,
+            pp->width, pp->channels, pp->scale, pp->offset, pp->offset, 255 * pp->scale + pp->offset,
+            pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0], pp->std[1], pp->std[2],
+            pp->order == OSH_ORDER_BGR ? "BGR" : "RGB",
+            pp->layout == OSH_LAYOUT_CHANNELS_FIRST ? "NCHW" : "NHWC");
+}
+
+OshTensor *
+osh_image_to_tensor (const OshImage *img, const OshPreprocess *pp, OshError *err)
+{
+  if (pp->channels != 1 && pp->channels != 3)
+    {
+      osh_fail (err, OSH_ERR_USAGE, "preprocessing: %d channels (expected 1 or 3)", pp->channels);
+      return NULL;
+    }
+  if (pp->height < 1 || pp->width < 1 || pp->height > OSH_IMAGE_MAX_SIDE || pp->width > OSH_IMAGE_MAX_SIDE)
+    {
+      osh_fail (err, OSH_ERR_USAGE, "preprocessing: size %dx%d is outside 1..%d", pp->height,
+                pp->width, OSH_IMAGE_MAX_SIDE);
+      return NULL;
+    }
+  for (int c = 0; c < pp->channels; c++)
+    if (pp->std[c] == 0.0f || !isfinite (pp->std[c]))
+      {
+        osh_fail (err, OSH_ERR_USAGE, "preprocessing: std of channel %d is %g", c, pp->std[c]);
+        return NULL;
+      }
+  int H = pp->height, W = pp->width, C = pp->channels;
+  bool first = pp->layout == OSH_LAYOUT_CHANNELS_FIRST;
+  OshShape s = first ? osh_shape_make (4, (int64_t[]){ 1, C, H, W })
+                     : osh_shape_make (4, (int64_t[]){ 1, H, W, C });
+  OshTensor *t = osh_tensor_new (&s, err);
+  if (!t)
+    return NULL;
+  for (int y = 0; y < H; y++)
+    {
+      int y0, y1;
+      float fy;
+      osh_resize_axis (img->height, H, y, &y0, &y1, &fy);
+      for (int x = 0; x < W; x++)
+        {
+          int x0, x1;
+          float fx;
+          osh_resize_axis (img->width, W, x, &x0, &x1, &fx);
+          const uint8_t *p00 = img->rgb + ((size_t) y0 * img->width + x0) * 3;
+          const uint8_t *p01 = img->rgb + ((size_t) y0 * img->width + x1) * 3;
+          const uint8_t *p10 = img->rgb + ((size_t) y1 * img->width + x0) * 3;
+          const uint8_t *p11 = img->rgb + ((size_t) y1 * img->width + x1) * 3;
+          float rgb[3];
+          for (int k = 0; k < 3; k++)
+            {
+              float top = p00[k] + (p01[k] - p00[k]) * fx;
+              float bottom = p10[k] + (p11[k] - p10[k]) * fx;
+              rgb[k] = top + (bottom - top) * fy;
+            }
+          float v[3];
+          if (C == 1)
+            v[0] = 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
+          else
+            for (int k = 0; k < 3; k++)
+              v[k] = rgb[pp->order == OSH_ORDER_BGR ? 2 - k : k];
+          for (int c = 0; c < C; c++)
+            {
+              float value = ((v[c] * pp->scale + pp->offset) - pp->mean[c]) / pp->std[c];
+              size_t at = first ? ((size_t) c * H + y) * W + x : ((size_t) y * W + x) * C + c;
+              t->data[at] = value;
+            }
+        }
+    }
+  return t;
+}
