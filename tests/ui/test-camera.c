@@ -45,6 +45,24 @@ test_fit (void)
 }
 
 static void
+test_home (void)
+{
+  /* A tall graph starts readable, inputs at the top. */
+  OshCamera vp = make ();
+  osh_camera_home (&vp);
+  g_assert_cmpfloat (vp.zoom, ==, 0.8);
+  double vx, vy;
+  osh_camera_world_to_view (&vp, 1000, 0, &vx, &vy);
+  g_assert_cmpfloat_with_epsilon (vx, 400, 1e-9);
+  g_assert_cmpfloat_with_epsilon (vy, 24, 1e-9);
+  /* A small one is simply fitted. */
+  osh_camera_set_world (&vp, 0, 0, 300, 200);
+  osh_camera_home (&vp);
+  g_assert_cmpfloat (vp.zoom, ==, 1.5);
+  g_assert_cmpfloat_with_epsilon (vp.cx, 150, 1e-9);
+}
+
+static void
 test_zoom_keeps_point_under_cursor (void)
 {
   OshCamera vp = make ();
@@ -117,6 +135,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ui/camera/roundtrip", test_roundtrip);
   g_test_add_func ("/ui/camera/fit", test_fit);
+  g_test_add_func ("/ui/camera/home", test_home);
   g_test_add_func ("/ui/camera/zoom-keeps-point-under-cursor", test_zoom_keeps_point_under_cursor);
   g_test_add_func ("/ui/camera/clamping", test_clamping);
   g_test_add_func ("/ui/camera/pan-direction", test_pan_direction);

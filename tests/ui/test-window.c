@@ -139,11 +139,49 @@ test_click_selects_layer (void)
   close_window (win);
 }
 
+/* The user's path on the corpus face model: find a layer by name, click it, read it. */
+static void
+test_face_model_find_and_click (void)
+{
+  g_autofree char *path = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, path);
+  settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  const OshGraph *g = offshoot_window_get_graph (win);
+  g_assert_cmpint (g->n_layers, ==, 46);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "find", NULL);
+  gtk_editable_set_text (GTK_EDITABLE (win->search_entry), "conv2d_7");
+  g_signal_emit_by_name (win->search_entry, "search-changed"); /* not waiting for the delay */
+  /* conv2d_7 itself first, then separable_conv2d_7. */
+  g_assert_cmpint (offshoot_graph_view_search_count (view), ==, 2);
+  g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 2");
+
+  int layer = osh_graph_find_layer (g, -1, "conv2d_7");
+  double x, y;
+  g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
+  /* The search brought it into view. */
+  g_assert_cmpfloat (x, >, 0);
+  g_assert_cmpfloat (y, >, 0);
+  g_assert_cmpfloat (x, <, gtk_widget_get_width (GTK_WIDGET (view)));
+  g_assert_cmpfloat (y, <, gtk_widget_get_height (GTK_WIDGET (view)));
+  click_at (view, x, y);
+  OffshootLayerPanel *panel = offshoot_window_get_layer_panel (win);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==, "Conv2D");
+  /* 3×3 kernel over 128 channels, 7 filters, with bias. */
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "params"), ==, "8071");
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "outputs"), ==, "(None, 4, 4, 7)");
+  close_window (win);
+}
+
 static void
 test_zoom_actions (void)
 {
   OffshootWindow *win = open_fixture ();
   OshCamera *cam = offshoot_graph_view_get_camera (offshoot_window_get_graph_view (win));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-fit", NULL);
   double fit = cam->zoom;
   g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-in", NULL);
   g_assert_cmpfloat_with_epsilon (cam->zoom, fit * 1.25, 1e-9);
@@ -266,6 +304,53 @@ test_undo_redo (void)
   close_window (win);
 }
 
+/* The fixture plus an output computed from an Input that is not a model input. */
+static OshGraph *
+with_foreign_branch (const OshGraph *g)
+{
+  OshError err = { 0 };
+  OshGraph *d = osh_graph_copy (g, &err);
+  g_assert_nonnull (d);
+  int in = osh_graph_add_layer (d, -1, "foreign_input", "InputLayer", NULL, &err);
+  int in_node = osh_graph_add_node (d, in, NULL, 0, 1, &err);
+  int relu = osh_graph_add_layer (d, -1, "foreign_relu", "Relu", NULL, &err);
+  OshRef x = { in_node, 0 };
+  int relu_node = osh_graph_add_node (d, relu, &x, 1, 1, &err);
+  g_assert_cmpint (relu_node, >=, 0);
+  g_autofree OshRef *outs = g_new (OshRef, d->n_outputs + 1);
+  memcpy (outs, d->outputs, sizeof (OshRef) * d->n_outputs);
+  outs[d->n_outputs] = (OshRef){ relu_node, 0 };
+  g_autofree OshRef *ins = g_memdup2 (d->inputs, sizeof (OshRef) * d->n_inputs);
+  g_assert_true (osh_graph_set_io (d, -1, ins, d->n_inputs, outs, d->n_outputs + 1, &err));
+  return d;
+}
+
+static void
+test_disconnection_banner (void)
+{
+  OffshootWindow *win = open_fixture ();
+  g_assert_cmpint (offshoot_window_count_fixes (win), ==, 0);
+  g_assert_false (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  offshoot_window_apply_edit (win, with_foreign_branch (offshoot_window_get_graph (win)));
+  settle (win);
+  g_assert_true (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  const char *msg = gtk_label_get_text (win->disconnect_message);
+  g_assert_true (g_str_has_prefix (msg, "Graph disconnected"));
+  g_assert_true (strstr (msg, "foreign_relu") != NULL);
+  g_assert_cmpstr (gtk_label_get_text (win->disconnect_explanation), !=, "");
+  int n = offshoot_window_count_fixes (win);
+  g_assert_cmpint (n, >=, 1);
+  /* The first fix makes the graph connected again, as one undoable step. */
+  g_assert_true (offshoot_window_apply_fix (win, 0));
+  settle (win);
+  g_assert_false (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  g_assert_cmpint (offshoot_window_count_fixes (win), ==, 0);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
+  settle (win);
+  g_assert_true (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  close_window (win);
+}
+
 /* Every button without a text label says what it does (tooltip; the .ui also sets an
  * accessible label on each). */
 static void
@@ -315,17 +400,21 @@ main (int argc, char **argv)
   g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
   g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   gtk_test_init (&argc, &argv, NULL);
+  /* Fly-to jumps straight to its end, so positions are known right after a search. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   app = gtk_application_new ("io.offshoot.Offshoot.Test", G_APPLICATION_NON_UNIQUE);
   g_application_register (G_APPLICATION (app), NULL, NULL);
   g_test_add_func ("/ui/window/opens-model", test_opens_model);
   g_test_add_func ("/ui/window/click-selects-layer", test_click_selects_layer);
   g_test_add_func ("/ui/window/zoom-pan-actions", test_zoom_actions);
+  g_test_add_func ("/ui/window/face-model-find-and-click", test_face_model_find_and_click);
   g_test_add_func ("/ui/window/search", test_search);
   g_test_add_func ("/ui/window/bad-file-shows-error", test_bad_file_shows_error);
   g_test_add_func ("/ui/window/cancel-load", test_cancel_load);
   g_test_add_func ("/ui/window/default-model", test_default_model);
   g_test_add_func ("/ui/window/undo-redo", test_undo_redo);
   g_test_add_func ("/ui/window/buttons-are-named", test_buttons_are_named);
+  g_test_add_func ("/ui/window/disconnection-banner", test_disconnection_banner);
   int status = g_test_run ();
   g_object_unref (app);
   return status;

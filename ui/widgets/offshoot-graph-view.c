@@ -338,7 +338,7 @@ layout_done (GObject *source, GAsyncResult *res, gpointer data)
     g_array_set_size (self->matches, 0);
   osh_camera_set_world (&self->cam, lay->bounds.x, lay->bounds.y, lay->bounds.w, lay->bounds.h);
   if (self->fit_pending)
-    osh_camera_fit (&self->cam);
+    osh_camera_home (&self->cam);
   self->fit_pending = FALSE;
   push_styles (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -482,13 +482,18 @@ offshoot_graph_view_search (OffshootGraphView *self, const char *text)
   self->match_pos = -1;
   if (lay && text && *text)
     {
+      /* Exact names first, then names starting with the text, then the rest, each in
+       * layout order: typing a full name goes straight to that layer. */
       g_autofree char *needle = g_utf8_casefold (text, -1);
-      for (int i = 0; i < lay->n_items; i++)
-        {
-          g_autofree char *title = g_utf8_casefold (lay->items[i].title ? lay->items[i].title : "", -1);
-          if (strstr (title, needle))
-            g_array_append_val (self->matches, i);
-        }
+      for (int rank = 0; rank < 3; rank++)
+        for (int i = 0; i < lay->n_items; i++)
+          {
+            g_autofree char *title = g_utf8_casefold (lay->items[i].title ? lay->items[i].title : "", -1);
+            const char *at = strstr (title, needle);
+            int r = !at ? -1 : strcmp (title, needle) == 0 ? 0 : at == title ? 1 : 2;
+            if (r == rank)
+              g_array_append_val (self->matches, i);
+          }
     }
   push_styles (self);
   if (self->matches->len > 0)
@@ -646,7 +651,7 @@ offshoot_graph_view_size_allocate (GtkWidget *widget, int width, int height, int
   gboolean first = self->cam.view_w <= 1;
   osh_camera_set_view_size (&self->cam, width, height);
   if (first && self->scene)
-    osh_camera_fit (&self->cam);
+    osh_camera_home (&self->cam);
   invalidate (self);
 }
 

@@ -40,6 +40,9 @@ struct _OffshootWindow
   gboolean loading;
   char *error;
 
+  GArray *head_nodes; /* IR nodes of attached heads (drawn as new) */
+  gboolean connected;
+
   GtkFileChooserNative *chooser;
   GFile *run_input;
 };
@@ -49,6 +52,9 @@ void offshoot_window_init_actions (OffshootWindow *self);
 /* Enables and disables every action from the current state, in one place. */
 void offshoot_window_update_actions (OffshootWindow *self);
 void offshoot_window_rebuild_recent (OffshootWindow *self);
+
+/* offshoot-window-connectivity.c */
+void offshoot_window_update_connectivity (OffshootWindow *self);
 
 /* offshoot-window-dnd.c */
 void offshoot_window_init_dnd (OffshootWindow *self);

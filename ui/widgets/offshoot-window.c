@@ -64,6 +64,7 @@ show_graph (OffshootWindow *self, OshGraphHandle *h, gboolean keep_view)
     offshoot_layer_panel_set_layer (self->layer_panel, g,
                                     offshoot_graph_view_get_selected_layer (self->graph_view));
   gtk_stack_set_visible_child_name (self->main_stack, "graph");
+  offshoot_window_update_connectivity (self);
   update_status (self);
   offshoot_window_update_actions (self);
 }
@@ -370,6 +371,7 @@ offshoot_window_finalize (GObject *object)
   OffshootWindow *self = OFFSHOOT_WINDOW (object);
   g_ptr_array_unref (self->undo);
   g_ptr_array_unref (self->redo);
+  g_array_unref (self->head_nodes);
   osh_graph_handle_unref (self->graph);
   g_free (self->spec);
   g_free (self->error);
@@ -419,6 +421,8 @@ offshoot_window_init (OffshootWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->undo = g_ptr_array_new_with_free_func ((GDestroyNotify) osh_graph_handle_unref);
   self->redo = g_ptr_array_new_with_free_func ((GDestroyNotify) osh_graph_handle_unref);
+  self->head_nodes = g_array_new (FALSE, FALSE, sizeof (int));
+  self->connected = TRUE;
 
   g_signal_connect_object (self->error_close, "clicked", G_CALLBACK (on_error_close), self, 0);
   g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self, 0);

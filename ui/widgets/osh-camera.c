@@ -107,6 +107,22 @@ osh_camera_fit (OshCamera *vp)
   osh_camera_clamp (vp);
 }
 
+/* Below this zoom box titles are too small to read. */
+#define READABLE_ZOOM 0.5
+#define HOME_ZOOM 0.8
+
+void
+osh_camera_home (OshCamera *vp)
+{
+  osh_camera_fit (vp);
+  if (vp->zoom >= READABLE_ZOOM)
+    return;
+  vp->zoom = fmin (HOME_ZOOM, vp->max_zoom);
+  vp->cx = vp->world_x + vp->world_w / 2;
+  vp->cy = vp->world_y + (vp->view_h / 2 - FIT_MARGIN) / vp->zoom;
+  osh_camera_clamp (vp);
+}
+
 void
 osh_camera_zoom_at (OshCamera *vp, double factor, double vx, double vy)
 {

@@ -53,6 +53,9 @@ void osh_camera_visible (const OshCamera *vp, double *x, double *y, double *w, d
 /* The zoom at which the whole world fits in the view with a small margin. */
 double osh_camera_fit_zoom (const OshCamera *vp);
 void osh_camera_fit (OshCamera *vp);
+/* The first view of a graph: fitted when that keeps boxes readable, otherwise readable
+ * (zoom 0.8) with the top of the graph (the inputs) in view, centred across. */
+void osh_camera_home (OshCamera *vp);
 /* Multiplies the zoom by `factor` keeping the world point under view point (vx, vy) fixed
  * (as far as the clamping allows). */
 void osh_camera_zoom_at (OshCamera *vp, double factor, double vx, double vy);
