@@ -63,7 +63,7 @@ def faces_classified_like_tfjs():
         (out,) = doc["outputs"]
         assert out["kind"] == "label", out
         assert out["heatmap"] is None
-        assert len(out["top"]) == 3
+        assert len(out["top"]) == min(3, out["shape"][-1])
         assert out["top"][0]["index"] == ref["top"][0]["index"], (name, out["top"], ref["top"])
         assert abs(sum(t["p"] for t in out["top"]) - sum(t["p"] for t in ref["top"])) < 0.15
         assert doc["time_ms"] > 0
