@@ -231,8 +231,6 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
-  if (g->cf)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "channels_first convolutions cannot run yet");
   if (c->layer->n_weights == 0)
     return osh_fail (err, OSH_ERR_SHAPE, "the layer has no weights");
   cp->kernel = osh_op_weight (c, 0)->data;
@@ -275,6 +273,8 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
       c->flops = 2.0 * in_pixels * g->cin * kk * g->cout;
       break;
     }
+  if (g->cf) /* room for the channels-last copies of the input and the output */
+    c->scratch += (size_t) (in_pixels * g->cin + pixels * g->cout);
   return true;
 }
 
@@ -458,27 +458,39 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
 {
   const ConvParams *cp = c->params;
   const ConvGeom *g = &cp->g;
-  int64_t pixels = g->batch * cp->w.oh * cp->w.ow;
+  int64_t opix = cp->w.oh * cp->w.ow, ipix = cp->w.ih * cp->w.iw;
+  int64_t pixels = g->batch * opix;
+  const float *x = in[0];
+  float *y = out[0];
+  if (g->cf)
+    {
+      osh_op_to_channels_last (x, scratch, g->batch, g->cin, ipix);
+      x = scratch;
+      y = scratch + g->batch * ipix * g->cin;
+      scratch = y + pixels * g->cout;
+    }
   switch (g->kind)
     {
     case CONV_PLAIN:
-      conv_plain_run (cp, in[0], out[0], scratch);
+      conv_plain_run (cp, x, y, scratch);
       break;
     case CONV_DEPTHWISE:
-      depthwise_run (cp, in[0], out[0], cp->bias, c->threads);
+      depthwise_run (cp, x, y, cp->bias, c->threads);
       break;
     case CONV_SEPARABLE:
-      depthwise_run (cp, in[0], scratch, NULL, c->threads);
-      fill_bias (out[0], pixels, g->cout, cp->bias);
+      depthwise_run (cp, x, scratch, NULL, c->threads);
+      fill_bias (y, pixels, g->cout, cp->bias);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) pixels, (int) g->cout,
                    (int) cp->mid, 1.0f, scratch, (int) cp->mid, cp->pointwise, (int) g->cout, 1.0f,
-                   out[0], (int) g->cout);
+                   y, (int) g->cout);
       break;
     case CONV_TRANSPOSE:
-      transpose_conv_run (cp, in[0], out[0], scratch);
+      transpose_conv_run (cp, x, y, scratch);
       break;
     }
-  osh_act_apply (&g->act, out[0], pixels, g->cout, c->threads);
+  osh_act_apply (&g->act, y, pixels, g->cout, c->threads);
+  if (g->cf)
+    osh_op_to_channels_first (y, out[0], g->batch, g->cout, opix);
 }
 
 #define CONV_OP(prep, kind, sp)                                                                    \

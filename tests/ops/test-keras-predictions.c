@@ -1,9 +1,11 @@
 /* Keras's own predictions stored beside models in the dl4j corpus: the executor must reproduce
  * them (Keras 2.x, TensorFlow backend). Covers activation layers whose tfjs versions deviate
- * (ELU alpha, ReLU threshold / negative slope) and a BatchNorm CNN. */
+ * (ELU alpha, ReLU threshold / negative slope), Conv1D in both layouts with strides, dilation
+ * and causal padding, an MLP and a BatchNorm CNN. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "osh-exec.h"
 #include "osh-model.h"
@@ -61,11 +63,11 @@ check_model (const char *model, OshTensor *x, const OshTensor *ref)
 }
 
 static void
-test_activation (gconstpointer data)
+test_example (gconstpointer data)
 {
-  const char *name = data; /* "ELU_0" */
-  char *rel = g_strdup_printf ("keras2/dl4j/examples/activations/%s_model.h5", name);
-  char *rel_io = g_strdup_printf ("keras2/dl4j/examples/activations/%s_inputs_and_outputs.h5", name);
+  const char *name = data; /* "activations/ELU_0" */
+  char *rel = g_strdup_printf ("keras2/dl4j/examples/%s_model.h5", name);
+  char *rel_io = g_strdup_printf ("keras2/dl4j/examples/%s_inputs_and_outputs.h5", name);
   char *model = osh_test_corpus (rel), *io = osh_test_corpus (rel_io);
   if (!g_file_test (model, G_FILE_TEST_EXISTS))
     g_test_skip ("corpus absent");
@@ -117,19 +119,43 @@ test_cnn_batch_norm (void)
   g_free (out);
 }
 
+/* Every example of these folders that carries predictions (the recurrent ones cannot run). */
+static void
+add_examples (const char *folder)
+{
+  char *rel = g_strdup_printf ("keras2/dl4j/examples/%s", folder);
+  char *dir_path = osh_test_corpus (rel);
+  GDir *dir = g_dir_open (dir_path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new ();
+  for (const char *f; dir && (f = g_dir_read_name (dir));)
+    if (g_str_has_suffix (f, "_inputs_and_outputs.h5"))
+      g_ptr_array_add (names, g_strndup (f, strlen (f) - strlen ("_inputs_and_outputs.h5")));
+  g_ptr_array_sort (names, (GCompareFunc) (void *) g_ascii_strcasecmp);
+  for (guint i = 0; i < names->len; i++)
+    {
+      /* Owned by the test run: the data outlives g_test_run. */
+      char *name = g_strdup_printf ("%s/%s", folder, (char *) names->pdata[i]);
+      char *path = g_strdup_printf ("/ops/models/keras-predictions/%s", name);
+      g_test_add_data_func_full (path, name, test_example, g_free);
+      g_free (path);
+      g_free (names->pdata[i]);
+    }
+  g_ptr_array_free (names, true);
+  if (dir)
+    g_dir_close (dir);
+  g_free (dir_path);
+  g_free (rel);
+}
+
 int
 main (int argc, char **argv)
 {
-  static const char *acts[] = { "ELU_0", "LeakyReLU_0", "ReLU_0", "ReLU_1", "ReLU_2", "ReLU_3",
-                                "Softmax_0", "ThresholdReLU_0" };
   g_test_init (&argc, &argv, NULL);
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
-  for (size_t i = 0; i < G_N_ELEMENTS (acts); i++)
-    {
-      char *path = g_strdup_printf ("/ops/models/keras-predictions/%s", acts[i]);
-      g_test_add_data_func (path, acts[i], test_activation);
-      g_free (path);
-    }
+  add_examples ("activations");
+  add_examples ("conv1d");
+  add_examples ("causal_conv1d");
+  add_examples ("simple_sparse_xent");
   g_test_add_func ("/ops/models/keras-predictions/cnn-batch-norm", test_cnn_batch_norm);
   return g_test_run ();
 }
