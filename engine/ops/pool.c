@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "osh-op.h"
+#include "osh-vec.h"
 
 typedef struct
 {
@@ -157,8 +158,7 @@ pool_rows (void *arg, int64_t begin, int64_t end)
                   for (int64_t c = 0; c < ch; c++)
                     o[c] = s[c] > o[c] ? s[c] : o[c];
                 else
-                  for (int64_t c = 0; c < ch; c++)
-                    o[c] += s[c];
+                  osh_vec_add (o, s, ch);
               }
           if (!pp->g.max)
             {
