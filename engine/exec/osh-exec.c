@@ -615,6 +615,8 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
           osh_op_shape_fail (err, "input has the wrong shape (given, expected)", &inputs[i]->shape,
                              &v->shape);
           osh_error_prefix (err, "input '%s': ", p->in_names[i]);
+          if (err)
+            err->code = OSH_ERR_USAGE; /* the caller's tensor, not the model, is wrong */
           return false;
         }
       memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));
