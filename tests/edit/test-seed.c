@@ -1,5 +1,6 @@
 /* The seed scenario on the tfjs-built fixture (tools/reference/edit-make-seed.mjs): a small
- * EfficientNet-like backbone nested in an outer classifier, loaded from its Keras 2 .h5 form.
+ * EfficientNet-like backbone nested in an outer classifier, loaded from the TF.js model.json
+ * tfjs saved and from its Keras 2 .h5 form (tools/reference/edit-seed-h5.py).
  * Keras mode reproduces tfjs's own "Graph disconnected" (same foreign input, recorded in
  * fixtures/seed/tfjs.json); the default mode and every fix give a connected model with the
  * output shapes tfjs gives the StackOverflow answer. */
@@ -20,17 +21,24 @@ tfjs_record (void)
 }
 
 static OshGraph *
-load_seed (void)
+load_seed (const char *file)
 {
   OshError err = { 0 };
-  char *path = osh_test_fixture ("edit/fixtures/seed/model.h5");
+  char *name = g_strdup_printf ("edit/fixtures/seed/%s", file);
+  char *path = osh_test_fixture (name);
   OshGraph *g = osh_model_load (path, &err);
   g_free (path);
+  g_free (name);
   if (!g && strstr (err.message, "no layer of the model produces"))
     {
-      /* Keras 2 numbers the calls of a nested Functional model from 1 (node 0 links its own
-       * inputs to outputs); the .h5 reader does not know that yet. */
-      g_test_skip ("the .h5 reader does not skip a nested model's own node 0 yet");
+      /* Keras 2 and tfjs number the calls of a nested Functional model from 1 (node 0 links
+       * its own inputs to outputs); the reader does not know that yet. */
+      g_test_skip ("the reader does not skip a nested model's own node 0 yet");
+      return NULL;
+    }
+  if (!g && strstr (err.message, "not implemented yet"))
+    {
+      g_test_skip ("this reader has not landed");
       return NULL;
     }
   if (!g)
@@ -51,9 +59,9 @@ attach_seed (const OshGraph *g, OshAttachMode mode)
 }
 
 static void
-test_keras_mode (void)
+test_keras_mode (gconstpointer file)
 {
-  OshGraph *g = load_seed ();
+  OshGraph *g = load_seed (file);
   if (!g)
     return;
   json_t *rec = tfjs_record ();
@@ -110,9 +118,9 @@ test_keras_mode (void)
 }
 
 static void
-test_connected_mode (void)
+test_connected_mode (gconstpointer file)
 {
-  OshGraph *g = load_seed ();
+  OshGraph *g = load_seed (file);
   if (!g)
     return;
   json_t *rec = tfjs_record ();
@@ -141,7 +149,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/edit/seed/keras-mode", test_keras_mode);
-  g_test_add_func ("/edit/seed/connected-mode", test_connected_mode);
+  g_test_add_data_func ("/edit/seed/h5/keras-mode", "model.h5", test_keras_mode);
+  g_test_add_data_func ("/edit/seed/h5/connected-mode", "model.h5", test_connected_mode);
+  g_test_add_data_func ("/edit/seed/tfjs/keras-mode", "model.json", test_keras_mode);
+  g_test_add_data_func ("/edit/seed/tfjs/connected-mode", "model.json", test_connected_mode);
   return g_test_run ();
 }
