@@ -299,7 +299,7 @@ flatten_around (OshGraph *g, int layer, int *out_layer, OshError *err)
 }
 
 OshGraph *
-osh_graph_flatten_around (const OshGraph *g, int layer, int *new_layer, OshError *err)
+osh_graph_flatten_around_layer (const OshGraph *g, int layer, int *new_layer, OshError *err)
 {
   if (layer < 0 || layer >= g->n_layers)
     {
@@ -308,6 +308,18 @@ osh_graph_flatten_around (const OshGraph *g, int layer, int *new_layer, OshError
     }
   OshGraph *c = osh_graph_copy (g, err);
   return c ? flatten_around (c, layer, new_layer, err) : NULL;
+}
+
+OshGraph *
+osh_graph_flatten_around (const OshGraph *g, const char *path, OshError *err)
+{
+  int layer = osh_graph_find_path (g, path);
+  if (layer < 0)
+    {
+      osh_fail (err, OSH_ERR_NOT_FOUND, "no layer '%s' in the model", path);
+      return NULL;
+    }
+  return osh_graph_flatten_around_layer (g, layer, NULL, err);
 }
 
 static OshGraph *

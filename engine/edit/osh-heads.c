@@ -618,7 +618,7 @@ osh_head_attach (const OshGraph *g,
   bool flatten = mode == OSH_ATTACH_CONNECTED && g->layers[layer].owner >= 0;
   int at_layer = layer;
   OshGraph *w =
-      flatten ? osh_graph_flatten_around (g, layer, &at_layer, err) : osh_graph_copy (g, err);
+      flatten ? osh_graph_flatten_around_layer (g, layer, &at_layer, err) : osh_graph_copy (g, err);
   if (!w)
     {
       osh_error_prefix (err, "attaching a head at '%s': ", asked);
