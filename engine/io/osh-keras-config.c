@@ -12,6 +12,7 @@ typedef struct
   const char *layer; /* borrowed from the JSON */
   int node;
   int tensor;
+  bool keras3_call; /* from a Keras 3 keras_history inside a call (see resolve) */
 } CallRef;
 
 typedef struct
@@ -259,7 +260,10 @@ collect_keras3 (Ctx *c, const json_t *v, Call *call, const char *where, int dept
   const char *cls = osh_config_string (v, "class_name", "");
   if (strcmp (cls, "__keras_tensor__") == 0)
     {
-      return push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where);
+      if (!push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where))
+        return false;
+      call->refs[call->n - 1].keras3_call = true;
+      return true;
     }
   return true;
 }
@@ -331,9 +335,15 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
                 where, r->layer);
       return -1;
     }
-  if (r->node >= c->n_nodes_of[layer])
+  /* Keras 2, tf.keras and tfjs number a nested model's calls from 1 (its node 0 is the one
+   * its own construction made), and so do Keras 3's input_layers/output_layers; Keras 3
+   * call arguments do not. Index 0 is taken as the first call too, for lenient writers. */
+  int node = r->node;
+  if (c->g->layers[layer].is_model && !r->keras3_call && node > 0)
+    node--;
+  if (node >= c->n_nodes_of[layer])
     return 0;
-  out->node = c->nodes_of[layer][r->node];
+  out->node = c->nodes_of[layer][node];
   out->index = r->tensor;
   return 1;
 }

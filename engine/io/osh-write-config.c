@@ -12,6 +12,7 @@ typedef struct
 } Ctx;
 
 static json_t *model_entry_config (Ctx *c, int owner, OshError *err);
+static const char *written_class (Ctx *c, int layer);
 
 static bool
 is_class (const OshLayer *l, const char *name)
@@ -170,7 +171,7 @@ layer_config (Ctx *c, int layer, OshError *err)
 
 /* [layer, node_index, tensor_index] of a tensor, checked to lie within `owner`'s graph. */
 static json_t *
-history (Ctx *c, int owner, OshRef ref, const char *user, OshError *err)
+history (Ctx *c, int owner, OshRef ref, bool for_io, const char *user, OshError *err)
 {
   const OshGraph *g = c->g;
   if (ref.node < 0 || ref.node >= g->n_nodes)
@@ -191,8 +192,11 @@ history (Ctx *c, int owner, OshRef ref, const char *user, OshError *err)
       return NULL;
     }
   /* In Keras 2 and tfjs a nested model's node 0 is the one its own construction made, so
-   * its calls are numbered from 1 (tf.keras's _should_skip_first_node). */
-  int skip = c->style == OSH_KERAS_CONFIG_2 && g->layers[producer].is_model ? 1 : 0;
+   * its calls are numbered from 1 (tf.keras's _should_skip_first_node); Keras 3 keeps that
+   * numbering for a nested Functional in input_layers/output_layers only. */
+  int skip = 0;
+  if (g->layers[producer].is_model)
+    skip = c->style == OSH_KERAS_CONFIG_2 || (for_io && strcmp (written_class (c, producer), "Functional") == 0);
   return json_pack ("[sii]", g->layers[producer].name, c->node_ord[ref.node] + skip, ref.index);
 }
 
@@ -217,7 +221,7 @@ node_json (Ctx *c, int owner, int node, OshError *err)
   json_t *list = json_array ();
   for (int i = 0; i < n->n_inputs; i++)
     {
-      json_t *hist = history (c, owner, n->inputs[i], user, err);
+      json_t *hist = history (c, owner, n->inputs[i], false, user, err);
       if (!hist)
         {
           json_decref (list);
@@ -338,7 +342,7 @@ io_list (Ctx *c, int owner, const OshRef *refs, int n, const char *what, OshErro
     {
       char user[64];
       snprintf (user, sizeof user, "model %s %d", what, i);
-      json_t *h = history (c, owner, refs[i], user, err);
+      json_t *h = history (c, owner, refs[i], true, user, err);
       if (!h)
         {
           json_decref (list);
