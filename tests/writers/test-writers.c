@@ -227,6 +227,17 @@ test_names (void)
   n = osh_weight_tfjs_name (g, 2, 0);
   g_assert_cmpstr (n, ==, "dense_1/kernel");
   free (n);
+  /* a class without a table: the stored name past its layer part, as tfjs names wrappers */
+  free (g->layers[1].class_name);
+  g->layers[1].class_name = strdup ("Bidirectional");
+  free (g->layers[1].weights[0].name);
+  g->layers[1].weights[0].name = strdup ("bidirectional_1/forward_lstm_1/kernel:0");
+  n = osh_weight_tfjs_name (g, 1, 0);
+  g_assert_cmpstr (n, ==, "dense/forward_lstm_1/kernel");
+  free (n);
+  n = osh_weight_tfjs_name (g, 1, 1); /* "vars/1": no role to be had */
+  g_assert_cmpstr (n, ==, "dense/weight_1");
+  free (n);
   osh_graph_free (g);
   g = build_functional ();
   n = osh_weight_h5_name (g, osh_graph_find_path (g, "backbone/conv"), 0);
