@@ -358,6 +358,20 @@ tfjs_predict (const char *model_json, const char *input)
   return doc;
 }
 
+/* A 3x3x1 image x[i] = step * i + start, and the same as tfjs input JSON (batch of one). */
+static GString *
+image_input (float x[9], float step, float start)
+{
+  GString *input = g_string_new ("[[");
+  for (int i = 0; i < 9; i++)
+    {
+      x[i] = step * (float) i + start;
+      g_string_append_printf (input, "%s[%g]%s%s", i % 3 == 0 ? "[" : "", x[i], i % 3 == 2 ? "]" : "",
+                              i < 8 ? "," : "]]");
+    }
+  return input;
+}
+
 static void
 assert_outputs (const json_t *got, const float *want, int n)
 {
@@ -376,13 +390,7 @@ test_tfjs_predicts (void)
   g_free (shard);
 
   float x[9];
-  GString *input = g_string_new ("[[");
-  for (int i = 0; i < 9; i++)
-    {
-      x[i] = 0.25f * (float) i - 1.0f;
-      g_string_append_printf (input, "%s[%g]%s%s", i % 3 == 0 ? "[" : "", x[i], i % 3 == 2 ? "]" : "",
-                              i < 8 ? "," : "]]");
-    }
+  GString *input = image_input (x, 0.25f, -1.0f);
   json_t *r = tfjs_predict (f.path, input->str);
   g_string_free (input, TRUE);
   g_assert_cmpint (json_integer_value (json_object_get (r, "params")), ==, osh_graph_total_params (g, NULL));
@@ -443,13 +451,7 @@ test_tfjs_edited_graphs (void)
 {
   OshError err = { 0 };
   float x[9];
-  GString *input = g_string_new ("[[");
-  for (int i = 0; i < 9; i++)
-    {
-      x[i] = 0.3f * (float) i - 1.1f;
-      g_string_append_printf (input, "%s[%g]%s%s", i % 3 == 0 ? "[" : "", x[i], i % 3 == 2 ? "]" : "",
-                              i < 8 ? "," : "]]");
-    }
+  GString *input = image_input (x, 0.3f, -1.1f);
   OshGraph *g = build_functional ();
   OshGraph *flat = osh_graph_flatten_model (g, osh_graph_find_path (g, "backbone"), &err);
   g_assert_nonnull (flat);
