@@ -5,7 +5,7 @@
  * Shape inference (osh-shapes.c) and the executor (osh-exec.c) both go through
  * this table, so a class has exactly one definition of its output shape:
  *
- *   const OshOp *op = osh_op_find ("Conv2D");          // NULL: unknown class
+ *   const OshOp *op = osh_op_find (g, "Conv2D");       // NULL: unknown class
  *   OshShape out;
  *   if (!op->infer (&(OshOpCall){ .graph = g, .layer = l, .in = in, .n_in = 1,
  *                                 .out = &out, .n_out = 1 }, &err)) ...
@@ -51,10 +51,11 @@ typedef struct
   OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
 } OshOp;
 
-/* The Keras-family table (osh-op-table.c), then the ONNX table (engine/onnx/osh-onnx-ops.c). */
-const OshOp *osh_op_find (const char *class_name);
+/* The op for a class of graph `g`: the Keras-family table (osh-op-table.c) for Keras graphs,
+ * the ONNX table (engine/onnx/osh-onnx-ops.c) for ONNX graphs (g->class_name "onnx"). */
+const OshOp *osh_op_find (const OshGraph *g, const char *class_name);
 
-/* The ONNX table, filled by the ONNX work; osh_op_find consults it after the Keras table. */
+/* The ONNX table, filled by the ONNX work. */
 extern const OshOp osh_onnx_ops[];
 extern const int osh_onnx_ops_count;
 
@@ -139,3 +140,14 @@ bool osh_op_need (const OshOpCall *c, int min_inputs, int min_rank, int max_rank
 
 /* Normalises a possibly negative axis against `rank`; -1 when out of range. */
 int osh_op_axis (int64_t axis, int rank);
+
+/* A 1-D or 2-D sliding window seen as 2-D (1-D: height 1), for conv and pooling kernels. */
+typedef struct
+{
+  int64_t kh, kw, sh, sw, dh, dw, ph, pw, ih, iw, oh, ow;
+} OshWindow2D;
+
+/* `sp` (1 or 2) entries each of kernel, stride, dilation (NULL = 1), leading pad, input and
+ * output sizes. */
+OshWindow2D osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d,
+                             const int64_t *pad, const int64_t *in, const int64_t *out);
