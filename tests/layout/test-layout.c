@@ -256,6 +256,14 @@ test_deep (void)
   /* A sane width: the skip edges do not spread the net sideways. */
   g_assert_cmpfloat (lay->bounds.w, <, 2000);
   osh_layout_free (lay);
+  /* Without groups the big graph is cut into invisible chunks for speed: same checks, and
+   * no chunk leaks out as a frame. */
+  lay = lay_out (g, NULL);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_clusters, ==, 0);
+  g_assert_nonnull (strstr (lay->dot, "cluster_chunk"));
+  g_assert_cmpfloat (lay->bounds.w, <, 2000);
+  osh_layout_free (lay);
   osh_grouping_free (gr);
   osh_graph_free (g);
 }

@@ -557,6 +557,33 @@ emit_cluster (Builder *b, GString *dot, int grp, GPtrArray **members, GPtrArray 
   g_string_append_printf (dot, "%*s}\n", depth * 2, "");
 }
 
+/* Graphviz 2.43 spends seconds building the x-positioning tree of a big flat graph; the
+ * same graph cut into small clusters lays out ~6x faster and narrower (3,000-layer chain:
+ * 3.0 s → 0.5 s of CPU). So above this size, runs of consecutive top-level items (node
+ * order is a topological order) go into invisible "chunk" clusters the UI never sees. */
+#define OSH_LAYOUT_CHUNK_ABOVE 1000
+#define OSH_LAYOUT_CHUNK_SIZE 60
+
+static void
+emit_chunks (Builder *b, GString *dot, int n_items)
+{
+  int chunk = 0;
+  for (int i = 0; i < n_items;)
+    {
+      if (b->item_cluster[i] >= 0)
+        {
+          i++;
+          continue;
+        }
+      g_string_append_printf (dot, "  subgraph cluster_chunk%d {\n    peripheries=0;\n   ",
+                              chunk++);
+      for (int k = 0; k < OSH_LAYOUT_CHUNK_SIZE && i < n_items && b->item_cluster[i] < 0;
+           k++, i++)
+        g_string_append_printf (dot, " n%d;", i);
+      g_string_append (dot, "\n  }\n");
+    }
+}
+
 static char *
 build_dot (Builder *b)
 {
@@ -613,6 +640,8 @@ build_dot (Builder *b)
   for (int grp = 0; grp < n_groups; grp++)
     if (used[grp] && b->gr->groups[grp].parent < 0)
       emit_cluster (b, dot, grp, members, children, 1);
+  if (n_items > OSH_LAYOUT_CHUNK_ABOVE)
+    emit_chunks (b, dot, n_items);
   for (int grp = 0; grp < n_groups; grp++)
     {
       if (members[grp])
@@ -782,6 +811,8 @@ read_clusters (Agraph_t *sg, double height, GArray *out, int depth)
     {
       Agraph_t *c = GD_clust (sg)[i];
       const char *name = agnameof (c);
+      if (g_str_has_prefix (name, "cluster_chunk"))
+        continue; /* layout aid, not a group (emit_chunks) */
       OshLayoutCluster cl = { .group = atoi (name + strlen ("cluster_")), .depth = depth };
       cl.box = rect_from_box (GD_bb (c), height);
       g_array_append_val (out, cl);
