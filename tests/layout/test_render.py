@@ -57,6 +57,17 @@ def mini_xception_counts():
 
 
 @case
+def interleaved_block_names_are_not_collapsed():
+    # big_XCEPTION's block1_* layers sit between unnamed convs: no group may swallow them.
+    d = tempdir()
+    big = os.path.join(FACE, "fer2013_big_XCEPTION.54-0.66.hdf5")
+    plain = render(big, "-o", os.path.join(d, "a.png"))
+    collapsed = render(big, "-o", os.path.join(d, "b.png"), "--collapse-blocks")
+    assert plain[0] == collapsed[0] == 29, (plain, collapsed)
+    shutil.rmtree(d)
+
+
+@case
 def svg_parses_and_names_no_missing_glyphs():
     d = tempdir()
     out = os.path.join(d, "m.svg")
