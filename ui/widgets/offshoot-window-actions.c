@@ -309,6 +309,17 @@ redo_activated (GSimpleAction *a, GVariant *p, gpointer data)
 }
 
 static void
+run_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "run");
+  /* Without a picture the Run page is where the user picks one. */
+  offshoot_run_panel_run (self->run_panel);
+}
+
+static void
 nothing_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   (void) a;
@@ -333,7 +344,7 @@ static const GActionEntry win_entries[] = {
   { .name = "zoom-out", .activate = zoom_out_activated },
   { .name = "zoom-fit", .activate = zoom_fit_activated },
   { .name = "collapse-blocks", .state = "false", .change_state = collapse_blocks_changed },
-  { .name = "run", .activate = nothing_activated },
+  { .name = "run", .activate = run_activated },
   { .name = "undo", .activate = undo_activated },
   { .name = "redo", .activate = redo_activated },
   { .name = "attach-head", .activate = nothing_activated },
@@ -368,7 +379,7 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "zoom-out", laid_out);
   set_enabled (self, "zoom-fit", laid_out);
   set_enabled (self, "collapse-blocks", laid_out);
-  set_enabled (self, "run", FALSE);         /* needs engine/exec/osh-exec.h */
+  set_enabled (self, "run", has_graph && !offshoot_run_panel_is_running (self->run_panel));
   set_enabled (self, "attach-head", FALSE && selected); /* needs engine/edit/osh-heads.h */
   set_enabled (self, "undo", has_graph && self->undo->len > 0);
   set_enabled (self, "redo", has_graph && self->redo->len > 0);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "offshoot-window.h"
+#include "offshoot-run-panel.h"
 #include "osh-graph-handle.h"
 
 struct _OffshootWindow
@@ -27,6 +28,7 @@ struct _OffshootWindow
   GtkProgressBar *loading_progress;
   OffshootGraphView *graph_view;
   OffshootLayerPanel *layer_panel;
+  OffshootRunPanel *run_panel;
   GMenu *recent_submenu;
 
   /* The model. Graphs behind handles are never modified: an edit makes a new one and the
@@ -44,7 +46,6 @@ struct _OffshootWindow
   gboolean connected;
 
   GtkFileChooserNative *chooser;
-  GFile *run_input;
 };
 
 /* offshoot-window-actions.c */
