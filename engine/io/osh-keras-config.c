@@ -335,7 +335,8 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
   int node = r->node;
   const OshLayer *l = &c->g->layers[layer];
   /* A nested model (Keras's Functional, and Sequential before Keras 3) has a node of its own
-   * that links its inputs to its outputs: node 0 is that, and calls count from 1. */
+   * that links its inputs to its outputs: node 0 is that, and calls count from 1. Keras 3's
+   * Functional.get_config numbers them the same way (kept_nodes starts at 1). */
   if (l->is_model && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0))
     {
       if (node == 0)

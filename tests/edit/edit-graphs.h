@@ -37,18 +37,22 @@ eg_layer (OshGraph *g, int owner, const char *name, const char *class_name)
   return l;
 }
 
-/* Adds a conv-like layer with a (1,1,cin,cout) kernel and calls it on `x`. */
+/* Adds a 1x1 Conv2D (no bias) with the given stride and calls it on `x`. */
 static inline int
-eg_conv (OshGraph *g, int owner, const char *name, OshRef x, int h, int w, int cin, int cout)
+eg_conv (OshGraph *g, int owner, const char *name, OshRef x, int stride, int cout)
 {
   OshError err = { 0 };
+  OshShape in = g->nodes[x.node].shapes[x.index];
   int l = osh_graph_add_layer (g, owner, name, "Conv2D",
-                               json_pack ("{s:s, s:i, s:[i,i], s:s}", "name", name, "filters", cout,
-                                          "kernel_size", 1, 1, "padding", "same"),
+                               json_pack ("{s:s, s:i, s:[i,i], s:[i,i], s:s, s:b, s:s}", "name",
+                                          name, "filters", cout, "kernel_size", 1, 1, "strides",
+                                          stride, stride, "padding", "same", "use_bias", 0,
+                                          "activation", "linear"),
                                &err);
   g_assert_cmpint (l, >=, 0);
-  OshShape ks = osh_shape_make (4, (int64_t[]){ 1, 1, cin, cout });
+  OshShape ks = osh_shape_make (4, (int64_t[]){ 1, 1, in.dim[3], cout });
   g_assert_true (osh_layer_add_weight (g, l, "kernel", osh_tensor_new (&ks, &err), true, &err));
+  int h = (int) (in.dim[1] + stride - 1) / stride, w = (int) (in.dim[2] + stride - 1) / stride;
   return eg_node (g, l, &x, 1, h, w, cout);
 }
 
@@ -63,9 +67,9 @@ eg_backbone (
   int in = osh_graph_add_layer (g, m, input_name, "InputLayer",
                                 eg_input_config (input_name, 32, 32, 3), &err);
   int in_node = eg_node (g, in, NULL, 0, 32, 32, 3);
-  int stem = eg_conv (g, m, "stem_conv", (OshRef){ in_node, 0 }, 16, 16, 3, 8);
-  int b5 = eg_conv (g, m, "block5a_expand_conv", (OshRef){ stem, 0 }, 8, 8, 8, 16);
-  int top = eg_conv (g, m, "top_conv", (OshRef){ b5, 0 }, 4, 4, 16, 32);
+  int stem = eg_conv (g, m, "stem_conv", (OshRef){ in_node, 0 }, 2, 8);
+  int b5 = eg_conv (g, m, "block5a_expand_conv", (OshRef){ stem, 0 }, 2, 16);
+  int top = eg_conv (g, m, "top_conv", (OshRef){ b5, 0 }, 2, 32);
   g_assert_true (osh_graph_set_io (g, m, &(OshRef){ in_node, 0 }, 1, &(OshRef){ top, 0 }, 1, &err));
   if (inner_conv)
     *inner_conv = b5;
@@ -87,7 +91,15 @@ eg_seed (int *call, int *b5)
   int c = eg_node (g, m, &(OshRef){ in_node, 0 }, 1, 4, 4, 32);
   int gap = eg_node (g, eg_layer (g, -1, "gap", "GlobalAveragePooling2D"), &(OshRef){ c, 0 }, 1, 0,
                      0, 32);
-  int dense = eg_node (g, eg_layer (g, -1, "dense", "Dense"), &(OshRef){ gap, 0 }, 1, 0, 0, 10);
+  int dense_layer =
+      osh_graph_add_layer (g, -1, "dense", "Dense",
+                           json_pack ("{s:s, s:i, s:b, s:s}", "name", "dense", "units", 10,
+                                      "use_bias", 0, "activation", "softmax"),
+                           &err);
+  OshShape ds = osh_shape_make (2, (int64_t[]){ 32, 10 });
+  g_assert_true (
+      osh_layer_add_weight (g, dense_layer, "kernel", osh_tensor_new (&ds, &err), true, &err));
+  int dense = eg_node (g, dense_layer, &(OshRef){ gap, 0 }, 1, 0, 0, 10);
   g_assert_true (
       osh_graph_set_io (g, -1, &(OshRef){ in_node, 0 }, 1, &(OshRef){ dense, 0 }, 1, &err));
   if (call)
@@ -97,10 +109,10 @@ eg_seed (int *call, int *b5)
 
 /* Appends a top-level layer reading `x` and makes it a new model output; returns its node. */
 static inline int
-eg_add_output (OshGraph *g, const char *name, OshRef x, int channels)
+eg_add_output (OshGraph *g, const char *name, OshRef x)
 {
   OshError err = { 0 };
-  int n = eg_conv (g, -1, name, x, 8, 8, channels, 1);
+  int n = eg_conv (g, -1, name, x, 1, 1);
   OshRef *outs = malloc ((size_t) (g->n_outputs + 1) * sizeof *outs);
   memcpy (outs, g->outputs, (size_t) g->n_outputs * sizeof *outs);
   outs[g->n_outputs] = (OshRef){ n, 0 };

@@ -67,7 +67,7 @@ test_nested_mistake (void)
 {
   int call, b5;
   OshGraph *g = eg_seed (&call, &b5);
-  int aux = eg_add_output (g, "aux_head_out", (OshRef){ b5, 0 }, 16);
+  int aux = eg_add_output (g, "aux_head_out", (OshRef){ b5, 0 });
   OshConnectivity *c = analyze (g);
   g_assert_false (c->connected);
   g_assert_true (c->output_ok[0]);
@@ -119,7 +119,7 @@ test_flatten_keeps_names (void)
   OshError err = { 0 };
   int b5;
   OshGraph *g = eg_seed (NULL, &b5);
-  eg_add_output (g, "aux_head_out", (OshRef){ b5, 0 }, 16);
+  eg_add_output (g, "aux_head_out", (OshRef){ b5, 0 });
   OshGraph *flat = osh_graph_flatten_model (g, osh_graph_find_path (g, "efficientnet"), &err);
   g_assert_nonnull (flat);
   g_assert_cmpint (osh_graph_find_path (flat, "efficientnet"), ==, -1);
@@ -136,6 +136,17 @@ test_flatten_keeps_names (void)
   g_assert_cmpint (flat->n_outputs, ==, 2);
   OshShape s = flat->nodes[flat->outputs[0].node].shapes[0];
   g_assert_cmpint (s.dim[1], ==, 10);
+  osh_graph_free (flat);
+
+  /* An inner name the outer model already has moves in as name_1. */
+  eg_conv (g, -1, "top_conv", g->inputs[0], 1, 2);
+  flat = osh_graph_flatten_model (g, osh_graph_find_path (g, "efficientnet"), &err);
+  g_assert_nonnull (flat);
+  int renamed = osh_graph_find_path (flat, "top_conv_1");
+  g_assert_cmpint (renamed, >=, 0);
+  g_assert_cmpstr (osh_config_string (flat->layers[renamed].config, "name", ""), ==, "top_conv_1");
+  g_assert_cmpint (flat->nodes[osh_graph_layer_first_node (flat, renamed)].shapes[0].dim[3], ==,
+                   32);
   osh_graph_free (flat);
 
   /* A model called twice cannot be inlined in one place. */
@@ -155,7 +166,7 @@ test_two_instances (void)
   int b5_other;
   OshGraph *g = eg_seed (NULL, NULL);
   eg_backbone (g, -1, "efficientnet_1", "input_3", &b5_other);
-  eg_add_output (g, "aux_head_out", (OshRef){ b5_other, 0 }, 16);
+  eg_add_output (g, "aux_head_out", (OshRef){ b5_other, 0 });
   OshConnectivity *c = analyze (g);
   g_assert_false (c->connected);
   char *root = node_path (g, c->foreign_roots[0]);
@@ -194,8 +205,8 @@ test_dangling_and_unused (void)
   int stray = osh_graph_add_layer (g, -1, "input_9", "InputLayer",
                                    eg_input_config ("input_9", 8, 8, 4), &err);
   int stray_node = eg_node (g, stray, NULL, 0, 8, 8, 4);
-  eg_add_output (g, "side_out", (OshRef){ stray_node, 0 }, 4);
-  eg_conv (g, -1, "orphan", g->inputs[0], 32, 32, 3, 2);
+  eg_add_output (g, "side_out", (OshRef){ stray_node, 0 });
+  eg_conv (g, -1, "orphan", g->inputs[0], 1, 2);
   OshConnectivity *c = analyze (g);
   g_assert_false (c->connected);
   g_assert_cmpint (c->n_foreign_roots, ==, 1);
@@ -222,10 +233,10 @@ static void
 test_cycle (void)
 {
   OshGraph *g = eg_seed (NULL, NULL);
-  int a = eg_conv (g, -1, "loop_a", g->inputs[0], 32, 32, 3, 3);
-  int b = eg_conv (g, -1, "loop_b", (OshRef){ a, 0 }, 32, 32, 3, 3);
+  int a = eg_conv (g, -1, "loop_a", g->inputs[0], 1, 3);
+  int b = eg_conv (g, -1, "loop_b", (OshRef){ a, 0 }, 1, 3);
   g->nodes[a].inputs[0] = (OshRef){ b, 0 }; /* a reads b reads a */
-  eg_add_output (g, "loop_out", (OshRef){ b, 0 }, 3);
+  eg_add_output (g, "loop_out", (OshRef){ b, 0 });
   OshConnectivity *c = analyze (g);
   g_assert_false (c->connected);
   g_assert_cmpint (c->n_cycle_nodes, ==, 2);
