@@ -205,6 +205,9 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
             p->first_val[p->off[node] + k] = v;
         }
     }
+  if (ok && st->call.scratch > (size_t) OSH_MAX_ELEMENTS)
+    ok = osh_fail (err, OSH_ERR_LIMIT, "needs %zu floats of scratch (over the limit of %lld)",
+                   st->call.scratch, (long long) OSH_MAX_ELEMENTS);
   if (ok)
     {
       p->flops += st->call.flops;
