@@ -24,6 +24,8 @@ typedef struct
   int node;     /* the node (and output) it is the value of */
 } Value;
 
+#define OSH_STEP_MAX_OUTPUTS 16 /* outputs of one call (ONNX Split, Dropout's mask) */
+
 typedef struct
 {
   int node;
@@ -241,6 +243,15 @@ resolve (OshPlan *p, int cx0, int node0, OshError *err)
       const OshLayer *l = &g->layers[n->layer];
       if (c->memo[p->off[it.node]] >= 0)
         {
+          top--;
+          continue;
+        }
+      /* A source that is not a bound input: an unbound Input (Keras's "Graph disconnected"), or
+       * an ONNX node computed from constants alone, which simply runs. */
+      if (n->n_inputs == 0 && !l->is_model && strcmp (l->class_name, "InputLayer") != 0
+          && g->class_name && strcmp (g->class_name, "onnx") == 0)
+        {
+          ok = add_step (p, it.cx, it.node, err);
           top--;
           continue;
         }
