@@ -485,11 +485,16 @@ osh_cmd_run (int argc, char **argv)
     if (!load_input (paths[i], &o.pp, &inputs[i], &err))
       code = osh_cli_report (cmd, &err);
 
+  bool pictures = false;
+  for (int i = 0; i < n_paths; i++)
+    pictures |= inputs[i].image != NULL;
   if (code < 0 && !o.json)
+    printf ("model %s\n", model_spec);
+  if (code < 0 && !o.json && pictures)
     {
       char pp_text[256];
       osh_preprocess_describe (&o.pp, pp_text, sizeof pp_text);
-      printf ("model %s\npictures preprocessed to %s%s\n", model_spec, pp_text,
+      printf ("pictures preprocessed to %s%s\n", pp_text,
               o.pp.model_normalizes ? " (the model rescales its input itself)" : "");
     }
   json_t *doc = json_object ();
