@@ -39,7 +39,13 @@ static const OshCommand commands[] = {
   { "export", "MODEL -o OUT", "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
     "  -o OUT                the file to write\n", osh_cmd_export },
   { "render", "MODEL [EDITS] -o OUT", "draw the layer graph to .png, .svg or .pdf",
-    EDITS_HELP "  -o OUT                the picture to write\n", osh_cmd_render },
+    EDITS_HELP "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
+    "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
+    "  --expand GROUP        open a group (and the groups around it)\n"
+    "  --collapse-blocks     draw every repeated block as one box\n"
+    "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
+    "  --scale S             pixels per point for PNG (default 1)\n"
+    "  --dark                the dark palette\n", osh_cmd_render },
   { "bench", "MODEL [--runs N] [--threads N] [--json]", "time inference against a same-run sgemm baseline",
     "  --runs N              timed runs (default 10)\n"
     "  --threads N           compute threads (default 1)\n"

@@ -24,13 +24,15 @@ typedef struct
   int node;     /* the node (and output) it is the value of */
 } Value;
 
+#define OSH_STEP_MAX_OUTPUTS 16 /* outputs of one call (ONNX Split, Dropout's mask) */
+
 typedef struct
 {
   int node;
   const OshOp *op;
   OshOpCall call;
   int *in_vals;
-  int out_vals[1];
+  int out_vals[OSH_STEP_MAX_OUTPUTS]; /* call.n_out of them */
   char *path;
   double ms;
 } Step;
@@ -167,8 +169,8 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
                     : " (no kernel for it)");
       return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, msg);
     }
-  if (n->n_outputs != 1)
-    return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, "more than one output per call");
+  if (n->n_outputs > OSH_STEP_MAX_OUTPUTS)
+    return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, "more than 16 outputs per call");
   if (!grow ((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof (Step), err))
     return false;
   Step *st = &p->steps[p->n_steps];
@@ -177,9 +179,9 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
   st->op = op;
   st->path = layer_path (g, n->layer);
   st->in_vals = malloc ((size_t) (n->n_inputs + 1) * sizeof (int));
-  OshShape *shapes = malloc ((size_t) (n->n_inputs + 2) * sizeof (OshShape));
+  OshShape *shapes = malloc ((size_t) (n->n_inputs + n->n_outputs + 1) * sizeof (OshShape));
   st->call = (OshOpCall){ .graph = g, .layer = l, .in = shapes, .n_in = n->n_inputs,
-                          .out = shapes ? shapes + n->n_inputs + 1 : NULL, .n_out = 1 };
+                          .out = shapes ? shapes + n->n_inputs + 1 : NULL, .n_out = n->n_outputs };
   p->n_steps++; /* owned from here on, freed with the plan */
   if (!st->path || !st->in_vals || !shapes)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning a step");
@@ -190,22 +192,25 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
       st->in_vals[i] = v;
       shapes[i] = p->vals[v].shape;
     }
-  memset (st->call.out, 0, sizeof (OshShape));
+  memset (st->call.out, 0, (size_t) n->n_outputs * sizeof (OshShape));
   bool ok = op->infer (&st->call, err) && (!op->prepare || op->prepare (&st->call, err));
-  if (ok)
+  for (int k = 0; ok && k < n->n_outputs; k++)
     {
-      int v = new_value (p, &st->call.out[0], node, err);
+      int v = new_value (p, &st->call.out[k], node, err);
       ok = v >= 0;
       if (ok)
         {
-          st->out_vals[0] = v;
-          c->memo[p->off[node]] = v;
-          if (p->first_val[p->off[node]] < 0)
-            p->first_val[p->off[node]] = v;
-          p->flops += st->call.flops;
-          if (st->call.scratch > p->scratch_size)
-            p->scratch_size = st->call.scratch;
+          st->out_vals[k] = v;
+          c->memo[p->off[node] + k] = v;
+          if (p->first_val[p->off[node] + k] < 0)
+            p->first_val[p->off[node] + k] = v;
         }
+    }
+  if (ok)
+    {
+      p->flops += st->call.flops;
+      if (st->call.scratch > p->scratch_size)
+        p->scratch_size = st->call.scratch;
     }
   if (!ok)
     osh_error_prefix (err, "layer '%s' (%s): ", st->path, l->class_name);
@@ -234,6 +239,15 @@ resolve (OshPlan *p, int cx0, int node0, OshError *err)
       const OshLayer *l = &g->layers[n->layer];
       if (c->memo[p->off[it.node]] >= 0)
         {
+          top--;
+          continue;
+        }
+      /* A source that is not a bound input: an unbound Input (Keras's "Graph disconnected"), or
+       * an ONNX node computed from constants alone, which simply runs. */
+      if (n->n_inputs == 0 && !l->is_model && strcmp (l->class_name, "InputLayer") != 0
+          && g->class_name && strcmp (g->class_name, "onnx") == 0)
+        {
+          ok = add_step (p, it.cx, it.node, err);
           top--;
           continue;
         }
@@ -396,7 +410,8 @@ assign_buffers (OshPlan *p, OshError *err)
   for (int s = 0; s < p->n_steps && ok; s++)
     {
       Step *st = &p->steps[s];
-      ok = take_buffer (p, st->out_vals[0], &fl, err);
+      for (int k = 0; ok && k < st->call.n_out; k++)
+        ok = take_buffer (p, st->out_vals[k], &fl, err);
       for (int i = 0; ok && i < st->call.n_in; i++)
         {
           Value *v = &p->vals[st->in_vals[i]];
@@ -615,6 +630,8 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
           osh_op_shape_fail (err, "input has the wrong shape (given, expected)", &inputs[i]->shape,
                              &v->shape);
           osh_error_prefix (err, "input '%s': ", p->in_names[i]);
+          if (err)
+            err->code = OSH_ERR_USAGE; /* the caller's tensor, not the model, is wrong */
           return false;
         }
       memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));
@@ -634,7 +651,9 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
         return osh_fail (err, OSH_ERR_NOMEM, "out of memory running layer '%s'", st->path);
       for (int i = 0; i < st->call.n_in; i++)
         in[i] = p->buffers[p->vals[st->in_vals[i]].buffer];
-      float *out[1] = { p->buffers[p->vals[st->out_vals[0]].buffer] };
+      float *out[OSH_STEP_MAX_OUTPUTS];
+      for (int k = 0; k < st->call.n_out; k++)
+        out[k] = p->buffers[p->vals[st->out_vals[k]].buffer];
       st->call.threads = p->threads;
       double t0 = now_ms ();
       st->op->run (&st->call, in, out, p->scratch);

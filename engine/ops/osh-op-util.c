@@ -233,3 +233,25 @@ osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d, c
                         .ih = one ? 1 : in[0], .iw = in[w],
                         .oh = one ? 1 : out[0], .ow = out[w] };
 }
+
+/* (batch, a, b) → (batch, b, a) */
+static void
+swap_inner (const float *in, float *out, int64_t batch, int64_t a, int64_t b)
+{
+  for (int64_t n = 0; n < batch; n++)
+    for (int64_t i = 0; i < a; i++)
+      for (int64_t j = 0; j < b; j++)
+        out[(n * b + j) * a + i] = in[(n * a + i) * b + j];
+}
+
+void
+osh_op_to_channels_last (const float *in, float *out, int64_t batch, int64_t ch, int64_t pixels)
+{
+  swap_inner (in, out, batch, ch, pixels);
+}
+
+void
+osh_op_to_channels_first (const float *in, float *out, int64_t batch, int64_t ch, int64_t pixels)
+{
+  swap_inner (in, out, batch, pixels, ch);
+}
