@@ -32,7 +32,7 @@ typedef struct
   const OshOp *op;
   OshOpCall call;
   int *in_vals;
-  int out_vals[OSH_STEP_MAX_OUTPUTS]; /* call.n_out of them */
+  int *out_vals; /* call.n_out values */
   char *path;
   double ms;
 } Step;
@@ -169,8 +169,6 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
                     : " (no kernel for it)");
       return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, msg);
     }
-  if (n->n_outputs > OSH_STEP_MAX_OUTPUTS)
-    return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, "more than 16 outputs per call");
   if (!grow ((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof (Step), err))
     return false;
   Step *st = &p->steps[p->n_steps];
@@ -179,12 +177,15 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
   st->op = op;
   st->path = layer_path (g, n->layer);
   st->in_vals = malloc ((size_t) (n->n_inputs + 1) * sizeof (int));
+  st->out_vals = malloc ((size_t) (n->n_outputs + 1) * sizeof (int));
   OshShape *shapes = malloc ((size_t) (n->n_inputs + n->n_outputs + 1) * sizeof (OshShape));
   st->call = (OshOpCall){ .graph = g, .layer = l, .in = shapes, .n_in = n->n_inputs,
-                          .out = shapes ? shapes + n->n_inputs + 1 : NULL, .n_out = n->n_outputs };
+                          .out = shapes ? shapes + n->n_inputs : NULL, .n_out = n->n_outputs };
   p->n_steps++; /* owned from here on, freed with the plan */
-  if (!st->path || !st->in_vals || !shapes)
+  if (!st->path || !st->in_vals || !st->out_vals || !shapes)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning a step");
+  if (n->n_outputs < 1)
+    return fail_at (err, g, n->layer, OSH_ERR_FORMAT, "a call with no outputs");
   Context *c = &p->ctx[cx];
   for (int i = 0; i < n->n_inputs; i++)
     {
@@ -412,6 +413,10 @@ assign_buffers (OshPlan *p, OshError *err)
       Step *st = &p->steps[s];
       for (int k = 0; ok && k < st->call.n_out; k++)
         ok = take_buffer (p, st->out_vals[k], &fl, err);
+      /* Outputs nobody reads (an ONNX op's optional outputs) are free again at once. */
+      for (int k = 0; ok && k < st->call.n_out; k++)
+        if (p->vals[st->out_vals[k]].last_use < 0 && !p->vals[st->out_vals[k]].keep)
+          fl.ids[fl.n++] = p->vals[st->out_vals[k]].buffer;
       for (int i = 0; ok && i < st->call.n_in; i++)
         {
           Value *v = &p->vals[st->in_vals[i]];
@@ -579,6 +584,7 @@ osh_plan_free (OshPlan *p)
         (st->call.free_params ? st->call.free_params : free) (st->call.params);
       free ((void *) st->call.in);
       free (st->in_vals);
+      free (st->out_vals);
       free (st->path);
     }
   for (int c = 0; c < p->n_ctx; c++)
@@ -645,21 +651,32 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
         return osh_fail (err, OSH_ERR_CANCELLED, "cancelled before layer '%s'", p->steps[s].path);
       Step *st = &p->steps[s];
       const float *in_stack[STACK_IO];
-      const float **in = st->call.n_in <= STACK_IO ? in_stack
-                                                   : malloc ((size_t) st->call.n_in * sizeof *in);
-      if (!in)
-        return osh_fail (err, OSH_ERR_NOMEM, "out of memory running layer '%s'", st->path);
+      float *out_stack[STACK_IO];
+      bool small = st->call.n_in <= STACK_IO && st->call.n_out <= STACK_IO;
+      const float **in = small ? in_stack : malloc ((size_t) st->call.n_in * sizeof *in + 1);
+      float **out = small ? out_stack : malloc ((size_t) st->call.n_out * sizeof *out + 1);
+      if (!in || !out)
+        {
+          if (!small)
+            {
+              free (in);
+              free (out);
+            }
+          return osh_fail (err, OSH_ERR_NOMEM, "out of memory running layer '%s'", st->path);
+        }
       for (int i = 0; i < st->call.n_in; i++)
         in[i] = p->buffers[p->vals[st->in_vals[i]].buffer];
-      float *out[OSH_STEP_MAX_OUTPUTS];
       for (int k = 0; k < st->call.n_out; k++)
         out[k] = p->buffers[p->vals[st->out_vals[k]].buffer];
       st->call.threads = p->threads;
       double t0 = now_ms ();
       st->op->run (&st->call, in, out, p->scratch);
       st->ms = now_ms () - t0;
-      if (in != in_stack)
-        free (in);
+      if (!small)
+        {
+          free (in);
+          free (out);
+        }
     }
   p->has_run = true;
   if (!outputs)

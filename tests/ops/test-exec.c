@@ -5,6 +5,8 @@
 
 #include "ops-test.h"
 #include "osh-exec.h"
+#include "osh-model.h"
+#include "osh-onnx.h"
 #include "osh-shapes.h"
 
 static const char *conv_cfg = "{\"filters\": 2, \"kernel_size\": 3, \"padding\": \"same\"}";
@@ -285,6 +287,61 @@ test_errors (void)
   osh_graph_free (g);
 }
 
+/* An op with several outputs (ONNX Split) against the conformance suite's expected outputs. */
+static OshTensor *
+read_pb (const char *dir, const char *name)
+{
+  OshError err = { 0 };
+  char *path = g_build_filename (dir, "test_data_set_0", name, NULL);
+  char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (path, &data, &size, NULL));
+  OshTensor *t = osh_onnx_tensor_read (path, data, size, &err);
+  g_assert_nonnull (t);
+  g_free (data);
+  g_free (path);
+  return t;
+}
+
+static void
+test_multi_output (void)
+{
+  const char *dir = "/usr/share/libonnx-testdata/data/node/test_split_equal_parts_2d";
+  char *model = g_build_filename (dir, "model.onnx", NULL);
+  if (!g_file_test (model, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("libonnx-testdata is not installed");
+      g_free (model);
+      return;
+    }
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (model, &err);
+  g_assert_nonnull (g);
+  OshTensor *x = read_pb (dir, "input_0.pb");
+  OshExecOptions opt = osh_exec_options_default ();
+  opt.input_shapes = &x->shape;
+  opt.n_input_shapes = 1;
+  OshPlan *p = osh_plan_new (g, &opt, &err);
+  if (!p)
+    g_error ("%s", err.message);
+  g_assert_cmpint (osh_plan_n_outputs (p), ==, 2);
+  OshTensor *y[2];
+  g_assert_true (osh_plan_run (p, (const OshTensor *const *) &x, 1, y, &err));
+  for (int i = 0; i < 2; i++)
+    {
+      char name[32];
+      g_snprintf (name, sizeof name, "output_%d.pb", i);
+      OshTensor *ref = read_pb (dir, name);
+      g_assert_cmpfloat (max_diff (y[i], ref), ==, 0);
+      osh_tensor_free (ref);
+      osh_tensor_free (y[i]);
+    }
+  osh_plan_free (p);
+  osh_tensor_free (x);
+  osh_graph_free (g);
+  g_free (model);
+}
+
 static void
 test_sgemm_yardstick (void)
 {
@@ -300,6 +357,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/exec/liveness", test_liveness);
   g_test_add_func ("/ops/exec/threads", test_threads);
   g_test_add_func ("/ops/exec/errors", test_errors);
+  g_test_add_func ("/ops/exec/multi-output-onnx-split", test_multi_output);
   g_test_add_func ("/ops/exec/sgemm-yardstick", test_sgemm_yardstick);
   return g_test_run ();
 }
