@@ -27,7 +27,7 @@ _cases = []
 
 
 class Skip(Exception):
-    """Raised by a case that cannot run here; reported as TAP "ok N name # SKIP reason"."""
+    """Raised by a case whose prerequisite is missing (reported as TAP "# SKIP reason")."""
 
 
 def case(fn):

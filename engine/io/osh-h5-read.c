@@ -27,13 +27,12 @@ add_weight (H5Ctx *c, int layer, const char *group, const char *wname)
   if (!path)
     return osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
   snprintf (path, n, "%s/%s", group, wname);
-  OshTensor *t = osh_h5_read_tensor (c->file, path, c->name, c->size, c->err);
+  char where[1400];
+  snprintf (where, sizeof where, "%s: layer '%s'", c->name, c->g->layers[layer].name);
+  OshTensor *t = osh_h5_read_tensor (c->file, path, where, c->size, c->err);
   free (path);
   if (!t)
-    {
-      osh_error_prefix (c->err, "layer '%s': ", c->g->layers[layer].name);
-      return false;
-    }
+    return false;
   return osh_layer_add_weight (c->g, layer, wname, t, true, c->err);
 }
 
@@ -95,12 +94,11 @@ bind_layer_group (H5Ctx *c, const char *lname)
                 lname, group);
       goto out;
     }
-  names = osh_h5_attr_strings (gid, "weight_names", c->name, &n_names, c->err);
+  char where[1400];
+  snprintf (where, sizeof where, "%s: group '%s'", c->name, group);
+  names = osh_h5_attr_strings (gid, "weight_names", where, &n_names, c->err);
   if (!names)
-    {
-      osh_error_prefix (c->err, "group '%s': ", group);
-      goto out;
-    }
+    goto out;
   int layer = osh_graph_find_layer (g, -1, lname);
   if (layer < 0)
     {
@@ -251,15 +249,16 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
       json_object_set_new (g->meta, "weights_absent", json_true ());
       goto out;
     }
+  char where[1200];
+  snprintf (where, sizeof where, "%s: group 'model_weights'", name);
   hid_t mw = H5Gopen2 (f, "model_weights", H5P_DEFAULT);
-  layer_names = mw >= 0 ? osh_h5_attr_strings (mw, "layer_names", name, &n_layer_names, err) : NULL;
+  layer_names = mw >= 0 ? osh_h5_attr_strings (mw, "layer_names", where, &n_layer_names, err) : NULL;
   if (mw >= 0)
     H5Gclose (mw);
   if (!layer_names)
     {
       if (mw < 0)
-        osh_fail (err, OSH_ERR_FORMAT, "%s: cannot open group 'model_weights'", name);
-      osh_error_prefix (err, "group 'model_weights': ");
+        osh_fail (err, OSH_ERR_FORMAT, "%s: cannot open it", where);
       goto fail;
     }
   H5Ctx c = { f, name, size, g, err };
@@ -272,9 +271,8 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
     goto fail;
   if (theano)
     json_object_set_new (g->meta, "theano_kernels_flipped", json_true ());
-  for (int i = 0; i < g->n_layers; i++)
-    if (!osh_keras_check_weights (g, i, name, err))
-      goto fail;
+  if (!osh_keras_check_all_weights (g, name, err))
+    goto fail;
   goto out;
 fail:
   osh_graph_free (g);

@@ -806,6 +806,15 @@ osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
   return true;
 }
 
+bool
+osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err)
+{
+  for (int i = 0; i < g->n_layers; i++)
+    if (!osh_keras_check_weights (g, i, name, err))
+      return false;
+  return true;
+}
+
 json_t *
 osh_keras_parse_json (const char *text, size_t size, const char *name, const char *what, OshError *err)
 {
@@ -816,7 +825,7 @@ osh_keras_parse_json (const char *text, size_t size, const char *name, const cha
       return NULL;
     }
   json_error_t je;
-  json_t *v = json_loadb (text, size, JSON_DECODE_ANY, &je);
+  json_t *v = json_loadb (text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
   if (!v)
     {
       osh_fail (err, OSH_ERR_FORMAT, "%s: %s is not valid JSON (line %d, column %d: %s)", name, what,

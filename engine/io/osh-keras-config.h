@@ -40,6 +40,8 @@ bool osh_keras_config_input_shape (const json_t *config, OshShape *out);
  * BatchNormalization moving statistics non-trainable. A mismatch is an OSH_ERR_SHAPE error
  * naming the layer and both shapes. Unknown classes pass. */
 bool osh_keras_check_weights (OshGraph *g, int layer, const char *name, OshError *err);
+/* The same for every layer of the graph. */
+bool osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err);
 
 /* Parses JSON text with the depth and size limits; NULL with an error naming `name`. */
 json_t *osh_keras_parse_json (const char *text, size_t size, const char *name, const char *what,

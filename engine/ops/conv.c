@@ -205,3 +205,296 @@ CONV_INFER (osh_conv2d_infer, CONV_PLAIN, 2)
 CONV_INFER (osh_depthwise2d_infer, CONV_DEPTHWISE, 2)
 CONV_INFER (osh_separable2d_infer, CONV_SEPARABLE, 2)
 CONV_INFER (osh_transpose2d_infer, CONV_TRANSPOSE, 2)
+
+/* ---- kernels ---- */
+
+#include <cblas.h>
+
+typedef struct
+{
+  ConvGeom g;
+  const float *kernel;    /* Keras layout (kh, kw, cin/groups, cout); transpose: (kh, kw, cout, cin) */
+  const float *pointwise; /* separable: (1, 1, cin*dm, cout) */
+  const float *bias;      /* cout or NULL */
+  OshWindow2D w;          /* Conv1D: height 1 */
+  int64_t tile;           /* output pixels per im2col tile */
+  int64_t mid;            /* separable: channels after the depthwise step */
+} ConvParams;
+
+static bool
+conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
+{
+  ConvParams *cp = calloc (1, sizeof *cp);
+  if (!cp)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a convolution");
+  c->params = cp;
+  if (!conv_geom (c, kind, sp, &cp->g, err))
+    return false;
+  const ConvGeom *g = &cp->g;
+  if (g->cf)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "channels_first convolutions cannot run yet");
+  if (c->layer->n_weights == 0)
+    return osh_fail (err, OSH_ERR_SHAPE, "the layer has no weights");
+  cp->kernel = osh_op_weight (c, 0)->data;
+  if (kind == CONV_SEPARABLE)
+    cp->pointwise = osh_op_weight (c, 1)->data;
+  cp->bias = g->bias ? osh_op_weight (c, kind == CONV_SEPARABLE ? 2 : 1)->data : NULL;
+  cp->w = osh_op_window2d (sp, g->k, g->s, g->d, g->pad, g->in_sp, g->out_sp);
+  if (kind == CONV_TRANSPOSE)
+    {
+      /* The forward convolution's padding for an input of the output's size. */
+      cp->w.ph = g->same && sp == 2 ? osh_op_same_pad (cp->w.oh, cp->w.kh, cp->w.sh, cp->w.dh) : 0;
+      cp->w.pw = g->same ? osh_op_same_pad (cp->w.ow, cp->w.kw, cp->w.sw, cp->w.dw) : 0;
+    }
+  int64_t kk = cp->w.kh * cp->w.kw;
+  int64_t pixels = g->batch * cp->w.oh * cp->w.ow;
+  int64_t in_pixels = g->batch * cp->w.ih * cp->w.iw;
+  switch (kind)
+    {
+    case CONV_PLAIN:
+      {
+        int64_t K = kk * (g->cin / g->groups);
+        bool direct = kk == 1 && cp->w.sh == 1 && cp->w.sw == 1 && g->groups == 1;
+        cp->tile = (1 << 20) / (K ? K : 1);
+        cp->tile = cp->tile < 256 ? 256 : cp->tile;
+        cp->tile = cp->tile > cp->w.oh * cp->w.ow ? cp->w.oh * cp->w.ow : cp->tile;
+        c->scratch = direct ? 0 : (size_t) (cp->tile * K);
+        c->flops = 2.0 * pixels * K * g->cout;
+        break;
+      }
+    case CONV_DEPTHWISE:
+      c->flops = 2.0 * pixels * kk * g->cout;
+      break;
+    case CONV_SEPARABLE:
+      cp->mid = g->cin * g->dm;
+      c->scratch = (size_t) (pixels * cp->mid);
+      c->flops = 2.0 * pixels * (kk * cp->mid + cp->mid * g->cout);
+      break;
+    case CONV_TRANSPOSE:
+      c->scratch = (size_t) (in_pixels * kk * g->cout);
+      c->flops = 2.0 * in_pixels * g->cin * kk * g->cout;
+      break;
+    }
+  return true;
+}
+
+/* out[p, :] = bias, so the product can accumulate onto it (beta = 1). */
+static void
+fill_bias (float *out, int64_t rows, int64_t cols, const float *bias)
+{
+  if (!bias)
+    {
+      memset (out, 0, (size_t) (rows * cols) * sizeof (float));
+      return;
+    }
+  for (int64_t r = 0; r < rows; r++)
+    memcpy (out + r * cols, bias, (size_t) cols * sizeof (float));
+}
+
+/* Rows [p0, p0 + m) of the im2col matrix of image `img` for group `grp`: one row per output
+ * pixel, (ky, kx, ci) along the row — exactly the kernel's (kh, kw, cin) order. */
+static void
+im2col (const ConvParams *cp, const float *img, int64_t grp, int64_t p0, int64_t m, float *col)
+{
+  const ConvGeom *g = &cp->g;
+  int64_t cg = g->cin / g->groups;
+  int64_t K = cp->w.kh * cp->w.kw * cg;
+  for (int64_t r = 0; r < m; r++)
+    {
+      int64_t p = p0 + r, oy = p / cp->w.ow, ox = p % cp->w.ow;
+      float *row = col + r * K;
+      for (int64_t ky = 0; ky < cp->w.kh; ky++)
+        {
+          int64_t iy = oy * cp->w.sh - cp->w.ph + ky * cp->w.dh;
+          for (int64_t kx = 0; kx < cp->w.kw; kx++)
+            {
+              int64_t ix = ox * cp->w.sw - cp->w.pw + kx * cp->w.dw;
+              float *dst = row + (ky * cp->w.kw + kx) * cg;
+              if (iy < 0 || iy >= cp->w.ih || ix < 0 || ix >= cp->w.iw)
+                memset (dst, 0, (size_t) cg * sizeof (float));
+              else
+                memcpy (dst, img + (iy * cp->w.iw + ix) * g->cin + grp * cg,
+                        (size_t) cg * sizeof (float));
+            }
+        }
+    }
+}
+
+static void
+conv_plain_run (const ConvParams *cp, const float *in, float *out, float *col)
+{
+  const ConvGeom *g = &cp->g;
+  int64_t cg = g->cin / g->groups, og = g->cout / g->groups;
+  int64_t K = cp->w.kh * cp->w.kw * cg;
+  int64_t opix = cp->w.oh * cp->w.ow;
+  fill_bias (out, g->batch * opix, g->cout, cp->bias);
+  if (cp->w.kh * cp->w.kw == 1 && cp->w.sh == 1 && cp->w.sw == 1 && g->groups == 1)
+    {
+      /* 1×1, stride 1: NHWC already is the (pixels, cin) matrix. */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) (g->batch * opix),
+                   (int) g->cout, (int) g->cin, 1.0f, in, (int) g->cin, cp->kernel, (int) g->cout,
+                   1.0f, out, (int) g->cout);
+      return;
+    }
+  for (int64_t n = 0; n < g->batch; n++)
+    {
+      const float *img = in + n * cp->w.ih * cp->w.iw * g->cin;
+      float *o = out + n * opix * g->cout;
+      for (int64_t p0 = 0; p0 < opix; p0 += cp->tile)
+        {
+          int64_t m = opix - p0 < cp->tile ? opix - p0 : cp->tile;
+          for (int64_t grp = 0; grp < g->groups; grp++)
+            {
+              im2col (cp, img, grp, p0, m, col);
+              cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) m, (int) og, (int) K,
+                           1.0f, col, (int) K, cp->kernel + grp * og, (int) g->cout, 1.0f,
+                           o + p0 * g->cout + grp * og, (int) g->cout);
+            }
+        }
+    }
+}
+
+typedef struct
+{
+  const ConvParams *cp;
+  const float *in;
+  float *out;
+  const float *bias;
+} DwJob;
+
+/* Depthwise, direct: each output row accumulates kh·kw shifted input rows, channels innermost
+ * so the compiler vectorises along them. */
+static void
+dw_rows (void *arg, int64_t begin, int64_t end)
+{
+  const DwJob *j = arg;
+  const ConvParams *cp = j->cp;
+  const ConvGeom *g = &cp->g;
+  int64_t cin = g->cin, dm = g->dm, cout = cin * dm; /* separable: the depthwise part */
+  for (int64_t row = begin; row < end; row++)
+    {
+      int64_t n = row / cp->w.oh, oy = row % cp->w.oh;
+      const float *img = j->in + n * cp->w.ih * cp->w.iw * cin;
+      float *orow = j->out + row * cp->w.ow * cout;
+      for (int64_t ox = 0; ox < cp->w.ow; ox++)
+        {
+          float *acc = orow + ox * cout;
+          if (j->bias)
+            memcpy (acc, j->bias, (size_t) cout * sizeof (float));
+          else
+            memset (acc, 0, (size_t) cout * sizeof (float));
+          for (int64_t ky = 0; ky < cp->w.kh; ky++)
+            {
+              int64_t iy = oy * cp->w.sh - cp->w.ph + ky * cp->w.dh;
+              if (iy < 0 || iy >= cp->w.ih)
+                continue;
+              for (int64_t kx = 0; kx < cp->w.kw; kx++)
+                {
+                  int64_t ix = ox * cp->w.sw - cp->w.pw + kx * cp->w.dw;
+                  if (ix < 0 || ix >= cp->w.iw)
+                    continue;
+                  const float *restrict src = img + (iy * cp->w.iw + ix) * cin;
+                  const float *restrict w = cp->kernel + (ky * cp->w.kw + kx) * cin * dm;
+                  float *restrict a = acc;
+                  if (dm == 1)
+                    for (int64_t ci = 0; ci < cin; ci++)
+                      a[ci] += src[ci] * w[ci];
+                  else
+                    for (int64_t ci = 0; ci < cin; ci++)
+                      for (int64_t m = 0; m < dm; m++)
+                        a[ci * dm + m] += src[ci] * w[ci * dm + m];
+                }
+            }
+        }
+    }
+}
+
+static void
+depthwise_run (const ConvParams *cp, const float *in, float *out, const float *bias, int threads)
+{
+  DwJob j = { cp, in, out, bias };
+  int64_t rows = cp->g.batch * cp->w.oh;
+  if (rows * cp->w.ow * cp->g.cin * cp->g.dm * cp->w.kh * cp->w.kw < 100000)
+    threads = 1;
+  osh_parallel_for (threads, rows, dw_rows, &j);
+}
+
+static void
+transpose_conv_run (const ConvParams *cp, const float *in, float *out, float *cols)
+{
+  const ConvGeom *g = &cp->g;
+  int64_t kk = cp->w.kh * cp->w.kw, cout = g->cout;
+  int64_t ipix = g->batch * cp->w.ih * cp->w.iw;
+  /* cols[p, (ky, kx, co)] = sum_ci in[p, ci] · kernel[(ky, kx, co), ci] */
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) ipix, (int) (kk * cout),
+               (int) g->cin, 1.0f, in, (int) g->cin, cp->kernel, (int) g->cin, 0.0f, cols,
+               (int) (kk * cout));
+  fill_bias (out, g->batch * cp->w.oh * cp->w.ow, cout, cp->bias);
+  for (int64_t p = 0; p < ipix; p++)
+    {
+      int64_t n = p / (cp->w.ih * cp->w.iw), iy = p / cp->w.iw % cp->w.ih, ix = p % cp->w.iw;
+      const float *src = cols + p * kk * cout;
+      for (int64_t ky = 0; ky < cp->w.kh; ky++)
+        {
+          int64_t oy = iy * cp->w.sh - cp->w.ph + ky * cp->w.dh;
+          if (oy < 0 || oy >= cp->w.oh)
+            continue;
+          for (int64_t kx = 0; kx < cp->w.kw; kx++)
+            {
+              int64_t ox = ix * cp->w.sw - cp->w.pw + kx * cp->w.dw;
+              if (ox < 0 || ox >= cp->w.ow)
+                continue;
+              float *restrict dst = out + ((n * cp->w.oh + oy) * cp->w.ow + ox) * cout;
+              const float *restrict s = src + (ky * cp->w.kw + kx) * cout;
+              for (int64_t co = 0; co < cout; co++)
+                dst[co] += s[co];
+            }
+        }
+    }
+}
+
+static void
+conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  const ConvParams *cp = c->params;
+  const ConvGeom *g = &cp->g;
+  int64_t pixels = g->batch * cp->w.oh * cp->w.ow;
+  switch (g->kind)
+    {
+    case CONV_PLAIN:
+      conv_plain_run (cp, in[0], out[0], scratch);
+      break;
+    case CONV_DEPTHWISE:
+      depthwise_run (cp, in[0], out[0], cp->bias, c->threads);
+      break;
+    case CONV_SEPARABLE:
+      depthwise_run (cp, in[0], scratch, NULL, c->threads);
+      fill_bias (out[0], pixels, g->cout, cp->bias);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) pixels, (int) g->cout,
+                   (int) cp->mid, 1.0f, scratch, (int) cp->mid, cp->pointwise, (int) g->cout, 1.0f,
+                   out[0], (int) g->cout);
+      break;
+    case CONV_TRANSPOSE:
+      transpose_conv_run (cp, in[0], out[0], scratch);
+      break;
+    }
+  osh_act_apply (&g->act, out[0], pixels, g->cout, c->threads);
+}
+
+#define CONV_OP(prep, kind, sp)                                                                    \
+  bool prep (OshOpCall *c, OshError *err);                                                         \
+  bool prep (OshOpCall *c, OshError *err) { return conv_prepare (c, kind, sp, err); }
+
+CONV_OP (osh_conv1d_prepare, CONV_PLAIN, 1)
+CONV_OP (osh_conv2d_prepare, CONV_PLAIN, 2)
+CONV_OP (osh_depthwise2d_prepare, CONV_DEPTHWISE, 2)
+CONV_OP (osh_separable2d_prepare, CONV_SEPARABLE, 2)
+CONV_OP (osh_transpose2d_prepare, CONV_TRANSPOSE, 2)
+
+void osh_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+
+void
+osh_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  conv_run (c, in, out, scratch);
+}

@@ -219,3 +219,17 @@ osh_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t begin, 
         run_slice (&slices[t]);
     }
 }
+
+OshWindow2D
+osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d, const int64_t *pad,
+                 const int64_t *in, const int64_t *out)
+{
+  bool one = sp == 1;
+  int w = one ? 0 : 1; /* index of the width entry */
+  return (OshWindow2D){ .kh = one ? 1 : k[0], .kw = k[w],
+                        .sh = one ? 1 : s[0], .sw = s[w],
+                        .dh = one || !d ? 1 : d[0], .dw = d ? d[w] : 1,
+                        .ph = one ? 0 : pad[0], .pw = pad[w],
+                        .ih = one ? 1 : in[0], .iw = in[w],
+                        .oh = one ? 1 : out[0], .ow = out[w] };
+}

@@ -140,3 +140,14 @@ bool osh_op_need (const OshOpCall *c, int min_inputs, int min_rank, int max_rank
 
 /* Normalises a possibly negative axis against `rank`; -1 when out of range. */
 int osh_op_axis (int64_t axis, int rank);
+
+/* A 1-D or 2-D sliding window seen as 2-D (1-D: height 1), for conv and pooling kernels. */
+typedef struct
+{
+  int64_t kh, kw, sh, sw, dh, dw, ph, pw, ih, iw, oh, ow;
+} OshWindow2D;
+
+/* `sp` (1 or 2) entries each of kernel, stride, dilation (NULL = 1), leading pad, input and
+ * output sizes. */
+OshWindow2D osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d,
+                             const int64_t *pad, const int64_t *in, const int64_t *out);

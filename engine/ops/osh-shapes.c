@@ -101,15 +101,10 @@ eval_node (Infer *in, OshShape *s, int node, int depth, OshError *err)
     }
   else if (op && !(unknown && n->n_inputs > 0))
     {
-      if (n->n_outputs != 1)
-        ok = osh_fail (err, OSH_ERR_FORMAT, "the node has %d outputs (the layer has 1)",
-                       n->n_outputs);
-      else
-        {
-          OshOpCall c = { .graph = g, .layer = l, .in = args, .n_in = n->n_inputs, .out = out,
-                          .n_out = 1 };
-          ok = op->infer (&c, err);
-        }
+      /* Keras layers have one output; ONNX ops (Split, Dropout) may have several. */
+      OshOpCall c = { .graph = g, .layer = l, .in = args, .n_in = n->n_inputs, .out = out,
+                      .n_out = n->n_outputs };
+      ok = op->infer (&c, err);
     }
   /* Unknown classes and unknown inputs leave rank-0 (unknown) shapes. */
   if (args != stack_args)

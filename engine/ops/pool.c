@@ -1,6 +1,7 @@
 /* Pooling: Max/AveragePooling1D/2D (same/valid; Keras's average over "same"
  * counts only the real pixels) and the global poolings (keepdims). */
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,4 +94,136 @@ osh_global_pool_infer (OshOpCall *c, OshError *err)
       o->dim[cf ? 1 : in->rank - 1] = ch;
     }
   return true;
+}
+
+/* ---- kernels (NHWC; Pooling1D is a height-1 Pooling2D) ---- */
+
+typedef struct
+{
+  PoolGeom g;
+  OshWindow2D w; /* Pooling1D: height 1 */
+} PoolParams;
+
+static bool
+pool_prepare (OshOpCall *c, int sp, bool max, OshError *err)
+{
+  PoolParams *pp = calloc (1, sizeof *pp);
+  if (!pp)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a pooling");
+  c->params = pp;
+  if (!pool_geom (c, sp, max, &pp->g, err))
+    return false;
+  if (pp->g.cf)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "channels_first pooling cannot run yet");
+  const PoolGeom *g = &pp->g;
+  pp->w = osh_op_window2d (sp, g->k, g->s, NULL, g->pad, g->in_sp, g->out_sp);
+  c->flops = (double) osh_shape_numel (&c->out[0]) * (double) (pp->w.kh * pp->w.kw);
+  return true;
+}
+
+typedef struct
+{
+  const PoolParams *pp;
+  const float *in;
+  float *out;
+} PoolJob;
+
+static void
+pool_rows (void *arg, int64_t begin, int64_t end)
+{
+  const PoolJob *j = arg;
+  const PoolParams *pp = j->pp;
+  int64_t ch = pp->g.ch;
+  for (int64_t row = begin; row < end; row++)
+    {
+      int64_t n = row / pp->w.oh, oy = row % pp->w.oh;
+      const float *img = j->in + n * pp->w.ih * pp->w.iw * ch;
+      for (int64_t ox = 0; ox < pp->w.ow; ox++)
+        {
+          float *restrict o = j->out + (row * pp->w.ow + ox) * ch;
+          int64_t y0 = oy * pp->w.sh - pp->w.ph, x0 = ox * pp->w.sw - pp->w.pw;
+          int64_t y1 = y0 + pp->w.kh, x1 = x0 + pp->w.kw;
+          y0 = y0 < 0 ? 0 : y0;
+          x0 = x0 < 0 ? 0 : x0;
+          y1 = y1 > pp->w.ih ? pp->w.ih : y1;
+          x1 = x1 > pp->w.iw ? pp->w.iw : x1;
+          for (int64_t c = 0; c < ch; c++)
+            o[c] = pp->g.max ? -INFINITY : 0.0f;
+          for (int64_t y = y0; y < y1; y++)
+            for (int64_t x = x0; x < x1; x++)
+              {
+                const float *restrict s = img + (y * pp->w.iw + x) * ch;
+                if (pp->g.max)
+                  for (int64_t c = 0; c < ch; c++)
+                    o[c] = s[c] > o[c] ? s[c] : o[c];
+                else
+                  for (int64_t c = 0; c < ch; c++)
+                    o[c] += s[c];
+              }
+          if (!pp->g.max)
+            {
+              /* Keras averages over the window's real pixels only. */
+              float inv = 1.0f / (float) ((y1 - y0) * (x1 - x0));
+              for (int64_t c = 0; c < ch; c++)
+                o[c] *= inv;
+            }
+        }
+    }
+}
+
+static void
+pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  PoolJob j = { c->params, in[0], out[0] };
+  int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
+  osh_parallel_for (threads, j.pp->g.batch * j.pp->w.oh, pool_rows, &j);
+}
+
+#define POOL_OP(prep, sp, max)                                                                     \
+  bool prep (OshOpCall *c, OshError *err);                                                         \
+  bool prep (OshOpCall *c, OshError *err) { return pool_prepare (c, sp, max, err); }
+
+POOL_OP (osh_maxpool1d_prepare, 1, true)
+POOL_OP (osh_maxpool2d_prepare, 2, true)
+POOL_OP (osh_avgpool1d_prepare, 1, false)
+POOL_OP (osh_avgpool2d_prepare, 2, false)
+
+void osh_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+
+void
+osh_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  pool_run (c, in, out, scratch);
+}
+
+/* Global pooling: the input as (batch, pixels, channels) or, channels first, (batch, ch, pixels). */
+void osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *out,
+                          float *scratch);
+
+void
+osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const OshShape *s = &c->in[0];
+  bool cf = osh_op_channels_first (c);
+  bool max = strstr (c->layer->class_name, "Max") != NULL;
+  int64_t batch = s->dim[0], ch = s->dim[cf ? 1 : s->rank - 1];
+  int64_t pix = osh_shape_numel (s) / (batch * ch);
+  for (int64_t n = 0; n < batch; n++)
+    {
+      const float *x = in[0] + n * pix * ch;
+      float *restrict o = out[0] + n * ch;
+      for (int64_t k = 0; k < ch; k++)
+        o[k] = max ? -INFINITY : 0.0f;
+      for (int64_t p = 0; p < pix; p++)
+        for (int64_t k = 0; k < ch; k++)
+          {
+            float v = cf ? x[k * pix + p] : x[p * ch + k];
+            o[k] = max ? (v > o[k] ? v : o[k]) : o[k] + v;
+          }
+      if (!max)
+        for (int64_t k = 0; k < ch; k++)
+          o[k] /= (float) pix;
+    }
 }

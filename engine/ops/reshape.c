@@ -152,3 +152,87 @@ osh_repeat_vector_infer (OshOpCall *c, OshError *err)
   c->out[0] = osh_shape_make (3, (int64_t[]){ c->in[0].dim[0], n, c->in[0].dim[1] });
   return true;
 }
+
+/* ---- kernels ---- */
+
+/* General axis permutation of a rank-r tensor: out axis i is in axis perm[i]. */
+static void
+permute (const float *in, const OshShape *s, const int *perm, float *out)
+{
+  int r = s->rank;
+  int64_t in_stride[OSH_MAX_RANK], out_dim[OSH_MAX_RANK], st[OSH_MAX_RANK];
+  int64_t acc = 1;
+  for (int d = r - 1; d >= 0; d--)
+    {
+      in_stride[d] = acc;
+      acc *= s->dim[d];
+    }
+  for (int i = 0; i < r; i++)
+    {
+      out_dim[i] = s->dim[perm[i]];
+      st[i] = in_stride[perm[i]];
+    }
+  int64_t n = osh_shape_numel (s), idx[OSH_MAX_RANK] = { 0 }, src = 0;
+  for (int64_t k = 0; k < n; k++)
+    {
+      out[k] = in[src];
+      for (int d = r - 1; d >= 0; d--)
+        {
+          src += st[d];
+          if (++idx[d] < out_dim[d])
+            break;
+          src -= st[d] * out_dim[d];
+          idx[d] = 0;
+        }
+    }
+}
+
+void osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+void osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+void osh_repeat_vector_run (const OshOpCall *c, const float *const *in, float *const *out,
+                            float *scratch);
+
+void
+osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const OshShape *s = &c->in[0];
+  /* Keras's Flatten(data_format="channels_first") first moves channels last, so Dense weights
+   * trained either way line up. */
+  const char *df = osh_config_string (c->layer->config, "data_format", NULL);
+  if (df && strcmp (df, "channels_first") == 0 && s->rank > 2)
+    {
+      int perm[OSH_MAX_RANK];
+      perm[0] = 0;
+      for (int i = 1; i < s->rank - 1; i++)
+        perm[i] = i + 1;
+      perm[s->rank - 1] = 1;
+      permute (in[0], s, perm, out[0]);
+      return;
+    }
+  memcpy (out[0], in[0], (size_t) osh_shape_numel (s) * sizeof (float));
+}
+
+void
+osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const OshShape *s = &c->in[0];
+  int64_t dims[OSH_MAX_RANK];
+  int perm[OSH_MAX_RANK] = { 0 };
+  osh_config_ints (c->layer->config, "dims", dims, s->rank - 1);
+  for (int i = 1; i < s->rank; i++)
+    perm[i] = (int) dims[i - 1];
+  permute (in[0], s, perm, out[0]);
+}
+
+void
+osh_repeat_vector_run (const OshOpCall *c, const float *const *in, float *const *out,
+                       float *scratch)
+{
+  (void) scratch;
+  int64_t batch = c->out[0].dim[0], n = c->out[0].dim[1], d = c->out[0].dim[2];
+  for (int64_t b = 0; b < batch; b++)
+    for (int64_t k = 0; k < n; k++)
+      memcpy (out[0] + (b * n + k) * d, in[0] + b * d, (size_t) d * sizeof (float));
+}

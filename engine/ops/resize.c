@@ -148,3 +148,146 @@ osh_resizing_infer (OshOpCall *c, OshError *err)
   o->dim[cf ? 3 : 2] = w;
   return true;
 }
+
+/* ---- kernels (NHWC) ---- */
+
+typedef struct
+{
+  ResizeParams rp;
+  int64_t n, ih, iw, oh, ow, ch;
+} ResizeRun;
+
+static bool
+resize_prepare_common (OshOpCall *c, ResizeParams *rp, OshError *err)
+{
+  ResizeRun *rr = calloc (1, sizeof *rr);
+  if (!rr)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing %s", c->layer->class_name);
+  c->params = rr;
+  rr->rp = *rp;
+  if (osh_op_channels_first (c))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "channels_first %s cannot run yet",
+                     c->layer->class_name);
+  const OshShape *i = &c->in[0], *o = &c->out[0];
+  rr->n = i->dim[0];
+  rr->ih = i->dim[1];
+  rr->iw = i->dim[2];
+  rr->ch = i->dim[3];
+  rr->oh = o->dim[1];
+  rr->ow = o->dim[2];
+  c->flops = (double) osh_shape_numel (o);
+  return true;
+}
+
+bool osh_edge_prepare (OshOpCall *c, OshError *err);
+bool osh_upsample2d_prepare (OshOpCall *c, OshError *err);
+bool osh_resizing_prepare (OshOpCall *c, OshError *err);
+void osh_edge_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+void osh_resize_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+
+bool
+osh_edge_prepare (OshOpCall *c, OshError *err)
+{
+  ResizeParams rp = { 0 };
+  bool pad = strcmp (c->layer->class_name, "ZeroPadding2D") == 0;
+  if (!pad_pairs (c, pad ? "padding" : "cropping", rp.p, err))
+    return false;
+  if (!pad) /* cropping: negative padding */
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++)
+        rp.p[i][j] = -rp.p[i][j];
+  return resize_prepare_common (c, &rp, err);
+}
+
+/* ZeroPadding2D / Cropping2D: out(y, x) = in(y - top, x - left), zero outside. */
+void
+osh_edge_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const ResizeRun *r = c->params;
+  int64_t top = r->rp.p[0][0], left = r->rp.p[1][0];
+  for (int64_t n = 0; n < r->n; n++)
+    for (int64_t y = 0; y < r->oh; y++)
+      {
+        float *o = out[0] + ((n * r->oh + y) * r->ow) * r->ch;
+        int64_t iy = y - top;
+        if (iy < 0 || iy >= r->ih)
+          {
+            memset (o, 0, (size_t) (r->ow * r->ch) * sizeof (float));
+            continue;
+          }
+        for (int64_t x = 0; x < r->ow; x++)
+          {
+            int64_t ix = x - left;
+            if (ix < 0 || ix >= r->iw)
+              memset (o + x * r->ch, 0, (size_t) r->ch * sizeof (float));
+            else
+              memcpy (o + x * r->ch, in[0] + ((n * r->ih + iy) * r->iw + ix) * r->ch,
+                      (size_t) r->ch * sizeof (float));
+          }
+      }
+}
+
+bool
+osh_upsample2d_prepare (OshOpCall *c, OshError *err)
+{
+  ResizeParams rp;
+  return upsample_params (c, &rp, err) && resize_prepare_common (c, &rp, err);
+}
+
+bool
+osh_resizing_prepare (OshOpCall *c, OshError *err)
+{
+  ResizeParams rp = { 0 };
+  const char *interp = osh_config_string (c->layer->config, "interpolation", "bilinear");
+  rp.bilinear = strcmp (interp, "bilinear") == 0;
+  if (!rp.bilinear && strcmp (interp, "nearest") != 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "interpolation \"%s\" (expected nearest or bilinear)",
+                     interp);
+  if (osh_config_bool (c->layer->config, "crop_to_aspect_ratio", false))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "Resizing with crop_to_aspect_ratio");
+  rp.half_pixel = true;
+  return resize_prepare_common (c, &rp, err);
+}
+
+/* Nearest: TF picks floor(y · in/out) (UpSampling2D repeats rows). Bilinear: TF 2's resize
+ * with half-pixel centres, which is what Keras's UpSampling2D and Resizing call. */
+void
+osh_resize_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const ResizeRun *r = c->params;
+  double sy = (double) r->ih / (double) r->oh, sx = (double) r->iw / (double) r->ow;
+  for (int64_t n = 0; n < r->n; n++)
+    {
+      const float *img = in[0] + n * r->ih * r->iw * r->ch;
+      for (int64_t y = 0; y < r->oh; y++)
+        for (int64_t x = 0; x < r->ow; x++)
+          {
+            float *o = out[0] + ((n * r->oh + y) * r->ow + x) * r->ch;
+            if (!r->rp.bilinear)
+              {
+                int64_t iy = (int64_t) floor (y * sy), ix = (int64_t) floor (x * sx);
+                iy = iy < r->ih ? iy : r->ih - 1;
+                ix = ix < r->iw ? ix : r->iw - 1;
+                memcpy (o, img + (iy * r->iw + ix) * r->ch, (size_t) r->ch * sizeof (float));
+                continue;
+              }
+            double fy = (y + 0.5) * sy - 0.5, fx = (x + 0.5) * sx - 0.5;
+            fy = fy < 0 ? 0 : fy;
+            fx = fx < 0 ? 0 : fx;
+            int64_t y0 = (int64_t) fy, x0 = (int64_t) fx;
+            int64_t y1 = y0 + 1 < r->ih ? y0 + 1 : r->ih - 1;
+            int64_t x1 = x0 + 1 < r->iw ? x0 + 1 : r->iw - 1;
+            float wy = (float) (fy - y0), wx = (float) (fx - x0);
+            const float *a = img + (y0 * r->iw + x0) * r->ch, *b = img + (y0 * r->iw + x1) * r->ch;
+            const float *cc = img + (y1 * r->iw + x0) * r->ch, *d = img + (y1 * r->iw + x1) * r->ch;
+            for (int64_t k = 0; k < r->ch; k++)
+              {
+                float top = a[k] + (b[k] - a[k]) * wx;
+                float bot = cc[k] + (d[k] - cc[k]) * wx;
+                o[k] = top + (bot - top) * wy;
+              }
+          }
+    }
+}

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "layout-graphs.h"
+#include "edit/osh-connectivity.h"
+#include "osh-scene-styles.h"
 #include "osh-scene.h"
 #include "osh-test.h"
 
@@ -255,6 +257,62 @@ test_export (void)
   osh_graph_free (g);
 }
 
+/* The Keras mistake: an outer layer consumes a tensor from inside the nested backbone, so
+ * the backbone's own input becomes a foreign root. The analysis flags map to red boxes. */
+static void
+test_disconnected_is_red (void)
+{
+  OshGraph *g = lg_nested ();
+  int conv = osh_graph_layer_first_node (g, osh_graph_find_path (g, "backbone/conv"));
+  int aux = lg_add1 (g, -1, "aux", "Dense", conv, 0, 0, 1);
+  OshRef outs[2] = { g->outputs[0], { aux, 0 } };
+  g_assert_true (osh_graph_set_io (g, -1, g->inputs, 1, outs, 2, NULL));
+  OshError err = { 0 };
+  OshConnectivity *c = osh_connectivity_analyze (g, &err);
+  g_assert_nonnull (c);
+  g_assert_false (c->connected);
+  uint32_t *styles = g_new0 (uint32_t, g->n_nodes);
+  osh_styles_add_connectivity (c->node_flags, g->n_nodes, styles);
+  osh_connectivity_free (c);
+  int root = osh_graph_layer_first_node (g, osh_graph_find_path (g, "backbone/input_2"));
+  g_assert_cmpuint (styles[root] & OSH_STYLE_FOREIGN_ROOT, !=, 0);
+  g_assert_cmpuint (styles[aux] & OSH_STYLE_DISCONNECTED, !=, 0);
+  g_assert_cmpuint (styles[0], ==, 0); /* input_1 is fine */
+
+  OshScene *s = scene_of (g, false);
+  osh_scene_set_styles (s, styles, g->n_nodes);
+  const OshGraphLayout *lay = osh_scene_get_layout (s);
+  int w = (int) lay->bounds.w + 40, h = (int) lay->bounds.h + 40;
+  cairo_surface_t *img = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+  cairo_t *cr = cairo_create (img);
+  OshViewport vp = { 20, 20, 1 };
+  osh_scene_draw (s, cr, &vp, w, h);
+  double r, gg, b;
+  OshRect box = lay->items[lay->node_item[aux]].box;
+  pixel (img, box.x + 20 + 0.5, box.y + 20 + box.h / 2, &r, &gg, &b);
+  g_assert_cmpfloat (r, >, 0.7);
+  g_assert_cmpfloat (gg + b, <, 0.6);
+  box = lay->items[lay->node_item[0]].box;
+  pixel (img, box.x + 20 + 0.5, box.y + 20 + box.h / 2, &r, &gg, &b);
+  g_assert_cmpfloat (fabs (r - gg), <, 0.25);
+  /* The edge from conv to aux is red too: sample the curve's middle. */
+  for (int k = 0; k < lay->n_edges; k++)
+    if (lay->edges[k].to == lay->node_item[aux])
+      {
+        const OshLayoutEdge *e = &lay->edges[k];
+        const OshPoint *q = e->points; /* the first segment at t = 1/2 */
+        double mx = (q[0].x + 3 * q[1].x + 3 * q[2].x + q[3].x) / 8;
+        double my = (q[0].y + 3 * q[1].y + 3 * q[2].y + q[3].y) / 8;
+        pixel (img, mx + 20, my + 20, &r, &gg, &b);
+        g_assert_cmpfloat (r, >, gg + 0.3);
+      }
+  cairo_destroy (cr);
+  cairo_surface_destroy (img);
+  g_free (styles);
+  osh_scene_free (s);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -263,5 +321,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scene/hit-test-matches-brute-force", test_hit);
   g_test_add_func ("/scene/styles-reach-pixels-and-culling", test_styles_and_culling);
   g_test_add_func ("/scene/export-png-svg-pdf", test_export);
+  g_test_add_func ("/scene/disconnected-path-is-red", test_disconnected_is_red);
   return g_test_run ();
 }

@@ -92,8 +92,20 @@ function randomizeWeights(model, r) {
   }
 }
 
+// tfjs 4.22's SeparableConv2D.getConfig leaves out depth_multiplier (its weights have the
+// multiplied shape): put it back so the saved config matches the weights, as Keras writes it.
+function fixTopology(model, topology) {
+  const config = (topology.model_config ?? topology).config;
+  for (const entry of config.layers) {
+    const layer = model.getLayer(entry.config.name ?? entry.name);
+    if (layer.depthMultiplier !== undefined && entry.config.depth_multiplier === undefined)
+      entry.config.depth_multiplier = layer.depthMultiplier;
+  }
+}
+
 async function saveModel(model, dir) {
   await model.save(tf.io.withSaveHandler(async (a) => {
+    fixTopology(model, a.modelTopology);
     const weights = Buffer.from(a.weightData);
     fs.writeFileSync(path.join(dir, "weights.bin"), weights);
     const json = {
@@ -106,6 +118,20 @@ async function saveModel(model, dir) {
     fs.writeFileSync(path.join(dir, "model.json"), JSON.stringify(json));
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
   }));
+}
+
+// Reads the files back through tfjs itself, so a fixture that tfjs cannot load never ships.
+async function reloadAndCheck(dir, x, y) {
+  const json = JSON.parse(fs.readFileSync(path.join(dir, "model.json"), "utf8"));
+  const bin = fs.readFileSync(path.join(dir, "weights.bin"));
+  const handler = { load: async () => ({
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest[0].weights,
+    weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+  }) };
+  const again = await tf.loadLayersModel(handler);
+  const diff = tf.max(tf.abs(tf.sub(again.predict(x), y))).dataSync()[0];
+  if (!(diff <= 1e-6)) throw new Error(`${dir}: reloaded model differs by ${diff}`);
 }
 
 const L = tf.layers;
@@ -281,6 +307,7 @@ for (const [name, build] of Object.entries(models)) {
   const x = randomInput(model, r, inputRange[name]);
   const y = model.predict(x);
   await saveModel(model, dir);
+  await reloadAndCheck(dir, x, y);
   writeNpy(path.join(dir, "input.npy"), x);
   writeNpy(path.join(dir, "output.npy"), y);
   const absMax = Math.max(...Array.from(y.dataSync(), Math.abs));

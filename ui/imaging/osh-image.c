@@ -80,7 +80,11 @@ osh_image_load (const char *path, OshError *err)
       g_error_free (gerr);
       return NULL;
     }
-  OshImage *img = image_from_pixbuf (path, pb, err);
+  /* Phone photos store their rotation in EXIF; show them the way viewers do. */
+  GdkPixbuf *upright = gdk_pixbuf_apply_embedded_orientation (pb);
+  OshImage *img = image_from_pixbuf (path, upright ? upright : pb, err);
+  if (upright)
+    g_object_unref (upright);
   g_object_unref (pb);
   return img;
 }
