@@ -17,12 +17,6 @@
 #include "osh-write-hdf5.h"
 #include "osh-write-names.h"
 
-typedef struct
-{
-  char key[128];
-  int count;
-} KeyCount;
-
 static bool
 is_recurrent (const char *class_name)
 {
@@ -74,9 +68,8 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
   if (!write_vars (w, g, owner, prefix, err))
     return false;
   bool seq = osh_write_is_sequential (s, owner);
-  KeyCount *used = calloc ((size_t) g->n_layers + 1, sizeof *used);
-  int n_used = 0;
-  if (!used)
+  OshKeras3Keys keys;
+  if (!osh_keras3_keys_init (&keys, g->n_layers))
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   bool ok = true;
   for (int i = 0; ok && i < g->n_layers; i++)
@@ -84,18 +77,8 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
       const OshLayer *l = &g->layers[i];
       if (l->owner != owner || !s->layer_kept[i] || (seq && strcmp (l->class_name, "InputLayer") == 0))
         continue;
-      char key[160], snake[128];
-      osh_keras3_snake_case (python_class (s, i), snake, sizeof snake);
-      int k = 0;
-      while (k < n_used && strcmp (used[k].key, snake) != 0)
-        k++;
-      if (k == n_used)
-        {
-          snprintf (used[n_used++].key, sizeof used[0].key, "%s", snake);
-          snprintf (key, sizeof key, "%s", snake);
-        }
-      else
-        snprintf (key, sizeof key, "%s_%d", snake, ++used[k].count);
+      char key[160];
+      osh_keras3_key (&keys, python_class (s, i), key, sizeof key);
       char inner[4096];
       snprintf (inner, sizeof inner, "%slayers/%s/", prefix, key);
       if (l->is_model)
@@ -109,7 +92,7 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
       else
         ok = write_vars (w, g, i, inner, err);
     }
-  free (used);
+  osh_keras3_keys_clear (&keys);
   return ok;
 }
 

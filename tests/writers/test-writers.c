@@ -246,6 +246,16 @@ test_names (void)
       osh_keras3_snake_case (cases[i][0], buf, sizeof buf);
       g_assert_cmpstr (buf, ==, cases[i][1]);
     }
+  OshKeras3Keys keys;
+  g_assert_true (osh_keras3_keys_init (&keys, 4));
+  const char *order[][2] = { { "Conv2D", "conv2d" }, { "Dense", "dense" }, { "Conv2D", "conv2d_1" },
+                             { "Conv2D", "conv2d_2" } };
+  for (size_t i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      osh_keras3_key (&keys, order[i][0], buf, sizeof buf);
+      g_assert_cmpstr (buf, ==, order[i][1]);
+    }
+  osh_keras3_keys_clear (&keys);
   OshGraph *g = build_sequential ();
   char *n = osh_weight_h5_name (g, 1, 1);
   g_assert_cmpstr (n, ==, "dense/bias:0"); /* "vars/1" has no role: taken from Dense's table */
