@@ -30,6 +30,12 @@ static const char *corpus_models[] = {
   "keras2/dl4j/weights/sepconv2d_tensorflow_2.h5",
 };
 
+/* tfjs-saved models with nested models (tools/reference/writers-make-fixtures.mjs). */
+static const char *fixture_models[] = {
+  "writers/fixtures/so_nested/model.json",
+  "writers/fixtures/nested_sequential/model.json",
+};
+
 static const char *targets[] = { "m.h5", "m.keras", "model.json" };
 
 typedef struct
@@ -194,7 +200,7 @@ static void
 test_corpus_model (gconstpointer data)
 {
   const Case *c = data;
-  char *path = osh_test_corpus (c->model);
+  char *path = g_str_has_prefix (c->model, "writers/") ? osh_test_fixture (c->model) : osh_test_corpus (c->model);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_test_skip ("corpus not available");
@@ -226,6 +232,9 @@ test_built (gconstpointer data)
   g = build_sequential ();
   round_trip (g, target);
   osh_graph_free (g);
+  g = build_siamese ();
+  round_trip (g, target);
+  osh_graph_free (g);
 }
 
 int
@@ -234,19 +243,28 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   for (size_t t = 0; t < G_N_ELEMENTS (targets); t++)
     {
-      char *name = g_strdup_printf ("/writers/roundtrip/%s/built-nested-and-sequential",
+      char *name = g_strdup_printf ("/writers/roundtrip/%s/built-nested-sequential-shared",
                                     strchr (targets[t], '.') + 1);
       g_test_add_data_func (name, targets[t], test_built);
       g_free (name);
     }
+  const char *all[G_N_ELEMENTS (corpus_models) + G_N_ELEMENTS (fixture_models)];
+  size_t n_all = 0;
   for (size_t i = 0; i < G_N_ELEMENTS (corpus_models); i++)
+    all[n_all++] = corpus_models[i];
+  for (size_t i = 0; i < G_N_ELEMENTS (fixture_models); i++)
+    all[n_all++] = fixture_models[i];
+  for (size_t i = 0; i < n_all; i++)
     for (size_t t = 0; t < G_N_ELEMENTS (targets); t++)
       {
         Case *c = g_new0 (Case, 1);
-        c->model = corpus_models[i];
+        c->model = all[i];
         c->target = targets[t];
         const char *ext = strchr (targets[t], '.') + 1;
-        char *base = g_path_get_basename (corpus_models[i]);
+        /* fixtures are all model.json: name them by their folder */
+        char *dir = g_path_get_dirname (all[i]);
+        char *base = g_path_get_basename (g_str_has_prefix (all[i], "writers/") ? dir : all[i]);
+        g_free (dir);
         char *name = g_strdup_printf ("/writers/roundtrip/%s/%s", ext, base);
         g_test_add_data_func_full (name, c, test_corpus_model, g_free);
         g_free (name);

@@ -413,6 +413,20 @@ test_tfjs_predicts (void)
   tmp_file_free (&f);
   osh_graph_free (g);
 
+  /* a nested Sequential called twice: its calls are nodes 1 and 2 in the config */
+  g = build_siamese ();
+  f = saved (g, "model.json");
+  const float left[6] = { 0.1f, -0.2f, 0.3f, 0.5f, -0.7f, 0.9f };
+  const float right[6] = { -0.4f, 0.8f, 0.2f, -0.1f, 0.6f, -0.3f };
+  float want_s[2];
+  siamese_expected (g, left, right, want_s);
+  r = tfjs_predict (f.path, "{\"inputs\": [[[0.1, -0.2, 0.3, 0.5, -0.7, 0.9]], [[-0.4, 0.8, 0.2, -0.1, 0.6, -0.3]]]}");
+  g_assert_cmpstr (str_at (r, "layers.2.class_name"), ==, "Sequential");
+  assert_outputs (json_array_get (json_object_get (r, "outputs"), 0), want_s, 2);
+  json_decref (r);
+  tmp_file_free (&f);
+  osh_graph_free (g);
+
   g = build_sequential ();
   f = saved (g, "model.json");
   float xs[4] = { 0.5f, -1.0f, 2.0f, 0.25f }, want[2];
