@@ -1,5 +1,6 @@
 // Makes tests/writers/fixtures/: small tfjs models with nested models, saved by tfjs itself
-// (model.json + group1-shard1of1.bin), with an input and tfjs's outputs on it (io.json).
+// (model.json + group1-shard1of1.bin), with inputs and tfjs's outputs on them (io.json:
+// {"inputs": [one array per model input], "outputs": [flat arrays], "params"}).
 //   node tools/reference/writers-make-fixtures.mjs
 // - so_nested: the StackOverflow shape: a backbone Functional (conv, BN, ReLU, conv) nested in
 //   an outer Functional with a classification head (GAP, Dense softmax).
@@ -43,8 +44,9 @@ async function save(model, name, input) {
   }));
   let ys = model.predict(input);
   if (!Array.isArray(ys)) ys = [ys];
+  const inputs = Array.isArray(input) ? input : [input];
   const io = {
-    input: await (Array.isArray(input) ? Promise.all(input.map((t) => t.array())) : input.array()),
+    inputs: await Promise.all(inputs.map((t) => t.array())),
     outputs: ys.map((y) => Array.from(y.dataSync())),
     params: model.countParams(),
   };
