@@ -24,9 +24,11 @@ is_recurrent (const char *class_name)
          || strcmp (class_name, "SimpleRNN") == 0;
 }
 
-/* "<prefix>vars" with the layer's weights 0..n-1 and its name as an attribute. */
+/* "<prefix>vars" with the layer's weights 0..n-1 (none when !with_weights: a recurrent
+ * layer's own group, its weights being its cell's) and its name as an attribute. */
 static bool
-write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, OshError *err)
+write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, bool with_weights,
+            OshError *err)
 {
   char path[4096];
   snprintf (path, sizeof path, "%svars", prefix);
@@ -35,7 +37,7 @@ write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, Os
     return false;
   const char *name = layer < 0 ? (g->name ? g->name : "model") : g->layers[layer].name;
   bool ok = osh_h5w_attr_string (w, vars, "name", name, err);
-  int n = layer < 0 ? 0 : g->layers[layer].n_weights;
+  int n = layer < 0 || !with_weights ? 0 : g->layers[layer].n_weights;
   for (int i = 0; ok && i < n; i++)
     {
       char index[16];
@@ -65,7 +67,7 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
   const OshGraph *g = s->g;
   if (depth > OSH_MAX_NESTING)
     return osh_fail (err, OSH_ERR_LIMIT, "models nested deeper than %d", OSH_MAX_NESTING);
-  if (!write_vars (w, g, owner, prefix, err))
+  if (!write_vars (w, g, owner, prefix, true, err))
     return false;
   bool seq = osh_write_is_sequential (s, owner);
   OshKeras3Keys keys;
@@ -87,10 +89,10 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
         {
           char cell[4200];
           snprintf (cell, sizeof cell, "%scell/", inner);
-          ok = write_vars (w, g, -1, inner, err) && write_vars (w, g, i, cell, err);
+          ok = write_vars (w, g, i, inner, false, err) && write_vars (w, g, i, cell, true, err);
         }
       else
-        ok = write_vars (w, g, i, inner, err);
+        ok = write_vars (w, g, i, inner, true, err);
     }
   osh_keras3_keys_clear (&keys);
   return ok;

@@ -153,12 +153,14 @@ def attached_head_exports_run_in_tfjs():
 
 
 # Corpus models whose layers tfjs implements (it lacks Lambda, SpatialDropout, Keras 1 LSTM
-# weights): face_classification and a spread of dl4j's Keras 2 / tf.keras files.
+# weights): face_classification, the Keras 3 archives and a spread of dl4j's Keras 2 files.
 TFJS_LOADABLE = [
     ("keras2", "face_classification", "fer2013_mini_XCEPTION.102-0.66.hdf5"),
     ("keras2", "face_classification", "fer2013_big_XCEPTION.54-0.66.hdf5"),
     ("keras2", "face_classification", "gender_mini_XCEPTION.21-0.95.hdf5"),
     ("keras2", "face_classification", "tiny_XCEPTION_KDEF.hdf5"),
+    ("keras3", "fashion_mnist_cnn.keras"),
+    ("keras3", "mnist_cnn.keras"),
     ("keras2", "dl4j", "examples", "12net.h5"),
     ("keras2", "dl4j", "examples", "cnn1d", "cnn1d_flatten_tf_keras2.h5"),
     ("keras2", "dl4j", "examples", "gans", "wgan_discriminator.h5"),
