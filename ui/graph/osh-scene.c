@@ -508,15 +508,14 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   pango_cairo_show_layout (cr, s->item_text[i]);
 }
 
-int
-osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h)
+static int
+draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
+            bool text)
 {
   const Palette *p = s->dark ? &dark : &light;
   set_rgb (cr, p->background, 1);
   cairo_paint (cr);
   OshRect vis = osh_viewport_visible (vp, view_w, view_h);
-  /* Below ~4 px per line text is unreadable and the most expensive part: skip it. */
-  bool text = vp->scale >= 0.4;
 
   cairo_save (cr);
   cairo_translate (cr, vp->x, vp->y);
@@ -538,6 +537,13 @@ osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, 
   g_array_free (items, TRUE);
   cairo_restore (cr);
   return drawn;
+}
+
+int
+osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h)
+{
+  /* Below ~4 px per line text is unreadable and the most expensive part: skip it. */
+  return draw_scene (s, cr, vp, view_w, view_h, vp->scale >= 0.4);
 }
 
 static bool
@@ -714,7 +720,8 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
     }
   cairo_t *cr = cairo_create (surface);
   OshViewport vp = { margin - b.x * scale, margin - b.y * scale, scale };
-  osh_scene_draw (s, cr, &vp, w, h);
+  /* Vector files are zoomed in a viewer: they always carry the text. */
+  draw_scene (s, cr, &vp, w, h, !png || scale >= 0.4);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   cairo_status_t st = CAIRO_STATUS_SUCCESS;
