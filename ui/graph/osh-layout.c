@@ -468,6 +468,7 @@ typedef struct
   int *group_item;
   int *item_cluster; /* per item: the expanded group it sits in, -1 at top level */
   PangoContext *text;
+  OshNodeMeasure *measure;
 } Builder;
 
 static bool
@@ -493,10 +494,8 @@ shape_text (const OshGraph *g, OshRef r, char *buf, size_t size)
 static void
 measure (Builder *b, OshLayoutItem *it)
 {
-  PangoLayout *pl = osh_node_text_layout (b->text, it->title, it->subtitle, it->shape_text,
-                                          it->params);
-  osh_node_text_box_size (pl, &it->box.w, &it->box.h);
-  g_object_unref (pl);
+  osh_node_measure_box (b->measure, it->title, it->subtitle, it->shape_text, it->params,
+                        &it->box.w, &it->box.h);
 }
 
 static int
@@ -786,6 +785,7 @@ builder_init (Builder *b, const OshGraph *g, const OshGrouping *gr)
   for (int i = 0; i < n_groups; i++)
     b->group_item[i] = -1;
   b->text = osh_node_text_context ();
+  b->measure = osh_node_measure_new (b->text);
 }
 
 static void
@@ -828,6 +828,7 @@ builder_clear (Builder *b)
   g_free (b->node_item);
   g_free (b->group_item);
   g_free (b->item_cluster);
+  osh_node_measure_free (b->measure);
   g_object_unref (b->text);
 }
 
