@@ -298,6 +298,33 @@ test_interleaved_prefix_is_not_a_block (void)
   osh_graph_free (g);
 }
 
+/* PyTorch-exported ONNX names nodes by module path: the first two levels are the blocks, and
+ * a box inside a block drops the prefix its frame already shows. */
+static void
+test_onnx_module_paths (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int in = lg_add1 (g, -1, "input", "InputLayer", -1, 8, 8, 3);
+  int c = lg_add1 (g, -1, "/features/features.1/conv/Conv", "Conv", in, 8, 8, 4);
+  int r = lg_add1 (g, -1, "/features/features.1/Relu", "Relu", c, 8, 8, 4);
+  int f = lg_add1 (g, -1, "/Flatten", "Flatten", r, 0, 0, 256);
+  int d = lg_add1 (g, -1, "/classifier/classifier.0/Gemm", "Gemm", f, 0, 0, 10);
+  lg_io (g, -1, in, d);
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (gr->n_groups, ==, 1); /* the classifier's lone Gemm is no block */
+  g_assert_cmpstr (gr->groups[0].name, ==, "features/features.1");
+  g_assert_cmpint (osh_grouping_find (gr, "features.1"), ==, 0);
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (item_named (lay, "conv/Conv"), ==, lay->node_item[c]);
+  g_assert_cmpint (item_named (lay, "Relu"), ==, lay->node_item[r]);
+  g_assert_cmpint (item_named (lay, "/Flatten"), ==, lay->node_item[f]);
+  g_assert_cmpstr (lay->clusters[0].label, ==, "features.1");
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
 static void
 test_families (void)
 {
@@ -326,6 +353,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/nested-model-binds-and-collapses", test_nested);
   g_test_add_func ("/layout/efficientnetb7-blocks-and-path", test_efficientnet);
   g_test_add_func ("/layout/deep-3000", test_deep);
+  g_test_add_func ("/layout/onnx-module-paths", test_onnx_module_paths);
   g_test_add_func ("/layout/interleaved-prefix-is-not-a-block",
                    test_interleaved_prefix_is_not_a_block);
   return g_test_run ();

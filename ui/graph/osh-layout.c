@@ -114,6 +114,21 @@ block_prefix (const char *name)
   return prefix;
 }
 
+/* ONNX graphs exported by PyTorch name nodes by module path; the first two levels make the
+ * blocks: "/features/features.3/block/block.0/Conv" → "features/features.3". */
+static char *
+module_prefix (const char *name)
+{
+  if (name[0] != '/')
+    return NULL;
+  char **tok = g_strsplit (name + 1, "/", -1);
+  char *prefix = g_strv_length (tok) >= 3 && *tok[0] && *tok[1]
+                     ? g_strdup_printf ("%s/%s", tok[0], tok[1])
+                     : NULL;
+  g_strfreev (tok);
+  return prefix;
+}
+
 static int
 add_group (GArray *groups, OshGroupKind kind, char *name, int parent, int layer)
 {
@@ -255,6 +270,8 @@ osh_grouping_new (const OshGraph *g)
     {
       const OshLayer *l = &g->layers[i];
       char *prefix = l->is_model ? NULL : block_prefix (l->name);
+      if (!prefix && !l->is_model)
+        prefix = module_prefix (l->name);
       if (!prefix)
         continue;
       keys[i] = g_strdup_printf ("%d/%s", l->owner, prefix);
@@ -560,6 +577,19 @@ item_of_node (Builder *b, int n)
       OshLayoutItem it = { .kind = OSH_ITEM_NODE, .node = n, .group = -1, .layer = layer,
                            .family = osh_layer_family (l->class_name) };
       it.title = g_strdup (l->name);
+      /* Inside a module-path block the block's frame already says "/features/features.3". */
+      int grp = b->gr ? b->gr->layer_group[layer] : -1;
+      if (grp >= 0 && b->gr->groups[grp].kind == OSH_GROUP_BLOCK && l->name[0] == '/'
+          && l->owner < 0)
+        {
+          const char *prefix = b->gr->groups[grp].name;
+          size_t len = strlen (prefix);
+          if (!strncmp (l->name + 1, prefix, len) && l->name[len + 1] == '/')
+            {
+              g_free (it.title);
+              it.title = g_strdup (l->name + len + 2);
+            }
+        }
       it.subtitle = g_strdup (l->class_name);
       char shape[128];
       shape_text (g, (OshRef){ n, 0 }, shape, sizeof shape);
