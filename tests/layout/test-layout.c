@@ -307,20 +307,44 @@ test_onnx_module_paths (void)
   int in = lg_add1 (g, -1, "input", "InputLayer", -1, 8, 8, 3);
   int c = lg_add1 (g, -1, "/features/features.1/conv/Conv", "Conv", in, 8, 8, 4);
   int r = lg_add1 (g, -1, "/features/features.1/Relu", "Relu", c, 8, 8, 4);
-  int f = lg_add1 (g, -1, "/Flatten", "Flatten", r, 0, 0, 256);
+  int c2 = lg_add1 (g, -1, "/features/features.2/Conv", "Conv", r, 8, 8, 4);
+  int r2 = lg_add1 (g, -1, "/features/features.2/Relu", "Relu", c2, 8, 8, 4);
+  int f = lg_add1 (g, -1, "/Flatten", "Flatten", r2, 0, 0, 256);
   int d = lg_add1 (g, -1, "/classifier/classifier.0/Gemm", "Gemm", f, 0, 0, 10);
   lg_io (g, -1, in, d);
   OshGrouping *gr = osh_grouping_new (g);
-  g_assert_cmpint (gr->n_groups, ==, 1); /* the classifier's lone Gemm is no block */
+  /* "features" holds most layers: its children are the blocks; the classifier's lone Gemm
+   * is no block. */
+  g_assert_cmpint (gr->n_groups, ==, 2);
   g_assert_cmpstr (gr->groups[0].name, ==, "features/features.1");
   g_assert_cmpint (osh_grouping_find (gr, "features.1"), ==, 0);
+  g_assert_cmpint (osh_grouping_find (gr, "features.2"), ==, 1);
   OshGraphLayout *lay = lay_out (g, gr);
   check_geometry (g, lay);
   g_assert_cmpint (item_named (lay, "conv/Conv"), ==, lay->node_item[c]);
   g_assert_cmpint (item_named (lay, "Relu"), ==, lay->node_item[r]);
   g_assert_cmpint (item_named (lay, "/Flatten"), ==, lay->node_item[f]);
-  g_assert_cmpstr (lay->clusters[0].label, ==, "features.1");
+  g_assert_cmpint (lay->n_clusters, ==, 2);
+  for (int i = 0; i < 2; i++)
+    g_assert_cmpstr (lay->clusters[i].label, ==, lay->clusters[i].group == 0 ? "features.1"
+                                                                            : "features.2");
   osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+
+  /* A small model whose modules are the blocks: "/block1/conv_a/Conv" → "block1". */
+  g = osh_graph_new ();
+  in = lg_add1 (g, -1, "image", "InputLayer", -1, 8, 8, 3);
+  c = lg_add1 (g, -1, "/stem/Conv", "Conv", in, 8, 8, 4);
+  int a = lg_add1 (g, -1, "/block1/conv_a/Conv", "Conv", c, 8, 8, 4);
+  int bn = lg_add1 (g, -1, "/block1/bn_a/BatchNormalization", "BatchNormalization", a, 8, 8, 4);
+  int add = lg_add (g, -1, "/block1/Add", "Add", (int[]){ bn, c }, 2, 8, 8, 4);
+  d = lg_add1 (g, -1, "/fc/Gemm", "Gemm", add, 0, 0, 2);
+  lg_io (g, -1, in, d);
+  gr = osh_grouping_new (g);
+  g_assert_cmpint (gr->n_groups, ==, 1);
+  g_assert_cmpstr (gr->groups[0].name, ==, "block1");
+  g_assert_cmpint (gr->groups[0].n_layers, ==, 3);
   osh_grouping_free (gr);
   osh_graph_free (g);
 }

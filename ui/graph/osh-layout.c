@@ -114,19 +114,31 @@ block_prefix (const char *name)
   return prefix;
 }
 
-/* ONNX graphs exported by PyTorch name nodes by module path; the first two levels make the
- * blocks: "/features/features.3/block/block.0/Conv" → "features/features.3". */
+/* ONNX graphs exported by PyTorch name nodes by module path: "/block1/conv_a/Conv". The
+ * first level makes the blocks ("block1"), unless one module holds most of the model
+ * ("/features/features.3/block/..."): then the second level does ("features/features.3").
+ * `crowded` says whether the first level is such a module. */
 static char *
-module_prefix (const char *name)
+module_prefix (const char *name, bool crowded)
 {
-  if (name[0] != '/')
-    return NULL;
   char **tok = g_strsplit (name + 1, "/", -1);
-  char *prefix = g_strv_length (tok) >= 3 && *tok[0] && *tok[1]
-                     ? g_strdup_printf ("%s/%s", tok[0], tok[1])
-                     : NULL;
+  int n = (int) g_strv_length (tok);
+  char *prefix = NULL;
+  if (crowded && n >= 3 && *tok[1])
+    prefix = g_strdup_printf ("%s/%s", tok[0], tok[1]);
+  else if (!crowded && n >= 2 && *tok[0])
+    prefix = g_strdup (tok[0]);
   g_strfreev (tok);
   return prefix;
+}
+
+/* The first path component of a module-path name ("/features/..." → "features"), or NULL. */
+static char *
+module_root (const char *name)
+{
+  if (name[0] != '/' || !strchr (name + 1, '/'))
+    return NULL;
+  return g_strndup (name + 1, (gsize) (strchr (name + 1, '/') - (name + 1)));
 }
 
 static int
@@ -266,12 +278,31 @@ osh_grouping_new (const OshGraph *g)
   GHashTable *blocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GHashTable *counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   char **keys = g_new0 (char *, MAX (1, g->n_layers));
+  GHashTable *roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      char *top = module_root (g->layers[i].name);
+      if (top)
+        g_hash_table_replace (roots, top,
+                              GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (roots, top))
+                                               + 1));
+    }
   for (int i = 0; i < g->n_layers; i++)
     {
       const OshLayer *l = &g->layers[i];
-      char *prefix = l->is_model ? NULL : block_prefix (l->name);
-      if (!prefix && !l->is_model)
-        prefix = module_prefix (l->name);
+      char *prefix = NULL;
+      if (l->is_model)
+        ;
+      else if (l->name[0] == '/')
+        {
+          char *top = module_root (l->name);
+          bool crowded = top && GPOINTER_TO_INT (g_hash_table_lookup (roots, top)) * 2
+                                    > g->n_layers;
+          prefix = module_prefix (l->name, crowded);
+          g_free (top);
+        }
+      else
+        prefix = block_prefix (l->name);
       if (!prefix)
         continue;
       keys[i] = g_strdup_printf ("%d/%s", l->owner, prefix);
@@ -308,6 +339,7 @@ osh_grouping_new (const OshGraph *g)
   g_free (keys);
   g_hash_table_destroy (blocks);
   g_hash_table_destroy (counts);
+  g_hash_table_destroy (roots);
   g_free (model_group);
 
   gr->n_groups = (int) groups->len;
@@ -722,7 +754,7 @@ build_dot (Builder *b)
   int n_items = (int) b->items->len;
   /* dot's x-positioning (network simplex) dominates above ~1,000 nodes: cap its
    * iterations there; a low limit keeps the width sane (NOTES.md). */
-  g_string_append (dot, "  graph [rankdir=TB, nodesep=0.3, ranksep=0.4, fontsize=12, "
+  g_string_append (dot, "  graph [rankdir=TB, nodesep=0.3, ranksep=0.3, fontsize=9, "
                         "fontname=\"Sans\"");
   if (n_items > 1000)
     g_string_append (dot, ", nslimit=0.02, nslimit1=2, mclimit=0.5");

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define OSH_NODE_PAD_X 8.0
-#define OSH_NODE_PAD_Y 5.0
+#define OSH_NODE_PAD_Y 4.0
 #define OSH_NODE_MIN_W 96.0
 
 /* A context with metric hinting off, so text scales smoothly with the view. */
