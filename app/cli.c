@@ -21,6 +21,14 @@ static const OshCommand commands[] = {
     EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
                "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
                "  --labels FILE         class names, one per line\n"
+               "  --top K               show the K most probable classes (default 5)\n"
+               "  --size HxW            picture size (default: the model's input)\n"
+               "  --channels 1|3        grayscale or colour (default: the model's input)\n"
+               "  --scale S, --offset O pixel v in 0..255 becomes v*S+O (default 1/255 and 0,\n"
+               "                        or 1 and 0 when the model starts with Rescaling)\n"
+               "  --mean a,b,c          then subtract a per-channel mean\n"
+               "  --std a,b,c           and divide by a per-channel std\n"
+               "  --resize antialias|tf antialiased bilinear (default) or tf.image.resize's\n"
                "  --threads N           compute threads\n"
                "  --json                one JSON document on stdout\n",
     osh_cmd_run },

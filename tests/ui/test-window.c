@@ -1,7 +1,12 @@
 /* The real window, driven headless through its actions and its input controllers. */
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <string.h>
 
+#include "osh-model.h"
+
+#include "exec/osh-exec.h"
+#include "exec/osh-outputs.h"
 #include "offshoot-window-private.h"
 #include "osh-test.h"
 
@@ -173,6 +178,158 @@ test_face_model_find_and_click (void)
   /* 3×3 kernel over 128 channels, 7 filters, with bias. */
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "params"), ==, "8071");
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "outputs"), ==, "(None, 4, 4, 7)");
+  close_window (win);
+}
+
+/* What `offshoot run` computes for this model and picture: the top class and its p. */
+static int
+engine_top_class (const OshGraph *g, const char *image_path, float *p)
+{
+  OshError err = { 0 };
+  OshImage *img = osh_image_load (image_path, &err);
+  g_assert_nonnull (img);
+  OshPreprocess pp;
+  osh_preprocess_init (&pp);
+  g_assert_true (osh_preprocess_propose (g, &pp));
+  OshTensor *x = osh_image_to_tensor (img, &pp, &err);
+  g_assert_nonnull (x);
+  OshExecOptions opt = osh_exec_options_default ();
+  OshTensor *y[OSH_EXEC_MAX_OUTPUTS] = { 0 };
+  g_assert_true (osh_exec_run_once (g, &opt, (const OshTensor *[]){ x }, 1, y, &err));
+  OshTopEntry top[1];
+  g_assert_cmpint (osh_output_top_k (y[0], 0, 1, top, &err), ==, 1);
+  *p = top[0].p;
+  osh_tensor_free (y[0]);
+  osh_tensor_free (x);
+  osh_image_free (img);
+  return top[0].index;
+}
+
+static void
+test_run_face_model (void)
+{
+  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, model);
+  settle (win);
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  /* The model's own input: 64×64 grey. */
+  OshPreprocess pp;
+  offshoot_run_panel_get_preprocess (run, &pp);
+  g_assert_cmpint (pp.height, ==, 64);
+  g_assert_cmpint (pp.width, ==, 64);
+  g_assert_cmpint (pp.channels, ==, 1);
+  g_assert_false (offshoot_run_panel_can_run (run));
+
+  g_autoptr (GFile) file = g_file_new_for_path (photo);
+  offshoot_window_set_run_input (win, file);
+  g_assert_true (offshoot_run_panel_can_run (run));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
+  g_assert_true (offshoot_window_is_busy (win));
+  settle (win);
+  g_assert_null (offshoot_run_panel_get_error (run));
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 1);
+
+  float p = 0;
+  int expected = engine_top_class (offshoot_window_get_graph (win), photo, &p);
+  g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==, expected);
+  g_autofree char *text = g_strdup_printf ("class %d %.1f %%", expected, 100.0 * p);
+  g_assert_cmpstr (offshoot_run_panel_get_result_text (run, 0), ==, text);
+
+  /* After the run, a clicked layer shows its activation. */
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  int layer = osh_graph_find_layer (offshoot_window_get_graph (win), -1, "conv2d_7");
+  offshoot_graph_view_select_layer (view, layer, TRUE);
+  const char *act = offshoot_layer_panel_get_text (offshoot_window_get_layer_panel (win), "activation");
+  g_assert_true (g_str_has_prefix (act, "output (1, 4, 4, 7)"));
+  close_window (win);
+}
+
+/* The issue's whole path: open the face model, click a layer, attach the seed head, run,
+ * see the label and the heatmap, export the model and the snippet. */
+static void
+test_attach_run_export (void)
+{
+  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, model);
+  settle (win);
+  const OshGraph *g = offshoot_window_get_graph (win);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  int layer = osh_graph_find_layer (g, -1, "add_2");
+  g_assert_cmpint (layer, >=, 0);
+  g_assert_false (action_enabled (win, "attach-head"));
+  offshoot_graph_view_select_layer (view, layer, TRUE);
+  double x, y;
+  g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
+  click_at (view, x, y);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, layer);
+  g_assert_true (action_enabled (win, "attach-head"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "attach-head", NULL);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "head");
+
+  OffshootHeadPanel *head = offshoot_window_get_head_panel (win);
+  const char *check = NULL;
+  offshoot_head_panel_set_spec (head, "seg:8:3,relu");
+  g_assert_false (offshoot_head_panel_check (head, &check));
+  g_assert_true (strstr (check, "column") != NULL); /* the parser says where */
+  offshoot_head_panel_set_spec (head, "seg");
+  g_assert_true (offshoot_head_panel_check (head, &check));
+  if (!strstr (check, "aux_head_out (Conv2D) → (None, 15, 15, 1)"))
+    g_error ("check says: %s", check);
+  g_assert_true (offshoot_head_panel_apply (head));
+  settle (win);
+  g = offshoot_window_get_graph (win);
+  g_assert_cmpint (g->n_layers, ==, 50);
+  g_assert_cmpint (g->n_outputs, ==, 2);
+  g_assert_true (action_enabled (win, "undo"));
+  g_assert_true (action_enabled (win, "export-snippet"));
+  /* The new output is selected and shown. */
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, osh_graph_find_layer (g, -1, "aux_head_out"));
+
+  g_autoptr (GFile) file = g_file_new_for_path (photo);
+  offshoot_window_set_run_input (win, file);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
+  settle (win);
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  g_assert_null (offshoot_run_panel_get_error (run));
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 2);
+  float p;
+  g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==, engine_top_class (g, photo, &p));
+  g_assert_nonnull (offshoot_run_panel_get_result_picture (run, 1));
+  g_assert_true (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 1), "heatmap 15×15, "));
+  GdkPaintable *pic = offshoot_run_panel_get_result_picture (run, 1);
+  /* Drawn over the photo at its size, with the colour bar beside it. */
+  g_assert_cmpint (gdk_paintable_get_intrinsic_height (pic), >=, 64);
+
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-export-XXXXXX", NULL);
+  g_autofree char *py = g_build_filename (dir, "aux.py", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (offshoot_window_write_snippet (win, py, &error));
+  g_autofree char *code = NULL;
+  g_assert_true (g_file_get_contents (py, &code, NULL, NULL));
+  g_assert_true (strstr (code, "aux_head_out") != NULL);
+  g_assert_true (strstr (code, "add_2") != NULL);
+  g_autofree char *saved = g_build_filename (dir, "face_aux.h5", NULL);
+  offshoot_window_export_model_to (win, saved);
+  settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  OshError err = { 0 };
+  OshGraph *back = osh_model_load (saved, &err);
+  g_assert_nonnull (back);
+  g_assert_cmpint (back->n_outputs, ==, 2);
+  g_assert_cmpint (osh_graph_find_layer (back, -1, "aux_head_out"), >=, 0);
+  osh_graph_free (back);
+  g_remove (saved);
+  g_remove (py);
+  g_rmdir (dir);
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
+  settle (win);
+  g_assert_cmpint (offshoot_window_get_graph (win)->n_layers, ==, 46);
+  g_assert_false (action_enabled (win, "export-snippet"));
   close_window (win);
 }
 
@@ -366,8 +523,9 @@ check_buttons (GtkWidget *w, int *n_checked)
       /* GtkSearchBar's own close button. */
       gboolean search_close = parent && GTK_IS_CENTER_BOX (parent)
                               && gtk_widget_get_ancestor (w, GTK_TYPE_SEARCH_BAR);
-      /* Minimize, maximize, close: GTK names them itself. */
-      gboolean controls = parent && GTK_IS_WINDOW_CONTROLS (parent);
+      /* Minimize, maximize, close, spin buttons' steppers, drop-downs: GTK names them. */
+      gboolean controls = parent && (GTK_IS_WINDOW_CONTROLS (parent) || GTK_IS_SPIN_BUTTON (parent)
+                                     || GTK_IS_DROP_DOWN (parent));
       if (!label && !inner && !switcher && !search_close && !controls)
         {
           if (!gtk_widget_get_tooltip_text (w))
@@ -408,6 +566,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/click-selects-layer", test_click_selects_layer);
   g_test_add_func ("/ui/window/zoom-pan-actions", test_zoom_actions);
   g_test_add_func ("/ui/window/face-model-find-and-click", test_face_model_find_and_click);
+  g_test_add_func ("/ui/window/run-face-model", test_run_face_model);
+  g_test_add_func ("/ui/window/attach-run-export", test_attach_run_export);
   g_test_add_func ("/ui/window/search", test_search);
   g_test_add_func ("/ui/window/bad-file-shows-error", test_bad_file_shows_error);
   g_test_add_func ("/ui/window/cancel-load", test_cancel_load);

@@ -2,7 +2,11 @@
  * disables them from the window's state. Keyboard shortcuts are set by the application
  * (offshoot-application.c) on these names. */
 #include "offshoot-window-private.h"
+#include "edit/osh-snippet.h"
 #include "osh-model.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #define MAX_RECENT 8
 
@@ -151,6 +155,7 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
   (void) data;
   OffshootWindow *self = OFFSHOOT_WINDOW (source);
   g_autoptr (GError) error = NULL;
+  self->exporting--;
   if (!g_task_propagate_boolean (G_TASK (res), &error))
     offshoot_window_show_error (self, error->message);
   else
@@ -161,8 +166,6 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
 }
 
 /* Saves the current model to `path` in a worker (the handle keeps the graph alive). */
-void offshoot_window_export_model_to (OffshootWindow *self, const char *path);
-
 void
 offshoot_window_export_model_to (OffshootWindow *self, const char *path)
 {
@@ -171,6 +174,7 @@ offshoot_window_export_model_to (OffshootWindow *self, const char *path)
   GTask *task = g_task_new (self, NULL, export_model_done, NULL);
   g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
   g_task_set_task_data (task, osh_graph_handle_ref (self->graph), (GDestroyNotify) osh_graph_handle_unref);
+  self->exporting++;
   g_task_run_in_thread (task, export_model_thread);
   g_object_unref (task);
 }
@@ -222,6 +226,59 @@ export_picture_activated (GSimpleAction *a, GVariant *p, gpointer data)
   g_autofree char *name = suggested_name (self, ext);
   run_chooser (self, "Export Graph Picture", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL,
                export_picture_chosen, ext);
+}
+
+/* The Keras code that makes the attached heads on the original model. */
+gboolean
+offshoot_window_write_snippet (OffshootWindow *self, const char *path, GError **error)
+{
+  GPtrArray *heads = self->graph ? self->graph->heads : NULL;
+  if (!heads || heads->len == 0 || !self->original)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No head has been attached yet");
+      return FALSE;
+    }
+  g_autofree OshSnippetHead *sh = g_new0 (OshSnippetHead, heads->len);
+  for (guint i = 0; i < heads->len; i++)
+    {
+      OshAppliedHead *a = g_ptr_array_index (heads, i);
+      sh[i] = (OshSnippetHead){ a->path, &a->spec, a->names };
+    }
+  g_autofree char *model = g_strcmp0 (self->spec, "@default") == 0 ? g_strdup ("model.keras")
+                                                                   : g_path_get_basename (self->spec);
+  char *dot = strrchr (model, '.');
+  g_autofree char *save = g_strdup_printf ("%.*s_aux.keras", dot ? (int) (dot - model) : (int) strlen (model), model);
+  OshError err = { 0 };
+  char *py = osh_snippet_python (self->original->graph, sh, heads->len, model, save, &err);
+  if (!py)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+      return FALSE;
+    }
+  gboolean ok = g_file_set_contents (path, py, -1, error);
+  free (py);
+  return ok;
+}
+
+static void
+export_snippet_chosen (OffshootWindow *self, GFile *file, const char *target)
+{
+  (void) target;
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr (GError) error = NULL;
+  if (path && !offshoot_window_write_snippet (self, path, &error))
+    offshoot_window_show_error (self, error->message);
+}
+
+static void
+export_snippet_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  g_autofree char *name = suggested_name (self, "py");
+  run_chooser (self, "Export Python Snippet", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL,
+               export_snippet_chosen, NULL);
 }
 
 static void
@@ -309,6 +366,26 @@ redo_activated (GSimpleAction *a, GVariant *p, gpointer data)
 }
 
 static void
+run_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "run");
+  /* Without a picture the Run page is where the user picks one. */
+  offshoot_run_panel_run (self->run_panel);
+}
+
+static void
+attach_head_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "head");
+}
+
+static void
 nothing_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   (void) a;
@@ -325,7 +402,7 @@ static const GActionEntry win_entries[] = {
   { .name = "export", .activate = export_activated },
   { .name = "export-model", .activate = export_model_activated, .parameter_type = "s" },
   { .name = "export-picture", .activate = export_picture_activated, .parameter_type = "s" },
-  { .name = "export-snippet", .activate = nothing_activated },
+  { .name = "export-snippet", .activate = export_snippet_activated },
   { .name = "find", .activate = find_activated },
   { .name = "find-next", .activate = find_next_activated },
   { .name = "find-previous", .activate = find_previous_activated },
@@ -333,10 +410,10 @@ static const GActionEntry win_entries[] = {
   { .name = "zoom-out", .activate = zoom_out_activated },
   { .name = "zoom-fit", .activate = zoom_fit_activated },
   { .name = "collapse-blocks", .state = "false", .change_state = collapse_blocks_changed },
-  { .name = "run", .activate = nothing_activated },
+  { .name = "run", .activate = run_activated },
   { .name = "undo", .activate = undo_activated },
   { .name = "redo", .activate = redo_activated },
-  { .name = "attach-head", .activate = nothing_activated },
+  { .name = "attach-head", .activate = attach_head_activated },
 };
 
 static void
@@ -360,7 +437,7 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "export", has_graph);
   set_enabled (self, "export-model", has_graph);
   set_enabled (self, "export-picture", laid_out);
-  set_enabled (self, "export-snippet", FALSE); /* needs engine/edit/osh-snippet.h */
+  set_enabled (self, "export-snippet", has_graph && self->graph->heads->len > 0);
   set_enabled (self, "find", laid_out);
   set_enabled (self, "find-next", laid_out);
   set_enabled (self, "find-previous", laid_out);
@@ -368,8 +445,8 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "zoom-out", laid_out);
   set_enabled (self, "zoom-fit", laid_out);
   set_enabled (self, "collapse-blocks", laid_out);
-  set_enabled (self, "run", FALSE);         /* needs engine/exec/osh-exec.h */
-  set_enabled (self, "attach-head", FALSE && selected); /* needs engine/edit/osh-heads.h */
+  set_enabled (self, "run", has_graph && !offshoot_run_panel_is_running (self->run_panel));
+  set_enabled (self, "attach-head", selected);
   set_enabled (self, "undo", has_graph && self->undo->len > 0);
   set_enabled (self, "redo", has_graph && self->redo->len > 0);
 }

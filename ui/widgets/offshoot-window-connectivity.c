@@ -66,11 +66,16 @@ offshoot_window_update_connectivity (OffshootWindow *self)
   OshError err = { 0 };
   OshConnectivity *c = osh_connectivity_analyze (g, &err);
   g_autofree uint32_t *styles = styles_from (g, c);
-  for (int i = 0; self->head_nodes && i < (int) self->head_nodes->len; i++)
+  for (guint i = 0; i < self->graph->heads->len; i++)
     {
-      int node = g_array_index (self->head_nodes, int, i);
-      if (node >= 0 && node < g->n_nodes)
-        styles[node] |= OSH_STYLE_NEW_HEAD;
+      const OshAppliedHead *a = g_ptr_array_index (self->graph->heads, i);
+      for (int k = 0; k < a->spec.n_steps; k++)
+        {
+          int l = osh_graph_find_layer (g, -1, a->names[k]);
+          for (int n = 0; l >= 0 && n < g->n_nodes; n++)
+            if (g->nodes[n].layer == l)
+              styles[n] |= OSH_STYLE_NEW_HEAD;
+        }
     }
   offshoot_graph_view_set_styles (self->graph_view, styles, g->n_nodes);
   if (!c || c->connected)

@@ -7,7 +7,7 @@ is_image_name (const char *name)
 {
   g_autofree char *lower = g_ascii_strdown (name, -1);
   return g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".jpg")
-         || g_str_has_suffix (lower, ".jpeg") || g_str_has_suffix (lower, ".npy");
+         || g_str_has_suffix (lower, ".jpeg");
 }
 
 static gboolean

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "offshoot-window.h"
+#include "offshoot-head-panel.h"
+#include "offshoot-run-panel.h"
 #include "osh-graph-handle.h"
 
 struct _OffshootWindow
@@ -27,6 +29,8 @@ struct _OffshootWindow
   GtkProgressBar *loading_progress;
   OffshootGraphView *graph_view;
   OffshootLayerPanel *layer_panel;
+  OffshootRunPanel *run_panel;
+  OffshootHeadPanel *head_panel;
   GMenu *recent_submenu;
 
   /* The model. Graphs behind handles are never modified: an edit makes a new one and the
@@ -38,13 +42,14 @@ struct _OffshootWindow
   GCancellable *load_cancel;
   guint pulse_id;
   gboolean loading;
+  int exporting; /* model saves running in workers */
   char *error;
 
-  GArray *head_nodes; /* IR nodes of attached heads (drawn as new) */
+  OshGraphHandle *original; /* as loaded: the snippet edits this one */
   gboolean connected;
+  int select_after_layout; /* a layer to select when the next layout is up, or -1 */
 
   GtkFileChooserNative *chooser;
-  GFile *run_input;
 };
 
 /* offshoot-window-actions.c */
@@ -52,6 +57,10 @@ void offshoot_window_init_actions (OffshootWindow *self);
 /* Enables and disables every action from the current state, in one place. */
 void offshoot_window_update_actions (OffshootWindow *self);
 void offshoot_window_rebuild_recent (OffshootWindow *self);
+/* Writes the Python snippet for the heads attached so far. */
+gboolean offshoot_window_write_snippet (OffshootWindow *self, const char *path, GError **error);
+/* Saves the model (format by extension) in a worker; errors show in the banner. */
+void offshoot_window_export_model_to (OffshootWindow *self, const char *path);
 
 /* offshoot-window-connectivity.c */
 void offshoot_window_update_connectivity (OffshootWindow *self);
@@ -63,6 +72,8 @@ void offshoot_window_init_dnd (OffshootWindow *self);
 void offshoot_window_show_error (OffshootWindow *self, const char *message);
 /* Replaces the model by an edited copy (`g` is taken over) and records the undo step. */
 void offshoot_window_apply_edit (OffshootWindow *self, OshGraph *g);
+/* The same with a ready handle (an attached head carries its description). */
+void offshoot_window_apply_handle (OffshootWindow *self, OshGraphHandle *h);
 void offshoot_window_undo (OffshootWindow *self);
 void offshoot_window_redo (OffshootWindow *self);
 void offshoot_window_cancel_load (OffshootWindow *self);

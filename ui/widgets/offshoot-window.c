@@ -58,6 +58,8 @@ show_graph (OffshootWindow *self, OshGraphHandle *h, gboolean keep_view)
   g_autofree char *title = g_strdup_printf ("%s — Offshoot", g->name && *g->name ? g->name : base);
   gtk_window_set_title (GTK_WINDOW (self), title);
   offshoot_graph_view_set_graph (self->graph_view, h, keep_view);
+  offshoot_run_panel_set_graph (self->run_panel, h);
+  offshoot_head_panel_set_target (self->head_panel, h, keep_view ? offshoot_graph_view_get_selected_layer (self->graph_view) : -1);
   if (!keep_view)
     offshoot_layer_panel_set_layer (self->layer_panel, g, -1);
   else
@@ -77,13 +79,34 @@ clear_history (OffshootWindow *self)
 }
 
 void
-offshoot_window_apply_edit (OffshootWindow *self, OshGraph *g)
+offshoot_window_apply_handle (OffshootWindow *self, OshGraphHandle *h)
 {
   g_ptr_array_add (self->undo, osh_graph_handle_ref (self->graph));
   g_ptr_array_set_size (self->redo, 0);
-  OshGraphHandle *h = osh_graph_handle_new (g);
   show_graph (self, h, TRUE);
+}
+
+void
+offshoot_window_apply_edit (OffshootWindow *self, OshGraph *g)
+{
+  OshGraphHandle *h = osh_graph_handle_new_edit (g, self->graph, NULL);
+  offshoot_window_apply_handle (self, h);
   osh_graph_handle_unref (h);
+}
+
+static void
+on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path, const OshHeadSpec *spec,
+                char **names, OffshootWindow *self)
+{
+  (void) panel;
+  OshAppliedHead head = { .path = (char *) path, .spec = *spec };
+  for (int i = 0; i < spec->n_steps; i++)
+    head.names[i] = names[i];
+  OshGraphHandle *h = osh_graph_handle_new_edit (edited, self->graph, &head);
+  offshoot_window_apply_handle (self, h);
+  osh_graph_handle_unref (h);
+  /* Show the new output once it is laid out. */
+  self->select_after_layout = osh_graph_find_layer (edited, -1, names[spec->n_steps - 1]);
 }
 
 static void
@@ -176,6 +199,8 @@ load_done (GObject *source, GAsyncResult *res, gpointer data)
   g_free (self->spec);
   self->spec = g_strdup (spec);
   clear_history (self);
+  osh_graph_handle_unref (self->original);
+  self->original = osh_graph_handle_ref (h);
   offshoot_window_show_error (self, NULL);
   if (g_strcmp0 (spec, "@default") != 0)
     {
@@ -246,6 +271,47 @@ offshoot_window_open_default (OffshootWindow *self)
   offshoot_window_open_spec (self, "@default");
 }
 
+/* ---- Run ------------------------------------------------------------------------------- */
+
+gboolean
+offshoot_window_set_run_input (OffshootWindow *self, GFile *file)
+{
+  offshoot_run_panel_set_input (self->run_panel, file);
+  gtk_stack_set_visible_child_name (self->side_stack, "run");
+  offshoot_window_update_actions (self);
+  return TRUE;
+}
+
+/* The selected layer's activation from the last run, if it kept one. */
+static void
+show_activation (OffshootWindow *self, int layer)
+{
+  if (!self->graph || layer < 0)
+    return;
+  g_autofree char *path = osh_graph_layer_path (self->graph->graph, layer);
+  GdkPaintable *picture = NULL;
+  OshTensor *t = NULL;
+  if (offshoot_run_panel_get_activation (self->run_panel, path, &picture, &t))
+    offshoot_layer_panel_set_activation (self->layer_panel, picture, t);
+  g_clear_object (&picture);
+  osh_tensor_free (t);
+}
+
+static void
+on_run_finished (OffshootRunPanel *panel, OffshootWindow *self)
+{
+  (void) panel;
+  show_activation (self, offshoot_graph_view_get_selected_layer (self->graph_view));
+  offshoot_window_update_actions (self);
+}
+
+static void
+on_run_state (OffshootRunPanel *panel, OffshootWindow *self)
+{
+  (void) panel;
+  offshoot_window_update_actions (self);
+}
+
 /* ---- Selection --------------------------------------------------------------------------- */
 
 static void
@@ -253,7 +319,11 @@ on_layer_selected (OffshootGraphView *view, int layer, OffshootWindow *self)
 {
   (void) view;
   offshoot_layer_panel_set_layer (self->layer_panel, self->graph ? self->graph->graph : NULL, layer);
-  if (layer >= 0)
+  g_autofree char *path = self->graph && layer >= 0 ? osh_graph_layer_path (self->graph->graph, layer) : NULL;
+  offshoot_run_panel_set_focus_layer (self->run_panel, path);
+  show_activation (self, layer);
+  offshoot_head_panel_set_target (self->head_panel, self->graph, layer);
+  if (layer >= 0 && g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
     gtk_stack_set_visible_child_name (self->side_stack, "layer");
   offshoot_window_update_actions (self);
 }
@@ -264,20 +334,13 @@ on_layout_done (OffshootGraphView *view, OffshootWindow *self)
   const char *err = offshoot_graph_view_get_error (view);
   if (err)
     offshoot_window_show_error (self, err);
+  if (self->select_after_layout >= 0)
+    {
+      int layer = self->select_after_layout;
+      self->select_after_layout = -1;
+      offshoot_graph_view_select_layer (view, layer, TRUE);
+    }
   offshoot_window_update_actions (self);
-}
-
-/* ---- Run ------------------------------------------------------------------------------- */
-
-gboolean
-offshoot_window_set_run_input (OffshootWindow *self, GFile *file)
-{
-  g_set_object (&self->run_input, file);
-  g_autofree char *name = g_file_get_basename (file);
-  g_autofree char *text = g_strdup_printf ("Run input: %s", name);
-  gtk_label_set_text (self->status_label, text);
-  offshoot_window_update_actions (self);
-  return TRUE;
 }
 
 /* ---- Search ------------------------------------------------------------------------------ */
@@ -371,11 +434,10 @@ offshoot_window_finalize (GObject *object)
   OffshootWindow *self = OFFSHOOT_WINDOW (object);
   g_ptr_array_unref (self->undo);
   g_ptr_array_unref (self->redo);
-  g_array_unref (self->head_nodes);
+  osh_graph_handle_unref (self->original);
   osh_graph_handle_unref (self->graph);
   g_free (self->spec);
   g_free (self->error);
-  g_clear_object (&self->run_input);
   G_OBJECT_CLASS (offshoot_window_parent_class)->finalize (object);
 }
 
@@ -387,6 +449,8 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   G_OBJECT_CLASS (klass)->finalize = offshoot_window_finalize;
   g_type_ensure (OFFSHOOT_TYPE_GRAPH_VIEW);
   g_type_ensure (OFFSHOOT_TYPE_LAYER_PANEL);
+  g_type_ensure (OFFSHOOT_TYPE_RUN_PANEL);
+  g_type_ensure (OFFSHOOT_TYPE_HEAD_PANEL);
   gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootWindow, name)
   BIND (export_button);
@@ -411,6 +475,8 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   BIND (status_label);
   BIND (graph_view);
   BIND (layer_panel);
+  BIND (run_panel);
+  BIND (head_panel);
   BIND (recent_submenu);
 #undef BIND
 }
@@ -421,12 +487,15 @@ offshoot_window_init (OffshootWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->undo = g_ptr_array_new_with_free_func ((GDestroyNotify) osh_graph_handle_unref);
   self->redo = g_ptr_array_new_with_free_func ((GDestroyNotify) osh_graph_handle_unref);
-  self->head_nodes = g_array_new (FALSE, FALSE, sizeof (int));
+  self->select_after_layout = -1;
   self->connected = TRUE;
 
   g_signal_connect_object (self->error_close, "clicked", G_CALLBACK (on_error_close), self, 0);
   g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self, 0);
   g_signal_connect_object (self->graph_view, "layout-done", G_CALLBACK (on_layout_done), self, 0);
+  g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
+  g_signal_connect_object (self->run_panel, "run-finished", G_CALLBACK (on_run_finished), self, 0);
+  g_signal_connect_object (self->run_panel, "state-changed", G_CALLBACK (on_run_state), self, 0);
   g_signal_connect_object (self->search_entry, "search-changed", G_CALLBACK (on_search_changed), self, 0);
   g_signal_connect_object (self->search_entry, "activate", G_CALLBACK (on_search_activate), self, 0);
   g_signal_connect_object (self->search_entry, "previous-match", G_CALLBACK (on_search_previous), self, 0);
@@ -463,7 +532,8 @@ offshoot_window_get_graph (OffshootWindow *self)
 gboolean
 offshoot_window_is_busy (OffshootWindow *self)
 {
-  return self->loading || offshoot_graph_view_is_laying_out (self->graph_view);
+  return self->loading || self->exporting > 0 || offshoot_graph_view_is_laying_out (self->graph_view)
+         || offshoot_run_panel_is_running (self->run_panel);
 }
 
 const char *
@@ -482,6 +552,18 @@ OffshootGraphView *
 offshoot_window_get_graph_view (OffshootWindow *self)
 {
   return self->graph_view;
+}
+
+OffshootHeadPanel *
+offshoot_window_get_head_panel (OffshootWindow *self)
+{
+  return self->head_panel;
+}
+
+OffshootRunPanel *
+offshoot_window_get_run_panel (OffshootWindow *self)
+{
+  return self->run_panel;
 }
 
 OffshootLayerPanel *
