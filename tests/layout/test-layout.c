@@ -6,7 +6,9 @@
 
 #include "layout-graphs.h"
 #include "osh-layout.h"
+#include "osh-shapes.h"
 #include "osh-test.h"
+#include "zoo/osh-zoo.h"
 
 static OshGraphLayout *
 lay_out (const OshGraph *g, const OshGrouping *gr)
@@ -349,6 +351,42 @@ test_onnx_module_paths (void)
   osh_graph_free (g);
 }
 
+/* The real keras.applications EfficientNetB0 (engine/zoo): its 16 MBConv blocks are found
+ * by name, collapse to 16 boxes, and everything stays a sane layout. */
+static void
+test_zoo_efficientnetb0 (void)
+{
+  OshZooOptions o;
+  g_assert_true (osh_zoo_options_init (&o, "EfficientNetB0"));
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("EfficientNetB0", &o, &err);
+  g_assert_nonnull (g);
+  g_assert_true (osh_graph_infer_shapes (g, &err));
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (gr->n_groups, ==, 16);
+  int in_blocks = 0;
+  for (int i = 0; i < gr->n_groups; i++)
+    in_blocks += gr->groups[i].n_layers;
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_clusters, ==, 16);
+  g_assert_cmpstr (lay->items[lay->node_item[osh_graph_layer_first_node (
+                       g, osh_graph_find_path (g, "block5a_expand_conv"))]]
+                       .shape_text,
+                   ==, "(None, 14, 14, 480)");
+  osh_layout_free (lay);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, g->n_layers - in_blocks + 16);
+  g_assert_true (has_edge (lay, "block5a", "block5b"));
+  g_assert_true (has_edge (lay, "block4c", "block5a"));
+  g_assert_true (has_edge (lay, "block7a", "top_conv"));
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
 static void
 test_families (void)
 {
@@ -378,6 +416,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/efficientnetb7-blocks-and-path", test_efficientnet);
   g_test_add_func ("/layout/deep-3000", test_deep);
   g_test_add_func ("/layout/onnx-module-paths", test_onnx_module_paths);
+  g_test_add_func ("/layout/zoo-efficientnetb0", test_zoo_efficientnetb0);
   g_test_add_func ("/layout/interleaved-prefix-is-not-a-block",
                    test_interleaved_prefix_is_not_a_block);
   return g_test_run ();
