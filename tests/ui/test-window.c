@@ -47,6 +47,27 @@ close_window (OffshootWindow *win)
     g_main_context_iteration (NULL, TRUE);
 }
 
+#define FACE_MODEL "keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5"
+#define FACE_PHOTO "keras2/face_classification/test_image.jpg"
+
+/* A window showing `path`, loaded and laid out. */
+static OffshootWindow *
+open_path (const char *path)
+{
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, path);
+  settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  return win;
+}
+
+static OffshootWindow *
+open_face_model (void)
+{
+  g_autofree char *path = osh_test_corpus (FACE_MODEL);
+  return open_path (path);
+}
+
 static OffshootWindow *
 open_fixture (void)
 {
@@ -148,11 +169,7 @@ test_click_selects_layer (void)
 static void
 test_face_model_find_and_click (void)
 {
-  g_autofree char *path = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
-  OffshootWindow *win = new_window ();
-  offshoot_window_open_spec (win, path);
-  settle (win);
-  g_assert_null (offshoot_window_get_error (win));
+  OffshootWindow *win = open_face_model ();
   const OshGraph *g = offshoot_window_get_graph (win);
   g_assert_cmpint (g->n_layers, ==, 46);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
@@ -208,11 +225,8 @@ engine_top_class (const OshGraph *g, const char *image_path, float *p)
 static void
 test_run_face_model (void)
 {
-  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
-  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
-  OffshootWindow *win = new_window ();
-  offshoot_window_open_spec (win, model);
-  settle (win);
+  g_autofree char *photo = osh_test_corpus (FACE_PHOTO);
+  OffshootWindow *win = open_face_model ();
   OffshootRunPanel *run = offshoot_window_get_run_panel (win);
   /* The model's own input: 64×64 grey. */
   OshPreprocess pp;
@@ -225,6 +239,9 @@ test_run_face_model (void)
   g_autoptr (GFile) file = g_file_new_for_path (photo);
   offshoot_window_set_run_input (win, file);
   g_assert_true (offshoot_run_panel_can_run (run));
+  /* face_classification's emotion classes, in index order (corpus README). */
+  static const char *const emotions[] = { "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral" };
+  offshoot_run_panel_set_class_names (run, "angry, disgust, fear, happy, sad, surprise, neutral");
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
   g_assert_true (offshoot_window_is_busy (win));
   settle (win);
@@ -234,7 +251,7 @@ test_run_face_model (void)
   float p = 0;
   int expected = engine_top_class (offshoot_window_get_graph (win), photo, &p);
   g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==, expected);
-  g_autofree char *text = g_strdup_printf ("class %d %.1f %%", expected, 100.0 * p);
+  g_autofree char *text = g_strdup_printf ("%s %.1f %%", emotions[expected], 100.0 * p);
   g_assert_cmpstr (offshoot_run_panel_get_result_text (run, 0), ==, text);
 
   /* After the run, a clicked layer shows its activation. */
@@ -251,11 +268,8 @@ test_run_face_model (void)
 static void
 test_attach_run_export (void)
 {
-  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
-  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
-  OffshootWindow *win = new_window ();
-  offshoot_window_open_spec (win, model);
-  settle (win);
+  g_autofree char *photo = osh_test_corpus (FACE_PHOTO);
+  OffshootWindow *win = open_face_model ();
   const OshGraph *g = offshoot_window_get_graph (win);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   int layer = osh_graph_find_layer (g, -1, "add_2");
@@ -301,8 +315,16 @@ test_attach_run_export (void)
   g_assert_nonnull (offshoot_run_panel_get_result_picture (run, 1));
   g_assert_true (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 1), "heatmap 15×15, "));
   GdkPaintable *pic = offshoot_run_panel_get_result_picture (run, 1);
-  /* Drawn over the photo at its size, with the colour bar beside it. */
+  /* Drawn over the photo at its size, with the colour bar beside it, and opaque (the photo
+   * shows through the colours, not the panel's background). */
   g_assert_cmpint (gdk_paintable_get_intrinsic_height (pic), >=, 64);
+  GdkTexture *tex = GDK_TEXTURE (pic);
+  int tw = gdk_texture_get_width (tex), th = gdk_texture_get_height (tex);
+  g_autofree guchar *px = g_malloc ((gsize) tw * th * 4);
+  gdk_texture_download (tex, px, (gsize) tw * 4);
+  const guchar *centre = px + ((gsize) (th / 2) * tw + tw / 4) * 4;
+  g_assert_cmpint (centre[3], ==, 255);
+  g_assert_false (centre[0] == 255 && centre[1] == 255 && centre[2] == 255);
 
   g_autofree char *dir = g_dir_make_tmp ("offshoot-export-XXXXXX", NULL);
   g_autofree char *py = g_build_filename (dir, "aux.py", NULL);
