@@ -391,6 +391,25 @@ test_zoom_actions (void)
 }
 
 static void
+test_collapse_blocks (void)
+{
+  OffshootWindow *win = open_fixture ();
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  int expanded = offshoot_graph_view_count_items (view);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (TRUE));
+  g_assert_true (offshoot_window_is_busy (win)); /* laying out again in the worker */
+  settle (win);
+  int collapsed = offshoot_graph_view_count_items (view);
+  g_assert_cmpint (collapsed, <, expanded);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (FALSE));
+  settle (win);
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, expanded);
+  /* The help overlay (Ctrl+?) comes from the GResource. */
+  g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win)));
+  close_window (win);
+}
+
+static void
 test_search (void)
 {
   OffshootWindow *win = open_fixture ();
@@ -583,6 +602,7 @@ main (int argc, char **argv)
   /* Fly-to jumps straight to its end, so positions are known right after a search. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   app = gtk_application_new ("io.offshoot.Offshoot.Test", G_APPLICATION_NON_UNIQUE);
+  g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
   g_application_register (G_APPLICATION (app), NULL, NULL);
   g_test_add_func ("/ui/window/opens-model", test_opens_model);
   g_test_add_func ("/ui/window/click-selects-layer", test_click_selects_layer);
@@ -591,6 +611,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/run-face-model", test_run_face_model);
   g_test_add_func ("/ui/window/attach-run-export", test_attach_run_export);
   g_test_add_func ("/ui/window/search", test_search);
+  g_test_add_func ("/ui/window/collapse-blocks", test_collapse_blocks);
   g_test_add_func ("/ui/window/bad-file-shows-error", test_bad_file_shows_error);
   g_test_add_func ("/ui/window/cancel-load", test_cancel_load);
   g_test_add_func ("/ui/window/default-model", test_default_model);
