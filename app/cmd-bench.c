@@ -10,12 +10,7 @@
 
 #include "cli.h"
 
-/* The executor's API landed before its implementation: build against it once osh-exec.c
- * is in the tree (drop this guard then). */
-#if __has_include("exec/osh-exec.c")
 #include "exec/osh-exec.h"
-#define HAVE_EXEC 1
-#endif
 
 #define BIG_CONV_FLOPS 50e6
 
@@ -26,7 +21,6 @@ compare_double (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-#ifdef HAVE_EXEC
 static bool
 is_conv (const char *class_name)
 {
@@ -141,15 +135,6 @@ bench (const char *cmd, const char *model, int runs, int threads, bool json)
   osh_graph_free (g);
   return code;
 }
-#else
-static int
-bench (const char *cmd, const char *model, int runs, int threads, bool json)
-{
-  (void) model, (void) runs, (void) threads, (void) json, (void) compare_double;
-  fprintf (stderr, "offshoot %s: the executor is not implemented yet\n", cmd);
-  return OSH_EXIT_MODEL;
-}
-#endif
 
 static bool
 parse_count (const char *s, int lo, int hi, int *out)

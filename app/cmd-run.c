@@ -23,12 +23,7 @@
 #include "osh-heatmap.h"
 #include "osh-image.h"
 
-/* The executor's API landed before its implementation: build against it once osh-exec.c
- * is in the tree (drop this guard then). */
-#if __has_include("exec/osh-exec.c")
 #include "exec/osh-exec.h"
-#define HAVE_EXEC 1
-#endif
 
 #define MAX_INPUTS 16
 
@@ -46,7 +41,8 @@ typedef struct
  * path can be found before the edits are applied. */
 static const char *const valued[] = { "--save-outputs", "--heatmaps", "--threads", "--labels",
                                       "--top", "--scale", "--offset", "--mean", "--std",
-                                      "--channels", "--size", "--attach", "--attach-mode" };
+                                      "--channels", "--size", "--resize", "--attach",
+                                      "--attach-mode" };
 
 static bool
 takes_value (const char *arg)
@@ -210,6 +206,11 @@ parse_options (int argc, char **argv, int model_arg, RunOptions *o, const char *
         ok = parse_int (value, 1, 3, &o->pp.channels) && o->pp.channels != 2;
       else if (strcmp (name, "--size") == 0)
         ok = parse_size (value, &o->pp.height, &o->pp.width);
+      else if (strcmp (name, "--resize") == 0)
+        {
+          ok = strcmp (value, "antialias") == 0 || strcmp (value, "tf") == 0;
+          o->pp.resize = strcmp (value, "tf") == 0 ? OSH_RESIZE_BILINEAR_TF : OSH_RESIZE_BILINEAR;
+        }
       else /* --attach left over: the edits were not applied */
         ok = false;
       if (!ok)
@@ -369,7 +370,6 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
   return ok;
 }
 
-#ifdef HAVE_EXEC
 /* Runs the model once on `inputs` and reports every output. Returns an exit code. */
 static int
 run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
@@ -438,17 +438,6 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   osh_plan_free (plan);
   return code;
 }
-#else
-static int
-run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
-          const char *prefix, json_t *doc)
-{
-  (void) o, (void) g, (void) inputs, (void) n_inputs, (void) prefix, (void) doc;
-  (void) report_output;
-  fprintf (stderr, "offshoot %s: the executor is not implemented yet\n", cmd);
-  return OSH_EXIT_MODEL;
-}
-#endif
 
 static bool
 make_dir (const char *cmd, const char *dir)

@@ -257,44 +257,56 @@ keras_message (const OshGraph *g, char **out)
   for (int i = 0; ok && i < d.n_order; i++)
     if (d.node_depth[d.order[i]] > max_depth)
       max_depth = d.node_depth[d.order[i]];
-  /* Computable tensors, as (node, index) flags: a node's outputs all become computable together. */
+  /* Keras visits depth by depth, deepest first, each depth in dict insertion order: a stable
+   * bucket sort of `order` by descending depth. */
+  int *start = ok ? calloc ((size_t) max_depth + 2, sizeof *start) : NULL;
+  int *sorted = ok ? malloc (((size_t) d.n_order + 1) * sizeof *sorted) : NULL;
+  ok = ok && start && sorted;
+  for (int i = 0; ok && i < d.n_order; i++)
+    start[max_depth - d.node_depth[d.order[i]] + 1]++;
+  for (int k = 1; ok && k <= max_depth + 1; k++)
+    start[k] += start[k - 1];
+  for (int i = 0; ok && i < d.n_order; i++)
+    sorted[start[max_depth - d.node_depth[d.order[i]]]++] = d.order[i];
+  /* Computable tensors, as node flags: a node's outputs all become computable together. */
   computable = ok ? calloc ((size_t) g->n_nodes + 1, sizeof *computable) : NULL;
   ok = ok && computable;
   bool failed = false;
-  for (int depth = max_depth; ok && !failed && depth >= 0; depth--)
-    for (int i = 0; ok && !failed && i < d.n_order; i++)
-      {
-        int n = d.order[i];
-        if (d.node_depth[n] != depth || is_input_layer (g, n))
-          continue;
-        const OshNode *node = &g->nodes[n];
-        for (int k = 0; k < node->n_inputs; k++)
-          {
-            OshRef x = node->inputs[k];
-            if (computable[x.node] || is_declared_input (g, x))
-              continue;
-            char *repr = osh_keras_tensor_repr (g, x);
-            osh_strbuf_printf (
-                &b,
-                "Graph disconnected: cannot obtain value for tensor %s at layer \"%s\". "
-                "The following previous layers were accessed without issue: [",
-                repr ? repr : "?", g->layers[node->layer].name);
-            free (repr);
-            for (int j = 0; j < n_names; j++)
-              osh_strbuf_printf (&b, "%s'%s'", j ? ", " : "", g->layers[names[j]].name);
-            osh_strbuf_printf (&b, "]");
-            failed = true;
-            break;
-          }
-        if (!failed)
-          {
-            computable[n] = true;
-            ok = push_int (&names, &n_names, node->layer);
-          }
-      }
+  for (int i = 0; ok && !failed && i < d.n_order; i++)
+    {
+      int n = sorted[i];
+      if (is_input_layer (g, n))
+        continue;
+      const OshNode *node = &g->nodes[n];
+      for (int k = 0; k < node->n_inputs; k++)
+        {
+          OshRef x = node->inputs[k];
+          if (computable[x.node] || is_declared_input (g, x))
+            continue;
+          char *repr = osh_keras_tensor_repr (g, x);
+          osh_strbuf_printf (
+              &b,
+              "Graph disconnected: cannot obtain value for tensor %s at layer \"%s\". "
+              "The following previous layers were accessed without issue: [",
+              repr ? repr : "?", g->layers[node->layer].name);
+          free (repr);
+          for (int j = 0; j < n_names; j++)
+            osh_strbuf_printf (&b, "%s'%s'", j ? ", " : "", g->layers[names[j]].name);
+          osh_strbuf_printf (&b, "]");
+          failed = true;
+          break;
+        }
+      if (!failed)
+        {
+          computable[n] = true;
+          ok = push_int (&names, &n_names, node->layer);
+        }
+    }
   if (ok && failed)
     ok = (*out = osh_strbuf_steal (&b)) != NULL;
   osh_strbuf_clear (&b);
+  free (start);
+  free (sorted);
   free (computable);
   free (names);
   free (d.order);

@@ -190,8 +190,28 @@ osh_fixes_propose (const OshGraph *g, OshConnectivity *c, OshError *err)
   return true;
 }
 
-OshGraph *
-osh_graph_flatten_model (const OshGraph *g, int model, OshError *err)
+/* A name for `layer` moving into `owner` that no layer there has (Keras-style _1, _2...). */
+static char *
+free_name (const OshGraph *g, const OshRebuild *r, int owner, int layer)
+{
+  const char *base = g->layers[layer].name;
+  size_t n = strlen (base) + 16;
+  char *name = malloc (n);
+  for (int k = 1; name; k++)
+    {
+      snprintf (name, n, "%s_%d", base, k);
+      bool taken = osh_graph_find_layer (g, owner, name) >= 0;
+      for (int l = 0; !taken && l < g->n_layers; l++)
+        taken = r->rename[l] && r->owner[l] == owner && strcmp (r->rename[l], name) == 0;
+      if (!taken)
+        break;
+    }
+  return name;
+}
+
+/* Flattens `model`; when `follow` >= 0 returns its new index in *followed (-1 if dropped). */
+static OshGraph *
+flatten (const OshGraph *g, int model, int follow, int *followed, OshError *err)
 {
   if (model < 0 || model >= g->n_layers || !g->layers[model].is_model)
     {
@@ -203,18 +223,16 @@ osh_graph_flatten_model (const OshGraph *g, int model, OshError *err)
   if (n_calls != 1)
     {
       osh_fail (err, OSH_ERR_UNSUPPORTED,
-                "model '%s' is called %d times; only a model called once can "
-                "be flattened",
-                m->name, n_calls);
+                "model '%s' is called %d times; only a model called once can be flattened", m->name,
+                n_calls);
       return NULL;
     }
   const OshNode *c = &g->nodes[call];
   if (c->n_inputs != m->n_inputs || c->n_outputs > m->n_outputs)
     {
       osh_fail (err, OSH_ERR_FORMAT,
-                "model '%s' has %d inputs and %d outputs but is called with %d "
-                "and %d",
-                m->name, m->n_inputs, m->n_outputs, c->n_inputs, c->n_outputs);
+                "model '%s' has %d inputs and %d outputs but is called with %d and %d", m->name,
+                m->n_inputs, m->n_outputs, c->n_inputs, c->n_outputs);
       return NULL;
     }
   OshRebuild r;
@@ -231,54 +249,77 @@ osh_graph_flatten_model (const OshGraph *g, int model, OshError *err)
       r.redirect[in_node] = &c->inputs[k];
       r.drop_layer[g->nodes[in_node].layer] = true;
     }
+  /* Inner layers keep their names unless the outer model already uses one. */
   for (int l = 0; ok && l < g->n_layers; l++)
     {
       if (g->layers[l].owner != model || r.drop_layer[l])
         continue;
       r.owner[l] = m->owner;
       int clash = osh_graph_find_layer (g, m->owner, g->layers[l].name);
-      if (clash >= 0 && clash != model)
-        ok = osh_fail (err, OSH_ERR_UNSUPPORTED,
-                       "cannot flatten model '%s': its layer '%s' has the "
-                       "same name as a layer of the outer model",
-                       m->name, g->layers[l].name);
+      if (clash >= 0 && clash != model && !(r.rename[l] = free_name (g, &r, m->owner, l)))
+        ok = osh_fail (err, OSH_ERR_NOMEM, "out of memory");
     }
   OshGraph *out = ok ? osh_rebuild_run (&r, g->outputs, g->n_outputs, err) : NULL;
+  if (out && follow >= 0)
+    *followed = r.layer_map[follow];
   osh_rebuild_clear (&r);
   return out;
 }
 
-/* Flattens the models around the layer at `path` from the outside in, until it is top level;
- * takes `g` over (frees it). */
-static OshGraph *
-flatten_around (OshGraph *g, const char *path, OshError *err)
+OshGraph *
+osh_graph_flatten_model (const OshGraph *g, int model, OshError *err)
 {
-  for (;;)
+  return flatten (g, model, -1, NULL, err);
+}
+
+/* Flattens the models around `layer` from the outside in, until it is top level; takes `g`
+ * over (frees it) and returns the layer's final index in *out_layer. */
+static OshGraph *
+flatten_around (OshGraph *g, int layer, int *out_layer, OshError *err)
+{
+  while (g->layers[layer].owner >= 0)
     {
-      int layer = osh_graph_find_path (g, path);
-      if (layer < 0)
+      OshGraph *next = flatten (g, top_instance (g, layer), layer, &layer, err);
+      if (next && layer < 0)
         {
-          osh_graph_free (g);
-          osh_fail (err, OSH_ERR_NOT_FOUND, "layer '%s' not found after flattening", path);
-          return NULL;
+          osh_fail (err, OSH_ERR_USAGE,
+                    "that layer is the nested model's own input, which flattening "
+                    "replaces by the outer tensor; attach to that tensor instead");
+          osh_graph_free (next);
+          next = NULL;
         }
-      int model = top_instance (g, layer);
-      if (model < 0)
-        return g;
-      OshGraph *next = osh_graph_flatten_model (g, model, err);
       osh_graph_free (g);
       if (!next)
         return NULL;
       g = next;
-      path = strchr (path, '/') + 1; /* the outermost model's name is gone from the path */
     }
+  if (out_layer)
+    *out_layer = layer;
+  return g;
+}
+
+OshGraph *
+osh_graph_flatten_around_layer (const OshGraph *g, int layer, int *new_layer, OshError *err)
+{
+  if (layer < 0 || layer >= g->n_layers)
+    {
+      osh_fail (err, OSH_ERR_USAGE, "layer %d does not exist", layer);
+      return NULL;
+    }
+  OshGraph *c = osh_graph_copy (g, err);
+  return c ? flatten_around (c, layer, new_layer, err) : NULL;
 }
 
 OshGraph *
 osh_graph_flatten_around (const OshGraph *g, const char *path, OshError *err)
 {
-  OshGraph *c = osh_graph_copy (g, err);
-  return c ? flatten_around (c, path, err) : NULL;
+  int layer = osh_graph_find_path (g, path);
+  if (layer < 0)
+    {
+      osh_fail (err, OSH_ERR_NOT_FOUND, "no layer '%s' in the model", path);
+      return NULL;
+    }
+  return osh_graph_flatten_around_layer (g, layer, NULL, err);
 }
 
 static OshGraph *
@@ -379,14 +420,12 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
                       g->layers[fix->target].name, index);
             return NULL;
           }
-        char *path = osh_graph_layer_path (g, fix->target);
-        OshGraph *c = path ? osh_graph_copy (g, err) : NULL;
+        OshGraph *c = osh_graph_copy (g, err);
         if (c)
           {
             c->nodes[fix->node].inputs[fix->input] = (OshRef){ source, index };
-            c = flatten_around (c, path, err);
+            c = flatten_around (c, fix->target, NULL, err);
           }
-        free (path);
         return c;
       }
     }

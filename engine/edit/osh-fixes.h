@@ -44,12 +44,18 @@ const OshFix *osh_fix_find (const OshConnectivity *c, const char *id);
 OshGraph *osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err);
 
 /* A new graph where the nested model `model_layer` (called exactly once) is inlined into its
- * owner: its layers keep their names, its InputLayers are replaced by the call's inputs and
- * consumers of the call read the inner outputs. */
+ * owner: its layers keep their names (a name the owner already has gets _1, _2...), its
+ * InputLayers are replaced by the call's inputs and consumers of the call read the inner
+ * outputs. */
 OshGraph *osh_graph_flatten_model (const OshGraph *g, int model_layer, OshError *err);
 
 /* A new graph where every model around the layer at `path` is flattened, outermost first, so
- * that layer ends up at the top level under the same name. */
+ * that layer ends up at the top level. Inner layers keep their names, except where the outer
+ * model has the name already (then _1, _2...). */
 OshGraph *osh_graph_flatten_around (const OshGraph *g, const char *path, OshError *err);
+
+/* The same for layer index `layer`; *new_layer (may be NULL) receives its index afterwards. */
+OshGraph *
+osh_graph_flatten_around_layer (const OshGraph *g, int layer, int *new_layer, OshError *err);
 
 void osh_fixes_free (OshFix *fixes, int n);

@@ -12,7 +12,9 @@ osh_rebuild_init (OshRebuild *r, const OshGraph *g, OshError *err)
   r->owner = malloc (((size_t) g->n_layers + 1) * sizeof *r->owner);
   r->drop_node = calloc ((size_t) g->n_nodes + 1, sizeof *r->drop_node);
   r->redirect = calloc ((size_t) g->n_nodes + 1, sizeof *r->redirect);
-  if (!r->drop_layer || !r->owner || !r->drop_node || !r->redirect)
+  r->rename = calloc ((size_t) g->n_layers + 1, sizeof *r->rename);
+  r->layer_map = malloc (((size_t) g->n_layers + 1) * sizeof *r->layer_map);
+  if (!r->drop_layer || !r->owner || !r->drop_node || !r->redirect || !r->rename || !r->layer_map)
     {
       osh_rebuild_clear (r);
       return osh_fail (err, OSH_ERR_NOMEM, "out of memory editing a graph of %d layers",
@@ -30,6 +32,10 @@ osh_rebuild_clear (OshRebuild *r)
   free (r->owner);
   free (r->drop_node);
   free (r->redirect);
+  for (int l = 0; r->rename && l < r->g->n_layers; l++)
+    free (r->rename[l]);
+  free (r->rename);
+  free (r->layer_map);
   *r = (OshRebuild){ 0 };
 }
 
@@ -87,8 +93,11 @@ copy_layers (const OshRebuild *r, OshGraph *c, int *layer_map, OshError *err)
       if (r->owner[l] >= 0 && owner < 0)
         return osh_fail (err, OSH_ERR_USAGE, "layer '%s': its model is removed by the edit",
                          src->name);
-      int nl = osh_graph_add_layer (c, owner, src->name, src->class_name,
-                                    json_deep_copy (src->config), err);
+      json_t *config = json_deep_copy (src->config);
+      const char *name = r->rename[l] ? r->rename[l] : src->name;
+      if (r->rename[l] && config)
+        json_object_set_new (config, "name", json_string (name));
+      int nl = osh_graph_add_layer (c, owner, name, src->class_name, config, err);
       if (nl < 0)
         return false;
       layer_map[l] = nl;
@@ -199,7 +208,7 @@ osh_rebuild_run (const OshRebuild *r, const OshRef *outputs, int n_outputs, OshE
   const OshGraph *g = r->g;
   OshGraph *c = osh_graph_new ();
   size_t nn = (size_t) g->n_nodes + 1;
-  int *layer_map = malloc (((size_t) g->n_layers + 1) * sizeof *layer_map);
+  int *layer_map = r->layer_map;
   int *node_map = malloc (nn * sizeof *node_map);
   unsigned char *state = calloc (nn, 1);
   int *stack = malloc (nn * sizeof *stack);
@@ -227,7 +236,6 @@ osh_rebuild_run (const OshRebuild *r, const OshRef *outputs, int n_outputs, OshE
       ok = set_model_io (r, c, l, node_map, g->layers[l].inputs, g->layers[l].n_inputs,
                          g->layers[l].outputs, g->layers[l].n_outputs, layer_map[l], err);
   ok = ok && set_model_io (r, c, -1, node_map, g->inputs, g->n_inputs, outputs, n_outputs, -1, err);
-  free (layer_map);
   free (node_map);
   free (state);
   free (stack);

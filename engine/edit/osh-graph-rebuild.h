@@ -22,6 +22,8 @@ typedef struct
   int *owner;       /* n_layers: the new owner, as an index into g->layers (-1 = top level) */
   bool *drop_node;  /* n_nodes */
   const OshRef **redirect; /* n_nodes: NULL, or where each output of that node now comes from */
+  char **rename;           /* n_layers: NULL, or the layer's new name (config "name" follows) */
+  int *layer_map;          /* n_layers, filled by osh_rebuild_run: new index, or -1 if dropped */
 } OshRebuild;
 
 bool osh_rebuild_init (OshRebuild *r, const OshGraph *g, OshError *err);

@@ -616,11 +616,14 @@ osh_head_attach (const OshGraph *g,
       return NULL;
     }
   bool flatten = mode == OSH_ATTACH_CONNECTED && g->layers[layer].owner >= 0;
-  OshGraph *w = flatten ? osh_graph_flatten_around (g, path, err) : osh_graph_copy (g, err);
+  int at_layer = layer;
+  OshGraph *w =
+      flatten ? osh_graph_flatten_around_layer (g, layer, &at_layer, err) : osh_graph_copy (g, err);
   if (!w)
-    return NULL;
-  const char *base = strrchr (path, '/') ? strrchr (path, '/') + 1 : path;
-  int at_layer = flatten ? osh_graph_find_layer (w, -1, base) : osh_graph_find_path (w, path);
+    {
+      osh_error_prefix (err, "attaching a head at '%s': ", asked);
+      return NULL;
+    }
   int node = at_layer >= 0 ? osh_graph_layer_first_node (w, at_layer) : -1;
   char *made[OSH_HEAD_MAX_STEPS] = { 0 };
   bool ok = node >= 0;

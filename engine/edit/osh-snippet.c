@@ -120,10 +120,10 @@ tap_code (OshStrbuf *b, const OshGraph *g, const char *path, int k, OshError *er
                      g->layers[owner].name);
   osh_strbuf_printf (
       b,
-      "# '%s' is inside the nested model '%s'. Taking it from a second copy of that\n"
-      "# model, or from the inner layer directly, gives \"Graph disconnected\": read it\n"
-      "# through a sub-model of the SAME instance (same layers, same weights), called\n"
-      "# on the tensor the outer model feeds that instance.\n",
+      "# '%s' is inside the nested model '%s'.\n"
+      "# Taking it from a second copy of that model, or from the inner layer directly,\n"
+      "# gives \"Graph disconnected\": read it through a sub-model of the SAME instance\n"
+      "# (same layers, same weights), called on the tensor the outer model feeds it.\n",
       g->layers[layer].name, g->layers[owner].name);
   osh_strbuf_printf (b, "inner = model.get_layer(");
   py_str (b, g->layers[owner].name);

@@ -24,13 +24,15 @@ typedef struct
   int node;     /* the node (and output) it is the value of */
 } Value;
 
+#define OSH_STEP_MAX_OUTPUTS 16 /* outputs of one call (ONNX Split, Dropout's mask) */
+
 typedef struct
 {
   int node;
   const OshOp *op;
   OshOpCall call;
   int *in_vals;
-  int out_vals[1];
+  int *out_vals; /* call.n_out values */
   char *path;
   double ms;
 } Step;
@@ -167,8 +169,6 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
                     : " (no kernel for it)");
       return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, msg);
     }
-  if (n->n_outputs != 1)
-    return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, "more than one output per call");
   if (!grow ((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof (Step), err))
     return false;
   Step *st = &p->steps[p->n_steps];
@@ -177,12 +177,15 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
   st->op = op;
   st->path = layer_path (g, n->layer);
   st->in_vals = malloc ((size_t) (n->n_inputs + 1) * sizeof (int));
-  OshShape *shapes = malloc ((size_t) (n->n_inputs + 2) * sizeof (OshShape));
+  st->out_vals = malloc ((size_t) (n->n_outputs + 1) * sizeof (int));
+  OshShape *shapes = malloc ((size_t) (n->n_inputs + n->n_outputs + 1) * sizeof (OshShape));
   st->call = (OshOpCall){ .graph = g, .layer = l, .in = shapes, .n_in = n->n_inputs,
-                          .out = shapes ? shapes + n->n_inputs + 1 : NULL, .n_out = 1 };
+                          .out = shapes ? shapes + n->n_inputs : NULL, .n_out = n->n_outputs };
   p->n_steps++; /* owned from here on, freed with the plan */
-  if (!st->path || !st->in_vals || !shapes)
+  if (!st->path || !st->in_vals || !st->out_vals || !shapes)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning a step");
+  if (n->n_outputs < 1)
+    return fail_at (err, g, n->layer, OSH_ERR_FORMAT, "a call with no outputs");
   Context *c = &p->ctx[cx];
   for (int i = 0; i < n->n_inputs; i++)
     {
@@ -190,22 +193,25 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
       st->in_vals[i] = v;
       shapes[i] = p->vals[v].shape;
     }
-  memset (st->call.out, 0, sizeof (OshShape));
+  memset (st->call.out, 0, (size_t) n->n_outputs * sizeof (OshShape));
   bool ok = op->infer (&st->call, err) && (!op->prepare || op->prepare (&st->call, err));
-  if (ok)
+  for (int k = 0; ok && k < n->n_outputs; k++)
     {
-      int v = new_value (p, &st->call.out[0], node, err);
+      int v = new_value (p, &st->call.out[k], node, err);
       ok = v >= 0;
       if (ok)
         {
-          st->out_vals[0] = v;
-          c->memo[p->off[node]] = v;
-          if (p->first_val[p->off[node]] < 0)
-            p->first_val[p->off[node]] = v;
-          p->flops += st->call.flops;
-          if (st->call.scratch > p->scratch_size)
-            p->scratch_size = st->call.scratch;
+          st->out_vals[k] = v;
+          c->memo[p->off[node] + k] = v;
+          if (p->first_val[p->off[node] + k] < 0)
+            p->first_val[p->off[node] + k] = v;
         }
+    }
+  if (ok)
+    {
+      p->flops += st->call.flops;
+      if (st->call.scratch > p->scratch_size)
+        p->scratch_size = st->call.scratch;
     }
   if (!ok)
     osh_error_prefix (err, "layer '%s' (%s): ", st->path, l->class_name);
@@ -234,6 +240,15 @@ resolve (OshPlan *p, int cx0, int node0, OshError *err)
       const OshLayer *l = &g->layers[n->layer];
       if (c->memo[p->off[it.node]] >= 0)
         {
+          top--;
+          continue;
+        }
+      /* A source that is not a bound input: an unbound Input (Keras's "Graph disconnected"), or
+       * an ONNX node computed from constants alone, which simply runs. */
+      if (n->n_inputs == 0 && !l->is_model && strcmp (l->class_name, "InputLayer") != 0
+          && g->class_name && strcmp (g->class_name, "onnx") == 0)
+        {
+          ok = add_step (p, it.cx, it.node, err);
           top--;
           continue;
         }
@@ -396,7 +411,12 @@ assign_buffers (OshPlan *p, OshError *err)
   for (int s = 0; s < p->n_steps && ok; s++)
     {
       Step *st = &p->steps[s];
-      ok = take_buffer (p, st->out_vals[0], &fl, err);
+      for (int k = 0; ok && k < st->call.n_out; k++)
+        ok = take_buffer (p, st->out_vals[k], &fl, err);
+      /* Outputs nobody reads (an ONNX op's optional outputs) are free again at once. */
+      for (int k = 0; ok && k < st->call.n_out; k++)
+        if (p->vals[st->out_vals[k]].last_use < 0 && !p->vals[st->out_vals[k]].keep)
+          fl.ids[fl.n++] = p->vals[st->out_vals[k]].buffer;
       for (int i = 0; ok && i < st->call.n_in; i++)
         {
           Value *v = &p->vals[st->in_vals[i]];
@@ -564,6 +584,7 @@ osh_plan_free (OshPlan *p)
         (st->call.free_params ? st->call.free_params : free) (st->call.params);
       free ((void *) st->call.in);
       free (st->in_vals);
+      free (st->out_vals);
       free (st->path);
     }
   for (int c = 0; c < p->n_ctx; c++)
@@ -615,6 +636,8 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
           osh_op_shape_fail (err, "input has the wrong shape (given, expected)", &inputs[i]->shape,
                              &v->shape);
           osh_error_prefix (err, "input '%s': ", p->in_names[i]);
+          if (err)
+            err->code = OSH_ERR_USAGE; /* the caller's tensor, not the model, is wrong */
           return false;
         }
       memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));
@@ -628,19 +651,32 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
         return osh_fail (err, OSH_ERR_CANCELLED, "cancelled before layer '%s'", p->steps[s].path);
       Step *st = &p->steps[s];
       const float *in_stack[STACK_IO];
-      const float **in = st->call.n_in <= STACK_IO ? in_stack
-                                                   : malloc ((size_t) st->call.n_in * sizeof *in);
-      if (!in)
-        return osh_fail (err, OSH_ERR_NOMEM, "out of memory running layer '%s'", st->path);
+      float *out_stack[STACK_IO];
+      bool small = st->call.n_in <= STACK_IO && st->call.n_out <= STACK_IO;
+      const float **in = small ? in_stack : malloc ((size_t) st->call.n_in * sizeof *in + 1);
+      float **out = small ? out_stack : malloc ((size_t) st->call.n_out * sizeof *out + 1);
+      if (!in || !out)
+        {
+          if (!small)
+            {
+              free (in);
+              free (out);
+            }
+          return osh_fail (err, OSH_ERR_NOMEM, "out of memory running layer '%s'", st->path);
+        }
       for (int i = 0; i < st->call.n_in; i++)
         in[i] = p->buffers[p->vals[st->in_vals[i]].buffer];
-      float *out[1] = { p->buffers[p->vals[st->out_vals[0]].buffer] };
+      for (int k = 0; k < st->call.n_out; k++)
+        out[k] = p->buffers[p->vals[st->out_vals[k]].buffer];
       st->call.threads = p->threads;
       double t0 = now_ms ();
       st->op->run (&st->call, in, out, p->scratch);
       st->ms = now_ms () - t0;
-      if (in != in_stack)
-        free (in);
+      if (!small)
+        {
+          free (in);
+          free (out);
+        }
     }
   p->has_run = true;
   if (!outputs)

@@ -85,9 +85,10 @@ names_add_unique (Names *s, char *name)
 /* Writes the weights of `layer` (a model layer: its whole sub-tree) into `group`,
  * appending their names to `names`. */
 static bool
-write_layer_weights (OshH5Writer *w, const OshGraph *g, int layer, hid_t group, Names *names,
+write_layer_weights (OshH5Writer *w, const OshWriteScope *s, int layer, hid_t group, Names *names,
                      OshError *err)
 {
+  const OshGraph *g = s->g;
   const OshLayer *l = &g->layers[layer];
   for (int i = 0; i < l->n_weights; i++)
     {
@@ -101,25 +102,27 @@ write_layer_weights (OshH5Writer *w, const OshGraph *g, int layer, hid_t group, 
     }
   if (l->is_model)
     for (int i = 0; i < g->n_layers; i++)
-      if (g->layers[i].owner == layer && !write_layer_weights (w, g, i, group, names, err))
+      if (g->layers[i].owner == layer && s->layer_kept[i]
+          && !write_layer_weights (w, s, i, group, names, err))
         return false;
   return true;
 }
 
 static bool
-write_weights (OshH5Writer *w, const OshGraph *g, hid_t root, const char *version, OshError *err)
+write_weights (OshH5Writer *w, const OshWriteScope *s, hid_t root, const char *version, OshError *err)
 {
+  const OshGraph *g = s->g;
   hid_t mw = osh_h5w_group (w, root, "model_weights", err);
   if (mw < 0)
     return false;
-  bool seq = osh_write_is_sequential (g, -1);
+  bool seq = osh_write_is_sequential (s, -1);
   Names layer_names = { 0 };
   bool ok = osh_h5w_attr_string (w, mw, "backend", "tensorflow", err)
             && osh_h5w_attr_string (w, mw, "keras_version", version, err);
   for (int i = 0; ok && i < g->n_layers; i++)
     {
       const OshLayer *l = &g->layers[i];
-      if (l->owner != -1 || (seq && strcmp (l->class_name, "InputLayer") == 0))
+      if (l->owner != -1 || !s->layer_kept[i] || (seq && strcmp (l->class_name, "InputLayer") == 0))
         continue;
       ok = names_add_unique (&layer_names, strdup (l->name));
       hid_t lg = ok ? osh_h5w_group (w, mw, l->name, err) : -1;
@@ -129,7 +132,7 @@ write_weights (OshH5Writer *w, const OshGraph *g, hid_t root, const char *versio
           break;
         }
       Names weight_names = { 0 };
-      ok = write_layer_weights (w, g, i, lg, &weight_names, err)
+      ok = write_layer_weights (w, s, i, lg, &weight_names, err)
            && osh_h5w_attr_strings (w, lg, "weight_names", weight_names.items, weight_names.n, err);
       names_clear (&weight_names);
       H5Gclose (lg);
@@ -143,24 +146,32 @@ write_weights (OshH5Writer *w, const OshGraph *g, hid_t root, const char *versio
 bool
 osh_h5_write (const OshGraph *g, const char *tmp_path, OshError *err)
 {
-  json_t *cfg = osh_write_model_config (g, OSH_KERAS_CONFIG_2, err);
-  if (!cfg)
+  OshWriteScope scope;
+  if (!osh_write_scope_init (&scope, g, err))
     return false;
+  json_t *cfg = osh_write_model_config (&scope, OSH_KERAS_CONFIG_2, err);
+  if (!cfg)
+    {
+      osh_write_scope_clear (&scope);
+      return false;
+    }
   char *text = json_dumps (cfg, JSON_COMPACT);
   json_decref (cfg);
-  if (!text)
-    return osh_fail (err, OSH_ERR_NOMEM, "out of memory writing the model config");
   OshH5Writer w;
-  if (!osh_h5w_open (&w, tmp_path, false, err))
+  if (!text || !osh_h5w_open (&w, tmp_path, false, err))
     {
+      if (!text)
+        osh_fail (err, OSH_ERR_NOMEM, "out of memory writing the model config");
       free (text);
+      osh_write_scope_clear (&scope);
       return false;
     }
   const char *version = osh_write_keras_version (g, OSH_KERAS_CONFIG_2);
   bool ok = osh_h5w_attr_string (&w, w.file, "keras_version", version, err)
             && osh_h5w_attr_string (&w, w.file, "backend", "tensorflow", err)
             && osh_h5w_attr_string (&w, w.file, "model_config", text, err)
-            && write_weights (&w, g, w.file, version, err);
+            && write_weights (&w, &scope, w.file, version, err);
   free (text);
+  osh_write_scope_clear (&scope);
   return osh_h5w_close (&w, ok, err);
 }

@@ -20,6 +20,7 @@ typedef struct
   const char *src;
   OshError *err;
   const char *backend; /* for Keras 1 "dim_ordering": "default" */
+  bool keras3;         /* the config has Keras 3's "module" keys */
   /* Per layer index: the nodes that call it in order, and how many outputs a call has. */
   int **nodes_of;
   int *n_nodes_of;
@@ -331,9 +332,29 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
                 where, r->layer);
       return -1;
     }
-  if (r->node >= c->n_nodes_of[layer])
+  int node = r->node;
+  const OshLayer *l = &c->g->layers[layer];
+  /* A nested model (Keras's Functional, and Sequential before Keras 3) has a node of its own
+   * that links its inputs to its outputs: node 0 is that, and calls count from 1. Keras 3's
+   * Functional.get_config numbers them the same way (kept_nodes starts at 1). */
+  if (l->is_model && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0))
+    {
+      if (node == 0)
+        {
+          if (r->tensor >= l->n_outputs)
+            {
+              osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: model '%s' has no output %d", c->src, where, r->layer,
+                        r->tensor);
+              return -1;
+            }
+          *out = l->outputs[r->tensor];
+          return 1;
+        }
+      node--;
+    }
+  if (node >= c->n_nodes_of[layer])
     return 0;
-  out->node = c->nodes_of[layer][r->node];
+  out->node = c->nodes_of[layer][node];
   out->index = r->tensor;
   return 1;
 }
@@ -665,7 +686,8 @@ osh_keras_config_to_graph (const json_t *model_config, const char *backend, cons
       osh_fail (err, OSH_ERR_NOMEM, "out of memory");
       return NULL;
     }
-  Ctx c = { .g = g, .src = name, .err = err, .backend = backend };
+  Ctx c = { .g = g, .src = name, .err = err, .backend = backend,
+            .keras3 = json_object_get (model_config, "module") != NULL };
   g->class_name = strdup (cls);
   const char *model_name = json_is_object (cfg) ? osh_config_string (cfg, "name", NULL) : NULL;
   g->name = strdup (model_name ? model_name : (strcmp (cls, "Sequential") == 0 ? "sequential" : "model"));
@@ -813,6 +835,14 @@ osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err)
     if (!osh_keras_check_weights (g, i, name, err))
       return false;
   return true;
+}
+
+void
+osh_keras_copy_meta (OshGraph *g, const json_t *from, const char *const *keys)
+{
+  for (; *keys; keys++)
+    if (json_is_string (json_object_get (from, *keys)))
+      json_object_set (g->meta, *keys, json_object_get (from, *keys));
 }
 
 json_t *

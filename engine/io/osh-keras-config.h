@@ -43,6 +43,9 @@ bool osh_keras_check_weights (OshGraph *g, int layer, const char *name, OshError
 /* The same for every layer of the graph. */
 bool osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err);
 
+/* Copies the string members `keys` (NULL-terminated) of `from` into g->meta. */
+void osh_keras_copy_meta (OshGraph *g, const json_t *from, const char *const *keys);
+
 /* Parses JSON text with the depth and size limits; NULL with an error naming `name`. */
 json_t *osh_keras_parse_json (const char *text, size_t size, const char *name, const char *what,
                               OshError *err);

@@ -209,10 +209,7 @@ osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
   meta = meta_text ? osh_keras_parse_json (meta_text, meta_size, name, "metadata.json", &ignored) : NULL;
   if (!(g = osh_keras_config_to_graph (config, NULL, name, err)))
     goto out;
-  const char *keys[] = { "keras_version", "date_saved" };
-  for (int i = 0; i < 2; i++)
-    if (json_is_string (json_object_get (meta, keys[i])))
-      json_object_set (g->meta, keys[i], json_object_get (meta, keys[i]));
+  osh_keras_copy_meta (g, meta, (const char *const[]){ "keras_version", "date_saved", NULL });
   if (zip_name_locate (z, "model.weights.h5", 0) < 0)
     {
       json_object_set_new (g->meta, "weights_absent", json_true ());

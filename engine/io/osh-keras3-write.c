@@ -55,24 +55,25 @@ write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, Os
 }
 
 static const char *
-python_class (const OshGraph *g, int layer)
+python_class (const OshWriteScope *s, int layer)
 {
-  const OshLayer *l = &g->layers[layer];
+  const OshLayer *l = &s->g->layers[layer];
   if (!l->is_model)
     return l->class_name;
-  return osh_write_is_sequential (g, layer) ? "Sequential" : "Functional";
+  return osh_write_is_sequential (s, layer) ? "Sequential" : "Functional";
 }
 
 /* The model `owner` (-1 = top level) whose state lives under `prefix` ("" or "layers/x/"). */
 static bool
-write_model_state (OshH5Writer *w, const OshGraph *g, int owner, const char *prefix, int depth,
+write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char *prefix, int depth,
                    OshError *err)
 {
+  const OshGraph *g = s->g;
   if (depth > OSH_MAX_NESTING)
     return osh_fail (err, OSH_ERR_LIMIT, "models nested deeper than %d", OSH_MAX_NESTING);
   if (!write_vars (w, g, owner, prefix, err))
     return false;
-  bool seq = osh_write_is_sequential (g, owner);
+  bool seq = osh_write_is_sequential (s, owner);
   KeyCount *used = calloc ((size_t) g->n_layers + 1, sizeof *used);
   int n_used = 0;
   if (!used)
@@ -81,10 +82,10 @@ write_model_state (OshH5Writer *w, const OshGraph *g, int owner, const char *pre
   for (int i = 0; ok && i < g->n_layers; i++)
     {
       const OshLayer *l = &g->layers[i];
-      if (l->owner != owner || (seq && strcmp (l->class_name, "InputLayer") == 0))
+      if (l->owner != owner || !s->layer_kept[i] || (seq && strcmp (l->class_name, "InputLayer") == 0))
         continue;
       char key[160], snake[128];
-      osh_keras3_snake_case (python_class (g, i), snake, sizeof snake);
+      osh_keras3_snake_case (python_class (s, i), snake, sizeof snake);
       int k = 0;
       while (k < n_used && strcmp (used[k].key, snake) != 0)
         k++;
@@ -98,7 +99,7 @@ write_model_state (OshH5Writer *w, const OshGraph *g, int owner, const char *pre
       char inner[4096];
       snprintf (inner, sizeof inner, "%slayers/%s/", prefix, key);
       if (l->is_model)
-        ok = write_model_state (w, g, i, inner, depth + 1, err);
+        ok = write_model_state (w, s, i, inner, depth + 1, err);
       else if (is_recurrent (l->class_name))
         {
           char cell[4200];
@@ -113,7 +114,7 @@ write_model_state (OshH5Writer *w, const OshGraph *g, int owner, const char *pre
 }
 
 static void *
-weights_image (const OshGraph *g, const char *tmp_path, size_t *size, OshError *err)
+weights_image (const OshWriteScope *s, const char *tmp_path, size_t *size, OshError *err)
 {
   char name[4096];
   snprintf (name, sizeof name, "%s/model.weights.h5", tmp_path);
@@ -121,7 +122,7 @@ weights_image (const OshGraph *g, const char *tmp_path, size_t *size, OshError *
   if (!osh_h5w_open (&w, name, true, err))
     return NULL;
   void *image = NULL;
-  if (write_model_state (&w, g, -1, "", 0, err))
+  if (write_model_state (&w, s, -1, "", 0, err))
     image = osh_h5w_image (&w, size, err);
   osh_h5w_close (&w, image != NULL, err);
   return image;
@@ -162,11 +163,13 @@ add_json (zip_t *z, const char *tmp_path, const char *name, json_t *doc, OshErro
 bool
 osh_keras3_write (const OshGraph *g, const char *tmp_path, OshError *err)
 {
-  json_t *cfg = osh_write_model_config (g, OSH_KERAS_CONFIG_3, err);
-  if (!cfg)
+  OshWriteScope scope;
+  if (!osh_write_scope_init (&scope, g, err))
     return false;
+  json_t *cfg = osh_write_model_config (&scope, OSH_KERAS_CONFIG_3, err);
   size_t weights_size = 0;
-  void *weights = weights_image (g, tmp_path, &weights_size, err);
+  void *weights = cfg ? weights_image (&scope, tmp_path, &weights_size, err) : NULL;
+  osh_write_scope_clear (&scope);
   if (!weights)
     {
       json_decref (cfg);

@@ -34,10 +34,13 @@ write_all (FILE *f, const void *data, size_t size)
 
 /* Writes every weight to `f` in layer order and describes it in `manifest`. */
 static bool
-write_shard (const OshGraph *g, FILE *f, const char *path, json_t *manifest, OshError *err)
+write_shard (const OshWriteScope *s, FILE *f, const char *path, json_t *manifest, OshError *err)
 {
+  const OshGraph *g = s->g;
   for (int li = 0; li < g->n_layers; li++)
     {
+      if (!s->layer_kept[li])
+        continue;
       const OshLayer *l = &g->layers[li];
       for (int i = 0; i < l->n_weights; i++)
         {
@@ -77,8 +80,9 @@ compare_named (const void *a, const void *b)
 /* tfjs binds weights by name, so two layers of the same name in different nested models
  * would load each other's weights: refuse, naming both. */
 static bool
-check_unique_names (const OshGraph *g, OshError *err)
+check_unique_names (const OshWriteScope *s, OshError *err)
 {
+  const OshGraph *g = s->g;
   int n = 0;
   for (int l = 0; l < g->n_layers; l++)
     n += g->layers[l].n_weights;
@@ -88,7 +92,7 @@ check_unique_names (const OshGraph *g, OshError *err)
   int k = 0;
   bool ok = true;
   for (int l = 0; l < g->n_layers && ok; l++)
-    for (int i = 0; i < g->layers[l].n_weights && ok; i++)
+    for (int i = 0; s->layer_kept[l] && i < g->layers[l].n_weights && ok; i++)
       {
         all[k].layer = l;
         all[k].name = osh_weight_tfjs_name (g, l, i);
@@ -130,11 +134,16 @@ write_text (const char *path, const char *text, OshError *err)
 bool
 osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path, OshError *err)
 {
-  if (!check_unique_names (g, err))
+  OshWriteScope scope;
+  if (!osh_write_scope_init (&scope, g, err))
     return false;
-  json_t *topology = osh_write_model_config (g, OSH_KERAS_CONFIG_2, err);
+  json_t *topology = check_unique_names (&scope, err) ? osh_write_model_config (&scope, OSH_KERAS_CONFIG_2, err)
+                                                      : NULL;
   if (!topology)
-    return false;
+    {
+      osh_write_scope_clear (&scope);
+      return false;
+    }
   json_object_set_new (topology, "keras_version", json_string ("tfjs-layers 4.22.0"));
   json_object_set_new (topology, "backend", json_string ("tensor_flow.js"));
 
@@ -144,6 +153,7 @@ osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path,
   if (!shard_tmp)
     {
       free (shard);
+      osh_write_scope_clear (&scope);
       json_decref (topology);
       return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
     }
@@ -156,7 +166,7 @@ osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path,
     osh_fail (err, OSH_ERR_IO, "%s: cannot create: %s", shard_tmp, strerror (errno));
   else
     {
-      ok = write_shard (g, f, shard_tmp, weights, err);
+      ok = write_shard (&scope, f, shard_tmp, weights, err);
       if (fclose (f) != 0 && ok)
         ok = osh_fail (err, OSH_ERR_IO, "%s: cannot write: %s", shard_tmp, strerror (errno));
     }
@@ -185,5 +195,6 @@ osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path,
   json_decref (weights);
   free (shard);
   free (shard_tmp);
+  osh_write_scope_clear (&scope);
   return ok;
 }

@@ -4,14 +4,60 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-connectivity.h"
+
 typedef struct
 {
   const OshGraph *g;
+  const OshWriteScope *scope;
   OshKerasConfigStyle style;
-  int *node_ord; /* each node's index among the nodes of its layer (Keras's node_index) */
+  int *node_ord; /* each kept node's index among the kept nodes of its layer (Keras's node_index) */
 } Ctx;
 
 static json_t *model_entry_config (Ctx *c, int owner, OshError *err);
+static const char *written_class (Ctx *c, int layer);
+
+static void
+keep_inputs (OshWriteScope *s, const OshRef *refs, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (refs[i].node >= 0 && refs[i].node < s->g->n_nodes)
+      s->node_kept[refs[i].node] = true;
+}
+
+bool
+osh_write_scope_init (OshWriteScope *s, const OshGraph *g, OshError *err)
+{
+  s->g = g;
+  s->layer_kept = calloc ((size_t) g->n_layers + 1, sizeof (bool));
+  s->node_kept = calloc ((size_t) g->n_nodes + 1, sizeof (bool));
+  if (!s->layer_kept || !s->node_kept || !osh_graph_mark_used (g, g->outputs, g->n_outputs, s->node_kept))
+    {
+      osh_write_scope_clear (s);
+      return osh_fail (err, OSH_ERR_NOMEM, "out of memory finding the layers to write");
+    }
+  /* Keras keeps every declared input, needed or not, of the model and of kept nested models. */
+  keep_inputs (s, g->inputs, g->n_inputs);
+  for (int n = 0; n < g->n_nodes; n++)
+    if (s->node_kept[n])
+      s->layer_kept[g->nodes[n].layer] = true;
+  for (int i = 0; i < g->n_layers; i++)
+    if (s->layer_kept[i] && g->layers[i].is_model)
+      keep_inputs (s, g->layers[i].inputs, g->layers[i].n_inputs);
+  for (int n = 0; n < g->n_nodes; n++)
+    if (s->node_kept[n])
+      s->layer_kept[g->nodes[n].layer] = true;
+  return true;
+}
+
+void
+osh_write_scope_clear (OshWriteScope *s)
+{
+  free (s->layer_kept);
+  free (s->node_kept);
+  s->layer_kept = NULL;
+  s->node_kept = NULL;
+}
 
 static bool
 is_class (const OshLayer *l, const char *name)
@@ -40,8 +86,9 @@ model_class (const OshGraph *g, int owner)
 }
 
 bool
-osh_write_is_sequential (const OshGraph *g, int owner)
+osh_write_is_sequential (const OshWriteScope *s, int owner)
 {
+  const OshGraph *g = s->g;
   if (strcmp (model_class (g, owner), "Sequential") != 0)
     return false;
   int n_in, n_out;
@@ -49,19 +96,23 @@ osh_write_is_sequential (const OshGraph *g, int owner)
   const OshRef *out = model_outputs (g, owner, &n_out);
   if (n_in != 1 || n_out != 1 || in[0].node < 0 || out[0].index != 0)
     return false;
-  /* The owner's layers, in order: an InputLayer, then one single-input call per layer, each
-   * on the previous layer's output. */
+  /* The owner's kept layers, in order: an InputLayer, then one single-input call per layer,
+   * each on the previous layer's output. */
   int prev_node = -1;
   for (int i = 0; i < g->n_layers; i++)
     {
-      if (g->layers[i].owner != owner)
+      if (g->layers[i].owner != owner || !s->layer_kept[i])
         continue;
-      int first = osh_graph_layer_first_node (g, i);
+      int first = -1;
+      for (int n = 0; n < g->n_nodes; n++)
+        if (g->nodes[n].layer == i && s->node_kept[n])
+          {
+            if (first >= 0)
+              return false; /* a shared layer */
+            first = n;
+          }
       if (first < 0)
         return false;
-      for (int n = first + 1; n < g->n_nodes; n++)
-        if (g->nodes[n].layer == i)
-          return false; /* a shared layer */
       const OshNode *node = &g->nodes[first];
       if (prev_node < 0)
         {
@@ -170,7 +221,7 @@ layer_config (Ctx *c, int layer, OshError *err)
 
 /* [layer, node_index, tensor_index] of a tensor, checked to lie within `owner`'s graph. */
 static json_t *
-history (Ctx *c, int owner, OshRef ref, const char *user, OshError *err)
+history (Ctx *c, int owner, OshRef ref, bool for_io, const char *user, OshError *err)
 {
   const OshGraph *g = c->g;
   if (ref.node < 0 || ref.node >= g->n_nodes)
@@ -191,8 +242,11 @@ history (Ctx *c, int owner, OshRef ref, const char *user, OshError *err)
       return NULL;
     }
   /* In Keras 2 and tfjs a nested model's node 0 is the one its own construction made, so
-   * its calls are numbered from 1 (tf.keras's _should_skip_first_node). */
-  int skip = c->style == OSH_KERAS_CONFIG_2 && g->layers[producer].is_model ? 1 : 0;
+   * its calls are numbered from 1 (tf.keras's _should_skip_first_node); Keras 3 keeps that
+   * numbering for a nested Functional in input_layers/output_layers only. */
+  int skip = 0;
+  if (g->layers[producer].is_model)
+    skip = c->style == OSH_KERAS_CONFIG_2 || (for_io && strcmp (written_class (c, producer), "Functional") == 0);
   return json_pack ("[sii]", g->layers[producer].name, c->node_ord[ref.node] + skip, ref.index);
 }
 
@@ -217,7 +271,7 @@ node_json (Ctx *c, int owner, int node, OshError *err)
   json_t *list = json_array ();
   for (int i = 0; i < n->n_inputs; i++)
     {
-      json_t *hist = history (c, owner, n->inputs[i], user, err);
+      json_t *hist = history (c, owner, n->inputs[i], false, user, err);
       if (!hist)
         {
           json_decref (list);
@@ -243,10 +297,19 @@ node_json (Ctx *c, int owner, int node, OshError *err)
 }
 
 /* build_config of a Keras 3 layer: the shape(s) it was first called on, when inferred. */
+static int
+first_kept_node (Ctx *c, int layer)
+{
+  for (int n = 0; n < c->g->n_nodes; n++)
+    if (c->g->nodes[n].layer == layer && c->scope->node_kept[n])
+      return n;
+  return -1;
+}
+
 static json_t *
 build_config (Ctx *c, int layer)
 {
-  int first = osh_graph_layer_first_node (c->g, layer);
+  int first = first_kept_node (c, layer);
   if (first < 0 || c->g->nodes[first].n_inputs == 0)
     return NULL;
   const OshNode *n = &c->g->nodes[first];
@@ -272,7 +335,7 @@ written_class (Ctx *c, int layer)
   const OshLayer *l = &c->g->layers[layer];
   if (!l->is_model)
     return l->class_name;
-  if (osh_write_is_sequential (c->g, layer))
+  if (osh_write_is_sequential (c->scope, layer))
     return "Sequential";
   /* Keras 2 before 2.4 knows only "Model"; tf.keras 2.4+ writes "Functional". */
   if (c->style == OSH_KERAS_CONFIG_2 && !is_class (l, "Functional"))
@@ -317,7 +380,7 @@ layer_entry (Ctx *c, int layer, bool in_graph, OshError *err)
     return e;
   for (int n = 0; n < g->n_nodes; n++)
     {
-      if (g->nodes[n].layer != layer)
+      if (g->nodes[n].layer != layer || !c->scope->node_kept[n])
         continue;
       json_t *node = node_json (c, l->owner, n, err);
       if (!node)
@@ -338,7 +401,7 @@ io_list (Ctx *c, int owner, const OshRef *refs, int n, const char *what, OshErro
     {
       char user[64];
       snprintf (user, sizeof user, "model %s %d", what, i);
-      json_t *h = history (c, owner, refs[i], user, err);
+      json_t *h = history (c, owner, refs[i], true, user, err);
       if (!h)
         {
           json_decref (list);
@@ -366,12 +429,12 @@ model_entry_config (Ctx *c, int owner, OshError *err)
   json_object_del (cfg, "output_layers");
   if (c->style == OSH_KERAS_CONFIG_2)
     to_keras2_form (cfg);
-  bool seq = osh_write_is_sequential (g, owner);
+  bool seq = osh_write_is_sequential (c->scope, owner);
   json_t *layers = json_array ();
   json_object_set_new (cfg, "layers", layers);
   for (int i = 0; i < g->n_layers; i++)
     {
-      if (g->layers[i].owner != owner)
+      if (g->layers[i].owner != owner || !c->scope->layer_kept[i])
         continue;
       json_t *e = layer_entry (c, i, !seq, err);
       if (!e)
@@ -400,15 +463,16 @@ model_entry_config (Ctx *c, int owner, OshError *err)
 }
 
 json_t *
-osh_write_model_config (const OshGraph *g, OshKerasConfigStyle style, OshError *err)
+osh_write_model_config (const OshWriteScope *s, OshKerasConfigStyle style, OshError *err)
 {
+  const OshGraph *g = s->g;
   if (g->format && strcmp (g->format, "onnx") == 0)
     {
       osh_fail (err, OSH_ERR_UNSUPPORTED,
                 "an ONNX graph cannot be written as a Keras model (export it as .onnx)");
       return NULL;
     }
-  Ctx c = { g, style, calloc ((size_t) g->n_nodes + 1, sizeof (int)) };
+  Ctx c = { g, s, style, calloc ((size_t) g->n_nodes + 1, sizeof (int)) };
   int *count = calloc ((size_t) g->n_layers + 1, sizeof (int));
   if (!c.node_ord || !count)
     {
@@ -418,7 +482,8 @@ osh_write_model_config (const OshGraph *g, OshKerasConfigStyle style, OshError *
       return NULL;
     }
   for (int n = 0; n < g->n_nodes; n++)
-    c.node_ord[n] = count[g->nodes[n].layer]++;
+    if (s->node_kept[n])
+      c.node_ord[n] = count[g->nodes[n].layer]++;
   free (count);
 
   json_t *cfg = model_entry_config (&c, -1, err);
@@ -426,7 +491,7 @@ osh_write_model_config (const OshGraph *g, OshKerasConfigStyle style, OshError *
   if (!cfg)
     return NULL;
   const char *cls;
-  if (osh_write_is_sequential (g, -1))
+  if (osh_write_is_sequential (s, -1))
     cls = "Sequential";
   else if (style == OSH_KERAS_CONFIG_2 && strcmp (model_class (g, -1), "Functional") != 0)
     cls = "Model";

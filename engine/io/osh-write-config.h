@@ -1,10 +1,17 @@
 /* osh-write-config.h — the Keras model config of a graph, as the writers store it.
  *
- *   json_t *cfg = osh_write_model_config (g, OSH_KERAS_CONFIG_2, &err);
+ *   OshWriteScope scope;
+ *   if (!osh_write_scope_init (&scope, g, &err)) return false;
+ *   json_t *cfg = osh_write_model_config (&scope, OSH_KERAS_CONFIG_2, &err);
  *   // {"class_name": "Model", "config": {"name": ..., "layers": [...],
  *   //   "input_layers": [["input_1", 0, 0]], "output_layers": [["predictions", 0, 0]]}}
  *   char *text = json_dumps (cfg, JSON_COMPACT);
  *   json_decref (cfg);
+ *   osh_write_scope_clear (&scope);
+ *
+ * The scope is what Keras's Model(inputs, outputs) would save: the layers and calls the
+ * outputs need, plus the model inputs. Layers an edit left dangling are not written, so
+ * Keras and tfjs find exactly the weights their rebuilt model has.
  *
  * OSH_KERAS_CONFIG_2 is the Keras 2 / tf.keras / TF.js form: `inbound_nodes` as lists of
  * [layer, node_index, tensor_index, kwargs], InputLayer `batch_input_shape`, dtype policies
@@ -29,10 +36,20 @@ typedef enum
   OSH_KERAS_CONFIG_3,
 } OshKerasConfigStyle;
 
-json_t *osh_write_model_config (const OshGraph *g, OshKerasConfigStyle style, OshError *err);
+typedef struct
+{
+  const OshGraph *g;
+  bool *layer_kept; /* per layer: written */
+  bool *node_kept;  /* per node: written */
+} OshWriteScope;
+
+bool osh_write_scope_init (OshWriteScope *s, const OshGraph *g, OshError *err);
+void osh_write_scope_clear (OshWriteScope *s);
+
+json_t *osh_write_model_config (const OshWriteScope *s, OshKerasConfigStyle style, OshError *err);
 
 /* True when the model `owner` (-1 = top level) would be written as a Sequential. */
-bool osh_write_is_sequential (const OshGraph *g, int owner);
+bool osh_write_is_sequential (const OshWriteScope *s, int owner);
 
 /* The keras_version a writer stores: the source's when it has the same major version. */
 const char *osh_write_keras_version (const OshGraph *g, OshKerasConfigStyle style);

@@ -69,17 +69,18 @@ osh_weight_role (const OshGraph *g, int layer, int index, char *buf, size_t size
       snprintf (buf, size, "%s", role);
       return;
     }
-  /* Unknown class: the last part of the stored name without ":0", unless that is a bare
-   * index as in Keras 3's "vars/0". */
+  /* Unknown class: the stored name without its layer part and ":0"
+   * ("bidirectional_1/forward_lstm_1/kernel:0" -> "forward_lstm_1/kernel"), unless that is a
+   * bare index as in Keras 3's "vars/0". */
   const char *stored = l->weights[index].name ? l->weights[index].name : "";
-  const char *slash = strrchr (stored, '/');
-  const char *last = slash ? slash + 1 : stored;
-  size_t n = strcspn (last, ":");
-  bool numeric = n > 0 && strspn (last, "0123456789") >= n;
+  const char *slash = strchr (stored, '/');
+  const char *rest = slash && slash[1] ? slash + 1 : stored;
+  size_t n = strcspn (rest, ":");
+  bool numeric = n > 0 && strspn (rest, "0123456789") >= n;
   if (n == 0 || numeric)
     snprintf (buf, size, "weight_%d", index);
   else
-    snprintf (buf, size, "%.*s", (int) n, last);
+    snprintf (buf, size, "%.*s", (int) n, rest);
 }
 
 /* True when every "/"-separated part is a usable HDF5 link name. */

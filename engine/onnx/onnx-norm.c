@@ -13,6 +13,9 @@ onnx_batchnorm_infer (OshOpCall *c, OshError *err)
   const OshShape *x = onnx_slot (c, 0).shape;
   if (x->rank < 2)
     return osh_fail (err, OSH_ERR_SHAPE, "input rank %d (expected N, C, ...)", x->rank);
+  if (onnx_attr_int (c, "training_mode", 0))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "training_mode (batch statistics): Offshoot runs "
+                     "inference only");
   for (int i = 1; i <= 4; i++)
     {
       static const char *const what[] = { "", "scale", "B", "mean", "var" };

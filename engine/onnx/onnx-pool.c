@@ -99,6 +99,8 @@ onnx_pool_infer (OshOpCall *c, OshError *err)
   if (!geometry (c, &p, err))
     return false;
   const OshShape *x = onnx_slot (c, 0).shape;
+  if (c->n_out > 1 && onnx_attr_int (c, "storage_order", 0) != 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "MaxPool indices in column-major storage order");
   c->out[0] = *x;
   if (p.global)
     for (int i = 2; i < x->rank; i++)
@@ -109,6 +111,8 @@ onnx_pool_infer (OshOpCall *c, OshError *err)
         c->out[0].dim[2] = p.oh;
       c->out[0].dim[x->rank - 1] = p.ow;
     }
+  for (int i = 1; i < c->n_out; i++)
+    c->out[i] = c->out[0]; /* MaxPool's Indices */
   return true;
 }
 
@@ -147,7 +151,7 @@ onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, fl
         for (int64_t ox = 0; ox < p->ow; ox++)
           {
             float acc = p->max ? -FLT_MAX : 0;
-            int64_t count = 0, padded = 0;
+            int64_t count = 0, padded = 0, best = 0;
             for (int64_t ky = 0; ky < p->kh; ky++)
               {
                 int64_t iy = oy * p->sh - p->pt + ky * p->dh;
@@ -160,10 +164,14 @@ onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, fl
                     if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
                       continue;
                     float v = plane[iy * p->w + ix];
+                    if (p->max && (v > acc || count == 0))
+                      best = iy * p->w + ix;
                     acc = p->max ? fmaxf (acc, v) : acc + v;
                     count++;
                   }
               }
+            if (p->max && c->n_out > 1) /* Indices into the flattened input */
+              out[1][ch * p->oh * p->ow + oy * p->ow + ox] = (float) (ch * p->h * p->w + best);
             if (p->max)
               o[oy * p->ow + ox] = acc;
             else

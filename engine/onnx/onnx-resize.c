@@ -229,7 +229,13 @@ source_coord (const Resize *r, int64_t x, int64_t in, int64_t out, float scale)
   switch (r->coord)
     {
     case 1: return (float) x / scale;
-    case 2: return out == 1 ? 0.0f : (float) x * (float) (in - 1) / (float) (out - 1);
+    case 2:
+      {
+        /* The resized length before rounding (ONNX's reference uses it, not the floored size). */
+        float len = (float) in * scale;
+        (void) out;
+        return len <= 1.0f ? 0.0f : (float) x * (float) (in - 1) / (len - 1.0f);
+      }
     case 3: return out > 1 ? ((float) x + 0.5f) / scale - 0.5f : 0.0f;
     case 4: return ((float) x + 0.5f) / scale;
     default: return ((float) x + 0.5f) / scale - 0.5f;

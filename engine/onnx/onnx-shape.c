@@ -67,9 +67,12 @@ onnx_layout_infer (OshOpCall *c, OshError *err)
     }
   else if (strcmp (op, "Flatten") == 0)
     {
-      int axis;
-      if (!onnx_axis (onnx_attr_int (c, "axis", 1), x->rank + 1, &axis, err))
-        return false;
+      /* Flatten's axis lies in [-r, r]: negative values count from the back of the rank. */
+      int64_t a = onnx_attr_int (c, "axis", 1);
+      if (a < -x->rank || a > x->rank)
+        return osh_fail (err, OSH_ERR_FORMAT, "axis %lld is out of range for rank %d", (long long) a,
+                         x->rank);
+      int axis = (int) (a < 0 ? a + x->rank : a);
       int64_t outer = 1;
       for (int i = 0; i < axis; i++)
         outer *= x->dim[i];

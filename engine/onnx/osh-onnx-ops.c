@@ -24,10 +24,15 @@ soft_infer (OshOpInferFn infer, OshOpCall *c, OshError *err)
   return false;
 }
 
+/* Preparing a run checks strictly what loading let pass. */
 #define FAMILY(f)                                                                                  \
   static bool f##_infer (OshOpCall *c, OshError *err)                                              \
   {                                                                                                \
     return soft_infer (onnx_##f##_infer, c, err);                                                  \
+  }                                                                                                \
+  static bool f##_prepare (OshOpCall *c, OshError *err)                                            \
+  {                                                                                                \
+    return onnx_##f##_infer (c, err) && onnx_##f##_prepare (c, err);                               \
   }
 FAMILY (unary) FAMILY (binary) FAMILY (conv) FAMILY (convtr) FAMILY (pool) FAMILY (batchnorm)
 FAMILY (softmax) FAMILY (reduce) FAMILY (gemm) FAMILY (matmul) FAMILY (layout) FAMILY (transpose)
@@ -35,7 +40,7 @@ FAMILY (concat) FAMILY (split) FAMILY (slice) FAMILY (gather) FAMILY (shape) FAM
 FAMILY (pad) FAMILY (resize) FAMILY (expand)
 #undef FAMILY
 
-#define ROW(name, family) { name, family##_infer, onnx_##family##_prepare, onnx_##family##_run }
+#define ROW(name, family) { name, family##_infer, family##_prepare, onnx_##family##_run }
 
 const OshOp osh_onnx_ops[] = {
   ROW ("InputLayer", input), /* graph inputs */

@@ -9,6 +9,7 @@
 #include "onnx.pb-c.h"
 #include "osh-formats.h"
 #include "osh-onnx.h"
+#include "osh-op.h"
 
 /* ---- a string → value map for tensor names (open addressing, grows at 50 % load) ---- */
 
@@ -465,6 +466,56 @@ layer_name (const OshGraph *g, const Onnx__NodeProto *n, size_t index)
   return strdup (buf);
 }
 
+/* A node whose inputs are all constants (PyTorch exports compute Resize scales and Reshape
+ * targets this way) is computed once here and its outputs become constants: shapes then stay
+ * static and the graph shows the layers that matter. False when it cannot be folded. */
+static bool
+fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name, json_t *config,
+                    OshTensor **weights, const char **weight_names, int n_weights)
+{
+  const OshOp *op = osh_op_find (r->g, class_name);
+  if (!op || !op->run || n_weights == 0 || n->n_output == 0 || n->n_output > 16)
+    return false;
+  OshWeight w[64];
+  if (n_weights > 64)
+    return false;
+  for (int i = 0; i < n_weights; i++)
+    w[i] = (OshWeight){ (char *) weight_names[i], weights[i], false };
+  OshLayer layer = { .name = (char *) class_name, .class_name = (char *) class_name,
+                     .config = config, .owner = -1, .weights = w, .n_weights = n_weights };
+  OshShape shapes[16] = { 0 };
+  OshOpCall call = { .graph = r->g, .layer = &layer, .out = shapes, .n_out = (int) n->n_output };
+  OshError e = { 0 };
+  OshTensor *outs[16] = { 0 };
+  float *data[16];
+  float *scratch = NULL;
+  bool ok = op->infer (&call, &e) && (!op->prepare || op->prepare (&call, &e));
+  for (size_t k = 0; ok && k < n->n_output; k++)
+    {
+      ok = shapes[k].rank > 0 || osh_shape_numel (&shapes[k]) == 1;
+      outs[k] = ok ? osh_tensor_new (&shapes[k], &e) : NULL;
+      ok = ok && outs[k];
+      data[k] = ok ? outs[k]->data : NULL;
+    }
+  if (ok && call.scratch)
+    ok = (scratch = calloc (call.scratch, sizeof (float))) != NULL;
+  if (ok)
+    op->run (&call, NULL, data, scratch);
+  free (scratch);
+  if (call.params)
+    (call.free_params ? call.free_params : free) (call.params);
+  for (size_t k = 0; k < n->n_output; k++)
+    {
+      if (ok && n->output[k] && *n->output[k])
+        {
+          ok = add_constant (r, n->output[k], outs[k], &e);
+          outs[k] = NULL;
+        }
+      osh_tensor_free (outs[k]);
+    }
+  return ok;
+}
+
 static bool
 add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
 {
@@ -538,6 +589,18 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
   json_object_set_new (config, OSH_ONNX_INPUTS, slots);
   json_object_set_new (config, OSH_ONNX_INPUT_NAMES, in_names);
   json_object_set_new (config, OSH_ONNX_OUTPUT_NAMES, out_names);
+  if (ok && n_inputs == 0
+      && fold_constant_node (r, n, class_name, config, weights, weight_names, n_weights))
+    {
+      json_decref (config);
+      for (int w = 0; w < n_weights; w++)
+        osh_tensor_free (weights[w]);
+      free (weights);
+      free (weight_names);
+      free (inputs);
+      free (name);
+      return true;
+    }
 
   int layer = -1, node = -1;
   if (ok && n->n_output == 0)

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "osh-tensor.h"
+#include "osh-graph.h"
 
 #define OSH_ONNX_INPUTS "onnx_inputs"
 #define OSH_ONNX_INPUT_NAMES "onnx_input_names"
@@ -25,6 +25,15 @@
 #define OSH_ONNX_SLOT_TENSOR "t"
 #define OSH_ONNX_SLOT_WEIGHT "w"
 #define OSH_ONNX_SLOT_ABSENT ""
+
+/* The ONNX element type (TensorProto.DataType: 1 float, 7 int64, ...) of a serialized
+ * TensorProto, or -1 when the bytes are not one. */
+int osh_onnx_tensor_type (const void *data, size_t size);
+
+/* Turns graph input `input` (an index into g->inputs) into a constant with `value`: every
+ * node that read it gets it as a weight instead, as if it had been an initializer. Used to fix
+ * shape parameters (Reshape's shape, Slice's starts) that a model takes as inputs. */
+bool osh_onnx_fold_input (OshGraph *g, int input, const OshTensor *value, OshError *err);
 
 /* A serialized TensorProto (the conformance suite's input_0.pb / output_0.pb) as float32. */
 OshTensor *osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "osh-op.h"
+#include "osh-vec.h"
 
 typedef enum
 {
@@ -231,8 +232,6 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
-  if (g->cf)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "channels_first convolutions cannot run yet");
   if (c->layer->n_weights == 0)
     return osh_fail (err, OSH_ERR_SHAPE, "the layer has no weights");
   cp->kernel = osh_op_weight (c, 0)->data;
@@ -275,6 +274,8 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
       c->flops = 2.0 * in_pixels * g->cin * kk * g->cout;
       break;
     }
+  if (g->cf) /* room for the channels-last copies of the input and the output */
+    c->scratch += (size_t) (in_pixels * g->cin + pixels * g->cout);
   return true;
 }
 
@@ -297,31 +298,61 @@ static void
 im2col (const ConvParams *cp, const float *img, int64_t grp, int64_t p0, int64_t m, float *col)
 {
   const ConvGeom *g = &cp->g;
+  const OshWindow2D *w = &cp->w;
   int64_t cg = g->cin / g->groups;
-  int64_t K = cp->w.kh * cp->w.kw * cg;
+  int64_t K = w->kh * w->kw * cg;
+  /* Without groups or dilation a kernel row reads kw adjacent pixels: one copy. */
+  bool rows = g->groups == 1 && w->dw == 1;
   for (int64_t r = 0; r < m; r++)
     {
-      int64_t p = p0 + r, oy = p / cp->w.ow, ox = p % cp->w.ow;
+      int64_t p = p0 + r, oy = p / w->ow, ox = p % w->ow;
       float *row = col + r * K;
-      for (int64_t ky = 0; ky < cp->w.kh; ky++)
+      int64_t ix0 = ox * w->sw - w->pw;
+      for (int64_t ky = 0; ky < w->kh; ky++)
         {
-          int64_t iy = oy * cp->w.sh - cp->w.ph + ky * cp->w.dh;
-          for (int64_t kx = 0; kx < cp->w.kw; kx++)
+          int64_t iy = oy * w->sh - w->ph + ky * w->dh;
+          float *dst = row + ky * w->kw * cg;
+          if (iy < 0 || iy >= w->ih)
             {
-              int64_t ix = ox * cp->w.sw - cp->w.pw + kx * cp->w.dw;
-              float *dst = row + (ky * cp->w.kw + kx) * cg;
-              if (iy < 0 || iy >= cp->w.ih || ix < 0 || ix >= cp->w.iw)
-                memset (dst, 0, (size_t) cg * sizeof (float));
+              memset (dst, 0, (size_t) (w->kw * cg) * sizeof (float));
+              continue;
+            }
+          const float *line = img + iy * w->iw * g->cin + grp * cg;
+          if (rows && ix0 >= 0 && ix0 + w->kw <= w->iw)
+            {
+              memcpy (dst, line + ix0 * g->cin, (size_t) (w->kw * cg) * sizeof (float));
+              continue;
+            }
+          for (int64_t kx = 0; kx < w->kw; kx++)
+            {
+              int64_t ix = ix0 + kx * w->dw;
+              if (ix < 0 || ix >= w->iw)
+                memset (dst + kx * cg, 0, (size_t) cg * sizeof (float));
               else
-                memcpy (dst, img + (iy * cp->w.iw + ix) * g->cin + grp * cg,
-                        (size_t) cg * sizeof (float));
+                memcpy (dst + kx * cg, line + ix * g->cin, (size_t) cg * sizeof (float));
             }
         }
     }
 }
 
+typedef struct
+{
+  const ConvParams *cp;
+  const float *img;
+  int64_t grp, p0;
+  float *col;
+} Im2colJob;
+
 static void
-conv_plain_run (const ConvParams *cp, const float *in, float *out, float *col)
+im2col_job (void *arg, int64_t begin, int64_t end)
+{
+  const Im2colJob *j = arg;
+  int64_t K = j->cp->w.kh * j->cp->w.kw * (j->cp->g.cin / j->cp->g.groups);
+  im2col (j->cp, j->img, j->grp, j->p0 + begin, end - begin, j->col + begin * K);
+}
+
+static void
+conv_plain_run (const ConvParams *cp, const float *in, float *out, float *col, int threads)
 {
   const ConvGeom *g = &cp->g;
   int64_t cg = g->cin / g->groups, og = g->cout / g->groups;
@@ -345,7 +376,8 @@ conv_plain_run (const ConvParams *cp, const float *in, float *out, float *col)
           int64_t m = opix - p0 < cp->tile ? opix - p0 : cp->tile;
           for (int64_t grp = 0; grp < g->groups; grp++)
             {
-              im2col (cp, img, grp, p0, m, col);
+              Im2colJob job = { cp, img, grp, p0, col };
+              osh_parallel_for (m * K < 65536 ? 1 : threads, m, im2col_job, &job);
               cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) m, (int) og, (int) K,
                            1.0f, col, (int) K, cp->kernel + grp * og, (int) g->cout, 1.0f,
                            o + p0 * g->cout + grp * og, (int) g->cout);
@@ -397,8 +429,7 @@ dw_rows (void *arg, int64_t begin, int64_t end)
                   const float *restrict w = cp->kernel + (ky * cp->w.kw + kx) * cin * dm;
                   float *restrict a = acc;
                   if (dm == 1)
-                    for (int64_t ci = 0; ci < cin; ci++)
-                      a[ci] += src[ci] * w[ci];
+                    osh_vec_madd (a, src, w, cin);
                   else
                     for (int64_t ci = 0; ci < cin; ci++)
                       for (int64_t m = 0; m < dm; m++)
@@ -445,9 +476,7 @@ transpose_conv_run (const ConvParams *cp, const float *in, float *out, float *co
               if (ox < 0 || ox >= cp->w.ow)
                 continue;
               float *restrict dst = out + ((n * cp->w.oh + oy) * cp->w.ow + ox) * cout;
-              const float *restrict s = src + (ky * cp->w.kw + kx) * cout;
-              for (int64_t co = 0; co < cout; co++)
-                dst[co] += s[co];
+              osh_vec_add (dst, src + (ky * cp->w.kw + kx) * cout, cout);
             }
         }
     }
@@ -458,27 +487,39 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
 {
   const ConvParams *cp = c->params;
   const ConvGeom *g = &cp->g;
-  int64_t pixels = g->batch * cp->w.oh * cp->w.ow;
+  int64_t opix = cp->w.oh * cp->w.ow, ipix = cp->w.ih * cp->w.iw;
+  int64_t pixels = g->batch * opix;
+  const float *x = in[0];
+  float *y = out[0];
+  if (g->cf)
+    {
+      osh_op_to_channels_last (x, scratch, g->batch, g->cin, ipix);
+      x = scratch;
+      y = scratch + g->batch * ipix * g->cin;
+      scratch = y + pixels * g->cout;
+    }
   switch (g->kind)
     {
     case CONV_PLAIN:
-      conv_plain_run (cp, in[0], out[0], scratch);
+      conv_plain_run (cp, x, y, scratch, c->threads);
       break;
     case CONV_DEPTHWISE:
-      depthwise_run (cp, in[0], out[0], cp->bias, c->threads);
+      depthwise_run (cp, x, y, cp->bias, c->threads);
       break;
     case CONV_SEPARABLE:
-      depthwise_run (cp, in[0], scratch, NULL, c->threads);
-      fill_bias (out[0], pixels, g->cout, cp->bias);
+      depthwise_run (cp, x, scratch, NULL, c->threads);
+      fill_bias (y, pixels, g->cout, cp->bias);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) pixels, (int) g->cout,
                    (int) cp->mid, 1.0f, scratch, (int) cp->mid, cp->pointwise, (int) g->cout, 1.0f,
-                   out[0], (int) g->cout);
+                   y, (int) g->cout);
       break;
     case CONV_TRANSPOSE:
-      transpose_conv_run (cp, in[0], out[0], scratch);
+      transpose_conv_run (cp, x, y, scratch);
       break;
     }
-  osh_act_apply (&g->act, out[0], pixels, g->cout, c->threads);
+  osh_act_apply (&g->act, y, pixels, g->cout, c->threads);
+  if (g->cf)
+    osh_op_to_channels_first (y, out[0], g->batch, g->cout, opix);
 }
 
 #define CONV_OP(prep, kind, sp)                                                                    \

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "osh-op.h"
+#include "osh-vec.h"
 
 bool osh_elementwise_infer (OshOpCall *c, OshError *err);
 bool osh_concat_infer (OshOpCall *c, OshError *err);
@@ -164,6 +165,10 @@ osh_elementwise_run (const OshOpCall *c, const float *const *in, float *const *o
                 for (int64_t k = 0; k < last; k++)
                   o[k] = x[0];
             }
+          else if (step && (mp->kind == MERGE_ADD || mp->kind == MERGE_AVG))
+            osh_vec_add (o, x, last);
+          else if (step && mp->kind == MERGE_MUL)
+            osh_vec_mul (o, x, last);
           else if (step)
             for (int64_t k = 0; k < last; k++)
               o[k] = combine (mp->kind, o[k], x[k]);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "osh-op.h"
+#include "osh-vec.h"
 
 typedef struct
 {
@@ -277,8 +278,7 @@ affine_rows (void *arg, int64_t begin, int64_t end)
                    + (ap->beta ? ap->beta[i] : 0.0f);
         }
       else if (ap->inner == 1)
-        for (int64_t i = 0; i < ap->ch; i++)
-          y[i] = x[i] * ap->scale[i] + ap->shift[i];
+        osh_vec_affine (y, x, ap->scale, ap->shift, ap->ch);
       else
         for (int64_t ch = 0; ch < ap->ch; ch++)
           for (int64_t i = 0; i < ap->inner; i++)

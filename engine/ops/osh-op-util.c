@@ -172,18 +172,56 @@ osh_op_keras3 (const OshGraph *g)
   return g && g->format && strcmp (g->format, "keras3") == 0;
 }
 
-typedef struct
+/* A small persistent pool, so kernels split across threads without creating threads per call.
+ * One parallel loop runs at a time; a caller that finds the pool busy (another plan running
+ * on another thread) runs its loop alone. Workers live as long as the process. */
+enum
 {
+  POOL_MAX = 64
+};
+
+static struct
+{
+  pthread_mutex_t lock, busy;
+  pthread_cond_t work, done;
+  int n_workers;
+  unsigned gen;
   void (*fn) (void *, int64_t, int64_t);
   void *arg;
-  int64_t begin, end;
-} Slice;
+  int64_t n;
+  int parts, next, pending;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+           PTHREAD_COND_INITIALIZER };
+
+/* Runs parts of the current loop until none is left; called with the lock held. */
+static void
+pool_claim (void)
+{
+  while (pool.next < pool.parts)
+    {
+      int k = pool.next++;
+      int64_t begin = pool.n * k / pool.parts, end = pool.n * (k + 1) / pool.parts;
+      pthread_mutex_unlock (&pool.lock);
+      pool.fn (pool.arg, begin, end);
+      pthread_mutex_lock (&pool.lock);
+      if (--pool.pending == 0)
+        pthread_cond_signal (&pool.done);
+    }
+}
 
 static void *
-run_slice (void *p)
+pool_worker (void *unused)
 {
-  Slice *s = p;
-  s->fn (s->arg, s->begin, s->end);
+  (void) unused;
+  pthread_mutex_lock (&pool.lock);
+  unsigned seen = pool.gen;
+  for (;;)
+    {
+      while (pool.gen == seen)
+        pthread_cond_wait (&pool.work, &pool.lock);
+      seen = pool.gen;
+      pool_claim ();
+    }
   return NULL;
 }
 
@@ -191,33 +229,39 @@ void
 osh_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t begin, int64_t end),
                   void *arg)
 {
-  enum { MAX_THREADS = 64 };
-  if (threads > MAX_THREADS)
-    threads = MAX_THREADS;
+  if (threads > POOL_MAX)
+    threads = POOL_MAX;
   if (threads > n)
     threads = (int) n;
-  if (threads <= 1)
+  if (n <= 0)
+    return;
+  if (threads <= 1 || pthread_mutex_trylock (&pool.busy) != 0)
     {
-      if (n > 0)
-        fn (arg, 0, n);
+      fn (arg, 0, n);
       return;
     }
-  Slice slices[MAX_THREADS];
-  pthread_t ids[MAX_THREADS];
-  bool started[MAX_THREADS] = { false };
-  for (int t = 0; t < threads; t++)
-    slices[t] = (Slice){ fn, arg, n * t / threads, n * (t + 1) / threads };
-  /* The calling thread takes slice 0; a thread that cannot start runs inline. */
-  for (int t = 1; t < threads; t++)
-    started[t] = pthread_create (&ids[t], NULL, run_slice, &slices[t]) == 0;
-  run_slice (&slices[0]);
-  for (int t = 1; t < threads; t++)
+  pthread_mutex_lock (&pool.lock);
+  while (pool.n_workers < threads - 1)
     {
-      if (started[t])
-        pthread_join (ids[t], NULL);
-      else
-        run_slice (&slices[t]);
+      pthread_t id;
+      if (pthread_create (&id, NULL, pool_worker, NULL) != 0)
+        break;
+      pthread_detach (id);
+      pool.n_workers++;
     }
+  pool.fn = fn;
+  pool.arg = arg;
+  pool.n = n;
+  pool.parts = threads;
+  pool.next = 0;
+  pool.pending = threads;
+  pool.gen++;
+  pthread_cond_broadcast (&pool.work);
+  pool_claim (); /* the caller works too; with no workers it does everything */
+  while (pool.pending > 0)
+    pthread_cond_wait (&pool.done, &pool.lock);
+  pthread_mutex_unlock (&pool.lock);
+  pthread_mutex_unlock (&pool.busy);
 }
 
 OshWindow2D
@@ -232,4 +276,26 @@ osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d, c
                         .ph = one ? 0 : pad[0], .pw = pad[w],
                         .ih = one ? 1 : in[0], .iw = in[w],
                         .oh = one ? 1 : out[0], .ow = out[w] };
+}
+
+/* (batch, a, b) → (batch, b, a) */
+static void
+swap_inner (const float *in, float *out, int64_t batch, int64_t a, int64_t b)
+{
+  for (int64_t n = 0; n < batch; n++)
+    for (int64_t i = 0; i < a; i++)
+      for (int64_t j = 0; j < b; j++)
+        out[(n * b + j) * a + i] = in[(n * a + i) * b + j];
+}
+
+void
+osh_op_to_channels_last (const float *in, float *out, int64_t batch, int64_t ch, int64_t pixels)
+{
+  swap_inner (in, out, batch, ch, pixels);
+}
+
+void
+osh_op_to_channels_first (const float *in, float *out, int64_t batch, int64_t ch, int64_t pixels)
+{
+  swap_inner (in, out, batch, pixels, ch);
 }

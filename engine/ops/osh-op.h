@@ -151,3 +151,10 @@ typedef struct
  * output sizes. */
 OshWindow2D osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d,
                              const int64_t *pad, const int64_t *in, const int64_t *out);
+
+/* Channels-first layers run their NHWC kernels between these two transposes:
+ * (batch, ch, pixels) ↔ (batch, pixels, ch). */
+void osh_op_to_channels_last (const float *in, float *out, int64_t batch, int64_t ch,
+                              int64_t pixels);
+void osh_op_to_channels_first (const float *in, float *out, int64_t batch, int64_t ch,
+                               int64_t pixels);

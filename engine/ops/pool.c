@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "osh-op.h"
+#include "osh-vec.h"
 
 typedef struct
 {
@@ -113,11 +114,11 @@ pool_prepare (OshOpCall *c, int sp, bool max, OshError *err)
   c->params = pp;
   if (!pool_geom (c, sp, max, &pp->g, err))
     return false;
-  if (pp->g.cf)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "channels_first pooling cannot run yet");
   const PoolGeom *g = &pp->g;
   pp->w = osh_op_window2d (sp, g->k, g->s, NULL, g->pad, g->in_sp, g->out_sp);
   c->flops = (double) osh_shape_numel (&c->out[0]) * (double) (pp->w.kh * pp->w.kw);
+  if (g->cf)
+    c->scratch = (size_t) (osh_shape_numel (&c->in[0]) + osh_shape_numel (&c->out[0]));
   return true;
 }
 
@@ -157,8 +158,7 @@ pool_rows (void *arg, int64_t begin, int64_t end)
                   for (int64_t c = 0; c < ch; c++)
                     o[c] = s[c] > o[c] ? s[c] : o[c];
                 else
-                  for (int64_t c = 0; c < ch; c++)
-                    o[c] += s[c];
+                  osh_vec_add (o, s, ch);
               }
           if (!pp->g.max)
             {
@@ -174,10 +174,18 @@ pool_rows (void *arg, int64_t begin, int64_t end)
 static void
 pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
-  (void) scratch;
-  PoolJob j = { c->params, in[0], out[0] };
+  const PoolParams *pp = c->params;
+  PoolJob j = { pp, in[0], out[0] };
+  if (pp->g.cf)
+    {
+      osh_op_to_channels_last (in[0], scratch, pp->g.batch, pp->g.ch, pp->w.ih * pp->w.iw);
+      j.in = scratch;
+      j.out = scratch + osh_shape_numel (&c->in[0]);
+    }
   int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
-  osh_parallel_for (threads, j.pp->g.batch * j.pp->w.oh, pool_rows, &j);
+  osh_parallel_for (threads, pp->g.batch * pp->w.oh, pool_rows, &j);
+  if (pp->g.cf)
+    osh_op_to_channels_first (j.out, out[0], pp->g.batch, pp->g.ch, pp->w.oh * pp->w.ow);
 }
 
 #define POOL_OP(prep, sp, max)                                                                     \

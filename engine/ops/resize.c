@@ -165,17 +165,18 @@ resize_prepare_common (OshOpCall *c, ResizeParams *rp, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing %s", c->layer->class_name);
   c->params = rr;
   rr->rp = *rp;
-  if (osh_op_channels_first (c))
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "channels_first %s cannot run yet",
-                     c->layer->class_name);
+  rr->rp.cf = osh_op_channels_first (c);
   const OshShape *i = &c->in[0], *o = &c->out[0];
+  int h = rr->rp.cf ? 2 : 1; /* the height axis */
   rr->n = i->dim[0];
-  rr->ih = i->dim[1];
-  rr->iw = i->dim[2];
-  rr->ch = i->dim[3];
-  rr->oh = o->dim[1];
-  rr->ow = o->dim[2];
+  rr->ih = i->dim[h];
+  rr->iw = i->dim[h + 1];
+  rr->ch = i->dim[rr->rp.cf ? 1 : 3];
+  rr->oh = o->dim[h];
+  rr->ow = o->dim[h + 1];
   c->flops = (double) osh_shape_numel (o);
+  if (rr->rp.cf)
+    c->scratch = (size_t) (osh_shape_numel (i) + osh_shape_numel (o));
   return true;
 }
 
@@ -200,11 +201,9 @@ osh_edge_prepare (OshOpCall *c, OshError *err)
 }
 
 /* ZeroPadding2D / Cropping2D: out(y, x) = in(y - top, x - left), zero outside. */
-void
-osh_edge_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+static void
+edge_nhwc (const ResizeRun *r, const float *const *in, float *const *out)
 {
-  (void) scratch;
-  const ResizeRun *r = c->params;
   int64_t top = r->rp.p[0][0], left = r->rp.p[1][0];
   for (int64_t n = 0; n < r->n; n++)
     for (int64_t y = 0; y < r->oh; y++)
@@ -252,11 +251,9 @@ osh_resizing_prepare (OshOpCall *c, OshError *err)
 
 /* Nearest: TF picks floor(y · in/out) (UpSampling2D repeats rows). Bilinear: TF 2's resize
  * with half-pixel centres, which is what Keras's UpSampling2D and Resizing call. */
-void
-osh_resize_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+static void
+resize_nhwc (const ResizeRun *r, const float *const *in, float *const *out)
 {
-  (void) scratch;
-  const ResizeRun *r = c->params;
   double sy = (double) r->ih / (double) r->oh, sx = (double) r->iw / (double) r->ow;
   for (int64_t n = 0; n < r->n; n++)
     {
@@ -290,4 +287,33 @@ osh_resize_run (const OshOpCall *c, const float *const *in, float *const *out, f
               }
           }
     }
+}
+
+/* Runs an NHWC kernel, between transposes for channels-first layers. */
+static void
+run_layout (const OshOpCall *c, const float *const *in, float *const *out, float *scratch,
+            void (*kernel) (const ResizeRun *, const float *const *, float *const *))
+{
+  const ResizeRun *r = c->params;
+  if (!r->rp.cf)
+    {
+      kernel (r, in, out);
+      return;
+    }
+  float *x = scratch, *y = scratch + r->n * r->ih * r->iw * r->ch;
+  osh_op_to_channels_last (in[0], x, r->n, r->ch, r->ih * r->iw);
+  kernel (r, (const float *const *) &x, &y);
+  osh_op_to_channels_first (y, out[0], r->n, r->ch, r->oh * r->ow);
+}
+
+void
+osh_edge_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  run_layout (c, in, out, scratch, edge_nhwc);
+}
+
+void
+osh_resize_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  run_layout (c, in, out, scratch, resize_nhwc);
 }

@@ -138,6 +138,17 @@ test_flatten_keeps_names (void)
   g_assert_cmpint (s.dim[1], ==, 10);
   osh_graph_free (flat);
 
+  /* An inner name the outer model already has moves in as name_1. */
+  eg_conv (g, -1, "top_conv", g->inputs[0], 1, 2);
+  flat = osh_graph_flatten_model (g, osh_graph_find_path (g, "efficientnet"), &err);
+  g_assert_nonnull (flat);
+  int renamed = osh_graph_find_path (flat, "top_conv_1");
+  g_assert_cmpint (renamed, >=, 0);
+  g_assert_cmpstr (osh_config_string (flat->layers[renamed].config, "name", ""), ==, "top_conv_1");
+  g_assert_cmpint (flat->nodes[osh_graph_layer_first_node (flat, renamed)].shapes[0].dim[3], ==,
+                   32);
+  osh_graph_free (flat);
+
   /* A model called twice cannot be inlined in one place. */
   int m = osh_graph_find_path (g, "efficientnet");
   int call2 = osh_graph_add_node (g, m, g->inputs, 1, 1, &err);

@@ -223,6 +223,9 @@ test_attach_errors (void)
   g_assert_null (osh_head_attach (g, "efficientnet/nope", &spec, OSH_ATTACH_CONNECTED, NULL, &err));
   g_assert_cmpint (err.code, ==, OSH_ERR_NOT_FOUND);
   g_assert_nonnull (strstr (err.message, "no layer 'efficientnet/nope'"));
+  g_assert_null (
+      osh_head_attach (g, "efficientnet/input_2", &spec, OSH_ATTACH_CONNECTED, NULL, &err));
+  g_assert_nonnull (strstr (err.message, "the nested model's own input"));
   g_assert_cmpint (g->n_layers, ==, n_layers);
   g_assert_cmpint (g->n_outputs, ==, n_outputs);
   osh_graph_free (g);

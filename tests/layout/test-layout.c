@@ -256,6 +256,44 @@ test_deep (void)
   /* A sane width: the skip edges do not spread the net sideways. */
   g_assert_cmpfloat (lay->bounds.w, <, 2000);
   osh_layout_free (lay);
+  /* Without groups the big graph is cut into invisible chunks for speed: same checks, and
+   * no chunk leaks out as a frame. */
+  lay = lay_out (g, NULL);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_clusters, ==, 0);
+  g_assert_nonnull (strstr (lay->dot, "cluster_chunk"));
+  g_assert_cmpfloat (lay->bounds.w, <, 2000);
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
+/* big_XCEPTION names its BN and activation layers block1_* but leaves the convs between
+ * them unnamed: collapsing "block1" would make a box that feeds itself. Not a group. */
+static void
+test_interleaved_prefix_is_not_a_block (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int in = lg_add1 (g, -1, "input_1", "InputLayer", -1, 8, 8, 1);
+  int bn1 = lg_add1 (g, -1, "block1_conv1_bn", "BatchNormalization", in, 8, 8, 1);
+  int conv = lg_add1 (g, -1, "conv2d_2", "Conv2D", bn1, 8, 8, 4);
+  int bn2 = lg_add1 (g, -1, "block1_conv2_bn", "BatchNormalization", conv, 8, 8, 4);
+  int b2a = lg_add1 (g, -1, "block2_a", "Conv2D", bn2, 8, 8, 4);
+  int b2b = lg_add1 (g, -1, "block2_b", "ReLU", b2a, 8, 8, 4);
+  lg_io (g, -1, in, b2b);
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (osh_grouping_find (gr, "block1"), ==, -1);
+  int b2 = osh_grouping_find (gr, "block2");
+  g_assert_cmpint (b2, ==, 0);
+  g_assert_cmpint (gr->n_groups, ==, 1);
+  g_assert_cmpint (gr->layer_group[1], ==, -1);
+  g_assert_cmpint (gr->layer_group[4], ==, 0);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 5);
+  g_assert_true (has_edge (lay, "block1_conv2_bn", "block2"));
+  osh_layout_free (lay);
   osh_grouping_free (gr);
   osh_graph_free (g);
 }
@@ -288,5 +326,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/nested-model-binds-and-collapses", test_nested);
   g_test_add_func ("/layout/efficientnetb7-blocks-and-path", test_efficientnet);
   g_test_add_func ("/layout/deep-3000", test_deep);
+  g_test_add_func ("/layout/interleaved-prefix-is-not-a-block",
+                   test_interleaved_prefix_is_not_a_block);
   return g_test_run ();
 }

@@ -135,17 +135,56 @@ test_resize_vs_tfjs (void)
       OshPreprocess pp;
       osh_preprocess_init (&pp);
       pp.height = sizes[k][0], pp.width = sizes[k][1], pp.scale = 1;
-      OshTensor *got = osh_image_to_tensor (img, &pp, &err);
-      g_assert_cmpint (osh_tensor_numel (got), ==, osh_tensor_numel (want));
-      for (int64_t i = 0; i < osh_tensor_numel (want); i++)
-        g_assert_cmpfloat_with_epsilon (got->data[i], want->data[i], 1e-3);
-      osh_tensor_free (got);
+      /* The tf mode always equals tf.image.resize; the default (antialiased) mode only when
+       * enlarging in both directions (15x23). */
+      for (int mode = 0; mode < 2; mode++)
+        {
+          pp.resize = mode ? OSH_RESIZE_BILINEAR : OSH_RESIZE_BILINEAR_TF;
+          OshTensor *got = osh_image_to_tensor (img, &pp, &err);
+          g_assert_cmpint (osh_tensor_numel (got), ==, osh_tensor_numel (want));
+          double max_diff = 0;
+          for (int64_t i = 0; i < osh_tensor_numel (want); i++)
+            max_diff = fmax (max_diff, fabs (got->data[i] - want->data[i]));
+          if (mode == 0 || k == 1)
+            g_assert_cmpfloat (max_diff, <, 1e-3);
+          else /* shrinking 7 → 5 rows: the antialiased result differs */
+            g_assert_cmpfloat (max_diff, >, 1.0);
+          osh_tensor_free (got);
+        }
       osh_tensor_free (want);
       g_free (path);
       g_free (rel);
     }
   osh_image_free (img);
   osh_tensor_free (px);
+}
+
+/* A one-pixel checkerboard shrunk 64 → 7 is mid-grey when antialiased; plain bilinear takes
+ * nearly single pixels (sample positions 4.07, 13.2, ...) and aliases to near black/white. */
+static void
+test_resize_antialias (void)
+{
+  OshError err = { 0 };
+  uint8_t rgb[64 * 64 * 3];
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 64; x++)
+      memset (rgb + (y * 64 + x) * 3, (x + y) % 2 ? 255 : 0, 3);
+  OshImage *img = osh_image_new_rgb (64, 64, rgb, &err);
+  OshPreprocess pp;
+  osh_preprocess_init (&pp);
+  pp.height = pp.width = 7, pp.scale = 1;
+  OshTensor *t = osh_image_to_tensor (img, &pp, &err);
+  for (int i = 0; i < 7 * 7 * 3; i++)
+    g_assert_cmpfloat_with_epsilon (t->data[i], 127.5, 12.0);
+  osh_tensor_free (t);
+  pp.resize = OSH_RESIZE_BILINEAR_TF;
+  t = osh_image_to_tensor (img, &pp, &err);
+  double worst = 0;
+  for (int i = 0; i < 7 * 7 * 3; i++)
+    worst = fmax (worst, fabs (t->data[i] - 127.5));
+  g_assert_cmpfloat (worst, >, 60.0);
+  osh_tensor_free (t);
+  osh_image_free (img);
 }
 
 static OshGraph *
@@ -296,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imaging/decode/jpeg-vs-imagemagick", test_decode_jpeg);
   g_test_add_func ("/imaging/preprocess/steps", test_preprocess_steps);
   g_test_add_func ("/imaging/preprocess/resize-vs-tfjs", test_resize_vs_tfjs);
+  g_test_add_func ("/imaging/preprocess/antialias", test_resize_antialias);
   g_test_add_func ("/imaging/preprocess/propose", test_propose);
   g_test_add_func ("/imaging/heatmap/colormap", test_colormap);
   g_test_add_func ("/imaging/heatmap/render", test_heatmap_render);

@@ -14,18 +14,12 @@
 #include "osh-npy.h"
 #include "osh-test.h"
 
-/* The executor's API landed before its implementation: build against it once osh-exec.c
- * is in the tree (drop this guard then). */
-#if __has_include("osh-exec.c")
 #include "osh-exec.h"
-#define HAVE_EXEC 1
-#endif
 
 /* Runs `g` on x (any batch) and returns its first output. */
 static OshTensor *
 parity_run (const OshGraph *g, const OshTensor *x, OshError *err)
 {
-#ifdef HAVE_EXEC
   OshExecOptions opt = osh_exec_options_default ();
   opt.batch = x->shape.dim[0];
   OshTensor *outs[OSH_EXEC_MAX_OUTPUTS] = { 0 };
@@ -34,12 +28,6 @@ parity_run (const OshGraph *g, const OshTensor *x, OshError *err)
   for (int i = 1; i < OSH_EXEC_MAX_OUTPUTS; i++)
     osh_tensor_free (outs[i]);
   return outs[0];
-#else
-  (void) g;
-  (void) x;
-  osh_fail (err, OSH_ERR_UNSUPPORTED, "the executor is not implemented yet");
-  return NULL;
-#endif
 }
 
 static bool

@@ -203,6 +203,73 @@ test_no_model (void)
   g_assert_nonnull (strstr (err.message, "without a 'model_config' attribute"));
 }
 
+/* Theano convolves (flipped kernels); Keras 2 flips them when it loads a theano file into
+ * TensorFlow, and so does the reader. The kernel is arange(270) in (3, 3, 5, 6) (h5py:
+ * f['model_weights/conv2d_1/conv2d_1/kernel'][2,2,0,0] == 240, [2,1,2,3] == 225). */
+static void
+test_theano_kernels_flipped (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = load_corpus ("keras2/dl4j/weights/conv2d_theano_2.h5", &err);
+  if (!g)
+    {
+      if (err.code != OSH_OK)
+        g_error ("%s", err.message);
+      return;
+    }
+  g_assert_true (json_is_true (json_object_get (g->meta, "theano_kernels_flipped")));
+  int conv = osh_graph_find_layer (g, -1, "conv2d_1");
+  const OshTensor *k = g->layers[conv].weights[0].value;
+  g_assert_cmpfloat (k->data[0], ==, 240.0f);                         /* [0,0,0,0] ← [2,2,0,0] */
+  g_assert_cmpfloat (k->data[((0 * 3 + 1) * 5 + 2) * 6 + 3], ==, 225.0f); /* [0,1,2,3] ← [2,1,2,3] */
+  osh_graph_free (g);
+  g = load_corpus ("keras2/dl4j/weights/conv2d_tensorflow_2.h5", &err);
+  g_assert_nonnull (g);
+  g_assert_null (json_object_get (g->meta, "theano_kernels_flipped"));
+  osh_graph_free (g);
+}
+
+/* A Keras 1.2.2 Sequential: Convolution2D(5, 3, 3, dim_ordering='tf') reads as Conv2D with Keras 2
+ * keys; the InputLayer Keras would add is named after the first layer. */
+static void
+test_keras1_normalised (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = load_corpus ("keras2/dl4j/weights/batch_to_conv2d_theano_1.h5", &err);
+  if (!g)
+    {
+      if (err.code != OSH_OK)
+        g_error ("%s", err.message);
+      return;
+    }
+  g_assert_cmpstr (g->class_name, ==, "Sequential");
+  g_assert_cmpstr (g->layers[0].name, ==, "dense_1_input");
+  g_assert_cmpstr (g->layers[0].class_name, ==, "InputLayer");
+  int conv = osh_graph_find_layer (g, -1, "convolution2d_1");
+  const json_t *c = g->layers[conv].config;
+  g_assert_cmpstr (g->layers[conv].class_name, ==, "Conv2D");
+  g_assert_cmpstr (osh_config_string (c, "keras1_class_name", ""), ==, "Convolution2D");
+  int64_t ks[2] = { 0, 0 };
+  g_assert_true (osh_config_ints (c, "kernel_size", ks, 2));
+  g_assert_cmpint (ks[0], ==, 3);
+  g_assert_cmpint (ks[1], ==, 3);
+  g_assert_cmpint (osh_config_int (c, "filters", -1), ==, 5);
+  g_assert_cmpstr (osh_config_string (c, "padding", ""), ==, "valid");
+  g_assert_cmpstr (osh_config_string (c, "data_format", ""), ==, "channels_last");
+  g_assert_true (osh_config_bool (c, "use_bias", false));
+  g_assert_cmpstr (osh_config_string (c, "kernel_initializer", ""), ==, "glorot_uniform");
+  g_assert_null (json_object_get (c, "nb_filter"));
+  g_assert_null (json_object_get (c, "dim_ordering"));
+  int dense = osh_graph_find_layer (g, -1, "dense_1");
+  g_assert_cmpint (osh_config_int (g->layers[dense].config, "units", -1), ==, 490);
+  /* Keras 1 BatchNormalization: gamma, beta, running_mean, running_std; the last two are statistics. */
+  int bn = osh_graph_find_layer (g, -1, "batchnormalization_1");
+  g_assert_cmpint (g->layers[bn].n_weights, ==, 4);
+  g_assert_true (g_str_has_suffix (g->layers[bn].weights[0].name, "_gamma"));
+  g_assert_false (g->layers[bn].weights[3].trainable);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -215,5 +282,7 @@ main (int argc, char **argv)
   g_test_add_func ("/readers/h5/truncated-and-bad-magic", test_truncated);
   g_test_add_func ("/readers/h5/weights-only-file", test_weights_only);
   g_test_add_func ("/readers/h5/data-file-not-a-model", test_no_model);
+  g_test_add_func ("/readers/h5/theano-kernels-flipped", test_theano_kernels_flipped);
+  g_test_add_func ("/readers/h5/keras1-names-normalised", test_keras1_normalised);
   return g_test_run ();
 }

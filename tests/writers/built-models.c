@@ -107,9 +107,19 @@ w (const OshGraph *g, const char *path, int i)
 void
 functional_expected (const OshGraph *g, const float *x, float out1[3], float out2[3])
 {
-  const float *k = w (g, "backbone/conv", 0), *b = w (g, "backbone/conv", 1);
-  const float *gamma = w (g, "backbone/bn", 0), *beta = w (g, "backbone/bn", 1);
-  const float *mean = w (g, "backbone/bn", 2), *var = w (g, "backbone/bn", 3);
+  functional_expected_ex (g, x, false, out1, out2);
+}
+
+void
+functional_expected_ex (const OshGraph *g, const float *x, bool gap_reads_conv, float out1[3],
+                        float out2[3])
+{
+  /* by path before flattening, by name after */
+  const char *conv = osh_graph_find_path (g, "backbone/conv") >= 0 ? "backbone/conv" : "conv";
+  const char *bn = osh_graph_find_path (g, "backbone/bn") >= 0 ? "backbone/bn" : "bn";
+  const float *k = w (g, conv, 0), *b = w (g, conv, 1);
+  const float *gamma = w (g, bn, 0), *beta = w (g, bn, 1);
+  const float *mean = w (g, bn, 2), *var = w (g, bn, 3);
   float feat[2], proj[2], sum[2];
   for (int f = 0; f < 2; f++)
     {
@@ -117,6 +127,8 @@ functional_expected (const OshGraph *g, const float *x, float out1[3], float out
       for (int i = 0; i < 9; i++)
         acc += k[i * 2 + f] * x[i]; /* kernel (3, 3, 1, 2), C order */
       feat[f] = gamma[f] * ((float) acc - mean[f]) / sqrtf (var[f] + 0.001f) + beta[f];
+      if (gap_reads_conv)
+        feat[f] = (float) acc;
     }
   const float *pk = w (g, "proj", 0), *pb = w (g, "proj", 1);
   for (int j = 0; j < 2; j++)
@@ -133,6 +145,16 @@ functional_expected (const OshGraph *g, const float *x, float out1[3], float out
       out1[j] = hb[j] + sum[0] * hk[j] + sum[1] * hk[3 + j];
       out2[j] = hb[j] + feat[0] * hk[j] + feat[1] * hk[3 + j];
     }
+}
+
+void
+break_functional (OshGraph *g)
+{
+  int gap = osh_graph_find_path (g, "gap");
+  int conv_node = osh_graph_layer_first_node (g, osh_graph_find_path (g, "backbone/conv"));
+  for (int n = 0; n < g->n_nodes; n++)
+    if (g->nodes[n].layer == gap)
+      g->nodes[n].inputs[0] = (OshRef){ conv_node, 0 };
 }
 
 /* input(4) -> dense(3, relu) -> dense_1(2, softmax), a Keras 3 Sequential (vars/N names). */

@@ -12,6 +12,13 @@
  * head is called a second time on gap: two outputs. Keras 2 weight names. */
 OshGraph *build_functional (void);
 void functional_expected (const OshGraph *g, const float *x, float out1[3], float out2[3]);
+/* The same when `gap_reads_conv`: gap wired to the conv output (the graph made disconnected
+ * by break_functional, then repaired by flattening the backbone). Works after flattening. */
+void functional_expected_ex (const OshGraph *g, const float *x, bool gap_reads_conv, float out1[3],
+                             float out2[3]);
+/* Rewires gap to read backbone/conv directly, across the nested model's boundary: the
+ * StackOverflow mistake, a disconnected graph. */
+void break_functional (OshGraph *g);
 
 /* input(4) -> dense(3, relu) -> dense_1(2, softmax): a Keras 3 Sequential ("vars/0" names). */
 OshGraph *build_sequential (void);

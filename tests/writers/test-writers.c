@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "built-models.h"
+#include "osh-connectivity.h"
+#include "osh-fixes.h"
 #include "osh-model.h"
 #include "osh-test.h"
 #include "osh-write-config.h"
@@ -56,7 +58,7 @@ run_reference (const char *const *argv)
   g_assert_no_error (error);
   g_assert_true (spawned);
   if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s", argv[1], errout);
+    g_error ("%s failed (%s): %s", argv[1], argv[2], errout && *errout ? errout : out);
   json_error_t e;
   json_t *doc = json_loads (out, 0, &e);
   if (!doc)
@@ -123,6 +125,20 @@ assert_same_bits (const json_t *datasets, const char *key, const OshGraph *g, co
   g_free (sha);
 }
 
+/* osh_write_model_config with a scope made for `g` and dropped again. */
+static json_t *
+model_config (const OshGraph *g, OshKerasConfigStyle style)
+{
+  OshError err = { 0 };
+  OshWriteScope scope;
+  g_assert_true (osh_write_scope_init (&scope, g, &err));
+  json_t *c = osh_write_model_config (&scope, style, &err);
+  osh_write_scope_clear (&scope);
+  if (!c)
+    g_error ("%s", err.message);
+  return c;
+}
+
 static const char *
 str_at (const json_t *v, const char *path)
 {
@@ -141,8 +157,7 @@ static void
 test_config_keras2 (void)
 {
   OshGraph *g = build_functional ();
-  OshError err = { 0 };
-  json_t *c = osh_write_model_config (g, OSH_KERAS_CONFIG_2, &err);
+  json_t *c = model_config (g, OSH_KERAS_CONFIG_2);
   g_assert_nonnull (c);
   g_assert_cmpstr (str_at (c, "class_name"), ==, "Model");
   json_t *layers = json_object_get (json_object_get (c, "config"), "layers");
@@ -174,8 +189,7 @@ static void
 test_config_keras3 (void)
 {
   OshGraph *g = build_functional ();
-  OshError err = { 0 };
-  json_t *c = osh_write_model_config (g, OSH_KERAS_CONFIG_3, &err);
+  json_t *c = model_config (g, OSH_KERAS_CONFIG_3);
   g_assert_nonnull (c);
   g_assert_cmpstr (str_at (c, "class_name"), ==, "Functional");
   g_assert_cmpstr (str_at (c, "module"), ==, "keras.src.models.functional");
@@ -192,12 +206,24 @@ test_config_keras3 (void)
 
   /* Keras 3 Sequential in, Keras 2 form out: chain kept, dtype policy flattened */
   g = build_sequential ();
-  c = osh_write_model_config (g, OSH_KERAS_CONFIG_2, &err);
+  c = model_config (g, OSH_KERAS_CONFIG_2);
   g_assert_cmpstr (str_at (c, "class_name"), ==, "Sequential");
   g_assert_cmpstr (str_at (c, "config.layers.1.config.dtype"), ==, "float32");
   g_assert_null (json_object_get (json_array_get (json_object_get (json_object_get (c, "config"), "layers"), 1),
                                   "inbound_nodes"));
   g_assert_nonnull (json_object_get (json_object_get (json_array_get (json_object_get (json_object_get (c, "config"), "layers"), 0), "config"), "batch_input_shape"));
+  json_decref (c);
+
+  /* a second head on a Sequential: no longer a chain, so a functional Model */
+  OshError err = { 0 };
+  int d2 = osh_graph_add_layer (g, -1, "aux", "Dense", json_pack ("{s:i}", "units", 1), &err);
+  int d2_n = osh_graph_add_node (g, d2, &(OshRef){ osh_graph_layer_first_node (g, 1), 0 }, 1, 1, &err);
+  OshRef outs[2] = { g->outputs[0], { d2_n, 0 } };
+  g_assert_true (osh_graph_set_io (g, -1, g->inputs, 1, outs, 2, &err));
+  c = model_config (g, OSH_KERAS_CONFIG_2);
+  g_assert_cmpstr (str_at (c, "class_name"), ==, "Model");
+  g_assert_cmpstr (str_at (c, "config.layers.3.inbound_nodes.0.0.0"), ==, "dense");
+  g_assert_cmpstr (str_at (c, "config.output_layers.1.0"), ==, "aux");
   json_decref (c);
   osh_graph_free (g);
 }
@@ -226,6 +252,17 @@ test_names (void)
   free (n);
   n = osh_weight_tfjs_name (g, 2, 0);
   g_assert_cmpstr (n, ==, "dense_1/kernel");
+  free (n);
+  /* a class without a table: the stored name past its layer part, as tfjs names wrappers */
+  free (g->layers[1].class_name);
+  g->layers[1].class_name = strdup ("Bidirectional");
+  free (g->layers[1].weights[0].name);
+  g->layers[1].weights[0].name = strdup ("bidirectional_1/forward_lstm_1/kernel:0");
+  n = osh_weight_tfjs_name (g, 1, 0);
+  g_assert_cmpstr (n, ==, "dense/forward_lstm_1/kernel");
+  free (n);
+  n = osh_weight_tfjs_name (g, 1, 1); /* "vars/1": no role to be had */
+  g_assert_cmpstr (n, ==, "dense/weight_1");
   free (n);
   osh_graph_free (g);
   g = build_functional ();
@@ -321,6 +358,20 @@ tfjs_predict (const char *model_json, const char *input)
   return doc;
 }
 
+/* A 3x3x1 image x[i] = step * i + start, and the same as tfjs input JSON (batch of one). */
+static GString *
+image_input (float x[9], float step, float start)
+{
+  GString *input = g_string_new ("[[");
+  for (int i = 0; i < 9; i++)
+    {
+      x[i] = step * (float) i + start;
+      g_string_append_printf (input, "%s[%g]%s%s", i % 3 == 0 ? "[" : "", x[i], i % 3 == 2 ? "]" : "",
+                              i < 8 ? "," : "]]");
+    }
+  return input;
+}
+
 static void
 assert_outputs (const json_t *got, const float *want, int n)
 {
@@ -339,13 +390,7 @@ test_tfjs_predicts (void)
   g_free (shard);
 
   float x[9];
-  GString *input = g_string_new ("[[");
-  for (int i = 0; i < 9; i++)
-    {
-      x[i] = 0.25f * (float) i - 1.0f;
-      g_string_append_printf (input, "%s[%g]%s%s", i % 3 == 0 ? "[" : "", x[i], i % 3 == 2 ? "]" : "",
-                              i < 8 ? "," : "]]");
-    }
+  GString *input = image_input (x, 0.25f, -1.0f);
   json_t *r = tfjs_predict (f.path, input->str);
   g_string_free (input, TRUE);
   g_assert_cmpint (json_integer_value (json_object_get (r, "params")), ==, osh_graph_total_params (g, NULL));
@@ -399,6 +444,58 @@ test_tfjs_duplicate_names (void)
   osh_graph_free (g);
 }
 
+/* Graphs made by edits export too: the backbone flattened (same outputs), and the
+ * disconnected graph repaired by flattening around the inner layer. tfjs runs both. */
+static void
+test_tfjs_edited_graphs (void)
+{
+  OshError err = { 0 };
+  float x[9];
+  GString *input = image_input (x, 0.3f, -1.1f);
+  OshGraph *g = build_functional ();
+  OshGraph *flat = osh_graph_flatten_model (g, osh_graph_find_path (g, "backbone"), &err);
+  g_assert_nonnull (flat);
+  OshGraph *bad = build_functional ();
+  break_functional (bad);
+  OshConnectivity *c = osh_connectivity_analyze (bad, &err);
+  g_assert_nonnull (c);
+  g_assert_false (c->connected);
+  osh_connectivity_free (c);
+  /* the StackOverflow answer's repair: take the inner tensor from a flattened backbone */
+  OshGraph *fixed = osh_graph_flatten_around (bad, "backbone/conv", &err);
+  g_assert_nonnull (fixed);
+  c = osh_connectivity_analyze (fixed, &err);
+  g_assert_true (c->connected);
+  osh_connectivity_free (c);
+
+  const OshGraph *cases[2] = { flat, fixed };
+  for (int k = 0; k < 2; k++)
+    {
+      TmpFile f = saved (cases[k], "model.json");
+      json_t *r = tfjs_predict (f.path, input->str);
+      /* after the repair, bn reaches no output: Keras would not save it, nor do we */
+      int64_t dropped = k == 1 ? osh_graph_layer_params (cases[k], osh_graph_find_path (cases[k], "bn"), NULL) : 0;
+      g_assert_cmpint (dropped, ==, k == 1 ? 8 : 0);
+      g_assert_cmpint (json_integer_value (json_object_get (r, "params")), ==,
+                       osh_graph_total_params (cases[k], NULL) - dropped);
+      char *layers = json_dumps (json_object_get (r, "layers"), JSON_COMPACT);
+      g_assert_true ((strstr (layers, "\"bn\"") != NULL) == (k == 0));
+      free (layers);
+      g_assert_cmpstr (str_at (r, "layers.1.name"), ==, "conv"); /* inlined under its own name */
+      float want1[3], want2[3];
+      functional_expected_ex (cases[k], x, k == 1, want1, want2);
+      assert_outputs (json_array_get (json_object_get (r, "outputs"), 0), want1, 3);
+      assert_outputs (json_array_get (json_object_get (r, "outputs"), 1), want2, 3);
+      json_decref (r);
+      tmp_file_free (&f);
+    }
+  g_string_free (input, TRUE);
+  osh_graph_free (fixed);
+  osh_graph_free (bad);
+  osh_graph_free (flat);
+  osh_graph_free (g);
+}
+
 /* ---- atomic saving ---------------------------------------------------------------------- */
 
 static char *
@@ -419,11 +516,7 @@ test_failed_save_keeps_target (void)
   OshError err = { 0 };
   OshGraph *good = build_functional ();
   OshGraph *bad = build_functional ();
-  int gap = osh_graph_find_path (bad, "gap");
-  int conv_node = osh_graph_layer_first_node (bad, osh_graph_find_path (bad, "backbone/conv"));
-  for (int n = 0; n < bad->n_nodes; n++)
-    if (bad->nodes[n].layer == gap)
-      bad->nodes[n].inputs[0] = (OshRef){ conv_node, 0 };
+  break_functional (bad);
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       char *path = g_build_filename (dir, names[i], NULL);
@@ -499,6 +592,7 @@ main (int argc, char **argv)
   g_test_add_func ("/writers/keras3/zip-and-weights-layout", test_keras3_layout);
   g_test_add_func ("/writers/tfjs/loads-and-predicts", test_tfjs_predicts);
   g_test_add_func ("/writers/tfjs/duplicate-weight-names", test_tfjs_duplicate_names);
+  g_test_add_func ("/writers/tfjs/flattened-and-fixed-graphs", test_tfjs_edited_graphs);
   g_test_add_func ("/writers/save/failed-export-keeps-target", test_failed_save_keeps_target);
   g_test_add_func ("/writers/save/unwritable-temp-keeps-target", test_unwritable_temp_keeps_target);
   return g_test_run ();

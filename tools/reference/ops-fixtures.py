@@ -313,6 +313,42 @@ add("/ops/reshape/repeat-vector", "RepeatVector", {"n": 3}, [xd], [], np.repeat(
 add("/ops/reshape/dropout-identity", "Dropout", {"rate": 0.5}, [xd], [], xd)
 add("/ops/reshape/spatial-dropout-identity", "SpatialDropout2D", {"rate": 0.5}, [x], [], x)
 
+# ---- channels_first: the same formulas on NCHW data ----
+def cf(a):
+    return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+
+
+def cl(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+xf = cf(x)
+add("/ops/channels-first/conv2d-stride2-same", "Conv2D",
+    {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}, [xf],
+    [w, b], cf(conv2d_ref(x, w, b, (2, 2), (1, 1), "same")))
+add("/ops/channels-first/depthwise", "DepthwiseConv2D",
+    {"kernel_size": 3, "padding": "same", "data_format": "channels_first"}, [xf], [wd, bd],
+    cf(depthwise_ref(x, wd, (1, 1), "same") + bd))
+add("/ops/channels-first/separable", "SeparableConv2D",
+    {"filters": 5, "kernel_size": 3, "padding": "same", "data_format": "channels_first"}, [xf], [wd, wp, bp],
+    cf(conv2d_ref(depthwise_ref(x, wd, (1, 1), "same"), wp, bp, (1, 1), (1, 1), "valid")))
+add("/ops/channels-first/transpose", "Conv2DTranspose",
+    {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}, [xf],
+    [wt, bt], cf(conv_transpose_ref(x, wt, bt, 2, "same")))
+xpf = cf(xp_)
+add("/ops/channels-first/maxpool-same", "MaxPooling2D",
+    {"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}, [xpf], [],
+    cf(pool_ref(xp_, 3, 2, "same", "max")))
+add("/ops/channels-first/avgpool-same", "AveragePooling2D",
+    {"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}, [xpf], [],
+    cf(pool_ref(xp_, 3, 2, "same", "avg")))
+add("/ops/channels-first/zeropad", "ZeroPadding2D", {"padding": [1, 2], "data_format": "channels_first"}, [xf], [],
+    np.pad(xf, ((0, 0), (0, 0), (1, 1), (2, 2))))
+add("/ops/channels-first/upsample-nearest", "UpSampling2D", {"size": 2, "data_format": "channels_first"}, [xf],
+    [], xf.repeat(2, 2).repeat(2, 3))
+add("/ops/channels-first/theano-dim-ordering-pool", "MaxPooling2D", {"pool_size": [2, 2], "dim_ordering": "th"},
+    [xpf], [], cf(pool_ref(xp_, 2, 2, "valid", "max")))
+
 out = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "ops", "fixtures", "ops.json")
 with open(out, "w") as f:
     json.dump({"generator": "tools/reference/ops-fixtures.py", "cases": cases}, f, separators=(",", ":"))

@@ -8,8 +8,8 @@
 // OUT_DIR defaults to tests/parity/fixtures; CORPUS_DIR to ../shared/corpus. Writes
 // OUT/<name>/{model.json, weights.bin, input.npy, output.npy}; corpus fixtures keep only
 // input.npy and output.npy (the C test loads the .h5 from the corpus) plus top.json.
-// Photos are decoded and resized by ImageMagick (/usr/bin/convert), grayscale, to the model's
-// input size, then scaled as the authors did: (v / 255 - 0.5) * 2.
+// Photos are decoded and resized by ImageMagick (/usr/bin/convert) to the model's input size,
+// made grayscale, then scaled as the authors did: (v / 255 - 0.5) * 2.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -359,11 +359,17 @@ async function loadKerasH5(file) {
   return model;
 }
 
+// ImageMagick decodes and resizes (a triangle filter widened when shrinking, like PIL's
+// bilinear); grayscale is BT.601 luminance as in PIL, OpenCV and Offshoot.
 function photoInput(photo, h, w) {
-  const raw = execFileSync("/usr/bin/convert", [photo, "-colorspace", "gray", "-resize", `${w}x${h}!`,
-    "-depth", "8", "gray:-"]);
-  if (raw.length !== h * w) throw new Error(`${photo}: ImageMagick gave ${raw.length} bytes`);
-  const data = Float32Array.from(raw, (v) => (v / 255 - 0.5) * 2);
+  const raw = execFileSync("/usr/bin/convert", [photo, "-filter", "Triangle", "-resize", `${w}x${h}!`,
+    "-depth", "8", "rgb:-"]);
+  if (raw.length !== h * w * 3) throw new Error(`${photo}: ImageMagick gave ${raw.length} bytes`);
+  const data = new Float32Array(h * w);
+  for (let i = 0; i < h * w; i++) {
+    const v = 0.299 * raw[3 * i] + 0.587 * raw[3 * i + 1] + 0.114 * raw[3 * i + 2];
+    data[i] = (v / 255 - 0.5) * 2;
+  }
   return tf.tensor(data, [1, h, w, 1]);
 }
 

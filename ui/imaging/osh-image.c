@@ -232,6 +232,73 @@ osh_preprocess_describe (const OshPreprocess *pp, char *buf, size_t size)
             pp->layout == OSH_LAYOUT_CHANNELS_FIRST ? "NCHW" : "NHWC");
 }
 
+/* Resampling weights along one axis: output i takes count[i] source samples from start[i]. */
+typedef struct
+{
+  int *start, *count;
+  float *weight; /* max per output */
+  int max;
+} Taps;
+
+static void
+taps_free (Taps *t)
+{
+  if (!t)
+    return;
+  free (t->start);
+  free (t->count);
+  free (t->weight);
+  free (t);
+}
+
+/* A triangle (bilinear) filter centred on each output pixel's centre in source coordinates;
+ * its half-width is 1 source pixel, or the shrink factor when antialiasing a reduction.
+ * Weights are renormalised at the edges, which equals clamping for plain bilinear. */
+static Taps *
+taps_new (int src, int dst, bool antialias)
+{
+  double scale = (double) src / dst;
+  double support = antialias && scale > 1 ? scale : 1.0;
+  Taps *t = calloc (1, sizeof *t);
+  if (!t)
+    return NULL;
+  t->max = (int) ceil (2 * support) + 2;
+  t->start = calloc ((size_t) dst, sizeof (int));
+  t->count = calloc ((size_t) dst, sizeof (int));
+  t->weight = calloc ((size_t) dst * (size_t) t->max, sizeof (float));
+  if (!t->start || !t->count || !t->weight)
+    {
+      taps_free (t);
+      return NULL;
+    }
+  for (int i = 0; i < dst; i++)
+    {
+      double centre = (i + 0.5) * scale;
+      int lo = (int) floor (centre - support), hi = (int) ceil (centre + support);
+      lo = lo < 0 ? 0 : lo;
+      hi = hi > src ? src : hi;
+      if (hi - lo > t->max)
+        hi = lo + t->max;
+      double sum = 0;
+      float *w = t->weight + (size_t) i * t->max;
+      for (int j = lo; j < hi; j++)
+        {
+          double d = fabs ((j + 0.5 - centre) / support);
+          w[j - lo] = (float) (d < 1 ? 1 - d : 0);
+          sum += w[j - lo];
+        }
+      if (sum <= 0) /* cannot happen with support ≥ 1; keep the nearest sample */
+        {
+          lo = (int) fmin (floor (centre), src - 1), hi = lo + 1, w[0] = 1, sum = 1;
+        }
+      for (int j = 0; j < hi - lo; j++)
+        w[j] = (float) (w[j] / sum);
+      t->start[i] = lo;
+      t->count[i] = hi - lo;
+    }
+  return t;
+}
+
 OshTensor *
 osh_image_to_tensor (const OshImage *img, const OshPreprocess *pp, OshError *err)
 {
@@ -256,43 +323,56 @@ osh_image_to_tensor (const OshImage *img, const OshPreprocess *pp, OshError *err
   bool first = pp->layout == OSH_LAYOUT_CHANNELS_FIRST;
   OshShape s = first ? osh_shape_make (4, (int64_t[]){ 1, C, H, W })
                      : osh_shape_make (4, (int64_t[]){ 1, H, W, C });
-  OshTensor *t = osh_tensor_new (&s, err);
+  bool antialias = pp->resize != OSH_RESIZE_BILINEAR_TF;
+  Taps *tx = taps_new (img->width, W, antialias), *ty = taps_new (img->height, H, antialias);
+  float *rows = malloc ((size_t) img->height * (size_t) W * 3 * sizeof (float));
+  OshTensor *t = tx && ty && rows ? osh_tensor_new (&s, err) : NULL;
   if (!t)
-    return NULL;
-  for (int y = 0; y < H; y++)
     {
-      int y0, y1;
-      float fy;
-      osh_resize_axis (img->height, H, y, &y0, &y1, &fy);
-      for (int x = 0; x < W; x++)
-        {
-          int x0, x1;
-          float fx;
-          osh_resize_axis (img->width, W, x, &x0, &x1, &fx);
-          const uint8_t *p00 = img->rgb + ((size_t) y0 * img->width + x0) * 3;
-          const uint8_t *p01 = img->rgb + ((size_t) y0 * img->width + x1) * 3;
-          const uint8_t *p10 = img->rgb + ((size_t) y1 * img->width + x0) * 3;
-          const uint8_t *p11 = img->rgb + ((size_t) y1 * img->width + x1) * 3;
-          float rgb[3];
-          for (int k = 0; k < 3; k++)
-            {
-              float top = p00[k] + (p01[k] - p00[k]) * fx;
-              float bottom = p10[k] + (p11[k] - p10[k]) * fx;
-              rgb[k] = top + (bottom - top) * fy;
-            }
-          float v[3];
-          if (C == 1)
-            v[0] = 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
-          else
-            for (int k = 0; k < 3; k++)
-              v[k] = rgb[pp->order == OSH_ORDER_BGR ? 2 - k : k];
-          for (int c = 0; c < C; c++)
-            {
-              float value = ((v[c] * pp->scale + pp->offset) - pp->mean[c]) / pp->std[c];
-              size_t at = first ? ((size_t) c * H + y) * W + x : ((size_t) y * W + x) * C + c;
-              t->data[at] = value;
-            }
-        }
+      if (tx && ty && rows)
+        osh_error_prefix (err, "preprocessing: ");
+      else
+        osh_fail (err, OSH_ERR_NOMEM, "preprocessing: out of memory for resizing to %dx%d", H, W);
+      taps_free (tx);
+      taps_free (ty);
+      free (rows);
+      return NULL;
     }
+  /* Separable: each source row resampled to W columns, then the columns to H rows. */
+  for (int y = 0; y < img->height; y++)
+    for (int x = 0; x < W; x++)
+      {
+        const float *w = tx->weight + (size_t) x * tx->max;
+        const uint8_t *src = img->rgb + ((size_t) y * img->width + tx->start[x]) * 3;
+        float acc[3] = { 0, 0, 0 };
+        for (int k = 0; k < tx->count[x]; k++)
+          for (int c = 0; c < 3; c++)
+            acc[c] += w[k] * src[k * 3 + c];
+        memcpy (rows + ((size_t) y * W + x) * 3, acc, sizeof acc);
+      }
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        const float *w = ty->weight + (size_t) y * ty->max;
+        float rgb[3] = { 0, 0, 0 };
+        for (int k = 0; k < ty->count[y]; k++)
+          for (int c = 0; c < 3; c++)
+            rgb[c] += w[k] * rows[((size_t) (ty->start[y] + k) * W + x) * 3 + c];
+        float v[3];
+        if (C == 1)
+          v[0] = 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2];
+        else
+          for (int k = 0; k < 3; k++)
+            v[k] = rgb[pp->order == OSH_ORDER_BGR ? 2 - k : k];
+        for (int c = 0; c < C; c++)
+          {
+            float value = ((v[c] * pp->scale + pp->offset) - pp->mean[c]) / pp->std[c];
+            size_t at = first ? ((size_t) c * H + y) * W + x : ((size_t) y * W + x) * C + c;
+            t->data[at] = value;
+          }
+      }
+  taps_free (tx);
+  taps_free (ty);
+  free (rows);
   return t;
 }

@@ -9,7 +9,11 @@
  *   osh_image_free (img);
  *
  * The steps, in order, for every pixel value v in 0..255 of the resized picture:
- *   1. resize the whole picture to height × width (bilinear, half-pixel centres, no crop);
+ *   1. resize the whole picture to height × width (stretched, no crop): bilinear with
+ *      half-pixel centres; when shrinking, the triangle filter is widened by the shrink factor
+ *      (antialiasing, as PIL does) so a 1000-pixel photo does not alias down to 64 pixels.
+ *      OSH_RESIZE_BILINEAR_TF skips that widening and equals tf.image.resize (bilinear,
+ *      antialias false); both equal it when enlarging;
  *   2. channels 1: luminance 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601, as PIL and OpenCV);
  *      channels 3: R, G, B, or B, G, R with OSH_ORDER_BGR (Caffe-style models);
  *   3. x = v * scale + offset;
@@ -36,7 +40,8 @@ typedef struct
 
 typedef enum
 {
-  OSH_RESIZE_BILINEAR = 0, /* stretch to the target size, aspect ratio not kept */
+  OSH_RESIZE_BILINEAR = 0, /* stretch to the target size, antialiased when shrinking */
+  OSH_RESIZE_BILINEAR_TF,  /* the same without antialiasing, like tf.image.resize */
 } OshResizeMode;
 
 typedef enum

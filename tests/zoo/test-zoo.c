@@ -1,0 +1,192 @@
+/* The model zoo: parameter and layer counts against the published keras.applications figures,
+ * the names a user looks for, and weights that are not degenerate. */
+#include "osh-graph.h"
+#include "osh-test.h"
+#include "osh-zoo.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  const char *name;
+  int64_t params; /* model.count_params(), include_top=True, 1000 classes */
+  int layers;     /* len(model.layers), weights=None, include_top=True (0: not asserted) */
+  int64_t notop;  /* include_top=False (0: not asserted) */
+  int notop_layers;
+} Expected;
+
+/* Params: keras.io/api/applications and NOTES.md. Layer counts: counted from the Keras 2
+ * sources for weights=None (the ImageNet-only extra Rescaling of EfficientNet excluded); e.g.
+ * EfficientNetB0 without top has 237 layers, as Keras's transfer-learning guide prints. */
+static const Expected EXPECTED[] = {
+  { "EfficientNetB0", 5330571, 240, 4049571, 237 }, { "EfficientNetB1", 7856239, 0, 6575239, 0 },
+  { "EfficientNetB2", 9177569, 0, 7768569, 0 },     { "EfficientNetB3", 12320535, 0, 10783535, 0 },
+  { "EfficientNetB4", 19466823, 0, 17673823, 0 },   { "EfficientNetB5", 30562527, 0, 28513527, 0 },
+  { "EfficientNetB6", 43265143, 0, 40960143, 0 },   { "EfficientNetB7", 66658687, 0, 64097687, 0 },
+  { "MobileNetV2", 3538984, 156, 2257984, 154 },    { "ResNet50", 25636712, 177, 23587712, 175 },
+  { "ResNet101", 44707176, 0, 42658176, 0 },        { "ResNet152", 60419944, 0, 58370944, 0 },
+  { "ResNet50V2", 25613800, 0, 23564800, 0 },       { "VGG16", 138357544, 23, 14714688, 19 },
+  { "VGG19", 143667240, 26, 20024384, 22 },
+};
+
+static const Expected *
+expected_for (const char *name)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (EXPECTED); i++)
+    if (strcmp (EXPECTED[i].name, name) == 0)
+      return &EXPECTED[i];
+  return NULL;
+}
+
+static void
+test_counts (gconstpointer data)
+{
+  const Expected *e = data;
+  for (int top = 1; top >= 0; top--)
+    {
+      OshZooOptions o;
+      g_assert_true (osh_zoo_options_init (&o, e->name));
+      o.include_top = top;
+      OshError err = { 0 };
+      OshGraph *g = osh_zoo_build (e->name, &o, &err);
+      g_assert_cmpstr (err.message, ==, "");
+      g_assert_nonnull (g);
+      int64_t want = top ? e->params : e->notop;
+      if (want)
+        g_assert_cmpint (osh_graph_total_params (g, NULL), ==, want);
+      int layers = top ? e->layers : e->notop_layers;
+      if (layers)
+        g_assert_cmpint (g->n_layers, ==, layers);
+      g_assert_cmpint (g->n_inputs, ==, 1);
+      g_assert_cmpint (g->n_outputs, ==, 1);
+      osh_graph_free (g);
+    }
+}
+
+/* The seed's layer exists in both EfficientNets, and the names a user meets are Keras's. */
+static void
+test_names (void)
+{
+  OshZooOptions o;
+  osh_zoo_options_init (&o, "EfficientNetB7");
+  o.include_top = false;
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("efficientnetb7", &o, &err);
+  g_assert_nonnull (g);
+  g_assert_cmpstr (g->name, ==, "efficientnetb7");
+  int l = osh_graph_find_layer (g, -1, "block5a_expand_conv");
+  g_assert_cmpint (l, >=, 0);
+  g_assert_cmpstr (g->layers[l].class_name, ==, "Conv2D");
+  g_assert_cmpint (osh_config_int (g->layers[l].config, "filters", 0), ==, 160 * 6);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "block7d_project_bn"), >=, 0);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "block7e_project_bn"), <, 0);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "predictions"), <, 0);
+  osh_graph_free (g);
+
+  osh_zoo_options_init (&o, "EfficientNetB0");
+  g = osh_zoo_build ("EfficientNetB0", &o, &err);
+  g_assert_nonnull (g);
+  l = osh_graph_find_layer (g, -1, "block5a_expand_conv");
+  g_assert_cmpint (l, >=, 0);
+  g_assert_cmpint (osh_config_int (g->layers[l].config, "filters", 0), ==, 480);
+  const char *keras2[] = { "rescaling",    "normalization", "stem_conv_pad", "block2a_dwconv_pad",
+                           "block2b_drop", "block2b_add",   "top_dropout",   "predictions" };
+  for (size_t i = 0; i < G_N_ELEMENTS (keras2); i++)
+    g_assert_cmpint (osh_graph_find_layer (g, -1, keras2[i]), >=, 0);
+  osh_graph_free (g);
+
+  osh_zoo_options_init (&o, "MobileNetV2");
+  g = osh_zoo_build ("MobileNetV2", &o, &err);
+  g_assert_cmpstr (g->name, ==, "mobilenetv2_1.00_224");
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "global_average_pooling2d"), >=, 0);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "block_16_project_BN"), >=, 0);
+  osh_graph_free (g);
+}
+
+/* Options: classes change only the classifier, input shape flows through. */
+static void
+test_options (void)
+{
+  OshZooOptions o;
+  osh_zoo_options_init (&o, "ResNet50");
+  o.classes = 4;
+  o.height = o.width = 128;
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("ResNet50", &o, &err);
+  g_assert_nonnull (g);
+  g_assert_cmpint (osh_graph_total_params (g, NULL), ==, 23587712 + 2048 * 4 + 4);
+  osh_graph_free (g);
+
+  osh_zoo_options_init (&o, "VGG16");
+  o.include_top = false;
+  o.height = o.width = 16; /* too small for five 2×2 poolings */
+  g = osh_zoo_build ("VGG16", &o, &err);
+  g_assert_null (g);
+  g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
+  g_assert_nonnull (strstr (err.message, "too small"));
+
+  osh_error_clear (&err);
+  g_assert_null (osh_zoo_build ("ResNet51", &o, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_NOT_FOUND);
+  g_assert_false (osh_zoo_options_init (&o, "nope"));
+}
+
+/* Weights are seeded, He/Glorot scaled and BatchNorm statistics sit near their defaults. */
+static void
+test_weights (void)
+{
+  OshZooOptions o;
+  osh_zoo_options_init (&o, "ResNet50");
+  OshError err = { 0 };
+  OshGraph *a = osh_zoo_build ("ResNet50", &o, &err);
+  OshGraph *b = osh_zoo_build ("ResNet50", &o, &err);
+  int conv = osh_graph_find_layer (a, -1, "conv2_block1_2_conv");
+  OshTensor *k = a->layers[conv].weights[0].value;
+  g_assert_cmpint (k->shape.rank, ==, 4);
+  g_assert_cmpint (k->shape.dim[3], ==, 64);
+  double sum2 = 0;
+  int64_t n = osh_tensor_numel (k);
+  for (int64_t i = 0; i < n; i++)
+    sum2 += (double) k->data[i] * k->data[i];
+  double var = sum2 / (double) n, he = 2.0 / (3 * 3 * 64);
+  g_assert_cmpfloat (fabs (var - he) / he, <, 0.1);
+  g_assert_cmpmem (k->data, sizeof (float) * n, b->layers[conv].weights[0].value->data,
+                   sizeof (float) * n);
+
+  int bn = osh_graph_find_layer (a, -1, "conv2_block1_2_bn");
+  g_assert_cmpint (a->layers[bn].n_weights, ==, 4);
+  g_assert_false (a->layers[bn].weights[3].trainable);
+  for (int w = 0; w < 4; w++)
+    {
+      OshTensor *t = a->layers[bn].weights[w].value;
+      float lo = INFINITY, hi = -INFINITY;
+      for (int64_t i = 0; i < osh_tensor_numel (t); i++)
+        lo = fminf (lo, t->data[i]), hi = fmaxf (hi, t->data[i]);
+      g_assert_cmpfloat (hi - lo, >, 0.01); /* not constant */
+      if (w == 0 || w == 3)                 /* gamma, moving variance: positive around 1 */
+        g_assert_true (lo > 0.75f && hi < 1.25f);
+      else
+        g_assert_true (lo > -0.06f && hi < 0.06f);
+    }
+  osh_graph_free (a);
+  osh_graph_free (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (const char *const *n = osh_zoo_names (); *n; n++)
+    {
+      const Expected *e = expected_for (*n);
+      g_assert_nonnull (e);
+      char *path = g_strdup_printf ("/zoo/counts/%s", *n);
+      g_test_add_data_func (path, e, test_counts);
+      g_free (path);
+    }
+  g_test_add_func ("/zoo/names", test_names);
+  g_test_add_func ("/zoo/options", test_options);
+  g_test_add_func ("/zoo/weights", test_weights);
+  return g_test_run ();
+}
