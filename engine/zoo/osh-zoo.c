@@ -21,6 +21,13 @@ mobilenet_v2 (int arg, const OshZooOptions *o, OshError *err)
   return osh_zoo_mobilenet_v2 (o, err);
 }
 
+static OshGraph *
+xception (int arg, const OshZooOptions *o, OshError *err)
+{
+  (void) arg;
+  return osh_zoo_xception (o, err);
+}
+
 static const ZooEntry ZOO[] = {
   { "EfficientNetB0", 224, osh_zoo_efficientnet, 0 },
   { "EfficientNetB1", 240, osh_zoo_efficientnet, 1 },
@@ -37,6 +44,10 @@ static const ZooEntry ZOO[] = {
   { "ResNet50V2", 224, osh_zoo_resnet_v2, 50 },
   { "VGG16", 224, osh_zoo_vgg, 16 },
   { "VGG19", 224, osh_zoo_vgg, 19 },
+  { "Xception", 299, xception, 0 },
+  { "DenseNet121", 224, osh_zoo_densenet, 121 },
+  { "DenseNet169", 224, osh_zoo_densenet, 169 },
+  { "DenseNet201", 224, osh_zoo_densenet, 201 },
 };
 #define ZOO_COUNT ((int) (sizeof ZOO / sizeof ZOO[0]))
 
