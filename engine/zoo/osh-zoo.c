@@ -28,6 +28,13 @@ xception (int arg, const OshZooOptions *o, OshError *err)
   return osh_zoo_xception (o, err);
 }
 
+static OshGraph *
+inception_v3 (int arg, const OshZooOptions *o, OshError *err)
+{
+  (void) arg;
+  return osh_zoo_inception_v3 (o, err);
+}
+
 static const ZooEntry ZOO[] = {
   { "EfficientNetB0", 224, osh_zoo_efficientnet, 0 },
   { "EfficientNetB1", 240, osh_zoo_efficientnet, 1 },
@@ -45,6 +52,7 @@ static const ZooEntry ZOO[] = {
   { "VGG16", 224, osh_zoo_vgg, 16 },
   { "VGG19", 224, osh_zoo_vgg, 19 },
   { "Xception", 299, xception, 0 },
+  { "InceptionV3", 299, inception_v3, 0 },
   { "DenseNet121", 224, osh_zoo_densenet, 121 },
   { "DenseNet169", 224, osh_zoo_densenet, 169 },
   { "DenseNet201", 224, osh_zoo_densenet, 201 },
