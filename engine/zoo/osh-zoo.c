@@ -35,6 +35,13 @@ inception_v3 (int arg, const OshZooOptions *o, OshError *err)
   return osh_zoo_inception_v3 (o, err);
 }
 
+static OshGraph *
+mobilenet_v1 (int arg, const OshZooOptions *o, OshError *err)
+{
+  (void) arg;
+  return osh_zoo_mobilenet_v1 (o, err);
+}
+
 static const ZooEntry ZOO[] = {
   { "EfficientNetB0", 224, osh_zoo_efficientnet, 0 },
   { "EfficientNetB1", 240, osh_zoo_efficientnet, 1 },
@@ -44,6 +51,7 @@ static const ZooEntry ZOO[] = {
   { "EfficientNetB5", 456, osh_zoo_efficientnet, 5 },
   { "EfficientNetB6", 528, osh_zoo_efficientnet, 6 },
   { "EfficientNetB7", 600, osh_zoo_efficientnet, 7 },
+  { "MobileNet", 224, mobilenet_v1, 0 },
   { "MobileNetV2", 224, mobilenet_v2, 0 },
   { "ResNet50", 224, osh_zoo_resnet, 50 },
   { "ResNet101", 224, osh_zoo_resnet, 101 },
