@@ -21,6 +21,14 @@ static const OshCommand commands[] = {
     EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
                "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
                "  --labels FILE         class names, one per line\n"
+               "  --top K               show the K most probable classes (default 5)\n"
+               "  --size HxW            picture size (default: the model's input)\n"
+               "  --channels 1|3        grayscale or colour (default: the model's input)\n"
+               "  --scale S, --offset O pixel v in 0..255 becomes v*S+O (default 1/255 and 0,\n"
+               "                        or 1 and 0 when the model starts with Rescaling)\n"
+               "  --mean a,b,c          then subtract a per-channel mean\n"
+               "  --std a,b,c           and divide by a per-channel std\n"
+               "  --resize antialias|tf antialiased bilinear (default) or tf.image.resize's\n"
                "  --threads N           compute threads\n"
                "  --json                one JSON document on stdout\n",
     osh_cmd_run },
@@ -31,7 +39,13 @@ static const OshCommand commands[] = {
   { "export", "MODEL -o OUT", "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
     "  -o OUT                the file to write\n", osh_cmd_export },
   { "render", "MODEL [EDITS] -o OUT", "draw the layer graph to .png, .svg or .pdf",
-    EDITS_HELP "  -o OUT                the picture to write\n", osh_cmd_render },
+    EDITS_HELP "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
+    "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
+    "  --expand GROUP        open a group (and the groups around it)\n"
+    "  --collapse-blocks     draw every repeated block as one box\n"
+    "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
+    "  --scale S             pixels per point for PNG (default 1)\n"
+    "  --dark                the dark palette\n", osh_cmd_render },
   { "bench", "MODEL [--runs N] [--threads N] [--json]", "time inference against a same-run sgemm baseline",
     "  --runs N              timed runs (default 10)\n"
     "  --threads N           compute threads (default 1)\n"

@@ -1,9 +1,101 @@
-/* offshoot attach — placeholder until its issue lands. */
+/* offshoot attach MODEL EDITS -o OUT [--python SNIPPET.py]: attach heads and save the result,
+ * and optionally the Keras code that makes the same edit on the user's own model. */
+#include "cli-edits.h"
 #include "cli.h"
+#include "edit/osh-connectivity.h"
+#include "edit/osh-snippet.h"
+#include "osh-model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool
+write_snippet (const OshGraph *original,
+               const OshCliEdits *edits,
+               const char *model,
+               const char *out,
+               const char *path,
+               OshError *err)
+{
+  OshSnippetHead *heads = calloc ((size_t) edits->n, sizeof *heads);
+  if (!heads)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < edits->n; i++)
+    heads[i] =
+        (OshSnippetHead){ edits->items[i].layer, &edits->items[i].spec, edits->items[i].names };
+  char *py = osh_snippet_python (original, heads, edits->n, model, out, err);
+  free (heads);
+  if (!py)
+    return false;
+  FILE *f = fopen (path, "w");
+  bool ok = f && fputs (py, f) >= 0;
+  if (f && fclose (f) != 0)
+    ok = false;
+  free (py);
+  return ok || osh_fail (err, OSH_ERR_IO, "%s: cannot write the snippet", path);
+}
 
 int
 osh_cmd_attach (int argc, char **argv)
 {
-  (void) argc;
-  return osh_cli_usage_error (argv[0], "not implemented yet");
+  OshError err = { 0 };
+  OshCliEdits edits;
+  if (!osh_cli_parse_edits (&argc, argv, &edits, &err))
+    return osh_cli_report (argv[0], &err);
+  const char *model = NULL, *out = NULL, *python = NULL;
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "-o") == 0 && i + 1 < argc)
+        out = argv[++i];
+      else if (strcmp (argv[i], "--python") == 0 && i + 1 < argc)
+        python = argv[++i];
+      else if (argv[i][0] == '-' || model)
+        {
+          osh_cli_edits_clear (&edits);
+          return osh_cli_usage_error (argv[0], "unexpected argument '%s'", argv[i]);
+        }
+      else
+        model = argv[i];
+    }
+  if (!model || !out || edits.n == 0)
+    {
+      osh_cli_edits_clear (&edits);
+      return osh_cli_usage_error (argv[0], !model ? "which model?"
+                                           : !out ? "-o OUT is required"
+                                                  : "nothing to attach (--attach LAYER=HEAD)");
+    }
+  OshGraph *original = osh_cli_load_model (model, &err);
+  OshGraph *g = original ? osh_graph_copy (original, &err) : NULL;
+  OshConnectivity *c = NULL;
+  int status = OSH_EXIT_USAGE;
+  if (!g || !osh_cli_run_edits (&edits, &g, &err) || !(c = osh_connectivity_analyze (g, &err)))
+    goto done;
+  if (!c->connected)
+    {
+      fprintf (stderr,
+               "offshoot attach: the edited model is disconnected, so it is not saved.\n%s\n\n%s\n",
+               c->message, c->explanation);
+      status = OSH_EXIT_MODEL;
+      goto cleanup;
+    }
+  if (python && !write_snippet (original, &edits, model, out, python, &err))
+    goto done;
+  if (!osh_model_save (g, out, &err))
+    goto done;
+  for (int i = 0; i < edits.n; i++)
+    printf ("Attached %s at %s: %s\n", edits.items[i].head, edits.items[i].layer,
+            edits.items[i].names[edits.items[i].spec.n_steps - 1]);
+  printf ("Saved %s (%d outputs)%s%s\n", out, g->n_outputs, python ? "; Keras snippet " : "",
+          python ? python : "");
+  status = OSH_EXIT_OK;
+  goto cleanup;
+done:
+  status = osh_cli_report (argv[0], &err);
+cleanup:
+  osh_connectivity_free (c);
+  osh_graph_free (g);
+  osh_graph_free (original);
+  osh_cli_edits_clear (&edits);
+  return status;
 }

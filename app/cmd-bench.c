@@ -1,9 +1,183 @@
-/* offshoot bench — placeholder until its issue lands. */
+/* offshoot bench MODEL [--runs N] [--threads N] [--json] — inference timing read against the
+ * machine: after a warm-up run, N timed runs give median/min/max milliseconds and the achieved
+ * GFLOPS (the plan's FLOPs over the median time); the single-thread cblas_sgemm throughput on a
+ * 1024² product, measured in the same process, is the yardstick, so results read as ratios.
+ * Every convolution above 50 MFLOP is listed with its own ratio (from the last run). */
+#include <glib.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+
+#include "exec/osh-exec.h"
+
+#define BIG_CONV_FLOPS 50e6
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static bool
+is_conv (const char *class_name)
+{
+  return strstr (class_name, "Conv") != NULL;
+}
+
+/* Times the plan; fills times[runs] in ms. */
+static bool
+time_runs (OshPlan *plan, int runs, double *times, OshError *err)
+{
+  int n_in = osh_plan_n_inputs (plan);
+  OshTensor **xs = g_new0 (OshTensor *, n_in);
+  bool ok = true;
+  GRand *rand = g_rand_new_with_seed (1);
+  for (int i = 0; ok && i < n_in; i++)
+    {
+      xs[i] = osh_tensor_new (osh_plan_input_shape (plan, i), err);
+      ok = xs[i] != NULL;
+      for (int64_t k = 0; ok && k < osh_tensor_numel (xs[i]); k++)
+        xs[i]->data[k] = (float) g_rand_double_range (rand, 0.0, 1.0);
+    }
+  OshTensor *outs[OSH_EXEC_MAX_OUTPUTS] = { 0 };
+  for (int r = -1; ok && r < runs; r++) /* r = -1: warm-up */
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      ok = osh_plan_run (plan, (const OshTensor *const *) xs, n_in, outs, err);
+      if (r >= 0)
+        times[r] = (double) (g_get_monotonic_time () - t0) / 1000.0;
+      for (int i = 0; ok && i < osh_plan_n_outputs (plan); i++)
+        osh_tensor_free (outs[i]), outs[i] = NULL;
+    }
+  for (int i = 0; i < n_in; i++)
+    osh_tensor_free (xs[i]);
+  g_free (xs);
+  g_rand_free (rand);
+  return ok;
+}
+
+static int
+bench (const char *cmd, const char *model, int runs, int threads, bool json)
+{
+  OshError err = { 0 };
+  OshGraph *g = osh_cli_load_model (model, &err);
+  if (!g)
+    return osh_cli_report (cmd, &err);
+  OshExecOptions opt = osh_exec_options_default ();
+  opt.threads = threads;
+  OshPlan *plan = osh_plan_new (g, &opt, &err);
+  double *times = g_new0 (double, runs);
+  int code = OSH_EXIT_OK;
+  if (!plan || !time_runs (plan, runs, times, &err))
+    {
+      fprintf (stderr, "offshoot %s: %s\n", cmd, err.message);
+      code = err.code == OSH_ERR_IO || err.code == OSH_ERR_USAGE ? OSH_EXIT_USAGE : OSH_EXIT_MODEL;
+    }
+  if (code == OSH_EXIT_OK)
+    {
+      /* Measured after the model's runs so OpenBLAS is warm and the same clocks apply. */
+      double sgemm = osh_exec_sgemm_gflops (1024, 3);
+      double sorted[runs];
+      memcpy (sorted, times, sizeof sorted);
+      qsort (sorted, (size_t) runs, sizeof (double), compare_double);
+      double median = runs % 2 ? sorted[runs / 2] : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2;
+      double flops = osh_plan_flops (plan);
+      double gflops = median > 0 ? flops / (median * 1e6) : 0;
+      json_t *convs = json_array ();
+      if (!json)
+        printf ("model %s\n%d runs, %d thread%s: median %.2f ms, min %.2f ms, max %.2f ms\n"
+                "%.3f GFLOP per run: %.1f GFLOPS achieved\n"
+                "cblas_sgemm 1024², one thread, this process: %.1f GFLOPS\n"
+                "ratio %.0f %%%s\n",
+                model, runs, threads, threads == 1 ? "" : "s", median, sorted[0], sorted[runs - 1],
+                flops / 1e9, gflops, sgemm, sgemm > 0 ? 100 * gflops / sgemm : 0,
+                threads > 1 ? " (several threads against a one-thread yardstick)" : "");
+      bool header = false;
+      for (int i = 0; i < osh_plan_n_steps (plan); i++)
+        {
+          OshPlanStep s;
+          if (!osh_plan_step (plan, i, &s) || !is_conv (s.class_name) || s.flops < BIG_CONV_FLOPS)
+            continue;
+          double step_gflops = s.last_ms > 0 ? s.flops / (s.last_ms * 1e6) : 0;
+          double ratio = sgemm > 0 ? step_gflops / sgemm : 0;
+          json_array_append_new (convs, json_pack ("{s:s, s:s, s:f, s:f, s:f, s:f}", "path", s.path,
+                                                   "class_name", s.class_name, "mflop", s.flops / 1e6,
+                                                   "ms", s.last_ms, "gflops", step_gflops, "ratio",
+                                                   ratio));
+          if (!json)
+            {
+              if (!header)
+                printf ("convolutions above 50 MFLOP (last run):\n");
+              header = true;
+              printf ("  %-40s %-16s %8.1f MFLOP %8.3f ms %6.1f GFLOPS %4.0f %%\n", s.path,
+                      s.class_name, s.flops / 1e6, s.last_ms, step_gflops, 100 * ratio);
+            }
+        }
+      if (json)
+        {
+          json_t *doc = json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "model",
+                                   model, "runs", runs, "threads", threads, "median_ms", median,
+                                   "min_ms", sorted[0], "max_ms", sorted[runs - 1], "gflop_per_run",
+                                   flops / 1e9, "gflops", gflops, "sgemm_gflops", sgemm, "ratio",
+                                   sgemm > 0 ? gflops / sgemm : 0.0, "convs", convs);
+          json_dumpf (doc, stdout, JSON_INDENT (1) | JSON_REAL_PRECISION (6));
+          putchar ('\n');
+          json_decref (doc);
+        }
+      else
+        json_decref (convs);
+    }
+  g_free (times);
+  osh_plan_free (plan);
+  osh_graph_free (g);
+  return code;
+}
+
+static bool
+parse_count (const char *s, int lo, int hi, int *out)
+{
+  char *end = NULL;
+  long long v = s ? g_ascii_strtoll (s, &end, 10) : 0;
+  if (!s || !end || end == s || *end || v < lo || v > hi)
+    return false;
+  *out = (int) v;
+  return true;
+}
 
 int
 osh_cmd_bench (int argc, char **argv)
 {
-  (void) argc;
-  return osh_cli_usage_error (argv[0], "not implemented yet");
+  const char *model = NULL;
+  int runs = 10, threads = 1;
+  bool json = false;
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      if (strcmp (arg, "--json") == 0)
+        json = true;
+      else if (strcmp (arg, "--runs") == 0 || g_str_has_prefix (arg, "--runs="))
+        {
+          const char *v = arg[6] == '=' ? arg + 7 : i + 1 < argc ? argv[++i] : NULL;
+          if (!parse_count (v, 1, 100000, &runs))
+            return osh_cli_usage_error (argv[0], "--runs needs a count from 1 to 100000");
+        }
+      else if (strcmp (arg, "--threads") == 0 || g_str_has_prefix (arg, "--threads="))
+        {
+          const char *v = arg[9] == '=' ? arg + 10 : i + 1 < argc ? argv[++i] : NULL;
+          if (!parse_count (v, 1, 256, &threads))
+            return osh_cli_usage_error (argv[0], "--threads needs a count from 1 to 256");
+        }
+      else if (arg[0] == '-')
+        return osh_cli_usage_error (argv[0], "unknown option '%s'", arg);
+      else if (model)
+        return osh_cli_usage_error (argv[0], "one MODEL only ('%s' and '%s' given)", model, arg);
+      else
+        model = arg;
+    }
+  if (!model)
+    return osh_cli_usage_error (argv[0], "no MODEL given");
+  return bench (argv[0], model, runs, threads, json);
 }

@@ -1,9 +1,52 @@
-/* offshoot export — placeholder until its issue lands. */
+/* offshoot export MODEL -o OUT — writes MODEL in the format OUT's name implies. */
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
+#include "osh-model.h"
 
 int
 osh_cmd_export (int argc, char **argv)
 {
-  (void) argc;
-  return osh_cli_usage_error (argv[0], "not implemented yet");
+  const char *model = NULL, *out = NULL;
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if (strcmp (a, "-o") == 0 || strcmp (a, "--output") == 0)
+        {
+          if (++i >= argc)
+            return osh_cli_usage_error (argv[0], "%s needs a file name", a);
+          out = argv[i];
+        }
+      else if (strncmp (a, "--output=", 9) == 0)
+        out = a + 9;
+      else if (a[0] == '-' && a[1] != '\0')
+        return osh_cli_usage_error (argv[0], "unknown option '%s'", a);
+      else if (!model)
+        model = a;
+      else
+        return osh_cli_usage_error (argv[0], "one MODEL only ('%s' is extra)", a);
+    }
+  if (!model)
+    return osh_cli_usage_error (argv[0], "which model? (a file or @default)");
+  if (!out)
+    return osh_cli_usage_error (argv[0], "missing -o OUT (.keras, .h5, model.json or .onnx)");
+  OshFormat format = osh_format_from_name (out);
+  if (format == OSH_FORMAT_UNKNOWN)
+    return osh_cli_usage_error (argv[0], "cannot tell the format of '%s' (use .keras, .h5, .json or .onnx)",
+                                out);
+
+  OshError err = { 0 };
+  OshGraph *g = osh_cli_load_model (model, &err);
+  if (!g)
+    return osh_cli_report (argv[0], &err);
+  bool ok = osh_model_save (g, out, &err);
+  if (ok)
+    {
+      int64_t params = osh_graph_total_params (g, NULL);
+      printf ("Wrote %s (%s, %d layers, %lld parameters)\n", out, osh_format_name (format), g->n_layers,
+              (long long) params);
+    }
+  osh_graph_free (g);
+  return ok ? OSH_EXIT_OK : osh_cli_report (argv[0], &err);
 }

@@ -1,9 +1,204 @@
-/* offshoot render — placeholder until its issue lands. */
+/* offshoot render MODEL [EDITS] -o OUT — the layer graph as PNG, SVG, PDF or DOT, with
+ * groups collapsed or expanded and the connectivity check's highlights applied. */
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli-edits.h"
 #include "cli.h"
+#include "edit/osh-connectivity.h"
+#include "osh-layout.h"
+#include "osh-scene-styles.h"
+#include "osh-scene.h"
+
+typedef struct
+{
+  const char *out;
+  double scale;
+  bool dark;
+  bool collapse_blocks;
+  GPtrArray *collapse, *expand, *path_to; /* names, in order */
+} RenderOptions;
+
+/* Highlights for `g`: the connectivity check, plus the layers the edits added. */
+static uint32_t *
+render_styles (const OshGraph *g, GHashTable *paths_before, OshError *err)
+{
+  uint32_t *styles = g_new0 (uint32_t, MAX (1, g->n_nodes));
+  OshConnectivity *c = osh_connectivity_analyze (g, err);
+  if (!c)
+    {
+      g_free (styles);
+      return NULL;
+    }
+  osh_styles_add_connectivity (c->node_flags, g->n_nodes, styles);
+  osh_connectivity_free (c);
+  for (int n = 0; n < g->n_nodes; n++)
+    {
+      char *path = osh_graph_layer_path (g, g->nodes[n].layer);
+      if (!g_hash_table_contains (paths_before, path))
+        styles[n] |= OSH_STYLE_NEW_HEAD;
+      free (path);
+    }
+  return styles;
+}
+
+static int
+apply_groups (const char *cmd, OshGrouping *gr, const OshGraph *g, const RenderOptions *o)
+{
+  if (o->collapse_blocks)
+    osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  for (guint i = 0; i < o->collapse->len; i++)
+    {
+      const char *name = g_ptr_array_index (o->collapse, i);
+      int grp = osh_grouping_find (gr, name);
+      if (grp < 0)
+        return osh_cli_usage_error (cmd, "no group '%s' (nested models and blocks such as "
+                                         "'block5a' are groups)", name);
+      osh_grouping_set_collapsed (gr, grp, true);
+    }
+  for (guint i = 0; i < o->expand->len; i++)
+    {
+      const char *name = g_ptr_array_index (o->expand, i);
+      int grp = osh_grouping_find (gr, name);
+      if (grp < 0)
+        return osh_cli_usage_error (cmd, "no group '%s' to expand", name);
+      osh_grouping_set_collapsed (gr, grp, false);
+      for (int up = gr->groups[grp].parent; up >= 0; up = gr->groups[up].parent)
+        osh_grouping_set_collapsed (gr, up, false);
+    }
+  for (guint i = 0; i < o->path_to->len; i++)
+    {
+      const char *name = g_ptr_array_index (o->path_to, i);
+      int layer = osh_graph_find_path (g, name);
+      if (layer < 0)
+        return osh_cli_usage_error (cmd, "no layer '%s' (nested layers are named "
+                                         "'model/layer')", name);
+      osh_grouping_expand_path (gr, g, layer);
+    }
+  return OSH_EXIT_OK;
+}
+
+static int
+render (const char *cmd, OshGraph *g, GHashTable *paths_before, const RenderOptions *o)
+{
+  OshError err = { 0 };
+  OshGrouping *gr = osh_grouping_new (g);
+  int code = apply_groups (cmd, gr, g, o);
+  if (code != OSH_EXIT_OK)
+    {
+      osh_grouping_free (gr);
+      return code;
+    }
+  if (g_str_has_suffix (o->out, ".dot") || g_str_has_suffix (o->out, ".gv"))
+    {
+      char *dot = osh_layout_dot_text (g, gr, &err);
+      GError *error = NULL;
+      bool ok = dot && g_file_set_contents (o->out, dot, -1, &error);
+      if (error)
+        osh_fail (&err, OSH_ERR_IO, "%s: %s", o->out, error->message);
+      g_clear_error (&error);
+      g_free (dot);
+      osh_grouping_free (gr);
+      return ok ? OSH_EXIT_OK : osh_cli_report (cmd, &err);
+    }
+  OshGraphLayout *lay = osh_layout_compute (g, gr, &err);
+  osh_grouping_free (gr);
+  if (!lay)
+    return osh_cli_report (cmd, &err);
+  OshScene *scene = osh_scene_new (lay);
+  osh_scene_set_dark (scene, o->dark);
+  uint32_t *styles = render_styles (g, paths_before, &err);
+  if (!styles)
+    {
+      osh_scene_free (scene);
+      return osh_cli_report (cmd, &err);
+    }
+  osh_scene_set_styles (scene, styles, g->n_nodes);
+  g_free (styles);
+  bool ok = osh_scene_export (scene, o->out, o->scale, &err);
+  if (ok)
+    printf ("%s: %d boxes, %d edges, %d frames, %.0f × %.0f pt\n", o->out, lay->n_items,
+            lay->n_edges, lay->n_clusters, lay->bounds.w, lay->bounds.h);
+  osh_scene_free (scene);
+  return ok ? OSH_EXIT_OK : osh_cli_report (cmd, &err);
+}
+
+static const char *
+option_value (int argc, char **argv, int *i)
+{
+  const char *eq = strchr (argv[*i], '=');
+  if (eq && g_str_has_prefix (argv[*i], "--"))
+    return eq + 1;
+  return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static bool
+is_option (const char *arg, const char *name)
+{
+  size_t n = strlen (name);
+  return !strncmp (arg, name, n) && (arg[n] == '\0' || arg[n] == '=');
+}
 
 int
 osh_cmd_render (int argc, char **argv)
 {
-  (void) argc;
-  return osh_cli_usage_error (argv[0], "not implemented yet");
+  const char *cmd = argv[0];
+  if (argc < 2 || argv[1][0] == '-')
+    return osh_cli_usage_error (cmd, "the first argument is the MODEL to draw");
+  OshError err = { 0 };
+  OshGraph *g = osh_cli_load_model (argv[1], &err);
+  if (!g)
+    return osh_cli_report (cmd, &err);
+  GHashTable *paths_before = g_hash_table_new_full (g_str_hash, g_str_equal, free, NULL);
+  for (int l = 0; l < g->n_layers; l++)
+    g_hash_table_add (paths_before, osh_graph_layer_path (g, l));
+
+  RenderOptions o = { .scale = 1.0,
+                      .collapse = g_ptr_array_new (),
+                      .expand = g_ptr_array_new (),
+                      .path_to = g_ptr_array_new () };
+  int code = OSH_EXIT_OK;
+  if (!osh_cli_apply_edits (&argc, argv, &g, &err))
+    code = osh_cli_report (cmd, &err);
+  for (int i = 2; i < argc && code == OSH_EXIT_OK; i++)
+    {
+      const char *a = argv[i];
+      const char *v = NULL;
+      if (!strcmp (a, "-o") || is_option (a, "--output"))
+        o.out = v = option_value (argc, argv, &i);
+      else if (is_option (a, "--collapse"))
+        g_ptr_array_add (o.collapse, (void *) (v = option_value (argc, argv, &i)));
+      else if (is_option (a, "--expand"))
+        g_ptr_array_add (o.expand, (void *) (v = option_value (argc, argv, &i)));
+      else if (is_option (a, "--expand-path"))
+        g_ptr_array_add (o.path_to, (void *) (v = option_value (argc, argv, &i)));
+      else if (is_option (a, "--scale"))
+        {
+          v = option_value (argc, argv, &i);
+          char *end = NULL;
+          o.scale = v ? g_ascii_strtod (v, &end) : 0;
+          if (!v || *end || !(o.scale > 0 && o.scale <= 16))
+            code = osh_cli_usage_error (cmd, "--scale takes a number in (0, 16]");
+          continue;
+        }
+      else if (!strcmp (a, "--collapse-blocks"))
+        o.collapse_blocks = true, v = a;
+      else if (!strcmp (a, "--dark"))
+        o.dark = true, v = a;
+      else
+        code = osh_cli_usage_error (cmd, "unexpected argument '%s'", a);
+      if (code == OSH_EXIT_OK && !v)
+        code = osh_cli_usage_error (cmd, "%s needs a value", a);
+    }
+  if (code == OSH_EXIT_OK && !o.out)
+    code = osh_cli_usage_error (cmd, "-o OUT is required (.png, .svg, .pdf or .dot)");
+  if (code == OSH_EXIT_OK)
+    code = render (cmd, g, paths_before, &o);
+  g_ptr_array_free (o.collapse, TRUE);
+  g_ptr_array_free (o.expand, TRUE);
+  g_ptr_array_free (o.path_to, TRUE);
+  g_hash_table_destroy (paths_before);
+  osh_graph_free (g);
+  return code;
 }

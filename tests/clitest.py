@@ -26,6 +26,10 @@ SOURCE_ROOT = os.environ.get("OSH_SOURCE_ROOT", os.path.join(os.path.dirname(__f
 _cases = []
 
 
+class Skip(Exception):
+    """Raised by a case whose prerequisite is missing (reported as TAP "# SKIP reason")."""
+
+
 def case(fn):
     _cases.append(fn)
     return fn
@@ -69,6 +73,8 @@ def main():
         try:
             fn()
             print(f"ok {i} {name}", flush=True)
+        except Skip as e:
+            print(f"ok {i} {name} # SKIP {e}", flush=True)
         except Exception as e:  # noqa: BLE001 - every failure becomes a TAP "not ok"
             failed += 1
             print(f"not ok {i} {name}", flush=True)

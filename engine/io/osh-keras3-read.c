@@ -1,11 +1,242 @@
-/* Placeholder until the keras3 reader lands: says so clearly. */
+/* Keras 3 .keras archives: a zip with config.json (the model config), metadata.json and
+ * model.weights.h5, whose weights sit under layers/<name>/vars/<i>, nested models recursing
+ * under their own layers/ group. */
 #include "osh-formats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zip.h>
+
+#include "osh-hdf5-util.h"
+#include "osh-keras-config.h"
+#include "osh-limits.h"
+
+/* Reads one archive entry whole, after checking its size and compression ratio. */
+static char *
+read_entry (zip_t *z, const char *entry, const char *name, size_t *size_out, OshError *err)
+{
+  zip_int64_t idx = zip_name_locate (z, entry, 0);
+  if (idx < 0)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: the archive has no '%s' (not a Keras 3 .keras file?)", name, entry);
+      return NULL;
+    }
+  zip_stat_t st;
+  zip_stat_init (&st);
+  if (zip_stat_index (z, (zip_uint64_t) idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: cannot read the directory entry of '%s'", name, entry);
+      return NULL;
+    }
+  if ((int64_t) st.size > OSH_MAX_ZIP_ENTRY)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "%s: '%s' unpacks to %llu bytes, over the limit of %lld", name, entry,
+                (unsigned long long) st.size, (long long) OSH_MAX_ZIP_ENTRY);
+      return NULL;
+    }
+  /* A zip bomb unpacks to far more than it holds; small entries may compress well. */
+  if ((st.valid & ZIP_STAT_COMP_SIZE) && st.size > (1u << 20)
+      && st.size / (st.comp_size ? st.comp_size : 1) > OSH_MAX_ZIP_RATIO)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "%s: '%s' unpacks %llu bytes from %llu, a ratio over %d", name, entry,
+                (unsigned long long) st.size, (unsigned long long) st.comp_size, OSH_MAX_ZIP_RATIO);
+      return NULL;
+    }
+  char *buf = malloc ((size_t) st.size + 1);
+  if (!buf)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory for '%s' (%llu bytes)", name, entry,
+                (unsigned long long) st.size);
+      return NULL;
+    }
+  zip_file_t *zf = zip_fopen_index (z, (zip_uint64_t) idx, 0);
+  zip_int64_t got = zf ? zip_fread (zf, buf, st.size) : -1;
+  /* One more read must find the end: the entry is no longer than its header says. */
+  char extra;
+  zip_int64_t more = zf && got >= 0 ? zip_fread (zf, &extra, 1) : 0;
+  if (zf)
+    zip_fclose (zf);
+  if (got < 0 || (zip_uint64_t) got != st.size || more != 0)
+    {
+      free (buf);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: '%s' is damaged (read %lld of %llu bytes: %s)", name, entry,
+                (long long) got, (unsigned long long) st.size, zip_strerror (z));
+      return NULL;
+    }
+  buf[st.size] = '\0';
+  *size_out = (size_t) st.size;
+  return buf;
+}
+
+typedef struct
+{
+  hid_t file;
+  const char *name;
+  size_t size;
+  OshGraph *g;
+  OshError *err;
+} K3Ctx;
+
+static bool bind_group (K3Ctx *c, int layer, const char *path, int depth);
+
+static herr_t
+collect_name (hid_t loc, const char *child, const H5L_info_t *info, void *data)
+{
+  (void) loc;
+  (void) info;
+  char ***v = data;
+  size_t n = 0;
+  while ((*v)[n])
+    n++;
+  char **grown = realloc (*v, (n + 2) * sizeof (char *));
+  if (!grown)
+    return -1;
+  *v = grown;
+  grown[n] = strdup (child);
+  grown[n + 1] = NULL;
+  return grown[n] ? 0 : -1;
+}
+
+/* The children of a group, in name order; a NULL-terminated malloc'd list. */
+static char **
+children (hid_t file, const char *path)
+{
+  char **v = calloc (1, sizeof (char *));
+  hid_t gid = H5Gopen2 (file, path, H5P_DEFAULT);
+  if (gid >= 0 && v)
+    H5Literate (gid, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, &v);
+  if (gid >= 0)
+    H5Gclose (gid);
+  H5Eclear2 (H5E_DEFAULT);
+  return v;
+}
+
+static void
+free_children (char **v)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    free (v[i]);
+  free (v);
+}
+
+/* vars/0, vars/1, ... in number order, then sub-objects (a wrapper's inner layer) by name. */
+static bool
+bind_group (K3Ctx *c, int layer, const char *path, int depth)
+{
+  if (depth > OSH_MAX_NESTING)
+    return osh_fail (c->err, OSH_ERR_LIMIT, "%s: '%s' nests too deeply", c->name, path);
+  char sub[2048];
+  snprintf (sub, sizeof sub, "%s/vars", path);
+  if (osh_h5_exists (c->file, sub))
+    for (int i = 0;; i++)
+      {
+        char var[2100];
+        snprintf (var, sizeof var, "%s/%d", sub, i);
+        if (!osh_h5_exists (c->file, var))
+          break;
+        char where[1400], wname[32];
+        snprintf (where, sizeof where, "%s: layer '%s'", c->name, c->g->layers[layer].name);
+        snprintf (wname, sizeof wname, "vars/%d", i);
+        OshTensor *t = osh_h5_read_tensor (c->file, var, where, c->size, c->err);
+        if (!t || !osh_layer_add_weight (c->g, layer, wname, t, true, c->err))
+          return false;
+      }
+  char **kids = children (c->file, path);
+  bool ok = kids != NULL;
+  for (size_t i = 0; ok && kids[i]; i++)
+    {
+      if (strcmp (kids[i], "vars") == 0 || strcmp (kids[i], "layers") == 0)
+        continue;
+      snprintf (sub, sizeof sub, "%s/%s", path, kids[i]);
+      H5O_info_t info;
+      if (H5Oget_info_by_name2 (c->file, sub, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0
+          && info.type == H5O_TYPE_GROUP)
+        ok = bind_group (c, layer, sub, depth + 1);
+      H5Eclear2 (H5E_DEFAULT);
+    }
+  free_children (kids);
+  return ok;
+}
+
+/* Binds every layer owned by `owner` from `<prefix>/layers/<name>`. */
+static bool
+bind_model (K3Ctx *c, int owner, const char *prefix, int depth)
+{
+  for (int i = 0; i < c->g->n_layers; i++)
+    {
+      if (c->g->layers[i].owner != owner)
+        continue;
+      char path[2048];
+      snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", c->g->layers[i].name);
+      if (!osh_h5_exists (c->file, path))
+        continue; /* layers without weights may have no group */
+      if (!bind_group (c, i, path, depth))
+        return false;
+      if (c->g->layers[i].is_model && !bind_model (c, i, path, depth + 1))
+        return false;
+    }
+  return true;
+}
 
 OshGraph *
 osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
 {
-  (void) data;
-  (void) size;
-  osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: reading this format is not implemented yet", name);
-  return NULL;
+  OshGraph *g = NULL;
+  char *config_text = NULL, *meta_text = NULL, *weights = NULL;
+  size_t config_size = 0, meta_size = 0, weights_size = 0;
+  json_t *config = NULL, *meta = NULL;
+  hid_t f = H5I_INVALID_HID;
+  zip_error_t ze;
+  zip_error_init (&ze);
+  zip_source_t *src = zip_source_buffer_create (data, size, 0, &ze);
+  zip_t *z = src ? zip_open_from_source (src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
+  if (!z)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: not a readable zip archive (%s)", name, zip_error_strerror (&ze));
+      if (src)
+        zip_source_free (src);
+      zip_error_fini (&ze);
+      return NULL;
+    }
+  zip_error_fini (&ze);
+  if (!(config_text = read_entry (z, "config.json", name, &config_size, err)))
+    goto out;
+  if (!(config = osh_keras_parse_json (config_text, config_size, name, "config.json", err)))
+    goto out;
+  OshError ignored = { 0 };
+  meta_text = read_entry (z, "metadata.json", name, &meta_size, &ignored);
+  meta = meta_text ? osh_keras_parse_json (meta_text, meta_size, name, "metadata.json", &ignored) : NULL;
+  if (!(g = osh_keras_config_to_graph (config, NULL, name, err)))
+    goto out;
+  osh_keras_copy_meta (g, meta, (const char *const[]){ "keras_version", "date_saved", NULL });
+  if (zip_name_locate (z, "model.weights.h5", 0) < 0)
+    {
+      json_object_set_new (g->meta, "weights_absent", json_true ());
+      goto out;
+    }
+  if (!(weights = read_entry (z, "model.weights.h5", name, &weights_size, err)))
+    goto fail;
+  char inner[1200];
+  snprintf (inner, sizeof inner, "%s: model.weights.h5", name);
+  if ((f = osh_h5_open_image (inner, weights, weights_size, err)) < 0)
+    goto fail;
+  K3Ctx c = { f, inner, weights_size, g, err };
+  if (!bind_model (&c, -1, "", 0))
+    goto fail;
+  if (!osh_keras_check_all_weights (g, name, err))
+    goto fail;
+  goto out;
+fail:
+  osh_graph_free (g);
+  g = NULL;
+out:
+  osh_h5_close (f);
+  free (weights);
+  free (config_text);
+  free (meta_text);
+  json_decref (config);
+  json_decref (meta);
+  zip_discard (z);
+  return g;
 }

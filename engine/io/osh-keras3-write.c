@@ -1,9 +1,219 @@
-/* Placeholder until the keras3 writer lands: says so clearly. */
+/* Keras 3 .keras writer: a zip of metadata.json, config.json and model.weights.h5.
+ *
+ * model.weights.h5 is laid out as Keras 3's saving_lib walks a model: the model's own
+ * (empty) "vars", then each layer of its `layers` list under "layers/<key>/vars/<i>",
+ * where <key> is the layer's class in snake case, numbered on repeats ("conv2d",
+ * "conv2d_1"): Keras addresses weights by class and position, not by layer name.
+ * Nested models recurse under their own "layers/"; recurrent layers keep their
+ * weights in their cell ("layers/lstm/cell/vars/0"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zip.h>
+
 #include "osh-formats.h"
+#include "osh-write-config.h"
+#include "osh-write-hdf5.h"
+#include "osh-write-names.h"
+
+typedef struct
+{
+  char key[128];
+  int count;
+} KeyCount;
+
+static bool
+is_recurrent (const char *class_name)
+{
+  return strcmp (class_name, "LSTM") == 0 || strcmp (class_name, "GRU") == 0
+         || strcmp (class_name, "SimpleRNN") == 0;
+}
+
+/* "<prefix>vars" with the layer's weights 0..n-1 and its name as an attribute. */
+static bool
+write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, OshError *err)
+{
+  char path[4096];
+  snprintf (path, sizeof path, "%svars", prefix);
+  hid_t vars = osh_h5w_group (w, w->file, path, err);
+  if (vars < 0)
+    return false;
+  const char *name = layer < 0 ? (g->name ? g->name : "model") : g->layers[layer].name;
+  bool ok = osh_h5w_attr_string (w, vars, "name", name, err);
+  int n = layer < 0 ? 0 : g->layers[layer].n_weights;
+  for (int i = 0; ok && i < n; i++)
+    {
+      char index[16];
+      snprintf (index, sizeof index, "%d", i);
+      ok = osh_h5w_dataset (w, vars, index, g->layers[layer].weights[i].value, err);
+      if (!ok)
+        osh_error_prefix (err, "layer '%s': ", g->layers[layer].name);
+    }
+  H5Gclose (vars);
+  return ok;
+}
+
+static const char *
+python_class (const OshWriteScope *s, int layer)
+{
+  const OshLayer *l = &s->g->layers[layer];
+  if (!l->is_model)
+    return l->class_name;
+  return osh_write_is_sequential (s, layer) ? "Sequential" : "Functional";
+}
+
+/* The model `owner` (-1 = top level) whose state lives under `prefix` ("" or "layers/x/"). */
+static bool
+write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char *prefix, int depth,
+                   OshError *err)
+{
+  const OshGraph *g = s->g;
+  if (depth > OSH_MAX_NESTING)
+    return osh_fail (err, OSH_ERR_LIMIT, "models nested deeper than %d", OSH_MAX_NESTING);
+  if (!write_vars (w, g, owner, prefix, err))
+    return false;
+  bool seq = osh_write_is_sequential (s, owner);
+  KeyCount *used = calloc ((size_t) g->n_layers + 1, sizeof *used);
+  int n_used = 0;
+  if (!used)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  bool ok = true;
+  for (int i = 0; ok && i < g->n_layers; i++)
+    {
+      const OshLayer *l = &g->layers[i];
+      if (l->owner != owner || !s->layer_kept[i] || (seq && strcmp (l->class_name, "InputLayer") == 0))
+        continue;
+      char key[160], snake[128];
+      osh_keras3_snake_case (python_class (s, i), snake, sizeof snake);
+      int k = 0;
+      while (k < n_used && strcmp (used[k].key, snake) != 0)
+        k++;
+      if (k == n_used)
+        {
+          snprintf (used[n_used++].key, sizeof used[0].key, "%s", snake);
+          snprintf (key, sizeof key, "%s", snake);
+        }
+      else
+        snprintf (key, sizeof key, "%s_%d", snake, ++used[k].count);
+      char inner[4096];
+      snprintf (inner, sizeof inner, "%slayers/%s/", prefix, key);
+      if (l->is_model)
+        ok = write_model_state (w, s, i, inner, depth + 1, err);
+      else if (is_recurrent (l->class_name))
+        {
+          char cell[4200];
+          snprintf (cell, sizeof cell, "%scell/", inner);
+          ok = write_vars (w, g, -1, inner, err) && write_vars (w, g, i, cell, err);
+        }
+      else
+        ok = write_vars (w, g, i, inner, err);
+    }
+  free (used);
+  return ok;
+}
+
+static void *
+weights_image (const OshWriteScope *s, const char *tmp_path, size_t *size, OshError *err)
+{
+  char name[4096];
+  snprintf (name, sizeof name, "%s/model.weights.h5", tmp_path);
+  OshH5Writer w;
+  if (!osh_h5w_open (&w, name, true, err))
+    return NULL;
+  void *image = NULL;
+  if (write_model_state (&w, s, -1, "", 0, err))
+    image = osh_h5w_image (&w, size, err);
+  osh_h5w_close (&w, image != NULL, err);
+  return image;
+}
+
+/* Adds `data` (taken over) as `name`; stored uncompressed when `store` (the weights). */
+static bool
+add_entry (zip_t *z, const char *tmp_path, const char *name, void *data, size_t size, bool store,
+           OshError *err)
+{
+  zip_source_t *src = zip_source_buffer (z, data, size, 1);
+  if (!src)
+    {
+      free (data);
+      return osh_fail (err, OSH_ERR_NOMEM, "%s: cannot add %s: %s", tmp_path, name, zip_strerror (z));
+    }
+  zip_int64_t idx = zip_file_add (z, name, src, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8);
+  if (idx < 0)
+    {
+      zip_source_free (src);
+      return osh_fail (err, OSH_ERR_IO, "%s: cannot add %s: %s", tmp_path, name, zip_strerror (z));
+    }
+  if (store)
+    zip_set_file_compression (z, (zip_uint64_t) idx, ZIP_CM_STORE, 0);
+  return true;
+}
+
+static bool
+add_json (zip_t *z, const char *tmp_path, const char *name, json_t *doc, OshError *err)
+{
+  char *text = json_dumps (doc, JSON_COMPACT);
+  json_decref (doc);
+  if (!text)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory writing %s", name);
+  return add_entry (z, tmp_path, name, text, strlen (text), false, err);
+}
 
 bool
 osh_keras3_write (const OshGraph *g, const char *tmp_path, OshError *err)
 {
-  (void) g; (void) tmp_path;
-  return osh_fail (err, OSH_ERR_UNSUPPORTED, "writing this format is not implemented yet");
+  OshWriteScope scope;
+  if (!osh_write_scope_init (&scope, g, err))
+    return false;
+  json_t *cfg = osh_write_model_config (&scope, OSH_KERAS_CONFIG_3, err);
+  size_t weights_size = 0;
+  void *weights = cfg ? weights_image (&scope, tmp_path, &weights_size, err) : NULL;
+  osh_write_scope_clear (&scope);
+  if (!weights)
+    {
+      json_decref (cfg);
+      return false;
+    }
+  int zerr = 0;
+  zip_t *z = zip_open (tmp_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+  if (!z)
+    {
+      free (weights);
+      json_decref (cfg);
+      zip_error_t ze;
+      zip_error_init_with_code (&ze, zerr);
+      osh_fail (err, OSH_ERR_IO, "%s: cannot create the zip file: %s", tmp_path, zip_error_strerror (&ze));
+      zip_error_fini (&ze);
+      return false;
+    }
+  char date[32];
+  time_t now = time (NULL);
+  struct tm tm;
+  gmtime_r (&now, &tm);
+  strftime (date, sizeof date, "%Y-%m-%d@%H:%M:%S", &tm);
+  json_t *meta = json_pack ("{s:s, s:s}", "keras_version",
+                            osh_write_keras_version (g, OSH_KERAS_CONFIG_3), "date_saved", date);
+  /* add_json and add_entry take their document or buffer over, also on failure. */
+  bool ok = add_json (z, tmp_path, "metadata.json", meta, err);
+  if (ok)
+    ok = add_json (z, tmp_path, "config.json", cfg, err);
+  else
+    json_decref (cfg);
+  if (ok)
+    ok = add_entry (z, tmp_path, "model.weights.h5", weights, weights_size, true, err);
+  else
+    free (weights);
+  if (!ok)
+    {
+      zip_discard (z);
+      return false;
+    }
+  if (zip_close (z) != 0)
+    {
+      osh_fail (err, OSH_ERR_IO, "%s: cannot write the zip file: %s", tmp_path, zip_strerror (z));
+      zip_discard (z);
+      return false;
+    }
+  return true;
 }

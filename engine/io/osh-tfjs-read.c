@@ -1,11 +1,287 @@
-/* Placeholder until the tfjs reader lands: says so clearly. */
+/* TF.js layers models: model.json (modelTopology + weightsManifest) and its binary shards.
+ * Also opens a bare Keras model config saved with model.to_json() (no weights). */
 #include "osh-formats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "osh-keras-config.h"
+#include "osh-limits.h"
+
+typedef struct
+{
+  const char *path;
+  OshGraph *g;
+  OshError *err;
+} TfjsCtx;
+
+/* IEEE half → float. */
+static float
+half_to_float (uint16_t h)
+{
+  uint32_t sign = (uint32_t) (h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  float v;
+  if (exp == 0)
+    v = ldexpf ((float) mant, -24); /* subnormal */
+  else if (exp == 31)
+    v = mant ? NAN : INFINITY;
+  else
+    v = ldexpf ((float) (mant | 0x400), (int) exp - 25);
+  return sign ? -v : v;
+}
+
+/* Reads the shards of one manifest group, concatenated in order. */
+static unsigned char *
+read_shards (TfjsCtx *c, const json_t *paths, size_t *size_out)
+{
+  const char *slash = strrchr (c->path, '/');
+  size_t dir_len = slash ? (size_t) (slash - c->path + 1) : 0;
+  unsigned char *buf = NULL;
+  size_t size = 0;
+  size_t i;
+  json_t *p;
+  json_array_foreach (paths, i, p)
+    {
+      const char *rel = json_string_value (p);
+      if (!rel)
+        {
+          osh_fail (c->err, OSH_ERR_FORMAT, "%s: weightsManifest: shard path %zu is not a string", c->path, i);
+          goto fail;
+        }
+      char *full = malloc (dir_len + strlen (rel) + 1);
+      if (!full)
+        goto nomem;
+      memcpy (full, c->path, dir_len);
+      strcpy (full + dir_len, rel);
+      FILE *f = fopen (full, "rb");
+      struct stat st;
+      if (!f || fstat (fileno (f), &st) != 0 || !S_ISREG (st.st_mode))
+        {
+          osh_fail (c->err, OSH_ERR_IO, "%s: weight shard '%s' cannot be read (%s)", c->path, rel,
+                    f ? "not a regular file" : strerror (errno));
+          if (f)
+            fclose (f);
+          free (full);
+          goto fail;
+        }
+      free (full);
+      if ((int64_t) st.st_size > OSH_MAX_ZIP_ENTRY || (int64_t) (size + (size_t) st.st_size) > OSH_MAX_ZIP_ENTRY)
+        {
+          fclose (f);
+          osh_fail (c->err, OSH_ERR_LIMIT, "%s: weight shard '%s' makes the group over %lld bytes", c->path, rel,
+                    (long long) OSH_MAX_ZIP_ENTRY);
+          goto fail;
+        }
+      unsigned char *grown = realloc (buf, size + (size_t) st.st_size + 1);
+      if (!grown)
+        {
+          fclose (f);
+          goto nomem;
+        }
+      buf = grown;
+      size_t got = fread (buf + size, 1, (size_t) st.st_size, f);
+      fclose (f);
+      if (got != (size_t) st.st_size)
+        {
+          osh_fail (c->err, OSH_ERR_IO, "%s: weight shard '%s': read %zu of %lld bytes", c->path, rel, got,
+                    (long long) st.st_size);
+          goto fail;
+        }
+      size += got;
+    }
+  *size_out = size;
+  if (!buf)
+    buf = malloc (1);
+  return buf;
+nomem:
+  osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory reading weight shards", c->path);
+fail:
+  free (buf);
+  return NULL;
+}
+
+/* The layer a manifest name like "block1/conv/kernel" belongs to: the longest layer path that
+ * prefixes it, else the last component (before the variable) naming a layer anywhere. */
+static int
+layer_for_weight (const OshGraph *g, const char *wname)
+{
+  char *prefix = strdup (wname);
+  int found = -1;
+  if (!prefix)
+    return -1;
+  char *cut;
+  while (found < 0 && (cut = strrchr (prefix, '/')))
+    {
+      *cut = '\0';
+      found = osh_graph_find_path (g, prefix);
+    }
+  free (prefix);
+  if (found >= 0)
+    return found;
+  /* Components right to left (skipping the variable name). */
+  const char *end = strrchr (wname, '/');
+  while (end && end > wname)
+    {
+      const char *start = end;
+      while (start > wname && start[-1] != '/')
+        start--;
+      size_t len = (size_t) (end - start);
+      for (int i = 0; i < g->n_layers; i++)
+        if (strlen (g->layers[i].name) == len && strncmp (g->layers[i].name, start, len) == 0)
+          return i;
+      end = start > wname ? start - 1 : NULL;
+    }
+  return -1;
+}
+
+static bool
+read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size, size_t *offset)
+{
+  const char *name = json_string_value (json_object_get (w, "name"));
+  const json_t *shape = json_object_get (w, "shape");
+  const char *dtype = osh_config_string (w, "dtype", "float32");
+  const json_t *quant = json_object_get (w, "quantization");
+  if (!name || !json_is_array (shape) || json_array_size (shape) > OSH_MAX_RANK)
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weightsManifest: an entry at byte %zu lacks a name or a shape "
+                     "of at most %d sizes", c->path, *offset, OSH_MAX_RANK);
+  OshShape s = { .rank = (int) json_array_size (shape) };
+  int64_t numel = 1;
+  for (int i = 0; i < s.rank; i++)
+    {
+      json_int_t d = json_integer_value (json_array_get (shape, (size_t) i));
+      if (!json_is_integer (json_array_get (shape, (size_t) i)) || d < 0 || d > OSH_MAX_DIM
+          || (d > 0 && numel > OSH_MAX_ELEMENTS / d))
+        return osh_fail (c->err, OSH_ERR_LIMIT, "%s: weight '%s': its shape is not sizes within the limits",
+                         c->path, name);
+      s.dim[i] = d;
+      numel *= d;
+    }
+  /* What is stored: the quantized type when there is one, else dtype. */
+  const char *stored = quant ? osh_config_string (quant, "dtype", "") : dtype;
+  size_t elem = strcmp (stored, "uint8") == 0 || strcmp (stored, "bool") == 0 ? 1
+                : strcmp (stored, "uint16") == 0 || strcmp (stored, "float16") == 0 ? 2
+                : strcmp (stored, "float32") == 0 || strcmp (stored, "int32") == 0 ? 4
+                : 0;
+  if (!elem)
+    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "%s: weight '%s': dtype '%s' is not one Offshoot reads", c->path,
+                     name, stored);
+  if ((uint64_t) numel * elem > size - *offset)
+    return osh_fail (c->err, OSH_ERR_FORMAT,
+                     "%s: weight '%s' needs %llu bytes at byte %zu but the shards hold %zu in all", c->path, name,
+                     (unsigned long long) numel * elem, *offset, size);
+  int layer = layer_for_weight (c->g, name);
+  if (layer < 0)
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weight '%s' names no layer of the model", c->path, name);
+  OshTensor *t = numel ? osh_tensor_new (&s, c->err) : calloc (1, sizeof (OshTensor));
+  if (!t)
+    return numel ? false : osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
+  t->shape = s;
+  const unsigned char *p = buf + *offset;
+  double mn = quant ? osh_config_double (quant, "min", 0) : 0, sc = quant ? osh_config_double (quant, "scale", 1) : 1;
+  bool affine = quant && (elem == 1 || strcmp (stored, "uint16") == 0);
+  for (int64_t i = 0; i < numel; i++)
+    {
+      float v;
+      if (elem == 1)
+        v = (float) p[i];
+      else if (strcmp (stored, "uint16") == 0)
+        {
+          uint16_t q;
+          memcpy (&q, p + 2 * i, 2);
+          v = (float) q;
+        }
+      else if (elem == 2)
+        {
+          uint16_t h;
+          memcpy (&h, p + 2 * i, 2);
+          v = half_to_float (h);
+        }
+      else if (strcmp (stored, "int32") == 0)
+        {
+          int32_t q;
+          memcpy (&q, p + 4 * i, 4);
+          v = (float) q;
+        }
+      else
+        memcpy (&v, p + 4 * i, 4);
+      t->data[i] = affine ? (float) (mn + sc * v) : v;
+    }
+  *offset += (size_t) numel * elem;
+  return osh_layer_add_weight (c->g, layer, name, t, true, c->err);
+}
+
+static bool
+read_weights (TfjsCtx *c, const json_t *manifest)
+{
+  if (!json_is_array (manifest))
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: 'weightsManifest' is not a list", c->path);
+  size_t gi;
+  json_t *group;
+  json_array_foreach (manifest, gi, group)
+    {
+      size_t size = 0;
+      unsigned char *buf = read_shards (c, json_object_get (group, "paths"), &size);
+      if (!buf)
+        return false;
+      size_t offset = 0, wi;
+      json_t *w;
+      bool ok = true;
+      json_array_foreach (json_object_get (group, "weights"), wi, w)
+        if (!(ok = read_weight (c, w, buf, size, &offset)))
+          break;
+      free (buf);
+      if (!ok)
+        return false;
+    }
+  return true;
+}
 
 OshGraph *
 osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err)
 {
-  (void) data;
-  (void) size;
-  osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: reading this format is not implemented yet", path);
-  return NULL;
+  json_t *doc = osh_keras_parse_json (data, size, path, "the JSON document", err);
+  if (!doc)
+    return NULL;
+  OshGraph *g = NULL;
+  const json_t *topology = json_object_get (doc, "modelTopology");
+  const json_t *manifest = json_object_get (doc, "weightsManifest");
+  const json_t *model = topology;
+  if (json_object_get (topology, "model_config")) /* tensorflowjs_converter output */
+    model = json_object_get (topology, "model_config");
+  bool bare = !topology && json_object_get (doc, "class_name") && json_object_get (doc, "config");
+  if (bare)
+    model = doc; /* model.to_json(): a Keras config, no weights */
+  if (!model)
+    {
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: JSON without 'modelTopology' (a TF.js layers model) or 'class_name'/'config' (a Keras "
+                "model config)%s",
+                path, json_object_get (doc, "format") ? " — a TF.js graph model is not supported" : "");
+      goto out;
+    }
+  const json_t *holder = bare ? doc : topology;
+  const char *backend = osh_config_string (holder, "backend", NULL);
+  if (!(g = osh_keras_config_to_graph (model, backend, path, err)))
+    goto out;
+  osh_keras_copy_meta (g, holder, (const char *const[]){ "keras_version", "backend", NULL });
+  if (json_is_string (json_object_get (doc, "generatedBy")))
+    json_object_set (g->meta, "generated_by", json_object_get (doc, "generatedBy"));
+  if (bare || !manifest)
+    {
+      json_object_set_new (g->meta, "weights_absent", json_true ());
+      goto out;
+    }
+  TfjsCtx c = { path, g, err };
+  if (!read_weights (&c, manifest) || !osh_keras_check_all_weights (g, path, err))
+    {
+      osh_graph_free (g);
+      g = NULL;
+    }
+out:
+  json_decref (doc);
+  return g;
 }

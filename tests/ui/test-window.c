@@ -1,30 +1,581 @@
-/* The window opens headless and shows what it loaded. */
+/* The real window, driven headless through its actions and its input controllers. */
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
+#include <string.h>
 
-#include "offshoot-window.h"
+#include "osh-model.h"
+
+#include "exec/osh-exec.h"
+#include "exec/osh-outputs.h"
+#include "offshoot-window-private.h"
 #include "osh-test.h"
 
-static void
-test_opens_corpus_model (void)
+static GtkApplication *app;
+
+static OffshootWindow *
+new_window (void)
 {
-  g_autofree char *path = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
-  GtkApplication *app = gtk_application_new ("io.offshoot.Offshoot.Test", G_APPLICATION_NON_UNIQUE);
-  g_application_register (G_APPLICATION (app), NULL, NULL);
   OffshootWindow *win = offshoot_window_new (app);
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  offshoot_window_open_file (win, file);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
   gtk_window_present (GTK_WINDOW (win));
+  return win;
+}
+
+/* Runs the main loop until loading and layout are over and the view has its size. */
+static void
+settle (OffshootWindow *win)
+{
+  while (offshoot_window_is_busy (win)
+         || gtk_widget_get_width (GTK_WIDGET (offshoot_window_get_graph_view (win))) == 0)
+    {
+      if (!offshoot_window_is_busy (win) && g_strcmp0 (offshoot_window_get_page (win), "graph") != 0)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
+}
+
+/* Destroys the window and waits until it is finalized (workers it started are done). */
+static void
+close_window (OffshootWindow *win)
+{
+  gpointer weak = win;
+  g_object_add_weak_pointer (G_OBJECT (win), &weak);
   gtk_window_destroy (GTK_WINDOW (win));
-  g_object_unref (app);
+  while (weak)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static OffshootWindow *
+open_fixture (void)
+{
+  g_autofree char *path = osh_test_fixture ("ui/fixtures/tiny-cnn.onnx");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, path);
+  g_assert_cmpstr (offshoot_window_get_page (win), ==, "loading");
+  settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
+  return win;
+}
+
+static gboolean
+action_enabled (OffshootWindow *win, const char *name)
+{
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (win), name);
+}
+
+static GtkEventController *
+find_controller (GtkWidget *w, GType type)
+{
+  g_autoptr (GListModel) list = gtk_widget_observe_controllers (w);
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (list, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (c, type))
+        return c; /* the widget keeps it alive */
+    }
+  return NULL;
+}
+
+/* A click as the click gesture reports it: press and release at one point. */
+static void
+click_at (OffshootGraphView *view, double x, double y)
+{
+  GtkEventController *click = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  g_assert_nonnull (click);
+  g_signal_emit_by_name (click, "pressed", 1, x, y);
+  g_signal_emit_by_name (click, "released", 1, x, y);
+}
+
+static void
+test_opens_model (void)
+{
+  OffshootWindow *win = open_fixture ();
+  const OshGraph *g = offshoot_window_get_graph (win);
+  g_assert_nonnull (g);
+  /* The fixture: input, stem, 2 residual blocks of 7 layers, two heads (tools/reference). */
+  g_assert_cmpint (g->n_layers, ==, 22);
+  g_assert_cmpint (offshoot_graph_view_count_items (offshoot_window_get_graph_view (win)), >=, 20);
+  g_assert_true (strstr (gtk_window_get_title (GTK_WINDOW (win)), "torch_jit") != NULL);
+  g_assert_true (action_enabled (win, "zoom-fit"));
+  g_assert_true (action_enabled (win, "export-model"));
+  g_assert_false (action_enabled (win, "undo"));
+  g_assert_false (action_enabled (win, "cancel"));
+  close_window (win);
+}
+
+static void
+test_click_selects_layer (void)
+{
+  OffshootWindow *win = open_fixture ();
+  const OshGraph *g = offshoot_window_get_graph (win);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  OffshootLayerPanel *panel = offshoot_window_get_layer_panel (win);
+  int fc = osh_graph_find_layer (g, -1, "/fc/Gemm");
+  g_assert_cmpint (fc, >=, 0);
+  double x, y;
+  g_assert_true (offshoot_graph_view_layer_position (view, fc, &x, &y));
+  g_assert_cmpfloat (x, >, 0);
+  g_assert_cmpfloat (y, >, 0);
+  g_assert_cmpfloat (x, <, gtk_widget_get_width (GTK_WIDGET (view)));
+  g_assert_cmpfloat (y, <, gtk_widget_get_height (GTK_WIDGET (view)));
+
+  click_at (view, x, y);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, fc);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==, "Gemm");
+  /* Linear(8, 4): 8·4 weights + 4 biases. */
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "params"), ==, "36");
+  g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "weights"), "min ") != NULL);
+  g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "weights"), "no NaN or Inf") != NULL);
+  g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "config"), "{") != NULL);
+
+  /* A press and a release far apart is a drag, not a click: the selection stays. */
+  GtkEventController *click = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  g_signal_emit_by_name (click, "pressed", 1, 5.0, 5.0);
+  g_signal_emit_by_name (click, "released", 1, 80.0, 60.0);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, fc);
+
+  /* A click on empty canvas clears it. */
+  click_at (view, 3, 3);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, -1);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "name"), ==, "No layer selected");
+  close_window (win);
+}
+
+/* The user's path on the corpus face model: find a layer by name, click it, read it. */
+static void
+test_face_model_find_and_click (void)
+{
+  g_autofree char *path = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, path);
+  settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  const OshGraph *g = offshoot_window_get_graph (win);
+  g_assert_cmpint (g->n_layers, ==, 46);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "find", NULL);
+  gtk_editable_set_text (GTK_EDITABLE (win->search_entry), "conv2d_7");
+  g_signal_emit_by_name (win->search_entry, "search-changed"); /* not waiting for the delay */
+  /* conv2d_7 itself first, then separable_conv2d_7. */
+  g_assert_cmpint (offshoot_graph_view_search_count (view), ==, 2);
+  g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 2");
+
+  int layer = osh_graph_find_layer (g, -1, "conv2d_7");
+  double x, y;
+  g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
+  /* The search brought it into view. */
+  g_assert_cmpfloat (x, >, 0);
+  g_assert_cmpfloat (y, >, 0);
+  g_assert_cmpfloat (x, <, gtk_widget_get_width (GTK_WIDGET (view)));
+  g_assert_cmpfloat (y, <, gtk_widget_get_height (GTK_WIDGET (view)));
+  click_at (view, x, y);
+  OffshootLayerPanel *panel = offshoot_window_get_layer_panel (win);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==, "Conv2D");
+  /* 3×3 kernel over 128 channels, 7 filters, with bias. */
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "params"), ==, "8071");
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "outputs"), ==, "(None, 4, 4, 7)");
+  close_window (win);
+}
+
+/* What `offshoot run` computes for this model and picture: the top class and its p. */
+static int
+engine_top_class (const OshGraph *g, const char *image_path, float *p)
+{
+  OshError err = { 0 };
+  OshImage *img = osh_image_load (image_path, &err);
+  g_assert_nonnull (img);
+  OshPreprocess pp;
+  osh_preprocess_init (&pp);
+  g_assert_true (osh_preprocess_propose (g, &pp));
+  OshTensor *x = osh_image_to_tensor (img, &pp, &err);
+  g_assert_nonnull (x);
+  OshExecOptions opt = osh_exec_options_default ();
+  OshTensor *y[OSH_EXEC_MAX_OUTPUTS] = { 0 };
+  g_assert_true (osh_exec_run_once (g, &opt, (const OshTensor *[]){ x }, 1, y, &err));
+  OshTopEntry top[1];
+  g_assert_cmpint (osh_output_top_k (y[0], 0, 1, top, &err), ==, 1);
+  *p = top[0].p;
+  osh_tensor_free (y[0]);
+  osh_tensor_free (x);
+  osh_image_free (img);
+  return top[0].index;
+}
+
+static void
+test_run_face_model (void)
+{
+  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, model);
+  settle (win);
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  /* The model's own input: 64×64 grey. */
+  OshPreprocess pp;
+  offshoot_run_panel_get_preprocess (run, &pp);
+  g_assert_cmpint (pp.height, ==, 64);
+  g_assert_cmpint (pp.width, ==, 64);
+  g_assert_cmpint (pp.channels, ==, 1);
+  g_assert_false (offshoot_run_panel_can_run (run));
+
+  g_autoptr (GFile) file = g_file_new_for_path (photo);
+  offshoot_window_set_run_input (win, file);
+  g_assert_true (offshoot_run_panel_can_run (run));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
+  g_assert_true (offshoot_window_is_busy (win));
+  settle (win);
+  g_assert_null (offshoot_run_panel_get_error (run));
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 1);
+
+  float p = 0;
+  int expected = engine_top_class (offshoot_window_get_graph (win), photo, &p);
+  g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==, expected);
+  g_autofree char *text = g_strdup_printf ("class %d %.1f %%", expected, 100.0 * p);
+  g_assert_cmpstr (offshoot_run_panel_get_result_text (run, 0), ==, text);
+
+  /* After the run, a clicked layer shows its activation. */
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  int layer = osh_graph_find_layer (offshoot_window_get_graph (win), -1, "conv2d_7");
+  offshoot_graph_view_select_layer (view, layer, TRUE);
+  const char *act = offshoot_layer_panel_get_text (offshoot_window_get_layer_panel (win), "activation");
+  g_assert_true (g_str_has_prefix (act, "output (1, 4, 4, 7)"));
+  close_window (win);
+}
+
+/* The issue's whole path: open the face model, click a layer, attach the seed head, run,
+ * see the label and the heatmap, export the model and the snippet. */
+static void
+test_attach_run_export (void)
+{
+  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, model);
+  settle (win);
+  const OshGraph *g = offshoot_window_get_graph (win);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  int layer = osh_graph_find_layer (g, -1, "add_2");
+  g_assert_cmpint (layer, >=, 0);
+  g_assert_false (action_enabled (win, "attach-head"));
+  offshoot_graph_view_select_layer (view, layer, TRUE);
+  double x, y;
+  g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
+  click_at (view, x, y);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, layer);
+  g_assert_true (action_enabled (win, "attach-head"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "attach-head", NULL);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "head");
+
+  OffshootHeadPanel *head = offshoot_window_get_head_panel (win);
+  const char *check = NULL;
+  offshoot_head_panel_set_spec (head, "seg:8:3,relu");
+  g_assert_false (offshoot_head_panel_check (head, &check));
+  g_assert_true (strstr (check, "column") != NULL); /* the parser says where */
+  offshoot_head_panel_set_spec (head, "seg");
+  g_assert_true (offshoot_head_panel_check (head, &check));
+  if (!strstr (check, "aux_head_out (Conv2D) → (None, 15, 15, 1)"))
+    g_error ("check says: %s", check);
+  g_assert_true (offshoot_head_panel_apply (head));
+  settle (win);
+  g = offshoot_window_get_graph (win);
+  g_assert_cmpint (g->n_layers, ==, 50);
+  g_assert_cmpint (g->n_outputs, ==, 2);
+  g_assert_true (action_enabled (win, "undo"));
+  g_assert_true (action_enabled (win, "export-snippet"));
+  /* The new output is selected and shown. */
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, osh_graph_find_layer (g, -1, "aux_head_out"));
+
+  g_autoptr (GFile) file = g_file_new_for_path (photo);
+  offshoot_window_set_run_input (win, file);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
+  settle (win);
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  g_assert_null (offshoot_run_panel_get_error (run));
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 2);
+  float p;
+  g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==, engine_top_class (g, photo, &p));
+  g_assert_nonnull (offshoot_run_panel_get_result_picture (run, 1));
+  g_assert_true (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 1), "heatmap 15×15, "));
+  GdkPaintable *pic = offshoot_run_panel_get_result_picture (run, 1);
+  /* Drawn over the photo at its size, with the colour bar beside it. */
+  g_assert_cmpint (gdk_paintable_get_intrinsic_height (pic), >=, 64);
+
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-export-XXXXXX", NULL);
+  g_autofree char *py = g_build_filename (dir, "aux.py", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (offshoot_window_write_snippet (win, py, &error));
+  g_autofree char *code = NULL;
+  g_assert_true (g_file_get_contents (py, &code, NULL, NULL));
+  g_assert_true (strstr (code, "aux_head_out") != NULL);
+  g_assert_true (strstr (code, "add_2") != NULL);
+  g_autofree char *saved = g_build_filename (dir, "face_aux.h5", NULL);
+  offshoot_window_export_model_to (win, saved);
+  settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  OshError err = { 0 };
+  OshGraph *back = osh_model_load (saved, &err);
+  g_assert_nonnull (back);
+  g_assert_cmpint (back->n_outputs, ==, 2);
+  g_assert_cmpint (osh_graph_find_layer (back, -1, "aux_head_out"), >=, 0);
+  osh_graph_free (back);
+  g_remove (saved);
+  g_remove (py);
+  g_rmdir (dir);
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
+  settle (win);
+  g_assert_cmpint (offshoot_window_get_graph (win)->n_layers, ==, 46);
+  g_assert_false (action_enabled (win, "export-snippet"));
+  close_window (win);
+}
+
+static void
+test_zoom_actions (void)
+{
+  OffshootWindow *win = open_fixture ();
+  OshCamera *cam = offshoot_graph_view_get_camera (offshoot_window_get_graph_view (win));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-fit", NULL);
+  double fit = cam->zoom;
+  g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-in", NULL);
+  g_assert_cmpfloat_with_epsilon (cam->zoom, fit * 1.25, 1e-9);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-out", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-out", NULL);
+  g_assert_cmpfloat_with_epsilon (cam->zoom, fit * 0.8, 1e-9);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-fit", NULL);
+  g_assert_cmpfloat_with_epsilon (cam->zoom, fit, 1e-9);
+
+  /* The wheel zooms at the pointer: the world point under it stays put. */
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  GtkEventController *motion = find_controller (GTK_WIDGET (view), GTK_TYPE_EVENT_CONTROLLER_MOTION);
+  g_signal_emit_by_name (motion, "motion", 200.0, 150.0);
+  double wx0, wy0, wx1, wy1;
+  osh_camera_view_to_world (cam, 200, 150, &wx0, &wy0);
+  osh_camera_zoom_at (cam, 1.2, 200, 150);
+  osh_camera_view_to_world (cam, 200, 150, &wx1, &wy1);
+  g_assert_cmpfloat_with_epsilon (wx0, wx1, 1e-6);
+  g_assert_cmpfloat_with_epsilon (wy0, wy1, 1e-6);
+
+  /* A drag pans by exactly the pointer's travel. */
+  GtkEventController *drag = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_DRAG);
+  double cx = cam->cx;
+  g_signal_emit_by_name (drag, "drag-begin", 300.0, 300.0);
+  g_signal_emit_by_name (drag, "drag-update", 40.0, 0.0);
+  g_assert_cmpfloat_with_epsilon (cam->cx, cx - 40.0 / cam->zoom, 1e-9);
+  close_window (win);
+}
+
+static void
+test_search (void)
+{
+  OffshootWindow *win = open_fixture ();
+  const OshGraph *g = offshoot_window_get_graph (win);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  int expected = 0;
+  for (int i = 0; i < g->n_layers; i++)
+    if (g_strrstr (g->layers[i].name, "Conv"))
+      expected++;
+  g_assert_cmpint (expected, ==, 6); /* stem, 2 × 2 block convs, spatial */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "find", NULL);
+  g_assert_cmpint (offshoot_graph_view_search (view, "conv"), ==, expected);
+  g_assert_cmpint (offshoot_graph_view_search_count (view), ==, expected);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "find-next", NULL);
+  g_assert_cmpint (offshoot_graph_view_search_step (view, -1), ==, 0);
+  g_assert_cmpint (offshoot_graph_view_search_step (view, -1), ==, expected - 1);
+  g_assert_cmpint (offshoot_graph_view_search (view, "no such layer"), ==, 0);
+  close_window (win);
+}
+
+static void
+test_bad_file_shows_error (void)
+{
+  g_autofree char *path = osh_test_fixture ("ui/test-window.c");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, path);
+  settle (win);
+  const char *err = offshoot_window_get_error (win);
+  g_assert_nonnull (err);
+  g_assert_true (strstr (err, "test-window.c") != NULL); /* names the file */
+  g_assert_cmpstr (offshoot_window_get_page (win), ==, "empty");
+  g_assert_null (offshoot_window_get_graph (win));
+  g_assert_false (action_enabled (win, "export-model"));
+  close_window (win);
+}
+
+static void
+test_cancel_load (void)
+{
+  g_autofree char *path = osh_test_fixture ("ui/fixtures/tiny-cnn.onnx");
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, path);
+  g_assert_true (action_enabled (win, "cancel"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel", NULL);
+  g_assert_false (offshoot_window_is_busy (win));
+  g_assert_cmpstr (offshoot_window_get_page (win), ==, "empty");
+  /* The abandoned load finishes in its worker and is dropped. */
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  g_assert_null (offshoot_window_get_graph (win));
+  g_assert_null (offshoot_window_get_error (win));
+  close_window (win);
+}
+
+static void
+test_default_model (void)
+{
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_default (win);
+  settle (win);
+  /* Without an embedded model the window starts empty, without an error. */
+  if (offshoot_window_get_graph (win))
+    g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
+  else
+    g_assert_cmpstr (offshoot_window_get_page (win), ==, "empty");
+  g_assert_null (offshoot_window_get_error (win));
+  close_window (win);
+}
+
+static void
+test_undo_redo (void)
+{
+  OffshootWindow *win = open_fixture ();
+  const OshGraph *original = offshoot_window_get_graph (win);
+  OshError err = { 0 };
+  OshGraph *copy = osh_graph_copy (original, &err);
+  g_assert_nonnull (copy);
+  offshoot_window_apply_edit (win, copy);
+  settle (win);
+  g_assert_true (offshoot_window_get_graph (win) == copy);
+  g_assert_true (action_enabled (win, "undo"));
+  g_assert_false (action_enabled (win, "redo"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
+  settle (win);
+  g_assert_true (offshoot_window_get_graph (win) == original);
+  g_assert_true (action_enabled (win, "redo"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "redo", NULL);
+  settle (win);
+  g_assert_true (offshoot_window_get_graph (win) == copy);
+  close_window (win);
+}
+
+/* The fixture plus an output computed from an Input that is not a model input. */
+static OshGraph *
+with_foreign_branch (const OshGraph *g)
+{
+  OshError err = { 0 };
+  OshGraph *d = osh_graph_copy (g, &err);
+  g_assert_nonnull (d);
+  int in = osh_graph_add_layer (d, -1, "foreign_input", "InputLayer", NULL, &err);
+  int in_node = osh_graph_add_node (d, in, NULL, 0, 1, &err);
+  int relu = osh_graph_add_layer (d, -1, "foreign_relu", "Relu", NULL, &err);
+  OshRef x = { in_node, 0 };
+  int relu_node = osh_graph_add_node (d, relu, &x, 1, 1, &err);
+  g_assert_cmpint (relu_node, >=, 0);
+  g_autofree OshRef *outs = g_new (OshRef, d->n_outputs + 1);
+  memcpy (outs, d->outputs, sizeof (OshRef) * d->n_outputs);
+  outs[d->n_outputs] = (OshRef){ relu_node, 0 };
+  g_autofree OshRef *ins = g_memdup2 (d->inputs, sizeof (OshRef) * d->n_inputs);
+  g_assert_true (osh_graph_set_io (d, -1, ins, d->n_inputs, outs, d->n_outputs + 1, &err));
+  return d;
+}
+
+static void
+test_disconnection_banner (void)
+{
+  OffshootWindow *win = open_fixture ();
+  g_assert_cmpint (offshoot_window_count_fixes (win), ==, 0);
+  g_assert_false (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  offshoot_window_apply_edit (win, with_foreign_branch (offshoot_window_get_graph (win)));
+  settle (win);
+  g_assert_true (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  const char *msg = gtk_label_get_text (win->disconnect_message);
+  g_assert_true (g_str_has_prefix (msg, "Graph disconnected"));
+  g_assert_true (strstr (msg, "foreign_relu") != NULL);
+  g_assert_cmpstr (gtk_label_get_text (win->disconnect_explanation), !=, "");
+  int n = offshoot_window_count_fixes (win);
+  g_assert_cmpint (n, >=, 1);
+  /* The first fix makes the graph connected again, as one undoable step. */
+  g_assert_true (offshoot_window_apply_fix (win, 0));
+  settle (win);
+  g_assert_false (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  g_assert_cmpint (offshoot_window_count_fixes (win), ==, 0);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
+  settle (win);
+  g_assert_true (gtk_revealer_get_reveal_child (win->disconnect_revealer));
+  close_window (win);
+}
+
+/* Every button without a text label says what it does (tooltip; the .ui also sets an
+ * accessible label on each). */
+static void
+check_buttons (GtkWidget *w, int *n_checked)
+{
+  if (GTK_IS_BUTTON (w) || GTK_IS_MENU_BUTTON (w))
+    {
+      const char *label = GTK_IS_BUTTON (w) ? gtk_button_get_label (GTK_BUTTON (w))
+                                             : gtk_menu_button_get_label (GTK_MENU_BUTTON (w));
+      GtkWidget *parent = gtk_widget_get_parent (w);
+      gboolean inner = parent && GTK_IS_MENU_BUTTON (parent); /* the menu button's own button */
+      gboolean switcher = parent && GTK_IS_STACK_SWITCHER (parent);
+      /* GtkSearchBar's own close button. */
+      gboolean search_close = parent && GTK_IS_CENTER_BOX (parent)
+                              && gtk_widget_get_ancestor (w, GTK_TYPE_SEARCH_BAR);
+      /* Minimize, maximize, close, spin buttons' steppers, drop-downs: GTK names them. */
+      gboolean controls = parent && (GTK_IS_WINDOW_CONTROLS (parent) || GTK_IS_SPIN_BUTTON (parent)
+                                     || GTK_IS_DROP_DOWN (parent));
+      if (!label && !inner && !switcher && !search_close && !controls)
+        {
+          if (!gtk_widget_get_tooltip_text (w))
+            g_error ("a %s (icon %s, in a %s) without a label or tooltip", G_OBJECT_TYPE_NAME (w),
+                     GTK_IS_BUTTON (w) ? gtk_button_get_icon_name (GTK_BUTTON (w)) : "?",
+                     G_OBJECT_TYPE_NAME (parent));
+          (*n_checked)++;
+        }
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    check_buttons (c, n_checked);
+}
+
+static void
+test_buttons_are_named (void)
+{
+  OffshootWindow *win = new_window ();
+  int n = 0;
+  check_buttons (GTK_WIDGET (win), &n);
+  GtkWidget *titlebar = gtk_window_get_titlebar (GTK_WINDOW (win));
+  check_buttons (titlebar, &n);
+  g_assert_cmpint (n, >=, 10);
+  close_window (win);
 }
 
 int
 main (int argc, char **argv)
 {
+  /* Recent files go to a scratch place, not the user's list. */
+  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   gtk_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/ui/window/opens-corpus-model", test_opens_corpus_model);
-  return g_test_run ();
+  /* Fly-to jumps straight to its end, so positions are known right after a search. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  app = gtk_application_new ("io.offshoot.Offshoot.Test", G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, NULL);
+  g_test_add_func ("/ui/window/opens-model", test_opens_model);
+  g_test_add_func ("/ui/window/click-selects-layer", test_click_selects_layer);
+  g_test_add_func ("/ui/window/zoom-pan-actions", test_zoom_actions);
+  g_test_add_func ("/ui/window/face-model-find-and-click", test_face_model_find_and_click);
+  g_test_add_func ("/ui/window/run-face-model", test_run_face_model);
+  g_test_add_func ("/ui/window/attach-run-export", test_attach_run_export);
+  g_test_add_func ("/ui/window/search", test_search);
+  g_test_add_func ("/ui/window/bad-file-shows-error", test_bad_file_shows_error);
+  g_test_add_func ("/ui/window/cancel-load", test_cancel_load);
+  g_test_add_func ("/ui/window/default-model", test_default_model);
+  g_test_add_func ("/ui/window/undo-redo", test_undo_redo);
+  g_test_add_func ("/ui/window/buttons-are-named", test_buttons_are_named);
+  g_test_add_func ("/ui/window/disconnection-banner", test_disconnection_banner);
+  int status = g_test_run ();
+  g_object_unref (app);
+  return status;
 }

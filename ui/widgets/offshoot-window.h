@@ -1,7 +1,22 @@
-/* offshoot-window.h — the main window: one model, its graph, panels. */
+/* offshoot-window.h — the main window: one model, its graph, the layer, run and head panels.
+ *
+ *   OffshootWindow *win = offshoot_window_new (app);
+ *   offshoot_window_open_file (win, file);          // loads in a worker; errors show inline
+ *   gtk_window_present (GTK_WINDOW (win));
+ *
+ * Everything the window does is reachable as an action (win.open, win.run, win.zoom-fit,
+ * win.attach-head, ...; offshoot-window-actions.c lists them), which is how the tests and
+ * keyboard shortcuts drive it.
+ */
 #pragma once
 
 #include <gtk/gtk.h>
+
+#include "offshoot-graph-view.h"
+#include "offshoot-head-panel.h"
+#include "offshoot-layer-panel.h"
+#include "offshoot-run-panel.h"
+#include "osh-graph.h"
 
 G_BEGIN_DECLS
 
@@ -11,5 +26,23 @@ G_DECLARE_FINAL_TYPE (OffshootWindow, offshoot_window, OFFSHOOT, WINDOW, GtkAppl
 OffshootWindow *offshoot_window_new (GtkApplication *app);
 void offshoot_window_open_file (OffshootWindow *self, GFile *file);
 void offshoot_window_open_default (OffshootWindow *self);
+/* Opens a path or "@default". */
+void offshoot_window_open_spec (OffshootWindow *self, const char *spec);
+
+/* What the window holds, for tests and the end-to-end script. */
+const OshGraph *offshoot_window_get_graph (OffshootWindow *self);
+/* TRUE while a model loads, a layout runs or a run is in progress. */
+gboolean offshoot_window_is_busy (OffshootWindow *self);
+/* The error shown in the window's banner, or NULL. */
+const char *offshoot_window_get_error (OffshootWindow *self);
+/* "empty", "loading" or "graph". */
+const char *offshoot_window_get_page (OffshootWindow *self);
+OffshootGraphView *offshoot_window_get_graph_view (OffshootWindow *self);
+OffshootLayerPanel *offshoot_window_get_layer_panel (OffshootWindow *self);
+OffshootRunPanel *offshoot_window_get_run_panel (OffshootWindow *self);
+OffshootHeadPanel *offshoot_window_get_head_panel (OffshootWindow *self);
+/* The disconnection banner's fix buttons: how many, and clicking one (by position). */
+int offshoot_window_count_fixes (OffshootWindow *self);
+gboolean offshoot_window_apply_fix (OffshootWindow *self, int index);
 
 G_END_DECLS

@@ -1,0 +1,434 @@
+/* Fixes for a disconnected graph: proposed from the analysis, applied to a new graph. */
+#include "osh-fixes.h"
+
+#include "osh-graph-rebuild.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+osh_fixes_free (OshFix *fixes, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      free (fixes[i].id);
+      free (fixes[i].description);
+    }
+  free (fixes);
+}
+
+const OshFix *
+osh_fix_find (const OshConnectivity *c, const char *id)
+{
+  for (int i = 0; c && i < c->n_fixes; i++)
+    if (strcmp (c->fixes[i].id, id) == 0)
+      return &c->fixes[i];
+  return NULL;
+}
+
+static int
+count_calls (const OshGraph *g, int layer, int *first)
+{
+  int n = 0;
+  *first = -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i].layer == layer && n++ == 0)
+      *first = i;
+  return n;
+}
+
+/* The model directly under the top level that contains `layer`, or -1 for a top-level layer. */
+static int
+top_instance (const OshGraph *g, int layer)
+{
+  int top = -1;
+  for (int l = g->layers[layer].owner; l >= 0; l = g->layers[l].owner)
+    top = l;
+  return top;
+}
+
+/* True when every model around `layer` is called exactly once and the outermost call is
+ * computable, so flattening them makes `layer` computable. */
+static bool
+reachable_by_flattening (const OshGraph *g, const OshConnectivity *c, int layer)
+{
+  if (g->layers[layer].owner < 0)
+    {
+      int node = osh_graph_layer_first_node (g, layer);
+      return node >= 0 && (c->node_flags[node] & OSH_CONN_COMPUTABLE);
+    }
+  int call = -1;
+  for (int m = g->layers[layer].owner; m >= 0; m = g->layers[m].owner)
+    if (count_calls (g, m, &call) != 1)
+      return false;
+  count_calls (g, top_instance (g, layer), &call);
+  return call >= 0 && (c->node_flags[call] & OSH_CONN_COMPUTABLE);
+}
+
+static bool
+add_fix (OshConnectivity *c,
+         OshFixKind kind,
+         int node,
+         int input,
+         int target,
+         char *id,
+         char *description)
+{
+  bool ok = id && description && !osh_fix_find (c, id);
+  OshFix *p = ok ? realloc (c->fixes, (size_t) (c->n_fixes + 1) * sizeof *p) : NULL;
+  if (!p)
+    {
+      bool was_duplicate = id && description;
+      free (id);
+      free (description);
+      return was_duplicate; /* a duplicate is fine; a failed allocation is not */
+    }
+  c->fixes = p;
+  c->fixes[c->n_fixes++] = (OshFix){ id, description, kind, node, input, target };
+  return true;
+}
+
+static char *format (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+static char *
+format (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *s = NULL;
+  int n = vsnprintf (NULL, 0, fmt, ap);
+  va_end (ap);
+  if (n >= 0 && (s = malloc ((size_t) n + 1)))
+    {
+      va_start (ap, fmt);
+      vsnprintf (s, (size_t) n + 1, fmt, ap);
+      va_end (ap);
+    }
+  return s;
+}
+
+static bool
+propose_rewire (const OshGraph *g, OshConnectivity *c, const OshBridge *b)
+{
+  const OshNode *consumer = &g->nodes[b->to_node];
+  int from_layer = g->nodes[b->from_node].layer;
+  for (int l = 0; l < g->n_layers; l++)
+    {
+      if (l == from_layer || strcmp (g->layers[l].name, g->layers[from_layer].name) != 0 ||
+          top_instance (g, l) == top_instance (g, from_layer) || !reachable_by_flattening (g, c, l))
+        continue;
+      for (int i = 0; i < consumer->n_inputs; i++)
+        {
+          if (consumer->inputs[i].node != b->from_node)
+            continue;
+          char *to = osh_graph_layer_path (g, consumer->layer);
+          char *now = osh_graph_layer_path (g, from_layer);
+          char *then = osh_graph_layer_path (g, l);
+          char *inst = osh_connectivity_instance_path (g, l);
+          bool ok =
+              add_fix (c, OSH_FIX_REWIRE, b->to_node, i, l, format ("rewire:%s", to),
+                       format ("Feed '%s' from '%s' of the model instance the inputs go "
+                               "through ('%s'), not from '%s'%s.",
+                               to, then, inst && *inst ? inst : "top level", now,
+                               inst && *inst ? ", and flatten that instance into the model" : ""));
+          free (to);
+          free (now);
+          free (then);
+          free (inst);
+          return ok;
+        }
+    }
+  return true;
+}
+
+bool
+osh_fixes_propose (const OshGraph *g, OshConnectivity *c, OshError *err)
+{
+  bool ok = true;
+  for (int i = 0; ok && i < c->n_bridges; i++)
+    if (c->bridges[i].to_node >= 0)
+      ok = propose_rewire (g, c, &c->bridges[i]);
+  for (int i = 0; ok && i < c->n_bridges; i++)
+    {
+      int layer = g->nodes[c->bridges[i].from_node].layer;
+      int model = top_instance (g, layer);
+      if (model < 0 || !reachable_by_flattening (g, c, layer))
+        continue;
+      char *path = osh_graph_layer_path (g, layer);
+      ok = add_fix (
+          c, OSH_FIX_FLATTEN, -1, -1, model, format ("flatten:%s", g->layers[model].name),
+          format ("Flatten the nested model '%s' into the outer model, so '%s' is computed "
+                  "from the model's inputs (in Keras: build from the same instance, "
+                  "Model(%s.input, [outputs..., aux])).",
+                  g->layers[model].name, path, g->layers[model].name));
+      free (path);
+    }
+  for (int i = 0; ok && i < c->n_foreign_roots; i++)
+    {
+      int node = c->foreign_roots[i];
+      char *path = osh_graph_layer_path (g, g->nodes[node].layer);
+      ok = add_fix (
+          c, OSH_FIX_ADD_INPUT, node, 0, -1, format ("add-input:%s", path),
+          format ("Add '%s' as an input of the model (it must then be fed separately).", path));
+      free (path);
+    }
+  int n_ok = 0;
+  for (int o = 0; o < c->n_outputs; o++)
+    n_ok += c->output_ok[o];
+  for (int o = 0; ok && n_ok > 0 && o < c->n_outputs; o++)
+    if (!c->output_ok[o])
+      {
+        char *name = osh_connectivity_output_name (g, o);
+        ok = add_fix (c, OSH_FIX_DROP_BRANCH, -1, -1, o, format ("drop-branch:%s", name),
+                      format ("Remove the output '%s' and the layers only it uses.", name));
+        free (name);
+      }
+  if (!ok)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory listing fixes");
+  return true;
+}
+
+/* A name for `layer` moving into `owner` that no layer there has (Keras-style _1, _2...). */
+static char *
+free_name (const OshGraph *g, const OshRebuild *r, int owner, int layer)
+{
+  const char *base = g->layers[layer].name;
+  size_t n = strlen (base) + 16;
+  char *name = malloc (n);
+  for (int k = 1; name; k++)
+    {
+      snprintf (name, n, "%s_%d", base, k);
+      bool taken = osh_graph_find_layer (g, owner, name) >= 0;
+      for (int l = 0; !taken && l < g->n_layers; l++)
+        taken = r->rename[l] && r->owner[l] == owner && strcmp (r->rename[l], name) == 0;
+      if (!taken)
+        break;
+    }
+  return name;
+}
+
+/* Flattens `model`; when `follow` >= 0 returns its new index in *followed (-1 if dropped). */
+static OshGraph *
+flatten (const OshGraph *g, int model, int follow, int *followed, OshError *err)
+{
+  if (model < 0 || model >= g->n_layers || !g->layers[model].is_model)
+    {
+      osh_fail (err, OSH_ERR_USAGE, "layer %d is not a nested model", model);
+      return NULL;
+    }
+  const OshLayer *m = &g->layers[model];
+  int call = -1, n_calls = count_calls (g, model, &call);
+  if (n_calls != 1)
+    {
+      osh_fail (err, OSH_ERR_UNSUPPORTED,
+                "model '%s' is called %d times; only a model called once can be flattened", m->name,
+                n_calls);
+      return NULL;
+    }
+  const OshNode *c = &g->nodes[call];
+  if (c->n_inputs != m->n_inputs || c->n_outputs > m->n_outputs)
+    {
+      osh_fail (err, OSH_ERR_FORMAT,
+                "model '%s' has %d inputs and %d outputs but is called with %d and %d", m->name,
+                m->n_inputs, m->n_outputs, c->n_inputs, c->n_outputs);
+      return NULL;
+    }
+  OshRebuild r;
+  if (!osh_rebuild_init (&r, g, err))
+    return NULL;
+  bool ok = true;
+  r.drop_layer[model] = true;
+  r.drop_node[call] = true;
+  r.redirect[call] = m->outputs;
+  for (int k = 0; k < m->n_inputs; k++)
+    {
+      int in_node = m->inputs[k].node;
+      r.drop_node[in_node] = true;
+      r.redirect[in_node] = &c->inputs[k];
+      r.drop_layer[g->nodes[in_node].layer] = true;
+    }
+  /* Inner layers keep their names unless the outer model already uses one. */
+  for (int l = 0; ok && l < g->n_layers; l++)
+    {
+      if (g->layers[l].owner != model || r.drop_layer[l])
+        continue;
+      r.owner[l] = m->owner;
+      int clash = osh_graph_find_layer (g, m->owner, g->layers[l].name);
+      if (clash >= 0 && clash != model && !(r.rename[l] = free_name (g, &r, m->owner, l)))
+        ok = osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+    }
+  OshGraph *out = ok ? osh_rebuild_run (&r, g->outputs, g->n_outputs, err) : NULL;
+  if (out && follow >= 0)
+    *followed = r.layer_map[follow];
+  osh_rebuild_clear (&r);
+  return out;
+}
+
+OshGraph *
+osh_graph_flatten_model (const OshGraph *g, int model, OshError *err)
+{
+  return flatten (g, model, -1, NULL, err);
+}
+
+/* Flattens the models around `layer` from the outside in, until it is top level; takes `g`
+ * over (frees it) and returns the layer's final index in *out_layer. */
+static OshGraph *
+flatten_around (OshGraph *g, int layer, int *out_layer, OshError *err)
+{
+  while (g->layers[layer].owner >= 0)
+    {
+      OshGraph *next = flatten (g, top_instance (g, layer), layer, &layer, err);
+      if (next && layer < 0)
+        {
+          osh_fail (err, OSH_ERR_USAGE,
+                    "that layer is the nested model's own input, which flattening "
+                    "replaces by the outer tensor; attach to that tensor instead");
+          osh_graph_free (next);
+          next = NULL;
+        }
+      osh_graph_free (g);
+      if (!next)
+        return NULL;
+      g = next;
+    }
+  if (out_layer)
+    *out_layer = layer;
+  return g;
+}
+
+OshGraph *
+osh_graph_flatten_around_layer (const OshGraph *g, int layer, int *new_layer, OshError *err)
+{
+  if (layer < 0 || layer >= g->n_layers)
+    {
+      osh_fail (err, OSH_ERR_USAGE, "layer %d does not exist", layer);
+      return NULL;
+    }
+  OshGraph *c = osh_graph_copy (g, err);
+  return c ? flatten_around (c, layer, new_layer, err) : NULL;
+}
+
+OshGraph *
+osh_graph_flatten_around (const OshGraph *g, const char *path, OshError *err)
+{
+  int layer = osh_graph_find_path (g, path);
+  if (layer < 0)
+    {
+      osh_fail (err, OSH_ERR_NOT_FOUND, "no layer '%s' in the model", path);
+      return NULL;
+    }
+  return osh_graph_flatten_around_layer (g, layer, NULL, err);
+}
+
+static OshGraph *
+drop_branch (const OshGraph *g, int output, OshError *err)
+{
+  bool *keep_used = calloc ((size_t) g->n_nodes + 1, sizeof *keep_used);
+  bool *drop_used = calloc ((size_t) g->n_nodes + 1, sizeof *drop_used);
+  OshRef *outputs = malloc (((size_t) g->n_outputs + 1) * sizeof *outputs);
+  OshRebuild r = { 0 };
+  OshGraph *out = NULL;
+  int n_out = 0;
+  for (int o = 0; outputs && o < g->n_outputs; o++)
+    if (o != output)
+      outputs[n_out++] = g->outputs[o];
+  bool ok = keep_used && drop_used && outputs &&
+            osh_graph_mark_used (g, outputs, n_out, keep_used) &&
+            osh_graph_mark_used (g, &g->outputs[output], 1, drop_used);
+  if (!ok)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory dropping an output");
+  ok = ok && osh_rebuild_init (&r, g, err);
+  /* Remove the top-level calls only the dropped output needs, then the top-level layers left
+   * without calls, with everything inside them. Models that stay keep all their contents. */
+  for (int n = 0; ok && n < g->n_nodes; n++)
+    if (drop_used[n] && !keep_used[n] && g->layers[g->nodes[n].layer].owner < 0)
+      r.drop_node[n] = true;
+  for (int l = 0; ok && l < g->n_layers; l++)
+    {
+      int owner = g->layers[l].owner;
+      if (owner >= 0)
+        {
+          r.drop_layer[l] = r.drop_layer[owner]; /* owners come before what they own */
+          continue;
+        }
+      int first = osh_graph_layer_first_node (g, l);
+      bool all_dropped = first >= 0;
+      for (int n = first; all_dropped && n < g->n_nodes; n++)
+        if (g->nodes[n].layer == l && !r.drop_node[n])
+          all_dropped = false;
+      r.drop_layer[l] = all_dropped;
+    }
+  for (int n = 0; ok && n < g->n_nodes; n++)
+    if (r.drop_layer[g->nodes[n].layer])
+      r.drop_node[n] = true;
+  if (ok)
+    out = osh_rebuild_run (&r, outputs, n_out, err);
+  osh_rebuild_clear (&r);
+  free (keep_used);
+  free (drop_used);
+  free (outputs);
+  return out;
+}
+
+OshGraph *
+osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
+{
+  switch (fix->kind)
+    {
+    case OSH_FIX_FLATTEN:
+      return osh_graph_flatten_model (g, fix->target, err);
+    case OSH_FIX_DROP_BRANCH:
+      if (fix->target < 0 || fix->target >= g->n_outputs)
+        break;
+      return drop_branch (g, fix->target, err);
+    case OSH_FIX_ADD_INPUT:
+      {
+        if (fix->node < 0 || fix->node >= g->n_nodes)
+          break;
+        OshGraph *c = osh_graph_copy (g, err);
+        OshRef *ins = malloc (((size_t) g->n_inputs + 1) * sizeof *ins);
+        bool ok = c && ins;
+        if (ok)
+          {
+            memcpy (ins, g->inputs, (size_t) g->n_inputs * sizeof *ins);
+            ins[g->n_inputs] = (OshRef){ fix->node, 0 };
+            ok = osh_graph_set_io (c, -1, ins, g->n_inputs + 1, g->outputs, g->n_outputs, err);
+          }
+        else if (c)
+          osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+        free (ins);
+        if (!ok)
+          {
+            osh_graph_free (c);
+            return NULL;
+          }
+        return c;
+      }
+    case OSH_FIX_REWIRE:
+      {
+        if (fix->node < 0 || fix->node >= g->n_nodes || fix->target < 0 ||
+            fix->target >= g->n_layers || fix->input < 0 ||
+            fix->input >= g->nodes[fix->node].n_inputs)
+          break;
+        int source = osh_graph_layer_first_node (g, fix->target);
+        int index = g->nodes[fix->node].inputs[fix->input].index;
+        if (source < 0 || index >= g->nodes[source].n_outputs)
+          {
+            osh_fail (err, OSH_ERR_USAGE, "layer '%s' has no call to take output %d from",
+                      g->layers[fix->target].name, index);
+            return NULL;
+          }
+        OshGraph *c = osh_graph_copy (g, err);
+        if (c)
+          {
+            c->nodes[fix->node].inputs[fix->input] = (OshRef){ source, index };
+            c = flatten_around (c, fix->target, NULL, err);
+          }
+        return c;
+      }
+    }
+  osh_fail (err, OSH_ERR_USAGE, "fix '%s' does not fit this graph", fix->id ? fix->id : "?");
+  return NULL;
+}

@@ -1,0 +1,837 @@
+/* The executor: a schedule of op calls built once from the graph (nested models
+ * inlined, one context per model call), activation buffers shared by liveness,
+ * and a run loop that polls the cancel flag between steps. */
+#include "osh-exec.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "osh-op.h"
+#include "osh-topo.h"
+
+#define MAX_CONTEXTS 100000 /* model calls, nested ones included */
+
+typedef struct
+{
+  OshShape shape;
+  int64_t numel;
+  int last_use; /* last step reading it; -1 none */
+  int buffer;
+  bool keep;    /* an output, a capture or capture_all: never shared */
+  int node;     /* the node (and output) it is the value of */
+} Value;
+
+#define OSH_STEP_MAX_OUTPUTS 16 /* outputs of one call (ONNX Split, Dropout's mask) */
+
+typedef struct
+{
+  int node;
+  const OshOp *op;
+  OshOpCall call;
+  int *in_vals;
+  int *out_vals; /* call.n_out values */
+  char *path;
+  double ms;
+} Step;
+
+typedef struct
+{
+  int model;     /* -1 for the top level */
+  int *memo;     /* node output slot → value id, -1 unresolved */
+  int *call_ctx; /* node → context of that model call, -1 none */
+} Context;
+
+struct OshPlan
+{
+  const OshGraph *g;
+  int threads;
+  const volatile int *cancel;
+  int64_t *off; /* node → first output slot */
+  int64_t n_slots;
+
+  Value *vals;
+  int n_vals, cap_vals;
+  Step *steps;
+  int n_steps, cap_steps;
+  Context *ctx;
+  int n_ctx, cap_ctx;
+  int *first_val; /* slot → first value computed for it, -1 none */
+
+  int *in_vals; /* per model input */
+  int n_inputs;
+  char **in_names;
+  int *out_vals;
+  int n_outputs;
+  char **out_names;
+
+  float **buffers;
+  int64_t *buf_size;
+  int n_buffers;
+  float *scratch;
+  size_t scratch_size;
+  double flops;
+  bool has_run;
+};
+
+static bool
+grow (void **items, int *cap, int need, size_t size, OshError *err)
+{
+  if (need <= *cap)
+    return true;
+  int next = *cap ? *cap * 2 : 64;
+  while (next < need)
+    next *= 2;
+  void *p = realloc (*items, (size_t) next * size);
+  if (!p)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning %d entries", need);
+  *items = p;
+  *cap = next;
+  return true;
+}
+
+static char *
+layer_path (const OshGraph *g, int layer)
+{
+  char *p = osh_graph_layer_path (g, layer);
+  return p ? p : strdup (g->layers[layer].name);
+}
+
+OshExecOptions
+osh_exec_options_default (void)
+{
+  return (OshExecOptions){ .threads = 1, .batch = 1 };
+}
+
+static int
+new_context (OshPlan *p, int model, OshError *err)
+{
+  if (p->n_ctx >= MAX_CONTEXTS)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "more than %d nested model calls", MAX_CONTEXTS);
+      return -1;
+    }
+  if (!grow ((void **) &p->ctx, &p->cap_ctx, p->n_ctx + 1, sizeof (Context), err))
+    return -1;
+  Context *c = &p->ctx[p->n_ctx];
+  c->model = model;
+  c->memo = malloc ((size_t) (p->n_slots + 1) * sizeof (int));
+  c->call_ctx = malloc ((size_t) (p->g->n_nodes + 1) * sizeof (int));
+  if (!c->memo || !c->call_ctx)
+    {
+      free (c->memo);
+      free (c->call_ctx);
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for a model call");
+      return -1;
+    }
+  memset (c->memo, 0xff, (size_t) (p->n_slots + 1) * sizeof (int));
+  memset (c->call_ctx, 0xff, (size_t) (p->g->n_nodes + 1) * sizeof (int));
+  return p->n_ctx++;
+}
+
+static int
+new_value (OshPlan *p, const OshShape *s, int node, OshError *err)
+{
+  if (!osh_shape_check (s, err))
+    return -1;
+  if (!grow ((void **) &p->vals, &p->cap_vals, p->n_vals + 1, sizeof (Value), err))
+    return -1;
+  p->vals[p->n_vals] = (Value){ .shape = *s, .numel = osh_shape_numel (s), .last_use = -1,
+                                .buffer = -1, .node = node };
+  return p->n_vals++;
+}
+
+static bool
+fail_at (OshError *err, const OshGraph *g, int layer, OshErrorCode code, const char *what)
+{
+  char *path = layer_path (g, layer);
+  osh_fail (err, code, "layer '%s' (%s): %s", path, g->layers[layer].class_name, what);
+  free (path);
+  return false;
+}
+
+/* Creates the step computing `node` in context `cx` from its resolved inputs. */
+static bool
+add_step (OshPlan *p, int cx, int node, OshError *err)
+{
+  const OshGraph *g = p->g;
+  const OshNode *n = &g->nodes[node];
+  const OshLayer *l = &g->layers[n->layer];
+  const OshOp *op = osh_op_find (g, l->class_name);
+  char msg[256];
+  if (!op || !op->run)
+    {
+      snprintf (msg, sizeof msg, "class %s cannot run in Offshoot%s", l->class_name,
+                strcmp (l->class_name, "Lambda") == 0 || strcmp (l->class_name, "TFOpLambda") == 0
+                    ? " (a Lambda holds Python code, which is not stored in the file)"
+                    : " (no kernel for it)");
+      return fail_at (err, g, n->layer, OSH_ERR_UNSUPPORTED, msg);
+    }
+  if (!grow ((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof (Step), err))
+    return false;
+  Step *st = &p->steps[p->n_steps];
+  memset (st, 0, sizeof *st);
+  st->node = node;
+  st->op = op;
+  st->path = layer_path (g, n->layer);
+  st->in_vals = malloc ((size_t) (n->n_inputs + 1) * sizeof (int));
+  st->out_vals = malloc ((size_t) (n->n_outputs + 1) * sizeof (int));
+  OshShape *shapes = malloc ((size_t) (n->n_inputs + n->n_outputs + 1) * sizeof (OshShape));
+  st->call = (OshOpCall){ .graph = g, .layer = l, .in = shapes, .n_in = n->n_inputs,
+                          .out = shapes ? shapes + n->n_inputs : NULL, .n_out = n->n_outputs };
+  p->n_steps++; /* owned from here on, freed with the plan */
+  if (!st->path || !st->in_vals || !st->out_vals || !shapes)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning a step");
+  if (n->n_outputs < 1)
+    return fail_at (err, g, n->layer, OSH_ERR_FORMAT, "a call with no outputs");
+  Context *c = &p->ctx[cx];
+  for (int i = 0; i < n->n_inputs; i++)
+    {
+      int v = c->memo[p->off[n->inputs[i].node] + n->inputs[i].index];
+      st->in_vals[i] = v;
+      shapes[i] = p->vals[v].shape;
+    }
+  memset (st->call.out, 0, (size_t) n->n_outputs * sizeof (OshShape));
+  bool ok = op->infer (&st->call, err) && (!op->prepare || op->prepare (&st->call, err));
+  for (int k = 0; ok && k < n->n_outputs; k++)
+    {
+      int v = new_value (p, &st->call.out[k], node, err);
+      ok = v >= 0;
+      if (ok)
+        {
+          st->out_vals[k] = v;
+          c->memo[p->off[node] + k] = v;
+          if (p->first_val[p->off[node] + k] < 0)
+            p->first_val[p->off[node] + k] = v;
+        }
+    }
+  if (ok)
+    {
+      p->flops += st->call.flops;
+      if (st->call.scratch > p->scratch_size)
+        p->scratch_size = st->call.scratch;
+    }
+  if (!ok)
+    osh_error_prefix (err, "layer '%s' (%s): ", st->path, l->class_name);
+  return ok;
+}
+
+/* Resolves the value of (cx, node) and everything it needs, without recursion. */
+static bool
+resolve (OshPlan *p, int cx0, int node0, OshError *err)
+{
+  const OshGraph *g = p->g;
+  typedef struct
+  {
+    int cx, node;
+  } Item;
+  Item *stack = NULL;
+  int top = 0, cap = 0;
+  bool ok = grow ((void **) &stack, &cap, 1, sizeof (Item), err);
+  if (ok)
+    stack[top++] = (Item){ cx0, node0 };
+  while (ok && top > 0)
+    {
+      Item it = stack[top - 1];
+      Context *c = &p->ctx[it.cx];
+      const OshNode *n = &g->nodes[it.node];
+      const OshLayer *l = &g->layers[n->layer];
+      if (c->memo[p->off[it.node]] >= 0)
+        {
+          top--;
+          continue;
+        }
+      /* A source that is not a bound input: an unbound Input (Keras's "Graph disconnected"), or
+       * an ONNX node computed from constants alone, which simply runs. */
+      if (n->n_inputs == 0 && !l->is_model && strcmp (l->class_name, "InputLayer") != 0
+          && g->class_name && strcmp (g->class_name, "onnx") == 0)
+        {
+          ok = add_step (p, it.cx, it.node, err);
+          top--;
+          continue;
+        }
+      if (n->n_inputs == 0 && !l->is_model)
+        {
+          char *mpath = c->model >= 0 ? layer_path (g, c->model) : NULL;
+          char msg[600];
+          snprintf (msg, sizeof msg,
+                    "Graph disconnected: this tensor is not an input of %s%s%s, so the layers "
+                    "after it cannot be computed",
+                    mpath ? "the model '" : "the model", mpath ? mpath : "", mpath ? "'" : "");
+          free (mpath);
+          ok = fail_at (err, g, n->layer, OSH_ERR_DISCONNECTED, msg);
+          break;
+        }
+      /* Inputs first. */
+      int pending = 0;
+      for (int i = 0; i < n->n_inputs && ok; i++)
+        if (c->memo[p->off[n->inputs[i].node] + n->inputs[i].index] < 0)
+          {
+            ok = grow ((void **) &stack, &cap, top + 1, sizeof (Item), err);
+            if (ok)
+              stack[top++] = (Item){ it.cx, n->inputs[i].node };
+            pending++;
+          }
+      if (!ok || pending)
+        continue;
+      if (!l->is_model)
+        {
+          ok = add_step (p, it.cx, it.node, err);
+          top--;
+          continue;
+        }
+      /* A model call: its own context binds the model's inputs to the call's inputs. */
+      if (n->n_inputs != l->n_inputs || n->n_outputs != l->n_outputs)
+        {
+          ok = fail_at (err, g, n->layer, OSH_ERR_SHAPE,
+                        "called with a different number of inputs or outputs than the model has");
+          break;
+        }
+      int sub = c->call_ctx[it.node];
+      if (sub < 0)
+        {
+          sub = new_context (p, n->layer, err);
+          if (sub < 0)
+            {
+              ok = false;
+              break;
+            }
+          c = &p->ctx[it.cx]; /* new_context may move the array */
+          c->call_ctx[it.node] = sub;
+          for (int i = 0; i < l->n_inputs; i++)
+            p->ctx[sub].memo[p->off[l->inputs[i].node] + l->inputs[i].index]
+                = c->memo[p->off[n->inputs[i].node] + n->inputs[i].index];
+        }
+      for (int i = 0; i < l->n_outputs && ok; i++)
+        if (p->ctx[sub].memo[p->off[l->outputs[i].node] + l->outputs[i].index] < 0)
+          {
+            ok = grow ((void **) &stack, &cap, top + 1, sizeof (Item), err);
+            if (ok)
+              stack[top++] = (Item){ sub, l->outputs[i].node };
+            pending++;
+          }
+      if (!ok || pending)
+        continue;
+      for (int i = 0; i < l->n_outputs; i++)
+        c->memo[p->off[it.node] + i]
+            = p->ctx[sub].memo[p->off[l->outputs[i].node] + l->outputs[i].index];
+      top--;
+    }
+  free (stack);
+  return ok;
+}
+
+/* The concrete shape of model input `i`. */
+static bool
+input_shape (OshPlan *p, const OshExecOptions *opt, int i, OshShape *s, OshError *err)
+{
+  const OshGraph *g = p->g;
+  OshRef r = g->inputs[i];
+  const OshNode *n = &g->nodes[r.node];
+  char *path = layer_path (g, n->layer);
+  bool ok = true;
+  if (opt->input_shapes && i < opt->n_input_shapes)
+    *s = opt->input_shapes[i];
+  else
+    {
+      const OshOp *op = osh_op_find (g, g->layers[n->layer].class_name);
+      OshOpCall c = { .graph = g, .layer = &g->layers[n->layer], .out = s, .n_out = 1 };
+      memset (s, 0, sizeof *s);
+      if (n->n_inputs == 0 && op)
+        ok = op->infer (&c, err);
+      else if (n->shapes)
+        *s = n->shapes[r.index];
+      if (ok && s->rank > 0 && s->dim[0] < 0)
+        s->dim[0] = opt->batch > 0 ? opt->batch : 1;
+    }
+  if (ok && s->rank == 0)
+    ok = osh_fail (err, OSH_ERR_SHAPE, "input '%s' has no known shape: give input_shapes", path);
+  if (ok && !osh_shape_check (s, err))
+    {
+      ok = false;
+      osh_error_prefix (err, "input '%s': ", path);
+    }
+  free (path);
+  return ok;
+}
+
+typedef struct
+{
+  int *ids; /* buffers free for reuse */
+  int n;
+  int cap; /* of p->buf_size */
+} FreeList;
+
+/* Gives value `v` the smallest free buffer that holds it, else the largest free one (grown),
+ * else a new buffer. */
+static bool
+take_buffer (OshPlan *p, int v, FreeList *fl, OshError *err)
+{
+  int64_t need = p->vals[v].numel;
+  int fit = -1, big = -1;
+  for (int f = 0; f < fl->n; f++)
+    {
+      int64_t size = p->buf_size[fl->ids[f]];
+      if (size >= need && (fit < 0 || size < p->buf_size[fl->ids[fit]]))
+        fit = f;
+      if (big < 0 || size > p->buf_size[fl->ids[big]])
+        big = f;
+    }
+  int pick = fit >= 0 ? fit : big;
+  if (pick >= 0)
+    {
+      int b = fl->ids[pick];
+      fl->ids[pick] = fl->ids[--fl->n];
+      if (p->buf_size[b] < need)
+        p->buf_size[b] = need;
+      p->vals[v].buffer = b;
+      return true;
+    }
+  if (!grow ((void **) &p->buf_size, &fl->cap, p->n_buffers + 1, sizeof (int64_t), err))
+    return false;
+  p->buf_size[p->n_buffers] = need;
+  p->vals[v].buffer = p->n_buffers++;
+  return true;
+}
+
+/* Gives every value a buffer; values whose lives do not overlap share one. A step's output
+ * is placed before its inputs are released, so kernels never see aliased memory. */
+static bool
+assign_buffers (OshPlan *p, OshError *err)
+{
+  FreeList fl = { .ids = malloc ((size_t) (p->n_vals + 1) * sizeof (int)) };
+  bool ok = fl.ids != NULL;
+  if (!ok)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory assigning buffers");
+  for (int i = 0; i < p->n_inputs && ok; i++)
+    if (p->vals[p->in_vals[i]].buffer < 0)
+      ok = take_buffer (p, p->in_vals[i], &fl, err);
+  for (int s = 0; s < p->n_steps && ok; s++)
+    {
+      Step *st = &p->steps[s];
+      for (int k = 0; ok && k < st->call.n_out; k++)
+        ok = take_buffer (p, st->out_vals[k], &fl, err);
+      /* Outputs nobody reads (an ONNX op's optional outputs) are free again at once. */
+      for (int k = 0; ok && k < st->call.n_out; k++)
+        if (p->vals[st->out_vals[k]].last_use < 0 && !p->vals[st->out_vals[k]].keep)
+          fl.ids[fl.n++] = p->vals[st->out_vals[k]].buffer;
+      for (int i = 0; ok && i < st->call.n_in; i++)
+        {
+          Value *v = &p->vals[st->in_vals[i]];
+          bool dup = false;
+          for (int k = 0; k < i; k++)
+            dup |= st->in_vals[k] == st->in_vals[i];
+          if (!dup && v->last_use == s && !v->keep)
+            fl.ids[fl.n++] = v->buffer;
+        }
+    }
+  free (fl.ids);
+  if (!ok)
+    return false;
+  p->buffers = calloc ((size_t) (p->n_buffers + 1), sizeof (float *));
+  if (!p->buffers)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory for activation buffers");
+  for (int b = 0; b < p->n_buffers; b++)
+    {
+      p->buffers[b] = malloc ((size_t) (p->buf_size[b] ? p->buf_size[b] : 1) * sizeof (float));
+      if (!p->buffers[b])
+        return osh_fail (err, OSH_ERR_NOMEM, "out of memory for a %lld-float activation buffer",
+                         (long long) p->buf_size[b]);
+    }
+  if (p->scratch_size)
+    {
+      p->scratch = malloc (p->scratch_size * sizeof (float));
+      if (!p->scratch)
+        return osh_fail (err, OSH_ERR_NOMEM, "out of memory for %zu floats of scratch",
+                         p->scratch_size);
+    }
+  return true;
+}
+
+static bool
+keep_node (OshPlan *p, int node, bool soft, OshError *err)
+{
+  for (int k = 0; k < p->g->nodes[node].n_outputs; k++)
+    {
+      int v = p->first_val[p->off[node] + k];
+      if (v < 0)
+        {
+          OshError local = { 0 };
+          if (!resolve (p, 0, node, soft ? &local : err))
+            return soft;
+          v = p->first_val[p->off[node] + k];
+          if (v < 0)
+            v = p->ctx[0].memo[p->off[node] + k];
+        }
+      if (v >= 0)
+        p->vals[v].keep = true;
+    }
+  return true;
+}
+
+OshPlan *
+osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
+{
+  OshExecOptions opt = opt_in ? *opt_in : osh_exec_options_default ();
+  OshPlan *p = calloc (1, sizeof *p);
+  if (!p)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for a plan");
+      return NULL;
+    }
+  p->g = g;
+  p->threads = opt.threads > 0 ? opt.threads : 1;
+  p->cancel = opt.cancel;
+  p->n_inputs = g->n_inputs;
+  p->n_outputs = g->n_outputs;
+  if (g->n_outputs > OSH_EXEC_MAX_OUTPUTS)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "the model has %d outputs (at most %d run at once)",
+                g->n_outputs, OSH_EXEC_MAX_OUTPUTS);
+      goto fail;
+    }
+  /* A cycle makes the graph unrunnable; the ordering finds it. */
+  int *order = osh_topo_order (g, err);
+  if (!order)
+    goto fail;
+  free (order);
+  p->off = malloc ((size_t) (g->n_nodes + 1) * sizeof *p->off);
+  if (!p->off)
+    goto nomem;
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      p->off[i] = p->n_slots;
+      p->n_slots += g->nodes[i].n_outputs;
+    }
+  p->first_val = malloc ((size_t) (p->n_slots + 1) * sizeof (int));
+  p->in_vals = calloc ((size_t) p->n_inputs + 1, sizeof (int));
+  p->out_vals = calloc ((size_t) p->n_outputs + 1, sizeof (int));
+  p->in_names = calloc ((size_t) p->n_inputs + 1, sizeof (char *));
+  p->out_names = calloc ((size_t) p->n_outputs + 1, sizeof (char *));
+  if (!p->first_val || !p->in_vals || !p->out_vals || !p->in_names || !p->out_names)
+    goto nomem;
+  memset (p->first_val, 0xff, (size_t) (p->n_slots + 1) * sizeof (int));
+  if (new_context (p, -1, err) < 0)
+    goto fail;
+
+  for (int i = 0; i < p->n_inputs; i++)
+    {
+      OshShape s;
+      OshRef r = g->inputs[i];
+      p->in_names[i] = layer_path (g, g->nodes[r.node].layer);
+      if (!input_shape (p, &opt, i, &s, err))
+        goto fail;
+      int v = new_value (p, &s, r.node, err);
+      if (v < 0)
+        goto fail;
+      p->in_vals[i] = v;
+      p->ctx[0].memo[p->off[r.node] + r.index] = v;
+      p->first_val[p->off[r.node] + r.index] = v;
+    }
+  for (int i = 0; i < p->n_outputs; i++)
+    {
+      OshRef r = g->outputs[i];
+      p->out_names[i] = layer_path (g, g->nodes[r.node].layer);
+      if (!resolve (p, 0, r.node, err))
+        goto fail;
+      p->out_vals[i] = p->ctx[0].memo[p->off[r.node] + r.index];
+      p->vals[p->out_vals[i]].keep = true;
+    }
+  for (int i = 0; i < opt.n_capture; i++)
+    {
+      int layer = osh_graph_find_path (g, opt.capture[i]);
+      int node = layer >= 0 ? osh_graph_layer_first_node (g, layer) : -1;
+      if (node < 0)
+        {
+          osh_fail (err, OSH_ERR_NOT_FOUND, "no layer '%s' to capture", opt.capture[i]);
+          goto fail;
+        }
+      if (!keep_node (p, node, false, err))
+        goto fail;
+    }
+  if (opt.capture_all)
+    {
+      for (int i = 0; i < g->n_nodes; i++)
+        if (g->layers[g->nodes[i].layer].owner < 0)
+          keep_node (p, i, true, err);
+      for (int v = 0; v < p->n_vals; v++)
+        p->vals[v].keep = true;
+    }
+  for (int s = 0; s < p->n_steps; s++)
+    for (int i = 0; i < p->steps[s].call.n_in; i++)
+      p->vals[p->steps[s].in_vals[i]].last_use = s;
+  if (!assign_buffers (p, err))
+    goto fail;
+  return p;
+nomem:
+  osh_fail (err, OSH_ERR_NOMEM, "out of memory planning the model");
+fail:
+  osh_plan_free (p);
+  return NULL;
+}
+
+void
+osh_plan_free (OshPlan *p)
+{
+  if (!p)
+    return;
+  for (int s = 0; s < p->n_steps; s++)
+    {
+      Step *st = &p->steps[s];
+      if (st->call.params)
+        (st->call.free_params ? st->call.free_params : free) (st->call.params);
+      free ((void *) st->call.in);
+      free (st->in_vals);
+      free (st->out_vals);
+      free (st->path);
+    }
+  for (int c = 0; c < p->n_ctx; c++)
+    {
+      free (p->ctx[c].memo);
+      free (p->ctx[c].call_ctx);
+    }
+  for (int b = 0; p->buffers && b < p->n_buffers; b++)
+    free (p->buffers[b]);
+  for (int i = 0; p->in_names && i < p->n_inputs; i++)
+    free (p->in_names[i]);
+  for (int i = 0; p->out_names && i < p->n_outputs; i++)
+    free (p->out_names[i]);
+  free (p->in_names);
+  free (p->out_names);
+  free (p->buffers);
+  free (p->buf_size);
+  free (p->scratch);
+  free (p->steps);
+  free (p->vals);
+  free (p->ctx);
+  free (p->first_val);
+  free (p->in_vals);
+  free (p->out_vals);
+  free (p->off);
+  free (p);
+}
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+bool
+osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
+              OshError *err)
+{
+  if (n_inputs != p->n_inputs)
+    return osh_fail (err, OSH_ERR_USAGE, "the model takes %d inputs (%d given)", p->n_inputs,
+                     n_inputs);
+  for (int i = 0; i < n_inputs; i++)
+    {
+      Value *v = &p->vals[p->in_vals[i]];
+      if (!osh_shape_equal (&inputs[i]->shape, &v->shape))
+        {
+          osh_op_shape_fail (err, "input has the wrong shape (given, expected)", &inputs[i]->shape,
+                             &v->shape);
+          osh_error_prefix (err, "input '%s': ", p->in_names[i]);
+          if (err)
+            err->code = OSH_ERR_USAGE; /* the caller's tensor, not the model, is wrong */
+          return false;
+        }
+      memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));
+    }
+  openblas_set_num_threads (p->threads);
+  p->has_run = false;
+  enum { STACK_IO = 16 };
+  for (int s = 0; s < p->n_steps; s++)
+    {
+      if (p->cancel && *p->cancel)
+        return osh_fail (err, OSH_ERR_CANCELLED, "cancelled before layer '%s'", p->steps[s].path);
+      Step *st = &p->steps[s];
+      const float *in_stack[STACK_IO];
+      float *out_stack[STACK_IO];
+      bool small = st->call.n_in <= STACK_IO && st->call.n_out <= STACK_IO;
+      const float **in = small ? in_stack : malloc ((size_t) st->call.n_in * sizeof *in + 1);
+      float **out = small ? out_stack : malloc ((size_t) st->call.n_out * sizeof *out + 1);
+      if (!in || !out)
+        {
+          if (!small)
+            {
+              free (in);
+              free (out);
+            }
+          return osh_fail (err, OSH_ERR_NOMEM, "out of memory running layer '%s'", st->path);
+        }
+      for (int i = 0; i < st->call.n_in; i++)
+        in[i] = p->buffers[p->vals[st->in_vals[i]].buffer];
+      for (int k = 0; k < st->call.n_out; k++)
+        out[k] = p->buffers[p->vals[st->out_vals[k]].buffer];
+      st->call.threads = p->threads;
+      double t0 = now_ms ();
+      st->op->run (&st->call, in, out, p->scratch);
+      st->ms = now_ms () - t0;
+      if (!small)
+        {
+          free (in);
+          free (out);
+        }
+    }
+  p->has_run = true;
+  if (!outputs)
+    return true;
+  for (int i = 0; i < p->n_outputs; i++)
+    {
+      Value *v = &p->vals[p->out_vals[i]];
+      outputs[i] = osh_tensor_new (&v->shape, err);
+      if (!outputs[i])
+        {
+          for (int k = 0; k < i; k++)
+            osh_tensor_free (outputs[k]);
+          return false;
+        }
+      memcpy (outputs[i]->data, p->buffers[v->buffer], (size_t) v->numel * sizeof (float));
+    }
+  return true;
+}
+
+const float *
+osh_plan_activation (const OshPlan *p, const char *path, OshShape *shape)
+{
+  if (!p->has_run)
+    return NULL;
+  int layer = osh_graph_find_path (p->g, path);
+  int node = layer >= 0 ? osh_graph_layer_first_node (p->g, layer) : -1;
+  if (node < 0)
+    return NULL;
+  int v = p->first_val[p->off[node]];
+  if (v < 0 || !p->vals[v].keep)
+    return NULL;
+  if (shape)
+    *shape = p->vals[v].shape;
+  return p->buffers[p->vals[v].buffer];
+}
+
+int
+osh_plan_n_inputs (const OshPlan *p)
+{
+  return p->n_inputs;
+}
+
+const OshShape *
+osh_plan_input_shape (const OshPlan *p, int i)
+{
+  return i >= 0 && i < p->n_inputs ? &p->vals[p->in_vals[i]].shape : NULL;
+}
+
+const char *
+osh_plan_input_name (const OshPlan *p, int i)
+{
+  return i >= 0 && i < p->n_inputs ? p->in_names[i] : NULL;
+}
+
+int
+osh_plan_n_outputs (const OshPlan *p)
+{
+  return p->n_outputs;
+}
+
+const OshShape *
+osh_plan_output_shape (const OshPlan *p, int i)
+{
+  return i >= 0 && i < p->n_outputs ? &p->vals[p->out_vals[i]].shape : NULL;
+}
+
+const char *
+osh_plan_output_name (const OshPlan *p, int i)
+{
+  return i >= 0 && i < p->n_outputs ? p->out_names[i] : NULL;
+}
+
+void
+osh_plan_set_threads (OshPlan *p, int threads)
+{
+  p->threads = threads > 0 ? threads : 1;
+}
+
+double
+osh_plan_flops (const OshPlan *p)
+{
+  return p->flops;
+}
+
+int64_t
+osh_plan_buffer_bytes (const OshPlan *p)
+{
+  int64_t total = 0;
+  for (int b = 0; b < p->n_buffers; b++)
+    total += p->buf_size[b] * (int64_t) sizeof (float);
+  return total + (int64_t) (p->scratch_size * sizeof (float));
+}
+
+int
+osh_plan_n_steps (const OshPlan *p)
+{
+  return p->n_steps;
+}
+
+bool
+osh_plan_step (const OshPlan *p, int i, OshPlanStep *info)
+{
+  if (i < 0 || i >= p->n_steps)
+    return false;
+  const Step *st = &p->steps[i];
+  *info = (OshPlanStep){ .path = st->path,
+                         .class_name = st->call.layer->class_name,
+                         .shape = st->call.out[0],
+                         .flops = st->call.flops,
+                         .last_ms = st->ms };
+  return true;
+}
+
+bool
+osh_exec_run_once (const OshGraph *g, const OshExecOptions *opt, const OshTensor *const *inputs,
+                   int n_inputs, OshTensor **outputs, OshError *err)
+{
+  OshPlan *p = osh_plan_new (g, opt, err);
+  if (!p)
+    return false;
+  bool ok = osh_plan_run (p, inputs, n_inputs, outputs, err);
+  osh_plan_free (p);
+  return ok;
+}
+
+double
+osh_exec_sgemm_gflops (int n, int runs)
+{
+  if (n < 16)
+    n = 16;
+  size_t nn = (size_t) n * (size_t) n;
+  float *a = malloc (nn * sizeof (float)), *b = malloc (nn * sizeof (float)),
+        *c = malloc (nn * sizeof (float));
+  double best = 0;
+  if (a && b && c)
+    {
+      for (size_t i = 0; i < nn; i++)
+        {
+          a[i] = (float) (i % 13) / 13.0f;
+          b[i] = (float) (i % 7) / 7.0f;
+        }
+      openblas_set_num_threads (1);
+      for (int r = 0; r < (runs > 0 ? runs : 1) + 1; r++) /* the first run warms up */
+        {
+          double t0 = now_ms ();
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                       c, n);
+          double ms = now_ms () - t0;
+          double gf = 2.0 * n * n * (double) n / (ms * 1e6);
+          if (r > 0 && gf > best)
+            best = gf;
+        }
+    }
+  free (a);
+  free (b);
+  free (c);
+  return best;
+}

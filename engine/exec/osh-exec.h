@@ -1,0 +1,114 @@
+/* osh-exec.h — running a graph: a plan prepared once, run many times.
+ *
+ * Preparing resolves every node's op (osh_op_find), computes its shapes for a
+ * concrete batch, checks its weights, sizes its scratch memory, inlines nested
+ * models and schedules the nodes with activation buffers reused by liveness.
+ * Running fills those buffers from the input tensors and copies out the model's
+ * outputs. Data is float32; Keras models are NHWC.
+ *
+ *   OshExecOptions opt = osh_exec_options_default ();   // 1 thread, batch 1
+ *   opt.threads = 2;
+ *   const char *keep[] = { "efficientnetb0/block5a_expand_conv" };
+ *   opt.capture = keep;                                  // readable after each run
+ *   opt.n_capture = 1;
+ *   OshPlan *plan = osh_plan_new (g, &opt, &err);
+ *   if (!plan)      // e.g. OSH_ERR_UNSUPPORTED "layer 'lambda_1' (Lambda): ..."
+ *     return fail (err.message);
+ *   OshTensor *x = osh_tensor_new (osh_plan_input_shape (plan, 0), &err);
+ *   ...fill x->data...
+ *   OshTensor *outs[OSH_EXEC_MAX_OUTPUTS];
+ *   if (!osh_plan_run (plan, (const OshTensor *[]){ x }, 1, outs, &err))
+ *     return fail (err.message);                         // OSH_ERR_CANCELLED if asked to stop
+ *   OshShape s;
+ *   const float *act = osh_plan_activation (plan, "efficientnetb0/block5a_expand_conv", &s);
+ *   printf ("%.2f GFLOP per run\n", osh_plan_flops (plan) / 1e9);
+ *   for (int i = 0; i < osh_plan_n_outputs (plan); i++)
+ *     osh_tensor_free (outs[i]);
+ *   osh_plan_free (plan);
+ *
+ * The graph must outlive the plan and must not be edited while the plan exists
+ * (the plan reads its weights in place). A plan is not thread-safe: one run at a
+ * time; run it off the GUI thread and stop it through `cancel`.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osh-graph.h"
+
+#define OSH_EXEC_MAX_OUTPUTS 64 /* outputs of one model a plan serves */
+
+typedef struct
+{
+  int threads;    /* kernels' threads (OpenBLAS and our own); 0 means 1 */
+  int64_t batch;  /* the size given to None batch dimensions; 0 means 1 */
+
+  /* Optional full shapes of every model input (batch included), for models whose
+   * inputs have None sizes other than the batch (e.g. (None, None, None, 3)). */
+  const OshShape *input_shapes;
+  int n_input_shapes;
+
+  /* Layer paths ("block5a_expand_conv", "backbone/conv1") whose outputs stay readable after a
+   * run through osh_plan_activation (activation heatmaps). A nested layer is captured at the
+   * first call of its model. Unknown paths make osh_plan_new fail with OSH_ERR_NOT_FOUND. */
+  const char *const *capture;
+  int n_capture;
+  /* Keep every layer's output (the GUI's layer panel): no buffer is reused. */
+  bool capture_all;
+
+  /* Polled between nodes; non-zero stops the run with OSH_ERR_CANCELLED. The caller sets it
+   * from any thread (g_atomic_int_set or a plain store). */
+  const volatile int *cancel;
+} OshExecOptions;
+
+typedef struct OshPlan OshPlan;
+
+/* Per-step facts for bench and the GUI (valid while the plan lives). */
+typedef struct
+{
+  const char *path;       /* layer path, "backbone/conv1" */
+  const char *class_name; /* "Conv2D" */
+  OshShape shape;         /* output 0's concrete shape */
+  double flops;           /* per run */
+  double last_ms;         /* time of this step in the last run */
+} OshPlanStep;
+
+OshExecOptions osh_exec_options_default (void);
+
+/* Prepares `g` for running. Fails with OSH_ERR_UNSUPPORTED naming the layer path and class when
+ * a layer has no kernel (Lambda, custom classes), OSH_ERR_SHAPE when shapes do not fit,
+ * OSH_ERR_DISCONNECTED when an output needs a tensor the inputs do not reach. */
+OshPlan *osh_plan_new (const OshGraph *g, const OshExecOptions *opt, OshError *err);
+void osh_plan_free (OshPlan *p);
+
+int osh_plan_n_inputs (const OshPlan *p);
+const OshShape *osh_plan_input_shape (const OshPlan *p, int i);  /* concrete */
+const char *osh_plan_input_name (const OshPlan *p, int i);       /* the input layer's path */
+int osh_plan_n_outputs (const OshPlan *p);
+const OshShape *osh_plan_output_shape (const OshPlan *p, int i); /* concrete */
+const char *osh_plan_output_name (const OshPlan *p, int i);      /* the output layer's path */
+
+/* Runs on `n_inputs` tensors of exactly the input shapes. `outputs` (may be NULL when only
+ * captures are wanted) receives osh_plan_n_outputs new tensors the caller frees. */
+bool osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
+                   OshError *err);
+
+/* The last run's output of a captured layer (or of any layer with capture_all), else NULL.
+ * Valid until the next run or osh_plan_free. */
+const float *osh_plan_activation (const OshPlan *p, const char *path, OshShape *shape);
+
+void osh_plan_set_threads (OshPlan *p, int threads);
+double osh_plan_flops (const OshPlan *p);          /* per run, multiply-adds count two */
+int64_t osh_plan_buffer_bytes (const OshPlan *p);  /* activation memory after reuse */
+int osh_plan_n_steps (const OshPlan *p);
+bool osh_plan_step (const OshPlan *p, int i, OshPlanStep *info);
+
+/* Prepare, run once, free: for one-off runs (tests, `offshoot run`). */
+bool osh_exec_run_once (const OshGraph *g, const OshExecOptions *opt,
+                        const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
+                        OshError *err);
+
+/* Single-thread cblas_sgemm throughput on an n×n×n product measured now (best of `runs`), in
+ * GFLOPS: the yardstick bench results are read against. */
+double osh_exec_sgemm_gflops (int n, int runs);

@@ -1,0 +1,876 @@
+/* Keras model configs (Keras 1, 2 and 3 JSON) → graph IR. */
+#include "osh-keras-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osh-limits.h"
+
+typedef struct
+{
+  const char *layer; /* borrowed from the JSON */
+  int node;
+  int tensor;
+  bool keras3_call; /* from a Keras 3 keras_history inside a call (see resolve) */
+} CallRef;
+
+typedef struct
+{
+  OshGraph *g;
+  const char *src;
+  OshError *err;
+  const char *backend; /* for Keras 1 "dim_ordering": "default" */
+  bool keras3;         /* the config has Keras 3's "module" keys */
+  /* Per layer index: the nodes that call it in order, and how many outputs a call has. */
+  int **nodes_of;
+  int *n_nodes_of;
+  int *n_out;
+  int cap;
+} Ctx;
+
+static bool
+ctx_reserve (Ctx *c)
+{
+  int need = c->g->n_layers;
+  if (need <= c->cap)
+    return true;
+  int cap = need * 2 + 16;
+  int **no = realloc (c->nodes_of, (size_t) cap * sizeof *no);
+  if (no)
+    c->nodes_of = no;
+  int *nn = realloc (c->n_nodes_of, (size_t) cap * sizeof *nn);
+  if (nn)
+    c->n_nodes_of = nn;
+  int *nout = realloc (c->n_out, (size_t) cap * sizeof *nout);
+  if (nout)
+    c->n_out = nout;
+  if (!no || !nn || !nout)
+    return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
+  for (int i = c->cap; i < cap; i++)
+    {
+      c->nodes_of[i] = NULL;
+      c->n_nodes_of[i] = 0;
+      c->n_out[i] = 1;
+    }
+  c->cap = cap;
+  return true;
+}
+
+static int
+add_node (Ctx *c, int layer, const OshRef *in, int n_in, const json_t *kwargs)
+{
+  int n_out = c->n_out[layer];
+  if (c->g->layers[layer].is_model && c->g->layers[layer].n_outputs > n_out)
+    n_out = c->g->layers[layer].n_outputs;
+  int node = osh_graph_add_node (c->g, layer, in, n_in, n_out, c->err);
+  if (node < 0)
+    return -1;
+  int *v = realloc (c->nodes_of[layer], (size_t) (c->n_nodes_of[layer] + 1) * sizeof (int));
+  if (!v)
+    {
+      osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
+      return -1;
+    }
+  c->nodes_of[layer] = v;
+  v[c->n_nodes_of[layer]++] = node;
+  if (kwargs && json_is_object (kwargs) && json_object_size (kwargs) > 0)
+    c->g->nodes[node].kwargs = json_deep_copy (kwargs);
+  return node;
+}
+
+/* ---- Keras 1 → Keras 2 names ---- */
+
+static void
+rename_key (json_t *cfg, const char *from, const char *to)
+{
+  json_t *v = json_object_get (cfg, from);
+  if (!v)
+    return;
+  if (!json_object_get (cfg, to))
+    json_object_set (cfg, to, v);
+  json_object_del (cfg, from);
+}
+
+static const char *const keras1_classes[][2] = {
+  { "Convolution1D", "Conv1D" },
+  { "Convolution2D", "Conv2D" },
+  { "Convolution3D", "Conv3D" },
+  { "AtrousConvolution1D", "Conv1D" },
+  { "AtrousConvolution2D", "Conv2D" },
+  { "Deconvolution2D", "Conv2DTranspose" },
+  { "SeparableConvolution2D", "SeparableConv2D" },
+};
+
+static const char *const keras1_merge_modes[][2] = {
+  { "sum", "Add" },      { "concat", "Concatenate" }, { "mul", "Multiply" },
+  { "ave", "Average" },  { "max", "Maximum" },        { "dot", "Dot" },
+};
+
+static const char *const keras1_keys[][2] = {
+  { "nb_filter", "filters" },
+  { "border_mode", "padding" },
+  { "subsample", "strides" },
+  { "subsample_length", "strides" },
+  { "filter_length", "kernel_size" },
+  { "atrous_rate", "dilation_rate" },
+  { "pool_length", "pool_size" },
+  { "init", "kernel_initializer" },
+  { "inner_init", "recurrent_initializer" },
+  { "inner_activation", "recurrent_activation" },
+  { "W_regularizer", "kernel_regularizer" },
+  { "U_regularizer", "recurrent_regularizer" },
+  { "b_regularizer", "bias_regularizer" },
+  { "W_constraint", "kernel_constraint" },
+  { "U_constraint", "recurrent_constraint" },
+  { "b_constraint", "bias_constraint" },
+  { "dropout_W", "dropout" },
+  { "dropout_U", "recurrent_dropout" },
+  { "beta_init", "beta_initializer" },
+  { "gamma_init", "gamma_initializer" },
+  { "concat_axis", "axis" },
+};
+
+/* Renames Keras 1 classes and config keys in place; returns the (possibly new) class name. */
+static const char *
+normalise_keras1 (Ctx *c, const char *cls, json_t *cfg)
+{
+  const char *renamed = NULL;
+  for (size_t i = 0; i < sizeof keras1_classes / sizeof keras1_classes[0]; i++)
+    if (strcmp (cls, keras1_classes[i][0]) == 0)
+      renamed = keras1_classes[i][1];
+  if (strcmp (cls, "Merge") == 0)
+    {
+      const char *mode = osh_config_string (cfg, "mode", "");
+      for (size_t i = 0; i < sizeof keras1_merge_modes / sizeof keras1_merge_modes[0]; i++)
+        if (strcmp (mode, keras1_merge_modes[i][0]) == 0)
+          renamed = keras1_merge_modes[i][1];
+    }
+  if (renamed)
+    json_object_set_new (cfg, "keras1_class_name", json_string (cls));
+
+  if (json_object_get (cfg, "output_dim") && strcmp (cls, "Embedding") != 0)
+    rename_key (cfg, "output_dim", "units");
+  if (strcmp (cls, "Embedding") == 0)
+    {
+      rename_key (cfg, "init", "embeddings_initializer");
+      rename_key (cfg, "W_regularizer", "embeddings_regularizer");
+      rename_key (cfg, "W_constraint", "embeddings_constraint");
+    }
+  if (strcmp (cls, "Dropout") == 0 || strncmp (cls, "SpatialDropout", 14) == 0)
+    rename_key (cfg, "p", "rate");
+  if (strstr (cls, "Pooling1D"))
+    rename_key (cfg, "stride", "strides");
+  json_t *bias = json_object_get (cfg, "bias");
+  if (json_is_boolean (bias))
+    rename_key (cfg, "bias", "use_bias");
+  json_t *rows = json_object_get (cfg, "nb_row"), *cols = json_object_get (cfg, "nb_col");
+  if (json_is_integer (rows) && json_is_integer (cols) && !json_object_get (cfg, "kernel_size"))
+    {
+      json_object_set_new (cfg, "kernel_size", json_pack ("[II]", json_integer_value (rows),
+                                                          json_integer_value (cols)));
+      json_object_del (cfg, "nb_row");
+      json_object_del (cfg, "nb_col");
+    }
+  for (size_t i = 0; i < sizeof keras1_keys / sizeof keras1_keys[0]; i++)
+    rename_key (cfg, keras1_keys[i][0], keras1_keys[i][1]);
+  /* Keras 1 Conv1D sizes were plain ints; Keras 2 accepts both. */
+  const char *dim = osh_config_string (cfg, "dim_ordering", NULL);
+  if (dim)
+    {
+      bool first = strcmp (dim, "th") == 0
+                   || (strcmp (dim, "default") == 0 && c->backend && strcmp (c->backend, "theano") == 0);
+      if (!json_object_get (cfg, "data_format"))
+        json_object_set_new (cfg, "data_format", json_string (first ? "channels_first" : "channels_last"));
+      json_object_del (cfg, "dim_ordering");
+    }
+  /* Keras 3's InputLayer says batch_shape where Keras 2 says batch_input_shape. */
+  if (strcmp (cls, "InputLayer") == 0)
+    rename_key (cfg, "batch_shape", "batch_input_shape");
+  return renamed ? renamed : cls;
+}
+
+/* ---- calls and references ---- */
+
+static bool
+parse_ref (Ctx *c, const json_t *r, CallRef *out, const char *where)
+{
+  if (!json_is_array (r) || json_array_size (r) < 3 || !json_is_string (json_array_get (r, 0))
+      || !json_is_integer (json_array_get (r, 1)) || !json_is_integer (json_array_get (r, 2)))
+    return osh_fail (c->err, OSH_ERR_FORMAT,
+                     "%s: %s: expected a tensor reference [layer, node_index, tensor_index]", c->src,
+                     where);
+  out->layer = json_string_value (json_array_get (r, 0));
+  json_int_t node = json_integer_value (json_array_get (r, 1));
+  json_int_t tensor = json_integer_value (json_array_get (r, 2));
+  if (node < 0 || node > OSH_MAX_NODES || tensor < 0 || tensor > 4096)
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: reference to '%s' has indices out of range", c->src,
+                     where, out->layer);
+  out->node = (int) node;
+  out->tensor = (int) tensor;
+  return true;
+}
+
+typedef struct
+{
+  CallRef *refs;
+  int n, cap;
+  const json_t *kwargs;
+} Call;
+
+static bool
+call_push (Ctx *c, Call *call, CallRef r)
+{
+  if (call->n == call->cap)
+    {
+      int cap = call->cap * 2 + 4;
+      CallRef *v = realloc (call->refs, (size_t) cap * sizeof *v);
+      if (!v)
+        return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
+      call->refs = v;
+      call->cap = cap;
+    }
+  call->refs[call->n++] = r;
+  return true;
+}
+
+static bool
+push_ref (Ctx *c, const json_t *r, Call *call, const char *where)
+{
+  CallRef ref = { 0 };
+  return parse_ref (c, r, &ref, where) && call_push (c, call, ref);
+}
+
+/* Keras 3: collects every __keras_tensor__ inside args, in order. */
+static bool
+collect_keras3 (Ctx *c, const json_t *v, Call *call, const char *where, int depth)
+{
+  if (depth > OSH_MAX_JSON_DEPTH)
+    return osh_fail (c->err, OSH_ERR_LIMIT, "%s: %s: arguments nested too deeply", c->src, where);
+  if (json_is_array (v))
+    {
+      size_t i;
+      json_t *x;
+      json_array_foreach (v, i, x)
+        if (!collect_keras3 (c, x, call, where, depth + 1))
+          return false;
+      return true;
+    }
+  if (!json_is_object (v))
+    return true;
+  const char *cls = osh_config_string (v, "class_name", "");
+  if (strcmp (cls, "__keras_tensor__") == 0)
+    {
+      if (!push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where))
+        return false;
+      call->refs[call->n - 1].keras3_call = true;
+      return true;
+    }
+  return true;
+}
+
+/* One entry of "inbound_nodes": Keras 1/2 [[name, node, tensor, {kwargs}], ...] or
+ * Keras 3 {"args": [...], "kwargs": {...}}. */
+static bool
+parse_call (Ctx *c, const json_t *v, Call *call, const char *where)
+{
+  call->n = 0;
+  call->kwargs = NULL;
+  if (json_is_object (v))
+    {
+      call->kwargs = json_object_get (v, "kwargs");
+      return collect_keras3 (c, json_object_get (v, "args"), call, where, 0);
+    }
+  if (!json_is_array (v))
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: an inbound node is neither a list nor an object",
+                     c->src, where);
+  size_t i;
+  json_t *r;
+  json_array_foreach (v, i, r)
+    {
+      if (!push_ref (c, r, call, where))
+        return false;
+      if (i == 0 && json_array_size (r) >= 4)
+        call->kwargs = json_array_get (r, 3);
+    }
+  return true;
+}
+
+/* "input_layers"/"output_layers": [[name, node, tensor], ...], a single [name, node, tensor],
+ * or Keras 3's dict form {"name": [layer, node, tensor]}. */
+static bool
+parse_io (Ctx *c, const json_t *v, Call *call, const char *where)
+{
+  call->n = 0;
+  if (!v)
+    return true;
+  if (json_is_array (v) && json_array_size (v) >= 1 && json_is_string (json_array_get (v, 0)))
+    return push_ref (c, v, call, where);
+  json_t *x;
+  if (json_is_object (v))
+    {
+      const char *k;
+      json_object_foreach ((json_t *) v, k, x)
+        if (!push_ref (c, x, call, where))
+          return false;
+      return true;
+    }
+  if (!json_is_array (v))
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: expected a list of tensor references", c->src, where);
+  size_t i;
+  json_array_foreach (v, i, x)
+    if (!push_ref (c, x, call, where))
+      return false;
+  return true;
+}
+
+/* Resolves a reference within `owner`. Returns 1 resolved, 0 not yet (the node does not exist
+ * yet), -1 error. */
+static int
+resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
+{
+  int layer = osh_graph_find_layer (c->g, owner, r->layer);
+  if (layer < 0)
+    {
+      osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: refers to layer '%s', which is not in this model", c->src,
+                where, r->layer);
+      return -1;
+    }
+  int node = r->node;
+  const OshLayer *l = &c->g->layers[layer];
+  /* A nested model (Keras's Functional, and Sequential before Keras 3) has a node of its own
+   * that links its inputs to its outputs: node 0 is that, and calls count from 1. Keras 3
+   * call arguments (keras_history inside a call) count calls from 0. */
+  if (l->is_model && !r->keras3_call && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0))
+    {
+      if (node == 0)
+        {
+          if (r->tensor >= l->n_outputs)
+            {
+              osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: model '%s' has no output %d", c->src, where, r->layer,
+                        r->tensor);
+              return -1;
+            }
+          *out = l->outputs[r->tensor];
+          return 1;
+        }
+      node--;
+    }
+  if (node >= c->n_nodes_of[layer])
+    return 0;
+  out->node = c->nodes_of[layer][node];
+  out->index = r->tensor;
+  return 1;
+}
+
+/* ---- models ---- */
+
+static bool build_model (Ctx *c, int owner, const char *cls, const json_t *entry, int depth);
+
+static bool
+is_model_class (const char *cls, const json_t *cfg)
+{
+  bool model = strcmp (cls, "Model") == 0 || strcmp (cls, "Functional") == 0
+               || strcmp (cls, "Sequential") == 0;
+  return model && (json_is_array (cfg) || json_is_array (json_object_get (cfg, "layers")));
+}
+
+static const char *
+entry_name (const json_t *entry)
+{
+  const char *n = osh_config_string (entry, "name", NULL);
+  if (!n)
+    n = osh_config_string (json_object_get (entry, "config"), "name", NULL);
+  return n;
+}
+
+/* Adds the layer an entry describes (recursing into nested models). Returns its index or -1. */
+static int
+add_entry_layer (Ctx *c, int owner, const json_t *entry, int index, int depth)
+{
+  if (!json_is_object (entry))
+    {
+      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer #%d of the config is not an object", c->src, index);
+      return -1;
+    }
+  const char *cls = osh_config_string (entry, "class_name", NULL);
+  const json_t *raw = json_object_get (entry, "config");
+  if (!cls)
+    {
+      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer #%d of the config has no class_name", c->src, index);
+      return -1;
+    }
+  const char *name = entry_name (entry);
+  char fallback[96];
+  if (!name)
+    {
+      snprintf (fallback, sizeof fallback, "%s_%d", cls, index + 1);
+      name = fallback;
+    }
+  if (is_model_class (cls, raw))
+    {
+      json_t *cfg = json_is_object (raw) ? json_deep_copy (raw) : json_object ();
+      json_object_del (cfg, "layers");
+      int l = osh_graph_add_layer (c->g, owner, name, cls, cfg, c->err);
+      if (l < 0 || !ctx_reserve (c))
+        return -1;
+      if (!build_model (c, l, cls, entry, depth + 1))
+        {
+          osh_error_prefix (c->err, "model '%s': ", name);
+          return -1;
+        }
+      return l;
+    }
+  json_t *cfg = json_is_object (raw) ? json_deep_copy (raw) : json_object ();
+  if (!cfg)
+    {
+      osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
+      return -1;
+    }
+  const char *cls2 = normalise_keras1 (c, cls, cfg);
+  int l = osh_graph_add_layer (c->g, owner, name, cls2, cfg, c->err);
+  if (l < 0 || !ctx_reserve (c))
+    {
+      osh_error_prefix (c->err, "%s: ", c->src);
+      return -1;
+    }
+  return l;
+}
+
+static bool
+set_io (Ctx *c, int owner, const OshRef *in, int n_in, const OshRef *out, int n_out)
+{
+  if (osh_graph_set_io (c->g, owner, in, n_in, out, n_out, c->err))
+    return true;
+  osh_error_prefix (c->err, "%s: ", c->src);
+  return false;
+}
+
+static bool
+build_sequential (Ctx *c, int owner, const json_t *entry, const json_t *layers, int depth)
+{
+  size_t n = json_array_size (layers);
+  OshRef x = { -1, 0 };
+  OshRef in = { -1, 0 };
+  size_t start = 0;
+  const json_t *first = json_array_get (layers, 0);
+  if (n > 0 && strcmp (osh_config_string (first, "class_name", ""), "InputLayer") == 0)
+    {
+      int l = add_entry_layer (c, owner, first, 0, depth);
+      if (l < 0 || (x.node = add_node (c, l, NULL, 0, NULL)) < 0)
+        return false;
+      start = 1;
+    }
+  else
+    {
+      /* Keras builds an InputLayer named "<first layer>_input" from the first layer's shape. */
+      OshShape s = { 0 };
+      bool known = n > 0 && osh_keras_config_input_shape (json_object_get (first, "config"), &s);
+      const json_t *bc = json_object_get (entry, "build_config");
+      if (!known && json_is_array (json_object_get (bc, "input_shape")))
+        {
+          json_t *tmp = json_pack ("{sO}", "batch_input_shape", json_object_get (bc, "input_shape"));
+          known = osh_keras_config_input_shape (tmp, &s);
+          json_decref (tmp);
+        }
+      char name[300];
+      const char *first_name = n > 0 ? entry_name (first) : NULL;
+      snprintf (name, sizeof name, "%s_input", first_name ? first_name : "sequential");
+      json_t *cfg = json_pack ("{ss ss sb}", "name", name, "dtype", "float32", "sparse", 0);
+      if (known)
+        {
+          json_t *dims = json_array ();
+          for (int i = 0; i < s.rank; i++)
+            json_array_append_new (dims, s.dim[i] < 0 ? json_null () : json_integer (s.dim[i]));
+          json_object_set_new (cfg, "batch_input_shape", dims);
+        }
+      int l = osh_graph_add_layer (c->g, owner, name, "InputLayer", cfg, c->err);
+      if (l < 0 || !ctx_reserve (c) || (x.node = add_node (c, l, NULL, 0, NULL)) < 0)
+        return false;
+    }
+  in = x;
+  for (size_t i = start; i < n; i++)
+    {
+      int l = add_entry_layer (c, owner, json_array_get (layers, i), (int) i, depth);
+      if (l < 0 || (x.node = add_node (c, l, &x, 1, NULL)) < 0)
+        {
+          if (l >= 0)
+            osh_error_prefix (c->err, "%s: ", c->src);
+          return false;
+        }
+      x.index = 0;
+    }
+  return set_io (c, owner, &in, 1, &x, 1);
+}
+
+static bool
+build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
+{
+  const json_t *layers = json_object_get (cfg, "layers");
+  size_t n = json_array_size (layers);
+  int *index = calloc (n ? n : 1, sizeof (int));
+  size_t *next = calloc (n ? n : 1, sizeof (size_t));
+  Call call = { 0 };
+  OshRef *refs = NULL;
+  bool ok = false;
+  char where[400];
+  if (!index || !next)
+    {
+      osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
+      goto out;
+    }
+  for (size_t i = 0; i < n; i++)
+    if ((index[i] = add_entry_layer (c, owner, json_array_get (layers, i), (int) i, depth)) < 0)
+      goto out;
+
+  /* How many outputs each layer's calls have: the largest tensor index anyone asks for. */
+  for (size_t i = 0; i < n; i++)
+    {
+      const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
+      size_t k;
+      json_t *v;
+      snprintf (where, sizeof where, "layer '%s'", c->g->layers[index[i]].name);
+      json_array_foreach (inbound, k, v)
+        {
+          if (!parse_call (c, v, &call, where))
+            goto out;
+          for (int r = 0; r < call.n; r++)
+            {
+              int l = osh_graph_find_layer (c->g, owner, call.refs[r].layer);
+              if (l >= 0 && call.refs[r].tensor + 1 > c->n_out[l])
+                c->n_out[l] = call.refs[r].tensor + 1;
+            }
+        }
+    }
+  const char *io_keys[2] = { "input_layers", "output_layers" };
+  for (int k = 0; k < 2; k++)
+    {
+      if (!parse_io (c, json_object_get (cfg, io_keys[k]), &call, io_keys[k]))
+        goto out;
+      for (int r = 0; r < call.n; r++)
+        {
+          int l = osh_graph_find_layer (c->g, owner, call.refs[r].layer);
+          if (l >= 0 && call.refs[r].tensor + 1 > c->n_out[l])
+            c->n_out[l] = call.refs[r].tensor + 1;
+        }
+    }
+
+  /* InputLayers exist before anything calls them. */
+  for (size_t i = 0; i < n; i++)
+    {
+      const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
+      if (strcmp (c->g->layers[index[i]].class_name, "InputLayer") == 0 && json_array_size (inbound) == 0
+          && add_node (c, index[i], NULL, 0, NULL) < 0)
+        goto out;
+    }
+
+  /* Calls are made in passes: a shared layer's later call may use layers listed after it. */
+  bool progress = true, pending = true;
+  while (progress && pending)
+    {
+      progress = pending = false;
+      for (size_t i = 0; i < n; i++)
+        {
+          const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
+          while (next[i] < json_array_size (inbound))
+            {
+              snprintf (where, sizeof where, "layer '%s' call %zu", c->g->layers[index[i]].name, next[i]);
+              if (!parse_call (c, json_array_get (inbound, next[i]), &call, where))
+                goto out;
+              OshRef *nr = realloc (refs, (size_t) (call.n + 1) * sizeof *nr);
+              if (!nr)
+                {
+                  osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
+                  goto out;
+                }
+              refs = nr;
+              int ready = 1;
+              for (int r = 0; r < call.n && ready == 1; r++)
+                ready = resolve (c, owner, &call.refs[r], &refs[r], where);
+              if (ready < 0)
+                goto out;
+              if (ready == 0)
+                {
+                  pending = true;
+                  break;
+                }
+              if (add_node (c, index[i], refs, call.n, call.kwargs) < 0)
+                {
+                  osh_error_prefix (c->err, "%s: ", c->src);
+                  goto out;
+                }
+              next[i]++;
+              progress = true;
+            }
+        }
+    }
+  if (pending)
+    {
+      for (size_t i = 0; i < n; i++)
+        if (next[i] < json_array_size (json_object_get (json_array_get (layers, i), "inbound_nodes")))
+          {
+            osh_fail (c->err, OSH_ERR_FORMAT,
+                      "%s: layer '%s': call %zu uses a tensor that no layer of the model produces "
+                      "(a missing layer, a node index out of range, or a cycle)",
+                      c->src, c->g->layers[index[i]].name, next[i]);
+            goto out;
+          }
+    }
+
+  OshRef *io[2] = { NULL, NULL };
+  int n_io[2] = { 0, 0 };
+  for (int k = 0; k < 2; k++)
+    {
+      if (!parse_io (c, json_object_get (cfg, io_keys[k]), &call, io_keys[k]))
+        goto out_io;
+      io[k] = calloc ((size_t) call.n + 1, sizeof (OshRef));
+      if (!io[k])
+        {
+          osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
+          goto out_io;
+        }
+      for (int r = 0; r < call.n; r++)
+        {
+          int got = resolve (c, owner, &call.refs[r], &io[k][r], io_keys[k]);
+          if (got == 0)
+            osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: layer '%s' has no call %d", c->src, io_keys[k],
+                      call.refs[r].layer, call.refs[r].node);
+          if (got <= 0)
+            goto out_io;
+        }
+      n_io[k] = call.n;
+    }
+  ok = set_io (c, owner, io[0], n_io[0], io[1], n_io[1]);
+out_io:
+  free (io[0]);
+  free (io[1]);
+out:
+  free (index);
+  free (next);
+  free (call.refs);
+  free (refs);
+  return ok;
+}
+
+static bool
+build_model (Ctx *c, int owner, const char *cls, const json_t *entry, int depth)
+{
+  if (depth > OSH_MAX_NESTING)
+    return osh_fail (c->err, OSH_ERR_LIMIT, "%s: models nested more than %d deep", c->src, OSH_MAX_NESTING);
+  const json_t *cfg = json_object_get (entry, "config");
+  if (strcmp (cls, "Sequential") == 0)
+    {
+      /* Keras 1 and early Keras 2 store the layer list directly as the config. */
+      const json_t *layers = json_is_array (cfg) ? cfg : json_object_get (cfg, "layers");
+      if (!json_is_array (layers))
+        return osh_fail (c->err, OSH_ERR_FORMAT, "%s: the Sequential config has no list of layers", c->src);
+      return build_sequential (c, owner, entry, layers, depth);
+    }
+  if (!json_is_array (json_object_get (cfg, "layers")))
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: the %s config has no list of layers", c->src, cls);
+  return build_functional (c, owner, cfg, depth);
+}
+
+OshGraph *
+osh_keras_config_to_graph (const json_t *model_config, const char *backend, const char *name,
+                           OshError *err)
+{
+  const char *cls = osh_config_string (model_config, "class_name", NULL);
+  const json_t *cfg = json_object_get (model_config, "config");
+  if (!cls || !cfg || !is_model_class (cls, cfg))
+    {
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: the model config is not a Keras Sequential or Functional model (class_name '%s')",
+                name, cls ? cls : "(missing)");
+      return NULL;
+    }
+  OshGraph *g = osh_graph_new ();
+  if (!g)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
+  Ctx c = { .g = g, .src = name, .err = err, .backend = backend,
+            .keras3 = json_object_get (model_config, "module") != NULL };
+  g->class_name = strdup (cls);
+  const char *model_name = json_is_object (cfg) ? osh_config_string (cfg, "name", NULL) : NULL;
+  g->name = strdup (model_name ? model_name : (strcmp (cls, "Sequential") == 0 ? "sequential" : "model"));
+  bool ok = g->class_name && g->name && build_model (&c, -1, cls, model_config, 0);
+  for (int i = 0; i < c.cap; i++)
+    free (c.nodes_of[i]);
+  free (c.nodes_of);
+  free (c.n_nodes_of);
+  free (c.n_out);
+  if (!ok)
+    {
+      if (!g->class_name || !g->name)
+        osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+      osh_graph_free (g);
+      return NULL;
+    }
+  for (int i = 0; i < g->n_layers; i++)
+    if (strcmp (osh_config_string (g->layers[i].config, "data_format", ""), "channels_first") == 0)
+      g->layout = OSH_LAYOUT_CHANNELS_FIRST;
+  return g;
+}
+
+bool
+osh_keras_config_input_shape (const json_t *config, OshShape *out)
+{
+  const json_t *v = json_object_get (config, "batch_input_shape");
+  if (!json_is_array (v))
+    v = json_object_get (config, "batch_shape");
+  int skip = 0;
+  if (!json_is_array (v) && json_is_array (json_object_get (config, "input_shape")))
+    {
+      v = json_object_get (config, "input_shape");
+      skip = 1; /* a None batch goes in front */
+    }
+  if (!json_is_array (v))
+    {
+      json_int_t dim = json_integer_value (json_object_get (config, "input_dim"));
+      if (dim <= 0)
+        return false;
+      *out = osh_shape_make (2, (int64_t[]){ -1, dim });
+      return true;
+    }
+  size_t n = json_array_size (v);
+  if (n + (size_t) skip > OSH_MAX_RANK)
+    return false;
+  OshShape s = { .rank = (int) n + skip };
+  if (skip)
+    s.dim[0] = -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      const json_t *d = json_array_get (v, i);
+      json_int_t x = json_is_integer (d) ? json_integer_value (d) : -1;
+      s.dim[i + (size_t) skip] = x < 0 || x > OSH_MAX_DIM ? -1 : x;
+    }
+  *out = s;
+  return true;
+}
+
+/* ---- weight checks ---- */
+
+static bool
+mismatch (OshError *err, const char *src, const OshGraph *g, int layer, int w, const char *expected)
+{
+  char got[128];
+  osh_shape_format (&g->layers[layer].weights[w].value->shape, got, sizeof got);
+  return osh_fail (err, OSH_ERR_SHAPE, "%s: layer '%s' (%s): weight %d '%s' has shape %s, the config implies %s",
+                   src, g->layers[layer].name, g->layers[layer].class_name, w,
+                   g->layers[layer].weights[w].name, got, expected);
+}
+
+bool
+osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
+{
+  OshLayer *l = &g->layers[layer];
+  const char *cls = l->class_name;
+  const json_t *cfg = l->config;
+  char expected[160];
+  for (int w = 0; w < l->n_weights; w++)
+    if (strstr (l->weights[w].name, "moving_") || strstr (l->weights[w].name, "running_"))
+      l->weights[w].trainable = false;
+
+  if (strcmp (cls, "BatchNormalization") == 0)
+    {
+      /* gamma?, beta?, moving_mean, moving_variance: the last two are statistics. */
+      if (l->n_weights >= 2)
+        l->weights[l->n_weights - 1].trainable = l->weights[l->n_weights - 2].trainable = false;
+      for (int w = 1; w < l->n_weights; w++)
+        if (!osh_shape_equal (&l->weights[w].value->shape, &l->weights[0].value->shape))
+          {
+            char first[64];
+            osh_shape_format (&l->weights[0].value->shape, first, sizeof first);
+            snprintf (expected, sizeof expected, "%s like weight 0", first);
+            return mismatch (err, src, g, layer, w, expected);
+          }
+      return true;
+    }
+
+  bool conv = strcmp (cls, "Conv2D") == 0 || strcmp (cls, "Conv1D") == 0 || strcmp (cls, "Conv3D") == 0;
+  bool dense = strcmp (cls, "Dense") == 0;
+  if (!conv && !dense)
+    return true;
+  int64_t units = dense ? osh_config_int (cfg, "units", -1) : osh_config_int (cfg, "filters", -1);
+  bool use_bias = osh_config_bool (cfg, "use_bias", true);
+  if (l->n_weights == 0)
+    return true; /* a config-only file */
+  if (l->n_weights != (use_bias ? 2 : 1))
+    return osh_fail (err, OSH_ERR_SHAPE, "%s: layer '%s' (%s) has %d weights, the config implies %d (%s)",
+                     src, l->name, cls, l->n_weights, use_bias ? 2 : 1,
+                     use_bias ? "kernel and bias" : "kernel only");
+  const OshShape *k = &l->weights[0].value->shape;
+  int rank = dense ? 2 : strcmp (cls, "Conv1D") == 0 ? 3 : strcmp (cls, "Conv2D") == 0 ? 4 : 5;
+  int spatial = rank - 2;
+  int64_t ks[3] = { -1, -1, -1 };
+  bool have_ks = !dense && osh_config_ints (cfg, "kernel_size", ks, spatial);
+  bool ok = k->rank == rank && (units < 0 || k->dim[rank - 1] == units);
+  for (int i = 0; ok && have_ks && i < spatial; i++)
+    ok = k->dim[i] == ks[i];
+  if (!ok)
+    {
+      if (dense)
+        snprintf (expected, sizeof expected, "(?, %lld)", (long long) units);
+      else if (spatial == 2)
+        snprintf (expected, sizeof expected, "(%lld, %lld, ?, %lld)", (long long) ks[0], (long long) ks[1],
+                  (long long) units);
+      else
+        snprintf (expected, sizeof expected, "rank %d ending in %lld", rank, (long long) units);
+      return mismatch (err, src, g, layer, 0, expected);
+    }
+  if (use_bias)
+    {
+      const OshShape *b = &l->weights[1].value->shape;
+      if (b->rank != 1 || (units >= 0 && b->dim[0] != units))
+        {
+          snprintf (expected, sizeof expected, "(%lld,)", (long long) units);
+          return mismatch (err, src, g, layer, 1, expected);
+        }
+    }
+  return true;
+}
+
+bool
+osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err)
+{
+  for (int i = 0; i < g->n_layers; i++)
+    if (!osh_keras_check_weights (g, i, name, err))
+      return false;
+  return true;
+}
+
+void
+osh_keras_copy_meta (OshGraph *g, const json_t *from, const char *const *keys)
+{
+  for (; *keys; keys++)
+    if (json_is_string (json_object_get (from, *keys)))
+      json_object_set (g->meta, *keys, json_object_get (from, *keys));
+}
+
+json_t *
+osh_keras_parse_json (const char *text, size_t size, const char *name, const char *what, OshError *err)
+{
+  if ((int64_t) size > OSH_MAX_JSON_BYTES)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "%s: %s is %zu bytes, over the limit of %lld", name, what, size,
+                (long long) OSH_MAX_JSON_BYTES);
+      return NULL;
+    }
+  json_error_t je;
+  json_t *v = json_loadb (text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+  if (!v)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: %s is not valid JSON (line %d, column %d: %s)", name, what,
+                je.line, je.column, je.text);
+      return NULL;
+    }
+  if (!json_is_object (v))
+    {
+      json_decref (v);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: %s is JSON but not an object", name, what);
+      return NULL;
+    }
+  return v;
+}

@@ -1,0 +1,384 @@
+/* ONNX Conv and ConvTranspose on NCHW data (1-D and 2-D), through cblas_sgemm:
+ * per image and group, out[M/g, OH*OW] = W[M/g, C/g*kh*kw] × cols[C/g*kh*kw, OH*OW], where
+ * cols is the image itself for 1×1 stride-1 unpadded kernels and an im2col copy otherwise.
+ * Depthwise convolutions (one input channel per group) use a direct kernel instead. */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx-op-util.h"
+
+typedef struct
+{
+  int64_t n, c, h, w;       /* input */
+  int64_t m, oh, ow;        /* output channels and size */
+  int64_t kh, kw, sh, sw, dh, dw;
+  int64_t pt, pl;           /* leading pads (trailing ones follow from the sizes) */
+  int64_t group;
+  int64_t oph, opw;         /* ConvTranspose output_padding */
+  bool pointwise;           /* 1×1, stride 1, no padding: no im2col */
+  bool depthwise;
+} Geometry;
+
+/* Reads the spatial attributes of a conv-like op for spatial rank 1 or 2 into 2-D form. */
+static bool
+read_window (const OshOpCall *c, int spatial, const int64_t *kernel, Geometry *g, int64_t pads[4],
+             OshError *err)
+{
+  int64_t v[4];
+  g->kh = spatial == 2 ? kernel[0] : 1;
+  g->kw = kernel[spatial - 1];
+  g->sh = g->sw = g->dh = g->dw = 1;
+  int n = onnx_attr_ints (c, "strides", v, 2);
+  if (n == spatial)
+    g->sh = spatial == 2 ? v[0] : 1, g->sw = v[spatial - 1];
+  else if (n != 0)
+    return osh_fail (err, OSH_ERR_FORMAT, "strides should have %d values", spatial);
+  n = onnx_attr_ints (c, "dilations", v, 2);
+  if (n == spatial)
+    g->dh = spatial == 2 ? v[0] : 1, g->dw = v[spatial - 1];
+  else if (n != 0)
+    return osh_fail (err, OSH_ERR_FORMAT, "dilations should have %d values", spatial);
+  memset (pads, 0, 4 * sizeof *pads); /* top, left, bottom, right */
+  n = onnx_attr_ints (c, "pads", v, 4);
+  if (n == 2 * spatial)
+    {
+      if (spatial == 2)
+        pads[0] = v[0], pads[1] = v[1], pads[2] = v[2], pads[3] = v[3];
+      else
+        pads[1] = v[0], pads[3] = v[1];
+    }
+  else if (n != 0)
+    return osh_fail (err, OSH_ERR_FORMAT, "pads should have %d values", 2 * spatial);
+  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1)
+    return osh_fail (err, OSH_ERR_FORMAT, "kernel, strides and dilations must be positive");
+  for (int i = 0; i < 4; i++)
+    if (pads[i] < 0)
+      return osh_fail (err, OSH_ERR_FORMAT, "pads must not be negative");
+  return true;
+}
+
+/* auto_pad SAME_UPPER / SAME_LOWER: output = ceil(in / stride), padding split as ONNX says. */
+static void
+auto_pad (const char *mode, int64_t in, int64_t k, int64_t s, int64_t d, int64_t *lead, int64_t *trail)
+{
+  int64_t out = (in + s - 1) / s;
+  int64_t total = (out - 1) * s + (k - 1) * d + 1 - in;
+  if (total < 0)
+    total = 0;
+  bool lower = strcmp (mode, "SAME_LOWER") == 0;
+  *lead = lower ? (total + 1) / 2 : total / 2;
+  *trail = total - *lead;
+}
+
+/* Fills the geometry of a Conv (transpose = false) or ConvTranspose from shapes and attributes. */
+static bool
+geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "X", err) || !onnx_need (c, 1, false, "W", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape, *w = onnx_slot (c, 1).shape;
+  int spatial = x->rank - 2;
+  if (spatial < 1 || spatial > 2 || w->rank != x->rank)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "only 1-D and 2-D convolutions are supported (input "
+                     "rank %d, weight rank %d)", x->rank, w->rank);
+  memset (g, 0, sizeof *g);
+  g->n = x->dim[0];
+  g->c = x->dim[1];
+  g->h = spatial == 2 ? x->dim[2] : 1;
+  g->w = x->dim[x->rank - 1];
+  g->group = onnx_attr_int (c, "group", 1);
+  if (g->group < 1 || g->c % g->group != 0)
+    return osh_fail (err, OSH_ERR_SHAPE, "group %lld does not divide %lld input channels",
+                     (long long) g->group, (long long) g->c);
+  int64_t kernel[2];
+  int nk = onnx_attr_ints (c, "kernel_shape", kernel, 2);
+  if (nk == 0)
+    for (int i = 0; i < spatial; i++)
+      kernel[i] = w->dim[2 + i];
+  else if (nk != spatial)
+    return osh_fail (err, OSH_ERR_FORMAT, "kernel_shape should have %d values", spatial);
+  int64_t pads[4];
+  if (!read_window (c, spatial, kernel, g, pads, err))
+    return false;
+  if (!transpose)
+    {
+      g->m = w->dim[0];
+      if (w->dim[1] * g->group != g->c || g->m % g->group != 0)
+        return osh_fail (err, OSH_ERR_SHAPE, "weight has %lld input channels per group; the input "
+                         "has %lld channels in %lld groups", (long long) w->dim[1], (long long) g->c,
+                         (long long) g->group);
+      const char *ap = onnx_attr_str (c, "auto_pad", "NOTSET");
+      if (strncmp (ap, "SAME", 4) == 0)
+        {
+          auto_pad (ap, g->h, g->kh, g->sh, g->dh, &pads[0], &pads[2]);
+          auto_pad (ap, g->w, g->kw, g->sw, g->dw, &pads[1], &pads[3]);
+        }
+      else if (strcmp (ap, "VALID") == 0)
+        memset (pads, 0, 4 * sizeof *pads);
+      g->oh = (g->h + pads[0] + pads[2] - ((g->kh - 1) * g->dh + 1)) / g->sh + 1;
+      g->ow = (g->w + pads[1] + pads[3] - ((g->kw - 1) * g->dw + 1)) / g->sw + 1;
+    }
+  else
+    {
+      if (w->dim[0] != g->c)
+        return osh_fail (err, OSH_ERR_SHAPE, "ConvTranspose weight has %lld input channels, the "
+                         "input %lld", (long long) w->dim[0], (long long) g->c);
+      g->m = w->dim[1] * g->group;
+      int64_t op[2] = { 0, 0 }, os[2];
+      int n = onnx_attr_ints (c, "output_padding", op, 2);
+      if (n == spatial)
+        g->oph = spatial == 2 ? op[0] : 0, g->opw = op[spatial - 1];
+      int64_t full_h = g->sh * (g->h - 1) + g->oph + (g->kh - 1) * g->dh + 1;
+      int64_t full_w = g->sw * (g->w - 1) + g->opw + (g->kw - 1) * g->dw + 1;
+      if (onnx_attr_ints (c, "output_shape", os, 2) == spatial)
+        {
+          /* Total padding follows from the requested size; SAME_UPPER-style split. */
+          g->oh = spatial == 2 ? os[0] : 1;
+          g->ow = os[spatial - 1];
+          int64_t th = full_h - g->oh, tw = full_w - g->ow;
+          bool lower = strcmp (onnx_attr_str (c, "auto_pad", "NOTSET"), "SAME_LOWER") == 0;
+          pads[0] = lower ? (th + 1) / 2 : th / 2;
+          pads[1] = lower ? (tw + 1) / 2 : tw / 2;
+        }
+      else
+        {
+          const char *ap = onnx_attr_str (c, "auto_pad", "NOTSET");
+          if (strncmp (ap, "SAME", 4) == 0)
+            {
+              g->oh = g->h * g->sh;
+              g->ow = g->w * g->sw;
+              int64_t th = full_h - g->oh, tw = full_w - g->ow;
+              bool lower = strcmp (ap, "SAME_LOWER") == 0;
+              pads[0] = lower ? (th + 1) / 2 : th / 2;
+              pads[1] = lower ? (tw + 1) / 2 : tw / 2;
+            }
+          else
+            {
+              g->oh = full_h - pads[0] - pads[2];
+              g->ow = full_w - pads[1] - pads[3];
+            }
+        }
+    }
+  g->pt = pads[0];
+  g->pl = pads[1];
+  if (g->oh < 1 || g->ow < 1)
+    return osh_fail (err, OSH_ERR_SHAPE, "the output would be empty (%lld×%lld)", (long long) g->oh,
+                     (long long) g->ow);
+  g->pointwise = !transpose && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0
+                 && g->pl == 0 && g->oh == g->h && g->ow == g->w;
+  g->depthwise = !transpose && g->group == g->c && g->group > 1;
+  OnnxSlot b = onnx_slot (c, 2);
+  if (b.present && (b.shape->rank != 1 || b.shape->dim[0] != g->m))
+    return osh_fail (err, OSH_ERR_SHAPE, "bias should have %lld values", (long long) g->m);
+  return true;
+}
+
+static void
+set_out_shape (OshOpCall *c, const Geometry *g)
+{
+  const OshShape *x = onnx_slot (c, 0).shape;
+  c->out[0] = *x;
+  c->out[0].dim[1] = g->m;
+  if (x->rank == 4)
+    c->out[0].dim[2] = g->oh;
+  c->out[0].dim[x->rank - 1] = g->ow;
+}
+
+static bool
+prepare (OshOpCall *c, bool transpose, OshError *err)
+{
+  Geometry *g = malloc (sizeof *g);
+  if (!g)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = g;
+  if (!geometry (c, transpose, g, err))
+    return false;
+  int64_t cg = g->c / g->group, mg = g->m / g->group;
+  if (transpose)
+    {
+      c->scratch = (size_t) (mg * g->kh * g->kw * g->h * g->w);
+      c->flops = 2.0 * (double) g->n * (double) g->c * (double) mg * (double) (g->kh * g->kw * g->h * g->w);
+    }
+  else
+    {
+      c->scratch = g->pointwise || g->depthwise ? 0 : (size_t) (cg * g->kh * g->kw * g->oh * g->ow);
+      c->flops = 2.0 * (double) g->n * (double) g->m * (double) (cg * g->kh * g->kw)
+                 * (double) (g->oh * g->ow);
+    }
+  return true;
+}
+
+bool
+onnx_conv_infer (OshOpCall *c, OshError *err)
+{
+  Geometry g;
+  if (!geometry (c, false, &g, err))
+    return false;
+  set_out_shape (c, &g);
+  return true;
+}
+
+bool
+onnx_conv_prepare (OshOpCall *c, OshError *err)
+{
+  return prepare (c, false, err);
+}
+
+/* cols[(ci*kh + ky)*kw + kx][oy*ow + ox] = x[ci][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw] */
+static void
+im2col (const Geometry *g, int64_t channels, const float *x, float *cols)
+{
+  for (int64_t ci = 0; ci < channels; ci++)
+    for (int64_t ky = 0; ky < g->kh; ky++)
+      for (int64_t kx = 0; kx < g->kw; kx++)
+        {
+          float *row = cols + ((ci * g->kh + ky) * g->kw + kx) * g->oh * g->ow;
+          const float *plane = x + ci * g->h * g->w;
+          for (int64_t oy = 0; oy < g->oh; oy++)
+            {
+              int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+              float *r = row + oy * g->ow;
+              if (iy < 0 || iy >= g->h)
+                {
+                  memset (r, 0, (size_t) g->ow * sizeof *r);
+                  continue;
+                }
+              const float *src = plane + iy * g->w;
+              for (int64_t ox = 0; ox < g->ow; ox++)
+                {
+                  int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+                  r[ox] = ix >= 0 && ix < g->w ? src[ix] : 0.0f;
+                }
+            }
+        }
+}
+
+static void
+depthwise (const Geometry *g, const float *x, const float *w, float *y)
+{
+  int64_t mult = g->m / g->c;
+  for (int64_t oc = 0; oc < g->m; oc++)
+    {
+      const float *plane = x + (oc / mult) * g->h * g->w;
+      const float *k = w + oc * g->kh * g->kw;
+      float *out = y + oc * g->oh * g->ow;
+      for (int64_t oy = 0; oy < g->oh; oy++)
+        for (int64_t ox = 0; ox < g->ow; ox++)
+          {
+            float acc = 0;
+            for (int64_t ky = 0; ky < g->kh; ky++)
+              {
+                int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                if (iy < 0 || iy >= g->h)
+                  continue;
+                for (int64_t kx = 0; kx < g->kw; kx++)
+                  {
+                    int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+                    if (ix >= 0 && ix < g->w)
+                      acc += plane[iy * g->w + ix] * k[ky * g->kw + kx];
+                  }
+              }
+            out[oy * g->ow + ox] = acc;
+          }
+    }
+}
+
+static void
+add_bias (const Geometry *g, const float *bias, float *y)
+{
+  if (!bias)
+    return;
+  int64_t plane = g->oh * g->ow;
+  for (int64_t oc = 0; oc < g->m; oc++)
+    for (int64_t i = 0; i < plane; i++)
+      y[oc * plane + i] += bias[oc];
+}
+
+void
+onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  const Geometry *g = c->params;
+  const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
+  const float *bias = onnx_slot_data (c, in, 2);
+  int64_t cg = g->c / g->group, mg = g->m / g->group, k = cg * g->kh * g->kw, p = g->oh * g->ow;
+  for (int64_t n = 0; n < g->n; n++)
+    {
+      const float *xn = x + n * g->c * g->h * g->w;
+      float *yn = out[0] + n * g->m * p;
+      if (g->depthwise)
+        depthwise (g, xn, w, yn);
+      else
+        for (int64_t grp = 0; grp < g->group; grp++)
+          {
+            const float *xg = xn + grp * cg * g->h * g->w;
+            const float *cols = xg;
+            if (!g->pointwise)
+              {
+                im2col (g, cg, xg, scratch);
+                cols = scratch;
+              }
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) mg, (int) p, (int) k, 1.0f,
+                         w + grp * mg * k, (int) k, cols, (int) p, 0.0f, yn + grp * mg * p, (int) p);
+          }
+      add_bias (g, bias, yn);
+    }
+}
+
+bool
+onnx_convtr_infer (OshOpCall *c, OshError *err)
+{
+  Geometry g;
+  if (!geometry (c, true, &g, err))
+    return false;
+  set_out_shape (c, &g);
+  return true;
+}
+
+bool
+onnx_convtr_prepare (OshOpCall *c, OshError *err)
+{
+  return prepare (c, true, err);
+}
+
+void
+onnx_convtr_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  const Geometry *g = c->params;
+  const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
+  const float *bias = onnx_slot_data (c, in, 2);
+  int64_t cg = g->c / g->group, mg = g->m / g->group, hw = g->h * g->w, p = g->oh * g->ow;
+  int64_t rows = mg * g->kh * g->kw;
+  memset (out[0], 0, (size_t) (g->n * g->m * p) * sizeof (float));
+  for (int64_t n = 0; n < g->n; n++)
+    for (int64_t grp = 0; grp < g->group; grp++)
+      {
+        /* cols[mg*kh*kw, h*w] = W_g^T × x_g, then scatter-add (col2im) into the output. */
+        const float *xg = x + (n * g->c + grp * cg) * hw;
+        const float *wg = w + grp * cg * rows;
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) rows, (int) hw, (int) cg, 1.0f, wg,
+                     (int) rows, xg, (int) hw, 0.0f, scratch, (int) hw);
+        float *yg = out[0] + (n * g->m + grp * mg) * p;
+        for (int64_t oc = 0; oc < mg; oc++)
+          for (int64_t ky = 0; ky < g->kh; ky++)
+            for (int64_t kx = 0; kx < g->kw; kx++)
+              {
+                const float *row = scratch + ((oc * g->kh + ky) * g->kw + kx) * hw;
+                float *plane = yg + oc * p;
+                for (int64_t iy = 0; iy < g->h; iy++)
+                  {
+                    int64_t oy = iy * g->sh - g->pt + ky * g->dh;
+                    if (oy < 0 || oy >= g->oh)
+                      continue;
+                    for (int64_t ix = 0; ix < g->w; ix++)
+                      {
+                        int64_t ox = ix * g->sw - g->pl + kx * g->dw;
+                        if (ox >= 0 && ox < g->ow)
+                          plane[oy * g->ow + ox] += row[iy * g->w + ix];
+                      }
+                  }
+              }
+      }
+  for (int64_t n = 0; n < g->n; n++)
+    add_bias (g, bias, out[0] + n * g->m * p);
+}

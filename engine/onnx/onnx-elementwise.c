@@ -1,0 +1,327 @@
+/* ONNX element-wise ops: unary (Relu, Sigmoid, Clip, Cast, ...) and broadcasting n-ary
+ * (Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu). Layout does not matter here. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx-op-util.h"
+
+typedef enum
+{
+  U_RELU, U_SIGMOID, U_TANH, U_LEAKY, U_ELU, U_SELU, U_CELU, U_HSIG, U_HSWISH, U_CLIP, U_SOFTPLUS,
+  U_SOFTSIGN, U_EXP, U_LOG, U_SQRT, U_NEG, U_ABS, U_RECIP, U_FLOOR, U_CEIL, U_ROUND, U_ERF, U_SIN,
+  U_COS, U_SIGN, U_THRELU, U_MISH, U_GELU, U_COPY, U_TRUNC, U_COUNT
+} UnaryKind;
+
+static const struct
+{
+  const char *name;
+  UnaryKind kind;
+} unary_names[] = {
+  { "Relu", U_RELU }, { "Sigmoid", U_SIGMOID }, { "Tanh", U_TANH }, { "LeakyRelu", U_LEAKY },
+  { "Elu", U_ELU }, { "Selu", U_SELU }, { "Celu", U_CELU }, { "HardSigmoid", U_HSIG },
+  { "HardSwish", U_HSWISH }, { "Clip", U_CLIP }, { "Softplus", U_SOFTPLUS },
+  { "Softsign", U_SOFTSIGN }, { "Exp", U_EXP }, { "Log", U_LOG }, { "Sqrt", U_SQRT },
+  { "Neg", U_NEG }, { "Abs", U_ABS }, { "Reciprocal", U_RECIP }, { "Floor", U_FLOOR },
+  { "Ceil", U_CEIL }, { "Round", U_ROUND }, { "Erf", U_ERF }, { "Sin", U_SIN }, { "Cos", U_COS },
+  { "Sign", U_SIGN }, { "ThresholdedRelu", U_THRELU }, { "Mish", U_MISH }, { "Gelu", U_GELU },
+  { "Identity", U_COPY }, { "Dropout", U_COPY }, { "Cast", U_COPY },
+};
+
+typedef struct
+{
+  UnaryKind kind;
+  float a, b; /* alpha/beta, clip bounds */
+  bool clip_runtime; /* Clip bounds are runtime tensors */
+} Unary;
+
+bool
+onnx_unary_infer (OshOpCall *c, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "X", err))
+    return false;
+  for (int i = 0; i < c->n_out; i++)
+    c->out[i] = *onnx_slot (c, 0).shape; /* Dropout's mask has X's shape too */
+  return true;
+}
+
+/* ONNX TensorProto data types that hold integers (Cast truncates toward zero for them). */
+static bool
+is_integer_type (int64_t t)
+{
+  return (t >= 2 && t <= 7) || t == 9 || t == 12 || t == 13;
+}
+
+bool
+onnx_unary_prepare (OshOpCall *c, OshError *err)
+{
+  Unary *u = calloc (1, sizeof *u);
+  if (!u)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = u;
+  u->kind = U_COUNT;
+  for (size_t i = 0; i < sizeof unary_names / sizeof unary_names[0]; i++)
+    if (strcmp (unary_names[i].name, c->layer->class_name) == 0)
+      u->kind = unary_names[i].kind;
+  switch (u->kind)
+    {
+    case U_LEAKY: u->a = onnx_attr_float (c, "alpha", 0.01f); break;
+    case U_ELU: case U_CELU: case U_THRELU: u->a = onnx_attr_float (c, "alpha", 1.0f); break;
+    case U_SELU:
+      u->a = onnx_attr_float (c, "alpha", 1.67326319217681884765625f);
+      u->b = onnx_attr_float (c, "gamma", 1.05070102214813232421875f);
+      break;
+    case U_HSIG:
+      u->a = onnx_attr_float (c, "alpha", 0.2f);
+      u->b = onnx_attr_float (c, "beta", 0.5f);
+      break;
+    case U_CLIP:
+      u->a = onnx_attr_float (c, "min", -INFINITY);
+      u->b = onnx_attr_float (c, "max", INFINITY);
+      for (int i = 1; i <= 2; i++)
+        {
+          OnnxSlot s = onnx_slot (c, i);
+          if (s.present && s.value)
+            *(i == 1 ? &u->a : &u->b) = s.value[0];
+          else if (s.present)
+            u->clip_runtime = true;
+        }
+      break;
+    case U_COPY:
+      if (strcmp (c->layer->class_name, "Cast") == 0 && is_integer_type (onnx_attr_int (c, "to", 1)))
+        u->kind = U_TRUNC;
+      break;
+    case U_GELU:
+      if (strcmp (onnx_attr_str (c, "approximate", "none"), "none") != 0)
+        return osh_fail (err, OSH_ERR_UNSUPPORTED, "Gelu approximate=\"%s\"",
+                         onnx_attr_str (c, "approximate", ""));
+      break;
+    case U_COUNT:
+      return osh_fail (err, OSH_ERR_UNSUPPORTED, "no element-wise kernel for %s", c->layer->class_name);
+    default: break;
+    }
+  c->flops = (double) onnx_numel (&c->out[0]);
+  return true;
+}
+
+static inline float
+apply (const Unary *u, float x, float lo, float hi)
+{
+  switch (u->kind)
+    {
+    case U_RELU: return x > 0 ? x : 0;
+    case U_SIGMOID: return 1.0f / (1.0f + expf (-x));
+    case U_TANH: return tanhf (x);
+    case U_LEAKY: return x >= 0 ? x : u->a * x;
+    case U_ELU: return x >= 0 ? x : u->a * (expf (x) - 1);
+    case U_CELU: return fmaxf (0, x) + fminf (0, u->a * (expf (x / u->a) - 1));
+    case U_SELU: return u->b * (x > 0 ? x : u->a * (expf (x) - 1));
+    case U_HSIG: return fmaxf (0, fminf (1, u->a * x + u->b));
+    case U_HSWISH: return x * fmaxf (0, fminf (1, x / 6.0f + 0.5f));
+    case U_CLIP: return fminf (fmaxf (x, lo), hi);
+    case U_SOFTPLUS: return x > 20 ? x : log1pf (expf (x));
+    case U_SOFTSIGN: return x / (1 + fabsf (x));
+    case U_EXP: return expf (x);
+    case U_LOG: return logf (x);
+    case U_SQRT: return sqrtf (x);
+    case U_NEG: return -x;
+    case U_ABS: return fabsf (x);
+    case U_RECIP: return 1.0f / x;
+    case U_FLOOR: return floorf (x);
+    case U_CEIL: return ceilf (x);
+    case U_ROUND: return nearbyintf (x); /* ties to even, as ONNX says */
+    case U_ERF: return erff (x);
+    case U_SIN: return sinf (x);
+    case U_COS: return cosf (x);
+    case U_SIGN: return (float) ((x > 0) - (x < 0));
+    case U_THRELU: return x > u->a ? x : 0;
+    case U_MISH: return x * tanhf (x > 20 ? x : log1pf (expf (x)));
+    case U_GELU: return 0.5f * x * (1 + erff (x * 0.70710678118654752f));
+    case U_TRUNC: return truncf (x);
+    case U_COPY: case U_COUNT: break;
+    }
+  return x;
+}
+
+void
+onnx_unary_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Unary *u = c->params;
+  int64_t n = onnx_numel (&c->out[0]);
+  const float *x = onnx_slot_data (c, in, 0);
+  float lo = u->a, hi = u->b;
+  if (u->clip_runtime)
+    {
+      const float *a = onnx_slot_data (c, in, 1), *b = onnx_slot_data (c, in, 2);
+      lo = a ? a[0] : lo;
+      hi = b ? b[0] : hi;
+    }
+  if (u->kind == U_COPY)
+    memcpy (out[0], x, (size_t) n * sizeof (float));
+  else
+    for (int64_t i = 0; i < n; i++)
+      out[0][i] = apply (u, x[i], lo, hi);
+  if (c->n_out > 1) /* Dropout's mask: everything kept at inference */
+    for (int64_t i = 0; i < n; i++)
+      out[1][i] = 1.0f;
+}
+
+/* ---- broadcasting n-ary ops ---- */
+
+/* Legacy PRelu (opset < 7, still written by PyTorch) gives a per-channel slope as (C,) for
+ * (N, C, ...) inputs: read it as (C, 1, ..., 1), which broadcasts the modern way. */
+static OshShape
+effective_shape (const OshOpCall *c, int slot, const OshShape *s)
+{
+  const OshShape *x = onnx_slot (c, 0).shape;
+  if (slot == 1 && strcmp (c->layer->class_name, "PRelu") == 0 && s->rank == 1 && x->rank > 2
+      && s->dim[0] == x->dim[1] && s->dim[0] != x->dim[x->rank - 1])
+    {
+      OshShape e = { .rank = x->rank - 1 };
+      e.dim[0] = s->dim[0];
+      for (int i = 1; i < e.rank; i++)
+        e.dim[i] = 1;
+      return e;
+    }
+  return *s;
+}
+
+typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_SUM, B_MEAN, B_PRELU } BinaryKind;
+
+bool
+onnx_binary_infer (OshOpCall *c, OshError *err)
+{
+  const OshShape *shapes[16];
+  OshShape effective[16];
+  int n = 0;
+  for (int i = 0; i < onnx_n_slots (c) && n < 16; i++)
+    {
+      OnnxSlot s = onnx_slot (c, i);
+      if (s.present)
+        {
+          effective[n] = effective_shape (c, i, s.shape);
+          shapes[n] = &effective[n];
+          n++;
+        }
+    }
+  if (n == 0)
+    return osh_fail (err, OSH_ERR_FORMAT, "no inputs");
+  if (strcmp (c->layer->class_name, "PRelu") == 0)
+    {
+      /* The slope broadcasts onto X ("unidirectional"), so the output is X's shape. */
+      OshShape b;
+      if (!onnx_broadcast (shapes, n, &b, err))
+        return false;
+      c->out[0] = *shapes[0];
+      return true;
+    }
+  return onnx_broadcast (shapes, n, &c->out[0], err);
+}
+
+bool
+onnx_binary_prepare (OshOpCall *c, OshError *err)
+{
+  static const char *const names[] = { "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum",
+                                       "Mean", "PRelu" };
+  int *kind = malloc (sizeof *kind);
+  if (!kind)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = kind;
+  *kind = -1;
+  for (int i = 0; i < (int) (sizeof names / sizeof names[0]); i++)
+    if (strcmp (names[i], c->layer->class_name) == 0)
+      *kind = i;
+  if (*kind < 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "no kernel for %s", c->layer->class_name);
+  c->flops = (double) onnx_numel (&c->out[0]);
+  return true;
+}
+
+static inline float
+combine (BinaryKind k, float a, float b)
+{
+  switch (k)
+    {
+    case B_ADD: case B_SUM: case B_MEAN: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_POW: return powf (a, b);
+    case B_MAX: return fmaxf (a, b);
+    case B_MIN: return fminf (a, b);
+    case B_PRELU: return a >= 0 ? a : a * b;
+    }
+  return a;
+}
+
+/* out = combine (out, x) with x broadcast onto out's shape. */
+static void
+accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const OshShape *xs,
+            bool first)
+{
+  int64_t n = onnx_numel (os);
+  int64_t xn = onnx_numel (xs);
+  if (xn == n)
+    {
+      if (first)
+        memcpy (out, x, (size_t) n * sizeof (float));
+      else
+        for (int64_t i = 0; i < n; i++)
+          out[i] = combine (k, out[i], x[i]);
+      return;
+    }
+  if (xn == 1)
+    {
+      for (int64_t i = 0; i < n; i++)
+        out[i] = first ? x[0] : combine (k, out[i], x[0]);
+      return;
+    }
+  int64_t strides[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
+  onnx_broadcast_strides (xs, os, strides);
+  int r = os->rank;
+  /* Walk the output in order; the innermost axis is a tight loop. */
+  int64_t inner = os->dim[r - 1], inner_stride = strides[r - 1];
+  for (int64_t base = 0; base < n; base += inner)
+    {
+      int64_t off = 0;
+      for (int d = 0; d < r - 1; d++)
+        off += idx[d] * strides[d];
+      float *o = out + base;
+      if (first)
+        for (int64_t i = 0; i < inner; i++)
+          o[i] = x[off + i * inner_stride];
+      else
+        for (int64_t i = 0; i < inner; i++)
+          o[i] = combine (k, o[i], x[off + i * inner_stride]);
+      for (int d = r - 2; d >= 0; d--)
+        {
+          if (++idx[d] < os->dim[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+}
+
+void
+onnx_binary_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  BinaryKind k = (BinaryKind) *(const int *) c->params;
+  int used = 0;
+  for (int i = 0; i < onnx_n_slots (c); i++)
+    {
+      OnnxSlot s = onnx_slot (c, i);
+      if (!s.present)
+        continue;
+      OshShape shape = effective_shape (c, i, s.shape);
+      accumulate (k, out[0], &c->out[0], onnx_slot_data (c, in, i), &shape, used == 0);
+      used++;
+    }
+  if (k == B_MEAN && used > 1)
+    {
+      int64_t n = onnx_numel (&c->out[0]);
+      for (int64_t i = 0; i < n; i++)
+        out[0][i] /= (float) used;
+    }
+}

@@ -1,0 +1,251 @@
+/* ONNX BatchNormalization (inference), Softmax / LogSoftmax and the Reduce ops. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx-op-util.h"
+
+bool
+onnx_batchnorm_infer (OshOpCall *c, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "X", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  if (x->rank < 2)
+    return osh_fail (err, OSH_ERR_SHAPE, "input rank %d (expected N, C, ...)", x->rank);
+  if (onnx_attr_int (c, "training_mode", 0))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "training_mode (batch statistics): Offshoot runs "
+                     "inference only");
+  for (int i = 1; i <= 4; i++)
+    {
+      static const char *const what[] = { "", "scale", "B", "mean", "var" };
+      if (!onnx_need (c, i, false, what[i], err))
+        return false;
+      OnnxSlot s = onnx_slot (c, i);
+      if (s.shape->rank != 1 || s.shape->dim[0] != x->dim[1])
+        return osh_fail (err, OSH_ERR_SHAPE, "%s has %lld values for %lld channels", what[i],
+                         (long long) onnx_numel (s.shape), (long long) x->dim[1]);
+    }
+  for (int i = 0; i < c->n_out; i++)
+    c->out[i] = i == 0 ? *x : *onnx_slot (c, 3).shape;
+  return true;
+}
+
+bool
+onnx_batchnorm_prepare (OshOpCall *c, OshError *err)
+{
+  (void) err;
+  c->flops = 2.0 * (double) onnx_numel (&c->out[0]);
+  return true;
+}
+
+void
+onnx_batchnorm_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  const float *xd = onnx_slot_data (c, in, 0), *scale = onnx_slot_data (c, in, 1);
+  const float *bias = onnx_slot_data (c, in, 2), *mean = onnx_slot_data (c, in, 3);
+  const float *var = onnx_slot_data (c, in, 4);
+  float eps = onnx_attr_float (c, "epsilon", 1e-5f);
+  int64_t channels = x->dim[1], plane = onnx_numel (x) / (x->dim[0] * channels);
+  for (int64_t n = 0; n < x->dim[0]; n++)
+    for (int64_t ch = 0; ch < channels; ch++)
+      {
+        float a = scale[ch] / sqrtf (var[ch] + eps), b = bias[ch] - mean[ch] * a;
+        const float *src = xd + (n * channels + ch) * plane;
+        float *dst = out[0] + (n * channels + ch) * plane;
+        for (int64_t i = 0; i < plane; i++)
+          dst[i] = src[i] * a + b;
+      }
+  /* Inference mode: running statistics pass through unchanged. */
+  for (int i = 1; i < c->n_out && i < 3; i++)
+    memcpy (out[i], i == 1 ? mean : var, (size_t) channels * sizeof (float));
+}
+
+/* ---- Softmax, LogSoftmax ---- */
+
+typedef struct
+{
+  int64_t outer, axis, inner; /* the data seen as [outer, axis, inner] */
+  bool log;
+} Softmax;
+
+static bool
+softmax_geometry (const OshOpCall *c, Softmax *s, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "X", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  bool new_semantics = onnx_opset (c) >= 13;
+  int axis;
+  if (!onnx_axis (onnx_attr_int (c, "axis", new_semantics ? -1 : 1), x->rank, &axis, err))
+    return false;
+  s->outer = s->axis = s->inner = 1;
+  for (int i = 0; i < x->rank; i++)
+    {
+      if (i < axis)
+        s->outer *= x->dim[i];
+      else if (i == axis || !new_semantics)
+        s->axis *= x->dim[i]; /* before opset 13 everything from `axis` on is one row */
+      else
+        s->inner *= x->dim[i];
+    }
+  s->log = strcmp (c->layer->class_name, "LogSoftmax") == 0;
+  return true;
+}
+
+bool
+onnx_softmax_infer (OshOpCall *c, OshError *err)
+{
+  Softmax s;
+  if (!softmax_geometry (c, &s, err))
+    return false;
+  c->out[0] = *onnx_slot (c, 0).shape;
+  return true;
+}
+
+bool
+onnx_softmax_prepare (OshOpCall *c, OshError *err)
+{
+  Softmax *s = malloc (sizeof *s);
+  if (!s)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = s;
+  c->flops = 4.0 * (double) onnx_numel (&c->out[0]);
+  return softmax_geometry (c, s, err);
+}
+
+void
+onnx_softmax_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Softmax *s = c->params;
+  const float *x = onnx_slot_data (c, in, 0);
+  for (int64_t o = 0; o < s->outer; o++)
+    for (int64_t i = 0; i < s->inner; i++)
+      {
+        const float *src = x + o * s->axis * s->inner + i;
+        float *dst = out[0] + o * s->axis * s->inner + i;
+        float m = -INFINITY;
+        for (int64_t k = 0; k < s->axis; k++)
+          m = fmaxf (m, src[k * s->inner]);
+        double sum = 0;
+        for (int64_t k = 0; k < s->axis; k++)
+          sum += exp ((double) (src[k * s->inner] - m));
+        for (int64_t k = 0; k < s->axis; k++)
+          {
+            float v = src[k * s->inner] - m;
+            dst[k * s->inner] = s->log ? v - (float) log (sum) : (float) (exp ((double) v) / sum);
+          }
+      }
+}
+
+/* ---- ReduceMean, ReduceSum, ReduceMax, ReduceMin ---- */
+
+typedef struct
+{
+  bool reduce[OSH_MAX_RANK];
+  int kind; /* 0 mean, 1 sum, 2 max, 3 min */
+} Reduce;
+
+static bool
+reduce_geometry (const OshOpCall *c, Reduce *r, OshShape *out, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "data", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  static const char *const kinds[] = { "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin" };
+  r->kind = -1;
+  for (int i = 0; i < 4; i++)
+    if (strcmp (c->layer->class_name, kinds[i]) == 0)
+      r->kind = i;
+  int64_t axes[OSH_MAX_RANK];
+  int n = onnx_attr_ints (c, "axes", axes, OSH_MAX_RANK);
+  OnnxSlot a = onnx_slot (c, 1);
+  if (a.present)
+    {
+      if (!a.value)
+        return onnx_need (c, 1, true, "axes", err);
+      n = (int) onnx_numel (a.shape);
+      if (n > OSH_MAX_RANK)
+        return osh_fail (err, OSH_ERR_FORMAT, "too many axes");
+      for (int i = 0; i < n; i++)
+        axes[i] = (int64_t) a.value[i];
+    }
+  if (n < 0)
+    return osh_fail (err, OSH_ERR_FORMAT, "axes is not a list of ints");
+  bool noop = n == 0 && onnx_attr_int (c, "noop_with_empty_axes", 0);
+  for (int i = 0; i < x->rank; i++)
+    r->reduce[i] = n == 0 && !noop;
+  for (int i = 0; i < n; i++)
+    {
+      int ax;
+      if (!onnx_axis (axes[i], x->rank, &ax, err))
+        return false;
+      r->reduce[ax] = true;
+    }
+  bool keep = onnx_attr_int (c, "keepdims", 1) != 0;
+  out->rank = 0;
+  for (int i = 0; i < x->rank; i++)
+    if (!r->reduce[i])
+      out->dim[out->rank++] = x->dim[i];
+    else if (keep)
+      out->dim[out->rank++] = 1;
+  return true;
+}
+
+bool
+onnx_reduce_infer (OshOpCall *c, OshError *err)
+{
+  Reduce r;
+  return reduce_geometry (c, &r, &c->out[0], err);
+}
+
+bool
+onnx_reduce_prepare (OshOpCall *c, OshError *err)
+{
+  Reduce *r = malloc (sizeof *r);
+  if (!r)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = r;
+  OshShape unused;
+  c->flops = (double) onnx_numel (onnx_slot (c, 0).shape);
+  return reduce_geometry (c, r, &unused, err);
+}
+
+void
+onnx_reduce_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Reduce *r = c->params;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  const float *xd = onnx_slot_data (c, in, 0);
+  /* Output strides over the input's axes (0 on reduced axes), then one pass over the input. */
+  int64_t ostride[OSH_MAX_RANK], stride = 1, idx[OSH_MAX_RANK] = { 0 };
+  for (int i = x->rank - 1; i >= 0; i--)
+    {
+      ostride[i] = r->reduce[i] ? 0 : stride;
+      stride *= r->reduce[i] ? 1 : x->dim[i];
+    }
+  int64_t n_out = stride, n = onnx_numel (x), per = n_out ? n / n_out : 0;
+  for (int64_t i = 0; i < n_out; i++)
+    out[0][i] = r->kind == 2 ? -INFINITY : r->kind == 3 ? INFINITY : 0;
+  for (int64_t i = 0; i < n; i++)
+    {
+      int64_t o = 0;
+      for (int d = 0; d < x->rank; d++)
+        o += idx[d] * ostride[d];
+      float v = xd[i];
+      out[0][o] = r->kind == 2 ? fmaxf (out[0][o], v) : r->kind == 3 ? fminf (out[0][o], v) : out[0][o] + v;
+      for (int d = x->rank - 1; d >= 0; d--)
+        {
+          if (++idx[d] < x->dim[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+  if (r->kind == 0 && per > 0)
+    for (int64_t i = 0; i < n_out; i++)
+      out[0][i] /= (float) per;
+}

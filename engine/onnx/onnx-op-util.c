@@ -1,0 +1,171 @@
+/* Slots, attributes, axes and broadcasting for the ONNX ops. */
+#include "onnx-op-util.h"
+
+#include <string.h>
+
+static json_t *
+slots_of (const OshOpCall *c)
+{
+  return json_object_get (c->layer->config, OSH_ONNX_INPUTS);
+}
+
+int
+onnx_n_slots (const OshOpCall *c)
+{
+  return (int) json_array_size (slots_of (c));
+}
+
+OnnxSlot
+onnx_slot (const OshOpCall *c, int i)
+{
+  OnnxSlot s = { .tensor = -1 };
+  json_t *slots = slots_of (c);
+  if (i < 0 || i >= (int) json_array_size (slots))
+    return s;
+  int t = 0, w = 0;
+  for (int k = 0; k <= i; k++)
+    {
+      const char *kind = json_string_value (json_array_get (slots, (size_t) k));
+      bool tensor = kind && strcmp (kind, OSH_ONNX_SLOT_TENSOR) == 0;
+      bool weight = kind && strcmp (kind, OSH_ONNX_SLOT_WEIGHT) == 0;
+      if (k == i)
+        {
+          if (tensor && t < c->n_in)
+            s = (OnnxSlot){ true, &c->in[t], NULL, t };
+          else if (weight && w < c->layer->n_weights)
+            s = (OnnxSlot){ true, &c->layer->weights[w].value->shape, c->layer->weights[w].value->data,
+                            -1 };
+        }
+      t += tensor;
+      w += weight;
+    }
+  return s;
+}
+
+const float *
+onnx_slot_data (const OshOpCall *c, const float *const *in, int i)
+{
+  OnnxSlot s = onnx_slot (c, i);
+  if (!s.present)
+    return NULL;
+  return s.tensor >= 0 ? in[s.tensor] : s.value;
+}
+
+bool
+onnx_need (const OshOpCall *c, int i, bool constant, const char *what, OshError *err)
+{
+  OnnxSlot s = onnx_slot (c, i);
+  if (!s.present)
+    return osh_fail (err, OSH_ERR_FORMAT, "input %d (%s) is missing", i, what);
+  if (constant && !s.value)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "input %d (%s) is computed at run time; Offshoot needs it as a constant "
+                     "(an initializer) because it decides the output shape",
+                     i, what);
+  return true;
+}
+
+int64_t
+onnx_attr_int (const OshOpCall *c, const char *key, int64_t fallback)
+{
+  return osh_config_int (c->layer->config, key, fallback);
+}
+
+float
+onnx_attr_float (const OshOpCall *c, const char *key, float fallback)
+{
+  return (float) osh_config_double (c->layer->config, key, fallback);
+}
+
+const char *
+onnx_attr_str (const OshOpCall *c, const char *key, const char *fallback)
+{
+  return osh_config_string (c->layer->config, key, fallback);
+}
+
+int
+onnx_attr_ints (const OshOpCall *c, const char *key, int64_t *out, int max)
+{
+  json_t *v = json_object_get (c->layer->config, key);
+  if (!v)
+    return 0;
+  if (!json_is_array (v) || (int) json_array_size (v) > max)
+    return -1;
+  int n = (int) json_array_size (v);
+  for (int i = 0; i < n; i++)
+    {
+      json_t *e = json_array_get (v, (size_t) i);
+      if (!json_is_integer (e))
+        return -1;
+      out[i] = json_integer_value (e);
+    }
+  return n;
+}
+
+int
+onnx_opset (const OshOpCall *c)
+{
+  return c->graph ? (int) osh_config_int (c->graph->meta, "onnx_opset", 13) : 13;
+}
+
+bool
+onnx_axis (int64_t axis, int rank, int *out, OshError *err)
+{
+  if (axis < -rank || axis >= (rank ? rank : 1))
+    return osh_fail (err, OSH_ERR_FORMAT, "axis %lld is out of range for rank %d", (long long) axis,
+                     rank);
+  *out = (int) (axis < 0 ? axis + rank : axis);
+  return true;
+}
+
+bool
+onnx_broadcast (const OshShape *const *shapes, int n, OshShape *out, OshError *err)
+{
+  int rank = 0;
+  for (int i = 0; i < n; i++)
+    rank = shapes[i]->rank > rank ? shapes[i]->rank : rank;
+  out->rank = rank;
+  for (int d = 0; d < rank; d++)
+    {
+      int64_t size = 1;
+      for (int i = 0; i < n; i++)
+        {
+          int k = d - (rank - shapes[i]->rank);
+          int64_t s = k >= 0 ? shapes[i]->dim[k] : 1;
+          if (s == 1)
+            continue;
+          if (size != 1 && s != size)
+            {
+              char a[96], b[96];
+              osh_shape_format (shapes[0], a, sizeof a);
+              osh_shape_format (shapes[i], b, sizeof b);
+              return osh_fail (err, OSH_ERR_SHAPE, "shapes %s and %s do not broadcast", a, b);
+            }
+          size = s;
+        }
+      out->dim[d] = size;
+    }
+  return true;
+}
+
+void
+onnx_broadcast_strides (const OshShape *s, const OshShape *to, int64_t *strides)
+{
+  int64_t stride = 1;
+  for (int d = to->rank - 1; d >= 0; d--)
+    {
+      int k = d - (to->rank - s->rank);
+      int64_t size = k >= 0 ? s->dim[k] : 1;
+      strides[d] = size == 1 ? 0 : stride;
+      stride *= size;
+    }
+}
+
+int64_t
+onnx_numel (const OshShape *s)
+{
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++)
+    n *= s->dim[i];
+  return n;
+}

@@ -1,0 +1,73 @@
+/* onnx-op-util.h — private helpers of the ONNX ops (engine/onnx/onnx-*.c).
+ *
+ * An ONNX node's inputs are "slots" (osh-onnx.h): each is a runtime tensor (one of the node's
+ * inputs), a constant (one of the layer's weights: an initializer or a Constant) or absent.
+ * Ops read shapes and, for parameters that decide shapes (Reshape's shape, Slice's starts...),
+ * constant values through these helpers; kernels read data through onnx_slot_data. */
+#pragma once
+
+#include "osh-onnx.h"
+#include "osh-op.h"
+
+typedef struct
+{
+  bool present;
+  const OshShape *shape;
+  const float *value; /* constants only: known when preparing */
+  int tensor;         /* index into the node's runtime inputs, or -1 */
+} OnnxSlot;
+
+int onnx_n_slots (const OshOpCall *c);
+/* Slot i (absent when i is past the end). */
+OnnxSlot onnx_slot (const OshOpCall *c, int i);
+/* Slot i's data while running. */
+const float *onnx_slot_data (const OshOpCall *c, const float *const *in, int i);
+
+/* Fails unless slot i is present (and, with `constant`, a constant). */
+bool onnx_need (const OshOpCall *c, int i, bool constant, const char *what, OshError *err);
+
+int64_t onnx_attr_int (const OshOpCall *c, const char *key, int64_t fallback);
+float onnx_attr_float (const OshOpCall *c, const char *key, float fallback);
+const char *onnx_attr_str (const OshOpCall *c, const char *key, const char *fallback);
+/* Up to `max` ints of a list attribute; returns how many (0 when absent), -1 when malformed. */
+int onnx_attr_ints (const OshOpCall *c, const char *key, int64_t *out, int max);
+/* The model's opset for the default domain (13 when unknown). */
+int onnx_opset (const OshOpCall *c);
+
+/* Normalises a possibly negative axis for `rank`; fails when out of range. */
+bool onnx_axis (int64_t axis, int rank, int *out, OshError *err);
+
+/* numpy broadcasting of n shapes into `out`; fails naming the shapes. */
+bool onnx_broadcast (const OshShape *const *shapes, int n, OshShape *out, OshError *err);
+/* Strides (in elements) of `s` as seen from broadcast shape `to`: 0 on broadcast axes. */
+void onnx_broadcast_strides (const OshShape *s, const OshShape *to, int64_t *strides);
+
+int64_t onnx_numel (const OshShape *s);
+
+/* The op families (one file each); osh-onnx-ops.c maps op types onto them. */
+#define ONNX_FAMILY(f)                                                                             \
+  bool onnx_##f##_infer (OshOpCall *c, OshError *err);                                             \
+  bool onnx_##f##_prepare (OshOpCall *c, OshError *err);                                           \
+  void onnx_##f##_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+ONNX_FAMILY (unary)     /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identity, ... */
+ONNX_FAMILY (binary)    /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
+ONNX_FAMILY (conv)      /* onnx-conv.c: Conv */
+ONNX_FAMILY (convtr)    /* onnx-conv.c: ConvTranspose */
+ONNX_FAMILY (pool)      /* onnx-pool.c: MaxPool, AveragePool, Global*Pool */
+ONNX_FAMILY (batchnorm) /* onnx-norm.c */
+ONNX_FAMILY (softmax)   /* onnx-norm.c: Softmax, LogSoftmax */
+ONNX_FAMILY (reduce)    /* onnx-norm.c: ReduceMean, ReduceSum, ReduceMax, ReduceMin */
+ONNX_FAMILY (gemm)      /* onnx-matmul.c: Gemm */
+ONNX_FAMILY (matmul)    /* onnx-matmul.c: MatMul */
+ONNX_FAMILY (layout)    /* onnx-shape.c: Reshape, Flatten, Squeeze, Unsqueeze, Identity-like copies */
+ONNX_FAMILY (transpose) /* onnx-shape.c */
+ONNX_FAMILY (concat)    /* onnx-shape.c */
+ONNX_FAMILY (split)     /* onnx-shape.c */
+ONNX_FAMILY (slice)     /* onnx-shape.c */
+ONNX_FAMILY (gather)    /* onnx-shape.c */
+ONNX_FAMILY (shape)     /* onnx-shape.c: Shape */
+ONNX_FAMILY (input)     /* onnx-shape.c: graph inputs (InputLayer) */
+ONNX_FAMILY (pad)       /* onnx-resize.c: Pad */
+ONNX_FAMILY (resize)    /* onnx-resize.c: Resize, Upsample */
+ONNX_FAMILY (expand)    /* onnx-resize.c: Expand, Tile */
+#undef ONNX_FAMILY

@@ -1,0 +1,181 @@
+/* ONNX MaxPool, AveragePool (1-D and 2-D, NCHW) and GlobalAveragePool / GlobalMaxPool. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx-op-util.h"
+
+typedef struct
+{
+  bool global, max, count_pad;
+  int64_t nc, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+} Pool;
+
+static bool
+geometry (const OshOpCall *c, Pool *p, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "X", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  const char *op = c->layer->class_name;
+  memset (p, 0, sizeof *p);
+  p->global = strncmp (op, "Global", 6) == 0;
+  p->max = strstr (op, "Max") != NULL;
+  int spatial = x->rank - 2;
+  if (spatial < 1 || (!p->global && spatial > 2))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s on rank %d input (1-D and 2-D are supported)", op,
+                     x->rank);
+  p->nc = x->dim[0] * x->dim[1];
+  p->h = 1;
+  for (int i = 2; i < x->rank - 1; i++)
+    p->h *= x->dim[i];
+  p->w = x->dim[x->rank - 1];
+  if (p->global)
+    {
+      p->oh = p->ow = 1;
+      return true;
+    }
+  int64_t k[2], v[4];
+  int nk = onnx_attr_ints (c, "kernel_shape", k, 2);
+  if (nk != spatial)
+    return osh_fail (err, OSH_ERR_FORMAT, "kernel_shape should have %d values", spatial);
+  p->kh = spatial == 2 ? k[0] : 1;
+  p->kw = k[spatial - 1];
+  p->sh = p->sw = p->dh = p->dw = 1;
+  if (onnx_attr_ints (c, "strides", v, 2) == spatial)
+    p->sh = spatial == 2 ? v[0] : 1, p->sw = v[spatial - 1];
+  if (onnx_attr_ints (c, "dilations", v, 2) == spatial)
+    p->dh = spatial == 2 ? v[0] : 1, p->dw = v[spatial - 1];
+  int64_t pads[4] = { 0 };
+  if (onnx_attr_ints (c, "pads", v, 4) == 2 * spatial)
+    {
+      if (spatial == 2)
+        memcpy (pads, v, sizeof pads);
+      else
+        pads[1] = v[0], pads[3] = v[1];
+    }
+  p->count_pad = onnx_attr_int (c, "count_include_pad", 0) != 0;
+  bool ceil_mode = onnx_attr_int (c, "ceil_mode", 0) != 0;
+  const char *ap = onnx_attr_str (c, "auto_pad", "NOTSET");
+  int64_t eh = (p->kh - 1) * p->dh + 1, ew = (p->kw - 1) * p->dw + 1;
+  if (strncmp (ap, "SAME", 4) == 0)
+    {
+      p->oh = (p->h + p->sh - 1) / p->sh;
+      p->ow = (p->w + p->sw - 1) / p->sw;
+      int64_t th = (p->oh - 1) * p->sh + eh - p->h, tw = (p->ow - 1) * p->sw + ew - p->w;
+      th = th < 0 ? 0 : th;
+      tw = tw < 0 ? 0 : tw;
+      bool lower = strcmp (ap, "SAME_LOWER") == 0;
+      pads[0] = lower ? (th + 1) / 2 : th / 2;
+      pads[1] = lower ? (tw + 1) / 2 : tw / 2;
+    }
+  else
+    {
+      if (strcmp (ap, "VALID") == 0)
+        memset (pads, 0, sizeof pads);
+      int64_t nh = p->h + pads[0] + pads[2] - eh, nw = p->w + pads[1] + pads[3] - ew;
+      p->oh = (ceil_mode ? (nh + p->sh - 1) / p->sh : nh / p->sh) + 1;
+      p->ow = (ceil_mode ? (nw + p->sw - 1) / p->sw : nw / p->sw) + 1;
+      /* ceil_mode: a window must start inside the (left-padded) input. */
+      if (ceil_mode && (p->oh - 1) * p->sh >= p->h + pads[0])
+        p->oh--;
+      if (ceil_mode && (p->ow - 1) * p->sw >= p->w + pads[1])
+        p->ow--;
+    }
+  p->pt = pads[0];
+  p->pl = pads[1];
+  p->pb = pads[2];
+  p->pr = pads[3];
+  if (p->oh < 1 || p->ow < 1 || p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1)
+    return osh_fail (err, OSH_ERR_SHAPE, "the pooling window does not fit the input");
+  return true;
+}
+
+bool
+onnx_pool_infer (OshOpCall *c, OshError *err)
+{
+  Pool p;
+  if (!geometry (c, &p, err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  if (c->n_out > 1 && onnx_attr_int (c, "storage_order", 0) != 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "MaxPool indices in column-major storage order");
+  c->out[0] = *x;
+  if (p.global)
+    for (int i = 2; i < x->rank; i++)
+      c->out[0].dim[i] = 1;
+  else
+    {
+      if (x->rank == 4)
+        c->out[0].dim[2] = p.oh;
+      c->out[0].dim[x->rank - 1] = p.ow;
+    }
+  for (int i = 1; i < c->n_out; i++)
+    c->out[i] = c->out[0]; /* MaxPool's Indices */
+  return true;
+}
+
+bool
+onnx_pool_prepare (OshOpCall *c, OshError *err)
+{
+  Pool *p = malloc (sizeof *p);
+  if (!p)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = p;
+  if (!geometry (c, p, err))
+    return false;
+  c->flops = (double) p->nc * (double) (p->global ? p->h * p->w : p->oh * p->ow * p->kh * p->kw);
+  return true;
+}
+
+void
+onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Pool *p = c->params;
+  const float *x = onnx_slot_data (c, in, 0);
+  for (int64_t ch = 0; ch < p->nc; ch++)
+    {
+      const float *plane = x + ch * p->h * p->w;
+      if (p->global)
+        {
+          double acc = p->max ? -INFINITY : 0;
+          for (int64_t i = 0; i < p->h * p->w; i++)
+            acc = p->max ? fmax (acc, plane[i]) : acc + plane[i];
+          out[0][ch] = (float) (p->max ? acc : acc / (double) (p->h * p->w));
+          continue;
+        }
+      float *o = out[0] + ch * p->oh * p->ow;
+      for (int64_t oy = 0; oy < p->oh; oy++)
+        for (int64_t ox = 0; ox < p->ow; ox++)
+          {
+            float acc = p->max ? -FLT_MAX : 0;
+            int64_t count = 0, padded = 0, best = 0;
+            for (int64_t ky = 0; ky < p->kh; ky++)
+              {
+                int64_t iy = oy * p->sh - p->pt + ky * p->dh;
+                for (int64_t kx = 0; kx < p->kw; kx++)
+                  {
+                    int64_t ix = ox * p->sw - p->pl + kx * p->dw;
+                    /* Cells inside the explicit padding count for count_include_pad. */
+                    if (iy >= -p->pt && iy < p->h + p->pb && ix >= -p->pl && ix < p->w + p->pr)
+                      padded++;
+                    if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
+                      continue;
+                    float v = plane[iy * p->w + ix];
+                    if (p->max && (v > acc || count == 0))
+                      best = iy * p->w + ix;
+                    acc = p->max ? fmaxf (acc, v) : acc + v;
+                    count++;
+                  }
+              }
+            if (p->max && c->n_out > 1) /* Indices into the flattened input */
+              out[1][ch * p->oh * p->ow + oy * p->ow + ox] = (float) (ch * p->h * p->w + best);
+            if (p->max)
+              o[oy * p->ow + ox] = acc;
+            else
+              o[oy * p->ow + ox] = acc / (float) (p->count_pad ? padded : (count ? count : 1));
+          }
+    }
+}

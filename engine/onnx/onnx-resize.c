@@ -1,0 +1,375 @@
+/* ONNX Pad, Resize / Upsample (nearest and linear over the last two axes), Expand and Tile. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx-op-util.h"
+
+/* Constant values of slot `slot` as ints/floats (NULL/0 when absent). */
+static int
+const_values (const OshOpCall *c, int slot, const float **values, OshError *err)
+{
+  OnnxSlot s = onnx_slot (c, slot);
+  *values = NULL;
+  if (!s.present || onnx_numel (s.shape) == 0)
+    return 0;
+  if (!s.value)
+    return onnx_need (c, slot, true, "a shape parameter", err) ? 0 : -1;
+  *values = s.value;
+  return (int) onnx_numel (s.shape);
+}
+
+/* ---- Pad ---- */
+
+typedef struct
+{
+  int64_t begin[OSH_MAX_RANK];
+  int mode; /* 0 constant, 1 reflect, 2 edge */
+} Pad;
+
+static bool
+pad_geometry (const OshOpCall *c, Pad *p, OshShape *out, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "data", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  int64_t pads[2 * OSH_MAX_RANK];
+  int n;
+  if (onnx_opset (c) >= 11)
+    {
+      const float *v;
+      n = const_values (c, 1, &v, err);
+      if (n < 0)
+        return false;
+      for (int i = 0; i < n && i < 2 * OSH_MAX_RANK; i++)
+        pads[i] = (int64_t) v[i];
+    }
+  else
+    n = onnx_attr_ints (c, "pads", pads, 2 * OSH_MAX_RANK);
+  if (n != 2 * x->rank)
+    return osh_fail (err, OSH_ERR_FORMAT, "pads has %d values for rank %d", n, x->rank);
+  const char *mode = onnx_attr_str (c, "mode", "constant");
+  p->mode = strcmp (mode, "reflect") == 0 ? 1 : strcmp (mode, "edge") == 0 ? 2 : 0;
+  if (p->mode == 0 && strcmp (mode, "constant") != 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "Pad mode \"%s\"", mode);
+  *out = *x;
+  for (int d = 0; d < x->rank; d++)
+    {
+      p->begin[d] = pads[d];
+      out->dim[d] = x->dim[d] + pads[d] + pads[d + x->rank];
+      if (out->dim[d] < 0 || (p->mode == 1 && (pads[d] >= x->dim[d] || pads[d + x->rank] >= x->dim[d])))
+        return osh_fail (err, OSH_ERR_SHAPE, "pads do not fit axis %d of size %lld", d,
+                         (long long) x->dim[d]);
+    }
+  return true;
+}
+
+bool
+onnx_pad_infer (OshOpCall *c, OshError *err)
+{
+  Pad p;
+  return pad_geometry (c, &p, &c->out[0], err);
+}
+
+bool
+onnx_pad_prepare (OshOpCall *c, OshError *err)
+{
+  Pad *p = malloc (sizeof *p);
+  if (!p)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = p;
+  OshShape o;
+  return pad_geometry (c, p, &o, err);
+}
+
+void
+onnx_pad_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Pad *p = c->params;
+  const OshShape *x = onnx_slot (c, 0).shape, *o = &c->out[0];
+  const float *src = onnx_slot_data (c, in, 0);
+  float value = onnx_attr_float (c, "value", 0.0f);
+  const float *cv = onnx_opset (c) >= 11 ? onnx_slot_data (c, in, 2) : NULL;
+  if (cv)
+    value = cv[0];
+  int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 }, st = 1;
+  for (int d = x->rank - 1; d >= 0; d--)
+    xs[d] = st, st *= x->dim[d];
+  int64_t n = onnx_numel (o);
+  for (int64_t i = 0; i < n; i++)
+    {
+      int64_t off = 0;
+      bool outside = false;
+      for (int d = 0; d < o->rank; d++)
+        {
+          int64_t k = idx[d] - p->begin[d], len = x->dim[d];
+          if (k < 0 || k >= len)
+            {
+              if (p->mode == 0 || len == 0)
+                outside = true;
+              else if (p->mode == 1)
+                k = k < 0 ? -k : 2 * (len - 1) - k;
+              else
+                k = k < 0 ? 0 : len - 1;
+            }
+          off += k * xs[d];
+        }
+      out[0][i] = outside ? value : src[off];
+      for (int d = o->rank - 1; d >= 0; d--)
+        {
+          if (++idx[d] < o->dim[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+}
+
+/* ---- Resize, Upsample ---- */
+
+typedef struct
+{
+  float scale[OSH_MAX_RANK];
+  bool linear;
+  int coord;   /* 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel, 4 tf_half_pixel_for_nn */
+  int nearest; /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
+} Resize;
+
+static bool
+resize_geometry (const OshOpCall *c, Resize *r, OshShape *out, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "X", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  bool upsample = strcmp (c->layer->class_name, "Upsample") == 0;
+  int opset = onnx_opset (c);
+  const float *scales = NULL, *sizes = NULL;
+  int ns = 0, nz = 0;
+  float attr_scales[OSH_MAX_RANK];
+  json_t *sa = json_object_get (c->layer->config, "scales");
+  if (json_is_array (sa))
+    {
+      ns = (int) json_array_size (sa);
+      for (int i = 0; i < ns && i < OSH_MAX_RANK; i++)
+        attr_scales[i] = (float) json_number_value (json_array_get (sa, (size_t) i));
+      scales = attr_scales;
+    }
+  else if (upsample || opset == 10)
+    ns = const_values (c, 1, &scales, err);
+  else
+    {
+      ns = const_values (c, 2, &scales, err);
+      nz = ns >= 0 ? const_values (c, 3, &sizes, err) : 0;
+    }
+  if (ns < 0 || nz < 0)
+    return false;
+  if (nz == 0 && ns != x->rank)
+    return osh_fail (err, OSH_ERR_FORMAT, "%d scales for rank %d", ns, x->rank);
+  if (nz && nz != x->rank)
+    return osh_fail (err, OSH_ERR_FORMAT, "%d sizes for rank %d", nz, x->rank);
+  *out = *x;
+  for (int d = 0; d < x->rank; d++)
+    {
+      out->dim[d] = nz ? (int64_t) sizes[d] : (int64_t) floorf ((float) x->dim[d] * scales[d]);
+      r->scale[d] = nz ? (x->dim[d] ? (float) out->dim[d] / (float) x->dim[d] : 1.0f) : scales[d];
+      if (d < x->rank - 2 && out->dim[d] != x->dim[d])
+        return osh_fail (err, OSH_ERR_UNSUPPORTED, "resizing axis %d (only the last two axes)", d);
+      if (out->dim[d] < 1)
+        return osh_fail (err, OSH_ERR_SHAPE, "the resized axis %d would be empty", d);
+    }
+  const char *mode = onnx_attr_str (c, "mode", "nearest");
+  r->linear = strcmp (mode, "linear") == 0 || strcmp (mode, "bilinear") == 0;
+  if (!r->linear && strcmp (mode, "nearest") != 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "resize mode \"%s\"", mode);
+  static const char *const coords[] = { "half_pixel", "asymmetric", "align_corners",
+                                        "pytorch_half_pixel", "tf_half_pixel_for_nn" };
+  /* Upsample and Resize-10 behave as "asymmetric" with floor rounding. */
+  const char *coord = upsample || opset == 10 ? "asymmetric"
+                                              : onnx_attr_str (c, "coordinate_transformation_mode",
+                                                               "half_pixel");
+  r->coord = -1;
+  for (int i = 0; i < 5; i++)
+    if (strcmp (coord, coords[i]) == 0)
+      r->coord = i;
+  if (r->coord < 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "coordinate_transformation_mode \"%s\"", coord);
+  static const char *const nearest[] = { "round_prefer_floor", "round_prefer_ceil", "floor", "ceil" };
+  const char *nm = upsample || opset == 10 ? "floor" : onnx_attr_str (c, "nearest_mode", "round_prefer_floor");
+  r->nearest = -1;
+  for (int i = 0; i < 4; i++)
+    if (strcmp (nm, nearest[i]) == 0)
+      r->nearest = i;
+  if (r->nearest < 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "nearest_mode \"%s\"", nm);
+  return true;
+}
+
+bool
+onnx_resize_infer (OshOpCall *c, OshError *err)
+{
+  Resize r;
+  return resize_geometry (c, &r, &c->out[0], err);
+}
+
+bool
+onnx_resize_prepare (OshOpCall *c, OshError *err)
+{
+  Resize *r = malloc (sizeof *r);
+  if (!r)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = r;
+  OshShape o;
+  c->flops = 4.0 * (double) onnx_numel (&c->out[0]);
+  return resize_geometry (c, r, &o, err);
+}
+
+static float
+source_coord (const Resize *r, int64_t x, int64_t in, int64_t out, float scale)
+{
+  switch (r->coord)
+    {
+    case 1: return (float) x / scale;
+    case 2:
+      {
+        /* The resized length before rounding (ONNX's reference uses it, not the floored size). */
+        float len = (float) in * scale;
+        (void) out;
+        return len <= 1.0f ? 0.0f : (float) x * (float) (in - 1) / (len - 1.0f);
+      }
+    case 3: return out > 1 ? ((float) x + 0.5f) / scale - 0.5f : 0.0f;
+    case 4: return ((float) x + 0.5f) / scale;
+    default: return ((float) x + 0.5f) / scale - 0.5f;
+    }
+}
+
+static int64_t
+nearest_index (const Resize *r, float v, int64_t in)
+{
+  float f = floorf (v);
+  int64_t i;
+  switch (r->nearest)
+    {
+    case 2: i = (int64_t) f; break;
+    case 3: i = (int64_t) ceilf (v); break;
+    case 1: i = v - f == 0.5f ? (int64_t) f + 1 : (int64_t) roundf (v); break;
+    default: i = v - f == 0.5f ? (int64_t) f : (int64_t) roundf (v); break;
+    }
+  return i < 0 ? 0 : i >= in ? in - 1 : i;
+}
+
+void
+onnx_resize_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Resize *r = c->params;
+  const OshShape *x = onnx_slot (c, 0).shape, *o = &c->out[0];
+  const float *src = onnx_slot_data (c, in, 0);
+  int rank = x->rank;
+  int64_t ih = rank >= 2 ? x->dim[rank - 2] : 1, iw = x->dim[rank - 1];
+  int64_t oh = rank >= 2 ? o->dim[rank - 2] : 1, ow = o->dim[rank - 1];
+  float sh = rank >= 2 ? r->scale[rank - 2] : 1.0f, sw = r->scale[rank - 1];
+  int64_t planes = onnx_numel (x) / (ih * iw);
+  for (int64_t p = 0; p < planes; p++)
+    {
+      const float *plane = src + p * ih * iw;
+      float *dst = out[0] + p * oh * ow;
+      for (int64_t y = 0; y < oh; y++)
+        {
+          float fy = source_coord (r, y, ih, oh, sh);
+          for (int64_t xx = 0; xx < ow; xx++)
+            {
+              float fx = source_coord (r, xx, iw, ow, sw);
+              if (!r->linear)
+                {
+                  dst[y * ow + xx] = plane[nearest_index (r, fy, ih) * iw + nearest_index (r, fx, iw)];
+                  continue;
+                }
+              float cy = fminf (fmaxf (fy, 0.0f), (float) (ih - 1));
+              float cx = fminf (fmaxf (fx, 0.0f), (float) (iw - 1));
+              int64_t y0 = (int64_t) cy, x0 = (int64_t) cx;
+              int64_t y1 = y0 + 1 < ih ? y0 + 1 : y0, x1 = x0 + 1 < iw ? x0 + 1 : x0;
+              float wy = cy - (float) y0, wx = cx - (float) x0;
+              float top = plane[y0 * iw + x0] * (1 - wx) + plane[y0 * iw + x1] * wx;
+              float bottom = plane[y1 * iw + x0] * (1 - wx) + plane[y1 * iw + x1] * wx;
+              dst[y * ow + xx] = top * (1 - wy) + bottom * wy;
+            }
+        }
+    }
+}
+
+/* ---- Expand, Tile ---- */
+
+static bool
+expand_shape (const OshOpCall *c, OshShape *out, OshError *err)
+{
+  if (!onnx_need (c, 0, false, "input", err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  const float *v;
+  int n = const_values (c, 1, &v, err);
+  if (n < 0)
+    return false;
+  if (n > OSH_MAX_RANK)
+    return osh_fail (err, OSH_ERR_LIMIT, "rank %d is over the limit", n);
+  if (strcmp (c->layer->class_name, "Tile") == 0)
+    {
+      if (n != x->rank)
+        return osh_fail (err, OSH_ERR_FORMAT, "%d repeats for rank %d", n, x->rank);
+      *out = *x;
+      for (int d = 0; d < n; d++)
+        out->dim[d] = x->dim[d] * (int64_t) v[d];
+      return true;
+    }
+  OshShape target = { .rank = n };
+  for (int d = 0; d < n; d++)
+    target.dim[d] = (int64_t) v[d];
+  const OshShape *shapes[2] = { x, &target };
+  return onnx_broadcast (shapes, 2, out, err);
+}
+
+bool
+onnx_expand_infer (OshOpCall *c, OshError *err)
+{
+  return expand_shape (c, &c->out[0], err);
+}
+
+bool
+onnx_expand_prepare (OshOpCall *c, OshError *err)
+{
+  (void) c;
+  (void) err;
+  return true;
+}
+
+void
+onnx_expand_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const OshShape *x = onnx_slot (c, 0).shape, *o = &c->out[0];
+  const float *src = onnx_slot_data (c, in, 0);
+  bool tile = strcmp (c->layer->class_name, "Tile") == 0;
+  int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
+  if (tile)
+    {
+      int64_t st = 1;
+      for (int d = x->rank - 1; d >= 0; d--)
+        xs[d] = st, st *= x->dim[d];
+    }
+  else
+    onnx_broadcast_strides (x, o, xs);
+  int64_t n = onnx_numel (o);
+  int lead = o->rank - x->rank;
+  for (int64_t i = 0; i < n; i++)
+    {
+      int64_t off = 0;
+      for (int d = 0; d < o->rank; d++)
+        off += (tile ? idx[d] % x->dim[d - lead] : idx[d]) * xs[d];
+      out[0][i] = src[off];
+      for (int d = o->rank - 1; d >= 0; d--)
+        {
+          if (++idx[d] < o->dim[d])
+            break;
+          idx[d] = 0;
+        }
+    }
+}

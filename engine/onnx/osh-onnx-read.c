@@ -1,0 +1,767 @@
+/* ONNX ModelProto → graph IR (see osh-onnx.h for the mapping). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx.pb-c.h"
+#include "osh-formats.h"
+#include "osh-onnx.h"
+#include "osh-op.h"
+
+/* ---- a string → value map for tensor names (open addressing, grows at 50 % load) ---- */
+
+typedef struct
+{
+  const char *key;
+  OshRef ref;          /* a tensor produced by a node, or */
+  OshTensor *constant; /* a constant value (initializer or Constant node), not owned */
+} Entry;
+
+typedef struct
+{
+  Entry *slots;
+  size_t cap, used;
+} NameMap;
+
+static uint64_t
+hash_name (const char *s)
+{
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+  return h;
+}
+
+static Entry *
+map_find (const NameMap *m, const char *key)
+{
+  if (!m->cap)
+    return NULL;
+  for (size_t i = hash_name (key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1))
+    {
+      if (!m->slots[i].key)
+        return NULL;
+      if (strcmp (m->slots[i].key, key) == 0)
+        return &m->slots[i];
+    }
+}
+
+static Entry *
+map_put (NameMap *m, const char *key, OshError *err)
+{
+  if ((m->used + 1) * 2 > m->cap)
+    {
+      size_t cap = m->cap ? m->cap * 2 : 256;
+      Entry *slots = calloc (cap, sizeof *slots);
+      if (!slots)
+        {
+          osh_fail (err, OSH_ERR_NOMEM, "out of memory indexing tensor names");
+          return NULL;
+        }
+      for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+          {
+            size_t j = hash_name (m->slots[i].key) & (cap - 1);
+            while (slots[j].key)
+              j = (j + 1) & (cap - 1);
+            slots[j] = m->slots[i];
+          }
+      free (m->slots);
+      m->slots = slots;
+      m->cap = cap;
+    }
+  size_t i = hash_name (key) & (m->cap - 1);
+  while (m->slots[i].key && strcmp (m->slots[i].key, key) != 0)
+    i = (i + 1) & (m->cap - 1);
+  if (!m->slots[i].key)
+    m->used++;
+  m->slots[i] = (Entry){ .key = key, .ref = { -1, 0 } };
+  return &m->slots[i];
+}
+
+/* ---- tensors ---- */
+
+static float
+half_to_float (uint16_t h)
+{
+  uint32_t sign = (uint32_t) (h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  float v;
+  if (exp == 0)
+    v = ldexpf ((float) mant, -24);
+  else if (exp == 31)
+    v = mant ? NAN : INFINITY;
+  else
+    v = ldexpf ((float) (mant | 0x400), (int) exp - 25);
+  return sign ? -v : v;
+}
+
+static float
+bfloat_to_float (uint16_t b)
+{
+  uint32_t bits = (uint32_t) b << 16;
+  float v;
+  memcpy (&v, &bits, sizeof v);
+  return v;
+}
+
+static size_t
+elem_size (int32_t type)
+{
+  switch (type)
+    {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: return 4;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return 8;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: return 2;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return 1;
+    default: return 0;
+    }
+}
+
+/* Element i of little-endian raw bytes of `type`, as float. */
+static float
+raw_value (const uint8_t *p, int32_t type)
+{
+  switch (type)
+    {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: { float v; memcpy (&v, p, 4); return v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: { double v; memcpy (&v, p, 8); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: { int32_t v; memcpy (&v, p, 4); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: { uint32_t v; memcpy (&v, p, 4); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: { int64_t v; memcpy (&v, p, 8); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: { uint64_t v; memcpy (&v, p, 8); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: { uint16_t v; memcpy (&v, p, 2); return half_to_float (v); }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: { uint16_t v; memcpy (&v, p, 2); return bfloat_to_float (v); }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: { int16_t v; memcpy (&v, p, 2); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: { uint16_t v; memcpy (&v, p, 2); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return (float) (int8_t) *p;
+    default: return (float) *p; /* UINT8, BOOL */
+    }
+}
+
+/* Reads an external-data tensor's bytes from a file beside the model. */
+static uint8_t *
+read_external (const char *model_name, const Onnx__TensorProto *t, size_t want, OshError *err)
+{
+  const char *location = NULL;
+  long long offset = 0, length = -1;
+  for (size_t i = 0; i < t->n_external_data; i++)
+    {
+      const Onnx__StringStringEntryProto *e = t->external_data[i];
+      if (!e->key || !e->value)
+        continue;
+      if (strcmp (e->key, "location") == 0)
+        location = e->value;
+      else if (strcmp (e->key, "offset") == 0)
+        offset = strtoll (e->value, NULL, 10);
+      else if (strcmp (e->key, "length") == 0)
+        length = strtoll (e->value, NULL, 10);
+    }
+  if (!location || !*location || location[0] == '/' || strstr (location, ".."))
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "initializer '%s': external data location '%s' is not a file name "
+                "beside the model", t->name ? t->name : "", location ? location : "");
+      return NULL;
+    }
+  if (offset < 0 || (length >= 0 && (size_t) length != want))
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "initializer '%s': external data offset %lld / length %lld do not "
+                "fit the %zu bytes its shape needs", t->name ? t->name : "", offset, length, want);
+      return NULL;
+    }
+  const char *slash = strrchr (model_name, '/');
+  size_t dir_len = slash ? (size_t) (slash - model_name + 1) : 0;
+  char *path = malloc (dir_len + strlen (location) + 1);
+  uint8_t *bytes = malloc (want ? want : 1);
+  if (!path || !bytes)
+    {
+      free (path);
+      free (bytes);
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory reading external data");
+      return NULL;
+    }
+  memcpy (path, model_name, dir_len);
+  strcpy (path + dir_len, location);
+  FILE *f = fopen (path, "rb");
+  bool ok = f && fseek (f, offset, SEEK_SET) == 0 && fread (bytes, 1, want, f) == want;
+  if (!ok)
+    osh_fail (err, OSH_ERR_IO, "initializer '%s': cannot read %zu bytes at offset %lld of external "
+              "data file %s%s%s", t->name ? t->name : "", want, offset, path, f ? "" : ": ",
+              f ? "" : strerror (errno));
+  if (f)
+    fclose (f);
+  free (path);
+  if (!ok)
+    {
+      free (bytes);
+      return NULL;
+    }
+  return bytes;
+}
+
+/* Any numeric TensorProto → a float32 OshTensor. */
+static OshTensor *
+convert_tensor (const char *model_name, const Onnx__TensorProto *t, OshError *err)
+{
+  const char *name = t->name ? t->name : "";
+  OshShape shape = { 0 };
+  if (t->n_dims > OSH_MAX_RANK)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "tensor '%s': rank %zu is over the limit of %d", name, t->n_dims,
+                OSH_MAX_RANK);
+      return NULL;
+    }
+  shape.rank = (int) t->n_dims;
+  for (size_t i = 0; i < t->n_dims; i++)
+    shape.dim[i] = t->dims[i];
+  OshTensor *out = osh_tensor_new (&shape, err);
+  if (!out)
+    {
+      osh_error_prefix (err, "tensor '%s': ", name);
+      return NULL;
+    }
+  size_t n = (size_t) osh_tensor_numel (out);
+  int32_t type = t->data_type;
+  size_t esize = elem_size (type);
+  if (!esize)
+    {
+      osh_fail (err, OSH_ERR_UNSUPPORTED, "tensor '%s': data type %d is not numeric", name, type);
+      goto fail;
+    }
+  const uint8_t *raw = NULL;
+  uint8_t *external = NULL;
+  if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+    {
+      if (!(external = read_external (model_name, t, n * esize, err)))
+        goto fail;
+      raw = external;
+    }
+  else if (t->has_raw_data)
+    {
+      if (t->raw_data.len != n * esize)
+        {
+          osh_fail (err, OSH_ERR_FORMAT, "tensor '%s': %zu bytes of raw data, its shape needs %zu", name,
+                    t->raw_data.len, n * esize);
+          goto fail;
+        }
+      raw = t->raw_data.data;
+    }
+  if (raw)
+    {
+      for (size_t i = 0; i < n; i++)
+        out->data[i] = raw_value (raw + i * esize, type);
+      free (external);
+      return out;
+    }
+  /* Typed fields: which one holds the values depends on the type. */
+  size_t have;
+  switch (type)
+    {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: have = t->n_float_data; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: have = t->n_double_data; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: have = t->n_int64_data; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: have = t->n_uint64_data; break;
+    default: have = t->n_int32_data; break;
+    }
+  if (have != n)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "tensor '%s': %zu values stored, its shape needs %zu", name, have, n);
+      goto fail;
+    }
+  for (size_t i = 0; i < n; i++)
+    switch (type)
+      {
+      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: out->data[i] = t->float_data[i]; break;
+      case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: out->data[i] = (float) t->double_data[i]; break;
+      case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: out->data[i] = (float) t->int64_data[i]; break;
+      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: out->data[i] = (float) t->uint64_data[i]; break;
+      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+        out->data[i] = half_to_float ((uint16_t) t->int32_data[i]);
+        break;
+      case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
+        out->data[i] = bfloat_to_float ((uint16_t) t->int32_data[i]);
+        break;
+      default: out->data[i] = (float) t->int32_data[i]; break;
+      }
+  return out;
+fail:
+  osh_tensor_free (out);
+  return NULL;
+}
+
+/* ---- attributes ---- */
+
+static json_t *
+tensor_json (const char *model_name, const Onnx__TensorProto *t, OshError *err)
+{
+  OshTensor *v = convert_tensor (model_name, t, err);
+  if (!v)
+    return NULL;
+  json_t *dims = json_array (), *data = json_array ();
+  for (int i = 0; i < v->shape.rank; i++)
+    json_array_append_new (dims, json_integer (v->shape.dim[i]));
+  for (int64_t i = 0; i < osh_tensor_numel (v); i++)
+    json_array_append_new (data, json_real (v->data[i]));
+  osh_tensor_free (v);
+  return json_pack ("{s:o, s:o, s:i}", "dims", dims, "data", data, "data_type", t->data_type);
+}
+
+static json_t *
+attribute_json (const char *model_name, const Onnx__AttributeProto *a, OshError *err)
+{
+  json_t *list;
+  switch (a->type)
+    {
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: return json_real (a->f);
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: return json_integer (a->i);
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+      return json_stringn_nocheck ((const char *) a->s.data, a->s.len);
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+      list = json_array ();
+      for (size_t i = 0; i < a->n_floats; i++)
+        json_array_append_new (list, json_real (a->floats[i]));
+      return list;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+      list = json_array ();
+      for (size_t i = 0; i < a->n_ints; i++)
+        json_array_append_new (list, json_integer (a->ints[i]));
+      return list;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS:
+      list = json_array ();
+      for (size_t i = 0; i < a->n_strings; i++)
+        json_array_append_new (list, json_stringn_nocheck ((const char *) a->strings[i].data,
+                                                           a->strings[i].len));
+      return list;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
+      if (a->t)
+        return tensor_json (model_name, a->t, err);
+      break;
+    default: break;
+    }
+  /* Graphs (If/Loop bodies), sparse tensors and type protos: kept as a marker so the layer
+   * still loads and draws; running it reports the op as unsupported. */
+  return json_pack ("{s:s, s:i}", "unsupported_attribute_type", "onnx", "type", (int) a->type);
+}
+
+/* ---- the graph ---- */
+
+typedef struct
+{
+  const char *model_name;
+  OshGraph *g;
+  NameMap tensors;    /* name → producing node output, or constant */
+  OshTensor **owned;  /* constants we converted, freed at the end */
+  size_t n_owned, cap_owned;
+} Reader;
+
+static bool
+own_constant (Reader *r, OshTensor *t, OshError *err)
+{
+  if (r->n_owned == r->cap_owned)
+    {
+      size_t cap = r->cap_owned ? r->cap_owned * 2 : 64;
+      OshTensor **p = realloc (r->owned, cap * sizeof *p);
+      if (!p)
+        {
+          osh_tensor_free (t);
+          return osh_fail (err, OSH_ERR_NOMEM, "out of memory holding constants");
+        }
+      r->owned = p;
+      r->cap_owned = cap;
+    }
+  r->owned[r->n_owned++] = t;
+  return true;
+}
+
+static bool
+add_constant (Reader *r, const char *name, OshTensor *t, OshError *err)
+{
+  if (!t || !own_constant (r, t, err))
+    return false;
+  Entry *e = map_put (&r->tensors, name, err);
+  if (!e)
+    return false;
+  e->constant = t;
+  return true;
+}
+
+/* A Constant node's value, from whichever value_* attribute it has. */
+static OshTensor *
+constant_value (Reader *r, const Onnx__NodeProto *n, OshError *err)
+{
+  for (size_t i = 0; i < n->n_attribute; i++)
+    {
+      const Onnx__AttributeProto *a = n->attribute[i];
+      if (!a->name)
+        continue;
+      if (strcmp (a->name, "value") == 0 && a->t)
+        return convert_tensor (r->model_name, a->t, err);
+      OshShape s = { 0 };
+      OshTensor *t = NULL;
+      if (strcmp (a->name, "value_float") == 0 || strcmp (a->name, "value_int") == 0)
+        {
+          if ((t = osh_tensor_new (&s, err)))
+            t->data[0] = strcmp (a->name, "value_float") == 0 ? a->f : (float) a->i;
+          return t;
+        }
+      if (strcmp (a->name, "value_floats") == 0 || strcmp (a->name, "value_ints") == 0)
+        {
+          bool floats = strcmp (a->name, "value_floats") == 0;
+          s.rank = 1;
+          s.dim[0] = (int64_t) (floats ? a->n_floats : a->n_ints);
+          if ((t = osh_tensor_new (&s, err)))
+            for (int64_t k = 0; k < s.dim[0]; k++)
+              t->data[k] = floats ? a->floats[k] : (float) a->ints[k];
+          return t;
+        }
+    }
+  osh_fail (err, OSH_ERR_UNSUPPORTED, "Constant node '%s' has no numeric value attribute",
+            n->name ? n->name : "");
+  return NULL;
+}
+
+static json_t *
+shape_json (const Onnx__ValueInfoProto *v)
+{
+  json_t *dims = json_array ();
+  const Onnx__TypeProto *type = v->type;
+  if (type && type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && type->tensor_type
+      && type->tensor_type->shape)
+    {
+      const Onnx__TensorShapeProto *s = type->tensor_type->shape;
+      for (size_t i = 0; i < s->n_dim; i++)
+        {
+          const Onnx__TensorShapeProto__Dimension *d = s->dim[i];
+          json_array_append_new (dims, d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+                                           ? json_integer (d->dim_value)
+                                           : json_null ());
+        }
+    }
+  return dims;
+}
+
+/* A unique layer name: the node's own name when it has a free one, else "<op>_<index>". */
+static char *
+layer_name (const OshGraph *g, const Onnx__NodeProto *n, size_t index)
+{
+  char buf[512];
+  if (n->name && *n->name && strlen (n->name) < 400 && osh_graph_find_layer (g, -1, n->name) < 0)
+    return strdup (n->name);
+  snprintf (buf, sizeof buf, "%.200s_%zu", n->op_type ? n->op_type : "node", index);
+  for (int k = 1; osh_graph_find_layer (g, -1, buf) >= 0; k++)
+    snprintf (buf, sizeof buf, "%.200s_%zu_%d", n->op_type ? n->op_type : "node", index, k);
+  return strdup (buf);
+}
+
+/* A node whose inputs are all constants (PyTorch exports compute Resize scales and Reshape
+ * targets this way) is computed once here and its outputs become constants: shapes then stay
+ * static and the graph shows the layers that matter. False when it cannot be folded. */
+static bool
+fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name, json_t *config,
+                    OshTensor **weights, const char **weight_names, int n_weights)
+{
+  const OshOp *op = osh_op_find (r->g, class_name);
+  if (!op || !op->run || n_weights == 0 || n->n_output == 0 || n->n_output > 16)
+    return false;
+  OshWeight w[64];
+  if (n_weights > 64)
+    return false;
+  for (int i = 0; i < n_weights; i++)
+    w[i] = (OshWeight){ (char *) weight_names[i], weights[i], false };
+  OshLayer layer = { .name = (char *) class_name, .class_name = (char *) class_name,
+                     .config = config, .owner = -1, .weights = w, .n_weights = n_weights };
+  OshShape shapes[16] = { 0 };
+  OshOpCall call = { .graph = r->g, .layer = &layer, .out = shapes, .n_out = (int) n->n_output };
+  OshError e = { 0 };
+  OshTensor *outs[16] = { 0 };
+  float *data[16];
+  float *scratch = NULL;
+  bool ok = op->infer (&call, &e) && (!op->prepare || op->prepare (&call, &e));
+  for (size_t k = 0; ok && k < n->n_output; k++)
+    {
+      ok = shapes[k].rank > 0 || osh_shape_numel (&shapes[k]) == 1;
+      outs[k] = ok ? osh_tensor_new (&shapes[k], &e) : NULL;
+      ok = ok && outs[k];
+      data[k] = ok ? outs[k]->data : NULL;
+    }
+  if (ok && call.scratch)
+    ok = (scratch = calloc (call.scratch, sizeof (float))) != NULL;
+  if (ok)
+    op->run (&call, NULL, data, scratch);
+  free (scratch);
+  if (call.params)
+    (call.free_params ? call.free_params : free) (call.params);
+  for (size_t k = 0; k < n->n_output; k++)
+    {
+      if (ok && n->output[k] && *n->output[k])
+        {
+          ok = add_constant (r, n->output[k], outs[k], &e);
+          outs[k] = NULL;
+        }
+      osh_tensor_free (outs[k]);
+    }
+  return ok;
+}
+
+static bool
+add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
+{
+  OshGraph *g = r->g;
+  if (!n->op_type || !*n->op_type)
+    return osh_fail (err, OSH_ERR_FORMAT, "node %zu has no op_type", index);
+  if (strcmp (n->op_type, "Constant") == 0 && (!n->domain || !*n->domain) && n->n_output == 1)
+    return add_constant (r, n->output[0], constant_value (r, n, err), err);
+
+  char class_name[300];
+  if (n->domain && *n->domain && strcmp (n->domain, "ai.onnx") != 0)
+    snprintf (class_name, sizeof class_name, "%.100s:%.180s", n->domain, n->op_type);
+  else
+    snprintf (class_name, sizeof class_name, "%.280s", n->op_type);
+
+  json_t *config = json_object ();
+  for (size_t i = 0; i < n->n_attribute; i++)
+    {
+      const Onnx__AttributeProto *a = n->attribute[i];
+      json_t *v = a->name ? attribute_json (r->model_name, a, err) : NULL;
+      if (!v)
+        {
+          json_decref (config);
+          if (a->name)
+            osh_error_prefix (err, "node %zu (%s) attribute '%s': ", index, n->op_type, a->name);
+          else
+            osh_fail (err, OSH_ERR_FORMAT, "node %zu (%s): an attribute has no name", index, n->op_type);
+          return false;
+        }
+      json_object_set_new (config, a->name, v);
+    }
+  json_t *slots = json_array (), *in_names = json_array (), *out_names = json_array ();
+  OshRef *inputs = calloc (n->n_input + 1, sizeof *inputs);
+  OshTensor **weights = calloc (n->n_input + 1, sizeof *weights);
+  const char **weight_names = calloc (n->n_input + 1, sizeof *weight_names);
+  int n_inputs = 0, n_weights = 0;
+  char *name = layer_name (g, n, index);
+  bool ok = inputs && weights && weight_names && name;
+  if (!ok)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory reading node %zu", index);
+  for (size_t i = 0; ok && i < n->n_input; i++)
+    {
+      const char *in = n->input[i] ? n->input[i] : "";
+      json_array_append_new (in_names, json_string_nocheck (in));
+      if (!*in)
+        {
+          json_array_append_new (slots, json_string (OSH_ONNX_SLOT_ABSENT));
+          continue;
+        }
+      Entry *e = map_find (&r->tensors, in);
+      if (!e)
+        ok = osh_fail (err, OSH_ERR_FORMAT,
+                       "node %zu ('%s', %s): input '%s' is not a graph input, an initializer or the "
+                       "output of an earlier node (ONNX nodes must be in topological order)",
+                       index, name, n->op_type, in);
+      else if (e->constant)
+        {
+          json_array_append_new (slots, json_string (OSH_ONNX_SLOT_WEIGHT));
+          weight_names[n_weights] = in;
+          weights[n_weights] = osh_tensor_copy (e->constant, err);
+          ok = weights[n_weights++] != NULL;
+        }
+      else
+        {
+          json_array_append_new (slots, json_string (OSH_ONNX_SLOT_TENSOR));
+          inputs[n_inputs++] = e->ref;
+        }
+    }
+  for (size_t i = 0; i < n->n_output; i++)
+    json_array_append_new (out_names, json_string_nocheck (n->output[i] ? n->output[i] : ""));
+  json_object_set_new (config, OSH_ONNX_INPUTS, slots);
+  json_object_set_new (config, OSH_ONNX_INPUT_NAMES, in_names);
+  json_object_set_new (config, OSH_ONNX_OUTPUT_NAMES, out_names);
+  if (ok && n_inputs == 0
+      && fold_constant_node (r, n, class_name, config, weights, weight_names, n_weights))
+    {
+      json_decref (config);
+      for (int w = 0; w < n_weights; w++)
+        osh_tensor_free (weights[w]);
+      free (weights);
+      free (weight_names);
+      free (inputs);
+      free (name);
+      return true;
+    }
+
+  int layer = -1, node = -1;
+  if (ok && n->n_output == 0)
+    ok = osh_fail (err, OSH_ERR_FORMAT, "node %zu ('%s', %s) has no outputs", index, name, n->op_type);
+  if (ok)
+    {
+      layer = osh_graph_add_layer (g, -1, name, class_name, config, err);
+      config = NULL;
+      ok = layer >= 0;
+    }
+  for (int w = 0; ok && w < n_weights; w++)
+    {
+      ok = osh_layer_add_weight (g, layer, weight_names[w], weights[w], true, err);
+      weights[w] = NULL;
+    }
+  if (ok)
+    ok = (node = osh_graph_add_node (g, layer, inputs, n_inputs, (int) n->n_output, err)) >= 0;
+  for (size_t i = 0; ok && i < n->n_output; i++)
+    {
+      if (!n->output[i] || !*n->output[i])
+        continue;
+      Entry *e = map_put (&r->tensors, n->output[i], err);
+      ok = e != NULL;
+      if (e)
+        e->ref = (OshRef){ node, (int32_t) i };
+    }
+  json_decref (config);
+  for (int w = 0; w < n_weights; w++)
+    osh_tensor_free (weights[w]);
+  free (weights);
+  free (weight_names);
+  free (inputs);
+  free (name);
+  return ok;
+}
+
+static bool
+read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
+{
+  const Onnx__GraphProto *gp = model->graph;
+  OshGraph *g = r->g;
+  for (size_t i = 0; i < gp->n_initializer; i++)
+    {
+      const Onnx__TensorProto *t = gp->initializer[i];
+      if (!t->name || !*t->name)
+        return osh_fail (err, OSH_ERR_FORMAT, "initializer %zu has no name", i);
+      if (!add_constant (r, t->name, convert_tensor (r->model_name, t, err), err))
+        {
+          osh_error_prefix (err, "initializer %zu: ", i);
+          return false;
+        }
+    }
+  OshRef *refs = calloc (gp->n_input + gp->n_output + 1, sizeof *refs);
+  if (!refs)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  int n_in = 0;
+  bool ok = true;
+  for (size_t i = 0; ok && i < gp->n_input; i++)
+    {
+      const Onnx__ValueInfoProto *v = gp->input[i];
+      if (!v->name || !*v->name)
+        ok = osh_fail (err, OSH_ERR_FORMAT, "graph input %zu has no name", i);
+      else if (map_find (&r->tensors, v->name))
+        continue; /* an initializer listed as an input too (IR version < 4): a weight */
+      int layer = ok ? osh_graph_add_layer (g, -1, v->name, "InputLayer",
+                                            json_pack ("{s:o, s:s}", "batch_input_shape",
+                                                       shape_json (v), "dtype", "float32"),
+                                            err)
+                     : -1;
+      int node = layer >= 0 ? osh_graph_add_node (g, layer, NULL, 0, 1, err) : -1;
+      Entry *e = node >= 0 ? map_put (&r->tensors, v->name, err) : NULL;
+      ok = e != NULL;
+      if (ok)
+        refs[n_in++] = e->ref = (OshRef){ node, 0 };
+    }
+  for (size_t i = 0; ok && i < gp->n_node; i++)
+    ok = add_node (r, gp->node[i], i, err);
+  int n_out = 0;
+  for (size_t i = 0; ok && i < gp->n_output; i++)
+    {
+      const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+      Entry *e = map_find (&r->tensors, name);
+      if (!e || e->constant)
+        ok = osh_fail (err, e ? OSH_ERR_UNSUPPORTED : OSH_ERR_FORMAT,
+                       e ? "graph output '%s' is a constant, not computed by any node"
+                         : "graph output '%s' is not produced by any node",
+                       name);
+      else
+        refs[gp->n_input + (size_t) n_out++] = e->ref;
+    }
+  if (ok)
+    ok = osh_graph_set_io (g, -1, refs, n_in, refs + gp->n_input, n_out, err);
+  free (refs);
+  return ok;
+}
+
+OshTensor *
+osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err)
+{
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack (NULL, size, data);
+  if (!t)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: not a serialized ONNX TensorProto", name);
+      return NULL;
+    }
+  OshTensor *out = convert_tensor (name, t, err);
+  if (!out)
+    osh_error_prefix (err, "%s: ", name);
+  onnx__tensor_proto__free_unpacked (t, NULL);
+  return out;
+}
+
+OshGraph *
+osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
+{
+  Onnx__ModelProto *model = onnx__model_proto__unpack (NULL, size, data);
+  if (!model)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: not a valid ONNX file (the protobuf message could not be "
+                "decoded from its %zu bytes)", name, size);
+      return NULL;
+    }
+  if (!model->graph)
+    {
+      onnx__model_proto__free_unpacked (model, NULL);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: the ONNX model has no graph", name);
+      return NULL;
+    }
+  Reader r = { .model_name = name, .g = osh_graph_new () };
+  bool ok = r.g != NULL;
+  if (!ok)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  if (ok)
+    {
+      r.g->layout = OSH_LAYOUT_CHANNELS_FIRST;
+      r.g->class_name = strdup ("onnx");
+      r.g->name = strdup (model->graph->name && *model->graph->name ? model->graph->name : "onnx_model");
+      int64_t opset = 0;
+      for (size_t i = 0; i < model->n_opset_import; i++)
+        {
+          const Onnx__OperatorSetIdProto *o = model->opset_import[i];
+          if (!o->domain || !*o->domain || strcmp (o->domain, "ai.onnx") == 0)
+            opset = o->version;
+        }
+      json_object_set_new (r.g->meta, "onnx_ir_version", json_integer (model->ir_version));
+      json_object_set_new (r.g->meta, "onnx_opset", json_integer (opset));
+      json_object_set_new (r.g->meta, "onnx_producer",
+                           json_string_nocheck (model->producer_name ? model->producer_name : ""));
+      ok = read_graph (&r, model, err);
+      if (!ok)
+        osh_error_prefix (err, "%s: ", name);
+    }
+  for (size_t i = 0; i < r.n_owned; i++)
+    osh_tensor_free (r.owned[i]);
+  free (r.owned);
+  free (r.tensors.slots);
+  onnx__model_proto__free_unpacked (model, NULL);
+  if (!ok)
+    {
+      osh_graph_free (r.g);
+      return NULL;
+    }
+  return r.g;
+}

@@ -1,0 +1,39 @@
+/* osh-onnx.h — how ONNX graphs sit in the IR (shared by the ONNX reader, writer and ops).
+ *
+ * One ONNX node becomes one layer with one node:
+ *  - class_name is the op type ("Conv", "Relu", ...); ops outside the default domain are
+ *    "domain:Op";
+ *  - config holds the attributes by name (ints, floats, strings and lists as JSON; tensor
+ *    attributes as {"dims": [...], "data": [...]}) plus the keys below;
+ *  - initializer and Constant inputs become the layer's weights, tensor inputs the node's
+ *    inputs. "onnx_inputs" records, for every input slot in order, where it went:
+ *    "t" (the next node input), "w" (the next weight) or "" (an absent optional input);
+ *  - "onnx_input_names" / "onnx_output_names" keep the original tensor names for round trips;
+ *  - Graph inputs become InputLayer layers with "batch_input_shape" (null for symbolic sizes).
+ * The graph's layout is OSH_LAYOUT_CHANNELS_FIRST; g->meta holds "onnx_ir_version",
+ * "onnx_opset" (the default domain's version) and "onnx_producer".
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "osh-graph.h"
+
+#define OSH_ONNX_INPUTS "onnx_inputs"
+#define OSH_ONNX_INPUT_NAMES "onnx_input_names"
+#define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
+#define OSH_ONNX_SLOT_TENSOR "t"
+#define OSH_ONNX_SLOT_WEIGHT "w"
+#define OSH_ONNX_SLOT_ABSENT ""
+
+/* The ONNX element type (TensorProto.DataType: 1 float, 7 int64, ...) of a serialized
+ * TensorProto, or -1 when the bytes are not one. */
+int osh_onnx_tensor_type (const void *data, size_t size);
+
+/* Turns graph input `input` (an index into g->inputs) into a constant with `value`: every
+ * node that read it gets it as a weight instead, as if it had been an initializer. Used to fix
+ * shape parameters (Reshape's shape, Slice's starts) that a model takes as inputs. */
+bool osh_onnx_fold_input (OshGraph *g, int input, const OshTensor *value, OshError *err);
+
+/* A serialized TensorProto (the conformance suite's input_0.pb / output_0.pb) as float32. */
+OshTensor *osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err);

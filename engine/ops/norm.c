@@ -1,0 +1,296 @@
+/* Normalisations at inference: BatchNormalization (moving statistics, any axis,
+ * center/scale flags), LayerNormalization (trailing axes), Normalization (mean and
+ * variance from weights or config), Rescaling. All become a per-channel affine map
+ * except LayerNormalization, which normalises each row. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osh-op.h"
+#include "osh-vec.h"
+
+typedef struct
+{
+  int64_t outer, ch, inner; /* the tensor as (outer, ch, inner) around the channel axis */
+  float *scale, *shift;     /* y = x·scale[c] + shift[c] */
+  /* LayerNormalization */
+  bool layer_norm;
+  float eps;
+  const float *gamma, *beta;
+} AffineParams;
+
+static void
+affine_free (void *p)
+{
+  AffineParams *ap = p;
+  free (ap->scale);
+  free (ap->shift);
+  free (ap);
+}
+
+static AffineParams *
+affine_new (OshOpCall *c, int axis, OshError *err)
+{
+  AffineParams *ap = calloc (1, sizeof *ap);
+  if (!ap)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing %s", c->layer->class_name);
+      return NULL;
+    }
+  c->params = ap;
+  c->free_params = affine_free;
+  const OshShape *in = &c->in[0];
+  ap->outer = ap->inner = 1;
+  for (int i = 0; i < axis; i++)
+    ap->outer *= in->dim[i];
+  ap->ch = in->rank ? in->dim[axis] : 1;
+  for (int i = axis + 1; i < in->rank; i++)
+    ap->inner *= in->dim[i];
+  ap->scale = malloc ((size_t) ap->ch * sizeof (float));
+  ap->shift = malloc ((size_t) ap->ch * sizeof (float));
+  if (!ap->scale || !ap->shift)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing %s", c->layer->class_name);
+      return NULL;
+    }
+  c->flops = 2.0 * osh_shape_numel (in);
+  return ap;
+}
+
+/* The axis from config: an int or a one-element list (Keras 3 writes [3]). */
+static bool
+config_axis (const OshOpCall *c, int64_t fallback, int *axis, OshError *err)
+{
+  const json_t *v = json_object_get (c->layer->config, "axis");
+  int64_t a = fallback;
+  if (json_is_integer (v))
+    a = json_integer_value (v);
+  else if (json_is_array (v) && json_array_size (v) == 1 && json_is_integer (json_array_get (v, 0)))
+    a = json_integer_value (json_array_get (v, 0));
+  else if (v && !json_is_null (v))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "config \"axis\" must be one axis");
+  *axis = osh_op_axis (a, c->in[0].rank);
+  if (*axis < 0)
+    return osh_fail (err, OSH_ERR_SHAPE, "axis %lld is outside rank %d", (long long) a,
+                     c->in[0].rank);
+  return true;
+}
+
+/* A weight of `n` values, or one value repeated; -1 when absent or of another size. */
+static const float *
+vector_weight (const OshOpCall *c, int i, int64_t n, OshError *err, const char *what)
+{
+  const OshTensor *w = osh_op_weight (c, i);
+  if (!w || osh_tensor_numel (w) != n)
+    {
+      osh_fail (err, OSH_ERR_SHAPE, "%s weight (number %d) should hold %lld values (has %lld)", what,
+                i, (long long) n, (long long) (w ? osh_tensor_numel (w) : 0));
+      return NULL;
+    }
+  return w->data;
+}
+
+bool osh_batchnorm_prepare (OshOpCall *c, OshError *err);
+bool osh_layernorm_prepare (OshOpCall *c, OshError *err);
+bool osh_normalization_prepare (OshOpCall *c, OshError *err);
+bool osh_rescaling_prepare (OshOpCall *c, OshError *err);
+void osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+
+bool
+osh_batchnorm_prepare (OshOpCall *c, OshError *err)
+{
+  int axis;
+  if (!config_axis (c, osh_op_channels_first (c) && c->in[0].rank > 2 ? 1 : -1, &axis, err))
+    return false;
+  AffineParams *ap = affine_new (c, axis, err);
+  if (!ap)
+    return false;
+  bool scale = osh_config_bool (c->layer->config, "scale", true);
+  bool center = osh_config_bool (c->layer->config, "center", true);
+  float eps = (float) osh_config_double (c->layer->config, "epsilon", 1e-3);
+  int w = 0;
+  const float *gamma = scale ? vector_weight (c, w++, ap->ch, err, "gamma") : NULL;
+  if (scale && !gamma)
+    return false;
+  const float *beta = center ? vector_weight (c, w++, ap->ch, err, "beta") : NULL;
+  if (center && !beta)
+    return false;
+  const float *mean = vector_weight (c, w++, ap->ch, err, "moving_mean");
+  const float *var = mean ? vector_weight (c, w++, ap->ch, err, "moving_variance") : NULL;
+  if (!var)
+    return false;
+  for (int64_t i = 0; i < ap->ch; i++)
+    {
+      float s = (gamma ? gamma[i] : 1.0f) / sqrtf (var[i] + eps);
+      ap->scale[i] = s;
+      ap->shift[i] = (beta ? beta[i] : 0.0f) - mean[i] * s;
+    }
+  return true;
+}
+
+bool
+osh_layernorm_prepare (OshOpCall *c, OshError *err)
+{
+  int axis;
+  if (!config_axis (c, -1, &axis, err))
+    return false;
+  if (axis != c->in[0].rank - 1)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "LayerNormalization over axis %d (only the last)",
+                     axis);
+  AffineParams *ap = affine_new (c, axis, err);
+  if (!ap)
+    return false;
+  ap->layer_norm = true;
+  ap->eps = (float) osh_config_double (c->layer->config, "epsilon", 1e-3);
+  int w = 0;
+  if (osh_config_bool (c->layer->config, "scale", true)
+      && !(ap->gamma = vector_weight (c, w++, ap->ch, err, "gamma")))
+    return false;
+  if (osh_config_bool (c->layer->config, "center", true)
+      && !(ap->beta = vector_weight (c, w++, ap->ch, err, "beta")))
+    return false;
+  c->flops = 8.0 * osh_shape_numel (&c->in[0]);
+  return true;
+}
+
+/* Reads a config number or list of numbers (Normalization mean/variance, Rescaling). */
+static bool
+config_values (const OshOpCall *c, const char *key, float fallback, float *out, int64_t n,
+               bool *present, OshError *err)
+{
+  const json_t *v = json_object_get (c->layer->config, key);
+  *present = v && !json_is_null (v);
+  for (int64_t i = 0; i < n; i++)
+    out[i] = fallback;
+  if (!*present)
+    return true;
+  if (json_is_number (v))
+    {
+      for (int64_t i = 0; i < n; i++)
+        out[i] = (float) json_number_value (v);
+      return true;
+    }
+  /* Nested lists of shape (..., n) or (n): flatten and take the values in order. */
+  json_t *flat = json_array ();
+  json_t *stack = json_array ();
+  json_array_append (stack, (json_t *) v);
+  while (json_array_size (stack))
+    {
+      json_t *e = json_incref (json_array_get (stack, json_array_size (stack) - 1));
+      json_array_remove (stack, json_array_size (stack) - 1);
+      if (json_is_array (e))
+        for (size_t k = json_array_size (e); k-- > 0;)
+          json_array_append (stack, json_array_get (e, k));
+      else if (json_is_number (e))
+        json_array_append (flat, e);
+      json_decref (e);
+    }
+  size_t m = json_array_size (flat);
+  bool ok = m == 1 || m == (size_t) n;
+  for (int64_t i = 0; ok && i < n; i++)
+    out[i] = (float) json_number_value (json_array_get (flat, m == 1 ? 0 : (size_t) i));
+  json_decref (flat);
+  json_decref (stack);
+  if (!ok)
+    return osh_fail (err, OSH_ERR_SHAPE, "config \"%s\" has %zu values (expected 1 or %lld)", key,
+                     m, (long long) n);
+  return true;
+}
+
+bool
+osh_normalization_prepare (OshOpCall *c, OshError *err)
+{
+  int axis;
+  if (!config_axis (c, -1, &axis, err))
+    return false;
+  if (osh_config_bool (c->layer->config, "invert", false))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "Normalization with invert=True");
+  AffineParams *ap = affine_new (c, axis, err);
+  if (!ap)
+    return false;
+  bool has_mean, has_var;
+  if (!config_values (c, "mean", 0, ap->shift, ap->ch, &has_mean, err)
+      || !config_values (c, "variance", 1, ap->scale, ap->ch, &has_var, err))
+    return false;
+  if (!has_mean || !has_var)
+    {
+      /* Adapted statistics are weights: mean, variance (, count). */
+      const OshTensor *m = osh_op_weight (c, 0), *v = osh_op_weight (c, 1);
+      int64_t nm = m ? osh_tensor_numel (m) : 0, nv = v ? osh_tensor_numel (v) : 0;
+      if (!m || !v || (nm != 1 && nm != ap->ch) || nm != nv)
+        return osh_fail (err, OSH_ERR_SHAPE,
+                         "needs mean and variance (in the config or as weights) of %lld values",
+                         (long long) ap->ch);
+      for (int64_t i = 0; i < ap->ch; i++)
+        {
+          ap->shift[i] = m->data[nm == 1 ? 0 : i];
+          ap->scale[i] = v->data[nm == 1 ? 0 : i];
+        }
+    }
+  for (int64_t i = 0; i < ap->ch; i++)
+    {
+      float sd = sqrtf (ap->scale[i]);
+      float s = 1.0f / (sd > 1e-7f ? sd : 1e-7f);
+      ap->scale[i] = s;
+      ap->shift[i] = -ap->shift[i] * s;
+    }
+  return true;
+}
+
+bool
+osh_rescaling_prepare (OshOpCall *c, OshError *err)
+{
+  AffineParams *ap = affine_new (c, c->in[0].rank - 1, err);
+  if (!ap)
+    return false;
+  bool has;
+  return config_values (c, "scale", 1, ap->scale, ap->ch, &has, err)
+         && config_values (c, "offset", 0, ap->shift, ap->ch, &has, err);
+}
+
+typedef struct
+{
+  const AffineParams *ap;
+  const float *in;
+  float *out;
+} AffineJob;
+
+static void
+affine_rows (void *arg, int64_t begin, int64_t end)
+{
+  const AffineJob *j = arg;
+  const AffineParams *ap = j->ap;
+  for (int64_t r = begin; r < end; r++)
+    {
+      const float *restrict x = j->in + r * ap->ch * ap->inner;
+      float *restrict y = j->out + r * ap->ch * ap->inner;
+      if (ap->layer_norm)
+        {
+          double sum = 0, sq = 0;
+          for (int64_t i = 0; i < ap->ch; i++)
+            sum += x[i];
+          double mean = sum / (double) ap->ch;
+          for (int64_t i = 0; i < ap->ch; i++)
+            sq += (x[i] - mean) * (x[i] - mean);
+          float inv = (float) (1.0 / sqrt (sq / (double) ap->ch + ap->eps));
+          for (int64_t i = 0; i < ap->ch; i++)
+            y[i] = ((float) (x[i] - mean) * inv) * (ap->gamma ? ap->gamma[i] : 1.0f)
+                   + (ap->beta ? ap->beta[i] : 0.0f);
+        }
+      else if (ap->inner == 1)
+        osh_vec_affine (y, x, ap->scale, ap->shift, ap->ch);
+      else
+        for (int64_t ch = 0; ch < ap->ch; ch++)
+          for (int64_t i = 0; i < ap->inner; i++)
+            y[ch * ap->inner + i] = x[ch * ap->inner + i] * ap->scale[ch] + ap->shift[ch];
+    }
+}
+
+void
+osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  AffineJob j = { c->params, in[0], out[0] };
+  int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
+  osh_parallel_for (threads, j.ap->outer, affine_rows, &j);
+}

@@ -1,0 +1,117 @@
+/* The Keras-family op table and the class-name lookup (which then tries the ONNX table). */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osh-op-kernels.h"
+#include "osh-op.h"
+
+/* Known to shape inference, but with no kernel yet: running fails with a clear message. */
+static bool
+refuse (OshOpCall *c, OshError *err)
+{
+  return osh_fail (err, OSH_ERR_UNSUPPORTED, "class %s cannot run in Offshoot%s",
+                   c->layer->class_name,
+                   strstr (c->layer->class_name, "Lambda")
+                       ? " (its Python code is not stored in the model file)"
+                       : "");
+}
+
+/* Output shape unknown (rank 0), like any unknown class. */
+static bool
+unknown_infer (OshOpCall *c, OshError *err)
+{
+  (void) err;
+  memset (c->out, 0, (size_t) c->n_out * sizeof *c->out);
+  return true;
+}
+
+#define SAME osh_same_infer
+#define OP(name, infer, prepare, run) { name, infer, prepare, run }
+#define SHAPE_ONLY(name, infer) { name, infer, refuse, NULL }
+
+static const OshOp keras_ops[] = {
+  OP ("InputLayer", osh_input_infer, osh_input_prepare, osh_copy_run),
+  /* conv.c */
+  OP ("Conv1D", osh_conv1d_infer, osh_conv1d_prepare, osh_conv_run),
+  OP ("Conv2D", osh_conv2d_infer, osh_conv2d_prepare, osh_conv_run),
+  OP ("DepthwiseConv2D", osh_depthwise2d_infer, osh_depthwise2d_prepare, osh_conv_run),
+  OP ("SeparableConv2D", osh_separable2d_infer, osh_separable2d_prepare, osh_conv_run),
+  OP ("Conv2DTranspose", osh_transpose2d_infer, osh_transpose2d_prepare, osh_conv_run),
+  /* dense.c */
+  OP ("Dense", osh_dense_infer, osh_dense_prepare, osh_dense_run),
+  /* norm.c */
+  OP ("BatchNormalization", SAME, osh_batchnorm_prepare, osh_affine_run),
+  OP ("LayerNormalization", SAME, osh_layernorm_prepare, osh_affine_run),
+  OP ("Normalization", SAME, osh_normalization_prepare, osh_affine_run),
+  OP ("Rescaling", SAME, osh_rescaling_prepare, osh_affine_run),
+  /* activation.c */
+  OP ("Activation", SAME, osh_act_layer_prepare, osh_act_layer_run),
+  OP ("ReLU", SAME, osh_act_layer_prepare, osh_act_layer_run),
+  OP ("LeakyReLU", SAME, osh_act_layer_prepare, osh_act_layer_run),
+  OP ("PReLU", SAME, osh_act_layer_prepare, osh_act_layer_run),
+  OP ("ELU", SAME, osh_act_layer_prepare, osh_act_layer_run),
+  OP ("ThresholdedReLU", SAME, osh_act_layer_prepare, osh_act_layer_run),
+  OP ("Softmax", SAME, osh_act_layer_prepare, osh_act_layer_run),
+  /* identity at inference (shape-same.c) */
+  OP ("Dropout", SAME, NULL, osh_copy_run),
+  OP ("SpatialDropout1D", SAME, NULL, osh_copy_run),
+  OP ("SpatialDropout2D", SAME, NULL, osh_copy_run),
+  OP ("SpatialDropout3D", SAME, NULL, osh_copy_run),
+  OP ("GaussianNoise", SAME, NULL, osh_copy_run),
+  OP ("GaussianDropout", SAME, NULL, osh_copy_run),
+  OP ("AlphaDropout", SAME, NULL, osh_copy_run),
+  OP ("ActivityRegularization", SAME, NULL, osh_copy_run),
+  /* pool.c */
+  OP ("MaxPooling1D", osh_maxpool1d_infer, osh_maxpool1d_prepare, osh_pool_run),
+  OP ("MaxPooling2D", osh_maxpool2d_infer, osh_maxpool2d_prepare, osh_pool_run),
+  OP ("AveragePooling1D", osh_avgpool1d_infer, osh_avgpool1d_prepare, osh_pool_run),
+  OP ("AveragePooling2D", osh_avgpool2d_infer, osh_avgpool2d_prepare, osh_pool_run),
+  OP ("GlobalAveragePooling1D", osh_global_pool_infer, NULL, osh_global_pool_run),
+  OP ("GlobalAveragePooling2D", osh_global_pool_infer, NULL, osh_global_pool_run),
+  OP ("GlobalMaxPooling1D", osh_global_pool_infer, NULL, osh_global_pool_run),
+  OP ("GlobalMaxPooling2D", osh_global_pool_infer, NULL, osh_global_pool_run),
+  /* resize.c */
+  OP ("ZeroPadding2D", osh_zeropad2d_infer, osh_edge_prepare, osh_edge_run),
+  OP ("Cropping2D", osh_crop2d_infer, osh_edge_prepare, osh_edge_run),
+  OP ("UpSampling2D", osh_upsample2d_infer, osh_upsample2d_prepare, osh_resize_run),
+  OP ("Resizing", osh_resizing_infer, osh_resizing_prepare, osh_resize_run),
+  /* merge.c */
+  OP ("Add", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
+  OP ("Subtract", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
+  OP ("Multiply", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
+  OP ("Average", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
+  OP ("Maximum", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
+  OP ("Minimum", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
+  OP ("Concatenate", osh_concat_infer, NULL, osh_concat_run),
+  /* reshape.c */
+  OP ("Reshape", osh_reshape_infer, NULL, osh_copy_run),
+  OP ("Flatten", osh_flatten_infer, NULL, osh_flatten_run),
+  OP ("Permute", osh_permute_infer, NULL, osh_permute_run),
+  OP ("RepeatVector", osh_repeat_vector_infer, NULL, osh_repeat_vector_run),
+  /* Known classes that hold Python code: shapes unknown, running refused with a reason. */
+  SHAPE_ONLY ("Lambda", unknown_infer),
+  SHAPE_ONLY ("TFOpLambda", unknown_infer),
+};
+
+/* Like ggml's op tables: adding a class without counting it here fails the build. */
+#define KERAS_OP_COUNT 51
+static_assert (sizeof keras_ops / sizeof keras_ops[0] == KERAS_OP_COUNT,
+               "keras_ops changed: update KERAS_OP_COUNT (and engine/ops/README.md)");
+
+const OshOp *
+osh_op_find (const OshGraph *g, const char *class_name)
+{
+  if (!class_name)
+    return NULL;
+  /* ONNX and Keras share class names with different meanings (Reshape, Flatten, Softmax):
+   * an ONNX graph only ever uses the ONNX table. */
+  bool onnx = g && g->class_name && strcmp (g->class_name, "onnx") == 0;
+  for (int i = 0; !onnx && i < KERAS_OP_COUNT; i++)
+    if (strcmp (keras_ops[i].name, class_name) == 0)
+      return &keras_ops[i];
+  for (int i = 0; onnx && i < osh_onnx_ops_count; i++)
+    if (strcmp (osh_onnx_ops[i].name, class_name) == 0)
+      return &osh_onnx_ops[i];
+  return NULL;
+}

@@ -1,0 +1,160 @@
+/* osh-op.h — the op table: one entry per layer class, each with a shape
+ * function, a prepare step (parse the config, check the weights, size the
+ * scratch, count FLOPs) and a run step (the kernel).
+ *
+ * Shape inference (osh-shapes.c) and the executor (osh-exec.c) both go through
+ * this table, so a class has exactly one definition of its output shape:
+ *
+ *   const OshOp *op = osh_op_find (g, "Conv2D");       // NULL: unknown class
+ *   OshShape out;
+ *   if (!op->infer (&(OshOpCall){ .graph = g, .layer = l, .in = in, .n_in = 1,
+ *                                 .out = &out, .n_out = 1 }, &err)) ...
+ *
+ * How to add an op: see engine/ops/README.md. Errors from these functions say
+ * what was expected; the caller prefixes them with the layer's path and class.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "osh-graph.h"
+
+/* One call of an op: set up by the caller, completed by prepare. */
+typedef struct OshOpCall
+{
+  const OshGraph *graph;
+  const OshLayer *layer;
+  const OshShape *in; /* n_in input shapes (concrete when preparing) */
+  int n_in;
+  OshShape *out; /* n_out output shapes, written by infer */
+  int n_out;
+
+  /* Filled by prepare. */
+  void *params;                 /* op-specific, released with free_params (or free) */
+  void (*free_params) (void *); /* NULL: plain free() */
+  size_t scratch;               /* floats of scratch memory the run needs */
+  double flops;                 /* multiply-adds count as two */
+  int threads;                  /* set by the executor before run */
+} OshOpCall;
+
+typedef bool (*OshOpInferFn) (OshOpCall *c, OshError *err);
+typedef bool (*OshOpPrepareFn) (OshOpCall *c, OshError *err);
+/* Kernels cannot fail: prepare checked everything. `in` and `out` never alias. */
+typedef void (*OshOpRunFn) (const OshOpCall *c, const float *const *in, float *const *out,
+                            float *scratch);
+
+typedef struct
+{
+  const char *name; /* the class name as Keras (or ONNX) spells it */
+  OshOpInferFn infer;
+  OshOpPrepareFn prepare; /* NULL: no parameters */
+  OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
+} OshOp;
+
+/* The op for a class of graph `g`: the Keras-family table (osh-op-table.c) for Keras graphs,
+ * the ONNX table (engine/onnx/osh-onnx-ops.c) for ONNX graphs (g->class_name "onnx"). */
+const OshOp *osh_op_find (const OshGraph *g, const char *class_name);
+
+/* The ONNX table, filled by the ONNX work. */
+extern const OshOp osh_onnx_ops[];
+extern const int osh_onnx_ops_count;
+
+/* ---- helpers shared by the op files (osh-op-util.c) ---- */
+
+/* True when the layer works on channels-first data (data_format, Keras 1 dim_ordering "th",
+ * or a channels-first graph such as ONNX). */
+bool osh_op_channels_first (const OshOpCall *c);
+
+/* Output size of a sliding window along one axis; -1 stays -1 (unknown). */
+int64_t osh_op_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, bool same);
+/* Leading padding of Keras/TF "same" for that axis. */
+int64_t osh_op_same_pad (int64_t in, int64_t k, int64_t stride, int64_t dilation);
+
+/* "same" (true) or "valid" (false); anything else fails. */
+bool osh_op_padding (const OshOpCall *c, bool *same, OshError *err);
+
+/* Reads `n` ints of config key (int or list) or fills `fallback`; fails on values < min. */
+bool osh_op_ints (const OshOpCall *c, const char *key, int64_t *out, int n, int64_t fallback,
+                  int64_t min, OshError *err);
+
+/* The layer's weight `i` when it exists, else NULL. */
+const OshTensor *osh_op_weight (const OshOpCall *c, int i);
+
+/* Fails with both shapes in the message unless `w` has `rank` and the given sizes (-1 = any). */
+bool osh_op_check_weight (const OshOpCall *c, int i, int rank, const int64_t *dims,
+                          const char *what, OshError *err);
+
+/* A shape error naming both shapes: "<what>: (None, 8) and (None, 4)". */
+bool osh_op_shape_fail (OshError *err, const char *what, const OshShape *a, const OshShape *b);
+
+/* Keras broadcasting of two shapes (numpy rules; -1 broadcasts like an unknown size). */
+bool osh_op_broadcast (const OshShape *a, const OshShape *b, OshShape *out);
+
+/* Splits [0, n) over up to `threads` threads; fn (arg, begin, end). Runs inline for one. */
+void osh_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t begin, int64_t end),
+                       void *arg);
+
+/* ---- activations (activation.c), also used fused by Conv/Dense ---- */
+typedef enum
+{
+  OSH_ACT_LINEAR = 0,
+  OSH_ACT_RELU,
+  OSH_ACT_RELU6,
+  OSH_ACT_ELU,
+  OSH_ACT_SELU,
+  OSH_ACT_GELU,
+  OSH_ACT_GELU_TANH,
+  OSH_ACT_SIGMOID,
+  OSH_ACT_HARD_SIGMOID_K2, /* Keras 2 / tfjs: clip(0.2x + 0.5, 0, 1) */
+  OSH_ACT_HARD_SIGMOID_K3, /* Keras 3: relu6(x + 3) / 6 */
+  OSH_ACT_SWISH,
+  OSH_ACT_HARD_SWISH,
+  OSH_ACT_TANH,
+  OSH_ACT_SOFTMAX, /* along the last axis */
+  OSH_ACT_SOFTPLUS,
+  OSH_ACT_SOFTSIGN,
+  OSH_ACT_EXPONENTIAL,
+  OSH_ACT_LEAKY_RELU, /* alpha 0.2 (Keras 3) / 0.3 (Keras 2) */
+  OSH_ACT_MISH,
+  OSH_ACT_LOG_SOFTMAX,
+  OSH_ACT_COUNT
+} OshActKind;
+
+typedef struct
+{
+  OshActKind kind;
+  float alpha;
+} OshAct;
+
+/* Parses an activation name (or a {"class_name", "config"} object) for layer `c`. */
+bool osh_act_parse (const OshOpCall *c, const json_t *value, OshAct *act, OshError *err);
+/* The layer's `activation` config key (absent → linear). */
+bool osh_act_from_config (const OshOpCall *c, OshAct *act, OshError *err);
+/* Applies in place on `rows` rows of `cols` floats (softmax works per row). */
+void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int threads);
+/* Keras 2 hard_sigmoid or Keras 3 hard_sigmoid for this graph (keras_version in meta). */
+bool osh_op_keras3 (const OshGraph *g);
+
+/* Checks one input (two or more for `min_inputs` > 1) of rank within [min_rank, max_rank]. */
+bool osh_op_need (const OshOpCall *c, int min_inputs, int min_rank, int max_rank, OshError *err);
+
+/* Normalises a possibly negative axis against `rank`; -1 when out of range. */
+int osh_op_axis (int64_t axis, int rank);
+
+/* A 1-D or 2-D sliding window seen as 2-D (1-D: height 1), for conv and pooling kernels. */
+typedef struct
+{
+  int64_t kh, kw, sh, sw, dh, dw, ph, pw, ih, iw, oh, ow;
+} OshWindow2D;
+
+/* `sp` (1 or 2) entries each of kernel, stride, dilation (NULL = 1), leading pad, input and
+ * output sizes. */
+OshWindow2D osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d,
+                             const int64_t *pad, const int64_t *in, const int64_t *out);
+
+/* Channels-first layers run their NHWC kernels between these two transposes:
+ * (batch, ch, pixels) ↔ (batch, pixels, ch). */
+void osh_op_to_channels_last (const float *in, float *out, int64_t batch, int64_t ch,
+                              int64_t pixels);
+void osh_op_to_channels_first (const float *in, float *out, int64_t batch, int64_t ch,
+                               int64_t pixels);

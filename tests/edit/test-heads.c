@@ -1,0 +1,243 @@
+/* Head specs and attaching heads: templates, chains, parse errors with columns, Keras-style
+ * names and configs, fresh weights, shape checks, and both attach modes on the seed graph. */
+#include "edit-graphs.h"
+#include "osh-connectivity.h"
+#include "osh-heads.h"
+
+#include <math.h>
+
+static OshHeadSpec
+parse (const char *text)
+{
+  OshError err = { 0 };
+  OshHeadSpec spec;
+  if (!osh_head_parse (text, &spec, &err))
+    g_error ("%s", err.message);
+  return spec;
+}
+
+static void
+assert_parse_error (const char *text, const char *expected)
+{
+  OshError err = { 0 };
+  OshHeadSpec spec;
+  g_assert_false (osh_head_parse (text, &spec, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
+  if (!strstr (err.message, expected))
+    g_error ("'%s': got \"%s\", expected it to contain \"%s\"", text, err.message, expected);
+}
+
+static void
+test_parse (void)
+{
+  OshHeadSpec s = parse ("seg");
+  g_assert_cmpint (s.n_steps, ==, 4);
+  g_assert_cmpint (s.steps[0].kind, ==, OSH_HEAD_CONV2D);
+  g_assert_cmpint (s.steps[0].filters, ==, 128);
+  g_assert_cmpint (s.steps[0].kernel_size, ==, 3);
+  g_assert_true (s.steps[0].same);
+  g_assert_cmpint (s.steps[1].kind, ==, OSH_HEAD_BATCHNORM);
+  g_assert_cmpint (s.steps[2].kind, ==, OSH_HEAD_RELU);
+  g_assert_cmpint (s.steps[3].filters, ==, 1);
+  g_assert_cmpint (s.steps[3].kernel_size, ==, 1);
+
+  s = parse ("seg:64:2");
+  g_assert_cmpint (s.steps[0].filters, ==, 64);
+  g_assert_cmpint (s.steps[3].filters, ==, 2);
+
+  s = parse ("classifier:4");
+  g_assert_cmpint (s.n_steps, ==, 2);
+  g_assert_cmpint (s.steps[0].kind, ==, OSH_HEAD_GAP);
+  g_assert_cmpint (s.steps[1].kind, ==, OSH_HEAD_DENSE);
+  g_assert_cmpint (s.steps[1].filters, ==, 4);
+  g_assert_cmpstr (s.steps[1].activation, ==, "softmax");
+
+  OshHeadSpec seg = parse ("seg");
+  s = parse ("conv2d(filters=128,kernel_size=3,padding=same),batchnorm,relu,conv2d(filters=1,"
+             "kernel_size=1)");
+  g_assert_cmpint (memcmp (&s, &seg, sizeof s), ==, 0); /* the chain spelling of the seed head */
+
+  s = parse (" dense( units = 3 , activation=sigmoid ) ");
+  g_assert_cmpint (s.n_steps, ==, 1);
+  g_assert_cmpint (s.steps[0].filters, ==, 3);
+  g_assert_cmpstr (s.steps[0].activation, ==, "sigmoid");
+
+  assert_parse_error ("conv3d", "column 1: unknown layer 'conv3d'");
+  assert_parse_error ("conv2d(filters=128,kernel_size=3,padding=sme)",
+                      "column 42: padding is 'same' or 'valid'");
+  assert_parse_error ("relu,,bn", "column 6: expected a layer");
+  assert_parse_error ("seg:0", "column 5: expected a positive whole number");
+  assert_parse_error ("seg:1:2:3", "column 8: seg takes at most two numbers");
+  assert_parse_error ("classifier", "classifier needs the number of classes");
+  assert_parse_error ("conv2d(filters=3)", "column 1: conv2d needs filters= and kernel_size=");
+  assert_parse_error ("relu(max_value=6)", "column 6: ReLU takes no argument 'max_value'");
+  assert_parse_error ("relu bn", "column 6: expected ',' between layers");
+  assert_parse_error ("dense(units=3", "column 14: expected ',' or ')'");
+}
+
+static OshGraph *
+attach (const OshGraph *g, const char *path, const char *head, OshAttachMode mode, char **names)
+{
+  OshError err = { 0 };
+  OshHeadSpec spec = parse (head);
+  OshGraph *out = osh_head_attach (g, path, &spec, mode, names, &err);
+  if (!out)
+    g_error ("%s", err.message);
+  return out;
+}
+
+static const OshTensor *
+weight (const OshGraph *g, const char *layer, int i)
+{
+  int l = osh_graph_find_path (g, layer);
+  g_assert_cmpint (l, >=, 0);
+  g_assert_cmpint (i, <, g->layers[l].n_weights);
+  return g->layers[l].weights[i].value;
+}
+
+static void
+test_attach_connected (void)
+{
+  OshGraph *g = eg_seed (NULL, NULL);
+  int n_layers = g->n_layers;
+  char *names[4];
+  OshGraph *e = attach (g, "efficientnet/block5a_expand_conv", "seg", OSH_ATTACH_CONNECTED, names);
+  g_assert_cmpint (g->n_layers, ==, n_layers); /* the input graph is not touched */
+  g_assert_cmpstr (names[0], ==, "aux_head_conv");
+  g_assert_cmpstr (names[1], ==, "aux_head_bn");
+  g_assert_cmpstr (names[2], ==, "aux_head_relu");
+  g_assert_cmpstr (names[3], ==, "aux_head_out");
+  for (int i = 0; i < 4; i++)
+    free (names[i]);
+
+  OshConnectivity *c = osh_connectivity_analyze (e, NULL);
+  g_assert_true (c->connected);
+  osh_connectivity_free (c);
+  g_assert_cmpint (e->n_outputs, ==, 2);
+  char shape[64];
+  osh_shape_format (&e->nodes[e->outputs[1].node].shapes[0], shape, sizeof shape);
+  g_assert_cmpstr (shape, ==, "(None, 8, 8, 1)");
+  /* The head reads the (now top-level) block5a_expand_conv, computed from input_1. */
+  int head = osh_graph_layer_first_node (e, osh_graph_find_path (e, "aux_head_conv"));
+  int src = e->nodes[head].inputs[0].node;
+  g_assert_cmpstr (e->layers[e->nodes[src].layer].name, ==, "block5a_expand_conv");
+  g_assert_cmpint (e->layers[e->nodes[src].layer].owner, ==, -1);
+
+  /* Glorot-uniform kernel (3, 3, 16, 128), zero bias; BN 1, 0, 0, 1. */
+  const OshTensor *k = weight (e, "aux_head_conv", 0);
+  osh_shape_format (&k->shape, shape, sizeof shape);
+  g_assert_cmpstr (shape, ==, "(3, 3, 16, 128)");
+  double limit = sqrt (6.0 / (9 * 16 + 9 * 128)), sum = 0, sum2 = 0, peak = 0;
+  int64_t n = osh_tensor_numel (k);
+  for (int64_t i = 0; i < n; i++)
+    {
+      sum += k->data[i];
+      sum2 += k->data[i] * k->data[i];
+      peak = fmax (peak, fabs (k->data[i]));
+    }
+  g_assert_cmpfloat (peak, <=, limit);
+  g_assert_cmpfloat (peak, >, 0.99 * limit);
+  g_assert_cmpfloat (fabs (sum / n), <, 0.01);
+  g_assert_cmpfloat_with_epsilon (sqrt (sum2 / n), limit / sqrt (3.0), 0.01); /* uniform's std */
+  g_assert_cmpfloat (weight (e, "aux_head_conv", 1)->data[5], ==, 0.0f);
+  g_assert_cmpfloat (weight (e, "aux_head_bn", 0)->data[0], ==, 1.0f);
+  g_assert_cmpfloat (weight (e, "aux_head_bn", 1)->data[0], ==, 0.0f);
+  g_assert_cmpfloat (weight (e, "aux_head_bn", 2)->data[0], ==, 0.0f);
+  g_assert_cmpfloat (weight (e, "aux_head_bn", 3)->data[127], ==, 1.0f);
+  int bn = osh_graph_find_path (e, "aux_head_bn");
+  g_assert_false (e->layers[bn].weights[2].trainable);
+  g_assert_cmpstr (e->layers[bn].weights[3].name, ==, "aux_head_bn/moving_variance:0");
+  osh_shape_format (&weight (e, "aux_head_out", 0)->shape, shape, sizeof shape);
+  g_assert_cmpstr (shape, ==, "(1, 1, 128, 1)");
+
+  /* Full Keras 2 configs. */
+  const json_t *conv = e->layers[osh_graph_find_path (e, "aux_head_conv")].config;
+  g_assert_cmpstr (osh_config_string (conv, "padding", ""), ==, "same");
+  g_assert_cmpint (osh_config_int (conv, "filters", 0), ==, 128);
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (conv, "kernel_initializer"),
+                                                       "class_name")),
+                   ==, "GlorotUniform");
+  g_assert_true (json_is_null (json_object_get (conv, "kernel_regularizer")));
+  g_assert_cmpint (
+      json_integer_value (json_array_get (json_object_get (e->layers[bn].config, "axis"), 0)), ==,
+      3);
+
+  /* The same attach twice gives the same weights (fixed seed); a second head takes _1 names. */
+  OshGraph *again =
+      attach (g, "efficientnet/block5a_expand_conv", "seg", OSH_ATTACH_CONNECTED, NULL);
+  g_assert_cmpmem (weight (again, "aux_head_conv", 0)->data, n * 4, k->data, n * 4);
+  osh_graph_free (again);
+  OshGraph *two = attach (e, "top_conv", "classifier:4", OSH_ATTACH_CONNECTED, names);
+  g_assert_cmpstr (names[0], ==, "aux_head_pool");
+  g_assert_cmpstr (names[1], ==, "aux_head_out_1");
+  free (names[0]);
+  free (names[1]);
+  g_assert_cmpint (two->n_outputs, ==, 3);
+  osh_shape_format (&weight (two, "aux_head_out_1", 0)->shape, shape, sizeof shape);
+  g_assert_cmpstr (shape, ==, "(32, 4)");
+  osh_graph_free (two);
+  osh_graph_free (e);
+  osh_graph_free (g);
+}
+
+static void
+test_attach_keras_mode (void)
+{
+  int b5;
+  OshGraph *g = eg_seed (NULL, &b5);
+  OshGraph *e = attach (g, "efficientnet/block5a_expand_conv", "seg", OSH_ATTACH_KERAS, NULL);
+  OshConnectivity *c = osh_connectivity_analyze (e, NULL);
+  g_assert_false (c->connected);
+  g_assert_cmpint (c->n_foreign_roots, ==, 1);
+  char *root = osh_graph_layer_path (e, e->nodes[c->foreign_roots[0]].layer);
+  g_assert_cmpstr (root, ==, "efficientnet/input_2");
+  free (root);
+  g_assert_cmpint (c->n_bridges, ==, 1);
+  g_assert_cmpint (c->bridges[0].from_node, ==, b5); /* the copy keeps node numbers */
+  g_assert_cmpstr (e->layers[e->nodes[c->bridges[0].to_node].layer].name, ==, "aux_head_conv");
+  g_assert_nonnull (strstr (c->message, "at layer \"stem_conv\""));
+  osh_connectivity_free (c);
+  osh_graph_free (e);
+  osh_graph_free (g);
+}
+
+static void
+test_attach_errors (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = eg_seed (NULL, NULL);
+  int n_layers = g->n_layers, n_outputs = g->n_outputs;
+  OshHeadSpec spec = parse ("gap,conv2d(filters=1,kernel_size=1)");
+  g_assert_null (osh_head_attach (g, "gap", &spec, OSH_ATTACH_CONNECTED, NULL, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_SHAPE);
+  g_assert_nonnull (strstr (err.message, "attaching a head at 'gap'"));
+  g_assert_nonnull (strstr (err.message,
+                            "head layer 'aux_head_pool' (GlobalAveragePooling2D) needs a 4-D "
+                            "input, got (None, 32)"));
+  spec = parse ("conv2d(filters=4,kernel_size=9)");
+  g_assert_null (
+      osh_head_attach (g, "efficientnet/top_conv", &spec, OSH_ATTACH_CONNECTED, NULL, &err));
+  g_assert_nonnull (strstr (err.message,
+                            "'aux_head_out' (Conv2D 9x9, valid padding) does not fit its "
+                            "input (None, 4, 4, 32)"));
+  g_assert_null (osh_head_attach (g, "efficientnet/nope", &spec, OSH_ATTACH_CONNECTED, NULL, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_NOT_FOUND);
+  g_assert_nonnull (strstr (err.message, "no layer 'efficientnet/nope'"));
+  g_assert_null (
+      osh_head_attach (g, "efficientnet/input_2", &spec, OSH_ATTACH_CONNECTED, NULL, &err));
+  g_assert_nonnull (strstr (err.message, "the nested model's own input"));
+  g_assert_cmpint (g->n_layers, ==, n_layers);
+  g_assert_cmpint (g->n_outputs, ==, n_outputs);
+  osh_graph_free (g);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/edit/heads/parse", test_parse);
+  g_test_add_func ("/edit/heads/attach-connected", test_attach_connected);
+  g_test_add_func ("/edit/heads/attach-keras-mode", test_attach_keras_mode);
+  g_test_add_func ("/edit/heads/attach-errors", test_attach_errors);
+  return g_test_run ();
+}

@@ -1,0 +1,332 @@
+/* Layout geometry: every node has a box, boxes do not overlap, data flows down, edges touch
+ * their boxes; grouping: collapse keeps external edges, nested models bind through, blocks
+ * are found by name, the path to a layer opens on its own. */
+#include <math.h>
+#include <string.h>
+
+#include "layout-graphs.h"
+#include "osh-layout.h"
+#include "osh-test.h"
+
+static OshGraphLayout *
+lay_out (const OshGraph *g, const OshGrouping *gr)
+{
+  OshError err = { 0 };
+  OshGraphLayout *lay = osh_layout_compute (g, gr, &err);
+  if (!lay)
+    g_error ("layout failed: %s", err.message);
+  return lay;
+}
+
+static double
+distance_to_box (OshRect r, OshPoint p)
+{
+  double dx = MAX (MAX (r.x - p.x, 0), p.x - (r.x + r.w));
+  double dy = MAX (MAX (r.y - p.y, 0), p.y - (r.y + r.h));
+  return hypot (dx, dy);
+}
+
+static bool
+overlap (OshRect a, OshRect b)
+{
+  return a.x < b.x + b.w - 0.01 && b.x < a.x + a.w - 0.01 && a.y < b.y + b.h - 0.01
+         && b.y < a.y + a.h - 0.01;
+}
+
+/* The checks every layout must pass. Boxes are tested pairwise within a y-sorted sweep. */
+static void
+check_geometry (const OshGraph *g, const OshGraphLayout *lay)
+{
+  g_assert_cmpint (lay->n_nodes, ==, g->n_nodes);
+  for (int n = 0; n < g->n_nodes; n++)
+    {
+      const OshLayer *l = &g->layers[g->nodes[n].layer];
+      if (lay->node_item[n] < 0)
+        g_assert_true (l->is_model); /* only an expanded model's call has no box of its own */
+      else
+        g_assert_cmpint (lay->node_item[n], <, lay->n_items);
+    }
+  for (int i = 0; i < lay->n_items; i++)
+    {
+      OshRect r = lay->items[i].box;
+      g_assert_cmpfloat (r.w, >=, 90);
+      g_assert_cmpfloat (r.h, >=, 20);
+      g_assert_cmpfloat (r.x, >=, -0.5);
+      g_assert_cmpfloat (r.y, >=, -0.5);
+      g_assert_cmpfloat (r.x + r.w, <=, lay->bounds.w + 0.5);
+      g_assert_cmpfloat (r.y + r.h, <=, lay->bounds.h + 0.5);
+      for (int j = i + 1; j < lay->n_items; j++)
+        if (overlap (r, lay->items[j].box))
+          g_error ("boxes of %s and %s overlap", lay->items[i].title, lay->items[j].title);
+    }
+  for (int k = 0; k < lay->n_edges; k++)
+    {
+      const OshLayoutEdge *e = &lay->edges[k];
+      OshRect from = lay->items[e->from].box, to = lay->items[e->to].box;
+      /* TB: the producer sits above the consumer. */
+      g_assert_cmpfloat (from.y + from.h, <=, to.y + 0.5);
+      g_assert_cmpint (e->n_points, >=, 4);
+      g_assert_cmpint ((e->n_points - 1) % 3, ==, 0);
+      g_assert_true (e->arrow);
+      double d0 = distance_to_box (from, e->points[0]);
+      double d1 = distance_to_box (to, e->arrow_tip);
+      if (d0 > 1.5 || d1 > 1.5)
+        g_error ("edge %s → %s ends %.1f / %.1f pt away from its boxes", lay->items[e->from].title,
+                 lay->items[e->to].title, d0, d1);
+    }
+}
+
+static int
+item_named (const OshGraphLayout *lay, const char *title)
+{
+  for (int i = 0; i < lay->n_items; i++)
+    if (!strcmp (lay->items[i].title, title))
+      return i;
+  return -1;
+}
+
+static bool
+has_edge (const OshGraphLayout *lay, const char *from, const char *to)
+{
+  int a = item_named (lay, from), b = item_named (lay, to);
+  for (int k = 0; k < lay->n_edges; k++)
+    if (lay->edges[k].from == a && lay->edges[k].to == b)
+      return true;
+  return false;
+}
+
+static void
+test_chain (void)
+{
+  OshGraph *g = lg_chain (12);
+  OshGraphLayout *lay = lay_out (g, NULL);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 12);
+  g_assert_cmpint (lay->n_edges, ==, 11);
+  g_assert_cmpint (lay->n_clusters, ==, 0);
+  /* A chain is one column: every box shares the centre line. */
+  double cx = lay->items[0].box.x + lay->items[0].box.w / 2;
+  for (int i = 1; i < lay->n_items; i++)
+    g_assert_cmpfloat (fabs (lay->items[i].box.x + lay->items[i].box.w / 2 - cx), <, 1);
+  g_assert_cmpstr (lay->items[1].shape_text, ==, "(None, 32, 32, 8)");
+  g_assert_cmpstr (lay->edges[0].label, ==, "(None, 32, 32, 3)");
+  g_assert_nonnull (strstr (lay->dot, "rankdir=TB"));
+  g_assert_nonnull (strstr (lay->dot, "n0 -> n1"));
+  osh_layout_free (lay);
+  osh_graph_free (g);
+}
+
+static void
+test_residual (void)
+{
+  OshGraph *g = lg_residual ();
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (gr->n_groups, ==, 1);
+  g_assert_cmpstr (gr->groups[0].name, ==, "block1");
+  g_assert_cmpint (gr->groups[0].n_layers, ==, 5);
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 9);
+  g_assert_cmpint (lay->n_edges, ==, 9);
+  g_assert_cmpint (lay->n_clusters, ==, 1);
+  g_assert_true (has_edge (lay, "stem_conv", "block1_add")); /* the skip */
+  /* The cluster frames its five members. */
+  OshRect c = lay->clusters[0].box;
+  for (int i = 0; i < lay->n_items; i++)
+    if (g_str_has_prefix (lay->items[i].title, "block1_"))
+      {
+        OshRect r = lay->items[i].box;
+        g_assert_true (r.x >= c.x && r.y >= c.y && r.x + r.w <= c.x + c.w
+                       && r.y + r.h <= c.y + c.h);
+      }
+  osh_layout_free (lay);
+
+  osh_grouping_set_collapsed (gr, osh_grouping_find (gr, "block1"), true);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 5);
+  g_assert_cmpint (lay->n_clusters, ==, 0);
+  int box = item_named (lay, "block1");
+  g_assert_cmpint (box, >=, 0);
+  g_assert_cmpint (lay->items[box].kind, ==, OSH_ITEM_GROUP);
+  g_assert_cmpint (lay->group_item[0], ==, box);
+  for (int n = 2; n <= 6; n++)
+    g_assert_cmpint (lay->node_item[n], ==, box);
+  g_assert_true (has_edge (lay, "stem_conv", "block1"));
+  g_assert_true (has_edge (lay, "block1", "pool"));
+  g_assert_cmpint (lay->n_edges, ==, 4);
+  g_assert_cmpstr (lay->items[box].shape_text, ==, "(None, 16, 16, 8)");
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
+static void
+test_nested (void)
+{
+  OshGraph *g = lg_nested ();
+  OshGrouping *gr = osh_grouping_new (g);
+  int bb = osh_grouping_find (gr, "backbone");
+  g_assert_cmpint (bb, >=, 0);
+  g_assert_cmpint (gr->groups[bb].kind, ==, OSH_GROUP_MODEL);
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  /* Expanded: the call binds input_1 to the inner input_2; bn feeds concat. */
+  g_assert_cmpint (lay->n_items, ==, 6);
+  g_assert_true (has_edge (lay, "input_1", "input_2"));
+  g_assert_true (has_edge (lay, "bn", "concat"));
+  g_assert_true (has_edge (lay, "input_1", "concat"));
+  g_assert_cmpint (lay->n_clusters, ==, 1);
+  g_assert_cmpstr (lay->clusters[0].label, ==, "backbone");
+  osh_layout_free (lay);
+
+  osh_grouping_set_collapsed (gr, bb, true);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 4);
+  g_assert_true (has_edge (lay, "input_1", "backbone"));
+  g_assert_true (has_edge (lay, "backbone", "concat"));
+  g_assert_true (has_edge (lay, "input_1", "concat")); /* the skip past the box */
+  int box = item_named (lay, "backbone");
+  g_assert_cmpint (lay->items[box].family, ==, OSH_FAMILY_MODEL);
+  g_assert_cmpstr (lay->items[box].subtitle, ==, "Functional · 3 layers");
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
+static void
+test_efficientnet (void)
+{
+  OshGraph *g = lg_efficientnet ("efficientnetb7");
+  g_assert_cmpint (g->n_layers, >, 800);
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (gr->n_groups, ==, 56); /* the model and its 55 blocks */
+  int b5a = osh_grouping_find (gr, "block5a");
+  g_assert_cmpint (b5a, >=, 0);
+  g_assert_cmpstr (gr->groups[b5a].name, ==, "efficientnetb7/block5a");
+  g_assert_cmpint (gr->groups[b5a].parent, ==, osh_grouping_find (gr, "efficientnetb7"));
+
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_clusters, ==, 56);
+  osh_layout_free (lay);
+
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 2 + 7 + 55 + 6); /* image, head, stem, blocks, top */
+  g_assert_true (has_edge (lay, "block1a", "block1b"));
+  g_assert_true (has_edge (lay, "stem_activation", "block1a"));
+  g_assert_true (has_edge (lay, "block7d", "top_conv"));
+  osh_layout_free (lay);
+
+  /* Open the path to block3b_project_conv alone: everything upstream expands. */
+  osh_grouping_expand_path (gr, g, osh_graph_find_path (g, "efficientnetb7/block3b_project_conv"));
+  g_assert_false (gr->groups[osh_grouping_find (gr, "block1a")].collapsed);
+  g_assert_false (gr->groups[osh_grouping_find (gr, "block3b")].collapsed);
+  g_assert_true (gr->groups[osh_grouping_find (gr, "block3c")].collapsed);
+  g_assert_true (gr->groups[osh_grouping_find (gr, "block7d")].collapsed);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_true (has_edge (lay, "block3b_add", "block3c"));
+  osh_layout_free (lay);
+
+  /* The whole model collapsed: one box between the image and the head. */
+  osh_grouping_set_collapsed (gr, osh_grouping_find (gr, "efficientnetb7"), true);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 3);
+  g_assert_true (has_edge (lay, "image", "efficientnetb7"));
+  g_assert_true (has_edge (lay, "efficientnetb7", "head"));
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
+static void
+test_deep (void)
+{
+  OshGraph *g = lg_deep (3000);
+  g_assert_cmpint (g->n_layers, >=, 2990);
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (osh_grouping_find (gr, "conv2_block1"), >=, 0);
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  /* A sane width: the skip edges do not spread the net sideways. */
+  g_assert_cmpfloat (lay->bounds.w, <, 2000);
+  osh_layout_free (lay);
+  /* Without groups the big graph is cut into invisible chunks for speed: same checks, and
+   * no chunk leaks out as a frame. */
+  lay = lay_out (g, NULL);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_clusters, ==, 0);
+  g_assert_nonnull (strstr (lay->dot, "cluster_chunk"));
+  g_assert_cmpfloat (lay->bounds.w, <, 2000);
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
+/* big_XCEPTION names its BN and activation layers block1_* but leaves the convs between
+ * them unnamed: collapsing "block1" would make a box that feeds itself. Not a group. */
+static void
+test_interleaved_prefix_is_not_a_block (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int in = lg_add1 (g, -1, "input_1", "InputLayer", -1, 8, 8, 1);
+  int bn1 = lg_add1 (g, -1, "block1_conv1_bn", "BatchNormalization", in, 8, 8, 1);
+  int conv = lg_add1 (g, -1, "conv2d_2", "Conv2D", bn1, 8, 8, 4);
+  int bn2 = lg_add1 (g, -1, "block1_conv2_bn", "BatchNormalization", conv, 8, 8, 4);
+  int b2a = lg_add1 (g, -1, "block2_a", "Conv2D", bn2, 8, 8, 4);
+  int b2b = lg_add1 (g, -1, "block2_b", "ReLU", b2a, 8, 8, 4);
+  lg_io (g, -1, in, b2b);
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (osh_grouping_find (gr, "block1"), ==, -1);
+  int b2 = osh_grouping_find (gr, "block2");
+  g_assert_cmpint (b2, ==, 0);
+  g_assert_cmpint (gr->n_groups, ==, 1);
+  g_assert_cmpint (gr->layer_group[1], ==, -1);
+  g_assert_cmpint (gr->layer_group[4], ==, 0);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 5);
+  g_assert_true (has_edge (lay, "block1_conv2_bn", "block2"));
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
+static void
+test_families (void)
+{
+  g_assert_cmpint (osh_layer_family ("Conv2D"), ==, OSH_FAMILY_CONV);
+  g_assert_cmpint (osh_layer_family ("SeparableConv2D"), ==, OSH_FAMILY_CONV);
+  g_assert_cmpint (osh_layer_family ("BatchNormalization"), ==, OSH_FAMILY_NORM);
+  g_assert_cmpint (osh_layer_family ("Activation"), ==, OSH_FAMILY_ACTIVATION);
+  g_assert_cmpint (osh_layer_family ("GlobalAveragePooling2D"), ==, OSH_FAMILY_POOLING);
+  g_assert_cmpint (osh_layer_family ("Add"), ==, OSH_FAMILY_MERGE);
+  g_assert_cmpint (osh_layer_family ("Concatenate"), ==, OSH_FAMILY_MERGE);
+  g_assert_cmpint (osh_layer_family ("Flatten"), ==, OSH_FAMILY_RESHAPE);
+  g_assert_cmpint (osh_layer_family ("InputLayer"), ==, OSH_FAMILY_INPUT);
+  g_assert_cmpint (osh_layer_family ("Functional"), ==, OSH_FAMILY_MODEL);
+  g_assert_cmpint (osh_layer_family ("Dense"), ==, OSH_FAMILY_DENSE);
+  g_assert_cmpint (osh_layer_family ("FancyCustomLayer"), ==, OSH_FAMILY_UNKNOWN);
+  g_assert_cmpstr (osh_family_name (OSH_FAMILY_POOLING), ==, "pooling");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/layout/families", test_families);
+  g_test_add_func ("/layout/chain", test_chain);
+  g_test_add_func ("/layout/residual-collapse-keeps-skip", test_residual);
+  g_test_add_func ("/layout/nested-model-binds-and-collapses", test_nested);
+  g_test_add_func ("/layout/efficientnetb7-blocks-and-path", test_efficientnet);
+  g_test_add_func ("/layout/deep-3000", test_deep);
+  g_test_add_func ("/layout/interleaved-prefix-is-not-a-block",
+                   test_interleaved_prefix_is_not_a_block);
+  return g_test_run ();
+}

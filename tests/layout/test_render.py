@@ -1,0 +1,162 @@
+"""offshoot render: PNG, SVG, PDF and DOT files of the corpus face models, groups, bad usage."""
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from clitest import case, corpus, main, offshoot, source, tempdir  # noqa: E402
+
+FACE = corpus("keras2", "face_classification")
+MINI = os.path.join(FACE, "fer2013_mini_XCEPTION.102-0.66.hdf5")
+MODELS = ["fer2013_mini_XCEPTION.102-0.66.hdf5", "fer2013_big_XCEPTION.54-0.66.hdf5",
+          "gender_mini_XCEPTION.21-0.95.hdf5", "tiny_XCEPTION_KDEF.hdf5"]
+
+
+def render(*args):
+    r = offshoot("render", *args)
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr}"
+    m = re.search(r"(\d+) boxes, (\d+) edges, (\d+) frames, (\d+) × (\d+) pt", r.stdout)
+    assert m, r.stdout
+    return [int(x) for x in m.groups()]
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", head[:8]
+    return struct.unpack(">II", head[16:24])
+
+
+@case
+def face_models_render_to_png_at_the_layout_size():
+    d = tempdir()
+    for name in MODELS:
+        out = os.path.join(d, name + ".png")
+        boxes, edges, frames, w, h = render(os.path.join(FACE, name), "-o", out)
+        assert boxes > 20 and edges >= boxes - 1, (name, boxes, edges)
+        pw, ph = png_size(out)
+        # 16 px margins, 1 px per point; the printed size is rounded.
+        assert abs(pw - (w + 32)) <= 2 and abs(ph - (h + 32)) <= 2, (name, pw, ph, w, h)
+        assert ph > pw, "top-to-bottom layout is taller than wide"
+    shutil.rmtree(d)
+
+
+@case
+def mini_xception_counts():
+    d = tempdir()
+    boxes, edges, frames, _, _ = render(MINI, "-o", os.path.join(d, "m.png"))
+    # 46 layers, one call each; 4 residual Adds bring 4 extra edges (+ the final chain).
+    assert boxes == 46, boxes
+    assert edges == 49, edges
+    assert frames == 0, frames
+    shutil.rmtree(d)
+
+
+@case
+def interleaved_block_names_are_not_collapsed():
+    # big_XCEPTION's block1_* layers sit between unnamed convs: no group may swallow them.
+    d = tempdir()
+    big = os.path.join(FACE, "fer2013_big_XCEPTION.54-0.66.hdf5")
+    plain = render(big, "-o", os.path.join(d, "a.png"))
+    collapsed = render(big, "-o", os.path.join(d, "b.png"), "--collapse-blocks")
+    assert plain[0] == collapsed[0] == 29, (plain, collapsed)
+    shutil.rmtree(d)
+
+
+SEED = source("tests", "layout", "fixtures", "seed-nested", "model.json")
+RED = "rgb(87.843137%,10.588235%,14.117647%)"  # the light palette's red in cairo's SVG
+
+
+@case
+def seed_scenario_draws_the_disconnected_path_red():
+    # DESIGN.md's seed: a head taken from inside the nested backbone (keras mode) makes the
+    # backbone's own input a foreign root; the path from it to the head is drawn red.
+    d = tempdir()
+    bad, ok = os.path.join(d, "bad.svg"), os.path.join(d, "ok.svg")
+    r = offshoot("render", SEED, "-o", ok)
+    if r.returncode == 2 and "not implemented yet" in r.stderr:
+        print("# the TF.js reader has not landed in this build: nothing to draw yet")
+        assert not os.path.exists(ok)
+        return
+    assert r.returncode == 0, r.stderr
+    r = offshoot("render", SEED, "--attach", "backbone/block2a_expand_conv=seg",
+                 "--attach-mode=keras", "-o", bad)
+    assert r.returncode == 0, r.stderr
+    assert RED not in open(ok).read(), "a connected model has nothing red"
+    # input_2, the stem, block1a, block2a_expand_conv and the four head layers, plus edges.
+    assert open(bad).read().count(RED) >= 20
+    shutil.rmtree(d)
+
+
+@case
+def svg_parses_and_names_no_missing_glyphs():
+    d = tempdir()
+    out = os.path.join(d, "m.svg")
+    render(MINI, "-o", out, "--dark")
+    root = ET.parse(out).getroot()
+    assert root.tag.endswith("svg"), root.tag
+    assert float(root.get("width").rstrip("pt")) > 300
+    shutil.rmtree(d)
+
+
+@case
+def pdf_is_one_page():
+    d = tempdir()
+    out = os.path.join(d, "m.pdf")
+    render(MINI, "-o", out)
+    data = open(out, "rb").read()
+    assert data.startswith(b"%PDF-1."), data[:8]
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert pages == 1, pages
+    shutil.rmtree(d)
+
+
+@case
+def dot_text_is_what_graphviz_reads():
+    d = tempdir()
+    out = os.path.join(d, "m.dot")
+    r = offshoot("render", MINI, "-o", out)
+    assert r.returncode == 0, r.stderr
+    text = open(out).read()
+    assert text.startswith("digraph offshoot {") and "rankdir=TB" in text
+    if shutil.which("dot"):
+        x = subprocess.run(["dot", "-Txdot", out], capture_output=True, text=True, timeout=120)
+        assert x.returncode == 0, x.stderr
+        assert len(re.findall(r"^\s*n\d+\s+\[", x.stdout, re.M)) == 46
+    shutil.rmtree(d)
+
+
+@case
+def scale_changes_png_size():
+    d = tempdir()
+    a, b = os.path.join(d, "a.png"), os.path.join(d, "b.png")
+    render(MINI, "-o", a)
+    render(MINI, "-o", b, "--scale", "2")
+    (aw, ah), (bw, bh) = png_size(a), png_size(b)
+    assert abs((bw - 32) - 2 * (aw - 32)) <= 2 and abs((bh - 32) - 2 * (ah - 32)) <= 2
+    shutil.rmtree(d)
+
+
+@case
+def bad_usage_exits_2():
+    d = tempdir()
+    out = os.path.join(d, "x.png")
+    for args, words in [((MINI,), "-o OUT is required"),
+                        ((MINI, "-o", out, "--collapse", "nope"), "no group 'nope'"),
+                        ((MINI, "-o", out, "--scale", "zero"), "--scale"),
+                        ((MINI, "-o", os.path.join(d, "x.bmp")), "unknown image type"),
+                        ((MINI, "-o", out, "--expand-path", "nope"), "no layer 'nope'")]:
+        r = offshoot("render", *args)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert words in r.stderr, (args, r.stderr)
+    r = offshoot("render", os.path.join(d, "missing.h5"), "-o", out)
+    assert r.returncode == 2, r.returncode
+    assert not os.path.exists(out)
+    shutil.rmtree(d)
+
+
+main()

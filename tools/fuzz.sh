@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# tools/fuzz.sh TARGET [SECONDS]: runs one libFuzzer harness (tests/fuzz/README.md) on seeds
+# gathered from ../shared/corpus and the committed fixtures; saves what it finds as regressions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: tools/fuzz.sh h5|keras3|tfjs|onnx|npy [seconds]}
+seconds=${2:-300}
+build=build-fuzz
+if [[ ! -f $build/build.ninja ]]; then
+  CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debugoptimized >/dev/null
+fi
+ninja -C "$build" "tests/fuzz/fuzz-$target" >/dev/null
+
+work=$(mktemp -d /tmp/osh-fuzz-XXXXXX)
+mkdir -p "$work/seeds" "$work/found"
+case $target in
+  h5) pattern='*.h5 *.hdf5' ;;
+  keras3) pattern='*.keras' ;;
+  tfjs) pattern='model.json *.json' ;;
+  onnx) pattern='*.onnx' ;;
+  npy) pattern='*.npy' ;;
+  *) echo "unknown target $target" >&2; exit 2 ;;
+esac
+for p in $pattern; do
+  find ../shared/corpus tests resources /usr/share/libonnx-testdata/data/pytorch-converted \
+    -name "$p" -size -2M -type f 2>/dev/null | head -n 200 | while read -r f; do
+    cp "$f" "$work/seeds/$(echo "$f" | tr '/' '_')"
+  done
+done
+cp tests/fuzz/regressions/"$target"/* "$work/seeds/" 2>/dev/null || true
+rm -f "$work/seeds/"*README.md
+
+echo "fuzzing $target for ${seconds}s with $(ls "$work/seeds" | wc -l) seeds in $work"
+mkdir -p "$work/corpus"
+ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/fuzz-$target" -max_total_time="$seconds" \
+  -rss_limit_mb=4096 -timeout=20 -max_len=1048576 -artifact_prefix="$work/found/" \
+  "$work/corpus" "$work/seeds" 2>"$work/log" || true
+tail -n 5 "$work/log"
+for f in "$work"/found/*; do
+  [[ -e $f ]] || continue
+  cp "$f" "tests/fuzz/regressions/$target/"
+  echo "saved $(basename "$f") to tests/fuzz/regressions/$target/"
+done

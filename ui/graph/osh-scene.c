@@ -1,0 +1,731 @@
+/* osh-scene.c — cairo drawing of an OshGraphLayout, with a grid index for culling and
+ * hit-testing and a PangoLayout cache per item. */
+#include "osh-scene.h"
+
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "osh-node-text.h"
+
+/* ---- Viewport ---------------------------------------------------------------------------- */
+
+void
+osh_viewport_to_view (const OshViewport *vp, double wx, double wy, double *vx, double *vy)
+{
+  *vx = wx * vp->scale + vp->x;
+  *vy = wy * vp->scale + vp->y;
+}
+
+void
+osh_viewport_to_world (const OshViewport *vp, double vx, double vy, double *wx, double *wy)
+{
+  *wx = (vx - vp->x) / vp->scale;
+  *wy = (vy - vp->y) / vp->scale;
+}
+
+OshRect
+osh_viewport_visible (const OshViewport *vp, double view_w, double view_h)
+{
+  double x, y;
+  osh_viewport_to_world (vp, 0, 0, &x, &y);
+  return (OshRect){ x, y, view_w / vp->scale, view_h / vp->scale };
+}
+
+void
+osh_viewport_zoom_at (OshViewport *vp, double vx, double vy, double factor, double min_scale,
+                      double max_scale)
+{
+  double wx, wy;
+  osh_viewport_to_world (vp, vx, vy, &wx, &wy);
+  vp->scale = CLAMP (vp->scale * factor, min_scale, max_scale);
+  vp->x = vx - wx * vp->scale;
+  vp->y = vy - wy * vp->scale;
+}
+
+void
+osh_viewport_fit (OshViewport *vp, OshRect world, double view_w, double view_h, double margin,
+                  double max_scale)
+{
+  double sx = (view_w - 2 * margin) / MAX (1.0, world.w);
+  double sy = (view_h - 2 * margin) / MAX (1.0, world.h);
+  vp->scale = MAX (1e-4, MIN (MIN (sx, sy), max_scale));
+  vp->x = (view_w - world.w * vp->scale) / 2 - world.x * vp->scale;
+  vp->y = (view_h - world.h * vp->scale) / 2 - world.y * vp->scale;
+}
+
+void
+osh_viewport_center_on (OshViewport *vp, double wx, double wy, double view_w, double view_h)
+{
+  vp->x = view_w / 2 - wx * vp->scale;
+  vp->y = view_h / 2 - wy * vp->scale;
+}
+
+/* ---- Palettes ---------------------------------------------------------------------------- */
+
+typedef struct
+{
+  double r, g, b;
+} Rgb;
+
+typedef struct
+{
+  Rgb background, text, muted, edge, cluster_fill, cluster_line, box_line;
+  Rgb family[OSH_FAMILY_COUNT];
+  Rgb selected, search, hovered, head, red;
+} Palette;
+
+#define RGB(hex) { ((hex) >> 16 & 255) / 255.0, ((hex) >> 8 & 255) / 255.0, ((hex) & 255) / 255.0 }
+
+static const Palette light = {
+  .background = RGB (0xfafafa), .text = RGB (0x1e1e1e), .muted = RGB (0x5e5c64),
+  .edge = RGB (0x77767b), .cluster_fill = RGB (0xf0f0f4), .cluster_line = RGB (0xb0afb8),
+  .box_line = RGB (0x3d3846),
+  .family = {
+    [OSH_FAMILY_UNKNOWN] = RGB (0xdeddda), [OSH_FAMILY_INPUT] = RGB (0xc6e6b9),
+    [OSH_FAMILY_CONV] = RGB (0xb5d3f5),    [OSH_FAMILY_DENSE] = RGB (0xc9b8ef),
+    [OSH_FAMILY_NORM] = RGB (0xf6e3a4),    [OSH_FAMILY_ACTIVATION] = RGB (0xf9c9a6),
+    [OSH_FAMILY_POOLING] = RGB (0xa9e2dc), [OSH_FAMILY_MERGE] = RGB (0xf2b8d0),
+    [OSH_FAMILY_RESHAPE] = RGB (0xe3dccf), [OSH_FAMILY_MODEL] = RGB (0xd0d6e4),
+  },
+  .selected = RGB (0x1c71d8), .search = RGB (0xe5a50a), .hovered = RGB (0x62a0ea),
+  .head = RGB (0x26a269), .red = RGB (0xe01b24),
+};
+
+static const Palette dark = {
+  .background = RGB (0x242424), .text = RGB (0xf0f0f0), .muted = RGB (0xc0bfbc),
+  .edge = RGB (0x9a9996), .cluster_fill = RGB (0x2e2e33), .cluster_line = RGB (0x5e5c64),
+  .box_line = RGB (0xdeddda),
+  .family = {
+    [OSH_FAMILY_UNKNOWN] = RGB (0x4a4a4f), [OSH_FAMILY_INPUT] = RGB (0x2f5a2a),
+    [OSH_FAMILY_CONV] = RGB (0x1f4a7a),    [OSH_FAMILY_DENSE] = RGB (0x4b3a78),
+    [OSH_FAMILY_NORM] = RGB (0x6b5a1c),    [OSH_FAMILY_ACTIVATION] = RGB (0x7a4420),
+    [OSH_FAMILY_POOLING] = RGB (0x1d5e58), [OSH_FAMILY_MERGE] = RGB (0x6e2a48),
+    [OSH_FAMILY_RESHAPE] = RGB (0x57503f), [OSH_FAMILY_MODEL] = RGB (0x3a4257),
+  },
+  .selected = RGB (0x78aeed), .search = RGB (0xf8e45c), .hovered = RGB (0x99c1f1),
+  .head = RGB (0x57e389), .red = RGB (0xff5a5f),
+};
+
+static void
+set_rgb (cairo_t *cr, Rgb c, double alpha)
+{
+  cairo_set_source_rgba (cr, c.r, c.g, c.b, alpha);
+}
+
+/* ---- Scene ------------------------------------------------------------------------------- */
+
+typedef struct
+{
+  double cell;
+  int cols, rows;
+  int *start; /* cols*rows + 1 offsets into idx */
+  int *idx;
+} Grid;
+
+struct _OshScene
+{
+  OshGraphLayout *lay;
+  bool dark;
+  PangoContext *text;
+  PangoLayout **item_text;  /* built on first draw, kept */
+  PangoLayout **edge_text;
+  uint32_t *node_style;
+  uint32_t *item_style;
+  Grid items, edges;
+  unsigned *item_seen, *edge_seen, stamp; /* de-duplicates grid queries */
+};
+
+static OshRect
+item_rect (const OshScene *s, int i)
+{
+  return s->lay->items[i].box;
+}
+
+static OshRect
+edge_rect (const OshScene *s, int i)
+{
+  return s->lay->edges[i].bounds;
+}
+
+static void
+grid_span (const Grid *gd, OshRect r, int *c0, int *r0, int *c1, int *r1)
+{
+  *c0 = CLAMP ((int) floor (r.x / gd->cell), 0, gd->cols - 1);
+  *r0 = CLAMP ((int) floor (r.y / gd->cell), 0, gd->rows - 1);
+  *c1 = CLAMP ((int) floor ((r.x + r.w) / gd->cell), 0, gd->cols - 1);
+  *r1 = CLAMP ((int) floor ((r.y + r.h) / gd->cell), 0, gd->rows - 1);
+}
+
+static void
+grid_build (Grid *gd, const OshScene *s, int n, OshRect (*rect) (const OshScene *, int))
+{
+  OshRect b = s->lay->bounds;
+  /* About four items per cell on average, never tiny cells. */
+  gd->cell = MAX (120.0, sqrt (MAX (1.0, b.w * b.h) / MAX (1, n) * 4.0));
+  gd->cols = MAX (1, (int) ceil (b.w / gd->cell) + 1);
+  gd->rows = MAX (1, (int) ceil (b.h / gd->cell) + 1);
+  int cells = gd->cols * gd->rows;
+  gd->start = g_new0 (int, cells + 1);
+  for (int i = 0; i < n; i++)
+    {
+      int c0, r0, c1, r1;
+      grid_span (gd, rect (s, i), &c0, &r0, &c1, &r1);
+      for (int r = r0; r <= r1; r++)
+        for (int c = c0; c <= c1; c++)
+          gd->start[r * gd->cols + c + 1]++;
+    }
+  for (int k = 0; k < cells; k++)
+    gd->start[k + 1] += gd->start[k];
+  gd->idx = g_new (int, MAX (1, gd->start[cells]));
+  int *fill = g_memdup2 (gd->start, sizeof (int) * (size_t) cells);
+  for (int i = 0; i < n; i++)
+    {
+      int c0, r0, c1, r1;
+      grid_span (gd, rect (s, i), &c0, &r0, &c1, &r1);
+      for (int r = r0; r <= r1; r++)
+        for (int c = c0; c <= c1; c++)
+          gd->idx[fill[r * gd->cols + c]++] = i;
+    }
+  g_free (fill);
+}
+
+static bool
+intersects (OshRect a, OshRect b)
+{
+  return a.x <= b.x + b.w && b.x <= a.x + a.w && a.y <= b.y + b.h && b.y <= a.y + a.h;
+}
+
+static int
+compare_int (gconstpointer a, gconstpointer b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+/* Indices whose rectangles meet `r`, each once, in index order (the drawing order). */
+static GArray *
+grid_query (const Grid *gd, OshScene *s, unsigned *seen, OshRect r,
+            OshRect (*rect) (const OshScene *, int))
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (int));
+  if (++s->stamp == 0)
+    {
+      s->stamp = 1;
+      memset (s->item_seen, 0, sizeof (unsigned) * (size_t) MAX (1, s->lay->n_items));
+      memset (s->edge_seen, 0, sizeof (unsigned) * (size_t) MAX (1, s->lay->n_edges));
+    }
+  int c0, r0, c1, r1;
+  grid_span (gd, r, &c0, &r0, &c1, &r1);
+  for (int row = r0; row <= r1; row++)
+    for (int c = c0; c <= c1; c++)
+      {
+        int cell = row * gd->cols + c;
+        for (int k = gd->start[cell]; k < gd->start[cell + 1]; k++)
+          {
+            int i = gd->idx[k];
+            if (seen[i] != s->stamp && intersects (rect (s, i), r))
+              {
+                seen[i] = s->stamp;
+                g_array_append_val (out, i);
+              }
+          }
+      }
+  /* Cells visit items out of order; draw in layout order so overlaps are stable. */
+  g_array_sort (out, compare_int);
+  return out;
+}
+
+OshScene *
+osh_scene_new (OshGraphLayout *lay)
+{
+  OshScene *s = g_new0 (OshScene, 1);
+  s->lay = lay;
+  s->text = osh_node_text_context ();
+  s->item_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
+  s->edge_text = g_new0 (PangoLayout *, MAX (1, lay->n_edges));
+  s->node_style = g_new0 (uint32_t, MAX (1, lay->n_nodes));
+  s->item_style = g_new0 (uint32_t, MAX (1, lay->n_items));
+  s->item_seen = g_new0 (unsigned, MAX (1, lay->n_items));
+  s->edge_seen = g_new0 (unsigned, MAX (1, lay->n_edges));
+  grid_build (&s->items, s, lay->n_items, item_rect);
+  grid_build (&s->edges, s, lay->n_edges, edge_rect);
+  return s;
+}
+
+void
+osh_scene_free (OshScene *s)
+{
+  if (!s)
+    return;
+  for (int i = 0; i < s->lay->n_items; i++)
+    g_clear_object (&s->item_text[i]);
+  for (int i = 0; i < s->lay->n_edges; i++)
+    g_clear_object (&s->edge_text[i]);
+  g_free (s->item_text);
+  g_free (s->edge_text);
+  g_object_unref (s->text);
+  g_free (s->node_style);
+  g_free (s->item_style);
+  g_free (s->item_seen);
+  g_free (s->edge_seen);
+  g_free (s->items.start);
+  g_free (s->items.idx);
+  g_free (s->edges.start);
+  g_free (s->edges.idx);
+  osh_layout_free (s->lay);
+  g_free (s);
+}
+
+const OshGraphLayout *
+osh_scene_get_layout (const OshScene *s)
+{
+  return s->lay;
+}
+
+void
+osh_scene_set_dark (OshScene *s, bool is_dark)
+{
+  s->dark = is_dark;
+}
+
+/* A collapsed group shows what any of its members shows. */
+static void
+update_item_styles (OshScene *s)
+{
+  memset (s->item_style, 0, sizeof (uint32_t) * (size_t) MAX (1, s->lay->n_items));
+  for (int n = 0; n < s->lay->n_nodes; n++)
+    {
+      int it = s->lay->node_item[n];
+      if (it >= 0)
+        s->item_style[it] |= s->node_style[n];
+    }
+  /* Unused only when every member is unused. */
+  for (int it = 0; it < s->lay->n_items; it++)
+    if (s->item_style[it] & OSH_STYLE_UNUSED)
+      for (int n = 0; n < s->lay->n_nodes; n++)
+        if (s->lay->node_item[n] == it && !(s->node_style[n] & OSH_STYLE_UNUSED))
+          {
+            s->item_style[it] &= ~(uint32_t) OSH_STYLE_UNUSED;
+            break;
+          }
+}
+
+void
+osh_scene_set_styles (OshScene *s, const uint32_t *styles, int n)
+{
+  memset (s->node_style, 0, sizeof (uint32_t) * (size_t) MAX (1, s->lay->n_nodes));
+  if (styles)
+    memcpy (s->node_style, styles, sizeof (uint32_t) * (size_t) MIN (n, s->lay->n_nodes));
+  update_item_styles (s);
+}
+
+void
+osh_scene_set_node_style (OshScene *s, int node, uint32_t style)
+{
+  if (node < 0 || node >= s->lay->n_nodes || s->node_style[node] == style)
+    return;
+  s->node_style[node] = style;
+  update_item_styles (s);
+}
+
+uint32_t
+osh_scene_item_style (const OshScene *s, int item)
+{
+  return item >= 0 && item < s->lay->n_items ? s->item_style[item] : 0;
+}
+
+/* ---- Drawing ----------------------------------------------------------------------------- */
+
+static void
+rounded_rect (cairo_t *cr, OshRect r, double radius)
+{
+  double x0 = r.x, y0 = r.y, x1 = r.x + r.w, y1 = r.y + r.h;
+  cairo_new_sub_path (cr);
+  cairo_arc (cr, x1 - radius, y0 + radius, radius, -G_PI / 2, 0);
+  cairo_arc (cr, x1 - radius, y1 - radius, radius, 0, G_PI / 2);
+  cairo_arc (cr, x0 + radius, y1 - radius, radius, G_PI / 2, G_PI);
+  cairo_arc (cr, x0 + radius, y0 + radius, radius, G_PI, 3 * G_PI / 2);
+  cairo_close_path (cr);
+}
+
+static void
+draw_cluster (OshScene *s, cairo_t *cr, const Palette *p, const OshLayoutCluster *cl,
+              bool text)
+{
+  rounded_rect (cr, cl->box, 6);
+  set_rgb (cr, p->cluster_fill, s->dark ? 0.6 : 0.7);
+  cairo_fill_preserve (cr);
+  set_rgb (cr, p->cluster_line, 1);
+  cairo_set_line_width (cr, 1);
+  cairo_stroke (cr);
+  if (!text)
+    return;
+  cairo_move_to (cr, cl->box.x + 6, cl->box.y + 3);
+  PangoLayout *pl = pango_layout_new (s->text);
+  PangoFontDescription *font = pango_font_description_from_string ("Sans Italic 9");
+  pango_layout_set_font_description (pl, font);
+  pango_font_description_free (font);
+  pango_layout_set_text (pl, cl->label, -1);
+  set_rgb (cr, p->muted, 1);
+  pango_cairo_show_layout (cr, pl);
+  g_object_unref (pl);
+}
+
+static bool
+edge_red (const OshScene *s, const OshLayoutEdge *e)
+{
+  uint32_t bad = OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT;
+  return (s->item_style[e->from] & bad) && (s->item_style[e->to] & bad);
+}
+
+static void
+draw_edge (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
+{
+  const OshLayoutEdge *e = &s->lay->edges[i];
+  if (e->n_points < 1)
+    return;
+  bool red = edge_red (s, e);
+  bool faded = (s->item_style[e->from] | s->item_style[e->to]) & OSH_STYLE_UNUSED;
+  bool lit = (s->item_style[e->from] | s->item_style[e->to]) & OSH_STYLE_SELECTED;
+  Rgb c = red ? p->red : lit ? p->selected : p->edge;
+  double alpha = faded && !red ? 0.3 : 1;
+  set_rgb (cr, c, alpha);
+  cairo_set_line_width (cr, red || lit ? 2.2 : 1.2);
+  cairo_move_to (cr, e->points[0].x, e->points[0].y);
+  for (int k = 1; k + 2 < e->n_points; k += 3)
+    cairo_curve_to (cr, e->points[k].x, e->points[k].y, e->points[k + 1].x,
+                    e->points[k + 1].y, e->points[k + 2].x, e->points[k + 2].y);
+  cairo_stroke (cr);
+  if (e->arrow)
+    {
+      /* A triangle from the curve's end to the tip, as wide as a third of its length. */
+      OshPoint a = e->points[e->n_points - 1], t = e->arrow_tip;
+      double dx = t.x - a.x, dy = t.y - a.y, len = hypot (dx, dy);
+      if (len > 0.01)
+        {
+          double nx = -dy / len * len * 0.35, ny = dx / len * len * 0.35;
+          cairo_move_to (cr, t.x, t.y);
+          cairo_line_to (cr, a.x + nx, a.y + ny);
+          cairo_line_to (cr, a.x - nx, a.y - ny);
+          cairo_close_path (cr);
+          cairo_fill (cr);
+        }
+    }
+  if (text && e->label && *e->label)
+    {
+      if (!s->edge_text[i])
+        {
+          PangoLayout *pl = pango_layout_new (s->text);
+          PangoFontDescription *font = pango_font_description_from_string ("Sans 7");
+          pango_layout_set_font_description (pl, font);
+          pango_font_description_free (font);
+          pango_layout_set_text (pl, e->label, -1);
+          s->edge_text[i] = pl;
+        }
+      set_rgb (cr, red ? p->red : p->muted, alpha);
+      cairo_move_to (cr, e->label_pos.x, e->label_pos.y);
+      pango_cairo_show_layout (cr, s->edge_text[i]);
+    }
+}
+
+static void
+draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
+{
+  const OshLayoutItem *it = &s->lay->items[i];
+  uint32_t st = s->item_style[i];
+  double alpha = (st & OSH_STYLE_UNUSED) ? 0.35 : 1;
+  OshRect r = it->box;
+  bool group = it->kind == OSH_ITEM_GROUP;
+
+  if (st & OSH_STYLE_SEARCH_HIT)
+    {
+      OshRect glow = { r.x - 4, r.y - 4, r.w + 8, r.h + 8 };
+      rounded_rect (cr, glow, 7);
+      set_rgb (cr, p->search, 0.6);
+      cairo_fill (cr);
+    }
+  if (group)
+    {
+      /* A stacked look says "more inside". */
+      OshRect back = { r.x + 3, r.y + 3, r.w, r.h };
+      rounded_rect (cr, back, 4);
+      set_rgb (cr, p->family[it->family], alpha * 0.6);
+      cairo_fill_preserve (cr);
+      set_rgb (cr, p->box_line, alpha * 0.5);
+      cairo_set_line_width (cr, 0.8);
+      cairo_stroke (cr);
+    }
+  rounded_rect (cr, r, 4);
+  Rgb fill = p->family[it->family];
+  if (st & (OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT))
+    fill = (Rgb){ fill.r * 0.6 + p->red.r * 0.4, fill.g * 0.6 + p->red.g * 0.4,
+                  fill.b * 0.6 + p->red.b * 0.4 };
+  set_rgb (cr, fill, alpha);
+  cairo_fill_preserve (cr);
+
+  Rgb line = p->box_line;
+  double width = 0.8;
+  if (st & OSH_STYLE_HOVERED)
+    line = p->hovered, width = 2;
+  if (st & OSH_STYLE_NEW_HEAD)
+    line = p->head, width = 2.5;
+  if (st & (OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT))
+    line = p->red, width = 2.5;
+  if (st & OSH_STYLE_SELECTED)
+    line = p->selected, width = 3;
+  set_rgb (cr, line, alpha);
+  cairo_set_line_width (cr, width);
+  if (st & OSH_STYLE_NEW_HEAD)
+    cairo_set_dash (cr, (double[]){ 5, 3 }, 2, 0);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+
+  if (st & OSH_STYLE_FOREIGN_ROOT)
+    {
+      /* A red badge with "!" at the top-right corner marks the foreign root. */
+      double cx = r.x + r.w, cy = r.y;
+      cairo_arc (cr, cx, cy, 8, 0, 2 * G_PI);
+      set_rgb (cr, p->red, 1);
+      cairo_fill (cr);
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_set_line_width (cr, 2);
+      cairo_move_to (cr, cx, cy - 4.5);
+      cairo_line_to (cr, cx, cy + 1.5);
+      cairo_stroke (cr);
+      cairo_arc (cr, cx, cy + 4, 1.1, 0, 2 * G_PI);
+      cairo_fill (cr);
+    }
+
+  if (!text)
+    return;
+  if (!s->item_text[i])
+    s->item_text[i] = osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text,
+                                            it->params);
+  set_rgb (cr, p->text, alpha);
+  cairo_move_to (cr, r.x + OSH_NODE_PAD_X, r.y + OSH_NODE_PAD_Y);
+  pango_cairo_show_layout (cr, s->item_text[i]);
+}
+
+int
+osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h)
+{
+  const Palette *p = s->dark ? &dark : &light;
+  set_rgb (cr, p->background, 1);
+  cairo_paint (cr);
+  OshRect vis = osh_viewport_visible (vp, view_w, view_h);
+  /* Below ~4 px per line text is unreadable and the most expensive part: skip it. */
+  bool text = vp->scale >= 0.4;
+
+  cairo_save (cr);
+  cairo_translate (cr, vp->x, vp->y);
+  cairo_scale (cr, vp->scale, vp->scale);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  for (int i = 0; i < s->lay->n_clusters; i++)
+    if (intersects (s->lay->clusters[i].box, vis))
+      draw_cluster (s, cr, p, &s->lay->clusters[i], text);
+
+  GArray *edges = grid_query (&s->edges, s, s->edge_seen, vis, edge_rect);
+  for (guint k = 0; k < edges->len; k++)
+    draw_edge (s, cr, p, g_array_index (edges, int, k), text);
+  g_array_free (edges, TRUE);
+
+  GArray *items = grid_query (&s->items, s, s->item_seen, vis, item_rect);
+  for (guint k = 0; k < items->len; k++)
+    draw_item (s, cr, p, g_array_index (items, int, k), text);
+  int drawn = (int) items->len;
+  g_array_free (items, TRUE);
+  cairo_restore (cr);
+  return drawn;
+}
+
+static bool
+contains (OshRect r, double x, double y)
+{
+  return x >= r.x && x <= r.x + r.w && y >= r.y && y <= r.y + r.h;
+}
+
+int
+osh_scene_hit_test (const OshScene *s, const OshViewport *vp, double vx, double vy)
+{
+  double x, y;
+  osh_viewport_to_world (vp, vx, vy, &x, &y);
+  const Grid *gd = &s->items;
+  if (x < 0 || y < 0)
+    return -1;
+  int c = (int) floor (x / gd->cell), r = (int) floor (y / gd->cell);
+  if (c >= gd->cols || r >= gd->rows)
+    return -1;
+  int cell = r * gd->cols + c, hit = -1;
+  for (int k = gd->start[cell]; k < gd->start[cell + 1]; k++)
+    if (contains (s->lay->items[gd->idx[k]].box, x, y))
+      hit = MAX (hit, gd->idx[k]); /* the one drawn last is on top */
+  return hit;
+}
+
+int
+osh_scene_hit_group (const OshScene *s, const OshViewport *vp, double vx, double vy)
+{
+  int item = osh_scene_hit_test (s, vp, vx, vy);
+  if (item >= 0 && s->lay->items[item].kind == OSH_ITEM_GROUP)
+    return s->lay->items[item].group;
+  double x, y;
+  osh_viewport_to_world (vp, vx, vy, &x, &y);
+  int best = -1, depth = -1;
+  for (int i = 0; i < s->lay->n_clusters; i++)
+    if (s->lay->clusters[i].depth > depth && contains (s->lay->clusters[i].box, x, y))
+      {
+        best = s->lay->clusters[i].group;
+        depth = s->lay->clusters[i].depth;
+      }
+  return best;
+}
+
+int
+osh_scene_query (const OshScene *s, OshRect world, int *out, int max)
+{
+  OshScene *mut = (OshScene *) s; /* only the de-duplication stamps change */
+  GArray *items = grid_query (&mut->items, mut, mut->item_seen, world, item_rect);
+  int n = (int) items->len;
+  for (int k = 0; k < n && k < max; k++)
+    out[k] = g_array_index (items, int, k);
+  g_array_free (items, TRUE);
+  return n;
+}
+
+/* ---- Minimap ----------------------------------------------------------------------------- */
+
+static void
+minimap_fit (const OshScene *s, double w, double h, OshViewport *mv)
+{
+  osh_viewport_fit (mv, s->lay->bounds, w, h, 4, 1e9);
+}
+
+void
+osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshViewport *vp,
+                        double view_w, double view_h)
+{
+  const Palette *p = s->dark ? &dark : &light;
+  OshViewport mv;
+  minimap_fit (s, w, h, &mv);
+  cairo_save (cr);
+  cairo_rectangle (cr, 0, 0, w, h);
+  cairo_clip (cr);
+  set_rgb (cr, p->background, 1);
+  cairo_paint (cr);
+  cairo_translate (cr, mv.x, mv.y);
+  cairo_scale (cr, mv.scale, mv.scale);
+  set_rgb (cr, p->cluster_line, 0.5);
+  for (int i = 0; i < s->lay->n_clusters; i++)
+    {
+      OshRect b = s->lay->clusters[i].box;
+      cairo_rectangle (cr, b.x, b.y, b.w, b.h);
+    }
+  cairo_fill (cr);
+  /* One path per family: thousands of boxes in a handful of fills. */
+  for (int f = 0; f < OSH_FAMILY_COUNT; f++)
+    {
+      bool any = false;
+      for (int i = 0; i < s->lay->n_items; i++)
+        if (s->lay->items[i].family == (OshFamily) f)
+          {
+            OshRect b = s->lay->items[i].box;
+            cairo_rectangle (cr, b.x, b.y, b.w, b.h);
+            any = true;
+          }
+      if (any)
+        {
+          set_rgb (cr, p->family[f], 1);
+          cairo_fill (cr);
+        }
+    }
+  for (int i = 0; i < s->lay->n_items; i++)
+    if (s->item_style[i] & (OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT | OSH_STYLE_SELECTED
+                            | OSH_STYLE_SEARCH_HIT))
+      {
+        OshRect b = s->lay->items[i].box;
+        uint32_t st = s->item_style[i];
+        set_rgb (cr, (st & OSH_STYLE_SELECTED)     ? p->selected
+                     : (st & OSH_STYLE_SEARCH_HIT) ? p->search
+                                                   : p->red,
+                 1);
+        cairo_rectangle (cr, b.x - 4, b.y - 4, b.w + 8, b.h + 8);
+        cairo_fill (cr);
+      }
+  if (vp)
+    {
+      OshRect v = osh_viewport_visible (vp, view_w, view_h);
+      cairo_rectangle (cr, v.x, v.y, v.w, v.h);
+      cairo_restore (cr);
+      cairo_save (cr);
+      set_rgb (cr, p->selected, 1);
+      cairo_set_line_width (cr, 1.5);
+      cairo_stroke (cr);
+    }
+  cairo_restore (cr);
+}
+
+void
+osh_scene_minimap_to_world (const OshScene *s, double w, double h, double mx, double my,
+                            double *wx, double *wy)
+{
+  OshViewport mv;
+  minimap_fit (s, w, h, &mv);
+  osh_viewport_to_world (&mv, mx, my, wx, wy);
+}
+
+/* ---- Export ------------------------------------------------------------------------------ */
+
+bool
+osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
+{
+  const double margin = 16;
+  OshRect b = s->lay->bounds;
+  if (scale <= 0)
+    scale = 1;
+  const char *dot = strrchr (path, '.');
+  char *ext = g_ascii_strdown (dot ? dot + 1 : "", -1);
+  bool png = !strcmp (ext, "png"), svg = !strcmp (ext, "svg"), pdf = !strcmp (ext, "pdf");
+  g_free (ext);
+  if (!png && !svg && !pdf)
+    return osh_fail (err, OSH_ERR_USAGE, "%s: unknown image type (use .png, .svg or .pdf)",
+                     path);
+  /* Cairo images stop at 32767 pixels a side; PDF viewers at 200 inches (14,400 pt). */
+  double limit = png ? 32000 : pdf ? 14400 : 1e7;
+  double big = MAX (b.w, b.h) * scale + 2 * margin;
+  if (big > limit)
+    scale *= (limit - 2 * margin) / (big - 2 * margin);
+  double w = ceil (b.w * scale + 2 * margin), h = ceil (b.h * scale + 2 * margin);
+
+  cairo_surface_t *surface;
+  if (png)
+    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) w, (int) h);
+  else if (svg)
+    surface = cairo_svg_surface_create (path, w, h);
+  else
+    surface = cairo_pdf_surface_create (path, w, h);
+  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
+    {
+      bool ok = osh_fail (err, OSH_ERR_IO, "%s: cannot create a %.0f × %.0f image: %s", path, w,
+                          h, cairo_status_to_string (cairo_surface_status (surface)));
+      cairo_surface_destroy (surface);
+      return ok;
+    }
+  cairo_t *cr = cairo_create (surface);
+  OshViewport vp = { margin - b.x * scale, margin - b.y * scale, scale };
+  osh_scene_draw (s, cr, &vp, w, h);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  cairo_status_t st = CAIRO_STATUS_SUCCESS;
+  if (png)
+    st = cairo_surface_write_to_png (surface, path);
+  cairo_surface_finish (surface);
+  if (st == CAIRO_STATUS_SUCCESS)
+    st = cairo_surface_status (surface);
+  cairo_surface_destroy (surface);
+  if (st != CAIRO_STATUS_SUCCESS)
+    return osh_fail (err, OSH_ERR_IO, "%s: writing the image failed: %s", path,
+                     cairo_status_to_string (st));
+  return true;
+}

@@ -1,0 +1,99 @@
+/* osh-scene.h — draws a laid-out layer graph with cairo; shared by the window and
+ * `offshoot render`.
+ *
+ *   OshScene *scene = osh_scene_new (lay);              // takes over the layout
+ *   osh_scene_set_styles (scene, styles, g->n_nodes);   // per IR node OshStyle flags
+ *   OshViewport vp;
+ *   osh_viewport_fit (&vp, osh_scene_get_layout (scene)->bounds, width, height, 16, 1.0);
+ *   osh_scene_draw (scene, cr, &vp, width, height);     // only what is visible
+ *   int item = osh_scene_hit_test (scene, &vp, x, y);   // an item of the layout, or -1
+ *   osh_scene_free (scene);
+ *
+ * The scene knows nothing of the analysis: callers say what to highlight with one flag
+ * word per IR node. A collapsed group shows the union of its members' flags. Text layouts
+ * are built once per item and reused across frames; at small scales text is skipped.
+ * Items are found through a grid index, so drawing and hit-testing cost what is visible.
+ * One thread uses a scene at a time.
+ */
+#pragma once
+
+#include <cairo.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osh-layout.h"
+
+/* ---- Viewport: view = world × scale + offset ---------------------------------------------- */
+
+typedef struct
+{
+  double x, y;  /* view position of the world origin */
+  double scale; /* view pixels per world point */
+} OshViewport;
+
+void osh_viewport_to_view (const OshViewport *vp, double wx, double wy, double *vx, double *vy);
+void osh_viewport_to_world (const OshViewport *vp, double vx, double vy, double *wx, double *wy);
+/* The world rectangle a view of view_w × view_h shows. */
+OshRect osh_viewport_visible (const OshViewport *vp, double view_w, double view_h);
+/* Scales by `factor` keeping the world point under (vx, vy) fixed; scale clamped. */
+void osh_viewport_zoom_at (OshViewport *vp, double vx, double vy, double factor,
+                           double min_scale, double max_scale);
+/* Fits `world` into the view with `margin` pixels around it, at most `max_scale`. */
+void osh_viewport_fit (OshViewport *vp, OshRect world, double view_w, double view_h,
+                       double margin, double max_scale);
+/* Puts the world point (wx, wy) at the centre of the view; the scale stays. */
+void osh_viewport_center_on (OshViewport *vp, double wx, double wy, double view_w,
+                             double view_h);
+
+/* ---- Highlight styles, per IR node -------------------------------------------------------- */
+
+typedef enum
+{
+  OSH_STYLE_NONE = 0,
+  OSH_STYLE_SELECTED = 1 << 0,
+  OSH_STYLE_SEARCH_HIT = 1 << 1,
+  OSH_STYLE_HOVERED = 1 << 2,
+  OSH_STYLE_NEW_HEAD = 1 << 3,     /* an attached auxiliary head */
+  OSH_STYLE_DISCONNECTED = 1 << 4, /* on a path that cannot be computed from the inputs: red */
+  OSH_STYLE_FOREIGN_ROOT = 1 << 5, /* the input the path comes from: red, marked */
+  OSH_STYLE_UNUSED = 1 << 6,       /* not needed by any output: faded */
+} OshStyle;
+
+/* ---- Scene ------------------------------------------------------------------------------- */
+
+typedef struct _OshScene OshScene;
+
+OshScene *osh_scene_new (OshGraphLayout *lay); /* takes ownership of `lay` */
+void osh_scene_free (OshScene *scene);
+const OshGraphLayout *osh_scene_get_layout (const OshScene *scene);
+
+void osh_scene_set_dark (OshScene *scene, bool dark);
+/* Copies one OshStyle word per IR node (n = g->n_nodes); NULL clears every highlight. */
+void osh_scene_set_styles (OshScene *scene, const uint32_t *styles, int n);
+/* Changes one node's flags (hover, selection) without copying the array. */
+void osh_scene_set_node_style (OshScene *scene, int node, uint32_t style);
+uint32_t osh_scene_item_style (const OshScene *scene, int item);
+
+/* Draws the part of the scene visible in a view_w × view_h view (background included).
+ * Returns the number of items drawn. */
+int osh_scene_draw (OshScene *scene, cairo_t *cr, const OshViewport *vp, double view_w,
+                    double view_h);
+
+/* The item under the view point, or -1. */
+int osh_scene_hit_test (const OshScene *scene, const OshViewport *vp, double vx, double vy);
+/* The collapsed-group or expanded-cluster group under the view point (the innermost
+ * cluster frame, or a collapsed group's box), or -1. */
+int osh_scene_hit_group (const OshScene *scene, const OshViewport *vp, double vx, double vy);
+/* Items whose boxes intersect `world`: writes up to `max` indices, returns how many there are. */
+int osh_scene_query (const OshScene *scene, OshRect world, int *out, int max);
+
+/* The whole graph shrunk into w × h (boxes only), with the view's rectangle outlined. */
+void osh_scene_draw_minimap (OshScene *scene, cairo_t *cr, double w, double h,
+                             const OshViewport *vp, double view_w, double view_h);
+/* The world point under a minimap point, for click-to-jump. */
+void osh_scene_minimap_to_world (const OshScene *scene, double w, double h, double mx,
+                                 double my, double *wx, double *wy);
+
+/* Writes the whole scene to PNG, SVG or PDF (chosen by the name's extension) at `scale`
+ * (1.0 = one pixel per point for PNG). */
+bool osh_scene_export (OshScene *scene, const char *path, double scale, OshError *err);

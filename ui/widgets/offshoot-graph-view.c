@@ -1,0 +1,972 @@
+/* offshoot-graph-view.c — drawing and input for the layer graph.
+ *
+ * Drawing: the scene renders the visible part into a cairo render node that is cached until
+ * the layout, the camera, the size or the styles change; the hover outline and the minimap
+ * are drawn on top each frame, so moving the pointer never redraws the graph.
+ * Layout: one worker thread owns graphviz for the whole process (it is not thread-safe). */
+#include "offshoot-graph-view.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "osh-layout.h"
+#include "osh-scene.h"
+
+#define CLICK_SLOP 4.0   /* pixels a click may move and still be a click */
+#define WHEEL_STEP 1.2   /* zoom factor per wheel notch */
+#define KEY_PAN 60.0     /* pixels per arrow key */
+#define FLY_USEC 450000  /* fly-to duration */
+#define MINIMAP_W 160.0
+#define MINIMAP_MARGIN 12.0
+
+struct _OffshootGraphView
+{
+  GtkWidget parent_instance;
+
+  OshGraphHandle *graph;
+  OshGrouping *grouping;
+  OshScene *scene;
+  char *error;
+  GCancellable *layout_cancel;
+  gboolean fit_pending;
+
+  OshCamera cam;
+  GskRenderNode *cache; /* the scene at the current camera and size */
+
+  uint32_t *base_styles; /* from the window, per IR node */
+  int n_base;
+  gboolean dark;
+
+  int selected_layer;
+  int hover_item;
+  double pointer_x, pointer_y;
+
+  /* Search. */
+  GArray *matches; /* item indices */
+  int match_pos;
+
+  /* Drag and pinch. */
+  double drag_cx, drag_cy;
+  double pinch_zoom;
+  double press_x, press_y;
+  gboolean dragging_minimap;
+
+  /* Fly-to. */
+  guint fly_tick;
+  gint64 fly_start;
+  OshCamera fly_from, fly_to;
+};
+
+G_DEFINE_FINAL_TYPE (OffshootGraphView, offshoot_graph_view, GTK_TYPE_WIDGET)
+
+enum
+{
+  SIGNAL_LAYER_SELECTED,
+  SIGNAL_LAYOUT_DONE,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+/* ---- Layout worker ----------------------------------------------------------------------- */
+
+typedef struct
+{
+  OshGraphHandle *graph;
+  OshGrouping *grouping;
+} LayoutJob;
+
+static void
+layout_job_free (LayoutJob *job)
+{
+  osh_graph_handle_unref (job->graph);
+  osh_grouping_free (job->grouping);
+  g_free (job);
+}
+
+static void
+layout_worker (gpointer data, gpointer user_data)
+{
+  (void) user_data;
+  GTask *task = data;
+  LayoutJob *job = g_task_get_task_data (task);
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+  OshError err = { 0 };
+  OshGraphLayout *lay = osh_layout_compute (job->graph->graph, job->grouping, &err);
+  if (lay)
+    g_task_return_pointer (task, lay, (GDestroyNotify) osh_layout_free);
+  else
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+  g_object_unref (task);
+}
+
+static GThreadPool *
+layout_pool (void)
+{
+  static GThreadPool *pool;
+  if (g_once_init_enter (&pool))
+    {
+      /* Exclusive and one thread: the same thread runs every layout, one at a time. */
+      GThreadPool *p = g_thread_pool_new (layout_worker, NULL, 1, TRUE, NULL);
+      g_once_init_leave (&pool, p);
+    }
+  return pool;
+}
+
+/* ---- Styles ------------------------------------------------------------------------------ */
+
+static const OshGraphLayout *
+layout_of (OffshootGraphView *self)
+{
+  return self->scene ? osh_scene_get_layout (self->scene) : NULL;
+}
+
+static void
+invalidate (OffshootGraphView *self)
+{
+  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+push_styles (OffshootGraphView *self)
+{
+  if (!self->scene)
+    return;
+  const OshGraph *g = self->graph->graph;
+  g_autofree uint32_t *styles = g_new0 (uint32_t, MAX (g->n_nodes, 1));
+  for (int i = 0; i < g->n_nodes && i < self->n_base; i++)
+    styles[i] = self->base_styles[i];
+  for (int i = 0; i < g->n_nodes; i++)
+    if (self->selected_layer >= 0 && g->nodes[i].layer == self->selected_layer)
+      styles[i] |= OSH_STYLE_SELECTED;
+  const OshGraphLayout *lay = layout_of (self);
+  for (guint m = 0; self->matches && m < self->matches->len; m++)
+    {
+      int item = g_array_index (self->matches, int, m);
+      int node = lay->items[item].node;
+      if (node >= 0)
+        styles[node] |= OSH_STYLE_SEARCH_HIT;
+      else if (lay->items[item].group >= 0)
+        for (int i = 0; i < g->n_nodes; i++)
+          if (lay->node_item[i] == item)
+            styles[i] |= OSH_STYLE_SEARCH_HIT;
+    }
+  osh_scene_set_styles (self->scene, styles, g->n_nodes);
+  invalidate (self);
+}
+
+void
+offshoot_graph_view_set_styles (OffshootGraphView *self, const uint32_t *styles, int n)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  g_clear_pointer (&self->base_styles, g_free);
+  self->n_base = styles ? n : 0;
+  if (styles && n > 0)
+    self->base_styles = g_memdup2 (styles, sizeof (uint32_t) * n);
+  push_styles (self);
+}
+
+void
+offshoot_graph_view_set_dark (OffshootGraphView *self, gboolean dark)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  self->dark = dark;
+  if (self->scene)
+    osh_scene_set_dark (self->scene, dark);
+  invalidate (self);
+}
+
+/* ---- Camera ------------------------------------------------------------------------------ */
+
+static OshViewport
+scene_viewport (const OshCamera *cam)
+{
+  OshCameraTransform t = osh_camera_transform (cam);
+  return (OshViewport){ .x = t.offset_x, .y = t.offset_y, .scale = t.scale };
+}
+
+static void
+stop_fly (OffshootGraphView *self)
+{
+  if (self->fly_tick)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->fly_tick);
+  self->fly_tick = 0;
+}
+
+static void
+camera_changed (OffshootGraphView *self)
+{
+  invalidate (self);
+}
+
+static gboolean
+fly_step (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  (void) data;
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
+  double t = (double) (gdk_frame_clock_get_frame_time (clock) - self->fly_start) / FLY_USEC;
+  OshCamera frame;
+  osh_camera_fly (&self->fly_from, &self->fly_to, MIN (t, 1.0), &frame);
+  /* The view may have been resized meanwhile: keep the current size. */
+  frame.view_w = self->cam.view_w;
+  frame.view_h = self->cam.view_h;
+  self->cam = frame;
+  osh_camera_clamp (&self->cam);
+  camera_changed (self);
+  if (t >= 1.0)
+    {
+      self->fly_tick = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+fly_to (OffshootGraphView *self, double wx, double wy, double zoom)
+{
+  stop_fly (self);
+  OshCamera target = self->cam;
+  osh_camera_center_on (&target, wx, wy, zoom);
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)) || !gtk_settings_get_default ())
+    {
+      self->cam = target;
+      camera_changed (self);
+      return;
+    }
+  gboolean animate = TRUE;
+  g_object_get (gtk_widget_get_settings (GTK_WIDGET (self)), "gtk-enable-animations", &animate, NULL);
+  if (!animate)
+    {
+      self->cam = target;
+      camera_changed (self);
+      return;
+    }
+  self->fly_from = self->cam;
+  self->fly_to = target;
+  self->fly_start = gdk_frame_clock_get_frame_time (gtk_widget_get_frame_clock (GTK_WIDGET (self)));
+  self->fly_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), fly_step, NULL, NULL);
+}
+
+static void
+fly_to_item (OffshootGraphView *self, int item)
+{
+  const OshGraphLayout *lay = layout_of (self);
+  if (!lay || item < 0 || item >= lay->n_items)
+    return;
+  OshRect b = lay->items[item].box;
+  /* Readable but with context: at least 1:1, or the current zoom when closer. */
+  double zoom = MAX (self->cam.zoom, 1.0);
+  fly_to (self, b.x + b.w / 2, b.y + b.h / 2, zoom);
+}
+
+void
+offshoot_graph_view_zoom (OffshootGraphView *self, double factor)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  stop_fly (self);
+  osh_camera_zoom_at (&self->cam, factor, self->cam.view_w / 2, self->cam.view_h / 2);
+  camera_changed (self);
+}
+
+void
+offshoot_graph_view_zoom_fit (OffshootGraphView *self)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  stop_fly (self);
+  osh_camera_fit (&self->cam);
+  camera_changed (self);
+}
+
+OshCamera *
+offshoot_graph_view_get_camera (OffshootGraphView *self)
+{
+  return &self->cam;
+}
+
+/* ---- Layout results ---------------------------------------------------------------------- */
+
+static int
+item_of_layer (OffshootGraphView *self, int layer)
+{
+  const OshGraphLayout *lay = layout_of (self);
+  if (!lay || layer < 0)
+    return -1;
+  for (int i = 0; i < lay->n_items; i++)
+    if (lay->items[i].layer == layer)
+      return i;
+  /* Hidden inside a collapsed group, or a nested model shown by its inner layers. */
+  int node = osh_graph_layer_first_node (self->graph->graph, layer);
+  if (node >= 0 && node < lay->n_nodes)
+    return lay->node_item[node];
+  return -1;
+}
+
+static void
+layout_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  OshGraphLayout *lay = g_task_propagate_pointer (G_TASK (res), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (source);
+  if (g_task_get_cancellable (G_TASK (res)) != self->layout_cancel)
+    {
+      /* A newer layout is on its way. */
+      if (lay)
+        osh_layout_free (lay);
+      return;
+    }
+  g_clear_object (&self->layout_cancel);
+  g_clear_pointer (&self->error, g_free);
+  if (!lay)
+    {
+      self->error = g_strdup (error->message);
+      g_signal_emit (self, signals[SIGNAL_LAYOUT_DONE], 0);
+      invalidate (self);
+      return;
+    }
+  g_clear_pointer (&self->scene, osh_scene_free);
+  self->scene = osh_scene_new (lay);
+  osh_scene_set_dark (self->scene, self->dark);
+  self->hover_item = -1;
+  if (self->matches)
+    g_array_set_size (self->matches, 0);
+  osh_camera_set_world (&self->cam, lay->bounds.x, lay->bounds.y, lay->bounds.w, lay->bounds.h);
+  if (self->fit_pending)
+    osh_camera_home (&self->cam);
+  self->fit_pending = FALSE;
+  push_styles (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[SIGNAL_LAYOUT_DONE], 0);
+}
+
+static void
+start_layout (OffshootGraphView *self)
+{
+  if (self->layout_cancel)
+    g_cancellable_cancel (self->layout_cancel);
+  g_clear_object (&self->layout_cancel);
+  if (!self->graph)
+    return;
+  self->layout_cancel = g_cancellable_new ();
+  LayoutJob *job = g_new0 (LayoutJob, 1);
+  job->graph = osh_graph_handle_ref (self->graph);
+  job->grouping = self->grouping ? osh_grouping_copy (self->grouping) : NULL;
+  GTask *task = g_task_new (self, self->layout_cancel, layout_done, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) layout_job_free);
+  g_thread_pool_push (layout_pool (), task, NULL);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+offshoot_graph_view_set_graph (OffshootGraphView *self, OshGraphHandle *h, gboolean keep_view)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  stop_fly (self);
+  OshGraphHandle *old = self->graph;
+  self->graph = osh_graph_handle_ref (h);
+  gboolean same_shape = old && h && old->graph->n_layers <= h->graph->n_layers;
+  osh_graph_handle_unref (old);
+  if (!keep_view || !same_shape)
+    {
+      g_clear_pointer (&self->grouping, osh_grouping_free);
+      if (h)
+        self->grouping = osh_grouping_new (h->graph);
+      self->fit_pending = TRUE;
+      self->selected_layer = -1;
+    }
+  else
+    {
+      /* An edit added layers: carry the collapsed state over by group name. */
+      OshGrouping *fresh = osh_grouping_new (h->graph);
+      for (int i = 0; fresh && self->grouping && i < self->grouping->n_groups; i++)
+        {
+          int j = osh_grouping_find (fresh, self->grouping->groups[i].name);
+          if (j >= 0)
+            osh_grouping_set_collapsed (fresh, j, self->grouping->groups[i].collapsed);
+        }
+      g_clear_pointer (&self->grouping, osh_grouping_free);
+      self->grouping = fresh;
+    }
+  g_clear_pointer (&self->base_styles, g_free);
+  self->n_base = 0;
+  if (!h)
+    {
+      g_clear_pointer (&self->scene, osh_scene_free);
+      invalidate (self);
+      return;
+    }
+  start_layout (self);
+}
+
+gboolean
+offshoot_graph_view_is_laying_out (OffshootGraphView *self)
+{
+  return self->layout_cancel != NULL;
+}
+
+const char *
+offshoot_graph_view_get_error (OffshootGraphView *self)
+{
+  return self->error;
+}
+
+int
+offshoot_graph_view_count_items (OffshootGraphView *self)
+{
+  const OshGraphLayout *lay = layout_of (self);
+  return lay ? lay->n_items : 0;
+}
+
+void
+offshoot_graph_view_collapse_blocks (OffshootGraphView *self, gboolean collapsed)
+{
+  if (!self->grouping)
+    return;
+  osh_grouping_collapse_kind (self->grouping, OSH_GROUP_BLOCK, collapsed);
+  if (self->selected_layer >= 0)
+    osh_grouping_expand_path (self->grouping, self->graph->graph, self->selected_layer);
+  start_layout (self);
+}
+
+static void
+toggle_group (OffshootGraphView *self, int group)
+{
+  gboolean collapsed = self->grouping->groups[group].collapsed;
+  osh_grouping_set_collapsed (self->grouping, group, !collapsed);
+  start_layout (self);
+}
+
+gboolean
+offshoot_graph_view_toggle_group (OffshootGraphView *self, const char *name)
+{
+  int group = self->grouping ? osh_grouping_find (self->grouping, name) : -1;
+  if (group < 0)
+    return FALSE;
+  toggle_group (self, group);
+  return TRUE;
+}
+
+/* ---- Selection and search ---------------------------------------------------------------- */
+
+int
+offshoot_graph_view_get_selected_layer (OffshootGraphView *self)
+{
+  return self->selected_layer;
+}
+
+void
+offshoot_graph_view_select_layer (OffshootGraphView *self, int layer, gboolean fly)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  if (!self->graph || layer >= self->graph->graph->n_layers)
+    layer = -1;
+  self->selected_layer = layer;
+  push_styles (self);
+  if (fly && layer >= 0)
+    fly_to_item (self, item_of_layer (self, layer));
+  g_signal_emit (self, signals[SIGNAL_LAYER_SELECTED], 0, layer);
+}
+
+int
+offshoot_graph_view_search (OffshootGraphView *self, const char *text)
+{
+  g_return_val_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self), 0);
+  const OshGraphLayout *lay = layout_of (self);
+  g_array_set_size (self->matches, 0);
+  self->match_pos = -1;
+  if (lay && text && *text)
+    {
+      /* Exact names first, then names starting with the text, then the rest, each in
+       * layout order: typing a full name goes straight to that layer. */
+      g_autofree char *needle = g_utf8_casefold (text, -1);
+      for (int rank = 0; rank < 3; rank++)
+        for (int i = 0; i < lay->n_items; i++)
+          {
+            g_autofree char *title = g_utf8_casefold (lay->items[i].title ? lay->items[i].title : "", -1);
+            const char *at = strstr (title, needle);
+            int r = !at ? -1 : strcmp (title, needle) == 0 ? 0 : at == title ? 1 : 2;
+            if (r == rank)
+              g_array_append_val (self->matches, i);
+          }
+    }
+  push_styles (self);
+  if (self->matches->len > 0)
+    offshoot_graph_view_search_step (self, +1);
+  return self->matches->len;
+}
+
+int
+offshoot_graph_view_search_step (OffshootGraphView *self, int direction)
+{
+  g_return_val_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self), -1);
+  int n = self->matches->len;
+  if (n == 0)
+    return -1;
+  self->match_pos = ((self->match_pos + (direction >= 0 ? 1 : -1)) % n + n) % n;
+  int item = g_array_index (self->matches, int, self->match_pos);
+  fly_to_item (self, item);
+  return self->match_pos;
+}
+
+int
+offshoot_graph_view_search_count (OffshootGraphView *self)
+{
+  return self->matches->len;
+}
+
+gboolean
+offshoot_graph_view_layer_position (OffshootGraphView *self, int layer, double *vx, double *vy)
+{
+  int item = item_of_layer (self, layer);
+  if (item < 0)
+    return FALSE;
+  OshRect b = layout_of (self)->items[item].box;
+  osh_camera_world_to_view (&self->cam, b.x + b.w / 2, b.y + b.h / 2, vx, vy);
+  return TRUE;
+}
+
+gboolean
+offshoot_graph_view_export (OffshootGraphView *self, const char *path, GError **error)
+{
+  if (!self->scene)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, "The graph is not laid out yet");
+      return FALSE;
+    }
+  OshError err = { 0 };
+  if (!osh_scene_export (self->scene, path, 1.0, &err))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- Drawing ----------------------------------------------------------------------------- */
+
+static gboolean
+minimap_shown (OffshootGraphView *self)
+{
+  const OshGraphLayout *lay = layout_of (self);
+  if (!lay)
+    return FALSE;
+  /* Only when the graph is much larger than what the view shows. */
+  return lay->bounds.h * self->cam.zoom > 2.5 * self->cam.view_h
+         || lay->bounds.w * self->cam.zoom > 2.5 * self->cam.view_w;
+}
+
+static graphene_rect_t
+minimap_rect (OffshootGraphView *self)
+{
+  const OshGraphLayout *lay = layout_of (self);
+  double h = MIN (self->cam.view_h * 0.6, MINIMAP_W * lay->bounds.h / MAX (lay->bounds.w, 1));
+  double w = MIN (MINIMAP_W, h * lay->bounds.w / MAX (lay->bounds.h, 1));
+  w = MAX (w, 24);
+  h = MAX (h, 24);
+  return GRAPHENE_RECT_INIT (self->cam.view_w - w - MINIMAP_MARGIN, MINIMAP_MARGIN, w, h);
+}
+
+static void
+draw_message (OffshootGraphView *self, GtkSnapshot *snapshot, const char *text)
+{
+  PangoLayout *pl = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  int w, h;
+  pango_layout_set_width (pl, (int) (self->cam.view_w * 0.8) * PANGO_SCALE);
+  pango_layout_set_alignment (pl, PANGO_ALIGN_CENTER);
+  pango_layout_get_pixel_size (pl, &w, &h);
+  GdkRGBA fg;
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &fg);
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((self->cam.view_w - w) / 2, (self->cam.view_h - h) / 2));
+  gtk_snapshot_append_layout (snapshot, pl, &fg);
+  gtk_snapshot_restore (snapshot);
+  g_object_unref (pl);
+}
+
+static void
+offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
+  double w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  if (w < 1 || h < 1)
+    return;
+  if (!self->scene)
+    {
+      if (self->error)
+        draw_message (self, snapshot, self->error);
+      else if (self->layout_cancel)
+        draw_message (self, snapshot, "Laying out the graph…");
+      return;
+    }
+  if (!self->cache)
+    {
+      graphene_rect_t bounds = GRAPHENE_RECT_INIT (0, 0, w, h);
+      self->cache = gsk_cairo_node_new (&bounds);
+      cairo_t *cr = gsk_cairo_node_get_draw_context (self->cache);
+      OshViewport vp = scene_viewport (&self->cam);
+      osh_scene_draw (self->scene, cr, &vp, w, h);
+      cairo_destroy (cr);
+    }
+  gtk_snapshot_append_node (snapshot, self->cache);
+
+  const OshGraphLayout *lay = layout_of (self);
+  if (self->hover_item >= 0 && self->hover_item < lay->n_items)
+    {
+      OshRect b = lay->items[self->hover_item].box;
+      double x0, y0, x1, y1;
+      osh_camera_world_to_view (&self->cam, b.x, b.y, &x0, &y0);
+      osh_camera_world_to_view (&self->cam, b.x + b.w, b.y + b.h, &x1, &y1);
+      GskRoundedRect rr;
+      gsk_rounded_rect_init_from_rect (&rr, &GRAPHENE_RECT_INIT (x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4), 6);
+      GdkRGBA accent = { 0.21, 0.52, 0.89, 0.9 };
+      float widths[4] = { 2, 2, 2, 2 };
+      GdkRGBA colors[4] = { accent, accent, accent, accent };
+      gtk_snapshot_append_border (snapshot, &rr, widths, colors);
+    }
+
+  if (minimap_shown (self))
+    {
+      graphene_rect_t r = minimap_rect (self);
+      cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &r);
+      cairo_translate (cr, r.origin.x, r.origin.y);
+      OshViewport vp = scene_viewport (&self->cam);
+      osh_scene_draw_minimap (self->scene, cr, r.size.width, r.size.height, &vp, w, h);
+      cairo_destroy (cr);
+    }
+  if (self->layout_cancel)
+    draw_message (self, snapshot, "Laying out the graph…");
+}
+
+static void
+offshoot_graph_view_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  (void) baseline;
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
+  gboolean first = self->cam.view_w <= 1;
+  osh_camera_set_view_size (&self->cam, width, height);
+  if (first && self->scene)
+    osh_camera_home (&self->cam);
+  invalidate (self);
+}
+
+/* ---- Input ------------------------------------------------------------------------------- */
+
+static int
+hit_item (OffshootGraphView *self, double x, double y)
+{
+  if (!self->scene)
+    return -1;
+  OshViewport vp = scene_viewport (&self->cam);
+  return osh_scene_hit_test (self->scene, &vp, x, y);
+}
+
+static gboolean
+in_minimap (OffshootGraphView *self, double x, double y)
+{
+  if (!minimap_shown (self))
+    return FALSE;
+  graphene_rect_t r = minimap_rect (self);
+  return graphene_rect_contains_point (&r, &GRAPHENE_POINT_INIT (x, y));
+}
+
+static void
+jump_minimap (OffshootGraphView *self, double x, double y)
+{
+  graphene_rect_t r = minimap_rect (self);
+  double wx, wy;
+  osh_scene_minimap_to_world (self->scene, r.size.width, r.size.height, x - r.origin.x,
+                              y - r.origin.y, &wx, &wy);
+  stop_fly (self);
+  osh_camera_center_on (&self->cam, wx, wy, 0);
+  camera_changed (self);
+}
+
+static void
+on_motion (GtkEventControllerMotion *c, double x, double y, OffshootGraphView *self)
+{
+  (void) c;
+  self->pointer_x = x;
+  self->pointer_y = y;
+  int item = in_minimap (self, x, y) ? -1 : hit_item (self, x, y);
+  if (item != self->hover_item)
+    {
+      self->hover_item = item;
+      gtk_widget_queue_draw (GTK_WIDGET (self)); /* the cached graph stays */
+    }
+}
+
+static void
+on_leave (GtkEventControllerMotion *c, OffshootGraphView *self)
+{
+  (void) c;
+  if (self->hover_item >= 0)
+    {
+      self->hover_item = -1;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+}
+
+static gboolean
+on_scroll (GtkEventControllerScroll *c, double dx, double dy, OffshootGraphView *self)
+{
+  if (!self->scene)
+    return FALSE;
+  stop_fly (self);
+  GdkModifierType mods = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (c));
+  gboolean wheel = gtk_event_controller_scroll_get_unit (c) == GDK_SCROLL_UNIT_WHEEL;
+  if (wheel || (mods & GDK_CONTROL_MASK))
+    {
+      /* A wheel zooms at the cursor; on a touchpad Ctrl+scroll does. */
+      double step = wheel ? dy : dy / 10.0;
+      osh_camera_zoom_at (&self->cam, pow (WHEEL_STEP, -step), self->pointer_x, self->pointer_y);
+    }
+  else
+    osh_camera_pan (&self->cam, -dx, -dy);
+  camera_changed (self);
+  return TRUE;
+}
+
+static void
+on_drag_begin (GtkGestureDrag *g, double x, double y, OffshootGraphView *self)
+{
+  (void) g;
+  stop_fly (self);
+  self->drag_cx = self->cam.cx;
+  self->drag_cy = self->cam.cy;
+  self->dragging_minimap = in_minimap (self, x, y);
+  if (self->dragging_minimap)
+    jump_minimap (self, x, y);
+}
+
+static void
+on_drag_update (GtkGestureDrag *g, double ox, double oy, OffshootGraphView *self)
+{
+  if (self->dragging_minimap)
+    {
+      double sx, sy;
+      gtk_gesture_drag_get_start_point (g, &sx, &sy);
+      jump_minimap (self, sx + ox, sy + oy);
+      return;
+    }
+  self->cam.cx = self->drag_cx - ox / self->cam.zoom;
+  self->cam.cy = self->drag_cy - oy / self->cam.zoom;
+  osh_camera_clamp (&self->cam);
+  camera_changed (self);
+}
+
+static void
+on_pinch_begin (GtkGesture *g, GdkEventSequence *seq, OffshootGraphView *self)
+{
+  (void) g;
+  (void) seq;
+  stop_fly (self);
+  self->pinch_zoom = self->cam.zoom;
+}
+
+static void
+on_pinch_scale (GtkGestureZoom *g, double scale, OffshootGraphView *self)
+{
+  double cx, cy;
+  if (!gtk_gesture_get_bounding_box_center (GTK_GESTURE (g), &cx, &cy))
+    {
+      cx = self->cam.view_w / 2;
+      cy = self->cam.view_h / 2;
+    }
+  osh_camera_zoom_at (&self->cam, self->pinch_zoom * scale / self->cam.zoom, cx, cy);
+  camera_changed (self);
+}
+
+static void
+on_pressed (GtkGestureClick *g, int n_press, double x, double y, OffshootGraphView *self)
+{
+  (void) g;
+  (void) n_press;
+  self->press_x = x;
+  self->press_y = y;
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+}
+
+static void
+on_released (GtkGestureClick *g, int n_press, double x, double y, OffshootGraphView *self)
+{
+  (void) g;
+  /* A click is a press and release close together; anything else was a drag. */
+  if (hypot (x - self->press_x, y - self->press_y) > CLICK_SLOP || !self->scene
+      || in_minimap (self, x, y))
+    return;
+  OshViewport vp = scene_viewport (&self->cam);
+  if (n_press == 2)
+    {
+      int group = osh_scene_hit_group (self->scene, &vp, x, y);
+      if (group >= 0)
+        toggle_group (self, group);
+      return;
+    }
+  int item = osh_scene_hit_test (self->scene, &vp, x, y);
+  const OshGraphLayout *lay = layout_of (self);
+  int layer = item >= 0 ? lay->items[item].layer : -1;
+  offshoot_graph_view_select_layer (self, layer, FALSE);
+}
+
+static gboolean
+on_key (GtkEventControllerKey *c, guint keyval, guint keycode, GdkModifierType state,
+        OffshootGraphView *self)
+{
+  (void) c;
+  (void) keycode;
+  if (state & (GDK_CONTROL_MASK | GDK_ALT_MASK))
+    return FALSE; /* window shortcuts */
+  double dx = 0, dy = 0;
+  switch (keyval)
+    {
+    case GDK_KEY_Left: dx = KEY_PAN; break;
+    case GDK_KEY_Right: dx = -KEY_PAN; break;
+    case GDK_KEY_Up: dy = KEY_PAN; break;
+    case GDK_KEY_Down: dy = -KEY_PAN; break;
+    case GDK_KEY_plus:
+    case GDK_KEY_equal:
+    case GDK_KEY_KP_Add:
+      offshoot_graph_view_zoom (self, WHEEL_STEP);
+      return TRUE;
+    case GDK_KEY_minus:
+    case GDK_KEY_KP_Subtract:
+      offshoot_graph_view_zoom (self, 1 / WHEEL_STEP);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+  stop_fly (self);
+  osh_camera_pan (&self->cam, dx, dy);
+  camera_changed (self);
+  return TRUE;
+}
+
+static gboolean
+on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                  gpointer data)
+{
+  (void) keyboard;
+  (void) data;
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
+  int item = in_minimap (self, x, y) ? -1 : hit_item (self, x, y);
+  if (item < 0)
+    return FALSE;
+  const OshLayoutItem *it = &layout_of (self)->items[item];
+  /* Layer names are user data: escape before using markup. */
+  g_autofree char *t = g_markup_escape_text (it->title, -1);
+  g_autofree char *s = g_markup_escape_text (it->subtitle ? it->subtitle : "", -1);
+  g_autofree char *sh = g_markup_escape_text (it->shape_text ? it->shape_text : "", -1);
+  g_autofree char *safe = g_strdup_printf ("<b>%s</b>\n%s%s%s\n%" G_GINT64_FORMAT " parameters", t, s,
+                          *sh ? " → " : "", sh, it->params);
+  gtk_tooltip_set_markup (tooltip, safe);
+  return TRUE;
+}
+
+/* ---- GObject ----------------------------------------------------------------------------- */
+
+static void
+offshoot_graph_view_dispose (GObject *object)
+{
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (object);
+  stop_fly (self);
+  if (self->layout_cancel)
+    g_cancellable_cancel (self->layout_cancel);
+  g_clear_object (&self->layout_cancel);
+  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  G_OBJECT_CLASS (offshoot_graph_view_parent_class)->dispose (object);
+}
+
+static void
+offshoot_graph_view_finalize (GObject *object)
+{
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (object);
+  g_clear_pointer (&self->scene, osh_scene_free);
+  g_clear_pointer (&self->grouping, osh_grouping_free);
+  osh_graph_handle_unref (self->graph);
+  g_free (self->base_styles);
+  g_free (self->error);
+  g_array_unref (self->matches);
+  G_OBJECT_CLASS (offshoot_graph_view_parent_class)->finalize (object);
+}
+
+static void
+offshoot_graph_view_class_init (OffshootGraphViewClass *klass)
+{
+  GObjectClass *oc = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *wc = GTK_WIDGET_CLASS (klass);
+  oc->dispose = offshoot_graph_view_dispose;
+  oc->finalize = offshoot_graph_view_finalize;
+  wc->snapshot = offshoot_graph_view_snapshot;
+  wc->size_allocate = offshoot_graph_view_size_allocate;
+  gtk_widget_class_set_css_name (wc, "graphview");
+  gtk_widget_class_set_accessible_role (wc, GTK_ACCESSIBLE_ROLE_IMG);
+
+  /* ::layer-selected (int layer): a click or a call selected a layer (-1: none). */
+  signals[SIGNAL_LAYER_SELECTED] = g_signal_new ("layer-selected", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_INT);
+  /* ::layout-done: a layout finished (or failed: see offshoot_graph_view_get_error). */
+  signals[SIGNAL_LAYOUT_DONE] = g_signal_new ("layout-done", G_TYPE_FROM_CLASS (klass),
+                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                              G_TYPE_NONE, 0);
+}
+
+static void
+offshoot_graph_view_init (OffshootGraphView *self)
+{
+  GtkWidget *w = GTK_WIDGET (self);
+  osh_camera_init (&self->cam);
+  self->selected_layer = -1;
+  self->hover_item = -1;
+  self->matches = g_array_new (FALSE, FALSE, sizeof (int));
+  self->match_pos = -1;
+  gtk_widget_set_focusable (w, TRUE);
+  gtk_widget_set_overflow (w, GTK_OVERFLOW_HIDDEN);
+  gtk_widget_set_has_tooltip (w, TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "Layer graph", -1);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
+
+  GtkEventController *motion = gtk_event_controller_motion_new ();
+  g_signal_connect_object (motion, "motion", G_CALLBACK (on_motion), self, 0);
+  g_signal_connect_object (motion, "leave", G_CALLBACK (on_leave), self, 0);
+  gtk_widget_add_controller (w, motion);
+
+  GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
+  g_signal_connect_object (scroll, "scroll", G_CALLBACK (on_scroll), self, 0);
+  gtk_widget_add_controller (w, scroll);
+
+  GtkGesture *drag = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), GDK_BUTTON_PRIMARY);
+  g_signal_connect_object (drag, "drag-begin", G_CALLBACK (on_drag_begin), self, 0);
+  g_signal_connect_object (drag, "drag-update", G_CALLBACK (on_drag_update), self, 0);
+  gtk_widget_add_controller (w, GTK_EVENT_CONTROLLER (drag));
+
+  GtkGesture *click = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_PRIMARY);
+  g_signal_connect_object (click, "pressed", G_CALLBACK (on_pressed), self, 0);
+  g_signal_connect_object (click, "released", G_CALLBACK (on_released), self, 0);
+  gtk_widget_add_controller (w, GTK_EVENT_CONTROLLER (click));
+  gtk_gesture_group (click, drag); /* both see the same press: a short one is a click */
+
+  GtkGesture *zoom = gtk_gesture_zoom_new ();
+  g_signal_connect_object (zoom, "begin", G_CALLBACK (on_pinch_begin), self, 0);
+  g_signal_connect_object (zoom, "scale-changed", G_CALLBACK (on_pinch_scale), self, 0);
+  gtk_widget_add_controller (w, GTK_EVENT_CONTROLLER (zoom));
+
+  GtkEventController *key = gtk_event_controller_key_new ();
+  g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_key), self, 0);
+  gtk_widget_add_controller (w, key);
+}
+
+GtkWidget *
+offshoot_graph_view_new (void)
+{
+  return g_object_new (OFFSHOOT_TYPE_GRAPH_VIEW, NULL);
+}

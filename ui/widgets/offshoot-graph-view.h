@@ -1,0 +1,72 @@
+/* offshoot-graph-view.h — the layer graph: laid out in a worker thread, drawn through the
+ * scene (ui/graph/osh-scene.h), explored with the mouse, touchpad and keyboard.
+ *
+ *   OffshootGraphView *view = OFFSHOOT_GRAPH_VIEW (offshoot_graph_view_new ());
+ *   g_signal_connect_object (view, "layer-selected", G_CALLBACK (on_layer), win, 0);
+ *   offshoot_graph_view_set_graph (view, handle);       // lays out off the main thread
+ *   ...
+ *   offshoot_graph_view_search (view, "block5a");       // highlights every match
+ *   offshoot_graph_view_search_step (view, +1);         // flies to the next one
+ *
+ * Input: wheel zooms at the cursor, Ctrl+touchpad scroll and pinch zoom, drag and touchpad
+ * scroll pan, arrow keys pan, +/- zoom, a click (press and release within a few pixels)
+ * selects, a double click on a nested model or block group collapses or expands it. A
+ * minimap appears when the graph is much larger than the view.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+#include <stdint.h>
+
+#include "osh-camera.h"
+#include "osh-graph-handle.h"
+
+G_BEGIN_DECLS
+
+#define OFFSHOOT_TYPE_GRAPH_VIEW (offshoot_graph_view_get_type ())
+G_DECLARE_FINAL_TYPE (OffshootGraphView, offshoot_graph_view, OFFSHOOT, GRAPH_VIEW, GtkWidget)
+
+GtkWidget *offshoot_graph_view_new (void);
+
+/* Shows `h` (a ref is taken; NULL clears). Layout runs in the layout worker; "layout-done"
+ * fires when the new picture is up. When `keep_view` is set the camera stays where it is
+ * (an edit), otherwise the graph is fitted. */
+void offshoot_graph_view_set_graph (OffshootGraphView *self, OshGraphHandle *h, gboolean keep_view);
+gboolean offshoot_graph_view_is_laying_out (OffshootGraphView *self);
+/* The last layout failure, or NULL. */
+const char *offshoot_graph_view_get_error (OffshootGraphView *self);
+
+/* Highlights that come from analysis (disconnected path, new head, unused), one OshStyle
+ * word per IR node; the view adds selection, hover and search hits on top. */
+void offshoot_graph_view_set_styles (OffshootGraphView *self, const uint32_t *styles, int n);
+void offshoot_graph_view_set_dark (OffshootGraphView *self, gboolean dark);
+
+int offshoot_graph_view_get_selected_layer (OffshootGraphView *self);
+/* Selects a layer (-1 clears); `fly` animates the camera to it. Emits "layer-selected". */
+void offshoot_graph_view_select_layer (OffshootGraphView *self, int layer, gboolean fly);
+
+void offshoot_graph_view_zoom (OffshootGraphView *self, double factor);
+void offshoot_graph_view_zoom_fit (OffshootGraphView *self);
+OshCamera *offshoot_graph_view_get_camera (OffshootGraphView *self);
+
+/* Live search by layer name (case-insensitive substring); returns the number of matches
+ * and flies to the first. step moves to the next (+1) or previous (-1) match and returns
+ * its position (0-based), or -1 without matches. */
+int offshoot_graph_view_search (OffshootGraphView *self, const char *text);
+int offshoot_graph_view_search_step (OffshootGraphView *self, int direction);
+int offshoot_graph_view_search_count (OffshootGraphView *self);
+
+/* Where a layer's box centre is in view coordinates (for tests and the end-to-end script);
+ * FALSE when it is not in the layout. */
+gboolean offshoot_graph_view_layer_position (OffshootGraphView *self, int layer, double *vx,
+                                             double *vy);
+/* Collapses or expands every repeated-block group. */
+void offshoot_graph_view_collapse_blocks (OffshootGraphView *self, gboolean collapsed);
+/* Toggles a group by its name; FALSE when there is no such group. */
+gboolean offshoot_graph_view_toggle_group (OffshootGraphView *self, const char *name);
+int offshoot_graph_view_count_items (OffshootGraphView *self);
+
+/* Writes the whole graph as PNG, SVG or PDF (by extension). */
+gboolean offshoot_graph_view_export (OffshootGraphView *self, const char *path, GError **error);
+
+G_END_DECLS

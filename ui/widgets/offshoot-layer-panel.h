@@ -1,0 +1,30 @@
+/* offshoot-layer-panel.h — what the selected layer is: class, owner, shapes, parameters,
+ * weight statistics, configuration, and after a run its activation.
+ *
+ *   offshoot_layer_panel_set_layer (panel, graph, osh_graph_find_path (graph, "conv2d_1"));
+ *   offshoot_layer_panel_set_activation (panel, texture, tensor);  // after a run, or NULLs
+ *
+ * The panel copies what it shows; the graph need not outlive the call.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "osh-graph.h"
+
+G_BEGIN_DECLS
+
+#define OFFSHOOT_TYPE_LAYER_PANEL (offshoot_layer_panel_get_type ())
+G_DECLARE_FINAL_TYPE (OffshootLayerPanel, offshoot_layer_panel, OFFSHOOT, LAYER_PANEL, GtkWidget)
+
+GtkWidget *offshoot_layer_panel_new (void);
+/* layer < 0 shows the "nothing selected" hint. */
+void offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int layer);
+/* The selected layer's activation: a heatmap picture and the tensor for statistics. */
+void offshoot_layer_panel_set_activation (OffshootLayerPanel *self, GdkPaintable *picture,
+                                          const OshTensor *activation);
+/* The texts shown, for tests and accessibility checks: "class", "outputs", "params",
+ * "weights", "activation", "config". */
+const char *offshoot_layer_panel_get_text (OffshootLayerPanel *self, const char *what);
+
+G_END_DECLS

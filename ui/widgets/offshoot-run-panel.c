@@ -1,0 +1,815 @@
+/* offshoot-run-panel.c — preprocessing, a run in a worker, and the results. The worker
+ * does what `offshoot run` does: decode, preprocess, plan, run; the panel only shows it. */
+#include "offshoot-run-panel.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "exec/osh-exec.h"
+#include "exec/osh-outputs.h"
+#include "osh-heatmap.h"
+
+#define TOP_K 5
+/* Keep every layer's output (for the layer panel) up to this many layers; above it, only
+ * the focused layer's, so a big model does not hold all its activations at once. */
+#define CAPTURE_ALL_MAX_LAYERS 400
+#define SAMPLES_PATH "/io/offshoot/Offshoot/samples/"
+
+typedef struct
+{
+  OshGraphHandle *graph;
+  OshPreprocess pp;
+  GFile *input;
+  gboolean keep_all; /* every layer's output stays readable */
+  char *capture;     /* else this one layer's, when set */
+  volatile int cancel;
+
+  /* Filled by the worker. */
+  OshImage *image;
+  OshPlan *plan;
+  OshTensor *outs[OSH_EXEC_MAX_OUTPUTS];
+  int n_outs;
+  double ms;
+} RunJob;
+
+static void
+run_job_free (RunJob *job)
+{
+  for (int i = 0; i < job->n_outs; i++)
+    osh_tensor_free (job->outs[i]);
+  osh_plan_free (job->plan); /* before the graph it reads */
+  osh_image_free (job->image);
+  osh_graph_handle_unref (job->graph);
+  g_clear_object (&job->input);
+  g_free (job->capture);
+  g_free (job);
+}
+
+typedef struct
+{
+  char *text;
+  int top_class;
+  GtkPicture *picture; /* heatmaps */
+  OshTensor *map;      /* heatmaps: the (H, W) map, for re-rendering at another opacity */
+} Result;
+
+struct _OffshootRunPanel
+{
+  GtkWidget parent_instance;
+
+  GtkWidget *scroller;
+  GtkButton *choose_button, *run_button, *cancel_button;
+  GtkMenuButton *sample_button;
+  GtkPicture *input_picture;
+  GtkLabel *input_label, *preprocess_label, *status_label;
+  GtkSpinButton *height_spin, *width_spin;
+  GtkDropDown *channels_drop, *range_drop;
+  GtkEntry *labels_entry;
+  GtkProgressBar *progress;
+  GtkBox *results_box;
+
+  OshGraphHandle *graph;
+  OshPreprocess pp;
+  GFile *input;
+  char *focus;
+  gboolean syncing; /* widgets being set from pp */
+
+  RunJob *running;  /* owned by the task while it runs */
+  GCancellable *cancellable;
+  guint pulse_id;
+  RunJob *last;     /* the last finished run (plan kept for activations) */
+  GArray *results;  /* Result */
+  char *error;
+  GtkFileChooserNative *chooser;
+};
+
+G_DEFINE_FINAL_TYPE (OffshootRunPanel, offshoot_run_panel, GTK_TYPE_WIDGET)
+
+enum
+{
+  SIGNAL_RUN_FINISHED,
+  SIGNAL_STATE_CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+/* ---- Pictures ---------------------------------------------------------------------------- */
+
+GdkTexture *
+osh_texture_from_surface (cairo_surface_t *surface)
+{
+  cairo_surface_flush (surface);
+  int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  g_autoptr (GBytes) bytes = g_bytes_new (cairo_image_surface_get_data (surface), (gsize) stride * h);
+  /* CAIRO_FORMAT_ARGB32 is premultiplied BGRA in memory on little-endian machines. */
+  return gdk_memory_texture_new (w, h, G_BYTE_ORDER == G_LITTLE_ENDIAN ? GDK_MEMORY_B8G8R8A8_PREMULTIPLIED
+                                                                       : GDK_MEMORY_A8R8G8B8_PREMULTIPLIED,
+                                 bytes, stride);
+}
+
+static GdkTexture *
+render_heatmap (const OshTensor *map, const OshImage *img, double opacity, char **err_text)
+{
+  OshHeatmapStyle style;
+  osh_heatmap_style_init (&style);
+  style.opacity = opacity;
+  style.colorbar = true;
+  OshError err = { 0 };
+  cairo_surface_t *s = osh_heatmap_render (map, img, &style, &err);
+  if (!s)
+    {
+      if (err_text)
+        *err_text = g_strdup (err.message);
+      return NULL;
+    }
+  GdkTexture *t = osh_texture_from_surface (s);
+  cairo_surface_destroy (s);
+  return t;
+}
+
+/* ---- Preprocessing widgets ↔ OshPreprocess ---------------------------------------------- */
+
+enum
+{
+  RANGE_UNIT,
+  RANGE_SYMMETRIC,
+  RANGE_RAW,
+  RANGE_IMAGENET
+};
+
+static void
+describe (OffshootRunPanel *self)
+{
+  char text[256];
+  osh_preprocess_describe (&self->pp, text, sizeof text);
+  gtk_label_set_text (self->preprocess_label, text);
+}
+
+static void
+sync_widgets (OffshootRunPanel *self)
+{
+  self->syncing = TRUE;
+  gtk_spin_button_set_value (self->height_spin, self->pp.height);
+  gtk_spin_button_set_value (self->width_spin, self->pp.width);
+  gtk_drop_down_set_selected (self->channels_drop,
+                              self->pp.channels == 1 ? 0 : self->pp.order == OSH_ORDER_BGR ? 2 : 1);
+  guint range = RANGE_UNIT;
+  if (self->pp.mean[0] != 0 || self->pp.std[0] != 1)
+    range = RANGE_IMAGENET;
+  else if (fabsf (self->pp.scale - 1.0f) < 1e-6f)
+    range = RANGE_RAW;
+  else if (self->pp.offset < -0.5f)
+    range = RANGE_SYMMETRIC;
+  gtk_drop_down_set_selected (self->range_drop, range);
+  self->syncing = FALSE;
+  describe (self);
+}
+
+static void
+read_widgets (OffshootRunPanel *self)
+{
+  if (self->syncing)
+    return;
+  self->pp.height = gtk_spin_button_get_value_as_int (self->height_spin);
+  self->pp.width = gtk_spin_button_get_value_as_int (self->width_spin);
+  guint ch = gtk_drop_down_get_selected (self->channels_drop);
+  self->pp.channels = ch == 0 ? 1 : 3;
+  self->pp.order = ch == 2 ? OSH_ORDER_BGR : OSH_ORDER_RGB;
+  for (int c = 0; c < 3; c++)
+    {
+      self->pp.mean[c] = 0;
+      self->pp.std[c] = 1;
+    }
+  switch (gtk_drop_down_get_selected (self->range_drop))
+    {
+    case RANGE_SYMMETRIC:
+      self->pp.scale = 2.0f / 255.0f;
+      self->pp.offset = -1.0f;
+      break;
+    case RANGE_RAW:
+      self->pp.scale = 1.0f;
+      self->pp.offset = 0.0f;
+      break;
+    case RANGE_IMAGENET:
+      self->pp.scale = 1.0f / 255.0f;
+      self->pp.offset = 0.0f;
+      memcpy (self->pp.mean, (float[]){ 0.485f, 0.456f, 0.406f }, sizeof self->pp.mean);
+      memcpy (self->pp.std, (float[]){ 0.229f, 0.224f, 0.225f }, sizeof self->pp.std);
+      break;
+    default:
+      self->pp.scale = 1.0f / 255.0f;
+      self->pp.offset = 0.0f;
+    }
+  describe (self);
+}
+
+static void
+on_preprocess_changed (GObject *o, GParamSpec *pspec, OffshootRunPanel *self)
+{
+  (void) o;
+  (void) pspec;
+  read_widgets (self);
+}
+
+void
+offshoot_run_panel_get_preprocess (OffshootRunPanel *self, OshPreprocess *pp)
+{
+  *pp = self->pp;
+}
+
+/* ---- Results ----------------------------------------------------------------------------- */
+
+static void
+result_clear (Result *r)
+{
+  g_free (r->text);
+  osh_tensor_free (r->map);
+}
+
+static void
+clear_results (OffshootRunPanel *self)
+{
+  g_array_set_size (self->results, 0);
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->results_box))))
+    gtk_box_remove (self->results_box, child);
+  g_clear_pointer (&self->last, run_job_free);
+  g_clear_pointer (&self->error, g_free);
+}
+
+static char *
+class_name (OffshootRunPanel *self, int index)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->labels_entry));
+  g_auto (GStrv) names = text && *text ? g_strsplit (text, ",", -1) : NULL;
+  if (names && index < (int) g_strv_length (names))
+    {
+      char *name = g_strstrip (g_strdup (names[index]));
+      if (*name)
+        return name;
+      g_free (name);
+    }
+  return g_strdup_printf ("class %d", index);
+}
+
+static void
+on_opacity_changed (GtkRange *range, OffshootRunPanel *self)
+{
+  int i = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (range), "result"));
+  if (!self->last || i >= (int) self->results->len)
+    return;
+  Result *r = &g_array_index (self->results, Result, i);
+  g_autoptr (GdkTexture) t = render_heatmap (r->map, self->last->image, gtk_range_get_value (range), NULL);
+  if (t)
+    gtk_picture_set_paintable (r->picture, GDK_PAINTABLE (t));
+}
+
+static GtkWidget *
+heading (const char *text, const char *css)
+{
+  GtkWidget *l = gtk_label_new (text);
+  gtk_label_set_xalign (GTK_LABEL (l), 0);
+  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (l), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_selectable (GTK_LABEL (l), TRUE);
+  if (css)
+    gtk_widget_add_css_class (l, css);
+  return l;
+}
+
+static void
+add_label_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTensor *y)
+{
+  OshTopEntry top[TOP_K];
+  OshError err = { 0 };
+  int n = osh_output_top_k (y, 0, TOP_K, top, &err);
+  if (n <= 0)
+    {
+      r->text = g_strdup (err.message);
+      gtk_box_append (box, heading (r->text, NULL));
+      return;
+    }
+  g_autofree char *best = class_name (self, top[0].index);
+  r->text = g_strdup_printf ("%s %.1f %%", best, 100.0 * top[0].p);
+  r->top_class = top[0].index;
+  gtk_box_append (box, heading (r->text, "title-2"));
+  GtkWidget *grid = gtk_grid_new ();
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 8);
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 2);
+  for (int k = 0; k < n; k++)
+    {
+      g_autofree char *name = class_name (self, top[k].index);
+      g_autofree char *pct = g_strdup_printf ("%.1f %%", 100.0 * top[k].p);
+      GtkWidget *l = gtk_label_new (name);
+      gtk_label_set_xalign (GTK_LABEL (l), 0);
+      GtkWidget *bar = gtk_level_bar_new_for_interval (0, 1);
+      gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), top[k].p);
+      gtk_widget_set_hexpand (bar, TRUE);
+      gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (bar, "topk-bar");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+      GtkWidget *p = gtk_label_new (pct);
+      gtk_label_set_xalign (GTK_LABEL (p), 1);
+      gtk_widget_add_css_class (p, "numeric");
+      gtk_grid_attach (GTK_GRID (grid), l, 0, k, 1, 1);
+      gtk_grid_attach (GTK_GRID (grid), bar, 1, k, 1, 1);
+      gtk_grid_attach (GTK_GRID (grid), p, 2, k, 1, 1);
+    }
+  gtk_box_append (box, grid);
+}
+
+static void
+add_heatmap_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTensor *y, int index)
+{
+  OshError err = { 0 };
+  const OshGraph *g = self->last->graph->graph;
+  r->map = osh_output_heatmap (y, g->layout, 0, OSH_HEATMAP_AUTO, -1, &err);
+  if (!r->map)
+    {
+      r->text = g_strdup (err.message);
+      gtk_box_append (box, heading (r->text, NULL));
+      return;
+    }
+  float lo, hi;
+  osh_heatmap_range (r->map, &lo, &hi);
+  r->text = g_strdup_printf ("heatmap %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT ", %.3g … %.3g",
+                             r->map->shape.dim[0], r->map->shape.dim[1], lo, hi);
+  gtk_box_append (box, heading (r->text, NULL));
+  g_autofree char *err_text = NULL;
+  g_autoptr (GdkTexture) t = render_heatmap (r->map, self->last->image, 0.5, &err_text);
+  r->picture = GTK_PICTURE (gtk_picture_new_for_paintable (t ? GDK_PAINTABLE (t) : NULL));
+  gtk_picture_set_can_shrink (r->picture, TRUE);
+  gtk_widget_set_size_request (GTK_WIDGET (r->picture), -1, 200);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (r->picture), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "Heatmap over the input picture, with a colour bar", -1);
+  gtk_box_append (box, GTK_WIDGET (r->picture));
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_box_append (GTK_BOX (row), gtk_label_new ("Opacity"));
+  GtkWidget *scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0, 1, 0.05);
+  gtk_range_set_value (GTK_RANGE (scale), 0.5);
+  gtk_widget_set_hexpand (scale, TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (scale), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "Heatmap opacity", -1);
+  g_object_set_data (G_OBJECT (scale), "result", GINT_TO_POINTER (index));
+  g_signal_connect_object (scale, "value-changed", G_CALLBACK (on_opacity_changed), self, 0);
+  gtk_box_append (GTK_BOX (row), scale);
+  gtk_box_append (box, row);
+}
+
+static void
+show_results (OffshootRunPanel *self)
+{
+  RunJob *job = self->last;
+  const OshGraph *g = job->graph->graph;
+  for (int i = 0; i < job->n_outs; i++)
+    {
+      const OshTensor *y = job->outs[i];
+      Result r = { .top_class = -1 };
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+      char shape[96];
+      osh_shape_format (&y->shape, shape, sizeof shape);
+      OshOutputKind kind = osh_output_classify (&y->shape, g->layout);
+      g_autofree char *title = g_strdup_printf ("%s  %s", osh_plan_output_name (job->plan, i), shape);
+      gtk_box_append (GTK_BOX (box), heading (title, "heading"));
+      if (kind == OSH_OUTPUT_LABEL)
+        add_label_result (self, GTK_BOX (box), &r, y);
+      else if (kind == OSH_OUTPUT_HEATMAP)
+        add_heatmap_result (self, GTK_BOX (box), &r, y, i);
+      else
+        {
+          r.text = g_strdup_printf ("tensor %s", shape);
+          gtk_box_append (GTK_BOX (box), heading (r.text, NULL));
+        }
+      g_array_append_val (self->results, r);
+      gtk_box_append (self->results_box, box);
+    }
+}
+
+int
+offshoot_run_panel_get_n_results (OffshootRunPanel *self)
+{
+  return self->results->len;
+}
+
+const char *
+offshoot_run_panel_get_result_text (OffshootRunPanel *self, int i)
+{
+  if (i < 0 || i >= (int) self->results->len)
+    return NULL;
+  return g_array_index (self->results, Result, i).text;
+}
+
+GdkPaintable *
+offshoot_run_panel_get_result_picture (OffshootRunPanel *self, int i)
+{
+  if (i < 0 || i >= (int) self->results->len)
+    return NULL;
+  GtkPicture *p = g_array_index (self->results, Result, i).picture;
+  return p ? gtk_picture_get_paintable (p) : NULL;
+}
+
+int
+offshoot_run_panel_get_result_class (OffshootRunPanel *self, int i)
+{
+  if (i < 0 || i >= (int) self->results->len)
+    return -1;
+  return g_array_index (self->results, Result, i).top_class;
+}
+
+const char *
+offshoot_run_panel_get_error (OffshootRunPanel *self)
+{
+  return self->error;
+}
+
+gboolean
+offshoot_run_panel_get_activation (OffshootRunPanel *self, const char *path, GdkPaintable **picture,
+                                   OshTensor **tensor)
+{
+  *picture = NULL;
+  *tensor = NULL;
+  if (!self->last || !path)
+    return FALSE;
+  OshShape shape;
+  const float *data = osh_plan_activation (self->last->plan, path, &shape);
+  if (!data)
+    return FALSE;
+  OshError err = { 0 };
+  OshTensor *t = osh_tensor_new (&shape, &err);
+  if (!t)
+    return FALSE;
+  memcpy (t->data, data, sizeof (float) * osh_tensor_numel (t));
+  const OshGraph *g = self->last->graph->graph;
+  if (osh_output_classify (&shape, g->layout) == OSH_OUTPUT_HEATMAP)
+    {
+      OshTensor *map = osh_output_heatmap (t, g->layout, 0, OSH_HEATMAP_AUTO, -1, &err);
+      if (map)
+        {
+          GdkTexture *tex = render_heatmap (map, self->last->image, 0.6, NULL);
+          *picture = tex ? GDK_PAINTABLE (tex) : NULL;
+          osh_tensor_free (map);
+        }
+    }
+  *tensor = t;
+  return TRUE;
+}
+
+/* ---- Running ----------------------------------------------------------------------------- */
+
+static void
+run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  (void) source;
+  (void) cancellable;
+  RunJob *job = data;
+  OshError err = { 0 };
+  g_autoptr (GError) gerr = NULL;
+  g_autofree char *bytes = NULL;
+  gsize size = 0;
+  g_autofree char *name = g_file_get_basename (job->input);
+  if (!g_file_load_contents (job->input, NULL, &bytes, &size, NULL, &gerr))
+    {
+      g_task_return_error (task, g_steal_pointer (&gerr));
+      return;
+    }
+  job->image = osh_image_load_bytes (name, bytes, size, &err);
+  OshTensor *x = job->image ? osh_image_to_tensor (job->image, &job->pp, &err) : NULL;
+  if (!x)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+      return;
+    }
+  OshExecOptions opt = osh_exec_options_default ();
+  opt.threads = MAX (1, (int) g_get_num_processors ());
+  opt.cancel = &job->cancel;
+  const char *keep[1] = { job->capture };
+  opt.capture_all = job->keep_all;
+  if (!job->keep_all && job->capture)
+    {
+      opt.capture = keep;
+      opt.n_capture = 1;
+    }
+  gint64 t0 = g_get_monotonic_time ();
+  job->plan = osh_plan_new (job->graph->graph, &opt, &err);
+  if (job->plan && osh_plan_n_inputs (job->plan) == 1
+      && !osh_shape_equal (osh_plan_input_shape (job->plan, 0), &x->shape))
+    {
+      char want[96], got[96];
+      osh_shape_format (osh_plan_input_shape (job->plan, 0), want, sizeof want);
+      osh_shape_format (&x->shape, got, sizeof got);
+      osh_fail (&err, OSH_ERR_SHAPE, "the preprocessed picture is %s but the model's input is %s: "
+                "change the size or channels", got, want);
+      osh_plan_free (job->plan);
+      job->plan = NULL;
+    }
+  bool ok = job->plan && osh_plan_run (job->plan, (const OshTensor *[]){ x }, 1, job->outs, &err);
+  osh_tensor_free (x);
+  if (!ok)
+    {
+      g_task_return_new_error (task, G_IO_ERROR,
+                               err.code == OSH_ERR_CANCELLED ? G_IO_ERROR_CANCELLED : G_IO_ERROR_FAILED,
+                               "%s", err.message);
+      return;
+    }
+  job->n_outs = osh_plan_n_outputs (job->plan);
+  job->ms = (g_get_monotonic_time () - t0) / 1000.0;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+state_changed (OffshootRunPanel *self)
+{
+  gboolean running = self->running != NULL;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), running);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), running);
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
+}
+
+static gboolean
+pulse (gpointer data)
+{
+  gtk_progress_bar_pulse (OFFSHOOT_RUN_PANEL (data)->progress);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+run_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  (void) data;
+  OffshootRunPanel *self = OFFSHOOT_RUN_PANEL (source);
+  GTask *task = G_TASK (res);
+  RunJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (task, &error);
+  if (job != self->running)
+    return; /* the panel moved on (new graph) */
+  self->running = NULL;
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+  g_clear_object (&self->cancellable);
+  if (!ok)
+    {
+      self->error = g_strdup (error->message);
+      gtk_label_set_text (self->status_label, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                                  ? "Stopped."
+                                                  : error->message);
+      state_changed (self);
+      g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0);
+      return;
+    }
+  /* Take the results over from the task. */
+  self->last = g_new0 (RunJob, 1);
+  *self->last = *job;
+  memset (job, 0, sizeof *job);
+  g_autofree char *status = g_strdup_printf ("Ran in %.0f ms (%.2f GFLOP).", self->last->ms,
+                                             osh_plan_flops (self->last->plan) / 1e9);
+  gtk_label_set_text (self->status_label, status);
+  show_results (self);
+  state_changed (self);
+  g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0);
+}
+
+gboolean
+offshoot_run_panel_can_run (OffshootRunPanel *self)
+{
+  return self->graph && self->input && !self->running;
+}
+
+gboolean
+offshoot_run_panel_is_running (OffshootRunPanel *self)
+{
+  return self->running != NULL;
+}
+
+void
+offshoot_run_panel_run (OffshootRunPanel *self)
+{
+  g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
+  if (!offshoot_run_panel_can_run (self))
+    return;
+  clear_results (self);
+  RunJob *job = g_new0 (RunJob, 1);
+  job->graph = osh_graph_handle_ref (self->graph);
+  job->pp = self->pp;
+  job->input = g_object_ref (self->input);
+  job->keep_all = self->graph->graph->n_layers <= CAPTURE_ALL_MAX_LAYERS;
+  job->capture = g_strdup (self->focus);
+  self->running = job;
+  self->cancellable = g_cancellable_new ();
+  gtk_label_set_text (self->status_label, "Running…");
+  self->pulse_id = g_timeout_add (100, pulse, self);
+  state_changed (self);
+  GTask *task = g_task_new (self, self->cancellable, run_done, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) run_job_free);
+  g_task_run_in_thread (task, run_thread);
+  g_object_unref (task);
+}
+
+void
+offshoot_run_panel_cancel (OffshootRunPanel *self)
+{
+  if (self->running)
+    g_atomic_int_set (&self->running->cancel, 1);
+}
+
+static void
+on_cancel_clicked (GtkButton *b, OffshootRunPanel *self)
+{
+  (void) b;
+  offshoot_run_panel_cancel (self);
+}
+
+/* ---- Inputs ------------------------------------------------------------------------------ */
+
+void
+offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h)
+{
+  g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
+  offshoot_run_panel_cancel (self);
+  self->running = NULL; /* its result will be dropped */
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+  OshGraphHandle *old = self->graph;
+  gboolean same_inputs = old && h && old->graph->n_inputs == h->graph->n_inputs;
+  self->graph = osh_graph_handle_ref (h);
+  osh_graph_handle_unref (old);
+  clear_results (self);
+  gtk_label_set_text (self->status_label, "");
+  if (h && !same_inputs)
+    {
+      osh_preprocess_init (&self->pp);
+      osh_preprocess_propose (h->graph, &self->pp);
+      sync_widgets (self);
+    }
+  state_changed (self);
+}
+
+void
+offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file)
+{
+  g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
+  g_set_object (&self->input, file);
+  g_autofree char *name = file ? g_file_get_basename (file) : NULL;
+  gtk_label_set_text (self->input_label, name ? name : "No picture chosen.");
+  g_autoptr (GdkTexture) tex = NULL;
+  if (file)
+    tex = gdk_texture_new_from_file (file, NULL);
+  gtk_picture_set_paintable (self->input_picture, tex ? GDK_PAINTABLE (tex) : NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->input_picture), tex != NULL);
+  state_changed (self);
+}
+
+void
+offshoot_run_panel_set_focus_layer (OffshootRunPanel *self, const char *path)
+{
+  g_free (self->focus);
+  self->focus = g_strdup (path);
+}
+
+static void
+on_chooser_response (GtkNativeDialog *dialog, int response, OffshootRunPanel *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      offshoot_run_panel_set_input (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_clear_object (&self->chooser);
+}
+
+static void
+on_choose_clicked (GtkButton *b, OffshootRunPanel *self)
+{
+  (void) b;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new ("Choose a Picture", GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                               GTK_FILE_CHOOSER_ACTION_OPEN, NULL, NULL);
+  GtkFileFilter *f = gtk_file_filter_new ();
+  gtk_file_filter_set_name (f, "Pictures (PNG, JPEG)");
+  gtk_file_filter_add_mime_type (f, "image/png");
+  gtk_file_filter_add_mime_type (f, "image/jpeg");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), f);
+  g_object_unref (f);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+sample_activated (GtkWidget *widget, const char *action, GVariant *param)
+{
+  (void) action;
+  g_autofree char *uri = g_strdup_printf ("resource://" SAMPLES_PATH "%s", g_variant_get_string (param, NULL));
+  g_autoptr (GFile) file = g_file_new_for_uri (uri);
+  offshoot_run_panel_set_input (OFFSHOOT_RUN_PANEL (widget), file);
+}
+
+static void
+build_sample_menu (OffshootRunPanel *self)
+{
+  g_auto (GStrv) names = g_resources_enumerate_children (SAMPLES_PATH, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_autoptr (GMenu) menu = g_menu_new ();
+  int n = 0;
+  for (int i = 0; names && names[i]; i++)
+    {
+      g_autofree char *lower = g_ascii_strdown (names[i], -1);
+      if (strstr (lower, "mask") || !(g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".jpg")))
+        continue;
+      g_autoptr (GMenuItem) item = g_menu_item_new (names[i], NULL);
+      g_menu_item_set_action_and_target (item, "run.sample", "s", names[i]);
+      g_menu_append_item (menu, item);
+      n++;
+    }
+  gtk_menu_button_set_menu_model (self->sample_button, G_MENU_MODEL (menu));
+  gtk_widget_set_visible (GTK_WIDGET (self->sample_button), n > 0);
+}
+
+/* ---- GObject ----------------------------------------------------------------------------- */
+
+static void
+offshoot_run_panel_dispose (GObject *object)
+{
+  OffshootRunPanel *self = OFFSHOOT_RUN_PANEL (object);
+  offshoot_run_panel_cancel (self);
+  self->running = NULL;
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+  if (self->chooser)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  g_clear_object (&self->cancellable);
+  if (self->results)
+    clear_results (self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), OFFSHOOT_TYPE_RUN_PANEL);
+  G_OBJECT_CLASS (offshoot_run_panel_parent_class)->dispose (object);
+}
+
+static void
+offshoot_run_panel_finalize (GObject *object)
+{
+  OffshootRunPanel *self = OFFSHOOT_RUN_PANEL (object);
+  g_array_unref (self->results);
+  osh_graph_handle_unref (self->graph);
+  g_clear_object (&self->input);
+  g_free (self->focus);
+  g_free (self->error);
+  G_OBJECT_CLASS (offshoot_run_panel_parent_class)->finalize (object);
+}
+
+static void
+offshoot_run_panel_class_init (OffshootRunPanelClass *klass)
+{
+  GtkWidgetClass *wc = GTK_WIDGET_CLASS (klass);
+  G_OBJECT_CLASS (klass)->dispose = offshoot_run_panel_dispose;
+  G_OBJECT_CLASS (klass)->finalize = offshoot_run_panel_finalize;
+  gtk_widget_class_set_layout_manager_type (wc, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-run-panel.ui");
+#define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootRunPanel, name)
+  BIND (scroller);
+  BIND (choose_button);
+  BIND (run_button);
+  BIND (cancel_button);
+  BIND (sample_button);
+  BIND (input_picture);
+  BIND (input_label);
+  BIND (preprocess_label);
+  BIND (status_label);
+  BIND (height_spin);
+  BIND (width_spin);
+  BIND (channels_drop);
+  BIND (range_drop);
+  BIND (labels_entry);
+  BIND (progress);
+  BIND (results_box);
+#undef BIND
+  gtk_widget_class_install_action (wc, "run.sample", "s", sample_activated);
+
+  /* ::run-finished: a run ended (see get_error for failures). */
+  signals[SIGNAL_RUN_FINISHED] = g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                               0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* ::state-changed: can-run or is-running changed. */
+  signals[SIGNAL_STATE_CHANGED] = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+offshoot_run_panel_init (OffshootRunPanel *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->results = g_array_new (FALSE, TRUE, sizeof (Result));
+  g_array_set_clear_func (self->results, (GDestroyNotify) result_clear);
+  osh_preprocess_init (&self->pp);
+  sync_widgets (self);
+  g_signal_connect_object (self->height_spin, "notify::value", G_CALLBACK (on_preprocess_changed), self, 0);
+  g_signal_connect_object (self->width_spin, "notify::value", G_CALLBACK (on_preprocess_changed), self, 0);
+  g_signal_connect_object (self->channels_drop, "notify::selected", G_CALLBACK (on_preprocess_changed), self, 0);
+  g_signal_connect_object (self->range_drop, "notify::selected", G_CALLBACK (on_preprocess_changed), self, 0);
+  g_signal_connect_object (self->cancel_button, "clicked", G_CALLBACK (on_cancel_clicked), self, 0);
+  g_signal_connect_object (self->choose_button, "clicked", G_CALLBACK (on_choose_clicked), self, 0);
+  build_sample_menu (self);
+}
+
+GtkWidget *
+offshoot_run_panel_new (void)
+{
+  return g_object_new (OFFSHOOT_TYPE_RUN_PANEL, NULL);
+}

@@ -1,0 +1,60 @@
+/* offshoot-run-panel.h — run the model on a picture: choose it (or a bundled sample), see
+ * and edit the preprocessing, run in a worker with a Stop button, and see every output: a
+ * label with top-k bars, or a heatmap over the picture with a colour bar and an opacity
+ * slider. After a run any layer's activation can be asked for.
+ *
+ *   offshoot_run_panel_set_graph (panel, handle);      // proposes the preprocessing
+ *   offshoot_run_panel_set_input (panel, file);        // a PNG/JPEG, or resource:// sample
+ *   offshoot_run_panel_run (panel);                    // "run-finished" when done
+ *   const char *top = offshoot_run_panel_get_result_text (panel, 0);  // "happy 61.2 %"
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "osh-graph-handle.h"
+#include "osh-image.h"
+
+G_BEGIN_DECLS
+
+#define OFFSHOOT_TYPE_RUN_PANEL (offshoot_run_panel_get_type ())
+G_DECLARE_FINAL_TYPE (OffshootRunPanel, offshoot_run_panel, OFFSHOOT, RUN_PANEL, GtkWidget)
+
+GtkWidget *offshoot_run_panel_new (void);
+
+/* The model to run (a ref is taken; NULL clears). Clears the results. */
+void offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h);
+/* The picture to run on (decoded in the worker when the run starts). */
+void offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file);
+/* The layer whose activation should be kept when the model is too big to keep them all. */
+void offshoot_run_panel_set_focus_layer (OffshootRunPanel *self, const char *path);
+
+gboolean offshoot_run_panel_can_run (OffshootRunPanel *self);
+gboolean offshoot_run_panel_is_running (OffshootRunPanel *self);
+void offshoot_run_panel_run (OffshootRunPanel *self);
+void offshoot_run_panel_cancel (OffshootRunPanel *self);
+
+/* The preprocessing the next run uses (as edited in the panel). */
+void offshoot_run_panel_get_preprocess (OffshootRunPanel *self, OshPreprocess *pp);
+
+/* After a run: one result per model output. The text is what the panel shows as the
+ * output's headline ("happy 61.2 %", "heatmap 16×16, 0.01 … 0.97"); the picture is the
+ * heatmap overlay (NULL for other kinds). NULL when there is no such result. */
+int offshoot_run_panel_get_n_results (OffshootRunPanel *self);
+const char *offshoot_run_panel_get_result_text (OffshootRunPanel *self, int i);
+GdkPaintable *offshoot_run_panel_get_result_picture (OffshootRunPanel *self, int i);
+/* The top-1 class index of output i, or -1. */
+int offshoot_run_panel_get_result_class (OffshootRunPanel *self, int i);
+/* The last run's error, or NULL. */
+const char *offshoot_run_panel_get_error (OffshootRunPanel *self);
+
+/* The activation of the layer at `path` in the last run: a picture (heatmap over the input
+ * when spatial, else NULL) and a copy of the tensor (caller frees). FALSE when the run did
+ * not keep it. */
+gboolean offshoot_run_panel_get_activation (OffshootRunPanel *self, const char *path,
+                                            GdkPaintable **picture, OshTensor **tensor);
+
+/* A cairo image surface as a texture (for GtkPicture). */
+GdkTexture *osh_texture_from_surface (cairo_surface_t *surface);
+
+G_END_DECLS

@@ -1,0 +1,467 @@
+/* offshoot-window-actions.c — every win.* action, and the one function that enables and
+ * disables them from the window's state. Keyboard shortcuts are set by the application
+ * (offshoot-application.c) on these names. */
+#include "offshoot-window-private.h"
+#include "edit/osh-snippet.h"
+#include "osh-model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RECENT 8
+
+static const char *const model_patterns[] = { "*.keras", "*.h5", "*.hdf5", "*.json", "*.onnx", NULL };
+
+/* ---- Open -------------------------------------------------------------------------------- */
+
+static GtkFileFilter *
+model_filter (void)
+{
+  GtkFileFilter *f = gtk_file_filter_new ();
+  gtk_file_filter_set_name (f, "Models (.keras, .h5, model.json, .onnx)");
+  for (int i = 0; model_patterns[i]; i++)
+    gtk_file_filter_add_pattern (f, model_patterns[i]);
+  return f;
+}
+
+typedef void (*ChooserDone) (OffshootWindow *self, GFile *file, const char *target);
+
+static void
+on_chooser_response (GtkNativeDialog *dialog, int response, OffshootWindow *self)
+{
+  ChooserDone done = g_object_get_data (G_OBJECT (dialog), "done");
+  const char *target = g_object_get_data (G_OBJECT (dialog), "target");
+  g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                               ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog))
+                               : NULL;
+  if (file)
+    done (self, file, target);
+  gtk_native_dialog_destroy (dialog);
+  if (self->chooser == GTK_FILE_CHOOSER_NATIVE (dialog))
+    g_clear_object (&self->chooser);
+}
+
+static void
+run_chooser (OffshootWindow *self, const char *title, GtkFileChooserAction action,
+             const char *suggested, GtkFileFilter *filter, ChooserDone done, const char *target)
+{
+  if (self->chooser)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, NULL, NULL);
+  GtkFileChooser *fc = GTK_FILE_CHOOSER (self->chooser);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  if (filter)
+    gtk_file_chooser_add_filter (fc, filter);
+  if (suggested)
+    gtk_file_chooser_set_current_name (fc, suggested);
+  g_object_set_data (G_OBJECT (self->chooser), "done", done);
+  g_object_set_data_full (G_OBJECT (self->chooser), "target", g_strdup (target), g_free);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+open_chosen (OffshootWindow *self, GFile *file, const char *target)
+{
+  (void) target;
+  offshoot_window_open_file (self, file);
+}
+
+static void
+open_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  run_chooser (data, "Open Model", GTK_FILE_CHOOSER_ACTION_OPEN, NULL, model_filter (),
+               open_chosen, NULL);
+}
+
+static void
+open_default_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_open_default (data);
+}
+
+static void
+open_recent_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  g_autoptr (GFile) file = g_file_new_for_uri (g_variant_get_string (p, NULL));
+  offshoot_window_open_file (data, file);
+}
+
+static void
+cancel_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_cancel_load (data);
+}
+
+static gboolean
+is_model_name (const char *name)
+{
+  for (int i = 0; model_patterns[i]; i++)
+    if (g_str_has_suffix (name, model_patterns[i] + 1))
+      return TRUE;
+  return FALSE;
+}
+
+void
+offshoot_window_rebuild_recent (OffshootWindow *self)
+{
+  g_menu_remove_all (self->recent_submenu);
+  GList *items = gtk_recent_manager_get_items (gtk_recent_manager_get_default ());
+  int n = 0;
+  for (GList *l = items; l && n < MAX_RECENT; l = l->next)
+    {
+      GtkRecentInfo *info = l->data;
+      const char *uri = gtk_recent_info_get_uri (info);
+      if (!gtk_recent_info_is_local (info) || !is_model_name (uri)
+          || !gtk_recent_info_has_application (info, g_get_application_name ()))
+        continue;
+      g_autoptr (GMenuItem) item = g_menu_item_new (gtk_recent_info_get_display_name (info), NULL);
+      g_menu_item_set_action_and_target (item, "win.open-recent", "s", uri);
+      g_menu_append_item (self->recent_submenu, item);
+      n++;
+    }
+  g_list_free_full (items, (GDestroyNotify) gtk_recent_info_unref);
+  if (n == 0)
+    g_menu_append (self->recent_submenu, "No recent models", "win.no-recent");
+}
+
+/* ---- Export ------------------------------------------------------------------------------ */
+
+static void
+export_model_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  (void) source;
+  (void) cancellable;
+  OshGraphHandle *h = data;
+  const char *path = g_object_get_data (G_OBJECT (task), "path");
+  OshError err = { 0 };
+  if (osh_model_save (h->graph, path, &err))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+}
+
+static void
+export_model_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  (void) data;
+  OffshootWindow *self = OFFSHOOT_WINDOW (source);
+  g_autoptr (GError) error = NULL;
+  self->exporting--;
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
+    offshoot_window_show_error (self, error->message);
+  else
+    {
+      g_autofree char *text = g_strdup_printf ("Saved %s", (char *) g_object_get_data (G_OBJECT (res), "path"));
+      gtk_label_set_text (self->status_label, text);
+    }
+}
+
+/* Saves the current model to `path` in a worker (the handle keeps the graph alive). */
+void
+offshoot_window_export_model_to (OffshootWindow *self, const char *path)
+{
+  if (!self->graph)
+    return;
+  GTask *task = g_task_new (self, NULL, export_model_done, NULL);
+  g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
+  g_task_set_task_data (task, osh_graph_handle_ref (self->graph), (GDestroyNotify) osh_graph_handle_unref);
+  self->exporting++;
+  g_task_run_in_thread (task, export_model_thread);
+  g_object_unref (task);
+}
+
+static void
+export_model_chosen (OffshootWindow *self, GFile *file, const char *target)
+{
+  (void) target;
+  g_autofree char *path = g_file_get_path (file);
+  if (path)
+    offshoot_window_export_model_to (self, path);
+}
+
+static char *
+suggested_name (OffshootWindow *self, const char *ext)
+{
+  const char *name = self->graph && self->graph->graph->name ? self->graph->graph->name : "model";
+  if (g_str_equal (ext, "json"))
+    return g_strdup ("model.json");
+  return g_strdup_printf ("%s.%s", name, ext);
+}
+
+static void
+export_model_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  OffshootWindow *self = data;
+  const char *ext = g_variant_get_string (p, NULL);
+  g_autofree char *name = suggested_name (self, ext);
+  run_chooser (self, "Export Model", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL, export_model_chosen, ext);
+}
+
+static void
+export_picture_chosen (OffshootWindow *self, GFile *file, const char *target)
+{
+  (void) target;
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr (GError) error = NULL;
+  if (path && !offshoot_graph_view_export (self->graph_view, path, &error))
+    offshoot_window_show_error (self, error->message);
+}
+
+static void
+export_picture_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  OffshootWindow *self = data;
+  const char *ext = g_variant_get_string (p, NULL);
+  g_autofree char *name = suggested_name (self, ext);
+  run_chooser (self, "Export Graph Picture", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL,
+               export_picture_chosen, ext);
+}
+
+/* The Keras code that makes the attached heads on the original model. */
+gboolean
+offshoot_window_write_snippet (OffshootWindow *self, const char *path, GError **error)
+{
+  GPtrArray *heads = self->graph ? self->graph->heads : NULL;
+  if (!heads || heads->len == 0 || !self->original)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No head has been attached yet");
+      return FALSE;
+    }
+  g_autofree OshSnippetHead *sh = g_new0 (OshSnippetHead, heads->len);
+  for (guint i = 0; i < heads->len; i++)
+    {
+      OshAppliedHead *a = g_ptr_array_index (heads, i);
+      sh[i] = (OshSnippetHead){ a->path, &a->spec, a->names };
+    }
+  g_autofree char *model = g_strcmp0 (self->spec, "@default") == 0 ? g_strdup ("model.keras")
+                                                                   : g_path_get_basename (self->spec);
+  char *dot = strrchr (model, '.');
+  g_autofree char *save = g_strdup_printf ("%.*s_aux.keras", dot ? (int) (dot - model) : (int) strlen (model), model);
+  OshError err = { 0 };
+  char *py = osh_snippet_python (self->original->graph, sh, heads->len, model, save, &err);
+  if (!py)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+      return FALSE;
+    }
+  gboolean ok = g_file_set_contents (path, py, -1, error);
+  free (py);
+  return ok;
+}
+
+static void
+export_snippet_chosen (OffshootWindow *self, GFile *file, const char *target)
+{
+  (void) target;
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr (GError) error = NULL;
+  if (path && !offshoot_window_write_snippet (self, path, &error))
+    offshoot_window_show_error (self, error->message);
+}
+
+static void
+export_snippet_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  g_autofree char *name = suggested_name (self, "py");
+  run_chooser (self, "Export Python Snippet", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL,
+               export_snippet_chosen, NULL);
+}
+
+static void
+export_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_menu_button_popup (self->export_button);
+}
+
+/* ---- Find, zoom, history ------------------------------------------------------------------ */
+
+static void
+find_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+static void
+find_next_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_search_step (data, +1);
+}
+
+static void
+find_previous_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_search_step (data, -1);
+}
+
+static void
+zoom_in_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_graph_view_zoom (OFFSHOOT_WINDOW (data)->graph_view, 1.25);
+}
+
+static void
+zoom_out_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_graph_view_zoom (OFFSHOOT_WINDOW (data)->graph_view, 0.8);
+}
+
+static void
+zoom_fit_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_graph_view_zoom_fit (OFFSHOOT_WINDOW (data)->graph_view);
+}
+
+static void
+collapse_blocks_changed (GSimpleAction *a, GVariant *state, gpointer data)
+{
+  g_simple_action_set_state (a, state);
+  offshoot_graph_view_collapse_blocks (OFFSHOOT_WINDOW (data)->graph_view, g_variant_get_boolean (state));
+}
+
+static void
+undo_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_undo (data);
+}
+
+static void
+redo_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_redo (data);
+}
+
+static void
+run_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "run");
+  /* Without a picture the Run page is where the user picks one. */
+  offshoot_run_panel_run (self->run_panel);
+}
+
+static void
+attach_head_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "head");
+}
+
+static void
+nothing_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  (void) data;
+}
+
+static const GActionEntry win_entries[] = {
+  { .name = "open", .activate = open_activated },
+  { .name = "open-default", .activate = open_default_activated },
+  { .name = "open-recent", .activate = open_recent_activated, .parameter_type = "s" },
+  { .name = "no-recent", .activate = nothing_activated },
+  { .name = "cancel", .activate = cancel_activated },
+  { .name = "export", .activate = export_activated },
+  { .name = "export-model", .activate = export_model_activated, .parameter_type = "s" },
+  { .name = "export-picture", .activate = export_picture_activated, .parameter_type = "s" },
+  { .name = "export-snippet", .activate = export_snippet_activated },
+  { .name = "find", .activate = find_activated },
+  { .name = "find-next", .activate = find_next_activated },
+  { .name = "find-previous", .activate = find_previous_activated },
+  { .name = "zoom-in", .activate = zoom_in_activated },
+  { .name = "zoom-out", .activate = zoom_out_activated },
+  { .name = "zoom-fit", .activate = zoom_fit_activated },
+  { .name = "collapse-blocks", .state = "false", .change_state = collapse_blocks_changed },
+  { .name = "run", .activate = run_activated },
+  { .name = "undo", .activate = undo_activated },
+  { .name = "redo", .activate = redo_activated },
+  { .name = "attach-head", .activate = attach_head_activated },
+};
+
+static void
+set_enabled (OffshootWindow *self, const char *name, gboolean on)
+{
+  GAction *a = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+  if (a)
+    g_simple_action_set_enabled (G_SIMPLE_ACTION (a), on);
+}
+
+void
+offshoot_window_update_actions (OffshootWindow *self)
+{
+  gboolean loading = self->loading;
+  gboolean has_graph = self->graph != NULL && !loading;
+  gboolean laid_out = has_graph && offshoot_graph_view_count_items (self->graph_view) > 0;
+  gboolean selected = has_graph && offshoot_graph_view_get_selected_layer (self->graph_view) >= 0;
+
+  set_enabled (self, "cancel", loading);
+  set_enabled (self, "no-recent", FALSE);
+  set_enabled (self, "export", has_graph);
+  set_enabled (self, "export-model", has_graph);
+  set_enabled (self, "export-picture", laid_out);
+  set_enabled (self, "export-snippet", has_graph && self->graph->heads->len > 0);
+  set_enabled (self, "find", laid_out);
+  set_enabled (self, "find-next", laid_out);
+  set_enabled (self, "find-previous", laid_out);
+  set_enabled (self, "zoom-in", laid_out);
+  set_enabled (self, "zoom-out", laid_out);
+  set_enabled (self, "zoom-fit", laid_out);
+  set_enabled (self, "collapse-blocks", laid_out);
+  set_enabled (self, "run", has_graph && !offshoot_run_panel_is_running (self->run_panel));
+  set_enabled (self, "attach-head", selected);
+  set_enabled (self, "undo", has_graph && self->undo->len > 0);
+  set_enabled (self, "redo", has_graph && self->redo->len > 0);
+}
+
+static void
+on_recent_changed (GtkRecentManager *m, OffshootWindow *self)
+{
+  (void) m;
+  offshoot_window_rebuild_recent (self);
+}
+
+void
+offshoot_window_init_actions (OffshootWindow *self)
+{
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+  g_signal_connect_object (gtk_recent_manager_get_default (), "changed",
+                           G_CALLBACK (on_recent_changed), self, 0);
+}
