@@ -3,6 +3,7 @@
  * under their own layers/ group. */
 #include "osh-formats.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,24 +160,59 @@ bind_group (K3Ctx *c, int layer, const char *path, int depth)
   return ok;
 }
 
-/* Binds every layer owned by `owner` from `<prefix>/layers/<name>`. */
+/* Keras 3's snake_case of a class name: "MaxPooling2D" → "max_pooling2d",
+ * "GlobalAveragePooling2D" → "global_average_pooling2d". An underscore goes before an
+ * upper-case letter that starts a capitalised word, and between a lower-case letter and an
+ * upper-case one. */
+static void
+snake_case (const char *cls, char *out, size_t size)
+{
+  size_t o = 0;
+  for (size_t i = 0; cls[i] && o + 3 < size; i++)
+    {
+      unsigned char ch = (unsigned char) cls[i];
+      if (!isalnum (ch) && ch != '_')
+        continue;
+      bool upper = isupper (ch);
+      bool word = upper && i > 0 && islower ((unsigned char) cls[i + 1]);
+      bool after_lower = upper && i > 0 && islower ((unsigned char) cls[i - 1]);
+      if ((word || after_lower) && o > 0 && out[o - 1] != '_')
+        out[o++] = '_';
+      out[o++] = (char) tolower (ch);
+    }
+  out[o] = '\0';
+}
+
+/* Binds every layer owned by `owner`. Keras 3 does not address a layer's group by its name
+ * (names are auto-generated, not reproducible) but by its class in snake_case, numbered in
+ * layer order: layers/conv2d, layers/conv2d_1, ... A group named after the layer is taken
+ * when that one is absent. */
 static bool
 bind_model (K3Ctx *c, int owner, const char *prefix, int depth)
 {
-  for (int i = 0; i < c->g->n_layers; i++)
+  json_t *used = json_object ();
+  bool ok = used != NULL;
+  for (int i = 0; ok && i < c->g->n_layers; i++)
     {
       if (c->g->layers[i].owner != owner)
         continue;
-      char path[2048];
-      snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", c->g->layers[i].name);
+      char snake[256], key[300], path[2048];
+      snake_case (c->g->layers[i].class_name, snake, sizeof snake);
+      json_int_t n = json_integer_value (json_object_get (used, snake));
+      if (json_object_get (used, snake))
+        snprintf (key, sizeof key, "%s_%lld", snake, (long long) ++n);
+      else
+        snprintf (key, sizeof key, "%s", snake);
+      json_object_set_new (used, snake, json_integer (n));
+      snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", key);
+      if (!osh_h5_exists (c->file, path))
+        snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", c->g->layers[i].name);
       if (!osh_h5_exists (c->file, path))
         continue; /* layers without weights may have no group */
-      if (!bind_group (c, i, path, depth))
-        return false;
-      if (c->g->layers[i].is_model && !bind_model (c, i, path, depth + 1))
-        return false;
+      ok = bind_group (c, i, path, depth) && (!c->g->layers[i].is_model || bind_model (c, i, path, depth + 1));
     }
-  return true;
+  json_decref (used);
+  return ok;
 }
 
 OshGraph *
