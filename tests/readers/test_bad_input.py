@@ -195,9 +195,10 @@ def keras3_nested_model_and_shared_layer():
             g = f.create_group(path + "/vars")
             for i, a in enumerate(arrays):
                 g.create_dataset(str(i), data=a)
-        var("layers/backbone/layers/inner_fc", np.ones((3, 4), "f4"), np.zeros(4, "f4"))
-        var("layers/backbone/layers/inner_bn", *[np.full(4, v, "f4") for v in (1, 0, 0, 1)])
-        var("layers/shared", np.eye(4, dtype="f4"), np.zeros(4, "f4"))
+        # Keras 3 names groups by snake_case class and a counter, not by layer name.
+        var("layers/functional/layers/dense", np.ones((3, 4), "f4"), np.zeros(4, "f4"))
+        var("layers/functional/layers/batch_normalization", *[np.full(4, v, "f4") for v in (1, 0, 0, 1)])
+        var("layers/dense", np.eye(4, dtype="f4"), np.zeros(4, "f4"))
     p = os.path.join(TMP, "nested.keras")
     with open(wpath, "rb") as f:
         write_keras(p, {"config.json": json.dumps(keras3_nested_config()),
