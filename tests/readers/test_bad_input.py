@@ -144,7 +144,8 @@ def k3(cls, name, config, inbound):
 
 def keras3_nested_config():
     """Outer functional: x → backbone (a nested functional) → shared dense, called twice.
-    Keras numbers a nested Functional's calls from 1 (node 0 links its own input to output)."""
+    Keras 3 numbers a nested Functional's calls from 1 in output_layers (get_config's
+    kept_nodes = 1) but from 0 inside call arguments (serialize_node)."""
     inner = {"module": "keras.src.models.functional", "class_name": "Functional", "name": "backbone",
              "registered_name": "Functional",
              "config": {"name": "backbone", "trainable": True,
@@ -155,7 +156,7 @@ def keras3_nested_config():
                         "input_layers": [["inner_in", 0, 0]], "output_layers": [["inner_bn", 0, 0]]},
              "inbound_nodes": [{"args": [kt("x")], "kwargs": {}}]}
     layers = [k3("InputLayer", "x", {"batch_shape": [None, 3]}, []), inner,
-              k3("Dense", "shared", {"units": 4}, [{"args": [kt("backbone", 1)], "kwargs": {}},
+              k3("Dense", "shared", {"units": 4}, [{"args": [kt("backbone", 0)], "kwargs": {}},
                                                    {"args": [kt("shared", 0)], "kwargs": {}}]),
               k3("Add", "sum", {}, [{"args": [[kt("shared", 0), kt("shared", 1)]], "kwargs": {}}])]
     return {"module": "keras.src.models.functional", "class_name": "Functional",
