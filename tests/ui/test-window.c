@@ -579,6 +579,60 @@ test_disconnection_banner (void)
   close_window (win);
 }
 
+/* Dropping files on the window: a model opens, a picture becomes the run input; the opened
+ * model shows up under Open Recent; the graph exports as a picture. */
+static void
+test_drop_recent_picture (void)
+{
+  OffshootWindow *win = new_window ();
+  GtkDropTarget *drop = GTK_DROP_TARGET (find_controller (GTK_WIDGET (win), GTK_TYPE_DROP_TARGET));
+  g_assert_nonnull (drop);
+  g_autofree char *model = osh_test_fixture ("ui/fixtures/tiny-cnn.onnx");
+  g_autofree char *photo = osh_test_corpus (FACE_PHOTO);
+  g_autoptr (GFile) model_file = g_file_new_for_path (model);
+  g_autoptr (GFile) photo_file = g_file_new_for_path (photo);
+  GSList *files = g_slist_append (g_slist_append (NULL, model_file), photo_file);
+  GValue value = G_VALUE_INIT;
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_set_boxed (&value, files);
+  gboolean handled = FALSE;
+  g_signal_emit_by_name (drop, "drop", &value, 10.0, 10.0, &handled);
+  g_value_unset (&value);
+  g_slist_free (files);
+  g_assert_true (handled);
+  settle (win);
+  g_assert_nonnull (offshoot_window_get_graph (win));
+  g_assert_true (offshoot_run_panel_can_run (offshoot_window_get_run_panel (win)));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "run");
+
+  /* Open Recent lists the model (the recent manager saves in an idle). */
+  gboolean listed = FALSE;
+  for (int i = 0; i < 1000 && !listed; i++)
+    {
+      GMenuModel *recent = G_MENU_MODEL (win->recent_submenu);
+      for (int k = 0; k < g_menu_model_get_n_items (recent) && !listed; k++)
+        {
+          g_autofree char *label = NULL;
+          g_menu_model_get_item_attribute (recent, k, G_MENU_ATTRIBUTE_LABEL, "s", &label);
+          listed = g_strcmp0 (label, "tiny-cnn.onnx") == 0;
+        }
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+  g_assert_true (listed);
+
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-picture-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "graph.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (offshoot_graph_view_export (offshoot_window_get_graph_view (win), png, &error));
+  g_autoptr (GdkTexture) tex = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_height (tex), >, gdk_texture_get_width (tex)); /* top to bottom */
+  g_remove (png);
+  g_rmdir (dir);
+  close_window (win);
+}
+
 /* Every button without a text label says what it does (tooltip; the .ui also sets an
  * accessible label on each). */
 static void
@@ -648,6 +702,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/undo-redo", test_undo_redo);
   g_test_add_func ("/ui/window/buttons-are-named", test_buttons_are_named);
   g_test_add_func ("/ui/window/disconnection-banner", test_disconnection_banner);
+  g_test_add_func ("/ui/window/drop-recent-picture", test_drop_recent_picture);
   int status = g_test_run ();
   g_object_unref (app);
   return status;
