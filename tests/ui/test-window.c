@@ -8,6 +8,7 @@
 
 #include "exec/osh-exec.h"
 #include "exec/osh-outputs.h"
+#include "offshoot-application.h"
 #include "offshoot-window-private.h"
 #include "osh-test.h"
 
@@ -633,6 +634,37 @@ test_drop_recent_picture (void)
   close_window (win);
 }
 
+/* The shortcuts the issue asks for are bound, each to an action the window really has. */
+static void
+test_shortcuts (void)
+{
+  static const struct
+  {
+    const char *action, *accel;
+  } wanted[] = {
+    { "win.open", "<Control>o" },       { "win.export", "<Control>e" },
+    { "win.find", "<Control>f" },       { "win.zoom-in", "<Control>plus" },
+    { "win.zoom-out", "<Control>minus" }, { "win.zoom-fit", "<Control>0" },
+    { "win.run", "F5" },                { "win.undo", "<Control>z" },
+    { "win.redo", "<Shift><Control>z" }, { "win.attach-head", "<Control>h" },
+  };
+  offshoot_application_set_accels (app);
+  OffshootWindow *win = new_window ();
+  for (size_t i = 0; i < G_N_ELEMENTS (wanted); i++)
+    {
+      g_auto (GStrv) accels = gtk_application_get_accels_for_action (app, wanted[i].action);
+      g_assert_nonnull (accels[0]);
+      guint key, want_key;
+      GdkModifierType mods, want_mods;
+      g_assert_true (gtk_accelerator_parse (accels[0], &key, &mods));
+      g_assert_true (gtk_accelerator_parse (wanted[i].accel, &want_key, &want_mods));
+      g_assert_cmpuint (key, ==, want_key);
+      g_assert_cmpuint (mods, ==, want_mods);
+      g_assert_true (g_action_group_has_action (G_ACTION_GROUP (win), wanted[i].action + 4));
+    }
+  close_window (win);
+}
+
 /* Every button without a text label says what it does (tooltip; the .ui also sets an
  * accessible label on each). */
 static void
@@ -703,6 +735,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/buttons-are-named", test_buttons_are_named);
   g_test_add_func ("/ui/window/disconnection-banner", test_disconnection_banner);
   g_test_add_func ("/ui/window/drop-recent-picture", test_drop_recent_picture);
+  g_test_add_func ("/ui/window/shortcuts", test_shortcuts);
   int status = g_test_run ();
   g_object_unref (app);
   return status;
