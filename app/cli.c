@@ -51,10 +51,17 @@ static const OshCommand commands[] = {
     "  --threads N           compute threads (default 1)\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_bench },
-  { "zoo", "NAME -o OUT", "write an untrained keras.applications architecture",
-    "  -o OUT                the model file to write\n", osh_cmd_zoo },
+  { "zoo", "NAME -o OUT [options] | --list", "write an untrained keras.applications architecture",
+    "  -o OUT                the model file to write (without it: only the summary)\n"
+    "  --list                the architectures and their default input sizes\n"
+    "  --no-top              without the classifier (--include-top: with it, the default)\n"
+    "  --input-shape H,W,C   the input size (default: Keras's for the architecture)\n"
+    "  --classes N           classifier outputs (default 1000)\n"
+    "  --seed N              seed of the random weights (default 1)\n"
+    "  --json                one JSON document on stdout\n", osh_cmd_zoo },
   { "samples", "-o DIR", "write the bundled sample images and their masks",
-    "  -o DIR                the folder to write into\n", osh_cmd_samples },
+    "  -o DIR                the folder to write into\n"
+    "  --json                one JSON document on stdout\n", osh_cmd_samples },
 };
 
 const OshCommand *

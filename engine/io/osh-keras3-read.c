@@ -1,6 +1,6 @@
 /* Keras 3 .keras archives: a zip with config.json (the model config), metadata.json and
- * model.weights.h5, whose weights sit under layers/<name>/vars/<i>, nested models recursing
- * under their own layers/ group. */
+ * model.weights.h5, whose weights sit under layers/<key>/vars/<i> (<key>: the class in snake
+ * case, numbered on repeats), nested models recursing under their own layers/ group. */
 #include "osh-formats.h"
 
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "osh-hdf5-util.h"
 #include "osh-keras-config.h"
 #include "osh-limits.h"
+#include "osh-write-names.h"
 
 /* Reads one archive entry whole, after checking its size and compression ratio. */
 static char *
@@ -159,24 +160,35 @@ bind_group (K3Ctx *c, int layer, const char *path, int depth)
   return ok;
 }
 
-/* Binds every layer owned by `owner` from `<prefix>/layers/<name>`. */
+/* Binds every layer owned by `owner` from `<prefix>/layers/<key>`, where Keras 3 files
+ * layers by class ("conv2d", "conv2d_1", ... in layer order: saving_lib's
+ * _save_container_state), or from `<prefix>/layers/<name>` as other writers lay it out. */
 static bool
 bind_model (K3Ctx *c, int owner, const char *prefix, int depth)
 {
-  for (int i = 0; i < c->g->n_layers; i++)
+  OshKeras3Keys keys;
+  if (!osh_keras3_keys_init (&keys, c->g->n_layers))
+    return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->name);
+  bool ok = true;
+  for (int i = 0; ok && i < c->g->n_layers; i++)
     {
       if (c->g->layers[i].owner != owner)
         continue;
-      char path[2048];
-      snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", c->g->layers[i].name);
+      const OshLayer *l = &c->g->layers[i];
+      const char *cls = !l->is_model ? l->class_name
+                        : strcmp (l->class_name, "Sequential") == 0 ? "Sequential" : "Functional";
+      char key[160], path[2048];
+      osh_keras3_key (&keys, cls, key, sizeof key);
+      snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", key);
+      if (!osh_h5_exists (c->file, path))
+        snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", c->g->layers[i].name);
       if (!osh_h5_exists (c->file, path))
         continue; /* layers without weights may have no group */
-      if (!bind_group (c, i, path, depth))
-        return false;
-      if (c->g->layers[i].is_model && !bind_model (c, i, path, depth + 1))
-        return false;
+      ok = bind_group (c, i, path, depth)
+           && (!c->g->layers[i].is_model || bind_model (c, i, path, depth + 1));
     }
-  return true;
+  osh_keras3_keys_clear (&keys);
+  return ok;
 }
 
 OshGraph *

@@ -418,15 +418,21 @@ osh_zoo_dense (OshZooBuilder *b, OshZt x, const char *name, int64_t units, const
   return result (&x, node, 1, units, 0, 0);
 }
 
-OshZt
-osh_zoo_bn (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum)
+static OshZt
+batch_norm (OshZooBuilder *b,
+            OshZt x,
+            const char *name,
+            int axis,
+            double epsilon,
+            double momentum,
+            bool scale)
 {
   if (b->failed)
     return FAILED;
   json_t *c = json_pack (
       "{s:[i], s:f, s:f, s:b, s:b, s:{s:s, s:{}}, s:{s:s, s:{}}, s:{s:s, s:{}}, s:{s:s, s:{}}}",
       "axis", axis < 0 ? x.rank + 1 + axis : axis, "momentum", momentum, "epsilon", epsilon,
-      "center", true, "scale", true, "beta_initializer", "class_name", "Zeros", "config",
+      "center", true, "scale", scale, "beta_initializer", "class_name", "Zeros", "config",
       "gamma_initializer", "class_name", "Ones", "config", "moving_mean_initializer", "class_name",
       "Zeros", "config", "moving_variance_initializer", "class_name", "Ones", "config");
   set_regularizers (c, (const char *const[]){ "beta_regularizer", "gamma_regularizer",
@@ -436,13 +442,27 @@ osh_zoo_bn (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilo
   if (layer < 0)
     return FAILED;
   int64_t ch = x.dim[x.rank - 1];
-  add_weight (b, layer, "gamma", 1, &ch, FILL_GAMMA, 0, 0, true);
+  if (scale)
+    add_weight (b, layer, "gamma", 1, &ch, FILL_GAMMA, 0, 0, true);
   add_weight (b, layer, "beta", 1, &ch, FILL_SMALL, 0, 0, true);
   add_weight (b, layer, "moving_mean", 1, &ch, FILL_SMALL, 0, 0, false);
   add_weight (b, layer, "moving_variance", 1, &ch, FILL_VARIANCE, 0, 0, false);
   OshZt y = x;
   y.node = node;
   return y;
+}
+
+OshZt
+osh_zoo_bn (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum)
+{
+  return batch_norm (b, x, name, axis, epsilon, momentum, true);
+}
+
+OshZt
+osh_zoo_bn_unscaled (
+    OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum)
+{
+  return batch_norm (b, x, name, axis, epsilon, momentum, false);
 }
 
 /* A layer that keeps the shape and has no weights. */

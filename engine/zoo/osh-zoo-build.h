@@ -86,6 +86,9 @@ osh_zoo_dense (OshZooBuilder *b, OshZt x, const char *name, int64_t units, const
 
 OshZt
 osh_zoo_bn (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum);
+/* The same without gamma (scale=False, as InceptionV3 uses it). */
+OshZt osh_zoo_bn_unscaled (
+    OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum);
 OshZt osh_zoo_activation (OshZooBuilder *b, OshZt x, const char *name, const char *activation);
 /* ReLU layer (max_value <= 0 means none). */
 OshZt osh_zoo_relu (OshZooBuilder *b, OshZt x, const char *name, double max_value);

@@ -1,4 +1,5 @@
-/* osh-zoo-mobilenet.c — keras.applications MobileNetV2 (alpha 1.0, tf.keras 2.x layout). */
+/* osh-zoo-mobilenet.c — keras.applications MobileNet and MobileNetV2 (alpha 1.0, tf.keras 2.6+
+ * layout: MobileNet's top pools with keepdims instead of a Reshape). */
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
 
@@ -66,5 +67,50 @@ osh_zoo_mobilenet_v2 (const OshZooOptions *o, OshError *err)
     }
   char model_name[48];
   snprintf (model_name, sizeof model_name, "mobilenetv2_1.00_%lld", (long long) o->height);
+  return osh_zoo_builder_finish (&b, model_name, input, x);
+}
+
+/* MobileNet (v1): depthwise 3×3 → BN → ReLU6 → pointwise → BN → ReLU6, padded before strides. */
+static OshZt
+depthwise_block (OshZooBuilder *b, OshZt x, int64_t filters, int stride, int id)
+{
+  char name[32];
+#define N(fmt) (snprintf (name, sizeof name, fmt, id), name)
+  if (stride == 2)
+    x = osh_zoo_zeropad (b, x, N ("conv_pad_%d"), 0, 1, 0, 1);
+  x = osh_zoo_dwconv (b, x, N ("conv_dw_%d"), 3, stride, stride == 1 ? "same" : "valid", false);
+  x = osh_zoo_bn (b, x, N ("conv_dw_%d_bn"), -1, BN_EPS, 0.99);
+  x = osh_zoo_relu (b, x, N ("conv_dw_%d_relu"), 6.0);
+  x = osh_zoo_conv (b, x, N ("conv_pw_%d"), filters, 1, 1, "same", false, "linear");
+  x = osh_zoo_bn (b, x, N ("conv_pw_%d_bn"), -1, BN_EPS, 0.99);
+#undef N
+  snprintf (name, sizeof name, "conv_pw_%d_relu", id);
+  return osh_zoo_relu (b, x, name, 6.0);
+}
+
+OshGraph *
+osh_zoo_mobilenet_v1 (const OshZooOptions *o, OshError *err)
+{
+  static const int SPEC[13][2] = { { 64, 1 },  { 128, 2 },  { 128, 1 }, { 256, 2 }, { 256, 1 },
+                                   { 512, 2 }, { 512, 1 },  { 512, 1 }, { 512, 1 }, { 512, 1 },
+                                   { 512, 1 }, { 1024, 2 }, { 1024, 1 } };
+  OshZooBuilder b;
+  osh_zoo_builder_init (&b, o->seed, err);
+  OshZt input = osh_zoo_input (&b, "input_1", o->height, o->width, o->channels);
+  OshZt x = osh_zoo_conv (&b, input, "conv1", 32, 3, 2, "same", false, "linear");
+  x = osh_zoo_bn (&b, x, "conv1_bn", -1, BN_EPS, 0.99);
+  x = osh_zoo_relu (&b, x, "conv1_relu", 6.0);
+  for (int i = 0; i < 13; i++)
+    x = depthwise_block (&b, x, SPEC[i][0], SPEC[i][1], i + 1);
+  if (o->include_top)
+    {
+      x = osh_zoo_global_pool (&b, x, "GlobalAveragePooling2D", NULL, true);
+      x = osh_zoo_dropout (&b, x, "dropout", 1e-3, false);
+      x = osh_zoo_conv (&b, x, "conv_preds", o->classes, 1, 1, "same", true, "linear");
+      x = osh_zoo_reshape (&b, x, "reshape_2", 1, &o->classes);
+      x = osh_zoo_activation (&b, x, "predictions", o->classifier_activation);
+    }
+  char model_name[48];
+  snprintf (model_name, sizeof model_name, "mobilenet_1.00_%lld", (long long) o->height);
   return osh_zoo_builder_finish (&b, model_name, input, x);
 }

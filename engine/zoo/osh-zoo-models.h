@@ -9,3 +9,7 @@ OshGraph *osh_zoo_resnet (int depth, const OshZooOptions *o, OshError *err);
 OshGraph *osh_zoo_resnet_v2 (int depth, const OshZooOptions *o, OshError *err);
 OshGraph *osh_zoo_vgg (int depth, const OshZooOptions *o, OshError *err);
 OshGraph *osh_zoo_mobilenet_v2 (const OshZooOptions *o, OshError *err);
+OshGraph *osh_zoo_xception (const OshZooOptions *o, OshError *err);
+OshGraph *osh_zoo_densenet (int depth, const OshZooOptions *o, OshError *err);
+OshGraph *osh_zoo_inception_v3 (const OshZooOptions *o, OshError *err);
+OshGraph *osh_zoo_mobilenet_v1 (const OshZooOptions *o, OshError *err);

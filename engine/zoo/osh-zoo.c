@@ -21,6 +21,27 @@ mobilenet_v2 (int arg, const OshZooOptions *o, OshError *err)
   return osh_zoo_mobilenet_v2 (o, err);
 }
 
+static OshGraph *
+xception (int arg, const OshZooOptions *o, OshError *err)
+{
+  (void) arg;
+  return osh_zoo_xception (o, err);
+}
+
+static OshGraph *
+inception_v3 (int arg, const OshZooOptions *o, OshError *err)
+{
+  (void) arg;
+  return osh_zoo_inception_v3 (o, err);
+}
+
+static OshGraph *
+mobilenet_v1 (int arg, const OshZooOptions *o, OshError *err)
+{
+  (void) arg;
+  return osh_zoo_mobilenet_v1 (o, err);
+}
+
 static const ZooEntry ZOO[] = {
   { "EfficientNetB0", 224, osh_zoo_efficientnet, 0 },
   { "EfficientNetB1", 240, osh_zoo_efficientnet, 1 },
@@ -30,6 +51,7 @@ static const ZooEntry ZOO[] = {
   { "EfficientNetB5", 456, osh_zoo_efficientnet, 5 },
   { "EfficientNetB6", 528, osh_zoo_efficientnet, 6 },
   { "EfficientNetB7", 600, osh_zoo_efficientnet, 7 },
+  { "MobileNet", 224, mobilenet_v1, 0 },
   { "MobileNetV2", 224, mobilenet_v2, 0 },
   { "ResNet50", 224, osh_zoo_resnet, 50 },
   { "ResNet101", 224, osh_zoo_resnet, 101 },
@@ -37,6 +59,11 @@ static const ZooEntry ZOO[] = {
   { "ResNet50V2", 224, osh_zoo_resnet_v2, 50 },
   { "VGG16", 224, osh_zoo_vgg, 16 },
   { "VGG19", 224, osh_zoo_vgg, 19 },
+  { "Xception", 299, xception, 0 },
+  { "InceptionV3", 299, inception_v3, 0 },
+  { "DenseNet121", 224, osh_zoo_densenet, 121 },
+  { "DenseNet169", 224, osh_zoo_densenet, 169 },
+  { "DenseNet201", 224, osh_zoo_densenet, 201 },
 };
 #define ZOO_COUNT ((int) (sizeof ZOO / sizeof ZOO[0]))
 
