@@ -370,6 +370,23 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
   return ok;
 }
 
+/* True when every model input has known sizes beyond the batch. */
+static bool
+model_sizes_known (const OshGraph *g)
+{
+  for (int i = 0; i < g->n_inputs; i++)
+    {
+      const OshRef *r = &g->inputs[i];
+      if (r->node < 0 || r->node >= g->n_nodes || !g->nodes[r->node].shapes)
+        return false;
+      const OshShape *s = &g->nodes[r->node].shapes[r->index];
+      for (int d = 1; d < s->rank; d++)
+        if (s->dim[d] < 0)
+          return false;
+    }
+  return true;
+}
+
 /* Runs the model once on `inputs` and reports every output. Returns an exit code. */
 static int
 run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
@@ -379,11 +396,16 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = o->threads;
   opt.batch = inputs[0].tensor->shape.dim[0];
+  /* Sizes come from the inputs only where the model leaves them open (None beyond the batch);
+   * otherwise the model's own shapes stand and a different input is a usage error below. */
   OshShape shapes[MAX_INPUTS];
   for (int i = 0; i < n_inputs; i++)
     shapes[i] = inputs[i].tensor->shape;
-  opt.input_shapes = shapes;
-  opt.n_input_shapes = n_inputs;
+  if (!model_sizes_known (g))
+    {
+      opt.input_shapes = shapes;
+      opt.n_input_shapes = n_inputs;
+    }
   OshPlan *plan = osh_plan_new (g, &opt, &err);
   if (!plan)
     {
@@ -485,11 +507,16 @@ osh_cmd_run (int argc, char **argv)
     if (!load_input (paths[i], &o.pp, &inputs[i], &err))
       code = osh_cli_report (cmd, &err);
 
+  bool pictures = false;
+  for (int i = 0; i < n_paths; i++)
+    pictures |= inputs[i].image != NULL;
   if (code < 0 && !o.json)
+    printf ("model %s\n", model_spec);
+  if (code < 0 && !o.json && pictures)
     {
       char pp_text[256];
       osh_preprocess_describe (&o.pp, pp_text, sizeof pp_text);
-      printf ("model %s\npictures preprocessed to %s%s\n", model_spec, pp_text,
+      printf ("pictures preprocessed to %s%s\n", pp_text,
               o.pp.model_normalizes ? " (the model rescales its input itself)" : "");
     }
   json_t *doc = json_object ();

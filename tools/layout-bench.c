@@ -1,5 +1,5 @@
-/* layout-bench — layout and drawing speed on an EfficientNetB7-shaped graph (~800 layers)
- * and a 3,000-layer residual net (tests/layout/layout-graphs.h). A benchmark, not a test:
+/* layout-bench — layout and drawing speed on keras.applications EfficientNetB7 (816 layers,
+ * from engine/zoo) and a 3,000-layer residual net (tests/layout/layout-graphs.h). A benchmark, not a test:
  *
  *   meson test -C build --benchmark --suite layout -v      (or run build/tests/layout/layout-bench)
  *
@@ -17,6 +17,8 @@
 
 #include "layout-graphs.h"
 #include "osh-scene.h"
+#include "osh-shapes.h"
+#include "zoo/osh-zoo.h"
 
 static double
 now (void)
@@ -163,9 +165,18 @@ bench (const char *name, OshGraph *g, double target)
 int
 main (void)
 {
-  OshGraph *b7 = lg_efficientnet (NULL);
+  /* The real keras.applications EfficientNetB7 (engine/zoo), shapes inferred as on load. */
+  OshZooOptions o;
+  osh_zoo_options_init (&o, "EfficientNetB7");
+  OshError err = { 0 };
+  OshGraph *b7 = osh_zoo_build ("EfficientNetB7", &o, &err);
+  if (!b7 || !osh_graph_infer_shapes (b7, &err))
+    {
+      printf ("EfficientNetB7: %s\n", err.message);
+      return 1;
+    }
   OshGraph *deep = lg_deep (3000);
-  bool ok = bench ("EfficientNetB7-shaped", b7, 0.3);
+  bool ok = bench ("EfficientNetB7 (zoo)", b7, 0.3);
   ok = bench ("deep residual", deep, 1.5) && ok;
   osh_graph_free (b7);
   osh_graph_free (deep);

@@ -527,9 +527,41 @@ find_unused (const OshGraph *g, OshConnectivity *c)
   return ok;
 }
 
+/* Marks in `reached` the nodes behind output `o` that cannot be computed (from the flags). */
+static void
+reach_disconnected (const OshGraph *g, const OshConnectivity *c, int o, bool *reached, int *stack)
+{
+  memset (reached, 0, (size_t) g->n_nodes * sizeof *reached);
+  int top = 0;
+  stack[top++] = g->outputs[o].node;
+  reached[g->outputs[o].node] = true;
+  while (top > 0)
+    {
+      const OshNode *node = &g->nodes[stack[--top]];
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          OshRef r = node->inputs[i];
+          if (reached[r.node] || is_declared_input (g, r) ||
+              (c->node_flags[r.node] & OSH_CONN_COMPUTABLE))
+            continue;
+          reached[r.node] = true;
+          stack[top++] = r.node;
+        }
+    }
+}
+
 static void
 explain (const OshGraph *g, OshConnectivity *c, OshStrbuf *b)
 {
+  bool *reached = malloc (((size_t) g->n_nodes + 1) * sizeof *reached);
+  int *stack = malloc (((size_t) g->n_nodes + 1) * sizeof *stack);
+  if (!reached || !stack)
+    {
+      b->failed = true;
+      free (reached);
+      free (stack);
+      return;
+    }
   OshStrbuf inputs = { 0 };
   for (int i = 0; i < g->n_inputs; i++)
     {
@@ -546,8 +578,11 @@ explain (const OshGraph *g, OshConnectivity *c, OshStrbuf *b)
       osh_strbuf_printf (b, "Output '%s' cannot be computed from the model's inputs (%s).", name,
                          input_list && *input_list ? input_list : "none");
       free (name);
+      reach_disconnected (g, c, o, reached, stack);
       for (int r = 0; r < c->n_foreign_roots; r++)
         {
+          if (!reached[c->foreign_roots[r]])
+            continue;
           int layer = g->nodes[c->foreign_roots[r]].layer;
           char *root = osh_graph_layer_path (g, layer);
           char *inst = osh_connectivity_instance_path (g, layer);
@@ -566,7 +601,9 @@ explain (const OshGraph *g, OshConnectivity *c, OshStrbuf *b)
         }
       for (int i = 0; i < c->n_bridges; i++)
         {
-          if (c->bridges[i].output != o)
+          int to_node = c->bridges[i].to_node;
+          if (!reached[c->bridges[i].from_node] ||
+              (to_node < 0 ? g->outputs[o].node != c->bridges[i].from_node : !reached[to_node]))
             continue;
           int from_layer = g->nodes[c->bridges[i].from_node].layer;
           char *from = osh_graph_layer_path (g, from_layer);
@@ -604,6 +641,8 @@ explain (const OshGraph *g, OshConnectivity *c, OshStrbuf *b)
   else
     osh_strbuf_printf (b,
                        "No automatic fix applies: connect the layers above to the model's inputs.");
+  free (reached);
+  free (stack);
   free (input_list);
 }
 

@@ -426,6 +426,18 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
             c->nodes[fix->node].inputs[fix->input] = (OshRef){ source, index };
             c = flatten_around (c, fix->target, NULL, err);
           }
+        /* The source may come after the consumer in node order: put the nodes back in an
+         * order where every input exists first, as the IR expects. */
+        if (c && source > fix->node)
+          {
+            OshRebuild r;
+            OshGraph *sorted = osh_rebuild_init (&r, c, err)
+                                   ? osh_rebuild_run (&r, c->outputs, c->n_outputs, err)
+                                   : NULL;
+            osh_rebuild_clear (&r);
+            osh_graph_free (c);
+            c = sorted;
+          }
         return c;
       }
     }

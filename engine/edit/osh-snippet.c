@@ -1,6 +1,7 @@
 /* The Keras snippet for an attach edit (see osh-snippet.h). */
 #include "osh-snippet.h"
 
+#include "osh-connectivity.h"
 #include "osh-strbuf.h"
 
 #include <stdlib.h>
@@ -127,13 +128,134 @@ tap_code (OshStrbuf *b, const OshGraph *g, const char *path, int k, OshError *er
       g->layers[layer].name, g->layers[owner].name);
   osh_strbuf_printf (b, "inner = model.get_layer(");
   py_str (b, g->layers[owner].name);
-  osh_strbuf_printf (b, ")\ntap_%d = keras.Model(inner.input, inner.get_layer(", k);
+  osh_strbuf_printf (b, ")\ntap_%d = keras.Model(inner.inputs, inner.get_layer(", k);
   py_str (b, g->layers[layer].name);
   osh_strbuf_printf (b, ").output, name=\"%s_tap_%d\")\nx = tap_%d(", g->layers[owner].name, k, k);
   if (!feed_code (b, g, call, err))
     return false;
   osh_strbuf_printf (b, ")\n");
   return true;
+}
+
+/* ---- rebuilding from a nested instance's own input (the StackOverflow answer) ---- */
+
+typedef struct
+{
+  const OshGraph *g;
+  int model; /* the nested model the heads read from */
+  int call;  /* its one call */
+} Replay;
+
+/* A Python name for node `n`'s result: y_<layer>, with the call number for shared layers. */
+static void
+var_name (OshStrbuf *b, const OshGraph *g, int n)
+{
+  const OshLayer *l = &g->layers[g->nodes[n].layer];
+  osh_strbuf_printf (b, "y_");
+  for (const char *c = l->name; *c; c++)
+    osh_strbuf_printf (
+        b, "%c",
+        (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ? *c
+                                                                                         : '_');
+  int k = 0, calls = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i].layer == g->nodes[n].layer)
+      {
+        k += i < n;
+        calls++;
+      }
+  if (calls > 1)
+    osh_strbuf_printf (b, "_%d", k);
+}
+
+static bool
+tensor_expr (OshStrbuf *b, const Replay *r, OshRef t, OshError *err)
+{
+  const OshGraph *g = r->g;
+  if (t.node == r->call)
+    {
+      /* inputs/outputs, not input/output: the model is called too, so it has two nodes */
+      osh_strbuf_printf (b, "inner.outputs[%d]", t.index);
+      return true;
+    }
+  if (t.node == g->inputs[0].node && t.index == g->inputs[0].index)
+    {
+      osh_strbuf_printf (b, "inner.inputs[0]"); /* the same values the outer input carried */
+      return true;
+    }
+  const OshLayer *l = &g->layers[g->nodes[t.node].layer];
+  if (l->owner >= 0 || strcmp (l->class_name, "InputLayer") == 0)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "snippet: layer '%s' is not computed from the model's "
+                     "input",
+                     l->name);
+  var_name (b, g, t.node);
+  if (g->nodes[t.node].n_outputs > 1)
+    osh_strbuf_printf (b, "[%d]", t.index);
+  return true;
+}
+
+/* True when the heads can be written as the StackOverflow answer: every nested head sits in
+ * the same model, called once on the model's only input. */
+static bool
+replay_fits (const OshGraph *g, const OshSnippetHead *heads, int n_heads, Replay *r)
+{
+  *r = (Replay){ g, -1, -1 };
+  for (int k = 0; k < n_heads; k++)
+    {
+      int layer = osh_graph_find_path (g, heads[k].path);
+      if (layer < 0 || g->layers[layer].owner < 0)
+        continue;
+      if (osh_graph_layer_depth (g, layer) != 1 ||
+          (r->model >= 0 && r->model != g->layers[layer].owner))
+        return false;
+      r->model = g->layers[layer].owner;
+    }
+  if (r->model < 0 || g->n_inputs != 1)
+    return false;
+  int calls = 0;
+  for (int n = 0; n < g->n_nodes; n++)
+    if (g->nodes[n].layer == r->model && calls++ == 0)
+      r->call = n;
+  const OshNode *c = calls == 1 ? &g->nodes[r->call] : NULL;
+  return c && c->n_inputs == 1 && c->inputs[0].node == g->inputs[0].node &&
+         c->inputs[0].index == g->inputs[0].index;
+}
+
+/* The outer layers again, called on the instance's output, in graph order. */
+static bool
+replay_code (OshStrbuf *b, const Replay *r, OshError *err)
+{
+  const OshGraph *g = r->g;
+  bool *used = calloc ((size_t) g->n_nodes + 1, sizeof *used);
+  if (!used || !osh_graph_mark_used (g, g->outputs, g->n_outputs, used))
+    {
+      free (used);
+      return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+    }
+  osh_strbuf_printf (b, "inner = model.get_layer(");
+  py_str (b, g->layers[r->model].name);
+  osh_strbuf_printf (b, ")\n");
+  bool ok = true;
+  for (int n = 0; ok && n < g->n_nodes; n++)
+    {
+      const OshNode *node = &g->nodes[n];
+      const OshLayer *l = &g->layers[node->layer];
+      if (!used[n] || n == r->call || l->owner >= 0 || strcmp (l->class_name, "InputLayer") == 0)
+        continue;
+      var_name (b, g, n);
+      osh_strbuf_printf (b, " = model.get_layer(");
+      py_str (b, l->name);
+      osh_strbuf_printf (b, ")(%s", node->n_inputs == 1 ? "" : "[");
+      for (int i = 0; ok && i < node->n_inputs; i++)
+        {
+          osh_strbuf_printf (b, "%s", i ? ", " : "");
+          ok = tensor_expr (b, r, node->inputs[i], err);
+        }
+      osh_strbuf_printf (b, "%s)\n", node->n_inputs == 1 ? "" : "]");
+    }
+  free (used);
+  return ok;
 }
 
 char *
@@ -172,12 +294,50 @@ osh_snippet_python (const OshGraph *g,
       py_str (&b, model_path);
     }
   osh_strbuf_printf (&b, ", compile=False)\n");
+  Replay r;
+  bool replay = replay_fits (g, heads, n_heads, &r);
+  if (replay)
+    {
+      osh_strbuf_printf (
+          &b,
+          "\n# The heads read layers inside the nested model '%s'. Taking them from a\n"
+          "# second copy of it, or keeping the outer model's input, gives \"Graph\n"
+          "# disconnected\". As in the StackOverflow answer, build the new model from\n"
+          "# that SAME instance's own input: its layers, then the outer layers again\n"
+          "# on its output (same layer objects, same weights).\n",
+          g->layers[r.model].name);
+      if (!replay_code (&b, &r, err))
+        {
+          osh_strbuf_clear (&b);
+          return NULL;
+        }
+    }
   for (int k = 1; k <= n_heads; k++)
     {
       const OshSnippetHead *h = &heads[k - 1];
       osh_strbuf_printf (&b, "\n# Head %d at %s\n", k, h->path);
-      if (!tap_code (&b, g, h->path, k, err))
+      int layer = osh_graph_find_path (g, h->path);
+      bool ok;
+      if (replay && layer >= 0 && g->layers[layer].owner >= 0)
         {
+          osh_strbuf_printf (&b, "x = inner.get_layer(");
+          py_str (&b, g->layers[layer].name);
+          osh_strbuf_printf (&b, ").output\n");
+          ok = true;
+        }
+      else if (replay && layer >= 0)
+        {
+          osh_strbuf_printf (&b, "x = ");
+          int node = osh_graph_layer_first_node (g, layer);
+          ok = node >= 0 && tensor_expr (&b, &r, (OshRef){ node, 0 }, err);
+          osh_strbuf_printf (&b, "\n");
+        }
+      else
+        ok = tap_code (&b, g, h->path, k, err);
+      if (!ok)
+        {
+          if (!err || err->code == OSH_OK)
+            osh_fail (err, OSH_ERR_UNSUPPORTED, "snippet: layer '%s' is never called", h->path);
           osh_strbuf_clear (&b);
           return NULL;
         }
@@ -191,7 +351,17 @@ osh_snippet_python (const OshGraph *g,
           osh_strbuf_printf (&b, "(x)\n");
         }
     }
-  osh_strbuf_printf (&b, "\nedited = keras.Model(model.inputs, model.outputs + [");
+  if (replay)
+    {
+      osh_strbuf_printf (&b, "\nedited = keras.Model(inner.inputs, [");
+      for (int o = 0; o < g->n_outputs; o++)
+        {
+          tensor_expr (&b, &r, g->outputs[o], NULL);
+          osh_strbuf_printf (&b, ", ");
+        }
+    }
+  else
+    osh_strbuf_printf (&b, "\nedited = keras.Model(model.inputs, model.outputs + [");
   for (int k = 1; k <= n_heads; k++)
     osh_strbuf_printf (&b, "%saux_%d", k > 1 ? ", " : "", k);
   osh_strbuf_printf (&b, "], name=model.name)\nedited.summary()\nedited.save(");

@@ -207,6 +207,9 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
             p->first_val[p->off[node] + k] = v;
         }
     }
+  if (ok && st->call.scratch > (size_t) OSH_MAX_ELEMENTS)
+    ok = osh_fail (err, OSH_ERR_LIMIT, "needs %zu floats of scratch (over the limit of %lld)",
+                   st->call.scratch, (long long) OSH_MAX_ELEMENTS);
   if (ok)
     {
       p->flops += st->call.flops;
@@ -323,7 +326,8 @@ resolve (OshPlan *p, int cx0, int node0, OshError *err)
   return ok;
 }
 
-/* The concrete shape of model input `i`. */
+/* The concrete shape of model input `i`: the declared one with the batch filled in, or the
+ * caller's, which must agree with every size the model declares. */
 static bool
 input_shape (OshPlan *p, const OshExecOptions *opt, int i, OshShape *s, OshError *err)
 {
@@ -331,19 +335,36 @@ input_shape (OshPlan *p, const OshExecOptions *opt, int i, OshShape *s, OshError
   OshRef r = g->inputs[i];
   const OshNode *n = &g->nodes[r.node];
   char *path = layer_path (g, n->layer);
+  OshShape declared = { 0 };
+  const OshOp *op = osh_op_find (g, g->layers[n->layer].class_name);
+  OshOpCall c = { .graph = g, .layer = &g->layers[n->layer], .out = &declared, .n_out = 1 };
   bool ok = true;
-  if (opt->input_shapes && i < opt->n_input_shapes)
-    *s = opt->input_shapes[i];
-  else
+  if (n->n_inputs == 0 && n->n_outputs == 1 && op)
+    ok = op->infer (&c, err);
+  else if (n->shapes)
+    declared = n->shapes[r.index];
+  if (ok && opt->input_shapes && i < opt->n_input_shapes)
     {
-      const OshOp *op = osh_op_find (g, g->layers[n->layer].class_name);
-      OshOpCall c = { .graph = g, .layer = &g->layers[n->layer], .out = s, .n_out = 1 };
-      memset (s, 0, sizeof *s);
-      if (n->n_inputs == 0 && op)
-        ok = op->infer (&c, err);
-      else if (n->shapes)
-        *s = n->shapes[r.index];
-      if (ok && s->rank > 0 && s->dim[0] < 0)
+      *s = opt->input_shapes[i];
+      bool fits = declared.rank == 0 || declared.rank == s->rank;
+      for (int d = 0; fits && d < declared.rank; d++)
+        fits = declared.dim[d] < 0 || declared.dim[d] == s->dim[d];
+      if (!fits)
+        {
+          char given[160], want[160];
+          OshShape shown = declared; /* with the caller's batch, the way they wrote theirs */
+          if (shown.rank > 0 && shown.dim[0] < 0 && s->rank > 0)
+            shown.dim[0] = s->dim[0];
+          osh_shape_format (s, given, sizeof given);
+          osh_shape_format (&shown, want, sizeof want);
+          ok = osh_fail (err, OSH_ERR_USAGE, "input '%s': shape %s does not fit the model's %s",
+                         path, given, want);
+        }
+    }
+  else if (ok)
+    {
+      *s = declared;
+      if (s->rank > 0 && s->dim[0] < 0)
         s->dim[0] = opt->batch > 0 ? opt->batch : 1;
     }
   if (ok && s->rank == 0)

@@ -45,7 +45,8 @@ typedef struct
   int64_t batch;  /* the size given to None batch dimensions; 0 means 1 */
 
   /* Optional full shapes of every model input (batch included), for models whose
-   * inputs have None sizes other than the batch (e.g. (None, None, None, 3)). */
+   * inputs have None sizes other than the batch (e.g. (None, None, None, 3)). A shape that
+   * contradicts a size the model declares fails with OSH_ERR_USAGE naming both. */
   const OshShape *input_shapes;
   int n_input_shapes;
 

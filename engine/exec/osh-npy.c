@@ -8,6 +8,7 @@
 #include "osh-npy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,12 +360,22 @@ osh_npy_write (const char *path, const OshTensor *t, OshError *err)
     header[len++] = ' ';
   header[len++] = '\n';
 
+  /* A fresh name beside the target, created with O_EXCL and mode 0666 so the umask applies
+   * (mkstemp would make it 0600). */
+  static unsigned counter;
   size_t path_len = strlen (path);
-  char *tmp = malloc (path_len + 16);
+  char *tmp = malloc (path_len + 48);
   if (!tmp)
     return osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory", path);
-  snprintf (tmp, path_len + 16, "%s.tmp-XXXXXX", path);
-  int fd = mkstemp (tmp);
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 100; attempt++)
+    {
+      snprintf (tmp, path_len + 48, "%s.tmp-%ld-%u", path, (long) getpid (),
+                __atomic_fetch_add (&counter, 1, __ATOMIC_RELAXED));
+      fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd < 0 && errno != EEXIST)
+        break;
+    }
   if (fd < 0)
     {
       osh_fail (err, OSH_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,

@@ -12,7 +12,6 @@ typedef struct
   const char *layer; /* borrowed from the JSON */
   int node;
   int tensor;
-  bool keras3_call; /* from a Keras 3 keras_history inside a call (see resolve) */
 } CallRef;
 
 typedef struct
@@ -261,10 +260,7 @@ collect_keras3 (Ctx *c, const json_t *v, Call *call, const char *where, int dept
   const char *cls = osh_config_string (v, "class_name", "");
   if (strcmp (cls, "__keras_tensor__") == 0)
     {
-      if (!push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where))
-        return false;
-      call->refs[call->n - 1].keras3_call = true;
-      return true;
+      return push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where);
     }
   return true;
 }
@@ -339,9 +335,9 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
   int node = r->node;
   const OshLayer *l = &c->g->layers[layer];
   /* A nested model (Keras's Functional, and Sequential before Keras 3) has a node of its own
-   * that links its inputs to its outputs: node 0 is that, and calls count from 1. Keras 3
-   * call arguments (keras_history inside a call) count calls from 0. */
-  if (l->is_model && !r->keras3_call && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0))
+   * that links its inputs to its outputs: node 0 is that, and calls count from 1. Keras 3's
+   * Functional.get_config numbers them the same way (kept_nodes starts at 1). */
+  if (l->is_model && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0))
     {
       if (node == 0)
         {

@@ -1,6 +1,6 @@
 /* Keras 3 .keras archives: a zip with config.json (the model config), metadata.json and
- * model.weights.h5, whose weights sit under layers/<name>/vars/<i>, nested models recursing
- * under their own layers/ group. */
+ * model.weights.h5, whose weights sit under layers/<key>/vars/<i> (<key>: the class in snake
+ * case, numbered on repeats), nested models recursing under their own layers/ group. */
 #include "osh-formats.h"
 
 #include <stdio.h>
@@ -160,57 +160,34 @@ bind_group (K3Ctx *c, int layer, const char *path, int depth)
   return ok;
 }
 
-/* Keras 3's key for the k-th layer of a container: its class in snake case, numbered on
- * repeats ("conv2d", "conv2d_1"), never the layer's own name (saving_lib does not trust names). */
-static void
-keras3_key (const char *const *keys, int k, char *out, size_t size)
-{
-  int seen = 0;
-  for (int j = 0; j < k; j++)
-    seen += strcmp (keys[j], keys[k]) == 0;
-  if (seen)
-    snprintf (out, size, "%s_%d", keys[k], seen);
-  else
-    snprintf (out, size, "%s", keys[k]);
-}
-
-/* Binds every layer owned by `owner` from `<prefix>/layers/<key>` (Keras's class key), or
- * from `<prefix>/layers/<name>` as some other writers store it. */
+/* Binds every layer owned by `owner` from `<prefix>/layers/<key>`, where Keras 3 files
+ * layers by class ("conv2d", "conv2d_1", ... in layer order: saving_lib's
+ * _save_container_state), or from `<prefix>/layers/<name>` as other writers lay it out. */
 static bool
 bind_model (K3Ctx *c, int owner, const char *prefix, int depth)
 {
-  int n = 0;
-  for (int i = 0; i < c->g->n_layers; i++)
-    n += c->g->layers[i].owner == owner;
-  char **keys = calloc ((size_t) n + 1, sizeof *keys);
-  if (!keys)
-    return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory binding weights", c->name);
+  OshKeras3Keys keys;
+  if (!osh_keras3_keys_init (&keys, c->g->n_layers))
+    return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->name);
   bool ok = true;
-  for (int i = 0, k = 0; ok && i < c->g->n_layers; i++)
+  for (int i = 0; ok && i < c->g->n_layers; i++)
     {
-      const OshLayer *l = &c->g->layers[i];
-      if (l->owner != owner)
+      if (c->g->layers[i].owner != owner)
         continue;
-      char snake[128], key[160], path[2048];
+      const OshLayer *l = &c->g->layers[i];
       const char *cls = !l->is_model ? l->class_name
                         : strcmp (l->class_name, "Sequential") == 0 ? "Sequential" : "Functional";
-      osh_keras3_snake_case (cls, snake, sizeof snake);
-      if (!(keys[k] = strdup (snake)))
-        {
-          ok = osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory binding weights", c->name);
-          break;
-        }
-      keras3_key ((const char *const *) keys, k++, key, sizeof key);
+      char key[160], path[2048];
+      osh_keras3_key (&keys, cls, key, sizeof key);
       snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", key);
       if (!osh_h5_exists (c->file, path))
-        snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", l->name);
+        snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", c->g->layers[i].name);
       if (!osh_h5_exists (c->file, path))
         continue; /* layers without weights may have no group */
-      ok = bind_group (c, i, path, depth) && (!l->is_model || bind_model (c, i, path, depth + 1));
+      ok = bind_group (c, i, path, depth)
+           && (!c->g->layers[i].is_model || bind_model (c, i, path, depth + 1));
     }
-  for (int k = 0; k < n; k++)
-    free (keys[k]);
-  free (keys);
+  osh_keras3_keys_clear (&keys);
   return ok;
 }
 

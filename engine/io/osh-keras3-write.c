@@ -17,12 +17,6 @@
 #include "osh-write-hdf5.h"
 #include "osh-write-names.h"
 
-typedef struct
-{
-  char key[128];
-  int count;
-} KeyCount;
-
 static bool
 is_recurrent (const char *class_name)
 {
@@ -30,9 +24,11 @@ is_recurrent (const char *class_name)
          || strcmp (class_name, "SimpleRNN") == 0;
 }
 
-/* "<prefix>vars" with the layer's weights 0..n-1 and its name as an attribute. */
+/* "<prefix>vars" with the layer's weights 0..n-1 (none when !with_weights: a recurrent
+ * layer's own group, its weights being its cell's) and its name as an attribute. */
 static bool
-write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, OshError *err)
+write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, bool with_weights,
+            OshError *err)
 {
   char path[4096];
   snprintf (path, sizeof path, "%svars", prefix);
@@ -41,7 +37,7 @@ write_vars (OshH5Writer *w, const OshGraph *g, int layer, const char *prefix, Os
     return false;
   const char *name = layer < 0 ? (g->name ? g->name : "model") : g->layers[layer].name;
   bool ok = osh_h5w_attr_string (w, vars, "name", name, err);
-  int n = layer < 0 ? 0 : g->layers[layer].n_weights;
+  int n = layer < 0 || !with_weights ? 0 : g->layers[layer].n_weights;
   for (int i = 0; ok && i < n; i++)
     {
       char index[16];
@@ -71,12 +67,11 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
   const OshGraph *g = s->g;
   if (depth > OSH_MAX_NESTING)
     return osh_fail (err, OSH_ERR_LIMIT, "models nested deeper than %d", OSH_MAX_NESTING);
-  if (!write_vars (w, g, owner, prefix, err))
+  if (!write_vars (w, g, owner, prefix, true, err))
     return false;
   bool seq = osh_write_is_sequential (s, owner);
-  KeyCount *used = calloc ((size_t) g->n_layers + 1, sizeof *used);
-  int n_used = 0;
-  if (!used)
+  OshKeras3Keys keys;
+  if (!osh_keras3_keys_init (&keys, g->n_layers))
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   bool ok = true;
   for (int i = 0; ok && i < g->n_layers; i++)
@@ -84,18 +79,8 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
       const OshLayer *l = &g->layers[i];
       if (l->owner != owner || !s->layer_kept[i] || (seq && strcmp (l->class_name, "InputLayer") == 0))
         continue;
-      char key[160], snake[128];
-      osh_keras3_snake_case (python_class (s, i), snake, sizeof snake);
-      int k = 0;
-      while (k < n_used && strcmp (used[k].key, snake) != 0)
-        k++;
-      if (k == n_used)
-        {
-          snprintf (used[n_used++].key, sizeof used[0].key, "%s", snake);
-          snprintf (key, sizeof key, "%s", snake);
-        }
-      else
-        snprintf (key, sizeof key, "%s_%d", snake, ++used[k].count);
+      char key[160];
+      osh_keras3_key (&keys, python_class (s, i), key, sizeof key);
       char inner[4096];
       snprintf (inner, sizeof inner, "%slayers/%s/", prefix, key);
       if (l->is_model)
@@ -104,12 +89,12 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
         {
           char cell[4200];
           snprintf (cell, sizeof cell, "%scell/", inner);
-          ok = write_vars (w, g, -1, inner, err) && write_vars (w, g, i, cell, err);
+          ok = write_vars (w, g, i, inner, false, err) && write_vars (w, g, i, cell, true, err);
         }
       else
-        ok = write_vars (w, g, i, inner, err);
+        ok = write_vars (w, g, i, inner, true, err);
     }
-  free (used);
+  osh_keras3_keys_clear (&keys);
   return ok;
 }
 

@@ -191,3 +191,44 @@ osh_keras3_snake_case (const char *class_name, char *buf, size_t size)
   snprintf (buf, size, "%s", out);
   free (word), free (step), free (out);
 }
+
+struct OshKeras3Seen
+{
+  char key[128];
+  int count;
+};
+
+bool
+osh_keras3_keys_init (OshKeras3Keys *k, int capacity)
+{
+  k->n = 0;
+  k->cap = capacity > 0 ? capacity : 1;
+  k->seen = calloc ((size_t) k->cap, sizeof *k->seen);
+  return k->seen != NULL;
+}
+
+void
+osh_keras3_key (OshKeras3Keys *k, const char *python_class, char *buf, size_t size)
+{
+  char snake[128];
+  osh_keras3_snake_case (python_class, snake, sizeof snake);
+  int i = 0;
+  while (i < k->n && strcmp (k->seen[i].key, snake) != 0)
+    i++;
+  if (i < k->n)
+    snprintf (buf, size, "%s_%d", snake, ++k->seen[i].count);
+  else
+    {
+      if (k->n < k->cap)
+        snprintf (k->seen[k->n++].key, sizeof k->seen[0].key, "%s", snake);
+      snprintf (buf, size, "%s", snake);
+    }
+}
+
+void
+osh_keras3_keys_clear (OshKeras3Keys *k)
+{
+  free (k->seen);
+  k->seen = NULL;
+  k->n = k->cap = 0;
+}

@@ -28,5 +28,22 @@ char *osh_weight_h5_name (const OshGraph *g, int layer, int index);
 char *osh_weight_tfjs_name (const OshGraph *g, int layer, int index);
 
 /* Keras 3 weights-file key of a layer within its container: the class name in snake
- * case ("BatchNormalization" -> "batch_normalization"); the caller numbers repeats. */
+ * case ("BatchNormalization" -> "batch_normalization"); osh_keras3_key numbers repeats. */
 void osh_keras3_snake_case (const char *class_name, char *buf, size_t size);
+
+/* Keys of one container's layers, in layer order: "conv2d", "conv2d_1", "dense", ...
+ *
+ *   OshKeras3Keys keys;
+ *   if (!osh_keras3_keys_init (&keys, n_layers)) ...out of memory...
+ *   osh_keras3_key (&keys, "Conv2D", key, sizeof key);   // "conv2d", then "conv2d_1"
+ *   osh_keras3_keys_clear (&keys);
+ */
+typedef struct
+{
+  struct OshKeras3Seen *seen;
+  int n, cap;
+} OshKeras3Keys;
+
+bool osh_keras3_keys_init (OshKeras3Keys *k, int capacity);
+void osh_keras3_key (OshKeras3Keys *k, const char *python_class, char *buf, size_t size);
+void osh_keras3_keys_clear (OshKeras3Keys *k);

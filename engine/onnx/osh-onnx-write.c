@@ -124,6 +124,48 @@ value_info (Arena *a, const char *name, const OshShape *shape, json_t *dims_json
   return v;
 }
 
+/* Inputs that ONNX types as int64 (shapes, axes, indices, pads); everything else is float. */
+static bool
+int64_slot (const char *op, size_t slot)
+{
+  static const struct
+  {
+    const char *op;
+    unsigned slots; /* bit i: input i is int64 */
+  } table[] = {
+    { "Reshape", 1u << 1 }, { "Pad", 1u << 1 }, { "Slice", 0x1eu }, { "Squeeze", 1u << 1 },
+    { "Unsqueeze", 1u << 1 }, { "Expand", 1u << 1 }, { "Tile", 1u << 1 }, { "Resize", 1u << 3 },
+    { "Split", 1u << 1 }, { "ReduceMean", 1u << 1 }, { "ReduceSum", 1u << 1 },
+    { "ReduceMax", 1u << 1 }, { "ReduceMin", 1u << 1 }, { "Gather", 1u << 1 },
+  };
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (strcmp (table[i].op, op) == 0)
+      return slot < 32 && (table[i].slots >> slot) & 1u;
+  return false;
+}
+
+static Onnx__TensorProto *
+tensor_proto_int64 (Arena *a, const char *name, const OshTensor *t)
+{
+  Onnx__TensorProto *p = arena_alloc (a, sizeof *p);
+  if (!p)
+    return NULL;
+  onnx__tensor_proto__init (p);
+  p->name = arena_strdup (a, name);
+  p->has_data_type = true;
+  p->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  p->n_dims = (size_t) t->shape.rank;
+  p->dims = arena_alloc (a, (size_t) t->shape.rank * sizeof (int64_t));
+  for (int i = 0; p->dims && i < t->shape.rank; i++)
+    p->dims[i] = t->shape.dim[i];
+  size_t n = (size_t) osh_tensor_numel (t);
+  p->n_int64_data = n;
+  p->int64_data = arena_alloc (a, n * sizeof (int64_t));
+  for (size_t i = 0; p->int64_data && i < n; i++)
+    p->int64_data[i] = (int64_t) t->data[i];
+  return p;
+}
+
 static Onnx__TensorProto *
 tensor_proto (Arena *a, const char *name, const OshTensor *t)
 {
@@ -289,10 +331,16 @@ node_proto (Arena *a, const OshGraph *g, int node_index, Onnx__TensorProto ***in
           /* Initializer names are made unique per layer: weights are copied per layer. */
           const char *orig = json_string_value (json_array_get (names, i));
           char buf[1100];
-          snprintf (buf, sizeof buf, "%.500s::%.500s", l->name,
-                    orig && *orig ? orig : l->weights[w].name);
+          if (orig && *orig)
+            snprintf (buf, sizeof buf, "%.500s::%.500s", l->name, orig);
+          else if (*l->weights[w].name)
+            snprintf (buf, sizeof buf, "%.500s::%.500s", l->name, l->weights[w].name);
+          else
+            snprintf (buf, sizeof buf, "%.500s::input_%zu", l->name, i);
           np->input[i] = arena_strdup (a, buf);
-          (*inits)[(*n_inits)++] = tensor_proto (a, buf, l->weights[w++].value);
+          const OshTensor *value = l->weights[w++].value;
+          (*inits)[(*n_inits)++] = int64_slot (np->op_type, i) ? tensor_proto_int64 (a, buf, value)
+                                                               : tensor_proto (a, buf, value);
         }
       else
         np->input[i] = arena_strdup (a, "");
@@ -315,8 +363,24 @@ node_proto (Arena *a, const OshGraph *g, int node_index, Onnx__TensorProto ***in
   return np;
 }
 
+static bool write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError *err);
+
 bool
 osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err)
+{
+  if (g->class_name && strcmp (g->class_name, "onnx") == 0)
+    return write_onnx_graph (g, tmp_path, err);
+  /* A Keras-family model is converted first. */
+  OshGraph *converted = osh_onnx_from_keras (g, err);
+  if (!converted)
+    return false;
+  bool ok = write_onnx_graph (converted, tmp_path, err);
+  osh_graph_free (converted);
+  return ok;
+}
+
+static bool
+write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError *err)
 {
   if (!is_onnx_graph (g, err))
     return false;

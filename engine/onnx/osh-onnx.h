@@ -35,5 +35,9 @@ int osh_onnx_tensor_type (const void *data, size_t size);
  * shape parameters (Reshape's shape, Slice's starts) that a model takes as inputs. */
 bool osh_onnx_fold_input (OshGraph *g, int input, const OshTensor *value, OshError *err);
 
+/* A Keras-family graph as an ONNX graph (opset 13) computing the same outputs from the same
+ * NHWC inputs; OSH_ERR_UNSUPPORTED names the first layer that has no ONNX form yet. */
+OshGraph *osh_onnx_from_keras (const OshGraph *keras, OshError *err);
+
 /* A serialized TensorProto (the conformance suite's input_0.pb / output_0.pb) as float32. */
 OshTensor *osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "osh-op.h"
+#include "osh-vec.h"
 
 static const struct
 {
@@ -147,8 +148,7 @@ apply_range (const OshAct *a, float *x, int64_t n)
         }
       break;
     case OSH_ACT_SIGMOID:
-      for (int64_t i = 0; i < n; i++)
-        x[i] = sigmoidf (x[i]);
+      osh_vec_sigmoid (x, n, 0);
       break;
     case OSH_ACT_HARD_SIGMOID_K2:
       for (int64_t i = 0; i < n; i++)
@@ -162,8 +162,7 @@ apply_range (const OshAct *a, float *x, int64_t n)
         x[i] = relu6f (x[i] + 3.0f) / 6.0f;
       break;
     case OSH_ACT_SWISH:
-      for (int64_t i = 0; i < n; i++)
-        x[i] = x[i] * sigmoidf (x[i]);
+      osh_vec_sigmoid (x, n, 1);
       break;
     case OSH_ACT_HARD_SWISH:
       for (int64_t i = 0; i < n; i++)

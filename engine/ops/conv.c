@@ -1,6 +1,7 @@
 /* Convolutions: Conv1D, Conv2D (groups, dilation, strides), DepthwiseConv2D,
  * SeparableConv2D, Conv2DTranspose. Data is NHWC (channels_last); kernels are
  * Keras's (kh, kw, in, out). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,9 @@ conv_geom (const OshOpCall *c, ConvKind kind, int sp, ConvGeom *g, OshError *err
       if (g->cin > 0 && g->cin % g->groups)
         return osh_fail (err, OSH_ERR_SHAPE, "%lld input channels do not split into %lld groups",
                          (long long) g->cin, (long long) g->groups);
+      if (filters > 0 && filters % g->groups)
+        return osh_fail (err, OSH_ERR_SHAPE, "%lld filters do not split into %lld groups",
+                         (long long) filters, (long long) g->groups);
       if (nw > 0)
         {
           kd[sp] = g->cin > 0 ? g->cin / g->groups : -1;
@@ -248,6 +252,9 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
   int64_t kk = cp->w.kh * cp->w.kw;
   int64_t pixels = g->batch * cp->w.oh * cp->w.ow;
   int64_t in_pixels = g->batch * cp->w.ih * cp->w.iw;
+  /* cblas takes int sizes. */
+  if (pixels > INT_MAX || in_pixels > INT_MAX || kk * g->cin > INT_MAX || kk * g->cout > INT_MAX)
+    return osh_fail (err, OSH_ERR_LIMIT, "the convolution is too large for one matrix product");
   switch (kind)
     {
     case CONV_PLAIN:

@@ -1,4 +1,5 @@
 /* Dense: a matrix product over the last axis of an input of any rank. */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "osh-op.h"
@@ -58,6 +59,8 @@ osh_dense_prepare (OshOpCall *c, OshError *err)
   dp->din = in->dim[in->rank - 1];
   dp->units = c->out[0].dim[in->rank - 1];
   dp->rows = osh_shape_numel (in) / (dp->din ? dp->din : 1);
+  if (dp->rows > INT_MAX || dp->din > INT_MAX || dp->units > INT_MAX)
+    return osh_fail (err, OSH_ERR_LIMIT, "the product is too large for one matrix product");
   dp->kernel = osh_op_weight (c, 0)->data;
   dp->bias = osh_config_bool (c->layer->config, "use_bias", true) ? osh_op_weight (c, 1)->data
                                                                   : NULL;

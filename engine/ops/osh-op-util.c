@@ -172,6 +172,23 @@ osh_op_keras3 (const OshGraph *g)
   return g && g->format && strcmp (g->format, "keras3") == 0;
 }
 
+bool
+osh_op_legacy_bilinear (const OshGraph *g)
+{
+  if (!g)
+    return false;
+  if (g->format && strcmp (g->format, "tfjs") == 0)
+    return true;
+  const char *v = g->meta ? osh_config_string (g->meta, "keras_version", NULL) : NULL;
+  if (!v)
+    return false;
+  if (strncmp (v, "tfjs", 4) == 0 || v[0] == '1')
+    return true;
+  /* "2.0" .. "2.3" (and "2.3.1"), not "2.10" */
+  return v[0] == '2' && v[1] == '.' && v[2] >= '0' && v[2] <= '3'
+         && (v[3] == '.' || v[3] == '\0');
+}
+
 /* A small persistent pool, so kernels split across threads without creating threads per call.
  * One parallel loop runs at a time; a caller that finds the pool busy (another plan running
  * on another thread) runs its loop alone. Workers live as long as the process. */

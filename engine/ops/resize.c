@@ -231,7 +231,10 @@ bool
 osh_upsample2d_prepare (OshOpCall *c, OshError *err)
 {
   ResizeParams rp;
-  return upsample_params (c, &rp, err) && resize_prepare_common (c, &rp, err);
+  if (!upsample_params (c, &rp, err))
+    return false;
+  rp.half_pixel = !osh_op_legacy_bilinear (c->graph);
+  return resize_prepare_common (c, &rp, err);
 }
 
 bool
@@ -250,7 +253,8 @@ osh_resizing_prepare (OshOpCall *c, OshError *err)
 }
 
 /* Nearest: TF picks floor(y · in/out) (UpSampling2D repeats rows). Bilinear: TF 2's resize
- * with half-pixel centres, which is what Keras's UpSampling2D and Resizing call. */
+ * with half-pixel centres (Keras 2.4+, 3, Resizing), or TF 1's / tfjs's corner-aligned grid
+ * without them (osh_op_legacy_bilinear). */
 static void
 resize_nhwc (const ResizeRun *r, const float *const *in, float *const *out)
 {
@@ -270,7 +274,8 @@ resize_nhwc (const ResizeRun *r, const float *const *in, float *const *out)
                 memcpy (o, img + (iy * r->iw + ix) * r->ch, (size_t) r->ch * sizeof (float));
                 continue;
               }
-            double fy = (y + 0.5) * sy - 0.5, fx = (x + 0.5) * sx - 0.5;
+            double fy = r->rp.half_pixel ? (y + 0.5) * sy - 0.5 : y * sy;
+            double fx = r->rp.half_pixel ? (x + 0.5) * sx - 0.5 : x * sx;
             fy = fy < 0 ? 0 : fy;
             fx = fx < 0 ? 0 : fx;
             int64_t y0 = (int64_t) fy, x0 = (int64_t) fx;

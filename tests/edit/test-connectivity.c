@@ -229,6 +229,40 @@ test_dangling_and_unused (void)
   osh_graph_free (g);
 }
 
+/* Each disconnected output is explained with its own root and bridge only. */
+static void
+test_two_problems (void)
+{
+  OshError err = { 0 };
+  int b5;
+  OshGraph *g = eg_seed (NULL, &b5);
+  eg_add_output (g, "aux_head_out", (OshRef){ b5, 0 });
+  int stray = osh_graph_add_layer (g, -1, "input_9", "InputLayer",
+                                   eg_input_config ("input_9", 8, 8, 4), &err);
+  eg_add_output (g, "side_out", (OshRef){ eg_node (g, stray, NULL, 0, 8, 8, 4), 0 });
+  OshConnectivity *c = analyze (g);
+  g_assert_cmpint (c->n_foreign_roots, ==, 2);
+  char **lines = g_strsplit (c->explanation, "\n", -1);
+  g_assert_nonnull (strstr (lines[0], "Output 'aux_head_out'"));
+  g_assert_nonnull (strstr (lines[0], "'efficientnet/input_2'"));
+  g_assert_null (strstr (lines[0], "input_9"));
+  g_assert_nonnull (strstr (lines[1], "Output 'side_out'"));
+  g_assert_nonnull (strstr (lines[1], "'input_9'"));
+  g_assert_null (strstr (lines[1], "input_2"));
+  g_assert_null (strstr (lines[1], "crosses"));
+  g_strfreev (lines);
+  /* Fixing one problem leaves the other. */
+  OshGraph *fixed = osh_fix_apply (g, osh_fix_find (c, "flatten:efficientnet"), &err);
+  OshConnectivity *after = analyze (fixed);
+  g_assert_false (after->connected);
+  g_assert_true (after->output_ok[1]);
+  g_assert_false (after->output_ok[2]);
+  osh_connectivity_free (after);
+  osh_graph_free (fixed);
+  osh_connectivity_free (c);
+  osh_graph_free (g);
+}
+
 static void
 test_cycle (void)
 {
@@ -257,6 +291,7 @@ main (int argc, char **argv)
   g_test_add_func ("/edit/connectivity/flatten-keeps-names", test_flatten_keeps_names);
   g_test_add_func ("/edit/connectivity/two-instances", test_two_instances);
   g_test_add_func ("/edit/connectivity/dangling-and-unused", test_dangling_and_unused);
+  g_test_add_func ("/edit/connectivity/two-problems", test_two_problems);
   g_test_add_func ("/edit/connectivity/cycle", test_cycle);
   return g_test_run ();
 }

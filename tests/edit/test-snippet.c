@@ -1,6 +1,7 @@
 /* The Keras snippet: valid Python (checked with /usr/bin/python3's own parser), the tapped
  * layer read through the SAME nested instance, the head layers with Offshoot's names. */
 #include "edit-graphs.h"
+#include "osh-graph-rebuild.h"
 #include "osh-heads.h"
 #include "osh-snippet.h"
 
@@ -35,7 +36,8 @@ snippet_for (const OshGraph *g, const char *path, const char *head, char **names
   OshHeadSpec spec;
   g_assert_true (osh_head_parse (head, &spec, &err));
   OshGraph *e = osh_head_attach (g, path, &spec, OSH_ATTACH_CONNECTED, names, &err);
-  g_assert_nonnull (e);
+  if (!e)
+    g_error ("%s", err.message);
   osh_graph_free (e);
   OshSnippetHead h = { path, &spec, names };
   char *py = osh_snippet_python (g, &h, 1, "my \"model\".h5", "edited.keras", &err);
@@ -52,10 +54,12 @@ test_nested (void)
   assert_python_parses (py);
   g_assert_nonnull (
       strstr (py, "model = keras.models.load_model(\"my \\\"model\\\".h5\", compile=False)"));
-  g_assert_nonnull (strstr (py, "inner = model.get_layer(\"efficientnet\")"));
-  g_assert_nonnull (strstr (
-      py, "tap_1 = keras.Model(inner.input, inner.get_layer(\"block5a_expand_conv\").output"));
-  g_assert_nonnull (strstr (py, "x = tap_1(model.inputs[0])"));
+  /* The StackOverflow answer: everything from the SAME instance's own input. */
+  g_assert_nonnull (strstr (py, "inner = model.get_layer(\"efficientnet\")\n"
+                                "y_gap = model.get_layer(\"gap\")(inner.outputs[0])\n"
+                                "y_dense = model.get_layer(\"dense\")(y_gap)\n"));
+  g_assert_nonnull (strstr (py, "x = inner.get_layer(\"block5a_expand_conv\").output\n"));
+  g_assert_null (strstr (py, "tap_1"));
   g_assert_nonnull (
       strstr (py, "x = layers.Conv2D(filters=128, kernel_size=3, strides=1, padding=\"same\""));
   g_assert_nonnull (strstr (py, "name=\"aux_head_conv\")(x)"));
@@ -65,7 +69,7 @@ test_nested (void)
   g_assert_nonnull (strstr (py, "aux_1 = layers.Conv2D(filters=1, kernel_size=1"));
   g_assert_nonnull (strstr (py, "name=\"aux_head_out\")(x)"));
   g_assert_nonnull (
-      strstr (py, "edited = keras.Model(model.inputs, model.outputs + [aux_1], name=model.name)"));
+      strstr (py, "edited = keras.Model(inner.inputs, [y_dense, aux_1], name=model.name)"));
   g_assert_nonnull (strstr (py, "edited.save(\"edited.keras\")"));
   g_free (py);
   for (int i = 0; i < 4; i++)
@@ -92,11 +96,42 @@ test_top_level (void)
   osh_graph_free (g);
 }
 
+/* A layer in front of the nested model: the instance is read through a sub-model of itself,
+ * called on the tensor the outer model feeds it. */
+static void
+test_preprocessed (void)
+{
+  int call;
+  OshGraph *g = eg_seed (&call, NULL);
+  int pre = eg_conv (g, -1, "rescaling", g->inputs[0], 1, 3);
+  g->nodes[call].inputs[0] = (OshRef){ pre, 0 };
+  OshRebuild r; /* the call now reads a later node: restore the IR's node order */
+  g_assert_true (osh_rebuild_init (&r, g, NULL));
+  OshGraph *sorted = osh_rebuild_run (&r, g->outputs, g->n_outputs, NULL);
+  osh_rebuild_clear (&r);
+  osh_graph_free (g);
+  g = sorted;
+  g_assert_nonnull (g);
+  char *names[4];
+  char *py = snippet_for (g, "efficientnet/top_conv", "seg:8:1", names);
+  assert_python_parses (py);
+  g_assert_nonnull (
+      strstr (py, "tap_1 = keras.Model(inner.inputs, inner.get_layer(\"top_conv\").output"));
+  g_assert_nonnull (strstr (py, "x = tap_1(model.get_layer(\"rescaling\").output)"));
+  g_assert_nonnull (
+      strstr (py, "edited = keras.Model(model.inputs, model.outputs + [aux_1], name=model.name)"));
+  g_free (py);
+  for (int i = 0; i < 4; i++)
+    free (names[i]);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/edit/snippet/nested", test_nested);
   g_test_add_func ("/edit/snippet/top-level", test_top_level);
+  g_test_add_func ("/edit/snippet/preprocessed", test_preprocessed);
   return g_test_run ();
 }

@@ -6,7 +6,9 @@
 
 #include "layout-graphs.h"
 #include "osh-layout.h"
+#include "osh-shapes.h"
 #include "osh-test.h"
+#include "zoo/osh-zoo.h"
 
 static OshGraphLayout *
 lay_out (const OshGraph *g, const OshGrouping *gr)
@@ -298,6 +300,93 @@ test_interleaved_prefix_is_not_a_block (void)
   osh_graph_free (g);
 }
 
+/* PyTorch-exported ONNX names nodes by module path: the first two levels are the blocks, and
+ * a box inside a block drops the prefix its frame already shows. */
+static void
+test_onnx_module_paths (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int in = lg_add1 (g, -1, "input", "InputLayer", -1, 8, 8, 3);
+  int c = lg_add1 (g, -1, "/features/features.1/conv/Conv", "Conv", in, 8, 8, 4);
+  int r = lg_add1 (g, -1, "/features/features.1/Relu", "Relu", c, 8, 8, 4);
+  int c2 = lg_add1 (g, -1, "/features/features.2/Conv", "Conv", r, 8, 8, 4);
+  int r2 = lg_add1 (g, -1, "/features/features.2/Relu", "Relu", c2, 8, 8, 4);
+  int f = lg_add1 (g, -1, "/Flatten", "Flatten", r2, 0, 0, 256);
+  int d = lg_add1 (g, -1, "/classifier/classifier.0/Gemm", "Gemm", f, 0, 0, 10);
+  lg_io (g, -1, in, d);
+  OshGrouping *gr = osh_grouping_new (g);
+  /* "features" holds most layers: its children are the blocks; the classifier's lone Gemm
+   * is no block. */
+  g_assert_cmpint (gr->n_groups, ==, 2);
+  g_assert_cmpstr (gr->groups[0].name, ==, "features/features.1");
+  g_assert_cmpint (osh_grouping_find (gr, "features.1"), ==, 0);
+  g_assert_cmpint (osh_grouping_find (gr, "features.2"), ==, 1);
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (item_named (lay, "conv/Conv"), ==, lay->node_item[c]);
+  g_assert_cmpint (item_named (lay, "Relu"), ==, lay->node_item[r]);
+  g_assert_cmpint (item_named (lay, "/Flatten"), ==, lay->node_item[f]);
+  g_assert_cmpint (lay->n_clusters, ==, 2);
+  for (int i = 0; i < 2; i++)
+    g_assert_cmpstr (lay->clusters[i].label, ==, lay->clusters[i].group == 0 ? "features.1"
+                                                                            : "features.2");
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+
+  /* A small model whose modules are the blocks: "/block1/conv_a/Conv" → "block1". */
+  g = osh_graph_new ();
+  in = lg_add1 (g, -1, "image", "InputLayer", -1, 8, 8, 3);
+  c = lg_add1 (g, -1, "/stem/Conv", "Conv", in, 8, 8, 4);
+  int a = lg_add1 (g, -1, "/block1/conv_a/Conv", "Conv", c, 8, 8, 4);
+  int bn = lg_add1 (g, -1, "/block1/bn_a/BatchNormalization", "BatchNormalization", a, 8, 8, 4);
+  int add = lg_add (g, -1, "/block1/Add", "Add", (int[]){ bn, c }, 2, 8, 8, 4);
+  d = lg_add1 (g, -1, "/fc/Gemm", "Gemm", add, 0, 0, 2);
+  lg_io (g, -1, in, d);
+  gr = osh_grouping_new (g);
+  g_assert_cmpint (gr->n_groups, ==, 1);
+  g_assert_cmpstr (gr->groups[0].name, ==, "block1");
+  g_assert_cmpint (gr->groups[0].n_layers, ==, 3);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
+/* The real keras.applications EfficientNetB0 (engine/zoo): its 16 MBConv blocks are found
+ * by name, collapse to 16 boxes, and everything stays a sane layout. */
+static void
+test_zoo_efficientnetb0 (void)
+{
+  OshZooOptions o;
+  g_assert_true (osh_zoo_options_init (&o, "EfficientNetB0"));
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("EfficientNetB0", &o, &err);
+  g_assert_nonnull (g);
+  g_assert_true (osh_graph_infer_shapes (g, &err));
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (gr->n_groups, ==, 16);
+  int in_blocks = 0;
+  for (int i = 0; i < gr->n_groups; i++)
+    in_blocks += gr->groups[i].n_layers;
+  OshGraphLayout *lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_clusters, ==, 16);
+  g_assert_cmpstr (lay->items[lay->node_item[osh_graph_layer_first_node (
+                       g, osh_graph_find_path (g, "block5a_expand_conv"))]]
+                       .shape_text,
+                   ==, "(None, 14, 14, 480)");
+  osh_layout_free (lay);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, g->n_layers - in_blocks + 16);
+  g_assert_true (has_edge (lay, "block5a", "block5b"));
+  g_assert_true (has_edge (lay, "block4c", "block5a"));
+  g_assert_true (has_edge (lay, "block7a", "top_conv"));
+  osh_layout_free (lay);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
 static void
 test_families (void)
 {
@@ -326,6 +415,8 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/nested-model-binds-and-collapses", test_nested);
   g_test_add_func ("/layout/efficientnetb7-blocks-and-path", test_efficientnet);
   g_test_add_func ("/layout/deep-3000", test_deep);
+  g_test_add_func ("/layout/onnx-module-paths", test_onnx_module_paths);
+  g_test_add_func ("/layout/zoo-efficientnetb0", test_zoo_efficientnetb0);
   g_test_add_func ("/layout/interleaved-prefix-is-not-a-block",
                    test_interleaved_prefix_is_not_a_block);
   return g_test_run ();

@@ -7,6 +7,7 @@
 
 #include "layout-graphs.h"
 #include "edit/osh-connectivity.h"
+#include "osh-node-text.h"
 #include "osh-scene-styles.h"
 #include "osh-scene.h"
 #include "osh-test.h"
@@ -313,11 +314,39 @@ test_disconnected_is_red (void)
   osh_graph_free (g);
 }
 
+/* The layout sizes boxes with cached line widths; the scene draws full layouts. They agree. */
+static void
+test_measure_matches_drawn_text (void)
+{
+  PangoContext *ctx = osh_node_text_context ();
+  OshNodeMeasure *m = osh_node_measure_new (ctx);
+  const char *titles[] = { "input_1", "block5a_expand_conv", "x", "a_very_long_layer_name_indeed_2" };
+  const char *subs[] = { "InputLayer", "Conv2D", "", "GlobalAveragePooling2D" };
+  const char *shapes[] = { "(None, 64, 64, 1)", "", "(None, 7)", "(None, 300, 300, 1280)" };
+  const int64_t params[] = { 0, 1234567, 12, 0 };
+  for (int t = 0; t < 4; t++)
+    for (int k = 0; k < 4; k++)
+      {
+        double w1, h1, w2, h2;
+        osh_node_measure_box (m, titles[t], subs[(t + k) % 4], shapes[k], params[(t + 2 * k) % 4],
+                              &w1, &h1);
+        PangoLayout *pl = osh_node_text_layout (ctx, titles[t], subs[(t + k) % 4], shapes[k],
+                                                params[(t + 2 * k) % 4]);
+        osh_node_text_box_size (pl, &w2, &h2);
+        g_object_unref (pl);
+        g_assert_cmpfloat (fabs (w1 - w2), <, 0.5);
+        g_assert_cmpfloat (fabs (h1 - h2), <, 0.5);
+      }
+  osh_node_measure_free (m);
+  g_object_unref (ctx);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/scene/viewport", test_viewport);
+  g_test_add_func ("/scene/measure-matches-drawn-text", test_measure_matches_drawn_text);
   g_test_add_func ("/scene/hit-test-matches-brute-force", test_hit);
   g_test_add_func ("/scene/styles-reach-pixels-and-culling", test_styles_and_culling);
   g_test_add_func ("/scene/export-png-svg-pdf", test_export);

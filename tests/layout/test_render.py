@@ -93,6 +93,20 @@ def seed_scenario_draws_the_disconnected_path_red():
 
 
 @case
+def onnx_module_paths_make_blocks():
+    # PyTorch's MobileNetV3 (tests/onnx fixture): features.0 ... features.12 become frames.
+    d = tempdir()
+    onnx = source("tests", "onnx", "fixtures", "mobilenet_v3_small_x025.onnx")
+    boxes, _, frames, _, _ = render(onnx, "-o", os.path.join(d, "a.png"))
+    assert frames >= 10, frames
+    collapsed = render(onnx, "-o", os.path.join(d, "b.png"), "--collapse-blocks")
+    assert collapsed[0] < boxes / 4 and collapsed[2] == 0, (boxes, collapsed)
+    one = render(onnx, "-o", os.path.join(d, "c.png"), "--collapse", "features.4")
+    assert boxes - one[0] > 5 and one[2] == frames - 1, (boxes, one, frames)
+    shutil.rmtree(d)
+
+
+@case
 def svg_parses_and_names_no_missing_glyphs():
     d = tempdir()
     out = os.path.join(d, "m.svg")

@@ -284,6 +284,12 @@ test_errors (void)
   g_assert_nonnull (p);
   g_assert_cmpint (osh_plan_output_shape (p, 0)->dim[1], ==, 3);
   osh_plan_free (p);
+  /* Given shapes must agree with what the model declares. */
+  OshShape wrong = osh_shape_make (4, (int64_t[]){ 1, 5, 7, 4 });
+  opt.input_shapes = &wrong;
+  g_assert_null (osh_plan_new (g, &opt, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
+  g_assert_nonnull (strstr (err.message, "(1, 5, 7, 4) does not fit the model's (1, None, None, 3)"));
   osh_graph_free (g);
 }
 

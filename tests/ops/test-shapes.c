@@ -252,6 +252,11 @@ test_errors (void)
   c = ot_add (g, -1, "big", "Conv2D", "{\"filters\": 2, \"kernel_size\": 5}", 1, x);
   expect_error (g, "layer 'big' (Conv2D)", "smaller than the 5-wide kernel");
 
+  g = osh_graph_new ();
+  x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 4, 4, 4]}", 0);
+  ot_add (g, -1, "grouped", "Conv2D", "{\"filters\": 3, \"kernel_size\": 1, \"groups\": 2}", 1, x);
+  expect_error (g, "layer 'grouped' (Conv2D)", "3 filters do not split into 2 groups");
+
   /* Inside a nested model the path names the model too. */
   OshError err = { 0 };
   g = osh_graph_new ();

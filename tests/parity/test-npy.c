@@ -2,6 +2,7 @@
  * (tools/reference/parity-npy.py makes tests/parity/npy/). */
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "osh-npy.h"
 #include "osh-test.h"
@@ -176,6 +177,12 @@ test_write_numpy_reads (void)
       g_assert_nonnull (strstr (out, "True"));
       double got = g_ascii_strtod (strstr (out, ")") + 2, NULL);
       g_assert_cmpfloat_with_epsilon (got, sum, 1e-3);
+      /* Created like any new file (0666 less the umask), not mkstemp's 0600. */
+      GStatBuf st;
+      g_assert_cmpint (g_stat (path, &st), ==, 0);
+      mode_t mask = umask (0);
+      umask (mask);
+      g_assert_cmpint (st.st_mode & 0777, ==, 0666 & ~mask);
       /* And we read our own file back exactly. */
       OshTensor *back = osh_npy_read (path, &err);
       g_assert_nonnull (back);

@@ -86,6 +86,18 @@ def labels_file_names_classes():
 
 
 @case
+def several_pictures_are_several_runs():
+    d = tempdir()
+    ref = top_of("face_gender_mini_XCEPTION")
+    photos = [corpus(ref["photo"]), os.path.join(FACES, "12_angry_men.jpg")]
+    doc = run_json("run", corpus(ref["model"]), *photos, *FACE_SCALING, "--save-outputs", d)
+    assert [r["input"] for r in doc["runs"]] == photos
+    assert doc["runs"][0]["outputs"][0]["top"][0]["index"] == ref["top"][0]["index"]
+    name = doc["runs"][0]["outputs"][0]["name"]
+    assert sorted(os.listdir(d)) == sorted([f"test_image-{name}.npy", f"12_angry_men-{name}.npy"])
+
+
+@case
 def saved_outputs_equal_tfjs():
     d = tempdir()
     fix = os.path.join(FIX, "face_fer2013_mini_XCEPTION")

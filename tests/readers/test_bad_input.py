@@ -132,6 +132,29 @@ def keras_archive_zip_bomb_is_refused():
     assert r.returncode == 2 and "ratio" in r.stderr and "model.weights.h5" in r.stderr, r.stderr
 
 
+@case
+def unknown_layer_class_loads_verbatim():
+    config = keras2_dense_config(4)
+    config["config"]["layers"][1]["class_name"] = "MyFancyDense"
+    config["config"]["layers"][1]["config"]["fancy"] = {"knob": 3}
+    p = os.path.join(TMP, "custom.h5")
+    write_h5(p, config, {"in": [], "fc": [("fc/w:0", np.ones((3, 4), "f4")), ("fc/b:0", np.ones(4, "f4"))]})
+    d = offshoot_json("inspect", p)
+    fc = d["layers"][1]
+    assert fc["class_name"] == "MyFancyDense" and fc["params"] == 16, fc
+
+
+@case
+def absurd_input_shape_in_config_is_a_clear_error():
+    config = keras2_dense_config(4)
+    config["config"]["layers"][0]["config"]["batch_input_shape"] = [None, 1 << 40, 1 << 40, -7]
+    p = os.path.join(TMP, "huge_input.h5")
+    write_h5(p, config, {"in": [], "fc": []})
+    r = offshoot("inspect", p, "--json")
+    assert r.returncode in (1, 2), (r.returncode, r.stderr)
+    assert "huge_input.h5" in r.stderr and "batch_input_shape" in r.stderr, r.stderr
+
+
 def kt(layer, node=0, tensor=0):
     return {"class_name": "__keras_tensor__",
             "config": {"shape": [None, 4], "dtype": "float32", "keras_history": [layer, node, tensor]}}

@@ -5,6 +5,7 @@ crashes. The counts are printed as TAP comments."""
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
@@ -32,6 +33,12 @@ def inspect(path):
     return r
 
 
+def inspect_all(paths):
+    """Runs inspect on every path, two at a time (the runs dominate this test's time)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(paths, pool.map(inspect, paths)))
+
+
 def problems(items):
     return "\n".join(items[:20]) + (f"\n... {len(items) - 20} more" if len(items) > 20 else "")
 
@@ -43,12 +50,12 @@ def corpus_is_present():
 
 @case
 def every_h5_with_a_config_opens_with_h5py_totals():
-    bad, n = [], 0
-    for f in H5:
-        if not h5sums.has_model_config(f):
-            continue
-        n += 1
-        r = inspect(f)
+    bad = []
+    files = [f for f in H5 if h5sums.has_model_config(f)]
+    n = len(files)
+    runs = inspect_all(files)
+    for f in files:
+        r = runs[f]
         if r.returncode != 0:
             bad.append(f"{f}: exit {r.returncode}: {r.stderr.strip()}")
             continue
@@ -61,12 +68,12 @@ def every_h5_with_a_config_opens_with_h5py_totals():
 
 @case
 def every_h5_without_a_config_is_a_clear_error():
-    bad, n = [], 0
-    for f in H5:
-        if h5sums.has_model_config(f):
-            continue
-        n += 1
-        r = inspect(f)
+    bad = []
+    files = [f for f in H5 if not h5sums.has_model_config(f)]
+    n = len(files)
+    runs = inspect_all(files)
+    for f in files:
+        r = runs[f]
         name = os.path.basename(f)
         if r.returncode != 2 or name not in r.stderr:
             bad.append(f"{f}: exit {r.returncode}: {r.stderr.strip()}")
@@ -77,11 +84,12 @@ def every_h5_without_a_config_is_a_clear_error():
 @case
 def json_model_configs_open_without_weights():
     bad, opened, refused = [], 0, 0
+    runs = inspect_all(JSON)
     for f in JSON:
         with open(f, encoding="utf-8") as fh:
             doc = json.load(fh)
         is_model = doc.get("class_name") in ("Sequential", "Model", "Functional") or "modelTopology" in doc
-        r = inspect(f)
+        r = runs[f]
         if is_model and r.returncode == 0:
             opened += 1
             d = json.loads(r.stdout)
@@ -119,8 +127,9 @@ def keras3_archives_match_h5py():
 @case
 def other_files_are_clear_errors():
     bad = []
+    runs = inspect_all(OTHER)
     for f in OTHER:
-        r = inspect(f)
+        r = runs[f]
         if r.returncode != 2 or os.path.basename(f) not in r.stderr:
             bad.append(f"{f}: exit {r.returncode}: {r.stderr.strip()}")
     print(f"# {len(OTHER)} other files (images, arrays, scripts) refused with their name")

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "osh-model.h"
+#include "osh-shapes.h"
 
 #include "exec/osh-exec.h"
 #include "exec/osh-outputs.h"
@@ -45,6 +46,27 @@ close_window (OffshootWindow *win)
   gtk_window_destroy (GTK_WINDOW (win));
   while (weak)
     g_main_context_iteration (NULL, TRUE);
+}
+
+#define FACE_MODEL "keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5"
+#define FACE_PHOTO "keras2/face_classification/test_image.jpg"
+
+/* A window showing `path`, loaded and laid out. */
+static OffshootWindow *
+open_path (const char *path)
+{
+  OffshootWindow *win = new_window ();
+  offshoot_window_open_spec (win, path);
+  settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  return win;
+}
+
+static OffshootWindow *
+open_face_model (void)
+{
+  g_autofree char *path = osh_test_corpus (FACE_MODEL);
+  return open_path (path);
 }
 
 static OffshootWindow *
@@ -95,9 +117,13 @@ test_opens_model (void)
   OffshootWindow *win = open_fixture ();
   const OshGraph *g = offshoot_window_get_graph (win);
   g_assert_nonnull (g);
-  /* The fixture: input, stem, 2 residual blocks of 7 layers, two heads (tools/reference). */
-  g_assert_cmpint (g->n_layers, ==, 22);
-  g_assert_cmpint (offshoot_graph_view_count_items (offshoot_window_get_graph_view (win)), >=, 20);
+  /* The fixture (tools/reference/ui-tiny-cnn.py): one image input, two outputs (the
+   * classifier's softmax and the spatial map). */
+  g_assert_cmpint (g->n_inputs, ==, 1);
+  g_assert_cmpint (g->n_outputs, ==, 2);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "/fc/Gemm"), >=, 0);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "/spatial/Conv"), >=, 0);
+  g_assert_cmpint (offshoot_graph_view_count_items (offshoot_window_get_graph_view (win)), ==, g->n_nodes);
   g_assert_true (strstr (gtk_window_get_title (GTK_WINDOW (win)), "torch_jit") != NULL);
   g_assert_true (action_enabled (win, "zoom-fit"));
   g_assert_true (action_enabled (win, "export-model"));
@@ -115,6 +141,7 @@ test_click_selects_layer (void)
   OffshootLayerPanel *panel = offshoot_window_get_layer_panel (win);
   int fc = osh_graph_find_layer (g, -1, "/fc/Gemm");
   g_assert_cmpint (fc, >=, 0);
+  g_assert_cmpint (offshoot_graph_view_search (view, "/fc/Gemm"), ==, 1); /* brings it into view */
   double x, y;
   g_assert_true (offshoot_graph_view_layer_position (view, fc, &x, &y));
   g_assert_cmpfloat (x, >, 0);
@@ -148,11 +175,7 @@ test_click_selects_layer (void)
 static void
 test_face_model_find_and_click (void)
 {
-  g_autofree char *path = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
-  OffshootWindow *win = new_window ();
-  offshoot_window_open_spec (win, path);
-  settle (win);
-  g_assert_null (offshoot_window_get_error (win));
+  OffshootWindow *win = open_face_model ();
   const OshGraph *g = offshoot_window_get_graph (win);
   g_assert_cmpint (g->n_layers, ==, 46);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
@@ -208,11 +231,8 @@ engine_top_class (const OshGraph *g, const char *image_path, float *p)
 static void
 test_run_face_model (void)
 {
-  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
-  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
-  OffshootWindow *win = new_window ();
-  offshoot_window_open_spec (win, model);
-  settle (win);
+  g_autofree char *photo = osh_test_corpus (FACE_PHOTO);
+  OffshootWindow *win = open_face_model ();
   OffshootRunPanel *run = offshoot_window_get_run_panel (win);
   /* The model's own input: 64×64 grey. */
   OshPreprocess pp;
@@ -225,6 +245,9 @@ test_run_face_model (void)
   g_autoptr (GFile) file = g_file_new_for_path (photo);
   offshoot_window_set_run_input (win, file);
   g_assert_true (offshoot_run_panel_can_run (run));
+  /* face_classification's emotion classes, in index order (corpus README). */
+  static const char *const emotions[] = { "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral" };
+  offshoot_run_panel_set_class_names (run, "angry, disgust, fear, happy, sad, surprise, neutral");
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
   g_assert_true (offshoot_window_is_busy (win));
   settle (win);
@@ -234,7 +257,7 @@ test_run_face_model (void)
   float p = 0;
   int expected = engine_top_class (offshoot_window_get_graph (win), photo, &p);
   g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==, expected);
-  g_autofree char *text = g_strdup_printf ("class %d %.1f %%", expected, 100.0 * p);
+  g_autofree char *text = g_strdup_printf ("%s %.1f %%", emotions[expected], 100.0 * p);
   g_assert_cmpstr (offshoot_run_panel_get_result_text (run, 0), ==, text);
 
   /* After the run, a clicked layer shows its activation. */
@@ -251,11 +274,8 @@ test_run_face_model (void)
 static void
 test_attach_run_export (void)
 {
-  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
-  g_autofree char *photo = osh_test_corpus ("keras2/face_classification/test_image.jpg");
-  OffshootWindow *win = new_window ();
-  offshoot_window_open_spec (win, model);
-  settle (win);
+  g_autofree char *photo = osh_test_corpus (FACE_PHOTO);
+  OffshootWindow *win = open_face_model ();
   const OshGraph *g = offshoot_window_get_graph (win);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   int layer = osh_graph_find_layer (g, -1, "add_2");
@@ -301,8 +321,16 @@ test_attach_run_export (void)
   g_assert_nonnull (offshoot_run_panel_get_result_picture (run, 1));
   g_assert_true (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 1), "heatmap 15×15, "));
   GdkPaintable *pic = offshoot_run_panel_get_result_picture (run, 1);
-  /* Drawn over the photo at its size, with the colour bar beside it. */
+  /* Drawn over the photo at its size, with the colour bar beside it, and opaque (the photo
+   * shows through the colours, not the panel's background). */
   g_assert_cmpint (gdk_paintable_get_intrinsic_height (pic), >=, 64);
+  GdkTexture *tex = GDK_TEXTURE (pic);
+  int tw = gdk_texture_get_width (tex), th = gdk_texture_get_height (tex);
+  g_autofree guchar *px = g_malloc ((gsize) tw * th * 4);
+  gdk_texture_download (tex, px, (gsize) tw * 4);
+  const guchar *centre = px + ((gsize) (th / 2) * tw + tw / 4) * 4;
+  g_assert_cmpint (centre[3], ==, 255);
+  g_assert_false (centre[0] == 255 && centre[1] == 255 && centre[2] == 255);
 
   g_autofree char *dir = g_dir_make_tmp ("offshoot-export-XXXXXX", NULL);
   g_autofree char *py = g_build_filename (dir, "aux.py", NULL);
@@ -365,6 +393,49 @@ test_zoom_actions (void)
   g_signal_emit_by_name (drag, "drag-begin", 300.0, 300.0);
   g_signal_emit_by_name (drag, "drag-update", 40.0, 0.0);
   g_assert_cmpfloat_with_epsilon (cam->cx, cx - 40.0 / cam->zoom, 1e-9);
+  close_window (win);
+}
+
+/* The fixture with two repeated blocks of two layers (block1a_*, block1b_*) after its
+ * spatial output, as a third output. */
+static OshGraph *
+with_blocks (const OshGraph *g)
+{
+  OshError err = { 0 };
+  OshGraph *d = osh_graph_copy (g, &err);
+  OshRef x = d->outputs[1];
+  static const char *const names[] = { "block1a_relu", "block1a_relu_2", "block1b_relu", "block1b_relu_2" };
+  for (int i = 0; i < 4; i++)
+    {
+      int l = osh_graph_add_layer (d, -1, names[i], "Relu", NULL, &err);
+      x = (OshRef){ osh_graph_add_node (d, l, &x, 1, 1, &err), 0 };
+      g_assert_cmpint (x.node, >=, 0);
+    }
+  OshRef outs[3] = { d->outputs[0], d->outputs[1], x };
+  g_autofree OshRef *ins = g_memdup2 (d->inputs, sizeof (OshRef) * d->n_inputs);
+  g_assert_true (osh_graph_set_io (d, -1, ins, d->n_inputs, outs, 3, &err));
+  osh_graph_infer_shapes (d, &err); /* best effort: labels only */
+  return d;
+}
+
+static void
+test_collapse_blocks (void)
+{
+  OffshootWindow *win = open_fixture ();
+  offshoot_window_apply_edit (win, with_blocks (offshoot_window_get_graph (win)));
+  settle (win);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  int expanded = offshoot_graph_view_count_items (view);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (TRUE));
+  g_assert_true (offshoot_window_is_busy (win)); /* laying out again in the worker */
+  settle (win);
+  /* Each block of two boxes becomes one. */
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, expanded - 2);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (FALSE));
+  settle (win);
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, expanded);
+  /* The help overlay (Ctrl+?) comes from the GResource. */
+  g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win)));
   close_window (win);
 }
 
@@ -561,6 +632,7 @@ main (int argc, char **argv)
   /* Fly-to jumps straight to its end, so positions are known right after a search. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   app = gtk_application_new ("io.offshoot.Offshoot.Test", G_APPLICATION_NON_UNIQUE);
+  g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
   g_application_register (G_APPLICATION (app), NULL, NULL);
   g_test_add_func ("/ui/window/opens-model", test_opens_model);
   g_test_add_func ("/ui/window/click-selects-layer", test_click_selects_layer);
@@ -569,6 +641,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/run-face-model", test_run_face_model);
   g_test_add_func ("/ui/window/attach-run-export", test_attach_run_export);
   g_test_add_func ("/ui/window/search", test_search);
+  g_test_add_func ("/ui/window/collapse-blocks", test_collapse_blocks);
   g_test_add_func ("/ui/window/bad-file-shows-error", test_bad_file_shows_error);
   g_test_add_func ("/ui/window/cancel-load", test_cancel_load);
   g_test_add_func ("/ui/window/default-model", test_default_model);

@@ -210,3 +210,71 @@ sequential_expected (const OshGraph *g, const float *x, float out[2])
   out[1] = e1 / (e0 + e1);
 }
 
+
+/* left(6), right(6) -> features[Sequential: fc1(5, tanh) -> fc2(3)] called on each
+ * -> concatenate -> score(2). */
+OshGraph *
+build_siamese (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = osh_graph_new ();
+  g->name = g_strdup ("siamese");
+  g->class_name = g_strdup ("Functional");
+  const char *in_cfg = "{\"batch_input_shape\": [null, 6], \"dtype\": \"float32\"}";
+  int left = osh_graph_add_layer (g, -1, "left", "InputLayer", cfg (in_cfg), &err);
+  int left_n = osh_graph_add_node (g, left, NULL, 0, 1, &err);
+  int right = osh_graph_add_layer (g, -1, "right", "InputLayer", cfg (in_cfg), &err);
+  int right_n = osh_graph_add_node (g, right, NULL, 0, 1, &err);
+
+  int f = osh_graph_add_layer (g, -1, "features", "Sequential", NULL, &err);
+  int fin = osh_graph_add_layer (g, f, "fc1_input", "InputLayer", cfg (in_cfg), &err);
+  int fin_n = osh_graph_add_node (g, fin, NULL, 0, 1, &err);
+  int fc1 = osh_graph_add_layer (g, f, "fc1", "Dense", cfg ("{\"units\": 5, \"activation\": \"tanh\"}"), &err);
+  int fc1_n = osh_graph_add_node (g, fc1, &(OshRef){ fin_n, 0 }, 1, 1, &err);
+  int fc2 = osh_graph_add_layer (g, f, "fc2", "Dense", cfg ("{\"units\": 3, \"activation\": \"linear\"}"), &err);
+  int fc2_n = osh_graph_add_node (g, fc2, &(OshRef){ fc1_n, 0 }, 1, 1, &err);
+  g_assert_true (osh_graph_set_io (g, f, &(OshRef){ fin_n, 0 }, 1, &(OshRef){ fc2_n, 0 }, 1, &err));
+  int f_left = osh_graph_add_node (g, f, &(OshRef){ left_n, 0 }, 1, 1, &err);
+  int f_right = osh_graph_add_node (g, f, &(OshRef){ right_n, 0 }, 1, 1, &err);
+
+  int both = osh_graph_add_layer (g, -1, "both", "Concatenate", cfg ("{\"axis\": -1}"), &err);
+  OshRef parts[2] = { { f_left, 0 }, { f_right, 0 } };
+  int both_n = osh_graph_add_node (g, both, parts, 2, 1, &err);
+  int score = osh_graph_add_layer (g, -1, "score", "Dense", cfg ("{\"units\": 2, \"activation\": \"linear\"}"), &err);
+  int score_n = osh_graph_add_node (g, score, &(OshRef){ both_n, 0 }, 1, 1, &err);
+  OshRef ins[2] = { { left_n, 0 }, { right_n, 0 } };
+  g_assert_true (osh_graph_set_io (g, -1, ins, 2, &(OshRef){ score_n, 0 }, 1, &err));
+
+  add_weight (g, fc1, "fc1/kernel:0", 2, (int64_t[]){ 6, 5 }, true, 3.1f);
+  add_weight (g, fc1, "fc1/bias:0", 1, (int64_t[]){ 5 }, true, 3.2f);
+  add_weight (g, fc2, "fc2/kernel:0", 2, (int64_t[]){ 5, 3 }, true, 3.3f);
+  add_weight (g, fc2, "fc2/bias:0", 1, (int64_t[]){ 3 }, true, 3.4f);
+  add_weight (g, score, "score/kernel:0", 2, (int64_t[]){ 6, 2 }, true, 3.5f);
+  add_weight (g, score, "score/bias:0", 1, (int64_t[]){ 2 }, true, 3.6f);
+  g_assert_cmpint (err.code, ==, OSH_OK);
+  return g;
+}
+
+static void
+dense (const float *x, int n_in, const float *k, const float *b, int n_out, bool tanh_act, float *y)
+{
+  for (int j = 0; j < n_out; j++)
+    {
+      double acc = b[j];
+      for (int i = 0; i < n_in; i++)
+        acc += x[i] * k[i * n_out + j];
+      y[j] = tanh_act ? tanhf ((float) acc) : (float) acc;
+    }
+}
+
+void
+siamese_expected (const OshGraph *g, const float *left, const float *right, float out[2])
+{
+  float h[5], both[6];
+  for (int side = 0; side < 2; side++)
+    {
+      dense (side == 0 ? left : right, 6, w (g, "features/fc1", 0), w (g, "features/fc1", 1), 5, true, h);
+      dense (h, 5, w (g, "features/fc2", 0), w (g, "features/fc2", 1), 3, false, both + 3 * side);
+    }
+  dense (both, 6, w (g, "score", 0), w (g, "score", 1), 2, false, out);
+}

@@ -23,3 +23,8 @@ void break_functional (OshGraph *g);
 /* input(4) -> dense(3, relu) -> dense_1(2, softmax): a Keras 3 Sequential ("vars/0" names). */
 OshGraph *build_sequential (void);
 void sequential_expected (const OshGraph *g, const float *x, float out[2]);
+
+/* left(6), right(6) -> features (a nested Sequential: fc1(5, tanh) -> fc2(3)) called on each,
+ * a shared nested model -> concatenate -> score(2). */
+OshGraph *build_siamese (void);
+void siamese_expected (const OshGraph *g, const float *left, const float *right, float out[2]);

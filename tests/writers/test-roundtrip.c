@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "built-models.h"
+#include "references.h"
 #include "osh-model.h"
 #include "osh-test.h"
 
@@ -28,6 +29,12 @@ static const char *corpus_models[] = {
   "keras2/dl4j/tfkeras/misc_0.h5",
   "keras2/dl4j/tfkeras/cnn_1d_doublecount.h5.h5",
   "keras2/dl4j/weights/sepconv2d_tensorflow_2.h5",
+};
+
+/* tfjs-saved models with nested models (tools/reference/writers-make-fixtures.mjs). */
+static const char *fixture_models[] = {
+  "writers/fixtures/so_nested/model.json",
+  "writers/fixtures/nested_sequential/model.json",
 };
 
 static const char *targets[] = { "m.h5", "m.keras", "model.json" };
@@ -194,7 +201,7 @@ static void
 test_corpus_model (gconstpointer data)
 {
   const Case *c = data;
-  char *path = osh_test_corpus (c->model);
+  char *path = g_str_has_prefix (c->model, "writers/") ? osh_test_fixture (c->model) : osh_test_corpus (c->model);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_test_skip ("corpus not available");
@@ -226,6 +233,73 @@ test_built (gconstpointer data)
   g = build_sequential ();
   round_trip (g, target);
   osh_graph_free (g);
+  g = build_siamese ();
+  round_trip (g, target);
+  osh_graph_free (g);
+}
+
+/* A tfjs-saved fixture read by Offshoot and written back as model.json: tfjs computes from it
+ * what it computed from the original (io.json). */
+static void
+test_fixture_tfjs (gconstpointer data)
+{
+  const char *name = data;
+  char *rel = g_strdup_printf ("writers/fixtures/%s/model.json", name);
+  char *path = osh_test_fixture (rel);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  if (!g && not_implemented (&err))
+    {
+      g_test_skip ("the TF.js reader has not landed in this branch");
+      g_free (path);
+      g_free (rel);
+      return;
+    }
+  if (!g)
+    g_error ("%s", err.message);
+  char *io_rel = g_strdup_printf ("writers/fixtures/%s/io.json", name);
+  char *io_path = osh_test_fixture (io_rel);
+  g_free (io_rel);
+  json_error_t je;
+  json_t *io = json_load_file (io_path, 0, &je);
+  g_assert_nonnull (io);
+  char *dir = g_dir_make_tmp ("osh-fixture-XXXXXX", NULL);
+  char *out = g_build_filename (dir, "model.json", NULL);
+  char *input = g_build_filename (dir, "input.json", NULL);
+  g_assert_true (osh_model_save (g, out, &err));
+  json_t *inputs = json_pack ("{s:O}", "inputs", json_object_get (io, "inputs"));
+  g_assert_cmpint (json_dump_file (inputs, input, JSON_COMPACT), ==, 0);
+  char *arg = g_strdup_printf ("@%s", input);
+  json_t *r = tfjs_predict (out, arg);
+  g_assert_cmpint (json_integer_value (json_object_get (r, "params")), ==,
+                   json_integer_value (json_object_get (io, "params")));
+  json_t *want = json_object_get (io, "outputs"), *got = json_object_get (r, "outputs");
+  g_assert_cmpint (json_array_size (got), ==, json_array_size (want));
+  for (size_t o = 0; o < json_array_size (want); o++)
+    {
+      json_t *a = json_array_get (want, o), *b = json_array_get (got, o);
+      g_assert_cmpint (json_array_size (a), ==, json_array_size (b));
+      for (size_t i = 0; i < json_array_size (a); i++)
+        g_assert_cmpfloat_with_epsilon (json_number_value (json_array_get (b, i)),
+                                        json_number_value (json_array_get (a, i)), 1e-5);
+    }
+  json_decref (r);
+  json_decref (inputs);
+  json_decref (io);
+  osh_graph_free (g);
+  g_unlink (out);
+  g_unlink (input);
+  char *shard = g_build_filename (dir, "group1-shard1of1.bin", NULL);
+  g_unlink (shard);
+  g_rmdir (dir);
+  g_free (shard);
+  g_free (arg);
+  g_free (input);
+  g_free (out);
+  g_free (dir);
+  g_free (io_path);
+  g_free (path);
+  g_free (rel);
 }
 
 int
@@ -234,19 +308,31 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   for (size_t t = 0; t < G_N_ELEMENTS (targets); t++)
     {
-      char *name = g_strdup_printf ("/writers/roundtrip/%s/built-nested-and-sequential",
+      char *name = g_strdup_printf ("/writers/roundtrip/%s/built-nested-sequential-shared",
                                     strchr (targets[t], '.') + 1);
       g_test_add_data_func (name, targets[t], test_built);
       g_free (name);
     }
+  g_test_add_data_func ("/writers/fixtures/so_nested/tfjs-agrees", "so_nested", test_fixture_tfjs);
+  g_test_add_data_func ("/writers/fixtures/nested_sequential/tfjs-agrees", "nested_sequential",
+                        test_fixture_tfjs);
+  const char *all[G_N_ELEMENTS (corpus_models) + G_N_ELEMENTS (fixture_models)];
+  size_t n_all = 0;
   for (size_t i = 0; i < G_N_ELEMENTS (corpus_models); i++)
+    all[n_all++] = corpus_models[i];
+  for (size_t i = 0; i < G_N_ELEMENTS (fixture_models); i++)
+    all[n_all++] = fixture_models[i];
+  for (size_t i = 0; i < n_all; i++)
     for (size_t t = 0; t < G_N_ELEMENTS (targets); t++)
       {
         Case *c = g_new0 (Case, 1);
-        c->model = corpus_models[i];
+        c->model = all[i];
         c->target = targets[t];
         const char *ext = strchr (targets[t], '.') + 1;
-        char *base = g_path_get_basename (corpus_models[i]);
+        /* fixtures are all model.json: name them by their folder */
+        char *dir = g_path_get_dirname (all[i]);
+        char *base = g_path_get_basename (g_str_has_prefix (all[i], "writers/") ? dir : all[i]);
+        g_free (dir);
         char *name = g_strdup_printf ("/writers/roundtrip/%s/%s", ext, base);
         g_test_add_data_func_full (name, c, test_corpus_model, g_free);
         g_free (name);

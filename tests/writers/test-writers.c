@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "built-models.h"
+#include "references.h"
 #include "osh-connectivity.h"
 #include "osh-fixes.h"
 #include "osh-model.h"
@@ -44,38 +45,6 @@ remove_tree (const char *dir)
     }
   g_dir_close (d);
   g_rmdir (dir);
-}
-
-/* Runs an independent reference (python3 or node) and parses its one-JSON-document output. */
-static json_t *
-run_reference (const char *const *argv)
-{
-  char *out = NULL, *errout = NULL;
-  int status = 0;
-  GError *error = NULL;
-  gboolean spawned = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                                   &errout, &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (spawned);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed (%s): %s", argv[1], argv[2], errout && *errout ? errout : out);
-  json_error_t e;
-  json_t *doc = json_loads (out, 0, &e);
-  if (!doc)
-    g_error ("%s printed no JSON (%s): %s", argv[1], e.text, out);
-  g_free (out);
-  g_free (errout);
-  return doc;
-}
-
-static json_t *
-h5py_summary (const char *path, bool keras)
-{
-  char *script = osh_test_fixture ("writers/h5_summary.py");
-  const char *argv[] = { "/usr/bin/python3", script, keras ? "--keras" : path, keras ? path : NULL, NULL };
-  json_t *doc = run_reference (argv);
-  g_free (script);
-  return doc;
 }
 
 static char *
@@ -246,6 +215,16 @@ test_names (void)
       osh_keras3_snake_case (cases[i][0], buf, sizeof buf);
       g_assert_cmpstr (buf, ==, cases[i][1]);
     }
+  OshKeras3Keys keys;
+  g_assert_true (osh_keras3_keys_init (&keys, 4));
+  const char *order[][2] = { { "Conv2D", "conv2d" }, { "Dense", "dense" }, { "Conv2D", "conv2d_1" },
+                             { "Conv2D", "conv2d_2" } };
+  for (size_t i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      osh_keras3_key (&keys, order[i][0], buf, sizeof buf);
+      g_assert_cmpstr (buf, ==, order[i][1]);
+    }
+  osh_keras3_keys_clear (&keys);
   OshGraph *g = build_sequential ();
   char *n = osh_weight_h5_name (g, 1, 1);
   g_assert_cmpstr (n, ==, "dense/bias:0"); /* "vars/1" has no role: taken from Dense's table */
@@ -348,16 +327,6 @@ test_keras3_layout (void)
   osh_graph_free (g);
 }
 
-static json_t *
-tfjs_predict (const char *model_json, const char *input)
-{
-  char *script = osh_test_fixture ("writers/tfjs_predict.mjs");
-  const char *argv[] = { "node", script, model_json, input, NULL };
-  json_t *doc = run_reference (argv);
-  g_free (script);
-  return doc;
-}
-
 /* A 3x3x1 image x[i] = step * i + start, and the same as tfjs input JSON (batch of one). */
 static GString *
 image_input (float x[9], float step, float start)
@@ -399,6 +368,20 @@ test_tfjs_predicts (void)
   functional_expected (g, x, want1, want2);
   assert_outputs (json_array_get (json_object_get (r, "outputs"), 0), want1, 3);
   assert_outputs (json_array_get (json_object_get (r, "outputs"), 1), want2, 3);
+  json_decref (r);
+  tmp_file_free (&f);
+  osh_graph_free (g);
+
+  /* a nested Sequential called twice: its calls are nodes 1 and 2 in the config */
+  g = build_siamese ();
+  f = saved (g, "model.json");
+  const float left[6] = { 0.1f, -0.2f, 0.3f, 0.5f, -0.7f, 0.9f };
+  const float right[6] = { -0.4f, 0.8f, 0.2f, -0.1f, 0.6f, -0.3f };
+  float want_s[2];
+  siamese_expected (g, left, right, want_s);
+  r = tfjs_predict (f.path, "{\"inputs\": [[[0.1, -0.2, 0.3, 0.5, -0.7, 0.9]], [[-0.4, 0.8, 0.2, -0.1, 0.6, -0.3]]]}");
+  g_assert_cmpstr (str_at (r, "layers.2.class_name"), ==, "Sequential");
+  assert_outputs (json_array_get (json_object_get (r, "outputs"), 0), want_s, 2);
   json_decref (r);
   tmp_file_free (&f);
   osh_graph_free (g);

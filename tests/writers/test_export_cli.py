@@ -122,13 +122,45 @@ def tfjs_export_matches_keras_own_predictions():
     assert np.abs(y - want).max() < 1e-4, np.abs(y - want).max()
 
 
+@case
+def attached_head_exports_run_in_tfjs():
+    """attach a seg head inside the face model, save as .h5, export that to model.json: tfjs
+    runs both outputs, and the classifier's output is the original model's."""
+    d = tempdir()
+    h5 = os.path.join(d, "with_head.h5")
+    r = offshoot("attach", FER_MINI, "--attach", "conv2d_4=seg", "-o", h5)
+    assert r.returncode == 0, r.stderr
+    direct = os.path.join(tempdir(), "model.json")
+    r = offshoot("attach", FER_MINI, "--attach", "conv2d_4=seg", "-o", direct)
+    assert r.returncode == 0, r.stderr
+    out = export(h5, "model.json")
+    fixture = source("tests", "parity", "fixtures", "face_fer2013_mini_XCEPTION")
+    x = np.load(os.path.join(fixture, "input.npy"))
+    want = np.load(os.path.join(fixture, "output.npy"))
+    for path in (out, direct):
+        got = tfjs_predict(path, x)
+        assert len(got["outputs"]) == 2, len(got["outputs"])
+        y = np.array(got["outputs"][0], dtype=np.float32).reshape(want.shape)
+        assert np.abs(y - want).max() < 1e-5, (y, want)
+        names = [l["name"] for l in got["layers"]]
+        assert "aux_head_out" in names, names
+        # the seg head keeps conv2d_4's 15x15 map and has one channel
+        assert len(got["outputs"][1]) == 15 * 15, len(got["outputs"][1])
+    with h5py.File(h5, "r") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        assert [o[0] for o in cfg["config"]["output_layers"]] == ["predictions", "aux_head_out"], \
+            cfg["config"]["output_layers"]
+
+
 # Corpus models whose layers tfjs implements (it lacks Lambda, SpatialDropout, Keras 1 LSTM
-# weights): face_classification and a spread of dl4j's Keras 2 / tf.keras files.
+# weights): face_classification, the Keras 3 archives and a spread of dl4j's Keras 2 files.
 TFJS_LOADABLE = [
     ("keras2", "face_classification", "fer2013_mini_XCEPTION.102-0.66.hdf5"),
     ("keras2", "face_classification", "fer2013_big_XCEPTION.54-0.66.hdf5"),
     ("keras2", "face_classification", "gender_mini_XCEPTION.21-0.95.hdf5"),
     ("keras2", "face_classification", "tiny_XCEPTION_KDEF.hdf5"),
+    ("keras3", "fashion_mnist_cnn.keras"),
+    ("keras3", "mnist_cnn.keras"),
     ("keras2", "dl4j", "examples", "12net.h5"),
     ("keras2", "dl4j", "examples", "cnn1d", "cnn1d_flatten_tf_keras2.h5"),
     ("keras2", "dl4j", "examples", "gans", "wgan_discriminator.h5"),

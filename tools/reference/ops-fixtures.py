@@ -285,6 +285,28 @@ def bilinear_ref(x, oh, ow):
 
 add("/ops/resize/upsample-bilinear", "UpSampling2D", {"size": 2, "interpolation": "bilinear"}, [x], [],
     bilinear_ref(x, 14, 12))
+def bilinear_legacy_ref(x, oh, ow):
+    # TF 1 resize_bilinear / tfjs resizeBilinear without half-pixel centres: src = dst * in / out.
+    n, h, w, c = x.shape
+    y = np.zeros((n, oh, ow, c))
+    for oy in range(oh):
+        fy = oy * h / oh
+        y0 = int(math.floor(fy))
+        y1 = min(y0 + 1, h - 1)
+        wy = fy - y0
+        for ox in range(ow):
+            fx = ox * w / ow
+            x0 = int(math.floor(fx))
+            x1_ = min(x0 + 1, w - 1)
+            wx = fx - x0
+            top = x[:, y0, x0] * (1 - wx) + x[:, y0, x1_] * wx
+            bot = x[:, y1, x0] * (1 - wx) + x[:, y1, x1_] * wx
+            y[:, oy, ox] = top * (1 - wy) + bot * wy
+    return y
+
+
+add("/ops/resize/upsample-bilinear-keras2.2", "UpSampling2D", {"size": [2, 3], "interpolation": "bilinear"}, [x],
+    [], bilinear_legacy_ref(x, 14, 18), keras_version="2.2.4")
 add("/ops/resize/resizing-bilinear", "Resizing", {"height": 5, "width": 9}, [x], [], bilinear_ref(x, 5, 9))
 
 # ---- merges ----

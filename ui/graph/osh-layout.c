@@ -114,6 +114,33 @@ block_prefix (const char *name)
   return prefix;
 }
 
+/* ONNX graphs exported by PyTorch name nodes by module path: "/block1/conv_a/Conv". The
+ * first level makes the blocks ("block1"), unless one module holds most of the model
+ * ("/features/features.3/block/..."): then the second level does ("features/features.3").
+ * `crowded` says whether the first level is such a module. */
+static char *
+module_prefix (const char *name, bool crowded)
+{
+  char **tok = g_strsplit (name + 1, "/", -1);
+  int n = (int) g_strv_length (tok);
+  char *prefix = NULL;
+  if (crowded && n >= 3 && *tok[1])
+    prefix = g_strdup_printf ("%s/%s", tok[0], tok[1]);
+  else if (!crowded && n >= 2 && *tok[0])
+    prefix = g_strdup (tok[0]);
+  g_strfreev (tok);
+  return prefix;
+}
+
+/* The first path component of a module-path name ("/features/..." → "features"), or NULL. */
+static char *
+module_root (const char *name)
+{
+  if (name[0] != '/' || !strchr (name + 1, '/'))
+    return NULL;
+  return g_strndup (name + 1, (gsize) (strchr (name + 1, '/') - (name + 1)));
+}
+
 static int
 add_group (GArray *groups, OshGroupKind kind, char *name, int parent, int layer)
 {
@@ -251,10 +278,31 @@ osh_grouping_new (const OshGraph *g)
   GHashTable *blocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GHashTable *counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   char **keys = g_new0 (char *, MAX (1, g->n_layers));
+  GHashTable *roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      char *top = module_root (g->layers[i].name);
+      if (top)
+        g_hash_table_replace (roots, top,
+                              GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (roots, top))
+                                               + 1));
+    }
   for (int i = 0; i < g->n_layers; i++)
     {
       const OshLayer *l = &g->layers[i];
-      char *prefix = l->is_model ? NULL : block_prefix (l->name);
+      char *prefix = NULL;
+      if (l->is_model)
+        ;
+      else if (l->name[0] == '/')
+        {
+          char *top = module_root (l->name);
+          bool crowded = top && GPOINTER_TO_INT (g_hash_table_lookup (roots, top)) * 2
+                                    > g->n_layers;
+          prefix = module_prefix (l->name, crowded);
+          g_free (top);
+        }
+      else
+        prefix = block_prefix (l->name);
       if (!prefix)
         continue;
       keys[i] = g_strdup_printf ("%d/%s", l->owner, prefix);
@@ -291,6 +339,7 @@ osh_grouping_new (const OshGraph *g)
   g_free (keys);
   g_hash_table_destroy (blocks);
   g_hash_table_destroy (counts);
+  g_hash_table_destroy (roots);
   g_free (model_group);
 
   gr->n_groups = (int) groups->len;
@@ -468,6 +517,7 @@ typedef struct
   int *group_item;
   int *item_cluster; /* per item: the expanded group it sits in, -1 at top level */
   PangoContext *text;
+  OshNodeMeasure *measure;
 } Builder;
 
 static bool
@@ -493,10 +543,8 @@ shape_text (const OshGraph *g, OshRef r, char *buf, size_t size)
 static void
 measure (Builder *b, OshLayoutItem *it)
 {
-  PangoLayout *pl = osh_node_text_layout (b->text, it->title, it->subtitle, it->shape_text,
-                                          it->params);
-  osh_node_text_box_size (pl, &it->box.w, &it->box.h);
-  g_object_unref (pl);
+  osh_node_measure_box (b->measure, it->title, it->subtitle, it->shape_text, it->params,
+                        &it->box.w, &it->box.h);
 }
 
 static int
@@ -561,6 +609,19 @@ item_of_node (Builder *b, int n)
       OshLayoutItem it = { .kind = OSH_ITEM_NODE, .node = n, .group = -1, .layer = layer,
                            .family = osh_layer_family (l->class_name) };
       it.title = g_strdup (l->name);
+      /* Inside a module-path block the block's frame already says "/features/features.3". */
+      int grp = b->gr ? b->gr->layer_group[layer] : -1;
+      if (grp >= 0 && b->gr->groups[grp].kind == OSH_GROUP_BLOCK && l->name[0] == '/'
+          && l->owner < 0)
+        {
+          const char *prefix = b->gr->groups[grp].name;
+          size_t len = strlen (prefix);
+          if (!strncmp (l->name + 1, prefix, len) && l->name[len + 1] == '/')
+            {
+              g_free (it.title);
+              it.title = g_strdup (l->name + len + 2);
+            }
+        }
       it.subtitle = g_strdup (l->class_name);
       char shape[128];
       shape_text (g, (OshRef){ n, 0 }, shape, sizeof shape);
@@ -693,7 +754,7 @@ build_dot (Builder *b)
   int n_items = (int) b->items->len;
   /* dot's x-positioning (network simplex) dominates above ~1,000 nodes: cap its
    * iterations there; a low limit keeps the width sane (NOTES.md). */
-  g_string_append (dot, "  graph [rankdir=TB, nodesep=0.3, ranksep=0.4, fontsize=12, "
+  g_string_append (dot, "  graph [rankdir=TB, nodesep=0.3, ranksep=0.3, fontsize=9, "
                         "fontname=\"Sans\"");
   if (n_items > 1000)
     g_string_append (dot, ", nslimit=0.02, nslimit1=2, mclimit=0.5");
@@ -786,6 +847,7 @@ builder_init (Builder *b, const OshGraph *g, const OshGrouping *gr)
   for (int i = 0; i < n_groups; i++)
     b->group_item[i] = -1;
   b->text = osh_node_text_context ();
+  b->measure = osh_node_measure_new (b->text);
 }
 
 static void
@@ -828,6 +890,7 @@ builder_clear (Builder *b)
   g_free (b->node_item);
   g_free (b->group_item);
   g_free (b->item_cluster);
+  osh_node_measure_free (b->measure);
   g_object_unref (b->text);
 }
 

@@ -171,7 +171,9 @@ typedef struct
   double seconds_layout; /* graphviz: parse, dot layout, geometry read-back */
 } OshGraphLayout;
 
-/* Lays out `g` with the grouping state `gr` (NULL: no groups). NULL with err set on failure. */
+/* Lays out `g` with the grouping state `gr` (NULL: no groups). `gr` must come from
+ * osh_grouping_new on this graph: after an edit rebuilds the graph, make a new grouping
+ * (a grouping of another layer count is ignored). NULL with err set on failure. */
 OshGraphLayout *osh_layout_compute (const OshGraph *g, const OshGrouping *gr, OshError *err);
 void osh_layout_free (OshGraphLayout *lay);
 

@@ -1,5 +1,6 @@
 #include "osh-node-text.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,24 +32,35 @@ osh_format_count (int64_t n, char *buf, size_t size)
     snprintf (buf, size, "%lld", (long long) n);
 }
 
-PangoLayout *
-osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle,
-                      const char *shape, int64_t params)
+/* The third line: "(None, 7, 7, 8)  ·  1.2k params", or "" when there is neither. */
+static void
+third_line (const char *shape, int64_t params, char *buf, size_t size)
 {
   char count[32] = "";
   if (params > 0)
     osh_format_count (params, count, sizeof count);
+  bool has_shape = shape && *shape;
+  if (params > 0)
+    g_snprintf (buf, size, "%s%s%s params", has_shape ? shape : "", has_shape ? "  ·  " : "",
+                count);
+  else
+    g_snprintf (buf, size, "%s", has_shape ? shape : "");
+}
+
+PangoLayout *
+osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle,
+                      const char *shape, int64_t params)
+{
+  char third[256];
+  third_line (shape, params, third, sizeof third);
   GString *text = g_string_new (title ? title : "");
   guint title_end = text->len;
   g_string_append_c (text, '\n');
   g_string_append (text, subtitle ? subtitle : "");
-  if ((shape && *shape) || params > 0)
+  if (*third)
     {
       g_string_append_c (text, '\n');
-      if (shape && *shape)
-        g_string_append (text, shape);
-      if (params > 0)
-        g_string_append_printf (text, "%s%s params", shape && *shape ? "  ·  " : "", count);
+      g_string_append (text, third);
     }
 
   /* Attributes rather than markup: names need no escaping and nothing is parsed. */
@@ -59,7 +71,7 @@ osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle
   pango_attr_list_insert (attrs, a);
   a = pango_attr_size_new (8 * PANGO_SCALE);
   a->start_index = title_end;
-  a->end_index = text->len;
+  a->end_index = PANGO_ATTR_INDEX_TO_TEXT_END; /* an empty last line is small text too */
   pango_attr_list_insert (attrs, a);
 
   static gsize once;
@@ -87,4 +99,82 @@ osh_node_text_box_size (PangoLayout *layout, double *w, double *h)
   double th = (double) logical.height / PANGO_SCALE;
   *w = MAX (OSH_NODE_MIN_W, tw + 2 * OSH_NODE_PAD_X);
   *h = th + 2 * OSH_NODE_PAD_Y;
+}
+
+struct _OshNodeMeasure
+{
+  PangoLayout *title, *small;
+  GHashTable *small_width; /* class names and shapes repeat: measured once */
+  double height2, height3; /* box heights for two and three lines */
+};
+
+static double
+line_width (PangoLayout *layout, const char *text)
+{
+  PangoRectangle logical;
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_get_extents (layout, NULL, &logical);
+  return (double) logical.width / PANGO_SCALE;
+}
+
+OshNodeMeasure *
+osh_node_measure_new (PangoContext *ctx)
+{
+  OshNodeMeasure *m = g_new0 (OshNodeMeasure, 1);
+  /* The same fonts osh_node_text_layout sets through attributes. */
+  PangoFontDescription *font = pango_font_description_from_string ("Sans Bold 10");
+  m->title = pango_layout_new (ctx);
+  pango_layout_set_font_description (m->title, font);
+  pango_font_description_free (font);
+  font = pango_font_description_from_string ("Sans 8");
+  m->small = pango_layout_new (ctx);
+  pango_layout_set_font_description (m->small, font);
+  pango_font_description_free (font);
+  m->small_width = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  double w;
+  PangoLayout *probe = osh_node_text_layout (ctx, "Ag", "Ag", "", 0);
+  osh_node_text_box_size (probe, &w, &m->height2);
+  g_object_unref (probe);
+  probe = osh_node_text_layout (ctx, "Ag", "Ag", "Ag", 0);
+  osh_node_text_box_size (probe, &w, &m->height3);
+  g_object_unref (probe);
+  return m;
+}
+
+static double
+small_width (OshNodeMeasure *m, const char *text)
+{
+  double *w = g_hash_table_lookup (m->small_width, text);
+  if (!w)
+    {
+      w = g_new (double, 1);
+      *w = line_width (m->small, text);
+      g_hash_table_insert (m->small_width, g_strdup (text), w);
+    }
+  return *w;
+}
+
+void
+osh_node_measure_box (OshNodeMeasure *m, const char *title, const char *subtitle,
+                      const char *shape, int64_t params, double *w, double *h)
+{
+  char third[256];
+  third_line (shape, params, third, sizeof third);
+  double tw = line_width (m->title, title ? title : "");
+  tw = MAX (tw, small_width (m, subtitle ? subtitle : ""));
+  if (*third)
+    tw = MAX (tw, small_width (m, third));
+  *w = MAX (OSH_NODE_MIN_W, tw + 2 * OSH_NODE_PAD_X);
+  *h = *third ? m->height3 : m->height2;
+}
+
+void
+osh_node_measure_free (OshNodeMeasure *m)
+{
+  if (!m)
+    return;
+  g_object_unref (m->title);
+  g_object_unref (m->small);
+  g_hash_table_destroy (m->small_width);
+  g_free (m);
 }

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define OSH_NODE_PAD_X 8.0
-#define OSH_NODE_PAD_Y 5.0
+#define OSH_NODE_PAD_Y 4.0
 #define OSH_NODE_MIN_W 96.0
 
 /* A context with metric hinting off, so text scales smoothly with the view. */
@@ -30,3 +30,11 @@ void osh_node_text_box_size (PangoLayout *layout, double *w, double *h);
 
 /* "1.2M", "35.1k", "850"; writes into buf. */
 void osh_format_count (int64_t n, char *buf, size_t size);
+
+/* Box sizes without building a layout per box: lines are measured on two reused layouts and
+ * repeated lines (class names, shapes) once. Gives what osh_node_text_box_size gives. */
+typedef struct _OshNodeMeasure OshNodeMeasure;
+OshNodeMeasure *osh_node_measure_new (PangoContext *ctx);
+void osh_node_measure_box (OshNodeMeasure *m, const char *title, const char *subtitle,
+                           const char *shape, int64_t params, double *w, double *h);
+void osh_node_measure_free (OshNodeMeasure *m);

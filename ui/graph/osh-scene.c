@@ -132,6 +132,7 @@ struct _OshScene
   PangoContext *text;
   PangoLayout **item_text;  /* built on first draw, kept */
   PangoLayout **edge_text;
+  PangoLayout **cluster_text;
   uint32_t *node_style;
   uint32_t *item_style;
   Grid items, edges;
@@ -245,6 +246,7 @@ osh_scene_new (OshGraphLayout *lay)
   s->text = osh_node_text_context ();
   s->item_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
   s->edge_text = g_new0 (PangoLayout *, MAX (1, lay->n_edges));
+  s->cluster_text = g_new0 (PangoLayout *, MAX (1, lay->n_clusters));
   s->node_style = g_new0 (uint32_t, MAX (1, lay->n_nodes));
   s->item_style = g_new0 (uint32_t, MAX (1, lay->n_items));
   s->item_seen = g_new0 (unsigned, MAX (1, lay->n_items));
@@ -263,8 +265,11 @@ osh_scene_free (OshScene *s)
     g_clear_object (&s->item_text[i]);
   for (int i = 0; i < s->lay->n_edges; i++)
     g_clear_object (&s->edge_text[i]);
+  for (int i = 0; i < s->lay->n_clusters; i++)
+    g_clear_object (&s->cluster_text[i]);
   g_free (s->item_text);
   g_free (s->edge_text);
+  g_free (s->cluster_text);
   g_object_unref (s->text);
   g_free (s->node_style);
   g_free (s->item_style);
@@ -350,6 +355,18 @@ rounded_rect (cairo_t *cr, OshRect r, double radius)
   cairo_close_path (cr);
 }
 
+/* A one-line layout for a frame or edge label, built once and kept by the scene. */
+static PangoLayout *
+small_text (OshScene *s, const char *font_name, const char *text)
+{
+  PangoLayout *pl = pango_layout_new (s->text);
+  PangoFontDescription *font = pango_font_description_from_string (font_name);
+  pango_layout_set_font_description (pl, font);
+  pango_font_description_free (font);
+  pango_layout_set_text (pl, text, -1);
+  return pl;
+}
+
 static void
 draw_cluster (OshScene *s, cairo_t *cr, const Palette *p, const OshLayoutCluster *cl,
               bool text)
@@ -362,15 +379,12 @@ draw_cluster (OshScene *s, cairo_t *cr, const Palette *p, const OshLayoutCluster
   cairo_stroke (cr);
   if (!text)
     return;
+  int i = (int) (cl - s->lay->clusters);
+  if (!s->cluster_text[i])
+    s->cluster_text[i] = small_text (s, "Sans Italic 9", cl->label);
   cairo_move_to (cr, cl->box.x + 6, cl->box.y + 3);
-  PangoLayout *pl = pango_layout_new (s->text);
-  PangoFontDescription *font = pango_font_description_from_string ("Sans Italic 9");
-  pango_layout_set_font_description (pl, font);
-  pango_font_description_free (font);
-  pango_layout_set_text (pl, cl->label, -1);
   set_rgb (cr, p->muted, 1);
-  pango_cairo_show_layout (cr, pl);
-  g_object_unref (pl);
+  pango_cairo_show_layout (cr, s->cluster_text[i]);
 }
 
 static bool
@@ -416,14 +430,7 @@ draw_edge (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   if (text && e->label && *e->label)
     {
       if (!s->edge_text[i])
-        {
-          PangoLayout *pl = pango_layout_new (s->text);
-          PangoFontDescription *font = pango_font_description_from_string ("Sans 7");
-          pango_layout_set_font_description (pl, font);
-          pango_font_description_free (font);
-          pango_layout_set_text (pl, e->label, -1);
-          s->edge_text[i] = pl;
-        }
+        s->edge_text[i] = small_text (s, "Sans 7", e->label);
       set_rgb (cr, red ? p->red : p->muted, alpha);
       cairo_move_to (cr, e->label_pos.x, e->label_pos.y);
       pango_cairo_show_layout (cr, s->edge_text[i]);
@@ -508,15 +515,14 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   pango_cairo_show_layout (cr, s->item_text[i]);
 }
 
-int
-osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h)
+static int
+draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
+            bool text)
 {
   const Palette *p = s->dark ? &dark : &light;
   set_rgb (cr, p->background, 1);
   cairo_paint (cr);
   OshRect vis = osh_viewport_visible (vp, view_w, view_h);
-  /* Below ~4 px per line text is unreadable and the most expensive part: skip it. */
-  bool text = vp->scale >= 0.4;
 
   cairo_save (cr);
   cairo_translate (cr, vp->x, vp->y);
@@ -538,6 +544,13 @@ osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, 
   g_array_free (items, TRUE);
   cairo_restore (cr);
   return drawn;
+}
+
+int
+osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h)
+{
+  /* Below ~4 px per line text is unreadable and the most expensive part: skip it. */
+  return draw_scene (s, cr, vp, view_w, view_h, vp->scale >= 0.4);
 }
 
 static bool
@@ -714,7 +727,8 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
     }
   cairo_t *cr = cairo_create (surface);
   OshViewport vp = { margin - b.x * scale, margin - b.y * scale, scale };
-  osh_scene_draw (s, cr, &vp, w, h);
+  /* Vector files are zoomed in a viewer: they always carry the text. */
+  draw_scene (s, cr, &vp, w, h, !png || scale >= 0.4);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   cairo_status_t st = CAIRO_STATUS_SUCCESS;

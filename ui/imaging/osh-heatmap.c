@@ -1,12 +1,11 @@
 /* Heatmaps: Offshoot's colour ramp, bilinear upsampling, overlay and colour bar with cairo. */
 #include "osh-heatmap.h"
 
-#include <errno.h>
+#include <glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Five stops chosen so luminance (BT.601) rises: 28, 80, 113, 159, 214. */
 static const uint8_t ramp[5][3] = {
@@ -173,10 +172,10 @@ osh_heatmap_render (const OshTensor *map, const OshImage *img, const OshHeatmapS
 }
 
 static cairo_status_t
-write_to_file (void *closure, const unsigned char *data, unsigned int length)
+append_bytes (void *closure, const unsigned char *data, unsigned int length)
 {
-  return fwrite (data, 1, length, closure) == length ? CAIRO_STATUS_SUCCESS
-                                                     : CAIRO_STATUS_WRITE_ERROR;
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
 }
 
 bool
@@ -186,39 +185,21 @@ osh_heatmap_write_png (const OshTensor *map, const OshImage *img, const OshHeatm
   cairo_surface_t *s = osh_heatmap_render (map, img, style, err);
   if (!s)
     return false;
-  size_t n = strlen (path) + 16;
-  char *tmp = malloc (n);
-  int fd = -1;
-  if (tmp)
-    {
-      snprintf (tmp, n, "%s.tmp-XXXXXX", path);
-      fd = mkstemp (tmp);
-    }
-  FILE *f = fd >= 0 ? fdopen (fd, "wb") : NULL;
-  bool ok = false;
-  if (!f)
-    {
-      osh_fail (err, OSH_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
-                strerror (errno));
-      if (fd >= 0)
-        close (fd);
-    }
-  else
-    {
-      cairo_status_t st = cairo_surface_write_to_png_stream (s, write_to_file, f);
-      ok = (fclose (f) == 0) && st == CAIRO_STATUS_SUCCESS;
-      if (!ok)
-        osh_fail (err, OSH_ERR_IO, "%s: cannot write the PNG: %s", path, cairo_status_to_string (st));
-      else if (rename (tmp, path) != 0)
-        {
-          ok = false;
-          osh_fail (err, OSH_ERR_IO, "%s: cannot rename the temporary file into place: %s", path,
-                    strerror (errno));
-        }
-    }
-  if (!ok && fd >= 0)
-    unlink (tmp);
-  free (tmp);
+  GByteArray *png = g_byte_array_new ();
+  cairo_status_t st = cairo_surface_write_to_png_stream (s, append_bytes, png);
   cairo_surface_destroy (s);
+  bool ok = st == CAIRO_STATUS_SUCCESS;
+  if (!ok)
+    osh_fail (err, OSH_ERR_IO, "%s: cannot encode the PNG: %s", path, cairo_status_to_string (st));
+  GError *gerr = NULL;
+  /* GLib writes a temporary file beside the target and renames it into place. */
+  if (ok && !g_file_set_contents_full (path, (const char *) png->data, (gssize) png->len,
+                                       G_FILE_SET_CONTENTS_CONSISTENT, 0666, &gerr))
+    {
+      ok = false;
+      osh_fail (err, OSH_ERR_IO, "%s", gerr->message);
+      g_error_free (gerr);
+    }
+  g_byte_array_unref (png);
   return ok;
 }

@@ -208,10 +208,20 @@ osh_preprocess_propose (const OshGraph *g, OshPreprocess *pp)
   OshShape s;
   if (!input_shape (g, &s))
     return false;
-  bool first = g->layout == OSH_LAYOUT_CHANNELS_FIRST;
+  /* An input may say its own layout (ONNX exports of Keras models keep NHWC inputs). */
+  const char *df = osh_config_string (g->layers[g->nodes[g->inputs[0].node].layer].config,
+                                      "data_format", NULL);
+  OshLayout layout = df ? (strcmp (df, "channels_first") == 0 ? OSH_LAYOUT_CHANNELS_FIRST
+                                                              : OSH_LAYOUT_CHANNELS_LAST)
+                        : g->layout;
+  /* A channels-first graph whose image input still ends in 1 or 3 channels reads NHWC. */
+  if (!df && layout == OSH_LAYOUT_CHANNELS_FIRST && s.rank == 4 && s.dim[1] != 1 && s.dim[1] != 3
+      && (s.dim[3] == 1 || s.dim[3] == 3))
+    layout = OSH_LAYOUT_CHANNELS_LAST;
+  bool first = layout == OSH_LAYOUT_CHANNELS_FIRST;
   int64_t c = first ? s.dim[1] : s.dim[3], h = first ? s.dim[2] : s.dim[1],
           w = first ? s.dim[3] : s.dim[2];
-  pp->layout = g->layout;
+  pp->layout = layout;
   if (h > 0 && w > 0 && h <= OSH_IMAGE_MAX_SIDE && w <= OSH_IMAGE_MAX_SIDE)
     pp->height = (int) h, pp->width = (int) w;
   if (c == 1 || c == 3)

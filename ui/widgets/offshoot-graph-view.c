@@ -520,6 +520,14 @@ offshoot_graph_view_search_count (OffshootGraphView *self)
   return self->matches->len;
 }
 
+int
+offshoot_graph_view_search_layer (OffshootGraphView *self)
+{
+  if (self->match_pos < 0 || self->match_pos >= (int) self->matches->len)
+    return -1;
+  return layout_of (self)->items[g_array_index (self->matches, int, self->match_pos)].layer;
+}
+
 gboolean
 offshoot_graph_view_layer_position (OffshootGraphView *self, int layer, double *vx, double *vy)
 {

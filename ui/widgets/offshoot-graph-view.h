@@ -55,6 +55,8 @@ OshCamera *offshoot_graph_view_get_camera (OffshootGraphView *self);
 int offshoot_graph_view_search (OffshootGraphView *self, const char *text);
 int offshoot_graph_view_search_step (OffshootGraphView *self, int direction);
 int offshoot_graph_view_search_count (OffshootGraphView *self);
+/* The layer of the current search match, or -1. */
+int offshoot_graph_view_search_layer (OffshootGraphView *self);
 
 /* Where a layer's box centre is in view coordinates (for tests and the end-to-end script);
  * FALSE when it is not in the layout. */

@@ -58,6 +58,7 @@ struct _OffshootRunPanel
   GtkWidget parent_instance;
 
   GtkWidget *scroller;
+  GtkExpander *preprocess_expander;
   GtkButton *choose_button, *run_button, *cancel_button;
   GtkMenuButton *sample_button;
   GtkPicture *input_picture;
@@ -98,6 +99,19 @@ static guint signals[N_SIGNALS];
 GdkTexture *
 osh_texture_from_surface (cairo_surface_t *surface)
 {
+  if (cairo_image_surface_get_format (surface) != CAIRO_FORMAT_ARGB32)
+    {
+      /* RGB24 leaves the fourth byte undefined: paint it onto an opaque ARGB32 copy. */
+      int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
+      cairo_surface_t *argb = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+      cairo_t *cr = cairo_create (argb);
+      cairo_set_source_surface (cr, surface, 0, 0);
+      cairo_paint (cr);
+      cairo_destroy (cr);
+      GdkTexture *t = osh_texture_from_surface (argb);
+      cairo_surface_destroy (argb);
+      return t;
+    }
   cairo_surface_flush (surface);
   int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
   int stride = cairo_image_surface_get_stride (surface);
@@ -533,6 +547,18 @@ pulse (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+scroll_to_results (gpointer data)
+{
+  OffshootRunPanel *self = data;
+  graphene_point_t p;
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
+  GtkWidget *child = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (self->scroller));
+  if (child && gtk_widget_compute_point (GTK_WIDGET (self->status_label), child, &GRAPHENE_POINT_INIT (0, 0), &p))
+    gtk_adjustment_set_value (adj, p.y);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 run_done (GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -565,6 +591,9 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
                                              osh_plan_flops (self->last->plan) / 1e9);
   gtk_label_set_text (self->status_label, status);
   show_results (self);
+  /* Bring the results into view: they sit below the input and the preprocessing. */
+  gtk_expander_set_expanded (self->preprocess_expander, FALSE);
+  g_timeout_add_full (G_PRIORITY_LOW, 200, scroll_to_results, g_object_ref (self), g_object_unref);
   state_changed (self);
   g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0);
 }
@@ -656,6 +685,12 @@ offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file)
   gtk_picture_set_paintable (self->input_picture, tex ? GDK_PAINTABLE (tex) : NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->input_picture), tex != NULL);
   state_changed (self);
+}
+
+void
+offshoot_run_panel_set_class_names (OffshootRunPanel *self, const char *names)
+{
+  gtk_editable_set_text (GTK_EDITABLE (self->labels_entry), names ? names : "");
 }
 
 void
@@ -765,6 +800,7 @@ offshoot_run_panel_class_init (OffshootRunPanelClass *klass)
   gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-run-panel.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootRunPanel, name)
   BIND (scroller);
+  BIND (preprocess_expander);
   BIND (choose_button);
   BIND (run_button);
   BIND (cancel_button);

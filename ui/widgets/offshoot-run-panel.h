@@ -26,6 +26,9 @@ GtkWidget *offshoot_run_panel_new (void);
 void offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h);
 /* The picture to run on (decoded in the worker when the run starts). */
 void offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file);
+/* Names for the classes of a label output, comma-separated in index order ("angry,disgust,
+ * ..."); used by the next run's results. */
+void offshoot_run_panel_set_class_names (OffshootRunPanel *self, const char *names);
 /* The layer whose activation should be kept when the model is too big to keep them all. */
 void offshoot_run_panel_set_focus_layer (OffshootRunPanel *self, const char *path);
 

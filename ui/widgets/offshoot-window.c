@@ -8,11 +8,32 @@
 
 G_DEFINE_FINAL_TYPE (OffshootWindow, offshoot_window, GTK_TYPE_APPLICATION_WINDOW)
 
+/* With OFFSHOOT_TRACE set, what the user did and what came of it goes to stderr, one line
+ * each: the end-to-end script (real pointer events, tests/ui/e2e-xdotool.sh) checks these. */
+static void trace (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+trace (const char *fmt, ...)
+{
+  static int on = -1;
+  if (on < 0)
+    on = g_getenv ("OFFSHOOT_TRACE") != NULL;
+  if (!on)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *text = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_printerr ("offshoot-trace: %s\n", text);
+}
+
 /* ---- Banners ----------------------------------------------------------------------------- */
 
 void
 offshoot_window_show_error (OffshootWindow *self, const char *message)
 {
+  if (message)
+    trace ("error %s", message);
   g_free (self->error);
   self->error = message ? g_strdup (message) : NULL;
   gtk_label_set_text (self->error_label, message ? message : "");
@@ -105,6 +126,7 @@ on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path, co
   OshGraphHandle *h = osh_graph_handle_new_edit (edited, self->graph, &head);
   offshoot_window_apply_handle (self, h);
   osh_graph_handle_unref (h);
+  trace ("attached %s at %s", names[spec->n_steps - 1], path);
   /* Show the new output once it is laid out. */
   self->select_after_layout = osh_graph_find_layer (edited, -1, names[spec->n_steps - 1]);
 }
@@ -301,6 +323,10 @@ static void
 on_run_finished (OffshootRunPanel *panel, OffshootWindow *self)
 {
   (void) panel;
+  for (int i = 0; i < offshoot_run_panel_get_n_results (panel); i++)
+    trace ("result %d %s", i, offshoot_run_panel_get_result_text (panel, i));
+  if (offshoot_run_panel_get_error (panel))
+    trace ("run failed %s", offshoot_run_panel_get_error (panel));
   show_activation (self, offshoot_graph_view_get_selected_layer (self->graph_view));
   offshoot_window_update_actions (self);
 }
@@ -320,6 +346,7 @@ on_layer_selected (OffshootGraphView *view, int layer, OffshootWindow *self)
   (void) view;
   offshoot_layer_panel_set_layer (self->layer_panel, self->graph ? self->graph->graph : NULL, layer);
   g_autofree char *path = self->graph && layer >= 0 ? osh_graph_layer_path (self->graph->graph, layer) : NULL;
+  trace ("selected %s", path ? path : "(none)");
   offshoot_run_panel_set_focus_layer (self->run_panel, path);
   show_activation (self, layer);
   offshoot_head_panel_set_target (self->head_panel, self->graph, layer);
@@ -334,6 +361,7 @@ on_layout_done (OffshootGraphView *view, OffshootWindow *self)
   const char *err = offshoot_graph_view_get_error (view);
   if (err)
     offshoot_window_show_error (self, err);
+  trace ("laid out %d boxes", offshoot_graph_view_count_items (view));
   if (self->select_after_layout >= 0)
     {
       int layer = self->select_after_layout;
@@ -345,9 +373,23 @@ on_layout_done (OffshootGraphView *view, OffshootWindow *self)
 
 /* ---- Search ------------------------------------------------------------------------------ */
 
+/* Traces where the current match is on the window's surface (what xdotool clicks). */
+static void
+trace_match (OffshootWindow *self)
+{
+  int layer = offshoot_graph_view_search_layer (self->graph_view);
+  double x, y, wx, wy, sx = 0, sy = 0;
+  if (layer < 0 || !offshoot_graph_view_layer_position (self->graph_view, layer, &x, &y)
+      || !gtk_widget_translate_coordinates (GTK_WIDGET (self->graph_view), GTK_WIDGET (self), x, y, &wx, &wy))
+    return;
+  gtk_native_get_surface_transform (GTK_NATIVE (self), &sx, &sy);
+  trace ("found %s at %.0f %.0f", self->graph->graph->layers[layer].name, wx + sx, wy + sy);
+}
+
 static void
 show_search_status (OffshootWindow *self, int n, int pos)
 {
+  trace_match (self);
   g_autofree char *text = n == 0 ? g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->search_entry))[0]
                                                  ? "No match"
                                                  : "")
