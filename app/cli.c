@@ -42,7 +42,7 @@ static const OshCommand commands[] = {
     EDITS_HELP "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
     "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
     "  --expand GROUP        open a group (and the groups around it)\n"
-    "  --collapse-blocks     draw every repeated block as one box\n"
+    "  --collapse-blocks     draw every repeated block and ONNX module as one box\n"
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
     "  --scale S             pixels per point for PNG (default 1)\n"
     "  --dark                the dark palette\n", osh_cmd_render },

@@ -47,7 +47,10 @@ static int
 apply_groups (const char *cmd, OshGrouping *gr, const OshGraph *g, const RenderOptions *o)
 {
   if (o->collapse_blocks)
-    osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+    {
+      osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+      osh_grouping_collapse_kind (gr, OSH_GROUP_MODULE, true);
+    }
   for (guint i = 0; i < o->collapse->len; i++)
     {
       const char *name = g_ptr_array_index (o->collapse, i);

@@ -319,6 +319,7 @@ test_onnx_module_paths (void)
    * is no block. */
   g_assert_cmpint (gr->n_groups, ==, 2);
   g_assert_cmpstr (gr->groups[0].name, ==, "features/features.1");
+  g_assert_cmpint (gr->groups[0].kind, ==, OSH_GROUP_MODULE);
   g_assert_cmpint (osh_grouping_find (gr, "features.1"), ==, 0);
   g_assert_cmpint (osh_grouping_find (gr, "features.2"), ==, 1);
   OshGraphLayout *lay = lay_out (g, gr);
@@ -346,7 +347,13 @@ test_onnx_module_paths (void)
   gr = osh_grouping_new (g);
   g_assert_cmpint (gr->n_groups, ==, 1);
   g_assert_cmpstr (gr->groups[0].name, ==, "block1");
+  g_assert_cmpint (gr->groups[0].kind, ==, OSH_GROUP_MODULE);
   g_assert_cmpint (gr->groups[0].n_layers, ==, 3);
+  /* Keras-style blocks and modules collapse separately. */
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  g_assert_false (gr->groups[0].collapsed);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_MODULE, true);
+  g_assert_true (gr->groups[0].collapsed);
   osh_grouping_free (gr);
   osh_graph_free (g);
 }

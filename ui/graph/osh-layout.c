@@ -211,7 +211,7 @@ drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
   int kept = 0;
   for (int grp = 0; grp < gr->n_groups; grp++)
     {
-      bool drop = gr->groups[grp].kind == OSH_GROUP_BLOCK
+      bool drop = gr->groups[grp].kind != OSH_GROUP_MODEL
                   && block_leaks (gr, g, grp, first, consumers, seen, grp + 1);
       renumber[grp] = drop ? -1 : kept;
       if (drop)
@@ -221,7 +221,7 @@ drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
         }
       gr->groups[kept++] = gr->groups[grp];
     }
-  /* Blocks are never parents, so only layers point at dropped groups. */
+  /* Blocks and modules are never parents, so only layers point at dropped groups. */
   for (int l = 0; l < g->n_layers; l++)
     {
       int old = gr->layer_group[l];
@@ -329,7 +329,9 @@ osh_grouping_new (const OshGraph *g)
                                                         prefix)
                                      : g_strdup (prefix);
           int parent = l->owner >= 0 ? model_group[l->owner] : -1;
-          grp = add_group (groups, OSH_GROUP_BLOCK, name, parent, -1);
+          /* Module paths start with '/' (module_prefix); name prefixes do not. */
+          OshGroupKind kind = l->name[0] == '/' ? OSH_GROUP_MODULE : OSH_GROUP_BLOCK;
+          grp = add_group (groups, kind, name, parent, -1);
           g_hash_table_insert (blocks, g_strdup (keys[i]), GINT_TO_POINTER (grp));
         }
       gr->layer_group[i] = grp;
@@ -569,7 +571,9 @@ group_item (Builder *b, int grp)
     }
   else
     {
-      it.subtitle = g_strdup_printf ("block · %d layers", group->n_layers);
+      it.subtitle = g_strdup_printf ("%s · %d layers",
+                                     group->kind == OSH_GROUP_MODULE ? "module" : "block",
+                                     group->n_layers);
       int last = -1;
       for (int l = 0; l < g->n_layers; l++)
         if (osh_grouping_layer_in (b->gr, l, grp))
@@ -611,7 +615,7 @@ item_of_node (Builder *b, int n)
       it.title = g_strdup (l->name);
       /* Inside a module-path block the block's frame already says "/features/features.3". */
       int grp = b->gr ? b->gr->layer_group[layer] : -1;
-      if (grp >= 0 && b->gr->groups[grp].kind == OSH_GROUP_BLOCK && l->name[0] == '/'
+      if (grp >= 0 && b->gr->groups[grp].kind == OSH_GROUP_MODULE
           && l->owner < 0)
         {
           const char *prefix = b->gr->groups[grp].name;

@@ -65,12 +65,14 @@ typedef enum
 {
   OSH_GROUP_MODEL, /* a nested model (a layer with is_model) */
   OSH_GROUP_BLOCK, /* layers sharing a repeated-block name prefix: "block5a_", "conv2_block1_" */
+  OSH_GROUP_MODULE, /* ONNX nodes sharing a module path: "/features/features.3/..." */
 } OshGroupKind;
 
 typedef struct
 {
   OshGroupKind kind;
-  char *name;     /* the model's path ("efficientnetb7"), or "block5a" / "model/block5a" */
+  char *name;     /* the model's path ("efficientnetb7"), "block5a" / "model/block5a", or a
+                     module path without its leading '/' ("features/features.3") */
   int parent;     /* the enclosing group, -1 at top level */
   int layer;      /* OSH_GROUP_MODEL: the model layer; -1 for blocks */
   int n_layers;   /* layers inside, at every depth */
