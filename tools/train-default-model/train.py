@@ -4,13 +4,14 @@
 Not run by the build or the tests. From the project root (Debian's python3-torch, numpy, h5py):
 
     nice /usr/bin/python3 tools/train-default-model/train.py
-    node tools/train-default-model/check-tfjs.mjs      # tfjs reloads it, writes the predictions
+    node tools/train-default-model/check-tfjs.mjs      # tfjs reloads it: default-predictions.json
 
 writes
     resources/models/default.keras          the trained model, a Keras 3 archive
     resources/samples/*.png, labels.txt     8 held-out images (2 a class) and their masks
     tests/zoo/torch-predictions.json        PyTorch's probabilities on those samples
-and prints the held-out accuracy.
+and prints the held-out accuracy (the committed model: 96.83 % on 600 held-out images, 8/8
+samples; the run took 12 epochs, ~1-4 min each on this shared 2-core machine).
 
 The model is a compact EfficientNet: the layer classes and names of keras.applications
 (stem_conv, block1a_dwconv, ..., block5a_expand_conv, top_conv, avg_pool, predictions), fewer
