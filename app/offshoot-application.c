@@ -171,6 +171,13 @@ static const Shortcut shortcuts[] = {
   { "win.cancel", { "Escape", NULL } },
 };
 
+void
+offshoot_application_set_accels (GtkApplication *app)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (shortcuts); i++)
+    gtk_application_set_accels_for_action (app, shortcuts[i].action, shortcuts[i].accels);
+}
+
 static void
 offshoot_application_startup (GApplication *app)
 {
@@ -182,9 +189,7 @@ offshoot_application_startup (GApplication *app)
     { .name = "about", .activate = about_activated },
   };
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
-  for (size_t i = 0; i < G_N_ELEMENTS (shortcuts); i++)
-    gtk_application_set_accels_for_action (GTK_APPLICATION (app), shortcuts[i].action,
-                                           shortcuts[i].accels);
+  offshoot_application_set_accels (GTK_APPLICATION (app));
 
   g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
   gtk_css_provider_load_from_resource (css, "/io/offshoot/Offshoot/style.css");

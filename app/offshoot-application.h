@@ -11,5 +11,8 @@ G_DECLARE_FINAL_TYPE (OffshootApplication, offshoot_application, OFFSHOOT, APPLI
                       GtkApplication)
 
 OffshootApplication *offshoot_application_new (void);
+/* Every keyboard shortcut (Ctrl+O open, Ctrl+E export, Ctrl+F find, Ctrl+plus/minus/0 zoom,
+ * F5 run, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+H attach head, Ctrl+Q quit) on `app`. */
+void offshoot_application_set_accels (GtkApplication *app);
 
 G_END_DECLS

@@ -12,6 +12,7 @@ typedef struct
   const char *layer; /* borrowed from the JSON */
   int node;
   int tensor;
+  bool keras3_call; /* a keras_history inside a Keras 3 call's args (see resolve) */
 } CallRef;
 
 typedef struct
@@ -260,7 +261,10 @@ collect_keras3 (Ctx *c, const json_t *v, Call *call, const char *where, int dept
   const char *cls = osh_config_string (v, "class_name", "");
   if (strcmp (cls, "__keras_tensor__") == 0)
     {
-      return push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where);
+      if (!push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where))
+        return false;
+      call->refs[call->n - 1].keras3_call = true;
+      return true;
     }
   return true;
 }
@@ -334,10 +338,13 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
     }
   int node = r->node;
   const OshLayer *l = &c->g->layers[layer];
-  /* A nested model (Keras's Functional, and Sequential before Keras 3) has a node of its own
-   * that links its inputs to its outputs: node 0 is that, and calls count from 1. Keras 3's
-   * Functional.get_config numbers them the same way (kept_nodes starts at 1). */
-  if (l->is_model && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0))
+  /* A nested model has a node of its own linking its inputs to its outputs in Keras 2, tf.keras
+   * and tfjs: node 0 is that one and calls count from 1. Keras 3 keeps the numbering in
+   * input_layers/output_layers of a nested Functional (functional_from_config's get_tensor
+   * subtracts 1) but not in call arguments (deserialize_node indexes _inbound_nodes as is),
+   * and its Sequential is no Functional. */
+  bool own_node = l->is_model && !r->keras3_call && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0);
+  if (own_node)
     {
       if (node == 0)
         {

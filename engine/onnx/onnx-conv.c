@@ -225,7 +225,19 @@ onnx_conv_prepare (OshOpCall *c, OshError *err)
   return prepare (c, false, err);
 }
 
-/* cols[(ci*kh + ky)*kw + kx][oy*ow + ox] = x[ci][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw] */
+/* The output columns ox whose input column ox*sw - pl + kx*dw lies inside [0, w): [*lo, *hi). */
+static void
+valid_range (int64_t n_out, int64_t stride, int64_t offset, int64_t size, int64_t *lo, int64_t *hi)
+{
+  /* ix = ox*stride + offset must satisfy 0 <= ix < size. */
+  int64_t a = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t b = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride;
+  *lo = a < n_out ? a : n_out;
+  *hi = b < n_out ? (b > *lo ? b : *lo) : n_out;
+}
+
+/* cols[(ci*kh + ky)*kw + kx][oy*ow + ox] = x[ci][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]:
+ * whole runs are copied, bounds are handled once per row, not per element. */
 static void
 im2col (const Geometry *g, int64_t channels, const float *x, float *cols)
 {
@@ -235,6 +247,8 @@ im2col (const Geometry *g, int64_t channels, const float *x, float *cols)
         {
           float *row = cols + ((ci * g->kh + ky) * g->kw + kx) * g->oh * g->ow;
           const float *plane = x + ci * g->h * g->w;
+          int64_t off = kx * g->dw - g->pl, lo, hi;
+          valid_range (g->ow, g->sw, off, g->w, &lo, &hi);
           for (int64_t oy = 0; oy < g->oh; oy++)
             {
               int64_t iy = oy * g->sh - g->pt + ky * g->dh;
@@ -244,16 +258,20 @@ im2col (const Geometry *g, int64_t channels, const float *x, float *cols)
                   memset (r, 0, (size_t) g->ow * sizeof *r);
                   continue;
                 }
-              const float *src = plane + iy * g->w;
-              for (int64_t ox = 0; ox < g->ow; ox++)
-                {
-                  int64_t ix = ox * g->sw - g->pl + kx * g->dw;
-                  r[ox] = ix >= 0 && ix < g->w ? src[ix] : 0.0f;
-                }
+              const float *src = plane + iy * g->w + off;
+              memset (r, 0, (size_t) lo * sizeof *r);
+              if (g->sw == 1)
+                memcpy (r + lo, src + lo, (size_t) (hi - lo) * sizeof *r);
+              else
+                for (int64_t ox = lo; ox < hi; ox++)
+                  r[ox] = src[ox * g->sw];
+              memset (r + hi, 0, (size_t) (g->ow - hi) * sizeof *r);
             }
         }
 }
 
+/* One output plane per channel, accumulated tap by tap over whole rows: the inner loop has no
+ * bounds checks and vectorizes for stride 1. */
 static void
 depthwise (const Geometry *g, const float *x, const float *w, float *y)
 {
@@ -263,23 +281,27 @@ depthwise (const Geometry *g, const float *x, const float *w, float *y)
       const float *plane = x + (oc / mult) * g->h * g->w;
       const float *k = w + oc * g->kh * g->kw;
       float *out = y + oc * g->oh * g->ow;
-      for (int64_t oy = 0; oy < g->oh; oy++)
-        for (int64_t ox = 0; ox < g->ow; ox++)
+      memset (out, 0, (size_t) (g->oh * g->ow) * sizeof *out);
+      for (int64_t ky = 0; ky < g->kh; ky++)
+        for (int64_t kx = 0; kx < g->kw; kx++)
           {
-            float acc = 0;
-            for (int64_t ky = 0; ky < g->kh; ky++)
+            float wt = k[ky * g->kw + kx];
+            int64_t off = kx * g->dw - g->pl, lo, hi;
+            valid_range (g->ow, g->sw, off, g->w, &lo, &hi);
+            for (int64_t oy = 0; oy < g->oh; oy++)
               {
                 int64_t iy = oy * g->sh - g->pt + ky * g->dh;
                 if (iy < 0 || iy >= g->h)
                   continue;
-                for (int64_t kx = 0; kx < g->kw; kx++)
-                  {
-                    int64_t ix = ox * g->sw - g->pl + kx * g->dw;
-                    if (ix >= 0 && ix < g->w)
-                      acc += plane[iy * g->w + ix] * k[ky * g->kw + kx];
-                  }
+                const float *src = plane + iy * g->w + off;
+                float *o = out + oy * g->ow;
+                if (g->sw == 1)
+                  for (int64_t ox = lo; ox < hi; ox++)
+                    o[ox] += wt * src[ox];
+                else
+                  for (int64_t ox = lo; ox < hi; ox++)
+                    o[ox] += wt * src[ox * g->sw];
               }
-            out[oy * g->ow + ox] = acc;
           }
     }
 }

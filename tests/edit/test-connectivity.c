@@ -196,6 +196,41 @@ test_two_instances (void)
   osh_graph_free (g);
 }
 
+/* The connected instance is flattened at the top level and made after the head: the rewired
+ * head reads a later node, and the fixed graph is still in the IR's node order. */
+static void
+test_rewire_to_later_layer (void)
+{
+  OshError err = { 0 };
+  int b5_other;
+  OshGraph *g = osh_graph_new ();
+  int in = osh_graph_add_layer (g, -1, "input_1", "InputLayer",
+                                eg_input_config ("input_1", 32, 32, 3), &err);
+  int in_node = eg_node (g, in, NULL, 0, 32, 32, 3);
+  eg_backbone (g, -1, "efficientnet_1", "input_3", &b5_other);
+  int aux = eg_conv (g, -1, "aux_head_out", (OshRef){ b5_other, 0 }, 1, 1);
+  int stem = eg_conv (g, -1, "stem_conv", (OshRef){ in_node, 0 }, 2, 8);
+  int b5 = eg_conv (g, -1, "block5a_expand_conv", (OshRef){ stem, 0 }, 2, 16);
+  OshRef outs[2] = { { b5, 0 }, { aux, 0 } };
+  g_assert_true (osh_graph_set_io (g, -1, &(OshRef){ in_node, 0 }, 1, outs, 2, &err));
+  OshConnectivity *c = analyze (g);
+  g_assert_cmpstr (c->fixes[0].id, ==, "rewire:aux_head_out");
+  OshGraph *fixed = osh_fix_apply (g, &c->fixes[0], &err);
+  g_assert_nonnull (fixed);
+  for (int n = 0; n < fixed->n_nodes; n++)
+    for (int i = 0; i < fixed->nodes[n].n_inputs; i++)
+      g_assert_cmpint (fixed->nodes[n].inputs[i].node, <, n);
+  OshConnectivity *after = analyze (fixed);
+  g_assert_true (after->connected);
+  OshGraph *copy = osh_graph_copy (fixed, &err);
+  g_assert_nonnull (copy);
+  osh_graph_free (copy);
+  osh_connectivity_free (after);
+  osh_graph_free (fixed);
+  osh_connectivity_free (c);
+  osh_graph_free (g);
+}
+
 /* A branch from a stray top-level Input, and a layer that reaches no output. */
 static void
 test_dangling_and_unused (void)
@@ -290,6 +325,7 @@ main (int argc, char **argv)
   g_test_add_func ("/edit/connectivity/nested-mistake", test_nested_mistake);
   g_test_add_func ("/edit/connectivity/flatten-keeps-names", test_flatten_keeps_names);
   g_test_add_func ("/edit/connectivity/two-instances", test_two_instances);
+  g_test_add_func ("/edit/connectivity/rewire-to-later-layer", test_rewire_to_later_layer);
   g_test_add_func ("/edit/connectivity/dangling-and-unused", test_dangling_and_unused);
   g_test_add_func ("/edit/connectivity/two-problems", test_two_problems);
   g_test_add_func ("/edit/connectivity/cycle", test_cycle);

@@ -167,7 +167,8 @@ def k3(cls, name, config, inbound):
 
 def keras3_nested_config():
     """Outer functional: x → backbone (a nested functional) → shared dense, called twice.
-    Keras numbers a nested Functional's calls from 1 (node 0 links its own input to output)."""
+    Keras 3 numbers a nested Functional's calls from 0 in call arguments but from 1 in
+    output_layers (functional_from_config subtracts 1 there)."""
     inner = {"module": "keras.src.models.functional", "class_name": "Functional", "name": "backbone",
              "registered_name": "Functional",
              "config": {"name": "backbone", "trainable": True,
@@ -178,7 +179,7 @@ def keras3_nested_config():
                         "input_layers": [["inner_in", 0, 0]], "output_layers": [["inner_bn", 0, 0]]},
              "inbound_nodes": [{"args": [kt("x")], "kwargs": {}}]}
     layers = [k3("InputLayer", "x", {"batch_shape": [None, 3]}, []), inner,
-              k3("Dense", "shared", {"units": 4}, [{"args": [kt("backbone", 1)], "kwargs": {}},
+              k3("Dense", "shared", {"units": 4}, [{"args": [kt("backbone", 0)], "kwargs": {}},
                                                    {"args": [kt("shared", 0)], "kwargs": {}}]),
               k3("Add", "sum", {}, [{"args": [[kt("shared", 0), kt("shared", 1)]], "kwargs": {}}])]
     return {"module": "keras.src.models.functional", "class_name": "Functional",
@@ -194,9 +195,10 @@ def keras3_nested_model_and_shared_layer():
             g = f.create_group(path + "/vars")
             for i, a in enumerate(arrays):
                 g.create_dataset(str(i), data=a)
-        var("layers/backbone/layers/inner_fc", np.ones((3, 4), "f4"), np.zeros(4, "f4"))
-        var("layers/backbone/layers/inner_bn", *[np.full(4, v, "f4") for v in (1, 0, 0, 1)])
-        var("layers/shared", np.eye(4, dtype="f4"), np.zeros(4, "f4"))
+        # Keras 3 names groups by snake_case class and a counter, not by layer name.
+        var("layers/functional/layers/dense", np.ones((3, 4), "f4"), np.zeros(4, "f4"))
+        var("layers/functional/layers/batch_normalization", *[np.full(4, v, "f4") for v in (1, 0, 0, 1)])
+        var("layers/dense", np.eye(4, dtype="f4"), np.zeros(4, "f4"))
     p = os.path.join(TMP, "nested.keras")
     with open(wpath, "rb") as f:
         write_keras(p, {"config.json": json.dumps(keras3_nested_config()),

@@ -447,6 +447,9 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "collapse-blocks", laid_out);
   set_enabled (self, "run", has_graph && !offshoot_run_panel_is_running (self->run_panel));
   set_enabled (self, "attach-head", selected);
+  /* Buttons that are not action-backed follow the same state. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), laid_out);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->export_button), has_graph);
   set_enabled (self, "undo", has_graph && self->undo->len > 0);
   set_enabled (self, "redo", has_graph && self->redo->len > 0);
 }
