@@ -175,11 +175,14 @@ osh_op_keras3 (const OshGraph *g)
 bool
 osh_op_legacy_bilinear (const OshGraph *g)
 {
-  /* tfjs-layers also omits them, but a tfjs model means what it means in Keras. */
-  const char *v = g && g->meta ? osh_config_string (g->meta, "keras_version", NULL) : NULL;
+  if (!g)
+    return false;
+  if (g->format && strcmp (g->format, "tfjs") == 0)
+    return true;
+  const char *v = g->meta ? osh_config_string (g->meta, "keras_version", NULL) : NULL;
   if (!v)
     return false;
-  if (v[0] == '1' && v[1] == '.')
+  if (strncmp (v, "tfjs", 4) == 0 || v[0] == '1')
     return true;
   /* "2.0" .. "2.3" (and "2.3.1"), not "2.10" */
   return v[0] == '2' && v[1] == '.' && v[2] >= '0' && v[2] <= '3'

@@ -134,9 +134,8 @@ bool osh_act_from_config (const OshOpCall *c, OshAct *act, OshError *err);
 void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int threads);
 /* Keras 2 hard_sigmoid or Keras 3 hard_sigmoid for this graph (keras_version in meta). */
 bool osh_op_keras3 (const OshGraph *g);
-/* True when UpSampling2D(bilinear) samples without half-pixel centres: Keras before 2.4
- * (TF 1's resize_bilinear); Keras 2.4+ and 3 (and so tfjs models, read as Keras) use TF 2's
- * half-pixel resize. */
+/* True when UpSampling2D(bilinear) samples without half-pixel centres: tfjs models and Keras
+ * before 2.4 (TF 1's resize_bilinear); Keras 2.4+ and 3 use TF 2's half-pixel resize. */
 bool osh_op_legacy_bilinear (const OshGraph *g);
 
 /* Checks one input (two or more for `min_inputs` > 1) of rank within [min_rank, max_rank]. */

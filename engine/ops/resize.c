@@ -253,8 +253,8 @@ osh_resizing_prepare (OshOpCall *c, OshError *err)
 }
 
 /* Nearest: TF picks floor(y · in/out) (UpSampling2D repeats rows). Bilinear: TF 2's resize
- * with half-pixel centres (Keras 2.4+, 3, Resizing), or TF 1's grid without them for older
- * Keras (osh_op_legacy_bilinear). */
+ * with half-pixel centres (Keras 2.4+, 3, Resizing), or TF 1's / tfjs's corner-aligned grid
+ * without them (osh_op_legacy_bilinear). */
 static void
 resize_nhwc (const ResizeRun *r, const float *const *in, float *const *out)
 {
