@@ -25,7 +25,8 @@ run)
   out=$(mktemp -d /tmp/offshoot-XXXXXX)
   build/app/offshoot samples -o "$out/samples"
   sample=$(ls "$out"/samples/*.png | grep -v mask | head -n 1)
-  build/app/offshoot run @default "$sample" --attach block5a_expand_conv=seg --heatmaps "$out/heatmaps"
+  build/app/offshoot run @default "$sample" --labels "$out/samples/labels.txt" \
+    --attach block5a_expand_conv=seg --heatmaps "$out/heatmaps"
   echo "Heatmaps written to $out/heatmaps"
   ;;
 test)
