@@ -24,7 +24,6 @@ typedef struct
   int node;     /* the node (and output) it is the value of */
 } Value;
 
-#define OSH_STEP_MAX_OUTPUTS 16 /* outputs of one call (ONNX Split, Dropout's mask) */
 
 typedef struct
 {

@@ -294,12 +294,7 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
       else
         for (int64_t i = 0; i < inner; i++)
           o[i] = combine (k, o[i], x[off + i * inner_stride]);
-      for (int d = r - 2; d >= 0; d--)
-        {
-          if (++idx[d] < os->dim[d])
-            break;
-          idx[d] = 0;
-        }
+      onnx_next_index (idx, os, r - 1);
     }
 }
 

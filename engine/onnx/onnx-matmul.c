@@ -148,11 +148,6 @@ onnx_matmul_run (const OshOpCall *c, const float *const *in, float *const *out, 
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) g->m, (int) g->n, (int) g->k, 1.0f,
                    a + oa * g->m * g->k, (int) g->k, b + ob * g->k * g->n, (int) g->n, 0.0f,
                    out[0] + t * g->m * g->n, (int) g->n);
-      for (int d = g->batch.rank - 1; d >= 0; d--)
-        {
-          if (++idx[d] < g->batch.dim[d])
-            break;
-          idx[d] = 0;
-        }
+      onnx_next_index (idx, &g->batch, g->batch.rank);
     }
 }

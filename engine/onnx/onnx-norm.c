@@ -238,12 +238,7 @@ onnx_reduce_run (const OshOpCall *c, const float *const *in, float *const *out, 
         o += idx[d] * ostride[d];
       float v = xd[i];
       out[0][o] = r->kind == 2 ? fmaxf (out[0][o], v) : r->kind == 3 ? fminf (out[0][o], v) : out[0][o] + v;
-      for (int d = x->rank - 1; d >= 0; d--)
-        {
-          if (++idx[d] < x->dim[d])
-            break;
-          idx[d] = 0;
-        }
+      onnx_next_index (idx, x, x->rank);
     }
   if (r->kind == 0 && per > 0)
     for (int64_t i = 0; i < n_out; i++)

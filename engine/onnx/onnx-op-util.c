@@ -169,3 +169,25 @@ onnx_numel (const OshShape *s)
     n *= s->dim[i];
   return n;
 }
+
+void
+onnx_strides (const OshShape *s, int64_t *strides)
+{
+  int64_t st = 1;
+  for (int d = s->rank - 1; d >= 0; d--)
+    {
+      strides[d] = st;
+      st *= s->dim[d];
+    }
+}
+
+void
+onnx_next_index (int64_t *idx, const OshShape *s, int axes)
+{
+  for (int d = axes - 1; d >= 0; d--)
+    {
+      if (++idx[d] < s->dim[d])
+        return;
+      idx[d] = 0;
+    }
+}

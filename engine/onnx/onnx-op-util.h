@@ -43,6 +43,10 @@ bool onnx_broadcast (const OshShape *const *shapes, int n, OshShape *out, OshErr
 void onnx_broadcast_strides (const OshShape *s, const OshShape *to, int64_t *strides);
 
 int64_t onnx_numel (const OshShape *s);
+/* C-order strides (in elements) of `s`. */
+void onnx_strides (const OshShape *s, int64_t *strides);
+/* Advances the multi-index `idx` over the first `axes` axes of `s` in C order (wrapping). */
+void onnx_next_index (int64_t *idx, const OshShape *s, int axes);
 
 /* The op families (one file each); osh-onnx-ops.c maps op types onto them. */
 #define ONNX_FAMILY(f)                                                                             \

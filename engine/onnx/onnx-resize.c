@@ -93,9 +93,8 @@ onnx_pad_run (const OshOpCall *c, const float *const *in, float *const *out, flo
   const float *cv = onnx_opset (c) >= 11 ? onnx_slot_data (c, in, 2) : NULL;
   if (cv)
     value = cv[0];
-  int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 }, st = 1;
-  for (int d = x->rank - 1; d >= 0; d--)
-    xs[d] = st, st *= x->dim[d];
+  int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
+  onnx_strides (x, xs);
   int64_t n = onnx_numel (o);
   for (int64_t i = 0; i < n; i++)
     {
@@ -116,12 +115,7 @@ onnx_pad_run (const OshOpCall *c, const float *const *in, float *const *out, flo
           off += k * xs[d];
         }
       out[0][i] = outside ? value : src[off];
-      for (int d = o->rank - 1; d >= 0; d--)
-        {
-          if (++idx[d] < o->dim[d])
-            break;
-          idx[d] = 0;
-        }
+      onnx_next_index (idx, o, o->rank);
     }
 }
 
@@ -350,11 +344,7 @@ onnx_expand_run (const OshOpCall *c, const float *const *in, float *const *out, 
   bool tile = strcmp (c->layer->class_name, "Tile") == 0;
   int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
   if (tile)
-    {
-      int64_t st = 1;
-      for (int d = x->rank - 1; d >= 0; d--)
-        xs[d] = st, st *= x->dim[d];
-    }
+    onnx_strides (x, xs);
   else
     onnx_broadcast_strides (x, o, xs);
   int64_t n = onnx_numel (o);
@@ -365,11 +355,6 @@ onnx_expand_run (const OshOpCall *c, const float *const *in, float *const *out, 
       for (int d = 0; d < o->rank; d++)
         off += (tile ? idx[d] % x->dim[d - lead] : idx[d]) * xs[d];
       out[0][i] = src[off];
-      for (int d = o->rank - 1; d >= 0; d--)
-        {
-          if (++idx[d] < o->dim[d])
-            break;
-          idx[d] = 0;
-        }
+      onnx_next_index (idx, o, o->rank);
     }
 }

@@ -204,12 +204,7 @@ onnx_transpose_run (const OshOpCall *c, const float *const *in, float *const *ou
       for (int d = 0; d < o->rank; d++)
         off += idx[d] * st[d];
       out[0][i] = src[off];
-      for (int d = o->rank - 1; d >= 0; d--)
-        {
-          if (++idx[d] < o->dim[d])
-            break;
-          idx[d] = 0;
-        }
+      onnx_next_index (idx, o, o->rank);
     }
 }
 
@@ -432,9 +427,8 @@ onnx_slice_run (const OshOpCall *c, const float *const *in, float *const *out, f
   const Slice *s = c->params;
   const OshShape *x = onnx_slot (c, 0).shape, *o = &c->out[0];
   const float *src = onnx_slot_data (c, in, 0);
-  int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 }, st = 1;
-  for (int d = x->rank - 1; d >= 0; d--)
-    xs[d] = st, st *= x->dim[d];
+  int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
+  onnx_strides (x, xs);
   int64_t n = onnx_numel (o);
   for (int64_t i = 0; i < n; i++)
     {
@@ -442,12 +436,7 @@ onnx_slice_run (const OshOpCall *c, const float *const *in, float *const *out, f
       for (int d = 0; d < o->rank; d++)
         off += (s->start[d] + idx[d] * s->step[d]) * xs[d];
       out[0][i] = src[off];
-      for (int d = o->rank - 1; d >= 0; d--)
-        {
-          if (++idx[d] < o->dim[d])
-            break;
-          idx[d] = 0;
-        }
+      onnx_next_index (idx, o, o->rank);
     }
 }
 

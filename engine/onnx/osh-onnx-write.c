@@ -144,8 +144,9 @@ int64_slot (const char *op, size_t slot)
   return false;
 }
 
+/* A TensorProto with the name, type and dims of `t`, values still to fill. */
 static Onnx__TensorProto *
-tensor_proto_int64 (Arena *a, const char *name, const OshTensor *t)
+tensor_header (Arena *a, const char *name, const OshTensor *t, int32_t type)
 {
   Onnx__TensorProto *p = arena_alloc (a, sizeof *p);
   if (!p)
@@ -153,11 +154,20 @@ tensor_proto_int64 (Arena *a, const char *name, const OshTensor *t)
   onnx__tensor_proto__init (p);
   p->name = arena_strdup (a, name);
   p->has_data_type = true;
-  p->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  p->data_type = type;
   p->n_dims = (size_t) t->shape.rank;
   p->dims = arena_alloc (a, (size_t) t->shape.rank * sizeof (int64_t));
   for (int i = 0; p->dims && i < t->shape.rank; i++)
     p->dims[i] = t->shape.dim[i];
+  return p;
+}
+
+static Onnx__TensorProto *
+tensor_proto_int64 (Arena *a, const char *name, const OshTensor *t)
+{
+  Onnx__TensorProto *p = tensor_header (a, name, t, ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+  if (!p)
+    return NULL;
   size_t n = (size_t) osh_tensor_numel (t);
   p->n_int64_data = n;
   p->int64_data = arena_alloc (a, n * sizeof (int64_t));
@@ -169,17 +179,9 @@ tensor_proto_int64 (Arena *a, const char *name, const OshTensor *t)
 static Onnx__TensorProto *
 tensor_proto (Arena *a, const char *name, const OshTensor *t)
 {
-  Onnx__TensorProto *p = arena_alloc (a, sizeof *p);
+  Onnx__TensorProto *p = tensor_header (a, name, t, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
   if (!p)
     return NULL;
-  onnx__tensor_proto__init (p);
-  p->name = arena_strdup (a, name);
-  p->has_data_type = true;
-  p->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-  p->n_dims = (size_t) t->shape.rank;
-  p->dims = arena_alloc (a, (size_t) t->shape.rank * sizeof (int64_t));
-  for (int i = 0; p->dims && i < t->shape.rank; i++)
-    p->dims[i] = t->shape.dim[i];
   size_t n = (size_t) osh_tensor_numel (t);
   p->has_raw_data = true;
   p->raw_data.len = n * sizeof (float);
