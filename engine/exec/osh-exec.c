@@ -24,7 +24,6 @@ typedef struct
   int node;     /* the node (and output) it is the value of */
 } Value;
 
-
 typedef struct
 {
   int node;
