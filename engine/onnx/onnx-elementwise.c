@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "onnx-op-util.h"
+#include "osh-vec.h"
 
 typedef enum
 {
@@ -157,11 +158,44 @@ onnx_unary_run (const OshOpCall *c, const float *const *in, float *const *out, f
       lo = a ? a[0] : lo;
       hi = b ? b[0] : hi;
     }
-  if (u->kind == U_COPY)
-    memcpy (out[0], x, (size_t) n * sizeof (float));
-  else
-    for (int64_t i = 0; i < n; i++)
-      out[0][i] = apply (u, x[i], lo, hi);
+  float *y = out[0];
+  /* The common kinds get their own branch-free loops, which the compiler vectorizes (fminf and
+   * fmaxf would be library calls here: they must honour NaN); the rest go through apply(). */
+  switch (u->kind)
+    {
+    case U_COPY: memcpy (y, x, (size_t) n * sizeof (float)); break;
+    case U_RELU:
+      for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? x[i] : 0;
+      break;
+    case U_CLIP:
+      for (int64_t i = 0; i < n; i++)
+        {
+          float v = x[i] < lo ? lo : x[i];
+          y[i] = v > hi ? hi : v;
+        }
+      break;
+    case U_LEAKY:
+      for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] >= 0 ? x[i] : u->a * x[i];
+      break;
+    case U_HSWISH:
+      for (int64_t i = 0; i < n; i++)
+        {
+          float g = x[i] * (1.0f / 6.0f) + 0.5f;
+          g = g < 0 ? 0 : g > 1 ? 1 : g;
+          y[i] = x[i] * g;
+        }
+      break;
+    case U_SIGMOID:
+      memcpy (y, x, (size_t) n * sizeof (float));
+      osh_vec_sigmoid (y, n, 0);
+      break;
+    default:
+      for (int64_t i = 0; i < n; i++)
+        y[i] = apply (u, x[i], lo, hi);
+      break;
+    }
   if (c->n_out > 1) /* Dropout's mask: everything kept at inference */
     for (int64_t i = 0; i < n; i++)
       out[1][i] = 1.0f;
@@ -255,6 +289,37 @@ combine (BinaryKind k, float a, float b)
   return a;
 }
 
+/* o[i] = combine (o[i], v) for a block, the kind chosen once outside the loop. */
+static void
+combine_scalar (BinaryKind k, float *o, float v, int64_t n, bool first)
+{
+  if (first)
+    {
+      for (int64_t i = 0; i < n; i++)
+        o[i] = v;
+      return;
+    }
+  switch (k)
+    {
+    case B_ADD: case B_SUM: case B_MEAN:
+      for (int64_t i = 0; i < n; i++)
+        o[i] += v;
+      break;
+    case B_MUL:
+      for (int64_t i = 0; i < n; i++)
+        o[i] *= v;
+      break;
+    case B_SUB:
+      for (int64_t i = 0; i < n; i++)
+        o[i] -= v;
+      break;
+    default:
+      for (int64_t i = 0; i < n; i++)
+        o[i] = combine (k, o[i], v);
+      break;
+    }
+}
+
 /* out = combine (out, x) with x broadcast onto out's shape. */
 static void
 accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const OshShape *xs,
@@ -266,6 +331,12 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
     {
       if (first)
         memcpy (out, x, (size_t) n * sizeof (float));
+      else if (k == B_MUL)
+        for (int64_t i = 0; i < n; i++)
+          out[i] *= x[i];
+      else if (k == B_ADD || k == B_SUM || k == B_MEAN)
+        for (int64_t i = 0; i < n; i++)
+          out[i] += x[i];
       else
         for (int64_t i = 0; i < n; i++)
           out[i] = combine (k, out[i], x[i]);
@@ -280,6 +351,24 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
   int64_t strides[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
   onnx_broadcast_strides (xs, os, strides);
   int r = os->rank;
+  /* x constant over the trailing axes (a squeeze-excite gate (N, C, 1, 1) on (N, C, H, W), a
+   * bias): one value per block, combined by a loop the compiler vectorizes. */
+  int keep = r;
+  int64_t block = 1;
+  while (keep > 0 && strides[keep - 1] == 0)
+    block *= os->dim[--keep];
+  if (block > 1)
+    {
+      for (int64_t base = 0; base < n; base += block)
+        {
+          int64_t off = 0;
+          for (int d = 0; d < keep; d++)
+            off += idx[d] * strides[d];
+          combine_scalar (k, out + base, x[off], block, first);
+          onnx_next_index (idx, os, keep);
+        }
+      return;
+    }
   /* Walk the output in order; the innermost axis is a tight loop. */
   int64_t inner = os->dim[r - 1], inner_stride = strides[r - 1];
   for (int64_t base = 0; base < n; base += inner)

@@ -142,7 +142,7 @@ onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, fl
         {
           double acc = p->max ? -INFINITY : 0;
           for (int64_t i = 0; i < p->h * p->w; i++)
-            acc = p->max ? fmax (acc, plane[i]) : acc + plane[i];
+            acc = p->max ? (plane[i] > acc ? plane[i] : acc) : acc + plane[i];
           out[0][ch] = (float) (p->max ? acc : acc / (double) (p->h * p->w));
           continue;
         }
@@ -166,7 +166,7 @@ onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, fl
                     float v = plane[iy * p->w + ix];
                     if (p->max && (v > acc || count == 0))
                       best = iy * p->w + ix;
-                    acc = p->max ? fmaxf (acc, v) : acc + v;
+                    acc = p->max ? (v > acc ? v : acc) : acc + v; /* no fmaxf: a libm call */
                     count++;
                   }
               }
