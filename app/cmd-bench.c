@@ -120,10 +120,11 @@ bench (const char *cmd, const char *model, int runs, int threads, bool json)
         printf ("model %s\n%d runs, %d thread%s: median %.2f ms, min %.2f ms, max %.2f ms; "
                 "CPU time per run: median %.2f ms\n"
                 "%.3f GFLOP per run: %.1f GFLOPS by the clock, %.1f by CPU time\n"
-                "cblas_sgemm 1024², one thread, this process: %.1f GFLOPS (CPU time)\n"
+                "cblas_sgemm 1024², one thread, this process (OpenBLAS %s kernels): %.1f GFLOPS "
+                "(CPU time)\n"
                 "ratio %.0f %% by the clock (fastest run %.0f %%), %.0f %% by CPU time%s\n",
                 model, runs, threads, threads == 1 ? "" : "s", median, sorted[0], sorted[runs - 1],
-                cpu_median, flops / 1e9, gflops, cpu_gflops, sgemm,
+                cpu_median, flops / 1e9, gflops, cpu_gflops, osh_exec_blas_core (), sgemm,
                 sgemm > 0 ? 100 * gflops / sgemm : 0, sgemm > 0 ? 100 * best_gflops / sgemm : 0,
                 sgemm > 0 ? 100 * cpu_gflops / sgemm : 0,
                 threads > 1 ? " (several threads against a one-thread yardstick)" : "");
@@ -151,7 +152,7 @@ bench (const char *cmd, const char *model, int runs, int threads, bool json)
       if (json)
         {
           json_t *doc = json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
-                                   "s:o}",
+                                   "s:s, s:o}",
                                    "model",
                                    model, "runs", runs, "threads", threads, "median_ms", median,
                                    "min_ms", sorted[0], "max_ms", sorted[runs - 1], "cpu_median_ms", cpu_median,
@@ -159,7 +160,8 @@ bench (const char *cmd, const char *model, int runs, int threads, bool json)
                                    flops / 1e9, "gflops", gflops, "sgemm_gflops", sgemm, "ratio",
                                    sgemm > 0 ? gflops / sgemm : 0.0, "fastest_ratio",
                                    sgemm > 0 ? best_gflops / sgemm : 0.0, "cpu_ratio",
-                                   sgemm > 0 ? cpu_gflops / sgemm : 0.0, "convs", convs);
+                                   sgemm > 0 ? cpu_gflops / sgemm : 0.0, "blas_core",
+                                   osh_exec_blas_core (), "convs", convs);
           json_dumpf (doc, stdout, JSON_INDENT (1) | JSON_REAL_PRECISION (6));
           putchar ('\n');
           json_decref (doc);

@@ -6,12 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-# OpenBLAS 0.3.21 does not recognise some virtual CPUs ("Intel Xeon Processor") and falls back
-# to its generic Prescott kernels, 4x slower here; name the core it should use when the CPU has
-# what SkylakeX kernels need and nobody chose otherwise. ONNX Runtime does not use OpenBLAS.
-if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
-  export OPENBLAS_CORETYPE=SkylakeX
-fi
 dir=build/onnx-bench
 if [[ ! -f $dir/resnet18.onnx ]]; then
   mkdir -p "$dir"

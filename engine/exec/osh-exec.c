@@ -919,3 +919,24 @@ osh_exec_sgemm_gflops (int n, int runs)
   free (c);
   return best;
 }
+
+const char *
+osh_exec_blas_core_hint (void)
+{
+  const char *core = openblas_get_corename ();
+  if (getenv ("OPENBLAS_CORETYPE") || !core || strcmp (core, "Prescott") != 0)
+    return NULL;
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return "Haswell";
+  return NULL;
+}
+
+const char *
+osh_exec_blas_core (void)
+{
+  const char *core = openblas_get_corename ();
+  return core ? core : "unknown";
+}

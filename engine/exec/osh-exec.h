@@ -115,3 +115,12 @@ bool osh_exec_run_once (const OshGraph *g, const OshExecOptions *opt,
  * the thread's CPU clock so a busy machine does not lower it), in GFLOPS: the yardstick bench
  * results are read against. */
 double osh_exec_sgemm_gflops (int n, int runs);
+
+/* The OPENBLAS_CORETYPE this process should have been started with, or NULL when OpenBLAS
+ * already runs suitable kernels (or someone chose a core). OpenBLAS 0.3.21 (Debian 12) does not
+ * recognise some newer and virtual CPUs ("Intel Xeon Processor") and falls back to its Prescott
+ * kernels, several times slower; it reads the variable only when it loads, so acting on the
+ * hint means starting again (the app re-executes itself, see app/main.c). */
+const char *osh_exec_blas_core_hint (void);
+/* The OpenBLAS kernels in use ("SkylakeX", "Haswell", "Prescott"...). */
+const char *osh_exec_blas_core (void);
