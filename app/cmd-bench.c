@@ -84,6 +84,49 @@ time_runs (OshPlan *plan, int runs, double *times, double *cpu, OshError *err)
   return ok;
 }
 
+/* Where a run's time goes, by layer class (each step at its fastest run), largest first. */
+static void
+print_class_times (const OshPlan *plan)
+{
+  GHashTable *ms = g_hash_table_new (g_str_hash, g_str_equal);
+  static double sums[256];
+  int n = 0;
+  double total = 0;
+  for (int i = 0; i < osh_plan_n_steps (plan); i++)
+    {
+      OshPlanStep s;
+      if (!osh_plan_step (plan, i, &s))
+        continue;
+      gpointer slot;
+      if (!g_hash_table_lookup_extended (ms, s.class_name, NULL, &slot))
+        {
+          if (n == G_N_ELEMENTS (sums))
+            continue;
+          sums[n] = 0;
+          slot = GINT_TO_POINTER (n++);
+          g_hash_table_insert (ms, (gpointer) s.class_name, slot);
+        }
+      sums[GPOINTER_TO_INT (slot)] += s.best_ms;
+      total += s.best_ms;
+    }
+  GList *names = g_hash_table_get_keys (ms);
+  printf ("time by layer class (fastest run of each step, %.2f ms in all):\n", total);
+  for (int shown = 0; shown < 8 && names; shown++)
+    {
+      GList *top = names;
+      for (GList *l = names; l; l = l->next)
+        if (sums[GPOINTER_TO_INT (g_hash_table_lookup (ms, l->data))]
+            > sums[GPOINTER_TO_INT (g_hash_table_lookup (ms, top->data))])
+          top = l;
+      double v = sums[GPOINTER_TO_INT (g_hash_table_lookup (ms, top->data))];
+      printf ("  %-24s %8.2f ms %5.1f %%\n", (const char *) top->data, v,
+              total > 0 ? 100 * v / total : 0);
+      names = g_list_delete_link (names, top);
+    }
+  g_list_free (names);
+  g_hash_table_destroy (ms);
+}
+
 static int
 bench (const char *cmd, const char *model, int runs, int threads, bool json)
 {
@@ -128,6 +171,8 @@ bench (const char *cmd, const char *model, int runs, int threads, bool json)
                 sgemm > 0 ? 100 * gflops / sgemm : 0, sgemm > 0 ? 100 * best_gflops / sgemm : 0,
                 sgemm > 0 ? 100 * cpu_gflops / sgemm : 0,
                 threads > 1 ? " (several threads against a one-thread yardstick)" : "");
+      if (!json)
+        print_class_times (plan);
       bool header = false;
       for (int i = 0; i < osh_plan_n_steps (plan); i++)
         {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx-depthwise.h"
 #include "onnx-op-util.h"
 #include "osh-conv-gemm.h"
 
@@ -21,6 +22,7 @@ typedef struct
   bool pointwise;           /* 1×1, stride 1, no padding: no im2col */
   bool depthwise;
   OshConvGemm *fast;        /* packed kernel (channels-last input), when weights are constant */
+  OnnxDepthwise *dw_fast;   /* depthwise with constant weights, padded-row kernel */
 } Geometry;
 
 /* Reads the spatial attributes of a conv-like op for spatial rank 1 or 2 into 2-D form. */
@@ -193,6 +195,7 @@ free_geometry (void *p)
 {
   Geometry *g = p;
   osh_conv_gemm_free (g->fast);
+  onnx_depthwise_free (g->dw_fast);
   free (g);
 }
 
@@ -202,8 +205,16 @@ static void
 prepare_fast (OshOpCall *c, Geometry *g)
 {
   OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
-  if (g->depthwise || !w.value || (b.present && !b.value))
+  if (!w.value || (b.present && !b.value))
     return;
+  if (g->depthwise)
+    {
+      OnnxDepthwiseShape d = { .c = g->c, .m = g->m, .h = g->h, .w = g->w, .oh = g->oh,
+                               .ow = g->ow, .kh = g->kh, .kw = g->kw, .sh = g->sh, .sw = g->sw,
+                               .dh = g->dh, .dw = g->dw, .pt = g->pt, .pl = g->pl };
+      g->dw_fast = onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
+      return;
+    }
   OshConvShape s = { .batch = g->n, .ih = g->h, .iw = g->w, .cin = g->c, .oh = g->oh,
                      .ow = g->ow, .cout = g->m, .kh = g->kh, .kw = g->kw, .sh = g->sh,
                      .sw = g->sw, .dh = g->dh, .dw = g->dw, .ph = g->pt, .pw = g->pl,
@@ -241,18 +252,20 @@ clamp_of (const OshOpCall *next, float *lo, float *hi)
   return true;
 }
 
-/* Folds an inference BatchNormalization, then a Relu or Clip, into the packed kernel. */
+/* Folds an inference BatchNormalization, then a Relu or Clip, into the packed or depthwise
+ * kernel. */
 static bool
 absorb (OshOpCall *c, const OshOpCall *next)
 {
   Geometry *g = c->params;
-  if (!g->fast)
+  if (!g->fast && !g->dw_fast)
     return false;
   float lo, hi;
   if (clamp_of (next, &lo, &hi))
-    return osh_conv_gemm_set_clamp (g->fast, lo, hi);
+    return g->fast ? osh_conv_gemm_set_clamp (g->fast, lo, hi)
+                   : onnx_depthwise_set_clamp (g->dw_fast, lo, hi);
   if (strcmp (next->layer->class_name, "BatchNormalization") != 0 || next->n_out != 1
-      || osh_conv_gemm_clamped (g->fast))
+      || (g->fast ? osh_conv_gemm_clamped (g->fast) : onnx_depthwise_clamped (g->dw_fast)))
     return false;
   const float *bn[5];
   for (int i = 1; i <= 4; i++)
@@ -268,7 +281,10 @@ absorb (OshOpCall *c, const OshOpCall *next)
       scale[m] = bn[1][m] / sqrtf (bn[4][m] + eps);
       shift[m] = bn[2][m] - bn[3][m] * scale[m];
     }
-  osh_conv_gemm_fold_affine (g->fast, scale, shift);
+  if (g->fast)
+    osh_conv_gemm_fold_affine (g->fast, scale, shift);
+  else
+    onnx_depthwise_fold_affine (g->dw_fast, scale, shift);
   free (scale);
   return true;
 }
@@ -305,7 +321,9 @@ prepare (OshOpCall *c, bool transpose, OshError *err)
     }
   else
     {
-      c->scratch = g->pointwise || g->depthwise ? 0 : (size_t) (cg * g->kh * g->kw * g->oh * g->ow);
+      c->scratch = g->dw_fast ? onnx_depthwise_scratch (g->dw_fast)
+                   : g->pointwise || g->depthwise ? 0
+                                                  : (size_t) (cg * g->kh * g->kw * g->oh * g->ow);
       c->flops = 2.0 * (double) g->n * (double) g->m * (double) (cg * g->kh * g->kw)
                  * (double) (g->oh * g->ow);
     }
@@ -426,6 +444,11 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
     {
       const float *xn = x + n * g->c * g->h * g->w;
       float *yn = out[0] + n * g->m * p;
+      if (g->dw_fast)
+        {
+          onnx_depthwise_run (g->dw_fast, xn, yn, scratch);
+          continue; /* bias included */
+        }
       if (g->depthwise)
         depthwise (g, xn, w, yn);
       else

@@ -507,7 +507,32 @@ typedef struct
   const float *bias;
 } DwJob;
 
-/* Depthwise, direct: each output row accumulates kh·kw shifted input rows, channels innermost
+/* One output pixel of a depthwise convolution with depth multiplier 1: per 16 channels the sum
+ * stays in a register over all taps (taps[t] is the input pixel of tap t, NULL outside; the
+ * same order of additions as one tap at a time). */
+static void
+dw_pixel (const ConvParams *cp, const float *const *taps, const float *bias, float *out)
+{
+  int64_t cin = cp->g.cin, kk = cp->w.kh * cp->w.kw, c = 0;
+  for (; c + 16 <= cin; c += 16)
+    {
+      OshV16 acc = bias ? OSH_CV (bias + c) : (OshV16){ 0 };
+      for (int64_t t = 0; t < kk; t++)
+        if (taps[t])
+          acc += OSH_CV (taps[t] + c) * OSH_CV (cp->kernel + t * cin + c);
+      OSH_V (out + c) = acc;
+    }
+  for (; c < cin; c++)
+    {
+      float acc = bias ? bias[c] : 0.0f;
+      for (int64_t t = 0; t < kk; t++)
+        if (taps[t])
+          acc += taps[t][c] * cp->kernel[t * cin + c];
+      out[c] = acc;
+    }
+}
+
+/* Depthwise, direct: each output pixel accumulates its kh·kw input pixels, channels innermost
  * so the compiler vectorises along them. */
 static void
 dw_rows (void *arg, int64_t begin, int64_t end)
@@ -516,6 +541,9 @@ dw_rows (void *arg, int64_t begin, int64_t end)
   const ConvParams *cp = j->cp;
   const ConvGeom *g = &cp->g;
   int64_t cin = g->cin, dm = g->dm, cout = cin * dm; /* separable: the depthwise part */
+  int64_t kk = cp->w.kh * cp->w.kw;
+  const float *taps[64];
+  bool by_pixel = dm == 1 && kk <= 64;
   for (int64_t row = begin; row < end; row++)
     {
       int64_t n = row / cp->w.oh, oy = row % cp->w.oh;
@@ -524,6 +552,19 @@ dw_rows (void *arg, int64_t begin, int64_t end)
       for (int64_t ox = 0; ox < cp->w.ow; ox++)
         {
           float *acc = orow + ox * cout;
+          if (by_pixel)
+            {
+              for (int64_t ky = 0; ky < cp->w.kh; ky++)
+                for (int64_t kx = 0; kx < cp->w.kw; kx++)
+                  {
+                    int64_t iy = oy * cp->w.sh - cp->w.ph + ky * cp->w.dh;
+                    int64_t ix = ox * cp->w.sw - cp->w.pw + kx * cp->w.dw;
+                    bool in = iy >= 0 && iy < cp->w.ih && ix >= 0 && ix < cp->w.iw;
+                    taps[ky * cp->w.kw + kx] = in ? img + (iy * cp->w.iw + ix) * cin : NULL;
+                  }
+              dw_pixel (cp, taps, j->bias, acc);
+              continue;
+            }
           if (j->bias)
             memcpy (acc, j->bias, (size_t) cout * sizeof (float));
           else
@@ -540,13 +581,9 @@ dw_rows (void *arg, int64_t begin, int64_t end)
                     continue;
                   const float *restrict src = img + (iy * cp->w.iw + ix) * cin;
                   const float *restrict w = cp->kernel + (ky * cp->w.kw + kx) * cin * dm;
-                  float *restrict a = acc;
-                  if (dm == 1)
-                    osh_vec_madd (a, src, w, cin);
-                  else
-                    for (int64_t ci = 0; ci < cin; ci++)
-                      for (int64_t m = 0; m < dm; m++)
-                        a[ci * dm + m] += src[ci] * w[ci * dm + m];
+                  for (int64_t ci = 0; ci < cin; ci++)
+                    for (int64_t m = 0; m < dm; m++)
+                      acc[ci * dm + m] += src[ci] * w[ci * dm + m];
                 }
             }
         }
