@@ -72,8 +72,9 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
     return NULL;
   int64_t cg = s->cin / s->groups, og = s->cout / s->groups, taps = s->kh * s->kw;
-  /* Narrow groups would leave most of each 32-wide panel empty. */
-  if (og < 16 || cg < 1)
+  /* Narrow groups would leave most of each 32-wide panel empty, which only a few output pixels
+   * (squeeze-excite's 1×1 products, read-bound on the weights anyway) can afford. */
+  if (cg < 1 || (og < 16 && s->batch * s->oh * s->ow > 16))
     return NULL;
   bool gather = cg < MIN_DIRECT || taps > MAX_TAPS;
   int64_t K = taps * cg;
