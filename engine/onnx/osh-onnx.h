@@ -41,3 +41,10 @@ OshGraph *osh_onnx_from_keras (const OshGraph *keras, OshError *err);
 
 /* A serialized TensorProto (the conformance suite's input_0.pb / output_0.pb) as float32. */
 OshTensor *osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err);
+
+/* The ONNX name of tensor `ref` (a graph input's name, the stored output name, or
+ * "<node>_output_<i>" for one without); malloc'd, NULL when `ref` is not a tensor of `g`. */
+char *osh_onnx_tensor_name (const OshGraph *g, OshRef ref);
+
+/* The tensor whose ONNX name is `name`, or { -1, 0 }. */
+OshRef osh_onnx_find_tensor (const OshGraph *g, const char *name);
