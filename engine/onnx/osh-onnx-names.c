@@ -13,10 +13,10 @@ osh_onnx_tensor_name (const OshGraph *g, OshRef ref)
   const OshLayer *l = &g->layers[g->nodes[ref.node].layer];
   json_t *names = json_object_get (l->config, OSH_ONNX_OUTPUT_NAMES);
   const char *stored = json_string_value (json_array_get (names, (size_t) ref.index));
-  if (strcmp (l->class_name, "InputLayer") == 0)
-    return strdup (l->name);
   if (stored && *stored)
     return strdup (stored);
+  if (strcmp (l->class_name, "InputLayer") == 0)
+    return strdup (l->name);
   size_t size = strlen (l->name) + 32;
   char *buf = malloc (size);
   if (buf)

@@ -361,6 +361,7 @@ attribute_json (const char *model_name, const Onnx__AttributeProto *a, OshError 
 typedef struct
 {
   const char *model_name;
+  const Onnx__GraphProto *graph;
   OshGraph *g;
   NameMap tensors;    /* name → producing node output, or constant */
   OshTensor **owned;  /* constants we converted, freed at the end */
@@ -516,6 +517,48 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
   return ok;
 }
 
+/* A node input that nothing before it produces. A later node producing it breaks ONNX's
+ * topological order (an error); a name that nothing produces at all is a dangling tensor: it
+ * becomes an InputLayer that is not a graph input (OSH_ONNX_MISSING), so the file loads and
+ * the connectivity analysis explains it like Keras's foreign inputs. */
+static Entry *
+dangling_root (Reader *r, const char *tensor, size_t index, const char *node, const char *op,
+               OshError *err)
+{
+  const Onnx__GraphProto *gp = r->graph;
+  for (size_t i = index + 1; i < gp->n_node; i++)
+    for (size_t k = 0; k < gp->node[i]->n_output; k++)
+      if (gp->node[i]->output[k] && strcmp (gp->node[i]->output[k], tensor) == 0)
+        {
+          osh_fail (err, OSH_ERR_FORMAT,
+                    "node %zu ('%s', %s): input '%s' is produced only by the later node %zu "
+                    "(ONNX nodes must be in topological order)",
+                    index, node, op, tensor, i);
+          return NULL;
+        }
+  json_t *shape = json_null ();
+  for (size_t i = 0; i < gp->n_value_info; i++)
+    if (gp->value_info[i]->name && strcmp (gp->value_info[i]->name, tensor) == 0)
+      {
+        json_decref (shape);
+        shape = shape_json (gp->value_info[i]);
+      }
+  char name[600];
+  snprintf (name, sizeof name, "%.500s", tensor);
+  for (int k = 1; osh_graph_find_layer (r->g, -1, name) >= 0; k++)
+    snprintf (name, sizeof name, "%.500s (missing %d)", tensor, k);
+  int layer = osh_graph_add_layer (r->g, -1, name, "InputLayer",
+                                   json_pack ("{s:o, s:s, s:b, s:[s]}", "batch_input_shape", shape,
+                                              "dtype", "float32", OSH_ONNX_MISSING, 1,
+                                              OSH_ONNX_OUTPUT_NAMES, tensor),
+                                   err);
+  int root = layer >= 0 ? osh_graph_add_node (r->g, layer, NULL, 0, 1, err) : -1;
+  Entry *e = root >= 0 ? map_put (&r->tensors, tensor, err) : NULL;
+  if (e)
+    e->ref = (OshRef){ root, 0 };
+  return e;
+}
+
 static bool
 add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
 {
@@ -566,11 +609,8 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
           continue;
         }
       Entry *e = map_find (&r->tensors, in);
-      if (!e)
-        ok = osh_fail (err, OSH_ERR_FORMAT,
-                       "node %zu ('%s', %s): input '%s' is not a graph input, an initializer or the "
-                       "output of an earlier node (ONNX nodes must be in topological order)",
-                       index, name, n->op_type, in);
+      if (!e && !(e = dangling_root (r, in, index, name, n->op_type, err)))
+        ok = false;
       else if (e->constant)
         {
           json_array_append_new (slots, json_string (OSH_ONNX_SLOT_WEIGHT));
@@ -729,7 +769,7 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
       osh_fail (err, OSH_ERR_FORMAT, "%s: the ONNX model has no graph", name);
       return NULL;
     }
-  Reader r = { .model_name = name, .g = osh_graph_new () };
+  Reader r = { .model_name = name, .graph = model->graph, .g = osh_graph_new () };
   bool ok = r.g != NULL;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory");

@@ -10,6 +10,9 @@
  *    "t" (the next node input), "w" (the next weight) or "" (an absent optional input);
  *  - "onnx_input_names" / "onnx_output_names" keep the original tensor names for round trips;
  *  - Graph inputs become InputLayer layers with "batch_input_shape" (null for symbolic sizes).
+ *    A tensor that a node reads but nothing produces (not a graph input, an initializer or a node
+ *    output) becomes an InputLayer too, marked "onnx_missing" and left out of the graph inputs:
+ *    the graph loads, and the connectivity analysis reports it as a foreign root.
  * The graph's layout is OSH_LAYOUT_CHANNELS_FIRST; g->meta holds "onnx_ir_version",
  * "onnx_opset" (the default domain's version) and "onnx_producer".
  */
@@ -22,6 +25,7 @@
 #define OSH_ONNX_INPUTS "onnx_inputs"
 #define OSH_ONNX_INPUT_NAMES "onnx_input_names"
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
+#define OSH_ONNX_MISSING "onnx_missing"
 #define OSH_ONNX_SLOT_TENSOR "t"
 #define OSH_ONNX_SLOT_WEIGHT "w"
 #define OSH_ONNX_SLOT_ABSENT ""
