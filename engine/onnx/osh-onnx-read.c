@@ -474,37 +474,16 @@ static bool
 fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name, json_t *config,
                     OshTensor **weights, const char **weight_names, int n_weights)
 {
-  const OshOp *op = osh_op_find (r->g, class_name);
-  if (!op || !op->run || n_weights == 0 || n->n_output == 0 || n->n_output > 16)
+  if (n_weights == 0 || n_weights > 64 || n->n_output == 0 || n->n_output > 16)
     return false;
   OshWeight w[64];
-  if (n_weights > 64)
-    return false;
   for (int i = 0; i < n_weights; i++)
     w[i] = (OshWeight){ (char *) weight_names[i], weights[i], false };
   OshLayer layer = { .name = (char *) class_name, .class_name = (char *) class_name,
                      .config = config, .owner = -1, .weights = w, .n_weights = n_weights };
-  OshShape shapes[16] = { 0 };
-  OshOpCall call = { .graph = r->g, .layer = &layer, .out = shapes, .n_out = (int) n->n_output };
   OshError e = { 0 };
   OshTensor *outs[16] = { 0 };
-  float *data[16];
-  float *scratch = NULL;
-  bool ok = op->infer (&call, &e) && (!op->prepare || op->prepare (&call, &e));
-  for (size_t k = 0; ok && k < n->n_output; k++)
-    {
-      ok = shapes[k].rank > 0 || osh_shape_numel (&shapes[k]) == 1;
-      outs[k] = ok ? osh_tensor_new (&shapes[k], &e) : NULL;
-      ok = ok && outs[k];
-      data[k] = ok ? outs[k]->data : NULL;
-    }
-  if (ok && call.scratch)
-    ok = (scratch = calloc (call.scratch, sizeof (float))) != NULL;
-  if (ok)
-    op->run (&call, NULL, data, scratch);
-  free (scratch);
-  if (call.params)
-    (call.free_params ? call.free_params : free) (call.params);
+  bool ok = osh_onnx_eval_constant (r->g, &layer, NULL, 0, outs, (int) n->n_output, &e);
   for (size_t k = 0; k < n->n_output; k++)
     {
       if (ok && n->output[k] && *n->output[k])

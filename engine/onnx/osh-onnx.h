@@ -52,3 +52,19 @@ char *osh_onnx_tensor_name (const OshGraph *g, OshRef ref);
 
 /* The tensor whose ONNX name is `name`, or { -1, 0 }. */
 OshRef osh_onnx_find_tensor (const OshGraph *g, const char *name);
+
+/* Runs `layer` (an ONNX op whose data inputs are all weights; `in` gives the shapes of its
+ * tensor inputs for ops that read only shapes, like Shape) and returns its n_out outputs as new
+ * tensors in outs. False when the op cannot be computed this way. */
+bool osh_onnx_eval_constant (const OshGraph *g, const OshLayer *layer, const OshShape *in, int n_in,
+                             OshTensor **outs, int n_out, OshError *err);
+
+/* Fixes the symbolic sizes of the graph inputs to `shapes` (n of them, e.g. a text line's
+ * width), checking the sizes the file declares, then folds what became constant: Shape of a
+ * tensor whose shape is now known, and every node computed only from constants after that, so
+ * Reshape targets computed from shapes (Shape -> Slice -> Concat -> Reshape) become constants
+ * and the graph runs. The shapes are inferred again; `g` may be left half-changed on failure. */
+bool osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err);
+
+/* True for an ONNX graph with an input whose sizes beyond the batch are symbolic. */
+bool osh_onnx_symbolic_inputs (const OshGraph *g);
