@@ -75,8 +75,8 @@ add_onnx_node (OshGraph *w,
 
 /* The activation after a Conv2D or Dense (none for linear), or an Activation step's node. */
 static bool
-add_activation (OshGraph *w, const char *act, const char *name, OshRef *x, bool always,
-                OshError *err)
+add_activation (
+    OshGraph *w, const char *act, const char *name, OshRef *x, bool always, OshError *err)
 {
   if (strcmp (act, "relu") == 0)
     return add_onnx_node (w, name, "Relu", json_object (), x, NULL, 0, err);
@@ -100,7 +100,11 @@ same_pads (int64_t in, int64_t k, int64_t s, int64_t *lead, int64_t *trail)
 }
 
 static bool
-add_conv (OshGraph *w, const OshHeadStep *s, const char *name, const OshShape *in, OshRef *x,
+add_conv (OshGraph *w,
+          const OshHeadStep *s,
+          const char *name,
+          const OshShape *in,
+          OshRef *x,
           OshError *err)
 {
   int64_t k = s->kernel_size, cin = in->dim[3], f = s->filters;
@@ -134,9 +138,9 @@ add_conv (OshGraph *w, const OshHeadStep *s, const char *name, const OshShape *i
           return false;
         }
     }
-  json_t *attrs = json_pack ("{s:[I,I], s:[I,I], s:[i,i]}", "kernel_shape", (json_int_t) k,
-                             (json_int_t) k, "strides", (json_int_t) s->strides,
-                             (json_int_t) s->strides, "dilations", 1, 1);
+  json_t *attrs =
+      json_pack ("{s:[I,I], s:[I,I], s:[i,i]}", "kernel_shape", (json_int_t) k, (json_int_t) k,
+                 "strides", (json_int_t) s->strides, (json_int_t) s->strides, "dilations", 1, 1);
   int64_t ph[2] = { 0, 0 }, pw[2] = { 0, 0 };
   if (s->same && (in->dim[1] < 0 || in->dim[2] < 0))
     json_object_set_new (attrs, "auto_pad", json_string ("SAME_UPPER"));
@@ -156,7 +160,11 @@ add_conv (OshGraph *w, const OshHeadStep *s, const char *name, const OshShape *i
 }
 
 static bool
-add_dense (OshGraph *w, const OshHeadStep *s, const char *name, const OshShape *in, OshRef *x,
+add_dense (OshGraph *w,
+           const OshHeadStep *s,
+           const char *name,
+           const OshShape *in,
+           OshRef *x,
            OshError *err)
 {
   if (in->rank != 2)
@@ -189,7 +197,11 @@ add_dense (OshGraph *w, const OshHeadStep *s, const char *name, const OshShape *
 }
 
 static bool
-add_batchnorm (OshGraph *w, const OshHeadStep *s, const char *name, const OshShape *in, OshRef *x,
+add_batchnorm (OshGraph *w,
+               const OshHeadStep *s,
+               const char *name,
+               const OshShape *in,
+               OshRef *x,
                OshError *err)
 {
   static const char *const what[4] = { "weight", "bias", "running_mean", "running_var" };

@@ -27,7 +27,8 @@ bool osh_head_step_shape (
 
 /* The seeded fill of a head weight: Glorot-uniform from a stream keyed by the layer's name when
  * glorot_limit > 0, else the constant `fill`. */
-void osh_head_fill (float *data, int64_t n, const char *layer_name, float fill, double glorot_limit);
+void
+osh_head_fill (float *data, int64_t n, const char *layer_name, float fill, double glorot_limit);
 double osh_head_glorot_limit (const OshHeadStep *s, int64_t cin);
 
 /* Appends the ONNX nodes of `spec` to `w`, reading *x and leaving the head's output in *x.

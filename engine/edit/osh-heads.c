@@ -566,7 +566,8 @@ build_head (OshGraph *w, OshRef at, const OshHeadSpec *spec, char **names, OshEr
   if (onnx && shapes[0].rank >= 3)
     {
       int64_t c = shapes[0].dim[1];
-      memmove (&shapes[0].dim[1], &shapes[0].dim[2], (size_t) (shapes[0].rank - 2) * sizeof (int64_t));
+      memmove (&shapes[0].dim[1], &shapes[0].dim[2],
+               (size_t) (shapes[0].rank - 2) * sizeof (int64_t));
       shapes[0].dim[shapes[0].rank - 1] = c;
     }
   for (int i = 0; i < spec->n_steps; i++)
@@ -616,7 +617,8 @@ osh_head_attach (const OshGraph *g,
 {
   const char *asked = path;
   /* ONNX node names often hold '/' ("/layer2/layer2.1/relu_1/Relu"): they are names, not paths. */
-  int layer = osh_head_is_onnx (g) ? osh_graph_find_layer (g, -1, path) : osh_graph_find_path (g, path);
+  int layer =
+      osh_head_is_onnx (g) ? osh_graph_find_layer (g, -1, path) : osh_graph_find_path (g, path);
   /* An earlier connected-mode edit may have flattened the models this path goes through. */
   for (const char *p = path;
        layer < 0 && mode == OSH_ATTACH_CONNECTED && !osh_head_is_onnx (g) && (p = strchr (p, '/'));)

@@ -80,15 +80,21 @@ osh_onnx_fold_input (OshGraph *g, int input, const OshTensor *value, OshError *e
 }
 
 bool
-osh_onnx_eval_constant (const OshGraph *g, const OshLayer *layer, const OshShape *in, int n_in,
-                        OshTensor **outs, int n_out, OshError *err)
+osh_onnx_eval_constant (const OshGraph *g,
+                        const OshLayer *layer,
+                        const OshShape *in,
+                        int n_in,
+                        OshTensor **outs,
+                        int n_out,
+                        OshError *err)
 {
   const OshOp *op = osh_op_find (g, layer->class_name);
   if (!op || !op->run || n_out < 1 || n_out > 16)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
   OshShape shapes[16] = { 0 };
-  OshOpCall call = { .graph = g, .layer = layer, .in = in, .n_in = n_in, .out = shapes,
-                     .n_out = n_out };
+  OshOpCall call = {
+    .graph = g, .layer = layer, .in = in, .n_in = n_in, .out = shapes, .n_out = n_out
+  };
   float *data[16];
   const float *in_data[16] = { 0 }; /* shape-only ops never read their tensor inputs */
   float *scratch = NULL;
@@ -112,7 +118,8 @@ osh_onnx_eval_constant (const OshGraph *g, const OshLayer *layer, const OshShape
       osh_tensor_free (outs[k]);
       outs[k] = NULL;
     }
-  return ok || osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
+  return ok ||
+         osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
 }
 
 /* Sets the null sizes of graph input `i`'s declared shape from `s`; fails on a declared size
@@ -198,7 +205,8 @@ osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
   for (int i = 0; i < g->n_nodes; i++)
     {
       const OshNode *node = &g->nodes[i];
-      bool shape_op = strcmp (g->layers[node->layer].class_name, "Shape") == 0 && node->n_inputs == 1 &&
+      bool shape_op = strcmp (g->layers[node->layer].class_name, "Shape") == 0 &&
+                      node->n_inputs == 1 &&
                       shape_known (&g->nodes[node->inputs[0].node].shapes[node->inputs[0].index]);
       bool used = false;
       for (int c = i + 1; !used && c < g->n_nodes; c++)

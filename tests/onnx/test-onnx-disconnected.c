@@ -2,9 +2,6 @@
  * another graph, a graph input removed) loads, is explained (node, tensor, path) and fixed. The
  * broken files are written by Offshoot's own writer from a real PyTorch export and read back, so
  * the reader meets them as bytes, exactly as a user's file. */
-#include <glib/gstdio.h>
-#include <string.h>
-
 #include "edit/osh-connectivity.h"
 #include "edit/osh-fixes.h"
 #include "edit/osh-heads.h"
@@ -14,6 +11,9 @@
 #include "osh-onnx.h"
 #include "osh-shapes.h"
 #include "osh-test.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
 
 #define AT "/features/features.2/block/block.1/block.1.2/Relu"
 
@@ -92,11 +92,11 @@ test_head_on_a_tensor_of_another_graph (void)
   char *tensor = osh_onnx_tensor_name (h, (OshRef){ layer_node (h, AT), 0 });
   g_autofree char *foreign = g_strdup_printf ("backbone/%s", tensor);
   free (tensor);
-  int root_layer = osh_graph_add_layer (h, -1, foreign, "InputLayer",
-                                        json_pack ("{s:n, s:b, s:[s]}", "batch_input_shape",
-                                                   OSH_ONNX_MISSING, 1, OSH_ONNX_OUTPUT_NAMES,
-                                                   foreign),
-                                        &err);
+  int root_layer =
+      osh_graph_add_layer (h, -1, foreign, "InputLayer",
+                           json_pack ("{s:n, s:b, s:[s]}", "batch_input_shape", OSH_ONNX_MISSING, 1,
+                                      OSH_ONNX_OUTPUT_NAMES, foreign),
+                           &err);
   int root = osh_graph_add_node (h, root_layer, NULL, 0, 1, &err);
   g_assert_cmpint (root, >=, 0);
   h->nodes[layer_node (h, "aux_head_conv")].inputs[0] = (OshRef){ root, 0 };
@@ -116,7 +116,7 @@ test_head_on_a_tensor_of_another_graph (void)
   g_assert_cmpstr (g->layers[g->nodes[c->foreign_roots[0]].layer].name, ==, foreign);
   /* The red path: the head, not the backbone. */
   for (const char *const *n = (const char *const[]){ "aux_head_conv", "aux_head_bn",
-                                                      "aux_head_relu", "aux_head_out", NULL };
+                                                     "aux_head_relu", "aux_head_out", NULL };
        *n; n++)
     g_assert_true (c->node_flags[layer_node (g, *n)] & OSH_CONN_DISCONNECTED);
   g_assert_false (c->node_flags[layer_node (g, AT)] & OSH_CONN_DISCONNECTED);
