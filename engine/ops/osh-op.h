@@ -43,12 +43,19 @@ typedef bool (*OshOpPrepareFn) (OshOpCall *c, OshError *err);
 typedef void (*OshOpRunFn) (const OshOpCall *c, const float *const *in, float *const *out,
                             float *scratch);
 
+/* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an
+ * activation into the convolution before it): returns true when `c` now computes next's output
+ * itself, so the executor drops `next`. Only offered when `next` is the one reader of c's one
+ * output, nobody captures that output and the two shapes are equal. */
+typedef bool (*OshOpAbsorbFn) (OshOpCall *c, const OshOpCall *next);
+
 typedef struct
 {
   const char *name; /* the class name as Keras (or ONNX) spells it */
   OshOpInferFn infer;
   OshOpPrepareFn prepare; /* NULL: no parameters */
   OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
+  OshOpAbsorbFn absorb;   /* NULL: never folds what follows */
 } OshOp;
 
 /* The op for a class of graph `g`: the Keras-family table (osh-op-table.c) for Keras graphs,
@@ -132,6 +139,13 @@ bool osh_act_parse (const OshOpCall *c, const json_t *value, OshAct *act, OshErr
 bool osh_act_from_config (const OshOpCall *c, OshAct *act, OshError *err);
 /* Applies in place on `rows` rows of `cols` floats (softmax works per row). */
 void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int threads);
+/* What an activation layer step computes, when it is one activation applied element by element
+ * (Activation other than softmax, ReLU without threshold or slope, max_value none or 6). */
+bool osh_act_layer_elementwise (const OshOpCall *c, OshAct *act);
+/* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
+ * axis, with `ch` channels. */
+bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,
+                          const float **shift);
 /* Keras 2 hard_sigmoid or Keras 3 hard_sigmoid for this graph (keras_version in meta). */
 bool osh_op_keras3 (const OshGraph *g);
 /* True when UpSampling2D(bilinear) samples without half-pixel centres: tfjs models and Keras
