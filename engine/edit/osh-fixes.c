@@ -144,24 +144,57 @@ propose_rewire (const OshGraph *g, OshConnectivity *c, const OshBridge *b)
   return true;
 }
 
-/* The computable tensor of an ONNX graph that a missing tensor `name` stands for: a node of
- * that name (its first output) or a tensor of that name, also once leading scopes are taken off
- * ("backbone/x" or "backbone::x" -> "x"). */
+/* A computable tensor of `g` named `name`, or a node of that name (its first output). */
+static OshRef
+computable_named (const OshGraph *g, const OshConnectivity *c, const char *name)
+{
+  int layer = osh_graph_find_layer (g, -1, name);
+  int node = layer >= 0 ? osh_graph_layer_first_node (g, layer) : -1;
+  OshRef t = node >= 0 ? (OshRef){ node, 0 } : osh_onnx_find_tensor (g, name);
+  bool ok = t.node >= 0 && (c->node_flags[t.node] & OSH_CONN_COMPUTABLE) &&
+            !osh_connectivity_is_missing_tensor (g, t.node);
+  return ok ? t : (OshRef){ -1, 0 };
+}
+
+/* The only computable tensor whose name ends with "/" + tail, or { -1 }. */
+static OshRef
+computable_ending (const OshGraph *g, const OshConnectivity *c, const char *tail)
+{
+  OshRef found = { -1, 0 };
+  size_t n = strlen (tail);
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i].n_outputs; k++)
+      {
+        char *name = (c->node_flags[i] & OSH_CONN_COMPUTABLE)
+                         ? osh_onnx_tensor_name (g, (OshRef){ i, k })
+                         : NULL;
+        size_t len = name ? strlen (name) : 0;
+        bool match = len > n && name[len - n - 1] == '/' && strcmp (name + len - n, tail) == 0;
+        free (name);
+        if (match && found.node >= 0)
+          return (OshRef){ -1, 0 }; /* two candidates: not "the" tensor */
+        if (match)
+          found = (OshRef){ i, k };
+      }
+  return found;
+}
+
+/* The computable tensor of an ONNX graph that a missing tensor `name` stands for: a node of that
+ * name (its first output) or a tensor of that name, also once leading scopes are taken off
+ * ("backbone/x" or "backbone::x" -> "x"), or else the only tensor that ends in the same scopes
+ * ("copy/features.2/Relu_output_0" -> "/features/features.2/Relu_output_0"). */
 static OshRef
 same_named_tensor (const OshGraph *g, const OshConnectivity *c, const char *name)
 {
-  for (const char *p = name; p && *p;)
+  OshRef t = { -1, 0 };
+  for (const char *p = name; t.node < 0 && p && *p;)
     {
-      int layer = osh_graph_find_layer (g, -1, p);
-      int node = layer >= 0 ? osh_graph_layer_first_node (g, layer) : -1;
-      OshRef t = node >= 0 ? (OshRef){ node, 0 } : osh_onnx_find_tensor (g, p);
-      if (t.node >= 0 && (c->node_flags[t.node] & OSH_CONN_COMPUTABLE) &&
-          !osh_connectivity_is_missing_tensor (g, t.node))
-        return t;
+      t = computable_named (g, c, p);
       const char *slash = strchr (p, '/'), *colons = strstr (p, "::");
       p = slash && (!colons || slash < colons) ? slash + 1 : colons ? colons + 2 : NULL;
     }
-  return (OshRef){ -1, 0 };
+  const char *tail = strchr (name, '/');
+  return t.node >= 0 || !tail || !tail[1] ? t : computable_ending (g, c, tail + 1);
 }
 
 /* ONNX: every node reading a missing tensor is re-pointed at the tensor of the same name. */
