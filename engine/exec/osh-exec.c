@@ -503,26 +503,66 @@ free_step (Step *st)
   free (st->path);
 }
 
-/* The one step reading value v (once), or -1 when none or several do. */
+/* The steps reading value v: up to `max` of them into readers[] (each step once); returns how
+ * many there are, or -1 when a step reads v twice. */
 static int
-sole_reader (const OshPlan *p, int v)
+readers_of (const OshPlan *p, int v, int *readers, int max)
 {
-  int reader = -1;
+  int n = 0;
   for (int s = 0; s < p->n_steps; s++)
-    for (int i = 0; i < p->steps[s].call.n_in; i++)
-      if (p->steps[s].in_vals[i] == v)
-        {
-          if (reader >= 0)
-            return -1;
-          reader = s;
-        }
-  return reader;
+    {
+      int uses = 0;
+      for (int i = 0; i < p->steps[s].call.n_in; i++)
+        uses += p->steps[s].in_vals[i] == v;
+      if (uses > 1)
+        return -1;
+      if (uses && n < max)
+        readers[n] = s;
+      n += uses;
+    }
+  return n;
 }
 
-/* Lets steps fold the step that reads their output (a convolution takes in the
- * BatchNormalization and the activation after it), and drops copies (Dropout and the like at
- * inference) by writing their output directly: fewer passes over memory. Values someone keeps
- * (outputs, captures) are never folded away. */
+static void
+drop_step (OshPlan *p, int r)
+{
+  free_step (&p->steps[r]);
+  memmove (&p->steps[r], &p->steps[r + 1], (size_t) (p->n_steps - r - 1) * sizeof (Step));
+  p->n_steps--;
+}
+
+static bool
+is_class (const Step *st, const char *cls)
+{
+  return strcmp (st->call.layer->class_name, cls) == 0;
+}
+
+/* Whether the two readers r[] of a value are a sigmoid of it (*sig) and its product with that
+ * sigmoid (*mul), together x · sigmoid (x). */
+static bool
+swish_pair (const OshPlan *p, const int *r, int *sig, int *mul)
+{
+  for (int k = 0; k < 2; k++)
+    {
+      const Step *s = &p->steps[r[k]], *m = &p->steps[r[1 - k]];
+      int other;
+      if (is_class (s, "Sigmoid") && s->call.n_in == 1 && s->call.n_out == 1
+          && !p->vals[s->out_vals[0]].keep && is_class (m, "Mul") && m->call.n_in == 2
+          && m->call.n_out == 1 && readers_of (p, s->out_vals[0], &other, 1) == 1
+          && (m->in_vals[0] == s->out_vals[0] || m->in_vals[1] == s->out_vals[0])
+          && osh_shape_equal (&s->call.out[0], &m->call.out[0]))
+        {
+          *sig = r[k], *mul = r[1 - k];
+          return true;
+        }
+    }
+  return false;
+}
+
+/* Lets steps fold the steps that read their output (a convolution takes in the
+ * BatchNormalization and the activation after it, or the sigmoid-and-multiply of a SiLU), and
+ * drops copies (Dropout and the like at inference) by writing their output directly: fewer
+ * passes over memory. Values someone keeps (outputs, captures) are never folded away. */
 static void
 fuse_steps (OshPlan *p)
 {
@@ -531,20 +571,29 @@ fuse_steps (OshPlan *p)
       Step *a = &p->steps[s];
       while (a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep)
         {
-          int r = sole_reader (p, a->out_vals[0]);
-          if (r < 0)
+          int r[2], sig, mul;
+          int n = readers_of (p, a->out_vals[0], r, 2);
+          if (n == 2 && a->op->absorb && swish_pair (p, r, &sig, &mul)
+              && osh_shape_equal (&a->call.out[0], &p->steps[sig].call.out[0])
+              && a->op->absorb (&a->call, &p->steps[sig].call, OSH_FUSE_SWISH))
+            {
+              /* Readers come after their producer: `a` does not move. */
+              a->out_vals[0] = p->steps[mul].out_vals[0];
+              drop_step (p, sig > mul ? sig : mul);
+              drop_step (p, sig > mul ? mul : sig);
+              continue;
+            }
+          if (n != 1)
             break;
-          Step *b = &p->steps[r];
+          Step *b = &p->steps[r[0]];
           if (b->call.n_in != 1 || b->call.n_out != 1
               || !osh_shape_equal (&a->call.out[0], &b->call.out[0]))
             break;
           bool copy = b->op->run == osh_copy_run;
-          if (!copy && !(a->op->absorb && a->op->absorb (&a->call, &b->call)))
+          if (!copy && !(a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_NEXT)))
             break;
           a->out_vals[0] = b->out_vals[0];
-          free_step (b);
-          memmove (b, b + 1, (size_t) (p->n_steps - r - 1) * sizeof *b);
-          p->n_steps--; /* readers come after their producer: `a` has not moved */
+          drop_step (p, r[0]);
         }
     }
 }

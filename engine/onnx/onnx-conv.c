@@ -252,20 +252,38 @@ clamp_of (const OshOpCall *next, float *lo, float *hi)
   return true;
 }
 
-/* Folds an inference BatchNormalization, then a Relu or Clip, into the packed or depthwise
- * kernel. */
+/* The epilogue a Relu, Clip or sigmoid step (or a SiLU pair) amounts to. */
 static bool
-absorb (OshOpCall *c, const OshOpCall *next)
+epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
+{
+  float lo, hi;
+  if (strcmp (next->layer->class_name, "Sigmoid") == 0)
+    {
+      *e = (OshEpilogue){ kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID,
+                          -INFINITY, INFINITY };
+      return true;
+    }
+  if (kind != OSH_FUSE_NEXT || !clamp_of (next, &lo, &hi))
+    return false;
+  *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi };
+  return true;
+}
+
+/* Folds an inference BatchNormalization, then a Relu, Clip, sigmoid or SiLU, into the packed or
+ * depthwise kernel. */
+static bool
+absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   Geometry *g = c->params;
   if (!g->fast && !g->dw_fast)
     return false;
-  float lo, hi;
-  if (clamp_of (next, &lo, &hi))
-    return g->fast ? osh_conv_gemm_set_clamp (g->fast, lo, hi)
-                   : onnx_depthwise_set_clamp (g->dw_fast, lo, hi);
-  if (strcmp (next->layer->class_name, "BatchNormalization") != 0 || next->n_out != 1
-      || (g->fast ? osh_conv_gemm_clamped (g->fast) : onnx_depthwise_clamped (g->dw_fast)))
+  OshEpilogue e;
+  if (epilogue_of (next, kind, &e))
+    return g->fast ? osh_conv_gemm_set_epilogue (g->fast, &e)
+                   : onnx_depthwise_set_epilogue (g->dw_fast, &e);
+  if (kind != OSH_FUSE_NEXT || strcmp (next->layer->class_name, "BatchNormalization") != 0
+      || next->n_out != 1
+      || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) : onnx_depthwise_has_epilogue (g->dw_fast)))
     return false;
   const float *bn[5];
   for (int i = 1; i <= 4; i++)
@@ -290,9 +308,9 @@ absorb (OshOpCall *c, const OshOpCall *next)
 }
 
 bool
-onnx_conv_absorb (OshOpCall *c, const OshOpCall *next)
+onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
-  return absorb (c, next);
+  return absorb (c, next, kind);
 }
 
 static bool

@@ -2,23 +2,24 @@
  * EfficientNets. Each input plane is first copied into a zero-padded buffer (for stride 2, split
  * into even and odd columns), so that for a row of outputs every tap reads one contiguous,
  * bounds-free run; sixteen outputs then accumulate in a register over all taps. A
- * BatchNormalization folds into the private copy of the weights and a Relu/Clip into the store,
- * as for the packed convolution. */
+ * BatchNormalization folds into the private copy of the weights and a Relu, Clip or swish into
+ * the store, as for the packed convolution. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "onnx-depthwise.h"
-#include "osh-vec.h"
 
-typedef int32_t OshI16 __attribute__ ((vector_size (64), aligned (4), may_alias));
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 struct OnnxDepthwise
 {
   int64_t c, m, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
   int64_t rows, width; /* padded buffer: rows × width (× 2 halves for stride 2) */
   float *weights;      /* m × kh × kw, then m biases */
-  float lo, hi;
+  OshEpilogue ep;
 };
 
 OnnxDepthwise *
@@ -33,7 +34,7 @@ onnx_depthwise_new (const OnnxDepthwiseShape *s, const float *weights, const flo
   d->c = s->c, d->m = s->m, d->h = s->h, d->w = s->w, d->oh = s->oh, d->ow = s->ow;
   d->kh = s->kh, d->kw = s->kw, d->sh = s->sh, d->sw = s->sw, d->dh = s->dh, d->dw = s->dw;
   d->pt = s->pt, d->pl = s->pl;
-  d->lo = -INFINITY, d->hi = INFINITY;
+  d->ep = osh_epilogue_none ();
   int64_t ow16 = (s->ow + 15) / 16 * 16;
   d->rows = (s->oh - 1) * s->sh + (s->kh - 1) * s->dh + 1;
   /* Every padded column an output row can read, plus a vector of slack. */
@@ -54,7 +55,8 @@ onnx_depthwise_new (const OnnxDepthwiseShape *s, const float *weights, const flo
 size_t
 onnx_depthwise_scratch (const OnnxDepthwise *d)
 {
-  return (size_t) (d->rows * d->width * (d->sw == 2 ? 2 : 1));
+  /* Stride 2: even and odd halves, and one padded row of twice the width to split. */
+  return (size_t) (d->sw == 2 ? 2 * (d->rows + 1) * d->width : d->rows * d->width);
 }
 
 void
@@ -71,18 +73,18 @@ onnx_depthwise_fold_affine (OnnxDepthwise *d, const float *scale, const float *s
 }
 
 bool
-onnx_depthwise_set_clamp (OnnxDepthwise *d, float lo, float hi)
+onnx_depthwise_set_epilogue (OnnxDepthwise *d, const OshEpilogue *e)
 {
-  if (onnx_depthwise_clamped (d))
+  if (onnx_depthwise_has_epilogue (d))
     return false;
-  d->lo = lo, d->hi = hi;
+  d->ep = *e;
   return true;
 }
 
 bool
-onnx_depthwise_clamped (const OnnxDepthwise *d)
+onnx_depthwise_has_epilogue (const OnnxDepthwise *d)
 {
-  return d->lo != -INFINITY || d->hi != INFINITY;
+  return d->ep.kind != OSH_EPILOGUE_NONE;
 }
 
 void
@@ -94,12 +96,17 @@ onnx_depthwise_free (OnnxDepthwise *d)
   free (d);
 }
 
-/* Padded row r, column col (both counted from the padding's corner) of `plane`, or 0. */
-static inline float
-padded (const OnnxDepthwise *d, const float *plane, int64_t r, int64_t col)
+/* Padded row r (counted from the top padding) of `plane` into dst[0, n): zeros, the input row
+ * shifted right by the left padding, zeros. */
+static void
+padded_row (const OnnxDepthwise *d, const float *plane, int64_t r, float *dst, int64_t n)
 {
-  int64_t y = r - d->pt, x = col - d->pl;
-  return y >= 0 && y < d->h && x >= 0 && x < d->w ? plane[y * d->w + x] : 0.0f;
+  int64_t y = r - d->pt, lead = d->pl < n ? d->pl : n;
+  int64_t len = y >= 0 && y < d->h ? (d->w < n - lead ? d->w : n - lead) : 0;
+  memset (dst, 0, (size_t) lead * sizeof *dst);
+  if (len > 0)
+    memcpy (dst + lead, plane + y * d->w, (size_t) len * sizeof *dst);
+  memset (dst + lead + len, 0, (size_t) (n - lead - len) * sizeof *dst);
 }
 
 static void
@@ -110,31 +117,35 @@ fill (const OnnxDepthwise *d, const float *plane, float *buf)
     {
       float *row = buf + r * d->width;
       if (d->sw == 1)
-        for (int64_t col = 0; col < d->width; col++)
-          row[col] = padded (d, plane, r, col);
-      else
-        for (int64_t i = 0; i < d->width; i++)
-          {
-            row[i] = padded (d, plane, r, 2 * i);
-            row[half + i] = padded (d, plane, r, 2 * i + 1);
-          }
+        {
+          padded_row (d, plane, r, row, d->width);
+          continue;
+        }
+      /* Stride 2: the padded row, twice as wide, in the scratch's tail, split into even and odd
+       * columns. */
+      float *wide = buf + 2 * half, *odd = row + half;
+      padded_row (d, plane, r, wide, 2 * d->width);
+      int64_t i = 0;
+#ifdef __AVX512F__
+      const __m512i even_lanes = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+                                                    26, 28, 30);
+      const __m512i odd_lanes = _mm512_add_epi32 (even_lanes, _mm512_set1_epi32 (1));
+      for (; i + 16 <= d->width; i += 16)
+        {
+          __m512 a = _mm512_loadu_ps (wide + 2 * i), b = _mm512_loadu_ps (wide + 2 * i + 16);
+          _mm512_storeu_ps (row + i, _mm512_permutex2var_ps (a, even_lanes, b));
+          _mm512_storeu_ps (odd + i, _mm512_permutex2var_ps (a, odd_lanes, b));
+        }
+#endif
+      for (; i < d->width; i++)
+        row[i] = wide[2 * i], odd[i] = wide[2 * i + 1];
     }
-}
-
-static inline OshV16
-clamp (OshV16 v, OshV16 lo, OshV16 hi)
-{
-  OshI16 below = v < lo, above = v > hi;
-  OshI16 bits = ((OshI16) v & ~below) | ((OshI16) lo & below);
-  return (OshV16) ((bits & ~above) | ((OshI16) hi & above));
 }
 
 void
 onnx_depthwise_run (const OnnxDepthwise *d, const float *x, float *y, float *scratch)
 {
   int64_t taps = d->kh * d->kw, mult = d->m / d->c, half = d->rows * d->width;
-  OshV16 lo = (OshV16){ 0 } + d->lo, hi = (OshV16){ 0 } + d->hi;
-  bool clamped = onnx_depthwise_clamped (d);
   for (int64_t k = 0; k < d->m; k++)
     {
       if (k % mult == 0)
@@ -156,14 +167,17 @@ onnx_depthwise_run (const OnnxDepthwise *d, const float *x, float *y, float *scr
                     acc += OSH_CV (src) * wk[ky * d->kw + kx];
                   }
               }
-            if (clamped)
-              acc = clamp (acc, lo, hi);
+            acc = osh_epilogue_apply (&d->ep, acc);
             float *o = out + oy * d->ow + ox;
             if (ox + 16 <= d->ow)
               OSH_V (o) = acc;
             else
+#ifdef __AVX512F__
+              _mm512_mask_storeu_ps (o, (__mmask16) ((1u << (d->ow - ox)) - 1), (__m512) acc);
+#else
               for (int64_t i = 0; i < d->ow - ox; i++)
                 o[i] = acc[i];
+#endif
           }
     }
 }

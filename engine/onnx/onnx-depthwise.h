@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "osh-epilogue.h"
+
 typedef struct
 {
   int64_t c, m;  /* input channels (= groups) and output channels (a multiple of c) */
@@ -27,9 +29,9 @@ OnnxDepthwise *onnx_depthwise_new (const OnnxDepthwiseShape *s, const float *wei
 size_t onnx_depthwise_scratch (const OnnxDepthwise *d);
 /* Output channel k becomes y·scale[k] + shift[k] (a BatchNormalization folded in). */
 void onnx_depthwise_fold_affine (OnnxDepthwise *d, const float *scale, const float *shift);
-/* Outputs are clamped to [lo, hi]; false when a clamp is already set. */
-bool onnx_depthwise_set_clamp (OnnxDepthwise *d, float lo, float hi);
-bool onnx_depthwise_clamped (const OnnxDepthwise *d);
+/* Outputs go through `e`; false when one is set already. */
+bool onnx_depthwise_set_epilogue (OnnxDepthwise *d, const OshEpilogue *e);
+bool onnx_depthwise_has_epilogue (const OnnxDepthwise *d);
 /* One image: x (c, h, w) → y (m, oh, ow). */
 void onnx_depthwise_run (const OnnxDepthwise *d, const float *x, float *y, float *scratch);
 void onnx_depthwise_free (OnnxDepthwise *d);

@@ -57,8 +57,8 @@ ONNX_FAMILY (unary)     /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identi
 ONNX_FAMILY (binary)    /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
 ONNX_FAMILY (conv)      /* onnx-conv.c: Conv */
 ONNX_FAMILY (convtr)    /* onnx-conv.c: ConvTranspose */
-/* onnx-conv.c: Conv takes in a BatchNormalization, Relu or Clip that follows it. */
-bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next);
+/* onnx-conv.c: Conv takes in a BatchNormalization, Relu, Clip, Sigmoid or SiLU that follows it. */
+bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 ONNX_FAMILY (pool)      /* onnx-pool.c: MaxPool, AveragePool, Global*Pool */
 ONNX_FAMILY (batchnorm) /* onnx-norm.c */
 ONNX_FAMILY (softmax)   /* onnx-norm.c: Softmax, LogSoftmax */

@@ -266,14 +266,28 @@ depthwise_fold (ConvParams *cp, const float *scale, const float *shift)
   return true;
 }
 
-/* Clamp bounds of activations the packed kernel applies itself. */
+/* The epilogue an activation amounts to in the packed kernel, if it has one. */
 static bool
-act_clamp (const OshAct *act, float *lo, float *hi)
+act_epilogue (const OshAct *act, OshEpilogue *e)
 {
-  *lo = -INFINITY, *hi = INFINITY;
-  if (act->kind == OSH_ACT_RELU || act->kind == OSH_ACT_RELU6)
-    *lo = 0.0f, *hi = act->kind == OSH_ACT_RELU6 ? 6.0f : INFINITY;
-  return act->kind == OSH_ACT_LINEAR || *lo == 0.0f;
+  *e = osh_epilogue_none ();
+  switch (act->kind)
+    {
+    case OSH_ACT_RELU:
+      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, INFINITY };
+      return true;
+    case OSH_ACT_RELU6:
+      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, 6.0f };
+      return true;
+    case OSH_ACT_SIGMOID:
+      e->kind = OSH_EPILOGUE_SIGMOID;
+      return true;
+    case OSH_ACT_SWISH:
+      e->kind = OSH_EPILOGUE_SWISH;
+      return true;
+    default:
+      return false;
+    }
 }
 
 static void
@@ -285,10 +299,10 @@ prepare_fast (ConvParams *cp)
                      .kw = cp->w.kw, .sh = cp->w.sh, .sw = cp->w.sw, .dh = cp->w.dh,
                      .dw = cp->w.dw, .ph = cp->w.ph, .pw = cp->w.pw, .groups = g->groups };
   cp->fast = osh_conv_gemm_new (&s, cp->kernel, osh_kernel_strides_keras (&s), cp->bias);
-  float lo, hi;
-  if (cp->fast && act_clamp (&g->act, &lo, &hi) && g->act.kind != OSH_ACT_LINEAR)
+  OshEpilogue e;
+  if (cp->fast && act_epilogue (&g->act, &e))
     {
-      osh_conv_gemm_set_clamp (cp->fast, lo, hi);
+      osh_conv_gemm_set_epilogue (cp->fast, &e);
       cp->g.act.kind = OSH_ACT_LINEAR; /* done in the kernel */
     }
 }
@@ -296,18 +310,18 @@ prepare_fast (ConvParams *cp)
 /* A plain (packed) or depthwise convolution takes in the BatchNormalization and then the
  * activation that follow it. */
 static bool
-conv_absorb (OshOpCall *c, const OshOpCall *next)
+conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
   bool dw = cp->g.kind == CONV_DEPTHWISE;
-  if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR)
+  if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
     return false;
   const float *scale, *shift;
   if (osh_affine_channels (next, cp->g.cout, &scale, &shift))
     {
       if (dw)
         return depthwise_fold (cp, scale, shift);
-      if (osh_conv_gemm_clamped (cp->fast))
+      if (osh_conv_gemm_has_epilogue (cp->fast))
         return false;
       osh_conv_gemm_fold_affine (cp->fast, scale, shift);
       return true;
@@ -315,17 +329,17 @@ conv_absorb (OshOpCall *c, const OshOpCall *next)
   OshAct act;
   if (!osh_act_layer_elementwise (next, &act))
     return false;
-  float lo, hi;
-  if (!dw && act_clamp (&act, &lo, &hi) && act.kind != OSH_ACT_LINEAR)
-    return osh_conv_gemm_set_clamp (cp->fast, lo, hi);
+  OshEpilogue e;
+  if (!dw && act_epilogue (&act, &e))
+    return osh_conv_gemm_set_epilogue (cp->fast, &e);
   cp->g.act = act; /* applied after the product, as the layer's own activation is */
   return true;
 }
 
 bool
-osh_conv_absorb (OshOpCall *c, const OshOpCall *next)
+osh_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
-  return conv_absorb (c, next);
+  return conv_absorb (c, next, kind);
 }
 
 static bool

@@ -49,7 +49,7 @@ struct OshConvGemm
   int64_t cg, og, K, panels, blocks;
   bool gather;      /* im2col one tile at a time instead of reading through tap pointers */
   bool block_major; /* all panels of a pixel block before the next block */
-  float lo, hi;
+  OshEpilogue ep;
   float *packed; /* [groups][panels][K][NR] */
   float *bias;   /* [groups][panels][NR] */
   float *zeros;  /* cg zeros: the row of a padding tap */
@@ -92,8 +92,7 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   /* A whole kernel that stays in L2 lets each block's output rows be written whole while they
    * are in cache; a larger one is better read one panel at a time, every block passing over it. */
   c->block_major = gather || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
-  c->lo = -INFINITY;
-  c->hi = INFINITY;
+  c->ep = osh_epilogue_none ();
   c->packed = alloc_floats (s->groups * c->panels * K * NR);
   c->bias = alloc_floats (s->groups * c->panels * NR);
   c->zeros = alloc_floats (cg);
@@ -143,19 +142,18 @@ osh_conv_gemm_fold_affine (OshConvGemm *c, const float *scale, const float *shif
 }
 
 bool
-osh_conv_gemm_set_clamp (OshConvGemm *c, float lo, float hi)
+osh_conv_gemm_set_epilogue (OshConvGemm *c, const OshEpilogue *e)
 {
-  if (osh_conv_gemm_clamped (c))
+  if (osh_conv_gemm_has_epilogue (c))
     return false;
-  c->lo = lo;
-  c->hi = hi;
+  c->ep = *e;
   return true;
 }
 
 bool
-osh_conv_gemm_clamped (const OshConvGemm *c)
+osh_conv_gemm_has_epilogue (const OshConvGemm *c)
 {
-  return c->lo != -INFINITY || c->hi != INFINITY;
+  return c->ep.kind != OSH_EPILOGUE_NONE;
 }
 
 void
@@ -173,7 +171,7 @@ osh_conv_gemm_free (OshConvGemm *c)
  * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. */
 static inline __attribute__ ((always_inline)) void
 tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-      const float *bias, __m512 lo, __m512 hi, float *out, int64_t ldo, int64_t plane,
+      const float *bias, const OshEpilogue *ep, float *out, int64_t ldo, int64_t plane,
       __mmask16 m0, __mmask16 m1)
 {
   __m512 acc[MR][2];
@@ -208,8 +206,8 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
 #pragma GCC unroll 12
       for (int r = 0; r < mr; r++)
         {
-          __m512 v0 = _mm512_min_ps (_mm512_max_ps (acc[r][0], lo), hi);
-          __m512 v1 = _mm512_min_ps (_mm512_max_ps (acc[r][1], lo), hi);
+          __m512 v0 = (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][0]);
+          __m512 v1 = (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][1]);
           _mm512_mask_i32scatter_ps (out + r, m0, idx, v0, 4);
           _mm512_mask_i32scatter_ps (out + 16 * plane + r, m1, idx, v1, 4);
         }
@@ -218,22 +216,22 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
     {
-      _mm512_mask_storeu_ps (out + r * ldo, m0, _mm512_min_ps (_mm512_max_ps (acc[r][0], lo), hi));
+      _mm512_mask_storeu_ps (out + r * ldo, m0, (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][0]));
       _mm512_mask_storeu_ps (out + r * ldo + 16, m1,
-                             _mm512_min_ps (_mm512_max_ps (acc[r][1], lo), hi));
+                             (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][1]));
     }
 }
 
 static void
 tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-          const float *bias, __m512 lo, __m512 hi, float *out, int64_t ldo, int64_t plane,
+          const float *bias, const OshEpilogue *ep, float *out, int64_t ldo, int64_t plane,
           __mmask16 m0, __mmask16 m1)
 {
   switch (mr)
     {
 #define CASE(n)                                                                                    \
   case n:                                                                                          \
-    tile (n, taps, len, rows, B, bias, lo, hi, out, ldo, plane, m0, m1);                                  \
+    tile (n, taps, len, rows, B, bias, ep, out, ldo, plane, m0, m1);                                  \
     break;
       CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6)
       CASE (7) CASE (8) CASE (9) CASE (10) CASE (11) CASE (12)
@@ -305,7 +303,6 @@ run_items (void *arg, int64_t begin, int64_t end)
   float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
   if (c->gather && !col)
     return; /* cannot happen for the sizes allowed at plan time; leaves the output unwritten */
-  __m512 lo = _mm512_set1_ps (c->lo), hi = _mm512_set1_ps (c->hi);
   int64_t have = -1; /* the block whose rows are set up */
   for (int64_t item = begin; item < end; item++)
     {
@@ -330,7 +327,7 @@ run_items (void *arg, int64_t begin, int64_t end)
       int64_t m = grp * c->og + j * NR;
       float *o = s->planar_out ? job->out + (n * s->cout + m) * opix + p0
                                : job->out + (n * opix + p0) * s->cout + m;
-      tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows, B, bias, lo, hi, o,
+      tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows, B, bias, &c->ep, o,
                 s->cout, s->planar_out ? opix : 0, m0, m1);
     }
   free (col);
@@ -366,14 +363,14 @@ osh_conv_gemm_fold_affine (OshConvGemm *c, const float *scale, const float *shif
 }
 
 bool
-osh_conv_gemm_set_clamp (OshConvGemm *c, float lo, float hi)
+osh_conv_gemm_set_epilogue (OshConvGemm *c, const OshEpilogue *e)
 {
-  (void) c, (void) lo, (void) hi;
+  (void) c, (void) e;
   return false;
 }
 
 bool
-osh_conv_gemm_clamped (const OshConvGemm *c)
+osh_conv_gemm_has_epilogue (const OshConvGemm *c)
 {
   (void) c;
   return true;

@@ -1,7 +1,7 @@
 /* osh-conv-gemm.h — convolution as an implicit matrix product on channels-last data, with the
  * kernel packed once at plan time. No im2col copy: each output pixel's row of the product is read
- * straight from the input, tap by tap; bias and a clamp (ReLU, ReLU6, Clip) are applied while the
- * result is still in registers. Shared by the Keras (NHWC) and ONNX (NCHW, transposed around the
+ * straight from the input, tap by tap; bias and an epilogue (ReLU, ReLU6, Clip, sigmoid, swish)
+ * are applied while the result is still in registers. Shared by the Keras (NHWC) and ONNX (NCHW, transposed around the
  * call) convolutions.
  *
  *   OshConvShape s = { .batch = 1, .ih = 56, .iw = 56, .cin = 64, .oh = 56, .ow = 56,
@@ -10,7 +10,8 @@
  *   OshKernelStrides keras = osh_kernel_strides_keras (&s);   // (kh, kw, cin, cout)
  *   OshConvGemm *cg = osh_conv_gemm_new (&s, kernel, keras, bias);
  *   osh_conv_gemm_fold_affine (cg, bn_scale, bn_shift);     // a BatchNormalization after it
- *   osh_conv_gemm_set_clamp (cg, 0.0f, INFINITY);            // then a ReLU
+ *   OshEpilogue relu = { OSH_EPILOGUE_CLAMP, 0.0f, INFINITY };
+ *   osh_conv_gemm_set_epilogue (cg, &relu);                  // then a ReLU
  *   if (cg) osh_conv_gemm_run (cg, in_nhwc, out_nhwc, threads);
  *   osh_conv_gemm_free (cg);
  *
@@ -20,6 +21,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "osh-epilogue.h"
 
 typedef struct
 {
@@ -49,9 +52,9 @@ OshConvGemm *osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshK
                                 const float *bias);
 /* From now on output channel m is y·scale[m] + shift[m] (a BatchNormalization folded in). */
 void osh_conv_gemm_fold_affine (OshConvGemm *cg, const float *scale, const float *shift);
-/* Outputs are clamped to [lo, hi] (ReLU, ReLU6, Clip folded in); true when none was set yet. */
-bool osh_conv_gemm_set_clamp (OshConvGemm *cg, float lo, float hi);
-/* True once a clamp is set: an affine step can no longer be folded after it. */
-bool osh_conv_gemm_clamped (const OshConvGemm *cg);
+/* Outputs go through `e` (a ReLU, Clip or swish folded in); false when one is set already. */
+bool osh_conv_gemm_set_epilogue (OshConvGemm *cg, const OshEpilogue *e);
+/* True once an epilogue is set: an affine step can no longer be folded after it. */
+bool osh_conv_gemm_has_epilogue (const OshConvGemm *cg);
 void osh_conv_gemm_run (const OshConvGemm *cg, const float *in, float *out, int threads);
 void osh_conv_gemm_free (OshConvGemm *cg);

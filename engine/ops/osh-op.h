@@ -43,11 +43,19 @@ typedef bool (*OshOpPrepareFn) (OshOpCall *c, OshError *err);
 typedef void (*OshOpRunFn) (const OshOpCall *c, const float *const *in, float *const *out,
                             float *scratch);
 
+/* How the step offered to an OshOpAbsorbFn uses c's output. */
+typedef enum
+{
+  OSH_FUSE_NEXT,  /* `next` reads c's output and nothing else reads it */
+  OSH_FUSE_SWISH, /* `next` is a sigmoid of c's output, and the only other reader multiplies the
+                     two (x · sigmoid (x), as ONNX exports write SiLU) */
+} OshFuseKind;
+
 /* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an
  * activation into the convolution before it): returns true when `c` now computes next's output
- * itself, so the executor drops `next`. Only offered when `next` is the one reader of c's one
- * output, nobody captures that output and the two shapes are equal. */
-typedef bool (*OshOpAbsorbFn) (OshOpCall *c, const OshOpCall *next);
+ * (for OSH_FUSE_SWISH, the product's) itself, so the executor drops those steps. Only offered
+ * when nobody captures c's output and the shapes are equal. */
+typedef bool (*OshOpAbsorbFn) (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 
 typedef struct
 {

@@ -84,8 +84,9 @@ check_case (const Case *c, bool fold, bool planar)
   if (fold)
     {
       osh_conv_gemm_fold_affine (cg, scale, shift);
-      g_assert_true (osh_conv_gemm_set_clamp (cg, 0.0f, 6.0f));
-      g_assert_false (osh_conv_gemm_set_clamp (cg, 0.0f, 1.0f)); /* one clamp only */
+      OshEpilogue relu6 = { OSH_EPILOGUE_CLAMP, 0.0f, 6.0f }, relu1 = { OSH_EPILOGUE_CLAMP, 0.0f, 1.0f };
+      g_assert_true (osh_conv_gemm_set_epilogue (cg, &relu6));
+      g_assert_false (osh_conv_gemm_set_epilogue (cg, &relu1)); /* one epilogue only */
       lo = 0.0f, hi = 6.0f;
     }
   osh_conv_gemm_run (cg, in, got, 2);
