@@ -3,11 +3,17 @@
 #include <string.h>
 
 #include "cli.h"
+#include "osh-hdf5-guard.h"
 #include "offshoot-application.h"
 
 int
 main (int argc, char **argv)
 {
+  /* Untrusted HDF5 is read first by a copy of this program (osh-hdf5-guard.h). */
+  int guard_status = osh_hdf5_guard_child_main (argc, argv);
+  if (guard_status >= 0)
+    return guard_status;
+  osh_hdf5_guard_enable ("/proc/self/exe");
   if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
                    || strcmp (argv[1], "help") == 0))
     {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "osh-formats.h"
+#include "osh-hdf5-guard.h"
 #include "osh-limits.h"
 #include "osh-shapes.h"
 
@@ -118,6 +119,9 @@ load (const char *path, const void *data, size_t size, bool from_file, OshError 
 {
   OshGraph *g = NULL;
   OshFormat f = osh_format_detect (path, data, size);
+  /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
+  if (!osh_hdf5_guard_check (path, f, data, size, err))
+    return NULL;
   switch (f)
     {
     case OSH_FORMAT_KERAS3: g = osh_keras3_read (path, data, size, err); break;
