@@ -1,7 +1,7 @@
 /* The HDF5 guard (engine/osh-hdf5-guard.h): this test program is its own guard child, as the
- * offshoot binary is. The known HDF5 hang (tests/fuzz/known-hangs) must end in a timeout
- * error, a child that crashes in an error, and good and bad files must come out exactly as
- * they do without the guard. */
+ * offshoot binary is. The known HDF5 hang (tests/fuzz/hdf5-guarded) must end in a timeout
+ * error, every file there and a child that crashes in an error, and good and bad files must
+ * come out exactly as they do without the guard. */
 #include <signal.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -23,7 +23,7 @@ load_guarded (const char *path, OshError *err)
 static void
 test_known_hang (void)
 {
-  g_autofree char *path = osh_test_fixture ("fuzz/known-hangs/h5-vlen-model-config");
+  g_autofree char *path = osh_test_fixture ("fuzz/hdf5-guarded/h5-vlen-model-config");
   /* Small, so the suite does not wait: HDF5 spins for minutes on this file. */
   osh_hdf5_guard_set_deadline (1.0);
   OshError err = { 0 };
@@ -34,6 +34,35 @@ test_known_hang (void)
   g_assert_true (g_str_has_prefix (err.message, path));
   g_assert_nonnull (strstr (err.message, "HDF5 did not finish reading the file within 1 s; the file is "
                                          "probably corrupted"));
+}
+
+/* Every file that breaks HDF5 itself fails through the guard, with a message naming it. In the
+ * sanitizer build some of them abort the child (AddressSanitizer stops on absurd allocation
+ * requests that plain malloc refuses), which the guard reports too. */
+static void
+test_hdf5_breakers (void)
+{
+  g_autofree char *folder = osh_test_fixture ("fuzz/hdf5-guarded");
+  GDir *dir = g_dir_open (folder, 0, NULL);
+  g_assert_nonnull (dir);
+  osh_hdf5_guard_set_deadline (2.0);
+  const char *entry;
+  int replayed = 0;
+  while ((entry = g_dir_read_name (dir)))
+    {
+      if (g_str_has_suffix (entry, ".md"))
+        continue;
+      g_autofree char *path = g_build_filename (folder, entry, NULL);
+      OshError err = { 0 };
+      g_assert_null (load_guarded (path, &err));
+      g_test_message ("%s", err.message);
+      g_assert_cmpint (err.code, !=, OSH_OK);
+      g_assert_true (g_str_has_prefix (err.message, path));
+      replayed++;
+    }
+  osh_hdf5_guard_set_deadline (0);
+  g_dir_close (dir);
+  g_assert_cmpint (replayed, >=, 2);
 }
 
 /* A model read through the guard is the model read without it. */
@@ -114,6 +143,7 @@ main (int argc, char **argv)
     return status;
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/robustness/hdf5-guard/known-hang-times-out", test_known_hang);
+  g_test_add_func ("/robustness/hdf5-guard/hdf5-breakers-fail-cleanly", test_hdf5_breakers);
   g_test_add_func ("/robustness/hdf5-guard/good-files-pass", test_good_files_pass);
   g_test_add_func ("/robustness/hdf5-guard/errors-pass-through", test_errors_pass_through);
   g_test_add_func ("/robustness/hdf5-guard/crashing-child", test_crashing_child);
