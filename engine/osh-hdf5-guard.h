@@ -38,8 +38,9 @@
  * otherwise returns -1 at once. */
 int osh_hdf5_guard_child_main (int argc, char **argv);
 
-/* `exe` (copied) is run as `exe --osh-hdf5-guard-child FD PARENT_PID`; NULL turns the guard off.
- * Call before any thread loads a model. */
+/* `exe` (copied; "/proc/self/exe" is resolved to the program's file) is run as
+ * `exe --osh-hdf5-guard-child FD PARENT_PID`; NULL turns the guard off. Call before any thread
+ * loads a model. */
 void osh_hdf5_guard_enable (const char *exe);
 bool osh_hdf5_guard_enabled (void);
 

@@ -37,10 +37,12 @@ echo "fuzzing $target for ${seconds}s with $(ls "$work/seeds" | wc -l) seeds in 
 mkdir -p "$work/corpus"
 # Leaks inside system libraries (HDF5's H5LTopen_file_image on a failed open) are suppressed
 # as in the test suite; our own leaks are not.
-# FUZZ_FLAGS adds libFuzzer flags, e.g. "-fork=1 -ignore_timeouts=1" to go on past the known
-# HDF5 hang (tests/fuzz/hdf5-guarded) instead of stopping at it.
+# FUZZ_FLAGS adds libFuzzer flags, e.g. "-fork=1 -ignore_timeouts=1 -ignore_crashes=1" to go on
+# past inputs that break HDF5 itself (tests/fuzz/hdf5-guarded) instead of stopping at them;
+# FUZZ_ASAN_OPTIONS adds AddressSanitizer options (allocator_may_return_null=1: HDF5 asks
+# malloc for absurd sizes on some files and copes with NULL).
 # shellcheck disable=SC2086
-LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/fuzz-$target" -max_total_time="$seconds" \
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp ASAN_OPTIONS=detect_leaks=1${FUZZ_ASAN_OPTIONS:+:$FUZZ_ASAN_OPTIONS} "$build/tests/fuzz/fuzz-$target" -max_total_time="$seconds" \
   -rss_limit_mb=4096 -timeout=20 -max_len=1048576 -artifact_prefix="$work/found/" ${FUZZ_FLAGS:-} \
   "$work/corpus" "$work/seeds" 2>"$work/log" || true
 tail -n 5 "$work/log"

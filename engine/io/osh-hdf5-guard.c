@@ -39,7 +39,16 @@ void
 osh_hdf5_guard_enable (const char *exe)
 {
   free (guard_exe);
-  guard_exe = exe ? strdup (exe) : NULL;
+  guard_exe = NULL;
+  if (!exe)
+    return;
+  /* The file itself, not the link: under valgrind /proc/self/exe is valgrind, while readlink
+   * of it gives the program (valgrind answers that call for its client). */
+  char target[4096];
+  ssize_t n = strcmp (exe, "/proc/self/exe") == 0 ? readlink (exe, target, sizeof target - 1) : -1;
+  if (n > 0)
+    target[n] = '\0';
+  guard_exe = strdup (n > 0 ? target : exe);
 }
 
 bool
