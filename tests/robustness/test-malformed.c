@@ -5,6 +5,7 @@
  * must give the very same error. Runs under the sanitizers in CI: none may crash or leak. */
 #include <string.h>
 
+#include "osh-exec.h"
 #include "osh-hdf5-guard.h"
 #include "osh-image.h"
 #include "osh-model.h"
@@ -14,6 +15,7 @@
 typedef enum
 {
   LOAD_MODEL,
+  PLAN_MODEL, /* loads (to be looked at and fixed), but cannot be planned for a run */
   LOAD_NPY,
   LOAD_IMAGE,
 } Loader;
@@ -58,8 +60,10 @@ static const Case cases[] = {
     "'shape' is not a list of at most 8 sizes" },
   /* ONNX */
   { "onnx-truncated.onnx", LOAD_MODEL, "format", "115 bytes", "not a valid ONNX file" },
-  { "onnx-missing-initializer.onnx", LOAD_MODEL, "format", "node 0 ('add', Add): input 'w'",
-    "is not a graph input, an initializer or the output of an earlier node" },
+  /* A tensor nothing produces is a foreign root, as in Keras's "Graph disconnected": the model
+   * opens so `check` can explain it, and a run is refused naming the tensor. */
+  { "onnx-missing-initializer.onnx", PLAN_MODEL, "disconnected", "layer 'w' (InputLayer)",
+    "Graph disconnected" },
   { "onnx-cycle.onnx", LOAD_MODEL, "format", "node 0 ('first', Add): input 'b'",
     "must be in topological order" },
   /* .npy inputs */
@@ -88,6 +92,16 @@ load (const Case *c, const char *path, OshError *err, char **warning)
           *warning = g_strdup (osh_model_weights_warning (g));
         osh_graph_free (g);
         return g != NULL;
+      }
+    case PLAN_MODEL:
+      {
+        OshGraph *g = osh_model_load (path, err);
+        g_assert_nonnull (g);
+        OshExecOptions opt = osh_exec_options_default ();
+        OshPlan *plan = osh_plan_new (g, &opt, err);
+        osh_plan_free (plan);
+        osh_graph_free (g);
+        return plan != NULL;
       }
     case LOAD_NPY:
       {
@@ -119,7 +133,9 @@ check (const Case *c, const char *path, bool ok, const OshError *err, const char
   g_assert_false (ok);
   g_test_message ("%s", err->message);
   g_assert_cmpstr (osh_error_code_name (err->code), ==, c->code);
-  g_assert_nonnull (strstr (err->message, path));
+  /* A plan is made from a graph, which no longer knows its file. */
+  if (c->loader != PLAN_MODEL)
+    g_assert_nonnull (strstr (err->message, path));
   g_assert_nonnull (strstr (err->message, c->place));
   g_assert_nonnull (strstr (err->message, c->what));
 }
