@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "exec/osh-exec.h"
+#include "osh-hdf5-guard.h"
 #include "offshoot-application.h"
 
 /* Starts again with the OpenBLAS kernels this CPU can run when OpenBLAS did not recognise it
@@ -31,7 +32,13 @@ pick_blas_core (char **argv)
 int
 main (int argc, char **argv)
 {
+  /* Untrusted HDF5 is read first by a copy of this program (osh-hdf5-guard.h): the copy
+   * serves that request and nothing else. */
+  int guard_status = osh_hdf5_guard_child_main (argc, argv);
+  if (guard_status >= 0)
+    return guard_status;
   pick_blas_core (argv);
+  osh_hdf5_guard_enable ("/proc/self/exe");
   if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
                    || strcmp (argv[1], "help") == 0))
     {
