@@ -203,8 +203,10 @@ osh_edge_prepare (OshOpCall *c, OshError *err)
 bool
 osh_zero_padding_leading (const OshOpCall *c, int64_t *top, int64_t *left)
 {
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
   const ResizeRun *r = c->params;
-  if (!r || strcmp (c->layer->class_name, "ZeroPadding2D") != 0 || r->rp.cf)
+  if (!r || strcmp (c->layer->class_name, "ZeroPadding2D") != 0 || !op
+      || op->prepare != osh_edge_prepare || r->rp.cf)
     return false;
   *top = r->rp.p[0][0];
   *left = r->rp.p[1][0];
