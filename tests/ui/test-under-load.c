@@ -5,6 +5,7 @@
  * sigmoid → Add, saved as .keras in a scratch folder): too big to commit, quick to make. */
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
+#include <string.h>
 #include <time.h>
 
 #include "osh-model.h"
@@ -21,7 +22,7 @@ static char *model_path;
 static char *scratch;
 
 static char *
-write_deep_chain (void)
+write_deep_model (void)
 {
   OshError err = { 0 };
   OshZooBuilder b;
@@ -39,11 +40,11 @@ write_deep_chain (void)
     }
   x = osh_zoo_global_pool (&b, x, "GlobalAveragePooling2D", NULL, false);
   x = osh_zoo_dense (&b, x, NULL, 10, "softmax");
-  OshGraph *g = osh_zoo_builder_finish (&b, "deep_chain", input, x);
+  OshGraph *g = osh_zoo_builder_finish (&b, "deep_residual", input, x);
   if (!g)
     g_error ("%s", err.message);
   g_assert_cmpint (g->n_layers, ==, N_LAYERS);
-  char *path = g_build_filename (scratch, "deep-chain.keras", NULL);
+  char *path = g_build_filename (scratch, "deep-residual.keras", NULL);
   if (!osh_model_save (g, path, &err))
     g_error ("%s", err.message);
   osh_graph_free (g);
@@ -177,6 +178,7 @@ test_responsive (void)
   g_assert_null (offshoot_run_panel_get_error (run));
   g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 1);
   g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), >=, 0);
+  g_assert_null (strstr (offshoot_run_panel_get_result_text (run, 0), "nan"));
 
   /* No wall-clock limit (a loaded machine stretches every gap): the main loop ticked many
    * times while each worker was busy, and between two ticks the main thread never spent
@@ -227,37 +229,65 @@ count_children (void)
   return n;
 }
 
-static void
-close_mid_work (GApplication *application, gpointer *weak)
+typedef struct
 {
-  (void) application;
-  OffshootWindow *win = new_window ();
-  *weak = win;
-  g_object_add_weak_pointer (G_OBJECT (win), weak);
-  open_and_run (win);
-  /* The user closes the window while the graph is being laid out and the run has just
-   * started. */
+  gboolean while_loading; /* close before the model is even loaded */
+  gpointer window;        /* weak */
+} CloseCase;
+
+static void
+close_mid_work (GApplication *application, CloseCase *c)
+{
+  OffshootWindow *win = offshoot_window_new (GTK_APPLICATION (application));
+  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
+  gtk_window_present (GTK_WINDOW (win));
+  c->window = win;
+  g_object_add_weak_pointer (G_OBJECT (win), &c->window);
+  if (c->while_loading)
+    offshoot_window_open_spec (win, model_path);
+  else
+    open_and_run (win); /* the graph is being laid out and the run has just started */
   gtk_window_close (GTK_WINDOW (win));
+}
+
+/* Runs the application as `offshoot` does, with a window the user closes mid-work:
+ * g_application_run returns once no window and no worker holds the application. */
+static void
+run_and_close (CloseCase *c)
+{
+  int children = count_children ();
+  /* An application runs once: a new one for each case, the process's default like the
+   * one `offshoot` makes. */
+  g_autoptr (GtkApplication) run_app = gtk_application_new ("io.offshoot.Offshoot.TestClose",
+                                                            G_APPLICATION_NON_UNIQUE);
+  g_application_set_resource_base_path (G_APPLICATION (run_app), "/io/offshoot/Offshoot");
+  g_application_set_default (G_APPLICATION (run_app));
+  g_signal_connect (run_app, "activate", G_CALLBACK (close_mid_work), c);
+  int status = g_application_run (G_APPLICATION (run_app), 0, NULL);
+  g_application_set_default (G_APPLICATION (app));
+  g_assert_cmpint (status, ==, 0);
+  g_assert_null (c->window);                          /* the window is gone */
+  g_assert_cmpint (osh_workers_in_flight (), ==, 0);  /* every worker returned and was dropped */
+  g_assert_cmpint (count_children (), ==, children); /* no helper process left behind */
 }
 
 static void
 test_close_mid_work (void)
 {
-  int children = count_children ();
   int stopped = osh_workers_stopped_early ();
-  gpointer weak = NULL;
-  gulong id = g_signal_connect (app, "activate", G_CALLBACK (close_mid_work), &weak);
-  /* What `offshoot` does: g_application_run returns once no window and no worker holds the
-   * application. */
-  int status = g_application_run (G_APPLICATION (app), 0, NULL);
-  g_signal_handler_disconnect (app, id);
-  g_assert_cmpint (status, ==, 0);
-  g_assert_null (weak);                               /* the window is gone */
-  g_assert_cmpint (osh_workers_in_flight (), ==, 0);  /* every worker returned and was dropped */
+  CloseCase c = { .while_loading = FALSE };
+  run_and_close (&c);
   /* The run noticed the close and stopped at its next layer instead of finishing its
-   * 19 GFLOP: the application quits when the layout in progress is done. */
+   * 14 GFLOP: the application quits as soon as the layout in progress is done. */
   g_assert_cmpint (osh_workers_stopped_early (), >, stopped);
-  g_assert_cmpint (count_children (), ==, children); /* no helper process left behind */
+}
+
+static void
+test_close_while_loading (void)
+{
+  /* The load finishes in its worker; its graph is dropped, no layout or run starts. */
+  CloseCase c = { .while_loading = TRUE };
+  run_and_close (&c);
 }
 
 int
@@ -266,12 +296,13 @@ main (int argc, char **argv)
   scratch = g_dir_make_tmp ("offshoot-load-XXXXXX", NULL);
   g_setenv ("XDG_DATA_HOME", scratch, TRUE); /* recent files */
   gtk_test_init (&argc, &argv, NULL);
-  model_path = write_deep_chain ();
+  model_path = write_deep_model ();
   app = gtk_application_new ("io.offshoot.Offshoot.TestLoad", G_APPLICATION_NON_UNIQUE);
   g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
   g_application_register (G_APPLICATION (app), NULL, NULL);
   g_test_add_func ("/ui/load/responsive-3000-layers", test_responsive);
   g_test_add_func ("/ui/load/close-mid-work", test_close_mid_work);
+  g_test_add_func ("/ui/load/close-while-loading", test_close_while_loading);
   int status = g_test_run ();
   g_object_unref (app);
   g_remove (model_path);
