@@ -294,3 +294,15 @@ osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, f
   int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
   osh_parallel_for (threads, j.ap->outer, affine_rows, &j);
 }
+
+bool
+osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale, const float **shift)
+{
+  const AffineParams *ap = c->params;
+  if (!ap || strcmp (c->layer->class_name, "BatchNormalization") != 0 || ap->layer_norm
+      || ap->inner != 1 || ap->ch != ch)
+    return false;
+  *scale = ap->scale;
+  *shift = ap->shift;
+  return true;
+}
