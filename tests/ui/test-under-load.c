@@ -14,6 +14,7 @@
 #include "offshoot-window-private.h"
 #include "osh-test.h"
 #include "osh-workers.h"
+#include "ui-test-window.h"
 
 #define BLOCKS 750 /* four layers each */
 #define N_LAYERS (4 * BLOCKS + 4) /* with the input, the stem and the classifier */
@@ -111,15 +112,6 @@ ticks_stop (Ticks *t)
 
 static GtkApplication *app;
 
-static OffshootWindow *
-new_window (void)
-{
-  OffshootWindow *win = offshoot_window_new (app);
-  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
-}
-
 static void
 count_frame (GdkFrameClock *clock, int *frames)
 {
@@ -162,7 +154,7 @@ open_and_run (OffshootWindow *win)
 static void
 test_responsive (void)
 {
-  OffshootWindow *win = new_window ();
+  OffshootWindow *win = ui_test_window_new (app);
   Ticks t;
   ticks_start (&t, win);
   open_and_run (win);
@@ -238,9 +230,7 @@ typedef struct
 static void
 close_mid_work (GApplication *application, CloseCase *c)
 {
-  OffshootWindow *win = offshoot_window_new (GTK_APPLICATION (application));
-  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
-  gtk_window_present (GTK_WINDOW (win));
+  OffshootWindow *win = ui_test_window_new (GTK_APPLICATION (application));
   c->window = win;
   g_object_add_weak_pointer (G_OBJECT (win), &c->window);
   if (c->while_loading)
@@ -297,9 +287,7 @@ main (int argc, char **argv)
   g_setenv ("XDG_DATA_HOME", scratch, TRUE); /* recent files */
   gtk_test_init (&argc, &argv, NULL);
   model_path = write_deep_model ();
-  app = gtk_application_new ("io.offshoot.Offshoot.TestLoad", G_APPLICATION_NON_UNIQUE);
-  g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
-  g_application_register (G_APPLICATION (app), NULL, NULL);
+  app = ui_test_application_new ("io.offshoot.Offshoot.TestLoad");
   g_test_add_func ("/ui/load/responsive-3000-layers", test_responsive);
   g_test_add_func ("/ui/load/close-mid-work", test_close_mid_work);
   g_test_add_func ("/ui/load/close-while-loading", test_close_while_loading);
@@ -307,9 +295,6 @@ main (int argc, char **argv)
   g_object_unref (app);
   g_remove (model_path);
   g_free (model_path);
-  g_autofree char *recent = g_build_filename (scratch, "recently-used.xbel", NULL);
-  g_remove (recent);
-  g_rmdir (scratch);
-  g_free (scratch);
+  ui_test_scratch_free (scratch);
   return status;
 }
