@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "osh-model.h"
 
 /* A shape as JSON: an array with null for unknown sizes; null when nothing is inferred. */
 static json_t *
@@ -98,6 +99,8 @@ print_json (const OshGraph *g)
                            "non_trainable_params", (json_int_t) (total - trainable));
   if (json_is_true (json_object_get (g->meta, "weights_absent")))
     json_object_set_new (doc, "weights_absent", json_true ());
+  if (osh_model_weights_warning (g))
+    json_object_set_new (doc, "non_finite_weights", json_string (osh_model_weights_warning (g)));
   char *text = json_dumps (doc, JSON_INDENT (1) | JSON_PRESERVE_ORDER);
   json_decref (doc);
   if (!text)
@@ -179,6 +182,8 @@ print_table (const OshGraph *g)
   printf ("Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n", a, b, c);
   if (json_is_true (json_object_get (g->meta, "weights_absent")))
     printf ("Note: the file holds no weights (a config-only file); parameters count nothing.\n");
+  if (osh_model_weights_warning (g))
+    printf ("Warning: %s; outputs will not be finite.\n", osh_model_weights_warning (g));
   return OSH_EXIT_OK;
 }
 

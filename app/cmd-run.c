@@ -23,6 +23,7 @@
 #include "osh-heatmap.h"
 #include "osh-image.h"
 #include "onnx/osh-onnx.h"
+#include "osh-model.h"
 
 #include "exec/osh-exec.h"
 
@@ -315,6 +316,17 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
 
   if (!o->json)
     printf ("%s %s %s\n", name, shape_text, osh_output_kind_name (kind));
+  /* NaN or Inf outputs (diverged weights, overflow) are said plainly, not shown as scores. */
+  int64_t numel = osh_tensor_numel (y), non_finite = 0;
+  for (int64_t i = 0; i < numel; i++)
+    non_finite += !isfinite (y->data[i]);
+  if (non_finite)
+    {
+      const char *why = osh_model_weights_warning (g);
+      fprintf (stderr, "offshoot run: warning: output '%s': %lld of %lld values are not finite (NaN or Inf)%s%s\n",
+               name, (long long) non_finite, (long long) numel, why ? "; " : "", why ? why : "");
+      json_object_set_new (obj, "non_finite", json_integer (non_finite));
+    }
   if (o->save_dir)
     {
       char *file = g_strdup_printf ("%s%s.npy", prefix, stem);

@@ -16,6 +16,7 @@ static const char *const code_names[] = {
   [OSH_ERR_CANCELLED] = "cancelled",
   [OSH_ERR_USAGE] = "usage",
   [OSH_ERR_NOT_FOUND] = "not-found",
+  [OSH_ERR_TIMEOUT] = "timeout",
 };
 static_assert (sizeof code_names / sizeof code_names[0] == OSH_ERR_COUNT,
                "every error code needs a name");

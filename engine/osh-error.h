@@ -30,6 +30,7 @@ typedef enum
   OSH_ERR_CANCELLED,    /* the caller asked to stop */
   OSH_ERR_USAGE,        /* a bad argument from the caller (bad head spec, unknown path) */
   OSH_ERR_NOT_FOUND,    /* a named layer, file entry or dataset does not exist */
+  OSH_ERR_TIMEOUT,      /* a library did not finish reading a file in time (osh-hdf5-guard.h) */
   OSH_ERR_COUNT
 } OshErrorCode;
 

@@ -37,5 +37,10 @@ OshGraph *osh_model_load (const char *path, OshError *err);
  * formats (.keras, .h5, .onnx) load from memory. */
 OshGraph *osh_model_load_bytes (const char *name, const void *data, size_t size, OshError *err);
 
+/* NULL, or a warning when the loaded weights hold NaN or Inf (a model that diverged in
+ * training still opens, to be looked at; its outputs will not be finite):
+ * "layer 'fc' weight 'fc/kernel:0' holds 2 NaN/Inf values (1 layer in all)". */
+const char *osh_model_weights_warning (const OshGraph *g);
+
 /* Writes `g` in the format the name implies (.keras, .h5/.hdf5, .json, .onnx). */
 bool osh_model_save (const OshGraph *g, const char *path, OshError *err);

@@ -3,7 +3,7 @@
 # gathered from ../shared/corpus and the committed fixtures; saves what it finds as regressions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: tools/fuzz.sh h5|keras3|tfjs|onnx|npy [seconds]}
+target=${1:?usage: tools/fuzz.sh h5|keras3|tfjs|onnx|npy|image [seconds]}
 seconds=${2:-300}
 build=build-fuzz
 if [[ ! -f $build/build.ninja ]]; then
@@ -20,12 +20,14 @@ case $target in
   tfjs) pattern='model.json *.json' ;;
   onnx) pattern='*.onnx' ;;
   npy) pattern='*.npy' ;;
+  image) pattern='*.png *.jpg *.jpeg' ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 for p in $pattern; do
   find ../shared/corpus tests resources /usr/share/libonnx-testdata/data/pytorch-converted \
     -name "$p" -size -2M -type f 2>/dev/null | head -n 200 | while read -r f; do
-    cp "$f" "$work/seeds/$(echo "$f" | tr '/' '_')"
+    # No leading dots: libFuzzer skips hidden files, and ../shared/... would make them hidden.
+    cp "$f" "$work/seeds/$(echo "${f#../}" | tr '/' '_')"
   done || true # head closing the pipe early is expected
 done
 cp tests/fuzz/regressions/"$target"/* "$work/seeds/" 2>/dev/null || true
@@ -35,8 +37,13 @@ echo "fuzzing $target for ${seconds}s with $(ls "$work/seeds" | wc -l) seeds in 
 mkdir -p "$work/corpus"
 # Leaks inside system libraries (HDF5's H5LTopen_file_image on a failed open) are suppressed
 # as in the test suite; our own leaks are not.
-LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/fuzz-$target" -max_total_time="$seconds" \
-  -rss_limit_mb=4096 -timeout=20 -max_len=1048576 -artifact_prefix="$work/found/" \
+# FUZZ_FLAGS adds libFuzzer flags, e.g. "-fork=1 -ignore_timeouts=1 -ignore_crashes=1" to go on
+# past inputs that break HDF5 itself (tests/fuzz/hdf5-guarded) instead of stopping at them;
+# FUZZ_ASAN_OPTIONS adds AddressSanitizer options (allocator_may_return_null=1: HDF5 asks
+# malloc for absurd sizes on some files and copes with NULL).
+# shellcheck disable=SC2086
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp ASAN_OPTIONS=detect_leaks=1${FUZZ_ASAN_OPTIONS:+:$FUZZ_ASAN_OPTIONS} "$build/tests/fuzz/fuzz-$target" -max_total_time="$seconds" \
+  -rss_limit_mb=4096 -timeout=20 -max_len=1048576 -artifact_prefix="$work/found/" ${FUZZ_FLAGS:-} \
   "$work/corpus" "$work/seeds" 2>"$work/log" || true
 tail -n 5 "$work/log"
 for f in "$work"/found/*; do

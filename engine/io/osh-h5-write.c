@@ -158,7 +158,7 @@ osh_h5_write (const OshGraph *g, const char *tmp_path, OshError *err)
   char *text = json_dumps (cfg, JSON_COMPACT);
   json_decref (cfg);
   OshH5Writer w;
-  if (!text || !osh_h5w_open (&w, tmp_path, false, err))
+  if (!text || !osh_h5w_open (&w, tmp_path, true, err))
     {
       if (!text)
         osh_fail (err, OSH_ERR_NOMEM, "out of memory writing the model config");
@@ -173,5 +173,5 @@ osh_h5_write (const OshGraph *g, const char *tmp_path, OshError *err)
             && write_weights (&w, &scope, w.file, version, err);
   free (text);
   osh_write_scope_clear (&scope);
-  return osh_h5w_close (&w, ok, err);
+  return osh_h5w_close_to_file (&w, ok, err);
 }

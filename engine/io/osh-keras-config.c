@@ -332,7 +332,7 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
   int layer = osh_graph_find_layer (c->g, owner, r->layer);
   if (layer < 0)
     {
-      osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: refers to layer '%s', which is not in this model", c->src,
+      osh_fail (c->err, OSH_ERR_NOT_FOUND, "%s: %s: refers to layer '%s', which is not in this model", c->src,
                 where, r->layer);
       return -1;
     }
@@ -506,6 +506,105 @@ build_sequential (Ctx *c, int owner, const json_t *entry, const json_t *layers, 
   return set_io (c, owner, &in, 1, &x, 1);
 }
 
+static const char *
+json_kind (const json_t *v)
+{
+  if (!v)
+    return "missing";
+  switch (json_typeof (v))
+    {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "a list";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: break;
+    }
+  return "null";
+}
+
+/* The graph layer that layer `i`'s pending call waits on: the first reference of that call
+ * which names a layer of the model but does not resolve yet; -1 if none. */
+static int
+waits_on (Ctx *c, int owner, const json_t *layers, const size_t *next, size_t i)
+{
+  Call call = { 0 };
+  OshError ignored = { 0 };
+  OshError *saved = c->err;
+  c->err = &ignored;
+  int found = -1;
+  const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
+  if (parse_call (c, json_array_get (inbound, next[i]), &call, ""))
+    for (int r = 0; r < call.n && found < 0; r++)
+      {
+        OshRef ref;
+        int l = osh_graph_find_layer (c->g, owner, call.refs[r].layer);
+        if (l >= 0 && resolve (c, owner, &call.refs[r], &ref, "") == 0)
+          found = l;
+      }
+  c->err = saved;
+  free (call.refs);
+  return found;
+}
+
+/* When the calls left over wait on each other in a ring, says which layers form it (Keras:
+ * "... is part of a cycle") and returns true; false when they do not. Each stuck layer waits
+ * on at most one other, so walking from each with a visit mark finds a ring in linear time. */
+static bool
+report_cycle (Ctx *c, int owner, const json_t *layers, const int *index, const size_t *next, size_t n)
+{
+  int *pos = malloc ((size_t) c->g->n_layers * sizeof (int));
+  int *wait = malloc ((n ? n : 1) * sizeof (int));
+  int *mark = calloc (n ? n : 1, sizeof (int));
+  bool found = false;
+  if (!pos || !wait || !mark)
+    goto out;
+  for (int l = 0; l < c->g->n_layers; l++)
+    pos[l] = -1;
+  for (size_t i = 0; i < n; i++)
+    pos[index[i]] = (int) i;
+  for (size_t i = 0; i < n; i++)
+    {
+      bool stuck = next[i] < json_array_size (json_object_get (json_array_get (layers, i), "inbound_nodes"));
+      int l = stuck ? waits_on (c, owner, layers, next, i) : -1;
+      wait[i] = l >= 0 ? pos[l] : -1;
+    }
+  for (size_t start = 0; start < n && !found; start++)
+    {
+      int i = (int) start;
+      while (i >= 0 && mark[i] == 0)
+        {
+          mark[i] = (int) start + 1;
+          i = wait[i];
+        }
+      if (i < 0 || mark[i] != (int) start + 1)
+        continue; /* the walk ended, or joined an earlier walk */
+      char ring[600] = "";
+      size_t used = 0;
+      int k = i;
+      do
+        {
+          int w = snprintf (ring + used, sizeof ring - used, "'%s' → ", c->g->layers[index[k]].name);
+          if (w < 0 || (size_t) w >= sizeof ring - used)
+            break;
+          used += (size_t) w;
+          k = wait[k];
+        }
+      while (k != i);
+      snprintf (ring + used, sizeof ring - used, "'%s'", c->g->layers[index[i]].name);
+      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer '%s' is part of a cycle: %s (each waits for the next one's output)",
+                c->src, c->g->layers[index[i]].name, ring);
+      found = true;
+    }
+out:
+  free (pos);
+  free (wait);
+  free (mark);
+  return found;
+}
+
 static bool
 build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
 {
@@ -530,6 +629,12 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
   for (size_t i = 0; i < n; i++)
     {
       const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
+      if (inbound && !json_is_array (inbound))
+        {
+          osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer '%s': 'inbound_nodes' is %s, expected a list of calls",
+                    c->src, c->g->layers[index[i]].name, json_kind (inbound));
+          goto out;
+        }
       size_t k;
       json_t *v;
       snprintf (where, sizeof where, "layer '%s'", c->g->layers[index[i]].name);
@@ -609,6 +714,8 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
     }
   if (pending)
     {
+      if (report_cycle (c, owner, layers, index, next, n))
+        goto out;
       for (size_t i = 0; i < n; i++)
         if (next[i] < json_array_size (json_object_get (json_array_get (layers, i), "inbound_nodes")))
           {
@@ -670,7 +777,8 @@ build_model (Ctx *c, int owner, const char *cls, const json_t *entry, int depth)
       return build_sequential (c, owner, entry, layers, depth);
     }
   if (!json_is_array (json_object_get (cfg, "layers")))
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: the %s config has no list of layers", c->src, cls);
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: the %s config has no list of layers ('config.layers' is %s)",
+                     c->src, cls, json_kind (json_object_get (cfg, "layers")));
   return build_functional (c, owner, cfg, depth);
 }
 
@@ -680,7 +788,10 @@ osh_keras_config_to_graph (const json_t *model_config, const char *backend, cons
 {
   const char *cls = osh_config_string (model_config, "class_name", NULL);
   const json_t *cfg = json_object_get (model_config, "config");
-  if (!cls || !cfg || !is_model_class (cls, cfg))
+  bool model_class = cls
+                     && (strcmp (cls, "Model") == 0 || strcmp (cls, "Functional") == 0
+                         || strcmp (cls, "Sequential") == 0);
+  if (!model_class || !cfg)
     {
       osh_fail (err, OSH_ERR_FORMAT,
                 "%s: the model config is not a Keras Sequential or Functional model (class_name '%s')",
@@ -796,7 +907,12 @@ osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
   bool dense = strcmp (cls, "Dense") == 0;
   if (!conv && !dense)
     return true;
-  int64_t units = dense ? osh_config_int (cfg, "units", -1) : osh_config_int (cfg, "filters", -1);
+  const char *units_key = dense ? "units" : "filters";
+  const json_t *units_value = json_object_get (cfg, units_key);
+  if (units_value && !json_is_number (units_value))
+    return osh_fail (err, OSH_ERR_FORMAT, "%s: layer '%s' (%s): config '%s' is %s, expected a whole number",
+                     src, l->name, cls, units_key, json_kind (units_value));
+  int64_t units = osh_config_int (cfg, units_key, -1);
   bool use_bias = osh_config_bool (cfg, "use_bias", true);
   if (l->n_weights == 0)
     return true; /* a config-only file */

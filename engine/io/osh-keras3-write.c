@@ -104,7 +104,7 @@ weights_image (const OshWriteScope *s, const char *tmp_path, size_t *size, OshEr
   char name[4096];
   snprintf (name, sizeof name, "%s/model.weights.h5", tmp_path);
   OshH5Writer w;
-  if (!osh_h5w_open (&w, name, true, err))
+  if (!osh_h5w_open (&w, name, false, err))
     return NULL;
   void *image = NULL;
   if (write_model_state (&w, s, -1, "", 0, err))

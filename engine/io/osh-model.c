@@ -2,6 +2,7 @@
 #include "osh-model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "osh-formats.h"
+#include "osh-hdf5-guard.h"
 #include "osh-limits.h"
 #include "osh-shapes.h"
 
@@ -113,11 +115,50 @@ read_file (const char *path, size_t *size_out, OshError *err)
   return data;
 }
 
+/* Records the first weight holding NaN or Inf, and how many layers do, in g->meta. */
+static void
+note_non_finite_weights (OshGraph *g)
+{
+  int layers = 0, first_layer = -1, first_weight = -1;
+  int64_t first_count = 0;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      bool bad = false;
+      for (int w = 0; w < g->layers[i].n_weights; w++)
+        {
+          const OshTensor *t = g->layers[i].weights[w].value;
+          int64_t n = osh_tensor_numel (t), count = 0;
+          for (int64_t k = 0; k < n; k++)
+            count += !isfinite (t->data[k]);
+          if (count && first_layer < 0)
+            first_layer = i, first_weight = w, first_count = count;
+          bad |= count > 0;
+        }
+      layers += bad;
+    }
+  if (first_layer < 0)
+    return;
+  char msg[1200];
+  snprintf (msg, sizeof msg, "layer '%s' weight '%s' holds %lld NaN/Inf values (%d layer%s in all)",
+            g->layers[first_layer].name, g->layers[first_layer].weights[first_weight].name,
+            (long long) first_count, layers, layers == 1 ? "" : "s");
+  json_object_set_new (g->meta, "non_finite_weights", json_string (msg));
+}
+
+const char *
+osh_model_weights_warning (const OshGraph *g)
+{
+  return json_string_value (json_object_get (g->meta, "non_finite_weights"));
+}
+
 static OshGraph *
 load (const char *path, const void *data, size_t size, bool from_file, OshError *err)
 {
   OshGraph *g = NULL;
   OshFormat f = osh_format_detect (path, data, size);
+  /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
+  if (!osh_hdf5_guard_check (path, f, data, size, err))
+    return NULL;
   switch (f)
     {
     case OSH_FORMAT_KERAS3: g = osh_keras3_read (path, data, size, err); break;
@@ -145,6 +186,7 @@ load (const char *path, const void *data, size_t size, bool from_file, OshError 
   g->source_path = strdup (path);
   free (g->format);
   g->format = strdup (osh_format_name (f));
+  note_non_finite_weights (g);
   if (!osh_graph_infer_shapes (g, err))
     {
       osh_error_prefix (err, "%s: ", path);

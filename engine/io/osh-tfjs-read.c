@@ -145,9 +145,13 @@ read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size,
   const json_t *shape = json_object_get (w, "shape");
   const char *dtype = osh_config_string (w, "dtype", "float32");
   const json_t *quant = json_object_get (w, "quantization");
-  if (!name || !json_is_array (shape) || json_array_size (shape) > OSH_MAX_RANK)
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weightsManifest: an entry at byte %zu lacks a name or a shape "
-                     "of at most %d sizes", c->path, *offset, OSH_MAX_RANK);
+  if (!name)
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weightsManifest: the entry for shard byte %zu has no name",
+                     c->path, *offset);
+  if (!json_is_array (shape) || json_array_size (shape) > OSH_MAX_RANK)
+    return osh_fail (c->err, OSH_ERR_FORMAT,
+                     "%s: weightsManifest: weight '%s': 'shape' is not a list of at most %d sizes", c->path, name,
+                     OSH_MAX_RANK);
   OshShape s = { .rank = (int) json_array_size (shape) };
   int64_t numel = 1;
   for (int i = 0; i < s.rank; i++)

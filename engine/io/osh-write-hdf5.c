@@ -1,11 +1,73 @@
 /* HDF5 writing helpers (osh-write-hdf5.h). */
 #include "osh-write-hdf5.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The core driver keeps the file in memory obtained through these callbacks; when the file is
+ * closed (everything flushed, the superblock final) the memory is kept instead of freed, and
+ * osh_h5w_close_to_file writes it out. */
+static void *
+image_malloc (size_t size, H5FD_file_image_op_t op, void *udata)
+{
+  (void) op;
+  OshH5Image *im = udata;
+  void *p = malloc (size);
+  if (p)
+    im->mem = p, im->size = size;
+  return p;
+}
+
+static void *
+image_memcpy (void *dest, const void *src, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+  (void) op, (void) udata;
+  return memcpy (dest, src, size);
+}
+
+static void *
+image_realloc (void *ptr, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+  (void) op;
+  OshH5Image *im = udata;
+  void *p = realloc (ptr, size);
+  if (p)
+    im->mem = p, im->size = size;
+  return p;
+}
+
+static herr_t
+image_free (void *ptr, H5FD_file_image_op_t op, void *udata)
+{
+  OshH5Image *im = udata;
+  if (ptr && ptr == im->mem && op == H5FD_FILE_IMAGE_OP_FILE_CLOSE)
+    return 0; /* ours now */
+  if (ptr == im->mem)
+    im->mem = NULL, im->size = 0;
+  free (ptr);
+  return 0;
+}
+
+static void *
+image_udata_copy (void *udata)
+{
+  return udata;
+}
+
+static herr_t
+image_udata_free (void *udata)
+{
+  (void) udata;
+  return 0;
+}
+
 bool
-osh_h5w_open (OshH5Writer *w, const char *path, bool in_memory, OshError *err)
+osh_h5w_open (OshH5Writer *w, const char *path, bool dense_attributes, OshError *err)
 {
   memset (w, 0, sizeof *w);
   w->path = path;
@@ -13,15 +75,23 @@ osh_h5w_open (OshH5Writer *w, const char *path, bool in_memory, OshError *err)
   H5Eget_auto2 (H5E_DEFAULT, &w->saved_func, &w->saved_data);
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
   hid_t fapl = H5Pcreate (H5P_FILE_ACCESS);
+  /* In memory only: HDF5 never writes to disk itself. After a failed write (a full disk) HDF5
+   * 1.10 cannot close the file and crashes when the library shuts down; a failed fwrite of the
+   * finished image is just an error. */
+  H5Pset_fapl_core (fapl, 64 << 10, 0);
+  w->image = calloc (1, sizeof *w->image);
+  H5FD_file_image_callbacks_t callbacks = { image_malloc, image_memcpy, image_realloc, image_free,
+                                            image_udata_copy, image_udata_free, w->image };
   /* 1.8 object headers store large attributes (a big model_config) densely. */
-  if (in_memory)
-    H5Pset_fapl_core (fapl, 1 << 20, 0);
-  else
-    H5Pset_libver_bounds (fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-  w->file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (dense_attributes)
+    H5Pset_libver_bounds (fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
+  if (w->image && H5Pset_file_image_callbacks (fapl, &callbacks) >= 0)
+    w->file = H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose (fapl);
   if (w->file < 0)
     {
+      free (w->image);
+      w->image = NULL;
       H5Eset_auto2 (H5E_DEFAULT, w->saved_func, w->saved_data);
       return osh_fail (err, OSH_ERR_IO, "%s: cannot create the HDF5 file", path);
     }
@@ -35,6 +105,51 @@ osh_h5w_close (OshH5Writer *w, bool ok, OshError *err)
     ok = osh_fail (err, OSH_ERR_IO, "%s: cannot finish writing the HDF5 file", w->path);
   w->file = H5I_INVALID_HID;
   H5Eset_auto2 (H5E_DEFAULT, w->saved_func, w->saved_data);
+  if (w->image)
+    free (w->image->mem);
+  free (w->image);
+  w->image = NULL;
+  return ok;
+}
+
+/* The end of the file by its superblock (versions 2 and 3: 8-byte addresses at byte 28), so
+ * the memory the driver allocated in steps past it is not written; `size` if unknown. */
+static size_t
+file_end (const unsigned char *b, size_t size)
+{
+  if (size < 36 || (b[8] != 2 && b[8] != 3) || b[9] != 8)
+    return size;
+  uint64_t end = 0;
+  for (int i = 7; i >= 0; i--)
+    end = end << 8 | b[28 + i];
+  return end > 0 && end <= size ? (size_t) end : size;
+}
+
+bool
+osh_h5w_close_to_file (OshH5Writer *w, bool ok, OshError *err)
+{
+  OshH5Image *im = w->image;
+  w->image = NULL;
+  if (w->file >= 0 && H5Fclose (w->file) < 0 && ok)
+    ok = osh_fail (err, OSH_ERR_IO, "%s: cannot finish writing the HDF5 file", w->path);
+  w->file = H5I_INVALID_HID;
+  H5Eset_auto2 (H5E_DEFAULT, w->saved_func, w->saved_data);
+  if (ok && (!im || !im->mem))
+    ok = osh_fail (err, OSH_ERR_IO, "%s: the HDF5 library kept no file image", w->path);
+  if (ok)
+    {
+      FILE *f = fopen (w->path, "wb");
+      size_t n = file_end (im->mem, im->size);
+      bool written = f && fwrite (im->mem, 1, n, f) == n;
+      written = f && fclose (f) == 0 && written;
+      if (!f)
+        ok = osh_fail (err, OSH_ERR_IO, "%s: cannot create: %s", w->path, strerror (errno));
+      else if (!written)
+        ok = osh_fail (err, OSH_ERR_IO, "%s: cannot write the HDF5 file: %s", w->path, strerror (errno));
+    }
+  if (im)
+    free (im->mem);
+  free (im);
   return ok;
 }
 

@@ -4,10 +4,10 @@
  * Every helper returns false / a negative id with `err` naming the file and the object.
  *
  *   OshH5Writer w;
- *   if (!osh_h5w_open (&w, tmp_path, false, &err)) return false;
+ *   if (!osh_h5w_open (&w, tmp_path, true, &err)) return false;
  *   ok = osh_h5w_attr_string (&w, w.file, "backend", "tensorflow", &err)
  *        && osh_h5w_dataset (&w, w.file, "model_weights/dense/dense/kernel:0", t, &err);
- *   ok = osh_h5w_close (&w, ok, &err);
+ *   ok = osh_h5w_close_to_file (&w, ok, &err);   // or osh_h5w_image, then osh_h5w_close
  */
 #pragma once
 
@@ -20,18 +20,30 @@
 
 typedef struct
 {
+  void *mem; /* the file's bytes, held by the core driver until close */
+  size_t size;
+} OshH5Image;
+
+typedef struct
+{
   hid_t file;
+  OshH5Image *image;
   const char *path; /* for messages */
   /* HDF5's own error printing, switched off while the writer runs */
   H5E_auto2_t saved_func;
   void *saved_data;
 } OshH5Writer;
 
-/* Creates (truncates) `path`; `in_memory` keeps the file in memory (osh_h5w_image). */
-bool osh_h5w_open (OshH5Writer *w, const char *path, bool in_memory, OshError *err);
+/* Creates a file in memory; `path` names it in messages and is where osh_h5w_close_to_file
+ * writes it. `dense_attributes` uses 1.8 object headers (attributes over 64 KiB, as in a big
+ * Keras 2 model_config). */
+bool osh_h5w_open (OshH5Writer *w, const char *path, bool dense_attributes, OshError *err);
 
-/* Closes the file; returns `ok` and false when closing (flushing) fails. */
+/* Closes the file; returns `ok` and false when closing fails. */
 bool osh_h5w_close (OshH5Writer *w, bool ok, OshError *err);
+
+/* When `ok`, writes the finished file to `path` with plain stdio, then closes it. */
+bool osh_h5w_close_to_file (OshH5Writer *w, bool ok, OshError *err);
 
 /* The bytes of an in-memory file (malloc'd), after everything is written. */
 void *osh_h5w_image (OshH5Writer *w, size_t *size, OshError *err);

@@ -40,7 +40,8 @@ enum
   NR = 32,        /* output channels per panel: two AVX-512 vectors */
   MR = 12,        /* output pixels per tile: 24 accumulators of 32 registers */
   MAX_TAPS = 64,  /* direct mode keeps MR pointers per tap on the stack */
-  MIN_DIRECT = 16 /* fewer input channels per group than this: gather the tile first */
+  MIN_DIRECT = 16, /* fewer input channels per group than this: gather the tile first */
+  PREFETCH = 128    /* kernel rows read ahead */
 };
 
 struct OshConvGemm
@@ -188,6 +189,9 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
         a[r] = rows[t * MR + r];
       for (int64_t k = 0; k < len; k++, B += NR)
         {
+          /* The panel streams from memory on its first pass: ask for it ahead of use. */
+          _mm_prefetch ((const char *) (B + PREFETCH * NR), _MM_HINT_T0);
+          _mm_prefetch ((const char *) (B + PREFETCH * NR + 16), _MM_HINT_T0);
           __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
 #pragma GCC unroll 12
           for (int r = 0; r < mr; r++)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "osh-image.h"
 #include "osh-model.h"
 #include "osh-npy.h"
 
@@ -69,12 +70,22 @@ feed_npy (const unsigned char *data, size_t size, OshError *err)
   return t != NULL;
 }
 
+/* Pictures for `run` and the window's run panel (both decode through osh_image_load_bytes). */
+static bool
+feed_image (const unsigned char *data, size_t size, OshError *err)
+{
+  OshImage *img = osh_image_load_bytes ("fuzz-image", data, size, err);
+  osh_image_free (img);
+  return img != NULL;
+}
+
 const OshFuzzTarget osh_fuzz_targets[] = {
   { "h5", feed_h5 },
   { "keras3", feed_keras3 },
   { "tfjs", feed_tfjs },
   { "onnx", feed_onnx },
   { "npy", feed_npy },
+  { "image", feed_image },
 };
 const int osh_fuzz_targets_count = sizeof osh_fuzz_targets / sizeof osh_fuzz_targets[0];
 

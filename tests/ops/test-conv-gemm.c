@@ -4,7 +4,8 @@
  * asymmetric padding, groups, output channels that do not fill a 32-wide panel, batches,
  * channels-first output, and folded BatchNormalization + clamp. Then the executor's step fusion:
  * Conv2D → BatchNormalization → ReLU → Dropout runs as one step and computes what the four
- * steps compute unfused (capturing every layer turns fusion off). */
+ * steps compute unfused (capturing every layer turns fusion off); likewise ZeroPadding2D before
+ * a convolution and the activation after a residual Add. */
 #include <math.h>
 
 #include "ops-test.h"
@@ -244,6 +245,28 @@ test_fusion_padding (void)
     }
 }
 
+/* ResNet's residual: Add (input, Conv2D (input)) → Activation (relu), the activation folded
+ * into the Add. */
+static void
+test_fusion_residual (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 7, 9, 48]}", 0);
+  int c = ot_add (g, -1, "conv", "Conv2D",
+                  "{\"filters\": 48, \"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
+  ot_weight (g, c, 4, (int64_t[]){ 3, 3, 48, 48 });
+  ot_weight (g, c, 1, (int64_t[]){ 48 });
+  int a = ot_add (g, -1, "add", "Add", NULL, 2, x, c);
+  int r = ot_add (g, -1, "relu", "Activation", "{\"activation\": \"relu\"}", 1, a);
+  ot_io (g, -1, x, r);
+  double lo, hi;
+  const char *const folded[] = { "Activation", NULL };
+  check_fused (g, folded, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, 0.0);
+  g_assert_cmpfloat (hi, >, 0.0);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -256,5 +279,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/ops/conv-gemm/fusion", test_fusion);
   g_test_add_func ("/ops/conv-gemm/fusion-padding", test_fusion_padding);
+  g_test_add_func ("/ops/conv-gemm/fusion-residual", test_fusion_residual);
   return g_test_run ();
 }

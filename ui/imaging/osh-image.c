@@ -2,12 +2,15 @@
 #include "osh-image.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OSH_IMAGE_MAX_SIDE 32768
+#define OSH_IMAGE_MAX_PIXELS (INT64_C (1) << 27)   /* 134 megapixels: 512 MiB as RGBA */
+#define OSH_IMAGE_MAX_FILE (INT64_C (512) << 20)  /* bytes of one picture file */
 
 OshImage *
 osh_image_new_rgb (int width, int height, const uint8_t *rgb, OshError *err)
@@ -67,50 +70,125 @@ image_from_pixbuf (const char *name, GdkPixbuf *pb, OshError *err)
   return img;
 }
 
-OshImage *
-osh_image_load (const char *path, OshError *err)
+/* The decoders a model input may go through: hostile pictures meet only these (no SVG, icon,
+ * XPM... loaders), chosen by the first bytes rather than by gdk-pixbuf's sniffing. */
+static const char *
+picture_type (const unsigned char *b, size_t n)
 {
-  GError *gerr = NULL;
-  GdkPixbuf *pb = gdk_pixbuf_new_from_file (path, &gerr);
-  if (!pb)
+  if (n >= 8 && memcmp (b, "\x89PNG\r\n\x1a\n", 8) == 0)
+    return "png";
+  if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+    return "jpeg";
+  if (n >= 6 && (memcmp (b, "GIF87a", 6) == 0 || memcmp (b, "GIF89a", 6) == 0))
+    return "gif";
+  if (n >= 2 && b[0] == 'B' && b[1] == 'M')
+    return "bmp";
+  if (n >= 4 && (memcmp (b, "II*\0", 4) == 0 || memcmp (b, "MM\0*", 4) == 0))
+    return "tiff";
+  return NULL;
+}
+
+typedef struct
+{
+  const char *name;
+  OshError *err;
+  bool refused;
+  int rows_done; /* the lowest row any decoded area reached */
+} SizeCheck;
+
+/* Called with the size from the header, before any pixel memory is allocated: a picture over
+ * the limits is stopped there (size 0 makes the decoder give up). */
+static void
+on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer data)
+{
+  SizeCheck *check = data;
+  if (width < 1 || height < 1 || width > OSH_IMAGE_MAX_SIDE || height > OSH_IMAGE_MAX_SIDE
+      || (int64_t) width * height > OSH_IMAGE_MAX_PIXELS)
     {
-      bool missing = g_error_matches (gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-      osh_fail (err, missing ? OSH_ERR_IO : OSH_ERR_FORMAT, "%s: cannot read the picture: %s", path,
-                gerr->message);
-      g_error_free (gerr);
-      return NULL;
+      osh_fail (check->err, OSH_ERR_LIMIT,
+                "%s: the picture says it is %dx%d pixels; Offshoot reads 1..%d pixels a side and at most "
+                "%lld in all",
+                check->name, width, height, OSH_IMAGE_MAX_SIDE, (long long) OSH_IMAGE_MAX_PIXELS);
+      check->refused = true;
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
     }
-  /* Phone photos store their rotation in EXIF; show them the way viewers do. */
-  GdkPixbuf *upright = gdk_pixbuf_apply_embedded_orientation (pb);
-  OshImage *img = image_from_pixbuf (path, upright ? upright : pb, err);
-  if (upright)
-    g_object_unref (upright);
-  g_object_unref (pb);
-  return img;
+}
+
+/* Decoders report what they fill in; a picture whose data stops early (a cut download) leaves
+ * rows untouched, and gdk-pixbuf does not call that an error. */
+static void
+on_area_updated (GdkPixbufLoader *loader, int x, int y, int width, int height, gpointer data)
+{
+  (void) loader, (void) x, (void) width;
+  SizeCheck *check = data;
+  if (y + height > check->rows_done)
+    check->rows_done = y + height;
 }
 
 OshImage *
 osh_image_load_bytes (const char *name, const void *data, size_t size, OshError *err)
 {
+  const char *type = picture_type (data, size);
+  if (!type)
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: not a PNG, JPEG, GIF, BMP or TIFF picture (by its first bytes)", name);
+      return NULL;
+    }
   GError *gerr = NULL;
-  GdkPixbufLoader *loader = gdk_pixbuf_loader_new ();
+  GdkPixbufLoader *loader = gdk_pixbuf_loader_new_with_type (type, &gerr);
+  if (!loader)
+    {
+      osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: no %s decoder: %s", name, type, gerr->message);
+      g_error_free (gerr);
+      return NULL;
+    }
+  SizeCheck check = { name, err, false, 0 };
+  g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
+  g_signal_connect (loader, "area-updated", G_CALLBACK (on_area_updated), &check);
   OshImage *img = NULL;
-  if (gdk_pixbuf_loader_write (loader, data, size, &gerr) && gdk_pixbuf_loader_close (loader, &gerr))
+  bool decoded = gdk_pixbuf_loader_write (loader, data, size, &gerr);
+  decoded = gdk_pixbuf_loader_close (loader, decoded ? &gerr : NULL) && decoded;
+  GdkPixbuf *pb = decoded && !check.refused ? gdk_pixbuf_loader_get_pixbuf (loader) : NULL;
+  if (pb && check.rows_done < gdk_pixbuf_get_height (pb))
+    osh_fail (err, OSH_ERR_FORMAT, "%s: the %s picture's data ends after row %d of %d (a cut file?)", name, type,
+              check.rows_done, gdk_pixbuf_get_height (pb));
+  else if (pb)
     {
-      GdkPixbuf *pb = gdk_pixbuf_loader_get_pixbuf (loader);
-      if (pb)
-        img = image_from_pixbuf (name, pb, err);
-      else
-        osh_fail (err, OSH_ERR_FORMAT, "%s: not a picture", name);
+      /* Phone photos store their rotation in EXIF; show them the way viewers do. */
+      GdkPixbuf *upright = gdk_pixbuf_apply_embedded_orientation (pb);
+      img = image_from_pixbuf (name, upright ? upright : pb, err);
+      if (upright)
+        g_object_unref (upright);
     }
-  else
-    {
-      gdk_pixbuf_loader_close (loader, NULL);
-      osh_fail (err, OSH_ERR_FORMAT, "%s: cannot decode the picture: %s", name,
-                gerr ? gerr->message : "unknown error");
-    }
+  else if (!check.refused)
+    osh_fail (err, OSH_ERR_FORMAT, "%s: cannot decode the %s picture: %s", name, type,
+              gerr ? gerr->message : "no image in the data");
   g_clear_error (&gerr);
   g_object_unref (loader);
+  return img;
+}
+
+OshImage *
+osh_image_load (const char *path, OshError *err)
+{
+  GError *gerr = NULL;
+  char *data = NULL;
+  gsize size = 0;
+  GStatBuf st;
+  if (g_stat (path, &st) == 0 && st.st_size > OSH_IMAGE_MAX_FILE)
+    {
+      osh_fail (err, OSH_ERR_LIMIT, "%s: %lld bytes is over the limit of %lld for a picture", path,
+                (long long) st.st_size, (long long) OSH_IMAGE_MAX_FILE);
+      return NULL;
+    }
+  if (!g_file_get_contents (path, &data, &size, &gerr))
+    {
+      osh_fail (err, OSH_ERR_IO, "%s: cannot read the picture: %s", path, gerr->message);
+      g_error_free (gerr);
+      return NULL;
+    }
+  OshImage *img = osh_image_load_bytes (path, data, size, err);
+  g_free (data);
   return img;
 }
 

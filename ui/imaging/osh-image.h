@@ -62,9 +62,11 @@ typedef struct
   bool model_normalizes;          /* set by propose: a Rescaling/Normalization layer was found */
 } OshPreprocess;
 
-/* Decodes a PNG or JPEG (anything gdk-pixbuf reads); alpha is dropped. */
+/* Decodes a PNG, JPEG, GIF, BMP or TIFF picture (recognised by its first bytes, whatever its
+ * name; other formats gdk-pixbuf knows are refused), turned upright by its EXIF orientation;
+ * alpha is dropped. Sizes are checked from the header before pixels are allocated. */
 OshImage *osh_image_load (const char *path, OshError *err);
-/* Decodes from memory; `name` is used in messages. */
+/* The same from memory; `name` is used in messages. */
 OshImage *osh_image_load_bytes (const char *name, const void *data, size_t size, OshError *err);
 /* A copy of raw 8-bit RGB pixels (width * height * 3 bytes). */
 OshImage *osh_image_new_rgb (int width, int height, const uint8_t *rgb, OshError *err);

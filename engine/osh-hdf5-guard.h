@@ -1,0 +1,55 @@
+/* osh-hdf5-guard.h — reading untrusted HDF5 in a child process with a deadline.
+ *
+ * HDF5 is not hardened against hostile files: some make it spin for minutes or crash. When
+ * the guard is on, osh_model_load first reads every .h5 / .keras file in a child process
+ * (the same reader, on the same bytes); only if the child finishes cleanly does the caller's
+ * process read the file itself. A child that crashes, or runs past the deadline and is
+ * killed, becomes an OshError, so neither the CLI nor the window can hang or die on such a
+ * file. A child that reports an error passes it on as is (the file is then read only once).
+ *
+ * The child is a fresh program, not a fork of the caller: the window is multi-threaded and
+ * after fork() only async-signal-safe calls are allowed, which HDF5 is not. So a program
+ * turns the guard on by naming an executable that runs the child, normally itself:
+ *
+ *   int main (int argc, char **argv)
+ *   {
+ *     int status = osh_hdf5_guard_child_main (argc, argv);   // are we the child?
+ *     if (status >= 0)
+ *       return status;
+ *     osh_hdf5_guard_enable ("/proc/self/exe");
+ *     ...
+ *   }
+ *
+ * Off by default (libraries, fuzzers). The deadline is 20 s plus 1 s per 4 MiB of file;
+ * osh_hdf5_guard_set_deadline or the environment variable OFFSHOOT_HDF5_DEADLINE (seconds)
+ * replaces it, e.g. for tests. Costs: the HDF5 part of a load is done twice when it succeeds. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "osh-error.h"
+#include "osh-model.h"
+
+/* The hidden first argument that makes a program the guard's child. */
+#define OSH_HDF5_GUARD_ARG "--osh-hdf5-guard-child"
+
+/* When argv[1] is OSH_HDF5_GUARD_ARG, serves one request and returns the exit status (0);
+ * otherwise returns -1 at once. */
+int osh_hdf5_guard_child_main (int argc, char **argv);
+
+/* `exe` (copied; "/proc/self/exe" is resolved to the program's file) is run as
+ * `exe --osh-hdf5-guard-child FD PARENT_PID`; NULL turns the guard off. Call before any thread
+ * loads a model. */
+void osh_hdf5_guard_enable (const char *exe);
+bool osh_hdf5_guard_enabled (void);
+
+/* A fixed deadline in seconds for every file; 0 restores the size-scaled default. */
+void osh_hdf5_guard_set_deadline (double seconds);
+
+/* The check osh_model_load makes for formats read through HDF5 (OSH_FORMAT_H5,
+ * OSH_FORMAT_KERAS3): true when the guard is off or the child read the file without error;
+ * otherwise false with the child's error, or OSH_ERR_TIMEOUT / OSH_ERR_FORMAT when the
+ * child ran out of time / crashed. */
+bool osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size_t size,
+                           OshError *err);

@@ -1,0 +1,49 @@
+"""The offshoot binary guards HDF5 (engine/osh-hdf5-guard.h) and says when outputs are not finite:
+the known HDF5 hang ends in a clear error within the deadline, a good model still opens, and a
+model with NaN weights opens with a warning and runs with one."""
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from clitest import case, corpus, main, offshoot, offshoot_json, source  # noqa: E402
+
+MALFORMED = source("tests", "robustness", "malformed")
+
+
+@case
+def known_hdf5_hang_ends_in_a_timeout_error():
+    path = source("tests", "fuzz", "hdf5-guarded", "h5-vlen-model-config")
+    r = offshoot("inspect", path, env={"OFFSHOOT_HDF5_DEADLINE": "1"}, timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert f"{path}: HDF5 did not finish reading the file within 1 s; the file is probably corrupted" \
+        in r.stderr, r.stderr
+
+
+@case
+def guarded_model_opens_with_its_parameters():
+    doc = offshoot_json("inspect", corpus("keras2", "face_classification", "fer2013_mini_XCEPTION.102-0.66.hdf5"))
+    assert doc["total_params"] == 58423, doc["total_params"]
+
+
+@case
+def nan_weights_warn_on_inspect_and_run():
+    path = os.path.join(MALFORMED, "h5-nan-weights.h5")
+    r = offshoot("inspect", path)
+    assert r.returncode == 0, r.stderr
+    assert "Warning: layer 'fc' weight 'fc/kernel:0' holds 2 NaN/Inf values (1 layer in all); outputs will not " \
+        "be finite." in r.stdout, r.stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        x = os.path.join(tmp, "x.npy")
+        np.save(x, np.ones((1, 3), "f4"))
+        r = offshoot("run", path, x)
+        assert r.returncode == 0, r.stderr
+        assert "output 'out': 2 of 2 values are not finite (NaN or Inf); layer 'fc' weight 'fc/kernel:0'" \
+            in r.stderr, r.stderr
+        doc = offshoot_json("run", path, x)
+        assert doc["outputs"][0]["non_finite"] == 2, doc
+
+
+main()
