@@ -172,13 +172,15 @@ test_responsive (void)
   g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), >=, 0);
   g_assert_null (strstr (offshoot_run_panel_get_result_text (run, 0), "nan"));
 
-  /* No wall-clock limit (a loaded machine stretches every gap): the main loop ticked many
-   * times while each worker was busy, and between two ticks the main thread never spent
-   * more than 1 s of its own CPU time. A frame of this graph costs tens of milliseconds;
-   * work that grows with the model on the main thread (building the scene, filling panels,
-   * indexing names) costs seconds at 3,000 layers and fails this, even in the ASan build. */
-  g_assert_cmpint (t.ticks_laying_out, >=, 10);
-  g_assert_cmpint (t.ticks_running, >=, 10);
+  /* No wall-clock limit (a loaded machine stretches every gap): the main loop went on
+   * ticking while each worker was busy (a loop blocked for the worker's whole time ticks
+   * once at most; seen here: 25 to 800 ticks, a fast quiet machine gives fewer), and
+   * between two ticks the main thread never spent more than 1 s of its own CPU time. A
+   * frame of this graph costs tens of milliseconds; work that grows with the model on the
+   * main thread (building the scene, filling panels, indexing names) costs seconds at 3,000
+   * layers and fails this, even in the ASan build. */
+  g_assert_cmpint (t.ticks_laying_out, >=, 3);
+  g_assert_cmpint (t.ticks_running, >=, 3);
   g_assert_cmpint (t.max_cpu_gap_ns, <, 1000000000);
 
   /* Everything in view at once, then a search that matches a third of the layers. */
