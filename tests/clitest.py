@@ -10,18 +10,30 @@
     main()
 
 Each @case is one TAP test; an AssertionError (or any exception) fails it with its message.
-Environment (set by meson): OSH_BINARY, OSH_CORPUS, OSH_SOURCE_ROOT.
+Environment (set by meson): OSH_BINARY, OSH_CORPUS, OSH_SOURCE_ROOT; OSH_VALGRIND, when set
+(`meson test --setup valgrind`), is the valgrind command every run of the binary goes through:
+its report goes to a log file, never to the binary's stderr, and a run with memory errors
+fails its case with that report; the cases named in OSH_VALGRIND_SKIP (comma-separated, with
+the reason in tests/meson.build) are skipped there, and each case prints its duration.
 """
+import glob
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 BINARY = os.environ.get("OSH_BINARY", "offshoot")
 CORPUS = os.environ.get("OSH_CORPUS", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus"))
 SOURCE_ROOT = os.environ.get("OSH_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), ".."))
+VALGRIND = shlex.split(os.environ.get("OSH_VALGRIND", ""))
+# The exit status valgrind gives a run with errors (--error-exitcode in tests/meson.build).
+VALGRIND_ERROR_CODE = 99
+VALGRIND_SKIP = set(filter(None, os.environ.get("OSH_VALGRIND_SKIP", "").split(","))) if VALGRIND else set()
 
 _cases = []
 
@@ -44,12 +56,26 @@ def source(*parts):
 
 
 def offshoot(*args, timeout=600, env=None):
-    """Runs the binary; returns the CompletedProcess (text mode)."""
+    """Runs the binary (under OSH_VALGRIND when set); returns the CompletedProcess
+    (text mode)."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    return subprocess.run([BINARY, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=full_env, stdin=subprocess.DEVNULL)
+    command = [BINARY, *map(str, args)]
+    if not VALGRIND:
+        return subprocess.run(command, capture_output=True, text=True,
+                              timeout=timeout, env=full_env, stdin=subprocess.DEVNULL)
+    logs = tempfile.mkdtemp(prefix="osh-valgrind-")
+    try:
+        r = subprocess.run([*VALGRIND, f"--log-file={logs}/%p.log", *command], capture_output=True,
+                           text=True, timeout=timeout * 20, env=full_env, stdin=subprocess.DEVNULL)
+        if r.returncode == VALGRIND_ERROR_CODE:
+            report = "".join(open(f, encoding="utf-8", errors="replace").read()
+                             for f in sorted(glob.glob(f"{logs}/*.log")))
+            raise AssertionError(f"{' '.join(command)}: memory errors\n{report}")
+        return r
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
 
 
 def offshoot_json(*args, expect_code=0, **kw):
@@ -70,8 +96,14 @@ def main():
     failed = 0
     for i, fn in enumerate(_cases, 1):
         name = fn.__name__
+        if name in VALGRIND_SKIP:
+            print(f"ok {i} {name} # SKIP too slow under valgrind (OSH_VALGRIND_SKIP)", flush=True)
+            continue
+        start = time.monotonic()
         try:
             fn()
+            if VALGRIND:
+                print(f"# {name}: {time.monotonic() - start:.0f} s under valgrind", flush=True)
             print(f"ok {i} {name}", flush=True)
         except Skip as e:
             print(f"ok {i} {name} # SKIP {e}", flush=True)

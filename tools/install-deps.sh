@@ -15,6 +15,8 @@ PACKAGES=(
   # tests: headless display, pointer events, screenshots, validators, references
   xvfb xauth dbus-x11 xdotool imagemagick appstream-util desktop-file-utils
   python3 python3-numpy python3-h5py nodejs npm libonnx-testdata
+  # tests: memcheck for the CLI tests (dev.sh test, meson test --setup valgrind)
+  valgrind
 )
 
 missing=()

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Prints the closing line "N passed, M failed" from meson's test logs.
 
-Counts TAP subtests (each GLib test path and each CLI case) of every build directory given;
-a test that crashed or timed out before printing its plan counts as one failure.
+Counts TAP subtests (each GLib test path and each CLI case) of every build directory given
+(its meson-logs/testlog.json) or test log given by path (a test setup's log, such as
+build-valgrind/meson-logs/testlog-valgrind.json); a test that crashed or timed out before
+printing its plan counts as one failure.
 Exits 1 when anything failed."""
 import json
 import re
@@ -10,8 +12,9 @@ import sys
 
 passed = failed = skipped = 0
 for build in sys.argv[1:]:
+    log = build if build.endswith(".json") else f"{build}/meson-logs/testlog.json"
     try:
-        lines = open(f"{build}/meson-logs/testlog.json", encoding="utf-8").read().splitlines()
+        lines = open(log, encoding="utf-8").read().splitlines()
     except FileNotFoundError:
         print(f"{build}: no test log", file=sys.stderr)
         failed += 1

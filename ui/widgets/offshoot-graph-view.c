@@ -11,6 +11,7 @@
 
 #include "osh-layout.h"
 #include "osh-scene.h"
+#include "osh-workers.h"
 
 #define CLICK_SLOP 4.0   /* pixels a click may move and still be a click */
 #define WHEEL_STEP 1.2   /* zoom factor per wheel notch */
@@ -308,12 +309,13 @@ item_of_layer (OffshootGraphView *self, int layer)
 static void
 layout_done (GObject *source, GAsyncResult *res, gpointer data)
 {
-  (void) data;
+  (void) source;
+  g_autoptr (OffshootGraphView) self = data; /* dropped here, on the main thread */
   g_autoptr (GError) error = NULL;
   OshGraphLayout *lay = g_task_propagate_pointer (G_TASK (res), &error);
+  osh_worker_end (error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (source);
   if (g_task_get_cancellable (G_TASK (res)) != self->layout_cancel)
     {
       /* A newer layout is on its way. */
@@ -346,19 +348,28 @@ layout_done (GObject *source, GAsyncResult *res, gpointer data)
 }
 
 static void
-start_layout (OffshootGraphView *self)
+cancel_layout (OffshootGraphView *self)
 {
   if (self->layout_cancel)
     g_cancellable_cancel (self->layout_cancel);
   g_clear_object (&self->layout_cancel);
+}
+
+static void
+start_layout (OffshootGraphView *self)
+{
+  cancel_layout (self);
   if (!self->graph)
     return;
   self->layout_cancel = g_cancellable_new ();
   LayoutJob *job = g_new0 (LayoutJob, 1);
   job->graph = osh_graph_handle_ref (self->graph);
   job->grouping = self->grouping ? osh_grouping_copy (self->grouping) : NULL;
-  GTask *task = g_task_new (self, self->layout_cancel, layout_done, NULL);
+  /* No source object: the task may be finalized in the worker, and a widget must never
+   * be (its last reference goes with the callback's data, on the main thread). */
+  GTask *task = g_task_new (NULL, self->layout_cancel, layout_done, g_object_ref (self));
   g_task_set_task_data (task, job, (GDestroyNotify) layout_job_free);
+  osh_worker_begin ();
   g_thread_pool_push (layout_pool (), task, NULL);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -878,14 +889,24 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
 
 /* ---- GObject ----------------------------------------------------------------------------- */
 
+/* Out of its window (it is closing): a layout not yet started is skipped, one in progress
+ * is dropped when it returns. The worker holds the view until then, so dispose would come
+ * too late. */
+static void
+offshoot_graph_view_unroot (GtkWidget *widget)
+{
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
+  stop_fly (self);
+  cancel_layout (self);
+  GTK_WIDGET_CLASS (offshoot_graph_view_parent_class)->unroot (widget);
+}
+
 static void
 offshoot_graph_view_dispose (GObject *object)
 {
   OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (object);
   stop_fly (self);
-  if (self->layout_cancel)
-    g_cancellable_cancel (self->layout_cancel);
-  g_clear_object (&self->layout_cancel);
+  cancel_layout (self);
   g_clear_pointer (&self->cache, gsk_render_node_unref);
   G_OBJECT_CLASS (offshoot_graph_view_parent_class)->dispose (object);
 }
@@ -912,6 +933,7 @@ offshoot_graph_view_class_init (OffshootGraphViewClass *klass)
   oc->finalize = offshoot_graph_view_finalize;
   wc->snapshot = offshoot_graph_view_snapshot;
   wc->size_allocate = offshoot_graph_view_size_allocate;
+  wc->unroot = offshoot_graph_view_unroot;
   gtk_widget_class_set_css_name (wc, "graphview");
   gtk_widget_class_set_accessible_role (wc, GTK_ACCESSIBLE_ROLE_IMG);
 

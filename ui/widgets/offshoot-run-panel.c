@@ -8,6 +8,7 @@
 #include "exec/osh-exec.h"
 #include "exec/osh-outputs.h"
 #include "osh-heatmap.h"
+#include "osh-workers.h"
 
 #define TOP_K 5
 /* Keep every layer's output (for the layer panel) up to this many layers; above it, only
@@ -318,7 +319,9 @@ add_label_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTenso
       GtkWidget *l = gtk_label_new (name);
       gtk_label_set_xalign (GTK_LABEL (l), 0);
       GtkWidget *bar = gtk_level_bar_new_for_interval (0, 1);
-      gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), top[k].p);
+      /* A model with NaN or Inf outputs still shows them; the bar (and its accessible value,
+       * which GTK rejects when not a number) stays empty. */
+      gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), isfinite (top[k].p) ? top[k].p : 0);
       gtk_widget_set_hexpand (bar, TRUE);
       gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
       gtk_widget_add_css_class (bar, "topk-bar");
@@ -562,12 +565,13 @@ scroll_to_results (gpointer data)
 static void
 run_done (GObject *source, GAsyncResult *res, gpointer data)
 {
-  (void) data;
-  OffshootRunPanel *self = OFFSHOOT_RUN_PANEL (source);
+  (void) source;
+  g_autoptr (OffshootRunPanel) self = data; /* dropped here, on the main thread */
   GTask *task = G_TASK (res);
   RunJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (task, &error);
+  osh_worker_end (error);
   if (job != self->running)
     return; /* the panel moved on (new graph) */
   self->running = NULL;
@@ -628,8 +632,10 @@ offshoot_run_panel_run (OffshootRunPanel *self)
   gtk_label_set_text (self->status_label, "Running…");
   self->pulse_id = g_timeout_add (100, pulse, self);
   state_changed (self);
-  GTask *task = g_task_new (self, self->cancellable, run_done, NULL);
+  /* No source object: the task may be finalized in the worker, a widget must not be. */
+  GTask *task = g_task_new (NULL, self->cancellable, run_done, g_object_ref (self));
   g_task_set_task_data (task, job, (GDestroyNotify) run_job_free);
+  osh_worker_begin ();
   g_task_run_in_thread (task, run_thread);
   g_object_unref (task);
 }
@@ -761,6 +767,18 @@ build_sample_menu (OffshootRunPanel *self)
 
 /* ---- GObject ----------------------------------------------------------------------------- */
 
+/* Out of its window (it is closing): stop the run. The worker holds the panel until it
+ * returns, so dispose would come too late. */
+static void
+offshoot_run_panel_unroot (GtkWidget *widget)
+{
+  OffshootRunPanel *self = OFFSHOOT_RUN_PANEL (widget);
+  offshoot_run_panel_cancel (self);
+  self->running = NULL; /* its result will be dropped */
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+  GTK_WIDGET_CLASS (offshoot_run_panel_parent_class)->unroot (widget);
+}
+
 static void
 offshoot_run_panel_dispose (GObject *object)
 {
@@ -796,6 +814,7 @@ offshoot_run_panel_class_init (OffshootRunPanelClass *klass)
   GtkWidgetClass *wc = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = offshoot_run_panel_dispose;
   G_OBJECT_CLASS (klass)->finalize = offshoot_run_panel_finalize;
+  wc->unroot = offshoot_run_panel_unroot;
   gtk_widget_class_set_layout_manager_type (wc, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-run-panel.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootRunPanel, name)

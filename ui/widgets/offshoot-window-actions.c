@@ -4,6 +4,7 @@
 #include "offshoot-window-private.h"
 #include "edit/osh-snippet.h"
 #include "osh-model.h"
+#include "osh-workers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -152,11 +153,15 @@ export_model_thread (GTask *task, gpointer source, gpointer data, GCancellable *
 static void
 export_model_done (GObject *source, GAsyncResult *res, gpointer data)
 {
-  (void) data;
-  OffshootWindow *self = OFFSHOOT_WINDOW (source);
+  (void) source;
+  g_autoptr (OffshootWindow) self = data; /* dropped here, on the main thread */
   g_autoptr (GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (res), &error);
+  osh_worker_end (error);
   self->exporting--;
-  if (!g_task_propagate_boolean (G_TASK (res), &error))
+  if (!self->status_label)
+    return; /* the window was closed meanwhile: the file is saved (or not), nobody to tell */
+  if (!ok)
     offshoot_window_show_error (self, error->message);
   else
     {
@@ -171,10 +176,12 @@ offshoot_window_export_model_to (OffshootWindow *self, const char *path)
 {
   if (!self->graph)
     return;
-  GTask *task = g_task_new (self, NULL, export_model_done, NULL);
+  /* No source object: the task may be finalized in the worker, a window must not be. */
+  GTask *task = g_task_new (NULL, NULL, export_model_done, g_object_ref (self));
   g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
   g_task_set_task_data (task, osh_graph_handle_ref (self->graph), (GDestroyNotify) osh_graph_handle_unref);
   self->exporting++;
+  osh_worker_begin ();
   g_task_run_in_thread (task, export_model_thread);
   g_object_unref (task);
 }

@@ -5,6 +5,7 @@
 
 #include "offshoot-window-private.h"
 #include "osh-default-model.h"
+#include "osh-workers.h"
 
 G_DEFINE_FINAL_TYPE (OffshootWindow, offshoot_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -188,11 +189,12 @@ stop_loading_ui (OffshootWindow *self)
 static void
 load_done (GObject *source, GAsyncResult *res, gpointer data)
 {
-  (void) data;
+  (void) source;
+  g_autoptr (OffshootWindow) self = data; /* dropped here, on the main thread */
   g_autoptr (GError) error = NULL;
   OshGraphHandle *h = g_task_propagate_pointer (G_TASK (res), &error);
+  osh_worker_end (error);
   GCancellable *c = g_task_get_cancellable (G_TASK (res));
-  OffshootWindow *self = OFFSHOOT_WINDOW (source);
   if (g_cancellable_is_cancelled (c) || c != self->load_cancel)
     {
       /* The user cancelled or opened something else meanwhile. */
@@ -267,8 +269,10 @@ offshoot_window_open_spec (OffshootWindow *self, const char *spec)
   gtk_stack_set_visible_child_name (self->main_stack, "loading");
   offshoot_window_update_actions (self);
 
-  GTask *task = g_task_new (self, self->load_cancel, load_done, NULL);
+  /* No source object: the task may be finalized in the worker, a window must not be. */
+  GTask *task = g_task_new (NULL, self->load_cancel, load_done, g_object_ref (self));
   g_task_set_task_data (task, g_strdup (spec), g_free);
+  osh_worker_begin ();
   g_task_run_in_thread (task, load_thread);
   g_object_unref (task);
 }

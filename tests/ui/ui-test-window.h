@@ -1,0 +1,36 @@
+/* ui-test-window.h — the application, windows and scratch folder of the UI tests. */
+#pragma once
+
+#include <glib/gstdio.h>
+
+#include "offshoot-window.h"
+
+static inline OffshootWindow *
+ui_test_window_new (GtkApplication *app)
+{
+  OffshootWindow *win = offshoot_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
+  gtk_window_present (GTK_WINDOW (win));
+  return win;
+}
+
+/* A registered application with the app's resources, not unique, as the windows need. */
+static inline GtkApplication *
+ui_test_application_new (const char *id)
+{
+  GtkApplication *app = gtk_application_new (id, G_APPLICATION_NON_UNIQUE);
+  g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
+  g_application_register (G_APPLICATION (app), NULL, NULL);
+  return app;
+}
+
+/* Removes a scratch folder the test used as XDG_DATA_HOME (with the recent-files list the
+ * window writes there) and frees its name. */
+static inline void
+ui_test_scratch_free (char *dir)
+{
+  g_autofree char *recent = g_build_filename (dir, "recently-used.xbel", NULL);
+  g_remove (recent);
+  g_rmdir (dir);
+  g_free (dir);
+}
