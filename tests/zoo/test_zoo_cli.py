@@ -38,6 +38,8 @@ def zoo_counts_match_keras():
         (["EfficientNetB0"], 5330571, 240),
         (["efficientnetb0", "--no-top"], 4049571, 237),
         (["MobileNetV2"], 3538984, 156),
+        (["MobileNetV3Small"], 2554968, 239),
+        (["MobileNetV3Large", "--no-top"], 2996352, 263),
         (["ResNet50"], 25636712, 177),
         (["ResNet50", "--no-top", "--input-shape", "128,128,3"], 23587712, 175),
         (["ResNet50", "--classes", "4"], 23587712 + 2048 * 4 + 4, 177),
@@ -225,6 +227,28 @@ def default_model_runs_on_the_samples():
         right += top["index"] == sample["label"]
         tfjs_right += want == sample["label"]
     assert right == tfjs_right and right >= 0.95 * len(expected["samples"]), (right, tfjs_right)
+
+
+@case
+def mobilenet_v3_round_trips_and_runs():
+    # Written as a Keras 2 .h5 (TFOpLambda's constant in the call kwargs), read back, run.
+    d = tempdir()
+    out = os.path.join(d, "v3.h5")
+    r = offshoot("zoo", "MobileNetV3Small", "--input-shape", "64,64,3", "--classes", "5", "-o", out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        layers = json.loads(f.attrs["model_config"])["config"]["layers"]
+    tfop = [layer for layer in layers if layer["class_name"] == "TFOpLambda"]
+    # 28 hard_sigmoids (stem, 8 blocks x 3, Conv_1, Conv_2, block 0's squeeze-excite), each
+    # `x + 3` and `* (1 / 6)`; Keras 2 writes a TFOpLambda call unwrapped: [layer, 0, 0, kwargs].
+    assert len(tfop) == 2 * 28 and tfop[0]["config"]["function"] == "__operators__.add", tfop[:2]
+    assert tfop[0]["inbound_nodes"] == [["Conv/BatchNorm", 0, 0, {"y": 3.0, "name": None}]], tfop[0]
+    saved = os.path.join(d, "outs")
+    doc = offshoot_json("run", out, source("resources", "samples", "circle-1.png"),
+                        "--save-outputs", saved)
+    top = doc["outputs"][0]["top"]
+    assert doc["outputs"][0]["shape"] == [1, 5] and abs(sum(t["p"] for t in top) - 1) < 1e-3, doc
+    assert max(t["p"] for t in top) > 1.05 * min(t["p"] for t in top), top
 
 
 main()
