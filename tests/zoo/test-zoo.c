@@ -162,6 +162,11 @@ test_mobilenet_v3_names (void)
   int add = osh_graph_find_layer (g, -1, "tf.__operators__.add");
   int node = osh_graph_layer_first_node (g, add);
   g_assert_cmpfloat (json_number_value (json_object_get (g->nodes[node].kwargs, "y")), ==, 3.0);
+  /* Paths reach names that hold "/" (heads attach at "expanded_conv_6/project"). */
+  g_assert_cmpint (osh_graph_find_path (g, "expanded_conv_6/project"), ==,
+                   osh_graph_find_layer (g, -1, "expanded_conv_6/project"));
+  g_assert_cmpint (osh_graph_find_path (g, "expanded_conv_6/project"), >=, 0);
+  g_assert_cmpint (osh_graph_find_path (g, "expanded_conv_6/nope"), <, 0);
   int logits = osh_graph_find_layer (g, -1, "Logits");
   g_assert_cmpint (osh_config_int (g->layers[logits].config, "filters", 0), ==, 1000);
   osh_graph_free (g);

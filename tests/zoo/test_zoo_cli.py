@@ -249,6 +249,10 @@ def mobilenet_v3_round_trips_and_runs():
     top = doc["outputs"][0]["top"]
     assert doc["outputs"][0]["shape"] == [1, 5] and abs(sum(t["p"] for t in top) - 1) < 1e-3, doc
     assert max(t["p"] for t in top) > 1.05 * min(t["p"] for t in top), top
+    # Keras's own names hold "/": a head attaches at one, and runs as a second output.
+    doc = offshoot_json("run", out, source("resources", "samples", "circle-1.png"),
+                        "--attach", "expanded_conv_6/project/BatchNorm=seg")
+    assert [o["shape"] for o in doc["outputs"]] == [[1, 5], [1, 4, 4, 1]], doc["outputs"]
 
 
 main()
