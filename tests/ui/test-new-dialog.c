@@ -178,6 +178,31 @@ test_error_stays_in_dialog (void)
   close_window (GTK_WINDOW (win));
 }
 
+/* Cancel while the worker builds: the dialog goes at once, the model it was making is dropped
+ * when the worker ends, and the window keeps what it had. */
+static void
+test_cancel_while_building (void)
+{
+  OffshootWindow *win = new_window ();
+  g_action_group_activate_action (G_ACTION_GROUP (win), "new-from-architecture", NULL);
+  OffshootNewDialog *d = find_dialog ();
+  g_assert_nonnull (d);
+  wait_mapped (GTK_WIDGET (d));
+  g_assert_true (offshoot_new_dialog_select (d, "ResNet50"));
+  offshoot_new_dialog_create (d);
+  g_assert_true (offshoot_new_dialog_is_busy (d));
+  gpointer weak = d;
+  g_object_add_weak_pointer (G_OBJECT (d), &weak);
+  gtk_window_destroy (GTK_WINDOW (d));
+  g_assert_null (find_dialog ());
+  while (weak) /* finalized once the worker has handed its result back */
+    g_main_context_iteration (NULL, TRUE);
+  settle (win);
+  g_assert_null (offshoot_window_get_graph (win));
+  g_assert_null (offshoot_window_get_error (win));
+  close_window (GTK_WINDOW (win));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -190,6 +215,7 @@ main (int argc, char **argv)
   g_application_register (G_APPLICATION (app), NULL, NULL);
   g_test_add_func ("/ui/new-dialog/creates-mobilenet-v2", test_creates_mobilenet_v2);
   g_test_add_func ("/ui/new-dialog/error-stays-in-dialog", test_error_stays_in_dialog);
+  g_test_add_func ("/ui/new-dialog/cancel-while-building", test_cancel_while_building);
   int status = g_test_run ();
   g_object_unref (app);
   return status;

@@ -108,6 +108,21 @@ build_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancell
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
 }
 
+/* gtk_window_destroy () drops the window from the toplevels but does not dispose it while
+ * the worker's task holds a reference: that is how a closed dialog is told apart. */
+static gboolean
+is_open (OffshootNewDialog *self)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; !self->disposed && i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (w == G_OBJECT (self))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 build_done (GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -115,7 +130,7 @@ build_done (GObject *source, GAsyncResult *res, gpointer data)
   OffshootNewDialog *self = OFFSHOOT_NEW_DIALOG (source);
   g_autoptr (GError) error = NULL;
   OshGraph *g = g_task_propagate_pointer (G_TASK (res), &error);
-  if (self->disposed)
+  if (!is_open (self))
     {
       /* Closed while building: nobody wants the model any more. */
       osh_graph_free (g);
