@@ -1,13 +1,29 @@
 /* offshoot: the window with no command, the CLI with one. */
 #include <gtk/gtk.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "exec/osh-exec.h"
 #include "offshoot-application.h"
+
+/* Starts again with the OpenBLAS kernels this CPU can run when OpenBLAS did not recognise it
+ * (osh_exec_blas_core_hint); if that fails, carries on with the slow ones. */
+static void
+pick_blas_core (char **argv)
+{
+  const char *core = osh_exec_blas_core_hint ();
+  if (!core || setenv ("OPENBLAS_CORETYPE", core, 1) != 0)
+    return;
+  execv ("/proc/self/exe", argv);
+  unsetenv ("OPENBLAS_CORETYPE");
+}
 
 int
 main (int argc, char **argv)
 {
+  pick_blas_core (argv);
   if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
                    || strcmp (argv[1], "help") == 0))
     {

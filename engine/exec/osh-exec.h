@@ -73,6 +73,7 @@ typedef struct
   OshShape shape;         /* output 0's concrete shape */
   double flops;           /* per run */
   double last_ms;         /* time of this step in the last run */
+  double best_ms;         /* its fastest run so far: what the kernel can do on a busy machine */
 } OshPlanStep;
 
 OshExecOptions osh_exec_options_default (void);
@@ -110,6 +111,16 @@ bool osh_exec_run_once (const OshGraph *g, const OshExecOptions *opt,
                         const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
                         OshError *err);
 
-/* Single-thread cblas_sgemm throughput on an n×n×n product measured now (best of `runs`), in
- * GFLOPS: the yardstick bench results are read against. */
+/* Single-thread cblas_sgemm throughput on an n×n×n product measured now (best of `runs`, on
+ * the thread's CPU clock so a busy machine does not lower it), in GFLOPS: the yardstick bench
+ * results are read against. */
 double osh_exec_sgemm_gflops (int n, int runs);
+
+/* The OPENBLAS_CORETYPE this process should have been started with, or NULL when OpenBLAS
+ * already runs suitable kernels (or someone chose a core). OpenBLAS 0.3.21 (Debian 12) does not
+ * recognise some newer and virtual CPUs ("Intel Xeon Processor") and falls back to its Prescott
+ * kernels, several times slower; it reads the variable only when it loads, so acting on the
+ * hint means starting again (the app re-executes itself, see app/main.c). */
+const char *osh_exec_blas_core_hint (void);
+/* The OpenBLAS kernels in use ("SkylakeX", "Haswell", "Prescott"...). */
+const char *osh_exec_blas_core (void);

@@ -3,10 +3,13 @@
  * cols is the image itself for 1×1 stride-1 unpadded kernels and an im2col copy otherwise.
  * Depthwise convolutions (one input channel per group) use a direct kernel instead. */
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx-depthwise.h"
 #include "onnx-op-util.h"
+#include "osh-conv-gemm.h"
 
 typedef struct
 {
@@ -18,6 +21,8 @@ typedef struct
   int64_t oph, opw;         /* ConvTranspose output_padding */
   bool pointwise;           /* 1×1, stride 1, no padding: no im2col */
   bool depthwise;
+  OshConvGemm *fast;        /* packed kernel (channels-last input), when weights are constant */
+  OnnxDepthwise *dw_fast;   /* depthwise with constant weights, padded-row kernel */
 } Geometry;
 
 /* Reads the spatial attributes of a conv-like op for spatial rank 1 or 2 into 2-D form. */
@@ -185,24 +190,158 @@ set_out_shape (OshOpCall *c, const Geometry *g)
   c->out[0].dim[x->rank - 1] = g->ow;
 }
 
+static void
+free_geometry (void *p)
+{
+  Geometry *g = p;
+  osh_conv_gemm_free (g->fast);
+  onnx_depthwise_free (g->dw_fast);
+  free (g);
+}
+
+/* The packed implicit-GEMM kernel reads a channels-last copy of the input and writes the output
+ * channels-first; it needs the weights (and bias) at plan time. */
+static void
+prepare_fast (OshOpCall *c, Geometry *g)
+{
+  OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
+  if (!w.value || (b.present && !b.value))
+    return;
+  if (g->depthwise)
+    {
+      OnnxDepthwiseShape d = { .c = g->c, .m = g->m, .h = g->h, .w = g->w, .oh = g->oh,
+                               .ow = g->ow, .kh = g->kh, .kw = g->kw, .sh = g->sh, .sw = g->sw,
+                               .dh = g->dh, .dw = g->dw, .pt = g->pt, .pl = g->pl };
+      g->dw_fast = onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
+      return;
+    }
+  OshConvShape s = { .batch = g->n, .ih = g->h, .iw = g->w, .cin = g->c, .oh = g->oh,
+                     .ow = g->ow, .cout = g->m, .kh = g->kh, .kw = g->kw, .sh = g->sh,
+                     .sw = g->sw, .dh = g->dh, .dw = g->dw, .ph = g->pt, .pw = g->pl,
+                     .groups = g->group, .planar_out = true };
+  g->fast = osh_conv_gemm_new (&s, w.value, osh_kernel_strides_onnx (&s), b.present ? b.value : NULL);
+}
+
+/* The range a Relu or Clip step clamps to. */
+static bool
+clamp_of (const OshOpCall *next, float *lo, float *hi)
+{
+  const char *cls = next->layer->class_name;
+  if (strcmp (cls, "Relu") == 0)
+    {
+      *lo = 0.0f, *hi = INFINITY;
+      return true;
+    }
+  if (strcmp (cls, "Clip") != 0)
+    return false;
+  *lo = -INFINITY, *hi = INFINITY;
+  if (onnx_opset (next) < 11)
+    {
+      *lo = onnx_attr_float (next, "min", -INFINITY);
+      *hi = onnx_attr_float (next, "max", INFINITY);
+      return true;
+    }
+  for (int i = 1; i <= 2; i++)
+    {
+      OnnxSlot b = onnx_slot (next, i);
+      if (b.present && !b.value)
+        return false; /* a bound computed at run time */
+      if (b.present)
+        *(i == 1 ? lo : hi) = b.value[0];
+    }
+  return true;
+}
+
+/* The epilogue a Relu, Clip or sigmoid step (or a SiLU pair) amounts to. */
+static bool
+epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
+{
+  float lo, hi;
+  if (strcmp (next->layer->class_name, "Sigmoid") == 0)
+    {
+      *e = (OshEpilogue){ kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID,
+                          -INFINITY, INFINITY };
+      return true;
+    }
+  if (kind != OSH_FUSE_NEXT || !clamp_of (next, &lo, &hi))
+    return false;
+  *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi };
+  return true;
+}
+
+/* Folds an inference BatchNormalization, then a Relu, Clip, sigmoid or SiLU, into the packed or
+ * depthwise kernel. */
+static bool
+absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  Geometry *g = c->params;
+  if (!g->fast && !g->dw_fast)
+    return false;
+  OshEpilogue e;
+  if (epilogue_of (next, kind, &e))
+    return g->fast ? osh_conv_gemm_set_epilogue (g->fast, &e)
+                   : onnx_depthwise_set_epilogue (g->dw_fast, &e);
+  if (kind != OSH_FUSE_NEXT || strcmp (next->layer->class_name, "BatchNormalization") != 0
+      || next->n_out != 1
+      || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) : onnx_depthwise_has_epilogue (g->dw_fast)))
+    return false;
+  const float *bn[5];
+  for (int i = 1; i <= 4; i++)
+    if (!(bn[i] = onnx_slot (next, i).value))
+      return false;
+  float eps = onnx_attr_float (next, "epsilon", 1e-5f);
+  float *scale = malloc ((size_t) g->m * 2 * sizeof *scale), *shift = scale + g->m;
+  if (!scale)
+    return false;
+  for (int64_t m = 0; m < g->m; m++)
+    {
+      /* As the BatchNormalization kernel computes it: y = x·a + (B - mean·a). */
+      scale[m] = bn[1][m] / sqrtf (bn[4][m] + eps);
+      shift[m] = bn[2][m] - bn[3][m] * scale[m];
+    }
+  if (g->fast)
+    osh_conv_gemm_fold_affine (g->fast, scale, shift);
+  else
+    onnx_depthwise_fold_affine (g->dw_fast, scale, shift);
+  free (scale);
+  return true;
+}
+
+bool
+onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  return absorb (c, next, kind);
+}
+
 static bool
 prepare (OshOpCall *c, bool transpose, OshError *err)
 {
-  Geometry *g = malloc (sizeof *g);
+  Geometry *g = calloc (1, sizeof *g);
   if (!g)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   c->params = g;
+  c->free_params = free_geometry;
   if (!geometry (c, transpose, g, err))
     return false;
   int64_t cg = g->c / g->group, mg = g->m / g->group;
-  if (transpose)
+  if (!transpose)
+    prepare_fast (c, g);
+  if (g->fast)
+    {
+      c->scratch = (size_t) (g->n * g->c * g->h * g->w);
+      c->flops = 2.0 * (double) g->n * (double) g->m * (double) (cg * g->kh * g->kw)
+                 * (double) (g->oh * g->ow);
+    }
+  else if (transpose)
     {
       c->scratch = (size_t) (mg * g->kh * g->kw * g->h * g->w);
       c->flops = 2.0 * (double) g->n * (double) g->c * (double) mg * (double) (g->kh * g->kw * g->h * g->w);
     }
   else
     {
-      c->scratch = g->pointwise || g->depthwise ? 0 : (size_t) (cg * g->kh * g->kw * g->oh * g->ow);
+      c->scratch = g->dw_fast ? onnx_depthwise_scratch (g->dw_fast)
+                   : g->pointwise || g->depthwise ? 0
+                                                  : (size_t) (cg * g->kh * g->kw * g->oh * g->ow);
       c->flops = 2.0 * (double) g->n * (double) g->m * (double) (cg * g->kh * g->kw)
                  * (double) (g->oh * g->ow);
     }
@@ -225,17 +364,6 @@ onnx_conv_prepare (OshOpCall *c, OshError *err)
   return prepare (c, false, err);
 }
 
-/* The output columns ox whose input column ox*sw - pl + kx*dw lies inside [0, w): [*lo, *hi). */
-static void
-valid_range (int64_t n_out, int64_t stride, int64_t offset, int64_t size, int64_t *lo, int64_t *hi)
-{
-  /* ix = ox*stride + offset must satisfy 0 <= ix < size. */
-  int64_t a = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  int64_t b = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride;
-  *lo = a < n_out ? a : n_out;
-  *hi = b < n_out ? (b > *lo ? b : *lo) : n_out;
-}
-
 /* cols[(ci*kh + ky)*kw + kx][oy*ow + ox] = x[ci][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]:
  * whole runs are copied, bounds are handled once per row, not per element. */
 static void
@@ -248,7 +376,7 @@ im2col (const Geometry *g, int64_t channels, const float *x, float *cols)
           float *row = cols + ((ci * g->kh + ky) * g->kw + kx) * g->oh * g->ow;
           const float *plane = x + ci * g->h * g->w;
           int64_t off = kx * g->dw - g->pl, lo, hi;
-          valid_range (g->ow, g->sw, off, g->w, &lo, &hi);
+          onnx_valid_range (g->ow, g->sw, off, g->w, &lo, &hi);
           for (int64_t oy = 0; oy < g->oh; oy++)
             {
               int64_t iy = oy * g->sh - g->pt + ky * g->dh;
@@ -287,7 +415,7 @@ depthwise (const Geometry *g, const float *x, const float *w, float *y)
           {
             float wt = k[ky * g->kw + kx];
             int64_t off = kx * g->dw - g->pl, lo, hi;
-            valid_range (g->ow, g->sw, off, g->w, &lo, &hi);
+            onnx_valid_range (g->ow, g->sw, off, g->w, &lo, &hi);
             for (int64_t oy = 0; oy < g->oh; oy++)
               {
                 int64_t iy = oy * g->sh - g->pt + ky * g->dh;
@@ -324,10 +452,21 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
   const float *bias = onnx_slot_data (c, in, 2);
   int64_t cg = g->c / g->group, mg = g->m / g->group, k = cg * g->kh * g->kw, p = g->oh * g->ow;
+  if (g->fast)
+    {
+      osh_op_to_channels_last (x, scratch, g->n, g->c, g->h * g->w);
+      osh_conv_gemm_run (g->fast, scratch, out[0], c->threads);
+      return;
+    }
   for (int64_t n = 0; n < g->n; n++)
     {
       const float *xn = x + n * g->c * g->h * g->w;
       float *yn = out[0] + n * g->m * p;
+      if (g->dw_fast)
+        {
+          onnx_depthwise_run (g->dw_fast, xn, yn, scratch);
+          continue; /* bias included */
+        }
       if (g->depthwise)
         depthwise (g, xn, w, yn);
       else

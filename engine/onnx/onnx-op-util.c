@@ -191,3 +191,14 @@ onnx_next_index (int64_t *idx, const OshShape *s, int axes)
       idx[d] = 0;
     }
 }
+
+void
+onnx_valid_range (int64_t n_out, int64_t stride, int64_t offset, int64_t size, int64_t *lo,
+                  int64_t *hi)
+{
+  /* ix = ox*stride + offset must satisfy 0 <= ix < size. */
+  int64_t a = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t b = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride;
+  *lo = a < n_out ? a : n_out;
+  *hi = b < n_out ? (b > *lo ? b : *lo) : n_out;
+}

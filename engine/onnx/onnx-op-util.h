@@ -57,6 +57,8 @@ ONNX_FAMILY (unary)     /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identi
 ONNX_FAMILY (binary)    /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
 ONNX_FAMILY (conv)      /* onnx-conv.c: Conv */
 ONNX_FAMILY (convtr)    /* onnx-conv.c: ConvTranspose */
+/* onnx-conv.c: Conv takes in a BatchNormalization, Relu, Clip, Sigmoid or SiLU that follows it. */
+bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 ONNX_FAMILY (pool)      /* onnx-pool.c: MaxPool, AveragePool, Global*Pool */
 ONNX_FAMILY (batchnorm) /* onnx-norm.c */
 ONNX_FAMILY (softmax)   /* onnx-norm.c: Softmax, LogSoftmax */
@@ -75,3 +77,8 @@ ONNX_FAMILY (pad)       /* onnx-resize.c: Pad */
 ONNX_FAMILY (resize)    /* onnx-resize.c: Resize, Upsample */
 ONNX_FAMILY (expand)    /* onnx-resize.c: Expand, Tile */
 #undef ONNX_FAMILY
+
+/* For a sliding window reading input column ox * stride + offset: the output columns [*lo, *hi)
+ * whose column lies inside [0, size), so inner loops run without bounds checks. */
+void onnx_valid_range (int64_t n_out, int64_t stride, int64_t offset, int64_t size, int64_t *lo,
+                       int64_t *hi);

@@ -129,6 +129,36 @@ onnx_pool_prepare (OshOpCall *c, OshError *err)
   return true;
 }
 
+/* Max pooling of one plane, a kernel row at a time over whole output rows: the inner loop has
+ * no bounds checks. Same comparisons as the general loop (a NaN never wins). */
+static void
+max_plane (const Pool *p, const float *plane, float *o)
+{
+  for (int64_t oy = 0; oy < p->oh; oy++)
+    {
+      float *restrict orow = o + oy * p->ow;
+      for (int64_t ox = 0; ox < p->ow; ox++)
+        orow[ox] = -FLT_MAX;
+      for (int64_t ky = 0; ky < p->kh; ky++)
+        {
+          int64_t iy = oy * p->sh - p->pt + ky * p->dh;
+          if (iy < 0 || iy >= p->h)
+            continue;
+          for (int64_t kx = 0; kx < p->kw; kx++)
+            {
+              int64_t off = kx * p->dw - p->pl, lo, hi;
+              onnx_valid_range (p->ow, p->sw, off, p->w, &lo, &hi);
+              const float *restrict src = plane + iy * p->w + off;
+              for (int64_t ox = lo; ox < hi; ox++)
+                {
+                  float v = src[ox * p->sw];
+                  orow[ox] = v > orow[ox] ? v : orow[ox];
+                }
+            }
+        }
+    }
+}
+
 void
 onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -138,6 +168,11 @@ onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   for (int64_t ch = 0; ch < p->nc; ch++)
     {
       const float *plane = x + ch * p->h * p->w;
+      if (!p->global && p->max && c->n_out == 1)
+        {
+          max_plane (p, plane, out[0] + ch * p->oh * p->ow);
+          continue;
+        }
       if (p->global)
         {
           double acc = p->max ? -INFINITY : 0;

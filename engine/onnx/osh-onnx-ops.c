@@ -44,7 +44,8 @@ FAMILY (pad) FAMILY (resize) FAMILY (expand)
 
 const OshOp osh_onnx_ops[] = {
   ROW ("InputLayer", input), /* graph inputs */
-  ROW ("Conv", conv), ROW ("ConvTranspose", convtr),
+  { "Conv", conv_infer, conv_prepare, onnx_conv_run, onnx_conv_absorb },
+  ROW ("ConvTranspose", convtr),
   ROW ("BatchNormalization", batchnorm),
   ROW ("Gemm", gemm), ROW ("MatMul", matmul),
   ROW ("MaxPool", pool), ROW ("AveragePool", pool), ROW ("GlobalAveragePool", pool),

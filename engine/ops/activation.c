@@ -406,3 +406,21 @@ osh_act_layer_run (const OshOpCall *c, const float *const *in, float *const *out
       break;
     }
 }
+
+bool
+osh_act_layer_elementwise (const OshOpCall *c, OshAct *act)
+{
+  const ActLayer *a = c->params;
+  if (!a)
+    return false;
+  if (a->kind == LAYER_ACT && a->act.kind != OSH_ACT_SOFTMAX && a->act.kind != OSH_ACT_LOG_SOFTMAX)
+    {
+      *act = a->act;
+      return true;
+    }
+  if (a->kind != LAYER_RELU || c->layer->class_name[0] == 'T' || a->slope != 0.0f
+      || a->threshold != 0.0f || !(a->max_value == 6.0f || isinf (a->max_value)))
+    return false;
+  *act = (OshAct){ a->max_value == 6.0f ? OSH_ACT_RELU6 : OSH_ACT_RELU, 0.0f };
+  return true;
+}

@@ -2,9 +2,12 @@
  * SeparableConv2D, Conv2DTranspose. Data is NHWC (channels_last); kernels are
  * Keras's (kh, kw, in, out). */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-conv-gemm.h"
+#include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-vec.h"
 
@@ -224,7 +227,120 @@ typedef struct
   OshWindow2D w;          /* Conv1D: height 1 */
   int64_t tile;           /* output pixels per im2col tile */
   int64_t mid;            /* separable: channels after the depthwise step */
+  OshConvGemm *fast;      /* plain convolutions: the packed implicit-GEMM kernel, if it fits */
+  float *own;             /* depthwise with a BatchNormalization folded in: kernel, then bias */
 } ConvParams;
+
+static void
+conv_params_free (void *p)
+{
+  ConvParams *cp = p;
+  osh_conv_gemm_free (cp->fast);
+  free (cp->own);
+  free (cp);
+}
+
+/* Depthwise: folds y·scale + shift into a private copy of the kernel and bias. */
+static bool
+depthwise_fold (ConvParams *cp, const float *scale, const float *shift)
+{
+  const ConvGeom *g = &cp->g;
+  int64_t taps = cp->w.kh * cp->w.kw, cout = g->cout;
+  if (!cp->own)
+    {
+      cp->own = malloc ((size_t) ((taps + 1) * cout) * sizeof (float));
+      if (!cp->own)
+        return false;
+      memcpy (cp->own, cp->kernel, (size_t) (taps * cout) * sizeof (float));
+      for (int64_t m = 0; m < cout; m++)
+        cp->own[taps * cout + m] = cp->bias ? cp->bias[m] : 0.0f;
+      cp->kernel = cp->own;
+      cp->bias = cp->own + taps * cout;
+    }
+  /* Keras's depthwise kernel is (kh, kw, cin, dm): output channel ci·dm + m is contiguous. */
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t m = 0; m < cout; m++)
+      cp->own[t * cout + m] *= scale[m];
+  for (int64_t m = 0; m < cout; m++)
+    cp->own[taps * cout + m] = cp->own[taps * cout + m] * scale[m] + shift[m];
+  return true;
+}
+
+/* The epilogue an activation amounts to in the packed kernel, if it has one. */
+static bool
+act_epilogue (const OshAct *act, OshEpilogue *e)
+{
+  *e = osh_epilogue_none ();
+  switch (act->kind)
+    {
+    case OSH_ACT_RELU:
+      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, INFINITY };
+      return true;
+    case OSH_ACT_RELU6:
+      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, 6.0f };
+      return true;
+    case OSH_ACT_SIGMOID:
+      e->kind = OSH_EPILOGUE_SIGMOID;
+      return true;
+    case OSH_ACT_SWISH:
+      e->kind = OSH_EPILOGUE_SWISH;
+      return true;
+    default:
+      return false;
+    }
+}
+
+static void
+prepare_fast (ConvParams *cp)
+{
+  const ConvGeom *g = &cp->g;
+  OshConvShape s = { .batch = g->batch, .ih = cp->w.ih, .iw = cp->w.iw, .cin = g->cin,
+                     .oh = cp->w.oh, .ow = cp->w.ow, .cout = g->cout, .kh = cp->w.kh,
+                     .kw = cp->w.kw, .sh = cp->w.sh, .sw = cp->w.sw, .dh = cp->w.dh,
+                     .dw = cp->w.dw, .ph = cp->w.ph, .pw = cp->w.pw, .groups = g->groups };
+  cp->fast = osh_conv_gemm_new (&s, cp->kernel, osh_kernel_strides_keras (&s), cp->bias);
+  OshEpilogue e;
+  if (cp->fast && act_epilogue (&g->act, &e))
+    {
+      osh_conv_gemm_set_epilogue (cp->fast, &e);
+      cp->g.act.kind = OSH_ACT_LINEAR; /* done in the kernel */
+    }
+}
+
+/* A plain (packed) or depthwise convolution takes in the BatchNormalization and then the
+ * activation that follow it. */
+static bool
+conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  ConvParams *cp = c->params;
+  bool dw = cp->g.kind == CONV_DEPTHWISE;
+  if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
+    return false;
+  const float *scale, *shift;
+  if (osh_affine_channels (next, cp->g.cout, &scale, &shift))
+    {
+      if (dw)
+        return depthwise_fold (cp, scale, shift);
+      if (osh_conv_gemm_has_epilogue (cp->fast))
+        return false;
+      osh_conv_gemm_fold_affine (cp->fast, scale, shift);
+      return true;
+    }
+  OshAct act;
+  if (!osh_act_layer_elementwise (next, &act))
+    return false;
+  OshEpilogue e;
+  if (!dw && act_epilogue (&act, &e))
+    return osh_conv_gemm_set_epilogue (cp->fast, &e);
+  cp->g.act = act; /* applied after the product, as the layer's own activation is */
+  return true;
+}
+
+bool
+osh_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  return conv_absorb (c, next, kind);
+}
 
 static bool
 conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
@@ -233,6 +349,7 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
   if (!cp)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a convolution");
   c->params = cp;
+  c->free_params = conv_params_free;
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
@@ -266,6 +383,9 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
         cp->tile = cp->tile > cp->w.oh * cp->w.ow ? cp->w.oh * cp->w.ow : cp->tile;
         c->scratch = direct ? 0 : (size_t) (cp->tile * K);
         c->flops = 2.0 * pixels * K * g->cout;
+        prepare_fast (cp);
+        if (cp->fast)
+          c->scratch = 0;
         break;
       }
     case CONV_DEPTHWISE:
@@ -401,7 +521,32 @@ typedef struct
   const float *bias;
 } DwJob;
 
-/* Depthwise, direct: each output row accumulates kh·kw shifted input rows, channels innermost
+/* One output pixel of a depthwise convolution with depth multiplier 1: per 16 channels the sum
+ * stays in a register over all taps (taps[t] is the input pixel of tap t, NULL outside; the
+ * same order of additions as one tap at a time). */
+static void
+dw_pixel (const ConvParams *cp, const float *const *taps, const float *bias, float *out)
+{
+  int64_t cin = cp->g.cin, kk = cp->w.kh * cp->w.kw, c = 0;
+  for (; c + 16 <= cin; c += 16)
+    {
+      OshV16 acc = bias ? OSH_CV (bias + c) : (OshV16){ 0 };
+      for (int64_t t = 0; t < kk; t++)
+        if (taps[t])
+          acc += OSH_CV (taps[t] + c) * OSH_CV (cp->kernel + t * cin + c);
+      OSH_V (out + c) = acc;
+    }
+  for (; c < cin; c++)
+    {
+      float acc = bias ? bias[c] : 0.0f;
+      for (int64_t t = 0; t < kk; t++)
+        if (taps[t])
+          acc += taps[t][c] * cp->kernel[t * cin + c];
+      out[c] = acc;
+    }
+}
+
+/* Depthwise, direct: each output pixel accumulates its kh·kw input pixels, channels innermost
  * so the compiler vectorises along them. */
 static void
 dw_rows (void *arg, int64_t begin, int64_t end)
@@ -410,6 +555,9 @@ dw_rows (void *arg, int64_t begin, int64_t end)
   const ConvParams *cp = j->cp;
   const ConvGeom *g = &cp->g;
   int64_t cin = g->cin, dm = g->dm, cout = cin * dm; /* separable: the depthwise part */
+  int64_t kk = cp->w.kh * cp->w.kw;
+  const float *taps[64];
+  bool by_pixel = dm == 1 && kk <= 64;
   for (int64_t row = begin; row < end; row++)
     {
       int64_t n = row / cp->w.oh, oy = row % cp->w.oh;
@@ -418,6 +566,19 @@ dw_rows (void *arg, int64_t begin, int64_t end)
       for (int64_t ox = 0; ox < cp->w.ow; ox++)
         {
           float *acc = orow + ox * cout;
+          if (by_pixel)
+            {
+              for (int64_t ky = 0; ky < cp->w.kh; ky++)
+                for (int64_t kx = 0; kx < cp->w.kw; kx++)
+                  {
+                    int64_t iy = oy * cp->w.sh - cp->w.ph + ky * cp->w.dh;
+                    int64_t ix = ox * cp->w.sw - cp->w.pw + kx * cp->w.dw;
+                    bool in = iy >= 0 && iy < cp->w.ih && ix >= 0 && ix < cp->w.iw;
+                    taps[ky * cp->w.kw + kx] = in ? img + (iy * cp->w.iw + ix) * cin : NULL;
+                  }
+              dw_pixel (cp, taps, j->bias, acc);
+              continue;
+            }
           if (j->bias)
             memcpy (acc, j->bias, (size_t) cout * sizeof (float));
           else
@@ -434,13 +595,9 @@ dw_rows (void *arg, int64_t begin, int64_t end)
                     continue;
                   const float *restrict src = img + (iy * cp->w.iw + ix) * cin;
                   const float *restrict w = cp->kernel + (ky * cp->w.kw + kx) * cin * dm;
-                  float *restrict a = acc;
-                  if (dm == 1)
-                    osh_vec_madd (a, src, w, cin);
-                  else
-                    for (int64_t ci = 0; ci < cin; ci++)
-                      for (int64_t m = 0; m < dm; m++)
-                        a[ci * dm + m] += src[ci] * w[ci * dm + m];
+                  for (int64_t ci = 0; ci < cin; ci++)
+                    for (int64_t m = 0; m < dm; m++)
+                      acc[ci * dm + m] += src[ci] * w[ci * dm + m];
                 }
             }
         }
@@ -508,7 +665,10 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   switch (g->kind)
     {
     case CONV_PLAIN:
-      conv_plain_run (cp, x, y, scratch, c->threads);
+      if (cp->fast)
+        osh_conv_gemm_run (cp->fast, x, y, c->threads);
+      else
+        conv_plain_run (cp, x, y, scratch, c->threads);
       break;
     case CONV_DEPTHWISE:
       depthwise_run (cp, x, y, cp->bias, c->threads);

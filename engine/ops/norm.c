@@ -366,3 +366,15 @@ osh_tfop_prepare (OshOpCall *c, OshError *err)
     }
   return true;
 }
+
+bool
+osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale, const float **shift)
+{
+  const AffineParams *ap = c->params;
+  if (!ap || strcmp (c->layer->class_name, "BatchNormalization") != 0 || ap->layer_norm
+      || ap->inner != 1 || ap->ch != ch)
+    return false;
+  *scale = ap->scale;
+  *shift = ap->shift;
+  return true;
+}

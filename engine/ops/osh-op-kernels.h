@@ -48,6 +48,9 @@ bool osh_depthwise2d_prepare (OshOpCall *c, OshError *err);
 bool osh_separable2d_prepare (OshOpCall *c, OshError *err);
 bool osh_transpose2d_prepare (OshOpCall *c, OshError *err);
 void osh_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+/* Conv1D, Conv2D and DepthwiseConv2D fold a BatchNormalization and an activation that follow
+ * them (OshOpAbsorbFn). */
+bool osh_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 
 bool osh_dense_prepare (OshOpCall *c, OshError *err);
 void osh_dense_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);

@@ -33,9 +33,10 @@ unknown_infer (OshOpCall *c, OshError *err)
 static const OshOp keras_ops[] = {
   OP ("InputLayer", osh_input_infer, osh_input_prepare, osh_copy_run),
   /* conv.c */
-  OP ("Conv1D", osh_conv1d_infer, osh_conv1d_prepare, osh_conv_run),
-  OP ("Conv2D", osh_conv2d_infer, osh_conv2d_prepare, osh_conv_run),
-  OP ("DepthwiseConv2D", osh_depthwise2d_infer, osh_depthwise2d_prepare, osh_conv_run),
+  { "Conv1D", osh_conv1d_infer, osh_conv1d_prepare, osh_conv_run, osh_conv_absorb },
+  { "Conv2D", osh_conv2d_infer, osh_conv2d_prepare, osh_conv_run, osh_conv_absorb },
+  { "DepthwiseConv2D", osh_depthwise2d_infer, osh_depthwise2d_prepare, osh_conv_run,
+    osh_conv_absorb },
   OP ("SeparableConv2D", osh_separable2d_infer, osh_separable2d_prepare, osh_conv_run),
   OP ("Conv2DTranspose", osh_transpose2d_infer, osh_transpose2d_prepare, osh_conv_run),
   /* dense.c */

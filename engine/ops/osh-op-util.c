@@ -295,14 +295,25 @@ osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d, c
                         .oh = one ? 1 : out[0], .ow = out[w] };
 }
 
-/* (batch, a, b) → (batch, b, a) */
+/* (batch, a, b) → (batch, b, a), in 32×32 tiles: a plain double loop writes with a stride of a
+ * whole plane and, for planes that are multiples of 4 KiB apart, thrashes the cache. */
 static void
 swap_inner (const float *in, float *out, int64_t batch, int64_t a, int64_t b)
 {
+  enum { T = 32 };
   for (int64_t n = 0; n < batch; n++)
-    for (int64_t i = 0; i < a; i++)
-      for (int64_t j = 0; j < b; j++)
-        out[(n * b + j) * a + i] = in[(n * a + i) * b + j];
+    {
+      const float *src = in + n * a * b;
+      float *dst = out + n * a * b;
+      for (int64_t i0 = 0; i0 < a; i0 += T)
+        for (int64_t j0 = 0; j0 < b; j0 += T)
+          {
+            int64_t i1 = i0 + T < a ? i0 + T : a, j1 = j0 + T < b ? j0 + T : b;
+            for (int64_t j = j0; j < j1; j++)
+              for (int64_t i = i0; i < i1; i++)
+                dst[j * a + i] = src[i * b + j];
+          }
+    }
 }
 
 void

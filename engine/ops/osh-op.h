@@ -44,12 +44,27 @@ typedef bool (*OshOpPrepareFn) (OshOpCall *c, OshError *err);
 typedef void (*OshOpRunFn) (const OshOpCall *c, const float *const *in, float *const *out,
                             float *scratch);
 
+/* How the step offered to an OshOpAbsorbFn uses c's output. */
+typedef enum
+{
+  OSH_FUSE_NEXT,  /* `next` reads c's output and nothing else reads it */
+  OSH_FUSE_SWISH, /* `next` is a sigmoid of c's output, and the only other reader multiplies the
+                     two (x · sigmoid (x), as ONNX exports write SiLU) */
+} OshFuseKind;
+
+/* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an
+ * activation into the convolution before it): returns true when `c` now computes next's output
+ * (for OSH_FUSE_SWISH, the product's) itself, so the executor drops those steps. Only offered
+ * when nobody captures c's output and the shapes are equal. */
+typedef bool (*OshOpAbsorbFn) (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
+
 typedef struct
 {
   const char *name; /* the class name as Keras (or ONNX) spells it */
   OshOpInferFn infer;
   OshOpPrepareFn prepare; /* NULL: no parameters */
   OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
+  OshOpAbsorbFn absorb;   /* NULL: never folds what follows */
 } OshOp;
 
 /* The op for a class of graph `g`: the Keras-family table (osh-op-table.c) for Keras graphs,
@@ -133,6 +148,13 @@ bool osh_act_parse (const OshOpCall *c, const json_t *value, OshAct *act, OshErr
 bool osh_act_from_config (const OshOpCall *c, OshAct *act, OshError *err);
 /* Applies in place on `rows` rows of `cols` floats (softmax works per row). */
 void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int threads);
+/* What an activation layer step computes, when it is one activation applied element by element
+ * (Activation other than softmax, ReLU without threshold or slope, max_value none or 6). */
+bool osh_act_layer_elementwise (const OshOpCall *c, OshAct *act);
+/* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
+ * axis, with `ch` channels. */
+bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,
+                          const float **shift);
 /* Keras 2 hard_sigmoid or Keras 3 hard_sigmoid for this graph (keras_version in meta). */
 bool osh_op_keras3 (const OshGraph *g);
 /* True when UpSampling2D(bilinear) samples without half-pixel centres: tfjs models and Keras

@@ -224,12 +224,21 @@ osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *o
       float *restrict o = out[0] + n * ch;
       for (int64_t k = 0; k < ch; k++)
         o[k] = max ? -INFINITY : 0.0f;
-      for (int64_t p = 0; p < pix; p++)
+      /* One loop per case, so each vectorises (channels-last sums run along whole pixels). */
+      if (!max && !cf)
+        for (int64_t p = 0; p < pix; p++)
+          osh_vec_add (o, x + p * ch, ch);
+      else if (!max)
         for (int64_t k = 0; k < ch; k++)
-          {
-            float v = cf ? x[k * pix + p] : x[p * ch + k];
-            o[k] = max ? (v > o[k] ? v : o[k]) : o[k] + v;
-          }
+          for (int64_t p = 0; p < pix; p++)
+            o[k] += x[k * pix + p];
+      else
+        for (int64_t p = 0; p < pix; p++)
+          for (int64_t k = 0; k < ch; k++)
+            {
+              float v = cf ? x[k * pix + p] : x[p * ch + k];
+              o[k] = v > o[k] ? v : o[k];
+            }
       if (!max)
         for (int64_t k = 0; k < ch; k++)
           o[k] /= (float) pix;

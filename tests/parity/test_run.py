@@ -156,6 +156,11 @@ def bench_reports_ratio():
     assert 0 < doc["min_ms"] <= doc["median_ms"] <= doc["max_ms"]
     assert doc["gflop_per_run"] > 0 and doc["sgemm_gflops"] > 0
     assert abs(doc["ratio"] - doc["gflops"] / doc["sgemm_gflops"]) < 1e-3
+    assert 0 < doc["cpu_median_ms"] and doc["cpu_ratio"] > 0
+    # OpenBLAS 0.3.21 mistakes some CPUs for a Prescott; offshoot restarts with the right kernels.
+    flags = open("/proc/cpuinfo").read()
+    if "OPENBLAS_CORETYPE" not in os.environ and " avx2" in flags and " fma" in flags:
+        assert doc["blas_core"] != "Prescott", doc["blas_core"]
 
 
 main()

@@ -1,0 +1,391 @@
+/* Implicit-GEMM convolution on channels-last data (see osh-conv-gemm.h).
+ *
+ * The product is out[pixel, m] = bias[m] + sum over taps and input channels of
+ * in[tap pixel, ci] * W[tap, ci, m]. The kernel is packed into panels of NR = 32 output channels,
+ * K = kh * kw * cin/groups rows each, so the micro-kernel reads it as two vectors per row. A tile
+ * of MR = 12 output pixels by one panel keeps 24 accumulators in registers over the whole K and
+ * reads the input through one pointer per pixel and tap (a shared zero row stands for padding).
+ * The output is written channels-last, or channels-first by scattering each vector over 16 planes.
+ * Work is split panel-major: a panel (at most K × 128 bytes) stays in L2 while every pixel block
+ * passes over it. Inputs with few channels per group are gathered first (im2col of one tile on
+ * the stack), since a short inner loop per tap would leave the FMA units idle. */
+#include "osh-conv-gemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osh-op.h"
+
+OshKernelStrides
+osh_kernel_strides_keras (const OshConvShape *s)
+{
+  int64_t cg = s->cin / s->groups;
+  return (OshKernelStrides){ .ky = s->kw * cg * s->cout, .kx = cg * s->cout, .ci = s->cout, .m = 1 };
+}
+
+OshKernelStrides
+osh_kernel_strides_onnx (const OshConvShape *s)
+{
+  int64_t cg = s->cin / s->groups;
+  return (OshKernelStrides){ .ky = s->kw, .kx = 1, .ci = s->kh * s->kw, .m = cg * s->kh * s->kw };
+}
+
+#ifdef __AVX512F__
+
+#include <immintrin.h>
+
+enum
+{
+  NR = 32,        /* output channels per panel: two AVX-512 vectors */
+  MR = 12,        /* output pixels per tile: 24 accumulators of 32 registers */
+  MAX_TAPS = 64,  /* direct mode keeps MR pointers per tap on the stack */
+  MIN_DIRECT = 16 /* fewer input channels per group than this: gather the tile first */
+};
+
+struct OshConvGemm
+{
+  OshConvShape s;
+  int64_t cg, og, K, panels, blocks;
+  bool gather;      /* im2col one tile at a time instead of reading through tap pointers */
+  bool block_major; /* all panels of a pixel block before the next block */
+  OshEpilogue ep;
+  float *packed; /* [groups][panels][K][NR] */
+  float *bias;   /* [groups][panels][NR] */
+  float *zeros;  /* cg zeros: the row of a padding tap */
+};
+
+static float *
+alloc_floats (int64_t n)
+{
+  size_t bytes = ((size_t) n * sizeof (float) + 63) & ~(size_t) 63;
+  float *p = aligned_alloc (64, bytes ? bytes : 64);
+  if (p)
+    memset (p, 0, bytes);
+  return p;
+}
+
+OshConvGemm *
+osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides ks,
+                   const float *bias)
+{
+  if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
+    return NULL;
+  int64_t cg = s->cin / s->groups, og = s->cout / s->groups, taps = s->kh * s->kw;
+  /* Narrow groups would leave most of each 32-wide panel empty. */
+  if (og < 16 || cg < 1)
+    return NULL;
+  bool gather = cg < MIN_DIRECT || taps > MAX_TAPS;
+  int64_t K = taps * cg;
+  if (gather && K * MR * (int64_t) sizeof (float) > 256 * 1024)
+    return NULL; /* the gathered tile lives on the stack */
+  OshConvGemm *c = calloc (1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->s = *s;
+  c->cg = cg;
+  c->og = og;
+  c->K = K;
+  c->gather = gather;
+  c->panels = (og + NR - 1) / NR;
+  c->blocks = (s->oh * s->ow + MR - 1) / MR;
+  /* A whole kernel that stays in L2 lets each block's output rows be written whole while they
+   * are in cache; a larger one is better read one panel at a time, every block passing over it. */
+  c->block_major = gather || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
+  c->ep = osh_epilogue_none ();
+  c->packed = alloc_floats (s->groups * c->panels * K * NR);
+  c->bias = alloc_floats (s->groups * c->panels * NR);
+  c->zeros = alloc_floats (cg);
+  if (!c->packed || !c->bias || !c->zeros)
+    {
+      osh_conv_gemm_free (c);
+      return NULL;
+    }
+  for (int64_t grp = 0; grp < s->groups; grp++)
+    for (int64_t j = 0; j < c->panels; j++)
+      {
+        float *panel = c->packed + (grp * c->panels + j) * K * NR;
+        for (int64_t col = 0; col < NR && j * NR + col < og; col++)
+          {
+            int64_t m = grp * og + j * NR + col;
+            if (bias)
+              c->bias[(grp * c->panels + j) * NR + col] = bias[m];
+            for (int64_t ky = 0; ky < s->kh; ky++)
+              for (int64_t kx = 0; kx < s->kw; kx++)
+                for (int64_t ci = 0; ci < cg; ci++)
+                  {
+                    int64_t k = (ky * s->kw + kx) * cg + ci;
+                    panel[k * NR + col] = kernel[ky * ks.ky + kx * ks.kx + ci * ks.ci + m * ks.m];
+                  }
+          }
+      }
+  return c;
+}
+
+void
+osh_conv_gemm_fold_affine (OshConvGemm *c, const float *scale, const float *shift)
+{
+  const OshConvShape *s = &c->s;
+  for (int64_t grp = 0; grp < s->groups; grp++)
+    for (int64_t j = 0; j < c->panels; j++)
+      {
+        float *panel = c->packed + (grp * c->panels + j) * c->K * NR;
+        float *bias = c->bias + (grp * c->panels + j) * NR;
+        for (int64_t col = 0; col < NR && j * NR + col < c->og; col++)
+          {
+            int64_t m = grp * c->og + j * NR + col;
+            bias[col] = bias[col] * scale[m] + shift[m];
+            for (int64_t k = 0; k < c->K; k++)
+              panel[k * NR + col] *= scale[m];
+          }
+      }
+}
+
+bool
+osh_conv_gemm_set_epilogue (OshConvGemm *c, const OshEpilogue *e)
+{
+  if (osh_conv_gemm_has_epilogue (c))
+    return false;
+  c->ep = *e;
+  return true;
+}
+
+bool
+osh_conv_gemm_has_epilogue (const OshConvGemm *c)
+{
+  return c->ep.kind != OSH_EPILOGUE_NONE;
+}
+
+void
+osh_conv_gemm_free (OshConvGemm *c)
+{
+  if (!c)
+    return;
+  free (c->packed);
+  free (c->bias);
+  free (c->zeros);
+  free (c);
+}
+
+/* One tile: `mr` pixel rows × one panel. rows[t * MR + r] is pixel r's input for tap t, `len`
+ * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. */
+static inline __attribute__ ((always_inline)) void
+tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
+      const float *bias, const OshEpilogue *ep, float *out, int64_t ldo, int64_t plane,
+      __mmask16 m0, __mmask16 m1)
+{
+  __m512 acc[MR][2];
+  __m512 b0 = _mm512_load_ps (bias), b1 = _mm512_load_ps (bias + 16);
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++)
+    acc[r][0] = b0, acc[r][1] = b1;
+  for (int64_t t = 0; t < taps; t++)
+    {
+      const float *a[MR];
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        a[r] = rows[t * MR + r];
+      for (int64_t k = 0; k < len; k++, B += NR)
+        {
+          __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
+#pragma GCC unroll 12
+          for (int r = 0; r < mr; r++)
+            {
+              __m512 x = _mm512_set1_ps (a[r][k]);
+              acc[r][0] = _mm512_fmadd_ps (x, w0, acc[r][0]);
+              acc[r][1] = _mm512_fmadd_ps (x, w1, acc[r][1]);
+            }
+        }
+    }
+  if (plane)
+    {
+      /* Channels-first output: pixel r of channel c lands at out + c * plane + r. */
+      __m512i idx = _mm512_mullo_epi32 (_mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                           12, 13, 14, 15),
+                                        _mm512_set1_epi32 ((int) plane));
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        {
+          __m512 v0 = (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][0]);
+          __m512 v1 = (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][1]);
+          _mm512_mask_i32scatter_ps (out + r, m0, idx, v0, 4);
+          _mm512_mask_i32scatter_ps (out + 16 * plane + r, m1, idx, v1, 4);
+        }
+      return;
+    }
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++)
+    {
+      _mm512_mask_storeu_ps (out + r * ldo, m0, (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][0]));
+      _mm512_mask_storeu_ps (out + r * ldo + 16, m1,
+                             (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][1]));
+    }
+}
+
+static void
+tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
+          const float *bias, const OshEpilogue *ep, float *out, int64_t ldo, int64_t plane,
+          __mmask16 m0, __mmask16 m1)
+{
+  switch (mr)
+    {
+#define CASE(n)                                                                                    \
+  case n:                                                                                          \
+    tile (n, taps, len, rows, B, bias, ep, out, ldo, plane, m0, m1);                                  \
+    break;
+      CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6)
+      CASE (7) CASE (8) CASE (9) CASE (10) CASE (11) CASE (12)
+#undef CASE
+    default:
+      break;
+    }
+}
+
+typedef struct
+{
+  const OshConvGemm *c;
+  const float *in;
+  float *out;
+} Job;
+
+/* Rows of a tile for pixels [p0, p0 + mr): one pointer per pixel and tap into the image (or the
+ * zero row), or, when gathering, the pixels' whole input rows copied into `col`. */
+static void
+tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const float **rows,
+           float *col)
+{
+  const OshConvShape *s = &c->s;
+  int64_t cg = c->cg;
+  for (int64_t r = 0; r < mr; r++)
+    {
+      int64_t oy = (p0 + r) / s->ow, ox = (p0 + r) % s->ow;
+      float *dst = col ? col + r * c->K : NULL;
+      for (int64_t ky = 0, t = 0; ky < s->kh; ky++)
+        {
+          int64_t iy = oy * s->sh - s->ph + ky * s->dh, ix0 = ox * s->sw - s->pw;
+          bool inside = iy >= 0 && iy < s->ih;
+          if (dst && inside && s->dw == 1 && s->groups == 1 && ix0 >= 0 && ix0 + s->kw <= s->iw)
+            {
+              /* A kernel row reads kw adjacent pixels: one copy. */
+              memcpy (dst + t * cg, img + (iy * s->iw + ix0) * s->cin,
+                      (size_t) (s->kw * cg) * sizeof (float));
+              t += s->kw;
+              continue;
+            }
+          for (int64_t kx = 0; kx < s->kw; kx++, t++)
+            {
+              int64_t ix = ix0 + kx * s->dw;
+              const float *src = inside && ix >= 0 && ix < s->iw
+                                     ? img + (iy * s->iw + ix) * s->cin
+                                     : c->zeros;
+              if (dst)
+                for (int64_t ci = 0; ci < cg; ci++)
+                  dst[t * cg + ci] = src[ci];
+              else
+                rows[t * MR + r] = src;
+            }
+        }
+      if (dst)
+        rows[r] = dst;
+    }
+}
+
+/* Items are (image, group, block, panel) when block-major (a gathered tile then serves every
+ * panel), else (image, group, panel, block), so one panel stays in L2 across the blocks. */
+static void
+run_items (void *arg, int64_t begin, int64_t end)
+{
+  const Job *job = arg;
+  const OshConvGemm *c = job->c;
+  const OshConvShape *s = &c->s;
+  int64_t taps = s->kh * s->kw, opix = s->oh * s->ow;
+  const float *rows[MAX_TAPS * MR];
+  float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
+  if (c->gather && !col)
+    return; /* cannot happen for the sizes allowed at plan time; leaves the output unwritten */
+  int64_t have = -1; /* the block whose rows are set up */
+  for (int64_t item = begin; item < end; item++)
+    {
+      int64_t blk, j, rest;
+      if (c->block_major)
+        j = item % c->panels, rest = item / c->panels, blk = rest % c->blocks;
+      else
+        blk = item % c->blocks, rest = item / c->blocks, j = rest % c->panels;
+      rest = item / (c->panels * c->blocks);
+      int64_t grp = rest % s->groups, n = rest / s->groups;
+      int64_t p0 = blk * MR, mr = opix - p0 < MR ? opix - p0 : MR;
+      const float *img = job->in + n * s->ih * s->iw * s->cin + grp * c->cg;
+      int64_t key = rest * c->blocks + blk;
+      if (key != have || !c->gather)
+        tile_rows (c, img, p0, mr, rows, col);
+      have = key;
+      int64_t valid = c->og - j * NR;
+      __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
+      __mmask16 m1 = valid >= 32 ? 0xffff : valid <= 16 ? 0 : (__mmask16) ((1u << (valid - 16)) - 1);
+      const float *B = c->packed + (grp * c->panels + j) * c->K * NR;
+      const float *bias = c->bias + (grp * c->panels + j) * NR;
+      int64_t m = grp * c->og + j * NR;
+      float *o = s->planar_out ? job->out + (n * s->cout + m) * opix + p0
+                               : job->out + (n * opix + p0) * s->cout + m;
+      tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows, B, bias, &c->ep, o,
+                s->cout, s->planar_out ? opix : 0, m0, m1);
+    }
+  free (col);
+}
+
+void
+osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int threads)
+{
+  Job job = { c, in, out };
+  int64_t items = c->s.batch * c->s.groups * c->panels * c->blocks;
+  osh_parallel_for (threads, items, run_items, &job);
+}
+
+#else /* no AVX-512: callers keep their cblas path */
+
+struct OshConvGemm
+{
+  int unused;
+};
+
+OshConvGemm *
+osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides ks,
+                   const float *bias)
+{
+  (void) s, (void) kernel, (void) ks, (void) bias;
+  return NULL;
+}
+
+void
+osh_conv_gemm_fold_affine (OshConvGemm *c, const float *scale, const float *shift)
+{
+  (void) c, (void) scale, (void) shift;
+}
+
+bool
+osh_conv_gemm_set_epilogue (OshConvGemm *c, const OshEpilogue *e)
+{
+  (void) c, (void) e;
+  return false;
+}
+
+bool
+osh_conv_gemm_has_epilogue (const OshConvGemm *c)
+{
+  (void) c;
+  return true;
+}
+
+void
+osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int threads)
+{
+  (void) c, (void) in, (void) out, (void) threads;
+}
+
+void
+osh_conv_gemm_free (OshConvGemm *c)
+{
+  free (c);
+}
+
+#endif

@@ -1,0 +1,203 @@
+/* The packed implicit-GEMM convolution (engine/ops/osh-conv-gemm.c) against a plain
+ * six-loop convolution written here, over the shapes that take its different paths: pointwise,
+ * k×k read through tap pointers, few input channels (gathered tiles), strides, dilation,
+ * asymmetric padding, groups, output channels that do not fill a 32-wide panel, batches,
+ * channels-first output, and folded BatchNormalization + clamp. Then the executor's step fusion:
+ * Conv2D → BatchNormalization → ReLU → Dropout runs as one step and computes what the four
+ * steps compute unfused (capturing every layer turns fusion off). */
+#include <math.h>
+
+#include "ops-test.h"
+#include "osh-conv-gemm.h"
+#include "osh-exec.h"
+#include "osh-shapes.h"
+
+typedef struct
+{
+  const char *name;
+  OshConvShape s;
+} Case;
+
+static float
+pattern (int64_t i, int64_t salt)
+{
+  return (float) (((i * 7919 + salt * 104729) % 211) - 105) / 128.0f;
+}
+
+/* out (batch, oh, ow, cout) from in (batch, ih, iw, cin) and a Keras (kh, kw, cin/g, cout)
+ * kernel, then y·scale + shift, clamped. */
+static void
+reference (const OshConvShape *s, const float *in, const float *k, const float *bias,
+           const float *scale, const float *shift, float lo, float hi, float *out)
+{
+  int64_t cg = s->cin / s->groups, og = s->cout / s->groups;
+  for (int64_t n = 0; n < s->batch; n++)
+    for (int64_t oy = 0; oy < s->oh; oy++)
+      for (int64_t ox = 0; ox < s->ow; ox++)
+        for (int64_t m = 0; m < s->cout; m++)
+          {
+            double acc = bias ? bias[m] : 0.0;
+            int64_t grp = m / og;
+            for (int64_t ky = 0; ky < s->kh; ky++)
+              for (int64_t kx = 0; kx < s->kw; kx++)
+                {
+                  int64_t iy = oy * s->sh - s->ph + ky * s->dh, ix = ox * s->sw - s->pw + kx * s->dw;
+                  if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw)
+                    continue;
+                  for (int64_t ci = 0; ci < cg; ci++)
+                    acc += (double) in[((n * s->ih + iy) * s->iw + ix) * s->cin + grp * cg + ci]
+                           * k[((ky * s->kw + kx) * cg + ci) * s->cout + m];
+                }
+            float y = (float) acc;
+            if (scale)
+              y = y * scale[m] + shift[m];
+            out[((n * s->oh + oy) * s->ow + ox) * s->cout + m] = fminf (fmaxf (y, lo), hi);
+          }
+}
+
+static void
+check_case (const Case *c, bool fold, bool planar)
+{
+  OshConvShape s = c->s;
+  s.planar_out = planar;
+  int64_t nin = s.batch * s.ih * s.iw * s.cin, nout = s.batch * s.oh * s.ow * s.cout;
+  int64_t nk = s.kh * s.kw * (s.cin / s.groups) * s.cout;
+  float *in = g_new (float, nin), *k = g_new (float, nk), *bias = g_new (float, s.cout);
+  float *scale = g_new (float, s.cout), *shift = g_new (float, s.cout);
+  float *want = g_new (float, nout), *got = g_new (float, nout);
+  for (int64_t i = 0; i < nin; i++)
+    in[i] = pattern (i, 1);
+  for (int64_t i = 0; i < nk; i++)
+    k[i] = pattern (i, 2);
+  for (int64_t i = 0; i < s.cout; i++)
+    bias[i] = pattern (i, 3), scale[i] = 0.5f + fabsf (pattern (i, 4)), shift[i] = pattern (i, 5);
+  OshConvGemm *cg = osh_conv_gemm_new (&s, k, osh_kernel_strides_keras (&s), bias);
+#ifdef __AVX512F__
+  g_assert_nonnull (cg); /* every case here is one the fast kernel takes */
+#endif
+  if (!cg)
+    {
+      g_test_skip ("no packed kernel in this build (no AVX-512)");
+      goto out;
+    }
+  float lo = -INFINITY, hi = INFINITY;
+  if (fold)
+    {
+      osh_conv_gemm_fold_affine (cg, scale, shift);
+      OshEpilogue relu6 = { OSH_EPILOGUE_CLAMP, 0.0f, 6.0f }, relu1 = { OSH_EPILOGUE_CLAMP, 0.0f, 1.0f };
+      g_assert_true (osh_conv_gemm_set_epilogue (cg, &relu6));
+      g_assert_false (osh_conv_gemm_set_epilogue (cg, &relu1)); /* one epilogue only */
+      lo = 0.0f, hi = 6.0f;
+    }
+  osh_conv_gemm_run (cg, in, got, 2);
+  reference (&s, in, k, bias, fold ? scale : NULL, shift, lo, hi, want);
+  double worst = 0, peak = 1;
+  int64_t opix = s.oh * s.ow;
+  for (int64_t n = 0; n < s.batch; n++)
+    for (int64_t p = 0; p < opix; p++)
+      for (int64_t m = 0; m < s.cout; m++)
+        {
+          float w = want[(n * opix + p) * s.cout + m];
+          float g = planar ? got[(n * s.cout + m) * opix + p] : got[(n * opix + p) * s.cout + m];
+          worst = fmax (worst, fabs (w - g));
+          peak = fmax (peak, fabs (w));
+        }
+  if (worst > 1e-4 * peak)
+    g_error ("%s%s%s: max |diff| %g against max |ref| %g", c->name, fold ? " folded" : "",
+             planar ? " planar" : "", worst, peak);
+out:
+  osh_conv_gemm_free (cg);
+  g_free (in), g_free (k), g_free (bias), g_free (scale), g_free (shift), g_free (want),
+      g_free (got);
+}
+
+#define SHAPE(b, ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw, groups)                \
+  { b, ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw, groups, false }
+
+static const Case cases[] = {
+  { "pointwise 64->96", SHAPE (1, 9, 7, 64, 9, 7, 96, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  { "3x3 same 32->40", SHAPE (1, 11, 13, 32, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1) },
+  { "3x3 stride 2 asymmetric pad", SHAPE (1, 12, 10, 24, 6, 5, 33, 3, 3, 2, 2, 1, 1, 0, 1, 1) },
+  { "7x7 stride 2 rgb (gathered)", SHAPE (1, 20, 18, 3, 10, 9, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1) },
+  { "dilated 3x3 d2", SHAPE (1, 12, 12, 16, 12, 12, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1) },
+  { "1x5 kernel valid", SHAPE (1, 6, 17, 20, 6, 13, 17, 1, 5, 1, 1, 1, 1, 0, 0, 1) },
+  { "groups 2", SHAPE (1, 8, 8, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
+  { "batch 3, 13 pixels", SHAPE (3, 1, 13, 48, 1, 13, 80, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  { "one pixel (squeeze-excite)", SHAPE (1, 1, 1, 96, 1, 1, 24, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+};
+
+static void
+test_kernel (gconstpointer data)
+{
+  const Case *c = data;
+  for (int fold = 0; fold < 2; fold++)
+    for (int planar = 0; planar < 2; planar++)
+      check_case (c, fold, planar);
+}
+
+/* Conv2D → BatchNormalization → ReLU(6) → Dropout: one step when fused, same numbers. */
+static void
+test_fusion (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 10, 9, 24]}", 0);
+  int c = ot_add (g, -1, "conv", "Conv2D",
+                  "{\"filters\": 40, \"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
+  ot_weight (g, c, 4, (int64_t[]){ 3, 3, 24, 40 });
+  ot_weight (g, c, 1, (int64_t[]){ 40 });
+  int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
+  for (int i = 0; i < 4; i++)
+    {
+      OshTensor *w = ot_weight (g, b, 1, (int64_t[]){ 40 });
+      if (i == 3) /* moving variance: positive */
+        for (int k = 0; k < 40; k++)
+          w->data[k] = 0.5f + fabsf (w->data[k]);
+    }
+  int r = ot_add (g, -1, "relu", "ReLU", "{\"max_value\": 6.0}", 1, b);
+  int d = ot_add (g, -1, "drop", "Dropout", "{\"rate\": 0.5}", 1, r);
+  ot_io (g, -1, x, d);
+  g_assert_true (osh_graph_infer_shapes (g, &err));
+
+  OshExecOptions fused = osh_exec_options_default (), plain = fused;
+  plain.capture_all = true;
+  OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
+  g_assert_nonnull (pf);
+  g_assert_nonnull (pp);
+  OshTensor *in = osh_tensor_new (osh_plan_input_shape (pf, 0), &err);
+  for (int64_t i = 0; i < osh_tensor_numel (in); i++)
+    in->data[i] = 4.0f * pattern (i, 7);
+  OshTensor *of[OSH_EXEC_MAX_OUTPUTS] = { 0 }, *op[OSH_EXEC_MAX_OUTPUTS] = { 0 };
+  g_assert_true (osh_plan_run (pf, (const OshTensor *const *) &in, 1, of, &err));
+  g_assert_true (osh_plan_run (pp, (const OshTensor *const *) &in, 1, op, &err));
+#ifdef __AVX512F__
+  g_assert_cmpint (osh_plan_n_steps (pf), <, osh_plan_n_steps (pp));
+#endif
+  double worst = 0, peak = 1, lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < osh_tensor_numel (of[0]); i++)
+    {
+      worst = fmax (worst, fabs (of[0]->data[i] - op[0]->data[i]));
+      peak = fmax (peak, fabs (op[0]->data[i]));
+      lo = fmin (lo, op[0]->data[i]), hi = fmax (hi, op[0]->data[i]);
+    }
+  g_assert_cmpfloat (worst, <=, 1e-5 * peak);
+  g_assert_cmpfloat (lo, ==, 0.0); /* the clamp did something on both sides */
+  g_assert_cmpfloat (hi, ==, 6.0);
+  osh_tensor_free (in), osh_tensor_free (of[0]), osh_tensor_free (op[0]);
+  osh_plan_free (pf), osh_plan_free (pp);
+  osh_graph_free (g);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      char *path = g_strdup_printf ("/ops/conv-gemm/%s", cases[i].name);
+      g_test_add_data_func (path, &cases[i], test_kernel);
+      g_free (path);
+    }
+  g_test_add_func ("/ops/conv-gemm/fusion", test_fusion);
+  return g_test_run ();
+}
