@@ -16,6 +16,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from clitest import case, main, offshoot, offshoot_json, source, tempdir  # noqa: E402
 
 import h5py  # noqa: E402  (Debian's python3-h5py)
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, source("tools", "reference"))
+from keras2_numpy import run_h5  # noqa: E402  (an independent numpy forward pass)
 
 CLASSES = ["circle", "square", "triangle", "cross"]
 PREDICTIONS = source("tests", "zoo", "default-predictions.json")
@@ -253,6 +257,31 @@ def mobilenet_v3_round_trips_and_runs():
     doc = offshoot_json("run", out, source("resources", "samples", "circle-1.png"),
                         "--attach", "expanded_conv_6/project/BatchNorm=seg")
     assert [o["shape"] for o in doc["outputs"]] == [[1, 5], [1, 4, 4, 1]], doc["outputs"]
+
+
+@case
+def mobilenet_v3_matches_a_numpy_forward_pass():
+    # The whole graph (TFOpLambda, squeeze-excite, "/" names, the convolutional top) against
+    # plain numpy on the same .h5: features without the top, probabilities with it.
+    d = tempdir()
+    x = (np.arange(64 * 64 * 3).reshape(1, 64, 64, 3) * 7 % 256).astype(np.float32)
+    npy = os.path.join(d, "x.npy")
+    np.save(npy, x)
+    for name in ["MobileNetV3Small", "MobileNetV3Large"]:
+        for top in [["--no-top"], ["--classes", "7"]]:
+            model = os.path.join(d, name + ".h5")
+            r = offshoot("zoo", name, "--input-shape", "64,64,3", *top, "-o", model)
+            assert r.returncode == 0, r.stderr
+            saved = os.path.join(d, name + top[0])
+            r = offshoot("run", model, npy, "--save-outputs", saved)
+            assert r.returncode == 0, r.stderr
+            (want,) = run_h5(model, x).values()
+            (got_file,) = os.listdir(saved)
+            got = np.load(os.path.join(saved, got_file))
+            assert got.shape == want.shape, (name, top, got.shape, want.shape)
+            diff = np.abs(got - want).max()
+            assert diff <= 1e-4 * max(1.0, np.abs(want).max()), (name, top, diff)
+            assert want.std() > 1e-3 * max(1e-3, np.abs(want).max()), (name, top)
 
 
 main()
