@@ -36,8 +36,8 @@ static const OshCommand commands[] = {
     EDITS_HELP "  -o OUT                the edited model (.keras, .h5, model.json, .onnx)\n"
                "  --python SNIPPET.py   a Keras snippet making the same edit\n",
     osh_cmd_attach },
-  { "export", "MODEL -o OUT", "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
-    "  -o OUT                the file to write\n", osh_cmd_export },
+  { "export", "MODEL [EDITS] -o OUT", "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
+    EDITS_HELP "  -o OUT                the file to write\n", osh_cmd_export },
   { "render", "MODEL [EDITS] -o OUT", "draw the layer graph to .png, .svg or .pdf",
     EDITS_HELP "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
     "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"

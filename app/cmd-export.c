@@ -1,12 +1,28 @@
-/* offshoot export MODEL -o OUT — writes MODEL in the format OUT's name implies. */
+/* offshoot export MODEL [EDITS] -o OUT — writes MODEL (with any heads attached) in the format
+ * OUT's name implies. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli-edits.h"
 #include "cli.h"
 #include "osh-model.h"
 
+static int export_model (int argc, char **argv, OshCliEdits *edits);
+
 int
 osh_cmd_export (int argc, char **argv)
+{
+  OshError err = { 0 };
+  OshCliEdits edits;
+  if (!osh_cli_parse_edits (&argc, argv, &edits, &err))
+    return osh_cli_report (argv[0], &err);
+  int status = export_model (argc, argv, &edits);
+  osh_cli_edits_clear (&edits);
+  return status;
+}
+
+static int
+export_model (int argc, char **argv, OshCliEdits *edits)
 {
   const char *model = NULL, *out = NULL;
   for (int i = 1; i < argc; i++)
@@ -38,8 +54,11 @@ osh_cmd_export (int argc, char **argv)
 
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (model, &err);
-  if (!g)
-    return osh_cli_report (argv[0], &err);
+  if (!g || !osh_cli_run_edits (edits, &g, &err))
+    {
+      osh_graph_free (g);
+      return osh_cli_report (argv[0], &err);
+    }
   bool ok = osh_model_save (g, out, &err);
   if (ok)
     {

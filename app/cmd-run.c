@@ -22,6 +22,7 @@
 #include "exec/osh-outputs.h"
 #include "osh-heatmap.h"
 #include "osh-image.h"
+#include "onnx/osh-onnx.h"
 
 #include "exec/osh-exec.h"
 
@@ -387,9 +388,8 @@ model_sizes_known (const OshGraph *g)
   return true;
 }
 
-/* Runs the model once on `inputs` and reports every output. Returns an exit code. */
 static int
-run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
+run_sized (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
           const char *prefix, json_t *doc)
 {
   OshError err = { 0 };
@@ -458,6 +458,31 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   if (!o->json)
     printf ("time %.2f ms\n", ms);
   osh_plan_free (plan);
+  return code;
+}
+
+/* Runs the model once on `inputs`; an ONNX graph with symbolic sizes is first fixed to the
+ * inputs' sizes (osh_onnx_specialize). Returns an exit code. */
+static int
+run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
+          const char *prefix, json_t *doc)
+{
+  if (!osh_onnx_symbolic_inputs (g))
+    return run_sized (cmd, o, g, inputs, n_inputs, prefix, doc);
+  OshError err = { 0 };
+  OshShape shapes[MAX_INPUTS];
+  for (int i = 0; i < n_inputs && i < MAX_INPUTS; i++)
+    shapes[i] = inputs[i].tensor->shape;
+  OshGraph *sized = osh_graph_copy (g, &err);
+  int code;
+  if (sized && osh_onnx_specialize (sized, shapes, n_inputs, &err))
+    code = run_sized (cmd, o, sized, inputs, n_inputs, prefix, doc);
+  else
+    {
+      fprintf (stderr, "offshoot %s: %s\n", cmd, err.message);
+      code = err.code == OSH_ERR_USAGE ? OSH_EXIT_USAGE : OSH_EXIT_MODEL;
+    }
+  osh_graph_free (sized);
   return code;
 }
 

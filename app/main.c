@@ -9,14 +9,22 @@
 #include "offshoot-application.h"
 
 /* Starts again with the OpenBLAS kernels this CPU can run when OpenBLAS did not recognise it
- * (osh_exec_blas_core_hint); if that fails, carries on with the slow ones. */
+ * (osh_exec_blas_core_hint); if that fails, carries on with the slow ones. Not under valgrind:
+ * its CPU is a model of its own, and the new program would run outside it. */
 static void
 pick_blas_core (char **argv)
 {
   const char *core = osh_exec_blas_core_hint ();
-  if (!core || setenv ("OPENBLAS_CORETYPE", core, 1) != 0)
+  const char *preload = getenv ("LD_PRELOAD");
+  if (!core || (preload && strstr (preload, "vgpreload")))
     return;
-  execv ("/proc/self/exe", argv);
+  /* The program's file: under a loader or tool, /proc/self/exe may name something else. */
+  char self[4096];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0 || setenv ("OPENBLAS_CORETYPE", core, 1) != 0)
+    return;
+  self[n] = '\0';
+  execv (self, argv);
   unsetenv ("OPENBLAS_CORETYPE");
 }
 

@@ -198,6 +198,39 @@ fail:
   return NULL;
 }
 
+bool
+osh_connectivity_is_missing_tensor (const OshGraph *g, int node)
+{
+  const OshLayer *l = &g->layers[g->nodes[node].layer];
+  return strcmp (l->class_name, "InputLayer") == 0 &&
+         osh_config_bool (l->config, "onnx_missing", false);
+}
+
+/* The message for an ONNX graph: the first node (in file order) that reads a foreign root. */
+static bool
+onnx_message (const OshGraph *g, const OshConnectivity *c, char **out)
+{
+  *out = NULL;
+  for (int n = 0; n < g->n_nodes && !*out; n++)
+    for (int i = 0; i < g->nodes[n].n_inputs && !*out; i++)
+      {
+        int root = g->nodes[n].inputs[i].node;
+        if (!(c->node_flags[root] & OSH_CONN_FOREIGN_ROOT))
+          continue;
+        const OshLayer *l = &g->layers[g->nodes[n].layer];
+        OshStrbuf b = { 0 };
+        osh_strbuf_printf (&b, "Graph disconnected: node '%s' (%s) reads tensor '%s', ", l->name,
+                           l->class_name, g->layers[g->nodes[root].layer].name);
+        osh_strbuf_printf (&b, osh_connectivity_is_missing_tensor (g, root)
+                                   ? "which no node of this graph produces and which is not a "
+                                     "graph input or an initializer."
+                                   : "an input layer that is not among the graph's inputs.");
+        if (!(*out = osh_strbuf_steal (&b)))
+          return false;
+      }
+  return true;
+}
+
 /* Builds Keras 2's message for the first failure, or NULL (in *out) when Keras would accept. */
 static bool
 keras_message (const OshGraph *g, char **out)
@@ -586,7 +619,13 @@ explain (const OshGraph *g, OshConnectivity *c, OshStrbuf *b)
           int layer = g->nodes[c->foreign_roots[r]].layer;
           char *root = osh_graph_layer_path (g, layer);
           char *inst = osh_connectivity_instance_path (g, layer);
-          if (inst && *inst)
+          if (osh_connectivity_is_missing_tensor (g, c->foreign_roots[r]))
+            osh_strbuf_printf (b,
+                               " It depends on the tensor '%s', which no node of this graph "
+                               "produces (it is not a graph input, an initializer or a node's "
+                               "output).",
+                               root);
+          else if (inst && *inst)
             osh_strbuf_printf (b,
                                " It depends on '%s', the own input of the model instance '%s', "
                                "which is not an input of the model.",
@@ -701,7 +740,8 @@ osh_connectivity_analyze (const OshGraph *g, OshError *err)
     c->layer_flags[g->nodes[n].layer] |= c->node_flags[n] & ~(uint32_t) OSH_CONN_UNUSED;
   if (ok && !c->connected)
     {
-      ok = keras_message (g, &c->message);
+      ok = g->class_name && strcmp (g->class_name, "onnx") == 0 ? onnx_message (g, c, &c->message)
+                                                                : keras_message (g, &c->message);
       if (ok && !c->message && c->n_cycle_nodes == 0)
         {
           /* Keras accepts it (an output hangs off an intermediate declared input it walks

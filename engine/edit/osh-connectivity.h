@@ -16,6 +16,10 @@
  * InputLayer: a FOREIGN ROOT, exactly how Keras decides "Graph disconnected". A BRIDGE is
  * an edge of a disconnected path that leaves a nested model for an outer layer, or that
  * joins the foreign region to layers that also consume computable tensors.
+ *
+ * The analysis is the same for every layout. ONNX graphs (osh-onnx.h) get an ONNX message (the
+ * node and the tensor it cannot get) instead of Keras's; a tensor that no node produces is an
+ * InputLayer marked "onnx_missing" by the reader, so it is a foreign root like Keras's.
  */
 #pragma once
 
@@ -71,6 +75,9 @@ typedef struct
 /* Analyses `g` (not modified). NULL only when out of memory. */
 OshConnectivity *osh_connectivity_analyze (const OshGraph *g, OshError *err);
 void osh_connectivity_free (OshConnectivity *c);
+
+/* True when `node` stands for a tensor of an ONNX file that nothing produces (osh-onnx.h). */
+bool osh_connectivity_is_missing_tensor (const OshGraph *g, int node);
 
 /* The name Offshoot gives output `i`: the path of the layer producing it. Caller frees. */
 char *osh_connectivity_output_name (const OshGraph *g, int i);

@@ -2,6 +2,7 @@
 #include "osh-fixes.h"
 
 #include "osh-graph-rebuild.h"
+#include "osh-onnx.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,7 +87,7 @@ add_fix (OshConnectivity *c,
       return was_duplicate; /* a duplicate is fine; a failed allocation is not */
     }
   c->fixes = p;
-  c->fixes[c->n_fixes++] = (OshFix){ id, description, kind, node, input, target };
+  c->fixes[c->n_fixes++] = (OshFix){ id, description, kind, node, input, target, -1 };
   return true;
 }
 
@@ -143,10 +144,95 @@ propose_rewire (const OshGraph *g, OshConnectivity *c, const OshBridge *b)
   return true;
 }
 
+/* A computable tensor of `g` named `name`, or a node of that name (its first output). */
+static OshRef
+computable_named (const OshGraph *g, const OshConnectivity *c, const char *name)
+{
+  int layer = osh_graph_find_layer (g, -1, name);
+  int node = layer >= 0 ? osh_graph_layer_first_node (g, layer) : -1;
+  OshRef t = node >= 0 ? (OshRef){ node, 0 } : osh_onnx_find_tensor (g, name);
+  bool ok = t.node >= 0 && (c->node_flags[t.node] & OSH_CONN_COMPUTABLE) &&
+            !osh_connectivity_is_missing_tensor (g, t.node);
+  return ok ? t : (OshRef){ -1, 0 };
+}
+
+/* The only computable tensor whose name ends with "/" + tail, or { -1 }. */
+static OshRef
+computable_ending (const OshGraph *g, const OshConnectivity *c, const char *tail)
+{
+  OshRef found = { -1, 0 };
+  size_t n = strlen (tail);
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i].n_outputs; k++)
+      {
+        char *name = (c->node_flags[i] & OSH_CONN_COMPUTABLE)
+                         ? osh_onnx_tensor_name (g, (OshRef){ i, k })
+                         : NULL;
+        size_t len = name ? strlen (name) : 0;
+        bool match = len > n && name[len - n - 1] == '/' && strcmp (name + len - n, tail) == 0;
+        free (name);
+        if (match && found.node >= 0)
+          return (OshRef){ -1, 0 }; /* two candidates: not "the" tensor */
+        if (match)
+          found = (OshRef){ i, k };
+      }
+  return found;
+}
+
+/* The computable tensor of an ONNX graph that a missing tensor `name` stands for: a node of that
+ * name (its first output) or a tensor of that name, also once leading scopes are taken off
+ * ("backbone/x" or "backbone::x" -> "x"), or else the only tensor that ends in the same scopes
+ * ("copy/features.2/Relu_output_0" -> "/features/features.2/Relu_output_0"). */
+static OshRef
+same_named_tensor (const OshGraph *g, const OshConnectivity *c, const char *name)
+{
+  OshRef t = { -1, 0 };
+  for (const char *p = name; t.node < 0 && p && *p;)
+    {
+      t = computable_named (g, c, p);
+      const char *slash = strchr (p, '/'), *colons = strstr (p, "::");
+      p = slash && (!colons || slash < colons) ? slash + 1 : colons ? colons + 2 : NULL;
+    }
+  const char *tail = strchr (name, '/');
+  return t.node >= 0 || !tail || !tail[1] ? t : computable_ending (g, c, tail + 1);
+}
+
+/* ONNX: every node reading a missing tensor is re-pointed at the tensor of the same name. */
+static bool
+propose_rewire_by_name (const OshGraph *g, OshConnectivity *c, int root)
+{
+  const char *missing = g->layers[g->nodes[root].layer].name;
+  OshRef t = same_named_tensor (g, c, missing);
+  for (int n = 0; t.node >= 0 && n < g->n_nodes; n++)
+    for (int i = 0; i < g->nodes[n].n_inputs; i++)
+      {
+        if (g->nodes[n].inputs[i].node != root)
+          continue;
+        const char *to = g->layers[g->nodes[n].layer].name;
+        const char *from = g->layers[g->nodes[t.node].layer].name;
+        char *tensor = osh_onnx_tensor_name (g, t);
+        int before = c->n_fixes;
+        bool ok = add_fix (c, OSH_FIX_REWIRE, n, i, g->nodes[t.node].layer,
+                           format ("rewire:%s", to),
+                           format ("Feed '%s' from the tensor '%s' of this graph (the output of "
+                                   "'%s'), not from the missing '%s'.",
+                                   to, tensor ? tensor : "?", from, missing));
+        free (tensor);
+        if (!ok)
+          return false;
+        if (c->n_fixes > before)
+          c->fixes[before].target_output = t.index;
+      }
+  return true;
+}
+
 bool
 osh_fixes_propose (const OshGraph *g, OshConnectivity *c, OshError *err)
 {
   bool ok = true;
+  for (int i = 0; ok && i < c->n_foreign_roots; i++)
+    if (osh_connectivity_is_missing_tensor (g, c->foreign_roots[i]))
+      ok = propose_rewire_by_name (g, c, c->foreign_roots[i]);
   for (int i = 0; ok && i < c->n_bridges; i++)
     if (c->bridges[i].to_node >= 0)
       ok = propose_rewire (g, c, &c->bridges[i]);
@@ -168,6 +254,10 @@ osh_fixes_propose (const OshGraph *g, OshConnectivity *c, OshError *err)
   for (int i = 0; ok && i < c->n_foreign_roots; i++)
     {
       int node = c->foreign_roots[i];
+      const OshLayer *root = &g->layers[g->nodes[node].layer];
+      if (osh_connectivity_is_missing_tensor (g, node) &&
+          !json_is_array (json_object_get (root->config, "batch_input_shape")))
+        continue; /* an input needs a shape, and the file gives none for this tensor */
       char *path = osh_graph_layer_path (g, g->nodes[node].layer);
       ok = add_fix (
           c, OSH_FIX_ADD_INPUT, node, 0, -1, format ("add-input:%s", path),
@@ -413,7 +503,9 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
             fix->input >= g->nodes[fix->node].n_inputs)
           break;
         int source = osh_graph_layer_first_node (g, fix->target);
-        int index = g->nodes[fix->node].inputs[fix->input].index;
+        int index = fix->target_output >= 0 ? fix->target_output
+                                             : g->nodes[fix->node].inputs[fix->input].index;
+        int before = g->nodes[fix->node].inputs[fix->input].node;
         if (source < 0 || index >= g->nodes[source].n_outputs)
           {
             osh_fail (err, OSH_ERR_USAGE, "layer '%s' has no call to take output %d from",
@@ -428,12 +520,18 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
           }
         /* The source may come after the consumer in node order: put the nodes back in an
          * order where every input exists first, as the IR expects. */
-        if (c && source > fix->node)
+        /* A missing tensor nothing reads any more goes with the rewire. */
+        bool drop = c && osh_connectivity_is_missing_tensor (c, before);
+        for (int n = 0; drop && n < c->n_nodes; n++)
+          for (int i = 0; i < c->nodes[n].n_inputs; i++)
+            drop &= c->nodes[n].inputs[i].node != before;
+        if (c && (source > fix->node || drop))
           {
             OshRebuild r;
-            OshGraph *sorted = osh_rebuild_init (&r, c, err)
-                                   ? osh_rebuild_run (&r, c->outputs, c->n_outputs, err)
-                                   : NULL;
+            bool init = osh_rebuild_init (&r, c, err);
+            if (init && drop)
+              r.drop_node[before] = r.drop_layer[c->nodes[before].layer] = true;
+            OshGraph *sorted = init ? osh_rebuild_run (&r, c->outputs, c->n_outputs, err) : NULL;
             osh_rebuild_clear (&r);
             osh_graph_free (c);
             c = sorted;

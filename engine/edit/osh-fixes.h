@@ -7,7 +7,9 @@
  * Kinds, in the order they are proposed:
  *  - rewire:LAYER      the consumer LAYER takes its tensor from the same-named layer of the
  *                      model instance that is computed (two instances of a backbone), flattening
- *                      that instance when it is nested;
+ *                      that instance when it is nested; in an ONNX graph, a node reading a tensor
+ *                      that nothing produces reads the tensor (or node) of the same name in this
+ *                      graph instead ("backbone/x" or "x" -> "x");
  *  - flatten:MODEL     inline the nested MODEL into its owner, so its inner layers are computed
  *                      from the outer inputs (the StackOverflow answer's Model(en.input, ...));
  *  - add-input:PATH    make the foreign root PATH an input of the model;
@@ -33,6 +35,7 @@ struct OshFix
   int node;   /* rewire: the consuming node; add-input: the root node */
   int input;  /* rewire: which input of `node` */
   int target; /* rewire: the same-named layer; flatten: the model layer; drop-branch: the output */
+  int target_output; /* rewire: which output of `target`; -1: the one the input read before */
 };
 
 /* Fills c->fixes for the problems found in `c` (called by osh_connectivity_analyze). */

@@ -2,6 +2,8 @@
 #include "osh-heads.h"
 
 #include "osh-fixes.h"
+#include "osh-heads-onnx.h"
+#include "osh-onnx.h"
 #include "osh-shapes.h"
 
 #include <ctype.h>
@@ -388,9 +390,8 @@ osh_head_step_config (const OshHeadStep *s, const char *name, int input_rank)
 
 /* ---- shapes and weights ---- */
 
-/* The output shape of a step, or false with err naming the head layer and the shapes. */
-static bool
-step_shape (
+bool
+osh_head_step_shape (
     const OshHeadStep *s, const char *name, const OshShape *in, OshShape *out, OshError *err)
 {
   char text[128];
@@ -457,6 +458,20 @@ next_random (uint64_t *state)
   return z ^ (z >> 31);
 }
 
+void
+osh_head_fill (float *data, int64_t n, const char *layer_name, float fill, double glorot_limit)
+{
+  uint64_t state = 0x0ff5400700d5eedu;
+  for (const char *c = layer_name; *c; c++)
+    state = (state ^ (unsigned char) *c) * 0x100000001b3u;
+  for (int64_t i = 0; i < n; i++)
+    data[i] =
+        glorot_limit > 0
+            ? (float) ((2.0 * (double) (next_random (&state) >> 11) / 9007199254740992.0 - 1.0) *
+                       glorot_limit)
+            : fill;
+}
+
 static bool
 add_weight (OshGraph *g,
             int layer,
@@ -470,16 +485,7 @@ add_weight (OshGraph *g,
   OshTensor *t = osh_tensor_new (&shape, err);
   if (!t)
     return false;
-  int64_t n = osh_tensor_numel (t);
-  uint64_t state = 0x0ff5400700d5eedu;
-  for (const char *c = g->layers[layer].name; *c; c++)
-    state = (state ^ (unsigned char) *c) * 0x100000001b3u;
-  for (int64_t i = 0; i < n; i++)
-    t->data[i] =
-        glorot_limit > 0
-            ? (float) ((2.0 * (double) (next_random (&state) >> 11) / 9007199254740992.0 - 1.0) *
-                       glorot_limit)
-            : fill;
+  osh_head_fill (t->data, osh_tensor_numel (t), g->layers[layer].name, fill, glorot_limit);
   char name[300];
   snprintf (name, sizeof name, "%s/%s:0", g->layers[layer].name, what);
   return osh_layer_add_weight (g, layer, name, t, trainable, err);
@@ -504,7 +510,7 @@ add_step_weights (OshGraph *g, int layer, const OshHeadStep *s, const OshShape *
         OshShape ks = s->kind == OSH_HEAD_CONV2D
                           ? osh_shape_make (4, (int64_t[]){ k, k, cin, s->filters })
                           : osh_shape_make (2, (int64_t[]){ cin, s->filters });
-        double limit = sqrt (6.0 / (double) (k * k * cin + k * k * s->filters));
+        double limit = osh_head_glorot_limit (s, cin);
         return add_weight (g, layer, "kernel", ks, 0, limit, true, err) &&
                (!s->use_bias || add_weight (g, layer, "bias", vec, 0.0f, 0, true, err));
       }
@@ -516,6 +522,13 @@ add_step_weights (OshGraph *g, int layer, const OshHeadStep *s, const OshShape *
     default:
       return true;
     }
+}
+
+double
+osh_head_glorot_limit (const OshHeadStep *s, int64_t cin)
+{
+  int64_t k = s->kind == OSH_HEAD_CONV2D ? s->kernel_size : 1;
+  return sqrt (6.0 / (double) (k * k * cin + k * k * s->filters));
 }
 
 /* "aux_head_conv", or with _1, _2... when the top level or this head already has it. */
@@ -547,18 +560,29 @@ static bool
 build_head (OshGraph *w, OshRef at, const OshHeadSpec *spec, char **names, OshError *err)
 {
   OshShape shapes[OSH_HEAD_MAX_STEPS + 1];
+  bool onnx = osh_head_is_onnx (w);
   shapes[0] = w->nodes[at.node].shapes[at.index];
+  /* The steps reason in channels-last terms; an NCHW tensor is checked with its channels last. */
+  if (onnx && shapes[0].rank >= 3)
+    {
+      int64_t c = shapes[0].dim[1];
+      memmove (&shapes[0].dim[1], &shapes[0].dim[2],
+               (size_t) (shapes[0].rank - 2) * sizeof (int64_t));
+      shapes[0].dim[shapes[0].rank - 1] = c;
+    }
   for (int i = 0; i < spec->n_steps; i++)
     {
       names[i] = head_name (w, &spec->steps[i], i == spec->n_steps - 1, names, i);
       if (!names[i])
         return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-      if (!step_shape (&spec->steps[i], names[i], &shapes[i], &shapes[i + 1], err))
+      if (!osh_head_step_shape (&spec->steps[i], names[i], &shapes[i], &shapes[i + 1], err))
         return false;
     }
   /* Everything fits: now build. */
   OshRef x = at;
-  for (int i = 0; i < spec->n_steps; i++)
+  if (onnx && !osh_head_build_onnx (w, spec, (const char *const *) names, shapes, &x, err))
+    return false;
+  for (int i = 0; !onnx && i < spec->n_steps; i++)
     {
       const OshHeadStep *s = &spec->steps[i];
       int l = osh_graph_add_layer (w, -1, names[i], osh_head_step_class (s),
@@ -592,10 +616,16 @@ osh_head_attach (const OshGraph *g,
                  OshError *err)
 {
   const char *asked = path;
-  int layer = osh_graph_find_path (g, path);
+  /* ONNX node names often hold '/' ("/layer2/layer2.1/relu_1/Relu"): they are names, not paths. */
+  int layer =
+      osh_head_is_onnx (g) ? osh_graph_find_layer (g, -1, path) : osh_graph_find_path (g, path);
   /* An earlier connected-mode edit may have flattened the models this path goes through. */
-  for (const char *p = path; layer < 0 && mode == OSH_ATTACH_CONNECTED && (p = strchr (p, '/'));)
+  for (const char *p = path;
+       layer < 0 && mode == OSH_ATTACH_CONNECTED && !osh_head_is_onnx (g) && (p = strchr (p, '/'));)
     layer = osh_graph_find_path (g, path = ++p);
+  OshRef tensor = { -1, 0 }; /* an ONNX tensor named by the path, when no node has that name */
+  if (layer < 0 && osh_head_is_onnx (g) && (tensor = osh_onnx_find_tensor (g, path)).node >= 0)
+    layer = g->nodes[tensor.node].layer;
   if (layer < 0)
     {
       osh_fail (err, OSH_ERR_NOT_FOUND,
@@ -609,10 +639,10 @@ osh_head_attach (const OshGraph *g,
       osh_fail (err, OSH_ERR_USAGE, "a head needs 1 to %d layers", OSH_HEAD_MAX_STEPS);
       return NULL;
     }
-  if (g->layout == OSH_LAYOUT_CHANNELS_FIRST)
+  if (g->layout == OSH_LAYOUT_CHANNELS_FIRST && !osh_head_is_onnx (g))
     {
       osh_fail (err, OSH_ERR_UNSUPPORTED,
-                "heads on channels-first (ONNX) graphs are not supported yet");
+                "heads on channels-first Keras graphs are not supported yet");
       return NULL;
     }
   bool flatten = mode == OSH_ATTACH_CONNECTED && g->layers[layer].owner >= 0;
@@ -637,7 +667,7 @@ osh_head_attach (const OshGraph *g,
                    "the output shape of '%s' is unknown, so the head cannot be "
                    "sized",
                    path);
-  ok = ok && build_head (w, (OshRef){ node, 0 }, spec, made, err);
+  ok = ok && build_head (w, (OshRef){ node, tensor.node >= 0 ? tensor.index : 0 }, spec, made, err);
   /* The whole edited graph must still infer: this is the check a writer relies on. */
   ok = ok && osh_graph_infer_shapes (w, err);
   for (int i = 0; i < spec->n_steps; i++)

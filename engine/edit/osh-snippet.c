@@ -266,6 +266,14 @@ osh_snippet_python (const OshGraph *g,
                     const char *save_path,
                     OshError *err)
 {
+  if (g->class_name && strcmp (g->class_name, "onnx") == 0)
+    {
+      osh_fail (err, OSH_ERR_UNSUPPORTED,
+                "%s is an ONNX graph: there is no Keras code that edits it, so no snippet is "
+                "written (save the edited model as .onnx instead)",
+                model_path);
+      return NULL;
+    }
   OshStrbuf b = { 0 };
   size_t len = strlen (model_path);
   bool tfjs = len > 5 && strcmp (model_path + len - 5, ".json") == 0;

@@ -570,9 +570,19 @@ fuse_steps (OshPlan *p)
   for (int s = 0; s < p->n_steps; s++)
     {
       Step *a = &p->steps[s];
+      int r[2], sig, mul;
+      /* A padding step read only by a convolution that can treat the border itself. */
+      if (is_class (a, "ZeroPadding2D") && a->call.n_in == 1 && a->call.n_out == 1
+          && !p->vals[a->out_vals[0]].keep && readers_of (p, a->out_vals[0], r, 1) == 1
+          && p->steps[r[0]].call.n_in == 1 && p->steps[r[0]].op->absorb
+          && p->steps[r[0]].op->absorb (&p->steps[r[0]].call, &a->call, OSH_FUSE_PAD))
+        {
+          p->steps[r[0]].in_vals[0] = a->in_vals[0];
+          drop_step (p, s--);
+          continue;
+        }
       while (a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep)
         {
-          int r[2], sig, mul;
           int n = readers_of (p, a->out_vals[0], r, 2);
           if (n == 2 && a->op->absorb && swish_pair (p, r, &sig, &mul)
               && osh_shape_equal (&a->call.out[0], &p->steps[sig].call.out[0])

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "onnx-op-util.h"
-#include "osh-vec.h"
 
 typedef enum
 {
@@ -34,7 +33,39 @@ typedef struct
   UnaryKind kind;
   float a, b; /* alpha/beta, clip bounds */
   bool clip_runtime; /* Clip bounds are runtime tensors */
+  OshAct act;        /* the Keras activation computing the same thing, or OSH_ACT_COUNT */
 } Unary;
+
+/* The activations ONNX and Keras share run through one implementation (osh_act_apply in
+ * engine/ops/activation.c); only ONNX's parameterised forms (Selu, HardSigmoid with other
+ * constants) and the plain math ops stay here. */
+static OshAct
+shared_activation (const Unary *u)
+{
+  const float selu_a = 1.6732632423543772f, selu_g = 1.0507009873554805f;
+  switch (u->kind)
+    {
+    case U_COPY: return (OshAct){ OSH_ACT_LINEAR, 0 };
+    case U_RELU: return (OshAct){ OSH_ACT_RELU, 0 };
+    case U_SIGMOID: return (OshAct){ OSH_ACT_SIGMOID, 0 };
+    case U_TANH: return (OshAct){ OSH_ACT_TANH, 0 };
+    case U_LEAKY: return (OshAct){ OSH_ACT_LEAKY_RELU, u->a };
+    case U_ELU: return u->a != 0 ? (OshAct){ OSH_ACT_ELU, u->a } : (OshAct){ OSH_ACT_RELU, 0 };
+    case U_SELU:
+      return u->a == selu_a && u->b == selu_g ? (OshAct){ OSH_ACT_SELU, 0 }
+                                              : (OshAct){ OSH_ACT_COUNT, 0 };
+    case U_HSIG:
+      return u->a == 0.2f && u->b == 0.5f ? (OshAct){ OSH_ACT_HARD_SIGMOID_K2, 0 }
+                                          : (OshAct){ OSH_ACT_COUNT, 0 };
+    case U_HSWISH: return (OshAct){ OSH_ACT_HARD_SWISH, 0 };
+    case U_SOFTPLUS: return (OshAct){ OSH_ACT_SOFTPLUS, 0 };
+    case U_SOFTSIGN: return (OshAct){ OSH_ACT_SOFTSIGN, 0 };
+    case U_EXP: return (OshAct){ OSH_ACT_EXPONENTIAL, 0 };
+    case U_MISH: return (OshAct){ OSH_ACT_MISH, 0 };
+    case U_GELU: return (OshAct){ u->a != 0 ? OSH_ACT_GELU_TANH : OSH_ACT_GELU, 0 };
+    default: return (OshAct){ OSH_ACT_COUNT, 0 };
+    }
+}
 
 bool
 onnx_unary_infer (OshOpCall *c, OshError *err)
@@ -93,7 +124,8 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
         u->kind = U_TRUNC;
       break;
     case U_GELU:
-      if (strcmp (onnx_attr_str (c, "approximate", "none"), "none") != 0)
+      u->a = strcmp (onnx_attr_str (c, "approximate", "none"), "tanh") == 0;
+      if (!u->a && strcmp (onnx_attr_str (c, "approximate", "none"), "none") != 0)
         return osh_fail (err, OSH_ERR_UNSUPPORTED, "Gelu approximate=\"%s\"",
                          onnx_attr_str (c, "approximate", ""));
       break;
@@ -101,6 +133,7 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
       return osh_fail (err, OSH_ERR_UNSUPPORTED, "no element-wise kernel for %s", c->layer->class_name);
     default: break;
     }
+  u->act = shared_activation (u);
   c->flops = (double) onnx_numel (&c->out[0]);
   return true;
 }
@@ -110,19 +143,10 @@ apply (const Unary *u, float x, float lo, float hi)
 {
   switch (u->kind)
     {
-    case U_RELU: return x > 0 ? x : 0;
-    case U_SIGMOID: return 1.0f / (1.0f + expf (-x));
-    case U_TANH: return tanhf (x);
-    case U_LEAKY: return x >= 0 ? x : u->a * x;
-    case U_ELU: return x >= 0 ? x : u->a * (expf (x) - 1);
     case U_CELU: return fmaxf (0, x) + fminf (0, u->a * (expf (x / u->a) - 1));
     case U_SELU: return u->b * (x > 0 ? x : u->a * (expf (x) - 1));
     case U_HSIG: return fmaxf (0, fminf (1, u->a * x + u->b));
-    case U_HSWISH: return x * fmaxf (0, fminf (1, x / 6.0f + 0.5f));
     case U_CLIP: return fminf (fmaxf (x, lo), hi);
-    case U_SOFTPLUS: return x > 20 ? x : log1pf (expf (x));
-    case U_SOFTSIGN: return x / (1 + fabsf (x));
-    case U_EXP: return expf (x);
     case U_LOG: return logf (x);
     case U_SQRT: return sqrtf (x);
     case U_NEG: return -x;
@@ -136,10 +160,8 @@ apply (const Unary *u, float x, float lo, float hi)
     case U_COS: return cosf (x);
     case U_SIGN: return (float) ((x > 0) - (x < 0));
     case U_THRELU: return x > u->a ? x : 0;
-    case U_MISH: return x * tanhf (x > 20 ? x : log1pf (expf (x)));
-    case U_GELU: return 0.5f * x * (1 + erff (x * 0.70710678118654752f));
     case U_TRUNC: return truncf (x);
-    case U_COPY: case U_COUNT: break;
+    default: break; /* U_COPY, and the shared activations (never called for them) */
     }
   return x;
 }
@@ -159,43 +181,21 @@ onnx_unary_run (const OshOpCall *c, const float *const *in, float *const *out, f
       hi = b ? b[0] : hi;
     }
   float *y = out[0];
-  /* The common kinds get their own branch-free loops, which the compiler vectorizes (fminf and
-   * fmaxf would be library calls here: they must honour NaN); the rest go through apply(). */
-  switch (u->kind)
+  if (u->act.kind != OSH_ACT_COUNT)
     {
-    case U_COPY: memcpy (y, x, (size_t) n * sizeof (float)); break;
-    case U_RELU:
-      for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] > 0 ? x[i] : 0;
-      break;
-    case U_CLIP:
-      for (int64_t i = 0; i < n; i++)
-        {
-          float v = x[i] < lo ? lo : x[i];
-          y[i] = v > hi ? hi : v;
-        }
-      break;
-    case U_LEAKY:
-      for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] >= 0 ? x[i] : u->a * x[i];
-      break;
-    case U_HSWISH:
-      for (int64_t i = 0; i < n; i++)
-        {
-          float g = x[i] * (1.0f / 6.0f) + 0.5f;
-          g = g < 0 ? 0 : g > 1 ? 1 : g;
-          y[i] = x[i] * g;
-        }
-      break;
-    case U_SIGMOID:
       memcpy (y, x, (size_t) n * sizeof (float));
-      osh_vec_sigmoid (y, n, 0);
-      break;
-    default:
-      for (int64_t i = 0; i < n; i++)
-        y[i] = apply (u, x[i], lo, hi);
-      break;
+      osh_act_apply (&u->act, y, n, 1, c->threads); /* linear (a copy) does nothing more */
     }
+  else if (u->kind == U_CLIP)
+    /* Branch-free, so the compiler vectorizes it (fminf and fmaxf would be library calls). */
+    for (int64_t i = 0; i < n; i++)
+      {
+        float v = x[i] < lo ? lo : x[i];
+        y[i] = v > hi ? hi : v;
+      }
+  else
+    for (int64_t i = 0; i < n; i++)
+      y[i] = apply (u, x[i], lo, hi);
   if (c->n_out > 1) /* Dropout's mask: everything kept at inference */
     for (int64_t i = 0; i < n; i++)
       out[1][i] = 1.0f;

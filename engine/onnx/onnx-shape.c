@@ -551,6 +551,11 @@ bool
 onnx_input_infer (OshOpCall *c, OshError *err)
 {
   json_t *dims = json_object_get (c->layer->config, "batch_input_shape");
+  if (json_is_null (dims) && osh_config_bool (c->layer->config, OSH_ONNX_MISSING, false))
+    {
+      c->out[0].rank = 0; /* a dangling tensor of unknown shape: its consumers stay unknown */
+      return true;
+    }
   if (!json_is_array (dims) || json_array_size (dims) > OSH_MAX_RANK)
     return osh_fail (err, OSH_ERR_FORMAT, "input shape is not a list of at most %d sizes", OSH_MAX_RANK);
   c->out[0].rank = (int) json_array_size (dims);

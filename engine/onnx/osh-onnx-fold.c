@@ -5,6 +5,8 @@
 #include "onnx.pb-c.h"
 #include "osh-onnx.h"
 #include "osh-graph.h"
+#include "osh-op.h"
+#include "osh-shapes.h"
 
 int
 osh_onnx_tensor_type (const void *data, size_t size)
@@ -75,4 +77,163 @@ osh_onnx_fold_input (OshGraph *g, int input, const OshTensor *value, OshError *e
   memmove (&g->inputs[input], &g->inputs[input + 1], (size_t) (g->n_inputs - input - 1) * sizeof (OshRef));
   g->n_inputs--;
   return true;
+}
+
+bool
+osh_onnx_eval_constant (const OshGraph *g,
+                        const OshLayer *layer,
+                        const OshShape *in,
+                        int n_in,
+                        OshTensor **outs,
+                        int n_out,
+                        OshError *err)
+{
+  const OshOp *op = osh_op_find (g, layer->class_name);
+  if (!op || !op->run || n_out < 1 || n_out > 16)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
+  OshShape shapes[16] = { 0 };
+  OshOpCall call = {
+    .graph = g, .layer = layer, .in = in, .n_in = n_in, .out = shapes, .n_out = n_out
+  };
+  float *data[16];
+  const float *in_data[16] = { 0 }; /* shape-only ops never read their tensor inputs */
+  float *scratch = NULL;
+  bool ok = n_in <= 16 && op->infer (&call, err) && (!op->prepare || op->prepare (&call, err));
+  for (int k = 0; ok && k < n_out; k++)
+    {
+      ok = shapes[k].rank > 0 || osh_shape_numel (&shapes[k]) == 1;
+      outs[k] = ok ? osh_tensor_new (&shapes[k], err) : NULL;
+      ok = ok && outs[k];
+      data[k] = ok ? outs[k]->data : NULL;
+    }
+  if (ok && call.scratch)
+    ok = (scratch = calloc (call.scratch, sizeof (float))) != NULL;
+  if (ok)
+    op->run (&call, in_data, data, scratch);
+  free (scratch);
+  if (call.params)
+    (call.free_params ? call.free_params : free) (call.params);
+  for (int k = 0; !ok && k < n_out; k++)
+    {
+      osh_tensor_free (outs[k]);
+      outs[k] = NULL;
+    }
+  return ok ||
+         osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
+}
+
+/* Sets the null sizes of graph input `i`'s declared shape from `s`; fails on a declared size
+ * that differs. */
+static bool
+fix_input (OshGraph *g, int i, const OshShape *s, OshError *err)
+{
+  OshLayer *l = &g->layers[g->nodes[g->inputs[i].node].layer];
+  json_t *dims = json_object_get (l->config, "batch_input_shape");
+  if (!json_is_array (dims) || (int) json_array_size (dims) != s->rank)
+    return osh_fail (err, OSH_ERR_USAGE, "input '%s': rank %d given, the model declares %d",
+                     l->name, s->rank, (int) json_array_size (dims));
+  for (int d = 0; d < s->rank; d++)
+    {
+      json_t *v = json_array_get (dims, (size_t) d);
+      if (json_is_integer (v) && json_integer_value (v) != s->dim[d])
+        return osh_fail (err, OSH_ERR_USAGE,
+                         "input '%s': size %lld given for axis %d, the model declares %lld",
+                         l->name, (long long) s->dim[d], d, (long long) json_integer_value (v));
+      if (!json_is_integer (v))
+        json_array_set_new (dims, (size_t) d, json_integer (s->dim[d]));
+    }
+  return true;
+}
+
+static bool
+is_graph_output (const OshGraph *g, int node)
+{
+  for (int o = 0; o < g->n_outputs; o++)
+    if (g->outputs[o].node == node)
+      return true;
+  return false;
+}
+
+/* Node `ni` (one output, read by other nodes only) computed now: its value goes into every
+ * consumer as a weight. False (nothing changed) when it cannot be computed ahead. */
+static bool
+fold_node (OshGraph *g, int ni, OshError *err)
+{
+  OshNode *n = &g->nodes[ni];
+  const OshLayer *l = &g->layers[n->layer];
+  if (n->n_outputs != 1 || is_graph_output (g, ni) || strcmp (l->class_name, "InputLayer") == 0)
+    return false;
+  OshShape in[16];
+  for (int i = 0; i < n->n_inputs && i < 16; i++)
+    in[i] = g->nodes[n->inputs[i].node].shapes[n->inputs[i].index];
+  OshTensor *value = NULL;
+  OshError quiet = { 0 };
+  if (n->n_inputs > 16 || !osh_onnx_eval_constant (g, l, in, n->n_inputs, &value, 1, &quiet))
+    return false;
+  bool ok = true;
+  for (int c = ni + 1; ok && c < g->n_nodes; c++)
+    for (int k = 0; ok && k < g->nodes[c].n_inputs; k++)
+      if (g->nodes[c].inputs[k].node == ni)
+        {
+          ok = fold_into (g, c, ni, value, err);
+          break;
+        }
+  osh_tensor_free (value);
+  return ok;
+}
+
+static bool
+shape_known (const OshShape *s)
+{
+  for (int d = 0; d < s->rank; d++)
+    if (s->dim[d] < 0)
+      return false;
+  return s->rank > 0;
+}
+
+bool
+osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
+{
+  if (n != g->n_inputs)
+    return osh_fail (err, OSH_ERR_USAGE, "the model has %d inputs, %d given", g->n_inputs, n);
+  for (int i = 0; i < n; i++)
+    if (!fix_input (g, i, &shapes[i], err))
+      return false;
+  if (!osh_graph_infer_shapes (g, err))
+    return false;
+  /* Node order is an evaluation order, so one pass folds whole chains. */
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      const OshNode *node = &g->nodes[i];
+      bool shape_op = strcmp (g->layers[node->layer].class_name, "Shape") == 0 &&
+                      node->n_inputs == 1 &&
+                      shape_known (&g->nodes[node->inputs[0].node].shapes[node->inputs[0].index]);
+      bool used = false;
+      for (int c = i + 1; !used && c < g->n_nodes; c++)
+        for (int k = 0; !used && k < g->nodes[c].n_inputs; k++)
+          used = g->nodes[c].inputs[k].node == i;
+      if (used && (shape_op || node->n_inputs == 0))
+        {
+          OshError e = { 0 };
+          if (!fold_node (g, i, &e) && e.code != OSH_OK)
+            return osh_fail (err, e.code, "%s", e.message);
+        }
+    }
+  return osh_graph_infer_shapes (g, err);
+}
+
+bool
+osh_onnx_symbolic_inputs (const OshGraph *g)
+{
+  if (!g->class_name || strcmp (g->class_name, "onnx") != 0)
+    return false;
+  for (int i = 0; i < g->n_inputs; i++)
+    {
+      json_t *dims = json_object_get (g->layers[g->nodes[g->inputs[i].node].layer].config,
+                                      "batch_input_shape");
+      for (size_t d = 1; d < json_array_size (dims); d++)
+        if (!json_is_integer (json_array_get (dims, d)))
+          return true;
+    }
+  return false;
 }

@@ -361,6 +361,7 @@ attribute_json (const char *model_name, const Onnx__AttributeProto *a, OshError 
 typedef struct
 {
   const char *model_name;
+  const Onnx__GraphProto *graph;
   OshGraph *g;
   NameMap tensors;    /* name → producing node output, or constant */
   OshTensor **owned;  /* constants we converted, freed at the end */
@@ -473,37 +474,16 @@ static bool
 fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name, json_t *config,
                     OshTensor **weights, const char **weight_names, int n_weights)
 {
-  const OshOp *op = osh_op_find (r->g, class_name);
-  if (!op || !op->run || n_weights == 0 || n->n_output == 0 || n->n_output > 16)
+  if (n_weights == 0 || n_weights > 64 || n->n_output == 0 || n->n_output > 16)
     return false;
   OshWeight w[64];
-  if (n_weights > 64)
-    return false;
   for (int i = 0; i < n_weights; i++)
     w[i] = (OshWeight){ (char *) weight_names[i], weights[i], false };
   OshLayer layer = { .name = (char *) class_name, .class_name = (char *) class_name,
                      .config = config, .owner = -1, .weights = w, .n_weights = n_weights };
-  OshShape shapes[16] = { 0 };
-  OshOpCall call = { .graph = r->g, .layer = &layer, .out = shapes, .n_out = (int) n->n_output };
   OshError e = { 0 };
   OshTensor *outs[16] = { 0 };
-  float *data[16];
-  float *scratch = NULL;
-  bool ok = op->infer (&call, &e) && (!op->prepare || op->prepare (&call, &e));
-  for (size_t k = 0; ok && k < n->n_output; k++)
-    {
-      ok = shapes[k].rank > 0 || osh_shape_numel (&shapes[k]) == 1;
-      outs[k] = ok ? osh_tensor_new (&shapes[k], &e) : NULL;
-      ok = ok && outs[k];
-      data[k] = ok ? outs[k]->data : NULL;
-    }
-  if (ok && call.scratch)
-    ok = (scratch = calloc (call.scratch, sizeof (float))) != NULL;
-  if (ok)
-    op->run (&call, NULL, data, scratch);
-  free (scratch);
-  if (call.params)
-    (call.free_params ? call.free_params : free) (call.params);
+  bool ok = osh_onnx_eval_constant (r->g, &layer, NULL, 0, outs, (int) n->n_output, &e);
   for (size_t k = 0; k < n->n_output; k++)
     {
       if (ok && n->output[k] && *n->output[k])
@@ -514,6 +494,48 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
       osh_tensor_free (outs[k]);
     }
   return ok;
+}
+
+/* A node input that nothing before it produces. A later node producing it breaks ONNX's
+ * topological order (an error); a name that nothing produces at all is a dangling tensor: it
+ * becomes an InputLayer that is not a graph input (OSH_ONNX_MISSING), so the file loads and
+ * the connectivity analysis explains it like Keras's foreign inputs. */
+static Entry *
+dangling_root (Reader *r, const char *tensor, size_t index, const char *node, const char *op,
+               OshError *err)
+{
+  const Onnx__GraphProto *gp = r->graph;
+  for (size_t i = index + 1; i < gp->n_node; i++)
+    for (size_t k = 0; k < gp->node[i]->n_output; k++)
+      if (gp->node[i]->output[k] && strcmp (gp->node[i]->output[k], tensor) == 0)
+        {
+          osh_fail (err, OSH_ERR_FORMAT,
+                    "node %zu ('%s', %s): input '%s' is produced only by the later node %zu "
+                    "(ONNX nodes must be in topological order)",
+                    index, node, op, tensor, i);
+          return NULL;
+        }
+  json_t *shape = json_null ();
+  for (size_t i = 0; i < gp->n_value_info; i++)
+    if (gp->value_info[i]->name && strcmp (gp->value_info[i]->name, tensor) == 0)
+      {
+        json_decref (shape);
+        shape = shape_json (gp->value_info[i]);
+      }
+  char name[600];
+  snprintf (name, sizeof name, "%.500s", tensor);
+  for (int k = 1; osh_graph_find_layer (r->g, -1, name) >= 0; k++)
+    snprintf (name, sizeof name, "%.500s (missing %d)", tensor, k);
+  int layer = osh_graph_add_layer (r->g, -1, name, "InputLayer",
+                                   json_pack ("{s:o, s:s, s:b, s:[s]}", "batch_input_shape", shape,
+                                              "dtype", "float32", OSH_ONNX_MISSING, 1,
+                                              OSH_ONNX_OUTPUT_NAMES, tensor),
+                                   err);
+  int root = layer >= 0 ? osh_graph_add_node (r->g, layer, NULL, 0, 1, err) : -1;
+  Entry *e = root >= 0 ? map_put (&r->tensors, tensor, err) : NULL;
+  if (e)
+    e->ref = (OshRef){ root, 0 };
+  return e;
 }
 
 static bool
@@ -566,11 +588,8 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
           continue;
         }
       Entry *e = map_find (&r->tensors, in);
-      if (!e)
-        ok = osh_fail (err, OSH_ERR_FORMAT,
-                       "node %zu ('%s', %s): input '%s' is not a graph input, an initializer or the "
-                       "output of an earlier node (ONNX nodes must be in topological order)",
-                       index, name, n->op_type, in);
+      if (!e && !(e = dangling_root (r, in, index, name, n->op_type, err)))
+        ok = false;
       else if (e->constant)
         {
           json_array_append_new (slots, json_string (OSH_ONNX_SLOT_WEIGHT));
@@ -729,7 +748,7 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
       osh_fail (err, OSH_ERR_FORMAT, "%s: the ONNX model has no graph", name);
       return NULL;
     }
-  Reader r = { .model_name = name, .g = osh_graph_new () };
+  Reader r = { .model_name = name, .graph = model->graph, .g = osh_graph_new () };
   bool ok = r.g != NULL;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory");

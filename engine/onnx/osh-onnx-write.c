@@ -58,20 +58,14 @@ arena_free (Arena *a)
   free (a->ptrs);
 }
 
-/* The ONNX name of output `index` of node `node`. */
+/* The ONNX name of a tensor (osh_onnx_tensor_name), in the arena. */
 static char *
 tensor_name (Arena *a, const OshGraph *g, OshRef ref)
 {
-  const OshLayer *l = &g->layers[g->nodes[ref.node].layer];
-  json_t *names = json_object_get (l->config, OSH_ONNX_OUTPUT_NAMES);
-  const char *stored = json_string_value (json_array_get (names, (size_t) ref.index));
-  if (strcmp (l->class_name, "InputLayer") == 0)
-    return arena_strdup (a, l->name);
-  if (stored && *stored)
-    return arena_strdup (a, stored);
-  char buf[600];
-  snprintf (buf, sizeof buf, "%.500s_output_%d", l->name, ref.index);
-  return arena_strdup (a, buf);
+  char *name = osh_onnx_tensor_name (g, ref);
+  char *c = name ? arena_strdup (a, name) : NULL;
+  free (name);
+  return c;
 }
 
 static Onnx__ValueInfoProto *

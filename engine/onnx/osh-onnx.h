@@ -10,6 +10,9 @@
  *    "t" (the next node input), "w" (the next weight) or "" (an absent optional input);
  *  - "onnx_input_names" / "onnx_output_names" keep the original tensor names for round trips;
  *  - Graph inputs become InputLayer layers with "batch_input_shape" (null for symbolic sizes).
+ *    A tensor that a node reads but nothing produces (not a graph input, an initializer or a node
+ *    output) becomes an InputLayer too, marked "onnx_missing" and left out of the graph inputs:
+ *    the graph loads, and the connectivity analysis reports it as a foreign root.
  * The graph's layout is OSH_LAYOUT_CHANNELS_FIRST; g->meta holds "onnx_ir_version",
  * "onnx_opset" (the default domain's version) and "onnx_producer".
  */
@@ -22,6 +25,7 @@
 #define OSH_ONNX_INPUTS "onnx_inputs"
 #define OSH_ONNX_INPUT_NAMES "onnx_input_names"
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
+#define OSH_ONNX_MISSING "onnx_missing"
 #define OSH_ONNX_SLOT_TENSOR "t"
 #define OSH_ONNX_SLOT_WEIGHT "w"
 #define OSH_ONNX_SLOT_ABSENT ""
@@ -41,3 +45,26 @@ OshGraph *osh_onnx_from_keras (const OshGraph *keras, OshError *err);
 
 /* A serialized TensorProto (the conformance suite's input_0.pb / output_0.pb) as float32. */
 OshTensor *osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err);
+
+/* The ONNX name of tensor `ref` (a graph input's name, the stored output name, or
+ * "<node>_output_<i>" for one without); malloc'd, NULL when `ref` is not a tensor of `g`. */
+char *osh_onnx_tensor_name (const OshGraph *g, OshRef ref);
+
+/* The tensor whose ONNX name is `name`, or { -1, 0 }. */
+OshRef osh_onnx_find_tensor (const OshGraph *g, const char *name);
+
+/* Runs `layer` (an ONNX op whose data inputs are all weights; `in` gives the shapes of its
+ * tensor inputs for ops that read only shapes, like Shape) and returns its n_out outputs as new
+ * tensors in outs. False when the op cannot be computed this way. */
+bool osh_onnx_eval_constant (const OshGraph *g, const OshLayer *layer, const OshShape *in, int n_in,
+                             OshTensor **outs, int n_out, OshError *err);
+
+/* Fixes the symbolic sizes of the graph inputs to `shapes` (n of them, e.g. a text line's
+ * width), checking the sizes the file declares, then folds what became constant: Shape of a
+ * tensor whose shape is now known, and every node computed only from constants after that, so
+ * Reshape targets computed from shapes (Shape -> Slice -> Concat -> Reshape) become constants
+ * and the graph runs. The shapes are inferred again; `g` may be left half-changed on failure. */
+bool osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err);
+
+/* True for an ONNX graph with an input whose sizes beyond the batch are symbolic. */
+bool osh_onnx_symbolic_inputs (const OshGraph *g);

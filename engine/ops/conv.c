@@ -309,11 +309,41 @@ prepare_fast (ConvParams *cp)
 
 /* A plain (packed) or depthwise convolution takes in the BatchNormalization and then the
  * activation that follow it. */
+/* Reads through a ZeroPadding2D's input: its leading padding adds to ours; reads past the
+ * input's end were zeros already. Comes before any other folding (the pad step runs first). */
+static bool
+absorb_pad (ConvParams *cp, const OshOpCall *pad)
+{
+  int64_t top, left;
+  bool plain = cp->g.kind == CONV_PLAIN && cp->fast && !osh_conv_gemm_has_epilogue (cp->fast);
+  if (cp->g.cf || cp->g.sp != 2 || !(plain || cp->g.kind == CONV_DEPTHWISE) || cp->own
+      || !osh_zero_padding_leading (pad, &top, &left))
+    return false;
+  OshWindow2D before = cp->w;
+  cp->w.ph += top;
+  cp->w.pw += left;
+  cp->w.ih = pad->in[0].dim[1];
+  cp->w.iw = pad->in[0].dim[2];
+  if (!plain)
+    return true;
+  OshConvGemm *old = cp->fast;
+  prepare_fast (cp);
+  if (cp->fast)
+    {
+      osh_conv_gemm_free (old);
+      return true;
+    }
+  cp->w = before, cp->fast = old; /* out of memory: stay as we were */
+  return false;
+}
+
 static bool
 conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
   bool dw = cp->g.kind == CONV_DEPTHWISE;
+  if (kind == OSH_FUSE_PAD)
+    return absorb_pad (cp, next);
   if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
     return false;
   const float *scale, *shift;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-vec.h"
 
@@ -72,6 +73,8 @@ typedef struct
   int rank;
   int64_t dim[OSH_MAX_RANK];         /* the output's sizes */
   int64_t (*stride)[OSH_MAX_RANK];   /* per input, per output axis (0 where broadcast) */
+  bool same;                         /* every input has the output's shape */
+  OshAct act;                        /* an activation folded in after the merge */
 } MergeParams;
 
 static void
@@ -104,9 +107,11 @@ osh_elementwise_prepare (OshOpCall *c, OshError *err)
   mp->stride = calloc ((size_t) c->n_in, sizeof *mp->stride);
   if (!mp->stride)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a merge");
+  mp->same = true;
   for (int i = 0; i < c->n_in; i++)
     {
       const OshShape *s = &c->in[i];
+      mp->same &= osh_shape_equal (s, o);
       int64_t st = 1;
       for (int d = o->rank - 1; d >= 0; d--)
         {
@@ -140,11 +145,60 @@ combine (MergeKind k, float a, float b)
   return a;
 }
 
+/* Takes in the activation that follows (ResNet's Add → ReLU). */
+bool
+osh_elementwise_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  MergeParams *mp = c->params;
+  OshAct act;
+  if (kind != OSH_FUSE_NEXT || mp->act.kind != OSH_ACT_LINEAR
+      || !osh_act_layer_elementwise (next, &act))
+    return false;
+  mp->act = act;
+  return true;
+}
+
+/* Inputs of the output's shape: one pass in blocks that stay in L1, the folded activation
+ * applied to each block while it is there. */
+static void
+merge_same (const OshOpCall *c, const MergeParams *mp, const float *const *in, float *out)
+{
+  enum { BLOCK = 2048 };
+  int64_t n = osh_shape_numel (&c->out[0]);
+  for (int64_t b = 0; b < n; b += BLOCK)
+    {
+      int64_t len = n - b < BLOCK ? n - b : BLOCK;
+      float *restrict o = out + b;
+      memcpy (o, in[0] + b, (size_t) len * sizeof (float));
+      for (int i = 1; i < c->n_in; i++)
+        {
+          const float *restrict x = in[i] + b;
+          if (mp->kind == MERGE_ADD || mp->kind == MERGE_AVG)
+            osh_vec_add (o, x, len);
+          else if (mp->kind == MERGE_MUL)
+            osh_vec_mul (o, x, len);
+          else
+            for (int64_t k = 0; k < len; k++)
+              o[k] = combine (mp->kind, o[k], x[k]);
+        }
+      if (mp->kind == MERGE_AVG)
+        for (int64_t k = 0; k < len; k++)
+          o[k] /= (float) c->n_in;
+      if (mp->act.kind != OSH_ACT_LINEAR)
+        osh_act_apply (&mp->act, o, 1, len, 1);
+    }
+}
+
 void
 osh_elementwise_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
   const MergeParams *mp = c->params;
+  if (mp->same)
+    {
+      merge_same (c, mp, in, out[0]);
+      return;
+    }
   int64_t n = osh_shape_numel (&c->out[0]);
   int64_t last = mp->rank ? mp->dim[mp->rank - 1] : 1;
   int64_t rows = last ? n / last : 0;
@@ -189,6 +243,8 @@ osh_elementwise_run (const OshOpCall *c, const float *const *in, float *const *o
   if (mp->kind == MERGE_AVG)
     for (int64_t k = 0; k < n; k++)
       out[0][k] /= (float) c->n_in;
+  if (mp->act.kind != OSH_ACT_LINEAR)
+    osh_act_apply (&mp->act, out[0], 1, n, c->threads);
 }
 
 /* Concatenate: for each index before the axis, each input's block in turn. */

@@ -40,7 +40,8 @@ enum
   NR = 32,        /* output channels per panel: two AVX-512 vectors */
   MR = 12,        /* output pixels per tile: 24 accumulators of 32 registers */
   MAX_TAPS = 64,  /* direct mode keeps MR pointers per tap on the stack */
-  MIN_DIRECT = 16 /* fewer input channels per group than this: gather the tile first */
+  MIN_DIRECT = 16, /* fewer input channels per group than this: gather the tile first */
+  PREFETCH = 128    /* kernel rows read ahead */
 };
 
 struct OshConvGemm
@@ -72,8 +73,9 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
     return NULL;
   int64_t cg = s->cin / s->groups, og = s->cout / s->groups, taps = s->kh * s->kw;
-  /* Narrow groups would leave most of each 32-wide panel empty. */
-  if (og < 16 || cg < 1)
+  /* Narrow groups would leave most of each 32-wide panel empty, which only a few output pixels
+   * (squeeze-excite's 1×1 products, read-bound on the weights anyway) can afford. */
+  if (cg < 1 || (og < 16 && s->batch * s->oh * s->ow > 16))
     return NULL;
   bool gather = cg < MIN_DIRECT || taps > MAX_TAPS;
   int64_t K = taps * cg;
@@ -187,6 +189,9 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
         a[r] = rows[t * MR + r];
       for (int64_t k = 0; k < len; k++, B += NR)
         {
+          /* The panel streams from memory on its first pass: ask for it ahead of use. */
+          _mm_prefetch ((const char *) (B + PREFETCH * NR), _MM_HINT_T0);
+          _mm_prefetch ((const char *) (B + PREFETCH * NR + 16), _MM_HINT_T0);
           __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
 #pragma GCC unroll 12
           for (int r = 0; r < mr; r++)

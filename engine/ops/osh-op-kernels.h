@@ -84,6 +84,8 @@ void osh_resize_run (const OshOpCall *c, const float *const *in, float *const *o
 bool osh_elementwise_prepare (OshOpCall *c, OshError *err);
 void osh_elementwise_run (const OshOpCall *c, const float *const *in, float *const *out,
                           float *scratch);
+/* Add, Subtract, Multiply... fold the activation that follows them (OshOpAbsorbFn). */
+bool osh_elementwise_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 void osh_concat_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 
 void osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);

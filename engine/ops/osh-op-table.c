@@ -29,6 +29,9 @@ unknown_infer (OshOpCall *c, OshError *err)
 #define SAME osh_same_infer
 #define OP(name, infer, prepare, run) { name, infer, prepare, run }
 #define SHAPE_ONLY(name, infer) { name, infer, refuse, NULL }
+#define MERGE(name)                                                                                \
+  { name, osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run,                     \
+    osh_elementwise_absorb }
 
 static const OshOp keras_ops[] = {
   OP ("InputLayer", osh_input_infer, osh_input_prepare, osh_copy_run),
@@ -80,12 +83,12 @@ static const OshOp keras_ops[] = {
   OP ("UpSampling2D", osh_upsample2d_infer, osh_upsample2d_prepare, osh_resize_run),
   OP ("Resizing", osh_resizing_infer, osh_resizing_prepare, osh_resize_run),
   /* merge.c */
-  OP ("Add", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
-  OP ("Subtract", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
-  OP ("Multiply", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
-  OP ("Average", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
-  OP ("Maximum", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
-  OP ("Minimum", osh_elementwise_infer, osh_elementwise_prepare, osh_elementwise_run),
+  MERGE ("Add"),
+  MERGE ("Subtract"),
+  MERGE ("Multiply"),
+  MERGE ("Average"),
+  MERGE ("Maximum"),
+  MERGE ("Minimum"),
   OP ("Concatenate", osh_concat_infer, NULL, osh_concat_run),
   /* reshape.c */
   OP ("Reshape", osh_reshape_infer, NULL, osh_copy_run),

@@ -50,6 +50,8 @@ typedef enum
   OSH_FUSE_NEXT,  /* `next` reads c's output and nothing else reads it */
   OSH_FUSE_SWISH, /* `next` is a sigmoid of c's output, and the only other reader multiplies the
                      two (x · sigmoid (x), as ONNX exports write SiLU) */
+  OSH_FUSE_PAD,   /* the other way round: `next` is a ZeroPadding2D whose output only c reads;
+                     c then reads the unpadded input and treats the border as zeros itself */
 } OshFuseKind;
 
 /* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an
@@ -151,6 +153,8 @@ void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int
 /* What an activation layer step computes, when it is one activation applied element by element
  * (Activation other than softmax, ReLU without threshold or slope, max_value none or 6). */
 bool osh_act_layer_elementwise (const OshOpCall *c, OshAct *act);
+/* Leading (top, left) padding of a prepared channels-last ZeroPadding2D step. */
+bool osh_zero_padding_leading (const OshOpCall *c, int64_t *top, int64_t *left);
 /* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
  * axis, with `ch` channels. */
 bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,

@@ -200,6 +200,17 @@ osh_edge_prepare (OshOpCall *c, OshError *err)
   return resize_prepare_common (c, &rp, err);
 }
 
+bool
+osh_zero_padding_leading (const OshOpCall *c, int64_t *top, int64_t *left)
+{
+  const ResizeRun *r = c->params;
+  if (!r || strcmp (c->layer->class_name, "ZeroPadding2D") != 0 || r->rp.cf)
+    return false;
+  *top = r->rp.p[0][0];
+  *left = r->rp.p[1][0];
+  return true;
+}
+
 /* ZeroPadding2D / Cropping2D: out(y, x) = in(y - top, x - left), zero outside. */
 static void
 edge_nhwc (const ResizeRun *r, const float *const *in, float *const *out)

@@ -3,6 +3,7 @@
 #include "edit-graphs.h"
 #include "osh-connectivity.h"
 #include "osh-heads.h"
+#include "osh-model.h"
 
 #include <math.h>
 
@@ -231,6 +232,50 @@ test_attach_errors (void)
   osh_graph_free (g);
 }
 
+/* The same head on a Keras tensor and on an ONNX tensor of the same channel count gets the
+ * same numbers: the ONNX Conv weights are the Keras kernels, HWIO read as OIHW. */
+static void
+test_onnx_head_weights_are_the_keras_heads (void)
+{
+  OshError err = { 0 };
+  OshGraph *k = osh_graph_new ();
+  int in = osh_graph_add_layer (k, -1, "input_1", "InputLayer", eg_input_config ("input_1", 8, 8, 24),
+                                &err);
+  OshRef x = { eg_node (k, in, NULL, 0, 8, 8, 24), 0 };
+  OshRef feat = { eg_conv (k, -1, "feat", x, 1, 24), 0 };
+  g_assert_true (osh_graph_set_io (k, -1, &x, 1, &feat, 1, &err));
+  g_autofree char *path = osh_test_fixture ("onnx/fixtures/mobilenet_v3_small_x025.onnx");
+  OshGraph *o = osh_model_load (path, &err);
+  if (!o)
+    g_error ("%s", err.message);
+  OshGraph *kh = attach (k, "feat", "seg:8:2", OSH_ATTACH_CONNECTED, NULL);
+  OshGraph *oh = attach (o, "/features/features.2/block/block.1/block.1.2/Relu", "seg:8:2",
+                         OSH_ATTACH_CONNECTED, NULL);
+  g_assert_cmpstr (oh->layers[osh_graph_find_layer (oh, -1, "aux_head_conv")].class_name, ==,
+                   "Conv");
+  for (int layer = 0; layer < 2; layer++)
+    {
+      const char *name = layer ? "aux_head_out" : "aux_head_conv";
+      int kk = layer ? 1 : 3, cin = layer ? 8 : 24, cout = layer ? 2 : 8;
+      const OshTensor *hwio = weight (kh, name, 0), *oihw = weight (oh, name, 0);
+      OshShape want = osh_shape_make (4, (int64_t[]){ cout, cin, kk, kk });
+      g_assert_true (osh_shape_equal (&oihw->shape, &want));
+      for (int o_ = 0; o_ < cout; o_++)
+        for (int i = 0; i < cin; i++)
+          for (int yx = 0; yx < kk * kk; yx++)
+            g_assert_cmpfloat (oihw->data[(o_ * cin + i) * kk * kk + yx], ==,
+                               hwio->data[(yx * cin + i) * cout + o_]);
+      g_assert_cmpfloat (fabsf (hwio->data[1]), >, 0); /* seeded, not zeros */
+    }
+  for (int w = 0; w < 4; w++) /* BatchNormalization: gamma/scale, beta/B, mean, variance */
+    g_assert_cmpmem (weight (kh, "aux_head_bn", w)->data, 8 * sizeof (float),
+                     weight (oh, "aux_head_bn", w)->data, 8 * sizeof (float));
+  osh_graph_free (kh);
+  osh_graph_free (oh);
+  osh_graph_free (k);
+  osh_graph_free (o);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -239,5 +284,7 @@ main (int argc, char **argv)
   g_test_add_func ("/edit/heads/attach-connected", test_attach_connected);
   g_test_add_func ("/edit/heads/attach-keras-mode", test_attach_keras_mode);
   g_test_add_func ("/edit/heads/attach-errors", test_attach_errors);
+  g_test_add_func ("/edit/heads/onnx-weights-are-the-keras-heads",
+                   test_onnx_head_weights_are_the_keras_heads);
   return g_test_run ();
 }

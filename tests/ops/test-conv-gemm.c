@@ -4,7 +4,8 @@
  * asymmetric padding, groups, output channels that do not fill a 32-wide panel, batches,
  * channels-first output, and folded BatchNormalization + clamp. Then the executor's step fusion:
  * Conv2D → BatchNormalization → ReLU → Dropout runs as one step and computes what the four
- * steps compute unfused (capturing every layer turns fusion off). */
+ * steps compute unfused (capturing every layer turns fusion off); likewise ZeroPadding2D before
+ * a convolution and the activation after a residual Add. */
 #include <math.h>
 
 #include "ops-test.h"
@@ -124,6 +125,7 @@ static const Case cases[] = {
   { "groups 2", SHAPE (1, 8, 8, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
   { "batch 3, 13 pixels", SHAPE (3, 1, 13, 48, 1, 13, 80, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "one pixel (squeeze-excite)", SHAPE (1, 1, 1, 96, 1, 1, 24, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  { "one pixel, 4 outputs", SHAPE (1, 1, 1, 96, 1, 1, 4, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
 };
 
 static void
@@ -135,30 +137,13 @@ test_kernel (gconstpointer data)
       check_case (c, fold, planar);
 }
 
-/* Conv2D → BatchNormalization → ReLU(6) → Dropout: one step when fused, same numbers. */
+/* Runs `g` fused and unfused (capturing every layer turns fusion off): the same numbers, fewer
+ * steps, and no step of a class in `folded` left; returns the output's range in lo/hi. */
 static void
-test_fusion (void)
+check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi)
 {
   OshError err = { 0 };
-  OshGraph *g = osh_graph_new ();
-  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 10, 9, 24]}", 0);
-  int c = ot_add (g, -1, "conv", "Conv2D",
-                  "{\"filters\": 40, \"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
-  ot_weight (g, c, 4, (int64_t[]){ 3, 3, 24, 40 });
-  ot_weight (g, c, 1, (int64_t[]){ 40 });
-  int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
-  for (int i = 0; i < 4; i++)
-    {
-      OshTensor *w = ot_weight (g, b, 1, (int64_t[]){ 40 });
-      if (i == 3) /* moving variance: positive */
-        for (int k = 0; k < 40; k++)
-          w->data[k] = 0.5f + fabsf (w->data[k]);
-    }
-  int r = ot_add (g, -1, "relu", "ReLU", "{\"max_value\": 6.0}", 1, b);
-  int d = ot_add (g, -1, "drop", "Dropout", "{\"rate\": 0.5}", 1, r);
-  ot_io (g, -1, x, d);
   g_assert_true (osh_graph_infer_shapes (g, &err));
-
   OshExecOptions fused = osh_exec_options_default (), plain = fused;
   plain.capture_all = true;
   OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
@@ -172,19 +157,113 @@ test_fusion (void)
   g_assert_true (osh_plan_run (pp, (const OshTensor *const *) &in, 1, op, &err));
 #ifdef __AVX512F__
   g_assert_cmpint (osh_plan_n_steps (pf), <, osh_plan_n_steps (pp));
+  for (int i = 0; i < osh_plan_n_steps (pf); i++)
+    {
+      OshPlanStep st;
+      g_assert_true (osh_plan_step (pf, i, &st));
+      for (int k = 0; folded[k]; k++)
+        g_assert_cmpstr (st.class_name, !=, folded[k]);
+    }
 #endif
-  double worst = 0, peak = 1, lo = INFINITY, hi = -INFINITY;
+  double worst = 0, peak = 1;
+  *lo = INFINITY, *hi = -INFINITY;
+  g_assert_cmpint (osh_tensor_numel (of[0]), ==, osh_tensor_numel (op[0]));
   for (int64_t i = 0; i < osh_tensor_numel (of[0]); i++)
     {
       worst = fmax (worst, fabs (of[0]->data[i] - op[0]->data[i]));
       peak = fmax (peak, fabs (op[0]->data[i]));
-      lo = fmin (lo, op[0]->data[i]), hi = fmax (hi, op[0]->data[i]);
+      *lo = fmin (*lo, op[0]->data[i]), *hi = fmax (*hi, op[0]->data[i]);
     }
   g_assert_cmpfloat (worst, <=, 1e-5 * peak);
-  g_assert_cmpfloat (lo, ==, 0.0); /* the clamp did something on both sides */
-  g_assert_cmpfloat (hi, ==, 6.0);
   osh_tensor_free (in), osh_tensor_free (of[0]), osh_tensor_free (op[0]);
   osh_plan_free (pf), osh_plan_free (pp);
+}
+
+static void
+add_batchnorm (OshGraph *g, int node, int64_t ch)
+{
+  for (int i = 0; i < 4; i++)
+    {
+      OshTensor *w = ot_weight (g, node, 1, (int64_t[]){ ch });
+      if (i == 3) /* moving variance: positive */
+        for (int k = 0; k < ch; k++)
+          w->data[k] = 0.5f + fabsf (w->data[k]);
+    }
+}
+
+/* Conv2D → BatchNormalization → ReLU(6) → Dropout: one step when fused, same numbers. */
+static void
+test_fusion (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 10, 9, 24]}", 0);
+  int c = ot_add (g, -1, "conv", "Conv2D",
+                  "{\"filters\": 40, \"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
+  ot_weight (g, c, 4, (int64_t[]){ 3, 3, 24, 40 });
+  ot_weight (g, c, 1, (int64_t[]){ 40 });
+  int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
+  add_batchnorm (g, b, 40);
+  int r = ot_add (g, -1, "relu", "ReLU", "{\"max_value\": 6.0}", 1, b);
+  int d = ot_add (g, -1, "drop", "Dropout", "{\"rate\": 0.5}", 1, r);
+  ot_io (g, -1, x, d);
+  double lo, hi;
+  const char *const folded[] = { "BatchNormalization", "ReLU", "Dropout", NULL };
+  check_fused (g, folded, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, 0.0); /* the clamp did something on both sides */
+  g_assert_cmpfloat (hi, ==, 6.0);
+  osh_graph_free (g);
+}
+
+/* EfficientNet's stride-2 blocks: ZeroPadding2D → DepthwiseConv2D (valid) → BatchNormalization →
+ * swish, and ZeroPadding2D → Conv2D (valid) → BatchNormalization → swish. */
+static void
+test_fusion_padding (void)
+{
+  for (int depthwise = 0; depthwise < 2; depthwise++)
+    {
+      OshGraph *g = osh_graph_new ();
+      int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 13, 12, 32]}", 0);
+      int z = ot_add (g, -1, "pad", "ZeroPadding2D", "{\"padding\": [[0, 1], [2, 1]]}", 1, x);
+      int c = depthwise
+                  ? ot_add (g, -1, "dw", "DepthwiseConv2D",
+                            "{\"kernel_size\": 5, \"strides\": 2, \"padding\": \"valid\"}", 1, z)
+                  : ot_add (g, -1, "conv", "Conv2D",
+                            "{\"filters\": 32, \"kernel_size\": 3, \"strides\": 2, "
+                            "\"padding\": \"valid\", \"use_bias\": false}", 1, z);
+      ot_weight (g, c, 4, (int64_t[]){ depthwise ? 5 : 3, depthwise ? 5 : 3, 32, depthwise ? 1 : 32 });
+      if (depthwise)
+        ot_weight (g, c, 1, (int64_t[]){ 32 });
+      int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
+      add_batchnorm (g, b, 32);
+      int a = ot_add (g, -1, "act", "Activation", "{\"activation\": \"swish\"}", 1, b);
+      ot_io (g, -1, x, a);
+      double lo, hi;
+      const char *const folded[] = { "ZeroPadding2D", "BatchNormalization", "Activation", NULL };
+      check_fused (g, folded, &lo, &hi);
+      g_assert_cmpfloat (lo, <, 0.0); /* swish dips below zero */
+      osh_graph_free (g);
+    }
+}
+
+/* ResNet's residual: Add (input, Conv2D (input)) → Activation (relu), the activation folded
+ * into the Add. */
+static void
+test_fusion_residual (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 7, 9, 48]}", 0);
+  int c = ot_add (g, -1, "conv", "Conv2D",
+                  "{\"filters\": 48, \"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
+  ot_weight (g, c, 4, (int64_t[]){ 3, 3, 48, 48 });
+  ot_weight (g, c, 1, (int64_t[]){ 48 });
+  int a = ot_add (g, -1, "add", "Add", NULL, 2, x, c);
+  int r = ot_add (g, -1, "relu", "Activation", "{\"activation\": \"relu\"}", 1, a);
+  ot_io (g, -1, x, r);
+  double lo, hi;
+  const char *const folded[] = { "Activation", NULL };
+  check_fused (g, folded, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, 0.0);
+  g_assert_cmpfloat (hi, >, 0.0);
   osh_graph_free (g);
 }
 
@@ -199,5 +278,7 @@ main (int argc, char **argv)
       g_free (path);
     }
   g_test_add_func ("/ops/conv-gemm/fusion", test_fusion);
+  g_test_add_func ("/ops/conv-gemm/fusion-padding", test_fusion_padding);
+  g_test_add_func ("/ops/conv-gemm/fusion-residual", test_fusion_residual);
   return g_test_run ();
 }

@@ -1,6 +1,8 @@
 // Computes ONNX Runtime's outputs (the independent reference) for ONNX models and their inputs.
 //   node tools/reference/onnx-ort-reference.mjs DIR      for every DIR/NAME.onnx with
 //   DIR/NAME.input.npy, writes DIR/NAME.ort.<output name>.npy (float32, C order).
+//   node tools/reference/onnx-ort-reference.mjs MODEL.onnx INPUT.npy OUTDIR
+//   writes OUTDIR/<i>.npy for the i-th output and prints the output names as a JSON list.
 // Runs with tests/reference/node_modules (onnxruntime-node 1.30, one thread).
 import { createRequire } from 'module';
 import fs from 'fs';
@@ -29,16 +31,29 @@ function writeNpy(file, shape, data) {
   fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(Float32Array.from(data).buffer)]));
 }
 
+async function runOne(model, input) {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const x = readNpy(input);
+  const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) });
+  return session.outputNames.map((o) => ({ name: o, dims: out[o].dims, data: out[o].data }));
+}
+
+if (process.argv.length === 5) {
+  const [model, input, outDir] = process.argv.slice(2);
+  const outs = await runOne(model, input);
+  fs.mkdirSync(outDir, { recursive: true });
+  outs.forEach((o, i) => writeNpy(path.join(outDir, `${i}.npy`), o.dims, o.data));
+  console.log(JSON.stringify(outs.map((o) => o.name)));
+  process.exit(0);
+}
+
 const dir = process.argv[2];
 for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort()) {
   const name = f.slice(0, -5);
   const inputFile = path.join(dir, `${name}.input.npy`);
   if (!fs.existsSync(inputFile)) continue;
-  const session = await ort.InferenceSession.create(path.join(dir, f), { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const x = readNpy(inputFile);
-  const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) });
-  for (const o of session.outputNames) {
-    writeNpy(path.join(dir, `${name}.ort.${o}.npy`), out[o].dims, out[o].data);
-    console.log(`${name}: ${o} ${JSON.stringify(out[o].dims)}`);
+  for (const o of await runOne(path.join(dir, f), inputFile)) {
+    writeNpy(path.join(dir, `${name}.ort.${o.name}.npy`), o.dims, o.data);
+    console.log(`${name}: ${o.name} ${JSON.stringify(o.dims)}`);
   }
 }

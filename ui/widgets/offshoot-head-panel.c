@@ -92,8 +92,11 @@ run_check (gpointer data)
           char shape[96] = "?";
           if (node >= 0 && edited->nodes[node].shapes)
             osh_shape_format (&edited->nodes[node].shapes[0], shape, sizeof shape);
+          /* The class as made: Conv2D for a Keras graph, Conv for an ONNX one. */
           g_string_append_printf (s, "%s+ %s (%s) → %s", i ? "\n" : "", names[i],
-                                  osh_head_step_class (&spec.steps[i]), shape);
+                                  l >= 0 ? edited->layers[l].class_name
+                                         : osh_head_step_class (&spec.steps[i]),
+                                  shape);
         }
       int64_t before = osh_graph_total_params (self->graph->graph, NULL);
       g_string_append_printf (s, "\n%" G_GINT64_FORMAT " new parameters; the head's output becomes output %d.",

