@@ -410,8 +410,12 @@ osh_act_layer_run (const OshOpCall *c, const float *const *in, float *const *out
 bool
 osh_act_layer_elementwise (const OshOpCall *c, OshAct *act)
 {
+  /* Only an activation layer's step holds an ActLayer: the step read after a merge or a
+   * convolution may be anything (MobileNetV3's hard_swish Multiply feeds a depthwise
+   * convolution of the same shape), and its params must not be read as one. */
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
   const ActLayer *a = c->params;
-  if (!a)
+  if (!a || !op || op->run != osh_act_layer_run)
     return false;
   if (a->kind == LAYER_ACT && a->act.kind != OSH_ACT_SOFTMAX && a->act.kind != OSH_ACT_LOG_SOFTMAX)
     {
