@@ -157,6 +157,7 @@ typedef struct
 static const Shortcut shortcuts[] = {
   { "app.quit", { "<Control>q", NULL } },
   { "win.open", { "<Control>o", NULL } },
+  { "win.new-from-architecture", { "<Control><Shift>n", NULL } },
   { "win.export", { "<Control>e", NULL } },
   { "win.find", { "<Control>f", NULL } },
   { "win.find-next", { "<Control>g", NULL } },

@@ -323,26 +323,35 @@ osh_graph_find_layer (const OshGraph *g, int owner, const char *name)
   return -1;
 }
 
+/* Keras names may hold "/" themselves (Keras 2's MobileNetV3: "expanded_conv/project"), so
+ * the whole rest is tried as a name first, then each split at a nested model, longest first. */
+static int
+find_path_in (const OshGraph *g, int owner, const char *part)
+{
+  int whole = osh_graph_find_layer (g, owner, part);
+  if (whole >= 0)
+    return whole;
+  for (size_t len = strlen (part); len-- > 1;)
+    {
+      char name[512];
+      if (part[len] != '/' || len >= sizeof name)
+        continue;
+      memcpy (name, part, len);
+      name[len] = '\0';
+      int nested = osh_graph_find_layer (g, owner, name);
+      int found = nested >= 0 && g->layers[nested].is_model
+                      ? find_path_in (g, nested, part + len + 1)
+                      : -1;
+      if (found >= 0)
+        return found;
+    }
+  return -1;
+}
+
 int
 osh_graph_find_path (const OshGraph *g, const char *path)
 {
-  int owner = -1;
-  const char *part = path;
-  for (;;)
-    {
-      const char *slash = strchr (part, '/');
-      size_t len = slash ? (size_t) (slash - part) : strlen (part);
-      char name[512];
-      if (len == 0 || len >= sizeof name)
-        return -1;
-      memcpy (name, part, len);
-      name[len] = '\0';
-      int found = osh_graph_find_layer (g, owner, name);
-      if (found < 0 || !slash)
-        return found;
-      owner = found;
-      part = slash + 1;
-    }
+  return path && *path ? find_path_in (g, -1, path) : -1;
 }
 
 char *

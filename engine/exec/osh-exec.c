@@ -180,7 +180,8 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
   st->out_vals = malloc ((size_t) (n->n_outputs + 1) * sizeof (int));
   OshShape *shapes = malloc ((size_t) (n->n_inputs + n->n_outputs + 1) * sizeof (OshShape));
   st->call = (OshOpCall){ .graph = g, .layer = l, .in = shapes, .n_in = n->n_inputs,
-                          .out = shapes ? shapes + n->n_inputs : NULL, .n_out = n->n_outputs };
+                          .out = shapes ? shapes + n->n_inputs : NULL, .n_out = n->n_outputs,
+                          .kwargs = n->kwargs };
   p->n_steps++; /* owned from here on, freed with the plan */
   if (!st->path || !st->in_vals || !st->out_vals || !shapes)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning a step");

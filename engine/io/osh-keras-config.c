@@ -284,6 +284,12 @@ parse_call (Ctx *c, const json_t *v, Call *call, const char *where)
   if (!json_is_array (v))
     return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: an inbound node is neither a list nor an object",
                      c->src, where);
+  if (json_is_string (json_array_get (v, 0)))
+    {
+      /* Keras 2 writes a TFOpLambda call unwrapped: [layer, node, tensor, {kwargs}]. */
+      call->kwargs = json_array_size (v) >= 4 ? json_array_get (v, 3) : NULL;
+      return push_ref (c, v, call, where);
+    }
   size_t i;
   json_t *r;
   json_array_foreach (v, i, r)

@@ -289,6 +289,14 @@ node_json (Ctx *c, int owner, int node, OshError *err)
   if (c->style == OSH_KERAS_CONFIG_2)
     {
       json_decref (kwargs);
+      /* TFOpLambda keeps its call's structure: one tensor is written unwrapped, as Keras 2
+       * does (wrapped, Keras would pass the op a list). */
+      if (n->n_inputs == 1 && strcmp (g->layers[n->layer].class_name, "TFOpLambda") == 0)
+        {
+          json_t *one = json_incref (json_array_get (list, 0));
+          json_decref (list);
+          return one;
+        }
       return list;
     }
   /* Keras 3 passes a multi-input layer one list argument (Add()([a, b])). */

@@ -94,6 +94,8 @@ bool osh_batchnorm_prepare (OshOpCall *c, OshError *err);
 bool osh_layernorm_prepare (OshOpCall *c, OshError *err);
 bool osh_normalization_prepare (OshOpCall *c, OshError *err);
 bool osh_rescaling_prepare (OshOpCall *c, OshError *err);
+bool osh_tfop_infer (OshOpCall *c, OshError *err);
+bool osh_tfop_prepare (OshOpCall *c, OshError *err);
 void osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 
 bool
@@ -293,6 +295,76 @@ osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, f
   AffineJob j = { c->params, in[0], out[0] };
   int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
   osh_parallel_for (threads, j.ap->outer, affine_rows, &j);
+}
+
+/* TFOpLambda: Keras 2 records `x + 3.0` on a symbolic tensor as a layer with config
+ * {"function": "__operators__.add"} and the constant in the call's kwargs ({"y": 3.0}).
+ * Scalar add, subtract, multiply and divide are an affine map; anything else stays
+ * unrunnable. Returns the (scale, shift) or false when the call is not one of those. */
+static bool
+tfop_affine (const OshOpCall *c, double *scale, double *shift)
+{
+  static const struct
+  {
+    const char *function;
+    char op;
+  } FUNCTIONS[] = {
+    { "__operators__.add", '+' }, { "math.add", '+' },          { "__operators__.sub", '-' },
+    { "math.subtract", '-' },     { "math.multiply", '*' },     { "__operators__.mul", '*' },
+    { "math.truediv", '/' },      { "__operators__.truediv", '/' },
+  };
+  const char *f = osh_config_string (c->layer->config, "function", "");
+  const json_t *y = c->kwargs ? json_object_get (c->kwargs, "y") : NULL;
+  if (c->n_in != 1 || !json_is_number (y))
+    return false;
+  double v = json_number_value (y);
+  for (size_t i = 0; i < sizeof FUNCTIONS / sizeof FUNCTIONS[0]; i++)
+    if (strcmp (f, FUNCTIONS[i].function) == 0)
+      {
+        char op = FUNCTIONS[i].op;
+        if (op == '/' && v == 0)
+          return false;
+        *scale = op == '*' ? v : op == '/' ? 1.0 / v : 1.0;
+        *shift = op == '+' ? v : op == '-' ? -v : 0.0;
+        return true;
+      }
+  return false;
+}
+
+bool
+osh_tfop_infer (OshOpCall *c, OshError *err)
+{
+  double scale, shift;
+  if (!tfop_affine (c, &scale, &shift))
+    {
+      /* Python code we cannot run: the shape stays unknown, like any unknown class. */
+      memset (c->out, 0, (size_t) c->n_out * sizeof *c->out);
+      return true;
+    }
+  (void) err;
+  c->out[0] = c->in[0];
+  return true;
+}
+
+bool
+osh_tfop_prepare (OshOpCall *c, OshError *err)
+{
+  double scale, shift;
+  if (!tfop_affine (c, &scale, &shift) || c->in[0].rank < 1)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "class TFOpLambda cannot run in Offshoot (function '%s'): only x + c, x - c, "
+                     "x * c and x / c with a number c are supported; other TensorFlow calls are "
+                     "Python code the file does not hold",
+                     osh_config_string (c->layer->config, "function", "?"));
+  AffineParams *ap = affine_new (c, c->in[0].rank - 1, err);
+  if (!ap)
+    return false;
+  for (int64_t i = 0; i < ap->ch; i++)
+    {
+      ap->scale[i] = (float) scale;
+      ap->shift[i] = (float) shift;
+    }
+  return true;
 }
 
 bool

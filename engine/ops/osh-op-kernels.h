@@ -59,6 +59,8 @@ bool osh_batchnorm_prepare (OshOpCall *c, OshError *err);
 bool osh_layernorm_prepare (OshOpCall *c, OshError *err);
 bool osh_normalization_prepare (OshOpCall *c, OshError *err);
 bool osh_rescaling_prepare (OshOpCall *c, OshError *err);
+bool osh_tfop_infer (OshOpCall *c, OshError *err);
+bool osh_tfop_prepare (OshOpCall *c, OshError *err);
 void osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 
 bool osh_act_layer_prepare (OshOpCall *c, OshError *err);

@@ -49,6 +49,8 @@ static const OshOp keras_ops[] = {
   OP ("LayerNormalization", SAME, osh_layernorm_prepare, osh_affine_run),
   OP ("Normalization", SAME, osh_normalization_prepare, osh_affine_run),
   OP ("Rescaling", SAME, osh_rescaling_prepare, osh_affine_run),
+  /* Keras 2's TFOpLambda for `x + c`, `x - c`, `x * c`, `x / c` with a number c */
+  OP ("TFOpLambda", osh_tfop_infer, osh_tfop_prepare, osh_affine_run),
   /* activation.c */
   OP ("Activation", SAME, osh_act_layer_prepare, osh_act_layer_run),
   OP ("ReLU", SAME, osh_act_layer_prepare, osh_act_layer_run),
@@ -95,7 +97,6 @@ static const OshOp keras_ops[] = {
   OP ("RepeatVector", osh_repeat_vector_infer, NULL, osh_repeat_vector_run),
   /* Known classes that hold Python code: shapes unknown, running refused with a reason. */
   SHAPE_ONLY ("Lambda", unknown_infer),
-  SHAPE_ONLY ("TFOpLambda", unknown_infer),
 };
 
 /* Like ggml's op tables: adding a class without counting it here fails the build. */

@@ -28,6 +28,7 @@ typedef struct OshOpCall
   int n_in;
   OshShape *out; /* n_out output shapes, written by infer */
   int n_out;
+  const json_t *kwargs; /* the call's keyword arguments (TFOpLambda's `y`), may be NULL */
 
   /* Filled by prepare. */
   void *params;                 /* op-specific, released with free_params (or free) */

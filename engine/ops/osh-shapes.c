@@ -103,7 +103,7 @@ eval_node (Infer *in, OshShape *s, int node, int depth, OshError *err)
     {
       /* Keras layers have one output; ONNX ops (Split, Dropout) may have several. */
       OshOpCall c = { .graph = g, .layer = l, .in = args, .n_in = n->n_inputs, .out = out,
-                      .n_out = n->n_outputs };
+                      .n_out = n->n_outputs, .kwargs = n->kwargs };
       ok = op->infer (&c, err);
     }
   /* Unknown classes and unknown inputs leave rank-0 (unknown) shapes. */

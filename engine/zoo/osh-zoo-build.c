@@ -47,6 +47,8 @@ uniform (OshZooBuilder *b)
 
 /* ---- layers, nodes and weights ---- */
 
+static char *numbered_name (OshZooBuilder *b, const char *base);
+
 /* Keras's automatic name: the class in snake_case, then _1, _2, ... */
 static char *
 auto_name (OshZooBuilder *b, const char *class_name)
@@ -63,6 +65,14 @@ auto_name (OshZooBuilder *b, const char *class_name)
       base[n++] = (char) tolower ((unsigned char) *p);
     }
   base[n] = '\0';
+  return numbered_name (b, base);
+}
+
+/* `base`, then base_1, base_2, ... as Keras's unique_object_name counts them per base. */
+static char *
+numbered_name (OshZooBuilder *b, const char *base)
+{
+  size_t n = strlen (base);
   json_int_t count = json_integer_value (json_object_get (b->auto_names, base));
   json_object_set_new (b->auto_names, base, json_integer (count + 1));
   char *name = malloc (n + 24);
@@ -490,6 +500,23 @@ osh_zoo_relu (OshZooBuilder *b, OshZt x, const char *name, double max_value)
                          max_value > 0 ? json_real (max_value) : json_null (), "negative_slope",
                          0.0, "threshold", 0.0);
   return same_shape (b, x, name, "ReLU", c);
+}
+
+OshZt
+osh_zoo_tfop (OshZooBuilder *b, OshZt x, const char *function, double y)
+{
+  if (b->failed)
+    return FAILED;
+  char base[96];
+  snprintf (base, sizeof base, "tf.%s", function);
+  char *name = numbered_name (b, base);
+  if (!name)
+    return osh_zoo_fail (b, "out of memory naming a %s layer", base), FAILED;
+  OshZt out = same_shape (b, x, name, "TFOpLambda", json_pack ("{s:s}", "function", function));
+  free (name);
+  if (!b->failed)
+    b->g->nodes[out.node].kwargs = json_pack ("{s:f, s:n}", "y", y, "name");
+  return out;
 }
 
 OshZt

@@ -110,6 +110,9 @@ OshZt
 osh_zoo_dropout (OshZooBuilder *b, OshZt x, const char *name, double rate, bool spatial_noise);
 OshZt
 osh_zoo_reshape (OshZooBuilder *b, OshZt x, const char *name, int rank, const int64_t *target);
+/* TFOpLambda: what Keras 2 records for `x + 3.0` ("__operators__.add") or `x * y`
+ * ("math.multiply") on a symbolic tensor; named "tf.<function>", "tf.<function>_1", ... */
+OshZt osh_zoo_tfop (OshZooBuilder *b, OshZt x, const char *function, double y);
 OshZt osh_zoo_rescaling (OshZooBuilder *b, OshZt x, const char *name, double scale, double offset);
 /* Normalization with ImageNet statistics as its (non-trainable) mean and variance. */
 OshZt osh_zoo_normalization (OshZooBuilder *b, OshZt x, const char *name);

@@ -13,3 +13,5 @@ OshGraph *osh_zoo_xception (const OshZooOptions *o, OshError *err);
 OshGraph *osh_zoo_densenet (int depth, const OshZooOptions *o, OshError *err);
 OshGraph *osh_zoo_inception_v3 (const OshZooOptions *o, OshError *err);
 OshGraph *osh_zoo_mobilenet_v1 (const OshZooOptions *o, OshError *err);
+/* large: MobileNetV3Large, else MobileNetV3Small. */
+OshGraph *osh_zoo_mobilenet_v3 (bool large, const OshZooOptions *o, OshError *err);

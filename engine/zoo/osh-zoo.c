@@ -42,6 +42,12 @@ mobilenet_v1 (int arg, const OshZooOptions *o, OshError *err)
   return osh_zoo_mobilenet_v1 (o, err);
 }
 
+static OshGraph *
+mobilenet_v3 (int large, const OshZooOptions *o, OshError *err)
+{
+  return osh_zoo_mobilenet_v3 (large, o, err);
+}
+
 static const ZooEntry ZOO[] = {
   { "EfficientNetB0", 224, osh_zoo_efficientnet, 0 },
   { "EfficientNetB1", 240, osh_zoo_efficientnet, 1 },
@@ -53,6 +59,8 @@ static const ZooEntry ZOO[] = {
   { "EfficientNetB7", 600, osh_zoo_efficientnet, 7 },
   { "MobileNet", 224, mobilenet_v1, 0 },
   { "MobileNetV2", 224, mobilenet_v2, 0 },
+  { "MobileNetV3Small", 224, mobilenet_v3, 0 },
+  { "MobileNetV3Large", 224, mobilenet_v3, 1 },
   { "ResNet50", 224, osh_zoo_resnet, 50 },
   { "ResNet101", 224, osh_zoo_resnet, 101 },
   { "ResNet152", 224, osh_zoo_resnet, 152 },

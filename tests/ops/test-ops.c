@@ -60,6 +60,9 @@ run_case (gconstpointer data)
     g_assert_true (osh_layer_add_weight (g, l, "w", tensor_from_json (json_array_get (weights, i)),
                                          true, &err));
   OshRef out = { osh_graph_add_node (g, l, in_refs, n_in, 1, &err), 0 };
+  const json_t *kwargs = json_object_get (c, "kwargs");
+  if (json_is_object (kwargs))
+    g->nodes[out.node].kwargs = json_deep_copy (kwargs);
   g_assert_true (osh_graph_set_io (g, -1, in_refs, n_in, &out, 1, &err));
   if (!osh_graph_infer_shapes (g, &err))
     g_error ("%s", err.message);

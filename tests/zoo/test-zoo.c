@@ -1,7 +1,9 @@
 /* The model zoo: parameter and layer counts against the published keras.applications figures,
  * the names a user looks for, and weights that are not degenerate. */
+#include "osh-exec.h"
 #include "osh-graph.h"
 #include "osh-model.h"
+#include "osh-shapes.h"
 #include "osh-test.h"
 #include "osh-zoo.h"
 
@@ -18,7 +20,9 @@ typedef struct
   int notop_layers;
 } Expected;
 
-/* Params: keras.io/api/applications and NOTES.md. Layer counts: counted from the Keras 2
+/* Params: keras.io/api/applications and NOTES.md; MobileNetV3 from Keras 2 model.summary()
+ * printouts (with top 2,554,968 / 5,507,432 of which 12,112 / 24,400 non-trainable, without
+ * 939,120 / 2,996,352; 210 / 266 weight arrays). Layer counts: counted from the Keras 2
  * sources for weights=None (the ImageNet-only extra Rescaling of EfficientNet excluded); e.g.
  * EfficientNetB0 without top has 237 layers, as Keras's transfer-learning guide prints. */
 static const Expected EXPECTED[] = {
@@ -27,6 +31,8 @@ static const Expected EXPECTED[] = {
   { "EfficientNetB4", 19466823, 0, 17673823, 0 },   { "EfficientNetB5", 30562527, 0, 28513527, 0 },
   { "EfficientNetB6", 43265143, 0, 40960143, 0 },   { "EfficientNetB7", 66658687, 0, 64097687, 0 },
   { "MobileNet", 4253864, 0, 3228864, 86 },         { "MobileNetV2", 3538984, 156, 2257984, 154 },
+  { "MobileNetV3Small", 2554968, 239, 939120, 229 },
+  { "MobileNetV3Large", 5507432, 273, 2996352, 263 },
   { "ResNet50", 25636712, 177, 23587712, 175 },     { "ResNet101", 44707176, 0, 42658176, 0 },
   { "ResNet152", 60419944, 0, 58370944, 0 },        { "ResNet50V2", 25613800, 0, 23564800, 0 },
   { "VGG16", 138357544, 23, 14714688, 19 },         { "VGG19", 143667240, 26, 20024384, 22 },
@@ -107,6 +113,115 @@ test_names (void)
   g_assert_cmpint (osh_graph_find_layer (g, -1, "global_average_pooling2d"), >=, 0);
   g_assert_cmpint (osh_graph_find_layer (g, -1, "block_16_project_BN"), >=, 0);
   osh_graph_free (g);
+}
+
+/* MobileNetV3 as Keras 2 builds it: hard_swish from TFOpLambda arithmetic around unnamed ReLU
+ * and Multiply layers, "/" in the block names, a convolutional top. */
+static void
+test_mobilenet_v3_names (void)
+{
+  OshZooOptions o;
+  osh_zoo_options_init (&o, "MobileNetV3Small");
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("MobileNetV3Small", &o, &err);
+  g_assert_nonnull (g);
+  g_assert_cmpstr (g->name, ==, "MobilenetV3small");
+  static const struct
+  {
+    const char *name, *class_name;
+  } LAYERS[] = {
+    { "rescaling", "Rescaling" },
+    { "Conv/BatchNorm", "BatchNormalization" },
+    { "tf.__operators__.add", "TFOpLambda" },
+    { "re_lu", "ReLU" },
+    { "tf.math.multiply", "TFOpLambda" },
+    { "multiply", "Multiply" },
+    { "expanded_conv/depthwise/pad", "ZeroPadding2D" },
+    { "expanded_conv/squeeze_excite/AvgPool", "GlobalAveragePooling2D" },
+    { "expanded_conv/squeeze_excite/Mul", "Multiply" },
+    { "expanded_conv_2/Add", "Add" },
+    { "expanded_conv_10/project/BatchNorm", "BatchNormalization" },
+    { "Conv_2", "Conv2D" },
+    { "Logits", "Conv2D" },
+    { "flatten", "Flatten" },
+    { "Predictions", "Activation" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (LAYERS); i++)
+    {
+      int l = osh_graph_find_layer (g, -1, LAYERS[i].name);
+      g_assert_cmpint (l, >=, 0);
+      g_assert_cmpstr (g->layers[l].class_name, ==, LAYERS[i].class_name);
+    }
+  /* Eleven blocks; 28 hard_sigmoids (19 in hard_swish, 9 in squeeze-excite): Keras's
+   * automatic names run up to these. */
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "expanded_conv_11/expand"), <, 0);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "tf.__operators__.add_27"), >=, 0);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "tf.__operators__.add_28"), <, 0);
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "multiply_18"), >=, 0); /* 19 hard_swish */
+  g_assert_cmpint (osh_graph_find_layer (g, -1, "multiply_19"), <, 0);
+  int add = osh_graph_find_layer (g, -1, "tf.__operators__.add");
+  int node = osh_graph_layer_first_node (g, add);
+  g_assert_cmpfloat (json_number_value (json_object_get (g->nodes[node].kwargs, "y")), ==, 3.0);
+  /* Paths reach names that hold "/" (heads attach at "expanded_conv_6/project"). */
+  g_assert_cmpint (osh_graph_find_path (g, "expanded_conv_6/project"), ==,
+                   osh_graph_find_layer (g, -1, "expanded_conv_6/project"));
+  g_assert_cmpint (osh_graph_find_path (g, "expanded_conv_6/project"), >=, 0);
+  g_assert_cmpint (osh_graph_find_path (g, "expanded_conv_6/nope"), <, 0);
+  int logits = osh_graph_find_layer (g, -1, "Logits");
+  g_assert_cmpint (osh_config_int (g->layers[logits].config, "filters", 0), ==, 1000);
+  osh_graph_free (g);
+
+  osh_zoo_options_init (&o, "MobileNetV3Large");
+  o.height = o.width = 31;
+  g_assert_null (osh_zoo_build ("MobileNetV3Large", &o, &err));
+  g_assert_nonnull (strstr (err.message, "at least 32x32"));
+}
+
+/* Both MobileNetV3s run in the executor (TFOpLambda included): finite probabilities that
+ * depend on the picture. */
+static void
+test_mobilenet_v3_runs (void)
+{
+  const char *names[] = { "MobileNetV3Small", "MobileNetV3Large" };
+  for (size_t m = 0; m < G_N_ELEMENTS (names); m++)
+    {
+      OshZooOptions o;
+      osh_zoo_options_init (&o, names[m]);
+      o.height = o.width = 96;
+      OshError err = { 0 };
+      OshGraph *g = osh_zoo_build (names[m], &o, &err);
+      g_assert_nonnull (g);
+      g_assert_true (osh_graph_infer_shapes (g, &err));
+      OshExecOptions opt = osh_exec_options_default ();
+      OshTensor *y[2] = { NULL, NULL };
+      for (int k = 0; k < 2; k++)
+        {
+          OshShape s = osh_shape_make (4, (int64_t[]){ 1, 96, 96, 3 });
+          OshTensor *x = osh_tensor_new (&s, &err);
+          for (int64_t i = 0; i < osh_tensor_numel (x); i++) /* two different pictures, 0..255 */
+            x->data[i] = (float) ((i * (k ? 7 : 13) + (i / 288) * (k ? 5 : 1)) % 256);
+          g_assert_true (
+              osh_exec_run_once (g, &opt, (const OshTensor *const *) &x, 1, &y[k], &err));
+          g_assert_cmpstr (err.message, ==, "");
+          osh_tensor_free (x);
+          g_assert_cmpint (y[k]->shape.rank, ==, 2);
+          g_assert_cmpint (y[k]->shape.dim[1], ==, 1000);
+        }
+      double sum = 0, lo = 1, hi = 0, diff = 0;
+      for (int i = 0; i < 1000; i++)
+        {
+          float p = y[0]->data[i];
+          g_assert_true (isfinite (p));
+          sum += p, lo = fmin (lo, p), hi = fmax (hi, p);
+          diff = fmax (diff, fabs (p - y[1]->data[i]));
+        }
+      g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-4);
+      g_assert_cmpfloat (hi / lo, >, 1.1); /* not uniform */
+      g_assert_cmpfloat (diff, >, 1e-6); /* not a constant */
+      osh_tensor_free (y[0]);
+      osh_tensor_free (y[1]);
+      osh_graph_free (g);
+    }
 }
 
 /* Options: classes change only the classifier, input shape flows through. */
@@ -232,6 +347,8 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/zoo/names", test_names);
   g_test_add_func ("/zoo/options", test_options);
+  g_test_add_func ("/zoo/mobilenet-v3/names", test_mobilenet_v3_names);
+  g_test_add_func ("/zoo/mobilenet-v3/runs", test_mobilenet_v3_runs);
   g_test_add_func ("/zoo/weights", test_weights);
   g_test_add_func ("/zoo/round-trip/keras3-class-keys", test_round_trip);
   return g_test_run ();

@@ -16,6 +16,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from clitest import case, main, offshoot, offshoot_json, source, tempdir  # noqa: E402
 
 import h5py  # noqa: E402  (Debian's python3-h5py)
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, source("tools", "reference"))
+from keras2_numpy import run_h5  # noqa: E402  (an independent numpy forward pass)
 
 CLASSES = ["circle", "square", "triangle", "cross"]
 PREDICTIONS = source("tests", "zoo", "default-predictions.json")
@@ -38,6 +42,8 @@ def zoo_counts_match_keras():
         (["EfficientNetB0"], 5330571, 240),
         (["efficientnetb0", "--no-top"], 4049571, 237),
         (["MobileNetV2"], 3538984, 156),
+        (["MobileNetV3Small"], 2554968, 239),
+        (["MobileNetV3Large", "--no-top"], 2996352, 263),
         (["ResNet50"], 25636712, 177),
         (["ResNet50", "--no-top", "--input-shape", "128,128,3"], 23587712, 175),
         (["ResNet50", "--classes", "4"], 23587712 + 2048 * 4 + 4, 177),
@@ -225,6 +231,57 @@ def default_model_runs_on_the_samples():
         right += top["index"] == sample["label"]
         tfjs_right += want == sample["label"]
     assert right == tfjs_right and right >= 0.95 * len(expected["samples"]), (right, tfjs_right)
+
+
+@case
+def mobilenet_v3_round_trips_and_runs():
+    # Written as a Keras 2 .h5 (TFOpLambda's constant in the call kwargs), read back, run.
+    d = tempdir()
+    out = os.path.join(d, "v3.h5")
+    r = offshoot("zoo", "MobileNetV3Small", "--input-shape", "64,64,3", "--classes", "5", "-o", out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out, "r") as f:
+        layers = json.loads(f.attrs["model_config"])["config"]["layers"]
+    tfop = [layer for layer in layers if layer["class_name"] == "TFOpLambda"]
+    # 28 hard_sigmoids (stem, 8 blocks x 3, Conv_1, Conv_2, block 0's squeeze-excite), each
+    # `x + 3` and `* (1 / 6)`; Keras 2 writes a TFOpLambda call unwrapped: [layer, 0, 0, kwargs].
+    assert len(tfop) == 2 * 28 and tfop[0]["config"]["function"] == "__operators__.add", tfop[:2]
+    assert tfop[0]["inbound_nodes"] == [["Conv/BatchNorm", 0, 0, {"y": 3.0, "name": None}]], tfop[0]
+    saved = os.path.join(d, "outs")
+    doc = offshoot_json("run", out, source("resources", "samples", "circle-1.png"),
+                        "--save-outputs", saved)
+    top = doc["outputs"][0]["top"]
+    assert doc["outputs"][0]["shape"] == [1, 5] and abs(sum(t["p"] for t in top) - 1) < 1e-3, doc
+    assert max(t["p"] for t in top) > 1.05 * min(t["p"] for t in top), top
+    # Keras's own names hold "/": a head attaches at one, and runs as a second output.
+    doc = offshoot_json("run", out, source("resources", "samples", "circle-1.png"),
+                        "--attach", "expanded_conv_6/project/BatchNorm=seg")
+    assert [o["shape"] for o in doc["outputs"]] == [[1, 5], [1, 4, 4, 1]], doc["outputs"]
+
+
+@case
+def mobilenet_v3_matches_a_numpy_forward_pass():
+    # The whole graph (TFOpLambda, squeeze-excite, "/" names, the convolutional top) against
+    # plain numpy on the same .h5: features without the top, probabilities with it.
+    d = tempdir()
+    x = (np.arange(64 * 64 * 3).reshape(1, 64, 64, 3) * 7 % 256).astype(np.float32)
+    npy = os.path.join(d, "x.npy")
+    np.save(npy, x)
+    for name in ["MobileNetV3Small", "MobileNetV3Large"]:
+        for top in [["--no-top"], ["--classes", "7"]]:
+            model = os.path.join(d, name + ".h5")
+            r = offshoot("zoo", name, "--input-shape", "64,64,3", *top, "-o", model)
+            assert r.returncode == 0, r.stderr
+            saved = os.path.join(d, name + top[0])
+            r = offshoot("run", model, npy, "--save-outputs", saved)
+            assert r.returncode == 0, r.stderr
+            (want,) = run_h5(model, x).values()
+            (got_file,) = os.listdir(saved)
+            got = np.load(os.path.join(saved, got_file))
+            assert got.shape == want.shape, (name, top, got.shape, want.shape)
+            diff = np.abs(got - want).max()
+            assert diff <= 1e-4 * max(1.0, np.abs(want).max()), (name, top, diff)
+            assert want.std() > 1e-3 * max(1e-3, np.abs(want).max()), (name, top)
 
 
 main()

@@ -20,7 +20,7 @@ def r(*shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def add(path, cls, config, inputs, weights, out, keras_version=None):
+def add(path, cls, config, inputs, weights, out, keras_version=None, kwargs=None):
     cases.append({
         "path": path, "class_name": cls, "config": config,
         "inputs": [{"shape": list(x.shape), "data": [float(v) for v in x.ravel()]} for x in inputs],
@@ -28,6 +28,8 @@ def add(path, cls, config, inputs, weights, out, keras_version=None):
         "output": {"shape": list(out.shape), "data": [float(v) for v in np.asarray(out, np.float64).ravel()]},
         "keras_version": keras_version,
     })
+    if kwargs is not None:
+        cases[-1]["kwargs"] = kwargs
 
 
 def same_pad(n, k, s, d):
@@ -370,6 +372,15 @@ add("/ops/channels-first/upsample-nearest", "UpSampling2D", {"size": 2, "data_fo
     [], xf.repeat(2, 2).repeat(2, 3))
 add("/ops/channels-first/theano-dim-ordering-pool", "MaxPooling2D", {"pool_size": [2, 2], "dim_ordering": "th"},
     [xpf], [], cf(pool_ref(xp_, 2, 2, "valid", "max")))
+
+# ---- TFOpLambda: Keras 2's record of `x + 3.0`, `x * (1 / 6)` ... (MobileNetV3's hard_sigmoid);
+# the constant is the call's keyword argument y ----
+xt = r(2, 3, 4, 5)
+for fn, y, ref in [("__operators__.add", 3.0, xt + 3.0), ("math.multiply", 1 / 6, xt * (1 / 6)),
+                   ("__operators__.sub", 0.5, xt - 0.5), ("math.truediv", 4.0, xt / 4.0)]:
+    add("/ops/tfoplambda/" + fn.replace("__", "").replace(".", "-"), "TFOpLambda",
+        {"name": "tf." + fn, "function": fn}, [xt], [], ref, kwargs={"y": y, "name": None})
+# hard_sigmoid as Keras 2 builds it: ReLU(6)(x + 3) * (1 / 6), checked end to end in tests/zoo
 
 out = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "ops", "fixtures", "ops.json")
 with open(out, "w") as f:

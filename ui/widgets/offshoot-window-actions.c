@@ -3,6 +3,7 @@
  * (offshoot-application.c) on these names. */
 #include "offshoot-window-private.h"
 #include "edit/osh-snippet.h"
+#include "offshoot-new-dialog.h"
 #include "osh-model.h"
 #include "osh-workers.h"
 
@@ -84,6 +85,21 @@ open_default_activated (GSimpleAction *a, GVariant *p, gpointer data)
   (void) a;
   (void) p;
   offshoot_window_open_default (data);
+}
+
+static void
+new_dialog_done (OshGraph *g, const char *title, gpointer data)
+{
+  offshoot_window_open_graph (data, g, title);
+}
+
+static void
+new_from_architecture_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootNewDialog *d = offshoot_new_dialog_new (GTK_WINDOW (data), new_dialog_done, data);
+  gtk_window_present (GTK_WINDOW (d));
 }
 
 static void
@@ -403,6 +419,7 @@ nothing_activated (GSimpleAction *a, GVariant *p, gpointer data)
 static const GActionEntry win_entries[] = {
   { .name = "open", .activate = open_activated },
   { .name = "open-default", .activate = open_default_activated },
+  { .name = "new-from-architecture", .activate = new_from_architecture_activated },
   { .name = "open-recent", .activate = open_recent_activated, .parameter_type = "s" },
   { .name = "no-recent", .activate = nothing_activated },
   { .name = "cancel", .activate = cancel_activated },

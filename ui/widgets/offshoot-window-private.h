@@ -37,6 +37,7 @@ struct _OffshootWindow
    * old one goes on the undo stack. */
   OshGraphHandle *graph;
   char *spec; /* the path (or "@default") it came from */
+  char *title; /* the window title of a model built in the window, NULL for files */
   GPtrArray *undo, *redo; /* OshGraphHandle *, most recent last */
 
   GCancellable *load_cancel;

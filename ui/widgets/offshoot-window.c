@@ -77,7 +77,8 @@ show_graph (OffshootWindow *self, OshGraphHandle *h, gboolean keep_view)
   g_autofree char *base = self->spec && g_strcmp0 (self->spec, "@default") != 0
                               ? g_path_get_basename (self->spec)
                               : g_strdup ("default model");
-  g_autofree char *title = g_strdup_printf ("%s — Offshoot", g->name && *g->name ? g->name : base);
+  const char *name = self->title ? self->title : g->name && *g->name ? g->name : base;
+  g_autofree char *title = g_strdup_printf ("%s — Offshoot", name);
   gtk_window_set_title (GTK_WINDOW (self), title);
   offshoot_graph_view_set_graph (self->graph_view, h, keep_view);
   offshoot_run_panel_set_graph (self->run_panel, h);
@@ -222,6 +223,7 @@ load_done (GObject *source, GAsyncResult *res, gpointer data)
     }
   g_free (self->spec);
   self->spec = g_strdup (spec);
+  g_clear_pointer (&self->title, g_free);
   clear_history (self);
   osh_graph_handle_unref (self->original);
   self->original = osh_graph_handle_ref (h);
@@ -295,6 +297,25 @@ void
 offshoot_window_open_default (OffshootWindow *self)
 {
   offshoot_window_open_spec (self, "@default");
+}
+
+void
+offshoot_window_open_graph (OffshootWindow *self, OshGraph *g, const char *title)
+{
+  g_return_if_fail (OFFSHOOT_IS_WINDOW (self) && g != NULL);
+  offshoot_window_cancel_load (self);
+  g_free (self->spec);
+  /* No file behind it: exports and the Python snippet suggest "<model name>.keras". */
+  self->spec = g_strdup_printf ("%s.keras", g->name && *g->name ? g->name : "model");
+  g_free (self->title);
+  self->title = g_strdup (title);
+  OshGraphHandle *h = osh_graph_handle_new (g);
+  clear_history (self);
+  osh_graph_handle_unref (self->original);
+  self->original = osh_graph_handle_ref (h);
+  offshoot_window_show_error (self, NULL);
+  show_graph (self, h, FALSE);
+  osh_graph_handle_unref (h);
 }
 
 /* ---- Run ------------------------------------------------------------------------------- */
@@ -483,6 +504,7 @@ offshoot_window_finalize (GObject *object)
   osh_graph_handle_unref (self->original);
   osh_graph_handle_unref (self->graph);
   g_free (self->spec);
+  g_free (self->title);
   g_free (self->error);
   G_OBJECT_CLASS (offshoot_window_parent_class)->finalize (object);
 }

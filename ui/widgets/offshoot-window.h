@@ -28,6 +28,9 @@ void offshoot_window_open_file (OffshootWindow *self, GFile *file);
 void offshoot_window_open_default (OffshootWindow *self);
 /* Opens a path or "@default". */
 void offshoot_window_open_spec (OffshootWindow *self, const char *spec);
+/* Shows a model made in the window (taken over; no file behind it) under `title`, e.g.
+ * "EfficientNetB0 (untrained)" from New from Architecture (offshoot-new-dialog.h). */
+void offshoot_window_open_graph (OffshootWindow *self, OshGraph *g, const char *title);
 
 /* What the window holds, for tests and the end-to-end script. */
 const OshGraph *offshoot_window_get_graph (OffshootWindow *self);

@@ -1,0 +1,222 @@
+/* "New from Architecture…": the window's action opens the dialog, the dialog builds a zoo
+ * model in a worker and the window shows it, laid out, as an unsaved untrained model. */
+#include "offshoot-application.h"
+#include "offshoot-new-dialog.h"
+#include "offshoot-window.h"
+#include "osh-test.h"
+
+#include <gtk/gtk.h>
+#include <string.h>
+
+static GtkApplication *app;
+
+static OffshootWindow *
+new_window (void)
+{
+  OffshootWindow *win = offshoot_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
+  gtk_window_present (GTK_WINDOW (win));
+  return win;
+}
+
+static void
+settle (OffshootWindow *win)
+{
+  while (offshoot_window_is_busy (win) ||
+         (g_strcmp0 (offshoot_window_get_page (win), "graph") == 0 &&
+          gtk_widget_get_width (GTK_WIDGET (offshoot_window_get_graph_view (win))) == 0))
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+close_window (GtkWindow *win)
+{
+  gpointer weak = win;
+  g_object_add_weak_pointer (G_OBJECT (win), &weak);
+  gtk_window_destroy (win);
+  while (weak)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* The dialog the action opened: the one toplevel of its type. */
+static OffshootNewDialog *
+find_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels (); /* owned by GTK */
+  OffshootNewDialog *found = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (OFFSHOOT_IS_NEW_DIALOG (w))
+        {
+          g_assert_null (found);
+          found = OFFSHOOT_NEW_DIALOG (w);
+        }
+    }
+  return found;
+}
+
+static void
+wait_mapped (GtkWidget *w)
+{
+  while (!gtk_widget_get_mapped (w) || gtk_widget_get_width (w) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gboolean
+count_frame (GtkWidget *w, GdkFrameClock *clock, gpointer data)
+{
+  (void) w;
+  (void) clock;
+  (*(int *) data)++;
+  return G_SOURCE_REMOVE;
+}
+
+/* A picture of a window as it is drawn, for a person to look at (build/tests/ui/…). */
+static void
+save_screenshot (GtkWidget *w, const char *name)
+{
+  int frames = 0;
+  gtk_widget_queue_draw (w);
+  gtk_widget_add_tick_callback (w, count_frame, &frames, NULL);
+  while (frames == 0 && gtk_widget_get_mapped (w))
+    g_main_context_iteration (NULL, TRUE);
+  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  if (!node)
+    return;
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (w));
+  g_autoptr (GdkTexture) texture =
+      gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", "ui", name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static void
+test_creates_mobilenet_v2 (void)
+{
+  offshoot_application_set_accels (app);
+  g_auto (GStrv) accels = gtk_application_get_accels_for_action (app, "win.new-from-architecture");
+  g_assert_nonnull (accels[0]);
+  g_assert_cmpstr (accels[0], ==, "<Shift><Control>n");
+
+  OffshootWindow *win = new_window ();
+  g_action_group_activate_action (G_ACTION_GROUP (win), "new-from-architecture", NULL);
+  OffshootNewDialog *d = find_dialog ();
+  g_assert_nonnull (d);
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (d)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (d)) == GTK_WINDOW (win));
+  wait_mapped (GTK_WIDGET (d));
+
+  g_assert_true (offshoot_new_dialog_select (d, "MobileNetV2"));
+  g_assert_false (offshoot_new_dialog_select (d, "ResNet51"));
+  offshoot_new_dialog_set_input (d, 96, 96, 3);
+  save_screenshot (GTK_WIDGET (d), "new-dialog.png");
+
+  gpointer weak = d;
+  g_object_add_weak_pointer (G_OBJECT (d), &weak);
+  offshoot_new_dialog_create (d);
+  g_assert_true (offshoot_new_dialog_is_busy (d));
+  while (weak)
+    g_main_context_iteration (NULL, TRUE);
+  settle (win);
+
+  const OshGraph *g = offshoot_window_get_graph (win);
+  g_assert_nonnull (g);
+  g_assert_null (offshoot_window_get_error (win));
+  g_assert_cmpint (g->n_layers, ==, 156); /* keras.applications.MobileNetV2 */
+  g_assert_cmpint (osh_graph_total_params (g, NULL), ==, 3538984);
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==,
+                   "MobileNetV2 (untrained) — Offshoot");
+  g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  g_assert_cmpint (offshoot_graph_view_count_items (view), >=, 156);
+  double x, y;
+  int project = osh_graph_find_layer (g, -1, "block_16_project");
+  g_assert_true (offshoot_graph_view_layer_position (view, project, &x, &y));
+  save_screenshot (GTK_WIDGET (win), "new-dialog-window.png");
+  close_window (GTK_WINDOW (win));
+}
+
+/* An input too small for the architecture: the error stays in the dialog, which stays open,
+ * and the window keeps what it had. */
+static void
+test_error_stays_in_dialog (void)
+{
+  OffshootWindow *win = new_window ();
+  g_action_group_activate_action (G_ACTION_GROUP (win), "new-from-architecture", NULL);
+  OffshootNewDialog *d = find_dialog ();
+  g_assert_nonnull (d);
+  wait_mapped (GTK_WIDGET (d));
+  g_assert_true (offshoot_new_dialog_select (d, "VGG16"));
+  offshoot_new_dialog_set_input (d, 16, 16, 3);
+  offshoot_new_dialog_create (d);
+  while (offshoot_new_dialog_is_busy (d))
+    g_main_context_iteration (NULL, TRUE);
+  const char *error = offshoot_new_dialog_get_error (d);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error, "too small"));
+  g_assert_true (find_dialog () == d);
+  g_assert_null (offshoot_window_get_graph (win));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  save_screenshot (GTK_WIDGET (d), "new-dialog-error.png");
+
+  /* Selecting another architecture clears the error and fills in its default size. */
+  g_assert_true (offshoot_new_dialog_select (d, "MobileNetV3Small"));
+  g_assert_null (offshoot_new_dialog_get_error (d));
+  close_window (GTK_WINDOW (d));
+  close_window (GTK_WINDOW (win));
+}
+
+/* Cancel while the worker builds: the dialog goes at once, the model it was making is dropped
+ * when the worker ends, and the window keeps what it had. */
+static void
+test_cancel_while_building (void)
+{
+  OffshootWindow *win = new_window ();
+  g_action_group_activate_action (G_ACTION_GROUP (win), "new-from-architecture", NULL);
+  OffshootNewDialog *d = find_dialog ();
+  g_assert_nonnull (d);
+  wait_mapped (GTK_WIDGET (d));
+  g_assert_true (offshoot_new_dialog_select (d, "ResNet50"));
+  offshoot_new_dialog_create (d);
+  g_assert_true (offshoot_new_dialog_is_busy (d));
+  gpointer weak = d;
+  g_object_add_weak_pointer (G_OBJECT (d), &weak);
+  gtk_window_destroy (GTK_WINDOW (d));
+  g_assert_null (find_dialog ());
+  while (weak) /* finalized once the worker has handed its result back */
+    g_main_context_iteration (NULL, TRUE);
+  settle (win);
+  g_assert_null (offshoot_window_get_graph (win));
+  g_assert_null (offshoot_window_get_error (win));
+  close_window (GTK_WINDOW (win));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  app = gtk_application_new ("io.offshoot.Offshoot.TestNew", G_APPLICATION_NON_UNIQUE);
+  g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
+  g_application_register (G_APPLICATION (app), NULL, NULL);
+  g_test_add_func ("/ui/new-dialog/creates-mobilenet-v2", test_creates_mobilenet_v2);
+  g_test_add_func ("/ui/new-dialog/error-stays-in-dialog", test_error_stays_in_dialog);
+  g_test_add_func ("/ui/new-dialog/cancel-while-building", test_cancel_while_building);
+  int status = g_test_run ();
+  g_object_unref (app);
+  return status;
+}
