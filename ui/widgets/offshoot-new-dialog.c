@@ -2,6 +2,7 @@
  * has no AdwDialog here) whose Create button builds a zoo model in a GTask worker, so that
  * even EfficientNetB7 leaves the windows responsive. */
 #include "offshoot-new-dialog.h"
+#include "osh-workers.h"
 
 #include "zoo/osh-zoo.h"
 
@@ -130,6 +131,7 @@ build_done (GObject *source, GAsyncResult *res, gpointer data)
   OffshootNewDialog *self = OFFSHOOT_NEW_DIALOG (source);
   g_autoptr (GError) error = NULL;
   OshGraph *g = g_task_propagate_pointer (G_TASK (res), &error);
+  osh_worker_end (error);
   if (!is_open (self))
     {
       /* Closed while building: nobody wants the model any more. */
@@ -176,6 +178,7 @@ offshoot_new_dialog_create (OffshootNewDialog *self)
   set_busy (self, TRUE, status);
   GTask *task = g_task_new (self, NULL, build_done, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) build_job_free);
+  osh_worker_begin (); /* the application waits for the build before it exits */
   g_task_run_in_thread (task, build_thread);
   g_object_unref (task);
 }
