@@ -6,12 +6,14 @@
  * of MR = 12 output pixels by one panel keeps 24 accumulators in registers over the whole K and
  * reads the input through one pointer per pixel and tap (a shared zero row stands for padding).
  * The output is written channels-last, or channels-first by scattering each vector over 16 planes.
- * Work is split panel-major: a panel (at most K × 128 bytes) stays in L2 while every pixel block
- * passes over it. Inputs with few channels per group are gathered first (im2col of one tile on
- * the stack), since a short inner loop per tap would leave the FMA units idle. */
+ * A kernel that fits in L2 is run block by block (each block's output rows written whole); a
+ * larger one panel by panel, every pixel block passing over a panel while it is in L2. Inputs
+ * with few channels per group are gathered first (im2col of one tile on the stack), since a
+ * short inner loop per tap would leave the FMA units idle. */
 #include "osh-conv-gemm.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,8 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
    * (squeeze-excite's 1×1 products, read-bound on the weights anyway) can afford. */
   if (cg < 1 || (og < 16 && s->batch * s->oh * s->ow > 16))
     return NULL;
+  if (s->planar_out && s->oh * s->ow > INT32_MAX / 16)
+    return NULL; /* the scatter's lane offsets are 32-bit */
   bool gather = cg < MIN_DIRECT || taps > MAX_TAPS;
   int64_t K = taps * cg;
   if (gather && K * MR * (int64_t) sizeof (float) > 256 * 1024)
