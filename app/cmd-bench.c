@@ -85,46 +85,50 @@ time_runs (OshPlan *plan, int runs, double *times, double *cpu, OshError *err)
 }
 
 /* Where a run's time goes, by layer class (each step at its fastest run), largest first. */
+typedef struct
+{
+  const char *class_name;
+  double ms;
+} ClassTime;
+
+static int
+compare_class_time (gconstpointer a, gconstpointer b)
+{
+  double x = ((const ClassTime *) a)->ms, y = ((const ClassTime *) b)->ms;
+  return x > y ? -1 : x < y;
+}
+
 static void
 print_class_times (const OshPlan *plan)
 {
-  GHashTable *ms = g_hash_table_new (g_str_hash, g_str_equal);
-  static double sums[256];
-  int n = 0;
+  GArray *times = g_array_new (FALSE, FALSE, sizeof (ClassTime));
+  GHashTable *index = g_hash_table_new (g_str_hash, g_str_equal); /* class → position + 1 */
   double total = 0;
   for (int i = 0; i < osh_plan_n_steps (plan); i++)
     {
       OshPlanStep s;
       if (!osh_plan_step (plan, i, &s))
         continue;
-      gpointer slot;
-      if (!g_hash_table_lookup_extended (ms, s.class_name, NULL, &slot))
+      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, s.class_name));
+      if (!at)
         {
-          if (n == G_N_ELEMENTS (sums))
-            continue;
-          sums[n] = 0;
-          slot = GINT_TO_POINTER (n++);
-          g_hash_table_insert (ms, (gpointer) s.class_name, slot);
+          g_array_append_val (times, ((ClassTime){ s.class_name, 0 }));
+          at = times->len;
+          g_hash_table_insert (index, (gpointer) s.class_name, GUINT_TO_POINTER (at));
         }
-      sums[GPOINTER_TO_INT (slot)] += s.best_ms;
+      g_array_index (times, ClassTime, at - 1).ms += s.best_ms;
       total += s.best_ms;
     }
-  GList *names = g_hash_table_get_keys (ms);
+  g_array_sort (times, compare_class_time);
   printf ("time by layer class (fastest run of each step, %.2f ms in all):\n", total);
-  for (int shown = 0; shown < 8 && names; shown++)
+  for (guint i = 0; i < times->len && i < 8; i++)
     {
-      GList *top = names;
-      for (GList *l = names; l; l = l->next)
-        if (sums[GPOINTER_TO_INT (g_hash_table_lookup (ms, l->data))]
-            > sums[GPOINTER_TO_INT (g_hash_table_lookup (ms, top->data))])
-          top = l;
-      double v = sums[GPOINTER_TO_INT (g_hash_table_lookup (ms, top->data))];
-      printf ("  %-24s %8.2f ms %5.1f %%\n", (const char *) top->data, v,
-              total > 0 ? 100 * v / total : 0);
-      names = g_list_delete_link (names, top);
+      const ClassTime *t = &g_array_index (times, ClassTime, i);
+      printf ("  %-24s %8.2f ms %5.1f %%\n", t->class_name, t->ms,
+              total > 0 ? 100 * t->ms / total : 0);
     }
-  g_list_free (names);
-  g_hash_table_destroy (ms);
+  g_hash_table_destroy (index);
+  g_array_free (times, TRUE);
 }
 
 static int

@@ -294,11 +294,7 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   if (!scale)
     return false;
   for (int64_t m = 0; m < g->m; m++)
-    {
-      /* As the BatchNormalization kernel computes it: y = x·a + (B - mean·a). */
-      scale[m] = bn[1][m] / sqrtf (bn[4][m] + eps);
-      shift[m] = bn[2][m] - bn[3][m] * scale[m];
-    }
+    onnx_batchnorm_coefficients (bn[1][m], bn[2][m], bn[3][m], bn[4][m], eps, &scale[m], &shift[m]);
   if (g->fast)
     osh_conv_gemm_fold_affine (g->fast, scale, shift);
   else

@@ -52,7 +52,8 @@ onnx_batchnorm_run (const OshOpCall *c, const float *const *in, float *const *ou
   for (int64_t n = 0; n < x->dim[0]; n++)
     for (int64_t ch = 0; ch < channels; ch++)
       {
-        float a = scale[ch] / sqrtf (var[ch] + eps), b = bias[ch] - mean[ch] * a;
+        float a, b;
+        onnx_batchnorm_coefficients (scale[ch], bias[ch], mean[ch], var[ch], eps, &a, &b);
         const float *src = xd + (n * channels + ch) * plane;
         float *dst = out[0] + (n * channels + ch) * plane;
         for (int64_t i = 0; i < plane; i++)

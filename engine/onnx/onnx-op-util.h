@@ -6,6 +6,8 @@
  * constant values through these helpers; kernels read data through onnx_slot_data. */
 #pragma once
 
+#include <math.h>
+
 #include "osh-onnx.h"
 #include "osh-op.h"
 
@@ -57,6 +59,16 @@ ONNX_FAMILY (unary)     /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identi
 ONNX_FAMILY (binary)    /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
 ONNX_FAMILY (conv)      /* onnx-conv.c: Conv */
 ONNX_FAMILY (convtr)    /* onnx-conv.c: ConvTranspose */
+/* Inference BatchNormalization of one channel as y = x·*a + *b: the kernel (onnx-norm.c) and the
+ * folding into a convolution (onnx-conv.c) compute it the same way. */
+static inline void
+onnx_batchnorm_coefficients (float scale, float bias, float mean, float var, float eps, float *a,
+                             float *b)
+{
+  *a = scale / sqrtf (var + eps);
+  *b = bias - mean * *a;
+}
+
 /* onnx-conv.c: Conv takes in a BatchNormalization, Relu, Clip, Sigmoid or SiLU that follows it. */
 bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 ONNX_FAMILY (pool)      /* onnx-pool.c: MaxPool, AveragePool, Global*Pool */
