@@ -4,6 +4,7 @@
 #include "offshoot-new-dialog.h"
 #include "offshoot-window.h"
 #include "osh-test.h"
+#include "ui-test-window.h"
 
 #include <gtk/gtk.h>
 #include <string.h>
@@ -13,31 +14,7 @@ static GtkApplication *app;
 static OffshootWindow *
 new_window (void)
 {
-  OffshootWindow *win = offshoot_window_new (app);
-  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
-}
-
-static void
-settle (OffshootWindow *win)
-{
-  while (offshoot_window_is_busy (win) ||
-         (g_strcmp0 (offshoot_window_get_page (win), "graph") == 0 &&
-          gtk_widget_get_width (GTK_WIDGET (offshoot_window_get_graph_view (win))) == 0))
-    g_main_context_iteration (NULL, TRUE);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static void
-close_window (GtkWindow *win)
-{
-  gpointer weak = win;
-  g_object_add_weak_pointer (G_OBJECT (win), &weak);
-  gtk_window_destroy (win);
-  while (weak)
-    g_main_context_iteration (NULL, TRUE);
+  return ui_test_window_new (app);
 }
 
 /* The dialog the action opened: the one toplevel of its type. */
@@ -128,7 +105,7 @@ test_creates_mobilenet_v2 (void)
   g_assert_true (offshoot_new_dialog_is_busy (d));
   while (weak)
     g_main_context_iteration (NULL, TRUE);
-  settle (win);
+  ui_test_settle (win);
 
   const OshGraph *g = offshoot_window_get_graph (win);
   g_assert_nonnull (g);
@@ -144,7 +121,7 @@ test_creates_mobilenet_v2 (void)
   int project = osh_graph_find_layer (g, -1, "block_16_project");
   g_assert_true (offshoot_graph_view_layer_position (view, project, &x, &y));
   save_screenshot (GTK_WIDGET (win), "new-dialog-window.png");
-  close_window (GTK_WINDOW (win));
+  ui_test_close (GTK_WINDOW (win));
 }
 
 /* An input too small for the architecture: the error stays in the dialog, which stays open,
@@ -174,8 +151,8 @@ test_error_stays_in_dialog (void)
   /* Selecting another architecture clears the error and fills in its default size. */
   g_assert_true (offshoot_new_dialog_select (d, "MobileNetV3Small"));
   g_assert_null (offshoot_new_dialog_get_error (d));
-  close_window (GTK_WINDOW (d));
-  close_window (GTK_WINDOW (win));
+  ui_test_close (GTK_WINDOW (d));
+  ui_test_close (GTK_WINDOW (win));
 }
 
 /* Cancel while the worker builds: the dialog goes at once, the model it was making is dropped
@@ -197,10 +174,10 @@ test_cancel_while_building (void)
   g_assert_null (find_dialog ());
   while (weak) /* finalized once the worker has handed its result back */
     g_main_context_iteration (NULL, TRUE);
-  settle (win);
+  ui_test_settle (win);
   g_assert_null (offshoot_window_get_graph (win));
   g_assert_null (offshoot_window_get_error (win));
-  close_window (GTK_WINDOW (win));
+  ui_test_close (GTK_WINDOW (win));
 }
 
 int

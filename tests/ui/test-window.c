@@ -11,44 +11,18 @@
 #include "offshoot-application.h"
 #include "offshoot-window-private.h"
 #include "osh-test.h"
+#include "ui-test-window.h"
 
 static GtkApplication *app;
 
 static OffshootWindow *
 new_window (void)
 {
-  OffshootWindow *win = offshoot_window_new (app);
-  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
+  return ui_test_window_new (app);
 }
 
 /* Runs the main loop until loading and layout are over and the view has its size. */
-static void
-settle (OffshootWindow *win)
-{
-  while (offshoot_window_is_busy (win)
-         || gtk_widget_get_width (GTK_WIDGET (offshoot_window_get_graph_view (win))) == 0)
-    {
-      if (!offshoot_window_is_busy (win) && g_strcmp0 (offshoot_window_get_page (win), "graph") != 0)
-        break;
-      g_main_context_iteration (NULL, TRUE);
-    }
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
 /* Destroys the window and waits until it is finalized (workers it started are done). */
-static void
-close_window (OffshootWindow *win)
-{
-  gpointer weak = win;
-  g_object_add_weak_pointer (G_OBJECT (win), &weak);
-  gtk_window_destroy (GTK_WINDOW (win));
-  while (weak)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 #define FACE_MODEL "keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5"
 #define FACE_PHOTO "keras2/face_classification/test_image.jpg"
 
@@ -58,7 +32,7 @@ open_path (const char *path)
 {
   OffshootWindow *win = new_window ();
   offshoot_window_open_spec (win, path);
-  settle (win);
+  ui_test_settle (win);
   g_assert_null (offshoot_window_get_error (win));
   return win;
 }
@@ -77,7 +51,7 @@ open_fixture (void)
   OffshootWindow *win = new_window ();
   offshoot_window_open_spec (win, path);
   g_assert_cmpstr (offshoot_window_get_page (win), ==, "loading");
-  settle (win);
+  ui_test_settle (win);
   g_assert_null (offshoot_window_get_error (win));
   g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
   return win;
@@ -141,7 +115,7 @@ test_opens_model (void)
   g_assert_true (action_enabled (win, "export-model"));
   g_assert_false (action_enabled (win, "undo"));
   g_assert_false (action_enabled (win, "cancel"));
-  close_window (win);
+  ui_test_close (win);
 }
 
 static void
@@ -181,7 +155,7 @@ test_click_selects_layer (void)
   click_at (view, 3, 3);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, -1);
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "name"), ==, "No layer selected");
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* The user's path on the corpus face model: find a layer by name, click it, read it. */
@@ -215,7 +189,7 @@ test_face_model_find_and_click (void)
   g_autofree char *params = digits (offshoot_layer_panel_get_text (panel, "params"));
   g_assert_cmpstr (params, ==, "8071");
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "outputs"), ==, "(None, 4, 4, 7)");
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* What `offshoot run` computes for this model and picture: the top class and its p. */
@@ -264,7 +238,7 @@ test_run_face_model (void)
   offshoot_run_panel_set_class_names (run, "angry, disgust, fear, happy, sad, surprise, neutral");
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
   g_assert_true (offshoot_window_is_busy (win));
-  settle (win);
+  ui_test_settle (win);
   g_assert_null (offshoot_run_panel_get_error (run));
   g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 1);
 
@@ -280,7 +254,7 @@ test_run_face_model (void)
   offshoot_graph_view_select_layer (view, layer, TRUE);
   const char *act = offshoot_layer_panel_get_text (offshoot_window_get_layer_panel (win), "activation");
   g_assert_true (g_str_has_prefix (act, "output (1, 4, 4, 7)"));
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* The issue's whole path: open the face model, click a layer, attach the seed head, run,
@@ -314,7 +288,7 @@ test_attach_run_export (void)
   if (!strstr (check, "aux_head_out (Conv2D) → (None, 15, 15, 1)"))
     g_error ("check says: %s", check);
   g_assert_true (offshoot_head_panel_apply (head));
-  settle (win);
+  ui_test_settle (win);
   g = offshoot_window_get_graph (win);
   g_assert_cmpint (g->n_layers, ==, 50);
   g_assert_cmpint (g->n_outputs, ==, 2);
@@ -326,7 +300,7 @@ test_attach_run_export (void)
   g_autoptr (GFile) file = g_file_new_for_path (photo);
   offshoot_window_set_run_input (win, file);
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
-  settle (win);
+  ui_test_settle (win);
   OffshootRunPanel *run = offshoot_window_get_run_panel (win);
   g_assert_null (offshoot_run_panel_get_error (run));
   g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 2);
@@ -356,7 +330,7 @@ test_attach_run_export (void)
   g_assert_true (strstr (code, "add_2") != NULL);
   g_autofree char *saved = g_build_filename (dir, "face_aux.h5", NULL);
   offshoot_window_export_model_to (win, saved);
-  settle (win);
+  ui_test_settle (win);
   g_assert_null (offshoot_window_get_error (win));
   OshError err = { 0 };
   OshGraph *back = osh_model_load (saved, &err);
@@ -369,10 +343,10 @@ test_attach_run_export (void)
   g_rmdir (dir);
 
   g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
-  settle (win);
+  ui_test_settle (win);
   g_assert_cmpint (offshoot_window_get_graph (win)->n_layers, ==, 46);
   g_assert_false (action_enabled (win, "export-snippet"));
-  close_window (win);
+  ui_test_close (win);
 }
 
 static void
@@ -407,7 +381,7 @@ test_zoom_actions (void)
   g_signal_emit_by_name (drag, "drag-begin", 300.0, 300.0);
   g_signal_emit_by_name (drag, "drag-update", 40.0, 0.0);
   g_assert_cmpfloat_with_epsilon (cam->cx, cx - 40.0 / cam->zoom, 1e-9);
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* The fixture with two repeated blocks of two layers (block1a_*, block1b_*) after its
@@ -437,25 +411,25 @@ test_collapse_blocks (void)
 {
   OffshootWindow *win = open_fixture ();
   offshoot_window_apply_edit (win, with_blocks (offshoot_window_get_graph (win)));
-  settle (win);
+  ui_test_settle (win);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   int expanded = offshoot_graph_view_count_items (view);
   g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (TRUE));
   g_assert_true (offshoot_window_is_busy (win)); /* laying out again in the worker */
-  settle (win);
+  ui_test_settle (win);
   /* Blocks of several boxes become one box each (block1a_*, block1b_*, and whatever else
    * the layout counts as repeated). */
   g_assert_cmpint (offshoot_graph_view_count_items (view), <=, expanded - 2);
   g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (FALSE));
-  settle (win);
+  ui_test_settle (win);
   g_assert_cmpint (offshoot_graph_view_count_items (view), ==, expanded);
   /* One group by name (a double click on its frame does the same). */
   g_assert_true (offshoot_graph_view_toggle_group (view, "block1a"));
-  settle (win);
+  ui_test_settle (win);
   g_assert_cmpint (offshoot_graph_view_count_items (view), ==, expanded - 1);
   /* The help overlay (Ctrl+?) comes from the GResource. */
   g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win)));
-  close_window (win);
+  ui_test_close (win);
 }
 
 static void
@@ -476,7 +450,7 @@ test_search (void)
   g_assert_cmpint (offshoot_graph_view_search_step (view, -1), ==, 0);
   g_assert_cmpint (offshoot_graph_view_search_step (view, -1), ==, expected - 1);
   g_assert_cmpint (offshoot_graph_view_search (view, "no such layer"), ==, 0);
-  close_window (win);
+  ui_test_close (win);
 }
 
 static void
@@ -485,14 +459,14 @@ test_bad_file_shows_error (void)
   g_autofree char *path = osh_test_fixture ("ui/test-window.c");
   OffshootWindow *win = new_window ();
   offshoot_window_open_spec (win, path);
-  settle (win);
+  ui_test_settle (win);
   const char *err = offshoot_window_get_error (win);
   g_assert_nonnull (err);
   g_assert_true (strstr (err, "test-window.c") != NULL); /* names the file */
   g_assert_cmpstr (offshoot_window_get_page (win), ==, "empty");
   g_assert_null (offshoot_window_get_graph (win));
   g_assert_false (action_enabled (win, "export-model"));
-  close_window (win);
+  ui_test_close (win);
 }
 
 static void
@@ -510,7 +484,7 @@ test_cancel_load (void)
     g_main_context_iteration (NULL, FALSE), g_usleep (1000);
   g_assert_null (offshoot_window_get_graph (win));
   g_assert_null (offshoot_window_get_error (win));
-  close_window (win);
+  ui_test_close (win);
 }
 
 static void
@@ -518,14 +492,14 @@ test_default_model (void)
 {
   OffshootWindow *win = new_window ();
   offshoot_window_open_default (win);
-  settle (win);
+  ui_test_settle (win);
   /* Without an embedded model the window starts empty, without an error. */
   if (offshoot_window_get_graph (win))
     g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
   else
     g_assert_cmpstr (offshoot_window_get_page (win), ==, "empty");
   g_assert_null (offshoot_window_get_error (win));
-  close_window (win);
+  ui_test_close (win);
 }
 
 static void
@@ -537,18 +511,18 @@ test_undo_redo (void)
   OshGraph *copy = osh_graph_copy (original, &err);
   g_assert_nonnull (copy);
   offshoot_window_apply_edit (win, copy);
-  settle (win);
+  ui_test_settle (win);
   g_assert_true (offshoot_window_get_graph (win) == copy);
   g_assert_true (action_enabled (win, "undo"));
   g_assert_false (action_enabled (win, "redo"));
   g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
-  settle (win);
+  ui_test_settle (win);
   g_assert_true (offshoot_window_get_graph (win) == original);
   g_assert_true (action_enabled (win, "redo"));
   g_action_group_activate_action (G_ACTION_GROUP (win), "redo", NULL);
-  settle (win);
+  ui_test_settle (win);
   g_assert_true (offshoot_window_get_graph (win) == copy);
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* The fixture plus an output computed from an Input that is not a model input. */
@@ -579,7 +553,7 @@ test_disconnection_banner (void)
   g_assert_cmpint (offshoot_window_count_fixes (win), ==, 0);
   g_assert_false (gtk_revealer_get_reveal_child (win->disconnect_revealer));
   offshoot_window_apply_edit (win, with_foreign_branch (offshoot_window_get_graph (win)));
-  settle (win);
+  ui_test_settle (win);
   g_assert_true (gtk_revealer_get_reveal_child (win->disconnect_revealer));
   const char *msg = gtk_label_get_text (win->disconnect_message);
   g_assert_true (g_str_has_prefix (msg, "Graph disconnected"));
@@ -589,13 +563,13 @@ test_disconnection_banner (void)
   g_assert_cmpint (n, >=, 1);
   /* The first fix makes the graph connected again, as one undoable step. */
   g_assert_true (offshoot_window_apply_fix (win, 0));
-  settle (win);
+  ui_test_settle (win);
   g_assert_false (gtk_revealer_get_reveal_child (win->disconnect_revealer));
   g_assert_cmpint (offshoot_window_count_fixes (win), ==, 0);
   g_action_group_activate_action (G_ACTION_GROUP (win), "undo", NULL);
-  settle (win);
+  ui_test_settle (win);
   g_assert_true (gtk_revealer_get_reveal_child (win->disconnect_revealer));
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* Dropping files on the window: a model opens, a picture becomes the run input; the opened
@@ -619,7 +593,7 @@ test_drop_recent_picture (void)
   g_value_unset (&value);
   g_slist_free (files);
   g_assert_true (handled);
-  settle (win);
+  ui_test_settle (win);
   g_assert_nonnull (offshoot_window_get_graph (win));
   g_assert_true (offshoot_run_panel_can_run (offshoot_window_get_run_panel (win)));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "run");
@@ -649,7 +623,7 @@ test_drop_recent_picture (void)
   g_assert_cmpint (gdk_texture_get_height (tex), >, gdk_texture_get_width (tex)); /* top to bottom */
   g_remove (png);
   g_rmdir (dir);
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* The shortcuts the issue asks for are bound, each to an action the window really has. */
@@ -680,7 +654,7 @@ test_shortcuts (void)
       g_assert_cmpuint (mods, ==, want_mods);
       g_assert_true (g_action_group_has_action (G_ACTION_GROUP (win), wanted[i].action + 4));
     }
-  close_window (win);
+  ui_test_close (win);
 }
 
 /* Every button without a text label says what it does (tooltip; the .ui also sets an
@@ -723,7 +697,7 @@ test_buttons_are_named (void)
   GtkWidget *titlebar = gtk_window_get_titlebar (GTK_WINDOW (win));
   check_buttons (titlebar, &n);
   g_assert_cmpint (n, >=, 10);
-  close_window (win);
+  ui_test_close (win);
 }
 
 int

@@ -14,6 +14,29 @@ ui_test_window_new (GtkApplication *app)
   return win;
 }
 
+/* Runs the main loop until the window is idle and, on the graph page, its view has a size. */
+static inline void
+ui_test_settle (OffshootWindow *win)
+{
+  while (offshoot_window_is_busy (win)
+         || (g_strcmp0 (offshoot_window_get_page (win), "graph") == 0
+             && gtk_widget_get_width (GTK_WIDGET (offshoot_window_get_graph_view (win))) == 0))
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Destroys a window and runs the main loop until it is finalized. */
+static inline void
+ui_test_close (gpointer window)
+{
+  gpointer weak = window;
+  g_object_add_weak_pointer (G_OBJECT (window), &weak);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (weak)
+    g_main_context_iteration (NULL, TRUE);
+}
+
 /* A registered application with the app's resources, not unique, as the windows need. */
 static inline GtkApplication *
 ui_test_application_new (const char *id)
