@@ -46,9 +46,10 @@ static const OshCommand commands[] = {
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
     "  --scale S             pixels per point for PNG (default 1)\n"
     "  --dark                the dark palette\n", osh_cmd_render },
-  { "bench", "MODEL [--runs N] [--threads N] [--json]", "time inference against a same-run sgemm baseline",
+  { "bench", "MODEL [--runs N] [--threads N] [--steps] [--json]", "time inference against a same-run sgemm baseline",
     "  --runs N              timed runs (default 10)\n"
     "  --threads N           compute threads (default 1)\n"
+    "  --steps               list every step with its time and GFLOPS\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_bench },
   { "zoo", "NAME -o OUT [options] | --list", "write an untrained keras.applications architecture",

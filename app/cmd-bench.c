@@ -1,4 +1,4 @@
-/* offshoot bench MODEL [--runs N] [--threads N] [--json] — inference timing read against the
+/* offshoot bench MODEL [--runs N] [--threads N] [--steps] [--json] — inference timing read against the
  * machine: after a warm-up run, N timed runs give median/min/max milliseconds and the achieved
  * GFLOPS (the plan's FLOPs over the median time), and the CPU time each run cost (what counts on
  * a shared machine, where other processes stretch the clock); the single-thread cblas_sgemm
@@ -131,8 +131,36 @@ print_class_times (const OshPlan *plan)
   g_array_free (times, TRUE);
 }
 
+/* Every step in plan order with its fastest time; a step whose work was folded into its producer
+ * shows (next to) nothing. */
+static json_t *
+list_steps (const OshPlan *plan, bool print)
+{
+  json_t *steps = json_array ();
+  if (print)
+    printf ("steps (fastest run of each):\n");
+  for (int i = 0; i < osh_plan_n_steps (plan); i++)
+    {
+      OshPlanStep s;
+      if (!osh_plan_step (plan, i, &s))
+        continue;
+      char dims[96] = "";
+      for (int d = 0, at = 0; d < s.shape.rank && at < (int) sizeof dims - 24; d++)
+        at += snprintf (dims + at, sizeof dims - (size_t) at, d ? "×%lld" : "%lld",
+                        (long long) s.shape.dim[d]);
+      double gflops = s.best_ms > 0 ? s.flops / (s.best_ms * 1e6) : 0;
+      json_array_append_new (steps, json_pack ("{s:s, s:s, s:s, s:f, s:f, s:f}", "path", s.path,
+                                               "class_name", s.class_name, "shape", dims, "mflop",
+                                               s.flops / 1e6, "ms", s.best_ms, "gflops", gflops));
+      if (print)
+        printf ("  %-40s %-22s %-18s %8.1f MFLOP %8.3f ms %6.1f GFLOPS\n", s.path, s.class_name,
+                dims, s.flops / 1e6, s.best_ms, gflops);
+    }
+  return steps;
+}
+
 static int
-bench (const char *cmd, const char *model, int runs, int threads, bool json)
+bench (const char *cmd, const char *model, int runs, int threads, bool steps, bool json)
 {
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (model, &err);
@@ -198,6 +226,7 @@ bench (const char *cmd, const char *model, int runs, int threads, bool json)
                       s.class_name, s.flops / 1e6, s.best_ms, step_gflops, 100 * ratio);
             }
         }
+      json_t *step_list = steps ? list_steps (plan, !json) : NULL;
       if (json)
         {
           json_t *doc = json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
@@ -211,12 +240,17 @@ bench (const char *cmd, const char *model, int runs, int threads, bool json)
                                    sgemm > 0 ? best_gflops / sgemm : 0.0, "cpu_ratio",
                                    sgemm > 0 ? cpu_gflops / sgemm : 0.0, "blas_core",
                                    osh_exec_blas_core (), "convs", convs);
+          if (step_list)
+            json_object_set_new (doc, "steps", step_list);
           json_dumpf (doc, stdout, JSON_INDENT (1) | JSON_REAL_PRECISION (6));
           putchar ('\n');
           json_decref (doc);
         }
       else
-        json_decref (convs);
+        {
+          json_decref (convs);
+          json_decref (step_list);
+        }
     }
   g_free (times);
   g_free (cpu);
@@ -241,12 +275,14 @@ osh_cmd_bench (int argc, char **argv)
 {
   const char *model = NULL;
   int runs = 10, threads = 1;
-  bool json = false;
+  bool json = false, steps = false;
   for (int i = 1; i < argc; i++)
     {
       const char *arg = argv[i];
       if (strcmp (arg, "--json") == 0)
         json = true;
+      else if (strcmp (arg, "--steps") == 0)
+        steps = true;
       else if (strcmp (arg, "--runs") == 0 || g_str_has_prefix (arg, "--runs="))
         {
           const char *v = arg[6] == '=' ? arg + 7 : i + 1 < argc ? argv[++i] : NULL;
@@ -268,5 +304,5 @@ osh_cmd_bench (int argc, char **argv)
     }
   if (!model)
     return osh_cli_usage_error (argv[0], "no MODEL given");
-  return bench (argv[0], model, runs, threads, json);
+  return bench (argv[0], model, runs, threads, steps, json);
 }
