@@ -58,6 +58,13 @@ typedef struct
   /* Keep every layer's output (the GUI's layer panel): no buffer is reused. */
   bool capture_all;
 
+  /* ONNX graphs: run every step channels-first as the graph is written. By default rank-4
+   * activations stay channels-last (NHWC) between the steps that can work that way, converted
+   * at the boundaries (steps of class "ToNHWC" and "ToNCHW"); what a caller sees (shapes,
+   * outputs, captures) is NCHW either way. The environment variable OFFSHOOT_KEEP_LAYOUT=1
+   * does the same for every plan (to compare). capture_all keeps the layout too. */
+  bool keep_layout;
+
   /* Polled between nodes; non-zero stops the run with OSH_ERR_CANCELLED. The caller sets it
    * from any thread (g_atomic_int_set or a plain store). */
   const volatile int *cancel;

@@ -23,6 +23,12 @@ typedef struct
   bool depthwise;
   OshConvGemm *fast;        /* packed kernel (channels-last input), when weights are constant */
   OnnxDepthwise *dw_fast;   /* depthwise with constant weights, padded-row kernel */
+  bool nhwc;                /* switched to channels-last input and output (layout pass) */
+  /* What absorb folded into `fast`, replayed when it is packed again for NHWC output. */
+  float *affine;            /* n_affine pairs of m scales then m shifts */
+  int n_affine;
+  OshEpilogue epilogue;
+  bool has_epilogue;
 } Geometry;
 
 /* Reads the spatial attributes of a conv-like op for spatial rank 1 or 2 into 2-D form. */
@@ -196,11 +202,23 @@ free_geometry (void *p)
   Geometry *g = p;
   osh_conv_gemm_free (g->fast);
   onnx_depthwise_free (g->dw_fast);
+  free (g->affine);
   free (g);
 }
 
 /* The packed implicit-GEMM kernel reads a channels-last copy of the input and writes the output
  * channels-first; it needs the weights (and bias) at plan time. */
+static OshConvGemm *
+new_fast (const OshOpCall *c, const Geometry *g, bool planar_out)
+{
+  OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
+  OshConvShape s = { .batch = g->n, .ih = g->h, .iw = g->w, .cin = g->c, .oh = g->oh,
+                     .ow = g->ow, .cout = g->m, .kh = g->kh, .kw = g->kw, .sh = g->sh,
+                     .sw = g->sw, .dh = g->dh, .dw = g->dw, .ph = g->pt, .pw = g->pl,
+                     .groups = g->group, .planar_out = planar_out };
+  return osh_conv_gemm_new (&s, w.value, osh_kernel_strides_onnx (&s), b.present ? b.value : NULL);
+}
+
 static void
 prepare_fast (OshOpCall *c, Geometry *g)
 {
@@ -215,11 +233,7 @@ prepare_fast (OshOpCall *c, Geometry *g)
       g->dw_fast = onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
       return;
     }
-  OshConvShape s = { .batch = g->n, .ih = g->h, .iw = g->w, .cin = g->c, .oh = g->oh,
-                     .ow = g->ow, .cout = g->m, .kh = g->kh, .kw = g->kw, .sh = g->sh,
-                     .sw = g->sw, .dh = g->dh, .dw = g->dw, .ph = g->pt, .pw = g->pl,
-                     .groups = g->group, .planar_out = true };
-  g->fast = osh_conv_gemm_new (&s, w.value, osh_kernel_strides_onnx (&s), b.present ? b.value : NULL);
+  g->fast = new_fast (c, g, true);
 }
 
 /* The range a Relu or Clip step clamps to. */
@@ -279,8 +293,15 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
     return false;
   OshEpilogue e;
   if (epilogue_of (next, kind, &e))
-    return g->fast ? osh_conv_gemm_set_epilogue (g->fast, &e)
-                   : onnx_depthwise_set_epilogue (g->dw_fast, &e);
+    {
+      if (g->dw_fast)
+        return onnx_depthwise_set_epilogue (g->dw_fast, &e);
+      if (!osh_conv_gemm_set_epilogue (g->fast, &e))
+        return false;
+      g->epilogue = e;
+      g->has_epilogue = true;
+      return true;
+    }
   if (kind != OSH_FUSE_NEXT || strcmp (next->layer->class_name, "BatchNormalization") != 0
       || next->n_out != 1
       || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) : onnx_depthwise_has_epilogue (g->dw_fast)))
@@ -290,16 +311,21 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
     if (!(bn[i] = onnx_slot (next, i).value))
       return false;
   float eps = onnx_attr_float (next, "epsilon", 1e-5f);
-  float *scale = malloc ((size_t) g->m * 2 * sizeof *scale), *shift = scale + g->m;
-  if (!scale)
+  size_t pair = (size_t) g->m * 2;
+  float *all = realloc (g->affine, (size_t) (g->n_affine + 1) * pair * sizeof *all);
+  if (!all)
     return false;
+  g->affine = all;
+  float *scale = all + (size_t) g->n_affine * pair, *shift = scale + g->m;
   for (int64_t m = 0; m < g->m; m++)
     onnx_batchnorm_coefficients (bn[1][m], bn[2][m], bn[3][m], bn[4][m], eps, &scale[m], &shift[m]);
   if (g->fast)
-    osh_conv_gemm_fold_affine (g->fast, scale, shift);
+    {
+      osh_conv_gemm_fold_affine (g->fast, scale, shift);
+      g->n_affine++; /* kept for channels_last */
+    }
   else
     onnx_depthwise_fold_affine (g->dw_fast, scale, shift);
-  free (scale);
   return true;
 }
 
@@ -307,6 +333,33 @@ bool
 onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   return absorb (c, next, kind);
+}
+
+/* The packed kernel reads channels-last anyway: switched, it skips the input transpose and
+ * writes its output channels-last too, packed again with what absorb folded into it. */
+OshNhwcFit
+onnx_conv_channels_last (OshOpCall *c, bool commit)
+{
+  Geometry *g = c->params;
+  if (!g->fast || onnx_slot (c, 0).tensor < 0 || c->in[0].rank != 4)
+    return OSH_NHWC_NO;
+  if (!commit || g->nhwc)
+    return OSH_NHWC_GAINS;
+  OshConvGemm *fast = new_fast (c, g, false);
+  if (!fast)
+    return OSH_NHWC_NO;
+  for (int i = 0; i < g->n_affine; i++)
+    {
+      const float *scale = g->affine + (size_t) i * 2 * (size_t) g->m;
+      osh_conv_gemm_fold_affine (fast, scale, scale + g->m);
+    }
+  if (g->has_epilogue)
+    osh_conv_gemm_set_epilogue (fast, &g->epilogue);
+  osh_conv_gemm_free (g->fast);
+  g->fast = fast;
+  g->nhwc = true;
+  c->scratch = 0;
+  return OSH_NHWC_GAINS;
 }
 
 static bool
@@ -448,6 +501,11 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
   const float *bias = onnx_slot_data (c, in, 2);
   int64_t cg = g->c / g->group, mg = g->m / g->group, k = cg * g->kh * g->kw, p = g->oh * g->ow;
+  if (g->fast && g->nhwc)
+    {
+      osh_conv_gemm_run (g->fast, x, out[0], c->threads);
+      return;
+    }
   if (g->fast)
     {
       osh_op_to_channels_last (x, scratch, g->n, g->c, g->h * g->w);

@@ -201,6 +201,15 @@ onnx_unary_run (const OshOpCall *c, const float *const *in, float *const *out, f
       out[1][i] = 1.0f;
 }
 
+/* Element by element: the same in any layout. */
+OshNhwcFit
+onnx_unary_channels_last (OshOpCall *c, bool commit)
+{
+  (void) c;
+  (void) commit;
+  return OSH_NHWC_CAN;
+}
+
 /* ---- broadcasting n-ary ops ---- */
 
 /* Legacy PRelu (opset < 7, still written by PyTorch) gives a per-channel slope as (C,) for
@@ -222,6 +231,16 @@ effective_shape (const OshOpCall *c, int slot, const OshShape *s)
 }
 
 typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_SUM, B_MEAN, B_PRELU } BinaryKind;
+
+#define NHWC_SLOTS 8 /* operands a channels-last step takes */
+
+typedef struct
+{
+  BinaryKind kind;
+  bool nhwc;                     /* switched: runs on the channels-last views below */
+  OshShape out;                  /* channels-last view of the output */
+  OshShape slot[NHWC_SLOTS];     /* and of each operand */
+} Binary;
 
 bool
 onnx_binary_infer (OshOpCall *c, OshError *err)
@@ -258,16 +277,17 @@ onnx_binary_prepare (OshOpCall *c, OshError *err)
 {
   static const char *const names[] = { "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum",
                                        "Mean", "PRelu" };
-  int *kind = malloc (sizeof *kind);
-  if (!kind)
+  Binary *b = calloc (1, sizeof *b);
+  if (!b)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-  c->params = kind;
-  *kind = -1;
+  c->params = b;
+  int kind = -1;
   for (int i = 0; i < (int) (sizeof names / sizeof names[0]); i++)
     if (strcmp (names[i], c->layer->class_name) == 0)
-      *kind = i;
-  if (*kind < 0)
+      kind = i;
+  if (kind < 0)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "no kernel for %s", c->layer->class_name);
+  b->kind = (BinaryKind) kind;
   c->flops = (double) onnx_numel (&c->out[0]);
   return true;
 }
@@ -387,19 +407,48 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
     }
 }
 
+/* Channels-last when the output is rank 4 and every operand is an activation or broadcasts
+ * along H and W only (a squeeze-excite gate (N, C, 1, 1), a (C, 1, 1) constant): then the op
+ * runs unchanged on the channels-last views of the shapes. */
+OshNhwcFit
+onnx_binary_channels_last (OshOpCall *c, bool commit)
+{
+  Binary *b = c->params;
+  int n = onnx_n_slots (c);
+  if (c->out[0].rank != 4 || n > NHWC_SLOTS)
+    return OSH_NHWC_NO;
+  for (int i = 0; i < n; i++)
+    {
+      OnnxSlot s = onnx_slot (c, i);
+      OshShape e = s.present ? effective_shape (c, i, s.shape) : (OshShape){ 0 };
+      if (s.present && (e.rank > 4 || !onnx_slot_nhwc_ready (c, i)))
+        return OSH_NHWC_NO;
+      if (commit && s.present)
+        b->slot[i] = onnx_nhwc_shape (&e);
+    }
+  if (commit)
+    {
+      b->out = onnx_nhwc_shape (&c->out[0]);
+      b->nhwc = true;
+    }
+  return OSH_NHWC_CAN;
+}
+
 void
 onnx_binary_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
-  BinaryKind k = (BinaryKind) *(const int *) c->params;
+  const Binary *b = c->params;
+  BinaryKind k = b->kind;
+  const OshShape *os = b->nhwc ? &b->out : &c->out[0];
   int used = 0;
   for (int i = 0; i < onnx_n_slots (c); i++)
     {
       OnnxSlot s = onnx_slot (c, i);
       if (!s.present)
         continue;
-      OshShape shape = effective_shape (c, i, s.shape);
-      accumulate (k, out[0], &c->out[0], onnx_slot_data (c, in, i), &shape, used == 0);
+      OshShape shape = b->nhwc ? b->slot[i] : effective_shape (c, i, s.shape);
+      accumulate (k, out[0], os, onnx_slot_data (c, in, i), &shape, used == 0);
       used++;
     }
   if (k == B_MEAN && used > 1)

@@ -202,3 +202,26 @@ onnx_valid_range (int64_t n_out, int64_t stride, int64_t offset, int64_t size, i
   *lo = a < n_out ? a : n_out;
   *hi = b < n_out ? (b > *lo ? b : *lo) : n_out;
 }
+
+OshShape
+onnx_nhwc_shape (const OshShape *s)
+{
+  OshShape p = { .rank = 4, .dim = { 1, 1, 1, 1 } };
+  for (int d = 0; d < s->rank && d < 4; d++)
+    p.dim[4 - s->rank + d] = s->dim[d];
+  return (OshShape){ .rank = 4, .dim = { p.dim[0], p.dim[2], p.dim[3], p.dim[1] } };
+}
+
+bool
+onnx_slot_nhwc_ready (const OshOpCall *c, int i)
+{
+  OnnxSlot s = onnx_slot (c, i);
+  if (!s.present)
+    return true;
+  if (s.tensor >= 0 && s.shape->rank == 4)
+    return true;
+  if (s.shape->rank > 4)
+    return false;
+  OshShape v = onnx_nhwc_shape (s.shape);
+  return v.dim[3] == 1 || v.dim[1] * v.dim[2] == 1;
+}

@@ -71,6 +71,20 @@ onnx_batchnorm_coefficients (float scale, float bias, float mean, float var, flo
 
 /* onnx-conv.c: Conv takes in a BatchNormalization, Relu, Clip, Sigmoid or SiLU that follows it. */
 bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
+/* The layout hooks (OshOpChannelsLastFn) of the ops that can run channels-last. */
+OshNhwcFit onnx_conv_channels_last (OshOpCall *c, bool commit);
+OshNhwcFit onnx_unary_channels_last (OshOpCall *c, bool commit);
+OshNhwcFit onnx_binary_channels_last (OshOpCall *c, bool commit);
+OshNhwcFit onnx_pool_channels_last (OshOpCall *c, bool commit);
+OshNhwcFit onnx_concat_channels_last (OshOpCall *c, bool commit);
+
+/* The channels-last view of an NCHW shape of rank ≤ 4 (padded to rank 4 with leading ones):
+ * (n, c, h, w) → (n, h, w, c). */
+OshShape onnx_nhwc_shape (const OshShape *s);
+/* Whether slot i can be read as channels-last memory by a step switched to NHWC: a runtime
+ * rank-4 tensor (the executor converts it when needed) or any operand of rank ≤ 4 with one
+ * channel or one pixel, whose memory is the same in both layouts. */
+bool onnx_slot_nhwc_ready (const OshOpCall *c, int i);
 ONNX_FAMILY (pool)      /* onnx-pool.c: MaxPool, AveragePool, Global*Pool */
 ONNX_FAMILY (batchnorm) /* onnx-norm.c */
 ONNX_FAMILY (softmax)   /* onnx-norm.c: Softmax, LogSoftmax */

@@ -10,6 +10,7 @@ typedef struct
 {
   bool global, max, count_pad;
   int64_t nc, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  bool nhwc; /* switched to channels-last (layout pass): the shared NHWC kernels run */
 } Pool;
 
 static bool
@@ -129,6 +130,35 @@ onnx_pool_prepare (OshOpCall *c, OshError *err)
   return true;
 }
 
+/* The NHWC kernels of engine/ops/pool.c compute the same windows when there is no dilation, no
+ * Indices output and, for averages, no padding counted. */
+OshNhwcFit
+onnx_pool_channels_last (OshOpCall *c, bool commit)
+{
+  Pool *p = c->params;
+  if (c->in[0].rank != 4 || onnx_slot (c, 0).tensor != 0 || c->n_out != 1
+      || (!p->global && (p->dh != 1 || p->dw != 1))
+      || (!p->global && !p->max && p->count_pad && (p->pt || p->pl || p->pb || p->pr)))
+    return OSH_NHWC_NO;
+  if (commit)
+    p->nhwc = true;
+  return OSH_NHWC_CAN;
+}
+
+static void
+run_channels_last (const OshOpCall *c, const Pool *p, const float *x, float *y)
+{
+  int64_t batch = c->in[0].dim[0], ch = c->in[0].dim[1];
+  if (p->global)
+    {
+      osh_global_pool (x, y, batch, ch, p->h * p->w, false, p->max);
+      return;
+    }
+  OshWindow2D w = { .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw, .dh = 1, .dw = 1,
+                    .ph = p->pt, .pw = p->pl, .ih = p->h, .iw = p->w, .oh = p->oh, .ow = p->ow };
+  osh_pool_channels_last (&w, batch, ch, p->max, x, y, c->threads);
+}
+
 /* Max pooling of one plane, a kernel row at a time over whole output rows: the inner loop has
  * no bounds checks. Same comparisons as the general loop (a NaN never wins). */
 static void
@@ -165,6 +195,11 @@ onnx_pool_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   (void) scratch;
   const Pool *p = c->params;
   const float *x = onnx_slot_data (c, in, 0);
+  if (p->nhwc)
+    {
+      run_channels_last (c, p, x, out[0]);
+      return;
+    }
   for (int64_t ch = 0; ch < p->nc; ch++)
     {
       const float *plane = x + ch * p->h * p->w;

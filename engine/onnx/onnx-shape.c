@@ -239,18 +239,36 @@ onnx_concat_infer (OshOpCall *c, OshError *err)
 bool
 onnx_concat_prepare (OshOpCall *c, OshError *err)
 {
-  (void) c;
   (void) err;
-  return true;
+  c->params = calloc (1, sizeof (bool)); /* switched to channels-last */
+  return c->params || osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+}
+
+/* Along the channels of rank-4 activations: channels-last, that is the last axis. */
+OshNhwcFit
+onnx_concat_channels_last (OshOpCall *c, bool commit)
+{
+  int axis;
+  if (c->out[0].rank != 4 || !onnx_axis (onnx_attr_int (c, "axis", 0), 4, &axis, NULL) || axis != 1)
+    return OSH_NHWC_NO;
+  for (int i = 0; i < onnx_n_slots (c); i++)
+    if (!onnx_slot_nhwc_ready (c, i))
+      return OSH_NHWC_NO;
+  if (commit)
+    *(bool *) c->params = true;
+  return OSH_NHWC_CAN;
 }
 
 void
 onnx_concat_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
-  const OshShape *o = &c->out[0];
-  int axis;
-  onnx_axis (onnx_attr_int (c, "axis", 0), o->rank, &axis, NULL);
+  bool nhwc = *(const bool *) c->params;
+  OshShape view = nhwc ? onnx_nhwc_shape (&c->out[0]) : c->out[0];
+  const OshShape *o = &view;
+  int axis = 3;
+  if (!nhwc)
+    onnx_axis (onnx_attr_int (c, "axis", 0), o->rank, &axis, NULL);
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; d++)
     outer *= o->dim[d];
@@ -263,7 +281,7 @@ onnx_concat_run (const OshOpCall *c, const float *const *in, float *const *out, 
       if (!s.present)
         continue;
       const float *src = onnx_slot_data (c, in, i);
-      int64_t chunk = s.shape->dim[axis] * inner;
+      int64_t chunk = (nhwc ? onnx_nhwc_shape (s.shape).dim[3] : s.shape->dim[axis]) * inner;
       for (int64_t k = 0; k < outer; k++)
         memcpy (out[0] + k * o->dim[axis] * inner + offset, src + k * chunk, (size_t) chunk * sizeof (float));
       offset += chunk;

@@ -60,6 +60,22 @@ typedef enum
  * when nobody captures c's output and the shapes are equal. */
 typedef bool (*OshOpAbsorbFn) (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 
+/* How a step of a channels-first graph (ONNX) fares with channels-last (NHWC) memory. */
+typedef enum
+{
+  OSH_NHWC_NO = 0, /* it reads and writes channels-first only */
+  OSH_NHWC_CAN,    /* either layout: worth switching when its inputs are NHWC already */
+  OSH_NHWC_GAINS,  /* faster channels-last on its own (a convolution that transposes otherwise) */
+} OshNhwcFit;
+
+/* Asked of a prepared (and fused) step: could it run with every rank-4 runtime input and output
+ * in NHWC memory? With `commit` it switches to that and answers the same; OSH_NHWC_NO leaves it
+ * as it was. The logical shapes c->in and c->out stay NCHW. The executor converts the inputs
+ * that arrive the other way; rank-4 values with one channel or one pixel are the same memory in
+ * both layouts and never converted, so a step may accept them (and lower-rank operands of that
+ * kind, such as a [C, 1, 1] constant) as they are. */
+typedef OshNhwcFit (*OshOpChannelsLastFn) (OshOpCall *c, bool commit);
+
 typedef struct
 {
   const char *name; /* the class name as Keras (or ONNX) spells it */
@@ -67,6 +83,7 @@ typedef struct
   OshOpPrepareFn prepare; /* NULL: no parameters */
   OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
   OshOpAbsorbFn absorb;   /* NULL: never folds what follows */
+  OshOpChannelsLastFn channels_last; /* NULL: channels-first only */
 } OshOp;
 
 /* The op for a class of graph `g`: the Keras-family table (osh-op-table.c) for Keras graphs,
@@ -188,3 +205,14 @@ void osh_op_to_channels_last (const float *in, float *out, int64_t batch, int64_
                               int64_t pixels);
 void osh_op_to_channels_first (const float *in, float *out, int64_t batch, int64_t ch,
                                int64_t pixels);
+
+/* ---- pooling kernels on channels-last data (pool.c), shared by Keras and ONNX ---- */
+
+/* Max, or average over the window's real pixels (Keras's rule; ONNX's without
+ * count_include_pad), of (batch, w->ih, w->iw, ch) into (batch, w->oh, w->ow, ch); dilation 1. */
+void osh_pool_channels_last (const OshWindow2D *w, int64_t batch, int64_t ch, bool max,
+                             const float *in, float *out, int threads);
+/* Global max or average over `pixels` of (batch, pixels, ch), or channels-first
+ * (batch, ch, pixels), into (batch, ch). */
+void osh_global_pool (const float *in, float *out, int64_t batch, int64_t ch, int64_t pixels,
+                      bool channels_first, bool max);

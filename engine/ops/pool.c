@@ -124,7 +124,9 @@ pool_prepare (OshOpCall *c, int sp, bool max, OshError *err)
 
 typedef struct
 {
-  const PoolParams *pp;
+  const OshWindow2D *w;
+  int64_t ch;
+  bool max;
   const float *in;
   float *out;
 } PoolJob;
@@ -133,34 +135,34 @@ static void
 pool_rows (void *arg, int64_t begin, int64_t end)
 {
   const PoolJob *j = arg;
-  const PoolParams *pp = j->pp;
-  int64_t ch = pp->g.ch;
+  const OshWindow2D *w = j->w;
+  int64_t ch = j->ch;
   for (int64_t row = begin; row < end; row++)
     {
-      int64_t n = row / pp->w.oh, oy = row % pp->w.oh;
-      const float *img = j->in + n * pp->w.ih * pp->w.iw * ch;
-      for (int64_t ox = 0; ox < pp->w.ow; ox++)
+      int64_t n = row / w->oh, oy = row % w->oh;
+      const float *img = j->in + n * w->ih * w->iw * ch;
+      for (int64_t ox = 0; ox < w->ow; ox++)
         {
-          float *restrict o = j->out + (row * pp->w.ow + ox) * ch;
-          int64_t y0 = oy * pp->w.sh - pp->w.ph, x0 = ox * pp->w.sw - pp->w.pw;
-          int64_t y1 = y0 + pp->w.kh, x1 = x0 + pp->w.kw;
+          float *restrict o = j->out + (row * w->ow + ox) * ch;
+          int64_t y0 = oy * w->sh - w->ph, x0 = ox * w->sw - w->pw;
+          int64_t y1 = y0 + w->kh, x1 = x0 + w->kw;
           y0 = y0 < 0 ? 0 : y0;
           x0 = x0 < 0 ? 0 : x0;
-          y1 = y1 > pp->w.ih ? pp->w.ih : y1;
-          x1 = x1 > pp->w.iw ? pp->w.iw : x1;
+          y1 = y1 > w->ih ? w->ih : y1;
+          x1 = x1 > w->iw ? w->iw : x1;
           for (int64_t c = 0; c < ch; c++)
-            o[c] = pp->g.max ? -INFINITY : 0.0f;
+            o[c] = j->max ? -INFINITY : 0.0f;
           for (int64_t y = y0; y < y1; y++)
             for (int64_t x = x0; x < x1; x++)
               {
-                const float *restrict s = img + (y * pp->w.iw + x) * ch;
-                if (pp->g.max)
+                const float *restrict s = img + (y * w->iw + x) * ch;
+                if (j->max)
                   for (int64_t c = 0; c < ch; c++)
                     o[c] = s[c] > o[c] ? s[c] : o[c];
                 else
                   osh_vec_add (o, s, ch);
               }
-          if (!pp->g.max)
+          if (!j->max)
             {
               /* Keras averages over the window's real pixels only. */
               float inv = 1.0f / (float) ((y1 - y0) * (x1 - x0));
@@ -171,21 +173,31 @@ pool_rows (void *arg, int64_t begin, int64_t end)
     }
 }
 
+void
+osh_pool_channels_last (const OshWindow2D *w, int64_t batch, int64_t ch, bool max,
+                        const float *in, float *out, int threads)
+{
+  PoolJob j = { w, ch, max, in, out };
+  if (batch * w->ih * w->iw * ch < 65536)
+    threads = 1;
+  osh_parallel_for (threads, batch * w->oh, pool_rows, &j);
+}
+
 static void
 pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   const PoolParams *pp = c->params;
-  PoolJob j = { pp, in[0], out[0] };
+  const float *x = in[0];
+  float *y = out[0];
   if (pp->g.cf)
     {
       osh_op_to_channels_last (in[0], scratch, pp->g.batch, pp->g.ch, pp->w.ih * pp->w.iw);
-      j.in = scratch;
-      j.out = scratch + osh_shape_numel (&c->in[0]);
+      x = scratch;
+      y = scratch + osh_shape_numel (&c->in[0]);
     }
-  int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
-  osh_parallel_for (threads, pp->g.batch * pp->w.oh, pool_rows, &j);
+  osh_pool_channels_last (&pp->w, pp->g.batch, pp->g.ch, pp->g.max, x, y, c->threads);
   if (pp->g.cf)
-    osh_op_to_channels_first (j.out, out[0], pp->g.batch, pp->g.ch, pp->w.oh * pp->w.ow);
+    osh_op_to_channels_first (y, out[0], pp->g.batch, pp->g.ch, pp->w.oh * pp->w.ow);
 }
 
 #define POOL_OP(prep, sp, max)                                                                     \
@@ -205,23 +217,17 @@ osh_pool_run (const OshOpCall *c, const float *const *in, float *const *out, flo
   pool_run (c, in, out, scratch);
 }
 
-/* Global pooling: the input as (batch, pixels, channels) or, channels first, (batch, ch, pixels). */
 void osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *out,
                           float *scratch);
 
 void
-osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+osh_global_pool (const float *in, float *out, int64_t batch, int64_t ch, int64_t pix, bool cf,
+                 bool max)
 {
-  (void) scratch;
-  const OshShape *s = &c->in[0];
-  bool cf = osh_op_channels_first (c);
-  bool max = strstr (c->layer->class_name, "Max") != NULL;
-  int64_t batch = s->dim[0], ch = s->dim[cf ? 1 : s->rank - 1];
-  int64_t pix = osh_shape_numel (s) / (batch * ch);
   for (int64_t n = 0; n < batch; n++)
     {
-      const float *x = in[0] + n * pix * ch;
-      float *restrict o = out[0] + n * ch;
+      const float *x = in + n * pix * ch;
+      float *restrict o = out + n * ch;
       for (int64_t k = 0; k < ch; k++)
         o[k] = max ? -INFINITY : 0.0f;
       /* One loop per case, so each vectorises (channels-last sums run along whole pixels). */
@@ -243,4 +249,17 @@ osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *o
         for (int64_t k = 0; k < ch; k++)
           o[k] /= (float) pix;
     }
+}
+
+/* Global pooling of a Keras layer: the input as (batch, pixels, channels) or, channels first,
+ * (batch, ch, pixels). */
+void
+osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const OshShape *s = &c->in[0];
+  bool cf = osh_op_channels_first (c);
+  int64_t batch = s->dim[0], ch = s->dim[cf ? 1 : s->rank - 1];
+  osh_global_pool (in[0], out[0], batch, ch, osh_shape_numel (s) / (batch * ch), cf,
+                   strstr (c->layer->class_name, "Max") != NULL);
 }

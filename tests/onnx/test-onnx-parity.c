@@ -58,5 +58,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/onnx/parity/ops-net", "opsnet", parity);
   g_test_add_data_func ("/onnx/parity/two-outputs-label-and-mask", "segnet", parity);
   g_test_add_data_func ("/onnx/parity/mobilenet-v3-small", "mobilenet_v3_small_x025", parity);
+  /* Run channels-last where it can (tools/reference/onnx-layout-fixture.py). */
+  g_test_add_data_func ("/onnx/parity/layout-mixed", "layoutnet", parity);
   return g_test_run ();
 }
