@@ -340,6 +340,23 @@ combine_scalar (BinaryKind k, float *o, float v, int64_t n, bool first)
     }
 }
 
+/* o[i] = combine (o[i], x[i]) for a block, the kind chosen once outside the loop. */
+static void
+combine_vector (BinaryKind k, float *o, const float *x, int64_t n, bool first)
+{
+  if (first)
+    memcpy (o, x, (size_t) n * sizeof (float));
+  else if (k == B_MUL)
+    for (int64_t i = 0; i < n; i++)
+      o[i] *= x[i];
+  else if (k == B_ADD || k == B_SUM || k == B_MEAN)
+    for (int64_t i = 0; i < n; i++)
+      o[i] += x[i];
+  else
+    for (int64_t i = 0; i < n; i++)
+      o[i] = combine (k, o[i], x[i]);
+}
+
 /* out = combine (out, x) with x broadcast onto out's shape. */
 static void
 accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const OshShape *xs,
@@ -349,17 +366,7 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
   int64_t xn = onnx_numel (xs);
   if (xn == n)
     {
-      if (first)
-        memcpy (out, x, (size_t) n * sizeof (float));
-      else if (k == B_MUL)
-        for (int64_t i = 0; i < n; i++)
-          out[i] *= x[i];
-      else if (k == B_ADD || k == B_SUM || k == B_MEAN)
-        for (int64_t i = 0; i < n; i++)
-          out[i] += x[i];
-      else
-        for (int64_t i = 0; i < n; i++)
-          out[i] = combine (k, out[i], x[i]);
+      combine_vector (k, out, x, n, first);
       return;
     }
   if (xn == 1)
@@ -389,7 +396,8 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
         }
       return;
     }
-  /* Walk the output in order; the innermost axis is a tight loop. */
+  /* Walk the output in order; the innermost axis is a tight loop (channels-last, a
+   * squeeze-excite gate is one whole row per pixel). */
   int64_t inner = os->dim[r - 1], inner_stride = strides[r - 1];
   for (int64_t base = 0; base < n; base += inner)
     {
@@ -397,7 +405,9 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
       for (int d = 0; d < r - 1; d++)
         off += idx[d] * strides[d];
       float *o = out + base;
-      if (first)
+      if (inner_stride == 1)
+        combine_vector (k, o, x + off, inner, first);
+      else if (first)
         for (int64_t i = 0; i < inner; i++)
           o[i] = x[off + i * inner_stride];
       else
