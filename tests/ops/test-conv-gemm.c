@@ -19,12 +19,6 @@ typedef struct
   OshConvShape s;
 } Case;
 
-static float
-pattern (int64_t i, int64_t salt)
-{
-  return (float) (((i * 7919 + salt * 104729) % 211) - 105) / 128.0f;
-}
-
 /* out (batch, oh, ow, cout) from in (batch, ih, iw, cin) and a Keras (kh, kw, cin/g, cout)
  * kernel, then y·scale + shift, clamped. */
 static void
@@ -67,11 +61,11 @@ check_case (const Case *c, bool fold, bool planar)
   float *scale = g_new (float, s.cout), *shift = g_new (float, s.cout);
   float *want = g_new (float, nout), *got = g_new (float, nout);
   for (int64_t i = 0; i < nin; i++)
-    in[i] = pattern (i, 1);
+    in[i] = ot_pattern (i, 1);
   for (int64_t i = 0; i < nk; i++)
-    k[i] = pattern (i, 2);
+    k[i] = ot_pattern (i, 2);
   for (int64_t i = 0; i < s.cout; i++)
-    bias[i] = pattern (i, 3), scale[i] = 0.5f + fabsf (pattern (i, 4)), shift[i] = pattern (i, 5);
+    bias[i] = ot_pattern (i, 3), scale[i] = 0.5f + fabsf (ot_pattern (i, 4)), shift[i] = ot_pattern (i, 5);
   OshConvGemm *cg = osh_conv_gemm_new (&s, k, osh_kernel_strides_keras (&s), bias);
 #ifdef __AVX512F__
   g_assert_nonnull (cg); /* every case here is one the fast kernel takes */
@@ -151,7 +145,7 @@ check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi)
   g_assert_nonnull (pp);
   OshTensor *in = osh_tensor_new (osh_plan_input_shape (pf, 0), &err);
   for (int64_t i = 0; i < osh_tensor_numel (in); i++)
-    in->data[i] = 4.0f * pattern (i, 7);
+    in->data[i] = 4.0f * ot_pattern (i, 7);
   OshTensor *of[OSH_EXEC_MAX_OUTPUTS] = { 0 }, *op[OSH_EXEC_MAX_OUTPUTS] = { 0 };
   g_assert_true (osh_plan_run (pf, (const OshTensor *const *) &in, 1, of, &err));
   g_assert_true (osh_plan_run (pp, (const OshTensor *const *) &in, 1, op, &err));
