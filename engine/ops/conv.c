@@ -231,6 +231,7 @@ typedef struct
   OshConvGemm *fast;      /* plain convolutions: the packed implicit-GEMM kernel, if it fits */
   OshDepthwise *dw;       /* depthwise (and separable's first half) with depth multiplier 1 */
   bool folded;            /* a following step was folded into `fast` or `dw` */
+  int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
 } ConvParams;
 
 static void
@@ -331,6 +332,34 @@ absorb_pad (ConvParams *cp, const OshOpCall *pad)
   return false;
 }
 
+/* Takes in the squeeze-excite Multiply before a packed convolution, x · s with s one value per
+ * input channel, by scaling a copy of the kernel each run: worth it while the kernel is smaller
+ * than x (the early, large maps), where the product would be a whole pass over x. */
+static bool
+absorb_scale (OshOpCall *c, ConvParams *cp, const OshOpCall *mul)
+{
+  const ConvGeom *g = &cp->g;
+  if (strcmp (mul->layer->class_name, "Multiply") != 0 || g->kind != CONV_PLAIN || !cp->fast
+      || g->cf || g->groups != 1 || g->batch != 1)
+    return false;
+  int64_t work = osh_conv_gemm_work_floats (cp->fast);
+  if (work >= cp->w.ih * cp->w.iw * g->cin)
+    return false;
+  for (int k = 0; k < 2; k++)
+    {
+      const OshShape *x = &mul->in[k], *s = &mul->in[1 - k];
+      if (osh_shape_equal (x, &c->in[0]) && s->rank == 4 && s->dim[0] == 1 && s->dim[1] == 1
+          && s->dim[2] == 1 && s->dim[3] == g->cin)
+        {
+          cp->scale_in = 1 - k;
+          if ((size_t) work > c->scratch)
+            c->scratch = (size_t) work;
+          return true;
+        }
+    }
+  return false;
+}
+
 static bool
 conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
@@ -338,6 +367,8 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
   if (kind == OSH_FUSE_PAD)
     return absorb_pad (cp, next);
+  if (kind == OSH_FUSE_SCALE)
+    return absorb_scale (c, cp, next);
   if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
     return false;
   const float *scale, *shift;
@@ -378,6 +409,7 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a convolution");
   c->params = cp;
   c->free_params = conv_params_free;
+  cp->scale_in = -1;
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
@@ -642,7 +674,7 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   const ConvGeom *g = &cp->g;
   int64_t opix = cp->w.oh * cp->w.ow, ipix = cp->w.ih * cp->w.iw;
   int64_t pixels = g->batch * opix;
-  const float *x = in[0];
+  const float *x = in[cp->scale_in == 0 ? 1 : 0];
   float *y = out[0];
   if (g->cf)
     {
@@ -654,7 +686,9 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   switch (g->kind)
     {
     case CONV_PLAIN:
-      if (cp->fast)
+      if (cp->scale_in >= 0)
+        osh_conv_gemm_run_scaled (cp->fast, x, in[cp->scale_in], y, c->threads, scratch);
+      else if (cp->fast)
         osh_conv_gemm_run (cp->fast, x, y, c->threads);
       else
         conv_plain_run (cp, x, y, scratch, c->threads);
