@@ -562,6 +562,31 @@ swish_pair (const OshPlan *p, const int *r, int *sig, int *mul)
   return false;
 }
 
+/* Makes step `b` read the inputs of step `a` (in a's order) when b can fold a in
+ * (OSH_FUSE_SCALE); memory is taken first so a refusal or a failure leaves both as they were. */
+static bool
+take_inputs_of (Step *b, const Step *a)
+{
+  int n = a->call.n_in;
+  OshShape *block = malloc ((size_t) (n + b->call.n_out + 1) * sizeof (OshShape));
+  int *in_vals = malloc ((size_t) (n + 1) * sizeof (int));
+  if (!block || !in_vals || !b->op->absorb (&b->call, &a->call, OSH_FUSE_SCALE))
+    {
+      free (block), free (in_vals);
+      return false;
+    }
+  memcpy (block, a->call.in, (size_t) n * sizeof (OshShape));
+  memcpy (block + n, b->call.out, (size_t) b->call.n_out * sizeof (OshShape));
+  memcpy (in_vals, a->in_vals, (size_t) n * sizeof (int));
+  free ((void *) b->call.in);
+  free (b->in_vals);
+  b->call.in = block;
+  b->call.out = block + n;
+  b->call.n_in = n;
+  b->in_vals = in_vals;
+  return true;
+}
+
 /* Lets steps fold the steps that read their output (a convolution takes in the
  * BatchNormalization and the activation after it, or the sigmoid-and-multiply of a SiLU), and
  * drops copies (Dropout and the like at inference) by writing their output directly: fewer
@@ -580,6 +605,15 @@ fuse_steps (OshPlan *p)
           && p->steps[r[0]].op->absorb (&p->steps[r[0]].call, &a->call, OSH_FUSE_PAD))
         {
           p->steps[r[0]].in_vals[0] = a->in_vals[0];
+          drop_step (p, s--);
+          continue;
+        }
+      /* A product read only by a step that can scale its input itself (squeeze-excite before
+       * a 1×1 convolution). */
+      if (a->call.n_in == 2 && a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep
+          && readers_of (p, a->out_vals[0], r, 1) == 1 && p->steps[r[0]].call.n_in == 1
+          && p->steps[r[0]].op->absorb && take_inputs_of (&p->steps[r[0]], a))
+        {
           drop_step (p, s--);
           continue;
         }
@@ -871,8 +905,12 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
   if (wants_layout_pass (g, &opt) && !choose_layouts (p, err))
     goto fail;
   for (int s = 0; s < p->n_steps; s++)
-    for (int i = 0; i < p->steps[s].call.n_in; i++)
-      p->vals[p->steps[s].in_vals[i]].last_use = s;
+    {
+      for (int i = 0; i < p->steps[s].call.n_in; i++)
+        p->vals[p->steps[s].in_vals[i]].last_use = s;
+      if (p->steps[s].call.scratch > p->scratch_size) /* folding can need more */
+        p->scratch_size = p->steps[s].call.scratch;
+    }
   if (!assign_buffers (p, err))
     goto fail;
   return p;

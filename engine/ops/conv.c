@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "osh-conv-gemm.h"
+#include "osh-depthwise.h"
 #include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-vec.h"
@@ -228,7 +229,9 @@ typedef struct
   int64_t tile;           /* output pixels per im2col tile */
   int64_t mid;            /* separable: channels after the depthwise step */
   OshConvGemm *fast;      /* plain convolutions: the packed implicit-GEMM kernel, if it fits */
-  float *own;             /* depthwise with a BatchNormalization folded in: kernel, then bias */
+  OshDepthwise *dw;       /* depthwise (and separable's first half) with depth multiplier 1 */
+  bool folded;            /* a following step was folded into `fast` or `dw` */
+  int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
 } ConvParams;
 
 static void
@@ -236,34 +239,8 @@ conv_params_free (void *p)
 {
   ConvParams *cp = p;
   osh_conv_gemm_free (cp->fast);
-  free (cp->own);
+  osh_depthwise_free (cp->dw);
   free (cp);
-}
-
-/* Depthwise: folds y·scale + shift into a private copy of the kernel and bias. */
-static bool
-depthwise_fold (ConvParams *cp, const float *scale, const float *shift)
-{
-  const ConvGeom *g = &cp->g;
-  int64_t taps = cp->w.kh * cp->w.kw, cout = g->cout;
-  if (!cp->own)
-    {
-      cp->own = malloc ((size_t) ((taps + 1) * cout) * sizeof (float));
-      if (!cp->own)
-        return false;
-      memcpy (cp->own, cp->kernel, (size_t) (taps * cout) * sizeof (float));
-      for (int64_t m = 0; m < cout; m++)
-        cp->own[taps * cout + m] = cp->bias ? cp->bias[m] : 0.0f;
-      cp->kernel = cp->own;
-      cp->bias = cp->own + taps * cout;
-    }
-  /* Keras's depthwise kernel is (kh, kw, cin, dm): output channel ci·dm + m is contiguous. */
-  for (int64_t t = 0; t < taps; t++)
-    for (int64_t m = 0; m < cout; m++)
-      cp->own[t * cout + m] *= scale[m];
-  for (int64_t m = 0; m < cout; m++)
-    cp->own[taps * cout + m] = cp->own[taps * cout + m] * scale[m] + shift[m];
-  return true;
 }
 
 /* The epilogue an activation amounts to in the packed kernel, if it has one. */
@@ -307,33 +284,79 @@ prepare_fast (ConvParams *cp)
     }
 }
 
-/* A plain (packed) or depthwise convolution takes in the BatchNormalization and then the
- * activation that follow it. */
+/* The shared channels-last depthwise kernel, for depth multiplier 1 (SeparableConv2D's depthwise
+ * half has no bias of its own). */
+static void
+prepare_depthwise (ConvParams *cp)
+{
+  const ConvGeom *g = &cp->g;
+  if (g->dm != 1)
+    return;
+  OshDepthwiseShape s = { .batch = g->batch, .ih = cp->w.ih, .iw = cp->w.iw, .c = g->cin,
+                          .oh = cp->w.oh, .ow = cp->w.ow, .kh = cp->w.kh, .kw = cp->w.kw,
+                          .sh = cp->w.sh, .sw = cp->w.sw, .dh = cp->w.dh, .dw = cp->w.dw,
+                          .ph = cp->w.ph, .pw = cp->w.pw };
+  cp->dw = osh_depthwise_new (&s, cp->kernel, g->cin, 1,
+                              g->kind == CONV_DEPTHWISE ? cp->bias : NULL);
+}
+
 /* Reads through a ZeroPadding2D's input: its leading padding adds to ours; reads past the
  * input's end were zeros already. Comes before any other folding (the pad step runs first). */
 static bool
 absorb_pad (ConvParams *cp, const OshOpCall *pad)
 {
   int64_t top, left;
-  bool plain = cp->g.kind == CONV_PLAIN && cp->fast && !osh_conv_gemm_has_epilogue (cp->fast);
-  if (cp->g.cf || cp->g.sp != 2 || !(plain || cp->g.kind == CONV_DEPTHWISE) || cp->own
+  bool plain = cp->g.kind == CONV_PLAIN && cp->fast;
+  bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
+  if (cp->g.cf || cp->g.sp != 2 || !(plain || dw) || cp->folded
       || !osh_zero_padding_leading (pad, &top, &left))
     return false;
   OshWindow2D before = cp->w;
+  OshConvGemm *old = cp->fast;
+  OshDepthwise *old_dw = cp->dw;
   cp->w.ph += top;
   cp->w.pw += left;
   cp->w.ih = pad->in[0].dim[1];
   cp->w.iw = pad->in[0].dim[2];
-  if (!plain)
-    return true;
-  OshConvGemm *old = cp->fast;
-  prepare_fast (cp);
-  if (cp->fast)
+  if (plain)
+    prepare_fast (cp);
+  else
+    prepare_depthwise (cp);
+  if (plain ? cp->fast != NULL : cp->dw != NULL)
     {
-      osh_conv_gemm_free (old);
+      osh_conv_gemm_free (plain ? old : NULL);
+      osh_depthwise_free (plain ? NULL : old_dw);
       return true;
     }
-  cp->w = before, cp->fast = old; /* out of memory: stay as we were */
+  cp->w = before, cp->fast = old, cp->dw = old_dw; /* out of memory: stay as we were */
+  return false;
+}
+
+/* Takes in the squeeze-excite Multiply before a packed convolution, x · s with s one value per
+ * input channel, by scaling a copy of the kernel each run: worth it while the kernel is smaller
+ * than x (the early, large maps), where the product would be a whole pass over x. */
+static bool
+absorb_scale (OshOpCall *c, ConvParams *cp, const OshOpCall *mul)
+{
+  const ConvGeom *g = &cp->g;
+  if (strcmp (mul->layer->class_name, "Multiply") != 0 || g->kind != CONV_PLAIN || !cp->fast
+      || g->cf || g->groups != 1 || g->batch != 1)
+    return false;
+  int64_t work = osh_conv_gemm_work_floats (cp->fast);
+  if (work >= cp->w.ih * cp->w.iw * g->cin)
+    return false;
+  for (int k = 0; k < 2; k++)
+    {
+      const OshShape *x = &mul->in[k], *s = &mul->in[1 - k];
+      if (osh_shape_equal (x, &c->in[0]) && s->rank == 4 && s->dim[0] == 1 && s->dim[1] == 1
+          && s->dim[2] == 1 && s->dim[3] == g->cin)
+        {
+          cp->scale_in = 1 - k;
+          if ((size_t) work > c->scratch)
+            c->scratch = (size_t) work;
+          return true;
+        }
+    }
   return false;
 }
 
@@ -341,28 +364,34 @@ static bool
 conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
-  bool dw = cp->g.kind == CONV_DEPTHWISE;
+  bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
   if (kind == OSH_FUSE_PAD)
     return absorb_pad (cp, next);
+  if (kind == OSH_FUSE_SCALE)
+    return absorb_scale (c, cp, next);
   if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
     return false;
   const float *scale, *shift;
+  OshAct act;
+  OshEpilogue e;
   if (osh_affine_channels (next, cp->g.cout, &scale, &shift))
     {
-      if (dw)
-        return depthwise_fold (cp, scale, shift);
-      if (osh_conv_gemm_has_epilogue (cp->fast))
+      if (dw ? !osh_depthwise_fold_affine (cp->dw, scale, shift)
+             : osh_conv_gemm_has_epilogue (cp->fast))
         return false;
-      osh_conv_gemm_fold_affine (cp->fast, scale, shift);
-      return true;
+      if (!dw)
+        osh_conv_gemm_fold_affine (cp->fast, scale, shift);
     }
-  OshAct act;
-  if (!osh_act_layer_elementwise (next, &act))
+  else if (!osh_act_layer_elementwise (next, &act))
     return false;
-  OshEpilogue e;
-  if (!dw && act_epilogue (&act, &e))
-    return osh_conv_gemm_set_epilogue (cp->fast, &e);
-  cp->g.act = act; /* applied after the product, as the layer's own activation is */
+  else if (act_epilogue (&act, &e))
+    {
+      if (!(dw ? osh_depthwise_set_epilogue (cp->dw, &e) : osh_conv_gemm_set_epilogue (cp->fast, &e)))
+        return false;
+    }
+  else
+    cp->g.act = act; /* applied after the product, as the layer's own activation is */
+  cp->folded = true;
   return true;
 }
 
@@ -380,6 +409,7 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a convolution");
   c->params = cp;
   c->free_params = conv_params_free;
+  cp->scale_in = -1;
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
@@ -420,8 +450,10 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
       }
     case CONV_DEPTHWISE:
       c->flops = 2.0 * pixels * kk * g->cout;
+      prepare_depthwise (cp);
       break;
     case CONV_SEPARABLE:
+      prepare_depthwise (cp);
       cp->mid = g->cin * g->dm;
       c->scratch = (size_t) (pixels * cp->mid);
       c->flops = 2.0 * pixels * (kk * cp->mid + cp->mid * g->cout);
@@ -551,31 +583,6 @@ typedef struct
   const float *bias;
 } DwJob;
 
-/* One output pixel of a depthwise convolution with depth multiplier 1: per 16 channels the sum
- * stays in a register over all taps (taps[t] is the input pixel of tap t, NULL outside; the
- * same order of additions as one tap at a time). */
-static void
-dw_pixel (const ConvParams *cp, const float *const *taps, const float *bias, float *out)
-{
-  int64_t cin = cp->g.cin, kk = cp->w.kh * cp->w.kw, c = 0;
-  for (; c + 16 <= cin; c += 16)
-    {
-      OshV16 acc = bias ? OSH_CV (bias + c) : (OshV16){ 0 };
-      for (int64_t t = 0; t < kk; t++)
-        if (taps[t])
-          acc += OSH_CV (taps[t] + c) * OSH_CV (cp->kernel + t * cin + c);
-      OSH_V (out + c) = acc;
-    }
-  for (; c < cin; c++)
-    {
-      float acc = bias ? bias[c] : 0.0f;
-      for (int64_t t = 0; t < kk; t++)
-        if (taps[t])
-          acc += taps[t][c] * cp->kernel[t * cin + c];
-      out[c] = acc;
-    }
-}
-
 /* Depthwise, direct: each output pixel accumulates its kh·kw input pixels, channels innermost
  * so the compiler vectorises along them. */
 static void
@@ -585,9 +592,6 @@ dw_rows (void *arg, int64_t begin, int64_t end)
   const ConvParams *cp = j->cp;
   const ConvGeom *g = &cp->g;
   int64_t cin = g->cin, dm = g->dm, cout = cin * dm; /* separable: the depthwise part */
-  int64_t kk = cp->w.kh * cp->w.kw;
-  const float *taps[64];
-  bool by_pixel = dm == 1 && kk <= 64;
   for (int64_t row = begin; row < end; row++)
     {
       int64_t n = row / cp->w.oh, oy = row % cp->w.oh;
@@ -596,19 +600,6 @@ dw_rows (void *arg, int64_t begin, int64_t end)
       for (int64_t ox = 0; ox < cp->w.ow; ox++)
         {
           float *acc = orow + ox * cout;
-          if (by_pixel)
-            {
-              for (int64_t ky = 0; ky < cp->w.kh; ky++)
-                for (int64_t kx = 0; kx < cp->w.kw; kx++)
-                  {
-                    int64_t iy = oy * cp->w.sh - cp->w.ph + ky * cp->w.dh;
-                    int64_t ix = ox * cp->w.sw - cp->w.pw + kx * cp->w.dw;
-                    bool in = iy >= 0 && iy < cp->w.ih && ix >= 0 && ix < cp->w.iw;
-                    taps[ky * cp->w.kw + kx] = in ? img + (iy * cp->w.iw + ix) * cin : NULL;
-                  }
-              dw_pixel (cp, taps, j->bias, acc);
-              continue;
-            }
           if (j->bias)
             memcpy (acc, j->bias, (size_t) cout * sizeof (float));
           else
@@ -683,7 +674,7 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   const ConvGeom *g = &cp->g;
   int64_t opix = cp->w.oh * cp->w.ow, ipix = cp->w.ih * cp->w.iw;
   int64_t pixels = g->batch * opix;
-  const float *x = in[0];
+  const float *x = in[cp->scale_in == 0 ? 1 : 0];
   float *y = out[0];
   if (g->cf)
     {
@@ -695,16 +686,24 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   switch (g->kind)
     {
     case CONV_PLAIN:
-      if (cp->fast)
+      if (cp->scale_in >= 0)
+        osh_conv_gemm_run_scaled (cp->fast, x, in[cp->scale_in], y, c->threads, scratch);
+      else if (cp->fast)
         osh_conv_gemm_run (cp->fast, x, y, c->threads);
       else
         conv_plain_run (cp, x, y, scratch, c->threads);
       break;
     case CONV_DEPTHWISE:
-      depthwise_run (cp, x, y, cp->bias, c->threads);
+      if (cp->dw)
+        osh_depthwise_run (cp->dw, x, y, c->threads);
+      else
+        depthwise_run (cp, x, y, cp->bias, c->threads);
       break;
     case CONV_SEPARABLE:
-      depthwise_run (cp, x, scratch, NULL, c->threads);
+      if (cp->dw)
+        osh_depthwise_run (cp->dw, x, scratch, c->threads);
+      else
+        depthwise_run (cp, x, scratch, NULL, c->threads);
       fill_bias (y, pixels, g->cout, cp->bias);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) pixels, (int) g->cout,
                    (int) cp->mid, 1.0f, scratch, (int) cp->mid, cp->pointwise, (int) g->cout, 1.0f,

@@ -81,8 +81,14 @@ osh_dense_run (const OshOpCall *c, const float *const *in, float *const *out, fl
       else
         memset (o + r * dp->units, 0, (size_t) dp->units * sizeof (float));
     }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) dp->rows, (int) dp->units,
-               (int) dp->din, 1.0f, in[0], (int) dp->din, dp->kernel, (int) dp->units, 1.0f, o,
-               (int) dp->units);
+  /* One row (a classifier at batch 1) is bound by reading the kernel: OpenBLAS's matrix-vector
+   * product streams it about twice as fast as its matrix product does. */
+  if (dp->rows == 1)
+    cblas_sgemv (CblasRowMajor, CblasTrans, (int) dp->din, (int) dp->units, 1.0f, dp->kernel,
+                 (int) dp->units, in[0], 1, 1.0f, o, 1);
+  else
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) dp->rows, (int) dp->units,
+                 (int) dp->din, 1.0f, in[0], (int) dp->din, dp->kernel, (int) dp->units, 1.0f, o,
+                 (int) dp->units);
   osh_act_apply (&dp->act, o, dp->rows, dp->units, c->threads);
 }

@@ -253,6 +253,7 @@ tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const flo
 typedef struct
 {
   const OshConvGemm *c;
+  const float *packed; /* c->packed, or a scaled copy */
   const float *in;
   float *out;
 } Job;
@@ -331,7 +332,7 @@ run_items (void *arg, int64_t begin, int64_t end)
       int64_t valid = c->og - j * NR;
       __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
       __mmask16 m1 = valid >= 32 ? 0xffff : valid <= 16 ? 0 : (__mmask16) ((1u << (valid - 16)) - 1);
-      const float *B = c->packed + (grp * c->panels + j) * c->K * NR;
+      const float *B = job->packed + (grp * c->panels + j) * c->K * NR;
       const float *bias = c->bias + (grp * c->panels + j) * NR;
       int64_t m = grp * c->og + j * NR;
       float *o = s->planar_out ? job->out + (n * s->cout + m) * opix + p0
@@ -345,9 +346,33 @@ run_items (void *arg, int64_t begin, int64_t end)
 void
 osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int threads)
 {
-  Job job = { c, in, out };
+  Job job = { c, c->packed, in, out };
   int64_t items = c->s.batch * c->s.groups * c->panels * c->blocks;
   osh_parallel_for (threads, items, run_items, &job);
+}
+
+int64_t
+osh_conv_gemm_work_floats (const OshConvGemm *c)
+{
+  return c->s.groups * c->panels * c->K * NR + 16; /* room to align to 64 bytes */
+}
+
+void
+osh_conv_gemm_run_scaled (const OshConvGemm *c, const float *in, const float *scale, float *out,
+                          int threads, float *work)
+{
+  float *packed = (float *) (((uintptr_t) work + 63) & ~(uintptr_t) 63);
+  for (int64_t j = 0; j < c->panels; j++)
+    for (int64_t k = 0; k < c->K; k++)
+      {
+        const float *src = c->packed + (j * c->K + k) * NR;
+        float *dst = packed + (j * c->K + k) * NR;
+        __m512 f = _mm512_set1_ps (scale[k % c->cg]); /* row k is tap k / cg, channel k % cg */
+        _mm512_store_ps (dst, _mm512_mul_ps (_mm512_load_ps (src), f));
+        _mm512_store_ps (dst + 16, _mm512_mul_ps (_mm512_load_ps (src + 16), f));
+      }
+  Job job = { c, packed, in, out };
+  osh_parallel_for (threads, c->panels * c->blocks, run_items, &job);
 }
 
 #else /* no AVX-512: callers keep their cblas path */
@@ -389,6 +414,20 @@ void
 osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int threads)
 {
   (void) c, (void) in, (void) out, (void) threads;
+}
+
+int64_t
+osh_conv_gemm_work_floats (const OshConvGemm *c)
+{
+  (void) c;
+  return 0;
+}
+
+void
+osh_conv_gemm_run_scaled (const OshConvGemm *c, const float *in, const float *scale, float *out,
+                          int threads, float *work)
+{
+  (void) c, (void) in, (void) scale, (void) out, (void) threads, (void) work;
 }
 
 void

@@ -57,4 +57,12 @@ bool osh_conv_gemm_set_epilogue (OshConvGemm *cg, const OshEpilogue *e);
 /* True once an epilogue is set: an affine step can no longer be folded after it. */
 bool osh_conv_gemm_has_epilogue (const OshConvGemm *cg);
 void osh_conv_gemm_run (const OshConvGemm *cg, const float *in, float *out, int threads);
+
+/* Runs on in[pixel, ci] · scale[ci] without that product ever being written: the packed kernel
+ * is copied into `work` with row ci scaled (a squeeze-excite Multiply folded in, worth it when
+ * the kernel is smaller than the input). Batch 1, one group; `work` holds
+ * osh_conv_gemm_work_floats (cg) floats. */
+int64_t osh_conv_gemm_work_floats (const OshConvGemm *cg);
+void osh_conv_gemm_run_scaled (const OshConvGemm *cg, const float *in, const float *scale,
+                               float *out, int threads, float *work);
 void osh_conv_gemm_free (OshConvGemm *cg);

@@ -45,9 +45,9 @@ osh_epilogue_apply (const OshEpilogue *e, OshV16 v)
         return (OshV16) ((bits & ~above) | ((OshV16i) hi & above));
       }
     case OSH_EPILOGUE_SIGMOID:
-      return 1.0f / (1.0f + osh_v16_exp (-v));
+      return osh_v16_sigmoid (v);
     case OSH_EPILOGUE_SWISH: /* as osh_vec_sigmoid computes it */
-      return 1.0f / (1.0f + osh_v16_exp (-v)) * v;
+      return osh_v16_sigmoid (v) * v;
     case OSH_EPILOGUE_NONE:
     default:
       return v;

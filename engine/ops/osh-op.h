@@ -52,6 +52,9 @@ typedef enum
                      two (x · sigmoid (x), as ONNX exports write SiLU) */
   OSH_FUSE_PAD,   /* the other way round: `next` is a ZeroPadding2D whose output only c reads;
                      c then reads the unpadded input and treats the border as zeros itself */
+  OSH_FUSE_SCALE, /* the other way round: `next` is a two-input product (squeeze-excite's
+                     x · s, s one value per channel) whose output only c reads; c then reads
+                     next's two inputs, in next's order, and multiplies itself */
 } OshFuseKind;
 
 /* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an

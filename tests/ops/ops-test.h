@@ -29,6 +29,13 @@ ot_add (OshGraph *g, int owner, const char *name, const char *cls, const char *c
   return node;
 }
 
+/* A deterministic value in [-0.82, 0.82] for element i; `salt` makes different arrays differ. */
+static inline float
+ot_pattern (int64_t i, int64_t salt)
+{
+  return (float) (((i * 7919 + salt * 104729) % 211) - 105) / 128.0f;
+}
+
 /* Adds a weight to the layer of `node`, filled with `fill(i)` = a small deterministic pattern. */
 static inline OshTensor *
 ot_weight (OshGraph *g, int node, int rank, const int64_t *dims)

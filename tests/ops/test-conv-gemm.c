@@ -19,12 +19,6 @@ typedef struct
   OshConvShape s;
 } Case;
 
-static float
-pattern (int64_t i, int64_t salt)
-{
-  return (float) (((i * 7919 + salt * 104729) % 211) - 105) / 128.0f;
-}
-
 /* out (batch, oh, ow, cout) from in (batch, ih, iw, cin) and a Keras (kh, kw, cin/g, cout)
  * kernel, then y·scale + shift, clamped. */
 static void
@@ -67,11 +61,11 @@ check_case (const Case *c, bool fold, bool planar)
   float *scale = g_new (float, s.cout), *shift = g_new (float, s.cout);
   float *want = g_new (float, nout), *got = g_new (float, nout);
   for (int64_t i = 0; i < nin; i++)
-    in[i] = pattern (i, 1);
+    in[i] = ot_pattern (i, 1);
   for (int64_t i = 0; i < nk; i++)
-    k[i] = pattern (i, 2);
+    k[i] = ot_pattern (i, 2);
   for (int64_t i = 0; i < s.cout; i++)
-    bias[i] = pattern (i, 3), scale[i] = 0.5f + fabsf (pattern (i, 4)), shift[i] = pattern (i, 5);
+    bias[i] = ot_pattern (i, 3), scale[i] = 0.5f + fabsf (ot_pattern (i, 4)), shift[i] = ot_pattern (i, 5);
   OshConvGemm *cg = osh_conv_gemm_new (&s, k, osh_kernel_strides_keras (&s), bias);
 #ifdef __AVX512F__
   g_assert_nonnull (cg); /* every case here is one the fast kernel takes */
@@ -151,7 +145,7 @@ check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi)
   g_assert_nonnull (pp);
   OshTensor *in = osh_tensor_new (osh_plan_input_shape (pf, 0), &err);
   for (int64_t i = 0; i < osh_tensor_numel (in); i++)
-    in->data[i] = 4.0f * pattern (i, 7);
+    in->data[i] = 4.0f * ot_pattern (i, 7);
   OshTensor *of[OSH_EXEC_MAX_OUTPUTS] = { 0 }, *op[OSH_EXEC_MAX_OUTPUTS] = { 0 };
   g_assert_true (osh_plan_run (pf, (const OshTensor *const *) &in, 1, of, &err));
   g_assert_true (osh_plan_run (pp, (const OshTensor *const *) &in, 1, op, &err));
@@ -267,6 +261,58 @@ test_fusion_residual (void)
   osh_graph_free (g);
 }
 
+/* Squeeze-excite before a 1×1 convolution: Multiply (x, sigmoid (Conv2D (GAP (x)))) → Conv2D →
+ * BatchNormalization. On a large map the Multiply is folded into the convolution (either input
+ * order); on a map smaller than the kernel it is not worth it and stays. */
+static void
+test_fusion_scale (void)
+{
+  for (int variant = 0; variant < 3; variant++)
+    {
+      bool swapped = variant == 1, small = variant == 2;
+      int64_t hw = small ? 2 : 12, ch = small ? 64 : 48;
+      char input[96], shape[64], excite[96];
+      g_snprintf (input, sizeof input, "{\"batch_input_shape\": [null, %d, %d, %d]}", (int) hw,
+                  (int) hw, (int) ch);
+      g_snprintf (shape, sizeof shape, "{\"target_shape\": [1, 1, %d]}", (int) ch);
+      g_snprintf (excite, sizeof excite,
+                  "{\"filters\": %d, \"kernel_size\": 1, \"activation\": \"sigmoid\"}", (int) ch);
+      OshGraph *g = osh_graph_new ();
+      int x = ot_add (g, -1, "in", "InputLayer", input, 0);
+      int q = ot_add (g, -1, "squeeze", "GlobalAveragePooling2D", NULL, 1, x);
+      int r = ot_add (g, -1, "reshape", "Reshape", shape, 1, q);
+      int e = ot_add (g, -1, "excite", "Conv2D", excite, 1, r);
+      ot_weight (g, e, 4, (int64_t[]){ 1, 1, ch, ch });
+      ot_weight (g, e, 1, (int64_t[]){ ch });
+      int m = swapped ? ot_add (g, -1, "scale", "Multiply", NULL, 2, e, x)
+                      : ot_add (g, -1, "scale", "Multiply", NULL, 2, x, e);
+      int c = ot_add (g, -1, "project", "Conv2D",
+                      "{\"filters\": 40, \"kernel_size\": 1, \"use_bias\": false}", 1, m);
+      ot_weight (g, c, 4, (int64_t[]){ 1, 1, ch, 40 });
+      int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
+      add_batchnorm (g, b, 40);
+      ot_io (g, -1, x, b);
+      double lo, hi;
+      const char *const folded[] = { small ? "BatchNormalization" : "Multiply", NULL };
+      check_fused (g, folded, &lo, &hi);
+      OshError err = { 0 };
+      OshExecOptions opt = osh_exec_options_default ();
+      OshPlan *p = osh_plan_new (g, &opt, &err);
+      bool has_multiply = false;
+      for (int i = 0; i < osh_plan_n_steps (p); i++)
+        {
+          OshPlanStep st;
+          g_assert_true (osh_plan_step (p, i, &st));
+          has_multiply |= strcmp (st.class_name, "Multiply") == 0;
+        }
+#ifdef __AVX512F__
+      g_assert_true (has_multiply == small);
+#endif
+      osh_plan_free (p);
+      osh_graph_free (g);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -280,5 +326,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conv-gemm/fusion", test_fusion);
   g_test_add_func ("/ops/conv-gemm/fusion-padding", test_fusion_padding);
   g_test_add_func ("/ops/conv-gemm/fusion-residual", test_fusion_residual);
+  g_test_add_func ("/ops/conv-gemm/fusion-scale", test_fusion_scale);
   return g_test_run ();
 }

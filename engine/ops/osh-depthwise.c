@@ -1,0 +1,201 @@
+/* Depthwise convolution on channels-last data: see osh-depthwise.h. Per output row, the pixels
+ * whose taps all fall inside the image horizontally run 8 at a time without bounds checks; the
+ * few border pixels check each tap; rows outside the image are skipped per row. */
+#include "osh-depthwise.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "osh-op.h"
+#include "osh-vec.h"
+
+#define PX 8 /* output pixels per inner block */
+
+struct OshDepthwise
+{
+  OshDepthwiseShape s;
+  float *w;    /* [tap][channel] */
+  float *bias; /* [channel] */
+  OshEpilogue ep;
+};
+
+OshDepthwise *
+osh_depthwise_new (const OshDepthwiseShape *s, const float *kernel, int64_t tap_stride,
+                   int64_t chan_stride, const float *bias)
+{
+  int64_t taps = s->kh * s->kw;
+  if (s->c < 1 || taps < 1 || s->oh < 1 || s->ow < 1)
+    return NULL;
+  OshDepthwise *d = calloc (1, sizeof *d);
+  if (!d || !(d->w = malloc ((size_t) ((taps + 1) * s->c) * sizeof (float))))
+    {
+      free (d);
+      return NULL;
+    }
+  d->s = *s;
+  d->bias = d->w + taps * s->c;
+  d->ep = osh_epilogue_none ();
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ch = 0; ch < s->c; ch++)
+      d->w[t * s->c + ch] = kernel[t * tap_stride + ch * chan_stride];
+  for (int64_t ch = 0; ch < s->c; ch++)
+    d->bias[ch] = bias ? bias[ch] : 0.0f;
+  return d;
+}
+
+bool
+osh_depthwise_fold_affine (OshDepthwise *d, const float *scale, const float *shift)
+{
+  if (d->ep.kind != OSH_EPILOGUE_NONE)
+    return false;
+  int64_t c = d->s.c, taps = d->s.kh * d->s.kw;
+  for (int64_t t = 0; t < taps; t++)
+    for (int64_t ch = 0; ch < c; ch++)
+      d->w[t * c + ch] *= scale[ch];
+  for (int64_t ch = 0; ch < c; ch++)
+    d->bias[ch] = d->bias[ch] * scale[ch] + shift[ch];
+  return true;
+}
+
+bool
+osh_depthwise_set_epilogue (OshDepthwise *d, const OshEpilogue *e)
+{
+  if (d->ep.kind != OSH_EPILOGUE_NONE)
+    return false;
+  d->ep = *e;
+  return true;
+}
+
+bool
+osh_depthwise_has_epilogue (const OshDepthwise *d)
+{
+  return d->ep.kind != OSH_EPILOGUE_NONE;
+}
+
+void
+osh_depthwise_free (OshDepthwise *d)
+{
+  if (!d)
+    return;
+  free (d->w);
+  free (d);
+}
+
+/* n ≤ PX pixels from output column ox, channels [c0, c0 + 16), filter rows [ky0, ky1): filter
+ * row ky reads input row top + ky·dh of image `img`. With `checked`, taps falling left or right
+ * of the row are skipped; without, all are inside. Each pixel keeps its own sum, so PX chains of
+ * multiply-adds run side by side. */
+static inline __attribute__ ((always_inline)) void
+block_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int64_t ky1,
+          int64_t ox, int n, int64_t c0, bool checked, float *out)
+{
+  const OshDepthwiseShape *s = &d->s;
+  int64_t c = s->c;
+  OshV16 acc[PX];
+  OshV16 b = OSH_CV (d->bias + c0);
+#pragma GCC unroll 8
+  for (int i = 0; i < PX; i++)
+    acc[i] = b;
+  for (int64_t ky = ky0; ky < ky1; ky++)
+    {
+      const float *row = img + (top + ky * s->dh) * s->iw * c + c0;
+      const float *w = d->w + ky * s->kw * c + c0;
+      for (int64_t kx = 0; kx < s->kw; kx++)
+        {
+          OshV16 wt = OSH_CV (w + kx * c);
+          int64_t ix0 = ox * s->sw - s->pw + kx * s->dw;
+#pragma GCC unroll 8
+          for (int i = 0; i < PX; i++)
+            {
+              int64_t ix = ix0 + i * s->sw;
+              if (i < n && (!checked || (ix >= 0 && ix < s->iw)))
+                acc[i] += OSH_CV (row + ix * c) * wt;
+            }
+        }
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < PX; i++)
+    if (i < n)
+      OSH_V (out + i * c + c0) = osh_epilogue_apply (&d->ep, acc[i]);
+}
+
+/* The channels past the last full 16 of one pixel, through a zero-padded vector so the epilogue is
+ * the same. */
+static void
+tail_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int64_t ky1,
+         int64_t ox, int64_t c0, float *out)
+{
+  const OshDepthwiseShape *s = &d->s;
+  int64_t c = s->c, lanes = c - c0;
+  OshV16 acc = { 0 };
+  for (int l = 0; l < lanes; l++)
+    acc[l] = d->bias[c0 + l];
+  for (int64_t ky = ky0; ky < ky1; ky++)
+    for (int64_t kx = 0; kx < s->kw; kx++)
+      {
+        int64_t ix = ox * s->sw - s->pw + kx * s->dw;
+        if (ix < 0 || ix >= s->iw)
+          continue;
+        const float *p = img + ((top + ky * s->dh) * s->iw + ix) * c + c0;
+        const float *w = d->w + (ky * s->kw + kx) * c + c0;
+        for (int l = 0; l < lanes; l++)
+          acc[l] += p[l] * w[l];
+      }
+  acc = osh_epilogue_apply (&d->ep, acc);
+  for (int l = 0; l < lanes; l++)
+    out[c0 + l] = acc[l];
+}
+
+typedef struct
+{
+  const OshDepthwise *d;
+  const float *in;
+  float *out;
+} Job;
+
+static void
+rows (void *arg, int64_t begin, int64_t end)
+{
+  const Job *j = arg;
+  const OshDepthwise *d = j->d;
+  const OshDepthwiseShape *s = &d->s;
+  int64_t c = s->c, full = c / 16 * 16;
+  /* Columns whose taps all fall inside the row: lo ≤ ox < hi. */
+  int64_t lo = (s->pw + s->sw - 1) / s->sw, last = s->iw - 1 - (s->kw - 1) * s->dw + s->pw;
+  int64_t hi = last < 0 ? 0 : last / s->sw + 1;
+  hi = hi > s->ow ? s->ow : hi;
+  lo = lo > hi ? hi : lo;
+  for (int64_t r = begin; r < end; r++)
+    {
+      int64_t n = r / s->oh, oy = r % s->oh, top = oy * s->sh - s->ph;
+      /* Filter rows inside the image: 0 ≤ top + ky·dh < ih. */
+      int64_t ky0 = top >= 0 ? 0 : (-top + s->dh - 1) / s->dh, ky1 = s->kh;
+      while (ky1 > ky0 && top + (ky1 - 1) * s->dh >= s->ih)
+        ky1--;
+      const float *img = j->in + n * s->ih * s->iw * c;
+      float *orow = j->out + r * s->ow * c;
+      for (int64_t ox = 0; ox < s->ow; ox += PX)
+        {
+          int px = s->ow - ox < PX ? (int) (s->ow - ox) : PX;
+          float *o = orow + ox * c;
+          bool inside = ox >= lo && ox + px <= hi;
+          for (int64_t c0 = 0; c0 < full; c0 += 16)
+            if (inside && px == PX)
+              block_px (d, img, top, ky0, ky1, ox, PX, c0, false, o);
+            else
+              block_px (d, img, top, ky0, ky1, ox, px, c0, true, o);
+          for (int i = 0; full < c && i < px; i++)
+            tail_px (d, img, top, ky0, ky1, ox + i, full, o + i * c);
+        }
+    }
+}
+
+void
+osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, int threads)
+{
+  Job j = { d, in, out };
+  int64_t n_rows = d->s.batch * d->s.oh;
+  if (n_rows * d->s.ow * d->s.c * d->s.kh * d->s.kw < 100000)
+    threads = 1;
+  osh_parallel_for (threads, n_rows, rows, &j);
+}
