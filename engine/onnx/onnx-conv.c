@@ -10,6 +10,7 @@
 #include "onnx-depthwise.h"
 #include "onnx-op-util.h"
 #include "osh-conv-gemm.h"
+#include "osh-depthwise.h"
 
 typedef struct
 {
@@ -23,8 +24,10 @@ typedef struct
   bool depthwise;
   OshConvGemm *fast;        /* packed kernel (channels-last input), when weights are constant */
   OnnxDepthwise *dw_fast;   /* depthwise with constant weights, padded-row kernel */
+  OshDepthwise *dw_nhwc;    /* depthwise switched to channels-last: the shared NHWC kernel */
   bool nhwc;                /* switched to channels-last input and output (layout pass) */
-  /* What absorb folded into `fast`, replayed when it is packed again for NHWC output. */
+  int scale_in;             /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
+  /* What absorb folded in, replayed when the kernel is packed again for NHWC data. */
   float *affine;            /* n_affine pairs of m scales then m shifts */
   int n_affine;
   OshEpilogue epilogue;
@@ -202,6 +205,7 @@ free_geometry (void *p)
   Geometry *g = p;
   osh_conv_gemm_free (g->fast);
   onnx_depthwise_free (g->dw_fast);
+  osh_depthwise_free (g->dw_nhwc);
   free (g->affine);
   free (g);
 }
@@ -283,20 +287,47 @@ epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
   return true;
 }
 
+/* Takes in the squeeze-excite Mul before a packed convolution, x · s with s one value per input
+ * channel, by scaling a copy of the kernel each run (osh_conv_gemm_run_scaled): worth it while
+ * the kernel is smaller than x, where the product would be a whole pass over x. */
+static bool
+absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
+{
+  if (strcmp (mul->layer->class_name, "Mul") != 0 || mul->n_in != 2 || !g->fast || g->group != 1
+      || g->n != 1 || g->nhwc || g->scale_in >= 0 || c->in[0].rank != 4)
+    return false;
+  int64_t work = osh_conv_gemm_work_floats (g->fast);
+  if (work >= g->h * g->w * g->c)
+    return false;
+  for (int k = 0; k < 2; k++)
+    {
+      const OshShape *x = &mul->in[k], *sc = &mul->in[1 - k];
+      if (osh_shape_equal (x, &c->in[0]) && sc->rank == 4 && sc->dim[0] == 1
+          && sc->dim[1] == g->c && sc->dim[2] == 1 && sc->dim[3] == 1)
+        {
+          g->scale_in = 1 - k;
+          c->scratch = (size_t) (g->n * g->c * g->h * g->w + work); /* x made NHWC, then work */
+          return true;
+        }
+    }
+  return false;
+}
+
 /* Folds an inference BatchNormalization, then a Relu, Clip, sigmoid or SiLU, into the packed or
- * depthwise kernel. */
+ * depthwise kernel; or the squeeze-excite product before it. */
 static bool
 absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   Geometry *g = c->params;
+  if (kind == OSH_FUSE_SCALE)
+    return absorb_scale (c, g, next);
   if (!g->fast && !g->dw_fast)
     return false;
   OshEpilogue e;
   if (epilogue_of (next, kind, &e))
     {
-      if (g->dw_fast)
-        return onnx_depthwise_set_epilogue (g->dw_fast, &e);
-      if (!osh_conv_gemm_set_epilogue (g->fast, &e))
+      if (!(g->fast ? osh_conv_gemm_set_epilogue (g->fast, &e)
+                    : onnx_depthwise_set_epilogue (g->dw_fast, &e)))
         return false;
       g->epilogue = e;
       g->has_epilogue = true;
@@ -320,12 +351,10 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   for (int64_t m = 0; m < g->m; m++)
     onnx_batchnorm_coefficients (bn[1][m], bn[2][m], bn[3][m], bn[4][m], eps, &scale[m], &shift[m]);
   if (g->fast)
-    {
-      osh_conv_gemm_fold_affine (g->fast, scale, shift);
-      g->n_affine++; /* kept for channels_last */
-    }
+    osh_conv_gemm_fold_affine (g->fast, scale, shift);
   else
     onnx_depthwise_fold_affine (g->dw_fast, scale, shift);
+  g->n_affine++; /* kept for channels_last */
   return true;
 }
 
@@ -335,30 +364,72 @@ onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   return absorb (c, next, kind);
 }
 
-/* The packed kernel reads channels-last anyway: switched, it skips the input transpose and
- * writes its output channels-last too, packed again with what absorb folded into it. */
-OshNhwcFit
-onnx_conv_channels_last (OshOpCall *c, bool commit)
+/* The depthwise kernel shared with Keras, with what absorb folded in; NULL when it cannot. */
+static OshDepthwise *
+new_depthwise_nhwc (const OshOpCall *c, const Geometry *g)
 {
-  Geometry *g = c->params;
-  if (!g->fast || onnx_slot (c, 0).tensor < 0 || c->in[0].rank != 4)
-    return OSH_NHWC_NO;
-  if (!commit || g->nhwc)
-    return OSH_NHWC_GAINS;
-  OshConvGemm *fast = new_fast (c, g, false);
-  if (!fast)
-    return OSH_NHWC_NO;
-  for (int i = 0; i < g->n_affine; i++)
+  OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
+  if (!g->depthwise || g->m != g->c || !w.value || (b.present && !b.value))
+    return NULL;
+  OshDepthwiseShape s = { .batch = g->n, .ih = g->h, .iw = g->w, .c = g->c, .oh = g->oh,
+                          .ow = g->ow, .kh = g->kh, .kw = g->kw, .sh = g->sh, .sw = g->sw,
+                          .dh = g->dh, .dw = g->dw, .ph = g->pt, .pw = g->pl };
+  OshDepthwise *d = osh_depthwise_new (&s, w.value, 1, g->kh * g->kw, b.present ? b.value : NULL);
+  for (int i = 0; d && i < g->n_affine; i++)
+    {
+      const float *scale = g->affine + (size_t) i * 2 * (size_t) g->m;
+      osh_depthwise_fold_affine (d, scale, scale + g->m);
+    }
+  if (d && g->has_epilogue)
+    osh_depthwise_set_epilogue (d, &g->epilogue);
+  return d;
+}
+
+/* The packed kernel with what absorb folded in, writing channels-last; NULL when it cannot. */
+static OshConvGemm *
+new_fast_nhwc (const OshOpCall *c, const Geometry *g)
+{
+  OshConvGemm *fast = g->fast ? new_fast (c, g, false) : NULL;
+  for (int i = 0; fast && i < g->n_affine; i++)
     {
       const float *scale = g->affine + (size_t) i * 2 * (size_t) g->m;
       osh_conv_gemm_fold_affine (fast, scale, scale + g->m);
     }
-  if (g->has_epilogue)
+  if (fast && g->has_epilogue)
     osh_conv_gemm_set_epilogue (fast, &g->epilogue);
-  osh_conv_gemm_free (g->fast);
-  g->fast = fast;
+  return fast;
+}
+
+/* Both fast kernels read channels-last (the packed one transposes its input otherwise; the
+ * depthwise one has an NHWC form): switched, they skip the transposes and write channels-last
+ * too, packed again with what absorb folded into them. */
+OshNhwcFit
+onnx_conv_channels_last (OshOpCall *c, bool commit)
+{
+  Geometry *g = c->params;
+  bool can = onnx_slot (c, 0).tensor == 0 && c->in[0].rank == 4
+             && (g->fast || (g->depthwise && g->m == g->c && onnx_slot (c, 1).value));
+  if (!can)
+    return OSH_NHWC_NO;
+  if (!commit || g->nhwc)
+    return OSH_NHWC_GAINS;
+  if (g->fast)
+    {
+      OshConvGemm *fast = new_fast_nhwc (c, g);
+      if (!fast)
+        return OSH_NHWC_NO;
+      osh_conv_gemm_free (g->fast);
+      g->fast = fast;
+    }
+  else
+    {
+      if (!(g->dw_nhwc = new_depthwise_nhwc (c, g)))
+        return OSH_NHWC_NO;
+      onnx_depthwise_free (g->dw_fast);
+      g->dw_fast = NULL;
+    }
   g->nhwc = true;
-  c->scratch = 0;
+  c->scratch = g->scale_in >= 0 ? (size_t) osh_conv_gemm_work_floats (g->fast) : 0;
   return OSH_NHWC_GAINS;
 }
 
@@ -372,6 +443,7 @@ prepare (OshOpCall *c, bool transpose, OshError *err)
   c->free_params = free_geometry;
   if (!geometry (c, transpose, g, err))
     return false;
+  g->scale_in = -1;
   int64_t cg = g->c / g->group, mg = g->m / g->group;
   if (!transpose)
     prepare_fast (c, g);
@@ -501,9 +573,26 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
   const float *bias = onnx_slot_data (c, in, 2);
   int64_t cg = g->c / g->group, mg = g->m / g->group, k = cg * g->kh * g->kw, p = g->oh * g->ow;
-  if (g->fast && g->nhwc)
+  if (g->scale_in >= 0)
     {
-      osh_conv_gemm_run (g->fast, x, out[0], c->threads);
+      /* x and the scale come in the Mul's order, in place of the convolution's input. */
+      const float *xs = in[1 - g->scale_in], *sc = in[g->scale_in];
+      float *work = scratch;
+      if (!g->nhwc)
+        {
+          osh_op_to_channels_last (xs, scratch, g->n, g->c, g->h * g->w);
+          xs = scratch;
+          work = scratch + g->n * g->c * g->h * g->w;
+        }
+      osh_conv_gemm_run_scaled (g->fast, xs, sc, out[0], c->threads, work);
+      return;
+    }
+  if (g->nhwc)
+    {
+      if (g->fast)
+        osh_conv_gemm_run (g->fast, x, out[0], c->threads);
+      else
+        osh_depthwise_run (g->dw_nhwc, x, out[0], c->threads);
       return;
     }
   if (g->fast)
