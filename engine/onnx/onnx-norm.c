@@ -34,31 +34,58 @@ onnx_batchnorm_infer (OshOpCall *c, OshError *err)
 bool
 onnx_batchnorm_prepare (OshOpCall *c, OshError *err)
 {
-  (void) err;
   c->flops = 2.0 * (double) onnx_numel (&c->out[0]);
-  return true;
+  c->params = calloc (1, sizeof (bool)); /* switched to channels-last */
+  return c->params || osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+}
+
+/* Channels-last, the per-channel coefficients repeat along each pixel. */
+OshNhwcFit
+onnx_batchnorm_channels_last (OshOpCall *c, bool commit)
+{
+  if (onnx_slot (c, 0).tensor != 0 || c->in[0].rank != 4)
+    return OSH_NHWC_NO;
+  if (commit)
+    {
+      *(bool *) c->params = true;
+      c->scratch = (size_t) (2 * c->in[0].dim[1]);
+    }
+  return OSH_NHWC_CAN;
 }
 
 void
 onnx_batchnorm_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
-  (void) scratch;
   const OshShape *x = onnx_slot (c, 0).shape;
   const float *xd = onnx_slot_data (c, in, 0), *scale = onnx_slot_data (c, in, 1);
   const float *bias = onnx_slot_data (c, in, 2), *mean = onnx_slot_data (c, in, 3);
   const float *var = onnx_slot_data (c, in, 4);
   float eps = onnx_attr_float (c, "epsilon", 1e-5f);
   int64_t channels = x->dim[1], plane = onnx_numel (x) / (x->dim[0] * channels);
-  for (int64_t n = 0; n < x->dim[0]; n++)
-    for (int64_t ch = 0; ch < channels; ch++)
-      {
-        float a, b;
-        onnx_batchnorm_coefficients (scale[ch], bias[ch], mean[ch], var[ch], eps, &a, &b);
-        const float *src = xd + (n * channels + ch) * plane;
-        float *dst = out[0] + (n * channels + ch) * plane;
-        for (int64_t i = 0; i < plane; i++)
-          dst[i] = src[i] * a + b;
-      }
+  if (*(const bool *) c->params)
+    {
+      float *a = scratch, *b = scratch + channels;
+      for (int64_t ch = 0; ch < channels; ch++)
+        onnx_batchnorm_coefficients (scale[ch], bias[ch], mean[ch], var[ch], eps, &a[ch], &b[ch]);
+      for (int64_t p = 0; p < x->dim[0] * plane; p++)
+        {
+          const float *src = xd + p * channels;
+          float *dst = out[0] + p * channels;
+          for (int64_t ch = 0; ch < channels; ch++)
+            dst[ch] = src[ch] * a[ch] + b[ch];
+        }
+    }
+  else
+    for (int64_t n = 0; n < x->dim[0]; n++)
+      for (int64_t ch = 0; ch < channels; ch++)
+        {
+          float a, b;
+          onnx_batchnorm_coefficients (scale[ch], bias[ch], mean[ch], var[ch], eps, &a, &b);
+          const float *src = xd + (n * channels + ch) * plane;
+          float *dst = out[0] + (n * channels + ch) * plane;
+          for (int64_t i = 0; i < plane; i++)
+            dst[i] = src[i] * a + b;
+        }
   /* Inference mode: running statistics pass through unchanged. */
   for (int i = 1; i < c->n_out && i < 3; i++)
     memcpy (out[i], i == 1 ? mean : var, (size_t) channels * sizeof (float));

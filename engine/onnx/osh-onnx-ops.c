@@ -50,7 +50,7 @@ const OshOp osh_onnx_ops[] = {
   ROW ("InputLayer", input), /* graph inputs */
   { "Conv", conv_infer, conv_prepare, onnx_conv_run, onnx_conv_absorb, onnx_conv_channels_last },
   ROW ("ConvTranspose", convtr),
-  ROW ("BatchNormalization", batchnorm),
+  ROW_NHWC ("BatchNormalization", batchnorm),
   ROW ("Gemm", gemm), ROW ("MatMul", matmul),
   ROW_NHWC ("MaxPool", pool), ROW_NHWC ("AveragePool", pool), ROW_NHWC ("GlobalAveragePool", pool),
   ROW_NHWC ("GlobalMaxPool", pool),

@@ -22,11 +22,11 @@ typedef struct
 } Fixture;
 
 static Fixture
-load (void)
+load_named (const char *name)
 {
   g_autofree char *dir = osh_test_fixture ("onnx/fixtures");
-  g_autofree char *model = g_strdup_printf ("%s/layoutnet.onnx", dir);
-  g_autofree char *input = g_strdup_printf ("%s/layoutnet.input.npy", dir);
+  g_autofree char *model = g_strdup_printf ("%s/%s.onnx", dir, name);
+  g_autofree char *input = g_strdup_printf ("%s/%s.input.npy", dir, name);
   OshError err = { 0 };
   Fixture f = { osh_model_load (model, &err), NULL };
   if (!f.g)
@@ -35,6 +35,12 @@ load (void)
   if (!f.x)
     g_error ("%s", err.message);
   return f;
+}
+
+static Fixture
+load (void)
+{
+  return load_named ("layoutnet");
 }
 
 static OshPlan *
@@ -152,11 +158,33 @@ test_captures_nchw (void)
   osh_graph_free (f.g);
 }
 
+/* A whole small network (squeeze-excite products folded into convolutions, HardSwish,
+ * standalone BatchNormalizations after narrow convolutions): the same outputs both ways. */
+static void
+test_mobilenet_v3 (void)
+{
+  Fixture f = load_named ("mobilenet_v3_small_x025");
+  OshPlan *nchw = plan (&f, true, false), *mixed = plan (&f, false, false);
+  g_assert_cmpint (count_class (mixed, "ToNHWC"), >=, 1);
+  OshTensor *a[1], *b[1];
+  run (nchw, &f, a);
+  run (mixed, &f, b);
+  g_assert_true (osh_shape_equal (&a[0]->shape, &b[0]->shape));
+  assert_close ("logits", b[0]->data, a[0]->data, osh_tensor_numel (a[0]));
+  osh_tensor_free (a[0]);
+  osh_tensor_free (b[0]);
+  osh_plan_free (nchw);
+  osh_plan_free (mixed);
+  osh_tensor_free (f.x);
+  osh_graph_free (f.g);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/onnx/layout/mixed-graph-same-outputs", test_same_outputs);
   g_test_add_func ("/onnx/layout/captures-stay-nchw", test_captures_nchw);
+  g_test_add_func ("/onnx/layout/mobilenet-v3-small-same-outputs", test_mobilenet_v3);
   return g_test_run ();
 }
