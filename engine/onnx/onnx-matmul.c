@@ -59,10 +59,19 @@ onnx_gemm_run (const OshOpCall *c, const float *const *in, float *const *out, fl
         for (int64_t j = 0; j < n; j++)
           out[0][i * n + j] = beta * cd[i * st[0] + j * st[1]];
     }
+  float keep = cd && beta != 0 ? 1.0f : 0.0f;
+  if (m == 1)
+    {
+      /* One row (a classifier at batch 1): a matrix-vector product reads B once, where sgemm
+       * would pack it first. A's k values are contiguous whether it is transposed or not. */
+      cblas_sgemv (CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (int) b->dim[0],
+                   (int) b->dim[1], alpha, onnx_slot_data (c, in, 1), (int) b->dim[1],
+                   onnx_slot_data (c, in, 0), 1, keep, out[0], 1);
+      return;
+    }
   cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int) m,
                (int) n, (int) k, alpha, onnx_slot_data (c, in, 0), (int) a->dim[1],
-               onnx_slot_data (c, in, 1), (int) b->dim[1], cd && beta != 0 ? 1.0f : 0.0f, out[0],
-               (int) n);
+               onnx_slot_data (c, in, 1), (int) b->dim[1], keep, out[0], (int) n);
 }
 
 /* MatMul: numpy semantics — 1-D operands are promoted, leading axes broadcast. */
