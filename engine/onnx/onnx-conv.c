@@ -240,36 +240,6 @@ prepare_fast (OshOpCall *c, Geometry *g)
   g->fast = new_fast (c, g, true);
 }
 
-/* The range a Relu or Clip step clamps to. */
-static bool
-clamp_of (const OshOpCall *next, float *lo, float *hi)
-{
-  const char *cls = next->layer->class_name;
-  if (strcmp (cls, "Relu") == 0)
-    {
-      *lo = 0.0f, *hi = INFINITY;
-      return true;
-    }
-  if (strcmp (cls, "Clip") != 0)
-    return false;
-  *lo = -INFINITY, *hi = INFINITY;
-  if (onnx_opset (next) < 11)
-    {
-      *lo = onnx_attr_float (next, "min", -INFINITY);
-      *hi = onnx_attr_float (next, "max", INFINITY);
-      return true;
-    }
-  for (int i = 1; i <= 2; i++)
-    {
-      OnnxSlot b = onnx_slot (next, i);
-      if (b.present && !b.value)
-        return false; /* a bound computed at run time */
-      if (b.present)
-        *(i == 1 ? lo : hi) = b.value[0];
-    }
-  return true;
-}
-
 /* The epilogue a Relu, Clip or sigmoid step (or a SiLU pair) amounts to. */
 static bool
 epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
@@ -281,7 +251,7 @@ epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
                           -INFINITY, INFINITY };
       return true;
     }
-  if (kind != OSH_FUSE_NEXT || !clamp_of (next, &lo, &hi))
+  if (kind != OSH_FUSE_NEXT || !onnx_clamp_of (next, &lo, &hi))
     return false;
   *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi };
   return true;

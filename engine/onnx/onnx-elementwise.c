@@ -237,6 +237,8 @@ typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_SUM, B_MEAN, B
 typedef struct
 {
   BinaryKind kind;
+  bool clamp;                    /* a Relu or Clip folded in: the result is clamped to [lo, hi] */
+  float lo, hi;
   bool nhwc;                     /* switched: runs on the channels-last views below */
   OshShape out;                  /* channels-last view of the output */
   OshShape slot[NHWC_SLOTS];     /* and of each operand */
@@ -444,6 +446,21 @@ onnx_binary_channels_last (OshOpCall *c, bool commit)
   return OSH_NHWC_CAN;
 }
 
+/* A residual Add followed by a Relu (ResNet) becomes one step: the clamp runs on the sums while
+ * they are still in cache instead of over a new buffer. */
+bool
+onnx_binary_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  Binary *b = c->params;
+  float lo, hi;
+  if (kind != OSH_FUSE_NEXT || b->clamp || !onnx_clamp_of (next, &lo, &hi))
+    return false;
+  b->clamp = true;
+  b->lo = lo;
+  b->hi = hi;
+  return true;
+}
+
 void
 onnx_binary_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -466,5 +483,16 @@ onnx_binary_run (const OshOpCall *c, const float *const *in, float *const *out, 
       int64_t n = onnx_numel (&c->out[0]);
       for (int64_t i = 0; i < n; i++)
         out[0][i] /= (float) used;
+    }
+  if (b->clamp)
+    {
+      /* Branch-free, as the Clip kernel, so it vectorizes. */
+      float lo = b->lo, hi = b->hi, *y = out[0];
+      int64_t n = onnx_numel (&c->out[0]);
+      for (int64_t i = 0; i < n; i++)
+        {
+          float v = y[i] < lo ? lo : y[i];
+          y[i] = v > hi ? hi : v;
+        }
     }
 }

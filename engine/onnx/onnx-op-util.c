@@ -225,3 +225,32 @@ onnx_slot_nhwc_ready (const OshOpCall *c, int i)
   OshShape v = onnx_nhwc_shape (s.shape);
   return v.dim[3] == 1 || v.dim[1] * v.dim[2] == 1;
 }
+
+bool
+onnx_clamp_of (const OshOpCall *next, float *lo, float *hi)
+{
+  const char *cls = next->layer->class_name;
+  if (strcmp (cls, "Relu") == 0)
+    {
+      *lo = 0.0f, *hi = INFINITY;
+      return true;
+    }
+  if (strcmp (cls, "Clip") != 0)
+    return false;
+  *lo = -INFINITY, *hi = INFINITY;
+  if (onnx_opset (next) < 11)
+    {
+      *lo = onnx_attr_float (next, "min", -INFINITY);
+      *hi = onnx_attr_float (next, "max", INFINITY);
+      return true;
+    }
+  for (int i = 1; i <= 2; i++)
+    {
+      OnnxSlot b = onnx_slot (next, i);
+      if (b.present && !b.value)
+        return false; /* a bound computed at run time */
+      if (b.present)
+        *(i == 1 ? lo : hi) = b.value[0];
+    }
+  return true;
+}

@@ -71,6 +71,10 @@ onnx_batchnorm_coefficients (float scale, float bias, float mean, float var, flo
 
 /* onnx-conv.c: Conv takes in a BatchNormalization, Relu, Clip, Sigmoid or SiLU that follows it. */
 bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
+/* onnx-elementwise.c: a broadcasting op takes in a Relu or Clip that follows it. */
+bool onnx_binary_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
+/* The range a Relu or Clip step clamps to; false for other steps and run-time bounds. */
+bool onnx_clamp_of (const OshOpCall *next, float *lo, float *hi);
 /* The layout hooks (OshOpChannelsLastFn) of the ops that can run channels-last. */
 OshNhwcFit onnx_conv_channels_last (OshOpCall *c, bool commit);
 OshNhwcFit onnx_unary_channels_last (OshOpCall *c, bool commit);

@@ -45,6 +45,10 @@ FAMILY (pad) FAMILY (resize) FAMILY (expand)
 #define ROW_NHWC(name, family)                                                                     \
   { name, family##_infer, family##_prepare, onnx_##family##_run, NULL,                             \
     onnx_##family##_channels_last }
+/* Channels-last, and folds what follows (OshOpAbsorbFn). */
+#define ROW_FUSING(name, family)                                                                   \
+  { name, family##_infer, family##_prepare, onnx_##family##_run, onnx_##family##_absorb,           \
+    onnx_##family##_channels_last }
 
 const OshOp osh_onnx_ops[] = {
   ROW ("InputLayer", input), /* graph inputs */
@@ -57,11 +61,11 @@ const OshOp osh_onnx_ops[] = {
   ROW ("Softmax", softmax), ROW ("LogSoftmax", softmax),
   ROW ("ReduceMean", reduce), ROW ("ReduceSum", reduce), ROW ("ReduceMax", reduce),
   ROW ("ReduceMin", reduce),
-  ROW_NHWC ("Add", binary), ROW_NHWC ("Sub", binary), ROW_NHWC ("Mul", binary),
-  ROW_NHWC ("Div", binary),
-  ROW_NHWC ("Pow", binary), ROW_NHWC ("Max", binary), ROW_NHWC ("Min", binary),
-  ROW_NHWC ("Sum", binary),
-  ROW_NHWC ("Mean", binary), ROW_NHWC ("PRelu", binary),
+  ROW_FUSING ("Add", binary), ROW_FUSING ("Sub", binary), ROW_FUSING ("Mul", binary),
+  ROW_FUSING ("Div", binary),
+  ROW_FUSING ("Pow", binary), ROW_FUSING ("Max", binary), ROW_FUSING ("Min", binary),
+  ROW_FUSING ("Sum", binary),
+  ROW_FUSING ("Mean", binary), ROW_FUSING ("PRelu", binary),
   ROW_NHWC ("Relu", unary), ROW_NHWC ("Sigmoid", unary), ROW_NHWC ("Tanh", unary),
   ROW_NHWC ("LeakyRelu", unary),
   ROW_NHWC ("Elu", unary), ROW_NHWC ("Selu", unary), ROW_NHWC ("Celu", unary),
