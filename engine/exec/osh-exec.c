@@ -733,7 +733,7 @@ in_layout (OshPlan *p, int v, bool nhwc, OshError *err)
  * conversions of its inputs than staying would. Conversions are inserted where layouts meet and
  * after kept values (outputs, captures), which always stay channels-first. */
 static bool
-choose_layouts (OshPlan *p, OshError *err)
+choose_layouts (OshPlan *p, bool eager, OshError *err)
 {
   Step *old = p->steps;
   int n_old = p->n_steps;
@@ -757,7 +757,7 @@ choose_layouts (OshPlan *p, OshError *err)
         }
       OshNhwcFit fit = st.op->channels_last ? st.op->channels_last (&st.call, false) : OSH_NHWC_NO;
       bool nhwc = fit == OSH_NHWC_GAINS
-                  || (fit == OSH_NHWC_CAN && some_last && to_last <= to_first);
+                  || (fit == OSH_NHWC_CAN && (eager || (some_last && to_last <= to_first)));
       if (nhwc)
         nhwc = st.op->channels_last (&st.call, true) != OSH_NHWC_NO;
       for (int i = 0; i < st.call.n_in && ok; i++)
@@ -902,7 +902,7 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
         p->vals[v].keep = true;
     }
   fuse_steps (p);
-  if (wants_layout_pass (g, &opt) && !choose_layouts (p, err))
+  if (wants_layout_pass (g, &opt) && !choose_layouts (p, opt.eager_layout, err))
     goto fail;
   for (int s = 0; s < p->n_steps; s++)
     {

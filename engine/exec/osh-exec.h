@@ -64,6 +64,9 @@ typedef struct
    * outputs, captures) is NCHW either way. The environment variable OFFSHOOT_KEEP_LAYOUT=1
    * does the same for every plan (to compare). capture_all keeps the layout too. */
   bool keep_layout;
+  /* The opposite, for tests: every step that can run channels-last does, whatever the
+   * conversions cost (references written for NCHW then check the NHWC kernels too). */
+  bool eager_layout;
 
   /* Polled between nodes; non-zero stops the run with OSH_ERR_CANCELLED. The caller sets it
    * from any thread (g_atomic_int_set or a plain store). */

@@ -82,6 +82,7 @@ OshNhwcFit onnx_binary_channels_last (OshOpCall *c, bool commit);
 OshNhwcFit onnx_pool_channels_last (OshOpCall *c, bool commit);
 OshNhwcFit onnx_concat_channels_last (OshOpCall *c, bool commit);
 OshNhwcFit onnx_batchnorm_channels_last (OshOpCall *c, bool commit);
+OshNhwcFit onnx_resize_channels_last (OshOpCall *c, bool commit);
 
 /* The channels-last view of an NCHW shape of rank ≤ 4 (padded to rank 4 with leading ones):
  * (n, c, h, w) → (n, h, w, c). */

@@ -127,6 +127,7 @@ typedef struct
   bool linear;
   int coord;   /* 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel, 4 tf_half_pixel_for_nn */
   int nearest; /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
+  bool nhwc;   /* switched to channels-last: each output pixel blends whole channel rows */
 } Resize;
 
 static bool
@@ -208,7 +209,7 @@ onnx_resize_infer (OshOpCall *c, OshError *err)
 bool
 onnx_resize_prepare (OshOpCall *c, OshError *err)
 {
-  Resize *r = malloc (sizeof *r);
+  Resize *r = calloc (1, sizeof *r);
   if (!r)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   c->params = r;
@@ -251,6 +252,70 @@ nearest_index (const Resize *r, float v, int64_t in)
   return i < 0 ? 0 : i >= in ? in - 1 : i;
 }
 
+/* The two source pixels a linear resize blends along one axis, and the second one's weight. */
+typedef struct
+{
+  int64_t i0, i1;
+  float w;
+} LinearTap;
+
+static LinearTap
+linear_tap (float f, int64_t in)
+{
+  float c = fminf (fmaxf (f, 0.0f), (float) (in - 1));
+  int64_t i0 = (int64_t) c;
+  return (LinearTap){ i0, i0 + 1 < in ? i0 + 1 : i0, c - (float) i0 };
+}
+
+/* Resize changes H and W only (resize_geometry), which channels-last data allows as well. */
+OshNhwcFit
+onnx_resize_channels_last (OshOpCall *c, bool commit)
+{
+  if (onnx_slot (c, 0).tensor != 0 || c->in[0].rank != 4)
+    return OSH_NHWC_NO;
+  if (commit)
+    ((Resize *) c->params)->nhwc = true;
+  return OSH_NHWC_CAN;
+}
+
+/* Channels-last: the same source coordinates and weights as the planar loop below, applied to
+ * a row of `ch` channels per output pixel. */
+static void
+resize_channels_last (const Resize *r, const OshShape *x, const OshShape *o, const float *src,
+                      float *dst)
+{
+  int64_t ch = x->dim[1], ih = x->dim[2], iw = x->dim[3], oh = o->dim[2], ow = o->dim[3];
+  for (int64_t n = 0; n < x->dim[0]; n++)
+    {
+      const float *img = src + n * ih * iw * ch;
+      for (int64_t y = 0; y < oh; y++)
+        {
+          float fy = source_coord (r, y, ih, oh, r->scale[2]);
+          for (int64_t xx = 0; xx < ow; xx++, dst += ch)
+            {
+              float fx = source_coord (r, xx, iw, ow, r->scale[3]);
+              if (!r->linear)
+                {
+                  int64_t at = nearest_index (r, fy, ih) * iw + nearest_index (r, fx, iw);
+                  memcpy (dst, img + at * ch, (size_t) ch * sizeof *dst);
+                  continue;
+                }
+              LinearTap ty = linear_tap (fy, ih), tx = linear_tap (fx, iw);
+              float wy = ty.w, wx = tx.w;
+              const float *r0 = img + ty.i0 * iw * ch, *r1 = img + ty.i1 * iw * ch;
+              const float *a = r0 + tx.i0 * ch, *b = r0 + tx.i1 * ch;
+              const float *e = r1 + tx.i0 * ch, *f = r1 + tx.i1 * ch;
+              for (int64_t k = 0; k < ch; k++)
+                {
+                  float top = a[k] * (1 - wx) + b[k] * wx;
+                  float bottom = e[k] * (1 - wx) + f[k] * wx;
+                  dst[k] = top * (1 - wy) + bottom * wy;
+                }
+            }
+        }
+    }
+}
+
 void
 onnx_resize_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -258,6 +323,11 @@ onnx_resize_run (const OshOpCall *c, const float *const *in, float *const *out, 
   const Resize *r = c->params;
   const OshShape *x = onnx_slot (c, 0).shape, *o = &c->out[0];
   const float *src = onnx_slot_data (c, in, 0);
+  if (r->nhwc)
+    {
+      resize_channels_last (r, x, o, src, out[0]);
+      return;
+    }
   int rank = x->rank;
   int64_t ih = rank >= 2 ? x->dim[rank - 2] : 1, iw = x->dim[rank - 1];
   int64_t oh = rank >= 2 ? o->dim[rank - 2] : 1, ow = o->dim[rank - 1];
@@ -278,13 +348,11 @@ onnx_resize_run (const OshOpCall *c, const float *const *in, float *const *out, 
                   dst[y * ow + xx] = plane[nearest_index (r, fy, ih) * iw + nearest_index (r, fx, iw)];
                   continue;
                 }
-              float cy = fminf (fmaxf (fy, 0.0f), (float) (ih - 1));
-              float cx = fminf (fmaxf (fx, 0.0f), (float) (iw - 1));
-              int64_t y0 = (int64_t) cy, x0 = (int64_t) cx;
-              int64_t y1 = y0 + 1 < ih ? y0 + 1 : y0, x1 = x0 + 1 < iw ? x0 + 1 : x0;
-              float wy = cy - (float) y0, wx = cx - (float) x0;
-              float top = plane[y0 * iw + x0] * (1 - wx) + plane[y0 * iw + x1] * wx;
-              float bottom = plane[y1 * iw + x0] * (1 - wx) + plane[y1 * iw + x1] * wx;
+              LinearTap ty = linear_tap (fy, ih), tx = linear_tap (fx, iw);
+              float wy = ty.w, wx = tx.w;
+              const float *r0 = plane + ty.i0 * iw, *r1 = plane + ty.i1 * iw;
+              float top = r0[tx.i0] * (1 - wx) + r0[tx.i1] * wx;
+              float bottom = r1[tx.i0] * (1 - wx) + r1[tx.i1] * wx;
               dst[y * ow + xx] = top * (1 - wy) + bottom * wy;
             }
         }

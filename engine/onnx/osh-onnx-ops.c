@@ -85,7 +85,7 @@ const OshOp osh_onnx_ops[] = {
   ROW ("Unsqueeze", layout),
   ROW ("Transpose", transpose), ROW_NHWC ("Concat", concat), ROW ("Split", split),
   ROW ("Slice", slice), ROW ("Gather", gather), ROW ("Shape", shape),
-  ROW ("Pad", pad), ROW ("Resize", resize), ROW ("Upsample", resize),
+  ROW ("Pad", pad), ROW_NHWC ("Resize", resize), ROW_NHWC ("Upsample", resize),
   ROW ("Expand", expand), ROW ("Tile", expand),
 };
 

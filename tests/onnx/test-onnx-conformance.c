@@ -76,7 +76,7 @@ feeds_resize_parameters (const OshGraph *g, int node)
 typedef enum { PASS, FAIL, UNSUPPORTED } Outcome;
 
 static Outcome
-run_case (const char *dir, const char *name, GString *why)
+run_case (const char *dir, const char *name, bool eager, int *channels_last, GString *why)
 {
   OshError err = { 0 };
   g_autofree char *model = g_build_filename (dir, name, "model.onnx", NULL);
@@ -131,12 +131,22 @@ run_case (const char *dir, const char *name, GString *why)
   OshExecOptions opt = osh_exec_options_default ();
   opt.input_shapes = shapes;
   opt.n_input_shapes = n_in;
+  opt.eager_layout = eager;
   OshTensor *outputs[OSH_EXEC_MAX_OUTPUTS] = { 0 };
   if (outcome == PASS && !osh_graph_infer_shapes (g, &err))
     outcome = FAIL;
+  OshPlan *plan = outcome == PASS ? osh_plan_new (g, &opt, &err) : NULL;
   if (outcome == PASS
-      && !osh_exec_run_once (g, &opt, (const OshTensor *const *) inputs, n_in, outputs, &err))
+      && (!plan || !osh_plan_run (plan, (const OshTensor *const *) inputs, n_in, outputs, &err)))
     outcome = err.code == OSH_ERR_UNSUPPORTED ? UNSUPPORTED : FAIL;
+  OshPlanStep step;
+  for (int i = 0; plan && osh_plan_step (plan, i, &step); i++)
+    if (strcmp (step.class_name, "ToNHWC") == 0)
+      {
+        ++*channels_last; /* a step of this case ran channels-last */
+        break;
+      }
+  osh_plan_free (plan);
   if (outcome != PASS && why->len == 0)
     g_string_assign (why, err.message);
   for (int i = 0; outcome == PASS && i < g->n_outputs; i++)
@@ -180,15 +190,17 @@ run_case (const char *dir, const char *name, GString *why)
   return outcome;
 }
 
-static void
-test_node_suite (void)
+/* Runs the node suite; with `eager`, every step that can run channels-last does. Returns how
+ * many passed. */
+static int
+node_suite (bool eager)
 {
   const char *dir = TESTDATA "/node";
   GDir *d = g_dir_open (dir, 0, NULL);
   if (!d)
     {
       g_test_skip ("libonnx-testdata is not installed");
-      return;
+      return 0;
     }
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const char *entry;
@@ -196,14 +208,14 @@ test_node_suite (void)
     g_ptr_array_add (names, g_strdup (entry));
   g_dir_close (d);
   g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  int pass = 0, fail = 0, unsupported = 0, excused = 0;
+  int pass = 0, fail = 0, unsupported = 0, excused = 0, channels_last = 0;
   GString *failures = g_string_new (NULL);
   GHashTable *missing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);
       GString *why = g_string_new (NULL);
-      Outcome o = run_case (dir, name, why);
+      Outcome o = run_case (dir, name, eager, &channels_last, why);
       if (o == PASS)
         pass++;
       else if (o == UNSUPPORTED || known_reason (name))
@@ -227,8 +239,10 @@ test_node_suite (void)
         }
       g_string_free (why, TRUE);
     }
-  g_test_message ("ONNX node conformance: %d passed, %d failed, %d not supported, %d excused "
-                  "(of %u)", pass, fail, unsupported, excused, names->len);
+  g_test_message ("ONNX node conformance%s: %d passed, %d failed, %d not supported, %d excused "
+                  "(of %u); %d converted to channels-last",
+                  eager ? " (channels-last wherever possible)" : "", pass, fail, unsupported,
+                  excused, names->len, channels_last);
   GHashTableIter it;
   gpointer key, value;
   g_hash_table_iter_init (&it, missing);
@@ -241,6 +255,25 @@ test_node_suite (void)
   g_string_free (failures, TRUE);
   g_hash_table_unref (missing);
   g_ptr_array_unref (names);
+  return pass;
+}
+
+static int default_passes = -1;
+
+static void
+test_node_suite (void)
+{
+  default_passes = node_suite (false);
+}
+
+/* The same cases with every channels-last kernel in use (their references are NCHW): as many
+ * pass. */
+static void
+test_node_suite_channels_last (void)
+{
+  int pass = node_suite (true);
+  if (default_passes >= 0)
+    g_assert_cmpint (pass, ==, default_passes);
 }
 
 int
@@ -248,5 +281,6 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/onnx/conformance/node", test_node_suite);
+  g_test_add_func ("/onnx/conformance/node-channels-last", test_node_suite_channels_last);
   return g_test_run ();
 }

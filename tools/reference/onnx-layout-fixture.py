@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Exports the small ONNX model the layout tests run (tests/onnx/test-onnx-layout.c): steps that
-can run channels-last (convolutions, activations, a squeeze-excite Mul, pooling, Concat) mixed
-with steps that cannot (Resize, AveragePool counting its padding, a depthwise conv until it
-has a channels-last kernel), with an intermediate output (`gated`) kept.
+can run channels-last (convolutions, depthwise too, activations, Resize, a squeeze-excite Mul,
+pooling, Concat) mixed with steps that cannot (the Pad before an AveragePool that counts its
+padding), with an intermediate output (`gated`) kept.
 
     tools/reference/onnx-layout-fixture.py OUTDIR     writes layoutnet.onnx, .input.npy, .torch.*.npy
 
@@ -31,16 +31,20 @@ class LayoutNet(nn.Module):
         self.dw = nn.Conv2d(32, 32, 3, padding=1, groups=32)
         self.se = nn.Conv2d(32, 32, 1)
         self.side = nn.Conv2d(32, 16, 1)
-        self.fc = nn.Linear(32 + 16 + 16, 5)
+        self.fc = nn.Linear(32 + 16 + 16 + 16, 5)
 
     def forward(self, x):
         a = F.relu(self.stem(x))                                  # NHWC-capable
-        b = F.interpolate(a, scale_factor=0.5, mode="nearest")    # NCHW only: converts back
+        b = F.interpolate(a, scale_factor=0.5, mode="nearest")    # Resize, both modes
+        b = b + F.interpolate(a, scale_factor=0.5, mode="bilinear", align_corners=False)
         c = self.mid(F.max_pool2d(a, 2, stride=2)) + self.mid(b)  # pooling, conv, Add
         d = torch.sigmoid(self.dw(c))                             # depthwise
         s = torch.sigmoid(self.se(F.adaptive_avg_pool2d(d, 1)))   # [N, C, 1, 1] gate
         e = d * s                                                 # squeeze-excite Mul
-        f = torch.cat([e, F.hardswish(self.side(e)), F.avg_pool2d(self.side(c), 3, 1, 1, count_include_pad=False)], 1)
+        h = self.side(c)
+        f = torch.cat([e, F.hardswish(self.side(e)),
+                       F.avg_pool2d(h, 3, 1, 1, count_include_pad=False),  # channels-last
+                       F.avg_pool2d(h, 3, 1, 1)], 1)                     # Pad: NCHW only
         g = torch.flatten(F.adaptive_avg_pool2d(f, 1), 1)
         return self.fc(g), e
 
