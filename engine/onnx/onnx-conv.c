@@ -377,8 +377,10 @@ OshNhwcFit
 onnx_conv_channels_last (OshOpCall *c, bool commit)
 {
   Geometry *g = c->params;
+  /* Under 16 channels the NHWC depthwise kernel runs its scalar tail only (7× slower than the
+   * planar one on 8 channels): those stay channels-first. */
   bool can = onnx_slot (c, 0).tensor == 0 && c->in[0].rank == 4
-             && (g->fast || (g->depthwise && g->m == g->c && onnx_slot (c, 1).value));
+             && (g->fast || (g->depthwise && g->m == g->c && g->c >= 16 && onnx_slot (c, 1).value));
   if (!can)
     return OSH_NHWC_NO;
   if (!commit || g->nhwc)
