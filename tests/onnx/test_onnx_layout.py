@@ -1,8 +1,9 @@
 """ONNX graphs run channels-last between their convolutions (the executor's layout pass): in
-torchvision's ResNet-18, exported by tools/reference/onnx-export-torch.py's helpers, the only
-layout conversion is the input's, before the first convolution (every step after it runs
-channels-last, the residual Adds, ReLUs and MaxPool included), and the outputs still equal ONNX
-Runtime's within 1e-4 × max(1, max|ref|)."""
+torchvision's ResNet-18, EfficientNet-B0 and MobileNetV2 (the benchmark's models, exported by
+tools/reference/onnx-export-torch.py's helpers at 64×64), the only layout conversion is the
+input's, before the first convolution (every step after it runs channels-last: residual Adds,
+ReLUs, MaxPool, depthwise convolutions, squeeze-excite products, global pooling), and the outputs
+still equal ONNX Runtime's within 1e-4 × max(1, max|ref|)."""
 import atexit
 import contextlib
 import importlib.util
@@ -15,14 +16,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from clitest import Skip, case, main, offshoot_json, source, tempdir  # noqa: E402
 from ortcheck import assert_close, ort_run, our_run  # noqa: E402
 
-_resnet = None
+_exported = {}
 
 
-def resnet18():
-    """ResNet-18 at 64×64 (the same graph as at 224×224, smaller activations), exported once."""
-    global _resnet
-    if _resnet:
-        return _resnet
+def exported(name):
+    """torchvision model `name` at 64×64 (the same graph as at 224×224, smaller activations),
+    exported once: the path without its extension."""
+    if name in _exported:
+        return _exported[name]
     try:
         import torch
         import torchvision
@@ -35,11 +36,11 @@ def resnet18():
     torch.manual_seed(0)
     out = tempdir()
     atexit.register(shutil.rmtree, out, True)
-    path = os.path.join(out, "resnet18")
+    path = os.path.join(out, name)
+    model = getattr(torchvision.models, name)(num_classes=10)
     with contextlib.redirect_stdout(sys.stderr):  # the exporter's messages are not TAP
-        export_torch.export(export_torch.randomize(torchvision.models.resnet18(num_classes=10), 7),
-                            (1, 3, 64, 64), path, 21)
-    _resnet = path
+        export_torch.export(export_torch.randomize(model, 7), (1, 3, 64, 64), path, 21)
+    _exported[name] = path
     return path
 
 
@@ -48,12 +49,11 @@ def steps(model, *args):
     return [(s["path"], s["class_name"]) for s in doc["steps"]]
 
 
-@case
-def resnet18_converts_only_its_input():
-    plan = steps(resnet18() + ".onnx")
+def converts_only_its_input(name, n_convs):
+    plan = steps(exported(name) + ".onnx")
     classes = [c for _, c in plan]
     convs = [i for i, c in enumerate(classes) if c == "Conv"]
-    assert len(convs) == 20, classes
+    assert len(convs) == n_convs, classes
     between = [p for p, c in plan[convs[0]:convs[-1]] if c in ("ToNHWC", "ToNCHW")]
     assert between == [], between
     conversions = [p for p, c in plan if c in ("ToNHWC", "ToNCHW")]
@@ -61,11 +61,40 @@ def resnet18_converts_only_its_input():
     print(f"# {len(plan)} steps, conversions: {conversions}")
 
 
-@case
-def resnet18_channels_last_matches_onnx_runtime():
-    path = resnet18()
+def matches_onnx_runtime(name):
+    path = exported(name)
     assert_close(our_run(path + ".onnx", path + ".input.npy"),
                  ort_run(path + ".onnx", path + ".input.npy"))
+
+
+@case
+def resnet18_converts_only_its_input():
+    converts_only_its_input("resnet18", 20)
+
+
+@case
+def resnet18_channels_last_matches_onnx_runtime():
+    matches_onnx_runtime("resnet18")
+
+
+@case
+def efficientnet_b0_converts_only_its_input():
+    converts_only_its_input("efficientnet_b0", 81)
+
+
+@case
+def efficientnet_b0_channels_last_matches_onnx_runtime():
+    matches_onnx_runtime("efficientnet_b0")
+
+
+@case
+def mobilenet_v2_converts_only_its_input():
+    converts_only_its_input("mobilenet_v2", 52)
+
+
+@case
+def mobilenet_v2_channels_last_matches_onnx_runtime():
+    matches_onnx_runtime("mobilenet_v2")
 
 
 main()
