@@ -727,14 +727,34 @@ in_layout (OshPlan *p, int v, bool nhwc, OshError *err)
   return add_conversion (p, v, t, err) ? t : -1;
 }
 
+/* Whether some reader of each value could take it channels-last (readers_nhwc[v]). */
+static bool *
+readers_nhwc_of (OshPlan *p)
+{
+  bool *any = calloc ((size_t) p->n_vals + 1, sizeof *any);
+  for (int s = 0; any && s < p->n_steps; s++)
+    {
+      Step *st = &p->steps[s];
+      bool can = st->op->channels_last && st->op->channels_last (&st->call, false) != OSH_NHWC_NO;
+      for (int i = 0; i < st->call.n_in; i++)
+        any[st->in_vals[i]] |= can;
+    }
+  return any;
+}
+
 /* Rebuilds the schedule of an ONNX graph with rank-4 values stored channels-last where the steps
  * allow it, greedily in schedule order: a step switches when it gains by it on its own (a packed
- * convolution), or when some input is channels-last already and switching needs no more
- * conversions of its inputs than staying would. Conversions are inserted where layouts meet and
- * after kept values (outputs, captures), which always stay channels-first. */
+ * convolution; unless its input is channels-first and no reader of its output can take it
+ * channels-last, where switching would only add conversions), or when some input is
+ * channels-last already and switching needs no more conversions of its inputs than staying
+ * would. Conversions are inserted where layouts meet and after kept values (outputs, captures),
+ * which always stay channels-first. */
 static bool
 choose_layouts (OshPlan *p, bool eager, OshError *err)
 {
+  bool *readers_nhwc = readers_nhwc_of (p);
+  if (!readers_nhwc)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory choosing layouts");
   Step *old = p->steps;
   int n_old = p->n_steps;
   p->steps = NULL;
@@ -755,8 +775,11 @@ choose_layouts (OshPlan *p, bool eager, OshError *err)
           to_last += !v->nhwc && v->twin < 0;
           to_first += v->nhwc && v->twin < 0;
         }
+      bool out_wanted = false; /* some reader can take an output channels-last */
+      for (int k = 0; k < st.call.n_out; k++)
+        out_wanted |= readers_nhwc[st.out_vals[k]];
       OshNhwcFit fit = st.op->channels_last ? st.op->channels_last (&st.call, false) : OSH_NHWC_NO;
-      bool nhwc = fit == OSH_NHWC_GAINS
+      bool nhwc = (fit == OSH_NHWC_GAINS && (eager || to_last == 0 || out_wanted))
                   || (fit == OSH_NHWC_CAN && (eager || (some_last && to_last <= to_first)));
       if (nhwc)
         nhwc = st.op->channels_last (&st.call, true) != OSH_NHWC_NO;
@@ -798,6 +821,7 @@ choose_layouts (OshPlan *p, bool eager, OshError *err)
   for (; s < n_old; s++)
     free_step (&old[s]);
   free (old);
+  free (readers_nhwc);
   p->scratch_size = 0;
   for (int k = 0; k < p->n_steps; k++)
     if (p->steps[k].call.scratch > p->scratch_size)

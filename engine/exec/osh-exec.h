@@ -4,7 +4,9 @@
  * concrete batch, checks its weights, sizes its scratch memory, inlines nested
  * models and schedules the nodes with activation buffers reused by liveness.
  * Running fills those buffers from the input tensors and copies out the model's
- * outputs. Data is float32; Keras models are NHWC.
+ * outputs. Data is float32; Keras models are NHWC. ONNX models are NCHW wherever a caller sees
+ * data (inputs, outputs, captures) and run channels-last inside where their steps can
+ * (keep_layout below).
  *
  *   OshExecOptions opt = osh_exec_options_default ();   // 1 thread, batch 1
  *   opt.threads = 2;

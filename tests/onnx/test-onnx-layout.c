@@ -113,6 +113,11 @@ test_same_outputs (void)
   /* The pass did something, both ways: the graph mixes NHWC-capable and NCHW-only steps. */
   g_assert_cmpint (count_class (mixed, "ToNHWC"), >=, 1);
   g_assert_cmpint (count_class (mixed, "ToNCHW"), >=, 1);
+  /* A convolution between two channels-first steps (Softmax over channels) stays channels-first:
+   * switching it would add two conversions and save none. */
+  g_assert_true (has_step (mixed, "/tail/Conv"));
+  g_assert_false (has_step (mixed, "/Softmax (to NHWC)"));
+  g_assert_false (has_step (mixed, "/tail/Conv (to NCHW)"));
   OshTensor *a[2], *b[2];
   run (nchw, &f, a);
   run (mixed, &f, b);

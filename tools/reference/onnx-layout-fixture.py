@@ -2,7 +2,7 @@
 """Exports the small ONNX model the layout tests run (tests/onnx/test-onnx-layout.c): steps that
 can run channels-last (convolutions, depthwise too, activations, Resize, a squeeze-excite Mul,
 pooling, Concat) mixed with steps that cannot (the Pad before an AveragePool that counts its
-padding), with an intermediate output (`gated`) kept.
+padding, Softmax over channels), with an intermediate output (`gated`) kept.
 
     tools/reference/onnx-layout-fixture.py OUTDIR     writes layoutnet.onnx, .input.npy, .torch.*.npy
 
@@ -31,7 +31,8 @@ class LayoutNet(nn.Module):
         self.dw = nn.Conv2d(32, 32, 3, padding=1, groups=32)
         self.se = nn.Conv2d(32, 32, 1)
         self.side = nn.Conv2d(32, 16, 1)
-        self.fc = nn.Linear(32 + 16 + 16 + 16, 5)
+        self.tail = nn.Conv2d(16, 16, 3, padding=1)
+        self.fc = nn.Linear(32 + 16 + 16 + 16 + 16, 5)
 
     def forward(self, x):
         a = F.relu(self.stem(x))                                  # NHWC-capable
@@ -44,7 +45,9 @@ class LayoutNet(nn.Module):
         h = self.side(c)
         f = torch.cat([e, F.hardswish(self.side(e)),
                        F.avg_pool2d(h, 3, 1, 1, count_include_pad=False),  # channels-last
-                       F.avg_pool2d(h, 3, 1, 1)], 1)                     # Pad: NCHW only
+                       F.avg_pool2d(h, 3, 1, 1),                         # Pad: NCHW only
+                       # a convolution between two channels-first steps stays channels-first
+                       torch.softmax(self.tail(torch.softmax(h, 1)), 1)], 1)
         g = torch.flatten(F.adaptive_avg_pool2d(f, 1), 1)
         return self.fc(g), e
 
