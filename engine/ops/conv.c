@@ -232,6 +232,7 @@ typedef struct
   OshDepthwise *dw;       /* depthwise (and separable's first half) with depth multiplier 1 */
   bool folded;            /* a following step was folded into `fast` or `dw` */
   int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
+  int residual_in;        /* -1, or the input to add to the output (OSH_FUSE_RESIDUAL) */
 } ConvParams;
 
 static void
@@ -369,6 +370,16 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
     return absorb_pad (cp, next);
   if (kind == OSH_FUSE_SCALE)
     return absorb_scale (c, cp, next);
+  if (kind == OSH_FUSE_RESIDUAL)
+    {
+      /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
+      if (strcmp (next->layer->class_name, "Add") != 0 || !cp->fast || cp->g.cf
+          || cp->g.act.kind != OSH_ACT_LINEAR || osh_conv_gemm_has_epilogue (cp->fast))
+        return false;
+      cp->residual_in = c->n_in;
+      cp->folded = true;
+      return true;
+    }
   if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
     return false;
   const float *scale, *shift;
@@ -377,7 +388,7 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   if (osh_affine_channels (next, cp->g.cout, &scale, &shift))
     {
       if (dw ? !osh_depthwise_fold_affine (cp->dw, scale, shift)
-             : osh_conv_gemm_has_epilogue (cp->fast))
+             : osh_conv_gemm_has_epilogue (cp->fast) || cp->residual_in >= 0)
         return false;
       if (!dw)
         osh_conv_gemm_fold_affine (cp->fast, scale, shift);
@@ -409,7 +420,7 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a convolution");
   c->params = cp;
   c->free_params = conv_params_free;
-  cp->scale_in = -1;
+  cp->scale_in = cp->residual_in = -1;
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
@@ -686,10 +697,15 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   switch (g->kind)
     {
     case CONV_PLAIN:
-      if (cp->scale_in >= 0)
-        osh_conv_gemm_run_scaled (cp->fast, x, in[cp->scale_in], y, c->threads, scratch);
-      else if (cp->fast)
-        osh_conv_gemm_run (cp->fast, x, y, c->threads);
+      if (cp->fast)
+        {
+          OshConvGemmExtras extras = {
+            .scale = cp->scale_in >= 0 ? in[cp->scale_in] : NULL,
+            .work = scratch,
+            .residual = cp->residual_in >= 0 ? in[cp->residual_in] : NULL,
+          };
+          osh_conv_gemm_run_with (cp->fast, x, &extras, y, c->threads);
+        }
       else
         conv_plain_run (cp, x, y, scratch, c->threads);
       break;

@@ -261,6 +261,50 @@ test_fusion_residual (void)
   osh_graph_free (g);
 }
 
+/* A 1×1 projection of x (32 channels) to 48. */
+static int
+add_shortcut (OshGraph *g, int x)
+{
+  int c = ot_add (g, -1, "short", "Conv2D", "{\"filters\": 48, \"kernel_size\": 1}", 1, x);
+  ot_weight (g, c, 4, (int64_t[]){ 1, 1, 32, 48 });
+  ot_weight (g, c, 1, (int64_t[]){ 48 });
+  return c;
+}
+
+/* ResNet's bottleneck end: Conv2D → BatchNormalization → Add (shortcut) → ReLU, the Add and the
+ * ReLU folded into the convolution when the shortcut is ready before it (an identity shortcut,
+ * or a projection computed first); a shortcut computed after the convolution leaves the Add. */
+static void
+test_fusion_residual_conv (void)
+{
+  for (int variant = 0; variant < 3; variant++)
+    {
+      OshGraph *g = osh_graph_new ();
+      int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 9, 11, 32]}", 0);
+      int early = -1;
+      if (variant == 1) /* projection shortcut computed before the main branch */
+        early = add_shortcut (g, x);
+      int c = ot_add (g, -1, "conv", "Conv2D",
+                      "{\"filters\": 48, \"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
+      ot_weight (g, c, 4, (int64_t[]){ 3, 3, 32, 48 });
+      ot_weight (g, c, 1, (int64_t[]){ 48 });
+      int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
+      add_batchnorm (g, b, 48);
+      if (variant != 1) /* variant 0: computed after the conv; 2: the same, summed the other way */
+        early = add_shortcut (g, x);
+      int a = variant == 2 ? ot_add (g, -1, "add", "Add", NULL, 2, early, b)
+                           : ot_add (g, -1, "add", "Add", NULL, 2, b, early);
+      int r = ot_add (g, -1, "relu", "Activation", "{\"activation\": \"relu\"}", 1, a);
+      ot_io (g, -1, x, r);
+      double lo, hi;
+      const char *const folded[] = { variant == 1 ? "Add" : "BatchNormalization", "Activation", NULL };
+      check_fused (g, folded, &lo, &hi);
+      g_assert_cmpfloat (lo, ==, 0.0);
+      g_assert_cmpfloat (hi, >, 0.0);
+      osh_graph_free (g);
+    }
+}
+
 /* Squeeze-excite before a 1×1 convolution: Multiply (x, sigmoid (Conv2D (GAP (x)))) → Conv2D →
  * BatchNormalization. On a large map the Multiply is folded into the convolution (either input
  * order); on a map smaller than the kernel it is not worth it and stays. */
@@ -327,5 +371,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conv-gemm/fusion-padding", test_fusion_padding);
   g_test_add_func ("/ops/conv-gemm/fusion-residual", test_fusion_residual);
   g_test_add_func ("/ops/conv-gemm/fusion-scale", test_fusion_scale);
+  g_test_add_func ("/ops/conv-gemm/fusion-residual-conv", test_fusion_residual_conv);
   return g_test_run ();
 }
