@@ -261,6 +261,25 @@ test_fusion_residual (void)
   osh_graph_free (g);
 }
 
+/* EfficientNet's input: Rescaling → Normalization (per RGB channel) is one affine step, run as
+ * one vectorised stretch over the pixels. */
+static void
+test_fusion_affine (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 5, 7, 3]}", 0);
+  int r = ot_add (g, -1, "rescale", "Rescaling", "{\"scale\": 0.00392156862, \"offset\": 0.5}", 1, x);
+  int n = ot_add (g, -1, "norm", "Normalization",
+                  "{\"axis\": -1, \"mean\": [0.485, 0.456, 0.406], \"variance\": [0.052, 0.05, 0.0506]}",
+                  1, r);
+  ot_io (g, -1, x, n);
+  double lo, hi;
+  const char *const folded[] = { "Normalization", NULL };
+  check_fused (g, folded, &lo, &hi);
+  g_assert_cmpfloat (hi - lo, >, 0.01); /* the inputs' spread survives both maps */
+  osh_graph_free (g);
+}
+
 /* A 1×1 projection of x (32 channels) to 48. */
 static int
 add_shortcut (OshGraph *g, int x)
@@ -371,6 +390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conv-gemm/fusion-padding", test_fusion_padding);
   g_test_add_func ("/ops/conv-gemm/fusion-residual", test_fusion_residual);
   g_test_add_func ("/ops/conv-gemm/fusion-scale", test_fusion_scale);
+  g_test_add_func ("/ops/conv-gemm/fusion-affine", test_fusion_affine);
   g_test_add_func ("/ops/conv-gemm/fusion-residual-conv", test_fusion_residual_conv);
   return g_test_run ();
 }
