@@ -680,12 +680,15 @@ fuse_steps (OshPlan *p)
               drop_step (p, r[0]);
               continue;
             }
-          if (b->call.n_in != 1 || b->call.n_out != 1
-              || !osh_shape_equal (&a->call.out[0], &b->call.out[0]))
+          if (b->call.n_in != 1 || b->call.n_out != 1)
             break;
-          bool copy = b->op->run == osh_copy_run;
-          if (!copy && !(a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_NEXT)))
+          bool same = osh_shape_equal (&a->call.out[0], &b->call.out[0]);
+          bool copy = same && b->op->run == osh_copy_run;
+          if (!copy
+              && !(same && a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_NEXT))
+              && !(a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_STREAM)))
             break;
+          a->call.out[0] = b->call.out[0];
           a->out_vals[0] = b->out_vals[0];
           drop_step (p, r[0]);
         }
@@ -780,6 +783,9 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       for (int v = 0; v < p->n_vals; v++)
         p->vals[v].keep = true;
     }
+  /* Twice: folding a padding step into a convolution makes it the direct reader of the step
+   * before, which the first pass had already passed. */
+  fuse_steps (p);
   fuse_steps (p);
   for (int s = 0; s < p->n_steps; s++)
     {

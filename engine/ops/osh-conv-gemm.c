@@ -370,6 +370,41 @@ osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int thread
   osh_conv_gemm_run_with (c, in, NULL, out, threads);
 }
 
+void
+osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int64_t count,
+                          float *out)
+{
+  const OshConvShape *s = &c->s;
+  int64_t taps = s->kh * s->kw;
+  const float *rows[MAX_TAPS * MR];
+  float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
+  if (c->gather && !col)
+    {
+      for (int64_t i = 0; i < count * s->cout; i++)
+        out[i] = NAN; /* out of memory mid-run: visible, not garbage */
+      return;
+    }
+  for (int64_t grp = 0; grp < s->groups; grp++)
+    for (int64_t p = p0; p < p0 + count; p += MR)
+      {
+        int64_t mr = p0 + count - p < MR ? p0 + count - p : MR;
+        tile_rows (c, in + grp * c->cg, p, mr, rows, col);
+        for (int64_t j = 0; j < c->panels; j++)
+          {
+            int64_t valid = c->og - j * NR, m = grp * c->og + j * NR;
+            __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
+            __mmask16 m1 = valid >= 32 ? 0xffff
+                           : valid <= 16 ? 0
+                                         : (__mmask16) ((1u << (valid - 16)) - 1);
+            tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows,
+                      c->packed + (grp * c->panels + j) * c->K * NR,
+                      c->bias + (grp * c->panels + j) * NR, &c->ep,
+                      out + (p - p0) * s->cout + m, NULL, s->cout, 0, m0, m1);
+          }
+      }
+  free (col);
+}
+
 int64_t
 osh_conv_gemm_work_floats (const OshConvGemm *c)
 {
@@ -438,6 +473,13 @@ void
 osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int threads)
 {
   (void) c, (void) in, (void) out, (void) threads;
+}
+
+void
+osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int64_t count,
+                          float *out)
+{
+  (void) c, (void) in, (void) p0, (void) count, (void) out;
 }
 
 int64_t

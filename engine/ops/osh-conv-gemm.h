@@ -75,4 +75,8 @@ typedef struct
 int64_t osh_conv_gemm_work_floats (const OshConvGemm *cg);
 void osh_conv_gemm_run_with (const OshConvGemm *cg, const float *in, const OshConvGemmExtras *x,
                              float *out, int threads);
+/* Output pixels [p0, p0 + count) of the one image `in` (row-major over oh × ow), channels-last
+ * into `out`, on the calling thread: a consumer making its input a few rows at a time. */
+void osh_conv_gemm_run_pixels (const OshConvGemm *cg, const float *in, int64_t p0, int64_t count,
+                               float *out);
 void osh_conv_gemm_free (OshConvGemm *cg);

@@ -131,14 +131,16 @@ test_kernel (gconstpointer data)
       check_case (c, fold, planar);
 }
 
-/* Runs `g` fused and unfused (capturing every layer turns fusion off): the same numbers, fewer
- * steps, and no step of a class in `folded` left; returns the output's range in lo/hi. */
+/* Runs `g` fused (on `threads`) and unfused (capturing every layer turns fusion off): the same
+ * numbers, fewer steps, and no step of a class in `folded` left; returns the output's range in
+ * lo/hi. */
 static void
-check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi)
+check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi, int threads)
 {
   OshError err = { 0 };
   g_assert_true (osh_graph_infer_shapes (g, &err));
   OshExecOptions fused = osh_exec_options_default (), plain = fused;
+  fused.threads = threads;
   plain.capture_all = true;
   OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
   g_assert_nonnull (pf);
@@ -202,7 +204,7 @@ test_fusion (void)
   ot_io (g, -1, x, d);
   double lo, hi;
   const char *const folded[] = { "BatchNormalization", "ReLU", "Dropout", NULL };
-  check_fused (g, folded, &lo, &hi);
+  check_fused (g, folded, &lo, &hi, 1);
   g_assert_cmpfloat (lo, ==, 0.0); /* the clamp did something on both sides */
   g_assert_cmpfloat (hi, ==, 6.0);
   osh_graph_free (g);
@@ -233,7 +235,7 @@ test_fusion_padding (void)
       ot_io (g, -1, x, a);
       double lo, hi;
       const char *const folded[] = { "ZeroPadding2D", "BatchNormalization", "Activation", NULL };
-      check_fused (g, folded, &lo, &hi);
+      check_fused (g, folded, &lo, &hi, 1);
       g_assert_cmpfloat (lo, <, 0.0); /* swish dips below zero */
       osh_graph_free (g);
     }
@@ -255,10 +257,52 @@ test_fusion_residual (void)
   ot_io (g, -1, x, r);
   double lo, hi;
   const char *const folded[] = { "Activation", NULL };
-  check_fused (g, folded, &lo, &hi);
+  check_fused (g, folded, &lo, &hi, 1);
   g_assert_cmpfloat (lo, ==, 0.0);
   g_assert_cmpfloat (hi, >, 0.0);
   osh_graph_free (g);
+}
+
+/* MobileNet's and EfficientNet's expansion: Conv2D 1×1 → BatchNormalization → swish →
+ * (ZeroPadding2D →) DepthwiseConv2D → BatchNormalization → swish is one step, the depthwise
+ * convolution fed row by row; stride 1 'same' and the stride-2 padded form, on 1 and 2 threads. */
+static void
+test_fusion_expand_depthwise (void)
+{
+  for (int strided = 0; strided < 2; strided++)
+    {
+      OshGraph *g = osh_graph_new ();
+      int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 13, 21, 16]}", 0);
+      int e = ot_add (g, -1, "expand", "Conv2D",
+                      "{\"filters\": 96, \"kernel_size\": 1, \"use_bias\": false}", 1, x);
+      ot_weight (g, e, 4, (int64_t[]){ 1, 1, 16, 96 });
+      int b1 = ot_add (g, -1, "bn1", "BatchNormalization", "{\"epsilon\": 0.001}", 1, e);
+      add_batchnorm (g, b1, 96);
+      int a1 = ot_add (g, -1, "act1", "Activation", "{\"activation\": \"swish\"}", 1, b1);
+      int d;
+      if (strided)
+        {
+          int z = ot_add (g, -1, "pad", "ZeroPadding2D", "{\"padding\": [[0, 1], [0, 1]]}", 1, a1);
+          d = ot_add (g, -1, "dw", "DepthwiseConv2D",
+                      "{\"kernel_size\": 3, \"strides\": 2, \"padding\": \"valid\", "
+                      "\"use_bias\": false}", 1, z);
+        }
+      else
+        d = ot_add (g, -1, "dw", "DepthwiseConv2D",
+                    "{\"kernel_size\": 5, \"padding\": \"same\", \"use_bias\": false}", 1, a1);
+      ot_weight (g, d, 4, (int64_t[]){ strided ? 3 : 5, strided ? 3 : 5, 96, 1 });
+      int b2 = ot_add (g, -1, "bn2", "BatchNormalization", "{\"epsilon\": 0.001}", 1, d);
+      add_batchnorm (g, b2, 96);
+      int a2 = ot_add (g, -1, "act2", "Activation", "{\"activation\": \"swish\"}", 1, b2);
+      ot_io (g, -1, x, a2);
+      double lo, hi;
+      const char *const folded[] = { "ZeroPadding2D", "DepthwiseConv2D", "BatchNormalization",
+                                     "Activation", NULL };
+      check_fused (g, folded, &lo, &hi, 1);
+      check_fused (g, folded, &lo, &hi, 2);
+      g_assert_cmpfloat (lo, <, 0.0);
+      osh_graph_free (g);
+    }
 }
 
 /* EfficientNet's input: Rescaling → Normalization (per RGB channel) is one affine step, run as
@@ -275,7 +319,7 @@ test_fusion_affine (void)
   ot_io (g, -1, x, n);
   double lo, hi;
   const char *const folded[] = { "Normalization", NULL };
-  check_fused (g, folded, &lo, &hi);
+  check_fused (g, folded, &lo, &hi, 1);
   g_assert_cmpfloat (hi - lo, >, 0.01); /* the inputs' spread survives both maps */
   osh_graph_free (g);
 }
@@ -317,7 +361,7 @@ test_fusion_residual_conv (void)
       ot_io (g, -1, x, r);
       double lo, hi;
       const char *const folded[] = { variant == 1 ? "Add" : "BatchNormalization", "Activation", NULL };
-      check_fused (g, folded, &lo, &hi);
+      check_fused (g, folded, &lo, &hi, 1);
       g_assert_cmpfloat (lo, ==, 0.0);
       g_assert_cmpfloat (hi, >, 0.0);
       osh_graph_free (g);
@@ -357,7 +401,7 @@ test_fusion_scale (void)
       ot_io (g, -1, x, b);
       double lo, hi;
       const char *const folded[] = { small ? "BatchNormalization" : "Multiply", NULL };
-      check_fused (g, folded, &lo, &hi);
+      check_fused (g, folded, &lo, &hi, 1);
       OshError err = { 0 };
       OshExecOptions opt = osh_exec_options_default ();
       OshPlan *p = osh_plan_new (g, &opt, &err);
@@ -391,6 +435,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conv-gemm/fusion-residual", test_fusion_residual);
   g_test_add_func ("/ops/conv-gemm/fusion-scale", test_fusion_scale);
   g_test_add_func ("/ops/conv-gemm/fusion-affine", test_fusion_affine);
+  g_test_add_func ("/ops/conv-gemm/fusion-expand-depthwise", test_fusion_expand_depthwise);
   g_test_add_func ("/ops/conv-gemm/fusion-residual-conv", test_fusion_residual_conv);
   return g_test_run ();
 }
