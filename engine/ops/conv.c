@@ -725,7 +725,7 @@ transpose_conv_run (const ConvParams *cp, const float *in, float *out, float *co
     }
 }
 
-/* Fed depthwise mode: row iy of the 1×1 convolution's output. */
+/* Fed depthwise mode: rows [iy, iy + n) of the 1×1 convolution's output. */
 typedef struct
 {
   const OshConvGemm *fast;
@@ -734,10 +734,10 @@ typedef struct
 } ExpandRows;
 
 static void
-expand_rows (void *arg, int64_t iy, float *row)
+expand_rows (void *arg, int64_t iy, int64_t n, float *rows)
 {
   const ExpandRows *e = arg;
-  osh_conv_gemm_run_pixels (e->fast, e->in, iy * e->width, e->width, row);
+  osh_conv_gemm_run_pixels (e->fast, e->in, iy * e->width, n * e->width, rows);
 }
 
 static void

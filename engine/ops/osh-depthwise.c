@@ -159,16 +159,18 @@ out_row (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
   int64_t hi = last < 0 ? 0 : last / s->sw + 1;
   hi = hi > s->ow ? s->ow : hi;
   lo = lo > hi ? hi : lo;
-  for (int64_t ox = 0; ox < s->ow; ox += PX)
+  /* The left border, then whole blocks of inside pixels, then the rest checked. */
+  for (int64_t ox = 0, px; ox < s->ow; ox += px)
     {
-      int px = s->ow - ox < PX ? (int) (s->ow - ox) : PX;
+      bool inside = ox >= lo && ox + PX <= hi;
+      px = inside ? PX : ox < lo ? lo - ox : s->ow - ox;
+      px = px > PX ? PX : px;
       float *o = orow + ox * c;
-      bool inside = ox >= lo && ox + px <= hi;
       for (int64_t c0 = 0; c0 < full; c0 += 16)
-        if (inside && px == PX)
+        if (inside)
           block_px (d, rows, ky0, ky1, ox, PX, c0, false, o);
         else
-          block_px (d, rows, ky0, ky1, ox, px, c0, true, o);
+          block_px (d, rows, ky0, ky1, ox, (int) px, c0, true, o);
       for (int i = 0; full < c && i < px; i++)
         tail_px (d, rows, ky0, ky1, ox + i, full, o + i * c);
     }
@@ -211,25 +213,29 @@ image_rows (void *arg, int64_t begin, int64_t end)
     }
 }
 
-/* Fed mode: input rows are made on demand into a ring of `span` rows (all one output row
- * needs), each once per chunk of output rows, so they are still in cache when read. */
+/* Fed mode: input rows are made on demand into a ring, each once per chunk of output rows, so
+ * they are still in cache when read. A missing row is made together with the next few, enough
+ * for about 48 pixels, since a producer is more efficient on more pixels at once; the ring holds
+ * what one output row needs (`span` rows) plus such a run. */
 static void
 fed_rows (void *arg, int64_t begin, int64_t end)
 {
   const Job *j = arg;
   const OshDepthwiseShape *s = &j->d->s;
   int64_t span = (s->kh - 1) * s->dh + 1, row_floats = s->iw * s->c;
-  float *ring = malloc ((size_t) (span * row_floats) * sizeof (float) + 64);
-  int64_t held[OSH_DEPTHWISE_MAX_SPAN]; /* the input row in each slot, -1 none */
-  if (!ring)
+  int64_t run = (48 + s->iw - 1) / s->iw, slots = span + run;
+  float *ring = malloc ((size_t) (slots * row_floats) * sizeof (float) + 64);
+  int64_t *held = malloc ((size_t) slots * sizeof *held); /* the input row in each slot, or -1 */
+  if (!ring || !held)
     {
       /* Out of memory mid-run (kernels cannot fail): NaN, which `run` reports, not garbage. */
       for (int64_t i = begin * s->ow * s->c; i < end * s->ow * s->c; i++)
         j->out[i] = NAN;
+      free (ring), free (held);
       return;
     }
   float *base = (float *) (((uintptr_t) ring + 63) & ~(uintptr_t) 63);
-  for (int64_t k = 0; k < span; k++)
+  for (int64_t k = 0; k < slots; k++)
     held[k] = -1;
   const float *rows[OSH_DEPTHWISE_MAX_KH];
   for (int64_t oy = begin; oy < end; oy++)
@@ -237,18 +243,23 @@ fed_rows (void *arg, int64_t begin, int64_t end)
       int64_t ky0, ky1, top = row_window (s, oy, &ky0, &ky1);
       for (int64_t ky = ky0; ky < ky1; ky++)
         {
-          int64_t iy = top + ky * s->dh, slot = iy % span;
-          float *row = base + slot * row_floats;
+          int64_t iy = top + ky * s->dh, slot = iy % slots;
           if (held[slot] != iy)
             {
-              j->feed (j->arg, iy, row);
-              held[slot] = iy;
+              /* Rows iy.. up to the run, the image's end or the ring's end (no wrapping). */
+              int64_t n = run;
+              n = n > s->ih - iy ? s->ih - iy : n;
+              n = n > slots - slot ? slots - slot : n;
+              j->feed (j->arg, iy, n, base + slot * row_floats);
+              for (int64_t k = 0; k < n; k++)
+                held[slot + k] = iy + k;
             }
-          rows[ky] = row;
+          rows[ky] = base + slot * row_floats;
         }
       out_row (j->d, rows, ky0, ky1, j->out + oy * s->ow * s->c);
     }
   free (ring);
+  free (held);
 }
 
 static int
@@ -267,8 +278,7 @@ osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, int threa
 bool
 osh_depthwise_fed_ok (const OshDepthwise *d)
 {
-  return d->s.batch == 1 && d->s.kh <= OSH_DEPTHWISE_MAX_KH
-         && (d->s.kh - 1) * d->s.dh + 1 <= OSH_DEPTHWISE_MAX_SPAN;
+  return d->s.batch == 1 && d->s.kh <= OSH_DEPTHWISE_MAX_KH;
 }
 
 void
