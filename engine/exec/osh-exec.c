@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "osh-onnx.h"
 #include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-topo.h"
@@ -47,6 +48,7 @@ typedef struct
 struct OshPlan
 {
   const OshGraph *g;
+  OshGraph *sized; /* an ONNX graph with open input sizes, fixed to the given shapes; or NULL */
   int threads;
   const volatile int *cancel;
   int64_t *off; /* node → first output slot */
@@ -705,6 +707,14 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory for a plan");
       return NULL;
     }
+  if (opt.input_shapes && osh_onnx_symbolic_inputs (g))
+    {
+      /* Fixing the sizes folds shape computations into constants: done on a private copy. */
+      p->sized = osh_graph_copy (g, err);
+      if (!p->sized || !osh_onnx_specialize (p->sized, opt.input_shapes, opt.n_input_shapes, err))
+        goto fail;
+      g = p->sized;
+    }
   p->g = g;
   p->threads = opt.threads > 0 ? opt.threads : 1;
   p->cancel = opt.cancel;
@@ -834,6 +844,7 @@ osh_plan_free (OshPlan *p)
   free (p->in_vals);
   free (p->out_vals);
   free (p->off);
+  osh_graph_free (p->sized);
   free (p);
 }
 
