@@ -13,7 +13,10 @@
   "  --attach-mode=keras   wire the head as the layer path says, even if that disconnects\n"
 
 static const OshCommand commands[] = {
-  { "inspect", "MODEL [--json]", "layers, shapes and parameters, like Keras model.summary()",
+  { "inspect", "MODEL [--input-shape D,D,...] [--json]",
+    "layers, shapes and parameters, like Keras model.summary()",
+    "  --input-shape D,D,... shapes at these input sizes (once per input; for models whose input\n"
+    "                        sizes are open)\n"
     "  --json                one JSON document on stdout\n", osh_cmd_inspect },
   { "check", "MODEL [EDITS] [--json]", "connectivity report; exit 1 when the graph is disconnected",
     EDITS_HELP "  --json                one JSON document on stdout\n", osh_cmd_check },
@@ -113,6 +116,22 @@ osh_cli_parse_sizes (const char *text, int64_t *v, int max)
     }
   g_strfreev (parts);
   return ok ? n : 0;
+}
+
+int
+osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int *n, int max)
+{
+  const char *arg = argv[*i];
+  if (strcmp (arg, "--input-shape") != 0 && !g_str_has_prefix (arg, "--input-shape="))
+    return 0;
+  const char *v = arg[13] == '=' ? arg + 14 : *i + 1 < argc ? argv[++*i] : NULL;
+  int64_t dims[OSH_MAX_RANK];
+  int rank = v ? osh_cli_parse_sizes (v, dims, OSH_MAX_RANK) : 0;
+  if (!rank || *n >= max)
+    return osh_cli_usage_error (argv[0], "--input-shape needs sizes such as 1,3,224,224 (at most "
+                                "%d inputs)", max);
+  shapes[(*n)++] = osh_shape_make (rank, dims);
+  return 1;
 }
 
 int

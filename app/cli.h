@@ -47,6 +47,11 @@ int osh_cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((
  * is not such a list. */
 int osh_cli_parse_sizes (const char *text, int64_t *v, int max);
 
+/* When argv[*i] is --input-shape D,D,... (or --input-shape=D,D,...), adds that shape to
+ * shapes[*n] (at most `max`) and steps *i past its value: returns 1, or OSH_EXIT_USAGE after a
+ * usage message when the value is bad. Returns 0 for any other argument. */
+int osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int *n, int max);
+
 int osh_cmd_inspect (int argc, char **argv);
 int osh_cmd_check (int argc, char **argv);
 int osh_cmd_run (int argc, char **argv);

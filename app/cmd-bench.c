@@ -287,7 +287,7 @@ osh_cmd_bench (int argc, char **argv)
   int runs = 10, threads = 1;
   bool json = false, steps = false;
   OshShape shapes[8];
-  int n_shapes = 0;
+  int n_shapes = 0, taken;
   for (int i = 1; i < argc; i++)
     {
       const char *arg = argv[i];
@@ -295,15 +295,11 @@ osh_cmd_bench (int argc, char **argv)
         json = true;
       else if (strcmp (arg, "--steps") == 0)
         steps = true;
-      else if (strcmp (arg, "--input-shape") == 0 || g_str_has_prefix (arg, "--input-shape="))
+      else if ((taken = osh_cli_input_shape_option (argc, argv, &i, shapes, &n_shapes,
+                                                    (int) G_N_ELEMENTS (shapes))))
         {
-          const char *v = arg[13] == '=' ? arg + 14 : i + 1 < argc ? argv[++i] : NULL;
-          int64_t dims[OSH_MAX_RANK];
-          int rank = v ? osh_cli_parse_sizes (v, dims, OSH_MAX_RANK) : 0;
-          if (!rank || n_shapes == (int) G_N_ELEMENTS (shapes))
-            return osh_cli_usage_error (argv[0], "--input-shape needs sizes such as 1,3,224,224 "
-                                        "(at most %d inputs)", (int) G_N_ELEMENTS (shapes));
-          shapes[n_shapes++] = osh_shape_make (rank, dims);
+          if (taken != 1)
+            return taken;
         }
       else if (strcmp (arg, "--runs") == 0 || g_str_has_prefix (arg, "--runs="))
         {

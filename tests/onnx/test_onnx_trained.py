@@ -93,4 +93,17 @@ def bench_needs_and_takes_input_shapes_for_open_sizes():
     print(f"# {small['gflop_per_run']:.3f} GFLOP at 96 × 320, {large['gflop_per_run']:.3f} at 192 × 640")
 
 
+@case
+def inspect_shows_shapes_at_the_given_input_sizes():
+    det = model("ch_PP-OCRv4_det_infer.onnx")
+    doc = offshoot_json("inspect", det, "--input-shape", "1,3,96,320", "--json")
+    first, last = doc["layers"][0], doc["layers"][-1]
+    assert first["output_shape"] == [1, 3, 96, 320] and last["output_shape"] == [1, 1, 96, 320], \
+        (first["output_shape"], last["output_shape"])
+    r = offshoot("inspect", det)
+    assert r.returncode == 0 and "leaves input sizes open" in r.stdout, r.stdout[-300:]
+    r = offshoot("inspect", model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), "--input-shape", "1,3,48")
+    assert r.returncode == 2 and "rank" in r.stderr, r.stderr
+
+
 main()
