@@ -155,8 +155,7 @@ pool_rows (void *arg, int64_t begin, int64_t end)
               {
                 const float *restrict s = img + (y * pp->w.iw + x) * ch;
                 if (pp->g.max)
-                  for (int64_t c = 0; c < ch; c++)
-                    o[c] = s[c] > o[c] ? s[c] : o[c];
+                  osh_vec_max (o, s, ch);
                 else
                   osh_vec_add (o, s, ch);
               }
