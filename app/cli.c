@@ -13,7 +13,10 @@
   "  --attach-mode=keras   wire the head as the layer path says, even if that disconnects\n"
 
 static const OshCommand commands[] = {
-  { "inspect", "MODEL [--json]", "layers, shapes and parameters, like Keras model.summary()",
+  { "inspect", "MODEL [--input-shape D,D,...] [--json]",
+    "layers, shapes and parameters, like Keras model.summary()",
+    "  --input-shape D,D,... shapes at these input sizes (once per input; for models whose input\n"
+    "                        sizes are open)\n"
     "  --json                one JSON document on stdout\n", osh_cmd_inspect },
   { "check", "MODEL [EDITS] [--json]", "connectivity report; exit 1 when the graph is disconnected",
     EDITS_HELP "  --json                one JSON document on stdout\n", osh_cmd_check },
@@ -46,8 +49,11 @@ static const OshCommand commands[] = {
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
     "  --scale S             pixels per point for PNG (default 1)\n"
     "  --dark                the dark palette\n", osh_cmd_render },
-  { "bench", "MODEL [--runs N] [--threads N] [--steps] [--json]", "time inference against a same-run sgemm baseline",
+  { "bench", "MODEL [--runs N] [--threads N] [--input-shape D,D,...] [--steps] [--json]",
+    "time inference against a same-run sgemm baseline",
     "  --runs N              timed runs (default 10)\n"
+    "  --input-shape D,D,... the full shape of an input, batch included (once per input; needed\n"
+    "                        when the model leaves sizes open)\n"
     "  --threads N           compute threads (default 1)\n"
     "  --steps               list every step with its time and GFLOPS\n"
     "  --json                one JSON document on stdout\n",
@@ -94,6 +100,38 @@ osh_cli_print_command_help (const OshCommand *cmd, FILE *out)
   fprintf (out, "Usage: offshoot %s %s\n\n%s.\n", cmd->name, cmd->synopsis, cmd->summary);
   if (cmd->details)
     fprintf (out, "\nOptions:\n%s", cmd->details);
+}
+
+int
+osh_cli_parse_sizes (const char *text, int64_t *v, int max)
+{
+  char **parts = g_strsplit (text, ",", -1);
+  int n = (int) g_strv_length (parts);
+  bool ok = n >= 1 && n <= max;
+  for (int i = 0; ok && i < n; i++)
+    {
+      char *end = NULL;
+      v[i] = g_ascii_strtoll (g_strstrip (parts[i]), &end, 10);
+      ok = end && end != parts[i] && *end == '\0' && v[i] > 0;
+    }
+  g_strfreev (parts);
+  return ok ? n : 0;
+}
+
+int
+osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int *n, int max)
+{
+  const char *arg = argv[*i];
+  if (strcmp (arg, "--input-shape") != 0 && !g_str_has_prefix (arg, "--input-shape="))
+    return 0;
+  const char *v = arg[13] == '=' ? arg + 14 : *i + 1 < argc ? argv[++*i] : NULL;
+  int64_t dims[OSH_MAX_RANK];
+  int rank = v ? osh_cli_parse_sizes (v, dims, OSH_MAX_RANK) : 0;
+  if (!rank || *n >= max)
+    return osh_cli_usage_error (argv[0], "--input-shape needs sizes such as 1,3,224,224 (at most "
+                                "%d inputs)", max);
+  shapes[(*n)++] = osh_shape_make (rank, dims);
+  return 1;
 }
 
 int

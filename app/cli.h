@@ -43,6 +43,15 @@ int osh_cli_report (const char *cmd, const OshError *err);
 /* Prints a usage complaint and returns OSH_EXIT_USAGE. */
 int osh_cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* Reads "1,3,640,640" (up to `max` positive sizes) into v; returns how many, or 0 when the text
+ * is not such a list. */
+int osh_cli_parse_sizes (const char *text, int64_t *v, int max);
+
+/* When argv[*i] is --input-shape D,D,... (or --input-shape=D,D,...), adds that shape to
+ * shapes[*n] (at most `max`) and steps *i past its value: returns 1, or OSH_EXIT_USAGE after a
+ * usage message when the value is bad. Returns 0 for any other argument. */
+int osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int *n, int max);
+
 int osh_cmd_inspect (int argc, char **argv);
 int osh_cmd_check (int argc, char **argv);
 int osh_cmd_run (int argc, char **argv);

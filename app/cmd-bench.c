@@ -1,4 +1,4 @@
-/* offshoot bench MODEL [--runs N] [--threads N] [--steps] [--json] — inference timing read against the
+/* offshoot bench MODEL [--runs N] [--threads N] [--input-shape D,D,...] [--steps] [--json] — inference timing read against the
  * machine: after a warm-up run, N timed runs give median/min/max milliseconds and the achieved
  * GFLOPS (the plan's FLOPs over the median time), and the CPU time each run cost (what counts on
  * a shared machine, where other processes stretch the clock); the single-thread cblas_sgemm
@@ -15,6 +15,7 @@
 #include "cli.h"
 
 #include "exec/osh-exec.h"
+#include "onnx/osh-onnx.h"
 
 #define BIG_CONV_FLOPS 50e6
 
@@ -160,14 +161,23 @@ list_steps (const OshPlan *plan, bool print)
 }
 
 static int
-bench (const char *cmd, const char *model, int runs, int threads, bool steps, bool json)
+bench (const char *cmd, const char *model, int runs, int threads, const OshShape *shapes,
+       int n_shapes, bool steps, bool json)
 {
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (model, &err);
   if (!g)
     return osh_cli_report (cmd, &err);
+  if (osh_onnx_symbolic_inputs (g) && n_shapes == 0)
+    {
+      osh_graph_free (g);
+      return osh_cli_usage_error (cmd, "%s leaves input sizes open: give each input's shape with "
+                                  "--input-shape (e.g. --input-shape 1,3,640,640)", model);
+    }
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = threads;
+  opt.input_shapes = n_shapes ? shapes : NULL;
+  opt.n_input_shapes = n_shapes;
   OshPlan *plan = osh_plan_new (g, &opt, &err);
   double *times = g_new0 (double, runs), *cpu = g_new0 (double, runs);
   int code = OSH_EXIT_OK;
@@ -276,6 +286,8 @@ osh_cmd_bench (int argc, char **argv)
   const char *model = NULL;
   int runs = 10, threads = 1;
   bool json = false, steps = false;
+  OshShape shapes[8];
+  int n_shapes = 0, taken;
   for (int i = 1; i < argc; i++)
     {
       const char *arg = argv[i];
@@ -283,6 +295,12 @@ osh_cmd_bench (int argc, char **argv)
         json = true;
       else if (strcmp (arg, "--steps") == 0)
         steps = true;
+      else if ((taken = osh_cli_input_shape_option (argc, argv, &i, shapes, &n_shapes,
+                                                    (int) G_N_ELEMENTS (shapes))))
+        {
+          if (taken != 1)
+            return taken;
+        }
       else if (strcmp (arg, "--runs") == 0 || g_str_has_prefix (arg, "--runs="))
         {
           const char *v = arg[6] == '=' ? arg + 7 : i + 1 < argc ? argv[++i] : NULL;
@@ -304,5 +322,5 @@ osh_cmd_bench (int argc, char **argv)
     }
   if (!model)
     return osh_cli_usage_error (argv[0], "no MODEL given");
-  return bench (argv[0], model, runs, threads, steps, json);
+  return bench (argv[0], model, runs, threads, shapes, n_shapes, steps, json);
 }

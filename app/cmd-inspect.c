@@ -1,10 +1,14 @@
-/* offshoot inspect MODEL [--json] — the layers of a model, their output shapes and parameters,
- * printed like Keras's model.summary(), or as the JSON document of DESIGN.md. */
+/* offshoot inspect MODEL [--input-shape D,D,...] [--json] — the layers of a model, their output
+ * shapes and parameters, printed like Keras's model.summary(), or as the JSON document of
+ * DESIGN.md. An ONNX graph with symbolic input sizes is shown at the given input shapes
+ * (osh_onnx_specialize); without them its shapes stand for sizes of 1, and a note says so. */
+#include <glib.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "onnx/osh-onnx.h"
 #include "osh-model.h"
 
 /* A shape as JSON: an array with null for unknown sizes; null when nothing is inferred. */
@@ -184,6 +188,9 @@ print_table (const OshGraph *g)
     printf ("Note: the file holds no weights (a config-only file); parameters count nothing.\n");
   if (osh_model_weights_warning (g))
     printf ("Warning: %s; outputs will not be finite.\n", osh_model_weights_warning (g));
+  if (osh_onnx_symbolic_inputs (g))
+    printf ("Note: the model leaves input sizes open; the shapes above take them as 1 (give "
+            "--input-shape, e.g. --input-shape 1,3,640,640, for real ones).\n");
   return OSH_EXIT_OK;
 }
 
@@ -192,10 +199,18 @@ osh_cmd_inspect (int argc, char **argv)
 {
   const char *model = NULL;
   bool as_json = false;
+  OshShape shapes[8];
+  int n_shapes = 0, taken;
   for (int i = 1; i < argc; i++)
     {
       if (strcmp (argv[i], "--json") == 0)
         as_json = true;
+      else if ((taken = osh_cli_input_shape_option (argc, argv, &i, shapes, &n_shapes,
+                                                    (int) G_N_ELEMENTS (shapes))))
+        {
+          if (taken != 1)
+            return taken;
+        }
       else if (argv[i][0] == '-' && argv[i][1] != '\0')
         return osh_cli_usage_error (argv[0], "unknown option '%s'", argv[i]);
       else if (model)
@@ -209,6 +224,16 @@ osh_cmd_inspect (int argc, char **argv)
   OshGraph *g = osh_cli_load_model (model, &err);
   if (!g)
     return osh_cli_report (argv[0], &err);
+  if (n_shapes && !osh_onnx_symbolic_inputs (g))
+    {
+      osh_graph_free (g);
+      return osh_cli_usage_error (argv[0], "--input-shape: %s has no open input sizes", model);
+    }
+  if (n_shapes && !osh_onnx_specialize (g, shapes, n_shapes, &err))
+    {
+      osh_graph_free (g);
+      return osh_cli_report (argv[0], &err);
+    }
   int rc = as_json ? print_json (g) : print_table (g);
   osh_graph_free (g);
   return rc;

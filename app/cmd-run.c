@@ -400,20 +400,22 @@ model_sizes_known (const OshGraph *g)
   return true;
 }
 
+/* Runs the model once on `inputs`. Returns an exit code. */
 static int
-run_sized (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
+run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
           const char *prefix, json_t *doc)
 {
   OshError err = { 0 };
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = o->threads;
   opt.batch = inputs[0].tensor->shape.dim[0];
-  /* Sizes come from the inputs only where the model leaves them open (None beyond the batch);
-   * otherwise the model's own shapes stand and a different input is a usage error below. */
+  /* Sizes come from the inputs only where the model leaves them open (None beyond the batch, or
+   * an ONNX graph's symbolic sizes, which the plan then fixes); otherwise the model's own shapes
+   * stand and a different input is a usage error below. */
   OshShape shapes[MAX_INPUTS];
   for (int i = 0; i < n_inputs; i++)
     shapes[i] = inputs[i].tensor->shape;
-  if (!model_sizes_known (g))
+  if (!model_sizes_known (g) || osh_onnx_symbolic_inputs (g))
     {
       opt.input_shapes = shapes;
       opt.n_input_shapes = n_inputs;
@@ -470,31 +472,6 @@ run_sized (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *in
   if (!o->json)
     printf ("time %.2f ms\n", ms);
   osh_plan_free (plan);
-  return code;
-}
-
-/* Runs the model once on `inputs`; an ONNX graph with symbolic sizes is first fixed to the
- * inputs' sizes (osh_onnx_specialize). Returns an exit code. */
-static int
-run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
-          const char *prefix, json_t *doc)
-{
-  if (!osh_onnx_symbolic_inputs (g))
-    return run_sized (cmd, o, g, inputs, n_inputs, prefix, doc);
-  OshError err = { 0 };
-  OshShape shapes[MAX_INPUTS];
-  for (int i = 0; i < n_inputs && i < MAX_INPUTS; i++)
-    shapes[i] = inputs[i].tensor->shape;
-  OshGraph *sized = osh_graph_copy (g, &err);
-  int code;
-  if (sized && osh_onnx_specialize (sized, shapes, n_inputs, &err))
-    code = run_sized (cmd, o, sized, inputs, n_inputs, prefix, doc);
-  else
-    {
-      fprintf (stderr, "offshoot %s: %s\n", cmd, err.message);
-      code = err.code == OSH_ERR_USAGE ? OSH_EXIT_USAGE : OSH_EXIT_MODEL;
-    }
-  osh_graph_free (sized);
   return code;
 }
 

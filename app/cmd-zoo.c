@@ -43,18 +43,10 @@ static bool
 parse_shape (const char *text, OshZooOptions *o)
 {
   int64_t v[3];
-  char **parts = g_strsplit (text, ",", -1);
-  bool ok = g_strv_length (parts) == 3;
-  for (int i = 0; ok && i < 3; i++)
-    {
-      char *end = NULL;
-      v[i] = g_ascii_strtoll (g_strstrip (parts[i]), &end, 10);
-      ok = end && end != parts[i] && *end == '\0' && v[i] > 0;
-    }
-  g_strfreev (parts);
-  if (ok)
-    o->height = v[0], o->width = v[1], o->channels = v[2];
-  return ok;
+  if (osh_cli_parse_sizes (text, v, 3) != 3)
+    return false;
+  o->height = v[0], o->width = v[1], o->channels = v[2];
+  return true;
 }
 
 /* "25,636,712" */

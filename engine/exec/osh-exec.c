@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "osh-onnx.h"
 #include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-topo.h"
@@ -49,6 +50,7 @@ typedef struct
 struct OshPlan
 {
   const OshGraph *g;
+  OshGraph *sized; /* an ONNX graph with open input sizes, fixed to the given shapes; or NULL */
   int threads;
   const volatile int *cancel;
   int64_t *off; /* node → first output slot */
@@ -422,6 +424,15 @@ take_buffer (OshPlan *p, int v, FreeList *fl, OshError *err)
 
 /* Gives every value a buffer; values whose lives do not overlap share one. A step's output
  * is placed before its inputs are released, so kernels never see aliased memory. */
+/* Activation memory starts on a cache line: a misaligned 64-byte vector access touches two lines
+ * (large blocks from malloc sit 16 bytes past a page boundary). */
+static float *
+alloc_floats (int64_t n)
+{
+  size_t bytes = ((size_t) (n > 0 ? n : 1) * sizeof (float) + 63) & ~(size_t) 63;
+  return aligned_alloc (64, bytes);
+}
+
 static bool
 assign_buffers (OshPlan *p, OshError *err)
 {
@@ -459,14 +470,14 @@ assign_buffers (OshPlan *p, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory for activation buffers");
   for (int b = 0; b < p->n_buffers; b++)
     {
-      p->buffers[b] = malloc ((size_t) (p->buf_size[b] ? p->buf_size[b] : 1) * sizeof (float));
+      p->buffers[b] = alloc_floats (p->buf_size[b]);
       if (!p->buffers[b])
         return osh_fail (err, OSH_ERR_NOMEM, "out of memory for a %lld-float activation buffer",
                          (long long) p->buf_size[b]);
     }
   if (p->scratch_size)
     {
-      p->scratch = malloc (p->scratch_size * sizeof (float));
+      p->scratch = alloc_floats ((int64_t) p->scratch_size);
       if (!p->scratch)
         return osh_fail (err, OSH_ERR_NOMEM, "out of memory for %zu floats of scratch",
                          p->scratch_size);
@@ -562,29 +573,62 @@ swish_pair (const OshPlan *p, const int *r, int *sig, int *mul)
   return false;
 }
 
-/* Makes step `b` read the inputs of step `a` (in a's order) when b can fold a in
- * (OSH_FUSE_SCALE); memory is taken first so a refusal or a failure leaves both as they were. */
+/* Offers step `next` to step `st` to fold in (`kind`), st reading `vals` (shapes `shapes`, n of
+ * them) from then on. Memory is taken first, so a refusal or a failure leaves st as it was. */
 static bool
-take_inputs_of (Step *b, const Step *a)
+fold_with_inputs (Step *st, const Step *next, OshFuseKind kind, const int *vals,
+                  const OshShape *shapes, int n)
 {
-  int n = a->call.n_in;
-  OshShape *block = malloc ((size_t) (n + b->call.n_out + 1) * sizeof (OshShape));
+  OshShape *block = malloc ((size_t) (n + st->call.n_out + 1) * sizeof (OshShape));
   int *in_vals = malloc ((size_t) (n + 1) * sizeof (int));
-  if (!block || !in_vals || !b->op->absorb (&b->call, &a->call, OSH_FUSE_SCALE))
+  if (!block || !in_vals || !st->op->absorb (&st->call, &next->call, kind))
     {
       free (block), free (in_vals);
       return false;
     }
-  memcpy (block, a->call.in, (size_t) n * sizeof (OshShape));
-  memcpy (block + n, b->call.out, (size_t) b->call.n_out * sizeof (OshShape));
-  memcpy (in_vals, a->in_vals, (size_t) n * sizeof (int));
-  free ((void *) b->call.in);
-  free (b->in_vals);
-  b->call.in = block;
-  b->call.out = block + n;
-  b->call.n_in = n;
-  b->in_vals = in_vals;
+  memcpy (block, shapes, (size_t) n * sizeof (OshShape));
+  memcpy (block + n, st->call.out, (size_t) st->call.n_out * sizeof (OshShape));
+  memcpy (in_vals, vals, (size_t) n * sizeof (int));
+  free ((void *) st->call.in);
+  free (st->in_vals);
+  st->call.in = block;
+  st->call.out = block + n;
+  st->call.n_in = n;
+  st->in_vals = in_vals;
   return true;
+}
+
+/* True when value v is an input or computed by a step before step `s`. */
+static bool
+ready_before (const OshPlan *p, int v, int s)
+{
+  for (int t = s; t < p->n_steps; t++)
+    for (int k = 0; k < p->steps[t].call.n_out; k++)
+      if (p->steps[t].out_vals[k] == v)
+        return false;
+  return true;
+}
+
+/* Step a's output and another value added by the two-input step b (a residual Add): folds b into
+ * a when a can add that value itself and it is ready before a runs. */
+static bool
+fold_residual (OshPlan *p, int s, Step *b)
+{
+  Step *a = &p->steps[s];
+  if (b->call.n_in != 2 || b->call.n_out != 1 || a->call.n_in >= 8 || !a->op->absorb
+      || !osh_shape_equal (&b->call.in[0], &b->call.in[1])
+      || !osh_shape_equal (&a->call.out[0], &b->call.out[0]))
+    return false;
+  int other = b->in_vals[b->in_vals[0] == a->out_vals[0] ? 1 : 0];
+  if (!ready_before (p, other, s))
+    return false;
+  int vals[8];
+  OshShape shapes[8];
+  memcpy (vals, a->in_vals, (size_t) a->call.n_in * sizeof (int));
+  memcpy (shapes, a->call.in, (size_t) a->call.n_in * sizeof (OshShape));
+  vals[a->call.n_in] = other;
+  shapes[a->call.n_in] = p->vals[other].shape;
+  return fold_with_inputs (a, b, OSH_FUSE_RESIDUAL, vals, shapes, a->call.n_in + 1);
 }
 
 /* Lets steps fold the steps that read their output (a convolution takes in the
@@ -612,7 +656,8 @@ fuse_steps (OshPlan *p)
        * a 1×1 convolution). */
       if (a->call.n_in == 2 && a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep
           && readers_of (p, a->out_vals[0], r, 1) == 1 && p->steps[r[0]].call.n_in == 1
-          && p->steps[r[0]].op->absorb && take_inputs_of (&p->steps[r[0]], a))
+          && p->steps[r[0]].op->absorb
+          && fold_with_inputs (&p->steps[r[0]], a, OSH_FUSE_SCALE, a->in_vals, a->call.in, 2))
         {
           drop_step (p, s--);
           continue;
@@ -633,12 +678,21 @@ fuse_steps (OshPlan *p)
           if (n != 1)
             break;
           Step *b = &p->steps[r[0]];
-          if (b->call.n_in != 1 || b->call.n_out != 1
-              || !osh_shape_equal (&a->call.out[0], &b->call.out[0]))
+          if (fold_residual (p, s, b))
+            {
+              a->out_vals[0] = b->out_vals[0];
+              drop_step (p, r[0]);
+              continue;
+            }
+          if (b->call.n_in != 1 || b->call.n_out != 1)
             break;
-          bool copy = b->op->run == osh_copy_run;
-          if (!copy && !(a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_NEXT)))
+          bool same = osh_shape_equal (&a->call.out[0], &b->call.out[0]);
+          bool copy = same && b->op->run == osh_copy_run;
+          if (!copy
+              && !(same && a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_NEXT))
+              && !(a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_STREAM)))
             break;
+          a->call.out[0] = b->call.out[0];
           a->out_vals[0] = b->out_vals[0];
           drop_step (p, r[0]);
         }
@@ -847,6 +901,14 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory for a plan");
       return NULL;
     }
+  if (opt.input_shapes && osh_onnx_symbolic_inputs (g))
+    {
+      /* Fixing the sizes folds shape computations into constants: done on a private copy. */
+      p->sized = osh_graph_copy (g, err);
+      if (!p->sized || !osh_onnx_specialize (p->sized, opt.input_shapes, opt.n_input_shapes, err))
+        goto fail;
+      g = p->sized;
+    }
   p->g = g;
   p->threads = opt.threads > 0 ? opt.threads : 1;
   p->cancel = opt.cancel;
@@ -925,6 +987,9 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       for (int v = 0; v < p->n_vals; v++)
         p->vals[v].keep = true;
     }
+  /* Twice: folding a padding step into a convolution makes it the direct reader of the step
+   * before, which the first pass had already passed. */
+  fuse_steps (p);
   fuse_steps (p);
   if (wants_layout_pass (g, &opt) && !choose_layouts (p, opt.eager_layout, err))
     goto fail;
@@ -975,6 +1040,7 @@ osh_plan_free (OshPlan *p)
   free (p->in_vals);
   free (p->out_vals);
   free (p->off);
+  osh_graph_free (p->sized);
   free (p);
 }
 

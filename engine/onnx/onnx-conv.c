@@ -27,6 +27,7 @@ typedef struct
   OshDepthwise *dw_nhwc;    /* depthwise switched to channels-last: the shared NHWC kernel */
   bool nhwc;                /* switched to channels-last input and output (layout pass) */
   int scale_in;             /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
+  int residual_in;          /* -1, or the input added to the output (OSH_FUSE_RESIDUAL) */
   /* What absorb folded in, replayed when the kernel is packed again for NHWC data. */
   float *affine;            /* n_affine pairs of m scales then m shifts */
   int n_affine;
@@ -291,6 +292,15 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   Geometry *g = c->params;
   if (kind == OSH_FUSE_SCALE)
     return absorb_scale (c, g, next);
+  if (kind == OSH_FUSE_RESIDUAL)
+    {
+      /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
+      if (strcmp (next->layer->class_name, "Add") != 0 || !g->fast || g->residual_in >= 0
+          || osh_conv_gemm_has_epilogue (g->fast))
+        return false;
+      g->residual_in = c->n_in;
+      return true;
+    }
   if (!g->fast && !g->dw_fast)
     return false;
   OshEpilogue e;
@@ -305,7 +315,8 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
     }
   if (kind != OSH_FUSE_NEXT || strcmp (next->layer->class_name, "BatchNormalization") != 0
       || next->n_out != 1
-      || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) : onnx_depthwise_has_epilogue (g->dw_fast)))
+      || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) || g->residual_in >= 0
+                  : onnx_depthwise_has_epilogue (g->dw_fast)))
     return false;
   const float *bn[5];
   for (int i = 1; i <= 4; i++)
@@ -415,7 +426,7 @@ prepare (OshOpCall *c, bool transpose, OshError *err)
   c->free_params = free_geometry;
   if (!geometry (c, transpose, g, err))
     return false;
-  g->scale_in = -1;
+  g->scale_in = g->residual_in = -1;
   int64_t cg = g->c / g->group, mg = g->m / g->group;
   if (!transpose)
     prepare_fast (c, g);
@@ -545,32 +556,26 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
   const float *bias = onnx_slot_data (c, in, 2);
   int64_t cg = g->c / g->group, mg = g->m / g->group, k = cg * g->kh * g->kw, p = g->oh * g->ow;
-  if (g->scale_in >= 0)
+  if (g->fast)
     {
-      /* x and the scale come in the Mul's order, in place of the convolution's input. */
-      const float *xs = in[1 - g->scale_in], *sc = in[g->scale_in];
-      float *work = scratch;
+      /* After folds: x and a squeeze-excite scale in the Mul's order in place of the input, a
+       * residual last; both in the output's layout. */
+      const float *xs = g->scale_in >= 0 ? in[1 - g->scale_in] : x;
+      OshConvGemmExtras extras = { .scale = g->scale_in >= 0 ? in[g->scale_in] : NULL,
+                                   .work = scratch,
+                                   .residual = g->residual_in >= 0 ? in[g->residual_in] : NULL };
       if (!g->nhwc)
         {
           osh_op_to_channels_last (xs, scratch, g->n, g->c, g->h * g->w);
           xs = scratch;
-          work = scratch + g->n * g->c * g->h * g->w;
+          extras.work = scratch + g->n * g->c * g->h * g->w;
         }
-      osh_conv_gemm_run_scaled (g->fast, xs, sc, out[0], c->threads, work);
+      osh_conv_gemm_run_with (g->fast, xs, &extras, out[0], c->threads);
       return;
     }
   if (g->nhwc)
     {
-      if (g->fast)
-        osh_conv_gemm_run (g->fast, x, out[0], c->threads);
-      else
-        osh_depthwise_run (g->dw_nhwc, x, out[0], c->threads);
-      return;
-    }
-  if (g->fast)
-    {
-      osh_op_to_channels_last (x, scratch, g->n, g->c, g->h * g->w);
-      osh_conv_gemm_run (g->fast, scratch, out[0], c->threads);
+      osh_depthwise_run (g->dw_nhwc, x, out[0], c->threads);
       return;
     }
   for (int64_t n = 0; n < g->n; n++)

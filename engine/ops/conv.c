@@ -232,6 +232,8 @@ typedef struct
   OshDepthwise *dw;       /* depthwise (and separable's first half) with depth multiplier 1 */
   bool folded;            /* a following step was folded into `fast` or `dw` */
   int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
+  int residual_in;        /* -1, or the input to add to the output (OSH_FUSE_RESIDUAL) */
+  OshDepthwise *then_dw;  /* a depthwise convolution fed row by row from this 1×1 one */
 } ConvParams;
 
 static void
@@ -240,6 +242,7 @@ conv_params_free (void *p)
   ConvParams *cp = p;
   osh_conv_gemm_free (cp->fast);
   osh_depthwise_free (cp->dw);
+  osh_depthwise_free (cp->then_dw);
   free (cp);
 }
 
@@ -360,15 +363,70 @@ absorb_scale (OshOpCall *c, ConvParams *cp, const OshOpCall *mul)
   return false;
 }
 
+/* Takes in the depthwise convolution after a 1×1 one (MobileNet's and EfficientNet's expansion):
+ * its input, 4–6 times as wide as ours, is then made a few rows at a time while the depthwise
+ * kernel reads them from cache, and never goes to memory whole. */
+static bool
+absorb_depthwise (OshOpCall *c, ConvParams *cp, const OshOpCall *next)
+{
+  const ConvGeom *g = &cp->g;
+  const OshOp *op = osh_op_find (next->graph, next->layer->class_name);
+  const ConvParams *np = next->params;
+  if (!op || op->run != osh_conv_run || !np || np->g.kind != CONV_DEPTHWISE || !np->dw
+      || np->g.act.kind != OSH_ACT_LINEAR || !osh_depthwise_fed_ok (np->dw)
+      /* its window, which may read through a folded ZeroPadding2D onto our output */
+      || c->out[0].rank != 4 || np->w.ih != c->out[0].dim[1] || np->w.iw != c->out[0].dim[2]
+      || np->g.cin != c->out[0].dim[3])
+    return false;
+  if (g->kind != CONV_PLAIN || !cp->fast || g->cf || g->groups != 1 || g->batch != 1
+      || cp->w.kh != 1 || cp->w.kw != 1 || cp->w.sh != 1 || cp->w.sw != 1 || cp->w.ph != 0
+      || cp->w.pw != 0 || cp->scale_in >= 0 || cp->residual_in >= 0
+      || g->act.kind != OSH_ACT_LINEAR || cp->then_dw)
+    return false;
+  if (!(cp->then_dw = osh_depthwise_copy (np->dw)))
+    return false;
+  c->flops += next->flops;
+  return true;
+}
+
+/* After absorb_depthwise, what follows folds into the depthwise part. */
+static bool
+absorb_after_depthwise (ConvParams *cp, const OshOpCall *next, OshFuseKind kind)
+{
+  const float *scale, *shift;
+  OshAct act;
+  OshEpilogue e;
+  if (kind != OSH_FUSE_NEXT)
+    return false;
+  if (osh_affine_channels (next, next->in[0].dim[next->in[0].rank - 1], &scale, &shift))
+    return osh_depthwise_fold_affine (cp->then_dw, scale, shift);
+  return osh_act_layer_elementwise (next, &act) && act_epilogue (&act, &e)
+         && osh_depthwise_set_epilogue (cp->then_dw, &e);
+}
+
 static bool
 conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
   bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
+  if (cp->then_dw)
+    return absorb_after_depthwise (cp, next, kind);
+  if (kind == OSH_FUSE_STREAM)
+    return absorb_depthwise (c, cp, next);
   if (kind == OSH_FUSE_PAD)
     return absorb_pad (cp, next);
   if (kind == OSH_FUSE_SCALE)
     return absorb_scale (c, cp, next);
+  if (kind == OSH_FUSE_RESIDUAL)
+    {
+      /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
+      if (strcmp (next->layer->class_name, "Add") != 0 || !cp->fast || cp->g.cf
+          || cp->g.act.kind != OSH_ACT_LINEAR || osh_conv_gemm_has_epilogue (cp->fast))
+        return false;
+      cp->residual_in = c->n_in;
+      cp->folded = true;
+      return true;
+    }
   if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
     return false;
   const float *scale, *shift;
@@ -377,7 +435,7 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   if (osh_affine_channels (next, cp->g.cout, &scale, &shift))
     {
       if (dw ? !osh_depthwise_fold_affine (cp->dw, scale, shift)
-             : osh_conv_gemm_has_epilogue (cp->fast))
+             : osh_conv_gemm_has_epilogue (cp->fast) || cp->residual_in >= 0)
         return false;
       if (!dw)
         osh_conv_gemm_fold_affine (cp->fast, scale, shift);
@@ -409,7 +467,7 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a convolution");
   c->params = cp;
   c->free_params = conv_params_free;
-  cp->scale_in = -1;
+  cp->scale_in = cp->residual_in = -1;
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
@@ -667,6 +725,21 @@ transpose_conv_run (const ConvParams *cp, const float *in, float *out, float *co
     }
 }
 
+/* Fed depthwise mode: rows [iy, iy + n) of the 1×1 convolution's output. */
+typedef struct
+{
+  const OshConvGemm *fast;
+  const float *in;
+  int64_t width;
+} ExpandRows;
+
+static void
+expand_rows (void *arg, int64_t iy, int64_t n, float *rows)
+{
+  const ExpandRows *e = arg;
+  osh_conv_gemm_run_pixels (e->fast, e->in, iy * e->width, n * e->width, rows);
+}
+
 static void
 conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -686,10 +759,20 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   switch (g->kind)
     {
     case CONV_PLAIN:
-      if (cp->scale_in >= 0)
-        osh_conv_gemm_run_scaled (cp->fast, x, in[cp->scale_in], y, c->threads, scratch);
+      if (cp->then_dw)
+        {
+          ExpandRows feed = { cp->fast, x, cp->w.iw };
+          osh_depthwise_run_fed (cp->then_dw, expand_rows, &feed, y, c->threads);
+        }
       else if (cp->fast)
-        osh_conv_gemm_run (cp->fast, x, y, c->threads);
+        {
+          OshConvGemmExtras extras = {
+            .scale = cp->scale_in >= 0 ? in[cp->scale_in] : NULL,
+            .work = scratch,
+            .residual = cp->residual_in >= 0 ? in[cp->residual_in] : NULL,
+          };
+          osh_conv_gemm_run_with (cp->fast, x, &extras, y, c->threads);
+        }
       else
         conv_plain_run (cp, x, y, scratch, c->threads);
       break;

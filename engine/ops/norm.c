@@ -257,11 +257,37 @@ typedef struct
   float *out;
 } AffineJob;
 
+/* Rows of few channels (an RGB image's Rescaling, Normalization): the scale and shift repeated
+ * over lcm (ch, 16) floats, so rows run as one vectorised stretch. */
+static bool
+affine_stretch (const AffineJob *j, int64_t begin, int64_t end)
+{
+  const AffineParams *ap = j->ap;
+  enum { MAX_PERIOD = 16 * 15 };
+  if (ap->layer_norm || ap->inner != 1 || ap->ch >= 16)
+    return false;
+  int64_t period = 16;
+  while (period % ap->ch)
+    period += 16;
+  float scale[MAX_PERIOD], shift[MAX_PERIOD];
+  for (int64_t i = 0; i < period; i++)
+    scale[i] = ap->scale[i % ap->ch], shift[i] = ap->shift[i % ap->ch];
+  int64_t n = (end - begin) * ap->ch, at = 0;
+  const float *x = j->in + begin * ap->ch;
+  float *y = j->out + begin * ap->ch;
+  for (; at + period <= n; at += period)
+    osh_vec_affine (y + at, x + at, scale, shift, period);
+  osh_vec_affine (y + at, x + at, scale, shift, n - at);
+  return true;
+}
+
 static void
 affine_rows (void *arg, int64_t begin, int64_t end)
 {
   const AffineJob *j = arg;
   const AffineParams *ap = j->ap;
+  if (affine_stretch (j, begin, end))
+    return;
   for (int64_t r = begin; r < end; r++)
     {
       const float *restrict x = j->in + r * ap->ch * ap->inner;
@@ -295,6 +321,27 @@ osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, f
   AffineJob j = { c->params, in[0], out[0] };
   int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
   osh_parallel_for (threads, j.ap->outer, affine_rows, &j);
+}
+
+/* A per-channel affine step followed by another on the same channels (Rescaling then
+ * Normalization at a model's input): one map, (x·s1 + b1)·s2 + b2. */
+bool osh_affine_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
+
+bool
+osh_affine_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  const OshOp *op = osh_op_find (next->graph, next->layer->class_name);
+  AffineParams *a = c->params;
+  const AffineParams *b = next->params;
+  if (kind != OSH_FUSE_NEXT || !op || op->run != osh_affine_run || !a || !b || a->layer_norm
+      || b->layer_norm || a->outer != b->outer || a->ch != b->ch || a->inner != b->inner)
+    return false;
+  for (int64_t i = 0; i < a->ch; i++)
+    {
+      a->scale[i] *= b->scale[i];
+      a->shift[i] = a->shift[i] * b->scale[i] + b->shift[i];
+    }
+  return true;
 }
 
 /* TFOpLambda: Keras 2 records `x + 3.0` on a symbolic tensor as a layer with config

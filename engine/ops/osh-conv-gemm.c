@@ -177,14 +177,37 @@ osh_conv_gemm_free (OshConvGemm *c)
  * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. */
 static inline __attribute__ ((always_inline)) void
 tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-      const float *bias, const OshEpilogue *ep, float *out, int64_t ldo, int64_t plane,
-      __mmask16 m0, __mmask16 m1)
+      const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
+      int64_t plane, __mmask16 m0, __mmask16 m1)
 {
   __m512 acc[MR][2];
   __m512 b0 = _mm512_load_ps (bias), b1 = _mm512_load_ps (bias + 16);
+  /* Channels-first: pixel r of channel c at c * plane + r. */
+  __m512i idx = _mm512_mullo_epi32 (_mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                       13, 14, 15),
+                                    _mm512_set1_epi32 ((int) plane));
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
     acc[r][0] = b0, acc[r][1] = b1;
+  if (res && plane) /* a residual added in: the sums start from it */
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        {
+          acc[r][0] += _mm512_mask_i32gather_ps (_mm512_setzero_ps (), m0, idx, res + r, 4);
+          acc[r][1] += _mm512_mask_i32gather_ps (_mm512_setzero_ps (), m1, idx,
+                                                 res + 16 * plane + r, 4);
+        }
+    }
+  else if (res)
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        {
+          acc[r][0] += _mm512_maskz_loadu_ps (m0, res + r * ldo);
+          acc[r][1] += _mm512_maskz_loadu_ps (m1, res + r * ldo + 16);
+        }
+    }
   for (int64_t t = 0; t < taps; t++)
     {
       const float *a[MR];
@@ -208,10 +231,6 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
     }
   if (plane)
     {
-      /* Channels-first output: pixel r of channel c lands at out + c * plane + r. */
-      __m512i idx = _mm512_mullo_epi32 (_mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                           12, 13, 14, 15),
-                                        _mm512_set1_epi32 ((int) plane));
 #pragma GCC unroll 12
       for (int r = 0; r < mr; r++)
         {
@@ -233,14 +252,14 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
 
 static void
 tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-          const float *bias, const OshEpilogue *ep, float *out, int64_t ldo, int64_t plane,
-          __mmask16 m0, __mmask16 m1)
+          const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
+          int64_t plane, __mmask16 m0, __mmask16 m1)
 {
   switch (mr)
     {
 #define CASE(n)                                                                                    \
   case n:                                                                                          \
-    tile (n, taps, len, rows, B, bias, ep, out, ldo, plane, m0, m1);                                  \
+    tile (n, taps, len, rows, B, bias, ep, out, res, ldo, plane, m0, m1);                          \
     break;
       CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6)
       CASE (7) CASE (8) CASE (9) CASE (10) CASE (11) CASE (12)
@@ -255,6 +274,7 @@ typedef struct
   const OshConvGemm *c;
   const float *packed; /* c->packed, or a scaled copy */
   const float *in;
+  const float *residual; /* or NULL */
   float *out;
 } Job;
 
@@ -266,9 +286,11 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
 {
   const OshConvShape *s = &c->s;
   int64_t cg = c->cg;
-  for (int64_t r = 0; r < mr; r++)
+  /* Pixel p0's row and column once, then stepped: a 64-bit division per pixel cost more than
+   * the copies on a 3-channel stem. */
+  int64_t oy = p0 / s->ow, ox = p0 % s->ow;
+  for (int64_t r = 0; r < mr; r++, ox = ox + 1 < s->ow ? ox + 1 : (oy++, 0))
     {
-      int64_t oy = (p0 + r) / s->ow, ox = (p0 + r) % s->ow;
       float *dst = col ? col + r * c->K : NULL;
       for (int64_t ky = 0, t = 0; ky < s->kh; ky++)
         {
@@ -276,9 +298,15 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
           bool inside = iy >= 0 && iy < s->ih;
           if (dst && inside && s->dw == 1 && s->groups == 1 && ix0 >= 0 && ix0 + s->kw <= s->iw)
             {
-              /* A kernel row reads kw adjacent pixels: one copy. */
-              memcpy (dst + t * cg, img + (iy * s->iw + ix0) * s->cin,
-                      (size_t) (s->kw * cg) * sizeof (float));
+              /* A kernel row reads kw adjacent pixels: one copy, a few vectors long (a call to
+               * memcpy per row cost as much as the products on a 3-channel stem). */
+              const float *src = img + (iy * s->iw + ix0) * s->cin;
+              float *to = dst + t * cg;
+              for (int64_t q = 0, len = s->kw * cg; q < len; q += 16)
+                {
+                  __mmask16 m = len - q >= 16 ? 0xffff : (__mmask16) ((1u << (len - q)) - 1);
+                  _mm512_mask_storeu_ps (to + q, m, _mm512_maskz_loadu_ps (m, src + q));
+                }
               t += s->kw;
               continue;
             }
@@ -337,8 +365,9 @@ run_items (void *arg, int64_t begin, int64_t end)
       int64_t m = grp * c->og + j * NR;
       float *o = s->planar_out ? job->out + (n * s->cout + m) * opix + p0
                                : job->out + (n * opix + p0) * s->cout + m;
+      const float *res = job->residual ? job->residual + (o - job->out) : NULL;
       tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows, B, bias, &c->ep, o,
-                s->cout, s->planar_out ? opix : 0, m0, m1);
+                res, s->cout, s->planar_out ? opix : 0, m0, m1);
     }
   free (col);
 }
@@ -346,9 +375,42 @@ run_items (void *arg, int64_t begin, int64_t end)
 void
 osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int threads)
 {
-  Job job = { c, c->packed, in, out };
-  int64_t items = c->s.batch * c->s.groups * c->panels * c->blocks;
-  osh_parallel_for (threads, items, run_items, &job);
+  osh_conv_gemm_run_with (c, in, NULL, out, threads);
+}
+
+void
+osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int64_t count,
+                          float *out)
+{
+  const OshConvShape *s = &c->s;
+  int64_t taps = s->kh * s->kw;
+  const float *rows[MAX_TAPS * MR];
+  float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
+  if (c->gather && !col)
+    {
+      for (int64_t i = 0; i < count * s->cout; i++)
+        out[i] = NAN; /* out of memory mid-run: visible, not garbage */
+      return;
+    }
+  for (int64_t grp = 0; grp < s->groups; grp++)
+    for (int64_t p = p0; p < p0 + count; p += MR)
+      {
+        int64_t mr = p0 + count - p < MR ? p0 + count - p : MR;
+        tile_rows (c, in + grp * c->cg, p, mr, rows, col);
+        for (int64_t j = 0; j < c->panels; j++)
+          {
+            int64_t valid = c->og - j * NR, m = grp * c->og + j * NR;
+            __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
+            __mmask16 m1 = valid >= 32 ? 0xffff
+                           : valid <= 16 ? 0
+                                         : (__mmask16) ((1u << (valid - 16)) - 1);
+            tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows,
+                      c->packed + (grp * c->panels + j) * c->K * NR,
+                      c->bias + (grp * c->panels + j) * NR, &c->ep,
+                      out + (p - p0) * s->cout + m, NULL, s->cout, 0, m0, m1);
+          }
+      }
+  free (col);
 }
 
 int64_t
@@ -358,21 +420,26 @@ osh_conv_gemm_work_floats (const OshConvGemm *c)
 }
 
 void
-osh_conv_gemm_run_scaled (const OshConvGemm *c, const float *in, const float *scale, float *out,
-                          int threads, float *work)
+osh_conv_gemm_run_with (const OshConvGemm *c, const float *in, const OshConvGemmExtras *x,
+                        float *out, int threads)
 {
-  float *packed = (float *) (((uintptr_t) work + 63) & ~(uintptr_t) 63);
-  for (int64_t j = 0; j < c->panels; j++)
-    for (int64_t k = 0; k < c->K; k++)
-      {
-        const float *src = c->packed + (j * c->K + k) * NR;
-        float *dst = packed + (j * c->K + k) * NR;
-        __m512 f = _mm512_set1_ps (scale[k % c->cg]); /* row k is tap k / cg, channel k % cg */
-        _mm512_store_ps (dst, _mm512_mul_ps (_mm512_load_ps (src), f));
-        _mm512_store_ps (dst + 16, _mm512_mul_ps (_mm512_load_ps (src + 16), f));
-      }
-  Job job = { c, packed, in, out };
-  osh_parallel_for (threads, c->panels * c->blocks, run_items, &job);
+  Job job = { c, c->packed, in, x ? x->residual : NULL, out };
+  if (x && x->scale)
+    {
+      float *packed = (float *) (((uintptr_t) x->work + 63) & ~(uintptr_t) 63);
+      for (int64_t j = 0; j < c->s.groups * c->panels; j++)
+        for (int64_t k = 0; k < c->K; k++)
+          {
+            const float *src = c->packed + (j * c->K + k) * NR;
+            float *dst = packed + (j * c->K + k) * NR;
+            __m512 f = _mm512_set1_ps (x->scale[k % c->cg]); /* row k: tap k / cg, channel k % cg */
+            _mm512_store_ps (dst, _mm512_mul_ps (_mm512_load_ps (src), f));
+            _mm512_store_ps (dst + 16, _mm512_mul_ps (_mm512_load_ps (src + 16), f));
+          }
+      job.packed = packed;
+    }
+  int64_t items = c->s.batch * c->s.groups * c->panels * c->blocks;
+  osh_parallel_for (threads, items, run_items, &job);
 }
 
 #else /* no AVX-512: callers keep their cblas path */
@@ -416,6 +483,13 @@ osh_conv_gemm_run (const OshConvGemm *c, const float *in, float *out, int thread
   (void) c, (void) in, (void) out, (void) threads;
 }
 
+void
+osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int64_t count,
+                          float *out)
+{
+  (void) c, (void) in, (void) p0, (void) count, (void) out;
+}
+
 int64_t
 osh_conv_gemm_work_floats (const OshConvGemm *c)
 {
@@ -424,10 +498,10 @@ osh_conv_gemm_work_floats (const OshConvGemm *c)
 }
 
 void
-osh_conv_gemm_run_scaled (const OshConvGemm *c, const float *in, const float *scale, float *out,
-                          int threads, float *work)
+osh_conv_gemm_run_with (const OshConvGemm *c, const float *in, const OshConvGemmExtras *x,
+                        float *out, int threads)
 {
-  (void) c, (void) in, (void) scale, (void) out, (void) threads, (void) work;
+  (void) c, (void) in, (void) x, (void) out, (void) threads;
 }
 
 void

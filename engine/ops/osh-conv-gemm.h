@@ -58,11 +58,25 @@ bool osh_conv_gemm_set_epilogue (OshConvGemm *cg, const OshEpilogue *e);
 bool osh_conv_gemm_has_epilogue (const OshConvGemm *cg);
 void osh_conv_gemm_run (const OshConvGemm *cg, const float *in, float *out, int threads);
 
-/* Runs on in[pixel, ci] · scale[ci] without that product ever being written: the packed kernel
- * is copied into `work` with row ci scaled (a squeeze-excite Multiply folded in, worth it when
- * the kernel is smaller than the input). Batch 1, one group; `work` holds
- * osh_conv_gemm_work_floats (cg) floats. */
+/* What a run can take in besides the input (each may be NULL):
+ * - scale: in[pixel, ci] · scale[ci] is convolved without that product ever being written (a
+ *   squeeze-excite Multiply folded in): the packed kernel is copied into `work` with the rows of
+ *   channel ci scaled, worth it while the kernel is smaller than the input. One group, batch 1;
+ *   `work` holds osh_conv_gemm_work_floats (cg) floats.
+ * - residual: a tensor of the output's shape and layout added to the sums before the epilogue
+ *   (a residual Add folded in, ReLU after it). */
+typedef struct
+{
+  const float *scale;
+  float *work;
+  const float *residual;
+} OshConvGemmExtras;
+
 int64_t osh_conv_gemm_work_floats (const OshConvGemm *cg);
-void osh_conv_gemm_run_scaled (const OshConvGemm *cg, const float *in, const float *scale,
-                               float *out, int threads, float *work);
+void osh_conv_gemm_run_with (const OshConvGemm *cg, const float *in, const OshConvGemmExtras *x,
+                             float *out, int threads);
+/* Output pixels [p0, p0 + count) of the one image `in` (row-major over oh × ow), channels-last
+ * into `out`, on the calling thread: a consumer making its input a few rows at a time. */
+void osh_conv_gemm_run_pixels (const OshConvGemm *cg, const float *in, int64_t p0, int64_t count,
+                               float *out);
 void osh_conv_gemm_free (OshConvGemm *cg);

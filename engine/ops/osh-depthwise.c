@@ -3,6 +3,8 @@
  * few border pixels check each tap; rows outside the image are skipped per row. */
 #include "osh-depthwise.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,12 +84,12 @@ osh_depthwise_free (OshDepthwise *d)
 }
 
 /* n ≤ PX pixels from output column ox, channels [c0, c0 + 16), filter rows [ky0, ky1): filter
- * row ky reads input row top + ky·dh of image `img`. With `checked`, taps falling left or right
- * of the row are skipped; without, all are inside. Each pixel keeps its own sum, so PX chains of
- * multiply-adds run side by side. */
+ * row ky reads the input row rows[ky]. With `checked`, taps falling left or right of the row are
+ * skipped; without, all are inside. Each pixel keeps its own sum, so PX chains of multiply-adds
+ * run side by side. */
 static inline __attribute__ ((always_inline)) void
-block_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int64_t ky1,
-          int64_t ox, int n, int64_t c0, bool checked, float *out)
+block_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, int64_t ox,
+          int n, int64_t c0, bool checked, float *out)
 {
   const OshDepthwiseShape *s = &d->s;
   int64_t c = s->c;
@@ -98,7 +100,7 @@ block_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int
     acc[i] = b;
   for (int64_t ky = ky0; ky < ky1; ky++)
     {
-      const float *row = img + (top + ky * s->dh) * s->iw * c + c0;
+      const float *row = rows[ky] + c0;
       const float *w = d->w + ky * s->kw * c + c0;
       for (int64_t kx = 0; kx < s->kw; kx++)
         {
@@ -122,8 +124,8 @@ block_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int
 /* The channels past the last full 16 of one pixel, through a zero-padded vector so the epilogue is
  * the same. */
 static void
-tail_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int64_t ky1,
-         int64_t ox, int64_t c0, float *out)
+tail_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, int64_t ox,
+         int64_t c0, float *out)
 {
   const OshDepthwiseShape *s = &d->s;
   int64_t c = s->c, lanes = c - c0;
@@ -136,7 +138,7 @@ tail_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int6
         int64_t ix = ox * s->sw - s->pw + kx * s->dw;
         if (ix < 0 || ix >= s->iw)
           continue;
-        const float *p = img + ((top + ky * s->dh) * s->iw + ix) * c + c0;
+        const float *p = rows[ky] + ix * c + c0;
         const float *w = d->w + (ky * s->kw + kx) * c + c0;
         for (int l = 0; l < lanes; l++)
           acc[l] += p[l] * w[l];
@@ -146,18 +148,10 @@ tail_px (const OshDepthwise *d, const float *img, int64_t top, int64_t ky0, int6
     out[c0 + l] = acc[l];
 }
 
-typedef struct
-{
-  const OshDepthwise *d;
-  const float *in;
-  float *out;
-} Job;
-
+/* Output row oy from the input rows rows[ky] (filter rows [ky0, ky1) fall inside the image). */
 static void
-rows (void *arg, int64_t begin, int64_t end)
+out_row (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, float *orow)
 {
-  const Job *j = arg;
-  const OshDepthwise *d = j->d;
   const OshDepthwiseShape *s = &d->s;
   int64_t c = s->c, full = c / 16 * 16;
   /* Columns whose taps all fall inside the row: lo ≤ ox < hi. */
@@ -165,37 +159,141 @@ rows (void *arg, int64_t begin, int64_t end)
   int64_t hi = last < 0 ? 0 : last / s->sw + 1;
   hi = hi > s->ow ? s->ow : hi;
   lo = lo > hi ? hi : lo;
+  /* The left border, then whole blocks of inside pixels, then the rest checked. */
+  for (int64_t ox = 0, px; ox < s->ow; ox += px)
+    {
+      bool inside = ox >= lo && ox + PX <= hi;
+      px = inside ? PX : ox < lo ? lo - ox : s->ow - ox;
+      px = px > PX ? PX : px;
+      float *o = orow + ox * c;
+      for (int64_t c0 = 0; c0 < full; c0 += 16)
+        if (inside)
+          block_px (d, rows, ky0, ky1, ox, PX, c0, false, o);
+        else
+          block_px (d, rows, ky0, ky1, ox, (int) px, c0, true, o);
+      for (int i = 0; full < c && i < px; i++)
+        tail_px (d, rows, ky0, ky1, ox + i, full, o + i * c);
+    }
+}
+
+/* The filter rows [*ky0, *ky1) of output row oy that fall inside the image, and its first input
+ * row (top + ky·dh is filter row ky's). */
+static int64_t
+row_window (const OshDepthwiseShape *s, int64_t oy, int64_t *ky0, int64_t *ky1)
+{
+  int64_t top = oy * s->sh - s->ph;
+  *ky0 = top >= 0 ? 0 : (-top + s->dh - 1) / s->dh;
+  *ky1 = s->kh;
+  while (*ky1 > *ky0 && top + (*ky1 - 1) * s->dh >= s->ih)
+    (*ky1)--;
+  return top;
+}
+
+typedef struct
+{
+  const OshDepthwise *d;
+  const float *in;
+  float *out;
+  OshDepthwiseFeed feed; /* fed mode: rows come from feed (arg, iy, row) */
+  void *arg;
+} Job;
+
+static void
+image_rows (void *arg, int64_t begin, int64_t end)
+{
+  const Job *j = arg;
+  const OshDepthwiseShape *s = &j->d->s;
+  const float *rows[OSH_DEPTHWISE_MAX_KH];
   for (int64_t r = begin; r < end; r++)
     {
-      int64_t n = r / s->oh, oy = r % s->oh, top = oy * s->sh - s->ph;
-      /* Filter rows inside the image: 0 ≤ top + ky·dh < ih. */
-      int64_t ky0 = top >= 0 ? 0 : (-top + s->dh - 1) / s->dh, ky1 = s->kh;
-      while (ky1 > ky0 && top + (ky1 - 1) * s->dh >= s->ih)
-        ky1--;
-      const float *img = j->in + n * s->ih * s->iw * c;
-      float *orow = j->out + r * s->ow * c;
-      for (int64_t ox = 0; ox < s->ow; ox += PX)
-        {
-          int px = s->ow - ox < PX ? (int) (s->ow - ox) : PX;
-          float *o = orow + ox * c;
-          bool inside = ox >= lo && ox + px <= hi;
-          for (int64_t c0 = 0; c0 < full; c0 += 16)
-            if (inside && px == PX)
-              block_px (d, img, top, ky0, ky1, ox, PX, c0, false, o);
-            else
-              block_px (d, img, top, ky0, ky1, ox, px, c0, true, o);
-          for (int i = 0; full < c && i < px; i++)
-            tail_px (d, img, top, ky0, ky1, ox + i, full, o + i * c);
-        }
+      int64_t n = r / s->oh, ky0, ky1, top = row_window (s, r % s->oh, &ky0, &ky1);
+      for (int64_t ky = ky0; ky < ky1; ky++)
+        rows[ky] = j->in + ((n * s->ih + top + ky * s->dh) * s->iw) * s->c;
+      out_row (j->d, rows, ky0, ky1, j->out + r * s->ow * s->c);
     }
+}
+
+/* Fed mode: input rows are made on demand into a ring, each once per chunk of output rows, so
+ * they are still in cache when read. A missing row is made together with the next few, enough
+ * for about 48 pixels, since a producer is more efficient on more pixels at once; the ring holds
+ * what one output row needs (`span` rows) plus such a run. */
+static void
+fed_rows (void *arg, int64_t begin, int64_t end)
+{
+  const Job *j = arg;
+  const OshDepthwiseShape *s = &j->d->s;
+  int64_t span = (s->kh - 1) * s->dh + 1, row_floats = s->iw * s->c;
+  int64_t run = (48 + s->iw - 1) / s->iw, slots = span + run;
+  float *ring = malloc ((size_t) (slots * row_floats) * sizeof (float) + 64);
+  int64_t *held = malloc ((size_t) slots * sizeof *held); /* the input row in each slot, or -1 */
+  if (!ring || !held)
+    {
+      /* Out of memory mid-run (kernels cannot fail): NaN, which `run` reports, not garbage. */
+      for (int64_t i = begin * s->ow * s->c; i < end * s->ow * s->c; i++)
+        j->out[i] = NAN;
+      free (ring), free (held);
+      return;
+    }
+  float *base = (float *) (((uintptr_t) ring + 63) & ~(uintptr_t) 63);
+  for (int64_t k = 0; k < slots; k++)
+    held[k] = -1;
+  const float *rows[OSH_DEPTHWISE_MAX_KH];
+  for (int64_t oy = begin; oy < end; oy++)
+    {
+      int64_t ky0, ky1, top = row_window (s, oy, &ky0, &ky1);
+      for (int64_t ky = ky0; ky < ky1; ky++)
+        {
+          int64_t iy = top + ky * s->dh, slot = iy % slots;
+          if (held[slot] != iy)
+            {
+              /* Rows iy.. up to the run, the image's end or the ring's end (no wrapping). */
+              int64_t n = run;
+              n = n > s->ih - iy ? s->ih - iy : n;
+              n = n > slots - slot ? slots - slot : n;
+              j->feed (j->arg, iy, n, base + slot * row_floats);
+              for (int64_t k = 0; k < n; k++)
+                held[slot + k] = iy + k;
+            }
+          rows[ky] = base + slot * row_floats;
+        }
+      out_row (j->d, rows, ky0, ky1, j->out + oy * s->ow * s->c);
+    }
+  free (ring);
+  free (held);
+}
+
+static int
+threads_for (const OshDepthwise *d, int threads)
+{
+  return d->s.batch * d->s.oh * d->s.ow * d->s.c * d->s.kh * d->s.kw < 100000 ? 1 : threads;
 }
 
 void
 osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, int threads)
 {
-  Job j = { d, in, out };
-  int64_t n_rows = d->s.batch * d->s.oh;
-  if (n_rows * d->s.ow * d->s.c * d->s.kh * d->s.kw < 100000)
-    threads = 1;
-  osh_parallel_for (threads, n_rows, rows, &j);
+  Job j = { d, in, out, NULL, NULL };
+  osh_parallel_for (threads_for (d, threads), d->s.batch * d->s.oh, image_rows, &j);
+}
+
+bool
+osh_depthwise_fed_ok (const OshDepthwise *d)
+{
+  return d->s.batch == 1 && d->s.kh <= OSH_DEPTHWISE_MAX_KH;
+}
+
+void
+osh_depthwise_run_fed (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg, float *out,
+                       int threads)
+{
+  Job j = { d, NULL, out, feed, arg };
+  osh_parallel_for (threads_for (d, threads), d->s.oh, fed_rows, &j);
+}
+
+OshDepthwise *
+osh_depthwise_copy (const OshDepthwise *d)
+{
+  OshDepthwise *c = osh_depthwise_new (&d->s, d->w, d->s.c, 1, d->bias);
+  if (c)
+    c->ep = d->ep;
+  return c;
 }

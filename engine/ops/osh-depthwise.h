@@ -44,4 +44,17 @@ bool osh_depthwise_fold_affine (OshDepthwise *d, const float *scale, const float
 bool osh_depthwise_set_epilogue (OshDepthwise *d, const OshEpilogue *e);
 bool osh_depthwise_has_epilogue (const OshDepthwise *d);
 void osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, int threads);
+
+/* Fed mode, for an input that is never stored whole (the 1×1 expansion before a depthwise
+ * convolution in MobileNet and EfficientNet blocks): feed (arg, iy, n, rows) writes the n input
+ * rows from iy on (each iw × c floats, one after the other) when they are first
+ * needed; each row is asked for about once (once per thread's share of output rows), from any of
+ * the `threads`. Batch 1 and kernels up to OSH_DEPTHWISE_MAX_KH rows: osh_depthwise_fed_ok. */
+#define OSH_DEPTHWISE_MAX_KH 16
+typedef void (*OshDepthwiseFeed) (void *arg, int64_t iy, int64_t n, float *rows);
+bool osh_depthwise_fed_ok (const OshDepthwise *d);
+void osh_depthwise_run_fed (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg, float *out,
+                            int threads);
+/* An independent copy (weights, folds and epilogue), NULL when memory runs out. */
+OshDepthwise *osh_depthwise_copy (const OshDepthwise *d);
 void osh_depthwise_free (OshDepthwise *d);

@@ -62,6 +62,7 @@ bool osh_rescaling_prepare (OshOpCall *c, OshError *err);
 bool osh_tfop_infer (OshOpCall *c, OshError *err);
 bool osh_tfop_prepare (OshOpCall *c, OshError *err);
 void osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+bool osh_affine_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 
 bool osh_act_layer_prepare (OshOpCall *c, OshError *err);
 void osh_act_layer_run (const OshOpCall *c, const float *const *in, float *const *out,

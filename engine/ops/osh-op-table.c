@@ -47,8 +47,8 @@ static const OshOp keras_ops[] = {
   /* norm.c */
   OP ("BatchNormalization", SAME, osh_batchnorm_prepare, osh_affine_run),
   OP ("LayerNormalization", SAME, osh_layernorm_prepare, osh_affine_run),
-  OP ("Normalization", SAME, osh_normalization_prepare, osh_affine_run),
-  OP ("Rescaling", SAME, osh_rescaling_prepare, osh_affine_run),
+  { "Normalization", SAME, osh_normalization_prepare, osh_affine_run, osh_affine_absorb },
+  { "Rescaling", SAME, osh_rescaling_prepare, osh_affine_run, osh_affine_absorb },
   /* Keras 2's TFOpLambda for `x + c`, `x - c`, `x * c`, `x / c` with a number c */
   OP ("TFOpLambda", osh_tfop_infer, osh_tfop_prepare, osh_affine_run),
   /* activation.c */

@@ -55,6 +55,11 @@ typedef enum
   OSH_FUSE_SCALE, /* the other way round: `next` is a two-input product (squeeze-excite's
                      x · s, s one value per channel) whose output only c reads; c then reads
                      next's two inputs, in next's order, and multiplies itself */
+  OSH_FUSE_RESIDUAL, /* `next` adds c's output and a value computed before c (a residual Add);
+                        c then also reads that value, as its last input, and adds it itself */
+  OSH_FUSE_STREAM, /* `next` reads c's output and nothing else does, and may have another shape
+                      (a depthwise convolution after a 1×1 expansion): c computes next's output,
+                      making its own a few rows at a time */
 } OshFuseKind;
 
 /* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an

@@ -64,6 +64,21 @@ osh_vec_mul (float *restrict acc, const float *restrict x, int64_t n)
 
 typedef int32_t OshV16i __attribute__ ((vector_size (64), aligned (4), may_alias));
 
+/* acc[i] = x[i] > acc[i] ? x[i] : acc[i] (a NaN in x leaves acc) */
+static inline void
+osh_vec_max (float *restrict acc, const float *restrict x, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    {
+      OshV16 a = OSH_CV (acc + i), v = OSH_CV (x + i);
+      OshV16i take = v > a;
+      OSH_V (acc + i) = (OshV16) (((OshV16i) v & take) | ((OshV16i) a & ~take));
+    }
+  for (; i < n; i++)
+    acc[i] = x[i] > acc[i] ? x[i] : acc[i];
+}
+
 /* e^x on 16 lanes: n = round (x / ln 2), e^x = 2^n · e^r with |r| ≤ ln 2 / 2 and e^r from
  * Cephes's degree-6 polynomial; relative error about 2e-7, inputs clamped to ±87. */
 static inline OshV16

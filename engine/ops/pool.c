@@ -157,8 +157,7 @@ pool_rows (void *arg, int64_t begin, int64_t end)
               {
                 const float *restrict s = img + (y * w->iw + x) * ch;
                 if (j->max)
-                  for (int64_t c = 0; c < ch; c++)
-                    o[c] = s[c] > o[c] ? s[c] : o[c];
+                  osh_vec_max (o, s, ch);
                 else
                   osh_vec_add (o, s, ch);
               }

@@ -131,14 +131,16 @@ test_kernel (gconstpointer data)
       check_case (c, fold, planar);
 }
 
-/* Runs `g` fused and unfused (capturing every layer turns fusion off): the same numbers, fewer
- * steps, and no step of a class in `folded` left; returns the output's range in lo/hi. */
+/* Runs `g` fused (on `threads`) and unfused (capturing every layer turns fusion off): the same
+ * numbers, fewer steps, and no step of a class in `folded` left; returns the output's range in
+ * lo/hi. */
 static void
-check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi)
+check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi, int threads)
 {
   OshError err = { 0 };
   g_assert_true (osh_graph_infer_shapes (g, &err));
   OshExecOptions fused = osh_exec_options_default (), plain = fused;
+  fused.threads = threads;
   plain.capture_all = true;
   OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
   g_assert_nonnull (pf);
@@ -202,7 +204,7 @@ test_fusion (void)
   ot_io (g, -1, x, d);
   double lo, hi;
   const char *const folded[] = { "BatchNormalization", "ReLU", "Dropout", NULL };
-  check_fused (g, folded, &lo, &hi);
+  check_fused (g, folded, &lo, &hi, 1);
   g_assert_cmpfloat (lo, ==, 0.0); /* the clamp did something on both sides */
   g_assert_cmpfloat (hi, ==, 6.0);
   osh_graph_free (g);
@@ -233,7 +235,7 @@ test_fusion_padding (void)
       ot_io (g, -1, x, a);
       double lo, hi;
       const char *const folded[] = { "ZeroPadding2D", "BatchNormalization", "Activation", NULL };
-      check_fused (g, folded, &lo, &hi);
+      check_fused (g, folded, &lo, &hi, 1);
       g_assert_cmpfloat (lo, <, 0.0); /* swish dips below zero */
       osh_graph_free (g);
     }
@@ -255,10 +257,115 @@ test_fusion_residual (void)
   ot_io (g, -1, x, r);
   double lo, hi;
   const char *const folded[] = { "Activation", NULL };
-  check_fused (g, folded, &lo, &hi);
+  check_fused (g, folded, &lo, &hi, 1);
   g_assert_cmpfloat (lo, ==, 0.0);
   g_assert_cmpfloat (hi, >, 0.0);
   osh_graph_free (g);
+}
+
+/* MobileNet's and EfficientNet's expansion: Conv2D 1×1 → BatchNormalization → swish →
+ * (ZeroPadding2D →) DepthwiseConv2D → BatchNormalization → swish is one step, the depthwise
+ * convolution fed row by row; stride 1 'same' and the stride-2 padded form, on 1 and 2 threads. */
+static void
+test_fusion_expand_depthwise (void)
+{
+  for (int strided = 0; strided < 2; strided++)
+    {
+      OshGraph *g = osh_graph_new ();
+      int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 13, 21, 16]}", 0);
+      int e = ot_add (g, -1, "expand", "Conv2D",
+                      "{\"filters\": 96, \"kernel_size\": 1, \"use_bias\": false}", 1, x);
+      ot_weight (g, e, 4, (int64_t[]){ 1, 1, 16, 96 });
+      int b1 = ot_add (g, -1, "bn1", "BatchNormalization", "{\"epsilon\": 0.001}", 1, e);
+      add_batchnorm (g, b1, 96);
+      int a1 = ot_add (g, -1, "act1", "Activation", "{\"activation\": \"swish\"}", 1, b1);
+      int d;
+      if (strided)
+        {
+          int z = ot_add (g, -1, "pad", "ZeroPadding2D", "{\"padding\": [[0, 1], [0, 1]]}", 1, a1);
+          d = ot_add (g, -1, "dw", "DepthwiseConv2D",
+                      "{\"kernel_size\": 3, \"strides\": 2, \"padding\": \"valid\", "
+                      "\"use_bias\": false}", 1, z);
+        }
+      else
+        d = ot_add (g, -1, "dw", "DepthwiseConv2D",
+                    "{\"kernel_size\": 5, \"padding\": \"same\", \"use_bias\": false}", 1, a1);
+      ot_weight (g, d, 4, (int64_t[]){ strided ? 3 : 5, strided ? 3 : 5, 96, 1 });
+      int b2 = ot_add (g, -1, "bn2", "BatchNormalization", "{\"epsilon\": 0.001}", 1, d);
+      add_batchnorm (g, b2, 96);
+      int a2 = ot_add (g, -1, "act2", "Activation", "{\"activation\": \"swish\"}", 1, b2);
+      ot_io (g, -1, x, a2);
+      double lo, hi;
+      const char *const folded[] = { "ZeroPadding2D", "DepthwiseConv2D", "BatchNormalization",
+                                     "Activation", NULL };
+      check_fused (g, folded, &lo, &hi, 1);
+      check_fused (g, folded, &lo, &hi, 2);
+      g_assert_cmpfloat (lo, <, 0.0);
+      osh_graph_free (g);
+    }
+}
+
+/* EfficientNet's input: Rescaling → Normalization (per RGB channel) is one affine step, run as
+ * one vectorised stretch over the pixels. */
+static void
+test_fusion_affine (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 5, 7, 3]}", 0);
+  int r = ot_add (g, -1, "rescale", "Rescaling", "{\"scale\": 0.00392156862, \"offset\": 0.5}", 1, x);
+  int n = ot_add (g, -1, "norm", "Normalization",
+                  "{\"axis\": -1, \"mean\": [0.485, 0.456, 0.406], \"variance\": [0.052, 0.05, 0.0506]}",
+                  1, r);
+  ot_io (g, -1, x, n);
+  double lo, hi;
+  const char *const folded[] = { "Normalization", NULL };
+  check_fused (g, folded, &lo, &hi, 1);
+  g_assert_cmpfloat (hi - lo, >, 0.01); /* the inputs' spread survives both maps */
+  osh_graph_free (g);
+}
+
+/* A 1×1 projection of x (32 channels) to 48. */
+static int
+add_shortcut (OshGraph *g, int x)
+{
+  int c = ot_add (g, -1, "short", "Conv2D", "{\"filters\": 48, \"kernel_size\": 1}", 1, x);
+  ot_weight (g, c, 4, (int64_t[]){ 1, 1, 32, 48 });
+  ot_weight (g, c, 1, (int64_t[]){ 48 });
+  return c;
+}
+
+/* ResNet's bottleneck end: Conv2D → BatchNormalization → Add (shortcut) → ReLU, the Add and the
+ * ReLU folded into the convolution when the shortcut is ready before it (an identity shortcut,
+ * or a projection computed first); a shortcut computed after the convolution leaves the Add. */
+static void
+test_fusion_residual_conv (void)
+{
+  for (int variant = 0; variant < 3; variant++)
+    {
+      OshGraph *g = osh_graph_new ();
+      int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 9, 11, 32]}", 0);
+      int early = -1;
+      if (variant == 1) /* projection shortcut computed before the main branch */
+        early = add_shortcut (g, x);
+      int c = ot_add (g, -1, "conv", "Conv2D",
+                      "{\"filters\": 48, \"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
+      ot_weight (g, c, 4, (int64_t[]){ 3, 3, 32, 48 });
+      ot_weight (g, c, 1, (int64_t[]){ 48 });
+      int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
+      add_batchnorm (g, b, 48);
+      if (variant != 1) /* variant 0: computed after the conv; 2: the same, summed the other way */
+        early = add_shortcut (g, x);
+      int a = variant == 2 ? ot_add (g, -1, "add", "Add", NULL, 2, early, b)
+                           : ot_add (g, -1, "add", "Add", NULL, 2, b, early);
+      int r = ot_add (g, -1, "relu", "Activation", "{\"activation\": \"relu\"}", 1, a);
+      ot_io (g, -1, x, r);
+      double lo, hi;
+      const char *const folded[] = { variant == 1 ? "Add" : "BatchNormalization", "Activation", NULL };
+      check_fused (g, folded, &lo, &hi, 1);
+      g_assert_cmpfloat (lo, ==, 0.0);
+      g_assert_cmpfloat (hi, >, 0.0);
+      osh_graph_free (g);
+    }
 }
 
 /* Squeeze-excite before a 1×1 convolution: Multiply (x, sigmoid (Conv2D (GAP (x)))) → Conv2D →
@@ -294,7 +401,7 @@ test_fusion_scale (void)
       ot_io (g, -1, x, b);
       double lo, hi;
       const char *const folded[] = { small ? "BatchNormalization" : "Multiply", NULL };
-      check_fused (g, folded, &lo, &hi);
+      check_fused (g, folded, &lo, &hi, 1);
       OshError err = { 0 };
       OshExecOptions opt = osh_exec_options_default ();
       OshPlan *p = osh_plan_new (g, &opt, &err);
@@ -327,5 +434,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/conv-gemm/fusion-padding", test_fusion_padding);
   g_test_add_func ("/ops/conv-gemm/fusion-residual", test_fusion_residual);
   g_test_add_func ("/ops/conv-gemm/fusion-scale", test_fusion_scale);
+  g_test_add_func ("/ops/conv-gemm/fusion-affine", test_fusion_affine);
+  g_test_add_func ("/ops/conv-gemm/fusion-expand-depthwise", test_fusion_expand_depthwise);
+  g_test_add_func ("/ops/conv-gemm/fusion-residual-conv", test_fusion_residual_conv);
   return g_test_run ();
 }

@@ -4,6 +4,7 @@
  * channels that do not fill 16 lanes, batches, both weight layouts (Keras tap-major, ONNX
  * channel-major), and a folded BatchNormalization with each epilogue. */
 #include <math.h>
+#include <string.h>
 
 #include "osh-depthwise.h"
 #include "ops-test.h"
@@ -56,6 +57,37 @@ reference (const OshDepthwiseShape *s, const float *in, const float *k, const fl
           }
 }
 
+/* Fed mode's producer here: copies rows of the stored image, counting what it was asked for. */
+typedef struct
+{
+  const OshDepthwiseShape *s;
+  const float *image;
+  int calls;
+} Feed;
+
+static void
+feed_rows (void *arg, int64_t iy, int64_t n, float *rows)
+{
+  Feed *f = arg;
+  g_assert_cmpint (iy, >=, 0);
+  g_assert_cmpint (iy + n, <=, f->s->ih);
+  memcpy (rows, f->image + iy * f->s->iw * f->s->c, (size_t) (n * f->s->iw * f->s->c) * sizeof (float));
+  g_atomic_int_inc (&f->calls);
+}
+
+static double
+worst_diff (const float *want, const float *got, int64_t n, double *peak)
+{
+  double worst = 0;
+  *peak = 1;
+  for (int64_t i = 0; i < n; i++)
+    {
+      worst = fmax (worst, isnan (got[i]) ? INFINITY : fabs (want[i] - got[i]));
+      *peak = fmax (*peak, fabs (want[i]));
+    }
+  return worst;
+}
+
 static void
 check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
 {
@@ -94,15 +126,23 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
     got[i] = NAN; /* every output must be written */
   osh_depthwise_run (d, in, got, 2);
   reference (s, in, k, bias, fold ? scale : NULL, shift, kind, want);
-  double worst = 0, peak = 1;
-  for (int64_t i = 0; i < nout; i++)
-    {
-      worst = fmax (worst, isnan (got[i]) ? INFINITY : fabs (want[i] - got[i]));
-      peak = fmax (peak, fabs (want[i]));
-    }
+  double peak, worst = worst_diff (want, got, nout, &peak);
   if (worst > 1e-5 * peak)
     g_error ("%s%s%s epilogue %d: max |diff| %g against max |ref| %g", c->name,
              onnx_layout ? " (onnx weights)" : "", fold ? " folded" : "", kind, worst, peak);
+  /* Fed mode gives the same numbers, asking for each input row about once per thread. */
+  for (int threads = 1; osh_depthwise_fed_ok (d) && threads <= 2; threads++)
+    {
+      Feed f = { s, in, 0 };
+      for (int64_t i = 0; i < nout; i++)
+        got[i] = NAN;
+      osh_depthwise_run_fed (d, feed_rows, &f, got, threads);
+      worst = worst_diff (want, got, nout, &peak);
+      if (worst > 1e-5 * peak)
+        g_error ("%s fed on %d threads: max |diff| %g against max |ref| %g", c->name, threads,
+                 worst, peak);
+      g_assert_cmpint (f.calls, <=, s->ih * threads);
+    }
   osh_depthwise_free (d);
   g_free (in), g_free (k), g_free (k2), g_free (bias), g_free (scale), g_free (shift),
       g_free (want), g_free (got);
@@ -123,6 +163,8 @@ static const Case cases[] = {
   { "batch 3, 7x7 map", SHAPE (3, 7, 7, 64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1) },
   { "kernel larger than the input", SHAPE (1, 2, 3, 16, 2, 3, 5, 5, 1, 1, 1, 1, 2, 2) },
   { "1x7 kernel, wide pad", SHAPE (1, 4, 10, 16, 4, 12, 1, 7, 1, 1, 1, 1, 0, 4) },
+  { "5x5 dilated 3 on a 5-wide map", SHAPE (1, 23, 5, 16, 23, 5, 5, 5, 1, 1, 3, 3, 6, 6) },
+  { "3x3 stride 2 on a 7-wide map", SHAPE (1, 19, 7, 32, 10, 4, 3, 3, 2, 2, 1, 1, 1, 1) },
 };
 
 static void

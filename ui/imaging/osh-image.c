@@ -217,12 +217,9 @@ input_shape (const OshGraph *g, OshShape *s)
 {
   if (g->n_inputs < 1 || g->inputs[0].node < 0 || g->inputs[0].node >= g->n_nodes)
     return false;
+  /* The declared shape first: it keeps open sizes open (-1), where inference may have taken
+   * ONNX's symbolic sizes as 1. */
   const OshNode *node = &g->nodes[g->inputs[0].node];
-  if (node->shapes && node->n_outputs > 0 && node->shapes[0].rank == 4)
-    {
-      *s = node->shapes[0];
-      return true;
-    }
   const json_t *cfg = g->layers[node->layer].config;
   const char *keys[] = { "batch_input_shape", "batch_shape" };
   for (size_t k = 0; k < 2; k++)
@@ -238,6 +235,11 @@ input_shape (const OshGraph *g, OshShape *s)
             }
           return true;
         }
+    }
+  if (node->shapes && node->n_outputs > 0 && node->shapes[0].rank == 4)
+    {
+      *s = node->shapes[0];
+      return true;
     }
   return false;
 }
@@ -302,6 +304,8 @@ osh_preprocess_propose (const OshGraph *g, OshPreprocess *pp)
   pp->layout = layout;
   if (h > 0 && w > 0 && h <= OSH_IMAGE_MAX_SIDE && w <= OSH_IMAGE_MAX_SIDE)
     pp->height = (int) h, pp->width = (int) w;
+  else if (h < 0 || w < 0)
+    pp->height = pp->width = 0, h = w = 1; /* open sizes: the picture's own */
   if (c == 1 || c == 3)
     pp->channels = (int) c;
   pp->model_normalizes = starts_with_normalization (g, g->inputs[0].node, 0);
@@ -313,8 +317,14 @@ osh_preprocess_propose (const OshGraph *g, OshPreprocess *pp)
 void
 osh_preprocess_describe (const OshPreprocess *pp, char *buf, size_t size)
 {
-  snprintf (buf, size, "%dx%dx%d, v*%g%+g (%g..%g), mean %g,%g,%g std %g,%g,%g, %s, %s", pp->height,
-            pp->width, pp->channels, pp->scale, pp->offset, pp->offset, 255 * pp->scale + pp->offset,
+  char dims[64];
+  if (pp->height < 1 || pp->width < 1)
+    snprintf (dims, sizeof dims, "the picture's size to multiples of %d, %d channel%s",
+              OSH_IMAGE_OPEN_STEP, pp->channels, pp->channels == 1 ? "" : "s");
+  else
+    snprintf (dims, sizeof dims, "%dx%dx%d", pp->height, pp->width, pp->channels);
+  snprintf (buf, size, "%s, v*%g%+g (%g..%g), mean %g,%g,%g std %g,%g,%g, %s, %s", dims,
+            pp->scale, pp->offset, pp->offset, 255 * pp->scale + pp->offset,
             pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0], pp->std[1], pp->std[2],
             pp->order == OSH_ORDER_BGR ? "BGR" : "RGB",
             pp->layout == OSH_LAYOUT_CHANNELS_FIRST ? "NCHW" : "NHWC");
@@ -387,6 +397,15 @@ taps_new (int src, int dst, bool antialias)
   return t;
 }
 
+/* A side of a picture for a model with open sizes: the nearest multiple of the step, since
+ * detectors and segmenters halve their maps several times and join them again. */
+static int
+open_side (int side)
+{
+  int n = (side + OSH_IMAGE_OPEN_STEP / 2) / OSH_IMAGE_OPEN_STEP;
+  return (n < 1 ? 1 : n) * OSH_IMAGE_OPEN_STEP;
+}
+
 OshTensor *
 osh_image_to_tensor (const OshImage *img, const OshPreprocess *pp, OshError *err)
 {
@@ -395,10 +414,12 @@ osh_image_to_tensor (const OshImage *img, const OshPreprocess *pp, OshError *err
       osh_fail (err, OSH_ERR_USAGE, "preprocessing: %d channels (expected 1 or 3)", pp->channels);
       return NULL;
     }
-  if (pp->height < 1 || pp->width < 1 || pp->height > OSH_IMAGE_MAX_SIDE || pp->width > OSH_IMAGE_MAX_SIDE)
+  int H = pp->height > 0 ? pp->height : open_side (img->height);
+  int W = pp->width > 0 ? pp->width : open_side (img->width), C = pp->channels;
+  if (pp->height < 0 || pp->width < 0 || H > OSH_IMAGE_MAX_SIDE || W > OSH_IMAGE_MAX_SIDE)
     {
-      osh_fail (err, OSH_ERR_USAGE, "preprocessing: size %dx%d is outside 1..%d", pp->height,
-                pp->width, OSH_IMAGE_MAX_SIDE);
+      osh_fail (err, OSH_ERR_USAGE, "preprocessing: size %dx%d is outside 1..%d", H, W,
+                OSH_IMAGE_MAX_SIDE);
       return NULL;
     }
   for (int c = 0; c < pp->channels; c++)
@@ -407,7 +428,6 @@ osh_image_to_tensor (const OshImage *img, const OshPreprocess *pp, OshError *err
         osh_fail (err, OSH_ERR_USAGE, "preprocessing: std of channel %d is %g", c, pp->std[c]);
         return NULL;
       }
-  int H = pp->height, W = pp->width, C = pp->channels;
   bool first = pp->layout == OSH_LAYOUT_CHANNELS_FIRST;
   OshShape s = first ? osh_shape_make (4, (int64_t[]){ 1, C, H, W })
                      : osh_shape_make (4, (int64_t[]){ 1, H, W, C });

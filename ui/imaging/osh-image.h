@@ -22,7 +22,9 @@
  * Proposed defaults (osh_preprocess_propose): height, width and channels from the model's
  * input shape; values 0..1 (scale 1/255) — unless the model's first layers include a
  * Rescaling or Normalization layer (EfficientNet, models exported with preprocessing
- * inside), which expects raw 0..255 pixels (scale 1).
+ * inside), which expects raw 0..255 pixels (scale 1). A model whose input leaves height and
+ * width open (text detectors, segmenters, ONNX symbolic sizes) gets height and width 0: the
+ * picture's own size, each side to the nearest multiple of OSH_IMAGE_OPEN_STEP.
  */
 #pragma once
 
@@ -50,9 +52,11 @@ typedef enum
   OSH_ORDER_BGR,
 } OshChannelOrder;
 
+#define OSH_IMAGE_OPEN_STEP 32
+
 typedef struct
 {
-  int height, width; /* target size */
+  int height, width; /* target size; 0: the picture's own, to a multiple of OSH_IMAGE_OPEN_STEP */
   int channels;      /* 1 (grayscale) or 3 */
   OshResizeMode resize;
   float scale, offset;            /* x = v * scale + offset, v in 0..255 */
@@ -76,7 +80,7 @@ void osh_image_free (OshImage *img);
 void osh_preprocess_init (OshPreprocess *pp);
 
 /* Fills `pp` from the model's first input (see above). Returns false, leaving the
- * defaults of osh_preprocess_init, when that input is not an image (rank 4 with known sizes). */
+ * defaults of osh_preprocess_init, when that input is not an image (rank 4, 1 or 3 channels). */
 bool osh_preprocess_propose (const OshGraph *g, OshPreprocess *pp);
 
 /* "64x64x1, values v*0.00392157+0 (0..1), mean 0 std 1, RGB, NHWC" for messages and the UI. */

@@ -500,6 +500,9 @@ run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = MAX (1, (int) g_get_num_processors ());
   opt.cancel = &job->cancel;
+  /* The picture's shape: where the model leaves sizes open, the plan takes them from it. */
+  opt.input_shapes = &x->shape;
+  opt.n_input_shapes = 1;
   const char *keep[1] = { job->capture };
   opt.capture_all = job->keep_all;
   if (!job->keep_all && job->capture)
