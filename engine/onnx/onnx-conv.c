@@ -25,9 +25,11 @@ typedef struct
   OshConvGemm *fast;        /* packed kernel (channels-last input), when weights are constant */
   OnnxDepthwise *dw_fast;   /* depthwise with constant weights, padded-row kernel */
   OshDepthwise *dw_nhwc;    /* depthwise switched to channels-last: the shared NHWC kernel */
+  OshDepthwise *then_dw;    /* a depthwise convolution fed row by row from this 1×1 one */
   bool nhwc;                /* switched to channels-last input and output (layout pass) */
   int scale_in;             /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
   int residual_in;          /* -1, or the input added to the output (OSH_FUSE_RESIDUAL) */
+  OshShape dw_out;          /* with then_dw: the depthwise output's (logical NCHW) shape */
   /* What absorb folded in, replayed when the kernel is packed again for NHWC data. */
   float *affine;            /* n_affine pairs of m scales then m shifts */
   int n_affine;
@@ -207,6 +209,7 @@ free_geometry (void *p)
   osh_conv_gemm_free (g->fast);
   onnx_depthwise_free (g->dw_fast);
   osh_depthwise_free (g->dw_nhwc);
+  osh_depthwise_free (g->then_dw);
   free (g->affine);
   free (g);
 }
@@ -284,67 +287,6 @@ absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
   return false;
 }
 
-/* Folds an inference BatchNormalization, then a Relu, Clip, sigmoid or SiLU, into the packed or
- * depthwise kernel; or the squeeze-excite product before it. */
-static bool
-absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
-{
-  Geometry *g = c->params;
-  if (kind == OSH_FUSE_SCALE)
-    return absorb_scale (c, g, next);
-  if (kind == OSH_FUSE_RESIDUAL)
-    {
-      /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
-      if (strcmp (next->layer->class_name, "Add") != 0 || !g->fast || g->residual_in >= 0
-          || osh_conv_gemm_has_epilogue (g->fast))
-        return false;
-      g->residual_in = c->n_in;
-      return true;
-    }
-  if (!g->fast && !g->dw_fast)
-    return false;
-  OshEpilogue e;
-  if (epilogue_of (next, kind, &e))
-    {
-      if (!(g->fast ? osh_conv_gemm_set_epilogue (g->fast, &e)
-                    : onnx_depthwise_set_epilogue (g->dw_fast, &e)))
-        return false;
-      g->epilogue = e;
-      g->has_epilogue = true;
-      return true;
-    }
-  if (kind != OSH_FUSE_NEXT || strcmp (next->layer->class_name, "BatchNormalization") != 0
-      || next->n_out != 1
-      || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) || g->residual_in >= 0
-                  : onnx_depthwise_has_epilogue (g->dw_fast)))
-    return false;
-  const float *bn[5];
-  for (int i = 1; i <= 4; i++)
-    if (!(bn[i] = onnx_slot (next, i).value))
-      return false;
-  float eps = onnx_attr_float (next, "epsilon", 1e-5f);
-  size_t pair = (size_t) g->m * 2;
-  float *all = realloc (g->affine, (size_t) (g->n_affine + 1) * pair * sizeof *all);
-  if (!all)
-    return false;
-  g->affine = all;
-  float *scale = all + (size_t) g->n_affine * pair, *shift = scale + g->m;
-  for (int64_t m = 0; m < g->m; m++)
-    onnx_batchnorm_coefficients (bn[1][m], bn[2][m], bn[3][m], bn[4][m], eps, &scale[m], &shift[m]);
-  if (g->fast)
-    osh_conv_gemm_fold_affine (g->fast, scale, shift);
-  else
-    onnx_depthwise_fold_affine (g->dw_fast, scale, shift);
-  g->n_affine++; /* kept for channels_last */
-  return true;
-}
-
-bool
-onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
-{
-  return absorb (c, next, kind);
-}
-
 /* The depthwise kernel shared with Keras, with what absorb folded in; NULL when it cannot. */
 static OshDepthwise *
 new_depthwise_nhwc (const OshOpCall *c, const Geometry *g)
@@ -381,6 +323,132 @@ new_fast_nhwc (const OshOpCall *c, const Geometry *g)
   return fast;
 }
 
+/* The per-channel scale and shift of an inference BatchNormalization step over `m` channels. */
+static bool
+batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
+{
+  const float *bn[5];
+  if (strcmp (next->layer->class_name, "BatchNormalization") != 0 || next->n_out != 1)
+    return false;
+  for (int i = 1; i <= 4; i++)
+    if (!(bn[i] = onnx_slot (next, i).value))
+      return false;
+  float eps = onnx_attr_float (next, "epsilon", 1e-5f);
+  for (int64_t k = 0; k < m; k++)
+    onnx_batchnorm_coefficients (bn[1][k], bn[2][k], bn[3][k], bn[4][k], eps, &scale[k], &shift[k]);
+  return true;
+}
+
+/* Takes in the depthwise convolution after a 1×1 one (MobileNetV2's and EfficientNet's
+ * expansion): its input, 4–6 times as wide as ours, is then made a few rows at a time while the
+ * depthwise kernel reads them from cache (osh_depthwise_run_fed), never stored whole. Both run
+ * channels-last, so this step is channels-last inside whatever the layout pass decides. */
+static bool
+absorb_depthwise (OshOpCall *c, Geometry *g, const OshOpCall *next)
+{
+  if (strcmp (next->layer->class_name, "Conv") != 0
+      || osh_op_find (next->graph, "Conv")->run != onnx_conv_run || !next->params)
+    return false;
+  const Geometry *d = next->params;
+  if (!g->fast || g->nhwc || g->group != 1 || g->n != 1 || g->kh != 1 || g->kw != 1 || g->sh != 1
+      || g->sw != 1 || g->pt != 0 || g->pl != 0 || g->scale_in >= 0 || g->residual_in >= 0
+      || c->in[0].rank != 4 || !d->depthwise || d->m != d->c || d->c != g->m || d->h != g->oh
+      || d->w != g->ow || d->n_affine || d->has_epilogue)
+    return false;
+  OshDepthwise *dw = new_depthwise_nhwc (next, d);
+  OshConvGemm *fast = dw && osh_depthwise_fed_ok (dw) ? new_fast_nhwc (c, g) : NULL;
+  if (!fast)
+    {
+      osh_depthwise_free (dw);
+      return false;
+    }
+  osh_conv_gemm_free (g->fast);
+  g->fast = fast; /* writes channels-last rows now */
+  g->then_dw = dw;
+  g->dw_out = next->out[0];
+  c->flops += next->flops;
+  /* Channels-first (no layout pass): the input made channels-last, then the output. */
+  c->scratch = (size_t) (g->n * g->c * g->h * g->w + osh_shape_numel (&next->out[0]));
+  return true;
+}
+
+/* After absorb_depthwise, a BatchNormalization and an activation (or a SiLU) fold into the
+ * depthwise part. */
+static bool
+absorb_after_depthwise (Geometry *g, const OshOpCall *next, OshFuseKind kind)
+{
+  OshEpilogue e;
+  if (epilogue_of (next, kind, &e))
+    return osh_depthwise_set_epilogue (g->then_dw, &e);
+  int64_t ch = g->dw_out.dim[1];
+  float *scale = malloc ((size_t) ch * 2 * sizeof *scale);
+  bool ok = scale && kind == OSH_FUSE_NEXT && batchnorm_of (next, ch, scale, scale + ch)
+            && osh_depthwise_fold_affine (g->then_dw, scale, scale + ch);
+  free (scale);
+  return ok;
+}
+
+/* Folds an inference BatchNormalization, then a Relu, Clip, sigmoid or SiLU, into the packed or
+ * depthwise kernel; or the squeeze-excite product before it, a residual Add after it, or the
+ * depthwise convolution after a 1×1 one. */
+static bool
+absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  Geometry *g = c->params;
+  if (g->then_dw)
+    return absorb_after_depthwise (g, next, kind);
+  if (kind == OSH_FUSE_STREAM)
+    return absorb_depthwise (c, g, next);
+  if (kind == OSH_FUSE_SCALE)
+    return absorb_scale (c, g, next);
+  if (kind == OSH_FUSE_RESIDUAL)
+    {
+      /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
+      if (strcmp (next->layer->class_name, "Add") != 0 || !g->fast || g->residual_in >= 0
+          || osh_conv_gemm_has_epilogue (g->fast))
+        return false;
+      g->residual_in = c->n_in;
+      return true;
+    }
+  if (!g->fast && !g->dw_fast)
+    return false;
+  OshEpilogue e;
+  if (epilogue_of (next, kind, &e))
+    {
+      if (!(g->fast ? osh_conv_gemm_set_epilogue (g->fast, &e)
+                    : onnx_depthwise_set_epilogue (g->dw_fast, &e)))
+        return false;
+      g->epilogue = e;
+      g->has_epilogue = true;
+      return true;
+    }
+  if (kind != OSH_FUSE_NEXT || strcmp (next->layer->class_name, "BatchNormalization") != 0
+      || next->n_out != 1
+      || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) || g->residual_in >= 0
+                  : onnx_depthwise_has_epilogue (g->dw_fast)))
+    return false;
+  size_t pair = (size_t) g->m * 2;
+  float *all = realloc (g->affine, (size_t) (g->n_affine + 1) * pair * sizeof *all);
+  if (!all)
+    return false;
+  g->affine = all;
+  float *scale = all + (size_t) g->n_affine * pair, *shift = scale + g->m;
+  if (!batchnorm_of (next, g->m, scale, shift))
+    return false;
+  if (g->fast)
+    osh_conv_gemm_fold_affine (g->fast, scale, shift);
+  else
+    onnx_depthwise_fold_affine (g->dw_fast, scale, shift);
+  g->n_affine++; /* kept for channels_last */
+  return true;
+}
+
+bool
+onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
+{
+  return absorb (c, next, kind);
+}
+
 /* Both fast kernels read channels-last (the packed one transposes its input otherwise; the
  * depthwise one has an NHWC form): switched, they skip the transposes and write channels-last
  * too, packed again with what absorb folded into them. */
@@ -396,7 +464,9 @@ onnx_conv_channels_last (OshOpCall *c, bool commit)
     return OSH_NHWC_NO;
   if (!commit || g->nhwc)
     return OSH_NHWC_GAINS;
-  if (g->fast)
+  if (g->then_dw)
+    ; /* channels-last inside already */
+  else if (g->fast)
     {
       OshConvGemm *fast = new_fast_nhwc (c, g);
       if (!fast)
@@ -549,6 +619,21 @@ add_bias (const Geometry *g, const float *bias, float *y)
       y[oc * plane + i] += bias[oc];
 }
 
+/* Fed depthwise mode: rows [iy, iy + n) of the 1×1 convolution's output, channels-last. */
+typedef struct
+{
+  const OshConvGemm *fast;
+  const float *in;
+  int64_t width;
+} ExpandRows;
+
+static void
+expand_rows (void *arg, int64_t iy, int64_t n, float *rows)
+{
+  const ExpandRows *e = arg;
+  osh_conv_gemm_run_pixels (e->fast, e->in, iy * e->width, n * e->width, rows);
+}
+
 void
 onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -556,6 +641,22 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
   const float *bias = onnx_slot_data (c, in, 2);
   int64_t cg = g->c / g->group, mg = g->m / g->group, k = cg * g->kh * g->kw, p = g->oh * g->ow;
+  if (g->then_dw)
+    {
+      const OshShape *o = &g->dw_out;
+      ExpandRows feed = { g->fast, x, g->w };
+      float *y = out[0];
+      if (!g->nhwc)
+        {
+          osh_op_to_channels_last (x, scratch, g->n, g->c, g->h * g->w);
+          feed.in = scratch;
+          y = scratch + g->n * g->c * g->h * g->w;
+        }
+      osh_depthwise_run_fed (g->then_dw, expand_rows, &feed, y, c->threads);
+      if (!g->nhwc)
+        osh_op_to_channels_first (y, out[0], o->dim[0], o->dim[1], o->dim[2] * o->dim[3]);
+      return;
+    }
   if (g->fast)
     {
       /* After folds: x and a squeeze-excite scale in the Mul's order in place of the input, a

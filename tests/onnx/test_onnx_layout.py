@@ -88,6 +88,19 @@ def efficientnet_b0_channels_last_matches_onnx_runtime():
 
 
 @case
+def mobilenet_v2_channels_first_matches_onnx_runtime():
+    """Without the layout pass (OFFSHOOT_KEEP_LAYOUT=1) too: the steps that are channels-last
+    inside (an expansion feeding its depthwise convolution) convert at their edges."""
+    path = exported("mobilenet_v2")
+    os.environ["OFFSHOOT_KEEP_LAYOUT"] = "1"
+    try:
+        ours = our_run(path + ".onnx", path + ".input.npy")
+    finally:
+        del os.environ["OFFSHOOT_KEEP_LAYOUT"]
+    assert_close(ours, ort_run(path + ".onnx", path + ".input.npy"))
+
+
+@case
 def mobilenet_v2_converts_only_its_input():
     converts_only_its_input("mobilenet_v2")
 
