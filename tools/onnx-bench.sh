@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tools/onnx-bench.sh [RUNS]: Offshoot against ONNX Runtime, one thread each, on torchvision
 # ResNet-18, EfficientNet-B0 and MobileNetV2 at 224×224 and PaddleOCR's text detector at 640×640,
-# in the same run (the machine is shared and noisy: read the ratio, not the milliseconds). Needs Debian's python3-torch and
-# python3-torchvision to export the models once (into build/onnx-bench/), and the npm references.
+# in the same run (the machine is shared and noisy: read the ratio, not the milliseconds). Needs
+# Debian's python3-torch and python3-torchvision to export the models once (into
+# build/onnx-bench/), and the npm references.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
