@@ -382,15 +382,18 @@ absorb_after_depthwise (Geometry *g, const OshOpCall *next, OshFuseKind kind)
     return osh_depthwise_set_epilogue (g->then_dw, &e);
   int64_t ch = g->dw_out.dim[1];
   float *scale = malloc ((size_t) ch * 2 * sizeof *scale);
-  bool ok = scale && kind == OSH_FUSE_NEXT && batchnorm_of (next, ch, scale, scale + ch)
+  bool ok = scale && kind == OSH_FUSE_NEXT
+            && (batchnorm_of (next, ch, scale, scale + ch)
+                || onnx_affine_of (next, ch, scale, scale + ch))
             && osh_depthwise_fold_affine (g->then_dw, scale, scale + ch);
   free (scale);
   return ok;
 }
 
-/* Folds an inference BatchNormalization, then a Relu, Clip, sigmoid or SiLU, into the packed or
- * depthwise kernel; or the squeeze-excite product before it, a residual Add after it, or the
- * depthwise convolution after a 1×1 one. */
+/* Folds an inference BatchNormalization (or an Add, Sub, Mul or Div by a constant per channel),
+ * then a Relu, Clip, sigmoid or SiLU, into the packed or depthwise kernel; or the
+ * squeeze-excite product before it, a residual Add after it, or the depthwise convolution after
+ * a 1×1 one. */
 static bool
 absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
@@ -422,8 +425,7 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
       g->has_epilogue = true;
       return true;
     }
-  if (kind != OSH_FUSE_NEXT || strcmp (next->layer->class_name, "BatchNormalization") != 0
-      || next->n_out != 1
+  if (kind != OSH_FUSE_NEXT || next->n_out != 1
       || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) || g->residual_in >= 0
                   : onnx_depthwise_has_epilogue (g->dw_fast)))
     return false;
@@ -433,7 +435,7 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
     return false;
   g->affine = all;
   float *scale = all + (size_t) g->n_affine * pair, *shift = scale + g->m;
-  if (!batchnorm_of (next, g->m, scale, shift))
+  if (!batchnorm_of (next, g->m, scale, shift) && !onnx_affine_of (next, g->m, scale, shift))
     return false;
   if (g->fast)
     osh_conv_gemm_fold_affine (g->fast, scale, shift);

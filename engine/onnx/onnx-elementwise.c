@@ -237,6 +237,7 @@ typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_SUM, B_MEAN, B
 typedef struct
 {
   BinaryKind kind;
+  float scale, shift;            /* then · scale + shift: constant products and sums folded in */
   bool clamp;                    /* a Relu or Clip folded in: the result is clamped to [lo, hi] */
   float lo, hi;
   bool nhwc;                     /* switched: runs on the channels-last views below */
@@ -290,6 +291,7 @@ onnx_binary_prepare (OshOpCall *c, OshError *err)
   if (kind < 0)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "no kernel for %s", c->layer->class_name);
   b->kind = (BinaryKind) kind;
+  b->scale = 1.0f;
   c->flops = (double) onnx_numel (&c->out[0]);
   return true;
 }
@@ -373,8 +375,7 @@ accumulate (BinaryKind k, float *out, const OshShape *os, const float *x, const 
     }
   if (xn == 1)
     {
-      for (int64_t i = 0; i < n; i++)
-        out[i] = first ? x[0] : combine (k, out[i], x[0]);
+      combine_scalar (k, out, x[0], n, first);
       return;
     }
   int64_t strides[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
@@ -446,40 +447,76 @@ onnx_binary_channels_last (OshOpCall *c, bool commit)
   return OSH_NHWC_CAN;
 }
 
-/* A residual Add followed by a Relu (ResNet) becomes one step: the clamp runs on the sums while
- * they are still in cache instead of over a new buffer. */
+/* A residual Add followed by a Relu (ResNet), or a product followed by a division and an affine
+ * by constants (x · clip (x + 3, 0, 6) / 6 · a + b, as PaddleOCR writes HardSwish), becomes one
+ * step: the rest runs on the results while they are still in registers. */
 bool
 onnx_binary_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   Binary *b = c->params;
-  float lo, hi;
-  if (kind != OSH_FUSE_NEXT || b->clamp || !onnx_clamp_of (next, &lo, &hi))
+  float lo, hi, scale, shift;
+  if (kind != OSH_FUSE_NEXT || b->clamp)
     return false;
-  b->clamp = true;
-  b->lo = lo;
-  b->hi = hi;
+  if (onnx_clamp_of (next, &lo, &hi))
+    {
+      b->clamp = true;
+      b->lo = lo;
+      b->hi = hi;
+      return true;
+    }
+  if (!onnx_affine_of (next, 1, &scale, &shift))
+    return false;
+  b->scale *= scale;
+  b->shift = b->shift * scale + shift;
   return true;
 }
 
-/* Two operands of the output's size (a residual Add): one pass, the clamp folded in. */
+/* One pass of y = clamp (u op v) where each operand is the output's size (stride 1) or one
+ * value (stride 0); inlined for each constant kind and pair of strides, so each loop vectorizes. */
+static inline __attribute__ ((always_inline)) void
+pair_loop (BinaryKind k, const float *restrict u, int64_t su, const float *restrict v, int64_t sv,
+           float *restrict y, int64_t n, const Binary *b)
+{
+  float lo = b->clamp ? b->lo : -INFINITY, hi = b->clamp ? b->hi : INFINITY;
+  float scale = b->scale, shift = b->shift;
+  for (int64_t i = 0; i < n; i++)
+    {
+      float a = u[i * su], c = v[i * sv];
+      float r = k == B_MUL ? a * c : k == B_SUB ? a - c : k == B_DIV ? a / c : a + c;
+      r = r * scale + shift;
+      r = r < lo ? lo : r;
+      y[i] = r > hi ? hi : r;
+    }
+}
+
+#define PAIR_STRIDES(k)                                                                            \
+  (su && sv ? pair_loop (k, u, 1, v, 1, y, n, b)                                                   \
+   : su     ? pair_loop (k, u, 1, v, 0, y, n, b)                                                   \
+            : pair_loop (k, u, 0, v, 1, y, n, b))
+
+/* Two operands, each of the output's size or a single value (a residual Add, x · 6, x + 3): one
+ * pass, the clamp folded in. */
 static bool
 run_pair (const OshOpCall *c, const Binary *b, const float *const *in, float *y)
 {
   int64_t n = onnx_numel (&c->out[0]);
-  if (onnx_n_slots (c) != 2 || (b->kind != B_ADD && b->kind != B_SUM && b->kind != B_MUL)
-      || !onnx_slot (c, 0).present || !onnx_slot (c, 1).present
-      || onnx_numel (onnx_slot (c, 0).shape) != n || onnx_numel (onnx_slot (c, 1).shape) != n)
+  if (onnx_n_slots (c) != 2 || !onnx_slot (c, 0).present || !onnx_slot (c, 1).present)
     return false;
-  const float *restrict u = onnx_slot_data (c, in, 0), *restrict v = onnx_slot_data (c, in, 1);
-  float lo = b->clamp ? b->lo : -INFINITY, hi = b->clamp ? b->hi : INFINITY;
-  for (int64_t i = 0; i < n; i++)
+  int64_t nu = onnx_numel (onnx_slot (c, 0).shape), nv = onnx_numel (onnx_slot (c, 1).shape);
+  bool su = nu == n, sv = nv == n;
+  if (!(su || nu == 1) || !(sv || nv == 1) || !(su || sv))
+    return false;
+  const float *u = onnx_slot_data (c, in, 0), *v = onnx_slot_data (c, in, 1);
+  switch (b->kind)
     {
-      float r = b->kind == B_MUL ? u[i] * v[i] : u[i] + v[i];
-      r = r < lo ? lo : r;
-      y[i] = r > hi ? hi : r;
+    case B_ADD: case B_SUM: PAIR_STRIDES (B_ADD); return true;
+    case B_SUB: PAIR_STRIDES (B_SUB); return true;
+    case B_MUL: PAIR_STRIDES (B_MUL); return true;
+    case B_DIV: PAIR_STRIDES (B_DIV); return true;
+    default: return false;
     }
-  return true;
 }
+#undef PAIR_STRIDES
 
 void
 onnx_binary_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
@@ -506,14 +543,15 @@ onnx_binary_run (const OshOpCall *c, const float *const *in, float *const *out, 
       for (int64_t i = 0; i < n; i++)
         out[0][i] /= (float) used;
     }
-  if (b->clamp)
+  if (b->clamp || b->scale != 1.0f || b->shift != 0.0f)
     {
       /* Branch-free, as the Clip kernel, so it vectorizes. */
-      float lo = b->lo, hi = b->hi, *y = out[0];
+      float lo = b->clamp ? b->lo : -INFINITY, hi = b->clamp ? b->hi : INFINITY, *y = out[0];
       int64_t n = onnx_numel (&c->out[0]);
       for (int64_t i = 0; i < n; i++)
         {
-          float v = y[i] < lo ? lo : y[i];
+          float v = y[i] * b->scale + b->shift;
+          v = v < lo ? lo : v;
           y[i] = v > hi ? hi : v;
         }
     }

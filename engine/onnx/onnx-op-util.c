@@ -254,3 +254,42 @@ onnx_clamp_of (const OshOpCall *next, float *lo, float *hi)
     }
   return true;
 }
+
+bool
+onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *shift)
+{
+  static const char *const kinds[] = { "Add", "Sub", "Mul", "Div" };
+  int kind = -1;
+  for (int i = 0; i < 4; i++)
+    if (strcmp (next->layer->class_name, kinds[i]) == 0)
+      kind = i;
+  if (kind < 0 || onnx_n_slots (next) != 2 || next->n_in != 1 || next->n_out != 1)
+    return false;
+  OnnxSlot x = onnx_slot (next, 0), k = onnx_slot (next, 1);
+  if (kind == 0 || kind == 2) /* Add and Mul commute: the constant may come first */
+    if (x.value && !k.value && k.present)
+      {
+        OnnxSlot t = x;
+        x = k, k = t;
+      }
+  if (!x.present || x.value || !k.value || !osh_shape_equal (x.shape, &next->out[0]))
+    return false;
+  /* One value, or one per channel: (C, 1, ..., 1) aligned on axis 1 of x. */
+  int64_t n = onnx_numel (k.shape);
+  bool per_channel = n == channels && channels > 1 && x.shape->rank >= 2
+                     && x.shape->dim[1] == channels && k.shape->rank <= x.shape->rank;
+  for (int d = 0; per_channel && d < k.shape->rank; d++)
+    {
+      int axis = x.shape->rank - k.shape->rank + d;
+      per_channel = k.shape->dim[d] == (axis == 1 ? channels : 1);
+    }
+  if (n != 1 && !per_channel)
+    return false;
+  for (int64_t ch = 0; ch < channels; ch++)
+    {
+      float v = k.value[n == 1 ? 0 : ch];
+      scale[ch] = kind == 2 ? v : kind == 3 ? 1.0f / v : 1.0f;
+      shift[ch] = kind == 0 ? v : kind == 1 ? -v : 0.0f;
+    }
+  return true;
+}

@@ -73,6 +73,10 @@ onnx_batchnorm_coefficients (float scale, float bias, float mean, float var, flo
 bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 /* onnx-elementwise.c: a broadcasting op takes in a Relu or Clip that follows it. */
 bool onnx_binary_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
+/* When `next` adds, subtracts, multiplies or divides the one tensor it reads by a constant of
+ * one value per channel of `channels` (or one value in all; with `channels` 1, only that), the
+ * y·scale[ch] + shift[ch] it amounts to (a division as a multiplication by the reciprocal). */
+bool onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *shift);
 /* The range a Relu or Clip step clamps to; false for other steps and run-time bounds. */
 bool onnx_clamp_of (const OshOpCall *next, float *lo, float *hi);
 /* The layout hooks (OshOpChannelsLastFn) of the ops that can run channels-last. */
