@@ -3,7 +3,8 @@
  * conversions sit only where an NHWC-capable step meets one that is not.
  * Fixture: tools/reference/onnx-layout-fixture.py (layoutnet: Conv, Relu, Resize, MaxPool, Add,
  * depthwise Conv, a squeeze-excite Mul, HardSwish, AveragePool, Concat, GlobalAveragePool,
- * Flatten, Gemm, an intermediate output, and a Pad that runs channels-first only). */
+ * Flatten, Gemm, an intermediate output, a Pad and Softmax that run channels-first only, and
+ * constant arithmetic that folds into the steps before it). */
 #include <math.h>
 #include <string.h>
 
@@ -118,6 +119,10 @@ test_same_outputs (void)
   g_assert_true (has_step (mixed, "/tail/Conv"));
   g_assert_false (has_step (mixed, "/Softmax (to NHWC)"));
   g_assert_false (has_step (mixed, "/tail/Conv (to NCHW)"));
+  /* HardSwish written out (h · clip (h + 3, 0, 6) / 6 · 1.5 - 0.1): the division and the
+   * constant affine fold into the product, the constant gain and offset into the convolution. */
+  g_assert_cmpint (count_class (mixed, "Div") + count_class (mixed, "Sub"), ==, 0);
+  g_assert_cmpint (count_class (nchw, "Div") + count_class (nchw, "Sub"), ==, 0);
   OshTensor *a[2], *b[2];
   run (nchw, &f, a);
   run (mixed, &f, b);

@@ -32,6 +32,7 @@ class LayoutNet(nn.Module):
         self.se = nn.Conv2d(32, 32, 1)
         self.side = nn.Conv2d(32, 16, 1)
         self.tail = nn.Conv2d(16, 16, 3, padding=1)
+        self.gain = nn.Parameter(torch.linspace(0.5, 1.5, 16).reshape(16, 1, 1))
         self.fc = nn.Linear(32 + 16 + 16 + 16 + 16, 5)
 
     def forward(self, x):
@@ -42,7 +43,8 @@ class LayoutNet(nn.Module):
         d = torch.sigmoid(self.dw(c))                             # depthwise
         s = torch.sigmoid(self.se(F.adaptive_avg_pool2d(d, 1)))   # [N, C, 1, 1] gate
         e = d * s                                                 # squeeze-excite Mul
-        h = self.side(c)
+        h = self.side(c) * self.gain + 0.25                      # constants fold into the conv
+        h = h * torch.clamp(h + 3, 0, 6) / 6 * 1.5 - 0.1         # HardSwish as PaddleOCR writes it
         f = torch.cat([e, F.hardswish(self.side(e)),
                        F.avg_pool2d(h, 3, 1, 1, count_include_pad=False),  # channels-last
                        F.avg_pool2d(h, 3, 1, 1),                         # Pad: NCHW only
