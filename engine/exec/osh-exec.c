@@ -696,6 +696,19 @@ fuse_steps (OshPlan *p)
           a->out_vals[0] = b->out_vals[0];
           drop_step (p, r[0]);
         }
+      /* A step computing one operand of its only reader from the reader's other operand. */
+      if (a->call.n_in == 1 && a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep
+          && readers_of (p, a->out_vals[0], r, 1) == 1)
+        {
+          Step *m = &p->steps[r[0]];
+          int k = m->call.n_in == 2 && m->in_vals[0] == a->out_vals[0] ? 0 : 1;
+          if (m->call.n_in == 2 && m->call.n_out == 1 && m->in_vals[1 - k] == a->in_vals[0]
+              && m->op->absorb && m->op->absorb (&m->call, &a->call, OSH_FUSE_OPERAND))
+            {
+              m->in_vals[k] = a->in_vals[0];
+              drop_step (p, s--);
+            }
+        }
     }
 }
 

@@ -238,6 +238,8 @@ typedef struct
 {
   BinaryKind kind;
   float scale, shift;            /* then · scale + shift: constant products and sums folded in */
+  bool pre;                      /* a product x · clamp (x · pre_scale + pre_shift) (OSH_FUSE_OPERAND) */
+  float pre_scale, pre_shift, pre_lo, pre_hi;
   bool clamp;                    /* a Relu or Clip folded in: the result is clamped to [lo, hi] */
   float lo, hi;
   bool nhwc;                     /* switched: runs on the channels-last views below */
@@ -447,6 +449,26 @@ onnx_binary_channels_last (OshOpCall *c, bool commit)
   return OSH_NHWC_CAN;
 }
 
+/* x · z where z = clamp (x · a + b) comes from a broadcasting step by a constant (with its own
+ * folds): the product computes z itself, one pass instead of two. */
+static bool
+absorb_operand (const OshOpCall *c, Binary *b, const OshOpCall *z)
+{
+  const OshOp *op = osh_op_find (z->graph, z->layer->class_name);
+  const Binary *zb = z->params;
+  float s0, t0;
+  if (b->kind != B_MUL || b->pre || b->clamp || b->scale != 1.0f || b->shift != 0.0f || !op
+      || op->run != onnx_binary_run || !zb || !onnx_affine_of (z, 1, &s0, &t0)
+      || onnx_numel (&c->out[0]) != onnx_numel (&z->out[0]) || c->n_in != 2)
+    return false;
+  b->pre = true;
+  b->pre_scale = s0 * zb->scale;
+  b->pre_shift = t0 * zb->scale + zb->shift;
+  b->pre_lo = zb->clamp ? zb->lo : -INFINITY;
+  b->pre_hi = zb->clamp ? zb->hi : INFINITY;
+  return true;
+}
+
 /* A residual Add followed by a Relu (ResNet), or a product followed by a division and an affine
  * by constants (x · clip (x + 3, 0, 6) / 6 · a + b, as PaddleOCR writes HardSwish), becomes one
  * step: the rest runs on the results while they are still in registers. */
@@ -455,6 +477,8 @@ onnx_binary_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   Binary *b = c->params;
   float lo, hi, scale, shift;
+  if (kind == OSH_FUSE_OPERAND)
+    return absorb_operand (c, b, next);
   if (kind != OSH_FUSE_NEXT || b->clamp)
     return false;
   if (onnx_clamp_of (next, &lo, &hi))
@@ -507,6 +531,21 @@ run_pair (const OshOpCall *c, const Binary *b, const float *const *in, float *y)
   if (!(su || nu == 1) || !(sv || nv == 1) || !(su || sv))
     return false;
   const float *u = onnx_slot_data (c, in, 0), *v = onnx_slot_data (c, in, 1);
+  if (b->pre)
+    {
+      /* Both operands are x now (OSH_FUSE_OPERAND): y = x · clamp (x · a + b), then the folds. */
+      float lo = b->clamp ? b->lo : -INFINITY, hi = b->clamp ? b->hi : INFINITY;
+      for (int64_t i = 0; i < n; i++)
+        {
+          float z = u[i] * b->pre_scale + b->pre_shift;
+          z = z < b->pre_lo ? b->pre_lo : z;
+          z = z > b->pre_hi ? b->pre_hi : z;
+          float r = (u[i] * z) * b->scale + b->shift;
+          r = r < lo ? lo : r;
+          y[i] = r > hi ? hi : r;
+        }
+      return true;
+    }
   switch (b->kind)
     {
     case B_ADD: case B_SUM: PAIR_STRIDES (B_ADD); return true;

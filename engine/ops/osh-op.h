@@ -60,6 +60,10 @@ typedef enum
   OSH_FUSE_STREAM, /* `next` reads c's output and nothing else does, and may have another shape
                       (a depthwise convolution after a 1×1 expansion): c computes next's output,
                       making its own a few rows at a time */
+  OSH_FUSE_OPERAND, /* the other way round: `next` computes one of c's two operands, element by
+                       element, from the other one, and only c reads it (x · clip (x + 3, 0, 6),
+                       HardSwish written out): c then reads that other operand in both places
+                       and computes next itself */
 } OshFuseKind;
 
 /* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an

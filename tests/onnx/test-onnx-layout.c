@@ -119,10 +119,13 @@ test_same_outputs (void)
   g_assert_true (has_step (mixed, "/tail/Conv"));
   g_assert_false (has_step (mixed, "/Softmax (to NHWC)"));
   g_assert_false (has_step (mixed, "/tail/Conv (to NCHW)"));
-  /* HardSwish written out (h · clip (h + 3, 0, 6) / 6 · 1.5 - 0.1): the division and the
-   * constant affine fold into the product, the constant gain and offset into the convolution. */
+  /* HardSwish written out (h · clip (h + 3, 0, 6) / 6 · 1.5 - 0.1): the clipped sum, the
+   * division and the constant affine fold into the product, the constant gain and offset into
+   * the convolution. */
   g_assert_cmpint (count_class (mixed, "Div") + count_class (mixed, "Sub"), ==, 0);
   g_assert_cmpint (count_class (nchw, "Div") + count_class (nchw, "Sub"), ==, 0);
+  g_assert_false (has_step (mixed, "/Add_3"));
+  g_assert_false (has_step (nchw, "/Add_3"));
   OshTensor *a[2], *b[2];
   run (nchw, &f, a);
   run (mixed, &f, b);
