@@ -621,21 +621,6 @@ add_bias (const Geometry *g, const float *bias, float *y)
       y[oc * plane + i] += bias[oc];
 }
 
-/* Fed depthwise mode: rows [iy, iy + n) of the 1×1 convolution's output, channels-last. */
-typedef struct
-{
-  const OshConvGemm *fast;
-  const float *in;
-  int64_t width;
-} ExpandRows;
-
-static void
-expand_rows (void *arg, int64_t iy, int64_t n, float *rows)
-{
-  const ExpandRows *e = arg;
-  osh_conv_gemm_run_pixels (e->fast, e->in, iy * e->width, n * e->width, rows);
-}
-
 void
 onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -646,7 +631,7 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   if (g->then_dw)
     {
       const OshShape *o = &g->dw_out;
-      ExpandRows feed = { g->fast, x, g->w };
+      OshConvGemmRows feed = { g->fast, x };
       float *y = out[0];
       if (!g->nhwc)
         {
@@ -654,7 +639,7 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
           feed.in = scratch;
           y = scratch + g->n * g->c * g->h * g->w;
         }
-      osh_depthwise_run_fed (g->then_dw, expand_rows, &feed, y, c->threads);
+      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y, c->threads);
       if (!g->nhwc)
         osh_op_to_channels_first (y, out[0], o->dim[0], o->dim[1], o->dim[2] * o->dim[3]);
       return;

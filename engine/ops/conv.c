@@ -725,21 +725,6 @@ transpose_conv_run (const ConvParams *cp, const float *in, float *out, float *co
     }
 }
 
-/* Fed depthwise mode: rows [iy, iy + n) of the 1×1 convolution's output. */
-typedef struct
-{
-  const OshConvGemm *fast;
-  const float *in;
-  int64_t width;
-} ExpandRows;
-
-static void
-expand_rows (void *arg, int64_t iy, int64_t n, float *rows)
-{
-  const ExpandRows *e = arg;
-  osh_conv_gemm_run_pixels (e->fast, e->in, iy * e->width, n * e->width, rows);
-}
-
 static void
 conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -761,8 +746,8 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
     case CONV_PLAIN:
       if (cp->then_dw)
         {
-          ExpandRows feed = { cp->fast, x, cp->w.iw };
-          osh_depthwise_run_fed (cp->then_dw, expand_rows, &feed, y, c->threads);
+          OshConvGemmRows feed = { cp->fast, x };
+          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, c->threads);
         }
       else if (cp->fast)
         {

@@ -413,6 +413,14 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
   free (col);
 }
 
+void
+osh_conv_gemm_feed_rows (void *rows, int64_t iy, int64_t n, float *out)
+{
+  const OshConvGemmRows *r = rows;
+  int64_t ow = r->cg->s.ow;
+  osh_conv_gemm_run_pixels (r->cg, r->in, iy * ow, n * ow, out);
+}
+
 int64_t
 osh_conv_gemm_work_floats (const OshConvGemm *c)
 {
@@ -488,6 +496,12 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
                           float *out)
 {
   (void) c, (void) in, (void) p0, (void) count, (void) out;
+}
+
+void
+osh_conv_gemm_feed_rows (void *rows, int64_t iy, int64_t n, float *out)
+{
+  (void) rows, (void) iy, (void) n, (void) out;
 }
 
 int64_t

@@ -79,4 +79,14 @@ void osh_conv_gemm_run_with (const OshConvGemm *cg, const float *in, const OshCo
  * into `out`, on the calling thread: a consumer making its input a few rows at a time. */
 void osh_conv_gemm_run_pixels (const OshConvGemm *cg, const float *in, int64_t p0, int64_t count,
                                float *out);
+/* A producer for a fed depthwise convolution (osh_depthwise_run_fed, an OshDepthwiseFeed):
+ * writes rows [iy, iy + n) of the convolution's output of image `in`, channels-last.
+ *   OshConvGemmRows feed = { cg, in_nhwc };
+ *   osh_depthwise_run_fed (dw, osh_conv_gemm_feed_rows, &feed, out, threads); */
+typedef struct
+{
+  const OshConvGemm *cg;
+  const float *in;
+} OshConvGemmRows;
+void osh_conv_gemm_feed_rows (void *rows, int64_t iy, int64_t n, float *out);
 void osh_conv_gemm_free (OshConvGemm *cg);
