@@ -46,6 +46,13 @@ enum
   PREFETCH = 128    /* kernel rows read ahead */
 };
 
+/* The first min (n, 16) of a vector's lanes; none when n ≤ 0. */
+static inline __mmask16
+lanes (int64_t n)
+{
+  return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16) ((1u << n) - 1);
+}
+
 struct OshConvGemm
 {
   OshConvShape s;
@@ -269,6 +276,19 @@ tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const flo
     }
 }
 
+/* Panel j of group grp over one tile of mr pixels whose rows are set up (tile_rows): the lanes
+ * a panel past the group's last output channel leaves empty, its packed kernel (from `packed`:
+ * c->packed or a scaled copy) and bias. */
+static void
+panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, int64_t mr,
+            const float *const *rows, float *out, const float *res, int64_t plane)
+{
+  int64_t valid = c->og - j * NR, panel = grp * c->panels + j;
+  tile_any ((int) mr, c->gather ? 1 : c->s.kh * c->s.kw, c->gather ? c->K : c->cg, rows,
+            packed + panel * c->K * NR, c->bias + panel * NR, &c->ep, out, res, c->s.cout, plane,
+            lanes (valid), lanes (valid - 16));
+}
+
 typedef struct
 {
   const OshConvGemm *c;
@@ -304,7 +324,7 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
               float *to = dst + t * cg;
               for (int64_t q = 0, len = s->kw * cg; q < len; q += 16)
                 {
-                  __mmask16 m = len - q >= 16 ? 0xffff : (__mmask16) ((1u << (len - q)) - 1);
+                  __mmask16 m = lanes (len - q);
                   _mm512_mask_storeu_ps (to + q, m, _mm512_maskz_loadu_ps (m, src + q));
                 }
               t += s->kw;
@@ -336,7 +356,7 @@ run_items (void *arg, int64_t begin, int64_t end)
   const Job *job = arg;
   const OshConvGemm *c = job->c;
   const OshConvShape *s = &c->s;
-  int64_t taps = s->kh * s->kw, opix = s->oh * s->ow;
+  int64_t opix = s->oh * s->ow;
   const float *rows[MAX_TAPS * MR];
   float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
   if (c->gather && !col)
@@ -357,17 +377,11 @@ run_items (void *arg, int64_t begin, int64_t end)
       if (key != have || !c->gather)
         tile_rows (c, img, p0, mr, rows, col);
       have = key;
-      int64_t valid = c->og - j * NR;
-      __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
-      __mmask16 m1 = valid >= 32 ? 0xffff : valid <= 16 ? 0 : (__mmask16) ((1u << (valid - 16)) - 1);
-      const float *B = job->packed + (grp * c->panels + j) * c->K * NR;
-      const float *bias = c->bias + (grp * c->panels + j) * NR;
       int64_t m = grp * c->og + j * NR;
       float *o = s->planar_out ? job->out + (n * s->cout + m) * opix + p0
                                : job->out + (n * opix + p0) * s->cout + m;
       const float *res = job->residual ? job->residual + (o - job->out) : NULL;
-      tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows, B, bias, &c->ep, o,
-                res, s->cout, s->planar_out ? opix : 0, m0, m1);
+      panel_tile (c, job->packed, grp, j, mr, rows, o, res, s->planar_out ? opix : 0);
     }
   free (col);
 }
@@ -383,7 +397,6 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
                           float *out)
 {
   const OshConvShape *s = &c->s;
-  int64_t taps = s->kh * s->kw;
   const float *rows[MAX_TAPS * MR];
   float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
   if (c->gather && !col)
@@ -398,17 +411,8 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
         int64_t mr = p0 + count - p < MR ? p0 + count - p : MR;
         tile_rows (c, in + grp * c->cg, p, mr, rows, col);
         for (int64_t j = 0; j < c->panels; j++)
-          {
-            int64_t valid = c->og - j * NR, m = grp * c->og + j * NR;
-            __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
-            __mmask16 m1 = valid >= 32 ? 0xffff
-                           : valid <= 16 ? 0
-                                         : (__mmask16) ((1u << (valid - 16)) - 1);
-            tile_any ((int) mr, c->gather ? 1 : taps, c->gather ? c->K : c->cg, rows,
-                      c->packed + (grp * c->panels + j) * c->K * NR,
-                      c->bias + (grp * c->panels + j) * NR, &c->ep,
-                      out + (p - p0) * s->cout + m, NULL, s->cout, 0, m0, m1);
-          }
+          panel_tile (c, c->packed, grp, j, mr, rows, out + (p - p0) * s->cout + grp * c->og + j * NR,
+                      NULL, 0);
       }
   free (col);
 }
