@@ -389,19 +389,18 @@ absorb_depthwise (OshOpCall *c, ConvParams *cp, const OshOpCall *next)
   return true;
 }
 
-/* After absorb_depthwise, what follows folds into the depthwise part. */
+/* Folds a BatchNormalization over `ch` channels, or an activation it can apply itself, into the
+ * depthwise kernel d. */
 static bool
-absorb_after_depthwise (ConvParams *cp, const OshOpCall *next, OshFuseKind kind)
+fold_into_depthwise (OshDepthwise *d, const OshOpCall *next, int64_t ch)
 {
   const float *scale, *shift;
   OshAct act;
   OshEpilogue e;
-  if (kind != OSH_FUSE_NEXT)
-    return false;
-  if (osh_affine_channels (next, next->in[0].dim[next->in[0].rank - 1], &scale, &shift))
-    return osh_depthwise_fold_affine (cp->then_dw, scale, shift);
+  if (osh_affine_channels (next, ch, &scale, &shift))
+    return osh_depthwise_fold_affine (d, scale, shift);
   return osh_act_layer_elementwise (next, &act) && act_epilogue (&act, &e)
-         && osh_depthwise_set_epilogue (cp->then_dw, &e);
+         && osh_depthwise_set_epilogue (d, &e);
 }
 
 static bool
@@ -409,8 +408,9 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
   bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
-  if (cp->then_dw)
-    return absorb_after_depthwise (cp, next, kind);
+  if (cp->then_dw) /* what follows folds into the depthwise part */
+    return kind == OSH_FUSE_NEXT
+           && fold_into_depthwise (cp->then_dw, next, next->in[0].dim[next->in[0].rank - 1]);
   if (kind == OSH_FUSE_STREAM)
     return absorb_depthwise (c, cp, next);
   if (kind == OSH_FUSE_PAD)
@@ -432,19 +432,22 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   const float *scale, *shift;
   OshAct act;
   OshEpilogue e;
-  if (osh_affine_channels (next, cp->g.cout, &scale, &shift))
+  if (dw && fold_into_depthwise (cp->dw, next, cp->g.cout))
     {
-      if (dw ? !osh_depthwise_fold_affine (cp->dw, scale, shift)
-             : osh_conv_gemm_has_epilogue (cp->fast) || cp->residual_in >= 0)
+      /* folded */
+    }
+  else if (!dw && osh_affine_channels (next, cp->g.cout, &scale, &shift))
+    {
+      if (osh_conv_gemm_has_epilogue (cp->fast) || cp->residual_in >= 0)
         return false;
-      if (!dw)
-        osh_conv_gemm_fold_affine (cp->fast, scale, shift);
+      osh_conv_gemm_fold_affine (cp->fast, scale, shift);
     }
   else if (!osh_act_layer_elementwise (next, &act))
-    return false;
+    return false; /* not an activation: a BatchNormalization the kernel refused, say */
   else if (act_epilogue (&act, &e))
     {
-      if (!(dw ? osh_depthwise_set_epilogue (cp->dw, &e) : osh_conv_gemm_set_epilogue (cp->fast, &e)))
+      /* The depthwise kernel refused it above (it has an epilogue already). */
+      if (dw || !osh_conv_gemm_set_epilogue (cp->fast, &e))
         return false;
     }
   else
