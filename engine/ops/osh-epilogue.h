@@ -47,7 +47,7 @@ osh_epilogue_apply (const OshEpilogue *e, OshV16 v)
     case OSH_EPILOGUE_SIGMOID:
       return osh_v16_sigmoid (v);
     case OSH_EPILOGUE_SWISH: /* as osh_vec_sigmoid computes it */
-      return osh_v16_sigmoid (v) * v;
+      return osh_v16_swish (v);
     case OSH_EPILOGUE_NONE:
     default:
       return v;

@@ -101,32 +101,58 @@ osh_v16_exp (OshV16 x)
   return p * (OshV16) e;
 }
 
-/* 1 / (1 + e^-x) on 16 lanes. A vector division costs more than the exponential (one per 10–16
- * cycles), so with AVX-512: e^-x = 2^n · 2^f with n = round (-x·log2 e), f from a two-part
- * log2 e (exact enough at |x| = 87), 2^f by a degree-5 minimax polynomial on [-1/2, 1/2]
- * (2.4e-7 relative), n applied by scalef, and the reciprocal a 14-bit estimate refined by one
- * Newton step. About 2.5e-7 relative in all. */
+/* 2^f for f in [0, 1): a degree-5 polynomial fitted for least maximum relative error
+ * (tools/reference/exp2-fit.py; 1.6e-7 in float arithmetic). */
+#ifdef __AVX512F__
+static inline __m512
+osh_m512_exp2_unit (__m512 f)
+{
+  __m512 p = _mm512_fmadd_ps (f, _mm512_set1_ps (1.877572737e-03f), _mm512_set1_ps (8.989344351e-03f));
+  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (5.582631752e-02f));
+  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (2.401536107e-01f));
+  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (6.931530833e-01f));
+  return _mm512_fmadd_ps (p, f, _mm512_set1_ps (9.999999404e-01f));
+}
+
+/* 1 / (1 + e^-v), times v when `times_v` (swish). Folded into every convolution of an
+ * EfficientNet, so each instruction counts: e^-v = 2^z with z = -v·log2 e; reduce gives the
+ * fraction f = z - floor (z) in one step and scalef applies floor (z) itself, so the integer
+ * part is never formed. The reciprocal is a 14-bit estimate refined by one Newton step (cheaper
+ * than a division here). v is clamped below at -87 only: there 2^z would overflow and make the
+ * Newton step inf · 0; large positive v gives 2^z = 0, which is exact enough. About 5e-7 relative
+ * in all; the rounding of z costs under 1e-8 absolute. */
+static inline __m512
+osh_m512_sigmoid (__m512 v, int times_v)
+{
+  __m512 x = _mm512_max_ps (v, _mm512_set1_ps (-87.0f));
+  __m512 z = _mm512_mul_ps (x, _mm512_set1_ps (-1.44269504088896341f));
+  __m512 f = _mm512_reduce_ps (z, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 d = _mm512_add_ps (_mm512_scalef_ps (osh_m512_exp2_unit (f), z), _mm512_set1_ps (1.0f));
+  __m512 y = _mm512_rcp14_ps (d);
+  __m512 newton = _mm512_fnmadd_ps (d, y, _mm512_set1_ps (2.0f));
+  return _mm512_mul_ps (times_v ? _mm512_mul_ps (v, y) : y, newton);
+}
+#endif
+
+/* 1 / (1 + e^-x) on 16 lanes. */
 static inline OshV16
 osh_v16_sigmoid (OshV16 v)
 {
 #ifdef __AVX512F__
-  const float log2e_hi = 1.44269502162933349609375f, log2e_lo = 1.925963033500011079e-8f;
-  __m512 x = _mm512_min_ps (_mm512_max_ps ((__m512) v, _mm512_set1_ps (-87.0f)),
-                            _mm512_set1_ps (87.0f));
-  __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (-log2e_hi)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 f = _mm512_fnmadd_ps (x, _mm512_set1_ps (log2e_hi), -n);
-  f = _mm512_fnmadd_ps (x, _mm512_set1_ps (log2e_lo), f);
-  __m512 p = _mm512_fmadd_ps (f, _mm512_set1_ps (1.327644451521337e-3f), _mm512_set1_ps (9.67553723603487e-3f));
-  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (5.550713464617729e-2f));
-  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (2.4022120237350464e-1f));
-  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (6.931469440460205e-1f));
-  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (1.0000001192092896f));
-  __m512 d = _mm512_add_ps (_mm512_scalef_ps (p, n), _mm512_set1_ps (1.0f));
-  __m512 y = _mm512_rcp14_ps (d);
-  return (OshV16) _mm512_mul_ps (y, _mm512_fnmadd_ps (d, y, _mm512_set1_ps (2.0f)));
+  return (OshV16) osh_m512_sigmoid ((__m512) v, 0);
 #else
   return 1.0f / (1.0f + osh_v16_exp (-v));
+#endif
+}
+
+/* x · sigmoid (x) on 16 lanes. */
+static inline OshV16
+osh_v16_swish (OshV16 v)
+{
+#ifdef __AVX512F__
+  return (OshV16) osh_m512_sigmoid ((__m512) v, 1);
+#else
+  return v / (1.0f + osh_v16_exp (-v));
 #endif
 }
 
@@ -138,10 +164,7 @@ osh_vec_sigmoid (float *x, int64_t n, int times_x)
   for (; i + 16 <= n; i += 16)
     {
       OshV16 v = OSH_CV (x + i);
-      OshV16 s = osh_v16_sigmoid (v);
-      if (times_x)
-        s *= v;
-      OSH_V (x + i) = s;
+      OSH_V (x + i) = times_x ? osh_v16_swish (v) : osh_v16_sigmoid (v);
     }
   for (; i < n; i++)
     {
