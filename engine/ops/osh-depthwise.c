@@ -1,6 +1,6 @@
 /* Depthwise convolution on channels-last data: see osh-depthwise.h. Per output row, the pixels
- * whose taps all fall inside the image horizontally run 8 at a time without bounds checks; the
- * few border pixels check each tap; rows outside the image are skipped per row. */
+ * whose taps all fall inside the image horizontally run up to 8 at a time without bounds checks;
+ * the few border pixels check each tap; rows outside the image are skipped per row. */
 #include "osh-depthwise.h"
 
 #include <math.h>
@@ -148,6 +148,22 @@ tail_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
     out[c0 + l] = acc[l];
 }
 
+/* block_px with a constant pixel count, so its loops unroll without a test per pixel: inside
+ * pixels (all taps within the row) or, `checked`, border pixels whose taps are checked. */
+static void
+block_n (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, int64_t ox,
+         int n, bool checked, int64_t c0, float *out)
+{
+  switch (n * 2 + checked)
+    {
+#define CASE(k)                                                                                      case 2 * k:                                                                                          block_px (d, rows, ky0, ky1, ox, k, c0, false, out);                                               break;                                                                                           case 2 * k + 1:                                                                                      block_px (d, rows, ky0, ky1, ox, k, c0, true, out);                                                break;
+      CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6) CASE (7) CASE (8)
+#undef CASE
+    default:
+      break;
+    }
+}
+
 /* Output row oy from the input rows rows[ky] (filter rows [ky0, ky1) fall inside the image). */
 static void
 out_row (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, float *orow)
@@ -159,18 +175,16 @@ out_row (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
   int64_t hi = last < 0 ? 0 : last / s->sw + 1;
   hi = hi > s->ow ? s->ow : hi;
   lo = lo > hi ? hi : lo;
-  /* The left border, then whole blocks of inside pixels, then the rest checked. */
+  /* The left border, the inside pixels without checks, the right border: each in blocks of up
+   * to PX (on a 7- or 14-wide map most pixels are in a short last block). */
   for (int64_t ox = 0, px; ox < s->ow; ox += px)
     {
-      bool inside = ox >= lo && ox + PX <= hi;
-      px = inside ? PX : ox < lo ? lo - ox : s->ow - ox;
-      px = px > PX ? PX : px;
+      int64_t end = ox < lo ? lo : ox < hi ? hi : s->ow;
+      bool checked = ox < lo || ox >= hi;
+      px = end - ox < PX ? end - ox : PX;
       float *o = orow + ox * c;
       for (int64_t c0 = 0; c0 < full; c0 += 16)
-        if (inside)
-          block_px (d, rows, ky0, ky1, ox, PX, c0, false, o);
-        else
-          block_px (d, rows, ky0, ky1, ox, (int) px, c0, true, o);
+        block_n (d, rows, ky0, ky1, ox, (int) px, checked, c0, o);
       for (int i = 0; full < c && i < px; i++)
         tail_px (d, rows, ky0, ky1, ox + i, full, o + i * c);
     }
