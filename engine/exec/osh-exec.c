@@ -537,6 +537,27 @@ readers_of (const OshPlan *p, int v, int *readers, int max)
   return n;
 }
 
+/* The one step reading value v, when it reads v in both its inputs and nothing else (a product
+ * x · f(x) once f is folded into it), or -1. */
+static int
+squaring_reader (const OshPlan *p, int v)
+{
+  int found = -1;
+  for (int s = 0; s < p->n_steps; s++)
+    {
+      const Step *st = &p->steps[s];
+      bool reads = false;
+      for (int i = 0; i < st->call.n_in; i++)
+        reads |= st->in_vals[i] == v;
+      if (!reads)
+        continue;
+      if (found >= 0 || st->call.n_in != 2 || st->in_vals[0] != v || st->in_vals[1] != v)
+        return -1;
+      found = s;
+    }
+  return found;
+}
+
 static void
 drop_step (OshPlan *p, int r)
 {
@@ -675,6 +696,8 @@ fuse_steps (OshPlan *p)
               drop_step (p, sig > mul ? mul : sig);
               continue;
             }
+          if (n == -1 && (r[0] = squaring_reader (p, a->out_vals[0])) >= 0)
+            n = 1; /* offered as any one-input step: it computes a function of a's output */
           if (n != 1)
             break;
           Step *b = &p->steps[r[0]];
@@ -684,7 +707,8 @@ fuse_steps (OshPlan *p)
               drop_step (p, r[0]);
               continue;
             }
-          if (b->call.n_in != 1 || b->call.n_out != 1)
+          bool squaring = b->call.n_in == 2 && b->in_vals[0] == b->in_vals[1];
+          if ((b->call.n_in != 1 && !squaring) || b->call.n_out != 1)
             break;
           bool same = osh_shape_equal (&a->call.out[0], &b->call.out[0]);
           bool copy = same && b->op->run == osh_copy_run;

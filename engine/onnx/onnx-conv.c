@@ -252,12 +252,14 @@ epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
   if (strcmp (next->layer->class_name, "Sigmoid") == 0)
     {
       *e = (OshEpilogue){ kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID,
-                          -INFINITY, INFINITY };
+                          -INFINITY, INFINITY, 1.0f, 0.0f };
       return true;
     }
+  if (kind == OSH_FUSE_NEXT && onnx_hard_epilogue (next, e))
+    return true;
   if (kind != OSH_FUSE_NEXT || !onnx_clamp_of (next, &lo, &hi))
     return false;
-  *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi };
+  *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi, 1.0f, 0.0f };
   return true;
 }
 

@@ -246,30 +246,6 @@ conv_params_free (void *p)
   free (cp);
 }
 
-/* The epilogue an activation amounts to in the packed kernel, if it has one. */
-static bool
-act_epilogue (const OshAct *act, OshEpilogue *e)
-{
-  *e = osh_epilogue_none ();
-  switch (act->kind)
-    {
-    case OSH_ACT_RELU:
-      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, INFINITY };
-      return true;
-    case OSH_ACT_RELU6:
-      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, 6.0f };
-      return true;
-    case OSH_ACT_SIGMOID:
-      e->kind = OSH_EPILOGUE_SIGMOID;
-      return true;
-    case OSH_ACT_SWISH:
-      e->kind = OSH_EPILOGUE_SWISH;
-      return true;
-    default:
-      return false;
-    }
-}
-
 static void
 prepare_fast (ConvParams *cp)
 {
@@ -280,7 +256,7 @@ prepare_fast (ConvParams *cp)
                      .dw = cp->w.dw, .ph = cp->w.ph, .pw = cp->w.pw, .groups = g->groups };
   cp->fast = osh_conv_gemm_new (&s, cp->kernel, osh_kernel_strides_keras (&s), cp->bias);
   OshEpilogue e;
-  if (cp->fast && act_epilogue (&g->act, &e))
+  if (cp->fast && osh_act_epilogue (&g->act, &e))
     {
       osh_conv_gemm_set_epilogue (cp->fast, &e);
       cp->g.act.kind = OSH_ACT_LINEAR; /* done in the kernel */
@@ -389,18 +365,26 @@ absorb_depthwise (OshOpCall *c, ConvParams *cp, const OshOpCall *next)
   return true;
 }
 
+/* The epilogue step `next` amounts to: an activation, or a product x · f(x) made one step
+ * (Keras 2's hard_swish written out). */
+static bool
+next_epilogue (const OshOpCall *next, OshEpilogue *e)
+{
+  OshAct act;
+  return osh_merge_epilogue (next, e)
+         || (osh_act_layer_elementwise (next, &act) && osh_act_epilogue (&act, e));
+}
+
 /* Folds a BatchNormalization over `ch` channels, or an activation it can apply itself, into the
  * depthwise kernel d. */
 static bool
 fold_into_depthwise (OshDepthwise *d, const OshOpCall *next, int64_t ch)
 {
   const float *scale, *shift;
-  OshAct act;
   OshEpilogue e;
   if (osh_affine_channels (next, ch, &scale, &shift))
     return osh_depthwise_fold_affine (d, scale, shift);
-  return osh_act_layer_elementwise (next, &act) && act_epilogue (&act, &e)
-         && osh_depthwise_set_epilogue (d, &e);
+  return next_epilogue (next, &e) && osh_depthwise_set_epilogue (d, &e);
 }
 
 static bool
@@ -442,16 +426,16 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
         return false;
       osh_conv_gemm_fold_affine (cp->fast, scale, shift);
     }
-  else if (!osh_act_layer_elementwise (next, &act))
-    return false; /* not an activation: a BatchNormalization the kernel refused, say */
-  else if (act_epilogue (&act, &e))
+  else if (next_epilogue (next, &e))
     {
       /* The depthwise kernel refused it above (it has an epilogue already). */
       if (dw || !osh_conv_gemm_set_epilogue (cp->fast, &e))
         return false;
     }
-  else
+  else if (osh_act_layer_elementwise (next, &act))
     cp->g.act = act; /* applied after the product, as the layer's own activation is */
+  else
+    return false; /* not an activation: a BatchNormalization the kernel refused, say */
   cp->folded = true;
   return true;
 }

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "osh-epilogue.h"
 #include "osh-graph.h"
 
 /* One call of an op: set up by the caller, completed by prepare. */
@@ -182,12 +183,23 @@ void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int
 /* What an activation layer step computes, when it is one activation applied element by element
  * (Activation other than softmax, ReLU without threshold or slope, max_value none or 6). */
 bool osh_act_layer_elementwise (const OshOpCall *c, OshAct *act);
+/* The epilogue a prepared Multiply step computes when both its inputs are one value x and it
+ * folded in a step computing a function of x (x · hard_sigmoid (x)). */
+bool osh_merge_epilogue (const OshOpCall *c, OshEpilogue *e);
+/* The epilogue (osh-epilogue.h) an activation amounts to, if it has one: ReLU, ReLU6, sigmoid,
+ * swish, hard sigmoid, hard swish. */
+bool osh_act_epilogue (const OshAct *act, OshEpilogue *e);
 /* Leading (top, left) padding of a prepared channels-last ZeroPadding2D step. */
 bool osh_zero_padding_leading (const OshOpCall *c, int64_t *top, int64_t *left);
 /* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
  * axis, with `ch` channels. */
 bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,
                           const float **shift);
+/* min (max (x·scale + shift, lo), hi), the same for every channel, when the prepared step is a
+ * per-channel affine map (BatchNormalization, Rescaling, TFOpLambda's x + c, ...) of that form,
+ * a folded ReLU included (lo, hi infinite without). */
+bool osh_affine_uniform_clamp (const OshOpCall *c, float *scale, float *shift, float *lo,
+                               float *hi);
 /* Keras 2 hard_sigmoid or Keras 3 hard_sigmoid for this graph (keras_version in meta). */
 bool osh_op_keras3 (const OshGraph *g);
 /* True when UpSampling2D(bilinear) samples without half-pixel centres: tfjs models and Keras
