@@ -246,6 +246,8 @@ conv_params_free (void *p)
   free (cp);
 }
 
+/* The packed kernel: the convolution itself, or SeparableConv2D's pointwise half (a 1×1
+ * convolution of the depthwise output, `mid` channels on the output's grid). */
 static void
 prepare_fast (ConvParams *cp)
 {
@@ -254,7 +256,12 @@ prepare_fast (ConvParams *cp)
                      .oh = cp->w.oh, .ow = cp->w.ow, .cout = g->cout, .kh = cp->w.kh,
                      .kw = cp->w.kw, .sh = cp->w.sh, .sw = cp->w.sw, .dh = cp->w.dh,
                      .dw = cp->w.dw, .ph = cp->w.ph, .pw = cp->w.pw, .groups = g->groups };
-  cp->fast = osh_conv_gemm_new (&s, cp->kernel, osh_kernel_strides_keras (&s), cp->bias);
+  if (g->kind == CONV_SEPARABLE)
+    s = (OshConvShape){ .batch = g->batch, .ih = cp->w.oh, .iw = cp->w.ow, .cin = cp->mid,
+                        .oh = cp->w.oh, .ow = cp->w.ow, .cout = g->cout, .kh = 1, .kw = 1,
+                        .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1 };
+  cp->fast = osh_conv_gemm_new (&s, g->kind == CONV_SEPARABLE ? cp->pointwise : cp->kernel,
+                                osh_kernel_strides_keras (&s), cp->bias);
   OshEpilogue e;
   if (cp->fast && osh_act_epilogue (&g->act, &e))
     {
@@ -500,6 +507,7 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
     case CONV_SEPARABLE:
       prepare_depthwise (cp);
       cp->mid = g->cin * g->dm;
+      prepare_fast (cp);
       c->scratch = (size_t) (pixels * cp->mid);
       c->flops = 2.0 * pixels * (kk * cp->mid + cp->mid * g->cout);
       break;
@@ -759,6 +767,13 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
         osh_depthwise_run (cp->dw, x, scratch, c->threads);
       else
         depthwise_run (cp, x, scratch, NULL, c->threads);
+      if (cp->fast)
+        {
+          OshConvGemmExtras extras = { .residual = cp->residual_in >= 0 ? in[cp->residual_in]
+                                                                        : NULL };
+          osh_conv_gemm_run_with (cp->fast, scratch, &extras, y, c->threads);
+          break;
+        }
       fill_bias (y, pixels, g->cout, cp->bias);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) pixels, (int) g->cout,
                    (int) cp->mid, 1.0f, scratch, (int) cp->mid, cp->pointwise, (int) g->cout, 1.0f,

@@ -40,7 +40,8 @@ static const OshOp keras_ops[] = {
   { "Conv2D", osh_conv2d_infer, osh_conv2d_prepare, osh_conv_run, osh_conv_absorb },
   { "DepthwiseConv2D", osh_depthwise2d_infer, osh_depthwise2d_prepare, osh_conv_run,
     osh_conv_absorb },
-  OP ("SeparableConv2D", osh_separable2d_infer, osh_separable2d_prepare, osh_conv_run),
+  { "SeparableConv2D", osh_separable2d_infer, osh_separable2d_prepare, osh_conv_run,
+    osh_conv_absorb },
   OP ("Conv2DTranspose", osh_transpose2d_infer, osh_transpose2d_prepare, osh_conv_run),
   /* dense.c */
   OP ("Dense", osh_dense_infer, osh_dense_prepare, osh_dense_run),

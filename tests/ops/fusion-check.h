@@ -1,4 +1,4 @@
-/* Shared by the fusion tests (test-conv-gemm.c, test-fusion-activations.c): a graph run fused
+/* Shared by the fusion tests (test-conv-gemm.c, test-fusion.c): a graph run fused
  * and unfused must give the same numbers with fewer steps. */
 #pragma once
 

@@ -1,8 +1,9 @@
-/* The hard activations folded into the step before them, fused against unfused (capturing
- * every layer turns fusion off): MobileNetV3's hard_swish as a Keras 3 Activation and as Keras 2
- * writes it out (x · (relu6 (x + 3) / 6): two TFOpLambda layers, a ReLU and a Multiply), both
- * after a convolution and after a depthwise convolution; hard_sigmoid; and a ReLU after a
- * BatchNormalization that follows no convolution (ResNetV2's and DenseNet's pre-activation). */
+/* Steps folded into the step before them, fused against unfused (capturing every layer turns
+ * fusion off): MobileNetV3's hard_swish as a Keras 3 Activation and as Keras 2 writes it out
+ * (x · (relu6 (x + 3) / 6): two TFOpLambda layers, a ReLU and a Multiply), both after a
+ * convolution and after a depthwise convolution; hard_sigmoid; a ReLU after a BatchNormalization
+ * that follows no convolution (ResNetV2's and DenseNet's pre-activation); and Xception's
+ * SeparableConv2D → BatchNormalization → ReLU, and → BatchNormalization → Add. */
 #include <math.h>
 
 #include "fusion-check.h"
@@ -111,6 +112,40 @@ test_batchnorm_relu (void)
   osh_graph_free (g);
 }
 
+/* Xception: SeparableConv2D → BatchNormalization → ReLU, then SeparableConv2D →
+ * BatchNormalization → Add (the block's input): the pointwise half of each takes in what follows.
+ * Depth multiplier 1 and 2 (the generic depthwise path). */
+static void
+test_separable (gconstpointer data)
+{
+  int dm = GPOINTER_TO_INT (data);
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 9, 10, 48]}", 0);
+  char config[128];
+  g_snprintf (config, sizeof config,
+              "{\"filters\": 48, \"kernel_size\": 3, \"padding\": \"same\", "
+              "\"depth_multiplier\": %d, \"use_bias\": false}", dm);
+  int s1 = ot_add (g, -1, "sep1", "SeparableConv2D", config, 1, x);
+  ot_weight (g, s1, 4, (int64_t[]){ 3, 3, 48, dm });
+  ot_weight (g, s1, 4, (int64_t[]){ 1, 1, 48 * dm, 48 });
+  int b1 = ot_add (g, -1, "bn1", "BatchNormalization", "{\"epsilon\": 0.001}", 1, s1);
+  add_batchnorm (g, b1, 48);
+  int r = ot_add (g, -1, "relu", "Activation", "{\"activation\": \"relu\"}", 1, b1);
+  int s2 = ot_add (g, -1, "sep2", "SeparableConv2D", config, 1, r);
+  ot_weight (g, s2, 4, (int64_t[]){ 3, 3, 48, dm });
+  ot_weight (g, s2, 4, (int64_t[]){ 1, 1, 48 * dm, 48 });
+  int b2 = ot_add (g, -1, "bn2", "BatchNormalization", "{\"epsilon\": 0.001}", 1, s2);
+  add_batchnorm (g, b2, 48);
+  int a = ot_add (g, -1, "add", "Add", NULL, 2, b2, x);
+  ot_io (g, -1, x, a);
+  double lo, hi;
+  const char *const folded[] = { "BatchNormalization", "Activation", "Add", NULL };
+  check_fused (g, folded, &lo, &hi, 1);
+  check_fused (g, folded, &lo, &hi, 2);
+  g_assert_cmpfloat (lo, <, 0.0);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -120,5 +155,7 @@ main (int argc, char **argv)
                         test_hard_swish);
   g_test_add_func ("/ops/fusion/hard-sigmoid", test_hard_sigmoid);
   g_test_add_func ("/ops/fusion/batchnorm-relu", test_batchnorm_relu);
+  g_test_add_data_func ("/ops/fusion/separable", GINT_TO_POINTER (1), test_separable);
+  g_test_add_data_func ("/ops/fusion/separable-multiplier-2", GINT_TO_POINTER (2), test_separable);
   return g_test_run ();
 }
