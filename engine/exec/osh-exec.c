@@ -1089,9 +1089,9 @@ now_ms (void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-bool
-osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
-              OshError *err)
+static bool
+plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
+          OshError *err)
 {
   if (n_inputs != p->n_inputs)
     return osh_fail (err, OSH_ERR_USAGE, "the model takes %d inputs (%d given)", p->n_inputs,
@@ -1164,6 +1164,16 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
       memcpy (outputs[i]->data, p->buffers[v->buffer], (size_t) v->numel * sizeof (float));
     }
   return true;
+}
+
+bool
+osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
+              OshError *err)
+{
+  unsigned csr = osh_fp_flush_denormals ();
+  bool ok = plan_run (p, inputs, n_inputs, outputs, err);
+  osh_fp_restore (csr);
+  return ok;
 }
 
 const float *
