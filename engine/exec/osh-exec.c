@@ -736,6 +736,55 @@ fuse_steps (OshPlan *p)
     }
 }
 
+/* Gives step a second output: that of step g, which a now computes too (OSH_FUSE_MEAN); g is
+ * dropped. Memory is taken first, so a refusal or a failure leaves a as it was. */
+static bool
+fold_output (OshPlan *p, int a_idx, int g_idx)
+{
+  Step *a = &p->steps[a_idx], *g = &p->steps[g_idx];
+  int n_in = a->call.n_in, n_out = a->call.n_out;
+  OshShape *block = malloc ((size_t) (n_in + n_out + 1) * sizeof (OshShape));
+  int *out_vals = malloc ((size_t) (n_out + 1) * sizeof (int));
+  if (!block || !out_vals || !a->op->absorb (&a->call, &g->call, OSH_FUSE_MEAN))
+    {
+      free (block), free (out_vals);
+      return false;
+    }
+  memcpy (block, a->call.in, (size_t) n_in * sizeof (OshShape));
+  memcpy (block + n_in, a->call.out, (size_t) n_out * sizeof (OshShape));
+  block[n_in + n_out] = g->call.out[0];
+  memcpy (out_vals, a->out_vals, (size_t) n_out * sizeof (int));
+  out_vals[n_out] = g->out_vals[0];
+  free ((void *) a->call.in);
+  free (a->out_vals);
+  a->call.in = block;
+  a->call.out = block + n_in;
+  a->call.n_out = n_out + 1;
+  a->out_vals = out_vals;
+  drop_step (p, g_idx);
+  return true;
+}
+
+/* Lets a step that makes a value also make its global average pooling, read beside the value
+ * itself (a depthwise convolution and squeeze-excite's squeeze). */
+static void
+fuse_means (OshPlan *p)
+{
+  for (int s = 0; s < p->n_steps; s++)
+    {
+      Step *a = &p->steps[s];
+      if (a->call.n_out != 1 || !a->op->absorb)
+        continue;
+      for (int t = s + 1; t < p->n_steps; t++)
+        {
+          const Step *g = &p->steps[t];
+          if (g->call.n_in == 1 && g->call.n_out == 1 && g->in_vals[0] == a->out_vals[0]
+              && is_class (g, "GlobalAveragePooling2D") && fold_output (p, s, t))
+            break;
+        }
+    }
+}
+
 /* ---- layout: ONNX activations channels-last between the steps that can work that way ---- */
 
 /* True when a value's NHWC memory differs from its NCHW memory: rank 4 with more than one
@@ -1028,6 +1077,7 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
    * before, which the first pass had already passed. */
   fuse_steps (p);
   fuse_steps (p);
+  fuse_means (p);
   if (wants_layout_pass (g, &opt) && !choose_layouts (p, opt.eager_layout, err))
     goto fail;
   for (int s = 0; s < p->n_steps; s++)

@@ -234,6 +234,7 @@ typedef struct
   int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
   int residual_in;        /* -1, or the input to add to the output (OSH_FUSE_RESIDUAL) */
   OshDepthwise *then_dw;  /* a depthwise convolution fed row by row from this 1×1 one */
+  bool means_out;         /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
 } ConvParams;
 
 static void
@@ -394,11 +395,32 @@ fold_into_depthwise (OshDepthwise *d, const OshOpCall *next, int64_t ch)
   return next_epilogue (next, &e) && osh_depthwise_set_epilogue (d, &e);
 }
 
+/* Takes in the global average pooling of a depthwise output (squeeze-excite's squeeze, read
+ * beside the output itself): the depthwise kernel sums each row while it is in registers, and
+ * the pass over the whole output is saved. */
+static bool
+absorb_mean (OshOpCall *c, ConvParams *cp, const OshOpCall *pool)
+{
+  const OshShape *o = &c->out[0];
+  bool dw = (cp->g.kind == CONV_DEPTHWISE && cp->dw) || cp->then_dw;
+  if (strcmp (pool->layer->class_name, "GlobalAveragePooling2D") != 0 || pool->n_in != 1
+      || osh_op_channels_first (pool) || !dw || cp->g.cf || o->rank != 4
+      || !osh_shape_equal (&pool->in[0], o)
+      || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[3])
+    return false;
+  cp->means_out = true;
+  return true;
+}
+
 static bool
 conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
   bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
+  if (cp->means_out) /* the means are of the output as it stands */
+    return false;
+  if (kind == OSH_FUSE_MEAN)
+    return absorb_mean (c, cp, next);
   if (cp->then_dw) /* what follows folds into the depthwise part */
     return kind == OSH_FUSE_NEXT
            && fold_into_depthwise (cp->then_dw, next, next->in[0].dim[next->in[0].rank - 1]);
@@ -728,7 +750,7 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   int64_t opix = cp->w.oh * cp->w.ow, ipix = cp->w.ih * cp->w.iw;
   int64_t pixels = g->batch * opix;
   const float *x = in[cp->scale_in == 0 ? 1 : 0];
-  float *y = out[0];
+  float *y = out[0], *means = cp->means_out ? out[1] : NULL;
   if (g->cf)
     {
       osh_op_to_channels_last (x, scratch, g->batch, g->cin, ipix);
@@ -742,7 +764,8 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
       if (cp->then_dw)
         {
           OshConvGemmRows feed = { cp->fast, x };
-          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, c->threads);
+          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, means,
+                                 c->threads);
         }
       else if (cp->fast)
         {
@@ -758,13 +781,13 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
       break;
     case CONV_DEPTHWISE:
       if (cp->dw)
-        osh_depthwise_run (cp->dw, x, y, c->threads);
+        osh_depthwise_run (cp->dw, x, y, means, c->threads);
       else
         depthwise_run (cp, x, y, cp->bias, c->threads);
       break;
     case CONV_SEPARABLE:
       if (cp->dw)
-        osh_depthwise_run (cp->dw, x, scratch, c->threads);
+        osh_depthwise_run (cp->dw, x, scratch, NULL, c->threads);
       else
         depthwise_run (cp, x, scratch, NULL, c->threads);
       if (cp->fast)

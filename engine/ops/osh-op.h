@@ -65,6 +65,8 @@ typedef enum
                        element, from the other one, and only c reads it (x · clip (x + 3, 0, 6),
                        HardSwish written out): c then reads that other operand in both places
                        and computes next itself */
+  OSH_FUSE_MEAN, /* `next` is a global average pooling of c's output, which other steps read too
+                    (squeeze-excite's squeeze): c then also writes next's output, as its second */
 } OshFuseKind;
 
 /* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an

@@ -2,8 +2,9 @@
  * fusion off): MobileNetV3's hard_swish as a Keras 3 Activation and as Keras 2 writes it out
  * (x · (relu6 (x + 3) / 6): two TFOpLambda layers, a ReLU and a Multiply), both after a
  * convolution and after a depthwise convolution; hard_sigmoid; a ReLU after a BatchNormalization
- * that follows no convolution (ResNetV2's and DenseNet's pre-activation); and Xception's
- * SeparableConv2D → BatchNormalization → ReLU, and → BatchNormalization → Add. */
+ * that follows no convolution (ResNetV2's and DenseNet's pre-activation); Xception's
+ * SeparableConv2D → BatchNormalization → ReLU, and → BatchNormalization → Add; and
+ * squeeze-excite's global average pooling summed by the depthwise convolution before it. */
 #include <math.h>
 
 #include "fusion-check.h"
@@ -146,6 +147,54 @@ test_separable (gconstpointer data)
   osh_graph_free (g);
 }
 
+/* EfficientNet's block: Conv2D 1×1 → BatchNormalization → swish → DepthwiseConv2D →
+ * BatchNormalization → swish, then squeeze-excite (GlobalAveragePooling2D → Reshape → Conv2D
+ * reduce, swish → Conv2D expand, sigmoid → Multiply) and the projection. The pooling is summed
+ * by the depthwise kernel (`fed` from the expansion, or on its own after a plain input). */
+static void
+test_squeeze (gconstpointer data)
+{
+  bool fed = GPOINTER_TO_INT (data);
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 12, 13, 32]}", 0);
+  int h = x;
+  if (fed)
+    {
+      int e = ot_add (g, -1, "expand", "Conv2D",
+                      "{\"filters\": 32, \"kernel_size\": 1, \"use_bias\": false}", 1, x);
+      ot_weight (g, e, 4, (int64_t[]){ 1, 1, 32, 32 });
+      h = ot_add (g, -1, "act0", "Activation", "{\"activation\": \"swish\"}", 1, e);
+    }
+  int d = ot_add (g, -1, "dw", "DepthwiseConv2D",
+                  "{\"kernel_size\": 3, \"padding\": \"same\", \"use_bias\": false}", 1, h);
+  ot_weight (g, d, 4, (int64_t[]){ 3, 3, 32, 1 });
+  int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, d);
+  add_batchnorm (g, b, 32);
+  int a = ot_add (g, -1, "act", "Activation", "{\"activation\": \"swish\"}", 1, b);
+  int sq = ot_add (g, -1, "squeeze", "GlobalAveragePooling2D", NULL, 1, a);
+  int rs = ot_add (g, -1, "reshape", "Reshape", "{\"target_shape\": [1, 1, 32]}", 1, sq);
+  int r = ot_add (g, -1, "reduce", "Conv2D",
+                  "{\"filters\": 8, \"kernel_size\": 1, \"activation\": \"swish\"}", 1, rs);
+  ot_weight (g, r, 4, (int64_t[]){ 1, 1, 32, 8 });
+  ot_weight (g, r, 1, (int64_t[]){ 8 });
+  int ex = ot_add (g, -1, "expand_se", "Conv2D",
+                   "{\"filters\": 32, \"kernel_size\": 1, \"activation\": \"sigmoid\"}", 1, r);
+  ot_weight (g, ex, 4, (int64_t[]){ 1, 1, 8, 32 });
+  ot_weight (g, ex, 1, (int64_t[]){ 32 });
+  int m = ot_add (g, -1, "excite", "Multiply", NULL, 2, a, ex);
+  int pj = ot_add (g, -1, "project", "Conv2D",
+                   "{\"filters\": 16, \"kernel_size\": 1, \"use_bias\": false}", 1, m);
+  ot_weight (g, pj, 4, (int64_t[]){ 1, 1, 32, 16 });
+  ot_io (g, -1, x, pj);
+  double lo, hi;
+  const char *const folded[] = { "GlobalAveragePooling2D", "BatchNormalization", "Activation",
+                                 NULL };
+  check_fused (g, folded, &lo, &hi, 1);
+  check_fused (g, folded, &lo, &hi, 2);
+  g_assert_cmpfloat (hi - lo, >, 0.1);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -155,6 +204,9 @@ main (int argc, char **argv)
                         test_hard_swish);
   g_test_add_func ("/ops/fusion/hard-sigmoid", test_hard_sigmoid);
   g_test_add_func ("/ops/fusion/batchnorm-relu", test_batchnorm_relu);
+  g_test_add_data_func ("/ops/fusion/squeeze-excite/depthwise", GINT_TO_POINTER (0), test_squeeze);
+  g_test_add_data_func ("/ops/fusion/squeeze-excite/fed-depthwise", GINT_TO_POINTER (1),
+                        test_squeeze);
   g_test_add_data_func ("/ops/fusion/separable", GINT_TO_POINTER (1), test_separable);
   g_test_add_data_func ("/ops/fusion/separable-multiplier-2", GINT_TO_POINTER (2), test_separable);
   return g_test_run ();
