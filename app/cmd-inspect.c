@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "onnx/osh-onnx.h"
 #include "osh-model.h"
+#include "osh-shapes.h"
 
 /* A shape as JSON: an array with null for unknown sizes; null when nothing is inferred. */
 static json_t *
@@ -28,7 +29,7 @@ ref_shape (const OshGraph *g, OshRef r)
 {
   static const OshShape none = { 0 };
   const OshNode *n = &g->nodes[r.node];
-  return n->shapes && r.index < n->n_outputs ? &n->shapes[r.index] : &none;
+  return n->shapes && r.index < n->n_outputs ? osh_node_shown_shape (n, r.index) : &none;
 }
 
 /* The first output shape of a layer's first call (Keras's layer.output_shape). */
@@ -189,8 +190,8 @@ print_table (const OshGraph *g)
   if (osh_model_weights_warning (g))
     printf ("Warning: %s; outputs will not be finite.\n", osh_model_weights_warning (g));
   if (osh_onnx_symbolic_inputs (g))
-    printf ("Note: the model leaves input sizes open; the shapes above take them as 1 (give "
-            "--input-shape, e.g. --input-shape 1,3,640,640, for real ones).\n");
+    printf ("Note: the model leaves input sizes open; the sizes that follow them are None above "
+            "(give --input-shape, e.g. --input-shape 1,3,640,640, for real ones).\n");
   return OSH_EXIT_OK;
 }
 

@@ -73,6 +73,7 @@ osh_graph_free (OshGraph *g)
     {
       free (g->nodes[i].inputs);
       free (g->nodes[i].shapes);
+      free (g->nodes[i].shown);
       json_decref (g->nodes[i].kwargs);
     }
   free (g->layers);
@@ -91,6 +92,20 @@ static char *
 dup_or_null (const char *s)
 {
   return s ? strdup (s) : NULL;
+}
+
+/* dst's shapes (and shapes as shown) become copies of src's. */
+bool
+osh_node_copy_shapes (OshNode *dst, const OshNode *src, OshError *err)
+{
+  size_t bytes = (size_t) (src->n_outputs ? src->n_outputs : 1) * sizeof (OshShape);
+  if (src->shapes && (dst->shapes = malloc (bytes)))
+    memcpy (dst->shapes, src->shapes, bytes);
+  if (src->shown && (dst->shown = malloc (bytes)))
+    memcpy (dst->shown, src->shown, bytes);
+  if ((src->shapes && !dst->shapes) || (src->shown && !dst->shown))
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory copying shapes");
+  return true;
 }
 
 OshGraph *
@@ -130,16 +145,8 @@ osh_graph_copy (const OshGraph *g, OshError *err)
       const OshNode *n = &g->nodes[i];
       if (osh_graph_add_node (c, n->layer, n->inputs, n->n_inputs, n->n_outputs, err) < 0)
         goto fail;
-      if (n->shapes)
-        {
-          c->nodes[i].shapes = malloc ((size_t) n->n_outputs * sizeof (OshShape));
-          if (!c->nodes[i].shapes)
-            {
-              osh_fail (err, OSH_ERR_NOMEM, "out of memory copying shapes");
-              goto fail;
-            }
-          memcpy (c->nodes[i].shapes, n->shapes, (size_t) n->n_outputs * sizeof (OshShape));
-        }
+      if (!osh_node_copy_shapes (&c->nodes[i], n, err))
+        goto fail;
       c->nodes[i].kwargs = n->kwargs ? json_deep_copy (n->kwargs) : NULL;
     }
   for (int i = 0; i < g->n_layers; i++)

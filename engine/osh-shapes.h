@@ -9,3 +9,7 @@
 #include "osh-graph.h"
 
 bool osh_graph_infer_shapes (OshGraph *g, OshError *err);
+
+/* Output k of node n as a user should read it: for an ONNX graph with symbolic input sizes,
+ * which inference takes as 1, the sizes that follow them are -1 (None); else the shape itself. */
+const OshShape *osh_node_shown_shape (const OshNode *n, int k);

@@ -161,13 +161,8 @@ copy_node (const OshRebuild *r,
       free (ins);
       if (nn < 0)
         return false;
-      if (node->shapes)
-        {
-          c->nodes[nn].shapes = malloc ((size_t) node->n_outputs * sizeof (OshShape));
-          if (!c->nodes[nn].shapes)
-            return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-          memcpy (c->nodes[nn].shapes, node->shapes, (size_t) node->n_outputs * sizeof (OshShape));
-        }
+      if (!osh_node_copy_shapes (&c->nodes[nn], node, err))
+        return false;
       c->nodes[nn].kwargs = node->kwargs ? json_deep_copy (node->kwargs) : NULL;
       node_map[n] = nn;
       state[n] = 2;

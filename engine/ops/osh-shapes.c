@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-onnx.h"
 #include "osh-op.h"
 #include "osh-topo.h"
 
@@ -118,6 +119,50 @@ eval_node (Infer *in, OshShape *s, int node, int depth, OshError *err)
   return ok;
 }
 
+/* Every node's output shapes into s (in->off gives each node's first slot). */
+static bool
+infer_all (Infer *in, OshShape *s, OshError *err)
+{
+  bool ok = true;
+  memset (s, 0, (size_t) in->total * sizeof *s);
+  /* Top level first, in dependency order; nodes inside models get their shapes from the inner
+   * inputs' configs unless a call of their model already gave them. */
+  for (int k = 0; ok && k < in->g->n_nodes; k++)
+    ok = eval_node (in, s, in->order[k], 0, err);
+  return ok;
+}
+
+/* The sizes that follow an ONNX graph's symbolic input sizes, which inference takes as 1: found
+ * by inferring again with them at another size and keeping -1 (shown as None) wherever the two
+ * differ, into each node's `shown`. Nothing is marked when the second pass fails. */
+static void
+mark_open_sizes (Infer *in, const OshShape *s)
+{
+  OshGraph *g = in->g;
+  OshShape *t = malloc ((size_t) (in->total ? in->total : 1) * sizeof *t);
+  OshError ignored = { 0 };
+  g->open_size_probe = 64; /* a multiple of the usual strides, so skip connections still meet */
+  bool ok = t && infer_all (in, t, &ignored);
+  g->open_size_probe = 0;
+  for (int i = 0; ok && i < g->n_nodes; i++)
+    {
+      OshNode *n = &g->nodes[i];
+      n->shown = malloc ((size_t) (n->n_outputs ? n->n_outputs : 1) * sizeof (OshShape));
+      if (!n->shown)
+        break;
+      for (int k = 0; k < n->n_outputs; k++)
+        {
+          OshShape a = s[in->off[i] + k];
+          const OshShape *b = &t[in->off[i] + k];
+          for (int d = 0; a.rank == b->rank && d < a.rank; d++)
+            if (a.dim[d] != b->dim[d])
+              a.dim[d] = -1;
+          n->shown[k] = a;
+        }
+    }
+  free (t);
+}
+
 bool
 osh_graph_infer_shapes (OshGraph *g, OshError *err)
 {
@@ -130,15 +175,14 @@ osh_graph_infer_shapes (OshGraph *g, OshError *err)
     {
       in.off[i] = in.total;
       in.total += g->nodes[i].n_outputs;
+      free (g->nodes[i].shown); /* derived from the shapes: made again below when needed */
+      g->nodes[i].shown = NULL;
     }
   OshShape *s = calloc ((size_t) (in.total ? in.total : 1), sizeof *s);
   in.order = osh_topo_order (g, err);
   if (!s || !in.order)
     ok = in.order ? osh_fail (err, OSH_ERR_NOMEM, "out of memory for shapes") : false;
-  /* Top level first, in dependency order; nodes inside models get their shapes from the inner
-   * inputs' configs unless a call of their model already gave them. */
-  for (int k = 0; ok && k < g->n_nodes; k++)
-    ok = eval_node (&in, s, in.order[k], 0, err);
+  ok = ok && infer_all (&in, s, err);
   for (int i = 0; ok && i < g->n_nodes; i++)
     {
       OshNode *n = &g->nodes[i];
@@ -149,8 +193,16 @@ osh_graph_infer_shapes (OshGraph *g, OshError *err)
       else
         memcpy (n->shapes, &s[in.off[i]], (size_t) n->n_outputs * sizeof (OshShape));
     }
+  if (ok && osh_onnx_symbolic_inputs (g))
+    mark_open_sizes (&in, s);
   free (s);
   free (in.order);
   free (in.off);
   return ok;
+}
+
+const OshShape *
+osh_node_shown_shape (const OshNode *n, int k)
+{
+  return n->shown ? &n->shown[k] : &n->shapes[k];
 }

@@ -102,6 +102,13 @@ def inspect_shows_shapes_at_the_given_input_sizes():
         (first["output_shape"], last["output_shape"])
     r = offshoot("inspect", det)
     assert r.returncode == 0 and "leaves input sizes open" in r.stdout, r.stdout[-300:]
+    # Without sizes, those that follow the open ones read None (the channels stay known).
+    doc = offshoot_json("inspect", det, "--json")
+    first, last = doc["layers"][0], doc["layers"][-1]
+    assert first["output_shape"] == [None, 3, None, None], first["output_shape"]
+    assert last["output_shape"] == [None, 1, None, None], last["output_shape"]
+    assert all(l["output_shape"][1] is not None for l in doc["layers"] if l["output_shape"]), \
+        [l["name"] for l in doc["layers"] if l["output_shape"] and l["output_shape"][1] is None]
     r = offshoot("inspect", model("ch_ppocr_mobile_v2.0_cls_infer.onnx"), "--input-shape", "1,3,48")
     assert r.returncode == 2 and "rank" in r.stderr, r.stderr
 
