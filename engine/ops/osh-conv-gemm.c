@@ -184,8 +184,8 @@ osh_conv_gemm_free (OshConvGemm *c)
  * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. */
 static inline __attribute__ ((always_inline)) void
 tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-      const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
-      int64_t plane, __mmask16 m0, __mmask16 m1)
+      const char *pf, int64_t pstep, const float *bias, const OshEpilogue *ep, float *out,
+      const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
 {
   __m512 acc[MR][2];
   __m512 b0 = _mm512_load_ps (bias), b1 = _mm512_load_ps (bias + 16);
@@ -196,7 +196,40 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
     acc[r][0] = b0, acc[r][1] = b1;
-  if (res && plane) /* a residual added in: the sums start from it */
+  /* A residual is added after the products, its lines asked for now: loaded first, the sums
+   * would wait on memory before the first product. */
+  if (res && !plane)
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        {
+          _mm_prefetch ((const char *) (res + r * ldo), _MM_HINT_T0);
+          _mm_prefetch ((const char *) (res + r * ldo + 16), _MM_HINT_T0);
+        }
+    }
+  for (int64_t t = 0; t < taps; t++)
+    {
+      const float *a[MR];
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        a[r] = rows[t * MR + r];
+      for (int64_t k = 0; k < len; k++, B += NR)
+        {
+          /* Kernel lines wanted soon (this panel ahead, or a share of the next panel). */
+          _mm_prefetch (pf, _MM_HINT_T0);
+          _mm_prefetch (pf + 64, _MM_HINT_T0);
+          pf += pstep;
+          __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
+#pragma GCC unroll 12
+          for (int r = 0; r < mr; r++)
+            {
+              __m512 x = _mm512_set1_ps (a[r][k]);
+              acc[r][0] = _mm512_fmadd_ps (x, w0, acc[r][0]);
+              acc[r][1] = _mm512_fmadd_ps (x, w1, acc[r][1]);
+            }
+        }
+    }
+  if (res && plane)
     {
 #pragma GCC unroll 12
       for (int r = 0; r < mr; r++)
@@ -213,27 +246,6 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
         {
           acc[r][0] += _mm512_maskz_loadu_ps (m0, res + r * ldo);
           acc[r][1] += _mm512_maskz_loadu_ps (m1, res + r * ldo + 16);
-        }
-    }
-  for (int64_t t = 0; t < taps; t++)
-    {
-      const float *a[MR];
-#pragma GCC unroll 12
-      for (int r = 0; r < mr; r++)
-        a[r] = rows[t * MR + r];
-      for (int64_t k = 0; k < len; k++, B += NR)
-        {
-          /* The panel streams from memory on its first pass: ask for it ahead of use. */
-          _mm_prefetch ((const char *) (B + PREFETCH * NR), _MM_HINT_T0);
-          _mm_prefetch ((const char *) (B + PREFETCH * NR + 16), _MM_HINT_T0);
-          __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
-#pragma GCC unroll 12
-          for (int r = 0; r < mr; r++)
-            {
-              __m512 x = _mm512_set1_ps (a[r][k]);
-              acc[r][0] = _mm512_fmadd_ps (x, w0, acc[r][0]);
-              acc[r][1] = _mm512_fmadd_ps (x, w1, acc[r][1]);
-            }
         }
     }
   if (plane)
@@ -259,14 +271,14 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
 
 static void
 tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-          const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
+          const char *pf, int64_t pstep, const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
           int64_t plane, __mmask16 m0, __mmask16 m1)
 {
   switch (mr)
     {
 #define CASE(n)                                                                                    \
   case n:                                                                                          \
-    tile (n, taps, len, rows, B, bias, ep, out, res, ldo, plane, m0, m1);                          \
+    tile (n, taps, len, rows, B, pf, pstep, bias, ep, out, res, ldo, plane, m0, m1);              \
     break;
       CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6)
       CASE (7) CASE (8) CASE (9) CASE (10) CASE (11) CASE (12)
@@ -278,15 +290,27 @@ tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const flo
 
 /* Panel j of group grp over one tile of mr pixels whose rows are set up (tile_rows): the lanes
  * a panel past the group's last output channel leaves empty, its packed kernel (from `packed`:
- * c->packed or a scaled copy) and bias. */
+ * c->packed or a scaled copy) and bias. With share < 0 the tile reads its own panel ahead (its
+ * first pass over it); else it asks for part `share` of c->blocks of the next panel, so that
+ * panel arrives spread over this one's blocks instead of stalling the next panel's first. */
 static void
 panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, int64_t mr,
-            const float *const *rows, float *out, const float *res, int64_t plane)
+            const float *const *rows, float *out, const float *res, int64_t plane, int64_t share)
 {
-  int64_t valid = c->og - j * NR, panel = grp * c->panels + j;
-  tile_any ((int) mr, c->gather ? 1 : c->s.kh * c->s.kw, c->gather ? c->K : c->cg, rows,
-            packed + panel * c->K * NR, c->bias + panel * NR, &c->ep, out, res, c->s.cout, plane,
-            lanes (valid), lanes (valid - 16));
+  int64_t valid = c->og - j * NR, panel = grp * c->panels + j, floats = c->K * NR;
+  const float *B = packed + panel * floats;
+  const char *pf = (const char *) (B + PREFETCH * NR);
+  int64_t pstep = NR * sizeof (float);
+  if (share >= 0)
+    {
+      int64_t next = (panel + 1) % (c->s.groups * c->panels);
+      int64_t part = (floats * (int64_t) sizeof (float) + c->blocks - 1) / c->blocks;
+      pf = (const char *) (packed + next * floats) + share * part;
+      pstep = (part + c->K - 1) / c->K;
+    }
+  tile_any ((int) mr, c->gather ? 1 : c->s.kh * c->s.kw, c->gather ? c->K : c->cg, rows, B, pf,
+            pstep, c->bias + panel * NR, &c->ep, out, res, c->s.cout, plane, lanes (valid),
+            lanes (valid - 16));
 }
 
 typedef struct
@@ -381,7 +405,8 @@ run_items (void *arg, int64_t begin, int64_t end)
       float *o = s->planar_out ? job->out + (n * s->cout + m) * opix + p0
                                : job->out + (n * opix + p0) * s->cout + m;
       const float *res = job->residual ? job->residual + (o - job->out) : NULL;
-      panel_tile (c, job->packed, grp, j, mr, rows, o, res, s->planar_out ? opix : 0);
+      panel_tile (c, job->packed, grp, j, mr, rows, o, res, s->planar_out ? opix : 0,
+                  c->block_major || item == begin ? -1 : blk);
     }
   free (col);
 }
@@ -412,7 +437,7 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
         tile_rows (c, in + grp * c->cg, p, mr, rows, col);
         for (int64_t j = 0; j < c->panels; j++)
           panel_tile (c, c->packed, grp, j, mr, rows, out + (p - p0) * s->cout + grp * c->og + j * NR,
-                      NULL, 0);
+                      NULL, 0, -1);
       }
   free (col);
 }
