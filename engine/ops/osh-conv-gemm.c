@@ -183,9 +183,9 @@ osh_conv_gemm_free (OshConvGemm *c)
 /* One tile: `mr` pixel rows × one panel. rows[t * MR + r] is pixel r's input for tap t, `len`
  * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. */
 static inline __attribute__ ((always_inline)) void
-tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-      const char *pf, int64_t pstep, const float *bias, const OshEpilogue *ep, float *out,
-      const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
+tile (const int mr, const bool far, const char *pf, int64_t pstep, int64_t taps, int64_t len,
+      const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
+      float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
 {
   __m512 acc[MR][2];
   __m512 b0 = _mm512_load_ps (bias), b1 = _mm512_load_ps (bias + 16);
@@ -215,10 +215,17 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
         a[r] = rows[t * MR + r];
       for (int64_t k = 0; k < len; k++, B += NR)
         {
-          /* Kernel lines wanted soon (this panel ahead, or a share of the next panel). */
-          _mm_prefetch (pf, _MM_HINT_T0);
-          _mm_prefetch (pf + 64, _MM_HINT_T0);
-          pf += pstep;
+          if (far) /* a share of the next panel, so it arrives spread over this one's blocks */
+            {
+              _mm_prefetch (pf, _MM_HINT_T0);
+              _mm_prefetch (pf + 64, _MM_HINT_T0);
+              pf += pstep;
+            }
+          else /* the panel streams from memory on its first pass: ask for it ahead of use */
+            {
+              _mm_prefetch ((const char *) (B + PREFETCH * NR), _MM_HINT_T0);
+              _mm_prefetch ((const char *) (B + PREFETCH * NR + 16), _MM_HINT_T0);
+            }
           __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
 #pragma GCC unroll 12
           for (int r = 0; r < mr; r++)
@@ -269,24 +276,40 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
     }
 }
 
+/* The tile for a run-time mr; `pf`, when set, is the start of this tile's share of the next
+ * panel, pstep bytes of it per row of the product. Two functions, not one flag: the hot loop of
+ * the common case (no pf) stays as compact as it can be. */
+#define TILE_CASE(n, far, pf, pstep)                                                               \
+  case n:                                                                                          \
+    tile (n, far, pf, pstep, taps, len, rows, B, bias, ep, out, res, ldo, plane, m0, m1);          \
+    break;
+#define TILE_SWITCH(far, pf, pstep)                                                                \
+  switch (mr)                                                                                      \
+    {                                                                                              \
+      TILE_CASE (1, far, pf, pstep) TILE_CASE (2, far, pf, pstep) TILE_CASE (3, far, pf, pstep)    \
+      TILE_CASE (4, far, pf, pstep) TILE_CASE (5, far, pf, pstep) TILE_CASE (6, far, pf, pstep)    \
+      TILE_CASE (7, far, pf, pstep) TILE_CASE (8, far, pf, pstep) TILE_CASE (9, far, pf, pstep)    \
+      TILE_CASE (10, far, pf, pstep) TILE_CASE (11, far, pf, pstep)                                \
+      TILE_CASE (12, far, pf, pstep) default : break;                                              \
+    }
+
 static void
 tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-          const char *pf, int64_t pstep, const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
+          const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
           int64_t plane, __mmask16 m0, __mmask16 m1)
 {
-  switch (mr)
-    {
-#define CASE(n)                                                                                    \
-  case n:                                                                                          \
-    tile (n, taps, len, rows, B, pf, pstep, bias, ep, out, res, ldo, plane, m0, m1);              \
-    break;
-      CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6)
-      CASE (7) CASE (8) CASE (9) CASE (10) CASE (11) CASE (12)
-#undef CASE
-    default:
-      break;
-    }
+  TILE_SWITCH (false, NULL, 0)
 }
+
+static void
+tile_far (int mr, const char *pf, int64_t pstep, int64_t taps, int64_t len,
+          const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
+          float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
+{
+  TILE_SWITCH (true, pf, pstep)
+}
+#undef TILE_SWITCH
+#undef TILE_CASE
 
 /* Panel j of group grp over one tile of mr pixels whose rows are set up (tile_rows): the lanes
  * a panel past the group's last output channel leaves empty, its packed kernel (from `packed`:
@@ -298,19 +321,19 @@ panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, i
             const float *const *rows, float *out, const float *res, int64_t plane, int64_t share)
 {
   int64_t valid = c->og - j * NR, panel = grp * c->panels + j, floats = c->K * NR;
+  int64_t taps = c->gather ? 1 : c->s.kh * c->s.kw, len = c->gather ? c->K : c->cg;
   const float *B = packed + panel * floats;
-  const char *pf = (const char *) (B + PREFETCH * NR);
-  int64_t pstep = NR * sizeof (float);
-  if (share >= 0)
+  if (share < 0)
     {
-      int64_t next = (panel + 1) % (c->s.groups * c->panels);
-      int64_t part = (floats * (int64_t) sizeof (float) + c->blocks - 1) / c->blocks;
-      pf = (const char *) (packed + next * floats) + share * part;
-      pstep = (part + c->K - 1) / c->K;
+      tile_any ((int) mr, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res, c->s.cout,
+                plane, lanes (valid), lanes (valid - 16));
+      return;
     }
-  tile_any ((int) mr, c->gather ? 1 : c->s.kh * c->s.kw, c->gather ? c->K : c->cg, rows, B, pf,
-            pstep, c->bias + panel * NR, &c->ep, out, res, c->s.cout, plane, lanes (valid),
-            lanes (valid - 16));
+  int64_t next = (panel + 1) % (c->s.groups * c->panels);
+  int64_t part = (floats * (int64_t) sizeof (float) + c->blocks - 1) / c->blocks;
+  tile_far ((int) mr, (const char *) (packed + next * floats) + share * part,
+            (part + c->K - 1) / c->K, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res,
+            c->s.cout, plane, lanes (valid), lanes (valid - 16));
 }
 
 typedef struct

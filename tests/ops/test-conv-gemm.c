@@ -2,7 +2,8 @@
  * six-loop convolution written here, over the shapes that take its different paths: pointwise,
  * k×k read through tap pointers, few input channels (gathered tiles), strides, dilation,
  * asymmetric padding, groups, output channels that do not fill a 32-wide panel, batches,
- * channels-first output, and folded BatchNormalization + clamp. Then the executor's step fusion:
+ * kernels past L2 run panel by panel, channels-first output, a residual added in, and folded
+ * BatchNormalization + clamp. Then the executor's step fusion:
  * Conv2D → BatchNormalization → ReLU → Dropout runs as one step and computes what the four
  * steps compute unfused (capturing every layer turns fusion off); likewise ZeroPadding2D before
  * a convolution and the activation after a residual Add. */
@@ -20,10 +21,11 @@ typedef struct
 } Case;
 
 /* out (batch, oh, ow, cout) from in (batch, ih, iw, cin) and a Keras (kh, kw, cin/g, cout)
- * kernel, then y·scale + shift, clamped. */
+ * kernel, then y·scale + shift, plus res (same layout as out; may be NULL), clamped. */
 static void
 reference (const OshConvShape *s, const float *in, const float *k, const float *bias,
-           const float *scale, const float *shift, float lo, float hi, float *out)
+           const float *scale, const float *shift, const float *res, float lo, float hi,
+           float *out)
 {
   int64_t cg = s->cin / s->groups, og = s->cout / s->groups;
   for (int64_t n = 0; n < s->batch; n++)
@@ -46,12 +48,16 @@ reference (const OshConvShape *s, const float *in, const float *k, const float *
             float y = (float) acc;
             if (scale)
               y = y * scale[m] + shift[m];
-            out[((n * s->oh + oy) * s->ow + ox) * s->cout + m] = fminf (fmaxf (y, lo), hi);
+            int64_t o = ((n * s->oh + oy) * s->ow + ox) * s->cout + m;
+            if (res)
+              y += res[o];
+            out[o] = fminf (fmaxf (y, lo), hi);
           }
 }
 
+/* With `residual`, a tensor of the output's layout is added in (run_with) before the clamp. */
 static void
-check_case (const Case *c, bool fold, bool planar)
+check_case (const Case *c, bool fold, bool planar, bool residual)
 {
   OshConvShape s = c->s;
   s.planar_out = planar;
@@ -60,6 +66,15 @@ check_case (const Case *c, bool fold, bool planar)
   float *in = g_new (float, nin), *k = g_new (float, nk), *bias = g_new (float, s.cout);
   float *scale = g_new (float, s.cout), *shift = g_new (float, s.cout);
   float *want = g_new (float, nout), *got = g_new (float, nout);
+  float *res = residual ? g_new (float, nout) : NULL, *res_out = residual ? g_new (float, nout) : NULL;
+  int64_t opix = s.oh * s.ow;
+  for (int64_t i = 0; residual && i < nout; i++)
+    res[i] = 2.0f * ot_pattern (i, 6);
+  for (int64_t n = 0; residual && n < s.batch; n++) /* the same values in the output's layout */
+    for (int64_t p = 0; p < opix; p++)
+      for (int64_t m = 0; m < s.cout; m++)
+        res_out[planar ? (n * s.cout + m) * opix + p : (n * opix + p) * s.cout + m]
+            = res[(n * opix + p) * s.cout + m];
   for (int64_t i = 0; i < nin; i++)
     in[i] = ot_pattern (i, 1);
   for (int64_t i = 0; i < nk; i++)
@@ -84,10 +99,10 @@ check_case (const Case *c, bool fold, bool planar)
       g_assert_false (osh_conv_gemm_set_epilogue (cg, &relu1)); /* one epilogue only */
       lo = 0.0f, hi = 6.0f;
     }
-  osh_conv_gemm_run (cg, in, got, 2);
-  reference (&s, in, k, bias, fold ? scale : NULL, shift, lo, hi, want);
+  OshConvGemmExtras x = { .residual = res_out };
+  osh_conv_gemm_run_with (cg, in, &x, got, 2);
+  reference (&s, in, k, bias, fold ? scale : NULL, shift, res, lo, hi, want);
   double worst = 0, peak = 1;
-  int64_t opix = s.oh * s.ow;
   for (int64_t n = 0; n < s.batch; n++)
     for (int64_t p = 0; p < opix; p++)
       for (int64_t m = 0; m < s.cout; m++)
@@ -98,12 +113,12 @@ check_case (const Case *c, bool fold, bool planar)
           peak = fmax (peak, fabs (w));
         }
   if (worst > 1e-4 * peak)
-    g_error ("%s%s%s: max |diff| %g against max |ref| %g", c->name, fold ? " folded" : "",
-             planar ? " planar" : "", worst, peak);
+    g_error ("%s%s%s%s: max |diff| %g against max |ref| %g", c->name, fold ? " folded" : "",
+             planar ? " planar" : "", residual ? " residual" : "", worst, peak);
 out:
   osh_conv_gemm_free (cg);
   g_free (in), g_free (k), g_free (bias), g_free (scale), g_free (shift), g_free (want),
-      g_free (got);
+      g_free (got), g_free (res), g_free (res_out);
 }
 
 #define SHAPE(b, ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw, groups)                \
@@ -120,6 +135,11 @@ static const Case cases[] = {
   { "batch 3, 13 pixels", SHAPE (3, 1, 13, 48, 1, 13, 80, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "one pixel (squeeze-excite)", SHAPE (1, 1, 1, 96, 1, 1, 24, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "one pixel, 4 outputs", SHAPE (1, 1, 1, 96, 1, 1, 4, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  /* A kernel past 1 MB is run panel by panel, each tile asking for a share of the next panel;
+   * 35 pixels are blocks of 12, 12 and 11; two images and two groups wrap "the next panel". */
+  { "1x1 512->640, panel by panel", SHAPE (1, 5, 7, 512, 5, 7, 640, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  { "3x3 groups 2, 2 images, panel by panel",
+    SHAPE (2, 4, 5, 256, 4, 5, 320, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
 };
 
 static void
@@ -128,7 +148,8 @@ test_kernel (gconstpointer data)
   const Case *c = data;
   for (int fold = 0; fold < 2; fold++)
     for (int planar = 0; planar < 2; planar++)
-      check_case (c, fold, planar);
+      for (int residual = 0; residual < 2; residual++)
+        check_case (c, fold, planar, residual);
 }
 
 /* Runs `g` fused (on `threads`) and unfused (capturing every layer turns fusion off): the same
