@@ -418,7 +418,9 @@ run_items (void *arg, int64_t begin, int64_t end)
         blk = item % c->blocks, rest = item / c->blocks, j = rest % c->panels;
       rest = item / (c->panels * c->blocks);
       int64_t grp = rest % s->groups, n = rest / s->groups;
-      int64_t p0 = blk * MR, mr = opix - p0 < MR ? opix - p0 : MR;
+      /* Blocks of equal size (49 pixels: 10, 10, 10, 10, 9): a last block of a pixel or two
+       * would cost nearly a whole tile's kernel traffic for little work. */
+      int64_t p0 = blk * opix / c->blocks, mr = (blk + 1) * opix / c->blocks - p0;
       const float *img = job->in + n * s->ih * s->iw * s->cin + grp * c->cg;
       int64_t key = rest * c->blocks + blk;
       if (key != have || !c->gather)

@@ -135,8 +135,10 @@ static const Case cases[] = {
   { "batch 3, 13 pixels", SHAPE (3, 1, 13, 48, 1, 13, 80, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "one pixel (squeeze-excite)", SHAPE (1, 1, 1, 96, 1, 1, 24, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "one pixel, 4 outputs", SHAPE (1, 1, 1, 96, 1, 1, 4, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  /* 49 pixels: blocks of 10, 10, 10, 10 and 9 rather than 4 × 12 and 1. */
+  { "7x7 map, balanced blocks", SHAPE (1, 7, 7, 64, 7, 7, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1) },
   /* A kernel past 1 MB is run panel by panel, each tile asking for a share of the next panel;
-   * 35 pixels are blocks of 12, 12 and 11; two images and two groups wrap "the next panel". */
+   * 35 pixels are blocks of 11, 12 and 12; two images and two groups wrap "the next panel". */
   { "1x1 512->640, panel by panel", SHAPE (1, 5, 7, 512, 5, 7, 640, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "3x3 groups 2, 2 images, panel by panel",
     SHAPE (2, 4, 5, 256, 4, 5, 320, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
