@@ -8,8 +8,10 @@
  * The output is written channels-last, or channels-first by scattering each vector over 16 planes.
  * A kernel that fits in L2 is run block by block (each block's output rows written whole); a
  * larger one panel by panel, every pixel block passing over a panel while it is in L2. Inputs
- * with few channels per group are gathered first (im2col of one tile on the stack), since a
- * short inner loop per tap would leave the FMA units idle. */
+ * with few channels per group would make a short inner loop per tap, leaving the FMA units idle:
+ * with dense rows (one group, no horizontal dilation) a tap is a whole kernel row instead, kw
+ * adjacent pixels read as one run (copied, with zeros, only where it crosses the border);
+ * otherwise the tile is gathered first (im2col of one tile). */
 #include "osh-conv-gemm.h"
 
 #include <math.h>
@@ -58,6 +60,8 @@ struct OshConvGemm
   OshConvShape s;
   int64_t cg, og, K, panels, blocks;
   bool gather;      /* im2col one tile at a time instead of reading through tap pointers */
+  bool rowwise;     /* a tap is a kernel row: kw · cg adjacent floats */
+  int64_t taps, len; /* what the tile's loops run over: taps, each len rows of the panel */
   bool block_major; /* all panels of a pixel block before the next block */
   OshEpilogue ep;
   float *packed; /* [groups][panels][K][NR] */
@@ -88,10 +92,12 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
     return NULL;
   if (s->planar_out && s->oh * s->ow > INT32_MAX / 16)
     return NULL; /* the scatter's lane offsets are 32-bit */
-  bool gather = cg < MIN_DIRECT || taps > MAX_TAPS;
+  bool rowwise = cg < MIN_DIRECT && s->groups == 1 && s->dw == 1 && s->kw * cg >= 8
+                 && s->kh <= MAX_TAPS;
+  bool gather = !rowwise && (cg < MIN_DIRECT || taps > MAX_TAPS);
   int64_t K = taps * cg;
-  if (gather && K * MR * (int64_t) sizeof (float) > 256 * 1024)
-    return NULL; /* the gathered tile lives on the stack */
+  if ((gather || rowwise) && K * MR * (int64_t) sizeof (float) > 256 * 1024)
+    return NULL; /* bounds the tile's copies */
   OshConvGemm *c = calloc (1, sizeof *c);
   if (!c)
     return NULL;
@@ -100,15 +106,18 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   c->og = og;
   c->K = K;
   c->gather = gather;
+  c->rowwise = rowwise;
+  c->taps = gather ? 1 : rowwise ? s->kh : taps;
+  c->len = gather ? K : rowwise ? s->kw * cg : cg;
   c->panels = (og + NR - 1) / NR;
   c->blocks = (s->oh * s->ow + MR - 1) / MR;
   /* A whole kernel that stays in L2 lets each block's output rows be written whole while they
    * are in cache; a larger one is better read one panel at a time, every block passing over it. */
-  c->block_major = gather || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
+  c->block_major = gather || rowwise || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
   c->ep = osh_epilogue_none ();
   c->packed = alloc_floats (s->groups * c->panels * K * NR);
   c->bias = alloc_floats (s->groups * c->panels * NR);
-  c->zeros = alloc_floats (cg);
+  c->zeros = alloc_floats (c->len);
   if (!c->packed || !c->bias || !c->zeros)
     {
       osh_conv_gemm_free (c);
@@ -321,7 +330,7 @@ panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, i
             const float *const *rows, float *out, const float *res, int64_t plane, int64_t share)
 {
   int64_t valid = c->og - j * NR, panel = grp * c->panels + j, floats = c->K * NR;
-  int64_t taps = c->gather ? 1 : c->s.kh * c->s.kw, len = c->gather ? c->K : c->cg;
+  int64_t taps = c->taps, len = c->len;
   const float *B = packed + panel * floats;
   if (share < 0)
     {
@@ -346,7 +355,8 @@ typedef struct
 } Job;
 
 /* Rows of a tile for pixels [p0, p0 + mr): one pointer per pixel and tap into the image (or the
- * zero row), or, when gathering, the pixels' whole input rows copied into `col`. */
+ * zero row; a kernel row's run when rowwise, copied into `col` at the border), or, when
+ * gathering, the pixels' whole input rows copied into `col`. */
 static void
 tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const float **rows,
            float *col)
@@ -363,6 +373,27 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
         {
           int64_t iy = oy * s->sh - s->ph + ky * s->dh, ix0 = ox * s->sw - s->pw;
           bool inside = iy >= 0 && iy < s->ih;
+          if (c->rowwise)
+            {
+              float *to = dst + ky * c->len;
+              if (!inside)
+                rows[ky * MR + r] = c->zeros;
+              else if (ix0 >= 0 && ix0 + s->kw <= s->iw)
+                rows[ky * MR + r] = img + (iy * s->iw + ix0) * s->cin; /* read in place */
+              else /* across the border: padding as zeros */
+                {
+                  for (int64_t kx = 0; kx < s->kw; kx++)
+                    {
+                      int64_t ix = ix0 + kx;
+                      const float *src = ix >= 0 && ix < s->iw ? img + (iy * s->iw + ix) * s->cin
+                                                               : c->zeros;
+                      for (int64_t ci = 0; ci < cg; ci++)
+                        to[kx * cg + ci] = src[ci];
+                    }
+                  rows[ky * MR + r] = to;
+                }
+              continue;
+            }
           if (dst && inside && s->dw == 1 && s->groups == 1 && ix0 >= 0 && ix0 + s->kw <= s->iw)
             {
               /* A kernel row reads kw adjacent pixels: one copy, a few vectors long (a call to
@@ -390,7 +421,7 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
                 rows[t * MR + r] = src;
             }
         }
-      if (dst)
+      if (c->gather)
         rows[r] = dst;
     }
 }
@@ -405,8 +436,8 @@ run_items (void *arg, int64_t begin, int64_t end)
   const OshConvShape *s = &c->s;
   int64_t opix = s->oh * s->ow;
   const float *rows[MAX_TAPS * MR];
-  float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
-  if (c->gather && !col)
+  float *col = c->gather || c->rowwise ? alloc_floats (MR * c->K) : NULL;
+  if ((c->gather || c->rowwise) && !col)
     return; /* cannot happen for the sizes allowed at plan time; leaves the output unwritten */
   int64_t have = -1; /* the block whose rows are set up */
   for (int64_t item = begin; item < end; item++)
@@ -423,7 +454,7 @@ run_items (void *arg, int64_t begin, int64_t end)
       int64_t p0 = blk * opix / c->blocks, mr = (blk + 1) * opix / c->blocks - p0;
       const float *img = job->in + n * s->ih * s->iw * s->cin + grp * c->cg;
       int64_t key = rest * c->blocks + blk;
-      if (key != have || !c->gather)
+      if (key != have) /* the rows of a block serve each of its panels */
         tile_rows (c, img, p0, mr, rows, col);
       have = key;
       int64_t m = grp * c->og + j * NR;
@@ -448,8 +479,8 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
 {
   const OshConvShape *s = &c->s;
   const float *rows[MAX_TAPS * MR];
-  float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
-  if (c->gather && !col)
+  float *col = c->gather || c->rowwise ? alloc_floats (MR * c->K) : NULL;
+  if ((c->gather || c->rowwise) && !col)
     {
       for (int64_t i = 0; i < count * s->cout; i++)
         out[i] = NAN; /* out of memory mid-run: visible, not garbage */

@@ -1,6 +1,7 @@
 /* The packed implicit-GEMM convolution (engine/ops/osh-conv-gemm.c) against a plain
  * six-loop convolution written here, over the shapes that take its different paths: pointwise,
- * k×k read through tap pointers, few input channels (gathered tiles), strides, dilation,
+ * k×k read through tap pointers, few input channels (kernel rows read in place, or gathered
+ * tiles), strides, dilation,
  * asymmetric padding, groups, output channels that do not fill a 32-wide panel, batches,
  * kernels past L2 run panel by panel, channels-first output, a residual added in, and folded
  * BatchNormalization + clamp. Then the executor's step fusion:
@@ -128,7 +129,13 @@ static const Case cases[] = {
   { "pointwise 64->96", SHAPE (1, 9, 7, 64, 9, 7, 96, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "3x3 same 32->40", SHAPE (1, 11, 13, 32, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1) },
   { "3x3 stride 2 asymmetric pad", SHAPE (1, 12, 10, 24, 6, 5, 33, 3, 3, 2, 2, 1, 1, 0, 1, 1) },
-  { "7x7 stride 2 rgb (gathered)", SHAPE (1, 20, 18, 3, 10, 9, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1) },
+  /* Few input channels: a tap is a whole kernel row, read in place or copied at the border. */
+  { "7x7 stride 2 rgb (kernel rows)", SHAPE (1, 20, 18, 3, 10, 9, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1) },
+  { "3x3 stride 2 rgb, padded after (kernel rows)",
+    SHAPE (1, 14, 14, 3, 7, 7, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1) },
+  /* Few channels per group, or dilated: each tile gathered first. */
+  { "3x3 groups 2 of 3 channels (gathered)", SHAPE (1, 9, 9, 6, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
+  { "3x3 dilated rgb (gathered)", SHAPE (1, 11, 10, 3, 7, 6, 40, 3, 3, 1, 1, 2, 2, 0, 0, 1) },
   { "dilated 3x3 d2", SHAPE (1, 12, 12, 16, 12, 12, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1) },
   { "1x5 kernel valid", SHAPE (1, 6, 17, 20, 6, 13, 17, 1, 5, 1, 1, 1, 1, 0, 0, 1) },
   { "groups 2", SHAPE (1, 8, 8, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
