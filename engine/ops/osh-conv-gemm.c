@@ -354,6 +354,45 @@ typedef struct
   float *out;
 } Job;
 
+/* Pixel r's kernel rows when rowwise: a pointer per kernel row into the image when the whole
+ * window is inside it (most pixels: no test per row), else each row checked, those crossing
+ * the border copied with zeros into `to` (kh rows of len floats). */
+static void
+pixel_kernel_rows (const OshConvGemm *c, const float *img, int64_t oy, int64_t ox, int64_t r,
+                   const float **rows, float *to)
+{
+  const OshConvShape *s = &c->s;
+  int64_t iy0 = oy * s->sh - s->ph, ix0 = ox * s->sw - s->pw, step = s->dh * s->iw * s->cin;
+  const float *base = img + (iy0 * s->iw + ix0) * s->cin;
+  bool cols_inside = ix0 >= 0 && ix0 + s->kw <= s->iw;
+  if (cols_inside && iy0 >= 0 && iy0 + (s->kh - 1) * s->dh < s->ih)
+    {
+      for (int64_t ky = 0; ky < s->kh; ky++)
+        rows[ky * MR + r] = base + ky * step;
+      return;
+    }
+  for (int64_t ky = 0; ky < s->kh; ky++, to += c->len)
+    {
+      int64_t iy = iy0 + ky * s->dh;
+      if (iy < 0 || iy >= s->ih)
+        rows[ky * MR + r] = c->zeros;
+      else if (cols_inside)
+        rows[ky * MR + r] = base + ky * step;
+      else /* across the border: padding as zeros */
+        {
+          for (int64_t kx = 0; kx < s->kw; kx++)
+            {
+              int64_t ix = ix0 + kx;
+              const float *src = ix >= 0 && ix < s->iw ? img + (iy * s->iw + ix) * s->cin
+                                                       : c->zeros;
+              for (int64_t ci = 0; ci < c->cg; ci++)
+                to[kx * c->cg + ci] = src[ci];
+            }
+          rows[ky * MR + r] = to;
+        }
+    }
+}
+
 /* Rows of a tile for pixels [p0, p0 + mr): one pointer per pixel and tap into the image (or the
  * zero row; a kernel row's run when rowwise, copied into `col` at the border), or, when
  * gathering, the pixels' whole input rows copied into `col`. */
@@ -369,31 +408,15 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
   for (int64_t r = 0; r < mr; r++, ox = ox + 1 < s->ow ? ox + 1 : (oy++, 0))
     {
       float *dst = col ? col + r * c->K : NULL;
+      if (c->rowwise)
+        {
+          pixel_kernel_rows (c, img, oy, ox, r, rows, dst);
+          continue;
+        }
       for (int64_t ky = 0, t = 0; ky < s->kh; ky++)
         {
           int64_t iy = oy * s->sh - s->ph + ky * s->dh, ix0 = ox * s->sw - s->pw;
           bool inside = iy >= 0 && iy < s->ih;
-          if (c->rowwise)
-            {
-              float *to = dst + ky * c->len;
-              if (!inside)
-                rows[ky * MR + r] = c->zeros;
-              else if (ix0 >= 0 && ix0 + s->kw <= s->iw)
-                rows[ky * MR + r] = img + (iy * s->iw + ix0) * s->cin; /* read in place */
-              else /* across the border: padding as zeros */
-                {
-                  for (int64_t kx = 0; kx < s->kw; kx++)
-                    {
-                      int64_t ix = ix0 + kx;
-                      const float *src = ix >= 0 && ix < s->iw ? img + (iy * s->iw + ix) * s->cin
-                                                               : c->zeros;
-                      for (int64_t ci = 0; ci < cg; ci++)
-                        to[kx * cg + ci] = src[ci];
-                    }
-                  rows[ky * MR + r] = to;
-                }
-              continue;
-            }
           if (dst && inside && s->dw == 1 && s->groups == 1 && ix0 >= 0 && ix0 + s->kw <= s->iw)
             {
               /* A kernel row reads kw adjacent pixels: one copy, a few vectors long (a call to
