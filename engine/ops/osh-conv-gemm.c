@@ -345,6 +345,15 @@ panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, i
             c->s.cout, plane, lanes (valid), lanes (valid - 16));
 }
 
+/* Where block b of `blocks` over n pixels starts: blocks of equal size (49 pixels: 10, 10, 10,
+ * 10, 9), since a last block of a pixel or two would cost nearly a whole tile's kernel traffic
+ * for little work, and run at the FMA latency rather than its throughput. */
+static inline int64_t
+block_start (int64_t b, int64_t blocks, int64_t n)
+{
+  return b * n / blocks;
+}
+
 typedef struct
 {
   const OshConvGemm *c;
@@ -472,9 +481,8 @@ run_items (void *arg, int64_t begin, int64_t end)
         blk = item % c->blocks, rest = item / c->blocks, j = rest % c->panels;
       rest = item / (c->panels * c->blocks);
       int64_t grp = rest % s->groups, n = rest / s->groups;
-      /* Blocks of equal size (49 pixels: 10, 10, 10, 10, 9): a last block of a pixel or two
-       * would cost nearly a whole tile's kernel traffic for little work. */
-      int64_t p0 = blk * opix / c->blocks, mr = (blk + 1) * opix / c->blocks - p0;
+      int64_t p0 = block_start (blk, c->blocks, opix);
+      int64_t mr = block_start (blk + 1, c->blocks, opix) - p0;
       const float *img = job->in + n * s->ih * s->iw * s->cin + grp * c->cg;
       int64_t key = rest * c->blocks + blk;
       if (key != have) /* the rows of a block serve each of its panels */
@@ -509,10 +517,12 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
         out[i] = NAN; /* out of memory mid-run: visible, not garbage */
       return;
     }
+  int64_t blocks = (count + MR - 1) / MR;
   for (int64_t grp = 0; grp < s->groups; grp++)
-    for (int64_t p = p0; p < p0 + count; p += MR)
+    for (int64_t b = 0; b < blocks; b++)
       {
-        int64_t mr = p0 + count - p < MR ? p0 + count - p : MR;
+        int64_t p = p0 + block_start (b, blocks, count);
+        int64_t mr = p0 + block_start (b + 1, blocks, count) - p;
         tile_rows (c, in + grp * c->cg, p, mr, rows, col);
         for (int64_t j = 0; j < c->panels; j++)
           panel_tile (c, c->packed, grp, j, mr, rows, out + (p - p0) * s->cout + grp * c->og + j * NR,
