@@ -6,8 +6,10 @@
  * of MR = 12 output pixels by one panel keeps 24 accumulators in registers over the whole K and
  * reads the input through one pointer per pixel and tap (a shared zero row stands for padding).
  * The output is written channels-last, or channels-first by scattering each vector over 16 planes.
- * A kernel that fits in L2 is run block by block (each block's output rows written whole); a
- * larger one panel by panel, every pixel block passing over a panel while it is in L2. Inputs
+ * Pixels are cut into blocks of equal size (at most MR). A kernel that fits in L2 is run block
+ * by block (each block's output rows written whole); a larger one panel by panel, every pixel
+ * block passing over a panel while it is in L2, each asking for a share of the next panel so
+ * that it streams in spread over the current one's blocks. Inputs
  * with few channels per group would make a short inner loop per tap, leaving the FMA units idle:
  * with dense rows (one group, no horizontal dilation) a tap is a whole kernel row instead, kw
  * adjacent pixels read as one run (copied, with zeros, only where it crosses the border);
