@@ -537,6 +537,27 @@ readers_of (const OshPlan *p, int v, int *readers, int max)
   return n;
 }
 
+/* The one step reading value v, when it reads v in both its inputs and nothing else (a product
+ * x · f(x) once f is folded into it), or -1. */
+static int
+squaring_reader (const OshPlan *p, int v)
+{
+  int found = -1;
+  for (int s = 0; s < p->n_steps; s++)
+    {
+      const Step *st = &p->steps[s];
+      bool reads = false;
+      for (int i = 0; i < st->call.n_in; i++)
+        reads |= st->in_vals[i] == v;
+      if (!reads)
+        continue;
+      if (found >= 0 || st->call.n_in != 2 || st->in_vals[0] != v || st->in_vals[1] != v)
+        return -1;
+      found = s;
+    }
+  return found;
+}
+
 static void
 drop_step (OshPlan *p, int r)
 {
@@ -675,6 +696,8 @@ fuse_steps (OshPlan *p)
               drop_step (p, sig > mul ? mul : sig);
               continue;
             }
+          if (n == -1 && (r[0] = squaring_reader (p, a->out_vals[0])) >= 0)
+            n = 1; /* offered as any one-input step: it computes a function of a's output */
           if (n != 1)
             break;
           Step *b = &p->steps[r[0]];
@@ -684,7 +707,8 @@ fuse_steps (OshPlan *p)
               drop_step (p, r[0]);
               continue;
             }
-          if (b->call.n_in != 1 || b->call.n_out != 1)
+          bool squaring = b->call.n_in == 2 && b->in_vals[0] == b->in_vals[1];
+          if ((b->call.n_in != 1 && !squaring) || b->call.n_out != 1)
             break;
           bool same = osh_shape_equal (&a->call.out[0], &b->call.out[0]);
           bool copy = same && b->op->run == osh_copy_run;
@@ -708,6 +732,55 @@ fuse_steps (OshPlan *p)
               m->in_vals[k] = a->in_vals[0];
               drop_step (p, s--);
             }
+        }
+    }
+}
+
+/* Gives step a second output: that of step g, which a now computes too (OSH_FUSE_MEAN); g is
+ * dropped. Memory is taken first, so a refusal or a failure leaves a as it was. */
+static bool
+fold_output (OshPlan *p, int a_idx, int g_idx)
+{
+  Step *a = &p->steps[a_idx], *g = &p->steps[g_idx];
+  int n_in = a->call.n_in, n_out = a->call.n_out;
+  OshShape *block = malloc ((size_t) (n_in + n_out + 1) * sizeof (OshShape));
+  int *out_vals = malloc ((size_t) (n_out + 1) * sizeof (int));
+  if (!block || !out_vals || !a->op->absorb (&a->call, &g->call, OSH_FUSE_MEAN))
+    {
+      free (block), free (out_vals);
+      return false;
+    }
+  memcpy (block, a->call.in, (size_t) n_in * sizeof (OshShape));
+  memcpy (block + n_in, a->call.out, (size_t) n_out * sizeof (OshShape));
+  block[n_in + n_out] = g->call.out[0];
+  memcpy (out_vals, a->out_vals, (size_t) n_out * sizeof (int));
+  out_vals[n_out] = g->out_vals[0];
+  free ((void *) a->call.in);
+  free (a->out_vals);
+  a->call.in = block;
+  a->call.out = block + n_in;
+  a->call.n_out = n_out + 1;
+  a->out_vals = out_vals;
+  drop_step (p, g_idx);
+  return true;
+}
+
+/* Lets a step that makes a value also make its global average pooling, read beside the value
+ * itself (a depthwise convolution and squeeze-excite's squeeze). */
+static void
+fuse_means (OshPlan *p)
+{
+  for (int s = 0; s < p->n_steps; s++)
+    {
+      Step *a = &p->steps[s];
+      if (a->call.n_out != 1 || !a->op->absorb)
+        continue;
+      for (int t = s + 1; t < p->n_steps; t++)
+        {
+          const Step *g = &p->steps[t];
+          if (g->call.n_in == 1 && g->call.n_out == 1 && g->in_vals[0] == a->out_vals[0]
+              && is_class (g, "GlobalAveragePooling2D") && fold_output (p, s, t))
+            break;
         }
     }
 }
@@ -1004,6 +1077,7 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
    * before, which the first pass had already passed. */
   fuse_steps (p);
   fuse_steps (p);
+  fuse_means (p);
   if (wants_layout_pass (g, &opt) && !choose_layouts (p, opt.eager_layout, err))
     goto fail;
   for (int s = 0; s < p->n_steps; s++)
@@ -1065,9 +1139,9 @@ now_ms (void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-bool
-osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
-              OshError *err)
+static bool
+plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
+          OshError *err)
 {
   if (n_inputs != p->n_inputs)
     return osh_fail (err, OSH_ERR_USAGE, "the model takes %d inputs (%d given)", p->n_inputs,
@@ -1140,6 +1214,16 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
       memcpy (outputs[i]->data, p->buffers[v->buffer], (size_t) v->numel * sizeof (float));
     }
   return true;
+}
+
+bool
+osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
+              OshError *err)
+{
+  unsigned csr = osh_fp_flush_denormals ();
+  bool ok = plan_run (p, inputs, n_inputs, outputs, err);
+  osh_fp_restore (csr);
+  return ok;
 }
 
 const float *

@@ -252,12 +252,14 @@ epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
   if (strcmp (next->layer->class_name, "Sigmoid") == 0)
     {
       *e = (OshEpilogue){ kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID,
-                          -INFINITY, INFINITY };
+                          -INFINITY, INFINITY, 1.0f, 0.0f };
       return true;
     }
+  if (kind == OSH_FUSE_NEXT && onnx_hard_epilogue (next, e))
+    return true;
   if (kind != OSH_FUSE_NEXT || !onnx_clamp_of (next, &lo, &hi))
     return false;
-  *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi };
+  *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi, 1.0f, 0.0f };
   return true;
 }
 
@@ -639,7 +641,7 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
           feed.in = scratch;
           y = scratch + g->n * g->c * g->h * g->w;
         }
-      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y, c->threads);
+      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y, NULL, c->threads);
       if (!g->nhwc)
         osh_op_to_channels_first (y, out[0], o->dim[0], o->dim[1], o->dim[2] * o->dim[3]);
       return;
@@ -663,7 +665,7 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
     }
   if (g->nhwc)
     {
-      osh_depthwise_run (g->dw_nhwc, x, out[0], c->threads);
+      osh_depthwise_run (g->dw_nhwc, x, out[0], NULL, c->threads);
       return;
     }
   for (int64_t n = 0; n < g->n; n++)

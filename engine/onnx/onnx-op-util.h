@@ -77,6 +77,9 @@ bool onnx_binary_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
  * one value per channel of `channels` (or one value in all; with `channels` 1, only that), the
  * y·scale[ch] + shift[ch] it amounts to (a division as a multiplication by the reciprocal). */
 bool onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *shift);
+/* The epilogue a HardSwish or HardSigmoid step computes, or a product x · clamp (x·a + b) made
+ * one step (onnx-elementwise.c: HardSwish written out, as PaddleOCR does). */
+bool onnx_hard_epilogue (const OshOpCall *next, OshEpilogue *e);
 /* The range a Relu or Clip step clamps to; false for other steps and run-time bounds. */
 bool onnx_clamp_of (const OshOpCall *next, float *lo, float *hi);
 /* The layout hooks (OshOpChannelsLastFn) of the ops that can run channels-last. */

@@ -70,12 +70,6 @@ sigmoidf (float x)
 }
 
 static inline float
-relu6f (float x)
-{
-  return x < 0 ? 0 : x > 6 ? 6 : x;
-}
-
-static inline float
 softplusf (float x)
 {
   /* log(1 + e^x) without overflow. */
@@ -109,6 +103,38 @@ softmax_rows (float *x, int64_t rows, int64_t cols, bool log_form)
     }
 }
 
+bool
+osh_act_epilogue (const OshAct *act, OshEpilogue *e)
+{
+  *e = osh_epilogue_none ();
+  switch (act->kind)
+    {
+    case OSH_ACT_RELU:
+      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, INFINITY, 1.0f, 0.0f };
+      return true;
+    case OSH_ACT_RELU6:
+      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, 6.0f, 1.0f, 0.0f };
+      return true;
+    case OSH_ACT_SIGMOID:
+      e->kind = OSH_EPILOGUE_SIGMOID;
+      return true;
+    case OSH_ACT_SWISH:
+      e->kind = OSH_EPILOGUE_SWISH;
+      return true;
+    case OSH_ACT_HARD_SIGMOID_K2:
+      *e = osh_epilogue_hard (false, 0.2f, 0.5f, 0.0f, 1.0f);
+      return true;
+    case OSH_ACT_HARD_SIGMOID_K3:
+      *e = osh_epilogue_hard (false, 1.0f / 6.0f, 0.5f, 0.0f, 1.0f);
+      return true;
+    case OSH_ACT_HARD_SWISH:
+      *e = osh_epilogue_hard (true, 1.0f / 6.0f, 0.5f, 0.0f, 1.0f);
+      return true;
+    default:
+      return false;
+    }
+}
+
 static void
 apply_range (const OshAct *a, float *x, int64_t n)
 {
@@ -121,12 +147,10 @@ apply_range (const OshAct *a, float *x, int64_t n)
     case OSH_ACT_COUNT:
       break;
     case OSH_ACT_RELU:
-      for (int64_t i = 0; i < n; i++)
-        x[i] = x[i] > 0 ? x[i] : 0;
+      osh_vec_relu (x, x, n, INFINITY, 0.0f, 0.0f);
       break;
     case OSH_ACT_RELU6:
-      for (int64_t i = 0; i < n; i++)
-        x[i] = relu6f (x[i]);
+      osh_vec_relu (x, x, n, 6.0f, 0.0f, 0.0f);
       break;
     case OSH_ACT_ELU:
       for (int64_t i = 0; i < n; i++)
@@ -151,22 +175,16 @@ apply_range (const OshAct *a, float *x, int64_t n)
       osh_vec_sigmoid (x, n, 0);
       break;
     case OSH_ACT_HARD_SIGMOID_K2:
-      for (int64_t i = 0; i < n; i++)
-        {
-          float v = 0.2f * x[i] + 0.5f;
-          x[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-        }
-      break;
     case OSH_ACT_HARD_SIGMOID_K3:
-      for (int64_t i = 0; i < n; i++)
-        x[i] = relu6f (x[i] + 3.0f) / 6.0f;
-      break;
+    case OSH_ACT_HARD_SWISH:
+      {
+        OshEpilogue e;
+        osh_act_epilogue (a, &e);
+        osh_vec_epilogue (&e, x, n);
+        break;
+      }
     case OSH_ACT_SWISH:
       osh_vec_sigmoid (x, n, 1);
-      break;
-    case OSH_ACT_HARD_SWISH:
-      for (int64_t i = 0; i < n; i++)
-        x[i] = x[i] * relu6f (x[i] + 3.0f) / 6.0f;
       break;
     case OSH_ACT_TANH:
       for (int64_t i = 0; i < n; i++)
@@ -185,8 +203,7 @@ apply_range (const OshAct *a, float *x, int64_t n)
         x[i] = expf (x[i]);
       break;
     case OSH_ACT_LEAKY_RELU:
-      for (int64_t i = 0; i < n; i++)
-        x[i] = x[i] > 0 ? x[i] : a->alpha * x[i];
+      osh_vec_relu (x, x, n, INFINITY, 0.0f, a->alpha);
       break;
     case OSH_ACT_MISH:
       for (int64_t i = 0; i < n; i++)
@@ -370,16 +387,11 @@ osh_act_layer_run (const OshOpCall *c, const float *const *in, float *const *out
         break;
       }
     case LAYER_RELU:
-      for (int64_t i = 0; i < n; i++)
-        {
-          float v = x[i];
-          y[i] = v >= a->max_value ? a->max_value
-                 : v >= a->threshold ? v
-                                     : a->slope * (v - a->threshold);
-        }
       if (c->layer->class_name[0] == 'T') /* ThresholdedReLU: x > theta, else 0 */
         for (int64_t i = 0; i < n; i++)
           y[i] = x[i] > a->threshold ? x[i] : 0.0f;
+      else
+        osh_vec_relu (y, x, n, a->max_value, a->threshold, a->slope);
       break;
     case LAYER_PRELU:
       for (int64_t i = 0; i < n; i++)

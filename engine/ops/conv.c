@@ -234,6 +234,7 @@ typedef struct
   int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
   int residual_in;        /* -1, or the input to add to the output (OSH_FUSE_RESIDUAL) */
   OshDepthwise *then_dw;  /* a depthwise convolution fed row by row from this 1×1 one */
+  bool means_out;         /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
 } ConvParams;
 
 static void
@@ -246,30 +247,8 @@ conv_params_free (void *p)
   free (cp);
 }
 
-/* The epilogue an activation amounts to in the packed kernel, if it has one. */
-static bool
-act_epilogue (const OshAct *act, OshEpilogue *e)
-{
-  *e = osh_epilogue_none ();
-  switch (act->kind)
-    {
-    case OSH_ACT_RELU:
-      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, INFINITY };
-      return true;
-    case OSH_ACT_RELU6:
-      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, 6.0f };
-      return true;
-    case OSH_ACT_SIGMOID:
-      e->kind = OSH_EPILOGUE_SIGMOID;
-      return true;
-    case OSH_ACT_SWISH:
-      e->kind = OSH_EPILOGUE_SWISH;
-      return true;
-    default:
-      return false;
-    }
-}
-
+/* The packed kernel: the convolution itself, or SeparableConv2D's pointwise half (a 1×1
+ * convolution of the depthwise output, `mid` channels on the output's grid). */
 static void
 prepare_fast (ConvParams *cp)
 {
@@ -278,9 +257,14 @@ prepare_fast (ConvParams *cp)
                      .oh = cp->w.oh, .ow = cp->w.ow, .cout = g->cout, .kh = cp->w.kh,
                      .kw = cp->w.kw, .sh = cp->w.sh, .sw = cp->w.sw, .dh = cp->w.dh,
                      .dw = cp->w.dw, .ph = cp->w.ph, .pw = cp->w.pw, .groups = g->groups };
-  cp->fast = osh_conv_gemm_new (&s, cp->kernel, osh_kernel_strides_keras (&s), cp->bias);
+  if (g->kind == CONV_SEPARABLE)
+    s = (OshConvShape){ .batch = g->batch, .ih = cp->w.oh, .iw = cp->w.ow, .cin = cp->mid,
+                        .oh = cp->w.oh, .ow = cp->w.ow, .cout = g->cout, .kh = 1, .kw = 1,
+                        .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1 };
+  cp->fast = osh_conv_gemm_new (&s, g->kind == CONV_SEPARABLE ? cp->pointwise : cp->kernel,
+                                osh_kernel_strides_keras (&s), cp->bias);
   OshEpilogue e;
-  if (cp->fast && act_epilogue (&g->act, &e))
+  if (cp->fast && osh_act_epilogue (&g->act, &e))
     {
       osh_conv_gemm_set_epilogue (cp->fast, &e);
       cp->g.act.kind = OSH_ACT_LINEAR; /* done in the kernel */
@@ -389,18 +373,43 @@ absorb_depthwise (OshOpCall *c, ConvParams *cp, const OshOpCall *next)
   return true;
 }
 
+/* The epilogue step `next` amounts to: an activation, or a product x · f(x) made one step
+ * (Keras 2's hard_swish written out). */
+static bool
+next_epilogue (const OshOpCall *next, OshEpilogue *e)
+{
+  OshAct act;
+  return osh_merge_epilogue (next, e)
+         || (osh_act_layer_elementwise (next, &act) && osh_act_epilogue (&act, e));
+}
+
 /* Folds a BatchNormalization over `ch` channels, or an activation it can apply itself, into the
  * depthwise kernel d. */
 static bool
 fold_into_depthwise (OshDepthwise *d, const OshOpCall *next, int64_t ch)
 {
   const float *scale, *shift;
-  OshAct act;
   OshEpilogue e;
   if (osh_affine_channels (next, ch, &scale, &shift))
     return osh_depthwise_fold_affine (d, scale, shift);
-  return osh_act_layer_elementwise (next, &act) && act_epilogue (&act, &e)
-         && osh_depthwise_set_epilogue (d, &e);
+  return next_epilogue (next, &e) && osh_depthwise_set_epilogue (d, &e);
+}
+
+/* Takes in the global average pooling of a depthwise output (squeeze-excite's squeeze, read
+ * beside the output itself): the depthwise kernel sums each row while it is in registers, and
+ * the pass over the whole output is saved. */
+static bool
+absorb_mean (OshOpCall *c, ConvParams *cp, const OshOpCall *pool)
+{
+  const OshShape *o = &c->out[0];
+  bool dw = (cp->g.kind == CONV_DEPTHWISE && cp->dw) || cp->then_dw;
+  if (strcmp (pool->layer->class_name, "GlobalAveragePooling2D") != 0 || pool->n_in != 1
+      || osh_op_channels_first (pool) || !dw || cp->g.cf || o->rank != 4
+      || !osh_shape_equal (&pool->in[0], o)
+      || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[3])
+    return false;
+  cp->means_out = true;
+  return true;
 }
 
 static bool
@@ -408,6 +417,10 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
   bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
+  if (cp->means_out) /* the means are of the output as it stands */
+    return false;
+  if (kind == OSH_FUSE_MEAN)
+    return absorb_mean (c, cp, next);
   if (cp->then_dw) /* what follows folds into the depthwise part */
     return kind == OSH_FUSE_NEXT
            && fold_into_depthwise (cp->then_dw, next, next->in[0].dim[next->in[0].rank - 1]);
@@ -442,16 +455,16 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
         return false;
       osh_conv_gemm_fold_affine (cp->fast, scale, shift);
     }
-  else if (!osh_act_layer_elementwise (next, &act))
-    return false; /* not an activation: a BatchNormalization the kernel refused, say */
-  else if (act_epilogue (&act, &e))
+  else if (next_epilogue (next, &e))
     {
       /* The depthwise kernel refused it above (it has an epilogue already). */
       if (dw || !osh_conv_gemm_set_epilogue (cp->fast, &e))
         return false;
     }
-  else
+  else if (osh_act_layer_elementwise (next, &act))
     cp->g.act = act; /* applied after the product, as the layer's own activation is */
+  else
+    return false; /* not an activation: a BatchNormalization the kernel refused, say */
   cp->folded = true;
   return true;
 }
@@ -516,6 +529,7 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
     case CONV_SEPARABLE:
       prepare_depthwise (cp);
       cp->mid = g->cin * g->dm;
+      prepare_fast (cp);
       c->scratch = (size_t) (pixels * cp->mid);
       c->flops = 2.0 * pixels * (kk * cp->mid + cp->mid * g->cout);
       break;
@@ -736,7 +750,7 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   int64_t opix = cp->w.oh * cp->w.ow, ipix = cp->w.ih * cp->w.iw;
   int64_t pixels = g->batch * opix;
   const float *x = in[cp->scale_in == 0 ? 1 : 0];
-  float *y = out[0];
+  float *y = out[0], *means = cp->means_out ? out[1] : NULL;
   if (g->cf)
     {
       osh_op_to_channels_last (x, scratch, g->batch, g->cin, ipix);
@@ -750,7 +764,8 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
       if (cp->then_dw)
         {
           OshConvGemmRows feed = { cp->fast, x };
-          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, c->threads);
+          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, means,
+                                 c->threads);
         }
       else if (cp->fast)
         {
@@ -766,15 +781,22 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
       break;
     case CONV_DEPTHWISE:
       if (cp->dw)
-        osh_depthwise_run (cp->dw, x, y, c->threads);
+        osh_depthwise_run (cp->dw, x, y, means, c->threads);
       else
         depthwise_run (cp, x, y, cp->bias, c->threads);
       break;
     case CONV_SEPARABLE:
       if (cp->dw)
-        osh_depthwise_run (cp->dw, x, scratch, c->threads);
+        osh_depthwise_run (cp->dw, x, scratch, NULL, c->threads);
       else
         depthwise_run (cp, x, scratch, NULL, c->threads);
+      if (cp->fast)
+        {
+          OshConvGemmExtras extras = { .residual = cp->residual_in >= 0 ? in[cp->residual_in]
+                                                                        : NULL };
+          osh_conv_gemm_run_with (cp->fast, scratch, &extras, y, c->threads);
+          break;
+        }
       fill_bias (y, pixels, g->cout, cp->bias);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) pixels, (int) g->cout,
                    (int) cp->mid, 1.0f, scratch, (int) cp->mid, cp->pointwise, (int) g->cout, 1.0f,

@@ -75,6 +75,7 @@ typedef struct
   int64_t (*stride)[OSH_MAX_RANK];   /* per input, per output axis (0 where broadcast) */
   bool same;                         /* every input has the output's shape */
   OshAct act;                        /* an activation folded in after the merge */
+  OshEpilogue pre; /* a product x · f(x), f folded in (OSH_FUSE_OPERAND): both inputs are x */
 } MergeParams;
 
 static void
@@ -108,6 +109,7 @@ osh_elementwise_prepare (OshOpCall *c, OshError *err)
   if (!mp->stride)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a merge");
   mp->same = true;
+  mp->pre = osh_epilogue_none ();
   for (int i = 0; i < c->n_in; i++)
     {
       const OshShape *s = &c->in[i];
@@ -145,16 +147,40 @@ combine (MergeKind k, float a, float b)
   return a;
 }
 
-/* Takes in the activation that follows (ResNet's Add → ReLU). */
+/* Takes in the activation that follows (ResNet's Add → ReLU), or, for a product x · h, the step
+ * computing h = min (max (x·a + b, lo), hi) from x (Keras 2's hard_swish written out as
+ * x · (relu6 (x + 3) / 6), the add, ReLU and division folded into one affine step before). */
 bool
 osh_elementwise_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   MergeParams *mp = c->params;
   OshAct act;
-  if (kind != OSH_FUSE_NEXT || mp->act.kind != OSH_ACT_LINEAR
-      || !osh_act_layer_elementwise (next, &act))
+  float a, b, lo, hi;
+  if (mp->act.kind != OSH_ACT_LINEAR || mp->pre.kind != OSH_EPILOGUE_NONE)
+    return false;
+  if (kind == OSH_FUSE_OPERAND)
+    {
+      if (mp->kind != MERGE_MUL || c->n_in != 2 || !mp->same
+          || !osh_affine_uniform_clamp (next, &a, &b, &lo, &hi))
+        return false;
+      mp->pre = osh_epilogue_hard (true, a, b, lo, hi);
+      return true;
+    }
+  if (kind != OSH_FUSE_NEXT || !osh_act_layer_elementwise (next, &act))
     return false;
   mp->act = act;
+  return true;
+}
+
+bool
+osh_merge_epilogue (const OshOpCall *c, OshEpilogue *e)
+{
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
+  const MergeParams *mp = c->params;
+  if (!op || op->run != osh_elementwise_run || !mp || mp->pre.kind == OSH_EPILOGUE_NONE
+      || mp->act.kind != OSH_ACT_LINEAR)
+    return false;
+  *e = mp->pre;
   return true;
 }
 
@@ -170,6 +196,11 @@ merge_same (const OshOpCall *c, const MergeParams *mp, const float *const *in, f
       int64_t len = n - b < BLOCK ? n - b : BLOCK;
       float *restrict o = out + b;
       memcpy (o, in[0] + b, (size_t) len * sizeof (float));
+      if (mp->pre.kind != OSH_EPILOGUE_NONE)
+        {
+          osh_vec_epilogue (&mp->pre, o, len); /* in[1] is in[0] */
+          continue;
+        }
       for (int i = 1; i < c->n_in; i++)
         {
           const float *restrict x = in[i] + b;

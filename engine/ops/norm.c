@@ -13,6 +13,7 @@ typedef struct
 {
   int64_t outer, ch, inner; /* the tensor as (outer, ch, inner) around the channel axis */
   float *scale, *shift;     /* y = x·scale[c] + shift[c] */
+  float lo, hi;             /* then clamped to [lo, hi]: a ReLU folded in */
   /* LayerNormalization */
   bool layer_norm;
   float eps;
@@ -39,6 +40,8 @@ affine_new (OshOpCall *c, int axis, OshError *err)
     }
   c->params = ap;
   c->free_params = affine_free;
+  ap->lo = -INFINITY;
+  ap->hi = INFINITY;
   const OshShape *in = &c->in[0];
   ap->outer = ap->inner = 1;
   for (int i = 0; i < axis; i++)
@@ -257,6 +260,12 @@ typedef struct
   float *out;
 } AffineJob;
 
+static bool
+clamped (const AffineParams *ap)
+{
+  return ap->lo != -INFINITY || ap->hi != INFINITY;
+}
+
 /* Rows of few channels (an RGB image's Rescaling, Normalization): the scale and shift repeated
  * over lcm (ch, 16) floats, so rows run as one vectorised stretch. */
 static bool
@@ -278,6 +287,8 @@ affine_stretch (const AffineJob *j, int64_t begin, int64_t end)
   for (; at + period <= n; at += period)
     osh_vec_affine (y + at, x + at, scale, shift, period);
   osh_vec_affine (y + at, x + at, scale, shift, n - at);
+  if (clamped (ap))
+    osh_vec_clamp (y, n, ap->lo, ap->hi);
   return true;
 }
 
@@ -311,6 +322,8 @@ affine_rows (void *arg, int64_t begin, int64_t end)
         for (int64_t ch = 0; ch < ap->ch; ch++)
           for (int64_t i = 0; i < ap->inner; i++)
             y[ch * ap->inner + i] = x[ch * ap->inner + i] * ap->scale[ch] + ap->shift[ch];
+      if (clamped (ap))
+        osh_vec_clamp (y, ap->ch * ap->inner, ap->lo, ap->hi);
     }
 }
 
@@ -323,24 +336,68 @@ osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, f
   osh_parallel_for (threads, j.ap->outer, affine_rows, &j);
 }
 
-/* A per-channel affine step followed by another on the same channels (Rescaling then
- * Normalization at a model's input): one map, (x·s1 + b1)·s2 + b2. */
+/* The affine map of a prepared step of this file's (not LayerNormalization), or NULL. */
+static const AffineParams *
+affine_of (const OshOpCall *c)
+{
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
+  const AffineParams *ap = c->params;
+  return op && op->run == osh_affine_run && ap && !ap->layer_norm ? ap : NULL;
+}
+
+/* True when every channel has the same scale and shift (a TFOpLambda's x + 3, x / 6). */
+static bool
+uniform (const AffineParams *ap)
+{
+  for (int64_t i = 1; i < ap->ch; i++)
+    if (ap->scale[i] != ap->scale[0] || ap->shift[i] != ap->shift[0])
+      return false;
+  return true;
+}
+
+/* Folds what follows into one map: another affine step on the same channels (Rescaling then
+ * Normalization at a model's input: (x·s1 + b1)·s2 + b2), a ReLU or ReLU6 (a clamp), and after
+ * a clamp a positive scale and a shift shared by all channels, which move the clamp's bounds
+ * (Keras 2's hard_sigmoid written out: relu6 (x + 3) / 6). */
 bool osh_affine_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 
 bool
 osh_affine_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
-  const OshOp *op = osh_op_find (next->graph, next->layer->class_name);
   AffineParams *a = c->params;
-  const AffineParams *b = next->params;
-  if (kind != OSH_FUSE_NEXT || !op || op->run != osh_affine_run || !a || !b || a->layer_norm
-      || b->layer_norm || a->outer != b->outer || a->ch != b->ch || a->inner != b->inner)
+  const AffineParams *b = affine_of (next);
+  OshAct act;
+  if (kind != OSH_FUSE_NEXT || !affine_of (c))
+    return false;
+  if (!b)
+    {
+      if (clamped (a) || !osh_act_layer_elementwise (next, &act)
+          || (act.kind != OSH_ACT_RELU && act.kind != OSH_ACT_RELU6))
+        return false;
+      a->lo = 0.0f;
+      a->hi = act.kind == OSH_ACT_RELU6 ? 6.0f : INFINITY;
+      return true;
+    }
+  if (clamped (b) || a->outer != b->outer || a->ch != b->ch || a->inner != b->inner
+      || (clamped (a) && !(uniform (b) && b->scale[0] > 0.0f)))
     return false;
   for (int64_t i = 0; i < a->ch; i++)
     {
       a->scale[i] *= b->scale[i];
       a->shift[i] = a->shift[i] * b->scale[i] + b->shift[i];
     }
+  a->lo = a->lo * b->scale[0] + b->shift[0];
+  a->hi = a->hi * b->scale[0] + b->shift[0];
+  return true;
+}
+
+bool
+osh_affine_uniform_clamp (const OshOpCall *c, float *scale, float *shift, float *lo, float *hi)
+{
+  const AffineParams *ap = affine_of (c);
+  if (!ap || !uniform (ap))
+    return false;
+  *scale = ap->scale[0], *shift = ap->shift[0], *lo = ap->lo, *hi = ap->hi;
   return true;
 }
 
@@ -421,7 +478,8 @@ osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale, const 
   const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
   const AffineParams *ap = c->params;
   if (!ap || strcmp (c->layer->class_name, "BatchNormalization") != 0 || !op
-      || op->prepare != osh_batchnorm_prepare || ap->layer_norm || ap->inner != 1 || ap->ch != ch)
+      || op->prepare != osh_batchnorm_prepare || ap->layer_norm || ap->inner != 1 || ap->ch != ch
+      || clamped (ap))
     return false;
   *scale = ap->scale;
   *shift = ap->shift;

@@ -1,9 +1,10 @@
 /* Depthwise convolution on channels-last data: see osh-depthwise.h. Per output row, the pixels
- * whose taps all fall inside the image horizontally run 8 at a time without bounds checks; the
- * few border pixels check each tap; rows outside the image are skipped per row. */
+ * whose taps all fall inside the image horizontally run up to 8 at a time without bounds checks;
+ * the few border pixels check each tap; rows outside the image are skipped per row. */
 #include "osh-depthwise.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,10 +87,10 @@ osh_depthwise_free (OshDepthwise *d)
 /* n ≤ PX pixels from output column ox, channels [c0, c0 + 16), filter rows [ky0, ky1): filter
  * row ky reads the input row rows[ky]. With `checked`, taps falling left or right of the row are
  * skipped; without, all are inside. Each pixel keeps its own sum, so PX chains of multiply-adds
- * run side by side. */
+ * run side by side. The outputs are also added to sums[c0..] when sums is given. */
 static inline __attribute__ ((always_inline)) void
 block_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, int64_t ox,
-          int n, int64_t c0, bool checked, float *out)
+          int n, int64_t c0, bool checked, float *out, float *sums)
 {
   const OshDepthwiseShape *s = &d->s;
   int64_t c = s->c;
@@ -115,17 +116,24 @@ block_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t 
             }
         }
     }
+  OshV16 total = { 0 };
 #pragma GCC unroll 8
   for (int i = 0; i < PX; i++)
     if (i < n)
-      OSH_V (out + i * c + c0) = osh_epilogue_apply (&d->ep, acc[i]);
+      {
+        OshV16 y = osh_epilogue_apply (&d->ep, acc[i]);
+        OSH_V (out + i * c + c0) = y;
+        total += y;
+      }
+  if (sums)
+    OSH_V (sums + c0) += total;
 }
 
 /* The channels past the last full 16 of one pixel, through a zero-padded vector so the epilogue is
  * the same. */
 static void
 tail_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, int64_t ox,
-         int64_t c0, float *out)
+         int64_t c0, float *out, float *sums)
 {
   const OshDepthwiseShape *s = &d->s;
   int64_t c = s->c, lanes = c - c0;
@@ -146,11 +154,37 @@ tail_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
   acc = osh_epilogue_apply (&d->ep, acc);
   for (int l = 0; l < lanes; l++)
     out[c0 + l] = acc[l];
+  for (int l = 0; sums && l < lanes; l++)
+    sums[c0 + l] += acc[l];
 }
 
-/* Output row oy from the input rows rows[ky] (filter rows [ky0, ky1) fall inside the image). */
+/* block_px with a constant pixel count, so its loops unroll without a test per pixel: inside
+ * pixels (all taps within the row) or, `checked`, border pixels whose taps are checked. */
 static void
-out_row (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, float *orow)
+block_n (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, int64_t ox,
+         int n, bool checked, int64_t c0, float *out, float *sums)
+{
+  switch (n * 2 + checked)
+    {
+#define CASE(k)                                                                                    \
+  case 2 * k:                                                                                      \
+    block_px (d, rows, ky0, ky1, ox, k, c0, false, out, sums);                                     \
+    break;                                                                                         \
+  case 2 * k + 1:                                                                                  \
+    block_px (d, rows, ky0, ky1, ox, k, c0, true, out, sums);                                      \
+    break;
+      CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6) CASE (7) CASE (8)
+#undef CASE
+    default:
+      break;
+    }
+}
+
+/* Output row oy from the input rows rows[ky] (filter rows [ky0, ky1) fall inside the image),
+ * its sum per channel added to `sums` (may be NULL). */
+static void
+out_row (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t ky1, float *orow,
+         float *sums)
 {
   const OshDepthwiseShape *s = &d->s;
   int64_t c = s->c, full = c / 16 * 16;
@@ -159,20 +193,18 @@ out_row (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
   int64_t hi = last < 0 ? 0 : last / s->sw + 1;
   hi = hi > s->ow ? s->ow : hi;
   lo = lo > hi ? hi : lo;
-  /* The left border, then whole blocks of inside pixels, then the rest checked. */
+  /* The left border, the inside pixels without checks, the right border: each in blocks of up
+   * to PX (on a 7- or 14-wide map most pixels are in a short last block). */
   for (int64_t ox = 0, px; ox < s->ow; ox += px)
     {
-      bool inside = ox >= lo && ox + PX <= hi;
-      px = inside ? PX : ox < lo ? lo - ox : s->ow - ox;
-      px = px > PX ? PX : px;
+      int64_t end = ox < lo ? lo : ox < hi ? hi : s->ow;
+      bool checked = ox < lo || ox >= hi;
+      px = end - ox < PX ? end - ox : PX;
       float *o = orow + ox * c;
       for (int64_t c0 = 0; c0 < full; c0 += 16)
-        if (inside)
-          block_px (d, rows, ky0, ky1, ox, PX, c0, false, o);
-        else
-          block_px (d, rows, ky0, ky1, ox, (int) px, c0, true, o);
+        block_n (d, rows, ky0, ky1, ox, (int) px, checked, c0, o, sums);
       for (int i = 0; full < c && i < px; i++)
-        tail_px (d, rows, ky0, ky1, ox + i, full, o + i * c);
+        tail_px (d, rows, ky0, ky1, ox + i, full, o + i * c, sums);
     }
 }
 
@@ -196,21 +228,54 @@ typedef struct
   float *out;
   OshDepthwiseFeed feed; /* fed mode: rows come from feed (arg, iy, row) */
   void *arg;
+  double *total;         /* the output's sum per image and channel, or NULL */
+  pthread_mutex_t lock;  /* for adding to it */
 } Job;
+
+/* A thread's sums of image n's channels, added to the job's total and cleared. */
+static void
+flush_sums (Job *j, int64_t n, float *sums)
+{
+  int64_t c = j->d->s.c;
+  pthread_mutex_lock (&j->lock);
+  for (int64_t ch = 0; ch < c; ch++)
+    j->total[n * c + ch] += sums[ch];
+  pthread_mutex_unlock (&j->lock);
+  memset (sums, 0, (size_t) c * sizeof (float));
+}
+
+/* Zeroed room for one row's sums per channel when the job sums, else NULL. When memory runs out
+ * for it, the first mean becomes NaN, which `run` reports, rather than a wrong number. */
+static float *
+new_sums (Job *j)
+{
+  float *sums = j->total ? calloc ((size_t) j->d->s.c, sizeof (float)) : NULL;
+  if (j->total && !sums)
+    {
+      pthread_mutex_lock (&j->lock);
+      j->total[0] = NAN;
+      pthread_mutex_unlock (&j->lock);
+    }
+  return sums;
+}
 
 static void
 image_rows (void *arg, int64_t begin, int64_t end)
 {
-  const Job *j = arg;
+  Job *j = arg;
   const OshDepthwiseShape *s = &j->d->s;
   const float *rows[OSH_DEPTHWISE_MAX_KH];
+  float *sums = new_sums (j);
   for (int64_t r = begin; r < end; r++)
     {
       int64_t n = r / s->oh, ky0, ky1, top = row_window (s, r % s->oh, &ky0, &ky1);
       for (int64_t ky = ky0; ky < ky1; ky++)
         rows[ky] = j->in + ((n * s->ih + top + ky * s->dh) * s->iw) * s->c;
-      out_row (j->d, rows, ky0, ky1, j->out + r * s->ow * s->c);
+      out_row (j->d, rows, ky0, ky1, j->out + r * s->ow * s->c, sums);
+      if (sums && (r + 1 == end || (r + 1) / s->oh != n))
+        flush_sums (j, n, sums);
     }
+  free (sums);
 }
 
 /* Fed mode: input rows are made on demand into a ring, each once per chunk of output rows, so
@@ -220,7 +285,7 @@ image_rows (void *arg, int64_t begin, int64_t end)
 static void
 fed_rows (void *arg, int64_t begin, int64_t end)
 {
-  const Job *j = arg;
+  Job *j = arg;
   const OshDepthwiseShape *s = &j->d->s;
   int64_t span = (s->kh - 1) * s->dh + 1, row_floats = s->iw * s->c;
   int64_t run = (48 + s->iw - 1) / s->iw, slots = span + run;
@@ -237,6 +302,7 @@ fed_rows (void *arg, int64_t begin, int64_t end)
   float *base = (float *) (((uintptr_t) ring + 63) & ~(uintptr_t) 63);
   for (int64_t k = 0; k < slots; k++)
     held[k] = -1;
+  float *sums = new_sums (j);
   const float *rows[OSH_DEPTHWISE_MAX_KH];
   for (int64_t oy = begin; oy < end; oy++)
     {
@@ -256,8 +322,11 @@ fed_rows (void *arg, int64_t begin, int64_t end)
             }
           rows[ky] = base + slot * row_floats;
         }
-      out_row (j->d, rows, ky0, ky1, j->out + oy * s->ow * s->c);
+      out_row (j->d, rows, ky0, ky1, j->out + oy * s->ow * s->c, sums);
     }
+  if (sums)
+    flush_sums (j, 0, sums);
+  free (sums);
   free (ring);
   free (held);
 }
@@ -268,11 +337,32 @@ threads_for (const OshDepthwise *d, int threads)
   return d->s.batch * d->s.oh * d->s.ow * d->s.c * d->s.kh * d->s.kw < 100000 ? 1 : threads;
 }
 
-void
-osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, int threads)
+/* Runs job j over `rows` output rows, then turns its sums into `means` (when given). */
+static void
+run_job (Job *j, int64_t rows, void (*fn) (void *, int64_t, int64_t), float *means, int threads)
 {
-  Job j = { d, in, out, NULL, NULL };
-  osh_parallel_for (threads_for (d, threads), d->s.batch * d->s.oh, image_rows, &j);
+  const OshDepthwiseShape *s = &j->d->s;
+  int64_t n = s->batch * s->c;
+  j->total = means ? calloc ((size_t) n, sizeof (double)) : NULL;
+  if (means && !j->total)
+    {
+      for (int64_t i = 0; i < n; i++)
+        means[i] = NAN; /* out of memory mid-run: visible, not garbage */
+      means = NULL;
+    }
+  pthread_mutex_init (&j->lock, NULL);
+  osh_parallel_for (threads_for (j->d, threads), rows, fn, j);
+  pthread_mutex_destroy (&j->lock);
+  for (int64_t i = 0; means && i < n; i++)
+    means[i] = (float) (j->total[i] / (double) (s->oh * s->ow));
+  free (j->total);
+}
+
+void
+osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, float *means, int threads)
+{
+  Job j = { d, in, out, NULL, NULL, NULL };
+  run_job (&j, d->s.batch * d->s.oh, image_rows, means, threads);
 }
 
 bool
@@ -283,10 +373,10 @@ osh_depthwise_fed_ok (const OshDepthwise *d)
 
 void
 osh_depthwise_run_fed (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg, float *out,
-                       int threads)
+                       float *means, int threads)
 {
-  Job j = { d, NULL, out, feed, arg };
-  osh_parallel_for (threads_for (d, threads), d->s.oh, fed_rows, &j);
+  Job j = { d, NULL, out, feed, arg, NULL };
+  run_job (&j, d->s.oh, fed_rows, means, threads);
 }
 
 OshDepthwise *

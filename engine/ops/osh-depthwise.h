@@ -13,7 +13,7 @@
  *   osh_depthwise_fold_affine (d, bn_scale, bn_shift);   // a BatchNormalization after it
  *   OshEpilogue swish = { OSH_EPILOGUE_SWISH, -INFINITY, INFINITY };
  *   osh_depthwise_set_epilogue (d, &swish);               // then its activation
- *   osh_depthwise_run (d, in_nhwc, out_nhwc, threads);
+ *   osh_depthwise_run (d, in_nhwc, out_nhwc, NULL, threads);
  *   osh_depthwise_free (d);
  *
  * ONNX's (c, 1, kh, kw) weights are tap_stride 1, chan_stride kh·kw. */
@@ -43,7 +43,10 @@ bool osh_depthwise_fold_affine (OshDepthwise *d, const float *scale, const float
 /* Outputs go through `e`; false when one is set already. */
 bool osh_depthwise_set_epilogue (OshDepthwise *d, const OshEpilogue *e);
 bool osh_depthwise_has_epilogue (const OshDepthwise *d);
-void osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, int threads);
+/* `means` (may be NULL) receives the output's mean per image and channel, (batch, c), summed while
+ * the results are in registers: a squeeze-excite block's global average pooling folded in. */
+void osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, float *means,
+                        int threads);
 
 /* Fed mode, for an input that is never stored whole (the 1×1 expansion before a depthwise
  * convolution in MobileNet and EfficientNet blocks): feed (arg, iy, n, rows) writes the n input
@@ -54,7 +57,7 @@ void osh_depthwise_run (const OshDepthwise *d, const float *in, float *out, int 
 typedef void (*OshDepthwiseFeed) (void *arg, int64_t iy, int64_t n, float *rows);
 bool osh_depthwise_fed_ok (const OshDepthwise *d);
 void osh_depthwise_run_fed (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg, float *out,
-                            int threads);
+                            float *means, int threads);
 /* An independent copy (weights, folds and epilogue), NULL when memory runs out. */
 OshDepthwise *osh_depthwise_copy (const OshDepthwise *d);
 void osh_depthwise_free (OshDepthwise *d);

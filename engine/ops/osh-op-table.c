@@ -40,17 +40,18 @@ static const OshOp keras_ops[] = {
   { "Conv2D", osh_conv2d_infer, osh_conv2d_prepare, osh_conv_run, osh_conv_absorb },
   { "DepthwiseConv2D", osh_depthwise2d_infer, osh_depthwise2d_prepare, osh_conv_run,
     osh_conv_absorb },
-  OP ("SeparableConv2D", osh_separable2d_infer, osh_separable2d_prepare, osh_conv_run),
+  { "SeparableConv2D", osh_separable2d_infer, osh_separable2d_prepare, osh_conv_run,
+    osh_conv_absorb },
   OP ("Conv2DTranspose", osh_transpose2d_infer, osh_transpose2d_prepare, osh_conv_run),
   /* dense.c */
   OP ("Dense", osh_dense_infer, osh_dense_prepare, osh_dense_run),
   /* norm.c */
-  OP ("BatchNormalization", SAME, osh_batchnorm_prepare, osh_affine_run),
+  { "BatchNormalization", SAME, osh_batchnorm_prepare, osh_affine_run, osh_affine_absorb },
   OP ("LayerNormalization", SAME, osh_layernorm_prepare, osh_affine_run),
   { "Normalization", SAME, osh_normalization_prepare, osh_affine_run, osh_affine_absorb },
   { "Rescaling", SAME, osh_rescaling_prepare, osh_affine_run, osh_affine_absorb },
   /* Keras 2's TFOpLambda for `x + c`, `x - c`, `x * c`, `x / c` with a number c */
-  OP ("TFOpLambda", osh_tfop_infer, osh_tfop_prepare, osh_affine_run),
+  { "TFOpLambda", osh_tfop_infer, osh_tfop_prepare, osh_affine_run, osh_affine_absorb },
   /* activation.c */
   OP ("Activation", SAME, osh_act_layer_prepare, osh_act_layer_run),
   OP ("ReLU", SAME, osh_act_layer_prepare, osh_act_layer_run),

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 #include "osh-op.h"
 
@@ -189,6 +192,28 @@ osh_op_legacy_bilinear (const OshGraph *g)
          && (v[3] == '.' || v[3] == '\0');
 }
 
+unsigned
+osh_fp_flush_denormals (void)
+{
+#ifdef __SSE__
+  unsigned saved = _mm_getcsr ();
+  _mm_setcsr (saved | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
+  return saved;
+#else
+  return 0;
+#endif
+}
+
+void
+osh_fp_restore (unsigned saved)
+{
+#ifdef __SSE__
+  _mm_setcsr (saved);
+#else
+  (void) saved;
+#endif
+}
+
 /* A small persistent pool, so kernels split across threads without creating threads per call.
  * One parallel loop runs at a time; a caller that finds the pool busy (another plan running
  * on another thread) runs its loop alone. Workers live as long as the process. */
@@ -230,6 +255,7 @@ static void *
 pool_worker (void *unused)
 {
   (void) unused;
+  osh_fp_flush_denormals (); /* workers only ever run kernels */
   pthread_mutex_lock (&pool.lock);
   unsigned seen = pool.gen;
   for (;;)

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "osh-epilogue.h"
 #include "osh-graph.h"
 
 /* One call of an op: set up by the caller, completed by prepare. */
@@ -64,6 +65,8 @@ typedef enum
                        element, from the other one, and only c reads it (x · clip (x + 3, 0, 6),
                        HardSwish written out): c then reads that other operand in both places
                        and computes next itself */
+  OSH_FUSE_MEAN, /* `next` is a global average pooling of c's output, which other steps read too
+                    (squeeze-excite's squeeze): c then also writes next's output, as its second */
 } OshFuseKind;
 
 /* Folds the prepared step `next` into the prepared step `c` (a BatchNormalization or an
@@ -141,6 +144,13 @@ bool osh_op_broadcast (const OshShape *a, const OshShape *b, OshShape *out);
 void osh_parallel_for (int threads, int64_t n, void (*fn) (void *arg, int64_t begin, int64_t end),
                        void *arg);
 
+/* Denormal inputs and results flushed to zero (FTZ and DAZ) from now on, on the calling thread;
+ * returns what to give osh_fp_restore. A product or sum near 1e-38 otherwise takes a microcode
+ * assist of ~100 cycles: EfficientNetB7 with random weights ran 30 times slower. TensorFlow's
+ * CPU kernels flush denormals too, so results stay Keras's. */
+unsigned osh_fp_flush_denormals (void);
+void osh_fp_restore (unsigned saved);
+
 /* ---- activations (activation.c), also used fused by Conv/Dense ---- */
 typedef enum
 {
@@ -182,12 +192,23 @@ void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int
 /* What an activation layer step computes, when it is one activation applied element by element
  * (Activation other than softmax, ReLU without threshold or slope, max_value none or 6). */
 bool osh_act_layer_elementwise (const OshOpCall *c, OshAct *act);
+/* The epilogue a prepared Multiply step computes when both its inputs are one value x and it
+ * folded in a step computing a function of x (x · hard_sigmoid (x)). */
+bool osh_merge_epilogue (const OshOpCall *c, OshEpilogue *e);
+/* The epilogue (osh-epilogue.h) an activation amounts to, if it has one: ReLU, ReLU6, sigmoid,
+ * swish, hard sigmoid, hard swish. */
+bool osh_act_epilogue (const OshAct *act, OshEpilogue *e);
 /* Leading (top, left) padding of a prepared channels-last ZeroPadding2D step. */
 bool osh_zero_padding_leading (const OshOpCall *c, int64_t *top, int64_t *left);
 /* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
  * axis, with `ch` channels. */
 bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,
                           const float **shift);
+/* min (max (x·scale + shift, lo), hi), the same for every channel, when the prepared step is a
+ * per-channel affine map (BatchNormalization, Rescaling, TFOpLambda's x + c, ...) of that form,
+ * a folded ReLU included (lo, hi infinite without). */
+bool osh_affine_uniform_clamp (const OshOpCall *c, float *scale, float *shift, float *lo,
+                               float *hi);
 /* Keras 2 hard_sigmoid or Keras 3 hard_sigmoid for this graph (keras_version in meta). */
 bool osh_op_keras3 (const OshGraph *g);
 /* True when UpSampling2D(bilinear) samples without half-pixel centres: tfjs models and Keras

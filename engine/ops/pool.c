@@ -150,23 +150,36 @@ pool_rows (void *arg, int64_t begin, int64_t end)
           x0 = x0 < 0 ? 0 : x0;
           y1 = y1 > w->ih ? w->ih : y1;
           x1 = x1 > w->iw ? w->iw : x1;
-          for (int64_t c = 0; c < ch; c++)
-            o[c] = j->max ? -INFINITY : 0.0f;
-          for (int64_t y = y0; y < y1; y++)
-            for (int64_t x = x0; x < x1; x++)
-              {
-                const float *restrict s = img + (y * w->iw + x) * ch;
-                if (j->max)
-                  osh_vec_max (o, s, ch);
-                else
-                  osh_vec_add (o, s, ch);
-              }
-          if (!j->max)
+          /* Keras averages over the window's real pixels only. */
+          float inv = 1.0f / (float) ((y1 - y0) * (x1 - x0));
+          int64_t c = 0;
+          /* 16 channels at a time, summed in a register over the whole window. */
+          for (; c + 16 <= ch; c += 16)
             {
-              /* Keras averages over the window's real pixels only. */
-              float inv = 1.0f / (float) ((y1 - y0) * (x1 - x0));
-              for (int64_t c = 0; c < ch; c++)
-                o[c] *= inv;
+              OshV16 acc = (OshV16){ 0 } + (j->max ? -INFINITY : 0.0f);
+              for (int64_t y = y0; y < y1; y++)
+                for (int64_t x = x0; x < x1; x++)
+                  {
+                    OshV16 v = OSH_CV (img + (y * w->iw + x) * ch + c);
+                    if (j->max)
+                      acc = osh_v16_select (v > acc, v, acc);
+                    else
+                      acc += v;
+                  }
+              if (!j->max)
+                acc *= inv;
+              OSH_V (o + c) = acc;
+            }
+          for (; c < ch; c++)
+            {
+              float acc = j->max ? -INFINITY : 0.0f;
+              for (int64_t y = y0; y < y1; y++)
+                for (int64_t x = x0; x < x1; x++)
+                  {
+                    float v = img[(y * w->iw + x) * ch + c];
+                    acc = j->max ? (v > acc ? v : acc) : acc + v;
+                  }
+              o[c] = j->max ? acc : acc * inv;
             }
         }
     }

@@ -88,6 +88,25 @@ worst_diff (const float *want, const float *got, int64_t n, double *peak)
   return worst;
 }
 
+/* The means the kernel summed on the way (a squeeze-excite squeeze folded in) against those of
+ * the reference output, per image and channel. */
+static void
+check_means (const OshDepthwiseShape *s, const float *want, const float *means)
+{
+  int64_t pix = s->oh * s->ow;
+  for (int64_t n = 0; n < s->batch; n++)
+    for (int64_t ch = 0; ch < s->c; ch++)
+      {
+        double sum = 0, mag = 0;
+        for (int64_t p = 0; p < pix; p++)
+          {
+            sum += want[(n * pix + p) * s->c + ch];
+            mag += fabs (want[(n * pix + p) * s->c + ch]);
+          }
+        g_assert_cmpfloat (fabs (means[n * s->c + ch] - sum / pix), <=, 1e-5 * (1 + mag / pix));
+      }
+}
+
 static void
 check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
 {
@@ -97,6 +116,7 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
   float *in = g_new (float, nin), *k = g_new (float, taps * s->c), *k2 = g_new (float, taps * s->c);
   float *bias = g_new (float, s->c), *scale = g_new (float, s->c), *shift = g_new (float, s->c);
   float *want = g_new (float, nout), *got = g_new (float, nout);
+  float *means = g_new (float, s->batch * s->c);
   for (int64_t i = 0; i < nin; i++)
     in[i] = ot_pattern (i, 1) * 4.0f;
   for (int64_t t = 0; t < taps; t++)
@@ -124,28 +144,31 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
     }
   for (int64_t i = 0; i < nout; i++)
     got[i] = NAN; /* every output must be written */
-  osh_depthwise_run (d, in, got, 2);
+  osh_depthwise_run (d, in, got, means, 2);
   reference (s, in, k, bias, fold ? scale : NULL, shift, kind, want);
   double peak, worst = worst_diff (want, got, nout, &peak);
   if (worst > 1e-5 * peak)
     g_error ("%s%s%s epilogue %d: max |diff| %g against max |ref| %g", c->name,
              onnx_layout ? " (onnx weights)" : "", fold ? " folded" : "", kind, worst, peak);
+  check_means (s, want, means);
   /* Fed mode gives the same numbers, asking for each input row about once per thread. */
   for (int threads = 1; osh_depthwise_fed_ok (d) && threads <= 2; threads++)
     {
       Feed f = { s, in, 0 };
       for (int64_t i = 0; i < nout; i++)
         got[i] = NAN;
-      osh_depthwise_run_fed (d, feed_rows, &f, got, threads);
+      osh_depthwise_run_fed (d, feed_rows, &f, got, threads == 2 ? means : NULL, threads);
       worst = worst_diff (want, got, nout, &peak);
       if (worst > 1e-5 * peak)
         g_error ("%s fed on %d threads: max |diff| %g against max |ref| %g", c->name, threads,
                  worst, peak);
+      if (threads == 2)
+        check_means (s, want, means);
       g_assert_cmpint (f.calls, <=, s->ih * threads);
     }
   osh_depthwise_free (d);
   g_free (in), g_free (k), g_free (k2), g_free (bias), g_free (scale), g_free (shift),
-      g_free (want), g_free (got);
+      g_free (want), g_free (got), g_free (means);
 }
 
 #define SHAPE(b, ih, iw, c, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw)                                 \

@@ -224,6 +224,64 @@ test_mobilenet_v3_runs (void)
     }
 }
 
+/* Keras 2 writes MobileNetV3's hard_swish out as x · (relu6 (x + 3) / 6): fused, each becomes the
+ * epilogue of the convolution before it, and the logits are those of the plan that runs every
+ * layer on its own (capturing all layers turns fusion off). */
+static void
+test_mobilenet_v3_fused (void)
+{
+  const char *names[] = { "MobileNetV3Small", "MobileNetV3Large" };
+  for (size_t m = 0; m < G_N_ELEMENTS (names); m++)
+    {
+      OshZooOptions o;
+      osh_zoo_options_init (&o, names[m]);
+      o.height = o.width = 96;
+      o.classifier_activation = "linear";
+      OshError err = { 0 };
+      OshGraph *g = osh_zoo_build (names[m], &o, &err);
+      g_assert_nonnull (g);
+      g_assert_true (osh_graph_infer_shapes (g, &err));
+      OshExecOptions fused = osh_exec_options_default (), plain = fused;
+      plain.capture_all = true;
+      OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
+      g_assert_nonnull (pf);
+      g_assert_nonnull (pp);
+      int relu = 0, multiply = 0, tfop = 0;
+      for (int i = 0; i < osh_plan_n_steps (pf); i++)
+        {
+          OshPlanStep st;
+          g_assert_true (osh_plan_step (pf, i, &st));
+          relu += strcmp (st.class_name, "ReLU") == 0;
+          multiply += strcmp (st.class_name, "Multiply") == 0;
+          tfop += strcmp (st.class_name, "TFOpLambda") == 0;
+        }
+      g_test_message ("%s: %d steps fused, %d unfused; ReLU %d, Multiply %d, TFOpLambda %d",
+                      names[m], osh_plan_n_steps (pf), osh_plan_n_steps (pp), relu, multiply, tfop);
+#ifdef __AVX512F__
+      g_assert_cmpint (relu, ==, 0);
+      g_assert_cmpint (osh_plan_n_steps (pf) * 2, <, osh_plan_n_steps (pp));
+#endif
+      OshShape s = osh_shape_make (4, (int64_t[]){ 1, 96, 96, 3 });
+      OshTensor *x = osh_tensor_new (&s, &err), *yf = NULL, *yp = NULL;
+      for (int64_t i = 0; i < osh_tensor_numel (x); i++)
+        x->data[i] = (float) ((i * 13 + (i / 288)) % 256);
+      g_assert_true (osh_plan_run (pf, (const OshTensor *const *) &x, 1, &yf, &err));
+      g_assert_true (osh_plan_run (pp, (const OshTensor *const *) &x, 1, &yp, &err));
+      double worst = 0, peak = 0;
+      for (int i = 0; i < 1000; i++)
+        {
+          worst = fmax (worst, fabs (yf->data[i] - yp->data[i]));
+          peak = fmax (peak, fabs (yp->data[i]));
+        }
+      g_test_message ("%s: logits up to %.3g, fused differs by %.3g", names[m], peak, worst);
+      g_assert_cmpfloat (peak, >, 0.1);
+      g_assert_cmpfloat (worst, <=, 1e-4 * fmax (1.0, peak));
+      osh_tensor_free (x), osh_tensor_free (yf), osh_tensor_free (yp);
+      osh_plan_free (pf), osh_plan_free (pp);
+      osh_graph_free (g);
+    }
+}
+
 /* Options: classes change only the classifier, input shape flows through. */
 static void
 test_options (void)
@@ -349,6 +407,7 @@ main (int argc, char **argv)
   g_test_add_func ("/zoo/options", test_options);
   g_test_add_func ("/zoo/mobilenet-v3/names", test_mobilenet_v3_names);
   g_test_add_func ("/zoo/mobilenet-v3/runs", test_mobilenet_v3_runs);
+  g_test_add_func ("/zoo/mobilenet-v3/fused-hard-swish", test_mobilenet_v3_fused);
   g_test_add_func ("/zoo/weights", test_weights);
   g_test_add_func ("/zoo/round-trip/keras3-class-keys", test_round_trip);
   return g_test_run ();
