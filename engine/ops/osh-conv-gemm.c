@@ -6,10 +6,14 @@
  * of MR = 12 output pixels by one panel keeps 24 accumulators in registers over the whole K and
  * reads the input through one pointer per pixel and tap (a shared zero row stands for padding).
  * The output is written channels-last, or channels-first by scattering each vector over 16 planes.
- * A kernel that fits in L2 is run block by block (each block's output rows written whole); a
- * larger one panel by panel, every pixel block passing over a panel while it is in L2. Inputs
- * with few channels per group are gathered first (im2col of one tile on the stack), since a
- * short inner loop per tap would leave the FMA units idle. */
+ * Pixels are cut into blocks of equal size (at most MR). A kernel that fits in L2 is run block
+ * by block (each block's output rows written whole); a larger one panel by panel, every pixel
+ * block passing over a panel while it is in L2, each asking for a share of the next panel so
+ * that it streams in spread over the current one's blocks. Inputs
+ * with few channels per group would make a short inner loop per tap, leaving the FMA units idle:
+ * with dense rows (one group, no horizontal dilation) a tap is a whole kernel row instead, kw
+ * adjacent pixels read as one run (copied, with zeros, only where it crosses the border);
+ * otherwise the tile is gathered first (im2col of one tile). */
 #include "osh-conv-gemm.h"
 
 #include <math.h>
@@ -58,6 +62,8 @@ struct OshConvGemm
   OshConvShape s;
   int64_t cg, og, K, panels, blocks;
   bool gather;      /* im2col one tile at a time instead of reading through tap pointers */
+  bool rowwise;     /* a tap is a kernel row: kw · cg adjacent floats */
+  int64_t taps, len; /* what the tile's loops run over: taps, each len rows of the panel */
   bool block_major; /* all panels of a pixel block before the next block */
   OshEpilogue ep;
   float *packed; /* [groups][panels][K][NR] */
@@ -88,10 +94,12 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
     return NULL;
   if (s->planar_out && s->oh * s->ow > INT32_MAX / 16)
     return NULL; /* the scatter's lane offsets are 32-bit */
-  bool gather = cg < MIN_DIRECT || taps > MAX_TAPS;
+  bool rowwise = cg < MIN_DIRECT && s->groups == 1 && s->dw == 1 && s->kw * cg >= 8
+                 && s->kh <= MAX_TAPS;
+  bool gather = !rowwise && (cg < MIN_DIRECT || taps > MAX_TAPS);
   int64_t K = taps * cg;
-  if (gather && K * MR * (int64_t) sizeof (float) > 256 * 1024)
-    return NULL; /* the gathered tile lives on the stack */
+  if ((gather || rowwise) && K * MR * (int64_t) sizeof (float) > 256 * 1024)
+    return NULL; /* bounds the tile's copies */
   OshConvGemm *c = calloc (1, sizeof *c);
   if (!c)
     return NULL;
@@ -100,15 +108,18 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   c->og = og;
   c->K = K;
   c->gather = gather;
+  c->rowwise = rowwise;
+  c->taps = gather ? 1 : rowwise ? s->kh : taps;
+  c->len = gather ? K : rowwise ? s->kw * cg : cg;
   c->panels = (og + NR - 1) / NR;
   c->blocks = (s->oh * s->ow + MR - 1) / MR;
   /* A whole kernel that stays in L2 lets each block's output rows be written whole while they
    * are in cache; a larger one is better read one panel at a time, every block passing over it. */
-  c->block_major = gather || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
+  c->block_major = gather || rowwise || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
   c->ep = osh_epilogue_none ();
   c->packed = alloc_floats (s->groups * c->panels * K * NR);
   c->bias = alloc_floats (s->groups * c->panels * NR);
-  c->zeros = alloc_floats (cg);
+  c->zeros = alloc_floats (c->len);
   if (!c->packed || !c->bias || !c->zeros)
     {
       osh_conv_gemm_free (c);
@@ -183,9 +194,9 @@ osh_conv_gemm_free (OshConvGemm *c)
 /* One tile: `mr` pixel rows × one panel. rows[t * MR + r] is pixel r's input for tap t, `len`
  * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. */
 static inline __attribute__ ((always_inline)) void
-tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
-      const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
-      int64_t plane, __mmask16 m0, __mmask16 m1)
+tile (const int mr, const bool far, const char *pf, int64_t pstep, int64_t taps, int64_t len,
+      const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
+      float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
 {
   __m512 acc[MR][2];
   __m512 b0 = _mm512_load_ps (bias), b1 = _mm512_load_ps (bias + 16);
@@ -196,7 +207,47 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
     acc[r][0] = b0, acc[r][1] = b1;
-  if (res && plane) /* a residual added in: the sums start from it */
+  /* A residual is added after the products, its lines asked for now: loaded first, the sums
+   * would wait on memory before the first product. */
+  if (res && !plane)
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        {
+          _mm_prefetch ((const char *) (res + r * ldo), _MM_HINT_T0);
+          _mm_prefetch ((const char *) (res + r * ldo + 16), _MM_HINT_T0);
+        }
+    }
+  for (int64_t t = 0; t < taps; t++)
+    {
+      const float *a[MR];
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        a[r] = rows[t * MR + r];
+      for (int64_t k = 0; k < len; k++, B += NR)
+        {
+          if (far) /* a share of the next panel, so it arrives spread over this one's blocks */
+            {
+              _mm_prefetch (pf, _MM_HINT_T0);
+              _mm_prefetch (pf + 64, _MM_HINT_T0);
+              pf += pstep;
+            }
+          else /* the panel streams from memory on its first pass: ask for it ahead of use */
+            {
+              _mm_prefetch ((const char *) (B + PREFETCH * NR), _MM_HINT_T0);
+              _mm_prefetch ((const char *) (B + PREFETCH * NR + 16), _MM_HINT_T0);
+            }
+          __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
+#pragma GCC unroll 12
+          for (int r = 0; r < mr; r++)
+            {
+              __m512 x = _mm512_set1_ps (a[r][k]);
+              acc[r][0] = _mm512_fmadd_ps (x, w0, acc[r][0]);
+              acc[r][1] = _mm512_fmadd_ps (x, w1, acc[r][1]);
+            }
+        }
+    }
+  if (res && plane)
     {
 #pragma GCC unroll 12
       for (int r = 0; r < mr; r++)
@@ -213,27 +264,6 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
         {
           acc[r][0] += _mm512_maskz_loadu_ps (m0, res + r * ldo);
           acc[r][1] += _mm512_maskz_loadu_ps (m1, res + r * ldo + 16);
-        }
-    }
-  for (int64_t t = 0; t < taps; t++)
-    {
-      const float *a[MR];
-#pragma GCC unroll 12
-      for (int r = 0; r < mr; r++)
-        a[r] = rows[t * MR + r];
-      for (int64_t k = 0; k < len; k++, B += NR)
-        {
-          /* The panel streams from memory on its first pass: ask for it ahead of use. */
-          _mm_prefetch ((const char *) (B + PREFETCH * NR), _MM_HINT_T0);
-          _mm_prefetch ((const char *) (B + PREFETCH * NR + 16), _MM_HINT_T0);
-          __m512 w0 = _mm512_load_ps (B), w1 = _mm512_load_ps (B + 16);
-#pragma GCC unroll 12
-          for (int r = 0; r < mr; r++)
-            {
-              __m512 x = _mm512_set1_ps (a[r][k]);
-              acc[r][0] = _mm512_fmadd_ps (x, w0, acc[r][0]);
-              acc[r][1] = _mm512_fmadd_ps (x, w1, acc[r][1]);
-            }
         }
     }
   if (plane)
@@ -257,36 +287,73 @@ tile (const int mr, int64_t taps, int64_t len, const float *const *rows, const f
     }
 }
 
+/* The tile for a run-time mr; `pf`, when set, is the start of this tile's share of the next
+ * panel, pstep bytes of it per row of the product. Two functions, not one flag: the hot loop of
+ * the common case (no pf) stays as compact as it can be. */
+#define TILE_CASE(n, far, pf, pstep)                                                               \
+  case n:                                                                                          \
+    tile (n, far, pf, pstep, taps, len, rows, B, bias, ep, out, res, ldo, plane, m0, m1);          \
+    break;
+#define TILE_SWITCH(far, pf, pstep)                                                                \
+  switch (mr)                                                                                      \
+    {                                                                                              \
+      TILE_CASE (1, far, pf, pstep) TILE_CASE (2, far, pf, pstep) TILE_CASE (3, far, pf, pstep)    \
+      TILE_CASE (4, far, pf, pstep) TILE_CASE (5, far, pf, pstep) TILE_CASE (6, far, pf, pstep)    \
+      TILE_CASE (7, far, pf, pstep) TILE_CASE (8, far, pf, pstep) TILE_CASE (9, far, pf, pstep)    \
+      TILE_CASE (10, far, pf, pstep) TILE_CASE (11, far, pf, pstep)                                \
+      TILE_CASE (12, far, pf, pstep) default : break;                                              \
+    }
+
 static void
 tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
           const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
           int64_t plane, __mmask16 m0, __mmask16 m1)
 {
-  switch (mr)
-    {
-#define CASE(n)                                                                                    \
-  case n:                                                                                          \
-    tile (n, taps, len, rows, B, bias, ep, out, res, ldo, plane, m0, m1);                          \
-    break;
-      CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6)
-      CASE (7) CASE (8) CASE (9) CASE (10) CASE (11) CASE (12)
-#undef CASE
-    default:
-      break;
-    }
+  TILE_SWITCH (false, NULL, 0)
 }
+
+static void
+tile_far (int mr, const char *pf, int64_t pstep, int64_t taps, int64_t len,
+          const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
+          float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
+{
+  TILE_SWITCH (true, pf, pstep)
+}
+#undef TILE_SWITCH
+#undef TILE_CASE
 
 /* Panel j of group grp over one tile of mr pixels whose rows are set up (tile_rows): the lanes
  * a panel past the group's last output channel leaves empty, its packed kernel (from `packed`:
- * c->packed or a scaled copy) and bias. */
+ * c->packed or a scaled copy) and bias. With share < 0 the tile reads its own panel ahead (its
+ * first pass over it); else it asks for part `share` of c->blocks of the next panel, so that
+ * panel arrives spread over this one's blocks instead of stalling the next panel's first. */
 static void
 panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, int64_t mr,
-            const float *const *rows, float *out, const float *res, int64_t plane)
+            const float *const *rows, float *out, const float *res, int64_t plane, int64_t share)
 {
-  int64_t valid = c->og - j * NR, panel = grp * c->panels + j;
-  tile_any ((int) mr, c->gather ? 1 : c->s.kh * c->s.kw, c->gather ? c->K : c->cg, rows,
-            packed + panel * c->K * NR, c->bias + panel * NR, &c->ep, out, res, c->s.cout, plane,
-            lanes (valid), lanes (valid - 16));
+  int64_t valid = c->og - j * NR, panel = grp * c->panels + j, floats = c->K * NR;
+  int64_t taps = c->taps, len = c->len;
+  const float *B = packed + panel * floats;
+  if (share < 0)
+    {
+      tile_any ((int) mr, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res, c->s.cout,
+                plane, lanes (valid), lanes (valid - 16));
+      return;
+    }
+  int64_t next = (panel + 1) % (c->s.groups * c->panels);
+  int64_t part = (floats * (int64_t) sizeof (float) + c->blocks - 1) / c->blocks;
+  tile_far ((int) mr, (const char *) (packed + next * floats) + share * part,
+            (part + c->K - 1) / c->K, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res,
+            c->s.cout, plane, lanes (valid), lanes (valid - 16));
+}
+
+/* Where block b of `blocks` over n pixels starts: blocks of equal size (49 pixels: 10, 10, 10,
+ * 10, 9), since a last block of a pixel or two would cost nearly a whole tile's kernel traffic
+ * for little work, and run at the FMA latency rather than its throughput. */
+static inline int64_t
+block_start (int64_t b, int64_t blocks, int64_t n)
+{
+  return b * n / blocks;
 }
 
 typedef struct
@@ -298,8 +365,48 @@ typedef struct
   float *out;
 } Job;
 
+/* Pixel r's kernel rows when rowwise: a pointer per kernel row into the image when the whole
+ * window is inside it (most pixels: no test per row), else each row checked, those crossing
+ * the border copied with zeros into `to` (kh rows of len floats). */
+static void
+pixel_kernel_rows (const OshConvGemm *c, const float *img, int64_t oy, int64_t ox, int64_t r,
+                   const float **rows, float *to)
+{
+  const OshConvShape *s = &c->s;
+  int64_t iy0 = oy * s->sh - s->ph, ix0 = ox * s->sw - s->pw, step = s->dh * s->iw * s->cin;
+  const float *base = img + (iy0 * s->iw + ix0) * s->cin;
+  bool cols_inside = ix0 >= 0 && ix0 + s->kw <= s->iw;
+  if (cols_inside && iy0 >= 0 && iy0 + (s->kh - 1) * s->dh < s->ih)
+    {
+      for (int64_t ky = 0; ky < s->kh; ky++)
+        rows[ky * MR + r] = base + ky * step;
+      return;
+    }
+  for (int64_t ky = 0; ky < s->kh; ky++, to += c->len)
+    {
+      int64_t iy = iy0 + ky * s->dh;
+      if (iy < 0 || iy >= s->ih)
+        rows[ky * MR + r] = c->zeros;
+      else if (cols_inside)
+        rows[ky * MR + r] = base + ky * step;
+      else /* across the border: padding as zeros */
+        {
+          for (int64_t kx = 0; kx < s->kw; kx++)
+            {
+              int64_t ix = ix0 + kx;
+              const float *src = ix >= 0 && ix < s->iw ? img + (iy * s->iw + ix) * s->cin
+                                                       : c->zeros;
+              for (int64_t ci = 0; ci < c->cg; ci++)
+                to[kx * c->cg + ci] = src[ci];
+            }
+          rows[ky * MR + r] = to;
+        }
+    }
+}
+
 /* Rows of a tile for pixels [p0, p0 + mr): one pointer per pixel and tap into the image (or the
- * zero row), or, when gathering, the pixels' whole input rows copied into `col`. */
+ * zero row; a kernel row's run when rowwise, copied into `col` at the border), or, when
+ * gathering, the pixels' whole input rows copied into `col`. */
 static void
 tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const float **rows,
            float *col)
@@ -312,6 +419,11 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
   for (int64_t r = 0; r < mr; r++, ox = ox + 1 < s->ow ? ox + 1 : (oy++, 0))
     {
       float *dst = col ? col + r * c->K : NULL;
+      if (c->rowwise)
+        {
+          pixel_kernel_rows (c, img, oy, ox, r, rows, dst);
+          continue;
+        }
       for (int64_t ky = 0, t = 0; ky < s->kh; ky++)
         {
           int64_t iy = oy * s->sh - s->ph + ky * s->dh, ix0 = ox * s->sw - s->pw;
@@ -343,7 +455,7 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
                 rows[t * MR + r] = src;
             }
         }
-      if (dst)
+      if (c->gather)
         rows[r] = dst;
     }
 }
@@ -358,8 +470,8 @@ run_items (void *arg, int64_t begin, int64_t end)
   const OshConvShape *s = &c->s;
   int64_t opix = s->oh * s->ow;
   const float *rows[MAX_TAPS * MR];
-  float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
-  if (c->gather && !col)
+  float *col = c->gather || c->rowwise ? alloc_floats (MR * c->K) : NULL;
+  if ((c->gather || c->rowwise) && !col)
     return; /* cannot happen for the sizes allowed at plan time; leaves the output unwritten */
   int64_t have = -1; /* the block whose rows are set up */
   for (int64_t item = begin; item < end; item++)
@@ -371,17 +483,19 @@ run_items (void *arg, int64_t begin, int64_t end)
         blk = item % c->blocks, rest = item / c->blocks, j = rest % c->panels;
       rest = item / (c->panels * c->blocks);
       int64_t grp = rest % s->groups, n = rest / s->groups;
-      int64_t p0 = blk * MR, mr = opix - p0 < MR ? opix - p0 : MR;
+      int64_t p0 = block_start (blk, c->blocks, opix);
+      int64_t mr = block_start (blk + 1, c->blocks, opix) - p0;
       const float *img = job->in + n * s->ih * s->iw * s->cin + grp * c->cg;
       int64_t key = rest * c->blocks + blk;
-      if (key != have || !c->gather)
+      if (key != have) /* the rows of a block serve each of its panels */
         tile_rows (c, img, p0, mr, rows, col);
       have = key;
       int64_t m = grp * c->og + j * NR;
       float *o = s->planar_out ? job->out + (n * s->cout + m) * opix + p0
                                : job->out + (n * opix + p0) * s->cout + m;
       const float *res = job->residual ? job->residual + (o - job->out) : NULL;
-      panel_tile (c, job->packed, grp, j, mr, rows, o, res, s->planar_out ? opix : 0);
+      panel_tile (c, job->packed, grp, j, mr, rows, o, res, s->planar_out ? opix : 0,
+                  c->block_major || item == begin ? -1 : blk);
     }
   free (col);
 }
@@ -398,21 +512,23 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
 {
   const OshConvShape *s = &c->s;
   const float *rows[MAX_TAPS * MR];
-  float *col = c->gather ? alloc_floats (MR * c->K) : NULL;
-  if (c->gather && !col)
+  float *col = c->gather || c->rowwise ? alloc_floats (MR * c->K) : NULL;
+  if ((c->gather || c->rowwise) && !col)
     {
       for (int64_t i = 0; i < count * s->cout; i++)
         out[i] = NAN; /* out of memory mid-run: visible, not garbage */
       return;
     }
+  int64_t blocks = (count + MR - 1) / MR;
   for (int64_t grp = 0; grp < s->groups; grp++)
-    for (int64_t p = p0; p < p0 + count; p += MR)
+    for (int64_t b = 0; b < blocks; b++)
       {
-        int64_t mr = p0 + count - p < MR ? p0 + count - p : MR;
+        int64_t p = p0 + block_start (b, blocks, count);
+        int64_t mr = p0 + block_start (b + 1, blocks, count) - p;
         tile_rows (c, in + grp * c->cg, p, mr, rows, col);
         for (int64_t j = 0; j < c->panels; j++)
           panel_tile (c, c->packed, grp, j, mr, rows, out + (p - p0) * s->cout + grp * c->og + j * NR,
-                      NULL, 0);
+                      NULL, 0, -1);
       }
   free (col);
 }

@@ -1,8 +1,10 @@
 /* The packed implicit-GEMM convolution (engine/ops/osh-conv-gemm.c) against a plain
  * six-loop convolution written here, over the shapes that take its different paths: pointwise,
- * k×k read through tap pointers, few input channels (gathered tiles), strides, dilation,
+ * k×k read through tap pointers, few input channels (kernel rows read in place, or gathered
+ * tiles), strides, dilation,
  * asymmetric padding, groups, output channels that do not fill a 32-wide panel, batches,
- * channels-first output, and folded BatchNormalization + clamp. Then the executor's step fusion:
+ * kernels past L2 run panel by panel, channels-first output, a residual added in, and folded
+ * BatchNormalization + clamp. Then the executor's step fusion:
  * Conv2D → BatchNormalization → ReLU → Dropout runs as one step and computes what the four
  * steps compute unfused (capturing every layer turns fusion off); likewise ZeroPadding2D before
  * a convolution and the activation after a residual Add. */
@@ -21,10 +23,11 @@ typedef struct
 } Case;
 
 /* out (batch, oh, ow, cout) from in (batch, ih, iw, cin) and a Keras (kh, kw, cin/g, cout)
- * kernel, then y·scale + shift, clamped. */
+ * kernel, then y·scale + shift, plus res (same layout as out; may be NULL), clamped. */
 static void
 reference (const OshConvShape *s, const float *in, const float *k, const float *bias,
-           const float *scale, const float *shift, float lo, float hi, float *out)
+           const float *scale, const float *shift, const float *res, float lo, float hi,
+           float *out)
 {
   int64_t cg = s->cin / s->groups, og = s->cout / s->groups;
   for (int64_t n = 0; n < s->batch; n++)
@@ -47,12 +50,16 @@ reference (const OshConvShape *s, const float *in, const float *k, const float *
             float y = (float) acc;
             if (scale)
               y = y * scale[m] + shift[m];
-            out[((n * s->oh + oy) * s->ow + ox) * s->cout + m] = fminf (fmaxf (y, lo), hi);
+            int64_t o = ((n * s->oh + oy) * s->ow + ox) * s->cout + m;
+            if (res)
+              y += res[o];
+            out[o] = fminf (fmaxf (y, lo), hi);
           }
 }
 
+/* With `residual`, a tensor of the output's layout is added in (run_with) before the clamp. */
 static void
-check_case (const Case *c, bool fold, bool planar)
+check_case (const Case *c, bool fold, bool planar, bool residual)
 {
   OshConvShape s = c->s;
   s.planar_out = planar;
@@ -61,6 +68,15 @@ check_case (const Case *c, bool fold, bool planar)
   float *in = g_new (float, nin), *k = g_new (float, nk), *bias = g_new (float, s.cout);
   float *scale = g_new (float, s.cout), *shift = g_new (float, s.cout);
   float *want = g_new (float, nout), *got = g_new (float, nout);
+  float *res = residual ? g_new (float, nout) : NULL, *res_out = residual ? g_new (float, nout) : NULL;
+  int64_t opix = s.oh * s.ow;
+  for (int64_t i = 0; residual && i < nout; i++)
+    res[i] = 2.0f * ot_pattern (i, 6);
+  for (int64_t n = 0; residual && n < s.batch; n++) /* the same values in the output's layout */
+    for (int64_t p = 0; p < opix; p++)
+      for (int64_t m = 0; m < s.cout; m++)
+        res_out[planar ? (n * s.cout + m) * opix + p : (n * opix + p) * s.cout + m]
+            = res[(n * opix + p) * s.cout + m];
   for (int64_t i = 0; i < nin; i++)
     in[i] = ot_pattern (i, 1);
   for (int64_t i = 0; i < nk; i++)
@@ -85,10 +101,10 @@ check_case (const Case *c, bool fold, bool planar)
       g_assert_false (osh_conv_gemm_set_epilogue (cg, &relu1)); /* one epilogue only */
       lo = 0.0f, hi = 6.0f;
     }
-  osh_conv_gemm_run (cg, in, got, 2);
-  reference (&s, in, k, bias, fold ? scale : NULL, shift, lo, hi, want);
+  OshConvGemmExtras x = { .residual = res_out };
+  osh_conv_gemm_run_with (cg, in, &x, got, 2);
+  reference (&s, in, k, bias, fold ? scale : NULL, shift, res, lo, hi, want);
   double worst = 0, peak = 1;
-  int64_t opix = s.oh * s.ow;
   for (int64_t n = 0; n < s.batch; n++)
     for (int64_t p = 0; p < opix; p++)
       for (int64_t m = 0; m < s.cout; m++)
@@ -99,12 +115,12 @@ check_case (const Case *c, bool fold, bool planar)
           peak = fmax (peak, fabs (w));
         }
   if (worst > 1e-4 * peak)
-    g_error ("%s%s%s: max |diff| %g against max |ref| %g", c->name, fold ? " folded" : "",
-             planar ? " planar" : "", worst, peak);
+    g_error ("%s%s%s%s: max |diff| %g against max |ref| %g", c->name, fold ? " folded" : "",
+             planar ? " planar" : "", residual ? " residual" : "", worst, peak);
 out:
   osh_conv_gemm_free (cg);
   g_free (in), g_free (k), g_free (bias), g_free (scale), g_free (shift), g_free (want),
-      g_free (got);
+      g_free (got), g_free (res), g_free (res_out);
 }
 
 #define SHAPE(b, ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw, groups)                \
@@ -114,13 +130,26 @@ static const Case cases[] = {
   { "pointwise 64->96", SHAPE (1, 9, 7, 64, 9, 7, 96, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "3x3 same 32->40", SHAPE (1, 11, 13, 32, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1) },
   { "3x3 stride 2 asymmetric pad", SHAPE (1, 12, 10, 24, 6, 5, 33, 3, 3, 2, 2, 1, 1, 0, 1, 1) },
-  { "7x7 stride 2 rgb (gathered)", SHAPE (1, 20, 18, 3, 10, 9, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1) },
+  /* Few input channels: a tap is a whole kernel row, read in place or copied at the border. */
+  { "7x7 stride 2 rgb (kernel rows)", SHAPE (1, 20, 18, 3, 10, 9, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1) },
+  { "3x3 stride 2 rgb, padded after (kernel rows)",
+    SHAPE (1, 14, 14, 3, 7, 7, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1) },
+  /* Few channels per group, or dilated: each tile gathered first. */
+  { "3x3 groups 2 of 3 channels (gathered)", SHAPE (1, 9, 9, 6, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
+  { "3x3 dilated rgb (gathered)", SHAPE (1, 11, 10, 3, 7, 6, 40, 3, 3, 1, 1, 2, 2, 0, 0, 1) },
   { "dilated 3x3 d2", SHAPE (1, 12, 12, 16, 12, 12, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1) },
   { "1x5 kernel valid", SHAPE (1, 6, 17, 20, 6, 13, 17, 1, 5, 1, 1, 1, 1, 0, 0, 1) },
   { "groups 2", SHAPE (1, 8, 8, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
   { "batch 3, 13 pixels", SHAPE (3, 1, 13, 48, 1, 13, 80, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "one pixel (squeeze-excite)", SHAPE (1, 1, 1, 96, 1, 1, 24, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
   { "one pixel, 4 outputs", SHAPE (1, 1, 1, 96, 1, 1, 4, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  /* 49 pixels: blocks of 10, 10, 10, 10 and 9 rather than 4 × 12 and 1. */
+  { "7x7 map, balanced blocks", SHAPE (1, 7, 7, 64, 7, 7, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1) },
+  /* A kernel past 1 MB is run panel by panel, each tile asking for a share of the next panel;
+   * 35 pixels are blocks of 11, 12 and 12; two images and two groups wrap "the next panel". */
+  { "1x1 512->640, panel by panel", SHAPE (1, 5, 7, 512, 5, 7, 640, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
+  { "3x3 groups 2, 2 images, panel by panel",
+    SHAPE (2, 4, 5, 256, 4, 5, 320, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
 };
 
 static void
@@ -129,7 +158,8 @@ test_kernel (gconstpointer data)
   const Case *c = data;
   for (int fold = 0; fold < 2; fold++)
     for (int planar = 0; planar < 2; planar++)
-      check_case (c, fold, planar);
+      for (int residual = 0; residual < 2; residual++)
+        check_case (c, fold, planar, residual);
 }
 
 /* Conv2D → BatchNormalization → ReLU(6) → Dropout: one step when fused, same numbers. */
