@@ -192,9 +192,12 @@ osh_conv_gemm_free (OshConvGemm *c)
 }
 
 /* One tile: `mr` pixel rows × one panel. rows[t * MR + r] is pixel r's input for tap t, `len`
- * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. */
+ * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. With
+ * `half`, only the panel's first 16 channels are computed (the last panel of 16, 40 or 80
+ * channels, whose second vector would be all padding). */
 static inline __attribute__ ((always_inline)) void
-tile (const int mr, const bool far, const char *pf, int64_t pstep, int64_t taps, int64_t len,
+tile (const int mr, const bool half, const bool far, const char *pf, int64_t pstep, int64_t taps,
+      int64_t len,
       const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
       float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
 {
@@ -243,7 +246,8 @@ tile (const int mr, const bool far, const char *pf, int64_t pstep, int64_t taps,
             {
               __m512 x = _mm512_set1_ps (a[r][k]);
               acc[r][0] = _mm512_fmadd_ps (x, w0, acc[r][0]);
-              acc[r][1] = _mm512_fmadd_ps (x, w1, acc[r][1]);
+              if (!half)
+                acc[r][1] = _mm512_fmadd_ps (x, w1, acc[r][1]);
             }
         }
     }
@@ -282,26 +286,30 @@ tile (const int mr, const bool far, const char *pf, int64_t pstep, int64_t taps,
   for (int r = 0; r < mr; r++)
     {
       _mm512_mask_storeu_ps (out + r * ldo, m0, (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][0]));
-      _mm512_mask_storeu_ps (out + r * ldo + 16, m1,
-                             (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][1]));
+      if (!half)
+        _mm512_mask_storeu_ps (out + r * ldo + 16, m1,
+                               (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][1]));
     }
 }
 
 /* The tile for a run-time mr; `pf`, when set, is the start of this tile's share of the next
  * panel, pstep bytes of it per row of the product. Two functions, not one flag: the hot loop of
  * the common case (no pf) stays as compact as it can be. */
-#define TILE_CASE(n, far, pf, pstep)                                                               \
+#define TILE_CASE(n, half, far, pf, pstep)                                                         \
   case n:                                                                                          \
-    tile (n, far, pf, pstep, taps, len, rows, B, bias, ep, out, res, ldo, plane, m0, m1);          \
+    tile (n, half, far, pf, pstep, taps, len, rows, B, bias, ep, out, res, ldo, plane, m0, m1);    \
     break;
-#define TILE_SWITCH(far, pf, pstep)                                                                \
+#define TILE_SWITCH(half, far, pf, pstep)                                                          \
   switch (mr)                                                                                      \
     {                                                                                              \
-      TILE_CASE (1, far, pf, pstep) TILE_CASE (2, far, pf, pstep) TILE_CASE (3, far, pf, pstep)    \
-      TILE_CASE (4, far, pf, pstep) TILE_CASE (5, far, pf, pstep) TILE_CASE (6, far, pf, pstep)    \
-      TILE_CASE (7, far, pf, pstep) TILE_CASE (8, far, pf, pstep) TILE_CASE (9, far, pf, pstep)    \
-      TILE_CASE (10, far, pf, pstep) TILE_CASE (11, far, pf, pstep)                                \
-      TILE_CASE (12, far, pf, pstep) default : break;                                              \
+      TILE_CASE (1, half, far, pf, pstep) TILE_CASE (2, half, far, pf, pstep)                      \
+      TILE_CASE (3, half, far, pf, pstep) TILE_CASE (4, half, far, pf, pstep)                      \
+      TILE_CASE (5, half, far, pf, pstep) TILE_CASE (6, half, far, pf, pstep)                      \
+      TILE_CASE (7, half, far, pf, pstep) TILE_CASE (8, half, far, pf, pstep)                      \
+      TILE_CASE (9, half, far, pf, pstep) TILE_CASE (10, half, far, pf, pstep)                     \
+      TILE_CASE (11, half, far, pf, pstep) TILE_CASE (12, half, far, pf, pstep)                    \
+    default:                                                                                       \
+      break;                                                                                       \
     }
 
 static void
@@ -309,7 +317,16 @@ tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const flo
           const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
           int64_t plane, __mmask16 m0, __mmask16 m1)
 {
-  TILE_SWITCH (false, NULL, 0)
+  TILE_SWITCH (false, false, NULL, 0)
+}
+
+/* A panel with at most 16 channels left (m1 empty): half the products. */
+static void
+tile_half (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
+           const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
+           int64_t plane, __mmask16 m0, __mmask16 m1)
+{
+  TILE_SWITCH (true, false, NULL, 0)
 }
 
 static void
@@ -317,7 +334,7 @@ tile_far (int mr, const char *pf, int64_t pstep, int64_t taps, int64_t len,
           const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
           float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
 {
-  TILE_SWITCH (true, pf, pstep)
+  TILE_SWITCH (false, true, pf, pstep)
 }
 #undef TILE_SWITCH
 #undef TILE_CASE
@@ -336,8 +353,10 @@ panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, i
   const float *B = packed + panel * floats;
   if (share < 0)
     {
-      tile_any ((int) mr, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res, c->s.cout,
-                plane, lanes (valid), lanes (valid - 16));
+      (valid <= 16 && !plane ? tile_half : tile_any) ((int) mr, taps, len, rows, B,
+                                                      c->bias + panel * NR, &c->ep, out, res,
+                                                      c->s.cout, plane, lanes (valid),
+                                                      lanes (valid - 16));
       return;
     }
   int64_t next = (panel + 1) % (c->s.groups * c->panels);
