@@ -413,6 +413,7 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
           || osh_conv_gemm_has_epilogue (g->fast))
         return false;
       g->residual_in = c->n_in;
+      c->out_over_last_in = true; /* each tile reads its residual before storing there */
       return true;
     }
   if (!g->fast && !g->dw_fast)

@@ -438,6 +438,7 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
         return false;
       cp->residual_in = c->n_in;
       cp->folded = true;
+      c->out_over_last_in = true; /* each tile reads its residual before storing there */
       return true;
     }
   if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)

@@ -37,11 +37,13 @@ typedef struct OshOpCall
   size_t scratch;               /* floats of scratch memory the run needs */
   double flops;                 /* multiply-adds count as two */
   int threads;                  /* set by the executor before run */
+  bool out_over_last_in; /* out[0] may be the last input's memory (set when folding a residual) */
 } OshOpCall;
 
 typedef bool (*OshOpInferFn) (OshOpCall *c, OshError *err);
 typedef bool (*OshOpPrepareFn) (OshOpCall *c, OshError *err);
-/* Kernels cannot fail: prepare checked everything. `in` and `out` never alias. */
+/* Kernels cannot fail: prepare checked everything. `in` and `out` never alias, except out[0] and
+ * the last input of a step that set out_over_last_in. */
 typedef void (*OshOpRunFn) (const OshOpCall *c, const float *const *in, float *const *out,
                             float *scratch);
 
