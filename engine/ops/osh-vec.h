@@ -175,7 +175,7 @@ osh_m512_exp2_unit (__m512 f)
 static inline __m512
 osh_m512_sigmoid (__m512 v, int times_v)
 {
-  __m512 x = _mm512_max_ps (v, _mm512_set1_ps (-87.0f));
+  __m512 x = _mm512_max_ps (_mm512_set1_ps (-87.0f), v); /* v second: a NaN stays NaN */
   __m512 z = _mm512_mul_ps (x, _mm512_set1_ps (-1.44269504088896341f));
   __m512 f = _mm512_reduce_ps (z, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   __m512 d = _mm512_add_ps (_mm512_scalef_ps (osh_m512_exp2_unit (f), z), _mm512_set1_ps (1.0f));
