@@ -797,7 +797,8 @@ fuse_means (OshPlan *p)
   for (int s = 0; s < p->n_steps; s++)
     {
       Step *a = &p->steps[s];
-      if (a->call.n_out != 1 || !a->op->absorb)
+      /* Not when the value is kept: capturing layers turns folds off, as in fuse_steps. */
+      if (a->call.n_out != 1 || !a->op->absorb || p->vals[a->out_vals[0]].keep)
         continue;
       for (int t = s + 1; t < p->n_steps; t++)
         {

@@ -405,6 +405,7 @@ absorb_mean (OshOpCall *c, ConvParams *cp, const OshOpCall *pool)
   bool dw = (cp->g.kind == CONV_DEPTHWISE && cp->dw) || cp->then_dw;
   if (strcmp (pool->layer->class_name, "GlobalAveragePooling2D") != 0 || pool->n_in != 1
       || osh_op_channels_first (pool) || !dw || cp->g.cf || o->rank != 4
+      || cp->g.act.kind != OSH_ACT_LINEAR /* an activation applied after the kernel's sums */
       || !osh_shape_equal (&pool->in[0], o)
       || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[3])
     return false;
