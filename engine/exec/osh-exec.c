@@ -618,29 +618,43 @@ swish_pair (const OshPlan *p, const int *r, int *sig, int *mul)
   return false;
 }
 
-/* Offers step `next` to step `st` to fold in (`kind`), st reading `vals` (shapes `shapes`, n of
- * them) from then on. Memory is taken first, so a refusal or a failure leaves st as it was. */
+/* Offers step `next` to step `st` to fold in (`kind`); if it is taken, st reads `in_vals` (shapes
+ * `in`, n_in of them) and writes `out_vals` (shapes `out`, n_out) from then on. Memory is taken
+ * first, so a refusal or a failure leaves st as it was. */
+static bool
+refold (Step *st, const Step *next, OshFuseKind kind, const int *in_vals, const OshShape *in,
+        int n_in, const int *out_vals, const OshShape *out, int n_out)
+{
+  OshShape *block = malloc ((size_t) (n_in + n_out + 1) * sizeof (OshShape));
+  int *ins = malloc ((size_t) (n_in + 1) * sizeof (int));
+  int *outs = malloc ((size_t) (n_out + 1) * sizeof (int));
+  if (!block || !ins || !outs || !st->op->absorb (&st->call, &next->call, kind))
+    {
+      free (block), free (ins), free (outs);
+      return false;
+    }
+  memcpy (block, in, (size_t) n_in * sizeof (OshShape));
+  memcpy (block + n_in, out, (size_t) n_out * sizeof (OshShape));
+  memcpy (ins, in_vals, (size_t) n_in * sizeof (int));
+  memcpy (outs, out_vals, (size_t) n_out * sizeof (int));
+  free ((void *) st->call.in);
+  free (st->in_vals);
+  free (st->out_vals);
+  st->call.in = block;
+  st->call.out = block + n_in;
+  st->call.n_in = n_in;
+  st->call.n_out = n_out;
+  st->in_vals = ins;
+  st->out_vals = outs;
+  return true;
+}
+
+/* refold with new inputs (`vals`, shapes `shapes`, n of them) and the outputs as they are. */
 static bool
 fold_with_inputs (Step *st, const Step *next, OshFuseKind kind, const int *vals,
                   const OshShape *shapes, int n)
 {
-  OshShape *block = malloc ((size_t) (n + st->call.n_out + 1) * sizeof (OshShape));
-  int *in_vals = malloc ((size_t) (n + 1) * sizeof (int));
-  if (!block || !in_vals || !st->op->absorb (&st->call, &next->call, kind))
-    {
-      free (block), free (in_vals);
-      return false;
-    }
-  memcpy (block, shapes, (size_t) n * sizeof (OshShape));
-  memcpy (block + n, st->call.out, (size_t) st->call.n_out * sizeof (OshShape));
-  memcpy (in_vals, vals, (size_t) n * sizeof (int));
-  free ((void *) st->call.in);
-  free (st->in_vals);
-  st->call.in = block;
-  st->call.out = block + n;
-  st->call.n_in = n;
-  st->in_vals = in_vals;
-  return true;
+  return refold (st, next, kind, vals, shapes, n, st->out_vals, st->call.out, st->call.n_out);
 }
 
 /* True when value v is an input or computed by a step before step `s`. */
@@ -760,31 +774,16 @@ fuse_steps (OshPlan *p)
     }
 }
 
-/* Gives step a second output: that of step g, which a now computes too (OSH_FUSE_MEAN); g is
- * dropped. Memory is taken first, so a refusal or a failure leaves a as it was. */
+/* Gives step a (one output) a second: that of step g, which a now computes too
+ * (OSH_FUSE_MEAN); g is dropped. */
 static bool
 fold_output (OshPlan *p, int a_idx, int g_idx)
 {
   Step *a = &p->steps[a_idx], *g = &p->steps[g_idx];
-  int n_in = a->call.n_in, n_out = a->call.n_out;
-  OshShape *block = malloc ((size_t) (n_in + n_out + 1) * sizeof (OshShape));
-  int *out_vals = malloc ((size_t) (n_out + 1) * sizeof (int));
-  if (!block || !out_vals || !a->op->absorb (&a->call, &g->call, OSH_FUSE_MEAN))
-    {
-      free (block), free (out_vals);
-      return false;
-    }
-  memcpy (block, a->call.in, (size_t) n_in * sizeof (OshShape));
-  memcpy (block + n_in, a->call.out, (size_t) n_out * sizeof (OshShape));
-  block[n_in + n_out] = g->call.out[0];
-  memcpy (out_vals, a->out_vals, (size_t) n_out * sizeof (int));
-  out_vals[n_out] = g->out_vals[0];
-  free ((void *) a->call.in);
-  free (a->out_vals);
-  a->call.in = block;
-  a->call.out = block + n_in;
-  a->call.n_out = n_out + 1;
-  a->out_vals = out_vals;
+  int out_vals[2] = { a->out_vals[0], g->out_vals[0] };
+  OshShape out[2] = { a->call.out[0], g->call.out[0] };
+  if (!refold (a, g, OSH_FUSE_MEAN, a->in_vals, a->call.in, a->call.n_in, out_vals, out, 2))
+    return false;
   drop_step (p, g_idx);
   return true;
 }
