@@ -251,15 +251,15 @@ epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
   float lo, hi;
   if (strcmp (next->layer->class_name, "Sigmoid") == 0)
     {
-      *e = (OshEpilogue){ kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID,
-                          -INFINITY, INFINITY, 1.0f, 0.0f };
+      *e = osh_epilogue_none ();
+      e->kind = kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID;
       return true;
     }
   if (kind == OSH_FUSE_NEXT && onnx_hard_epilogue (next, e))
     return true;
   if (kind != OSH_FUSE_NEXT || !onnx_clamp_of (next, &lo, &hi))
     return false;
-  *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, lo, hi, 1.0f, 0.0f };
+  *e = osh_epilogue_clamp (lo, hi);
   return true;
 }
 

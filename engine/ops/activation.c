@@ -110,10 +110,10 @@ osh_act_epilogue (const OshAct *act, OshEpilogue *e)
   switch (act->kind)
     {
     case OSH_ACT_RELU:
-      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, INFINITY, 1.0f, 0.0f };
+      *e = osh_epilogue_clamp (0.0f, INFINITY);
       return true;
     case OSH_ACT_RELU6:
-      *e = (OshEpilogue){ OSH_EPILOGUE_CLAMP, 0.0f, 6.0f, 1.0f, 0.0f };
+      *e = osh_epilogue_clamp (0.0f, 6.0f);
       return true;
     case OSH_ACT_SIGMOID:
       e->kind = OSH_EPILOGUE_SIGMOID;

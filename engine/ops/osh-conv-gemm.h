@@ -10,7 +10,7 @@
  *   OshKernelStrides keras = osh_kernel_strides_keras (&s);   // (kh, kw, cin, cout)
  *   OshConvGemm *cg = osh_conv_gemm_new (&s, kernel, keras, bias);
  *   osh_conv_gemm_fold_affine (cg, bn_scale, bn_shift);     // a BatchNormalization after it
- *   OshEpilogue relu = { OSH_EPILOGUE_CLAMP, 0.0f, INFINITY };
+ *   OshEpilogue relu = osh_epilogue_clamp (0.0f, INFINITY);
  *   osh_conv_gemm_set_epilogue (cg, &relu);                  // then a ReLU
  *   if (cg) osh_conv_gemm_run (cg, in_nhwc, out_nhwc, threads);
  *   osh_conv_gemm_free (cg);

@@ -2,8 +2,7 @@
  * so a folded ReLU, ReLU6, Clip, sigmoid, swish, hard sigmoid or hard swish costs no pass over
  * memory of its own.
  *
- *   OshEpilogue e = osh_epilogue_none ();
- *   e.kind = OSH_EPILOGUE_CLAMP, e.lo = 0.0f, e.hi = 6.0f;       // ReLU6
+ *   OshEpilogue e = osh_epilogue_clamp (0.0f, 6.0f);             // ReLU6
  *   v = osh_epilogue_apply (&e, v);                               // 16 lanes
  */
 #pragma once
@@ -35,6 +34,15 @@ static inline OshEpilogue
 osh_epilogue_none (void)
 {
   return (OshEpilogue){ OSH_EPILOGUE_NONE, -INFINITY, INFINITY, 1.0f, 0.0f, 0.0f };
+}
+
+/* min (max (x, lo), hi): ReLU, ReLU6, Clip. */
+static inline OshEpilogue
+osh_epilogue_clamp (float lo, float hi)
+{
+  OshEpilogue e = osh_epilogue_none ();
+  e.kind = OSH_EPILOGUE_CLAMP, e.lo = lo, e.hi = hi;
+  return e;
 }
 
 /* min (max (x · a + b, lo), hi), times x when `times_x`: Keras's hard_sigmoid (a = 1/6, or 0.2
