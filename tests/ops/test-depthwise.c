@@ -75,19 +75,6 @@ feed_rows (void *arg, int64_t iy, int64_t n, float *rows)
   g_atomic_int_inc (&f->calls);
 }
 
-static double
-worst_diff (const float *want, const float *got, int64_t n, double *peak)
-{
-  double worst = 0;
-  *peak = 1;
-  for (int64_t i = 0; i < n; i++)
-    {
-      worst = fmax (worst, isnan (got[i]) ? INFINITY : fabs (want[i] - got[i]));
-      *peak = fmax (*peak, fabs (want[i]));
-    }
-  return worst;
-}
-
 /* The means the kernel summed on the way (a squeeze-excite squeeze folded in) against those of
  * the reference output, per image and channel. */
 static void
@@ -146,8 +133,8 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
     got[i] = NAN; /* every output must be written */
   osh_depthwise_run (d, in, got, means, 2);
   reference (s, in, k, bias, fold ? scale : NULL, shift, kind, want);
-  double peak, worst = worst_diff (want, got, nout, &peak);
-  if (worst > 1e-5 * peak)
+  double peak, worst = osh_test_worst_diff (want, got, nout, &peak);
+  if (worst > 1e-5 * fmax (1, peak))
     g_error ("%s%s%s epilogue %d: max |diff| %g against max |ref| %g", c->name,
              onnx_layout ? " (onnx weights)" : "", fold ? " folded" : "", kind, worst, peak);
   check_means (s, want, means);
@@ -158,8 +145,8 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
       for (int64_t i = 0; i < nout; i++)
         got[i] = NAN;
       osh_depthwise_run_fed (d, feed_rows, &f, got, threads == 2 ? means : NULL, threads);
-      worst = worst_diff (want, got, nout, &peak);
-      if (worst > 1e-5 * peak)
+      worst = osh_test_worst_diff (want, got, nout, &peak);
+      if (worst > 1e-5 * fmax (1, peak))
         g_error ("%s fed on %d threads: max |diff| %g against max |ref| %g", c->name, threads,
                  worst, peak);
       if (threads == 2)

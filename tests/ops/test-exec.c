@@ -396,12 +396,7 @@ test_output_over_residual (void)
     {
       g_assert_true (osh_plan_run (pf, (const OshTensor *const *) &in, 1, &yf, &err));
       g_assert_true (osh_plan_run (pp, (const OshTensor *const *) &in, 1, &yp, &err));
-      double worst = 0, peak = 0;
-      for (int64_t i = 0; i < osh_tensor_numel (yp); i++)
-        {
-          worst = fmax (worst, fabs (yf->data[i] - yp->data[i]));
-          peak = fmax (peak, fabs (yp->data[i]));
-        }
+      double peak, worst = osh_test_worst_diff (yp->data, yf->data, osh_tensor_numel (yp), &peak);
       g_assert_cmpfloat (peak, >, 0.1);
       g_assert_cmpfloat (worst, <=, 1e-5 * peak);
       osh_tensor_free (yf), osh_tensor_free (yp);

@@ -267,12 +267,7 @@ test_mobilenet_v3_fused (void)
         x->data[i] = (float) ((i * 13 + (i / 288)) % 256);
       g_assert_true (osh_plan_run (pf, (const OshTensor *const *) &x, 1, &yf, &err));
       g_assert_true (osh_plan_run (pp, (const OshTensor *const *) &x, 1, &yp, &err));
-      double worst = 0, peak = 0;
-      for (int i = 0; i < 1000; i++)
-        {
-          worst = fmax (worst, fabs (yf->data[i] - yp->data[i]));
-          peak = fmax (peak, fabs (yp->data[i]));
-        }
+      double peak, worst = osh_test_worst_diff (yp->data, yf->data, 1000, &peak);
       g_test_message ("%s: logits up to %.3g, fused differs by %.3g", names[m], peak, worst);
       g_assert_cmpfloat (peak, >, 0.1);
       g_assert_cmpfloat (worst, <=, 1e-4 * fmax (1.0, peak));
