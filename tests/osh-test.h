@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "osh-exec.h"
+
 /* A path inside ../shared/corpus (OSH_CORPUS); the test is skipped when the corpus is absent. */
 static inline char *
 osh_test_corpus (const char *relative)
@@ -26,6 +28,24 @@ osh_test_worst_diff (const float *want, const float *got, int64_t n, double *pea
       *peak = fmax (*peak, fabs (want[i]));
     }
   return worst;
+}
+
+/* Two plans of g (its shapes inferred): as it runs, folds and all, on `threads` (*fused), and
+ * with every layer on its own (*plain; capturing all layers turns the folds off): the reference
+ * a fold must match. */
+static inline void
+osh_test_fused_and_plain (const OshGraph *g, int threads, OshPlan **fused, OshPlan **plain)
+{
+  OshError err = { 0 };
+  OshExecOptions opt = osh_exec_options_default (), all = opt;
+  opt.threads = threads;
+  all.capture_all = true;
+  *fused = osh_plan_new (g, &opt, &err);
+  g_assert_cmpstr (err.message, ==, "");
+  *plain = osh_plan_new (g, &all, &err);
+  g_assert_cmpstr (err.message, ==, "");
+  g_assert_nonnull (*fused);
+  g_assert_nonnull (*plain);
 }
 
 /* A path to a committed fixture under tests/. */

@@ -16,12 +16,8 @@ check_fused (OshGraph *g, const char *const *folded, double *lo, double *hi, int
 {
   OshError err = { 0 };
   g_assert_true (osh_graph_infer_shapes (g, &err));
-  OshExecOptions fused = osh_exec_options_default (), plain = fused;
-  fused.threads = threads;
-  plain.capture_all = true;
-  OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
-  g_assert_nonnull (pf);
-  g_assert_nonnull (pp);
+  OshPlan *pf, *pp;
+  osh_test_fused_and_plain (g, threads, &pf, &pp);
   OshTensor *in = osh_tensor_new (osh_plan_input_shape (pf, 0), &err);
   for (int64_t i = 0; i < osh_tensor_numel (in); i++)
     in->data[i] = 4.0f * ot_pattern (i, 7);

@@ -378,11 +378,8 @@ test_output_over_residual (void)
   int a = ot_add (g, -1, "add3", "Add", NULL, 2, c3, c1);
   ot_io (g, -1, x, a);
   g_assert_true (osh_graph_infer_shapes (g, &err));
-  OshExecOptions fused = osh_exec_options_default (), plain = fused;
-  plain.capture_all = true;
-  OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
-  g_assert_nonnull (pf);
-  g_assert_nonnull (pp);
+  OshPlan *pf, *pp;
+  osh_test_fused_and_plain (g, 1, &pf, &pp);
 #ifdef __AVX512F__
   int64_t one = 12 * 10 * 32 * 4;
   g_assert_cmpint (osh_plan_n_steps (pf), ==, 3);

@@ -241,11 +241,8 @@ test_mobilenet_v3_fused (void)
       OshGraph *g = osh_zoo_build (names[m], &o, &err);
       g_assert_nonnull (g);
       g_assert_true (osh_graph_infer_shapes (g, &err));
-      OshExecOptions fused = osh_exec_options_default (), plain = fused;
-      plain.capture_all = true;
-      OshPlan *pf = osh_plan_new (g, &fused, &err), *pp = osh_plan_new (g, &plain, &err);
-      g_assert_nonnull (pf);
-      g_assert_nonnull (pp);
+      OshPlan *pf, *pp;
+      osh_test_fused_and_plain (g, 1, &pf, &pp);
       int relu = 0, multiply = 0, tfop = 0;
       for (int i = 0; i < osh_plan_n_steps (pf); i++)
         {
