@@ -15,7 +15,7 @@
 #include "cli.h"
 
 #include "exec/osh-exec.h"
-#include "onnx/osh-onnx.h"
+#include "osh-shapes.h"
 
 #define BIG_CONV_FLOPS 50e6
 
@@ -168,7 +168,7 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
   OshGraph *g = osh_cli_load_model (model, &err);
   if (!g)
     return osh_cli_report (cmd, &err);
-  if (osh_onnx_symbolic_inputs (g) && n_shapes == 0)
+  if (osh_graph_open_inputs (g) && n_shapes == 0)
     {
       osh_graph_free (g);
       return osh_cli_usage_error (cmd, "%s leaves input sizes open: give each input's shape with "

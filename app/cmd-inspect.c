@@ -1,14 +1,13 @@
 /* offshoot inspect MODEL [--input-shape D,D,...] [--json] — the layers of a model, their output
  * shapes and parameters, printed like Keras's model.summary(), or as the JSON document of
  * DESIGN.md. An ONNX graph with symbolic input sizes is shown at the given input shapes
- * (osh_onnx_specialize); without them its shapes stand for sizes of 1, and a note says so. */
+ * (osh_graph_specialize); without them its shapes stand for sizes of 1, and a note says so. */
 #include <glib.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "onnx/osh-onnx.h"
 #include "osh-model.h"
 #include "osh-shapes.h"
 
@@ -189,7 +188,7 @@ print_table (const OshGraph *g)
     printf ("Note: the file holds no weights (a config-only file); parameters count nothing.\n");
   if (osh_model_weights_warning (g))
     printf ("Warning: %s; outputs will not be finite.\n", osh_model_weights_warning (g));
-  if (osh_onnx_symbolic_inputs (g))
+  if (osh_graph_open_inputs (g))
     printf ("Note: the model leaves input sizes open; the sizes that follow them are None above "
             "(give --input-shape, e.g. --input-shape 1,3,640,640, for real ones).\n");
   return OSH_EXIT_OK;
@@ -225,12 +224,12 @@ osh_cmd_inspect (int argc, char **argv)
   OshGraph *g = osh_cli_load_model (model, &err);
   if (!g)
     return osh_cli_report (argv[0], &err);
-  if (n_shapes && !osh_onnx_symbolic_inputs (g))
+  if (n_shapes && !osh_graph_open_inputs (g))
     {
       osh_graph_free (g);
       return osh_cli_usage_error (argv[0], "--input-shape: %s has no open input sizes", model);
     }
-  if (n_shapes && !osh_onnx_specialize (g, shapes, n_shapes, &err))
+  if (n_shapes && !osh_graph_specialize (g, shapes, n_shapes, &err))
     {
       osh_graph_free (g);
       return osh_cli_report (argv[0], &err);

@@ -22,7 +22,7 @@
 #include "exec/osh-outputs.h"
 #include "osh-heatmap.h"
 #include "osh-image.h"
-#include "onnx/osh-onnx.h"
+#include "osh-shapes.h"
 #include "osh-model.h"
 
 #include "exec/osh-exec.h"
@@ -415,7 +415,7 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   OshShape shapes[MAX_INPUTS];
   for (int i = 0; i < n_inputs; i++)
     shapes[i] = inputs[i].tensor->shape;
-  if (!model_sizes_known (g) || osh_onnx_symbolic_inputs (g))
+  if (!model_sizes_known (g) || osh_graph_open_inputs (g))
     {
       opt.input_shapes = shapes;
       opt.n_input_shapes = n_inputs;

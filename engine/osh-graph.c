@@ -122,6 +122,7 @@ osh_graph_copy (const OshGraph *g, OshError *err)
   c->format = dup_or_null (g->format);
   c->source_path = dup_or_null (g->source_path);
   c->layout = g->layout;
+  c->dialect = g->dialect;
   json_decref (c->meta);
   c->meta = json_deep_copy (g->meta);
   for (int i = 0; i < g->n_layers; i++)

@@ -87,6 +87,13 @@ typedef enum
   OSH_LAYOUT_CHANNELS_FIRST,    /* NCHW: ONNX, Theano-era Keras */
 } OshLayout;
 
+typedef struct OshDialect OshDialect; /* osh-dialect.h */
+
+/* Config key of an InputLayer that stands for a tensor the file reads but nothing produces (not
+ * a graph input, a weight or a node output): the graph loads, and the connectivity analysis
+ * reports it as a foreign root. */
+#define OSH_INPUT_UNPRODUCED "unproduced_tensor"
+
 typedef struct
 {
   /* The top-level model. */
@@ -103,6 +110,7 @@ typedef struct
   int n_nodes;
 
   OshLayout layout;
+  const OshDialect *dialect; /* set by the reader; NULL: Keras (osh-dialect.h) */
   char *format;      /* "keras3", "keras-h5", "tfjs", "onnx", "builder" */
   char *source_path; /* the file it came from, or NULL */
   json_t *meta;      /* format extras kept for round-trips (keras_version, backend, ...); owned */

@@ -3,6 +3,7 @@
 #include "osh-connectivity.h"
 
 #include "osh-fixes.h"
+#include "osh-op.h"
 #include "osh-strbuf.h"
 
 #include <stdlib.h>
@@ -203,12 +204,12 @@ osh_connectivity_is_missing_tensor (const OshGraph *g, int node)
 {
   const OshLayer *l = &g->layers[g->nodes[node].layer];
   return strcmp (l->class_name, "InputLayer") == 0 &&
-         osh_config_bool (l->config, "onnx_missing", false);
+         osh_config_bool (l->config, OSH_INPUT_UNPRODUCED, false);
 }
 
-/* The message for an ONNX graph: the first node (in file order) that reads a foreign root. */
+/* OSH_WORDING_NODE_INPUT (ONNX): the first node (in file order) that reads a foreign root. */
 static bool
-onnx_message (const OshGraph *g, const OshConnectivity *c, char **out)
+node_input_message (const OshGraph *g, const OshConnectivity *c, char **out)
 {
   *out = NULL;
   for (int n = 0; n < g->n_nodes && !*out; n++)
@@ -740,8 +741,9 @@ osh_connectivity_analyze (const OshGraph *g, OshError *err)
     c->layer_flags[g->nodes[n].layer] |= c->node_flags[n] & ~(uint32_t) OSH_CONN_UNUSED;
   if (ok && !c->connected)
     {
-      ok = g->class_name && strcmp (g->class_name, "onnx") == 0 ? onnx_message (g, c, &c->message)
-                                                                : keras_message (g, &c->message);
+      ok = osh_dialect_of (g)->wording == OSH_WORDING_NODE_INPUT
+               ? node_input_message (g, c, &c->message)
+               : keras_message (g, &c->message);
       if (ok && !c->message && c->n_cycle_nodes == 0)
         {
           /* Keras accepts it (an output hangs off an intermediate declared input it walks

@@ -17,9 +17,10 @@
  * an edge of a disconnected path that leaves a nested model for an outer layer, or that
  * joins the foreign region to layers that also consume computable tensors.
  *
- * The analysis is the same for every layout. ONNX graphs (osh-onnx.h) get an ONNX message (the
- * node and the tensor it cannot get) instead of Keras's; a tensor that no node produces is an
- * InputLayer marked "onnx_missing" by the reader, so it is a foreign root like Keras's.
+ * The analysis is the same for every dialect and layout; the message is worded as the graph's
+ * dialect says (osh-dialect.h: Keras's, or the node and the tensor it cannot get, for ONNX). A
+ * tensor that no node produces is an InputLayer marked OSH_INPUT_UNPRODUCED by the reader, so
+ * it is a foreign root like Keras's.
  */
 #pragma once
 
@@ -76,7 +77,7 @@ typedef struct
 OshConnectivity *osh_connectivity_analyze (const OshGraph *g, OshError *err);
 void osh_connectivity_free (OshConnectivity *c);
 
-/* True when `node` stands for a tensor of an ONNX file that nothing produces (osh-onnx.h). */
+/* True when `node` stands for a tensor of the file that nothing produces (OSH_INPUT_UNPRODUCED). */
 bool osh_connectivity_is_missing_tensor (const OshGraph *g, int node);
 
 /* The name Offshoot gives output `i`: the path of the layer producing it. Caller frees. */

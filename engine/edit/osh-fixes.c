@@ -2,7 +2,7 @@
 #include "osh-fixes.h"
 
 #include "osh-graph-rebuild.h"
-#include "osh-onnx.h"
+#include "osh-op.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,9 +148,7 @@ propose_rewire (const OshGraph *g, OshConnectivity *c, const OshBridge *b)
 static OshRef
 computable_named (const OshGraph *g, const OshConnectivity *c, const char *name)
 {
-  int layer = osh_graph_find_layer (g, -1, name);
-  int node = layer >= 0 ? osh_graph_layer_first_node (g, layer) : -1;
-  OshRef t = node >= 0 ? (OshRef){ node, 0 } : osh_onnx_find_tensor (g, name);
+  OshRef t = osh_dialect_find_tensor (g, name);
   bool ok = t.node >= 0 && (c->node_flags[t.node] & OSH_CONN_COMPUTABLE) &&
             !osh_connectivity_is_missing_tensor (g, t.node);
   return ok ? t : (OshRef){ -1, 0 };
@@ -166,7 +164,7 @@ computable_ending (const OshGraph *g, const OshConnectivity *c, const char *tail
     for (int k = 0; k < g->nodes[i].n_outputs; k++)
       {
         char *name = (c->node_flags[i] & OSH_CONN_COMPUTABLE)
-                         ? osh_onnx_tensor_name (g, (OshRef){ i, k })
+                         ? osh_dialect_tensor_name (g, (OshRef){ i, k })
                          : NULL;
         size_t len = name ? strlen (name) : 0;
         bool match = len > n && name[len - n - 1] == '/' && strcmp (name + len - n, tail) == 0;
@@ -179,7 +177,7 @@ computable_ending (const OshGraph *g, const OshConnectivity *c, const char *tail
   return found;
 }
 
-/* The computable tensor of an ONNX graph that a missing tensor `name` stands for: a node of that
+/* The computable tensor that a missing tensor `name` stands for: a node of that
  * name (its first output) or a tensor of that name, also once leading scopes are taken off
  * ("backbone/x" or "backbone::x" -> "x"), or else the only tensor that ends in the same scopes
  * ("copy/features.2/Relu_output_0" -> "/features/features.2/Relu_output_0"). */
@@ -197,7 +195,7 @@ same_named_tensor (const OshGraph *g, const OshConnectivity *c, const char *name
   return t.node >= 0 || !tail || !tail[1] ? t : computable_ending (g, c, tail + 1);
 }
 
-/* ONNX: every node reading a missing tensor is re-pointed at the tensor of the same name. */
+/* Every node reading a missing tensor (OSH_INPUT_UNPRODUCED) is re-pointed at the tensor of the same name. */
 static bool
 propose_rewire_by_name (const OshGraph *g, OshConnectivity *c, int root)
 {
@@ -210,7 +208,7 @@ propose_rewire_by_name (const OshGraph *g, OshConnectivity *c, int root)
           continue;
         const char *to = g->layers[g->nodes[n].layer].name;
         const char *from = g->layers[g->nodes[t.node].layer].name;
-        char *tensor = osh_onnx_tensor_name (g, t);
+        char *tensor = osh_dialect_tensor_name (g, t);
         int before = c->n_fixes;
         bool ok = add_fix (c, OSH_FIX_REWIRE, n, i, g->nodes[t.node].layer,
                            format ("rewire:%s", to),

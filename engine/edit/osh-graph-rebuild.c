@@ -218,6 +218,7 @@ osh_rebuild_run (const OshRebuild *r, const OshRef *outputs, int n_outputs, OshE
       c->format = dup_or_null (g->format);
       c->source_path = dup_or_null (g->source_path);
       c->layout = g->layout;
+      c->dialect = g->dialect;
       json_decref (c->meta);
       c->meta = json_deep_copy (g->meta);
       memset (node_map, 0xff, nn * sizeof *node_map);

@@ -2,8 +2,7 @@
 #include "osh-heads.h"
 
 #include "osh-fixes.h"
-#include "osh-heads-onnx.h"
-#include "osh-onnx.h"
+#include "osh-op.h"
 #include "osh-shapes.h"
 
 #include <ctype.h>
@@ -390,8 +389,8 @@ osh_head_step_config (const OshHeadStep *s, const char *name, int input_rank)
 
 /* ---- shapes and weights ---- */
 
-bool
-osh_head_step_shape (
+static bool
+head_step_shape (
     const OshHeadStep *s, const char *name, const OshShape *in, OshShape *out, OshError *err)
 {
   char text[128];
@@ -458,8 +457,8 @@ next_random (uint64_t *state)
   return z ^ (z >> 31);
 }
 
-void
-osh_head_fill (float *data, int64_t n, const char *layer_name, float fill, double glorot_limit)
+static void
+head_fill (float *data, int64_t n, const char *layer_name, float fill, double glorot_limit)
 {
   uint64_t state = 0x0ff5400700d5eedu;
   for (const char *c = layer_name; *c; c++)
@@ -485,10 +484,17 @@ add_weight (OshGraph *g,
   OshTensor *t = osh_tensor_new (&shape, err);
   if (!t)
     return false;
-  osh_head_fill (t->data, osh_tensor_numel (t), g->layers[layer].name, fill, glorot_limit);
+  head_fill (t->data, osh_tensor_numel (t), g->layers[layer].name, fill, glorot_limit);
   char name[300];
   snprintf (name, sizeof name, "%s/%s:0", g->layers[layer].name, what);
   return osh_layer_add_weight (g, layer, name, t, trainable, err);
+}
+
+static double
+head_glorot_limit (const OshHeadStep *s, int64_t cin)
+{
+  int64_t k = s->kind == OSH_HEAD_CONV2D ? s->kernel_size : 1;
+  return sqrt (6.0 / (double) (k * k * cin + k * k * s->filters));
 }
 
 static bool
@@ -510,7 +516,7 @@ add_step_weights (OshGraph *g, int layer, const OshHeadStep *s, const OshShape *
         OshShape ks = s->kind == OSH_HEAD_CONV2D
                           ? osh_shape_make (4, (int64_t[]){ k, k, cin, s->filters })
                           : osh_shape_make (2, (int64_t[]){ cin, s->filters });
-        double limit = osh_head_glorot_limit (s, cin);
+        double limit = head_glorot_limit (s, cin);
         return add_weight (g, layer, "kernel", ks, 0, limit, true, err) &&
                (!s->use_bias || add_weight (g, layer, "bias", vec, 0.0f, 0, true, err));
       }
@@ -524,12 +530,6 @@ add_step_weights (OshGraph *g, int layer, const OshHeadStep *s, const OshShape *
     }
 }
 
-double
-osh_head_glorot_limit (const OshHeadStep *s, int64_t cin)
-{
-  int64_t k = s->kind == OSH_HEAD_CONV2D ? s->kernel_size : 1;
-  return sqrt (6.0 / (double) (k * k * cin + k * k * s->filters));
-}
 
 /* "aux_head_conv", or with _1, _2... when the top level or this head already has it. */
 static char *
@@ -555,15 +555,41 @@ head_name (const OshGraph *g, const OshHeadStep *s, bool last, char **taken, int
     }
 }
 
+/* Step `s` as a Keras layer of `g` (its class, config and seeded weights); -1 on failure. */
+static int
+add_step_layer (OshGraph *g, const OshHeadStep *s, const char *name, const OshShape *in,
+                OshError *err)
+{
+  int l = osh_graph_add_layer (g, -1, name, osh_head_step_class (s),
+                               osh_head_step_config (s, name, in->rank), err);
+  return l >= 0 && add_step_weights (g, l, s, in, err) ? l : -1;
+}
+
+/* Step `s` in a dialect that lowers Keras layers (d->lower_keras_layer): made as a Keras layer
+ * in a scratch graph, then lowered into `w` on *x. */
+static bool
+lower_step (OshGraph *w, const OshDialect *d, const OshHeadStep *s, const char *name,
+            const OshShape *in, OshRef *x, OshError *err)
+{
+  OshGraph *scratch = osh_graph_new ();
+  if (!scratch)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  int l = add_step_layer (scratch, s, name, in, err);
+  bool ok = l >= 0 && d->lower_keras_layer (w, &scratch->layers[l], in, x, err);
+  osh_graph_free (scratch);
+  return ok;
+}
+
 /* Adds the head's layers, nodes and output to `w`, which the caller owns. */
 static bool
 build_head (OshGraph *w, OshRef at, const OshHeadSpec *spec, char **names, OshError *err)
 {
   OshShape shapes[OSH_HEAD_MAX_STEPS + 1];
-  bool onnx = osh_head_is_onnx (w);
+  const OshDialect *d = osh_dialect_of (w);
+  bool first = w->layout == OSH_LAYOUT_CHANNELS_FIRST;
   shapes[0] = w->nodes[at.node].shapes[at.index];
   /* The steps reason in channels-last terms; an NCHW tensor is checked with its channels last. */
-  if (onnx && shapes[0].rank >= 3)
+  if (first && shapes[0].rank >= 3)
     {
       int64_t c = shapes[0].dim[1];
       memmove (&shapes[0].dim[1], &shapes[0].dim[2],
@@ -575,19 +601,22 @@ build_head (OshGraph *w, OshRef at, const OshHeadSpec *spec, char **names, OshEr
       names[i] = head_name (w, &spec->steps[i], i == spec->n_steps - 1, names, i);
       if (!names[i])
         return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-      if (!osh_head_step_shape (&spec->steps[i], names[i], &shapes[i], &shapes[i + 1], err))
+      if (!head_step_shape (&spec->steps[i], names[i], &shapes[i], &shapes[i + 1], err))
         return false;
     }
   /* Everything fits: now build. */
   OshRef x = at;
-  if (onnx && !osh_head_build_onnx (w, spec, (const char *const *) names, shapes, &x, err))
-    return false;
-  for (int i = 0; !onnx && i < spec->n_steps; i++)
+  for (int i = 0; i < spec->n_steps; i++)
     {
       const OshHeadStep *s = &spec->steps[i];
-      int l = osh_graph_add_layer (w, -1, names[i], osh_head_step_class (s),
-                                   osh_head_step_config (s, names[i], shapes[i].rank), err);
-      if (l < 0 || !add_step_weights (w, l, s, &shapes[i], err))
+      if (d->lower_keras_layer)
+        {
+          if (!lower_step (w, d, s, names[i], &shapes[i], &x, err))
+            return false;
+          continue;
+        }
+      int l = add_step_layer (w, s, names[i], &shapes[i], err);
+      if (l < 0)
         return false;
       int n = osh_graph_add_node (w, l, &x, 1, 1, err);
       if (n < 0)
@@ -616,15 +645,16 @@ osh_head_attach (const OshGraph *g,
                  OshError *err)
 {
   const char *asked = path;
-  /* ONNX node names often hold '/' ("/layer2/layer2.1/relu_1/Relu"): they are names, not paths. */
-  int layer =
-      osh_head_is_onnx (g) ? osh_graph_find_layer (g, -1, path) : osh_graph_find_path (g, path);
+  const OshDialect *d = osh_dialect_of (g);
+  /* Names are paths only where the dialect nests models: ONNX node names often hold '/'
+   * ("/layer2/layer2.1/relu_1/Relu"). */
+  OshRef tensor = osh_dialect_find_tensor (g, path);
+  int layer = d->nested_paths ? osh_graph_find_path (g, path) : -1;
   /* An earlier connected-mode edit may have flattened the models this path goes through. */
   for (const char *p = path;
-       layer < 0 && mode == OSH_ATTACH_CONNECTED && !osh_head_is_onnx (g) && (p = strchr (p, '/'));)
+       layer < 0 && mode == OSH_ATTACH_CONNECTED && d->nested_paths && (p = strchr (p, '/'));)
     layer = osh_graph_find_path (g, path = ++p);
-  OshRef tensor = { -1, 0 }; /* an ONNX tensor named by the path, when no node has that name */
-  if (layer < 0 && osh_head_is_onnx (g) && (tensor = osh_onnx_find_tensor (g, path)).node >= 0)
+  if (layer < 0 && tensor.node >= 0)
     layer = g->nodes[tensor.node].layer;
   if (layer < 0)
     {
@@ -639,10 +669,10 @@ osh_head_attach (const OshGraph *g,
       osh_fail (err, OSH_ERR_USAGE, "a head needs 1 to %d layers", OSH_HEAD_MAX_STEPS);
       return NULL;
     }
-  if (g->layout == OSH_LAYOUT_CHANNELS_FIRST && !osh_head_is_onnx (g))
+  if (g->layout == OSH_LAYOUT_CHANNELS_FIRST && !d->lower_keras_layer)
     {
       osh_fail (err, OSH_ERR_UNSUPPORTED,
-                "heads on channels-first Keras graphs are not supported yet");
+                "heads on channels-first %s graphs are not supported yet", d->title);
       return NULL;
     }
   bool flatten = mode == OSH_ATTACH_CONNECTED && g->layers[layer].owner >= 0;

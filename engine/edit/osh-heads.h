@@ -14,9 +14,10 @@
  * Keras 2 configs and fresh weights (Glorot-uniform kernels from a fixed seed, zero biases,
  * BatchNorm gamma 1, beta 0, mean 0, variance 1); the head's output becomes a new model output.
  *
- * On an ONNX graph the same steps become ONNX nodes (Conv, BatchNormalization, Relu, ... with the
- * same seeded numbers, see osh-heads-onnx.h), and `path` names a node ("/layer2/layer2.1/relu_1/Relu")
- * or a tensor ("/layer2/layer2.1/relu_1/Relu_output_0"); the head's output is a new graph output.
+ * Each step is made as that Keras layer; a graph whose dialect lowers Keras layers (ONNX:
+ * osh-dialect.h, engine/onnx/osh-onnx-lower.c) gets the nodes of its own ops with the same seeded
+ * numbers instead. There `path` names a node ("/layer2/layer2.1/relu_1/Relu") or a tensor
+ * ("/layer2/layer2.1/relu_1/Relu_output_0"); the head's output is a new graph output.
  *
  * Modes: OSH_ATTACH_KERAS wires the head to the layer's own first call, exactly as the path says
  * (inside a nested model that is the inner tensor: Keras's "Graph disconnected"); the default

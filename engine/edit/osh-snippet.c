@@ -2,6 +2,7 @@
 #include "osh-snippet.h"
 
 #include "osh-connectivity.h"
+#include "osh-op.h"
 #include "osh-strbuf.h"
 
 #include <stdlib.h>
@@ -266,12 +267,13 @@ osh_snippet_python (const OshGraph *g,
                     const char *save_path,
                     OshError *err)
 {
-  if (g->class_name && strcmp (g->class_name, "onnx") == 0)
+  const OshDialect *d = osh_dialect_of (g);
+  if (!d->keras_writable)
     {
       osh_fail (err, OSH_ERR_UNSUPPORTED,
-                "%s is an ONNX graph: there is no Keras code that edits it, so no snippet is "
-                "written (save the edited model as .onnx instead)",
-                model_path);
+                "%s is an %s graph: there is no Keras code that edits it, so no snippet is "
+                "written (save the edited model as %s instead)",
+                model_path, d->title, d->own_format ? d->own_format : "its own format");
       return NULL;
     }
   OshStrbuf b = { 0 };

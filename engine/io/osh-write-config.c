@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "osh-connectivity.h"
+#include "osh-op.h"
 
 typedef struct
 {
@@ -474,10 +475,11 @@ json_t *
 osh_write_model_config (const OshWriteScope *s, OshKerasConfigStyle style, OshError *err)
 {
   const OshGraph *g = s->g;
-  if (g->format && strcmp (g->format, "onnx") == 0)
+  if (!osh_dialect_of (g)->keras_writable)
     {
       osh_fail (err, OSH_ERR_UNSUPPORTED,
-                "an ONNX graph cannot be written as a Keras model (export it as .onnx)");
+                "an %s graph cannot be written as a Keras model (export it as %s)",
+                osh_dialect_of (g)->title, osh_dialect_of (g)->own_format);
       return NULL;
     }
   Ctx c = { g, s, style, calloc ((size_t) g->n_nodes + 1, sizeof (int)) };

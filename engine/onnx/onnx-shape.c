@@ -570,7 +570,7 @@ bool
 onnx_input_infer (OshOpCall *c, OshError *err)
 {
   json_t *dims = json_object_get (c->layer->config, "batch_input_shape");
-  if (json_is_null (dims) && osh_config_bool (c->layer->config, OSH_ONNX_MISSING, false))
+  if (json_is_null (dims) && osh_config_bool (c->layer->config, OSH_INPUT_UNPRODUCED, false))
     {
       c->out[0].rank = 0; /* a dangling tensor of unknown shape: its consumers stay unknown */
       return true;

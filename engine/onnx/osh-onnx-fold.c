@@ -225,8 +225,6 @@ osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
 bool
 osh_onnx_symbolic_inputs (const OshGraph *g)
 {
-  if (!g->class_name || strcmp (g->class_name, "onnx") != 0)
-    return false;
   for (int i = 0; i < g->n_inputs; i++)
     {
       json_t *dims = json_object_get (g->layers[g->nodes[g->inputs[i].node].layer].config,

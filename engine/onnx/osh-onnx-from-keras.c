@@ -514,6 +514,7 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
       c.o->class_name = strdup ("onnx");
       c.o->name = strdup (k->name ? k->name : "model");
       c.o->layout = OSH_LAYOUT_CHANNELS_FIRST;
+      c.o->dialect = &osh_onnx_dialect;
       json_object_set_new (c.o->meta, "onnx_opset", json_integer (13));
       json_object_set_new (c.o->meta, "onnx_ir_version", json_integer (8));
     }

@@ -89,7 +89,5 @@ const OshOp osh_onnx_ops[] = {
   ROW ("Expand", expand), ROW ("Tile", expand),
 };
 
-#define ONNX_OP_COUNT 72
-const int osh_onnx_ops_count = ONNX_OP_COUNT;
-static_assert (sizeof osh_onnx_ops / sizeof osh_onnx_ops[0] == ONNX_OP_COUNT,
-               "ONNX_OP_COUNT must match the rows of osh_onnx_ops");
+static_assert (sizeof osh_onnx_ops / sizeof osh_onnx_ops[0] == OSH_ONNX_OP_COUNT,
+               "OSH_ONNX_OP_COUNT (osh-onnx.h) must match the rows of osh_onnx_ops");

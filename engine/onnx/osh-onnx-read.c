@@ -498,7 +498,7 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
 
 /* A node input that nothing before it produces. A later node producing it breaks ONNX's
  * topological order (an error); a name that nothing produces at all is a dangling tensor: it
- * becomes an InputLayer that is not a graph input (OSH_ONNX_MISSING), so the file loads and
+ * becomes an InputLayer that is not a graph input (OSH_INPUT_UNPRODUCED), so the file loads and
  * the connectivity analysis explains it like Keras's foreign inputs. */
 static Entry *
 dangling_root (Reader *r, const char *tensor, size_t index, const char *node, const char *op,
@@ -528,7 +528,7 @@ dangling_root (Reader *r, const char *tensor, size_t index, const char *node, co
     snprintf (name, sizeof name, "%.500s (missing %d)", tensor, k);
   int layer = osh_graph_add_layer (r->g, -1, name, "InputLayer",
                                    json_pack ("{s:o, s:s, s:b, s:[s]}", "batch_input_shape", shape,
-                                              "dtype", "float32", OSH_ONNX_MISSING, 1,
+                                              "dtype", "float32", OSH_INPUT_UNPRODUCED, 1,
                                               OSH_ONNX_OUTPUT_NAMES, tensor),
                                    err);
   int root = layer >= 0 ? osh_graph_add_node (r->g, layer, NULL, 0, 1, err) : -1;
@@ -755,6 +755,7 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
   if (ok)
     {
       r.g->layout = OSH_LAYOUT_CHANNELS_FIRST;
+      r.g->dialect = &osh_onnx_dialect;
       r.g->class_name = strdup ("onnx");
       r.g->name = strdup (model->graph->name && *model->graph->name ? model->graph->name : "onnx_model");
       int64_t opset = 0;

@@ -364,7 +364,7 @@ static bool write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError 
 bool
 osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err)
 {
-  if (g->class_name && strcmp (g->class_name, "onnx") == 0)
+  if (g->dialect == &osh_onnx_dialect)
     return write_onnx_graph (g, tmp_path, err);
   /* A Keras-family model is converted first. */
   OshGraph *converted = osh_onnx_from_keras (g, err);

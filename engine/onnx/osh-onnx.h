@@ -11,9 +11,9 @@
  *  - "onnx_input_names" / "onnx_output_names" keep the original tensor names for round trips;
  *  - Graph inputs become InputLayer layers with "batch_input_shape" (null for symbolic sizes).
  *    A tensor that a node reads but nothing produces (not a graph input, an initializer or a node
- *    output) becomes an InputLayer too, marked "onnx_missing" and left out of the graph inputs:
+ *    output) becomes an InputLayer too, marked OSH_INPUT_UNPRODUCED (osh-graph.h) and left out of the graph inputs:
  *    the graph loads, and the connectivity analysis reports it as a foreign root.
- * The graph's layout is OSH_LAYOUT_CHANNELS_FIRST; g->meta holds "onnx_ir_version",
+ * The graph's dialect is osh_onnx_dialect and its layout OSH_LAYOUT_CHANNELS_FIRST; g->meta holds "onnx_ir_version",
  * "onnx_opset" (the default domain's version) and "onnx_producer".
  */
 #pragma once
@@ -21,11 +21,23 @@
 #include <stddef.h>
 
 #include "osh-graph.h"
+#include "osh-op.h"
+
+/* The dialect of ONNX graphs (osh-onnx-dialect.c): set by the reader and the exporter. */
+extern const OshDialect osh_onnx_dialect;
+
+/* The ONNX op table (osh-onnx-ops.c), reached through osh_onnx_dialect. */
+#define OSH_ONNX_OP_COUNT 72
+extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
+
+/* Appends the ONNX nodes computing Keras layer `layer` (a head step) on *x: the dialect's
+ * lower_keras_layer (osh-onnx-lower.c). */
+bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in,
+                                 OshRef *x, OshError *err);
 
 #define OSH_ONNX_INPUTS "onnx_inputs"
 #define OSH_ONNX_INPUT_NAMES "onnx_input_names"
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
-#define OSH_ONNX_MISSING "onnx_missing"
 #define OSH_ONNX_SLOT_TENSOR "t"
 #define OSH_ONNX_SLOT_WEIGHT "w"
 #define OSH_ONNX_SLOT_ABSENT ""

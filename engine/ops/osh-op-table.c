@@ -105,19 +105,27 @@ static const OshOp keras_ops[] = {
 static_assert (sizeof keras_ops / sizeof keras_ops[0] == KERAS_OP_COUNT,
                "keras_ops changed: update KERAS_OP_COUNT (and engine/ops/README.md)");
 
+/* Keras is the IR's own dialect: layer paths, Keras code and configs, Keras's wording. */
+const OshDialect osh_keras_dialect = {
+  .name = "keras",
+  .title = "Keras",
+  .ops = keras_ops,
+  .n_ops = KERAS_OP_COUNT,
+  .nested_paths = true,
+  .keras_writable = true,
+  .wording = OSH_WORDING_KERAS,
+};
+
 const OshOp *
 osh_op_find (const OshGraph *g, const char *class_name)
 {
   if (!class_name)
     return NULL;
-  /* ONNX and Keras share class names with different meanings (Reshape, Flatten, Softmax):
-   * an ONNX graph only ever uses the ONNX table. */
-  bool onnx = g && g->class_name && strcmp (g->class_name, "onnx") == 0;
-  for (int i = 0; !onnx && i < KERAS_OP_COUNT; i++)
-    if (strcmp (keras_ops[i].name, class_name) == 0)
-      return &keras_ops[i];
-  for (int i = 0; onnx && i < osh_onnx_ops_count; i++)
-    if (strcmp (osh_onnx_ops[i].name, class_name) == 0)
-      return &osh_onnx_ops[i];
+  /* Dialects share class names with different meanings (ONNX's Reshape, Flatten, Softmax):
+   * a graph only ever uses its own dialect's table. */
+  const OshDialect *d = osh_dialect_of (g);
+  for (int i = 0; i < d->n_ops; i++)
+    if (strcmp (d->ops[i].name, class_name) == 0)
+      return &d->ops[i];
   return NULL;
 }

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "osh-dialect.h"
 #include "osh-epilogue.h"
 #include "osh-graph.h"
 
@@ -93,9 +94,9 @@ typedef enum
  * kind, such as a [C, 1, 1] constant) as they are. */
 typedef OshNhwcFit (*OshOpChannelsLastFn) (OshOpCall *c, bool commit);
 
-typedef struct
+typedef struct OshOp
 {
-  const char *name; /* the class name as Keras (or ONNX) spells it */
+  const char *name; /* the class name as its dialect spells it */
   OshOpInferFn infer;
   OshOpPrepareFn prepare; /* NULL: no parameters */
   OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
@@ -103,13 +104,25 @@ typedef struct
   OshOpChannelsLastFn channels_last; /* NULL: channels-first only */
 } OshOp;
 
-/* The op for a class of graph `g`: the Keras-family table (osh-op-table.c) for Keras graphs,
- * the ONNX table (engine/onnx/osh-onnx-ops.c) for ONNX graphs (g->class_name "onnx"). */
+/* The op for a class of graph `g`, from its dialect's table (Keras's, osh-op-table.c, for a
+ * graph without a dialect). */
 const OshOp *osh_op_find (const OshGraph *g, const char *class_name);
 
-/* The ONNX table, filled by the ONNX work. */
-extern const OshOp osh_onnx_ops[];
-extern const int osh_onnx_ops_count;
+/* Keras, the IR's own dialect (osh-op-table.c). */
+extern const OshDialect osh_keras_dialect;
+
+/* ---- the graph's dialect (osh-dialect.c) ---- */
+
+/* The dialect of `g`: g->dialect, or Keras's when the reader set none. */
+const OshDialect *osh_dialect_of (const OshGraph *g);
+
+/* The tensor named `name` by the user: the first output of the layer with that name (a path
+ * into nested models where the dialect has them), else a tensor the file names so; { -1, 0 }. */
+OshRef osh_dialect_find_tensor (const OshGraph *g, const char *name);
+
+/* The name of tensor `ref` as the file names it (the dialect's), else its layer's path;
+ * malloc'd. */
+char *osh_dialect_tensor_name (const OshGraph *g, OshRef ref);
 
 /* ---- helpers shared by the op files (osh-op-util.c) ---- */
 

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "osh-onnx.h"
 #include "osh-op.h"
 #include "osh-topo.h"
 
@@ -132,9 +131,9 @@ infer_all (Infer *in, OshShape *s, OshError *err)
   return ok;
 }
 
-/* The sizes that follow an ONNX graph's symbolic input sizes, which inference takes as 1: found
- * by inferring again with them at another size and keeping -1 (shown as None) wherever the two
- * differ, into each node's `shown`. Nothing is marked when the second pass fails. */
+/* The sizes that follow a graph's symbolic input sizes (OshDialect.open_inputs), which inference
+ * takes as 1: found by inferring again with them at another size and keeping -1 (shown as None)
+ * wherever the two differ, into each node's `shown`. Nothing is marked when the second pass fails. */
 static void
 mark_open_sizes (Infer *in, const OshShape *s)
 {
@@ -193,7 +192,7 @@ osh_graph_infer_shapes (OshGraph *g, OshError *err)
       else
         memcpy (n->shapes, &s[in.off[i]], (size_t) n->n_outputs * sizeof (OshShape));
     }
-  if (ok && osh_onnx_symbolic_inputs (g))
+  if (ok && osh_graph_open_inputs (g))
     mark_open_sizes (&in, s);
   free (s);
   free (in.order);
@@ -205,4 +204,20 @@ const OshShape *
 osh_node_shown_shape (const OshNode *n, int k)
 {
   return n->shown ? &n->shown[k] : &n->shapes[k];
+}
+
+bool
+osh_graph_open_inputs (const OshGraph *g)
+{
+  const OshDialect *d = osh_dialect_of (g);
+  return d->open_inputs && d->open_inputs (g);
+}
+
+bool
+osh_graph_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
+{
+  const OshDialect *d = osh_dialect_of (g);
+  if (!d->specialize || !osh_graph_open_inputs (g))
+    return osh_fail (err, OSH_ERR_USAGE, "the model has no open input sizes to fix");
+  return d->specialize (g, shapes, n, err);
 }

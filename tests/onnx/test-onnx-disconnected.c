@@ -94,7 +94,7 @@ test_head_on_a_tensor_of_another_graph (void)
   free (tensor);
   int root_layer =
       osh_graph_add_layer (h, -1, foreign, "InputLayer",
-                           json_pack ("{s:n, s:b, s:[s]}", "batch_input_shape", OSH_ONNX_MISSING, 1,
+                           json_pack ("{s:n, s:b, s:[s]}", "batch_input_shape", OSH_INPUT_UNPRODUCED, 1,
                                       OSH_ONNX_OUTPUT_NAMES, foreign),
                            &err);
   int root = osh_graph_add_node (h, root_layer, NULL, 0, 1, &err);
