@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include "edit/osh-heads.h"
+#include "osh-heads.h"
 #include "osh-graph.h"
 
 typedef struct

@@ -2,8 +2,8 @@
  * and optionally the Keras code that makes the same edit on the user's own model. */
 #include "cli-edits.h"
 #include "cli.h"
-#include "edit/osh-connectivity.h"
-#include "edit/osh-snippet.h"
+#include "osh-connectivity.h"
+#include "osh-snippet.h"
 #include "osh-model.h"
 
 #include <stdio.h>

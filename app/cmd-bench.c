@@ -14,7 +14,7 @@
 
 #include "cli.h"
 
-#include "exec/osh-exec.h"
+#include "osh-exec.h"
 #include "osh-shapes.h"
 
 #define BIG_CONV_FLOPS 50e6

@@ -2,8 +2,8 @@
  * Exit 1 when the (edited, or fixed) model is disconnected. */
 #include "cli-edits.h"
 #include "cli.h"
-#include "edit/osh-connectivity.h"
-#include "edit/osh-fixes.h"
+#include "osh-connectivity.h"
+#include "osh-fixes.h"
 #include "osh-model.h"
 
 #include <stdlib.h>

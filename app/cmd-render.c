@@ -6,7 +6,7 @@
 
 #include "cli-edits.h"
 #include "cli.h"
-#include "edit/osh-connectivity.h"
+#include "osh-connectivity.h"
 #include "osh-layout.h"
 #include "osh-scene-styles.h"
 #include "osh-scene.h"

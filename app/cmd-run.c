@@ -18,14 +18,14 @@
 
 #include "cli-edits.h"
 #include "cli.h"
-#include "exec/osh-npy.h"
-#include "exec/osh-outputs.h"
+#include "osh-npy.h"
+#include "osh-outputs.h"
 #include "osh-heatmap.h"
 #include "osh-image.h"
 #include "osh-shapes.h"
 #include "osh-model.h"
 
-#include "exec/osh-exec.h"
+#include "osh-exec.h"
 
 #define MAX_INPUTS 16
 

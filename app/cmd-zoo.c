@@ -6,7 +6,7 @@
  */
 #include "cli.h"
 #include "osh-model.h"
-#include "zoo/osh-zoo.h"
+#include "osh-zoo.h"
 
 #include <glib.h>
 #include <inttypes.h>

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "exec/osh-exec.h"
+#include "osh-exec.h"
 #include "osh-hdf5-guard.h"
 #include "offshoot-application.h"
 

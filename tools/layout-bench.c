@@ -18,7 +18,7 @@
 #include "layout-graphs.h"
 #include "osh-scene.h"
 #include "osh-shapes.h"
-#include "zoo/osh-zoo.h"
+#include "osh-zoo.h"
 
 static double
 now (void)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "osh-onnx.h"
 #include "osh-op-kernels.h"
 #include "osh-op.h"
+#include "osh-shapes.h"
 #include "osh-topo.h"
 
 #define MAX_CONTEXTS 100000 /* model calls, nested ones included */
@@ -252,9 +252,8 @@ resolve (OshPlan *p, int cx0, int node0, OshError *err)
           continue;
         }
       /* A source that is not a bound input: an unbound Input (Keras's "Graph disconnected"), or
-       * an ONNX node computed from constants alone, which simply runs. */
-      if (n->n_inputs == 0 && !l->is_model && strcmp (l->class_name, "InputLayer") != 0
-          && g->class_name && strcmp (g->class_name, "onnx") == 0)
+       * an op computed from its weights alone (ONNX's constant-fed nodes), which simply runs. */
+      if (n->n_inputs == 0 && !l->is_model && strcmp (l->class_name, "InputLayer") != 0)
         {
           ok = add_step (p, it.cx, it.node, err);
           top--;
@@ -997,7 +996,7 @@ static bool
 wants_layout_pass (const OshGraph *g, const OshExecOptions *opt)
 {
   const char *env = getenv ("OFFSHOOT_KEEP_LAYOUT");
-  return g->class_name && strcmp (g->class_name, "onnx") == 0 && !opt->keep_layout
+  return osh_dialect_of (g)->channels_last_pass && !opt->keep_layout
          && !opt->capture_all && !(env && strcmp (env, "1") == 0);
 }
 
@@ -1011,11 +1010,11 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory for a plan");
       return NULL;
     }
-  if (opt.input_shapes && osh_onnx_symbolic_inputs (g))
+  if (opt.input_shapes && osh_graph_open_inputs (g))
     {
       /* Fixing the sizes folds shape computations into constants: done on a private copy. */
       p->sized = osh_graph_copy (g, err);
-      if (!p->sized || !osh_onnx_specialize (p->sized, opt.input_shapes, opt.n_input_shapes, err))
+      if (!p->sized || !osh_graph_specialize (p->sized, opt.input_shapes, opt.n_input_shapes, err))
         goto fail;
       g = p->sized;
     }

@@ -2,22 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "onnx.pb-c.h"
 #include "osh-onnx.h"
 #include "osh-graph.h"
 #include "osh-op.h"
 #include "osh-shapes.h"
-
-int
-osh_onnx_tensor_type (const void *data, size_t size)
-{
-  Onnx__TensorProto *t = onnx__tensor_proto__unpack (NULL, size, data);
-  if (!t)
-    return -1;
-  int type = t->data_type;
-  onnx__tensor_proto__free_unpacked (t, NULL);
-  return type;
-}
 
 /* Rewrites node `ni`, whose inputs include the folded input node, so that those inputs become
  * weights: the slot list changes from "t" to "w" and the weight is inserted at its position. */

@@ -8,7 +8,7 @@
 #include "osh-layout.h"
 #include "osh-shapes.h"
 #include "osh-test.h"
-#include "zoo/osh-zoo.h"
+#include "osh-zoo.h"
 
 static OshGraphLayout *
 lay_out (const OshGraph *g, const OshGrouping *gr)

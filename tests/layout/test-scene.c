@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "layout-graphs.h"
-#include "edit/osh-connectivity.h"
+#include "osh-connectivity.h"
 #include "osh-node-text.h"
 #include "osh-scene-styles.h"
 #include "osh-scene.h"

@@ -2,11 +2,11 @@
  * another graph, a graph input removed) loads, is explained (node, tensor, path) and fixed. The
  * broken files are written by Offshoot's own writer from a real PyTorch export and read back, so
  * the reader meets them as bytes, exactly as a user's file. */
-#include "edit/osh-connectivity.h"
-#include "edit/osh-fixes.h"
-#include "edit/osh-heads.h"
-#include "exec/osh-exec.h"
-#include "exec/osh-npy.h"
+#include "osh-connectivity.h"
+#include "osh-fixes.h"
+#include "osh-heads.h"
+#include "osh-exec.h"
+#include "osh-npy.h"
 #include "osh-model.h"
 #include "osh-onnx.h"
 #include "osh-shapes.h"

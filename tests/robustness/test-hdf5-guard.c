@@ -1,4 +1,4 @@
-/* The HDF5 guard (engine/osh-hdf5-guard.h): this test program is its own guard child, as the
+/* The HDF5 guard (engine/io/osh-hdf5-guard.h): this test program is its own guard child, as the
  * offshoot binary is. The known HDF5 hang (tests/fuzz/hdf5-guarded) must end in a timeout
  * error, every file there and a child that crashes in an error, and good and bad files must
  * come out exactly as they do without the guard. */

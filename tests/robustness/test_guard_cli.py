@@ -1,4 +1,4 @@
-"""The offshoot binary guards HDF5 (engine/osh-hdf5-guard.h) and says when outputs are not finite:
+"""The offshoot binary guards HDF5 (engine/io/osh-hdf5-guard.h) and says when outputs are not finite:
 the known HDF5 hang ends in a clear error within the deadline, a good model still opens, and a
 model with NaN weights opens with a warning and runs with one."""
 import os

@@ -6,8 +6,8 @@
 #include "osh-model.h"
 #include "osh-shapes.h"
 
-#include "exec/osh-exec.h"
-#include "exec/osh-outputs.h"
+#include "osh-exec.h"
+#include "osh-outputs.h"
 #include "offshoot-application.h"
 #include "offshoot-window-private.h"
 #include "osh-test.h"

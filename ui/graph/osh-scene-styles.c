@@ -1,6 +1,6 @@
 #include "osh-scene-styles.h"
 
-#include "edit/osh-connectivity.h"
+#include "osh-connectivity.h"
 #include "osh-scene.h"
 
 void

@@ -13,7 +13,7 @@
 
 #include <gtk/gtk.h>
 
-#include "edit/osh-heads.h"
+#include "osh-heads.h"
 #include "osh-graph-handle.h"
 
 G_BEGIN_DECLS

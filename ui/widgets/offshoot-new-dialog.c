@@ -4,7 +4,7 @@
 #include "offshoot-new-dialog.h"
 #include "osh-workers.h"
 
-#include "zoo/osh-zoo.h"
+#include "osh-zoo.h"
 
 struct _OffshootNewDialog
 {

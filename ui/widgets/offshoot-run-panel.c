@@ -5,8 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "exec/osh-exec.h"
-#include "exec/osh-outputs.h"
+#include "osh-exec.h"
+#include "osh-outputs.h"
 #include "osh-heatmap.h"
 #include "osh-workers.h"
 

@@ -2,7 +2,7 @@
  * disables them from the window's state. Keyboard shortcuts are set by the application
  * (offshoot-application.c) on these names. */
 #include "offshoot-window-private.h"
-#include "edit/osh-snippet.h"
+#include "osh-snippet.h"
 #include "offshoot-new-dialog.h"
 #include "osh-model.h"
 #include "osh-workers.h"

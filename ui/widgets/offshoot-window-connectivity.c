@@ -2,8 +2,8 @@
  * computable from the inputs? If not, the banner shows Keras's message, the plain
  * explanation and one button per fix, and the graph shows the path in red. */
 #include "offshoot-window-private.h"
-#include "edit/osh-connectivity.h"
-#include "edit/osh-fixes.h"
+#include "osh-connectivity.h"
+#include "osh-fixes.h"
 #include "osh-scene.h"
 
 static void

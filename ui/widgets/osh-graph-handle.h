@@ -14,7 +14,7 @@
 
 #include <glib.h>
 
-#include "edit/osh-heads.h"
+#include "osh-heads.h"
 #include "osh-graph.h"
 
 typedef struct

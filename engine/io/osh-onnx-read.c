@@ -716,6 +716,17 @@ read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
   return ok;
 }
 
+int
+osh_onnx_tensor_type (const void *data, size_t size)
+{
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack (NULL, size, data);
+  if (!t)
+    return -1;
+  int type = t->data_type;
+  onnx__tensor_proto__free_unpacked (t, NULL);
+  return type;
+}
+
 OshTensor *
 osh_onnx_tensor_read (const char *name, const void *data, size_t size, OshError *err)
 {
