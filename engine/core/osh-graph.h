@@ -89,6 +89,12 @@ typedef enum
 
 typedef struct OshDialect OshDialect; /* osh-dialect.h */
 
+/* g->meta key set by a Keras-family reader: the runtime whose semantics the file was made for
+ * when its keras_version does not say (3: a .keras file, OSH_KERAS_RUNTIME_TFJS: a TF.js
+ * model.json). Ops whose Keras versions differ read it (osh_op_keras3); writers ignore it. */
+#define OSH_META_KERAS_RUNTIME "keras_runtime"
+#define OSH_KERAS_RUNTIME_TFJS 100
+
 /* Config key of an InputLayer that stands for a tensor the file reads but nothing produces (not
  * a graph input, a weight or a node output): the graph loads, and the connectivity analysis
  * reports it as a foreign root. */

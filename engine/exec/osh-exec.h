@@ -50,7 +50,7 @@ typedef struct
    * inputs have None sizes other than the batch (e.g. (None, None, None, 3)). A shape that
    * contradicts a size the model declares fails with OSH_ERR_USAGE naming both. An ONNX graph
    * with symbolic input sizes is fixed to these shapes on a private copy the plan owns
-   * (osh_onnx_specialize: shape computations become constants); without them its open sizes
+   * (osh_graph_specialize: shape computations become constants); without them its open sizes
    * are taken as 1. */
   const OshShape *input_shapes;
   int n_input_shapes;

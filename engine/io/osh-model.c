@@ -186,6 +186,9 @@ load (const char *path, const void *data, size_t size, bool from_file, OshError 
   g->source_path = strdup (path);
   free (g->format);
   g->format = strdup (osh_format_name (f));
+  if (f == OSH_FORMAT_KERAS3 || f == OSH_FORMAT_TFJS)
+    json_object_set_new (g->meta, OSH_META_KERAS_RUNTIME,
+                         json_integer (f == OSH_FORMAT_KERAS3 ? 3 : OSH_KERAS_RUNTIME_TFJS));
   note_non_finite_weights (g);
   if (!osh_graph_infer_shapes (g, err))
     {

@@ -172,7 +172,7 @@ osh_op_keras3 (const OshGraph *g)
   const char *v = g && g->meta ? osh_config_string (g->meta, "keras_version", NULL) : NULL;
   if (v)
     return v[0] >= '3' && v[1] == '.';
-  return g && g->format && strcmp (g->format, "keras3") == 0;
+  return g && osh_config_int (g->meta, OSH_META_KERAS_RUNTIME, 0) == 3;
 }
 
 bool
@@ -180,7 +180,7 @@ osh_op_legacy_bilinear (const OshGraph *g)
 {
   if (!g)
     return false;
-  if (g->format && strcmp (g->format, "tfjs") == 0)
+  if (osh_config_int (g->meta, OSH_META_KERAS_RUNTIME, 0) == OSH_KERAS_RUNTIME_TFJS)
     return true;
   const char *v = g->meta ? osh_config_string (g->meta, "keras_version", NULL) : NULL;
   if (!v)
