@@ -33,6 +33,9 @@ float onnx_attr_float (const OshOpCall *c, const char *key, float fallback);
 const char *onnx_attr_str (const OshOpCall *c, const char *key, const char *fallback);
 /* Up to `max` ints of a list attribute; returns how many (0 when absent), -1 when malformed. */
 int onnx_attr_ints (const OshOpCall *c, const char *key, int64_t *out, int max);
+/* The auto_pad attribute as osh_op_window's padding mode; VALID zeroes `pads` (top, left,
+ * bottom, right), NOTSET keeps them. */
+OshPadMode onnx_auto_pad (const OshOpCall *c, int64_t pads[4]);
 /* The model's opset for the default domain (13 when unknown). */
 int onnx_opset (const OshOpCall *c);
 

@@ -117,9 +117,24 @@ extern const int osh_onnx_ops_count;
  * or a channels-first graph such as ONNX). */
 bool osh_op_channels_first (const OshOpCall *c);
 
-/* Output size of a sliding window along one axis; -1 stays -1 (unknown). */
+/* How a sliding window is padded along one axis. */
+typedef enum
+{
+  OSH_PAD_EXPLICIT,   /* the given leading and trailing padding (Keras "valid": 0 and 0) */
+  OSH_PAD_SAME_UPPER, /* Keras/TF "same", ONNX SAME_UPPER: ceil (in / stride) outputs, the odd
+                         padding pixel at the end */
+  OSH_PAD_SAME_LOWER, /* ONNX SAME_LOWER: the same, the odd pixel at the start */
+} OshPadMode;
+
+/* THE sliding-window rule, along one axis: returns the output size (-1 stays -1, unknown; 0 when
+ * the window does not fit). OSH_PAD_EXPLICIT reads *lead and *trail; the SAME modes write them.
+ * `ceil` is ONNX's ceil_mode (explicit padding only): the size rounds up, keeping the last
+ * window's start inside the input or its leading padding. Every output size and padding of a
+ * convolution or pooling (Keras and ONNX ops, the zoo builder, the ONNX export) comes from here. */
+int64_t osh_op_window (int64_t in, int64_t k, int64_t stride, int64_t dilation, OshPadMode mode,
+                       bool ceil, int64_t *lead, int64_t *trail);
+/* Shorthands for Keras: the output size ("same" or "valid"), and the leading padding of "same". */
 int64_t osh_op_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, bool same);
-/* Leading padding of Keras/TF "same" for that axis. */
 int64_t osh_op_same_pad (int64_t in, int64_t k, int64_t stride, int64_t dilation);
 
 /* "same" (true) or "valid" (false); anything else fails. */
