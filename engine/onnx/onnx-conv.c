@@ -305,19 +305,17 @@ new_fast_nhwc (const OshOpCall *c, const Geometry *g)
   return fast;
 }
 
-/* The per-channel scale and shift of an inference BatchNormalization step over `m` channels. */
+/* The per-channel scale and shift of an inference BatchNormalization step over `m` channels,
+ * as that step prepared them. */
 static bool
 batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
 {
-  const float *bn[5];
-  if (strcmp (next->layer->class_name, "BatchNormalization") != 0 || next->n_out != 1)
+  const float *a, *b;
+  if (strcmp (next->layer->class_name, "BatchNormalization") != 0
+      || !onnx_batchnorm_affine (next, m, &a, &b))
     return false;
-  for (int i = 1; i <= 4; i++)
-    if (!(bn[i] = onnx_slot (next, i).value))
-      return false;
-  float eps = onnx_attr_float (next, "epsilon", 1e-5f);
-  for (int64_t k = 0; k < m; k++)
-    onnx_batchnorm_coefficients (bn[1][k], bn[2][k], bn[3][k], bn[4][k], eps, &scale[k], &shift[k]);
+  memcpy (scale, a, (size_t) m * sizeof (float));
+  memcpy (shift, b, (size_t) m * sizeof (float));
   return true;
 }
 

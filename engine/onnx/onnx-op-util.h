@@ -62,15 +62,10 @@ ONNX_FAMILY (unary)     /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identi
 ONNX_FAMILY (binary)    /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
 ONNX_FAMILY (conv)      /* onnx-conv.c: Conv */
 ONNX_FAMILY (convtr)    /* onnx-conv.c: ConvTranspose */
-/* Inference BatchNormalization of one channel as y = x·*a + *b: the kernel (onnx-norm.c) and the
- * folding into a convolution (onnx-conv.c) compute it the same way. */
-static inline void
-onnx_batchnorm_coefficients (float scale, float bias, float mean, float var, float eps, float *a,
-                             float *b)
-{
-  *a = scale / sqrtf (var + eps);
-  *b = bias - mean * *a;
-}
+/* onnx-norm.c: the per-channel scale and shift (`ch` of each) a prepared BatchNormalization step
+ * computes, when its statistics are constants and it has one output. */
+bool onnx_batchnorm_affine (const OshOpCall *c, int64_t ch, const float **scale,
+                            const float **shift);
 
 /* onnx-conv.c: Conv takes in a BatchNormalization, Relu, Clip, Sigmoid or SiLU that follows it. */
 bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);

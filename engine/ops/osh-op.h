@@ -217,6 +217,22 @@ bool osh_merge_epilogue (const OshOpCall *c, OshEpilogue *e);
 bool osh_act_epilogue (const OshAct *act, OshEpilogue *e);
 /* Leading (top, left) padding of a prepared channels-last ZeroPadding2D step. */
 bool osh_zero_padding_leading (const OshOpCall *c, int64_t *top, int64_t *left);
+/* ---- the per-channel affine map (norm.c), shared by Keras's and ONNX's normalisations ---- */
+typedef struct
+{
+  int64_t outer, ch, inner;   /* the data as (outer, ch, inner): channels-last has inner 1,
+                                 channels-first (batch, ch, pixels) has outer = batch */
+  const float *scale, *shift; /* y = x·scale[ch] + shift[ch], */
+  float lo, hi;               /* then clamped to [lo, hi] (infinite: no clamp) */
+} OshAffineMap;
+
+/* Applies `m` from x to y, split over up to `threads` threads when large. */
+void osh_affine_map_run (const OshAffineMap *m, const float *x, float *y, int threads);
+/* Inference BatchNormalization as a map: scale = gamma / sqrt (var + eps), shift = beta -
+ * mean·scale, for `ch` channels (gamma NULL: 1, beta NULL: 0). */
+void osh_batchnorm_coefficients (int64_t ch, const float *gamma, const float *beta,
+                                 const float *mean, const float *var, float eps, float *scale,
+                                 float *shift);
 /* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
  * axis, with `ch` channels. */
 bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,
