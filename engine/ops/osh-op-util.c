@@ -99,6 +99,15 @@ osh_op_ints (const OshOpCall *c, const char *key, int64_t *out, int n, int64_t f
   return true;
 }
 
+void *
+osh_op_params (OshOpCall *c, size_t size, OshError *err)
+{
+  c->params = calloc (1, size);
+  if (!c->params)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing %s", c->layer->class_name);
+  return c->params;
+}
+
 const OshTensor *
 osh_op_weight (const OshOpCall *c, int i)
 {

@@ -144,6 +144,10 @@ bool osh_op_padding (const OshOpCall *c, bool *same, OshError *err);
 bool osh_op_ints (const OshOpCall *c, const char *key, int64_t *out, int n, int64_t fallback,
                   int64_t min, OshError *err);
 
+/* Zeroed params of `size` bytes for prepare, set as c->params (freed with free); NULL after
+ * failing with "out of memory". */
+void *osh_op_params (OshOpCall *c, size_t size, OshError *err);
+
 /* The layer's weight `i` when it exists, else NULL. */
 const OshTensor *osh_op_weight (const OshOpCall *c, int i);
 
