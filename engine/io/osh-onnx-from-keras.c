@@ -12,6 +12,7 @@
 
 #include "osh-fixes.h"
 #include "osh-onnx.h"
+#include "osh-op.h"
 
 typedef struct
 {
@@ -176,18 +177,13 @@ activation (Conv *c, const char *base, const Tensor *x, const char *name)
 
 /* ---- layers ---- */
 
-/* TF "same" padding as explicit ONNX pads [top, left, bottom, right]. */
+/* TF "same" padding as explicit ONNX pads [top, left, bottom, right] (osh_op_window's rule). */
 static void
 same_pads (const OshShape *in, const int64_t *k, const int64_t *s, const int64_t *d, int64_t pads[4])
 {
   for (int a = 0; a < 2; a++)
-    {
-      int64_t size = in->dim[1 + a], eff = (k[a] - 1) * d[a] + 1, out = (size + s[a] - 1) / s[a];
-      int64_t total = (out - 1) * s[a] + eff - size;
-      total = total < 0 ? 0 : total;
-      pads[a] = total / 2;
-      pads[a + 2] = total - total / 2;
-    }
+    osh_op_window (in->dim[1 + a], k[a], s[a], d[a], OSH_PAD_SAME_UPPER, false, &pads[a],
+                   &pads[a + 2]);
 }
 
 /* Conv on NCHW `x` with a Keras kernel in HWIO (or depthwise H W C M) layout. */

@@ -75,19 +75,6 @@ read_window (const OshOpCall *c, int spatial, const int64_t *kernel, Geometry *g
   return true;
 }
 
-/* auto_pad SAME_UPPER / SAME_LOWER: output = ceil(in / stride), padding split as ONNX says. */
-static void
-auto_pad (const char *mode, int64_t in, int64_t k, int64_t s, int64_t d, int64_t *lead, int64_t *trail)
-{
-  int64_t out = (in + s - 1) / s;
-  int64_t total = (out - 1) * s + (k - 1) * d + 1 - in;
-  if (total < 0)
-    total = 0;
-  bool lower = strcmp (mode, "SAME_LOWER") == 0;
-  *lead = lower ? (total + 1) / 2 : total / 2;
-  *trail = total - *lead;
-}
-
 /* Fills the geometry of a Conv (transpose = false) or ConvTranspose from shapes and attributes. */
 static bool
 geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
@@ -125,16 +112,9 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
         return osh_fail (err, OSH_ERR_SHAPE, "weight has %lld input channels per group; the input "
                          "has %lld channels in %lld groups", (long long) w->dim[1], (long long) g->c,
                          (long long) g->group);
-      const char *ap = onnx_attr_str (c, "auto_pad", "NOTSET");
-      if (strncmp (ap, "SAME", 4) == 0)
-        {
-          auto_pad (ap, g->h, g->kh, g->sh, g->dh, &pads[0], &pads[2]);
-          auto_pad (ap, g->w, g->kw, g->sw, g->dw, &pads[1], &pads[3]);
-        }
-      else if (strcmp (ap, "VALID") == 0)
-        memset (pads, 0, 4 * sizeof *pads);
-      g->oh = (g->h + pads[0] + pads[2] - ((g->kh - 1) * g->dh + 1)) / g->sh + 1;
-      g->ow = (g->w + pads[1] + pads[3] - ((g->kw - 1) * g->dw + 1)) / g->sw + 1;
+      OshPadMode mode = onnx_auto_pad (c, pads);
+      g->oh = osh_op_window (g->h, g->kh, g->sh, g->dh, mode, false, &pads[0], &pads[2]);
+      g->ow = osh_op_window (g->w, g->kw, g->sw, g->dw, mode, false, &pads[1], &pads[3]);
     }
   else
     {
@@ -325,19 +305,17 @@ new_fast_nhwc (const OshOpCall *c, const Geometry *g)
   return fast;
 }
 
-/* The per-channel scale and shift of an inference BatchNormalization step over `m` channels. */
+/* The per-channel scale and shift of an inference BatchNormalization step over `m` channels,
+ * as that step prepared them. */
 static bool
 batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
 {
-  const float *bn[5];
-  if (strcmp (next->layer->class_name, "BatchNormalization") != 0 || next->n_out != 1)
+  const float *a, *b;
+  if (strcmp (next->layer->class_name, "BatchNormalization") != 0
+      || !onnx_batchnorm_affine (next, m, &a, &b))
     return false;
-  for (int i = 1; i <= 4; i++)
-    if (!(bn[i] = onnx_slot (next, i).value))
-      return false;
-  float eps = onnx_attr_float (next, "epsilon", 1e-5f);
-  for (int64_t k = 0; k < m; k++)
-    onnx_batchnorm_coefficients (bn[1][k], bn[2][k], bn[3][k], bn[4][k], eps, &scale[k], &shift[k]);
+  memcpy (scale, a, (size_t) m * sizeof (float));
+  memcpy (shift, b, (size_t) m * sizeof (float));
   return true;
 }
 

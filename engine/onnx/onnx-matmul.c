@@ -30,12 +30,25 @@ onnx_gemm_infer (OshOpCall *c, OshError *err)
   return true;
 }
 
+/* Gemm's attributes, read when preparing. */
+typedef struct
+{
+  bool ta, tb;
+  float alpha, beta;
+} Gemm;
+
 bool
 onnx_gemm_prepare (OshOpCall *c, OshError *err)
 {
-  (void) err;
+  Gemm *g = osh_op_params (c, sizeof *g, err);
+  if (!g)
+    return false;
+  g->ta = onnx_attr_int (c, "transA", 0) != 0;
+  g->tb = onnx_attr_int (c, "transB", 0) != 0;
+  g->alpha = onnx_attr_float (c, "alpha", 1.0f);
+  g->beta = onnx_attr_float (c, "beta", 1.0f);
   const OshShape *a = onnx_slot (c, 0).shape;
-  int64_t k = a->dim[onnx_attr_int (c, "transA", 0) ? 0 : 1];
+  int64_t k = a->dim[g->ta ? 0 : 1];
   c->flops = 2.0 * (double) onnx_numel (&c->out[0]) * (double) k;
   return true;
 }
@@ -44,9 +57,10 @@ void
 onnx_gemm_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
+  const Gemm *g = c->params;
   const OshShape *a = onnx_slot (c, 0).shape, *b = onnx_slot (c, 1).shape;
-  bool ta = onnx_attr_int (c, "transA", 0), tb = onnx_attr_int (c, "transB", 0);
-  float alpha = onnx_attr_float (c, "alpha", 1.0f), beta = onnx_attr_float (c, "beta", 1.0f);
+  bool ta = g->ta, tb = g->tb;
+  float alpha = g->alpha, beta = g->beta;
   int64_t m = c->out[0].dim[0], n = c->out[0].dim[1], k = a->dim[ta ? 0 : 1];
   const float *cd = onnx_slot_data (c, in, 2);
   if (cd && beta != 0)

@@ -1,4 +1,5 @@
-/* ONNX BatchNormalization (inference), Softmax / LogSoftmax and the Reduce ops. */
+/* ONNX BatchNormalization (inference: the coefficients made when preparing, then the shared
+ * per-channel map of engine/ops/norm.c), Softmax / LogSoftmax and the Reduce ops. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,60 @@ onnx_batchnorm_infer (OshOpCall *c, OshError *err)
   return true;
 }
 
+typedef struct
+{
+  float eps;
+  float *coef;   /* 2·ch floats: scale then shift, made here when the statistics are constants */
+  bool constant; /* else the run makes them in its scratch */
+  bool nhwc;     /* switched to channels-last */
+} BatchNorm;
+
+static void
+batchnorm_free (void *p)
+{
+  BatchNorm *bn = p;
+  free (bn->coef);
+  free (bn);
+}
+
 bool
 onnx_batchnorm_prepare (OshOpCall *c, OshError *err)
 {
+  int64_t ch = c->out[0].dim[1];
   c->flops = 2.0 * (double) onnx_numel (&c->out[0]);
-  c->params = calloc (1, sizeof (bool)); /* switched to channels-last */
-  return c->params || osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  BatchNorm *bn = calloc (1, sizeof *bn);
+  float *coef = malloc ((size_t) (2 * ch) * sizeof (float));
+  if (!bn || !coef)
+    {
+      free (bn), free (coef);
+      return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+    }
+  c->params = bn;
+  c->free_params = batchnorm_free;
+  bn->coef = coef;
+  bn->eps = onnx_attr_float (c, "epsilon", 1e-5f);
+  const float *v[5];
+  bn->constant = true;
+  for (int i = 1; i <= 4; i++)
+    bn->constant = bn->constant && (v[i] = onnx_slot (c, i).value);
+  if (bn->constant)
+    osh_batchnorm_coefficients (ch, v[1], v[2], v[3], v[4], bn->eps, coef, coef + ch);
+  else
+    c->scratch = (size_t) (2 * ch);
+  return true;
+}
+
+bool
+onnx_batchnorm_affine (const OshOpCall *c, int64_t ch, const float **scale, const float **shift)
+{
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
+  const BatchNorm *bn = c->params;
+  if (!op || op->run != onnx_batchnorm_run || !bn || !bn->constant || c->n_out != 1
+      || c->out[0].dim[1] != ch)
+    return false;
+  *scale = bn->coef;
+  *shift = bn->coef + ch;
+  return true;
 }
 
 /* Channels-last, the per-channel coefficients repeat along each pixel. */
@@ -46,49 +95,32 @@ onnx_batchnorm_channels_last (OshOpCall *c, bool commit)
   if (onnx_slot (c, 0).tensor != 0 || c->in[0].rank != 4)
     return OSH_NHWC_NO;
   if (commit)
-    {
-      *(bool *) c->params = true;
-      c->scratch = (size_t) (2 * c->in[0].dim[1]);
-    }
+    ((BatchNorm *) c->params)->nhwc = true;
   return OSH_NHWC_CAN;
 }
 
 void
 onnx_batchnorm_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
-  const OshShape *x = onnx_slot (c, 0).shape;
-  const float *xd = onnx_slot_data (c, in, 0), *scale = onnx_slot_data (c, in, 1);
-  const float *bias = onnx_slot_data (c, in, 2), *mean = onnx_slot_data (c, in, 3);
-  const float *var = onnx_slot_data (c, in, 4);
-  float eps = onnx_attr_float (c, "epsilon", 1e-5f);
-  int64_t channels = x->dim[1], plane = onnx_numel (x) / (x->dim[0] * channels);
-  if (*(const bool *) c->params)
+  const BatchNorm *bn = c->params;
+  const OshShape *x = &c->out[0];
+  const float *mean = onnx_slot_data (c, in, 3), *var = onnx_slot_data (c, in, 4);
+  int64_t ch = x->dim[1], plane = onnx_numel (x) / (x->dim[0] * ch);
+  const float *coef = bn->coef;
+  if (!bn->constant)
     {
-      float *a = scratch, *b = scratch + channels;
-      for (int64_t ch = 0; ch < channels; ch++)
-        onnx_batchnorm_coefficients (scale[ch], bias[ch], mean[ch], var[ch], eps, &a[ch], &b[ch]);
-      for (int64_t p = 0; p < x->dim[0] * plane; p++)
-        {
-          const float *src = xd + p * channels;
-          float *dst = out[0] + p * channels;
-          for (int64_t ch = 0; ch < channels; ch++)
-            dst[ch] = src[ch] * a[ch] + b[ch];
-        }
+      osh_batchnorm_coefficients (ch, onnx_slot_data (c, in, 1), onnx_slot_data (c, in, 2), mean,
+                                  var, bn->eps, scratch, scratch + ch);
+      coef = scratch;
     }
-  else
-    for (int64_t n = 0; n < x->dim[0]; n++)
-      for (int64_t ch = 0; ch < channels; ch++)
-        {
-          float a, b;
-          onnx_batchnorm_coefficients (scale[ch], bias[ch], mean[ch], var[ch], eps, &a, &b);
-          const float *src = xd + (n * channels + ch) * plane;
-          float *dst = out[0] + (n * channels + ch) * plane;
-          for (int64_t i = 0; i < plane; i++)
-            dst[i] = src[i] * a + b;
-        }
+  OshAffineMap m = { .outer = x->dim[0], .ch = ch, .inner = plane, .scale = coef,
+                     .shift = coef + ch, .lo = -INFINITY, .hi = INFINITY };
+  if (bn->nhwc)
+    m.outer = x->dim[0] * plane, m.inner = 1;
+  osh_affine_map_run (&m, onnx_slot_data (c, in, 0), out[0], c->threads);
   /* Inference mode: running statistics pass through unchanged. */
   for (int i = 1; i < c->n_out && i < 3; i++)
-    memcpy (out[i], i == 1 ? mean : var, (size_t) channels * sizeof (float));
+    memcpy (out[i], i == 1 ? mean : var, (size_t) ch * sizeof (float));
 }
 
 /* ---- Softmax, LogSoftmax ---- */

@@ -102,6 +102,19 @@ onnx_attr_ints (const OshOpCall *c, const char *key, int64_t *out, int max)
   return n;
 }
 
+OshPadMode
+onnx_auto_pad (const OshOpCall *c, int64_t pads[4])
+{
+  const char *ap = onnx_attr_str (c, "auto_pad", "NOTSET");
+  if (strcmp (ap, "SAME_UPPER") == 0)
+    return OSH_PAD_SAME_UPPER;
+  if (strcmp (ap, "SAME_LOWER") == 0)
+    return OSH_PAD_SAME_LOWER;
+  if (strcmp (ap, "VALID") == 0)
+    memset (pads, 0, 4 * sizeof *pads);
+  return OSH_PAD_EXPLICIT;
+}
+
 int
 onnx_opset (const OshOpCall *c)
 {

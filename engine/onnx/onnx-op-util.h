@@ -33,6 +33,9 @@ float onnx_attr_float (const OshOpCall *c, const char *key, float fallback);
 const char *onnx_attr_str (const OshOpCall *c, const char *key, const char *fallback);
 /* Up to `max` ints of a list attribute; returns how many (0 when absent), -1 when malformed. */
 int onnx_attr_ints (const OshOpCall *c, const char *key, int64_t *out, int max);
+/* The auto_pad attribute as osh_op_window's padding mode; VALID zeroes `pads` (top, left,
+ * bottom, right), NOTSET keeps them. */
+OshPadMode onnx_auto_pad (const OshOpCall *c, int64_t pads[4]);
 /* The model's opset for the default domain (13 when unknown). */
 int onnx_opset (const OshOpCall *c);
 
@@ -59,15 +62,10 @@ ONNX_FAMILY (unary)     /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identi
 ONNX_FAMILY (binary)    /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
 ONNX_FAMILY (conv)      /* onnx-conv.c: Conv */
 ONNX_FAMILY (convtr)    /* onnx-conv.c: ConvTranspose */
-/* Inference BatchNormalization of one channel as y = x·*a + *b: the kernel (onnx-norm.c) and the
- * folding into a convolution (onnx-conv.c) compute it the same way. */
-static inline void
-onnx_batchnorm_coefficients (float scale, float bias, float mean, float var, float eps, float *a,
-                             float *b)
-{
-  *a = scale / sqrtf (var + eps);
-  *b = bias - mean * *a;
-}
+/* onnx-norm.c: the per-channel scale and shift (`ch` of each) a prepared BatchNormalization step
+ * computes, when its statistics are constants and it has one output. */
+bool onnx_batchnorm_affine (const OshOpCall *c, int64_t ch, const float **scale,
+                            const float **shift);
 
 /* onnx-conv.c: Conv takes in a BatchNormalization, Relu, Clip, Sigmoid or SiLU that follows it. */
 bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);

@@ -58,32 +58,9 @@ geometry (const OshOpCall *c, Pool *p, OshError *err)
     }
   p->count_pad = onnx_attr_int (c, "count_include_pad", 0) != 0;
   bool ceil_mode = onnx_attr_int (c, "ceil_mode", 0) != 0;
-  const char *ap = onnx_attr_str (c, "auto_pad", "NOTSET");
-  int64_t eh = (p->kh - 1) * p->dh + 1, ew = (p->kw - 1) * p->dw + 1;
-  if (strncmp (ap, "SAME", 4) == 0)
-    {
-      p->oh = (p->h + p->sh - 1) / p->sh;
-      p->ow = (p->w + p->sw - 1) / p->sw;
-      int64_t th = (p->oh - 1) * p->sh + eh - p->h, tw = (p->ow - 1) * p->sw + ew - p->w;
-      th = th < 0 ? 0 : th;
-      tw = tw < 0 ? 0 : tw;
-      bool lower = strcmp (ap, "SAME_LOWER") == 0;
-      pads[0] = lower ? (th + 1) / 2 : th / 2;
-      pads[1] = lower ? (tw + 1) / 2 : tw / 2;
-    }
-  else
-    {
-      if (strcmp (ap, "VALID") == 0)
-        memset (pads, 0, sizeof pads);
-      int64_t nh = p->h + pads[0] + pads[2] - eh, nw = p->w + pads[1] + pads[3] - ew;
-      p->oh = (ceil_mode ? (nh + p->sh - 1) / p->sh : nh / p->sh) + 1;
-      p->ow = (ceil_mode ? (nw + p->sw - 1) / p->sw : nw / p->sw) + 1;
-      /* ceil_mode: a window must start inside the (left-padded) input. */
-      if (ceil_mode && (p->oh - 1) * p->sh >= p->h + pads[0])
-        p->oh--;
-      if (ceil_mode && (p->ow - 1) * p->sw >= p->w + pads[1])
-        p->ow--;
-    }
+  OshPadMode mode = onnx_auto_pad (c, pads);
+  p->oh = osh_op_window (p->h, p->kh, p->sh, p->dh, mode, ceil_mode, &pads[0], &pads[2]);
+  p->ow = osh_op_window (p->w, p->kw, p->sw, p->dw, mode, ceil_mode, &pads[1], &pads[3]);
   p->pt = pads[0];
   p->pl = pads[1];
   p->pb = pads[2];

@@ -24,7 +24,9 @@ const_values (const OshOpCall *c, int slot, const float **values, OshError *err)
 typedef struct
 {
   int64_t begin[OSH_MAX_RANK];
-  int mode; /* 0 constant, 1 reflect, 2 edge */
+  int mode;          /* 0 constant, 1 reflect, 2 edge */
+  float value;       /* the constant (the `value` attribute before opset 11) */
+  bool value_input;  /* opset 11 on: the constant_value input, when present, instead */
 } Pad;
 
 static bool
@@ -78,6 +80,8 @@ onnx_pad_prepare (OshOpCall *c, OshError *err)
   if (!p)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   c->params = p;
+  p->value = onnx_attr_float (c, "value", 0.0f);
+  p->value_input = onnx_opset (c) >= 11;
   OshShape o;
   return pad_geometry (c, p, &o, err);
 }
@@ -89,8 +93,8 @@ onnx_pad_run (const OshOpCall *c, const float *const *in, float *const *out, flo
   const Pad *p = c->params;
   const OshShape *x = onnx_slot (c, 0).shape, *o = &c->out[0];
   const float *src = onnx_slot_data (c, in, 0);
-  float value = onnx_attr_float (c, "value", 0.0f);
-  const float *cv = onnx_opset (c) >= 11 ? onnx_slot_data (c, in, 2) : NULL;
+  float value = p->value;
+  const float *cv = p->value_input ? onnx_slot_data (c, in, 2) : NULL;
   if (cv)
     value = cv[0];
   int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };

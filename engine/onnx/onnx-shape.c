@@ -1,6 +1,7 @@
 /* ONNX data-movement ops: Reshape, Flatten, Squeeze, Unsqueeze (a copy with a new shape),
  * Transpose, Concat, Split, Slice, Gather and Shape. Shape-deciding parameters (Reshape's shape,
- * Slice's starts...) must be constants: the plan needs every shape before it runs. */
+ * Slice's starts...) must be constants: the plan needs every shape before it runs. Attributes
+ * are read when preparing. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,12 +176,27 @@ onnx_transpose_infer (OshOpCall *c, OshError *err)
   return true;
 }
 
+/* The params of this file's ops: what their attributes say, read when preparing. */
+typedef struct
+{
+  int64_t perm[OSH_MAX_RANK]; /* Transpose */
+  int64_t sizes[64];          /* Split */
+  int axis;                   /* Concat, Split, Gather */
+  int begin, end;             /* Shape */
+  bool nhwc;                  /* Concat switched to channels-last */
+} ShapeParams;
+
+static ShapeParams *
+shape_params (OshOpCall *c, OshError *err)
+{
+  return osh_op_params (c, sizeof (ShapeParams), err);
+}
+
 bool
 onnx_transpose_prepare (OshOpCall *c, OshError *err)
 {
-  (void) c;
-  (void) err;
-  return true;
+  ShapeParams *p = shape_params (c, err);
+  return p && perm_of (c, onnx_slot (c, 0).shape->rank, p->perm, err);
 }
 
 void
@@ -189,8 +205,8 @@ onnx_transpose_run (const OshOpCall *c, const float *const *in, float *const *ou
   (void) scratch;
   const OshShape *x = onnx_slot (c, 0).shape;
   const float *src = onnx_slot_data (c, in, 0);
-  int64_t perm[OSH_MAX_RANK], xstride[OSH_MAX_RANK], st[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
-  perm_of (c, x->rank, perm, NULL);
+  const int64_t *perm = ((const ShapeParams *) c->params)->perm;
+  int64_t xstride[OSH_MAX_RANK], st[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
   int64_t s = 1;
   for (int i = x->rank - 1; i >= 0; i--)
     xstride[i] = s, s *= x->dim[i];
@@ -239,23 +255,21 @@ onnx_concat_infer (OshOpCall *c, OshError *err)
 bool
 onnx_concat_prepare (OshOpCall *c, OshError *err)
 {
-  (void) err;
-  c->params = calloc (1, sizeof (bool)); /* switched to channels-last */
-  return c->params || osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  ShapeParams *p = shape_params (c, err);
+  return p && onnx_axis (onnx_attr_int (c, "axis", 0), c->out[0].rank, &p->axis, err);
 }
 
 /* Along the channels of rank-4 activations: channels-last, that is the last axis. */
 OshNhwcFit
 onnx_concat_channels_last (OshOpCall *c, bool commit)
 {
-  int axis;
-  if (c->out[0].rank != 4 || !onnx_axis (onnx_attr_int (c, "axis", 0), 4, &axis, NULL) || axis != 1)
+  if (c->out[0].rank != 4 || ((const ShapeParams *) c->params)->axis != 1)
     return OSH_NHWC_NO;
   for (int i = 0; i < onnx_n_slots (c); i++)
     if (!onnx_slot_nhwc_ready (c, i))
       return OSH_NHWC_NO;
   if (commit)
-    *(bool *) c->params = true;
+    ((ShapeParams *) c->params)->nhwc = true;
   return OSH_NHWC_CAN;
 }
 
@@ -263,12 +277,11 @@ void
 onnx_concat_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
-  bool nhwc = *(const bool *) c->params;
+  const ShapeParams *p = c->params;
+  bool nhwc = p->nhwc;
   OshShape view = nhwc ? onnx_nhwc_shape (&c->out[0]) : c->out[0];
   const OshShape *o = &view;
-  int axis = 3;
-  if (!nhwc)
-    onnx_axis (onnx_attr_int (c, "axis", 0), o->rank, &axis, NULL);
+  int axis = nhwc ? 3 : p->axis;
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; d++)
     outer *= o->dim[d];
@@ -339,9 +352,8 @@ onnx_split_infer (OshOpCall *c, OshError *err)
 bool
 onnx_split_prepare (OshOpCall *c, OshError *err)
 {
-  (void) c;
-  (void) err;
-  return true;
+  ShapeParams *p = shape_params (c, err);
+  return p && split_sizes (c, p->sizes, &p->axis, err);
 }
 
 void
@@ -349,9 +361,9 @@ onnx_split_run (const OshOpCall *c, const float *const *in, float *const *out, f
 {
   (void) scratch;
   const OshShape *x = onnx_slot (c, 0).shape;
-  int64_t sizes[64];
-  int axis;
-  split_sizes (c, sizes, &axis, NULL);
+  const ShapeParams *p = c->params;
+  const int64_t *sizes = p->sizes;
+  int axis = p->axis;
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; d++)
     outer *= x->dim[d];
@@ -485,9 +497,8 @@ onnx_gather_infer (OshOpCall *c, OshError *err)
 bool
 onnx_gather_prepare (OshOpCall *c, OshError *err)
 {
-  (void) c;
-  (void) err;
-  return true;
+  ShapeParams *p = shape_params (c, err);
+  return p && onnx_axis (onnx_attr_int (c, "axis", 0), onnx_slot (c, 0).shape->rank, &p->axis, err);
 }
 
 void
@@ -496,8 +507,7 @@ onnx_gather_run (const OshOpCall *c, const float *const *in, float *const *out, 
   (void) scratch;
   const OshShape *x = onnx_slot (c, 0).shape, *ix = onnx_slot (c, 1).shape;
   const float *src = onnx_slot_data (c, in, 0), *indices = onnx_slot_data (c, in, 1);
-  int axis;
-  onnx_axis (onnx_attr_int (c, "axis", 0), x->rank, &axis, NULL);
+  int axis = ((const ShapeParams *) c->params)->axis;
   int64_t outer = 1, inner = 1, len = x->dim[axis], count = onnx_numel (ix);
   for (int d = 0; d < axis; d++)
     outer *= x->dim[d];
@@ -544,9 +554,10 @@ onnx_shape_infer (OshOpCall *c, OshError *err)
 bool
 onnx_shape_prepare (OshOpCall *c, OshError *err)
 {
-  (void) c;
-  (void) err;
-  return true;
+  ShapeParams *p = shape_params (c, err);
+  if (p)
+    shape_range (c, onnx_slot (c, 0).shape->rank, &p->begin, &p->end);
+  return p != NULL;
 }
 
 void
@@ -555,10 +566,9 @@ onnx_shape_run (const OshOpCall *c, const float *const *in, float *const *out, f
   (void) in;
   (void) scratch;
   const OshShape *x = onnx_slot (c, 0).shape;
-  int b, e;
-  shape_range (c, x->rank, &b, &e);
-  for (int i = b; i < e; i++)
-    out[0][i - b] = (float) x->dim[i];
+  const ShapeParams *p = c->params;
+  for (int i = p->begin; i < p->end; i++)
+    out[0][i - p->begin] = (float) x->dim[i];
 }
 
 /* ---- graph inputs ---- */

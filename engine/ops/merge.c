@@ -280,13 +280,25 @@ osh_elementwise_run (const OshOpCall *c, const float *const *in, float *const *o
 
 /* Concatenate: for each index before the axis, each input's block in turn. */
 void osh_concat_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+bool osh_concat_prepare (OshOpCall *c, OshError *err);
+
+/* The params: the axis, normalised. */
+bool
+osh_concat_prepare (OshOpCall *c, OshError *err)
+{
+  int *ax = osh_op_params (c, sizeof *ax, err);
+  if (!ax)
+    return false;
+  *ax = osh_op_axis (osh_config_int (c->layer->config, "axis", -1), c->out[0].rank);
+  return *ax >= 0 || osh_fail (err, OSH_ERR_SHAPE, "the axis is outside the output's rank");
+}
 
 void
 osh_concat_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
   const OshShape *o = &c->out[0];
-  int ax = osh_op_axis (osh_config_int (c->layer->config, "axis", -1), o->rank);
+  int ax = *(const int *) c->params;
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; d++)
     outer *= o->dim[d];

@@ -1,7 +1,9 @@
 /* Normalisations at inference: BatchNormalization (moving statistics, any axis,
  * center/scale flags), LayerNormalization (trailing axes), Normalization (mean and
  * variance from weights or config), Rescaling. All become a per-channel affine map
- * except LayerNormalization, which normalises each row. */
+ * except LayerNormalization, which normalises each row. The per-channel affine kernel
+ * (osh_affine_map_run) and the BatchNormalization coefficients serve ONNX's BatchNormalization
+ * too (engine/onnx/onnx-norm.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,12 +126,7 @@ osh_batchnorm_prepare (OshOpCall *c, OshError *err)
   const float *var = mean ? vector_weight (c, w++, ap->ch, err, "moving_variance") : NULL;
   if (!var)
     return false;
-  for (int64_t i = 0; i < ap->ch; i++)
-    {
-      float s = (gamma ? gamma[i] : 1.0f) / sqrtf (var[i] + eps);
-      ap->scale[i] = s;
-      ap->shift[i] = (beta ? beta[i] : 0.0f) - mean[i] * s;
-    }
+  osh_batchnorm_coefficients (ap->ch, gamma, beta, mean, var, eps, ap->scale, ap->shift);
   return true;
 }
 
@@ -253,77 +250,116 @@ osh_rescaling_prepare (OshOpCall *c, OshError *err)
          && config_values (c, "offset", 0, ap->shift, ap->ch, &has, err);
 }
 
-typedef struct
-{
-  const AffineParams *ap;
-  const float *in;
-  float *out;
-} AffineJob;
-
 static bool
 clamped (const AffineParams *ap)
 {
   return ap->lo != -INFINITY || ap->hi != INFINITY;
 }
 
+void
+osh_batchnorm_coefficients (int64_t ch, const float *gamma, const float *beta, const float *mean,
+                            const float *var, float eps, float *scale, float *shift)
+{
+  for (int64_t i = 0; i < ch; i++)
+    {
+      float s = (gamma ? gamma[i] : 1.0f) / sqrtf (var[i] + eps);
+      scale[i] = s;
+      shift[i] = (beta ? beta[i] : 0.0f) - mean[i] * s;
+    }
+}
+
+typedef struct
+{
+  const OshAffineMap *m;
+  const float *in;
+  float *out;
+} MapJob;
+
 /* Rows of few channels (an RGB image's Rescaling, Normalization): the scale and shift repeated
  * over lcm (ch, 16) floats, so rows run as one vectorised stretch. */
 static bool
-affine_stretch (const AffineJob *j, int64_t begin, int64_t end)
+map_stretch (const MapJob *j, int64_t begin, int64_t end)
 {
-  const AffineParams *ap = j->ap;
+  const OshAffineMap *m = j->m;
   enum { MAX_PERIOD = 16 * 15 };
-  if (ap->layer_norm || ap->inner != 1 || ap->ch >= 16)
+  if (m->inner != 1 || m->ch >= 16)
     return false;
   int64_t period = 16;
-  while (period % ap->ch)
+  while (period % m->ch)
     period += 16;
   float scale[MAX_PERIOD], shift[MAX_PERIOD];
   for (int64_t i = 0; i < period; i++)
-    scale[i] = ap->scale[i % ap->ch], shift[i] = ap->shift[i % ap->ch];
-  int64_t n = (end - begin) * ap->ch, at = 0;
-  const float *x = j->in + begin * ap->ch;
-  float *y = j->out + begin * ap->ch;
+    scale[i] = m->scale[i % m->ch], shift[i] = m->shift[i % m->ch];
+  int64_t n = (end - begin) * m->ch, at = 0;
+  const float *x = j->in + begin * m->ch;
+  float *y = j->out + begin * m->ch;
   for (; at + period <= n; at += period)
     osh_vec_affine (y + at, x + at, scale, shift, period);
   osh_vec_affine (y + at, x + at, scale, shift, n - at);
-  if (clamped (ap))
-    osh_vec_clamp (y, n, ap->lo, ap->hi);
+  if (m->lo != -INFINITY || m->hi != INFINITY)
+    osh_vec_clamp (y, n, m->lo, m->hi);
   return true;
 }
 
 static void
-affine_rows (void *arg, int64_t begin, int64_t end)
+map_rows (void *arg, int64_t begin, int64_t end)
 {
-  const AffineJob *j = arg;
-  const AffineParams *ap = j->ap;
-  if (affine_stretch (j, begin, end))
+  const MapJob *j = arg;
+  const OshAffineMap *m = j->m;
+  if (map_stretch (j, begin, end))
     return;
   for (int64_t r = begin; r < end; r++)
     {
-      const float *restrict x = j->in + r * ap->ch * ap->inner;
-      float *restrict y = j->out + r * ap->ch * ap->inner;
-      if (ap->layer_norm)
-        {
-          double sum = 0, sq = 0;
-          for (int64_t i = 0; i < ap->ch; i++)
-            sum += x[i];
-          double mean = sum / (double) ap->ch;
-          for (int64_t i = 0; i < ap->ch; i++)
-            sq += (x[i] - mean) * (x[i] - mean);
-          float inv = (float) (1.0 / sqrt (sq / (double) ap->ch + ap->eps));
-          for (int64_t i = 0; i < ap->ch; i++)
-            y[i] = ((float) (x[i] - mean) * inv) * (ap->gamma ? ap->gamma[i] : 1.0f)
-                   + (ap->beta ? ap->beta[i] : 0.0f);
-        }
-      else if (ap->inner == 1)
-        osh_vec_affine (y, x, ap->scale, ap->shift, ap->ch);
+      const float *restrict x = j->in + r * m->ch * m->inner;
+      float *restrict y = j->out + r * m->ch * m->inner;
+      if (m->inner == 1)
+        osh_vec_affine (y, x, m->scale, m->shift, m->ch);
       else
-        for (int64_t ch = 0; ch < ap->ch; ch++)
-          for (int64_t i = 0; i < ap->inner; i++)
-            y[ch * ap->inner + i] = x[ch * ap->inner + i] * ap->scale[ch] + ap->shift[ch];
+        for (int64_t ch = 0; ch < m->ch; ch++)
+          for (int64_t i = 0; i < m->inner; i++)
+            y[ch * m->inner + i] = x[ch * m->inner + i] * m->scale[ch] + m->shift[ch];
+      if (m->lo != -INFINITY || m->hi != INFINITY)
+        osh_vec_clamp (y, m->ch * m->inner, m->lo, m->hi);
+    }
+}
+
+void
+osh_affine_map_run (const OshAffineMap *m, const float *x, float *y, int threads)
+{
+  MapJob j = { m, x, y };
+  if (m->outer * m->ch * m->inner < 65536)
+    threads = 1;
+  osh_parallel_for (threads, m->outer, map_rows, &j);
+}
+
+typedef struct
+{
+  const AffineParams *ap;
+  const float *in;
+  float *out;
+} LayerNormJob;
+
+static void
+layernorm_rows (void *arg, int64_t begin, int64_t end)
+{
+  const LayerNormJob *j = arg;
+  const AffineParams *ap = j->ap;
+  for (int64_t r = begin; r < end; r++)
+    {
+      const float *restrict x = j->in + r * ap->ch;
+      float *restrict y = j->out + r * ap->ch;
+      double sum = 0, sq = 0;
+      for (int64_t i = 0; i < ap->ch; i++)
+        sum += x[i];
+      double mean = sum / (double) ap->ch;
+      for (int64_t i = 0; i < ap->ch; i++)
+        sq += (x[i] - mean) * (x[i] - mean);
+      float inv = (float) (1.0 / sqrt (sq / (double) ap->ch + ap->eps));
+      for (int64_t i = 0; i < ap->ch; i++)
+        y[i] = ((float) (x[i] - mean) * inv) * (ap->gamma ? ap->gamma[i] : 1.0f)
+               + (ap->beta ? ap->beta[i] : 0.0f);
       if (clamped (ap))
-        osh_vec_clamp (y, ap->ch * ap->inner, ap->lo, ap->hi);
+        osh_vec_clamp (y, ap->ch, ap->lo, ap->hi);
     }
 }
 
@@ -331,9 +367,16 @@ void
 osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
-  AffineJob j = { c->params, in[0], out[0] };
+  const AffineParams *ap = c->params;
+  if (!ap->layer_norm)
+    {
+      OshAffineMap m = { ap->outer, ap->ch, ap->inner, ap->scale, ap->shift, ap->lo, ap->hi };
+      osh_affine_map_run (&m, in[0], out[0], c->threads);
+      return;
+    }
+  LayerNormJob j = { ap, in[0], out[0] };
   int threads = osh_shape_numel (&c->in[0]) < 65536 ? 1 : c->threads;
-  osh_parallel_for (threads, j.ap->outer, affine_rows, &j);
+  osh_parallel_for (threads, ap->outer, layernorm_rows, &j);
 }
 
 /* The affine map of a prepared step of this file's (not LayerNormalization), or NULL. */

@@ -12,6 +12,8 @@ void osh_copy_run (const OshOpCall *c, const float *const *in, float *const *out
 bool osh_reshape_infer (OshOpCall *c, OshError *err);
 bool osh_flatten_infer (OshOpCall *c, OshError *err);
 bool osh_permute_infer (OshOpCall *c, OshError *err);
+bool osh_flatten_prepare (OshOpCall *c, OshError *err);
+bool osh_permute_prepare (OshOpCall *c, OshError *err);
 bool osh_repeat_vector_infer (OshOpCall *c, OshError *err);
 
 /* conv.c */
@@ -30,6 +32,7 @@ bool osh_maxpool2d_infer (OshOpCall *c, OshError *err);
 bool osh_avgpool1d_infer (OshOpCall *c, OshError *err);
 bool osh_avgpool2d_infer (OshOpCall *c, OshError *err);
 bool osh_global_pool_infer (OshOpCall *c, OshError *err);
+bool osh_global_pool_prepare (OshOpCall *c, OshError *err);
 
 /* resize.c */
 bool osh_zeropad2d_infer (OshOpCall *c, OshError *err);
@@ -40,6 +43,7 @@ bool osh_resizing_infer (OshOpCall *c, OshError *err);
 /* merge.c */
 bool osh_elementwise_infer (OshOpCall *c, OshError *err);
 bool osh_concat_infer (OshOpCall *c, OshError *err);
+bool osh_concat_prepare (OshOpCall *c, OshError *err);
 
 /* prepare and run functions, by family */
 bool osh_conv1d_prepare (OshOpCall *c, OshError *err);

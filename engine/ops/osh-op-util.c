@@ -1,4 +1,5 @@
-/* Helpers shared by the op files: config parsing, window arithmetic, weight checks,
+/* Helpers shared by the op files: config parsing, the sliding-window rule (output size and
+ * padding, for Keras, ONNX, the zoo builder and the ONNX export alike), weight checks,
  * broadcasting and a small parallel-for. */
 #include <pthread.h>
 #include <stdio.h>
@@ -23,25 +24,46 @@ osh_op_channels_first (const OshOpCall *c)
 }
 
 int64_t
-osh_op_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, bool same)
+osh_op_window (int64_t in, int64_t k, int64_t stride, int64_t dilation, OshPadMode mode, bool ceil,
+               int64_t *lead, int64_t *trail)
 {
+  int64_t eff = (k - 1) * dilation + 1;
+  if (mode != OSH_PAD_EXPLICIT)
+    {
+      /* Written for an unknown input too: exact for stride 1, where it does not matter. */
+      int64_t out = (in + stride - 1) / stride;
+      int64_t total = (out - 1) * stride + eff - in;
+      total = total > 0 ? total : 0;
+      *lead = mode == OSH_PAD_SAME_LOWER ? (total + 1) / 2 : total / 2;
+      *trail = total - *lead;
+      return in < 0 ? -1 : out;
+    }
   if (in < 0)
     return -1;
-  if (same)
-    return (in + stride - 1) / stride;
-  int64_t eff = (k - 1) * dilation + 1;
-  if (in < eff)
+  int64_t span = in + *lead + *trail - eff;
+  if (span < 0)
     return 0;
-  return (in - eff) / stride + 1;
+  int64_t out = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+  /* ceil_mode: the last window must start inside the input or its leading padding. */
+  if (ceil && (out - 1) * stride >= in + *lead)
+    out--;
+  return out;
+}
+
+int64_t
+osh_op_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, bool same)
+{
+  int64_t lead = 0, trail = 0;
+  return osh_op_window (in, k, stride, dilation, same ? OSH_PAD_SAME_UPPER : OSH_PAD_EXPLICIT,
+                        false, &lead, &trail);
 }
 
 int64_t
 osh_op_same_pad (int64_t in, int64_t k, int64_t stride, int64_t dilation)
 {
-  int64_t eff = (k - 1) * dilation + 1;
-  int64_t out = (in + stride - 1) / stride;
-  int64_t total = (out - 1) * stride + eff - in;
-  return total > 0 ? total / 2 : 0;
+  int64_t lead, trail;
+  osh_op_window (in, k, stride, dilation, OSH_PAD_SAME_UPPER, false, &lead, &trail);
+  return lead;
 }
 
 bool
@@ -75,6 +97,15 @@ osh_op_ints (const OshOpCall *c, const char *key, int64_t *out, int n, int64_t f
       return osh_fail (err, OSH_ERR_FORMAT, "config \"%s\" has %lld (expected at least %lld)", key,
                        (long long) out[i], (long long) min);
   return true;
+}
+
+void *
+osh_op_params (OshOpCall *c, size_t size, OshError *err)
+{
+  c->params = calloc (1, size);
+  if (!c->params)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing %s", c->layer->class_name);
+  return c->params;
 }
 
 const OshTensor *

@@ -130,9 +130,24 @@ char *osh_dialect_tensor_name (const OshGraph *g, OshRef ref);
  * or a channels-first graph such as ONNX). */
 bool osh_op_channels_first (const OshOpCall *c);
 
-/* Output size of a sliding window along one axis; -1 stays -1 (unknown). */
+/* How a sliding window is padded along one axis. */
+typedef enum
+{
+  OSH_PAD_EXPLICIT,   /* the given leading and trailing padding (Keras "valid": 0 and 0) */
+  OSH_PAD_SAME_UPPER, /* Keras/TF "same", ONNX SAME_UPPER: ceil (in / stride) outputs, the odd
+                         padding pixel at the end */
+  OSH_PAD_SAME_LOWER, /* ONNX SAME_LOWER: the same, the odd pixel at the start */
+} OshPadMode;
+
+/* THE sliding-window rule, along one axis: returns the output size (-1 stays -1, unknown; 0 when
+ * the window does not fit). OSH_PAD_EXPLICIT reads *lead and *trail; the SAME modes write them.
+ * `ceil` is ONNX's ceil_mode (explicit padding only): the size rounds up, keeping the last
+ * window's start inside the input or its leading padding. Every output size and padding of a
+ * convolution or pooling (Keras and ONNX ops, the zoo builder, the ONNX export) comes from here. */
+int64_t osh_op_window (int64_t in, int64_t k, int64_t stride, int64_t dilation, OshPadMode mode,
+                       bool ceil, int64_t *lead, int64_t *trail);
+/* Shorthands for Keras: the output size ("same" or "valid"), and the leading padding of "same". */
 int64_t osh_op_window_out (int64_t in, int64_t k, int64_t stride, int64_t dilation, bool same);
-/* Leading padding of Keras/TF "same" for that axis. */
 int64_t osh_op_same_pad (int64_t in, int64_t k, int64_t stride, int64_t dilation);
 
 /* "same" (true) or "valid" (false); anything else fails. */
@@ -141,6 +156,10 @@ bool osh_op_padding (const OshOpCall *c, bool *same, OshError *err);
 /* Reads `n` ints of config key (int or list) or fills `fallback`; fails on values < min. */
 bool osh_op_ints (const OshOpCall *c, const char *key, int64_t *out, int n, int64_t fallback,
                   int64_t min, OshError *err);
+
+/* Zeroed params of `size` bytes for prepare, set as c->params (freed with free); NULL after
+ * failing with "out of memory". */
+void *osh_op_params (OshOpCall *c, size_t size, OshError *err);
 
 /* The layer's weight `i` when it exists, else NULL. */
 const OshTensor *osh_op_weight (const OshOpCall *c, int i);
@@ -215,6 +234,22 @@ bool osh_merge_epilogue (const OshOpCall *c, OshEpilogue *e);
 bool osh_act_epilogue (const OshAct *act, OshEpilogue *e);
 /* Leading (top, left) padding of a prepared channels-last ZeroPadding2D step. */
 bool osh_zero_padding_leading (const OshOpCall *c, int64_t *top, int64_t *left);
+/* ---- the per-channel affine map (norm.c), shared by Keras's and ONNX's normalisations ---- */
+typedef struct
+{
+  int64_t outer, ch, inner;   /* the data as (outer, ch, inner): channels-last has inner 1,
+                                 channels-first (batch, ch, pixels) has outer = batch */
+  const float *scale, *shift; /* y = x·scale[ch] + shift[ch], */
+  float lo, hi;               /* then clamped to [lo, hi] (infinite: no clamp) */
+} OshAffineMap;
+
+/* Applies `m` from x to y, split over up to `threads` threads when large. */
+void osh_affine_map_run (const OshAffineMap *m, const float *x, float *y, int threads);
+/* Inference BatchNormalization as a map: scale = gamma / sqrt (var + eps), shift = beta -
+ * mean·scale, for `ch` channels (gamma NULL: 1, beta NULL: 0). */
+void osh_batchnorm_coefficients (int64_t ch, const float *gamma, const float *beta,
+                                 const float *mean, const float *var, float eps, float *scale,
+                                 float *shift);
 /* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
  * axis, with `ch` channels. */
 bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,

@@ -265,13 +265,31 @@ osh_global_pool (const float *in, float *out, int64_t batch, int64_t ch, int64_t
 
 /* Global pooling of a Keras layer: the input as (batch, pixels, channels) or, channels first,
  * (batch, ch, pixels). */
+typedef struct
+{
+  bool channels_first, max;
+} GlobalPool;
+
+bool osh_global_pool_prepare (OshOpCall *c, OshError *err);
+
+bool
+osh_global_pool_prepare (OshOpCall *c, OshError *err)
+{
+  GlobalPool *p = osh_op_params (c, sizeof *p, err);
+  if (!p)
+    return false;
+  p->channels_first = osh_op_channels_first (c);
+  p->max = strstr (c->layer->class_name, "Max") != NULL;
+  return true;
+}
+
 void
 osh_global_pool_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
+  const GlobalPool *p = c->params;
   const OshShape *s = &c->in[0];
-  bool cf = osh_op_channels_first (c);
+  bool cf = p->channels_first;
   int64_t batch = s->dim[0], ch = s->dim[cf ? 1 : s->rank - 1];
-  osh_global_pool (in[0], out[0], batch, ch, osh_shape_numel (s) / (batch * ch), cf,
-                   strstr (c->layer->class_name, "Max") != NULL);
+  osh_global_pool (in[0], out[0], batch, ch, osh_shape_numel (s) / (batch * ch), cf, p->max);
 }

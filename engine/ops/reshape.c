@@ -187,43 +187,70 @@ permute (const float *in, const OshShape *s, const int *perm, float *out)
     }
 }
 
+bool osh_flatten_prepare (OshOpCall *c, OshError *err);
+bool osh_permute_prepare (OshOpCall *c, OshError *err);
 void osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 void osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 void osh_repeat_vector_run (const OshOpCall *c, const float *const *in, float *const *out,
                             float *scratch);
 
-void
-osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+/* Flatten's and Permute's params: the axis order, or a plain copy. */
+typedef struct
 {
-  (void) scratch;
+  bool copy;
+  int perm[OSH_MAX_RANK];
+} Order;
+
+bool
+osh_flatten_prepare (OshOpCall *c, OshError *err)
+{
+  Order *o = osh_op_params (c, sizeof *o, err);
+  if (!o)
+    return false;
   const OshShape *s = &c->in[0];
   /* Keras's Flatten(data_format="channels_first") first moves channels last, so Dense weights
    * trained either way line up. */
   const char *df = osh_config_string (c->layer->config, "data_format", NULL);
-  if (df && strcmp (df, "channels_first") == 0 && s->rank > 2)
-    {
-      int perm[OSH_MAX_RANK];
-      perm[0] = 0;
-      for (int i = 1; i < s->rank - 1; i++)
-        perm[i] = i + 1;
-      perm[s->rank - 1] = 1;
-      permute (in[0], s, perm, out[0]);
-      return;
-    }
-  memcpy (out[0], in[0], (size_t) osh_shape_numel (s) * sizeof (float));
+  o->copy = !(df && strcmp (df, "channels_first") == 0 && s->rank > 2);
+  for (int i = 1; !o->copy && i < s->rank - 1; i++)
+    o->perm[i] = i + 1;
+  if (!o->copy)
+    o->perm[s->rank - 1] = 1;
+  return true;
+}
+
+bool
+osh_permute_prepare (OshOpCall *c, OshError *err)
+{
+  Order *o = osh_op_params (c, sizeof *o, err);
+  if (!o)
+    return false;
+  const OshShape *s = &c->in[0];
+  int64_t dims[OSH_MAX_RANK];
+  if (s->rank > 1 && !osh_config_ints (c->layer->config, "dims", dims, s->rank - 1))
+    return osh_fail (err, OSH_ERR_FORMAT, "config \"dims\" should be a list of %d ints",
+                     s->rank - 1);
+  for (int i = 1; i < s->rank; i++)
+    o->perm[i] = (int) dims[i - 1];
+  return true;
+}
+
+void
+osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Order *o = c->params;
+  if (o->copy)
+    memcpy (out[0], in[0], (size_t) osh_shape_numel (&c->in[0]) * sizeof (float));
+  else
+    permute (in[0], &c->in[0], o->perm, out[0]);
 }
 
 void
 osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
-  const OshShape *s = &c->in[0];
-  int64_t dims[OSH_MAX_RANK];
-  int perm[OSH_MAX_RANK] = { 0 };
-  osh_config_ints (c->layer->config, "dims", dims, s->rank - 1);
-  for (int i = 1; i < s->rank; i++)
-    perm[i] = (int) dims[i - 1];
-  permute (in[0], s, perm, out[0]);
+  permute (in[0], &c->in[0], ((const Order *) c->params)->perm, out[0]);
 }
 
 void

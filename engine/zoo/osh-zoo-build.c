@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-op.h"
+
 void
 osh_zoo_builder_init (OshZooBuilder *b, uint64_t seed, OshError *err)
 {
@@ -213,13 +215,11 @@ need_spatial (OshZooBuilder *b, OshZt x, const char *what, const char *name)
   return true;
 }
 
-/* Output size along one axis (Keras conv_utils.conv_output_length). */
+/* Output size along one axis: the ops' window rule (osh_op_window). */
 static int64_t
 out_length (int64_t n, int kernel, int stride, const char *padding)
 {
-  if (strcmp (padding, "same") == 0)
-    return (n + stride - 1) / stride;
-  return n >= kernel ? (n - kernel) / stride + 1 : 0;
+  return osh_op_window_out (n, kernel, stride, 1, strcmp (padding, "same") == 0);
 }
 
 static bool
