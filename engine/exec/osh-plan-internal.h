@@ -79,3 +79,6 @@ void osh_plan_free_step (Step *st);
 bool osh_plan_resolve (OshPlan *p, int cx0, int node0, OshError *err);
 bool osh_plan_concrete_input_shape (OshPlan *p, const OshExecOptions *opt, int i, OshShape *s,
                                     OshError *err);
+
+/* osh-plan-memory.c: a buffer for every value (last_use set), then the memory itself */
+bool osh_plan_assign_buffers (OshPlan *p, OshError *err);
