@@ -82,3 +82,6 @@ bool osh_plan_concrete_input_shape (OshPlan *p, const OshExecOptions *opt, int i
 
 /* osh-plan-memory.c: a buffer for every value (last_use set), then the memory itself */
 bool osh_plan_assign_buffers (OshPlan *p, OshError *err);
+
+/* osh-plan-fuse.c: all the fusion passes, in order */
+void osh_plan_fuse (OshPlan *p);
