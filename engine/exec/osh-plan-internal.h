@@ -14,7 +14,7 @@ typedef struct
   int buffer;
   bool keep;    /* an output, a capture or capture_all: never shared */
   int node;     /* the node (and output) it is the value of */
-  bool nhwc;    /* a rank-4 NCHW tensor stored channels-last (choose_layouts) */
+  bool nhwc;    /* a rank-4 NCHW tensor stored channels-last (osh_plan_choose_layouts) */
   int twin;     /* the same tensor stored the other way, -1 none */
 } Value;
 
@@ -85,3 +85,7 @@ bool osh_plan_assign_buffers (OshPlan *p, OshError *err);
 
 /* osh-plan-fuse.c: all the fusion passes, in order */
 void osh_plan_fuse (OshPlan *p);
+
+/* osh-plan-layout.c: whether the plan of `g` gets the layout pass, and the pass */
+bool osh_plan_wants_layout_pass (const OshGraph *g, const OshExecOptions *opt);
+bool osh_plan_choose_layouts (OshPlan *p, bool eager, OshError *err);
