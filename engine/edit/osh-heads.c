@@ -409,9 +409,8 @@ head_step_shape (
           int64_t size = in->dim[d];
           if (size < 0)
             continue;
-          out->dim[d] = s->same ? (size + s->strides - 1) / s->strides
-                                : (size - s->kernel_size) / s->strides + 1;
-          if (!s->same && size < s->kernel_size)
+          out->dim[d] = osh_op_window_out (size, s->kernel_size, s->strides, 1, s->same);
+          if (out->dim[d] == 0)
             return osh_fail (err, OSH_ERR_SHAPE,
                              "head layer '%s' (Conv2D %dx%d, valid padding) does "
                              "not fit its input %s",

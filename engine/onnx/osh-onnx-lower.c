@@ -166,12 +166,8 @@ lower_conv (OshGraph *w, const OshLayer *l, const OshShape *in, OshRef *x, OshEr
     {
       int64_t pads[4] = { 0, 0, 0, 0 }; /* top, left, bottom, right */
       for (int a = 0; same && a < 2; a++)
-        {
-          int64_t out = osh_op_window_out (in->dim[1 + a], k[a], s[a], d[a], true);
-          int64_t total = (out - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in->dim[1 + a];
-          pads[a] = osh_op_same_pad (in->dim[1 + a], k[a], s[a], d[a]);
-          pads[a + 2] = (total > 0 ? total : 0) - pads[a];
-        }
+        osh_op_window (in->dim[1 + a], k[a], s[a], d[a], OSH_PAD_SAME_UPPER, false, &pads[a],
+                       &pads[a + 2]);
       json_object_set_new (attrs, "pads",
                            json_pack ("[I,I,I,I]", (json_int_t) pads[0], (json_int_t) pads[1],
                                       (json_int_t) pads[2], (json_int_t) pads[3]));

@@ -1,0 +1,73 @@
+/* The BLAS underneath: a single-thread sgemm yardstick that bench results are read against,
+ * and which OpenBLAS kernels run (or should, when OpenBLAS did not recognise the CPU). */
+#include "osh-exec.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* CPU time of the calling thread: one-thread OpenBLAS computes there, and time the scheduler
+ * gives other processes does not count against it. */
+static double
+thread_cpu_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
+double
+osh_exec_sgemm_gflops (int n, int runs)
+{
+  if (n < 16)
+    n = 16;
+  size_t nn = (size_t) n * (size_t) n;
+  float *a = malloc (nn * sizeof (float)), *b = malloc (nn * sizeof (float)),
+        *c = malloc (nn * sizeof (float));
+  double best = 0;
+  if (a && b && c)
+    {
+      for (size_t i = 0; i < nn; i++)
+        {
+          a[i] = (float) (i % 13) / 13.0f;
+          b[i] = (float) (i % 7) / 7.0f;
+        }
+      openblas_set_num_threads (1);
+      for (int r = 0; r < (runs > 0 ? runs : 1) + 1; r++) /* the first run warms up */
+        {
+          double t0 = thread_cpu_ms ();
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                       c, n);
+          double ms = thread_cpu_ms () - t0;
+          double gf = 2.0 * n * n * (double) n / (ms * 1e6);
+          if (r > 0 && gf > best)
+            best = gf;
+        }
+    }
+  free (a);
+  free (b);
+  free (c);
+  return best;
+}
+
+const char *
+osh_exec_blas_core_hint (void)
+{
+  const char *core = openblas_get_corename ();
+  if (getenv ("OPENBLAS_CORETYPE") || !core || strcmp (core, "Prescott") != 0)
+    return NULL;
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return "Haswell";
+  return NULL;
+}
+
+const char *
+osh_exec_blas_core (void)
+{
+  const char *core = openblas_get_corename ();
+  return core ? core : "unknown";
+}
