@@ -181,24 +181,7 @@ onnx_softmax_run (const OshOpCall *c, const float *const *in, float *const *out,
 {
   (void) scratch;
   const Softmax *s = c->params;
-  const float *x = onnx_slot_data (c, in, 0);
-  for (int64_t o = 0; o < s->outer; o++)
-    for (int64_t i = 0; i < s->inner; i++)
-      {
-        const float *src = x + o * s->axis * s->inner + i;
-        float *dst = out[0] + o * s->axis * s->inner + i;
-        float m = -INFINITY;
-        for (int64_t k = 0; k < s->axis; k++)
-          m = fmaxf (m, src[k * s->inner]);
-        double sum = 0;
-        for (int64_t k = 0; k < s->axis; k++)
-          sum += exp ((double) (src[k * s->inner] - m));
-        for (int64_t k = 0; k < s->axis; k++)
-          {
-            float v = src[k * s->inner] - m;
-            dst[k * s->inner] = s->log ? v - (float) log (sum) : (float) (exp ((double) v) / sum);
-          }
-      }
+  osh_softmax (onnx_slot_data (c, in, 0), out[0], s->outer, s->axis, s->inner, s->log);
 }
 
 /* ---- ReduceMean, ReduceSum, ReduceMax, ReduceMin ---- */

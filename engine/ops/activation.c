@@ -76,31 +76,33 @@ softplusf (float x)
   return x > 20 ? x : x < -20 ? expf (x) : log1pf (expf (x));
 }
 
-static void
-softmax_rows (float *x, int64_t rows, int64_t cols, bool log_form)
+void
+osh_softmax (const float *x, float *y, int64_t outer, int64_t len, int64_t inner, bool log_form)
 {
-  for (int64_t r = 0; r < rows; r++)
-    {
-      float *p = x + r * cols;
-      float m = p[0];
-      for (int64_t i = 1; i < cols; i++)
-        m = p[i] > m ? p[i] : m;
-      double sum = 0;
-      for (int64_t i = 0; i < cols; i++)
-        sum += expf (p[i] - m);
-      if (log_form)
-        {
-          float ls = (float) log (sum);
-          for (int64_t i = 0; i < cols; i++)
-            p[i] = p[i] - m - ls;
-        }
-      else
-        {
-          float inv = (float) (1.0 / sum);
-          for (int64_t i = 0; i < cols; i++)
-            p[i] = expf (p[i] - m) * inv;
-        }
-    }
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t k = 0; k < inner; k++)
+      {
+        const float *xs = x + o * len * inner + k;
+        float *ys = y + o * len * inner + k;
+        float m = xs[0];
+        for (int64_t i = 1; i < len; i++)
+          m = xs[i * inner] > m ? xs[i * inner] : m;
+        double sum = 0; /* in double: a thousand classes of similar size lose no digits */
+        for (int64_t i = 0; i < len; i++)
+          sum += expf (xs[i * inner] - m);
+        if (log_form)
+          {
+            float ls = (float) log (sum);
+            for (int64_t i = 0; i < len; i++)
+              ys[i * inner] = xs[i * inner] - m - ls;
+          }
+        else
+          {
+            float inv = (float) (1.0 / sum);
+            for (int64_t i = 0; i < len; i++)
+              ys[i * inner] = expf (xs[i * inner] - m) * inv;
+          }
+      }
 }
 
 bool
@@ -224,8 +226,8 @@ act_job (void *arg, int64_t begin, int64_t end)
 {
   ActJob *j = arg;
   if (j->act->kind == OSH_ACT_SOFTMAX || j->act->kind == OSH_ACT_LOG_SOFTMAX)
-    softmax_rows (j->x + begin * j->cols, end - begin, j->cols,
-                  j->act->kind == OSH_ACT_LOG_SOFTMAX);
+    osh_softmax (j->x + begin * j->cols, j->x + begin * j->cols, end - begin, j->cols, 1,
+                 j->act->kind == OSH_ACT_LOG_SOFTMAX);
   else
     apply_range (j->act, j->x + begin * j->cols, (end - begin) * j->cols);
 }
@@ -401,20 +403,7 @@ osh_act_layer_run (const OshOpCall *c, const float *const *in, float *const *out
         }
       break;
     case LAYER_SOFTMAX:
-      for (int64_t o = 0; o < a->outer; o++)
-        for (int64_t k = 0; k < a->inner; k++)
-          {
-            const float *xs = x + o * a->axis_len * a->inner + k;
-            float *ys = y + o * a->axis_len * a->inner + k;
-            float m = xs[0];
-            for (int64_t i = 1; i < a->axis_len; i++)
-              m = xs[i * a->inner] > m ? xs[i * a->inner] : m;
-            double sum = 0;
-            for (int64_t i = 0; i < a->axis_len; i++)
-              sum += expf (xs[i * a->inner] - m);
-            for (int64_t i = 0; i < a->axis_len; i++)
-              ys[i * a->inner] = (float) (expf (xs[i * a->inner] - m) / sum);
-          }
+      osh_softmax (x, y, a->outer, a->axis_len, a->inner, false);
       break;
     }
 }

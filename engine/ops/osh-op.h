@@ -223,6 +223,10 @@ bool osh_act_parse (const OshOpCall *c, const json_t *value, OshAct *act, OshErr
 bool osh_act_from_config (const OshOpCall *c, OshAct *act, OshError *err);
 /* Applies in place on `rows` rows of `cols` floats (softmax works per row). */
 void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int threads);
+/* THE softmax (or log-softmax) of data seen as [outer, len, inner] along `len`, for Keras's
+ * activation and layer and ONNX's Softmax/LogSoftmax; y may be x. */
+void osh_softmax (const float *x, float *y, int64_t outer, int64_t len, int64_t inner,
+                  bool log_form);
 /* What an activation layer step computes, when it is one activation applied element by element
  * (Activation other than softmax, ReLU without threshold or slope, max_value none or 6). */
 bool osh_act_layer_elementwise (const OshOpCall *c, OshAct *act);
