@@ -132,6 +132,7 @@ typedef struct
   int coord;   /* 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel, 4 tf_half_pixel_for_nn */
   int nearest; /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
   bool nhwc;   /* switched to channels-last: each output pixel blends whole channel rows */
+  OshResizeTaps taps; /* the last two axes' source rows and columns (prepare) */
 } Resize;
 
 static bool
@@ -210,17 +211,6 @@ onnx_resize_infer (OshOpCall *c, OshError *err)
   return resize_geometry (c, &r, &c->out[0], err);
 }
 
-bool
-onnx_resize_prepare (OshOpCall *c, OshError *err)
-{
-  Resize *r = calloc (1, sizeof *r);
-  if (!r)
-    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-  c->params = r;
-  OshShape o;
-  c->flops = 4.0 * (double) onnx_numel (&c->out[0]);
-  return resize_geometry (c, r, &o, err);
-}
 
 static float
 source_coord (const Resize *r, int64_t x, int64_t in, int64_t out, float scale)
@@ -271,6 +261,57 @@ linear_tap (float f, int64_t in)
   return (LinearTap){ i0, i0 + 1 < in ? i0 + 1 : i0, c - (float) i0 };
 }
 
+/* The taps of one axis: ONNX's coordinate transformation and rounding (the rest of the
+ * kernel is Keras's, osh_resize_apply). */
+static void
+onnx_taps (const Resize *r, OshResizeTap *taps, int64_t in, int64_t out, float scale)
+{
+  for (int64_t o = 0; o < out; o++)
+    {
+      float f = source_coord (r, o, in, out, scale);
+      if (!r->linear)
+        {
+          int64_t i = nearest_index (r, f, in);
+          taps[o] = (OshResizeTap){ i, i, 0.0f };
+          continue;
+        }
+      LinearTap t = linear_tap (f, in);
+      taps[o] = (OshResizeTap){ t.i0, t.i1, t.w };
+    }
+}
+
+static void
+free_resize (void *p)
+{
+  Resize *r = p;
+  if (r)
+    osh_resize_taps_clear (&r->taps);
+  free (r);
+}
+
+bool
+onnx_resize_prepare (OshOpCall *c, OshError *err)
+{
+  Resize *r = calloc (1, sizeof *r);
+  if (!r)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  c->params = r;
+  c->free_params = free_resize;
+  OshShape o;
+  c->flops = 4.0 * (double) onnx_numel (&c->out[0]);
+  if (!resize_geometry (c, r, &o, err))
+    return false;
+  const OshShape *x = onnx_slot (c, 0).shape;
+  int rank = x->rank;
+  int64_t ih = rank >= 2 ? x->dim[rank - 2] : 1, iw = x->dim[rank - 1];
+  int64_t oh = rank >= 2 ? o.dim[rank - 2] : 1, ow = o.dim[rank - 1];
+  if (!osh_resize_taps_init (&r->taps, ih, iw, oh, ow, r->linear, err))
+    return false;
+  onnx_taps (r, r->taps.y, ih, oh, rank >= 2 ? r->scale[rank - 2] : 1.0f);
+  onnx_taps (r, r->taps.x, iw, ow, r->scale[rank - 1]);
+  return true;
+}
+
 /* Resize changes H and W only (resize_geometry), which channels-last data allows as well. */
 OshNhwcFit
 onnx_resize_channels_last (OshOpCall *c, bool commit)
@@ -282,85 +323,18 @@ onnx_resize_channels_last (OshOpCall *c, bool commit)
   return OSH_NHWC_CAN;
 }
 
-/* Channels-last: the same source coordinates and weights as the planar loop below, applied to
- * a row of `ch` channels per output pixel. */
-static void
-resize_channels_last (const Resize *r, const OshShape *x, const OshShape *o, const float *src,
-                      float *dst)
-{
-  int64_t ch = x->dim[1], ih = x->dim[2], iw = x->dim[3], oh = o->dim[2], ow = o->dim[3];
-  for (int64_t n = 0; n < x->dim[0]; n++)
-    {
-      const float *img = src + n * ih * iw * ch;
-      for (int64_t y = 0; y < oh; y++)
-        {
-          float fy = source_coord (r, y, ih, oh, r->scale[2]);
-          for (int64_t xx = 0; xx < ow; xx++, dst += ch)
-            {
-              float fx = source_coord (r, xx, iw, ow, r->scale[3]);
-              if (!r->linear)
-                {
-                  int64_t at = nearest_index (r, fy, ih) * iw + nearest_index (r, fx, iw);
-                  memcpy (dst, img + at * ch, (size_t) ch * sizeof *dst);
-                  continue;
-                }
-              LinearTap ty = linear_tap (fy, ih), tx = linear_tap (fx, iw);
-              float wy = ty.w, wx = tx.w;
-              const float *r0 = img + ty.i0 * iw * ch, *r1 = img + ty.i1 * iw * ch;
-              const float *a = r0 + tx.i0 * ch, *b = r0 + tx.i1 * ch;
-              const float *e = r1 + tx.i0 * ch, *f = r1 + tx.i1 * ch;
-              for (int64_t k = 0; k < ch; k++)
-                {
-                  float top = a[k] * (1 - wx) + b[k] * wx;
-                  float bottom = e[k] * (1 - wx) + f[k] * wx;
-                  dst[k] = top * (1 - wy) + bottom * wy;
-                }
-            }
-        }
-    }
-}
-
 void
 onnx_resize_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
   (void) scratch;
   const Resize *r = c->params;
-  const OshShape *x = onnx_slot (c, 0).shape, *o = &c->out[0];
+  const OshShape *x = onnx_slot (c, 0).shape;
   const float *src = onnx_slot_data (c, in, 0);
+  /* Channels-last: a pixel is a row of channels; planar: each (n, c) plane an image. */
   if (r->nhwc)
-    {
-      resize_channels_last (r, x, o, src, out[0]);
-      return;
-    }
-  int rank = x->rank;
-  int64_t ih = rank >= 2 ? x->dim[rank - 2] : 1, iw = x->dim[rank - 1];
-  int64_t oh = rank >= 2 ? o->dim[rank - 2] : 1, ow = o->dim[rank - 1];
-  float sh = rank >= 2 ? r->scale[rank - 2] : 1.0f, sw = r->scale[rank - 1];
-  int64_t planes = onnx_numel (x) / (ih * iw);
-  for (int64_t p = 0; p < planes; p++)
-    {
-      const float *plane = src + p * ih * iw;
-      float *dst = out[0] + p * oh * ow;
-      for (int64_t y = 0; y < oh; y++)
-        {
-          float fy = source_coord (r, y, ih, oh, sh);
-          for (int64_t xx = 0; xx < ow; xx++)
-            {
-              float fx = source_coord (r, xx, iw, ow, sw);
-              if (!r->linear)
-                {
-                  dst[y * ow + xx] = plane[nearest_index (r, fy, ih) * iw + nearest_index (r, fx, iw)];
-                  continue;
-                }
-              LinearTap ty = linear_tap (fy, ih), tx = linear_tap (fx, iw);
-              float wy = ty.w, wx = tx.w;
-              const float *r0 = plane + ty.i0 * iw, *r1 = plane + ty.i1 * iw;
-              float top = r0[tx.i0] * (1 - wx) + r0[tx.i1] * wx;
-              float bottom = r1[tx.i0] * (1 - wx) + r1[tx.i1] * wx;
-              dst[y * ow + xx] = top * (1 - wy) + bottom * wy;
-            }
-        }
-    }
+    osh_resize_apply (&r->taps, src, out[0], x->dim[0], x->dim[1]);
+  else if (r->taps.ih * r->taps.iw > 0)
+    osh_resize_apply (&r->taps, src, out[0], onnx_numel (x) / (r->taps.ih * r->taps.iw), 1);
 }
 
 /* ---- Expand, Tile ---- */

@@ -223,6 +223,32 @@ bool osh_act_parse (const OshOpCall *c, const json_t *value, OshAct *act, OshErr
 bool osh_act_from_config (const OshOpCall *c, OshAct *act, OshError *err);
 /* Applies in place on `rows` rows of `cols` floats (softmax works per row). */
 void osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int threads);
+/* ---- resizing (resize.c): THE kernel of Keras's UpSampling2D and Resizing and ONNX's Resize,
+ * whose coordinate rules differ only in the taps each front end makes when preparing ---- */
+
+/* The source row (or column) of an output one, and for linear resizing the next one and its
+ * weight: out = in[i0] + (in[i1] - in[i0]) · w. */
+typedef struct
+{
+  int64_t i0, i1;
+  float w;
+} OshResizeTap;
+
+typedef struct
+{
+  OshResizeTap *y, *x; /* oh and ow taps */
+  int64_t ih, iw, oh, ow;
+  bool linear; /* else nearest: i0 only */
+} OshResizeTaps;
+
+bool osh_resize_taps_init (OshResizeTaps *t, int64_t ih, int64_t iw, int64_t oh, int64_t ow,
+                           bool linear, OshError *err);
+void osh_resize_taps_clear (OshResizeTaps *t);
+/* `images` images of ih × iw pixels, each pixel `ch` adjacent floats (NHWC: the channels;
+ * planar NCHW: 1, with an image per channel), resized to oh × ow. */
+void osh_resize_apply (const OshResizeTaps *t, const float *src, float *dst, int64_t images,
+                       int64_t ch);
+
 /* THE softmax (or log-softmax) of data seen as [outer, len, inner] along `len`, for Keras's
  * activation and layer and ONNX's Softmax/LogSoftmax; y may be x. */
 void osh_softmax (const float *x, float *y, int64_t outer, int64_t len, int64_t inner,

@@ -151,11 +151,108 @@ osh_resizing_infer (OshOpCall *c, OshError *err)
 
 /* ---- kernels (NHWC) ---- */
 
+/* ---- the resize kernel, shared with ONNX's Resize ---- */
+
+bool
+osh_resize_taps_init (OshResizeTaps *t, int64_t ih, int64_t iw, int64_t oh, int64_t ow,
+                      bool linear, OshError *err)
+{
+  *t = (OshResizeTaps){ .ih = ih, .iw = iw, .oh = oh, .ow = ow, .linear = linear };
+  t->y = calloc ((size_t) (oh > 0 ? oh : 1), sizeof *t->y);
+  t->x = calloc ((size_t) (ow > 0 ? ow : 1), sizeof *t->x);
+  if (!t->y || !t->x)
+    {
+      osh_resize_taps_clear (t);
+      return osh_fail (err, OSH_ERR_NOMEM, "out of memory for a resize of %lld × %lld",
+                       (long long) oh, (long long) ow);
+    }
+  return true;
+}
+
+void
+osh_resize_taps_clear (OshResizeTaps *t)
+{
+  free (t->y);
+  free (t->x);
+  t->y = t->x = NULL;
+}
+
+void
+osh_resize_apply (const OshResizeTaps *t, const float *src, float *dst, int64_t images,
+                  int64_t ch)
+{
+  size_t row = (size_t) ch * sizeof (float);
+  for (int64_t n = 0; n < images; n++)
+    {
+      const float *img = src + n * t->ih * t->iw * ch;
+      for (int64_t y = 0; y < t->oh; y++)
+        {
+          OshResizeTap ty = t->y[y];
+          const float *r0 = img + ty.i0 * t->iw * ch, *r1 = img + ty.i1 * t->iw * ch;
+          for (int64_t x = 0; x < t->ow; x++, dst += ch)
+            {
+              OshResizeTap tx = t->x[x];
+              const float *a = r0 + tx.i0 * ch;
+              if (!t->linear)
+                {
+                  if (ch == 1)
+                    dst[0] = a[0];
+                  else
+                    memcpy (dst, a, row);
+                  continue;
+                }
+              const float *b = r0 + tx.i1 * ch, *e = r1 + tx.i0 * ch, *f = r1 + tx.i1 * ch;
+              for (int64_t k = 0; k < ch; k++)
+                {
+                  float top = a[k] + (b[k] - a[k]) * tx.w;
+                  float bottom = e[k] + (f[k] - e[k]) * tx.w;
+                  dst[k] = top + (bottom - top) * ty.w;
+                }
+            }
+        }
+    }
+}
+
+/* ---- Keras's layers (NHWC) ---- */
+
 typedef struct
 {
   ResizeParams rp;
   int64_t n, ih, iw, oh, ow, ch;
+  OshResizeTaps taps; /* UpSampling2D and Resizing */
 } ResizeRun;
+
+static void
+free_resize_run (void *p)
+{
+  ResizeRun *r = p;
+  if (r)
+    osh_resize_taps_clear (&r->taps);
+  free (r);
+}
+
+/* Nearest: TF picks floor(y · in/out) (UpSampling2D repeats rows). Bilinear: TF 2's resize
+ * with half-pixel centres (Keras 2.4+, 3, Resizing), or TF 1's / tfjs's corner-aligned grid
+ * without them (osh_op_legacy_bilinear). */
+static void
+keras_taps (OshResizeTap *taps, int64_t in, int64_t out, const ResizeParams *rp)
+{
+  double s = (double) in / (double) out;
+  for (int64_t o = 0; o < out; o++)
+    {
+      if (!rp->bilinear)
+        {
+          int64_t i = (int64_t) floor (o * s);
+          i = i < in ? i : in - 1;
+          taps[o] = (OshResizeTap){ i, i, 0.0f };
+          continue;
+        }
+      double f = rp->half_pixel ? (o + 0.5) * s - 0.5 : o * s;
+      f = f < 0 ? 0 : f;
+      int64_t i0 = (int64_t) f;
+      taps[o] = (OshResizeTap){ i0, i0 + 1 < in ? i0 + 1 : in - 1, (float) (f - i0) };
+    }
+}
 
 static bool
 resize_prepare_common (OshOpCall *c, ResizeParams *rp, OshError *err)
@@ -164,6 +261,7 @@ resize_prepare_common (OshOpCall *c, ResizeParams *rp, OshError *err)
   if (!rr)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing %s", c->layer->class_name);
   c->params = rr;
+  c->free_params = free_resize_run;
   rr->rp = *rp;
   rr->rp.cf = osh_op_channels_first (c);
   const OshShape *i = &c->in[0], *o = &c->out[0];
@@ -240,6 +338,18 @@ edge_nhwc (const ResizeRun *r, const float *const *in, float *const *out)
       }
 }
 
+/* The source rows and columns of every output pixel, made once. */
+static bool
+prepare_taps (OshOpCall *c, OshError *err)
+{
+  ResizeRun *r = c->params;
+  if (!osh_resize_taps_init (&r->taps, r->ih, r->iw, r->oh, r->ow, r->rp.bilinear, err))
+    return false;
+  keras_taps (r->taps.y, r->ih, r->oh, &r->rp);
+  keras_taps (r->taps.x, r->iw, r->ow, &r->rp);
+  return true;
+}
+
 bool
 osh_upsample2d_prepare (OshOpCall *c, OshError *err)
 {
@@ -247,7 +357,7 @@ osh_upsample2d_prepare (OshOpCall *c, OshError *err)
   if (!upsample_params (c, &rp, err))
     return false;
   rp.half_pixel = !osh_op_legacy_bilinear (c->graph);
-  return resize_prepare_common (c, &rp, err);
+  return resize_prepare_common (c, &rp, err) && prepare_taps (c, err);
 }
 
 bool
@@ -262,49 +372,13 @@ osh_resizing_prepare (OshOpCall *c, OshError *err)
   if (osh_config_bool (c->layer->config, "crop_to_aspect_ratio", false))
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "Resizing with crop_to_aspect_ratio");
   rp.half_pixel = true;
-  return resize_prepare_common (c, &rp, err);
+  return resize_prepare_common (c, &rp, err) && prepare_taps (c, err);
 }
 
-/* Nearest: TF picks floor(y · in/out) (UpSampling2D repeats rows). Bilinear: TF 2's resize
- * with half-pixel centres (Keras 2.4+, 3, Resizing), or TF 1's / tfjs's corner-aligned grid
- * without them (osh_op_legacy_bilinear). */
 static void
 resize_nhwc (const ResizeRun *r, const float *const *in, float *const *out)
 {
-  double sy = (double) r->ih / (double) r->oh, sx = (double) r->iw / (double) r->ow;
-  for (int64_t n = 0; n < r->n; n++)
-    {
-      const float *img = in[0] + n * r->ih * r->iw * r->ch;
-      for (int64_t y = 0; y < r->oh; y++)
-        for (int64_t x = 0; x < r->ow; x++)
-          {
-            float *o = out[0] + ((n * r->oh + y) * r->ow + x) * r->ch;
-            if (!r->rp.bilinear)
-              {
-                int64_t iy = (int64_t) floor (y * sy), ix = (int64_t) floor (x * sx);
-                iy = iy < r->ih ? iy : r->ih - 1;
-                ix = ix < r->iw ? ix : r->iw - 1;
-                memcpy (o, img + (iy * r->iw + ix) * r->ch, (size_t) r->ch * sizeof (float));
-                continue;
-              }
-            double fy = r->rp.half_pixel ? (y + 0.5) * sy - 0.5 : y * sy;
-            double fx = r->rp.half_pixel ? (x + 0.5) * sx - 0.5 : x * sx;
-            fy = fy < 0 ? 0 : fy;
-            fx = fx < 0 ? 0 : fx;
-            int64_t y0 = (int64_t) fy, x0 = (int64_t) fx;
-            int64_t y1 = y0 + 1 < r->ih ? y0 + 1 : r->ih - 1;
-            int64_t x1 = x0 + 1 < r->iw ? x0 + 1 : r->iw - 1;
-            float wy = (float) (fy - y0), wx = (float) (fx - x0);
-            const float *a = img + (y0 * r->iw + x0) * r->ch, *b = img + (y0 * r->iw + x1) * r->ch;
-            const float *cc = img + (y1 * r->iw + x0) * r->ch, *d = img + (y1 * r->iw + x1) * r->ch;
-            for (int64_t k = 0; k < r->ch; k++)
-              {
-                float top = a[k] + (b[k] - a[k]) * wx;
-                float bot = cc[k] + (d[k] - cc[k]) * wx;
-                o[k] = top + (bot - top) * wy;
-              }
-          }
-    }
+  osh_resize_apply (&r->taps, in[0], out[0], r->n, r->ch);
 }
 
 /* Runs an NHWC kernel, between transposes for channels-first layers. */
