@@ -58,6 +58,7 @@ free_layer (OshLayer *l)
       osh_tensor_free (l->weights[i].value);
     }
   free (l->weights);
+  free (l->slots);
   free (l->inputs);
   free (l->outputs);
 }
@@ -140,6 +141,8 @@ osh_graph_copy (const OshGraph *g, OshError *err)
           if (!v || !osh_layer_add_weight (c, i, l->weights[w].name, v, l->weights[w].trainable, err))
             goto fail;
         }
+      if (l->slots && !osh_layer_copy_slots (c, i, l, err))
+        goto fail;
     }
   for (int i = 0; i < g->n_nodes; i++)
     {
@@ -319,6 +322,38 @@ osh_layer_add_weight (OshGraph *g, int layer, const char *name, OshTensor *value
     }
   l->weights = w;
   w[l->n_weights++] = (OshWeight){ copy, value, trainable };
+  return true;
+}
+
+bool
+osh_layer_set_slots (OshGraph *g, int layer, const OshSlotKind *kinds, int n, OshError *err)
+{
+  OshLayer *l = &g->layers[layer];
+  OshSlot *s = malloc ((size_t) (n > 0 ? n : 1) * sizeof *s);
+  if (!s)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory for the inputs of layer '%s'", l->name);
+  int count[3] = { 0, 0, 0 };
+  for (int i = 0; i < n; i++)
+    s[i] = (OshSlot){ kinds[i], kinds[i] == OSH_SLOT_ABSENT ? -1 : count[kinds[i]]++ };
+  free (l->slots);
+  l->slots = s;
+  l->n_slots = n;
+  return true;
+}
+
+bool
+osh_layer_copy_slots (OshGraph *g, int layer, const OshLayer *from, OshError *err)
+{
+  OshLayer *l = &g->layers[layer];
+  free (l->slots);
+  l->slots = NULL;
+  l->n_slots = 0;
+  if (!from->slots)
+    return true;
+  if (!(l->slots = malloc ((size_t) (from->n_slots > 0 ? from->n_slots : 1) * sizeof *l->slots)))
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory for the inputs of layer '%s'", l->name);
+  memcpy (l->slots, from->slots, (size_t) from->n_slots * sizeof *l->slots);
+  l->n_slots = from->n_slots;
   return true;
 }
 

@@ -51,6 +51,22 @@ typedef struct
   bool trainable; /* false for BatchNorm moving statistics and frozen layers */
 } OshWeight;
 
+/* What one input of an op holds, for dialects whose ops take weights as inputs in their own
+ * order (ONNX's initializers): an activation (a tensor the node is called on), a weight of the
+ * layer, or nothing (an absent optional input). */
+typedef enum
+{
+  OSH_SLOT_ABSENT = 0,
+  OSH_SLOT_ACTIVATION,
+  OSH_SLOT_WEIGHT,
+} OshSlotKind;
+
+typedef struct
+{
+  OshSlotKind kind;
+  int index; /* into the node's inputs (activation) or the layer's weights (weight) */
+} OshSlot;
+
 typedef struct
 {
   char *name;       /* unique among the layers of its owner */
@@ -61,6 +77,10 @@ typedef struct
 
   OshWeight *weights; /* in file order */
   int n_weights;
+  /* The op's inputs in its own order, typed (osh_layer_set_slots); NULL: the node's inputs in
+   * order and the weights apart, as a Keras layer takes them. */
+  OshSlot *slots;
+  int n_slots;
 
   /* Only for model layers (is_model): the model's own input and output tensors. */
   bool is_model;
@@ -149,6 +169,12 @@ bool osh_graph_set_io (OshGraph *g, int model_layer, const OshRef *inputs, int n
 /* Appends a weight; `value` is taken over (freed by the graph, also on failure). */
 bool osh_layer_add_weight (OshGraph *g, int layer, const char *name, OshTensor *value,
                            bool trainable, OshError *err);
+
+/* Gives `layer` n typed input slots (kinds[i]); each slot's index counts the earlier slots of
+ * its kind, so activations and weights are numbered in the order the op takes them. */
+bool osh_layer_set_slots (OshGraph *g, int layer, const OshSlotKind *kinds, int n, OshError *err);
+/* Gives `layer` of g the slots of `from` (a layer of any graph), or none when it has none. */
+bool osh_layer_copy_slots (OshGraph *g, int layer, const OshLayer *from, OshError *err);
 
 /* Layer lookup within one owner, or by a "/"-separated path from the top level. -1 if absent. */
 int osh_graph_find_layer (const OshGraph *g, int owner, const char *name);

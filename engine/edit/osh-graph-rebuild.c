@@ -110,6 +110,8 @@ copy_layers (const OshRebuild *r, OshGraph *c, int *layer_map, OshError *err)
                                            src->weights[w].trainable, err))
             return false;
         }
+      if (!osh_layer_copy_slots (c, nl, src, err))
+        return false;
     }
   return true;
 }

@@ -35,7 +35,7 @@ typedef struct
 
 typedef struct
 {
-  char kind;          /* 't' tensor, 'w' constant, 0 end */
+  char kind;          /* 't' tensor, 'w' constant, 'a' absent optional input, 0 end */
   OshRef ref;         /* for 't' */
   OshTensor *value;   /* for 'w' (taken over) */
 } Slot;
@@ -52,6 +52,12 @@ W (OshTensor *v)
   return (Slot){ 'w', { -1, 0 }, v };
 }
 
+static Slot
+A (void)
+{
+  return (Slot){ 'a', { -1, 0 }, NULL };
+}
+
 /* Adds ONNX op `op` named after `base`, with `slots` (ended by kind 0) and attributes `attrs`
  * (stolen); returns its first output or { -1 } with c->err set. */
 static OshRef
@@ -61,18 +67,18 @@ emit (Conv *c, const char *op, const char *base, const Slot *slots, json_t *attr
   char name[600];
   snprintf (name, sizeof name, "%.500s/%s_%d", base, op, c->counter++);
   json_t *cfg = attrs ? attrs : json_object ();
-  json_t *kinds = json_array (), *outs = json_array ();
+  json_t *outs = json_array ();
   OshRef refs[16];
-  int n_refs = 0;
-  for (int i = 0; slots[i].kind; i++)
+  OshSlotKind kinds[16];
+  int n_refs = 0, n_slots = 0;
+  for (; slots[n_slots].kind && n_slots < 16; n_slots++)
     {
-      json_array_append_new (kinds, json_string (slots[i].kind == 't' ? OSH_ONNX_SLOT_TENSOR
-                                                                       : OSH_ONNX_SLOT_WEIGHT));
-      if (slots[i].kind == 't')
-        refs[n_refs++] = slots[i].ref;
+      char k = slots[n_slots].kind;
+      kinds[n_slots] = k == 't' ? OSH_SLOT_ACTIVATION : k == 'w' ? OSH_SLOT_WEIGHT : OSH_SLOT_ABSENT;
+      if (k == 't')
+        refs[n_refs++] = slots[n_slots].ref;
     }
   json_array_append_new (outs, json_string (name));
-  json_object_set_new (cfg, OSH_ONNX_INPUTS, kinds);
   json_object_set_new (cfg, OSH_ONNX_OUTPUT_NAMES, outs);
   int layer = osh_graph_add_layer (c->o, -1, name, op, cfg, c->err);
   bool ok = layer >= 0;
@@ -84,6 +90,7 @@ emit (Conv *c, const char *op, const char *base, const Slot *slots, json_t *attr
         else
           osh_tensor_free (slots[i].value);
       }
+  ok = ok && osh_layer_set_slots (c->o, layer, kinds, n_slots, c->err);
   int node = ok ? osh_graph_add_node (c->o, layer, refs, n_refs, 1, c->err) : -1;
   return node < 0 ? fail : (OshRef){ node, 0 };
 }
@@ -432,21 +439,12 @@ convert_node (Conv *c, int ni)
         s[0] = s[1] = 2;
       bool bilinear = !strcmp (osh_config_string (cfg, "interpolation", "nearest"), "bilinear");
       float scales[4] = { 1, 1, (float) s[0], (float) s[1] };
-      r = emit (c, "Resize", base,
-                (Slot[]){ T (x->ref), { 0 } }, NULL);
       /* Resize-13 inputs: X, roi (absent), scales. */
-      if (r.node >= 0)
-        {
-          OshLayer *rl = &c->o->layers[c->o->nodes[r.node].layer];
-          json_array_append_new (json_object_get (rl->config, OSH_ONNX_INPUTS), json_string (""));
-          json_array_append_new (json_object_get (rl->config, OSH_ONNX_INPUTS), json_string (OSH_ONNX_SLOT_WEIGHT));
-          json_object_set_new (rl->config, "mode", json_string (bilinear ? "linear" : "nearest"));
-          json_object_set_new (rl->config, "coordinate_transformation_mode",
-                               json_string (bilinear ? "half_pixel" : "asymmetric"));
-          json_object_set_new (rl->config, "nearest_mode", json_string ("floor"));
-          if (!osh_layer_add_weight (c->o, c->o->nodes[r.node].layer, "", vec (scales, 4, c->err), false, c->err))
-            return false;
-        }
+      r = emit (c, "Resize", base,
+                (Slot[]){ T (x->ref), A (), W (vec (scales, 4, c->err)), { 0 } },
+                json_pack ("{s:s, s:s, s:s}", "mode", bilinear ? "linear" : "nearest",
+                           "coordinate_transformation_mode",
+                           bilinear ? "half_pixel" : "asymmetric", "nearest_mode", "floor"));
     }
   else if (!strcmp (cls, "Rescaling"))
     {

@@ -472,15 +472,21 @@ layer_name (const OshGraph *g, const Onnx__NodeProto *n, size_t index)
  * static and the graph shows the layers that matter. False when it cannot be folded. */
 static bool
 fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name, json_t *config,
-                    OshTensor **weights, const char **weight_names, int n_weights)
+                    const OshSlotKind *kinds, OshTensor **weights, const char **weight_names,
+                    int n_weights)
 {
-  if (n_weights == 0 || n_weights > 64 || n->n_output == 0 || n->n_output > 16)
+  if (n_weights == 0 || n_weights > 64 || n->n_output == 0 || n->n_output > 16
+      || n->n_input > 64)
     return false;
   OshWeight w[64];
   for (int i = 0; i < n_weights; i++)
     w[i] = (OshWeight){ (char *) weight_names[i], weights[i], false };
+  OshSlot slots[64];
+  for (size_t i = 0, k = 0; i < n->n_input; i++)
+    slots[i] = (OshSlot){ kinds[i], kinds[i] == OSH_SLOT_WEIGHT ? (int) k++ : -1 };
   OshLayer layer = { .name = (char *) class_name, .class_name = (char *) class_name,
-                     .config = config, .owner = -1, .weights = w, .n_weights = n_weights };
+                     .config = config, .owner = -1, .weights = w, .n_weights = n_weights,
+                     .slots = slots, .n_slots = (int) n->n_input };
   OshError e = { 0 };
   OshTensor *outs[16] = { 0 };
   bool ok = osh_onnx_eval_constant (r->g, &layer, NULL, 0, outs, (int) n->n_output, &e);
@@ -569,22 +575,22 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
         }
       json_object_set_new (config, a->name, v);
     }
-  json_t *slots = json_array (), *in_names = json_array (), *out_names = json_array ();
+  json_t *out_names = json_array ();
+  OshSlotKind *slots = calloc (n->n_input + 1, sizeof *slots);
   OshRef *inputs = calloc (n->n_input + 1, sizeof *inputs);
   OshTensor **weights = calloc (n->n_input + 1, sizeof *weights);
   const char **weight_names = calloc (n->n_input + 1, sizeof *weight_names);
   int n_inputs = 0, n_weights = 0;
   char *name = layer_name (g, n, index);
-  bool ok = inputs && weights && weight_names && name;
+  bool ok = slots && inputs && weights && weight_names && name;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory reading node %zu", index);
   for (size_t i = 0; ok && i < n->n_input; i++)
     {
       const char *in = n->input[i] ? n->input[i] : "";
-      json_array_append_new (in_names, json_string_nocheck (in));
       if (!*in)
         {
-          json_array_append_new (slots, json_string (OSH_ONNX_SLOT_ABSENT));
+          slots[i] = OSH_SLOT_ABSENT;
           continue;
         }
       Entry *e = map_find (&r->tensors, in);
@@ -592,26 +598,25 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
         ok = false;
       else if (e->constant)
         {
-          json_array_append_new (slots, json_string (OSH_ONNX_SLOT_WEIGHT));
+          slots[i] = OSH_SLOT_WEIGHT;
           weight_names[n_weights] = in;
           weights[n_weights] = osh_tensor_copy (e->constant, err);
           ok = weights[n_weights++] != NULL;
         }
       else
         {
-          json_array_append_new (slots, json_string (OSH_ONNX_SLOT_TENSOR));
+          slots[i] = OSH_SLOT_ACTIVATION;
           inputs[n_inputs++] = e->ref;
         }
     }
   for (size_t i = 0; i < n->n_output; i++)
     json_array_append_new (out_names, json_string_nocheck (n->output[i] ? n->output[i] : ""));
-  json_object_set_new (config, OSH_ONNX_INPUTS, slots);
-  json_object_set_new (config, OSH_ONNX_INPUT_NAMES, in_names);
   json_object_set_new (config, OSH_ONNX_OUTPUT_NAMES, out_names);
   if (ok && n_inputs == 0
-      && fold_constant_node (r, n, class_name, config, weights, weight_names, n_weights))
+      && fold_constant_node (r, n, class_name, config, slots, weights, weight_names, n_weights))
     {
       json_decref (config);
+      free (slots);
       for (int w = 0; w < n_weights; w++)
         osh_tensor_free (weights[w]);
       free (weights);
@@ -636,6 +641,8 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
       weights[w] = NULL;
     }
   if (ok)
+    ok = osh_layer_set_slots (g, layer, slots, (int) n->n_input, err);
+  if (ok)
     ok = (node = osh_graph_add_node (g, layer, inputs, n_inputs, (int) n->n_output, err)) >= 0;
   for (size_t i = 0; ok && i < n->n_output; i++)
     {
@@ -649,6 +656,7 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
   json_decref (config);
   for (int w = 0; w < n_weights; w++)
     osh_tensor_free (weights[w]);
+  free (slots);
   free (weights);
   free (weight_names);
   free (inputs);

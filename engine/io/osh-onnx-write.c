@@ -281,8 +281,7 @@ is_onnx_graph (const OshGraph *g, OshError *err)
       if (l->owner >= 0 || l->is_model)
         return osh_fail (err, OSH_ERR_UNSUPPORTED, "layer '%s': nested models cannot be written to "
                          "ONNX yet", l->name);
-      if (strcmp (l->class_name, "InputLayer") != 0
-          && !json_is_array (json_object_get (l->config, OSH_ONNX_INPUTS)))
+      if (strcmp (l->class_name, "InputLayer") != 0 && !l->slots)
         return osh_fail (err, OSH_ERR_UNSUPPORTED,
                          "layer '%s' (%s) is a Keras layer: converting Keras models to ONNX is not "
                          "implemented yet, only ONNX graphs are written back",
@@ -312,29 +311,24 @@ node_proto (Arena *a, const OshGraph *g, int node_index, Onnx__TensorProto ***in
   else
     np->op_type = arena_strdup (a, l->class_name);
 
-  json_t *slots = json_object_get (l->config, OSH_ONNX_INPUTS);
-  json_t *names = json_object_get (l->config, OSH_ONNX_INPUT_NAMES);
-  np->n_input = json_array_size (slots);
+  np->n_input = (size_t) l->n_slots;
   np->input = arena_alloc (a, np->n_input * sizeof (char *));
-  int t = 0, w = 0;
   for (size_t i = 0; np->input && i < np->n_input; i++)
     {
-      const char *kind = json_string_value (json_array_get (slots, i));
-      if (kind && strcmp (kind, OSH_ONNX_SLOT_TENSOR) == 0 && t < n->n_inputs)
-        np->input[i] = tensor_name (a, g, n->inputs[t++]);
-      else if (kind && strcmp (kind, OSH_ONNX_SLOT_WEIGHT) == 0 && w < l->n_weights)
+      OshSlot s = l->slots[i];
+      if (s.kind == OSH_SLOT_ACTIVATION && s.index < n->n_inputs)
+        np->input[i] = tensor_name (a, g, n->inputs[s.index]);
+      else if (s.kind == OSH_SLOT_WEIGHT && s.index < l->n_weights)
         {
-          /* Initializer names are made unique per layer: weights are copied per layer. */
-          const char *orig = json_string_value (json_array_get (names, i));
+          /* Initializer names (the weights' own) are made unique per layer: weights are copied
+           * per layer. */
           char buf[1100];
-          if (orig && *orig)
-            snprintf (buf, sizeof buf, "%.500s::%.500s", l->name, orig);
-          else if (*l->weights[w].name)
-            snprintf (buf, sizeof buf, "%.500s::%.500s", l->name, l->weights[w].name);
+          if (*l->weights[s.index].name)
+            snprintf (buf, sizeof buf, "%.500s::%.500s", l->name, l->weights[s.index].name);
           else
             snprintf (buf, sizeof buf, "%.500s::input_%zu", l->name, i);
           np->input[i] = arena_strdup (a, buf);
-          const OshTensor *value = l->weights[w++].value;
+          const OshTensor *value = l->weights[s.index].value;
           (*inits)[(*n_inits)++] = int64_slot (np->op_type, i) ? tensor_proto_int64 (a, buf, value)
                                                                : tensor_proto (a, buf, value);
         }

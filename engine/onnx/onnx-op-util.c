@@ -3,43 +3,25 @@
 
 #include <string.h>
 
-static json_t *
-slots_of (const OshOpCall *c)
-{
-  return json_object_get (c->layer->config, OSH_ONNX_INPUTS);
-}
-
 int
 onnx_n_slots (const OshOpCall *c)
 {
-  return (int) json_array_size (slots_of (c));
+  return c->layer->n_slots;
 }
 
 OnnxSlot
 onnx_slot (const OshOpCall *c, int i)
 {
-  OnnxSlot s = { .tensor = -1 };
-  json_t *slots = slots_of (c);
-  if (i < 0 || i >= (int) json_array_size (slots))
-    return s;
-  int t = 0, w = 0;
-  for (int k = 0; k <= i; k++)
-    {
-      const char *kind = json_string_value (json_array_get (slots, (size_t) k));
-      bool tensor = kind && strcmp (kind, OSH_ONNX_SLOT_TENSOR) == 0;
-      bool weight = kind && strcmp (kind, OSH_ONNX_SLOT_WEIGHT) == 0;
-      if (k == i)
-        {
-          if (tensor && t < c->n_in)
-            s = (OnnxSlot){ true, &c->in[t], NULL, t };
-          else if (weight && w < c->layer->n_weights)
-            s = (OnnxSlot){ true, &c->layer->weights[w].value->shape, c->layer->weights[w].value->data,
-                            -1 };
-        }
-      t += tensor;
-      w += weight;
-    }
-  return s;
+  const OshLayer *l = c->layer;
+  if (i < 0 || i >= l->n_slots)
+    return (OnnxSlot){ .tensor = -1 };
+  OshSlot s = l->slots[i];
+  if (s.kind == OSH_SLOT_ACTIVATION && s.index < c->n_in)
+    return (OnnxSlot){ true, &c->in[s.index], NULL, s.index };
+  if (s.kind == OSH_SLOT_WEIGHT && s.index < l->n_weights)
+    return (OnnxSlot){ true, &l->weights[s.index].value->shape, l->weights[s.index].value->data,
+                       -1 };
+  return (OnnxSlot){ .tensor = -1 };
 }
 
 const float *

@@ -8,44 +8,50 @@
 #include "osh-shapes.h"
 
 /* Rewrites node `ni`, whose inputs include the folded input node, so that those inputs become
- * weights: the slot list changes from "t" to "w" and the weight is inserted at its position. */
+ * weights: their slots turn from activations into weights, inserted in slot order. */
 static bool
 fold_into (OshGraph *g, int ni, int input_node, const OshTensor *value, OshError *err)
 {
   OshNode *n = &g->nodes[ni];
   OshLayer *l = &g->layers[n->layer];
-  json_t *slots = json_object_get (l->config, OSH_ONNX_INPUTS);
-  if (!json_is_array (slots))
-    return osh_fail (err, OSH_ERR_USAGE, "layer '%s' is not an ONNX node", l->name);
-  int t = 0, w = 0, kept = 0;
-  for (size_t i = 0; i < json_array_size (slots); i++)
+  if (!l->slots)
+    return osh_fail (err, OSH_ERR_USAGE, "layer '%s' takes no weights as inputs", l->name);
+  OshSlotKind *kinds = malloc ((size_t) l->n_slots * sizeof *kinds + 1);
+  if (!kinds)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  int n_slots = l->n_slots, w = 0, kept = 0;
+  bool ok = true;
+  for (int i = 0; ok && i < n_slots; i++)
     {
-      const char *kind = json_string_value (json_array_get (slots, i));
-      if (kind && strcmp (kind, OSH_ONNX_SLOT_WEIGHT) == 0)
-        {
-          w++;
-          continue;
-        }
-      if (!kind || strcmp (kind, OSH_ONNX_SLOT_TENSOR) != 0)
+      OshSlot s = g->layers[n->layer].slots[i];
+      kinds[i] = s.kind;
+      if (s.kind == OSH_SLOT_WEIGHT)
+        w++;
+      if (s.kind != OSH_SLOT_ACTIVATION)
         continue;
-      if (n->inputs[t].node != input_node)
+      if (n->inputs[s.index].node != input_node)
         {
-          n->inputs[kept++] = n->inputs[t++];
+          n->inputs[kept++] = n->inputs[s.index];
           continue;
         }
-      t++;
       /* Insert a copy of the value as weight number w, keeping the weights in slot order. */
       OshTensor *copy = osh_tensor_copy (value, err);
-      if (!copy || !osh_layer_add_weight (g, n->layer, "folded_input", copy, false, err))
-        return false;
-      l = &g->layers[n->layer];
-      OshWeight added = l->weights[l->n_weights - 1];
-      memmove (&l->weights[w + 1], &l->weights[w], (size_t) (l->n_weights - 1 - w) * sizeof added);
-      l->weights[w++] = added;
-      json_array_set_new (slots, i, json_string (OSH_ONNX_SLOT_WEIGHT));
+      ok = copy && osh_layer_add_weight (g, n->layer, "folded_input", copy, false, err);
+      if (ok)
+        {
+          l = &g->layers[n->layer];
+          OshWeight added = l->weights[l->n_weights - 1];
+          memmove (&l->weights[w + 1], &l->weights[w],
+                   (size_t) (l->n_weights - 1 - w) * sizeof added);
+          l->weights[w++] = added;
+          kinds[i] = OSH_SLOT_WEIGHT;
+        }
     }
-  n->n_inputs = kept;
-  return true;
+  ok = ok && osh_layer_set_slots (g, n->layer, kinds, n_slots, err);
+  free (kinds);
+  if (ok)
+    n->n_inputs = kept;
+  return ok;
 }
 
 bool

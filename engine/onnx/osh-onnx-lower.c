@@ -50,18 +50,9 @@ static bool
 add_node (OshGraph *w, const char *name, const char *op, json_t *attrs, OshRef *x,
           Weight *weights, int n_weights, OshError *err)
 {
-  char *in_name = osh_onnx_tensor_name (w, *x);
-  json_t *slots = json_array (), *in_names = json_array ();
-  json_array_append_new (slots, json_string (OSH_ONNX_SLOT_TENSOR));
-  json_array_append_new (in_names, json_string (in_name ? in_name : ""));
-  free (in_name);
-  for (int i = 0; i < n_weights; i++)
-    {
-      json_array_append_new (slots, json_string (OSH_ONNX_SLOT_WEIGHT));
-      json_array_append_new (in_names, json_string (weights[i].name));
-    }
-  json_object_set_new (attrs, OSH_ONNX_INPUTS, slots);
-  json_object_set_new (attrs, OSH_ONNX_INPUT_NAMES, in_names);
+  OshSlotKind slots[8] = { OSH_SLOT_ACTIVATION };
+  for (int i = 0; i < n_weights && i < 7; i++)
+    slots[1 + i] = OSH_SLOT_WEIGHT;
   json_object_set_new (attrs, OSH_ONNX_OUTPUT_NAMES, json_pack ("[s]", name));
   int l = osh_graph_add_layer (w, -1, name, op, attrs, err);
   bool ok = l >= 0;
@@ -74,6 +65,7 @@ add_node (OshGraph *w, const char *name, const char *op, json_t *attrs, OshRef *
         osh_tensor_free (weights[i].value);
       weights[i].value = NULL;
     }
+  ok = ok && osh_layer_set_slots (w, l, slots, 1 + n_weights, err);
   int n = ok ? osh_graph_add_node (w, l, x, 1, 1, err) : -1;
   if (n < 0)
     return false;

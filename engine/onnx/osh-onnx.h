@@ -4,17 +4,18 @@
  *  - class_name is the op type ("Conv", "Relu", ...); ops outside the default domain are
  *    "domain:Op";
  *  - config holds the attributes by name (ints, floats, strings and lists as JSON; tensor
- *    attributes as {"dims": [...], "data": [...]}) plus the keys below;
- *  - initializer and Constant inputs become the layer's weights, tensor inputs the node's
- *    inputs. "onnx_inputs" records, for every input slot in order, where it went:
- *    "t" (the next node input), "w" (the next weight) or "" (an absent optional input);
- *  - "onnx_input_names" / "onnx_output_names" keep the original tensor names for round trips;
+ *    attributes as {"dims": [...], "data": [...]}) plus "onnx_output_names", the node's output
+ *    tensor names as the file has them;
+ *  - initializer and Constant inputs become the layer's weights (named as the file names
+ *    them), tensor inputs the node's inputs; the layer's typed slots (OshSlot, osh-graph.h) say
+ *    for every input in the op's order which it is, or that it is absent;
  *  - Graph inputs become InputLayer layers with "batch_input_shape" (null for symbolic sizes).
- *    A tensor that a node reads but nothing produces (not a graph input, an initializer or a node
- *    output) becomes an InputLayer too, marked OSH_INPUT_UNPRODUCED (osh-graph.h) and left out of the graph inputs:
- *    the graph loads, and the connectivity analysis reports it as a foreign root.
- * The graph's dialect is osh_onnx_dialect and its layout OSH_LAYOUT_CHANNELS_FIRST; g->meta holds "onnx_ir_version",
- * "onnx_opset" (the default domain's version) and "onnx_producer".
+ *    A tensor that a node reads but nothing produces (not a graph input, an initializer or a
+ *    node output) becomes an InputLayer too, marked OSH_INPUT_UNPRODUCED (osh-graph.h) and left
+ *    out of the graph inputs: the graph loads, and the connectivity analysis reports it as a
+ *    foreign root.
+ * The graph's dialect is osh_onnx_dialect and its layout OSH_LAYOUT_CHANNELS_FIRST; g->meta holds
+ * "onnx_ir_version", "onnx_opset" (the default domain's version) and "onnx_producer".
  */
 #pragma once
 
@@ -35,12 +36,7 @@ extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in,
                                  OshRef *x, OshError *err);
 
-#define OSH_ONNX_INPUTS "onnx_inputs"
-#define OSH_ONNX_INPUT_NAMES "onnx_input_names"
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
-#define OSH_ONNX_SLOT_TENSOR "t"
-#define OSH_ONNX_SLOT_WEIGHT "w"
-#define OSH_ONNX_SLOT_ABSENT ""
 
 /* The ONNX element type (TensorProto.DataType: 1 float, 7 int64, ...) of a serialized
  * TensorProto, or -1 when the bytes are not one. */

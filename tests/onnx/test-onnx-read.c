@@ -48,9 +48,15 @@ test_initializers_become_weights (void)
   OshLayer *l = &g->layers[conv];
   g_assert_cmpint (l->n_weights, ==, 2);
   g_assert_cmpint (l->weights[0].value->shape.rank, ==, 4);
-  json_t *slots = json_object_get (l->config, OSH_ONNX_INPUTS);
-  g_assert_cmpstr (json_string_value (json_array_get (slots, 0)), ==, OSH_ONNX_SLOT_TENSOR);
-  g_assert_cmpstr (json_string_value (json_array_get (slots, 1)), ==, OSH_ONNX_SLOT_WEIGHT);
+  /* x, W, B: an activation, then weights 0 and 1, typed in the IR. */
+  g_assert_cmpint (l->n_slots, ==, 3);
+  g_assert_cmpint (l->slots[0].kind, ==, OSH_SLOT_ACTIVATION);
+  g_assert_cmpint (l->slots[0].index, ==, 0);
+  g_assert_cmpint (l->slots[1].kind, ==, OSH_SLOT_WEIGHT);
+  g_assert_cmpint (l->slots[1].index, ==, 0);
+  g_assert_cmpint (l->slots[2].kind, ==, OSH_SLOT_WEIGHT);
+  g_assert_cmpint (l->slots[2].index, ==, 1);
+  g_assert_null (json_object_get (l->config, "onnx_inputs"));
   g_assert_cmpint (osh_graph_total_params (g, NULL), ==, osh_tensor_numel (l->weights[0].value)
                                                              + osh_tensor_numel (l->weights[1].value));
   osh_graph_free (g);
