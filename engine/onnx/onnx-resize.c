@@ -99,6 +99,35 @@ onnx_pad_run (const OshOpCall *c, const float *const *in, float *const *out, flo
     value = cv[0];
   int64_t xs[OSH_MAX_RANK], idx[OSH_MAX_RANK] = { 0 };
   onnx_strides (x, xs);
+  if (p->mode == 0 && o->rank > 0)
+    {
+      /* Constant padding a row at a time: a row outside the input is the value, one inside is
+       * the value around a copy of the input's row (EfficientNet's exported pads: 10 → 1 ms). */
+      int last = o->rank - 1;
+      int64_t ow = o->dim[last], lead = p->begin[last];
+      int64_t j0 = lead > 0 ? lead : 0, j1 = lead + x->dim[last] < ow ? lead + x->dim[last] : ow;
+      int64_t rows = ow > 0 ? onnx_numel (o) / ow : 0;
+      for (int64_t r = 0; r < rows; r++, onnx_next_index (idx, o, last))
+        {
+          float *dst = out[0] + r * ow;
+          int64_t off = 0;
+          bool outside = j1 <= j0;
+          for (int d = 0; d < last && !outside; d++)
+            {
+              int64_t k = idx[d] - p->begin[d];
+              outside = k < 0 || k >= x->dim[d];
+              off += k * xs[d];
+            }
+          int64_t a = outside ? ow : j0, b = outside ? ow : j1;
+          for (int64_t j = 0; j < a; j++)
+            dst[j] = value;
+          if (!outside)
+            memcpy (dst + j0, src + off + (j0 - lead), (size_t) (j1 - j0) * sizeof *dst);
+          for (int64_t j = b; j < ow; j++)
+            dst[j] = value;
+        }
+      return;
+    }
   int64_t n = onnx_numel (o);
   for (int64_t i = 0; i < n; i++)
     {
