@@ -3,10 +3,12 @@
 # ResNet-18, EfficientNet-B0 and MobileNetV2 at 224×224 and PaddleOCR's text detector at 640×640,
 # in the same run (the machine is shared and noisy: read the ratio, not the milliseconds). Needs
 # Debian's python3-torch and python3-torchvision to export the models once (into
-# build/onnx-bench/), and the npm references.
+# build/onnx-bench/), and the npm references. OFFSHOOT=path/to/offshoot times another build
+# (to compare two builds in one sitting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
+offshoot=${OFFSHOOT:-build/app/offshoot}
 dir=build/onnx-bench
 if [[ ! -f $dir/resnet18.onnx ]]; then
   mkdir -p "$dir"
@@ -30,7 +32,7 @@ fi
 for m in $models; do
   shape=()
   [[ $m == ppocr_det_640 ]] && shape=(--input-shape 1,3,640,640)
-  ours=$(build/app/offshoot bench "$dir/$m.onnx" --runs "$runs" --threads 1 "${shape[@]}" --json)
+  ours=$("$offshoot" bench "$dir/$m.onnx" --runs "$runs" --threads 1 "${shape[@]}" --json)
   theirs=$(node tools/reference/onnx-ort-bench.mjs "$dir/$m.onnx" "$dir/$m.input.npy" "$runs" 2>/dev/null)
   /usr/bin/python3 -c '
 import json, sys
