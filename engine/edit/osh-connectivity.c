@@ -1,5 +1,8 @@
 /* Connectivity analysis: computability of every output, foreign roots, bridges, unused
- * layers, cycles, and Keras 2's own "Graph disconnected" message for the first failure. */
+ * layers, cycles, and Keras 2's own "Graph disconnected" message for the first failure.
+ *
+ * Over 700 lines because Keras's message needs Keras's own walk (its depth map and visiting
+ * order) beside Offshoot's analysis; both read the same marks, so they stay together. */
 #include "osh-connectivity.h"
 
 #include "osh-fixes.h"

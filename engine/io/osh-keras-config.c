@@ -1,4 +1,9 @@
-/* Keras model configs (Keras 1, 2 and 3 JSON) → graph IR. */
+/* Keras model configs (Keras 1, 2 and 3 JSON) → graph IR.
+ *
+ * Over 700 lines because the three generations are one reader: Keras 1 names are normalised,
+ * then Sequential and Functional models (nested, shared layers, cycles reported) are built by
+ * one recursive pass whose call parsing, reference resolving and model building share Ctx;
+ * the weight checks after reading are at the end. */
 #include "osh-keras-config.h"
 
 #include <stdio.h>

@@ -1,4 +1,7 @@
-/* osh-zoo-build.c — the zoo's layer API: Keras 2 configs, wiring, shapes, seeded weights. */
+/* osh-zoo-build.c — the zoo's layer API: Keras 2 configs, wiring, shapes, seeded weights.
+ *
+ * Over 700 lines because it is one small Keras: a constructor per layer class the
+ * keras.applications architectures use, each writing the config Keras would. */
 #include "osh-zoo-build.h"
 
 #include <ctype.h>
