@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "osh-onnx.h"
+#include "osh-shapes.h"
 #include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-topo.h"
@@ -1011,11 +1011,11 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory for a plan");
       return NULL;
     }
-  if (opt.input_shapes && osh_onnx_symbolic_inputs (g))
+  if (osh_graph_needs_specialize (g))
     {
       /* Fixing the sizes folds shape computations into constants: done on a private copy. */
       p->sized = osh_graph_copy (g, err);
-      if (!p->sized || !osh_onnx_specialize (p->sized, opt.input_shapes, opt.n_input_shapes, err))
+      if (!p->sized || !osh_graph_specialize (p->sized, opt.input_shapes, opt.n_input_shapes, err))
         goto fail;
       g = p->sized;
     }

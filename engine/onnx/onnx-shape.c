@@ -584,9 +584,8 @@ onnx_shape_run (const OshOpCall *c, const float *const *in, float *const *out, f
 
 /* ---- graph inputs ---- */
 
-/* ONNX input shapes are used as declared; symbolic sizes (null) are taken as 1, so a plan
- * prepared from them runs one image at a time (and as another size once, to find which sizes
- * follow them: osh_node_shown_shape). */
+/* ONNX input shapes are used as declared; symbolic sizes (null), the batch too, are open (-1)
+ * like Keras's None until osh_graph_specialize fixes them. */
 bool
 onnx_input_infer (OshOpCall *c, OshError *err)
 {
@@ -602,9 +601,8 @@ onnx_input_infer (OshOpCall *c, OshError *err)
   for (int i = 0; i < c->out[0].rank; i++)
     {
       json_t *d = json_array_get (dims, (size_t) i);
-      int64_t open = c->graph->open_size_probe ? c->graph->open_size_probe : 1;
-      int64_t v = json_is_integer (d) ? json_integer_value (d) : open;
-      if (v < 0 || v > OSH_MAX_DIM)
+      int64_t v = json_is_integer (d) ? json_integer_value (d) : -1;
+      if (json_is_integer (d) && (v < 0 || v > OSH_MAX_DIM))
         return osh_fail (err, OSH_ERR_FORMAT, "input size %lld is out of range", (long long) v);
       c->out[0].dim[i] = v;
     }
