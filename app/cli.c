@@ -134,6 +134,19 @@ osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int
   return 1;
 }
 
+void
+osh_cli_example_shape (const OshGraph *g, char *buf, size_t size)
+{
+  OshRef r = g->n_inputs ? g->inputs[0] : (OshRef){ -1, 0 };
+  OshShape s = r.node >= 0 && g->nodes[r.node].shapes ? g->nodes[r.node].shapes[r.index]
+                                                      : (OshShape){ 0 };
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int d = 0; d < s.rank && used < size; d++)
+    used += (size_t) snprintf (buf + used, size - used, "%s%lld", d ? "," : "",
+                               (long long) (s.dim[d] >= 0 ? s.dim[d] : d ? 640 : 1));
+}
+
 int
 osh_cli_usage_error (const char *cmd, const char *fmt, ...)
 {

@@ -52,6 +52,10 @@ int osh_cli_parse_sizes (const char *text, int64_t *v, int max);
  * usage message when the value is bad. Returns 0 for any other argument. */
 int osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int *n, int max);
 
+/* An --input-shape value for the first input of `g` (its open sizes filled in: "1,640,640,3"
+ * for (None, None, None, 3)), for messages. */
+void osh_cli_example_shape (const OshGraph *g, char *buf, size_t size);
+
 int osh_cmd_inspect (int argc, char **argv);
 int osh_cmd_check (int argc, char **argv);
 int osh_cmd_run (int argc, char **argv);

@@ -170,9 +170,11 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
     return osh_cli_report (cmd, &err);
   if (osh_graph_open_inputs (g) && n_shapes == 0)
     {
+      char example[160];
+      osh_cli_example_shape (g, example, sizeof example);
       osh_graph_free (g);
       return osh_cli_usage_error (cmd, "%s leaves input sizes open: give each input's shape with "
-                                  "--input-shape (e.g. --input-shape 1,3,640,640)", model);
+                                  "--input-shape (e.g. --input-shape %s)", model, example);
     }
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = threads;

@@ -1,7 +1,8 @@
 /* offshoot inspect MODEL [--input-shape D,D,...] [--json] — the layers of a model, their output
  * shapes and parameters, printed like Keras's model.summary(), or as the JSON document of
- * DESIGN.md. An ONNX graph with symbolic input sizes is shown at the given input shapes
- * (osh_graph_specialize); without them its shapes stand for sizes of 1, and a note says so. */
+ * DESIGN.md. A model whose inputs leave sizes open (Keras None, ONNX symbolic sizes) is shown at
+ * the given input shapes (osh_graph_specialize); without them the sizes that follow the open ones
+ * read None, and a note says so. */
 #include <glib.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ ref_shape (const OshGraph *g, OshRef r)
 {
   static const OshShape none = { 0 };
   const OshNode *n = &g->nodes[r.node];
-  return n->shapes && r.index < n->n_outputs ? osh_node_shown_shape (n, r.index) : &none;
+  return n->shapes && r.index < n->n_outputs ? &n->shapes[r.index] : &none;
 }
 
 /* The first output shape of a layer's first call (Keras's layer.output_shape). */
@@ -189,8 +190,12 @@ print_table (const OshGraph *g)
   if (osh_model_weights_warning (g))
     printf ("Warning: %s; outputs will not be finite.\n", osh_model_weights_warning (g));
   if (osh_graph_open_inputs (g))
-    printf ("Note: the model leaves input sizes open; the sizes that follow them are None above "
-            "(give --input-shape, e.g. --input-shape 1,3,640,640, for real ones).\n");
+    {
+      char example[160];
+      osh_cli_example_shape (g, example, sizeof example);
+      printf ("Note: the model leaves input sizes open; the sizes that follow them are None above "
+              "(give --input-shape, e.g. --input-shape %s, for real ones).\n", example);
+    }
   return OSH_EXIT_OK;
 }
 

@@ -383,23 +383,6 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
   return ok;
 }
 
-/* True when every model input has known sizes beyond the batch. */
-static bool
-model_sizes_known (const OshGraph *g)
-{
-  for (int i = 0; i < g->n_inputs; i++)
-    {
-      const OshRef *r = &g->inputs[i];
-      if (r->node < 0 || r->node >= g->n_nodes || !g->nodes[r->node].shapes)
-        return false;
-      const OshShape *s = &g->nodes[r->node].shapes[r->index];
-      for (int d = 1; d < s->rank; d++)
-        if (s->dim[d] < 0)
-          return false;
-    }
-  return true;
-}
-
 /* Runs the model once on `inputs`. Returns an exit code. */
 static int
 run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
@@ -409,13 +392,13 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = o->threads;
   opt.batch = inputs[0].tensor->shape.dim[0];
-  /* Sizes come from the inputs only where the model leaves them open (None beyond the batch, or
-   * an ONNX graph's symbolic sizes, which the plan then fixes); otherwise the model's own shapes
-   * stand and a different input is a usage error below. */
+  /* Sizes come from the inputs only where the model leaves them open (None beyond the batch: a
+   * Keras None or an ONNX symbolic size, which the plan then fixes); otherwise the model's own
+   * shapes stand and a different input is a usage error below. */
   OshShape shapes[MAX_INPUTS];
   for (int i = 0; i < n_inputs; i++)
     shapes[i] = inputs[i].tensor->shape;
-  if (!model_sizes_known (g) || osh_graph_open_inputs (g))
+  if (osh_graph_open_inputs (g))
     {
       opt.input_shapes = shapes;
       opt.n_input_shapes = n_inputs;

@@ -62,10 +62,9 @@ struct OshDialect
   bool (*lower_keras_layer) (OshGraph *g, const OshLayer *layer, const OshShape *in, OshRef *x,
                              OshError *err);
 
-  /* True when a graph input leaves sizes beyond the batch open (symbolic). NULL: never (Keras
-   * None sizes are already -1 in the shapes). */
-  bool (*open_inputs) (const OshGraph *g);
-  /* Fixes the open input sizes to `shapes` and folds what became constant; shapes are inferred
-   * again. NULL: nothing to fix. */
-  bool (*specialize) (OshGraph *g, const OshShape *shapes, int n, OshError *err);
+  /* Folds what became constant once osh_graph_specialize fixed the input sizes (ONNX: Shape of
+   * a tensor whose shape is now known, and every node computed from constants alone after it);
+   * the shapes are inferred again after. NULL: nothing to fold (Keras runs open sizes as they
+   * are). */
+  bool (*fold_constants) (OshGraph *g, OshError *err);
 };

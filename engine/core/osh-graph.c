@@ -74,7 +74,6 @@ osh_graph_free (OshGraph *g)
     {
       free (g->nodes[i].inputs);
       free (g->nodes[i].shapes);
-      free (g->nodes[i].shown);
       json_decref (g->nodes[i].kwargs);
     }
   free (g->layers);
@@ -95,16 +94,14 @@ dup_or_null (const char *s)
   return s ? strdup (s) : NULL;
 }
 
-/* dst's shapes (and shapes as shown) become copies of src's. */
+/* dst's shapes become copies of src's. */
 bool
 osh_node_copy_shapes (OshNode *dst, const OshNode *src, OshError *err)
 {
   size_t bytes = (size_t) (src->n_outputs ? src->n_outputs : 1) * sizeof (OshShape);
   if (src->shapes && (dst->shapes = malloc (bytes)))
     memcpy (dst->shapes, src->shapes, bytes);
-  if (src->shown && (dst->shown = malloc (bytes)))
-    memcpy (dst->shown, src->shown, bytes);
-  if ((src->shapes && !dst->shapes) || (src->shown && !dst->shown))
+  if (src->shapes && !dst->shapes)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory copying shapes");
   return true;
 }

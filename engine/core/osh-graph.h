@@ -96,8 +96,8 @@ typedef struct
   OshRef *inputs;  /* the tensors it is called on, in order */
   int n_inputs;
   int n_outputs;
-  OshShape *shapes; /* n_outputs inferred output shapes (osh_graph_infer_shapes) */
-  OshShape *shown;  /* the same as shown, open sizes -1 (osh_node_shown_shape); NULL: shapes */
+  OshShape *shapes; /* n_outputs inferred output shapes (osh_graph_infer_shapes); open sizes
+                       (Keras None, ONNX symbolic sizes) are -1 */
   json_t *kwargs;   /* call keyword arguments as stored (may be NULL) */
 } OshNode;
 
@@ -141,15 +141,13 @@ typedef struct
   char *source_path; /* the file it came from, or NULL */
   json_t *meta;      /* format extras kept for round-trips (keras_version, backend, ...); owned */
 
-  int64_t open_size_probe;   /* private to shape inference: ONNX symbolic sizes taken as this
-                                (0: as 1) */
   int layers_cap, nodes_cap; /* private */
 } OshGraph;
 
 OshGraph *osh_graph_new (void);
 void osh_graph_free (OshGraph *g);
 OshGraph *osh_graph_copy (const OshGraph *g, OshError *err); /* deep copy, weights included */
-/* dst's shapes (and shapes as shown) become copies of src's. */
+/* dst's shapes become copies of src's. */
 bool osh_node_copy_shapes (OshNode *dst, const OshNode *src, OshError *err);
 
 /* Adds a layer owned by `owner` (-1 = top level). `config` is stolen (NULL = empty object).

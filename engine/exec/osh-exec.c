@@ -51,7 +51,7 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory for a plan");
       return NULL;
     }
-  if (opt.input_shapes && osh_graph_open_inputs (g))
+  if (osh_graph_needs_specialize (g))
     {
       /* Fixing the sizes folds shape computations into constants: done on a private copy. */
       p->sized = osh_graph_copy (g, err);

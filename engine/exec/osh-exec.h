@@ -48,10 +48,10 @@ typedef struct
 
   /* Optional full shapes of every model input (batch included), for models whose
    * inputs have None sizes other than the batch (e.g. (None, None, None, 3)). A shape that
-   * contradicts a size the model declares fails with OSH_ERR_USAGE naming both. An ONNX graph
-   * with symbolic input sizes is fixed to these shapes on a private copy the plan owns
-   * (osh_graph_specialize: shape computations become constants); without them its open sizes
-   * are taken as 1. */
+   * contradicts a size the model declares fails with OSH_ERR_USAGE naming both. A graph whose
+   * dialect folds constants (ONNX) is fixed to these shapes on a private copy the plan owns
+   * (osh_graph_specialize: shape computations become constants); without them such a graph with
+   * open sizes fails with OSH_ERR_USAGE naming the open input. */
   const OshShape *input_shapes;
   int n_input_shapes;
 

@@ -184,13 +184,24 @@ activation (Conv *c, const char *base, const Tensor *x, const char *name)
 
 /* ---- layers ---- */
 
-/* TF "same" padding as explicit ONNX pads [top, left, bottom, right] (osh_op_window's rule). */
+/* Keras's padding in attrs: TF "same" as explicit ONNX pads [top, left, bottom, right]
+ * (osh_op_window's rule), or as auto_pad SAME_UPPER (the same split) where the input size is
+ * open and the pads depend on it. */
 static void
-same_pads (const OshShape *in, const int64_t *k, const int64_t *s, const int64_t *d, int64_t pads[4])
+set_padding (json_t *attrs, const json_t *cfg, const OshShape *in, const int64_t *k,
+             const int64_t *s, const int64_t *d)
 {
-  for (int a = 0; a < 2; a++)
+  int64_t pads[4] = { 0 };
+  bool same = !strcmp (osh_config_string (cfg, "padding", "valid"), "same");
+  if (same && (in->dim[1] < 0 || in->dim[2] < 0))
+    {
+      json_object_set_new (attrs, "auto_pad", json_string ("SAME_UPPER"));
+      return;
+    }
+  for (int a = 0; same && a < 2; a++)
     osh_op_window (in->dim[1 + a], k[a], s[a], d[a], OSH_PAD_SAME_UPPER, false, &pads[a],
                    &pads[a + 2]);
+  json_object_set_new (attrs, "pads", int_list (pads, 4));
 }
 
 /* Conv on NCHW `x` with a Keras kernel in HWIO (or depthwise H W C M) layout. */
@@ -214,16 +225,15 @@ conv (Conv *c, const char *base, const Tensor *x, const OshTensor *kernel, const
             int64_t oc = depthwise ? i * co + o : o, ic = depthwise ? 0 : i;
             w->data[((oc * in_per_group + ic) * kh + y) * kw + xx] = v;
           }
-  int64_t k[2] = { kh, kw }, s[2], d[2], pads[4] = { 0 };
+  int64_t k[2] = { kh, kw }, s[2], d[2];
   if (!osh_config_ints (cfg, "strides", s, 2))
     s[0] = s[1] = 1;
   if (!osh_config_ints (cfg, "dilation_rate", d, 2))
     d[0] = d[1] = 1;
-  if (!strcmp (osh_config_string (cfg, "padding", "valid"), "same"))
-    same_pads (&x->shape, k, s, d, pads);
-  json_t *attrs = json_pack ("{s:o, s:o, s:o, s:o, s:I}", "kernel_shape", int_list (k, 2), "strides",
-                             int_list (s, 2), "dilations", int_list (d, 2), "pads",
-                             int_list (pads, 4), "group", (json_int_t) (depthwise ? ci : groups));
+  json_t *attrs = json_pack ("{s:o, s:o, s:o, s:I}", "kernel_shape", int_list (k, 2), "strides",
+                             int_list (s, 2), "dilations", int_list (d, 2), "group",
+                             (json_int_t) (depthwise ? ci : groups));
+  set_padding (attrs, cfg, &x->shape, k, s, d);
   Slot slots[4] = { T (x->ref), W (w), { 0 }, { 0 } };
   if (bias)
     slots[2] = W (vec (bias->data, osh_tensor_numel (bias), c->err));
@@ -233,15 +243,14 @@ conv (Conv *c, const char *base, const Tensor *x, const OshTensor *kernel, const
 static OshRef
 pool (Conv *c, const char *base, const Tensor *x, const json_t *cfg, bool max)
 {
-  int64_t k[2], s[2], d[2] = { 1, 1 }, pads[4] = { 0 };
+  int64_t k[2], s[2], d[2] = { 1, 1 };
   if (!osh_config_ints (cfg, "pool_size", k, 2))
     k[0] = k[1] = 2;
   if (!osh_config_ints (cfg, "strides", s, 2))
     memcpy (s, k, sizeof s);
-  if (!strcmp (osh_config_string (cfg, "padding", "valid"), "same"))
-    same_pads (&x->shape, k, s, d, pads);
-  json_t *attrs = json_pack ("{s:o, s:o, s:o}", "kernel_shape", int_list (k, 2), "strides",
-                             int_list (s, 2), "pads", int_list (pads, 4));
+  json_t *attrs = json_pack ("{s:o, s:o}", "kernel_shape", int_list (k, 2), "strides",
+                             int_list (s, 2));
+  set_padding (attrs, cfg, &x->shape, k, s, d);
   if (!max)
     json_object_set_new (attrs, "count_include_pad", json_integer (0));
   return emit (c, max ? "MaxPool" : "AveragePool", base, (Slot[]){ T (x->ref), { 0 } }, attrs);

@@ -92,7 +92,7 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
   g->h = spatial == 2 ? x->dim[2] : 1;
   g->w = x->dim[x->rank - 1];
   g->group = onnx_attr_int (c, "group", 1);
-  if (g->group < 1 || g->c % g->group != 0)
+  if (g->group < 1 || (g->c >= 0 && g->c % g->group != 0))
     return osh_fail (err, OSH_ERR_SHAPE, "group %lld does not divide %lld input channels",
                      (long long) g->group, (long long) g->c);
   int64_t kernel[2];
@@ -108,7 +108,7 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
   if (!transpose)
     {
       g->m = w->dim[0];
-      if (w->dim[1] * g->group != g->c || g->m % g->group != 0)
+      if ((g->c >= 0 && w->dim[1] * g->group != g->c) || g->m % g->group != 0)
         return osh_fail (err, OSH_ERR_SHAPE, "weight has %lld input channels per group; the input "
                          "has %lld channels in %lld groups", (long long) w->dim[1], (long long) g->c,
                          (long long) g->group);
@@ -118,7 +118,7 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
     }
   else
     {
-      if (w->dim[0] != g->c)
+      if (w->dim[0] != g->c && g->c >= 0)
         return osh_fail (err, OSH_ERR_SHAPE, "ConvTranspose weight has %lld input channels, the "
                          "input %lld", (long long) w->dim[0], (long long) g->c);
       g->m = w->dim[1] * g->group;
@@ -159,7 +159,14 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
     }
   g->pt = pads[0];
   g->pl = pads[1];
-  if (g->oh < 1 || g->ow < 1)
+  /* An open input size (-1) leaves the output size open, unless output_shape gives it. */
+  int64_t given[2];
+  bool fixed = transpose && onnx_attr_ints (c, "output_shape", given, 2) == spatial;
+  if (g->h < 0 && !fixed)
+    g->oh = -1;
+  if (g->w < 0 && !fixed)
+    g->ow = -1;
+  if ((g->oh < 1 && g->h >= 0) || (g->ow < 1 && g->w >= 0))
     return osh_fail (err, OSH_ERR_SHAPE, "the output would be empty (%lld×%lld)", (long long) g->oh,
                      (long long) g->ow);
   g->pointwise = !transpose && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0

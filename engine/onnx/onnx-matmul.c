@@ -16,7 +16,7 @@ onnx_gemm_infer (OshOpCall *c, OshError *err)
   bool ta = onnx_attr_int (c, "transA", 0), tb = onnx_attr_int (c, "transB", 0);
   int64_t m = a->dim[ta ? 1 : 0], k = a->dim[ta ? 0 : 1];
   int64_t kb = b->dim[tb ? 1 : 0], n = b->dim[tb ? 0 : 1];
-  if (k != kb)
+  if (k != kb && k >= 0 && kb >= 0) /* an open size: the run checks it */
     return osh_op_shape_fail (err, "Gemm inner sizes differ", a, b);
   c->out[0] = osh_shape_make (2, (int64_t[]){ m, n });
   OnnxSlot cs = onnx_slot (c, 2);
@@ -113,7 +113,7 @@ matmul_geometry (const OshOpCall *c, MatMul *g, OshShape *out, OshError *err)
   g->m = g->a.dim[g->a.rank - 2];
   g->k = g->a.dim[g->a.rank - 1];
   g->n = g->b.dim[g->b.rank - 1];
-  if (g->b.dim[g->b.rank - 2] != g->k)
+  if (g->b.dim[g->b.rank - 2] != g->k && g->k >= 0 && g->b.dim[g->b.rank - 2] >= 0)
     return osh_op_shape_fail (err, "MatMul inner sizes differ", a, b);
   OshShape ab = g->a, bb = g->b;
   ab.rank -= 2;

@@ -23,7 +23,7 @@ onnx_batchnorm_infer (OshOpCall *c, OshError *err)
       if (!onnx_need (c, i, false, what[i], err))
         return false;
       OnnxSlot s = onnx_slot (c, i);
-      if (s.shape->rank != 1 || s.shape->dim[0] != x->dim[1])
+      if (s.shape->rank != 1 || (s.shape->dim[0] != x->dim[1] && x->dim[1] >= 0))
         return osh_fail (err, OSH_ERR_SHAPE, "%s has %lld values for %lld channels", what[i],
                          (long long) onnx_numel (s.shape), (long long) x->dim[1]);
     }

@@ -127,9 +127,11 @@ onnx_broadcast (const OshShape *const *shapes, int n, OshShape *out, OshError *e
         {
           int k = d - (rank - shapes[i]->rank);
           int64_t s = k >= 0 ? shapes[i]->dim[k] : 1;
-          if (s == 1)
+          /* An open size (-1) broadcasts like Keras's None: against 1 it stays open, against a
+           * size it is that size (the run checks it). */
+          if (s == 1 || (s < 0 && size != 1))
             continue;
-          if (size != 1 && s != size)
+          if (size != 1 && size >= 0 && s != size)
             {
               char a[96], b[96];
               osh_shape_format (shapes[0], a, sizeof a);
@@ -159,9 +161,19 @@ onnx_broadcast_strides (const OshShape *s, const OshShape *to, int64_t *strides)
 int64_t
 onnx_numel (const OshShape *s)
 {
+  return onnx_numel_range (s, 0, s->rank);
+}
+
+int64_t
+onnx_numel_range (const OshShape *s, int from, int to)
+{
   int64_t n = 1;
-  for (int i = 0; i < s->rank; i++)
-    n *= s->dim[i];
+  for (int i = from; i < to; i++)
+    {
+      if (s->dim[i] < 0)
+        return -1;
+      n *= s->dim[i];
+    }
   return n;
 }
 

@@ -47,7 +47,9 @@ bool onnx_broadcast (const OshShape *const *shapes, int n, OshShape *out, OshErr
 /* Strides (in elements) of `s` as seen from broadcast shape `to`: 0 on broadcast axes. */
 void onnx_broadcast_strides (const OshShape *s, const OshShape *to, int64_t *strides);
 
+/* Elements of `s` (of its axes [from, to)); -1 when a size is open. */
 int64_t onnx_numel (const OshShape *s);
+int64_t onnx_numel_range (const OshShape *s, int from, int to);
 /* C-order strides (in elements) of `s`. */
 void onnx_strides (const OshShape *s, int64_t *strides);
 /* Advances the multi-index `idx` over the first `axes` axes of `s` in C order (wrapping). */

@@ -28,9 +28,7 @@ geometry (const OshOpCall *c, Pool *p, OshError *err)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s on rank %d input (1-D and 2-D are supported)", op,
                      x->rank);
   p->nc = x->dim[0] * x->dim[1];
-  p->h = 1;
-  for (int i = 2; i < x->rank - 1; i++)
-    p->h *= x->dim[i];
+  p->h = onnx_numel_range (x, 2, x->rank - 1);
   p->w = x->dim[x->rank - 1];
   if (p->global)
     {
@@ -65,7 +63,11 @@ geometry (const OshOpCall *c, Pool *p, OshError *err)
   p->pl = pads[1];
   p->pb = pads[2];
   p->pr = pads[3];
-  if (p->oh < 1 || p->ow < 1 || p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1)
+  /* An open input size (-1) leaves the output size open. */
+  p->oh = p->h < 0 ? -1 : p->oh;
+  p->ow = p->w < 0 ? -1 : p->ow;
+  if ((p->oh < 1 && p->h >= 0) || (p->ow < 1 && p->w >= 0) || p->kh < 1 || p->kw < 1 || p->sh < 1
+      || p->sw < 1)
     return osh_fail (err, OSH_ERR_SHAPE, "the pooling window does not fit the input");
   return true;
 }

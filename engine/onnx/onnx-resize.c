@@ -58,7 +58,9 @@ pad_geometry (const OshOpCall *c, Pad *p, OshShape *out, OshError *err)
   for (int d = 0; d < x->rank; d++)
     {
       p->begin[d] = pads[d];
-      out->dim[d] = x->dim[d] + pads[d] + pads[d + x->rank];
+      out->dim[d] = x->dim[d] < 0 ? -1 : x->dim[d] + pads[d] + pads[d + x->rank];
+      if (x->dim[d] < 0) /* an open size: the run checks the pads fit */
+        continue;
       if (out->dim[d] < 0 || (p->mode == 1 && (pads[d] >= x->dim[d] || pads[d + x->rank] >= x->dim[d])))
         return osh_fail (err, OSH_ERR_SHAPE, "pads do not fit axis %d of size %lld", d,
                          (long long) x->dim[d]);
@@ -201,6 +203,11 @@ resize_geometry (const OshOpCall *c, Resize *r, OshShape *out, OshError *err)
     {
       out->dim[d] = nz ? (int64_t) sizes[d] : (int64_t) floorf ((float) x->dim[d] * scales[d]);
       r->scale[d] = nz ? (x->dim[d] ? (float) out->dim[d] / (float) x->dim[d] : 1.0f) : scales[d];
+      if (x->dim[d] < 0 && (!nz || d < x->rank - 2))
+        {
+          out->dim[d] = -1; /* scaled, or kept, an open size stays open */
+          continue;
+        }
       if (d < x->rank - 2 && out->dim[d] != x->dim[d])
         return osh_fail (err, OSH_ERR_UNSUPPORTED, "resizing axis %d (only the last two axes)", d);
       if (out->dim[d] < 1)
@@ -386,7 +393,7 @@ expand_shape (const OshOpCall *c, OshShape *out, OshError *err)
         return osh_fail (err, OSH_ERR_FORMAT, "%d repeats for rank %d", n, x->rank);
       *out = *x;
       for (int d = 0; d < n; d++)
-        out->dim[d] = x->dim[d] * (int64_t) v[d];
+        out->dim[d] = x->dim[d] < 0 ? -1 : x->dim[d] * (int64_t) v[d];
       return true;
     }
   OshShape target = { .rank = n };

@@ -46,13 +46,23 @@ onnx_layout_infer (OshOpCall *c, OshError *err)
       if (n < 0 || (n == 0 && !onnx_need (c, 1, true, "shape", err)))
         return false;
       bool allow_zero = onnx_attr_int (c, "allowzero", 0) != 0;
-      int64_t known = 1;
-      int infer = -1;
+      /* The size a -1 stands for is what x's known sizes leave over the target's; it stays open
+       * when x has an open size that no 0 copies over. */
+      int64_t known = 1, whole = 1;
+      int open = 0, infer = -1;
+      for (int i = 0; i < x->rank; i++)
+        if (x->dim[i] < 0)
+          open++;
+        else
+          whole *= x->dim[i];
       o->rank = n;
       for (int i = 0; i < n; i++)
         {
-          o->dim[i] = v[i] == 0 && !allow_zero ? (i < x->rank ? x->dim[i] : 0) : v[i];
-          if (o->dim[i] == -1)
+          bool copy = v[i] == 0 && !allow_zero;
+          o->dim[i] = copy ? (i < x->rank ? x->dim[i] : 0) : v[i];
+          if (copy && o->dim[i] < 0)
+            open--;
+          else if (o->dim[i] == -1)
             {
               if (infer >= 0)
                 return osh_fail (err, OSH_ERR_FORMAT, "shape has more than one -1");
@@ -64,7 +74,7 @@ onnx_layout_infer (OshOpCall *c, OshError *err)
             known *= o->dim[i];
         }
       if (infer >= 0)
-        o->dim[infer] = known ? onnx_numel (x) / known : 0;
+        o->dim[infer] = open ? -1 : known ? whole / known : 0;
     }
   else if (strcmp (op, "Flatten") == 0)
     {
@@ -74,10 +84,8 @@ onnx_layout_infer (OshOpCall *c, OshError *err)
         return osh_fail (err, OSH_ERR_FORMAT, "axis %lld is out of range for rank %d", (long long) a,
                          x->rank);
       int axis = (int) (a < 0 ? a + x->rank : a);
-      int64_t outer = 1;
-      for (int i = 0; i < axis; i++)
-        outer *= x->dim[i];
-      *o = osh_shape_make (2, (int64_t[]){ outer, outer ? onnx_numel (x) / outer : 0 });
+      *o = osh_shape_make (2, (int64_t[]){ onnx_numel_range (x, 0, axis),
+                                           onnx_numel_range (x, axis, x->rank) });
     }
   else if (strcmp (op, "Squeeze") == 0)
     {
@@ -90,7 +98,7 @@ onnx_layout_infer (OshOpCall *c, OshError *err)
           int ax;
           if (!onnx_axis (v[i], x->rank, &ax, err))
             return false;
-          if (x->dim[ax] != 1)
+          if (x->dim[ax] != 1 && x->dim[ax] >= 0) /* an open size: the run checks it */
             return osh_fail (err, OSH_ERR_SHAPE, "cannot squeeze axis %d of size %lld", ax,
                              (long long) x->dim[ax]);
           drop[ax] = true;
@@ -120,7 +128,7 @@ onnx_layout_infer (OshOpCall *c, OshError *err)
       for (int i = 0, k = 0; i < rank; i++)
         o->dim[i] = add[i] ? 1 : x->dim[k++];
     }
-  if (onnx_numel (o) != onnx_numel (x))
+  if (onnx_numel (o) >= 0 && onnx_numel (x) >= 0 && onnx_numel (o) != onnx_numel (x))
     return osh_op_shape_fail (err, "the element counts differ", x, o);
   return true;
 }
@@ -244,10 +252,18 @@ onnx_concat_infer (OshOpCall *c, OshError *err)
         continue;
       if (s.shape->rank != first->rank)
         return osh_op_shape_fail (err, "Concat inputs differ in rank", first, s.shape);
+      /* An open size (-1) meets any size off the axis and leaves the sum along it open. */
+      int64_t *o = c->out[0].dim;
       for (int d = 0; d < first->rank; d++)
-        if (d != axis && s.shape->dim[d] != first->dim[d])
-          return osh_op_shape_fail (err, "Concat inputs differ off the axis", first, s.shape);
-      c->out[0].dim[axis] += s.shape->dim[axis];
+        {
+          int64_t size = s.shape->dim[d];
+          if (d == axis)
+            o[d] = o[d] < 0 || size < 0 ? -1 : o[d] + size;
+          else if (o[d] >= 0 && size >= 0 && size != o[d])
+            return osh_op_shape_fail (err, "Concat inputs differ off the axis", first, s.shape);
+          else if (o[d] < 0)
+            o[d] = size;
+        }
     }
   return true;
 }
@@ -318,13 +334,13 @@ split_sizes (const OshOpCall *c, int64_t *sizes, int *axis_out, OshError *err)
       int parts = c->n_out;
       int64_t each = (len + parts - 1) / parts;
       for (int i = 0; i < parts; i++)
-        sizes[i] = i < parts - 1 ? each : len - each * (parts - 1);
+        sizes[i] = len < 0 ? -1 : i < parts - 1 ? each : len - each * (parts - 1);
       n = parts;
     }
   int64_t total = 0;
   for (int i = 0; i < n; i++)
     total += sizes[i];
-  if (n != c->n_out || total != len)
+  if (n != c->n_out || (len >= 0 && total != len)) /* an open length: the run checks it */
     return osh_fail (err, OSH_ERR_SHAPE, "split sizes do not add up to %lld over %d outputs",
                      (long long) len, c->n_out);
   return true;
@@ -412,6 +428,11 @@ slice_geometry (const OshOpCall *c, Slice *s, OshShape *out, OshError *err)
       int64_t dim = x->dim[ax], step = ns ? steps[i] : 1;
       if (step == 0)
         return osh_fail (err, OSH_ERR_FORMAT, "a slice step is 0");
+      if (dim < 0)
+        {
+          out->dim[ax] = -1; /* where the bounds fall is known once the size is */
+          continue;
+        }
       int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
       int64_t e = ends[i] < 0 ? ends[i] + dim : ends[i];
       if (step > 0)
@@ -573,9 +594,8 @@ onnx_shape_run (const OshOpCall *c, const float *const *in, float *const *out, f
 
 /* ---- graph inputs ---- */
 
-/* ONNX input shapes are used as declared; symbolic sizes (null) are taken as 1, so a plan
- * prepared from them runs one image at a time (and as another size once, to find which sizes
- * follow them: osh_node_shown_shape). */
+/* ONNX input shapes are used as declared; symbolic sizes (null), the batch too, are open (-1)
+ * like Keras's None until osh_graph_specialize fixes them. */
 bool
 onnx_input_infer (OshOpCall *c, OshError *err)
 {
@@ -591,9 +611,8 @@ onnx_input_infer (OshOpCall *c, OshError *err)
   for (int i = 0; i < c->out[0].rank; i++)
     {
       json_t *d = json_array_get (dims, (size_t) i);
-      int64_t open = c->graph->open_size_probe ? c->graph->open_size_probe : 1;
-      int64_t v = json_is_integer (d) ? json_integer_value (d) : open;
-      if (v < 0 || v > OSH_MAX_DIM)
+      int64_t v = json_is_integer (d) ? json_integer_value (d) : -1;
+      if (json_is_integer (d) && (v < 0 || v > OSH_MAX_DIM))
         return osh_fail (err, OSH_ERR_FORMAT, "input size %lld is out of range", (long long) v);
       c->out[0].dim[i] = v;
     }

@@ -18,6 +18,5 @@ const OshDialect osh_onnx_dialect = {
   .find_tensor = osh_onnx_find_tensor,
   .tensor_name = osh_onnx_tensor_name,
   .lower_keras_layer = osh_onnx_lower_keras_layer,
-  .open_inputs = osh_onnx_symbolic_inputs,
-  .specialize = osh_onnx_specialize,
+  .fold_constants = osh_onnx_fold_constants,
 };

@@ -1,11 +1,11 @@
-/* Folding a graph input of an ONNX graph into a constant (see osh-onnx.h). */
+/* Folding into constants in an ONNX graph: a graph input (osh_onnx_fold_input) and, once the
+ * input sizes are fixed, what is computed from shapes and constants alone (see osh-onnx.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "osh-onnx.h"
 #include "osh-graph.h"
 #include "osh-op.h"
-#include "osh-shapes.h"
 
 /* Rewrites node `ni`, whose inputs include the folded input node, so that those inputs become
  * weights: their slots turn from activations into weights, inserted in slot order. */
@@ -116,29 +116,6 @@ osh_onnx_eval_constant (const OshGraph *g,
          osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
 }
 
-/* Sets the null sizes of graph input `i`'s declared shape from `s`; fails on a declared size
- * that differs. */
-static bool
-fix_input (OshGraph *g, int i, const OshShape *s, OshError *err)
-{
-  OshLayer *l = &g->layers[g->nodes[g->inputs[i].node].layer];
-  json_t *dims = json_object_get (l->config, "batch_input_shape");
-  if (!json_is_array (dims) || (int) json_array_size (dims) != s->rank)
-    return osh_fail (err, OSH_ERR_USAGE, "input '%s': rank %d given, the model declares %d",
-                     l->name, s->rank, (int) json_array_size (dims));
-  for (int d = 0; d < s->rank; d++)
-    {
-      json_t *v = json_array_get (dims, (size_t) d);
-      if (json_is_integer (v) && json_integer_value (v) != s->dim[d])
-        return osh_fail (err, OSH_ERR_USAGE,
-                         "input '%s': size %lld given for axis %d, the model declares %lld",
-                         l->name, (long long) s->dim[d], d, (long long) json_integer_value (v));
-      if (!json_is_integer (v))
-        json_array_set_new (dims, (size_t) d, json_integer (s->dim[d]));
-    }
-  return true;
-}
-
 static bool
 is_graph_output (const OshGraph *g, int node)
 {
@@ -186,15 +163,8 @@ shape_known (const OshShape *s)
 }
 
 bool
-osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
+osh_onnx_fold_constants (OshGraph *g, OshError *err)
 {
-  if (n != g->n_inputs)
-    return osh_fail (err, OSH_ERR_USAGE, "the model has %d inputs, %d given", g->n_inputs, n);
-  for (int i = 0; i < n; i++)
-    if (!fix_input (g, i, &shapes[i], err))
-      return false;
-  if (!osh_graph_infer_shapes (g, err))
-    return false;
   /* Node order is an evaluation order, so one pass folds whole chains. */
   for (int i = 0; i < g->n_nodes; i++)
     {
@@ -213,19 +183,5 @@ osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
             return osh_fail (err, e.code, "%s", e.message);
         }
     }
-  return osh_graph_infer_shapes (g, err);
-}
-
-bool
-osh_onnx_symbolic_inputs (const OshGraph *g)
-{
-  for (int i = 0; i < g->n_inputs; i++)
-    {
-      json_t *dims = json_object_get (g->layers[g->nodes[g->inputs[i].node].layer].config,
-                                      "batch_input_shape");
-      for (size_t d = 1; d < json_array_size (dims); d++)
-        if (!json_is_integer (json_array_get (dims, d)))
-          return true;
-    }
-  return false;
+  return true;
 }

@@ -4,16 +4,28 @@
 
 #include "onnx-op-util.h"
 
+/* True when an input of the call has an open size (-1). */
+static bool
+open_input (const OshOpCall *c)
+{
+  for (int i = 0; i < c->n_in; i++)
+    for (int d = 0; d < c->in[i].rank; d++)
+      if (c->in[i].dim[d] < 0)
+        return true;
+  return false;
+}
+
 /* Loading never fails on what Offshoot cannot run: an op whose shape needs something
  * unsupported (a computed Reshape target, a 3-D convolution) gets unknown output shapes, so
- * the model still opens and draws; preparing a run reports the reason. */
+ * the model still opens and draws; preparing a run reports the reason. So does a shape check
+ * that open sizes (-1) defeat: the sizes are checked once osh_graph_specialize fixes them. */
 static bool
 soft_infer (OshOpInferFn infer, OshOpCall *c, OshError *err)
 {
   OshError local = { 0 };
   if (infer (c, &local))
     return true;
-  if (local.code == OSH_ERR_UNSUPPORTED)
+  if (local.code == OSH_ERR_UNSUPPORTED || (local.code == OSH_ERR_SHAPE && open_input (c)))
     {
       for (int i = 0; i < c->n_out; i++)
         c->out[i].rank = 0;

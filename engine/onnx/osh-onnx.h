@@ -67,12 +67,8 @@ OshRef osh_onnx_find_tensor (const OshGraph *g, const char *name);
 bool osh_onnx_eval_constant (const OshGraph *g, const OshLayer *layer, const OshShape *in, int n_in,
                              OshTensor **outs, int n_out, OshError *err);
 
-/* Fixes the symbolic sizes of the graph inputs to `shapes` (n of them, e.g. a text line's
- * width), checking the sizes the file declares, then folds what became constant: Shape of a
- * tensor whose shape is now known, and every node computed only from constants after that, so
- * Reshape targets computed from shapes (Shape -> Slice -> Concat -> Reshape) become constants
- * and the graph runs. The shapes are inferred again; `g` may be left half-changed on failure. */
-bool osh_onnx_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err);
-
-/* True for an ONNX graph with an input whose sizes beyond the batch are symbolic. */
-bool osh_onnx_symbolic_inputs (const OshGraph *g);
+/* The dialect's fold_constants, once osh_graph_specialize fixed the symbolic input sizes: folds
+ * Shape of a tensor whose shape is now known, and every node computed only from constants after
+ * that, so Reshape targets computed from shapes (Shape -> Slice -> Concat -> Reshape) become
+ * constants and the graph runs. */
+bool osh_onnx_fold_constants (OshGraph *g, OshError *err);

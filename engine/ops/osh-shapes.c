@@ -131,37 +131,6 @@ infer_all (Infer *in, OshShape *s, OshError *err)
   return ok;
 }
 
-/* The sizes that follow a graph's symbolic input sizes (OshDialect.open_inputs), which inference
- * takes as 1: found by inferring again with them at another size and keeping -1 (shown as None)
- * wherever the two differ, into each node's `shown`. Nothing is marked when the second pass fails. */
-static void
-mark_open_sizes (Infer *in, const OshShape *s)
-{
-  OshGraph *g = in->g;
-  OshShape *t = malloc ((size_t) (in->total ? in->total : 1) * sizeof *t);
-  OshError ignored = { 0 };
-  g->open_size_probe = 64; /* a multiple of the usual strides, so skip connections still meet */
-  bool ok = t && infer_all (in, t, &ignored);
-  g->open_size_probe = 0;
-  for (int i = 0; ok && i < g->n_nodes; i++)
-    {
-      OshNode *n = &g->nodes[i];
-      n->shown = malloc ((size_t) (n->n_outputs ? n->n_outputs : 1) * sizeof (OshShape));
-      if (!n->shown)
-        break;
-      for (int k = 0; k < n->n_outputs; k++)
-        {
-          OshShape a = s[in->off[i] + k];
-          const OshShape *b = &t[in->off[i] + k];
-          for (int d = 0; a.rank == b->rank && d < a.rank; d++)
-            if (a.dim[d] != b->dim[d])
-              a.dim[d] = -1;
-          n->shown[k] = a;
-        }
-    }
-  free (t);
-}
-
 bool
 osh_graph_infer_shapes (OshGraph *g, OshError *err)
 {
@@ -174,8 +143,6 @@ osh_graph_infer_shapes (OshGraph *g, OshError *err)
     {
       in.off[i] = in.total;
       in.total += g->nodes[i].n_outputs;
-      free (g->nodes[i].shown); /* derived from the shapes: made again below when needed */
-      g->nodes[i].shown = NULL;
     }
   OshShape *s = calloc ((size_t) (in.total ? in.total : 1), sizeof *s);
   in.order = osh_topo_order (g, err);
@@ -192,32 +159,109 @@ osh_graph_infer_shapes (OshGraph *g, OshError *err)
       else
         memcpy (n->shapes, &s[in.off[i]], (size_t) n->n_outputs * sizeof (OshShape));
     }
-  if (ok && osh_graph_open_inputs (g))
-    mark_open_sizes (&in, s);
   free (s);
   free (in.order);
   free (in.off);
   return ok;
 }
 
-const OshShape *
-osh_node_shown_shape (const OshNode *n, int k)
+/* The shape of graph input `i`: as inferred, else as its layer declares it (rank 0: unknown). */
+static OshShape
+input_shape (const OshGraph *g, int i)
 {
-  return n->shown ? &n->shown[k] : &n->shapes[k];
+  OshRef r = g->inputs[i];
+  const OshNode *n = &g->nodes[r.node];
+  OshShape s = { 0 };
+  if (n->shapes)
+    return n->shapes[r.index];
+  const OshOp *op = osh_op_find (g, g->layers[n->layer].class_name);
+  OshOpCall c = { .graph = g, .layer = &g->layers[n->layer], .out = &s, .n_out = 1 };
+  if (!op || n->n_inputs != 0 || n->n_outputs != 1 || !op->infer (&c, NULL))
+    s.rank = 0;
+  return s;
+}
+
+/* The first input with a size beyond the batch open, or -1. */
+static int
+first_open_input (const OshGraph *g)
+{
+  for (int i = 0; i < g->n_inputs; i++)
+    {
+      OshShape s = input_shape (g, i);
+      for (int d = 1; d < s.rank; d++)
+        if (s.dim[d] < 0)
+          return i;
+    }
+  return -1;
 }
 
 bool
 osh_graph_open_inputs (const OshGraph *g)
 {
-  const OshDialect *d = osh_dialect_of (g);
-  return d->open_inputs && d->open_inputs (g);
+  return first_open_input (g) >= 0;
+}
+
+bool
+osh_graph_needs_specialize (const OshGraph *g)
+{
+  return osh_dialect_of (g)->fold_constants && osh_graph_open_inputs (g);
+}
+
+/* Gives graph input `i` the sizes of `s` (the key its InputLayer reads them from, as the
+ * readers of both dialects write it), after checking those it declares. */
+static bool
+fix_input (OshGraph *g, int i, const OshShape *s, OshError *err)
+{
+  OshShape declared = input_shape (g, i);
+  int layer = g->nodes[g->inputs[i].node].layer;
+  char *path = osh_graph_layer_path (g, layer);
+  char given[160], want[160];
+  osh_shape_format (s, given, sizeof given);
+  osh_shape_format (&declared, want, sizeof want);
+  bool ok = true;
+  if (declared.rank > 0 && declared.rank != s->rank)
+    ok = osh_fail (err, OSH_ERR_USAGE, "input '%s': shape %s (rank %d) given, the model declares "
+                   "%s (rank %d)", path, given, s->rank, want, declared.rank);
+  for (int d = 0; ok && d < s->rank; d++)
+    if (s->dim[d] < 0 || (d < declared.rank && declared.dim[d] >= 0
+                          && declared.dim[d] != s->dim[d]))
+      ok = osh_fail (err, OSH_ERR_USAGE, "input '%s': shape %s given, the model declares %s",
+                     path, given, want);
+  free (path);
+  if (!ok)
+    return false;
+  json_t *dims = json_array ();
+  for (int d = 0; d < s->rank; d++)
+    json_array_append_new (dims, json_integer (s->dim[d]));
+  json_t *cfg = g->layers[layer].config;
+  bool only_batch_shape = json_is_array (json_object_get (cfg, "batch_shape"))
+                          && !json_is_array (json_object_get (cfg, "batch_input_shape"));
+  json_object_set_new (cfg, only_batch_shape ? "batch_shape" : "batch_input_shape", dims);
+  return true;
 }
 
 bool
 osh_graph_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
 {
+  int open = first_open_input (g);
+  if ((!shapes || n == 0) && open >= 0)
+    {
+      OshShape s = input_shape (g, open);
+      char text[160];
+      char *path = osh_graph_layer_path (g, g->nodes[g->inputs[open].node].layer);
+      osh_shape_format (&s, text, sizeof text);
+      osh_fail (err, OSH_ERR_USAGE, "input '%s' leaves sizes open %s: give its shape to fix them",
+                path, text);
+      free (path);
+      return false;
+    }
+  if (shapes && n != g->n_inputs)
+    return osh_fail (err, OSH_ERR_USAGE, "the model has %d inputs, %d shapes given", g->n_inputs,
+                     n);
+  for (int i = 0; shapes && i < n; i++)
+    if (!fix_input (g, i, &shapes[i], err))
+      return false;
   const OshDialect *d = osh_dialect_of (g);
-  if (!d->specialize || !osh_graph_open_inputs (g))
-    return osh_fail (err, OSH_ERR_USAGE, "the model has no open input sizes to fix");
-  return d->specialize (g, shapes, n, err);
+  return osh_graph_infer_shapes (g, err)
+         && (!d->fold_constants || (d->fold_constants (g, err) && osh_graph_infer_shapes (g, err)));
 }

@@ -10,15 +10,18 @@
 
 bool osh_graph_infer_shapes (OshGraph *g, OshError *err);
 
-/* True when a graph input leaves sizes beyond the batch open in the graph's own terms (ONNX
- * symbolic sizes: inference takes them as 1 until osh_graph_specialize fixes them). Keras None
- * sizes are not counted: they are -1 in the shapes already. */
+/* True when a graph input leaves a size beyond the batch open (-1 in its shape: a Keras None, an
+ * ONNX symbolic size). */
 bool osh_graph_open_inputs (const OshGraph *g);
 
-/* Fixes those open input sizes to `shapes` (n of them) and folds what became constant; the shapes
- * are inferred again. OSH_ERR_USAGE when the graph has none to fix. */
+/* Fixes the sizes of the graph inputs to `shapes` (n of them, one per input, batch included),
+ * checking the sizes the graph declares (a contradiction is OSH_ERR_USAGE naming both), infers
+ * the shapes again and folds the subgraphs that became constant through the dialect's
+ * fold_constants (ONNX: Shape -> Slice -> Concat -> Reshape targets). Without shapes it fails
+ * with OSH_ERR_USAGE naming the first open input. `g` may be left half-changed on failure. */
 bool osh_graph_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err);
 
-/* Output k of node n as a user should read it: for an ONNX graph with symbolic input sizes,
- * which inference takes as 1, the sizes that follow them are -1 (None); else the shape itself. */
-const OshShape *osh_node_shown_shape (const OshNode *n, int k);
+/* True when `g` must be specialized before it runs: an input has open sizes and its dialect
+ * folds constant subgraphs once they are fixed. A Keras graph runs with open sizes as they are
+ * (the executor takes them from the input shapes it is given). */
+bool osh_graph_needs_specialize (const OshGraph *g);

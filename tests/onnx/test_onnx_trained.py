@@ -5,7 +5,7 @@ within 1e-4 × max(1, max|ref|) on a real picture of text, and they mean the rig
     "180" for the line turned over;
   - ch_PP-OCRv4_det (DBNet text detector, 4.7 MB): the text probability map covers the line.
 Both declare symbolic input sizes and compute Reshape targets from Shape, so `offshoot run`
-fixes the sizes to the input's and folds those (osh_onnx_specialize). A picture given to such a
+fixes the sizes to the input's and folds those (osh_graph_specialize). A picture given to such a
 model keeps its own size, each side to a multiple of 32, and `bench` asks for --input-shape.
 Inputs: tools/reference/onnx-ocr-inputs.py."""
 import os

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "osh-node-text.h"
-#include "osh-shapes.h"
 
 /* ---- Families ---------------------------------------------------------------------------- */
 
@@ -540,7 +539,7 @@ shape_text (const OshGraph *g, OshRef r, char *buf, size_t size)
   const OshNode *n = &g->nodes[r.node];
   if (!n->shapes || r.index < 0 || r.index >= n->n_outputs || n->shapes[r.index].rank <= 0)
     return;
-  osh_shape_format (osh_node_shown_shape (n, r.index), buf, size);
+  osh_shape_format (&n->shapes[r.index], buf, size);
 }
 
 static void

@@ -217,9 +217,12 @@ input_shape (const OshGraph *g, OshShape *s)
 {
   if (g->n_inputs < 1 || g->inputs[0].node < 0 || g->inputs[0].node >= g->n_nodes)
     return false;
-  /* The declared shape first: it keeps open sizes open (-1), where inference may have taken
-   * ONNX's symbolic sizes as 1. */
   const OshNode *node = &g->nodes[g->inputs[0].node];
+  if (node->shapes && node->n_outputs > 0 && node->shapes[0].rank == 4)
+    {
+      *s = node->shapes[0];
+      return true;
+    }
   const json_t *cfg = g->layers[node->layer].config;
   const char *keys[] = { "batch_input_shape", "batch_shape" };
   for (size_t k = 0; k < 2; k++)
@@ -235,11 +238,6 @@ input_shape (const OshGraph *g, OshShape *s)
             }
           return true;
         }
-    }
-  if (node->shapes && node->n_outputs > 0 && node->shapes[0].rank == 4)
-    {
-      *s = node->shapes[0];
-      return true;
     }
   return false;
 }

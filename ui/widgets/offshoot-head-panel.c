@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 
-#include "osh-shapes.h"
 
 #define CHECK_DELAY_MS 250 /* typing pauses this long before a check */
 
@@ -93,7 +92,7 @@ run_check (gpointer data)
           int node = l >= 0 ? osh_graph_layer_first_node (edited, l) : -1;
           char shape[96] = "?";
           if (node >= 0 && edited->nodes[node].shapes)
-            osh_shape_format (osh_node_shown_shape (&edited->nodes[node], 0), shape, sizeof shape);
+            osh_shape_format (&edited->nodes[node].shapes[0], shape, sizeof shape);
           /* The class as made: Conv2D for a Keras graph, Conv for an ONNX one. */
           g_string_append_printf (s, "%s+ %s (%s) → %s", i ? "\n" : "", names[i],
                                   l >= 0 ? edited->layers[l].class_name

@@ -1,7 +1,6 @@
 /* offshoot-layer-panel.c — the facts about one layer, read from the IR. */
 #include "offshoot-layer-panel.h"
 
-#include "osh-shapes.h"
 #include "osh-tensor-stats.h"
 
 struct _OffshootLayerPanel
@@ -74,7 +73,7 @@ append_shape (GString *s, const OshGraph *g, OshRef r)
   char buf[128] = "?";
   if (r.node >= 0 && r.node < g->n_nodes && r.index < g->nodes[r.node].n_outputs
       && g->nodes[r.node].shapes)
-    osh_shape_format (osh_node_shown_shape (&g->nodes[r.node], r.index), buf, sizeof buf);
+    osh_shape_format (&g->nodes[r.node].shapes[r.index], buf, sizeof buf);
   const char *producer = r.node >= 0 && r.node < g->n_nodes ? g->layers[g->nodes[r.node].layer].name : "?";
   g_string_append_printf (s, "%s%s  ← %s", s->len ? "\n" : "", buf, producer);
 }
@@ -131,7 +130,7 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
         {
           char buf[128] = "?";
           if (n->shapes)
-            osh_shape_format (osh_node_shown_shape (n, i), buf, sizeof buf);
+            osh_shape_format (&n->shapes[i], buf, sizeof buf);
           g_string_append_printf (outs, "%s%s", outs->len ? "\n" : "", buf);
         }
     }
