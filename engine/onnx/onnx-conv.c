@@ -229,7 +229,7 @@ static bool
 epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
 {
   float lo, hi;
-  if (strcmp (next->layer->class_name, "Sigmoid") == 0)
+  if (osh_op_call_is (next, OSH_CAT_SIGMOID))
     {
       *e = osh_epilogue_none ();
       e->kind = kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID;
@@ -249,7 +249,7 @@ epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
 static bool
 absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
 {
-  if (strcmp (mul->layer->class_name, "Mul") != 0 || mul->n_in != 2 || !g->fast || g->group != 1
+  if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || mul->n_in != 2 || !g->fast || g->group != 1
       || g->n != 1 || g->nhwc || g->scale_in >= 0 || c->in[0].rank != 4)
     return false;
   int64_t work = osh_conv_gemm_work_floats (g->fast);
@@ -311,8 +311,7 @@ static bool
 batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
 {
   const float *a, *b;
-  if (strcmp (next->layer->class_name, "BatchNormalization") != 0
-      || !onnx_batchnorm_affine (next, m, &a, &b))
+  if (!onnx_batchnorm_affine (next, m, &a, &b))
     return false;
   memcpy (scale, a, (size_t) m * sizeof (float));
   memcpy (shift, b, (size_t) m * sizeof (float));
@@ -326,8 +325,8 @@ batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
 static bool
 absorb_depthwise (OshOpCall *c, Geometry *g, const OshOpCall *next)
 {
-  if (strcmp (next->layer->class_name, "Conv") != 0
-      || osh_op_find (next->graph, "Conv")->run != onnx_conv_run || !next->params)
+  const OshOp *op = osh_op_find (next->graph, next->layer->class_name);
+  if (!op || !(op->cats & OSH_CAT_CONV) || op->run != onnx_conv_run || !next->params)
     return false;
   const Geometry *d = next->params;
   if (!g->fast || g->nhwc || g->group != 1 || g->n != 1 || g->kh != 1 || g->kw != 1 || g->sh != 1
@@ -387,7 +386,7 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   if (kind == OSH_FUSE_RESIDUAL)
     {
       /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
-      if (strcmp (next->layer->class_name, "Add") != 0 || !g->fast || g->residual_in >= 0
+      if (!osh_op_call_is (next, OSH_CAT_SUM) || !g->fast || g->residual_in >= 0
           || osh_conv_gemm_has_epilogue (g->fast))
         return false;
       g->residual_in = c->n_in;
