@@ -30,6 +30,7 @@ typedef struct
   int scale_in;             /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
   int residual_in;          /* -1, or the input added to the output (OSH_FUSE_RESIDUAL) */
   OshShape dw_out;          /* with then_dw: the depthwise output's (logical NCHW) shape */
+  bool means_out;           /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
   /* What absorb folded in, replayed when the kernel is packed again for NHWC data. */
   float *affine;            /* n_affine pairs of m scales then m shifts */
   int n_affine;
@@ -369,6 +370,23 @@ absorb_after_depthwise (Geometry *g, const OshOpCall *next, OshFuseKind kind)
   return ok;
 }
 
+/* Takes in the global average pooling of a depthwise output (squeeze-excite's squeeze, read
+ * beside the output itself), as Keras's DepthwiseConv2D does: the shared NHWC depthwise kernel
+ * sums each row while it is in registers. The planar kernel sums the planes it has just
+ * written. (n, c) means are the pooling's (n, c, 1, 1) output in either layout. */
+static bool
+absorb_mean (OshOpCall *c, Geometry *g, const OshOpCall *pool)
+{
+  const OshShape *o = g->then_dw ? &g->dw_out : &c->out[0];
+  bool dw = g->then_dw || (g->depthwise && g->m == g->c && g->dw_fast);
+  if (!osh_op_call_is (pool, OSH_CAT_GLOBAL_MEAN) || pool->n_in != 1 || !dw || o->rank != 4
+      || !osh_shape_equal (&pool->in[0], o)
+      || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[1])
+    return false;
+  g->means_out = true;
+  return true;
+}
+
 /* Folds an inference BatchNormalization (or an Add, Sub, Mul or Div by a constant per channel),
  * then a Relu, Clip, sigmoid or SiLU, into the packed or depthwise kernel; or the
  * squeeze-excite product before it, a residual Add after it, or the depthwise convolution after
@@ -377,6 +395,10 @@ static bool
 absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   Geometry *g = c->params;
+  if (g->means_out) /* the means are of the output as it stands */
+    return false;
+  if (kind == OSH_FUSE_MEAN)
+    return absorb_mean (c, g, next);
   if (g->then_dw)
     return absorb_after_depthwise (g, next, kind);
   if (kind == OSH_FUSE_STREAM)
@@ -601,6 +623,19 @@ add_bias (const Geometry *g, const float *bias, float *y)
       y[oc * plane + i] += bias[oc];
 }
 
+/* means[ch] = the mean of plane ch of y (ch planes of `size` values). */
+static void
+plane_means (const float *y, float *means, int64_t ch, int64_t size)
+{
+  for (int64_t k = 0; k < ch; k++)
+    {
+      float sum = 0.0f;
+      for (int64_t i = 0; i < size; i++)
+        sum += y[k * size + i];
+      means[k] = sum / (float) size;
+    }
+}
+
 void
 onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -619,7 +654,8 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
           feed.in = scratch;
           y = scratch + g->n * g->c * g->h * g->w;
         }
-      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y, NULL, c->threads);
+      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y,
+                             g->means_out ? out[1] : NULL, c->threads);
       if (!g->nhwc)
         osh_op_to_channels_first (y, out[0], o->dim[0], o->dim[1], o->dim[2] * o->dim[3]);
       return;
@@ -643,7 +679,7 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
     }
   if (g->nhwc)
     {
-      osh_depthwise_run (g->dw_nhwc, x, out[0], NULL, c->threads);
+      osh_depthwise_run (g->dw_nhwc, x, out[0], g->means_out ? out[1] : NULL, c->threads);
       return;
     }
   for (int64_t n = 0; n < g->n; n++)
@@ -652,8 +688,10 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
       float *yn = out[0] + n * g->m * p;
       if (g->dw_fast)
         {
-          onnx_depthwise_run (g->dw_fast, xn, yn, scratch);
-          continue; /* bias included */
+          onnx_depthwise_run (g->dw_fast, xn, yn, scratch); /* bias included */
+          if (g->means_out)
+            plane_means (yn, out[1] + n * g->m, g->m, p);
+          continue;
         }
       if (g->depthwise)
         depthwise (g, xn, w, yn);

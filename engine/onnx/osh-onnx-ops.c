@@ -73,7 +73,7 @@ const OshOp osh_onnx_ops[] = {
   ROW_FUSING_AS ("Mul", binary, OSH_CAT_PRODUCT | OSH_CAT_AFFINE),
   ROW_FUSING_AS ("Div", binary, OSH_CAT_AFFINE),
   ROW_FUSING ("Pow", binary), ROW_FUSING ("Max", binary), ROW_FUSING ("Min", binary),
-  ROW_FUSING ("Sum", binary),
+  ROW_FUSING_AS ("Sum", binary, OSH_CAT_SUM), /* of two inputs: an Add */
   ROW_FUSING ("Mean", binary), ROW_FUSING ("PRelu", binary),
   ROW_NHWC_AS ("Relu", unary, OSH_CAT_EPILOGUE),
   ROW_NHWC_AS ("Sigmoid", unary, OSH_CAT_SIGMOID | OSH_CAT_EPILOGUE), ROW_NHWC ("Tanh", unary),
