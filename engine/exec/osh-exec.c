@@ -374,6 +374,8 @@ osh_plan_step (const OshPlan *p, int i, OshPlanStep *info)
   const Step *st = &p->steps[i];
   *info = (OshPlanStep){ .path = st->path,
                          .class_name = st->call.layer->class_name,
+                         .cats = st->op->cats,
+                         .folded = st->folded,
                          .shape = st->call.out[0],
                          .flops = st->call.flops,
                          .last_ms = st->ms,

@@ -80,11 +80,27 @@ typedef struct
 
 typedef struct OshPlan OshPlan;
 
+/* What a step took in from the steps fused into it (OshPlanStep.folded). */
+typedef enum
+{
+  OSH_FOLDED_PAD = 1u << 0,       /* the zero padding before it */
+  OSH_FOLDED_SCALE = 1u << 1,     /* the per-channel product before it (squeeze-excite's excite) */
+  OSH_FOLDED_AFFINE = 1u << 2,    /* a per-channel scale and shift after it (BatchNormalization) */
+  OSH_FOLDED_EPILOGUE = 1u << 3,  /* an activation after it (a SiLU pair included) */
+  OSH_FOLDED_RESIDUAL = 1u << 4,  /* the residual sum after it */
+  OSH_FOLDED_DEPTHWISE = 1u << 5, /* the depthwise convolution after it, fed a few rows at a time */
+  OSH_FOLDED_OPERAND = 1u << 6,   /* the step computing one of its operands */
+  OSH_FOLDED_MEAN = 1u << 7,      /* the global average pooling of its output, a second output */
+  OSH_FOLDED_COPY = 1u << 8,      /* an identity after it */
+} OshFolded;
+
 /* Per-step facts for bench and the GUI (valid while the plan lives). */
 typedef struct
 {
   const char *path;       /* layer path, "backbone/conv1" */
   const char *class_name; /* "Conv2D" */
+  unsigned cats;          /* its op's categories (OshOpCat in osh-op.h) */
+  unsigned folded;        /* OshFolded: what fusion put into this step */
   OshShape shape;         /* output 0's concrete shape */
   double flops;           /* per run */
   double last_ms;         /* time of this step in the last run */

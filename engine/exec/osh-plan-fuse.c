@@ -1,7 +1,9 @@
-/* Fusion: steps fold in the steps that read their output through their op's absorb (a
- * convolution takes in its BatchNormalization and activation, a SiLU's sigmoid and product, a
- * residual Add, a padding, a squeeze-excite scale, a global average pooling), and copies are
- * dropped. Values someone keeps are never folded away. */
+/* Fusion as a table of rewrite patterns (MLIR's greedy driver, tinygrad's PatternMatcher): each
+ * pattern looks at one step and the steps around it by their ops' categories (OshOpCat), never
+ * their class names, offers the step it would fold to the op's absorb, and on success rewires
+ * the plan and drops that step. `patterns[]` below lists every fusion there is; osh_plan_fuse
+ * applies them until none applies. Values someone keeps (outputs, captures) are never folded
+ * away. Adding a fusion: one pattern in the table, one test (tests/ops/test-fusion.c). */
 #include "osh-plan-internal.h"
 
 #include <stdlib.h>
@@ -59,31 +61,29 @@ drop_step (OshPlan *p, int r)
 }
 
 static bool
-is_class (const Step *st, const char *cls)
+has_cat (const Step *st, unsigned cats)
 {
-  return strcmp (st->call.layer->class_name, cls) == 0;
+  return (st->op->cats & cats) == cats;
 }
 
-/* Whether the two readers r[] of a value are a sigmoid of it (*sig) and its product with that
- * sigmoid (*mul), together x · sigmoid (x). */
+/* True when step st has one input and one output, and its output is not kept: a step another
+ * may fold away. */
 static bool
-swish_pair (const OshPlan *p, const int *r, int *sig, int *mul)
+foldable (const OshPlan *p, const Step *st, int n_in)
 {
-  for (int k = 0; k < 2; k++)
-    {
-      const Step *s = &p->steps[r[k]], *m = &p->steps[r[1 - k]];
-      int other;
-      if (is_class (s, "Sigmoid") && s->call.n_in == 1 && s->call.n_out == 1
-          && !p->vals[s->out_vals[0]].keep && is_class (m, "Mul") && m->call.n_in == 2
-          && m->call.n_out == 1 && readers_of (p, s->out_vals[0], &other, 1) == 1
-          && (m->in_vals[0] == s->out_vals[0] || m->in_vals[1] == s->out_vals[0])
-          && osh_shape_equal (&s->call.out[0], &m->call.out[0]))
-        {
-          *sig = r[k], *mul = r[1 - k];
-          return true;
-        }
-    }
-  return false;
+  return st->call.n_in == n_in && st->call.n_out == 1 && !p->vals[st->out_vals[0]].keep;
+}
+
+/* The one step reading step s's only output, which nobody keeps; -1 when there is none or more. */
+static int
+only_reader (const OshPlan *p, int s)
+{
+  const Step *a = &p->steps[s];
+  int r;
+  if (a->call.n_out != 1 || p->vals[a->out_vals[0]].keep
+      || readers_of (p, a->out_vals[0], &r, 1) != 1)
+    return -1;
+  return r;
 }
 
 /* Offers step `next` to step `st` to fold in (`kind`); if it is taken, st reads `in_vals` (shapes
@@ -125,6 +125,13 @@ fold_with_inputs (Step *st, const Step *next, OshFuseKind kind, const int *vals,
   return refold (st, next, kind, vals, shapes, n, st->out_vals, st->call.out, st->call.n_out);
 }
 
+/* Offers `next` to st as it is (inputs and outputs unchanged). */
+static bool
+offer (Step *st, const Step *next, OshFuseKind kind)
+{
+  return st->op->absorb && st->op->absorb (&st->call, &next->call, kind);
+}
+
 /* True when value v is an input or computed by a step before step `s`. */
 static bool
 ready_before (const OshPlan *p, int v, int s)
@@ -136,14 +143,103 @@ ready_before (const OshPlan *p, int v, int s)
   return true;
 }
 
-/* Step a's output and another value added by the two-input step b (a residual Add): folds b into
- * a when a can add that value itself and it is ready before a runs. */
-static bool
-fold_residual (OshPlan *p, int s, Step *b)
+/* Step s now writes step r's output instead of its own, and r is dropped (r comes after s). */
+static void
+take_output (OshPlan *p, int s, int r, OshFolded what)
 {
   Step *a = &p->steps[s];
-  if (b->call.n_in != 2 || b->call.n_out != 1 || a->call.n_in >= 8 || !a->op->absorb
-      || !osh_shape_equal (&b->call.in[0], &b->call.in[1])
+  a->call.out[0] = p->steps[r].call.out[0];
+  a->out_vals[0] = p->steps[r].out_vals[0];
+  a->folded |= what;
+  drop_step (p, r);
+}
+
+/* ---- the patterns ---- */
+
+/* A zero padding read only by a convolution, which then treats the border as zeros itself. */
+static bool
+pad_into_reader (OshPlan *p, int s)
+{
+  Step *a = &p->steps[s];
+  int r = only_reader (p, s);
+  if (!has_cat (a, OSH_CAT_ZERO_PAD) || !foldable (p, a, 1) || r < 0
+      || p->steps[r].call.n_in != 1 || !offer (&p->steps[r], a, OSH_FUSE_PAD))
+    return false;
+  p->steps[r].in_vals[0] = a->in_vals[0];
+  p->steps[r].folded |= OSH_FOLDED_PAD;
+  drop_step (p, s);
+  return true;
+}
+
+/* A product read only by a step that scales its input itself (squeeze-excite's x · s before a
+ * 1×1 convolution), which then reads the product's two inputs. */
+static bool
+scale_into_reader (OshPlan *p, int s)
+{
+  Step *a = &p->steps[s];
+  int r = only_reader (p, s);
+  if (!has_cat (a, OSH_CAT_PRODUCT) || !foldable (p, a, 2) || r < 0
+      || p->steps[r].call.n_in != 1 || !p->steps[r].op->absorb
+      || !fold_with_inputs (&p->steps[r], a, OSH_FUSE_SCALE, a->in_vals, a->call.in, 2))
+    return false;
+  p->steps[r].folded |= OSH_FOLDED_SCALE;
+  drop_step (p, s);
+  return true;
+}
+
+/* Whether the two readers r[] of a value are a sigmoid of it (*sig) and its product with that
+ * sigmoid (*mul), together x · sigmoid (x). */
+static bool
+swish_pair (const OshPlan *p, const int *r, int *sig, int *mul)
+{
+  for (int k = 0; k < 2; k++)
+    {
+      const Step *s = &p->steps[r[k]], *m = &p->steps[r[1 - k]];
+      int other;
+      if (has_cat (s, OSH_CAT_SIGMOID) && foldable (p, s, 1) && has_cat (m, OSH_CAT_PRODUCT)
+          && m->call.n_in == 2 && m->call.n_out == 1
+          && readers_of (p, s->out_vals[0], &other, 1) == 1
+          && (m->in_vals[0] == s->out_vals[0] || m->in_vals[1] == s->out_vals[0])
+          && osh_shape_equal (&s->call.out[0], &m->call.out[0]))
+        {
+          *sig = r[k], *mul = r[1 - k];
+          return true;
+        }
+    }
+  return false;
+}
+
+/* x · sigmoid (x) written as two steps reading x (ONNX's SiLU), folded into x's producer. */
+static bool
+silu_into_producer (OshPlan *p, int s)
+{
+  Step *a = &p->steps[s];
+  int r[2], sig, mul;
+  if (a->call.n_out != 1 || p->vals[a->out_vals[0]].keep
+      || readers_of (p, a->out_vals[0], r, 2) != 2 || !swish_pair (p, r, &sig, &mul)
+      || !osh_shape_equal (&a->call.out[0], &p->steps[sig].call.out[0])
+      || !offer (a, &p->steps[sig], OSH_FUSE_SWISH))
+    return false;
+  /* Readers come after their producer: `a` does not move. */
+  a->out_vals[0] = p->steps[mul].out_vals[0];
+  a->folded |= OSH_FOLDED_EPILOGUE;
+  drop_step (p, sig > mul ? sig : mul);
+  drop_step (p, sig > mul ? mul : sig);
+  return true;
+}
+
+/* A sum of step s's output and a value of the same shape computed before s (a residual Add),
+ * added by s itself, which then reads that value as its last input. */
+static bool
+residual_into_producer (OshPlan *p, int s)
+{
+  Step *a = &p->steps[s];
+  int r = only_reader (p, s);
+  if (r < 0)
+    return false;
+  Step *b = &p->steps[r];
+  if (!has_cat (b, OSH_CAT_SUM) || b->call.n_in != 2 || b->call.n_out != 1 || a->call.n_in >= 8
+      || !a->op->absorb || !osh_shape_equal (&b->call.in[0], &b->call.in[1])
       || !osh_shape_equal (&a->call.out[0], &b->call.out[0]))
     return false;
   int other = b->in_vals[b->in_vals[0] == a->out_vals[0] ? 1 : 0];
@@ -155,134 +251,154 @@ fold_residual (OshPlan *p, int s, Step *b)
   memcpy (shapes, a->call.in, (size_t) a->call.n_in * sizeof (OshShape));
   vals[a->call.n_in] = other;
   shapes[a->call.n_in] = p->vals[other].shape;
-  return fold_with_inputs (a, b, OSH_FUSE_RESIDUAL, vals, shapes, a->call.n_in + 1);
-}
-
-/* Lets steps fold the steps that read their output (a convolution takes in the
- * BatchNormalization and the activation after it, or the sigmoid-and-multiply of a SiLU), and
- * drops copies (Dropout and the like at inference) by writing their output directly: fewer
- * passes over memory. Values someone keeps (outputs, captures) are never folded away. */
-static void
-fuse_steps (OshPlan *p)
-{
-  for (int s = 0; s < p->n_steps; s++)
-    {
-      Step *a = &p->steps[s];
-      int r[2], sig, mul;
-      /* A padding step read only by a convolution that can treat the border itself. */
-      if (is_class (a, "ZeroPadding2D") && a->call.n_in == 1 && a->call.n_out == 1
-          && !p->vals[a->out_vals[0]].keep && readers_of (p, a->out_vals[0], r, 1) == 1
-          && p->steps[r[0]].call.n_in == 1 && p->steps[r[0]].op->absorb
-          && p->steps[r[0]].op->absorb (&p->steps[r[0]].call, &a->call, OSH_FUSE_PAD))
-        {
-          p->steps[r[0]].in_vals[0] = a->in_vals[0];
-          drop_step (p, s--);
-          continue;
-        }
-      /* A product read only by a step that can scale its input itself (squeeze-excite before
-       * a 1×1 convolution). */
-      if (a->call.n_in == 2 && a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep
-          && readers_of (p, a->out_vals[0], r, 1) == 1 && p->steps[r[0]].call.n_in == 1
-          && p->steps[r[0]].op->absorb
-          && fold_with_inputs (&p->steps[r[0]], a, OSH_FUSE_SCALE, a->in_vals, a->call.in, 2))
-        {
-          drop_step (p, s--);
-          continue;
-        }
-      while (a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep)
-        {
-          int n = readers_of (p, a->out_vals[0], r, 2);
-          if (n == 2 && a->op->absorb && swish_pair (p, r, &sig, &mul)
-              && osh_shape_equal (&a->call.out[0], &p->steps[sig].call.out[0])
-              && a->op->absorb (&a->call, &p->steps[sig].call, OSH_FUSE_SWISH))
-            {
-              /* Readers come after their producer: `a` does not move. */
-              a->out_vals[0] = p->steps[mul].out_vals[0];
-              drop_step (p, sig > mul ? sig : mul);
-              drop_step (p, sig > mul ? mul : sig);
-              continue;
-            }
-          if (n == -1 && (r[0] = squaring_reader (p, a->out_vals[0])) >= 0)
-            n = 1; /* offered as any one-input step: it computes a function of a's output */
-          if (n != 1)
-            break;
-          Step *b = &p->steps[r[0]];
-          if (fold_residual (p, s, b))
-            {
-              a->out_vals[0] = b->out_vals[0];
-              drop_step (p, r[0]);
-              continue;
-            }
-          bool squaring = b->call.n_in == 2 && b->in_vals[0] == b->in_vals[1];
-          if ((b->call.n_in != 1 && !squaring) || b->call.n_out != 1)
-            break;
-          bool same = osh_shape_equal (&a->call.out[0], &b->call.out[0]);
-          bool copy = same && b->op->run == osh_copy_run;
-          if (!copy
-              && !(same && a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_NEXT))
-              && !(a->op->absorb && a->op->absorb (&a->call, &b->call, OSH_FUSE_STREAM)))
-            break;
-          a->call.out[0] = b->call.out[0];
-          a->out_vals[0] = b->out_vals[0];
-          drop_step (p, r[0]);
-        }
-      /* A step computing one operand of its only reader from the reader's other operand. */
-      if (a->call.n_in == 1 && a->call.n_out == 1 && !p->vals[a->out_vals[0]].keep
-          && readers_of (p, a->out_vals[0], r, 1) == 1)
-        {
-          Step *m = &p->steps[r[0]];
-          int k = m->call.n_in == 2 && m->in_vals[0] == a->out_vals[0] ? 0 : 1;
-          if (m->call.n_in == 2 && m->call.n_out == 1 && m->in_vals[1 - k] == a->in_vals[0]
-              && m->op->absorb && m->op->absorb (&m->call, &a->call, OSH_FUSE_OPERAND))
-            {
-              m->in_vals[k] = a->in_vals[0];
-              drop_step (p, s--);
-            }
-        }
-    }
-}
-
-/* Gives step a (one output) a second: that of step g, which a now computes too
- * (OSH_FUSE_MEAN); g is dropped. */
-static bool
-fold_output (OshPlan *p, int a_idx, int g_idx)
-{
-  Step *a = &p->steps[a_idx], *g = &p->steps[g_idx];
-  int out_vals[2] = { a->out_vals[0], g->out_vals[0] };
-  OshShape out[2] = { a->call.out[0], g->call.out[0] };
-  if (!refold (a, g, OSH_FUSE_MEAN, a->in_vals, a->call.in, a->call.n_in, out_vals, out, 2))
+  if (!fold_with_inputs (a, b, OSH_FUSE_RESIDUAL, vals, shapes, a->call.n_in + 1))
     return false;
-  drop_step (p, g_idx);
+  a->out_vals[0] = b->out_vals[0];
+  a->folded |= OSH_FOLDED_RESIDUAL;
+  drop_step (p, r);
   return true;
 }
 
-/* Lets a step that makes a value also make its global average pooling, read beside the value
- * itself (a depthwise convolution and squeeze-excite's squeeze). */
-static void
-fuse_means (OshPlan *p)
+/* The one-input step reading step s's output alone (or a product of that output with itself,
+ * x · f(x) once f is folded into it), -1 when there is none. */
+static int
+element_reader (const OshPlan *p, int s)
 {
-  for (int s = 0; s < p->n_steps; s++)
-    {
-      Step *a = &p->steps[s];
-      /* Not when the value is kept: capturing layers turns folds off, as in fuse_steps. */
-      if (a->call.n_out != 1 || !a->op->absorb || p->vals[a->out_vals[0]].keep)
-        continue;
-      for (int t = s + 1; t < p->n_steps; t++)
-        {
-          const Step *g = &p->steps[t];
-          if (g->call.n_in == 1 && g->call.n_out == 1 && g->in_vals[0] == a->out_vals[0]
-              && is_class (g, "GlobalAveragePooling2D") && fold_output (p, s, t))
-            break;
-        }
-    }
+  const Step *a = &p->steps[s];
+  if (a->call.n_out != 1 || p->vals[a->out_vals[0]].keep)
+    return -1;
+  int r, n = readers_of (p, a->out_vals[0], &r, 1);
+  if (n == -1 && (r = squaring_reader (p, a->out_vals[0])) >= 0)
+    n = 1; /* offered as any one-input step: it computes a function of a's output */
+  if (n != 1)
+    return -1;
+  const Step *b = &p->steps[r];
+  bool squaring = b->call.n_in == 2 && b->in_vals[0] == b->in_vals[1];
+  return (b->call.n_in == 1 || squaring) && b->call.n_out == 1 ? r : -1;
 }
 
-/* The fusion passes in order; fuse_steps twice: folding a padding step into a convolution makes
- * it the direct reader of the step before, which the first pass had already passed. */
+/* What follows step s alone, of the same shape: a copy is dropped, a per-channel affine map or
+ * an activation goes into s's kernel (a convolution's BatchNormalization and ReLU, an Add's
+ * ReLU, a Rescaling's Normalization). */
+static bool
+next_into_producer (OshPlan *p, int s)
+{
+  Step *a = &p->steps[s];
+  int r = element_reader (p, s);
+  if (r < 0 || !osh_shape_equal (&a->call.out[0], &p->steps[r].call.out[0]))
+    return false;
+  const Step *b = &p->steps[r];
+  if (has_cat (b, OSH_CAT_COPY) && b->call.n_in == 1)
+    {
+      take_output (p, s, r, OSH_FOLDED_COPY);
+      return true;
+    }
+  if (!offer (a, b, OSH_FUSE_NEXT))
+    return false;
+  take_output (p, s, r, has_cat (b, OSH_CAT_AFFINE) ? OSH_FOLDED_AFFINE : OSH_FOLDED_EPILOGUE);
+  return true;
+}
+
+/* What follows step s alone with another shape, computed by s while its own output is made a
+ * few rows at a time (a depthwise convolution after a 1×1 expansion). */
+static bool
+stream_into_producer (OshPlan *p, int s)
+{
+  int r = element_reader (p, s);
+  if (r < 0 || !offer (&p->steps[s], &p->steps[r], OSH_FUSE_STREAM))
+    return false;
+  take_output (p, s, r, OSH_FOLDED_DEPTHWISE);
+  return true;
+}
+
+/* A step computing one operand of its only reader, a product, from the reader's other operand
+ * (x · clip (x + 3, 0, 6) / 6, HardSwish written out): the reader computes it itself. */
+static bool
+operand_into_reader (OshPlan *p, int s)
+{
+  Step *a = &p->steps[s];
+  int r = only_reader (p, s);
+  if (!foldable (p, a, 1) || r < 0)
+    return false;
+  Step *m = &p->steps[r];
+  int k = m->call.n_in == 2 && m->in_vals[0] == a->out_vals[0] ? 0 : 1;
+  if (m->call.n_in != 2 || m->call.n_out != 1 || m->in_vals[1 - k] != a->in_vals[0]
+      || !offer (m, a, OSH_FUSE_OPERAND))
+    return false;
+  m->in_vals[k] = a->in_vals[0];
+  m->folded |= OSH_FOLDED_OPERAND;
+  drop_step (p, s);
+  return true;
+}
+
+/* A global average pooling of step s's output, which other steps read too (squeeze-excite's
+ * squeeze beside the excite): s writes the means as a second output while the values are in
+ * registers. */
+static bool
+mean_into_producer (OshPlan *p, int s)
+{
+  Step *a = &p->steps[s];
+  /* Not when the value is kept: capturing layers turns folds off. */
+  if (a->call.n_out != 1 || !a->op->absorb || p->vals[a->out_vals[0]].keep)
+    return false;
+  for (int t = s + 1; t < p->n_steps; t++)
+    {
+      const Step *g = &p->steps[t];
+      if (!has_cat (g, OSH_CAT_GLOBAL_MEAN) || g->call.n_in != 1 || g->call.n_out != 1
+          || g->in_vals[0] != a->out_vals[0])
+        continue;
+      int out_vals[2] = { a->out_vals[0], g->out_vals[0] };
+      OshShape out[2] = { a->call.out[0], g->call.out[0] };
+      if (!refold (a, g, OSH_FUSE_MEAN, a->in_vals, a->call.in, a->call.n_in, out_vals, out, 2))
+        continue;
+      a->folded |= OSH_FOLDED_MEAN;
+      drop_step (p, t);
+      return true;
+    }
+  return false;
+}
+
+/* Every fusion, tried in this order on each step; each drops at least one step when it applies.
+ * The order matters where two could apply to one step: a SiLU or a residual before the generic
+ * "next". A `last` pattern waits until no other applies anywhere: nothing folds into a step
+ * after it (the means are of the output as it stands). */
+static const struct
+{
+  const char *name;
+  bool (*rewrite) (OshPlan *p, int s);
+  bool last;
+} patterns[] = {
+  { "pad into conv", pad_into_reader },         /* ZERO_PAD → its conv reader pads itself */
+  { "scale into reader", scale_into_reader },   /* PRODUCT x · s → its 1×1 conv reader scales */
+  { "SiLU pair", silu_into_producer },          /* SIGMOID and PRODUCT of x → x's producer */
+  { "residual", residual_into_producer },       /* SUM of s's output and an earlier value → s */
+  { "next", next_into_producer },               /* COPY dropped; AFFINE, EPILOGUE → producer */
+  { "stream depthwise", stream_into_producer }, /* a depthwise conv → its 1×1 producer */
+  { "operand", operand_into_reader },           /* f (x) read by PRODUCT x · f (x) → it */
+  { "mean", mean_into_producer, true },         /* GLOBAL_MEAN of s's output → s's 2nd output */
+};
+
+/* One sweep: steps in order (producers before their readers, so a convolution has taken its
+ * BatchNormalization before anyone looks at its activation), every pattern (the `last` ones
+ * too when `last`) on each step until none applies. True when anything changed. */
+static bool
+sweep (OshPlan *p, bool last)
+{
+  enum { N_PATTERNS = sizeof patterns / sizeof patterns[0] };
+  bool changed = false;
+  for (int s = 0; s < p->n_steps; s++)
+    for (int k = 0; k < N_PATTERNS && s < p->n_steps; k++)
+      if ((last || !patterns[k].last) && patterns[k].rewrite (p, s))
+        changed = true, k = -1; /* the step changed (or another took its place): again */
+  return changed;
+}
+
+/* The greedy driver: sweeps until one changes nothing — a fold can open another at an earlier
+ * step (a padding folded into a convolution makes it the direct reader of the step before) —
+ * then the `last` patterns, and again while they change something. */
 void
 osh_plan_fuse (OshPlan *p)
 {
-  fuse_steps (p);
-  fuse_steps (p);
-  fuse_means (p);
+  while (sweep (p, false) || sweep (p, true))
+    ;
 }

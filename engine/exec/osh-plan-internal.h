@@ -26,6 +26,7 @@ typedef struct
   int *in_vals;
   int *out_vals; /* call.n_out values */
   char *path;
+  unsigned folded; /* OshFolded */
   double ms;      /* the last run */
   double best_ms; /* the fastest run so far (0: none yet) */
 } Step;

@@ -31,8 +31,8 @@ to_nchw_run (const OshOpCall *c, const float *const *in, float *const *out, floa
   osh_op_to_channels_first (in[0], out[0], s->dim[0], s->dim[1], s->dim[2] * s->dim[3]);
 }
 
-static const OshOp to_nhwc_op = { .name = "ToNHWC", .run = to_nhwc_run };
-static const OshOp to_nchw_op = { .name = "ToNCHW", .run = to_nchw_run };
+static const OshOp to_nhwc_op = { .name = "ToNHWC", .run = to_nhwc_run, .cats = OSH_CAT_LAYOUT };
+static const OshOp to_nchw_op = { .name = "ToNCHW", .run = to_nchw_run, .cats = OSH_CAT_LAYOUT };
 /* What the conversion steps report as their layer (osh_plan_step's class name). */
 static OshLayer to_nhwc_layer = { .name = (char *) "to_nhwc", .class_name = (char *) "ToNHWC",
                                   .owner = -1 };

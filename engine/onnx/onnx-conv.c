@@ -30,6 +30,7 @@ typedef struct
   int scale_in;             /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
   int residual_in;          /* -1, or the input added to the output (OSH_FUSE_RESIDUAL) */
   OshShape dw_out;          /* with then_dw: the depthwise output's (logical NCHW) shape */
+  bool means_out;           /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
   /* What absorb folded in, replayed when the kernel is packed again for NHWC data. */
   float *affine;            /* n_affine pairs of m scales then m shifts */
   int n_affine;
@@ -236,7 +237,7 @@ static bool
 epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
 {
   float lo, hi;
-  if (strcmp (next->layer->class_name, "Sigmoid") == 0)
+  if (osh_op_call_is (next, OSH_CAT_SIGMOID))
     {
       *e = osh_epilogue_none ();
       e->kind = kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID;
@@ -256,7 +257,7 @@ epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
 static bool
 absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
 {
-  if (strcmp (mul->layer->class_name, "Mul") != 0 || mul->n_in != 2 || !g->fast || g->group != 1
+  if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || mul->n_in != 2 || !g->fast || g->group != 1
       || g->n != 1 || g->nhwc || g->scale_in >= 0 || c->in[0].rank != 4)
     return false;
   int64_t work = osh_conv_gemm_work_floats (g->fast);
@@ -318,8 +319,7 @@ static bool
 batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
 {
   const float *a, *b;
-  if (strcmp (next->layer->class_name, "BatchNormalization") != 0
-      || !onnx_batchnorm_affine (next, m, &a, &b))
+  if (!onnx_batchnorm_affine (next, m, &a, &b))
     return false;
   memcpy (scale, a, (size_t) m * sizeof (float));
   memcpy (shift, b, (size_t) m * sizeof (float));
@@ -333,8 +333,8 @@ batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
 static bool
 absorb_depthwise (OshOpCall *c, Geometry *g, const OshOpCall *next)
 {
-  if (strcmp (next->layer->class_name, "Conv") != 0
-      || osh_op_find (next->graph, "Conv")->run != onnx_conv_run || !next->params)
+  const OshOp *op = osh_op_find (next->graph, next->layer->class_name);
+  if (!op || !(op->cats & OSH_CAT_CONV) || op->run != onnx_conv_run || !next->params)
     return false;
   const Geometry *d = next->params;
   if (!g->fast || g->nhwc || g->group != 1 || g->n != 1 || g->kh != 1 || g->kw != 1 || g->sh != 1
@@ -377,6 +377,23 @@ absorb_after_depthwise (Geometry *g, const OshOpCall *next, OshFuseKind kind)
   return ok;
 }
 
+/* Takes in the global average pooling of a depthwise output (squeeze-excite's squeeze, read
+ * beside the output itself), as Keras's DepthwiseConv2D does: the shared NHWC depthwise kernel
+ * sums each row while it is in registers. The planar kernel sums the planes it has just
+ * written. (n, c) means are the pooling's (n, c, 1, 1) output in either layout. */
+static bool
+absorb_mean (OshOpCall *c, Geometry *g, const OshOpCall *pool)
+{
+  const OshShape *o = g->then_dw ? &g->dw_out : &c->out[0];
+  bool dw = g->then_dw || (g->depthwise && g->m == g->c && g->dw_fast);
+  if (!osh_op_call_is (pool, OSH_CAT_GLOBAL_MEAN) || pool->n_in != 1 || !dw || o->rank != 4
+      || !osh_shape_equal (&pool->in[0], o)
+      || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[1])
+    return false;
+  g->means_out = true;
+  return true;
+}
+
 /* Folds an inference BatchNormalization (or an Add, Sub, Mul or Div by a constant per channel),
  * then a Relu, Clip, sigmoid or SiLU, into the packed or depthwise kernel; or the
  * squeeze-excite product before it, a residual Add after it, or the depthwise convolution after
@@ -385,6 +402,10 @@ static bool
 absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   Geometry *g = c->params;
+  if (g->means_out) /* the means are of the output as it stands */
+    return false;
+  if (kind == OSH_FUSE_MEAN)
+    return absorb_mean (c, g, next);
   if (g->then_dw)
     return absorb_after_depthwise (g, next, kind);
   if (kind == OSH_FUSE_STREAM)
@@ -394,7 +415,7 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   if (kind == OSH_FUSE_RESIDUAL)
     {
       /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
-      if (strcmp (next->layer->class_name, "Add") != 0 || !g->fast || g->residual_in >= 0
+      if (!osh_op_call_is (next, OSH_CAT_SUM) || !g->fast || g->residual_in >= 0
           || osh_conv_gemm_has_epilogue (g->fast))
         return false;
       g->residual_in = c->n_in;
@@ -609,6 +630,19 @@ add_bias (const Geometry *g, const float *bias, float *y)
       y[oc * plane + i] += bias[oc];
 }
 
+/* means[ch] = the mean of plane ch of y (ch planes of `size` values). */
+static void
+plane_means (const float *y, float *means, int64_t ch, int64_t size)
+{
+  for (int64_t k = 0; k < ch; k++)
+    {
+      float sum = 0.0f;
+      for (int64_t i = 0; i < size; i++)
+        sum += y[k * size + i];
+      means[k] = sum / (float) size;
+    }
+}
+
 void
 onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {
@@ -627,7 +661,8 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
           feed.in = scratch;
           y = scratch + g->n * g->c * g->h * g->w;
         }
-      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y, NULL, c->threads);
+      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y,
+                             g->means_out ? out[1] : NULL, c->threads);
       if (!g->nhwc)
         osh_op_to_channels_first (y, out[0], o->dim[0], o->dim[1], o->dim[2] * o->dim[3]);
       return;
@@ -651,7 +686,7 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
     }
   if (g->nhwc)
     {
-      osh_depthwise_run (g->dw_nhwc, x, out[0], NULL, c->threads);
+      osh_depthwise_run (g->dw_nhwc, x, out[0], g->means_out ? out[1] : NULL, c->threads);
       return;
     }
   for (int64_t n = 0; n < g->n; n++)
@@ -660,8 +695,10 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
       float *yn = out[0] + n * g->m * p;
       if (g->dw_fast)
         {
-          onnx_depthwise_run (g->dw_fast, xn, yn, scratch);
-          continue; /* bias included */
+          onnx_depthwise_run (g->dw_fast, xn, yn, scratch); /* bias included */
+          if (g->means_out)
+            plane_means (yn, out[1] + n * g->m, g->m, p);
+          continue;
         }
       if (g->depthwise)
         depthwise (g, xn, w, yn);

@@ -57,32 +57,43 @@ FAMILY (pad) FAMILY (resize) FAMILY (expand)
 #define ROW_NHWC(name, family)                                                                     \
   { name, family##_infer, family##_prepare, onnx_##family##_run, NULL,                             \
     onnx_##family##_channels_last }
-/* Channels-last, and folds what follows (OshOpAbsorbFn). */
-#define ROW_FUSING(name, family)                                                                   \
+/* Channels-last, and folds what follows (OshOpAbsorbFn); of the categories `cats` (OshOpCat). */
+#define ROW_FUSING_AS(name, family, cats)                                                          \
   { name, family##_infer, family##_prepare, onnx_##family##_run, onnx_##family##_absorb,           \
-    onnx_##family##_channels_last }
+    onnx_##family##_channels_last, cats }
+#define ROW_FUSING(name, family) ROW_FUSING_AS (name, family, 0)
+/* Channels-last, of the categories `cats`. */
+#define ROW_NHWC_AS(name, family, cats)                                                            \
+  { name, family##_infer, family##_prepare, onnx_##family##_run, NULL,                             \
+    onnx_##family##_channels_last, cats }
 
 const OshOp osh_onnx_ops[] = {
   ROW ("InputLayer", input), /* graph inputs */
-  { "Conv", conv_infer, conv_prepare, onnx_conv_run, onnx_conv_absorb, onnx_conv_channels_last },
+  ROW_FUSING_AS ("Conv", conv, OSH_CAT_CONV),
   ROW ("ConvTranspose", convtr),
-  ROW_NHWC ("BatchNormalization", batchnorm),
+  ROW_NHWC_AS ("BatchNormalization", batchnorm, OSH_CAT_AFFINE),
   ROW ("Gemm", gemm), ROW ("MatMul", matmul),
-  ROW_NHWC ("MaxPool", pool), ROW_NHWC ("AveragePool", pool), ROW_NHWC ("GlobalAveragePool", pool),
+  ROW_NHWC ("MaxPool", pool), ROW_NHWC ("AveragePool", pool),
+  ROW_NHWC_AS ("GlobalAveragePool", pool, OSH_CAT_GLOBAL_MEAN),
   ROW_NHWC ("GlobalMaxPool", pool),
   ROW ("Softmax", softmax), ROW ("LogSoftmax", softmax),
   ROW ("ReduceMean", reduce), ROW ("ReduceSum", reduce), ROW ("ReduceMax", reduce),
   ROW ("ReduceMin", reduce),
-  ROW_FUSING ("Add", binary), ROW_FUSING ("Sub", binary), ROW_FUSING ("Mul", binary),
-  ROW_FUSING ("Div", binary),
+  /* by a constant: an affine map; of two tensors: a sum or a product */
+  ROW_FUSING_AS ("Add", binary, OSH_CAT_SUM | OSH_CAT_AFFINE),
+  ROW_FUSING_AS ("Sub", binary, OSH_CAT_AFFINE),
+  ROW_FUSING_AS ("Mul", binary, OSH_CAT_PRODUCT | OSH_CAT_AFFINE),
+  ROW_FUSING_AS ("Div", binary, OSH_CAT_AFFINE),
   ROW_FUSING ("Pow", binary), ROW_FUSING ("Max", binary), ROW_FUSING ("Min", binary),
-  ROW_FUSING ("Sum", binary),
+  ROW_FUSING_AS ("Sum", binary, OSH_CAT_SUM), /* of two inputs: an Add */
   ROW_FUSING ("Mean", binary), ROW_FUSING ("PRelu", binary),
-  ROW_NHWC ("Relu", unary), ROW_NHWC ("Sigmoid", unary), ROW_NHWC ("Tanh", unary),
+  ROW_NHWC_AS ("Relu", unary, OSH_CAT_EPILOGUE),
+  ROW_NHWC_AS ("Sigmoid", unary, OSH_CAT_SIGMOID | OSH_CAT_EPILOGUE), ROW_NHWC ("Tanh", unary),
   ROW_NHWC ("LeakyRelu", unary),
   ROW_NHWC ("Elu", unary), ROW_NHWC ("Selu", unary), ROW_NHWC ("Celu", unary),
-  ROW_NHWC ("HardSigmoid", unary),
-  ROW_NHWC ("HardSwish", unary), ROW_NHWC ("Clip", unary), ROW_NHWC ("Softplus", unary),
+  ROW_NHWC_AS ("HardSigmoid", unary, OSH_CAT_EPILOGUE),
+  ROW_NHWC_AS ("HardSwish", unary, OSH_CAT_EPILOGUE),
+  ROW_NHWC_AS ("Clip", unary, OSH_CAT_EPILOGUE), ROW_NHWC ("Softplus", unary),
   ROW_NHWC ("Softsign", unary),
   ROW_NHWC ("Exp", unary), ROW_NHWC ("Log", unary), ROW_NHWC ("Sqrt", unary),
   ROW_NHWC ("Neg", unary),
@@ -92,7 +103,8 @@ const OshOp osh_onnx_ops[] = {
   ROW_NHWC ("Cos", unary),
   ROW_NHWC ("Sign", unary), ROW_NHWC ("ThresholdedRelu", unary), ROW_NHWC ("Mish", unary),
   ROW_NHWC ("Gelu", unary),
-  ROW_NHWC ("Identity", unary), ROW_NHWC ("Dropout", unary), ROW_NHWC ("Cast", unary),
+  ROW_NHWC_AS ("Identity", unary, OSH_CAT_COPY), ROW_NHWC ("Dropout", unary),
+  ROW_NHWC ("Cast", unary),
   ROW ("Reshape", layout), ROW ("Flatten", layout), ROW ("Squeeze", layout),
   ROW ("Unsqueeze", layout),
   ROW ("Transpose", transpose), ROW_NHWC ("Concat", concat), ROW ("Split", split),

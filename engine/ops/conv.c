@@ -326,7 +326,7 @@ static bool
 absorb_scale (OshOpCall *c, ConvParams *cp, const OshOpCall *mul)
 {
   const ConvGeom *g = &cp->g;
-  if (strcmp (mul->layer->class_name, "Multiply") != 0 || g->kind != CONV_PLAIN || !cp->fast
+  if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || g->kind != CONV_PLAIN || !cp->fast
       || g->cf || g->groups != 1 || g->batch != 1)
     return false;
   int64_t work = osh_conv_gemm_work_floats (cp->fast);
@@ -403,7 +403,7 @@ absorb_mean (OshOpCall *c, ConvParams *cp, const OshOpCall *pool)
 {
   const OshShape *o = &c->out[0];
   bool dw = (cp->g.kind == CONV_DEPTHWISE && cp->dw) || cp->then_dw;
-  if (strcmp (pool->layer->class_name, "GlobalAveragePooling2D") != 0 || pool->n_in != 1
+  if (!osh_op_call_is (pool, OSH_CAT_GLOBAL_MEAN) || pool->n_in != 1
       || osh_op_channels_first (pool) || !dw || cp->g.cf || o->rank != 4
       || cp->g.act.kind != OSH_ACT_LINEAR /* an activation applied after the kernel's sums */
       || !osh_shape_equal (&pool->in[0], o)
@@ -434,7 +434,7 @@ conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
   if (kind == OSH_FUSE_RESIDUAL)
     {
       /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
-      if (strcmp (next->layer->class_name, "Add") != 0 || !cp->fast || cp->g.cf
+      if (!osh_op_call_is (next, OSH_CAT_SUM) || !cp->fast || cp->g.cf
           || cp->g.act.kind != OSH_ACT_LINEAR || osh_conv_gemm_has_epilogue (cp->fast))
         return false;
       cp->residual_in = c->n_in;

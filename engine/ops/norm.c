@@ -520,9 +520,8 @@ osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale, const 
   /* Only this file's BatchNormalization step holds AffineParams (not, say, ONNX's). */
   const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
   const AffineParams *ap = c->params;
-  if (!ap || strcmp (c->layer->class_name, "BatchNormalization") != 0 || !op
-      || op->prepare != osh_batchnorm_prepare || ap->layer_norm || ap->inner != 1 || ap->ch != ch
-      || clamped (ap))
+  if (!ap || !op || op->prepare != osh_batchnorm_prepare || ap->layer_norm || ap->inner != 1
+      || ap->ch != ch || clamped (ap))
     return false;
   *scale = ap->scale;
   *shift = ap->shift;

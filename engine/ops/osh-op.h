@@ -94,6 +94,25 @@ typedef enum
  * kind, such as a [C, 1, 1] constant) as they are. */
 typedef OshNhwcFit (*OshOpChannelsLastFn) (OshOpCall *c, bool commit);
 
+/* What an op is, as far as fusion cares: each row of a dialect's table declares its categories,
+ * so the fusion patterns (engine/exec/osh-plan-fuse.c) and the absorb functions ask "a global
+ * mean?", never "GlobalAveragePooling2D or GlobalAveragePool?". A category says what the op may
+ * be; what a step really computes (an Activation's function, an ONNX Add of two tensors or of a
+ * constant) is still checked on its prepared params, inputs and shapes. */
+typedef enum
+{
+  OSH_CAT_CONV = 1u << 0,        /* a convolution: owns a fused tail (osh-fused-tail.h) */
+  OSH_CAT_AFFINE = 1u << 1,      /* a per-channel scale and shift (a normalisation, x·c + d) */
+  OSH_CAT_EPILOGUE = 1u << 2,    /* an element-wise activation a kernel can apply in registers */
+  OSH_CAT_SIGMOID = 1u << 3,     /* the logistic sigmoid: with a product, SiLU */
+  OSH_CAT_ZERO_PAD = 1u << 4,    /* zeros around the spatial borders */
+  OSH_CAT_PRODUCT = 1u << 5,     /* an element-wise product of two inputs */
+  OSH_CAT_SUM = 1u << 6,         /* an element-wise sum of two inputs (a residual Add) */
+  OSH_CAT_GLOBAL_MEAN = 1u << 7, /* global average pooling */
+  OSH_CAT_COPY = 1u << 8,        /* its output is its input's data (identity at inference) */
+  OSH_CAT_LAYOUT = 1u << 9,      /* converts between memory layouts (the executor's own steps) */
+} OshOpCat;
+
 typedef struct OshOp
 {
   const char *name; /* the class name as its dialect spells it */
@@ -102,11 +121,18 @@ typedef struct OshOp
   OshOpRunFn run;         /* NULL: the class is known to shape inference but cannot run */
   OshOpAbsorbFn absorb;   /* NULL: never folds what follows */
   OshOpChannelsLastFn channels_last; /* NULL: channels-first only */
+  unsigned cats;                     /* OshOpCat bits */
 } OshOp;
 
 /* The op for a class of graph `g`, from its dialect's table (Keras's, osh-op-table.c, for a
  * graph without a dialect). */
 const OshOp *osh_op_find (const OshGraph *g, const char *class_name);
+
+/* The categories (OshOpCat) of the op call `c` runs, from its graph's dialect's table; 0 for an
+ * unknown class. */
+unsigned osh_op_call_cats (const OshOpCall *c);
+/* True when call `c` runs an op of every category in `cats`. */
+bool osh_op_call_is (const OshOpCall *c, unsigned cats);
 
 /* Keras, the IR's own dialect (osh-op-table.c). */
 extern const OshDialect osh_keras_dialect;
