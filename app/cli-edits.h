@@ -9,8 +9,8 @@
  */
 #pragma once
 
-#include "osh-heads.h"
 #include "osh-graph.h"
+#include "osh-heads.h"
 
 typedef struct
 {

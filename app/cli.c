@@ -7,9 +7,9 @@
 #include "osh-default-model.h"
 
 #define EDITS_HELP                                                                                 \
-  "  --attach LAYER=HEAD   attach a head at LAYER (a nested path is fine); HEAD is seg,\n"        \
+  "  --attach LAYER=HEAD   attach a head at LAYER (a nested path is fine); HEAD is seg,\n"         \
   "                        seg:F:K, classifier:N or a chain such as\n"                             \
-  "                        conv2d(filters=128,kernel_size=3,padding=same),batchnorm,relu\n"       \
+  "                        conv2d(filters=128,kernel_size=3,padding=same),batchnorm,relu\n"        \
   "  --attach-mode=keras   wire the head as the layer path says, even if that disconnects\n"
 
 static const OshCommand commands[] = {
@@ -17,7 +17,8 @@ static const OshCommand commands[] = {
     "layers, shapes and parameters, like Keras model.summary()",
     "  --input-shape D,D,... shapes at these input sizes (once per input; for models whose input\n"
     "                        sizes are open)\n"
-    "  --json                one JSON document on stdout\n", osh_cmd_inspect },
+    "  --json                one JSON document on stdout\n",
+    osh_cmd_inspect },
   { "check", "MODEL [EDITS] [--json]", "connectivity report; exit 1 when the graph is disconnected",
     EDITS_HELP "  --json                one JSON document on stdout\n", osh_cmd_check },
   { "run", "MODEL INPUT... [EDITS] [options]", "run the model on images or .npy arrays",
@@ -39,16 +40,19 @@ static const OshCommand commands[] = {
     EDITS_HELP "  -o OUT                the edited model (.keras, .h5, model.json, .onnx)\n"
                "  --python SNIPPET.py   a Keras snippet making the same edit\n",
     osh_cmd_attach },
-  { "export", "MODEL [EDITS] -o OUT", "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
+  { "export", "MODEL [EDITS] -o OUT",
+    "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
     EDITS_HELP "  -o OUT                the file to write\n", osh_cmd_export },
   { "render", "MODEL [EDITS] -o OUT", "draw the layer graph to .png, .svg or .pdf",
-    EDITS_HELP "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
+    EDITS_HELP
+    "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
     "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
     "  --expand GROUP        open a group (and the groups around it)\n"
     "  --collapse-blocks     draw every repeated block and ONNX module as one box\n"
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
     "  --scale S             pixels per point for PNG (default 1)\n"
-    "  --dark                the dark palette\n", osh_cmd_render },
+    "  --dark                the dark palette\n",
+    osh_cmd_render },
   { "bench", "MODEL [--runs N] [--threads N] [--input-shape D,D,...] [--steps] [--json]",
     "time inference against a same-run sgemm baseline",
     "  --runs N              timed runs (default 10)\n"
@@ -65,10 +69,12 @@ static const OshCommand commands[] = {
     "  --input-shape H,W,C   the input size (default: Keras's for the architecture)\n"
     "  --classes N           classifier outputs (default 1000)\n"
     "  --seed N              seed of the random weights (default 1)\n"
-    "  --json                one JSON document on stdout\n", osh_cmd_zoo },
+    "  --json                one JSON document on stdout\n",
+    osh_cmd_zoo },
   { "samples", "-o DIR", "write the bundled sample images and their masks",
     "  -o DIR                the folder to write into\n"
-    "  --json                one JSON document on stdout\n", osh_cmd_samples },
+    "  --json                one JSON document on stdout\n",
+    osh_cmd_samples },
 };
 
 const OshCommand *
@@ -83,15 +89,17 @@ osh_cli_find (const char *name)
 void
 osh_cli_print_help (FILE *out)
 {
-  fprintf (out, "Usage: offshoot [MODEL]             open the window (the default model without MODEL)\n"
-                "       offshoot COMMAND [ARGS...]\n\n"
-                "Look inside trained vision models, attach auxiliary heads, explain\n"
-                "\"Graph disconnected\" and run inference.\n\nCommands:\n");
+  fprintf (out,
+           "Usage: offshoot [MODEL]             open the window (the default model without MODEL)\n"
+           "       offshoot COMMAND [ARGS...]\n\n"
+           "Look inside trained vision models, attach auxiliary heads, explain\n"
+           "\"Graph disconnected\" and run inference.\n\nCommands:\n");
   for (size_t i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-  fprintf (out, "\nMODEL is a .keras, .h5/.hdf5, TF.js model.json or .onnx file, or @default.\n"
-                "Run 'offshoot COMMAND --help' for a command's options.\n"
-                "Exit codes: 0 success, 1 disconnected model or failed run, 2 bad usage or input.\n");
+  fprintf (out,
+           "\nMODEL is a .keras, .h5/.hdf5, TF.js model.json or .onnx file, or @default.\n"
+           "Run 'offshoot COMMAND --help' for a command's options.\n"
+           "Exit codes: 0 success, 1 disconnected model or failed run, 2 bad usage or input.\n");
 }
 
 void
@@ -128,8 +136,10 @@ osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int
   int64_t dims[OSH_MAX_RANK];
   int rank = v ? osh_cli_parse_sizes (v, dims, OSH_MAX_RANK) : 0;
   if (!rank || *n >= max)
-    return osh_cli_usage_error (argv[0], "--input-shape needs sizes such as 1,3,224,224 (at most "
-                                "%d inputs)", max);
+    return osh_cli_usage_error (argv[0],
+                                "--input-shape needs sizes such as 1,3,224,224 (at most "
+                                "%d inputs)",
+                                max);
   shapes[(*n)++] = osh_shape_make (rank, dims);
   return 1;
 }
@@ -138,13 +148,15 @@ void
 osh_cli_example_shape (const OshGraph *g, char *buf, size_t size)
 {
   OshRef r = g->n_inputs ? g->inputs[0] : (OshRef){ -1, 0 };
-  OshShape s = r.node >= 0 && g->nodes[r.node].shapes ? g->nodes[r.node].shapes[r.index]
-                                                      : (OshShape){ 0 };
+  OshShape s =
+      r.node >= 0 && g->nodes[r.node].shapes ? g->nodes[r.node].shapes[r.index] : (OshShape){ 0 };
   size_t used = 0;
   buf[0] = '\0';
   for (int d = 0; d < s.rank && used < size; d++)
     used += (size_t) snprintf (buf + used, size - used, "%s%lld", d ? "," : "",
-                               (long long) (s.dim[d] >= 0 ? s.dim[d] : d ? 640 : 1));
+                               (long long) (s.dim[d] >= 0 ? s.dim[d]
+                                            : d           ? 640
+                                                          : 1));
 }
 
 int
@@ -167,10 +179,8 @@ osh_cli_report (const char *cmd, const OshError *err)
     {
     case OSH_ERR_DISCONNECTED:
     case OSH_ERR_SHAPE:
-    case OSH_ERR_CANCELLED:
-      return OSH_EXIT_MODEL;
-    default:
-      return OSH_EXIT_USAGE;
+    case OSH_ERR_CANCELLED: return OSH_EXIT_MODEL;
+    default: return OSH_EXIT_USAGE;
     }
 }
 

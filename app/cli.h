@@ -41,7 +41,8 @@ OshGraph *osh_cli_load_model (const char *spec, OshError *err); /* = osh_load_mo
 int osh_cli_report (const char *cmd, const OshError *err);
 
 /* Prints a usage complaint and returns OSH_EXIT_USAGE. */
-int osh_cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int osh_cli_usage_error (const char *cmd, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 /* Reads "1,3,640,640" (up to `max` positive sizes) into v; returns how many, or 0 when the text
  * is not such a list. */

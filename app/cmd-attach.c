@@ -1,22 +1,18 @@
 /* offshoot attach MODEL EDITS -o OUT [--python SNIPPET.py]: attach heads and save the result,
  * and optionally the Keras code that makes the same edit on the user's own model. */
-#include "cli-edits.h"
-#include "cli.h"
-#include "osh-connectivity.h"
-#include "osh-snippet.h"
-#include "osh-model.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-edits.h"
+#include "cli.h"
+#include "osh-connectivity.h"
+#include "osh-model.h"
+#include "osh-snippet.h"
+
 static bool
-write_snippet (const OshGraph *original,
-               const OshCliEdits *edits,
-               const char *model,
-               const char *out,
-               const char *path,
-               OshError *err)
+write_snippet (const OshGraph *original, const OshCliEdits *edits, const char *model,
+               const char *out, const char *path, OshError *err)
 {
   OshSnippetHead *heads = calloc ((size_t) edits->n, sizeof *heads);
   if (!heads)

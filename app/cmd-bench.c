@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "cli.h"
-
 #include "osh-exec.h"
 #include "osh-shapes.h"
 
@@ -173,8 +172,10 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
       char example[160];
       osh_cli_example_shape (g, example, sizeof example);
       osh_graph_free (g);
-      return osh_cli_usage_error (cmd, "%s leaves input sizes open: give each input's shape with "
-                                  "--input-shape (e.g. --input-shape %s)", model, example);
+      return osh_cli_usage_error (cmd,
+                                  "%s leaves input sizes open: give each input's shape with "
+                                  "--input-shape (e.g. --input-shape %s)",
+                                  model, example);
     }
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = threads;
@@ -226,9 +227,9 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
           double step_gflops = s.best_ms > 0 ? s.flops / (s.best_ms * 1e6) : 0;
           double ratio = sgemm > 0 ? step_gflops / sgemm : 0;
           json_array_append_new (convs, json_pack ("{s:s, s:s, s:f, s:f, s:f, s:f}", "path", s.path,
-                                                   "class_name", s.class_name, "mflop", s.flops / 1e6,
-                                                   "ms", s.best_ms, "gflops", step_gflops, "ratio",
-                                                   ratio));
+                                                   "class_name", s.class_name, "mflop",
+                                                   s.flops / 1e6, "ms", s.best_ms, "gflops",
+                                                   step_gflops, "ratio", ratio));
           if (!json)
             {
               if (!header)
@@ -241,17 +242,16 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
       json_t *step_list = steps ? list_steps (plan, !json) : NULL;
       if (json)
         {
-          json_t *doc = json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
-                                   "s:s, s:o}",
-                                   "model",
-                                   model, "runs", runs, "threads", threads, "median_ms", median,
-                                   "min_ms", sorted[0], "max_ms", sorted[runs - 1], "cpu_median_ms", cpu_median,
-                                   "gflop_per_run",
-                                   flops / 1e9, "gflops", gflops, "sgemm_gflops", sgemm, "ratio",
-                                   sgemm > 0 ? gflops / sgemm : 0.0, "fastest_ratio",
-                                   sgemm > 0 ? best_gflops / sgemm : 0.0, "cpu_ratio",
-                                   sgemm > 0 ? cpu_gflops / sgemm : 0.0, "blas_core",
-                                   osh_exec_blas_core (), "convs", convs);
+          json_t *doc =
+              json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
+                         "s:s, s:o}",
+                         "model", model, "runs", runs, "threads", threads, "median_ms", median,
+                         "min_ms", sorted[0], "max_ms", sorted[runs - 1], "cpu_median_ms",
+                         cpu_median, "gflop_per_run", flops / 1e9, "gflops", gflops, "sgemm_gflops",
+                         sgemm, "ratio", sgemm > 0 ? gflops / sgemm : 0.0, "fastest_ratio",
+                         sgemm > 0 ? best_gflops / sgemm : 0.0, "cpu_ratio",
+                         sgemm > 0 ? cpu_gflops / sgemm : 0.0, "blas_core", osh_exec_blas_core (),
+                         "convs", convs);
           if (step_list)
             json_object_set_new (doc, "steps", step_list);
           json_dumpf (doc, stdout, JSON_INDENT (1) | JSON_REAL_PRECISION (6));

@@ -1,13 +1,13 @@
 /* offshoot check MODEL [EDITS] [--json] [--fix ID [-o OUT]]: the connectivity report.
  * Exit 1 when the (edited, or fixed) model is disconnected. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli-edits.h"
 #include "cli.h"
 #include "osh-connectivity.h"
 #include "osh-fixes.h"
 #include "osh-model.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 static json_t *
 path_array_nodes (const OshGraph *g, const int *nodes, int n)
@@ -70,13 +70,13 @@ print_list (const char *title, const json_t *items, const char *key)
   size_t i;
   const json_t *v;
   json_array_foreach (items, i, v)
-  {
-    if (key)
-      printf ("\n  %s -> %s", json_string_value (json_object_get (v, "from")),
-              json_string_value (json_object_get (v, key)));
-    else
-      printf ("%s %s", i ? "," : "", json_string_value (v));
-  }
+    {
+      if (key)
+        printf ("\n  %s -> %s", json_string_value (json_object_get (v, "from")),
+                json_string_value (json_object_get (v, key)));
+      else
+        printf ("%s %s", i ? "," : "", json_string_value (v));
+    }
   printf ("\n");
 }
 

@@ -49,8 +49,8 @@ export_model (int argc, char **argv, OshCliEdits *edits)
     return osh_cli_usage_error (argv[0], "missing -o OUT (.keras, .h5, model.json or .onnx)");
   OshFormat format = osh_format_from_name (out);
   if (format == OSH_FORMAT_UNKNOWN)
-    return osh_cli_usage_error (argv[0], "cannot tell the format of '%s' (use .keras, .h5, .json or .onnx)",
-                                out);
+    return osh_cli_usage_error (
+        argv[0], "cannot tell the format of '%s' (use .keras, .h5, .json or .onnx)", out);
 
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (model, &err);
@@ -63,8 +63,8 @@ export_model (int argc, char **argv, OshCliEdits *edits)
   if (ok)
     {
       int64_t params = osh_graph_total_params (g, NULL);
-      printf ("Wrote %s (%s, %d layers, %lld parameters)\n", out, osh_format_name (format), g->n_layers,
-              (long long) params);
+      printf ("Wrote %s (%s, %d layers, %lld parameters)\n", out, osh_format_name (format),
+              g->n_layers, (long long) params);
     }
   osh_graph_free (g);
   return ok ? OSH_EXIT_OK : osh_cli_report (argv[0], &err);

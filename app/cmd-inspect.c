@@ -49,7 +49,8 @@ io_json (const OshGraph *g, const OshRef *refs, int n)
   for (int i = 0; i < n; i++)
     {
       char *name = osh_graph_layer_path (g, g->nodes[refs[i].node].layer);
-      json_array_append_new (a, json_pack ("{s:s, s:o}", "name", name, "shape", shape_json (ref_shape (g, refs[i]))));
+      json_array_append_new (
+          a, json_pack ("{s:s, s:o}", "name", name, "shape", shape_json (ref_shape (g, refs[i]))));
       free (name);
     }
   return a;
@@ -79,11 +80,11 @@ layers_json (const OshGraph *g, int owner)
       if (g->layers[i].owner != owner)
         continue;
       int64_t trainable = 0;
-      json_t *l = json_pack ("{s:s, s:s, s:o, s:o, s:I, s:I}", "name", g->layers[i].name, "class_name",
-                             g->layers[i].class_name, "inbound", inbound_json (g, i), "output_shape",
-                             shape_json (layer_shape (g, i)), "params",
-                             (json_int_t) osh_graph_layer_params (g, i, &trainable), "trainable_params",
-                             (json_int_t) trainable);
+      json_t *l = json_pack ("{s:s, s:s, s:o, s:o, s:I, s:I}", "name", g->layers[i].name,
+                             "class_name", g->layers[i].class_name, "inbound", inbound_json (g, i),
+                             "output_shape", shape_json (layer_shape (g, i)), "params",
+                             (json_int_t) osh_graph_layer_params (g, i, &trainable),
+                             "trainable_params", (json_int_t) trainable);
       if (g->layers[i].is_model)
         json_object_set_new (l, "layers", layers_json (g, i));
       json_array_append_new (a, l);
@@ -96,12 +97,12 @@ print_json (const OshGraph *g)
 {
   int64_t trainable = 0;
   int64_t total = osh_graph_total_params (g, &trainable);
-  json_t *doc = json_pack ("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I}", "format", g->format ? g->format : "",
-                           "name", g->name ? g->name : "", "class_name", g->class_name ? g->class_name : "",
-                           "inputs", io_json (g, g->inputs, g->n_inputs), "outputs",
-                           io_json (g, g->outputs, g->n_outputs), "layers", layers_json (g, -1),
-                           "total_params", (json_int_t) total, "trainable_params", (json_int_t) trainable,
-                           "non_trainable_params", (json_int_t) (total - trainable));
+  json_t *doc = json_pack (
+      "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I}", "format", g->format ? g->format : "", "name",
+      g->name ? g->name : "", "class_name", g->class_name ? g->class_name : "", "inputs",
+      io_json (g, g->inputs, g->n_inputs), "outputs", io_json (g, g->outputs, g->n_outputs),
+      "layers", layers_json (g, -1), "total_params", (json_int_t) total, "trainable_params",
+      (json_int_t) trainable, "non_trainable_params", (json_int_t) (total - trainable));
   if (json_is_true (json_object_get (g->meta, "weights_absent")))
     json_object_set_new (doc, "weights_absent", json_true ());
   if (osh_model_weights_warning (g))
@@ -194,7 +195,8 @@ print_table (const OshGraph *g)
       char example[160];
       osh_cli_example_shape (g, example, sizeof example);
       printf ("Note: the model leaves input sizes open; the sizes that follow them are None above "
-              "(give --input-shape, e.g. --input-shape %s, for real ones).\n", example);
+              "(give --input-shape, e.g. --input-shape %s, for real ones).\n",
+              example);
     }
   return OSH_EXIT_OK;
 }
@@ -219,7 +221,8 @@ osh_cmd_inspect (int argc, char **argv)
       else if (argv[i][0] == '-' && argv[i][1] != '\0')
         return osh_cli_usage_error (argv[0], "unknown option '%s'", argv[i]);
       else if (model)
-        return osh_cli_usage_error (argv[0], "one MODEL only ('%s' and '%s' given)", model, argv[i]);
+        return osh_cli_usage_error (argv[0], "one MODEL only ('%s' and '%s' given)", model,
+                                    argv[i]);
       else
         model = argv[i];
     }

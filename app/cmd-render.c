@@ -56,8 +56,10 @@ apply_groups (const char *cmd, OshGrouping *gr, const OshGraph *g, const RenderO
       const char *name = g_ptr_array_index (o->collapse, i);
       int grp = osh_grouping_find (gr, name);
       if (grp < 0)
-        return osh_cli_usage_error (cmd, "no group '%s' (nested models and blocks such as "
-                                         "'block5a' are groups)", name);
+        return osh_cli_usage_error (cmd,
+                                    "no group '%s' (nested models and blocks such as "
+                                    "'block5a' are groups)",
+                                    name);
       osh_grouping_set_collapsed (gr, grp, true);
     }
   for (guint i = 0; i < o->expand->len; i++)
@@ -75,8 +77,10 @@ apply_groups (const char *cmd, OshGrouping *gr, const OshGraph *g, const RenderO
       const char *name = g_ptr_array_index (o->path_to, i);
       int layer = osh_graph_find_path (g, name);
       if (layer < 0)
-        return osh_cli_usage_error (cmd, "no layer '%s' (nested layers are named "
-                                         "'model/layer')", name);
+        return osh_cli_usage_error (cmd,
+                                    "no layer '%s' (nested layers are named "
+                                    "'model/layer')",
+                                    name);
       osh_grouping_expand_path (gr, g, layer);
     }
   return OSH_EXIT_OK;

@@ -18,14 +18,13 @@
 
 #include "cli-edits.h"
 #include "cli.h"
-#include "osh-npy.h"
-#include "osh-outputs.h"
+#include "osh-exec.h"
 #include "osh-heatmap.h"
 #include "osh-image.h"
-#include "osh-shapes.h"
 #include "osh-model.h"
-
-#include "osh-exec.h"
+#include "osh-npy.h"
+#include "osh-outputs.h"
+#include "osh-shapes.h"
 
 #define MAX_INPUTS 16
 
@@ -41,10 +40,10 @@ typedef struct
 
 /* Options that take a value (also as --name=value); the EDITS options are listed so the model
  * path can be found before the edits are applied. */
-static const char *const valued[] = { "--save-outputs", "--heatmaps", "--threads", "--labels",
-                                      "--top", "--scale", "--offset", "--mean", "--std",
-                                      "--channels", "--size", "--resize", "--attach",
-                                      "--attach-mode" };
+static const char *const valued[] = { "--save-outputs", "--heatmaps",   "--threads", "--labels",
+                                      "--top",          "--scale",      "--offset",  "--mean",
+                                      "--std",          "--channels",   "--size",    "--resize",
+                                      "--attach",       "--attach-mode" };
 
 static bool
 takes_value (const char *arg)
@@ -323,8 +322,10 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
   if (non_finite)
     {
       const char *why = osh_model_weights_warning (g);
-      fprintf (stderr, "offshoot run: warning: output '%s': %lld of %lld values are not finite (NaN or Inf)%s%s\n",
-               name, (long long) non_finite, (long long) numel, why ? "; " : "", why ? why : "");
+      fprintf (
+          stderr,
+          "offshoot run: warning: output '%s': %lld of %lld values are not finite (NaN or Inf)%s%s\n",
+          name, (long long) non_finite, (long long) numel, why ? "; " : "", why ? why : "");
       json_object_set_new (obj, "non_finite", json_integer (non_finite));
     }
   if (o->save_dir)
@@ -412,8 +413,8 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   int code = OSH_EXIT_OK;
   if (osh_plan_n_inputs (plan) != n_inputs)
     {
-      code = osh_cli_usage_error (cmd, "the model has %d inputs, %d given", osh_plan_n_inputs (plan),
-                                  n_inputs);
+      code = osh_cli_usage_error (cmd, "the model has %d inputs, %d given",
+                                  osh_plan_n_inputs (plan), n_inputs);
       osh_plan_free (plan);
       return code;
     }
@@ -446,8 +447,8 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   for (int i = 0; i < osh_plan_n_outputs (plan); i++)
     {
       if (code == OSH_EXIT_OK
-          && !report_output (o, g, osh_plan_output_name (plan, i), outs[i], &inputs[0], prefix, list,
-                             &err))
+          && !report_output (o, g, osh_plan_output_name (plan, i), outs[i], &inputs[0], prefix,
+                             list, &err))
         code = osh_cli_report (cmd, &err);
       osh_tensor_free (outs[i]);
     }

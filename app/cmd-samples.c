@@ -3,11 +3,11 @@
  * The samples live in the data GResource under /io/offshoot/Offshoot/samples/ (made by
  * tools/train-default-model/train.mjs): two held-out images per class of the default model,
  * each with its segmentation mask (NAME-mask.png). */
-#include "cli.h"
-
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
+
+#include "cli.h"
 
 #define SAMPLES_RESOURCE "/io/offshoot/Offshoot/samples"
 

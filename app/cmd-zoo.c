@@ -4,14 +4,14 @@
  *   offshoot zoo EfficientNetB7 --no-top -o b7.keras
  *   offshoot zoo ResNet50 --input-shape 128,128,3 --classes 4 --json    (summary, nothing written)
  */
-#include "cli.h"
-#include "osh-model.h"
-#include "osh-zoo.h"
-
 #include <glib.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
+#include "osh-model.h"
+#include "osh-zoo.h"
 
 static int
 list (bool json)

@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "offshoot-application.h"
 #include "osh-exec.h"
 #include "osh-hdf5-guard.h"
-#include "offshoot-application.h"
 
 /* Starts again with the OpenBLAS kernels this CPU can run when OpenBLAS did not recognise it
  * (osh_exec_blas_core_hint); if that fails, carries on with the slow ones. Not under valgrind:
@@ -39,8 +39,9 @@ main (int argc, char **argv)
     return guard_status;
   pick_blas_core (argv);
   osh_hdf5_guard_enable ("/proc/self/exe");
-  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
-                   || strcmp (argv[1], "help") == 0))
+  if (argc > 1
+      && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+          || strcmp (argv[1], "help") == 0))
     {
       const OshCommand *cmd = argc > 2 ? osh_cli_find (argv[2]) : NULL;
       if (cmd)

@@ -45,8 +45,9 @@ on_portal_read (GObject *source, GAsyncResult *res, gpointer data)
     return; /* no portal: keep the theme's default */
   g_autoptr (GVariant) v = NULL;
   g_variant_get (ret, "(v)", &v);
-  g_autoptr (GVariant) inner = g_variant_is_of_type (v, G_VARIANT_TYPE_VARIANT) ? g_variant_get_variant (v)
-                                                                              : g_variant_ref (v);
+  g_autoptr (GVariant) inner = g_variant_is_of_type (v, G_VARIANT_TYPE_VARIANT)
+                                   ? g_variant_get_variant (v)
+                                   : g_variant_ref (v);
   apply_color_scheme (inner);
 }
 
@@ -81,14 +82,13 @@ follow_system_style (OffshootApplication *self)
   self->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
   if (!self->bus)
     return;
-  self->portal_signal = g_dbus_connection_signal_subscribe (self->bus, PORTAL_NAME, PORTAL_SETTINGS,
-                                                            "SettingChanged", PORTAL_PATH, NULL,
-                                                            G_DBUS_SIGNAL_FLAGS_NONE, on_portal_changed,
-                                                            NULL, NULL);
+  self->portal_signal = g_dbus_connection_signal_subscribe (
+      self->bus, PORTAL_NAME, PORTAL_SETTINGS, "SettingChanged", PORTAL_PATH, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, on_portal_changed, NULL, NULL);
   g_dbus_connection_call (self->bus, PORTAL_NAME, PORTAL_PATH, PORTAL_SETTINGS, "ReadOne",
                           g_variant_new ("(ss)", "org.freedesktop.appearance", "color-scheme"),
-                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL, on_portal_read,
-                          NULL);
+                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL,
+                          on_portal_read, NULL);
 }
 
 /* ---- Windows and actions ----------------------------------------------------------------- */
@@ -137,15 +137,12 @@ about_activated (GSimpleAction *action, GVariant *param, gpointer app)
   (void) action;
   (void) param;
   static const char *const authors[] = { "The Offshoot developers", NULL };
-  gtk_show_about_dialog (gtk_application_get_active_window (GTK_APPLICATION (app)),
-                         "program-name", "Offshoot",
-                         "logo-icon-name", OFFSHOOT_APP_ID,
-                         "version", OFFSHOOT_VERSION,
-                         "comments", "Look inside trained vision models, attach auxiliary heads, "
-                                     "explain “Graph disconnected” and run them on images.",
-                         "license-type", GTK_LICENSE_MIT_X11,
-                         "authors", authors,
-                         NULL);
+  gtk_show_about_dialog (gtk_application_get_active_window (GTK_APPLICATION (app)), "program-name",
+                         "Offshoot", "logo-icon-name", OFFSHOOT_APP_ID, "version", OFFSHOOT_VERSION,
+                         "comments",
+                         "Look inside trained vision models, attach auxiliary heads, "
+                         "explain “Graph disconnected” and run them on images.",
+                         "license-type", GTK_LICENSE_MIT_X11, "authors", authors, NULL);
 }
 
 typedef struct

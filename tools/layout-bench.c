@@ -54,8 +54,8 @@ time_dot_cli (const char *dot_text, double *cpu_seconds)
   struct rusage before, after;
   getrusage (RUSAGE_CHILDREN, &before);
   int status = 0;
-  gboolean ok = g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
-                              &status, NULL);
+  gboolean ok =
+      g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status, NULL);
   double t = now () - t0;
   getrusage (RUSAGE_CHILDREN, &after);
   *cpu_seconds = (double) (after.ru_utime.tv_sec - before.ru_utime.tv_sec)
@@ -107,16 +107,18 @@ bench (const char *name, OshGraph *g, double target)
   double cli_cpu, flat_cli_cpu;
   double cli = time_dot_cli (lay->dot, &cli_cpu);
   double flat_cli = time_dot_cli (flat_lay->dot, &flat_cli_cpu);
-  printf ("%s: %d layers → %d boxes, %d edges, %d block/model frames, %.0f × %.0f pt\n",
-          name, g->n_layers, lay->n_items, lay->n_edges, lay->n_clusters, lay->bounds.w,
-          lay->bounds.h);
+  printf ("%s: %d layers → %d boxes, %d edges, %d block/model frames, %.0f × %.0f pt\n", name,
+          g->n_layers, lay->n_items, lay->n_edges, lay->n_clusters, lay->bounds.w, lay->bounds.h);
   /* The machine is shared: CPU seconds say what the code costs, wall seconds what was felt. */
   printf ("  IR → geometry      %.3f s wall, %.3f s CPU (text+DOT %.3f s, graphviz %.3f s)"
           "   target ≤ %.1f s  %s\n",
           ir, ir_cpu, lay->seconds_build, lay->seconds_layout, target,
-          ir <= target ? "MET" : ir_cpu <= target ? "MET on CPU time" : "MISSED");
-  printf ("  dot -Txdot (CLI)   %.3f s wall, %.3f s CPU   ratio in-process / CLI = %.2f (CPU %.2f)\n",
-          cli, cli_cpu, cli > 0 ? ir / cli : 0, cli_cpu > 0 ? ir_cpu / cli_cpu : 0);
+          ir <= target       ? "MET"
+          : ir_cpu <= target ? "MET on CPU time"
+                             : "MISSED");
+  printf (
+      "  dot -Txdot (CLI)   %.3f s wall, %.3f s CPU   ratio in-process / CLI = %.2f (CPU %.2f)\n",
+      cli, cli_cpu, cli > 0 ? ir / cli : 0, cli_cpu > 0 ? ir_cpu / cli_cpu : 0);
   printf ("  without groups     %.3f s wall, %.3f s CPU in-process; dot -Txdot %.3f s wall, "
           "%.3f s CPU\n",
           flat, flat_cpu, flat_cli, flat_cli_cpu);
@@ -149,8 +151,9 @@ bench (const char *name, OshGraph *g, double target)
       sum += dt;
       worst = MAX (worst, dt);
     }
-  printf ("  visible redraw     %.2f ms mean, %.2f ms worst (%d boxes in view)   target ≤ 16 ms  %s\n",
-          sum / 30 * 1e3, worst * 1e3, drawn, sum / 30 <= 0.016 ? "MET" : "MISSED");
+  printf (
+      "  visible redraw     %.2f ms mean, %.2f ms worst (%d boxes in view)   target ≤ 16 ms  %s\n",
+      sum / 30 * 1e3, worst * 1e3, drawn, sum / 30 <= 0.016 ? "MET" : "MISSED");
   /* Zoomed out to 25 % (text off), a typical overview frame. */
   OshViewport out = { -(L->bounds.w / 2 * 0.25 - 800), -(L->bounds.h / 2 * 0.25), 0.25 };
   t0 = now ();

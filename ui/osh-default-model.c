@@ -10,8 +10,8 @@ osh_load_model_spec (const char *spec, OshError *err)
 {
   if (strcmp (spec, "@default") != 0)
     return osh_model_load (spec, err);
-  GBytes *bytes = g_resources_lookup_data (OSH_DEFAULT_MODEL_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE,
-                                           NULL);
+  GBytes *bytes =
+      g_resources_lookup_data (OSH_DEFAULT_MODEL_RESOURCE, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   if (!bytes)
     {
       osh_fail (err, OSH_ERR_NOT_FOUND, "@default: this build has no embedded default model");

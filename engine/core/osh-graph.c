@@ -135,7 +135,8 @@ osh_graph_copy (const OshGraph *g, OshError *err)
       for (int w = 0; w < l->n_weights; w++)
         {
           OshTensor *v = osh_tensor_copy (l->weights[w].value, err);
-          if (!v || !osh_layer_add_weight (c, i, l->weights[w].name, v, l->weights[w].trainable, err))
+          if (!v
+              || !osh_layer_add_weight (c, i, l->weights[w].name, v, l->weights[w].trainable, err))
             goto fail;
         }
       if (l->slots && !osh_layer_copy_slots (c, i, l, err))
@@ -186,9 +187,10 @@ osh_graph_add_layer (OshGraph *g, int owner, const char *name, const char *class
   if (osh_graph_find_layer (g, owner, name) >= 0)
     {
       json_decref (config);
-      osh_fail (err, OSH_ERR_FORMAT,
-                "The name \"%s\" is used more than once in the model. All layer names should be unique.",
-                name);
+      osh_fail (
+          err, OSH_ERR_FORMAT,
+          "The name \"%s\" is used more than once in the model. All layer names should be unique.",
+          name);
       return -1;
     }
   if (!json_is_object (config)
@@ -221,11 +223,13 @@ check_refs (const OshGraph *g, const OshRef *refs, int n, const char *what, OshE
   for (int i = 0; i < n; i++)
     {
       if (refs[i].node < 0 || refs[i].node >= g->n_nodes)
-        return osh_fail (err, OSH_ERR_FORMAT, "%s: tensor %d refers to node %d, which does not exist",
-                         what, i, refs[i].node);
+        return osh_fail (err, OSH_ERR_FORMAT,
+                         "%s: tensor %d refers to node %d, which does not exist", what, i,
+                         refs[i].node);
       if (refs[i].index < 0 || refs[i].index >= g->nodes[refs[i].node].n_outputs)
-        return osh_fail (err, OSH_ERR_FORMAT, "%s: tensor %d asks for output %d of layer '%s', which has %d",
-                         what, i, refs[i].index, g->layers[g->nodes[refs[i].node].layer].name,
+        return osh_fail (err, OSH_ERR_FORMAT,
+                         "%s: tensor %d asks for output %d of layer '%s', which has %d", what, i,
+                         refs[i].index, g->layers[g->nodes[refs[i].node].layer].name,
                          g->nodes[refs[i].node].n_outputs);
     }
   return true;
@@ -272,7 +276,8 @@ osh_graph_set_io (OshGraph *g, int model_layer, const OshRef *inputs, int n_inpu
   char what[300];
   snprintf (what, sizeof what, "model '%s'",
             model_layer < 0 ? (g->name ? g->name : "model") : g->layers[model_layer].name);
-  if (!check_refs (g, inputs, n_inputs, what, err) || !check_refs (g, outputs, n_outputs, what, err))
+  if (!check_refs (g, inputs, n_inputs, what, err)
+      || !check_refs (g, outputs, n_outputs, what, err))
     return false;
   OshRef *in = copy_refs (inputs, n_inputs, err);
   OshRef *out = copy_refs (outputs, n_outputs, err);
@@ -379,9 +384,8 @@ find_path_in (const OshGraph *g, int owner, const char *part)
       memcpy (name, part, len);
       name[len] = '\0';
       int nested = osh_graph_find_layer (g, owner, name);
-      int found = nested >= 0 && g->layers[nested].is_model
-                      ? find_path_in (g, nested, part + len + 1)
-                      : -1;
+      int found =
+          nested >= 0 && g->layers[nested].is_model ? find_path_in (g, nested, part + len + 1) : -1;
       if (found >= 0)
         return found;
     }

@@ -46,7 +46,7 @@ typedef struct
 
 typedef struct
 {
-  char *name;     /* as stored ("conv1/kernel:0", "block1/conv/kernel", "vars/0") */
+  char *name; /* as stored ("conv1/kernel:0", "block1/conv/kernel", "vars/0") */
   OshTensor *value;
   bool trainable; /* false for BatchNorm moving statistics and frozen layers */
 } OshWeight;
@@ -92,8 +92,8 @@ typedef struct
 
 typedef struct
 {
-  int layer;       /* the layer this node calls */
-  OshRef *inputs;  /* the tensors it is called on, in order */
+  int layer;      /* the layer this node calls */
+  OshRef *inputs; /* the tensors it is called on, in order */
   int n_inputs;
   int n_outputs;
   OshShape *shapes; /* n_outputs inferred output shapes (osh_graph_infer_shapes); open sizes
@@ -137,9 +137,9 @@ typedef struct
 
   OshLayout layout;
   const OshDialect *dialect; /* set by the reader; NULL: Keras (osh-dialect.h) */
-  char *format;      /* "keras3", "keras-h5", "tfjs", "onnx", "builder" */
-  char *source_path; /* the file it came from, or NULL */
-  json_t *meta;      /* format extras kept for round-trips (keras_version, backend, ...); owned */
+  char *format;              /* "keras3", "keras-h5", "tfjs", "onnx", "builder" */
+  char *source_path;         /* the file it came from, or NULL */
+  json_t *meta; /* format extras kept for round-trips (keras_version, backend, ...); owned */
 
   int layers_cap, nodes_cap; /* private */
 } OshGraph;

@@ -5,12 +5,12 @@
  * order) beside Offshoot's analysis; both read the same marks, so they stay together. */
 #include "osh-connectivity.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "osh-fixes.h"
 #include "osh-op.h"
 #include "osh-strbuf.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 enum
 {
@@ -206,8 +206,8 @@ bool
 osh_connectivity_is_missing_tensor (const OshGraph *g, int node)
 {
   const OshLayer *l = &g->layers[g->nodes[node].layer];
-  return strcmp (l->class_name, "InputLayer") == 0 &&
-         osh_config_bool (l->config, OSH_INPUT_UNPRODUCED, false);
+  return strcmp (l->class_name, "InputLayer") == 0
+         && osh_config_bool (l->config, OSH_INPUT_UNPRODUCED, false);
 }
 
 /* OSH_WORDING_NODE_INPUT (ONNX): the first node (in file order) that reads a foreign root. */
@@ -475,8 +475,8 @@ mark_disconnected (Walk *w, int o, int *stack, bool *seen)
       if (is_input_layer (g, n))
         {
           c->node_flags[n] |= OSH_CONN_FOREIGN_ROOT;
-          if (!contains_int (c->foreign_roots, c->n_foreign_roots, n) &&
-              !push_int (&c->foreign_roots, &c->n_foreign_roots, n))
+          if (!contains_int (c->foreign_roots, c->n_foreign_roots, n)
+              && !push_int (&c->foreign_roots, &c->n_foreign_roots, n))
             return false;
           continue;
         }
@@ -555,8 +555,8 @@ find_unused (const OshGraph *g, OshConnectivity *c)
       {
         c->layer_flags[l] |= OSH_CONN_UNUSED;
         int owner = g->layers[l].owner;
-        if ((owner < 0 || layer_used[owner]) &&
-            !push_int (&c->unused_layers, &c->n_unused_layers, l))
+        if ((owner < 0 || layer_used[owner])
+            && !push_int (&c->unused_layers, &c->n_unused_layers, l))
           ok = false;
       }
   free (used);
@@ -578,8 +578,8 @@ reach_disconnected (const OshGraph *g, const OshConnectivity *c, int o, bool *re
       for (int i = 0; i < node->n_inputs; i++)
         {
           OshRef r = node->inputs[i];
-          if (reached[r.node] || is_declared_input (g, r) ||
-              (c->node_flags[r.node] & OSH_CONN_COMPUTABLE))
+          if (reached[r.node] || is_declared_input (g, r)
+              || (c->node_flags[r.node] & OSH_CONN_COMPUTABLE))
             continue;
           reached[r.node] = true;
           stack[top++] = r.node;
@@ -645,8 +645,8 @@ explain (const OshGraph *g, OshConnectivity *c, OshStrbuf *b)
       for (int i = 0; i < c->n_bridges; i++)
         {
           int to_node = c->bridges[i].to_node;
-          if (!reached[c->bridges[i].from_node] ||
-              (to_node < 0 ? g->outputs[o].node != c->bridges[i].from_node : !reached[to_node]))
+          if (!reached[c->bridges[i].from_node]
+              || (to_node < 0 ? g->outputs[o].node != c->bridges[i].from_node : !reached[to_node]))
             continue;
           int from_layer = g->nodes[c->bridges[i].from_node].layer;
           char *from = osh_graph_layer_path (g, from_layer);

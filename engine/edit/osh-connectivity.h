@@ -24,9 +24,9 @@
  */
 #pragma once
 
-#include "osh-graph.h"
-
 #include <stdint.h>
+
+#include "osh-graph.h"
 
 typedef enum
 {

@@ -1,13 +1,13 @@
 /* Fixes for a disconnected graph: proposed from the analysis, applied to a new graph. */
 #include "osh-fixes.h"
 
-#include "osh-graph-rebuild.h"
-#include "osh-op.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "osh-graph-rebuild.h"
+#include "osh-op.h"
 
 void
 osh_fixes_free (OshFix *fixes, int n)
@@ -69,12 +69,7 @@ reachable_by_flattening (const OshGraph *g, const OshConnectivity *c, int layer)
 }
 
 static bool
-add_fix (OshConnectivity *c,
-         OshFixKind kind,
-         int node,
-         int input,
-         int target,
-         char *id,
+add_fix (OshConnectivity *c, OshFixKind kind, int node, int input, int target, char *id,
          char *description)
 {
   bool ok = id && description && !osh_fix_find (c, id);
@@ -117,8 +112,9 @@ propose_rewire (const OshGraph *g, OshConnectivity *c, const OshBridge *b)
   int from_layer = g->nodes[b->from_node].layer;
   for (int l = 0; l < g->n_layers; l++)
     {
-      if (l == from_layer || strcmp (g->layers[l].name, g->layers[from_layer].name) != 0 ||
-          top_instance (g, l) == top_instance (g, from_layer) || !reachable_by_flattening (g, c, l))
+      if (l == from_layer || strcmp (g->layers[l].name, g->layers[from_layer].name) != 0
+          || top_instance (g, l) == top_instance (g, from_layer)
+          || !reachable_by_flattening (g, c, l))
         continue;
       for (int i = 0; i < consumer->n_inputs; i++)
         {
@@ -149,8 +145,8 @@ static OshRef
 computable_named (const OshGraph *g, const OshConnectivity *c, const char *name)
 {
   OshRef t = osh_dialect_find_tensor (g, name);
-  bool ok = t.node >= 0 && (c->node_flags[t.node] & OSH_CONN_COMPUTABLE) &&
-            !osh_connectivity_is_missing_tensor (g, t.node);
+  bool ok = t.node >= 0 && (c->node_flags[t.node] & OSH_CONN_COMPUTABLE)
+            && !osh_connectivity_is_missing_tensor (g, t.node);
   return ok ? t : (OshRef){ -1, 0 };
 }
 
@@ -210,11 +206,11 @@ propose_rewire_by_name (const OshGraph *g, OshConnectivity *c, int root)
         const char *from = g->layers[g->nodes[t.node].layer].name;
         char *tensor = osh_dialect_tensor_name (g, t);
         int before = c->n_fixes;
-        bool ok = add_fix (c, OSH_FIX_REWIRE, n, i, g->nodes[t.node].layer,
-                           format ("rewire:%s", to),
-                           format ("Feed '%s' from the tensor '%s' of this graph (the output of "
-                                   "'%s'), not from the missing '%s'.",
-                                   to, tensor ? tensor : "?", from, missing));
+        bool ok =
+            add_fix (c, OSH_FIX_REWIRE, n, i, g->nodes[t.node].layer, format ("rewire:%s", to),
+                     format ("Feed '%s' from the tensor '%s' of this graph (the output of "
+                             "'%s'), not from the missing '%s'.",
+                             to, tensor ? tensor : "?", from, missing));
         free (tensor);
         if (!ok)
           return false;
@@ -253,8 +249,8 @@ osh_fixes_propose (const OshGraph *g, OshConnectivity *c, OshError *err)
     {
       int node = c->foreign_roots[i];
       const OshLayer *root = &g->layers[g->nodes[node].layer];
-      if (osh_connectivity_is_missing_tensor (g, node) &&
-          !json_is_array (json_object_get (root->config, "batch_input_shape")))
+      if (osh_connectivity_is_missing_tensor (g, node)
+          && !json_is_array (json_object_get (root->config, "batch_input_shape")))
         continue; /* an input needs a shape, and the file gives none for this tensor */
       char *path = osh_graph_layer_path (g, g->nodes[node].layer);
       ok = add_fix (
@@ -422,9 +418,8 @@ drop_branch (const OshGraph *g, int output, OshError *err)
   for (int o = 0; outputs && o < g->n_outputs; o++)
     if (o != output)
       outputs[n_out++] = g->outputs[o];
-  bool ok = keep_used && drop_used && outputs &&
-            osh_graph_mark_used (g, outputs, n_out, keep_used) &&
-            osh_graph_mark_used (g, &g->outputs[output], 1, drop_used);
+  bool ok = keep_used && drop_used && outputs && osh_graph_mark_used (g, outputs, n_out, keep_used)
+            && osh_graph_mark_used (g, &g->outputs[output], 1, drop_used);
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory dropping an output");
   ok = ok && osh_rebuild_init (&r, g, err);
@@ -465,8 +460,7 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
 {
   switch (fix->kind)
     {
-    case OSH_FIX_FLATTEN:
-      return osh_graph_flatten_model (g, fix->target, err);
+    case OSH_FIX_FLATTEN: return osh_graph_flatten_model (g, fix->target, err);
     case OSH_FIX_DROP_BRANCH:
       if (fix->target < 0 || fix->target >= g->n_outputs)
         break;
@@ -496,13 +490,13 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
       }
     case OSH_FIX_REWIRE:
       {
-        if (fix->node < 0 || fix->node >= g->n_nodes || fix->target < 0 ||
-            fix->target >= g->n_layers || fix->input < 0 ||
-            fix->input >= g->nodes[fix->node].n_inputs)
+        if (fix->node < 0 || fix->node >= g->n_nodes || fix->target < 0
+            || fix->target >= g->n_layers || fix->input < 0
+            || fix->input >= g->nodes[fix->node].n_inputs)
           break;
         int source = osh_graph_layer_first_node (g, fix->target);
         int index = fix->target_output >= 0 ? fix->target_output
-                                             : g->nodes[fix->node].inputs[fix->input].index;
+                                            : g->nodes[fix->node].inputs[fix->input].index;
         int before = g->nodes[fix->node].inputs[fix->input].node;
         if (source < 0 || index >= g->nodes[source].n_outputs)
           {

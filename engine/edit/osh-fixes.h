@@ -58,7 +58,7 @@ OshGraph *osh_graph_flatten_model (const OshGraph *g, int model_layer, OshError 
 OshGraph *osh_graph_flatten_around (const OshGraph *g, const char *path, OshError *err);
 
 /* The same for layer index `layer`; *new_layer (may be NULL) receives its index afterwards. */
-OshGraph *
-osh_graph_flatten_around_layer (const OshGraph *g, int layer, int *new_layer, OshError *err);
+OshGraph *osh_graph_flatten_around_layer (const OshGraph *g, int layer, int *new_layer,
+                                          OshError *err);
 
 void osh_fixes_free (OshFix *fixes, int n);

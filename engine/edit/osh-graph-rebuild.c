@@ -55,13 +55,8 @@ dup_or_null (const char *s)
 
 /* Maps old references to new ones; false (err set) when one points at something removed. */
 static bool
-map_refs (const OshRebuild *r,
-          const int *node_map,
-          const OshRef *in,
-          int n,
-          OshRef *out,
-          const char *what,
-          OshError *err)
+map_refs (const OshRebuild *r, const int *node_map, const OshRef *in, int n, OshRef *out,
+          const char *what, OshError *err)
 {
   for (int i = 0; i < n; i++)
     {
@@ -106,8 +101,9 @@ copy_layers (const OshRebuild *r, OshGraph *c, int *layer_map, OshError *err)
       for (int w = 0; w < src->n_weights; w++)
         {
           OshTensor *v = osh_tensor_copy (src->weights[w].value, err);
-          if (!v || !osh_layer_add_weight (c, nl, src->weights[w].name, v,
-                                           src->weights[w].trainable, err))
+          if (!v
+              || !osh_layer_add_weight (c, nl, src->weights[w].name, v, src->weights[w].trainable,
+                                        err))
             return false;
         }
       if (!osh_layer_copy_slots (c, nl, src, err))
@@ -118,15 +114,8 @@ copy_layers (const OshRebuild *r, OshGraph *c, int *layer_map, OshError *err)
 
 /* Adds node `n` once all its (resolved) inputs are in; iterative DFS in topological order. */
 static bool
-copy_node (const OshRebuild *r,
-           OshGraph *c,
-           int root,
-           const int *layer_map,
-           int *node_map,
-           unsigned char *state,
-           int *stack,
-           int *next,
-           OshError *err)
+copy_node (const OshRebuild *r, OshGraph *c, int root, const int *layer_map, int *node_map,
+           unsigned char *state, int *stack, int *next, OshError *err)
 {
   const OshGraph *g = r->g;
   int top = 0;
@@ -174,24 +163,17 @@ copy_node (const OshRebuild *r,
 }
 
 static bool
-set_model_io (const OshRebuild *r,
-              OshGraph *c,
-              int model,
-              const int *node_map,
-              const OshRef *inputs,
-              int n_inputs,
-              const OshRef *outputs,
-              int n_outputs,
-              int new_model,
-              OshError *err)
+set_model_io (const OshRebuild *r, OshGraph *c, int model, const int *node_map,
+              const OshRef *inputs, int n_inputs, const OshRef *outputs, int n_outputs,
+              int new_model, OshError *err)
 {
   OshRef *in = malloc (((size_t) n_inputs + 1) * sizeof *in);
   OshRef *out = malloc (((size_t) n_outputs + 1) * sizeof *out);
   char what[300];
   snprintf (what, sizeof what, "model '%s'", model < 0 ? "(top level)" : r->g->layers[model].name);
-  bool ok = in && out && map_refs (r, node_map, inputs, n_inputs, in, what, err) &&
-            map_refs (r, node_map, outputs, n_outputs, out, what, err) &&
-            osh_graph_set_io (c, new_model, in, n_inputs, out, n_outputs, err);
+  bool ok = in && out && map_refs (r, node_map, inputs, n_inputs, in, what, err)
+            && map_refs (r, node_map, outputs, n_outputs, out, what, err)
+            && osh_graph_set_io (c, new_model, in, n_inputs, out, n_outputs, err);
   if (!in || !out)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   free (in);

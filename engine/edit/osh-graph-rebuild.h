@@ -33,5 +33,5 @@ void osh_rebuild_clear (OshRebuild *r);
 OshRef osh_rebuild_resolve (const OshRebuild *r, OshRef t);
 
 /* The new graph whose top-level outputs are `outputs` (old references); inputs are g's. */
-OshGraph *
-osh_rebuild_run (const OshRebuild *r, const OshRef *outputs, int n_outputs, OshError *err);
+OshGraph *osh_rebuild_run (const OshRebuild *r, const OshRef *outputs, int n_outputs,
+                           OshError *err);

@@ -1,14 +1,14 @@
 /* Head specs (templates and chains) and attaching a head at a layer. */
 #include "osh-heads.h"
 
-#include "osh-fixes.h"
-#include "osh-op.h"
-#include "osh-shapes.h"
-
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "osh-fixes.h"
+#include "osh-op.h"
+#include "osh-shapes.h"
 
 /* ---- parsing ---- */
 
@@ -114,8 +114,8 @@ set_key (Parser *p, OshHeadStep *s, const char *key, size_t key_at, const char *
           }
       return parse_fail (p, at, "activation is linear, relu, sigmoid, softmax or tanh");
     }
-  if (s->kind == OSH_HEAD_BATCHNORM &&
-      (strcmp (key, "epsilon") == 0 || strcmp (key, "momentum") == 0))
+  if (s->kind == OSH_HEAD_BATCHNORM
+      && (strcmp (key, "epsilon") == 0 || strcmp (key, "momentum") == 0))
     {
       char *end;
       double v = strtod (value, &end);
@@ -189,9 +189,9 @@ parse_step (Parser *p, OshHeadStep *s)
         }
       p->pos++;
     }
-  if ((s->kind == OSH_HEAD_CONV2D && (s->filters == 0 || s->kernel_size == 0)) ||
-      (s->kind == OSH_HEAD_DENSE && s->filters == 0) ||
-      (s->kind == OSH_HEAD_ACTIVATION && !s->activation[0]))
+  if ((s->kind == OSH_HEAD_CONV2D && (s->filters == 0 || s->kernel_size == 0))
+      || (s->kind == OSH_HEAD_DENSE && s->filters == 0)
+      || (s->kind == OSH_HEAD_ACTIVATION && !s->activation[0]))
     return parse_fail (p, at,
                        s->kind == OSH_HEAD_CONV2D  ? "conv2d needs filters= and kernel_size="
                        : s->kind == OSH_HEAD_DENSE ? "dense needs units="
@@ -206,8 +206,8 @@ parse_template (Parser *p, OshHeadSpec *spec, bool *is_template)
   char word[64];
   *is_template = false;
   size_t save = p->pos;
-  if (!read_word (p, word, sizeof word) ||
-      (strcmp (word, "seg") != 0 && strcmp (word, "classifier") != 0))
+  if (!read_word (p, word, sizeof word)
+      || (strcmp (word, "seg") != 0 && strcmp (word, "classifier") != 0))
     {
       p->pos = save;
       return true;
@@ -298,18 +298,12 @@ osh_head_step_class (const OshHeadStep *step)
 {
   switch (step->kind)
     {
-    case OSH_HEAD_CONV2D:
-      return "Conv2D";
-    case OSH_HEAD_BATCHNORM:
-      return "BatchNormalization";
-    case OSH_HEAD_RELU:
-      return "ReLU";
-    case OSH_HEAD_ACTIVATION:
-      return "Activation";
-    case OSH_HEAD_GAP:
-      return "GlobalAveragePooling2D";
-    case OSH_HEAD_DENSE:
-      return "Dense";
+    case OSH_HEAD_CONV2D: return "Conv2D";
+    case OSH_HEAD_BATCHNORM: return "BatchNormalization";
+    case OSH_HEAD_RELU: return "ReLU";
+    case OSH_HEAD_ACTIVATION: return "Activation";
+    case OSH_HEAD_GAP: return "GlobalAveragePooling2D";
+    case OSH_HEAD_DENSE: return "Dense";
     }
   return "?";
 }
@@ -390,8 +384,8 @@ osh_head_step_config (const OshHeadStep *s, const char *name, int input_rank)
 /* ---- shapes and weights ---- */
 
 static bool
-head_step_shape (
-    const OshHeadStep *s, const char *name, const OshShape *in, OshShape *out, OshError *err)
+head_step_shape (const OshHeadStep *s, const char *name, const OshShape *in, OshShape *out,
+                 OshError *err)
 {
   char text[128];
   osh_shape_format (in, text, sizeof text);
@@ -465,20 +459,14 @@ head_fill (float *data, int64_t n, const char *layer_name, float fill, double gl
   for (int64_t i = 0; i < n; i++)
     data[i] =
         glorot_limit > 0
-            ? (float) ((2.0 * (double) (next_random (&state) >> 11) / 9007199254740992.0 - 1.0) *
-                       glorot_limit)
+            ? (float) ((2.0 * (double) (next_random (&state) >> 11) / 9007199254740992.0 - 1.0)
+                       * glorot_limit)
             : fill;
 }
 
 static bool
-add_weight (OshGraph *g,
-            int layer,
-            const char *what,
-            OshShape shape,
-            float fill,
-            double glorot_limit,
-            bool trainable,
-            OshError *err)
+add_weight (OshGraph *g, int layer, const char *what, OshShape shape, float fill,
+            double glorot_limit, bool trainable, OshError *err)
 {
   OshTensor *t = osh_tensor_new (&shape, err);
   if (!t)
@@ -500,8 +488,8 @@ static bool
 add_step_weights (OshGraph *g, int layer, const OshHeadStep *s, const OshShape *in, OshError *err)
 {
   int64_t cin = in->dim[in->rank - 1];
-  if (cin < 1 && s->kind != OSH_HEAD_RELU && s->kind != OSH_HEAD_ACTIVATION &&
-      s->kind != OSH_HEAD_GAP)
+  if (cin < 1 && s->kind != OSH_HEAD_RELU && s->kind != OSH_HEAD_ACTIVATION
+      && s->kind != OSH_HEAD_GAP)
     return osh_fail (err, OSH_ERR_SHAPE, "head layer '%s': the input's channel count is unknown",
                      g->layers[layer].name);
   OshShape vec =
@@ -516,19 +504,17 @@ add_step_weights (OshGraph *g, int layer, const OshHeadStep *s, const OshShape *
                           ? osh_shape_make (4, (int64_t[]){ k, k, cin, s->filters })
                           : osh_shape_make (2, (int64_t[]){ cin, s->filters });
         double limit = head_glorot_limit (s, cin);
-        return add_weight (g, layer, "kernel", ks, 0, limit, true, err) &&
-               (!s->use_bias || add_weight (g, layer, "bias", vec, 0.0f, 0, true, err));
+        return add_weight (g, layer, "kernel", ks, 0, limit, true, err)
+               && (!s->use_bias || add_weight (g, layer, "bias", vec, 0.0f, 0, true, err));
       }
     case OSH_HEAD_BATCHNORM:
-      return add_weight (g, layer, "gamma", vec, 1.0f, 0, true, err) &&
-             add_weight (g, layer, "beta", vec, 0.0f, 0, true, err) &&
-             add_weight (g, layer, "moving_mean", vec, 0.0f, 0, false, err) &&
-             add_weight (g, layer, "moving_variance", vec, 1.0f, 0, false, err);
-    default:
-      return true;
+      return add_weight (g, layer, "gamma", vec, 1.0f, 0, true, err)
+             && add_weight (g, layer, "beta", vec, 0.0f, 0, true, err)
+             && add_weight (g, layer, "moving_mean", vec, 0.0f, 0, false, err)
+             && add_weight (g, layer, "moving_variance", vec, 1.0f, 0, false, err);
+    default: return true;
     }
 }
-
 
 /* "aux_head_conv", or with _1, _2... when the top level or this head already has it. */
 static char *
@@ -636,12 +622,8 @@ build_head (OshGraph *w, OshRef at, const OshHeadSpec *spec, char **names, OshEr
 }
 
 OshGraph *
-osh_head_attach (const OshGraph *g,
-                 const char *path,
-                 const OshHeadSpec *spec,
-                 OshAttachMode mode,
-                 char **names,
-                 OshError *err)
+osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec, OshAttachMode mode,
+                 char **names, OshError *err)
 {
   const char *asked = path;
   const OshDialect *d = osh_dialect_of (g);
@@ -670,8 +652,8 @@ osh_head_attach (const OshGraph *g,
     }
   if (g->layout == OSH_LAYOUT_CHANNELS_FIRST && !d->lower_keras_layer)
     {
-      osh_fail (err, OSH_ERR_UNSUPPORTED,
-                "heads on channels-first %s graphs are not supported yet", d->title);
+      osh_fail (err, OSH_ERR_UNSUPPORTED, "heads on channels-first %s graphs are not supported yet",
+                d->title);
       return NULL;
     }
   bool flatten = mode == OSH_ATTACH_CONNECTED && g->layers[layer].owner >= 0;

@@ -70,12 +70,8 @@ bool osh_head_parse (const char *text, OshHeadSpec *spec, OshError *err);
  * its output appended to the model outputs. Shapes are checked before anything is built; on
  * failure NULL and err names the head layer and the shapes. When `names` is not NULL it
  * receives spec->n_steps malloc'd layer names (the caller frees them). */
-OshGraph *osh_head_attach (const OshGraph *g,
-                           const char *path,
-                           const OshHeadSpec *spec,
-                           OshAttachMode mode,
-                           char **names,
-                           OshError *err);
+OshGraph *osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec,
+                           OshAttachMode mode, char **names, OshError *err);
 
 /* The Keras class name of a step ("Conv2D", ...). */
 const char *osh_head_step_class (const OshHeadStep *step);

@@ -1,12 +1,12 @@
 /* The Keras snippet for an attach edit (see osh-snippet.h). */
 #include "osh-snippet.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "osh-connectivity.h"
 #include "osh-op.h"
 #include "osh-strbuf.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 /* A Python string literal. */
 static void
@@ -53,12 +53,9 @@ step_code (OshStrbuf *b, const OshHeadStep *s, const char *name)
     case OSH_HEAD_BATCHNORM:
       osh_strbuf_printf (b, "momentum=%g, epsilon=%g, ", s->momentum, s->epsilon);
       break;
-    case OSH_HEAD_ACTIVATION:
-      osh_strbuf_printf (b, "\"%s\", ", s->activation);
-      break;
+    case OSH_HEAD_ACTIVATION: osh_strbuf_printf (b, "\"%s\", ", s->activation); break;
     case OSH_HEAD_RELU:
-    case OSH_HEAD_GAP:
-      break;
+    case OSH_HEAD_GAP: break;
     }
   osh_strbuf_printf (b, "name=");
   py_str (b, name);
@@ -207,8 +204,8 @@ replay_fits (const OshGraph *g, const OshSnippetHead *heads, int n_heads, Replay
       int layer = osh_graph_find_path (g, heads[k].path);
       if (layer < 0 || g->layers[layer].owner < 0)
         continue;
-      if (osh_graph_layer_depth (g, layer) != 1 ||
-          (r->model >= 0 && r->model != g->layers[layer].owner))
+      if (osh_graph_layer_depth (g, layer) != 1
+          || (r->model >= 0 && r->model != g->layers[layer].owner))
         return false;
       r->model = g->layers[layer].owner;
     }
@@ -219,8 +216,8 @@ replay_fits (const OshGraph *g, const OshSnippetHead *heads, int n_heads, Replay
     if (g->nodes[n].layer == r->model && calls++ == 0)
       r->call = n;
   const OshNode *c = calls == 1 ? &g->nodes[r->call] : NULL;
-  return c && c->n_inputs == 1 && c->inputs[0].node == g->inputs[0].node &&
-         c->inputs[0].index == g->inputs[0].index;
+  return c && c->n_inputs == 1 && c->inputs[0].node == g->inputs[0].node
+         && c->inputs[0].index == g->inputs[0].index;
 }
 
 /* The outer layers again, called on the instance's output, in graph order. */
@@ -260,12 +257,8 @@ replay_code (OshStrbuf *b, const Replay *r, OshError *err)
 }
 
 char *
-osh_snippet_python (const OshGraph *g,
-                    const OshSnippetHead *heads,
-                    int n_heads,
-                    const char *model_path,
-                    const char *save_path,
-                    OshError *err)
+osh_snippet_python (const OshGraph *g, const OshSnippetHead *heads, int n_heads,
+                    const char *model_path, const char *save_path, OshError *err)
 {
   const OshDialect *d = osh_dialect_of (g);
   if (!d->keras_writable)

@@ -23,9 +23,5 @@ typedef struct
 
 /* `g` is the model before the edits. Returns malloc'd Python source, or NULL with err set
  * (a layer nested more than one model deep, or a path that does not exist). */
-char *osh_snippet_python (const OshGraph *g,
-                          const OshSnippetHead *heads,
-                          int n_heads,
-                          const char *model_path,
-                          const char *save_path,
-                          OshError *err);
+char *osh_snippet_python (const OshGraph *g, const OshSnippetHead *heads, int n_heads,
+                          const char *model_path, const char *save_path, OshError *err);

@@ -1,11 +1,11 @@
 /* The BLAS underneath: a single-thread sgemm yardstick that bench results are read against,
  * and which OpenBLAS kernels run (or should, when OpenBLAS did not recognise the CPU). */
-#include "osh-exec.h"
-
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "osh-exec.h"
 
 /* CPU time of the calling thread: one-thread OpenBLAS computes there, and time the scheduler
  * gives other processes does not count against it. */

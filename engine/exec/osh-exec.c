@@ -222,7 +222,10 @@ plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **
     }
   openblas_set_num_threads (p->threads);
   p->has_run = false;
-  enum { STACK_IO = 16 };
+  enum
+  {
+    STACK_IO = 16
+  };
   for (int s = 0; s < p->n_steps; s++)
     {
       if (p->cancel && *p->cancel)

@@ -43,8 +43,8 @@
 
 typedef struct
 {
-  int threads;    /* kernels' threads (OpenBLAS and our own); 0 means 1 */
-  int64_t batch;  /* the size given to None batch dimensions; 0 means 1 */
+  int threads;   /* kernels' threads (OpenBLAS and our own); 0 means 1 */
+  int64_t batch; /* the size given to None batch dimensions; 0 means 1 */
 
   /* Optional full shapes of every model input (batch included), for models whose
    * inputs have None sizes other than the batch (e.g. (None, None, None, 3)). A shape that
@@ -116,8 +116,8 @@ OshPlan *osh_plan_new (const OshGraph *g, const OshExecOptions *opt, OshError *e
 void osh_plan_free (OshPlan *p);
 
 int osh_plan_n_inputs (const OshPlan *p);
-const OshShape *osh_plan_input_shape (const OshPlan *p, int i);  /* concrete */
-const char *osh_plan_input_name (const OshPlan *p, int i);       /* the input layer's path */
+const OshShape *osh_plan_input_shape (const OshPlan *p, int i); /* concrete */
+const char *osh_plan_input_name (const OshPlan *p, int i);      /* the input layer's path */
 int osh_plan_n_outputs (const OshPlan *p);
 const OshShape *osh_plan_output_shape (const OshPlan *p, int i); /* concrete */
 const char *osh_plan_output_name (const OshPlan *p, int i);      /* the output layer's path */
@@ -132,8 +132,8 @@ bool osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, Osh
 const float *osh_plan_activation (const OshPlan *p, const char *path, OshShape *shape);
 
 void osh_plan_set_threads (OshPlan *p, int threads);
-double osh_plan_flops (const OshPlan *p);          /* per run, multiply-adds count two */
-int64_t osh_plan_buffer_bytes (const OshPlan *p);  /* activation memory after reuse */
+double osh_plan_flops (const OshPlan *p);         /* per run, multiply-adds count two */
+int64_t osh_plan_buffer_bytes (const OshPlan *p); /* activation memory after reuse */
 int osh_plan_n_steps (const OshPlan *p);
 bool osh_plan_step (const OshPlan *p, int i, OshPlanStep *info);
 

@@ -236,8 +236,7 @@ npy_value (NpyDtype dtype, const unsigned char *b)
         return (float) i;
       }
     case NPY_U1:
-    default:
-      return (float) b[0];
+    default: return (float) b[0];
     }
 }
 
@@ -247,8 +246,8 @@ osh_npy_read_bytes (const char *name, const void *data, size_t size, OshError *e
   const unsigned char *b = data;
   if (size < NPY_MAGIC_LEN + 4 || memcmp (b, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: not a .npy file (expected the \\x93NUMPY magic at byte 0)",
-                name);
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: not a .npy file (expected the \\x93NUMPY magic at byte 0)", name);
       return NULL;
     }
   unsigned major = b[6];
@@ -270,14 +269,15 @@ osh_npy_read_bytes (const char *name, const void *data, size_t size, OshError *e
     }
   else
     {
-      osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: .npy version %u.%u is not supported (expected 1, 2 or 3)",
-                name, major, b[7]);
+      osh_fail (err, OSH_ERR_UNSUPPORTED,
+                "%s: .npy version %u.%u is not supported (expected 1, 2 or 3)", name, major, b[7]);
       return NULL;
     }
   if (header_len > NPY_MAX_HEADER || header_start + header_len > size)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: .npy header of %zu bytes at byte %zu does not fit in the %zu-byte file",
-                name, header_len, header_start, size);
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: .npy header of %zu bytes at byte %zu does not fit in the %zu-byte file", name,
+                header_len, header_start, size);
       return NULL;
     }
   NpyParser p = { name, (const char *) b + header_start, header_len, 0, header_start, err };
@@ -296,8 +296,8 @@ osh_npy_read_bytes (const char *name, const void *data, size_t size, OshError *e
   size_t data_start = header_start + header_len;
   if ((uint64_t) n > (size - data_start) / item)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: .npy data at byte %zu holds %zu bytes, expected %llu", name,
-                data_start, size - data_start, (unsigned long long) n * item);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: .npy data at byte %zu holds %zu bytes, expected %llu",
+                name, data_start, size - data_start, (unsigned long long) n * item);
       return NULL;
     }
   OshTensor *t = osh_tensor_new (&shape, err);
@@ -350,8 +350,11 @@ osh_npy_write (const char *path, const OshTensor *t, OshError *err)
   char header[512];
   int len = snprintf (header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
   for (int i = 0; i < t->shape.rank; i++)
-    len += snprintf (header + len, sizeof header - (size_t) len, "%lld%s", (long long) t->shape.dim[i],
-                     t->shape.rank == 1 ? "," : i + 1 < t->shape.rank ? ", " : "");
+    len +=
+        snprintf (header + len, sizeof header - (size_t) len, "%lld%s", (long long) t->shape.dim[i],
+                  t->shape.rank == 1      ? ","
+                  : i + 1 < t->shape.rank ? ", "
+                                          : "");
   len += snprintf (header + len, sizeof header - (size_t) len, "), }");
   /* Pad with spaces so the data starts on a 64-byte boundary, ending with '\n' (version 1.0). */
   int total = 10 + len + 1;
@@ -384,8 +387,9 @@ osh_npy_write (const char *path, const OshTensor *t, OshError *err)
       return false;
     }
   FILE *f = fdopen (fd, "wb");
-  unsigned char pre[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char) (len & 0xff),
-                            (unsigned char) (len >> 8) };
+  unsigned char pre[10] = {
+    0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char) (len & 0xff), (unsigned char) (len >> 8)
+  };
   int64_t n = osh_tensor_numel (t);
   bool ok = f && fwrite (pre, 1, 10, f) == 10 && fwrite (header, 1, (size_t) len, f) == (size_t) len
             && (n == 0 || fwrite (t->data, sizeof (float), (size_t) n, f) == (size_t) n);

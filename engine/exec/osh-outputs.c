@@ -9,13 +9,10 @@ osh_output_kind_name (OshOutputKind kind)
 {
   switch (kind)
     {
-    case OSH_OUTPUT_LABEL:
-      return "label";
-    case OSH_OUTPUT_HEATMAP:
-      return "heatmap";
+    case OSH_OUTPUT_LABEL: return "label";
+    case OSH_OUTPUT_HEATMAP: return "heatmap";
     case OSH_OUTPUT_TENSOR:
-    default:
-      return "tensor";
+    default: return "tensor";
     }
 }
 

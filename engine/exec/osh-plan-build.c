@@ -2,11 +2,11 @@
  * models inlined, one context per call), a step added for each node with its op's shapes and
  * preparation, and the concrete shapes of the model's inputs. Also the small helpers the other
  * passes share: growing arrays, layer paths, new values, freeing a step. */
-#include "osh-plan-internal.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "osh-plan-internal.h"
 
 #define MAX_CONTEXTS 100000 /* model calls, nested ones included */
 
@@ -66,8 +66,12 @@ osh_plan_new_value (OshPlan *p, const OshShape *s, int node, OshError *err)
     return -1;
   if (!osh_plan_grow ((void **) &p->vals, &p->cap_vals, p->n_vals + 1, sizeof (Value), err))
     return -1;
-  p->vals[p->n_vals] = (Value){ .shape = *s, .numel = osh_shape_numel (s), .last_use = -1,
-                                .buffer = -1, .node = node, .twin = -1 };
+  p->vals[p->n_vals] = (Value){ .shape = *s,
+                                .numel = osh_shape_numel (s),
+                                .last_use = -1,
+                                .buffer = -1,
+                                .node = node,
+                                .twin = -1 };
   return p->n_vals++;
 }
 
@@ -107,8 +111,12 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
   st->in_vals = malloc ((size_t) (n->n_inputs + 1) * sizeof (int));
   st->out_vals = malloc ((size_t) (n->n_outputs + 1) * sizeof (int));
   OshShape *shapes = malloc ((size_t) (n->n_inputs + n->n_outputs + 1) * sizeof (OshShape));
-  st->call = (OshOpCall){ .graph = g, .layer = l, .in = shapes, .n_in = n->n_inputs,
-                          .out = shapes ? shapes + n->n_inputs : NULL, .n_out = n->n_outputs,
+  st->call = (OshOpCall){ .graph = g,
+                          .layer = l,
+                          .in = shapes,
+                          .n_in = n->n_inputs,
+                          .out = shapes ? shapes + n->n_inputs : NULL,
+                          .n_out = n->n_outputs,
                           .kwargs = n->kwargs };
   p->n_steps++; /* owned from here on, freed with the plan */
   if (!st->path || !st->in_vals || !st->out_vals || !shapes)
@@ -243,8 +251,8 @@ osh_plan_resolve (OshPlan *p, int cx0, int node0, OshError *err)
           c = &p->ctx[it.cx]; /* osh_plan_new_context may move the array */
           c->call_ctx[it.node] = sub;
           for (int i = 0; i < l->n_inputs; i++)
-            p->ctx[sub].memo[p->off[l->inputs[i].node] + l->inputs[i].index]
-                = c->memo[p->off[n->inputs[i].node] + n->inputs[i].index];
+            p->ctx[sub].memo[p->off[l->inputs[i].node] + l->inputs[i].index] =
+                c->memo[p->off[n->inputs[i].node] + n->inputs[i].index];
         }
       for (int i = 0; i < l->n_outputs && ok; i++)
         if (p->ctx[sub].memo[p->off[l->outputs[i].node] + l->outputs[i].index] < 0)
@@ -257,8 +265,8 @@ osh_plan_resolve (OshPlan *p, int cx0, int node0, OshError *err)
       if (!ok || pending)
         continue;
       for (int i = 0; i < l->n_outputs; i++)
-        c->memo[p->off[it.node] + i]
-            = p->ctx[sub].memo[p->off[l->outputs[i].node] + l->outputs[i].index];
+        c->memo[p->off[it.node] + i] =
+            p->ctx[sub].memo[p->off[l->outputs[i].node] + l->outputs[i].index];
       top--;
     }
   free (stack);

@@ -4,12 +4,11 @@
  * the plan and drops that step. `patterns[]` below lists every fusion there is; osh_plan_fuse
  * applies them until none applies. Values someone keeps (outputs, captures) are never folded
  * away. Adding a fusion: one pattern in the table, one test (tests/ops/test-fusion.c). */
-#include "osh-plan-internal.h"
-
 #include <stdlib.h>
 #include <string.h>
 
 #include "osh-op-kernels.h"
+#include "osh-plan-internal.h"
 
 /* The steps reading value v: up to `max` of them into readers[] (each step once); returns how
  * many there are, or -1 when a step reads v twice. */
@@ -162,8 +161,8 @@ pad_into_reader (OshPlan *p, int s)
 {
   Step *a = &p->steps[s];
   int r = only_reader (p, s);
-  if (!has_cat (a, OSH_CAT_ZERO_PAD) || !foldable (p, a, 1) || r < 0
-      || p->steps[r].call.n_in != 1 || !offer (&p->steps[r], a, OSH_FUSE_PAD))
+  if (!has_cat (a, OSH_CAT_ZERO_PAD) || !foldable (p, a, 1) || r < 0 || p->steps[r].call.n_in != 1
+      || !offer (&p->steps[r], a, OSH_FUSE_PAD))
     return false;
   p->steps[r].in_vals[0] = a->in_vals[0];
   p->steps[r].folded |= OSH_FOLDED_PAD;
@@ -178,8 +177,8 @@ scale_into_reader (OshPlan *p, int s)
 {
   Step *a = &p->steps[s];
   int r = only_reader (p, s);
-  if (!has_cat (a, OSH_CAT_PRODUCT) || !foldable (p, a, 2) || r < 0
-      || p->steps[r].call.n_in != 1 || !p->steps[r].op->absorb
+  if (!has_cat (a, OSH_CAT_PRODUCT) || !foldable (p, a, 2) || r < 0 || p->steps[r].call.n_in != 1
+      || !p->steps[r].op->absorb
       || !fold_with_inputs (&p->steps[r], a, OSH_FUSE_SCALE, a->in_vals, a->call.in, 2))
     return false;
   p->steps[r].folded |= OSH_FOLDED_SCALE;
@@ -384,7 +383,10 @@ static const struct
 static bool
 sweep (OshPlan *p, bool last)
 {
-  enum { N_PATTERNS = sizeof patterns / sizeof patterns[0] };
+  enum
+  {
+    N_PATTERNS = sizeof patterns / sizeof patterns[0]
+  };
   bool changed = false;
   for (int s = 0; s < p->n_steps; s++)
     for (int k = 0; k < N_PATTERNS && s < p->n_steps; k++)

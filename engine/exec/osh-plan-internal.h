@@ -12,10 +12,10 @@ typedef struct
   int64_t numel;
   int last_use; /* last step reading it; -1 none */
   int buffer;
-  bool keep;    /* an output, a capture or capture_all: never shared */
-  int node;     /* the node (and output) it is the value of */
-  bool nhwc;    /* a rank-4 NCHW tensor stored channels-last (osh_plan_choose_layouts) */
-  int twin;     /* the same tensor stored the other way, -1 none */
+  bool keep; /* an output, a capture or capture_all: never shared */
+  int node;  /* the node (and output) it is the value of */
+  bool nhwc; /* a rank-4 NCHW tensor stored channels-last (osh_plan_choose_layouts) */
+  int twin;  /* the same tensor stored the other way, -1 none */
 } Value;
 
 typedef struct
@@ -27,8 +27,8 @@ typedef struct
   int *out_vals; /* call.n_out values */
   char *path;
   unsigned folded; /* OshFolded */
-  double ms;      /* the last run */
-  double best_ms; /* the fastest run so far (0: none yet) */
+  double ms;       /* the last run */
+  double best_ms;  /* the fastest run so far (0: none yet) */
 } Step;
 
 typedef struct

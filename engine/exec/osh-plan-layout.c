@@ -1,11 +1,11 @@
 /* The layout pass for channels-first (ONNX) graphs: rank-4 activations stay channels-last
  * (NHWC) between the steps that can work that way, with conversion steps ("ToNHWC", "ToNCHW")
  * where layouts meet and after kept values, which stay channels-first. */
-#include "osh-plan-internal.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "osh-plan-internal.h"
 
 /* True when a value's NHWC memory differs from its NCHW memory: rank 4 with more than one
  * channel and more than one pixel. */
@@ -34,9 +34,11 @@ to_nchw_run (const OshOpCall *c, const float *const *in, float *const *out, floa
 static const OshOp to_nhwc_op = { .name = "ToNHWC", .run = to_nhwc_run, .cats = OSH_CAT_LAYOUT };
 static const OshOp to_nchw_op = { .name = "ToNCHW", .run = to_nchw_run, .cats = OSH_CAT_LAYOUT };
 /* What the conversion steps report as their layer (osh_plan_step's class name). */
-static OshLayer to_nhwc_layer = { .name = (char *) "to_nhwc", .class_name = (char *) "ToNHWC",
+static OshLayer to_nhwc_layer = { .name = (char *) "to_nhwc",
+                                  .class_name = (char *) "ToNHWC",
                                   .owner = -1 };
-static OshLayer to_nchw_layer = { .name = (char *) "to_nchw", .class_name = (char *) "ToNCHW",
+static OshLayer to_nchw_layer = { .name = (char *) "to_nchw",
+                                  .class_name = (char *) "ToNCHW",
                                   .owner = -1 };
 
 /* Appends a step converting value `from` to value `to` (its twin in the other layout). */
@@ -57,8 +59,12 @@ add_conversion (OshPlan *p, int from, int to, OshError *err)
   if (at && (st->path = malloc (strlen (at) + 16)))
     sprintf (st->path, "%s (to %s)", at, nhwc ? "NHWC" : "NCHW");
   free (at);
-  st->call = (OshOpCall){ .graph = p->g, .layer = nhwc ? &to_nhwc_layer : &to_nchw_layer,
-                          .in = shapes, .n_in = 1, .out = shapes ? shapes + 1 : NULL, .n_out = 1 };
+  st->call = (OshOpCall){ .graph = p->g,
+                          .layer = nhwc ? &to_nhwc_layer : &to_nchw_layer,
+                          .in = shapes,
+                          .n_in = 1,
+                          .out = shapes ? shapes + 1 : NULL,
+                          .n_out = 1 };
   p->n_steps++; /* owned from here on */
   if (!shapes || !st->in_vals || !st->out_vals || !st->path)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning a layout conversion");
@@ -149,8 +155,9 @@ osh_plan_choose_layouts (OshPlan *p, bool eager, OshError *err)
           ok = v >= 0;
           st.in_vals[i] = ok ? v : st.in_vals[i];
         }
-      ok = ok && osh_plan_grow ((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof (Step),
-                                err);
+      ok =
+          ok
+          && osh_plan_grow ((void **) &p->steps, &p->cap_steps, p->n_steps + 1, sizeof (Step), err);
       if (!ok)
         break;
       int at = p->n_steps;
@@ -194,6 +201,6 @@ bool
 osh_plan_wants_layout_pass (const OshGraph *g, const OshExecOptions *opt)
 {
   const char *env = getenv ("OFFSHOOT_KEEP_LAYOUT");
-  return osh_dialect_of (g)->channels_last_pass && !opt->keep_layout
-         && !opt->capture_all && !(env && strcmp (env, "1") == 0);
+  return osh_dialect_of (g)->channels_last_pass && !opt->keep_layout && !opt->capture_all
+         && !(env && strcmp (env, "1") == 0);
 }

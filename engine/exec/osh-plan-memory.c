@@ -1,9 +1,9 @@
 /* Activation memory by liveness: every value gets a buffer, values whose lives do not overlap
  * share one, a step that asked for it writes its output over its last input, and buffers and
  * scratch start on cache lines. */
-#include "osh-plan-internal.h"
-
 #include <stdlib.h>
+
+#include "osh-plan-internal.h"
 
 typedef struct
 {
@@ -68,7 +68,8 @@ over_last_input (OshPlan *p, int s)
   for (int i = 0; i < st->call.n_in - 1; i++)
     if (st->in_vals[i] == v)
       return -1;
-  if (in->last_use != s || in->keep || in->buffer < 0 || out->buffer >= 0 || out->numel != in->numel)
+  if (in->last_use != s || in->keep || in->buffer < 0 || out->buffer >= 0
+      || out->numel != in->numel)
     return -1;
   out->buffer = in->buffer;
   return in->buffer;

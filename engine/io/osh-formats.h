@@ -17,5 +17,6 @@ OshGraph *osh_onnx_read (const char *name, const void *data, size_t size, OshErr
 bool osh_keras3_write (const OshGraph *g, const char *tmp_path, OshError *err);
 bool osh_h5_write (const OshGraph *g, const char *tmp_path, OshError *err);
 /* TF.js writes model.json to tmp_path and its shard beside `final_path`. */
-bool osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path, OshError *err);
+bool osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path,
+                     OshError *err);
 bool osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err);

@@ -1,11 +1,10 @@
 /* Keras 1/2 and tf.keras .h5 files: the `model_config` attribute gives the graph, the
  * `model_weights` group gives each layer's weights, bound by position. */
-#include "osh-formats.h"
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-formats.h"
 #include "osh-hdf5-util.h"
 #include "osh-keras-config.h"
 
@@ -41,8 +40,8 @@ static int
 find_inside (const OshGraph *g, int model, const char *name, size_t len)
 {
   for (int i = 0; i < g->n_layers; i++)
-    if (i != model && strlen (g->layers[i].name) == len && strncmp (g->layers[i].name, name, len) == 0
-        && osh_graph_layer_within (g, i, model))
+    if (i != model && strlen (g->layers[i].name) == len
+        && strncmp (g->layers[i].name, name, len) == 0 && osh_graph_layer_within (g, i, model))
       return i;
   return -1;
 }
@@ -66,7 +65,8 @@ owner_of_nested_weight (const OshGraph *g, int model, const char *wname)
       size_t k = len;
       while (k > 0 && isdigit ((unsigned char) start[k - 1]))
         k--;
-      if (k > 1 && k < len && start[k - 1] == '_' && (l = find_inside (g, model, start, k - 1)) >= 0)
+      if (k > 1 && k < len && start[k - 1] == '_'
+          && (l = find_inside (g, model, start, k - 1)) >= 0)
         return l;
       if (start == wname)
         break;
@@ -90,8 +90,8 @@ bind_layer_group (H5Ctx *c, const char *lname)
   hid_t gid = H5Gopen2 (c->file, group, H5P_DEFAULT);
   if (gid < 0)
     {
-      osh_fail (c->err, OSH_ERR_FORMAT, "%s: 'layer_names' lists '%s' but there is no group '%s'", c->name,
-                lname, group);
+      osh_fail (c->err, OSH_ERR_FORMAT, "%s: 'layer_names' lists '%s' but there is no group '%s'",
+                c->name, lname, group);
       goto out;
     }
   char where[1400];
@@ -105,8 +105,9 @@ bind_layer_group (H5Ctx *c, const char *lname)
       if (n_names == 0)
         ok = true;
       else
-        osh_fail (c->err, OSH_ERR_FORMAT, "%s: group '%s' holds %d weights but the model config has no layer '%s'",
-                  c->name, group, n_names, lname);
+        osh_fail (c->err, OSH_ERR_FORMAT,
+                  "%s: group '%s' holds %d weights but the model config has no layer '%s'", c->name,
+                  group, n_names, lname);
       goto out;
     }
   for (int i = 0; i < n_names; i++)
@@ -117,8 +118,9 @@ bind_layer_group (H5Ctx *c, const char *lname)
           target = owner_of_nested_weight (g, layer, names[i]);
           if (target < 0)
             {
-              osh_fail (c->err, OSH_ERR_FORMAT, "%s: weight '%s' of nested model '%s' names no layer inside it",
-                        c->name, names[i], lname);
+              osh_fail (c->err, OSH_ERR_FORMAT,
+                        "%s: weight '%s' of nested model '%s' names no layer inside it", c->name,
+                        names[i], lname);
               goto out;
             }
         }
@@ -147,20 +149,21 @@ convert_legacy_kernels (OshGraph *g, bool keras1, bool theano, OshError *err)
       if (l->n_weights == 0)
         continue;
       const char *cls = l->class_name;
-      bool conv = strcmp (cls, "Conv1D") == 0 || strcmp (cls, "Conv2D") == 0 || strcmp (cls, "Conv3D") == 0
-                  || strcmp (cls, "Conv2DTranspose") == 0;
+      bool conv = strcmp (cls, "Conv1D") == 0 || strcmp (cls, "Conv2D") == 0
+                  || strcmp (cls, "Conv3D") == 0 || strcmp (cls, "Conv2DTranspose") == 0;
       if (!conv)
         continue;
       OshTensor *k = l->weights[0].value;
       if (keras1 && strcmp (cls, "Conv2D") == 0 && k->shape.rank == 4
           && strcmp (osh_config_string (l->config, "data_format", ""), "channels_first") == 0)
         {
-          OshShape s = osh_shape_make (4, (int64_t[]){ k->shape.dim[2], k->shape.dim[3], k->shape.dim[1],
-                                                       k->shape.dim[0] });
+          OshShape s = osh_shape_make (
+              4, (int64_t[]){ k->shape.dim[2], k->shape.dim[3], k->shape.dim[1], k->shape.dim[0] });
           OshTensor *t = osh_tensor_new (&s, err);
           if (!t)
             return false;
-          int64_t F = k->shape.dim[0], C = k->shape.dim[1], H = k->shape.dim[2], W = k->shape.dim[3];
+          int64_t F = k->shape.dim[0], C = k->shape.dim[1], H = k->shape.dim[2],
+                  W = k->shape.dim[3];
           for (int64_t f = 0; f < F; f++)
             for (int64_t ci = 0; ci < C; ci++)
               for (int64_t y = 0; y < H; y++)
@@ -170,7 +173,8 @@ convert_legacy_kernels (OshGraph *g, bool keras1, bool theano, OshError *err)
           l->weights[0].value = k = t;
         }
       if (keras1 && strcmp (cls, "Conv1D") == 0 && k->shape.rank == 4 && k->shape.dim[1] == 1)
-        k->shape = osh_shape_make (3, (int64_t[]){ k->shape.dim[0], k->shape.dim[2], k->shape.dim[3] });
+        k->shape =
+            osh_shape_make (3, (int64_t[]){ k->shape.dim[0], k->shape.dim[2], k->shape.dim[3] });
       if (theano && k->shape.rank >= 3)
         {
           /* Flip every spatial axis (all but the last two: in, out). */
@@ -223,13 +227,15 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
                   name);
       else
         osh_fail (err, OSH_ERR_FORMAT,
-                  "%s: an HDF5 file without a 'model_config' attribute, so not a saved Keras model", name);
+                  "%s: an HDF5 file without a 'model_config' attribute, so not a saved Keras model",
+                  name);
       goto out;
     }
   config_text = osh_h5_attr_string (f, "model_config", name, err);
   if (!config_text)
     goto out;
-  config = osh_keras_parse_json (config_text, strlen (config_text), name, "attribute 'model_config'", err);
+  config = osh_keras_parse_json (config_text, strlen (config_text), name,
+                                 "attribute 'model_config'", err);
   if (!config)
     goto out;
   OshError ignored = { 0 };
@@ -252,7 +258,8 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
   char where[1200];
   snprintf (where, sizeof where, "%s: group 'model_weights'", name);
   hid_t mw = H5Gopen2 (f, "model_weights", H5P_DEFAULT);
-  layer_names = mw >= 0 ? osh_h5_attr_strings (mw, "layer_names", where, &n_layer_names, err) : NULL;
+  layer_names =
+      mw >= 0 ? osh_h5_attr_strings (mw, "layer_names", where, &n_layer_names, err) : NULL;
   if (mw >= 0)
     H5Gclose (mw);
   if (!layer_names)

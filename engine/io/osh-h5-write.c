@@ -109,7 +109,8 @@ write_layer_weights (OshH5Writer *w, const OshWriteScope *s, int layer, hid_t gr
 }
 
 static bool
-write_weights (OshH5Writer *w, const OshWriteScope *s, hid_t root, const char *version, OshError *err)
+write_weights (OshH5Writer *w, const OshWriteScope *s, hid_t root, const char *version,
+               OshError *err)
 {
   const OshGraph *g = s->g;
   hid_t mw = osh_h5w_group (w, root, "model_weights", err);

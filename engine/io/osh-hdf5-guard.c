@@ -137,7 +137,8 @@ serve (int fd)
   char *data = malloc ((size_t) size + 1);
   OshError err = { 0 };
   if (!name || !data)
-    osh_fail (&err, OSH_ERR_NOMEM, "out of memory reading %llu bytes to check", (unsigned long long) size);
+    osh_fail (&err, OSH_ERR_NOMEM, "out of memory reading %llu bytes to check",
+              (unsigned long long) size);
   else if (!read_all (fd, name, name_len) || !read_all (fd, data, size))
     {
       free (name);
@@ -264,7 +265,8 @@ send_some (int fd, Outbox *o)
 }
 
 bool
-osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size_t size, OshError *err)
+osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size_t size,
+                      OshError *err)
 {
   if (!guard_exe || (format != OSH_FORMAT_H5 && format != OSH_FORMAT_KERAS3))
     return true;
@@ -328,22 +330,25 @@ osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size
       kill (pid, SIGKILL);
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
-      return osh_fail (err, OSH_ERR_TIMEOUT,
-                       "%s: HDF5 did not finish reading the file within %.0f s; the file is probably "
-                       "corrupted",
-                       name, limit);
+      return osh_fail (
+          err, OSH_ERR_TIMEOUT,
+          "%s: HDF5 did not finish reading the file within %.0f s; the file is probably "
+          "corrupted",
+          name, limit);
     }
   if (w < 0 && errno == ECHILD && got >= 4)
     status = 0; /* reaped by someone else (SIGCHLD ignored): the complete answer stands */
   else if (w < 0)
-    return osh_fail (err, OSH_ERR_IO, "%s: lost the HDF5 guard process: %s", name, strerror (errno));
+    return osh_fail (err, OSH_ERR_IO, "%s: lost the HDF5 guard process: %s", name,
+                     strerror (errno));
   if (WIFSIGNALED (status))
-    return osh_fail (err, OSH_ERR_FORMAT,
-                     "%s: HDF5 crashed reading the file (signal %d, %s); the file is probably corrupted",
-                     name, WTERMSIG (status), strsignal (WTERMSIG (status)));
+    return osh_fail (
+        err, OSH_ERR_FORMAT,
+        "%s: HDF5 crashed reading the file (signal %d, %s); the file is probably corrupted", name,
+        WTERMSIG (status), strsignal (WTERMSIG (status)));
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0 || got < 4)
-    return osh_fail (err, OSH_ERR_IO, "%s: the HDF5 guard process '%s' failed (exit status %d)", name,
-                     guard_exe, WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+    return osh_fail (err, OSH_ERR_IO, "%s: the HDF5 guard process '%s' failed (exit status %d)",
+                     name, guard_exe, WIFEXITED (status) ? WEXITSTATUS (status) : -1);
   int32_t code;
   memcpy (&code, reply, 4);
   if (code == OSH_OK)

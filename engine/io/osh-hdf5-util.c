@@ -42,8 +42,8 @@ osh_h5_open_image (const char *name, const void *data, size_t size, OshError *er
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
   if (size < 8 || memcmp (data, magic, 8) != 0)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: not an HDF5 file (the first 8 bytes are not the HDF5 signature)",
-                name);
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: not an HDF5 file (the first 8 bytes are not the HDF5 signature)", name);
       return H5I_INVALID_HID;
     }
   /* The caller keeps the bytes alive and HDF5 only reads them. */
@@ -130,8 +130,9 @@ read_attr_strings (hid_t a, const char *attr, const char *name, char ***v, int *
   H5T_str_t pad = H5Tget_strpad (type);
   if (!vlen && (len == 0 || (uint64_t) len * (uint64_t) count > (uint64_t) OSH_MAX_JSON_BYTES))
     {
-      osh_fail (err, OSH_ERR_LIMIT, "%s: attribute '%s' (%lld strings of %zu bytes) is over the limit",
-                name, attr, (long long) count, len);
+      osh_fail (err, OSH_ERR_LIMIT,
+                "%s: attribute '%s' (%lld strings of %zu bytes) is over the limit", name, attr,
+                (long long) count, len);
       goto out;
     }
   /* Fixed-length strings are read in the stored type (a NUL-terminated memory type of the
@@ -277,7 +278,8 @@ osh_h5_attr_string (hid_t loc, const char *attr, const char *name, OshError *err
   if (n != 1)
     {
       osh_strv_free (v, n);
-      osh_fail (err, OSH_ERR_FORMAT, "%s: attribute '%s' holds %d strings, expected one", name, attr, n);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: attribute '%s' holds %d strings, expected one", name,
+                attr, n);
       return NULL;
     }
   char *s = v[0];
@@ -305,8 +307,8 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, size_t file_s
     }
   if (rank > OSH_MAX_RANK)
     {
-      osh_fail (err, OSH_ERR_LIMIT, "%s: dataset '%s' has rank %d, over the limit of %d", name, path,
-                rank, OSH_MAX_RANK);
+      osh_fail (err, OSH_ERR_LIMIT, "%s: dataset '%s' has rank %d, over the limit of %d", name,
+                path, rank, OSH_MAX_RANK);
       goto out;
     }
   hsize_t dims[OSH_MAX_RANK] = { 0 };
@@ -327,8 +329,9 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, size_t file_s
   if (dcpl >= 0 && H5Pget_layout (dcpl) != H5D_CHUNKED
       && (uint64_t) numel * H5Tget_size (type) > (uint64_t) file_size)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: dataset '%s' claims %lld values, more than the %zu-byte file holds",
-                name, path, (long long) numel, file_size);
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: dataset '%s' claims %lld values, more than the %zu-byte file holds", name,
+                path, (long long) numel, file_size);
       goto out;
     }
   if (numel == 0)

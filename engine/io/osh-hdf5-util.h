@@ -37,7 +37,8 @@ char *osh_h5_attr_string (hid_t loc, const char *attr, const char *name, OshErro
 
 /* A list of strings; Keras splits long lists into attributes `attr0`, `attr1`, ... which are
  * joined. Returns a malloc'd array (possibly of 0 strings, then non-NULL) or NULL with err. */
-char **osh_h5_attr_strings (hid_t loc, const char *attr, const char *name, int *n_out, OshError *err);
+char **osh_h5_attr_strings (hid_t loc, const char *attr, const char *name, int *n_out,
+                            OshError *err);
 void osh_strv_free (char **v, int n);
 
 /* Reads a numeric dataset as float32, whatever its stored type. `file_size` bounds what an

@@ -108,8 +108,8 @@ static const char *const keras1_classes[][2] = {
 };
 
 static const char *const keras1_merge_modes[][2] = {
-  { "sum", "Add" },      { "concat", "Concatenate" }, { "mul", "Multiply" },
-  { "ave", "Average" },  { "max", "Maximum" },        { "dot", "Dot" },
+  { "sum", "Add" },     { "concat", "Concatenate" }, { "mul", "Multiply" },
+  { "ave", "Average" }, { "max", "Maximum" },        { "dot", "Dot" },
 };
 
 static const char *const keras1_keys[][2] = {
@@ -172,8 +172,9 @@ normalise_keras1 (Ctx *c, const char *cls, json_t *cfg)
   json_t *rows = json_object_get (cfg, "nb_row"), *cols = json_object_get (cfg, "nb_col");
   if (json_is_integer (rows) && json_is_integer (cols) && !json_object_get (cfg, "kernel_size"))
     {
-      json_object_set_new (cfg, "kernel_size", json_pack ("[II]", json_integer_value (rows),
-                                                          json_integer_value (cols)));
+      json_object_set_new (
+          cfg, "kernel_size",
+          json_pack ("[II]", json_integer_value (rows), json_integer_value (cols)));
       json_object_del (cfg, "nb_row");
       json_object_del (cfg, "nb_col");
     }
@@ -183,10 +184,12 @@ normalise_keras1 (Ctx *c, const char *cls, json_t *cfg)
   const char *dim = osh_config_string (cfg, "dim_ordering", NULL);
   if (dim)
     {
-      bool first = strcmp (dim, "th") == 0
-                   || (strcmp (dim, "default") == 0 && c->backend && strcmp (c->backend, "theano") == 0);
+      bool first =
+          strcmp (dim, "th") == 0
+          || (strcmp (dim, "default") == 0 && c->backend && strcmp (c->backend, "theano") == 0);
       if (!json_object_get (cfg, "data_format"))
-        json_object_set_new (cfg, "data_format", json_string (first ? "channels_first" : "channels_last"));
+        json_object_set_new (cfg, "data_format",
+                             json_string (first ? "channels_first" : "channels_last"));
       json_object_del (cfg, "dim_ordering");
     }
   /* Keras 3's InputLayer says batch_shape where Keras 2 says batch_input_shape. */
@@ -203,14 +206,14 @@ parse_ref (Ctx *c, const json_t *r, CallRef *out, const char *where)
   if (!json_is_array (r) || json_array_size (r) < 3 || !json_is_string (json_array_get (r, 0))
       || !json_is_integer (json_array_get (r, 1)) || !json_is_integer (json_array_get (r, 2)))
     return osh_fail (c->err, OSH_ERR_FORMAT,
-                     "%s: %s: expected a tensor reference [layer, node_index, tensor_index]", c->src,
-                     where);
+                     "%s: %s: expected a tensor reference [layer, node_index, tensor_index]",
+                     c->src, where);
   out->layer = json_string_value (json_array_get (r, 0));
   json_int_t node = json_integer_value (json_array_get (r, 1));
   json_int_t tensor = json_integer_value (json_array_get (r, 2));
   if (node < 0 || node > OSH_MAX_NODES || tensor < 0 || tensor > 4096)
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: reference to '%s' has indices out of range", c->src,
-                     where, out->layer);
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: reference to '%s' has indices out of range",
+                     c->src, where, out->layer);
   out->node = (int) node;
   out->tensor = (int) tensor;
   return true;
@@ -266,7 +269,8 @@ collect_keras3 (Ctx *c, const json_t *v, Call *call, const char *where, int dept
   const char *cls = osh_config_string (v, "class_name", "");
   if (strcmp (cls, "__keras_tensor__") == 0)
     {
-      if (!push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call, where))
+      if (!push_ref (c, json_object_get (json_object_get (v, "config"), "keras_history"), call,
+                     where))
         return false;
       call->refs[call->n - 1].keras3_call = true;
       return true;
@@ -287,8 +291,8 @@ parse_call (Ctx *c, const json_t *v, Call *call, const char *where)
       return collect_keras3 (c, json_object_get (v, "args"), call, where, 0);
     }
   if (!json_is_array (v))
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: an inbound node is neither a list nor an object",
-                     c->src, where);
+    return osh_fail (c->err, OSH_ERR_FORMAT,
+                     "%s: %s: an inbound node is neither a list nor an object", c->src, where);
   if (json_is_string (json_array_get (v, 0)))
     {
       /* Keras 2 writes a TFOpLambda call unwrapped: [layer, node, tensor, {kwargs}]. */
@@ -327,7 +331,8 @@ parse_io (Ctx *c, const json_t *v, Call *call, const char *where)
       return true;
     }
   if (!json_is_array (v))
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: expected a list of tensor references", c->src, where);
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: expected a list of tensor references", c->src,
+                     where);
   size_t i;
   json_array_foreach (v, i, x)
     if (!push_ref (c, x, call, where))
@@ -343,8 +348,9 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
   int layer = osh_graph_find_layer (c->g, owner, r->layer);
   if (layer < 0)
     {
-      osh_fail (c->err, OSH_ERR_NOT_FOUND, "%s: %s: refers to layer '%s', which is not in this model", c->src,
-                where, r->layer);
+      osh_fail (c->err, OSH_ERR_NOT_FOUND,
+                "%s: %s: refers to layer '%s', which is not in this model", c->src, where,
+                r->layer);
       return -1;
     }
   int node = r->node;
@@ -354,15 +360,16 @@ resolve (Ctx *c, int owner, const CallRef *r, OshRef *out, const char *where)
    * input_layers/output_layers of a nested Functional (functional_from_config's get_tensor
    * subtracts 1) but not in call arguments (deserialize_node indexes _inbound_nodes as is),
    * and its Sequential is no Functional. */
-  bool own_node = l->is_model && !r->keras3_call && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0);
+  bool own_node =
+      l->is_model && !r->keras3_call && !(c->keras3 && strcmp (l->class_name, "Sequential") == 0);
   if (own_node)
     {
       if (node == 0)
         {
           if (r->tensor >= l->n_outputs)
             {
-              osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: model '%s' has no output %d", c->src, where, r->layer,
-                        r->tensor);
+              osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: model '%s' has no output %d", c->src,
+                        where, r->layer, r->tensor);
               return -1;
             }
           *out = l->outputs[r->tensor];
@@ -404,14 +411,16 @@ add_entry_layer (Ctx *c, int owner, const json_t *entry, int index, int depth)
 {
   if (!json_is_object (entry))
     {
-      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer #%d of the config is not an object", c->src, index);
+      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer #%d of the config is not an object", c->src,
+                index);
       return -1;
     }
   const char *cls = osh_config_string (entry, "class_name", NULL);
   const json_t *raw = json_object_get (entry, "config");
   if (!cls)
     {
-      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer #%d of the config has no class_name", c->src, index);
+      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer #%d of the config has no class_name", c->src,
+                index);
       return -1;
     }
   const char *name = entry_name (entry);
@@ -483,7 +492,8 @@ build_sequential (Ctx *c, int owner, const json_t *entry, const json_t *layers, 
       const json_t *bc = json_object_get (entry, "build_config");
       if (!known && json_is_array (json_object_get (bc, "input_shape")))
         {
-          json_t *tmp = json_pack ("{sO}", "batch_input_shape", json_object_get (bc, "input_shape"));
+          json_t *tmp =
+              json_pack ("{sO}", "batch_input_shape", json_object_get (bc, "input_shape"));
           known = osh_keras_config_input_shape (tmp, &s);
           json_decref (tmp);
         }
@@ -564,7 +574,8 @@ waits_on (Ctx *c, int owner, const json_t *layers, const size_t *next, size_t i)
  * "... is part of a cycle") and returns true; false when they do not. Each stuck layer waits
  * on at most one other, so walking from each with a visit mark finds a ring in linear time. */
 static bool
-report_cycle (Ctx *c, int owner, const json_t *layers, const int *index, const size_t *next, size_t n)
+report_cycle (Ctx *c, int owner, const json_t *layers, const int *index, const size_t *next,
+              size_t n)
 {
   int *pos = malloc ((size_t) c->g->n_layers * sizeof (int));
   int *wait = malloc ((n ? n : 1) * sizeof (int));
@@ -578,7 +589,8 @@ report_cycle (Ctx *c, int owner, const json_t *layers, const int *index, const s
     pos[index[i]] = (int) i;
   for (size_t i = 0; i < n; i++)
     {
-      bool stuck = next[i] < json_array_size (json_object_get (json_array_get (layers, i), "inbound_nodes"));
+      bool stuck =
+          next[i] < json_array_size (json_object_get (json_array_get (layers, i), "inbound_nodes"));
       int l = stuck ? waits_on (c, owner, layers, next, i) : -1;
       wait[i] = l >= 0 ? pos[l] : -1;
     }
@@ -597,7 +609,8 @@ report_cycle (Ctx *c, int owner, const json_t *layers, const int *index, const s
       int k = i;
       do
         {
-          int w = snprintf (ring + used, sizeof ring - used, "'%s' → ", c->g->layers[index[k]].name);
+          int w =
+              snprintf (ring + used, sizeof ring - used, "'%s' → ", c->g->layers[index[k]].name);
           if (w < 0 || (size_t) w >= sizeof ring - used)
             break;
           used += (size_t) w;
@@ -605,7 +618,8 @@ report_cycle (Ctx *c, int owner, const json_t *layers, const int *index, const s
         }
       while (k != i);
       snprintf (ring + used, sizeof ring - used, "'%s'", c->g->layers[index[i]].name);
-      osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer '%s' is part of a cycle: %s (each waits for the next one's output)",
+      osh_fail (c->err, OSH_ERR_FORMAT,
+                "%s: layer '%s' is part of a cycle: %s (each waits for the next one's output)",
                 c->src, c->g->layers[index[i]].name, ring);
       found = true;
     }
@@ -642,8 +656,9 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
       const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
       if (inbound && !json_is_array (inbound))
         {
-          osh_fail (c->err, OSH_ERR_FORMAT, "%s: layer '%s': 'inbound_nodes' is %s, expected a list of calls",
-                    c->src, c->g->layers[index[i]].name, json_kind (inbound));
+          osh_fail (c->err, OSH_ERR_FORMAT,
+                    "%s: layer '%s': 'inbound_nodes' is %s, expected a list of calls", c->src,
+                    c->g->layers[index[i]].name, json_kind (inbound));
           goto out;
         }
       size_t k;
@@ -678,8 +693,8 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
   for (size_t i = 0; i < n; i++)
     {
       const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
-      if (strcmp (c->g->layers[index[i]].class_name, "InputLayer") == 0 && json_array_size (inbound) == 0
-          && add_node (c, index[i], NULL, 0, NULL) < 0)
+      if (strcmp (c->g->layers[index[i]].class_name, "InputLayer") == 0
+          && json_array_size (inbound) == 0 && add_node (c, index[i], NULL, 0, NULL) < 0)
         goto out;
     }
 
@@ -693,7 +708,8 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
           const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
           while (next[i] < json_array_size (inbound))
             {
-              snprintf (where, sizeof where, "layer '%s' call %zu", c->g->layers[index[i]].name, next[i]);
+              snprintf (where, sizeof where, "layer '%s' call %zu", c->g->layers[index[i]].name,
+                        next[i]);
               if (!parse_call (c, json_array_get (inbound, next[i]), &call, where))
                 goto out;
               OshRef *nr = realloc (refs, (size_t) (call.n + 1) * sizeof *nr);
@@ -728,7 +744,8 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
       if (report_cycle (c, owner, layers, index, next, n))
         goto out;
       for (size_t i = 0; i < n; i++)
-        if (next[i] < json_array_size (json_object_get (json_array_get (layers, i), "inbound_nodes")))
+        if (next[i]
+            < json_array_size (json_object_get (json_array_get (layers, i), "inbound_nodes")))
           {
             osh_fail (c->err, OSH_ERR_FORMAT,
                       "%s: layer '%s': call %zu uses a tensor that no layer of the model produces "
@@ -754,8 +771,8 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
         {
           int got = resolve (c, owner, &call.refs[r], &io[k][r], io_keys[k]);
           if (got == 0)
-            osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: layer '%s' has no call %d", c->src, io_keys[k],
-                      call.refs[r].layer, call.refs[r].node);
+            osh_fail (c->err, OSH_ERR_FORMAT, "%s: %s: layer '%s' has no call %d", c->src,
+                      io_keys[k], call.refs[r].layer, call.refs[r].node);
           if (got <= 0)
             goto out_io;
         }
@@ -777,19 +794,22 @@ static bool
 build_model (Ctx *c, int owner, const char *cls, const json_t *entry, int depth)
 {
   if (depth > OSH_MAX_NESTING)
-    return osh_fail (c->err, OSH_ERR_LIMIT, "%s: models nested more than %d deep", c->src, OSH_MAX_NESTING);
+    return osh_fail (c->err, OSH_ERR_LIMIT, "%s: models nested more than %d deep", c->src,
+                     OSH_MAX_NESTING);
   const json_t *cfg = json_object_get (entry, "config");
   if (strcmp (cls, "Sequential") == 0)
     {
       /* Keras 1 and early Keras 2 store the layer list directly as the config. */
       const json_t *layers = json_is_array (cfg) ? cfg : json_object_get (cfg, "layers");
       if (!json_is_array (layers))
-        return osh_fail (c->err, OSH_ERR_FORMAT, "%s: the Sequential config has no list of layers", c->src);
+        return osh_fail (c->err, OSH_ERR_FORMAT, "%s: the Sequential config has no list of layers",
+                         c->src);
       return build_sequential (c, owner, entry, layers, depth);
     }
   if (!json_is_array (json_object_get (cfg, "layers")))
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: the %s config has no list of layers ('config.layers' is %s)",
-                     c->src, cls, json_kind (json_object_get (cfg, "layers")));
+    return osh_fail (c->err, OSH_ERR_FORMAT,
+                     "%s: the %s config has no list of layers ('config.layers' is %s)", c->src, cls,
+                     json_kind (json_object_get (cfg, "layers")));
   return build_functional (c, owner, cfg, depth);
 }
 
@@ -804,9 +824,10 @@ osh_keras_config_to_graph (const json_t *model_config, const char *backend, cons
                          || strcmp (cls, "Sequential") == 0);
   if (!model_class || !cfg)
     {
-      osh_fail (err, OSH_ERR_FORMAT,
-                "%s: the model config is not a Keras Sequential or Functional model (class_name '%s')",
-                name, cls ? cls : "(missing)");
+      osh_fail (
+          err, OSH_ERR_FORMAT,
+          "%s: the model config is not a Keras Sequential or Functional model (class_name '%s')",
+          name, cls ? cls : "(missing)");
       return NULL;
     }
   OshGraph *g = osh_graph_new ();
@@ -815,11 +836,15 @@ osh_keras_config_to_graph (const json_t *model_config, const char *backend, cons
       osh_fail (err, OSH_ERR_NOMEM, "out of memory");
       return NULL;
     }
-  Ctx c = { .g = g, .src = name, .err = err, .backend = backend,
+  Ctx c = { .g = g,
+            .src = name,
+            .err = err,
+            .backend = backend,
             .keras3 = json_object_get (model_config, "module") != NULL };
   g->class_name = strdup (cls);
   const char *model_name = json_is_object (cfg) ? osh_config_string (cfg, "name", NULL) : NULL;
-  g->name = strdup (model_name ? model_name : (strcmp (cls, "Sequential") == 0 ? "sequential" : "model"));
+  g->name =
+      strdup (model_name ? model_name : (strcmp (cls, "Sequential") == 0 ? "sequential" : "model"));
   bool ok = g->class_name && g->name && build_model (&c, -1, cls, model_config, 0);
   for (int i = 0; i < c.cap; i++)
     free (c.nodes_of[i]);
@@ -882,8 +907,9 @@ mismatch (OshError *err, const char *src, const OshGraph *g, int layer, int w, c
 {
   char got[128];
   osh_shape_format (&g->layers[layer].weights[w].value->shape, got, sizeof got);
-  return osh_fail (err, OSH_ERR_SHAPE, "%s: layer '%s' (%s): weight %d '%s' has shape %s, the config implies %s",
-                   src, g->layers[layer].name, g->layers[layer].class_name, w,
+  return osh_fail (err, OSH_ERR_SHAPE,
+                   "%s: layer '%s' (%s): weight %d '%s' has shape %s, the config implies %s", src,
+                   g->layers[layer].name, g->layers[layer].class_name, w,
                    g->layers[layer].weights[w].name, got, expected);
 }
 
@@ -914,23 +940,25 @@ osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
       return true;
     }
 
-  bool conv = strcmp (cls, "Conv2D") == 0 || strcmp (cls, "Conv1D") == 0 || strcmp (cls, "Conv3D") == 0;
+  bool conv =
+      strcmp (cls, "Conv2D") == 0 || strcmp (cls, "Conv1D") == 0 || strcmp (cls, "Conv3D") == 0;
   bool dense = strcmp (cls, "Dense") == 0;
   if (!conv && !dense)
     return true;
   const char *units_key = dense ? "units" : "filters";
   const json_t *units_value = json_object_get (cfg, units_key);
   if (units_value && !json_is_number (units_value))
-    return osh_fail (err, OSH_ERR_FORMAT, "%s: layer '%s' (%s): config '%s' is %s, expected a whole number",
-                     src, l->name, cls, units_key, json_kind (units_value));
+    return osh_fail (err, OSH_ERR_FORMAT,
+                     "%s: layer '%s' (%s): config '%s' is %s, expected a whole number", src,
+                     l->name, cls, units_key, json_kind (units_value));
   int64_t units = osh_config_int (cfg, units_key, -1);
   bool use_bias = osh_config_bool (cfg, "use_bias", true);
   if (l->n_weights == 0)
     return true; /* a config-only file */
   if (l->n_weights != (use_bias ? 2 : 1))
-    return osh_fail (err, OSH_ERR_SHAPE, "%s: layer '%s' (%s) has %d weights, the config implies %d (%s)",
-                     src, l->name, cls, l->n_weights, use_bias ? 2 : 1,
-                     use_bias ? "kernel and bias" : "kernel only");
+    return osh_fail (
+        err, OSH_ERR_SHAPE, "%s: layer '%s' (%s) has %d weights, the config implies %d (%s)", src,
+        l->name, cls, l->n_weights, use_bias ? 2 : 1, use_bias ? "kernel and bias" : "kernel only");
   const OshShape *k = &l->weights[0].value->shape;
   int rank = dense ? 2 : strcmp (cls, "Conv1D") == 0 ? 3 : strcmp (cls, "Conv2D") == 0 ? 4 : 5;
   int spatial = rank - 2;
@@ -944,8 +972,8 @@ osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
       if (dense)
         snprintf (expected, sizeof expected, "(?, %lld)", (long long) units);
       else if (spatial == 2)
-        snprintf (expected, sizeof expected, "(%lld, %lld, ?, %lld)", (long long) ks[0], (long long) ks[1],
-                  (long long) units);
+        snprintf (expected, sizeof expected, "(%lld, %lld, ?, %lld)", (long long) ks[0],
+                  (long long) ks[1], (long long) units);
       else
         snprintf (expected, sizeof expected, "rank %d ending in %lld", rank, (long long) units);
       return mismatch (err, src, g, layer, 0, expected);
@@ -980,7 +1008,8 @@ osh_keras_copy_meta (OshGraph *g, const json_t *from, const char *const *keys)
 }
 
 json_t *
-osh_keras_parse_json (const char *text, size_t size, const char *name, const char *what, OshError *err)
+osh_keras_parse_json (const char *text, size_t size, const char *name, const char *what,
+                      OshError *err)
 {
   if ((int64_t) size > OSH_MAX_JSON_BYTES)
     {
@@ -992,8 +1021,8 @@ osh_keras_parse_json (const char *text, size_t size, const char *name, const cha
   json_t *v = json_loadb (text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
   if (!v)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: %s is not valid JSON (line %d, column %d: %s)", name, what,
-                je.line, je.column, je.text);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: %s is not valid JSON (line %d, column %d: %s)", name,
+                what, je.line, je.column, je.text);
       return NULL;
     }
   if (!json_is_object (v))

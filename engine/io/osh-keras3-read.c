@@ -1,13 +1,12 @@
 /* Keras 3 .keras archives: a zip with config.json (the model config), metadata.json and
  * model.weights.h5, whose weights sit under layers/<key>/vars/<i> (<key>: the class in snake
  * case, numbered on repeats), nested models recursing under their own layers/ group. */
-#include "osh-formats.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
 
+#include "osh-formats.h"
 #include "osh-hdf5-util.h"
 #include "osh-keras-config.h"
 #include "osh-limits.h"
@@ -20,7 +19,8 @@ read_entry (zip_t *z, const char *entry, const char *name, size_t *size_out, Osh
   zip_int64_t idx = zip_name_locate (z, entry, 0);
   if (idx < 0)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: the archive has no '%s' (not a Keras 3 .keras file?)", name, entry);
+      osh_fail (err, OSH_ERR_FORMAT, "%s: the archive has no '%s' (not a Keras 3 .keras file?)",
+                name, entry);
       return NULL;
     }
   zip_stat_t st;
@@ -32,16 +32,17 @@ read_entry (zip_t *z, const char *entry, const char *name, size_t *size_out, Osh
     }
   if ((int64_t) st.size > OSH_MAX_ZIP_ENTRY)
     {
-      osh_fail (err, OSH_ERR_LIMIT, "%s: '%s' unpacks to %llu bytes, over the limit of %lld", name, entry,
-                (unsigned long long) st.size, (long long) OSH_MAX_ZIP_ENTRY);
+      osh_fail (err, OSH_ERR_LIMIT, "%s: '%s' unpacks to %llu bytes, over the limit of %lld", name,
+                entry, (unsigned long long) st.size, (long long) OSH_MAX_ZIP_ENTRY);
       return NULL;
     }
   /* A zip bomb unpacks to far more than it holds; small entries may compress well. */
   if ((st.valid & ZIP_STAT_COMP_SIZE) && st.size > (1u << 20)
       && st.size / (st.comp_size ? st.comp_size : 1) > OSH_MAX_ZIP_RATIO)
     {
-      osh_fail (err, OSH_ERR_LIMIT, "%s: '%s' unpacks %llu bytes from %llu, a ratio over %d", name, entry,
-                (unsigned long long) st.size, (unsigned long long) st.comp_size, OSH_MAX_ZIP_RATIO);
+      osh_fail (err, OSH_ERR_LIMIT, "%s: '%s' unpacks %llu bytes from %llu, a ratio over %d", name,
+                entry, (unsigned long long) st.size, (unsigned long long) st.comp_size,
+                OSH_MAX_ZIP_RATIO);
       return NULL;
     }
   char *buf = malloc ((size_t) st.size + 1);
@@ -61,8 +62,8 @@ read_entry (zip_t *z, const char *entry, const char *name, size_t *size_out, Osh
   if (got < 0 || (zip_uint64_t) got != st.size || more != 0)
     {
       free (buf);
-      osh_fail (err, OSH_ERR_FORMAT, "%s: '%s' is damaged (read %lld of %llu bytes: %s)", name, entry,
-                (long long) got, (unsigned long long) st.size, zip_strerror (z));
+      osh_fail (err, OSH_ERR_FORMAT, "%s: '%s' is damaged (read %lld of %llu bytes: %s)", name,
+                entry, (long long) got, (unsigned long long) st.size, zip_strerror (z));
       return NULL;
     }
   buf[st.size] = '\0';
@@ -175,13 +176,15 @@ bind_model (K3Ctx *c, int owner, const char *prefix, int depth)
       if (c->g->layers[i].owner != owner)
         continue;
       const OshLayer *l = &c->g->layers[i];
-      const char *cls = !l->is_model ? l->class_name
-                        : strcmp (l->class_name, "Sequential") == 0 ? "Sequential" : "Functional";
+      const char *cls = !l->is_model                                ? l->class_name
+                        : strcmp (l->class_name, "Sequential") == 0 ? "Sequential"
+                                                                    : "Functional";
       char key[160], path[2048];
       osh_keras3_key (&keys, cls, key, sizeof key);
       snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", key);
       if (!osh_h5_exists (c->file, path))
-        snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "", c->g->layers[i].name);
+        snprintf (path, sizeof path, "%s%slayers/%s", prefix, prefix[0] ? "/" : "",
+                  c->g->layers[i].name);
       if (!osh_h5_exists (c->file, path))
         continue; /* layers without weights may have no group */
       ok = bind_group (c, i, path, depth)
@@ -205,7 +208,8 @@ osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
   zip_t *z = src ? zip_open_from_source (src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
   if (!z)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: not a readable zip archive (%s)", name, zip_error_strerror (&ze));
+      osh_fail (err, OSH_ERR_FORMAT, "%s: not a readable zip archive (%s)", name,
+                zip_error_strerror (&ze));
       if (src)
         zip_source_free (src);
       zip_error_fini (&ze);
@@ -218,7 +222,8 @@ osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
     goto out;
   OshError ignored = { 0 };
   meta_text = read_entry (z, "metadata.json", name, &meta_size, &ignored);
-  meta = meta_text ? osh_keras_parse_json (meta_text, meta_size, name, "metadata.json", &ignored) : NULL;
+  meta = meta_text ? osh_keras_parse_json (meta_text, meta_size, name, "metadata.json", &ignored)
+                   : NULL;
   if (!(g = osh_keras_config_to_graph (config, NULL, name, err)))
     goto out;
   osh_keras_copy_meta (g, meta, (const char *const[]){ "keras_version", "date_saved", NULL });

@@ -77,7 +77,8 @@ write_model_state (OshH5Writer *w, const OshWriteScope *s, int owner, const char
   for (int i = 0; ok && i < g->n_layers; i++)
     {
       const OshLayer *l = &g->layers[i];
-      if (l->owner != owner || !s->layer_kept[i] || (seq && strcmp (l->class_name, "InputLayer") == 0))
+      if (l->owner != owner || !s->layer_kept[i]
+          || (seq && strcmp (l->class_name, "InputLayer") == 0))
         continue;
       char key[160];
       osh_keras3_key (&keys, python_class (s, i), key, sizeof key);
@@ -122,7 +123,8 @@ add_entry (zip_t *z, const char *tmp_path, const char *name, void *data, size_t 
   if (!src)
     {
       free (data);
-      return osh_fail (err, OSH_ERR_NOMEM, "%s: cannot add %s: %s", tmp_path, name, zip_strerror (z));
+      return osh_fail (err, OSH_ERR_NOMEM, "%s: cannot add %s: %s", tmp_path, name,
+                       zip_strerror (z));
     }
   zip_int64_t idx = zip_file_add (z, name, src, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8);
   if (idx < 0)
@@ -168,7 +170,8 @@ osh_keras3_write (const OshGraph *g, const char *tmp_path, OshError *err)
       json_decref (cfg);
       zip_error_t ze;
       zip_error_init_with_code (&ze, zerr);
-      osh_fail (err, OSH_ERR_IO, "%s: cannot create the zip file: %s", tmp_path, zip_error_strerror (&ze));
+      osh_fail (err, OSH_ERR_IO, "%s: cannot create the zip file: %s", tmp_path,
+                zip_error_strerror (&ze));
       zip_error_fini (&ze);
       return false;
     }

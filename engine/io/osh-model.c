@@ -89,8 +89,8 @@ read_file (const char *path, size_t *size_out, OshError *err)
   if (st.st_size > OSH_MAX_MODEL_FILE)
     {
       fclose (f);
-      osh_fail (err, OSH_ERR_LIMIT, "%s: %lld bytes is over the limit of %lld for a model file", path,
-                (long long) st.st_size, (long long) OSH_MAX_MODEL_FILE);
+      osh_fail (err, OSH_ERR_LIMIT, "%s: %lld bytes is over the limit of %lld for a model file",
+                path, (long long) st.st_size, (long long) OSH_MAX_MODEL_FILE);
       return NULL;
     }
   size_t size = (size_t) st.st_size;
@@ -167,8 +167,8 @@ load (const char *path, const void *data, size_t size, bool from_file, OshError 
     case OSH_FORMAT_TFJS:
       if (!from_file)
         {
-          osh_fail (err, OSH_ERR_USAGE, "%s: a TF.js model must be opened from a file beside its shards",
-                    path);
+          osh_fail (err, OSH_ERR_USAGE,
+                    "%s: a TF.js model must be opened from a file beside its shards", path);
           return NULL;
         }
       g = osh_tfjs_read (path, data, size, err);
@@ -223,7 +223,8 @@ osh_model_save (const OshGraph *g, const char *path, OshError *err)
   OshFormat f = osh_format_from_name (path);
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,
-                     "%s: cannot tell the format from the name (use .keras, .h5, .json or .onnx)", path);
+                     "%s: cannot tell the format from the name (use .keras, .h5, .json or .onnx)",
+                     path);
   size_t n = strlen (path) + 32;
   char *tmp = malloc (n);
   if (!tmp)

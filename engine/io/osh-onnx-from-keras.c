@@ -16,8 +16,8 @@
 
 typedef struct
 {
-  OshRef ref;  /* the ONNX-side tensor */
-  bool nchw;   /* a 4-D Keras tensor held as NCHW */
+  OshRef ref;     /* the ONNX-side tensor */
+  bool nchw;      /* a 4-D Keras tensor held as NCHW */
   OshShape shape; /* its Keras (NHWC) shape, batch -1 */
 } Tensor;
 
@@ -35,9 +35,9 @@ typedef struct
 
 typedef struct
 {
-  char kind;          /* 't' tensor, 'w' constant, 'a' absent optional input, 0 end */
-  OshRef ref;         /* for 't' */
-  OshTensor *value;   /* for 'w' (taken over) */
+  char kind;        /* 't' tensor, 'w' constant, 'a' absent optional input, 0 end */
+  OshRef ref;       /* for 't' */
+  OshTensor *value; /* for 'w' (taken over) */
 } Slot;
 
 static Slot
@@ -74,7 +74,9 @@ emit (Conv *c, const char *op, const char *base, const Slot *slots, json_t *attr
   for (; slots[n_slots].kind && n_slots < 16; n_slots++)
     {
       char k = slots[n_slots].kind;
-      kinds[n_slots] = k == 't' ? OSH_SLOT_ACTIVATION : k == 'w' ? OSH_SLOT_WEIGHT : OSH_SLOT_ABSENT;
+      kinds[n_slots] = k == 't'   ? OSH_SLOT_ACTIVATION
+                       : k == 'w' ? OSH_SLOT_WEIGHT
+                                  : OSH_SLOT_ABSENT;
       if (k == 't')
         refs[n_refs++] = slots[n_slots].ref;
     }
@@ -150,16 +152,20 @@ activation (Conv *c, const char *base, const Tensor *x, const char *name)
   OshRef r = x->ref;
   if (!name || !strcmp (name, "linear"))
     return r;
-  const char *simple[][2] = { { "relu", "Relu" }, { "sigmoid", "Sigmoid" }, { "tanh", "Tanh" },
-                              { "elu", "Elu" }, { "selu", "Selu" }, { "softplus", "Softplus" },
-                              { "softsign", "Softsign" }, { "exponential", "Exp" },
+  const char *simple[][2] = { { "relu", "Relu" },           { "sigmoid", "Sigmoid" },
+                              { "tanh", "Tanh" },           { "elu", "Elu" },
+                              { "selu", "Selu" },           { "softplus", "Softplus" },
+                              { "softsign", "Softsign" },   { "exponential", "Exp" },
                               { "hard_swish", "HardSwish" } };
   for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
     if (!strcmp (name, simple[i][0]))
       return emit (c, simple[i][1], base, (Slot[]){ T (r), { 0 } }, NULL);
   if (!strcmp (name, "relu6"))
     return emit (c, "Clip", base,
-                 (Slot[]){ T (r), W (vec ((float[]){ 0 }, 1, c->err)), W (vec ((float[]){ 6 }, 1, c->err)), { 0 } },
+                 (Slot[]){ T (r),
+                           W (vec ((float[]){ 0 }, 1, c->err)),
+                           W (vec ((float[]){ 6 }, 1, c->err)),
+                           { 0 } },
                  NULL);
   if (!strcmp (name, "swish") || !strcmp (name, "silu"))
     {
@@ -248,8 +254,8 @@ pool (Conv *c, const char *base, const Tensor *x, const json_t *cfg, bool max)
     k[0] = k[1] = 2;
   if (!osh_config_ints (cfg, "strides", s, 2))
     memcpy (s, k, sizeof s);
-  json_t *attrs = json_pack ("{s:o, s:o}", "kernel_shape", int_list (k, 2), "strides",
-                             int_list (s, 2));
+  json_t *attrs =
+      json_pack ("{s:o, s:o}", "kernel_shape", int_list (k, 2), "strides", int_list (s, 2));
   set_padding (attrs, cfg, &x->shape, k, s, d);
   if (!max)
     json_object_set_new (attrs, "count_include_pad", json_integer (0));
@@ -281,8 +287,10 @@ convert_node (Conv *c, int ni)
   OshRef r = { -1, 0 };
 
   if (!strcmp (osh_config_string (cfg, "data_format", "channels_last"), "channels_first"))
-    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': channels_first layers have no ONNX "
-                     "export yet", base);
+    return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
+                     "layer '%s': channels_first layers have no ONNX "
+                     "export yet",
+                     base);
   if (n->n_outputs != 1)
     return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s' has several outputs", base);
 
@@ -291,11 +299,13 @@ convert_node (Conv *c, int ni)
       /* The graph input keeps Keras's shape; 4-D images are transposed to NCHW right away. */
       json_t *dims = json_array ();
       for (int i = 0; i < out->shape.rank; i++)
-        json_array_append_new (dims, out->shape.dim[i] < 0 ? json_null () : json_integer (out->shape.dim[i]));
-      int layer = osh_graph_add_layer (c->o, -1, base, "InputLayer",
-                                       json_pack ("{s:o, s:s, s:s}", "batch_input_shape", dims, "dtype",
-                                                  "float32", "data_format", "channels_last"),
-                                       c->err);
+        json_array_append_new (dims, out->shape.dim[i] < 0 ? json_null ()
+                                                           : json_integer (out->shape.dim[i]));
+      int layer =
+          osh_graph_add_layer (c->o, -1, base, "InputLayer",
+                               json_pack ("{s:o, s:s, s:s}", "batch_input_shape", dims, "dtype",
+                                          "float32", "data_format", "channels_last"),
+                               c->err);
       int node = layer >= 0 ? osh_graph_add_node (c->o, layer, NULL, 0, 1, c->err) : -1;
       if (node < 0)
         return false;
@@ -317,7 +327,8 @@ convert_node (Conv *c, int ni)
       bool bias = osh_config_bool (cfg, "use_bias", true);
       const OshTensor *pw = w1, *b = bias && l->n_weights > 2 ? l->weights[2].value : NULL;
       r = conv (c, base, x, w0, NULL, cfg, true, 1);
-      json_t *one = json_pack ("{s:[i,i], s:[i,i], s:s}", "strides", 1, 1, "dilation_rate", 1, 1, "padding", "valid");
+      json_t *one = json_pack ("{s:[i,i], s:[i,i], s:s}", "strides", 1, 1, "dilation_rate", 1, 1,
+                               "padding", "valid");
       Tensor mid = { r, true, x->shape };
       if (r.node >= 0 && pw)
         r = conv (c, base, &mid, pw, b, one, false, 1);
@@ -329,8 +340,9 @@ convert_node (Conv *c, int ni)
   else if (!strcmp (cls, "Dense"))
     {
       if (x->shape.rank != 2)
-        return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': Dense on rank %d has no ONNX export yet",
-                         base, x->shape.rank);
+        return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
+                         "layer '%s': Dense on rank %d has no ONNX export yet", base,
+                         x->shape.rank);
       bool bias = osh_config_bool (cfg, "use_bias", true) && w1;
       Slot slots[4] = { T (x->ref), W (osh_tensor_copy (w0, c->err)), { 0 }, { 0 } };
       if (bias)
@@ -342,16 +354,23 @@ convert_node (Conv *c, int ni)
     }
   else if (!strcmp (cls, "BatchNormalization"))
     {
-      bool scale = osh_config_bool (cfg, "scale", true), center = osh_config_bool (cfg, "center", true);
+      bool scale = osh_config_bool (cfg, "scale", true),
+           center = osh_config_bool (cfg, "center", true);
       int wi = 0;
       int64_t ch = l->weights[l->n_weights - 1].value->shape.dim[0];
-      OshTensor *gamma = scale ? osh_tensor_copy (l->weights[wi++].value, c->err) : vec (NULL, ch, c->err);
-      OshTensor *beta = center ? osh_tensor_copy (l->weights[wi++].value, c->err) : vec (NULL, ch, c->err);
+      OshTensor *gamma =
+          scale ? osh_tensor_copy (l->weights[wi++].value, c->err) : vec (NULL, ch, c->err);
+      OshTensor *beta =
+          center ? osh_tensor_copy (l->weights[wi++].value, c->err) : vec (NULL, ch, c->err);
       for (int64_t i = 0; !scale && gamma && i < ch; i++)
         gamma->data[i] = 1.0f;
       r = emit (c, "BatchNormalization", base,
-                (Slot[]){ T (x->ref), W (gamma), W (beta), W (osh_tensor_copy (l->weights[wi].value, c->err)),
-                          W (osh_tensor_copy (l->weights[wi + 1].value, c->err)), { 0 } },
+                (Slot[]){ T (x->ref),
+                          W (gamma),
+                          W (beta),
+                          W (osh_tensor_copy (l->weights[wi].value, c->err)),
+                          W (osh_tensor_copy (l->weights[wi + 1].value, c->err)),
+                          { 0 } },
                 json_pack ("{s:f}", "epsilon", osh_config_double (cfg, "epsilon", 1e-3)));
     }
   else if (!strcmp (cls, "Activation"))
@@ -359,37 +378,51 @@ convert_node (Conv *c, int ni)
   else if (!strcmp (cls, "ReLU"))
     {
       double maxv = osh_config_double (cfg, "max_value", -1);
-      if (osh_config_double (cfg, "negative_slope", 0) != 0 || osh_config_double (cfg, "threshold", 0) != 0)
-        return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': ReLU with a slope or threshold", base);
+      if (osh_config_double (cfg, "negative_slope", 0) != 0
+          || osh_config_double (cfg, "threshold", 0) != 0)
+        return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': ReLU with a slope or threshold",
+                         base);
       r = maxv > 0 ? emit (c, "Clip", base,
-                           (Slot[]){ T (x->ref), W (vec ((float[]){ 0 }, 1, c->err)),
-                                     W (vec ((float[]){ (float) maxv }, 1, c->err)), { 0 } },
+                           (Slot[]){ T (x->ref),
+                                     W (vec ((float[]){ 0 }, 1, c->err)),
+                                     W (vec ((float[]){ (float) maxv }, 1, c->err)),
+                                     { 0 } },
                            NULL)
                    : activation (c, base, x, "relu");
     }
   else if (!strcmp (cls, "LeakyReLU"))
     r = emit (c, "LeakyRelu", base, (Slot[]){ T (x->ref), { 0 } },
-              json_pack ("{s:f}", "alpha", osh_config_double (cfg, "alpha", osh_config_double (cfg, "negative_slope", 0.3))));
+              json_pack ("{s:f}", "alpha",
+                         osh_config_double (cfg, "alpha",
+                                            osh_config_double (cfg, "negative_slope", 0.3))));
   else if (!strcmp (cls, "ELU"))
-    r = emit (c, "Elu", base, (Slot[]){ T (x->ref), { 0 } }, json_pack ("{s:f}", "alpha", osh_config_double (cfg, "alpha", 1.0)));
+    r = emit (c, "Elu", base, (Slot[]){ T (x->ref), { 0 } },
+              json_pack ("{s:f}", "alpha", osh_config_double (cfg, "alpha", 1.0)));
   else if (!strcmp (cls, "Softmax"))
     r = activation (c, base, x, "softmax");
   else if (!strcmp (cls, "Add") || !strcmp (cls, "Subtract") || !strcmp (cls, "Multiply")
            || !strcmp (cls, "Maximum") || !strcmp (cls, "Minimum") || !strcmp (cls, "Average"))
     {
-      const char *op = !strcmp (cls, "Subtract") ? "Sub" : !strcmp (cls, "Multiply") ? "Mul"
-                     : !strcmp (cls, "Maximum") ? "Max" : !strcmp (cls, "Minimum") ? "Min" : "Sum";
+      const char *op = !strcmp (cls, "Subtract")   ? "Sub"
+                       : !strcmp (cls, "Multiply") ? "Mul"
+                       : !strcmp (cls, "Maximum")  ? "Max"
+                       : !strcmp (cls, "Minimum")  ? "Min"
+                                                   : "Sum";
       Slot slots[17] = { 0 };
       for (int i = 0; i < n->n_inputs && i < 16; i++)
         {
           /* Keras broadcasting of a (1, 1, C) squeeze-excite gate holds in NCHW as (C, 1, 1). */
           if (input (c, n, i)->nchw != out->nchw)
-            return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': inputs of different ranks", base);
+            return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': inputs of different ranks",
+                             base);
           slots[i] = T (input (c, n, i)->ref);
         }
       r = emit (c, op, base, slots, NULL);
       if (r.node >= 0 && !strcmp (cls, "Average"))
-        r = emit (c, "Mul", base, (Slot[]){ T (r), W (vec ((float[]){ 1.0f / (float) n->n_inputs }, 1, c->err)), { 0 } }, NULL);
+        r = emit (
+            c, "Mul", base,
+            (Slot[]){ T (r), W (vec ((float[]){ 1.0f / (float) n->n_inputs }, 1, c->err)), { 0 } },
+            NULL);
     }
   else if (!strcmp (cls, "Concatenate"))
     {
@@ -407,7 +440,8 @@ convert_node (Conv *c, int ni)
     r = pool (c, base, x, cfg, !strcmp (cls, "MaxPooling2D"));
   else if (!strcmp (cls, "GlobalAveragePooling2D") || !strcmp (cls, "GlobalMaxPooling2D"))
     {
-      r = emit (c, cls[6] == 'A' ? "GlobalAveragePool" : "GlobalMaxPool", base, (Slot[]){ T (x->ref), { 0 } }, NULL);
+      r = emit (c, cls[6] == 'A' ? "GlobalAveragePool" : "GlobalMaxPool", base,
+                (Slot[]){ T (x->ref), { 0 } }, NULL);
       if (r.node >= 0 && out->shape.rank == 2)
         r = emit (c, "Flatten", base, (Slot[]){ T (r), { 0 } }, json_pack ("{s:i}", "axis", 1));
     }
@@ -421,7 +455,8 @@ convert_node (Conv *c, int ni)
       for (int i = 1; i < out->shape.rank; i++)
         shape[i] = out->shape.dim[i];
       if (r.node >= 0)
-        r = emit (c, "Reshape", base, (Slot[]){ T (r), W (ints (shape, out->shape.rank, c->err)), { 0 } }, NULL);
+        r = emit (c, "Reshape", base,
+                  (Slot[]){ T (r), W (ints (shape, out->shape.rank, c->err)), { 0 } }, NULL);
       if (r.node >= 0 && out->nchw)
         r = transpose (c, base, r, TO_NCHW);
     }
@@ -432,11 +467,13 @@ convert_node (Conv *c, int ni)
       if (json_is_integer (v))
         p[0] = p[1] = p[2] = p[3] = json_integer_value (v);
       else if (json_is_array (v) && json_is_integer (json_array_get (v, 0)))
-        p[0] = p[1] = json_integer_value (json_array_get (v, 0)), p[2] = p[3] = json_integer_value (json_array_get (v, 1));
+        p[0] = p[1] = json_integer_value (json_array_get (v, 0)),
+        p[2] = p[3] = json_integer_value (json_array_get (v, 1));
       else
         for (int a = 0; a < 2; a++)
           for (int b = 0; b < 2; b++)
-            p[a * 2 + b] = json_integer_value (json_array_get (json_array_get (v, (size_t) a), (size_t) b));
+            p[a * 2 + b] =
+                json_integer_value (json_array_get (json_array_get (v, (size_t) a), (size_t) b));
       /* p = top, bottom, left, right → ONNX [n, c, top, left, n, c, bottom, right] */
       int64_t pads[8] = { 0, 0, p[0], p[2], 0, 0, p[1], p[3] };
       r = emit (c, "Pad", base, (Slot[]){ T (x->ref), W (ints (pads, 8, c->err)), { 0 } }, NULL);
@@ -449,36 +486,43 @@ convert_node (Conv *c, int ni)
       bool bilinear = !strcmp (osh_config_string (cfg, "interpolation", "nearest"), "bilinear");
       float scales[4] = { 1, 1, (float) s[0], (float) s[1] };
       /* Resize-13 inputs: X, roi (absent), scales. */
-      r = emit (c, "Resize", base,
-                (Slot[]){ T (x->ref), A (), W (vec (scales, 4, c->err)), { 0 } },
+      r = emit (c, "Resize", base, (Slot[]){ T (x->ref), A (), W (vec (scales, 4, c->err)), { 0 } },
                 json_pack ("{s:s, s:s, s:s}", "mode", bilinear ? "linear" : "nearest",
-                           "coordinate_transformation_mode",
-                           bilinear ? "half_pixel" : "asymmetric", "nearest_mode", "floor"));
+                           "coordinate_transformation_mode", bilinear ? "half_pixel" : "asymmetric",
+                           "nearest_mode", "floor"));
     }
   else if (!strcmp (cls, "Rescaling"))
     {
-      double scale = osh_config_double (cfg, "scale", 1), offset = osh_config_double (cfg, "offset", 0);
-      r = emit (c, "Mul", base, (Slot[]){ T (x->ref), W (vec ((float[]){ (float) scale }, 1, c->err)), { 0 } }, NULL);
+      double scale = osh_config_double (cfg, "scale", 1),
+             offset = osh_config_double (cfg, "offset", 0);
+      r = emit (c, "Mul", base,
+                (Slot[]){ T (x->ref), W (vec ((float[]){ (float) scale }, 1, c->err)), { 0 } },
+                NULL);
       if (r.node >= 0 && offset != 0)
-        r = emit (c, "Add", base, (Slot[]){ T (r), W (vec ((float[]){ (float) offset }, 1, c->err)), { 0 } }, NULL);
+        r = emit (c, "Add", base,
+                  (Slot[]){ T (r), W (vec ((float[]){ (float) offset }, 1, c->err)), { 0 } }, NULL);
     }
   else if (!strcmp (cls, "Normalization") && l->n_weights >= 2)
     {
       int64_t ch = osh_tensor_numel (w0);
       OshTensor *inv = channel_const (x, NULL, ch, c->err);
       for (int64_t i = 0; inv && i < ch; i++)
-        inv->data[i] = 1.0f / fmaxf (sqrtf (w1->data[i]), 1e-7f); /* Keras: max(sqrt(var), epsilon) */
-      r = emit (c, "Sub", base, (Slot[]){ T (x->ref), W (channel_const (x, w0->data, ch, c->err)), { 0 } }, NULL);
+        inv->data[i] =
+            1.0f / fmaxf (sqrtf (w1->data[i]), 1e-7f); /* Keras: max(sqrt(var), epsilon) */
+      r = emit (c, "Sub", base,
+                (Slot[]){ T (x->ref), W (channel_const (x, w0->data, ch, c->err)), { 0 } }, NULL);
       if (r.node >= 0)
         r = emit (c, "Mul", base, (Slot[]){ T (r), W (inv), { 0 } }, NULL);
       else
         osh_tensor_free (inv);
     }
-  else if (!strcmp (cls, "Dropout") || !strcmp (cls, "SpatialDropout2D") || !strcmp (cls, "GaussianNoise")
-           || !strcmp (cls, "GaussianDropout") || !strcmp (cls, "ActivityRegularization"))
+  else if (!strcmp (cls, "Dropout") || !strcmp (cls, "SpatialDropout2D")
+           || !strcmp (cls, "GaussianNoise") || !strcmp (cls, "GaussianDropout")
+           || !strcmp (cls, "ActivityRegularization"))
     r = x->ref; /* identities at inference */
   else
-    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s' (%s) has no ONNX export yet", base, cls);
+    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s' (%s) has no ONNX export yet", base,
+                     cls);
   if (r.node < 0)
     return false;
   out->ref = r;
@@ -557,7 +601,8 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
   for (int i = 0; ok && i < k->n_outputs && i < 64; i++)
     {
       if (!done[k->outputs[i].node])
-        ok = osh_fail (err, OSH_ERR_DISCONNECTED, "output %d cannot be computed from the inputs", i);
+        ok =
+            osh_fail (err, OSH_ERR_DISCONNECTED, "output %d cannot be computed from the inputs", i);
       else
         {
           const Tensor *t = &c.map[c.off[k->outputs[i].node] + k->outputs[i].index];
@@ -568,7 +613,8 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
           /* Name the output tensor after the Keras output layer. */
           if (r.node >= 0)
             {
-              json_t *names = json_object_get (c.o->layers[c.o->nodes[r.node].layer].config, OSH_ONNX_OUTPUT_NAMES);
+              json_t *names = json_object_get (c.o->layers[c.o->nodes[r.node].layer].config,
+                                               OSH_ONNX_OUTPUT_NAMES);
               json_array_set_new (names, 0, json_string (path ? path : "output"));
             }
           free (path);

@@ -139,16 +139,66 @@ raw_value (const uint8_t *p, int32_t type)
 {
   switch (type)
     {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: { float v; memcpy (&v, p, 4); return v; }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: { double v; memcpy (&v, p, 8); return (float) v; }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: { int32_t v; memcpy (&v, p, 4); return (float) v; }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: { uint32_t v; memcpy (&v, p, 4); return (float) v; }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: { int64_t v; memcpy (&v, p, 8); return (float) v; }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: { uint64_t v; memcpy (&v, p, 8); return (float) v; }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: { uint16_t v; memcpy (&v, p, 2); return half_to_float (v); }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: { uint16_t v; memcpy (&v, p, 2); return bfloat_to_float (v); }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: { int16_t v; memcpy (&v, p, 2); return (float) v; }
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: { uint16_t v; memcpy (&v, p, 2); return (float) v; }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+      {
+        float v;
+        memcpy (&v, p, 4);
+        return v;
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+      {
+        double v;
+        memcpy (&v, p, 8);
+        return (float) v;
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+      {
+        int32_t v;
+        memcpy (&v, p, 4);
+        return (float) v;
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+      {
+        uint32_t v;
+        memcpy (&v, p, 4);
+        return (float) v;
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+      {
+        int64_t v;
+        memcpy (&v, p, 8);
+        return (float) v;
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+      {
+        uint64_t v;
+        memcpy (&v, p, 8);
+        return (float) v;
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+      {
+        uint16_t v;
+        memcpy (&v, p, 2);
+        return half_to_float (v);
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
+      {
+        uint16_t v;
+        memcpy (&v, p, 2);
+        return bfloat_to_float (v);
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+      {
+        int16_t v;
+        memcpy (&v, p, 2);
+        return (float) v;
+      }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
+      {
+        uint16_t v;
+        memcpy (&v, p, 2);
+        return (float) v;
+      }
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return (float) (int8_t) *p;
     default: return (float) *p; /* UINT8, BOOL */
     }
@@ -174,14 +224,18 @@ read_external (const char *model_name, const Onnx__TensorProto *t, size_t want, 
     }
   if (!location || !*location || location[0] == '/' || strstr (location, ".."))
     {
-      osh_fail (err, OSH_ERR_FORMAT, "initializer '%s': external data location '%s' is not a file name "
-                "beside the model", t->name ? t->name : "", location ? location : "");
+      osh_fail (err, OSH_ERR_FORMAT,
+                "initializer '%s': external data location '%s' is not a file name "
+                "beside the model",
+                t->name ? t->name : "", location ? location : "");
       return NULL;
     }
   if (offset < 0 || (length >= 0 && (size_t) length != want))
     {
-      osh_fail (err, OSH_ERR_FORMAT, "initializer '%s': external data offset %lld / length %lld do not "
-                "fit the %zu bytes its shape needs", t->name ? t->name : "", offset, length, want);
+      osh_fail (err, OSH_ERR_FORMAT,
+                "initializer '%s': external data offset %lld / length %lld do not "
+                "fit the %zu bytes its shape needs",
+                t->name ? t->name : "", offset, length, want);
       return NULL;
     }
   const char *slash = strrchr (model_name, '/');
@@ -200,9 +254,10 @@ read_external (const char *model_name, const Onnx__TensorProto *t, size_t want, 
   FILE *f = fopen (path, "rb");
   bool ok = f && fseek (f, offset, SEEK_SET) == 0 && fread (bytes, 1, want, f) == want;
   if (!ok)
-    osh_fail (err, OSH_ERR_IO, "initializer '%s': cannot read %zu bytes at offset %lld of external "
-              "data file %s%s%s", t->name ? t->name : "", want, offset, path, f ? "" : ": ",
-              f ? "" : strerror (errno));
+    osh_fail (err, OSH_ERR_IO,
+              "initializer '%s': cannot read %zu bytes at offset %lld of external "
+              "data file %s%s%s",
+              t->name ? t->name : "", want, offset, path, f ? "" : ": ", f ? "" : strerror (errno));
   if (f)
     fclose (f);
   free (path);
@@ -222,8 +277,8 @@ convert_tensor (const char *model_name, const Onnx__TensorProto *t, OshError *er
   OshShape shape = { 0 };
   if (t->n_dims > OSH_MAX_RANK)
     {
-      osh_fail (err, OSH_ERR_LIMIT, "tensor '%s': rank %zu is over the limit of %d", name, t->n_dims,
-                OSH_MAX_RANK);
+      osh_fail (err, OSH_ERR_LIMIT, "tensor '%s': rank %zu is over the limit of %d", name,
+                t->n_dims, OSH_MAX_RANK);
       return NULL;
     }
   shape.rank = (int) t->n_dims;
@@ -255,8 +310,8 @@ convert_tensor (const char *model_name, const Onnx__TensorProto *t, OshError *er
     {
       if (t->raw_data.len != n * esize)
         {
-          osh_fail (err, OSH_ERR_FORMAT, "tensor '%s': %zu bytes of raw data, its shape needs %zu", name,
-                    t->raw_data.len, n * esize);
+          osh_fail (err, OSH_ERR_FORMAT, "tensor '%s': %zu bytes of raw data, its shape needs %zu",
+                    name, t->raw_data.len, n * esize);
           goto fail;
         }
       raw = t->raw_data.data;
@@ -281,7 +336,8 @@ convert_tensor (const char *model_name, const Onnx__TensorProto *t, OshError *er
     }
   if (have != n)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "tensor '%s': %zu values stored, its shape needs %zu", name, have, n);
+      osh_fail (err, OSH_ERR_FORMAT, "tensor '%s': %zu values stored, its shape needs %zu", name,
+                have, n);
       goto fail;
     }
   for (size_t i = 0; i < n; i++)
@@ -346,8 +402,8 @@ attribute_json (const char *model_name, const Onnx__AttributeProto *a, OshError 
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS:
       list = json_array ();
       for (size_t i = 0; i < a->n_strings; i++)
-        json_array_append_new (list, json_stringn_nocheck ((const char *) a->strings[i].data,
-                                                           a->strings[i].len));
+        json_array_append_new (
+            list, json_stringn_nocheck ((const char *) a->strings[i].data, a->strings[i].len));
       return list;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
       if (a->t)
@@ -367,8 +423,8 @@ typedef struct
   const char *model_name;
   const Onnx__GraphProto *graph;
   OshGraph *g;
-  NameMap tensors;    /* name → producing node output, or constant */
-  OshTensor **owned;  /* constants we converted, freed at the end */
+  NameMap tensors;   /* name → producing node output, or constant */
+  OshTensor **owned; /* constants we converted, freed at the end */
   size_t n_owned, cap_owned;
 } Reader;
 
@@ -450,9 +506,10 @@ shape_json (const Onnx__ValueInfoProto *v)
       for (size_t i = 0; i < s->n_dim; i++)
         {
           const Onnx__TensorShapeProto__Dimension *d = s->dim[i];
-          json_array_append_new (dims, d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
-                                           ? json_integer (d->dim_value)
-                                           : json_null ());
+          json_array_append_new (
+              dims, d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+                        ? json_integer (d->dim_value)
+                        : json_null ());
         }
     }
   return dims;
@@ -479,8 +536,7 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
                     const OshSlotKind *kinds, OshTensor **weights, const char **weight_names,
                     int n_weights)
 {
-  if (n_weights == 0 || n_weights > 64 || n->n_output == 0 || n->n_output > 16
-      || n->n_input > 64)
+  if (n_weights == 0 || n_weights > 64 || n->n_output == 0 || n->n_output > 16 || n->n_input > 64)
     return false;
   OshWeight w[64];
   for (int i = 0; i < n_weights; i++)
@@ -488,9 +544,14 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
   OshSlot slots[64];
   for (size_t i = 0, k = 0; i < n->n_input; i++)
     slots[i] = (OshSlot){ kinds[i], kinds[i] == OSH_SLOT_WEIGHT ? (int) k++ : -1 };
-  OshLayer layer = { .name = (char *) class_name, .class_name = (char *) class_name,
-                     .config = config, .owner = -1, .weights = w, .n_weights = n_weights,
-                     .slots = slots, .n_slots = (int) n->n_input };
+  OshLayer layer = { .name = (char *) class_name,
+                     .class_name = (char *) class_name,
+                     .config = config,
+                     .owner = -1,
+                     .weights = w,
+                     .n_weights = n_weights,
+                     .slots = slots,
+                     .n_slots = (int) n->n_input };
   OshError e = { 0 };
   OshTensor *outs[16] = { 0 };
   bool ok = osh_onnx_eval_constant (r->g, &layer, NULL, 0, outs, (int) n->n_output, &e);
@@ -574,7 +635,8 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
           if (a->name)
             osh_error_prefix (err, "node %zu (%s) attribute '%s': ", index, n->op_type, a->name);
           else
-            osh_fail (err, OSH_ERR_FORMAT, "node %zu (%s): an attribute has no name", index, n->op_type);
+            osh_fail (err, OSH_ERR_FORMAT, "node %zu (%s): an attribute has no name", index,
+                      n->op_type);
           return false;
         }
       json_object_set_new (config, a->name, v);
@@ -632,7 +694,8 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
 
   int layer = -1, node = -1;
   if (ok && n->n_output == 0)
-    ok = osh_fail (err, OSH_ERR_FORMAT, "node %zu ('%s', %s) has no outputs", index, name, n->op_type);
+    ok = osh_fail (err, OSH_ERR_FORMAT, "node %zu ('%s', %s) has no outputs", index, name,
+                   n->op_type);
   if (ok)
     {
       layer = osh_graph_add_layer (g, -1, name, class_name, config, err);
@@ -761,8 +824,10 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
   Onnx__ModelProto *model = onnx__model_proto__unpack (NULL, size, data);
   if (!model)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: not a valid ONNX file (the protobuf message could not be "
-                "decoded from its %zu bytes)", name, size);
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: not a valid ONNX file (the protobuf message could not be "
+                "decoded from its %zu bytes)",
+                name, size);
       return NULL;
     }
   if (!model->graph)
@@ -780,7 +845,8 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
       r.g->layout = OSH_LAYOUT_CHANNELS_FIRST;
       r.g->dialect = &osh_onnx_dialect;
       r.g->class_name = strdup ("onnx");
-      r.g->name = strdup (model->graph->name && *model->graph->name ? model->graph->name : "onnx_model");
+      r.g->name =
+          strdup (model->graph->name && *model->graph->name ? model->graph->name : "onnx_model");
       int64_t opset = 0;
       for (size_t i = 0; i < model->n_opset_import; i++)
         {

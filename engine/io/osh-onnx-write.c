@@ -127,10 +127,11 @@ int64_slot (const char *op, size_t slot)
     const char *op;
     unsigned slots; /* bit i: input i is int64 */
   } table[] = {
-    { "Reshape", 1u << 1 }, { "Pad", 1u << 1 }, { "Slice", 0x1eu }, { "Squeeze", 1u << 1 },
-    { "Unsqueeze", 1u << 1 }, { "Expand", 1u << 1 }, { "Tile", 1u << 1 }, { "Resize", 1u << 3 },
-    { "Split", 1u << 1 }, { "ReduceMean", 1u << 1 }, { "ReduceSum", 1u << 1 },
-    { "ReduceMax", 1u << 1 }, { "ReduceMin", 1u << 1 }, { "Gather", 1u << 1 },
+    { "Reshape", 1u << 1 },    { "Pad", 1u << 1 },       { "Slice", 0x1eu },
+    { "Squeeze", 1u << 1 },    { "Unsqueeze", 1u << 1 }, { "Expand", 1u << 1 },
+    { "Tile", 1u << 1 },       { "Resize", 1u << 3 },    { "Split", 1u << 1 },
+    { "ReduceMean", 1u << 1 }, { "ReduceSum", 1u << 1 }, { "ReduceMax", 1u << 1 },
+    { "ReduceMin", 1u << 1 },  { "Gather", 1u << 1 },
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp (table[i].op, op) == 0)
@@ -279,8 +280,10 @@ is_onnx_graph (const OshGraph *g, OshError *err)
     {
       const OshLayer *l = &g->layers[i];
       if (l->owner >= 0 || l->is_model)
-        return osh_fail (err, OSH_ERR_UNSUPPORTED, "layer '%s': nested models cannot be written to "
-                         "ONNX yet", l->name);
+        return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                         "layer '%s': nested models cannot be written to "
+                         "ONNX yet",
+                         l->name);
       if (strcmp (l->class_name, "InputLayer") != 0 && !l->slots)
         return osh_fail (err, OSH_ERR_UNSUPPORTED,
                          "layer '%s' (%s) is a Keras layer: converting Keras models to ONNX is not "
@@ -291,7 +294,8 @@ is_onnx_graph (const OshGraph *g, OshError *err)
 }
 
 static Onnx__NodeProto *
-node_proto (Arena *a, const OshGraph *g, int node_index, Onnx__TensorProto ***inits, size_t *n_inits)
+node_proto (Arena *a, const OshGraph *g, int node_index, Onnx__TensorProto ***inits,
+            size_t *n_inits)
 {
   const OshNode *n = &g->nodes[node_index];
   const OshLayer *l = &g->layers[n->layer];
@@ -405,8 +409,8 @@ write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError *err)
   for (int i = 0; !a.failed && i < g->n_inputs; i++)
     {
       const OshLayer *l = &g->layers[g->nodes[g->inputs[i].node].layer];
-      graph.input[graph.n_input++]
-          = value_info (&a, l->name, NULL, json_object_get (l->config, "batch_input_shape"));
+      graph.input[graph.n_input++] =
+          value_info (&a, l->name, NULL, json_object_get (l->config, "batch_input_shape"));
     }
   for (int i = 0; !a.failed && i < g->n_nodes; i++)
     if (strcmp (g->layers[g->nodes[i].layer].class_name, "InputLayer") != 0)
@@ -415,8 +419,8 @@ write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError *err)
     {
       const OshNode *n = &g->nodes[g->outputs[i].node];
       char *name = tensor_name (&a, g, g->outputs[i]);
-      graph.output[graph.n_output++]
-          = value_info (&a, name ? name : "", n->shapes ? &n->shapes[g->outputs[i].index] : NULL, NULL);
+      graph.output[graph.n_output++] = value_info (
+          &a, name ? name : "", n->shapes ? &n->shapes[g->outputs[i].index] : NULL, NULL);
     }
   bool ok = !a.failed;
   for (size_t i = 0; ok && i < graph.n_node; i++)

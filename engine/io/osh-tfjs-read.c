@@ -1,7 +1,5 @@
 /* TF.js layers models: model.json (modelTopology + weightsManifest) and its binary shards.
  * Also opens a bare Keras model config saved with model.to_json() (no weights). */
-#include "osh-formats.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "osh-formats.h"
 #include "osh-keras-config.h"
 #include "osh-limits.h"
 
@@ -49,7 +48,8 @@ read_shards (TfjsCtx *c, const json_t *paths, size_t *size_out)
       const char *rel = json_string_value (p);
       if (!rel)
         {
-          osh_fail (c->err, OSH_ERR_FORMAT, "%s: weightsManifest: shard path %zu is not a string", c->path, i);
+          osh_fail (c->err, OSH_ERR_FORMAT, "%s: weightsManifest: shard path %zu is not a string",
+                    c->path, i);
           goto fail;
         }
       char *full = malloc (dir_len + strlen (rel) + 1);
@@ -69,11 +69,12 @@ read_shards (TfjsCtx *c, const json_t *paths, size_t *size_out)
           goto fail;
         }
       free (full);
-      if ((int64_t) st.st_size > OSH_MAX_ZIP_ENTRY || (int64_t) (size + (size_t) st.st_size) > OSH_MAX_ZIP_ENTRY)
+      if ((int64_t) st.st_size > OSH_MAX_ZIP_ENTRY
+          || (int64_t) (size + (size_t) st.st_size) > OSH_MAX_ZIP_ENTRY)
         {
           fclose (f);
-          osh_fail (c->err, OSH_ERR_LIMIT, "%s: weight shard '%s' makes the group over %lld bytes", c->path, rel,
-                    (long long) OSH_MAX_ZIP_ENTRY);
+          osh_fail (c->err, OSH_ERR_LIMIT, "%s: weight shard '%s' makes the group over %lld bytes",
+                    c->path, rel, (long long) OSH_MAX_ZIP_ENTRY);
           goto fail;
         }
       unsigned char *grown = realloc (buf, size + (size_t) st.st_size + 1);
@@ -87,8 +88,8 @@ read_shards (TfjsCtx *c, const json_t *paths, size_t *size_out)
       fclose (f);
       if (got != (size_t) st.st_size)
         {
-          osh_fail (c->err, OSH_ERR_IO, "%s: weight shard '%s': read %zu of %lld bytes", c->path, rel, got,
-                    (long long) st.st_size);
+          osh_fail (c->err, OSH_ERR_IO, "%s: weight shard '%s': read %zu of %lld bytes", c->path,
+                    rel, got, (long long) st.st_size);
           goto fail;
         }
       size += got;
@@ -146,12 +147,13 @@ read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size,
   const char *dtype = osh_config_string (w, "dtype", "float32");
   const json_t *quant = json_object_get (w, "quantization");
   if (!name)
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weightsManifest: the entry for shard byte %zu has no name",
-                     c->path, *offset);
+    return osh_fail (c->err, OSH_ERR_FORMAT,
+                     "%s: weightsManifest: the entry for shard byte %zu has no name", c->path,
+                     *offset);
   if (!json_is_array (shape) || json_array_size (shape) > OSH_MAX_RANK)
     return osh_fail (c->err, OSH_ERR_FORMAT,
-                     "%s: weightsManifest: weight '%s': 'shape' is not a list of at most %d sizes", c->path, name,
-                     OSH_MAX_RANK);
+                     "%s: weightsManifest: weight '%s': 'shape' is not a list of at most %d sizes",
+                     c->path, name, OSH_MAX_RANK);
   OshShape s = { .rank = (int) json_array_size (shape) };
   int64_t numel = 1;
   for (int i = 0; i < s.rank; i++)
@@ -159,33 +161,37 @@ read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size,
       json_int_t d = json_integer_value (json_array_get (shape, (size_t) i));
       if (!json_is_integer (json_array_get (shape, (size_t) i)) || d < 0 || d > OSH_MAX_DIM
           || (d > 0 && numel > OSH_MAX_ELEMENTS / d))
-        return osh_fail (c->err, OSH_ERR_LIMIT, "%s: weight '%s': its shape is not sizes within the limits",
-                         c->path, name);
+        return osh_fail (c->err, OSH_ERR_LIMIT,
+                         "%s: weight '%s': its shape is not sizes within the limits", c->path,
+                         name);
       s.dim[i] = d;
       numel *= d;
     }
   /* What is stored: the quantized type when there is one, else dtype. */
   const char *stored = quant ? osh_config_string (quant, "dtype", "") : dtype;
-  size_t elem = strcmp (stored, "uint8") == 0 || strcmp (stored, "bool") == 0 ? 1
+  size_t elem = strcmp (stored, "uint8") == 0 || strcmp (stored, "bool") == 0       ? 1
                 : strcmp (stored, "uint16") == 0 || strcmp (stored, "float16") == 0 ? 2
-                : strcmp (stored, "float32") == 0 || strcmp (stored, "int32") == 0 ? 4
-                : 0;
+                : strcmp (stored, "float32") == 0 || strcmp (stored, "int32") == 0  ? 4
+                                                                                    : 0;
   if (!elem)
-    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "%s: weight '%s': dtype '%s' is not one Offshoot reads", c->path,
-                     name, stored);
+    return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
+                     "%s: weight '%s': dtype '%s' is not one Offshoot reads", c->path, name,
+                     stored);
   if ((uint64_t) numel * elem > size - *offset)
     return osh_fail (c->err, OSH_ERR_FORMAT,
-                     "%s: weight '%s' needs %llu bytes at byte %zu but the shards hold %zu in all", c->path, name,
-                     (unsigned long long) numel * elem, *offset, size);
+                     "%s: weight '%s' needs %llu bytes at byte %zu but the shards hold %zu in all",
+                     c->path, name, (unsigned long long) numel * elem, *offset, size);
   int layer = layer_for_weight (c->g, name);
   if (layer < 0)
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weight '%s' names no layer of the model", c->path, name);
+    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weight '%s' names no layer of the model", c->path,
+                     name);
   OshTensor *t = numel ? osh_tensor_new (&s, c->err) : calloc (1, sizeof (OshTensor));
   if (!t)
     return numel ? false : osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
   t->shape = s;
   const unsigned char *p = buf + *offset;
-  double mn = quant ? osh_config_double (quant, "min", 0) : 0, sc = quant ? osh_config_double (quant, "scale", 1) : 1;
+  double mn = quant ? osh_config_double (quant, "min", 0) : 0,
+         sc = quant ? osh_config_double (quant, "scale", 1) : 1;
   bool affine = quant && (elem == 1 || strcmp (stored, "uint16") == 0);
   for (int64_t i = 0; i < numel; i++)
     {
@@ -261,10 +267,11 @@ osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err)
     model = doc; /* model.to_json(): a Keras config, no weights */
   if (!model)
     {
-      osh_fail (err, OSH_ERR_FORMAT,
-                "%s: JSON without 'modelTopology' (a TF.js layers model) or 'class_name'/'config' (a Keras "
-                "model config)%s",
-                path, json_object_get (doc, "format") ? " — a TF.js graph model is not supported" : "");
+      osh_fail (
+          err, OSH_ERR_FORMAT,
+          "%s: JSON without 'modelTopology' (a TF.js layers model) or 'class_name'/'config' (a Keras "
+          "model config)%s",
+          path, json_object_get (doc, "format") ? " — a TF.js graph model is not supported" : "");
       goto out;
     }
   const json_t *holder = bare ? doc : topology;

@@ -49,15 +49,16 @@ write_shard (const OshWriteScope *s, FILE *f, const char *path, json_t *manifest
           json_t *shape = json_array ();
           for (int d = 0; d < t->shape.rank; d++)
             json_array_append_new (shape, json_integer (t->shape.dim[d]));
-          json_t *entry = json_pack ("{s:s?, s:o, s:s}", "name", name, "shape", shape, "dtype", "float32");
+          json_t *entry =
+              json_pack ("{s:s?, s:o, s:s}", "name", name, "shape", shape, "dtype", "float32");
           free (name);
           if (!entry)
             return osh_fail (err, OSH_ERR_NOMEM, "out of memory writing the weights manifest");
           json_array_append_new (manifest, entry);
           /* The shard is little-endian float32, which is how the buffer already sits here. */
           if (!write_all (f, t->data, (size_t) osh_tensor_numel (t) * sizeof (float)))
-            return osh_fail (err, OSH_ERR_IO, "%s: cannot write the weights of layer '%s': %s", path,
-                             l->name, strerror (errno));
+            return osh_fail (err, OSH_ERR_IO, "%s: cannot write the weights of layer '%s': %s",
+                             path, l->name, strerror (errno));
         }
     }
   return true;
@@ -104,7 +105,8 @@ check_unique_names (const OshWriteScope *s, OshError *err)
   for (int i = 1; ok && i < k; i++)
     if (strcmp (all[i - 1].name, all[i].name) == 0)
       {
-        char *a = osh_graph_layer_path (g, all[i - 1].layer), *b = osh_graph_layer_path (g, all[i].layer);
+        char *a = osh_graph_layer_path (g, all[i - 1].layer),
+             *b = osh_graph_layer_path (g, all[i].layer);
         ok = osh_fail (err, OSH_ERR_UNSUPPORTED,
                        "layers '%s' and '%s' would both store weight '%s' in model.json, and tfjs "
                        "finds weights by that name: rename one of the layers",
@@ -137,8 +139,9 @@ osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path,
   OshWriteScope scope;
   if (!osh_write_scope_init (&scope, g, err))
     return false;
-  json_t *topology = check_unique_names (&scope, err) ? osh_write_model_config (&scope, OSH_KERAS_CONFIG_2, err)
-                                                      : NULL;
+  json_t *topology = check_unique_names (&scope, err)
+                         ? osh_write_model_config (&scope, OSH_KERAS_CONFIG_2, err)
+                         : NULL;
   if (!topology)
     {
       osh_write_scope_clear (&scope);
@@ -173,10 +176,10 @@ osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path,
   char *text = NULL;
   if (ok)
     {
-      json_t *doc = json_pack ("{s:s, s:s, s:s, s:o, s:[{s:[s], s:o}]}", "format", "layers-model",
-                               "generatedBy", "Offshoot", "convertedBy",
-                               "Offshoot", "modelTopology", topology,
-                               "weightsManifest", "paths", SHARD_NAME, "weights", weights);
+      json_t *doc =
+          json_pack ("{s:s, s:s, s:s, s:o, s:[{s:[s], s:o}]}", "format", "layers-model",
+                     "generatedBy", "Offshoot", "convertedBy", "Offshoot", "modelTopology",
+                     topology, "weightsManifest", "paths", SHARD_NAME, "weights", weights);
       topology = NULL;
       weights = NULL;
       text = doc ? json_dumps (doc, JSON_COMPACT) : NULL;

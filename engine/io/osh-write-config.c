@@ -32,7 +32,8 @@ osh_write_scope_init (OshWriteScope *s, const OshGraph *g, OshError *err)
   s->g = g;
   s->layer_kept = calloc ((size_t) g->n_layers + 1, sizeof (bool));
   s->node_kept = calloc ((size_t) g->n_nodes + 1, sizeof (bool));
-  if (!s->layer_kept || !s->node_kept || !osh_graph_mark_used (g, g->outputs, g->n_outputs, s->node_kept))
+  if (!s->layer_kept || !s->node_kept
+      || !osh_graph_mark_used (g, g->outputs, g->n_outputs, s->node_kept))
     {
       osh_write_scope_clear (s);
       return osh_fail (err, OSH_ERR_NOMEM, "out of memory finding the layers to write");
@@ -120,8 +121,8 @@ osh_write_is_sequential (const OshWriteScope *s, int owner)
           if (!is_class (&g->layers[i], "InputLayer") || first != in[0].node)
             return false;
         }
-      else if (node->n_inputs != 1 || node->inputs[0].node != prev_node || node->inputs[0].index != 0
-               || node->n_outputs != 1)
+      else if (node->n_inputs != 1 || node->inputs[0].node != prev_node
+               || node->inputs[0].index != 0 || node->n_outputs != 1)
         return false;
       prev_node = first;
     }
@@ -170,7 +171,8 @@ to_keras2_form (json_t *v)
       const char *cls = json_string_value (json_object_get (item, "class_name"));
       if (strcmp (key, "dtype") == 0 && cls && strstr (cls, "Policy"))
         {
-          const char *name = osh_config_string (json_object_get (item, "config"), "name", "float32");
+          const char *name =
+              osh_config_string (json_object_get (item, "config"), "name", "float32");
           json_object_set_new (v, key, json_string (name));
         }
       else
@@ -207,7 +209,8 @@ layer_config (Ctx *c, int layer, OshError *err)
       rename_key (cfg, c->style == OSH_KERAS_CONFIG_2 ? "batch_shape" : "batch_input_shape", key);
       if (!json_object_get (cfg, key))
         {
-          json_t *shape = shape_json (c->g, (OshRef){ osh_graph_layer_first_node (c->g, layer), 0 });
+          json_t *shape =
+              shape_json (c->g, (OshRef){ osh_graph_layer_first_node (c->g, layer), 0 });
           if (shape)
             json_object_set_new (cfg, key, shape);
         }
@@ -247,7 +250,8 @@ history (Ctx *c, int owner, OshRef ref, bool for_io, const char *user, OshError 
    * numbering for a nested Functional in input_layers/output_layers only. */
   int skip = 0;
   if (g->layers[producer].is_model)
-    skip = c->style == OSH_KERAS_CONFIG_2 || (for_io && strcmp (written_class (c, producer), "Functional") == 0);
+    skip = c->style == OSH_KERAS_CONFIG_2
+           || (for_io && strcmp (written_class (c, producer), "Functional") == 0);
   return json_pack ("[sii]", g->layers[producer].name, c->node_ord[ref.node] + skip, ref.index);
 }
 
@@ -333,7 +337,8 @@ build_config (Ctx *c, int layer)
         }
       json_array_append_new (shapes, s);
     }
-  json_t *shape = n->n_inputs == 1 ? json_incref (json_array_get (shapes, 0)) : json_incref (shapes);
+  json_t *shape =
+      n->n_inputs == 1 ? json_incref (json_array_get (shapes, 0)) : json_incref (shapes);
   json_decref (shapes);
   return json_pack ("{s:o}", "input_shape", shape);
 }
@@ -365,9 +370,9 @@ layer_entry (Ctx *c, int layer, bool in_graph, OshError *err)
   json_t *e = json_object ();
   if (c->style == OSH_KERAS_CONFIG_3)
     {
-      const char *module = !l->is_model ? "keras.layers"
+      const char *module = !l->is_model                      ? "keras.layers"
                            : strcmp (cls, "Sequential") == 0 ? "keras"
-                                                               : "keras.src.models.functional";
+                                                             : "keras.src.models.functional";
       json_object_set_new (e, "module", json_string (module));
     }
   json_object_set_new (e, "class_name", json_string (cls));
@@ -375,7 +380,8 @@ layer_entry (Ctx *c, int layer, bool in_graph, OshError *err)
   if (c->style == OSH_KERAS_CONFIG_3)
     {
       bool functional = l->is_model && strcmp (cls, "Functional") == 0;
-      json_object_set_new (e, "registered_name", functional ? json_string ("Functional") : json_null ());
+      json_object_set_new (e, "registered_name",
+                           functional ? json_string ("Functional") : json_null ());
       json_t *bc = is_class (l, "InputLayer") ? NULL : build_config (c, layer);
       if (bc)
         json_object_set_new (e, "build_config", bc);

@@ -2,8 +2,6 @@
 #include "osh-write-hdf5.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +78,9 @@ osh_h5w_open (OshH5Writer *w, const char *path, bool dense_attributes, OshError 
    * finished image is just an error. */
   H5Pset_fapl_core (fapl, 64 << 10, 0);
   w->image = calloc (1, sizeof *w->image);
-  H5FD_file_image_callbacks_t callbacks = { image_malloc, image_memcpy, image_realloc, image_free,
-                                            image_udata_copy, image_udata_free, w->image };
+  H5FD_file_image_callbacks_t callbacks = { image_malloc, image_memcpy,     image_realloc,
+                                            image_free,   image_udata_copy, image_udata_free,
+                                            w->image };
   /* 1.8 object headers store large attributes (a big model_config) densely. */
   if (dense_attributes)
     H5Pset_libver_bounds (fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
@@ -145,7 +144,8 @@ osh_h5w_close_to_file (OshH5Writer *w, bool ok, OshError *err)
       if (!f)
         ok = osh_fail (err, OSH_ERR_IO, "%s: cannot create: %s", w->path, strerror (errno));
       else if (!written)
-        ok = osh_fail (err, OSH_ERR_IO, "%s: cannot write the HDF5 file: %s", w->path, strerror (errno));
+        ok = osh_fail (err, OSH_ERR_IO, "%s: cannot write the HDF5 file: %s", w->path,
+                       strerror (errno));
     }
   if (im)
     free (im->mem);
@@ -254,8 +254,8 @@ osh_h5w_attr_strings (OshH5Writer *w, hid_t obj, const char *name, char *const *
     return osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory for attribute '%s'", w->path, name);
   for (int i = 0; i < n; i++)
     memcpy (buf + (size_t) i * width, values[i], strlen (values[i]));
-  bool ok = write_attr (w, obj, name, fixed_string_type (width), H5Screate_simple (1, dims, NULL), buf,
-                        err);
+  bool ok = write_attr (w, obj, name, fixed_string_type (width), H5Screate_simple (1, dims, NULL),
+                        buf, err);
   free (buf);
   return ok;
 }
@@ -266,13 +266,15 @@ osh_h5w_dataset (OshH5Writer *w, hid_t parent, const char *path, const OshTensor
   hsize_t dims[OSH_MAX_RANK];
   for (int i = 0; i < t->shape.rank; i++)
     dims[i] = (hsize_t) t->shape.dim[i];
-  hid_t space = t->shape.rank == 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (t->shape.rank, dims, NULL);
+  hid_t space =
+      t->shape.rank == 0 ? H5Screate (H5S_SCALAR) : H5Screate_simple (t->shape.rank, dims, NULL);
   hid_t lcpl = link_create_plist ();
   hid_t d = H5Dcreate2 (parent, path, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
   H5Pclose (lcpl);
   H5Sclose (space);
-  bool ok = d >= 0 && (osh_tensor_numel (t) == 0 || H5Dwrite (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
-                                                              H5P_DEFAULT, t->data) >= 0);
+  bool ok = d >= 0
+            && (osh_tensor_numel (t) == 0
+                || H5Dwrite (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) >= 0);
   if (d >= 0)
     H5Dclose (d);
   if (!ok)

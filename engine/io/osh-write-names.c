@@ -157,7 +157,8 @@ osh_keras3_snake_case (const char *class_name, char *buf, size_t size)
   size_t m = 0;
   for (size_t i = 0; i < n;)
     {
-      if (i + 2 < n && isupper ((unsigned char) word[i + 1]) && islower ((unsigned char) word[i + 2]))
+      if (i + 2 < n && isupper ((unsigned char) word[i + 1])
+          && islower ((unsigned char) word[i + 2]))
         {
           size_t end = i + 2;
           while (end < n && islower ((unsigned char) word[end]))

@@ -14,25 +14,25 @@
 
 typedef struct
 {
-  int64_t n, c, h, w;       /* input */
-  int64_t m, oh, ow;        /* output channels and size */
+  int64_t n, c, h, w; /* input */
+  int64_t m, oh, ow;  /* output channels and size */
   int64_t kh, kw, sh, sw, dh, dw;
-  int64_t pt, pl;           /* leading pads (trailing ones follow from the sizes) */
+  int64_t pt, pl; /* leading pads (trailing ones follow from the sizes) */
   int64_t group;
-  int64_t oph, opw;         /* ConvTranspose output_padding */
-  bool pointwise;           /* 1×1, stride 1, no padding: no im2col */
+  int64_t oph, opw; /* ConvTranspose output_padding */
+  bool pointwise;   /* 1×1, stride 1, no padding: no im2col */
   bool depthwise;
-  OshConvGemm *fast;        /* packed kernel (channels-last input), when weights are constant */
-  OnnxDepthwise *dw_fast;   /* depthwise with constant weights, padded-row kernel */
-  OshDepthwise *dw_nhwc;    /* depthwise switched to channels-last: the shared NHWC kernel */
-  OshDepthwise *then_dw;    /* a depthwise convolution fed row by row from this 1×1 one */
-  bool nhwc;                /* switched to channels-last input and output (layout pass) */
-  int scale_in;             /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
-  int residual_in;          /* -1, or the input added to the output (OSH_FUSE_RESIDUAL) */
-  OshShape dw_out;          /* with then_dw: the depthwise output's (logical NCHW) shape */
-  bool means_out;           /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
+  OshConvGemm *fast;      /* packed kernel (channels-last input), when weights are constant */
+  OnnxDepthwise *dw_fast; /* depthwise with constant weights, padded-row kernel */
+  OshDepthwise *dw_nhwc;  /* depthwise switched to channels-last: the shared NHWC kernel */
+  OshDepthwise *then_dw;  /* a depthwise convolution fed row by row from this 1×1 one */
+  bool nhwc;              /* switched to channels-last input and output (layout pass) */
+  int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
+  int residual_in;        /* -1, or the input added to the output (OSH_FUSE_RESIDUAL) */
+  OshShape dw_out;        /* with then_dw: the depthwise output's (logical NCHW) shape */
+  bool means_out;         /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
   /* What absorb folded in, replayed when the kernel is packed again for NHWC data. */
-  float *affine;            /* n_affine pairs of m scales then m shifts */
+  float *affine; /* n_affine pairs of m scales then m shifts */
   int n_affine;
   OshEpilogue epilogue;
   bool has_epilogue;
@@ -85,8 +85,10 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
   const OshShape *x = onnx_slot (c, 0).shape, *w = onnx_slot (c, 1).shape;
   int spatial = x->rank - 2;
   if (spatial < 1 || spatial > 2 || w->rank != x->rank)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "only 1-D and 2-D convolutions are supported (input "
-                     "rank %d, weight rank %d)", x->rank, w->rank);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "only 1-D and 2-D convolutions are supported (input "
+                     "rank %d, weight rank %d)",
+                     x->rank, w->rank);
   memset (g, 0, sizeof *g);
   g->n = x->dim[0];
   g->c = x->dim[1];
@@ -110,9 +112,10 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
     {
       g->m = w->dim[0];
       if ((g->c >= 0 && w->dim[1] * g->group != g->c) || g->m % g->group != 0)
-        return osh_fail (err, OSH_ERR_SHAPE, "weight has %lld input channels per group; the input "
-                         "has %lld channels in %lld groups", (long long) w->dim[1], (long long) g->c,
-                         (long long) g->group);
+        return osh_fail (err, OSH_ERR_SHAPE,
+                         "weight has %lld input channels per group; the input "
+                         "has %lld channels in %lld groups",
+                         (long long) w->dim[1], (long long) g->c, (long long) g->group);
       OshPadMode mode = onnx_auto_pad (c, pads);
       g->oh = osh_op_window (g->h, g->kh, g->sh, g->dh, mode, false, &pads[0], &pads[2]);
       g->ow = osh_op_window (g->w, g->kw, g->sw, g->dw, mode, false, &pads[1], &pads[3]);
@@ -120,8 +123,10 @@ geometry (const OshOpCall *c, bool transpose, Geometry *g, OshError *err)
   else
     {
       if (w->dim[0] != g->c && g->c >= 0)
-        return osh_fail (err, OSH_ERR_SHAPE, "ConvTranspose weight has %lld input channels, the "
-                         "input %lld", (long long) w->dim[0], (long long) g->c);
+        return osh_fail (err, OSH_ERR_SHAPE,
+                         "ConvTranspose weight has %lld input channels, the "
+                         "input %lld",
+                         (long long) w->dim[0], (long long) g->c);
       g->m = w->dim[1] * g->group;
       int64_t op[2] = { 0, 0 }, os[2];
       int n = onnx_attr_ints (c, "output_padding", op, 2);
@@ -208,10 +213,23 @@ static OshConvGemm *
 new_fast (const OshOpCall *c, const Geometry *g, bool planar_out)
 {
   OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
-  OshConvShape s = { .batch = g->n, .ih = g->h, .iw = g->w, .cin = g->c, .oh = g->oh,
-                     .ow = g->ow, .cout = g->m, .kh = g->kh, .kw = g->kw, .sh = g->sh,
-                     .sw = g->sw, .dh = g->dh, .dw = g->dw, .ph = g->pt, .pw = g->pl,
-                     .groups = g->group, .planar_out = planar_out };
+  OshConvShape s = { .batch = g->n,
+                     .ih = g->h,
+                     .iw = g->w,
+                     .cin = g->c,
+                     .oh = g->oh,
+                     .ow = g->ow,
+                     .cout = g->m,
+                     .kh = g->kh,
+                     .kw = g->kw,
+                     .sh = g->sh,
+                     .sw = g->sw,
+                     .dh = g->dh,
+                     .dw = g->dw,
+                     .ph = g->pt,
+                     .pw = g->pl,
+                     .groups = g->group,
+                     .planar_out = planar_out };
   return osh_conv_gemm_new (&s, w.value, osh_kernel_strides_onnx (&s), b.present ? b.value : NULL);
 }
 
@@ -223,9 +241,20 @@ prepare_fast (OshOpCall *c, Geometry *g)
     return;
   if (g->depthwise)
     {
-      OnnxDepthwiseShape d = { .c = g->c, .m = g->m, .h = g->h, .w = g->w, .oh = g->oh,
-                               .ow = g->ow, .kh = g->kh, .kw = g->kw, .sh = g->sh, .sw = g->sw,
-                               .dh = g->dh, .dw = g->dw, .pt = g->pt, .pl = g->pl };
+      OnnxDepthwiseShape d = { .c = g->c,
+                               .m = g->m,
+                               .h = g->h,
+                               .w = g->w,
+                               .oh = g->oh,
+                               .ow = g->ow,
+                               .kh = g->kh,
+                               .kw = g->kw,
+                               .sh = g->sh,
+                               .sw = g->sw,
+                               .dh = g->dh,
+                               .dw = g->dw,
+                               .pt = g->pt,
+                               .pl = g->pl };
       g->dw_fast = onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
       return;
     }
@@ -266,8 +295,8 @@ absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
   for (int k = 0; k < 2; k++)
     {
       const OshShape *x = &mul->in[k], *sc = &mul->in[1 - k];
-      if (osh_shape_equal (x, &c->in[0]) && sc->rank == 4 && sc->dim[0] == 1
-          && sc->dim[1] == g->c && sc->dim[2] == 1 && sc->dim[3] == 1)
+      if (osh_shape_equal (x, &c->in[0]) && sc->rank == 4 && sc->dim[0] == 1 && sc->dim[1] == g->c
+          && sc->dim[2] == 1 && sc->dim[3] == 1)
         {
           g->scale_in = 1 - k;
           c->scratch = (size_t) (g->n * g->c * g->h * g->w + work); /* x made NHWC, then work */
@@ -284,9 +313,20 @@ new_depthwise_nhwc (const OshOpCall *c, const Geometry *g)
   OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
   if (!g->depthwise || g->m != g->c || !w.value || (b.present && !b.value))
     return NULL;
-  OshDepthwiseShape s = { .batch = g->n, .ih = g->h, .iw = g->w, .c = g->c, .oh = g->oh,
-                          .ow = g->ow, .kh = g->kh, .kw = g->kw, .sh = g->sh, .sw = g->sw,
-                          .dh = g->dh, .dw = g->dw, .ph = g->pt, .pw = g->pl };
+  OshDepthwiseShape s = { .batch = g->n,
+                          .ih = g->h,
+                          .iw = g->w,
+                          .c = g->c,
+                          .oh = g->oh,
+                          .ow = g->ow,
+                          .kh = g->kh,
+                          .kw = g->kw,
+                          .sh = g->sh,
+                          .sw = g->sw,
+                          .dh = g->dh,
+                          .dw = g->dw,
+                          .ph = g->pt,
+                          .pw = g->pl };
   OshDepthwise *d = osh_depthwise_new (&s, w.value, 1, g->kh * g->kw, b.present ? b.value : NULL);
   for (int i = 0; d && i < g->n_affine; i++)
     {
@@ -520,11 +560,12 @@ prepare (OshOpCall *c, bool transpose, OshError *err)
   else if (transpose)
     {
       c->scratch = (size_t) (mg * g->kh * g->kw * g->h * g->w);
-      c->flops = 2.0 * (double) g->n * (double) g->c * (double) mg * (double) (g->kh * g->kw * g->h * g->w);
+      c->flops = 2.0 * (double) g->n * (double) g->c * (double) mg
+                 * (double) (g->kh * g->kw * g->h * g->w);
     }
   else
     {
-      c->scratch = g->dw_fast ? onnx_depthwise_scratch (g->dw_fast)
+      c->scratch = g->dw_fast                     ? onnx_depthwise_scratch (g->dw_fast)
                    : g->pointwise || g->depthwise ? 0
                                                   : (size_t) (cg * g->kh * g->kw * g->oh * g->ow);
       c->flops = 2.0 * (double) g->n * (double) g->m * (double) (cg * g->kh * g->kw)
@@ -712,8 +753,9 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
                 im2col (g, cg, xg, scratch);
                 cols = scratch;
               }
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) mg, (int) p, (int) k, 1.0f,
-                         w + grp * mg * k, (int) k, cols, (int) p, 0.0f, yn + grp * mg * p, (int) p);
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) mg, (int) p, (int) k,
+                         1.0f, w + grp * mg * k, (int) k, cols, (int) p, 0.0f, yn + grp * mg * p,
+                         (int) p);
           }
       add_bias (g, bias, yn);
     }
@@ -750,8 +792,8 @@ onnx_convtr_run (const OshOpCall *c, const float *const *in, float *const *out, 
         /* cols[mg*kh*kw, h*w] = W_g^T × x_g, then scatter-add (col2im) into the output. */
         const float *xg = x + (n * g->c + grp * cg) * hw;
         const float *wg = w + grp * cg * rows;
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) rows, (int) hw, (int) cg, 1.0f, wg,
-                     (int) rows, xg, (int) hw, 0.0f, scratch, (int) hw);
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) rows, (int) hw, (int) cg, 1.0f,
+                     wg, (int) rows, xg, (int) hw, 0.0f, scratch, (int) hw);
         float *yg = out[0] + (n * g->m + grp * mg) * p;
         for (int64_t oc = 0; oc < mg; oc++)
           for (int64_t ky = 0; ky < g->kh; ky++)

@@ -4,11 +4,11 @@
  * bounds-free run; sixteen outputs then accumulate in a register over all taps. A
  * BatchNormalization folds into the private copy of the weights and a Relu, Clip or swish into
  * the store, as for the packed convolution. */
+#include "onnx-depthwise.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "onnx-depthwise.h"
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -127,8 +127,8 @@ fill (const OnnxDepthwise *d, const float *plane, float *buf)
       padded_row (d, plane, r, wide, 2 * d->width);
       int64_t i = 0;
 #ifdef __AVX512F__
-      const __m512i even_lanes = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
-                                                    26, 28, 30);
+      const __m512i even_lanes =
+          _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
       const __m512i odd_lanes = _mm512_add_epi32 (even_lanes, _mm512_set1_epi32 (1));
       for (; i + 16 <= d->width; i += 16)
         {
@@ -162,8 +162,8 @@ onnx_depthwise_run (const OnnxDepthwise *d, const float *x, float *y, float *scr
                 const float *row = scratch + (oy * d->sh + ky * d->dh) * d->width;
                 for (int64_t kx = 0; kx < d->kw; kx++)
                   {
-                    const float *src = d->sw == 1 ? row + ox + kx * d->dw
-                                                  : row + (kx & 1) * half + ox + kx / 2;
+                    const float *src =
+                        d->sw == 1 ? row + ox + kx * d->dw : row + (kx & 1) * half + ox + kx / 2;
                     acc += OSH_CV (src) * wk[ky * d->kw + kx];
                   }
               }

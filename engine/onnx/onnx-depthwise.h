@@ -16,7 +16,7 @@
 
 typedef struct
 {
-  int64_t c, m;  /* input channels (= groups) and output channels (a multiple of c) */
+  int64_t c, m; /* input channels (= groups) and output channels (a multiple of c) */
   int64_t h, w, oh, ow, kh, kw, sh, sw, dh, dw;
   int64_t pt, pl; /* leading padding */
 } OnnxDepthwiseShape;

@@ -9,9 +9,37 @@
 
 typedef enum
 {
-  U_RELU, U_SIGMOID, U_TANH, U_LEAKY, U_ELU, U_SELU, U_CELU, U_HSIG, U_HSWISH, U_CLIP, U_SOFTPLUS,
-  U_SOFTSIGN, U_EXP, U_LOG, U_SQRT, U_NEG, U_ABS, U_RECIP, U_FLOOR, U_CEIL, U_ROUND, U_ERF, U_SIN,
-  U_COS, U_SIGN, U_THRELU, U_MISH, U_GELU, U_COPY, U_TRUNC, U_COUNT
+  U_RELU,
+  U_SIGMOID,
+  U_TANH,
+  U_LEAKY,
+  U_ELU,
+  U_SELU,
+  U_CELU,
+  U_HSIG,
+  U_HSWISH,
+  U_CLIP,
+  U_SOFTPLUS,
+  U_SOFTSIGN,
+  U_EXP,
+  U_LOG,
+  U_SQRT,
+  U_NEG,
+  U_ABS,
+  U_RECIP,
+  U_FLOOR,
+  U_CEIL,
+  U_ROUND,
+  U_ERF,
+  U_SIN,
+  U_COS,
+  U_SIGN,
+  U_THRELU,
+  U_MISH,
+  U_GELU,
+  U_COPY,
+  U_TRUNC,
+  U_COUNT
 } UnaryKind;
 
 static const struct
@@ -19,20 +47,28 @@ static const struct
   const char *name;
   UnaryKind kind;
 } unary_names[] = {
-  { "Relu", U_RELU }, { "Sigmoid", U_SIGMOID }, { "Tanh", U_TANH }, { "LeakyRelu", U_LEAKY },
-  { "Elu", U_ELU }, { "Selu", U_SELU }, { "Celu", U_CELU }, { "HardSigmoid", U_HSIG },
-  { "HardSwish", U_HSWISH }, { "Clip", U_CLIP }, { "Softplus", U_SOFTPLUS },
-  { "Softsign", U_SOFTSIGN }, { "Exp", U_EXP }, { "Log", U_LOG }, { "Sqrt", U_SQRT },
-  { "Neg", U_NEG }, { "Abs", U_ABS }, { "Reciprocal", U_RECIP }, { "Floor", U_FLOOR },
-  { "Ceil", U_CEIL }, { "Round", U_ROUND }, { "Erf", U_ERF }, { "Sin", U_SIN }, { "Cos", U_COS },
-  { "Sign", U_SIGN }, { "ThresholdedRelu", U_THRELU }, { "Mish", U_MISH }, { "Gelu", U_GELU },
-  { "Identity", U_COPY }, { "Dropout", U_COPY }, { "Cast", U_COPY },
+  { "Relu", U_RELU },         { "Sigmoid", U_SIGMOID },
+  { "Tanh", U_TANH },         { "LeakyRelu", U_LEAKY },
+  { "Elu", U_ELU },           { "Selu", U_SELU },
+  { "Celu", U_CELU },         { "HardSigmoid", U_HSIG },
+  { "HardSwish", U_HSWISH },  { "Clip", U_CLIP },
+  { "Softplus", U_SOFTPLUS }, { "Softsign", U_SOFTSIGN },
+  { "Exp", U_EXP },           { "Log", U_LOG },
+  { "Sqrt", U_SQRT },         { "Neg", U_NEG },
+  { "Abs", U_ABS },           { "Reciprocal", U_RECIP },
+  { "Floor", U_FLOOR },       { "Ceil", U_CEIL },
+  { "Round", U_ROUND },       { "Erf", U_ERF },
+  { "Sin", U_SIN },           { "Cos", U_COS },
+  { "Sign", U_SIGN },         { "ThresholdedRelu", U_THRELU },
+  { "Mish", U_MISH },         { "Gelu", U_GELU },
+  { "Identity", U_COPY },     { "Dropout", U_COPY },
+  { "Cast", U_COPY },
 };
 
 typedef struct
 {
   UnaryKind kind;
-  float a, b; /* alpha/beta, clip bounds */
+  float a, b;        /* alpha/beta, clip bounds */
   bool clip_runtime; /* Clip bounds are runtime tensors */
   OshAct act;        /* the Keras activation computing the same thing, or OSH_ACT_COUNT */
 } Unary;
@@ -99,7 +135,9 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
   switch (u->kind)
     {
     case U_LEAKY: u->a = onnx_attr_float (c, "alpha", 0.01f); break;
-    case U_ELU: case U_CELU: case U_THRELU: u->a = onnx_attr_float (c, "alpha", 1.0f); break;
+    case U_ELU:
+    case U_CELU:
+    case U_THRELU: u->a = onnx_attr_float (c, "alpha", 1.0f); break;
     case U_SELU:
       u->a = onnx_attr_float (c, "alpha", 1.67326319217681884765625f);
       u->b = onnx_attr_float (c, "gamma", 1.05070102214813232421875f);
@@ -121,7 +159,8 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
         }
       break;
     case U_COPY:
-      if (strcmp (c->layer->class_name, "Cast") == 0 && is_integer_type (onnx_attr_int (c, "to", 1)))
+      if (strcmp (c->layer->class_name, "Cast") == 0
+          && is_integer_type (onnx_attr_int (c, "to", 1)))
         u->kind = U_TRUNC;
       break;
     case U_GELU:
@@ -131,7 +170,8 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
                          onnx_attr_str (c, "approximate", ""));
       break;
     case U_COUNT:
-      return osh_fail (err, OSH_ERR_UNSUPPORTED, "no element-wise kernel for %s", c->layer->class_name);
+      return osh_fail (err, OSH_ERR_UNSUPPORTED, "no element-wise kernel for %s",
+                       c->layer->class_name);
     default: break;
     }
   u->act = shared_activation (u);
@@ -231,21 +271,33 @@ effective_shape (const OshOpCall *c, int slot, const OshShape *s)
   return *s;
 }
 
-typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_SUM, B_MEAN, B_PRELU } BinaryKind;
+typedef enum
+{
+  B_ADD,
+  B_SUB,
+  B_MUL,
+  B_DIV,
+  B_POW,
+  B_MAX,
+  B_MIN,
+  B_SUM,
+  B_MEAN,
+  B_PRELU
+} BinaryKind;
 
 #define NHWC_SLOTS 8 /* operands a channels-last step takes */
 
 typedef struct
 {
   BinaryKind kind;
-  float scale, shift;            /* then · scale + shift: constant products and sums folded in */
-  bool pre;                      /* a product x · clamp (x · pre_scale + pre_shift) (OSH_FUSE_OPERAND) */
+  float scale, shift; /* then · scale + shift: constant products and sums folded in */
+  bool pre;           /* a product x · clamp (x · pre_scale + pre_shift) (OSH_FUSE_OPERAND) */
   float pre_scale, pre_shift, pre_lo, pre_hi;
-  bool clamp;                    /* a Relu or Clip folded in: the result is clamped to [lo, hi] */
+  bool clamp; /* a Relu or Clip folded in: the result is clamped to [lo, hi] */
   float lo, hi;
-  bool nhwc;                     /* switched: runs on the channels-last views below */
-  OshShape out;                  /* channels-last view of the output */
-  OshShape slot[NHWC_SLOTS];     /* and of each operand */
+  bool nhwc;                 /* switched: runs on the channels-last views below */
+  OshShape out;              /* channels-last view of the output */
+  OshShape slot[NHWC_SLOTS]; /* and of each operand */
 } Binary;
 
 bool
@@ -281,8 +333,8 @@ onnx_binary_infer (OshOpCall *c, OshError *err)
 bool
 onnx_binary_prepare (OshOpCall *c, OshError *err)
 {
-  static const char *const names[] = { "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum",
-                                       "Mean", "PRelu" };
+  static const char *const names[] = { "Add", "Sub", "Mul", "Div",  "Pow",
+                                       "Max", "Min", "Sum", "Mean", "PRelu" };
   Binary *b = calloc (1, sizeof *b);
   if (!b)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
@@ -304,7 +356,9 @@ combine (BinaryKind k, float a, float b)
 {
   switch (k)
     {
-    case B_ADD: case B_SUM: case B_MEAN: return a + b;
+    case B_ADD:
+    case B_SUM:
+    case B_MEAN: return a + b;
     case B_SUB: return a - b;
     case B_MUL: return a * b;
     case B_DIV: return a / b;
@@ -328,7 +382,9 @@ combine_scalar (BinaryKind k, float *o, float v, int64_t n, bool first)
     }
   switch (k)
     {
-    case B_ADD: case B_SUM: case B_MEAN:
+    case B_ADD:
+    case B_SUM:
+    case B_MEAN:
       for (int64_t i = 0; i < n; i++)
         o[i] += v;
       break;
@@ -582,7 +638,8 @@ run_pair (const OshOpCall *c, const Binary *b, const float *const *in, float *y)
     }
   switch (b->kind)
     {
-    case B_ADD: case B_SUM: PAIR_STRIDES (B_ADD); return true;
+    case B_ADD:
+    case B_SUM: PAIR_STRIDES (B_ADD); return true;
     case B_SUB: PAIR_STRIDES (B_SUB); return true;
     case B_MUL: PAIR_STRIDES (B_MUL); return true;
     case B_DIV: PAIR_STRIDES (B_DIV); return true;

@@ -12,7 +12,8 @@ onnx_gemm_infer (OshOpCall *c, OshError *err)
     return false;
   const OshShape *a = onnx_slot (c, 0).shape, *b = onnx_slot (c, 1).shape;
   if (a->rank != 2 || b->rank != 2)
-    return osh_fail (err, OSH_ERR_SHAPE, "Gemm needs 2-D A and B (ranks %d and %d)", a->rank, b->rank);
+    return osh_fail (err, OSH_ERR_SHAPE, "Gemm needs 2-D A and B (ranks %d and %d)", a->rank,
+                     b->rank);
   bool ta = onnx_attr_int (c, "transA", 0), tb = onnx_attr_int (c, "transB", 0);
   int64_t m = a->dim[ta ? 1 : 0], k = a->dim[ta ? 0 : 1];
   int64_t kb = b->dim[tb ? 1 : 0], n = b->dim[tb ? 0 : 1];
@@ -25,7 +26,8 @@ onnx_gemm_infer (OshOpCall *c, OshError *err)
       const OshShape *shapes[2] = { cs.shape, &c->out[0] };
       OshShape bc;
       if (!onnx_broadcast (shapes, 2, &bc, err) || !osh_shape_equal (&bc, &c->out[0]))
-        return osh_op_shape_fail (err, "Gemm C does not broadcast to the output", cs.shape, &c->out[0]);
+        return osh_op_shape_fail (err, "Gemm C does not broadcast to the output", cs.shape,
+                                  &c->out[0]);
     }
   return true;
 }
@@ -78,21 +80,21 @@ onnx_gemm_run (const OshOpCall *c, const float *const *in, float *const *out, fl
     {
       /* One row (a classifier at batch 1): a matrix-vector product reads B once, where sgemm
        * would pack it first. A's k values are contiguous whether it is transposed or not. */
-      cblas_sgemv (CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (int) b->dim[0],
-                   (int) b->dim[1], alpha, onnx_slot_data (c, in, 1), (int) b->dim[1],
-                   onnx_slot_data (c, in, 0), 1, keep, out[0], 1);
+      cblas_sgemv (CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (int) b->dim[0], (int) b->dim[1],
+                   alpha, onnx_slot_data (c, in, 1), (int) b->dim[1], onnx_slot_data (c, in, 0), 1,
+                   keep, out[0], 1);
       return;
     }
-  cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int) m,
-               (int) n, (int) k, alpha, onnx_slot_data (c, in, 0), (int) a->dim[1],
+  cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+               (int) m, (int) n, (int) k, alpha, onnx_slot_data (c, in, 0), (int) a->dim[1],
                onnx_slot_data (c, in, 1), (int) b->dim[1], keep, out[0], (int) n);
 }
 
 /* MatMul: numpy semantics — 1-D operands are promoted, leading axes broadcast. */
 typedef struct
 {
-  OshShape a, b;      /* promoted to rank ≥ 2 */
-  OshShape batch;     /* broadcast leading axes */
+  OshShape a, b;  /* promoted to rank ≥ 2 */
+  OshShape batch; /* broadcast leading axes */
   int64_t m, k, n;
 } MatMul;
 
@@ -168,8 +170,8 @@ onnx_matmul_run (const OshOpCall *c, const float *const *in, float *const *out, 
       int64_t oa = 0, ob = 0;
       for (int d = 0; d < g->batch.rank; d++)
         oa += idx[d] * sa[d], ob += idx[d] * sb[d];
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) g->m, (int) g->n, (int) g->k, 1.0f,
-                   a + oa * g->m * g->k, (int) g->k, b + ob * g->k * g->n, (int) g->n, 0.0f,
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) g->m, (int) g->n, (int) g->k,
+                   1.0f, a + oa * g->m * g->k, (int) g->k, b + ob * g->k * g->n, (int) g->n, 0.0f,
                    out[0] + t * g->m * g->n, (int) g->n);
       onnx_next_index (idx, &g->batch, g->batch.rank);
     }

@@ -15,7 +15,8 @@ onnx_batchnorm_infer (OshOpCall *c, OshError *err)
   if (x->rank < 2)
     return osh_fail (err, OSH_ERR_SHAPE, "input rank %d (expected N, C, ...)", x->rank);
   if (onnx_attr_int (c, "training_mode", 0))
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "training_mode (batch statistics): Offshoot runs "
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "training_mode (batch statistics): Offshoot runs "
                      "inference only");
   for (int i = 1; i <= 4; i++)
     {
@@ -113,8 +114,13 @@ onnx_batchnorm_run (const OshOpCall *c, const float *const *in, float *const *ou
                                   var, bn->eps, scratch, scratch + ch);
       coef = scratch;
     }
-  OshAffineMap m = { .outer = x->dim[0], .ch = ch, .inner = plane, .scale = coef,
-                     .shift = coef + ch, .lo = -INFINITY, .hi = INFINITY };
+  OshAffineMap m = { .outer = x->dim[0],
+                     .ch = ch,
+                     .inner = plane,
+                     .scale = coef,
+                     .shift = coef + ch,
+                     .lo = -INFINITY,
+                     .hi = INFINITY };
   if (bn->nhwc)
     m.outer = x->dim[0] * plane, m.inner = 1;
   osh_affine_map_run (&m, onnx_slot_data (c, in, 0), out[0], c->threads);
@@ -280,7 +286,9 @@ onnx_reduce_run (const OshOpCall *c, const float *const *in, float *const *out, 
       for (int d = 0; d < x->rank; d++)
         o += idx[d] * ostride[d];
       float v = xd[i];
-      out[0][o] = r->kind == 2 ? fmaxf (out[0][o], v) : r->kind == 3 ? fminf (out[0][o], v) : out[0][o] + v;
+      out[0][o] = r->kind == 2   ? fmaxf (out[0][o], v)
+                  : r->kind == 3 ? fminf (out[0][o], v)
+                                 : out[0][o] + v;
       onnx_next_index (idx, x, x->rank);
     }
   if (r->kind == 0 && per > 0)

@@ -59,11 +59,12 @@ void onnx_next_index (int64_t *idx, const OshShape *s, int axes);
 #define ONNX_FAMILY(f)                                                                             \
   bool onnx_##f##_infer (OshOpCall *c, OshError *err);                                             \
   bool onnx_##f##_prepare (OshOpCall *c, OshError *err);                                           \
-  void onnx_##f##_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
-ONNX_FAMILY (unary)     /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identity, ... */
-ONNX_FAMILY (binary)    /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
-ONNX_FAMILY (conv)      /* onnx-conv.c: Conv */
-ONNX_FAMILY (convtr)    /* onnx-conv.c: ConvTranspose */
+  void onnx_##f##_run (const OshOpCall *c, const float *const *in, float *const *out,              \
+                       float *scratch);
+ONNX_FAMILY (unary)  /* onnx-elementwise.c: Relu, Sigmoid, Clip, Cast, Identity, ... */
+ONNX_FAMILY (binary) /* onnx-elementwise.c: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu */
+ONNX_FAMILY (conv)   /* onnx-conv.c: Conv */
+ONNX_FAMILY (convtr) /* onnx-conv.c: ConvTranspose */
 /* onnx-norm.c: the per-channel scale and shift (`ch` of each) a prepared BatchNormalization step
  * computes, when its statistics are constants and it has one output. */
 bool onnx_batchnorm_affine (const OshOpCall *c, int64_t ch, const float **scale,
@@ -104,7 +105,7 @@ ONNX_FAMILY (softmax)   /* onnx-norm.c: Softmax, LogSoftmax */
 ONNX_FAMILY (reduce)    /* onnx-norm.c: ReduceMean, ReduceSum, ReduceMax, ReduceMin */
 ONNX_FAMILY (gemm)      /* onnx-matmul.c: Gemm */
 ONNX_FAMILY (matmul)    /* onnx-matmul.c: MatMul */
-ONNX_FAMILY (layout)    /* onnx-shape.c: Reshape, Flatten, Squeeze, Unsqueeze, Identity-like copies */
+ONNX_FAMILY (layout) /* onnx-shape.c: Reshape, Flatten, Squeeze, Unsqueeze, Identity-like copies */
 ONNX_FAMILY (transpose) /* onnx-shape.c */
 ONNX_FAMILY (concat)    /* onnx-shape.c */
 ONNX_FAMILY (split)     /* onnx-shape.c */

@@ -25,8 +25,8 @@ geometry (const OshOpCall *c, Pool *p, OshError *err)
   p->max = strstr (op, "Max") != NULL;
   int spatial = x->rank - 2;
   if (spatial < 1 || (!p->global && spatial > 2))
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s on rank %d input (1-D and 2-D are supported)", op,
-                     x->rank);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s on rank %d input (1-D and 2-D are supported)",
+                     op, x->rank);
   p->nc = x->dim[0] * x->dim[1];
   p->h = onnx_numel_range (x, 2, x->rank - 1);
   p->w = x->dim[x->rank - 1];
@@ -133,8 +133,18 @@ run_channels_last (const OshOpCall *c, const Pool *p, const float *x, float *y)
       osh_global_pool (x, y, batch, ch, p->h * p->w, false, p->max);
       return;
     }
-  OshWindow2D w = { .kh = p->kh, .kw = p->kw, .sh = p->sh, .sw = p->sw, .dh = 1, .dw = 1,
-                    .ph = p->pt, .pw = p->pl, .ih = p->h, .iw = p->w, .oh = p->oh, .ow = p->ow };
+  OshWindow2D w = { .kh = p->kh,
+                    .kw = p->kw,
+                    .sh = p->sh,
+                    .sw = p->sw,
+                    .dh = 1,
+                    .dw = 1,
+                    .ph = p->pt,
+                    .pw = p->pl,
+                    .ih = p->h,
+                    .iw = p->w,
+                    .oh = p->oh,
+                    .ow = p->ow };
   osh_pool_channels_last (&w, batch, ch, p->max, x, y, c->threads);
 }
 

@@ -24,9 +24,9 @@ const_values (const OshOpCall *c, int slot, const float **values, OshError *err)
 typedef struct
 {
   int64_t begin[OSH_MAX_RANK];
-  int mode;          /* 0 constant, 1 reflect, 2 edge */
-  float value;       /* the constant (the `value` attribute before opset 11) */
-  bool value_input;  /* opset 11 on: the constant_value input, when present, instead */
+  int mode;         /* 0 constant, 1 reflect, 2 edge */
+  float value;      /* the constant (the `value` attribute before opset 11) */
+  bool value_input; /* opset 11 on: the constant_value input, when present, instead */
 } Pad;
 
 static bool
@@ -61,7 +61,8 @@ pad_geometry (const OshOpCall *c, Pad *p, OshShape *out, OshError *err)
       out->dim[d] = x->dim[d] < 0 ? -1 : x->dim[d] + pads[d] + pads[d + x->rank];
       if (x->dim[d] < 0) /* an open size: the run checks the pads fit */
         continue;
-      if (out->dim[d] < 0 || (p->mode == 1 && (pads[d] >= x->dim[d] || pads[d + x->rank] >= x->dim[d])))
+      if (out->dim[d] < 0
+          || (p->mode == 1 && (pads[d] >= x->dim[d] || pads[d + x->rank] >= x->dim[d])))
         return osh_fail (err, OSH_ERR_SHAPE, "pads do not fit axis %d of size %lld", d,
                          (long long) x->dim[d]);
     }
@@ -160,9 +161,9 @@ typedef struct
 {
   float scale[OSH_MAX_RANK];
   bool linear;
-  int coord;   /* 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel, 4 tf_half_pixel_for_nn */
-  int nearest; /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
-  bool nhwc;   /* switched to channels-last: each output pixel blends whole channel rows */
+  int coord; /* 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel, 4 tf_half_pixel_for_nn */
+  int nearest;        /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
+  bool nhwc;          /* switched to channels-last: each output pixel blends whole channel rows */
   OshResizeTaps taps; /* the last two axes' source rows and columns (prepare) */
 } Resize;
 
@@ -220,17 +221,19 @@ resize_geometry (const OshOpCall *c, Resize *r, OshShape *out, OshError *err)
   static const char *const coords[] = { "half_pixel", "asymmetric", "align_corners",
                                         "pytorch_half_pixel", "tf_half_pixel_for_nn" };
   /* Upsample and Resize-10 behave as "asymmetric" with floor rounding. */
-  const char *coord = upsample || opset == 10 ? "asymmetric"
-                                              : onnx_attr_str (c, "coordinate_transformation_mode",
-                                                               "half_pixel");
+  const char *coord = upsample || opset == 10
+                          ? "asymmetric"
+                          : onnx_attr_str (c, "coordinate_transformation_mode", "half_pixel");
   r->coord = -1;
   for (int i = 0; i < 5; i++)
     if (strcmp (coord, coords[i]) == 0)
       r->coord = i;
   if (r->coord < 0)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "coordinate_transformation_mode \"%s\"", coord);
-  static const char *const nearest[] = { "round_prefer_floor", "round_prefer_ceil", "floor", "ceil" };
-  const char *nm = upsample || opset == 10 ? "floor" : onnx_attr_str (c, "nearest_mode", "round_prefer_floor");
+  static const char *const nearest[] = { "round_prefer_floor", "round_prefer_ceil", "floor",
+                                         "ceil" };
+  const char *nm =
+      upsample || opset == 10 ? "floor" : onnx_attr_str (c, "nearest_mode", "round_prefer_floor");
   r->nearest = -1;
   for (int i = 0; i < 4; i++)
     if (strcmp (nm, nearest[i]) == 0)
@@ -246,7 +249,6 @@ onnx_resize_infer (OshOpCall *c, OshError *err)
   Resize r;
   return resize_geometry (c, &r, &c->out[0], err);
 }
-
 
 static float
 source_coord (const Resize *r, int64_t x, int64_t in, int64_t out, float scale)

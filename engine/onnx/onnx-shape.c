@@ -18,7 +18,9 @@ ints_from (const OshOpCall *c, const char *key, int slot, int64_t *out, int max,
         return onnx_need (c, slot, true, key, err) ? 0 : -1;
       int64_t n = onnx_numel (s.shape);
       if (n > max)
-        return osh_fail (err, OSH_ERR_LIMIT, "%s has %lld values (at most %d)", key, (long long) n, max), -1;
+        return osh_fail (err, OSH_ERR_LIMIT, "%s has %lld values (at most %d)", key, (long long) n,
+                         max),
+               -1;
       for (int64_t i = 0; i < n; i++)
         out[i] = (int64_t) s.value[i];
       return (int) n;
@@ -81,11 +83,11 @@ onnx_layout_infer (OshOpCall *c, OshError *err)
       /* Flatten's axis lies in [-r, r]: negative values count from the back of the rank. */
       int64_t a = onnx_attr_int (c, "axis", 1);
       if (a < -x->rank || a > x->rank)
-        return osh_fail (err, OSH_ERR_FORMAT, "axis %lld is out of range for rank %d", (long long) a,
-                         x->rank);
+        return osh_fail (err, OSH_ERR_FORMAT, "axis %lld is out of range for rank %d",
+                         (long long) a, x->rank);
       int axis = (int) (a < 0 ? a + x->rank : a);
-      *o = osh_shape_make (2, (int64_t[]){ onnx_numel_range (x, 0, axis),
-                                           onnx_numel_range (x, axis, x->rank) });
+      *o = osh_shape_make (
+          2, (int64_t[]){ onnx_numel_range (x, 0, axis), onnx_numel_range (x, axis, x->rank) });
     }
   else if (strcmp (op, "Squeeze") == 0)
     {
@@ -312,7 +314,8 @@ onnx_concat_run (const OshOpCall *c, const float *const *in, float *const *out, 
       const float *src = onnx_slot_data (c, in, i);
       int64_t chunk = (nhwc ? onnx_nhwc_shape (s.shape).dim[3] : s.shape->dim[axis]) * inner;
       for (int64_t k = 0; k < outer; k++)
-        memcpy (out[0] + k * o->dim[axis] * inner + offset, src + k * chunk, (size_t) chunk * sizeof (float));
+        memcpy (out[0] + k * o->dim[axis] * inner + offset, src + k * chunk,
+                (size_t) chunk * sizeof (float));
       offset += chunk;
     }
 }
@@ -391,7 +394,8 @@ onnx_split_run (const OshOpCall *c, const float *const *in, float *const *out, f
     {
       int64_t chunk = sizes[i] * inner;
       for (int64_t k = 0; k < outer; k++)
-        memcpy (out[i] + k * chunk, src + k * x->dim[axis] * inner + offset, (size_t) chunk * sizeof (float));
+        memcpy (out[i] + k * chunk, src + k * x->dim[axis] * inner + offset,
+                (size_t) chunk * sizeof (float));
       offset += chunk;
     }
 }
@@ -416,7 +420,8 @@ slice_geometry (const OshOpCall *c, Slice *s, OshShape *out, OshError *err)
   if (n < 0 || ne < 0 || na < 0 || ns < 0)
     return false;
   if (n == 0 || ne != n || (na && na != n) || (ns && ns != n))
-    return osh_fail (err, OSH_ERR_FORMAT, "starts, ends, axes and steps should have the same length");
+    return osh_fail (err, OSH_ERR_FORMAT,
+                     "starts, ends, axes and steps should have the same length");
   *out = *x;
   for (int d = 0; d < x->rank; d++)
     s->start[d] = 0, s->step[d] = 1;
@@ -606,7 +611,8 @@ onnx_input_infer (OshOpCall *c, OshError *err)
       return true;
     }
   if (!json_is_array (dims) || json_array_size (dims) > OSH_MAX_RANK)
-    return osh_fail (err, OSH_ERR_FORMAT, "input shape is not a list of at most %d sizes", OSH_MAX_RANK);
+    return osh_fail (err, OSH_ERR_FORMAT, "input shape is not a list of at most %d sizes",
+                     OSH_MAX_RANK);
   c->out[0].rank = (int) json_array_size (dims);
   for (int i = 0; i < c->out[0].rank; i++)
     {

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "osh-onnx.h"
 #include "osh-graph.h"
+#include "osh-onnx.h"
 #include "osh-op.h"
 
 /* Rewrites node `ni`, whose inputs include the folded input node, so that those inputs become
@@ -68,19 +68,15 @@ osh_onnx_fold_input (OshGraph *g, int input, const OshTensor *value, OshError *e
             return false;
           break;
         }
-  memmove (&g->inputs[input], &g->inputs[input + 1], (size_t) (g->n_inputs - input - 1) * sizeof (OshRef));
+  memmove (&g->inputs[input], &g->inputs[input + 1],
+           (size_t) (g->n_inputs - input - 1) * sizeof (OshRef));
   g->n_inputs--;
   return true;
 }
 
 bool
-osh_onnx_eval_constant (const OshGraph *g,
-                        const OshLayer *layer,
-                        const OshShape *in,
-                        int n_in,
-                        OshTensor **outs,
-                        int n_out,
-                        OshError *err)
+osh_onnx_eval_constant (const OshGraph *g, const OshLayer *layer, const OshShape *in, int n_in,
+                        OshTensor **outs, int n_out, OshError *err)
 {
   const OshOp *op = osh_op_find (g, layer->class_name);
   if (!op || !op->run || n_out < 1 || n_out > 16)
@@ -112,8 +108,8 @@ osh_onnx_eval_constant (const OshGraph *g,
       osh_tensor_free (outs[k]);
       outs[k] = NULL;
     }
-  return ok ||
-         osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
+  return ok
+         || osh_fail (err, OSH_ERR_UNSUPPORTED, "%s cannot be computed ahead", layer->class_name);
 }
 
 static bool
@@ -169,9 +165,9 @@ osh_onnx_fold_constants (OshGraph *g, OshError *err)
   for (int i = 0; i < g->n_nodes; i++)
     {
       const OshNode *node = &g->nodes[i];
-      bool shape_op = strcmp (g->layers[node->layer].class_name, "Shape") == 0 &&
-                      node->n_inputs == 1 &&
-                      shape_known (&g->nodes[node->inputs[0].node].shapes[node->inputs[0].index]);
+      bool shape_op =
+          strcmp (g->layers[node->layer].class_name, "Shape") == 0 && node->n_inputs == 1
+          && shape_known (&g->nodes[node->inputs[0].node].shapes[node->inputs[0].index]);
       bool used = false;
       for (int c = i + 1; !used && c < g->n_nodes; c++)
         for (int k = 0; !used && k < g->nodes[c].n_inputs; k++)

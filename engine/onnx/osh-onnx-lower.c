@@ -47,8 +47,8 @@ weight_copy (const OshLayer *l, int i, const OshShape *shape, OshError *err)
 /* Adds node `name` running `op` with `attrs` (stolen) on tensor *x followed by the weights
  * (taken over, also on failure); *x becomes its output. */
 static bool
-add_node (OshGraph *w, const char *name, const char *op, json_t *attrs, OshRef *x,
-          Weight *weights, int n_weights, OshError *err)
+add_node (OshGraph *w, const char *name, const char *op, json_t *attrs, OshRef *x, Weight *weights,
+          int n_weights, OshError *err)
 {
   OshSlotKind slots[8] = { OSH_SLOT_ACTIVATION };
   for (int i = 0; i < n_weights && i < 7; i++)
@@ -89,8 +89,10 @@ add_activation (OshGraph *w, const char *act, const char *name, OshRef *x, bool 
                                                     : json_object (),
                        x, NULL, 0, err);
   if (strcmp (act, "linear") != 0 && act[0])
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "head layer '%s': activation '%s' has no ONNX "
-                     "form here (relu, sigmoid, tanh, softmax or linear)", name, act);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "head layer '%s': activation '%s' has no ONNX "
+                     "form here (relu, sigmoid, tanh, softmax or linear)",
+                     name, act);
   return !always || add_node (w, name, "Identity", json_object (), x, NULL, 0, err);
 }
 
@@ -118,8 +120,10 @@ lower_conv (OshGraph *w, const OshLayer *l, const OshShape *in, OshRef *x, OshEr
   int64_t k[2], s[2] = { 1, 1 }, d[2] = { 1, 1 };
   if (!osh_config_ints (cfg, "kernel_size", k, 2) || l->n_weights < 1
       || l->weights[0].value->shape.rank != 4)
-    return osh_fail (err, OSH_ERR_FORMAT, "head layer '%s': a Conv2D needs kernel_size and "
-                     "an HWIO kernel", l->name);
+    return osh_fail (err, OSH_ERR_FORMAT,
+                     "head layer '%s': a Conv2D needs kernel_size and "
+                     "an HWIO kernel",
+                     l->name);
   osh_config_ints (cfg, "strides", s, 2);
   osh_config_ints (cfg, "dilation_rate", d, 2);
   bool same = strcmp (osh_config_string (cfg, "padding", "valid"), "same") == 0;
@@ -172,8 +176,10 @@ static bool
 lower_dense (OshGraph *w, const OshLayer *l, const OshShape *in, OshRef *x, OshError *err)
 {
   if (in->rank != 2)
-    return osh_fail (err, OSH_ERR_SHAPE, "head layer '%s' (Dense) on an ONNX graph needs a 2-D "
-                     "input (put gap before it)", l->name);
+    return osh_fail (err, OSH_ERR_SHAPE,
+                     "head layer '%s' (Dense) on an ONNX graph needs a 2-D "
+                     "input (put gap before it)",
+                     l->name);
   const char *act = osh_config_string (l->config, "activation", "linear");
   char gemm_name[96];
   pre_activation_name (gemm_name, sizeof gemm_name, l->name, act, "gemm");
@@ -206,9 +212,9 @@ lower_batchnorm (OshGraph *w, const OshLayer *l, OshRef *x, OshError *err)
           osh_tensor_free (wt[k].value);
         return false;
       }
-  json_t *attrs = json_pack ("{s:f, s:f}", "epsilon", osh_config_double (l->config, "epsilon",
-                                                                         1e-3),
-                             "momentum", osh_config_double (l->config, "momentum", 0.99));
+  json_t *attrs =
+      json_pack ("{s:f, s:f}", "epsilon", osh_config_double (l->config, "epsilon", 1e-3),
+                 "momentum", osh_config_double (l->config, "momentum", 0.99));
   return add_node (w, l->name, "BatchNormalization", attrs, x, wt, 4, err);
 }
 
@@ -235,6 +241,5 @@ osh_onnx_lower_keras_layer (OshGraph *w, const OshLayer *l, const OshShape *in, 
       return add_node (w, pool_name, "GlobalAveragePool", json_object (), x, NULL, 0, err)
              && add_node (w, l->name, "Flatten", json_pack ("{s:i}", "axis", 1), x, NULL, 0, err);
     }
-  return osh_fail (err, OSH_ERR_UNSUPPORTED, "head layer '%s' (%s) has no ONNX form", l->name,
-                   cls);
+  return osh_fail (err, OSH_ERR_UNSUPPORTED, "head layer '%s' (%s) has no ONNX form", l->name, cls);
 }

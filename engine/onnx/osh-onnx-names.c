@@ -1,9 +1,9 @@
 /* Tensor names of ONNX graphs in the IR (see osh-onnx.h). */
-#include "osh-onnx.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "osh-onnx.h"
 
 char *
 osh_onnx_tensor_name (const OshGraph *g, OshRef ref)

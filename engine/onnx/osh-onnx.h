@@ -33,8 +33,8 @@ extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 
 /* Appends the ONNX nodes computing Keras layer `layer` (a head step) on *x: the dialect's
  * lower_keras_layer (osh-onnx-lower.c). */
-bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in,
-                                 OshRef *x, OshError *err);
+bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in, OshRef *x,
+                                 OshError *err);
 
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
 

@@ -12,16 +12,26 @@ static const struct
   const char *name;
   OshActKind kind;
 } act_names[] = {
-  { "linear", OSH_ACT_LINEAR },       { "relu", OSH_ACT_RELU },
-  { "relu6", OSH_ACT_RELU6 },         { "elu", OSH_ACT_ELU },
-  { "selu", OSH_ACT_SELU },           { "gelu", OSH_ACT_GELU },
-  { "sigmoid", OSH_ACT_SIGMOID },     { "hard_sigmoid", OSH_ACT_HARD_SIGMOID_K2 },
-  { "swish", OSH_ACT_SWISH },         { "silu", OSH_ACT_SWISH },
-  { "hard_swish", OSH_ACT_HARD_SWISH }, { "hard_silu", OSH_ACT_HARD_SWISH },
-  { "tanh", OSH_ACT_TANH },           { "softmax", OSH_ACT_SOFTMAX },
-  { "softplus", OSH_ACT_SOFTPLUS },   { "softsign", OSH_ACT_SOFTSIGN },
-  { "exponential", OSH_ACT_EXPONENTIAL }, { "leaky_relu", OSH_ACT_LEAKY_RELU },
-  { "mish", OSH_ACT_MISH },           { "log_softmax", OSH_ACT_LOG_SOFTMAX },
+  { "linear", OSH_ACT_LINEAR },
+  { "relu", OSH_ACT_RELU },
+  { "relu6", OSH_ACT_RELU6 },
+  { "elu", OSH_ACT_ELU },
+  { "selu", OSH_ACT_SELU },
+  { "gelu", OSH_ACT_GELU },
+  { "sigmoid", OSH_ACT_SIGMOID },
+  { "hard_sigmoid", OSH_ACT_HARD_SIGMOID_K2 },
+  { "swish", OSH_ACT_SWISH },
+  { "silu", OSH_ACT_SWISH },
+  { "hard_swish", OSH_ACT_HARD_SWISH },
+  { "hard_silu", OSH_ACT_HARD_SWISH },
+  { "tanh", OSH_ACT_TANH },
+  { "softmax", OSH_ACT_SOFTMAX },
+  { "softplus", OSH_ACT_SOFTPLUS },
+  { "softsign", OSH_ACT_SOFTSIGN },
+  { "exponential", OSH_ACT_EXPONENTIAL },
+  { "leaky_relu", OSH_ACT_LEAKY_RELU },
+  { "mish", OSH_ACT_MISH },
+  { "log_softmax", OSH_ACT_LOG_SOFTMAX },
 };
 
 bool
@@ -111,18 +121,10 @@ osh_act_epilogue (const OshAct *act, OshEpilogue *e)
   *e = osh_epilogue_none ();
   switch (act->kind)
     {
-    case OSH_ACT_RELU:
-      *e = osh_epilogue_clamp (0.0f, INFINITY);
-      return true;
-    case OSH_ACT_RELU6:
-      *e = osh_epilogue_clamp (0.0f, 6.0f);
-      return true;
-    case OSH_ACT_SIGMOID:
-      e->kind = OSH_EPILOGUE_SIGMOID;
-      return true;
-    case OSH_ACT_SWISH:
-      e->kind = OSH_EPILOGUE_SWISH;
-      return true;
+    case OSH_ACT_RELU: *e = osh_epilogue_clamp (0.0f, INFINITY); return true;
+    case OSH_ACT_RELU6: *e = osh_epilogue_clamp (0.0f, 6.0f); return true;
+    case OSH_ACT_SIGMOID: e->kind = OSH_EPILOGUE_SIGMOID; return true;
+    case OSH_ACT_SWISH: e->kind = OSH_EPILOGUE_SWISH; return true;
     case OSH_ACT_HARD_SIGMOID_K2:
       *e = osh_epilogue_hard (false, 0.2f, 0.5f, 0.0f, 1.0f);
       return true;
@@ -132,8 +134,7 @@ osh_act_epilogue (const OshAct *act, OshEpilogue *e)
     case OSH_ACT_HARD_SWISH:
       *e = osh_epilogue_hard (true, 1.0f / 6.0f, 0.5f, 0.0f, 1.0f);
       return true;
-    default:
-      return false;
+    default: return false;
     }
 }
 
@@ -146,14 +147,9 @@ apply_range (const OshAct *a, float *x, int64_t n)
     case OSH_ACT_LINEAR:
     case OSH_ACT_SOFTMAX:
     case OSH_ACT_LOG_SOFTMAX:
-    case OSH_ACT_COUNT:
-      break;
-    case OSH_ACT_RELU:
-      osh_vec_relu (x, x, n, INFINITY, 0.0f, 0.0f);
-      break;
-    case OSH_ACT_RELU6:
-      osh_vec_relu (x, x, n, 6.0f, 0.0f, 0.0f);
-      break;
+    case OSH_ACT_COUNT: break;
+    case OSH_ACT_RELU: osh_vec_relu (x, x, n, INFINITY, 0.0f, 0.0f); break;
+    case OSH_ACT_RELU6: osh_vec_relu (x, x, n, 6.0f, 0.0f, 0.0f); break;
     case OSH_ACT_ELU:
       for (int64_t i = 0; i < n; i++)
         x[i] = x[i] > 0 ? x[i] : (a->alpha ? a->alpha : 1.0f) * expm1f (x[i]);
@@ -173,9 +169,7 @@ apply_range (const OshAct *a, float *x, int64_t n)
           x[i] = 0.5f * v * (1.0f + tanhf (0.7978845608028654f * (v + 0.044715f * v * v * v)));
         }
       break;
-    case OSH_ACT_SIGMOID:
-      osh_vec_sigmoid (x, n, 0);
-      break;
+    case OSH_ACT_SIGMOID: osh_vec_sigmoid (x, n, 0); break;
     case OSH_ACT_HARD_SIGMOID_K2:
     case OSH_ACT_HARD_SIGMOID_K3:
     case OSH_ACT_HARD_SWISH:
@@ -185,9 +179,7 @@ apply_range (const OshAct *a, float *x, int64_t n)
         osh_vec_epilogue (&e, x, n);
         break;
       }
-    case OSH_ACT_SWISH:
-      osh_vec_sigmoid (x, n, 1);
-      break;
+    case OSH_ACT_SWISH: osh_vec_sigmoid (x, n, 1); break;
     case OSH_ACT_TANH:
       for (int64_t i = 0; i < n; i++)
         x[i] = tanhf (x[i]);
@@ -204,9 +196,7 @@ apply_range (const OshAct *a, float *x, int64_t n)
       for (int64_t i = 0; i < n; i++)
         x[i] = expf (x[i]);
       break;
-    case OSH_ACT_LEAKY_RELU:
-      osh_vec_relu (x, x, n, INFINITY, 0.0f, a->alpha);
-      break;
+    case OSH_ACT_LEAKY_RELU: osh_vec_relu (x, x, n, INFINITY, 0.0f, a->alpha); break;
     case OSH_ACT_MISH:
       for (int64_t i = 0; i < n; i++)
         x[i] = x[i] * tanhf (softplusf (x[i]));
@@ -248,10 +238,10 @@ osh_act_apply (const OshAct *act, float *x, int64_t rows, int64_t cols, int thre
 
 typedef enum
 {
-  LAYER_ACT,      /* Activation, ELU, LeakyReLU: an OshAct over everything */
-  LAYER_RELU,     /* ReLU(max_value, negative_slope, threshold), ThresholdedReLU */
-  LAYER_PRELU,    /* PReLU: alpha per element of one sample, broadcast over shared axes */
-  LAYER_SOFTMAX,  /* Softmax(axis) */
+  LAYER_ACT,     /* Activation, ELU, LeakyReLU: an OshAct over everything */
+  LAYER_RELU,    /* ReLU(max_value, negative_slope, threshold), ThresholdedReLU */
+  LAYER_PRELU,   /* PReLU: alpha per element of one sample, broadcast over shared axes */
+  LAYER_SOFTMAX, /* Softmax(axis) */
 } ActLayerKind;
 
 typedef struct
@@ -402,9 +392,7 @@ osh_act_layer_run (const OshOpCall *c, const float *const *in, float *const *out
           y[i] = v > 0 ? v : a->alpha[i % a->sample] * v;
         }
       break;
-    case LAYER_SOFTMAX:
-      osh_softmax (x, y, a->outer, a->axis_len, a->inner, false);
-      break;
+    case LAYER_SOFTMAX: osh_softmax (x, y, a->outer, a->axis_len, a->inner, false); break;
     }
 }
 

@@ -23,10 +23,10 @@ typedef enum
 typedef struct
 {
   ConvKind kind;
-  int sp;          /* spatial rank: 1 or 2 */
-  bool cf;         /* channels_first */
-  bool same;       /* padding same (or causal) */
-  bool causal;     /* Conv1D causal: all padding in front */
+  int sp;      /* spatial rank: 1 or 2 */
+  bool cf;     /* channels_first */
+  bool same;   /* padding same (or causal) */
+  bool causal; /* Conv1D causal: all padding in front */
   int64_t k[2], s[2], d[2], outpad[2];
   bool has_outpad;
   int64_t groups, dm, filters;
@@ -169,8 +169,8 @@ conv_geom (const OshOpCall *c, ConvKind kind, int sp, ConvGeom *g, OshError *err
   for (int i = 0; i < sp; i++)
     {
       if (kind == CONV_TRANSPOSE)
-        g->out_sp[i] = transpose_out (g->in_sp[i], g->k[i], g->s[i], g->d[i], g->same,
-                                      g->outpad[i], g->has_outpad);
+        g->out_sp[i] = transpose_out (g->in_sp[i], g->k[i], g->s[i], g->d[i], g->same, g->outpad[i],
+                                      g->has_outpad);
       else
         g->out_sp[i] = osh_op_window_out (g->in_sp[i], g->k[i], g->s[i], g->d[i], g->same);
       if (g->out_sp[i] == 0)
@@ -178,7 +178,7 @@ conv_geom (const OshOpCall *c, ConvKind kind, int sp, ConvGeom *g, OshError *err
                          "a %lld-wide input is smaller than the %lld-wide kernel (dilation %lld)",
                          (long long) g->in_sp[i], (long long) g->k[i], (long long) g->d[i]);
       if (g->in_sp[i] > 0 && kind != CONV_TRANSPOSE)
-        g->pad[i] = !g->same ? 0
+        g->pad[i] = !g->same    ? 0
                     : g->causal ? (g->k[i] - 1) * g->d[i]
                                 : osh_op_same_pad (g->in_sp[i], g->k[i], g->s[i], g->d[i]);
     }
@@ -222,7 +222,7 @@ CONV_INFER (osh_transpose2d_infer, CONV_TRANSPOSE, 2)
 typedef struct
 {
   ConvGeom g;
-  const float *kernel;    /* Keras layout (kh, kw, cin/groups, cout); transpose: (kh, kw, cout, cin) */
+  const float *kernel; /* Keras layout (kh, kw, cin/groups, cout); transpose: (kh, kw, cout, cin) */
   const float *pointwise; /* separable: (1, 1, cin*dm, cout) */
   const float *bias;      /* cout or NULL */
   OshWindow2D w;          /* Conv1D: height 1 */
@@ -253,14 +253,37 @@ static void
 prepare_fast (ConvParams *cp)
 {
   const ConvGeom *g = &cp->g;
-  OshConvShape s = { .batch = g->batch, .ih = cp->w.ih, .iw = cp->w.iw, .cin = g->cin,
-                     .oh = cp->w.oh, .ow = cp->w.ow, .cout = g->cout, .kh = cp->w.kh,
-                     .kw = cp->w.kw, .sh = cp->w.sh, .sw = cp->w.sw, .dh = cp->w.dh,
-                     .dw = cp->w.dw, .ph = cp->w.ph, .pw = cp->w.pw, .groups = g->groups };
+  OshConvShape s = { .batch = g->batch,
+                     .ih = cp->w.ih,
+                     .iw = cp->w.iw,
+                     .cin = g->cin,
+                     .oh = cp->w.oh,
+                     .ow = cp->w.ow,
+                     .cout = g->cout,
+                     .kh = cp->w.kh,
+                     .kw = cp->w.kw,
+                     .sh = cp->w.sh,
+                     .sw = cp->w.sw,
+                     .dh = cp->w.dh,
+                     .dw = cp->w.dw,
+                     .ph = cp->w.ph,
+                     .pw = cp->w.pw,
+                     .groups = g->groups };
   if (g->kind == CONV_SEPARABLE)
-    s = (OshConvShape){ .batch = g->batch, .ih = cp->w.oh, .iw = cp->w.ow, .cin = cp->mid,
-                        .oh = cp->w.oh, .ow = cp->w.ow, .cout = g->cout, .kh = 1, .kw = 1,
-                        .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1 };
+    s = (OshConvShape){ .batch = g->batch,
+                        .ih = cp->w.oh,
+                        .iw = cp->w.ow,
+                        .cin = cp->mid,
+                        .oh = cp->w.oh,
+                        .ow = cp->w.ow,
+                        .cout = g->cout,
+                        .kh = 1,
+                        .kw = 1,
+                        .sh = 1,
+                        .sw = 1,
+                        .dh = 1,
+                        .dw = 1,
+                        .groups = 1 };
   cp->fast = osh_conv_gemm_new (&s, g->kind == CONV_SEPARABLE ? cp->pointwise : cp->kernel,
                                 osh_kernel_strides_keras (&s), cp->bias);
   OshEpilogue e;
@@ -279,12 +302,22 @@ prepare_depthwise (ConvParams *cp)
   const ConvGeom *g = &cp->g;
   if (g->dm != 1)
     return;
-  OshDepthwiseShape s = { .batch = g->batch, .ih = cp->w.ih, .iw = cp->w.iw, .c = g->cin,
-                          .oh = cp->w.oh, .ow = cp->w.ow, .kh = cp->w.kh, .kw = cp->w.kw,
-                          .sh = cp->w.sh, .sw = cp->w.sw, .dh = cp->w.dh, .dw = cp->w.dw,
-                          .ph = cp->w.ph, .pw = cp->w.pw };
-  cp->dw = osh_depthwise_new (&s, cp->kernel, g->cin, 1,
-                              g->kind == CONV_DEPTHWISE ? cp->bias : NULL);
+  OshDepthwiseShape s = { .batch = g->batch,
+                          .ih = cp->w.ih,
+                          .iw = cp->w.iw,
+                          .c = g->cin,
+                          .oh = cp->w.oh,
+                          .ow = cp->w.ow,
+                          .kh = cp->w.kh,
+                          .kw = cp->w.kw,
+                          .sh = cp->w.sh,
+                          .sw = cp->w.sw,
+                          .dh = cp->w.dh,
+                          .dw = cp->w.dw,
+                          .ph = cp->w.ph,
+                          .pw = cp->w.pw };
+  cp->dw =
+      osh_depthwise_new (&s, cp->kernel, g->cin, 1, g->kind == CONV_DEPTHWISE ? cp->bias : NULL);
 }
 
 /* Reads through a ZeroPadding2D's input: its leading padding adds to ours; reads past the
@@ -326,8 +359,8 @@ static bool
 absorb_scale (OshOpCall *c, ConvParams *cp, const OshOpCall *mul)
 {
   const ConvGeom *g = &cp->g;
-  if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || g->kind != CONV_PLAIN || !cp->fast
-      || g->cf || g->groups != 1 || g->batch != 1)
+  if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || g->kind != CONV_PLAIN || !cp->fast || g->cf
+      || g->groups != 1 || g->batch != 1)
     return false;
   int64_t work = osh_conv_gemm_work_floats (cp->fast);
   if (work >= cp->w.ih * cp->w.iw * g->cin)
@@ -357,15 +390,16 @@ absorb_depthwise (OshOpCall *c, ConvParams *cp, const OshOpCall *next)
   const OshOp *op = osh_op_find (next->graph, next->layer->class_name);
   const ConvParams *np = next->params;
   if (!op || op->run != osh_conv_run || !np || np->g.kind != CONV_DEPTHWISE || !np->dw
-      || np->g.act.kind != OSH_ACT_LINEAR || !osh_depthwise_fed_ok (np->dw)
+      || np->g.act.kind != OSH_ACT_LINEAR
+      || !osh_depthwise_fed_ok (np->dw)
       /* its window, which may read through a folded ZeroPadding2D onto our output */
       || c->out[0].rank != 4 || np->w.ih != c->out[0].dim[1] || np->w.iw != c->out[0].dim[2]
       || np->g.cin != c->out[0].dim[3])
     return false;
   if (g->kind != CONV_PLAIN || !cp->fast || g->cf || g->groups != 1 || g->batch != 1
       || cp->w.kh != 1 || cp->w.kw != 1 || cp->w.sh != 1 || cp->w.sw != 1 || cp->w.ph != 0
-      || cp->w.pw != 0 || cp->scale_in >= 0 || cp->residual_in >= 0
-      || g->act.kind != OSH_ACT_LINEAR || cp->then_dw)
+      || cp->w.pw != 0 || cp->scale_in >= 0 || cp->residual_in >= 0 || g->act.kind != OSH_ACT_LINEAR
+      || cp->then_dw)
     return false;
   if (!(cp->then_dw = osh_depthwise_copy (np->dw)))
     return false;
@@ -403,8 +437,8 @@ absorb_mean (OshOpCall *c, ConvParams *cp, const OshOpCall *pool)
 {
   const OshShape *o = &c->out[0];
   bool dw = (cp->g.kind == CONV_DEPTHWISE && cp->dw) || cp->then_dw;
-  if (!osh_op_call_is (pool, OSH_CAT_GLOBAL_MEAN) || pool->n_in != 1
-      || osh_op_channels_first (pool) || !dw || cp->g.cf || o->rank != 4
+  if (!osh_op_call_is (pool, OSH_CAT_GLOBAL_MEAN) || pool->n_in != 1 || osh_op_channels_first (pool)
+      || !dw || cp->g.cf || o->rank != 4
       || cp->g.act.kind != OSH_ACT_LINEAR /* an activation applied after the kernel's sums */
       || !osh_shape_equal (&pool->in[0], o)
       || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[3])
@@ -719,9 +753,8 @@ transpose_conv_run (const ConvParams *cp, const float *in, float *out, float *co
   int64_t kk = cp->w.kh * cp->w.kw, cout = g->cout;
   int64_t ipix = g->batch * cp->w.ih * cp->w.iw;
   /* cols[p, (ky, kx, co)] = sum_ci in[p, ci] · kernel[(ky, kx, co), ci] */
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) ipix, (int) (kk * cout),
-               (int) g->cin, 1.0f, in, (int) g->cin, cp->kernel, (int) g->cin, 0.0f, cols,
-               (int) (kk * cout));
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) ipix, (int) (kk * cout), (int) g->cin,
+               1.0f, in, (int) g->cin, cp->kernel, (int) g->cin, 0.0f, cols, (int) (kk * cout));
   fill_bias (out, g->batch * cp->w.oh * cp->w.ow, cout, cp->bias);
   for (int64_t p = 0; p < ipix; p++)
     {
@@ -766,8 +799,7 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
       if (cp->then_dw)
         {
           OshConvGemmRows feed = { cp->fast, x };
-          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, means,
-                                 c->threads);
+          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, means, c->threads);
         }
       else if (cp->fast)
         {
@@ -794,8 +826,8 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
         depthwise_run (cp, x, scratch, NULL, c->threads);
       if (cp->fast)
         {
-          OshConvGemmExtras extras = { .residual = cp->residual_in >= 0 ? in[cp->residual_in]
-                                                                        : NULL };
+          OshConvGemmExtras extras = { .residual =
+                                           cp->residual_in >= 0 ? in[cp->residual_in] : NULL };
           osh_conv_gemm_run_with (cp->fast, scratch, &extras, y, c->threads);
           break;
         }
@@ -804,9 +836,7 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
                    (int) cp->mid, 1.0f, scratch, (int) cp->mid, cp->pointwise, (int) g->cout, 1.0f,
                    y, (int) g->cout);
       break;
-    case CONV_TRANSPOSE:
-      transpose_conv_run (cp, x, y, scratch);
-      break;
+    case CONV_TRANSPOSE: transpose_conv_run (cp, x, y, scratch); break;
     }
   osh_act_apply (&g->act, y, pixels, g->cout, c->threads);
   if (g->cf)

@@ -62,8 +62,8 @@ osh_dense_prepare (OshOpCall *c, OshError *err)
   if (dp->rows > INT_MAX || dp->din > INT_MAX || dp->units > INT_MAX)
     return osh_fail (err, OSH_ERR_LIMIT, "the product is too large for one matrix product");
   dp->kernel = osh_op_weight (c, 0)->data;
-  dp->bias = osh_config_bool (c->layer->config, "use_bias", true) ? osh_op_weight (c, 1)->data
-                                                                  : NULL;
+  dp->bias =
+      osh_config_bool (c->layer->config, "use_bias", true) ? osh_op_weight (c, 1)->data : NULL;
   c->flops = 2.0 * dp->rows * dp->din * dp->units;
   return true;
 }

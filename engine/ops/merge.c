@@ -45,7 +45,8 @@ osh_concat_infer (OshOpCall *c, OshError *err)
         if (d != ax && s->dim[d] != r.dim[d] && s->dim[d] >= 0 && r.dim[d] >= 0)
           ok = false;
       if (!ok)
-        return osh_op_shape_fail (err, "inputs differ outside the concatenation axis", &c->in[0], s);
+        return osh_op_shape_fail (err, "inputs differ outside the concatenation axis", &c->in[0],
+                                  s);
       for (int d = 0; d < rank; d++)
         if (d != ax && r.dim[d] < 0)
           r.dim[d] = s->dim[d];
@@ -71,10 +72,10 @@ typedef struct
 {
   MergeKind kind;
   int rank;
-  int64_t dim[OSH_MAX_RANK];         /* the output's sizes */
-  int64_t (*stride)[OSH_MAX_RANK];   /* per input, per output axis (0 where broadcast) */
-  bool same;                         /* every input has the output's shape */
-  OshAct act;                        /* an activation folded in after the merge */
+  int64_t dim[OSH_MAX_RANK];       /* the output's sizes */
+  int64_t (*stride)[OSH_MAX_RANK]; /* per input, per output axis (0 where broadcast) */
+  bool same;                       /* every input has the output's shape */
+  OshAct act;                      /* an activation folded in after the merge */
   OshEpilogue pre; /* a product x · f(x), f folded in (OSH_FUSE_OPERAND): both inputs are x */
 } MergeParams;
 
@@ -133,16 +134,11 @@ combine (MergeKind k, float a, float b)
   switch (k)
     {
     case MERGE_ADD:
-    case MERGE_AVG:
-      return a + b;
-    case MERGE_SUB:
-      return a - b;
-    case MERGE_MUL:
-      return a * b;
-    case MERGE_MAX:
-      return a > b ? a : b;
-    case MERGE_MIN:
-      return a < b ? a : b;
+    case MERGE_AVG: return a + b;
+    case MERGE_SUB: return a - b;
+    case MERGE_MUL: return a * b;
+    case MERGE_MAX: return a > b ? a : b;
+    case MERGE_MIN: return a < b ? a : b;
     }
   return a;
 }
@@ -189,7 +185,10 @@ osh_merge_epilogue (const OshOpCall *c, OshEpilogue *e)
 static void
 merge_same (const OshOpCall *c, const MergeParams *mp, const float *const *in, float *out)
 {
-  enum { BLOCK = 2048 };
+  enum
+  {
+    BLOCK = 2048
+  };
   int64_t n = osh_shape_numel (&c->out[0]);
   for (int64_t b = 0; b < n; b += BLOCK)
     {

@@ -88,8 +88,8 @@ vector_weight (const OshOpCall *c, int i, int64_t n, OshError *err, const char *
   const OshTensor *w = osh_op_weight (c, i);
   if (!w || osh_tensor_numel (w) != n)
     {
-      osh_fail (err, OSH_ERR_SHAPE, "%s weight (number %d) should hold %lld values (has %lld)", what,
-                i, (long long) n, (long long) (w ? osh_tensor_numel (w) : 0));
+      osh_fail (err, OSH_ERR_SHAPE, "%s weight (number %d) should hold %lld values (has %lld)",
+                what, i, (long long) n, (long long) (w ? osh_tensor_numel (w) : 0));
       return NULL;
     }
   return w->data;
@@ -281,7 +281,10 @@ static bool
 map_stretch (const MapJob *j, int64_t begin, int64_t end)
 {
   const OshAffineMap *m = j->m;
-  enum { MAX_PERIOD = 16 * 15 };
+  enum
+  {
+    MAX_PERIOD = 16 * 15
+  };
   if (m->inner != 1 || m->ch >= 16)
     return false;
   int64_t period = 16;
@@ -456,8 +459,9 @@ tfop_affine (const OshOpCall *c, double *scale, double *shift)
     const char *function;
     char op;
   } FUNCTIONS[] = {
-    { "__operators__.add", '+' }, { "math.add", '+' },          { "__operators__.sub", '-' },
-    { "math.subtract", '-' },     { "math.multiply", '*' },     { "__operators__.mul", '*' },
+    { "__operators__.add", '+' }, { "math.add", '+' },
+    { "__operators__.sub", '-' }, { "math.subtract", '-' },
+    { "math.multiply", '*' },     { "__operators__.mul", '*' },
     { "math.truediv", '/' },      { "__operators__.truediv", '/' },
   };
   const char *f = osh_config_string (c->layer->config, "function", "");

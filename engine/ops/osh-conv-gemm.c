@@ -27,7 +27,8 @@ OshKernelStrides
 osh_kernel_strides_keras (const OshConvShape *s)
 {
   int64_t cg = s->cin / s->groups;
-  return (OshKernelStrides){ .ky = s->kw * cg * s->cout, .kx = cg * s->cout, .ci = s->cout, .m = 1 };
+  return (
+      OshKernelStrides){ .ky = s->kw * cg * s->cout, .kx = cg * s->cout, .ci = s->cout, .m = 1 };
 }
 
 OshKernelStrides
@@ -43,11 +44,11 @@ osh_kernel_strides_onnx (const OshConvShape *s)
 
 enum
 {
-  NR = 32,        /* output channels per panel: two AVX-512 vectors */
-  MR = 12,        /* output pixels per tile: 24 accumulators of 32 registers */
-  MAX_TAPS = 64,  /* direct mode keeps MR pointers per tap on the stack */
+  NR = 32,         /* output channels per panel: two AVX-512 vectors */
+  MR = 12,         /* output pixels per tile: 24 accumulators of 32 registers */
+  MAX_TAPS = 64,   /* direct mode keeps MR pointers per tap on the stack */
   MIN_DIRECT = 16, /* fewer input channels per group than this: gather the tile first */
-  PREFETCH = 128    /* kernel rows read ahead */
+  PREFETCH = 128   /* kernel rows read ahead */
 };
 
 /* The first min (n, 16) of a vector's lanes; none when n ≤ 0. */
@@ -61,10 +62,10 @@ struct OshConvGemm
 {
   OshConvShape s;
   int64_t cg, og, K, panels, blocks;
-  bool gather;      /* im2col one tile at a time instead of reading through tap pointers */
-  bool rowwise;     /* a tap is a kernel row: kw · cg adjacent floats */
+  bool gather;       /* im2col one tile at a time instead of reading through tap pointers */
+  bool rowwise;      /* a tap is a kernel row: kw · cg adjacent floats */
   int64_t taps, len; /* what the tile's loops run over: taps, each len rows of the panel */
-  bool block_major; /* all panels of a pixel block before the next block */
+  bool block_major;  /* all panels of a pixel block before the next block */
   OshEpilogue ep;
   float *packed; /* [groups][panels][K][NR] */
   float *bias;   /* [groups][panels][NR] */
@@ -94,8 +95,8 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
     return NULL;
   if (s->planar_out && s->oh * s->ow > INT32_MAX / 16)
     return NULL; /* the scatter's lane offsets are 32-bit */
-  bool rowwise = cg < MIN_DIRECT && s->groups == 1 && s->dw == 1 && s->kw * cg >= 8
-                 && s->kh <= MAX_TAPS;
+  bool rowwise =
+      cg < MIN_DIRECT && s->groups == 1 && s->dw == 1 && s->kw * cg >= 8 && s->kh <= MAX_TAPS;
   bool gather = !rowwise && (cg < MIN_DIRECT || taps > MAX_TAPS);
   int64_t K = taps * cg;
   if ((gather || rowwise) && K * MR * (int64_t) sizeof (float) > 256 * 1024)
@@ -115,7 +116,8 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   c->blocks = (s->oh * s->ow + MR - 1) / MR;
   /* A whole kernel that stays in L2 lets each block's output rows be written whole while they
    * are in cache; a larger one is better read one panel at a time, every block passing over it. */
-  c->block_major = gather || rowwise || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
+  c->block_major =
+      gather || rowwise || K * c->panels * NR * (int64_t) sizeof (float) <= 1024 * 1024;
   c->ep = osh_epilogue_none ();
   c->packed = alloc_floats (s->groups * c->panels * K * NR);
   c->bias = alloc_floats (s->groups * c->panels * NR);
@@ -197,16 +199,16 @@ osh_conv_gemm_free (OshConvGemm *c)
  * channels, whose second vector would be all padding). */
 static inline __attribute__ ((always_inline)) void
 tile (const int mr, const bool half, const bool far, const char *pf, int64_t pstep, int64_t taps,
-      int64_t len,
-      const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
-      float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0, __mmask16 m1)
+      int64_t len, const float *const *rows, const float *B, const float *bias,
+      const OshEpilogue *ep, float *out, const float *res, int64_t ldo, int64_t plane, __mmask16 m0,
+      __mmask16 m1)
 {
   __m512 acc[MR][2];
   __m512 b0 = _mm512_load_ps (bias), b1 = _mm512_load_ps (bias + 16);
   /* Channels-first: pixel r of channel c at c * plane + r. */
-  __m512i idx = _mm512_mullo_epi32 (_mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-                                                       13, 14, 15),
-                                    _mm512_set1_epi32 ((int) plane));
+  __m512i idx =
+      _mm512_mullo_epi32 (_mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                          _mm512_set1_epi32 ((int) plane));
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
     acc[r][0] = b0, acc[r][1] = b1;
@@ -257,8 +259,8 @@ tile (const int mr, const bool half, const bool far, const char *pf, int64_t pst
       for (int r = 0; r < mr; r++)
         {
           acc[r][0] += _mm512_mask_i32gather_ps (_mm512_setzero_ps (), m0, idx, res + r, 4);
-          acc[r][1] += _mm512_mask_i32gather_ps (_mm512_setzero_ps (), m1, idx,
-                                                 res + 16 * plane + r, 4);
+          acc[r][1] +=
+              _mm512_mask_i32gather_ps (_mm512_setzero_ps (), m1, idx, res + 16 * plane + r, 4);
         }
     }
   else if (res)
@@ -285,7 +287,8 @@ tile (const int mr, const bool half, const bool far, const char *pf, int64_t pst
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
     {
-      _mm512_mask_storeu_ps (out + r * ldo, m0, (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][0]));
+      _mm512_mask_storeu_ps (out + r * ldo, m0,
+                             (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][0]));
       if (!half)
         _mm512_mask_storeu_ps (out + r * ldo + 16, m1,
                                (__m512) osh_epilogue_apply (ep, (OshV16) acc[r][1]));
@@ -302,14 +305,19 @@ tile (const int mr, const bool half, const bool far, const char *pf, int64_t pst
 #define TILE_SWITCH(half, far, pf, pstep)                                                          \
   switch (mr)                                                                                      \
     {                                                                                              \
-      TILE_CASE (1, half, far, pf, pstep) TILE_CASE (2, half, far, pf, pstep)                      \
-      TILE_CASE (3, half, far, pf, pstep) TILE_CASE (4, half, far, pf, pstep)                      \
-      TILE_CASE (5, half, far, pf, pstep) TILE_CASE (6, half, far, pf, pstep)                      \
-      TILE_CASE (7, half, far, pf, pstep) TILE_CASE (8, half, far, pf, pstep)                      \
-      TILE_CASE (9, half, far, pf, pstep) TILE_CASE (10, half, far, pf, pstep)                     \
-      TILE_CASE (11, half, far, pf, pstep) TILE_CASE (12, half, far, pf, pstep)                    \
-    default:                                                                                       \
-      break;                                                                                       \
+      TILE_CASE (1, half, far, pf, pstep)                                                          \
+      TILE_CASE (2, half, far, pf, pstep)                                                          \
+      TILE_CASE (3, half, far, pf, pstep)                                                          \
+      TILE_CASE (4, half, far, pf, pstep)                                                          \
+      TILE_CASE (5, half, far, pf, pstep)                                                          \
+      TILE_CASE (6, half, far, pf, pstep)                                                          \
+      TILE_CASE (7, half, far, pf, pstep)                                                          \
+      TILE_CASE (8, half, far, pf, pstep)                                                          \
+      TILE_CASE (9, half, far, pf, pstep)                                                          \
+      TILE_CASE (10, half, far, pf, pstep)                                                         \
+      TILE_CASE (11, half, far, pf, pstep)                                                         \
+      TILE_CASE (12, half, far, pf, pstep)                                                         \
+    default: break;                                                                                \
     }
 
 static void
@@ -353,10 +361,9 @@ panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, i
   const float *B = packed + panel * floats;
   if (share < 0)
     {
-      (valid <= 16 && !plane ? tile_half : tile_any) ((int) mr, taps, len, rows, B,
-                                                      c->bias + panel * NR, &c->ep, out, res,
-                                                      c->s.cout, plane, lanes (valid),
-                                                      lanes (valid - 16));
+      (valid <= 16 && !plane ? tile_half : tile_any) (
+          (int) mr, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res, c->s.cout, plane,
+          lanes (valid), lanes (valid - 16));
       return;
     }
   int64_t next = (panel + 1) % (c->s.groups * c->panels);
@@ -413,8 +420,8 @@ pixel_kernel_rows (const OshConvGemm *c, const float *img, int64_t oy, int64_t o
           for (int64_t kx = 0; kx < s->kw; kx++)
             {
               int64_t ix = ix0 + kx;
-              const float *src = ix >= 0 && ix < s->iw ? img + (iy * s->iw + ix) * s->cin
-                                                       : c->zeros;
+              const float *src =
+                  ix >= 0 && ix < s->iw ? img + (iy * s->iw + ix) * s->cin : c->zeros;
               for (int64_t ci = 0; ci < c->cg; ci++)
                 to[kx * c->cg + ci] = src[ci];
             }
@@ -464,9 +471,8 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
           for (int64_t kx = 0; kx < s->kw; kx++, t++)
             {
               int64_t ix = ix0 + kx * s->dw;
-              const float *src = inside && ix >= 0 && ix < s->iw
-                                     ? img + (iy * s->iw + ix) * s->cin
-                                     : c->zeros;
+              const float *src =
+                  inside && ix >= 0 && ix < s->iw ? img + (iy * s->iw + ix) * s->cin : c->zeros;
               if (dst)
                 for (int64_t ci = 0; ci < cg; ci++)
                   dst[t * cg + ci] = src[ci];
@@ -546,8 +552,8 @@ osh_conv_gemm_run_pixels (const OshConvGemm *c, const float *in, int64_t p0, int
         int64_t mr = p0 + block_start (b + 1, blocks, count) - p;
         tile_rows (c, in + grp * c->cg, p, mr, rows, col);
         for (int64_t j = 0; j < c->panels; j++)
-          panel_tile (c, c->packed, grp, j, mr, rows, out + (p - p0) * s->cout + grp * c->og + j * NR,
-                      NULL, 0, -1);
+          panel_tile (c, c->packed, grp, j, mr, rows,
+                      out + (p - p0) * s->cout + grp * c->og + j * NR, NULL, 0, -1);
       }
   free (col);
 }

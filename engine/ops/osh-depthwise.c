@@ -184,16 +184,18 @@ block_n (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
   switch (n * 2 + checked)
     {
 #define CASE(k)                                                                                    \
-  case 2 * k:                                                                                      \
-    block_px (d, rows, ky0, ky1, ox, k, c0, false, out, sums);                                     \
-    break;                                                                                         \
-  case 2 * k + 1:                                                                                  \
-    block_px (d, rows, ky0, ky1, ox, k, c0, true, out, sums);                                      \
-    break;
-      CASE (1) CASE (2) CASE (3) CASE (4) CASE (5) CASE (6) CASE (7) CASE (8)
+  case 2 * k: block_px (d, rows, ky0, ky1, ox, k, c0, false, out, sums); break;                    \
+  case 2 * k + 1: block_px (d, rows, ky0, ky1, ox, k, c0, true, out, sums); break;
+      CASE (1)
+      CASE (2)
+      CASE (3)
+      CASE (4)
+      CASE (5)
+      CASE (6)
+      CASE (7)
+      CASE (8)
 #undef CASE
-    default:
-      break;
+    default: break;
     }
 }
 
@@ -245,8 +247,8 @@ typedef struct
   float *out;
   OshDepthwiseFeed feed; /* fed mode: rows come from feed (arg, iy, row) */
   void *arg;
-  double *total;         /* the output's sum per image and channel, or NULL */
-  pthread_mutex_t lock;  /* for adding to it */
+  double *total;        /* the output's sum per image and channel, or NULL */
+  pthread_mutex_t lock; /* for adding to it */
 } Job;
 
 /* A thread's sums of image n's channels, added to the job's total and cleared. */

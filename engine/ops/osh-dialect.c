@@ -27,5 +27,6 @@ osh_dialect_tensor_name (const OshGraph *g, OshRef ref)
   const OshDialect *d = osh_dialect_of (g);
   if (ref.node < 0 || ref.node >= g->n_nodes)
     return NULL;
-  return d->tensor_name ? d->tensor_name (g, ref) : osh_graph_layer_path (g, g->nodes[ref.node].layer);
+  return d->tensor_name ? d->tensor_name (g, ref)
+                        : osh_graph_layer_path (g, g->nodes[ref.node].layer);
 }

@@ -15,9 +15,9 @@
 typedef enum
 {
   OSH_EPILOGUE_NONE,
-  OSH_EPILOGUE_CLAMP,   /* min (max (x, lo), hi) */
-  OSH_EPILOGUE_SIGMOID, /* 1 / (1 + e^-x) */
-  OSH_EPILOGUE_SWISH,   /* x · sigmoid (x) */
+  OSH_EPILOGUE_CLAMP,        /* min (max (x, lo), hi) */
+  OSH_EPILOGUE_SIGMOID,      /* 1 / (1 + e^-x) */
+  OSH_EPILOGUE_SWISH,        /* x · sigmoid (x) */
   OSH_EPILOGUE_HARD_SIGMOID, /* min (max (x · a + b, lo), hi) */
   OSH_EPILOGUE_HARD_SWISH,   /* x · min (max (x · a + b, lo), hi) + c */
 } OshEpilogueKind;
@@ -50,8 +50,9 @@ osh_epilogue_clamp (float lo, float hi)
 static inline OshEpilogue
 osh_epilogue_hard (bool times_x, float a, float b, float lo, float hi)
 {
-  return (OshEpilogue){ times_x ? OSH_EPILOGUE_HARD_SWISH : OSH_EPILOGUE_HARD_SIGMOID, lo, hi, a,
-                        b, 0.0f };
+  return (OshEpilogue){
+    times_x ? OSH_EPILOGUE_HARD_SWISH : OSH_EPILOGUE_HARD_SIGMOID, lo, hi, a, b, 0.0f
+  };
 }
 
 static inline __attribute__ ((always_inline)) OshV16
@@ -59,12 +60,9 @@ osh_epilogue_apply (const OshEpilogue *e, OshV16 v)
 {
   switch (e->kind)
     {
-    case OSH_EPILOGUE_CLAMP:
-      return osh_v16_clamp (v, e->lo, e->hi);
-    case OSH_EPILOGUE_SIGMOID:
-      return osh_v16_sigmoid (v);
-    case OSH_EPILOGUE_SWISH: /* as osh_vec_sigmoid computes it */
-      return osh_v16_swish (v);
+    case OSH_EPILOGUE_CLAMP: return osh_v16_clamp (v, e->lo, e->hi);
+    case OSH_EPILOGUE_SIGMOID: return osh_v16_sigmoid (v);
+    case OSH_EPILOGUE_SWISH: /* as osh_vec_sigmoid computes it */ return osh_v16_swish (v);
     case OSH_EPILOGUE_HARD_SIGMOID:
     case OSH_EPILOGUE_HARD_SWISH:
       {
@@ -74,8 +72,7 @@ osh_epilogue_apply (const OshEpilogue *e, OshV16 v)
         return z;
       }
     case OSH_EPILOGUE_NONE:
-    default:
-      return v;
+    default: return v;
     }
 }
 

@@ -93,7 +93,9 @@ void osh_elementwise_run (const OshOpCall *c, const float *const *in, float *con
 bool osh_elementwise_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 void osh_concat_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 
-void osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
-void osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+void osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out,
+                      float *scratch);
+void osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out,
+                      float *scratch);
 void osh_repeat_vector_run (const OshOpCall *c, const float *const *in, float *const *out,
                             float *scratch);

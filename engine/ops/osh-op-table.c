@@ -10,11 +10,10 @@
 static bool
 refuse (OshOpCall *c, OshError *err)
 {
-  return osh_fail (err, OSH_ERR_UNSUPPORTED, "class %s cannot run in Offshoot%s",
-                   c->layer->class_name,
-                   strstr (c->layer->class_name, "Lambda")
-                       ? " (its Python code is not stored in the model file)"
-                       : "");
+  return osh_fail (
+      err, OSH_ERR_UNSUPPORTED, "class %s cannot run in Offshoot%s", c->layer->class_name,
+      strstr (c->layer->class_name, "Lambda") ? " (its Python code is not stored in the model file)"
+                                              : "");
 }
 
 /* Output shape unknown (rank 0), like any unknown class. */
@@ -26,6 +25,8 @@ unknown_infer (OshOpCall *c, OshError *err)
   return true;
 }
 
+/* The op table reads as a table, a row a line: clang-format leaves it alone. */
+/* clang-format off */
 #define SAME osh_same_infer
 #define OP(name, infer, prepare, run) { name, infer, prepare, run }
 /* A row of the given categories (OshOpCat), folding what follows with `absorb` (or NULL). */
@@ -115,6 +116,7 @@ static const OshOp keras_ops[] = {
   /* Known classes that hold Python code: shapes unknown, running refused with a reason. */
   SHAPE_ONLY ("Lambda", unknown_infer),
 };
+/* clang-format on */
 
 /* Like ggml's op tables: adding a class without counting it here fails the build. */
 #define KERAS_OP_COUNT 51

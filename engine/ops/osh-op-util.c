@@ -75,7 +75,8 @@ osh_op_padding (const OshOpCall *c, bool *same, OshError *err)
   else if (strcmp (p, "valid") == 0)
     *same = false;
   else
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "padding \"%s\" (expected \"same\" or \"valid\")", p);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "padding \"%s\" (expected \"same\" or \"valid\")",
+                     p);
   return true;
 }
 
@@ -219,8 +220,7 @@ osh_op_legacy_bilinear (const OshGraph *g)
   if (strncmp (v, "tfjs", 4) == 0 || v[0] == '1')
     return true;
   /* "2.0" .. "2.3" (and "2.3.1"), not "2.10" */
-  return v[0] == '2' && v[1] == '.' && v[2] >= '0' && v[2] <= '3'
-         && (v[3] == '.' || v[3] == '\0');
+  return v[0] == '2' && v[1] == '.' && v[2] >= '0' && v[2] <= '3' && (v[3] == '.' || v[3] == '\0');
 }
 
 unsigned
@@ -344,12 +344,18 @@ osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d, c
 {
   bool one = sp == 1;
   int w = one ? 0 : 1; /* index of the width entry */
-  return (OshWindow2D){ .kh = one ? 1 : k[0], .kw = k[w],
-                        .sh = one ? 1 : s[0], .sw = s[w],
-                        .dh = one || !d ? 1 : d[0], .dw = d ? d[w] : 1,
-                        .ph = one ? 0 : pad[0], .pw = pad[w],
-                        .ih = one ? 1 : in[0], .iw = in[w],
-                        .oh = one ? 1 : out[0], .ow = out[w] };
+  return (OshWindow2D){ .kh = one ? 1 : k[0],
+                        .kw = k[w],
+                        .sh = one ? 1 : s[0],
+                        .sw = s[w],
+                        .dh = one || !d ? 1 : d[0],
+                        .dw = d ? d[w] : 1,
+                        .ph = one ? 0 : pad[0],
+                        .pw = pad[w],
+                        .ih = one ? 1 : in[0],
+                        .iw = in[w],
+                        .oh = one ? 1 : out[0],
+                        .ow = out[w] };
 }
 
 /* (batch, a, b) → (batch, b, a), in 32×32 tiles: a plain double loop writes with a stride of a
@@ -357,7 +363,10 @@ osh_op_window2d (int sp, const int64_t *k, const int64_t *s, const int64_t *d, c
 static void
 swap_inner (const float *in, float *out, int64_t batch, int64_t a, int64_t b)
 {
-  enum { T = 32 };
+  enum
+  {
+    T = 32
+  };
   for (int64_t n = 0; n < batch; n++)
     {
       const float *src = in + n * a * b;

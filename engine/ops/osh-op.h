@@ -51,24 +51,24 @@ typedef void (*OshOpRunFn) (const OshOpCall *c, const float *const *in, float *c
 /* How the step offered to an OshOpAbsorbFn uses c's output. */
 typedef enum
 {
-  OSH_FUSE_NEXT,  /* `next` reads c's output and nothing else reads it */
-  OSH_FUSE_SWISH, /* `next` is a sigmoid of c's output, and the only other reader multiplies the
+  OSH_FUSE_NEXT,     /* `next` reads c's output and nothing else reads it */
+  OSH_FUSE_SWISH,    /* `next` is a sigmoid of c's output, and the only other reader multiplies the
                      two (x · sigmoid (x), as ONNX exports write SiLU) */
-  OSH_FUSE_PAD,   /* the other way round: `next` is a ZeroPadding2D whose output only c reads;
+  OSH_FUSE_PAD,      /* the other way round: `next` is a ZeroPadding2D whose output only c reads;
                      c then reads the unpadded input and treats the border as zeros itself */
-  OSH_FUSE_SCALE, /* the other way round: `next` is a two-input product (squeeze-excite's
+  OSH_FUSE_SCALE,    /* the other way round: `next` is a two-input product (squeeze-excite's
                      x · s, s one value per channel) whose output only c reads; c then reads
                      next's two inputs, in next's order, and multiplies itself */
   OSH_FUSE_RESIDUAL, /* `next` adds c's output and a value computed before c (a residual Add);
                         c then also reads that value, as its last input, and adds it itself */
-  OSH_FUSE_STREAM, /* `next` reads c's output and nothing else does, and may have another shape
+  OSH_FUSE_STREAM,   /* `next` reads c's output and nothing else does, and may have another shape
                       (a depthwise convolution after a 1×1 expansion): c computes next's output,
                       making its own a few rows at a time */
-  OSH_FUSE_OPERAND, /* the other way round: `next` computes one of c's two operands, element by
+  OSH_FUSE_OPERAND,  /* the other way round: `next` computes one of c's two operands, element by
                        element, from the other one, and only c reads it (x · clip (x + 3, 0, 6),
                        HardSwish written out): c then reads that other operand in both places
                        and computes next itself */
-  OSH_FUSE_MEAN, /* `next` is a global average pooling of c's output, which other steps read too
+  OSH_FUSE_MEAN,     /* `next` is a global average pooling of c's output, which other steps read too
                     (squeeze-excite's squeeze): c then also writes next's output, as its second */
 } OshFuseKind;
 
@@ -308,8 +308,7 @@ void osh_batchnorm_coefficients (int64_t ch, const float *gamma, const float *be
                                  float *shift);
 /* Per-channel scale and shift of a prepared BatchNormalization step whose channels are the last
  * axis, with `ch` channels. */
-bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale,
-                          const float **shift);
+bool osh_affine_channels (const OshOpCall *c, int64_t ch, const float **scale, const float **shift);
 /* min (max (x·scale + shift, lo), hi), the same for every channel, when the prepared step is a
  * per-channel affine map (BatchNormalization, Rescaling, TFOpLambda's x + c, ...) of that form,
  * a folded ReLU included (lo, hi infinite without). */

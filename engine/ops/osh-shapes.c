@@ -13,7 +13,7 @@
 typedef struct
 {
   OshGraph *g;
-  int *order;  /* every node, inputs before users */
+  int *order;   /* every node, inputs before users */
   int64_t *off; /* node → first slot of its outputs in a flat shape array */
   int64_t total;
 } Infer;
@@ -78,10 +78,13 @@ eval_node (Infer *in, OshShape *s, int node, int depth, OshError *err)
   OshShape *out = &s[in->off[node]];
   memset (out, 0, (size_t) n->n_outputs * sizeof *out);
 
-  enum { STACK_ARGS = 16 };
+  enum
+  {
+    STACK_ARGS = 16
+  };
   OshShape stack_args[STACK_ARGS];
-  OshShape *args = n->n_inputs <= STACK_ARGS ? stack_args
-                                             : malloc ((size_t) n->n_inputs * sizeof *args);
+  OshShape *args =
+      n->n_inputs <= STACK_ARGS ? stack_args : malloc ((size_t) n->n_inputs * sizeof *args);
   if (!args)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory for %d input shapes", n->n_inputs);
   bool unknown = false;
@@ -102,8 +105,13 @@ eval_node (Infer *in, OshShape *s, int node, int depth, OshError *err)
   else if (op && !(unknown && n->n_inputs > 0))
     {
       /* Keras layers have one output; ONNX ops (Split, Dropout) may have several. */
-      OshOpCall c = { .graph = g, .layer = l, .in = args, .n_in = n->n_inputs, .out = out,
-                      .n_out = n->n_outputs, .kwargs = n->kwargs };
+      OshOpCall c = { .graph = g,
+                      .layer = l,
+                      .in = args,
+                      .n_in = n->n_inputs,
+                      .out = out,
+                      .n_out = n->n_outputs,
+                      .kwargs = n->kwargs };
       ok = op->infer (&c, err);
     }
   /* Unknown classes and unknown inputs leave rank-0 (unknown) shapes. */
@@ -220,13 +228,15 @@ fix_input (OshGraph *g, int i, const OshShape *s, OshError *err)
   osh_shape_format (&declared, want, sizeof want);
   bool ok = true;
   if (declared.rank > 0 && declared.rank != s->rank)
-    ok = osh_fail (err, OSH_ERR_USAGE, "input '%s': shape %s (rank %d) given, the model declares "
-                   "%s (rank %d)", path, given, s->rank, want, declared.rank);
+    ok = osh_fail (err, OSH_ERR_USAGE,
+                   "input '%s': shape %s (rank %d) given, the model declares "
+                   "%s (rank %d)",
+                   path, given, s->rank, want, declared.rank);
   for (int d = 0; ok && d < s->rank; d++)
-    if (s->dim[d] < 0 || (d < declared.rank && declared.dim[d] >= 0
-                          && declared.dim[d] != s->dim[d]))
-      ok = osh_fail (err, OSH_ERR_USAGE, "input '%s': shape %s given, the model declares %s",
-                     path, given, want);
+    if (s->dim[d] < 0
+        || (d < declared.rank && declared.dim[d] >= 0 && declared.dim[d] != s->dim[d]))
+      ok = osh_fail (err, OSH_ERR_USAGE, "input '%s': shape %s given, the model declares %s", path,
+                     given, want);
   free (path);
   if (!ok)
     return false;

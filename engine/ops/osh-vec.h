@@ -148,7 +148,7 @@ osh_v16_exp (OshV16 x)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  OshV16i e = (__builtin_convertvector (n, OshV16i) + 127) << 23;
+  OshV16i e = (__builtin_convertvector(n, OshV16i) + 127) << 23;
   return p * (OshV16) e;
 }
 
@@ -158,7 +158,8 @@ osh_v16_exp (OshV16 x)
 static inline __m512
 osh_m512_exp2_unit (__m512 f)
 {
-  __m512 p = _mm512_fmadd_ps (f, _mm512_set1_ps (1.877572737e-03f), _mm512_set1_ps (8.989344351e-03f));
+  __m512 p =
+      _mm512_fmadd_ps (f, _mm512_set1_ps (1.877572737e-03f), _mm512_set1_ps (8.989344351e-03f));
   p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (5.582631752e-02f));
   p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (2.401536107e-01f));
   p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (6.931530833e-01f));

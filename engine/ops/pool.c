@@ -44,8 +44,8 @@ pool_geom (const OshOpCall *c, int sp, bool max, PoolGeom *g, OshError *err)
       if (g->out_sp[i] == 0)
         return osh_fail (err, OSH_ERR_SHAPE, "a %lld-wide input is smaller than the %lld-wide pool",
                          (long long) g->in_sp[i], (long long) g->k[i]);
-      g->pad[i] = g->same && g->in_sp[i] > 0 ? osh_op_same_pad (g->in_sp[i], g->k[i], g->s[i], 1)
-                                             : 0;
+      g->pad[i] =
+          g->same && g->in_sp[i] > 0 ? osh_op_same_pad (g->in_sp[i], g->k[i], g->s[i], 1) : 0;
     }
   return true;
 }
@@ -186,8 +186,8 @@ pool_rows (void *arg, int64_t begin, int64_t end)
 }
 
 void
-osh_pool_channels_last (const OshWindow2D *w, int64_t batch, int64_t ch, bool max,
-                        const float *in, float *out, int threads)
+osh_pool_channels_last (const OshWindow2D *w, int64_t batch, int64_t ch, bool max, const float *in,
+                        float *out, int threads)
 {
   PoolJob j = { w, ch, max, in, out };
   if (batch * w->ih * w->iw * ch < 65536)

@@ -189,8 +189,10 @@ permute (const float *in, const OshShape *s, const int *perm, float *out)
 
 bool osh_flatten_prepare (OshOpCall *c, OshError *err);
 bool osh_permute_prepare (OshOpCall *c, OshError *err);
-void osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
-void osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+void osh_flatten_run (const OshOpCall *c, const float *const *in, float *const *out,
+                      float *scratch);
+void osh_permute_run (const OshOpCall *c, const float *const *in, float *const *out,
+                      float *scratch);
 void osh_repeat_vector_run (const OshOpCall *c, const float *const *in, float *const *out,
                             float *scratch);
 

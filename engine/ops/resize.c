@@ -74,9 +74,9 @@ edge_infer (OshOpCall *c, int sign, const char *key, ResizeParams *rp, OshError 
         continue;
       o->dim[ax] += sign * (rp->p[i][0] + rp->p[i][1]);
       if (o->dim[ax] <= 0)
-        return osh_fail (err, OSH_ERR_SHAPE, "cropping %lld+%lld from a %lld-wide input leaves nothing",
-                         (long long) rp->p[i][0], (long long) rp->p[i][1],
-                         (long long) c->in[0].dim[ax]);
+        return osh_fail (
+            err, OSH_ERR_SHAPE, "cropping %lld+%lld from a %lld-wide input leaves nothing",
+            (long long) rp->p[i][0], (long long) rp->p[i][1], (long long) c->in[0].dim[ax]);
     }
   return true;
 }
@@ -110,8 +110,8 @@ upsample_params (const OshOpCall *c, ResizeParams *rp, OshError *err)
   const char *interp = osh_config_string (c->layer->config, "interpolation", "nearest");
   rp->bilinear = strcmp (interp, "bilinear") == 0;
   if (!rp->bilinear && strcmp (interp, "nearest") != 0)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "interpolation \"%s\" (expected nearest or bilinear)",
-                     interp);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "interpolation \"%s\" (expected nearest or bilinear)", interp);
   return true;
 }
 
@@ -154,8 +154,8 @@ osh_resizing_infer (OshOpCall *c, OshError *err)
 /* ---- the resize kernel, shared with ONNX's Resize ---- */
 
 bool
-osh_resize_taps_init (OshResizeTaps *t, int64_t ih, int64_t iw, int64_t oh, int64_t ow,
-                      bool linear, OshError *err)
+osh_resize_taps_init (OshResizeTaps *t, int64_t ih, int64_t iw, int64_t oh, int64_t ow, bool linear,
+                      OshError *err)
 {
   *t = (OshResizeTaps){ .ih = ih, .iw = iw, .oh = oh, .ow = ow, .linear = linear };
   t->y = calloc ((size_t) (oh > 0 ? oh : 1), sizeof *t->y);
@@ -178,8 +178,7 @@ osh_resize_taps_clear (OshResizeTaps *t)
 }
 
 void
-osh_resize_apply (const OshResizeTaps *t, const float *src, float *dst, int64_t images,
-                  int64_t ch)
+osh_resize_apply (const OshResizeTaps *t, const float *src, float *dst, int64_t images, int64_t ch)
 {
   size_t row = (size_t) ch * sizeof (float);
   for (int64_t n = 0; n < images; n++)
@@ -367,8 +366,8 @@ osh_resizing_prepare (OshOpCall *c, OshError *err)
   const char *interp = osh_config_string (c->layer->config, "interpolation", "bilinear");
   rp.bilinear = strcmp (interp, "bilinear") == 0;
   if (!rp.bilinear && strcmp (interp, "nearest") != 0)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "interpolation \"%s\" (expected nearest or bilinear)",
-                     interp);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "interpolation \"%s\" (expected nearest or bilinear)", interp);
   if (osh_config_bool (c->layer->config, "crop_to_aspect_ratio", false))
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "Resizing with crop_to_aspect_ratio");
   rp.half_pixel = true;

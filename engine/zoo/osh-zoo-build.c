@@ -62,9 +62,9 @@ auto_name (OshZooBuilder *b, const char *class_name)
   size_t n = 0;
   for (const char *p = class_name; *p && n + 2 < sizeof base; p++)
     {
-      bool boundary = isupper ((unsigned char) *p) && p != class_name &&
-                      (islower ((unsigned char) p[-1]) || islower ((unsigned char) p[1])) &&
-                      !isdigit ((unsigned char) p[-1]);
+      bool boundary = isupper ((unsigned char) *p) && p != class_name
+                      && (islower ((unsigned char) p[-1]) || islower ((unsigned char) p[1]))
+                      && !isdigit ((unsigned char) p[-1]);
       if (boundary)
         base[n++] = '_';
       base[n++] = (char) tolower ((unsigned char) *p);
@@ -94,13 +94,8 @@ numbered_name (OshZooBuilder *b, const char *base)
 /* Adds the layer and its node on `inputs`; returns the layer index or -1. `config` is stolen
  * and gets "name", "trainable" and "dtype" first, as Keras writes them. */
 static int
-add_layer (OshZooBuilder *b,
-           const char *name,
-           const char *class_name,
-           json_t *config,
-           const OshZt *inputs,
-           int n_inputs,
-           int *node_out)
+add_layer (OshZooBuilder *b, const char *name, const char *class_name, json_t *config,
+           const OshZt *inputs, int n_inputs, int *node_out)
 {
   if (b->failed)
     {
@@ -153,15 +148,8 @@ typedef enum
 } Fill;
 
 static void
-add_weight (OshZooBuilder *b,
-            int layer,
-            const char *suffix,
-            int rank,
-            const int64_t *dims,
-            Fill fill,
-            double fan_in,
-            double fan_out,
-            bool trainable)
+add_weight (OshZooBuilder *b, int layer, const char *suffix, int rank, const int64_t *dims,
+            Fill fill, double fan_in, double fan_out, bool trainable)
 {
   if (b->failed)
     return;
@@ -175,20 +163,13 @@ add_weight (OshZooBuilder *b,
   double lo = -0.05, hi = 0.05;
   switch (fill)
     {
-    case FILL_HE:
-      hi = sqrt (6.0 / (fan_in > 0 ? fan_in : 1)), lo = -hi;
-      break;
+    case FILL_HE: hi = sqrt (6.0 / (fan_in > 0 ? fan_in : 1)), lo = -hi; break;
     case FILL_GLOROT:
       hi = sqrt (6.0 / (fan_in + fan_out > 0 ? fan_in + fan_out : 1)), lo = -hi;
       break;
-    case FILL_SMALL:
-      break;
-    case FILL_GAMMA:
-      lo = 0.9, hi = 1.1;
-      break;
-    case FILL_VARIANCE:
-      lo = 0.8, hi = 1.2;
-      break;
+    case FILL_SMALL: break;
+    case FILL_GAMMA: lo = 0.9, hi = 1.1; break;
+    case FILL_VARIANCE: lo = 0.8, hi = 1.2; break;
     }
   int64_t n = osh_tensor_numel (t);
   for (int64_t i = 0; i < n; i++)
@@ -285,16 +266,8 @@ osh_zoo_input (OshZooBuilder *b, const char *name, int64_t h, int64_t w, int64_t
 }
 
 OshZt
-osh_zoo_conv_rect (OshZooBuilder *b,
-                   OshZt x,
-                   const char *name,
-                   int64_t filters,
-                   int kh,
-                   int kw,
-                   int stride,
-                   const char *padding,
-                   bool use_bias,
-                   const char *activation)
+osh_zoo_conv_rect (OshZooBuilder *b, OshZt x, const char *name, int64_t filters, int kh, int kw,
+                   int stride, const char *padding, bool use_bias, const char *activation)
 {
   if (!need_spatial (b, x, "Conv2D", name))
     return FAILED;
@@ -321,28 +294,16 @@ osh_zoo_conv_rect (OshZooBuilder *b,
 }
 
 OshZt
-osh_zoo_conv (OshZooBuilder *b,
-              OshZt x,
-              const char *name,
-              int64_t filters,
-              int kernel,
-              int stride,
-              const char *padding,
-              bool use_bias,
-              const char *activation)
+osh_zoo_conv (OshZooBuilder *b, OshZt x, const char *name, int64_t filters, int kernel, int stride,
+              const char *padding, bool use_bias, const char *activation)
 {
   return osh_zoo_conv_rect (b, x, name, filters, kernel, kernel, stride, padding, use_bias,
                             activation);
 }
 
 OshZt
-osh_zoo_dwconv (OshZooBuilder *b,
-                OshZt x,
-                const char *name,
-                int kernel,
-                int stride,
-                const char *padding,
-                bool use_bias)
+osh_zoo_dwconv (OshZooBuilder *b, OshZt x, const char *name, int kernel, int stride,
+                const char *padding, bool use_bias)
 {
   if (!need_spatial (b, x, "DepthwiseConv2D", name))
     return FAILED;
@@ -370,13 +331,8 @@ osh_zoo_dwconv (OshZooBuilder *b,
 }
 
 OshZt
-osh_zoo_sepconv (OshZooBuilder *b,
-                 OshZt x,
-                 const char *name,
-                 int64_t filters,
-                 int kernel,
-                 const char *padding,
-                 bool use_bias)
+osh_zoo_sepconv (OshZooBuilder *b, OshZt x, const char *name, int64_t filters, int kernel,
+                 const char *padding, bool use_bias)
 {
   if (!need_spatial (b, x, "SeparableConv2D", name))
     return FAILED;
@@ -432,12 +388,7 @@ osh_zoo_dense (OshZooBuilder *b, OshZt x, const char *name, int64_t units, const
 }
 
 static OshZt
-batch_norm (OshZooBuilder *b,
-            OshZt x,
-            const char *name,
-            int axis,
-            double epsilon,
-            double momentum,
+batch_norm (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum,
             bool scale)
 {
   if (b->failed)
@@ -472,8 +423,8 @@ osh_zoo_bn (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilo
 }
 
 OshZt
-osh_zoo_bn_unscaled (
-    OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum)
+osh_zoo_bn_unscaled (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon,
+                     double momentum)
 {
   return batch_norm (b, x, name, axis, epsilon, momentum, false);
 }
@@ -565,8 +516,8 @@ osh_zoo_normalization (OshZooBuilder *b, OshZt x, const char *name)
 }
 
 OshZt
-osh_zoo_zeropad (
-    OshZooBuilder *b, OshZt x, const char *name, int top, int bottom, int left, int right)
+osh_zoo_zeropad (OshZooBuilder *b, OshZt x, const char *name, int top, int bottom, int left,
+                 int right)
 {
   if (!need_spatial (b, x, "ZeroPadding2D", name))
     return FAILED;
@@ -589,12 +540,7 @@ osh_zoo_correct_pad (OshZooBuilder *b, OshZt x, const char *name, int kernel)
 }
 
 OshZt
-osh_zoo_pool (OshZooBuilder *b,
-              OshZt x,
-              const char *kind,
-              const char *name,
-              int pool,
-              int stride,
+osh_zoo_pool (OshZooBuilder *b, OshZt x, const char *kind, const char *name, int pool, int stride,
               const char *padding)
 {
   if (!need_spatial (b, x, kind, name))
@@ -630,7 +576,8 @@ osh_zoo_flatten (OshZooBuilder *b, OshZt x, const char *name)
     return FAILED;
   int node;
   if (add_layer (b, name, "Flatten", json_pack ("{s:s}", "data_format", "channels_last"), &x, 1,
-                 &node) < 0)
+                 &node)
+      < 0)
     return FAILED;
   return result (&x, node, 1, x.dim[0] * x.dim[1] * x.dim[2], 0, 0);
 }

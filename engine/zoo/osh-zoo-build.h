@@ -39,77 +39,48 @@ typedef struct
 void osh_zoo_builder_init (OshZooBuilder *b, uint64_t seed, OshError *err);
 /* Sets the model's inputs/outputs, infers nothing else, and hands the graph over (NULL on
  * failure, the builder's error filled). */
-OshGraph *
-osh_zoo_builder_finish (OshZooBuilder *b, const char *model_name, OshZt input, OshZt output);
+OshGraph *osh_zoo_builder_finish (OshZooBuilder *b, const char *model_name, OshZt input,
+                                  OshZt output);
 /* Records a failure (for the architectures' own checks) and returns false. */
 bool osh_zoo_fail (OshZooBuilder *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 OshZt osh_zoo_input (OshZooBuilder *b, const char *name, int64_t h, int64_t w, int64_t c);
 
 /* padding "same" or "valid"; activation a Keras name ("linear", "relu", "swish", ...). */
-OshZt osh_zoo_conv (OshZooBuilder *b,
-                    OshZt x,
-                    const char *name,
-                    int64_t filters,
-                    int kernel,
-                    int stride,
-                    const char *padding,
-                    bool use_bias,
-                    const char *activation);
+OshZt osh_zoo_conv (OshZooBuilder *b, OshZt x, const char *name, int64_t filters, int kernel,
+                    int stride, const char *padding, bool use_bias, const char *activation);
 /* The same with a rectangular kernel (InceptionV3's 1×7 and 7×1), a dilation-free Conv2D. */
-OshZt osh_zoo_conv_rect (OshZooBuilder *b,
-                         OshZt x,
-                         const char *name,
-                         int64_t filters,
-                         int kh,
-                         int kw,
-                         int stride,
-                         const char *padding,
-                         bool use_bias,
+OshZt osh_zoo_conv_rect (OshZooBuilder *b, OshZt x, const char *name, int64_t filters, int kh,
+                         int kw, int stride, const char *padding, bool use_bias,
                          const char *activation);
-OshZt osh_zoo_dwconv (OshZooBuilder *b,
-                      OshZt x,
-                      const char *name,
-                      int kernel,
-                      int stride,
-                      const char *padding,
-                      bool use_bias);
-OshZt osh_zoo_sepconv (OshZooBuilder *b,
-                       OshZt x,
-                       const char *name,
-                       int64_t filters,
-                       int kernel,
-                       const char *padding,
-                       bool use_bias);
-OshZt
-osh_zoo_dense (OshZooBuilder *b, OshZt x, const char *name, int64_t units, const char *activation);
+OshZt osh_zoo_dwconv (OshZooBuilder *b, OshZt x, const char *name, int kernel, int stride,
+                      const char *padding, bool use_bias);
+OshZt osh_zoo_sepconv (OshZooBuilder *b, OshZt x, const char *name, int64_t filters, int kernel,
+                       const char *padding, bool use_bias);
+OshZt osh_zoo_dense (OshZooBuilder *b, OshZt x, const char *name, int64_t units,
+                     const char *activation);
 
-OshZt
-osh_zoo_bn (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum);
+OshZt osh_zoo_bn (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon,
+                  double momentum);
 /* The same without gamma (scale=False, as InceptionV3 uses it). */
-OshZt osh_zoo_bn_unscaled (
-    OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon, double momentum);
+OshZt osh_zoo_bn_unscaled (OshZooBuilder *b, OshZt x, const char *name, int axis, double epsilon,
+                           double momentum);
 OshZt osh_zoo_activation (OshZooBuilder *b, OshZt x, const char *name, const char *activation);
 /* ReLU layer (max_value <= 0 means none). */
 OshZt osh_zoo_relu (OshZooBuilder *b, OshZt x, const char *name, double max_value);
 
-OshZt osh_zoo_zeropad (
-    OshZooBuilder *b, OshZt x, const char *name, int top, int bottom, int left, int right);
+OshZt osh_zoo_zeropad (OshZooBuilder *b, OshZt x, const char *name, int top, int bottom, int left,
+                       int right);
 /* kind "MaxPooling2D" or "AveragePooling2D". */
-OshZt osh_zoo_pool (OshZooBuilder *b,
-                    OshZt x,
-                    const char *kind,
-                    const char *name,
-                    int pool,
-                    int stride,
-                    const char *padding);
-OshZt
-osh_zoo_global_pool (OshZooBuilder *b, OshZt x, const char *kind, const char *name, bool keepdims);
+OshZt osh_zoo_pool (OshZooBuilder *b, OshZt x, const char *kind, const char *name, int pool,
+                    int stride, const char *padding);
+OshZt osh_zoo_global_pool (OshZooBuilder *b, OshZt x, const char *kind, const char *name,
+                           bool keepdims);
 OshZt osh_zoo_flatten (OshZooBuilder *b, OshZt x, const char *name);
-OshZt
-osh_zoo_dropout (OshZooBuilder *b, OshZt x, const char *name, double rate, bool spatial_noise);
-OshZt
-osh_zoo_reshape (OshZooBuilder *b, OshZt x, const char *name, int rank, const int64_t *target);
+OshZt osh_zoo_dropout (OshZooBuilder *b, OshZt x, const char *name, double rate,
+                       bool spatial_noise);
+OshZt osh_zoo_reshape (OshZooBuilder *b, OshZt x, const char *name, int rank,
+                       const int64_t *target);
 /* TFOpLambda: what Keras 2 records for `x + 3.0` ("__operators__.add") or `x * y`
  * ("math.multiply") on a symbolic tensor; named "tf.<function>", "tf.<function>_1", ... */
 OshZt osh_zoo_tfop (OshZooBuilder *b, OshZt x, const char *function, double y);

@@ -1,10 +1,10 @@
 /* osh-zoo-densenet.c — keras.applications DenseNet121/169/201. Keras 2 names these layers
  * "conv1/conv", "conv2_block1_0_bn", ...; a "/" inside a name would read as a nested-model
  * path in Offshoot, so the stem uses Keras 3's spelling ("conv1_conv"). */
+#include <stdio.h>
+
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
-
-#include <stdio.h>
 
 #define BN_EPS 1.001e-5
 #define N(fmt, ...) (snprintf (name, sizeof name, fmt, __VA_ARGS__), name)

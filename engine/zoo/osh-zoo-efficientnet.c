@@ -1,10 +1,10 @@
 /* osh-zoo-efficientnet.c — keras.applications EfficientNetB0–B7 (Keras 2 layout, untrained:
  * no extra Rescaling after Normalization, which Keras adds only for ImageNet weights). */
-#include "osh-zoo-build.h"
-#include "osh-zoo-models.h"
-
 #include <math.h>
 #include <stdio.h>
+
+#include "osh-zoo-build.h"
+#include "osh-zoo-models.h"
 
 typedef struct
 {
@@ -40,15 +40,8 @@ round_repeats (int repeats, double depth)
 }
 
 static OshZt
-block (OshZooBuilder *b,
-       OshZt inputs,
-       const char *prefix,
-       double drop_rate,
-       int filters_in,
-       int filters_out,
-       int kernel,
-       int stride,
-       int expand)
+block (OshZooBuilder *b, OshZt inputs, const char *prefix, double drop_rate, int filters_in,
+       int filters_out, int kernel, int stride, int expand)
 {
   char name[64];
 #define N(suffix) (snprintf (name, sizeof name, "%s%s", prefix, suffix), name)

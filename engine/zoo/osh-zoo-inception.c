@@ -1,14 +1,14 @@
 /* osh-zoo-inception.c — keras.applications InceptionV3 (tf.keras 2.x: the convolutions,
  * BatchNorms and activations of conv2d_bn take Keras's automatic names). */
+#include <stdio.h>
+
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
 
-#include <stdio.h>
-
 /* Keras's conv2d_bn: Conv2D (no bias) → BatchNorm (no scale) → relu. */
 static OshZt
-cbr (
-    OshZooBuilder *b, OshZt x, int64_t filters, int rows, int cols, int stride, const char *padding)
+cbr (OshZooBuilder *b, OshZt x, int64_t filters, int rows, int cols, int stride,
+     const char *padding)
 {
   x = osh_zoo_conv_rect (b, x, NULL, filters, rows, cols, stride, padding, false, "linear");
   x = osh_zoo_bn_unscaled (b, x, NULL, 3, 1e-3, 0.99);

@@ -4,10 +4,10 @@
  * `ReLU(6.)(x + 3.) * (1. / 6.)`, so the arithmetic becomes TFOpLambda layers
  * ("tf.__operators__.add", "tf.math.multiply") around an unnamed ReLU, and hard_swish
  * multiplies that with x in an unnamed Multiply. */
+#include <stdio.h>
+
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
-
-#include <stdio.h>
 
 #define BN_EPS 1e-3
 #define BN_MOMENTUM 0.999

@@ -1,16 +1,16 @@
 /* osh-zoo-mobilenet.c — keras.applications MobileNet and MobileNetV2 (alpha 1.0, tf.keras 2.6+
  * layout: MobileNet's top pools with keepdims instead of a Reshape). */
+#include <stdio.h>
+
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
-
-#include <stdio.h>
 
 #define BN_EPS 1e-3
 #define BN_MOMENTUM 0.999
 
 static OshZt
-inverted_residual (
-    OshZooBuilder *b, OshZt inputs, int expansion, int stride, int64_t filters, int block_id)
+inverted_residual (OshZooBuilder *b, OshZt inputs, int expansion, int stride, int64_t filters,
+                   int block_id)
 {
   char prefix[32], name[64];
 #define N(suffix) (snprintf (name, sizeof name, "%s%s", prefix, suffix), name)

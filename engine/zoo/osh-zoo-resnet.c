@@ -1,8 +1,8 @@
 /* osh-zoo-resnet.c — keras.applications ResNet50/101/152 (v1) and ResNet50V2. */
+#include <stdio.h>
+
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
-
-#include <stdio.h>
 
 #define BN_EPS 1.001e-5
 
@@ -11,8 +11,8 @@
 
 /* v1 bottleneck: 1×1 → 3×3 → 1×1(4F), shortcut convolved in the first block of a stack. */
 static OshZt
-block1 (
-    OshZooBuilder *b, OshZt x, int64_t filters, int stride, bool conv_shortcut, const char *prefix)
+block1 (OshZooBuilder *b, OshZt x, int64_t filters, int stride, bool conv_shortcut,
+        const char *prefix)
 {
   char name[64];
   OshZt shortcut = x;
@@ -35,8 +35,8 @@ block1 (
 
 /* v2 pre-activation block; the stride sits in the last block of a stack. */
 static OshZt
-block2 (
-    OshZooBuilder *b, OshZt x, int64_t filters, int stride, bool conv_shortcut, const char *prefix)
+block2 (OshZooBuilder *b, OshZt x, int64_t filters, int stride, bool conv_shortcut,
+        const char *prefix)
 {
   char name[64];
   OshZt preact = osh_zoo_bn (b, x, N ("preact_bn"), 3, BN_EPS, 0.99);

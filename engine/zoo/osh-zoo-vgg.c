@@ -1,8 +1,8 @@
 /* osh-zoo-vgg.c — keras.applications VGG16 and VGG19. */
+#include <stdio.h>
+
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
-
-#include <stdio.h>
 
 OshGraph *
 osh_zoo_vgg (int depth, const OshZooOptions *o, OshError *err)

@@ -1,9 +1,9 @@
 /* osh-zoo-xception.c — keras.applications Xception (tf.keras 2.x names; the residual
  * convolutions, their BatchNorms and the adds carry Keras's automatic names). */
+#include <stdio.h>
+
 #include "osh-zoo-build.h"
 #include "osh-zoo-models.h"
-
-#include <stdio.h>
 
 #define N(fmt, ...) (snprintf (name, sizeof name, fmt, __VA_ARGS__), name)
 

@@ -1,10 +1,10 @@
 /* osh-zoo.c — the zoo's table: names, default input sizes, builders. */
 #include "osh-zoo.h"
 
-#include "osh-zoo-models.h"
-
 #include <stdio.h>
 #include <strings.h>
+
+#include "osh-zoo-models.h"
 
 typedef struct
 {
@@ -118,8 +118,8 @@ osh_zoo_build (const char *name, const OshZooOptions *o, OshError *err)
                 "zoo: no architecture called '%s' (see offshoot zoo --list)", name ? name : "");
       return NULL;
     }
-  if (o->height < 1 || o->width < 1 || o->channels < 1 || o->classes < 1 || o->height > 4096 ||
-      o->width > 4096 || o->channels > 64 || o->classes > 1000000)
+  if (o->height < 1 || o->width < 1 || o->channels < 1 || o->classes < 1 || o->height > 4096
+      || o->width > 4096 || o->channels > 64 || o->classes > 1000000)
     {
       osh_fail (err, OSH_ERR_USAGE,
                 "zoo %s: input %lldx%lldx%lld with %lld classes is out of range", e->name,

@@ -3,10 +3,10 @@
  * instances, a dangling branch and a cycle. Every node gets its real shape. */
 #pragma once
 
+#include <string.h>
+
 #include "osh-graph.h"
 #include "osh-test.h"
-
-#include <string.h>
 
 static inline json_t *
 eg_input_config (const char *name, int h, int w, int c)
@@ -59,8 +59,8 @@ eg_conv (OshGraph *g, int owner, const char *name, OshRef x, int stride, int cou
 /* A backbone model owned by `owner`: input -> stem_conv -> block5a_expand_conv -> top_conv.
  * Returns the model layer; *inner_conv is the block5a_expand_conv node. */
 static inline int
-eg_backbone (
-    OshGraph *g, int owner, const char *model_name, const char *input_name, int *inner_conv)
+eg_backbone (OshGraph *g, int owner, const char *model_name, const char *input_name,
+             int *inner_conv)
 {
   OshError err = { 0 };
   int m = eg_layer (g, owner, model_name, "Functional");

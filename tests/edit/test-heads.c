@@ -1,11 +1,11 @@
 /* Head specs and attaching heads: templates, chains, parse errors with columns, Keras-style
  * names and configs, fresh weights, shape checks, and both attach modes on the seed graph. */
+#include <math.h>
+
 #include "edit-graphs.h"
 #include "osh-connectivity.h"
 #include "osh-heads.h"
 #include "osh-model.h"
-
-#include <math.h>
 
 static OshHeadSpec
 parse (const char *text)
@@ -239,8 +239,8 @@ test_onnx_head_weights_are_the_keras_heads (void)
 {
   OshError err = { 0 };
   OshGraph *k = osh_graph_new ();
-  int in = osh_graph_add_layer (k, -1, "input_1", "InputLayer", eg_input_config ("input_1", 8, 8, 24),
-                                &err);
+  int in = osh_graph_add_layer (k, -1, "input_1", "InputLayer",
+                                eg_input_config ("input_1", 8, 8, 24), &err);
   OshRef x = { eg_node (k, in, NULL, 0, 8, 8, 24), 0 };
   OshRef feat = { eg_conv (k, -1, "feat", x, 1, 24), 0 };
   g_assert_true (osh_graph_set_io (k, -1, &x, 1, &feat, 1, &err));

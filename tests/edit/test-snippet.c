@@ -1,11 +1,11 @@
 /* The Keras snippet: valid Python (checked with /usr/bin/python3's own parser), the tapped
  * layer read through the SAME nested instance, the head layers with Offshoot's names. */
+#include <glib/gstdio.h>
+
 #include "edit-graphs.h"
 #include "osh-graph-rebuild.h"
 #include "osh-heads.h"
 #include "osh-snippet.h"
-
-#include <glib/gstdio.h>
 
 /* Parses `code` with Python's ast module; fails the test with Python's message otherwise. */
 static void

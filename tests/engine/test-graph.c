@@ -29,11 +29,13 @@ build_nested (void)
   g_assert_true (osh_graph_set_io (g, -1, &outer_in, 1, &out, 1, &err));
 
   OshShape ks = osh_shape_make (4, (int64_t[]){ 3, 3, 3, 8 });
-  g_assert_true (osh_layer_add_weight (g, conv, "conv/kernel:0", osh_tensor_new (&ks, &err), true, &err));
+  g_assert_true (
+      osh_layer_add_weight (g, conv, "conv/kernel:0", osh_tensor_new (&ks, &err), true, &err));
   OshShape ds = osh_shape_make (2, (int64_t[]){ 8, 4 });
   g_assert_true (osh_layer_add_weight (g, dense, "kernel", osh_tensor_new (&ds, &err), true, &err));
   OshShape ms = osh_shape_make (1, (int64_t[]){ 4 });
-  g_assert_true (osh_layer_add_weight (g, dense, "moving", osh_tensor_new (&ms, &err), false, &err));
+  g_assert_true (
+      osh_layer_add_weight (g, dense, "moving", osh_tensor_new (&ms, &err), false, &err));
   g_assert_cmpint (err.code, ==, OSH_OK);
   return g;
 }

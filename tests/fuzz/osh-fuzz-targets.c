@@ -80,12 +80,8 @@ feed_image (const unsigned char *data, size_t size, OshError *err)
 }
 
 const OshFuzzTarget osh_fuzz_targets[] = {
-  { "h5", feed_h5 },
-  { "keras3", feed_keras3 },
-  { "tfjs", feed_tfjs },
-  { "onnx", feed_onnx },
-  { "npy", feed_npy },
-  { "image", feed_image },
+  { "h5", feed_h5 },     { "keras3", feed_keras3 }, { "tfjs", feed_tfjs },
+  { "onnx", feed_onnx }, { "npy", feed_npy },       { "image", feed_image },
 };
 const int osh_fuzz_targets_count = sizeof osh_fuzz_targets / sizeof osh_fuzz_targets[0];
 

@@ -34,8 +34,8 @@ lg_add (OshGraph *g, int owner, const char *name, const char *cls, const int *in
 }
 
 static inline int
-lg_add1 (OshGraph *g, int owner, const char *name, const char *cls, int input, int64_t h,
-         int64_t w, int64_t c)
+lg_add1 (OshGraph *g, int owner, const char *name, const char *cls, int input, int64_t h, int64_t w,
+         int64_t c)
 {
   return lg_add (g, owner, name, cls, input >= 0 ? &input : NULL, input >= 0 ? 1 : 0, h, w, c);
 }
@@ -136,7 +136,7 @@ lg_efficientnet (const char *owner_name)
         char p[32], n[64];
         g_snprintf (p, sizeof p, "block%d%c_", s + 1, 'a' + r);
         int64_t hw = sizes[s], c = channels[s], e = c * 6;
-#define LG(suffix, cls, input, ch)                                                            \
+#define LG(suffix, cls, input, ch)                                                                 \
   (g_snprintf (n, sizeof n, "%s%s", p, suffix), lg_add1 (g, owner, n, cls, input, hw, hw, ch))
         int skip = x;
         int y = x;

@@ -329,8 +329,8 @@ test_onnx_module_paths (void)
   g_assert_cmpint (item_named (lay, "/Flatten"), ==, lay->node_item[f]);
   g_assert_cmpint (lay->n_clusters, ==, 2);
   for (int i = 0; i < 2; i++)
-    g_assert_cmpstr (lay->clusters[i].label, ==, lay->clusters[i].group == 0 ? "features.1"
-                                                                            : "features.2");
+    g_assert_cmpstr (lay->clusters[i].label, ==,
+                     lay->clusters[i].group == 0 ? "features.1" : "features.2");
   osh_layout_free (lay);
   osh_grouping_free (gr);
   osh_graph_free (g);
@@ -378,7 +378,7 @@ test_zoo_efficientnetb0 (void)
   check_geometry (g, lay);
   g_assert_cmpint (lay->n_clusters, ==, 16);
   g_assert_cmpstr (lay->items[lay->node_item[osh_graph_layer_first_node (
-                       g, osh_graph_find_path (g, "block5a_expand_conv"))]]
+                                  g, osh_graph_find_path (g, "block5a_expand_conv"))]]
                        .shape_text,
                    ==, "(None, 14, 14, 480)");
   osh_layout_free (lay);

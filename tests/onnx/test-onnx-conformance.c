@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "osh-exec.h"
-#include "osh-op.h"
 #include "osh-model.h"
 #include "osh-onnx.h"
+#include "osh-op.h"
 #include "osh-shapes.h"
 #include "osh-test.h"
 
@@ -73,7 +73,12 @@ feeds_resize_parameters (const OshGraph *g, int node)
   return used;
 }
 
-typedef enum { PASS, FAIL, UNSUPPORTED } Outcome;
+typedef enum
+{
+  PASS,
+  FAIL,
+  UNSUPPORTED
+} Outcome;
 
 static Outcome
 run_case (const char *dir, const char *name, bool eager, int *channels_last, GString *why)
@@ -173,10 +178,12 @@ run_case (const char *dir, const char *name, bool eager, int *channels_last, GSt
       for (int64_t k = 0; outcome == PASS && k < n; k++)
         {
           float x = outputs[i]->data[k], r = ref->data[k];
-          bool same = (isnan (x) && isnan (r)) || x == r || fabsf (x - r) <= 1e-5f + 1e-3f * fabsf (r);
+          bool same =
+              (isnan (x) && isnan (r)) || x == r || fabsf (x - r) <= 1e-5f + 1e-3f * fabsf (r);
           if (!same)
             {
-              g_string_printf (why, "output %d element %lld: %g, expected %g", i, (long long) k, x, r);
+              g_string_printf (why, "output %d element %lld: %g, expected %g", i, (long long) k, x,
+                               r);
               outcome = FAIL;
             }
         }
@@ -229,8 +236,9 @@ node_suite (bool eager)
             g_test_message ("%s: %s", name, why->str);
           if (strlen (key) > 60)
             key[60] = '\0';
-          g_hash_table_replace (missing, g_strdup (key),
-                                GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (missing, key)) + 1));
+          g_hash_table_replace (
+              missing, g_strdup (key),
+              GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (missing, key)) + 1));
         }
       else
         {

@@ -2,18 +2,18 @@
  * another graph, a graph input removed) loads, is explained (node, tensor, path) and fixed. The
  * broken files are written by Offshoot's own writer from a real PyTorch export and read back, so
  * the reader meets them as bytes, exactly as a user's file. */
+#include <glib/gstdio.h>
+#include <string.h>
+
 #include "osh-connectivity.h"
+#include "osh-exec.h"
 #include "osh-fixes.h"
 #include "osh-heads.h"
-#include "osh-exec.h"
-#include "osh-npy.h"
 #include "osh-model.h"
+#include "osh-npy.h"
 #include "osh-onnx.h"
 #include "osh-shapes.h"
 #include "osh-test.h"
-
-#include <glib/gstdio.h>
-#include <string.h>
 
 #define AT "/features/features.2/block/block.1/block.1.2/Relu"
 
@@ -94,8 +94,8 @@ test_head_on_a_tensor_of_another_graph (void)
   free (tensor);
   int root_layer =
       osh_graph_add_layer (h, -1, foreign, "InputLayer",
-                           json_pack ("{s:n, s:b, s:[s]}", "batch_input_shape", OSH_INPUT_UNPRODUCED, 1,
-                                      OSH_ONNX_OUTPUT_NAMES, foreign),
+                           json_pack ("{s:n, s:b, s:[s]}", "batch_input_shape",
+                                      OSH_INPUT_UNPRODUCED, 1, OSH_ONNX_OUTPUT_NAMES, foreign),
                            &err);
   int root = osh_graph_add_node (h, root_layer, NULL, 0, 1, &err);
   g_assert_cmpint (root, >=, 0);

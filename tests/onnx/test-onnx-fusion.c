@@ -47,7 +47,10 @@ check_parity (OshGraph *keras, unsigned ignore, int *keras_means, int *onnx_mean
   OshGraph *onnx = osh_onnx_from_keras (keras, &err);
   g_assert_cmpstr (err.message, ==, "");
   g_assert_nonnull (onnx);
-  enum { MAX = 256 };
+  enum
+  {
+    MAX = 256
+  };
   double kf[MAX], of[MAX];
   unsigned kd[MAX], od[MAX], all = 0;
   int nk = conv_steps (keras, kf, kd, MAX, keras_means);
@@ -55,8 +58,8 @@ check_parity (OshGraph *keras, unsigned ignore, int *keras_means, int *onnx_mean
   g_assert_cmpint (nk, ==, no);
   for (int i = 0; i < nk; i++)
     {
-      g_test_message ("conv %d: %.0f FLOP, folded %#x (Keras) and %#x (ONNX)", i, kf[i],
-                      kd[i], od[i]);
+      g_test_message ("conv %d: %.0f FLOP, folded %#x (Keras) and %#x (ONNX)", i, kf[i], kd[i],
+                      od[i]);
       g_assert_cmpfloat (fabs (kf[i] - of[i]), <=, 1e-9 * kf[i]);
       g_assert_cmphex (kd[i] & ~ignore, ==, od[i] & ~ignore);
       all |= kd[i];
@@ -74,8 +77,8 @@ add_conv (OshGraph *g, const char *name, int x, int64_t cin, int64_t cout, int k
 {
   char config[160], act[64];
   g_snprintf (config, sizeof config,
-              "{\"filters\": %lld, \"kernel_size\": %d, \"padding\": \"same\"}",
-              (long long) cout, k);
+              "{\"filters\": %lld, \"kernel_size\": %d, \"padding\": \"same\"}", (long long) cout,
+              k);
   int c = ot_add (g, -1, name, "Conv2D", config, 1, x);
   ot_weight (g, c, 4, (int64_t[]){ k, k, cin, cout });
   ot_weight (g, c, 1, (int64_t[]){ cout });
@@ -132,8 +135,8 @@ test_efficientnet_block (void)
   unsigned all = check_parity (g, 0, &km, &om);
   /* The folds this block is for, so that losing one in both dialects fails too. */
   g_assert_cmphex (all, ==,
-                   OSH_FOLDED_AFFINE | OSH_FOLDED_EPILOGUE | OSH_FOLDED_DEPTHWISE
-                       | OSH_FOLDED_MEAN | OSH_FOLDED_SCALE | OSH_FOLDED_RESIDUAL);
+                   OSH_FOLDED_AFFINE | OSH_FOLDED_EPILOGUE | OSH_FOLDED_DEPTHWISE | OSH_FOLDED_MEAN
+                       | OSH_FOLDED_SCALE | OSH_FOLDED_RESIDUAL);
   g_assert_cmpint (km, ==, 0);
   g_assert_cmpint (om, ==, 0);
   osh_graph_free (g);

@@ -14,7 +14,10 @@
 #include "osh-test.h"
 
 static const char *const captured[] = { "/Relu", "/Resize_1", "/Add_1", "/Concat_2" };
-enum { N_CAPTURED = 4 };
+enum
+{
+  N_CAPTURED = 4
+};
 
 typedef struct
 {

@@ -30,7 +30,8 @@ parity (gconstpointer data)
     {
       json_t *names = json_object_get (g->layers[g->nodes[g->outputs[i].node].layer].config,
                                        "onnx_output_names");
-      const char *out_name = json_string_value (json_array_get (names, (size_t) g->outputs[i].index));
+      const char *out_name =
+          json_string_value (json_array_get (names, (size_t) g->outputs[i].index));
       g_autofree char *ref_path = g_strdup_printf ("%s/%s.ort.%s.npy", dir, name, out_name);
       OshTensor *ref = osh_npy_read (ref_path, &err);
       if (!ref)

@@ -25,8 +25,8 @@ test_basic_conv (void)
   int64_t pads[4];
   g_assert_true (osh_config_ints (g->layers[conv].config, "pads", pads, 4));
   g_assert_cmpint (pads[0], ==, 1);
-  json_t *shape = json_object_get (g->layers[g->nodes[g->inputs[0].node].layer].config,
-                                   "batch_input_shape");
+  json_t *shape =
+      json_object_get (g->layers[g->nodes[g->inputs[0].node].layer].config, "batch_input_shape");
   g_assert_cmpint (json_array_size (shape), ==, 4);
   g_assert_cmpint (json_integer_value (json_array_get (shape, 2)), ==, 5);
   osh_graph_free (g);
@@ -57,8 +57,8 @@ test_initializers_become_weights (void)
   g_assert_cmpint (l->slots[2].kind, ==, OSH_SLOT_WEIGHT);
   g_assert_cmpint (l->slots[2].index, ==, 1);
   g_assert_null (json_object_get (l->config, "onnx_inputs"));
-  g_assert_cmpint (osh_graph_total_params (g, NULL), ==, osh_tensor_numel (l->weights[0].value)
-                                                             + osh_tensor_numel (l->weights[1].value));
+  g_assert_cmpint (osh_graph_total_params (g, NULL), ==,
+                   osh_tensor_numel (l->weights[0].value) + osh_tensor_numel (l->weights[1].value));
   osh_graph_free (g);
 }
 

@@ -23,7 +23,8 @@ assert_same_graph (const OshGraph *a, const OshGraph *b)
         {
           const OshTensor *ta = la->weights[w].value, *tb = lb->weights[w].value;
           g_assert_true (osh_shape_equal (&ta->shape, &tb->shape));
-          g_assert_cmpmem (ta->data, osh_tensor_numel (ta) * 4, tb->data, osh_tensor_numel (tb) * 4);
+          g_assert_cmpmem (ta->data, osh_tensor_numel (ta) * 4, tb->data,
+                           osh_tensor_numel (tb) * 4);
         }
       /* Attributes survive (the onnx_* bookkeeping keys are rebuilt by the reader). */
       const char *key;
@@ -78,9 +79,9 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   static const char *models[] = {
-    "pytorch-converted/test_Conv2d", "pytorch-converted/test_Conv2d_depthwise_strided",
+    "pytorch-converted/test_Conv2d",           "pytorch-converted/test_Conv2d_depthwise_strided",
     "pytorch-converted/test_BatchNorm2d_eval", "pytorch-converted/test_Linear",
-    "pytorch-converted/test_MaxPool2d", "pytorch-operator/test_operator_flatten",
+    "pytorch-converted/test_MaxPool2d",        "pytorch-operator/test_operator_flatten",
     "node/test_resize_upsample_scales_linear", "node/test_gemm_default_matrix_bias",
     "simple/test_single_relu_model",
   };

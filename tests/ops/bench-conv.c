@@ -55,7 +55,8 @@ main (void)
       const ConvShape *cs = &shapes[i];
       OshGraph *g = osh_graph_new ();
       char cfg[256];
-      g_snprintf (cfg, sizeof cfg, "{\"batch_input_shape\": [null, %d, %d, %d]}", cs->h, cs->w, cs->cin);
+      g_snprintf (cfg, sizeof cfg, "{\"batch_input_shape\": [null, %d, %d, %d]}", cs->h, cs->w,
+                  cs->cin);
       int x = ot_add (g, -1, "in", "InputLayer", cfg, 0);
       bool dw = cs->cls[0] == 'D';
       g_snprintf (cfg, sizeof cfg,
@@ -88,7 +89,8 @@ main (void)
       bool counted = osh_plan_flops (p) > 50e6;
       below += counted && gf < 0.7 * peak;
       printf ("  %-28s %10.1f %9.3f %8.1f %6.0f%%%s\n", cs->what, osh_plan_flops (p) / 1e6,
-              best * 1e3, gf, 100 * gf / peak, counted ? (gf >= 0.7 * peak ? "" : "  < 70%") : "  (small)");
+              best * 1e3, gf, 100 * gf / peak,
+              counted ? (gf >= 0.7 * peak ? "" : "  < 70%") : "  (small)");
       osh_tensor_free (in);
       osh_plan_free (p);
       osh_graph_free (g);

@@ -59,4 +59,3 @@ add_batchnorm (OshGraph *g, int node, int64_t ch)
           w->data[k] = 0.5f + fabsf (w->data[k]);
     }
 }
-

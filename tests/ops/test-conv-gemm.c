@@ -26,8 +26,7 @@ typedef struct
  * kernel, then y·scale + shift, plus res (same layout as out; may be NULL), clamped. */
 static void
 reference (const OshConvShape *s, const float *in, const float *k, const float *bias,
-           const float *scale, const float *shift, const float *res, float lo, float hi,
-           float *out)
+           const float *scale, const float *shift, const float *res, float lo, float hi, float *out)
 {
   int64_t cg = s->cin / s->groups, og = s->cout / s->groups;
   for (int64_t n = 0; n < s->batch; n++)
@@ -40,7 +39,8 @@ reference (const OshConvShape *s, const float *in, const float *k, const float *
             for (int64_t ky = 0; ky < s->kh; ky++)
               for (int64_t kx = 0; kx < s->kw; kx++)
                 {
-                  int64_t iy = oy * s->sh - s->ph + ky * s->dh, ix = ox * s->sw - s->pw + kx * s->dw;
+                  int64_t iy = oy * s->sh - s->ph + ky * s->dh,
+                          ix = ox * s->sw - s->pw + kx * s->dw;
                   if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw)
                     continue;
                   for (int64_t ci = 0; ci < cg; ci++)
@@ -68,21 +68,23 @@ check_case (const Case *c, bool fold, bool planar, bool residual)
   float *in = g_new (float, nin), *k = g_new (float, nk), *bias = g_new (float, s.cout);
   float *scale = g_new (float, s.cout), *shift = g_new (float, s.cout);
   float *want = g_new (float, nout), *got = g_new (float, nout);
-  float *res = residual ? g_new (float, nout) : NULL, *res_out = residual ? g_new (float, nout) : NULL;
+  float *res = residual ? g_new (float, nout) : NULL,
+        *res_out = residual ? g_new (float, nout) : NULL;
   int64_t opix = s.oh * s.ow;
   for (int64_t i = 0; residual && i < nout; i++)
     res[i] = 2.0f * ot_pattern (i, 6);
   for (int64_t n = 0; residual && n < s.batch; n++) /* the same values in the output's layout */
     for (int64_t p = 0; p < opix; p++)
       for (int64_t m = 0; m < s.cout; m++)
-        res_out[planar ? (n * s.cout + m) * opix + p : (n * opix + p) * s.cout + m]
-            = res[(n * opix + p) * s.cout + m];
+        res_out[planar ? (n * s.cout + m) * opix + p : (n * opix + p) * s.cout + m] =
+            res[(n * opix + p) * s.cout + m];
   for (int64_t i = 0; i < nin; i++)
     in[i] = ot_pattern (i, 1);
   for (int64_t i = 0; i < nk; i++)
     k[i] = ot_pattern (i, 2);
   for (int64_t i = 0; i < s.cout; i++)
-    bias[i] = ot_pattern (i, 3), scale[i] = 0.5f + fabsf (ot_pattern (i, 4)), shift[i] = ot_pattern (i, 5);
+    bias[i] = ot_pattern (i, 3), scale[i] = 0.5f + fabsf (ot_pattern (i, 4)),
+    shift[i] = ot_pattern (i, 5);
   OshConvGemm *cg = osh_conv_gemm_new (&s, k, osh_kernel_strides_keras (&s), bias);
 #ifdef __AVX512F__
   g_assert_nonnull (cg); /* every case here is one the fast kernel takes */
@@ -96,7 +98,8 @@ check_case (const Case *c, bool fold, bool planar, bool residual)
   if (fold)
     {
       osh_conv_gemm_fold_affine (cg, scale, shift);
-      OshEpilogue relu6 = { OSH_EPILOGUE_CLAMP, 0.0f, 6.0f }, relu1 = { OSH_EPILOGUE_CLAMP, 0.0f, 1.0f };
+      OshEpilogue relu6 = { OSH_EPILOGUE_CLAMP, 0.0f, 6.0f },
+                  relu1 = { OSH_EPILOGUE_CLAMP, 0.0f, 1.0f };
       g_assert_true (osh_conv_gemm_set_epilogue (cg, &relu6));
       g_assert_false (osh_conv_gemm_set_epilogue (cg, &relu1)); /* one epilogue only */
       lo = 0.0f, hi = 6.0f;
@@ -124,7 +127,9 @@ out:
 }
 
 #define SHAPE(b, ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw, groups)                \
-  { b, ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw, groups, false }
+  {                                                                                                \
+    b, ih, iw, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, ph, pw, groups, false                    \
+  }
 
 static const Case cases[] = {
   { "pointwise 64->96", SHAPE (1, 9, 7, 64, 9, 7, 96, 1, 1, 1, 1, 1, 1, 0, 0, 1) },
@@ -135,7 +140,8 @@ static const Case cases[] = {
   { "3x3 stride 2 rgb, padded after (kernel rows)",
     SHAPE (1, 14, 14, 3, 7, 7, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1) },
   /* Few channels per group, or dilated: each tile gathered first. */
-  { "3x3 groups 2 of 3 channels (gathered)", SHAPE (1, 9, 9, 6, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
+  { "3x3 groups 2 of 3 channels (gathered)",
+    SHAPE (1, 9, 9, 6, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2) },
   { "3x3 dilated rgb (gathered)", SHAPE (1, 11, 10, 3, 7, 6, 40, 3, 3, 1, 1, 2, 2, 0, 0, 1) },
   { "dilated 3x3 d2", SHAPE (1, 12, 12, 16, 12, 12, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1) },
   { "1x5 kernel valid", SHAPE (1, 6, 17, 20, 6, 13, 17, 1, 5, 1, 1, 1, 1, 0, 0, 1) },
@@ -200,8 +206,10 @@ test_fusion_padding (void)
                             "{\"kernel_size\": 5, \"strides\": 2, \"padding\": \"valid\"}", 1, z)
                   : ot_add (g, -1, "conv", "Conv2D",
                             "{\"filters\": 32, \"kernel_size\": 3, \"strides\": 2, "
-                            "\"padding\": \"valid\", \"use_bias\": false}", 1, z);
-      ot_weight (g, c, 4, (int64_t[]){ depthwise ? 5 : 3, depthwise ? 5 : 3, 32, depthwise ? 1 : 32 });
+                            "\"padding\": \"valid\", \"use_bias\": false}",
+                            1, z);
+      ot_weight (g, c, 4,
+                 (int64_t[]){ depthwise ? 5 : 3, depthwise ? 5 : 3, 32, depthwise ? 1 : 32 });
       if (depthwise)
         ot_weight (g, c, 1, (int64_t[]){ 32 });
       int b = ot_add (g, -1, "bn", "BatchNormalization", "{\"epsilon\": 0.001}", 1, c);
@@ -260,7 +268,8 @@ test_fusion_expand_depthwise (void)
           int z = ot_add (g, -1, "pad", "ZeroPadding2D", "{\"padding\": [[0, 1], [0, 1]]}", 1, a1);
           d = ot_add (g, -1, "dw", "DepthwiseConv2D",
                       "{\"kernel_size\": 3, \"strides\": 2, \"padding\": \"valid\", "
-                      "\"use_bias\": false}", 1, z);
+                      "\"use_bias\": false}",
+                      1, z);
         }
       else
         d = ot_add (g, -1, "dw", "DepthwiseConv2D",
@@ -287,10 +296,11 @@ test_fusion_affine (void)
 {
   OshGraph *g = osh_graph_new ();
   int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 5, 7, 3]}", 0);
-  int r = ot_add (g, -1, "rescale", "Rescaling", "{\"scale\": 0.00392156862, \"offset\": 0.5}", 1, x);
-  int n = ot_add (g, -1, "norm", "Normalization",
-                  "{\"axis\": -1, \"mean\": [0.485, 0.456, 0.406], \"variance\": [0.052, 0.05, 0.0506]}",
-                  1, r);
+  int r =
+      ot_add (g, -1, "rescale", "Rescaling", "{\"scale\": 0.00392156862, \"offset\": 0.5}", 1, x);
+  int n = ot_add (
+      g, -1, "norm", "Normalization",
+      "{\"axis\": -1, \"mean\": [0.485, 0.456, 0.406], \"variance\": [0.052, 0.05, 0.0506]}", 1, r);
   ot_io (g, -1, x, n);
   double lo, hi;
   const char *const folded[] = { "Normalization", NULL };
@@ -335,7 +345,8 @@ test_fusion_residual_conv (void)
       int r = ot_add (g, -1, "relu", "Activation", "{\"activation\": \"relu\"}", 1, a);
       ot_io (g, -1, x, r);
       double lo, hi;
-      const char *const folded[] = { variant == 1 ? "Add" : "BatchNormalization", "Activation", NULL };
+      const char *const folded[] = { variant == 1 ? "Add" : "BatchNormalization", "Activation",
+                                     NULL };
       check_fused (g, folded, &lo, &hi, 1);
       g_assert_cmpfloat (lo, ==, 0.0);
       g_assert_cmpfloat (hi, >, 0.0);

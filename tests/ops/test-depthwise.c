@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "osh-depthwise.h"
 #include "ops-test.h"
+#include "osh-depthwise.h"
 
 typedef struct
 {
@@ -20,14 +20,10 @@ apply (OshEpilogueKind kind, float y)
 {
   switch (kind)
     {
-    case OSH_EPILOGUE_CLAMP:
-      return fminf (fmaxf (y, 0.0f), 6.0f);
-    case OSH_EPILOGUE_SIGMOID:
-      return 1.0f / (1.0f + expf (-y));
-    case OSH_EPILOGUE_SWISH:
-      return y / (1.0f + expf (-y));
-    default:
-      return y;
+    case OSH_EPILOGUE_CLAMP: return fminf (fmaxf (y, 0.0f), 6.0f);
+    case OSH_EPILOGUE_SIGMOID: return 1.0f / (1.0f + expf (-y));
+    case OSH_EPILOGUE_SWISH: return y / (1.0f + expf (-y));
+    default: return y;
     }
 }
 
@@ -45,7 +41,8 @@ reference (const OshDepthwiseShape *s, const float *in, const float *k, const fl
             for (int64_t ky = 0; ky < s->kh; ky++)
               for (int64_t kx = 0; kx < s->kw; kx++)
                 {
-                  int64_t iy = oy * s->sh - s->ph + ky * s->dh, ix = ox * s->sw - s->pw + kx * s->dw;
+                  int64_t iy = oy * s->sh - s->ph + ky * s->dh,
+                          ix = ox * s->sw - s->pw + kx * s->dw;
                   if (iy >= 0 && iy < s->ih && ix >= 0 && ix < s->iw)
                     acc += (double) in[((n * s->ih + iy) * s->iw + ix) * s->c + ch]
                            * k[(ky * s->kw + kx) * s->c + ch];
@@ -71,7 +68,8 @@ feed_rows (void *arg, int64_t iy, int64_t n, float *rows)
   Feed *f = arg;
   g_assert_cmpint (iy, >=, 0);
   g_assert_cmpint (iy + n, <=, f->s->ih);
-  memcpy (rows, f->image + iy * f->s->iw * f->s->c, (size_t) (n * f->s->iw * f->s->c) * sizeof (float));
+  memcpy (rows, f->image + iy * f->s->iw * f->s->c,
+          (size_t) (n * f->s->iw * f->s->c) * sizeof (float));
   g_atomic_int_inc (&f->calls);
 }
 
@@ -113,7 +111,8 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
         k2[ch * taps + t] = k[t * s->c + ch]; /* ONNX (c, 1, kh, kw) */
       }
   for (int64_t i = 0; i < s->c; i++)
-    bias[i] = ot_pattern (i, 3), scale[i] = 0.5f + fabsf (ot_pattern (i, 4)), shift[i] = ot_pattern (i, 5);
+    bias[i] = ot_pattern (i, 3), scale[i] = 0.5f + fabsf (ot_pattern (i, 4)),
+    shift[i] = ot_pattern (i, 5);
   OshDepthwise *d = onnx_layout ? osh_depthwise_new (s, k2, 1, taps, bias)
                                 : osh_depthwise_new (s, k, s->c, 1, bias);
   g_assert_nonnull (d);
@@ -126,7 +125,7 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
     {
       g_assert_true (osh_depthwise_set_epilogue (d, &e));
       g_assert_true (osh_depthwise_has_epilogue (d));
-      g_assert_false (osh_depthwise_set_epilogue (d, &e));         /* one epilogue only */
+      g_assert_false (osh_depthwise_set_epilogue (d, &e));          /* one epilogue only */
       g_assert_false (osh_depthwise_fold_affine (d, scale, shift)); /* nothing after it */
     }
   for (int64_t i = 0; i < nout; i++)
@@ -158,8 +157,10 @@ check_case (const Case *c, bool onnx_layout, bool fold, OshEpilogueKind kind)
       g_free (want), g_free (got), g_free (means);
 }
 
-#define SHAPE(b, ih, iw, c, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw)                                 \
-  { b, ih, iw, c, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw }
+#define SHAPE(b, ih, iw, c, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw)                                \
+  {                                                                                                \
+    b, ih, iw, c, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw                                           \
+  }
 
 static const Case cases[] = {
   { "3x3 same, 32 channels, 19 wide", SHAPE (1, 9, 19, 32, 9, 19, 3, 3, 1, 1, 1, 1, 1, 1) },

@@ -42,7 +42,8 @@ build_twice (bool flat)
   else
     {
       int bb = osh_graph_add_layer (g, -1, "bb", "Functional", NULL, &err);
-      int bx = ot_add (g, bb, "bb_in", "InputLayer", "{\"batch_input_shape\": [null, null, null, 2]}", 0);
+      int bx = ot_add (g, bb, "bb_in", "InputLayer",
+                       "{\"batch_input_shape\": [null, null, null, 2]}", 0);
       int conv = ot_add (g, bb, "conv", "Conv2D", conv_cfg, 1, bx);
       ot_weight (g, conv, 4, (int64_t[]){ 3, 3, 2, 2 });
       ot_weight (g, conv, 1, (int64_t[]){ 2 });
@@ -211,11 +212,13 @@ test_threads (void)
   OshError err = { 0 };
   OshGraph *g = osh_graph_new ();
   int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 40, 40, 16]}", 0);
-  int dw = ot_add (g, -1, "dw", "DepthwiseConv2D", "{\"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
+  int dw =
+      ot_add (g, -1, "dw", "DepthwiseConv2D", "{\"kernel_size\": 3, \"padding\": \"same\"}", 1, x);
   ot_weight (g, dw, 4, (int64_t[]){ 3, 3, 16, 1 });
   ot_weight (g, dw, 1, (int64_t[]){ 16 });
-  int c = ot_add (g, -1, "conv", "Conv2D",
-                  "{\"filters\": 24, \"kernel_size\": 3, \"strides\": 2, \"activation\": \"swish\"}", 1, dw);
+  int c = ot_add (
+      g, -1, "conv", "Conv2D",
+      "{\"filters\": 24, \"kernel_size\": 3, \"strides\": 2, \"activation\": \"swish\"}", 1, dw);
   ot_weight (g, c, 4, (int64_t[]){ 3, 3, 16, 24 });
   ot_weight (g, c, 1, (int64_t[]){ 24 });
   int bn = ot_add (g, -1, "pool", "MaxPooling2D", "{\"padding\": \"same\"}", 1, c);
@@ -289,7 +292,8 @@ test_errors (void)
   opt.input_shapes = &wrong;
   g_assert_null (osh_plan_new (g, &opt, &err));
   g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
-  g_assert_nonnull (strstr (err.message, "(1, 5, 7, 4) does not fit the model's (1, None, None, 3)"));
+  g_assert_nonnull (
+      strstr (err.message, "(1, 5, 7, 4) does not fit the model's (1, None, None, 3)"));
   osh_graph_free (g);
 }
 

@@ -17,12 +17,13 @@ typedef struct
 } FaceCase;
 
 static const FaceCase cases[] = {
-  { "/ops/models/face/fer2013-mini-xception", "keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5",
+  { "/ops/models/face/fer2013-mini-xception",
+    "keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5",
     "face_fer2013_mini_XCEPTION" },
-  { "/ops/models/face/fer2013-big-xception", "keras2/face_classification/fer2013_big_XCEPTION.54-0.66.hdf5",
-    "face_fer2013_big_XCEPTION" },
-  { "/ops/models/face/gender-mini-xception", "keras2/face_classification/gender_mini_XCEPTION.21-0.95.hdf5",
-    "face_gender_mini_XCEPTION" },
+  { "/ops/models/face/fer2013-big-xception",
+    "keras2/face_classification/fer2013_big_XCEPTION.54-0.66.hdf5", "face_fer2013_big_XCEPTION" },
+  { "/ops/models/face/gender-mini-xception",
+    "keras2/face_classification/gender_mini_XCEPTION.21-0.95.hdf5", "face_gender_mini_XCEPTION" },
   { "/ops/models/face/tiny-xception-kdef", "keras2/face_classification/tiny_XCEPTION_KDEF.hdf5",
     "face_tiny_XCEPTION_KDEF" },
 };

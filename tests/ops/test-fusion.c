@@ -59,11 +59,11 @@ test_hard_swish (gconstpointer data)
   int h2 = add_hard_swish (g, "hs2", written_out, b2);
   ot_io (g, -1, x, h2);
   double lo, hi;
-  const char *const folded[] = { "BatchNormalization", "Activation", "TFOpLambda", "ReLU",
-                                 "Multiply", "DepthwiseConv2D", NULL };
+  const char *const folded[] = { "BatchNormalization", "Activation",      "TFOpLambda", "ReLU",
+                                 "Multiply",           "DepthwiseConv2D", NULL };
   check_fused (g, folded, &lo, &hi, 1);
   check_fused (g, folded, &lo, &hi, 2);
-  g_assert_cmpfloat (lo, <, 0.0);      /* hard_swish dips below zero ... */
+  g_assert_cmpfloat (lo, <, 0.0);     /* hard_swish dips below zero ... */
   g_assert_cmpfloat (lo, >=, -0.375); /* ... to -3/8 at most */
   g_assert_cmpfloat (hi, >, 1.0);
   osh_graph_free (g);
@@ -125,7 +125,8 @@ test_separable (gconstpointer data)
   char config[128];
   g_snprintf (config, sizeof config,
               "{\"filters\": 48, \"kernel_size\": 3, \"padding\": \"same\", "
-              "\"depth_multiplier\": %d, \"use_bias\": false}", dm);
+              "\"depth_multiplier\": %d, \"use_bias\": false}",
+              dm);
   int s1 = ot_add (g, -1, "sep1", "SeparableConv2D", config, 1, x);
   ot_weight (g, s1, 4, (int64_t[]){ 3, 3, 48, dm });
   ot_weight (g, s1, 4, (int64_t[]){ 1, 1, 48 * dm, 48 });

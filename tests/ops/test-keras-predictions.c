@@ -77,12 +77,15 @@ test_example (gconstpointer data)
       hid_t f = H5Fopen (io, H5F_ACC_RDONLY, H5P_DEFAULT);
       char in_name[128] = "", out_name[128] = "";
       hid_t gi = H5Gopen2 (f, "inputs", H5P_DEFAULT), go = H5Gopen2 (f, "predictions", H5P_DEFAULT);
-      H5Lget_name_by_idx (gi, ".", H5_INDEX_NAME, H5_ITER_INC, 0, in_name, sizeof in_name, H5P_DEFAULT);
-      H5Lget_name_by_idx (go, ".", H5_INDEX_NAME, H5_ITER_INC, 0, out_name, sizeof out_name, H5P_DEFAULT);
+      H5Lget_name_by_idx (gi, ".", H5_INDEX_NAME, H5_ITER_INC, 0, in_name, sizeof in_name,
+                          H5P_DEFAULT);
+      H5Lget_name_by_idx (go, ".", H5_INDEX_NAME, H5_ITER_INC, 0, out_name, sizeof out_name,
+                          H5P_DEFAULT);
       H5Gclose (gi);
       H5Gclose (go);
       H5Fclose (f);
-      char *din = g_strdup_printf ("inputs/%s", in_name), *dout = g_strdup_printf ("predictions/%s", out_name);
+      char *din = g_strdup_printf ("inputs/%s", in_name),
+           *dout = g_strdup_printf ("predictions/%s", out_name);
       OshTensor *x = h5_tensor (io, din), *ref = h5_tensor (io, dout);
       check_model (model, x, ref);
       osh_tensor_free (x);

@@ -11,27 +11,33 @@ test_convnet_channels_last (void)
   OshError err = { 0 };
   OshGraph *g = osh_graph_new ();
   int x = ot_add (g, -1, "input_1", "InputLayer", "{\"batch_input_shape\": [null, 32, 30, 3]}", 0);
-  int c1 = ot_add (g, -1, "conv", "Conv2D",
-                   "{\"filters\": 8, \"kernel_size\": [3, 3], \"strides\": [2, 2], \"padding\": \"same\"}",
-                   1, x);
+  int c1 = ot_add (
+      g, -1, "conv", "Conv2D",
+      "{\"filters\": 8, \"kernel_size\": [3, 3], \"strides\": [2, 2], \"padding\": \"same\"}", 1,
+      x);
   ot_weight (g, c1, 4, (int64_t[]){ 3, 3, 3, 8 });
   ot_weight (g, c1, 1, (int64_t[]){ 8 });
-  int dw = ot_add (g, -1, "dw", "DepthwiseConv2D",
-                   "{\"kernel_size\": 3, \"padding\": \"valid\", \"depth_multiplier\": 2, \"use_bias\": false}",
-                   1, c1);
+  int dw = ot_add (
+      g, -1, "dw", "DepthwiseConv2D",
+      "{\"kernel_size\": 3, \"padding\": \"valid\", \"depth_multiplier\": 2, \"use_bias\": false}",
+      1, c1);
   ot_weight (g, dw, 4, (int64_t[]){ 3, 3, 8, 2 });
-  int sep = ot_add (g, -1, "sep", "SeparableConv2D",
-                    "{\"filters\": 6, \"kernel_size\": 3, \"padding\": \"same\", \"dilation_rate\": 2}", 1, dw);
+  int sep = ot_add (
+      g, -1, "sep", "SeparableConv2D",
+      "{\"filters\": 6, \"kernel_size\": 3, \"padding\": \"same\", \"dilation_rate\": 2}", 1, dw);
   ot_weight (g, sep, 4, (int64_t[]){ 3, 3, 16, 1 });
   ot_weight (g, sep, 4, (int64_t[]){ 1, 1, 16, 6 });
   ot_weight (g, sep, 1, (int64_t[]){ 6 });
-  int mp = ot_add (g, -1, "pool", "MaxPooling2D", "{\"pool_size\": [3, 3], \"strides\": [2, 2], \"padding\": \"valid\"}", 1, sep);
-  int ap = ot_add (g, -1, "apool", "AveragePooling2D", "{\"pool_size\": 2, \"padding\": \"same\"}", 1, mp);
+  int mp = ot_add (g, -1, "pool", "MaxPooling2D",
+                   "{\"pool_size\": [3, 3], \"strides\": [2, 2], \"padding\": \"valid\"}", 1, sep);
+  int ap = ot_add (g, -1, "apool", "AveragePooling2D", "{\"pool_size\": 2, \"padding\": \"same\"}",
+                   1, mp);
   int up = ot_add (g, -1, "up", "UpSampling2D", "{\"size\": [2, 3]}", 1, ap);
   int zp = ot_add (g, -1, "pad", "ZeroPadding2D", "{\"padding\": [[1, 2], [0, 3]]}", 1, up);
   int cr = ot_add (g, -1, "crop", "Cropping2D", "{\"cropping\": 1}", 1, zp);
-  int tr = ot_add (g, -1, "deconv", "Conv2DTranspose",
-                   "{\"filters\": 4, \"kernel_size\": 3, \"strides\": 2, \"padding\": \"same\"}", 1, cr);
+  int tr =
+      ot_add (g, -1, "deconv", "Conv2DTranspose",
+              "{\"filters\": 4, \"kernel_size\": 3, \"strides\": 2, \"padding\": \"same\"}", 1, cr);
   ot_weight (g, tr, 4, (int64_t[]){ 3, 3, 4, 6 });
   ot_weight (g, tr, 1, (int64_t[]){ 4 });
   int gap = ot_add (g, -1, "gap", "GlobalAveragePooling2D", NULL, 1, tr);
@@ -66,12 +72,15 @@ test_channels_first (void)
   OshGraph *g = osh_graph_new ();
   int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_shape\": [null, 3, 20, 10]}", 0);
   int c = ot_add (g, -1, "conv", "Conv2D",
-                  "{\"filters\": 5, \"kernel_size\": [3, 1], \"data_format\": \"channels_first\"}", 1, x);
+                  "{\"filters\": 5, \"kernel_size\": [3, 1], \"data_format\": \"channels_first\"}",
+                  1, x);
   ot_weight (g, c, 4, (int64_t[]){ 3, 1, 3, 5 });
   ot_weight (g, c, 1, (int64_t[]){ 5 });
   int p = ot_add (g, -1, "pool", "MaxPooling2D", "{\"data_format\": \"channels_first\"}", 1, c);
-  int zp = ot_add (g, -1, "pad", "ZeroPadding2D", "{\"padding\": 1, \"data_format\": \"channels_first\"}", 1, p);
-  int gp = ot_add (g, -1, "gap", "GlobalAveragePooling2D", "{\"data_format\": \"channels_first\"}", 1, zp);
+  int zp = ot_add (g, -1, "pad", "ZeroPadding2D",
+                   "{\"padding\": 1, \"data_format\": \"channels_first\"}", 1, p);
+  int gp = ot_add (g, -1, "gap", "GlobalAveragePooling2D", "{\"data_format\": \"channels_first\"}",
+                   1, zp);
   int fl = ot_add (g, -1, "flat", "Flatten", "{\"data_format\": \"channels_first\"}", 1, zp);
   ot_io (g, -1, x, fl);
   g_assert_true (osh_graph_infer_shapes (g, &err));
@@ -86,7 +95,8 @@ test_channels_first (void)
   g = osh_graph_new ();
   g->layout = OSH_LAYOUT_CHANNELS_FIRST;
   x = ot_add (g, -1, "in", "InputLayer", "{\"input_shape\": [4, 8, 8]}", 0);
-  c = ot_add (g, -1, "conv", "Conv2D", "{\"filters\": 2, \"kernel_size\": 3, \"strides\": 2, \"padding\": \"same\"}", 1, x);
+  c = ot_add (g, -1, "conv", "Conv2D",
+              "{\"filters\": 2, \"kernel_size\": 3, \"strides\": 2, \"padding\": \"same\"}", 1, x);
   ot_io (g, -1, x, c);
   g_assert_true (osh_graph_infer_shapes (g, &err));
   ot_assert_shape (g, c, "(None, 2, 4, 4)");
@@ -137,8 +147,10 @@ test_nested_model (void)
   int x = ot_add (g, -1, "input_1", "InputLayer", "{\"batch_input_shape\": [null, 64, 48, 3]}", 0);
   int bb = osh_graph_add_layer (g, -1, "backbone", "Functional", NULL, &err);
   g->layers[bb].is_model = true;
-  int bx = ot_add (g, bb, "input_2", "InputLayer", "{\"batch_input_shape\": [null, null, null, 3]}", 0);
-  int conv = ot_add (g, bb, "conv", "Conv2D", "{\"filters\": 4, \"kernel_size\": 3, \"strides\": 2}", 1, bx);
+  int bx =
+      ot_add (g, bb, "input_2", "InputLayer", "{\"batch_input_shape\": [null, null, null, 3]}", 0);
+  int conv = ot_add (g, bb, "conv", "Conv2D",
+                     "{\"filters\": 4, \"kernel_size\": 3, \"strides\": 2}", 1, bx);
   ot_weight (g, conv, 4, (int64_t[]){ 3, 3, 3, 4 });
   ot_weight (g, conv, 1, (int64_t[]){ 4 });
   ot_io (g, bb, bx, conv);
@@ -239,7 +251,8 @@ test_errors (void)
   x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 8, 8, 3]}", 0);
   c = ot_add (g, -1, "conv", "Conv2D", "{\"filters\": 2, \"kernel_size\": 3}", 1, x);
   ot_weight (g, c, 4, (int64_t[]){ 3, 3, 4, 2 });
-  expect_error (g, "layer 'conv' (Conv2D)", "kernel weight has shape (3, 3, 4, 2) (expected (3, 3, 3, 2)");
+  expect_error (g, "layer 'conv' (Conv2D)",
+                "kernel weight has shape (3, 3, 4, 2) (expected (3, 3, 3, 2)");
 
   g = osh_graph_new ();
   x = ot_add (g, -1, "in", "InputLayer", "{\"input_shape\": [8]}", 0);

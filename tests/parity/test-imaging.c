@@ -75,15 +75,17 @@ test_preprocess_steps (void)
   OshPreprocess pp;
   osh_preprocess_init (&pp);
   pp.height = 1, pp.width = 2, pp.scale = 2.0f / 255.0f, pp.offset = -1.0f;
-  pp.mean[0] = 0.5f, pp.std[2] = 2.0f, pp.order = OSH_ORDER_BGR, pp.layout = OSH_LAYOUT_CHANNELS_FIRST;
+  pp.mean[0] = 0.5f, pp.std[2] = 2.0f, pp.order = OSH_ORDER_BGR,
+  pp.layout = OSH_LAYOUT_CHANNELS_FIRST;
   OshTensor *t = osh_image_to_tensor (img, &pp, &err);
   g_assert_nonnull (t);
   g_assert_cmpint (t->shape.dim[1], ==, 3);
   g_assert_cmpint (t->shape.dim[2], ==, 1);
   g_assert_cmpint (t->shape.dim[3], ==, 2);
   /* NCHW, channel 0 = blue: (0*2/255-1-0.5, 250*2/255-1-0.5); channel 2 = red halved. */
-  const float want[6] = { -1.5f, 500.0f / 255 - 1.5f, 200.0f / 255 - 1, 100.0f / 255 - 1,
-                          (400.0f / 255 - 1) / 2, -0.5f };
+  const float want[6] = {
+    -1.5f, 500.0f / 255 - 1.5f, 200.0f / 255 - 1, 100.0f / 255 - 1, (400.0f / 255 - 1) / 2, -0.5f
+  };
   for (int i = 0; i < 6; i++)
     g_assert_cmpfloat_with_epsilon (t->data[i], want[i], 1e-6);
   osh_tensor_free (t);
@@ -252,7 +254,8 @@ test_colormap (void)
 static uint32_t
 pixel (cairo_surface_t *s, int x, int y)
 {
-  return ((uint32_t *) (cairo_image_surface_get_data (s) + y * cairo_image_surface_get_stride (s)))[x]
+  return ((uint32_t *) (cairo_image_surface_get_data (s)
+                        + y * cairo_image_surface_get_stride (s)))[x]
          & 0xffffff;
 }
 

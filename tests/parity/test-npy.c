@@ -104,7 +104,8 @@ static void
 test_malformed (void)
 {
   OshError err = { 0 };
-  OshTensor *ok = from_header ("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", 8, &err);
+  OshTensor *ok =
+      from_header ("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", 8, &err);
   g_assert_nonnull (ok);
   osh_tensor_free (ok);
 
@@ -114,14 +115,19 @@ test_malformed (void)
     OshErrorCode code;
     const char *says;
   } cases[] = {
-    { "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", OSH_ERR_FORMAT, "expected 12" },
-    { "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999,), }\n", OSH_ERR_LIMIT, "limit" },
-    { "{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536, 65536), }\n", OSH_ERR_LIMIT, "limit" },
-    { "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n", OSH_ERR_FORMAT, "non-negative" },
+    { "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", OSH_ERR_FORMAT,
+      "expected 12" },
+    { "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999,), }\n", OSH_ERR_LIMIT,
+      "limit" },
+    { "{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536, 65536), }\n", OSH_ERR_LIMIT,
+      "limit" },
+    { "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n", OSH_ERR_FORMAT,
+      "non-negative" },
     { "{'descr': '<f4', 'fortran_order': False, }\n", OSH_ERR_FORMAT, "'shape'" },
     { "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}\n", OSH_ERR_FORMAT, "keys" },
     { "{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }\n", OSH_ERR_UNSUPPORTED, "'<c8'" },
-    { "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }\n", OSH_ERR_FORMAT, "fortran_order" },
+    { "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }\n", OSH_ERR_FORMAT,
+      "fortran_order" },
     { "{'descr': '<f4', 'fortran_order': False, 'shape': (2,) garbage", OSH_ERR_FORMAT, "byte" },
     { "[1, 2]\n", OSH_ERR_FORMAT, "byte 10" },
   };
@@ -160,9 +166,10 @@ test_write_numpy_reads (void)
         t->data[i] = (float) i * 0.25f - 1.0f;
       char *path = g_build_filename (dir, "out.npy", NULL);
       g_assert_true (osh_npy_write (path, t, &err));
-      char *cmd = g_strdup_printf ("/usr/bin/python3 -c \"import numpy as n; a = n.load('%s'); "
-                                   "print(a.dtype, a.shape, repr(float(a.sum())), a.flags.c_contiguous)\"",
-                                   path);
+      char *cmd =
+          g_strdup_printf ("/usr/bin/python3 -c \"import numpy as n; a = n.load('%s'); "
+                           "print(a.dtype, a.shape, repr(float(a.sum())), a.flags.c_contiguous)\"",
+                           path);
       char *out = NULL;
       int status = 0;
       g_assert_true (g_spawn_command_line_sync (cmd, &out, NULL, &status, NULL));

@@ -27,8 +27,8 @@ test_classify (void)
     OshLayout layout;
     OshOutputKind kind;
   } cases[] = {
-    { 2, { 1, 7 }, OSH_LAYOUT_CHANNELS_LAST, OSH_OUTPUT_LABEL },     /* fer2013: 7 emotions */
-    { 2, { 1, 1 }, OSH_LAYOUT_CHANNELS_LAST, OSH_OUTPUT_TENSOR },    /* one sigmoid unit */
+    { 2, { 1, 7 }, OSH_LAYOUT_CHANNELS_LAST, OSH_OUTPUT_LABEL },  /* fer2013: 7 emotions */
+    { 2, { 1, 1 }, OSH_LAYOUT_CHANNELS_LAST, OSH_OUTPUT_TENSOR }, /* one sigmoid unit */
     { 4, { 1, 8, 8, 1 }, OSH_LAYOUT_CHANNELS_LAST, OSH_OUTPUT_HEATMAP },
     { 4, { 1, 1, 1, 128 }, OSH_LAYOUT_CHANNELS_LAST, OSH_OUTPUT_TENSOR }, /* keepdims GAP */
     { 4, { 1, 3, 1, 1 }, OSH_LAYOUT_CHANNELS_FIRST, OSH_OUTPUT_TENSOR },

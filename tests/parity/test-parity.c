@@ -10,11 +10,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "osh-exec.h"
 #include "osh-model.h"
 #include "osh-npy.h"
 #include "osh-test.h"
-
-#include "osh-exec.h"
 
 /* Runs `g` on x (any batch) and returns its first output. */
 static OshTensor *
@@ -186,8 +185,9 @@ read_h5_single (const char *path, const char *group)
   hid_t g = H5Gopen2 (f, group, H5P_DEFAULT);
   g_assert_cmpint (g, >=, 0);
   char name[256];
-  g_assert_cmpint (H5Lget_name_by_idx (g, ".", H5_INDEX_NAME, H5_ITER_INC, 0, name, sizeof name,
-                                       H5P_DEFAULT), >, 0);
+  g_assert_cmpint (
+      H5Lget_name_by_idx (g, ".", H5_INDEX_NAME, H5_ITER_INC, 0, name, sizeof name, H5P_DEFAULT), >,
+      0);
   hid_t d = H5Dopen2 (g, name, H5P_DEFAULT);
   hid_t space = H5Dget_space (d);
   hsize_t dims[OSH_MAX_RANK];
@@ -212,7 +212,8 @@ test_dl4j_activation (gconstpointer data)
 {
   const char *name = data;
   char *model_rel = g_strdup_printf ("keras2/dl4j/examples/activations/%s_model.h5", name);
-  char *io_rel = g_strdup_printf ("keras2/dl4j/examples/activations/%s_inputs_and_outputs.h5", name);
+  char *io_rel =
+      g_strdup_printf ("keras2/dl4j/examples/activations/%s_inputs_and_outputs.h5", name);
   char *model = osh_test_corpus (model_rel), *io = osh_test_corpus (io_rel);
   if (!g_file_test (model, G_FILE_TEST_EXISTS) || !g_file_test (io, G_FILE_TEST_EXISTS))
     g_test_skip ("not in the corpus");
@@ -234,12 +235,34 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   static const char *tfjs[] = {
-    "conv2d_valid", "conv2d_same_stride2", "conv2d_same_stride2_even", "conv2d_valid_strides",
-    "conv2d_dilated", "conv2d_1x1", "depthwise", "separable", "conv2d_transpose", "dense",
-    "dense_rank3", "batchnorm", "layernorm", "activations", "activation_layers", "pooling",
-    "global_pooling", "global_pooling_1d", "pad_crop_upsample", "merges", "concat_axis1",
-    "reshape_flatten_permute", "squeeze_excite", "rescaling", "mini_xception",
-    "face_fer2013_mini_XCEPTION", "face_fer2013_big_XCEPTION", "face_gender_mini_XCEPTION",
+    "conv2d_valid",
+    "conv2d_same_stride2",
+    "conv2d_same_stride2_even",
+    "conv2d_valid_strides",
+    "conv2d_dilated",
+    "conv2d_1x1",
+    "depthwise",
+    "separable",
+    "conv2d_transpose",
+    "dense",
+    "dense_rank3",
+    "batchnorm",
+    "layernorm",
+    "activations",
+    "activation_layers",
+    "pooling",
+    "global_pooling",
+    "global_pooling_1d",
+    "pad_crop_upsample",
+    "merges",
+    "concat_axis1",
+    "reshape_flatten_permute",
+    "squeeze_excite",
+    "rescaling",
+    "mini_xception",
+    "face_fer2013_mini_XCEPTION",
+    "face_fer2013_big_XCEPTION",
+    "face_gender_mini_XCEPTION",
     "face_tiny_XCEPTION_KDEF",
   };
   for (size_t i = 0; i < G_N_ELEMENTS (tfjs); i++)
@@ -251,9 +274,10 @@ main (int argc, char **argv)
   static const char *cnn[] = { "cnn", "cnn_batch_norm.h5" };
   static const char *cnn_bn[] = { "cnn_batch_norm", "cnn_batch_norm_medium.h5" };
   g_test_add_data_func ("/parity/keras/dl4j-fullconfigs-cnn", cnn, test_dl4j_fullconfig);
-  g_test_add_data_func ("/parity/keras/dl4j-fullconfigs-cnn-batch-norm", cnn_bn, test_dl4j_fullconfig);
-  static const char *acts[] = { "ELU_0", "LeakyReLU_0", "ReLU_0", "ReLU_1", "ReLU_2", "ReLU_3",
-                                "Softmax_0", "ThresholdReLU_0" };
+  g_test_add_data_func ("/parity/keras/dl4j-fullconfigs-cnn-batch-norm", cnn_bn,
+                        test_dl4j_fullconfig);
+  static const char *acts[] = { "ELU_0",  "LeakyReLU_0", "ReLU_0",    "ReLU_1",
+                                "ReLU_2", "ReLU_3",      "Softmax_0", "ThresholdReLU_0" };
   for (size_t i = 0; i < G_N_ELEMENTS (acts); i++)
     {
       char *path = g_strdup_printf ("/parity/keras/dl4j-activations/%s", acts[i]);

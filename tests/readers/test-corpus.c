@@ -39,8 +39,9 @@ holds_model (const char *path)
       json_t *doc = json_load_file (path, JSON_ALLOW_NUL, NULL);
       const char *cls = json_string_value (json_object_get (doc, "class_name"));
       gboolean yes = json_object_get (doc, "modelTopology")
-                     || (cls && (strcmp (cls, "Sequential") == 0 || strcmp (cls, "Model") == 0
-                                 || strcmp (cls, "Functional") == 0));
+                     || (cls
+                         && (strcmp (cls, "Sequential") == 0 || strcmp (cls, "Model") == 0
+                             || strcmp (cls, "Functional") == 0));
       json_decref (doc);
       return yes;
     }
@@ -69,7 +70,8 @@ sweep_dir (const char *dir, Sweep *s)
           else if (!g && !model && strstr (err.message, name))
             s->refused++;
           else
-            g_string_append_printf (s->problems, "%s: %s\n", path, g ? "opened, but holds no model" : err.message);
+            g_string_append_printf (s->problems, "%s: %s\n", path,
+                                    g ? "opened, but holds no model" : err.message);
           osh_graph_free (g);
         }
       g_free (path);
@@ -89,7 +91,8 @@ test_sweep (void)
     }
   Sweep s = { 0, 0, g_string_new ("") };
   sweep_dir (root, &s);
-  g_test_message ("%d files hold a model and open; %d others are refused with their name", s.opened, s.refused);
+  g_test_message ("%d files hold a model and open; %d others are refused with their name", s.opened,
+                  s.refused);
   if (s.problems->len)
     g_error ("%s", s.problems->str);
   /* 607 .h5 models + 165 JSON configs + 2 .keras (the dl4j suite, face_classification, keras3). */

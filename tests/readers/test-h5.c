@@ -153,7 +153,8 @@ static void
 test_truncated (void)
 {
   gsize size = 0;
-  guint8 *data = corpus_bytes ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5", &size);
+  guint8 *data =
+      corpus_bytes ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5", &size);
   if (!data)
     {
       g_test_skip ("corpus file absent");
@@ -183,8 +184,8 @@ static void
 test_weights_only (void)
 {
   OshError err = { 0 };
-  OshGraph *g
-      = load_corpus ("keras2/dl4j/examples/simple_flatten_lstm/simple_flatten_lstm_tf_keras_2_weights.h5", &err);
+  OshGraph *g = load_corpus (
+      "keras2/dl4j/examples/simple_flatten_lstm/simple_flatten_lstm_tf_keras_2_weights.h5", &err);
   g_assert_null (g);
   if (err.code == OSH_OK)
     return; /* skipped */
@@ -198,7 +199,8 @@ test_no_model (void)
 {
   OshError err = { 0 };
   OshGraph *g = load_corpus (
-      "keras2/dl4j/examples/simple_flatten_lstm/simple_flatten_lstm_tf_keras_2_inputs_and_outputs.h5", &err);
+      "keras2/dl4j/examples/simple_flatten_lstm/simple_flatten_lstm_tf_keras_2_inputs_and_outputs.h5",
+      &err);
   g_assert_null (g);
   if (err.code == OSH_OK)
     return;
@@ -218,8 +220,9 @@ test_theano_kernels_flipped (void)
   g_assert_true (json_is_true (json_object_get (g->meta, "theano_kernels_flipped")));
   int conv = osh_graph_find_layer (g, -1, "conv2d_1");
   const OshTensor *k = g->layers[conv].weights[0].value;
-  g_assert_cmpfloat (k->data[0], ==, 240.0f);                         /* [0,0,0,0] ← [2,2,0,0] */
-  g_assert_cmpfloat (k->data[((0 * 3 + 1) * 5 + 2) * 6 + 3], ==, 225.0f); /* [0,1,2,3] ← [2,1,2,3] */
+  g_assert_cmpfloat (k->data[0], ==, 240.0f); /* [0,0,0,0] ← [2,2,0,0] */
+  g_assert_cmpfloat (k->data[((0 * 3 + 1) * 5 + 2) * 6 + 3], ==,
+                     225.0f); /* [0,1,2,3] ← [2,1,2,3] */
   osh_graph_free (g);
   g = must_load ("keras2/dl4j/weights/conv2d_tensorflow_2.h5");
   g_assert_nonnull (g);
@@ -268,7 +271,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   const char *paths[] = { "/readers/h5/face-mini-xception", "/readers/h5/face-big-xception",
-                          "/readers/h5/face-gender-mini-xception", "/readers/h5/face-tiny-xception-kdef" };
+                          "/readers/h5/face-gender-mini-xception",
+                          "/readers/h5/face-tiny-xception-kdef" };
   for (gsize i = 0; i < G_N_ELEMENTS (face_cases); i++)
     g_test_add_data_func (paths[i], &face_cases[i], test_face);
   g_test_add_func ("/readers/h5/face-weight-values", test_face_values);

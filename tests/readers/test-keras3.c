@@ -19,9 +19,18 @@ typedef struct
 } K3Case;
 
 static const K3Case cases[] = {
-  { "keras3/fashion_mnist_cnn.keras", "3.10.0", 121930, 64, { -0.08414833f, -0.05013075f, 0.03700736f },
+  { "keras3/fashion_mnist_cnn.keras",
+    "3.10.0",
+    121930,
+    64,
+    { -0.08414833f, -0.05013075f, 0.03700736f },
     -0.29934838f },
-  { "keras3/mnist_cnn.keras", "3.15.1", 225034, 128, { 0.01990413f, 0.03961541f, -0.01101761f }, 0.19140354f },
+  { "keras3/mnist_cnn.keras",
+    "3.15.1",
+    225034,
+    128,
+    { 0.01990413f, 0.03961541f, -0.01101761f },
+    0.19140354f },
 };
 
 static void
@@ -65,7 +74,8 @@ test_corpus (gconstpointer data)
   int dense_1 = osh_graph_find_layer (g, -1, "dense_1");
   g_assert_cmpstr (g->layers[dense_1].weights[1].name, ==, "vars/1");
   for (int i = 0; i < 3; i++)
-    g_assert_cmpfloat_with_epsilon (g->layers[dense_1].weights[1].value->data[i], kc->dense_1_bias[i], 1e-8);
+    g_assert_cmpfloat_with_epsilon (g->layers[dense_1].weights[1].value->data[i],
+                                    kc->dense_1_bias[i], 1e-8);
   int conv = osh_graph_find_layer (g, -1, "conv2d");
   const OshTensor *k = g->layers[conv].weights[0].value;
   /* HWIO (3, 3, 1, 32): [1, 2, 0, 5] */

@@ -42,7 +42,8 @@ check_layers (const OshGraph *g, int owner, const json_t *expected)
   /* Keras's Sequential.layers leaves out the InputLayer that the IR makes explicit. */
   for (int l = 0; l < g->n_layers; l++)
     if (g->layers[l].owner == owner
-        && !(strcmp (g->layers[l].class_name, "InputLayer") == 0 && g_str_has_suffix (g->layers[l].name, "_input")))
+        && !(strcmp (g->layers[l].class_name, "InputLayer") == 0
+             && g_str_has_suffix (g->layers[l].name, "_input")))
       seen++;
   g_assert_cmpint (seen, ==, (int) json_array_size (expected));
   json_array_foreach (expected, i, e)
@@ -51,8 +52,10 @@ check_layers (const OshGraph *g, int owner, const json_t *expected)
       int l = osh_graph_find_layer (g, owner, name);
       if (l < 0)
         g_error ("layer '%s' missing", name);
-      g_assert_cmpstr (g->layers[l].class_name, ==, json_string_value (json_object_get (e, "class_name")));
-      g_assert_cmpint (osh_graph_layer_params (g, l, NULL), ==, json_integer_value (json_object_get (e, "params")));
+      g_assert_cmpstr (g->layers[l].class_name, ==,
+                       json_string_value (json_object_get (e, "class_name")));
+      g_assert_cmpint (osh_graph_layer_params (g, l, NULL), ==,
+                       json_integer_value (json_object_get (e, "params")));
       if (json_object_get (e, "layers"))
         {
           g_assert_true (g->layers[l].is_model);
@@ -99,7 +102,8 @@ test_fixture (gconstpointer data)
     g_error ("%s", err.message);
   g_assert_cmpstr (g->format, ==, "tfjs");
   int64_t trainable = 0;
-  g_assert_cmpint (osh_graph_total_params (g, &trainable), ==, json_integer_value (json_object_get (e, "total_params")));
+  g_assert_cmpint (osh_graph_total_params (g, &trainable), ==,
+                   json_integer_value (json_object_get (e, "total_params")));
   g_assert_cmpint (trainable, ==, json_integer_value (json_object_get (e, "trainable_params")));
   check_layers (g, -1, json_object_get (e, "layers"));
   check_shapes (g, g->inputs, g->n_inputs, json_object_get (e, "inputs"));
@@ -116,14 +120,16 @@ test_fixture (gconstpointer data)
       const json_t *shape = json_object_get (w, "shape");
       g_assert_cmpint (ow->value->shape.rank, ==, (int) json_array_size (shape));
       for (int d = 0; d < ow->value->shape.rank; d++)
-        g_assert_cmpint (ow->value->shape.dim[d], ==, json_integer_value (json_array_get (shape, (size_t) d)));
+        g_assert_cmpint (ow->value->shape.dim[d], ==,
+                         json_integer_value (json_array_get (shape, (size_t) d)));
       double sum = 0;
       for (int64_t i = 0; i < osh_tensor_numel (ow->value); i++)
         sum += ow->value->data[i];
       g_assert_cmpfloat_with_epsilon (sum, json_real_value (json_object_get (w, "sum")), 1e-4);
       const json_t *first = json_object_get (w, "first");
       for (size_t i = 0; i < json_array_size (first); i++)
-        g_assert_cmpfloat_with_epsilon (ow->value->data[i], json_number_value (json_array_get (first, i)), 1e-6);
+        g_assert_cmpfloat_with_epsilon (ow->value->data[i],
+                                        json_number_value (json_array_get (first, i)), 1e-6);
     }
   osh_graph_free (g);
   json_decref (e);
@@ -190,7 +196,8 @@ test_broken_shard (gconstpointer data)
 static void
 test_not_a_model (void)
 {
-  const char *docs[] = { "{\"format\": \"graph-model\", \"modelTopology\": null}", "{\"hello\": 1}", "[1, 2]",
+  const char *docs[] = { "{\"format\": \"graph-model\", \"modelTopology\": null}", "{\"hello\": 1}",
+                         "[1, 2]",
                          "{\"modelTopology\": {\"class_name\": \"Sequential\", \"config\": 7}}" };
   char *tmp = g_dir_make_tmp ("osh-tfjs-XXXXXX", NULL);
   char *path = g_build_filename (tmp, "model.json", NULL);
@@ -213,7 +220,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/readers/tfjs/nested-model-shared-layer", "tfjs-nested", test_fixture);
-  g_test_add_data_func ("/readers/tfjs/quantized-uint8-uint16-float16-two-shards", "tfjs-quantized", test_fixture);
+  g_test_add_data_func ("/readers/tfjs/quantized-uint8-uint16-float16-two-shards", "tfjs-quantized",
+                        test_fixture);
   g_test_add_data_func ("/readers/tfjs/float16-dtype", "tfjs-float16-dtype", test_fixture);
   g_test_add_data_func ("/readers/tfjs/missing-shard", GINT_TO_POINTER (TRUE), test_broken_shard);
   g_test_add_data_func ("/readers/tfjs/short-shard", GINT_TO_POINTER (FALSE), test_broken_shard);

@@ -42,7 +42,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   for (int i = 0; i < osh_fuzz_targets_count; i++)
     {
-      g_autofree char *path = g_strdup_printf ("/robustness/fuzz-regressions/%s", osh_fuzz_targets[i].name);
+      g_autofree char *path =
+          g_strdup_printf ("/robustness/fuzz-regressions/%s", osh_fuzz_targets[i].name);
       g_test_add_data_func (path, &osh_fuzz_targets[i], replay);
     }
   return g_test_run ();

@@ -3,8 +3,8 @@
  * error, every file there and a child that crashes in an error, and good and bad files must
  * come out exactly as they do without the guard. */
 #include <signal.h>
-#include <sys/stat.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "osh-hdf5-guard.h"
@@ -32,8 +32,9 @@ test_known_hang (void)
   g_assert_null (g);
   g_assert_cmpstr (osh_error_code_name (err.code), ==, "timeout");
   g_assert_true (g_str_has_prefix (err.message, path));
-  g_assert_nonnull (strstr (err.message, "HDF5 did not finish reading the file within 1 s; the file is "
-                                         "probably corrupted"));
+  g_assert_nonnull (strstr (err.message,
+                            "HDF5 did not finish reading the file within 1 s; the file is "
+                            "probably corrupted"));
 }
 
 /* Every file that breaks HDF5 itself fails through the guard, with a message naming it. In the
@@ -85,7 +86,8 @@ test_good_files_pass (void)
       OshGraph *guarded = load_guarded (path, &err);
       g_assert_nonnull (guarded);
       g_assert_cmpint (guarded->n_layers, ==, plain->n_layers);
-      g_assert_cmpint (osh_graph_total_params (guarded, NULL), ==, osh_graph_total_params (plain, NULL));
+      g_assert_cmpint (osh_graph_total_params (guarded, NULL), ==,
+                       osh_graph_total_params (plain, NULL));
       osh_graph_free (plain);
       osh_graph_free (guarded);
     }
@@ -117,7 +119,8 @@ test_crashing_child (void)
   g_autofree char *script = g_build_filename (dir, "crash.sh", NULL);
   g_assert_true (g_file_set_contents (script, "#!/bin/sh\nkill -SEGV $$\n", -1, NULL));
   g_assert_cmpint (chmod (script, 0700), ==, 0);
-  g_autofree char *model = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  g_autofree char *model =
+      osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
   if (!g_file_test (model, G_FILE_TEST_EXISTS))
     {
       g_test_skip ("corpus absent");

@@ -22,7 +22,7 @@ typedef enum
 
 typedef struct
 {
-  const char *file;  /* under tests/robustness/malformed/ */
+  const char *file; /* under tests/robustness/malformed/ */
   Loader loader;
   const char *code;  /* osh_error_code_name, or "ok" for a file that loads */
   const char *place; /* must appear in the message (besides the file's path) */
@@ -40,16 +40,18 @@ static const Case cases[] = {
   { "h5-dangling-inbound.h5", LOAD_MODEL, "not-found", "layer 'out' call 0",
     "refers to layer 'ghost', which is not in this model" },
   { "h5-duplicate-names.h5", LOAD_MODEL, "format", "\"fc\"", "is used more than once" },
-  { "h5-kernel-shape-mismatch.h5", LOAD_MODEL, "shape", "layer 'fc' (Dense): weight 0 'fc/kernel:0'",
-    "has shape (3, 5), the config implies (?, 4)" },
-  { "h5-nan-weights.h5", LOAD_MODEL, "ok", "layer 'fc' weight 'fc/kernel:0'", "holds 2 NaN/Inf values" },
+  { "h5-kernel-shape-mismatch.h5", LOAD_MODEL, "shape",
+    "layer 'fc' (Dense): weight 0 'fc/kernel:0'", "has shape (3, 5), the config implies (?, 4)" },
+  { "h5-nan-weights.h5", LOAD_MODEL, "ok", "layer 'fc' weight 'fc/kernel:0'",
+    "holds 2 NaN/Inf values" },
   /* Keras 3 .keras */
   { "keras3-truncated.keras", LOAD_MODEL, "format", "zip", "not a readable zip archive" },
-  { "keras3-kernel-shape-mismatch.keras", LOAD_MODEL, "shape", "layer 'fc' (Dense): weight 0 'vars/0'",
-    "has shape (3, 6), the config implies (?, 4)" },
+  { "keras3-kernel-shape-mismatch.keras", LOAD_MODEL, "shape",
+    "layer 'fc' (Dense): weight 0 'vars/0'", "has shape (3, 6), the config implies (?, 4)" },
   { "keras3-inbound-not-a-list.keras", LOAD_MODEL, "format", "layer 'fc': 'inbound_nodes'",
     "is an object, expected a list of calls" },
-  { "keras3-inf-weights.keras", LOAD_MODEL, "ok", "layer 'fc' weight 'vars/0'", "holds 1 NaN/Inf values" },
+  { "keras3-inf-weights.keras", LOAD_MODEL, "ok", "layer 'fc' weight 'vars/0'",
+    "holds 1 NaN/Inf values" },
   /* TF.js */
   { "tfjs-truncated/model.json", LOAD_MODEL, "format", "line 1, column 216", "not valid JSON" },
   { "tfjs-missing-shard/model.json", LOAD_MODEL, "io", "weight shard 'group1-shard1of1.bin'",
@@ -68,11 +70,13 @@ static const Case cases[] = {
     "must be in topological order" },
   /* .npy inputs */
   { "npy-complex-dtype.npy", LOAD_NPY, "unsupported", "'<c8'", "dtype" },
-  { "npy-shape-past-data.npy", LOAD_NPY, "format", "data at byte 128", "holds 20 bytes, expected 48" },
+  { "npy-shape-past-data.npy", LOAD_NPY, "format", "data at byte 128",
+    "holds 20 bytes, expected 48" },
   { "npy-truncated-header.npy", LOAD_NPY, "format", "header of 118 bytes at byte 10",
     "does not fit in the 30-byte file" },
   /* pictures for `run` and the window (the reasons after "picture:" are libpng's and libjpeg's) */
-  { "image-text.png", LOAD_IMAGE, "format", "first bytes", "not a PNG, JPEG, GIF, BMP or TIFF picture" },
+  { "image-text.png", LOAD_IMAGE, "format", "first bytes",
+    "not a PNG, JPEG, GIF, BMP or TIFF picture" },
   { "image-truncated.png", LOAD_IMAGE, "format", "after row 31 of 64", "png picture's data ends" },
   { "image-zero-size.png", LOAD_IMAGE, "format", "png picture", "Invalid IHDR data" },
   { "image-truncated.jpg", LOAD_IMAGE, "format", "jpeg picture", "cannot decode" },

@@ -1,12 +1,11 @@
 /* A save that fails half-way through writing (the disk fills up; here: a file-size limit,
  * RLIMIT_FSIZE, makes write() fail with EFBIG after 64 KiB) leaves the existing file exactly as
  * it was and no temporary file behind, in every export format. */
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "osh-model.h"
 #include "osh-test.h"
@@ -34,8 +33,10 @@ static void
 test_interrupted_save (void)
 {
   /* The old file: a small model; the new one: a bigger model that cannot be written. */
-  g_autofree char *small_path = osh_test_corpus ("keras2/face_classification/tiny_XCEPTION_KDEF.hdf5");
-  g_autofree char *big_path = osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  g_autofree char *small_path =
+      osh_test_corpus ("keras2/face_classification/tiny_XCEPTION_KDEF.hdf5");
+  g_autofree char *big_path =
+      osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
   if (!g_file_test (small_path, G_FILE_TEST_EXISTS) || !g_file_test (big_path, G_FILE_TEST_EXISTS))
     {
       g_test_skip ("corpus absent");
@@ -68,7 +69,8 @@ test_interrupted_save (void)
       g_assert_false (saved);
       g_test_message ("%s: %s", names[i], err.message);
       g_assert_cmpstr (osh_error_code_name (err.code), ==, "io");
-      g_assert_nonnull (strstr (err.message, names[i]) ? err.message : strstr (err.message, "shard"));
+      g_assert_nonnull (strstr (err.message, names[i]) ? err.message
+                                                       : strstr (err.message, "shard"));
       g_autofree char *after = read_all (path, &after_len);
       g_assert_cmpmem (before, before_len, after, after_len);
       g_assert_cmpint (count_entries (dir), ==, expected_entries);

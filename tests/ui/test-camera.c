@@ -1,8 +1,8 @@
 /* The viewport keeps the point under the cursor fixed, clamps, fits and flies. */
 #include <math.h>
 
-#include "osh-test.h"
 #include "osh-camera.h"
+#include "osh-test.h"
 
 static OshCamera
 make (void)

@@ -1,13 +1,13 @@
 /* "New from Architecture…": the window's action opens the dialog, the dialog builds a zoo
  * model in a worker and the window shows it, laid out, as an unsaved untrained model. */
+#include <gtk/gtk.h>
+#include <string.h>
+
 #include "offshoot-application.h"
 #include "offshoot-new-dialog.h"
 #include "offshoot-window.h"
 #include "osh-test.h"
 #include "ui-test-window.h"
-
-#include <gtk/gtk.h>
-#include <string.h>
 
 static GtkApplication *app;
 

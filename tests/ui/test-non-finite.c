@@ -6,11 +6,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "osh-model.h"
-#include "osh-zoo-build.h"
-
 #include "offshoot-window-private.h"
+#include "osh-model.h"
 #include "osh-test.h"
+#include "osh-zoo-build.h"
 #include "ui-test-window.h"
 
 /* Input → global pooling → Dense(10, softmax) whose kernel is all NaN. */
@@ -49,7 +48,8 @@ test_nan_outputs (void)
   while (offshoot_window_is_busy (win))
     g_main_context_iteration (NULL, TRUE);
   g_assert_null (offshoot_window_get_error (win));
-  g_autoptr (GFile) sample = g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/circle-1.png");
+  g_autoptr (GFile) sample =
+      g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/circle-1.png");
   offshoot_window_set_run_input (win, sample);
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
   while (offshoot_window_is_busy (win))

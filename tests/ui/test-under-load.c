@@ -8,15 +8,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "osh-model.h"
-#include "osh-zoo-build.h"
-
 #include "offshoot-window-private.h"
+#include "osh-model.h"
 #include "osh-test.h"
 #include "osh-workers.h"
+#include "osh-zoo-build.h"
 #include "ui-test-window.h"
 
-#define BLOCKS 750 /* four layers each */
+#define BLOCKS 750                /* four layers each */
 #define N_LAYERS (4 * BLOCKS + 4) /* with the input, the stem and the classifier */
 
 static char *model_path;
@@ -94,7 +93,9 @@ tick (gpointer data)
 static void
 ticks_start (Ticks *t, OffshootWindow *win)
 {
-  *t = (Ticks){ .win = win, .last_cpu_ns = thread_cpu_ns (), .last_wall_us = g_get_monotonic_time () };
+  *t = (Ticks){ .win = win,
+                .last_cpu_ns = thread_cpu_ns (),
+                .last_wall_us = g_get_monotonic_time () };
   t->source = g_timeout_add (TICK_MS, tick, t);
 }
 
@@ -145,7 +146,8 @@ open_and_run (OffshootWindow *win)
   g_assert_null (offshoot_window_get_error (win));
   g_assert_cmpint (offshoot_window_get_graph (win)->n_layers, ==, N_LAYERS);
   g_assert_true (offshoot_graph_view_is_laying_out (offshoot_window_get_graph_view (win)));
-  g_autoptr (GFile) sample = g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/circle-1.png");
+  g_autoptr (GFile) sample =
+      g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/circle-1.png");
   offshoot_window_set_run_input (win, sample);
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
   g_assert_true (offshoot_run_panel_is_running (offshoot_window_get_run_panel (win)));
@@ -250,16 +252,16 @@ run_and_close (CloseCase *c)
   int children = count_children ();
   /* An application runs once: a new one for each case, the process's default like the
    * one `offshoot` makes. */
-  g_autoptr (GtkApplication) run_app = gtk_application_new ("io.offshoot.Offshoot.TestClose",
-                                                            G_APPLICATION_NON_UNIQUE);
+  g_autoptr (GtkApplication) run_app =
+      gtk_application_new ("io.offshoot.Offshoot.TestClose", G_APPLICATION_NON_UNIQUE);
   g_application_set_resource_base_path (G_APPLICATION (run_app), "/io/offshoot/Offshoot");
   g_application_set_default (G_APPLICATION (run_app));
   g_signal_connect (run_app, "activate", G_CALLBACK (close_mid_work), c);
   int status = g_application_run (G_APPLICATION (run_app), 0, NULL);
   g_application_set_default (G_APPLICATION (app));
   g_assert_cmpint (status, ==, 0);
-  g_assert_null (c->window);                          /* the window is gone */
-  g_assert_cmpint (osh_workers_in_flight (), ==, 0);  /* every worker returned and was dropped */
+  g_assert_null (c->window);                         /* the window is gone */
+  g_assert_cmpint (osh_workers_in_flight (), ==, 0); /* every worker returned and was dropped */
   g_assert_cmpint (count_children (), ==, children); /* no helper process left behind */
 }
 

@@ -3,13 +3,12 @@
 #include <gtk/gtk.h>
 #include <string.h>
 
-#include "osh-model.h"
-#include "osh-shapes.h"
-
-#include "osh-exec.h"
-#include "osh-outputs.h"
 #include "offshoot-application.h"
 #include "offshoot-window-private.h"
+#include "osh-exec.h"
+#include "osh-model.h"
+#include "osh-outputs.h"
+#include "osh-shapes.h"
 #include "osh-test.h"
 #include "ui-test-window.h"
 
@@ -109,7 +108,8 @@ test_opens_model (void)
   g_assert_cmpint (g->n_outputs, ==, 2);
   g_assert_cmpint (osh_graph_find_layer (g, -1, "/fc/Gemm"), >=, 0);
   g_assert_cmpint (osh_graph_find_layer (g, -1, "/spatial/Conv"), >=, 0);
-  g_assert_cmpint (offshoot_graph_view_count_items (offshoot_window_get_graph_view (win)), ==, g->n_nodes);
+  g_assert_cmpint (offshoot_graph_view_count_items (offshoot_window_get_graph_view (win)), ==,
+                   g->n_nodes);
   g_assert_true (strstr (gtk_window_get_title (GTK_WINDOW (win)), "torch_jit") != NULL);
   g_assert_true (action_enabled (win, "zoom-fit"));
   g_assert_true (action_enabled (win, "export-model"));
@@ -142,7 +142,8 @@ test_click_selects_layer (void)
   g_autofree char *params = digits (offshoot_layer_panel_get_text (panel, "params"));
   g_assert_cmpstr (params, ==, "36");
   g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "weights"), "min ") != NULL);
-  g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "weights"), "no NaN or Inf") != NULL);
+  g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "weights"), "no NaN or Inf")
+                 != NULL);
   g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "config"), "{") != NULL);
 
   /* A press and a release far apart is a drag, not a click: the selection stays. */
@@ -234,7 +235,8 @@ test_run_face_model (void)
   offshoot_window_set_run_input (win, file);
   g_assert_true (offshoot_run_panel_can_run (run));
   /* face_classification's emotion classes, in index order (corpus README). */
-  static const char *const emotions[] = { "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral" };
+  static const char *const emotions[] = { "angry", "disgust",  "fear",   "happy",
+                                          "sad",   "surprise", "neutral" };
   offshoot_run_panel_set_class_names (run, "angry, disgust, fear, happy, sad, surprise, neutral");
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
   g_assert_true (offshoot_window_is_busy (win));
@@ -252,7 +254,8 @@ test_run_face_model (void)
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   int layer = osh_graph_find_layer (offshoot_window_get_graph (win), -1, "conv2d_7");
   offshoot_graph_view_select_layer (view, layer, TRUE);
-  const char *act = offshoot_layer_panel_get_text (offshoot_window_get_layer_panel (win), "activation");
+  const char *act =
+      offshoot_layer_panel_get_text (offshoot_window_get_layer_panel (win), "activation");
   g_assert_true (g_str_has_prefix (act, "output (1, 4, 4, 7)"));
   ui_test_close (win);
 }
@@ -295,7 +298,8 @@ test_attach_run_export (void)
   g_assert_true (action_enabled (win, "undo"));
   g_assert_true (action_enabled (win, "export-snippet"));
   /* The new output is selected and shown. */
-  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, osh_graph_find_layer (g, -1, "aux_head_out"));
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==,
+                   osh_graph_find_layer (g, -1, "aux_head_out"));
 
   g_autoptr (GFile) file = g_file_new_for_path (photo);
   offshoot_window_set_run_input (win, file);
@@ -305,7 +309,8 @@ test_attach_run_export (void)
   g_assert_null (offshoot_run_panel_get_error (run));
   g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 2);
   float p;
-  g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==, engine_top_class (g, photo, &p));
+  g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), ==,
+                   engine_top_class (g, photo, &p));
   g_assert_nonnull (offshoot_run_panel_get_result_picture (run, 1));
   g_assert_true (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 1), "heatmap 15×15, "));
   GdkPaintable *pic = offshoot_run_panel_get_result_picture (run, 1);
@@ -366,7 +371,8 @@ test_zoom_actions (void)
 
   /* The wheel zooms at the pointer: the world point under it stays put. */
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
-  GtkEventController *motion = find_controller (GTK_WIDGET (view), GTK_TYPE_EVENT_CONTROLLER_MOTION);
+  GtkEventController *motion =
+      find_controller (GTK_WIDGET (view), GTK_TYPE_EVENT_CONTROLLER_MOTION);
   g_signal_emit_by_name (motion, "motion", 200.0, 150.0);
   double wx0, wy0, wx1, wy1;
   osh_camera_view_to_world (cam, 200, 150, &wx0, &wy0);
@@ -392,7 +398,8 @@ with_blocks (const OshGraph *g)
   OshError err = { 0 };
   OshGraph *d = osh_graph_copy (g, &err);
   OshRef x = d->outputs[1];
-  static const char *const names[] = { "block1a_relu", "block1a_relu_2", "block1b_relu", "block1b_relu_2" };
+  static const char *const names[] = { "block1a_relu", "block1a_relu_2", "block1b_relu",
+                                       "block1b_relu_2" };
   for (int i = 0; i < 4; i++)
     {
       int l = osh_graph_add_layer (d, -1, names[i], "Relu", NULL, &err);
@@ -414,13 +421,15 @@ test_collapse_blocks (void)
   ui_test_settle (win);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   int expanded = offshoot_graph_view_count_items (view);
-  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (TRUE));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks",
+                                      g_variant_new_boolean (TRUE));
   g_assert_true (offshoot_window_is_busy (win)); /* laying out again in the worker */
   ui_test_settle (win);
   /* Blocks of several boxes become one box each (block1a_*, block1b_*, and whatever else
    * the layout counts as repeated). */
   g_assert_cmpint (offshoot_graph_view_count_items (view), <=, expanded - 2);
-  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks", g_variant_new_boolean (FALSE));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks",
+                                      g_variant_new_boolean (FALSE));
   ui_test_settle (win);
   g_assert_cmpint (offshoot_graph_view_count_items (view), ==, expanded);
   /* One group by name (a double click on its frame does the same). */
@@ -620,7 +629,8 @@ test_drop_recent_picture (void)
   g_assert_true (offshoot_graph_view_export (offshoot_window_get_graph_view (win), png, &error));
   g_autoptr (GdkTexture) tex = gdk_texture_new_from_filename (png, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (gdk_texture_get_height (tex), >, gdk_texture_get_width (tex)); /* top to bottom */
+  g_assert_cmpint (gdk_texture_get_height (tex), >,
+                   gdk_texture_get_width (tex)); /* top to bottom */
   g_remove (png);
   g_rmdir (dir);
   ui_test_close (win);
@@ -634,11 +644,16 @@ test_shortcuts (void)
   {
     const char *action, *accel;
   } wanted[] = {
-    { "win.open", "<Control>o" },       { "win.export", "<Control>e" },
-    { "win.find", "<Control>f" },       { "win.zoom-in", "<Control>plus" },
-    { "win.zoom-out", "<Control>minus" }, { "win.zoom-fit", "<Control>0" },
-    { "win.run", "F5" },                { "win.undo", "<Control>z" },
-    { "win.redo", "<Shift><Control>z" }, { "win.attach-head", "<Control>h" },
+    { "win.open", "<Control>o" },
+    { "win.export", "<Control>e" },
+    { "win.find", "<Control>f" },
+    { "win.zoom-in", "<Control>plus" },
+    { "win.zoom-out", "<Control>minus" },
+    { "win.zoom-fit", "<Control>0" },
+    { "win.run", "F5" },
+    { "win.undo", "<Control>z" },
+    { "win.redo", "<Shift><Control>z" },
+    { "win.attach-head", "<Control>h" },
   };
   offshoot_application_set_accels (app);
   OffshootWindow *win = new_window ();
@@ -665,16 +680,17 @@ check_buttons (GtkWidget *w, int *n_checked)
   if (GTK_IS_BUTTON (w) || GTK_IS_MENU_BUTTON (w))
     {
       const char *label = GTK_IS_BUTTON (w) ? gtk_button_get_label (GTK_BUTTON (w))
-                                             : gtk_menu_button_get_label (GTK_MENU_BUTTON (w));
+                                            : gtk_menu_button_get_label (GTK_MENU_BUTTON (w));
       GtkWidget *parent = gtk_widget_get_parent (w);
       gboolean inner = parent && GTK_IS_MENU_BUTTON (parent); /* the menu button's own button */
       gboolean switcher = parent && GTK_IS_STACK_SWITCHER (parent);
       /* GtkSearchBar's own close button. */
-      gboolean search_close = parent && GTK_IS_CENTER_BOX (parent)
-                              && gtk_widget_get_ancestor (w, GTK_TYPE_SEARCH_BAR);
+      gboolean search_close =
+          parent && GTK_IS_CENTER_BOX (parent) && gtk_widget_get_ancestor (w, GTK_TYPE_SEARCH_BAR);
       /* Minimize, maximize, close, spin buttons' steppers, drop-downs: GTK names them. */
-      gboolean controls = parent && (GTK_IS_WINDOW_CONTROLS (parent) || GTK_IS_SPIN_BUTTON (parent)
-                                     || GTK_IS_DROP_DOWN (parent));
+      gboolean controls = parent
+                          && (GTK_IS_WINDOW_CONTROLS (parent) || GTK_IS_SPIN_BUTTON (parent)
+                              || GTK_IS_DROP_DOWN (parent));
       if (!label && !inner && !switcher && !search_close && !controls)
         {
           if (!gtk_widget_get_tooltip_text (w))

@@ -64,14 +64,16 @@ build_functional (void)
   int gap_n = osh_graph_add_node (g, gap, &(OshRef){ bb_n, 0 }, 1, 1, &err);
   int flat = osh_graph_add_layer (g, -1, "flatten", "Flatten", NULL, &err);
   int flat_n = osh_graph_add_node (g, flat, &x, 1, 1, &err);
-  int proj = osh_graph_add_layer (g, -1, "proj", "Dense",
-                                  cfg ("{\"units\": 2, \"activation\": \"linear\", \"use_bias\": true}"), &err);
+  int proj = osh_graph_add_layer (
+      g, -1, "proj", "Dense",
+      cfg ("{\"units\": 2, \"activation\": \"linear\", \"use_bias\": true}"), &err);
   int proj_n = osh_graph_add_node (g, proj, &(OshRef){ flat_n, 0 }, 1, 1, &err);
   int add = osh_graph_add_layer (g, -1, "add", "Add", NULL, &err);
   OshRef add_in[2] = { { gap_n, 0 }, { proj_n, 0 } };
   int add_n = osh_graph_add_node (g, add, add_in, 2, 1, &err);
-  int head = osh_graph_add_layer (g, -1, "head", "Dense",
-                                  cfg ("{\"units\": 3, \"activation\": \"linear\", \"use_bias\": true}"), &err);
+  int head = osh_graph_add_layer (
+      g, -1, "head", "Dense",
+      cfg ("{\"units\": 3, \"activation\": \"linear\", \"use_bias\": true}"), &err);
   int head_n = osh_graph_add_node (g, head, &(OshRef){ add_n, 0 }, 1, 1, &err);
   int head_n2 = osh_graph_add_node (g, head, &(OshRef){ gap_n, 0 }, 1, 1, &err);
   OshRef outs[2] = { { head_n, 0 }, { head_n2, 0 } };
@@ -86,7 +88,8 @@ build_functional (void)
   add_weight (g, bn, "bn/moving_variance:0", 1, (int64_t[]){ 2 }, false, 1.6f);
   /* a variance must be positive */
   for (int i = 0; i < 2; i++)
-    g->layers[bn].weights[3].value->data[i] = 0.5f + fabsf (g->layers[bn].weights[3].value->data[i]);
+    g->layers[bn].weights[3].value->data[i] =
+        0.5f + fabsf (g->layers[bn].weights[3].value->data[i]);
   add_weight (g, proj, "proj/kernel:0", 2, (int64_t[]){ 9, 2 }, true, 0.7f);
   add_weight (g, proj, "proj/bias:0", 1, (int64_t[]){ 2 }, true, 0.8f);
   add_weight (g, head, "head/kernel:0", 2, (int64_t[]){ 2, 3 }, true, 0.9f);
@@ -174,8 +177,9 @@ build_sequential (void)
                         "{\"name\": \"float32\"}, \"registered_name\": null}}");
   int d1 = osh_graph_add_layer (g, -1, "dense", "Dense", policy, &err);
   int d1_n = osh_graph_add_node (g, d1, &(OshRef){ in_n, 0 }, 1, 1, &err);
-  int d2 = osh_graph_add_layer (g, -1, "dense_1", "Dense",
-                                cfg ("{\"units\": 2, \"activation\": \"softmax\", \"use_bias\": true}"), &err);
+  int d2 = osh_graph_add_layer (
+      g, -1, "dense_1", "Dense",
+      cfg ("{\"units\": 2, \"activation\": \"softmax\", \"use_bias\": true}"), &err);
   int d2_n = osh_graph_add_node (g, d2, &(OshRef){ d1_n, 0 }, 1, 1, &err);
   g_assert_true (osh_graph_set_io (g, -1, &(OshRef){ in_n, 0 }, 1, &(OshRef){ d2_n, 0 }, 1, &err));
   add_weight (g, d1, "vars/0", 2, (int64_t[]){ 4, 3 }, true, 2.1f);
@@ -210,7 +214,6 @@ sequential_expected (const OshGraph *g, const float *x, float out[2])
   out[1] = e1 / (e0 + e1);
 }
 
-
 /* left(6), right(6) -> features[Sequential: fc1(5, tanh) -> fc2(3)] called on each
  * -> concatenate -> score(2). */
 OshGraph *
@@ -229,9 +232,11 @@ build_siamese (void)
   int f = osh_graph_add_layer (g, -1, "features", "Sequential", NULL, &err);
   int fin = osh_graph_add_layer (g, f, "fc1_input", "InputLayer", cfg (in_cfg), &err);
   int fin_n = osh_graph_add_node (g, fin, NULL, 0, 1, &err);
-  int fc1 = osh_graph_add_layer (g, f, "fc1", "Dense", cfg ("{\"units\": 5, \"activation\": \"tanh\"}"), &err);
+  int fc1 = osh_graph_add_layer (g, f, "fc1", "Dense",
+                                 cfg ("{\"units\": 5, \"activation\": \"tanh\"}"), &err);
   int fc1_n = osh_graph_add_node (g, fc1, &(OshRef){ fin_n, 0 }, 1, 1, &err);
-  int fc2 = osh_graph_add_layer (g, f, "fc2", "Dense", cfg ("{\"units\": 3, \"activation\": \"linear\"}"), &err);
+  int fc2 = osh_graph_add_layer (g, f, "fc2", "Dense",
+                                 cfg ("{\"units\": 3, \"activation\": \"linear\"}"), &err);
   int fc2_n = osh_graph_add_node (g, fc2, &(OshRef){ fc1_n, 0 }, 1, 1, &err);
   g_assert_true (osh_graph_set_io (g, f, &(OshRef){ fin_n, 0 }, 1, &(OshRef){ fc2_n, 0 }, 1, &err));
   int f_left = osh_graph_add_node (g, f, &(OshRef){ left_n, 0 }, 1, 1, &err);
@@ -240,7 +245,8 @@ build_siamese (void)
   int both = osh_graph_add_layer (g, -1, "both", "Concatenate", cfg ("{\"axis\": -1}"), &err);
   OshRef parts[2] = { { f_left, 0 }, { f_right, 0 } };
   int both_n = osh_graph_add_node (g, both, parts, 2, 1, &err);
-  int score = osh_graph_add_layer (g, -1, "score", "Dense", cfg ("{\"units\": 2, \"activation\": \"linear\"}"), &err);
+  int score = osh_graph_add_layer (g, -1, "score", "Dense",
+                                   cfg ("{\"units\": 2, \"activation\": \"linear\"}"), &err);
   int score_n = osh_graph_add_node (g, score, &(OshRef){ both_n, 0 }, 1, 1, &err);
   OshRef ins[2] = { { left_n, 0 }, { right_n, 0 } };
   g_assert_true (osh_graph_set_io (g, -1, ins, 2, &(OshRef){ score_n, 0 }, 1, &err));
@@ -273,7 +279,8 @@ siamese_expected (const OshGraph *g, const float *left, const float *right, floa
   float h[5], both[6];
   for (int side = 0; side < 2; side++)
     {
-      dense (side == 0 ? left : right, 6, w (g, "features/fc1", 0), w (g, "features/fc1", 1), 5, true, h);
+      dense (side == 0 ? left : right, 6, w (g, "features/fc1", 0), w (g, "features/fc1", 1), 5,
+             true, h);
       dense (h, 5, w (g, "features/fc2", 0), w (g, "features/fc2", 1), 3, false, both + 3 * side);
     }
   dense (both, 6, w (g, "score", 0), w (g, "score", 1), 2, false, out);

@@ -10,8 +10,8 @@ run_reference (const char *const *argv)
   char *out = NULL, *errout = NULL;
   int status = 0;
   GError *error = NULL;
-  gboolean spawned = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-                                   &errout, &status, &error);
+  gboolean spawned = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                   &out, &errout, &status, &error);
   g_assert_no_error (error);
   g_assert_true (spawned);
   if (!g_spawn_check_wait_status (status, NULL))
@@ -29,7 +29,8 @@ json_t *
 h5py_summary (const char *path, bool keras)
 {
   char *script = osh_test_fixture ("writers/h5_summary.py");
-  const char *argv[] = { "/usr/bin/python3", script, keras ? "--keras" : path, keras ? path : NULL, NULL };
+  const char *argv[] = { "/usr/bin/python3", script, keras ? "--keras" : path, keras ? path : NULL,
+                         NULL };
   json_t *doc = run_reference (argv);
   g_free (script);
   return doc;

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "built-models.h"
-#include "references.h"
 #include "osh-model.h"
 #include "osh-test.h"
+#include "references.h"
 
 static const char *corpus_models[] = {
   "keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5",
@@ -74,8 +74,8 @@ assert_same_ref (const OshGraph *a, OshRef ra, const OshGraph *b, OshRef rb, con
 }
 
 static void
-assert_same_io (const OshGraph *a, const OshRef *ra, int na, const OshGraph *b, const OshRef *rb, int nb,
-                const char *what)
+assert_same_io (const OshGraph *a, const OshRef *ra, int na, const OshGraph *b, const OshRef *rb,
+                int nb, const char *what)
 {
   g_assert_cmpint (na, ==, nb);
   for (int i = 0; i < na; i++)
@@ -196,12 +196,12 @@ round_trip (const OshGraph *g, const char *target)
   g_free (dir);
 }
 
-
 static void
 test_corpus_model (gconstpointer data)
 {
   const Case *c = data;
-  char *path = g_str_has_prefix (c->model, "writers/") ? osh_test_fixture (c->model) : osh_test_corpus (c->model);
+  char *path = g_str_has_prefix (c->model, "writers/") ? osh_test_fixture (c->model)
+                                                       : osh_test_corpus (c->model);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_test_skip ("corpus not available");

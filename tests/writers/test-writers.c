@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include "built-models.h"
-#include "references.h"
 #include "osh-connectivity.h"
 #include "osh-fixes.h"
 #include "osh-model.h"
 #include "osh-test.h"
 #include "osh-write-config.h"
 #include "osh-write-names.h"
+#include "references.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -81,7 +81,8 @@ tmp_file_free (TmpFile *t)
 
 /* The reference's SHA-256 of a dataset equals ours of weight `index` of layer `path`. */
 static void
-assert_same_bits (const json_t *datasets, const char *key, const OshGraph *g, const char *path, int index)
+assert_same_bits (const json_t *datasets, const char *key, const OshGraph *g, const char *path,
+                  int index)
 {
   int l = osh_graph_find_path (g, path);
   g_assert_cmpint (l, >=, 0);
@@ -115,7 +116,8 @@ str_at (const json_t *v, const char *path)
   char **parts = g_strsplit (path, ".", -1);
   const json_t *cur = v;
   for (int i = 0; parts[i] && cur; i++)
-    cur = json_is_array (cur) ? json_array_get (cur, (size_t) atoi (parts[i])) : json_object_get (cur, parts[i]);
+    cur = json_is_array (cur) ? json_array_get (cur, (size_t) atoi (parts[i]))
+                              : json_object_get (cur, parts[i]);
   g_strfreev (parts);
   return json_string_value (cur);
 }
@@ -137,19 +139,23 @@ test_config_keras2 (void)
   g_assert_cmpstr (str_at (layers, "1.config.layers.1.inbound_nodes.0.0.0"), ==, "bb_in");
   g_assert_cmpstr (str_at (layers, "1.config.input_layers.0.0"), ==, "bb_in");
   /* a nested model's first call is its node 1 in Keras 2 and tfjs (node 0 is its own) */
-  json_t *gap_in = json_array_get (json_array_get (json_object_get (json_array_get (layers, 2), "inbound_nodes"), 0), 0);
+  json_t *gap_in = json_array_get (
+      json_array_get (json_object_get (json_array_get (layers, 2), "inbound_nodes"), 0), 0);
   g_assert_cmpint (json_integer_value (json_array_get (gap_in, 1)), ==, 1);
   /* Add takes two tensors in one call */
-  json_t *add_call = json_array_get (json_object_get (json_array_get (layers, 5), "inbound_nodes"), 0);
+  json_t *add_call =
+      json_array_get (json_object_get (json_array_get (layers, 5), "inbound_nodes"), 0);
   g_assert_cmpint (json_array_size (add_call), ==, 2);
   g_assert_cmpstr (str_at (add_call, "1.0"), ==, "proj");
   /* the shared head: two calls, and the second output names node 1 */
-  g_assert_cmpint (json_array_size (json_object_get (json_array_get (layers, 6), "inbound_nodes")), ==, 2);
+  g_assert_cmpint (json_array_size (json_object_get (json_array_get (layers, 6), "inbound_nodes")),
+                   ==, 2);
   json_t *outs = json_object_get (json_object_get (c, "config"), "output_layers");
   char *text = json_dumps (outs, JSON_COMPACT);
   g_assert_cmpstr (text, ==, "[[\"head\",0,0],[\"head\",1,0]]");
   free (text);
-  g_assert_true (json_is_true (json_object_get (json_object_get (json_array_get (layers, 6), "config"), "trainable")));
+  g_assert_true (json_is_true (
+      json_object_get (json_object_get (json_array_get (layers, 6), "config"), "trainable")));
   json_decref (c);
   osh_graph_free (g);
 }
@@ -164,11 +170,14 @@ test_config_keras3 (void)
   g_assert_cmpstr (str_at (c, "module"), ==, "keras.src.models.functional");
   json_t *layers = json_object_get (json_object_get (c, "config"), "layers");
   /* InputLayer uses batch_shape in Keras 3 */
-  g_assert_nonnull (json_object_get (json_object_get (json_array_get (layers, 0), "config"), "batch_shape"));
+  g_assert_nonnull (
+      json_object_get (json_object_get (json_array_get (layers, 0), "config"), "batch_shape"));
   g_assert_cmpstr (str_at (layers, "2.inbound_nodes.0.args.0.class_name"), ==, "__keras_tensor__");
-  g_assert_cmpstr (str_at (layers, "2.inbound_nodes.0.args.0.config.keras_history.0"), ==, "backbone");
+  g_assert_cmpstr (str_at (layers, "2.inbound_nodes.0.args.0.config.keras_history.0"), ==,
+                   "backbone");
   /* a multi-input layer gets one list argument */
-  g_assert_cmpstr (str_at (layers, "5.inbound_nodes.0.args.0.1.config.keras_history.0"), ==, "proj");
+  g_assert_cmpstr (str_at (layers, "5.inbound_nodes.0.args.0.1.config.keras_history.0"), ==,
+                   "proj");
   g_assert_cmpstr (str_at (layers, "1.registered_name"), ==, "Functional");
   json_decref (c);
   osh_graph_free (g);
@@ -178,15 +187,20 @@ test_config_keras3 (void)
   c = model_config (g, OSH_KERAS_CONFIG_2);
   g_assert_cmpstr (str_at (c, "class_name"), ==, "Sequential");
   g_assert_cmpstr (str_at (c, "config.layers.1.config.dtype"), ==, "float32");
-  g_assert_null (json_object_get (json_array_get (json_object_get (json_object_get (c, "config"), "layers"), 1),
-                                  "inbound_nodes"));
-  g_assert_nonnull (json_object_get (json_object_get (json_array_get (json_object_get (json_object_get (c, "config"), "layers"), 0), "config"), "batch_input_shape"));
+  g_assert_null (json_object_get (
+      json_array_get (json_object_get (json_object_get (c, "config"), "layers"), 1),
+      "inbound_nodes"));
+  g_assert_nonnull (json_object_get (
+      json_object_get (
+          json_array_get (json_object_get (json_object_get (c, "config"), "layers"), 0), "config"),
+      "batch_input_shape"));
   json_decref (c);
 
   /* a second head on a Sequential: no longer a chain, so a functional Model */
   OshError err = { 0 };
   int d2 = osh_graph_add_layer (g, -1, "aux", "Dense", json_pack ("{s:i}", "units", 1), &err);
-  int d2_n = osh_graph_add_node (g, d2, &(OshRef){ osh_graph_layer_first_node (g, 1), 0 }, 1, 1, &err);
+  int d2_n =
+      osh_graph_add_node (g, d2, &(OshRef){ osh_graph_layer_first_node (g, 1), 0 }, 1, 1, &err);
   OshRef outs[2] = { g->outputs[0], { d2_n, 0 } };
   g_assert_true (osh_graph_set_io (g, -1, g->inputs, 1, outs, 2, &err));
   c = model_config (g, OSH_KERAS_CONFIG_2);
@@ -217,8 +231,9 @@ test_names (void)
     }
   OshKeras3Keys keys;
   g_assert_true (osh_keras3_keys_init (&keys, 4));
-  const char *order[][2] = { { "Conv2D", "conv2d" }, { "Dense", "dense" }, { "Conv2D", "conv2d_1" },
-                             { "Conv2D", "conv2d_2" } };
+  const char *order[][2] = {
+    { "Conv2D", "conv2d" }, { "Dense", "dense" }, { "Conv2D", "conv2d_1" }, { "Conv2D", "conv2d_2" }
+  };
   for (size_t i = 0; i < G_N_ELEMENTS (order); i++)
     {
       osh_keras3_key (&keys, order[i][0], buf, sizeof buf);
@@ -268,21 +283,24 @@ test_h5_layout (void)
   g_assert_cmpstr (str_at (s, "model_config.class_name"), ==, "Model");
   g_assert_cmpstr (str_at (s, "model_weights_attrs.backend"), ==, "tensorflow");
   char *names = json_dumps (json_object_get (s, "layer_names"), JSON_COMPACT);
-  g_assert_cmpstr (names, ==, "[\"img\",\"backbone\",\"gap\",\"flatten\",\"proj\",\"add\",\"head\"]");
+  g_assert_cmpstr (names, ==,
+                   "[\"img\",\"backbone\",\"gap\",\"flatten\",\"proj\",\"add\",\"head\"]");
   free (names);
   /* the nested model's group holds its sub-tree's weights under their stored names */
   json_t *bb = json_object_get (json_object_get (s, "layers"), "backbone");
   names = json_dumps (json_object_get (bb, "weight_names"), JSON_COMPACT);
-  g_assert_cmpstr (names, ==, "[\"conv_1/kernel:0\",\"conv_1/bias:0\",\"bn/gamma:0\",\"bn/beta:0\","
-                              "\"bn/moving_mean:0\",\"bn/moving_variance:0\"]");
+  g_assert_cmpstr (names, ==,
+                   "[\"conv_1/kernel:0\",\"conv_1/bias:0\",\"bn/gamma:0\",\"bn/beta:0\","
+                   "\"bn/moving_mean:0\",\"bn/moving_variance:0\"]");
   free (names);
   g_assert_cmpstr (str_at (bb, "weight_names_dtype"), ==, "|S20");
   json_t *bb_data = json_object_get (bb, "datasets");
   assert_same_bits (bb_data, "conv_1/kernel:0", g, "backbone/conv", 0);
   assert_same_bits (bb_data, "bn/moving_variance:0", g, "backbone/bn", 3);
   /* layers without weights: an empty list, as Keras leaves it */
-  g_assert_cmpint (json_array_size (json_object_get (json_object_get (json_object_get (s, "layers"), "gap"),
-                                                     "weight_names")), ==, 0);
+  g_assert_cmpint (json_array_size (json_object_get (
+                       json_object_get (json_object_get (s, "layers"), "gap"), "weight_names")),
+                   ==, 0);
   json_t *head = json_object_get (json_object_get (s, "layers"), "head");
   assert_same_bits (json_object_get (head, "datasets"), "head/bias:0", g, "head", 1);
   json_decref (s);
@@ -335,8 +353,8 @@ image_input (float x[9], float step, float start)
   for (int i = 0; i < 9; i++)
     {
       x[i] = step * (float) i + start;
-      g_string_append_printf (input, "%s[%g]%s%s", i % 3 == 0 ? "[" : "", x[i], i % 3 == 2 ? "]" : "",
-                              i < 8 ? "," : "]]");
+      g_string_append_printf (input, "%s[%g]%s%s", i % 3 == 0 ? "[" : "", x[i],
+                              i % 3 == 2 ? "]" : "", i < 8 ? "," : "]]");
     }
   return input;
 }
@@ -346,7 +364,8 @@ assert_outputs (const json_t *got, const float *want, int n)
 {
   g_assert_cmpint (json_array_size (got), ==, n);
   for (int i = 0; i < n; i++)
-    g_assert_cmpfloat_with_epsilon (json_real_value (json_array_get (got, (size_t) i)), want[i], 1e-5);
+    g_assert_cmpfloat_with_epsilon (json_real_value (json_array_get (got, (size_t) i)), want[i],
+                                    1e-5);
 }
 
 static void
@@ -362,7 +381,8 @@ test_tfjs_predicts (void)
   GString *input = image_input (x, 0.25f, -1.0f);
   json_t *r = tfjs_predict (f.path, input->str);
   g_string_free (input, TRUE);
-  g_assert_cmpint (json_integer_value (json_object_get (r, "params")), ==, osh_graph_total_params (g, NULL));
+  g_assert_cmpint (json_integer_value (json_object_get (r, "params")), ==,
+                   osh_graph_total_params (g, NULL));
   g_assert_cmpstr (str_at (r, "layers.1.class_name"), ==, "Functional");
   float want1[3], want2[3];
   functional_expected (g, x, want1, want2);
@@ -379,7 +399,9 @@ test_tfjs_predicts (void)
   const float right[6] = { -0.4f, 0.8f, 0.2f, -0.1f, 0.6f, -0.3f };
   float want_s[2];
   siamese_expected (g, left, right, want_s);
-  r = tfjs_predict (f.path, "{\"inputs\": [[[0.1, -0.2, 0.3, 0.5, -0.7, 0.9]], [[-0.4, 0.8, 0.2, -0.1, 0.6, -0.3]]]}");
+  r = tfjs_predict (
+      f.path,
+      "{\"inputs\": [[[0.1, -0.2, 0.3, 0.5, -0.7, 0.9]], [[-0.4, 0.8, 0.2, -0.1, 0.6, -0.3]]]}");
   g_assert_cmpstr (str_at (r, "layers.2.class_name"), ==, "Sequential");
   assert_outputs (json_array_get (json_object_get (r, "outputs"), 0), want_s, 2);
   json_decref (r);
@@ -415,7 +437,8 @@ test_tfjs_duplicate_names (void)
   OshError err = { 0 };
   g_assert_false (osh_model_save (g, path, &err));
   g_assert_cmpint (err.code, ==, OSH_ERR_UNSUPPORTED);
-  g_assert_nonnull (strstr (err.message, "layers 'backbone/proj' and 'proj' would both store weight"));
+  g_assert_nonnull (
+      strstr (err.message, "layers 'backbone/proj' and 'proj' would both store weight"));
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
   /* the Keras formats keep layers apart by their groups: fine there */
   g_free (path);
@@ -457,7 +480,9 @@ test_tfjs_edited_graphs (void)
       TmpFile f = saved (cases[k], "model.json");
       json_t *r = tfjs_predict (f.path, input->str);
       /* after the repair, bn reaches no output: Keras would not save it, nor do we */
-      int64_t dropped = k == 1 ? osh_graph_layer_params (cases[k], osh_graph_find_path (cases[k], "bn"), NULL) : 0;
+      int64_t dropped =
+          k == 1 ? osh_graph_layer_params (cases[k], osh_graph_find_path (cases[k], "bn"), NULL)
+                 : 0;
       g_assert_cmpint (dropped, ==, k == 1 ? 8 : 0);
       g_assert_cmpint (json_integer_value (json_object_get (r, "params")), ==,
                        osh_graph_total_params (cases[k], NULL) - dropped);
@@ -508,7 +533,8 @@ test_failed_save_keeps_target (void)
       char *before = read_all (path, &before_len);
       g_assert_false (osh_model_save (bad, path, &err));
       g_assert_cmpint (err.code, ==, OSH_ERR_DISCONNECTED);
-      g_assert_nonnull (strstr (err.message, "layer 'gap' takes the output of layer 'backbone/conv'"));
+      g_assert_nonnull (
+          strstr (err.message, "layer 'gap' takes the output of layer 'backbone/conv'"));
       char *after = read_all (path, &after_len);
       g_assert_cmpmem (before, before_len, after, after_len);
       g_free (before);

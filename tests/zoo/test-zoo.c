@@ -1,15 +1,15 @@
 /* The model zoo: parameter and layer counts against the published keras.applications figures,
  * the names a user looks for, and weights that are not degenerate. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
 #include "osh-exec.h"
 #include "osh-graph.h"
 #include "osh-model.h"
 #include "osh-shapes.h"
 #include "osh-test.h"
 #include "osh-zoo.h"
-
-#include <glib/gstdio.h>
-#include <math.h>
-#include <string.h>
 
 typedef struct
 {
@@ -26,18 +26,28 @@ typedef struct
  * sources for weights=None (the ImageNet-only extra Rescaling of EfficientNet excluded); e.g.
  * EfficientNetB0 without top has 237 layers, as Keras's transfer-learning guide prints. */
 static const Expected EXPECTED[] = {
-  { "EfficientNetB0", 5330571, 240, 4049571, 237 }, { "EfficientNetB1", 7856239, 0, 6575239, 0 },
-  { "EfficientNetB2", 9177569, 0, 7768569, 0 },     { "EfficientNetB3", 12320535, 0, 10783535, 0 },
-  { "EfficientNetB4", 19466823, 0, 17673823, 0 },   { "EfficientNetB5", 30562527, 0, 28513527, 0 },
-  { "EfficientNetB6", 43265143, 0, 40960143, 0 },   { "EfficientNetB7", 66658687, 0, 64097687, 0 },
-  { "MobileNet", 4253864, 0, 3228864, 86 },         { "MobileNetV2", 3538984, 156, 2257984, 154 },
+  { "EfficientNetB0", 5330571, 240, 4049571, 237 },
+  { "EfficientNetB1", 7856239, 0, 6575239, 0 },
+  { "EfficientNetB2", 9177569, 0, 7768569, 0 },
+  { "EfficientNetB3", 12320535, 0, 10783535, 0 },
+  { "EfficientNetB4", 19466823, 0, 17673823, 0 },
+  { "EfficientNetB5", 30562527, 0, 28513527, 0 },
+  { "EfficientNetB6", 43265143, 0, 40960143, 0 },
+  { "EfficientNetB7", 66658687, 0, 64097687, 0 },
+  { "MobileNet", 4253864, 0, 3228864, 86 },
+  { "MobileNetV2", 3538984, 156, 2257984, 154 },
   { "MobileNetV3Small", 2554968, 239, 939120, 229 },
   { "MobileNetV3Large", 5507432, 273, 2996352, 263 },
-  { "ResNet50", 25636712, 177, 23587712, 175 },     { "ResNet101", 44707176, 0, 42658176, 0 },
-  { "ResNet152", 60419944, 0, 58370944, 0 },        { "ResNet50V2", 25613800, 0, 23564800, 0 },
-  { "VGG16", 138357544, 23, 14714688, 19 },         { "VGG19", 143667240, 26, 20024384, 22 },
-  { "Xception", 22910480, 134, 20861480, 132 },     { "InceptionV3", 23851784, 313, 21802784, 311 },
-  { "DenseNet121", 8062504, 429, 7037504, 427 },    { "DenseNet169", 14307880, 0, 12642880, 0 },
+  { "ResNet50", 25636712, 177, 23587712, 175 },
+  { "ResNet101", 44707176, 0, 42658176, 0 },
+  { "ResNet152", 60419944, 0, 58370944, 0 },
+  { "ResNet50V2", 25613800, 0, 23564800, 0 },
+  { "VGG16", 138357544, 23, 14714688, 19 },
+  { "VGG19", 143667240, 26, 20024384, 22 },
+  { "Xception", 22910480, 134, 20861480, 132 },
+  { "InceptionV3", 23851784, 313, 21802784, 311 },
+  { "DenseNet121", 8062504, 429, 7037504, 427 },
+  { "DenseNet169", 14307880, 0, 12642880, 0 },
   { "DenseNet201", 20242984, 0, 18321984, 0 },
 };
 
@@ -217,7 +227,7 @@ test_mobilenet_v3_runs (void)
         }
       g_assert_cmpfloat (fabs (sum - 1.0), <, 1e-4);
       g_assert_cmpfloat (hi / lo, >, 1.1); /* not uniform */
-      g_assert_cmpfloat (diff, >, 1e-6); /* not a constant */
+      g_assert_cmpfloat (diff, >, 1e-6);   /* not a constant */
       osh_tensor_free (y[0]);
       osh_tensor_free (y[1]);
       osh_graph_free (g);

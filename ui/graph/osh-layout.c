@@ -59,22 +59,24 @@ osh_layer_family (const char *class_name)
   if (!strcmp (lower, "dense") || !strcmp (lower, "gemm") || !strcmp (lower, "matmul")
       || has (lower, "embedding"))
     return OSH_FAMILY_DENSE;
-  static const char *const merge[] = { "add", "subtract", "multiply", "mul", "sub", "sum",
-                                       "average", "maximum", "minimum", "concatenate",
-                                       "concat", "dot", "div" };
+  static const char *const merge[] = { "add",    "subtract", "multiply", "mul",     "sub",
+                                       "sum",    "average",  "maximum",  "minimum", "concatenate",
+                                       "concat", "dot",      "div" };
   for (size_t i = 0; i < G_N_ELEMENTS (merge); i++)
     if (!strcmp (lower, merge[i]))
       return OSH_FAMILY_MERGE;
-  static const char *const act[] = { "activation", "relu", "softmax", "sigmoid", "tanh", "elu",
-                                     "dropout", "leakyrelu", "prelu", "clip", "hardsigmoid",
-                                     "hardswish", "swish", "gelu", "thresholdedrelu" };
+  static const char *const act[] = { "activation", "relu", "softmax",        "sigmoid",
+                                     "tanh",       "elu",  "dropout",        "leakyrelu",
+                                     "prelu",      "clip", "hardsigmoid",    "hardswish",
+                                     "swish",      "gelu", "thresholdedrelu" };
   for (size_t i = 0; i < G_N_ELEMENTS (act); i++)
     if (has (lower, act[i]))
       return OSH_FAMILY_ACTIVATION;
-  static const char *const reshape[] = { "reshape", "flatten", "padding", "pad", "cropping",
-                                         "permute", "transpose", "squeeze", "unsqueeze",
-                                         "repeatvector", "upsampling", "resize", "slice",
-                                         "split", "gather", "lambda", "shape", "identity" };
+  static const char *const reshape[] = { "reshape",   "flatten",      "padding",    "pad",
+                                         "cropping",  "permute",      "transpose",  "squeeze",
+                                         "unsqueeze", "repeatvector", "upsampling", "resize",
+                                         "slice",     "split",        "gather",     "lambda",
+                                         "shape",     "identity" };
   for (size_t i = 0; i < G_N_ELEMENTS (reshape); i++)
     if (has (lower, reshape[i]))
       return OSH_FAMILY_RESHAPE;
@@ -268,8 +270,8 @@ osh_grouping_new (const OshGraph *g)
       model_group[i] = -1;
       if (l->is_model)
         {
-          model_group[i] = add_group (groups, OSH_GROUP_MODEL, osh_graph_layer_path (g, i), outer,
-                                      i);
+          model_group[i] =
+              add_group (groups, OSH_GROUP_MODEL, osh_graph_layer_path (g, i), outer, i);
           gr->layer_group[i] = model_group[i];
         }
     }
@@ -283,9 +285,8 @@ osh_grouping_new (const OshGraph *g)
     {
       char *top = module_root (g->layers[i].name);
       if (top)
-        g_hash_table_replace (roots, top,
-                              GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (roots, top))
-                                               + 1));
+        g_hash_table_replace (
+            roots, top, GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (roots, top)) + 1));
     }
   for (int i = 0; i < g->n_layers; i++)
     {
@@ -296,8 +297,8 @@ osh_grouping_new (const OshGraph *g)
       else if (l->name[0] == '/')
         {
           char *top = module_root (l->name);
-          bool crowded = top && GPOINTER_TO_INT (g_hash_table_lookup (roots, top)) * 2
-                                    > g->n_layers;
+          bool crowded =
+              top && GPOINTER_TO_INT (g_hash_table_lookup (roots, top)) * 2 > g->n_layers;
           prefix = module_prefix (l->name, crowded);
           g_free (top);
         }
@@ -322,12 +323,10 @@ osh_grouping_new (const OshGraph *g)
       else
         {
           const char *prefix = strchr (keys[i], '/') + 1;
-          char *name = l->owner >= 0 ? g_strdup_printf ("%s/%s",
-                                                        g_array_index (groups, OshGroup,
-                                                                       model_group[l->owner])
-                                                            .name,
-                                                        prefix)
-                                     : g_strdup (prefix);
+          char *name =
+              l->owner >= 0 ? g_strdup_printf (
+                  "%s/%s", g_array_index (groups, OshGroup, model_group[l->owner]).name, prefix)
+                            : g_strdup (prefix);
           int parent = l->owner >= 0 ? model_group[l->owner] : -1;
           /* Module paths start with '/' (module_prefix); name prefixes do not. */
           OshGroupKind kind = l->name[0] == '/' ? OSH_GROUP_MODULE : OSH_GROUP_BLOCK;
@@ -526,8 +525,7 @@ static bool
 model_transparent (const Builder *b, int layer)
 {
   const OshLayer *l = &b->g->layers[layer];
-  return l->is_model && l->n_outputs > 0
-         && osh_grouping_layer_collapsed_group (b->gr, layer) < 0;
+  return l->is_model && l->n_outputs > 0 && osh_grouping_layer_collapsed_group (b->gr, layer) < 0;
 }
 
 static void
@@ -545,8 +543,8 @@ shape_text (const OshGraph *g, OshRef r, char *buf, size_t size)
 static void
 measure (Builder *b, OshLayoutItem *it)
 {
-  osh_node_measure_box (b->measure, it->title, it->subtitle, it->shape_text, it->params,
-                        &it->box.w, &it->box.h);
+  osh_node_measure_box (b->measure, it->title, it->subtitle, it->shape_text, it->params, &it->box.w,
+                        &it->box.h);
 }
 
 static int
@@ -556,7 +554,10 @@ group_item (Builder *b, int grp)
     return b->group_item[grp];
   const OshGraph *g = b->g;
   const OshGroup *group = &b->gr->groups[grp];
-  OshLayoutItem it = { .kind = OSH_ITEM_GROUP, .node = -1, .group = grp, .layer = group->layer,
+  OshLayoutItem it = { .kind = OSH_ITEM_GROUP,
+                       .node = -1,
+                       .group = grp,
+                       .layer = group->layer,
                        .family = OSH_FAMILY_MODEL };
   const char *slash = strrchr (group->name, '/');
   it.title = g_strdup (slash ? slash + 1 : group->name);
@@ -571,9 +572,8 @@ group_item (Builder *b, int grp)
     }
   else
     {
-      it.subtitle = g_strdup_printf ("%s · %d layers",
-                                     group->kind == OSH_GROUP_MODULE ? "module" : "block",
-                                     group->n_layers);
+      it.subtitle = g_strdup_printf (
+          "%s · %d layers", group->kind == OSH_GROUP_MODULE ? "module" : "block", group->n_layers);
       int last = -1;
       for (int l = 0; l < g->n_layers; l++)
         if (osh_grouping_layer_in (b->gr, l, grp))
@@ -610,13 +610,15 @@ item_of_node (Builder *b, int n)
   else
     {
       const OshLayer *l = &g->layers[layer];
-      OshLayoutItem it = { .kind = OSH_ITEM_NODE, .node = n, .group = -1, .layer = layer,
+      OshLayoutItem it = { .kind = OSH_ITEM_NODE,
+                           .node = n,
+                           .group = -1,
+                           .layer = layer,
                            .family = osh_layer_family (l->class_name) };
       it.title = g_strdup (l->name);
       /* Inside a module-path block the block's frame already says "/features/features.3". */
       int grp = b->gr ? b->gr->layer_group[layer] : -1;
-      if (grp >= 0 && b->gr->groups[grp].kind == OSH_GROUP_MODULE
-          && l->owner < 0)
+      if (grp >= 0 && b->gr->groups[grp].kind == OSH_GROUP_MODULE && l->owner < 0)
         {
           const char *prefix = b->gr->groups[grp].name;
           size_t len = strlen (prefix);
@@ -710,8 +712,8 @@ emit_cluster (Builder *b, GString *dot, int grp, GPtrArray **members, GPtrArray 
   const OshGroup *group = &b->gr->groups[grp];
   const char *slash = strrchr (group->name, '/');
   char *label = g_strescape (slash ? slash + 1 : group->name, NULL);
-  g_string_append_printf (dot, "%*ssubgraph cluster_%d {\n%*slabel=\"%s\";\n", depth * 2, "",
-                          grp, depth * 2 + 2, "", label);
+  g_string_append_printf (dot, "%*ssubgraph cluster_%d {\n%*slabel=\"%s\";\n", depth * 2, "", grp,
+                          depth * 2 + 2, "", label);
   g_free (label);
   if (members[grp])
     for (guint k = 0; k < members[grp]->len; k++)
@@ -744,8 +746,7 @@ emit_chunks (Builder *b, GString *dot, int n_items)
         }
       g_string_append_printf (dot, "  subgraph cluster_chunk%d {\n    peripheries=0;\n   ",
                               chunk++);
-      for (int k = 0; k < OSH_LAYOUT_CHUNK_SIZE && i < n_items && b->item_cluster[i] < 0;
-           k++, i++)
+      for (int k = 0; k < OSH_LAYOUT_CHUNK_SIZE && i < n_items && b->item_cluster[i] < 0; k++, i++)
         g_string_append_printf (dot, " n%d;", i);
       g_string_append (dot, "\n  }\n");
     }
@@ -827,8 +828,7 @@ build_dot (Builder *b)
       /* Small graphs let dot make room for shape labels; big ones would grow twice as
        * tall and slow, so their labels go beside the curve's middle instead. */
       if (labels && e->label[0])
-        g_string_append_printf (dot, "  n%d -> n%d [label=\"%s\"];\n", e->from, e->to,
-                                e->label);
+        g_string_append_printf (dot, "  n%d -> n%d [label=\"%s\"];\n", e->from, e->to, e->label);
       else
         g_string_append_printf (dot, "  n%d -> n%d;\n", e->from, e->to);
     }
@@ -1029,8 +1029,8 @@ read_edge (OshLayoutEdge *e, Agedge_t *ge, double height)
     }
   const bezier *last = &spl->list[spl->size - 1];
   e->arrow = last->eflag != 0;
-  e->arrow_tip = e->arrow ? (OshPoint){ last->ep.x, height - last->ep.y }
-                          : e->points[e->n_points - 1];
+  e->arrow_tip =
+      e->arrow ? (OshPoint){ last->ep.x, height - last->ep.y } : e->points[e->n_points - 1];
   e->bounds = (OshRect){ e->points[0].x, e->points[0].y, 0, 0 };
   for (int k = 1; k < e->n_points; k++)
     grow_rect (&e->bounds, e->points[k].x, e->points[k].y);
@@ -1045,8 +1045,7 @@ read_edge (OshLayoutEdge *e, Agedge_t *ge, double height)
       e->label_pos = (OshPoint){ e->points[mid].x + 4, e->points[mid].y - 5 };
     }
   if (e->label && *e->label)
-    grow_rect (&e->bounds, e->label_pos.x + 4.2 * (double) strlen (e->label),
-               e->label_pos.y + 10);
+    grow_rect (&e->bounds, e->label_pos.x + 4.2 * (double) strlen (e->label), e->label_pos.y + 10);
 }
 
 static bool

@@ -63,8 +63,8 @@ const char *osh_family_name (OshFamily f); /* "conv", "norm", ... */
 
 typedef enum
 {
-  OSH_GROUP_MODEL, /* a nested model (a layer with is_model) */
-  OSH_GROUP_BLOCK, /* layers sharing a repeated-block name prefix: "block5a_", "conv2_block1_" */
+  OSH_GROUP_MODEL,  /* a nested model (a layer with is_model) */
+  OSH_GROUP_BLOCK,  /* layers sharing a repeated-block name prefix: "block5a_", "conv2_block1_" */
   OSH_GROUP_MODULE, /* ONNX nodes sharing a module path: "/features/features.3/..." */
 } OshGroupKind;
 
@@ -137,19 +137,19 @@ typedef struct
   int from, to;     /* item indices */
   OshPoint *points; /* cubic Bézier control points: 1 + 3k of them */
   int n_points;
-  bool arrow;           /* an arrowhead from points[n_points - 1] to arrow_tip */
-  OshPoint arrow_tip;   /* touches the target box */
-  char *label;          /* the tensor shape carried, "" when unknown */
-  OshPoint label_pos;   /* where the label's left edge sits (mid-curve, to the right) */
-  OshRect bounds;       /* covers the curve, arrowhead and label */
+  bool arrow;         /* an arrowhead from points[n_points - 1] to arrow_tip */
+  OshPoint arrow_tip; /* touches the target box */
+  char *label;        /* the tensor shape carried, "" when unknown */
+  OshPoint label_pos; /* where the label's left edge sits (mid-curve, to the right) */
+  OshRect bounds;     /* covers the curve, arrowhead and label */
 } OshLayoutEdge;
 
 typedef struct
 {
-  int group;    /* an expanded group drawn as a frame */
+  int group; /* an expanded group drawn as a frame */
   OshRect box;
   char *label;
-  int depth;    /* 0 for top-level groups */
+  int depth; /* 0 for top-level groups */
 } OshLayoutCluster;
 
 typedef struct
@@ -160,7 +160,7 @@ typedef struct
   int n_edges;
   OshLayoutCluster *clusters; /* outer clusters before inner ones */
   int n_clusters;
-  OshRect bounds;             /* everything, starting at (0, 0) */
+  OshRect bounds; /* everything, starting at (0, 0) */
 
   int *node_item; /* per IR node: the item showing it (itself or its collapsed group), or -1
                      for a call of an expanded nested model (its inner layers show it) */

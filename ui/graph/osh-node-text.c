@@ -48,8 +48,8 @@ third_line (const char *shape, int64_t params, char *buf, size_t size)
 }
 
 PangoLayout *
-osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle,
-                      const char *shape, int64_t params)
+osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle, const char *shape,
+                      int64_t params)
 {
   char third[256];
   third_line (shape, params, third, sizeof third);
@@ -155,8 +155,8 @@ small_width (OshNodeMeasure *m, const char *text)
 }
 
 void
-osh_node_measure_box (OshNodeMeasure *m, const char *title, const char *subtitle,
-                      const char *shape, int64_t params, double *w, double *h)
+osh_node_measure_box (OshNodeMeasure *m, const char *title, const char *subtitle, const char *shape,
+                      int64_t params, double *w, double *h)
 {
   char third[256];
   third_line (shape, params, third, sizeof third);

@@ -77,7 +77,10 @@ typedef struct
   Rgb selected, search, hovered, head, red;
 } Palette;
 
-#define RGB(hex) { ((hex) >> 16 & 255) / 255.0, ((hex) >> 8 & 255) / 255.0, ((hex) & 255) / 255.0 }
+#define RGB(hex)                                                                                   \
+  {                                                                                                \
+    ((hex) >> 16 & 255) / 255.0, ((hex) >> 8 & 255) / 255.0, ((hex) &255) / 255.0                  \
+  }
 
 static const Palette light = {
   .background = RGB (0xfafafa), .text = RGB (0x1e1e1e), .muted = RGB (0x5e5c64),
@@ -130,7 +133,7 @@ struct _OshScene
   OshGraphLayout *lay;
   bool dark;
   PangoContext *text;
-  PangoLayout **item_text;  /* built on first draw, kept */
+  PangoLayout **item_text; /* built on first draw, kept */
   PangoLayout **edge_text;
   PangoLayout **cluster_text;
   uint32_t *node_style;
@@ -368,8 +371,7 @@ small_text (OshScene *s, const char *font_name, const char *text)
 }
 
 static void
-draw_cluster (OshScene *s, cairo_t *cr, const Palette *p, const OshLayoutCluster *cl,
-              bool text)
+draw_cluster (OshScene *s, cairo_t *cr, const Palette *p, const OshLayoutCluster *cl, bool text)
 {
   rounded_rect (cr, cl->box, 6);
   set_rgb (cr, p->cluster_fill, s->dark ? 0.6 : 0.7);
@@ -409,8 +411,8 @@ draw_edge (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   cairo_set_line_width (cr, red || lit ? 2.2 : 1.2);
   cairo_move_to (cr, e->points[0].x, e->points[0].y);
   for (int k = 1; k + 2 < e->n_points; k += 3)
-    cairo_curve_to (cr, e->points[k].x, e->points[k].y, e->points[k + 1].x,
-                    e->points[k + 1].y, e->points[k + 2].x, e->points[k + 2].y);
+    cairo_curve_to (cr, e->points[k].x, e->points[k].y, e->points[k + 1].x, e->points[k + 1].y,
+                    e->points[k + 2].x, e->points[k + 2].y);
   cairo_stroke (cr);
   if (e->arrow)
     {
@@ -508,8 +510,8 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   if (!text)
     return;
   if (!s->item_text[i])
-    s->item_text[i] = osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text,
-                                            it->params);
+    s->item_text[i] =
+        osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text, it->params);
   set_rgb (cr, p->text, alpha);
   cairo_move_to (cr, r.x + OSH_NODE_PAD_X, r.y + OSH_NODE_PAD_Y);
   pango_cairo_show_layout (cr, s->item_text[i]);
@@ -654,14 +656,16 @@ osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshV
         }
     }
   for (int i = 0; i < s->lay->n_items; i++)
-    if (s->item_style[i] & (OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT | OSH_STYLE_SELECTED
-                            | OSH_STYLE_SEARCH_HIT))
+    if (s->item_style[i]
+        & (OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT | OSH_STYLE_SELECTED
+           | OSH_STYLE_SEARCH_HIT))
       {
         OshRect b = s->lay->items[i].box;
         uint32_t st = s->item_style[i];
-        set_rgb (cr, (st & OSH_STYLE_SELECTED)     ? p->selected
-                     : (st & OSH_STYLE_SEARCH_HIT) ? p->search
-                                                   : p->red,
+        set_rgb (cr,
+                 (st & OSH_STYLE_SELECTED)     ? p->selected
+                 : (st & OSH_STYLE_SEARCH_HIT) ? p->search
+                                               : p->red,
                  1);
         cairo_rectangle (cr, b.x - 4, b.y - 4, b.w + 8, b.h + 8);
         cairo_fill (cr);
@@ -680,8 +684,8 @@ osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshV
 }
 
 void
-osh_scene_minimap_to_world (const OshScene *s, double w, double h, double mx, double my,
-                            double *wx, double *wy)
+osh_scene_minimap_to_world (const OshScene *s, double w, double h, double mx, double my, double *wx,
+                            double *wy)
 {
   OshViewport mv;
   minimap_fit (s, w, h, &mv);
@@ -702,8 +706,7 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   bool png = !strcmp (ext, "png"), svg = !strcmp (ext, "svg"), pdf = !strcmp (ext, "pdf");
   g_free (ext);
   if (!png && !svg && !pdf)
-    return osh_fail (err, OSH_ERR_USAGE, "%s: unknown image type (use .png, .svg or .pdf)",
-                     path);
+    return osh_fail (err, OSH_ERR_USAGE, "%s: unknown image type (use .png, .svg or .pdf)", path);
   /* Cairo images stop at 32767 pixels a side; PDF viewers at 200 inches (14,400 pt). */
   double limit = png ? 32000 : pdf ? 14400 : 1e7;
   double big = MAX (b.w, b.h) * scale + 2 * margin;
@@ -720,8 +723,8 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
     surface = cairo_pdf_surface_create (path, w, h);
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
     {
-      bool ok = osh_fail (err, OSH_ERR_IO, "%s: cannot create a %.0f × %.0f image: %s", path, w,
-                          h, cairo_status_to_string (cairo_surface_status (surface)));
+      bool ok = osh_fail (err, OSH_ERR_IO, "%s: cannot create a %.0f × %.0f image: %s", path, w, h,
+                          cairo_status_to_string (cairo_surface_status (surface)));
       cairo_surface_destroy (surface);
       return ok;
     }

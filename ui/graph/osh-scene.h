@@ -36,14 +36,13 @@ void osh_viewport_to_world (const OshViewport *vp, double vx, double vy, double 
 /* The world rectangle a view of view_w × view_h shows. */
 OshRect osh_viewport_visible (const OshViewport *vp, double view_w, double view_h);
 /* Scales by `factor` keeping the world point under (vx, vy) fixed; scale clamped. */
-void osh_viewport_zoom_at (OshViewport *vp, double vx, double vy, double factor,
-                           double min_scale, double max_scale);
+void osh_viewport_zoom_at (OshViewport *vp, double vx, double vy, double factor, double min_scale,
+                           double max_scale);
 /* Fits `world` into the view with `margin` pixels around it, at most `max_scale`. */
-void osh_viewport_fit (OshViewport *vp, OshRect world, double view_w, double view_h,
-                       double margin, double max_scale);
+void osh_viewport_fit (OshViewport *vp, OshRect world, double view_w, double view_h, double margin,
+                       double max_scale);
 /* Puts the world point (wx, wy) at the centre of the view; the scale stays. */
-void osh_viewport_center_on (OshViewport *vp, double wx, double wy, double view_w,
-                             double view_h);
+void osh_viewport_center_on (OshViewport *vp, double wx, double wy, double view_w, double view_h);
 
 /* ---- Highlight styles, per IR node -------------------------------------------------------- */
 
@@ -91,8 +90,8 @@ int osh_scene_query (const OshScene *scene, OshRect world, int *out, int max);
 void osh_scene_draw_minimap (OshScene *scene, cairo_t *cr, double w, double h,
                              const OshViewport *vp, double view_w, double view_h);
 /* The world point under a minimap point, for click-to-jump. */
-void osh_scene_minimap_to_world (const OshScene *scene, double w, double h, double mx,
-                                 double my, double *wx, double *wy);
+void osh_scene_minimap_to_world (const OshScene *scene, double w, double h, double mx, double my,
+                                 double *wx, double *wy);
 
 /* Writes the whole scene to PNG, SVG or PDF (chosen by the name's extension) at `scale`
  * (1.0 = one pixel per point for PNG). */

@@ -19,8 +19,9 @@ static const uint8_t ramp[5][3] = {
 void
 osh_heatmap_style_init (OshHeatmapStyle *style)
 {
-  *style = (OshHeatmapStyle){ .fixed_range = false, .lo = 0, .hi = 1, .opacity = 0.5,
-                              .colorbar = true, .min_side = 256 };
+  *style = (OshHeatmapStyle){
+    .fixed_range = false, .lo = 0, .hi = 1, .opacity = 0.5, .colorbar = true, .min_side = 256
+  };
 }
 
 void
@@ -193,8 +194,9 @@ osh_heatmap_write_png (const OshTensor *map, const OshImage *img, const OshHeatm
     osh_fail (err, OSH_ERR_IO, "%s: cannot encode the PNG: %s", path, cairo_status_to_string (st));
   GError *gerr = NULL;
   /* GLib writes a temporary file beside the target and renames it into place. */
-  if (ok && !g_file_set_contents_full (path, (const char *) png->data, (gssize) png->len,
-                                       G_FILE_SET_CONTENTS_CONSISTENT, 0666, &gerr))
+  if (ok
+      && !g_file_set_contents_full (path, (const char *) png->data, (gssize) png->len,
+                                    G_FILE_SET_CONTENTS_CONSISTENT, 0666, &gerr))
     {
       ok = false;
       osh_fail (err, OSH_ERR_IO, "%s", gerr->message);

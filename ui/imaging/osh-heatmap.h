@@ -22,9 +22,9 @@ typedef struct
 {
   bool fixed_range; /* use lo..hi; otherwise the map's finite min..max */
   float lo, hi;
-  double opacity;   /* of the colours over the picture, 0..1 */
+  double opacity; /* of the colours over the picture, 0..1 */
   bool colorbar;
-  int min_side;     /* without a picture, the map is drawn at least this big (pixels) */
+  int min_side; /* without a picture, the map is drawn at least this big (pixels) */
 } OshHeatmapStyle;
 
 void osh_heatmap_style_init (OshHeatmapStyle *style);

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #define OSH_IMAGE_MAX_SIDE 32768
-#define OSH_IMAGE_MAX_PIXELS (INT64_C (1) << 27)   /* 134 megapixels: 512 MiB as RGBA */
-#define OSH_IMAGE_MAX_FILE (INT64_C (512) << 20)  /* bytes of one picture file */
+#define OSH_IMAGE_MAX_PIXELS (INT64_C (1) << 27) /* 134 megapixels: 512 MiB as RGBA */
+#define OSH_IMAGE_MAX_FILE (INT64_C (512) << 20) /* bytes of one picture file */
 
 OshImage *
 osh_image_new_rgb (int width, int height, const uint8_t *rgb, OshError *err)
@@ -50,7 +50,8 @@ osh_image_free (OshImage *img)
 static OshImage *
 image_from_pixbuf (const char *name, GdkPixbuf *pb, OshError *err)
 {
-  if (gdk_pixbuf_get_colorspace (pb) != GDK_COLORSPACE_RGB || gdk_pixbuf_get_bits_per_sample (pb) != 8)
+  if (gdk_pixbuf_get_colorspace (pb) != GDK_COLORSPACE_RGB
+      || gdk_pixbuf_get_bits_per_sample (pb) != 8)
     {
       osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: only 8-bit RGB(A) pictures are supported", name);
       return NULL;
@@ -105,10 +106,11 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer data)
   if (width < 1 || height < 1 || width > OSH_IMAGE_MAX_SIDE || height > OSH_IMAGE_MAX_SIDE
       || (int64_t) width * height > OSH_IMAGE_MAX_PIXELS)
     {
-      osh_fail (check->err, OSH_ERR_LIMIT,
-                "%s: the picture says it is %dx%d pixels; Offshoot reads 1..%d pixels a side and at most "
-                "%lld in all",
-                check->name, width, height, OSH_IMAGE_MAX_SIDE, (long long) OSH_IMAGE_MAX_PIXELS);
+      osh_fail (
+          check->err, OSH_ERR_LIMIT,
+          "%s: the picture says it is %dx%d pixels; Offshoot reads 1..%d pixels a side and at most "
+          "%lld in all",
+          check->name, width, height, OSH_IMAGE_MAX_SIDE, (long long) OSH_IMAGE_MAX_PIXELS);
       check->refused = true;
       gdk_pixbuf_loader_set_size (loader, 0, 0);
     }
@@ -131,7 +133,8 @@ osh_image_load_bytes (const char *name, const void *data, size_t size, OshError 
   const char *type = picture_type (data, size);
   if (!type)
     {
-      osh_fail (err, OSH_ERR_FORMAT, "%s: not a PNG, JPEG, GIF, BMP or TIFF picture (by its first bytes)", name);
+      osh_fail (err, OSH_ERR_FORMAT,
+                "%s: not a PNG, JPEG, GIF, BMP or TIFF picture (by its first bytes)", name);
       return NULL;
     }
   GError *gerr = NULL;
@@ -150,7 +153,8 @@ osh_image_load_bytes (const char *name, const void *data, size_t size, OshError 
   decoded = gdk_pixbuf_loader_close (loader, decoded ? &gerr : NULL) && decoded;
   GdkPixbuf *pb = decoded && !check.refused ? gdk_pixbuf_loader_get_pixbuf (loader) : NULL;
   if (pb && check.rows_done < gdk_pixbuf_get_height (pb))
-    osh_fail (err, OSH_ERR_FORMAT, "%s: the %s picture's data ends after row %d of %d (a cut file?)", name, type,
+    osh_fail (err, OSH_ERR_FORMAT,
+              "%s: the %s picture's data ends after row %d of %d (a cut file?)", name, type,
               check.rows_done, gdk_pixbuf_get_height (pb));
   else if (pb)
     {
@@ -206,8 +210,13 @@ osh_resize_axis (int src, int dst, int i, int *i0, int *i1, float *frac)
 void
 osh_preprocess_init (OshPreprocess *pp)
 {
-  *pp = (OshPreprocess){ .height = 224, .width = 224, .channels = 3, .scale = 1.0f / 255.0f,
-                         .mean = { 0, 0, 0 }, .std = { 1, 1, 1 }, .order = OSH_ORDER_RGB,
+  *pp = (OshPreprocess){ .height = 224,
+                         .width = 224,
+                         .channels = 3,
+                         .scale = 1.0f / 255.0f,
+                         .mean = { 0, 0, 0 },
+                         .std = { 1, 1, 1 },
+                         .order = OSH_ORDER_RGB,
                          .layout = OSH_LAYOUT_CHANNELS_LAST };
 }
 
@@ -287,8 +296,8 @@ osh_preprocess_propose (const OshGraph *g, OshPreprocess *pp)
   if (!input_shape (g, &s))
     return false;
   /* An input may say its own layout (ONNX exports of Keras models keep NHWC inputs). */
-  const char *df = osh_config_string (g->layers[g->nodes[g->inputs[0].node].layer].config,
-                                      "data_format", NULL);
+  const char *df =
+      osh_config_string (g->layers[g->nodes[g->inputs[0].node].layer].config, "data_format", NULL);
   OshLayout layout = df ? (strcmp (df, "channels_first") == 0 ? OSH_LAYOUT_CHANNELS_FIRST
                                                               : OSH_LAYOUT_CHANNELS_LAST)
                         : g->layout;
@@ -321,9 +330,9 @@ osh_preprocess_describe (const OshPreprocess *pp, char *buf, size_t size)
               OSH_IMAGE_OPEN_STEP, pp->channels, pp->channels == 1 ? "" : "s");
   else
     snprintf (dims, sizeof dims, "%dx%dx%d", pp->height, pp->width, pp->channels);
-  snprintf (buf, size, "%s, v*%g%+g (%g..%g), mean %g,%g,%g std %g,%g,%g, %s, %s", dims,
-            pp->scale, pp->offset, pp->offset, 255 * pp->scale + pp->offset,
-            pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0], pp->std[1], pp->std[2],
+  snprintf (buf, size, "%s, v*%g%+g (%g..%g), mean %g,%g,%g std %g,%g,%g, %s, %s", dims, pp->scale,
+            pp->offset, pp->offset, 255 * pp->scale + pp->offset, pp->mean[0], pp->mean[1],
+            pp->mean[2], pp->std[0], pp->std[1], pp->std[2],
             pp->order == OSH_ORDER_BGR ? "BGR" : "RGB",
             pp->layout == OSH_LAYOUT_CHANNELS_FIRST ? "NCHW" : "NHWC");
 }

@@ -59,11 +59,11 @@ typedef struct
   int height, width; /* target size; 0: the picture's own, to a multiple of OSH_IMAGE_OPEN_STEP */
   int channels;      /* 1 (grayscale) or 3 */
   OshResizeMode resize;
-  float scale, offset;            /* x = v * scale + offset, v in 0..255 */
-  float mean[3], std[3];          /* then (x - mean) / std per channel */
+  float scale, offset;   /* x = v * scale + offset, v in 0..255 */
+  float mean[3], std[3]; /* then (x - mean) / std per channel */
   OshChannelOrder order;
-  OshLayout layout;               /* NHWC or NCHW tensor */
-  bool model_normalizes;          /* set by propose: a Rescaling/Normalization layer was found */
+  OshLayout layout;      /* NHWC or NCHW tensor */
+  bool model_normalizes; /* set by propose: a Rescaling/Normalization layer was found */
 } OshPreprocess;
 
 /* Decodes a PNG, JPEG, GIF, BMP or TIFF picture (recognised by its first bytes, whatever its

@@ -13,10 +13,10 @@
 #include "osh-scene.h"
 #include "osh-workers.h"
 
-#define CLICK_SLOP 4.0   /* pixels a click may move and still be a click */
-#define WHEEL_STEP 1.2   /* zoom factor per wheel notch */
-#define KEY_PAN 60.0     /* pixels per arrow key */
-#define FLY_USEC 450000  /* fly-to duration */
+#define CLICK_SLOP 4.0  /* pixels a click may move and still be a click */
+#define WHEEL_STEP 1.2  /* zoom factor per wheel notch */
+#define KEY_PAN 60.0    /* pixels per arrow key */
+#define FLY_USEC 450000 /* fly-to duration */
 #define MINIMAP_W 160.0
 #define MINIMAP_MARGIN 12.0
 
@@ -239,7 +239,8 @@ fly_to (OffshootGraphView *self, double wx, double wy, double zoom)
       return;
     }
   gboolean animate = TRUE;
-  g_object_get (gtk_widget_get_settings (GTK_WIDGET (self)), "gtk-enable-animations", &animate, NULL);
+  g_object_get (gtk_widget_get_settings (GTK_WIDGET (self)), "gtk-enable-animations", &animate,
+                NULL);
   if (!animate)
     {
       self->cam = target;
@@ -499,7 +500,8 @@ offshoot_graph_view_search (OffshootGraphView *self, const char *text)
       for (int rank = 0; rank < 3; rank++)
         for (int i = 0; i < lay->n_items; i++)
           {
-            g_autofree char *title = g_utf8_casefold (lay->items[i].title ? lay->items[i].title : "", -1);
+            g_autofree char *title =
+                g_utf8_casefold (lay->items[i].title ? lay->items[i].title : "", -1);
             const char *at = strstr (title, needle);
             int r = !at ? -1 : strcmp (title, needle) == 0 ? 0 : at == title ? 1 : 2;
             if (r == rank)
@@ -602,7 +604,8 @@ draw_message (OffshootGraphView *self, GtkSnapshot *snapshot, const char *text)
   GdkRGBA fg;
   gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &fg);
   gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((self->cam.view_w - w) / 2, (self->cam.view_h - h) / 2));
+  gtk_snapshot_translate (
+      snapshot, &GRAPHENE_POINT_INIT ((self->cam.view_w - w) / 2, (self->cam.view_h - h) / 2));
   gtk_snapshot_append_layout (snapshot, pl, &fg);
   gtk_snapshot_restore (snapshot);
   g_object_unref (pl);
@@ -642,7 +645,8 @@ offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       osh_camera_world_to_view (&self->cam, b.x, b.y, &x0, &y0);
       osh_camera_world_to_view (&self->cam, b.x + b.w, b.y + b.h, &x1, &y1);
       GskRoundedRect rr;
-      gsk_rounded_rect_init_from_rect (&rr, &GRAPHENE_RECT_INIT (x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4), 6);
+      gsk_rounded_rect_init_from_rect (
+          &rr, &GRAPHENE_RECT_INIT (x0 - 2, y0 - 2, x1 - x0 + 4, y1 - y0 + 4), 6);
       GdkRGBA accent = { 0.21, 0.52, 0.89, 0.9 };
       float widths[4] = { 2, 2, 2, 2 };
       GdkRGBA colors[4] = { accent, accent, accent, accent };
@@ -850,15 +854,10 @@ on_key (GtkEventControllerKey *c, guint keyval, guint keycode, GdkModifierType s
     case GDK_KEY_Down: dy = -KEY_PAN; break;
     case GDK_KEY_plus:
     case GDK_KEY_equal:
-    case GDK_KEY_KP_Add:
-      offshoot_graph_view_zoom (self, WHEEL_STEP);
-      return TRUE;
+    case GDK_KEY_KP_Add: offshoot_graph_view_zoom (self, WHEEL_STEP); return TRUE;
     case GDK_KEY_minus:
-    case GDK_KEY_KP_Subtract:
-      offshoot_graph_view_zoom (self, 1 / WHEEL_STEP);
-      return TRUE;
-    default:
-      return FALSE;
+    case GDK_KEY_KP_Subtract: offshoot_graph_view_zoom (self, 1 / WHEEL_STEP); return TRUE;
+    default: return FALSE;
     }
   stop_fly (self);
   osh_camera_pan (&self->cam, dx, dy);
@@ -881,8 +880,8 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   g_autofree char *t = g_markup_escape_text (it->title, -1);
   g_autofree char *s = g_markup_escape_text (it->subtitle ? it->subtitle : "", -1);
   g_autofree char *sh = g_markup_escape_text (it->shape_text ? it->shape_text : "", -1);
-  g_autofree char *safe = g_strdup_printf ("<b>%s</b>\n%s%s%s\n%" G_GINT64_FORMAT " parameters", t, s,
-                          *sh ? " → " : "", sh, it->params);
+  g_autofree char *safe = g_strdup_printf ("<b>%s</b>\n%s%s%s\n%" G_GINT64_FORMAT " parameters", t,
+                                           s, *sh ? " → " : "", sh, it->params);
   gtk_tooltip_set_markup (tooltip, safe);
   return TRUE;
 }
@@ -938,13 +937,13 @@ offshoot_graph_view_class_init (OffshootGraphViewClass *klass)
   gtk_widget_class_set_accessible_role (wc, GTK_ACCESSIBLE_ROLE_IMG);
 
   /* ::layer-selected (int layer): a click or a call selected a layer (-1: none). */
-  signals[SIGNAL_LAYER_SELECTED] = g_signal_new ("layer-selected", G_TYPE_FROM_CLASS (klass),
-                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                 G_TYPE_NONE, 1, G_TYPE_INT);
+  signals[SIGNAL_LAYER_SELECTED] =
+      g_signal_new ("layer-selected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_INT);
   /* ::layout-done: a layout finished (or failed: see offshoot_graph_view_get_error). */
-  signals[SIGNAL_LAYOUT_DONE] = g_signal_new ("layout-done", G_TYPE_FROM_CLASS (klass),
-                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                              G_TYPE_NONE, 0);
+  signals[SIGNAL_LAYOUT_DONE] =
+      g_signal_new ("layout-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -968,7 +967,8 @@ offshoot_graph_view_init (OffshootGraphView *self)
   g_signal_connect_object (motion, "leave", G_CALLBACK (on_leave), self, 0);
   gtk_widget_add_controller (w, motion);
 
-  GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
+  GtkEventController *scroll =
+      gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
   g_signal_connect_object (scroll, "scroll", G_CALLBACK (on_scroll), self, 0);
   gtk_widget_add_controller (w, scroll);
 

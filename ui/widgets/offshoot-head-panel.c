@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 
-
 #define CHECK_DELAY_MS 250 /* typing pauses this long before a check */
 
 enum
@@ -64,8 +63,8 @@ attach (OffshootHeadPanel *self, OshHeadSpec *spec, char **names, char **path_ou
   if (!osh_head_parse (text, spec, err))
     return NULL;
   g_autofree char *path = osh_graph_layer_path (self->graph->graph, self->layer);
-  OshAttachMode mode = gtk_check_button_get_active (self->keras_check) ? OSH_ATTACH_KERAS
-                                                                       : OSH_ATTACH_CONNECTED;
+  OshAttachMode mode =
+      gtk_check_button_get_active (self->keras_check) ? OSH_ATTACH_KERAS : OSH_ATTACH_CONNECTED;
   OshGraph *edited = osh_head_attach (self->graph->graph, path, spec, mode, names, err);
   if (edited && path_out)
     *path_out = g_steal_pointer (&path);
@@ -94,14 +93,14 @@ run_check (gpointer data)
           if (node >= 0 && edited->nodes[node].shapes)
             osh_shape_format (&edited->nodes[node].shapes[0], shape, sizeof shape);
           /* The class as made: Conv2D for a Keras graph, Conv for an ONNX one. */
-          g_string_append_printf (s, "%s+ %s (%s) → %s", i ? "\n" : "", names[i],
-                                  l >= 0 ? edited->layers[l].class_name
-                                         : osh_head_step_class (&spec.steps[i]),
-                                  shape);
+          g_string_append_printf (
+              s, "%s+ %s (%s) → %s", i ? "\n" : "", names[i],
+              l >= 0 ? edited->layers[l].class_name : osh_head_step_class (&spec.steps[i]), shape);
         }
       int64_t before = osh_graph_total_params (self->graph->graph, NULL);
-      g_string_append_printf (s, "\n%" G_GINT64_FORMAT " new parameters; the head's output becomes output %d.",
-                              osh_graph_total_params (edited, NULL) - before, edited->n_outputs);
+      g_string_append_printf (
+          s, "\n%" G_GINT64_FORMAT " new parameters; the head's output becomes output %d.",
+          osh_graph_total_params (edited, NULL) - before, edited->n_outputs);
       osh_graph_free (edited);
       free_names (names, spec.n_steps);
     }
@@ -146,7 +145,8 @@ write_spec (OffshootHeadPanel *self)
   gtk_widget_set_visible (GTK_WIDGET (self->filters_caption), t == TEMPLATE_SEG);
   gtk_widget_set_visible (GTK_WIDGET (self->outputs_spin), t != TEMPLATE_CHAIN);
   gtk_widget_set_visible (GTK_WIDGET (self->outputs_caption), t != TEMPLATE_CHAIN);
-  gtk_label_set_text (self->outputs_caption, t == TEMPLATE_CLASSIFIER ? "Classes" : "Output channels");
+  gtk_label_set_text (self->outputs_caption,
+                      t == TEMPLATE_CLASSIFIER ? "Classes" : "Output channels");
   g_autofree char *spec = NULL;
   if (t == TEMPLATE_SEG)
     spec = f == 128 && k == 1 ? g_strdup ("seg") : g_strdup_printf ("seg:%d:%d", f, k);
@@ -154,7 +154,8 @@ write_spec (OffshootHeadPanel *self)
     spec = g_strdup_printf ("classifier:%d", k);
   else
     spec = g_strdup_printf ("conv2d(filters=%d,kernel_size=3,padding=same),batchnorm,relu,"
-                            "conv2d(filters=%d,kernel_size=1)", f, k);
+                            "conv2d(filters=%d,kernel_size=1)",
+                            f, k);
   self->writing = TRUE;
   gtk_editable_set_text (GTK_EDITABLE (self->spec_entry), spec);
   self->writing = FALSE;
@@ -265,7 +266,8 @@ offshoot_head_panel_class_init (OffshootHeadPanelClass *klass)
   G_OBJECT_CLASS (klass)->dispose = offshoot_head_panel_dispose;
   G_OBJECT_CLASS (klass)->finalize = offshoot_head_panel_finalize;
   gtk_widget_class_set_layout_manager_type (wc, GTK_TYPE_BIN_LAYOUT);
-  gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-head-panel.ui");
+  gtk_widget_class_set_template_from_resource (wc,
+                                               "/io/offshoot/Offshoot/ui/offshoot-head-panel.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootHeadPanel, name)
   BIND (scroller);
   BIND (at_label);
@@ -281,9 +283,9 @@ offshoot_head_panel_class_init (OffshootHeadPanelClass *klass)
 #undef BIND
   /* ::attach (OshGraph *edited, const char *path, const OshHeadSpec *spec, char **names):
    * the handler owns `edited` from then on. */
-  signals[SIGNAL_ATTACH] = g_signal_new ("attach", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                         NULL, NULL, G_TYPE_NONE, 4, G_TYPE_POINTER, G_TYPE_STRING,
-                                         G_TYPE_POINTER, G_TYPE_POINTER);
+  signals[SIGNAL_ATTACH] =
+      g_signal_new ("attach", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                    G_TYPE_NONE, 4, G_TYPE_POINTER, G_TYPE_STRING, G_TYPE_POINTER, G_TYPE_POINTER);
 }
 
 static void
@@ -291,9 +293,12 @@ offshoot_head_panel_init (OffshootHeadPanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->layer = -1;
-  g_signal_connect_object (self->template_drop, "notify::selected", G_CALLBACK (on_template_changed), self, 0);
-  g_signal_connect_object (self->filters_spin, "value-changed", G_CALLBACK (write_spec), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->outputs_spin, "value-changed", G_CALLBACK (write_spec), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->template_drop, "notify::selected",
+                           G_CALLBACK (on_template_changed), self, 0);
+  g_signal_connect_object (self->filters_spin, "value-changed", G_CALLBACK (write_spec), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->outputs_spin, "value-changed", G_CALLBACK (write_spec), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->spec_entry, "changed", G_CALLBACK (on_spec_changed), self, 0);
   g_signal_connect_object (self->keras_check, "toggled", G_CALLBACK (on_mode_toggled), self, 0);
   g_signal_connect_object (self->apply_button, "clicked", G_CALLBACK (on_apply_clicked), self, 0);

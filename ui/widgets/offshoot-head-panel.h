@@ -13,8 +13,8 @@
 
 #include <gtk/gtk.h>
 
-#include "osh-heads.h"
 #include "osh-graph-handle.h"
+#include "osh-heads.h"
 
 G_BEGIN_DECLS
 

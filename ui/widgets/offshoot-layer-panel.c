@@ -33,7 +33,8 @@ offshoot_layer_panel_class_init (OffshootLayerPanelClass *klass)
   GtkWidgetClass *wc = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = offshoot_layer_panel_dispose;
   gtk_widget_class_set_layout_manager_type (wc, GTK_TYPE_BIN_LAYOUT);
-  gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-layer-panel.ui");
+  gtk_widget_class_set_template_from_resource (wc,
+                                               "/io/offshoot/Offshoot/ui/offshoot-layer-panel.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootLayerPanel, name)
   BIND (scroller);
   BIND (name_label);
@@ -74,7 +75,8 @@ append_shape (GString *s, const OshGraph *g, OshRef r)
   if (r.node >= 0 && r.node < g->n_nodes && r.index < g->nodes[r.node].n_outputs
       && g->nodes[r.node].shapes)
     osh_shape_format (&g->nodes[r.node].shapes[r.index], buf, sizeof buf);
-  const char *producer = r.node >= 0 && r.node < g->n_nodes ? g->layers[g->nodes[r.node].layer].name : "?";
+  const char *producer =
+      r.node >= 0 && r.node < g->n_nodes ? g->layers[g->nodes[r.node].layer].name : "?";
   g_string_append_printf (s, "%s%s  ← %s", s->len ? "\n" : "", buf, producer);
 }
 
@@ -83,10 +85,11 @@ format_stats (GString *s, const char *name, const OshShape *shape, const OshTens
 {
   char dims[128];
   osh_shape_format (shape, dims, sizeof dims);
-  g_string_append_printf (s, "%s%s %s\n  min %.4g  max %.4g\n  mean %.4g  std %.4g", s->len ? "\n" : "",
-                          name, dims, st->min, st->max, st->mean, st->std);
+  g_string_append_printf (s, "%s%s %s\n  min %.4g  max %.4g\n  mean %.4g  std %.4g",
+                          s->len ? "\n" : "", name, dims, st->min, st->max, st->mean, st->std);
   if (st->n_nan || st->n_inf)
-    g_string_append_printf (s, "\n  NaN %" G_GINT64_FORMAT "  Inf %" G_GINT64_FORMAT, st->n_nan, st->n_inf);
+    g_string_append_printf (s, "\n  NaN %" G_GINT64_FORMAT "  Inf %" G_GINT64_FORMAT, st->n_nan,
+                            st->n_inf);
   else
     g_string_append (s, "\n  no NaN or Inf");
 }
@@ -116,7 +119,8 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
   g_autofree char *path = osh_graph_layer_path (g, layer);
   gtk_label_set_text (self->name_label, path ? path : l->name);
   gtk_label_set_text (self->class_label, l->class_name);
-  gtk_label_set_text (self->owner_label, l->owner >= 0 ? g->layers[l->owner].name : "the top-level model");
+  gtk_label_set_text (self->owner_label,
+                      l->owner >= 0 ? g->layers[l->owner].name : "the top-level model");
   show_facts (self, TRUE);
 
   g_autoptr (GString) ins = g_string_new (NULL), outs = g_string_new (NULL);
@@ -138,10 +142,11 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
   gtk_label_set_text (self->outputs_label, outs->len ? outs->str : "—");
 
   int64_t trainable = 0, params = osh_graph_layer_params (g, layer, &trainable);
-  g_autofree char *ptext = params == trainable
-                               ? g_strdup_printf ("%'" G_GINT64_FORMAT, params)
-                               : g_strdup_printf ("%'" G_GINT64_FORMAT " (%'" G_GINT64_FORMAT " trainable)",
-                                                  params, trainable);
+  g_autofree char *ptext =
+      params == trainable
+          ? g_strdup_printf ("%'" G_GINT64_FORMAT, params)
+          : g_strdup_printf ("%'" G_GINT64_FORMAT " (%'" G_GINT64_FORMAT " trainable)", params,
+                             trainable);
   gtk_label_set_text (self->params_label, ptext);
 
   if (l->n_weights > 0)

@@ -2,8 +2,8 @@
  * has no AdwDialog here) whose Create button builds a zoo model in a GTask worker, so that
  * even EfficientNetB7 leaves the windows responsive. */
 #include "offshoot-new-dialog.h"
-#include "osh-workers.h"
 
+#include "osh-workers.h"
 #include "osh-zoo.h"
 
 struct _OffshootNewDialog
@@ -226,12 +226,7 @@ architecture_row (const char *name)
 }
 
 static GtkSpinButton *
-spin (GtkGrid *grid,
-      const char *label,
-      int column,
-      int row,
-      double lo,
-      double hi,
+spin (GtkGrid *grid, const char *label, int column, int row, double lo, double hi,
       GtkLabel **label_out)
 {
   GtkWidget *l = gtk_label_new_with_mnemonic (label);

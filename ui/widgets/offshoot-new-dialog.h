@@ -14,9 +14,9 @@
  */
 #pragma once
 
-#include "osh-graph.h"
-
 #include <gtk/gtk.h>
+
+#include "osh-graph.h"
 
 G_BEGIN_DECLS
 
@@ -26,8 +26,8 @@ G_DECLARE_FINAL_TYPE (OffshootNewDialog, offshoot_new_dialog, OFFSHOOT, NEW_DIAL
 /* Receives the built model (ownership passes) and its display title. */
 typedef void (*OffshootNewDialogDone) (OshGraph *g, const char *title, gpointer data);
 
-OffshootNewDialog *
-offshoot_new_dialog_new (GtkWindow *parent, OffshootNewDialogDone done, gpointer data);
+OffshootNewDialog *offshoot_new_dialog_new (GtkWindow *parent, OffshootNewDialogDone done,
+                                            gpointer data);
 
 /* What the controls do, for tests: select an architecture by name (its default input shape
  * fills the spin buttons), set the input shape, press Create. */

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "osh-exec.h"
-#include "osh-outputs.h"
 #include "osh-heatmap.h"
+#include "osh-outputs.h"
 #include "osh-workers.h"
 
 #define TOP_K 5
@@ -76,11 +76,11 @@ struct _OffshootRunPanel
   char *focus;
   gboolean syncing; /* widgets being set from pp */
 
-  RunJob *running;  /* owned by the task while it runs */
+  RunJob *running; /* owned by the task while it runs */
   GCancellable *cancellable;
   guint pulse_id;
-  RunJob *last;     /* the last finished run (plan kept for activations) */
-  GArray *results;  /* Result */
+  RunJob *last;    /* the last finished run (plan kept for activations) */
+  GArray *results; /* Result */
   char *error;
   GtkFileChooserNative *chooser;
 };
@@ -116,10 +116,13 @@ osh_texture_from_surface (cairo_surface_t *surface)
   cairo_surface_flush (surface);
   int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
   int stride = cairo_image_surface_get_stride (surface);
-  g_autoptr (GBytes) bytes = g_bytes_new (cairo_image_surface_get_data (surface), (gsize) stride * h);
+  g_autoptr (GBytes) bytes =
+      g_bytes_new (cairo_image_surface_get_data (surface), (gsize) stride * h);
   /* CAIRO_FORMAT_ARGB32 is premultiplied BGRA in memory on little-endian machines. */
-  return gdk_memory_texture_new (w, h, G_BYTE_ORDER == G_LITTLE_ENDIAN ? GDK_MEMORY_B8G8R8A8_PREMULTIPLIED
-                                                                       : GDK_MEMORY_A8R8G8B8_PREMULTIPLIED,
+  return gdk_memory_texture_new (w, h,
+                                 G_BYTE_ORDER == G_LITTLE_ENDIAN
+                                     ? GDK_MEMORY_B8G8R8A8_PREMULTIPLIED
+                                     : GDK_MEMORY_A8R8G8B8_PREMULTIPLIED,
                                  bytes, stride);
 }
 
@@ -167,8 +170,9 @@ sync_widgets (OffshootRunPanel *self)
   self->syncing = TRUE;
   gtk_spin_button_set_value (self->height_spin, self->pp.height);
   gtk_spin_button_set_value (self->width_spin, self->pp.width);
-  gtk_drop_down_set_selected (self->channels_drop,
-                              self->pp.channels == 1 ? 0 : self->pp.order == OSH_ORDER_BGR ? 2 : 1);
+  gtk_drop_down_set_selected (self->channels_drop, self->pp.channels == 1            ? 0
+                                                   : self->pp.order == OSH_ORDER_BGR ? 2
+                                                                                     : 1);
   guint range = RANGE_UNIT;
   if (self->pp.mean[0] != 0 || self->pp.std[0] != 1)
     range = RANGE_IMAGENET;
@@ -212,9 +216,7 @@ read_widgets (OffshootRunPanel *self)
       memcpy (self->pp.mean, (float[]){ 0.485f, 0.456f, 0.406f }, sizeof self->pp.mean);
       memcpy (self->pp.std, (float[]){ 0.229f, 0.224f, 0.225f }, sizeof self->pp.std);
       break;
-    default:
-      self->pp.scale = 1.0f / 255.0f;
-      self->pp.offset = 0.0f;
+    default: self->pp.scale = 1.0f / 255.0f; self->pp.offset = 0.0f;
     }
   describe (self);
 }
@@ -275,7 +277,8 @@ on_opacity_changed (GtkRange *range, OffshootRunPanel *self)
   if (!self->last || i >= (int) self->results->len)
     return;
   Result *r = &g_array_index (self->results, Result, i);
-  g_autoptr (GdkTexture) t = render_heatmap (r->map, self->last->image, gtk_range_get_value (range), NULL);
+  g_autoptr (GdkTexture) t =
+      render_heatmap (r->map, self->last->image, gtk_range_get_value (range), NULL);
   if (t)
     gtk_picture_set_paintable (r->picture, GDK_PAINTABLE (t));
 }
@@ -325,7 +328,8 @@ add_label_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTenso
       gtk_widget_set_hexpand (bar, TRUE);
       gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
       gtk_widget_add_css_class (bar, "topk-bar");
-      gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, name,
+                                      -1);
       GtkWidget *p = gtk_label_new (pct);
       gtk_label_set_xalign (GTK_LABEL (p), 1);
       gtk_widget_add_css_class (p, "numeric");
@@ -387,7 +391,8 @@ show_results (OffshootRunPanel *self)
       char shape[96];
       osh_shape_format (&y->shape, shape, sizeof shape);
       OshOutputKind kind = osh_output_classify (&y->shape, g->layout);
-      g_autofree char *title = g_strdup_printf ("%s  %s", osh_plan_output_name (job->plan, i), shape);
+      g_autofree char *title =
+          g_strdup_printf ("%s  %s", osh_plan_output_name (job->plan, i), shape);
       gtk_box_append (GTK_BOX (box), heading (title, "heading"));
       if (kind == OSH_OUTPUT_LABEL)
         add_label_result (self, GTK_BOX (box), &r, y);
@@ -518,8 +523,10 @@ run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
       char want[96], got[96];
       osh_shape_format (osh_plan_input_shape (job->plan, 0), want, sizeof want);
       osh_shape_format (&x->shape, got, sizeof got);
-      osh_fail (&err, OSH_ERR_SHAPE, "the preprocessed picture is %s but the model's input is %s: "
-                "change the size or channels", got, want);
+      osh_fail (&err, OSH_ERR_SHAPE,
+                "the preprocessed picture is %s but the model's input is %s: "
+                "change the size or channels",
+                got, want);
       osh_plan_free (job->plan);
       job->plan = NULL;
     }
@@ -528,7 +535,8 @@ run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
   if (!ok)
     {
       g_task_return_new_error (task, G_IO_ERROR,
-                               err.code == OSH_ERR_CANCELLED ? G_IO_ERROR_CANCELLED : G_IO_ERROR_FAILED,
+                               err.code == OSH_ERR_CANCELLED ? G_IO_ERROR_CANCELLED
+                                                             : G_IO_ERROR_FAILED,
                                "%s", err.message);
       return;
     }
@@ -560,7 +568,9 @@ scroll_to_results (gpointer data)
   graphene_point_t p;
   GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
   GtkWidget *child = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (self->scroller));
-  if (child && gtk_widget_compute_point (GTK_WIDGET (self->status_label), child, &GRAPHENE_POINT_INIT (0, 0), &p))
+  if (child
+      && gtk_widget_compute_point (GTK_WIDGET (self->status_label), child,
+                                   &GRAPHENE_POINT_INIT (0, 0), &p))
     gtk_adjustment_set_value (adj, p.y);
   return G_SOURCE_REMOVE;
 }
@@ -583,9 +593,9 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   if (!ok)
     {
       self->error = g_strdup (error->message);
-      gtk_label_set_text (self->status_label, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                                                  ? "Stopped."
-                                                  : error->message);
+      gtk_label_set_text (
+          self->status_label,
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? "Stopped." : error->message);
       state_changed (self);
       g_signal_emit (self, signals[SIGNAL_RUN_FINISHED], 0);
       return;
@@ -727,7 +737,8 @@ on_choose_clicked (GtkButton *b, OffshootRunPanel *self)
   (void) b;
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   g_clear_object (&self->chooser);
-  self->chooser = gtk_file_chooser_native_new ("Choose a Picture", GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+  self->chooser = gtk_file_chooser_native_new ("Choose a Picture",
+                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                                GTK_FILE_CHOOSER_ACTION_OPEN, NULL, NULL);
   GtkFileFilter *f = gtk_file_filter_new ();
   gtk_file_filter_set_name (f, "Pictures (PNG, JPEG)");
@@ -743,7 +754,8 @@ static void
 sample_activated (GtkWidget *widget, const char *action, GVariant *param)
 {
   (void) action;
-  g_autofree char *uri = g_strdup_printf ("resource://" SAMPLES_PATH "%s", g_variant_get_string (param, NULL));
+  g_autofree char *uri =
+      g_strdup_printf ("resource://" SAMPLES_PATH "%s", g_variant_get_string (param, NULL));
   g_autoptr (GFile) file = g_file_new_for_uri (uri);
   offshoot_run_panel_set_input (OFFSHOOT_RUN_PANEL (widget), file);
 }
@@ -751,13 +763,15 @@ sample_activated (GtkWidget *widget, const char *action, GVariant *param)
 static void
 build_sample_menu (OffshootRunPanel *self)
 {
-  g_auto (GStrv) names = g_resources_enumerate_children (SAMPLES_PATH, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_auto (GStrv) names =
+      g_resources_enumerate_children (SAMPLES_PATH, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   g_autoptr (GMenu) menu = g_menu_new ();
   int n = 0;
   for (int i = 0; names && names[i]; i++)
     {
       g_autofree char *lower = g_ascii_strdown (names[i], -1);
-      if (strstr (lower, "mask") || !(g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".jpg")))
+      if (strstr (lower, "mask")
+          || !(g_str_has_suffix (lower, ".png") || g_str_has_suffix (lower, ".jpg")))
         continue;
       g_autoptr (GMenuItem) item = g_menu_item_new (names[i], NULL);
       g_menu_item_set_action_and_target (item, "run.sample", "s", names[i]);
@@ -819,7 +833,8 @@ offshoot_run_panel_class_init (OffshootRunPanelClass *klass)
   G_OBJECT_CLASS (klass)->finalize = offshoot_run_panel_finalize;
   wc->unroot = offshoot_run_panel_unroot;
   gtk_widget_class_set_layout_manager_type (wc, GTK_TYPE_BIN_LAYOUT);
-  gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-run-panel.ui");
+  gtk_widget_class_set_template_from_resource (wc,
+                                               "/io/offshoot/Offshoot/ui/offshoot-run-panel.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootRunPanel, name)
   BIND (scroller);
   BIND (preprocess_expander);
@@ -842,11 +857,13 @@ offshoot_run_panel_class_init (OffshootRunPanelClass *klass)
   gtk_widget_class_install_action (wc, "run.sample", "s", sample_activated);
 
   /* ::run-finished: a run ended (see get_error for failures). */
-  signals[SIGNAL_RUN_FINISHED] = g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                               0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_RUN_FINISHED] =
+      g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
   /* ::state-changed: can-run or is-running changed. */
-  signals[SIGNAL_STATE_CHANGED] = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass),
-                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_STATE_CHANGED] =
+      g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
 }
 
 /* Size 0 is the picture's own (models with open input sizes): shown and typed as "auto". */
@@ -889,10 +906,14 @@ offshoot_run_panel_init (OffshootRunPanel *self)
       g_signal_connect (spin, "input", G_CALLBACK (size_input), NULL);
       size_output (spin, NULL);
     }
-  g_signal_connect_object (self->height_spin, "notify::value", G_CALLBACK (on_preprocess_changed), self, 0);
-  g_signal_connect_object (self->width_spin, "notify::value", G_CALLBACK (on_preprocess_changed), self, 0);
-  g_signal_connect_object (self->channels_drop, "notify::selected", G_CALLBACK (on_preprocess_changed), self, 0);
-  g_signal_connect_object (self->range_drop, "notify::selected", G_CALLBACK (on_preprocess_changed), self, 0);
+  g_signal_connect_object (self->height_spin, "notify::value", G_CALLBACK (on_preprocess_changed),
+                           self, 0);
+  g_signal_connect_object (self->width_spin, "notify::value", G_CALLBACK (on_preprocess_changed),
+                           self, 0);
+  g_signal_connect_object (self->channels_drop, "notify::selected",
+                           G_CALLBACK (on_preprocess_changed), self, 0);
+  g_signal_connect_object (self->range_drop, "notify::selected", G_CALLBACK (on_preprocess_changed),
+                           self, 0);
   g_signal_connect_object (self->cancel_button, "clicked", G_CALLBACK (on_cancel_clicked), self, 0);
   g_signal_connect_object (self->choose_button, "clicked", G_CALLBACK (on_choose_clicked), self, 0);
   build_sample_menu (self);

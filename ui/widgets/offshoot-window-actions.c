@@ -1,18 +1,20 @@
 /* offshoot-window-actions.c — every win.* action, and the one function that enables and
  * disables them from the window's state. Keyboard shortcuts are set by the application
  * (offshoot-application.c) on these names. */
-#include "offshoot-window-private.h"
-#include "osh-snippet.h"
-#include "offshoot-new-dialog.h"
-#include "osh-model.h"
-#include "osh-workers.h"
-
 #include <stdlib.h>
 #include <string.h>
 
+#include "offshoot-new-dialog.h"
+#include "offshoot-window-private.h"
+#include "osh-model.h"
+#include "osh-snippet.h"
+#include "osh-workers.h"
+
 #define MAX_RECENT 8
 
-static const char *const model_patterns[] = { "*.keras", "*.h5", "*.hdf5", "*.json", "*.onnx", NULL };
+static const char *const model_patterns[] = {
+  "*.keras", "*.h5", "*.hdf5", "*.json", "*.onnx", NULL
+};
 
 /* ---- Open -------------------------------------------------------------------------------- */
 
@@ -75,8 +77,8 @@ open_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   (void) a;
   (void) p;
-  run_chooser (data, "Open Model", GTK_FILE_CHOOSER_ACTION_OPEN, NULL, model_filter (),
-               open_chosen, NULL);
+  run_chooser (data, "Open Model", GTK_FILE_CHOOSER_ACTION_OPEN, NULL, model_filter (), open_chosen,
+               NULL);
 }
 
 static void
@@ -181,7 +183,8 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
     offshoot_window_show_error (self, error->message);
   else
     {
-      g_autofree char *text = g_strdup_printf ("Saved %s", (char *) g_object_get_data (G_OBJECT (res), "path"));
+      g_autofree char *text =
+          g_strdup_printf ("Saved %s", (char *) g_object_get_data (G_OBJECT (res), "path"));
       gtk_label_set_text (self->status_label, text);
     }
 }
@@ -195,7 +198,8 @@ offshoot_window_export_model_to (OffshootWindow *self, const char *path)
   /* No source object: the task may be finalized in the worker, a window must not be. */
   GTask *task = g_task_new (NULL, NULL, export_model_done, g_object_ref (self));
   g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
-  g_task_set_task_data (task, osh_graph_handle_ref (self->graph), (GDestroyNotify) osh_graph_handle_unref);
+  g_task_set_task_data (task, osh_graph_handle_ref (self->graph),
+                        (GDestroyNotify) osh_graph_handle_unref);
   self->exporting++;
   osh_worker_begin ();
   g_task_run_in_thread (task, export_model_thread);
@@ -227,7 +231,8 @@ export_model_activated (GSimpleAction *a, GVariant *p, gpointer data)
   OffshootWindow *self = data;
   const char *ext = g_variant_get_string (p, NULL);
   g_autofree char *name = suggested_name (self, ext);
-  run_chooser (self, "Export Model", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL, export_model_chosen, ext);
+  run_chooser (self, "Export Model", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL, export_model_chosen,
+               ext);
 }
 
 static void
@@ -267,10 +272,12 @@ offshoot_window_write_snippet (OffshootWindow *self, const char *path, GError **
       OshAppliedHead *a = g_ptr_array_index (heads, i);
       sh[i] = (OshSnippetHead){ a->path, &a->spec, a->names };
     }
-  g_autofree char *model = g_strcmp0 (self->spec, "@default") == 0 ? g_strdup ("model.keras")
-                                                                   : g_path_get_basename (self->spec);
+  g_autofree char *model = g_strcmp0 (self->spec, "@default") == 0
+                               ? g_strdup ("model.keras")
+                               : g_path_get_basename (self->spec);
   char *dot = strrchr (model, '.');
-  g_autofree char *save = g_strdup_printf ("%.*s_aux.keras", dot ? (int) (dot - model) : (int) strlen (model), model);
+  g_autofree char *save =
+      g_strdup_printf ("%.*s_aux.keras", dot ? (int) (dot - model) : (int) strlen (model), model);
   OshError err = { 0 };
   char *py = osh_snippet_python (self->original->graph, sh, heads->len, model, save, &err);
   if (!py)
@@ -369,7 +376,8 @@ static void
 collapse_blocks_changed (GSimpleAction *a, GVariant *state, gpointer data)
 {
   g_simple_action_set_state (a, state);
-  offshoot_graph_view_collapse_blocks (OFFSHOOT_WINDOW (data)->graph_view, g_variant_get_boolean (state));
+  offshoot_graph_view_collapse_blocks (OFFSHOOT_WINDOW (data)->graph_view,
+                                       g_variant_get_boolean (state));
 }
 
 static void
@@ -488,7 +496,8 @@ on_recent_changed (GtkRecentManager *m, OffshootWindow *self)
 void
 offshoot_window_init_actions (OffshootWindow *self)
 {
-  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
+                                   self);
   g_signal_connect_object (gtk_recent_manager_get_default (), "changed",
                            G_CALLBACK (on_recent_changed), self, 0);
 }

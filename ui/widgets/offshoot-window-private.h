@@ -2,9 +2,9 @@
  * drag and drop). */
 #pragma once
 
-#include "offshoot-window.h"
 #include "offshoot-head-panel.h"
 #include "offshoot-run-panel.h"
+#include "offshoot-window.h"
 #include "osh-graph-handle.h"
 
 struct _OffshootWindow
@@ -36,8 +36,8 @@ struct _OffshootWindow
   /* The model. Graphs behind handles are never modified: an edit makes a new one and the
    * old one goes on the undo stack. */
   OshGraphHandle *graph;
-  char *spec; /* the path (or "@default") it came from */
-  char *title; /* the window title of a model built in the window, NULL for files */
+  char *spec;             /* the path (or "@default") it came from */
+  char *title;            /* the window title of a model built in the window, NULL for files */
   GPtrArray *undo, *redo; /* OshGraphHandle *, most recent last */
 
   GCancellable *load_cancel;

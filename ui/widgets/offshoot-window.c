@@ -60,10 +60,9 @@ update_status (OffshootWindow *self)
     }
   const OshGraph *g = self->graph->graph;
   int64_t trainable = 0, total = osh_graph_total_params (g, &trainable);
-  g_autofree char *text = g_strdup_printf ("%s · %s · %d layers · %" G_GINT64_FORMAT
-                                           " parameters (%" G_GINT64_FORMAT " trainable)",
-                                           g->name ? g->name : "model", g->format ? g->format : "?",
-                                           g->n_layers, total, trainable);
+  g_autofree char *text = g_strdup_printf (
+      "%s · %s · %d layers · %" G_GINT64_FORMAT " parameters (%" G_GINT64_FORMAT " trainable)",
+      g->name ? g->name : "model", g->format ? g->format : "?", g->n_layers, total, trainable);
   gtk_label_set_text (self->status_label, text);
 }
 
@@ -82,7 +81,9 @@ show_graph (OffshootWindow *self, OshGraphHandle *h, gboolean keep_view)
   gtk_window_set_title (GTK_WINDOW (self), title);
   offshoot_graph_view_set_graph (self->graph_view, h, keep_view);
   offshoot_run_panel_set_graph (self->run_panel, h);
-  offshoot_head_panel_set_target (self->head_panel, h, keep_view ? offshoot_graph_view_get_selected_layer (self->graph_view) : -1);
+  offshoot_head_panel_set_target (
+      self->head_panel, h,
+      keep_view ? offshoot_graph_view_get_selected_layer (self->graph_view) : -1);
   if (!keep_view)
     offshoot_layer_panel_set_layer (self->layer_panel, g, -1);
   else
@@ -118,8 +119,8 @@ offshoot_window_apply_edit (OffshootWindow *self, OshGraph *g)
 }
 
 static void
-on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path, const OshHeadSpec *spec,
-                char **names, OffshootWindow *self)
+on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path,
+                const OshHeadSpec *spec, char **names, OffshootWindow *self)
 {
   (void) panel;
   OshAppliedHead head = { .path = (char *) path, .spec = *spec };
@@ -262,7 +263,7 @@ offshoot_window_open_spec (OffshootWindow *self, const char *spec)
   offshoot_window_show_error (self, NULL);
 
   g_autofree char *base = g_strcmp0 (spec, "@default") == 0 ? g_strdup ("the default model")
-                                                             : g_path_get_basename (spec);
+                                                            : g_path_get_basename (spec);
   g_autofree char *text = g_strdup_printf ("Loading %s…", base);
   gtk_label_set_text (self->loading_label, text);
   gtk_spinner_start (self->loading_spinner);
@@ -369,8 +370,10 @@ static void
 on_layer_selected (OffshootGraphView *view, int layer, OffshootWindow *self)
 {
   (void) view;
-  offshoot_layer_panel_set_layer (self->layer_panel, self->graph ? self->graph->graph : NULL, layer);
-  g_autofree char *path = self->graph && layer >= 0 ? osh_graph_layer_path (self->graph->graph, layer) : NULL;
+  offshoot_layer_panel_set_layer (self->layer_panel, self->graph ? self->graph->graph : NULL,
+                                  layer);
+  g_autofree char *path =
+      self->graph && layer >= 0 ? osh_graph_layer_path (self->graph->graph, layer) : NULL;
   trace ("selected %s", path ? path : "(none)");
   offshoot_run_panel_set_focus_layer (self->run_panel, path);
   show_activation (self, layer);
@@ -405,7 +408,8 @@ trace_match (OffshootWindow *self)
   int layer = offshoot_graph_view_search_layer (self->graph_view);
   double x, y, wx, wy, sx = 0, sy = 0;
   if (layer < 0 || !offshoot_graph_view_layer_position (self->graph_view, layer, &x, &y)
-      || !gtk_widget_translate_coordinates (GTK_WIDGET (self->graph_view), GTK_WIDGET (self), x, y, &wx, &wy))
+      || !gtk_widget_translate_coordinates (GTK_WIDGET (self->graph_view), GTK_WIDGET (self), x, y,
+                                            &wx, &wy))
     return;
   gtk_native_get_surface_transform (GTK_NATIVE (self), &sx, &sy);
   trace ("found %s at %.0f %.0f", self->graph->graph->layers[layer].name, wx + sx, wy + sy);
@@ -415,17 +419,18 @@ static void
 show_search_status (OffshootWindow *self, int n, int pos)
 {
   trace_match (self);
-  g_autofree char *text = n == 0 ? g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->search_entry))[0]
-                                                 ? "No match"
-                                                 : "")
-                                 : g_strdup_printf ("%d of %d", pos + 1, n);
+  g_autofree char *text =
+      n == 0 ? g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->search_entry))[0] ? "No match"
+                                                                                      : "")
+             : g_strdup_printf ("%d of %d", pos + 1, n);
   gtk_label_set_text (self->search_status, text);
 }
 
 static void
 on_search_changed (GtkSearchEntry *entry, OffshootWindow *self)
 {
-  int n = offshoot_graph_view_search (self->graph_view, gtk_editable_get_text (GTK_EDITABLE (entry)));
+  int n =
+      offshoot_graph_view_search (self->graph_view, gtk_editable_get_text (GTK_EDITABLE (entry)));
   show_search_status (self, n, 0);
 }
 
@@ -559,16 +564,22 @@ offshoot_window_init (OffshootWindow *self)
   self->connected = TRUE;
 
   g_signal_connect_object (self->error_close, "clicked", G_CALLBACK (on_error_close), self, 0);
-  g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self, 0);
+  g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self,
+                           0);
   g_signal_connect_object (self->graph_view, "layout-done", G_CALLBACK (on_layout_done), self, 0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
   g_signal_connect_object (self->run_panel, "run-finished", G_CALLBACK (on_run_finished), self, 0);
   g_signal_connect_object (self->run_panel, "state-changed", G_CALLBACK (on_run_state), self, 0);
-  g_signal_connect_object (self->search_entry, "search-changed", G_CALLBACK (on_search_changed), self, 0);
-  g_signal_connect_object (self->search_entry, "activate", G_CALLBACK (on_search_activate), self, 0);
-  g_signal_connect_object (self->search_entry, "previous-match", G_CALLBACK (on_search_previous), self, 0);
-  g_signal_connect_object (self->search_entry, "next-match", G_CALLBACK (on_search_activate), self, 0);
-  g_signal_connect_object (self->search_bar, "notify::search-mode-enabled", G_CALLBACK (on_search_mode), self, 0);
+  g_signal_connect_object (self->search_entry, "search-changed", G_CALLBACK (on_search_changed),
+                           self, 0);
+  g_signal_connect_object (self->search_entry, "activate", G_CALLBACK (on_search_activate), self,
+                           0);
+  g_signal_connect_object (self->search_entry, "previous-match", G_CALLBACK (on_search_previous),
+                           self, 0);
+  g_signal_connect_object (self->search_entry, "next-match", G_CALLBACK (on_search_activate), self,
+                           0);
+  g_signal_connect_object (self->search_bar, "notify::search-mode-enabled",
+                           G_CALLBACK (on_search_mode), self, 0);
   g_object_bind_property (self->search_button, "active", self->search_bar, "search-mode-enabled",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
@@ -600,7 +611,8 @@ offshoot_window_get_graph (OffshootWindow *self)
 gboolean
 offshoot_window_is_busy (OffshootWindow *self)
 {
-  return self->loading || self->exporting > 0 || offshoot_graph_view_is_laying_out (self->graph_view)
+  return self->loading || self->exporting > 0
+         || offshoot_graph_view_is_laying_out (self->graph_view)
          || offshoot_run_panel_is_running (self->run_panel);
 }
 

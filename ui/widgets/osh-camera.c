@@ -12,8 +12,13 @@
 void
 osh_camera_init (OshCamera *vp)
 {
-  *vp = (OshCamera){ .zoom = 1.0, .view_w = 1, .view_h = 1, .world_w = 1, .world_h = 1,
-                       .min_zoom = 0.01, .max_zoom = MAX_ZOOM };
+  *vp = (OshCamera){ .zoom = 1.0,
+                     .view_w = 1,
+                     .view_h = 1,
+                     .world_w = 1,
+                     .world_h = 1,
+                     .min_zoom = 0.01,
+                     .max_zoom = MAX_ZOOM };
   vp->cx = 0.5;
   vp->cy = 0.5;
 }
@@ -78,8 +83,8 @@ OshCameraTransform
 osh_camera_transform (const OshCamera *vp)
 {
   return (OshCameraTransform){ .scale = vp->zoom,
-                             .offset_x = vp->view_w / 2 - vp->cx * vp->zoom,
-                             .offset_y = vp->view_h / 2 - vp->cy * vp->zoom };
+                               .offset_x = vp->view_w / 2 - vp->cx * vp->zoom,
+                               .offset_y = vp->view_h / 2 - vp->cy * vp->zoom };
 }
 
 void

@@ -22,9 +22,9 @@
 
 typedef struct
 {
-  double cx, cy;         /* world point at the centre of the view */
-  double zoom;           /* view pixels per world unit */
-  double view_w, view_h; /* view size in pixels */
+  double cx, cy;                             /* world point at the centre of the view */
+  double zoom;                               /* view pixels per world unit */
+  double view_w, view_h;                     /* view size in pixels */
   double world_x, world_y, world_w, world_h; /* content bounds */
   double min_zoom, max_zoom;
 } OshCamera;
@@ -42,10 +42,8 @@ void osh_camera_set_view_size (OshCamera *vp, double w, double h);
  * (clamped). */
 void osh_camera_set_world (OshCamera *vp, double x, double y, double w, double h);
 
-void osh_camera_world_to_view (const OshCamera *vp, double wx, double wy, double *vx,
-                                 double *vy);
-void osh_camera_view_to_world (const OshCamera *vp, double vx, double vy, double *wx,
-                                 double *wy);
+void osh_camera_world_to_view (const OshCamera *vp, double wx, double wy, double *vx, double *vy);
+void osh_camera_view_to_world (const OshCamera *vp, double vx, double vy, double *wx, double *wy);
 OshCameraTransform osh_camera_transform (const OshCamera *vp);
 /* The world rectangle the view shows. */
 void osh_camera_visible (const OshCamera *vp, double *x, double *y, double *w, double *h);

@@ -14,8 +14,8 @@
 
 #include <glib.h>
 
-#include "osh-heads.h"
 #include "osh-graph.h"
+#include "osh-heads.h"
 
 typedef struct
 {
@@ -26,7 +26,7 @@ typedef struct
 
 typedef struct
 {
-  OshGraph *graph; /* owned, read-only once shared */
+  OshGraph *graph;  /* owned, read-only once shared */
   GPtrArray *heads; /* OshAppliedHead *, in the order they were attached */
 } OshGraphHandle;
 
