@@ -1,7 +1,10 @@
 /* ONNX Conv and ConvTranspose on NCHW data (1-D and 2-D), through cblas_sgemm:
  * per image and group, out[M/g, OH*OW] = W[M/g, C/g*kh*kw] × cols[C/g*kh*kw, OH*OW], where
  * cols is the image itself for 1×1 stride-1 unpadded kernels and an im2col copy otherwise.
- * Depthwise convolutions (one input channel per group) use a direct kernel instead. */
+ * Depthwise convolutions (one input channel per group) use a direct kernel instead.
+ *
+ * Over 700 lines because Conv's folds (absorb) must be replayed when the layout pass repacks the
+ * kernel for channels-last data, so geometry, folds and repacking stay in one file. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,10 @@
 /* Convolutions: Conv1D, Conv2D (groups, dilation, strides), DepthwiseConv2D,
  * SeparableConv2D, Conv2DTranspose. Data is NHWC (channels_last); kernels are
- * Keras's (kh, kw, in, out). */
+ * Keras's (kh, kw, in, out).
+ *
+ * Over 700 lines because the five layer kinds share one geometry and one prepare, and the folds
+ * a convolution takes in (absorb) need that geometry; the kernels themselves live in
+ * osh-conv-gemm.c and osh-depthwise.c. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>

@@ -101,7 +101,7 @@ typedef OshNhwcFit (*OshOpChannelsLastFn) (OshOpCall *c, bool commit);
  * constant) is still checked on its prepared params, inputs and shapes. */
 typedef enum
 {
-  OSH_CAT_CONV = 1u << 0,        /* a convolution: owns a fused tail (osh-fused-tail.h) */
+  OSH_CAT_CONV = 1u << 0,        /* a convolution: takes in what follows it (its absorb) */
   OSH_CAT_AFFINE = 1u << 1,      /* a per-channel scale and shift (a normalisation, x·c + d) */
   OSH_CAT_EPILOGUE = 1u << 2,    /* an element-wise activation a kernel can apply in registers */
   OSH_CAT_SIGMOID = 1u << 3,     /* the logistic sigmoid: with a product, SiLU */
