@@ -106,6 +106,19 @@ osh_node_copy_shapes (OshNode *dst, const OshNode *src, OshError *err)
   return true;
 }
 
+void
+osh_graph_copy_header (OshGraph *c, const OshGraph *g)
+{
+  c->name = dup_or_null (g->name);
+  c->class_name = dup_or_null (g->class_name);
+  c->format = dup_or_null (g->format);
+  c->source_path = dup_or_null (g->source_path);
+  c->layout = g->layout;
+  c->dialect = g->dialect;
+  json_decref (c->meta);
+  c->meta = json_deep_copy (g->meta);
+}
+
 OshGraph *
 osh_graph_copy (const OshGraph *g, OshError *err)
 {
@@ -115,14 +128,7 @@ osh_graph_copy (const OshGraph *g, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory copying a graph");
       return NULL;
     }
-  c->name = dup_or_null (g->name);
-  c->class_name = dup_or_null (g->class_name);
-  c->format = dup_or_null (g->format);
-  c->source_path = dup_or_null (g->source_path);
-  c->layout = g->layout;
-  c->dialect = g->dialect;
-  json_decref (c->meta);
-  c->meta = json_deep_copy (g->meta);
+  osh_graph_copy_header (c, g);
   for (int i = 0; i < g->n_layers; i++)
     {
       const OshLayer *l = &g->layers[i];

@@ -147,6 +147,9 @@ typedef struct
 OshGraph *osh_graph_new (void);
 void osh_graph_free (OshGraph *g);
 OshGraph *osh_graph_copy (const OshGraph *g, OshError *err); /* deep copy, weights included */
+/* dst (new, empty) takes src's name, class, format, source path, layout, dialect and meta:
+ * every copy of a graph, whole or rebuilt, starts here. */
+void osh_graph_copy_header (OshGraph *dst, const OshGraph *src);
 /* dst's shapes become copies of src's. */
 bool osh_node_copy_shapes (OshNode *dst, const OshNode *src, OshError *err);
 

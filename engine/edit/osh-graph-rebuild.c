@@ -47,12 +47,6 @@ osh_rebuild_resolve (const OshRebuild *r, OshRef t)
   return t;
 }
 
-static char *
-dup_or_null (const char *s)
-{
-  return s ? strdup (s) : NULL;
-}
-
 /* Maps old references to new ones; false (err set) when one points at something removed. */
 static bool
 map_refs (const OshRebuild *r, const int *node_map, const OshRef *in, int n, OshRef *out,
@@ -197,14 +191,7 @@ osh_rebuild_run (const OshRebuild *r, const OshRef *outputs, int n_outputs, OshE
     osh_fail (err, OSH_ERR_NOMEM, "out of memory editing a graph of %d layers", g->n_layers);
   if (ok)
     {
-      c->name = dup_or_null (g->name);
-      c->class_name = dup_or_null (g->class_name);
-      c->format = dup_or_null (g->format);
-      c->source_path = dup_or_null (g->source_path);
-      c->layout = g->layout;
-      c->dialect = g->dialect;
-      json_decref (c->meta);
-      c->meta = json_deep_copy (g->meta);
+      osh_graph_copy_header (c, g);
       memset (node_map, 0xff, nn * sizeof *node_map);
       ok = copy_layers (r, c, layer_map, err);
     }
