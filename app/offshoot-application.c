@@ -128,7 +128,12 @@ quit_activated (GSimpleAction *action, GVariant *param, gpointer app)
 {
   (void) action;
   (void) param;
-  g_application_quit (G_APPLICATION (app));
+  /* Each window closes as its close button would: one with an edited model asks first.
+   * The application ends with its last window. */
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (app)));
+  for (GList *l = windows; l; l = l->next)
+    gtk_window_close (GTK_WINDOW (l->data));
+  g_list_free (windows);
 }
 
 static void

@@ -110,7 +110,9 @@ test_opens_model (void)
   g_assert_cmpint (osh_graph_find_layer (g, -1, "/spatial/Conv"), >=, 0);
   g_assert_cmpint (offshoot_graph_view_count_items (offshoot_window_get_graph_view (win)), ==,
                    g->n_nodes);
-  g_assert_true (strstr (gtk_window_get_title (GTK_WINDOW (win)), "torch_jit") != NULL);
+  /* The title names the file, the subtitle the model. */
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "tiny-cnn.onnx — Offshoot");
+  g_assert_cmpstr (gtk_label_get_text (win->subtitle_label), ==, "torch_jit");
   g_assert_true (action_enabled (win, "zoom-fit"));
   g_assert_true (action_enabled (win, "export-model"));
   g_assert_false (action_enabled (win, "undo"));

@@ -541,6 +541,12 @@ offshoot_graph_view_search_layer (OffshootGraphView *self)
   return layout_of (self)->items[g_array_index (self->matches, int, self->match_pos)].layer;
 }
 
+int
+offshoot_graph_view_search_position (OffshootGraphView *self)
+{
+  return self->match_pos;
+}
+
 gboolean
 offshoot_graph_view_layer_position (OffshootGraphView *self, int layer, double *vx, double *vy)
 {

@@ -57,6 +57,8 @@ int offshoot_graph_view_search_step (OffshootGraphView *self, int direction);
 int offshoot_graph_view_search_count (OffshootGraphView *self);
 /* The layer of the current search match, or -1. */
 int offshoot_graph_view_search_layer (OffshootGraphView *self);
+/* The current match's position among the matches, or -1. */
+int offshoot_graph_view_search_position (OffshootGraphView *self);
 
 /* Where a layer's box centre is in view coordinates (for tests and the end-to-end script);
  * FALSE when it is not in the layout. */

@@ -50,6 +50,7 @@ typedef struct
 {
   char *text;
   int top_class;
+  GtkScale *opacity;   /* heatmaps */
   GtkPicture *picture; /* heatmaps */
   OshTensor *map;      /* heatmaps: the (H, W) map, for re-rendering at another opacity */
 } Result;
@@ -70,17 +71,21 @@ struct _OffshootRunPanel
   GtkProgressBar *progress;
   GtkBox *results_box;
 
+  OffshootDocument *doc; /* the run settings live here */
   OshGraphHandle *graph;
-  OshPreprocess pp;
+  OshPreprocess own_pp; /* without a document */
+  OshPreprocess *pp;    /* the document's, or own_pp */
   GFile *input;
   char *focus;
   gboolean syncing; /* widgets being set from pp */
+  gboolean stale;   /* the results are from before a settings change */
 
   RunJob *running; /* owned by the task while it runs */
   GCancellable *cancellable;
   guint pulse_id;
-  RunJob *last;    /* the last finished run (plan kept for activations) */
-  GArray *results; /* Result */
+  RunJob *last;        /* the last finished run (plan kept for activations) */
+  char *names_warning; /* the class names do not fit the last run's output */
+  GArray *results;     /* Result */
   char *error;
   GtkFileChooserNative *chooser;
 };
@@ -160,7 +165,7 @@ static void
 describe (OffshootRunPanel *self)
 {
   char text[256];
-  osh_preprocess_describe (&self->pp, text, sizeof text);
+  osh_preprocess_describe (self->pp, text, sizeof text);
   gtk_label_set_text (self->preprocess_label, text);
 }
 
@@ -168,17 +173,17 @@ static void
 sync_widgets (OffshootRunPanel *self)
 {
   self->syncing = TRUE;
-  gtk_spin_button_set_value (self->height_spin, self->pp.height);
-  gtk_spin_button_set_value (self->width_spin, self->pp.width);
-  gtk_drop_down_set_selected (self->channels_drop, self->pp.channels == 1            ? 0
-                                                   : self->pp.order == OSH_ORDER_BGR ? 2
-                                                                                     : 1);
+  gtk_spin_button_set_value (self->height_spin, self->pp->height);
+  gtk_spin_button_set_value (self->width_spin, self->pp->width);
+  gtk_drop_down_set_selected (self->channels_drop, self->pp->channels == 1            ? 0
+                                                   : self->pp->order == OSH_ORDER_BGR ? 2
+                                                                                      : 1);
   guint range = RANGE_UNIT;
-  if (self->pp.mean[0] != 0 || self->pp.std[0] != 1)
+  if (self->pp->mean[0] != 0 || self->pp->std[0] != 1)
     range = RANGE_IMAGENET;
-  else if (fabsf (self->pp.scale - 1.0f) < 1e-6f)
+  else if (fabsf (self->pp->scale - 1.0f) < 1e-6f)
     range = RANGE_RAW;
-  else if (self->pp.offset < -0.5f)
+  else if (self->pp->offset < -0.5f)
     range = RANGE_SYMMETRIC;
   gtk_drop_down_set_selected (self->range_drop, range);
   self->syncing = FALSE;
@@ -190,35 +195,37 @@ read_widgets (OffshootRunPanel *self)
 {
   if (self->syncing)
     return;
-  self->pp.height = gtk_spin_button_get_value_as_int (self->height_spin);
-  self->pp.width = gtk_spin_button_get_value_as_int (self->width_spin);
+  self->pp->height = gtk_spin_button_get_value_as_int (self->height_spin);
+  self->pp->width = gtk_spin_button_get_value_as_int (self->width_spin);
   guint ch = gtk_drop_down_get_selected (self->channels_drop);
-  self->pp.channels = ch == 0 ? 1 : 3;
-  self->pp.order = ch == 2 ? OSH_ORDER_BGR : OSH_ORDER_RGB;
+  self->pp->channels = ch == 0 ? 1 : 3;
+  self->pp->order = ch == 2 ? OSH_ORDER_BGR : OSH_ORDER_RGB;
   for (int c = 0; c < 3; c++)
     {
-      self->pp.mean[c] = 0;
-      self->pp.std[c] = 1;
+      self->pp->mean[c] = 0;
+      self->pp->std[c] = 1;
     }
   switch (gtk_drop_down_get_selected (self->range_drop))
     {
     case RANGE_SYMMETRIC:
-      self->pp.scale = 2.0f / 255.0f;
-      self->pp.offset = -1.0f;
+      self->pp->scale = 2.0f / 255.0f;
+      self->pp->offset = -1.0f;
       break;
     case RANGE_RAW:
-      self->pp.scale = 1.0f;
-      self->pp.offset = 0.0f;
+      self->pp->scale = 1.0f;
+      self->pp->offset = 0.0f;
       break;
     case RANGE_IMAGENET:
-      self->pp.scale = 1.0f / 255.0f;
-      self->pp.offset = 0.0f;
-      memcpy (self->pp.mean, (float[]){ 0.485f, 0.456f, 0.406f }, sizeof self->pp.mean);
-      memcpy (self->pp.std, (float[]){ 0.229f, 0.224f, 0.225f }, sizeof self->pp.std);
+      self->pp->scale = 1.0f / 255.0f;
+      self->pp->offset = 0.0f;
+      memcpy (self->pp->mean, (float[]){ 0.485f, 0.456f, 0.406f }, sizeof self->pp->mean);
+      memcpy (self->pp->std, (float[]){ 0.229f, 0.224f, 0.225f }, sizeof self->pp->std);
       break;
-    default: self->pp.scale = 1.0f / 255.0f; self->pp.offset = 0.0f;
+    default: self->pp->scale = 1.0f / 255.0f; self->pp->offset = 0.0f;
     }
   describe (self);
+  if (self->doc)
+    offshoot_document_settings_changed (self->doc);
 }
 
 static void
@@ -232,10 +239,12 @@ on_preprocess_changed (GObject *o, GParamSpec *pspec, OffshootRunPanel *self)
 void
 offshoot_run_panel_get_preprocess (OffshootRunPanel *self, OshPreprocess *pp)
 {
-  *pp = self->pp;
+  *pp = *self->pp;
 }
 
 /* ---- Results ----------------------------------------------------------------------------- */
+
+static GtkWidget *heading (const char *text, const char *css);
 
 static void
 result_clear (Result *r)
@@ -253,13 +262,32 @@ clear_results (OffshootRunPanel *self)
     gtk_box_remove (self->results_box, child);
   g_clear_pointer (&self->last, run_job_free);
   g_clear_pointer (&self->error, g_free);
+  g_clear_pointer (&self->names_warning, g_free);
+  self->stale = FALSE;
 }
 
+/* The input, the settings or the model changed: results that no longer follow from them
+ * are dimmed under a note, until the next run replaces them. */
+static void
+mark_stale (OffshootRunPanel *self)
+{
+  if (self->stale || self->results->len == 0)
+    return;
+  self->stale = TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (self->results_box)); c;
+       c = gtk_widget_get_next_sibling (c))
+    gtk_widget_add_css_class (c, "dim-label");
+  GtkWidget *note =
+      heading ("Out of date: the settings changed since this run. Run again (F5).", "warning");
+  gtk_box_prepend (self->results_box, note);
+}
+
+/* The name of class `index`; the names are used only when there is one per class. */
 static char *
-class_name (OffshootRunPanel *self, int index)
+class_name (OffshootRunPanel *self, int index, gboolean use_names)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->labels_entry));
-  g_auto (GStrv) names = text && *text ? g_strsplit (text, ",", -1) : NULL;
+  g_auto (GStrv) names = use_names && text && *text ? g_strsplit (text, ",", -1) : NULL;
   if (names && index < (int) g_strv_length (names))
     {
       char *name = g_strstrip (g_strdup (names[index]));
@@ -274,6 +302,8 @@ static void
 on_opacity_changed (GtkRange *range, OffshootRunPanel *self)
 {
   int i = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (range), "result"));
+  if (self->doc)
+    offshoot_document_set_heatmap_opacity (self->doc, gtk_range_get_value (range));
   if (!self->last || i >= (int) self->results->len)
     return;
   Result *r = &g_array_index (self->results, Result, i);
@@ -308,7 +338,22 @@ add_label_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTenso
       gtk_box_append (box, heading (r->text, NULL));
       return;
     }
-  g_autofree char *best = class_name (self, top[0].index);
+  /* Names for another model's classes would label this one wrongly: they must fit. */
+  int n_classes = (int) y->shape.dim[y->shape.rank - 1];
+  int n_names = self->doc ? offshoot_document_count_class_names (self->doc) : 0;
+  gboolean use_names = n_names == n_classes;
+  if (n_names > 0 && !use_names)
+    {
+      g_autofree char *warn = g_strdup_printf (
+          "%d class names for %d classes: the names are not used until they fit this output",
+          n_names, n_classes);
+      GtkWidget *w = heading (warn, "warning");
+      gtk_widget_set_name (w, "class-names-warning");
+      gtk_box_append (box, w);
+      g_free (self->names_warning);
+      self->names_warning = g_strdup (warn);
+    }
+  g_autofree char *best = class_name (self, top[0].index, use_names);
   r->text = g_strdup_printf ("%s %.1f %%", best, 100.0 * top[0].p);
   r->top_class = top[0].index;
   gtk_box_append (box, heading (r->text, "title-2"));
@@ -317,7 +362,7 @@ add_label_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTenso
   gtk_grid_set_row_spacing (GTK_GRID (grid), 2);
   for (int k = 0; k < n; k++)
     {
-      g_autofree char *name = class_name (self, top[k].index);
+      g_autofree char *name = class_name (self, top[k].index, use_names);
       g_autofree char *pct = g_strdup_printf ("%.1f %%", 100.0 * top[k].p);
       GtkWidget *l = gtk_label_new (name);
       gtk_label_set_xalign (GTK_LABEL (l), 0);
@@ -358,7 +403,8 @@ add_heatmap_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTen
                              r->map->shape.dim[0], r->map->shape.dim[1], lo, hi);
   gtk_box_append (box, heading (r->text, NULL));
   g_autofree char *err_text = NULL;
-  g_autoptr (GdkTexture) t = render_heatmap (r->map, self->last->image, 0.5, &err_text);
+  double opacity = self->doc ? offshoot_document_get_heatmap_opacity (self->doc) : 0.5;
+  g_autoptr (GdkTexture) t = render_heatmap (r->map, self->last->image, opacity, &err_text);
   r->picture = GTK_PICTURE (gtk_picture_new_for_paintable (t ? GDK_PAINTABLE (t) : NULL));
   gtk_picture_set_can_shrink (r->picture, TRUE);
   gtk_widget_set_size_request (GTK_WIDGET (r->picture), -1, 200);
@@ -368,7 +414,8 @@ add_heatmap_result (OffshootRunPanel *self, GtkBox *box, Result *r, const OshTen
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_box_append (GTK_BOX (row), gtk_label_new ("Opacity"));
   GtkWidget *scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0, 1, 0.05);
-  gtk_range_set_value (GTK_RANGE (scale), 0.5);
+  gtk_range_set_value (GTK_RANGE (scale), opacity);
+  r->opacity = GTK_SCALE (scale);
   gtk_widget_set_hexpand (scale, TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (scale), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   "Heatmap opacity", -1);
@@ -636,10 +683,12 @@ offshoot_run_panel_run (OffshootRunPanel *self)
   clear_results (self);
   RunJob *job = g_new0 (RunJob, 1);
   job->graph = osh_graph_handle_ref (self->graph);
-  job->pp = self->pp;
+  job->pp = *self->pp;
   job->input = g_object_ref (self->input);
   job->keep_all = self->graph->graph->n_layers <= CAPTURE_ALL_MAX_LAYERS;
-  job->capture = g_strdup (self->focus);
+  /* Only a layer of this graph can be kept (the focus may name one an undo took away). */
+  if (self->focus && osh_graph_find_path (self->graph->graph, self->focus) >= 0)
+    job->capture = g_strdup (self->focus);
   self->running = job;
   self->cancellable = g_cancellable_new ();
   gtk_label_set_text (self->status_label, "Running…");
@@ -669,32 +718,114 @@ on_cancel_clicked (GtkButton *b, OffshootRunPanel *self)
 
 /* ---- Inputs ------------------------------------------------------------------------------ */
 
-void
-offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h)
+/* The model changed (another document, an edit, undo): a running run is dropped and the
+ * results, computed by another graph, go. */
+static void
+take_graph (OffshootRunPanel *self, OshGraphHandle *h)
 {
-  g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
   offshoot_run_panel_cancel (self);
   self->running = NULL; /* its result will be dropped */
   g_clear_handle_id (&self->pulse_id, g_source_remove);
   OshGraphHandle *old = self->graph;
-  gboolean same_inputs = old && h && old->graph->n_inputs == h->graph->n_inputs;
-  self->graph = osh_graph_handle_ref (h);
+  self->graph = h ? osh_graph_handle_ref (h) : NULL;
   osh_graph_handle_unref (old);
   clear_results (self);
   gtk_label_set_text (self->status_label, "");
-  if (h && !same_inputs)
+  state_changed (self);
+}
+
+static void
+on_document_graph_changed (OffshootDocument *doc, OffshootRunPanel *self)
+{
+  take_graph (self, offshoot_document_get_graph (doc));
+}
+
+static void
+on_document_settings_changed (OffshootDocument *doc, OffshootRunPanel *self)
+{
+  (void) doc;
+  mark_stale (self);
+}
+
+void
+offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h)
+{
+  g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
+  offshoot_run_panel_set_document (self, NULL);
+  take_graph (self, h);
+  if (h)
     {
-      osh_preprocess_init (&self->pp);
-      osh_preprocess_propose (h->graph, &self->pp);
+      osh_preprocess_init (&self->own_pp);
+      osh_preprocess_propose (h->graph, &self->own_pp);
       sync_widgets (self);
     }
-  state_changed (self);
+}
+
+void
+offshoot_run_panel_set_document (OffshootRunPanel *self, OffshootDocument *doc)
+{
+  g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
+  if (self->doc == doc)
+    return;
+  if (self->doc)
+    g_signal_handlers_disconnect_by_data (self->doc, self);
+  g_set_object (&self->doc, doc);
+  self->pp = doc ? offshoot_document_get_preprocess (doc) : &self->own_pp;
+  if (!doc)
+    return;
+  g_signal_connect_object (doc, "graph-changed", G_CALLBACK (on_document_graph_changed), self, 0);
+  g_signal_connect_object (doc, "settings-changed", G_CALLBACK (on_document_settings_changed), self,
+                           0);
+  /* Everything shown comes from the new document: nothing of the previous model stays. */
+  self->syncing = TRUE;
+  gtk_editable_set_text (GTK_EDITABLE (self->labels_entry),
+                         offshoot_document_get_class_names (doc));
+  self->syncing = FALSE;
+  sync_widgets (self);
+  take_graph (self, offshoot_document_get_graph (doc));
+}
+
+gboolean
+offshoot_run_panel_results_are_stale (OffshootRunPanel *self)
+{
+  return self->stale;
+}
+
+const char *
+offshoot_run_panel_get_names_warning (OffshootRunPanel *self)
+{
+  return self->names_warning;
+}
+
+double
+offshoot_run_panel_get_opacity (OffshootRunPanel *self, int i)
+{
+  if (i < 0 || i >= (int) self->results->len)
+    return -1;
+  GtkScale *s = g_array_index (self->results, Result, i).opacity;
+  return s ? gtk_range_get_value (GTK_RANGE (s)) : -1;
+}
+
+void
+offshoot_run_panel_set_opacity (OffshootRunPanel *self, int i, double opacity)
+{
+  if (i < 0 || i >= (int) self->results->len)
+    return;
+  GtkScale *s = g_array_index (self->results, Result, i).opacity;
+  if (s)
+    gtk_range_set_value (GTK_RANGE (s), opacity);
 }
 
 void
 offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file)
 {
   g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
+  if (self->input != file && !(self->input && file && g_file_equal (self->input, file)))
+    {
+      /* The results were drawn from the previous picture: they go with it. */
+      clear_results (self);
+      gtk_label_set_text (self->status_label, "");
+    }
   g_set_object (&self->input, file);
   g_autofree char *name = file ? g_file_get_basename (file) : NULL;
   gtk_label_set_text (self->input_label, name ? name : "No picture chosen.");
@@ -710,6 +841,14 @@ void
 offshoot_run_panel_set_class_names (OffshootRunPanel *self, const char *names)
 {
   gtk_editable_set_text (GTK_EDITABLE (self->labels_entry), names ? names : "");
+}
+
+static void
+on_labels_changed (GtkEditable *entry, OffshootRunPanel *self)
+{
+  if (self->syncing || !self->doc)
+    return;
+  offshoot_document_set_class_names (self->doc, gtk_editable_get_text (entry));
 }
 
 void
@@ -809,6 +948,8 @@ offshoot_run_panel_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   if (self->results)
     clear_results (self);
+  if (self->doc)
+    g_signal_handlers_disconnect_by_data (self->doc, self);
   gtk_widget_dispose_template (GTK_WIDGET (self), OFFSHOOT_TYPE_RUN_PANEL);
   G_OBJECT_CLASS (offshoot_run_panel_parent_class)->dispose (object);
 }
@@ -819,6 +960,7 @@ offshoot_run_panel_finalize (GObject *object)
   OffshootRunPanel *self = OFFSHOOT_RUN_PANEL (object);
   g_array_unref (self->results);
   osh_graph_handle_unref (self->graph);
+  g_clear_object (&self->doc);
   g_clear_object (&self->input);
   g_free (self->focus);
   g_free (self->error);
@@ -897,7 +1039,8 @@ offshoot_run_panel_init (OffshootRunPanel *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->results = g_array_new (FALSE, TRUE, sizeof (Result));
   g_array_set_clear_func (self->results, (GDestroyNotify) result_clear);
-  osh_preprocess_init (&self->pp);
+  osh_preprocess_init (&self->own_pp);
+  self->pp = &self->own_pp;
   sync_widgets (self);
   for (int i = 0; i < 2; i++)
     {
@@ -914,6 +1057,7 @@ offshoot_run_panel_init (OffshootRunPanel *self)
                            G_CALLBACK (on_preprocess_changed), self, 0);
   g_signal_connect_object (self->range_drop, "notify::selected", G_CALLBACK (on_preprocess_changed),
                            self, 0);
+  g_signal_connect_object (self->labels_entry, "changed", G_CALLBACK (on_labels_changed), self, 0);
   g_signal_connect_object (self->cancel_button, "clicked", G_CALLBACK (on_cancel_clicked), self, 0);
   g_signal_connect_object (self->choose_button, "clicked", G_CALLBACK (on_choose_clicked), self, 0);
   build_sample_menu (self);

@@ -12,6 +12,7 @@
 
 #include <gtk/gtk.h>
 
+#include "offshoot-document.h"
 #include "osh-graph-handle.h"
 #include "osh-image.h"
 
@@ -22,7 +23,10 @@ G_DECLARE_FINAL_TYPE (OffshootRunPanel, offshoot_run_panel, OFFSHOOT, RUN_PANEL,
 
 GtkWidget *offshoot_run_panel_new (void);
 
-/* The model to run (a ref is taken; NULL clears). Clears the results. */
+/* The document to run (a ref is taken; NULL clears): its graph, preprocessing, class names
+ * and heatmap opacity, all followed as they change. Clears the results. */
+void offshoot_run_panel_set_document (OffshootRunPanel *self, OffshootDocument *doc);
+/* A bare model without a document (its own proposed preprocessing). Clears the results. */
 void offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h);
 /* The picture to run on (decoded in the worker when the run starts). */
 void offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file);
@@ -48,6 +52,14 @@ const char *offshoot_run_panel_get_result_text (OffshootRunPanel *self, int i);
 GdkPaintable *offshoot_run_panel_get_result_picture (OffshootRunPanel *self, int i);
 /* The top-1 class index of output i, or -1. */
 int offshoot_run_panel_get_result_class (OffshootRunPanel *self, int i);
+/* TRUE when settings changed after the run that made the results shown (dimmed, with a
+ * note saying so). */
+gboolean offshoot_run_panel_results_are_stale (OffshootRunPanel *self);
+/* The warning shown when the class names do not fit the label output, or NULL. */
+const char *offshoot_run_panel_get_names_warning (OffshootRunPanel *self);
+/* The opacity slider of heatmap result i (-1 when it has none), and moving it. */
+double offshoot_run_panel_get_opacity (OffshootRunPanel *self, int i);
+void offshoot_run_panel_set_opacity (OffshootRunPanel *self, int i, double opacity);
 /* The last run's error, or NULL. */
 const char *offshoot_run_panel_get_error (OffshootRunPanel *self);
 

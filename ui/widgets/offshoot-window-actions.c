@@ -29,6 +29,7 @@ model_filter (void)
 }
 
 typedef void (*ChooserDone) (OffshootWindow *self, GFile *file, const char *target);
+static void export_model_chosen (OffshootWindow *self, GFile *file, const char *target);
 
 static void
 on_chooser_response (GtkNativeDialog *dialog, int response, OffshootWindow *self)
@@ -40,6 +41,8 @@ on_chooser_response (GtkNativeDialog *dialog, int response, OffshootWindow *self
                                : NULL;
   if (file)
     done (self, file, target);
+  else if (done == export_model_chosen)
+    offshoot_window_saved (self, FALSE); /* a Save from the unsaved-changes question */
   gtk_native_dialog_destroy (dialog);
   if (self->chooser == GTK_FILE_CHOOSER_NATIVE (dialog))
     g_clear_object (&self->chooser);
@@ -117,7 +120,11 @@ cancel_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   (void) a;
   (void) p;
-  offshoot_window_cancel_load (data);
+  OffshootWindow *self = data;
+  if (self->loading)
+    offshoot_window_cancel_load (self);
+  else
+    offshoot_window_show_error (self, NULL);
 }
 
 static gboolean
@@ -179,26 +186,31 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
   self->exporting--;
   if (!self->status_label)
     return; /* the window was closed meanwhile: the file is saved (or not), nobody to tell */
+  const char *path = g_object_get_data (G_OBJECT (res), "path");
+  OshGraphHandle *saved = g_task_get_task_data (G_TASK (res));
   if (!ok)
     offshoot_window_show_error (self, error->message);
   else
     {
-      g_autofree char *text =
-          g_strdup_printf ("Saved %s", (char *) g_object_get_data (G_OBJECT (res), "path"));
+      g_autofree char *text = g_strdup_printf ("Saved %s", path);
       gtk_label_set_text (self->status_label, text);
+      /* What was saved is the unmodified state, if the model is still that one. */
+      if (self->doc && offshoot_document_get_graph (self->doc) == saved)
+        offshoot_document_mark_saved (self->doc, path);
     }
+  offshoot_window_saved (self, ok);
 }
 
 /* Saves the current model to `path` in a worker (the handle keeps the graph alive). */
 void
 offshoot_window_export_model_to (OffshootWindow *self, const char *path)
 {
-  if (!self->graph)
+  if (!self->doc)
     return;
   /* No source object: the task may be finalized in the worker, a window must not be. */
   GTask *task = g_task_new (NULL, NULL, export_model_done, g_object_ref (self));
   g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
-  g_task_set_task_data (task, osh_graph_handle_ref (self->graph),
+  g_task_set_task_data (task, osh_graph_handle_ref (offshoot_window_handle (self)),
                         (GDestroyNotify) osh_graph_handle_unref);
   self->exporting++;
   osh_worker_begin ();
@@ -213,12 +225,15 @@ export_model_chosen (OffshootWindow *self, GFile *file, const char *target)
   g_autofree char *path = g_file_get_path (file);
   if (path)
     offshoot_window_export_model_to (self, path);
+  else
+    offshoot_window_saved (self, FALSE);
 }
 
 static char *
 suggested_name (OffshootWindow *self, const char *ext)
 {
-  const char *name = self->graph && self->graph->graph->name ? self->graph->graph->name : "model";
+  OshGraphHandle *h = offshoot_window_handle (self);
+  const char *name = h && h->graph->name && *h->graph->name ? h->graph->name : "model";
   if (g_str_equal (ext, "json"))
     return g_strdup ("model.json");
   return g_strdup_printf ("%s.%s", name, ext);
@@ -260,8 +275,8 @@ export_picture_activated (GSimpleAction *a, GVariant *p, gpointer data)
 gboolean
 offshoot_window_write_snippet (OffshootWindow *self, const char *path, GError **error)
 {
-  GPtrArray *heads = self->graph ? self->graph->heads : NULL;
-  if (!heads || heads->len == 0 || !self->original)
+  GPtrArray *heads = self->doc ? offshoot_window_handle (self)->heads : NULL;
+  if (!heads || heads->len == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No head has been attached yet");
       return FALSE;
@@ -272,14 +287,15 @@ offshoot_window_write_snippet (OffshootWindow *self, const char *path, GError **
       OshAppliedHead *a = g_ptr_array_index (heads, i);
       sh[i] = (OshSnippetHead){ a->path, &a->spec, a->names };
     }
-  g_autofree char *model = g_strcmp0 (self->spec, "@default") == 0
-                               ? g_strdup ("model.keras")
-                               : g_path_get_basename (self->spec);
+  const char *spec = offshoot_document_get_spec (self->doc);
+  g_autofree char *model =
+      g_strcmp0 (spec, "@default") == 0 ? g_strdup ("model.keras") : g_path_get_basename (spec);
   char *dot = strrchr (model, '.');
   g_autofree char *save =
       g_strdup_printf ("%.*s_aux.keras", dot ? (int) (dot - model) : (int) strlen (model), model);
   OshError err = { 0 };
-  char *py = osh_snippet_python (self->original->graph, sh, heads->len, model, save, &err);
+  char *py = osh_snippet_python (offshoot_document_get_original (self->doc)->graph, sh, heads->len,
+                                 model, save, &err);
   if (!py)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
@@ -460,16 +476,17 @@ void
 offshoot_window_update_actions (OffshootWindow *self)
 {
   gboolean loading = self->loading;
-  gboolean has_graph = self->graph != NULL && !loading;
+  gboolean has_graph = self->doc != NULL && !loading;
   gboolean laid_out = has_graph && offshoot_graph_view_count_items (self->graph_view) > 0;
-  gboolean selected = has_graph && offshoot_graph_view_get_selected_layer (self->graph_view) >= 0;
+  gboolean selected = has_graph && offshoot_document_get_selected_layer (self->doc) >= 0;
 
-  set_enabled (self, "cancel", loading);
+  /* Escape: stop a load, else dismiss the error banner. */
+  set_enabled (self, "cancel", loading || self->error != NULL);
   set_enabled (self, "no-recent", FALSE);
   set_enabled (self, "export", has_graph);
   set_enabled (self, "export-model", has_graph);
   set_enabled (self, "export-picture", laid_out);
-  set_enabled (self, "export-snippet", has_graph && self->graph->heads->len > 0);
+  set_enabled (self, "export-snippet", has_graph && offshoot_window_handle (self)->heads->len > 0);
   set_enabled (self, "find", laid_out);
   set_enabled (self, "find-next", laid_out);
   set_enabled (self, "find-previous", laid_out);
@@ -482,8 +499,8 @@ offshoot_window_update_actions (OffshootWindow *self)
   /* Buttons that are not action-backed follow the same state. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), laid_out);
   gtk_widget_set_sensitive (GTK_WIDGET (self->export_button), has_graph);
-  set_enabled (self, "undo", has_graph && self->undo->len > 0);
-  set_enabled (self, "redo", has_graph && self->redo->len > 0);
+  set_enabled (self, "undo", has_graph && offshoot_document_can_undo (self->doc));
+  set_enabled (self, "redo", has_graph && offshoot_document_can_redo (self->doc));
 }
 
 static void

@@ -10,9 +10,9 @@ static void
 on_fix_clicked (GtkButton *button, OffshootWindow *self)
 {
   const char *id = g_object_get_data (G_OBJECT (button), "fix-id");
-  if (!self->graph || !id)
+  if (!offshoot_window_handle (self) || !id)
     return;
-  const OshGraph *g = self->graph->graph;
+  const OshGraph *g = offshoot_window_handle (self)->graph;
   OshError err = { 0 };
   OshConnectivity *c = osh_connectivity_analyze (g, &err);
   const OshFix *fix = c ? osh_fix_find (c, id) : NULL;
@@ -57,18 +57,18 @@ offshoot_window_update_connectivity (OffshootWindow *self)
 {
   clear_fixes (self);
   self->connected = TRUE;
-  if (!self->graph)
+  if (!offshoot_window_handle (self))
     {
       gtk_revealer_set_reveal_child (self->disconnect_revealer, FALSE);
       return;
     }
-  const OshGraph *g = self->graph->graph;
+  const OshGraph *g = offshoot_window_handle (self)->graph;
   OshError err = { 0 };
   OshConnectivity *c = osh_connectivity_analyze (g, &err);
   g_autofree uint32_t *styles = styles_from (g, c);
-  for (guint i = 0; i < self->graph->heads->len; i++)
+  for (guint i = 0; i < offshoot_window_handle (self)->heads->len; i++)
     {
-      const OshAppliedHead *a = g_ptr_array_index (self->graph->heads, i);
+      const OshAppliedHead *a = g_ptr_array_index (offshoot_window_handle (self)->heads, i);
       for (int k = 0; k < a->spec.n_steps; k++)
         {
           int l = osh_graph_find_layer (g, -1, a->names[k]);

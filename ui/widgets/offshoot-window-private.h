@@ -2,6 +2,7 @@
  * drag and drop). */
 #pragma once
 
+#include "offshoot-document.h"
 #include "offshoot-head-panel.h"
 #include "offshoot-run-panel.h"
 #include "offshoot-window.h"
@@ -33,12 +34,10 @@ struct _OffshootWindow
   OffshootHeadPanel *head_panel;
   GMenu *recent_submenu;
 
-  /* The model. Graphs behind handles are never modified: an edit makes a new one and the
-   * old one goes on the undo stack. */
-  OshGraphHandle *graph;
-  char *spec;             /* the path (or "@default") it came from */
-  char *title;            /* the window title of a model built in the window, NULL for files */
-  GPtrArray *undo, *redo; /* OshGraphHandle *, most recent last */
+  /* The open model with its history, file state, run settings and selection; NULL before
+   * the first one. Opening another model replaces it with a new one. */
+  OffshootDocument *doc;
+  GtkLabel *title_label, *subtitle_label;
 
   GCancellable *load_cancel;
   guint pulse_id;
@@ -46,11 +45,12 @@ struct _OffshootWindow
   int exporting; /* model saves running in workers */
   char *error;
 
-  OshGraphHandle *original; /* as loaded: the snippet edits this one */
   gboolean connected;
   int select_after_layout; /* a layer to select when the next layout is up, or -1 */
 
   GtkFileChooserNative *chooser;
+  GtkWindow *unsaved_dialog; /* the Save / Discard / Cancel question, while it is open */
+  char *after_save;          /* what to do once the model is saved: "close" or a spec to open */
 };
 
 /* offshoot-window-actions.c */
@@ -69,7 +69,20 @@ void offshoot_window_update_connectivity (OffshootWindow *self);
 /* offshoot-window-dnd.c */
 void offshoot_window_init_dnd (OffshootWindow *self);
 
+/* offshoot-window-unsaved.c */
+/* Runs `then` ("close", or a spec to open) now when the model is unmodified, else after
+ * asking Save / Discard / Cancel. */
+void offshoot_window_confirm_then (OffshootWindow *self, const char *then);
+/* A save the question started has finished (ok or not). */
+void offshoot_window_saved (OffshootWindow *self, gboolean ok);
+/* Asks before the window closes over an edited model. */
+void offshoot_window_init_unsaved (OffshootWindow *self);
+
 /* offshoot-window.c */
+/* The current model's graph, or NULL. */
+OshGraphHandle *offshoot_window_handle (OffshootWindow *self);
+/* Opens a spec without asking about unsaved changes. */
+void offshoot_window_load_spec (OffshootWindow *self, const char *spec);
 void offshoot_window_show_error (OffshootWindow *self, const char *message);
 /* Replaces the model by an edited copy (`g` is taken over) and records the undo step. */
 void offshoot_window_apply_edit (OffshootWindow *self, OshGraph *g);

@@ -39,6 +39,7 @@ offshoot_window_show_error (OffshootWindow *self, const char *message)
   self->error = message ? g_strdup (message) : NULL;
   gtk_label_set_text (self->error_label, message ? message : "");
   gtk_revealer_set_reveal_child (self->error_revealer, message != NULL);
+  offshoot_window_update_actions (self); /* Escape dismisses it */
 }
 
 static void
@@ -48,17 +49,26 @@ on_error_close (GtkButton *button, OffshootWindow *self)
   offshoot_window_show_error (self, NULL);
 }
 
+static void show_search_status (OffshootWindow *self, int n, int pos);
+
 /* ---- Showing a model --------------------------------------------------------------------- */
+
+OshGraphHandle *
+offshoot_window_handle (OffshootWindow *self)
+{
+  return self->doc ? offshoot_document_get_graph (self->doc) : NULL;
+}
 
 static void
 update_status (OffshootWindow *self)
 {
-  if (!self->graph)
+  OshGraphHandle *h = offshoot_window_handle (self);
+  if (!h)
     {
       gtk_label_set_text (self->status_label, "");
       return;
     }
-  const OshGraph *g = self->graph->graph;
+  const OshGraph *g = h->graph;
   int64_t trainable = 0, total = osh_graph_total_params (g, &trainable);
   g_autofree char *text = g_strdup_printf (
       "%s · %s · %d layers · %" G_GINT64_FORMAT " parameters (%" G_GINT64_FORMAT " trainable)",
@@ -66,29 +76,45 @@ update_status (OffshootWindow *self)
   gtk_label_set_text (self->status_label, text);
 }
 
+/* Title: the file's name, with a "•" when edited since opened or saved; subtitle: the
+ * model's own name (two files often carry the same Keras name). */
 static void
-show_graph (OffshootWindow *self, OshGraphHandle *h, gboolean keep_view)
+update_title (OffshootWindow *self)
 {
-  OshGraphHandle *old = self->graph;
-  self->graph = osh_graph_handle_ref (h);
-  osh_graph_handle_unref (old);
-  const OshGraph *g = h->graph;
-  g_autofree char *base = self->spec && g_strcmp0 (self->spec, "@default") != 0
-                              ? g_path_get_basename (self->spec)
-                              : g_strdup ("default model");
-  const char *name = self->title ? self->title : g->name && *g->name ? g->name : base;
-  g_autofree char *title = g_strdup_printf ("%s — Offshoot", name);
+  if (!self->doc)
+    return;
+  g_autofree char *name = offshoot_document_dup_display_name (self->doc);
+  gboolean modified = offshoot_document_is_modified (self->doc);
+  g_autofree char *shown = g_strdup_printf ("%s%s", modified ? "• " : "", name);
+  g_autofree char *title = g_strdup_printf ("%s — Offshoot", shown);
   gtk_window_set_title (GTK_WINDOW (self), title);
+  gtk_label_set_text (self->title_label, shown);
+  const OshGraph *g = offshoot_window_handle (self)->graph;
+  const char *model = g->name && *g->name ? g->name : "";
+  gtk_label_set_text (self->subtitle_label, model);
+  gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), *model != '\0');
+}
+
+/* The document's selection, shown by every panel (the view selects it once laid out). */
+static void
+show_selection (OffshootWindow *self)
+{
+  OshGraphHandle *h = offshoot_window_handle (self);
+  int layer = offshoot_document_get_selected_layer (self->doc);
+  offshoot_layer_panel_set_layer (self->layer_panel, h->graph, layer);
+  offshoot_head_panel_set_target (self->head_panel, h, layer);
+  offshoot_run_panel_set_focus_layer (self->run_panel, offshoot_document_get_selection (self->doc));
+}
+
+static void
+show_graph (OffshootWindow *self, gboolean keep_view)
+{
+  OshGraphHandle *h = offshoot_window_handle (self);
+  update_title (self);
   offshoot_graph_view_set_graph (self->graph_view, h, keep_view);
-  offshoot_run_panel_set_graph (self->run_panel, h);
-  offshoot_head_panel_set_target (
-      self->head_panel, h,
-      keep_view ? offshoot_graph_view_get_selected_layer (self->graph_view) : -1);
-  if (!keep_view)
-    offshoot_layer_panel_set_layer (self->layer_panel, g, -1);
-  else
-    offshoot_layer_panel_set_layer (self->layer_panel, g,
-                                    offshoot_graph_view_get_selected_layer (self->graph_view));
+  /* The view's own selection is an index into the previous graph until the layout is up. */
+  self->select_after_layout = offshoot_document_get_selected_layer (self->doc);
+  show_selection (self);
   gtk_stack_set_visible_child_name (self->main_stack, "graph");
   offshoot_window_update_connectivity (self);
   update_status (self);
@@ -96,24 +122,45 @@ show_graph (OffshootWindow *self, OshGraphHandle *h, gboolean keep_view)
 }
 
 static void
-clear_history (OffshootWindow *self)
+on_document_graph_changed (OffshootDocument *doc, OffshootWindow *self)
 {
-  g_ptr_array_set_size (self->undo, 0);
-  g_ptr_array_set_size (self->redo, 0);
+  (void) doc;
+  show_graph (self, TRUE);
+}
+
+static void
+on_document_modified (OffshootDocument *doc, GParamSpec *pspec, OffshootWindow *self)
+{
+  (void) doc;
+  (void) pspec;
+  update_title (self);
+}
+
+/* Shows a new document (taken over): nothing of the previous model stays. */
+static void
+set_document (OffshootWindow *self, OffshootDocument *doc)
+{
+  if (self->doc)
+    g_signal_handlers_disconnect_by_data (self->doc, self);
+  g_clear_object (&self->doc);
+  self->doc = doc;
+  g_signal_connect_object (doc, "graph-changed", G_CALLBACK (on_document_graph_changed), self, 0);
+  g_signal_connect_object (doc, "notify::modified", G_CALLBACK (on_document_modified), self, 0);
+  offshoot_run_panel_set_document (self->run_panel, doc);
+  offshoot_window_show_error (self, NULL);
+  show_graph (self, FALSE);
 }
 
 void
 offshoot_window_apply_handle (OffshootWindow *self, OshGraphHandle *h)
 {
-  g_ptr_array_add (self->undo, osh_graph_handle_ref (self->graph));
-  g_ptr_array_set_size (self->redo, 0);
-  show_graph (self, h, TRUE);
+  offshoot_document_apply (self->doc, h, NULL);
 }
 
 void
 offshoot_window_apply_edit (OffshootWindow *self, OshGraph *g)
 {
-  OshGraphHandle *h = osh_graph_handle_new_edit (g, self->graph, NULL);
+  OshGraphHandle *h = osh_graph_handle_new_edit (g, offshoot_window_handle (self), NULL);
   offshoot_window_apply_handle (self, h);
   osh_graph_handle_unref (h);
 }
@@ -126,35 +173,27 @@ on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path,
   OshAppliedHead head = { .path = (char *) path, .spec = *spec };
   for (int i = 0; i < spec->n_steps; i++)
     head.names[i] = names[i];
-  OshGraphHandle *h = osh_graph_handle_new_edit (edited, self->graph, &head);
-  offshoot_window_apply_handle (self, h);
+  OshGraphHandle *h = osh_graph_handle_new_edit (edited, offshoot_window_handle (self), &head);
+  /* The new output becomes the selection, shown once it is laid out. */
+  int out = osh_graph_find_layer (edited, -1, names[spec->n_steps - 1]);
+  g_autofree char *out_path = out >= 0 ? osh_graph_layer_path (edited, out) : NULL;
+  offshoot_document_apply (self->doc, h, out_path);
   osh_graph_handle_unref (h);
   trace ("attached %s at %s", names[spec->n_steps - 1], path);
-  /* Show the new output once it is laid out. */
-  self->select_after_layout = osh_graph_find_layer (edited, -1, names[spec->n_steps - 1]);
-}
-
-static void
-step_history (OffshootWindow *self, GPtrArray *from, GPtrArray *to)
-{
-  if (from->len == 0 || !self->graph)
-    return;
-  OshGraphHandle *h = g_ptr_array_steal_index (from, from->len - 1);
-  g_ptr_array_add (to, osh_graph_handle_ref (self->graph));
-  show_graph (self, h, TRUE);
-  osh_graph_handle_unref (h);
 }
 
 void
 offshoot_window_undo (OffshootWindow *self)
 {
-  step_history (self, self->undo, self->redo);
+  if (self->doc)
+    offshoot_document_undo (self->doc);
 }
 
 void
 offshoot_window_redo (OffshootWindow *self)
 {
-  step_history (self, self->redo, self->undo);
+  if (self->doc)
+    offshoot_document_redo (self->doc);
 }
 
 /* ---- Loading in a worker ----------------------------------------------------------------- */
@@ -208,7 +247,7 @@ load_done (GObject *source, GAsyncResult *res, gpointer data)
   const char *spec = g_task_get_task_data (G_TASK (res));
   if (!h)
     {
-      if (g_strcmp0 (spec, "@default") == 0 && !self->graph)
+      if (g_strcmp0 (spec, "@default") == 0 && !self->doc)
         {
           /* No embedded model in this build: a friendly start instead of an error. */
           gtk_label_set_text (self->empty_title, "Open a trained model");
@@ -217,25 +256,18 @@ load_done (GObject *source, GAsyncResult *res, gpointer data)
       else
         {
           offshoot_window_show_error (self, error->message);
-          gtk_stack_set_visible_child_name (self->main_stack, self->graph ? "graph" : "empty");
+          gtk_stack_set_visible_child_name (self->main_stack, self->doc ? "graph" : "empty");
         }
       offshoot_window_update_actions (self);
       return;
     }
-  g_free (self->spec);
-  self->spec = g_strdup (spec);
-  g_clear_pointer (&self->title, g_free);
-  clear_history (self);
-  osh_graph_handle_unref (self->original);
-  self->original = osh_graph_handle_ref (h);
-  offshoot_window_show_error (self, NULL);
   if (g_strcmp0 (spec, "@default") != 0)
     {
       g_autoptr (GFile) file = g_file_new_for_path (spec);
       g_autofree char *uri = g_file_get_uri (file);
       gtk_recent_manager_add_item (gtk_recent_manager_get_default (), uri);
     }
-  show_graph (self, h, FALSE);
+  set_document (self, offshoot_document_new (h, spec, NULL));
   osh_graph_handle_unref (h);
 }
 
@@ -247,7 +279,7 @@ offshoot_window_cancel_load (OffshootWindow *self)
   g_cancellable_cancel (self->load_cancel);
   g_clear_object (&self->load_cancel);
   stop_loading_ui (self);
-  gtk_stack_set_visible_child_name (self->main_stack, self->graph ? "graph" : "empty");
+  gtk_stack_set_visible_child_name (self->main_stack, self->doc ? "graph" : "empty");
   offshoot_window_update_actions (self);
 }
 
@@ -255,6 +287,12 @@ void
 offshoot_window_open_spec (OffshootWindow *self, const char *spec)
 {
   g_return_if_fail (OFFSHOOT_IS_WINDOW (self));
+  offshoot_window_confirm_then (self, spec);
+}
+
+void
+offshoot_window_load_spec (OffshootWindow *self, const char *spec)
+{
   if (self->load_cancel)
     g_cancellable_cancel (self->load_cancel);
   g_clear_object (&self->load_cancel);
@@ -305,17 +343,10 @@ offshoot_window_open_graph (OffshootWindow *self, OshGraph *g, const char *title
 {
   g_return_if_fail (OFFSHOOT_IS_WINDOW (self) && g != NULL);
   offshoot_window_cancel_load (self);
-  g_free (self->spec);
   /* No file behind it: exports and the Python snippet suggest "<model name>.keras". */
-  self->spec = g_strdup_printf ("%s.keras", g->name && *g->name ? g->name : "model");
-  g_free (self->title);
-  self->title = g_strdup (title);
+  g_autofree char *spec = g_strdup_printf ("%s.keras", g->name && *g->name ? g->name : "model");
   OshGraphHandle *h = osh_graph_handle_new (g);
-  clear_history (self);
-  osh_graph_handle_unref (self->original);
-  self->original = osh_graph_handle_ref (h);
-  offshoot_window_show_error (self, NULL);
-  show_graph (self, h, FALSE);
+  set_document (self, offshoot_document_new (h, spec, title));
   osh_graph_handle_unref (h);
 }
 
@@ -334,9 +365,9 @@ offshoot_window_set_run_input (OffshootWindow *self, GFile *file)
 static void
 show_activation (OffshootWindow *self, int layer)
 {
-  if (!self->graph || layer < 0)
+  if (!self->doc || layer < 0)
     return;
-  g_autofree char *path = osh_graph_layer_path (self->graph->graph, layer);
+  g_autofree char *path = osh_graph_layer_path (offshoot_window_handle (self)->graph, layer);
   GdkPaintable *picture = NULL;
   OshTensor *t = NULL;
   if (offshoot_run_panel_get_activation (self->run_panel, path, &picture, &t))
@@ -370,14 +401,14 @@ static void
 on_layer_selected (OffshootGraphView *view, int layer, OffshootWindow *self)
 {
   (void) view;
-  offshoot_layer_panel_set_layer (self->layer_panel, self->graph ? self->graph->graph : NULL,
-                                  layer);
-  g_autofree char *path =
-      self->graph && layer >= 0 ? osh_graph_layer_path (self->graph->graph, layer) : NULL;
+  if (!self->doc)
+    return;
+  OshGraphHandle *h = offshoot_window_handle (self);
+  g_autofree char *path = layer >= 0 ? osh_graph_layer_path (h->graph, layer) : NULL;
+  offshoot_document_set_selection (self->doc, path);
   trace ("selected %s", path ? path : "(none)");
-  offshoot_run_panel_set_focus_layer (self->run_panel, path);
+  show_selection (self);
   show_activation (self, layer);
-  offshoot_head_panel_set_target (self->head_panel, self->graph, layer);
   if (layer >= 0 && g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
     gtk_stack_set_visible_child_name (self->side_stack, "layer");
   offshoot_window_update_actions (self);
@@ -390,12 +421,16 @@ on_layout_done (OffshootGraphView *view, OffshootWindow *self)
   if (err)
     offshoot_window_show_error (self, err);
   trace ("laid out %d boxes", offshoot_graph_view_count_items (view));
-  if (self->select_after_layout >= 0)
-    {
-      int layer = self->select_after_layout;
-      self->select_after_layout = -1;
-      offshoot_graph_view_select_layer (view, layer, TRUE);
-    }
+  /* The document's selection (kept, restored by undo, or a new head's output); -1 clears
+   * what the view may still hold from the previous graph. */
+  int layer = self->select_after_layout;
+  self->select_after_layout = -1;
+  if (self->doc)
+    offshoot_graph_view_select_layer (view, layer, layer >= 0);
+  /* Matches were items of the previous layout: find them again in this one. */
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  if (gtk_search_bar_get_search_mode (self->search_bar) && text && *text)
+    show_search_status (self, offshoot_graph_view_search (view, text), 0);
   offshoot_window_update_actions (self);
 }
 
@@ -412,7 +447,8 @@ trace_match (OffshootWindow *self)
                                             &wx, &wy))
     return;
   gtk_native_get_surface_transform (GTK_NATIVE (self), &sx, &sy);
-  trace ("found %s at %.0f %.0f", self->graph->graph->layers[layer].name, wx + sx, wy + sy);
+  trace ("found %s at %.0f %.0f", offshoot_window_handle (self)->graph->layers[layer].name, wx + sx,
+         wy + sy);
 }
 
 static void
@@ -434,8 +470,27 @@ on_search_changed (GtkSearchEntry *entry, OffshootWindow *self)
   show_search_status (self, n, 0);
 }
 
+/* Enter selects the current match; once it is selected, Enter goes on to the next one. */
 static void
 on_search_activate (GtkSearchEntry *entry, OffshootWindow *self)
+{
+  (void) entry;
+  OffshootGraphView *view = self->graph_view;
+  int layer = offshoot_graph_view_search_layer (view);
+  if (layer >= 0 && layer == offshoot_graph_view_get_selected_layer (view))
+    {
+      g_action_group_activate_action (G_ACTION_GROUP (self), "find-next", NULL);
+      layer = offshoot_graph_view_search_layer (view);
+    }
+  else
+    show_search_status (self, offshoot_graph_view_search_count (view),
+                        offshoot_graph_view_search_position (view));
+  if (layer >= 0)
+    offshoot_graph_view_select_layer (view, layer, FALSE);
+}
+
+static void
+on_search_next (GtkSearchEntry *entry, OffshootWindow *self)
 {
   (void) entry;
   g_action_group_activate_action (G_ACTION_GROUP (self), "find-next", NULL);
@@ -470,17 +525,47 @@ on_search_mode (GObject *bar, GParamSpec *pspec, OffshootWindow *self)
 
 /* ---- Style ------------------------------------------------------------------------------- */
 
-static void
-on_dark_changed (GtkSettings *settings, GParamSpec *pspec, OffshootWindow *self)
+/* Dark when the application asks for it (the desktop's preference, read by the
+ * application) or when the theme itself is dark (GTK_THEME=Adwaita:dark, a dark theme
+ * chosen in the settings): its text is then light. */
+static gboolean
+theme_is_dark (OffshootWindow *self)
 {
-  (void) pspec;
-  gboolean dark = FALSE;
-  g_object_get (settings, "gtk-application-prefer-dark-theme", &dark, NULL);
+  gboolean prefer = FALSE;
+  g_object_get (gtk_widget_get_settings (GTK_WIDGET (self)), "gtk-application-prefer-dark-theme",
+                &prefer, NULL);
+  if (prefer)
+    return TRUE;
+  GdkRGBA fg;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), &fg);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  return 0.2126 * fg.red + 0.7152 * fg.green + 0.0722 * fg.blue > 0.5;
+}
+
+static void
+update_style (OffshootWindow *self)
+{
+  gboolean dark = theme_is_dark (self);
   offshoot_graph_view_set_dark (self->graph_view, dark);
   if (dark)
     gtk_widget_add_css_class (GTK_WIDGET (self), "dark");
   else
     gtk_widget_remove_css_class (GTK_WIDGET (self), "dark");
+}
+
+static void
+on_dark_changed (GtkSettings *settings, GParamSpec *pspec, OffshootWindow *self)
+{
+  (void) settings;
+  (void) pspec;
+  update_style (self);
+}
+
+gboolean
+offshoot_window_is_dark (OffshootWindow *self)
+{
+  return gtk_widget_has_css_class (GTK_WIDGET (self), "dark");
 }
 
 /* ---- GObject ----------------------------------------------------------------------------- */
@@ -496,6 +581,9 @@ offshoot_window_dispose (GObject *object)
   if (self->chooser)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  if (self->unsaved_dialog)
+    gtk_window_destroy (self->unsaved_dialog);
+  self->unsaved_dialog = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), OFFSHOOT_TYPE_WINDOW);
   G_OBJECT_CLASS (offshoot_window_parent_class)->dispose (object);
 }
@@ -504,20 +592,25 @@ static void
 offshoot_window_finalize (GObject *object)
 {
   OffshootWindow *self = OFFSHOOT_WINDOW (object);
-  g_ptr_array_unref (self->undo);
-  g_ptr_array_unref (self->redo);
-  osh_graph_handle_unref (self->original);
-  osh_graph_handle_unref (self->graph);
-  g_free (self->spec);
-  g_free (self->title);
+  g_clear_object (&self->doc);
+  g_free (self->after_save);
   g_free (self->error);
   G_OBJECT_CLASS (offshoot_window_parent_class)->finalize (object);
+}
+
+/* The theme's colours are known once the window is styled on its display. */
+static void
+offshoot_window_realize (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (offshoot_window_parent_class)->realize (widget);
+  update_style (OFFSHOOT_WINDOW (widget));
 }
 
 static void
 offshoot_window_class_init (OffshootWindowClass *klass)
 {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS (klass);
+  wc->realize = offshoot_window_realize;
   G_OBJECT_CLASS (klass)->dispose = offshoot_window_dispose;
   G_OBJECT_CLASS (klass)->finalize = offshoot_window_finalize;
   g_type_ensure (OFFSHOOT_TYPE_GRAPH_VIEW);
@@ -551,6 +644,8 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   BIND (run_panel);
   BIND (head_panel);
   BIND (recent_submenu);
+  BIND (title_label);
+  BIND (subtitle_label);
 #undef BIND
 }
 
@@ -558,8 +653,6 @@ static void
 offshoot_window_init (OffshootWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->undo = g_ptr_array_new_with_free_func ((GDestroyNotify) osh_graph_handle_unref);
-  self->redo = g_ptr_array_new_with_free_func ((GDestroyNotify) osh_graph_handle_unref);
   self->select_after_layout = -1;
   self->connected = TRUE;
 
@@ -576,8 +669,7 @@ offshoot_window_init (OffshootWindow *self)
                            0);
   g_signal_connect_object (self->search_entry, "previous-match", G_CALLBACK (on_search_previous),
                            self, 0);
-  g_signal_connect_object (self->search_entry, "next-match", G_CALLBACK (on_search_activate), self,
-                           0);
+  g_signal_connect_object (self->search_entry, "next-match", G_CALLBACK (on_search_next), self, 0);
   g_signal_connect_object (self->search_bar, "notify::search-mode-enabled",
                            G_CALLBACK (on_search_mode), self, 0);
   g_object_bind_property (self->search_button, "active", self->search_bar, "search-mode-enabled",
@@ -587,11 +679,14 @@ offshoot_window_init (OffshootWindow *self)
   GtkSettings *settings = gtk_widget_get_settings (GTK_WIDGET (self));
   g_signal_connect_object (settings, "notify::gtk-application-prefer-dark-theme",
                            G_CALLBACK (on_dark_changed), self, 0);
+  g_signal_connect_object (settings, "notify::gtk-theme-name", G_CALLBACK (on_dark_changed), self,
+                           G_CONNECT_AFTER);
   on_dark_changed (settings, NULL, self);
 
   gtk_stack_set_visible_child_name (self->main_stack, "empty");
   offshoot_window_init_actions (self);
   offshoot_window_init_dnd (self);
+  offshoot_window_init_unsaved (self);
   offshoot_window_rebuild_recent (self);
   offshoot_window_update_actions (self);
 }
@@ -605,7 +700,8 @@ offshoot_window_new (GtkApplication *app)
 const OshGraph *
 offshoot_window_get_graph (OffshootWindow *self)
 {
-  return self->graph ? self->graph->graph : NULL;
+  OshGraphHandle *h = offshoot_window_handle (self);
+  return h ? h->graph : NULL;
 }
 
 gboolean

@@ -38,6 +38,9 @@ const OshGraph *offshoot_window_get_graph (OffshootWindow *self);
 gboolean offshoot_window_is_busy (OffshootWindow *self);
 /* The error shown in the window's banner, or NULL. */
 const char *offshoot_window_get_error (OffshootWindow *self);
+/* TRUE when the window (and its canvas) is drawn dark: the desktop prefers it or the
+ * theme is dark. */
+gboolean offshoot_window_is_dark (OffshootWindow *self);
 /* "empty", "loading" or "graph". */
 const char *offshoot_window_get_page (OffshootWindow *self);
 OffshootGraphView *offshoot_window_get_graph_view (OffshootWindow *self);

@@ -1,0 +1,443 @@
+/* One document per open model (issue 17): what belongs to a model — preprocessing, class
+ * names, history, selection, results, modified state — does not carry over to the next
+ * one, and undo brings back a state the window can use. The real window, driven through
+ * its actions, its entries and its input controllers. */
+#include <gtk/gtk.h>
+#include <string.h>
+
+#include "offshoot-application.h"
+#include "offshoot-window-private.h"
+#include "osh-exec.h"
+#include "osh-outputs.h"
+#include "osh-test.h"
+#include "ui-test-window.h"
+
+static GtkApplication *app;
+
+#define SEED_MODEL "edit/fixtures/seed/model.h5"
+#define TINY_CNN "ui/fixtures/tiny-cnn.onnx"
+#define SAMPLE "resource:///io/offshoot/Offshoot/samples/circle-1.png"
+#define OTHER_SAMPLE "resource:///io/offshoot/Offshoot/samples/square-2.png"
+
+static void
+open_in (OffshootWindow *win, const char *spec)
+{
+  offshoot_window_open_spec (win, spec);
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
+}
+
+static OffshootWindow *
+open_fixture (const char *relative)
+{
+  g_autofree char *path = osh_test_fixture (relative);
+  OffshootWindow *win = ui_test_window_new (app);
+  open_in (win, path);
+  return win;
+}
+
+static void
+activate (OffshootWindow *win, const char *action)
+{
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), action));
+  g_action_group_activate_action (G_ACTION_GROUP (win), action, NULL);
+}
+
+static void
+run_on (OffshootWindow *win, const char *uri)
+{
+  g_autoptr (GFile) file = g_file_new_for_uri (uri);
+  offshoot_window_set_run_input (win, file);
+  activate (win, "run");
+  ui_test_settle (win);
+  g_assert_null (offshoot_run_panel_get_error (offshoot_window_get_run_panel (win)));
+}
+
+/* Types into an entry as the keyboard does (the entry's text changes, its signals fire). */
+static void
+type_into (GtkEditable *entry, const char *text)
+{
+  gtk_editable_set_text (entry, "");
+  int pos = 0;
+  gtk_editable_insert_text (entry, text, -1, &pos);
+}
+
+static GtkEventController *
+find_controller (GtkWidget *w, GType type)
+{
+  g_autoptr (GListModel) list = gtk_widget_observe_controllers (w);
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (list, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (c, type))
+        return c; /* the widget keeps it alive */
+    }
+  return NULL;
+}
+
+static void
+click_layer (OffshootWindow *win, int layer)
+{
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  double x, y;
+  offshoot_graph_view_select_layer (view, layer, TRUE); /* brings it into view */
+  offshoot_graph_view_select_layer (view, -1, FALSE);
+  g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
+  GtkEventController *click = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  g_signal_emit_by_name (click, "pressed", 1, x, y);
+  g_signal_emit_by_name (click, "released", 1, x, y);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, layer);
+}
+
+/* Open the default model, then the seed .h5 that wants 0…1: the Run panel proposes what a
+ * fresh window proposes for it, not the default model's 0…255. */
+static void
+test_preprocessing_follows_model (void)
+{
+  OffshootWindow *win = ui_test_window_new (app);
+  open_in (win, "@default");
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  OshPreprocess before;
+  offshoot_run_panel_get_preprocess (run, &before);
+
+  g_autofree char *seed = osh_test_fixture (SEED_MODEL);
+  open_in (win, seed);
+  OshPreprocess shown, fresh;
+  offshoot_run_panel_get_preprocess (run, &shown);
+  osh_preprocess_init (&fresh);
+  g_assert_true (osh_preprocess_propose (offshoot_window_get_graph (win), &fresh));
+  /* The two models want different ranges, or this test would prove nothing. */
+  g_assert_cmpfloat (fresh.scale, !=, before.scale);
+  g_assert_cmpfloat (shown.scale, ==, fresh.scale);
+  g_assert_cmpfloat (shown.offset, ==, fresh.offset);
+  g_assert_cmpint (shown.height, ==, fresh.height);
+  g_assert_cmpint (shown.width, ==, fresh.width);
+  g_assert_cmpint (shown.channels, ==, fresh.channels);
+
+  /* And so the run gives `offshoot run`'s answer: the same top class and p. */
+  run_on (win, SAMPLE);
+  g_autoptr (GFile) file = g_file_new_for_uri (SAMPLE);
+  g_autoptr (GBytes) bytes = g_file_load_bytes (file, NULL, NULL, NULL);
+  OshError err = { 0 };
+  gsize size;
+  const void *data = g_bytes_get_data (bytes, &size);
+  OshImage *img = osh_image_load_bytes ("circle-1.png", data, size, &err);
+  g_assert_nonnull (img);
+  OshTensor *x = osh_image_to_tensor (img, &fresh, &err);
+  OshExecOptions opt = osh_exec_options_default ();
+  OshTensor *y[OSH_EXEC_MAX_OUTPUTS] = { 0 };
+  g_assert_true (osh_exec_run_once (offshoot_window_get_graph (win), &opt,
+                                    (const OshTensor *[]){ x }, 1, y, &err));
+  OshTopEntry top[1];
+  g_assert_cmpint (osh_output_top_k (y[0], 0, 1, top, &err), ==, 1);
+  g_autofree char *want = g_strdup_printf ("class %d %.1f %%", top[0].index, 100.0 * top[0].p);
+  g_assert_cmpstr (offshoot_run_panel_get_result_text (run, 0), ==, want);
+  osh_tensor_free (y[0]);
+  osh_tensor_free (x);
+  osh_image_free (img);
+  ui_test_close (win);
+}
+
+/* Class names belong to the model they were typed for; names that do not fit an output
+ * are flagged, not used. */
+static void
+test_class_names_stay_with_model (void)
+{
+  OffshootWindow *win = ui_test_window_new (app);
+  open_in (win, "@default");
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  GtkEditable *names = GTK_EDITABLE (
+      gtk_widget_get_template_child (GTK_WIDGET (run), OFFSHOOT_TYPE_RUN_PANEL, "labels_entry"));
+  const char *emotions = "angry, disgust, fear, happy, sad, surprise, neutral";
+  type_into (names, emotions);
+
+  g_autofree char *seed = osh_test_fixture (SEED_MODEL);
+  open_in (win, seed);
+  g_assert_cmpstr (gtk_editable_get_text (names), ==, "");
+
+  /* Seven names for the seed model's four classes. */
+  type_into (names, emotions);
+  run_on (win, SAMPLE);
+  const char *warning = offshoot_run_panel_get_names_warning (run);
+  g_assert_nonnull (warning);
+  g_assert_true (strstr (warning, "7 class names for 4 classes") != NULL);
+  const char *text = offshoot_run_panel_get_result_text (run, 0);
+  g_assert_true (g_str_has_prefix (text, "class "));
+  /* The warning is on screen, in the results. */
+  GtkWidget *box = GTK_WIDGET (
+      gtk_widget_get_template_child (GTK_WIDGET (run), OFFSHOOT_TYPE_RUN_PANEL, "results_box"));
+  gboolean shown = FALSE;
+  for (GtkWidget *w = box; w && !shown;)
+    {
+      shown = GTK_IS_LABEL (w) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (w)), warning) == 0
+              && gtk_widget_is_visible (w) && gtk_widget_has_css_class (w, "warning");
+      /* Depth-first walk. */
+      GtkWidget *next = gtk_widget_get_first_child (w);
+      while (!next && w && w != box)
+        {
+          next = gtk_widget_get_next_sibling (w);
+          if (!next)
+            w = gtk_widget_get_parent (w);
+        }
+      w = next;
+    }
+  g_assert_true (shown);
+
+  /* Four names fit: they are used. */
+  type_into (names, "a, b, c, d");
+  activate (win, "run");
+  ui_test_settle (win);
+  g_assert_null (offshoot_run_panel_get_names_warning (run));
+  g_assert_false (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 0), "class "));
+  ui_test_close (win);
+}
+
+/* Attach a head (it becomes selected), undo, run: the run works on the model as it is now,
+ * and the selection is one that exists in it. */
+static void
+test_undo_restores_selection (void)
+{
+  OffshootWindow *win = open_fixture (TINY_CNN);
+  const OshGraph *g = offshoot_window_get_graph (win);
+  int at = osh_graph_find_layer (g, -1, "/block2/Relu_1");
+  click_layer (win, at);
+  activate (win, "attach-head");
+  OffshootHeadPanel *head = offshoot_window_get_head_panel (win);
+  offshoot_head_panel_set_spec (head, "seg");
+  g_assert_true (offshoot_head_panel_apply (head));
+  ui_test_settle (win);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  const OshGraph *edited = offshoot_window_get_graph (win);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==,
+                   osh_graph_find_layer (edited, -1, "aux_head_out"));
+
+  activate (win, "undo");
+  ui_test_settle (win);
+  g_assert_true (offshoot_window_get_graph (win) == g);
+  /* The layer selected before the head was attached is selected again. */
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, at);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (offshoot_window_get_layer_panel (win), "name"),
+                   ==, "/block2/Relu_1");
+  run_on (win, SAMPLE);
+  g_assert_cmpint (offshoot_run_panel_get_n_results (offshoot_window_get_run_panel (win)), ==, 2);
+
+  /* Redo brings the head back, selected. */
+  activate (win, "redo");
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==,
+                   osh_graph_find_layer (offshoot_window_get_graph (win), -1, "aux_head_out"));
+  ui_test_close (win);
+}
+
+/* After an undo, the search still finds what it found: Enter goes to the match. */
+static void
+test_search_survives_undo (void)
+{
+  OffshootWindow *win = open_fixture (TINY_CNN);
+  activate (win, "find");
+  type_into (GTK_EDITABLE (win->search_entry), "/fc/Gemm");
+  g_signal_emit_by_name (win->search_entry, "search-changed"); /* not waiting for the delay */
+  g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 1");
+  OshError err = { 0 };
+  offshoot_window_apply_edit (win, osh_graph_copy (offshoot_window_get_graph (win), &err));
+  ui_test_settle (win);
+  activate (win, "undo");
+  ui_test_settle (win);
+  g_signal_emit_by_name (win->search_entry, "activate"); /* Enter */
+  g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 1");
+  /* Enter selects the match. */
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (offshoot_window_get_graph_view (win)),
+                   ==, osh_graph_find_layer (offshoot_window_get_graph (win), -1, "/fc/Gemm"));
+  ui_test_close (win);
+}
+
+/* Results go (or are marked out of date) the moment what made them changes; the heatmap's
+ * opacity stays as the user left it. */
+static void
+test_results_follow_inputs (void)
+{
+  OffshootWindow *win = open_fixture (TINY_CNN);
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  run_on (win, SAMPLE);
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 2);
+  g_assert_nonnull (offshoot_run_panel_get_result_picture (run, 1));
+  g_assert_false (offshoot_run_panel_results_are_stale (run));
+
+  /* Another picture: the label and heatmap of the previous one are gone. */
+  g_autoptr (GFile) other = g_file_new_for_uri (OTHER_SAMPLE);
+  offshoot_window_set_run_input (win, other);
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 0);
+  g_assert_null (offshoot_run_panel_get_result_picture (run, 1));
+
+  /* Opacity: moved to 0.8, it stays for the next run. */
+  activate (win, "run");
+  ui_test_settle (win);
+  g_assert_cmpfloat (offshoot_run_panel_get_opacity (run, 1), ==, 0.5);
+  offshoot_run_panel_set_opacity (run, 1, 0.8);
+  activate (win, "run");
+  ui_test_settle (win);
+  g_assert_cmpfloat_with_epsilon (offshoot_run_panel_get_opacity (run, 1), 0.8, 1e-9);
+
+  /* Another value range: the results are marked out of date. */
+  GtkDropDown *range = GTK_DROP_DOWN (
+      gtk_widget_get_template_child (GTK_WIDGET (run), OFFSHOOT_TYPE_RUN_PANEL, "range_drop"));
+  gtk_drop_down_set_selected (range, (gtk_drop_down_get_selected (range) + 1) % 3);
+  g_assert_true (offshoot_run_panel_results_are_stale (run));
+  activate (win, "run");
+  ui_test_settle (win);
+  g_assert_false (offshoot_run_panel_results_are_stale (run));
+
+  /* An edit of the model: the results of the old graph go. */
+  OshError err = { 0 };
+  offshoot_window_apply_edit (win, osh_graph_copy (offshoot_window_get_graph (win), &err));
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 0);
+  ui_test_close (win);
+}
+
+static void
+respond (OffshootWindow *win, int response)
+{
+  g_assert_nonnull (win->unsaved_dialog);
+  gtk_dialog_response (GTK_DIALOG (win->unsaved_dialog), response);
+}
+
+/* An edited model is not dropped without asking; the title says it was edited. */
+static void
+test_unsaved_changes (void)
+{
+  OffshootWindow *win = open_fixture (TINY_CNN);
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "tiny-cnn.onnx — Offshoot");
+  OshError err = { 0 };
+  offshoot_window_apply_edit (win, osh_graph_copy (offshoot_window_get_graph (win), &err));
+  ui_test_settle (win);
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "• tiny-cnn.onnx — Offshoot");
+  g_assert_cmpstr (gtk_label_get_text (win->title_label), ==, "• tiny-cnn.onnx");
+  g_assert_cmpstr (gtk_label_get_text (win->subtitle_label), ==, "torch_jit");
+
+  /* Opening another model asks; Cancel keeps the edited one. */
+  const OshGraph *edited = offshoot_window_get_graph (win);
+  g_autofree char *seed = osh_test_fixture (SEED_MODEL);
+  offshoot_window_open_spec (win, seed);
+  ui_test_settle (win);
+  respond (win, GTK_RESPONSE_CANCEL);
+  ui_test_settle (win);
+  g_assert_true (offshoot_window_get_graph (win) == edited);
+  g_assert_null (win->unsaved_dialog);
+
+  /* Closing asks too (the close button, Ctrl+Q): Cancel keeps the window. */
+  gpointer weak = win;
+  g_object_add_weak_pointer (G_OBJECT (win), &weak);
+  gtk_window_close (GTK_WINDOW (win));
+  ui_test_settle (win);
+  g_assert_nonnull (weak);
+  respond (win, GTK_RESPONSE_CANCEL);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
+
+  /* Undo back to the file as opened: nothing to ask, no marker. */
+  activate (win, "undo");
+  ui_test_settle (win);
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "tiny-cnn.onnx — Offshoot");
+  activate (win, "redo");
+  ui_test_settle (win);
+
+  /* Discard on open: the other model opens. */
+  offshoot_window_open_spec (win, seed);
+  respond (win, 1 /* Discard */);
+  ui_test_settle (win);
+  g_assert_cmpstr (offshoot_window_get_graph (win)->name, ==, "outer");
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "model.h5 — Offshoot");
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "undo"));
+
+  /* Edit again, then Discard on close: the window goes. */
+  offshoot_window_apply_edit (win, osh_graph_copy (offshoot_window_get_graph (win), &err));
+  ui_test_settle (win);
+  gtk_window_close (GTK_WINDOW (win));
+  respond (win, 1 /* Discard */);
+  while (weak)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Escape dismisses the error banner (when nothing is loading). */
+static void
+test_escape_closes_banner (void)
+{
+  offshoot_application_set_accels (app);
+  OffshootWindow *win = open_fixture (TINY_CNN);
+  g_auto (GStrv) actions = gtk_application_get_actions_for_accel (app, "Escape");
+  g_assert_nonnull (actions[0]);
+  g_assert_cmpstr (actions[0], ==, "win.cancel");
+  offshoot_window_show_error (win, "something went wrong");
+  g_assert_true (gtk_revealer_get_reveal_child (win->error_revealer));
+  activate (win, "cancel");
+  g_assert_false (gtk_revealer_get_reveal_child (win->error_revealer));
+  g_assert_null (offshoot_window_get_error (win));
+  ui_test_close (win);
+}
+
+/* Every shortcut the application binds is listed in the shortcuts window, and so are the
+ * pointer gestures (double-click). */
+static void
+collect (GtkWidget *w, GString *actions, GString *titles)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (w))
+    {
+      g_autofree char *action = NULL, *title = NULL, *accel = NULL;
+      g_object_get (w, "action-name", &action, "title", &title, "accelerator", &accel, NULL);
+      g_string_append_printf (actions, "|%s|", action ? action : "");
+      g_string_append_printf (titles, "|%s %s|", title ? title : "", accel ? accel : "");
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    collect (c, actions, titles);
+}
+
+static void
+test_shortcuts_window_lists_everything (void)
+{
+  offshoot_application_set_accels (app);
+  g_autoptr (GtkBuilder) b =
+      gtk_builder_new_from_resource ("/io/offshoot/Offshoot/gtk/help-overlay.ui");
+  GtkWidget *overlay = GTK_WIDGET (gtk_builder_get_object (b, "help_overlay"));
+  g_autoptr (GString) actions = g_string_new (NULL);
+  g_autoptr (GString) titles = g_string_new (NULL);
+  collect (overlay, actions, titles);
+  g_auto (GStrv) all = gtk_application_list_action_descriptions (app);
+  int n = 0;
+  for (int i = 0; all[i]; i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr (GVariant) target = NULL;
+      g_assert_true (g_action_parse_detailed_name (all[i], &name, &target, NULL));
+      g_autofree char *key = g_strdup_printf ("|%s|", name);
+      if (!strstr (actions->str, key))
+        g_error ("the shortcuts window does not list %s", name);
+      n++;
+    }
+  g_assert_cmpint (n, >=, 15);
+  g_autofree char *lower = g_ascii_strdown (titles->str, -1);
+  g_assert_true (strstr (lower, "double-click") != NULL);
+  gtk_window_destroy (GTK_WINDOW (overlay));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  app = ui_test_application_new ("io.offshoot.Offshoot.TestDocument");
+  g_test_add_func ("/ui/document/preprocessing-follows-model", test_preprocessing_follows_model);
+  g_test_add_func ("/ui/document/class-names-stay-with-model", test_class_names_stay_with_model);
+  g_test_add_func ("/ui/document/undo-restores-selection", test_undo_restores_selection);
+  g_test_add_func ("/ui/document/search-survives-undo", test_search_survives_undo);
+  g_test_add_func ("/ui/document/results-follow-inputs", test_results_follow_inputs);
+  g_test_add_func ("/ui/document/unsaved-changes", test_unsaved_changes);
+  g_test_add_func ("/ui/document/escape-closes-banner", test_escape_closes_banner);
+  g_test_add_func ("/ui/document/shortcuts-window", test_shortcuts_window_lists_everything);
+  int status = g_test_run ();
+  g_object_unref (app);
+  ui_test_scratch_free (g_steal_pointer (&data_home));
+  return status;
+}
