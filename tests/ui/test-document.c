@@ -5,7 +5,6 @@
 #include <gtk/gtk.h>
 #include <string.h>
 
-#include "offshoot-application.h"
 #include "offshoot-window-private.h"
 #include "osh-exec.h"
 #include "osh-outputs.h"
@@ -359,67 +358,6 @@ test_unsaved_changes (void)
     g_main_context_iteration (NULL, TRUE);
 }
 
-/* Escape dismisses the error banner (when nothing is loading). */
-static void
-test_escape_closes_banner (void)
-{
-  offshoot_application_set_accels (app);
-  OffshootWindow *win = open_fixture (TINY_CNN);
-  g_auto (GStrv) actions = gtk_application_get_actions_for_accel (app, "Escape");
-  g_assert_nonnull (actions[0]);
-  g_assert_cmpstr (actions[0], ==, "win.cancel");
-  offshoot_window_show_error (win, "something went wrong");
-  g_assert_true (gtk_revealer_get_reveal_child (win->error_revealer));
-  activate (win, "cancel");
-  g_assert_false (gtk_revealer_get_reveal_child (win->error_revealer));
-  g_assert_null (offshoot_window_get_error (win));
-  ui_test_close (win);
-}
-
-/* Every shortcut the application binds is listed in the shortcuts window, and so are the
- * pointer gestures (double-click). */
-static void
-collect (GtkWidget *w, GString *actions, GString *titles)
-{
-  if (GTK_IS_SHORTCUTS_SHORTCUT (w))
-    {
-      g_autofree char *action = NULL, *title = NULL, *accel = NULL;
-      g_object_get (w, "action-name", &action, "title", &title, "accelerator", &accel, NULL);
-      g_string_append_printf (actions, "|%s|", action ? action : "");
-      g_string_append_printf (titles, "|%s %s|", title ? title : "", accel ? accel : "");
-    }
-  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
-    collect (c, actions, titles);
-}
-
-static void
-test_shortcuts_window_lists_everything (void)
-{
-  offshoot_application_set_accels (app);
-  g_autoptr (GtkBuilder) b =
-      gtk_builder_new_from_resource ("/io/offshoot/Offshoot/gtk/help-overlay.ui");
-  GtkWidget *overlay = GTK_WIDGET (gtk_builder_get_object (b, "help_overlay"));
-  g_autoptr (GString) actions = g_string_new (NULL);
-  g_autoptr (GString) titles = g_string_new (NULL);
-  collect (overlay, actions, titles);
-  g_auto (GStrv) all = gtk_application_list_action_descriptions (app);
-  int n = 0;
-  for (int i = 0; all[i]; i++)
-    {
-      g_autofree char *name = NULL;
-      g_autoptr (GVariant) target = NULL;
-      g_assert_true (g_action_parse_detailed_name (all[i], &name, &target, NULL));
-      g_autofree char *key = g_strdup_printf ("|%s|", name);
-      if (!strstr (actions->str, key))
-        g_error ("the shortcuts window does not list %s", name);
-      n++;
-    }
-  g_assert_cmpint (n, >=, 15);
-  g_autofree char *lower = g_ascii_strdown (titles->str, -1);
-  g_assert_true (strstr (lower, "double-click") != NULL);
-  gtk_window_destroy (GTK_WINDOW (overlay));
-}
-
 int
 main (int argc, char **argv)
 {
@@ -434,8 +372,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/document/search-survives-undo", test_search_survives_undo);
   g_test_add_func ("/ui/document/results-follow-inputs", test_results_follow_inputs);
   g_test_add_func ("/ui/document/unsaved-changes", test_unsaved_changes);
-  g_test_add_func ("/ui/document/escape-closes-banner", test_escape_closes_banner);
-  g_test_add_func ("/ui/document/shortcuts-window", test_shortcuts_window_lists_everything);
   int status = g_test_run ();
   g_object_unref (app);
   ui_test_scratch_free (g_steal_pointer (&data_home));

@@ -843,6 +843,110 @@ on_released (GtkGestureClick *g, int n_press, double x, double y, OffshootGraphV
   offshoot_graph_view_select_layer (self, layer, FALSE);
 }
 
+/* ---- Keyboard walk ---------------------------------------------------------------------- */
+
+static double
+centre_x (const OshLayoutItem *it)
+{
+  return it->box.x + it->box.w / 2;
+}
+
+static double
+centre_y (const OshLayoutItem *it)
+{
+  return it->box.y + it->box.h / 2;
+}
+
+/* From box `from` along the drawn graph: Up to a box that feeds it, Down to one it feeds
+ * (the one most in line when there are several), Left / Right to the nearest box on that
+ * side, preferring its own row. Only boxes of a layer (not collapsed blocks); -1 if none. */
+static int
+walk_item (const OshGraphLayout *lay, int from, guint key)
+{
+  const OshLayoutItem *f = &lay->items[from];
+  int best = -1;
+  double best_d = G_MAXDOUBLE;
+  if (key == GDK_KEY_Up || key == GDK_KEY_Down)
+    {
+      for (int e = 0; e < lay->n_edges; e++)
+        {
+          const OshLayoutEdge *ed = &lay->edges[e];
+          int other = key == GDK_KEY_Up ? (ed->to == from ? ed->from : -1)
+                                        : (ed->from == from ? ed->to : -1);
+          if (other < 0 || lay->items[other].layer < 0)
+            continue;
+          double d = fabs (centre_x (&lay->items[other]) - centre_x (f));
+          if (d < best_d)
+            best_d = d, best = other;
+        }
+      return best;
+    }
+  double side = key == GDK_KEY_Left ? -1 : 1;
+  for (int i = 0; i < lay->n_items; i++)
+    {
+      const OshLayoutItem *it = &lay->items[i];
+      double dx = (centre_x (it) - centre_x (f)) * side;
+      if (i == from || it->layer < 0 || dx <= 0)
+        continue;
+      /* Another row counts as far: the same row first. */
+      double dy = fabs (centre_y (it) - centre_y (f));
+      double d = dx + (dy < f->box.h ? 0 : 10 * dy);
+      if (d < best_d)
+        best_d = d, best = i;
+    }
+  return best;
+}
+
+/* The topmost box of a layer: where a walk starts when nothing is selected. */
+static int
+first_item (const OshGraphLayout *lay)
+{
+  int best = -1;
+  for (int i = 0; i < lay->n_items; i++)
+    if (lay->items[i].layer >= 0 && (best < 0 || lay->items[i].box.y < lay->items[best].box.y))
+      best = i;
+  return best;
+}
+
+/* Arrows walk from the selected layer; Return or space selects the first one. FALSE when
+ * the key is not a walk (nothing selected: the arrows pan). */
+static gboolean
+walk_key (OffshootGraphView *self, guint keyval)
+{
+  const OshGraphLayout *lay = layout_of (self);
+  if (!lay)
+    return FALSE;
+  int from = item_of_layer (self, self->selected_layer);
+  int to = -1;
+  switch (keyval)
+    {
+    case GDK_KEY_Return:
+    case GDK_KEY_KP_Enter:
+    case GDK_KEY_space:
+      if (from >= 0)
+        return TRUE; /* already selected */
+      to = first_item (lay);
+      break;
+    case GDK_KEY_Up:
+    case GDK_KEY_Down:
+    case GDK_KEY_Left:
+    case GDK_KEY_Right:
+      if (from < 0)
+        return FALSE;
+      to = walk_item (lay, from, keyval);
+      if (to < 0)
+        {
+          gtk_widget_error_bell (GTK_WIDGET (self));
+          return TRUE;
+        }
+      break;
+    default: return FALSE;
+    }
+  if (to >= 0)
+    offshoot_graph_view_select_layer (self, lay->items[to].layer, TRUE);
+  return TRUE;
+}
+
 static gboolean
 on_key (GtkEventControllerKey *c, guint keyval, guint keycode, GdkModifierType state,
         OffshootGraphView *self)
@@ -851,6 +955,8 @@ on_key (GtkEventControllerKey *c, guint keyval, guint keycode, GdkModifierType s
   (void) keycode;
   if (state & (GDK_CONTROL_MASK | GDK_ALT_MASK))
     return FALSE; /* window shortcuts */
+  if (!(state & GDK_SHIFT_MASK) && walk_key (self, keyval))
+    return TRUE;
   double dx = 0, dy = 0;
   switch (keyval)
     {

@@ -67,10 +67,9 @@ offshoot_window_confirm_then (OffshootWindow *self, const char *then)
   g_free (self->after_save);
   self->after_save = g_strdup (then);
   g_autofree char *name = offshoot_document_dup_display_name (self->doc);
-  GtkWidget *d = gtk_message_dialog_new (GTK_WINDOW (self),
-                                         GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                         GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
-                                         "Save the changes to “%s”?", name);
+  GtkWidget *d = gtk_message_dialog_new (
+      GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_QUESTION,
+      GTK_BUTTONS_NONE, "Save the changes to “%s”?", name);
   gtk_message_dialog_format_secondary_text (
       GTK_MESSAGE_DIALOG (d), "%s",
       g_strcmp0 (then, "close") == 0
@@ -101,8 +100,8 @@ on_close_request (GtkWindow *window, gpointer data)
 {
   (void) data;
   OffshootWindow *self = OFFSHOOT_WINDOW (window);
-  if (g_object_get_data (G_OBJECT (self), "offshoot-close-confirmed")
-      || !self->doc || !offshoot_document_is_modified (self->doc))
+  if (g_object_get_data (G_OBJECT (self), "offshoot-close-confirmed") || !self->doc
+      || !offshoot_document_is_modified (self->doc))
     return FALSE;
   offshoot_window_confirm_then (self, "close");
   return TRUE; /* stays open until answered */
