@@ -7,6 +7,7 @@
 
 #include "offshoot-window-private.h"
 #include "osh-exec.h"
+#include "osh-npy.h"
 #include "osh-outputs.h"
 #include "osh-test.h"
 #include "ui-test-window.h"
@@ -295,6 +296,59 @@ test_results_follow_inputs (void)
   ui_test_close (win);
 }
 
+/* The "Add input" fix makes the foreign root a model input: the Run panel then asks for it
+ * and the model runs on both (the new branch computes relu of the array given). */
+static void
+test_add_input_fix_runs (void)
+{
+  OffshootWindow *win = open_fixture (TINY_CNN);
+  offshoot_window_apply_edit (win, ui_test_with_foreign_branch (offshoot_window_get_graph (win)));
+  ui_test_settle (win);
+  GtkWidget *add = NULL;
+  for (GtkWidget *b = gtk_widget_get_first_child (GTK_WIDGET (win->disconnect_fixes)); b;
+       b = gtk_widget_get_next_sibling (b))
+    if (g_str_has_prefix (g_object_get_data (G_OBJECT (b), "fix-id"), "add-input:"))
+      add = b;
+  g_assert_nonnull (add);
+  g_signal_emit_by_name (add, "clicked");
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_window_get_graph (win)->n_inputs, ==, 2);
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  g_assert_cmpint (offshoot_run_panel_get_n_more_inputs (run), ==, 1);
+  g_autoptr (GFile) picture = g_file_new_for_uri (SAMPLE);
+  offshoot_window_set_run_input (win, picture);
+  g_assert_false (offshoot_run_panel_can_run (run)); /* the second input is missing */
+
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-input-XXXXXX", NULL);
+  g_autofree char *npy = g_build_filename (dir, "second.npy", NULL);
+  OshError err = { 0 };
+  OshTensor *x = osh_tensor_new (&(OshShape){ .rank = 2, .dim = { 1, 4 } }, &err);
+  memcpy (x->data, (float[]){ -1, 2, -3, 4 }, sizeof (float[4]));
+  g_assert_true (osh_npy_write (npy, x, &err));
+  osh_tensor_free (x);
+  g_autoptr (GFile) second = g_file_new_for_path (npy);
+  offshoot_run_panel_set_more_input (run, 0, second);
+  g_assert_true (offshoot_run_panel_can_run (run));
+  activate (win, "run");
+  ui_test_settle (win);
+  if (offshoot_run_panel_get_error (run))
+    g_error ("the run failed: %s", offshoot_run_panel_get_error (run));
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 3);
+  GdkPaintable *pic = NULL;
+  OshTensor *relu = NULL;
+  g_assert_true (offshoot_run_panel_get_activation (run, "foreign_relu", &pic, &relu));
+  g_assert_cmpint (osh_tensor_numel (relu), ==, 4);
+  g_assert_cmpfloat (relu->data[0], ==, 0);
+  g_assert_cmpfloat (relu->data[1], ==, 2);
+  g_assert_cmpfloat (relu->data[2], ==, 0);
+  g_assert_cmpfloat (relu->data[3], ==, 4);
+  osh_tensor_free (relu);
+  g_clear_object (&pic);
+  g_remove (npy);
+  g_rmdir (dir);
+  ui_test_close (win);
+}
+
 static void
 respond (OffshootWindow *win, int response)
 {
@@ -372,6 +426,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/document/search-survives-undo", test_search_survives_undo);
   g_test_add_func ("/ui/document/results-follow-inputs", test_results_follow_inputs);
   g_test_add_func ("/ui/document/unsaved-changes", test_unsaved_changes);
+  g_test_add_func ("/ui/document/add-input-fix-runs", test_add_input_fix_runs);
   int status = g_test_run ();
   g_object_unref (app);
   ui_test_scratch_free (g_steal_pointer (&data_home));

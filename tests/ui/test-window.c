@@ -536,34 +536,13 @@ test_undo_redo (void)
   ui_test_close (win);
 }
 
-/* The fixture plus an output computed from an Input that is not a model input. */
-static OshGraph *
-with_foreign_branch (const OshGraph *g)
-{
-  OshError err = { 0 };
-  OshGraph *d = osh_graph_copy (g, &err);
-  g_assert_nonnull (d);
-  int in = osh_graph_add_layer (d, -1, "foreign_input", "InputLayer", NULL, &err);
-  int in_node = osh_graph_add_node (d, in, NULL, 0, 1, &err);
-  int relu = osh_graph_add_layer (d, -1, "foreign_relu", "Relu", NULL, &err);
-  OshRef x = { in_node, 0 };
-  int relu_node = osh_graph_add_node (d, relu, &x, 1, 1, &err);
-  g_assert_cmpint (relu_node, >=, 0);
-  g_autofree OshRef *outs = g_new (OshRef, d->n_outputs + 1);
-  memcpy (outs, d->outputs, sizeof (OshRef) * d->n_outputs);
-  outs[d->n_outputs] = (OshRef){ relu_node, 0 };
-  g_autofree OshRef *ins = g_memdup2 (d->inputs, sizeof (OshRef) * d->n_inputs);
-  g_assert_true (osh_graph_set_io (d, -1, ins, d->n_inputs, outs, d->n_outputs + 1, &err));
-  return d;
-}
-
 static void
 test_disconnection_banner (void)
 {
   OffshootWindow *win = open_fixture ();
   g_assert_cmpint (offshoot_window_count_fixes (win), ==, 0);
   g_assert_false (gtk_revealer_get_reveal_child (win->disconnect_revealer));
-  offshoot_window_apply_edit (win, with_foreign_branch (offshoot_window_get_graph (win)));
+  offshoot_window_apply_edit (win, ui_test_with_foreign_branch (offshoot_window_get_graph (win)));
   ui_test_settle (win);
   g_assert_true (gtk_revealer_get_reveal_child (win->disconnect_revealer));
   const char *msg = gtk_label_get_text (win->disconnect_message);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "offshoot-window.h"
 
@@ -56,4 +57,30 @@ ui_test_scratch_free (char *dir)
   g_remove (recent);
   g_rmdir (dir);
   g_free (dir);
+}
+
+/* The graph plus an output computed from an Input that is not a model input (a relu of a
+ * (None, 4) Input). */
+static inline OshGraph *
+ui_test_with_foreign_branch (const OshGraph *g)
+{
+  OshError err = { 0 };
+  OshGraph *d = osh_graph_copy (g, &err);
+  g_assert_nonnull (d);
+  /* A real Input: it declares its shape (batch open, 4 features). */
+  int in = osh_graph_add_layer (d, -1, "foreign_input", "InputLayer",
+                                json_pack ("{s:[n,i]}", "batch_input_shape", 4), &err);
+  int in_node = osh_graph_add_node (d, in, NULL, 0, 1, &err);
+  int relu = osh_graph_add_layer (d, -1, "foreign_relu", "Relu", NULL, &err);
+  /* ONNX ops read their inputs through typed slots: X is an activation. */
+  g_assert_true (osh_layer_set_slots (d, relu, (OshSlotKind[]){ OSH_SLOT_ACTIVATION }, 1, &err));
+  OshRef x = { in_node, 0 };
+  int relu_node = osh_graph_add_node (d, relu, &x, 1, 1, &err);
+  g_assert_cmpint (relu_node, >=, 0);
+  g_autofree OshRef *outs = g_new (OshRef, d->n_outputs + 1);
+  memcpy (outs, d->outputs, sizeof (OshRef) * d->n_outputs);
+  outs[d->n_outputs] = (OshRef){ relu_node, 0 };
+  g_autofree OshRef *ins = g_memdup2 (d->inputs, sizeof (OshRef) * d->n_inputs);
+  g_assert_true (osh_graph_set_io (d, -1, ins, d->n_inputs, outs, d->n_outputs + 1, &err));
+  return d;
 }

@@ -7,6 +7,7 @@
 
 #include "osh-exec.h"
 #include "osh-heatmap.h"
+#include "osh-npy.h"
 #include "osh-outputs.h"
 #include "osh-workers.h"
 
@@ -15,12 +16,16 @@
  * the focused layer's, so a big model does not hold all its activations at once. */
 #define CAPTURE_ALL_MAX_LAYERS 400
 #define SAMPLES_PATH "/io/offshoot/Offshoot/samples/"
+/* Model inputs the panel gives a file to: the picture, then one row each for the others. */
+#define MAX_INPUTS 16
 
 typedef struct
 {
   OshGraphHandle *graph;
   OshPreprocess pp;
   GFile *input;
+  GFile *more[MAX_INPUTS]; /* the model's inputs 2, 3, ... (n_more of them) */
+  int n_more;
   gboolean keep_all; /* every layer's output stays readable */
   char *capture;     /* else this one layer's, when set */
   volatile int cancel;
@@ -42,6 +47,8 @@ run_job_free (RunJob *job)
   osh_image_free (job->image);
   osh_graph_handle_unref (job->graph);
   g_clear_object (&job->input);
+  for (int i = 0; i < job->n_more; i++)
+    g_clear_object (&job->more[i]);
   g_free (job->capture);
   g_free (job);
 }
@@ -70,12 +77,17 @@ struct _OffshootRunPanel
   GtkEntry *labels_entry;
   GtkProgressBar *progress;
   GtkBox *results_box;
+  GtkBox *more_inputs_box;
 
   OffshootDocument *doc; /* the run settings live here */
   OshGraphHandle *graph;
   OshPreprocess own_pp; /* without a document */
   OshPreprocess *pp;    /* the document's, or own_pp */
   GFile *input;
+  /* The model's other inputs (a .npy array or a picture each), one row each. */
+  GFile *more[MAX_INPUTS];
+  GtkLabel *more_labels[MAX_INPUTS];
+  int n_more;
   char *focus;
   gboolean syncing; /* widgets being set from pp */
   gboolean stale;   /* the results are from before a settings change */
@@ -526,6 +538,28 @@ offshoot_run_panel_get_activation (OffshootRunPanel *self, const char *path, Gdk
 
 /* ---- Running ----------------------------------------------------------------------------- */
 
+/* One of the model's other inputs: a .npy array as it is (`offshoot run`'s rule), else a
+ * picture preprocessed as the first one. */
+static OshTensor *
+load_more_input (GFile *file, const OshPreprocess *pp, OshError *err)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *bytes = NULL;
+  gsize size = 0;
+  g_autoptr (GError) gerr = NULL;
+  if (!g_file_load_contents (file, NULL, &bytes, &size, NULL, &gerr))
+    {
+      osh_fail (err, OSH_ERR_IO, "%s", gerr->message);
+      return NULL;
+    }
+  if (size >= 6 && memcmp (bytes, "\x93NUMPY", 6) == 0)
+    return osh_npy_read_bytes (name, bytes, size, err);
+  OshImage *img = osh_image_load_bytes (name, bytes, size, err);
+  OshTensor *t = img ? osh_image_to_tensor (img, pp, err) : NULL;
+  osh_image_free (img);
+  return t;
+}
+
 static void
 run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
@@ -549,12 +583,27 @@ run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
       return;
     }
+  OshTensor *xs[1 + MAX_INPUTS] = { x };
+  OshShape shapes[1 + MAX_INPUTS] = { x->shape };
+  int n_x = 1;
+  for (int i = 0; i < job->n_more; i++, n_x++)
+    {
+      xs[n_x] = load_more_input (job->more[i], &job->pp, &err);
+      if (!xs[n_x])
+        {
+          for (int k = 0; k < n_x; k++)
+            osh_tensor_free (xs[k]);
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+          return;
+        }
+      shapes[n_x] = xs[n_x]->shape;
+    }
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = MAX (1, (int) g_get_num_processors ());
   opt.cancel = &job->cancel;
-  /* The picture's shape: where the model leaves sizes open, the plan takes them from it. */
-  opt.input_shapes = &x->shape;
-  opt.n_input_shapes = 1;
+  /* The inputs' shapes: where the model leaves sizes open, the plan takes them from these. */
+  opt.input_shapes = shapes;
+  opt.n_input_shapes = n_x;
   const char *keep[1] = { job->capture };
   opt.capture_all = job->keep_all;
   if (!job->keep_all && job->capture)
@@ -577,8 +626,10 @@ run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
       osh_plan_free (job->plan);
       job->plan = NULL;
     }
-  bool ok = job->plan && osh_plan_run (job->plan, (const OshTensor *[]){ x }, 1, job->outs, &err);
-  osh_tensor_free (x);
+  bool ok =
+      job->plan && osh_plan_run (job->plan, (const OshTensor *const *) xs, n_x, job->outs, &err);
+  for (int k = 0; k < n_x; k++)
+    osh_tensor_free (xs[k]);
   if (!ok)
     {
       g_task_return_new_error (task, G_IO_ERROR,
@@ -665,6 +716,9 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
 gboolean
 offshoot_run_panel_can_run (OffshootRunPanel *self)
 {
+  for (int i = 0; i < self->n_more; i++)
+    if (!self->more[i])
+      return FALSE;
   return self->graph && self->input && !self->running;
 }
 
@@ -685,6 +739,9 @@ offshoot_run_panel_run (OffshootRunPanel *self)
   job->graph = osh_graph_handle_ref (self->graph);
   job->pp = *self->pp;
   job->input = g_object_ref (self->input);
+  for (int i = 0; i < self->n_more; i++)
+    job->more[i] = g_object_ref (self->more[i]);
+  job->n_more = self->n_more;
   job->keep_all = self->graph->graph->n_layers <= CAPTURE_ALL_MAX_LAYERS;
   /* Only a layer of this graph can be kept (the focus may name one an undo took away). */
   if (self->focus && osh_graph_find_path (self->graph->graph, self->focus) >= 0)
@@ -720,6 +777,8 @@ on_cancel_clicked (GtkButton *b, OffshootRunPanel *self)
 
 /* The model changed (another document, an edit, undo): a running run is dropped and the
  * results, computed by another graph, go. */
+static void rebuild_more_inputs (OffshootRunPanel *self);
+
 static void
 take_graph (OffshootRunPanel *self, OshGraphHandle *h)
 {
@@ -729,8 +788,109 @@ take_graph (OffshootRunPanel *self, OshGraphHandle *h)
   OshGraphHandle *old = self->graph;
   self->graph = h ? osh_graph_handle_ref (h) : NULL;
   osh_graph_handle_unref (old);
+  rebuild_more_inputs (self);
   clear_results (self);
   gtk_label_set_text (self->status_label, "");
+  state_changed (self);
+}
+
+/* ---- The model's other inputs ---------------------------------------------------------- */
+
+static void
+show_more_input (OffshootRunPanel *self, int i)
+{
+  g_autofree char *name = self->more[i] ? g_file_get_basename (self->more[i]) : NULL;
+  gtk_label_set_text (self->more_labels[i], name ? name : "Nothing chosen yet.");
+}
+
+static void
+on_more_chosen (GtkNativeDialog *dialog, int response, OffshootRunPanel *self)
+{
+  int i = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "input"));
+  if (response == GTK_RESPONSE_ACCEPT && i < self->n_more)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      offshoot_run_panel_set_more_input (self, i, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+on_more_clicked (GtkButton *button, OffshootRunPanel *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *fc = gtk_file_chooser_native_new (
+      "Choose an Input", GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+      GTK_FILE_CHOOSER_ACTION_OPEN, NULL, NULL);
+  GtkFileFilter *f = gtk_file_filter_new ();
+  gtk_file_filter_set_name (f, "NumPy arrays and pictures (.npy, PNG, JPEG)");
+  gtk_file_filter_add_pattern (f, "*.npy");
+  gtk_file_filter_add_mime_type (f, "image/png");
+  gtk_file_filter_add_mime_type (f, "image/jpeg");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (fc), f);
+  g_object_unref (f);
+  g_object_set_data (G_OBJECT (fc), "input", g_object_get_data (G_OBJECT (button), "input"));
+  g_signal_connect_object (fc, "response", G_CALLBACK (on_more_chosen), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (fc));
+}
+
+/* One row per model input after the first, so every input of the model can be given
+ * (a model the "Add input" fix made takes two). Kept across edits while the inputs stay. */
+static void
+rebuild_more_inputs (OffshootRunPanel *self)
+{
+  const OshGraph *g = self->graph ? self->graph->graph : NULL;
+  int n = g ? MIN (MAX (g->n_inputs - 1, 0), MAX_INPUTS) : 0;
+  if (n == self->n_more)
+    return;
+  for (int i = 0; i < self->n_more; i++)
+    g_clear_object (&self->more[i]);
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->more_inputs_box))))
+    gtk_box_remove (self->more_inputs_box, child);
+  self->n_more = n;
+  for (int i = 0; i < n; i++)
+    {
+      int node = g->inputs[i + 1].node;
+      const char *layer = node >= 0 ? g->layers[g->nodes[node].layer].name : "?";
+      g_autofree char *title = g_strdup_printf ("Input %d: %s", i + 2, layer);
+      GtkWidget *head = gtk_label_new (title);
+      gtk_label_set_xalign (GTK_LABEL (head), 0);
+      gtk_widget_add_css_class (head, "heading");
+      GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+      GtkWidget *button = gtk_button_new_with_label ("Choose…");
+      g_autofree char *tip = g_strdup_printf ("A .npy array or a picture for the input %s", layer);
+      gtk_widget_set_tooltip_text (button, tip);
+      g_object_set_data (G_OBJECT (button), "input", GINT_TO_POINTER (i));
+      g_signal_connect_object (button, "clicked", G_CALLBACK (on_more_clicked), self, 0);
+      self->more_labels[i] = GTK_LABEL (gtk_label_new (NULL));
+      gtk_label_set_xalign (self->more_labels[i], 0);
+      gtk_label_set_ellipsize (self->more_labels[i], PANGO_ELLIPSIZE_MIDDLE);
+      gtk_widget_set_hexpand (GTK_WIDGET (self->more_labels[i]), TRUE);
+      gtk_widget_add_css_class (GTK_WIDGET (self->more_labels[i]), "dim-label");
+      gtk_box_append (GTK_BOX (row), button);
+      gtk_box_append (GTK_BOX (row), GTK_WIDGET (self->more_labels[i]));
+      gtk_box_append (self->more_inputs_box, head);
+      gtk_box_append (self->more_inputs_box, row);
+      show_more_input (self, i);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->more_inputs_box), n > 0);
+}
+
+int
+offshoot_run_panel_get_n_more_inputs (OffshootRunPanel *self)
+{
+  return self->n_more;
+}
+
+void
+offshoot_run_panel_set_more_input (OffshootRunPanel *self, int i, GFile *file)
+{
+  g_return_if_fail (i >= 0 && i < self->n_more);
+  clear_results (self);
+  g_set_object (&self->more[i], file);
+  show_more_input (self, i);
   state_changed (self);
 }
 
@@ -962,6 +1122,8 @@ offshoot_run_panel_finalize (GObject *object)
   osh_graph_handle_unref (self->graph);
   g_clear_object (&self->doc);
   g_clear_object (&self->input);
+  for (int i = 0; i < self->n_more; i++)
+    g_clear_object (&self->more[i]);
   g_free (self->focus);
   g_free (self->error);
   G_OBJECT_CLASS (offshoot_run_panel_parent_class)->finalize (object);
@@ -995,6 +1157,7 @@ offshoot_run_panel_class_init (OffshootRunPanelClass *klass)
   BIND (labels_entry);
   BIND (progress);
   BIND (results_box);
+  BIND (more_inputs_box);
 #undef BIND
   gtk_widget_class_install_action (wc, "run.sample", "s", sample_activated);
 

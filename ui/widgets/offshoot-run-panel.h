@@ -30,6 +30,10 @@ void offshoot_run_panel_set_document (OffshootRunPanel *self, OffshootDocument *
 void offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h);
 /* The picture to run on (decoded in the worker when the run starts). */
 void offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file);
+/* The model's inputs after the first (the picture): how many, and the file for each (a
+ * .npy array used as it is, or a picture preprocessed as the first). A run needs them all. */
+int offshoot_run_panel_get_n_more_inputs (OffshootRunPanel *self);
+void offshoot_run_panel_set_more_input (OffshootRunPanel *self, int i, GFile *file);
 /* Names for the classes of a label output, comma-separated in index order ("angry,disgust,
  * ..."); used by the next run's results. */
 void offshoot_run_panel_set_class_names (OffshootRunPanel *self, const char *names);
