@@ -268,6 +268,12 @@ result_clear (Result *r)
 static void
 clear_results (OffshootRunPanel *self)
 {
+  /* The focus may be on a result (the opacity slider, say) about to go: give it to Run, or
+   * GTK hands it on to a result's selectable text, shown all selected. */
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root ? gtk_root_get_focus (root) : NULL;
+  if (focus && gtk_widget_is_ancestor (focus, GTK_WIDGET (self->results_box)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->run_button));
   g_array_set_size (self->results, 0);
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->results_box))))
