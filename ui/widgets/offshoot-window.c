@@ -1,6 +1,8 @@
 /* offshoot-window.c — the main window: loading models off the main thread, the pages
- * (empty, loading, graph), the banners, selection and the undo stack. Actions live in
- * offshoot-window-actions.c, drag and drop in offshoot-window-dnd.c. */
+ * (empty, loading, graph), the banners, and showing the open document (offshoot-document.h:
+ * graph, history, selection, run settings). Actions live in offshoot-window-actions.c, drag
+ * and drop in offshoot-window-dnd.c, the unsaved-changes question in
+ * offshoot-window-unsaved.c. */
 #include "offshoot-window.h"
 
 #include "offshoot-window-private.h"

@@ -1,4 +1,5 @@
-/* offshoot-window.h — the main window: one model, its graph, the layer, run and head panels.
+/* offshoot-window.h — the main window: one open model (an OffshootDocument, replaced by a new
+ * one for each model opened), its graph, the layer, run and head panels.
  *
  *   OffshootWindow *win = offshoot_window_new (app);
  *   offshoot_window_open_file (win, file);          // loads in a worker; errors show inline
