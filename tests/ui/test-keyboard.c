@@ -154,6 +154,63 @@ test_keyboard_walk (void)
   ui_test_close (win);
 }
 
+static void
+text_read (GObject *clipboard, GAsyncResult *res, gpointer data)
+{
+  *(char **) data = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (clipboard), res, NULL);
+}
+
+/* Right-click on a layer selects it and opens its menu; the Menu key opens it on the
+ * selection; Copy Layer Name puts the layer's path on the clipboard. */
+static void
+test_layer_menu (void)
+{
+  OffshootWindow *win = open_fixture ();
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  const OshGraph *g = offshoot_window_get_graph (win);
+  int layer = osh_graph_find_layer (g, -1, "/spatial/Conv");
+  offshoot_graph_view_select_layer (view, layer, TRUE); /* into view */
+  offshoot_graph_view_select_layer (view, -1, FALSE);
+  double x, y;
+  g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
+  GtkEventController *secondary = NULL;
+  g_autoptr (GListModel) list = gtk_widget_observe_controllers (GTK_WIDGET (view));
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (list, i);
+      if (GTK_IS_GESTURE_CLICK (c)
+          && gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (c)) == GDK_BUTTON_SECONDARY)
+        secondary = c;
+    }
+  g_assert_nonnull (secondary);
+  g_signal_emit_by_name (secondary, "pressed", 1, x, y);
+  g_assert_cmpstr (selected_name (win), ==, "/spatial/Conv");
+  g_assert_true (offshoot_graph_view_layer_menu_is_open (view));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "attach-head"));
+
+  activate (win, "copy-layer-name");
+  char *text = NULL;
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (win)), NULL, text_read,
+                                 &text);
+  while (!text)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (text, ==, "/spatial/Conv");
+  g_free (text);
+
+  activate (win, "show-layer");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "layer");
+  ui_test_close (win);
+
+  /* The Menu key, on a fresh window with a selection made by keyboard. */
+  win = open_fixture ();
+  view = offshoot_window_get_graph_view (win);
+  g_assert_false (press (view, GDK_KEY_Menu, 0)); /* nothing selected: no menu */
+  g_assert_true (press (view, GDK_KEY_Return, 0));
+  g_assert_true (press (view, GDK_KEY_Menu, 0));
+  g_assert_true (offshoot_graph_view_layer_menu_is_open (view));
+  ui_test_close (win);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -165,6 +222,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/keyboard/escape-closes-banner", test_escape_closes_banner);
   g_test_add_func ("/ui/keyboard/shortcuts-window", test_shortcuts_window_lists_everything);
   g_test_add_func ("/ui/keyboard/walk", test_keyboard_walk);
+  g_test_add_func ("/ui/keyboard/layer-menu", test_layer_menu);
   int status = g_test_run ();
   g_object_unref (app);
   ui_test_scratch_free (g_steal_pointer (&data_home));

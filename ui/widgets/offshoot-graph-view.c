@@ -52,6 +52,10 @@ struct _OffshootGraphView
   double press_x, press_y;
   gboolean dragging_minimap;
 
+  /* The layer menu (right-click, Menu key); its items are the window's actions. */
+  GtkWidget *menu;
+  GMenuModel *menu_model;
+
   /* Fly-to. */
   guint fly_tick;
   gint64 fly_start;
@@ -682,6 +686,8 @@ offshoot_graph_view_size_allocate (GtkWidget *widget, int width, int height, int
   if (first && self->scene)
     osh_camera_home (&self->cam);
   invalidate (self);
+  if (self->menu)
+    gtk_popover_present (GTK_POPOVER (self->menu));
 }
 
 /* ---- Input ------------------------------------------------------------------------------- */
@@ -947,12 +953,75 @@ walk_key (OffshootGraphView *self, guint keyval)
   return TRUE;
 }
 
+/* ---- Layer menu ------------------------------------------------------------------------- */
+
+void
+offshoot_graph_view_set_layer_menu (OffshootGraphView *self, GMenuModel *model)
+{
+  g_set_object (&self->menu_model, model);
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
+}
+
+gboolean
+offshoot_graph_view_popup_layer_menu (OffshootGraphView *self, double x, double y)
+{
+  if (!self->menu_model || self->selected_layer < 0)
+    return FALSE;
+  if (!self->menu)
+    {
+      self->menu = gtk_popover_menu_new_from_model (self->menu_model);
+      gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
+      gtk_popover_set_has_arrow (GTK_POPOVER (self->menu), FALSE);
+      gtk_widget_set_halign (self->menu, GTK_ALIGN_START);
+    }
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->menu), &(GdkRectangle){ (int) x, (int) y, 1, 1 });
+  gtk_popover_popup (GTK_POPOVER (self->menu));
+  return TRUE;
+}
+
+gboolean
+offshoot_graph_view_layer_menu_is_open (OffshootGraphView *self)
+{
+  return self->menu && gtk_widget_get_visible (self->menu);
+}
+
+/* Right-click: the layer under the pointer is selected and its menu opens there. */
+static void
+on_secondary_pressed (GtkGestureClick *g, int n_press, double x, double y, OffshootGraphView *self)
+{
+  (void) n_press;
+  if (!self->scene || in_minimap (self, x, y))
+    return;
+  OshViewport vp = scene_viewport (&self->cam);
+  int item = osh_scene_hit_test (self->scene, &vp, x, y);
+  int layer = item >= 0 ? layout_of (self)->items[item].layer : -1;
+  if (layer < 0)
+    return;
+  gtk_gesture_set_state (GTK_GESTURE (g), GTK_EVENT_SEQUENCE_CLAIMED);
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  offshoot_graph_view_select_layer (self, layer, FALSE);
+  offshoot_graph_view_popup_layer_menu (self, x, y);
+}
+
+/* The Menu key (or Shift+F10): the selected layer's menu, at its box. */
+static gboolean
+menu_key (OffshootGraphView *self)
+{
+  double x, y;
+  if (self->selected_layer < 0
+      || !offshoot_graph_view_layer_position (self, self->selected_layer, &x, &y))
+    return FALSE;
+  return offshoot_graph_view_popup_layer_menu (self, x, y);
+}
+
 static gboolean
 on_key (GtkEventControllerKey *c, guint keyval, guint keycode, GdkModifierType state,
         OffshootGraphView *self)
 {
   (void) c;
   (void) keycode;
+  if (keyval == GDK_KEY_Menu || (keyval == GDK_KEY_F10 && (state & GDK_SHIFT_MASK)))
+    return menu_key (self);
   if (state & (GDK_CONTROL_MASK | GDK_ALT_MASK))
     return FALSE; /* window shortcuts */
   if (!(state & GDK_SHIFT_MASK) && walk_key (self, keyval))
@@ -1019,6 +1088,8 @@ offshoot_graph_view_dispose (GObject *object)
   stop_fly (self);
   cancel_layout (self);
   g_clear_pointer (&self->cache, gsk_render_node_unref);
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
+  g_clear_object (&self->menu_model);
   G_OBJECT_CLASS (offshoot_graph_view_parent_class)->dispose (object);
 }
 
@@ -1096,6 +1167,11 @@ offshoot_graph_view_init (OffshootGraphView *self)
   g_signal_connect_object (click, "released", G_CALLBACK (on_released), self, 0);
   gtk_widget_add_controller (w, GTK_EVENT_CONTROLLER (click));
   gtk_gesture_group (click, drag); /* both see the same press: a short one is a click */
+
+  GtkGesture *secondary = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (secondary), GDK_BUTTON_SECONDARY);
+  g_signal_connect_object (secondary, "pressed", G_CALLBACK (on_secondary_pressed), self, 0);
+  gtk_widget_add_controller (w, GTK_EVENT_CONTROLLER (secondary));
 
   GtkGesture *zoom = gtk_gesture_zoom_new ();
   g_signal_connect_object (zoom, "begin", G_CALLBACK (on_pinch_begin), self, 0);

@@ -57,6 +57,12 @@ int offshoot_graph_view_search_step (OffshootGraphView *self, int direction);
 int offshoot_graph_view_search_count (OffshootGraphView *self);
 /* The layer of the current search match, or -1. */
 int offshoot_graph_view_search_layer (OffshootGraphView *self);
+/* The menu a layer opens (right-click on it, the Menu key or Shift+F10 on the selection);
+ * its items name actions of the window (a ref is taken). */
+void offshoot_graph_view_set_layer_menu (OffshootGraphView *self, GMenuModel *model);
+/* Opens it for the selected layer at x, y (view coordinates); FALSE without a selection. */
+gboolean offshoot_graph_view_popup_layer_menu (OffshootGraphView *self, double x, double y);
+gboolean offshoot_graph_view_layer_menu_is_open (OffshootGraphView *self);
 /* The current match's position among the matches, or -1. */
 int offshoot_graph_view_search_position (OffshootGraphView *self);
 

@@ -433,6 +433,26 @@ attach_head_activated (GSimpleAction *a, GVariant *p, gpointer data)
 }
 
 static void
+show_layer_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "layer");
+}
+
+static void
+copy_layer_name_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  const char *path = self->doc ? offshoot_document_get_selection (self->doc) : NULL;
+  if (path)
+    gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), path);
+}
+
+static void
 nothing_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   (void) a;
@@ -462,6 +482,8 @@ static const GActionEntry win_entries[] = {
   { .name = "undo", .activate = undo_activated },
   { .name = "redo", .activate = redo_activated },
   { .name = "attach-head", .activate = attach_head_activated },
+  { .name = "show-layer", .activate = show_layer_activated },
+  { .name = "copy-layer-name", .activate = copy_layer_name_activated },
 };
 
 static void
@@ -496,6 +518,8 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "collapse-blocks", laid_out);
   set_enabled (self, "run", has_graph && !offshoot_run_panel_is_running (self->run_panel));
   set_enabled (self, "attach-head", selected);
+  set_enabled (self, "show-layer", selected);
+  set_enabled (self, "copy-layer-name", selected);
   /* Buttons that are not action-backed follow the same state. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), laid_out);
   gtk_widget_set_sensitive (GTK_WIDGET (self->export_button), has_graph);
@@ -515,6 +539,12 @@ offshoot_window_init_actions (OffshootWindow *self)
 {
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries),
                                    self);
+  /* What a layer's right-click (or Menu key) offers. */
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_menu_append (menu, "Attach Head Here…", "win.attach-head");
+  g_menu_append (menu, "Show Layer and Activation", "win.show-layer");
+  g_menu_append (menu, "Copy Layer Name", "win.copy-layer-name");
+  offshoot_graph_view_set_layer_menu (self->graph_view, G_MENU_MODEL (menu));
   g_signal_connect_object (gtk_recent_manager_get_default (), "changed",
                            G_CALLBACK (on_recent_changed), self, 0);
 }
