@@ -63,19 +63,6 @@ type_into (GtkEditable *entry, const char *text)
   gtk_editable_insert_text (entry, text, -1, &pos);
 }
 
-static GtkEventController *
-find_controller (GtkWidget *w, GType type)
-{
-  g_autoptr (GListModel) list = gtk_widget_observe_controllers (w);
-  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
-    {
-      g_autoptr (GtkEventController) c = g_list_model_get_item (list, i);
-      if (G_TYPE_CHECK_INSTANCE_TYPE (c, type))
-        return c; /* the widget keeps it alive */
-    }
-  return NULL;
-}
-
 static void
 click_layer (OffshootWindow *win, int layer)
 {
@@ -84,7 +71,7 @@ click_layer (OffshootWindow *win, int layer)
   offshoot_graph_view_select_layer (view, layer, TRUE); /* brings it into view */
   offshoot_graph_view_select_layer (view, -1, FALSE);
   g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
-  GtkEventController *click = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
   g_signal_emit_by_name (click, "pressed", 1, x, y);
   g_signal_emit_by_name (click, "released", 1, x, y);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, layer);

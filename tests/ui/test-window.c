@@ -73,24 +73,11 @@ action_enabled (OffshootWindow *win, const char *name)
   return g_action_group_get_action_enabled (G_ACTION_GROUP (win), name);
 }
 
-static GtkEventController *
-find_controller (GtkWidget *w, GType type)
-{
-  g_autoptr (GListModel) list = gtk_widget_observe_controllers (w);
-  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
-    {
-      g_autoptr (GtkEventController) c = g_list_model_get_item (list, i);
-      if (G_TYPE_CHECK_INSTANCE_TYPE (c, type))
-        return c; /* the widget keeps it alive */
-    }
-  return NULL;
-}
-
 /* A click as the click gesture reports it: press and release at one point. */
 static void
 click_at (OffshootGraphView *view, double x, double y)
 {
-  GtkEventController *click = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
   g_assert_nonnull (click);
   g_signal_emit_by_name (click, "pressed", 1, x, y);
   g_signal_emit_by_name (click, "released", 1, x, y);
@@ -149,7 +136,7 @@ test_click_selects_layer (void)
   g_assert_true (strstr (offshoot_layer_panel_get_text (panel, "config"), "{") != NULL);
 
   /* A press and a release far apart is a drag, not a click: the selection stays. */
-  GtkEventController *click = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
   g_signal_emit_by_name (click, "pressed", 1, 5.0, 5.0);
   g_signal_emit_by_name (click, "released", 1, 80.0, 60.0);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, fc);
@@ -374,7 +361,7 @@ test_zoom_actions (void)
   /* The wheel zooms at the pointer: the world point under it stays put. */
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   GtkEventController *motion =
-      find_controller (GTK_WIDGET (view), GTK_TYPE_EVENT_CONTROLLER_MOTION);
+      ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_EVENT_CONTROLLER_MOTION);
   g_signal_emit_by_name (motion, "motion", 200.0, 150.0);
   double wx0, wy0, wx1, wy1;
   osh_camera_view_to_world (cam, 200, 150, &wx0, &wy0);
@@ -384,7 +371,7 @@ test_zoom_actions (void)
   g_assert_cmpfloat_with_epsilon (wy0, wy1, 1e-6);
 
   /* A drag pans by exactly the pointer's travel. */
-  GtkEventController *drag = find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_DRAG);
+  GtkEventController *drag = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_DRAG);
   double cx = cam->cx;
   g_signal_emit_by_name (drag, "drag-begin", 300.0, 300.0);
   g_signal_emit_by_name (drag, "drag-update", 40.0, 0.0);
@@ -568,7 +555,8 @@ static void
 test_drop_recent_picture (void)
 {
   OffshootWindow *win = new_window ();
-  GtkDropTarget *drop = GTK_DROP_TARGET (find_controller (GTK_WIDGET (win), GTK_TYPE_DROP_TARGET));
+  GtkDropTarget *drop =
+      GTK_DROP_TARGET (ui_test_find_controller (GTK_WIDGET (win), GTK_TYPE_DROP_TARGET));
   g_assert_nonnull (drop);
   g_autofree char *model = osh_test_fixture ("ui/fixtures/tiny-cnn.onnx");
   g_autofree char *photo = osh_test_corpus (FACE_PHOTO);

@@ -15,6 +15,25 @@ ui_test_window_new (GtkApplication *app)
   return win;
 }
 
+/* The widget's first controller of `type`; for gestures only those of the primary button (or
+ * any button), as a click or drag with the left button reaches them. */
+static inline GtkEventController *
+ui_test_find_controller (GtkWidget *w, GType type)
+{
+  g_autoptr (GListModel) list = gtk_widget_observe_controllers (w);
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (list, i);
+      if (!G_TYPE_CHECK_INSTANCE_TYPE (c, type))
+        continue;
+      if (GTK_IS_GESTURE_SINGLE (c)
+          && gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (c)) > GDK_BUTTON_PRIMARY)
+        continue;
+      return c; /* the widget keeps it alive */
+    }
+  return NULL;
+}
+
 /* Runs the main loop until the window is idle and, on the graph page, its view has a size. */
 static inline void
 ui_test_settle (OffshootWindow *win)
