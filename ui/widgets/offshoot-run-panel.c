@@ -81,7 +81,7 @@ struct _OffshootRunPanel
 
   OffshootDocument *doc; /* the run settings live here */
   OshGraphHandle *graph;
-  OshPreprocess own_pp; /* without a document */
+  OshPreprocess own_pp; /* before the first document */
   OshPreprocess *pp;    /* the document's, or own_pp */
   GFile *input;
   /* The model's other inputs (a .npy array or a picture each), one row each. */
@@ -911,20 +911,6 @@ on_document_settings_changed (OffshootDocument *doc, OffshootRunPanel *self)
 {
   (void) doc;
   mark_stale (self);
-}
-
-void
-offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h)
-{
-  g_return_if_fail (OFFSHOOT_IS_RUN_PANEL (self));
-  offshoot_run_panel_set_document (self, NULL);
-  take_graph (self, h);
-  if (h)
-    {
-      osh_preprocess_init (&self->own_pp);
-      osh_preprocess_propose (h->graph, &self->own_pp);
-      sync_widgets (self);
-    }
 }
 
 void

@@ -3,7 +3,7 @@
  * label with top-k bars, or a heatmap over the picture with a colour bar and an opacity
  * slider. After a run any layer's activation can be asked for.
  *
- *   offshoot_run_panel_set_graph (panel, handle);      // proposes the preprocessing
+ *   offshoot_run_panel_set_document (panel, doc);      // its model and run settings
  *   offshoot_run_panel_set_input (panel, file);        // a PNG/JPEG, or resource:// sample
  *   offshoot_run_panel_run (panel);                    // "run-finished" when done
  *   const char *top = offshoot_run_panel_get_result_text (panel, 0);  // "happy 61.2 %"
@@ -26,8 +26,6 @@ GtkWidget *offshoot_run_panel_new (void);
 /* The document to run (a ref is taken; NULL clears): its graph, preprocessing, class names
  * and heatmap opacity, all followed as they change. Clears the results. */
 void offshoot_run_panel_set_document (OffshootRunPanel *self, OffshootDocument *doc);
-/* A bare model without a document (its own proposed preprocessing). Clears the results. */
-void offshoot_run_panel_set_graph (OffshootRunPanel *self, OshGraphHandle *h);
 /* The picture to run on (decoded in the worker when the run starts). */
 void offshoot_run_panel_set_input (OffshootRunPanel *self, GFile *file);
 /* The model's inputs after the first (the picture): how many, and the file for each (a
