@@ -68,6 +68,91 @@ transpose_out (int64_t in, int64_t k, int64_t s, int64_t d, bool same, int64_t o
   return (in - 1) * s + eff - 2 * pad + outpad;
 }
 
+/* The size of dimension d of weight i when the layer holds it with rank `rank`, else -1. */
+static int64_t
+held_dim (const OshOpCall *c, int i, int rank, int d)
+{
+  const OshTensor *w = osh_op_weight (c, i);
+  return w && w->shape.rank == rank ? w->shape.dim[d] : -1;
+}
+
+/* The weights' rule (OshOpWeightsFn) of the five kinds, Keras's layouts: a kernel (kh, kw, cin /
+ * groups, filters), a depthwise kernel (kh, kw, cin, depth multiplier) and SeparableConv2D's
+ * pointwise one (1, 1, cin · multiplier, filters), Conv2DTranspose's (kh, kw, filters, cin);
+ * then the bias of the output channels. What the input does not tell (no call input) and the
+ * config does not say is any size. */
+static bool
+conv_weight_rule (const OshOpCall *c, ConvKind kind, int sp, OshWeightRule *r, OshError *err)
+{
+  int64_t k[2], groups, dm;
+  if (!osh_op_ints (c, "kernel_size", k, sp, 1, 1, err)
+      || !osh_op_ints (c, "groups", &groups, 1, 1, 1, err)
+      || !osh_op_ints (c, "depth_multiplier", &dm, 1, 1, 1, err))
+    return false;
+  int rank = sp + 2;
+  bool cf = osh_op_channels_first (c);
+  int64_t cin = c->n_in > 0 && c->in[0].rank == rank ? c->in[0].dim[cf ? 1 : sp + 1] : -1;
+  int64_t filters = osh_config_int (c->layer->config, "filters", -1);
+  memset (r, 0, sizeof *r);
+  OshShape *kd = &r->shape[0];
+  kd->rank = rank;
+  for (int i = 0; i < sp; i++)
+    kd->dim[i] = k[i];
+  r->what[0] = "kernel";
+  r->n = 1;
+  int64_t cout = filters;
+  switch (kind)
+    {
+    case CONV_PLAIN:
+      kd->dim[sp] = cin > 0 ? cin / groups : -1;
+      kd->dim[sp + 1] = filters;
+      if (cout <= 0)
+        cout = held_dim (c, 0, rank, sp + 1);
+      break;
+    case CONV_DEPTHWISE:
+    case CONV_SEPARABLE:
+      kd->dim[sp] = cin;
+      kd->dim[sp + 1] = -1;
+      r->what[0] = "depthwise kernel";
+      if (held_dim (c, 0, rank, sp + 1) > 0)
+        dm = held_dim (c, 0, rank, sp + 1);
+      cout = cin > 0 ? cin * dm : -1;
+      if (kind == CONV_DEPTHWISE)
+        break;
+      r->shape[1] = (OshShape){ .rank = rank, .dim = { 1, 1, 1, 1 } };
+      r->shape[1].dim[sp] = cout;
+      r->shape[1].dim[sp + 1] = filters;
+      r->what[1] = "pointwise kernel";
+      r->n = 2;
+      cout = filters > 0 ? filters : held_dim (c, 1, rank, sp + 1);
+      break;
+    case CONV_TRANSPOSE:
+      kd->dim[sp] = filters;
+      kd->dim[sp + 1] = cin;
+      if (cout <= 0)
+        cout = held_dim (c, 0, rank, sp);
+      break;
+    }
+  if (osh_config_bool (c->layer->config, "use_bias", true))
+    {
+      r->shape[r->n] = (OshShape){ .rank = 1, .dim = { cout } };
+      r->what[r->n++] = "bias";
+    }
+  return true;
+}
+
+#define CONV_WEIGHTS(fn, kind, sp)                                                                 \
+  bool fn (const OshOpCall *c, OshWeightRule *rule, OshError *err)                                 \
+  {                                                                                                \
+    return conv_weight_rule (c, kind, sp, rule, err);                                              \
+  }
+
+CONV_WEIGHTS (osh_conv1d_weights, CONV_PLAIN, 1)
+CONV_WEIGHTS (osh_conv2d_weights, CONV_PLAIN, 2)
+CONV_WEIGHTS (osh_depthwise2d_weights, CONV_DEPTHWISE, 2)
+CONV_WEIGHTS (osh_separable2d_weights, CONV_SEPARABLE, 2)
+CONV_WEIGHTS (osh_transpose2d_weights, CONV_TRANSPOSE, 2)
+
 static bool
 conv_geom (const OshOpCall *c, ConvKind kind, int sp, ConvGeom *g, OshError *err)
 {
@@ -100,76 +185,36 @@ conv_geom (const OshOpCall *c, ConvKind kind, int sp, ConvGeom *g, OshError *err
   if (!osh_act_from_config (c, &g->act, err))
     return false;
 
-  /* Output channels and weight checks: the weights decide when present. */
+  /* Output channels: the weights decide when present, once they fit the rule. */
   int64_t filters = osh_config_int (c->layer->config, "filters", -1);
   int nw = c->layer->n_weights;
-  int64_t kd[4] = { 0 };
-  for (int i = 0; i < sp; i++)
-    kd[i] = g->k[i];
+  if (kind == CONV_PLAIN && g->cin > 0 && g->cin % g->groups)
+    return osh_fail (err, OSH_ERR_SHAPE, "%lld input channels do not split into %lld groups",
+                     (long long) g->cin, (long long) g->groups);
+  if (kind == CONV_PLAIN && filters > 0 && filters % g->groups)
+    return osh_fail (err, OSH_ERR_SHAPE, "%lld filters do not split into %lld groups",
+                     (long long) filters, (long long) g->groups);
+  OshWeightRule rule;
+  if (nw > 0 && !conv_weight_rule (c, kind, sp, &rule, err))
+    return false;
+  for (int i = 0; nw > 0 && i < rule.n; i++)
+    if (!osh_op_check_weight (c, i, rule.shape[i].rank, rule.shape[i].dim, rule.what[i], err))
+      return false;
   switch (kind)
     {
-    case CONV_PLAIN:
-      if (g->cin > 0 && g->cin % g->groups)
-        return osh_fail (err, OSH_ERR_SHAPE, "%lld input channels do not split into %lld groups",
-                         (long long) g->cin, (long long) g->groups);
-      if (filters > 0 && filters % g->groups)
-        return osh_fail (err, OSH_ERR_SHAPE, "%lld filters do not split into %lld groups",
-                         (long long) filters, (long long) g->groups);
-      if (nw > 0)
-        {
-          kd[sp] = g->cin > 0 ? g->cin / g->groups : -1;
-          kd[sp + 1] = filters;
-          if (!osh_op_check_weight (c, 0, sp + 2, kd, "kernel", err))
-            return false;
-          filters = osh_op_weight (c, 0)->shape.dim[sp + 1];
-        }
-      g->cout = filters;
-      break;
+    case CONV_PLAIN: g->cout = nw > 0 ? osh_op_weight (c, 0)->shape.dim[sp + 1] : filters; break;
     case CONV_DEPTHWISE:
     case CONV_SEPARABLE:
       if (nw > 0)
-        {
-          kd[sp] = g->cin;
-          kd[sp + 1] = -1;
-          if (!osh_op_check_weight (c, 0, sp + 2, kd, "depthwise kernel", err))
-            return false;
-          g->dm = osh_op_weight (c, 0)->shape.dim[sp + 1];
-        }
+        g->dm = osh_op_weight (c, 0)->shape.dim[sp + 1];
       g->cout = g->cin > 0 ? g->cin * g->dm : -1;
-      if (kind == CONV_DEPTHWISE)
-        break;
-      if (nw > 0)
-        {
-          int64_t pd[4] = { 1, 1, 1, 1 };
-          pd[sp] = g->cout;
-          pd[sp + 1] = filters;
-          if (!osh_op_check_weight (c, 1, sp + 2, pd, "pointwise kernel", err))
-            return false;
-          filters = osh_op_weight (c, 1)->shape.dim[sp + 1];
-        }
-      g->cout = filters;
+      if (kind == CONV_SEPARABLE)
+        g->cout = nw > 0 ? osh_op_weight (c, 1)->shape.dim[sp + 1] : filters;
       break;
-    case CONV_TRANSPOSE:
-      if (nw > 0)
-        {
-          kd[sp] = filters;
-          kd[sp + 1] = g->cin;
-          if (!osh_op_check_weight (c, 0, sp + 2, kd, "kernel", err))
-            return false;
-          filters = osh_op_weight (c, 0)->shape.dim[sp];
-        }
-      g->cout = filters;
-      break;
+    case CONV_TRANSPOSE: g->cout = nw > 0 ? osh_op_weight (c, 0)->shape.dim[sp] : filters; break;
     }
   if (g->cout <= 0 && g->cin >= 0)
     return osh_fail (err, OSH_ERR_FORMAT, "no \"filters\" in the config and no kernel weight");
-  int bias_w = kind == CONV_SEPARABLE ? 2 : 1;
-  if (g->bias && nw > 0)
-    {
-      int64_t bd[1] = { g->cout };
-      if (!osh_op_check_weight (c, bias_w, 1, bd, "bias", err))
-        return false;
-    }
 
   for (int i = 0; i < sp; i++)
     {
