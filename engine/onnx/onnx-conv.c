@@ -258,6 +258,27 @@ static const OshTailKernelClass planar_depthwise = {
   planar_free,
 };
 
+/* The planar depthwise kernel for g, with constant weights w and bias b. */
+static OnnxDepthwise *
+new_planar (const Geometry *g, OnnxSlot w, OnnxSlot b)
+{
+  OnnxDepthwiseShape d = { .c = g->c,
+                           .m = g->m,
+                           .h = g->h,
+                           .w = g->w,
+                           .oh = g->oh,
+                           .ow = g->ow,
+                           .kh = g->kh,
+                           .kw = g->kw,
+                           .sh = g->sh,
+                           .sw = g->sw,
+                           .dh = g->dh,
+                           .dw = g->dw,
+                           .pt = g->pt,
+                           .pl = g->pl };
+  return onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
+}
+
 static void
 prepare_fast (OshOpCall *c, Geometry *g)
 {
@@ -266,21 +287,7 @@ prepare_fast (OshOpCall *c, Geometry *g)
     return;
   if (g->depthwise)
     {
-      OnnxDepthwiseShape d = { .c = g->c,
-                               .m = g->m,
-                               .h = g->h,
-                               .w = g->w,
-                               .oh = g->oh,
-                               .ow = g->ow,
-                               .kh = g->kh,
-                               .kw = g->kw,
-                               .sh = g->sh,
-                               .sw = g->sw,
-                               .dh = g->dh,
-                               .dw = g->dw,
-                               .pt = g->pt,
-                               .pl = g->pl };
-      g->tail.other = onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
+      g->tail.other = new_planar (g, w, b);
       g->tail.other_class = &planar_depthwise;
       return;
     }
@@ -327,6 +334,48 @@ read_next (const OshOpCall *next, OshFuseKind kind, int64_t ch, float *scale, fl
       return OSH_TAIL_AFFINE;
     }
   return onnx_affine_of (next, ch, scale, shift) ? OSH_TAIL_AFFINE : OSH_TAIL_NOTHING;
+}
+
+/* Reads through a zero Pad's input: its leading padding adds to ours, reads past the input's end
+ * were zeros already. The kernel is made again for the wider window, so only while nothing else
+ * is folded (the pad step comes first). */
+static bool
+absorb_pad (OshOpCall *c, Geometry *g, const OshOpCall *pad)
+{
+  int64_t top, left;
+  OshFusedTail *t = &g->tail;
+  if (!osh_fused_tail_empty (t) || g->nhwc || c->in[0].rank != 4 || !(t->gemm || t->other)
+      || !onnx_zero_pad_leading (pad, &top, &left))
+    return false;
+  Geometry before = *g;
+  g->pt += top, g->pl += left;
+  g->h = pad->in[0].dim[2], g->w = pad->in[0].dim[3];
+  g->pointwise = false;
+  OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
+  if (t->gemm)
+    {
+      OshConvGemm *fast = new_fast (c, g, true);
+      if (fast)
+        {
+          osh_conv_gemm_free (t->gemm);
+          t->gemm = fast;
+          c->scratch = (size_t) (g->n * g->c * g->h * g->w); /* the input made channels-last */
+          return true;
+        }
+    }
+  else
+    {
+      OnnxDepthwise *d = new_planar (g, w, b);
+      if (d)
+        {
+          onnx_depthwise_free (t->other);
+          t->other = d;
+          c->scratch = onnx_depthwise_scratch (d);
+          return true;
+        }
+    }
+  *g = before; /* out of memory: stay as we were */
+  return false;
 }
 
 /* Takes in the squeeze-excite Mul before a packed convolution (osh_fused_tail_take_scale). */
@@ -391,8 +440,10 @@ absorb_depthwise (OshOpCall *c, Geometry *g, const OshOpCall *next)
   const Geometry *d = next->params;
   if (!osh_fused_tail_can_stream (&g->tail) || g->nhwc || g->group != 1 || g->n != 1 || g->kh != 1
       || g->kw != 1 || g->sh != 1 || g->sw != 1 || g->pt != 0 || g->pl != 0 || c->in[0].rank != 4
-      || !d->depthwise || d->m != d->c || d->c != g->m || d->h != g->oh || d->w != g->ow
-      || !osh_fused_tail_empty (&d->tail))
+      || !d->depthwise || d->m != d->c || d->c != g->m || d->h != g->oh
+      || d->w != g->ow
+      /* its affine maps and epilogue are made again with it; nothing else */
+      || d->tail.then_dw || d->tail.scale_in >= 0 || d->tail.residual_in >= 0 || d->tail.means_out)
     return false;
   OshDepthwise *dw = new_depthwise_nhwc (next, d);
   OshConvGemm *fast = dw && osh_depthwise_fed_ok (dw) ? new_fast_nhwc (c, g) : NULL;
@@ -427,6 +478,7 @@ absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
     case OSH_FUSE_MEAN:
       return osh_fused_tail_take_mean (t, next, t->then_dw ? &g->dw_out : &c->out[0], 1,
                                        t->then_dw || (g->depthwise && g->m == g->c && planar (g)));
+    case OSH_FUSE_PAD: return absorb_pad (c, g, next);
     case OSH_FUSE_SCALE: return absorb_scale (c, g, next);
     case OSH_FUSE_RESIDUAL: return osh_fused_tail_take_residual (t, c, next);
     case OSH_FUSE_STREAM: return absorb_depthwise (c, g, next);

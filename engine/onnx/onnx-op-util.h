@@ -86,6 +86,9 @@ bool onnx_hard_epilogue (const OshOpCall *next, OshEpilogue *e);
 /* onnx-elementwise.c, from the step's category and prepared params: the range a Relu or Clip step
  * clamps to; false for other steps and run-time bounds. */
 bool onnx_clamp_of (const OshOpCall *next, float *lo, float *hi);
+/* onnx-resize.c: the leading (top, left) padding of a prepared Pad step when it pads the two
+ * spatial axes of an NCHW tensor with zeros, nothing cropped. */
+bool onnx_zero_pad_leading (const OshOpCall *c, int64_t *top, int64_t *left);
 /* The layout hooks (OshOpChannelsLastFn) of the ops that can run channels-last. */
 OshNhwcFit onnx_conv_channels_last (OshOpCall *c, bool commit);
 OshNhwcFit onnx_unary_channels_last (OshOpCall *c, bool commit);
