@@ -57,10 +57,11 @@ struct OshDialect
   char *(*tensor_name) (const OshGraph *g, OshRef ref);
 
   /* Appends to `g` the nodes that compute Keras layer `layer` (a head step: its class, config
-   * and weights in Keras's layout) on tensor *x, whose shape with channels last is `in`; *x
-   * becomes the result. NULL: the Keras layer is added to the graph as it is. */
-  bool (*lower_keras_layer) (OshGraph *g, const OshLayer *layer, const OshShape *in, OshRef *x,
-                             OshError *err);
+   * and weights in Keras's layout) on tensor *x, whose shape with channels last is `in`, giving
+   * `out` (channels last too); *x becomes the result. NULL: the Keras layer is added to the
+   * graph as it is. */
+  bool (*lower_keras_layer) (OshGraph *g, const OshLayer *layer, const OshShape *in,
+                             const OshShape *out, OshRef *x, OshError *err);
 
   /* Folds what became constant once osh_graph_specialize fixed the input sizes (ONNX: Shape of
    * a tensor whose shape is now known, and every node computed from constants alone after it);

@@ -554,13 +554,13 @@ add_step_layer (OshGraph *g, const OshHeadStep *s, const char *name, const OshSh
  * in a scratch graph, then lowered into `w` on *x. */
 static bool
 lower_step (OshGraph *w, const OshDialect *d, const OshHeadStep *s, const char *name,
-            const OshShape *in, OshRef *x, OshError *err)
+            const OshShape *in, const OshShape *out, OshRef *x, OshError *err)
 {
   OshGraph *scratch = osh_graph_new ();
   if (!scratch)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   int l = add_step_layer (scratch, s, name, in, err);
-  bool ok = l >= 0 && d->lower_keras_layer (w, &scratch->layers[l], in, x, err);
+  bool ok = l >= 0 && d->lower_keras_layer (w, &scratch->layers[l], in, out, x, err);
   osh_graph_free (scratch);
   return ok;
 }
@@ -596,7 +596,7 @@ build_head (OshGraph *w, OshRef at, const OshHeadSpec *spec, char **names, OshEr
       const OshHeadStep *s = &spec->steps[i];
       if (d->lower_keras_layer)
         {
-          if (!lower_step (w, d, s, names[i], &shapes[i], &x, err))
+          if (!lower_step (w, d, s, names[i], &shapes[i], &shapes[i + 1], &x, err))
             return false;
           continue;
         }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "osh-limits.h"
+#include "osh-op.h" /* each op's rule for its weights */
 
 typedef struct
 {
@@ -913,6 +914,24 @@ mismatch (OshError *err, const char *src, const OshGraph *g, int layer, int w, c
                    g->layers[layer].weights[w].name, got, expected);
 }
 
+/* A shape as the rule gives it, open sizes as "?" and one dimension as (n,): "(3, 3, ?, 4)". */
+static void
+format_expected (const OshShape *s, char *out, size_t size)
+{
+  size_t at = (size_t) snprintf (out, size, "(");
+  for (int d = 0; d < s->rank && at < size; d++)
+    {
+      char dim[24];
+      if (s->dim[d] < 0)
+        snprintf (dim, sizeof dim, "?");
+      else
+        snprintf (dim, sizeof dim, "%lld", (long long) s->dim[d]);
+      at += (size_t) snprintf (out + at, size - at, "%s%s", d ? ", " : "", dim);
+    }
+  if (at < size)
+    snprintf (out + at, size - at, s->rank == 1 ? ",)" : ")");
+}
+
 bool
 osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
 {
@@ -923,68 +942,53 @@ osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
   for (int w = 0; w < l->n_weights; w++)
     if (strstr (l->weights[w].name, "moving_") || strstr (l->weights[w].name, "running_"))
       l->weights[w].trainable = false;
+  /* gamma?, beta?, moving_mean, moving_variance: the last two are statistics. */
+  if (strcmp (cls, "BatchNormalization") == 0 && l->n_weights >= 2)
+    l->weights[l->n_weights - 1].trainable = l->weights[l->n_weights - 2].trainable = false;
 
-  if (strcmp (cls, "BatchNormalization") == 0)
+  /* The sizes the rule reads from the config must be numbers. */
+  static const char *const size_keys[] = { "units", "filters" };
+  for (size_t i = 0; i < sizeof size_keys / sizeof size_keys[0]; i++)
     {
-      /* gamma?, beta?, moving_mean, moving_variance: the last two are statistics. */
-      if (l->n_weights >= 2)
-        l->weights[l->n_weights - 1].trainable = l->weights[l->n_weights - 2].trainable = false;
-      for (int w = 1; w < l->n_weights; w++)
-        if (!osh_shape_equal (&l->weights[w].value->shape, &l->weights[0].value->shape))
-          {
-            char first[64];
-            osh_shape_format (&l->weights[0].value->shape, first, sizeof first);
-            snprintf (expected, sizeof expected, "%s like weight 0", first);
-            return mismatch (err, src, g, layer, w, expected);
-          }
-      return true;
+      const json_t *v = json_object_get (cfg, size_keys[i]);
+      if (v && !json_is_number (v))
+        return osh_fail (err, OSH_ERR_FORMAT,
+                         "%s: layer '%s' (%s): config '%s' is %s, expected a whole number", src,
+                         l->name, cls, size_keys[i], json_kind (v));
     }
 
-  bool conv =
-      strcmp (cls, "Conv2D") == 0 || strcmp (cls, "Conv1D") == 0 || strcmp (cls, "Conv3D") == 0;
-  bool dense = strcmp (cls, "Dense") == 0;
-  if (!conv && !dense)
+  /* The op's own rule for its weights (the one its shape inference checks by), before any
+   * shape is known; a config the rule cannot read is left to shape inference to report. */
+  const OshOp *op = osh_op_find (g, cls);
+  OshWeightRule rule;
+  OshOpCall call = { .graph = g, .layer = l };
+  OshError ignored = { 0 };
+  if (!op || !op->weights || l->n_weights == 0 /* a config-only file */
+      || !op->weights (&call, &rule, &ignored))
     return true;
-  const char *units_key = dense ? "units" : "filters";
-  const json_t *units_value = json_object_get (cfg, units_key);
-  if (units_value && !json_is_number (units_value))
-    return osh_fail (err, OSH_ERR_FORMAT,
-                     "%s: layer '%s' (%s): config '%s' is %s, expected a whole number", src,
-                     l->name, cls, units_key, json_kind (units_value));
-  int64_t units = osh_config_int (cfg, units_key, -1);
-  bool use_bias = osh_config_bool (cfg, "use_bias", true);
-  if (l->n_weights == 0)
-    return true; /* a config-only file */
-  if (l->n_weights != (use_bias ? 2 : 1))
-    return osh_fail (
-        err, OSH_ERR_SHAPE, "%s: layer '%s' (%s) has %d weights, the config implies %d (%s)", src,
-        l->name, cls, l->n_weights, use_bias ? 2 : 1, use_bias ? "kernel and bias" : "kernel only");
-  const OshShape *k = &l->weights[0].value->shape;
-  int rank = dense ? 2 : strcmp (cls, "Conv1D") == 0 ? 3 : strcmp (cls, "Conv2D") == 0 ? 4 : 5;
-  int spatial = rank - 2;
-  int64_t ks[3] = { -1, -1, -1 };
-  bool have_ks = !dense && osh_config_ints (cfg, "kernel_size", ks, spatial);
-  bool ok = k->rank == rank && (units < 0 || k->dim[rank - 1] == units);
-  for (int i = 0; ok && have_ks && i < spatial; i++)
-    ok = k->dim[i] == ks[i];
-  if (!ok)
+  if (l->n_weights != rule.n)
     {
-      if (dense)
-        snprintf (expected, sizeof expected, "(?, %lld)", (long long) units);
-      else if (spatial == 2)
-        snprintf (expected, sizeof expected, "(%lld, %lld, ?, %lld)", (long long) ks[0],
-                  (long long) ks[1], (long long) units);
-      else
-        snprintf (expected, sizeof expected, "rank %d ending in %lld", rank, (long long) units);
-      return mismatch (err, src, g, layer, 0, expected);
+      char list[160] = "";
+      for (int i = 0; i < rule.n; i++)
+        snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s",
+                  i == 0            ? ""
+                  : i == rule.n - 1 ? " and "
+                                    : ", ",
+                  rule.what[i]);
+      return osh_fail (err, OSH_ERR_SHAPE,
+                       "%s: layer '%s' (%s) has %d weights, the config implies %d (%s)", src,
+                       l->name, cls, l->n_weights, rule.n, list);
     }
-  if (use_bias)
+  for (int w = 0; w < rule.n; w++)
     {
-      const OshShape *b = &l->weights[1].value->shape;
-      if (b->rank != 1 || (units >= 0 && b->dim[0] != units))
+      const OshShape *have = &l->weights[w].value->shape, *want = &rule.shape[w];
+      bool ok = have->rank == want->rank;
+      for (int d = 0; ok && d < want->rank; d++)
+        ok = want->dim[d] < 0 || have->dim[d] == want->dim[d];
+      if (!ok)
         {
-          snprintf (expected, sizeof expected, "(%lld,)", (long long) units);
-          return mismatch (err, src, g, layer, 1, expected);
+          format_expected (want, expected, sizeof expected);
+          return mismatch (err, src, g, layer, w, expected);
         }
     }
   return true;

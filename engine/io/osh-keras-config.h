@@ -35,10 +35,12 @@ OshGraph *osh_keras_config_to_graph (const json_t *model_config, const char *bac
  * a None batch prepended, or input_dim); false when it declares none. Batch None is -1. */
 bool osh_keras_config_input_shape (const json_t *config, OshShape *out);
 
-/* Checks the weights bound to `layer` against what its config implies (Conv kernels
- * kh×kw×?×filters, Dense ?×units, BatchNormalization statistics, biases) and marks
- * BatchNormalization moving statistics non-trainable. A mismatch is an OSH_ERR_SHAPE error
- * naming the layer and both shapes. Unknown classes pass. */
+/* Checks the weights bound to `layer` against what its config implies, by the op's own rule
+ * (OshOp.weights: convolution kernels kh×kw×?×filters, Dense ?×units, BatchNormalization
+ * statistics, biases; the rule its shape inference checks by), and marks BatchNormalization
+ * moving statistics non-trainable. A mismatch is an OSH_ERR_SHAPE error naming the layer and
+ * both shapes; a units or filters that is not a number, OSH_ERR_FORMAT. Classes without a rule
+ * pass. */
 bool osh_keras_check_weights (OshGraph *g, int layer, const char *name, OshError *err);
 /* The same for every layer of the graph. */
 bool osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err);

@@ -2,531 +2,63 @@
  *
  * Keras computes channels-last; ONNX convolutions are channels-first. The model keeps Keras's
  * NHWC inputs and outputs (the same image tensor works for both), a Transpose after each image
- * input turns it NCHW, and every 4-D tensor inside stays NCHW: kernels are permuted once here
- * (HWIO → OIHW), per-channel constants are shaped (C, 1, 1), and where Keras's element order
- * matters (Flatten, Reshape) the tensor goes back to NHWC first. */
-#include <math.h>
-#include <stdio.h>
+ * input turns it NCHW, and every 4-D tensor inside stays NCHW. This file walks the graph; each
+ * layer becomes ONNX nodes by the ONNX dialect's rule for its class (osh_onnx_lower_layer in
+ * engine/onnx/osh-onnx-lower.c), the same rule heads attached to ONNX graphs use. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "osh-fixes.h"
+#include "osh-fixes.h" /* osh_graph_flatten_model */
 #include "osh-onnx.h"
 #include "osh-op.h"
 
 typedef struct
 {
-  OshRef ref;     /* the ONNX-side tensor */
-  bool nchw;      /* a 4-D Keras tensor held as NCHW */
-  OshShape shape; /* its Keras (NHWC) shape, batch -1 */
-} Tensor;
-
-typedef struct
-{
-  const OshGraph *k; /* the Keras graph (nested models flattened) */
-  OshGraph *o;       /* the ONNX graph being built */
-  Tensor *map;       /* per Keras (node, output): off[node] + index */
+  const OshGraph *k;  /* the Keras graph (nested models flattened) */
+  OshOnnxLowering lw; /* the ONNX graph being built (lw.o) and how its nodes are made */
+  OshOnnxValue *map;  /* per Keras (node, output): off[node] + index */
   int64_t *off;
-  int counter;
   OshError *err;
 } Conv;
 
-/* ---- emitting ONNX nodes ---- */
-
-typedef struct
-{
-  char kind;        /* 't' tensor, 'w' constant, 'a' absent optional input, 0 end */
-  OshRef ref;       /* for 't' */
-  OshTensor *value; /* for 'w' (taken over) */
-} Slot;
-
-static Slot
-T (OshRef r)
-{
-  return (Slot){ 't', r, NULL };
-}
-
-static Slot
-W (OshTensor *v)
-{
-  return (Slot){ 'w', { -1, 0 }, v };
-}
-
-static Slot
-A (void)
-{
-  return (Slot){ 'a', { -1, 0 }, NULL };
-}
-
-/* Adds ONNX op `op` named after `base`, with `slots` (ended by kind 0) and attributes `attrs`
- * (stolen); returns its first output or { -1 } with c->err set. */
+/* The graph input keeps Keras's shape; 4-D images are transposed to NCHW right away. */
 static OshRef
-emit (Conv *c, const char *op, const char *base, const Slot *slots, json_t *attrs)
+add_input (Conv *c, const char *base, const OshOnnxValue *out)
 {
-  OshRef fail = { -1, 0 };
-  char name[600];
-  snprintf (name, sizeof name, "%.500s/%s_%d", base, op, c->counter++);
-  json_t *cfg = attrs ? attrs : json_object ();
-  json_t *outs = json_array ();
-  OshRef refs[16];
-  OshSlotKind kinds[16];
-  int n_refs = 0, n_slots = 0;
-  for (; slots[n_slots].kind && n_slots < 16; n_slots++)
-    {
-      char k = slots[n_slots].kind;
-      kinds[n_slots] = k == 't'   ? OSH_SLOT_ACTIVATION
-                       : k == 'w' ? OSH_SLOT_WEIGHT
-                                  : OSH_SLOT_ABSENT;
-      if (k == 't')
-        refs[n_refs++] = slots[n_slots].ref;
-    }
-  json_array_append_new (outs, json_string (name));
-  json_object_set_new (cfg, OSH_ONNX_OUTPUT_NAMES, outs);
-  int layer = osh_graph_add_layer (c->o, -1, name, op, cfg, c->err);
-  bool ok = layer >= 0;
-  for (int i = 0; slots[i].kind; i++)
-    if (slots[i].kind == 'w')
-      {
-        if (ok)
-          ok = osh_layer_add_weight (c->o, layer, "", slots[i].value, false, c->err);
-        else
-          osh_tensor_free (slots[i].value);
-      }
-  ok = ok && osh_layer_set_slots (c->o, layer, kinds, n_slots, c->err);
-  int node = ok ? osh_graph_add_node (c->o, layer, refs, n_refs, 1, c->err) : -1;
-  return node < 0 ? fail : (OshRef){ node, 0 };
-}
-
-static OshTensor *
-vec (const float *v, int64_t n, OshError *err)
-{
-  OshShape s = osh_shape_make (1, (int64_t[]){ n });
-  OshTensor *t = osh_tensor_new (&s, err);
-  if (t && v)
-    memcpy (t->data, v, (size_t) n * sizeof (float));
-  return t;
-}
-
-static OshTensor *
-ints (const int64_t *v, int n, OshError *err)
-{
-  OshTensor *t = vec (NULL, n, err);
-  for (int i = 0; t && i < n; i++)
-    t->data[i] = (float) v[i];
-  return t;
-}
-
-static json_t *
-int_list (const int64_t *v, int n)
-{
-  json_t *a = json_array ();
-  for (int i = 0; i < n; i++)
-    json_array_append_new (a, json_integer (v[i]));
-  return a;
-}
-
-static OshRef
-transpose (Conv *c, const char *base, OshRef x, const int64_t perm[4])
-{
-  return emit (c, "Transpose", base, (Slot[]){ T (x), { 0 } },
-               json_pack ("{s:o}", "perm", int_list (perm, 4)));
-}
-
-static const int64_t TO_NCHW[4] = { 0, 3, 1, 2 }, TO_NHWC[4] = { 0, 2, 3, 1 };
-
-/* A per-channel constant broadcastable onto x: (C,) for 2-D, (C, 1, 1) for NCHW. */
-static OshTensor *
-channel_const (const Tensor *x, const float *v, int64_t n, OshError *err)
-{
-  OshTensor *t = vec (v, n, err);
-  if (t && x->nchw && n > 1)
-    t->shape = osh_shape_make (3, (int64_t[]){ n, 1, 1 });
-  return t;
-}
-
-/* ---- activations ---- */
-
-static OshRef
-activation (Conv *c, const char *base, const Tensor *x, const char *name)
-{
-  OshRef r = x->ref;
-  if (!name || !strcmp (name, "linear"))
-    return r;
-  const char *simple[][2] = { { "relu", "Relu" },           { "sigmoid", "Sigmoid" },
-                              { "tanh", "Tanh" },           { "elu", "Elu" },
-                              { "selu", "Selu" },           { "softplus", "Softplus" },
-                              { "softsign", "Softsign" },   { "exponential", "Exp" },
-                              { "hard_swish", "HardSwish" } };
-  for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
-    if (!strcmp (name, simple[i][0]))
-      return emit (c, simple[i][1], base, (Slot[]){ T (r), { 0 } }, NULL);
-  if (!strcmp (name, "relu6"))
-    return emit (c, "Clip", base,
-                 (Slot[]){ T (r),
-                           W (vec ((float[]){ 0 }, 1, c->err)),
-                           W (vec ((float[]){ 6 }, 1, c->err)),
-                           { 0 } },
-                 NULL);
-  if (!strcmp (name, "swish") || !strcmp (name, "silu"))
-    {
-      OshRef s = emit (c, "Sigmoid", base, (Slot[]){ T (r), { 0 } }, NULL);
-      return s.node < 0 ? s : emit (c, "Mul", base, (Slot[]){ T (r), T (s), { 0 } }, NULL);
-    }
-  if (!strcmp (name, "hard_sigmoid"))
-    {
-      /* Keras 3 defines it as relu6(x + 3) / 6; Keras 2 and tfjs as 0.2x + 0.5, clipped. */
-      bool k3 = c->k->format && !strcmp (c->k->format, "keras3");
-      return emit (c, "HardSigmoid", base, (Slot[]){ T (r), { 0 } },
-                   json_pack ("{s:f, s:f}", "alpha", k3 ? 1.0 / 6.0 : 0.2, "beta", 0.5));
-    }
-  if (!strcmp (name, "softmax"))
-    return emit (c, "Softmax", base, (Slot[]){ T (r), { 0 } },
-                 json_pack ("{s:i}", "axis", x->nchw ? 1 : -1));
-  if (!strcmp (name, "leaky_relu"))
-    return emit (c, "LeakyRelu", base, (Slot[]){ T (r), { 0 } }, json_pack ("{s:f}", "alpha", 0.2));
-  osh_fail (c->err, OSH_ERR_UNSUPPORTED, "activation '%s' has no ONNX export yet", name);
-  return (OshRef){ -1, 0 };
-}
-
-/* ---- layers ---- */
-
-/* Keras's padding in attrs: TF "same" as explicit ONNX pads [top, left, bottom, right]
- * (osh_op_window's rule), or as auto_pad SAME_UPPER (the same split) where the input size is
- * open and the pads depend on it. */
-static void
-set_padding (json_t *attrs, const json_t *cfg, const OshShape *in, const int64_t *k,
-             const int64_t *s, const int64_t *d)
-{
-  int64_t pads[4] = { 0 };
-  bool same = !strcmp (osh_config_string (cfg, "padding", "valid"), "same");
-  if (same && (in->dim[1] < 0 || in->dim[2] < 0))
-    {
-      json_object_set_new (attrs, "auto_pad", json_string ("SAME_UPPER"));
-      return;
-    }
-  for (int a = 0; same && a < 2; a++)
-    osh_op_window (in->dim[1 + a], k[a], s[a], d[a], OSH_PAD_SAME_UPPER, false, &pads[a],
-                   &pads[a + 2]);
-  json_object_set_new (attrs, "pads", int_list (pads, 4));
-}
-
-/* Conv on NCHW `x` with a Keras kernel in HWIO (or depthwise H W C M) layout. */
-static OshRef
-conv (Conv *c, const char *base, const Tensor *x, const OshTensor *kernel, const OshTensor *bias,
-      const json_t *cfg, bool depthwise, int64_t groups)
-{
-  int64_t kh = kernel->shape.dim[0], kw = kernel->shape.dim[1];
-  int64_t ci = kernel->shape.dim[2], co = kernel->shape.dim[3];
-  int64_t out_ch = depthwise ? ci * co : co, in_per_group = depthwise ? 1 : ci;
-  OshShape ws = osh_shape_make (4, (int64_t[]){ out_ch, in_per_group, kh, kw });
-  OshTensor *w = osh_tensor_new (&ws, c->err);
-  if (!w)
+  json_t *dims = json_array ();
+  for (int i = 0; i < out->shape.rank; i++)
+    json_array_append_new (dims,
+                           out->shape.dim[i] < 0 ? json_null () : json_integer (out->shape.dim[i]));
+  int layer = osh_graph_add_layer (c->lw.o, -1, base, "InputLayer",
+                                   json_pack ("{s:o, s:s, s:s}", "batch_input_shape", dims, "dtype",
+                                              "float32", "data_format", "channels_last"),
+                                   c->err);
+  int node = layer >= 0 ? osh_graph_add_node (c->lw.o, layer, NULL, 0, 1, c->err) : -1;
+  if (node < 0)
     return (OshRef){ -1, 0 };
-  for (int64_t y = 0; y < kh; y++)
-    for (int64_t xx = 0; xx < kw; xx++)
-      for (int64_t i = 0; i < ci; i++)
-        for (int64_t o = 0; o < co; o++)
-          {
-            float v = kernel->data[((y * kw + xx) * ci + i) * co + o];
-            int64_t oc = depthwise ? i * co + o : o, ic = depthwise ? 0 : i;
-            w->data[((oc * in_per_group + ic) * kh + y) * kw + xx] = v;
-          }
-  int64_t k[2] = { kh, kw }, s[2], d[2];
-  if (!osh_config_ints (cfg, "strides", s, 2))
-    s[0] = s[1] = 1;
-  if (!osh_config_ints (cfg, "dilation_rate", d, 2))
-    d[0] = d[1] = 1;
-  json_t *attrs = json_pack ("{s:o, s:o, s:o, s:I}", "kernel_shape", int_list (k, 2), "strides",
-                             int_list (s, 2), "dilations", int_list (d, 2), "group",
-                             (json_int_t) (depthwise ? ci : groups));
-  set_padding (attrs, cfg, &x->shape, k, s, d);
-  Slot slots[4] = { T (x->ref), W (w), { 0 }, { 0 } };
-  if (bias)
-    slots[2] = W (vec (bias->data, osh_tensor_numel (bias), c->err));
-  return emit (c, "Conv", base, slots, attrs);
+  OshRef r = { node, 0 };
+  return out->nchw ? osh_onnx_lower_transpose (&c->lw, base, r, true) : r;
 }
 
-static OshRef
-pool (Conv *c, const char *base, const Tensor *x, const json_t *cfg, bool max)
-{
-  int64_t k[2], s[2], d[2] = { 1, 1 };
-  if (!osh_config_ints (cfg, "pool_size", k, 2))
-    k[0] = k[1] = 2;
-  if (!osh_config_ints (cfg, "strides", s, 2))
-    memcpy (s, k, sizeof s);
-  json_t *attrs =
-      json_pack ("{s:o, s:o}", "kernel_shape", int_list (k, 2), "strides", int_list (s, 2));
-  set_padding (attrs, cfg, &x->shape, k, s, d);
-  if (!max)
-    json_object_set_new (attrs, "count_include_pad", json_integer (0));
-  return emit (c, max ? "MaxPool" : "AveragePool", base, (Slot[]){ T (x->ref), { 0 } }, attrs);
-}
-
-/* The Keras tensors a node reads. */
-static const Tensor *
-input (Conv *c, const OshNode *n, int i)
-{
-  return &c->map[c->off[n->inputs[i].node] + n->inputs[i].index];
-}
-
+/* Keras node ni as ONNX nodes: the layer's rule (osh_onnx_lower_layer) on its inputs. */
 static bool
 convert_node (Conv *c, int ni)
 {
-  const OshGraph *k = c->k;
-  const OshNode *n = &k->nodes[ni];
-  const OshLayer *l = &k->layers[n->layer];
-  const json_t *cfg = l->config;
-  const char *cls = l->class_name;
-  const char *base = l->name;
-  Tensor *out = &c->map[c->off[ni]];
+  const OshNode *n = &c->k->nodes[ni];
+  const OshLayer *l = &c->k->layers[n->layer];
+  OshOnnxValue *out = &c->map[c->off[ni]];
   out->shape = n->shapes ? n->shapes[0] : (OshShape){ 0 };
   out->nchw = out->shape.rank == 4;
-  const Tensor *x = n->n_inputs ? input (c, n, 0) : NULL;
-  const OshTensor *w0 = l->n_weights > 0 ? l->weights[0].value : NULL;
-  const OshTensor *w1 = l->n_weights > 1 ? l->weights[1].value : NULL;
-  OshRef r = { -1, 0 };
-
-  if (!strcmp (osh_config_string (cfg, "data_format", "channels_last"), "channels_first"))
-    return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
-                     "layer '%s': channels_first layers have no ONNX "
-                     "export yet",
-                     base);
   if (n->n_outputs != 1)
-    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s' has several outputs", base);
-
-  if (!strcmp (cls, "InputLayer"))
-    {
-      /* The graph input keeps Keras's shape; 4-D images are transposed to NCHW right away. */
-      json_t *dims = json_array ();
-      for (int i = 0; i < out->shape.rank; i++)
-        json_array_append_new (dims, out->shape.dim[i] < 0 ? json_null ()
-                                                           : json_integer (out->shape.dim[i]));
-      int layer =
-          osh_graph_add_layer (c->o, -1, base, "InputLayer",
-                               json_pack ("{s:o, s:s, s:s}", "batch_input_shape", dims, "dtype",
-                                          "float32", "data_format", "channels_last"),
-                               c->err);
-      int node = layer >= 0 ? osh_graph_add_node (c->o, layer, NULL, 0, 1, c->err) : -1;
-      if (node < 0)
-        return false;
-      r = (OshRef){ node, 0 };
-      if (out->nchw)
-        r = transpose (c, base, r, TO_NCHW);
-    }
-  else if (!strcmp (cls, "Conv2D") || !strcmp (cls, "DepthwiseConv2D"))
-    {
-      bool dw = !strcmp (cls, "DepthwiseConv2D");
-      bool bias = osh_config_bool (cfg, "use_bias", true);
-      r = conv (c, base, x, w0, bias ? w1 : NULL, cfg, dw, osh_config_int (cfg, "groups", 1));
-      Tensor t = { r, true, out->shape };
-      if (r.node >= 0)
-        r = activation (c, base, &t, osh_config_string (cfg, "activation", "linear"));
-    }
-  else if (!strcmp (cls, "SeparableConv2D"))
-    {
-      bool bias = osh_config_bool (cfg, "use_bias", true);
-      const OshTensor *pw = w1, *b = bias && l->n_weights > 2 ? l->weights[2].value : NULL;
-      r = conv (c, base, x, w0, NULL, cfg, true, 1);
-      json_t *one = json_pack ("{s:[i,i], s:[i,i], s:s}", "strides", 1, 1, "dilation_rate", 1, 1,
-                               "padding", "valid");
-      Tensor mid = { r, true, x->shape };
-      if (r.node >= 0 && pw)
-        r = conv (c, base, &mid, pw, b, one, false, 1);
-      json_decref (one);
-      Tensor t = { r, true, out->shape };
-      if (r.node >= 0)
-        r = activation (c, base, &t, osh_config_string (cfg, "activation", "linear"));
-    }
-  else if (!strcmp (cls, "Dense"))
-    {
-      if (x->shape.rank != 2)
-        return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
-                         "layer '%s': Dense on rank %d has no ONNX export yet", base,
-                         x->shape.rank);
-      bool bias = osh_config_bool (cfg, "use_bias", true) && w1;
-      Slot slots[4] = { T (x->ref), W (osh_tensor_copy (w0, c->err)), { 0 }, { 0 } };
-      if (bias)
-        slots[2] = W (osh_tensor_copy (w1, c->err));
-      r = emit (c, "Gemm", base, slots, NULL);
-      Tensor t = { r, false, out->shape };
-      if (r.node >= 0)
-        r = activation (c, base, &t, osh_config_string (cfg, "activation", "linear"));
-    }
-  else if (!strcmp (cls, "BatchNormalization"))
-    {
-      bool scale = osh_config_bool (cfg, "scale", true),
-           center = osh_config_bool (cfg, "center", true);
-      int wi = 0;
-      int64_t ch = l->weights[l->n_weights - 1].value->shape.dim[0];
-      OshTensor *gamma =
-          scale ? osh_tensor_copy (l->weights[wi++].value, c->err) : vec (NULL, ch, c->err);
-      OshTensor *beta =
-          center ? osh_tensor_copy (l->weights[wi++].value, c->err) : vec (NULL, ch, c->err);
-      for (int64_t i = 0; !scale && gamma && i < ch; i++)
-        gamma->data[i] = 1.0f;
-      r = emit (c, "BatchNormalization", base,
-                (Slot[]){ T (x->ref),
-                          W (gamma),
-                          W (beta),
-                          W (osh_tensor_copy (l->weights[wi].value, c->err)),
-                          W (osh_tensor_copy (l->weights[wi + 1].value, c->err)),
-                          { 0 } },
-                json_pack ("{s:f}", "epsilon", osh_config_double (cfg, "epsilon", 1e-3)));
-    }
-  else if (!strcmp (cls, "Activation"))
-    r = activation (c, base, x, osh_config_string (cfg, "activation", "linear"));
-  else if (!strcmp (cls, "ReLU"))
-    {
-      double maxv = osh_config_double (cfg, "max_value", -1);
-      if (osh_config_double (cfg, "negative_slope", 0) != 0
-          || osh_config_double (cfg, "threshold", 0) != 0)
-        return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': ReLU with a slope or threshold",
-                         base);
-      r = maxv > 0 ? emit (c, "Clip", base,
-                           (Slot[]){ T (x->ref),
-                                     W (vec ((float[]){ 0 }, 1, c->err)),
-                                     W (vec ((float[]){ (float) maxv }, 1, c->err)),
-                                     { 0 } },
-                           NULL)
-                   : activation (c, base, x, "relu");
-    }
-  else if (!strcmp (cls, "LeakyReLU"))
-    r = emit (c, "LeakyRelu", base, (Slot[]){ T (x->ref), { 0 } },
-              json_pack ("{s:f}", "alpha",
-                         osh_config_double (cfg, "alpha",
-                                            osh_config_double (cfg, "negative_slope", 0.3))));
-  else if (!strcmp (cls, "ELU"))
-    r = emit (c, "Elu", base, (Slot[]){ T (x->ref), { 0 } },
-              json_pack ("{s:f}", "alpha", osh_config_double (cfg, "alpha", 1.0)));
-  else if (!strcmp (cls, "Softmax"))
-    r = activation (c, base, x, "softmax");
-  else if (!strcmp (cls, "Add") || !strcmp (cls, "Subtract") || !strcmp (cls, "Multiply")
-           || !strcmp (cls, "Maximum") || !strcmp (cls, "Minimum") || !strcmp (cls, "Average"))
-    {
-      const char *op = !strcmp (cls, "Subtract")   ? "Sub"
-                       : !strcmp (cls, "Multiply") ? "Mul"
-                       : !strcmp (cls, "Maximum")  ? "Max"
-                       : !strcmp (cls, "Minimum")  ? "Min"
-                                                   : "Sum";
-      Slot slots[17] = { 0 };
-      for (int i = 0; i < n->n_inputs && i < 16; i++)
-        {
-          /* Keras broadcasting of a (1, 1, C) squeeze-excite gate holds in NCHW as (C, 1, 1). */
-          if (input (c, n, i)->nchw != out->nchw)
-            return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s': inputs of different ranks",
-                             base);
-          slots[i] = T (input (c, n, i)->ref);
-        }
-      r = emit (c, op, base, slots, NULL);
-      if (r.node >= 0 && !strcmp (cls, "Average"))
-        r = emit (
-            c, "Mul", base,
-            (Slot[]){ T (r), W (vec ((float[]){ 1.0f / (float) n->n_inputs }, 1, c->err)), { 0 } },
-            NULL);
-    }
-  else if (!strcmp (cls, "Concatenate"))
-    {
-      int64_t axis = osh_config_int (cfg, "axis", -1);
-      int rank = out->shape.rank;
-      axis = axis < 0 ? axis + rank : axis;
-      if (out->nchw)
-        axis = axis == 3 ? 1 : axis == 0 ? 0 : axis + 1;
-      Slot slots[65] = { 0 };
-      for (int i = 0; i < n->n_inputs && i < 64; i++)
-        slots[i] = T (input (c, n, i)->ref);
-      r = emit (c, "Concat", base, slots, json_pack ("{s:I}", "axis", (json_int_t) axis));
-    }
-  else if (!strcmp (cls, "MaxPooling2D") || !strcmp (cls, "AveragePooling2D"))
-    r = pool (c, base, x, cfg, !strcmp (cls, "MaxPooling2D"));
-  else if (!strcmp (cls, "GlobalAveragePooling2D") || !strcmp (cls, "GlobalMaxPooling2D"))
-    {
-      r = emit (c, cls[6] == 'A' ? "GlobalAveragePool" : "GlobalMaxPool", base,
-                (Slot[]){ T (x->ref), { 0 } }, NULL);
-      if (r.node >= 0 && out->shape.rank == 2)
-        r = emit (c, "Flatten", base, (Slot[]){ T (r), { 0 } }, json_pack ("{s:i}", "axis", 1));
-    }
-  else if (!strcmp (cls, "Flatten") || !strcmp (cls, "Reshape"))
-    {
-      r = x->ref;
-      if (x->nchw)
-        r = transpose (c, base, r, TO_NHWC);
-      int64_t shape[OSH_MAX_RANK];
-      shape[0] = 0; /* the batch, copied */
-      for (int i = 1; i < out->shape.rank; i++)
-        shape[i] = out->shape.dim[i];
-      if (r.node >= 0)
-        r = emit (c, "Reshape", base,
-                  (Slot[]){ T (r), W (ints (shape, out->shape.rank, c->err)), { 0 } }, NULL);
-      if (r.node >= 0 && out->nchw)
-        r = transpose (c, base, r, TO_NCHW);
-    }
-  else if (!strcmp (cls, "ZeroPadding2D"))
-    {
-      int64_t p[4];
-      json_t *v = json_object_get (cfg, "padding");
-      if (json_is_integer (v))
-        p[0] = p[1] = p[2] = p[3] = json_integer_value (v);
-      else if (json_is_array (v) && json_is_integer (json_array_get (v, 0)))
-        p[0] = p[1] = json_integer_value (json_array_get (v, 0)),
-        p[2] = p[3] = json_integer_value (json_array_get (v, 1));
-      else
-        for (int a = 0; a < 2; a++)
-          for (int b = 0; b < 2; b++)
-            p[a * 2 + b] =
-                json_integer_value (json_array_get (json_array_get (v, (size_t) a), (size_t) b));
-      /* p = top, bottom, left, right → ONNX [n, c, top, left, n, c, bottom, right] */
-      int64_t pads[8] = { 0, 0, p[0], p[2], 0, 0, p[1], p[3] };
-      r = emit (c, "Pad", base, (Slot[]){ T (x->ref), W (ints (pads, 8, c->err)), { 0 } }, NULL);
-    }
-  else if (!strcmp (cls, "UpSampling2D"))
-    {
-      int64_t s[2];
-      if (!osh_config_ints (cfg, "size", s, 2))
-        s[0] = s[1] = 2;
-      bool bilinear = !strcmp (osh_config_string (cfg, "interpolation", "nearest"), "bilinear");
-      float scales[4] = { 1, 1, (float) s[0], (float) s[1] };
-      /* Resize-13 inputs: X, roi (absent), scales. */
-      r = emit (c, "Resize", base, (Slot[]){ T (x->ref), A (), W (vec (scales, 4, c->err)), { 0 } },
-                json_pack ("{s:s, s:s, s:s}", "mode", bilinear ? "linear" : "nearest",
-                           "coordinate_transformation_mode", bilinear ? "half_pixel" : "asymmetric",
-                           "nearest_mode", "floor"));
-    }
-  else if (!strcmp (cls, "Rescaling"))
-    {
-      double scale = osh_config_double (cfg, "scale", 1),
-             offset = osh_config_double (cfg, "offset", 0);
-      r = emit (c, "Mul", base,
-                (Slot[]){ T (x->ref), W (vec ((float[]){ (float) scale }, 1, c->err)), { 0 } },
-                NULL);
-      if (r.node >= 0 && offset != 0)
-        r = emit (c, "Add", base,
-                  (Slot[]){ T (r), W (vec ((float[]){ (float) offset }, 1, c->err)), { 0 } }, NULL);
-    }
-  else if (!strcmp (cls, "Normalization") && l->n_weights >= 2)
-    {
-      int64_t ch = osh_tensor_numel (w0);
-      OshTensor *inv = channel_const (x, NULL, ch, c->err);
-      for (int64_t i = 0; inv && i < ch; i++)
-        inv->data[i] =
-            1.0f / fmaxf (sqrtf (w1->data[i]), 1e-7f); /* Keras: max(sqrt(var), epsilon) */
-      r = emit (c, "Sub", base,
-                (Slot[]){ T (x->ref), W (channel_const (x, w0->data, ch, c->err)), { 0 } }, NULL);
-      if (r.node >= 0)
-        r = emit (c, "Mul", base, (Slot[]){ T (r), W (inv), { 0 } }, NULL);
-      else
-        osh_tensor_free (inv);
-    }
-  else if (!strcmp (cls, "Dropout") || !strcmp (cls, "SpatialDropout2D")
-           || !strcmp (cls, "GaussianNoise") || !strcmp (cls, "GaussianDropout")
-           || !strcmp (cls, "ActivityRegularization"))
-    r = x->ref; /* identities at inference */
-  else
-    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s' (%s) has no ONNX export yet", base,
-                     cls);
-  if (r.node < 0)
-    return false;
-  out->ref = r;
-  return true;
+    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s' has several outputs", l->name);
+  if (!strcmp (l->class_name, "InputLayer"))
+    return (out->ref = add_input (c, l->name, out)).node >= 0;
+  OshOnnxValue in[64];
+  if (n->n_inputs > 64)
+    return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "layer '%s' has over 64 inputs", l->name);
+  for (int i = 0; i < n->n_inputs; i++)
+    in[i] = c->map[c->off[n->inputs[i].node] + n->inputs[i].index];
+  return osh_onnx_lower_layer (&c->lw, l, in, n->n_inputs, out);
 }
 
 OshGraph *
@@ -544,7 +76,11 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
       }
   if (!k)
     return NULL;
-  Conv c = { .k = k, .o = osh_graph_new (), .err = err };
+  Conv c = { .k = k,
+             .lw = { .o = osh_graph_new (),
+                     .keras3 = k->format && !strcmp (k->format, "keras3"),
+                     .err = err },
+             .err = err };
   c.off = calloc ((size_t) k->n_nodes + 1, sizeof *c.off);
   int64_t total = 0;
   for (int i = 0; c.off && i < k->n_nodes; i++)
@@ -553,17 +89,17 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
       total += k->nodes[i].n_outputs;
     }
   c.map = calloc ((size_t) total + 1, sizeof *c.map);
-  bool ok = c.o && c.off && c.map;
+  bool ok = c.lw.o && c.off && c.map;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory converting to ONNX");
   if (ok)
     {
-      c.o->class_name = strdup ("onnx");
-      c.o->name = strdup (k->name ? k->name : "model");
-      c.o->layout = OSH_LAYOUT_CHANNELS_FIRST;
-      c.o->dialect = &osh_onnx_dialect;
-      json_object_set_new (c.o->meta, "onnx_opset", json_integer (13));
-      json_object_set_new (c.o->meta, "onnx_ir_version", json_integer (8));
+      c.lw.o->class_name = strdup ("onnx");
+      c.lw.o->name = strdup (k->name ? k->name : "model");
+      c.lw.o->layout = OSH_LAYOUT_CHANNELS_FIRST;
+      c.lw.o->dialect = &osh_onnx_dialect;
+      json_object_set_new (c.lw.o->meta, "onnx_opset", json_integer (13));
+      json_object_set_new (c.lw.o->meta, "onnx_ir_version", json_integer (8));
     }
   /* Nodes in dependency order: a node is ready once its inputs are converted. */
   bool *done = ok ? calloc ((size_t) k->n_nodes + 1, sizeof *done) : NULL;
@@ -594,8 +130,8 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
     {
       OshRef r = c.map[c.off[k->inputs[i].node]].ref;
       /* The graph input is the InputLayer node, before its Transpose. */
-      while (strcmp (c.o->layers[c.o->nodes[r.node].layer].class_name, "InputLayer") != 0)
-        r = c.o->nodes[r.node].inputs[0];
+      while (strcmp (c.lw.o->layers[c.lw.o->nodes[r.node].layer].class_name, "InputLayer") != 0)
+        r = c.lw.o->nodes[r.node].inputs[0];
       ins[n_in++] = r;
     }
   for (int i = 0; ok && i < k->n_outputs && i < 64; i++)
@@ -605,15 +141,15 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
             osh_fail (err, OSH_ERR_DISCONNECTED, "output %d cannot be computed from the inputs", i);
       else
         {
-          const Tensor *t = &c.map[c.off[k->outputs[i].node] + k->outputs[i].index];
+          const OshOnnxValue *t = &c.map[c.off[k->outputs[i].node] + k->outputs[i].index];
           OshRef r = t->ref;
           char *path = osh_graph_layer_path (k, k->nodes[k->outputs[i].node].layer);
           if (t->nchw)
-            r = transpose (&c, path ? path : "output", r, TO_NHWC);
+            r = osh_onnx_lower_transpose (&c.lw, path ? path : "output", r, false);
           /* Name the output tensor after the Keras output layer. */
           if (r.node >= 0)
             {
-              json_t *names = json_object_get (c.o->layers[c.o->nodes[r.node].layer].config,
+              json_t *names = json_object_get (c.lw.o->layers[c.lw.o->nodes[r.node].layer].config,
                                                OSH_ONNX_OUTPUT_NAMES);
               json_array_set_new (names, 0, json_string (path ? path : "output"));
             }
@@ -623,15 +159,15 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
         }
     }
   if (ok)
-    ok = osh_graph_set_io (c.o, -1, ins, n_in, outs, n_out, err);
+    ok = osh_graph_set_io (c.lw.o, -1, ins, n_in, outs, n_out, err);
   free (done);
   free (c.map);
   free (c.off);
   osh_graph_free (k);
   if (!ok)
     {
-      osh_graph_free (c.o);
+      osh_graph_free (c.lw.o);
       return NULL;
     }
-  return c.o;
+  return c.lw.o;
 }

@@ -3,8 +3,9 @@
  * cols is the image itself for 1×1 stride-1 unpadded kernels and an im2col copy otherwise.
  * Depthwise convolutions (one input channel per group) use a direct kernel instead.
  *
- * Over 700 lines because Conv's folds (absorb) must be replayed when the layout pass repacks the
- * kernel for channels-last data, so geometry, folds and repacking stay in one file. */
+ * Over 700 lines because the geometry (Conv and ConvTranspose, auto_pad, output_shape), the
+ * repacking for channels-last data and the planar kernels belong together; the folds themselves
+ * are the fused tail's (engine/ops/osh-fused-tail.c, shared with Keras's convolutions). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "onnx-op-util.h"
 #include "osh-conv-gemm.h"
 #include "osh-depthwise.h"
+#include "osh-fused-tail.h"
 
 typedef struct
 {
@@ -25,20 +27,12 @@ typedef struct
   int64_t oph, opw; /* ConvTranspose output_padding */
   bool pointwise;   /* 1×1, stride 1, no padding: no im2col */
   bool depthwise;
-  OshConvGemm *fast;      /* packed kernel (channels-last input), when weights are constant */
-  OnnxDepthwise *dw_fast; /* depthwise with constant weights, padded-row kernel */
-  OshDepthwise *dw_nhwc;  /* depthwise switched to channels-last: the shared NHWC kernel */
-  OshDepthwise *then_dw;  /* a depthwise convolution fed row by row from this 1×1 one */
-  bool nhwc;              /* switched to channels-last input and output (layout pass) */
-  int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
-  int residual_in;        /* -1, or the input added to the output (OSH_FUSE_RESIDUAL) */
-  OshShape dw_out;        /* with then_dw: the depthwise output's (logical NCHW) shape */
-  bool means_out;         /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
-  /* What absorb folded in, replayed when the kernel is packed again for NHWC data. */
-  float *affine; /* n_affine pairs of m scales then m shifts */
-  int n_affine;
-  OshEpilogue epilogue;
-  bool has_epilogue;
+  bool nhwc;       /* switched to channels-last input and output (layout pass) */
+  OshShape dw_out; /* with tail.then_dw: the depthwise output's (logical NCHW) shape */
+  /* The kernels, with what absorb folded in: tail.gemm, the packed kernel (channels-last input)
+   * when the weights are constant; tail.other, the planar depthwise kernel (OnnxDepthwise) for
+   * constant weights; tail.dw, the shared NHWC depthwise kernel once switched to channels-last. */
+  OshFusedTail tail;
 } Geometry;
 
 /* Reads the spatial attributes of a conv-like op for spatial rank 1 or 2 into 2-D form. */
@@ -202,11 +196,7 @@ static void
 free_geometry (void *p)
 {
   Geometry *g = p;
-  osh_conv_gemm_free (g->fast);
-  onnx_depthwise_free (g->dw_fast);
-  osh_depthwise_free (g->dw_nhwc);
-  osh_depthwise_free (g->then_dw);
-  free (g->affine);
+  osh_fused_tail_clear (&g->tail);
   free (g);
 }
 
@@ -236,6 +226,59 @@ new_fast (const OshOpCall *c, const Geometry *g, bool planar_out)
   return osh_conv_gemm_new (&s, w.value, osh_kernel_strides_onnx (&s), b.present ? b.value : NULL);
 }
 
+/* The planar depthwise kernel as a kernel the fused tail folds into. */
+static void
+planar_fold_affine (void *k, const float *scale, const float *shift)
+{
+  onnx_depthwise_fold_affine (k, scale, shift);
+}
+
+static bool
+planar_set_epilogue (void *k, const OshEpilogue *e)
+{
+  return onnx_depthwise_set_epilogue (k, e);
+}
+
+static bool
+planar_has_epilogue (const void *k)
+{
+  return onnx_depthwise_has_epilogue (k);
+}
+
+static void
+planar_free (void *k)
+{
+  onnx_depthwise_free (k);
+}
+
+static const OshTailKernelClass planar_depthwise = {
+  planar_fold_affine,
+  planar_set_epilogue,
+  planar_has_epilogue,
+  planar_free,
+};
+
+/* The planar depthwise kernel for g, with constant weights w and bias b. */
+static OnnxDepthwise *
+new_planar (const Geometry *g, OnnxSlot w, OnnxSlot b)
+{
+  OnnxDepthwiseShape d = { .c = g->c,
+                           .m = g->m,
+                           .h = g->h,
+                           .w = g->w,
+                           .oh = g->oh,
+                           .ow = g->ow,
+                           .kh = g->kh,
+                           .kw = g->kw,
+                           .sh = g->sh,
+                           .sw = g->sw,
+                           .dh = g->dh,
+                           .dw = g->dw,
+                           .pt = g->pt,
+                           .pl = g->pl };
+  return onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
+}
+
 static void
 prepare_fast (OshOpCall *c, Geometry *g)
 {
@@ -244,69 +287,107 @@ prepare_fast (OshOpCall *c, Geometry *g)
     return;
   if (g->depthwise)
     {
-      OnnxDepthwiseShape d = { .c = g->c,
-                               .m = g->m,
-                               .h = g->h,
-                               .w = g->w,
-                               .oh = g->oh,
-                               .ow = g->ow,
-                               .kh = g->kh,
-                               .kw = g->kw,
-                               .sh = g->sh,
-                               .sw = g->sw,
-                               .dh = g->dh,
-                               .dw = g->dw,
-                               .pt = g->pt,
-                               .pl = g->pl };
-      g->dw_fast = onnx_depthwise_new (&d, w.value, b.present ? b.value : NULL);
+      g->tail.other = new_planar (g, w, b);
+      g->tail.other_class = &planar_depthwise;
       return;
     }
-  g->fast = new_fast (c, g, true);
+  g->tail.gemm = new_fast (c, g, true);
 }
 
-/* The epilogue a Relu, Clip or sigmoid step (or a SiLU pair) amounts to. */
-static bool
-epilogue_of (const OshOpCall *next, OshFuseKind kind, OshEpilogue *e)
+/* The planar depthwise kernel, when there is one. */
+static OnnxDepthwise *
+planar (const Geometry *g)
+{
+  return g->tail.other;
+}
+
+/* What an ONNX step after a convolution amounts to: a Relu, Clip, sigmoid (a SiLU pair's, as
+ * OSH_FUSE_SWISH), HardSigmoid or HardSwish as an epilogue; an inference BatchNormalization, or
+ * an Add, Sub, Mul or Div by a constant per channel, as an affine map. */
+static OshTailWhat
+read_next (const OshOpCall *next, OshFuseKind kind, int64_t ch, float *scale, float *shift,
+           OshEpilogue *e)
 {
   float lo, hi;
+  const float *a, *b;
   if (osh_op_call_is (next, OSH_CAT_SIGMOID))
     {
       *e = osh_epilogue_none ();
       e->kind = kind == OSH_FUSE_SWISH ? OSH_EPILOGUE_SWISH : OSH_EPILOGUE_SIGMOID;
-      return true;
+      return OSH_TAIL_EPILOGUE;
     }
-  if (kind == OSH_FUSE_NEXT && onnx_hard_epilogue (next, e))
-    return true;
-  if (kind != OSH_FUSE_NEXT || !onnx_clamp_of (next, &lo, &hi))
-    return false;
-  *e = osh_epilogue_clamp (lo, hi);
-  return true;
+  if (kind != OSH_FUSE_NEXT)
+    return OSH_TAIL_NOTHING;
+  if (onnx_hard_epilogue (next, e))
+    return OSH_TAIL_EPILOGUE;
+  if (onnx_clamp_of (next, &lo, &hi))
+    {
+      *e = osh_epilogue_clamp (lo, hi);
+      return OSH_TAIL_EPILOGUE;
+    }
+  if (next->n_out != 1)
+    return OSH_TAIL_NOTHING;
+  if (onnx_batchnorm_affine (next, ch, &a, &b))
+    {
+      memcpy (scale, a, (size_t) ch * sizeof (float));
+      memcpy (shift, b, (size_t) ch * sizeof (float));
+      return OSH_TAIL_AFFINE;
+    }
+  return onnx_affine_of (next, ch, scale, shift) ? OSH_TAIL_AFFINE : OSH_TAIL_NOTHING;
 }
 
-/* Takes in the squeeze-excite Mul before a packed convolution, x · s with s one value per input
- * channel, by scaling a copy of the kernel each run (osh_conv_gemm_run_scaled): worth it while
- * the kernel is smaller than x, where the product would be a whole pass over x. */
+/* Reads through a zero Pad's input: its leading padding adds to ours, reads past the input's end
+ * were zeros already. The kernel is made again for the wider window, so only while nothing else
+ * is folded (the pad step comes first). */
 static bool
-absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
+absorb_pad (OshOpCall *c, Geometry *g, const OshOpCall *pad)
 {
-  if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || mul->n_in != 2 || !g->fast || g->group != 1
-      || g->n != 1 || g->nhwc || g->scale_in >= 0 || c->in[0].rank != 4)
+  int64_t top, left;
+  OshFusedTail *t = &g->tail;
+  if (!osh_fused_tail_empty (t) || g->nhwc || c->in[0].rank != 4 || !(t->gemm || t->other)
+      || !onnx_zero_pad_leading (pad, &top, &left))
     return false;
-  int64_t work = osh_conv_gemm_work_floats (g->fast);
-  if (work >= g->h * g->w * g->c)
-    return false;
-  for (int k = 0; k < 2; k++)
+  Geometry before = *g;
+  g->pt += top, g->pl += left;
+  g->h = pad->in[0].dim[2], g->w = pad->in[0].dim[3];
+  g->pointwise = false;
+  OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
+  if (t->gemm)
     {
-      const OshShape *x = &mul->in[k], *sc = &mul->in[1 - k];
-      if (osh_shape_equal (x, &c->in[0]) && sc->rank == 4 && sc->dim[0] == 1 && sc->dim[1] == g->c
-          && sc->dim[2] == 1 && sc->dim[3] == 1)
+      OshConvGemm *fast = new_fast (c, g, true);
+      if (fast)
         {
-          g->scale_in = 1 - k;
-          c->scratch = (size_t) (g->n * g->c * g->h * g->w + work); /* x made NHWC, then work */
+          osh_conv_gemm_free (t->gemm);
+          t->gemm = fast;
+          c->scratch = (size_t) (g->n * g->c * g->h * g->w); /* the input made channels-last */
           return true;
         }
     }
+  else
+    {
+      OnnxDepthwise *d = new_planar (g, w, b);
+      if (d)
+        {
+          onnx_depthwise_free (t->other);
+          t->other = d;
+          c->scratch = onnx_depthwise_scratch (d);
+          return true;
+        }
+    }
+  *g = before; /* out of memory: stay as we were */
   return false;
+}
+
+/* Takes in the squeeze-excite Mul before a packed convolution (osh_fused_tail_take_scale). */
+static bool
+absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
+{
+  if (g->group != 1 || g->n != 1 || g->nhwc)
+    return false;
+  int64_t work = osh_fused_tail_take_scale (&g->tail, c, mul, 1, g->c, g->h * g->w);
+  if (work > 0)
+    c->scratch = (size_t) (g->n * g->c * g->h * g->w + work); /* x made NHWC, then work */
+  return work > 0;
 }
 
 /* The depthwise kernel shared with Keras, with what absorb folded in; NULL when it cannot. */
@@ -331,13 +412,8 @@ new_depthwise_nhwc (const OshOpCall *c, const Geometry *g)
                           .ph = g->pt,
                           .pw = g->pl };
   OshDepthwise *d = osh_depthwise_new (&s, w.value, 1, g->kh * g->kw, b.present ? b.value : NULL);
-  for (int i = 0; d && i < g->n_affine; i++)
-    {
-      const float *scale = g->affine + (size_t) i * 2 * (size_t) g->m;
-      osh_depthwise_fold_affine (d, scale, scale + g->m);
-    }
-  if (d && g->has_epilogue)
-    osh_depthwise_set_epilogue (d, &g->epilogue);
+  if (d)
+    osh_fused_tail_replay (&g->tail, NULL, d);
   return d;
 }
 
@@ -345,28 +421,10 @@ new_depthwise_nhwc (const OshOpCall *c, const Geometry *g)
 static OshConvGemm *
 new_fast_nhwc (const OshOpCall *c, const Geometry *g)
 {
-  OshConvGemm *fast = g->fast ? new_fast (c, g, false) : NULL;
-  for (int i = 0; fast && i < g->n_affine; i++)
-    {
-      const float *scale = g->affine + (size_t) i * 2 * (size_t) g->m;
-      osh_conv_gemm_fold_affine (fast, scale, scale + g->m);
-    }
-  if (fast && g->has_epilogue)
-    osh_conv_gemm_set_epilogue (fast, &g->epilogue);
+  OshConvGemm *fast = g->tail.gemm ? new_fast (c, g, false) : NULL;
+  if (fast)
+    osh_fused_tail_replay (&g->tail, fast, NULL);
   return fast;
-}
-
-/* The per-channel scale and shift of an inference BatchNormalization step over `m` channels,
- * as that step prepared them. */
-static bool
-batchnorm_of (const OshOpCall *next, int64_t m, float *scale, float *shift)
-{
-  const float *a, *b;
-  if (!onnx_batchnorm_affine (next, m, &a, &b))
-    return false;
-  memcpy (scale, a, (size_t) m * sizeof (float));
-  memcpy (shift, b, (size_t) m * sizeof (float));
-  return true;
 }
 
 /* Takes in the depthwise convolution after a 1×1 one (MobileNetV2's and EfficientNet's
@@ -380,10 +438,12 @@ absorb_depthwise (OshOpCall *c, Geometry *g, const OshOpCall *next)
   if (!op || !(op->cats & OSH_CAT_CONV) || op->run != onnx_conv_run || !next->params)
     return false;
   const Geometry *d = next->params;
-  if (!g->fast || g->nhwc || g->group != 1 || g->n != 1 || g->kh != 1 || g->kw != 1 || g->sh != 1
-      || g->sw != 1 || g->pt != 0 || g->pl != 0 || g->scale_in >= 0 || g->residual_in >= 0
-      || c->in[0].rank != 4 || !d->depthwise || d->m != d->c || d->c != g->m || d->h != g->oh
-      || d->w != g->ow || d->n_affine || d->has_epilogue)
+  if (!osh_fused_tail_can_stream (&g->tail) || g->nhwc || g->group != 1 || g->n != 1 || g->kh != 1
+      || g->kw != 1 || g->sh != 1 || g->sw != 1 || g->pt != 0 || g->pl != 0 || c->in[0].rank != 4
+      || !d->depthwise || d->m != d->c || d->c != g->m || d->h != g->oh
+      || d->w != g->ow
+      /* its affine maps and epilogue are made again with it; nothing else */
+      || d->tail.then_dw || d->tail.scale_in >= 0 || d->tail.residual_in >= 0 || d->tail.means_out)
     return false;
   OshDepthwise *dw = new_depthwise_nhwc (next, d);
   OshConvGemm *fast = dw && osh_depthwise_fed_ok (dw) ? new_fast_nhwc (c, g) : NULL;
@@ -392,109 +452,40 @@ absorb_depthwise (OshOpCall *c, Geometry *g, const OshOpCall *next)
       osh_depthwise_free (dw);
       return false;
     }
-  osh_conv_gemm_free (g->fast);
-  g->fast = fast; /* writes channels-last rows now */
-  g->then_dw = dw;
+  osh_conv_gemm_free (g->tail.gemm);
+  g->tail.gemm = fast; /* writes channels-last rows now */
   g->dw_out = next->out[0];
-  c->flops += next->flops;
+  osh_fused_tail_take_stream (&g->tail, c, next, dw, g->dw_out.dim[1]);
   /* Channels-first (no layout pass): the input made channels-last, then the output. */
   c->scratch = (size_t) (g->n * g->c * g->h * g->w + osh_shape_numel (&next->out[0]));
-  return true;
-}
-
-/* After absorb_depthwise, a BatchNormalization and an activation (or a SiLU) fold into the
- * depthwise part. */
-static bool
-absorb_after_depthwise (Geometry *g, const OshOpCall *next, OshFuseKind kind)
-{
-  OshEpilogue e;
-  if (epilogue_of (next, kind, &e))
-    return osh_depthwise_set_epilogue (g->then_dw, &e);
-  int64_t ch = g->dw_out.dim[1];
-  float *scale = malloc ((size_t) ch * 2 * sizeof *scale);
-  bool ok = scale && kind == OSH_FUSE_NEXT
-            && (batchnorm_of (next, ch, scale, scale + ch)
-                || onnx_affine_of (next, ch, scale, scale + ch))
-            && osh_depthwise_fold_affine (g->then_dw, scale, scale + ch);
-  free (scale);
-  return ok;
-}
-
-/* Takes in the global average pooling of a depthwise output (squeeze-excite's squeeze, read
- * beside the output itself), as Keras's DepthwiseConv2D does: the shared NHWC depthwise kernel
- * sums each row while it is in registers. The planar kernel sums the planes it has just
- * written. (n, c) means are the pooling's (n, c, 1, 1) output in either layout. */
-static bool
-absorb_mean (OshOpCall *c, Geometry *g, const OshOpCall *pool)
-{
-  const OshShape *o = g->then_dw ? &g->dw_out : &c->out[0];
-  bool dw = g->then_dw || (g->depthwise && g->m == g->c && g->dw_fast);
-  if (!osh_op_call_is (pool, OSH_CAT_GLOBAL_MEAN) || pool->n_in != 1 || !dw || o->rank != 4
-      || !osh_shape_equal (&pool->in[0], o)
-      || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[1])
-    return false;
-  g->means_out = true;
   return true;
 }
 
 /* Folds an inference BatchNormalization (or an Add, Sub, Mul or Div by a constant per channel),
  * then a Relu, Clip, sigmoid or SiLU, into the packed or depthwise kernel; or the
  * squeeze-excite product before it, a residual Add after it, or the depthwise convolution after
- * a 1×1 one. */
+ * a 1×1 one; or the means of a depthwise output (the planar kernel sums the planes it has just
+ * written, the streamed one each row while it is in registers). */
 static bool
 absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   Geometry *g = c->params;
-  if (g->means_out) /* the means are of the output as it stands */
+  OshFusedTail *t = &g->tail;
+  if (osh_fused_tail_closed (t))
     return false;
-  if (kind == OSH_FUSE_MEAN)
-    return absorb_mean (c, g, next);
-  if (g->then_dw)
-    return absorb_after_depthwise (g, next, kind);
-  if (kind == OSH_FUSE_STREAM)
-    return absorb_depthwise (c, g, next);
-  if (kind == OSH_FUSE_SCALE)
-    return absorb_scale (c, g, next);
-  if (kind == OSH_FUSE_RESIDUAL)
+  switch (kind)
     {
-      /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
-      if (!osh_op_call_is (next, OSH_CAT_SUM) || !g->fast || g->residual_in >= 0
-          || osh_conv_gemm_has_epilogue (g->fast))
-        return false;
-      g->residual_in = c->n_in;
-      c->out_over_last_in = true; /* each tile reads its residual before storing there */
-      return true;
+    case OSH_FUSE_MEAN:
+      return osh_fused_tail_take_mean (t, next, t->then_dw ? &g->dw_out : &c->out[0], 1,
+                                       t->then_dw || (g->depthwise && g->m == g->c && planar (g)));
+    case OSH_FUSE_PAD: return absorb_pad (c, g, next);
+    case OSH_FUSE_SCALE: return absorb_scale (c, g, next);
+    case OSH_FUSE_RESIDUAL: return osh_fused_tail_take_residual (t, c, next);
+    case OSH_FUSE_STREAM: return absorb_depthwise (c, g, next);
+    case OSH_FUSE_NEXT:
+    case OSH_FUSE_SWISH: return osh_fused_tail_take_next (t, next, kind, read_next);
+    default: return false;
     }
-  if (!g->fast && !g->dw_fast)
-    return false;
-  OshEpilogue e;
-  if (epilogue_of (next, kind, &e))
-    {
-      if (!(g->fast ? osh_conv_gemm_set_epilogue (g->fast, &e)
-                    : onnx_depthwise_set_epilogue (g->dw_fast, &e)))
-        return false;
-      g->epilogue = e;
-      g->has_epilogue = true;
-      return true;
-    }
-  if (kind != OSH_FUSE_NEXT || next->n_out != 1
-      || (g->fast ? osh_conv_gemm_has_epilogue (g->fast) || g->residual_in >= 0
-                  : onnx_depthwise_has_epilogue (g->dw_fast)))
-    return false;
-  size_t pair = (size_t) g->m * 2;
-  float *all = realloc (g->affine, (size_t) (g->n_affine + 1) * pair * sizeof *all);
-  if (!all)
-    return false;
-  g->affine = all;
-  float *scale = all + (size_t) g->n_affine * pair, *shift = scale + g->m;
-  if (!batchnorm_of (next, g->m, scale, shift) && !onnx_affine_of (next, g->m, scale, shift))
-    return false;
-  if (g->fast)
-    osh_conv_gemm_fold_affine (g->fast, scale, shift);
-  else
-    onnx_depthwise_fold_affine (g->dw_fast, scale, shift);
-  g->n_affine++; /* kept for channels_last */
-  return true;
 }
 
 bool
@@ -510,33 +501,35 @@ OshNhwcFit
 onnx_conv_channels_last (OshOpCall *c, bool commit)
 {
   Geometry *g = c->params;
+  OshFusedTail *t = &g->tail;
   /* Under 16 channels the NHWC depthwise kernel runs its scalar tail only (7× slower than the
    * planar one on 8 channels): those stay channels-first. */
   bool can = onnx_slot (c, 0).tensor == 0 && c->in[0].rank == 4
-             && (g->fast || (g->depthwise && g->m == g->c && g->c >= 16 && onnx_slot (c, 1).value));
+             && (t->gemm || (g->depthwise && g->m == g->c && g->c >= 16 && onnx_slot (c, 1).value));
   if (!can)
     return OSH_NHWC_NO;
   if (!commit || g->nhwc)
     return OSH_NHWC_GAINS;
-  if (g->then_dw)
+  if (t->then_dw)
     ; /* channels-last inside already */
-  else if (g->fast)
+  else if (t->gemm)
     {
       OshConvGemm *fast = new_fast_nhwc (c, g);
       if (!fast)
         return OSH_NHWC_NO;
-      osh_conv_gemm_free (g->fast);
-      g->fast = fast;
+      osh_conv_gemm_free (t->gemm);
+      t->gemm = fast;
     }
   else
     {
-      if (!(g->dw_nhwc = new_depthwise_nhwc (c, g)))
+      if (!(t->dw = new_depthwise_nhwc (c, g)))
         return OSH_NHWC_NO;
-      onnx_depthwise_free (g->dw_fast);
-      g->dw_fast = NULL;
+      if (t->other)
+        t->other_class->free (t->other);
+      t->other = NULL;
     }
   g->nhwc = true;
-  c->scratch = g->scale_in >= 0 ? (size_t) osh_conv_gemm_work_floats (g->fast) : 0;
+  c->scratch = t->scale_in >= 0 ? (size_t) osh_conv_gemm_work_floats (t->gemm) : 0;
   return OSH_NHWC_GAINS;
 }
 
@@ -548,13 +541,14 @@ prepare (OshOpCall *c, bool transpose, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   c->params = g;
   c->free_params = free_geometry;
+  osh_fused_tail_init (&g->tail, 0);
   if (!geometry (c, transpose, g, err))
     return false;
-  g->scale_in = g->residual_in = -1;
+  osh_fused_tail_init (&g->tail, g->m);
   int64_t cg = g->c / g->group, mg = g->m / g->group;
   if (!transpose)
     prepare_fast (c, g);
-  if (g->fast)
+  if (g->tail.gemm)
     {
       c->scratch = (size_t) (g->n * g->c * g->h * g->w);
       c->flops = 2.0 * (double) g->n * (double) g->m * (double) (cg * g->kh * g->kw)
@@ -568,7 +562,7 @@ prepare (OshOpCall *c, bool transpose, OshError *err)
     }
   else
     {
-      c->scratch = g->dw_fast                     ? onnx_depthwise_scratch (g->dw_fast)
+      c->scratch = planar (g)                     ? onnx_depthwise_scratch (planar (g))
                    : g->pointwise || g->depthwise ? 0
                                                   : (size_t) (cg * g->kh * g->kw * g->oh * g->ow);
       c->flops = 2.0 * (double) g->n * (double) g->m * (double) (cg * g->kh * g->kw)
@@ -694,10 +688,11 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
   const float *x = onnx_slot_data (c, in, 0), *w = onnx_slot_data (c, in, 1);
   const float *bias = onnx_slot_data (c, in, 2);
   int64_t cg = g->c / g->group, mg = g->m / g->group, k = cg * g->kh * g->kw, p = g->oh * g->ow;
-  if (g->then_dw)
+  const OshFusedTail *t = &g->tail;
+  if (t->then_dw)
     {
       const OshShape *o = &g->dw_out;
-      OshConvGemmRows feed = { g->fast, x };
+      OshConvGemmRows feed = { t->gemm, x };
       float *y = out[0];
       if (!g->nhwc)
         {
@@ -705,42 +700,42 @@ onnx_conv_run (const OshOpCall *c, const float *const *in, float *const *out, fl
           feed.in = scratch;
           y = scratch + g->n * g->c * g->h * g->w;
         }
-      osh_depthwise_run_fed (g->then_dw, osh_conv_gemm_feed_rows, &feed, y,
-                             g->means_out ? out[1] : NULL, c->threads);
+      osh_depthwise_run_fed (t->then_dw, osh_conv_gemm_feed_rows, &feed, y,
+                             t->means_out ? out[1] : NULL, c->threads);
       if (!g->nhwc)
         osh_op_to_channels_first (y, out[0], o->dim[0], o->dim[1], o->dim[2] * o->dim[3]);
       return;
     }
-  if (g->fast)
+  if (t->gemm)
     {
       /* After folds: x and a squeeze-excite scale in the Mul's order in place of the input, a
        * residual last; both in the output's layout. */
-      const float *xs = g->scale_in >= 0 ? in[1 - g->scale_in] : x;
-      OshConvGemmExtras extras = { .scale = g->scale_in >= 0 ? in[g->scale_in] : NULL,
+      const float *xs = t->scale_in >= 0 ? in[1 - t->scale_in] : x;
+      OshConvGemmExtras extras = { .scale = t->scale_in >= 0 ? in[t->scale_in] : NULL,
                                    .work = scratch,
-                                   .residual = g->residual_in >= 0 ? in[g->residual_in] : NULL };
+                                   .residual = t->residual_in >= 0 ? in[t->residual_in] : NULL };
       if (!g->nhwc)
         {
           osh_op_to_channels_last (xs, scratch, g->n, g->c, g->h * g->w);
           xs = scratch;
           extras.work = scratch + g->n * g->c * g->h * g->w;
         }
-      osh_conv_gemm_run_with (g->fast, xs, &extras, out[0], c->threads);
+      osh_conv_gemm_run_with (t->gemm, xs, &extras, out[0], c->threads);
       return;
     }
   if (g->nhwc)
     {
-      osh_depthwise_run (g->dw_nhwc, x, out[0], g->means_out ? out[1] : NULL, c->threads);
+      osh_depthwise_run (t->dw, x, out[0], t->means_out ? out[1] : NULL, c->threads);
       return;
     }
   for (int64_t n = 0; n < g->n; n++)
     {
       const float *xn = x + n * g->c * g->h * g->w;
       float *yn = out[0] + n * g->m * p;
-      if (g->dw_fast)
+      if (planar (g))
         {
-          onnx_depthwise_run (g->dw_fast, xn, yn, scratch); /* bias included */
-          if (g->means_out)
+          onnx_depthwise_run (planar (g), xn, yn, scratch); /* bias included */
+          if (t->means_out)
             plane_means (yn, out[1] + n * g->m, g->m, p);
           continue;
         }

@@ -526,6 +526,75 @@ absorb_operand (const OshOpCall *c, Binary *b, const OshOpCall *z)
   return true;
 }
 
+/* The prepared params of step c when it runs this file's unary (binary) kernel, else NULL: what a
+ * step computes is read from its params, made from its attributes at plan time. */
+static const Unary *
+unary_of (const OshOpCall *c)
+{
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
+  return op && op->run == onnx_unary_run ? c->params : NULL;
+}
+
+static const Binary *
+binary_of (const OshOpCall *c)
+{
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
+  return op && op->run == onnx_binary_run ? c->params : NULL;
+}
+
+bool
+onnx_clamp_of (const OshOpCall *next, float *lo, float *hi)
+{
+  const Unary *u = unary_of (next);
+  if (!u || !osh_op_call_is (next, OSH_CAT_EPILOGUE))
+    return false;
+  if (u->kind == U_RELU)
+    {
+      *lo = 0.0f, *hi = INFINITY;
+      return true;
+    }
+  if (u->kind != U_CLIP || u->clip_runtime)
+    return false;
+  *lo = u->a, *hi = u->b;
+  return true;
+}
+
+bool
+onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *shift)
+{
+  const Binary *b = binary_of (next);
+  if (!b || !osh_op_call_is (next, OSH_CAT_AFFINE) || b->kind > B_DIV || onnx_n_slots (next) != 2
+      || next->n_in != 1 || next->n_out != 1)
+    return false;
+  OnnxSlot x = onnx_slot (next, 0), k = onnx_slot (next, 1);
+  if (b->kind == B_ADD || b->kind == B_MUL) /* they commute: the constant may come first */
+    if (x.value && !k.value && k.present)
+      {
+        OnnxSlot t = x;
+        x = k, k = t;
+      }
+  if (!x.present || x.value || !k.value || !osh_shape_equal (x.shape, &next->out[0]))
+    return false;
+  /* One value, or one per channel: (C, 1, ..., 1) aligned on axis 1 of x. */
+  int64_t n = onnx_numel (k.shape);
+  bool per_channel = n == channels && channels > 1 && x.shape->rank >= 2
+                     && x.shape->dim[1] == channels && k.shape->rank <= x.shape->rank;
+  for (int d = 0; per_channel && d < k.shape->rank; d++)
+    {
+      int axis = x.shape->rank - k.shape->rank + d;
+      per_channel = k.shape->dim[d] == (axis == 1 ? channels : 1);
+    }
+  if (n != 1 && !per_channel)
+    return false;
+  for (int64_t ch = 0; ch < channels; ch++)
+    {
+      float v = k.value[n == 1 ? 0 : ch];
+      scale[ch] = b->kind == B_MUL ? v : b->kind == B_DIV ? 1.0f / v : 1.0f;
+      shift[ch] = b->kind == B_ADD ? v : b->kind == B_SUB ? -v : 0.0f;
+    }
+  return true;
+}
+
 bool
 onnx_hard_epilogue (const OshOpCall *next, OshEpilogue *e)
 {

@@ -74,15 +74,21 @@ bool onnx_batchnorm_affine (const OshOpCall *c, int64_t ch, const float **scale,
 bool onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 /* onnx-elementwise.c: a broadcasting op takes in a Relu or Clip that follows it. */
 bool onnx_binary_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
-/* When `next` adds, subtracts, multiplies or divides the one tensor it reads by a constant of
- * one value per channel of `channels` (or one value in all; with `channels` 1, only that), the
- * y·scale[ch] + shift[ch] it amounts to (a division as a multiplication by the reciprocal). */
+/* onnx-elementwise.c, from the step's category and prepared params: when `next` adds, subtracts,
+ * multiplies or divides the one tensor it reads by a constant of one value per channel of
+ * `channels` (or one value in all; with `channels` 1, only that), the y·scale[ch] + shift[ch] it
+ * amounts to (a division as a multiplication by the reciprocal). Folds the step took in itself
+ * are not part of it. */
 bool onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *shift);
 /* The epilogue a HardSwish or HardSigmoid step computes, or a product x · clamp (x·a + b) made
  * one step (onnx-elementwise.c: HardSwish written out, as PaddleOCR does). */
 bool onnx_hard_epilogue (const OshOpCall *next, OshEpilogue *e);
-/* The range a Relu or Clip step clamps to; false for other steps and run-time bounds. */
+/* onnx-elementwise.c, from the step's category and prepared params: the range a Relu or Clip step
+ * clamps to; false for other steps and run-time bounds. */
 bool onnx_clamp_of (const OshOpCall *next, float *lo, float *hi);
+/* onnx-resize.c: the leading (top, left) padding of a prepared Pad step when it pads the two
+ * spatial axes of an NCHW tensor with zeros, nothing cropped. */
+bool onnx_zero_pad_leading (const OshOpCall *c, int64_t *top, int64_t *left);
 /* The layout hooks (OshOpChannelsLastFn) of the ops that can run channels-last. */
 OshNhwcFit onnx_conv_channels_last (OshOpCall *c, bool commit);
 OshNhwcFit onnx_unary_channels_last (OshOpCall *c, bool commit);

@@ -89,6 +89,28 @@ onnx_pad_prepare (OshOpCall *c, OshError *err)
   return pad_geometry (c, p, &o, err);
 }
 
+bool
+onnx_zero_pad_leading (const OshOpCall *c, int64_t *top, int64_t *left)
+{
+  const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
+  const Pad *p = c->params;
+  if (!op || op->run != onnx_pad_run || !p || p->mode != 0 || c->in[0].rank != 4
+      || c->out[0].rank != 4)
+    return false;
+  OnnxSlot v = onnx_slot (c, 2);
+  float value = p->value_input && v.present ? (v.value ? v.value[0] : NAN) : p->value;
+  if (value != 0.0f)
+    return false;
+  for (int d = 0; d < 4; d++)
+    {
+      int64_t end = c->out[0].dim[d] - c->in[0].dim[d] - p->begin[d];
+      if (p->begin[d] < 0 || end < 0 || c->in[0].dim[d] < 0 || (d < 2 && (p->begin[d] || end)))
+        return false; /* a crop, an open size, or padding of the batch or the channels */
+    }
+  *top = p->begin[2], *left = p->begin[3];
+  return true;
+}
+
 void
 onnx_pad_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
 {

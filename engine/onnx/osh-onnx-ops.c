@@ -111,7 +111,7 @@ const OshOp osh_onnx_ops[] = {
   ROW ("Unsqueeze", layout),
   ROW ("Transpose", transpose), ROW_NHWC ("Concat", concat), ROW ("Split", split),
   ROW ("Slice", slice), ROW ("Gather", gather), ROW ("Shape", shape),
-  ROW ("Pad", pad), ROW_NHWC ("Resize", resize), ROW_NHWC ("Upsample", resize),
+  { "Pad", pad_infer, pad_prepare, onnx_pad_run, NULL, NULL, OSH_CAT_ZERO_PAD }, /* when constant 0 */ ROW_NHWC ("Resize", resize), ROW_NHWC ("Upsample", resize),
   ROW ("Expand", expand), ROW ("Tile", expand),
 };
 /* clang-format on */

@@ -31,10 +31,36 @@ extern const OshDialect osh_onnx_dialect;
 #define OSH_ONNX_OP_COUNT 72
 extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 
-/* Appends the ONNX nodes computing Keras layer `layer` (a head step) on *x: the dialect's
- * lower_keras_layer (osh-onnx-lower.c). */
-bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in, OshRef *x,
-                                 OshError *err);
+/* ---- Keras layers as ONNX nodes (osh-onnx-lower.c): one rule per layer class, for the
+ * exporter and for heads ---- */
+
+/* A Keras tensor on the ONNX side. */
+typedef struct
+{
+  OshRef ref;     /* the ONNX tensor */
+  bool nchw;      /* a 4-D Keras tensor, held NCHW */
+  OshShape shape; /* its Keras (channels-last) shape */
+} OshOnnxValue;
+
+typedef struct
+{
+  OshGraph *o;  /* the ONNX graph the nodes go into */
+  bool keras3;  /* hard_sigmoid as Keras 3 defines it (relu6 (x + 3) / 6), not 0.2x + 0.5 */
+  bool as_head; /* name nodes after the layer, weights trainable (see osh-onnx-lower.c) */
+  int counter;  /* numbers the exporter's node names */
+  OshError *err;
+} OshOnnxLowering;
+
+/* Appends the nodes computing Keras layer `l` on its n_in inputs; out->shape is the layer's
+ * Keras output shape, given, and out->ref (and nchw) are set. OSH_ERR_UNSUPPORTED, naming the
+ * layer, for a layer with no ONNX form. */
+bool osh_onnx_lower_layer (OshOnnxLowering *c, const OshLayer *l, const OshOnnxValue *in, int n_in,
+                           OshOnnxValue *out);
+/* A Transpose of 4-D x to NCHW (to_nchw) or back to NHWC, named after `base`. */
+OshRef osh_onnx_lower_transpose (OshOnnxLowering *c, const char *base, OshRef x, bool to_nchw);
+/* The dialect's lower_keras_layer: a head step, as_head, on *x. */
+bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in,
+                                 const OshShape *out, OshRef *x, OshError *err);
 
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
 

@@ -3,8 +3,8 @@
  * Keras's (kh, kw, in, out).
  *
  * Over 700 lines because the five layer kinds share one geometry and one prepare, and the folds
- * a convolution takes in (absorb) need that geometry; the kernels themselves live in
- * osh-conv-gemm.c and osh-depthwise.c. */
+ * a convolution takes in (absorb) check that geometry; the rules for taking them in live in
+ * osh-fused-tail.c (shared with ONNX's Conv), the kernels in osh-conv-gemm.c and osh-depthwise.c. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "osh-conv-gemm.h"
 #include "osh-depthwise.h"
+#include "osh-fused-tail.h"
 #include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-vec.h"
@@ -67,6 +68,91 @@ transpose_out (int64_t in, int64_t k, int64_t s, int64_t d, bool same, int64_t o
   return (in - 1) * s + eff - 2 * pad + outpad;
 }
 
+/* The size of dimension d of weight i when the layer holds it with rank `rank`, else -1. */
+static int64_t
+held_dim (const OshOpCall *c, int i, int rank, int d)
+{
+  const OshTensor *w = osh_op_weight (c, i);
+  return w && w->shape.rank == rank ? w->shape.dim[d] : -1;
+}
+
+/* The weights' rule (OshOpWeightsFn) of the five kinds, Keras's layouts: a kernel (kh, kw, cin /
+ * groups, filters), a depthwise kernel (kh, kw, cin, depth multiplier) and SeparableConv2D's
+ * pointwise one (1, 1, cin · multiplier, filters), Conv2DTranspose's (kh, kw, filters, cin);
+ * then the bias of the output channels. What the input does not tell (no call input) and the
+ * config does not say is any size. */
+static bool
+conv_weight_rule (const OshOpCall *c, ConvKind kind, int sp, OshWeightRule *r, OshError *err)
+{
+  int64_t k[2], groups, dm;
+  if (!osh_op_ints (c, "kernel_size", k, sp, 1, 1, err)
+      || !osh_op_ints (c, "groups", &groups, 1, 1, 1, err)
+      || !osh_op_ints (c, "depth_multiplier", &dm, 1, 1, 1, err))
+    return false;
+  int rank = sp + 2;
+  bool cf = osh_op_channels_first (c);
+  int64_t cin = c->n_in > 0 && c->in[0].rank == rank ? c->in[0].dim[cf ? 1 : sp + 1] : -1;
+  int64_t filters = osh_config_int (c->layer->config, "filters", -1);
+  memset (r, 0, sizeof *r);
+  OshShape *kd = &r->shape[0];
+  kd->rank = rank;
+  for (int i = 0; i < sp; i++)
+    kd->dim[i] = k[i];
+  r->what[0] = "kernel";
+  r->n = 1;
+  int64_t cout = filters;
+  switch (kind)
+    {
+    case CONV_PLAIN:
+      kd->dim[sp] = cin > 0 ? cin / groups : -1;
+      kd->dim[sp + 1] = filters;
+      if (cout <= 0)
+        cout = held_dim (c, 0, rank, sp + 1);
+      break;
+    case CONV_DEPTHWISE:
+    case CONV_SEPARABLE:
+      kd->dim[sp] = cin;
+      kd->dim[sp + 1] = -1;
+      r->what[0] = "depthwise kernel";
+      if (held_dim (c, 0, rank, sp + 1) > 0)
+        dm = held_dim (c, 0, rank, sp + 1);
+      cout = cin > 0 ? cin * dm : -1;
+      if (kind == CONV_DEPTHWISE)
+        break;
+      r->shape[1] = (OshShape){ .rank = rank, .dim = { 1, 1, 1, 1 } };
+      r->shape[1].dim[sp] = cout;
+      r->shape[1].dim[sp + 1] = filters;
+      r->what[1] = "pointwise kernel";
+      r->n = 2;
+      cout = filters > 0 ? filters : held_dim (c, 1, rank, sp + 1);
+      break;
+    case CONV_TRANSPOSE:
+      kd->dim[sp] = filters;
+      kd->dim[sp + 1] = cin;
+      if (cout <= 0)
+        cout = held_dim (c, 0, rank, sp);
+      break;
+    }
+  if (osh_config_bool (c->layer->config, "use_bias", true))
+    {
+      r->shape[r->n] = (OshShape){ .rank = 1, .dim = { cout } };
+      r->what[r->n++] = "bias";
+    }
+  return true;
+}
+
+#define CONV_WEIGHTS(fn, kind, sp)                                                                 \
+  bool fn (const OshOpCall *c, OshWeightRule *rule, OshError *err)                                 \
+  {                                                                                                \
+    return conv_weight_rule (c, kind, sp, rule, err);                                              \
+  }
+
+CONV_WEIGHTS (osh_conv1d_weights, CONV_PLAIN, 1)
+CONV_WEIGHTS (osh_conv2d_weights, CONV_PLAIN, 2)
+CONV_WEIGHTS (osh_depthwise2d_weights, CONV_DEPTHWISE, 2)
+CONV_WEIGHTS (osh_separable2d_weights, CONV_SEPARABLE, 2)
+CONV_WEIGHTS (osh_transpose2d_weights, CONV_TRANSPOSE, 2)
+
 static bool
 conv_geom (const OshOpCall *c, ConvKind kind, int sp, ConvGeom *g, OshError *err)
 {
@@ -99,76 +185,36 @@ conv_geom (const OshOpCall *c, ConvKind kind, int sp, ConvGeom *g, OshError *err
   if (!osh_act_from_config (c, &g->act, err))
     return false;
 
-  /* Output channels and weight checks: the weights decide when present. */
+  /* Output channels: the weights decide when present, once they fit the rule. */
   int64_t filters = osh_config_int (c->layer->config, "filters", -1);
   int nw = c->layer->n_weights;
-  int64_t kd[4] = { 0 };
-  for (int i = 0; i < sp; i++)
-    kd[i] = g->k[i];
+  if (kind == CONV_PLAIN && g->cin > 0 && g->cin % g->groups)
+    return osh_fail (err, OSH_ERR_SHAPE, "%lld input channels do not split into %lld groups",
+                     (long long) g->cin, (long long) g->groups);
+  if (kind == CONV_PLAIN && filters > 0 && filters % g->groups)
+    return osh_fail (err, OSH_ERR_SHAPE, "%lld filters do not split into %lld groups",
+                     (long long) filters, (long long) g->groups);
+  OshWeightRule rule;
+  if (nw > 0 && !conv_weight_rule (c, kind, sp, &rule, err))
+    return false;
+  for (int i = 0; nw > 0 && i < rule.n; i++)
+    if (!osh_op_check_weight (c, i, rule.shape[i].rank, rule.shape[i].dim, rule.what[i], err))
+      return false;
   switch (kind)
     {
-    case CONV_PLAIN:
-      if (g->cin > 0 && g->cin % g->groups)
-        return osh_fail (err, OSH_ERR_SHAPE, "%lld input channels do not split into %lld groups",
-                         (long long) g->cin, (long long) g->groups);
-      if (filters > 0 && filters % g->groups)
-        return osh_fail (err, OSH_ERR_SHAPE, "%lld filters do not split into %lld groups",
-                         (long long) filters, (long long) g->groups);
-      if (nw > 0)
-        {
-          kd[sp] = g->cin > 0 ? g->cin / g->groups : -1;
-          kd[sp + 1] = filters;
-          if (!osh_op_check_weight (c, 0, sp + 2, kd, "kernel", err))
-            return false;
-          filters = osh_op_weight (c, 0)->shape.dim[sp + 1];
-        }
-      g->cout = filters;
-      break;
+    case CONV_PLAIN: g->cout = nw > 0 ? osh_op_weight (c, 0)->shape.dim[sp + 1] : filters; break;
     case CONV_DEPTHWISE:
     case CONV_SEPARABLE:
       if (nw > 0)
-        {
-          kd[sp] = g->cin;
-          kd[sp + 1] = -1;
-          if (!osh_op_check_weight (c, 0, sp + 2, kd, "depthwise kernel", err))
-            return false;
-          g->dm = osh_op_weight (c, 0)->shape.dim[sp + 1];
-        }
+        g->dm = osh_op_weight (c, 0)->shape.dim[sp + 1];
       g->cout = g->cin > 0 ? g->cin * g->dm : -1;
-      if (kind == CONV_DEPTHWISE)
-        break;
-      if (nw > 0)
-        {
-          int64_t pd[4] = { 1, 1, 1, 1 };
-          pd[sp] = g->cout;
-          pd[sp + 1] = filters;
-          if (!osh_op_check_weight (c, 1, sp + 2, pd, "pointwise kernel", err))
-            return false;
-          filters = osh_op_weight (c, 1)->shape.dim[sp + 1];
-        }
-      g->cout = filters;
+      if (kind == CONV_SEPARABLE)
+        g->cout = nw > 0 ? osh_op_weight (c, 1)->shape.dim[sp + 1] : filters;
       break;
-    case CONV_TRANSPOSE:
-      if (nw > 0)
-        {
-          kd[sp] = filters;
-          kd[sp + 1] = g->cin;
-          if (!osh_op_check_weight (c, 0, sp + 2, kd, "kernel", err))
-            return false;
-          filters = osh_op_weight (c, 0)->shape.dim[sp];
-        }
-      g->cout = filters;
-      break;
+    case CONV_TRANSPOSE: g->cout = nw > 0 ? osh_op_weight (c, 0)->shape.dim[sp] : filters; break;
     }
   if (g->cout <= 0 && g->cin >= 0)
     return osh_fail (err, OSH_ERR_FORMAT, "no \"filters\" in the config and no kernel weight");
-  int bias_w = kind == CONV_SEPARABLE ? 2 : 1;
-  if (g->bias && nw > 0)
-    {
-      int64_t bd[1] = { g->cout };
-      if (!osh_op_check_weight (c, bias_w, 1, bd, "bias", err))
-        return false;
-    }
 
   for (int i = 0; i < sp; i++)
     {
@@ -232,29 +278,27 @@ typedef struct
   OshWindow2D w;          /* Conv1D: height 1 */
   int64_t tile;           /* output pixels per im2col tile */
   int64_t mid;            /* separable: channels after the depthwise step */
-  OshConvGemm *fast;      /* plain convolutions: the packed implicit-GEMM kernel, if it fits */
-  OshDepthwise *dw;       /* depthwise (and separable's first half) with depth multiplier 1 */
-  bool folded;            /* a following step was folded into `fast` or `dw` */
-  int scale_in;           /* -1, or which of two inputs is a per-channel scale (OSH_FUSE_SCALE) */
-  int residual_in;        /* -1, or the input to add to the output (OSH_FUSE_RESIDUAL) */
-  OshDepthwise *then_dw;  /* a depthwise convolution fed row by row from this 1×1 one */
-  bool means_out;         /* out[1] gets the output's mean per channel (OSH_FUSE_MEAN) */
+  OshDepthwise *half_dw;  /* separable: its depthwise half, with depth multiplier 1 */
+  OshAct layer_act;       /* the layer's own activation (g.act is what is left after the kernel) */
+  /* The kernels what follows folds into: tail.gemm, the packed implicit-GEMM kernel of a plain
+   * convolution (or of separable's pointwise half), if it fits; tail.dw, a depthwise one's. */
+  OshFusedTail tail;
 } ConvParams;
 
 static void
 conv_params_free (void *p)
 {
   ConvParams *cp = p;
-  osh_conv_gemm_free (cp->fast);
-  osh_depthwise_free (cp->dw);
-  osh_depthwise_free (cp->then_dw);
+  osh_depthwise_free (cp->half_dw);
+  osh_fused_tail_clear (&cp->tail);
   free (cp);
 }
 
 /* The packed kernel: the convolution itself, or SeparableConv2D's pointwise half (a 1×1
- * convolution of the depthwise output, `mid` channels on the output's grid). */
-static void
-prepare_fast (ConvParams *cp)
+ * convolution of the depthwise output, `mid` channels on the output's grid); NULL when it does
+ * not fit. The layer's own activation goes into it when it can. */
+static OshConvGemm *
+new_fast (ConvParams *cp)
 {
   const ConvGeom *g = &cp->g;
   OshConvShape s = { .batch = g->batch,
@@ -288,24 +332,25 @@ prepare_fast (ConvParams *cp)
                         .dh = 1,
                         .dw = 1,
                         .groups = 1 };
-  cp->fast = osh_conv_gemm_new (&s, g->kind == CONV_SEPARABLE ? cp->pointwise : cp->kernel,
-                                osh_kernel_strides_keras (&s), cp->bias);
+  OshConvGemm *fast = osh_conv_gemm_new (&s, g->kind == CONV_SEPARABLE ? cp->pointwise : cp->kernel,
+                                         osh_kernel_strides_keras (&s), cp->bias);
   OshEpilogue e;
-  if (cp->fast && osh_act_epilogue (&g->act, &e))
+  if (fast && osh_act_epilogue (&g->act, &e))
     {
-      osh_conv_gemm_set_epilogue (cp->fast, &e);
+      osh_conv_gemm_set_epilogue (fast, &e);
       cp->g.act.kind = OSH_ACT_LINEAR; /* done in the kernel */
     }
+  return fast;
 }
 
 /* The shared channels-last depthwise kernel, for depth multiplier 1 (SeparableConv2D's depthwise
- * half has no bias of its own). */
-static void
-prepare_depthwise (ConvParams *cp)
+ * half has no bias of its own); NULL otherwise. */
+static OshDepthwise *
+new_depthwise (const ConvParams *cp)
 {
   const ConvGeom *g = &cp->g;
   if (g->dm != 1)
-    return;
+    return NULL;
   OshDepthwiseShape s = { .batch = g->batch,
                           .ih = cp->w.ih,
                           .iw = cp->w.iw,
@@ -320,68 +365,64 @@ prepare_depthwise (ConvParams *cp)
                           .dw = cp->w.dw,
                           .ph = cp->w.ph,
                           .pw = cp->w.pw };
-  cp->dw =
-      osh_depthwise_new (&s, cp->kernel, g->cin, 1, g->kind == CONV_DEPTHWISE ? cp->bias : NULL);
+  return osh_depthwise_new (&s, cp->kernel, g->cin, 1, g->kind == CONV_DEPTHWISE ? cp->bias : NULL);
 }
 
 /* Reads through a ZeroPadding2D's input: its leading padding adds to ours; reads past the
- * input's end were zeros already. Comes before any other folding (the pad step runs first). */
+ * input's end were zeros already. The kernel is made again from the weights, so only while
+ * nothing else is folded (the pad step runs first). */
 static bool
 absorb_pad (ConvParams *cp, const OshOpCall *pad)
 {
   int64_t top, left;
-  bool plain = cp->g.kind == CONV_PLAIN && cp->fast;
-  bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
-  if (cp->g.cf || cp->g.sp != 2 || !(plain || dw) || cp->folded
+  OshFusedTail *t = &cp->tail;
+  bool plain = cp->g.kind == CONV_PLAIN && t->gemm;
+  bool dw = cp->g.kind == CONV_DEPTHWISE && t->dw;
+  if (cp->g.cf || cp->g.sp != 2 || !(plain || dw) || !osh_fused_tail_empty (t)
       || !osh_zero_padding_leading (pad, &top, &left))
     return false;
   OshWindow2D before = cp->w;
-  OshConvGemm *old = cp->fast;
-  OshDepthwise *old_dw = cp->dw;
+  OshAct act = cp->g.act;
   cp->w.ph += top;
   cp->w.pw += left;
   cp->w.ih = pad->in[0].dim[1];
   cp->w.iw = pad->in[0].dim[2];
   if (plain)
-    prepare_fast (cp);
-  else
-    prepare_depthwise (cp);
-  if (plain ? cp->fast != NULL : cp->dw != NULL)
     {
-      osh_conv_gemm_free (plain ? old : NULL);
-      osh_depthwise_free (plain ? NULL : old_dw);
-      return true;
+      cp->g.act = cp->layer_act; /* new_fast takes it again */
+      OshConvGemm *fast = new_fast (cp);
+      if (fast)
+        {
+          osh_conv_gemm_free (t->gemm);
+          t->gemm = fast;
+          return true;
+        }
     }
-  cp->w = before, cp->fast = old, cp->dw = old_dw; /* out of memory: stay as we were */
+  else
+    {
+      OshDepthwise *d = new_depthwise (cp);
+      if (d)
+        {
+          osh_depthwise_free (t->dw);
+          t->dw = d;
+          return true;
+        }
+    }
+  cp->w = before, cp->g.act = act; /* out of memory: stay as we were */
   return false;
 }
 
-/* Takes in the squeeze-excite Multiply before a packed convolution, x · s with s one value per
- * input channel, by scaling a copy of the kernel each run: worth it while the kernel is smaller
- * than x (the early, large maps), where the product would be a whole pass over x. */
+/* Takes in the squeeze-excite Multiply before a packed convolution (osh_fused_tail_take_scale). */
 static bool
 absorb_scale (OshOpCall *c, ConvParams *cp, const OshOpCall *mul)
 {
   const ConvGeom *g = &cp->g;
-  if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || g->kind != CONV_PLAIN || !cp->fast || g->cf
-      || g->groups != 1 || g->batch != 1)
+  if (g->kind != CONV_PLAIN || g->cf || g->groups != 1 || g->batch != 1)
     return false;
-  int64_t work = osh_conv_gemm_work_floats (cp->fast);
-  if (work >= cp->w.ih * cp->w.iw * g->cin)
-    return false;
-  for (int k = 0; k < 2; k++)
-    {
-      const OshShape *x = &mul->in[k], *s = &mul->in[1 - k];
-      if (osh_shape_equal (x, &c->in[0]) && s->rank == 4 && s->dim[0] == 1 && s->dim[1] == 1
-          && s->dim[2] == 1 && s->dim[3] == g->cin)
-        {
-          cp->scale_in = 1 - k;
-          if ((size_t) work > c->scratch)
-            c->scratch = (size_t) work;
-          return true;
-        }
-    }
-  return false;
+  int64_t work = osh_fused_tail_take_scale (&cp->tail, c, mul, 3, g->cin, cp->w.ih * cp->w.iw);
+  if ((size_t) work > c->scratch)
+    c->scratch = (size_t) work;
+  return work > 0;
 }
 
 /* Takes in the depthwise convolution after a 1×1 one (MobileNet's and EfficientNet's expansion):
@@ -393,119 +434,78 @@ absorb_depthwise (OshOpCall *c, ConvParams *cp, const OshOpCall *next)
   const ConvGeom *g = &cp->g;
   const OshOp *op = osh_op_find (next->graph, next->layer->class_name);
   const ConvParams *np = next->params;
-  if (!op || op->run != osh_conv_run || !np || np->g.kind != CONV_DEPTHWISE || !np->dw
+  if (!op || op->run != osh_conv_run || !np || np->g.kind != CONV_DEPTHWISE || !np->tail.dw
       || np->g.act.kind != OSH_ACT_LINEAR
-      || !osh_depthwise_fed_ok (np->dw)
+      || !osh_depthwise_fed_ok (np->tail.dw)
       /* its window, which may read through a folded ZeroPadding2D onto our output */
       || c->out[0].rank != 4 || np->w.ih != c->out[0].dim[1] || np->w.iw != c->out[0].dim[2]
       || np->g.cin != c->out[0].dim[3])
     return false;
-  if (g->kind != CONV_PLAIN || !cp->fast || g->cf || g->groups != 1 || g->batch != 1
-      || cp->w.kh != 1 || cp->w.kw != 1 || cp->w.sh != 1 || cp->w.sw != 1 || cp->w.ph != 0
-      || cp->w.pw != 0 || cp->scale_in >= 0 || cp->residual_in >= 0 || g->act.kind != OSH_ACT_LINEAR
-      || cp->then_dw)
+  if (g->kind != CONV_PLAIN || !osh_fused_tail_can_stream (&cp->tail) || g->cf || g->groups != 1
+      || g->batch != 1 || cp->w.kh != 1 || cp->w.kw != 1 || cp->w.sh != 1 || cp->w.sw != 1
+      || cp->w.ph != 0 || cp->w.pw != 0 || g->act.kind != OSH_ACT_LINEAR)
     return false;
-  if (!(cp->then_dw = osh_depthwise_copy (np->dw)))
+  OshDepthwise *dw = osh_depthwise_copy (np->tail.dw);
+  if (!dw)
     return false;
-  c->flops += next->flops;
+  osh_fused_tail_take_stream (&cp->tail, c, next, dw, c->out[0].dim[3]);
   return true;
 }
 
-/* The epilogue step `next` amounts to: an activation, or a product x · f(x) made one step
- * (Keras 2's hard_swish written out). */
-static bool
-next_epilogue (const OshOpCall *next, OshEpilogue *e)
+/* What a Keras step after a convolution amounts to: a BatchNormalization's scale and shift, or
+ * an activation with an epilogue (a product x · f(x) made one step included: Keras 2's
+ * hard_swish written out). */
+static OshTailWhat
+read_next (const OshOpCall *next, OshFuseKind kind, int64_t ch, float *scale, float *shift,
+           OshEpilogue *e)
 {
+  const float *a, *b;
   OshAct act;
-  return osh_merge_epilogue (next, e)
-         || (osh_act_layer_elementwise (next, &act) && osh_act_epilogue (&act, e));
-}
-
-/* Folds a BatchNormalization over `ch` channels, or an activation it can apply itself, into the
- * depthwise kernel d. */
-static bool
-fold_into_depthwise (OshDepthwise *d, const OshOpCall *next, int64_t ch)
-{
-  const float *scale, *shift;
-  OshEpilogue e;
-  if (osh_affine_channels (next, ch, &scale, &shift))
-    return osh_depthwise_fold_affine (d, scale, shift);
-  return next_epilogue (next, &e) && osh_depthwise_set_epilogue (d, &e);
-}
-
-/* Takes in the global average pooling of a depthwise output (squeeze-excite's squeeze, read
- * beside the output itself): the depthwise kernel sums each row while it is in registers, and
- * the pass over the whole output is saved. */
-static bool
-absorb_mean (OshOpCall *c, ConvParams *cp, const OshOpCall *pool)
-{
-  const OshShape *o = &c->out[0];
-  bool dw = (cp->g.kind == CONV_DEPTHWISE && cp->dw) || cp->then_dw;
-  if (!osh_op_call_is (pool, OSH_CAT_GLOBAL_MEAN) || pool->n_in != 1 || osh_op_channels_first (pool)
-      || !dw || cp->g.cf || o->rank != 4
-      || cp->g.act.kind != OSH_ACT_LINEAR /* an activation applied after the kernel's sums */
-      || !osh_shape_equal (&pool->in[0], o)
-      || osh_shape_numel (&pool->out[0]) != o->dim[0] * o->dim[3])
-    return false;
-  cp->means_out = true;
-  return true;
+  if (kind != OSH_FUSE_NEXT)
+    return OSH_TAIL_NOTHING;
+  if (osh_affine_channels (next, ch, &a, &b))
+    {
+      memcpy (scale, a, (size_t) ch * sizeof *scale);
+      memcpy (shift, b, (size_t) ch * sizeof *shift);
+      return OSH_TAIL_AFFINE;
+    }
+  if (osh_merge_epilogue (next, e)
+      || (osh_act_layer_elementwise (next, &act) && osh_act_epilogue (&act, e)))
+    return OSH_TAIL_EPILOGUE;
+  return OSH_TAIL_NOTHING;
 }
 
 static bool
 conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 {
   ConvParams *cp = c->params;
-  bool dw = cp->g.kind == CONV_DEPTHWISE && cp->dw;
-  if (cp->means_out) /* the means are of the output as it stands */
+  OshFusedTail *t = &cp->tail;
+  if (osh_fused_tail_closed (t))
     return false;
-  if (kind == OSH_FUSE_MEAN)
-    return absorb_mean (c, cp, next);
-  if (cp->then_dw) /* what follows folds into the depthwise part */
-    return kind == OSH_FUSE_NEXT
-           && fold_into_depthwise (cp->then_dw, next, next->in[0].dim[next->in[0].rank - 1]);
-  if (kind == OSH_FUSE_STREAM)
-    return absorb_depthwise (c, cp, next);
   if (kind == OSH_FUSE_PAD)
     return absorb_pad (cp, next);
   if (kind == OSH_FUSE_SCALE)
     return absorb_scale (c, cp, next);
-  if (kind == OSH_FUSE_RESIDUAL)
-    {
-      /* Added before the epilogue: only while there is none, and no BatchNormalization after. */
-      if (!osh_op_call_is (next, OSH_CAT_SUM) || !cp->fast || cp->g.cf
-          || cp->g.act.kind != OSH_ACT_LINEAR || osh_conv_gemm_has_epilogue (cp->fast))
-        return false;
-      cp->residual_in = c->n_in;
-      cp->folded = true;
-      c->out_over_last_in = true; /* each tile reads its residual before storing there */
-      return true;
-    }
-  if ((!cp->fast && !dw) || cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR || kind != OSH_FUSE_NEXT)
+  /* The rest comes after the kernel: channels-last, with no activation left to apply after it. */
+  if (cp->g.cf || cp->g.act.kind != OSH_ACT_LINEAR)
     return false;
-  const float *scale, *shift;
+  if (kind == OSH_FUSE_MEAN)
+    return !osh_op_channels_first (next)
+           && osh_fused_tail_take_mean (t, next, &c->out[0], 3, t->dw || t->then_dw);
+  if (kind == OSH_FUSE_STREAM)
+    return !t->then_dw && absorb_depthwise (c, cp, next);
+  if (kind == OSH_FUSE_RESIDUAL)
+    return osh_fused_tail_take_residual (t, c, next);
+  if (kind != OSH_FUSE_NEXT || osh_fused_tail_take_next (t, next, kind, read_next))
+    return kind == OSH_FUSE_NEXT;
+  /* An activation with no epilogue, applied after the product as the layer's own is. */
   OshAct act;
   OshEpilogue e;
-  if (dw && fold_into_depthwise (cp->dw, next, cp->g.cout))
-    {
-      /* folded */
-    }
-  else if (!dw && osh_affine_channels (next, cp->g.cout, &scale, &shift))
-    {
-      if (osh_conv_gemm_has_epilogue (cp->fast) || cp->residual_in >= 0)
-        return false;
-      osh_conv_gemm_fold_affine (cp->fast, scale, shift);
-    }
-  else if (next_epilogue (next, &e))
-    {
-      /* The depthwise kernel refused it above (it has an epilogue already). */
-      if (dw || !osh_conv_gemm_set_epilogue (cp->fast, &e))
-        return false;
-    }
-  else if (osh_act_layer_elementwise (next, &act))
-    cp->g.act = act; /* applied after the product, as the layer's own activation is */
-  else
-    return false; /* not an activation: a BatchNormalization the kernel refused, say */
-  cp->folded = true;
+  if (t->then_dw || (!t->gemm && !t->dw) || !osh_act_layer_elementwise (next, &act)
+      || osh_act_epilogue (&act, &e))
+    return false;
+  cp->g.act = act;
+  t->folded = true;
   return true;
 }
 
@@ -523,10 +523,12 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory preparing a convolution");
   c->params = cp;
   c->free_params = conv_params_free;
-  cp->scale_in = cp->residual_in = -1;
+  osh_fused_tail_init (&cp->tail, 0);
   if (!conv_geom (c, kind, sp, &cp->g, err))
     return false;
   const ConvGeom *g = &cp->g;
+  cp->tail.channels = g->cout;
+  cp->layer_act = g->act;
   if (c->layer->n_weights == 0)
     return osh_fail (err, OSH_ERR_SHAPE, "the layer has no weights");
   cp->kernel = osh_op_weight (c, 0)->data;
@@ -557,19 +559,19 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
         cp->tile = cp->tile > cp->w.oh * cp->w.ow ? cp->w.oh * cp->w.ow : cp->tile;
         c->scratch = direct ? 0 : (size_t) (cp->tile * K);
         c->flops = 2.0 * pixels * K * g->cout;
-        prepare_fast (cp);
-        if (cp->fast)
+        cp->tail.gemm = new_fast (cp);
+        if (cp->tail.gemm)
           c->scratch = 0;
         break;
       }
     case CONV_DEPTHWISE:
       c->flops = 2.0 * pixels * kk * g->cout;
-      prepare_depthwise (cp);
+      cp->tail.dw = new_depthwise (cp);
       break;
     case CONV_SEPARABLE:
-      prepare_depthwise (cp);
+      cp->half_dw = new_depthwise (cp);
       cp->mid = g->cin * g->dm;
-      prepare_fast (cp);
+      cp->tail.gemm = new_fast (cp);
       c->scratch = (size_t) (pixels * cp->mid);
       c->flops = 2.0 * pixels * (kk * cp->mid + cp->mid * g->cout);
       break;
@@ -788,8 +790,9 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   const ConvGeom *g = &cp->g;
   int64_t opix = cp->w.oh * cp->w.ow, ipix = cp->w.ih * cp->w.iw;
   int64_t pixels = g->batch * opix;
-  const float *x = in[cp->scale_in == 0 ? 1 : 0];
-  float *y = out[0], *means = cp->means_out ? out[1] : NULL;
+  const OshFusedTail *t = &cp->tail;
+  const float *x = in[t->scale_in == 0 ? 1 : 0];
+  float *y = out[0], *means = t->means_out ? out[1] : NULL;
   if (g->cf)
     {
       osh_op_to_channels_last (x, scratch, g->batch, g->cin, ipix);
@@ -800,39 +803,39 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
   switch (g->kind)
     {
     case CONV_PLAIN:
-      if (cp->then_dw)
+      if (t->then_dw)
         {
-          OshConvGemmRows feed = { cp->fast, x };
-          osh_depthwise_run_fed (cp->then_dw, osh_conv_gemm_feed_rows, &feed, y, means, c->threads);
+          OshConvGemmRows feed = { t->gemm, x };
+          osh_depthwise_run_fed (t->then_dw, osh_conv_gemm_feed_rows, &feed, y, means, c->threads);
         }
-      else if (cp->fast)
+      else if (t->gemm)
         {
           OshConvGemmExtras extras = {
-            .scale = cp->scale_in >= 0 ? in[cp->scale_in] : NULL,
+            .scale = t->scale_in >= 0 ? in[t->scale_in] : NULL,
             .work = scratch,
-            .residual = cp->residual_in >= 0 ? in[cp->residual_in] : NULL,
+            .residual = t->residual_in >= 0 ? in[t->residual_in] : NULL,
           };
-          osh_conv_gemm_run_with (cp->fast, x, &extras, y, c->threads);
+          osh_conv_gemm_run_with (t->gemm, x, &extras, y, c->threads);
         }
       else
         conv_plain_run (cp, x, y, scratch, c->threads);
       break;
     case CONV_DEPTHWISE:
-      if (cp->dw)
-        osh_depthwise_run (cp->dw, x, y, means, c->threads);
+      if (t->dw)
+        osh_depthwise_run (t->dw, x, y, means, c->threads);
       else
         depthwise_run (cp, x, y, cp->bias, c->threads);
       break;
     case CONV_SEPARABLE:
-      if (cp->dw)
-        osh_depthwise_run (cp->dw, x, scratch, NULL, c->threads);
+      if (cp->half_dw)
+        osh_depthwise_run (cp->half_dw, x, scratch, NULL, c->threads);
       else
         depthwise_run (cp, x, scratch, NULL, c->threads);
-      if (cp->fast)
+      if (t->gemm)
         {
           OshConvGemmExtras extras = { .residual =
-                                           cp->residual_in >= 0 ? in[cp->residual_in] : NULL };
-          osh_conv_gemm_run_with (cp->fast, scratch, &extras, y, c->threads);
+                                           t->residual_in >= 0 ? in[t->residual_in] : NULL };
+          osh_conv_gemm_run_with (t->gemm, scratch, &extras, y, c->threads);
           break;
         }
       fill_bias (y, pixels, g->cout, cp->bias);

@@ -1,7 +1,9 @@
 /* Dense: a matrix product over the last axis of an input of any rank. */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "osh-op-kernels.h"
 #include "osh-op.h"
 
 bool osh_dense_infer (OshOpCall *c, OshError *err);
@@ -13,21 +15,41 @@ osh_dense_infer (OshOpCall *c, OshError *err)
     return false;
   const OshShape *in = &c->in[0];
   int64_t units = osh_config_int (c->layer->config, "units", -1);
-  int64_t din = in->dim[in->rank - 1];
   if (c->layer->n_weights > 0)
     {
-      int64_t kd[2] = { din, units };
-      if (!osh_op_check_weight (c, 0, 2, kd, "kernel", err))
-        return false;
+      OshWeightRule rule;
+      osh_dense_weights (c, &rule, err);
+      for (int i = 0; i < rule.n; i++)
+        if (!osh_op_check_weight (c, i, rule.shape[i].rank, rule.shape[i].dim, rule.what[i], err))
+          return false;
       units = osh_op_weight (c, 0)->shape.dim[1];
-      if (osh_config_bool (c->layer->config, "use_bias", true)
-          && !osh_op_check_weight (c, 1, 1, (int64_t[]){ units }, "bias", err))
-        return false;
     }
   if (units <= 0)
     return osh_fail (err, OSH_ERR_FORMAT, "no \"units\" in the config and no kernel weight");
   c->out[0] = *in;
   c->out[0].dim[in->rank - 1] = units;
+  return true;
+}
+
+/* The kernel (input features, units), then the bias (units). */
+bool
+osh_dense_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err)
+{
+  (void) err;
+  int64_t units = osh_config_int (c->layer->config, "units", -1);
+  const OshTensor *k = osh_op_weight (c, 0);
+  int64_t din = c->n_in > 0 && c->in[0].rank >= 2 ? c->in[0].dim[c->in[0].rank - 1] : -1;
+  memset (rule, 0, sizeof *rule);
+  rule->shape[0] = (OshShape){ .rank = 2, .dim = { din, units } };
+  rule->what[0] = "kernel";
+  rule->n = 1;
+  if (units <= 0 && k && k->shape.rank == 2)
+    units = k->shape.dim[1];
+  if (osh_config_bool (c->layer->config, "use_bias", true))
+    {
+      rule->shape[1] = (OshShape){ .rank = 1, .dim = { units } };
+      rule->what[rule->n++] = "bias";
+    }
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-op-kernels.h"
 #include "osh-op.h"
 #include "osh-vec.h"
 
@@ -102,6 +103,33 @@ bool osh_rescaling_prepare (OshOpCall *c, OshError *err);
 bool osh_tfop_infer (OshOpCall *c, OshError *err);
 bool osh_tfop_prepare (OshOpCall *c, OshError *err);
 void osh_affine_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
+
+/* gamma?, beta? (as the config's scale and center say), moving mean, moving variance: one value
+ * per channel each, all of weight 0's shape. As many as the layer holds: Keras versions differ
+ * in what they store, and the statistics are what matters. */
+bool
+osh_batchnorm_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err)
+{
+  (void) err;
+  static const char *const all[4] = { "gamma", "beta", "moving mean", "moving variance" };
+  const char *what[4];
+  int n = 0;
+  bool scale = osh_config_bool (c->layer->config, "scale", true);
+  bool center = osh_config_bool (c->layer->config, "center", true);
+  for (int i = 0; i < 4; i++)
+    if ((i != 0 || scale) && (i != 1 || center))
+      what[n++] = all[i];
+  const OshTensor *first = osh_op_weight (c, 0);
+  int held = c->layer->n_weights < 4 ? c->layer->n_weights : 4;
+  memset (rule, 0, sizeof *rule);
+  for (int i = 0; i < held; i++)
+    {
+      rule->shape[i] = first->shape;
+      rule->what[i] = held == n ? what[i] : "per-channel";
+    }
+  rule->n = held;
+  return true;
+}
 
 bool
 osh_batchnorm_prepare (OshOpCall *c, OshError *err)

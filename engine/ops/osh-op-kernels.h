@@ -22,9 +22,16 @@ bool osh_conv2d_infer (OshOpCall *c, OshError *err);
 bool osh_depthwise2d_infer (OshOpCall *c, OshError *err);
 bool osh_separable2d_infer (OshOpCall *c, OshError *err);
 bool osh_transpose2d_infer (OshOpCall *c, OshError *err);
+/* Their weights' rule (OshOpWeightsFn). */
+bool osh_conv1d_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err);
+bool osh_conv2d_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err);
+bool osh_depthwise2d_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err);
+bool osh_separable2d_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err);
+bool osh_transpose2d_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err);
 
 /* dense.c */
 bool osh_dense_infer (OshOpCall *c, OshError *err);
+bool osh_dense_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err);
 
 /* pool.c */
 bool osh_maxpool1d_infer (OshOpCall *c, OshError *err);
@@ -60,6 +67,7 @@ bool osh_dense_prepare (OshOpCall *c, OshError *err);
 void osh_dense_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 
 bool osh_batchnorm_prepare (OshOpCall *c, OshError *err);
+bool osh_batchnorm_weights (const OshOpCall *c, OshWeightRule *rule, OshError *err);
 bool osh_layernorm_prepare (OshOpCall *c, OshError *err);
 bool osh_normalization_prepare (OshOpCall *c, OshError *err);
 bool osh_rescaling_prepare (OshOpCall *c, OshError *err);

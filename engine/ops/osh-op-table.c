@@ -38,8 +38,8 @@ unknown_infer (OshOpCall *c, OshError *err)
          osh_elementwise_absorb, cats)
 #define MERGE(name) MERGE_AS (name, 0)
 #define CONV(name, family)                                                                         \
-  OP_AS (name, osh_##family##_infer, osh_##family##_prepare, osh_conv_run, osh_conv_absorb,       \
-         OSH_CAT_CONV)
+  { name, osh_##family##_infer, osh_##family##_prepare, osh_conv_run, osh_conv_absorb, NULL,      \
+    OSH_CAT_CONV, osh_##family##_weights }
 #define ACT(name)                                                                                  \
   OP_AS (name, SAME, osh_act_layer_prepare, osh_act_layer_run, NULL, OSH_CAT_EPILOGUE)
 #define AFFINE(name, infer, prepare)                                                               \
@@ -53,12 +53,13 @@ static const OshOp keras_ops[] = {
   CONV ("Conv2D", conv2d),
   CONV ("DepthwiseConv2D", depthwise2d),
   CONV ("SeparableConv2D", separable2d),
-  OP_AS ("Conv2DTranspose", osh_transpose2d_infer, osh_transpose2d_prepare, osh_conv_run, NULL,
-         OSH_CAT_CONV),
+  { "Conv2DTranspose", osh_transpose2d_infer, osh_transpose2d_prepare, osh_conv_run, NULL, NULL,
+    OSH_CAT_CONV, osh_transpose2d_weights },
   /* dense.c */
-  OP ("Dense", osh_dense_infer, osh_dense_prepare, osh_dense_run),
+  { "Dense", osh_dense_infer, osh_dense_prepare, osh_dense_run, NULL, NULL, 0, osh_dense_weights },
   /* norm.c */
-  AFFINE ("BatchNormalization", SAME, osh_batchnorm_prepare),
+  { "BatchNormalization", SAME, osh_batchnorm_prepare, osh_affine_run, osh_affine_absorb, NULL,
+    OSH_CAT_AFFINE, osh_batchnorm_weights },
   OP ("LayerNormalization", SAME, osh_layernorm_prepare, osh_affine_run),
   AFFINE ("Normalization", SAME, osh_normalization_prepare),
   AFFINE ("Rescaling", SAME, osh_rescaling_prepare),

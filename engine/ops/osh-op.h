@@ -113,6 +113,19 @@ typedef enum
   OSH_CAT_LAYOUT = 1u << 9,      /* converts between memory layouts (the executor's own steps) */
 } OshOpCat;
 
+/* The weights a layer's config implies, in the order the layer holds them: each one's shape
+ * (-1: any size) and what it is ("kernel", "bias"). The op's one rule for its weights: its
+ * infer checks the weights by it, with the input known, and the Keras readers check a file's
+ * weights by it before any shape is known (the call's n_in is then 0). */
+typedef struct
+{
+  int n;
+  OshShape shape[4];
+  const char *what[4];
+} OshWeightRule;
+/* False (with err) when the config itself cannot be read (a kernel_size that is not sizes). */
+typedef bool (*OshOpWeightsFn) (const OshOpCall *c, OshWeightRule *rule, OshError *err);
+
 typedef struct OshOp
 {
   const char *name; /* the class name as its dialect spells it */
@@ -122,6 +135,7 @@ typedef struct OshOp
   OshOpAbsorbFn absorb;   /* NULL: never folds what follows */
   OshOpChannelsLastFn channels_last; /* NULL: channels-first only */
   unsigned cats;                     /* OshOpCat bits */
+  OshOpWeightsFn weights;            /* NULL: no rule for the weights */
 } OshOp;
 
 /* The op for a class of graph `g`, from its dialect's table (Keras's, osh-op-table.c, for a

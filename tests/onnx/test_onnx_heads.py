@@ -44,9 +44,16 @@ def classifier_and_chain_heads_export_and_match_onnx_runtime():
     for head in ["classifier:5",
                  "conv2d(filters=16,kernel_size=3,strides=2,padding=same,activation=relu),"
                  "batchnorm,activation(activation=sigmoid)",
-                 "gap,dense(units=7,activation=tanh),dense(units=3)"]:
+                 "gap,dense(units=7,activation=tanh),dense(units=3)",
+                 "conv2d(filters=4,kernel_size=1,activation=tanh),activation(activation=linear)"]:
         exported = export_with(head)
         assert_close(our_run(exported, X), ort_run(exported, X))
+    # The exporter's rule for each layer, named after the head's layers: the layer's last node
+    # takes its name, a linear activation is a node of its own.
+    layers = [(l["name"], l["class_name"]) for l in offshoot_json("inspect", exported)["layers"]
+              if l["name"].startswith("aux_head")]
+    assert layers == [("aux_head_conv_conv", "Conv"), ("aux_head_conv", "Tanh"),
+                      ("aux_head_out", "Identity")], layers
 
 
 @case

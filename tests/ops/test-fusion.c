@@ -4,7 +4,8 @@
  * convolution and after a depthwise convolution; hard_sigmoid; a ReLU after a BatchNormalization
  * that follows no convolution (ResNetV2's and DenseNet's pre-activation); Xception's
  * SeparableConv2D → BatchNormalization → ReLU, and → BatchNormalization → Add; and
- * squeeze-excite's global average pooling summed by the depthwise convolution before it. */
+ * squeeze-excite's global average pooling summed by the depthwise convolution before it; a
+ * ZeroPadding2D read through by a Conv2D with an activation of its own. */
 #include <math.h>
 
 #include "fusion-check.h"
@@ -110,6 +111,30 @@ test_batchnorm_relu (void)
   check_fused (g, folded, &lo, &hi, 1);
   g_assert_cmpfloat (lo, ==, 0.0);
   g_assert_cmpfloat (hi, ==, 6.0);
+  osh_graph_free (g);
+}
+
+/* ZeroPadding2D → Conv2D (activation relu): the convolution reads through the padding, and its
+ * own ReLU, which its packed kernel applies, survives the kernel being made again for the wider
+ * window (it was once lost there: negative outputs). */
+static void
+test_pad_own_activation (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 9, 10, 16]}", 0);
+  int p = ot_add (g, -1, "pad", "ZeroPadding2D", "{\"padding\": [[1, 1], [1, 1]]}", 1, x);
+  int c = ot_add (g, -1, "conv", "Conv2D",
+                  "{\"filters\": 32, \"kernel_size\": 3, \"strides\": 2, "
+                  "\"activation\": \"relu\"}",
+                  1, p);
+  ot_weight (g, c, 4, (int64_t[]){ 3, 3, 16, 32 });
+  ot_weight (g, c, 1, (int64_t[]){ 32 });
+  ot_io (g, -1, x, c);
+  double lo, hi;
+  const char *const folded[] = { "ZeroPadding2D", NULL };
+  check_fused (g, folded, &lo, &hi, 1);
+  g_assert_cmpfloat (lo, ==, 0.0);
+  g_assert_cmpfloat (hi, >, 0.0);
   osh_graph_free (g);
 }
 
@@ -219,6 +244,7 @@ main (int argc, char **argv)
                         test_hard_swish);
   g_test_add_func ("/ops/fusion/hard-sigmoid", test_hard_sigmoid);
   g_test_add_func ("/ops/fusion/batchnorm-relu", test_batchnorm_relu);
+  g_test_add_func ("/ops/fusion/pad-own-activation", test_pad_own_activation);
   g_test_add_data_func ("/ops/fusion/squeeze-excite/depthwise", GINT_TO_POINTER (0), test_squeeze);
   g_test_add_data_func ("/ops/fusion/squeeze-excite/fed-depthwise", GINT_TO_POINTER (1),
                         test_squeeze);

@@ -7,6 +7,7 @@
  * (total, non-trainable). */
 #include <string.h>
 
+#include "osh-keras-config.h"
 #include "osh-model.h"
 #include "osh-test.h"
 
@@ -194,6 +195,64 @@ test_weights_only (void)
   g_assert_nonnull (strstr (err.message, "simple_flatten_lstm_tf_keras_2_weights.h5"));
 }
 
+/* A layer of `cls` with `config` holding weights of the given shapes (NULL-ended), checked as a
+ * reader checks them: the op's own rule for its weights, the config alone known. */
+static bool
+check_layer (const char *cls, const char *config, const OshShape *const *shapes, OshError *err)
+{
+  OshGraph *g = osh_graph_new ();
+  int l = osh_graph_add_layer (g, -1, "layer", cls, json_loads (config, 0, NULL), err);
+  g_assert_cmpint (l, >=, 0);
+  for (int i = 0; shapes[i]; i++)
+    {
+      char name[16];
+      g_snprintf (name, sizeof name, "w%d", i);
+      g_assert_true (osh_layer_add_weight (g, l, name, osh_tensor_new (shapes[i], err), true, err));
+    }
+  bool ok = osh_keras_check_weights (g, l, "m.h5", err);
+  osh_graph_free (g);
+  return ok;
+}
+
+/* The readers check weights by each op's rule (the one its shape inference checks by), so every
+ * convolution kind and Dense is checked the same way, before any shape is known. */
+static void
+test_weight_rules (void)
+{
+  OshError err = { 0 };
+  OshShape k33 = osh_shape_make (4, (int64_t[]){ 3, 3, 2, 5 }),
+           b4 = osh_shape_make (1, (int64_t[]){ 4 });
+  OshShape dw = osh_shape_make (4, (int64_t[]){ 3, 3, 2, 1 });
+  OshShape pw5 = osh_shape_make (4, (int64_t[]){ 1, 1, 2, 5 }),
+           pw4 = osh_shape_make (4, (int64_t[]){ 1, 1, 2, 4 });
+  OshShape fc = osh_shape_make (2, (int64_t[]){ 3, 4 });
+  /* Conv2D: the kernel's last size is the filters. */
+  g_assert_false (check_layer ("Conv2D", "{\"filters\": 4, \"kernel_size\": 3}",
+                               (const OshShape *const[]){ &k33, &b4, NULL }, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_SHAPE);
+  g_assert_nonnull (strstr (err.message, "m.h5: layer 'layer' (Conv2D): weight 0 'w0' has shape "
+                                         "(3, 3, 2, 5), the config implies (3, 3, ?, 4)"));
+  /* SeparableConv2D (once checked at shape inference only): the pointwise kernel's. */
+  const char *sep = "{\"filters\": 4, \"kernel_size\": [3, 3]}";
+  g_assert_true (check_layer ("SeparableConv2D", sep,
+                              (const OshShape *const[]){ &dw, &pw4, &b4, NULL }, &err));
+  g_assert_false (check_layer ("SeparableConv2D", sep,
+                               (const OshShape *const[]){ &dw, &pw5, &b4, NULL }, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_SHAPE);
+  g_assert_nonnull (strstr (err.message, "weight 1 'w1' has shape (1, 1, 2, 5), the config "
+                                         "implies (1, 1, ?, 4)"));
+  /* Dense without a bias holding one. */
+  g_assert_false (check_layer ("Dense", "{\"units\": 4, \"use_bias\": false}",
+                               (const OshShape *const[]){ &fc, &b4, NULL }, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_SHAPE);
+  g_assert_nonnull (strstr (err.message, "has 2 weights, the config implies 1 (kernel)"));
+  /* Its bias, one per unit. */
+  g_assert_false (
+      check_layer ("Dense", "{\"units\": 4}", (const OshShape *const[]){ &fc, &k33, NULL }, &err));
+  g_assert_nonnull (
+      strstr (err.message, "weight 1 'w1' has shape (3, 3, 2, 5), the config implies (4,)"));
+}
+
 static void
 test_no_model (void)
 {
@@ -279,6 +338,7 @@ main (int argc, char **argv)
   g_test_add_func ("/readers/h5/truncated-and-bad-magic", test_truncated);
   g_test_add_func ("/readers/h5/weights-only-file", test_weights_only);
   g_test_add_func ("/readers/h5/data-file-not-a-model", test_no_model);
+  g_test_add_func ("/readers/h5/weight-rules", test_weight_rules);
   g_test_add_func ("/readers/h5/theano-kernels-flipped", test_theano_kernels_flipped);
   g_test_add_func ("/readers/h5/keras1-names-normalised", test_keras1_normalised);
   return g_test_run ();
