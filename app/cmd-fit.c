@@ -167,8 +167,7 @@ read_data (const char *dir, FitData *data, OshError *err)
   for (guint i = 0; i < data->examples->len; i++)
     if ((((FitExample *) data->examples->pdata[i])->label >= 0) != classes)
       return osh_fail (err, OSH_ERR_USAGE,
-                       "%s: holds both class folders and pictures with masks; use one layout",
-                       dir);
+                       "%s: holds both class folders and pictures with masks; use one layout", dir);
   if (data->examples->len == 0)
     return osh_fail (err, OSH_ERR_USAGE,
                      "%s: no training data (expected a folder per class, or pictures with "
@@ -277,8 +276,8 @@ typedef struct
 
 /* One pass over `order[0..n)`: training steps, or evaluation. */
 static bool
-run_pass (OshTrainer *t, const FitCache *c, const int64_t *order, int64_t n, int batch,
-          bool train, FitScore *score, OshError *err)
+run_pass (OshTrainer *t, const FitCache *c, const int64_t *order, int64_t n, int batch, bool train,
+          FitScore *score, OshError *err)
 {
   int nf = osh_trainer_n_features (t);
   int64_t on = osh_trainer_output_numel (t);
@@ -445,7 +444,11 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
   to.max_batch = a->batch;
   t = osh_trainer_new (g, g->n_outputs - 1, (const char *const *) cut->pdata, (int) cut->len, &to,
                        &err);
-  if (!t || !cache_features (g, t, data, cache, &err))
+  if (t && osh_trainer_n_trainable (t) == 0)
+    osh_fail (&err, OSH_ERR_USAGE,
+              "nothing between the frozen layers and the last output is trainable; attach a head "
+              "(--attach LAYER=HEAD)");
+  if (!t || osh_trainer_n_trainable (t) == 0 || !cache_features (g, t, data, cache, &err))
     goto fail;
   int64_t n = cache->n, *order = g_new (int64_t, n);
   for (int64_t i = 0; i < n; i++)
@@ -463,8 +466,8 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
   const char *metric = osh_trainer_loss (t) == OSH_LOSS_CCE ? "accuracy" : "iou";
   if (!a->json)
     printf ("training %lld weights of %s on %lld pictures (%lld validate), features at %s\n",
-            (long long) osh_trainer_n_params (t), a->model,
-            (long long) n_train, (long long) n_val, osh_trainer_feature_path (t, 0));
+            (long long) osh_trainer_n_params (t), a->model, (long long) n_train, (long long) n_val,
+            osh_trainer_feature_path (t, 0));
   bool ok = true;
   for (int e = 0; e < a->epochs && ok; e++)
     {
@@ -487,8 +490,7 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
         printf ("epoch %d/%d: loss %.4f %s %.4f, val_loss %.4f val_%s %.4f\n", e + 1, a->epochs,
                 tr.loss, metric, tr.metric, va.loss, metric, va.metric);
       else if (!a->json)
-        printf ("epoch %d/%d: loss %.4f %s %.4f\n", e + 1, a->epochs, tr.loss, metric,
-                tr.metric);
+        printf ("epoch %d/%d: loss %.4f %s %.4f\n", e + 1, a->epochs, tr.loss, metric, tr.metric);
       fflush (stdout);
     }
   g_free (order);
@@ -496,10 +498,10 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
     goto fail;
   if (a->json)
     {
-      json_t *doc = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:O}", "output", a->out, "features",
-                               osh_trainer_feature_path (t, 0), "metric", metric, "train",
-                               (json_int_t) n_train, "validation", (json_int_t) n_val, "history",
-                               history);
+      json_t *doc =
+          json_pack ("{s:s, s:s, s:s, s:I, s:I, s:O}", "output", a->out, "features",
+                     osh_trainer_feature_path (t, 0), "metric", metric, "train",
+                     (json_int_t) n_train, "validation", (json_int_t) n_val, "history", history);
       char *text = json_dumps (doc, JSON_COMPACT);
       printf ("%s\n", text);
       free (text);

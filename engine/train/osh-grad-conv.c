@@ -145,11 +145,11 @@ osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, Osh
     {
       int64_t rows = batch * in->numel / C;
       if (dkernel)
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, C, N, (int) rows, 1.0f, in->x, C,
-                     dy, N, 0.0f, dkernel, N);
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, C, N, (int) rows, 1.0f, in->x, C, dy,
+                     N, 0.0f, dkernel, N);
       if (in->dx)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) rows, C, N, 1.0f, dy, N,
-                     kernel, N, 1.0f, in->dx, C);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) rows, C, N, 1.0f, dy, N, kernel,
+                     N, 1.0f, in->dx, C);
       return;
     }
   int64_t P = (int64_t) OH * OW, K = (int64_t) gl->kh * gl->kw * C;

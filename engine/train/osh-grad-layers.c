@@ -94,8 +94,8 @@ osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float
 }
 
 void
-osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float *x,
-                            const float *y, const float *dy, float *dx, int64_t n, int64_t last)
+osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float *x, const float *y,
+                            const float *dy, float *dx, int64_t n, int64_t last)
 {
   switch (act)
     {
@@ -190,8 +190,8 @@ unsupported (const OshLayer *l, const char *what, OshError *err)
 }
 
 static bool
-init_window (OshGradLayer *gl, const OshLayer *l, const OshGradValue *in,
-             const OshGradValue *out, OshError *err)
+init_window (OshGradLayer *gl, const OshLayer *l, const OshGradValue *in, const OshGradValue *out,
+             OshError *err)
 {
   const json_t *c = l->config;
   bool conv = gl->kind == OSH_GRAD_CONV;
@@ -211,10 +211,10 @@ init_window (OshGradLayer *gl, const OshLayer *l, const OshGradValue *in,
   const char *padding = osh_config_string (c, "padding", "valid");
   if (strcmp (padding, "same") != 0 && strcmp (padding, "valid") != 0)
     return unsupported (l, "this padding", err);
-  gl->pt = pad_before (padding, (int) in->shape.dim[0], (int) out->shape.dim[0], gl->kh, gl->sh,
-                       gl->dh);
-  gl->pl = pad_before (padding, (int) in->shape.dim[1], (int) out->shape.dim[1], gl->kw, gl->sw,
-                       gl->dw);
+  gl->pt =
+      pad_before (padding, (int) in->shape.dim[0], (int) out->shape.dim[0], gl->kh, gl->sh, gl->dh);
+  gl->pl =
+      pad_before (padding, (int) in->shape.dim[1], (int) out->shape.dim[1], gl->kw, gl->sw, gl->dw);
   return true;
 }
 
@@ -311,8 +311,8 @@ osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t 
                                                 : osh_fail (err, OSH_ERR_NOMEM, "out of memory");
     }
   gl->act = OSH_ACT_LINEAR;
-  if (strcmp (cls, "Activation") == 0 || strcmp (cls, "ReLU") == 0
-      || strcmp (cls, "LeakyReLU") == 0 || strcmp (cls, "Softmax") == 0)
+  if (strcmp (cls, "Activation") == 0 || strcmp (cls, "ReLU") == 0 || strcmp (cls, "LeakyReLU") == 0
+      || strcmp (cls, "Softmax") == 0)
     {
       gl->kind = OSH_GRAD_ACT;
       if (cls[0] == 'A')
@@ -626,12 +626,8 @@ osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool trai
   switch (gl->kind)
     {
     case OSH_GRAD_CONV:
-    case OSH_GRAD_DENSE:
-      osh_grad_conv_forward (gl, vals, batch, scr);
-      break;
-    case OSH_GRAD_BN:
-      bn_forward (gl, vals, batch, training);
-      break;
+    case OSH_GRAD_DENSE: osh_grad_conv_forward (gl, vals, batch, scr); break;
+    case OSH_GRAD_BN: bn_forward (gl, vals, batch, training); break;
     case OSH_GRAD_ACT:
       osh_grad_activate (gl->act, gl->alpha, gl->cap, in->x, out->x, n,
                          out->shape.dim[out->shape.rank - 1]);
@@ -650,24 +646,16 @@ osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool trai
         break;
       }
     case OSH_GRAD_MAXPOOL:
-    case OSH_GRAD_AVGPOOL:
-      pool_forward (gl, vals, batch);
-      break;
-    case OSH_GRAD_UPSAMPLE:
-      upsample (gl, vals, batch, false);
-      break;
-    case OSH_GRAD_COPY:
-      memcpy (out->x, in->x, (size_t) n * sizeof (float));
-      break;
+    case OSH_GRAD_AVGPOOL: pool_forward (gl, vals, batch); break;
+    case OSH_GRAD_UPSAMPLE: upsample (gl, vals, batch, false); break;
+    case OSH_GRAD_COPY: memcpy (out->x, in->x, (size_t) n * sizeof (float)); break;
     case OSH_GRAD_ADD:
       memcpy (out->x, in->x, (size_t) n * sizeof (float));
       for (int i = 1; i < gl->n_in; i++)
         for (int64_t j = 0; j < n; j++)
           out->x[j] += vals[gl->in[i]].x[j];
       break;
-    case OSH_GRAD_CONCAT:
-      concat (gl, vals, batch, false);
-      break;
+    case OSH_GRAD_CONCAT: concat (gl, vals, batch, false); break;
     case OSH_GRAD_DROPOUT:
       {
         float keep = 1.0f / (1.0f - gl->rate);
@@ -690,15 +678,11 @@ osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool tra
   switch (gl->kind)
     {
     case OSH_GRAD_CONV:
-    case OSH_GRAD_DENSE:
-      osh_grad_conv_backward (gl, vals, batch, scr);
-      break;
-    case OSH_GRAD_BN:
-      bn_backward (gl, vals, batch, training);
-      break;
+    case OSH_GRAD_DENSE: osh_grad_conv_backward (gl, vals, batch, scr); break;
+    case OSH_GRAD_BN: bn_backward (gl, vals, batch, training); break;
     case OSH_GRAD_ACT:
-      osh_grad_activate_backward (gl->act, gl->alpha, gl->cap, in->x, out->x, out->dx, out->dx,
-                                  n, out->shape.dim[out->shape.rank - 1]);
+      osh_grad_activate_backward (gl->act, gl->alpha, gl->cap, in->x, out->x, out->dx, out->dx, n,
+                                  out->shape.dim[out->shape.rank - 1]);
       for (int64_t j = 0; in->dx && j < n; j++)
         in->dx[j] += out->dx[j];
       break;
@@ -712,9 +696,7 @@ osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool tra
         break;
       }
     case OSH_GRAD_MAXPOOL:
-    case OSH_GRAD_AVGPOOL:
-      pool_backward (gl, vals, batch);
-      break;
+    case OSH_GRAD_AVGPOOL: pool_backward (gl, vals, batch); break;
     case OSH_GRAD_UPSAMPLE:
       if (in->dx)
         upsample (gl, vals, batch, true);
@@ -728,9 +710,7 @@ osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool tra
         for (int64_t j = 0; vals[gl->in[i]].dx && j < n; j++)
           vals[gl->in[i]].dx[j] += out->dx[j];
       break;
-    case OSH_GRAD_CONCAT:
-      concat (gl, vals, batch, true);
-      break;
+    case OSH_GRAD_CONCAT: concat (gl, vals, batch, true); break;
     case OSH_GRAD_DROPOUT:
       for (int64_t j = 0; in->dx && j < n; j++)
         in->dx[j] += out->dx[j] * gl->aux[j];

@@ -70,9 +70,9 @@ typedef struct
   /* Conv2D/Dense: kernel, bias. BN: gamma, beta, moving mean, moving variance (NULL w when
    * the layer has no scale or center). */
   OshGradWeight wt[4];
-  float *pre;     /* Conv2D/Dense with an activation: the value before it */
-  float *aux;     /* BN: normalised x; Dropout: the mask; MaxPool: the argmax (as int32) */
-  float *mean;    /* BN training: the batch mean and 1/sqrt(var+eps) */
+  float *pre;  /* Conv2D/Dense with an activation: the value before it */
+  float *aux;  /* BN: normalised x; Dropout: the mask; MaxPool: the argmax (as int32) */
+  float *mean; /* BN training: the batch mean and 1/sqrt(var+eps) */
   float *inv_std;
 } OshGradLayer;
 
@@ -95,8 +95,8 @@ void osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool
 void osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training,
                         OshGradScratch *scr);
 
-void osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float *y,
-                        int64_t n, int64_t last);
+void osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float *y, int64_t n,
+                        int64_t last);
 /* dx = dy · act'(x) given the input x and output y (dx may alias dy). */
 void osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float *x,
                                  const float *y, const float *dy, float *dx, int64_t n,

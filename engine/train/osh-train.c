@@ -165,10 +165,6 @@ add_params (OshTrainer *t, OshError *err)
           if (!p->m || !p->v)
             return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
         }
-  if (t->n_params == 0)
-    return osh_fail (err, OSH_ERR_USAGE,
-                     "nothing between the cut and the output is trainable (every layer there is "
-                     "frozen or has no weights)");
   return true;
 }
 
@@ -418,8 +414,8 @@ step_optimizer (OshTrainer *t)
     }
   double lr = o->learning_rate > 0 ? o->learning_rate : 0.001;
   double b1 = o->beta_1, b2 = o->beta_2;
-  float alpha = (float) (lr * sqrt (1.0 - pow (b2, (double) t->step))
-                         / (1.0 - pow (b1, (double) t->step)));
+  float alpha =
+      (float) (lr * sqrt (1.0 - pow (b2, (double) t->step)) / (1.0 - pow (b1, (double) t->step)));
   float eps = (float) o->epsilon, c1 = (float) (1.0 - b1), c2 = (float) (1.0 - b2);
   for (int i = 0; i < t->n_params; i++)
     {
@@ -440,11 +436,14 @@ osh_trainer_train_batch (OshTrainer *t, const float *const *features, const floa
 {
   if (!check_batch (t, batch, err))
     return false;
+  if (t->n_params == 0)
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "nothing between the cut and the output is trainable (every layer there is "
+                     "frozen or has no weights)");
   forward (t, features, batch, true);
   OshGradValue *out = &t->vals[t->out];
   OshTrainStats s = { 0 };
-  s.loss = osh_train_loss (t->loss, out->x, logits_of (t), targets, batch, out->numel, t->dout,
-                           &s);
+  s.loss = osh_train_loss (t->loss, out->x, logits_of (t), targets, batch, out->numel, t->dout, &s);
   if (t->loss == OSH_LOSS_BCE && logits_of (t) != out->x)
     /* The loss's gradient is by the logits; the sigmoid's backward multiplies by y(1 − y). */
     for (int64_t j = 0; j < batch * out->numel; j++)
@@ -468,8 +467,7 @@ osh_trainer_evaluate_batch (OshTrainer *t, const float *const *features, const f
   forward (t, features, batch, false);
   OshGradValue *out = &t->vals[t->out];
   OshTrainStats s = { 0 };
-  s.loss = osh_train_loss (t->loss, out->x, logits_of (t), targets, batch, out->numel, t->dout,
-                           &s);
+  s.loss = osh_train_loss (t->loss, out->x, logits_of (t), targets, batch, out->numel, t->dout, &s);
   if (stats)
     *stats = s;
   return true;

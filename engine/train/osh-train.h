@@ -56,9 +56,9 @@ typedef enum
 typedef struct
 {
   OshOptimKind optimizer;
-  double learning_rate; /* 0: the optimizer's Keras default (Adam 0.001, SGD 0.01) */
-  double momentum;      /* SGD, default 0 */
-  bool nesterov;        /* SGD */
+  double learning_rate;           /* 0: the optimizer's Keras default (Adam 0.001, SGD 0.01) */
+  double momentum;                /* SGD, default 0 */
+  bool nesterov;                  /* SGD */
   double beta_1, beta_2, epsilon; /* Adam: 0.9, 0.999, 1e-7 */
   OshLossKind loss;
   uint64_t seed;     /* Dropout's masks */
@@ -99,9 +99,8 @@ int64_t osh_trainer_n_params (const OshTrainer *t); /* their total size */
 bool osh_trainer_train_batch (OshTrainer *t, const float *const *features, const float *targets,
                               int64_t batch, OshTrainStats *stats, OshError *err);
 /* Forward in inference mode; loss and metrics only. */
-bool osh_trainer_evaluate_batch (OshTrainer *t, const float *const *features,
-                                 const float *targets, int64_t batch, OshTrainStats *stats,
-                                 OshError *err);
+bool osh_trainer_evaluate_batch (OshTrainer *t, const float *const *features, const float *targets,
+                                 int64_t batch, OshTrainStats *stats, OshError *err);
 
 /* For gradient checks: forward (training or inference mode) and backward from `dout`
  * (batch × output numel) without an update. After it, the output, the features' gradients and
