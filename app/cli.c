@@ -53,6 +53,7 @@ static const OshCommand commands[] = {
                "  --seed S              the shuffling and dropout seed (default 1)\n"
                "  --no-shuffle          pictures in sorted order\n"
                "  --val-split F         the share that validates (default 0.2)\n"
+               "  --threads N           compute threads (default 1)\n"
                "  --json                the history as one JSON document on stdout\n",
     osh_cmd_fit },
   { "export", "MODEL [EDITS] -o OUT",

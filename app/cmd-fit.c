@@ -1,7 +1,8 @@
 /* offshoot fit MODEL [EDITS] --data DIR -o OUT: train the head, the backbone frozen.
  *
- * With --attach, every layer the model had is frozen first (Keras's trainable = false) and the
- * new head is trainable; without it the model's own trainable flags say what trains. The cut
+ * Attaching a head freezes every layer the model had (Keras's trainable = false, osh-heads.h) and
+ * the head trains; a model attached earlier and saved keeps those flags, so `attach` then `fit`
+ * trains the same head. The cut
  * between frozen and trained is every frozen layer: the pictures run once through the inference
  * plan, which keeps the cut's outputs (the features), and the epochs then cost only the head
  * (engine/train/osh-train.h).
@@ -15,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli-edits.h"
 #include "cli.h"
@@ -131,6 +133,18 @@ read_data (const char *dir, FitData *data, OshError *err)
               g_string_free (orphans, TRUE);
               return false;
             }
+          bool any = false;
+          for (guint j = 0; j < files->len; j++)
+            any = any || is_picture (files->pdata[j]);
+          if (!any)
+            {
+              osh_fail (err, OSH_ERR_USAGE, "%s: an empty class folder (no pictures)", path);
+              g_free (path);
+              g_ptr_array_unref (files);
+              g_ptr_array_unref (names);
+              g_string_free (orphans, TRUE);
+              return false;
+            }
           int label = (int) data->classes->len;
           g_ptr_array_add (data->classes, g_strdup (n));
           for (guint j = 0; j < files->len; j++)
@@ -186,7 +200,7 @@ typedef struct
 
 /* Runs every picture through the frozen part once, keeping the features, and makes its target. */
 static bool
-cache_features (const OshGraph *g, OshTrainer *t, const FitData *data, FitCache *cache,
+cache_features (const OshGraph *g, OshTrainer *t, const FitData *data, int threads, FitCache *cache,
                 OshError *err)
 {
   int nf = osh_trainer_n_features (t);
@@ -194,6 +208,7 @@ cache_features (const OshGraph *g, OshTrainer *t, const FitData *data, FitCache 
   for (int f = 0; f < nf; f++)
     paths[f] = osh_trainer_feature_path (t, f);
   OshExecOptions eo = osh_exec_options_default ();
+  eo.threads = threads;
   eo.capture = paths;
   eo.n_capture = nf;
   OshPlan *plan = osh_plan_new (g, &eo, err);
@@ -322,7 +337,7 @@ run_pass (OshTrainer *t, const FitCache *c, const int64_t *order, int64_t n, int
 typedef struct
 {
   const char *model, *data, *out;
-  int epochs, batch;
+  int epochs, batch, threads;
   double lr, momentum, val_split;
   bool nesterov, shuffle, json;
   OshOptimKind optimizer;
@@ -332,7 +347,9 @@ typedef struct
 static int
 parse_args (int argc, char **argv, FitArgs *a)
 {
-  *a = (FitArgs){ .epochs = 10, .batch = 32, .val_split = 0.2, .shuffle = true, .seed = 1 };
+  *a = (FitArgs){
+    .epochs = 10, .batch = 32, .threads = 1, .val_split = 0.2, .shuffle = true, .seed = 1
+  };
   for (int i = 1; i < argc; i++)
     {
       const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -378,6 +395,8 @@ parse_args (int argc, char **argv, FitArgs *a)
             a->momentum = v;
           else if (strcmp (arg, "--val-split") == 0 && v >= 0 && v < 1)
             a->val_split = v;
+          else if (strcmp (arg, "--threads") == 0 && v >= 1 && v <= 256)
+            a->threads = (int) v;
           else if (strcmp (arg, "--seed") == 0 && v >= 0)
             a->seed = (uint64_t) v;
           else
@@ -407,17 +426,6 @@ shuffle (int64_t *v, int64_t n, uint64_t *state)
     }
 }
 
-/* Freezes every layer the model has before its heads are attached. */
-static void
-freeze_all (OshGraph *g)
-{
-  for (int i = 0; i < g->n_layers; i++)
-    {
-      g->layers[i].trainable = false;
-      json_object_set_new (g->layers[i].config, "trainable", json_false ());
-    }
-}
-
 static int
 fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_t *history)
 {
@@ -428,13 +436,19 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
   int status = OSH_EXIT_USAGE;
   if (!g)
     goto fail;
-  if (edits->n)
-    freeze_all (g);
   if (!osh_cli_run_edits (edits, &g, &err) || !read_data (a->data, data, &err))
     goto fail;
   for (int i = 0; i < g->n_layers; i++)
     if (!g->layers[i].trainable && g->layers[i].owner < 0)
       g_ptr_array_add (cut, osh_graph_layer_path (g, i));
+  if (cut->len == 0)
+    {
+      osh_fail (&err, OSH_ERR_USAGE,
+                "every layer of %s is trainable: fit trains a head on a frozen backbone; attach "
+                "one with --attach LAYER=HEAD (the model's own layers are then frozen)",
+                a->model);
+      goto fail;
+    }
   OshTrainOptions to = osh_train_options_default ();
   to.optimizer = a->optimizer;
   to.learning_rate = a->lr;
@@ -442,13 +456,15 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
   to.nesterov = a->nesterov;
   to.seed = a->seed;
   to.max_batch = a->batch;
+  to.threads = a->threads;
   t = osh_trainer_new (g, g->n_outputs - 1, (const char *const *) cut->pdata, (int) cut->len, &to,
                        &err);
   if (t && osh_trainer_n_trainable (t) == 0)
     osh_fail (&err, OSH_ERR_USAGE,
               "nothing between the frozen layers and the last output is trainable; attach a head "
               "(--attach LAYER=HEAD)");
-  if (!t || osh_trainer_n_trainable (t) == 0 || !cache_features (g, t, data, cache, &err))
+  if (!t || osh_trainer_n_trainable (t) == 0
+      || !cache_features (g, t, data, a->threads, cache, &err))
     goto fail;
   int64_t n = cache->n, *order = g_new (int64_t, n);
   for (int64_t i = 0; i < n; i++)
@@ -474,8 +490,14 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
       if (a->shuffle)
         shuffle (order, n_train, &rng);
       FitScore tr, va = { NAN, NAN };
+      gint64 t0 = g_get_monotonic_time ();
+      struct timespec c0, c1;
+      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c0);
       ok = run_pass (t, cache, order, n_train, a->batch, true, &tr, &err)
            && run_pass (t, cache, order + n_train, n_val, a->batch, false, &va, &err);
+      double seconds = (double) (g_get_monotonic_time () - t0) / 1e6;
+      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c1);
+      double cpu = (double) (c1.tv_sec - c0.tv_sec) + (double) (c1.tv_nsec - c0.tv_nsec) / 1e9;
       json_t *row = json_pack ("{s:i, s:f, s:f}", "epoch", e + 1, "loss", tr.loss, metric,
                                isnan (tr.metric) ? 0.0 : tr.metric);
       if (n_val)
@@ -485,10 +507,12 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
           snprintf (key, sizeof key, "val_%s", metric);
           json_object_set_new (row, key, json_real (va.metric));
         }
+      json_object_set_new (row, "seconds", json_real (seconds));
+      json_object_set_new (row, "cpu_seconds", json_real (cpu));
       json_array_append_new (history, row);
       if (!a->json && n_val)
-        printf ("epoch %d/%d: loss %.4f %s %.4f, val_loss %.4f val_%s %.4f\n", e + 1, a->epochs,
-                tr.loss, metric, tr.metric, va.loss, metric, va.metric);
+        printf ("epoch %d/%d: loss %.4f %s %.4f, val_loss %.4f val_%s %.4f (%.2f s)\n", e + 1,
+                a->epochs, tr.loss, metric, tr.metric, va.loss, metric, va.metric, seconds);
       else if (!a->json)
         printf ("epoch %d/%d: loss %.4f %s %.4f\n", e + 1, a->epochs, tr.loss, metric, tr.metric);
       fflush (stdout);

@@ -2,6 +2,7 @@
  * computes the loss and steps the optimizer (osh-train.h says which formulas). */
 #include "osh-train.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +325,8 @@ check_batch (const OshTrainer *t, int64_t batch, OshError *err)
 static void
 forward (OshTrainer *t, const float *const *features, int64_t batch, bool training)
 {
+  /* Set each time: a plan run in between (feature extraction) sets its own count. */
+  openblas_set_num_threads (t->opt.threads > 0 ? t->opt.threads : 1);
   for (int f = 0; f < t->n_features; f++)
     memcpy (t->vals[f].x, features[f], (size_t) (batch * t->vals[f].numel) * sizeof (float));
   for (int i = 0; i < t->n_layers; i++)

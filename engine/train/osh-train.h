@@ -63,6 +63,7 @@ typedef struct
   OshLossKind loss;
   uint64_t seed;     /* Dropout's masks */
   int64_t max_batch; /* the largest batch passed in; 0 means 32 */
+  int threads;       /* OpenBLAS threads for the products; 0 means 1 */
 } OshTrainOptions;
 
 typedef struct

@@ -145,10 +145,11 @@ test_every_layer (void)
     for (int w = 0; w < 2; w++)
       {
         OshLayer *l = &g->layers[osh_graph_find_layer (g, -1, layers[k])];
-        g_assert_true (osh_trainer_forward_backward (t, (const float *[]){ x }, batch, true, dout,
-                                                     &err));
+        g_assert_true (
+            osh_trainer_forward_backward (t, (const float *[]){ x }, batch, true, dout, &err));
         int64_t n = osh_tensor_numel (l->weights[w].value);
-        float *grad = g_memdup2 (osh_trainer_weight_grad (t, layers[k], w), (gsize) n * sizeof (float));
+        float *grad =
+            g_memdup2 (osh_trainer_weight_grad (t, layers[k], w), (gsize) n * sizeof (float));
         char what[64];
         snprintf (what, sizeof what, "d %s weight %d", layers[k], w);
         check (what, l->weights[w].value->data, grad, n, t, x, batch, dout);

@@ -77,10 +77,9 @@ build (const json_t *c)
       json_t *cfg = json_deep_copy (json_object_get (l, "config"));
       const char *name = json_string_value (json_object_get (l, "name"));
       json_object_set_new (cfg, "name", json_string (name));
-      json_object_set (cfg, "trainable",
-                       json_object_get (l, "trainable") ?: json_true ());
-      int li = osh_graph_add_layer (g, -1, name,
-                                    json_string_value (json_object_get (l, "class")), cfg, &err);
+      json_object_set (cfg, "trainable", json_object_get (l, "trainable") ?: json_true ());
+      int li = osh_graph_add_layer (g, -1, name, json_string_value (json_object_get (l, "class")),
+                                    cfg, &err);
       g_assert_cmpint (li, >=, 0);
       const json_t *ws = json_object_get (l, "weights");
       bool bn = strcmp (g->layers[li].class_name, "BatchNormalization") == 0;
@@ -134,27 +133,27 @@ gradient_case (const json_t *c, const char *name)
   const char *layer;
   json_t *grads;
   json_object_foreach (json_object_get (c, "dweights"), layer, grads)
-  {
-    const char *slot;
-    json_t *want;
-    json_object_foreach (grads, slot, want)
     {
-      const float *got = osh_trainer_weight_grad (t, layer, atoi (slot));
-      g_assert_nonnull (got);
-      snprintf (what, sizeof what, "%s d %s weight %s", name, layer, slot);
-      assert_close (what, got, want);
+      const char *slot;
+      json_t *want;
+      json_object_foreach (grads, slot, want)
+        {
+          const float *got = osh_trainer_weight_grad (t, layer, atoi (slot));
+          g_assert_nonnull (got);
+          snprintf (what, sizeof what, "%s d %s weight %s", name, layer, slot);
+          assert_close (what, got, want);
+        }
     }
-  }
   json_t *moving;
   json_object_foreach (json_object_get (c, "moving"), layer, moving)
-  {
-    const OshLayer *l = &g->layers[osh_graph_find_layer (g, -1, layer)];
-    for (int k = 0; k < 2; k++)
-      {
-        snprintf (what, sizeof what, "%s %s moving %s", name, layer, k ? "variance" : "mean");
-        assert_close (what, l->weights[2 + k].value->data, json_array_get (moving, (size_t) k));
-      }
-  }
+    {
+      const OshLayer *l = &g->layers[osh_graph_find_layer (g, -1, layer)];
+      for (int k = 0; k < 2; k++)
+        {
+          snprintf (what, sizeof what, "%s %s moving %s", name, layer, k ? "variance" : "mean");
+          assert_close (what, l->weights[2 + k].value->data, json_array_get (moving, (size_t) k));
+        }
+    }
   g_array_free (x, TRUE);
   g_array_free (dout, TRUE);
   osh_trainer_free (t);
@@ -201,16 +200,16 @@ trajectory_case (const json_t *c, const char *name)
   const char *layer;
   json_t *ws;
   json_object_foreach (json_object_get (c, "final"), layer, ws)
-  {
-    const OshLayer *l = &g->layers[osh_graph_find_layer (g, -1, layer)];
-    for (size_t w = 0; w < json_array_size (ws); w++)
-      {
-        char what[160];
-        snprintf (what, sizeof what, "%s after %zu steps: %s weight %zu", name,
-                  json_array_size (bx), layer, w);
-        assert_close (what, l->weights[w].value->data, json_array_get (ws, w));
-      }
-  }
+    {
+      const OshLayer *l = &g->layers[osh_graph_find_layer (g, -1, layer)];
+      for (size_t w = 0; w < json_array_size (ws); w++)
+        {
+          char what[160];
+          snprintf (what, sizeof what, "%s after %zu steps: %s weight %zu", name,
+                    json_array_size (bx), layer, w);
+          assert_close (what, l->weights[w].value->data, json_array_get (ws, w));
+        }
+    }
   osh_trainer_free (t);
   osh_graph_free (g);
 }
@@ -240,7 +239,8 @@ main (int argc, char **argv)
   for (size_t i = 0; i < json_array_size (cases); i++)
     {
       const json_t *c = json_array_get (cases, i);
-      char *test = g_strdup_printf ("/train/torch/%s", json_string_value (json_object_get (c, "name")));
+      char *test =
+          g_strdup_printf ("/train/torch/%s", json_string_value (json_object_get (c, "name")));
       g_test_add_data_func (test, c, run_case);
       g_free (test);
     }
