@@ -2,8 +2,9 @@
  *
  * A Keras kernel (KH, KW, Cin, Cout) is a K × Cout matrix with K = KH·KW·Cin in (kh, kw, c)
  * order, so one example's convolution is cols (P × K) · kernel with P = OH·OW and cols the
- * im2col of the input in that same order. Backward: dkernel += colsᵀ · dy, dcols = dy · kernelᵀ,
- * scattered back by col2im. A 1×1 convolution at stride 1 needs no cols: the whole batch is one
+ * im2col of the input in that same order; the batch's cols are stacked into one product and
+ * kept for the backward pass.
+ * Backward: dkernel = colsᵀ · dy, dcols = dy · kernelᵀ, scattered back by col2im. A 1×1 convolution at stride 1 needs no cols: the whole batch is one
  * product, as for Dense (whose inputs of rank > 1 apply to the last axis). */
 #include <cblas.h>
 #include <string.h>
@@ -84,13 +85,8 @@ conv_sizes (const OshGradValue *in, const OshGradValue *out, int *H, int *W, int
   *OW = o->rank == 3 ? (int) o->dim[1] : 1;
 }
 
-void osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
-                            OshGradScratch *scr);
-void osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
-                             OshGradScratch *scr);
-
 void
-osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, OshGradScratch *scr)
+osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch)
 {
   OshGradValue *in = &vals[gl->in[0]], *out = &vals[gl->out];
   int H, W, C, OH, OW, N;
@@ -105,13 +101,12 @@ osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, OshG
     }
   else
     {
+      /* The whole batch's cols, one product: small per-example products waste the kernel. */
       int64_t P = (int64_t) OH * OW, K = (int64_t) gl->kh * gl->kw * C;
       for (int64_t b = 0; b < batch; b++)
-        {
-          im2col (gl, in->x + b * in->numel, H, W, C, OH, OW, scr->cols);
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) P, N, (int) K, 1.0f,
-                       scr->cols, (int) K, kernel, N, 0.0f, y + b * out->numel, N);
-        }
+        im2col (gl, in->x + b * in->numel, H, W, C, OH, OW, gl->aux + b * P * K);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) (batch * P), N, (int) K, 1.0f,
+                   gl->aux, (int) K, kernel, N, 0.0f, y, N);
     }
   int64_t total = batch * out->numel;
   if (bias)
@@ -153,22 +148,14 @@ osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, Osh
       return;
     }
   int64_t P = (int64_t) OH * OW, K = (int64_t) gl->kh * gl->kw * C;
-  if (dkernel)
-    memset (dkernel, 0, (size_t) (K * N) * sizeof *dkernel);
-  for (int64_t b = 0; b < batch; b++)
+  if (dkernel) /* the layer's cols from its forward */
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) K, N, (int) (batch * P), 1.0f,
+                 gl->aux, (int) K, dy, N, 0.0f, dkernel, N);
+  if (in->dx)
     {
-      const float *dyb = dy + b * out->numel;
-      if (dkernel)
-        {
-          im2col (gl, in->x + b * in->numel, H, W, C, OH, OW, scr->cols);
-          cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) K, N, (int) P, 1.0f,
-                       scr->cols, (int) K, dyb, N, 1.0f, dkernel, N);
-        }
-      if (in->dx)
-        {
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) P, (int) K, N, 1.0f, dyb, N,
-                       kernel, N, 0.0f, scr->dcols, (int) K);
-          col2im_add (gl, scr->dcols, H, W, C, OH, OW, in->dx + b * in->numel);
-        }
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) (batch * P), (int) K, N, 1.0f, dy,
+                   N, kernel, N, 0.0f, scr->dcols, (int) K);
+      for (int64_t b = 0; b < batch; b++)
+        col2im_add (gl, scr->dcols + b * P * K, H, W, C, OH, OW, in->dx + b * in->numel);
     }
 }

@@ -7,11 +7,6 @@
 
 #include "osh-grad.h"
 
-void osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
-                            OshGradScratch *scr);
-void osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
-                             OshGradScratch *scr);
-
 /* ---------------------------------------------------------------- activations */
 
 bool
@@ -266,17 +261,19 @@ osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t 
       if (!take_weight (g, gl, 0, 0, K * N, err)
           || (osh_config_bool (c, "use_bias", true) && !take_weight (g, gl, 1, 1, N, err)))
         return false;
-      if (gl->kind == OSH_GRAD_CONV)
+      bool pointwise =
+          gl->kh == 1 && gl->kw == 1 && gl->sh == 1 && gl->sw == 1 && gl->pt == 0 && gl->pl == 0;
+      if (gl->kind == OSH_GRAD_CONV && !pointwise)
         {
-          int64_t need = out->shape.dim[0] * out->shape.dim[1] * K;
+          int64_t need = max_batch * out->shape.dim[0] * out->shape.dim[1] * K;
+          if (!(gl->aux = malloc ((size_t) need * sizeof (float))))
+            return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
           if (need > scr->cols_size)
             {
-              free (scr->cols);
               free (scr->dcols);
-              scr->cols = malloc ((size_t) need * sizeof (float));
               scr->dcols = malloc ((size_t) need * sizeof (float));
               scr->cols_size = need;
-              if (!scr->cols || !scr->dcols)
+              if (!scr->dcols)
                 return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
             }
         }
@@ -408,45 +405,54 @@ osh_grad_layer_clear (OshGradLayer *gl)
 
 /* ---------------------------------------------------------------- BatchNormalization */
 
+/* Rows (examples × pixels) outer, channels inner: the data's own order, so each pass streams
+ * through memory once; per-channel sums in double. */
 static void
 bn_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training)
 {
   OshGradValue *in = &vals[gl->in[0]], *out = &vals[gl->out];
   int64_t C = in->shape.dim[in->shape.rank - 1], rows = batch * in->numel / C;
-  const float *gamma = gl->wt[0].w, *beta = gl->wt[1].w;
+  const float *gamma = gl->wt[0].w, *beta = gl->wt[1].w, *x = in->x;
   float *mm = gl->wt[2].w, *mv = gl->wt[3].w;
-  bool batch_stats = training && !gl->frozen;
-  for (int64_t c = 0; c < C; c++)
+  if (training && !gl->frozen)
     {
-      double mean, var;
-      if (batch_stats)
-        {
-          double s = 0, s2 = 0;
-          for (int64_t r = 0; r < rows; r++)
-            s += in->x[r * C + c];
-          mean = s / (double) rows;
-          for (int64_t r = 0; r < rows; r++)
-            {
-              double d = in->x[r * C + c] - mean;
-              s2 += d * d;
-            }
-          var = s2 / (double) rows; /* biased, as Keras 3 uses for both */
-          mm[c] = (float) (mm[c] * gl->momentum + mean * (1.0 - gl->momentum));
-          mv[c] = (float) (mv[c] * gl->momentum + var * (1.0 - gl->momentum));
-        }
-      else
-        mean = mm[c], var = mv[c];
-      float inv = (float) (1.0 / sqrt (var + gl->eps));
-      gl->mean[c] = (float) mean;
-      gl->inv_std[c] = inv;
-      float gm = gamma ? gamma[c] : 1.0f, bt = beta ? beta[c] : 0.0f;
+      double *sum = calloc ((size_t) (2 * C), sizeof *sum), *sq = sum + C;
+      if (!sum)
+        return;
       for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < C; c++)
+          sum[c] += x[r * C + c];
+      for (int64_t c = 0; c < C; c++)
+        sum[c] /= (double) rows;
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < C; c++)
+          {
+            double d = x[r * C + c] - sum[c];
+            sq[c] += d * d;
+          }
+      for (int64_t c = 0; c < C; c++)
         {
-          float xh = (in->x[r * C + c] - (float) mean) * inv;
-          gl->aux[r * C + c] = xh;
-          out->x[r * C + c] = xh * gm + bt;
+          double var = sq[c] / (double) rows; /* biased, as Keras 3 uses for both */
+          mm[c] = (float) (mm[c] * gl->momentum + sum[c] * (1.0 - gl->momentum));
+          mv[c] = (float) (mv[c] * gl->momentum + var * (1.0 - gl->momentum));
+          gl->mean[c] = (float) sum[c];
+          gl->inv_std[c] = (float) (1.0 / sqrt (var + gl->eps));
         }
+      free (sum);
     }
+  else
+    for (int64_t c = 0; c < C; c++)
+      {
+        gl->mean[c] = mm[c];
+        gl->inv_std[c] = (float) (1.0 / sqrt ((double) mv[c] + gl->eps));
+      }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++)
+      {
+        float xh = (x[r * C + c] - gl->mean[c]) * gl->inv_std[c];
+        gl->aux[r * C + c] = xh;
+        out->x[r * C + c] = xh * (gamma ? gamma[c] : 1.0f) + (beta ? beta[c] : 0.0f);
+      }
 }
 
 static void
@@ -454,34 +460,40 @@ bn_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training)
 {
   OshGradValue *in = &vals[gl->in[0]], *out = &vals[gl->out];
   int64_t C = in->shape.dim[in->shape.rank - 1], rows = batch * in->numel / C;
-  const float *gamma = gl->wt[0].w;
+  const float *gamma = gl->wt[0].w, *dy = out->dx, *xh = gl->aux;
   bool batch_stats = training && !gl->frozen;
+  double *sdy = calloc ((size_t) (2 * C), sizeof *sdy), *sdyx = sdy + C;
+  float *k = malloc ((size_t) (3 * C) * sizeof *k), *mdy = k + C, *mdyx = k + 2 * C;
+  if (!sdy || !k)
+    {
+      free (sdy);
+      free (k);
+      return;
+    }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++)
+      {
+        sdy[c] += dy[r * C + c];
+        sdyx[c] += (double) dy[r * C + c] * xh[r * C + c];
+      }
   for (int64_t c = 0; c < C; c++)
     {
-      double sdy = 0, sdyx = 0;
-      for (int64_t r = 0; r < rows; r++)
-        {
-          sdy += out->dx[r * C + c];
-          sdyx += (double) out->dx[r * C + c] * gl->aux[r * C + c];
-        }
       if (gl->wt[0].g)
-        gl->wt[0].g[c] = (float) sdyx;
+        gl->wt[0].g[c] = (float) sdyx[c];
       if (gl->wt[1].g)
-        gl->wt[1].g[c] = (float) sdy;
-      if (!in->dx)
-        continue;
-      float k = (gamma ? gamma[c] : 1.0f) * gl->inv_std[c];
-      if (!batch_stats)
-        {
-          for (int64_t r = 0; r < rows; r++)
-            in->dx[r * C + c] += k * out->dx[r * C + c];
-          continue;
-        }
-      /* The mean and variance depend on x too: dx = k·(dy − mean(dy) − x̂·mean(dy·x̂)). */
-      float mdy = (float) (sdy / (double) rows), mdyx = (float) (sdyx / (double) rows);
-      for (int64_t r = 0; r < rows; r++)
-        in->dx[r * C + c] += k * (out->dx[r * C + c] - mdy - gl->aux[r * C + c] * mdyx);
+        gl->wt[1].g[c] = (float) sdy[c];
+      k[c] = (gamma ? gamma[c] : 1.0f) * gl->inv_std[c];
+      /* With batch statistics the mean and variance depend on x too:
+       * dx = k·(dy − mean(dy) − x̂·mean(dy·x̂)); with moving ones dx = k·dy. */
+      mdy[c] = batch_stats ? (float) (sdy[c] / (double) rows) : 0.0f;
+      mdyx[c] = batch_stats ? (float) (sdyx[c] / (double) rows) : 0.0f;
     }
+  if (in->dx)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++)
+        in->dx[r * C + c] += k[c] * (dy[r * C + c] - mdy[c] - xh[r * C + c] * mdyx[c]);
+  free (sdy);
+  free (k);
 }
 
 /* ---------------------------------------------------------------- pooling, resizing */
@@ -626,7 +638,7 @@ osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool trai
   switch (gl->kind)
     {
     case OSH_GRAD_CONV:
-    case OSH_GRAD_DENSE: osh_grad_conv_forward (gl, vals, batch, scr); break;
+    case OSH_GRAD_DENSE: osh_grad_conv_forward (gl, vals, batch); break;
     case OSH_GRAD_BN: bn_forward (gl, vals, batch, training); break;
     case OSH_GRAD_ACT:
       osh_grad_activate (gl->act, gl->alpha, gl->cap, in->x, out->x, n,

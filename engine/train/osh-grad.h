@@ -78,8 +78,7 @@ typedef struct
 
 typedef struct
 {
-  float *cols;  /* im2col scratch */
-  float *dcols; /* its gradient */
+  float *dcols; /* the gradient of a convolution's im2col */
   int64_t cols_size;
   uint64_t rng; /* Dropout */
 } OshGradScratch;
@@ -94,6 +93,11 @@ void osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool
                        OshGradScratch *scr);
 void osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training,
                         OshGradScratch *scr);
+
+/* Conv2D and Dense (osh-grad-conv.c). */
+void osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch);
+void osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
+                             OshGradScratch *scr);
 
 void osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float *y, int64_t n,
                         int64_t last);

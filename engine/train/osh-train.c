@@ -258,7 +258,6 @@ osh_trainer_free (OshTrainer *t)
     osh_grad_layer_clear (&t->layers[i]);
   for (int i = 0; i < t->n_params; i++)
     free (t->params[i].m), free (t->params[i].v);
-  free (t->scr.cols);
   free (t->scr.dcols);
   free (t->vals);
   free (t->refs);
@@ -333,15 +332,24 @@ forward (OshTrainer *t, const float *const *features, int64_t batch, bool traini
     osh_grad_forward (&t->layers[i], t->vals, batch, training, &t->scr);
 }
 
+/* `feature_grads` false: the features' gradients are not computed (training needs none, and
+ * the first convolution's dcols product is as large as its forward). */
 static void
-backward (OshTrainer *t, const float *dout, int64_t batch, bool training)
+backward (OshTrainer *t, const float *dout, int64_t batch, bool training, bool feature_grads)
 {
+  float *kept[OSH_GRAD_MAX_INPUTS * 4] = { 0 };
   for (int i = 0; i < t->n_vals; i++)
-    memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
+    if (i >= t->n_features || feature_grads)
+      memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
+    else if (i < (int) (sizeof kept / sizeof *kept))
+      kept[i] = t->vals[i].dx, t->vals[i].dx = NULL; /* the kernels skip a NULL gradient */
   OshGradValue *out = &t->vals[t->out];
   memcpy (out->dx, dout, (size_t) (batch * out->numel) * sizeof (float));
   for (int i = t->n_layers - 1; i >= 0; i--)
     osh_grad_backward (&t->layers[i], t->vals, batch, training, &t->scr);
+  for (int i = 0; !feature_grads && i < t->n_features; i++)
+    if (i < (int) (sizeof kept / sizeof *kept))
+      t->vals[i].dx = kept[i];
 }
 
 bool
@@ -352,7 +360,7 @@ osh_trainer_forward_backward (OshTrainer *t, const float *const *features, int64
     return false;
   forward (t, features, batch, training);
   if (dout)
-    backward (t, dout, batch, training);
+    backward (t, dout, batch, training, true);
   return true;
 }
 
@@ -454,7 +462,7 @@ osh_trainer_train_batch (OshTrainer *t, const float *const *features, const floa
         float d = out->x[j] * (1.0f - out->x[j]);
         t->dout[j] = d > 1e-12f ? t->dout[j] / d : 0.0f;
       }
-  backward (t, t->dout, batch, true);
+  backward (t, t->dout, batch, true, false);
   step_optimizer (t);
   if (stats)
     *stats = s;
