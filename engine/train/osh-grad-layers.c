@@ -219,8 +219,10 @@ osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t 
   if (strcmp (cls, "UpSampling2D") == 0)
     {
       gl->kind = OSH_GRAD_UPSAMPLE;
-      if (strcmp (osh_config_string (c, "interpolation", "nearest"), "nearest") != 0)
-        return unsupported (l, "interpolation other than nearest", err);
+      const char *interpolation = osh_config_string (c, "interpolation", "nearest");
+      gl->bilinear = strcmp (interpolation, "bilinear") == 0;
+      if (!gl->bilinear && strcmp (interpolation, "nearest") != 0)
+        return unsupported (l, "interpolation other than nearest and bilinear", err);
       if (!config_pair (c, "size", 2, &gl->sh, &gl->sw) || in->shape.rank != 3)
         return unsupported (l, "this size", err);
       return true;
@@ -440,23 +442,50 @@ pool_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch)
           }
 }
 
+/* Bilinear sampling with half-pixel centres (tf.image.resize, which Keras's UpSampling2D
+ * calls): output cell i reads source cells i0 and i1 with weights 1 − f and f. */
+static void
+bilinear_axis (int src, int dst, int i, int *i0, int *i1, float *f)
+{
+  double at = ((double) i + 0.5) * src / dst - 0.5;
+  if (at < 0)
+    at = 0;
+  *i0 = (int) at;
+  *i1 = *i0 + 1 < src ? *i0 + 1 : src - 1;
+  *f = (float) (at - *i0);
+}
+
 static void
 upsample (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool backward)
 {
   OshGradValue *in = &vals[gl->in[0]], *out = &vals[gl->out];
-  int W = (int) in->shape.dim[1], C = (int) in->shape.dim[2];
+  int H = (int) in->shape.dim[0], W = (int) in->shape.dim[1], C = (int) in->shape.dim[2];
   int OH = (int) out->shape.dim[0], OW = (int) out->shape.dim[1];
   for (int64_t b = 0; b < batch; b++)
     for (int oy = 0; oy < OH; oy++)
       for (int ox = 0; ox < OW; ox++)
         {
-          int64_t o = b * out->numel + ((int64_t) oy * OW + ox) * C;
-          int64_t i = b * in->numel + ((int64_t) (oy / gl->sh) * W + ox / gl->sw) * C;
+          int y0 = oy / gl->sh, y1 = y0, x0 = ox / gl->sw, x1 = x0;
+          float fy = 0, fx = 0;
+          if (gl->bilinear)
+            {
+              bilinear_axis (H, OH, oy, &y0, &y1, &fy);
+              bilinear_axis (W, OW, ox, &x0, &x1, &fx);
+            }
+          const int64_t at[4] = { (int64_t) y0 * W + x0, (int64_t) y0 * W + x1,
+                                  (int64_t) y1 * W + x0, (int64_t) y1 * W + x1 };
+          const float wt[4] = { (1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx };
+          int64_t o = b * out->numel + ((int64_t) oy * OW + ox) * C, base = b * in->numel;
           for (int c = 0; c < C; c++)
-            if (backward)
-              in->dx[i + c] += out->dx[o + c];
-            else
-              out->x[o + c] = in->x[i + c];
+            {
+              if (backward)
+                for (int k = 0; k < 4; k++)
+                  in->dx[base + at[k] * C + c] += wt[k] * out->dx[o + c];
+              else
+                out->x[o + c] =
+                    wt[0] * in->x[base + at[0] * C + c] + wt[1] * in->x[base + at[1] * C + c]
+                    + wt[2] * in->x[base + at[2] * C + c] + wt[3] * in->x[base + at[3] * C + c];
+            }
         }
 }
 

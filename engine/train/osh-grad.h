@@ -67,6 +67,7 @@ typedef struct
   bool frozen;         /* BatchNormalization in inference mode */
   float eps, momentum; /* BatchNormalization */
   float rate;          /* Dropout */
+  bool bilinear;       /* UpSampling2D: bilinear (else nearest) */
   /* Conv2D/Dense: kernel, bias. BN: gamma, beta, moving mean, moving variance (NULL w when
    * the layer has no scale or center). */
   OshGradWeight wt[4];

@@ -29,7 +29,7 @@
  * Layers a head may contain: Conv2D (strides, same/valid padding, dilation, an activation),
  * Dense, BatchNormalization, Activation and ReLU (relu, relu6 via max_value, leaky via
  * negative_slope, sigmoid, swish/silu, tanh, softmax, linear), GlobalAveragePooling2D,
- * MaxPooling2D, AveragePooling2D, UpSampling2D (nearest), Flatten, Reshape, Add, Concatenate,
+ * MaxPooling2D, AveragePooling2D, UpSampling2D (nearest, bilinear), Flatten, Reshape, Add, Concatenate,
  * Dropout. Anything else fails at osh_trainer_new naming the layer. */
 #pragma once
 

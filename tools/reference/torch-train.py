@@ -92,6 +92,9 @@ def run_layer(cls, cfg, w, xs, training, frozen):
         return y.permute(0, 2, 3, 1), None
     if cls == "UpSampling2D":
         s = cfg["size"]
+        if cfg.get("interpolation") == "bilinear":  # half-pixel centres, as tf.image.resize
+            return F.interpolate(x.permute(0, 3, 1, 2), scale_factor=tuple(s), mode="bilinear",
+                                 align_corners=False).permute(0, 2, 3, 1), None
         return x.repeat_interleave(s[0], 1).repeat_interleave(s[1], 2), None
     if cls in ("Flatten", "Reshape"):
         shape = [-1] if cls == "Flatten" else cfg["target_shape"]
@@ -254,6 +257,8 @@ def cases():
                               strides=[2, 2], padding="valid")])
     g("upsample_flatten_dense", [plain("u", "UpSampling2D", ["input"], size=[2, 3]),
                                  plain("f", "Flatten", ["u"]), dense("d", ["f"], 7 * 2 * 6 * 3 * 3, 3)])
+    g("upsample_bilinear", [plain("u", "UpSampling2D", ["input"], size=[2, 3],
+                                  interpolation="bilinear"), conv("c", ["u"], 3, 2, k=3)])
     g("add_concat", [conv("a", ["input"], 3, 4, k=3), conv("b", ["input"], 3, 4, k=1),
                      plain("s", "Add", ["a", "b"]),
                      plain("c", "Concatenate", ["s", "input"], axis=-1)])
