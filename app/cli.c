@@ -40,6 +40,22 @@ static const OshCommand commands[] = {
     EDITS_HELP "  -o OUT                the edited model (.keras, .h5, model.json, .onnx)\n"
                "  --python SNIPPET.py   a Keras snippet making the same edit\n",
     osh_cmd_attach },
+  { "fit", "MODEL [EDITS] --data DIR -o OUT [options]",
+    "train the trainable head on pictures, the backbone frozen",
+    EDITS_HELP "                        (with --attach the model's own layers are frozen)\n"
+               "  --data DIR            a folder per class, or pictures with NAME-mask.png\n"
+               "  -o OUT                the model with the trained head\n"
+               "  --epochs N            passes over the data (default 10)\n"
+               "  --batch B             pictures per step (default 32)\n"
+               "  --optimizer adam|sgd  Keras's formulas and defaults (default adam)\n"
+               "  --lr X                learning rate (default: adam 0.001, sgd 0.01)\n"
+               "  --momentum M, --nesterov  SGD's momentum\n"
+               "  --seed S              the shuffling and dropout seed (default 1)\n"
+               "  --no-shuffle          pictures in sorted order\n"
+               "  --val-split F         the share that validates (default 0.2)\n"
+               "  --threads N           compute threads (default 1)\n"
+               "  --json                the history as one JSON document on stdout\n",
+    osh_cmd_fit },
   { "export", "MODEL [EDITS] -o OUT",
     "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
     EDITS_HELP "  -o OUT                the file to write\n", osh_cmd_export },

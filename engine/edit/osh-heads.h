@@ -13,6 +13,8 @@
  * aux_head_out). `classifier:N` is GlobalAveragePooling2D -> Dense(N, softmax). New layers get full
  * Keras 2 configs and fresh weights (Glorot-uniform kernels from a fixed seed, zero biases,
  * BatchNorm gamma 1, beta 0, mean 0, variance 1); the head's output becomes a new model output.
+ * Every layer the model already had is marked frozen (trainable false, as a Keras user freezes a
+ * backbone) and the head's layers trainable, so fitting the edited model trains the head only.
  *
  * Each step is made as that Keras layer; a graph whose dialect lowers Keras layers (ONNX:
  * osh-dialect.h, engine/onnx/osh-onnx-lower.c) gets the nodes of its own ops with the same seeded

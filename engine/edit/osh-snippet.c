@@ -296,7 +296,9 @@ osh_snippet_python (const OshGraph *g, const OshSnippetHead *heads, int n_heads,
       osh_strbuf_printf (&b, "model = keras.models.load_model(");
       py_str (&b, model_path);
     }
-  osh_strbuf_printf (&b, ", compile=False)\n");
+  osh_strbuf_printf (&b,
+                     ", compile=False)\n"
+                     "model.trainable = False  # frozen, as Offshoot saves it: the heads train\n");
   Replay r;
   bool replay = replay_fits (g, heads, n_heads, &r);
   if (replay)

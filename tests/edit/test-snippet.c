@@ -54,6 +54,8 @@ test_nested (void)
   assert_python_parses (py);
   g_assert_nonnull (
       strstr (py, "model = keras.models.load_model(\"my \\\"model\\\".h5\", compile=False)"));
+  /* Offshoot's attach freezes the model the head goes on; the snippet does the same. */
+  g_assert_nonnull (strstr (py, "compile=False)\nmodel.trainable = False"));
   /* The StackOverflow answer: everything from the SAME instance's own input. */
   g_assert_nonnull (strstr (py, "inner = model.get_layer(\"efficientnet\")\n"
                                 "y_gap = model.get_layer(\"gap\")(inner.outputs[0])\n"

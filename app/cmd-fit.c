@@ -1,0 +1,573 @@
+/* offshoot fit MODEL [EDITS] --data DIR -o OUT: train the head, the backbone frozen.
+ *
+ * Attaching a head freezes every layer the model had (Keras's trainable = false, osh-heads.h) and
+ * the head trains; a model attached earlier and saved keeps those flags, so `attach` then `fit`
+ * trains the same head. The cut
+ * between frozen and trained is every frozen layer: the pictures run once through the inference
+ * plan, which keeps the cut's outputs (the features), and the epochs then cost only the head
+ * (engine/train/osh-train.h).
+ *
+ * Data: DIR with a folder per class (Keras's image_dataset_from_directory layout; classes by
+ * folder name, pictures by file name) for a softmax classifier, or pictures with masks beside
+ * them (NAME.png and NAME-mask.png or NAME_mask.png, as `offshoot samples` writes) for a
+ * one-channel map. The last --val-split of the (seeded, shuffled) list validates. */
+#include <glib.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli-edits.h"
+#include "cli.h"
+#include "osh-exec.h"
+#include "osh-image.h"
+#include "osh-model.h"
+#include "osh-train.h"
+
+typedef struct
+{
+  char *picture;
+  char *mask; /* NULL for classes */
+  int label;  /* class index, -1 for masks */
+} FitExample;
+
+typedef struct
+{
+  GPtrArray *examples; /* FitExample* */
+  GPtrArray *classes;  /* class folder names */
+} FitData;
+
+static void
+example_free (gpointer p)
+{
+  FitExample *e = p;
+  g_free (e->picture);
+  g_free (e->mask);
+  g_free (e);
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static GPtrArray *
+sorted_entries (const char *dir, OshError *err)
+{
+  GError *error = NULL;
+  GDir *d = g_dir_open (dir, 0, &error);
+  if (!d)
+    {
+      osh_fail (err, OSH_ERR_IO, "%s: %s", dir, error->message);
+      g_error_free (error);
+      return NULL;
+    }
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *n; (n = g_dir_read_name (d));)
+    if (n[0] != '.')
+      g_ptr_array_add (names, g_strdup (n));
+  g_dir_close (d);
+  g_ptr_array_sort (names, compare_strings);
+  return names;
+}
+
+static bool
+is_picture (const char *name)
+{
+  static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".bmp", ".gif" };
+  size_t len = strlen (name);
+  for (size_t i = 0; i < G_N_ELEMENTS (ext); i++)
+    if (len > strlen (ext[i]) && g_ascii_strcasecmp (name + len - strlen (ext[i]), ext[i]) == 0)
+      return true;
+  return false;
+}
+
+static bool
+is_mask_name (const char *name)
+{
+  const char *dot = strrchr (name, '.');
+  return dot && dot - name >= 5
+         && (strncmp (dot - 5, "-mask", 5) == 0 || strncmp (dot - 5, "_mask", 5) == 0);
+}
+
+/* The mask beside a picture, or NULL. */
+static char *
+mask_of (const char *dir, const char *name)
+{
+  const char *dot = strrchr (name, '.');
+  static const char *const tails[] = { "-mask", "_mask" };
+  for (size_t t = 0; t < G_N_ELEMENTS (tails); t++)
+    {
+      char *m = g_strdup_printf ("%.*s%s%s", (int) (dot - name), name, tails[t], dot);
+      char *path = g_build_filename (dir, m, NULL);
+      g_free (m);
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return path;
+      g_free (path);
+    }
+  return NULL;
+}
+
+static bool
+read_data (const char *dir, FitData *data, OshError *err)
+{
+  data->examples = g_ptr_array_new_with_free_func (example_free);
+  data->classes = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *names = sorted_entries (dir, err);
+  if (!names)
+    return false;
+  GString *orphans = g_string_new (NULL);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      char *path = g_build_filename (dir, n, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          GPtrArray *files = sorted_entries (path, err);
+          if (!files)
+            {
+              g_free (path);
+              g_ptr_array_unref (names);
+              g_string_free (orphans, TRUE);
+              return false;
+            }
+          bool any = false;
+          for (guint j = 0; j < files->len; j++)
+            any = any || is_picture (files->pdata[j]);
+          if (!any)
+            {
+              osh_fail (err, OSH_ERR_USAGE, "%s: an empty class folder (no pictures)", path);
+              g_free (path);
+              g_ptr_array_unref (files);
+              g_ptr_array_unref (names);
+              g_string_free (orphans, TRUE);
+              return false;
+            }
+          int label = (int) data->classes->len;
+          g_ptr_array_add (data->classes, g_strdup (n));
+          for (guint j = 0; j < files->len; j++)
+            if (is_picture (files->pdata[j]))
+              {
+                FitExample *e = g_new0 (FitExample, 1);
+                e->picture = g_build_filename (path, files->pdata[j], NULL);
+                e->label = label;
+                g_ptr_array_add (data->examples, e);
+              }
+          g_ptr_array_unref (files);
+        }
+      else if (is_picture (n) && !is_mask_name (n))
+        {
+          char *mask = mask_of (dir, n);
+          if (!mask)
+            g_string_append_printf (orphans, "%s%s", orphans->len ? ", " : "", n);
+          else
+            {
+              FitExample *e = g_new0 (FitExample, 1);
+              e->picture = g_strdup (path);
+              e->mask = mask;
+              e->label = -1;
+              g_ptr_array_add (data->examples, e);
+            }
+        }
+      g_free (path);
+    }
+  g_ptr_array_unref (names);
+  if (orphans->len && data->examples->len)
+    fprintf (stderr, "offshoot fit: skipped pictures without a mask: %s\n", orphans->str);
+  g_string_free (orphans, TRUE);
+  bool classes = data->classes->len > 0;
+  for (guint i = 0; i < data->examples->len; i++)
+    if ((((FitExample *) data->examples->pdata[i])->label >= 0) != classes)
+      return osh_fail (err, OSH_ERR_USAGE,
+                       "%s: holds both class folders and pictures with masks; use one layout", dir);
+  if (data->examples->len == 0)
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "%s: no training data (expected a folder per class, or pictures with "
+                     "NAME-mask.png beside them)",
+                     dir);
+  return true;
+}
+
+typedef struct
+{
+  int64_t n;
+  int nf;
+  float **features; /* per feature: n × numel */
+  float *targets;   /* n × output numel */
+} FitCache;
+
+/* Runs every picture through the frozen part once, keeping the features, and makes its target. */
+static bool
+cache_features (const OshGraph *g, OshTrainer *t, const FitData *data, int threads, FitCache *cache,
+                OshError *err)
+{
+  int nf = osh_trainer_n_features (t);
+  const char **paths = g_new (const char *, nf);
+  for (int f = 0; f < nf; f++)
+    paths[f] = osh_trainer_feature_path (t, f);
+  OshExecOptions eo = osh_exec_options_default ();
+  eo.threads = threads;
+  eo.capture = paths;
+  eo.n_capture = nf;
+  OshPlan *plan = osh_plan_new (g, &eo, err);
+  g_free (paths);
+  if (!plan)
+    return false;
+  OshPreprocess pp;
+  osh_preprocess_propose (g, &pp);
+  int64_t n = data->examples->len, on = osh_trainer_output_numel (t);
+  const OshShape *os = osh_trainer_output_shape (t);
+  cache->n = n;
+  cache->nf = nf;
+  cache->features = g_new0 (float *, nf);
+  for (int f = 0; f < nf; f++)
+    cache->features[f] = g_new (float, n *osh_trainer_feature_numel (t, f));
+  cache->targets = g_new0 (float, n *on);
+  OshLossKind loss = osh_trainer_loss (t);
+  bool ok = true;
+  for (int64_t i = 0; i < n && ok; i++)
+    {
+      const FitExample *e = data->examples->pdata[i];
+      OshImage *img = osh_image_load (e->picture, err);
+      OshTensor *x = img ? osh_image_to_tensor (img, &pp, err) : NULL;
+      ok = x && osh_plan_run (plan, (const OshTensor *const[]){ x }, 1, NULL, err);
+      for (int f = 0; ok && f < nf; f++)
+        {
+          OshShape s;
+          const float *a = osh_plan_activation (plan, osh_trainer_feature_path (t, f), &s);
+          int64_t fn = osh_trainer_feature_numel (t, f);
+          ok = a && osh_shape_numel (&s) == fn;
+          if (ok)
+            memcpy (cache->features[f] + i * fn, a, (size_t) fn * sizeof (float));
+          else
+            osh_fail (err, OSH_ERR_SHAPE, "the features of '%s' have an unexpected size",
+                      osh_trainer_feature_path (t, f));
+        }
+      float *target = cache->targets + i * on;
+      if (ok && e->label >= 0)
+        {
+          if (loss != OSH_LOSS_CCE || on != (int64_t) data->classes->len)
+            ok = osh_fail (err, OSH_ERR_USAGE,
+                           "%d class folders, but the trained output is not a softmax over %d "
+                           "classes",
+                           (int) data->classes->len, (int) on);
+          else
+            target[e->label] = 1.0f;
+        }
+      else if (ok)
+        {
+          if (loss != OSH_LOSS_BCE || os->rank != 3)
+            ok = osh_fail (err, OSH_ERR_USAGE,
+                           "pictures with masks, but the trained output is not a one-channel map");
+          OshImage *m = ok ? osh_image_load (e->mask, err) : NULL;
+          ok = ok && m;
+          if (ok)
+            {
+              float *gray = g_new (float, (size_t) m->width * m->height);
+              for (int64_t p = 0; p < (int64_t) m->width * m->height; p++)
+                gray[p] = m->rgb[p * 3] / 255.0f;
+              osh_train_area_resize (gray, m->height, m->width, target, (int) os->dim[0],
+                                     (int) os->dim[1]);
+              g_free (gray);
+            }
+          osh_image_free (m);
+        }
+      if (!ok)
+        osh_error_prefix (err, "%s: ", e->picture);
+      osh_tensor_free (x);
+      osh_image_free (img);
+    }
+  osh_plan_free (plan);
+  return ok;
+}
+
+typedef struct
+{
+  double loss;
+  double metric; /* accuracy or IoU; NAN when no examples */
+} FitScore;
+
+/* One pass over `order[0..n)`: training steps, or evaluation. */
+static bool
+run_pass (OshTrainer *t, const FitCache *c, const int64_t *order, int64_t n, int batch, bool train,
+          FitScore *score, OshError *err)
+{
+  int nf = osh_trainer_n_features (t);
+  int64_t on = osh_trainer_output_numel (t);
+  float **fb = g_new (float *, nf);
+  for (int f = 0; f < nf; f++)
+    fb[f] = g_new (float, (int64_t) batch *osh_trainer_feature_numel (t, f));
+  float *tb = g_new (float, (int64_t) batch *on);
+  double loss_sum = 0;
+  int64_t correct = 0, count = 0, inter = 0, uni = 0;
+  bool ok = true;
+  for (int64_t at = 0; at < n && ok; at += batch)
+    {
+      int64_t b = n - at < batch ? n - at : batch;
+      for (int64_t i = 0; i < b; i++)
+        {
+          int64_t e = order[at + i];
+          for (int f = 0; f < nf; f++)
+            {
+              int64_t fn = osh_trainer_feature_numel (t, f);
+              memcpy (fb[f] + i * fn, c->features[f] + e * fn, (size_t) fn * sizeof (float));
+            }
+          memcpy (tb + i * on, c->targets + e * on, (size_t) on * sizeof (float));
+        }
+      OshTrainStats s;
+      ok = train ? osh_trainer_train_batch (t, (const float *const *) fb, tb, b, &s, err)
+                 : osh_trainer_evaluate_batch (t, (const float *const *) fb, tb, b, &s, err);
+      loss_sum += s.loss * (double) b;
+      correct += s.correct, count += s.count, inter += s.inter, uni += s.uni;
+    }
+  for (int f = 0; f < nf; f++)
+    g_free (fb[f]);
+  g_free (fb);
+  g_free (tb);
+  score->loss = n ? loss_sum / (double) n : NAN;
+  score->metric = count ? (double) correct / (double) count
+                  : uni ? (double) inter / (double) uni
+                  : n   ? 1.0
+                        : NAN;
+  return ok;
+}
+
+typedef struct
+{
+  const char *model, *data, *out;
+  int epochs, batch, threads;
+  double lr, momentum, val_split;
+  bool nesterov, shuffle, json;
+  OshOptimKind optimizer;
+  uint64_t seed;
+} FitArgs;
+
+static int
+parse_args (int argc, char **argv, FitArgs *a)
+{
+  *a = (FitArgs){
+    .epochs = 10, .batch = 32, .threads = 1, .val_split = 0.2, .shuffle = true, .seed = 1
+  };
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+      char *end = NULL;
+      if (strcmp (arg, "--json") == 0)
+        a->json = true;
+      else if (strcmp (arg, "--no-shuffle") == 0)
+        a->shuffle = false;
+      else if (strcmp (arg, "--nesterov") == 0)
+        a->nesterov = true;
+      else if (arg[0] != '-')
+        {
+          if (a->model)
+            return osh_cli_usage_error (argv[0], "unexpected argument '%s'", arg);
+          a->model = arg;
+        }
+      else if (!val)
+        return osh_cli_usage_error (argv[0], "%s needs a value", arg);
+      else if (strcmp (arg, "-o") == 0)
+        a->out = val, i++;
+      else if (strcmp (arg, "--data") == 0)
+        a->data = val, i++;
+      else if (strcmp (arg, "--optimizer") == 0)
+        {
+          if (strcmp (val, "sgd") != 0 && strcmp (val, "adam") != 0)
+            return osh_cli_usage_error (argv[0], "--optimizer is sgd or adam, not '%s'", val);
+          a->optimizer = val[0] == 's' ? OSH_OPTIM_SGD : OSH_OPTIM_ADAM;
+          i++;
+        }
+      else
+        {
+          double v = strtod (val, &end);
+          if (end == val || *end || !isfinite (v))
+            return osh_cli_usage_error (argv[0], "%s takes a number, not '%s'", arg, val);
+          i++;
+          if (strcmp (arg, "--epochs") == 0 && v >= 1 && v <= 100000)
+            a->epochs = (int) v;
+          else if (strcmp (arg, "--batch") == 0 && v >= 1 && v <= 4096)
+            a->batch = (int) v;
+          else if (strcmp (arg, "--lr") == 0 && v > 0)
+            a->lr = v;
+          else if (strcmp (arg, "--momentum") == 0 && v >= 0 && v < 1)
+            a->momentum = v;
+          else if (strcmp (arg, "--val-split") == 0 && v >= 0 && v < 1)
+            a->val_split = v;
+          else if (strcmp (arg, "--threads") == 0 && v >= 1 && v <= 256)
+            a->threads = (int) v;
+          else if (strcmp (arg, "--seed") == 0 && v >= 0)
+            a->seed = (uint64_t) v;
+          else
+            return osh_cli_usage_error (argv[0], "bad option or value: %s %s", arg, val);
+        }
+    }
+  if (!a->model || !a->data || !a->out)
+    return osh_cli_usage_error (argv[0], !a->model  ? "which model?"
+                                         : !a->data ? "--data DIR is required"
+                                                    : "-o OUT is required");
+  return OSH_EXIT_OK;
+}
+
+/* Fisher–Yates with a splitmix64 stream: the same order for the same seed everywhere. */
+static void
+shuffle (int64_t *v, int64_t n, uint64_t *state)
+{
+  for (int64_t i = n - 1; i > 0; i--)
+    {
+      uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      z ^= z >> 31;
+      int64_t j = (int64_t) (z % (uint64_t) (i + 1)), tmp = v[i];
+      v[i] = v[j];
+      v[j] = tmp;
+    }
+}
+
+static int
+fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_t *history)
+{
+  OshError err = { 0 };
+  OshGraph *g = osh_cli_load_model (a->model, &err);
+  OshTrainer *t = NULL;
+  GPtrArray *cut = g_ptr_array_new_with_free_func (free);
+  int status = OSH_EXIT_USAGE;
+  if (!g)
+    goto fail;
+  if (!osh_cli_run_edits (edits, &g, &err) || !read_data (a->data, data, &err))
+    goto fail;
+  for (int i = 0; i < g->n_layers; i++)
+    if (!g->layers[i].trainable && g->layers[i].owner < 0)
+      g_ptr_array_add (cut, osh_graph_layer_path (g, i));
+  if (cut->len == 0)
+    {
+      osh_fail (&err, OSH_ERR_USAGE,
+                "every layer of %s is trainable: fit trains a head on a frozen backbone; attach "
+                "one with --attach LAYER=HEAD (the model's own layers are then frozen)",
+                a->model);
+      goto fail;
+    }
+  OshTrainOptions to = osh_train_options_default ();
+  to.optimizer = a->optimizer;
+  to.learning_rate = a->lr;
+  to.momentum = a->momentum;
+  to.nesterov = a->nesterov;
+  to.seed = a->seed;
+  to.max_batch = a->batch;
+  to.threads = a->threads;
+  t = osh_trainer_new (g, g->n_outputs - 1, (const char *const *) cut->pdata, (int) cut->len, &to,
+                       &err);
+  if (t && osh_trainer_n_trainable (t) == 0)
+    osh_fail (&err, OSH_ERR_USAGE,
+              "nothing between the frozen layers and the last output is trainable; attach a head "
+              "(--attach LAYER=HEAD)");
+  if (!t || osh_trainer_n_trainable (t) == 0
+      || !cache_features (g, t, data, a->threads, cache, &err))
+    goto fail;
+  int64_t n = cache->n, *order = g_new (int64_t, n);
+  for (int64_t i = 0; i < n; i++)
+    order[i] = i;
+  uint64_t rng = a->seed;
+  if (a->shuffle)
+    shuffle (order, n, &rng);
+  int64_t n_val = (int64_t) floor ((double) n * a->val_split), n_train = n - n_val;
+  if (n_train < 1)
+    {
+      g_free (order);
+      osh_fail (&err, OSH_ERR_USAGE, "no pictures left to train on after the validation split");
+      goto fail;
+    }
+  const char *metric = osh_trainer_loss (t) == OSH_LOSS_CCE ? "accuracy" : "iou";
+  if (!a->json)
+    printf ("training %lld weights of %s on %lld pictures (%lld validate), features at %s\n",
+            (long long) osh_trainer_n_params (t), a->model, (long long) n_train, (long long) n_val,
+            osh_trainer_feature_path (t, 0));
+  bool ok = true;
+  for (int e = 0; e < a->epochs && ok; e++)
+    {
+      if (a->shuffle)
+        shuffle (order, n_train, &rng);
+      FitScore tr, va = { NAN, NAN };
+      gint64 t0 = g_get_monotonic_time ();
+      struct timespec c0, c1;
+      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c0);
+      ok = run_pass (t, cache, order, n_train, a->batch, true, &tr, &err)
+           && run_pass (t, cache, order + n_train, n_val, a->batch, false, &va, &err);
+      double seconds = (double) (g_get_monotonic_time () - t0) / 1e6;
+      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c1);
+      double cpu = (double) (c1.tv_sec - c0.tv_sec) + (double) (c1.tv_nsec - c0.tv_nsec) / 1e9;
+      json_t *row = json_pack ("{s:i, s:f, s:f}", "epoch", e + 1, "loss", tr.loss, metric,
+                               isnan (tr.metric) ? 0.0 : tr.metric);
+      if (n_val)
+        {
+          json_object_set_new (row, "val_loss", json_real (va.loss));
+          char key[32];
+          snprintf (key, sizeof key, "val_%s", metric);
+          json_object_set_new (row, key, json_real (va.metric));
+        }
+      json_object_set_new (row, "seconds", json_real (seconds));
+      json_object_set_new (row, "cpu_seconds", json_real (cpu));
+      json_array_append_new (history, row);
+      if (!a->json && n_val)
+        printf ("epoch %d/%d: loss %.4f %s %.4f, val_loss %.4f val_%s %.4f (%.2f s)\n", e + 1,
+                a->epochs, tr.loss, metric, tr.metric, va.loss, metric, va.metric, seconds);
+      else if (!a->json)
+        printf ("epoch %d/%d: loss %.4f %s %.4f\n", e + 1, a->epochs, tr.loss, metric, tr.metric);
+      fflush (stdout);
+    }
+  g_free (order);
+  if (!ok || !osh_model_save (g, a->out, &err))
+    goto fail;
+  if (a->json)
+    {
+      json_t *doc =
+          json_pack ("{s:s, s:s, s:s, s:I, s:I, s:O}", "output", a->out, "features",
+                     osh_trainer_feature_path (t, 0), "metric", metric, "train",
+                     (json_int_t) n_train, "validation", (json_int_t) n_val, "history", history);
+      char *text = json_dumps (doc, JSON_COMPACT);
+      printf ("%s\n", text);
+      free (text);
+      json_decref (doc);
+    }
+  else
+    printf ("Saved %s\n", a->out);
+  status = OSH_EXIT_OK;
+  goto done;
+fail:
+  status = osh_cli_report ("fit", &err);
+done:
+  osh_trainer_free (t);
+  osh_graph_free (g);
+  g_ptr_array_unref (cut);
+  return status;
+}
+
+int
+osh_cmd_fit (int argc, char **argv)
+{
+  OshError err = { 0 };
+  OshCliEdits edits;
+  if (!osh_cli_parse_edits (&argc, argv, &edits, &err))
+    return osh_cli_report (argv[0], &err);
+  FitArgs a;
+  int status = parse_args (argc, argv, &a);
+  FitData data = { 0 };
+  FitCache cache = { 0 };
+  json_t *history = json_array ();
+  if (status == OSH_EXIT_OK)
+    status = fit (&a, &edits, &data, &cache, history);
+  json_decref (history);
+  if (cache.features)
+    for (int f = 0; f < cache.nf; f++)
+      g_free (cache.features[f]);
+  g_free (cache.features);
+  g_free (cache.targets);
+  if (data.examples)
+    g_ptr_array_unref (data.examples);
+  if (data.classes)
+    g_ptr_array_unref (data.classes);
+  osh_cli_edits_clear (&edits);
+  return status;
+}

@@ -1,0 +1,109 @@
+/* osh-grad.h — the head layers' forward and backward kernels (private to engine/train).
+ *
+ * Data are channels-last; a value holds `batch` examples of `numel` floats each, shape
+ * (without the batch) in `shape`. Backward kernels ADD into the input gradients (a value may
+ * feed several layers) and into the weight gradients are written fresh each batch. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osh-graph.h"
+
+#define OSH_GRAD_MAX_INPUTS 16
+
+typedef struct
+{
+  OshShape shape; /* per example */
+  int64_t numel;  /* per example */
+  float *x;       /* max_batch × numel */
+  float *dx;
+} OshGradValue;
+
+typedef enum
+{
+  OSH_GRAD_CONV,
+  OSH_GRAD_DENSE,
+  OSH_GRAD_BN,
+  OSH_GRAD_ACT,
+  OSH_GRAD_GAP,
+  OSH_GRAD_MAXPOOL,
+  OSH_GRAD_AVGPOOL,
+  OSH_GRAD_UPSAMPLE,
+  OSH_GRAD_COPY, /* Flatten, Reshape: the same numbers in another shape */
+  OSH_GRAD_ADD,
+  OSH_GRAD_CONCAT,
+  OSH_GRAD_DROPOUT,
+} OshGradKind;
+
+typedef enum
+{
+  OSH_ACT_LINEAR,
+  OSH_ACT_RELU, /* with alpha (negative slope) and cap (max_value, 0: none) */
+  OSH_ACT_SIGMOID,
+  OSH_ACT_SWISH,
+  OSH_ACT_TANH,
+  OSH_ACT_SOFTMAX, /* over the last axis */
+} OshActKind;
+
+typedef struct
+{
+  float *w; /* the layer's weight, in the graph (updated in place) */
+  float *g; /* its gradient; NULL when the weight is not trained */
+  int64_t n;
+} OshGradWeight;
+
+typedef struct
+{
+  OshGradKind kind;
+  int layer;
+  int in[OSH_GRAD_MAX_INPUTS], n_in; /* value indices */
+  int out;
+  OshActKind act;
+  float alpha, cap;
+  /* Conv2D and pooling: window, strides, dilation, padding before (top, left). */
+  int kh, kw, sh, sw, dh, dw, pt, pl;
+  int axis;            /* Concatenate, on the per-example shape */
+  bool frozen;         /* BatchNormalization in inference mode */
+  float eps, momentum; /* BatchNormalization */
+  float rate;          /* Dropout */
+  bool bilinear;       /* UpSampling2D: bilinear (else nearest) */
+  /* Conv2D/Dense: kernel, bias. BN: gamma, beta, moving mean, moving variance (NULL w when
+   * the layer has no scale or center). */
+  OshGradWeight wt[4];
+  float *pre;  /* Conv2D/Dense with an activation: the value before it */
+  float *aux;  /* BN: normalised x; Dropout: the mask; MaxPool: the argmax (as int32) */
+  float *mean; /* BN training: the batch mean and 1/sqrt(var+eps) */
+  float *inv_std;
+} OshGradLayer;
+
+typedef struct
+{
+  float *dcols; /* the gradient of a convolution's im2col */
+  int64_t cols_size;
+  uint64_t rng; /* Dropout */
+} OshGradScratch;
+
+/* Reads layer `l` of g into `gl` (kind, sizes, activation), checking shapes against the values.
+ * `in` and `out` are already set. */
+bool osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t max_batch,
+                          OshGradScratch *scr, OshError *err);
+void osh_grad_layer_clear (OshGradLayer *gl);
+
+void osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training,
+                       OshGradScratch *scr);
+void osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training,
+                        OshGradScratch *scr);
+
+/* Conv2D and Dense (osh-grad-conv.c). */
+void osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch);
+void osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
+                             OshGradScratch *scr);
+
+void osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float *y, int64_t n,
+                        int64_t last);
+/* dx = dy · act'(x) given the input x and output y (dx may alias dy). */
+void osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float *x,
+                                 const float *y, const float *dy, float *dx, int64_t n,
+                                 int64_t last);
+bool osh_grad_parse_activation (const char *name, OshActKind *act, float *alpha, float *cap);

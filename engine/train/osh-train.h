@@ -1,0 +1,124 @@
+/* osh-train.h — training a head on frozen features: reverse-mode gradients, losses, optimizers.
+ *
+ * A trainer takes one model output and the "cut": the layers whose outputs are the features
+ * (the attachment point of a head). Everything between the cut and the output is the head; it
+ * runs here with its own forward and backward kernels (OpenBLAS sgemm for convolutions and
+ * dense layers), and everything before the cut is frozen, so the caller computes the features
+ * once per picture with the inference plan (osh-exec.h, capturing osh_trainer_feature_path)
+ * and trains on those.
+ *
+ *   OshTrainOptions opt = osh_train_options_default ();     // Adam, Keras's defaults
+ *   const char *cut[] = { "block5a_expand_conv" };
+ *   OshTrainer *t = osh_trainer_new (g, g->n_outputs - 1, cut, 1, &opt, &err);
+ *   // per batch: features[f] holds batch × osh_trainer_feature_numel (t, f) floats,
+ *   // targets batch × osh_trainer_output_numel (t) (a one-hot row, a mask map, values)
+ *   OshTrainStats s;
+ *   osh_trainer_train_batch (t, features, targets, batch, &s, &err);   // one optimizer step
+ *   osh_trainer_evaluate_batch (t, features, targets, batch, &s, &err); // inference mode
+ *   osh_trainer_free (t);   // the layers' weights in g are the trained ones
+ *
+ * Keras semantics: a layer whose `trainable` is false keeps its weights, and a frozen
+ * BatchNormalization runs in inference mode (its moving statistics); a trainable one normalises
+ * with the batch statistics and updates moving = moving · momentum + batch · (1 − momentum)
+ * with the biased batch variance, as Keras 3 does. Dropout drops with a seeded generator in
+ * training only. Losses average over the batch (and the map's pixels) like Keras's
+ * "sum_over_batch_size". Optimizers follow Keras 3's update formulas and defaults:
+ *   SGD:  m = μ·m − lr·g;  w += m  (Nesterov: w += μ·m − lr·g);  without momentum w −= lr·g
+ *   Adam: α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ);  m += (g−m)(1−β₁);  v += (g²−v)(1−β₂);  w −= α·m/(√v + ε)
+ *
+ * Layers a head may contain: Conv2D (strides, same/valid padding, dilation, an activation),
+ * Dense, BatchNormalization, Activation and ReLU (relu, relu6 via max_value, leaky via
+ * negative_slope, sigmoid, swish/silu, tanh, softmax, linear), GlobalAveragePooling2D,
+ * MaxPooling2D, AveragePooling2D, UpSampling2D (nearest, bilinear), Flatten, Reshape, Add, Concatenate,
+ * Dropout. Anything else fails at osh_trainer_new naming the layer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osh-graph.h"
+
+typedef enum
+{
+  OSH_LOSS_AUTO = 0, /* by the output: softmax → cce, one channel map → bce, else mse */
+  OSH_LOSS_CCE,      /* categorical cross-entropy on probabilities (Keras clips to 1e-7) */
+  OSH_LOSS_BCE,      /* binary cross-entropy on logits (the pre-sigmoid value when the output
+                        layer ends in a sigmoid) against targets in 0..1 */
+  OSH_LOSS_MSE,      /* mean squared error */
+} OshLossKind;
+
+typedef enum
+{
+  OSH_OPTIM_ADAM = 0,
+  OSH_OPTIM_SGD,
+} OshOptimKind;
+
+typedef struct
+{
+  OshOptimKind optimizer;
+  double learning_rate;           /* 0: the optimizer's Keras default (Adam 0.001, SGD 0.01) */
+  double momentum;                /* SGD, default 0 */
+  bool nesterov;                  /* SGD */
+  double beta_1, beta_2, epsilon; /* Adam: 0.9, 0.999, 1e-7 */
+  OshLossKind loss;
+  uint64_t seed;     /* Dropout's masks */
+  int64_t max_batch; /* the largest batch passed in; 0 means 32 */
+  int threads;       /* OpenBLAS threads for the products; 0 means 1 */
+} OshTrainOptions;
+
+typedef struct
+{
+  double loss;     /* mean over the batch */
+  int64_t correct; /* cce: rows whose argmax matches the target's */
+  int64_t count;   /* cce: rows */
+  int64_t inter;   /* bce: pixels over 0.5 in both the output and the target */
+  int64_t uni;     /* bce: pixels over 0.5 in either */
+} OshTrainStats;
+
+typedef struct OshTrainer OshTrainer;
+
+OshTrainOptions osh_train_options_default (void);
+
+/* Prepares training of the head between the layers `cut` (paths; model inputs count as cut
+ * too) and model output `output`. `g` must outlive the trainer; its head weights are updated in
+ * place. Fails with OSH_ERR_UNSUPPORTED naming a head layer it cannot differentiate,
+ * OSH_ERR_USAGE when nothing in the head is trainable or a cut path is unknown. */
+OshTrainer *osh_trainer_new (OshGraph *g, int output, const char *const *cut, int n_cut,
+                             const OshTrainOptions *opt, OshError *err);
+void osh_trainer_free (OshTrainer *t);
+
+int osh_trainer_n_features (const OshTrainer *t);
+const char *osh_trainer_feature_path (const OshTrainer *t, int f); /* the layer to capture */
+int64_t osh_trainer_feature_numel (const OshTrainer *t, int f);    /* per example */
+const OshShape *osh_trainer_output_shape (const OshTrainer *t);    /* per example, no batch */
+int64_t osh_trainer_output_numel (const OshTrainer *t);
+OshLossKind osh_trainer_loss (const OshTrainer *t); /* resolved from OSH_LOSS_AUTO */
+int osh_trainer_n_trainable (const OshTrainer *t);  /* trainable weight tensors */
+int64_t osh_trainer_n_params (const OshTrainer *t); /* their total size */
+
+/* One optimizer step on a batch (forward in training mode, loss, backward, update). */
+bool osh_trainer_train_batch (OshTrainer *t, const float *const *features, const float *targets,
+                              int64_t batch, OshTrainStats *stats, OshError *err);
+/* Forward in inference mode; loss and metrics only. */
+bool osh_trainer_evaluate_batch (OshTrainer *t, const float *const *features, const float *targets,
+                                 int64_t batch, OshTrainStats *stats, OshError *err);
+
+/* For gradient checks: forward (training or inference mode) and backward from `dout`
+ * (batch × output numel) without an update. After it, the output, the features' gradients and
+ * each weight's gradient are readable until the next call. */
+bool osh_trainer_forward_backward (OshTrainer *t, const float *const *features, int64_t batch,
+                                   bool training, const float *dout, OshError *err);
+const float *osh_trainer_output (const OshTrainer *t);
+const float *osh_trainer_feature_grad (const OshTrainer *t, int f);
+/* The gradient of weight `w` of the layer at `path`, or NULL when it is not trained. */
+const float *osh_trainer_weight_grad (const OshTrainer *t, const char *path, int w);
+
+/* The loss on the current output (after a forward) against `targets`, and its gradient into
+ * dout (batch × output numel). */
+double osh_train_loss (OshLossKind kind, const float *out, const float *logits,
+                       const float *targets, int64_t batch, int64_t numel, float *dout,
+                       OshTrainStats *stats);
+
+/* Resamples a single-channel map of sh × sw to dh × dw by area averaging (each target cell is
+ * the mean of the source area it covers, fractions weighted): masks to an output's size. */
+void osh_train_area_resize (const float *src, int sh, int sw, float *dst, int dh, int dw);

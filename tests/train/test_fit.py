@@ -1,0 +1,191 @@
+"""`offshoot fit`: a head attached to the default model learns from pictures of its world.
+
+The data sets come from tests/train/make-shapes.py (the default model's own picture generator,
+with seeds it was not trained on); cases skip when Debian's numpy/torch are absent."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from clitest import Skip, case, main, offshoot, source  # noqa: E402
+
+PYTHON = "/usr/bin/python3"
+_made = {}
+
+
+def shapes(layout, n, seed):
+    """A data folder made once per run; Skip when the generator cannot run here."""
+    key = (layout, n, seed)
+    if key not in _made:
+        if not os.path.exists(PYTHON):
+            raise Skip(f"{PYTHON} is absent")
+        out = tempfile.mkdtemp(prefix="osh-fit-")
+        r = subprocess.run([PYTHON, source("tests", "train", "make-shapes.py"), out, layout,
+                            str(n), str(seed)], capture_output=True, text=True)
+        if r.returncode == 77:
+            raise Skip(r.stdout.strip())
+        assert r.returncode == 0, r.stderr
+        _made[key] = out
+    return _made[key]
+
+
+def fit(data, *args):
+    out = os.path.join(tempfile.mkdtemp(prefix="osh-fit-out-"), "fitted.keras")
+    r = offshoot("fit", "@default", "--data", data, "-o", out, "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout), out
+
+
+@case
+def seg_head_learns_the_shapes_masks():
+    data = shapes("masks", 200, 4242)
+    seg = ["--attach", "block5a_expand_conv=seg"]
+    # A fresh head (a learning rate too small to move it): what chance looks like.
+    fresh, _ = fit(data, *seg, "--epochs", "1", "--lr", "1e-12")
+    trained, out = fit(data, *seg, "--epochs", "10")
+    before, after = fresh["history"][-1]["val_iou"], trained["history"][-1]["val_iou"]
+    print(f"# validation IoU at 0.5: fresh head {before:.3f}, after 10 epochs {after:.3f}")
+    assert trained["validation"] == 40 and trained["train"] == 160, trained
+    assert before < 0.25, before
+    assert after > 0.45, after
+    losses = [h["loss"] for h in trained["history"]]
+    assert losses[-1] < 0.5 * losses[0], losses
+    # The saved model has the head and keeps the backbone frozen: only the head trains.
+    r = offshoot("inspect", out, "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    names = [layer["name"] for layer in info["layers"]]
+    assert "aux_head_out" in names, names
+    # Conv2D 3×3 240→128 (276,608), BatchNormalization's gamma and beta (256), Conv2D 128→1
+    # (129): the head alone.
+    assert info["trainable_params"] == 276993, info["trainable_params"]
+
+
+@case
+def classifier_head_learns_the_classes_from_folders():
+    data = shapes("classes", 30, 99)
+    head = ["--attach", "block5a_expand_conv=classifier:4", "--lr", "0.01"]
+    fresh, _ = fit(data, *head, "--epochs", "1", "--lr", "1e-12")
+    trained, _ = fit(data, *head, "--epochs", "15")
+    before = fresh["history"][-1]["val_accuracy"]
+    after = trained["history"][-1]["val_accuracy"]
+    print(f"# validation accuracy over 4 classes: fresh head {before:.3f}, trained {after:.3f}")
+    assert trained["metric"] == "accuracy" and trained["validation"] == 24, trained
+    assert before < 0.4, before
+    assert after >= 0.6, after
+
+
+@case
+def same_seed_same_history_other_seed_other_history():
+    data = shapes("masks", 40, 5)
+    args = ["--attach", "block5a_expand_conv=seg", "--epochs", "2", "--batch", "8"]
+    a, b, c = (numbers(fit(data, *args, "--seed", s)[0]) for s in ("3", "3", "4"))
+    assert a == b, (a, b)
+    assert a != c, (a, c)
+    # Two threads split the products differently: the same numbers to rounding.
+    d = numbers(fit(data, *args, "--seed", "3", "--threads", "2")[0])
+    for x, y in zip(a, d):
+        for k in x:
+            assert abs(x[k] - y[k]) <= 1e-4 * max(1, abs(x[k])), (k, x, y)
+
+
+def numbers(doc):
+    """The history without its timings."""
+    return [{k: v for k, v in h.items() if "seconds" not in k} for h in doc["history"]]
+
+
+@case
+def sgd_with_nesterov_and_no_shuffle_train_too():
+    data = shapes("masks", 40, 5)
+    doc, _ = fit(data, "--attach", "block5a_expand_conv=seg", "--epochs", "4", "--optimizer",
+                 "sgd", "--lr", "0.1", "--momentum", "0.9", "--nesterov", "--no-shuffle",
+                 "--val-split", "0")
+    losses = [h["loss"] for h in doc["history"]]
+    assert doc["validation"] == 0 and doc["train"] == 40, doc
+    assert losses[-1] < losses[0], losses
+
+
+@case
+def the_bundled_samples_are_a_data_set():
+    d = tempfile.mkdtemp(prefix="osh-fit-samples-")
+    r = offshoot("samples", "-o", d)
+    assert r.returncode == 0, r.stderr
+    doc, out = fit(d, "--attach", "block5a_expand_conv=seg", "--epochs", "3", "--val-split",
+                   "0.25")
+    assert doc["train"] == 6 and doc["validation"] == 2, doc
+    assert os.path.exists(out)
+
+
+@case
+def attach_then_fit_trains_the_same_head_in_every_keras_format():
+    """attach freezes the backbone; the flags survive .keras, .h5 and TF.js, so a saved
+    attached model fits its head without --attach, exactly as fit --attach does."""
+    data = shapes("masks", 40, 5)
+    d = tempfile.mkdtemp(prefix="osh-fit-attach-")
+    attached = os.path.join(d, "attached.keras")
+    r = offshoot("attach", "@default", "--attach", "block5a_expand_conv=seg", "-o", attached)
+    assert r.returncode == 0, r.stderr
+    direct, _ = fit(data, "--attach", "block5a_expand_conv=seg", "--epochs", "2")
+    os.mkdir(os.path.join(d, "tfjs"))
+    for out in ("fitted.h5", "fitted.keras", os.path.join("tfjs", "model.json")):
+        path = os.path.join(d, out)
+        r = offshoot("fit", attached, "--data", data, "-o", path, "--epochs", "2", "--json")
+        assert r.returncode == 0, r.stderr
+        assert numbers(json.loads(r.stdout)) == numbers(direct), out
+        r = offshoot("inspect", path, "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["trainable_params"] == 276993, out
+        # The saved file trains on: its flags still say head only.
+        r = offshoot("fit", path, "--data", data, "-o", os.path.join(d, "again.keras"),
+                     "--epochs", "1")
+        assert r.returncode == 0, (out, r.stderr)
+
+
+@case
+def bad_data_is_named_and_nothing_is_written():
+    out_dir = tempfile.mkdtemp(prefix="osh-fit-bad-")
+    out = os.path.join(out_dir, "never.keras")
+    seg = ["--attach", "block5a_expand_conv=seg"]
+    empty = tempfile.mkdtemp(prefix="osh-fit-empty-")
+    r = offshoot("fit", "@default", *seg, "--data", empty, "-o", out)
+    assert r.returncode == 2 and "no training data" in r.stderr, r.stderr
+    # A picture that is not one: the error names it.
+    bad = tempfile.mkdtemp(prefix="osh-fit-broken-")
+    for name in ("a.png", "a-mask.png"):
+        with open(os.path.join(bad, name), "wb") as f:
+            f.write(b"not a picture")
+    r = offshoot("fit", "@default", *seg, "--data", bad, "-o", out)
+    assert r.returncode == 2 and "a.png" in r.stderr, r.stderr
+    # Class folders for a map head: the mismatch is explained.
+    r = offshoot("fit", "@default", *seg, "--data", shapes("classes", 2, 1), "-o", out)
+    assert r.returncode == 2 and "class folders" in r.stderr, r.stderr
+    # An empty class folder is named.
+    classes = tempfile.mkdtemp(prefix="osh-fit-classes-")
+    os.mkdir(os.path.join(classes, "nothing"))
+    r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=classifier:1", "--data",
+                 classes, "-o", out)
+    assert r.returncode == 2 and "nothing" in r.stderr, r.stderr
+    # Without a head there is nothing to train.
+    r = offshoot("fit", "@default", "--data", shapes("masks", 40, 5), "-o", out)
+    assert r.returncode != 0 and "trainable" in r.stderr, r.stderr
+    assert os.listdir(out_dir) == [], os.listdir(out_dir)
+
+
+@case
+def pictures_without_masks_are_skipped_with_a_warning():
+    d = tempfile.mkdtemp(prefix="osh-fit-orphans-")
+    src = shapes("masks", 12, 6)
+    for name in sorted(os.listdir(src)):
+        os.link(os.path.join(src, name), os.path.join(d, name))
+    os.remove(os.path.join(d, "circle-0000-mask.png"))
+    r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=seg", "--data", d, "-o",
+                 os.path.join(d, "out.keras"), "--epochs", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "without a mask: circle-0000.png" in r.stderr, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["train"] + doc["validation"] == 11, doc
+
+
+main()
