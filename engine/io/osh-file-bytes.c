@@ -112,8 +112,7 @@ osh_file_bytes_open (const char *path, OshFileBytesKind kind, OshError *err)
   if (m == MAP_FAILED)
     {
       if (ok)
-        osh_fail (err, OSH_ERR_NOMEM, "%s: cannot map %zu bytes: %s", path, size,
-                  strerror (errno));
+        osh_fail (err, OSH_ERR_NOMEM, "%s: cannot map %zu bytes: %s", path, size, strerror (errno));
       close (mem);
       return NULL;
     }

@@ -25,10 +25,10 @@ typedef enum
 
 typedef struct
 {
-  const char *data;       /* size bytes, then a NUL */
+  const char *data; /* size bytes, then a NUL */
   size_t size;
-  int fd;                 /* the memfd or the file, mapped from offset 0; -1 once closed */
-  size_t mapped;          /* the length of the mapping */
+  int fd;        /* the memfd or the file, mapped from offset 0; -1 once closed */
+  size_t mapped; /* the length of the mapping */
 } OshFileBytes;
 
 /* Refuses anything that is not a regular file or is over the size limit (16 GiB). */

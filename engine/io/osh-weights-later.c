@@ -46,14 +46,14 @@ osh_weights_take (OshGraph *dst, OshGraph *src, OshError *err)
   for (int i = 0; i < dst->n_layers; i++)
     {
       const OshLayer *a = &dst->layers[i], *b = &src->layers[i];
-      bool same = strcmp (a->name, b->name) == 0
-                  && (a->n_weights == b->n_weights || a->n_weights == 0);
+      bool same =
+          strcmp (a->name, b->name) == 0 && (a->n_weights == b->n_weights || a->n_weights == 0);
       for (int w = 0; same && w < a->n_weights; w++)
         same = osh_shape_equal (&a->weights[w].value->shape, &b->weights[w].value->shape);
       if (!same)
         return osh_fail (err, OSH_ERR_IO,
-                         "%s: the file changed since its graph was read (layer '%s' differs)",
-                         name, a->name);
+                         "%s: the file changed since its graph was read (layer '%s' differs)", name,
+                         a->name);
     }
   for (int i = 0; i < dst->n_layers; i++)
     {
