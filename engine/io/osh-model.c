@@ -201,6 +201,12 @@ osh_model_load_weights (OshGraph *g, OshError *err)
   return ok;
 }
 
+bool
+osh_model_take_weights (OshGraph *g, OshGraph *full, OshError *err)
+{
+  return !osh_weights_deferred (g) || osh_weights_take (g, full, err);
+}
+
 OshGraph *
 osh_model_load_bytes (const char *name, const void *data, size_t size, OshError *err)
 {
@@ -210,6 +216,9 @@ osh_model_load_bytes (const char *name, const void *data, size_t size, OshError 
 bool
 osh_model_save (const OshGraph *g, const char *path, OshError *err)
 {
+  if (osh_weights_deferred (g))
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "%s: the model's weights were not read (osh_model_load_weights first)", path);
   OshFormat f = osh_format_from_name (path);
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,

@@ -43,6 +43,11 @@ OshGraph *osh_model_load_graph (const char *path, OshError *err);
  * same file); does nothing for a graph that has them. On failure `g` is unchanged. */
 bool osh_model_load_weights (OshGraph *g, OshError *err);
 
+/* The second half of osh_model_load_weights, for a window that reads on a worker thread and
+ * swaps on its own: moves the weight values of `full` (osh_model_load of the same file) into
+ * `g` after checking that both have the same layers and weight shapes. */
+bool osh_model_take_weights (OshGraph *g, OshGraph *full, OshError *err);
+
 /* The same from memory; `name` is used for format detection and messages.
  * TF.js models need their shards beside model.json, so only self-contained
  * formats (.keras, .h5, .onnx) load from memory. */
