@@ -137,15 +137,21 @@ static bool
 verify_entry (zip_t *z, zip_int64_t idx, const char *name, const char *entry, OshError *err)
 {
   zip_file_t *zf = zip_fopen_index (z, (zip_uint64_t) idx, 0);
-  static char buf[1 << 16];
-  zip_int64_t got = 0;
-  while (zf && (got = zip_fread (zf, buf, sizeof buf)) > 0)
+  enum
+  {
+    CHUNK = 1 << 16
+  };
+  char *buf = malloc (CHUNK);
+  zip_int64_t got = buf ? 0 : -1;
+  while (zf && buf && (got = zip_fread (zf, buf, CHUNK)) > 0)
     ;
+  free (buf);
+  char why[256];
+  snprintf (why, sizeof why, "%s", zf ? zip_file_strerror (zf) : zip_strerror (z));
   if (zf)
     zip_fclose (zf);
   if (!zf || got < 0)
-    return osh_fail (err, OSH_ERR_FORMAT, "%s: '%s' is damaged (%s)", name, entry,
-                     zip_strerror (z));
+    return osh_fail (err, OSH_ERR_FORMAT, "%s: '%s' is damaged (%s)", name, entry, why);
   return true;
 }
 

@@ -65,6 +65,32 @@ def truncated_keras_weights_fail_when_needed():
 
 
 @case
+def damaged_weight_bytes_fail_their_checksum_when_needed():
+    """model.weights.h5 is read in place in the archive: the zip's CRC still guards its bytes."""
+    if not os.path.exists(MNIST):
+        raise Skip("corpus absent")
+    folder = tempdir()
+    try:
+        path = os.path.join(folder, "flipped.keras")
+        shutil.copy(MNIST, path)
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("model.weights.h5")
+        assert info.compress_type == zipfile.ZIP_STORED
+        with open(path, "r+b") as f:
+            f.seek(info.header_offset + 26)
+            name_len, extra_len = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+            f.seek(info.header_offset + 30 + name_len + extra_len + info.file_size - 100)
+            byte = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([byte[0] ^ 0x55]))
+        assert offshoot("inspect", path).returncode == 0
+        r = offshoot("inspect", "--weights", path)
+        assert r.returncode == 2 and f"{path}: 'model.weights.h5' is damaged (CRC error)" in r.stderr, r
+    finally:
+        shutil.rmtree(folder)
+
+
+@case
 def short_tfjs_shard_opens_the_graph_with_its_parameters():
     path = source("tests", "robustness", "malformed", "tfjs-short-shard", "model.json")
     doc = offshoot_json("inspect", path)
