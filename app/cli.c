@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "osh-default-model.h"
+#include "osh-model.h"
 
 #define EDITS_HELP                                                                                 \
   "  --attach LAYER=HEAD   attach a head at LAYER (a nested path is fine); HEAD is seg,\n"         \
@@ -13,10 +14,11 @@
   "  --attach-mode=keras   wire the head as the layer path says, even if that disconnects\n"
 
 static const OshCommand commands[] = {
-  { "inspect", "MODEL [--input-shape D,D,...] [--json]",
+  { "inspect", "MODEL [--input-shape D,D,...] [--weights] [--json]",
     "layers, shapes and parameters, like Keras model.summary()",
     "  --input-shape D,D,... shapes at these input sizes (once per input; for models whose input\n"
     "                        sizes are open)\n"
+    "  --weights             also read the weight values and warn about NaN/Inf\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_inspect },
   { "check", "MODEL [EDITS] [--json]", "connectivity report; exit 1 when the graph is disconnected",
@@ -204,6 +206,14 @@ OshGraph *
 osh_cli_load_model (const char *spec, OshError *err)
 {
   return osh_load_model_spec (spec, err);
+}
+
+OshGraph *
+osh_cli_load_graph (const char *spec, OshError *err)
+{
+  if (strcmp (spec, "@default") == 0)
+    return osh_load_model_spec (spec, err);
+  return osh_model_load_graph (spec, err);
 }
 
 int

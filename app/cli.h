@@ -36,6 +36,9 @@ void osh_cli_print_command_help (const OshCommand *cmd, FILE *out);
 
 /* Opens MODEL: a path, or "@default" for the embedded default model. */
 OshGraph *osh_cli_load_model (const char *spec, OshError *err); /* = osh_load_model_spec */
+/* The graph without weight values (osh_model_load_graph), for commands that only draw or
+ * summarise; osh_model_load_weights reads the values. */
+OshGraph *osh_cli_load_graph (const char *spec, OshError *err);
 
 /* Prints "offshoot CMD: message" on stderr and returns the exit code for the error. */
 int osh_cli_report (const char *cmd, const OshError *err);

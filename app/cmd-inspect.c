@@ -1,6 +1,6 @@
-/* offshoot inspect MODEL [--input-shape D,D,...] [--json] — the layers of a model, their output
- * shapes and parameters, printed like Keras's model.summary(), or as the JSON document of
- * DESIGN.md. A model whose inputs leave sizes open (Keras None, ONNX symbolic sizes) is shown at
+/* offshoot inspect MODEL [--input-shape D,D,...] [--weights] [--json] — the layers of a model,
+ * their output shapes and parameters, printed like Keras's model.summary(), or as the JSON
+ * document of DESIGN.md. Weight values are read only with --weights (a NaN/Inf check). A model whose inputs leave sizes open (Keras None, ONNX symbolic sizes) is shown at
  * the given input shapes (osh_graph_specialize); without them the sizes that follow the open ones
  * read None, and a note says so. */
 #include <glib.h>
@@ -107,6 +107,8 @@ print_json (const OshGraph *g)
     json_object_set_new (doc, "weights_absent", json_true ());
   if (osh_model_weights_warning (g))
     json_object_set_new (doc, "non_finite_weights", json_string (osh_model_weights_warning (g)));
+  if (osh_model_weights_error (g))
+    json_object_set_new (doc, "weights_error", json_string (osh_model_weights_error (g)));
   char *text = json_dumps (doc, JSON_INDENT (1) | JSON_PRESERVE_ORDER);
   json_decref (doc);
   if (!text)
@@ -190,6 +192,8 @@ print_table (const OshGraph *g)
     printf ("Note: the file holds no weights (a config-only file); parameters count nothing.\n");
   if (osh_model_weights_warning (g))
     printf ("Warning: %s; outputs will not be finite.\n", osh_model_weights_warning (g));
+  if (osh_model_weights_error (g))
+    printf ("Warning: the weights cannot be read: %s\n", osh_model_weights_error (g));
   if (osh_graph_open_inputs (g))
     {
       char example[160];
@@ -205,13 +209,15 @@ int
 osh_cmd_inspect (int argc, char **argv)
 {
   const char *model = NULL;
-  bool as_json = false;
+  bool as_json = false, weights = false;
   OshShape shapes[8];
   int n_shapes = 0, taken;
   for (int i = 1; i < argc; i++)
     {
       if (strcmp (argv[i], "--json") == 0)
         as_json = true;
+      else if (strcmp (argv[i], "--weights") == 0)
+        weights = true;
       else if ((taken = osh_cli_input_shape_option (argc, argv, &i, shapes, &n_shapes,
                                                     (int) G_N_ELEMENTS (shapes))))
         {
@@ -229,7 +235,9 @@ osh_cmd_inspect (int argc, char **argv)
   if (!model)
     return osh_cli_usage_error (argv[0], "a MODEL is needed");
   OshError err = { 0 };
-  OshGraph *g = osh_cli_load_model (model, &err);
+  /* The summary needs weight shapes, not values: those are read only for --weights (which
+   * checks them for NaN/Inf). */
+  OshGraph *g = weights ? osh_cli_load_model (model, &err) : osh_cli_load_graph (model, &err);
   if (!g)
     return osh_cli_report (argv[0], &err);
   if (n_shapes && !osh_graph_open_inputs (g))

@@ -106,6 +106,16 @@ osh_tensor_new (const OshShape *s, OshError *err)
 OshTensor *
 osh_tensor_copy (const OshTensor *t, OshError *err)
 {
+  if (!t->data)
+    {
+      /* An empty weight, or one read for its shape only (osh_model_load_graph). */
+      OshTensor *c = calloc (1, sizeof *c);
+      if (!c)
+        osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+      else
+        c->shape = t->shape;
+      return c;
+    }
   OshTensor *c = osh_tensor_new (&t->shape, err);
   if (c)
     memcpy (c->data, t->data, (size_t) osh_tensor_numel (t) * sizeof (float));

@@ -6,11 +6,36 @@
 
 #include "osh-graph.h"
 
+/* How much of a model file a reader reads.
+ * - OSH_READ_ALL: the graph and every weight's values.
+ * - OSH_READ_GRAPH: the graph and every weight's shape, no values (tensor data stays NULL).
+ *   TF.js shards are not opened; a .keras whose model.weights.h5 HDF5 cannot open (truncated)
+ *   still gives its graph, the error recorded in g->meta under OSH_META_WEIGHTS_ERROR (loading
+ *   the weights later fails with it). Everything else fails as in OSH_READ_ALL.
+ * - OSH_READ_CHECK: what the HDF5 guard's child does: everything HDF5 is asked for in
+ *   OSH_READ_ALL (chunked and filtered data decoded), but contiguous data only checked to lie
+ *   inside the file, not copied, and no zip checksum (the parent checks it). */
+typedef enum
+{
+  OSH_READ_ALL = 0,
+  OSH_READ_GRAPH,
+  OSH_READ_CHECK,
+} OshReadMode;
+
+#define OSH_META_WEIGHTS_ERROR "weights_error"
+#define OSH_META_WEIGHTS_DEFERRED "weights_deferred"
+
 /* `name` names the source in messages. */
 OshGraph *osh_keras3_read (const char *name, const void *data, size_t size, OshError *err);
 OshGraph *osh_h5_read (const char *name, const void *data, size_t size, OshError *err);
+OshGraph *osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
+                                OshError *err);
+OshGraph *osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
+                            OshError *err);
 /* TF.js reads its shards relative to the directory of `path`. */
 OshGraph *osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err);
+OshGraph *osh_tfjs_read_mode (const char *path, const void *data, size_t size, OshReadMode mode,
+                              OshError *err);
 OshGraph *osh_onnx_read (const char *name, const void *data, size_t size, OshError *err);
 
 /* Writers write to `tmp_path`; osh_model_save renames it into place. */

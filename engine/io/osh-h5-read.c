@@ -12,7 +12,9 @@ typedef struct
 {
   hid_t file;
   const char *name;
+  const void *data;
   size_t size;
+  OshReadMode mode;
   OshGraph *g;
   OshError *err;
 } H5Ctx;
@@ -28,7 +30,7 @@ add_weight (H5Ctx *c, int layer, const char *group, const char *wname)
   snprintf (path, n, "%s/%s", group, wname);
   char where[1400];
   snprintf (where, sizeof where, "%s: layer '%s'", c->name, c->g->layers[layer].name);
-  OshTensor *t = osh_h5_read_tensor (c->file, path, where, c->size, c->err);
+  OshTensor *t = osh_h5_read_tensor (c->file, path, where, c->data, c->size, c->mode, c->err);
   free (path);
   if (!t)
     return false;
@@ -154,8 +156,12 @@ convert_legacy_kernels (OshGraph *g, bool keras1, bool theano, OshError *err)
       if (!conv)
         continue;
       OshTensor *k = l->weights[0].value;
-      if (keras1 && strcmp (cls, "Conv2D") == 0 && k->shape.rank == 4
+      if (keras1 && strcmp (cls, "Conv2D") == 0 && k->shape.rank == 4 && !k->data
           && strcmp (osh_config_string (l->config, "data_format", ""), "channels_first") == 0)
+        k->shape = osh_shape_make (
+            4, (int64_t[]){ k->shape.dim[2], k->shape.dim[3], k->shape.dim[1], k->shape.dim[0] });
+      else if (keras1 && strcmp (cls, "Conv2D") == 0 && k->shape.rank == 4
+               && strcmp (osh_config_string (l->config, "data_format", ""), "channels_first") == 0)
         {
           OshShape s = osh_shape_make (
               4, (int64_t[]){ k->shape.dim[2], k->shape.dim[3], k->shape.dim[1], k->shape.dim[0] });
@@ -175,7 +181,7 @@ convert_legacy_kernels (OshGraph *g, bool keras1, bool theano, OshError *err)
       if (keras1 && strcmp (cls, "Conv1D") == 0 && k->shape.rank == 4 && k->shape.dim[1] == 1)
         k->shape =
             osh_shape_make (3, (int64_t[]){ k->shape.dim[0], k->shape.dim[2], k->shape.dim[3] });
-      if (theano && k->shape.rank >= 3)
+      if (theano && k->shape.rank >= 3 && k->data)
         {
           /* Flip every spatial axis (all but the last two: in, out). */
           int sp = k->shape.rank - 2;
@@ -210,6 +216,12 @@ convert_legacy_kernels (OshGraph *g, bool keras1, bool theano, OshError *err)
 OshGraph *
 osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
 {
+  return osh_h5_read_mode (name, data, size, OSH_READ_ALL, err);
+}
+
+OshGraph *
+osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode, OshError *err)
+{
   OshGraph *g = NULL;
   char *config_text = NULL, *version = NULL, *backend = NULL;
   char **layer_names = NULL;
@@ -234,6 +246,7 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
   config_text = osh_h5_attr_string (f, "model_config", name, err);
   if (!config_text)
     goto out;
+  osh_h5_progress (strlen (config_text)); /* parsing it and building the graph */
   config = osh_keras_parse_json (config_text, strlen (config_text), name,
                                  "attribute 'model_config'", err);
   if (!config)
@@ -268,7 +281,7 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
         osh_fail (err, OSH_ERR_FORMAT, "%s: cannot open it", where);
       goto fail;
     }
-  H5Ctx c = { f, name, size, g, err };
+  H5Ctx c = { f, name, data, size, mode, g, err };
   for (int i = 0; i < n_layer_names; i++)
     if (!bind_layer_group (&c, layer_names[i]))
       goto fail;

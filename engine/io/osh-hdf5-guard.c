@@ -1,9 +1,15 @@
 /* The HDF5 guard (osh-hdf5-guard.h): a child program reads the file first, under a deadline.
  *
- * One request per child, over a socket (not a pipe: send with MSG_NOSIGNAL cannot kill the
- * parent with SIGPIPE when the child dies early):
- *   parent → child: "OSHG", u32 format, u64 name length, u64 size, name, bytes
- *   child → parent: i32 error code, then the message (up to OSH_ERROR_MESSAGE_MAX - 1 bytes)
+ * One request per child. The file's bytes are not sent: they sit in a sealed memfd (shared
+ * memory that nobody can change any more) which the child maps read-only. Requests and
+ * answers go over a socket (not a pipe: send with MSG_NOSIGNAL cannot kill the parent with
+ * SIGPIPE when the child dies early):
+ *   parent → child: "OSHG", u32 format, u32 read mode, u64 name length, u64 size, name
+ *   child → parent: 'P', u64 work   — about to do work proportional to `work` bytes
+ *                   'R', i32 error code, the message (up to OSH_ERROR_MESSAGE_MAX - 1 bytes)
+ * The deadline follows the work: a short idle allowance that each 'P' renews, plus time for
+ * the bytes it announces. A file that makes HDF5 spin announces nothing more and is stopped
+ * within the allowance; a large file announces its datasets one by one and keeps its time.
  * The child is started with posix_spawn (no fork of a possibly multi-threaded, possibly
  * large caller) and dies with its parent (PR_SET_PDEATHSIG). */
 #define _GNU_SOURCE
@@ -11,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -25,11 +33,13 @@
 #include <unistd.h>
 
 #include "osh-formats.h"
+#include "osh-hdf5-util.h"
 
 extern char **environ;
 
 #define GUARD_MAGIC "OSHG"
 #define GUARD_CHILD_FD 3
+#define GUARD_BYTES_FD 4
 #define GUARD_MAX_NAME 4096
 
 static char *guard_exe;
@@ -63,18 +73,23 @@ osh_hdf5_guard_set_deadline (double seconds)
   guard_deadline = seconds > 0 ? seconds : 0;
 }
 
-/* 20 s plus 1 s per 4 MiB: reading is far faster than that even on a busy machine, and a
- * file HDF5 mishandles is stopped within half a minute. */
+/* The child's start (exec, dynamic linking of a GTK program) is not the file's doing: it
+ * gets its own generous allowance. */
+#define START_SECONDS 15.0
+/* Between two announcements of work: HDF5 opens a file and walks a dataset's header in
+ * milliseconds, so 1.5 s of silence means it is stuck (also on a machine at load 10). */
+#define IDLE_SECONDS 1.5
+/* Time granted per announced byte: 16 MiB/s, far below what reading or decompressing takes. */
+#define SECONDS_PER_BYTE (1.0 / (16.0 * 1024 * 1024))
+
+/* A fixed deadline for the whole check (tests, OFFSHOOT_HDF5_DEADLINE), or 0: the work-based
+ * one. */
 static double
-deadline_for (size_t size)
+fixed_deadline (void)
 {
   const char *env = getenv ("OFFSHOOT_HDF5_DEADLINE");
   double s = env ? strtod (env, NULL) : 0;
-  if (s > 0)
-    return s;
-  if (guard_deadline > 0)
-    return guard_deadline;
-  return 20.0 + (double) size / (4.0 * 1024 * 1024);
+  return s > 0 ? s : guard_deadline;
 }
 
 static double
@@ -121,49 +136,59 @@ write_all (int fd, const void *buf, size_t n)
   return true;
 }
 
+static int progress_fd = -1;
+
+/* The readers' announcement of work (osh_h5_set_progress), passed on to the parent. */
+static void
+announce (uint64_t work, void *data)
+{
+  (void) data;
+  char msg[9] = { 'P' };
+  memcpy (msg + 1, &work, 8);
+  write_all (progress_fd, msg, sizeof msg);
+}
+
 /* Reads one request and answers it; the answer is the result of the very reader the parent
- * will run (without shape inference, which does not touch HDF5). */
+ * will run (without shape inference, which does not touch HDF5), in OSH_READ_CHECK mode when
+ * the parent reads everything: contiguous weights are only checked to lie in the file. */
 static int
-serve (int fd)
+serve (int fd, int bytes_fd)
 {
   char magic[4];
-  uint32_t format = 0;
+  uint32_t format = 0, mode = 0;
   uint64_t name_len = 0, size = 0;
   if (!read_all (fd, magic, 4) || memcmp (magic, GUARD_MAGIC, 4) != 0 || !read_all (fd, &format, 4)
-      || !read_all (fd, &name_len, 8) || !read_all (fd, &size, 8) || name_len > GUARD_MAX_NAME
-      || size > SIZE_MAX - 1)
+      || !read_all (fd, &mode, 4) || !read_all (fd, &name_len, 8) || !read_all (fd, &size, 8)
+      || name_len > GUARD_MAX_NAME || size > SIZE_MAX - 1 || mode > OSH_READ_CHECK)
     return 2;
-  char *name = malloc ((size_t) name_len + 1);
-  char *data = malloc ((size_t) size + 1);
+  char name[GUARD_MAX_NAME + 1];
+  if (!read_all (fd, name, name_len))
+    return 2;
+  name[name_len] = '\0';
+  /* size + 1: the parent put a NUL after the bytes, as osh_model_load does. */
+  const char *data = mmap (NULL, (size_t) size + 1, PROT_READ, MAP_PRIVATE, bytes_fd, 0);
+  if (data == MAP_FAILED)
+    return 2;
+  progress_fd = fd;
+  osh_h5_set_progress (announce, NULL);
+  announce (0, NULL);
   OshError err = { 0 };
-  if (!name || !data)
-    osh_fail (&err, OSH_ERR_NOMEM, "out of memory reading %llu bytes to check",
-              (unsigned long long) size);
-  else if (!read_all (fd, name, name_len) || !read_all (fd, data, size))
-    {
-      free (name);
-      free (data);
-      return 2;
-    }
+  OshGraph *g = NULL;
+  if (format == OSH_FORMAT_H5)
+    g = osh_h5_read_mode (name, data, size, (OshReadMode) mode, &err);
+  else if (format == OSH_FORMAT_KERAS3)
+    g = osh_keras3_read_mode (name, data, size, (OshReadMode) mode, &err);
   else
-    {
-      name[name_len] = '\0';
-      data[size] = '\0';
-      OshGraph *g = NULL;
-      if (format == OSH_FORMAT_H5)
-        g = osh_h5_read (name, data, size, &err);
-      else if (format == OSH_FORMAT_KERAS3)
-        g = osh_keras3_read (name, data, size, &err);
-      else
-        osh_fail (&err, OSH_ERR_USAGE, "%s: the HDF5 guard reads only .h5 and .keras files", name);
-      if (g)
-        osh_error_clear (&err);
-      osh_graph_free (g);
-    }
-  free (name);
-  free (data);
+    osh_fail (&err, OSH_ERR_USAGE, "%s: the HDF5 guard reads only .h5 and .keras files", name);
+  if (g)
+    osh_error_clear (&err);
+  osh_graph_free (g);
+  osh_h5_set_progress (NULL, NULL);
+  munmap ((void *) data, (size_t) size + 1);
+  char head[5] = { 'R' };
   int32_t code = err.code;
-  bool ok = write_all (fd, &code, 4) && write_all (fd, err.message, strlen (err.message));
+  memcpy (head + 1, &code, 4);
+  bool ok = write_all (fd, head, sizeof head) && write_all (fd, err.message, strlen (err.message));
   return ok ? 0 : 2;
 }
 
@@ -180,15 +205,56 @@ osh_hdf5_guard_child_main (int argc, char **argv)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != parent)
     return 2;
-  int status = serve (fd);
+  int status = serve (fd, GUARD_BYTES_FD);
   close (fd);
+  close (GUARD_BYTES_FD);
   return status;
 }
 
 /* ---- the parent ---- */
 
+/* The bytes in a sealed memfd, followed by a NUL: the child maps exactly what the parent
+ * reads, and neither side can change it afterwards. */
+static int
+bytes_fd (const void *data, size_t size, OshError *err)
+{
+  int fd = memfd_create ("offshoot-hdf5-guard", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    {
+      osh_fail (err, OSH_ERR_IO, "cannot make shared memory for the HDF5 guard: %s",
+                strerror (errno));
+      return -1;
+    }
+  const char *p = data;
+  size_t left = size;
+  while (left > 0)
+    {
+      ssize_t w = write (fd, p, left);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        {
+          osh_fail (err, OSH_ERR_IO, "cannot fill shared memory for the HDF5 guard (%zu bytes): %s",
+                    size, w < 0 ? strerror (errno) : "short write");
+          close (fd);
+          return -1;
+        }
+      p += w;
+      left -= (size_t) w;
+    }
+  if (write (fd, "", 1) != 1
+      || fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    {
+      osh_fail (err, OSH_ERR_IO, "cannot seal shared memory for the HDF5 guard: %s",
+                strerror (errno));
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
 static pid_t
-spawn_child (int *sock_out, OshError *err)
+spawn_child (int *sock_out, int bytes, OshError *err)
 {
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -196,12 +262,17 @@ spawn_child (int *sock_out, OshError *err)
       osh_fail (err, OSH_ERR_IO, "cannot make a socket for the HDF5 guard: %s", strerror (errno));
       return -1;
     }
-  /* Moved above GUARD_CHILD_FD so that dup2 onto it always clears close-on-exec. */
-  int high = fcntl (sv[1], F_DUPFD_CLOEXEC, GUARD_CHILD_FD + 1);
+  /* Moved above the child's numbers so that dup2 onto them always clears close-on-exec. */
+  int high = fcntl (sv[1], F_DUPFD_CLOEXEC, GUARD_BYTES_FD + 1);
+  int high_bytes = fcntl (bytes, F_DUPFD_CLOEXEC, GUARD_BYTES_FD + 1);
   close (sv[1]);
-  if (high < 0)
+  if (high < 0 || high_bytes < 0)
     {
       close (sv[0]);
+      if (high >= 0)
+        close (high);
+      if (high_bytes >= 0)
+        close (high_bytes);
       osh_fail (err, OSH_ERR_IO, "cannot set up the HDF5 guard: %s", strerror (errno));
       return -1;
     }
@@ -212,10 +283,12 @@ spawn_child (int *sock_out, OshError *err)
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init (&actions);
   posix_spawn_file_actions_adddup2 (&actions, high, GUARD_CHILD_FD);
+  posix_spawn_file_actions_adddup2 (&actions, high_bytes, GUARD_BYTES_FD);
   pid_t pid = -1;
   int rc = posix_spawn (&pid, guard_exe, &actions, NULL, argv, environ);
   posix_spawn_file_actions_destroy (&actions);
   close (high);
+  close (high_bytes);
   if (rc != 0)
     {
       close (sv[0]);
@@ -268,29 +341,45 @@ bool
 osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size_t size,
                       OshError *err)
 {
+  return osh_hdf5_guard_check_mode (name, format, OSH_READ_ALL, data, size, -1, err);
+}
+
+bool
+osh_hdf5_guard_check_mode (const char *name, OshFormat format, OshReadMode mode, const void *data,
+                           size_t size, int fd, OshError *err)
+{
   if (!guard_exe || (format != OSH_FORMAT_H5 && format != OSH_FORMAT_KERAS3))
     return true;
+  int bytes = fd >= 0 ? fd : bytes_fd (data, size, err);
+  if (bytes < 0)
+    return false;
   int sock = -1;
-  pid_t pid = spawn_child (&sock, err);
+  pid_t pid = spawn_child (&sock, bytes, err);
+  if (bytes != fd)
+    close (bytes);
   if (pid < 0)
     return false;
 
-  char header[24];
+  char header[28];
   uint32_t fmt = (uint32_t) format;
+  uint32_t child_mode = mode == OSH_READ_GRAPH ? OSH_READ_GRAPH : OSH_READ_CHECK;
   uint64_t name_len = strlen (name), size64 = size;
   if (name_len > GUARD_MAX_NAME)
     name_len = GUARD_MAX_NAME;
   memcpy (header, GUARD_MAGIC, 4);
   memcpy (header + 4, &fmt, 4);
-  memcpy (header + 8, &name_len, 8);
-  memcpy (header + 16, &size64, 8);
-  Outbox out = { { header, name, data }, { sizeof header, (size_t) name_len, size }, 0, 0 };
+  memcpy (header + 8, &child_mode, 4);
+  memcpy (header + 12, &name_len, 8);
+  memcpy (header + 20, &size64, 8);
+  Outbox out = { { header, name, "" }, { sizeof header, (size_t) name_len, 0 }, 0, 0 };
 
-  double limit = deadline_for (size);
-  double end = now () + limit;
-  char reply[4 + OSH_ERROR_MESSAGE_MAX];
+  double fixed = fixed_deadline ();
+  double start = now ();
+  double end = start + (fixed > 0 ? fixed : START_SECONDS);
+  /* The message of the answer, and a partly received message (at most 1 + 4 + message). */
+  char buf[5 + OSH_ERROR_MESSAGE_MAX];
   size_t got = 0;
-  bool sending = true, reading = true, timed_out = false;
+  bool sending = true, reading = true, timed_out = false, answered = false;
   while (reading)
     {
       if (sending)
@@ -307,20 +396,38 @@ osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size
         break;
       if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
-      ssize_t r = recv (sock, reply + got, sizeof reply - 1 - got, 0);
+      ssize_t r = recv (sock, buf + got, sizeof buf - 1 - got, 0);
       if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         continue;
-      if (r <= 0 || (got += (size_t) r) == sizeof reply - 1)
-        reading = false;
+      if (r <= 0)
+        break;
+      got += (size_t) r;
+      /* Progress messages renew the deadline; the answer is the rest of the stream. */
+      while (got > 0 && buf[0] == 'P' && got >= 9)
+        {
+          uint64_t work;
+          memcpy (&work, buf + 1, 8);
+          if (fixed <= 0)
+            end = now () + IDLE_SECONDS + (double) work * SECONDS_PER_BYTE;
+          memmove (buf, buf + 9, got - 9);
+          got -= 9;
+        }
+      if (got > 0 && buf[0] != 'P')
+        answered = true;
+      if (got == sizeof buf - 1)
+        break;
     }
   close (sock);
+  if (!answered && !timed_out)
+    got = 0; /* the child stopped before answering: its exit status tells why */
 
   /* The answer is in; the child exits at once (LSan's leak check may take a moment). */
   int status = 0;
   pid_t w = 0;
+  double wait_end = now () + (fixed > 0 ? fmax (end - now (), 0) : IDLE_SECONDS + 3.0);
   while (!timed_out && (w = waitpid (pid, &status, WNOHANG)) == 0)
     {
-      if (now () >= end)
+      if (now () >= wait_end)
         timed_out = true;
       else
         nanosleep (&(struct timespec){ 0, 2000000 }, NULL);
@@ -330,13 +437,17 @@ osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size
       kill (pid, SIGKILL);
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
-      return osh_fail (
-          err, OSH_ERR_TIMEOUT,
-          "%s: HDF5 did not finish reading the file within %.0f s; the file is probably "
-          "corrupted",
-          name, limit);
+      if (fixed > 0)
+        return osh_fail (err, OSH_ERR_TIMEOUT,
+                         "%s: HDF5 did not finish reading the file within %.0f s; the file is "
+                         "probably corrupted",
+                         name, fixed);
+      return osh_fail (err, OSH_ERR_TIMEOUT,
+                       "%s: HDF5 stopped making progress reading the file (stopped after %.1f s); "
+                       "the file is probably corrupted",
+                       name, now () - start);
     }
-  if (w < 0 && errno == ECHILD && got >= 4)
+  if (w < 0 && errno == ECHILD && got >= 5)
     status = 0; /* reaped by someone else (SIGCHLD ignored): the complete answer stands */
   else if (w < 0)
     return osh_fail (err, OSH_ERR_IO, "%s: lost the HDF5 guard process: %s", name,
@@ -346,15 +457,15 @@ osh_hdf5_guard_check (const char *name, OshFormat format, const void *data, size
         err, OSH_ERR_FORMAT,
         "%s: HDF5 crashed reading the file (signal %d, %s); the file is probably corrupted", name,
         WTERMSIG (status), strsignal (WTERMSIG (status)));
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0 || got < 4)
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0 || got < 5 || buf[0] != 'R')
     return osh_fail (err, OSH_ERR_IO, "%s: the HDF5 guard process '%s' failed (exit status %d)",
                      name, guard_exe, WIFEXITED (status) ? WEXITSTATUS (status) : -1);
   int32_t code;
-  memcpy (&code, reply, 4);
+  memcpy (&code, buf + 1, 4);
   if (code == OSH_OK)
     return true;
-  reply[got] = '\0';
+  buf[got] = '\0';
   if (code < 0 || code >= OSH_ERR_COUNT)
     code = OSH_ERR_FORMAT;
-  return osh_fail (err, (OshErrorCode) code, "%s", reply + 4);
+  return osh_fail (err, (OshErrorCode) code, "%s", buf + 5);
 }

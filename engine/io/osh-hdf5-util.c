@@ -9,6 +9,23 @@
 
 #include "osh-limits.h"
 
+static void (*progress_fn) (uint64_t, void *);
+static void *progress_data;
+
+void
+osh_h5_set_progress (void (*fn) (uint64_t work, void *data), void *data)
+{
+  progress_fn = fn;
+  progress_data = data;
+}
+
+void
+osh_h5_progress (uint64_t work)
+{
+  if (progress_fn)
+    progress_fn (work, progress_data);
+}
+
 static herr_t
 first_message (unsigned n, const H5E_error2_t *e, void *data)
 {
@@ -287,10 +304,40 @@ osh_h5_attr_string (hid_t loc, const char *attr, const char *name, OshError *err
   return s;
 }
 
-OshTensor *
-osh_h5_read_tensor (hid_t loc, const char *path, const char *name, size_t file_size, OshError *err)
+/* Where a dataset's values sit in the file image when they can be taken from it as they are:
+ * contiguous (not chunked, not compact), stored as little-endian float32, all allocated, and
+ * inside the image. Anything else (-1) goes through H5Dread. */
+static int64_t
+contiguous_f32_offset (hid_t loc, hid_t d, hid_t type, hid_t dcpl, int64_t numel, size_t image_size)
 {
+  if (dcpl < 0 || H5Pget_layout (dcpl) != H5D_CONTIGUOUS || H5Tequal (type, H5T_IEEE_F32LE) <= 0
+      || H5Tequal (H5T_NATIVE_FLOAT, H5T_IEEE_F32LE) <= 0)
+    return -1;
+  uint64_t bytes = (uint64_t) numel * sizeof (float);
+  haddr_t at = H5Dget_offset (d);
+  if (at == HADDR_UNDEF || H5Dget_storage_size (d) != bytes)
+    return -1;
+  /* Addresses count from the superblock, which a user block pushes back. */
+  hsize_t userblock = 0;
+  hid_t file = H5Iget_file_id (loc), fcpl = file >= 0 ? H5Fget_create_plist (file) : -1;
+  bool known = fcpl >= 0 && H5Pget_userblock (fcpl, &userblock) >= 0;
+  if (fcpl >= 0)
+    H5Pclose (fcpl);
+  if (file >= 0)
+    H5Fclose (file);
+  if (!known || at > (haddr_t) image_size || userblock > image_size - at
+      || bytes > image_size - at - userblock)
+    return -1;
+  return (int64_t) (at + userblock);
+}
+
+OshTensor *
+osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *image,
+                    size_t image_size, OshReadMode mode, OshError *err)
+{
+  size_t file_size = image_size;
   OshTensor *t = NULL;
+  osh_h5_progress (0);
   hid_t d = H5Dopen2 (loc, path, H5P_DEFAULT);
   if (d < 0)
     {
@@ -334,9 +381,14 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, size_t file_s
                 path, (long long) numel, file_size);
       goto out;
     }
-  if (numel == 0)
+  osh_h5_progress ((uint64_t) numel * sizeof (float));
+  int64_t at = mode == OSH_READ_GRAPH || numel == 0
+                   ? -1
+                   : contiguous_f32_offset (loc, d, type, dcpl, numel, image_size);
+  if (numel == 0 || mode == OSH_READ_GRAPH || (mode == OSH_READ_CHECK && at >= 0))
     {
-      /* osh_tensor_new wants positive sizes: an empty weight is kept as an empty tensor. */
+      /* The shape only: an empty weight (osh_tensor_new wants positive sizes), or values read
+       * later (or, in the guard's child, not needed). */
       t = calloc (1, sizeof *t);
       if (!t)
         osh_fail (err, OSH_ERR_NOMEM, "out of memory");
@@ -350,7 +402,9 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, size_t file_s
       osh_error_prefix (err, "%s: dataset '%s': ", name, path);
       goto out;
     }
-  if (H5Dread (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
+  if (at >= 0)
+    memcpy (t->data, (const char *) image + at, (size_t) numel * sizeof (float));
+  else if (H5Dread (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
     {
       h5_fail (err, OSH_ERR_FORMAT, "%s: cannot read dataset '%s'", name, path);
       osh_tensor_free (t);

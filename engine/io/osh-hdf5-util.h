@@ -6,7 +6,8 @@
  *   char *config = osh_h5_attr_string (f, "model_config", name, &err);
  *   int n = 0;
  *   char **names = osh_h5_attr_strings (f, "layer_names", name, &n, &err);
- *   OshTensor *t = osh_h5_read_tensor (f, "model_weights/conv1/conv1/kernel:0", name, size, &err);
+ *   OshTensor *t = osh_h5_read_tensor (f, "model_weights/conv1/conv1/kernel:0", name, data, size,
+ *                                      OSH_READ_ALL, &err);
  *   osh_strv_free (names, n);
  *   osh_h5_close (f);
  *
@@ -18,8 +19,10 @@
 #include <hdf5.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "osh-error.h"
+#include "osh-formats.h"
 #include "osh-tensor.h"
 
 /* Opens `size` bytes as a read-only HDF5 file without copying them; `data` must outlive the
@@ -41,7 +44,17 @@ char **osh_h5_attr_strings (hid_t loc, const char *attr, const char *name, int *
                             OshError *err);
 void osh_strv_free (char **v, int n);
 
-/* Reads a numeric dataset as float32, whatever its stored type. `file_size` bounds what an
- * uncompressed dataset may claim. */
-OshTensor *osh_h5_read_tensor (hid_t loc, const char *path, const char *name, size_t file_size,
-                               OshError *err);
+/* Reads a numeric dataset as float32, whatever its stored type. `image` / `image_size` are the
+ * bytes the file was opened from: they bound what an uncompressed dataset may claim, and a
+ * contiguous little-endian float32 dataset (every weight Keras writes) is copied straight from
+ * them instead of through H5Dread, after checking that it lies inside them. With
+ * OSH_READ_GRAPH only the shape is read (data stays NULL); with OSH_READ_CHECK contiguous data
+ * is only checked, not copied (see osh-formats.h). */
+OshTensor *osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *image,
+                               size_t image_size, OshReadMode mode, OshError *err);
+
+/* Announcements of work, for the HDF5 guard's deadline (osh-hdf5-guard.c): the readers call
+ * osh_h5_progress (bytes) before each piece of work whose time grows with `bytes` (a dataset,
+ * an archive entry). Nothing is called until a function is set; one per process. */
+void osh_h5_set_progress (void (*fn) (uint64_t work, void *data), void *data);
+void osh_h5_progress (uint64_t work);

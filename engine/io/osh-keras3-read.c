@@ -10,6 +10,7 @@
 #include "osh-hdf5-util.h"
 #include "osh-keras-config.h"
 #include "osh-limits.h"
+#include "osh-weights-later.h"
 #include "osh-write-names.h"
 
 /* Reads one archive entry whole, after checking its size and compression ratio. */
@@ -45,6 +46,7 @@ read_entry (zip_t *z, const char *entry, const char *name, size_t *size_out, Osh
                 OSH_MAX_ZIP_RATIO);
       return NULL;
     }
+  osh_h5_progress (st.size);
   char *buf = malloc ((size_t) st.size + 1);
   if (!buf)
     {
@@ -71,11 +73,123 @@ read_entry (zip_t *z, const char *entry, const char *name, size_t *size_out, Osh
   return buf;
 }
 
+static uint32_t
+le16 (const unsigned char *p)
+{
+  return (uint32_t) p[0] | (uint32_t) p[1] << 8;
+}
+
+static uint32_t
+le32 (const unsigned char *p)
+{
+  return le16 (p) | le16 (p + 2) << 16;
+}
+
+/* Where the bytes of a stored (uncompressed) entry sit in the archive, so that HDF5 reads
+ * model.weights.h5 in place instead of from a 250 MB copy. Found through the central
+ * directory and the entry's local header, each bound-checked; the caller compares what is
+ * found with libzip's own view of the entry. False for anything else (deflated entries,
+ * ZIP64 archives): the entry is then extracted as before. */
+static bool
+stored_span (const unsigned char *d, size_t size, const char *entry, size_t *off, size_t *len,
+             uint32_t *crc)
+{
+  if (size < 22)
+    return false;
+  size_t lowest = size > 22 + 65535 ? size - 22 - 65535 : 0, p = size - 22;
+  while (le32 (d + p) != 0x06054b50)
+    if (p-- == lowest)
+      return false;
+  uint32_t n = le16 (d + p + 10), cd_size = le32 (d + p + 12), cd_off = le32 (d + p + 16);
+  if ((uint64_t) cd_off + cd_size > p)
+    return false;
+  size_t q = cd_off, end = (size_t) cd_off + cd_size, want = strlen (entry);
+  for (uint32_t i = 0; i < n; i++)
+    {
+      if (q + 46 > end || le32 (d + q) != 0x02014b50)
+        return false;
+      uint32_t nlen = le16 (d + q + 28), next = 46 + nlen + le16 (d + q + 30) + le16 (d + q + 32);
+      if (q + 46 + nlen > end)
+        return false;
+      if (nlen == want && memcmp (d + q + 46, entry, want) == 0)
+        {
+          uint32_t method = le16 (d + q + 10), csize = le32 (d + q + 20), usize = le32 (d + q + 24),
+                   local = le32 (d + q + 42);
+          if (method != 0 || csize != usize || csize == 0xffffffffu || local == 0xffffffffu
+              || (uint64_t) local + 30 > size || le32 (d + local) != 0x04034b50)
+            return false;
+          uint64_t start = (uint64_t) local + 30 + le16 (d + local + 26) + le16 (d + local + 28);
+          if (start + csize > size)
+            return false;
+          *off = (size_t) start;
+          *len = csize;
+          *crc = le32 (d + q + 16);
+          return true;
+        }
+      q += next;
+    }
+  return false;
+}
+
+/* Reads a stored entry through libzip into a small buffer and drops it: libzip checks the
+ * CRC at the end, which catches weights damaged inside an intact archive. */
+static bool
+verify_entry (zip_t *z, zip_int64_t idx, const char *name, const char *entry, OshError *err)
+{
+  zip_file_t *zf = zip_fopen_index (z, (zip_uint64_t) idx, 0);
+  enum
+  {
+    CHUNK = 1 << 16
+  };
+  char *buf = malloc (CHUNK);
+  zip_int64_t got = buf ? 0 : -1;
+  while (zf && buf && (got = zip_fread (zf, buf, CHUNK)) > 0)
+    ;
+  free (buf);
+  char why[256];
+  snprintf (why, sizeof why, "%s", zf ? zip_file_strerror (zf) : zip_strerror (z));
+  if (zf)
+    zip_fclose (zf);
+  if (!zf || got < 0)
+    return osh_fail (err, OSH_ERR_FORMAT, "%s: '%s' is damaged (%s)", name, entry, why);
+  return true;
+}
+
+/* model.weights.h5 without copying it when it is stored as Keras stores it; else extracted
+ * (*copy then owns the bytes). */
+static const char *
+weights_bytes (zip_t *z, const void *data, size_t size, const char *name, OshReadMode mode,
+               size_t *size_out, char **copy, OshError *err)
+{
+  static const char entry[] = "model.weights.h5";
+  zip_int64_t idx = zip_name_locate (z, entry, 0);
+  zip_stat_t st;
+  zip_stat_init (&st);
+  size_t off = 0, len = 0;
+  uint32_t crc = 0;
+  if (idx >= 0 && zip_stat_index (z, (zip_uint64_t) idx, 0, &st) == 0
+      && (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE
+      && (st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_CRC)
+      && stored_span (data, size, entry, &off, &len, &crc) && len == st.size && crc == st.crc)
+    {
+      /* The guard's child and a read for the graph alone skip the checksum pass. */
+      if (mode == OSH_READ_ALL)
+        osh_h5_progress (len);
+      if (mode == OSH_READ_ALL && !verify_entry (z, idx, name, entry, err))
+        return NULL;
+      *size_out = len;
+      return (const char *) data + off;
+    }
+  return *copy = read_entry (z, entry, name, size_out, err);
+}
+
 typedef struct
 {
   hid_t file;
   const char *name;
+  const void *data;
   size_t size;
+  OshReadMode mode;
   OshGraph *g;
   OshError *err;
 } K3Ctx;
@@ -140,7 +254,7 @@ bind_group (K3Ctx *c, int layer, const char *path, int depth)
         char where[1400], wname[32];
         snprintf (where, sizeof where, "%s: layer '%s'", c->name, c->g->layers[layer].name);
         snprintf (wname, sizeof wname, "vars/%d", i);
-        OshTensor *t = osh_h5_read_tensor (c->file, var, where, c->size, c->err);
+        OshTensor *t = osh_h5_read_tensor (c->file, var, where, c->data, c->size, c->mode, c->err);
         if (!t || !osh_layer_add_weight (c->g, layer, wname, t, true, c->err))
           return false;
       }
@@ -197,8 +311,16 @@ bind_model (K3Ctx *c, int owner, const char *prefix, int depth)
 OshGraph *
 osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
 {
+  return osh_keras3_read_mode (name, data, size, OSH_READ_ALL, err);
+}
+
+OshGraph *
+osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
+                      OshError *err)
+{
   OshGraph *g = NULL;
-  char *config_text = NULL, *meta_text = NULL, *weights = NULL;
+  char *config_text = NULL, *meta_text = NULL, *weights_copy = NULL;
+  const char *weights = NULL;
   size_t config_size = 0, meta_size = 0, weights_size = 0;
   json_t *config = NULL, *meta = NULL;
   hid_t f = H5I_INVALID_HID;
@@ -218,6 +340,7 @@ osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
   zip_error_fini (&ze);
   if (!(config_text = read_entry (z, "config.json", name, &config_size, err)))
     goto out;
+  osh_h5_progress (config_size); /* parsing it and building the graph */
   if (!(config = osh_keras_parse_json (config_text, config_size, name, "config.json", err)))
     goto out;
   OshError ignored = { 0 };
@@ -232,13 +355,19 @@ osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
       json_object_set_new (g->meta, "weights_absent", json_true ());
       goto out;
     }
-  if (!(weights = read_entry (z, "model.weights.h5", name, &weights_size, err)))
+  if (!(weights = weights_bytes (z, data, size, name, mode, &weights_size, &weights_copy, err)))
     goto fail;
   char inner[1200];
   snprintf (inner, sizeof inner, "%s: model.weights.h5", name);
   if ((f = osh_h5_open_image (inner, weights, weights_size, err)) < 0)
-    goto fail;
-  K3Ctx c = { f, inner, weights_size, g, err };
+    {
+      /* Damaged weights (a truncated model.weights.h5) leave the graph readable: it opens, and
+       * the weights fail when they are needed. */
+      if (mode == OSH_READ_GRAPH && osh_weights_defer_error (g, err))
+        goto out;
+      goto fail;
+    }
+  K3Ctx c = { f, inner, weights, weights_size, mode, g, err };
   if (!bind_model (&c, -1, "", 0))
     goto fail;
   if (!osh_keras_check_all_weights (g, name, err))
@@ -249,7 +378,7 @@ fail:
   g = NULL;
 out:
   osh_h5_close (f);
-  free (weights);
+  free (weights_copy);
   free (config_text);
   free (meta_text);
   json_decref (config);

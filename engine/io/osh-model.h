@@ -32,6 +32,22 @@ const char *osh_format_name (OshFormat f); /* "keras3", "keras-h5", "tfjs", "onn
 /* Reads and type-checks a model (weights included) and infers shapes. */
 OshGraph *osh_model_load (const char *path, OshError *err);
 
+/* The graph first: the model's layers, connections, inferred shapes and every weight's shape
+ * (so parameter counts), without reading weight values (tensor data stays NULL). Enough to
+ * draw or summarise a model; anything that needs values calls osh_model_load_weights first.
+ * A file whose weights are damaged still opens this way; loading its weights then fails.
+ * ONNX files are read whole. */
+OshGraph *osh_model_load_graph (const char *path, OshError *err);
+
+/* Reads the weight values of a graph from osh_model_load_graph (a full, guarded read of the
+ * same file); does nothing for a graph that has them. On failure `g` is unchanged. */
+bool osh_model_load_weights (OshGraph *g, OshError *err);
+
+/* The second half of osh_model_load_weights, for a window that reads on a worker thread and
+ * swaps on its own: moves the weight values of `full` (osh_model_load of the same file) into
+ * `g` after checking that both have the same layers and weight shapes. */
+bool osh_model_take_weights (OshGraph *g, OshGraph *full, OshError *err);
+
 /* The same from memory; `name` is used for format detection and messages.
  * TF.js models need their shards beside model.json, so only self-contained
  * formats (.keras, .h5, .onnx) load from memory. */
@@ -41,6 +57,10 @@ OshGraph *osh_model_load_bytes (const char *name, const void *data, size_t size,
  * training still opens, to be looked at; its outputs will not be finite):
  * "layer 'fc' weight 'fc/kernel:0' holds 2 NaN/Inf values (1 layer in all)". */
 const char *osh_model_weights_warning (const OshGraph *g);
+
+/* NULL, or why the weights of a graph from osh_model_load_graph cannot be read (the graph
+ * opened, osh_model_load_weights will fail with this). */
+const char *osh_model_weights_error (const OshGraph *g);
 
 /* Writes `g` in the format the name implies (.keras, .h5/.hdf5, .json, .onnx). */
 bool osh_model_save (const OshGraph *g, const char *path, OshError *err);

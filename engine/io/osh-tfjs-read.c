@@ -2,6 +2,7 @@
  * Also opens a bare Keras model config saved with model.to_json() (no weights). */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 typedef struct
 {
   const char *path;
+  OshReadMode mode;
   OshGraph *g;
   OshError *err;
 } TfjsCtx;
@@ -185,10 +187,17 @@ read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size,
   if (layer < 0)
     return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weight '%s' names no layer of the model", c->path,
                      name);
-  OshTensor *t = numel ? osh_tensor_new (&s, c->err) : calloc (1, sizeof (OshTensor));
+  /* Without shards (a read for the graph): the shape only. */
+  bool values = numel && buf;
+  OshTensor *t = values ? osh_tensor_new (&s, c->err) : calloc (1, sizeof (OshTensor));
   if (!t)
-    return numel ? false : osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
+    return values ? false : osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
   t->shape = s;
+  if (!buf)
+    {
+      *offset += (size_t) numel * elem;
+      return osh_layer_add_weight (c->g, layer, name, t, true, c->err);
+    }
   const unsigned char *p = buf + *offset;
   double mn = quant ? osh_config_double (quant, "min", 0) : 0,
          sc = quant ? osh_config_double (quant, "scale", 1) : 1;
@@ -233,9 +242,10 @@ read_weights (TfjsCtx *c, const json_t *manifest)
   json_t *group;
   json_array_foreach (manifest, gi, group)
     {
-      size_t size = 0;
-      unsigned char *buf = read_shards (c, json_object_get (group, "paths"), &size);
-      if (!buf)
+      size_t size = SIZE_MAX;
+      unsigned char *buf = NULL;
+      if (c->mode != OSH_READ_GRAPH
+          && !(buf = read_shards (c, json_object_get (group, "paths"), &size)))
         return false;
       size_t offset = 0, wi;
       json_t *w;
@@ -252,6 +262,14 @@ read_weights (TfjsCtx *c, const json_t *manifest)
 
 OshGraph *
 osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err)
+{
+  return osh_tfjs_read_mode (path, data, size, OSH_READ_ALL, err);
+}
+
+/* OSH_READ_GRAPH: model.json only; the shards are read by osh_model_load_weights. */
+OshGraph *
+osh_tfjs_read_mode (const char *path, const void *data, size_t size, OshReadMode mode,
+                    OshError *err)
 {
   json_t *doc = osh_keras_parse_json (data, size, path, "the JSON document", err);
   if (!doc)
@@ -286,7 +304,7 @@ osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err)
       json_object_set_new (g->meta, "weights_absent", json_true ());
       goto out;
     }
-  TfjsCtx c = { path, g, err };
+  TfjsCtx c = { path, mode, g, err };
   if (!read_weights (&c, manifest) || !osh_keras_check_all_weights (g, path, err))
     {
       osh_graph_free (g);

@@ -66,7 +66,7 @@ test_hdf5_breakers (void)
   g_assert_cmpint (replayed, >=, 2);
 }
 
-/* A model read through the guard is the model read without it. */
+/* A model read through the guard is the model read without it, also graph first. */
 static void
 test_good_files_pass (void)
 {
@@ -88,6 +88,23 @@ test_good_files_pass (void)
       g_assert_cmpint (guarded->n_layers, ==, plain->n_layers);
       g_assert_cmpint (osh_graph_total_params (guarded, NULL), ==,
                        osh_graph_total_params (plain, NULL));
+      /* The graph first, then its weights, both through the guard: the same values. */
+      osh_hdf5_guard_enable ("/proc/self/exe");
+      OshGraph *first = osh_model_load_graph (path, &err);
+      g_assert_nonnull (first);
+      g_assert_cmpint (osh_graph_total_params (first, NULL), ==,
+                       osh_graph_total_params (plain, NULL));
+      g_assert_true (osh_model_load_weights (first, &err));
+      osh_hdf5_guard_enable (NULL);
+      for (int l = 0; l < plain->n_layers; l++)
+        for (int w = 0; w < plain->layers[l].n_weights; w++)
+          {
+            const OshTensor *a = first->layers[l].weights[w].value;
+            const OshTensor *b = plain->layers[l].weights[w].value;
+            g_assert_true (osh_shape_equal (&a->shape, &b->shape));
+            g_assert_cmpmem (a->data, osh_tensor_numel (a) * 4, b->data, osh_tensor_numel (b) * 4);
+          }
+      osh_graph_free (first);
       osh_graph_free (plain);
       osh_graph_free (guarded);
     }

@@ -14,6 +14,17 @@ MALFORMED = source("tests", "robustness", "malformed")
 
 
 @case
+def known_hdf5_hang_is_stopped_when_it_makes_no_progress():
+    """Without a fixed deadline the guard stops a child that announces no work for 1.5 s."""
+    path = source("tests", "fuzz", "hdf5-guarded", "h5-vlen-model-config")
+    for extra in ([], ["--weights"]):
+        r = offshoot("inspect", *extra, path, timeout=120)
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        assert f"{path}: HDF5 stopped making progress reading the file (stopped after " in r.stderr, \
+            r.stderr
+
+
+@case
 def known_hdf5_hang_ends_in_a_timeout_error():
     path = source("tests", "fuzz", "hdf5-guarded", "h5-vlen-model-config")
     r = offshoot("inspect", path, env={"OFFSHOOT_HDF5_DEADLINE": "1"}, timeout=120)
@@ -29,9 +40,11 @@ def guarded_model_opens_with_its_parameters():
 
 
 @case
-def nan_weights_warn_on_inspect_and_run():
+def nan_weights_warn_on_inspect_weights_and_run():
     path = os.path.join(MALFORMED, "h5-nan-weights.h5")
     r = offshoot("inspect", path)
+    assert r.returncode == 0 and "NaN" not in r.stdout, r  # the graph alone: no values read
+    r = offshoot("inspect", "--weights", path)
     assert r.returncode == 0, r.stderr
     assert "Warning: layer 'fc' weight 'fc/kernel:0' holds 2 NaN/Inf values (1 layer in all); outputs will not " \
         "be finite." in r.stdout, r.stdout

@@ -1,0 +1,120 @@
+/* A model file's bytes: read once into sealed shared memory, or mapped (osh-file-bytes.h). */
+#define _GNU_SOURCE
+#include "osh-file-bytes.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Beyond any real model; a guard against reading a device or a runaway file. */
+#define OSH_MAX_MODEL_FILE (INT64_C (16) << 30)
+
+/* Copies the file into the memfd inside the kernel (no page faults of a user mapping), then
+ * a NUL, then seals it. */
+static bool
+fill (int file, int mem, size_t size, const char *path, OshError *err)
+{
+  size_t got = 0;
+  while (got < size)
+    {
+      ssize_t r = sendfile (mem, file, NULL, size - got);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      got += (size_t) r;
+    }
+  if (got != size)
+    return osh_fail (err, OSH_ERR_IO, "%s: read %zu of %zu bytes", path, got, size);
+  if (write (mem, "", 1) != 1)
+    return osh_fail (err, OSH_ERR_NOMEM, "%s: no memory for %zu bytes: %s", path, size,
+                     strerror (errno));
+  if (fcntl (mem, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    return osh_fail (err, OSH_ERR_IO, "%s: cannot seal the copy in memory: %s", path,
+                     strerror (errno));
+  return true;
+}
+
+void
+osh_file_bytes_close (OshFileBytes *b)
+{
+  if (!b)
+    return;
+  munmap ((void *) b->data, b->mapped);
+  if (b->fd >= 0)
+    close (b->fd);
+  free (b);
+}
+
+static OshFileBytes *
+wrap (const void *data, size_t size, int fd, size_t mapped, OshError *err)
+{
+  OshFileBytes *b = malloc (sizeof *b);
+  if (!b)
+    {
+      munmap ((void *) data, mapped);
+      close (fd);
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
+  *b = (OshFileBytes){ data, size, fd, mapped };
+  return b;
+}
+
+OshFileBytes *
+osh_file_bytes_open (const char *path, OshFileBytesKind kind, OshError *err)
+{
+  int file = open (path, O_RDONLY | O_CLOEXEC);
+  if (file < 0)
+    {
+      osh_fail (err, OSH_ERR_IO, "%s: cannot open: %s", path, strerror (errno));
+      return NULL;
+    }
+  struct stat st;
+  if (fstat (file, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      close (file);
+      osh_fail (err, OSH_ERR_IO, "%s: not a regular file", path);
+      return NULL;
+    }
+  if (st.st_size > OSH_MAX_MODEL_FILE)
+    {
+      close (file);
+      osh_fail (err, OSH_ERR_LIMIT, "%s: %lld bytes is over the limit of %lld for a model file",
+                path, (long long) st.st_size, (long long) OSH_MAX_MODEL_FILE);
+      return NULL;
+    }
+  size_t size = (size_t) st.st_size, page = (size_t) sysconf (_SC_PAGESIZE);
+  /* A mapped file ends in zeros up to its last page: the NUL is there unless the size is a
+   * whole number of pages (or 0, which cannot be mapped). */
+  if (kind == OSH_FILE_BYTES_MAPPED && size % page != 0)
+    {
+      void *m = mmap (NULL, size, PROT_READ, MAP_PRIVATE, file, 0);
+      if (m != MAP_FAILED)
+        return wrap (m, size, file, size, err);
+    }
+  int mem = memfd_create ("offshoot-model", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mem < 0)
+    {
+      close (file);
+      osh_fail (err, OSH_ERR_IO, "%s: cannot make shared memory: %s", path, strerror (errno));
+      return NULL;
+    }
+  bool ok = fill (file, mem, size, path, err);
+  close (file);
+  void *m = ok ? mmap (NULL, size + 1, PROT_READ, MAP_SHARED, mem, 0) : MAP_FAILED;
+  if (m == MAP_FAILED)
+    {
+      if (ok)
+        osh_fail (err, OSH_ERR_NOMEM, "%s: cannot map %zu bytes: %s", path, size, strerror (errno));
+      close (mem);
+      return NULL;
+    }
+  return wrap (m, size, mem, size + 1, err);
+}

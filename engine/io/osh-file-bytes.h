@@ -1,0 +1,36 @@
+/* osh-file-bytes.h — a model file's bytes in memory, as the readers and the HDF5 guard want them.
+ *
+ *   OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_SHARED, &err);
+ *   osh_hdf5_guard_check_mode (..., b->data, b->size, b->fd, &err);   // the child maps b->fd
+ *   reader (path, b->data, b->size, ...);   // b->data[b->size] is a NUL
+ *   osh_file_bytes_close (b);
+ *
+ * OSH_FILE_BYTES_SHARED reads the file once into sealed shared memory (a memfd nobody can
+ * change any more): the guard's child maps the very bytes the caller reads, without a copy.
+ * OSH_FILE_BYTES_MAPPED maps the file itself read-only, so only the pages a reader touches are
+ * loaded (a read for the graph touches a few MB of a 250 MB file); the file must not be
+ * truncated by another program while it is mapped. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "osh-error.h"
+
+typedef enum
+{
+  OSH_FILE_BYTES_SHARED,
+  OSH_FILE_BYTES_MAPPED,
+} OshFileBytesKind;
+
+typedef struct
+{
+  const char *data; /* size bytes, then a NUL */
+  size_t size;
+  int fd;        /* the memfd or the file, mapped from offset 0; -1 once closed */
+  size_t mapped; /* the length of the mapping */
+} OshFileBytes;
+
+/* Refuses anything that is not a regular file or is over the size limit (16 GiB). */
+OshFileBytes *osh_file_bytes_open (const char *path, OshFileBytesKind kind, OshError *err);
+void osh_file_bytes_close (OshFileBytes *b);

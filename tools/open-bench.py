@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""How fast Offshoot opens a big model, beside yardsticks measured in the same run (issue 18).
+
+    tools/open-bench.py [--offshoot build/app/offshoot] [--model b7.keras] [--runs 3]
+
+Without --model, EfficientNetB7 is written by `offshoot zoo` into a temporary folder. Every
+command runs --runs times, interleaved with its yardstick, and the best run counts (the machine
+is shared; the best run is the one least disturbed). Printed:
+  - time to graph: `offshoot inspect` (graph and weight shapes, no values) and its peak memory
+  - time to all weights: `offshoot inspect --weights`, beside Debian's h5py reading every
+    dataset of the same model.weights.h5 (extracted from the archive beforehand)
+  - render: `offshoot render -o .dot` and `-o .svg`, beside graphviz's `dot -Tsvg` and
+    `dot -Txdot` on the DOT that Offshoot exports for the same graph
+Peak memory is /usr/bin/time's maximum resident set size. A benchmark, not a test: it asserts
+nothing."""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+H5PY_READ = """
+import sys, h5py
+def visit(name, obj):
+    if isinstance(obj, h5py.Dataset):
+        obj[()]
+with h5py.File(sys.argv[1], "r") as f:
+    f.visititems(visit)
+"""
+
+
+def timed(command):
+    """(wall seconds, peak resident MB) of one run; fails loudly when the command fails."""
+    start = time.monotonic()
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    wall = time.monotonic() - start
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({r.returncode}):\n{r.stderr}")
+    peak_kb = int(re.findall(r"^(\d+)$", r.stderr, re.M)[-1])
+    return wall, peak_kb / 1024
+
+
+def best(runs, *commands):
+    """Each command run `runs` times, interleaved; the best (wall, peak) of each."""
+    results = [[] for _ in commands]
+    for _ in range(runs):
+        for i, c in enumerate(commands):
+            results[i].append(timed(c))
+    return [min(r) for r in results]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--offshoot", default=os.path.join(os.path.dirname(__file__), "..", "build",
+                                                       "app", "offshoot"))
+    ap.add_argument("--model", help="a .keras file (default: EfficientNetB7 from offshoot zoo)")
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    osh = os.path.abspath(a.offshoot)
+    tmp = tempfile.mkdtemp(prefix="osh-open-bench-")
+    try:
+        model = a.model
+        if not model:
+            model = os.path.join(tmp, "b7.keras")
+            subprocess.run([osh, "zoo", "EfficientNetB7", "-o", model], check=True,
+                           stdout=subprocess.DEVNULL)
+        with zipfile.ZipFile(model) as z:
+            z.extract("model.weights.h5", tmp)
+        weights_h5 = os.path.join(tmp, "model.weights.h5")
+        script = os.path.join(tmp, "h5py_read.py")
+        with open(script, "w") as f:
+            f.write(H5PY_READ)
+        dot, svg, dot_svg, xdot = (os.path.join(tmp, n) for n in
+                                   ("b7.dot", "b7.svg", "dot.svg", "b7.xdot"))
+        subprocess.run([osh, "render", model, "-o", dot], check=True, stdout=subprocess.DEVNULL)
+        # Warm the page cache for everyone alike.
+        for path in (model, weights_h5):
+            with open(path, "rb") as f:
+                while f.read(1 << 24):
+                    pass
+
+        (graph, graph_mb), = best(a.runs, [osh, "inspect", model])
+        (weights, weights_mb), (h5py, h5py_mb) = best(
+            a.runs, [osh, "inspect", "--weights", model], ["/usr/bin/python3", script, weights_h5])
+        (r_dot, _), (r_svg, svg_mb), (d_svg, _), (d_xdot, _) = best(
+            a.runs, [osh, "render", model, "-o", dot + ".again.dot"], [osh, "render", model, "-o", svg],
+            ["dot", "-Tsvg", dot, "-o", dot_svg], ["dot", "-Txdot", dot, "-o", xdot])
+
+        size_mb = os.path.getsize(model) / 2**20
+        print(f"model: {model} ({size_mb:.0f} MB), best of {a.runs} runs, "
+              f"load average {os.getloadavg()[0]:.1f}")
+        rows = [
+            ("time to graph (inspect)", graph, graph_mb, None, None),
+            ("time to all weights (inspect --weights)", weights, weights_mb, h5py,
+             "h5py reading every dataset"),
+            ("render -o .dot", r_dot, None, None, None),
+            ("render -o .svg", r_svg, svg_mb, d_svg, "dot -Tsvg on the same DOT"),
+            ("  (dot -Txdot on the same DOT)", d_xdot, None, None, None),
+        ]
+        for name, t, mb, base, base_name in rows:
+            line = f"{name:42s} {t:7.3f} s"
+            line += f"  peak {mb:6.0f} MB" if mb is not None else " " * 17
+            if base:
+                line += f"  ×{t / base:5.2f} of {base_name} ({base:.3f} s)"
+            print(line)
+        print(f"{'h5py peak memory':42s} {'':9s}  peak {h5py_mb:6.0f} MB")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+main()
