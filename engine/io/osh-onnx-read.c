@@ -567,25 +567,13 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
   return ok;
 }
 
-/* A node input that nothing before it produces. A later node producing it breaks ONNX's
- * topological order (an error); a name that nothing produces at all is a dangling tensor: it
- * becomes an InputLayer that is not a graph input (OSH_INPUT_UNPRODUCED), so the file loads and
- * the connectivity analysis explains it like Keras's foreign inputs. */
+/* A node input that nothing produces (the nodes are read producers first, see node_order): a
+ * dangling tensor. It becomes an InputLayer that is not a graph input (OSH_INPUT_UNPRODUCED), so
+ * the file loads and the connectivity analysis explains it like Keras's foreign inputs. */
 static Entry *
-dangling_root (Reader *r, const char *tensor, size_t index, const char *node, const char *op,
-               OshError *err)
+dangling_root (Reader *r, const char *tensor, OshError *err)
 {
   const Onnx__GraphProto *gp = r->graph;
-  for (size_t i = index + 1; i < gp->n_node; i++)
-    for (size_t k = 0; k < gp->node[i]->n_output; k++)
-      if (gp->node[i]->output[k] && strcmp (gp->node[i]->output[k], tensor) == 0)
-        {
-          osh_fail (err, OSH_ERR_FORMAT,
-                    "node %zu ('%s', %s): input '%s' is produced only by the later node %zu "
-                    "(ONNX nodes must be in topological order)",
-                    index, node, op, tensor, i);
-          return NULL;
-        }
   json_t *shape = json_null ();
   for (size_t i = 0; i < gp->n_value_info; i++)
     if (gp->value_info[i]->name && strcmp (gp->value_info[i]->name, tensor) == 0)
@@ -660,7 +648,7 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
           continue;
         }
       Entry *e = map_find (&r->tensors, in);
-      if (!e && !(e = dangling_root (r, in, index, name, n->op_type, err)))
+      if (!e && !(e = dangling_root (r, in, err)))
         ok = false;
       else if (e->constant)
         {
@@ -731,6 +719,81 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
   return ok;
 }
 
+/* The order to read the nodes in: producers before their users. ONNX asks files for that
+ * order, but converters append nodes at the end (float16 Casts) and ONNX Runtime sorts them, so
+ * Offshoot sorts too: a depth-first walk in file order, which keeps a sorted file's order. Only
+ * a real cycle is refused, naming a node on it. */
+typedef struct
+{
+  size_t node, next_input;
+} Visit;
+
+static size_t *
+node_order (const Onnx__GraphProto *gp, OshError *err)
+{
+  NameMap producer = { 0 };
+  size_t *order = malloc ((gp->n_node + 1) * sizeof *order);
+  uint8_t *state = calloc (gp->n_node + 1, 1); /* 0 not seen, 1 on the walk's path, 2 done */
+  Visit *stack = malloc ((gp->n_node + 1) * sizeof *stack);
+  bool ok = order && state && stack;
+  if (!ok)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory ordering %zu nodes", gp->n_node);
+  for (size_t i = 0; ok && i < gp->n_node; i++)
+    for (size_t k = 0; ok && k < gp->node[i]->n_output; k++)
+      {
+        const char *out = gp->node[i]->output[k];
+        Entry *e = out && *out ? map_put (&producer, out, err) : NULL;
+        ok = !out || !*out || e;
+        if (e)
+          e->ref = (OshRef){ (int) i, (int32_t) k };
+      }
+  size_t n_order = 0;
+  for (size_t root = 0; ok && root < gp->n_node; root++)
+    {
+      if (state[root])
+        continue;
+      size_t depth = 0;
+      stack[depth++] = (Visit){ root, 0 };
+      state[root] = 1;
+      while (ok && depth)
+        {
+          size_t v = stack[depth - 1].node;
+          const Onnx__NodeProto *n = gp->node[v];
+          if (stack[depth - 1].next_input == n->n_input)
+            {
+              state[v] = 2;
+              order[n_order++] = v;
+              depth--;
+              continue;
+            }
+          const char *in = n->input[stack[depth - 1].next_input++];
+          const Entry *e = in && *in ? map_find (&producer, in) : NULL;
+          if (!e)
+            continue;
+          size_t p = (size_t) e->ref.node;
+          if (state[p] == 1)
+            ok = osh_fail (err, OSH_ERR_FORMAT,
+                           "node %zu ('%s', %s) is on a cycle: its input '%s' is computed from "
+                           "its own output (an ONNX graph must be acyclic)",
+                           v, n->name ? n->name : "", n->op_type ? n->op_type : "", in);
+          else if (state[p] == 0)
+            {
+              state[p] = 1;
+              stack[depth++] = (Visit){ p, 0 };
+            }
+        }
+    }
+  free (producer.slots);
+  free (state);
+  free (stack);
+  if (!ok)
+    {
+      free (order);
+      return NULL;
+    }
+  return order;
+}
+
 static bool
 read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
 {
@@ -770,8 +833,11 @@ read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
       if (ok)
         refs[n_in++] = e->ref = (OshRef){ node, 0 };
     }
+  size_t *order = ok ? node_order (gp, err) : NULL;
+  ok = ok && order;
   for (size_t i = 0; ok && i < gp->n_node; i++)
-    ok = add_node (r, gp->node[i], i, err);
+    ok = add_node (r, gp->node[order[i]], order[i], err);
+  free (order);
   int n_out = 0;
   for (size_t i = 0; ok && i < gp->n_output; i++)
     {

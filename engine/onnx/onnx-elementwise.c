@@ -39,6 +39,7 @@ typedef enum
   U_GELU,
   U_COPY,
   U_TRUNC,
+  U_HALF, /* Cast to float16: the value float16 holds, computed on in float32 */
   U_COUNT
 } UnaryKind;
 
@@ -162,6 +163,8 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
       if (strcmp (c->layer->class_name, "Cast") == 0
           && is_integer_type (onnx_attr_int (c, "to", 1)))
         u->kind = U_TRUNC;
+      else if (strcmp (c->layer->class_name, "Cast") == 0 && onnx_attr_int (c, "to", 1) == 10)
+        u->kind = U_HALF;
       break;
     case U_GELU:
       u->a = strcmp (onnx_attr_str (c, "approximate", "none"), "tanh") == 0;
@@ -177,6 +180,20 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
   u->act = shared_activation (u);
   c->flops = (double) onnx_numel (&c->out[0]);
   return true;
+}
+
+/* x rounded to the nearest float16 (ties to even, as the current rounding mode does): 11
+ * significant bits for normal values, steps of 2^-24 below 2^-14, infinity past 65504. */
+static float
+to_half_precision (float x)
+{
+  if (!isfinite (x) || x == 0)
+    return x;
+  int e;
+  frexpf (x, &e);
+  int bits = e >= -13 ? 11 - e : 24; /* |x| ≥ 2^-14 is normal in float16 */
+  float r = ldexpf (nearbyintf (ldexpf (x, bits)), -bits);
+  return fabsf (r) > 65504.0f ? copysignf (INFINITY, x) : r;
 }
 
 static inline float
@@ -202,6 +219,7 @@ apply (const Unary *u, float x, float lo, float hi)
     case U_SIGN: return (float) ((x > 0) - (x < 0));
     case U_THRELU: return x > u->a ? x : 0;
     case U_TRUNC: return truncf (x);
+    case U_HALF: return to_half_precision (x);
     default: break; /* U_COPY, and the shared activations (never called for them) */
     }
   return x;

@@ -51,7 +51,7 @@ soft_infer (OshOpInferFn infer, OshOpCall *c, OshError *err)
 FAMILY (unary) FAMILY (binary) FAMILY (conv) FAMILY (convtr) FAMILY (pool) FAMILY (batchnorm)
 FAMILY (softmax) FAMILY (reduce) FAMILY (gemm) FAMILY (matmul) FAMILY (layout) FAMILY (transpose)
 FAMILY (concat) FAMILY (split) FAMILY (slice) FAMILY (gather) FAMILY (shape) FAMILY (input)
-FAMILY (pad) FAMILY (resize) FAMILY (expand)
+FAMILY (pad) FAMILY (resize) FAMILY (expand) FAMILY (fill) FAMILY (range)
 #undef FAMILY
 
 #define ROW(name, family) { name, family##_infer, family##_prepare, onnx_##family##_run }
@@ -113,6 +113,7 @@ const OshOp osh_onnx_ops[] = {
   ROW ("Slice", slice), ROW ("Gather", gather), ROW ("Shape", shape),
   ROW ("Pad", pad), ROW_NHWC ("Resize", resize), ROW_NHWC ("Upsample", resize),
   ROW ("Expand", expand), ROW ("Tile", expand),
+  ROW ("ConstantOfShape", fill), ROW ("Range", range),
 };
 /* clang-format on */
 

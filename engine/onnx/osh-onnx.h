@@ -28,7 +28,7 @@
 extern const OshDialect osh_onnx_dialect;
 
 /* The ONNX op table (osh-onnx-ops.c), reached through osh_onnx_dialect. */
-#define OSH_ONNX_OP_COUNT 72
+#define OSH_ONNX_OP_COUNT 74
 extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 
 /* Appends the ONNX nodes computing Keras layer `layer` (a head step) on *x: the dialect's

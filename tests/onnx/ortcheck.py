@@ -27,8 +27,7 @@ def our_run(model, x_path, *edits):
     """`offshoot run`'s outputs: [(name, array)] in graph order."""
     out = tempdir()
     doc = offshoot_json("run", model, x_path, *edits, "--save-outputs", out)
-    return [(o["name"], np.load(os.path.join(out, o["name"].replace("/", "_") + ".npy")))
-            for o in doc["outputs"]]
+    return [(o["name"], np.load(o["saved"])) for o in doc["outputs"]]
 
 
 def assert_close(ours, theirs):
