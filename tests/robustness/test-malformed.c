@@ -60,6 +60,17 @@ static const Case cases[] = {
     "the shards hold 20 in all" },
   { "tfjs-shape-a-string/model.json", LOAD_MODEL, "format", "weightsManifest: weight 'fc/kernel'",
     "'shape' is not a list of at most 8 sizes" },
+  /* Kinds Offshoot recognises but does not open: the message says what the file is. */
+  { "tfjs-graph-model/model.json", LOAD_MODEL, "unsupported", "a TF.js graph model",
+    "graph models are not supported yet" },
+  { "tfjs-weights-manifest/tiny_face_detector_model-weights_manifest.json", LOAD_MODEL,
+    "unsupported", "a TF.js weights manifest", "Open the model.json that lists these shards" },
+  { "tflite-model.tflite", LOAD_MODEL, "unsupported", "a TensorFlow Lite model",
+    "Offshoot cannot open TFLite files" },
+  { "savedmodel-file/saved_model.pb", LOAD_MODEL, "unsupported", "a TensorFlow SavedModel",
+    "Offshoot cannot open SavedModels" },
+  { "savedmodel-folder", LOAD_MODEL, "unsupported", "a TensorFlow SavedModel",
+    "Offshoot cannot open SavedModels" },
   /* ONNX */
   { "onnx-truncated.onnx", LOAD_MODEL, "format", "115 bytes", "not a valid ONNX file" },
   /* A tensor nothing produces is a foreign root, as in Keras's "Graph disconnected": the model
