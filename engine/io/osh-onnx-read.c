@@ -1,8 +1,8 @@
 /* ONNX ModelProto → graph IR (see osh-onnx.h for the mapping).
  *
  * Over 700 lines because reading protobuf safely is one job with many parts: tensors of every
- * element type and external data, attributes, the tensor-name map, constants folded at load,
- * dangling tensors and the graph inputs, each checked against the file's sizes. */
+ * element type and external data, attributes, the tensor-name map, the node order, constants
+ * folded at load, dangling tensors and the graph inputs, each checked against the file's sizes. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
