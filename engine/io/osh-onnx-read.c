@@ -597,6 +597,25 @@ dangling_root (Reader *r, const char *tensor, OshError *err)
   return e;
 }
 
+/* The element type an initializer or a Constant node gives tensor `name`; 0 when neither does. */
+static int32_t
+constant_type (const Onnx__GraphProto *gp, const char *name)
+{
+  for (size_t i = 0; i < gp->n_initializer; i++)
+    if (gp->initializer[i]->name && strcmp (gp->initializer[i]->name, name) == 0)
+      return gp->initializer[i]->data_type;
+  for (size_t i = 0; i < gp->n_node; i++)
+    {
+      const Onnx__NodeProto *n = gp->node[i];
+      if (n->op_type && strcmp (n->op_type, "Constant") == 0 && n->n_output == 1 && n->output[0]
+          && strcmp (n->output[0], name) == 0)
+        for (size_t k = 0; k < n->n_attribute; k++)
+          if (n->attribute[k]->t)
+            return n->attribute[k]->t->data_type;
+    }
+  return 0;
+}
+
 static bool
 add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
 {
@@ -629,6 +648,10 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
         }
       json_object_set_new (config, a->name, v);
     }
+  /* Values are float32 in the engine; QuantizeLinear's range depends on its output type. */
+  if (strcmp (class_name, "QuantizeLinear") == 0 && n->n_input > 2 && n->input[2])
+    json_object_set_new (config, OSH_ONNX_ZERO_POINT_TYPE,
+                         json_integer (constant_type (r->graph, n->input[2])));
   json_t *out_names = json_array ();
   OshSlotKind *slots = calloc (n->n_input + 1, sizeof *slots);
   OshRef *inputs = calloc (n->n_input + 1, sizeof *inputs);

@@ -52,6 +52,7 @@ FAMILY (unary) FAMILY (binary) FAMILY (conv) FAMILY (convtr) FAMILY (pool) FAMIL
 FAMILY (softmax) FAMILY (reduce) FAMILY (gemm) FAMILY (matmul) FAMILY (layout) FAMILY (transpose)
 FAMILY (concat) FAMILY (split) FAMILY (slice) FAMILY (gather) FAMILY (shape) FAMILY (input)
 FAMILY (pad) FAMILY (resize) FAMILY (expand) FAMILY (fill) FAMILY (range)
+FAMILY (qlinear) FAMILY (dynquant) FAMILY (convint) FAMILY (matint)
 #undef FAMILY
 
 #define ROW(name, family) { name, family##_infer, family##_prepare, onnx_##family##_run }
@@ -114,6 +115,9 @@ const OshOp osh_onnx_ops[] = {
   ROW ("Pad", pad), ROW_NHWC ("Resize", resize), ROW_NHWC ("Upsample", resize),
   ROW ("Expand", expand), ROW ("Tile", expand),
   ROW ("ConstantOfShape", fill), ROW ("Range", range),
+  ROW ("QuantizeLinear", qlinear), ROW ("DequantizeLinear", qlinear),
+  ROW ("DynamicQuantizeLinear", dynquant), ROW ("ConvInteger", convint),
+  ROW ("MatMulInteger", matint),
 };
 /* clang-format on */
 

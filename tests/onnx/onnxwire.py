@@ -132,3 +132,82 @@ def node_ops(model_bytes):
     return [[v for n, _, v in parse(node) if n == 4][0].decode()
             for num, _, node in graph if num == GRAPH_NODE]
 
+
+
+def _node_parts(node):
+    fields = parse(node)
+    text = lambda num: [v.decode() for n, _, v in fields if n == num]  # noqa: E731
+    return text(1), text(2), text(4)[0], [f for f in fields if f[0] == 5]
+
+
+def _tensor(name, array, data_type):
+    dims = [field(TENSOR_DIMS, int(d)) for d in array.shape]
+    return field(GRAPH_INITIALIZER, serialize(
+        dims + [field(TENSOR_TYPE, data_type), field(TENSOR_NAME, name),
+                field(TENSOR_RAW, np.ascontiguousarray(array).tobytes())]))
+
+
+def _node(op, inputs, outputs, attributes=()):
+    return field(GRAPH_NODE, serialize(
+        [field(1, i) for i in inputs] + [field(2, o) for o in outputs] +
+        [field(3, outputs[0] + "_" + op), field(4, op)] + list(attributes)))
+
+
+def dynamically_quantized(model_bytes):
+    """What onnxruntime's dynamic quantization makes of a float model: before every Conv (and
+    Gemm with transB=1) a DynamicQuantizeLinear of its input; the layer as ConvInteger
+    (MatMulInteger) on uint8 weights with their own scale and zero point; the int32 result
+    Cast to float, scaled by the product of the two scales, plus the bias."""
+    UINT8 = 2
+
+    def edit(graph):
+        weights = {}
+        for num, _, value in graph:
+            if num == GRAPH_INITIALIZER:
+                t = parse(value)
+                if [v for n, _, v in t if n == TENSOR_TYPE] == [FLOAT]:
+                    dims = [v for n, w, v in t if n == TENSOR_DIMS and w == 0]
+                    weights[[v for n, _, v in t if n == TENSOR_NAME][0].decode()] = \
+                        _float_values(t).reshape(dims)
+        for num, _, value in graph:  # PyTorch shares equal weights through Identity nodes
+            if num == GRAPH_NODE:
+                inputs, outputs, op, _ = _node_parts(value)
+                if op == "Identity" and inputs[0] in weights:
+                    weights[outputs[0]] = weights[inputs[0]]
+        out = []
+        for num, wire, value in graph:
+            if num != GRAPH_NODE:
+                out.append((num, wire, value))
+                continue
+            inputs, (y,), op, attrs = _node_parts(value)
+            gemm = op == "Gemm" and any(
+                parse(a[2])[0][2] == b"transB" and parse(a[2])[1][2] == 1 for a in attrs)
+            if op not in ("Conv", "Gemm") or (op == "Gemm" and not gemm) or \
+                    inputs[1] not in weights:
+                out.append((num, wire, value))
+                continue
+            w = weights[inputs[1]]
+            lo, hi = min(0.0, float(w.min())), max(0.0, float(w.max()))
+            scale = np.float32((hi - lo) / 255 if hi > lo else 1.0)
+            zp = np.uint8(np.clip(np.rint(-lo / scale), 0, 255))
+            q = np.clip(np.rint(w / scale) + zp, 0, 255).astype(np.uint8)
+            if gemm:
+                q = q.T
+            out += [_tensor(y + "_wq", q, UINT8), _tensor(y + "_ws", np.array(scale), FLOAT),
+                    _tensor(y + "_wzp", np.array(zp), UINT8)]
+            x = inputs[0]
+            integer = "ConvInteger" if op == "Conv" else "MatMulInteger"
+            to = serialize([field(1, "to"), field(3, FLOAT), field(20, 2)])
+            out += [_node("DynamicQuantizeLinear", [x], [y + "_xq", y + "_xs", y + "_xzp"]),
+                    _node(integer, [y + "_xq", y + "_wq", y + "_xzp", y + "_wzp"], [y + "_int"],
+                          attrs if op == "Conv" else ()),
+                    _node("Cast", [y + "_int"], [y + "_float"], [field(5, to)]),
+                    _node("Mul", [y + "_xs", y + "_ws"], [y + "_scale"])]
+            bias = inputs[2] if len(inputs) > 2 else None
+            out.append(_node("Mul", [y + "_float", y + "_scale"], [y + "_scaled" if bias else y]))
+            if bias:
+                b = weights[bias]
+                out += [_tensor(y + "_bias", b.reshape(-1, 1, 1) if op == "Conv" else b, FLOAT),
+                        _node("Add", [y + "_scaled", y + "_bias"], [y])]
+        return out
+    return _edit_graph(model_bytes, edit)

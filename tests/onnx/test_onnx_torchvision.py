@@ -2,7 +2,8 @@
 DeepLabV3 and LR-ASPP on MobileNetV3-Large, random weights) exported with open height and width,
 a model with PyTorch's shape idioms (`F.interpolate(size=x.shape[2:])`, `x.view(x.size(0), -1)`,
 a size from integer division, `arange` and `ones` of run-time sizes), the same files with float16 weights and Casts appended after
-every other node (as float16 converters write them), and with their nodes shuffled. The models
+every other node (as float16 converters write them), dynamically quantized as onnxruntime
+quantizes (DynamicQuantizeLinear, ConvInteger, MatMulInteger), and with their nodes shuffled. The models
 are exported at test time (tests/onnx/torchvision_export.py, cached in the build directory);
 without torch the cases skip."""
 import hashlib
@@ -131,6 +132,26 @@ def nodes_in_any_order_run_as_sorted():
     both = variant(exported("shape_idioms"), "-fp16-shuffled",
                    lambda b: onnxwire.shuffled_nodes(onnxwire.float16_weights(b), 3))
     matches_ort(both)
+
+
+@case
+def dynamically_quantized_exports_match_onnx_runtime():
+    # onnxruntime's dynamic quantization, written by tests/onnx/onnxwire.py (no onnxruntime
+    # Python here): DynamicQuantizeLinear → ConvInteger / MatMulInteger on uint8 weights with
+    # their zero points → Cast → the two scales → bias.
+    for name in ["lraspp_mobilenet_v3_large", "shape_idioms"]:
+        full = exported(name)
+        quantized = variant(full, "-quantized", onnxwire.dynamically_quantized)
+        ops = onnxwire.node_ops(open(quantized, "rb").read())
+        assert "Conv" not in ops and ops.count("ConvInteger") == ops.count("DynamicQuantizeLinear") \
+            - ops.count("MatMulInteger") > 0, sorted(set(ops))
+        assert name != "shape_idioms" or "MatMulInteger" in ops, sorted(set(ops))
+        ours = matches_ort(quantized)[0]
+        # Quantized arithmetic really ran: the results move away from the float model's.
+        for (_, a), (_, b) in zip(ours, our_run(full, picture(64, 80, 0))):
+            diff = float(np.abs(a - b).max())
+            assert 0 < diff < 0.5 * max(1.0, float(np.abs(b).max())), diff
+            print(f"# {name}: quantized vs float32 max |diff| {diff:.2g}")
 
 
 main()
