@@ -424,6 +424,7 @@ typedef struct
   const Onnx__GraphProto *graph;
   OshGraph *g;
   NameMap tensors;   /* name → producing node output, or constant */
+  NameMap types;     /* name → its ONNX element type (in ref.node; 0 unknown), see infer_types */
   OshTensor **owned; /* constants we converted, freed at the end */
   size_t n_owned, cap_owned;
 } Reader;
@@ -597,23 +598,18 @@ dangling_root (Reader *r, const char *tensor, OshError *err)
   return e;
 }
 
-/* The element type an initializer or a Constant node gives tensor `name`; 0 when neither does. */
 static int32_t
-constant_type (const Onnx__GraphProto *gp, const char *name)
+type_of (const Reader *r, const char *name)
 {
-  for (size_t i = 0; i < gp->n_initializer; i++)
-    if (gp->initializer[i]->name && strcmp (gp->initializer[i]->name, name) == 0)
-      return gp->initializer[i]->data_type;
-  for (size_t i = 0; i < gp->n_node; i++)
-    {
-      const Onnx__NodeProto *n = gp->node[i];
-      if (n->op_type && strcmp (n->op_type, "Constant") == 0 && n->n_output == 1 && n->output[0]
-          && strcmp (n->output[0], name) == 0)
-        for (size_t k = 0; k < n->n_attribute; k++)
-          if (n->attribute[k]->t)
-            return n->attribute[k]->t->data_type;
-    }
-  return 0;
+  const Entry *e = name && *name ? map_find (&r->types, name) : NULL;
+  return e ? e->ref.node : 0;
+}
+
+/* ONNX element types that hold integers (Div truncates for them). */
+static bool
+integer_type (int32_t t)
+{
+  return (t >= 2 && t <= 7) || t == 12 || t == 13;
 }
 
 static bool
@@ -648,10 +644,12 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
         }
       json_object_set_new (config, a->name, v);
     }
-  /* Values are float32 in the engine; QuantizeLinear's range depends on its output type. */
-  if (strcmp (class_name, "QuantizeLinear") == 0 && n->n_input > 2 && n->input[2])
-    json_object_set_new (config, OSH_ONNX_ZERO_POINT_TYPE,
-                         json_integer (constant_type (r->graph, n->input[2])));
+  /* Values are float32 in the engine: what depends on the element type is recorded. */
+  if (strcmp (class_name, "QuantizeLinear") == 0 && n->n_input > 2)
+    json_object_set_new (config, OSH_ONNX_ZERO_POINT_TYPE, json_integer (type_of (r, n->input[2])));
+  if (strcmp (class_name, "Div") == 0 && n->n_output == 1
+      && integer_type (type_of (r, n->output[0])))
+    json_object_set_new (config, OSH_ONNX_INTEGER_DIVISION, json_true ());
   json_t *out_names = json_array ();
   OshSlotKind *slots = calloc (n->n_input + 1, sizeof *slots);
   OshRef *inputs = calloc (n->n_input + 1, sizeof *inputs);
@@ -818,6 +816,89 @@ node_order (const Onnx__GraphProto *gp, OshError *err)
 }
 
 static bool
+set_type (Reader *r, const char *name, int32_t type, OshError *err)
+{
+  Entry *e = name && *name ? map_put (&r->types, name, err) : NULL;
+  if (e)
+    e->ref.node = type;
+  return !name || !*name || e;
+}
+
+static int64_t
+int_attribute (const Onnx__NodeProto *n, const char *key, int64_t fallback)
+{
+  for (size_t i = 0; i < n->n_attribute; i++)
+    if (n->attribute[i]->name && strcmp (n->attribute[i]->name, key) == 0)
+      return n->attribute[i]->i;
+  return fallback;
+}
+
+/* The element type of output k of node n, from its op and its inputs' types (0 unknown). */
+static int32_t
+output_type (const Reader *r, const Onnx__NodeProto *n, size_t k)
+{
+  static const char *const int64_ops[] = { "Shape", "Size", "NonZero", "ArgMax", "ArgMin" };
+  static const char *const bool_ops[] = {
+    "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN"
+  };
+  const char *op = n->op_type;
+  for (size_t i = 0; i < sizeof int64_ops / sizeof *int64_ops; i++)
+    if (strcmp (op, int64_ops[i]) == 0)
+      return ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  for (size_t i = 0; i < sizeof bool_ops / sizeof *bool_ops; i++)
+    if (strcmp (op, bool_ops[i]) == 0)
+      return ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+  if (strcmp (op, "Cast") == 0)
+    return (int32_t) int_attribute (n, "to", 0);
+  if (strcmp (op, "Constant") == 0 || strcmp (op, "ConstantOfShape") == 0)
+    {
+      for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->t)
+          return n->attribute[i]->t->data_type;
+      for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strncmp (n->attribute[i]->name, "value_int", 9) == 0)
+          return ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+      return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    }
+  if (strcmp (op, "DynamicQuantizeLinear") == 0)
+    return k == 1 ? ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT : ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+  if (strcmp (op, "ConvInteger") == 0 || strcmp (op, "MatMulInteger") == 0)
+    return ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+  if (strcmp (op, "DequantizeLinear") == 0)
+    return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  if (strcmp (op, "QuantizeLinear") == 0)
+    return n->n_input > 2 && type_of (r, n->input[2]) ? type_of (r, n->input[2])
+                                                      : ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+  /* Shape ops and arithmetic keep their (first) data input's type. */
+  return n->n_input > 0 ? type_of (r, n->input[0]) : 0;
+}
+
+/* Element types of every tensor, in node order (the engine computes in float32; integer
+ * division and a quantizer's range still depend on the type). */
+static bool
+infer_types (Reader *r, const size_t *order, OshError *err)
+{
+  const Onnx__GraphProto *gp = r->graph;
+  bool ok = true;
+  for (size_t i = 0; ok && i < gp->n_initializer; i++)
+    ok = set_type (r, gp->initializer[i]->name, gp->initializer[i]->data_type, err);
+  for (size_t i = 0; ok && i < gp->n_input; i++)
+    {
+      const Onnx__TypeProto *t = gp->input[i]->type;
+      if (t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type
+          && !map_find (&r->types, gp->input[i]->name ? gp->input[i]->name : ""))
+        ok = set_type (r, gp->input[i]->name, t->tensor_type->elem_type, err);
+    }
+  for (size_t i = 0; ok && i < gp->n_node; i++)
+    {
+      const Onnx__NodeProto *n = gp->node[order[i]];
+      for (size_t k = 0; ok && n->op_type && k < n->n_output; k++)
+        ok = set_type (r, n->output[k], output_type (r, n, k), err);
+    }
+  return ok;
+}
+
+static bool
 read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
 {
   const Onnx__GraphProto *gp = model->graph;
@@ -857,7 +938,7 @@ read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
         refs[n_in++] = e->ref = (OshRef){ node, 0 };
     }
   size_t *order = ok ? node_order (gp, err) : NULL;
-  ok = ok && order;
+  ok = ok && order && infer_types (r, order, err);
   for (size_t i = 0; ok && i < gp->n_node; i++)
     ok = add_node (r, gp->node[order[i]], order[i], err);
   free (order);
@@ -955,6 +1036,7 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
     osh_tensor_free (r.owned[i]);
   free (r.owned);
   free (r.tensors.slots);
+  free (r.types.slots);
   onnx__model_proto__free_unpacked (model, NULL);
   if (!ok)
     {

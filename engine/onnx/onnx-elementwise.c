@@ -300,7 +300,8 @@ typedef enum
   B_MIN,
   B_SUM,
   B_MEAN,
-  B_PRELU
+  B_PRELU,
+  B_IDIV /* Div of integers (OSH_ONNX_INTEGER_DIVISION): truncates toward zero */
 } BinaryKind;
 
 #define NHWC_SLOTS 8 /* operands a channels-last step takes */
@@ -364,6 +365,8 @@ onnx_binary_prepare (OshOpCall *c, OshError *err)
   if (kind < 0)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "no kernel for %s", c->layer->class_name);
   b->kind = (BinaryKind) kind;
+  if (b->kind == B_DIV && osh_config_bool (c->layer->config, OSH_ONNX_INTEGER_DIVISION, false))
+    b->kind = B_IDIV;
   b->scale = 1.0f;
   c->flops = (double) onnx_numel (&c->out[0]);
   return true;
@@ -384,6 +387,7 @@ combine (BinaryKind k, float a, float b)
     case B_MAX: return fmaxf (a, b);
     case B_MIN: return fminf (a, b);
     case B_PRELU: return a >= 0 ? a : a * b;
+    case B_IDIV: return truncf (a / b);
     }
   return a;
 }

@@ -272,6 +272,8 @@ onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *sh
       kind = i;
   if (kind < 0 || onnx_n_slots (next) != 2 || next->n_in != 1 || next->n_out != 1)
     return false;
+  if (osh_config_bool (next->layer->config, OSH_ONNX_INTEGER_DIVISION, false))
+    return false; /* truncates: not a product */
   OnnxSlot x = onnx_slot (next, 0), k = onnx_slot (next, 1);
   if (kind == 0 || kind == 2) /* Add and Mul commute: the constant may come first */
     if (x.value && !k.value && k.present)

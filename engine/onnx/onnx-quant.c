@@ -84,8 +84,8 @@ onnx_qlinear_run (const OshOpCall *c, const float *const *in, float *const *out,
       {
         float s = scale[k], z = zp ? zp[k] : 0.0f;
         for (int64_t e = 0; e < p->inner; e++, i++)
-          out[0][i] = quantize ? saturate (nearbyintf (x[i] / s) + z, p->lo, p->hi)
-                               : (x[i] - z) * s;
+          out[0][i] =
+              quantize ? saturate (nearbyintf (x[i] / s) + z, p->lo, p->hi) : (x[i] - z) * s;
       }
 }
 
@@ -157,8 +157,7 @@ convint_geometry (OshOpCall *c, ConvInt *p, OshShape *out, OshError *err)
     return false;
   const OshShape *x = onnx_slot (c, 0).shape, *w = onnx_slot (c, 1).shape;
   if (x->rank != 4 || w->rank != 4)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "ConvInteger of rank %d (2-D images only)",
-                     x->rank);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "ConvInteger of rank %d (2-D images only)", x->rank);
   int64_t strides[2] = { 1, 1 }, dil[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 };
   int64_t groups = onnx_attr_int (c, "group", 1);
   if (onnx_attr_ints (c, "strides", strides, 2) < 0 || onnx_attr_ints (c, "dilations", dil, 2) < 0
@@ -168,16 +167,25 @@ convint_geometry (OshOpCall *c, ConvInt *p, OshShape *out, OshError *err)
   if (groups < 1 || x->dim[1] != w->dim[1] * groups || w->dim[0] % groups)
     return osh_fail (err, OSH_ERR_SHAPE, "%lld input channels, weights for %lld in %lld groups",
                      (long long) x->dim[1], (long long) w->dim[1], (long long) groups);
-  int64_t oh = osh_op_window (x->dim[2], w->dim[2], strides[0], dil[0], mode, false, &pads[0],
-                              &pads[2]);
-  int64_t ow = osh_op_window (x->dim[3], w->dim[3], strides[1], dil[1], mode, false, &pads[1],
-                              &pads[3]);
+  int64_t oh =
+      osh_op_window (x->dim[2], w->dim[2], strides[0], dil[0], mode, false, &pads[0], &pads[2]);
+  int64_t ow =
+      osh_op_window (x->dim[3], w->dim[3], strides[1], dil[1], mode, false, &pads[1], &pads[3]);
   *out = osh_shape_make (4, (int64_t[]){ x->dim[0], w->dim[0], oh, ow });
   if (p)
-    *p = (ConvInt){ .n = x->dim[0],   .ci = x->dim[1],  .h = x->dim[2],  .w = x->dim[3],
-                    .co = w->dim[0],  .oh = oh,         .ow = ow,        .kh = w->dim[2],
-                    .kw = w->dim[3],  .groups = groups, .stride = { strides[0], strides[1] },
-                    .dil = { dil[0], dil[1] },          .pad = { pads[0], pads[1] } };
+    *p = (ConvInt){ .n = x->dim[0],
+                    .ci = x->dim[1],
+                    .h = x->dim[2],
+                    .w = x->dim[3],
+                    .co = w->dim[0],
+                    .oh = oh,
+                    .ow = ow,
+                    .kh = w->dim[2],
+                    .kw = w->dim[3],
+                    .groups = groups,
+                    .stride = { strides[0], strides[1] },
+                    .dil = { dil[0], dil[1] },
+                    .pad = { pads[0], pads[1] } };
   return true;
 }
 
@@ -278,8 +286,9 @@ onnx_matint_infer (OshOpCall *c, OshError *err)
     return false;
   const OshShape *a = onnx_slot (c, 0).shape, *b = onnx_slot (c, 1).shape;
   if (b->rank != 2 || a->rank < 1 || a->dim[a->rank - 1] != b->dim[0])
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "MatMulInteger of these shapes (B must be a matrix "
-                                               "whose rows match A's last size)");
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "MatMulInteger of these shapes (B must be a matrix "
+                     "whose rows match A's last size)");
   c->out[0] = *a;
   c->out[0].dim[a->rank - 1] = b->dim[1];
   return true;

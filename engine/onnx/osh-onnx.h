@@ -40,6 +40,9 @@ bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshSh
 /* A QuantizeLinear's config: the ONNX element type of its zero point (2 uint8, 3 int8), which
  * decides the range it saturates to; the reader records it from the initializer. */
 #define OSH_ONNX_ZERO_POINT_TYPE "onnx_zero_point_type"
+/* A Div's config: true when it divides integers (shape arithmetic: 45 / 2 is 22), which
+ * truncates toward zero as ONNX Runtime's integer division does. */
+#define OSH_ONNX_INTEGER_DIVISION "onnx_integer_division"
 
 /* The ONNX element type (TensorProto.DataType: 1 float, 7 int64, ...) of a serialized
  * TensorProto, or -1 when the bytes are not one. */

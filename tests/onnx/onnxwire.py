@@ -211,3 +211,21 @@ def dynamically_quantized(model_bytes):
                         _node("Add", [y + "_scaled", y + "_bias"], [y])]
         return out
     return _edit_graph(model_bytes, edit)
+
+
+def _value_info(name, dims):
+    shape = b"".join(serialize([field(1, serialize([field(1, d) if isinstance(d, int) else
+                                                    field(2, d)]))]) for d in dims)
+    tensor = serialize([field(1, FLOAT), field(2, shape)])
+    return serialize([field(1, name), field(2, serialize([field(1, tensor)]))])
+
+
+def small_model(nodes, inputs, outputs, initializers, opset=13):
+    """An ONNX file from nodes (op, inputs, outputs), inputs and outputs [(name, dims)] (a str
+    dim is symbolic) and initializers [(name, array, ONNX type)]."""
+    graph = [_node(op, i, o) for op, i, o in nodes] + [field(2, "small")]
+    graph += [_tensor(n, a, t) for n, a, t in initializers]
+    graph += [field(11, _value_info(n, d)) for n, d in inputs]
+    graph += [field(12, _value_info(n, d)) for n, d in outputs]
+    return serialize([field(1, 8), field(2, "onnxwire"), field(7, serialize(graph)),
+                      field(8, serialize([field(1, ""), field(2, opset)]))])

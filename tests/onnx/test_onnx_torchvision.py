@@ -154,4 +154,26 @@ def dynamically_quantized_exports_match_onnx_runtime():
             print(f"# {name}: quantized vs float32 max |diff| {diff:.2g}")
 
 
+@case
+def integer_shape_arithmetic_truncates():
+    # (height // 2) * 2 as ONNX writes it: Div and Mul on int64 scalars from Shape, used as a
+    # Slice end. Division in float32 would give the whole height back for odd heights.
+    int64 = 7
+    model = os.path.join(tempdir(), "even_rows.onnx")
+    with open(model, "wb") as f:
+        f.write(onnxwire.small_model(
+            [("Shape", ["x"], ["shape"]), ("Gather", ["shape", "two"], ["height"]),
+             ("Div", ["height", "two"], ["half"]), ("Mul", ["half", "two"], ["even"]),
+             ("Unsqueeze", ["even", "zero"], ["end"]),
+             ("Slice", ["x", "zero", "end", "two1"], ["y"])],
+            [("x", [1, 3, "h", "w"])], [("y", [1, 3, "even_h", "w"])],
+            [("two", np.array(2, "<i8"), int64), ("zero", np.array([0], "<i8"), int64),
+             ("two1", np.array([2], "<i8"), int64)]))
+    for h in (45, 44):
+        x = picture(h, 7, h)
+        ((_, y),) = our_run(model, x)
+        assert y.shape == (1, 3, h // 2 * 2, 7), (h, y.shape)
+        assert_close([("y", y)], ort_run(model, x))
+
+
 main()
