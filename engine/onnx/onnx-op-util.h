@@ -120,8 +120,8 @@ ONNX_FAMILY (fill)      /* onnx-generate.c: ConstantOfShape */
 ONNX_FAMILY (range)     /* onnx-generate.c: Range */
 ONNX_FAMILY (qlinear)   /* onnx-quant.c: QuantizeLinear, DequantizeLinear */
 ONNX_FAMILY (dynquant)  /* onnx-quant.c: DynamicQuantizeLinear */
-ONNX_FAMILY (convint)   /* onnx-quant.c: ConvInteger */
-ONNX_FAMILY (matint)    /* onnx-quant.c: MatMulInteger */
+ONNX_FAMILY (convint)   /* onnx-quant.c: ConvInteger, QLinearConv */
+ONNX_FAMILY (matint)    /* onnx-quant.c: MatMulInteger, QLinearMatMul */
 #undef ONNX_FAMILY
 
 /* For a sliding window reading input column ox * stride + offset: the output columns [*lo, *hi)

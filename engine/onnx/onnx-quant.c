@@ -1,6 +1,6 @@
 /* ONNX quantization ops with ONNX Runtime's arithmetic: QuantizeLinear, DequantizeLinear,
  * DynamicQuantizeLinear (what onnxruntime's dynamic quantization puts before each layer),
- * ConvInteger and MatMulInteger. Values are integers held in float32: a product sum is exact up to
+ * ConvInteger and MatMulInteger, and their requantizing forms QLinearConv and QLinearMatMul. Values are integers held in float32: a product sum is exact up to
  * 2^24 and within float32's rounding above, which the following rescale makes 1e-7 relative.
  * Rounding is to nearest, ties to even (nearbyintf in the default mode), as ORT rounds. */
 #include <cblas.h>
@@ -133,6 +133,48 @@ onnx_dynquant_run (const OshOpCall *c, const float *const *in, float *const *out
 
 /* ---- ConvInteger: 2-D convolution of (x - x_zero_point) and (w - w_zero_point) ---- */
 
+/* Where the operands are: ConvInteger (x, w, x_zero_point, w_zero_point) and QLinearConv
+ * (x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B). */
+static bool
+is_qlinear (const OshOpCall *c)
+{
+  return strncmp (c->layer->class_name, "QLinear", 7) == 0;
+}
+
+static int
+w_slot (const OshOpCall *c)
+{
+  return is_qlinear (c) ? 3 : 1;
+}
+
+static int
+w_zero_slot (const OshOpCall *c)
+{
+  return is_qlinear (c) ? 5 : 3;
+}
+
+/* QLinearConv's and QLinearMatMul's output: saturate (round (acc · x_scale · w_scale[m] /
+ * y_scale) + y_zero_point), with the bias added to acc first; `m` runs over `per` blocks of
+ * `len` values (the filters, or the columns with len 1). */
+static void
+requantize (const OshOpCall *c, const float *const *in, float *y, int64_t outer, int64_t per,
+            int64_t len, const float *bias)
+{
+  float lo, hi;
+  quant_range (c, &lo, &hi);
+  const float xs = onnx_slot_data (c, in, 1)[0], ys = onnx_slot_data (c, in, 6)[0];
+  const float *ws = onnx_slot_data (c, in, 4);
+  bool per_channel = onnx_numel (onnx_slot (c, 4).shape) > 1;
+  float yzp = onnx_slot (c, 7).present ? onnx_slot_data (c, in, 7)[0] : 0.0f;
+  for (int64_t o = 0, i = 0; o < outer; o++)
+    for (int64_t m = 0; m < per; m++)
+      {
+        float scale = xs * ws[per_channel ? m : 0] / ys, b = bias ? bias[m] : 0.0f;
+        for (int64_t e = 0; e < len; e++, i++)
+          y[i] = saturate (nearbyintf ((y[i] + b) * scale) + yzp, lo, hi);
+      }
+}
+
 typedef struct
 {
   int64_t n, ci, h, w, co, oh, ow, kh, kw, groups;
@@ -153,11 +195,12 @@ free_convint (void *params)
 static bool
 convint_geometry (OshOpCall *c, ConvInt *p, OshShape *out, OshError *err)
 {
-  if (!onnx_need (c, 0, false, "x", err) || !onnx_need (c, 1, true, "w", err))
+  if (!onnx_need (c, 0, false, "x", err) || !onnx_need (c, w_slot (c), true, "w", err))
     return false;
-  const OshShape *x = onnx_slot (c, 0).shape, *w = onnx_slot (c, 1).shape;
+  const OshShape *x = onnx_slot (c, 0).shape, *w = onnx_slot (c, w_slot (c)).shape;
   if (x->rank != 4 || w->rank != 4)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "ConvInteger of rank %d (2-D images only)", x->rank);
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s of rank %d (2-D images only)",
+                     c->layer->class_name, x->rank);
   int64_t strides[2] = { 1, 1 }, dil[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 };
   int64_t groups = onnx_attr_int (c, "group", 1);
   if (onnx_attr_ints (c, "strides", strides, 2) < 0 || onnx_attr_ints (c, "dilations", dil, 2) < 0
@@ -208,9 +251,18 @@ onnx_convint_prepare (OshOpCall *c, OshError *err)
   if (p->oh <= 0 || p->ow <= 0)
     return osh_fail (err, OSH_ERR_SHAPE, "the kernel does not fit the input");
   int64_t k = p->ci / p->groups * p->kh * p->kw;
-  OnnxSlot wzp = onnx_slot (c, 3);
+  OnnxSlot wzp = onnx_slot (c, w_zero_slot (c));
   if (wzp.present && !wzp.value)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "w_zero_point is computed at run time");
+  if (is_qlinear (c)
+      && (!onnx_need (c, 1, false, "x_scale", err) || !onnx_need (c, 4, false, "w_scale", err)
+          || !onnx_need (c, 6, false, "y_scale", err)))
+    return false;
+  int64_t n_ws = is_qlinear (c) ? onnx_numel (onnx_slot (c, 4).shape) : 1;
+  OnnxSlot bias = onnx_slot (c, 8);
+  if ((n_ws != 1 && n_ws != p->co) || (bias.present && onnx_numel (bias.shape) != p->co))
+    return osh_fail (err, OSH_ERR_SHAPE, "w_scale or B does not hold 1 or %lld values",
+                     (long long) p->co);
   int64_t n_wzp = wzp.present ? onnx_numel (wzp.shape) : 0;
   if (n_wzp > 1 && n_wzp != p->co)
     return osh_fail (err, OSH_ERR_SHAPE, "%lld weight zero points for %lld filters",
@@ -218,7 +270,7 @@ onnx_convint_prepare (OshOpCall *c, OshError *err)
   p->weights = malloc ((size_t) (p->co * k) * sizeof *p->weights);
   if (!p->weights)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-  const float *w = onnx_slot (c, 1).value;
+  const float *w = onnx_slot (c, w_slot (c)).value;
   for (int64_t m = 0; m < p->co; m++)
     for (int64_t i = 0; i < k; i++)
       p->weights[m * k + i] = w[m * k + i] - (n_wzp ? wzp.value[n_wzp > 1 ? m : 0] : 0.0f);
@@ -260,6 +312,9 @@ onnx_convint_run (const OshOpCall *c, const float *const *in, float *const *out,
                      1.0f, p->weights + g * mg * k, (int) k, cols, (int) pixels, 0.0f,
                      out[0] + (b * p->co + g * mg) * pixels, (int) pixels);
       }
+  if (is_qlinear (c))
+    requantize (c, in, out[0], p->n, p->co, pixels,
+                onnx_slot (c, 8).present ? onnx_slot_data (c, in, 8) : NULL);
 }
 
 /* ---- MatMulInteger: (a - a_zero_point) · (b - b_zero_point), b a constant matrix ---- */
@@ -282,13 +337,13 @@ free_matint (void *params)
 bool
 onnx_matint_infer (OshOpCall *c, OshError *err)
 {
-  if (!onnx_need (c, 0, false, "A", err) || !onnx_need (c, 1, true, "B", err))
+  if (!onnx_need (c, 0, false, "A", err) || !onnx_need (c, w_slot (c), true, "B", err))
     return false;
-  const OshShape *a = onnx_slot (c, 0).shape, *b = onnx_slot (c, 1).shape;
+  const OshShape *a = onnx_slot (c, 0).shape, *b = onnx_slot (c, w_slot (c)).shape;
   if (b->rank != 2 || a->rank < 1 || a->dim[a->rank - 1] != b->dim[0])
     return osh_fail (err, OSH_ERR_UNSUPPORTED,
-                     "MatMulInteger of these shapes (B must be a matrix "
-                     "whose rows match A's last size)");
+                     "%s of these shapes (B must be a matrix whose rows match A's last size)",
+                     c->layer->class_name);
   c->out[0] = *a;
   c->out[0].dim[a->rank - 1] = b->dim[1];
   return true;
@@ -301,20 +356,28 @@ onnx_matint_prepare (OshOpCall *c, OshError *err)
   if (!p)
     return false;
   c->free_params = free_matint;
-  const OshShape *a = onnx_slot (c, 0).shape, *bs = onnx_slot (c, 1).shape;
+  const OshShape *a = onnx_slot (c, 0).shape, *bs = onnx_slot (c, w_slot (c)).shape;
   p->k = bs->dim[0];
   p->n = bs->dim[1];
   p->rows = onnx_numel (a) / p->k;
-  OnnxSlot bzp = onnx_slot (c, 3);
+  OnnxSlot bzp = onnx_slot (c, w_zero_slot (c));
   if (bzp.present && !bzp.value)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "b_zero_point is computed at run time");
+  if (is_qlinear (c)
+      && (!onnx_need (c, 1, false, "a_scale", err) || !onnx_need (c, 4, false, "b_scale", err)
+          || !onnx_need (c, 6, false, "y_scale", err)))
+    return false;
+  int64_t n_bs = is_qlinear (c) ? onnx_numel (onnx_slot (c, 4).shape) : 1;
+  if (n_bs != 1 && n_bs != p->n)
+    return osh_fail (err, OSH_ERR_SHAPE, "%lld scales for %lld columns", (long long) n_bs,
+                     (long long) p->n);
   int64_t n_zp = bzp.present ? onnx_numel (bzp.shape) : 0;
   if (n_zp > 1 && n_zp != p->n)
     return osh_fail (err, OSH_ERR_SHAPE, "%lld zero points for %lld columns", (long long) n_zp,
                      (long long) p->n);
   if (!(p->b = malloc ((size_t) (p->k * p->n) * sizeof *p->b)))
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-  const float *b = onnx_slot (c, 1).value;
+  const float *b = onnx_slot (c, w_slot (c)).value;
   for (int64_t i = 0; i < p->k; i++)
     for (int64_t j = 0; j < p->n; j++)
       p->b[i * p->n + j] = b[i * p->n + j] - (n_zp ? bzp.value[n_zp > 1 ? j : 0] : 0.0f);
@@ -339,4 +402,6 @@ onnx_matint_run (const OshOpCall *c, const float *const *in, float *const *out, 
     }
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->rows, (int) p->n, (int) p->k,
                1.0f, shifted, (int) p->k, p->b, (int) p->n, 0.0f, out[0], (int) p->n);
+  if (is_qlinear (c))
+    requantize (c, in, out[0], p->rows, p->n, 1, NULL);
 }

@@ -117,7 +117,7 @@ const OshOp osh_onnx_ops[] = {
   ROW ("ConstantOfShape", fill), ROW ("Range", range),
   ROW ("QuantizeLinear", qlinear), ROW ("DequantizeLinear", qlinear),
   ROW ("DynamicQuantizeLinear", dynquant), ROW ("ConvInteger", convint),
-  ROW ("MatMulInteger", matint),
+  ROW ("MatMulInteger", matint), ROW ("QLinearConv", convint), ROW ("QLinearMatMul", matint),
 };
 /* clang-format on */
 

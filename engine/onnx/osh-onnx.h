@@ -28,7 +28,7 @@
 extern const OshDialect osh_onnx_dialect;
 
 /* The ONNX op table (osh-onnx-ops.c), reached through osh_onnx_dialect. */
-#define OSH_ONNX_OP_COUNT 79
+#define OSH_ONNX_OP_COUNT 81
 extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 
 /* Appends the ONNX nodes computing Keras layer `layer` (a head step) on *x: the dialect's
@@ -37,8 +37,9 @@ bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshSh
                                  OshError *err);
 
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
-/* A QuantizeLinear's config: the ONNX element type of its zero point (2 uint8, 3 int8), which
- * decides the range it saturates to; the reader records it from the initializer. */
+/* A QuantizeLinear's, QLinearConv's or QLinearMatMul's config: the ONNX element type of its
+ * output zero point (2 uint8, 3 int8), which decides the range it saturates to; the reader
+ * records it. */
 #define OSH_ONNX_ZERO_POINT_TYPE "onnx_zero_point_type"
 /* A Div's config: true when it divides integers (shape arithmetic: 45 / 2 is 22), which
  * truncates toward zero as ONNX Runtime's integer division does. */
