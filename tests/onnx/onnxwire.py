@@ -153,6 +153,25 @@ def _node(op, inputs, outputs, attributes=()):
         [field(3, outputs[0] + "_" + op), field(4, op)] + list(attributes)))
 
 
+def _float_weights(graph):
+    """{name: array} of a graph's float32 initializers, and of the Identity nodes PyTorch
+    shares equal weights through."""
+    weights = {}
+    for num, _, value in graph:
+        if num == GRAPH_INITIALIZER:
+            t = parse(value)
+            if [v for n, _, v in t if n == TENSOR_TYPE] == [FLOAT]:
+                dims = [v for n, w, v in t if n == TENSOR_DIMS and w == 0]
+                weights[[v for n, _, v in t if n == TENSOR_NAME][0].decode()] = \
+                    _float_values(t).reshape(dims)
+    for num, _, value in graph:
+        if num == GRAPH_NODE:
+            inputs, outputs, op, _ = _node_parts(value)
+            if op == "Identity" and inputs[0] in weights:
+                weights[outputs[0]] = weights[inputs[0]]
+    return weights
+
+
 def dynamically_quantized(model_bytes):
     """What onnxruntime's dynamic quantization makes of a float model: before every Conv (and
     Gemm with transB=1) a DynamicQuantizeLinear of its input; the layer as ConvInteger
@@ -161,19 +180,7 @@ def dynamically_quantized(model_bytes):
     UINT8 = 2
 
     def edit(graph):
-        weights = {}
-        for num, _, value in graph:
-            if num == GRAPH_INITIALIZER:
-                t = parse(value)
-                if [v for n, _, v in t if n == TENSOR_TYPE] == [FLOAT]:
-                    dims = [v for n, w, v in t if n == TENSOR_DIMS and w == 0]
-                    weights[[v for n, _, v in t if n == TENSOR_NAME][0].decode()] = \
-                        _float_values(t).reshape(dims)
-        for num, _, value in graph:  # PyTorch shares equal weights through Identity nodes
-            if num == GRAPH_NODE:
-                inputs, outputs, op, _ = _node_parts(value)
-                if op == "Identity" and inputs[0] in weights:
-                    weights[outputs[0]] = weights[inputs[0]]
+        weights = _float_weights(graph)
         out = []
         for num, wire, value in graph:
             if num != GRAPH_NODE:
@@ -229,3 +236,39 @@ def small_model(nodes, inputs, outputs, initializers, opset=13):
     graph += [field(12, _value_info(n, d)) for n, d in outputs]
     return serialize([field(1, 8), field(2, "onnxwire"), field(7, serialize(graph)),
                       field(8, serialize([field(1, ""), field(2, opset)]))])
+
+
+def qdq_quantized(model_bytes, activation_scale=0.05):
+    """Static quantization in the QDQ form: every Conv's weights stored as uint8 and dequantized
+    (DequantizeLinear), and its input quantized and dequantized again (QuantizeLinear →
+    DequantizeLinear) with a fixed scale and zero point 128, as a calibrated quantizer would
+    write it with its own ranges."""
+    UINT8 = 2
+
+    def edit(graph):
+        weights = _float_weights(graph)
+        out = []
+        for num, wire, value in graph:
+            inputs, outputs, op, attrs = _node_parts(value) if num == GRAPH_NODE else [None] * 4
+            if op != "Conv" or inputs[1] not in weights:
+                out.append((num, wire, value))
+                continue
+            y = outputs[0]
+            w = weights[inputs[1]]
+            lo, hi = min(0.0, float(w.min())), max(0.0, float(w.max()))
+            scale = np.float32((hi - lo) / 255 if hi > lo else 1.0)
+            zp = np.uint8(np.clip(np.rint(-lo / scale), 0, 255))
+            q = np.clip(np.rint(w / scale) + zp, 0, 255).astype(np.uint8)
+            out += [_tensor(y + "_wq", q, UINT8), _tensor(y + "_ws", np.array(scale), FLOAT),
+                    _tensor(y + "_wzp", np.array(zp), UINT8),
+                    _tensor(y + "_xs", np.array(activation_scale, "<f4"), FLOAT),
+                    _tensor(y + "_xzp", np.array(128, np.uint8), UINT8),
+                    _node("DequantizeLinear", [y + "_wq", y + "_ws", y + "_wzp"], [y + "_w"]),
+                    _node("QuantizeLinear", [inputs[0], y + "_xs", y + "_xzp"], [y + "_xq"]),
+                    _node("DequantizeLinear", [y + "_xq", y + "_xs", y + "_xzp"], [y + "_x"]),
+                    (num, wire, serialize(
+                        [field(1, y + "_x"), field(1, y + "_w")] +
+                        [field(1, i) for i in inputs[2:]] + [field(2, y), field(3, y),
+                                                              field(4, "Conv")] + attrs))]
+        return out
+    return _edit_graph(model_bytes, edit)
