@@ -227,17 +227,6 @@ parse_options (int argc, char **argv, int model_arg, RunOptions *o, const char *
   return -1;
 }
 
-/* "model/out:0" → "model_out:0": output names as file names. */
-static char *
-file_stem (const char *name)
-{
-  char *s = g_strdup (name);
-  for (char *p = s; *p; p++)
-    if (*p == '/' || *p == '\\')
-      *p = '_';
-  return s;
-}
-
 static bool
 is_npy (const char *path)
 {
@@ -297,8 +286,9 @@ print_values (const OshTensor *t)
 
 /* Describes (and writes files for) one output of one run; adds its JSON object to `list`. */
 static bool
-report_output (const RunOptions *o, const OshGraph *g, const char *name, const OshTensor *y,
-               const RunInput *in, const char *prefix, json_t *list, OshError *err)
+report_output (const RunOptions *o, const OshGraph *g, int output, const char *name,
+               const OshTensor *y, const RunInput *in, const char *prefix, json_t *list,
+               OshError *err)
 {
   OshOutputKind kind = osh_output_classify (&y->shape, g->layout);
   char shape_text[128];
@@ -310,7 +300,9 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
   json_t *obj = json_pack ("{s:s, s:o, s:s, s:o, s:n}", "name", name, "shape", shape, "kind",
                            osh_output_kind_name (kind), "top", top, "heatmap");
   json_array_append_new (list, obj);
-  char *stem = file_stem (name);
+  char *stem = osh_output_file_stem (g, output); /* files are named as the model names outputs */
+  if (!stem)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   bool ok = true;
 
   if (!o->json)
@@ -333,6 +325,8 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
       char *file = g_strdup_printf ("%s%s.npy", prefix, stem);
       char *path = g_build_filename (o->save_dir, file, NULL);
       ok = osh_npy_write (path, y, err);
+      if (ok)
+        json_object_set_new (obj, "saved", json_string (path));
       if (ok && !o->json)
         printf ("  saved %s\n", path);
       g_free (path);
@@ -380,7 +374,7 @@ report_output (const RunOptions *o, const OshGraph *g, const char *name, const O
     }
   else if (ok && !o->json)
     print_values (y);
-  g_free (stem);
+  free (stem);
   return ok;
 }
 
@@ -447,7 +441,7 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
   for (int i = 0; i < osh_plan_n_outputs (plan); i++)
     {
       if (code == OSH_EXIT_OK
-          && !report_output (o, g, osh_plan_output_name (plan, i), outs[i], &inputs[0], prefix,
+          && !report_output (o, g, i, osh_plan_output_name (plan, i), outs[i], &inputs[0], prefix,
                              list, &err))
         code = osh_cli_report (cmd, &err);
       osh_tensor_free (outs[i]);

@@ -2,7 +2,12 @@
 #include "osh-outputs.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "osh-dialect.h"
+#include "osh-op.h"
 
 const char *
 osh_output_kind_name (OshOutputKind kind)
@@ -169,4 +174,50 @@ osh_output_heatmap (const OshTensor *t, OshLayout layout, int64_t batch, OshHeat
       map->data[i] = mode == OSH_HEATMAP_ARGMAX ? (float) best : v[best * ch_step];
     }
   return map;
+}
+
+/* Output i's name made safe as a file name, before making it unique. */
+static char *
+plain_stem (const OshGraph *g, int i)
+{
+  const OshDialect *d = osh_dialect_of (g);
+  OshRef r = g->outputs[i];
+  char *name = d->tensor_name ? d->tensor_name (g, r) : NULL;
+  if (!name)
+    name = osh_graph_layer_path (g, g->nodes[r.node].layer);
+  if (!name)
+    return NULL;
+  for (char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+          || *p == '-' || *p == '_' || (*p == '.' && p != name)))
+      *p = '_';
+  if (!*name)
+    {
+      free (name);
+      name = malloc (32);
+      if (name)
+        snprintf (name, 32, "output_%d", i);
+    }
+  return name;
+}
+
+char *
+osh_output_file_stem (const OshGraph *g, int i)
+{
+  char *stem = plain_stem (g, i);
+  bool taken = false;
+  for (int k = 0; stem && !taken && k < i; k++)
+    {
+      char *other = plain_stem (g, k);
+      taken = other && strcmp (other, stem) == 0;
+      free (other);
+    }
+  if (!stem || !taken)
+    return stem;
+  size_t size = strlen (stem) + 16;
+  char *unique = malloc (size);
+  if (unique)
+    snprintf (unique, size, "%s_%d", stem, i);
+  free (stem);
+  return unique;
 }

@@ -72,3 +72,9 @@ int osh_output_top_k (const OshTensor *t, int64_t batch, int k, OshTopEntry *out
  * OSH_HEATMAP_CHANNEL only. NULL with err set on a bad shape, batch or channel. */
 OshTensor *osh_output_heatmap (const OshTensor *t, OshLayout layout, int64_t batch,
                                OshHeatmapMode mode, int64_t channel, OshError *err);
+
+/* The file name (without extension) for graph output `i`: the name the model file gives that
+ * output (an ONNX graph output's tensor name; a Keras output layer's path), with every character
+ * other than letters, digits, '.', '-' and '_' made '_'; "_<i>" is appended when an earlier
+ * output has the same stem. malloc'd; NULL when out of memory. */
+char *osh_output_file_stem (const OshGraph *g, int i);

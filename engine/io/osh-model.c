@@ -108,11 +108,74 @@ osh_model_weights_warning (const OshGraph *g)
   return json_string_value (json_object_get (g->meta, "non_finite_weights"));
 }
 
+/* ---- files Offshoot does not open, named for what they are ---- */
+
+static const char *
+base_name (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* A JSON document that is a TF.js graph model or a weights manifest (model.json's neighbours
+ * in npm packages): the sentence for it, else NULL. */
+static const char *
+other_json_kind (const void *data, size_t size)
+{
+  const char *b = data;
+  size_t i = 0;
+  while (i < size && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+    i++;
+  if (i == size || (b[i] != '{' && b[i] != '['))
+    return NULL;
+  json_t *doc = json_loadb (data, size, 0, NULL);
+  const char *kind = NULL;
+  json_t *first = json_array_get (doc, 0);
+  json_t *topology = json_object_get (doc, "modelTopology");
+  const char *format = json_string_value (json_object_get (doc, "format"));
+  if (json_is_array (doc) && json_is_object (first)
+      && json_is_array (json_object_get (first, "paths"))
+      && json_is_array (json_object_get (first, "weights")))
+    kind = "a TF.js weights manifest: the list of weight shards without the model itself. "
+           "Open the model.json that lists these shards (its \"weightsManifest\") instead";
+  else if (json_is_object (doc)
+           && ((format && strcmp (format, "graph-model") == 0)
+               || json_is_array (json_object_get (topology, "node"))))
+    kind = "a TF.js graph model (a TensorFlow SavedModel converted for TF.js: a list of "
+           "TensorFlow ops, not Keras layers). Offshoot opens TF.js layers models; graph models "
+           "are not supported yet";
+  json_decref (doc);
+  return kind;
+}
+
+/* The sentence for a file of a kind Offshoot recognises but does not open, or NULL. */
+static const char *
+other_kind (const char *path, const void *data, size_t size)
+{
+  const unsigned char *b = data;
+  if ((size >= 8 && memcmp (b + 4, "TFL3", 4) == 0) || ends_with (path, ".tflite"))
+    return "a TensorFlow Lite model (a FlatBuffer marked TFL3). Offshoot cannot open TFLite "
+           "files: open the Keras model (.keras, .h5) or an ONNX export of the network instead";
+  if (strcmp (base_name (path), "saved_model.pb") == 0
+      || strcmp (base_name (path), "saved_model.pbtxt") == 0)
+    return "a TensorFlow SavedModel (saved_model.pb beside its variables/ folder). Offshoot "
+           "cannot open SavedModels: save the Keras model as .keras or .h5, or convert the "
+           "SavedModel to ONNX (tf2onnx), and open that";
+  return other_json_kind (data, size);
+}
+
 static OshGraph *
 load (const char *path, const void *data, size_t size, int fd, OshReadMode mode, OshError *err)
 {
   OshGraph *g = NULL;
   OshFormat f = osh_format_detect (path, data, size);
+  const char *kind =
+      f == OSH_FORMAT_TFJS || f == OSH_FORMAT_UNKNOWN ? other_kind (path, data, size) : NULL;
+  if (kind)
+    {
+      osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, kind);
+      return NULL;
+    }
   /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
   if (!osh_hdf5_guard_check_mode (path, f, mode, data, size, fd, err))
     return NULL;
@@ -160,9 +223,29 @@ load (const char *path, const void *data, size_t size, int fd, OshReadMode mode,
   return g;
 }
 
+/* A SavedModel is a folder: said so rather than "not a regular file". */
+static bool
+refuse_saved_model_folder (const char *path, OshError *err)
+{
+  struct stat st;
+  char *inner = malloc (strlen (path) + sizeof "/saved_model.pb");
+  bool saved_model = false;
+  if (inner && stat (path, &st) == 0 && S_ISDIR (st.st_mode))
+    {
+      sprintf (inner, "%s/saved_model.pb", path);
+      saved_model = stat (inner, &st) == 0;
+    }
+  free (inner);
+  if (saved_model)
+    osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, other_kind ("saved_model.pb", "", 0));
+  return saved_model;
+}
+
 OshGraph *
 osh_model_load (const char *path, OshError *err)
 {
+  if (refuse_saved_model_folder (path, err))
+    return NULL;
   OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_SHARED, err);
   if (!b)
     return NULL;
@@ -174,6 +257,8 @@ osh_model_load (const char *path, OshError *err)
 OshGraph *
 osh_model_load_graph (const char *path, OshError *err)
 {
+  if (refuse_saved_model_folder (path, err))
+    return NULL;
   /* Mapped: the graph and the weights' shapes touch a few MB of the file. */
   OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_MAPPED, err);
   if (!b)

@@ -1,8 +1,8 @@
 /* ONNX ModelProto → graph IR (see osh-onnx.h for the mapping).
  *
  * Over 700 lines because reading protobuf safely is one job with many parts: tensors of every
- * element type and external data, attributes, the tensor-name map, constants folded at load,
- * dangling tensors and the graph inputs, each checked against the file's sizes. */
+ * element type and external data, attributes, the tensor-name map, the node order, constants
+ * folded at load, dangling tensors and the graph inputs, each checked against the file's sizes. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -424,6 +424,7 @@ typedef struct
   const Onnx__GraphProto *graph;
   OshGraph *g;
   NameMap tensors;   /* name → producing node output, or constant */
+  NameMap types;     /* name → its ONNX element type (in ref.node; 0 unknown), see infer_types */
   OshTensor **owned; /* constants we converted, freed at the end */
   size_t n_owned, cap_owned;
 } Reader;
@@ -567,25 +568,13 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
   return ok;
 }
 
-/* A node input that nothing before it produces. A later node producing it breaks ONNX's
- * topological order (an error); a name that nothing produces at all is a dangling tensor: it
- * becomes an InputLayer that is not a graph input (OSH_INPUT_UNPRODUCED), so the file loads and
- * the connectivity analysis explains it like Keras's foreign inputs. */
+/* A node input that nothing produces (the nodes are read producers first, see node_order): a
+ * dangling tensor. It becomes an InputLayer that is not a graph input (OSH_INPUT_UNPRODUCED), so
+ * the file loads and the connectivity analysis explains it like Keras's foreign inputs. */
 static Entry *
-dangling_root (Reader *r, const char *tensor, size_t index, const char *node, const char *op,
-               OshError *err)
+dangling_root (Reader *r, const char *tensor, OshError *err)
 {
   const Onnx__GraphProto *gp = r->graph;
-  for (size_t i = index + 1; i < gp->n_node; i++)
-    for (size_t k = 0; k < gp->node[i]->n_output; k++)
-      if (gp->node[i]->output[k] && strcmp (gp->node[i]->output[k], tensor) == 0)
-        {
-          osh_fail (err, OSH_ERR_FORMAT,
-                    "node %zu ('%s', %s): input '%s' is produced only by the later node %zu "
-                    "(ONNX nodes must be in topological order)",
-                    index, node, op, tensor, i);
-          return NULL;
-        }
   json_t *shape = json_null ();
   for (size_t i = 0; i < gp->n_value_info; i++)
     if (gp->value_info[i]->name && strcmp (gp->value_info[i]->name, tensor) == 0)
@@ -607,6 +596,20 @@ dangling_root (Reader *r, const char *tensor, size_t index, const char *node, co
   if (e)
     e->ref = (OshRef){ root, 0 };
   return e;
+}
+
+static int32_t
+type_of (const Reader *r, const char *name)
+{
+  const Entry *e = name && *name ? map_find (&r->types, name) : NULL;
+  return e ? e->ref.node : 0;
+}
+
+/* ONNX element types that hold integers (Div truncates for them). */
+static bool
+integer_type (int32_t t)
+{
+  return (t >= 2 && t <= 7) || t == 12 || t == 13;
 }
 
 static bool
@@ -641,6 +644,12 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
         }
       json_object_set_new (config, a->name, v);
     }
+  /* Values are float32 in the engine: what depends on the element type is recorded. */
+  if (strcmp (class_name, "QuantizeLinear") == 0 && n->n_input > 2)
+    json_object_set_new (config, OSH_ONNX_ZERO_POINT_TYPE, json_integer (type_of (r, n->input[2])));
+  if (strcmp (class_name, "Div") == 0 && n->n_output == 1
+      && integer_type (type_of (r, n->output[0])))
+    json_object_set_new (config, OSH_ONNX_INTEGER_DIVISION, json_true ());
   json_t *out_names = json_array ();
   OshSlotKind *slots = calloc (n->n_input + 1, sizeof *slots);
   OshRef *inputs = calloc (n->n_input + 1, sizeof *inputs);
@@ -660,7 +669,7 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
           continue;
         }
       Entry *e = map_find (&r->tensors, in);
-      if (!e && !(e = dangling_root (r, in, index, name, n->op_type, err)))
+      if (!e && !(e = dangling_root (r, in, err)))
         ok = false;
       else if (e->constant)
         {
@@ -731,6 +740,164 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
   return ok;
 }
 
+/* The order to read the nodes in: producers before their users. ONNX asks files for that
+ * order, but converters append nodes at the end (float16 Casts) and ONNX Runtime sorts them, so
+ * Offshoot sorts too: a depth-first walk in file order, which keeps a sorted file's order. Only
+ * a real cycle is refused, naming a node on it. */
+typedef struct
+{
+  size_t node, next_input;
+} Visit;
+
+static size_t *
+node_order (const Onnx__GraphProto *gp, OshError *err)
+{
+  NameMap producer = { 0 };
+  size_t *order = malloc ((gp->n_node + 1) * sizeof *order);
+  uint8_t *state = calloc (gp->n_node + 1, 1); /* 0 not seen, 1 on the walk's path, 2 done */
+  Visit *stack = malloc ((gp->n_node + 1) * sizeof *stack);
+  bool ok = order && state && stack;
+  if (!ok)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory ordering %zu nodes", gp->n_node);
+  for (size_t i = 0; ok && i < gp->n_node; i++)
+    for (size_t k = 0; ok && k < gp->node[i]->n_output; k++)
+      {
+        const char *out = gp->node[i]->output[k];
+        Entry *e = out && *out ? map_put (&producer, out, err) : NULL;
+        ok = !out || !*out || e;
+        if (e)
+          e->ref = (OshRef){ (int) i, (int32_t) k };
+      }
+  size_t n_order = 0;
+  for (size_t root = 0; ok && root < gp->n_node; root++)
+    {
+      if (state[root])
+        continue;
+      size_t depth = 0;
+      stack[depth++] = (Visit){ root, 0 };
+      state[root] = 1;
+      while (ok && depth)
+        {
+          size_t v = stack[depth - 1].node;
+          const Onnx__NodeProto *n = gp->node[v];
+          if (stack[depth - 1].next_input == n->n_input)
+            {
+              state[v] = 2;
+              order[n_order++] = v;
+              depth--;
+              continue;
+            }
+          const char *in = n->input[stack[depth - 1].next_input++];
+          const Entry *e = in && *in ? map_find (&producer, in) : NULL;
+          if (!e)
+            continue;
+          size_t p = (size_t) e->ref.node;
+          if (state[p] == 1)
+            ok = osh_fail (err, OSH_ERR_FORMAT,
+                           "node %zu ('%s', %s) is on a cycle: its input '%s' is computed from "
+                           "its own output (an ONNX graph must be acyclic)",
+                           v, n->name ? n->name : "", n->op_type ? n->op_type : "", in);
+          else if (state[p] == 0)
+            {
+              state[p] = 1;
+              stack[depth++] = (Visit){ p, 0 };
+            }
+        }
+    }
+  free (producer.slots);
+  free (state);
+  free (stack);
+  if (!ok)
+    {
+      free (order);
+      return NULL;
+    }
+  return order;
+}
+
+static bool
+set_type (Reader *r, const char *name, int32_t type, OshError *err)
+{
+  Entry *e = name && *name ? map_put (&r->types, name, err) : NULL;
+  if (e)
+    e->ref.node = type;
+  return !name || !*name || e;
+}
+
+static int64_t
+int_attribute (const Onnx__NodeProto *n, const char *key, int64_t fallback)
+{
+  for (size_t i = 0; i < n->n_attribute; i++)
+    if (n->attribute[i]->name && strcmp (n->attribute[i]->name, key) == 0)
+      return n->attribute[i]->i;
+  return fallback;
+}
+
+/* The element type of output k of node n, from its op and its inputs' types (0 unknown). */
+static int32_t
+output_type (const Reader *r, const Onnx__NodeProto *n, size_t k)
+{
+  static const char *const int64_ops[] = { "Shape", "Size", "NonZero", "ArgMax", "ArgMin" };
+  static const char *const bool_ops[] = {
+    "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN"
+  };
+  const char *op = n->op_type;
+  for (size_t i = 0; i < sizeof int64_ops / sizeof *int64_ops; i++)
+    if (strcmp (op, int64_ops[i]) == 0)
+      return ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  for (size_t i = 0; i < sizeof bool_ops / sizeof *bool_ops; i++)
+    if (strcmp (op, bool_ops[i]) == 0)
+      return ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+  if (strcmp (op, "Cast") == 0)
+    return (int32_t) int_attribute (n, "to", 0);
+  if (strcmp (op, "Constant") == 0 || strcmp (op, "ConstantOfShape") == 0)
+    {
+      for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->t)
+          return n->attribute[i]->t->data_type;
+      for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strncmp (n->attribute[i]->name, "value_int", 9) == 0)
+          return ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+      return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    }
+  if (strcmp (op, "DynamicQuantizeLinear") == 0)
+    return k == 1 ? ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT : ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+  if (strcmp (op, "ConvInteger") == 0 || strcmp (op, "MatMulInteger") == 0)
+    return ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+  if (strcmp (op, "DequantizeLinear") == 0)
+    return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  if (strcmp (op, "QuantizeLinear") == 0)
+    return n->n_input > 2 && type_of (r, n->input[2]) ? type_of (r, n->input[2])
+                                                      : ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+  /* Shape ops and arithmetic keep their (first) data input's type. */
+  return n->n_input > 0 ? type_of (r, n->input[0]) : 0;
+}
+
+/* Element types of every tensor, in node order (the engine computes in float32; integer
+ * division and a quantizer's range still depend on the type). */
+static bool
+infer_types (Reader *r, const size_t *order, OshError *err)
+{
+  const Onnx__GraphProto *gp = r->graph;
+  bool ok = true;
+  for (size_t i = 0; ok && i < gp->n_initializer; i++)
+    ok = set_type (r, gp->initializer[i]->name, gp->initializer[i]->data_type, err);
+  for (size_t i = 0; ok && i < gp->n_input; i++)
+    {
+      const Onnx__TypeProto *t = gp->input[i]->type;
+      if (t && t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && t->tensor_type
+          && !map_find (&r->types, gp->input[i]->name ? gp->input[i]->name : ""))
+        ok = set_type (r, gp->input[i]->name, t->tensor_type->elem_type, err);
+    }
+  for (size_t i = 0; ok && i < gp->n_node; i++)
+    {
+      const Onnx__NodeProto *n = gp->node[order[i]];
+      for (size_t k = 0; ok && n->op_type && k < n->n_output; k++)
+        ok = set_type (r, n->output[k], output_type (r, n, k), err);
+    }
+  return ok;
+}
+
 static bool
 read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
 {
@@ -770,8 +937,11 @@ read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
       if (ok)
         refs[n_in++] = e->ref = (OshRef){ node, 0 };
     }
+  size_t *order = ok ? node_order (gp, err) : NULL;
+  ok = ok && order && infer_types (r, order, err);
   for (size_t i = 0; ok && i < gp->n_node; i++)
-    ok = add_node (r, gp->node[i], i, err);
+    ok = add_node (r, gp->node[order[i]], order[i], err);
+  free (order);
   int n_out = 0;
   for (size_t i = 0; ok && i < gp->n_output; i++)
     {
@@ -866,6 +1036,7 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
     osh_tensor_free (r.owned[i]);
   free (r.owned);
   free (r.tensors.slots);
+  free (r.types.slots);
   onnx__model_proto__free_unpacked (model, NULL);
   if (!ok)
     {

@@ -39,6 +39,7 @@ typedef enum
   U_GELU,
   U_COPY,
   U_TRUNC,
+  U_HALF, /* Cast to float16: the value float16 holds, computed on in float32 */
   U_COUNT
 } UnaryKind;
 
@@ -162,6 +163,8 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
       if (strcmp (c->layer->class_name, "Cast") == 0
           && is_integer_type (onnx_attr_int (c, "to", 1)))
         u->kind = U_TRUNC;
+      else if (strcmp (c->layer->class_name, "Cast") == 0 && onnx_attr_int (c, "to", 1) == 10)
+        u->kind = U_HALF;
       break;
     case U_GELU:
       u->a = strcmp (onnx_attr_str (c, "approximate", "none"), "tanh") == 0;
@@ -177,6 +180,20 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
   u->act = shared_activation (u);
   c->flops = (double) onnx_numel (&c->out[0]);
   return true;
+}
+
+/* x rounded to the nearest float16 (ties to even, as the current rounding mode does): 11
+ * significant bits for normal values, steps of 2^-24 below 2^-14, infinity past 65504. */
+static float
+to_half_precision (float x)
+{
+  if (!isfinite (x) || x == 0)
+    return x;
+  int e;
+  frexpf (x, &e);
+  int bits = e >= -13 ? 11 - e : 24; /* |x| ≥ 2^-14 is normal in float16 */
+  float r = ldexpf (nearbyintf (ldexpf (x, bits)), -bits);
+  return fabsf (r) > 65504.0f ? copysignf (INFINITY, x) : r;
 }
 
 static inline float
@@ -202,6 +219,7 @@ apply (const Unary *u, float x, float lo, float hi)
     case U_SIGN: return (float) ((x > 0) - (x < 0));
     case U_THRELU: return x > u->a ? x : 0;
     case U_TRUNC: return truncf (x);
+    case U_HALF: return to_half_precision (x);
     default: break; /* U_COPY, and the shared activations (never called for them) */
     }
   return x;
@@ -282,7 +300,8 @@ typedef enum
   B_MIN,
   B_SUM,
   B_MEAN,
-  B_PRELU
+  B_PRELU,
+  B_IDIV /* Div of integers (OSH_ONNX_INTEGER_DIVISION): truncates toward zero */
 } BinaryKind;
 
 #define NHWC_SLOTS 8 /* operands a channels-last step takes */
@@ -346,6 +365,8 @@ onnx_binary_prepare (OshOpCall *c, OshError *err)
   if (kind < 0)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "no kernel for %s", c->layer->class_name);
   b->kind = (BinaryKind) kind;
+  if (b->kind == B_DIV && osh_config_bool (c->layer->config, OSH_ONNX_INTEGER_DIVISION, false))
+    b->kind = B_IDIV;
   b->scale = 1.0f;
   c->flops = (double) onnx_numel (&c->out[0]);
   return true;
@@ -366,6 +387,7 @@ combine (BinaryKind k, float a, float b)
     case B_MAX: return fmaxf (a, b);
     case B_MIN: return fminf (a, b);
     case B_PRELU: return a >= 0 ? a : a * b;
+    case B_IDIV: return truncf (a / b);
     }
   return a;
 }
@@ -563,7 +585,7 @@ bool
 onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *shift)
 {
   const Binary *b = binary_of (next);
-  if (!b || !osh_op_call_is (next, OSH_CAT_AFFINE) || b->kind > B_DIV || onnx_n_slots (next) != 2
+  if (!b || !osh_op_call_is (next, OSH_CAT_AFFINE) || b->kind > B_DIV /* B_IDIV truncates: not a product */ || onnx_n_slots (next) != 2
       || next->n_in != 1 || next->n_out != 1)
     return false;
   OnnxSlot x = onnx_slot (next, 0), k = onnx_slot (next, 1);

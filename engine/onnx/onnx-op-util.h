@@ -122,6 +122,12 @@ ONNX_FAMILY (input)     /* onnx-shape.c: graph inputs (InputLayer) */
 ONNX_FAMILY (pad)       /* onnx-resize.c: Pad */
 ONNX_FAMILY (resize)    /* onnx-resize.c: Resize, Upsample */
 ONNX_FAMILY (expand)    /* onnx-resize.c: Expand, Tile */
+ONNX_FAMILY (fill)      /* onnx-generate.c: ConstantOfShape */
+ONNX_FAMILY (range)     /* onnx-generate.c: Range */
+ONNX_FAMILY (qlinear)   /* onnx-quant.c: QuantizeLinear, DequantizeLinear */
+ONNX_FAMILY (dynquant)  /* onnx-quant.c: DynamicQuantizeLinear */
+ONNX_FAMILY (convint)   /* onnx-quant.c: ConvInteger, QLinearConv */
+ONNX_FAMILY (matint)    /* onnx-quant.c: MatMulInteger, QLinearMatMul */
 #undef ONNX_FAMILY
 
 /* For a sliding window reading input column ox * stride + offset: the output columns [*lo, *hi)

@@ -6,6 +6,7 @@
 #include "osh-graph.h"
 #include "osh-onnx.h"
 #include "osh-op.h"
+#include "osh-shapes.h"
 
 /* Rewrites node `ni`, whose inputs include the folded input node, so that those inputs become
  * weights: their slots turn from activations into weights, inserted in slot order. */
@@ -158,10 +159,11 @@ shape_known (const OshShape *s)
   return s->rank > 0;
 }
 
-bool
-osh_onnx_fold_constants (OshGraph *g, OshError *err)
+/* One pass in node order (an evaluation order, so whole chains fold); *folded counts the nodes
+ * computed ahead. */
+static bool
+fold_pass (OshGraph *g, int *folded, OshError *err)
 {
-  /* Node order is an evaluation order, so one pass folds whole chains. */
   for (int i = 0; i < g->n_nodes; i++)
     {
       const OshNode *node = &g->nodes[i];
@@ -175,9 +177,30 @@ osh_onnx_fold_constants (OshGraph *g, OshError *err)
       if (used && (shape_op || node->n_inputs == 0))
         {
           OshError e = { 0 };
-          if (!fold_node (g, i, &e) && e.code != OSH_OK)
+          if (fold_node (g, i, &e))
+            (*folded)++;
+          else if (e.code != OSH_OK)
             return osh_fail (err, e.code, "%s", e.message);
         }
+    }
+  return true;
+}
+
+bool
+osh_onnx_fold_constants (OshGraph *g, OshError *err)
+{
+  /* A fold makes later shapes known (a Resize to a folded size), and a Shape of those folds in
+   * the next pass (a second interpolate-to-size further down), so passes repeat until nothing
+   * more folds; each pass removes the folded nodes' uses, so this ends. */
+  for (int pass = 0; pass <= g->n_nodes; pass++)
+    {
+      int folded = 0;
+      if (!fold_pass (g, &folded, err))
+        return false;
+      if (!folded)
+        return true;
+      if (!osh_graph_infer_shapes (g, err))
+        return false;
     }
   return true;
 }

@@ -51,7 +51,8 @@ soft_infer (OshOpInferFn infer, OshOpCall *c, OshError *err)
 FAMILY (unary) FAMILY (binary) FAMILY (conv) FAMILY (convtr) FAMILY (pool) FAMILY (batchnorm)
 FAMILY (softmax) FAMILY (reduce) FAMILY (gemm) FAMILY (matmul) FAMILY (layout) FAMILY (transpose)
 FAMILY (concat) FAMILY (split) FAMILY (slice) FAMILY (gather) FAMILY (shape) FAMILY (input)
-FAMILY (pad) FAMILY (resize) FAMILY (expand)
+FAMILY (pad) FAMILY (resize) FAMILY (expand) FAMILY (fill) FAMILY (range)
+FAMILY (qlinear) FAMILY (dynquant) FAMILY (convint) FAMILY (matint)
 #undef FAMILY
 
 #define ROW(name, family) { name, family##_infer, family##_prepare, onnx_##family##_run }
@@ -113,6 +114,10 @@ const OshOp osh_onnx_ops[] = {
   ROW ("Slice", slice), ROW ("Gather", gather), ROW ("Shape", shape),
   { "Pad", pad_infer, pad_prepare, onnx_pad_run, NULL, NULL, OSH_CAT_ZERO_PAD }, /* when constant 0 */ ROW_NHWC ("Resize", resize), ROW_NHWC ("Upsample", resize),
   ROW ("Expand", expand), ROW ("Tile", expand),
+  ROW ("ConstantOfShape", fill), ROW ("Range", range),
+  ROW ("QuantizeLinear", qlinear), ROW ("DequantizeLinear", qlinear),
+  ROW ("DynamicQuantizeLinear", dynquant), ROW ("ConvInteger", convint),
+  ROW ("MatMulInteger", matint), ROW ("QLinearConv", convint), ROW ("QLinearMatMul", matint),
 };
 /* clang-format on */
 

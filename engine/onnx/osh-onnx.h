@@ -28,7 +28,7 @@
 extern const OshDialect osh_onnx_dialect;
 
 /* The ONNX op table (osh-onnx-ops.c), reached through osh_onnx_dialect. */
-#define OSH_ONNX_OP_COUNT 72
+#define OSH_ONNX_OP_COUNT 81
 extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 
 /* ---- Keras layers as ONNX nodes (osh-onnx-lower.c): one rule per layer class, for the
@@ -63,6 +63,13 @@ bool osh_onnx_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshSh
                                  const OshShape *out, OshRef *x, OshError *err);
 
 #define OSH_ONNX_OUTPUT_NAMES "onnx_output_names"
+/* A QuantizeLinear's, QLinearConv's or QLinearMatMul's config: the ONNX element type of its
+ * output zero point (2 uint8, 3 int8), which decides the range it saturates to; the reader
+ * records it. */
+#define OSH_ONNX_ZERO_POINT_TYPE "onnx_zero_point_type"
+/* A Div's config: true when it divides integers (shape arithmetic: 45 / 2 is 22), which
+ * truncates toward zero as ONNX Runtime's integer division does. */
+#define OSH_ONNX_INTEGER_DIVISION "onnx_integer_division"
 
 /* The ONNX element type (TensorProto.DataType: 1 float, 7 int64, ...) of a serialized
  * TensorProto, or -1 when the bytes are not one. */

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from clitest import case, main, offshoot, offshoot_json, tempdir  # noqa: E402
+from clitest import case, main, offshoot, offshoot_json, source, tempdir  # noqa: E402
 
 TMP = tempdir()
 
@@ -218,6 +218,29 @@ def keras3_nested_model_and_shared_layer():
     assert d["layers"][3]["inbound"] == ["shared", "shared"], d["layers"][3]
     assert [o["name"] for o in d["outputs"]] == ["sum", "backbone"], d["outputs"]
     assert [o["shape"] for o in d["outputs"]] == [[None, 4], [None, 4]], d["outputs"]
+
+
+@case
+def files_offshoot_does_not_open_are_named_for_what_they_are():
+    # The malformed-input corpus (tools/reference/malformed-make-corpus.py) holds one of each;
+    # the window and every command go through the same loader.
+    corpus = source("tests", "robustness", "malformed")
+    for path, kind, verdict in [
+            ("tfjs-graph-model/model.json", "a TF.js graph model", "not supported yet"),
+            ("tfjs-weights-manifest/tiny_face_detector_model-weights_manifest.json",
+             "a TF.js weights manifest", "Open the model.json"),
+            ("tflite-model.tflite", "a TensorFlow Lite model", "cannot open TFLite"),
+            ("savedmodel-folder", "a TensorFlow SavedModel", "cannot open SavedModels"),
+            ("savedmodel-folder/saved_model.pb", "a TensorFlow SavedModel", "cannot open")]:
+        r = offshoot("inspect", os.path.join(corpus, path))
+        assert r.returncode != 0 and kind in r.stderr and verdict in r.stderr, (path, r.stderr)
+        assert "not an object" not in r.stderr and "Sequential" not in r.stderr, r.stderr
+    # A TFLite file is known by its FlatBuffer identifier whatever its name.
+    renamed = os.path.join(tempdir(), "model.bin")
+    with open(os.path.join(corpus, "tflite-model.tflite"), "rb") as f, open(renamed, "wb") as g:
+        g.write(f.read())
+    r = offshoot("inspect", renamed)
+    assert "a TensorFlow Lite model" in r.stderr, r.stderr
 
 
 main()

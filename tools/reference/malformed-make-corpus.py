@@ -173,6 +173,27 @@ def make_tfjs():
     write("tfjs-shape-a-string/group1-shard1of1.bin", shard)
 
 
+# ---- files of kinds Offshoot names but does not open ----
+
+def make_other_kinds():
+    # A TF.js graph model as tensorflowjs_converter writes one: TensorFlow ops, not layers.
+    graph = {"format": "graph-model", "generatedBy": "2.15.0", "convertedBy": "TensorFlow.js Converter v4",
+             "modelTopology": {"node": [
+                 {"name": "input", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+                 {"name": "Relu", "op": "Relu", "input": ["input"]}], "versions": {"producer": 1}},
+             "weightsManifest": []}
+    write("tfjs-graph-model/model.json", json.dumps(graph))
+    # A weights manifest on its own (face-api.js ships these): a list of shard groups.
+    write("tfjs-weights-manifest/tiny_face_detector_model-weights_manifest.json",
+          json.dumps(tfjs_model()["weightsManifest"]))
+    # TFLite: a FlatBuffer whose file identifier (bytes 4..8) is "TFL3".
+    write("tflite-model.tflite", struct.pack("<I", 16) + b"TFL3" + bytes(8))
+    # A SavedModel: saved_model.pb (a SavedModel protobuf: schema version 1) and variables/.
+    for folder in ["savedmodel-file", "savedmodel-folder"]:
+        write(f"{folder}/saved_model.pb", b"\x08\x01")
+        write(f"{folder}/variables/variables.index", b"")
+
+
 # ---- ONNX, encoded by hand (protobuf wire format; no onnx package here) ----
 
 def varint(n):
@@ -269,6 +290,7 @@ def main():
     make_h5()
     make_keras3()
     make_tfjs()
+    make_other_kinds()
     make_onnx()
     make_npy()
     make_images()

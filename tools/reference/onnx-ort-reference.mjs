@@ -4,6 +4,8 @@
 //   node tools/reference/onnx-ort-reference.mjs MODEL.onnx INPUT.npy OUTDIR
 //   writes OUTDIR/<i>.npy for the i-th output and prints the output names as a JSON list.
 // Runs with tests/reference/node_modules (onnxruntime-node 1.30, one thread).
+// OSH_ORT_OPTIMIZATION=disabled runs the graph as written: ORT's optimizer turns QDQ pairs
+// around a Conv into integer kernels, a different computation from the one the file states.
 import { createRequire } from 'module';
 import fs from 'fs';
 import path from 'path';
@@ -32,7 +34,9 @@ function writeNpy(file, shape, data) {
 }
 
 async function runOne(model, input) {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const options = { intraOpNumThreads: 1, interOpNumThreads: 1 };
+  if (process.env.OSH_ORT_OPTIMIZATION) options.graphOptimizationLevel = process.env.OSH_ORT_OPTIMIZATION;
+  const session = await ort.InferenceSession.create(model, options);
   const x = readNpy(input);
   const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) });
   return session.outputNames.map((o) => ({ name: o, dims: out[o].dims, data: out[o].data }));
