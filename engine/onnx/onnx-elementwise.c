@@ -585,7 +585,8 @@ bool
 onnx_affine_of (const OshOpCall *next, int64_t channels, float *scale, float *shift)
 {
   const Binary *b = binary_of (next);
-  if (!b || !osh_op_call_is (next, OSH_CAT_AFFINE) || b->kind > B_DIV /* B_IDIV truncates: not a product */ || onnx_n_slots (next) != 2
+  if (!b || !osh_op_call_is (next, OSH_CAT_AFFINE)
+      || b->kind > B_DIV /* B_IDIV truncates: not a product */ || onnx_n_slots (next) != 2
       || next->n_in != 1 || next->n_out != 1)
     return false;
   OnnxSlot x = onnx_slot (next, 0), k = onnx_slot (next, 1);
