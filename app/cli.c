@@ -2,6 +2,7 @@
 
 #include <gio/gio.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "osh-default-model.h"
@@ -136,10 +137,11 @@ osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int
   int64_t dims[OSH_MAX_RANK];
   int rank = v ? osh_cli_parse_sizes (v, dims, OSH_MAX_RANK) : 0;
   if (!rank || *n >= max)
-    return osh_cli_usage_error (argv[0],
-                                "--input-shape needs sizes such as 1,3,224,224 (at most "
-                                "%d inputs)",
-                                max);
+    {
+      char what[96];
+      snprintf (what, sizeof what, "sizes such as 1,3,224,224 (at most %d inputs)", max);
+      return osh_cli_bad_value (argv[0], "--input-shape", v, what);
+    }
   shapes[(*n)++] = osh_shape_make (rank, dims);
   return 1;
 }
@@ -159,28 +161,73 @@ osh_cli_example_shape (const OshGraph *g, char *buf, size_t size)
                                                           : 1));
 }
 
+/* Set by osh_cli_main when the command line holds --json: errors are JSON documents too. */
+static bool json_mode;
+
+bool
+osh_cli_json_mode (void)
+{
+  return json_mode;
+}
+
+void
+osh_cli_print_json (json_t *doc)
+{
+  char *text =
+      doc ? json_dumps (doc, JSON_INDENT (1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (7))
+          : NULL;
+  printf ("%s\n", text ? text : "null");
+  free (text);
+  json_decref (doc);
+}
+
+/* The error on stderr, and with --json also as the one document on stdout:
+ * {"error": {"command", "kind", "message"}, "exit": code}. */
+static int
+print_error (const char *cmd, const char *kind, const char *message, bool usage, int code)
+{
+  fprintf (stderr, "offshoot %s: %s\n", cmd, message);
+  if (usage)
+    fprintf (stderr, "Try 'offshoot %s --help'.\n", cmd);
+  if (json_mode)
+    osh_cli_print_json (json_pack ("{s:{s:s, s:s, s:s}, s:i}", "error", "command", cmd, "kind",
+                                   kind, "message", message, "exit", code));
+  return code;
+}
+
 int
 osh_cli_usage_error (const char *cmd, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  fprintf (stderr, "offshoot %s: ", cmd);
-  vfprintf (stderr, fmt, ap);
-  fprintf (stderr, "\nTry 'offshoot %s --help'.\n", cmd);
+  char *message = g_strdup_vprintf (fmt, ap);
   va_end (ap);
+  print_error (cmd, "usage", message, true, OSH_EXIT_USAGE);
+  g_free (message);
   return OSH_EXIT_USAGE;
+}
+
+int
+osh_cli_bad_value (const char *cmd, const char *option, const char *value, const char *wanted)
+{
+  return osh_cli_usage_error (cmd, "%s takes %s, not '%s'", option, wanted, value ? value : "");
+}
+
+int
+osh_cli_report_code (const char *cmd, const OshError *err, int code)
+{
+  return print_error (cmd, osh_error_code_name (err->code), err->message, false, code);
 }
 
 int
 osh_cli_report (const char *cmd, const OshError *err)
 {
-  fprintf (stderr, "offshoot %s: %s\n", cmd, err->message);
   switch (err->code)
     {
     case OSH_ERR_DISCONNECTED:
     case OSH_ERR_SHAPE:
-    case OSH_ERR_CANCELLED: return OSH_EXIT_MODEL;
-    default: return OSH_EXIT_USAGE;
+    case OSH_ERR_CANCELLED: return osh_cli_report_code (cmd, err, OSH_EXIT_MODEL);
+    default: return osh_cli_report_code (cmd, err, OSH_EXIT_USAGE);
     }
 }
 
@@ -206,5 +253,7 @@ osh_cli_main (int argc, char **argv)
         osh_cli_print_command_help (cmd, stdout);
         return OSH_EXIT_OK;
       }
+  for (int i = 2; i < argc; i++)
+    json_mode |= strcmp (argv[i], "--json") == 0;
   return cmd->run (argc - 1, argv + 1);
 }

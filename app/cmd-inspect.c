@@ -227,7 +227,7 @@ osh_cmd_inspect (int argc, char **argv)
         model = argv[i];
     }
   if (!model)
-    return osh_cli_usage_error (argv[0], "a MODEL is needed");
+    return osh_cli_usage_error (argv[0], "no MODEL given (a model file or @default)");
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (model, &err);
   if (!g)

@@ -40,7 +40,8 @@ bool osh_keras_config_input_shape (const json_t *config, OshShape *out);
  * BatchNormalization moving statistics non-trainable. A mismatch is an OSH_ERR_SHAPE error
  * naming the layer and both shapes. Unknown classes pass. */
 bool osh_keras_check_weights (OshGraph *g, int layer, const char *name, OshError *err);
-/* The same for every layer of the graph. */
+/* The same for every layer of the graph; also marks Normalization statistics (mean, variance,
+ * count) non-trainable, as Keras does. */
 bool osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err);
 
 /* Copies the string members `keys` (NULL-terminated) of `from` into g->meta. */
