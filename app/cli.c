@@ -20,8 +20,13 @@ static const OshCommand commands[] = {
     "                        sizes are open)\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_inspect },
-  { "check", "MODEL [EDITS] [--json]", "connectivity report; exit 1 when the graph is disconnected",
-    EDITS_HELP "  --json                one JSON document on stdout\n", osh_cmd_check },
+  { "check", "MODEL [EDITS] [--fix ID [-o OUT]] [--json]",
+    "connectivity report; exit 1 when the graph is disconnected",
+    EDITS_HELP
+    "  --fix ID              apply one of the fixes the report lists (e.g. flatten:NAME)\n"
+    "  -o OUT                with --fix: save the fixed model\n"
+    "  --json                one JSON document on stdout\n",
+    osh_cmd_check },
   { "run", "MODEL INPUT... [EDITS] [options]", "run the model on images or .npy arrays",
     EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
                "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
@@ -37,14 +42,18 @@ static const OshCommand commands[] = {
                "  --threads N           compute threads\n"
                "  --json                one JSON document on stdout\n",
     osh_cmd_run },
-  { "attach", "MODEL EDITS -o OUT [--python SNIPPET.py]", "attach heads and save the edited model",
+  { "attach", "MODEL EDITS -o OUT [--python SNIPPET.py] [--json]",
+    "attach heads and save the edited model",
     EDITS_HELP "  -o OUT                the edited model (.keras, .h5, model.json, .onnx)\n"
-               "  --python SNIPPET.py   a Keras snippet making the same edit\n",
+               "  --python SNIPPET.py   a Keras snippet making the same edit\n"
+               "  --json                one JSON document on stdout\n",
     osh_cmd_attach },
-  { "export", "MODEL [EDITS] -o OUT",
+  { "export", "MODEL [EDITS] -o OUT [--json]",
     "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
-    EDITS_HELP "  -o OUT                the file to write\n", osh_cmd_export },
-  { "render", "MODEL [EDITS] -o OUT", "draw the layer graph to .png, .svg or .pdf",
+    EDITS_HELP "  -o OUT                the file to write\n"
+               "  --json                one JSON document on stdout\n",
+    osh_cmd_export },
+  { "render", "MODEL [EDITS] -o OUT [options]", "draw the layer graph to .png, .svg, .pdf or .dot",
     EDITS_HELP
     "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
     "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
@@ -52,7 +61,8 @@ static const OshCommand commands[] = {
     "  --collapse-blocks     draw every repeated block and ONNX module as one box\n"
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
     "  --scale S             pixels per point for PNG (default 1)\n"
-    "  --dark                the dark palette\n",
+    "  --dark                the dark palette\n"
+    "  --json                one JSON document on stdout\n",
     osh_cmd_render },
   { "bench", "MODEL [--runs N] [--threads N] [--input-shape D,D,...] [--steps] [--json]",
     "time inference against a same-run sgemm baseline",
@@ -72,7 +82,8 @@ static const OshCommand commands[] = {
     "  --seed N              seed of the random weights (default 1)\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_zoo },
-  { "samples", "-o DIR", "write the bundled sample images and their masks",
+  { "samples", "-o DIR [--json]",
+    "write the tour's model.h5 and the sample images with their masks",
     "  -o DIR                the folder to write into\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_samples },
@@ -100,6 +111,7 @@ osh_cli_print_help (FILE *out)
   fprintf (out,
            "\nMODEL is a .keras, .h5/.hdf5, TF.js model.json or .onnx file, or @default.\n"
            "Run 'offshoot COMMAND --help' for a command's options.\n"
+           "Every command takes --json: one JSON document on stdout (errors too).\n"
            "Exit codes: 0 success, 1 disconnected model or failed run, 2 bad usage or input.\n");
 }
 
