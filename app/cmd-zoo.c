@@ -152,12 +152,11 @@ osh_cmd_zoo (int argc, char **argv)
   else
     {
       char *t = grouped (total), *tr = grouped (trainable);
-      printf ("%s (%s): %d layers, %s parameters (%s trainable), input (None, %" PRId64 ", %" PRId64
-              ", %" PRId64 ")%s\n",
-              name, g->name, g->n_layers, t, tr, o.height, o.width, o.channels,
-              o.include_top ? "" : ", no top");
-      if (out)
-        printf ("wrote %s\n", out);
+      /* One line: what was built, and where it went. */
+      printf ("%s%s%s%s (%s): %d layers, %s parameters (%s trainable), input (None, %" PRId64
+              ", %" PRId64 ", %" PRId64 ")%s\n",
+              out ? "Wrote " : "", out ? out : "", out ? ": " : "", name, g->name, g->n_layers, t,
+              tr, o.height, o.width, o.channels, o.include_top ? "" : ", no top");
       g_free (t);
       g_free (tr);
     }
