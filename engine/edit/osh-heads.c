@@ -637,6 +637,8 @@ bool
 osh_graph_layer_is_head (const OshGraph *g, int layer)
 {
   const json_t *list = json_object_get (g->meta, OSH_META_HEADS);
+  if (json_array_size (list) == 0)
+    return false;
   char *path = osh_graph_layer_path (g, layer);
   size_t i;
   const json_t *v;
