@@ -37,7 +37,6 @@ def every_command_prints_one_json_document():
         "attach": ["attach", "@default", "--attach", "block5a_expand_conv=seg", "-o", os.path.join(d, "a.keras")],
         "export": ["export", "@default", "-o", os.path.join(d, "e.h5")],
         "render": ["render", "@default", "-o", os.path.join(d, "r.svg")],
-        "bench": ["bench", "@default", "--runs", "1"],
         "zoo": ["zoo", "MobileNet", "--input-shape", "32,32,3"],
         "samples": ["samples", "-o", os.path.join(d, "again")],
     }
@@ -49,6 +48,13 @@ def every_command_prints_one_json_document():
     assert one_document(offshoot(*runs["attach"], "--json"))["heads"][0]["output"] == "aux_head_out"
     assert one_document(offshoot(*runs["export"], "--json"))["format"] == "keras-h5"
     assert one_document(offshoot(*runs["render"], "--json"))["boxes"] > 10
+
+
+@case
+def bench_prints_one_json_document():
+    r = offshoot("bench", "@default", "--runs", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert one_document(r)["runs"] == 1
 
 
 @case
