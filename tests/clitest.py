@@ -110,8 +110,14 @@ def offshoot_json(*args, expect_code=0, **kw):
         raise AssertionError(f"stdout is not one JSON document ({e}): {r.stdout[:500]}")
 
 
+_tempdirs = []
+
+
 def tempdir():
-    return tempfile.mkdtemp(prefix="osh-test-")
+    """A scratch folder, removed when the script ends."""
+    d = tempfile.mkdtemp(prefix="osh-test-")
+    _tempdirs.append(d)
+    return d
 
 
 def report_failure(i, name, e):
@@ -145,4 +151,6 @@ def main():
         except Exception as e:  # noqa: BLE001 - every failure becomes a TAP "not ok"
             failed += 1
             report_failure(i, name, e)
+    for d in _tempdirs:
+        shutil.rmtree(d, ignore_errors=True)
     sys.exit(1 if failed else 0)
