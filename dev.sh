@@ -1,37 +1,53 @@
 #!/usr/bin/env bash
-# The two Quick start commands (README.md):
-#   ./dev.sh run    install what is missing, build, open the window on the default model
-#                   (without a display: run the default model headless and print the result)
-#   ./dev.sh test   install what is missing, build, run every test: the normal build, then the
-#                   sanitizer build (-Db_sanitize=address,undefined), then the CLI tests under
-#                   valgrind memcheck; ends with "N passed, M failed"
+# The Quick start commands (README.md):
+#   ./dev.sh run      install what the app needs, build the app alone, open the window on the
+#                     default model (without a display: run it headless and print the result)
+#   ./dev.sh test     install what the tests need too, build, run every test: the normal build,
+#                     the sanitizer build (-Db_sanitize=address,undefined), then the CLI tests
+#                     under valgrind memcheck; ends with "N passed, M failed"
+#   ./dev.sh install  build the app and install it for this user (~/.local: the binary, its
+#                     .desktop file, icon and metainfo); PREFIX=/usr/local ./dev.sh install
 set -euo pipefail
 cd "$(dirname "$0")"
 
-build() { # DIR [meson options...]
+setup() { # DIR [meson options...]
   local dir=$1
   shift
   [[ -f $dir/build.ninja ]] || meson setup "$dir" "$@" >/dev/null
-  ninja -C "$dir" >/dev/null
+}
+build() { # DIR [meson options...]
+  setup "$@"
+  ninja -C "$1" >/dev/null
 }
 
 case "${1:-}" in
 run)
   tools/install-deps.sh
-  build build
+  setup build
+  ninja -C build app/offshoot >/dev/null
   if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
     exec build/app/offshoot
   fi
   echo "No display: running the default model headless instead of opening the window."
-  out=$(mktemp -d /tmp/offshoot-XXXXXX)
-  build/app/offshoot samples -o "$out/samples"
-  sample=$(ls "$out"/samples/*.png | grep -v mask | head -n 1)
-  build/app/offshoot run @default "$sample" --labels "$out/samples/labels.txt" \
+  # Inside the build folder, replaced each run: nothing is left behind in /tmp.
+  out=build/headless
+  rm -rf "$out"
+  build/app/offshoot samples -o "$out/samples" >/dev/null
+  build/app/offshoot run @default "$out/samples/circle-1.png" --labels "$out/samples/labels.txt" \
     --attach block5a_expand_conv=seg --heatmaps "$out/heatmaps"
-  echo "Heatmaps written to $out/heatmaps"
+  ;;
+install)
+  tools/install-deps.sh
+  setup build
+  meson configure build -Dprefix="${PREFIX:-$HOME/.local}" >/dev/null
+  ninja -C build app/offshoot >/dev/null
+  # Only what the app installs (the binary and resources/'s desktop files); no tests are built.
+  meson install -C build --no-rebuild --quiet
+  echo "Installed $(meson introspect build --buildoptions | /usr/bin/python3 -c \
+    'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')/bin/offshoot"
   ;;
 test)
-  tools/install-deps.sh
+  tools/install-deps.sh --tests
   build build
   build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
   status=0
@@ -52,7 +68,7 @@ test)
   exit $status
   ;;
 *)
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

@@ -2,6 +2,7 @@
 
 #include <gio/gio.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "osh-default-model.h"
@@ -21,8 +22,13 @@ static const OshCommand commands[] = {
     "  --weights             also read the weight values and warn about NaN/Inf\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_inspect },
-  { "check", "MODEL [EDITS] [--json]", "connectivity report; exit 1 when the graph is disconnected",
-    EDITS_HELP "  --json                one JSON document on stdout\n", osh_cmd_check },
+  { "check", "MODEL [EDITS] [--fix ID [-o OUT]] [--json]",
+    "connectivity report; exit 1 when the graph is disconnected",
+    EDITS_HELP
+    "  --fix ID              apply one of the fixes the report lists (e.g. flatten:NAME)\n"
+    "  -o OUT                with --fix: save the fixed model\n"
+    "  --json                one JSON document on stdout\n",
+    osh_cmd_check },
   { "run", "MODEL INPUT... [EDITS] [options]", "run the model on images or .npy arrays",
     EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
                "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
@@ -38,9 +44,11 @@ static const OshCommand commands[] = {
                "  --threads N           compute threads\n"
                "  --json                one JSON document on stdout\n",
     osh_cmd_run },
-  { "attach", "MODEL EDITS -o OUT [--python SNIPPET.py]", "attach heads and save the edited model",
+  { "attach", "MODEL EDITS -o OUT [--python SNIPPET.py] [--json]",
+    "attach heads and save the edited model",
     EDITS_HELP "  -o OUT                the edited model (.keras, .h5, model.json, .onnx)\n"
-               "  --python SNIPPET.py   a Keras snippet making the same edit\n",
+               "  --python SNIPPET.py   a Keras snippet making the same edit\n"
+               "  --json                one JSON document on stdout\n",
     osh_cmd_attach },
   { "fit", "MODEL [EDITS] --data DIR -o OUT [options]",
     "train the trainable head on pictures, the backbone frozen",
@@ -58,10 +66,12 @@ static const OshCommand commands[] = {
                "  --threads N           compute threads (default 1)\n"
                "  --json                the history as one JSON document on stdout\n",
     osh_cmd_fit },
-  { "export", "MODEL [EDITS] -o OUT",
+  { "export", "MODEL [EDITS] -o OUT [--json]",
     "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
-    EDITS_HELP "  -o OUT                the file to write\n", osh_cmd_export },
-  { "render", "MODEL [EDITS] -o OUT", "draw the layer graph to .png, .svg or .pdf",
+    EDITS_HELP "  -o OUT                the file to write\n"
+               "  --json                one JSON document on stdout\n",
+    osh_cmd_export },
+  { "render", "MODEL [EDITS] -o OUT [options]", "draw the layer graph to .png, .svg, .pdf or .dot",
     EDITS_HELP
     "  -o OUT                the picture to write (.png, .svg, .pdf, or .dot: the DOT text)\n"
     "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
@@ -69,7 +79,8 @@ static const OshCommand commands[] = {
     "  --collapse-blocks     draw every repeated block and ONNX module as one box\n"
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
     "  --scale S             pixels per point for PNG (default 1)\n"
-    "  --dark                the dark palette\n",
+    "  --dark                the dark palette\n"
+    "  --json                one JSON document on stdout\n",
     osh_cmd_render },
   { "bench", "MODEL [--runs N] [--threads N] [--input-shape D,D,...] [--steps] [--json]",
     "time inference against a same-run sgemm baseline",
@@ -89,7 +100,8 @@ static const OshCommand commands[] = {
     "  --seed N              seed of the random weights (default 1)\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_zoo },
-  { "samples", "-o DIR", "write the bundled sample images and their masks",
+  { "samples", "-o DIR [--json]",
+    "write the tour's model.h5 and the sample images with their masks",
     "  -o DIR                the folder to write into\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_samples },
@@ -117,6 +129,7 @@ osh_cli_print_help (FILE *out)
   fprintf (out,
            "\nMODEL is a .keras, .h5/.hdf5, TF.js model.json or .onnx file, or @default.\n"
            "Run 'offshoot COMMAND --help' for a command's options.\n"
+           "Every command takes --json: one JSON document on stdout (errors too).\n"
            "Exit codes: 0 success, 1 disconnected model or failed run, 2 bad usage or input.\n");
 }
 
@@ -154,10 +167,11 @@ osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int
   int64_t dims[OSH_MAX_RANK];
   int rank = v ? osh_cli_parse_sizes (v, dims, OSH_MAX_RANK) : 0;
   if (!rank || *n >= max)
-    return osh_cli_usage_error (argv[0],
-                                "--input-shape needs sizes such as 1,3,224,224 (at most "
-                                "%d inputs)",
-                                max);
+    {
+      char what[96];
+      snprintf (what, sizeof what, "sizes such as 1,3,224,224 (at most %d inputs)", max);
+      return osh_cli_bad_value (argv[0], "--input-shape", v, what);
+    }
   shapes[(*n)++] = osh_shape_make (rank, dims);
   return 1;
 }
@@ -177,28 +191,73 @@ osh_cli_example_shape (const OshGraph *g, char *buf, size_t size)
                                                           : 1));
 }
 
+/* Set by osh_cli_main when the command line holds --json: errors are JSON documents too. */
+static bool json_mode;
+
+bool
+osh_cli_json_mode (void)
+{
+  return json_mode;
+}
+
+void
+osh_cli_print_json (json_t *doc)
+{
+  char *text =
+      doc ? json_dumps (doc, JSON_INDENT (1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (7))
+          : NULL;
+  printf ("%s\n", text ? text : "null");
+  free (text);
+  json_decref (doc);
+}
+
+/* The error on stderr, and with --json also as the one document on stdout:
+ * {"error": {"command", "kind", "message"}, "exit": code}. */
+static int
+print_error (const char *cmd, const char *kind, const char *message, bool usage, int code)
+{
+  fprintf (stderr, "offshoot %s: %s\n", cmd, message);
+  if (usage)
+    fprintf (stderr, "Try 'offshoot %s --help'.\n", cmd);
+  if (json_mode)
+    osh_cli_print_json (json_pack ("{s:{s:s, s:s, s:s}, s:i}", "error", "command", cmd, "kind",
+                                   kind, "message", message, "exit", code));
+  return code;
+}
+
 int
 osh_cli_usage_error (const char *cmd, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  fprintf (stderr, "offshoot %s: ", cmd);
-  vfprintf (stderr, fmt, ap);
-  fprintf (stderr, "\nTry 'offshoot %s --help'.\n", cmd);
+  char *message = g_strdup_vprintf (fmt, ap);
   va_end (ap);
+  print_error (cmd, "usage", message, true, OSH_EXIT_USAGE);
+  g_free (message);
   return OSH_EXIT_USAGE;
+}
+
+int
+osh_cli_bad_value (const char *cmd, const char *option, const char *value, const char *wanted)
+{
+  return osh_cli_usage_error (cmd, "%s takes %s, not '%s'", option, wanted, value ? value : "");
+}
+
+int
+osh_cli_report_code (const char *cmd, const OshError *err, int code)
+{
+  return print_error (cmd, osh_error_code_name (err->code), err->message, false, code);
 }
 
 int
 osh_cli_report (const char *cmd, const OshError *err)
 {
-  fprintf (stderr, "offshoot %s: %s\n", cmd, err->message);
   switch (err->code)
     {
     case OSH_ERR_DISCONNECTED:
     case OSH_ERR_SHAPE:
-    case OSH_ERR_CANCELLED: return OSH_EXIT_MODEL;
-    default: return OSH_EXIT_USAGE;
+    case OSH_ERR_CANCELLED: return osh_cli_report_code (cmd, err, OSH_EXIT_MODEL);
+    default: return osh_cli_report_code (cmd, err, OSH_EXIT_USAGE);
     }
 }
 
@@ -232,5 +291,7 @@ osh_cli_main (int argc, char **argv)
         osh_cli_print_command_help (cmd, stdout);
         return OSH_EXIT_OK;
       }
+  for (int i = 2; i < argc; i++)
+    json_mode |= strcmp (argv[i], "--json") == 0;
   return cmd->run (argc - 1, argv + 1);
 }

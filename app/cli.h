@@ -40,12 +40,25 @@ OshGraph *osh_cli_load_model (const char *spec, OshError *err); /* = osh_load_mo
  * summarise; osh_model_load_weights reads the values. */
 OshGraph *osh_cli_load_graph (const char *spec, OshError *err);
 
-/* Prints "offshoot CMD: message" on stderr and returns the exit code for the error. */
+/* Every command takes --json: one JSON document on stdout, the result or, when the command
+ * fails, {"error": {"command", "kind", "message"}, "exit": CODE}. Errors also go to stderr as
+ * text. True when the command line holds --json. */
+bool osh_cli_json_mode (void);
+/* Prints `doc` (and takes it: decref'd) as the command's document on stdout. */
+void osh_cli_print_json (json_t *doc);
+
+/* Prints "offshoot CMD: message" on stderr (and the JSON error) and returns the exit code for
+ * the error. */
 int osh_cli_report (const char *cmd, const OshError *err);
+/* The same with a chosen exit code. */
+int osh_cli_report_code (const char *cmd, const OshError *err, int code);
 
 /* Prints a usage complaint and returns OSH_EXIT_USAGE. */
 int osh_cli_usage_error (const char *cmd, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
+/* The one wording for a bad option value in every command: "--threads takes an integer from 1
+ * to 256, not '0'". Returns OSH_EXIT_USAGE. */
+int osh_cli_bad_value (const char *cmd, const char *option, const char *value, const char *wanted);
 
 /* Reads "1,3,640,640" (up to `max` positive sizes) into v; returns how many, or 0 when the text
  * is not such a list. */

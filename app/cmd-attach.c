@@ -46,10 +46,16 @@ osh_cmd_attach (int argc, char **argv)
         out = argv[++i];
       else if (strcmp (argv[i], "--python") == 0 && i + 1 < argc)
         python = argv[++i];
+      else if (strcmp (argv[i], "--json") == 0)
+        continue; /* osh_cli_json_mode */
       else if (argv[i][0] == '-' || model)
         {
           osh_cli_edits_clear (&edits);
-          return osh_cli_usage_error (argv[0], "unexpected argument '%s'", argv[i]);
+          return osh_cli_usage_error (argv[0],
+                                      argv[i][0] == '-'
+                                          ? "unknown option '%s' (or it needs a value)"
+                                          : "unexpected argument '%s'",
+                                      argv[i]);
         }
       else
         model = argv[i];
@@ -57,7 +63,7 @@ osh_cmd_attach (int argc, char **argv)
   if (!model || !out || edits.n == 0)
     {
       osh_cli_edits_clear (&edits);
-      return osh_cli_usage_error (argv[0], !model ? "which model?"
+      return osh_cli_usage_error (argv[0], !model ? "no MODEL given (a model file or @default)"
                                            : !out ? "-o OUT is required"
                                                   : "nothing to attach (--attach LAYER=HEAD)");
     }
@@ -69,21 +75,34 @@ osh_cmd_attach (int argc, char **argv)
     goto done;
   if (!c->connected)
     {
-      fprintf (stderr,
-               "offshoot attach: the edited model is disconnected, so it is not saved.\n%s\n\n%s\n",
-               c->message, c->explanation);
-      status = OSH_EXIT_MODEL;
+      osh_fail (&err, OSH_ERR_DISCONNECTED,
+                "the edited model is disconnected, so it is not saved.\n%s\n\n%s", c->message,
+                c->explanation);
+      status = osh_cli_report_code (argv[0], &err, OSH_EXIT_MODEL);
       goto cleanup;
     }
   if (python && !write_snippet (original, &edits, model, out, python, &err))
     goto done;
   if (!osh_model_save (g, out, &err))
     goto done;
+  json_t *heads = json_array ();
   for (int i = 0; i < edits.n; i++)
-    printf ("Attached %s at %s: %s\n", edits.items[i].head, edits.items[i].layer,
-            edits.items[i].names[edits.items[i].spec.n_steps - 1]);
-  printf ("Saved %s (%d outputs)%s%s\n", out, g->n_outputs, python ? "; Keras snippet " : "",
-          python ? python : "");
+    {
+      const char *head_out = edits.items[i].names[edits.items[i].spec.n_steps - 1];
+      json_array_append_new (heads, json_pack ("{s:s, s:s, s:s}", "layer", edits.items[i].layer,
+                                               "head", edits.items[i].head, "output", head_out));
+      if (!osh_cli_json_mode ())
+        printf ("Attached %s at %s: %s\n", edits.items[i].head, edits.items[i].layer, head_out);
+    }
+  if (osh_cli_json_mode ())
+    osh_cli_print_json (json_pack ("{s:s, s:i, s:o, s:s?}", "output", out, "outputs", g->n_outputs,
+                                   "heads", heads, "python", python));
+  else
+    {
+      json_decref (heads);
+      printf ("Saved %s (%d outputs)%s%s\n", out, g->n_outputs, python ? "; Keras snippet " : "",
+              python ? python : "");
+    }
   status = OSH_EXIT_OK;
   goto cleanup;
 done:

@@ -307,13 +307,13 @@ osh_cmd_bench (int argc, char **argv)
         {
           const char *v = arg[6] == '=' ? arg + 7 : i + 1 < argc ? argv[++i] : NULL;
           if (!parse_count (v, 1, 100000, &runs))
-            return osh_cli_usage_error (argv[0], "--runs needs a count from 1 to 100000");
+            return osh_cli_bad_value (argv[0], "--runs", v, "an integer from 1 to 100000");
         }
       else if (strcmp (arg, "--threads") == 0 || g_str_has_prefix (arg, "--threads="))
         {
           const char *v = arg[9] == '=' ? arg + 10 : i + 1 < argc ? argv[++i] : NULL;
           if (!parse_count (v, 1, 256, &threads))
-            return osh_cli_usage_error (argv[0], "--threads needs a count from 1 to 256");
+            return osh_cli_bad_value (argv[0], "--threads", v, "an integer from 1 to 256");
         }
       else if (arg[0] == '-')
         return osh_cli_usage_error (argv[0], "unknown option '%s'", arg);
@@ -323,6 +323,6 @@ osh_cmd_bench (int argc, char **argv)
         model = arg;
     }
   if (!model)
-    return osh_cli_usage_error (argv[0], "no MODEL given");
+    return osh_cli_usage_error (argv[0], "no MODEL given (a model file or @default)");
   return bench (argv[0], model, runs, threads, shapes, n_shapes, steps, json);
 }

@@ -117,7 +117,11 @@ osh_cmd_check (int argc, char **argv)
       else if (argv[i][0] == '-' || model)
         {
           osh_cli_edits_clear (&edits);
-          return osh_cli_usage_error (argv[0], "unexpected argument '%s'", argv[i]);
+          return osh_cli_usage_error (argv[0],
+                                      argv[i][0] == '-'
+                                          ? "unknown option '%s' (or it needs a value)"
+                                          : "unexpected argument '%s'",
+                                      argv[i]);
         }
       else
         model = argv[i];
@@ -125,7 +129,8 @@ osh_cmd_check (int argc, char **argv)
   if (!model || (out && !fix_id))
     {
       osh_cli_edits_clear (&edits);
-      return osh_cli_usage_error (argv[0], model ? "-o needs --fix ID" : "which model?");
+      return osh_cli_usage_error (argv[0], model ? "-o needs --fix ID"
+                                                 : "no MODEL given (a model file or @default)");
     }
   OshGraph *g = osh_cli_load_model (model, &err);
   OshConnectivity *c = NULL;

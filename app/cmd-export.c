@@ -36,15 +36,17 @@ export_model (int argc, char **argv, OshCliEdits *edits)
         }
       else if (strncmp (a, "--output=", 9) == 0)
         out = a + 9;
+      else if (strcmp (a, "--json") == 0)
+        continue; /* osh_cli_json_mode */
       else if (a[0] == '-' && a[1] != '\0')
         return osh_cli_usage_error (argv[0], "unknown option '%s'", a);
       else if (!model)
         model = a;
       else
-        return osh_cli_usage_error (argv[0], "one MODEL only ('%s' is extra)", a);
+        return osh_cli_usage_error (argv[0], "one MODEL only ('%s' and '%s' given)", model, a);
     }
   if (!model)
-    return osh_cli_usage_error (argv[0], "which model? (a file or @default)");
+    return osh_cli_usage_error (argv[0], "no MODEL given (a model file or @default)");
   if (!out)
     return osh_cli_usage_error (argv[0], "missing -o OUT (.keras, .h5, model.json or .onnx)");
   OshFormat format = osh_format_from_name (out);
@@ -62,9 +64,15 @@ export_model (int argc, char **argv, OshCliEdits *edits)
   bool ok = osh_model_save (g, out, &err);
   if (ok)
     {
-      int64_t params = osh_graph_total_params (g, NULL);
-      printf ("Wrote %s (%s, %d layers, %lld parameters)\n", out, osh_format_name (format),
-              g->n_layers, (long long) params);
+      int64_t trainable = 0, params = osh_graph_total_params (g, &trainable);
+      if (osh_cli_json_mode ())
+        osh_cli_print_json (json_pack ("{s:s, s:s, s:i, s:I, s:I}", "output", out, "format",
+                                       osh_format_name (format), "layers", g->n_layers,
+                                       "total_params", (json_int_t) params, "trainable_params",
+                                       (json_int_t) trainable));
+      else
+        printf ("Wrote %s (%s, %d layers, %lld parameters)\n", out, osh_format_name (format),
+                g->n_layers, (long long) params);
     }
   osh_graph_free (g);
   return ok ? OSH_EXIT_OK : osh_cli_report (argv[0], &err);

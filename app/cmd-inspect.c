@@ -233,7 +233,7 @@ osh_cmd_inspect (int argc, char **argv)
         model = argv[i];
     }
   if (!model)
-    return osh_cli_usage_error (argv[0], "a MODEL is needed");
+    return osh_cli_usage_error (argv[0], "no MODEL given (a model file or @default)");
   OshError err = { 0 };
   /* The summary needs weight shapes, not values: those are read only for --weights (which
    * checks them for NaN/Inf). */

@@ -7,6 +7,8 @@
 #include "cli-edits.h"
 #include "cli.h"
 #include "osh-connectivity.h"
+#include "osh-heads.h"
+#include "osh-layer-names.h"
 #include "osh-layout.h"
 #include "osh-scene-styles.h"
 #include "osh-scene.h"
@@ -36,7 +38,8 @@ render_styles (const OshGraph *g, GHashTable *paths_before, OshError *err)
   for (int n = 0; n < g->n_nodes; n++)
     {
       char *path = osh_graph_layer_path (g, g->nodes[n].layer);
-      if (!g_hash_table_contains (paths_before, path))
+      if (!g_hash_table_contains (paths_before, path)
+          || osh_graph_layer_is_head (g, g->nodes[n].layer))
         styles[n] |= OSH_STYLE_NEW_HEAD;
       free (path);
     }
@@ -77,10 +80,11 @@ apply_groups (const char *cmd, OshGrouping *gr, const OshGraph *g, const RenderO
       const char *name = g_ptr_array_index (o->path_to, i);
       int layer = osh_graph_find_path (g, name);
       if (layer < 0)
-        return osh_cli_usage_error (cmd,
-                                    "no layer '%s' (nested layers are named "
-                                    "'model/layer')",
-                                    name);
+        {
+          OshError err = { 0 };
+          osh_fail_no_layer (g, name, &err);
+          return osh_cli_usage_error (cmd, "%s", err.message);
+        }
       osh_grouping_expand_path (gr, g, layer);
     }
   return OSH_EXIT_OK;
@@ -107,6 +111,8 @@ render (const char *cmd, OshGraph *g, GHashTable *paths_before, const RenderOpti
       g_clear_error (&error);
       g_free (dot);
       osh_grouping_free (gr);
+      if (ok && osh_cli_json_mode ())
+        osh_cli_print_json (json_pack ("{s:s, s:s}", "output", o->out, "format", "dot"));
       return ok ? OSH_EXIT_OK : osh_cli_report (cmd, &err);
     }
   OshGraphLayout *lay = osh_layout_compute (g, gr, &err);
@@ -122,11 +128,21 @@ render (const char *cmd, OshGraph *g, GHashTable *paths_before, const RenderOpti
       return osh_cli_report (cmd, &err);
     }
   osh_scene_set_styles (scene, styles, g->n_nodes);
-  g_free (styles);
+  uint32_t *styles_kept = styles; /* counted after the export */
   bool ok = osh_scene_export (scene, o->out, o->scale, &err);
-  if (ok)
-    printf ("%s: %d boxes, %d edges, %d frames, %.0f × %.0f pt\n", o->out, lay->n_items,
-            lay->n_edges, lay->n_clusters, lay->bounds.w, lay->bounds.h);
+  int heads = 0;
+  for (int n = 0; n < g->n_nodes; n++)
+    heads += (styles_kept[n] & OSH_STYLE_NEW_HEAD) != 0;
+  g_free (styles_kept);
+  if (ok && osh_cli_json_mode ())
+    osh_cli_print_json (json_pack ("{s:s, s:i, s:i, s:i, s:i, s:f, s:f}", "output", o->out, "boxes",
+                                   lay->n_items, "edges", lay->n_edges, "frames", lay->n_clusters,
+                                   "head_layers", heads, "width_pt", lay->bounds.w, "height_pt",
+                                   lay->bounds.h));
+  else if (ok)
+    printf ("%s: %d boxes, %d edges, %d frames, %.0f × %.0f pt%s\n", o->out, lay->n_items,
+            lay->n_edges, lay->n_clusters, lay->bounds.w, lay->bounds.h,
+            heads ? ", the attached heads highlighted" : "");
   osh_scene_free (scene);
   return ok ? OSH_EXIT_OK : osh_cli_report (cmd, &err);
 }
@@ -152,7 +168,7 @@ osh_cmd_render (int argc, char **argv)
 {
   const char *cmd = argv[0];
   if (argc < 2 || argv[1][0] == '-')
-    return osh_cli_usage_error (cmd, "the first argument is the MODEL to draw");
+    return osh_cli_usage_error (cmd, "no MODEL given (a model file or @default, first)");
   OshError err = { 0 };
   /* Drawing needs no weight values: the graph alone opens in a fraction of the time. */
   OshGraph *g = osh_cli_load_graph (argv[1], &err);
@@ -187,15 +203,18 @@ osh_cmd_render (int argc, char **argv)
           char *end = NULL;
           o.scale = v ? g_ascii_strtod (v, &end) : 0;
           if (!v || *end || !(o.scale > 0 && o.scale <= 16))
-            code = osh_cli_usage_error (cmd, "--scale takes a number in (0, 16]");
+            code = osh_cli_bad_value (cmd, "--scale", v, "a number above 0, at most 16");
           continue;
         }
       else if (!strcmp (a, "--collapse-blocks"))
         o.collapse_blocks = true, v = a;
       else if (!strcmp (a, "--dark"))
         o.dark = true, v = a;
+      else if (!strcmp (a, "--json"))
+        v = a; /* osh_cli_json_mode */
       else
-        code = osh_cli_usage_error (cmd, "unexpected argument '%s'", a);
+        code = osh_cli_usage_error (
+            cmd, a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
       if (code == OSH_EXIT_OK && !v)
         code = osh_cli_usage_error (cmd, "%s needs a value", a);
     }

@@ -138,6 +138,27 @@ read_labels (RunOptions *o, OshError *err)
   return true;
 }
 
+/* What an option's value must be, for the one wording of bad values (osh_cli_bad_value). */
+static const char *
+wanted (const char *option)
+{
+  static const char *const table[][2] = {
+    { "--threads", "an integer from 1 to 256" },
+    { "--top", "an integer from 1 to 1000" },
+    { "--scale", "a number" },
+    { "--offset", "a number" },
+    { "--mean", "one number or three (a,b,c)" },
+    { "--std", "one non-zero number or three (a,b,c)" },
+    { "--channels", "1 or 3" },
+    { "--size", "HxW or N, each from 1 to 32768" },
+    { "--resize", "antialias or tf" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (table); i++)
+    if (strcmp (option, table[i][0]) == 0)
+      return table[i][1];
+  return "a value this command knows";
+}
+
 /* Parses everything but MODEL, INPUTs and EDITS; collects INPUTs. Returns an exit code or -1. */
 static int
 parse_options (int argc, char **argv, int model_arg, RunOptions *o, const char **inputs,
@@ -216,7 +237,7 @@ parse_options (int argc, char **argv, int model_arg, RunOptions *o, const char *
         ok = false;
       if (!ok)
         {
-          int code = osh_cli_usage_error (argv[0], "bad value '%s' for %s", value, name);
+          int code = osh_cli_bad_value (argv[0], name, value, wanted (name));
           g_free (name);
           return code;
         }
@@ -468,7 +489,7 @@ osh_cmd_run (int argc, char **argv)
   const char *cmd = argv[0];
   int model_arg = find_model_arg (argc, argv);
   if (model_arg < 0)
-    return osh_cli_usage_error (cmd, "no MODEL given");
+    return osh_cli_usage_error (cmd, "no MODEL given (a model file or @default)");
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (argv[model_arg], &err);
   if (!g)

@@ -93,13 +93,13 @@ osh_cmd_zoo (int argc, char **argv)
           char *end = NULL;
           int64_t v = g_ascii_strtoll (argv[i + 1], &end, 10);
           if (!end || *end || v < (a[2] == 's' ? 0 : 1))
-            return osh_cli_usage_error (cmd, "%s needs a %s integer, not '%s'", a,
-                                        a[2] == 's' ? "non-negative" : "positive", argv[i + 1]);
+            return osh_cli_bad_value (cmd, a, argv[i + 1],
+                                      a[2] == 's' ? "an integer from 0" : "an integer from 1");
           *(a[2] == 's' ? &seed : &classes) = v;
           i++;
         }
       else if (a[0] == '-')
-        return osh_cli_usage_error (cmd, "unknown option or missing value: %s", a);
+        return osh_cli_usage_error (cmd, "unknown option '%s' (or it needs a value)", a);
       else if (!name)
         name = a;
       else
@@ -120,7 +120,7 @@ osh_cmd_zoo (int argc, char **argv)
   if (seed >= 0)
     o.seed = (uint64_t) seed;
   if (shape && !parse_shape (shape, &o))
-    return osh_cli_usage_error (cmd, "--input-shape wants H,W,C (e.g. 224,224,3), not '%s'", shape);
+    return osh_cli_bad_value (cmd, "--input-shape", shape, "H,W,C (e.g. 224,224,3)");
 
   for (const char *const *n = osh_zoo_names (); *n; n++)
     if (g_ascii_strcasecmp (*n, name) == 0)
@@ -152,12 +152,11 @@ osh_cmd_zoo (int argc, char **argv)
   else
     {
       char *t = grouped (total), *tr = grouped (trainable);
-      printf ("%s (%s): %d layers, %s parameters (%s trainable), input (None, %" PRId64 ", %" PRId64
-              ", %" PRId64 ")%s\n",
-              name, g->name, g->n_layers, t, tr, o.height, o.width, o.channels,
-              o.include_top ? "" : ", no top");
-      if (out)
-        printf ("wrote %s\n", out);
+      /* One line: what was built, and where it went. */
+      printf ("%s%s%s%s (%s): %d layers, %s parameters (%s trainable), input (None, %" PRId64
+              ", %" PRId64 ", %" PRId64 ")%s\n",
+              out ? "Wrote " : "", out ? out : "", out ? ": " : "", name, g->name, g->n_layers, t,
+              tr, o.height, o.width, o.channels, o.include_top ? "" : ", no top");
       g_free (t);
       g_free (tr);
     }

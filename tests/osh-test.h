@@ -7,12 +7,38 @@
 
 #include "osh-exec.h"
 
-/* A path inside ../shared/corpus (OSH_CORPUS); the test is skipped when the corpus is absent. */
+/* The corpus folder: OSH_CORPUS when set, else the build's (meson -Dcorpus, by default
+ * ../shared/corpus), given to the tests as OSH_CORPUS_DEFAULT. */
+static inline const char *
+osh_test_corpus_root (void)
+{
+  const char *root = g_getenv ("OSH_CORPUS");
+  if (!root || !*root)
+    root = g_getenv ("OSH_CORPUS_DEFAULT");
+  return root && *root ? root : "../shared/corpus";
+}
+
+/* A path inside the corpus. Callers check that it exists and skip when it does not; see
+ * osh_test_corpus_or_skip. */
 static inline char *
 osh_test_corpus (const char *relative)
 {
-  const char *root = g_getenv ("OSH_CORPUS");
-  return g_build_filename (root ? root : "../shared/corpus", relative, NULL);
+  return g_build_filename (osh_test_corpus_root (), relative, NULL);
+}
+
+/* A path inside the corpus, or NULL after g_test_skip with a one-line reason when the file is
+ * absent (a clone without the corpus). */
+static inline char *
+osh_test_corpus_or_skip (const char *relative)
+{
+  char *path = osh_test_corpus (relative);
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return path;
+  g_autofree char *reason =
+      g_strdup_printf ("corpus absent: no %s (set OSH_CORPUS to the corpus folder)", path);
+  g_test_skip (reason);
+  g_free (path);
+  return NULL;
 }
 
 /* The largest |want[i] - got[i]| (a NaN in got counts as infinite, so an unwritten output

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Offshoot needs on Debian 12 and is missing; does nothing when all is there.
 # Every package the build, the app and the tests use is named here and nowhere else.
+#   tools/install-deps.sh           what the app needs to build and run (./dev.sh run)
+#   tools/install-deps.sh --tests   that, plus what the tests use: tools and the npm references
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,8 @@ PACKAGES=(
   libonnx-dev
   # ui and app
   libgtk-4-dev libcairo2-dev libgdk-pixbuf-2.0-dev libgraphviz-dev graphviz
+)
+TEST_PACKAGES=(
   # tests: headless display, pointer events, screenshots, validators, references
   xvfb xauth dbus-x11 xdotool imagemagick appstream-util desktop-file-utils
   python3 python3-numpy python3-h5py nodejs npm libonnx-testdata
@@ -20,6 +24,8 @@ PACKAGES=(
   # tests: the source format (tools/format.sh, the format suite)
   clang-format
 )
+tests=false
+[[ ${1:-} == --tests ]] && tests=true && PACKAGES+=("${TEST_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -38,11 +44,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The independent references the tests compare against (tfjs, ONNX Runtime, h5wasm), from npm.
-if [[ -f tests/reference/package.json ]]; then
-  stamp=tests/reference/node_modules/.offshoot-stamp
-  if [[ ! -f $stamp || tests/reference/package-lock.json -nt $stamp ]]; then
+# The independent references the tests compare against (tfjs, ONNX Runtime, h5wasm), from npm:
+# installed when `npm ls` finds the tree short of the lock file (a fresh checkout with the same
+# lock does not reinstall; npm ci would empty a node_modules shared through a symlink).
+if $tests && [[ -f tests/reference/package.json ]]; then
+  if ! (cd tests/reference && npm ls --all >/dev/null 2>&1); then
     (cd tests/reference && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
-    touch "$stamp"
   fi
 fi

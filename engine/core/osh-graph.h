@@ -115,6 +115,11 @@ typedef struct OshDialect OshDialect; /* osh-dialect.h */
 #define OSH_META_KERAS_RUNTIME "keras_runtime"
 #define OSH_KERAS_RUNTIME_TFJS 100
 
+/* g->meta key: the paths of the layers heads attached (an array of strings). The Keras writers
+ * save it as the model config's "offshoot_heads" and the readers read it back, so a saved model
+ * still shows its heads (Keras and tfjs ignore the key). */
+#define OSH_META_HEADS "offshoot_heads"
+
 /* Config key of an InputLayer that stands for a tensor the file reads but nothing produces (not
  * a graph input, a weight or a node output): the graph loads, and the connectivity analysis
  * reports it as a foreign root. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "osh-graph-rebuild.h"
+#include "osh-layer-names.h"
 #include "osh-op.h"
 
 void
@@ -400,7 +401,7 @@ osh_graph_flatten_around (const OshGraph *g, const char *path, OshError *err)
   int layer = osh_graph_find_path (g, path);
   if (layer < 0)
     {
-      osh_fail (err, OSH_ERR_NOT_FOUND, "no layer '%s' in the model", path);
+      osh_fail_no_layer (g, path, err);
       return NULL;
     }
   return osh_graph_flatten_around_layer (g, layer, NULL, err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "osh-fixes.h"
+#include "osh-layer-names.h"
 #include "osh-op.h"
 #include "osh-shapes.h"
 
@@ -621,6 +622,33 @@ build_head (OshGraph *w, OshRef at, const OshHeadSpec *spec, char **names, OshEr
   return ok;
 }
 
+/* Head layers are listed in g->meta (OSH_META_HEADS), which the Keras writers save in the model
+ * config, so a saved model still shows which layers were attached. */
+static void
+mark_head_layer (OshGraph *g, const char *name)
+{
+  json_t *list = json_object_get (g->meta, OSH_META_HEADS);
+  if (!json_is_array (list))
+    json_object_set_new (g->meta, OSH_META_HEADS, list = json_array ());
+  json_array_append_new (list, json_string (name));
+}
+
+bool
+osh_graph_layer_is_head (const OshGraph *g, int layer)
+{
+  const json_t *list = json_object_get (g->meta, OSH_META_HEADS);
+  if (json_array_size (list) == 0)
+    return false;
+  char *path = osh_graph_layer_path (g, layer);
+  size_t i;
+  const json_t *v;
+  bool found = false;
+  json_array_foreach (list, i, v)
+    found |= path && json_is_string (v) && strcmp (json_string_value (v), path) == 0;
+  free (path);
+  return found;
+}
+
 OshGraph *
 osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec, OshAttachMode mode,
                  char **names, OshError *err)
@@ -639,10 +667,7 @@ osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec, O
     layer = g->nodes[tensor.node].layer;
   if (layer < 0)
     {
-      osh_fail (err, OSH_ERR_NOT_FOUND,
-                "no layer '%s' in the model (nested layers are named by "
-                "path, like 'efficientnetb7/block5a_expand_conv')",
-                asked);
+      osh_fail_no_layer (g, asked, err);
       return NULL;
     }
   if (spec->n_steps < 1 || spec->n_steps > OSH_HEAD_MAX_STEPS)
@@ -685,6 +710,8 @@ osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec, O
   ok = ok && build_head (w, (OshRef){ node, tensor.node >= 0 ? tensor.index : 0 }, spec, made, err);
   /* The whole edited graph must still infer: this is the check a writer relies on. */
   ok = ok && osh_graph_infer_shapes (w, err);
+  for (int i = 0; ok && i < spec->n_steps; i++)
+    mark_head_layer (w, made[i]);
   for (int i = 0; i < spec->n_steps; i++)
     {
       if (ok && names)

@@ -75,6 +75,10 @@ bool osh_head_parse (const char *text, OshHeadSpec *spec, OshError *err);
 OshGraph *osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec,
                            OshAttachMode mode, char **names, OshError *err);
 
+/* True when `layer` was made by osh_head_attach, in this session or before the model was saved
+ * (OSH_META_HEADS). */
+bool osh_graph_layer_is_head (const OshGraph *g, int layer);
+
 /* The Keras class name of a step ("Conv2D", ...). */
 const char *osh_head_step_class (const OshHeadStep *step);
 

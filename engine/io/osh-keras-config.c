@@ -862,6 +862,10 @@ osh_keras_config_to_graph (const json_t *model_config, const char *backend, cons
   for (int i = 0; i < g->n_layers; i++)
     if (strcmp (osh_config_string (g->layers[i].config, "data_format", ""), "channels_first") == 0)
       g->layout = OSH_LAYOUT_CHANNELS_FIRST;
+  /* The heads Offshoot attached before saving (osh-graph.h). */
+  const json_t *heads = json_object_get (cfg, OSH_META_HEADS);
+  if (json_is_array (heads))
+    json_object_set_new (g->meta, OSH_META_HEADS, json_deep_copy (heads));
   return g;
 }
 
@@ -994,12 +998,25 @@ osh_keras_check_weights (OshGraph *g, int layer, const char *src, OshError *err)
   return true;
 }
 
+/* Normalization's mean, variance and count are statistics that adapt() computes: Keras makes
+ * them non-trainable, so the counts of a saved and reread model match the model's own. */
+static void
+mark_normalization_statistics (OshLayer *l)
+{
+  if (strcmp (l->class_name, "Normalization") == 0)
+    for (int w = 0; w < l->n_weights; w++)
+      l->weights[w].trainable = false;
+}
+
 bool
 osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err)
 {
   for (int i = 0; i < g->n_layers; i++)
-    if (!osh_keras_check_weights (g, i, name, err))
-      return false;
+    {
+      if (!osh_keras_check_weights (g, i, name, err))
+        return false;
+      mark_normalization_statistics (&g->layers[i]);
+    }
   return true;
 }
 

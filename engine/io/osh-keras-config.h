@@ -42,7 +42,8 @@ bool osh_keras_config_input_shape (const json_t *config, OshShape *out);
  * both shapes; a units or filters that is not a number, OSH_ERR_FORMAT. Classes without a rule
  * pass. */
 bool osh_keras_check_weights (OshGraph *g, int layer, const char *name, OshError *err);
-/* The same for every layer of the graph. */
+/* The same for every layer of the graph; also marks Normalization statistics (mean, variance,
+ * count) non-trainable, as Keras does. */
 bool osh_keras_check_all_weights (OshGraph *g, const char *name, OshError *err);
 
 /* Copies the string members `keys` (NULL-terminated) of `from` into g->meta. */

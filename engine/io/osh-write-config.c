@@ -506,6 +506,10 @@ osh_write_model_config (const OshWriteScope *s, OshKerasConfigStyle style, OshEr
   free (c.node_ord);
   if (!cfg)
     return NULL;
+  /* Which layers are attached heads (osh-graph.h); Keras and tfjs ignore the key. */
+  const json_t *heads = json_object_get (g->meta, OSH_META_HEADS);
+  if (json_array_size (heads) > 0)
+    json_object_set_new (cfg, OSH_META_HEADS, json_deep_copy (heads));
   const char *cls;
   if (osh_write_is_sequential (s, -1))
     cls = "Sequential";

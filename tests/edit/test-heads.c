@@ -1,5 +1,6 @@
 /* Head specs and attaching heads: templates, chains, parse errors with columns, Keras-style
  * names and configs, fresh weights, shape checks, and both attach modes on the seed graph. */
+#include <glib/gstdio.h>
 #include <math.h>
 
 #include "edit-graphs.h"
@@ -232,6 +233,48 @@ test_attach_errors (void)
   osh_graph_free (g);
 }
 
+/* Heads stay recognisable after a save (the window and render highlight them): the four seed
+ * head layers and nothing else, in .keras and .h5; and a missing layer names the closest real
+ * ones, not a fixed example. */
+static void
+test_heads_marked_in_saved_models (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = eg_seed (NULL, NULL);
+  OshGraph *e = attach (g, "efficientnet/block5a_expand_conv", "seg", OSH_ATTACH_CONNECTED, NULL);
+  g_autofree char *dir = g_dir_make_tmp ("osh-heads-XXXXXX", NULL);
+  const char *names[] = { "two-heads.keras", "two-heads.h5" };
+  for (int f = 0; f < 2; f++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[f], NULL);
+      g_assert_true (osh_model_save (e, path, &err));
+      OshGraph *back = osh_model_load (path, &err);
+      g_assert_nonnull (back);
+      int heads = 0;
+      for (int l = 0; l < back->n_layers; l++)
+        if (osh_graph_layer_is_head (back, l))
+          {
+            heads++;
+            g_assert_true (g_str_has_prefix (back->layers[l].name, "aux_head_"));
+          }
+      g_assert_cmpint (heads, ==, 4);
+      osh_graph_free (back);
+      g_remove (path);
+    }
+  g_rmdir (dir);
+  for (int l = 0; l < g->n_layers; l++)
+    g_assert_false (osh_graph_layer_is_head (g, l));
+
+  OshHeadSpec spec = parse ("seg");
+  g_assert_null (osh_head_attach (g, "efficientnet/block5a_expand_cnv", &spec, OSH_ATTACH_CONNECTED,
+                                  NULL, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_NOT_FOUND);
+  g_assert_nonnull (strstr (err.message, "the closest: 'efficientnet/block5a_expand_conv'"));
+  g_assert_null (strstr (err.message, "efficientnetb7"));
+  osh_graph_free (e);
+  osh_graph_free (g);
+}
+
 /* The same head on a Keras tensor and on an ONNX tensor of the same channel count gets the
  * same numbers: the ONNX Conv weights are the Keras kernels, HWIO read as OIHW. */
 static void
@@ -284,6 +327,7 @@ main (int argc, char **argv)
   g_test_add_func ("/edit/heads/attach-connected", test_attach_connected);
   g_test_add_func ("/edit/heads/attach-keras-mode", test_attach_keras_mode);
   g_test_add_func ("/edit/heads/attach-errors", test_attach_errors);
+  g_test_add_func ("/edit/heads/marked-in-saved-models", test_heads_marked_in_saved_models);
   g_test_add_func ("/edit/heads/onnx-weights-are-the-keras-heads",
                    test_onnx_head_weights_are_the_keras_heads);
   return g_test_run ();

@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
-from clitest import CORPUS, case, main, offshoot  # noqa: E402
+from clitest import CORPUS, case, main, offshoot, skip_all_without_corpus  # noqa: E402
 import h5sums  # noqa: E402
+
+skip_all_without_corpus()
 
 FILES = sorted(os.path.join(d, f) for d, _, fs in os.walk(CORPUS) for f in fs)
 

@@ -3,16 +3,20 @@
 # X display (the suite runs under xvfb-run): open the face model, find a layer and click it,
 # attach the seed head, choose a photo, run, and check what the window reports (OFFSHOOT_TRACE
 # lines). Screenshots of each step go to $OSH_SHOTS (default: build/tests/ui/e2e-shots).
-# Exit 77 (skipped) without a display or the tools.
+# Prints a TAP skip ("1..0 # SKIP reason") without a display, the tools or the corpus.
 set -u
 for tool in xdotool import; do
-  command -v $tool >/dev/null || { echo "1..0 # SKIP $tool missing"; exit 77; }
+  command -v $tool >/dev/null || { echo "1..0 # SKIP $tool missing"; exit 0; }
 done
-[[ -n ${DISPLAY:-} ]] || { echo "1..0 # SKIP no X display"; exit 77; }
+[[ -n ${DISPLAY:-} ]] || { echo "1..0 # SKIP no X display"; exit 0; }
 
-corpus=${OSH_CORPUS:-../shared/corpus}
+corpus=${OSH_CORPUS:-${OSH_CORPUS_DEFAULT:-../shared/corpus}}
 model=$corpus/keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5
-photo=$(realpath "$corpus/keras2/face_classification/test_image.jpg")
+photo=$corpus/keras2/face_classification/test_image.jpg
+for f in "$model" "$photo"; do
+  [[ -f $f ]] || { echo "1..0 # SKIP corpus absent: no $f (set OSH_CORPUS to the corpus folder)"; exit 0; }
+done
+photo=$(realpath "$photo")
 shots=${OSH_SHOTS:-${G_TEST_BUILDDIR:-.}/ui/e2e-shots}
 mkdir -p "$shots"
 log=$(mktemp)
@@ -22,10 +26,22 @@ fail=0
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; fail=1; }
-# Waits (bounded, so a broken build fails instead of hanging) for a trace line.
+# Every wait is bounded (30 s), so a broken build fails with a message instead of hanging.
+# Waits for a trace line.
 wait_for() {
   for _ in $(seq 1 300); do
     grep -q -- "$1" "$log" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# Waits for the window; ends the test with a message when it does not appear.
+find_window() {
+  local id
+  for _ in $(seq 1 300); do
+    id=$(xdotool search --onlyvisible --name "Offshoot" 2>/dev/null | head -n 1)
+    [[ -n $id ]] && { echo "$id"; return 0; }
+    kill -0 $pid 2>/dev/null || break
     sleep 0.1
   done
   return 1
@@ -40,8 +56,11 @@ pid=$!
 trap 'kill $pid 2>/dev/null; cp "$log" "$shots/trace.log"; rm -rf "$log" "$home"' EXIT
 
 check "the model opens and is laid out" "laid out"
-wid=$(xdotool search --sync --onlyvisible --name "Offshoot" | head -n 1)
-xdotool windowmove "$wid" 0 0 windowsize "$wid" 1200 800 windowactivate --sync "$wid" 2>/dev/null
+if ! wid=$(find_window); then
+  not_ok "the window appears (no visible window named Offshoot within 30 s)"
+  exit 1
+fi
+timeout 10 xdotool windowmove "$wid" 0 0 windowsize "$wid" 1200 800 windowactivate --sync "$wid" 2>/dev/null
 sleep 0.5
 shot 1-graph
 
@@ -88,7 +107,7 @@ xdotool key Return
 sleep 1
 # Without a window manager the closed dialog leaves no focus: give it back, then run and
 # type the class names of the face_classification model meanwhile.
-xdotool windowfocus --sync "$wid"
+timeout 10 xdotool windowfocus --sync "$wid"
 xdotool key --window "$wid" F5
 check "the run reports the emotion label" "result 0 class"
 check "the run reports the head's heatmap" "result 1 heatmap 15×15"

@@ -395,8 +395,7 @@ test_unsaved_changes (void)
   ui_test_settle (win);
   gtk_window_close (GTK_WINDOW (win));
   respond (win, 1 /* Discard */);
-  while (weak)
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (weak, "the window to close after Discard");
 }
 
 int

@@ -192,8 +192,7 @@ test_layer_menu (void)
   char *text = NULL;
   gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (win)), NULL, text_read,
                                  &text);
-  while (!text)
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (!text, "the clipboard text");
   g_assert_cmpstr (text, ==, "/spatial/Conv");
   g_free (text);
 

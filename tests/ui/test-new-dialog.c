@@ -38,8 +38,8 @@ find_dialog (void)
 static void
 wait_mapped (GtkWidget *w)
 {
-  while (!gtk_widget_get_mapped (w) || gtk_widget_get_width (w) == 0)
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (!gtk_widget_get_mapped (w) || gtk_widget_get_width (w) == 0,
+                      "the dialog to be shown");
   while (g_main_context_iteration (NULL, FALSE))
     ;
 }
@@ -60,8 +60,7 @@ save_screenshot (GtkWidget *w, const char *name)
   int frames = 0;
   gtk_widget_queue_draw (w);
   gtk_widget_add_tick_callback (w, count_frame, &frames, NULL);
-  while (frames == 0 && gtk_widget_get_mapped (w))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (frames == 0 && gtk_widget_get_mapped (w), "the dialog to paint");
   int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
   GtkSnapshot *snapshot = gtk_snapshot_new ();
@@ -103,8 +102,7 @@ test_creates_mobilenet_v2 (void)
   g_object_add_weak_pointer (G_OBJECT (d), &weak);
   offshoot_new_dialog_create (d);
   g_assert_true (offshoot_new_dialog_is_busy (d));
-  while (weak)
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (weak, "the dialog to build its model and close");
   ui_test_settle (win);
 
   const OshGraph *g = offshoot_window_get_graph (win);
@@ -137,8 +135,7 @@ test_error_stays_in_dialog (void)
   g_assert_true (offshoot_new_dialog_select (d, "VGG16"));
   offshoot_new_dialog_set_input (d, 16, 16, 3);
   offshoot_new_dialog_create (d);
-  while (offshoot_new_dialog_is_busy (d))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (offshoot_new_dialog_is_busy (d), "the dialog to finish building");
   const char *error = offshoot_new_dialog_get_error (d);
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error, "too small"));
@@ -172,8 +169,8 @@ test_cancel_while_building (void)
   g_object_add_weak_pointer (G_OBJECT (d), &weak);
   gtk_window_destroy (GTK_WINDOW (d));
   g_assert_null (find_dialog ());
-  while (weak) /* finalized once the worker has handed its result back */
-    g_main_context_iteration (NULL, TRUE);
+  /* Finalized once the worker has handed its result back. */
+  UI_TEST_WAIT_WHILE (weak, "the cancelled dialog to be finalized");
   ui_test_settle (win);
   g_assert_null (offshoot_window_get_graph (win));
   g_assert_null (offshoot_window_get_error (win));

@@ -45,15 +45,13 @@ test_nan_outputs (void)
   g_autofree char *path = write_nan_model (scratch);
   OffshootWindow *win = ui_test_window_new (app);
   offshoot_window_open_spec (win, path);
-  while (offshoot_window_is_busy (win))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the window to finish its work");
   g_assert_null (offshoot_window_get_error (win));
   g_autoptr (GFile) sample =
       g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/circle-1.png");
   offshoot_window_set_run_input (win, sample);
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
-  while (offshoot_window_is_busy (win))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the window to finish its work");
   OffshootRunPanel *run = offshoot_window_get_run_panel (win);
   g_assert_null (offshoot_run_panel_get_error (run));
   g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 1);
@@ -63,8 +61,7 @@ test_nan_outputs (void)
   gpointer weak = win;
   g_object_add_weak_pointer (G_OBJECT (win), &weak);
   gtk_window_destroy (GTK_WINDOW (win));
-  while (weak)
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (weak, "the closed window to be finalized");
   g_remove (path);
 }
 

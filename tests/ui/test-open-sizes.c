@@ -24,8 +24,7 @@ test_picture_keeps_its_size (void)
     }
   OffshootWindow *win = ui_test_window_new (app);
   offshoot_window_open_spec (win, model);
-  while (offshoot_window_is_busy (win))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the window to finish its work");
   g_assert_null (offshoot_window_get_error (win));
   OffshootRunPanel *run = offshoot_window_get_run_panel (win);
   OshPreprocess pp;
@@ -37,8 +36,7 @@ test_picture_keeps_its_size (void)
   g_autoptr (GFile) input = g_file_new_for_path (picture);
   offshoot_window_set_run_input (win, input);
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
-  while (offshoot_window_is_busy (win))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the window to finish its work");
   g_assert_null (offshoot_run_panel_get_error (run));
   g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 1);
   const char *text = offshoot_run_panel_get_result_text (run, 0);

@@ -29,8 +29,7 @@ draw (GtkWidget *w)
       int frames = 0;
       gtk_widget_queue_draw (w);
       gtk_widget_add_tick_callback (w, count_frame, &frames, NULL);
-      while (frames == 0)
-        g_main_context_iteration (NULL, TRUE);
+      UI_TEST_WAIT_WHILE (frames == 0, "a drawn frame");
     }
   int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);

@@ -127,11 +127,9 @@ wait_frames (OffshootWindow *win, int n)
   int frames = 0;
   GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (win));
   gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (count_frame), &frames);
-  while (frames < n)
-    {
-      gtk_widget_queue_draw (GTK_WIDGET (offshoot_window_get_graph_view (win)));
-      g_main_context_iteration (NULL, TRUE);
-    }
+  UI_TEST_WAIT_WHILE (
+      (gtk_widget_queue_draw (GTK_WIDGET (offshoot_window_get_graph_view (win))), frames < n),
+      "the window to paint its frames");
   g_signal_handler_disconnect (clock, id);
 }
 
@@ -141,8 +139,8 @@ static void
 open_and_run (OffshootWindow *win)
 {
   offshoot_window_open_spec (win, model_path);
-  while (!offshoot_window_get_graph (win) && !offshoot_window_get_error (win))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (!offshoot_window_get_graph (win) && !offshoot_window_get_error (win),
+                      "the model to load");
   g_assert_null (offshoot_window_get_error (win));
   g_assert_cmpint (offshoot_window_get_graph (win)->n_layers, ==, N_LAYERS);
   g_assert_true (offshoot_graph_view_is_laying_out (offshoot_window_get_graph_view (win)));
@@ -160,8 +158,7 @@ test_responsive (void)
   Ticks t;
   ticks_start (&t, win);
   open_and_run (win);
-  while (offshoot_window_is_busy (win))
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the window to finish its work");
   ticks_stop (&t);
 
   /* The work was done: every box laid out, the run finished with a class. */
@@ -200,8 +197,7 @@ test_responsive (void)
   gpointer weak = win;
   g_object_add_weak_pointer (G_OBJECT (win), &weak);
   gtk_window_destroy (GTK_WINDOW (win));
-  while (weak || osh_workers_in_flight () > 0)
-    g_main_context_iteration (NULL, TRUE);
+  UI_TEST_WAIT_WHILE (weak || osh_workers_in_flight () > 0, "the window and its workers to finish");
 }
 
 /* The children of this process (all its threads'), from /proc. */

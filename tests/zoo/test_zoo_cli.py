@@ -68,8 +68,8 @@ def zoo_usage_errors():
     for args, words in [
         ([], "which architecture"),
         (["ResNet51"], "no architecture called 'ResNet51'"),
-        (["ResNet50", "--input-shape", "12,3"], "--input-shape wants H,W,C"),
-        (["ResNet50", "--classes", "0"], "--classes needs a positive integer"),
+        (["ResNet50", "--input-shape", "12,3"], "--input-shape takes H,W,C (e.g. 224,224,3), not '12,3'"),
+        (["ResNet50", "--classes", "0"], "--classes takes an integer from 1, not '0'"),
         (["ResNet50", "VGG16"], "one architecture at a time"),
         (["ResNet50", "--frob"], "unknown option"),
     ]:
@@ -143,9 +143,11 @@ def samples_writes_valid_pngs():
         assert all(v in (0, 255) for row in rows for v in row), mask
         assert 100 < covered < 64 * 64 // 2, (mask, covered)  # an object, not the whole image
         assert image.split("-")[0] in CLASSES
+    # The tour's model is the seed fixture (data.gresource.xml).
+    embedded = {f: source("resources", "samples", f) for f in files}
+    embedded["model.h5"] = source("tests", "edit", "fixtures", "seed", "model.h5")
     for f in files:  # byte for byte what the build embedded
-        assert open(os.path.join(out, f), "rb").read() == \
-            open(source("resources", "samples", f), "rb").read(), f
+        assert open(os.path.join(out, f), "rb").read() == open(embedded[f], "rb").read(), f
     r = offshoot("samples")
     assert r.returncode == 2 and "-o DIR" in r.stderr, r.stderr
 

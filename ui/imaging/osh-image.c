@@ -333,7 +333,9 @@ osh_preprocess_describe (const OshPreprocess *pp, char *buf, size_t size)
   snprintf (buf, size, "%s, v*%g%+g (%g..%g), mean %g,%g,%g std %g,%g,%g, %s, %s", dims, pp->scale,
             pp->offset, pp->offset, 255 * pp->scale + pp->offset, pp->mean[0], pp->mean[1],
             pp->mean[2], pp->std[0], pp->std[1], pp->std[2],
-            pp->order == OSH_ORDER_BGR ? "BGR" : "RGB",
+            pp->channels == 1            ? "grayscale (one channel)"
+            : pp->order == OSH_ORDER_BGR ? "BGR"
+                                         : "RGB",
             pp->layout == OSH_LAYOUT_CHANNELS_FIRST ? "NCHW" : "NHWC");
 }
 

@@ -4,6 +4,7 @@
 #include "offshoot-window-private.h"
 #include "osh-connectivity.h"
 #include "osh-fixes.h"
+#include "osh-heads.h"
 #include "osh-scene.h"
 
 static void
@@ -77,6 +78,10 @@ offshoot_window_update_connectivity (OffshootWindow *self)
               styles[n] |= OSH_STYLE_NEW_HEAD;
         }
     }
+  /* Heads attached before the model was saved (osh_graph_layer_is_head). */
+  for (int n = 0; n < g->n_nodes; n++)
+    if (osh_graph_layer_is_head (g, g->nodes[n].layer))
+      styles[n] |= OSH_STYLE_NEW_HEAD;
   offshoot_graph_view_set_styles (self->graph_view, styles, g->n_nodes);
   if (!c || c->connected)
     {
