@@ -1,16 +1,14 @@
 /* osh-vec.h — the few vector loops the kernels spend their time in, written with GCC/clang
  * vector extensions so they vectorise at -O2 (which, in GCC 12, leaves such loops scalar).
- * Unaligned pointers are fine; tails are done one element at a time.
+ * Unaligned pointers are fine; tails are done one element at a time. These are compiled once, for
+ * the baseline CPU (memory-bound loops: a 16-float vector is four SSE ones); the kernels compiled
+ * per instruction set use osh-simd.h.
  *
  *   osh_vec_madd (acc, x, w, n);   // acc[i] += x[i] * w[i]
  */
 #pragma once
 
 #include <stdint.h>
-
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
 
 typedef float OshV16 __attribute__ ((vector_size (64), aligned (4), may_alias));
 
@@ -130,97 +128,6 @@ osh_vec_relu (float *y, const float *x, int64_t n, float max, float threshold, f
     }
 }
 
-/* e^x on 16 lanes: n = round (x / ln 2), e^x = 2^n · e^r with |r| ≤ ln 2 / 2 and e^r from
- * Cephes's degree-6 polynomial; relative error about 2e-7, inputs clamped to ±87. */
-static inline OshV16
-osh_v16_exp (OshV16 x)
-{
-  const OshV16 hi = (OshV16){ 0 } + 87.0f, lo = (OshV16){ 0 } - 87.0f;
-  OshV16i over = x > hi, under = x < lo;
-  x = (OshV16) (((OshV16i) x & ~over) | ((OshV16i) hi & over));
-  x = (OshV16) (((OshV16i) x & ~under) | ((OshV16i) lo & under));
-  const float magic = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
-  OshV16 n = (x * 1.44269504088896341f + magic) - magic;
-  OshV16 r = x - n * 0.693359375f - n * -2.12194440e-4f;
-  OshV16 p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  OshV16i e = (__builtin_convertvector(n, OshV16i) + 127) << 23;
-  return p * (OshV16) e;
-}
-
-/* 2^f for f in [0, 1): a degree-5 polynomial fitted for least maximum relative error
- * (tools/reference/exp2-fit.py; 1.6e-7 in float arithmetic). */
-#ifdef __AVX512F__
-static inline __m512
-osh_m512_exp2_unit (__m512 f)
-{
-  __m512 p =
-      _mm512_fmadd_ps (f, _mm512_set1_ps (1.877572737e-03f), _mm512_set1_ps (8.989344351e-03f));
-  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (5.582631752e-02f));
-  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (2.401536107e-01f));
-  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (6.931530833e-01f));
-  return _mm512_fmadd_ps (p, f, _mm512_set1_ps (9.999999404e-01f));
-}
-
-/* 1 / (1 + e^-v), times v when `times_v` (swish). Folded into every convolution of an
- * EfficientNet, so each instruction counts: e^-v = 2^z with z = -v·log2 e; reduce gives the
- * fraction f = z - floor (z) in one step and scalef applies floor (z) itself, so the integer
- * part is never formed. The reciprocal is a 14-bit estimate refined by one Newton step (cheaper
- * than a division here). v is clamped below at -87 only: there 2^z would overflow and make the
- * Newton step inf · 0; large positive v gives 2^z = 0, which is exact enough. About 5e-7 relative
- * in all; the rounding of z costs under 1e-8 absolute. */
-static inline __m512
-osh_m512_sigmoid (__m512 v, int times_v)
-{
-  __m512 x = _mm512_max_ps (_mm512_set1_ps (-87.0f), v); /* v second: a NaN stays NaN */
-  __m512 z = _mm512_mul_ps (x, _mm512_set1_ps (-1.44269504088896341f));
-  __m512 f = _mm512_reduce_ps (z, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  __m512 d = _mm512_add_ps (_mm512_scalef_ps (osh_m512_exp2_unit (f), z), _mm512_set1_ps (1.0f));
-  __m512 y = _mm512_rcp14_ps (d);
-  __m512 newton = _mm512_fnmadd_ps (d, y, _mm512_set1_ps (2.0f));
-  return _mm512_mul_ps (times_v ? _mm512_mul_ps (v, y) : y, newton);
-}
-#endif
-
-/* 1 / (1 + e^-x) on 16 lanes. */
-static inline OshV16
-osh_v16_sigmoid (OshV16 v)
-{
-#ifdef __AVX512F__
-  return (OshV16) osh_m512_sigmoid ((__m512) v, 0);
-#else
-  return 1.0f / (1.0f + osh_v16_exp (-v));
-#endif
-}
-
-/* x · sigmoid (x) on 16 lanes. */
-static inline OshV16
-osh_v16_swish (OshV16 v)
-{
-#ifdef __AVX512F__
-  return (OshV16) osh_m512_sigmoid ((__m512) v, 1);
-#else
-  return v / (1.0f + osh_v16_exp (-v));
-#endif
-}
-
-/* x[i] = sigmoid (x[i]), or x[i] · sigmoid (x[i]) (swish) when `times_x`. */
-static inline void
-osh_vec_sigmoid (float *x, int64_t n, int times_x)
-{
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    {
-      OshV16 v = OSH_CV (x + i);
-      OSH_V (x + i) = times_x ? osh_v16_swish (v) : osh_v16_sigmoid (v);
-    }
-  for (; i < n; i++)
-    {
-      float s = 1.0f / (1.0f + __builtin_expf (-x[i]));
-      x[i] = times_x ? x[i] * s : s;
-    }
-}
+/* x[i] = sigmoid (x[i]), or x[i] · sigmoid (x[i]) (swish) when `times_x`: the epilogue kernel
+ * of the current path (osh-isa.h). */
+void osh_vec_sigmoid (float *x, int64_t n, int times_x);
