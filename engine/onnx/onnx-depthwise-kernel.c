@@ -80,7 +80,7 @@ OSH_ISA_FN (onnx_depthwise_run) (const OnnxDepthwise *d, const float *x, float *
                   {
                     const float *src =
                         d->sw == 1 ? row + ox + kx * d->dw : row + (kx & 1) * half + ox + kx / 2;
-                    acc += OSH_VLOAD (src) * wk[ky * d->kw + kx];
+                    acc = osh_simd_fma (OSH_VLOAD (src), osh_simd_splat (wk[ky * d->kw + kx]), acc);
                   }
               }
             acc = osh_epilogue_apply (&d->ep, acc);

@@ -72,9 +72,9 @@ tile (const int mr, const bool half, const bool far, const char *pf, int64_t pst
           for (int r = 0; r < mr; r++)
             {
               OshVec x = osh_simd_splat (a[r][k]);
-              acc[r][0] += x * w0;
+              acc[r][0] = osh_simd_fma (x, w0, acc[r][0]);
               if (!half)
-                acc[r][1] += x * w1;
+                acc[r][1] = osh_simd_fma (x, w1, acc[r][1]);
             }
         }
     }

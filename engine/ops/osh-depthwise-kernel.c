@@ -40,7 +40,7 @@ block_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t 
             {
               int64_t ix = ix0 + i * s->sw;
               if (i < n && (!checked || (ix >= 0 && ix < s->iw)))
-                acc[i] += OSH_VLOAD (row + ix * c) * wt;
+                acc[i] = osh_simd_fma (OSH_VLOAD (row + ix * c), wt, acc[i]);
             }
         }
     }
@@ -74,7 +74,7 @@ tail_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
           continue;
         const float *p = rows[ky] + ix * c + c0;
         const float *w = d->w + (ky * s->kw + kx) * c + c0;
-        acc += osh_simd_load_n (p, lanes) * osh_simd_load_n (w, lanes);
+        acc = osh_simd_fma (osh_simd_load_n (p, lanes), osh_simd_load_n (w, lanes), acc);
       }
   OshVec y = osh_epilogue_apply (&d->ep, acc);
   osh_simd_store_n (out + c0, y, lanes);

@@ -30,16 +30,44 @@
 #define OSH_ISA_FN(name) name##_baseline
 #endif
 
-typedef float OshVec __attribute__ ((vector_size (OSH_VW * 4), aligned (4), may_alias));
-typedef int32_t OshVeci __attribute__ ((vector_size (OSH_VW * 4), aligned (4), may_alias));
+/* Values, kept in registers; memory is read and written through OshVecMem (any alignment, any
+ * float array), since an under-aligned type for values costs a micro-kernel a frame pointer. */
+typedef float OshVec __attribute__ ((vector_size (OSH_VW * 4)));
+typedef int32_t OshVeci __attribute__ ((vector_size (OSH_VW * 4)));
+typedef float OshVecMem __attribute__ ((vector_size (OSH_VW * 4), aligned (4), may_alias));
 
-#define OSH_VLOAD(p) (*(const OshVec *) (p))
-#define OSH_VREF(p) (*(OshVec *) (p))
+#define OSH_VLOAD(p) ((OshVec) * (const OshVecMem *) (p))
+#define OSH_VREF(p) (*(OshVecMem *) (p))
 
+/* x in every lane: one broadcast (written as {0} + x, it would be an add, since 0 + -0 is +0). */
 static inline OshVec
 osh_simd_splat (float x)
 {
-  return (OshVec){ 0 } + x;
+#if OSH_VW == 16
+  return (OshVec) _mm512_set1_ps (x);
+#elif OSH_VW == 8
+  return (OshVec) _mm256_set1_ps (x);
+#else
+  OshVec v;
+  for (int l = 0; l < OSH_VW; l++)
+    v[l] = x;
+  return v;
+#endif
+}
+
+/* a · b + c, one instruction where there is FMA. Spelled out rather than left to contraction:
+ * written as `acc += x * w`, GCC 12 allocates a micro-kernel's registers worse (moves between
+ * accumulators, pointers spilled to vector registers: half the speed). */
+static inline OshVec
+osh_simd_fma (OshVec a, OshVec b, OshVec c)
+{
+#if OSH_VW == 16
+  return (OshVec) _mm512_fmadd_ps ((__m512) a, (__m512) b, (__m512) c);
+#elif OSH_VW == 8
+  return (OshVec) _mm256_fmadd_ps ((__m256) a, (__m256) b, (__m256) c);
+#else
+  return a * b + c;
+#endif
 }
 
 /* 0, 1, 2, … */
