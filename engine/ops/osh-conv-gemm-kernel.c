@@ -355,8 +355,8 @@ run_items (void *arg, int64_t begin, int64_t end)
 }
 
 void
-OSH_ISA_FN (osh_conv_gemm_run_pixels) (const OshConvGemm *c, const float *in, int64_t p0, int64_t count,
-                          float *out)
+OSH_ISA_FN (osh_conv_gemm_run_pixels) (const OshConvGemm *c, const float *in, int64_t p0,
+                                       int64_t count, float *out)
 {
   const OshConvShape *s = &c->s;
   const float *rows[MAX_TAPS * MR];
@@ -382,8 +382,8 @@ OSH_ISA_FN (osh_conv_gemm_run_pixels) (const OshConvGemm *c, const float *in, in
 }
 
 void
-OSH_ISA_FN (osh_conv_gemm_run_with) (const OshConvGemm *c, const float *in, const OshConvGemmExtras *x,
-                        float *out, int threads)
+OSH_ISA_FN (osh_conv_gemm_run_with) (const OshConvGemm *c, const float *in,
+                                     const OshConvGemmExtras *x, float *out, int threads)
 {
   Job job = { c, c->packed, in, x ? x->residual : NULL, out };
   if (x && x->scale)
@@ -403,4 +403,3 @@ OSH_ISA_FN (osh_conv_gemm_run_with) (const OshConvGemm *c, const float *in, cons
   int64_t items = c->s.batch * c->s.groups * c->panels * c->blocks;
   osh_parallel_for (threads, items, run_items, &job);
 }
-

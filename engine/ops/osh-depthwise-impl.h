@@ -16,5 +16,5 @@ struct OshDepthwise
 OSH_ISA_DECLARE (void, osh_depthwise_run,
                  (const OshDepthwise *d, const float *in, float *out, float *means, int threads));
 OSH_ISA_DECLARE (void, osh_depthwise_run_fed,
-                 (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg, float *out,
-                  float *means, int threads));
+                 (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg, float *out, float *means,
+                  int threads));

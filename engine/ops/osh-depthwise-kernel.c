@@ -285,17 +285,17 @@ run_job (Job *j, int64_t rows, void (*fn) (void *, int64_t, int64_t), float *mea
 }
 
 void
-OSH_ISA_FN (osh_depthwise_run) (const OshDepthwise *d, const float *in, float *out, float *means, int threads)
+OSH_ISA_FN (osh_depthwise_run) (const OshDepthwise *d, const float *in, float *out, float *means,
+                                int threads)
 {
   Job j = { d, in, out, NULL, NULL, NULL };
   run_job (&j, d->s.batch * d->s.oh, image_rows, means, threads);
 }
 
 void
-OSH_ISA_FN (osh_depthwise_run_fed) (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg, float *out,
-                       float *means, int threads)
+OSH_ISA_FN (osh_depthwise_run_fed) (const OshDepthwise *d, OshDepthwiseFeed feed, void *arg,
+                                    float *out, float *means, int threads)
 {
   Job j = { d, NULL, out, feed, arg, NULL };
   run_job (&j, d->s.oh, fed_rows, means, threads);
 }
-

@@ -114,7 +114,7 @@ osh_isa_check_env (OshError *err)
                          "OFFSHOOT_ISA=%s: this CPU cannot run the %s kernels (it has: %s)", v, v,
                          have);
       }
-  return osh_fail (err, OSH_ERR_USAGE,
-                   "OFFSHOOT_ISA=%s: not a kernel path (avx512, avx2 or baseline; this CPU has: %s)",
-                   v, have);
+  return osh_fail (
+      err, OSH_ERR_USAGE,
+      "OFFSHOOT_ISA=%s: not a kernel path (avx512, avx2 or baseline; this CPU has: %s)", v, have);
 }

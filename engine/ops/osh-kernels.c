@@ -1,5 +1,6 @@
 /* The element-wise kernels' entry points: each calls the current path's variant (osh-isa.h). */
 #include "osh-kernels.h"
+
 #include "osh-vec.h"
 
 void

@@ -213,7 +213,7 @@ osh_simd_sigmoid (OshVec v, int times_v)
   OshVec n = (z + magic) - magic;
   n = osh_simd_select (n > z, n - 1.0f, n);
 #endif
-  OshVeci e = (__builtin_convertvector (n, OshVeci) + 127) << 23;
+  OshVeci e = (__builtin_convertvector(n, OshVeci) + 127) << 23;
   OshVec d = osh_simd_exp2_unit (z - n) * (OshVec) e + 1.0f;
 #if OSH_VW == 8
   OshVec y = (OshVec) _mm256_rcp_ps ((__m256) d);
