@@ -12,8 +12,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "osh-vec.h"
-
 typedef enum
 {
   OSH_EPILOGUE_NONE,
