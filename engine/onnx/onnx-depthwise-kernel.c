@@ -85,7 +85,7 @@ OSH_ISA_FN (onnx_depthwise_run) (const OnnxDepthwise *d, const float *x, float *
               }
             acc = osh_epilogue_apply (&d->ep, acc);
             float *o = out + oy * d->ow + ox;
-            osh_simd_store_n (o, acc, d->ow - ox);
+            osh_simd_store_n (o, acc, osh_simd_lanes (d->ow - ox));
           }
     }
 }

@@ -19,13 +19,6 @@ enum
   PREFETCH = 128 /* kernel rows read ahead */
 };
 
-/* The first min (n, OSH_VW) lanes of a vector; none when n ≤ 0. */
-static inline int64_t
-lanes (int64_t n)
-{
-  return n >= OSH_VW ? OSH_VW : n <= 0 ? 0 : n;
-}
-
 /* One tile: `mr` pixel rows × one panel. rows[t * MR + r] is pixel r's input for tap t, `len`
  * floats long. Written so that with a constant mr the compiler keeps acc[][] in registers. With
  * `half`, only the panel's first vector of channels is computed (the last panel of 16, 40 or 80
@@ -33,8 +26,8 @@ lanes (int64_t n)
 static inline __attribute__ ((always_inline)) void
 tile (const int mr, const bool half, const bool far, const char *pf, int64_t pstep, int64_t taps,
       int64_t len, const float *const *rows, const float *B, const float *bias,
-      const OshEpilogue *ep, float *out, const float *res, int64_t ldo, int64_t plane, int64_t n0,
-      int64_t n1)
+      const OshEpilogue *ep, float *out, const float *res, int64_t ldo, int64_t plane, OshLanes n0,
+      OshLanes n1)
 {
   OshVec acc[MR][2];
   OshVec b0 = OSH_VLOAD (bias), b1 = OSH_VLOAD (bias + OSH_VW);
@@ -151,7 +144,7 @@ tile (const int mr, const bool half, const bool far, const char *pf, int64_t pst
 static void
 tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
           const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
-          int64_t plane, int64_t n0, int64_t n1)
+          int64_t plane, OshLanes n0, OshLanes n1)
 {
   TILE_SWITCH (false, false, NULL, 0)
 }
@@ -160,7 +153,7 @@ tile_any (int mr, int64_t taps, int64_t len, const float *const *rows, const flo
 static void
 tile_half (int mr, int64_t taps, int64_t len, const float *const *rows, const float *B,
            const float *bias, const OshEpilogue *ep, float *out, const float *res, int64_t ldo,
-           int64_t plane, int64_t n0, int64_t n1)
+           int64_t plane, OshLanes n0, OshLanes n1)
 {
   TILE_SWITCH (true, false, NULL, 0)
 }
@@ -168,7 +161,7 @@ tile_half (int mr, int64_t taps, int64_t len, const float *const *rows, const fl
 static void
 tile_far (int mr, const char *pf, int64_t pstep, int64_t taps, int64_t len,
           const float *const *rows, const float *B, const float *bias, const OshEpilogue *ep,
-          float *out, const float *res, int64_t ldo, int64_t plane, int64_t n0, int64_t n1)
+          float *out, const float *res, int64_t ldo, int64_t plane, OshLanes n0, OshLanes n1)
 {
   TILE_SWITCH (false, true, pf, pstep)
 }
@@ -192,14 +185,14 @@ panel_tile (const OshConvGemm *c, const float *packed, int64_t grp, int64_t j, i
     {
       (valid <= OSH_VW && !plane ? tile_half : tile_any) (
           (int) mr, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res, c->s.cout, plane,
-          lanes (valid), lanes (valid - OSH_VW));
+          osh_simd_lanes (valid), osh_simd_lanes (valid - OSH_VW));
       return;
     }
   int64_t next = (panel + 1) % (c->s.groups * c->panels);
   int64_t part = (floats * (int64_t) sizeof (float) + c->blocks - 1) / c->blocks;
   tile_far ((int) mr, (const char *) (packed + next * floats) + share * part,
             (part + c->K - 1) / c->K, taps, len, rows, B, c->bias + panel * NR, &c->ep, out, res,
-            c->s.cout, plane, lanes (valid), lanes (valid - OSH_VW));
+            c->s.cout, plane, osh_simd_lanes (valid), osh_simd_lanes (valid - OSH_VW));
 }
 
 /* Where block b of `blocks` over n pixels starts: blocks of equal size (49 pixels: 10, 10, 10,
@@ -291,7 +284,7 @@ tile_rows (const OshConvGemm *c, const float *img, int64_t p0, int64_t mr, const
               float *to = dst + t * cg;
               for (int64_t q = 0, len = s->kw * cg; q < len; q += OSH_VW)
                 {
-                  int64_t n = lanes (len - q);
+                  OshLanes n = osh_simd_lanes (len - q);
                   osh_simd_store_n (to + q, osh_simd_load_n (src + q, n), n);
                 }
               t += s->kw;

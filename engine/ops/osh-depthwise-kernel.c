@@ -64,7 +64,8 @@ tail_px (const OshDepthwise *d, const float *const *rows, int64_t ky0, int64_t k
          int64_t c0, float *out, float *sums)
 {
   const OshDepthwiseShape *s = &d->s;
-  int64_t c = s->c, lanes = c - c0;
+  int64_t c = s->c;
+  OshLanes lanes = osh_simd_lanes (c - c0);
   OshVec acc = osh_simd_load_n (d->bias + c0, lanes);
   for (int64_t ky = ky0; ky < ky1; ky++)
     for (int64_t kx = 0; kx < s->kw; kx++)

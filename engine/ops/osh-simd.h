@@ -80,21 +80,31 @@ osh_simd_iota (void)
   return v;
 }
 
+/* The first min (n, OSH_VW) lanes of a vector, none when n ≤ 0, for the partial loads and
+ * stores below: with AVX-512 a mask register (a micro-kernel carrying two of them keeps its
+ * general registers for pointers), else the count. */
 #if OSH_VW == 16
-/* The first min (n, 16) lanes; none when n ≤ 0. */
-static inline __mmask16
-osh_simd_mask (int64_t n)
+typedef __mmask16 OshLanes;
+static inline OshLanes
+osh_simd_lanes (int64_t n)
 {
   return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16) ((1u << n) - 1);
 }
+#else
+typedef int64_t OshLanes;
+static inline OshLanes
+osh_simd_lanes (int64_t n)
+{
+  return n >= OSH_VW ? OSH_VW : n <= 0 ? 0 : n;
+}
 #endif
 
-/* p[0, n) into the first n lanes (0 ≤ n ≤ OSH_VW), zeros after; reads nothing past p + n. */
+/* p[0, n) into the first n lanes (n from osh_simd_lanes), zeros after; reads nothing past p + n. */
 static inline OshVec
-osh_simd_load_n (const float *p, int64_t n)
+osh_simd_load_n (const float *p, OshLanes n)
 {
 #if OSH_VW == 16
-  return (OshVec) _mm512_maskz_loadu_ps (osh_simd_mask (n), p);
+  return (OshVec) _mm512_maskz_loadu_ps (n, p);
 #else
   if (n >= OSH_VW) /* the common case, and a masked access is slow on some CPUs */
     return OSH_VLOAD (p);
@@ -111,10 +121,10 @@ osh_simd_load_n (const float *p, int64_t n)
 
 /* The first n lanes of v into p[0, n); writes nothing past it. */
 static inline void
-osh_simd_store_n (float *p, OshVec v, int64_t n)
+osh_simd_store_n (float *p, OshVec v, OshLanes n)
 {
 #if OSH_VW == 16
-  _mm512_mask_storeu_ps (p, osh_simd_mask (n), (__m512) v);
+  _mm512_mask_storeu_ps (p, n, (__m512) v);
 #else
   if (n >= OSH_VW)
     OSH_VREF (p) = v;
@@ -130,11 +140,11 @@ osh_simd_store_n (float *p, OshVec v, int64_t n)
 
 /* p[l · stride] for the first n lanes, zeros after (a channels-first residual). */
 static inline OshVec
-osh_simd_gather_n (const float *p, int64_t stride, int64_t n)
+osh_simd_gather_n (const float *p, int64_t stride, OshLanes n)
 {
 #if OSH_VW == 16
   __m512i idx = _mm512_mullo_epi32 ((__m512i) osh_simd_iota (), _mm512_set1_epi32 ((int) stride));
-  return (OshVec) _mm512_mask_i32gather_ps (_mm512_setzero_ps (), osh_simd_mask (n), idx, p, 4);
+  return (OshVec) _mm512_mask_i32gather_ps (_mm512_setzero_ps (), n, idx, p, 4);
 #else
   OshVec v = { 0 };
   for (int64_t l = 0; l < n; l++)
@@ -145,11 +155,11 @@ osh_simd_gather_n (const float *p, int64_t stride, int64_t n)
 
 /* The first n lanes of v to p[l · stride] (a channels-first output). */
 static inline void
-osh_simd_scatter_n (float *p, int64_t stride, OshVec v, int64_t n)
+osh_simd_scatter_n (float *p, int64_t stride, OshVec v, OshLanes n)
 {
 #if OSH_VW == 16
   __m512i idx = _mm512_mullo_epi32 ((__m512i) osh_simd_iota (), _mm512_set1_epi32 ((int) stride));
-  _mm512_mask_i32scatter_ps (p, osh_simd_mask (n), idx, (__m512) v, 4);
+  _mm512_mask_i32scatter_ps (p, n, idx, (__m512) v, 4);
 #else
   for (int64_t l = 0; l < n; l++)
     p[l * stride] = v[l];

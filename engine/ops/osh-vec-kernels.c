@@ -10,5 +10,8 @@ OSH_ISA_FN (osh_vec_epilogue) (const OshEpilogue *e, float *x, int64_t n)
   for (; i + OSH_VW <= n; i += OSH_VW)
     OSH_VREF (x + i) = osh_epilogue_apply (e, OSH_VLOAD (x + i));
   if (i < n)
-    osh_simd_store_n (x + i, osh_epilogue_apply (e, osh_simd_load_n (x + i, n - i)), n - i);
+    {
+      OshLanes tail = osh_simd_lanes (n - i);
+      osh_simd_store_n (x + i, osh_epilogue_apply (e, osh_simd_load_n (x + i, tail)), tail);
+    }
 }
