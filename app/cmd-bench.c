@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "osh-exec.h"
+#include "osh-isa.h"
 #include "osh-shapes.h"
 
 #define BIG_CONV_FLOPS 50e6
@@ -205,17 +206,20 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
       json_t *convs = json_array ();
       double cpu_gflops = cpu_median > 0 ? flops / (cpu_median * 1e6) : 0;
       if (!json)
-        printf ("model %s\n%d runs, %d thread%s: median %.2f ms, min %.2f ms, max %.2f ms; "
-                "CPU time per run: median %.2f ms\n"
-                "%.3f GFLOP per run: %.1f GFLOPS by the clock, %.1f by CPU time\n"
-                "cblas_sgemm 1024², one thread, this process (OpenBLAS %s kernels): %.1f GFLOPS "
-                "(CPU time)\n"
-                "ratio %.0f %% by the clock (fastest run %.0f %%), %.0f %% by CPU time%s\n",
-                model, runs, threads, threads == 1 ? "" : "s", median, sorted[0], sorted[runs - 1],
-                cpu_median, flops / 1e9, gflops, cpu_gflops, osh_exec_blas_core (), sgemm,
-                sgemm > 0 ? 100 * gflops / sgemm : 0, sgemm > 0 ? 100 * best_gflops / sgemm : 0,
-                sgemm > 0 ? 100 * cpu_gflops / sgemm : 0,
-                threads > 1 ? " (several threads against a one-thread yardstick)" : "");
+        printf (
+            "model %s\n%d runs, %d thread%s: median %.2f ms, min %.2f ms, max %.2f ms; "
+            "CPU time per run: median %.2f ms\n"
+            "%.3f GFLOP per run: %.1f GFLOPS by the clock, %.1f by CPU time\n"
+            "cblas_sgemm 1024², one thread, this process (OpenBLAS %s kernels): %.1f GFLOPS "
+            "(CPU time)\n"
+            "ratio %.0f %% by the clock (fastest run %.0f %%), %.0f %% by CPU time%s\n"
+            "kernels: %s (best on this CPU: %s; OFFSHOOT_ISA=avx512|avx2|baseline forces one)\n",
+            model, runs, threads, threads == 1 ? "" : "s", median, sorted[0], sorted[runs - 1],
+            cpu_median, flops / 1e9, gflops, cpu_gflops, osh_exec_blas_core (), sgemm,
+            sgemm > 0 ? 100 * gflops / sgemm : 0, sgemm > 0 ? 100 * best_gflops / sgemm : 0,
+            sgemm > 0 ? 100 * cpu_gflops / sgemm : 0,
+            threads > 1 ? " (several threads against a one-thread yardstick)" : "",
+            osh_isa_name (osh_isa_current ()), osh_isa_name (osh_isa_best ()));
       if (!json)
         print_class_times (plan);
       bool header = false;
@@ -244,14 +248,14 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
         {
           json_t *doc =
               json_pack ("{s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
-                         "s:s, s:o}",
+                         "s:s, s:s, s:o}",
                          "model", model, "runs", runs, "threads", threads, "median_ms", median,
                          "min_ms", sorted[0], "max_ms", sorted[runs - 1], "cpu_median_ms",
                          cpu_median, "gflop_per_run", flops / 1e9, "gflops", gflops, "sgemm_gflops",
                          sgemm, "ratio", sgemm > 0 ? gflops / sgemm : 0.0, "fastest_ratio",
                          sgemm > 0 ? best_gflops / sgemm : 0.0, "cpu_ratio",
                          sgemm > 0 ? cpu_gflops / sgemm : 0.0, "blas_core", osh_exec_blas_core (),
-                         "convs", convs);
+                         "isa", osh_isa_name (osh_isa_current ()), "convs", convs);
           if (step_list)
             json_object_set_new (doc, "steps", step_list);
           json_dumpf (doc, stdout, JSON_INDENT (1) | JSON_REAL_PRECISION (6));

@@ -8,6 +8,7 @@
 #include "offshoot-application.h"
 #include "osh-exec.h"
 #include "osh-hdf5-guard.h"
+#include "osh-isa.h"
 
 /* Starts again with the OpenBLAS kernels this CPU can run when OpenBLAS did not recognise it
  * (osh_exec_blas_core_hint); if that fails, carries on with the slow ones. Not under valgrind:
@@ -38,6 +39,13 @@ main (int argc, char **argv)
   if (guard_status >= 0)
     return guard_status;
   pick_blas_core (argv);
+  /* A forced kernel path the CPU lacks would be ignored silently: say so and stop instead. */
+  OshError isa_err = { 0 };
+  if (!osh_isa_check_env (&isa_err))
+    {
+      fprintf (stderr, "offshoot: %s\n", isa_err.message);
+      return OSH_EXIT_USAGE;
+    }
   osh_hdf5_guard_enable ("/proc/self/exe");
   if (argc > 1
       && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0

@@ -4,8 +4,32 @@
 #include <glib.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "osh-exec.h"
+#include "osh-isa.h"
+
+/* The kernel tests also run with OFFSHOOT_ISA set to each path (tests/meson.build); on a CPU
+ * without that path the run is skipped (TAP's empty plan) rather than quietly run on another. */
+__attribute__ ((constructor)) static void
+osh_test_skip_missing_isa (void)
+{
+  OshError err = { 0 };
+  if (!osh_isa_check_env (&err))
+    {
+      printf ("1..0 # SKIP %s\n", err.message);
+      exit (0);
+    }
+}
+
+/* Whether plans get the packed convolution and the folds built on it (not on the baseline
+ * path, which keeps im2col and OpenBLAS). */
+static inline bool
+osh_test_packed_conv (void)
+{
+  return osh_isa_current () != OSH_ISA_BASELINE;
+}
 
 /* The corpus folder: OSH_CORPUS when set, else the build's (meson -Dcorpus, by default
  * ../shared/corpus), given to the tests as OSH_CORPUS_DEFAULT. */

@@ -21,6 +21,8 @@ TEST_PACKAGES=(
   python3 python3-numpy python3-h5py nodejs npm libonnx-testdata
   # tests: memcheck for the CLI tests (dev.sh test, meson test --setup valgrind)
   valgrind
+  # tests: the default binary on a CPU model without AVX (tests/cli/test_portable.py)
+  qemu-user
   # tests: the source format (tools/format.sh, the format suite)
   clang-format
 )

@@ -3,24 +3,15 @@
  * into even and odd columns), so that for a row of outputs every tap reads one contiguous,
  * bounds-free run; sixteen outputs then accumulate in a register over all taps. A
  * BatchNormalization folds into the private copy of the weights and a Relu, Clip or swish into
- * the store, as for the packed convolution. */
+ * the store, as for the packed convolution. This file holds the weights and dispatches; the loops,
+ * compiled once per path, are in onnx-depthwise-kernel.c. */
 #include "onnx-depthwise.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-
-struct OnnxDepthwise
-{
-  int64_t c, m, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
-  int64_t rows, width; /* padded buffer: rows × width (× 2 halves for stride 2) */
-  float *weights;      /* m × kh × kw, then m biases */
-  OshEpilogue ep;
-};
+#include "onnx-depthwise-impl.h"
 
 OnnxDepthwise *
 onnx_depthwise_new (const OnnxDepthwiseShape *s, const float *weights, const float *bias)
@@ -96,88 +87,8 @@ onnx_depthwise_free (OnnxDepthwise *d)
   free (d);
 }
 
-/* Padded row r (counted from the top padding) of `plane` into dst[0, n): zeros, the input row
- * shifted right by the left padding, zeros. */
-static void
-padded_row (const OnnxDepthwise *d, const float *plane, int64_t r, float *dst, int64_t n)
-{
-  int64_t y = r - d->pt, lead = d->pl < n ? d->pl : n;
-  int64_t len = y >= 0 && y < d->h ? (d->w < n - lead ? d->w : n - lead) : 0;
-  memset (dst, 0, (size_t) lead * sizeof *dst);
-  if (len > 0)
-    memcpy (dst + lead, plane + y * d->w, (size_t) len * sizeof *dst);
-  memset (dst + lead + len, 0, (size_t) (n - lead - len) * sizeof *dst);
-}
-
-static void
-fill (const OnnxDepthwise *d, const float *plane, float *buf)
-{
-  int64_t half = d->rows * d->width;
-  for (int64_t r = 0; r < d->rows; r++)
-    {
-      float *row = buf + r * d->width;
-      if (d->sw == 1)
-        {
-          padded_row (d, plane, r, row, d->width);
-          continue;
-        }
-      /* Stride 2: the padded row, twice as wide, in the scratch's tail, split into even and odd
-       * columns. */
-      float *wide = buf + 2 * half, *odd = row + half;
-      padded_row (d, plane, r, wide, 2 * d->width);
-      int64_t i = 0;
-#ifdef __AVX512F__
-      const __m512i even_lanes =
-          _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-      const __m512i odd_lanes = _mm512_add_epi32 (even_lanes, _mm512_set1_epi32 (1));
-      for (; i + 16 <= d->width; i += 16)
-        {
-          __m512 a = _mm512_loadu_ps (wide + 2 * i), b = _mm512_loadu_ps (wide + 2 * i + 16);
-          _mm512_storeu_ps (row + i, _mm512_permutex2var_ps (a, even_lanes, b));
-          _mm512_storeu_ps (odd + i, _mm512_permutex2var_ps (a, odd_lanes, b));
-        }
-#endif
-      for (; i < d->width; i++)
-        row[i] = wide[2 * i], odd[i] = wide[2 * i + 1];
-    }
-}
-
 void
 onnx_depthwise_run (const OnnxDepthwise *d, const float *x, float *y, float *scratch)
 {
-  int64_t taps = d->kh * d->kw, mult = d->m / d->c, half = d->rows * d->width;
-  for (int64_t k = 0; k < d->m; k++)
-    {
-      if (k % mult == 0)
-        fill (d, x + (k / mult) * d->h * d->w, scratch);
-      const float *wk = d->weights + k * taps;
-      float bias = d->weights[d->m * taps + k];
-      float *out = y + k * d->oh * d->ow;
-      for (int64_t oy = 0; oy < d->oh; oy++)
-        for (int64_t ox = 0; ox < d->ow; ox += 16)
-          {
-            OshV16 acc = (OshV16){ 0 } + bias;
-            for (int64_t ky = 0; ky < d->kh; ky++)
-              {
-                const float *row = scratch + (oy * d->sh + ky * d->dh) * d->width;
-                for (int64_t kx = 0; kx < d->kw; kx++)
-                  {
-                    const float *src =
-                        d->sw == 1 ? row + ox + kx * d->dw : row + (kx & 1) * half + ox + kx / 2;
-                    acc += OSH_CV (src) * wk[ky * d->kw + kx];
-                  }
-              }
-            acc = osh_epilogue_apply (&d->ep, acc);
-            float *o = out + oy * d->ow + ox;
-            if (ox + 16 <= d->ow)
-              OSH_V (o) = acc;
-            else
-#ifdef __AVX512F__
-              _mm512_mask_storeu_ps (o, (__mmask16) ((1u << (d->ow - ox)) - 1), (__m512) acc);
-#else
-              for (int64_t i = 0; i < d->ow - ox; i++)
-                o[i] = acc[i];
-#endif
-          }
-    }
+  OSH_ISA_DISPATCH (osh_isa_current (), onnx_depthwise_run, (d, x, y, scratch));
 }

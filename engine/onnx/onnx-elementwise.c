@@ -708,14 +708,14 @@ run_pair (const OshOpCall *c, const Binary *b, const float *const *in, float *y)
   if (b->pre)
     {
       /* Both operands are x now (OSH_FUSE_OPERAND): y = x · clamp (x · a + b), then the folds;
-       * 16 at a time, since GCC leaves the scalar loop unvectorised. */
+       * a vector at a time, since GCC leaves the scalar loop unvectorised. */
       float lo = b->clamp ? b->lo : -INFINITY, hi = b->clamp ? b->hi : INFINITY;
       int64_t i = 0;
-      for (; i + 16 <= n; i += 16)
+      for (; i + OSH_VW <= n; i += OSH_VW)
         {
-          OshV16 x = OSH_CV (u + i);
-          OshV16 z = osh_v16_clamp (x * b->pre_scale + b->pre_shift, b->pre_lo, b->pre_hi);
-          OSH_V (y + i) = osh_v16_clamp ((x * z) * b->scale + b->shift, lo, hi);
+          OshVec x = OSH_VLOAD (u + i);
+          OshVec z = osh_simd_clamp (x * b->pre_scale + b->pre_shift, b->pre_lo, b->pre_hi);
+          OSH_VREF (y + i) = osh_simd_clamp ((x * z) * b->scale + b->shift, lo, hi);
         }
       for (; i < n; i++)
         {

@@ -3,14 +3,14 @@
  * memory of its own.
  *
  *   OshEpilogue e = osh_epilogue_clamp (0.0f, 6.0f);             // ReLU6
- *   v = osh_epilogue_apply (&e, v);                               // 16 lanes
+ *   v = osh_epilogue_apply (&e, v);          // in a kernel (osh-simd.h): one vector
+ *   osh_vec_epilogue (&e, x, n);             // elsewhere: n floats in place
  */
 #pragma once
 
 #include <math.h>
 #include <stdbool.h>
-
-#include "osh-vec.h"
+#include <stdint.h>
 
 typedef enum
 {
@@ -55,42 +55,7 @@ osh_epilogue_hard (bool times_x, float a, float b, float lo, float hi)
   };
 }
 
-static inline __attribute__ ((always_inline)) OshV16
-osh_epilogue_apply (const OshEpilogue *e, OshV16 v)
-{
-  switch (e->kind)
-    {
-    case OSH_EPILOGUE_CLAMP: return osh_v16_clamp (v, e->lo, e->hi);
-    case OSH_EPILOGUE_SIGMOID: return osh_v16_sigmoid (v);
-    case OSH_EPILOGUE_SWISH: /* as osh_vec_sigmoid computes it */ return osh_v16_swish (v);
-    case OSH_EPILOGUE_HARD_SIGMOID:
-    case OSH_EPILOGUE_HARD_SWISH:
-      {
-        OshV16 z = osh_v16_clamp (v * e->a + e->b, e->lo, e->hi);
-        if (e->kind == OSH_EPILOGUE_HARD_SWISH)
-          z = z * v + e->c;
-        return z;
-      }
-    case OSH_EPILOGUE_NONE:
-    default: return v;
-    }
-}
-
-/* x[i] = e (x[i]) for n floats; the tail through a padded vector, so every element is computed
- * the same way. */
-static inline void
-osh_vec_epilogue (const OshEpilogue *e, float *x, int64_t n)
-{
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    OSH_V (x + i) = osh_epilogue_apply (e, OSH_CV (x + i));
-  if (i < n)
-    {
-      OshV16 t = { 0 };
-      for (int64_t k = i; k < n; k++)
-        t[k - i] = x[k];
-      t = osh_epilogue_apply (e, t);
-      for (int64_t k = i; k < n; k++)
-        x[k] = t[k - i];
-    }
-}
+/* x[i] = e (x[i]) for n floats, with the current path's kernels (osh-isa.h); the tail through
+ * a padded vector, so every element is computed the same way. A kernel applies `e` to its own
+ * vectors with osh_epilogue_apply (osh-simd.h). */
+void osh_vec_epilogue (const OshEpilogue *e, float *x, int64_t n);

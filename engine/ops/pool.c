@@ -153,22 +153,22 @@ pool_rows (void *arg, int64_t begin, int64_t end)
           /* Keras averages over the window's real pixels only. */
           float inv = 1.0f / (float) ((y1 - y0) * (x1 - x0));
           int64_t c = 0;
-          /* 16 channels at a time, summed in a register over the whole window. */
-          for (; c + 16 <= ch; c += 16)
+          /* A vector of channels at a time, summed in a register over the whole window. */
+          for (; c + OSH_VW <= ch; c += OSH_VW)
             {
-              OshV16 acc = (OshV16){ 0 } + (j->max ? -INFINITY : 0.0f);
+              OshVec acc = osh_simd_splat (j->max ? -INFINITY : 0.0f);
               for (int64_t y = y0; y < y1; y++)
                 for (int64_t x = x0; x < x1; x++)
                   {
-                    OshV16 v = OSH_CV (img + (y * w->iw + x) * ch + c);
+                    OshVec v = OSH_VLOAD (img + (y * w->iw + x) * ch + c);
                     if (j->max)
-                      acc = osh_v16_select (v > acc, v, acc);
+                      acc = osh_simd_select (v > acc, v, acc);
                     else
                       acc += v;
                   }
               if (!j->max)
                 acc *= inv;
-              OSH_V (o + c) = acc;
+              OSH_VREF (o + c) = acc;
             }
           for (; c < ch; c++)
             {

@@ -115,7 +115,8 @@ def main():
     elif mode == "bench":
         for name, ctor in [("resnet18", torchvision.models.resnet18),
                            ("efficientnet_b0", torchvision.models.efficientnet_b0),
-                           ("mobilenet_v2", torchvision.models.mobilenet_v2)]:
+                           ("mobilenet_v2", torchvision.models.mobilenet_v2),
+                           ("mobilenet_v3_small", torchvision.models.mobilenet_v3_small)]:
             export(randomize(ctor(), 7), (1, 3, 224, 224), os.path.join(out, name), 21)
     else:
         sys.exit(__doc__)

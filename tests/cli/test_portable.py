@@ -1,0 +1,100 @@
+"""The default binary is portable: run on a CPU model without AVX (qemu-user's Nehalem: SSE4.2,
+no AVX), the CLI's core cases finish with no illegal instruction,
+refuse a forced AVX2 path (the emulated CPU has only the baseline one), and give the numbers of the native run (and ONNX Runtime's).
+
+Needs qemu-x86_64 (Debian's qemu-user, installed by tools/install-deps.sh); skipped without it,
+on other CPUs, and under valgrind (the emulator is the check here)."""
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from clitest import BINARY, VALGRIND, Skip, case, main, source  # noqa: E402
+
+QEMU = shutil.which("qemu-x86_64")
+CPU = "Nehalem"  # x86-64 with SSE4.2; no AVX, AVX2 or AVX-512
+ONNX_FIX = source("tests", "onnx", "fixtures")
+TFJS_FIX = source("tests", "parity", "fixtures", "conv2d_same_stride2")
+
+
+def emulated(*args, isa=None):
+    """Runs the binary under qemu-x86_64 -cpu Nehalem."""
+    if platform.machine() != "x86_64":
+        raise Skip("not an x86-64 machine")
+    if not QEMU:
+        raise Skip("no qemu-x86_64 (Debian's qemu-user; tools/install-deps.sh installs it)")
+    if VALGRIND:
+        raise Skip("the emulator, not valgrind, is the check here")
+    env = dict(os.environ)
+    env.pop("OFFSHOOT_ISA", None)
+    if isa:
+        env["OFFSHOOT_ISA"] = isa
+    # OpenBLAS reads the emulated CPU itself; set, it also keeps offshoot from restarting
+    # itself (main.c), which would leave the emulator.
+    env["OPENBLAS_CORETYPE"] = "Nehalem"
+    r = subprocess.run([QEMU, "-cpu", CPU, BINARY, *args], capture_output=True, text=True,
+                       env=env, timeout=900)
+    assert r.returncode not in (-4, 132), "illegal instruction on a CPU without AVX:\n" + r.stderr
+    return r
+
+
+def native(*args):
+    env = dict(os.environ)
+    env.pop("OFFSHOOT_ISA", None)
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def outputs(runner, model, inp):
+    """The model's outputs on `inp` (run --save-outputs), by name."""
+    with tempfile.TemporaryDirectory() as d:
+        r = runner("run", model, inp, "--save-outputs", d)
+        assert r.returncode == 0, r.stderr
+        return {f: np.load(os.path.join(d, f)) for f in sorted(os.listdir(d))}
+
+
+def assert_close(got, want, what):
+    assert got.shape == want.shape, (what, got.shape, want.shape)
+    peak = max(1.0, float(np.abs(want).max()))
+    worst = float(np.abs(got - want).max())
+    assert worst <= 1e-4 * peak, f"{what}: differs by {worst} (peak {peak})"
+
+
+@case
+def version_runs_without_avx():
+    r = emulated("--version")
+    assert r.returncode == 0 and r.stdout.startswith("offshoot "), r.stderr
+
+
+@case
+def forced_avx2_is_refused_without_avx():
+    r = emulated("--version", isa="avx2")
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "cannot run the avx2 kernels" in r.stderr and "it has: baseline" in r.stderr, r.stderr
+
+
+@case
+def onnx_mobilenet_v3_gives_the_native_numbers_without_avx():
+    model = os.path.join(ONNX_FIX, "mobilenet_v3_small_x025.onnx")
+    inp = os.path.join(ONNX_FIX, "mobilenet_v3_small_x025.input.npy")
+    got, want = outputs(emulated, model, inp), outputs(native, model, inp)
+    assert got.keys() == want.keys() and got, (got.keys(), want.keys())
+    for name in got:
+        assert_close(got[name], want[name], name)
+    ort = np.load(os.path.join(ONNX_FIX, "mobilenet_v3_small_x025.ort.output_0.npy"))
+    assert_close(next(iter(got.values())).reshape(ort.shape), ort, "against ONNX Runtime")
+
+
+@case
+def tfjs_convolution_gives_tfjs_numbers_without_avx():
+    got = outputs(emulated, os.path.join(TFJS_FIX, "model.json"), os.path.join(TFJS_FIX, "input.npy"))
+    want = np.load(os.path.join(TFJS_FIX, "output.npy"))
+    assert len(got) == 1, got.keys()
+    assert_close(next(iter(got.values())).reshape(want.shape), want, "against tfjs")
+
+
+main()
