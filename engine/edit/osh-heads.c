@@ -643,8 +643,13 @@ osh_graph_layer_is_head (const OshGraph *g, int layer)
   size_t i;
   const json_t *v;
   bool found = false;
+  /* ONNX spells a head layer as nodes under its name ("aux_head_bn/BatchNormalization_152"). */
   json_array_foreach (list, i, v)
-    found |= path && json_is_string (v) && strcmp (json_string_value (v), path) == 0;
+    {
+      const char *head = json_string_value (v);
+      size_t n = head ? strlen (head) : 0;
+      found |= path && head && strncmp (head, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+    }
   free (path);
   return found;
 }

@@ -100,6 +100,9 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
       c.lw.o->dialect = &osh_onnx_dialect;
       json_object_set_new (c.lw.o->meta, "onnx_opset", json_integer (13));
       json_object_set_new (c.lw.o->meta, "onnx_ir_version", json_integer (8));
+      const json_t *heads = json_object_get (k->meta, OSH_META_HEADS);
+      if (heads)
+        json_object_set_new (c.lw.o->meta, OSH_META_HEADS, json_deep_copy (heads));
     }
   /* Nodes in dependency order: a node is ready once its inputs are converted. */
   bool *done = ok ? calloc ((size_t) k->n_nodes + 1, sizeof *done) : NULL;

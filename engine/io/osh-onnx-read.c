@@ -1028,6 +1028,16 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
       json_object_set_new (r.g->meta, "onnx_opset", json_integer (opset));
       json_object_set_new (r.g->meta, "onnx_producer",
                            json_string_nocheck (model->producer_name ? model->producer_name : ""));
+      for (size_t i = 0; i < model->n_metadata_props; i++)
+        {
+          const Onnx__StringStringEntryProto *e = model->metadata_props[i];
+          json_t *heads = e->key && e->value && strcmp (e->key, OSH_META_HEADS) == 0
+                              ? json_loads (e->value, 0, NULL)
+                              : NULL;
+          if (json_is_array (heads)) /* anything else is ignored, as Keras ignores the key */
+            json_object_set (r.g->meta, OSH_META_HEADS, heads);
+          json_decref (heads);
+        }
       ok = read_graph (&r, model, err);
       if (!ok)
         osh_error_prefix (err, "%s: ", name);

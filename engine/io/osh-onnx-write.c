@@ -390,6 +390,19 @@ write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError *err)
   if (model.ir_version <= 0)
     model.ir_version = 8;
   model.producer_name = "offshoot";
+  /* The attached heads, as the Keras writers keep them in the config: a saved model still shows
+   * which layers were attached (read back by osh-onnx-read.c). */
+  Onnx__StringStringEntryProto heads_entry, *props[1] = { &heads_entry };
+  if (json_array_size (json_object_get (g->meta, OSH_META_HEADS)) > 0)
+    {
+      char *heads = json_dumps (json_object_get (g->meta, OSH_META_HEADS), JSON_COMPACT);
+      onnx__string_string_entry_proto__init (&heads_entry);
+      heads_entry.key = OSH_META_HEADS;
+      heads_entry.value = heads ? arena_strdup (&a, heads) : NULL;
+      free (heads);
+      model.n_metadata_props = heads_entry.value ? 1 : 0;
+      model.metadata_props = props;
+    }
   opset.domain = "";
   opset.has_version = true;
   opset.version = osh_config_int (g->meta, "onnx_opset", 13);
