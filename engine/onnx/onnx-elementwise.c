@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "onnx-op-util.h"
+#include "osh-kernels.h"
 #include "osh-vec.h"
 
 typedef enum
@@ -203,7 +204,6 @@ apply (const Unary *u, float x, float lo, float hi)
     {
     case U_CELU: return fmaxf (0, x) + fminf (0, u->a * (expf (x / u->a) - 1));
     case U_SELU: return u->b * (x > 0 ? x : u->a * (expf (x) - 1));
-    case U_HSIG: return fmaxf (0, fminf (1, u->a * x + u->b));
     case U_CLIP: return fminf (fmaxf (x, lo), hi);
     case U_LOG: return logf (x);
     case U_SQRT: return sqrtf (x);
@@ -244,6 +244,14 @@ onnx_unary_run (const OshOpCall *c, const float *const *in, float *const *out, f
     {
       memcpy (y, x, (size_t) n * sizeof (float));
       osh_act_apply (&u->act, y, n, 1, c->threads); /* linear (a copy) does nothing more */
+    }
+  else if (u->kind == U_HSIG)
+    {
+      /* Any alpha and beta (Keras 2's 0.2 and 0.5 run above): the epilogue kernel of the
+       * path this CPU runs, as a convolution applies it. */
+      OshEpilogue e = osh_epilogue_hard (false, u->a, u->b, 0.0f, 1.0f);
+      memcpy (y, x, (size_t) n * sizeof (float));
+      osh_vec_epilogue (&e, y, n);
     }
   else if (u->kind == U_CLIP)
     /* Branch-free, so the compiler vectorizes it (fminf and fmaxf would be library calls). */
@@ -528,26 +536,6 @@ onnx_binary_channels_last (OshOpCall *c, bool commit)
   return OSH_NHWC_CAN;
 }
 
-/* x · z where z = clamp (x · a + b) comes from a broadcasting step by a constant (with its own
- * folds): the product computes z itself, one pass instead of two. */
-static bool
-absorb_operand (const OshOpCall *c, Binary *b, const OshOpCall *z)
-{
-  const OshOp *op = osh_op_find (z->graph, z->layer->class_name);
-  const Binary *zb = z->params;
-  float s0, t0;
-  if (b->kind != B_MUL || b->pre || b->clamp || b->scale != 1.0f || b->shift != 0.0f || !op
-      || op->run != onnx_binary_run || !zb || !onnx_affine_of (z, 1, &s0, &t0)
-      || onnx_numel (&c->out[0]) != onnx_numel (&z->out[0]) || c->n_in != 2)
-    return false;
-  b->pre = true;
-  b->pre_scale = s0 * zb->scale;
-  b->pre_shift = t0 * zb->scale + zb->shift;
-  b->pre_lo = zb->clamp ? zb->lo : -INFINITY;
-  b->pre_hi = zb->clamp ? zb->hi : INFINITY;
-  return true;
-}
-
 /* The prepared params of step c when it runs this file's unary (binary) kernel, else NULL: what a
  * step computes is read from its params, made from its attributes at plan time. */
 static const Unary *
@@ -562,6 +550,35 @@ binary_of (const OshOpCall *c)
 {
   const OshOp *op = osh_op_find (c->graph, c->layer->class_name);
   return op && op->run == onnx_binary_run ? c->params : NULL;
+}
+
+/* x · z where z = clamp (x · a + b) comes from a broadcasting step by a constant (with its own
+ * folds), or from a HardSigmoid of any alpha and beta (torchvision's MobileNetV3 writes hard swish
+ * so): the product computes z itself, one pass instead of two. */
+static bool
+absorb_operand (const OshOpCall *c, Binary *b, const OshOpCall *z)
+{
+  const Binary *zb = binary_of (z);
+  const Unary *zu = unary_of (z);
+  float s0, t0;
+  if (b->kind != B_MUL || b->pre || b->clamp || b->scale != 1.0f || b->shift != 0.0f
+      || onnx_numel (&c->out[0]) != onnx_numel (&z->out[0]) || c->n_in != 2)
+    return false;
+  if (zu && zu->kind == U_HSIG)
+    {
+      b->pre = true;
+      b->pre_scale = zu->a, b->pre_shift = zu->b;
+      b->pre_lo = 0.0f, b->pre_hi = 1.0f;
+      return true;
+    }
+  if (!zb || !onnx_affine_of (z, 1, &s0, &t0))
+    return false;
+  b->pre = true;
+  b->pre_scale = s0 * zb->scale;
+  b->pre_shift = t0 * zb->scale + zb->shift;
+  b->pre_lo = zb->clamp ? zb->lo : -INFINITY;
+  b->pre_hi = zb->clamp ? zb->hi : INFINITY;
+  return true;
 }
 
 bool

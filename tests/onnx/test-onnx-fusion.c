@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops/fusion-check.h"
+#include "osh-model.h"
 #include "osh-onnx.h"
 #include "osh-zoo.h"
 
@@ -263,6 +264,62 @@ test_zoo (gconstpointer data)
   osh_graph_free (g);
 }
 
+/* torchvision's MobileNetV3-Small (width 0.25, opset 13, the fixture test-onnx-parity.c checks
+ * against ONNX Runtime) writes hard swish as HardSigmoid (alpha 1/6, beta 1/2) and a Mul by the
+ * same input: the Mul computes the HardSigmoid itself, then the convolution before takes the
+ * pair as its epilogue. Fused against unfused: the same numbers. */
+static void
+test_torchvision_hard_swish (void)
+{
+  g_autofree char *path = osh_test_fixture ("onnx/fixtures/mobilenet_v3_small_x025.onnx");
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  g_assert_cmpstr (err.message, ==, "");
+  int hsig = 0, pools = 0;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      hsig += strcmp (g->layers[i].class_name, "HardSigmoid") == 0;
+      pools += strcmp (g->layers[i].class_name, "GlobalAveragePool") == 0;
+    }
+  g_assert_cmpint (hsig, >=, 20); /* the hard swishes and the squeeze-excite gates */
+  if (osh_test_packed_conv ())
+    {
+      OshExecOptions opt = osh_exec_options_default ();
+      OshPlan *p = osh_plan_new (g, &opt, &err);
+      g_assert_cmpstr (err.message, ==, "");
+      int left = 0, products = 0, swishes = 0, epilogues = 0;
+      for (int i = 0; i < osh_plan_n_steps (p); i++)
+        {
+          OshPlanStep st;
+          g_assert_true (osh_plan_step (p, i, &st));
+          bool mul = strcmp (st.class_name, "Mul") == 0;
+          left += strcmp (st.class_name, "HardSigmoid") == 0;
+          products += mul && !(st.folded & OSH_FOLDED_OPERAND);
+          swishes += mul && (st.folded & OSH_FOLDED_OPERAND);
+          epilogues += (st.cats & OSH_CAT_CONV) && (st.folded & OSH_FOLDED_EPILOGUE);
+        }
+      g_test_message ("%d HardSigmoid, %d products, %d hard swishes as a Mul, %d convolutions "
+                      "with an epilogue",
+                      left, products, swishes, epilogues);
+      g_assert_cmpint (left, ==, 0);
+      /* The Mul steps left: squeeze-excite's products (at most one per GlobalAveragePool but
+       * the head's; a path may fold some into the convolution after), and hard swishes after a
+       * step that is no convolution (the classifier's Gemm; on some paths the stem's
+       * BatchNormalization, which its 8-channel convolution keeps as a step). */
+      g_assert_cmpint (products, <=, pools - 1);
+      g_assert_cmpint (swishes, >=, 1);
+      g_assert_cmpint (swishes, <=, 2);
+      g_assert_cmpint (epilogues, >=, hsig - (pools - 1) - swishes);
+      osh_plan_free (p);
+    }
+  const char *const folded[] = { "HardSigmoid", NULL };
+  double lo, hi;
+  check_fused (g, folded, &lo, &hi, 1);
+  check_fused (g, folded, &lo, &hi, 2);
+  g_assert_cmpfloat (hi - lo, >, 0.1);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -274,5 +331,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/onnx/fusion/parity/zoo/MobileNetV2", "MobileNetV2", test_zoo);
   g_test_add_func ("/onnx/fusion/mean-after-depthwise", test_onnx_mean_after_depthwise);
   g_test_add_func ("/onnx/fusion/pad-into-conv", test_pad_into_conv);
+  g_test_add_func ("/onnx/fusion/torchvision-hard-swish", test_torchvision_hard_swish);
   return g_test_run ();
 }
