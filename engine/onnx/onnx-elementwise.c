@@ -1,5 +1,8 @@
 /* ONNX element-wise ops: unary (Relu, Sigmoid, Clip, Cast, ...) and broadcasting n-ary
- * (Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu). Layout does not matter here. */
+ * (Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, PRelu). Layout does not matter here.
+ * Over 700 lines because the folds that read these ops' prepared params (clamp, affine, the
+ * hard-swish pair) live beside the params they read; splitting them off would export the
+ * Unary and Binary structs to a second file. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
