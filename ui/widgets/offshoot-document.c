@@ -116,9 +116,12 @@ model_class_names (const OshGraph *g)
   int n = 0, n_imagenet = 0;
   char **own = osh_class_names_get (g, &n);
   const char *const *names = (const char *const *) own;
-  if (n == 0 && g->n_outputs > 0 && g->outputs[0].node >= 0)
+  /* A graph built in the window may not have its shapes inferred yet: then no class count. */
+  const OshNode *out =
+      g->n_outputs > 0 && g->outputs[0].node >= 0 ? &g->nodes[g->outputs[0].node] : NULL;
+  if (n == 0 && out && out->shapes && g->outputs[0].index < out->n_outputs)
     {
-      const OshShape *s = &g->nodes[g->outputs[0].node].shapes[g->outputs[0].index];
+      const OshShape *s = &out->shapes[g->outputs[0].index];
       char *unused = NULL;
       const char *const *imagenet = osh_imagenet_class_names (&n_imagenet);
       names = s->rank > 0 ? osh_class_names_for_output (NULL, 0, s->dim[s->rank - 1], imagenet,
