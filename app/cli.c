@@ -32,7 +32,8 @@ static const OshCommand commands[] = {
   { "run", "MODEL INPUT... [EDITS] [options]", "run the model on images or .npy arrays",
     EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
                "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
-               "  --labels FILE         class names, one per line\n"
+               "  --labels FILE         class names, one per line (default: the model's own,\n"
+               "                        a labels.txt beside it, ImageNet's for 1000 classes)\n"
                "  --top K               show the K most probable classes (default 5)\n"
                "  --size HxW            picture size (default: the model's input)\n"
                "  --channels 1|3        grayscale or colour (default: the model's input)\n"

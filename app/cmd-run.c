@@ -18,6 +18,8 @@
 
 #include "cli-edits.h"
 #include "cli.h"
+#include "osh-class-names.h"
+#include "osh-default-model.h"
 #include "osh-exec.h"
 #include "osh-heatmap.h"
 #include "osh-image.h"
@@ -117,25 +119,18 @@ parse_size (const char *s, int *h, int *w)
   return ok;
 }
 
+/* The class names (osh-class-names.h): --labels FILE, else the model's own (its metadata or a
+ * labels.txt beside it). */
 static bool
-read_labels (RunOptions *o, OshError *err)
+read_labels (RunOptions *o, const OshGraph *g, OshError *err)
 {
-  char *text = NULL;
-  GError *gerr = NULL;
-  if (!g_file_get_contents (o->labels_path, &text, NULL, &gerr))
+  if (!o->labels_path)
     {
-      osh_fail (err, OSH_ERR_IO, "%s", gerr->message);
-      g_error_free (gerr);
-      return false;
+      o->labels = osh_class_names_get (g, &o->n_labels);
+      return true;
     }
-  o->labels = g_strsplit (text, "\n", -1);
-  g_free (text);
-  o->n_labels = (int) g_strv_length (o->labels);
-  for (int i = 0; i < o->n_labels; i++)
-    g_strstrip (o->labels[i]);
-  while (o->n_labels > 0 && o->labels[o->n_labels - 1][0] == '\0') /* trailing newline */
-    o->n_labels--;
-  return true;
+  o->labels = osh_class_names_read (o->labels_path, &o->n_labels, err);
+  return o->labels != NULL;
 }
 
 /* What an option's value must be, for the one wording of bad values (osh_cli_bad_value). */
@@ -357,9 +352,21 @@ report_output (const RunOptions *o, const OshGraph *g, int output, const char *n
     {
       OshTopEntry entries[1000];
       int n = osh_output_top_k (y, 0, o->top_k, entries, err);
+      int n_imagenet = 0;
+      const char *const *imagenet = osh_imagenet_class_names (&n_imagenet);
+      char *warning = NULL;
+      const char *const *labels = osh_class_names_for_output (
+          (const char *const *) o->labels, o->n_labels, y->shape.dim[y->shape.rank - 1], imagenet,
+          n_imagenet, &warning);
+      if (warning)
+        {
+          fprintf (stderr, "offshoot run: warning: output '%s': %s\n", name, warning);
+          json_object_set_new (obj, "labels_warning", json_string (warning));
+          free (warning);
+        }
       for (int i = 0; i < n; i++)
         {
-          const char *label = entries[i].index < o->n_labels ? o->labels[entries[i].index] : NULL;
+          const char *label = labels ? labels[entries[i].index] : NULL;
           json_array_append_new (top, json_pack ("{s:i, s:s?, s:f}", "index", entries[i].index,
                                                  "label", label, "p", (double) entries[i].p));
           char fallback[32];
@@ -510,7 +517,7 @@ osh_cmd_run (int argc, char **argv)
   const char *paths[MAX_INPUTS];
   int n_paths = 0;
   int code = parse_options (argc, argv, model_arg, &o, paths, &n_paths);
-  if (code < 0 && o.labels_path && !read_labels (&o, &err))
+  if (code < 0 && !read_labels (&o, g, &err))
     code = osh_cli_report (cmd, &err);
   if (code < 0 && !(make_dir (cmd, o.save_dir) && make_dir (cmd, o.heatmap_dir)))
     code = OSH_EXIT_USAGE;
@@ -575,7 +582,7 @@ osh_cmd_run (int argc, char **argv)
       osh_tensor_free (inputs[i].tensor);
       osh_image_free (inputs[i].image);
     }
-  g_strfreev (o.labels);
+  osh_class_names_free (o.labels);
   g_free (model_spec);
   osh_graph_free (g);
   return code;

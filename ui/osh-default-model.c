@@ -3,7 +3,30 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "osh-class-names.h"
 #include "osh-model.h"
+
+const char *const *
+osh_imagenet_class_names (int *n)
+{
+  static gsize once = 0;
+  static char **names = NULL;
+  static int count = 0;
+  if (g_once_init_enter (&once))
+    {
+      GBytes *bytes = g_resources_lookup_data (OSH_IMAGENET_CLASSES_RESOURCE,
+                                               G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+      if (bytes)
+        {
+          /* The resource compiler ends data with a NUL. */
+          names = osh_class_names_parse (g_bytes_get_data (bytes, NULL), true, &count);
+          g_bytes_unref (bytes);
+        }
+      g_once_init_leave (&once, 1);
+    }
+  *n = names ? count : 0;
+  return (const char *const *) names;
+}
 
 OshGraph *
 osh_load_model_spec (const char *spec, OshError *err)

@@ -120,6 +120,10 @@ typedef struct OshDialect OshDialect; /* osh-dialect.h */
  * still shows its heads (Keras and tfjs ignore the key). */
 #define OSH_META_HEADS "offshoot_heads"
 
+/* g->meta key: the model's class names (an array of strings, class index order), saved and read
+ * like OSH_META_HEADS (ONNX: metadata_props); the rule that names an output is osh-class-names.h. */
+#define OSH_META_CLASS_NAMES "offshoot_class_names"
+
 /* Config key of an InputLayer that stands for a tensor the file reads but nothing produces (not
  * a graph input, a weight or a node output): the graph loads, and the connectivity analysis
  * reports it as a foreign root. */

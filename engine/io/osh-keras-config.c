@@ -866,6 +866,10 @@ osh_keras_config_to_graph (const json_t *model_config, const char *backend, cons
   const json_t *heads = json_object_get (cfg, OSH_META_HEADS);
   if (json_is_array (heads))
     json_object_set_new (g->meta, OSH_META_HEADS, json_deep_copy (heads));
+  /* The class names saved with the model (osh-class-names.h). */
+  const json_t *names = json_object_get (cfg, OSH_META_CLASS_NAMES);
+  if (json_is_array (names))
+    json_object_set_new (g->meta, OSH_META_CLASS_NAMES, json_deep_copy (names));
   return g;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "osh-class-names.h"
 #include "osh-file-bytes.h"
 #include "osh-formats.h"
 #include "osh-hdf5-guard.h"
@@ -251,6 +252,8 @@ osh_model_load (const char *path, OshError *err)
     return NULL;
   OshGraph *g = load (path, b->data, b->size, b->fd, OSH_READ_ALL, err);
   osh_file_bytes_close (b);
+  if (g)
+    osh_class_names_take_beside (g, path);
   return g;
 }
 
@@ -265,6 +268,8 @@ osh_model_load_graph (const char *path, OshError *err)
     return NULL;
   OshGraph *g = load (path, b->data, b->size, b->fd, OSH_READ_GRAPH, err);
   osh_file_bytes_close (b);
+  if (g)
+    osh_class_names_take_beside (g, path);
   return g;
 }
 

@@ -29,7 +29,8 @@ OshFormat osh_format_detect (const char *name, const void *head, size_t head_siz
 OshFormat osh_format_from_name (const char *name);
 const char *osh_format_name (OshFormat f); /* "keras3", "keras-h5", "tfjs", "onnx" */
 
-/* Reads and type-checks a model (weights included) and infers shapes. */
+/* Reads and type-checks a model (weights included) and infers shapes. A model that names no
+ * classes takes those of a labels.txt beside it (osh-class-names.h); so does load_graph. */
 OshGraph *osh_model_load (const char *path, OshError *err);
 
 /* The graph first: the model's layers, connections, inferred shapes and every weight's shape

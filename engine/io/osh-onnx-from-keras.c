@@ -103,6 +103,9 @@ osh_onnx_from_keras (const OshGraph *keras, OshError *err)
       const json_t *heads = json_object_get (k->meta, OSH_META_HEADS);
       if (heads)
         json_object_set_new (c.lw.o->meta, OSH_META_HEADS, json_deep_copy (heads));
+      const json_t *names = json_object_get (k->meta, OSH_META_CLASS_NAMES);
+      if (json_array_size (names) > 0)
+        json_object_set_new (c.lw.o->meta, OSH_META_CLASS_NAMES, json_deep_copy (names));
     }
   /* Nodes in dependency order: a node is ready once its inputs are converted. */
   bool *done = ok ? calloc ((size_t) k->n_nodes + 1, sizeof *done) : NULL;

@@ -1031,12 +1031,13 @@ osh_onnx_read (const char *name, const void *data, size_t size, OshError *err)
       for (size_t i = 0; i < model->n_metadata_props; i++)
         {
           const Onnx__StringStringEntryProto *e = model->metadata_props[i];
-          json_t *heads = e->key && e->value && strcmp (e->key, OSH_META_HEADS) == 0
-                              ? json_loads (e->value, 0, NULL)
-                              : NULL;
-          if (json_is_array (heads)) /* anything else is ignored, as Keras ignores the key */
-            json_object_set (r.g->meta, OSH_META_HEADS, heads);
-          json_decref (heads);
+          bool ours = e->key && e->value
+                      && (strcmp (e->key, OSH_META_HEADS) == 0
+                          || strcmp (e->key, OSH_META_CLASS_NAMES) == 0);
+          json_t *list = ours ? json_loads (e->value, 0, NULL) : NULL;
+          if (json_is_array (list)) /* anything else is ignored, as Keras ignores the key */
+            json_object_set (r.g->meta, e->key, list);
+          json_decref (list);
         }
       ok = read_graph (&r, model, err);
       if (!ok)

@@ -390,18 +390,23 @@ write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError *err)
   if (model.ir_version <= 0)
     model.ir_version = 8;
   model.producer_name = "offshoot";
-  /* The attached heads, as the Keras writers keep them in the config: a saved model still shows
-   * which layers were attached (read back by osh-onnx-read.c). */
-  Onnx__StringStringEntryProto heads_entry, *props[1] = { &heads_entry };
-  if (json_array_size (json_object_get (g->meta, OSH_META_HEADS)) > 0)
+  /* The attached heads and the class names, as the Keras writers keep them in the config: a
+   * saved model still shows which layers were attached and names its classes (read back by
+   * osh-onnx-read.c), each a JSON array in metadata_props. */
+  static const char *const meta_keys[] = { OSH_META_HEADS, OSH_META_CLASS_NAMES };
+  Onnx__StringStringEntryProto entries[2], *props[2];
+  model.metadata_props = props;
+  for (int k = 0; k < 2; k++)
     {
-      char *heads = json_dumps (json_object_get (g->meta, OSH_META_HEADS), JSON_COMPACT);
-      onnx__string_string_entry_proto__init (&heads_entry);
-      heads_entry.key = OSH_META_HEADS;
-      heads_entry.value = heads ? arena_strdup (&a, heads) : NULL;
-      free (heads);
-      model.n_metadata_props = heads_entry.value ? 1 : 0;
-      model.metadata_props = props;
+      const json_t *list = json_object_get (g->meta, meta_keys[k]);
+      char *text = json_array_size (list) > 0 ? json_dumps (list, JSON_COMPACT) : NULL;
+      Onnx__StringStringEntryProto *e = &entries[model.n_metadata_props];
+      onnx__string_string_entry_proto__init (e);
+      e->key = (char *) meta_keys[k];
+      e->value = text ? arena_strdup (&a, text) : NULL;
+      free (text);
+      if (e->value)
+        props[model.n_metadata_props++] = e;
     }
   opset.domain = "";
   opset.has_version = true;

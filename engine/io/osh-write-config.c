@@ -510,6 +510,9 @@ osh_write_model_config (const OshWriteScope *s, OshKerasConfigStyle style, OshEr
   const json_t *heads = json_object_get (g->meta, OSH_META_HEADS);
   if (json_array_size (heads) > 0)
     json_object_set_new (cfg, OSH_META_HEADS, json_deep_copy (heads));
+  const json_t *names = json_object_get (g->meta, OSH_META_CLASS_NAMES);
+  if (json_array_size (names) > 0)
+    json_object_set_new (cfg, OSH_META_CLASS_NAMES, json_deep_copy (names));
   const char *cls;
   if (osh_write_is_sequential (s, -1))
     cls = "Sequential";

@@ -319,7 +319,10 @@ def model_config(spec, output):
     return {"module": "keras.src.models.functional", "class_name": "Functional",
             "config": {"name": spec.name, "trainable": True, "layers": layers,
                        "input_layers": [["input_layer", 0, 0]],
-                       "output_layers": [[output, 0, 0]]},
+                       "output_layers": [[output, 0, 0]],
+                       # The class names travel with the model (Offshoot reads this key; Keras
+                       # ignores it), so `offshoot run @default` names its classes.
+                       "offshoot_class_names": CLASSES},
             "registered_name": "Functional", "build_config": {"input_shape": None},
             "compile_config": None}
 

@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+#include "osh-class-names.h"
+#include "osh-default-model.h"
+
 typedef struct
 {
   OshGraphHandle *graph;
@@ -105,6 +108,32 @@ offshoot_document_init (OffshootDocument *self)
   self->opacity = 0.5;
 }
 
+/* The names the model brings (osh-class-names.h: its own, a labels.txt beside it, or ImageNet's
+ * for a 1000-class output), as the run panel's comma-separated entry holds them; NULL if none. */
+static char *
+model_class_names (const OshGraph *g)
+{
+  int n = 0, n_imagenet = 0;
+  char **own = osh_class_names_get (g, &n);
+  const char *const *names = (const char *const *) own;
+  /* A graph built in the window may not have its shapes inferred yet: then no class count. */
+  const OshNode *out =
+      g->n_outputs > 0 && g->outputs[0].node >= 0 ? &g->nodes[g->outputs[0].node] : NULL;
+  if (n == 0 && out && out->shapes && g->outputs[0].index < out->n_outputs)
+    {
+      const OshShape *s = &out->shapes[g->outputs[0].index];
+      char *unused = NULL;
+      const char *const *imagenet = osh_imagenet_class_names (&n_imagenet);
+      names = s->rank > 0 ? osh_class_names_for_output (NULL, 0, s->dim[s->rank - 1], imagenet,
+                                                        n_imagenet, &unused)
+                          : NULL;
+      n = names ? n_imagenet : 0;
+    }
+  char *text = names && n > 0 ? g_strjoinv (", ", (char **) names) : NULL;
+  osh_class_names_free (own);
+  return text;
+}
+
 OffshootDocument *
 offshoot_document_new (OshGraphHandle *h, const char *spec, const char *title)
 {
@@ -117,6 +146,7 @@ offshoot_document_new (OshGraphHandle *h, const char *spec, const char *title)
   self->title = g_strdup (title);
   osh_preprocess_init (&self->pp);
   osh_preprocess_propose (h->graph, &self->pp);
+  self->class_names = model_class_names (h->graph);
   return self;
 }
 

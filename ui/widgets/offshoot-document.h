@@ -23,7 +23,7 @@ G_DECLARE_FINAL_TYPE (OffshootDocument, offshoot_document, OFFSHOOT, DOCUMENT, G
 
 /* A document for `h` (a ref is taken) loaded from `spec` (a path or "@default"), or made in
  * the window when `title` is set (e.g. "EfficientNetB0 (untrained)"). The preprocessing is
- * proposed from the model, the class names come empty. */
+ * proposed from the model, the class names come from it (osh-class-names.h). */
 OffshootDocument *offshoot_document_new (OshGraphHandle *h, const char *spec, const char *title);
 
 OshGraphHandle *offshoot_document_get_graph (OffshootDocument *self);
