@@ -156,7 +156,6 @@ osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
   return true;
 }
 
-
 void
 osh_cli_data_clear (OshCliData *data)
 {

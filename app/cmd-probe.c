@@ -147,8 +147,8 @@ write_npy (const char *path, const float *v, int64_t rows, int64_t cols, OshErro
 }
 
 static bool
-save_features (const OshProbeLayer *l, const float *rows, int64_t n, const int *labels,
-               void *user, OshError *err)
+save_features (const OshProbeLayer *l, const float *rows, int64_t n, const int *labels, void *user,
+               OshError *err)
 {
   const ProbeRun *run = user;
   char *safe = g_strdelimit (g_strdup (l->path), "/", '.');
@@ -201,18 +201,17 @@ result_json (const ProbeArgs *a, const OshCliData *data, const OshProbeResult *r
   for (int i = 0; i < r->n_layers; i++)
     {
       const OshProbeLayer *l = &r->layers[i];
-      json_array_append_new (
-          layers, json_pack ("{s:s, s:s, s:I, s:b, s:f, s:f, s:f}", "layer", l->path, "class",
-                             l->class_name, "features", (json_int_t) l->dim, "pooled", l->pooled,
-                             "train_accuracy", l->train_accuracy, "val_accuracy", l->val_accuracy,
-                             "val_loss", l->val_loss));
+      json_array_append_new (layers,
+                             json_pack ("{s:s, s:s, s:I, s:b, s:f, s:f, s:f}", "layer", l->path,
+                                        "class", l->class_name, "features", (json_int_t) l->dim,
+                                        "pooled", l->pooled, "train_accuracy", l->train_accuracy,
+                                        "val_accuracy", l->val_accuracy, "val_loss", l->val_loss));
     }
   return json_pack ("{s:s, s:o, s:I, s:I, s:f, s:i, s:b, s:{s:i, s:f, s:f, s:I}, s:o}", "model",
-                    a->model, "classes", classes, "train", (json_int_t) r->n_train,
-                    "validation", (json_int_t) r->n_val, "chance", r->chance, "passes",
-                    r->passes, "shuffled_weights", a->shuffle_weights, "recipe", "epochs",
-                    a->opt.epochs, "lr", a->opt.lr, "l2", a->opt.l2, "seed",
-                    (json_int_t) a->opt.seed, "layers", layers);
+                    a->model, "classes", classes, "train", (json_int_t) r->n_train, "validation",
+                    (json_int_t) r->n_val, "chance", r->chance, "passes", r->passes,
+                    "shuffled_weights", a->shuffle_weights, "recipe", "epochs", a->opt.epochs, "lr",
+                    a->opt.lr, "l2", a->opt.l2, "seed", (json_int_t) a->opt.seed, "layers", layers);
 }
 
 static int
@@ -227,8 +226,7 @@ probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
     goto fail;
   if (data->classes->len < 2)
     {
-      osh_fail (&err, OSH_ERR_USAGE, "%s: probe needs a folder per class, two or more",
-                a->data);
+      osh_fail (&err, OSH_ERR_USAGE, "%s: probe needs a folder per class, two or more", a->data);
       goto fail;
     }
   if (a->save && g_mkdir_with_parents (a->save, 0755) != 0)
@@ -250,8 +248,8 @@ probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
   if (!a->json)
     printf ("probing %d layers of %s on %lld pictures of %u classes\n%-32s %-24s %7s %-7s %7s "
             "%7s\n",
-            n_layers, a->model, (long long) run.n, data->classes->len, "layer", "class",
-            "features", "", "train", "val");
+            n_layers, a->model, (long long) run.n, data->classes->len, "layer", "class", "features",
+            "", "train", "val");
   bool ok = osh_probe_run (g, (const char *const *) layers, n_layers, run.n, labels,
                            (int) data->classes->len, load_picture, &run, &a->opt, show_progress,
                            a->save ? save_features : NULL, &run, &r, &err);

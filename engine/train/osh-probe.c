@@ -184,6 +184,13 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
   float *mb = calloc ((size_t) c, 4), *vb = calloc ((size_t) c, 4);
   float *gw = malloc ((size_t) (dim * c) * sizeof (float)), *gb = malloc ((size_t) c * 4);
   float *p = malloc ((size_t) (n * c) * sizeof (float));
+  if (!x || !w || !b || !mw || !vw || !mb || !vb || !gw || !gb || !p)
+    {
+      free (x), free (w), free (b), free (mw), free (vw), free (mb), free (vb), free (gw);
+      free (gb), free (p);
+      return osh_fail (err, OSH_ERR_NOMEM, "a probe of %lld × %lld features: out of memory",
+                       (long long) n, (long long) dim);
+    }
   /* Standardise with the training rows' statistics. */
   for (int64_t j = 0; j < dim; j++)
     {
@@ -211,8 +218,8 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
         }
       for (int64_t i = 0; i < dim * c; i++)
         gw[i] = (float) opt->l2 * w[i];
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) dim, (int) c, (int) n_train,
-                   1.0f, x, (int) dim, p, (int) c, 1.0f, gw, (int) c);
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) dim, (int) c, (int) n_train, 1.0f,
+                   x, (int) dim, p, (int) c, 1.0f, gw, (int) c);
       for (int64_t k = 0; k < c; k++)
         {
           gb[k] = 0;
@@ -335,7 +342,8 @@ osh_probe_run (const OshGraph *g, const char *const *layers, int n_layers, int64
         {
           r->layers[l].path = strdup (layers[l]);
           r->layers[l].class_name = strdup (li >= 0 ? g->layers[li].class_name : "");
-          dims[l] = r->layers[l].dim = pooled_dim (&s, opt->flatten_max, &r->layers[l].pooled, nhwc);
+          dims[l] = r->layers[l].dim =
+              pooled_dim (&s, opt->flatten_max, &r->layers[l].pooled, nhwc);
         }
     }
   osh_plan_free (plan);
@@ -348,8 +356,13 @@ osh_probe_run (const OshGraph *g, const char *const *layers, int n_layers, int64
         bytes += dims[last++] * n * 4;
       float **feat = calloc ((size_t) (last - first), sizeof *feat);
       for (int l = first; l < last; l++)
-        feat[l - first] = malloc ((size_t) (dims[l] * n) * sizeof (float));
-      plan = capture_plan (g, layers + first, last - first, opt->threads, err);
+        {
+          feat[l - first] = malloc ((size_t) (dims[l] * n) * sizeof (float));
+          ok = ok && feat[l - first];
+        }
+      if (!ok)
+        osh_fail (err, OSH_ERR_NOMEM, "the features of %d layers: out of memory", last - first);
+      plan = ok ? capture_plan (g, layers + first, last - first, opt->threads, err) : NULL;
       ok = plan != NULL;
       r->passes++;
       for (int64_t i = 0; ok && i < n; i++)
