@@ -67,6 +67,20 @@ static const OshCommand commands[] = {
                "  --threads N           compute threads (default 1)\n"
                "  --json                the history as one JSON document on stdout\n",
     osh_cmd_fit },
+  { "probe", "MODEL [EDITS] --data DIR [options]",
+    "fit a linear probe per layer: how well each layer's features tell the classes apart",
+    EDITS_HELP "  --data DIR            a folder per class\n"
+               "  --layers SPEC         all (default), every:K or NAME,NAME,...\n"
+               "  -o TABLE.csv          the table as CSV too\n"
+               "  --epochs N            full-batch Adam steps per probe (default 300)\n"
+               "  --val-split F         the share that validates (default 0.2)\n"
+               "  --seed S              the split's seed (default 1)\n"
+               "  --save-features DIR   each layer's features as NAME.npy, labels.npy\n"
+               "  --shuffle-weights S   the control: the model's weights permuted (seed S)\n"
+               "  --group-mb M          features kept per pass over the pictures (default 256)\n"
+               "  --threads N           compute threads (default 1)\n"
+               "  --json                one JSON document on stdout\n",
+    osh_cmd_probe },
   { "export", "MODEL [EDITS] -o OUT [--json]",
     "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
     EDITS_HELP "  -o OUT                the file to write\n"

@@ -83,3 +83,4 @@ int osh_cmd_bench (int argc, char **argv);
 int osh_cmd_zoo (int argc, char **argv);
 int osh_cmd_samples (int argc, char **argv);
 int osh_cmd_fit (int argc, char **argv);
+int osh_cmd_probe (int argc, char **argv);

@@ -18,177 +18,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli-data.h"
 #include "cli-edits.h"
 #include "cli.h"
 #include "osh-exec.h"
 #include "osh-image.h"
 #include "osh-model.h"
 #include "osh-train.h"
-
-typedef struct
-{
-  char *picture;
-  char *mask; /* NULL for classes */
-  int label;  /* class index, -1 for masks */
-} FitExample;
-
-typedef struct
-{
-  GPtrArray *examples; /* FitExample* */
-  GPtrArray *classes;  /* class folder names */
-} FitData;
-
-static void
-example_free (gpointer p)
-{
-  FitExample *e = p;
-  g_free (e->picture);
-  g_free (e->mask);
-  g_free (e);
-}
-
-static gint
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-static GPtrArray *
-sorted_entries (const char *dir, OshError *err)
-{
-  GError *error = NULL;
-  GDir *d = g_dir_open (dir, 0, &error);
-  if (!d)
-    {
-      osh_fail (err, OSH_ERR_IO, "%s: %s", dir, error->message);
-      g_error_free (error);
-      return NULL;
-    }
-  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  for (const char *n; (n = g_dir_read_name (d));)
-    if (n[0] != '.')
-      g_ptr_array_add (names, g_strdup (n));
-  g_dir_close (d);
-  g_ptr_array_sort (names, compare_strings);
-  return names;
-}
-
-static bool
-is_picture (const char *name)
-{
-  static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".bmp", ".gif" };
-  size_t len = strlen (name);
-  for (size_t i = 0; i < G_N_ELEMENTS (ext); i++)
-    if (len > strlen (ext[i]) && g_ascii_strcasecmp (name + len - strlen (ext[i]), ext[i]) == 0)
-      return true;
-  return false;
-}
-
-static bool
-is_mask_name (const char *name)
-{
-  const char *dot = strrchr (name, '.');
-  return dot && dot - name >= 5
-         && (strncmp (dot - 5, "-mask", 5) == 0 || strncmp (dot - 5, "_mask", 5) == 0);
-}
-
-/* The mask beside a picture, or NULL. */
-static char *
-mask_of (const char *dir, const char *name)
-{
-  const char *dot = strrchr (name, '.');
-  static const char *const tails[] = { "-mask", "_mask" };
-  for (size_t t = 0; t < G_N_ELEMENTS (tails); t++)
-    {
-      char *m = g_strdup_printf ("%.*s%s%s", (int) (dot - name), name, tails[t], dot);
-      char *path = g_build_filename (dir, m, NULL);
-      g_free (m);
-      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        return path;
-      g_free (path);
-    }
-  return NULL;
-}
-
-static bool
-read_data (const char *dir, FitData *data, OshError *err)
-{
-  data->examples = g_ptr_array_new_with_free_func (example_free);
-  data->classes = g_ptr_array_new_with_free_func (g_free);
-  GPtrArray *names = sorted_entries (dir, err);
-  if (!names)
-    return false;
-  GString *orphans = g_string_new (NULL);
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *n = names->pdata[i];
-      char *path = g_build_filename (dir, n, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          GPtrArray *files = sorted_entries (path, err);
-          if (!files)
-            {
-              g_free (path);
-              g_ptr_array_unref (names);
-              g_string_free (orphans, TRUE);
-              return false;
-            }
-          bool any = false;
-          for (guint j = 0; j < files->len; j++)
-            any = any || is_picture (files->pdata[j]);
-          if (!any)
-            {
-              osh_fail (err, OSH_ERR_USAGE, "%s: an empty class folder (no pictures)", path);
-              g_free (path);
-              g_ptr_array_unref (files);
-              g_ptr_array_unref (names);
-              g_string_free (orphans, TRUE);
-              return false;
-            }
-          int label = (int) data->classes->len;
-          g_ptr_array_add (data->classes, g_strdup (n));
-          for (guint j = 0; j < files->len; j++)
-            if (is_picture (files->pdata[j]))
-              {
-                FitExample *e = g_new0 (FitExample, 1);
-                e->picture = g_build_filename (path, files->pdata[j], NULL);
-                e->label = label;
-                g_ptr_array_add (data->examples, e);
-              }
-          g_ptr_array_unref (files);
-        }
-      else if (is_picture (n) && !is_mask_name (n))
-        {
-          char *mask = mask_of (dir, n);
-          if (!mask)
-            g_string_append_printf (orphans, "%s%s", orphans->len ? ", " : "", n);
-          else
-            {
-              FitExample *e = g_new0 (FitExample, 1);
-              e->picture = g_strdup (path);
-              e->mask = mask;
-              e->label = -1;
-              g_ptr_array_add (data->examples, e);
-            }
-        }
-      g_free (path);
-    }
-  g_ptr_array_unref (names);
-  if (orphans->len && data->examples->len)
-    fprintf (stderr, "offshoot fit: skipped pictures without a mask: %s\n", orphans->str);
-  g_string_free (orphans, TRUE);
-  bool classes = data->classes->len > 0;
-  for (guint i = 0; i < data->examples->len; i++)
-    if ((((FitExample *) data->examples->pdata[i])->label >= 0) != classes)
-      return osh_fail (err, OSH_ERR_USAGE,
-                       "%s: holds both class folders and pictures with masks; use one layout", dir);
-  if (data->examples->len == 0)
-    return osh_fail (err, OSH_ERR_USAGE,
-                     "%s: no training data (expected a folder per class, or pictures with "
-                     "NAME-mask.png beside them)",
-                     dir);
-  return true;
-}
 
 typedef struct
 {
@@ -200,8 +36,8 @@ typedef struct
 
 /* Runs every picture through the frozen part once, keeping the features, and makes its target. */
 static bool
-cache_features (const OshGraph *g, OshTrainer *t, const FitData *data, int threads, FitCache *cache,
-                OshError *err)
+cache_features (const OshGraph *g, OshTrainer *t, const OshCliData *data, int threads,
+                FitCache *cache, OshError *err)
 {
   int nf = osh_trainer_n_features (t);
   const char **paths = g_new (const char *, nf);
@@ -229,7 +65,7 @@ cache_features (const OshGraph *g, OshTrainer *t, const FitData *data, int threa
   bool ok = true;
   for (int64_t i = 0; i < n && ok; i++)
     {
-      const FitExample *e = data->examples->pdata[i];
+      const OshCliExample *e = data->examples->pdata[i];
       OshImage *img = osh_image_load (e->picture, err);
       OshTensor *x = img ? osh_image_to_tensor (img, &pp, err) : NULL;
       ok = x && osh_plan_run (plan, (const OshTensor *const[]){ x }, 1, NULL, err);
@@ -410,24 +246,8 @@ parse_args (int argc, char **argv, FitArgs *a)
   return OSH_EXIT_OK;
 }
 
-/* Fisher–Yates with a splitmix64 stream: the same order for the same seed everywhere. */
-static void
-shuffle (int64_t *v, int64_t n, uint64_t *state)
-{
-  for (int64_t i = n - 1; i > 0; i--)
-    {
-      uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-      z ^= z >> 31;
-      int64_t j = (int64_t) (z % (uint64_t) (i + 1)), tmp = v[i];
-      v[i] = v[j];
-      v[j] = tmp;
-    }
-}
-
 static int
-fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_t *history)
+fit (const FitArgs *a, OshCliEdits *edits, OshCliData *data, FitCache *cache, json_t *history)
 {
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (a->model, &err);
@@ -436,7 +256,7 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
   int status = OSH_EXIT_USAGE;
   if (!g)
     goto fail;
-  if (!osh_cli_run_edits (edits, &g, &err) || !read_data (a->data, data, &err))
+  if (!osh_cli_run_edits (edits, &g, &err) || !osh_cli_read_data (a->data, data, &err))
     goto fail;
   for (int i = 0; i < g->n_layers; i++)
     if (!g->layers[i].trainable && g->layers[i].owner < 0)
@@ -471,7 +291,7 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
     order[i] = i;
   uint64_t rng = a->seed;
   if (a->shuffle)
-    shuffle (order, n, &rng);
+    osh_train_shuffle (order, n, &rng);
   int64_t n_val = (int64_t) floor ((double) n * a->val_split), n_train = n - n_val;
   if (n_train < 1)
     {
@@ -488,7 +308,7 @@ fit (const FitArgs *a, OshCliEdits *edits, FitData *data, FitCache *cache, json_
   for (int e = 0; e < a->epochs && ok; e++)
     {
       if (a->shuffle)
-        shuffle (order, n_train, &rng);
+        osh_train_shuffle (order, n_train, &rng);
       FitScore tr, va = { NAN, NAN };
       gint64 t0 = g_get_monotonic_time ();
       struct timespec c0, c1;
@@ -553,7 +373,7 @@ osh_cmd_fit (int argc, char **argv)
     return osh_cli_report (argv[0], &err);
   FitArgs a;
   int status = parse_args (argc, argv, &a);
-  FitData data = { 0 };
+  OshCliData data = { 0 };
   FitCache cache = { 0 };
   json_t *history = json_array ();
   if (status == OSH_EXIT_OK)
@@ -564,10 +384,7 @@ osh_cmd_fit (int argc, char **argv)
       g_free (cache.features[f]);
   g_free (cache.features);
   g_free (cache.targets);
-  if (data.examples)
-    g_ptr_array_unref (data.examples);
-  if (data.classes)
-    g_ptr_array_unref (data.classes);
+  osh_cli_data_clear (&data);
   osh_cli_edits_clear (&edits);
   return status;
 }

@@ -1,5 +1,5 @@
 /* Losses with their gradients and the metrics that go with them, and the area resize that
- * brings a mask to an output's size. */
+ * brings a mask to an output's size; the seeded shuffle fit and probe share. */
 #include <math.h>
 
 #include "osh-train.h"
@@ -87,4 +87,19 @@ osh_train_area_resize (const float *src, int sh, int sw, float *dst, int dh, int
           }
         dst[(int64_t) y * dw + x] = area > 0 ? (float) (sum / area) : 0.0f;
       }
+}
+
+void
+osh_train_shuffle (int64_t *v, int64_t n, uint64_t *state)
+{
+  for (int64_t i = n - 1; i > 0; i--)
+    {
+      uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      z ^= z >> 31;
+      int64_t j = (int64_t) (z % (uint64_t) (i + 1)), tmp = v[i];
+      v[i] = v[j];
+      v[j] = tmp;
+    }
 }

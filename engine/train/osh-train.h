@@ -119,6 +119,10 @@ double osh_train_loss (OshLossKind kind, const float *out, const float *logits,
                        const float *targets, int64_t batch, int64_t numel, float *dout,
                        OshTrainStats *stats);
 
+/* Fisher–Yates with a splitmix64 stream advancing *state: the same order for the same seed
+ * everywhere (fit's epochs, probe's split). */
+void osh_train_shuffle (int64_t *v, int64_t n, uint64_t *state);
+
 /* Resamples a single-channel map of sh × sw to dh × dw by area averaging (each target cell is
  * the mean of the source area it covers, fractions weighted): masks to an output's size. */
 void osh_train_area_resize (const float *src, int sh, int sw, float *dst, int dh, int dw);

@@ -1,0 +1,97 @@
+/* osh-probe.h — linear probes: what each layer's features tell about the classes.
+ *
+ * Alain & Bengio's probing classifiers: the frozen model runs once per picture, the chosen
+ * layers' outputs are captured in the same runs, each is reduced to a vector (flattened when it
+ * has at most `flatten_max` values, else global-average pooled over its spatial axes), and a
+ * softmax classifier is fitted on each layer's vectors alone. Its accuracy on held-back
+ * pictures says how linearly readable the classes are at that layer.
+ *
+ * The recipe is fixed so numbers compare across layers, models and runs:
+ *   split   the examples in a splitmix64-seeded Fisher–Yates order; the last val_split
+ *           (floor) validate, the rest train;
+ *   scale   each feature standardised with the training rows' mean and standard deviation
+ *           (a constant feature becomes 0);
+ *   model   logits = x·W + b, W and b start at zero (the loss is convex: no seed needed);
+ *   loss    mean cross-entropy over the training rows + l2/2·‖W‖² (b not decayed);
+ *   steps   `epochs` full-batch Adam steps (lr, β₁ 0.9, β₂ 0.999, ε 1e-8, PyTorch's update:
+ *           w −= lr·m̂/(√v̂ + ε)), so the fit is deterministic and a PyTorch script can repeat
+ *           it on the same features.
+ * Chance is the share of the largest class among the validation pictures (what always
+ * guessing it would score).
+ *
+ * Memory: layers are captured in groups whose pooled features fit `group_bytes`; each group is
+ * one pass over the pictures, so the features of all layers never sit in memory at once when
+ * they would not fit. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osh-graph.h"
+#include "osh-tensor.h"
+
+typedef struct
+{
+  int epochs;          /* full-batch Adam steps (default 300) */
+  double lr;           /* default 0.01 */
+  double l2;           /* default 1e-3 */
+  double val_split;    /* default 0.2 */
+  uint64_t seed;       /* the split's order (default 1) */
+  int64_t flatten_max; /* flatten layers with at most this many values (default 256) */
+  int64_t group_bytes; /* pooled features per pass (default 256 MiB) */
+  int threads;         /* inference threads (default 1) */
+} OshProbeOptions;
+
+OshProbeOptions osh_probe_options_default (void);
+
+typedef struct
+{
+  char *path;       /* the layer's path */
+  char *class_name; /* its class */
+  int64_t dim;      /* the probe's input size */
+  bool pooled;      /* global-average pooled (else flattened) */
+  double train_accuracy, val_accuracy;
+  double val_loss;
+} OshProbeLayer;
+
+typedef struct
+{
+  OshProbeLayer *layers;
+  int n_layers;
+  int64_t n_train, n_val;
+  int n_classes;
+  double chance; /* the largest class's share of the validation rows */
+  int passes;    /* passes over the pictures (groups of layers) */
+} OshProbeResult;
+
+/* Gives the model input for example i (a new tensor of the plan's input shape). */
+typedef OshTensor *(*OshProbeInput) (int64_t i, void *user, OshError *err);
+/* Called after each layer's probe (may be NULL); returning false cancels. */
+typedef bool (*OshProbeProgress) (const OshProbeLayer *done, int index, int total, void *user);
+/* Called once per layer with its raw (unscaled) features, n rows in split order (the first
+ * n_train train), and the labels in that order; may be NULL. For saving them. */
+typedef bool (*OshProbeFeatures) (const OshProbeLayer *layer, const float *rows, int64_t n,
+                                  const int *labels, void *user, OshError *err);
+
+/* The layers a spec names: "all" (every top-level layer that is not a nested model), "every:K"
+ * (every K-th of those, the last always included) or "NAME,NAME,…" (paths). A new array of
+ * new strings, NULL-terminated (osh_probe_layers_free); fails naming an unknown layer. */
+char **osh_probe_select_layers (const OshGraph *g, const char *spec, OshError *err);
+void osh_probe_layers_free (char **layers);
+
+/* Probes `layers` of the single-input model `g` on n examples with labels in 0..n_classes-1. */
+bool osh_probe_run (const OshGraph *g, const char *const *layers, int n_layers, int64_t n,
+                    const int *labels, int n_classes, OshProbeInput input, void *input_user,
+                    const OshProbeOptions *opt, OshProbeProgress progress,
+                    OshProbeFeatures features, void *user, OshProbeResult *result, OshError *err);
+void osh_probe_result_clear (OshProbeResult *r);
+
+/* Fits one probe by the recipe above on rows already in split order; exposed for tests. */
+bool osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t dim,
+                           const int *labels, int n_classes, const OshProbeOptions *opt,
+                           OshProbeLayer *out, OshError *err);
+
+/* The control for probes (Hewitt & Liang's point that a probe may learn the task itself): every
+ * weight tensor's values permuted in place by a seeded shuffle. The values' distribution stays,
+ * whatever the training put in their arrangement goes. */
+void osh_probe_shuffle_weights (OshGraph *g, uint64_t seed);

@@ -1,0 +1,145 @@
+"""`offshoot probe`: linear probes per layer of the default model on pictures of its world.
+
+The class folders come from tests/train/make-shapes.py (the default model's own generator, a seed
+it was not trained on). Checked: the last layer's probe reads what the model itself reads, a
+model with its weights shuffled gives probes near chance, and PyTorch fitting the same recipe on
+the saved features gets the same accuracies. Cases skip when Debian's numpy/torch are absent."""
+import array
+import ast
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from clitest import Skip, case, main, offshoot, source, tempdir  # noqa: E402
+
+PYTHON = "/usr/bin/python3"
+# tools/train-default-model/train.py's CLASSES: the order of the model's outputs.
+MODEL_CLASSES = ["circle", "square", "triangle", "cross"]
+_data = {}
+
+
+def shapes(per_class=100, seed=777):
+    if seed not in _data:
+        if not os.path.exists(PYTHON):
+            raise Skip(f"{PYTHON} is absent")
+        out = tempfile.mkdtemp(prefix="osh-probe-")
+        r = subprocess.run([PYTHON, source("tests", "train", "make-shapes.py"), out, "classes",
+                            str(per_class), str(seed)], capture_output=True, text=True)
+        if r.returncode == 77:
+            raise Skip(r.stdout.strip())
+        assert r.returncode == 0, r.stderr
+        _data[seed] = out
+    return _data[seed]
+
+
+def probe(*args):
+    r = offshoot("probe", "@default", "--json", *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def read_npy(path):
+    """A float32 .npy as (shape, flat values): the format's header is a Python dict literal."""
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x93NUMPY\x01\x00"
+        size = int.from_bytes(f.read(2), "little")
+        header = ast.literal_eval(f.read(size).decode("latin-1"))
+        assert header["descr"] == "<f4" and not header["fortran_order"], header
+        values = array.array("f")
+        values.frombytes(f.read())
+    return header["shape"], values
+
+
+@case
+def last_layer_probe_reads_what_the_model_reads():
+    feats = tempdir()
+    res = probe("--data", shapes(), "--layers", "every:4", "--save-features", feats,
+                "-o", os.path.join(feats, "table.csv"))
+    assert res["classes"] == sorted(MODEL_CLASSES), res["classes"]
+    assert res["train"] == 320 and res["validation"] == 80, res
+    last = res["layers"][-1]
+    assert last["layer"] == "predictions" and last["features"] == 4, last
+    # The model's own answer on the same validation pictures: the argmax of its softmax.
+    (n, k), probs = read_npy(os.path.join(feats, "predictions.npy"))
+    _, labels = read_npy(os.path.join(feats, "labels.npy"))
+    right = 0
+    for i in range(res["train"], n):
+        row = probs[i * k:(i + 1) * k]
+        said = MODEL_CLASSES[max(range(k), key=row.__getitem__)]
+        right += res["classes"].index(said) == int(labels[i])
+    own = right / (n - res["train"])
+    print(f"# validation accuracy: model {own:.3f}, probe on its last layer "
+          f"{last['val_accuracy']:.3f}; chance {res['chance']:.3f}")
+    assert own > 0.9, own
+    assert abs(last["val_accuracy"] - own) <= 0.025, (last, own)  # two pictures of 80
+    # Deep layers know the classes; the input's mean colour does not.
+    first = res["layers"][0]
+    assert first["layer"] == "input_layer" and first["val_accuracy"] < res["chance"] + 0.15, first
+    # The CSV holds the same table.
+    with open(os.path.join(feats, "table.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["layer"] for r in rows] == [layer["layer"] for layer in res["layers"]]
+    assert abs(float(rows[-1]["val_accuracy"]) - last["val_accuracy"]) < 1e-5
+
+
+@case
+def shuffled_weights_give_probes_near_chance():
+    trained = probe("--data", shapes(), "--layers", "every:3")
+    shuffled = probe("--data", shapes(), "--layers", "every:3", "--shuffle-weights", "3")
+    assert shuffled["shuffled_weights"] and shuffled["chance"] == trained["chance"]
+
+    def deep_mean(res):
+        deep = res["layers"][len(res["layers"]) * 2 // 3:]
+        return sum(layer["val_accuracy"] for layer in deep) / len(deep)
+
+    t, s, chance = deep_mean(trained), deep_mean(shuffled), trained["chance"]
+    print(f"# mean validation accuracy of the deepest third: trained {t:.3f}, shuffled "
+          f"{s:.3f}; chance {chance:.3f}")
+    assert t > 0.85, t
+    assert s < chance + 0.12, s
+    assert shuffled["layers"][-1]["val_accuracy"] < chance + 0.12, shuffled["layers"][-1]
+
+
+@case
+def pytorch_fits_the_same_probes():
+    feats = tempdir()
+    res = probe("--data", shapes(), "--layers", "every:5", "--save-features", feats)
+    r = subprocess.run([PYTHON, source("tests", "train", "probe-torch.py"), feats,
+                        str(res["train"])], capture_output=True, text=True)
+    if r.returncode == 77:
+        raise Skip(r.stdout.strip())
+    assert r.returncode == 0, r.stderr
+    torch_acc = json.loads(r.stdout)
+    worst = max(abs(layer["val_accuracy"] - torch_acc[layer["layer"].replace("/", ".")])
+                for layer in res["layers"])
+    print(f"# {len(res['layers'])} layers: largest gap to PyTorch {worst:.4f}")
+    assert len(torch_acc) == len(res["layers"]), torch_acc
+    assert worst <= 0.02, worst
+
+
+@case
+def features_stream_in_groups_with_the_same_result():
+    data = shapes()
+    whole = probe("--data", data, "--layers", "every:10")
+    # A budget below one layer's features: one pass per layer.
+    parts = probe("--data", data, "--layers", "every:10", "--group-mb", "0.001")
+    assert whole["passes"] == 1 and parts["passes"] == len(parts["layers"]), (whole, parts)
+    assert [layer["val_accuracy"] for layer in whole["layers"]] == \
+        [layer["val_accuracy"] for layer in parts["layers"]]
+
+
+@case
+def unknown_layer_and_missing_classes_are_named():
+    r = offshoot("probe", "@default", "--data", shapes(), "--layers", "no_such_layer")
+    assert r.returncode != 0 and "no_such_layer" in r.stderr, r.stderr
+    empty = tempdir()
+    os.makedirs(os.path.join(empty, "only"))
+    r = offshoot("probe", "@default", "--data", empty)
+    assert r.returncode != 0 and "only" in r.stderr, r.stderr
+
+
+main()
