@@ -120,4 +120,20 @@ def names_that_do_not_fit_are_a_warning():
     assert "5 class names for 4 classes: the names are not used" in r.stderr, r.stderr
 
 
+
+@case
+def an_onnx_export_keeps_the_models_own_rescaling():
+    """The export writes Rescaling(1/255) as a Mul by a scalar: the pictures are still given
+    at 0..255 (scaled twice, the default model called a circle a square)."""
+    d = samples()
+    onnx = os.path.join(tempdir(), "default.onnx")
+    r = offshoot("export", "@default", "-o", onnx)
+    assert r.returncode == 0, r.stderr
+    for model in ["@default", onnx]:
+        r = offshoot("run", model, os.path.join(d, "circle-1.png"))
+        assert r.returncode == 0, r.stderr
+        assert "(0..255)" in r.stdout and "rescales its input itself" in r.stdout, r.stdout
+        out = top(offshoot_json("run", model, os.path.join(d, "circle-1.png")))
+        assert out["top"][0]["label"] == "circle" and out["top"][0]["p"] > 0.99, (model, out["top"])
+
 main()

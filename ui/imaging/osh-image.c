@@ -251,10 +251,20 @@ input_shape (const OshGraph *g, OshShape *s)
   return false;
 }
 
+/* A Keras Rescaling/Normalization layer, or what exporters make of a Rescaling(1/255) or
+ * (1/127.5): a Mul by a scalar of at most 1/100 or a Div by one of at least 100 (ONNX
+ * exports, Offshoot's own included, name no layer class, so the value tells). */
 static bool
-is_normalizing (const char *class_name)
+is_normalizing (const OshLayer *l)
 {
-  return strcmp (class_name, "Rescaling") == 0 || strcmp (class_name, "Normalization") == 0;
+  if (strcmp (l->class_name, "Rescaling") == 0 || strcmp (l->class_name, "Normalization") == 0)
+    return true;
+  bool mul = strcmp (l->class_name, "Mul") == 0, div = strcmp (l->class_name, "Div") == 0;
+  if (!(mul || div) || l->n_weights != 1 || !l->weights[0].value || !l->weights[0].value->data
+      || osh_tensor_numel (l->weights[0].value) != 1)
+    return false;
+  float v = l->weights[0].value->data[0];
+  return mul ? v > 0 && v <= 0.01f : v >= 100;
 }
 
 /* Whether a Rescaling/Normalization layer is among the first few layers after the input,
@@ -273,7 +283,7 @@ starts_with_normalization (const OshGraph *g, int from_node, int depth)
       if (!consumes)
         continue;
       const OshLayer *layer = &g->layers[node->layer];
-      if (is_normalizing (layer->class_name))
+      if (is_normalizing (layer))
         return true;
       if (layer->is_model)
         {
