@@ -57,4 +57,3 @@ OSH_ISA_FN (osh_pool_rows) (const OshPoolJob *j, int64_t begin, int64_t end)
         }
     }
 }
-
