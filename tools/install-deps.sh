@@ -3,6 +3,7 @@
 # Every package the build, the app and the tests use is named here and nowhere else.
 #   tools/install-deps.sh           what the app needs to build and run (./dev.sh run)
 #   tools/install-deps.sh --tests   that, plus what the tests use: tools and the npm references
+#   tools/install-deps.sh --arm64   the test tools, plus the arm64 cross build's (tools/arm64-check.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +27,16 @@ TEST_PACKAGES=(
   # tests: the source format (tools/format.sh, the format suite)
   clang-format
 )
+ARM64_PACKAGES=(
+  # tools/arm64-check.sh: the cross compiler, an arm64 sysroot from Debian's packages, and
+  # qemu registered for arm64 programs (so the HDF5 guard's child and the CLI tests run too)
+  gcc-aarch64-linux-gnu mmdebstrap qemu-user qemu-user-binfmt
+)
 tests=false
-[[ ${1:-} == --tests ]] && tests=true && PACKAGES+=("${TEST_PACKAGES[@]}")
+case ${1:-} in
+  --tests) tests=true && PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+  --arm64) PACKAGES+=("${TEST_PACKAGES[@]}" "${ARM64_PACKAGES[@]}") ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -57,11 +57,13 @@ osh_exec_blas_core_hint (void)
   const char *core = openblas_get_corename ();
   if (getenv ("OPENBLAS_CORETYPE") || !core || strcmp (core, "Prescott") != 0)
     return NULL;
+#ifdef __x86_64__ /* Prescott is an x86 core name; other CPUs have no such mix-up */
   __builtin_cpu_init ();
   if (__builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl"))
     return "SkylakeX";
   if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
     return "Haswell";
+#endif
   return NULL;
 }
 

@@ -230,6 +230,11 @@ osh_fp_flush_denormals (void)
   unsigned saved = _mm_getcsr ();
   _mm_setcsr (saved | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
   return saved;
+#elif defined(__aarch64__)
+  uint64_t saved;
+  __asm__ volatile ("mrs %0, fpcr" : "=r"(saved));
+  __asm__ volatile ("msr fpcr, %0" : : "r"(saved | (1u << 24))); /* FZ: inputs and results */
+  return (unsigned) saved; /* FPCR's upper half is reserved, zero */
 #else
   return 0;
 #endif
@@ -240,6 +245,8 @@ osh_fp_restore (unsigned saved)
 {
 #ifdef __SSE__
   _mm_setcsr (saved);
+#elif defined(__aarch64__)
+  __asm__ volatile ("msr fpcr, %0" : : "r"((uint64_t) saved));
 #else
   (void) saved;
 #endif

@@ -22,10 +22,19 @@ ONNX_FIX = source("tests", "onnx", "fixtures")
 TFJS_FIX = source("tests", "parity", "fixtures", "conv2d_same_stride2")
 
 
+def x86_64_program():
+    """Whether BINARY is an x86-64 ELF file (e_machine 62)."""
+    with open(BINARY, "rb") as f:
+        head = f.read(20)
+    return head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little") == 62
+
+
 def emulated(*args, isa=None):
     """Runs the binary under qemu-x86_64 -cpu Nehalem."""
     if platform.machine() != "x86_64":
         raise Skip("not an x86-64 machine")
+    if not x86_64_program():
+        raise Skip("the binary is not an x86-64 program (a cross build: tools/arm64-check.sh)")
     if not QEMU:
         raise Skip("no qemu-x86_64 (Debian's qemu-user; tools/install-deps.sh installs it)")
     if VALGRIND:

@@ -153,7 +153,8 @@ test_captures_nchw (void)
 {
   Fixture f = load ();
   OshPlan *nchw = plan (&f, true, true), *mixed = plan (&f, false, true);
-  for (int i = 0; i < N_CAPTURED; i++)
+  /* The convolutions switch to channels-last only where the packed kernel runs them. */
+  for (int i = 0; osh_test_packed_conv () && i < N_CAPTURED; i++)
     {
       g_autofree char *back = g_strdup_printf ("%s (to NCHW)", captured[i]);
       g_assert_true (has_step (mixed, back));
