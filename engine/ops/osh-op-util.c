@@ -232,8 +232,8 @@ osh_fp_flush_denormals (void)
   return saved;
 #elif defined(__aarch64__)
   uint64_t saved;
-  __asm__ volatile ("mrs %0, fpcr" : "=r"(saved));
-  __asm__ volatile ("msr fpcr, %0" : : "r"(saved | (1u << 24))); /* FZ: inputs and results */
+  __asm__ volatile("mrs %0, fpcr" : "=r"(saved));
+  __asm__ volatile("msr fpcr, %0" : : "r"(saved | (1u << 24))); /* FZ: inputs and results */
   return (unsigned) saved; /* FPCR's upper half is reserved, zero */
 #else
   return 0;
@@ -246,7 +246,7 @@ osh_fp_restore (unsigned saved)
 #ifdef __SSE__
   _mm_setcsr (saved);
 #elif defined(__aarch64__)
-  __asm__ volatile ("msr fpcr, %0" : : "r"((uint64_t) saved));
+  __asm__ volatile("msr fpcr, %0" : : "r"((uint64_t) saved));
 #else
   (void) saved;
 #endif
