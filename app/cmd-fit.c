@@ -174,22 +174,89 @@ typedef struct
 {
   const char *model, *data, *out;
   int epochs, batch, threads;
-  double lr, momentum, val_split;
-  bool nesterov, shuffle, json;
+  double lr, momentum, val_split, weight_decay, alpha, warmup_lr, clipnorm, clipvalue,
+      global_clipnorm;
+  int64_t decay_steps, warmup_steps; /* decay_steps 0: every step of the run */
+  bool nesterov, shuffle, json, cosine;
   OshOptimKind optimizer;
   uint64_t seed;
 } FitArgs;
 
+/* A numeric option: where it goes, its range, and how the error describes it. */
+typedef struct
+{
+  const char *flag;
+  double lo, hi;
+  bool lo_open, integer;
+  const char *wanted;
+} FitNumber;
+
+static const FitNumber fit_numbers[] = {
+  { "--epochs", 1, 100000, false, true, "a whole number of epochs from 1 to 100000" },
+  { "--batch", 1, 4096, false, true, "a batch size from 1 to 4096" },
+  { "--lr", 0, INFINITY, true, false, "a learning rate above 0" },
+  { "--momentum", 0, 0.999999, false, false, "a momentum from 0 to below 1" },
+  { "--val-split", 0, 0.999999, false, false, "a fraction from 0 to below 1" },
+  { "--threads", 1, 256, false, true, "a thread count from 1 to 256" },
+  { "--seed", 0, 9007199254740992.0, false, true, "a whole number from 0" },
+  { "--weight-decay", 0, INFINITY, false, false, "a weight decay of 0 or more" },
+  { "--decay-steps", 1, 1e12, false, true, "a whole number of steps from 1" },
+  { "--cosine-alpha", 0, 1, false, false, "a fraction of the learning rate from 0 to 1" },
+  { "--warmup-steps", 1, 1e12, false, true, "a whole number of steps from 1" },
+  { "--warmup-lr", 0, INFINITY, true, false, "a learning rate above 0" },
+  { "--clipnorm", 0, INFINITY, true, false, "a norm above 0" },
+  { "--clipvalue", 0, INFINITY, true, false, "a bound above 0" },
+  { "--global-clipnorm", 0, INFINITY, true, false, "a norm above 0" },
+};
+
+static void
+set_number (FitArgs *a, const char *flag, double v)
+{
+  if (strcmp (flag, "--epochs") == 0)
+    a->epochs = (int) v;
+  else if (strcmp (flag, "--batch") == 0)
+    a->batch = (int) v;
+  else if (strcmp (flag, "--lr") == 0)
+    a->lr = v;
+  else if (strcmp (flag, "--momentum") == 0)
+    a->momentum = v;
+  else if (strcmp (flag, "--val-split") == 0)
+    a->val_split = v;
+  else if (strcmp (flag, "--threads") == 0)
+    a->threads = (int) v;
+  else if (strcmp (flag, "--seed") == 0)
+    a->seed = (uint64_t) v;
+  else if (strcmp (flag, "--weight-decay") == 0)
+    a->weight_decay = v;
+  else if (strcmp (flag, "--decay-steps") == 0)
+    a->decay_steps = (int64_t) v;
+  else if (strcmp (flag, "--cosine-alpha") == 0)
+    a->alpha = v;
+  else if (strcmp (flag, "--warmup-steps") == 0)
+    a->warmup_steps = (int64_t) v;
+  else if (strcmp (flag, "--warmup-lr") == 0)
+    a->warmup_lr = v;
+  else if (strcmp (flag, "--clipnorm") == 0)
+    a->clipnorm = v;
+  else if (strcmp (flag, "--clipvalue") == 0)
+    a->clipvalue = v;
+  else if (strcmp (flag, "--global-clipnorm") == 0)
+    a->global_clipnorm = v;
+}
+
 static int
 parse_args (int argc, char **argv, FitArgs *a)
 {
-  *a = (FitArgs){
-    .epochs = 10, .batch = 32, .threads = 1, .val_split = 0.2, .shuffle = true, .seed = 1
-  };
+  *a = (FitArgs){ .epochs = 10,
+                  .batch = 32,
+                  .threads = 1,
+                  .val_split = 0.2,
+                  .shuffle = true,
+                  .seed = 1,
+                  .weight_decay = -1 };
   for (int i = 1; i < argc; i++)
     {
       const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-      char *end = NULL;
       if (strcmp (arg, "--json") == 0)
         a->json = true;
       else if (strcmp (arg, "--no-shuffle") == 0)
@@ -210,39 +277,58 @@ parse_args (int argc, char **argv, FitArgs *a)
         a->data = val, i++;
       else if (strcmp (arg, "--optimizer") == 0)
         {
-          if (strcmp (val, "sgd") != 0 && strcmp (val, "adam") != 0)
-            return osh_cli_usage_error (argv[0], "--optimizer is sgd or adam, not '%s'", val);
-          a->optimizer = val[0] == 's' ? OSH_OPTIM_SGD : OSH_OPTIM_ADAM;
+          if (strcmp (val, "sgd") == 0)
+            a->optimizer = OSH_OPTIM_SGD;
+          else if (strcmp (val, "adam") == 0)
+            a->optimizer = OSH_OPTIM_ADAM;
+          else if (strcmp (val, "adamw") == 0)
+            a->optimizer = OSH_OPTIM_ADAMW;
+          else
+            return osh_cli_bad_value (argv[0], arg, val, "sgd, adam or adamw");
+          i++;
+        }
+      else if (strcmp (arg, "--schedule") == 0)
+        {
+          if (strcmp (val, "constant") != 0 && strcmp (val, "cosine") != 0)
+            return osh_cli_bad_value (argv[0], arg, val, "constant or cosine");
+          a->cosine = val[0] == 'c' && val[1] == 'o' && val[2] == 's';
           i++;
         }
       else
         {
+          const FitNumber *num = NULL;
+          for (size_t k = 0; k < G_N_ELEMENTS (fit_numbers); k++)
+            if (strcmp (arg, fit_numbers[k].flag) == 0)
+              num = &fit_numbers[k];
+          if (!num)
+            return osh_cli_usage_error (argv[0], "unknown option %s", arg);
+          char *end = NULL;
           double v = strtod (val, &end);
-          if (end == val || *end || !isfinite (v))
-            return osh_cli_usage_error (argv[0], "%s takes a number, not '%s'", arg, val);
+          if (end == val || *end || !isfinite (v) || v < num->lo || v > num->hi
+              || (num->lo_open && v == num->lo) || (num->integer && v != floor (v)))
+            return osh_cli_bad_value (argv[0], arg, val, num->wanted);
+          set_number (a, arg, v);
           i++;
-          if (strcmp (arg, "--epochs") == 0 && v >= 1 && v <= 100000)
-            a->epochs = (int) v;
-          else if (strcmp (arg, "--batch") == 0 && v >= 1 && v <= 4096)
-            a->batch = (int) v;
-          else if (strcmp (arg, "--lr") == 0 && v > 0)
-            a->lr = v;
-          else if (strcmp (arg, "--momentum") == 0 && v >= 0 && v < 1)
-            a->momentum = v;
-          else if (strcmp (arg, "--val-split") == 0 && v >= 0 && v < 1)
-            a->val_split = v;
-          else if (strcmp (arg, "--threads") == 0 && v >= 1 && v <= 256)
-            a->threads = (int) v;
-          else if (strcmp (arg, "--seed") == 0 && v >= 0)
-            a->seed = (uint64_t) v;
-          else
-            return osh_cli_usage_error (argv[0], "bad option or value: %s %s", arg, val);
         }
     }
   if (!a->model || !a->data || !a->out)
     return osh_cli_usage_error (argv[0], !a->model  ? "which model?"
                                          : !a->data ? "--data DIR is required"
                                                     : "-o OUT is required");
+  if ((a->clipnorm > 0) + (a->clipvalue > 0) + (a->global_clipnorm > 0) > 1)
+    return osh_cli_usage_error (argv[0], "--clipnorm, --clipvalue and --global-clipnorm: give "
+                                         "at most one (Keras takes one kind of clipping)");
+  if (!a->cosine && (a->decay_steps || a->alpha > 0 || a->warmup_steps || a->warmup_lr > 0))
+    return osh_cli_usage_error (argv[0], "--decay-steps, --cosine-alpha, --warmup-steps and "
+                                         "--warmup-lr shape the cosine schedule: add --schedule "
+                                         "cosine");
+  if ((a->warmup_steps > 0) != (a->warmup_lr > 0))
+    return osh_cli_usage_error (argv[0], "--warmup-steps and --warmup-lr go together (the rate "
+                                         "rises from --lr to --warmup-lr over the steps)");
+  if (a->momentum > 0 && a->optimizer != OSH_OPTIM_SGD)
+    return osh_cli_usage_error (argv[0], "--momentum is SGD's (add --optimizer sgd)");
+  if (a->nesterov && a->optimizer != OSH_OPTIM_SGD)
+    return osh_cli_usage_error (argv[0], "--nesterov is SGD's (add --optimizer sgd)");
   return OSH_EXIT_OK;
 }
 
@@ -274,9 +360,28 @@ fit (const FitArgs *a, OshCliEdits *edits, OshCliData *data, FitCache *cache, js
   to.learning_rate = a->lr;
   to.momentum = a->momentum;
   to.nesterov = a->nesterov;
+  to.weight_decay = a->weight_decay;
+  to.clipnorm = a->clipnorm;
+  to.clipvalue = a->clipvalue;
+  to.global_clipnorm = a->global_clipnorm;
   to.seed = a->seed;
   to.max_batch = a->batch;
   to.threads = a->threads;
+  /* The split is by count, so the steps per epoch are known before the features. */
+  int64_t n_fit =
+      (int64_t) data->examples->len - (int64_t) floor ((double) data->examples->len * a->val_split);
+  if (a->cosine)
+    {
+      /* Keras's CosineDecay needs decay_steps; by default the run's every step. */
+      int64_t per_epoch = (n_fit + a->batch - 1) / a->batch;
+      to.schedule = OSH_SCHEDULE_COSINE;
+      to.decay_steps = a->decay_steps ? a->decay_steps : per_epoch * a->epochs;
+      to.alpha = a->alpha;
+      to.warmup_steps = a->warmup_steps;
+      to.warmup_target = a->warmup_lr;
+      if (a->warmup_steps && !a->decay_steps)
+        to.decay_steps = to.decay_steps > a->warmup_steps ? to.decay_steps - a->warmup_steps : 1;
+    }
   t = osh_trainer_new (g, g->n_outputs - 1, (const char *const *) cut->pdata, (int) cut->len, &to,
                        &err);
   if (t && osh_trainer_n_trainable (t) == 0)
@@ -327,6 +432,10 @@ fit (const FitArgs *a, OshCliEdits *edits, OshCliData *data, FitCache *cache, js
           snprintf (key, sizeof key, "val_%s", metric);
           json_object_set_new (row, key, json_real (va.metric));
         }
+      int64_t steps = (e + 1) * ((n_train + a->batch - 1) / a->batch);
+      /* The rate of the epoch's last step, as the schedule gave it. */
+      json_object_set_new (row, "learning_rate",
+                           json_real (osh_train_learning_rate (&to, steps - 1)));
       json_object_set_new (row, "seconds", json_real (seconds));
       json_object_set_new (row, "cpu_seconds", json_real (cpu));
       json_array_append_new (history, row);

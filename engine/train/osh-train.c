@@ -10,12 +10,6 @@
 #include "osh-grad.h"
 #include "osh-shapes.h"
 
-typedef struct
-{
-  float *w, *g, *m, *v;
-  int64_t n;
-} OshParam;
-
 struct OshTrainer
 {
   OshGraph *g;
@@ -33,7 +27,7 @@ struct OshTrainer
   int out; /* the value of the output */
   OshGradScratch scr;
 
-  OshParam *params;
+  OshTrainParam *params;
   int n_params;
   int64_t step;
   float *dout;
@@ -46,6 +40,7 @@ osh_train_options_default (void)
                             .beta_1 = 0.9,
                             .beta_2 = 0.999,
                             .epsilon = 1e-7,
+                            .weight_decay = -1,
                             .seed = 1,
                             .max_batch = 32 };
 }
@@ -157,7 +152,7 @@ add_params (OshTrainer *t, OshError *err)
     for (int w = 0; w < 4; w++)
       if (t->layers[i].wt[w].g)
         {
-          OshParam *p = &t->params[t->n_params++];
+          OshTrainParam *p = &t->params[t->n_params++];
           p->w = t->layers[i].wt[w].w;
           p->g = t->layers[i].wt[w].g;
           p->n = t->layers[i].wt[w].n;
@@ -198,7 +193,7 @@ osh_trainer_new (OshGraph *g, int output, const char *const *cut, int n_cut,
         osh_fail (err, OSH_ERR_NOT_FOUND, "no layer '%s' to train from", cut[i]);
         return NULL;
       }
-  if (!osh_graph_infer_shapes (g, err))
+  if ((opt && !osh_train_options_check (opt, err)) || !osh_graph_infer_shapes (g, err))
     return NULL;
   OshTrainer *t = calloc (1, sizeof *t);
   char *state = calloc ((size_t) g->n_nodes, 1);
@@ -399,48 +394,6 @@ logits_of (const OshTrainer *t)
   return t->vals[t->out].x;
 }
 
-static void
-step_optimizer (OshTrainer *t)
-{
-  const OshTrainOptions *o = &t->opt;
-  t->step++;
-  if (o->optimizer == OSH_OPTIM_SGD)
-    {
-      float lr = (float) (o->learning_rate > 0 ? o->learning_rate : 0.01), mu = (float) o->momentum;
-      for (int i = 0; i < t->n_params; i++)
-        {
-          OshParam *p = &t->params[i];
-          for (int64_t j = 0; j < p->n; j++)
-            {
-              if (mu == 0.0f)
-                {
-                  p->w[j] -= lr * p->g[j];
-                  continue;
-                }
-              p->m[j] = mu * p->m[j] - lr * p->g[j];
-              p->w[j] += o->nesterov ? mu * p->m[j] - lr * p->g[j] : p->m[j];
-            }
-        }
-      return;
-    }
-  double lr = o->learning_rate > 0 ? o->learning_rate : 0.001;
-  double b1 = o->beta_1, b2 = o->beta_2;
-  float alpha =
-      (float) (lr * sqrt (1.0 - pow (b2, (double) t->step)) / (1.0 - pow (b1, (double) t->step)));
-  float eps = (float) o->epsilon, c1 = (float) (1.0 - b1), c2 = (float) (1.0 - b2);
-  for (int i = 0; i < t->n_params; i++)
-    {
-      OshParam *p = &t->params[i];
-      for (int64_t j = 0; j < p->n; j++)
-        {
-          float g = p->g[j];
-          p->m[j] += (g - p->m[j]) * c1;
-          p->v[j] += (g * g - p->v[j]) * c2;
-          p->w[j] -= alpha * p->m[j] / (sqrtf (p->v[j]) + eps);
-        }
-    }
-}
-
 bool
 osh_trainer_train_batch (OshTrainer *t, const float *const *features, const float *targets,
                          int64_t batch, OshTrainStats *stats, OshError *err)
@@ -463,7 +416,7 @@ osh_trainer_train_batch (OshTrainer *t, const float *const *features, const floa
         t->dout[j] = d > 1e-12f ? t->dout[j] / d : 0.0f;
       }
   backward (t, t->dout, batch, true, false);
-  step_optimizer (t);
+  osh_train_optimizer_step (&t->opt, t->params, t->n_params, ++t->step);
   if (stats)
     *stats = s;
   return true;

@@ -25,6 +25,13 @@
  * "sum_over_batch_size". Optimizers follow Keras 3's update formulas and defaults:
  *   SGD:  m = μ·m − lr·g;  w += m  (Nesterov: w += μ·m − lr·g);  without momentum w −= lr·g
  *   Adam: α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ);  m += (g−m)(1−β₁);  v += (g²−v)(1−β₂);  w −= α·m/(√v + ε)
+ *   AdamW: Adam after the decay w −= w·wd·lr (Keras applies it to every trained weight before
+ *     the update, any optimizer given a weight_decay; AdamW's default is 0.004)
+ *   clipping first: clipnorm g·c/max(‖g‖, c) per weight; global_clipnorm g·min(1, c/‖all g‖);
+ *     clipvalue clamps each element
+ *   CosineDecay at step s ≤ decay_steps: lr·((1−α)·½(1 + cos(π·s/decay_steps)) + α), then
+ *     constant; with warmup it rises linearly from lr to the target over warmup_steps, then
+ *     decays from the target.
  *
  * Layers a head may contain: Conv2D (strides, same/valid padding, dilation, an activation),
  * Dense, BatchNormalization, Activation and ReLU (relu, relu6 via max_value, leaky via
@@ -51,7 +58,14 @@ typedef enum
 {
   OSH_OPTIM_ADAM = 0,
   OSH_OPTIM_SGD,
+  OSH_OPTIM_ADAMW, /* Adam with Keras's default weight decay 0.004 */
 } OshOptimKind;
+
+typedef enum
+{
+  OSH_SCHEDULE_CONSTANT = 0,
+  OSH_SCHEDULE_COSINE, /* keras.optimizers.schedules.CosineDecay */
+} OshScheduleKind;
 
 typedef struct
 {
@@ -60,6 +74,19 @@ typedef struct
   double momentum;                /* SGD, default 0 */
   bool nesterov;                  /* SGD */
   double beta_1, beta_2, epsilon; /* Adam: 0.9, 0.999, 1e-7 */
+  double weight_decay;            /* < 0: the optimizer's Keras default (AdamW 0.004, else none) */
+  /* The learning rate at step s (0 for the first batch): constant, or CosineDecay over
+   * decay_steps to alpha × the rate, after warmup_steps of a linear rise to warmup_target when
+   * warmup_target > 0. */
+  OshScheduleKind schedule;
+  int64_t decay_steps;
+  double alpha;
+  int64_t warmup_steps;
+  double warmup_target;
+  /* Gradient clipping, at most one (0: off): each weight's gradient to an L2 norm of at most
+   * clipnorm, every gradient to ±clipvalue, or all together to a global norm of at most
+   * global_clipnorm. */
+  double clipnorm, clipvalue, global_clipnorm;
   OshLossKind loss;
   uint64_t seed;     /* Dropout's masks */
   int64_t max_batch; /* the largest batch passed in; 0 means 32 */
@@ -78,6 +105,12 @@ typedef struct
 typedef struct OshTrainer OshTrainer;
 
 OshTrainOptions osh_train_options_default (void);
+
+/* The learning rate the options give at step `step` (0-based), as Keras's schedule computes it;
+ * the options' rate or the optimizer's default when constant. */
+double osh_train_learning_rate (const OshTrainOptions *o, int64_t step);
+/* Checks the options (one clipping kind, a schedule's steps); OSH_ERR_USAGE naming the field. */
+bool osh_train_options_check (const OshTrainOptions *o, OshError *err);
 
 /* Prepares training of the head between the layers `cut` (paths; model inputs count as cut
  * too) and model output `output`. `g` must outlive the trainer; its head weights are updated in

@@ -2,8 +2,9 @@
  * tools/reference/torch-train.py with Debian's torch, in double precision) is built as a Keras
  * graph and replayed. Gradient cases: the forward output, the gradient by the input and by every
  * trainable weight, and BatchNormalization's moving statistics after a training-mode forward.
- * Trajectory cases: a few optimizer steps (SGD with momentum or Nesterov, Keras's Adam) on
- * fixed batches, the loss at each step and every weight at the end. Tolerance: max |diff| ≤
+ * Trajectory cases: a few optimizer steps (SGD with momentum or Nesterov, Keras's Adam and
+ * AdamW, decoupled weight decay, cosine decay with warmup, each kind of gradient clipping) on
+ * fixed batches, the learning rate and the loss at each step and every weight at the end. Tolerance: max |diff| ≤
  * 1e-4 × max(1, max |ref|). */
 #include <glib.h>
 #include <jansson.h>
@@ -167,12 +168,35 @@ trajectory_case (const json_t *c, const char *name)
   OshGraph *g = build (c);
   OshTrainOptions opt = osh_train_options_default ();
   const json_t *o = json_object_get (c, "optimizer");
-  opt.optimizer = strcmp (json_string_value (json_object_get (o, "kind")), "sgd") == 0
-                      ? OSH_OPTIM_SGD
-                      : OSH_OPTIM_ADAM;
+  const char *kind = json_string_value (json_object_get (o, "kind"));
+  opt.optimizer = strcmp (kind, "sgd") == 0     ? OSH_OPTIM_SGD
+                  : strcmp (kind, "adamw") == 0 ? OSH_OPTIM_ADAMW
+                                                : OSH_OPTIM_ADAM;
   opt.learning_rate = json_number_value (json_object_get (o, "lr"));
   opt.momentum = json_number_value (json_object_get (o, "momentum"));
   opt.nesterov = json_is_true (json_object_get (o, "nesterov"));
+  if (json_object_get (o, "weight_decay"))
+    opt.weight_decay = json_number_value (json_object_get (o, "weight_decay"));
+  opt.clipnorm = json_number_value (json_object_get (o, "clipnorm"));
+  opt.clipvalue = json_number_value (json_object_get (o, "clipvalue"));
+  opt.global_clipnorm = json_number_value (json_object_get (o, "global_clipnorm"));
+  const json_t *sch = json_object_get (o, "schedule");
+  if (sch)
+    {
+      opt.schedule = OSH_SCHEDULE_COSINE;
+      opt.decay_steps = json_integer_value (json_object_get (sch, "decay_steps"));
+      opt.alpha = json_number_value (json_object_get (sch, "alpha"));
+      opt.warmup_steps = json_integer_value (json_object_get (sch, "warmup_steps"));
+      opt.warmup_target = json_number_value (json_object_get (sch, "warmup_target"));
+    }
+  const json_t *lrs = json_object_get (c, "lrs");
+  for (size_t s = 0; s < json_array_size (lrs); s++)
+    {
+      double want = json_number_value (json_array_get (lrs, s));
+      double got = osh_train_learning_rate (&opt, (int64_t) s);
+      if (fabs (got - want) > 1e-12 * fmax (1.0, want))
+        g_error ("%s: learning rate at step %zu %.12g, Keras's schedule %.12g", name, s, got, want);
+    }
   const char *loss = json_string_value (json_object_get (c, "loss"));
   opt.loss = strcmp (loss, "cce") == 0   ? OSH_LOSS_CCE
              : strcmp (loss, "bce") == 0 ? OSH_LOSS_BCE

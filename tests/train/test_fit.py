@@ -107,6 +107,69 @@ def sgd_with_nesterov_and_no_shuffle_train_too():
     assert losses[-1] < losses[0], losses
 
 
+def keras_cosine(lr, step, decay_steps, alpha=0.0, warmup_steps=0, target=None):
+    """keras.optimizers.schedules.CosineDecay at `step`, from Keras's documentation."""
+    import math
+    if target is not None and step < warmup_steps:
+        return (target - lr) * step / warmup_steps + lr
+    start = lr if target is None else target
+    s = min(step - warmup_steps, decay_steps)
+    return start * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * s / decay_steps)) + alpha)
+
+
+@case
+def optimizer_schedule_and_clipping_flags_reach_the_trainer():
+    """The formulas are checked against PyTorch in test-train-torch; here the flags must arrive:
+    the history's learning rate follows CosineDecay over the run (40 pictures, 32 train in
+    batches of 8: 4 steps an epoch), AdamW's decay and each clipping change the numbers."""
+    data = shapes("masks", 40, 5)
+    base = ["--attach", "block5a_expand_conv=seg", "--epochs", "3", "--batch", "8"]
+    adam, _ = fit(data, *base)
+    assert [h["learning_rate"] for h in adam["history"]] == [0.001] * 3, adam["history"]
+    cos, _ = fit(data, *base, "--schedule", "cosine", "--cosine-alpha", "0.2")
+    want = [keras_cosine(0.001, 4 * e - 1, 12, 0.2) for e in (1, 2, 3)]
+    got = [h["learning_rate"] for h in cos["history"]]
+    assert all(abs(a - b) < 1e-12 for a, b in zip(got, want)), (got, want)
+    warm, _ = fit(data, *base, "--schedule", "cosine", "--decay-steps", "5", "--warmup-steps",
+                  "3", "--warmup-lr", "0.003", "--lr", "0.0005")
+    want = [keras_cosine(0.0005, 4 * e - 1, 5, 0, 3, 0.003) for e in (1, 2, 3)]
+    got = [h["learning_rate"] for h in warm["history"]]
+    assert all(abs(a - b) < 1e-12 for a, b in zip(got, want)), (got, want)
+    losses = {}
+    for name, extra in (("adam", []), ("adamw", ["--optimizer", "adamw"]),
+                        ("adamw 0", ["--optimizer", "adamw", "--weight-decay", "0"]),
+                        ("adam decayed", ["--weight-decay", "0.004"]),
+                        ("clipnorm", ["--clipnorm", "0.01"]),
+                        ("clipvalue", ["--clipvalue", "0.0001"]),
+                        ("global", ["--global-clipnorm", "0.01"])):
+        losses[name] = [h["val_loss"] for h in fit(data, *base, *extra)[0]["history"]]
+    # AdamW without decay is Adam; Adam given AdamW's decay is AdamW (Keras: any optimizer).
+    assert losses["adamw 0"] == losses["adam"], losses
+    assert losses["adam decayed"] == losses["adamw"], losses
+    for name in ("adamw", "clipnorm", "clipvalue", "global"):
+        assert losses[name] != losses["adam"], (name, losses)
+
+
+@case
+def bad_optimizer_values_name_the_flag():
+    data = shapes("masks", 40, 5)
+    for args, flag in ((["--optimizer", "rmsprop"], "--optimizer"), (["--lr", "0"], "--lr"),
+                       (["--schedule", "step"], "--schedule"),
+                       (["--weight-decay", "-1"], "--weight-decay"),
+                       (["--schedule", "cosine", "--decay-steps", "0"], "--decay-steps"),
+                       (["--schedule", "cosine", "--cosine-alpha", "2"], "--cosine-alpha"),
+                       (["--clipnorm", "0"], "--clipnorm"), (["--clipvalue", "x"], "--clipvalue"),
+                       (["--global-clipnorm", "-3"], "--global-clipnorm"),
+                       (["--clipnorm", "1", "--clipvalue", "1"], "--clipvalue"),
+                       (["--decay-steps", "10"], "--schedule cosine"),
+                       (["--schedule", "cosine", "--warmup-steps", "5"], "--warmup-lr"),
+                       (["--momentum", "0.9"], "--optimizer sgd"),
+                       (["--epochs", "2.5"], "--epochs")):
+        r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=seg", "--data", data,
+                     "-o", os.path.join(tempfile.mkdtemp(), "x.keras"), *args)
+        assert r.returncode == 2 and flag in r.stderr, (args, r.stderr)
+
+
 @case
 def the_bundled_samples_are_a_data_set():
     d = tempfile.mkdtemp(prefix="osh-fit-samples-")

@@ -165,16 +165,98 @@ def loss_of(kind, y, logits, target):
     return ((y - target) ** 2).mean()
 
 
+def keras_lr(opt, step):
+    """The learning rate Keras 3 uses at optimizer step `step` (0-based): constant, or
+    CosineDecay (with its optional linear warmup), written out from Keras's documentation."""
+    lr = opt["lr"]
+    sch = opt.get("schedule")
+    if not sch:
+        return lr
+    steps, alpha = sch["decay_steps"], sch.get("alpha", 0.0)
+    target, warm = sch.get("warmup_target"), sch.get("warmup_steps", 0)
+
+    def decay(s, start):
+        return start * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * s / steps)) + alpha)
+    if target is None:
+        return decay(min(step, steps), lr)
+    if step < warm:
+        return (target - lr) * step / warm + lr
+    return decay(min(step, steps + warm) - warm, target)
+
+
+def check_schedule_against_torch(opt, n):
+    """torch's CosineAnnealingLR (eta_min = alpha·lr) is the same curve up to decay_steps."""
+    sch = opt.get("schedule")
+    if not sch or sch.get("warmup_target") is not None:
+        return
+    p = torch.zeros(1, requires_grad=True)
+    o = torch.optim.SGD([p], lr=opt["lr"])
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(o, sch["decay_steps"],
+                                                     eta_min=sch.get("alpha", 0.0) * opt["lr"])
+    for step in range(min(n, sch["decay_steps"] + 1)):
+        assert abs(o.param_groups[0]["lr"] - keras_lr(opt, step)) < 1e-12, step
+        o.step()
+        cos.step()
+
+
+def keras_clip(opt, params):
+    """Keras 3's gradient clipping (optimizer._clip_gradients); checked against torch's own
+    clip_grad_value_ and clip_grad_norm_ (which adds 1e-6 to the norm, hence the tolerance).
+    Returns whether it changed anything."""
+    grads = [p.grad for p in params]
+    if opt.get("clipnorm"):
+        c = opt["clipnorm"]
+        new = [g * c / torch.clamp(g.norm(), min=c) for g in grads]
+        ref = [g.clone() for g in grads]
+        for r in ref:
+            torch.nn.utils.clip_grad_norm_([FakeParam(r)], c)
+    elif opt.get("global_clipnorm"):
+        c = opt["global_clipnorm"]
+        total = torch.sqrt(sum((g * g).sum() for g in grads))
+        new = [g * min(1.0, c / float(total)) for g in grads]
+        ref = [g.clone() for g in grads]
+        torch.nn.utils.clip_grad_norm_([FakeParam(r) for r in ref], c)
+    elif opt.get("clipvalue"):
+        c = opt["clipvalue"]
+        new = [g.clamp(-c, c) for g in grads]
+        ref = [g.clone() for g in grads]
+        torch.nn.utils.clip_grad_value_([FakeParam(r) for r in ref], c)
+    else:
+        return False
+    for a, b in zip(new, ref):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-9)
+    changed = any(not torch.equal(a, g) for a, g in zip(new, grads))
+    for p, g in zip(params, new):
+        p.grad = g
+    return changed
+
+
+class FakeParam:
+    """A gradient holder torch's clipping utilities accept (they read .grad)."""
+
+    def __init__(self, g):
+        self.grad = g
+
+
 def trajectory_case(case):
     weights = to_torch(case)
     params = [w for layer in case["layers"] for i, w in enumerate(weights[layer["name"]])
               if i in trainable_slots(layer)]
     opt = case["optimizer"]
+    kind = opt["kind"]
+    # Keras decays the weights itself (decoupled, by lr·wd) before any optimizer's update;
+    # torch's SGD weight_decay is an L2 term instead, so the decay is applied here.
+    wd = opt.get("weight_decay", 0.004 if kind == "adamw" else 0.0)
+    # torch's SGD keeps the raw gradients in its momentum and multiplies by the current rate;
+    # Keras keeps lr·g. Equal for a constant rate (torch's own step then), not under a schedule
+    # (Keras's formula over torch's gradients then).
     sgd = torch.optim.SGD(params, lr=opt["lr"], momentum=opt.get("momentum", 0.0),
-                          nesterov=opt.get("nesterov", False)) if opt["kind"] == "sgd" else None
+                          nesterov=opt.get("nesterov", False)) \
+        if kind == "sgd" and not opt.get("schedule") else None
     m = [torch.zeros_like(p) for p in params]
     v = [torch.zeros_like(p) for p in params]
-    losses = []
+    losses, lrs, clipped = [], [], 0
+    check_schedule_against_torch(opt, len(case["batches_x"]))
     for step, (bx, bt) in enumerate(zip(case["batches_x"], case["batches_t"]), start=1):
         x = torch.tensor(np.array(bx, np.float32), dtype=torch.float64)
         t = torch.tensor(np.array(bt, np.float32), dtype=torch.float64)
@@ -184,11 +266,21 @@ def trajectory_case(case):
             p.grad = None
         loss.backward()
         losses.append(float(loss))
+        lr = keras_lr(opt, step - 1)
+        lrs.append(lr)
         with torch.no_grad():
+            clipped += keras_clip(opt, params)
+            for p in params:
+                p -= p * wd * lr
             if sgd:
                 sgd.step()
+            elif kind == "sgd":  # Keras 3's SGD
+                mu = opt.get("momentum", 0.0)
+                for p, mi in zip(params, m):
+                    mi.copy_(mu * mi - lr * p.grad)
+                    p += mu * mi - lr * p.grad if opt.get("nesterov") else mi
             else:  # Keras 3's Adam
-                b1, b2, eps, lr = 0.9, 0.999, 1e-7, opt["lr"]
+                b1, b2, eps = 0.9, 0.999, 1e-7
                 alpha = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)
                 for p, mi, vi in zip(params, m, v):
                     mi += (p.grad - mi) * (1 - b1)
@@ -197,7 +289,10 @@ def trajectory_case(case):
             for name, (mm, mv) in moving.items():
                 weights[name][2].copy_(mm)
                 weights[name][3].copy_(mv)
+    if any(opt.get(k) for k in ("clipnorm", "global_clipnorm", "clipvalue")):
+        assert clipped, f"{case['name']}: the clipping never acted"
     case["losses"] = losses
+    case["lrs"] = lrs
     case["final"] = {layer["name"]: [flat(w) for w in weights[layer["name"]]]
                      for layer in case["layers"] if layer["weights"]}
     return case
@@ -229,6 +324,7 @@ def dense(name, inputs, cin, cout, act="linear"):
 
 
 def cases():
+    global RNG
     x = rand(2, 7, 6, 3).tolist()
     out = []
 
@@ -291,6 +387,25 @@ def cases():
     traj("classifier_adam", cls(), "cce", {"kind": "adam", "lr": 0.01}, (4, 4, 4), (3,))
     traj("regression_sgd_momentum", [conv("c", ["input"], 4, 2, k=3, act="tanh")], "mse",
          {"kind": "sgd", "lr": 0.05, "momentum": 0.8}, (4, 4, 4), (4, 4, 2))
+    # (Their numbers from a generator of their own: the cases above keep theirs.)
+    main_rng, RNG = RNG, np.random.default_rng(1919)
+    # Keras 3's AdamW (its default weight decay 0.004, then a large one), cosine decay with and
+    # without warmup, each kind of gradient clipping, decoupled weight decay on SGD.
+    traj("classifier_adamw_default_decay", cls(), "cce", {"kind": "adamw", "lr": 0.05},
+         (4, 4, 4), (3,), steps=6)
+    traj("seg_adamw_decay", seg(), "bce", {"kind": "adamw", "lr": 0.01, "weight_decay": 0.5},
+         (5, 5, 4), (5, 5, 1))
+    traj("seg_sgd_cosine_clipnorm", seg(), "bce",
+         {"kind": "sgd", "lr": 0.2, "momentum": 0.9, "clipnorm": 0.05,
+          "schedule": {"decay_steps": 4, "alpha": 0.1}}, (5, 5, 4), (5, 5, 1), steps=6)
+    traj("classifier_adam_warmup_global_clipnorm", cls(), "cce",
+         {"kind": "adam", "lr": 0.01, "global_clipnorm": 0.05,
+          "schedule": {"decay_steps": 3, "warmup_steps": 2, "warmup_target": 0.05}},
+         (4, 4, 4), (3,), steps=7)
+    traj("regression_sgd_clipvalue_decay", [conv("c", ["input"], 4, 2, k=3, act="tanh")], "mse",
+         {"kind": "sgd", "lr": 0.05, "clipvalue": 0.02, "weight_decay": 0.3},
+         (4, 4, 4), (4, 4, 2))
+    RNG = main_rng
     return out
 
 
