@@ -40,8 +40,9 @@ bool
 osh_train_options_check (const OshTrainOptions *o, OshError *err)
 {
   if ((o->clipnorm > 0) + (o->clipvalue > 0) + (o->global_clipnorm > 0) > 1)
-    return osh_fail (err, OSH_ERR_USAGE,
-                     "only one of clipnorm, clipvalue and global_clipnorm can be set (as in Keras)");
+    return osh_fail (
+        err, OSH_ERR_USAGE,
+        "only one of clipnorm, clipvalue and global_clipnorm can be set (as in Keras)");
   if (o->clipnorm < 0 || o->clipvalue < 0 || o->global_clipnorm < 0)
     return osh_fail (err, OSH_ERR_USAGE, "a clipping bound must be positive");
   if (o->schedule == OSH_SCHEDULE_COSINE && o->decay_steps < 1)
@@ -106,7 +107,7 @@ osh_train_optimizer_step (const OshTrainOptions *o, OshTrainParam *params, int n
   /* Keras evaluates the schedule at `iterations`, the steps done before this one. */
   double lr = osh_train_learning_rate (o, step - 1);
   clip (o, params, n_params);
-  double wd = o->weight_decay >= 0 ? o->weight_decay
+  double wd = o->weight_decay >= 0              ? o->weight_decay
               : o->optimizer == OSH_OPTIM_ADAMW ? 0.004
                                                 : 0.0;
   if (wd > 0)
@@ -136,7 +137,8 @@ osh_train_optimizer_step (const OshTrainOptions *o, OshTrainParam *params, int n
       return;
     }
   double b1 = o->beta_1, b2 = o->beta_2;
-  float alpha = (float) (lr * sqrt (1.0 - pow (b2, (double) step)) / (1.0 - pow (b1, (double) step)));
+  float alpha =
+      (float) (lr * sqrt (1.0 - pow (b2, (double) step)) / (1.0 - pow (b1, (double) step)));
   float eps = (float) o->epsilon, c1 = (float) (1.0 - b1), c2 = (float) (1.0 - b2);
   for (int i = 0; i < n_params; i++)
     {

@@ -47,12 +47,19 @@
 
 typedef enum
 {
-  OSH_LOSS_AUTO = 0, /* by the output: softmax → cce, one channel map → bce, else mse */
-  OSH_LOSS_CCE,      /* categorical cross-entropy on probabilities (Keras clips to 1e-7) */
-  OSH_LOSS_BCE,      /* binary cross-entropy on logits (the pre-sigmoid value when the output
+  OSH_LOSS_AUTO = 0,   /* by the output: softmax → cce, one channel map → bce, else mse */
+  OSH_LOSS_CCE,        /* categorical cross-entropy on probabilities (Keras clips to 1e-7) */
+  OSH_LOSS_BCE,        /* binary cross-entropy on logits (the pre-sigmoid value when the output
                         layer ends in a sigmoid) against targets in 0..1 */
-  OSH_LOSS_MSE,      /* mean squared error */
+  OSH_LOSS_MSE,        /* mean squared error */
+  OSH_LOSS_SOFTMAX_CE, /* categorical cross-entropy on logits (Keras's from_logits=True), over
+                          the last axis: a linear classifier or a per-pixel N-channel map */
+  OSH_LOSS_DICE,       /* Keras's Dice on the sigmoid of the logits, over the whole batch */
+  OSH_LOSS_BCE_DICE,   /* the sum of BCE and Dice */
 } OshLossKind;
+
+/* Mean IoU is counted for at most this many classes (a per-pixel map's channels). */
+#define OSH_TRAIN_MAX_CLASSES 64
 
 typedef enum
 {
@@ -98,9 +105,25 @@ typedef struct
   double loss;     /* mean over the batch */
   int64_t correct; /* cce: rows whose argmax matches the target's */
   int64_t count;   /* cce: rows */
-  int64_t inter;   /* bce: pixels over 0.5 in both the output and the target */
-  int64_t uni;     /* bce: pixels over 0.5 in either */
+  int64_t inter;   /* bce, dice: pixels over 0.5 in both the output and the target */
+  int64_t uni;     /* bce, dice: pixels over 0.5 in either */
+  /* cce, softmax-ce on a map: per class, pixels of it by argmax in both / either (mean IoU is
+   * the mean over classes with a union, as Keras's MeanIoU) */
+  int n_classes;
+  int64_t class_inter[OSH_TRAIN_MAX_CLASSES], class_union[OSH_TRAIN_MAX_CLASSES];
 } OshTrainStats;
+
+/* The metric a loss's stats give: accuracy (cce, softmax-ce on a vector), mean IoU (on a map),
+ * IoU at 0.5 (bce, dice; 1 when neither output nor target has a pixel over 0.5), NAN when
+ * none (mse) or nothing was counted. `name` gets "accuracy",
+ * "mean_iou", "iou" or NULL. */
+double osh_train_stats_metric (OshLossKind kind, const OshTrainStats *s, const char **name);
+/* Adds b's counts into a (the loss is not touched). */
+void osh_train_stats_add (OshTrainStats *a, const OshTrainStats *b);
+/* The loss's name in --loss: "cce", "softmax-ce", "bce", "dice", "bce-dice", "mse"; and back
+ * (false when the name is none of them). */
+const char *osh_train_loss_name (OshLossKind kind);
+bool osh_train_loss_parse (const char *name, OshLossKind *kind);
 
 typedef struct OshTrainer OshTrainer;
 
@@ -118,6 +141,12 @@ bool osh_train_options_check (const OshTrainOptions *o, OshError *err);
  * OSH_ERR_USAGE when nothing in the head is trainable or a cut path is unknown. */
 OshTrainer *osh_trainer_new (OshGraph *g, int output, const char *const *cut, int n_cut,
                              const OshTrainOptions *opt, OshError *err);
+/* Several outputs trained together (heads may share layers): the loss is the sum of each
+ * output's loss times its weight (1 unless set). The single-output calls below work on the
+ * first of them. */
+OshTrainer *osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs,
+                                     const char *const *cut, int n_cut, const OshTrainOptions *opt,
+                                     OshError *err);
 void osh_trainer_free (OshTrainer *t);
 
 int osh_trainer_n_features (const OshTrainer *t);
@@ -127,11 +156,27 @@ const OshShape *osh_trainer_output_shape (const OshTrainer *t);    /* per exampl
 int64_t osh_trainer_output_numel (const OshTrainer *t);
 OshLossKind osh_trainer_loss (const OshTrainer *t); /* resolved from OSH_LOSS_AUTO */
 int osh_trainer_n_trainable (const OshTrainer *t);  /* trainable weight tensors */
+int osh_trainer_n_outputs (const OshTrainer *t);
+const OshShape *osh_trainer_output_shape_at (const OshTrainer *t, int k);
+int64_t osh_trainer_output_numel_at (const OshTrainer *t, int k);
+OshLossKind osh_trainer_loss_at (const OshTrainer *t, int k);
+const float *osh_trainer_output_at (const OshTrainer *t, int k);
+/* Sets output k's loss (OSH_LOSS_AUTO: by the output) and weight; OSH_ERR_USAGE when the kind
+ * does not fit the output (softmax-ce on an output that already ends in a softmax). */
+bool osh_trainer_set_loss (OshTrainer *t, int k, OshLossKind kind, double weight, OshError *err);
 int64_t osh_trainer_n_params (const OshTrainer *t); /* their total size */
 
 /* One optimizer step on a batch (forward in training mode, loss, backward, update). */
 bool osh_trainer_train_batch (OshTrainer *t, const float *const *features, const float *targets,
                               int64_t batch, OshTrainStats *stats, OshError *err);
+/* The same for every output: targets[k] for output k, stats[k] its unweighted loss and
+ * metrics; *total (may be NULL) the weighted sum the step minimised. */
+bool osh_trainer_train_step (OshTrainer *t, const float *const *features,
+                             const float *const *targets, int64_t batch, OshTrainStats *stats,
+                             double *total, OshError *err);
+bool osh_trainer_evaluate_step (OshTrainer *t, const float *const *features,
+                                const float *const *targets, int64_t batch, OshTrainStats *stats,
+                                double *total, OshError *err);
 /* Forward in inference mode; loss and metrics only. */
 bool osh_trainer_evaluate_batch (OshTrainer *t, const float *const *features, const float *targets,
                                  int64_t batch, OshTrainStats *stats, OshError *err);
@@ -147,10 +192,12 @@ const float *osh_trainer_feature_grad (const OshTrainer *t, int f);
 const float *osh_trainer_weight_grad (const OshTrainer *t, const char *path, int w);
 
 /* The loss on the current output (after a forward) against `targets`, and its gradient into
- * dout (batch × output numel). */
+ * dout (batch × output numel): by the output, except for bce, dice and bce-dice, whose
+ * gradient is by the logits. `channels` is the last axis (cce and softmax-ce reduce over it,
+ * then average over the rest, as Keras does on a map). */
 double osh_train_loss (OshLossKind kind, const float *out, const float *logits,
-                       const float *targets, int64_t batch, int64_t numel, float *dout,
-                       OshTrainStats *stats);
+                       const float *targets, int64_t batch, int64_t numel, int64_t channels,
+                       float *dout, OshTrainStats *stats);
 
 /* Fisher–Yates with a splitmix64 stream advancing *state: the same order for the same seed
  * everywhere (fit's epochs, probe's split). */

@@ -106,7 +106,8 @@ def run_layer(cls, cfg, w, xs, training, frozen):
     raise ValueError(cls)
 
 
-def forward(case, x, weights, training):
+def forward(case, x, weights, training, outputs=None):
+    """The last layer's value (or those of `outputs`, a list of names) and the moving stats."""
     vals = {"input": x}
     moving = {}
     for layer in case["layers"]:
@@ -116,6 +117,8 @@ def forward(case, x, weights, training):
         vals[layer["name"]] = y
         if mv is not None:
             moving[layer["name"]] = mv
+    if outputs:
+        return [vals[o] for o in outputs], moving
     return vals[case["layers"][-1]["name"]], moving
 
 
@@ -157,12 +160,34 @@ def gradient_case(case):
     return case
 
 
+def dice(logits, target):
+    """Keras 3's Dice loss over the whole batch, on the sigmoid of the logits."""
+    p = torch.sigmoid(logits)
+    return 1 - 2 * (target * p).sum() / (target.sum() + p.sum() + 1e-7)
+
+
 def loss_of(kind, y, logits, target):
+    """Keras's losses; cce and softmax-ce reduce the last axis, then average the rest (a
+    classifier's rows, or every pixel of a map)."""
     if kind == "cce":
         return -(target * torch.log(y.clamp(1e-7, 1 - 1e-7))).sum(-1).mean()
+    if kind == "softmax-ce":
+        return -(target * F.log_softmax(logits, -1)).sum(-1).mean()
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(logits, target)
+    if kind == "dice":
+        return dice(logits, target)
+    if kind == "bce-dice":
+        return F.binary_cross_entropy_with_logits(logits, target) + dice(logits, target)
     return ((y - target) ** 2).mean()
+
+
+def logits_of(case, name, y):
+    """The engine takes bce's and dice's logits before an output's sigmoid."""
+    layer = next(la for la in case["layers"] if la["name"] == name)
+    if layer["config"].get("activation") == "sigmoid":
+        return torch.log(y / (1 - y))
+    return y
 
 
 def keras_lr(opt, step):
@@ -259,9 +284,18 @@ def trajectory_case(case):
     check_schedule_against_torch(opt, len(case["batches_x"]))
     for step, (bx, bt) in enumerate(zip(case["batches_x"], case["batches_t"]), start=1):
         x = torch.tensor(np.array(bx, np.float32), dtype=torch.float64)
-        t = torch.tensor(np.array(bt, np.float32), dtype=torch.float64)
-        y, moving = forward(case, x, weights, True)
-        loss = loss_of(case["loss"], y, y, t)
+        t = None if "heads" in case else torch.tensor(np.array(bt, np.float32),
+                                                      dtype=torch.float64)
+        if "heads" in case:  # several outputs: the weighted sum of their losses
+            heads = case["heads"]
+            ys, moving = forward(case, x, weights, True, [h["output"] for h in heads])
+            loss = sum(h.get("weight", 1.0) * loss_of(h["loss"], y, logits_of(case, h["output"], y),
+                                                      torch.tensor(np.array(ti, np.float32),
+                                                                   dtype=torch.float64))
+                       for h, y, ti in zip(heads, ys, bt))
+        else:
+            y, moving = forward(case, x, weights, True)
+            loss = loss_of(case["loss"], y, logits_of(case, case["layers"][-1]["name"], y), t)
         for p in params:
             p.grad = None
         loss.backward()
@@ -367,7 +401,7 @@ def cases():
         if loss == "cce":
             bt = [np.eye(t_shape[-1])[RNG.integers(0, t_shape[-1], batch)].tolist()
                   for _ in range(steps)]
-        elif loss == "bce":
+        elif loss in ("bce", "dice", "bce-dice"):
             bt = [(RNG.random((batch, *t_shape)) > 0.5).astype(float).tolist()
                   for _ in range(steps)]
         else:
@@ -405,6 +439,34 @@ def cases():
     traj("regression_sgd_clipvalue_decay", [conv("c", ["input"], 4, 2, k=3, act="tanh")], "mse",
          {"kind": "sgd", "lr": 0.05, "clipvalue": 0.02, "weight_decay": 0.3},
          (4, 4, 4), (4, 4, 2))
+    # Losses by output: a per-pixel softmax over 3 channels (logits, and a softmax output with
+    # cce), Dice and BCE + Dice (through an output's own sigmoid), and two heads on a shared
+    # trainable convolution trained together with loss weights.
+
+    def onehot_maps(batch, h, w, c, steps=4):
+        return [np.eye(c)[RNG.integers(0, c, (batch, h, w))].tolist() for _ in range(steps)]
+
+    def seg_c(c, act="linear"):
+        return [conv("c", ["input"], 4, 6, k=3), bn("b", ["c"], 6),
+                plain("r", "Activation", ["b"], activation="relu"),
+                conv("o", ["r"], 6, c, k=1, act=act)]
+    traj("map3_softmax_ce", seg_c(3), "softmax-ce", {"kind": "adam", "lr": 0.01}, (5, 5, 4),
+         (5, 5, 3))
+    out[-1]["batches_t"] = onehot_maps(3, 5, 5, 3)
+    traj("map3_softmax_output_cce", seg_c(3, "softmax"), "cce", {"kind": "sgd", "lr": 0.5},
+         (5, 5, 4), (5, 5, 3))
+    out[-1]["batches_t"] = onehot_maps(3, 5, 5, 3)
+    traj("seg_dice", seg_c(1), "dice", {"kind": "adam", "lr": 0.01}, (5, 5, 4), (5, 5, 1))
+    traj("seg_sigmoid_bce_dice", seg_c(1, "sigmoid"), "bce-dice", {"kind": "adam", "lr": 0.01},
+         (5, 5, 4), (5, 5, 1))
+    two = [conv("s", ["input"], 4, 5, k=3, act="relu"), conv("o", ["s"], 5, 1, k=1),
+           plain("p", "GlobalAveragePooling2D", ["s"]), dense("d", ["p"], 5, 3, act="softmax")]
+    traj("two_heads_weighted", two, "", {"kind": "adam", "lr": 0.01}, (5, 5, 4), (5, 5, 1))
+    heads = [{"output": "o", "loss": "bce", "weight": 1.0},
+             {"output": "d", "loss": "cce", "weight": 0.5}]
+    out[-1]["heads"] = heads
+    out[-1]["batches_t"] = [[(RNG.random((3, 5, 5, 1)) > 0.5).astype(float).tolist(),
+                             np.eye(3)[RNG.integers(0, 3, 3)].tolist()] for _ in range(4)]
     RNG = main_rng
     return out
 
