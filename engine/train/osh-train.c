@@ -381,6 +381,11 @@ osh_trainer_loss_at (const OshTrainer *t, int k)
 {
   return t->loss[k];
 }
+double
+osh_trainer_loss_weight_at (const OshTrainer *t, int k)
+{
+  return t->weight[k];
+}
 const float *
 osh_trainer_output_at (const OshTrainer *t, int k)
 {

@@ -160,6 +160,7 @@ int osh_trainer_n_outputs (const OshTrainer *t);
 const OshShape *osh_trainer_output_shape_at (const OshTrainer *t, int k);
 int64_t osh_trainer_output_numel_at (const OshTrainer *t, int k);
 OshLossKind osh_trainer_loss_at (const OshTrainer *t, int k);
+double osh_trainer_loss_weight_at (const OshTrainer *t, int k);
 const float *osh_trainer_output_at (const OshTrainer *t, int k);
 /* Sets output k's loss (OSH_LOSS_AUTO: by the output) and weight; OSH_ERR_USAGE when the kind
  * does not fit the output (softmax-ce on an output that already ends in a softmax). */
