@@ -101,13 +101,15 @@ make_target (const OshCliExample *e, int n_classes, OshLossKind kind, const OshS
                      name);
   int64_t c = os->dim[2], px = (int64_t) mask->width * mask->height;
   int dh = (int) os->dim[0], dw = (int) os->dim[1];
-  float *plane = g_new (float, px), *small = g_new (float, (size_t) dh * dw);
+  float *plane = g_new (float, px), *small = g_new (float, (size_t) dh *dw);
   bool ok = true;
   if (c == 1)
     {
       if (kind == OSH_LOSS_CCE || kind == OSH_LOSS_SOFTMAX_CE)
-        ok = osh_fail (err, OSH_ERR_USAGE, "output '%s' has one channel: a softmax over it is "
-                       "always 1 (use bce, dice, bce-dice or mse)", name);
+        ok = osh_fail (err, OSH_ERR_USAGE,
+                       "output '%s' has one channel: a softmax over it is "
+                       "always 1 (use bce, dice, bce-dice or mse)",
+                       name);
       for (int64_t p = 0; p < px; p++)
         plane[p] = mask->rgb[p * 3] / 255.0f;
       osh_train_area_resize (plane, mask->height, mask->width, target, dh, dw);
@@ -177,8 +179,8 @@ osh_fit_cache_fill (const OshGraph *g, OshTrainer *t, const char *const *names,
       const char *bad = !img ? e->picture : e->mask;
       ok = img && (!e->mask || mask);
       if (ok && mask && (mask->width != img->width || mask->height != img->height))
-        ok = osh_fail (err, OSH_ERR_SHAPE, "a mask of %d×%d for a picture of %d×%d",
-                       mask->width, mask->height, img->width, img->height);
+        ok = osh_fail (err, OSH_ERR_SHAPE, "a mask of %d×%d for a picture of %d×%d", mask->width,
+                       mask->height, img->width, img->height);
       for (int v = 0; ok && v < variants; v++)
         {
           int64_t row = i * variants + v;
