@@ -90,9 +90,26 @@ add_example (OshCliData *data, const char *dir, const char *name, char *mask, in
   g_ptr_array_add (data->examples, e);
 }
 
-/* The pictures directly in `dir` that have a mask (the others are listed in `orphans`). */
+/* Whether the mask NAME-mask.EXT (or NAME_mask.EXT) in `names` has a picture NAME.* there. */
 static bool
-read_loose (const char *dir, const char *masks, OshCliData *data, GString *orphans, OshError *err)
+mask_has_picture (GPtrArray *names, const char *mask)
+{
+  size_t stem = (size_t) (strrchr (mask, '.') - mask) - 5;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      if (n != mask && is_picture (n) && !is_mask_name (n) && strncmp (n, mask, stem) == 0
+          && n[stem] == '.')
+        return true;
+    }
+  return false;
+}
+
+/* The pictures directly in `dir` that have a mask (the others are listed in `orphans`, masks
+ * without a picture in `lonely`). */
+static bool
+read_loose (const char *dir, const char *masks, OshCliData *data, GString *orphans, GString *lonely,
+            OshError *err)
 {
   GPtrArray *names = sorted_entries (dir, err);
   if (!names)
@@ -100,6 +117,8 @@ read_loose (const char *dir, const char *masks, OshCliData *data, GString *orpha
   for (guint i = 0; i < names->len; i++)
     {
       const char *n = names->pdata[i];
+      if (is_picture (n) && is_mask_name (n) && !mask_has_picture (names, n))
+        g_string_append_printf (lonely, "%s%s", lonely->len ? ", " : "", n);
       char *path = g_build_filename (dir, n, NULL);
       if (is_picture (n) && !is_mask_name (n) && !g_file_test (path, G_FILE_TEST_IS_DIR))
         {
@@ -154,7 +173,7 @@ osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
   char *masks = g_build_filename (dir, "masks", NULL);
   if (!g_file_test (masks, G_FILE_TEST_IS_DIR))
     g_clear_pointer (&masks, g_free);
-  GString *orphans = g_string_new (NULL);
+  GString *orphans = g_string_new (NULL), *lonely = g_string_new (NULL);
   bool ok = true, loose = false;
   for (guint i = 0; i < names->len && ok; i++)
     {
@@ -165,18 +184,21 @@ osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
       else if (masks && strcmp (n, "masks") == 0)
         ; /* the parallel masks folder, not a class */
       else if (masks && strcmp (n, "images") == 0)
-        ok = read_loose (path, masks, data, orphans, err), loose = true;
+        ok = read_loose (path, masks, data, orphans, lonely, err), loose = true;
       else
         ok = read_class (path, n, masks, data, err);
       g_free (path);
     }
   if (ok && !loose)
-    ok = read_loose (dir, masks, data, orphans, err);
+    ok = read_loose (dir, masks, data, orphans, lonely, err);
   g_ptr_array_unref (names);
   g_free (masks);
   if (ok && orphans->len && data->examples->len)
     fprintf (stderr, "offshoot: skipped pictures without a mask: %s\n", orphans->str);
+  if (ok && lonely->len)
+    fprintf (stderr, "offshoot: skipped masks without their picture: %s\n", lonely->str);
   g_string_free (orphans, TRUE);
+  g_string_free (lonely, TRUE);
   if (!ok)
     return false;
   bool classes = data->classes->len > 0;

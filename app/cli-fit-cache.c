@@ -181,6 +181,15 @@ osh_fit_cache_fill (const OshGraph *g, OshTrainer *t, const char *const *names,
       if (ok && mask && (mask->width != img->width || mask->height != img->height))
         ok = osh_fail (err, OSH_ERR_SHAPE, "a mask of %d×%d for a picture of %d×%d", mask->width,
                        mask->height, img->width, img->height);
+      for (int64_t p = 0; ok && mask && p < (int64_t) mask->width * mask->height; p++)
+        {
+          const uint8_t *px = mask->rgb + p * 3;
+          if (px[0] != px[1] || px[0] != px[2])
+            ok = osh_fail (err, OSH_ERR_FORMAT,
+                           "a mask in colour (pixel %lld is %d,%d,%d): masks are grey, their "
+                           "level the class or the coverage",
+                           (long long) p, px[0], px[1], px[2]);
+        }
       for (int v = 0; ok && v < variants; v++)
         {
           int64_t row = i * variants + v;

@@ -378,6 +378,46 @@ def pictures_without_masks_are_skipped_with_a_warning():
     assert "without a mask: circle-0000.png" in r.stderr, r.stderr
     doc = json.loads(r.stdout)
     assert doc["train"] + doc["validation"] == 11, doc
+    # A mask without its picture is listed too.
+    os.remove(os.path.join(d, "cross-0003.png"))
+    r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=seg", "--data", d, "-o",
+                 os.path.join(d, "out.keras"), "--epochs", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "masks without their picture: cross-0003-mask.png" in r.stderr, r.stderr
+    assert json.loads(r.stdout)["train"] + json.loads(r.stdout)["validation"] == 10
+
+
+def write_png(path, rgb):
+    """A tiny RGB PNG (rows of (r, g, b) tuples) with the standard library."""
+    import struct
+    import zlib
+    h, w = len(rgb), len(rgb[0])
+    raw = b"".join(b"\0" + bytes(v for px in row for v in px) for row in rgb)
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@case
+def masks_of_the_wrong_size_or_in_colour_are_named():
+    src = shapes("masks", 8, 6)
+    out_dir = tempfile.mkdtemp(prefix="osh-fit-badmask-out-")
+    for bad, message in (([[(255, 255, 255)] * 5] * 5, "a mask of 5×5"),
+                         ([[(255, 0, 0)] * 64] * 64, "a mask in colour")):
+        d = tempfile.mkdtemp(prefix="osh-fit-badmask-")
+        for name in sorted(os.listdir(src)):
+            os.link(os.path.join(src, name), os.path.join(d, name))
+        victim = sorted(n for n in os.listdir(d) if n.endswith("-mask.png"))[2]
+        os.remove(os.path.join(d, victim))
+        write_png(os.path.join(d, victim), bad)
+        r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=seg", "--data", d,
+                     "-o", os.path.join(out_dir, "x.keras"), "--epochs", "1")
+        assert r.returncode != 0 and victim in r.stderr and message in r.stderr, r.stderr
+    assert os.listdir(out_dir) == []
 
 
 main()
