@@ -7,10 +7,13 @@
  * plan, which keeps the cut's outputs (the features), and the epochs then cost only the head
  * (engine/train/osh-train.h).
  *
- * Data: DIR with a folder per class (Keras's image_dataset_from_directory layout; classes by
- * folder name, pictures by file name) for a softmax classifier, or pictures with masks beside
- * them (NAME.png and NAME-mask.png or NAME_mask.png, as `offshoot samples` writes) for a
- * one-channel map. The last --val-split of the (seeded, shuffled) list validates. */
+ * Every output with something trainable between the cut and it trains; several train at once,
+ * on the weighted sum of their losses (--loss, --loss-weight). Layers this command's own
+ * --attach edits made all train (a second --attach freezes the first head, as attach does).
+ *
+ * Data (cli-data.h): a folder per class (Keras's image_dataset_from_directory layout) and/or
+ * pictures with masks; targets and the feature cache in cli-fit-cache.c. The last --val-split of
+ * the (seeded, shuffled) list validates. */
 #include <glib.h>
 #include <jansson.h>
 #include <math.h>
