@@ -6,6 +6,7 @@
 
 #include "osh-class-names.h"
 #include "osh-default-model.h"
+#include "osh-model.h"
 
 typedef struct
 {
@@ -193,6 +194,32 @@ offshoot_document_mark_saved (OffshootDocument *self, const char *path)
   osh_graph_handle_unref (self->saved);
   self->saved = osh_graph_handle_ref (self->graph);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MODIFIED]);
+}
+
+/* ---- Weights ----------------------------------------------------------------------------- */
+
+gboolean
+offshoot_document_has_weights (OffshootDocument *self)
+{
+  return !osh_model_weights_pending (self->graph->graph);
+}
+
+gboolean
+offshoot_document_take_weights (OffshootDocument *self, OshGraphHandle *h)
+{
+  /* Only the graph as opened: an edit made from the weightless graph would carry none. */
+  if (self->graph != self->original || self->saved != self->original || self->undo->len > 0
+      || self->redo->len > 0)
+    return FALSE;
+  osh_graph_handle_ref (h);
+  osh_graph_handle_unref (self->original);
+  osh_graph_handle_unref (self->saved);
+  osh_graph_handle_unref (self->graph);
+  self->original = h;
+  self->saved = osh_graph_handle_ref (h);
+  self->graph = osh_graph_handle_ref (h);
+  g_signal_emit (self, signals[SIGNAL_GRAPH_CHANGED], 0);
+  return TRUE;
 }
 
 /* ---- Selection --------------------------------------------------------------------------- */
