@@ -2,7 +2,8 @@
  * and lets the user select layers while the weight values are still read on a worker (held
  * here with offshoot_window_hold_weights, so "still loading" lasts as long as the test looks).
  * Run waits for the weights, export and attach are greyed, a weights error is shown while the
- * graph stays usable, and Cancel drops the weights or a save without leaving anything behind. */
+ * graph stays usable, and Cancel drops the weights or a save without leaving anything behind;
+ * Stop ends a run (issue 17, item 8: progress and Cancel on the window's long work). */
 #include <gtk/gtk.h>
 #include <string.h>
 
@@ -262,6 +263,55 @@ test_cancel_export (void)
   ui_test_close (win);
 }
 
+/* The first button under `root` whose label is `label`. */
+static GtkWidget *
+find_button (GtkWidget *root, const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* Stop during a run: the worker notices it and stops early, no result is shown (now or
+ * later), the window is idle again, and the next run gives its results. */
+static void
+test_stop_run (void)
+{
+  OffshootWindow *win = open_graph (model_path);
+  ui_test_settle (win);
+  OffshootRunPanel *run = offshoot_window_get_run_panel (win);
+  g_autoptr (GFile) sample =
+      g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/cross-1.png");
+  offshoot_window_set_run_input (win, sample);
+  GtkWidget *stop = find_button (GTK_WIDGET (run), "_Stop");
+  g_assert_nonnull (stop);
+  g_assert_false (gtk_widget_get_sensitive (stop));
+  int stopped = osh_workers_stopped_early ();
+  activate (win, "run");
+  g_assert_true (offshoot_run_panel_is_running (run));
+  g_assert_true (gtk_widget_get_sensitive (stop));
+  g_signal_emit_by_name (stop, "clicked");
+  UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the stopped run to return");
+  g_assert_cmpint (osh_workers_stopped_early (), ==, stopped + 1);
+  g_assert_cmpstr (offshoot_run_panel_get_status (run), ==, "Stopped.");
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), ==, 0);
+  g_assert_false (gtk_widget_get_sensitive (stop));
+  g_assert_true (action_enabled (win, "run"));
+
+  activate (win, "run");
+  UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the second run");
+  g_assert_null (offshoot_run_panel_get_error (run));
+  g_assert_cmpint (offshoot_run_panel_get_n_results (run), >=, 1);
+  g_assert_cmpint (offshoot_run_panel_get_result_class (run, 0), >=, 0);
+  ui_test_close (win);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -280,6 +330,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/graph-first/weights-fail-on-the-worker", test_weights_fail_on_the_worker);
   g_test_add_func ("/ui/graph-first/cancel-weights", test_cancel_weights);
   g_test_add_func ("/ui/graph-first/cancel-export", test_cancel_export);
+  g_test_add_func ("/ui/graph-first/stop-run", test_stop_run);
   int status = g_test_run ();
   g_object_unref (app);
   g_remove (model_path);
