@@ -8,10 +8,18 @@
 #include "osh-default-model.h"
 #include "osh-model.h"
 
+/* Where the view looked (offshoot_document_set_view). */
+typedef struct
+{
+  double cx, cy, zoom;
+  gboolean set;
+} View;
+
 typedef struct
 {
   OshGraphHandle *graph;
   char *selection; /* layer path, or NULL */
+  View view;
 } Step;
 
 struct _OffshootDocument
@@ -25,6 +33,7 @@ struct _OffshootDocument
   char *title;
   GArray *undo, *redo; /* Step, most recent last */
   char *selection;
+  View view; /* of the current graph */
 
   OshPreprocess pp;
   char *class_names;
@@ -255,6 +264,21 @@ offshoot_document_get_selected_layer (OffshootDocument *self)
   return self->selection ? osh_graph_find_path (self->graph->graph, self->selection) : -1;
 }
 
+void
+offshoot_document_set_view (OffshootDocument *self, double cx, double cy, double zoom)
+{
+  self->view = (View){ cx, cy, zoom, TRUE };
+}
+
+gboolean
+offshoot_document_get_view (OffshootDocument *self, double *cx, double *cy, double *zoom)
+{
+  *cx = self->view.cx;
+  *cy = self->view.cy;
+  *zoom = self->view.zoom;
+  return self->view.set;
+}
+
 /* ---- History ----------------------------------------------------------------------------- */
 
 static void
@@ -273,7 +297,7 @@ replace_graph (OffshootDocument *self, OshGraphHandle *h, const char *select)
 static void
 push (GArray *stack, OffshootDocument *self)
 {
-  Step s = { osh_graph_handle_ref (self->graph), g_strdup (self->selection) };
+  Step s = { osh_graph_handle_ref (self->graph), g_strdup (self->selection), self->view };
   g_array_append_val (stack, s);
 }
 
@@ -283,6 +307,7 @@ offshoot_document_apply (OffshootDocument *self, OshGraphHandle *h, const char *
   push (self->undo, self);
   g_array_set_size (self->redo, 0);
   g_autofree char *keep = g_strdup (select ? select : self->selection);
+  self->view.set = FALSE; /* the new graph is seen where the view is now */
   replace_graph (self, h, keep);
 }
 
@@ -297,6 +322,7 @@ step (OffshootDocument *self, GArray *from, GArray *to)
   g_array_set_size (from, from->len - 1);
   g_array_set_clear_func (from, (GDestroyNotify) step_clear);
   push (to, self);
+  self->view = s.view;
   replace_graph (self, s.graph, s.selection);
   step_clear (&s);
   return TRUE;

@@ -57,6 +57,12 @@ gboolean offshoot_document_can_redo (OffshootDocument *self);
 gboolean offshoot_document_undo (OffshootDocument *self);
 gboolean offshoot_document_redo (OffshootDocument *self);
 
+/* Where the graph view looked at the current graph (a world point at the centre and a zoom),
+ * kept with it in the history: undo and redo bring the view back with the graph. The window
+ * records it before each step; FALSE when none was recorded for the current graph. */
+void offshoot_document_set_view (OffshootDocument *self, double cx, double cy, double zoom);
+gboolean offshoot_document_get_view (OffshootDocument *self, double *cx, double *cy, double *zoom);
+
 /* The selected layer's path, or NULL; always a layer of the current graph. */
 const char *offshoot_document_get_selection (OffshootDocument *self);
 void offshoot_document_set_selection (OffshootDocument *self, const char *path);

@@ -61,6 +61,8 @@ struct _OffshootWindow
 
   gboolean connected;
   int select_after_layout; /* a layer to select when the next layout is up, or -1 */
+  gboolean restore_view;   /* after undo/redo: put the camera back once laid out */
+  double view_cx, view_cy, view_zoom;
 
   GtkFileChooserNative *chooser;
   GtkWindow *unsaved_dialog; /* the Save / Discard / Cancel question, while it is open */

@@ -109,12 +109,26 @@ show_selection (OffshootWindow *self)
   offshoot_run_panel_set_focus_layer (self->run_panel, offshoot_document_get_selection (self->doc));
 }
 
+/* The view on the current graph goes into the document before a step, so undo and redo bring
+ * it back (restored once the step's graph is laid out). */
+static void
+remember_view (OffshootWindow *self)
+{
+  if (!self->doc || offshoot_graph_view_count_items (self->graph_view) == 0)
+    return;
+  const OshCamera *cam = offshoot_graph_view_get_camera (self->graph_view);
+  offshoot_document_set_view (self->doc, cam->cx, cam->cy, cam->zoom);
+}
+
 static void
 show_graph (OffshootWindow *self, gboolean keep_view)
 {
   OshGraphHandle *h = offshoot_window_handle (self);
   update_title (self);
   offshoot_graph_view_set_graph (self->graph_view, h, keep_view);
+  self->restore_view =
+      keep_view
+      && offshoot_document_get_view (self->doc, &self->view_cx, &self->view_cy, &self->view_zoom);
   /* The view's own selection is an index into the previous graph until the layout is up. */
   self->select_after_layout = offshoot_document_get_selected_layer (self->doc);
   show_selection (self);
@@ -178,6 +192,7 @@ set_document (OffshootWindow *self, OffshootDocument *doc)
 void
 offshoot_window_apply_handle (OffshootWindow *self, OshGraphHandle *h)
 {
+  remember_view (self);
   offshoot_document_apply (self->doc, h, NULL);
 }
 
@@ -210,6 +225,7 @@ on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path,
   /* The new output becomes the selection, shown once it is laid out. */
   int out = osh_graph_find_layer (edited, -1, names[spec->n_steps - 1]);
   g_autofree char *out_path = out >= 0 ? osh_graph_layer_path (edited, out) : NULL;
+  remember_view (self);
   offshoot_document_apply (self->doc, h, out_path);
   osh_graph_handle_unref (h);
   trace ("attached %s at %s", names[spec->n_steps - 1], path);
@@ -219,14 +235,20 @@ void
 offshoot_window_undo (OffshootWindow *self)
 {
   if (self->doc)
-    offshoot_document_undo (self->doc);
+    {
+      remember_view (self);
+      offshoot_document_undo (self->doc);
+    }
 }
 
 void
 offshoot_window_redo (OffshootWindow *self)
 {
   if (self->doc)
-    offshoot_document_redo (self->doc);
+    {
+      remember_view (self);
+      offshoot_document_redo (self->doc);
+    }
 }
 
 /* ---- Loading in a worker ----------------------------------------------------------------- */
@@ -486,8 +508,13 @@ on_layout_done (OffshootGraphView *view, OffshootWindow *self)
    * what the view may still hold from the previous graph. */
   int layer = self->select_after_layout;
   self->select_after_layout = -1;
+  /* After undo or redo the view goes back where it was on that graph, else to the selection. */
+  gboolean restore = self->restore_view && offshoot_graph_view_count_items (view) > 0;
+  self->restore_view = FALSE;
+  if (restore)
+    offshoot_graph_view_set_camera (view, self->view_cx, self->view_cy, self->view_zoom);
   if (self->doc)
-    offshoot_graph_view_select_layer (view, layer, layer >= 0);
+    offshoot_graph_view_select_layer (view, layer, layer >= 0 && !restore);
   /* Matches were items of the previous layout: find them again in this one. */
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
   if (gtk_search_bar_get_search_mode (self->search_bar) && text && *text)
