@@ -223,13 +223,16 @@ offshoot_window_update_activity (OffshootWindow *self)
                               self->export_name ? self->export_name : "the model");
       busy = TRUE;
     }
-  if (self->doc && !busy && !self->weights_error && !offshoot_document_has_weights (self->doc))
+  gboolean unreadable = self->doc && self->weights_error && !busy;
+  if (unreadable)
+    g_string_append (text, "Weights cannot be read"); /* the banner says why, until dismissed */
+  else if (self->doc && !busy && !offshoot_document_has_weights (self->doc))
     {
       g_string_append (text, "Weights not loaded");
       can_load = TRUE;
     }
   gtk_label_set_text (self->activity_label, text->str);
-  gtk_widget_set_visible (GTK_WIDGET (self->activity_box), busy || can_load);
+  gtk_widget_set_visible (GTK_WIDGET (self->activity_box), busy || can_load || unreadable);
   gtk_widget_set_visible (GTK_WIDGET (self->activity_progress), busy);
   gtk_widget_set_visible (GTK_WIDGET (self->activity_cancel), busy);
   gtk_widget_set_visible (GTK_WIDGET (self->activity_load), can_load);
