@@ -29,7 +29,7 @@ static const OshCommand commands[] = {
     "  -o OUT                with --fix: save the fixed model\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_check },
-  { "run", "MODEL INPUT... [EDITS] [options]", "run the model on images or .npy arrays",
+  { "run", "MODEL INPUT|FOLDER... [EDITS] [options]", "run the model on images or .npy arrays",
     EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
                "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
                "  --labels FILE         class names, one per line (default: the model's own,\n"

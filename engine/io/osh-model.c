@@ -281,6 +281,12 @@ osh_model_weights_error (const OshGraph *g)
 }
 
 bool
+osh_model_weights_pending (const OshGraph *g)
+{
+  return osh_weights_deferred (g);
+}
+
+bool
 osh_model_load_weights (OshGraph *g, OshError *err)
 {
   if (!osh_weights_deferred (g))

@@ -293,6 +293,15 @@ offshoot_graph_view_get_camera (OffshootGraphView *self)
   return &self->cam;
 }
 
+void
+offshoot_graph_view_set_camera (OffshootGraphView *self, double cx, double cy, double zoom)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  stop_fly (self);
+  osh_camera_center_on (&self->cam, cx, cy, zoom);
+  camera_changed (self);
+}
+
 /* ---- Layout results ---------------------------------------------------------------------- */
 
 static int

@@ -48,6 +48,8 @@ void offshoot_graph_view_select_layer (OffshootGraphView *self, int layer, gbool
 void offshoot_graph_view_zoom (OffshootGraphView *self, double factor);
 void offshoot_graph_view_zoom_fit (OffshootGraphView *self);
 OshCamera *offshoot_graph_view_get_camera (OffshootGraphView *self);
+/* Puts world point (cx, cy) at the centre at `zoom` (clamped as a pan or zoom would be). */
+void offshoot_graph_view_set_camera (OffshootGraphView *self, double cx, double cy, double zoom);
 
 /* Live search by layer name (case-insensitive substring); returns the number of matches
  * and flies to the first. step moves to the next (+1) or previous (-1) match and returns

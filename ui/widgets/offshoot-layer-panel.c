@@ -157,6 +157,15 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
           const OshTensor *t = l->weights[i].value;
           if (!t)
             continue;
+          if (!t->data)
+            {
+              /* A graph opened first: the values come later (the window reads them). */
+              char dims[128];
+              osh_shape_format (&t->shape, dims, sizeof dims);
+              g_string_append_printf (w, "%s%s %s\n  values not loaded yet", w->len ? "\n" : "",
+                                      l->weights[i].name, dims);
+              continue;
+            }
           OshTensorStats st;
           osh_tensor_stats (t->data, osh_tensor_numel (t), &st);
           format_stats (w, l->weights[i].name, &t->shape, &st);
