@@ -66,6 +66,7 @@ typedef enum
   OSH_GROUP_MODEL,  /* a nested model (a layer with is_model) */
   OSH_GROUP_BLOCK,  /* layers sharing a repeated-block name prefix: "block5a_", "conv2_block1_" */
   OSH_GROUP_MODULE, /* ONNX nodes sharing a module path: "/features/features.3/..." */
+  OSH_GROUP_STAGE,  /* blocks of one stage: "block5a" ... "block5j" → "block5" */
 } OshGroupKind;
 
 typedef struct

@@ -136,6 +136,7 @@ struct _OshScene
   PangoLayout **item_text; /* built on first draw, kept */
   PangoLayout **edge_text;
   PangoLayout **cluster_text;
+  PangoLayout **title_text; /* the title alone, for zoomed-out views */
   uint32_t *node_style;
   uint32_t *item_style;
   Grid items, edges;
@@ -250,6 +251,7 @@ osh_scene_new (OshGraphLayout *lay)
   s->item_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
   s->edge_text = g_new0 (PangoLayout *, MAX (1, lay->n_edges));
   s->cluster_text = g_new0 (PangoLayout *, MAX (1, lay->n_clusters));
+  s->title_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
   s->node_style = g_new0 (uint32_t, MAX (1, lay->n_nodes));
   s->item_style = g_new0 (uint32_t, MAX (1, lay->n_items));
   s->item_seen = g_new0 (unsigned, MAX (1, lay->n_items));
@@ -265,12 +267,16 @@ osh_scene_free (OshScene *s)
   if (!s)
     return;
   for (int i = 0; i < s->lay->n_items; i++)
-    g_clear_object (&s->item_text[i]);
+    {
+      g_clear_object (&s->item_text[i]);
+      g_clear_object (&s->title_text[i]);
+    }
   for (int i = 0; i < s->lay->n_edges; i++)
     g_clear_object (&s->edge_text[i]);
   for (int i = 0; i < s->lay->n_clusters; i++)
     g_clear_object (&s->cluster_text[i]);
   g_free (s->item_text);
+  g_free (s->title_text);
   g_free (s->edge_text);
   g_free (s->cluster_text);
   g_object_unref (s->text);
@@ -517,6 +523,36 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   pango_cairo_show_layout (cr, s->item_text[i]);
 }
 
+/* Below full-text scale a box still says what it is: its title at a fixed screen size
+ * (ellipsized to the box), when the box is tall enough on screen to hold a line. */
+#define TITLE_PX 11.0
+
+static void
+draw_title (OshScene *s, cairo_t *cr, const Palette *p, const OshViewport *vp, int i)
+{
+  const OshLayoutItem *it = &s->lay->items[i];
+  double x, y;
+  osh_viewport_to_view (vp, it->box.x, it->box.y, &x, &y);
+  double w = it->box.w * vp->scale, h = it->box.h * vp->scale;
+  if (h < TITLE_PX + 2 || w < 3 * TITLE_PX)
+    return;
+  if (!s->title_text[i])
+    {
+      s->title_text[i] = small_text (s, "Sans Bold 11px", it->title);
+      pango_layout_set_ellipsize (s->title_text[i], PANGO_ELLIPSIZE_MIDDLE);
+    }
+  PangoLayout *pl = s->title_text[i];
+  /* Names may run past a narrow box (a chain has room on both sides); very long ones are
+   * shortened in the middle, where block names differ least. */
+  pango_layout_set_width (pl, (int) (MAX (w - 6, 150) * PANGO_SCALE));
+  int tw, th;
+  pango_layout_get_pixel_size (pl, &tw, &th);
+  uint32_t st = s->item_style[i];
+  set_rgb (cr, p->text, (st & OSH_STYLE_UNUSED) ? 0.35 : 1);
+  cairo_move_to (cr, x + (w - tw) / 2, y + (h - th) / 2);
+  pango_cairo_show_layout (cr, pl);
+}
+
 static int
 draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
             bool text)
@@ -543,16 +579,20 @@ draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, doub
   for (guint k = 0; k < items->len; k++)
     draw_item (s, cr, p, g_array_index (items, int, k), text);
   int drawn = (int) items->len;
-  g_array_free (items, TRUE);
   cairo_restore (cr);
+  if (!text)
+    for (guint k = 0; k < items->len; k++)
+      draw_title (s, cr, p, vp, g_array_index (items, int, k));
+  g_array_free (items, TRUE);
   return drawn;
 }
 
 int
 osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h)
 {
-  /* Below ~4 px per line text is unreadable and the most expensive part: skip it. */
-  return draw_scene (s, cr, vp, view_w, view_h, vp->scale >= 0.4);
+  /* Below ~7 px per line the boxes' three lines are unreadable (and the most expensive
+   * part): the title alone is drawn then, at a readable size. */
+  return draw_scene (s, cr, vp, view_w, view_h, vp->scale >= OSH_SCENE_TEXT_SCALE);
 }
 
 static bool
@@ -611,10 +651,34 @@ osh_scene_query (const OshScene *s, OshRect world, int *out, int max)
 
 /* ---- Minimap ----------------------------------------------------------------------------- */
 
-static void
-minimap_fit (const OshScene *s, double w, double h, OshViewport *mv)
+/* The whole graph fitted, keeping its proportions; a graph too thin for that (a tall
+ * chain) fills the width instead and scrolls like a scrollbar's thumb: the part around the
+ * view shows, at the view's fraction of the height. `vp` NULL: the top. */
+static bool
+minimap_fit (const OshScene *s, double w, double h, const OshViewport *vp, double view_w,
+             double view_h, OshViewport *mv)
 {
-  osh_viewport_fit (mv, s->lay->bounds, w, h, 4, 1e9);
+  OshRect b = s->lay->bounds;
+  osh_viewport_fit (mv, b, w, h, 4, 1e9);
+  if (b.w * mv->scale >= w * 0.4 || b.h < 1)
+    return false;
+  mv->scale = (w - 8) / MAX (1.0, b.w);
+  double content = b.h * mv->scale;
+  if (content <= h - 8)
+    {
+      mv->y = (h - content) / 2 - b.y * mv->scale;
+      mv->x = 4 - b.x * mv->scale;
+      return false;
+    }
+  double frac = 0;
+  if (vp)
+    {
+      OshRect v = osh_viewport_visible (vp, view_w, view_h);
+      frac = CLAMP ((v.y + v.h / 2 - b.y) / b.h, 0, 1);
+    }
+  mv->x = 4 - b.x * mv->scale;
+  mv->y = -frac * (content - h) - b.y * mv->scale;
+  return true;
 }
 
 void
@@ -623,7 +687,7 @@ osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshV
 {
   const Palette *p = s->dark ? &dark : &light;
   OshViewport mv;
-  minimap_fit (s, w, h, &mv);
+  minimap_fit (s, w, h, vp, view_w, view_h, &mv);
   cairo_save (cr);
   cairo_rectangle (cr, 0, 0, w, h);
   cairo_clip (cr);
@@ -688,7 +752,15 @@ osh_scene_minimap_to_world (const OshScene *s, double w, double h, double mx, do
                             double *wy)
 {
   OshViewport mv;
-  minimap_fit (s, w, h, &mv);
+  if (minimap_fit (s, w, h, NULL, 0, 0, &mv))
+    {
+      /* Scrolled: a point's height is a fraction of the graph's, as on a scrollbar (the
+       * only mapping that stays put while the minimap scrolls under a drag). */
+      OshRect b = s->lay->bounds;
+      osh_viewport_to_world (&mv, mx, my, wx, wy);
+      *wy = b.y + CLAMP (my / h, 0, 1) * b.h;
+      return;
+    }
   osh_viewport_to_world (&mv, mx, my, wx, wy);
 }
 
@@ -731,7 +803,7 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   cairo_t *cr = cairo_create (surface);
   OshViewport vp = { margin - b.x * scale, margin - b.y * scale, scale };
   /* Vector files are zoomed in a viewer: they always carry the text. */
-  draw_scene (s, cr, &vp, w, h, !png || scale >= 0.4);
+  draw_scene (s, cr, &vp, w, h, !png || scale >= OSH_SCENE_TEXT_SCALE);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   cairo_status_t st = CAIRO_STATUS_SUCCESS;

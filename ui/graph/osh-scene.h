@@ -60,6 +60,9 @@ typedef enum
 
 /* ---- Scene ------------------------------------------------------------------------------- */
 
+/* Below this scale a box shows only its title, at a fixed 11 px, when it is tall enough. */
+#define OSH_SCENE_TEXT_SCALE 0.75
+
 typedef struct _OshScene OshScene;
 
 OshScene *osh_scene_new (OshGraphLayout *lay); /* takes ownership of `lay` */
