@@ -211,7 +211,7 @@ test_efficientnet (void)
   g_assert_cmpint (gr->groups[stage5].kind, ==, OSH_GROUP_STAGE);
   g_assert_cmpint (gr->groups[b5a].parent, ==, stage5);
   g_assert_cmpint (gr->groups[stage5].parent, ==, osh_grouping_find (gr, "efficientnetb7"));
-  g_assert_cmpint (stage5, <, b5a); /* parents first */
+  g_assert_cmpint (stage5, <, b5a);                               /* parents first */
   g_assert_cmpint (gr->groups[stage5].n_layers, ==, 13 + 9 * 15); /* 5a has no residual */
 
   OshGraphLayout *lay = lay_out (g, gr);

@@ -548,6 +548,17 @@ osh_grouping_collapse_kind (OshGrouping *gr, OshGroupKind kind, bool collapsed)
 }
 
 bool
+osh_grouping_overview (OshGrouping *gr, const OshGraph *g)
+{
+  if (!gr || g->n_layers <= OSH_OVERVIEW_ABOVE_LAYERS)
+    return false;
+  osh_grouping_collapse_kind (gr, OSH_GROUP_STAGE, true);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_MODULE, true);
+  return true;
+}
+
+bool
 osh_grouping_hidden (const OshGrouping *gr, int group)
 {
   for (; gr && group >= 0; group = gr->groups[group].parent)

@@ -100,6 +100,13 @@ int osh_grouping_find (const OshGrouping *gr, const char *name);
 void osh_grouping_set_collapsed (OshGrouping *gr, int group, bool collapsed);
 /* Collapses or expands every group of one kind. */
 void osh_grouping_collapse_kind (OshGrouping *gr, OshGroupKind kind, bool collapsed);
+/* Big graphs open as an overview: above this many layers the window and `offshoot render`
+ * start with stages, blocks and modules collapsed (EfficientNetB7 expanded is 50,000 points
+ * tall, a hairline when fitted; collapsed, twenty boxes). */
+#define OSH_OVERVIEW_ABOVE_LAYERS 200
+/* Collapses stages, blocks and modules when the graph has more than
+ * OSH_OVERVIEW_ABOVE_LAYERS layers; returns whether it did. */
+bool osh_grouping_overview (OshGrouping *gr, const OshGraph *g);
 /* True when `group` or one of its ancestors is collapsed. */
 bool osh_grouping_hidden (const OshGrouping *gr, int group);
 /* The outermost collapsed group hiding `layer`, or -1 when the layer is visible. */

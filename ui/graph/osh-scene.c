@@ -554,8 +554,8 @@ draw_title (OshScene *s, cairo_t *cr, const Palette *p, const OshViewport *vp, i
 }
 
 static int
-draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
-            bool text)
+draw_scene_full (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
+                 bool text, bool titles)
 {
   const Palette *p = s->dark ? &dark : &light;
   set_rgb (cr, p->background, 1);
@@ -580,11 +580,18 @@ draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, doub
     draw_item (s, cr, p, g_array_index (items, int, k), text);
   int drawn = (int) items->len;
   cairo_restore (cr);
-  if (!text)
+  if (!text && titles)
     for (guint k = 0; k < items->len; k++)
       draw_title (s, cr, p, vp, g_array_index (items, int, k));
   g_array_free (items, TRUE);
   return drawn;
+}
+
+static int
+draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
+            bool text)
+{
+  return draw_scene_full (s, cr, vp, view_w, view_h, text, true);
 }
 
 int
@@ -766,6 +773,98 @@ osh_scene_minimap_to_world (const OshScene *s, double w, double h, double mx, do
 
 /* ---- Export ------------------------------------------------------------------------------ */
 
+/* Writes a layout's lines as SVG <text> elements at (x, y) in points (the layout's top-left),
+ * scaled like the drawing: text stays text, searchable and selectable in a browser. */
+static void
+svg_text (GString *out, PangoLayout *pl, const OshViewport *vp, double x, double y,
+          const char *fill)
+{
+  const char *all = pango_layout_get_text (pl);
+  PangoLayoutIter *iter = pango_layout_get_iter (pl);
+  do
+    {
+      PangoLayoutLine *line = pango_layout_iter_get_line_readonly (iter);
+      if (line->length <= 0)
+        continue;
+      double size = 9, bold = false, italic = false;
+      PangoLayoutRun *run = pango_layout_iter_get_run_readonly (iter);
+      if (run && run->item && run->item->analysis.font)
+        {
+          PangoFontDescription *fd = pango_font_describe (run->item->analysis.font);
+          size = pango_font_description_get_size (fd) / (double) PANGO_SCALE;
+          bold = pango_font_description_get_weight (fd) >= PANGO_WEIGHT_BOLD;
+          italic = pango_font_description_get_style (fd) != PANGO_STYLE_NORMAL;
+          pango_font_description_free (fd);
+        }
+      PangoRectangle logical;
+      pango_layout_iter_get_line_extents (iter, NULL, &logical);
+      double bx = x + logical.x / (double) PANGO_SCALE;
+      double by = y + pango_layout_iter_get_baseline (iter) / (double) PANGO_SCALE;
+      char *text = g_markup_escape_text (all + line->start_index, line->length);
+      char vx[G_ASCII_DTOSTR_BUF_SIZE], vy[G_ASCII_DTOSTR_BUF_SIZE], vs[G_ASCII_DTOSTR_BUF_SIZE];
+      g_string_append_printf (out,
+                              "<text x=\"%s\" y=\"%s\" font-family=\"sans-serif\" "
+                              "font-size=\"%s\"%s%s fill=\"%s\">%s</text>\n",
+                              g_ascii_formatd (vx, sizeof vx, "%.2f", bx * vp->scale + vp->x),
+                              g_ascii_formatd (vy, sizeof vy, "%.2f", by * vp->scale + vp->y),
+                              g_ascii_formatd (vs, sizeof vs, "%.2f", size * vp->scale),
+                              bold ? " font-weight=\"bold\"" : "",
+                              italic ? " font-style=\"italic\"" : "", fill, text);
+      g_free (text);
+    }
+  while (pango_layout_iter_next_line (iter));
+  pango_layout_iter_free (iter);
+}
+
+static void
+svg_color (char *buf, size_t n, Rgb c)
+{
+  g_snprintf (buf, n, "#%02x%02x%02x", (int) (c.r * 255 + 0.5), (int) (c.g * 255 + 0.5),
+              (int) (c.b * 255 + 0.5));
+}
+
+/* Every label of the scene as <text>, in drawing order (frames, edges, boxes). */
+static void
+svg_labels (OshScene *s, GString *out, const OshViewport *vp)
+{
+  const Palette *p = s->dark ? &dark : &light;
+  char text[8], muted[8];
+  svg_color (text, sizeof text, p->text);
+  svg_color (muted, sizeof muted, p->muted);
+  for (int i = 0; i < s->lay->n_clusters; i++)
+    {
+      const OshLayoutCluster *cl = &s->lay->clusters[i];
+      if (!s->cluster_text[i])
+        s->cluster_text[i] = small_text (s, "Sans Italic 9", cl->label);
+      svg_text (out, s->cluster_text[i], vp, cl->box.x + 6, cl->box.y + 3, muted);
+    }
+  for (int i = 0; i < s->lay->n_edges; i++)
+    {
+      const OshLayoutEdge *e = &s->lay->edges[i];
+      if (!e->label || !*e->label)
+        continue;
+      if (!s->edge_text[i])
+        s->edge_text[i] = small_text (s, "Sans 7", e->label);
+      svg_text (out, s->edge_text[i], vp, e->label_pos.x, e->label_pos.y, muted);
+    }
+  for (int i = 0; i < s->lay->n_items; i++)
+    {
+      const OshLayoutItem *it = &s->lay->items[i];
+      if (!s->item_text[i])
+        s->item_text[i] =
+            osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text, it->params);
+      svg_text (out, s->item_text[i], vp, it->box.x + OSH_NODE_PAD_X, it->box.y + OSH_NODE_PAD_Y,
+                text);
+    }
+}
+
+static cairo_status_t
+append_bytes (void *closure, const unsigned char *data, unsigned int length)
+{
+  g_string_append_len (closure, (const char *) data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
 bool
 osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
 {
@@ -779,18 +878,20 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   g_free (ext);
   if (!png && !svg && !pdf)
     return osh_fail (err, OSH_ERR_USAGE, "%s: unknown image type (use .png, .svg or .pdf)", path);
-  /* Cairo images stop at 32767 pixels a side; PDF viewers at 200 inches (14,400 pt). */
-  double limit = png ? 32000 : pdf ? 14400 : 1e7;
+  /* PNG: a cap that image viewers open and that stays a few hundred MB of pixels (cairo
+   * stops at 32767 a side); PDF viewers stop at 200 inches (14,400 pt). */
+  double limit = png ? OSH_SCENE_PNG_MAX : pdf ? 14400 : 1e7;
   double big = MAX (b.w, b.h) * scale + 2 * margin;
   if (big > limit)
     scale *= (limit - 2 * margin) / (big - 2 * margin);
   double w = ceil (b.w * scale + 2 * margin), h = ceil (b.h * scale + 2 * margin);
 
   cairo_surface_t *surface;
+  GString *svg_out = svg ? g_string_new (NULL) : NULL;
   if (png)
     surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) w, (int) h);
   else if (svg)
-    surface = cairo_svg_surface_create (path, w, h);
+    surface = cairo_svg_surface_create_for_stream (append_bytes, svg_out, w, h);
   else
     surface = cairo_pdf_surface_create (path, w, h);
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
@@ -798,12 +899,15 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
       bool ok = osh_fail (err, OSH_ERR_IO, "%s: cannot create a %.0f × %.0f image: %s", path, w, h,
                           cairo_status_to_string (cairo_surface_status (surface)));
       cairo_surface_destroy (surface);
+      if (svg_out)
+        g_string_free (svg_out, TRUE);
       return ok;
     }
   cairo_t *cr = cairo_create (surface);
   OshViewport vp = { margin - b.x * scale, margin - b.y * scale, scale };
-  /* Vector files are zoomed in a viewer: they always carry the text. */
-  draw_scene (s, cr, &vp, w, h, !png || scale >= OSH_SCENE_TEXT_SCALE);
+  /* Vector files are zoomed in a viewer: they always carry the text. SVG gets it as
+   * <text> elements (cairo would draw glyph outlines: not searchable or selectable). */
+  draw_scene_full (s, cr, &vp, w, h, pdf || (png && scale >= OSH_SCENE_TEXT_SCALE), !svg);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   cairo_status_t st = CAIRO_STATUS_SUCCESS;
@@ -813,6 +917,26 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   if (st == CAIRO_STATUS_SUCCESS)
     st = cairo_surface_status (surface);
   cairo_surface_destroy (surface);
+  if (svg_out)
+    {
+      const char *end = g_strrstr (svg_out->str, "</svg>");
+      GString *labels = g_string_new (NULL);
+      svg_labels (s, labels, &vp);
+      if (end)
+        g_string_insert_len (svg_out, end - svg_out->str, labels->str, labels->len);
+      g_string_free (labels, TRUE);
+      GError *error = NULL;
+      /* g_file_set_contents writes a temporary file and renames it. */
+      if (st == CAIRO_STATUS_SUCCESS
+          && !g_file_set_contents (path, svg_out->str, svg_out->len, &error))
+        {
+          bool ok = osh_fail (err, OSH_ERR_IO, "%s: %s", path, error->message);
+          g_error_free (error);
+          g_string_free (svg_out, TRUE);
+          return ok;
+        }
+      g_string_free (svg_out, TRUE);
+    }
   if (st != CAIRO_STATUS_SUCCESS)
     return osh_fail (err, OSH_ERR_IO, "%s: writing the image failed: %s", path,
                      cairo_status_to_string (st));

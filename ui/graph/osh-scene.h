@@ -96,6 +96,10 @@ void osh_scene_draw_minimap (OshScene *scene, cairo_t *cr, double w, double h,
 void osh_scene_minimap_to_world (const OshScene *scene, double w, double h, double mx, double my,
                                  double *wx, double *wy);
 
+/* The longest side of an exported PNG, in pixels: bigger scenes are scaled down to it. */
+#define OSH_SCENE_PNG_MAX 16384.0
+
 /* Writes the whole scene to PNG, SVG or PDF (chosen by the name's extension) at `scale`
- * (1.0 = one pixel per point for PNG). */
+ * (1.0 = one pixel per point for PNG), as it is collapsed. SVG keeps every label as a
+ * <text> element; a PNG's longest side is at most OSH_SCENE_PNG_MAX. */
 bool osh_scene_export (OshScene *scene, const char *path, double scale, OshError *err);

@@ -19,9 +19,6 @@
 #define FLY_USEC 450000 /* fly-to duration */
 #define MINIMAP_W 160.0
 #define MINIMAP_MARGIN 12.0
-/* Above this many layers a graph opens collapsed into its stages and blocks (the whole of
- * EfficientNetB7 expanded is 50,000 points tall: a hairline when fitted). */
-#define OVERVIEW_ABOVE_LAYERS 200
 
 struct _OffshootGraphView
 {
@@ -420,12 +417,8 @@ offshoot_graph_view_set_graph (OffshootGraphView *self, OshGraphHandle *h, gbool
       g_clear_pointer (&self->grouping, osh_grouping_free);
       if (h)
         self->grouping = osh_grouping_new (h->graph);
-      if (h && h->graph->n_layers > OVERVIEW_ABOVE_LAYERS)
-        {
-          osh_grouping_collapse_kind (self->grouping, OSH_GROUP_STAGE, true);
-          osh_grouping_collapse_kind (self->grouping, OSH_GROUP_BLOCK, true);
-          osh_grouping_collapse_kind (self->grouping, OSH_GROUP_MODULE, true);
-        }
+      if (h)
+        osh_grouping_overview (self->grouping, h->graph);
       self->fit_pending = TRUE;
       self->selected_layer = -1;
       self->selected_group = -1;
