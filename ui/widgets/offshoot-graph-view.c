@@ -460,6 +460,12 @@ offshoot_graph_view_get_error (OffshootGraphView *self)
   return self->error;
 }
 
+const OshGraphLayout *
+offshoot_graph_view_get_layout (OffshootGraphView *self)
+{
+  return layout_of (self);
+}
+
 gboolean
 offshoot_graph_view_blocks_collapsed (OffshootGraphView *self)
 {

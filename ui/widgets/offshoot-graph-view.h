@@ -26,6 +26,7 @@
 
 #include "osh-camera.h"
 #include "osh-graph-handle.h"
+#include "osh-layout.h"
 
 G_BEGIN_DECLS
 
@@ -100,6 +101,8 @@ void offshoot_graph_view_collapse_blocks (OffshootGraphView *self, gboolean coll
 /* Toggles a group by its name; FALSE when there is no such group. */
 gboolean offshoot_graph_view_toggle_group (OffshootGraphView *self, const char *name);
 int offshoot_graph_view_count_items (OffshootGraphView *self);
+/* The layout on screen (NULL before the first one), for tests: valid until the next. */
+const OshGraphLayout *offshoot_graph_view_get_layout (OffshootGraphView *self);
 
 /* Writes the whole graph as PNG, SVG or PDF (by extension). */
 gboolean offshoot_graph_view_export (OffshootGraphView *self, const char *path, GError **error);
