@@ -70,6 +70,16 @@ check_geometry (const OshGraph *g, const OshGraphLayout *lay)
       g_assert_cmpint (e->n_points, >=, 4);
       g_assert_cmpint ((e->n_points - 1) % 3, ==, 0);
       g_assert_true (e->arrow);
+      /* A shape label is never under a box (boxes are drawn over edges). */
+      if (e->label[0])
+        {
+          g_assert_cmpfloat (e->label_w, >, 10);
+          OshRect lr = { e->label_pos.x, e->label_pos.y, e->label_w, e->label_h };
+          for (int i = 0; i < lay->n_items; i++)
+            if (overlap (lr, lay->items[i].box))
+              g_error ("the label %s of the edge %s → %s is under the box of %s", e->label,
+                       lay->items[e->from].title, lay->items[e->to].title, lay->items[i].title);
+        }
       double d0 = distance_to_box (from, e->points[0]);
       double d1 = distance_to_box (to, e->arrow_tip);
       if (d0 > 1.5 || d1 > 1.5)

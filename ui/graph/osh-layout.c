@@ -1207,6 +1207,78 @@ read_edge (OshLayoutEdge *e, Agedge_t *ge, double height)
     grow_rect (&e->bounds, e->label_pos.x + 4.2 * (double) strlen (e->label), e->label_pos.y + 10);
 }
 
+/* A point of the edge's Bézier chain at t in [0, 1] (over the whole chain). */
+static OshPoint
+edge_point (const OshLayoutEdge *e, double t)
+{
+  int segs = (e->n_points - 1) / 3;
+  if (segs < 1)
+    return e->points[0];
+  double at = CLAMP (t, 0, 1) * segs;
+  int k = MIN ((int) at, segs - 1);
+  double u = at - k, v = 1 - u;
+  const OshPoint *p = &e->points[3 * k];
+  return (OshPoint){
+    v * v * v * p[0].x + 3 * v * v * u * p[1].x + 3 * v * u * u * p[2].x + u * u * u * p[3].x,
+    v * v * v * p[0].y + 3 * v * v * u * p[1].y + 3 * v * u * u * p[2].y + u * u * u * p[3].y
+  };
+}
+
+static bool
+label_hits_box (const OshLayoutItem *items, int n_items, OshRect r)
+{
+  for (int i = 0; i < n_items; i++)
+    {
+      OshRect b = items[i].box;
+      if (r.x < b.x + b.w + 1 && b.x - 1 < r.x + r.w && r.y < b.y + b.h + 1 && b.y - 1 < r.y + r.h)
+        return true;
+    }
+  return false;
+}
+
+/* Shape labels never sit under a box (boxes are drawn over edges): each label goes beside
+ * its curve at the first place along it, from the middle outwards, right then left, that
+ * keeps clear of every box; a label with no such place is left out. Sizes are the scene's
+ * ("Sans 7", osh-scene.c). */
+static void
+place_edge_labels (Builder *b, const OshLayoutItem *items, int n_items, OshLayoutEdge *edges,
+                   int n_edges)
+{
+  static const double along[] = { 0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9 };
+  PangoLayout *pl = pango_layout_new (b->text);
+  PangoFontDescription *font = pango_font_description_from_string ("Sans 7");
+  pango_layout_set_font_description (pl, font);
+  pango_font_description_free (font);
+  for (int k = 0; k < n_edges; k++)
+    {
+      OshLayoutEdge *e = &edges[k];
+      if (!e->label || !*e->label || e->n_points < 4)
+        continue;
+      pango_layout_set_text (pl, e->label, -1);
+      int pw, ph;
+      pango_layout_get_pixel_size (pl, &pw, &ph);
+      OshRect r = { e->label_pos.x, e->label_pos.y, pw, ph };
+      e->label_w = pw;
+      e->label_h = ph;
+      if (!label_hits_box (items, n_items, r))
+        continue;
+      bool placed = false;
+      for (size_t a = 0; a < G_N_ELEMENTS (along) && !placed; a++)
+        for (int side = 0; side < 2 && !placed; side++)
+          {
+            OshPoint p = edge_point (e, along[a]);
+            r.x = side == 0 ? p.x + 4 : p.x - 4 - pw;
+            r.y = p.y - ph / 2.0;
+            placed = !label_hits_box (items, n_items, r);
+          }
+      if (placed)
+        e->label_pos = (OshPoint){ r.x, r.y };
+      else
+        e->label[0] = '\0';
+    }
+  g_object_unref (pl);
+}
+
 static bool
 run_graphviz (Builder *b, const char *dot, OshGraphLayout *lay, OshError *err)
 {
@@ -1251,9 +1323,16 @@ run_graphviz (Builder *b, const char *dot, OshGraphLayout *lay, OshError *err)
             read_edge (&edges[k], ge, height);
         }
     }
+  place_edge_labels (b, items, (int) b->items->len, edges, (int) b->edges->len);
   for (guint k = 0; k < b->edges->len; k++)
     if (edges[k].n_points)
       {
+        if (edges[k].label[0])
+          {
+            grow_rect (&edges[k].bounds, edges[k].label_pos.x, edges[k].label_pos.y);
+            grow_rect (&edges[k].bounds, edges[k].label_pos.x + edges[k].label_w,
+                       edges[k].label_pos.y + edges[k].label_h);
+          }
         grow_rect (&lay->bounds, edges[k].bounds.x, edges[k].bounds.y);
         grow_rect (&lay->bounds, edges[k].bounds.x + edges[k].bounds.w,
                    edges[k].bounds.y + edges[k].bounds.h);

@@ -145,11 +145,12 @@ typedef struct
   int from, to;     /* item indices */
   OshPoint *points; /* cubic Bézier control points: 1 + 3k of them */
   int n_points;
-  bool arrow;         /* an arrowhead from points[n_points - 1] to arrow_tip */
-  OshPoint arrow_tip; /* touches the target box */
-  char *label;        /* the tensor shape carried, "" when unknown */
-  OshPoint label_pos; /* where the label's left edge sits (mid-curve, to the right) */
-  OshRect bounds;     /* covers the curve, arrowhead and label */
+  bool arrow;              /* an arrowhead from points[n_points - 1] to arrow_tip */
+  OshPoint arrow_tip;      /* touches the target box */
+  char *label;             /* the tensor shape carried, "" when unknown */
+  OshPoint label_pos;      /* the label's top-left corner: beside the curve, clear of every box */
+  double label_w, label_h; /* its size as the scene draws it */
+  OshRect bounds;          /* covers the curve, arrowhead and label */
 } OshLayoutEdge;
 
 typedef struct

@@ -741,17 +741,22 @@ osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshV
         cairo_rectangle (cr, b.x - 4, b.y - 4, b.w + 8, b.h + 8);
         cairo_fill (cr);
       }
+  cairo_restore (cr);
   if (vp)
     {
+      /* The view's rectangle, kept inside the minimap so all four sides show even when the
+       * view is wider than the graph. */
       OshRect v = osh_viewport_visible (vp, view_w, view_h);
-      cairo_rectangle (cr, v.x, v.y, v.w, v.h);
-      cairo_restore (cr);
-      cairo_save (cr);
+      double x0, y0, x1, y1;
+      osh_viewport_to_view (&mv, v.x, v.y, &x0, &y0);
+      osh_viewport_to_view (&mv, v.x + v.w, v.y + v.h, &x1, &y1);
+      x0 = CLAMP (x0, 1, w - 1), x1 = CLAMP (x1, 1, w - 1);
+      y0 = CLAMP (y0, 1, h - 1), y1 = CLAMP (y1, 1, h - 1);
+      cairo_rectangle (cr, x0, y0, MAX (x1 - x0, 2), MAX (y1 - y0, 2));
       set_rgb (cr, p->selected, 1);
       cairo_set_line_width (cr, 1.5);
       cairo_stroke (cr);
     }
-  cairo_restore (cr);
 }
 
 void

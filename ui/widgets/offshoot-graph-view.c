@@ -487,8 +487,10 @@ offshoot_graph_view_collapse_blocks (OffshootGraphView *self, gboolean collapsed
 {
   if (!self->grouping)
     return;
+  /* Keras blocks and ONNX modules alike (as `offshoot render --collapse-blocks`); stages
+   * hold blocks: they open with them (they close only in the overview). */
   osh_grouping_collapse_kind (self->grouping, OSH_GROUP_BLOCK, collapsed);
-  /* Stages hold blocks: they open with them (they close only in the overview). */
+  osh_grouping_collapse_kind (self->grouping, OSH_GROUP_MODULE, collapsed);
   if (!collapsed)
     osh_grouping_collapse_kind (self->grouping, OSH_GROUP_STAGE, false);
   if (self->selected_layer >= 0)

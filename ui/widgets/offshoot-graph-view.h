@@ -96,7 +96,7 @@ gboolean offshoot_graph_view_group_summary (OffshootGraphView *self, int group,
                                             OffshootGroupSummary *out);
 /* TRUE when a block, stage or module is drawn collapsed (big graphs open so). */
 gboolean offshoot_graph_view_blocks_collapsed (OffshootGraphView *self);
-/* Collapses or expands every repeated-block group. */
+/* Collapses or expands every repeated block and ONNX module (expanding opens stages too). */
 void offshoot_graph_view_collapse_blocks (OffshootGraphView *self, gboolean collapsed);
 /* Toggles a group by its name; FALSE when there is no such group. */
 gboolean offshoot_graph_view_toggle_group (OffshootGraphView *self, const char *name);
