@@ -1,13 +1,17 @@
 /* offshoot-graph-view.c — drawing and input for the layer graph.
  *
- * Drawing: the scene renders the visible part into a cairo render node that is cached until
- * the layout, the camera, the size or the styles change; the hover outline and the minimap
- * are drawn on top each frame, so moving the pointer never redraws the graph.
+ * Drawing: with a GPU renderer the scene is rasterized into a texture (a tile) kept until the
+ * layout, the zoom, the size or the styles change; panning only moves the tile, which is
+ * rendered with a margin around the view once a pan starts, so a drag costs a texture draw per
+ * frame. With GSK's cairo renderer the visible part is recorded each frame and replayed
+ * (a texture costs more there). tools/frame-bench.py measures both. The hover outline and the
+ * minimap are drawn on top each frame.
  * Layout: one worker thread owns graphviz for the whole process (it is not thread-safe). */
 #include "offshoot-graph-view.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "osh-layout.h"
 #include "osh-scene.h"
@@ -32,7 +36,9 @@ struct _OffshootGraphView
   gboolean fit_pending;
 
   OshCamera cam;
-  GskRenderNode *cache; /* the scene at the current camera and size */
+  GdkTexture *tile;    /* the scene rasterized around the view */
+  OshViewport tile_vp; /* world → tile pixels (logical) it was drawn with */
+  double tile_w, tile_h;
 
   uint32_t *base_styles; /* from the window, per IR node */
   int n_base;
@@ -53,6 +59,7 @@ struct _OffshootGraphView
   /* OFFSHOOT_FRAME_TIMES: each frame's draw time on stderr. */
   gboolean frame_times;
   gint64 paint_start;
+  double paint_cpu_start; /* the main thread's CPU seconds: a busy machine does not inflate it */
   gboolean drew_this_frame;
   double scene_ms;
   gulong before_paint_id, after_paint_id;
@@ -145,7 +152,7 @@ layout_of (OffshootGraphView *self)
 static void
 invalidate (OffshootGraphView *self)
 {
-  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  g_clear_object (&self->tile);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -218,10 +225,12 @@ stop_fly (OffshootGraphView *self)
   self->fly_tick = 0;
 }
 
+/* The tile stays: the next frame moves it, or draws a new one when the zoom changed or the
+ * view left it. */
 static void
 camera_changed (OffshootGraphView *self)
 {
-  invalidate (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static gboolean
@@ -750,6 +759,66 @@ draw_message (OffshootGraphView *self, GtkSnapshot *snapshot, const char *text)
 }
 
 static void
+free_surface_bytes (gpointer surface)
+{
+  cairo_surface_destroy (surface);
+}
+
+/* Draws the scene around the view (`margin` logical pixels on each side) into a new tile, at
+ * the screen's scale factor. */
+static void
+render_tile (OffshootGraphView *self, const OshViewport *vp, double w, double h, double margin)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  int sf = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  int tw = (int) ceil (w + 2 * margin), th = (int) ceil (h + 2 * margin);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, tw * sf, th * sf);
+  cairo_surface_set_device_scale (surface, sf, sf);
+  cairo_t *cr = cairo_create (surface);
+  OshViewport tv = *vp;
+  tv.x += margin;
+  tv.y += margin;
+  osh_scene_draw (self->scene, cr, &tv, tw, th);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  /* The texture takes the pixels as they are (cairo's ARGB32 is GDK's default format). */
+  GBytes *bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                              (gsize) cairo_image_surface_get_stride (surface)
+                                                  * (gsize) (th * sf),
+                                              free_surface_bytes, surface);
+  g_clear_object (&self->tile);
+  self->tile = gdk_memory_texture_new (tw * sf, th * sf, GDK_MEMORY_DEFAULT, bytes,
+                                       (gsize) cairo_image_surface_get_stride (surface));
+  g_bytes_unref (bytes);
+  self->tile_vp = tv;
+  self->tile_w = tw;
+  self->tile_h = th;
+  self->scene_ms = (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+/* GPU renderers: the tile moves while panning, a texture draw per frame (tools/frame-bench.py:
+ * a third of the main thread's time of drawing the scene again). */
+static void
+draw_tile (OffshootGraphView *self, GtkSnapshot *snapshot, const OshViewport *vp, double w,
+           double h)
+{
+  double dx = vp->x - self->tile_vp.x, dy = vp->y - self->tile_vp.y;
+  gboolean same_zoom = self->tile && self->tile_vp.scale == vp->scale;
+  if (!same_zoom || dx > 0.5 || dy > 0.5 || dx + self->tile_w < w - 0.5
+      || dy + self->tile_h < h - 0.5)
+    {
+      /* Panning (same zoom, the view left the tile): a margin for the next frames; zooming:
+       * just the view, as each zoom step draws anew anyway. */
+      render_tile (self, vp, w, h, same_zoom ? 0.35 * MAX (w, h) : 0);
+      dx = vp->x - self->tile_vp.x;
+      dy = vp->y - self->tile_vp.y;
+    }
+  gtk_snapshot_append_texture (
+      snapshot, self->tile,
+      &GRAPHENE_RECT_INIT (round (dx), round (dy), self->tile_w, self->tile_h));
+}
+
+static void
 offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
@@ -765,18 +834,25 @@ offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       return;
     }
   self->drew_this_frame = TRUE;
-  if (!self->cache)
+  OshViewport vp = scene_viewport (&self->cam);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  if (GSK_IS_CAIRO_RENDERER (renderer))
     {
+      /* Software rendering: a texture would be converted back to a cairo surface every
+       * frame (twice the CPU of drawing again, tools/frame-bench.py); the scene is recorded
+       * for the view alone and replayed onto the window by the renderer. */
+      g_clear_object (&self->tile);
       gint64 t0 = g_get_monotonic_time ();
-      graphene_rect_t bounds = GRAPHENE_RECT_INIT (0, 0, w, h);
-      self->cache = gsk_cairo_node_new (&bounds);
-      cairo_t *cr = gsk_cairo_node_get_draw_context (self->cache);
-      OshViewport vp = scene_viewport (&self->cam);
+      GskRenderNode *node = gsk_cairo_node_new (&GRAPHENE_RECT_INIT (0, 0, w, h));
+      cairo_t *cr = gsk_cairo_node_get_draw_context (node);
       osh_scene_draw (self->scene, cr, &vp, w, h);
       cairo_destroy (cr);
       self->scene_ms = (g_get_monotonic_time () - t0) / 1000.0;
+      gtk_snapshot_append_node (snapshot, node);
+      gsk_render_node_unref (node);
     }
-  gtk_snapshot_append_node (snapshot, self->cache);
+  else
+    draw_tile (self, snapshot, &vp, w, h);
 
   const OshGraphLayout *lay = layout_of (self);
   if (self->hover_item >= 0 && self->hover_item < lay->n_items)
@@ -799,7 +875,6 @@ offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       graphene_rect_t r = minimap_rect (self);
       cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &r);
       cairo_translate (cr, r.origin.x, r.origin.y);
-      OshViewport vp = scene_viewport (&self->cam);
       osh_scene_draw_minimap (self->scene, cr, r.size.width, r.size.height, &vp, w, h);
       cairo_destroy (cr);
     }
@@ -1205,6 +1280,14 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
 
 /* ---- Frame times ------------------------------------------------------------------------- */
 
+static double
+thread_cpu_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
 /* From the frame clock's paint phase start to its end: the snapshot and GSK's rendering of
  * it (the cairo renderer rasterizes there), i.e. what a frame costs to draw. */
 static void
@@ -1212,6 +1295,7 @@ on_before_paint (GdkFrameClock *clock, OffshootGraphView *self)
 {
   (void) clock;
   self->paint_start = g_get_monotonic_time ();
+  self->paint_cpu_start = thread_cpu_seconds ();
   self->drew_this_frame = FALSE;
   self->scene_ms = 0;
 }
@@ -1222,8 +1306,9 @@ on_after_paint (GdkFrameClock *clock, OffshootGraphView *self)
   (void) clock;
   if (!self->drew_this_frame || !self->paint_start)
     return;
-  g_printerr ("frame-time %.2f ms (scene %.2f ms)\n",
-              (g_get_monotonic_time () - self->paint_start) / 1000.0, self->scene_ms);
+  g_printerr ("frame-time %.2f ms (scene %.2f ms, cpu %.2f ms)\n",
+              (g_get_monotonic_time () - self->paint_start) / 1000.0, self->scene_ms,
+              (thread_cpu_seconds () - self->paint_cpu_start) * 1000.0);
   self->drew_this_frame = FALSE;
 }
 
@@ -1274,7 +1359,7 @@ offshoot_graph_view_dispose (GObject *object)
   OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (object);
   stop_fly (self);
   cancel_layout (self);
-  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  g_clear_object (&self->tile);
   g_clear_pointer (&self->menu, gtk_widget_unparent);
   g_clear_object (&self->menu_model);
   G_OBJECT_CLASS (offshoot_graph_view_parent_class)->dispose (object);
