@@ -659,8 +659,10 @@ osh_scene_query (const OshScene *s, OshRect world, int *out, int max)
 /* ---- Minimap ----------------------------------------------------------------------------- */
 
 /* The whole graph fitted, keeping its proportions; a graph too thin for that (a tall
- * chain) fills the width instead and scrolls like a scrollbar's thumb: the part around the
- * view shows, at the view's fraction of the height. `vp` NULL: the top. */
+ * chain) is drawn wider and scrolls like a scrollbar's thumb: the part around the view shows,
+ * at the view's fraction of the height. Wider means filling the minimap's width, but never
+ * so close that the minimap shows less than four views' height of graph (it is for finding
+ * one's way). `vp` NULL: no view (the top, as wide as it fits). Returns whether it scrolls. */
 static bool
 minimap_fit (const OshScene *s, double w, double h, const OshViewport *vp, double view_w,
              double view_h, OshViewport *mv)
@@ -669,21 +671,19 @@ minimap_fit (const OshScene *s, double w, double h, const OshViewport *vp, doubl
   osh_viewport_fit (mv, b, w, h, 4, 1e9);
   if (b.w * mv->scale >= w * 0.4 || b.h < 1)
     return false;
+  double fit = mv->scale;
+  OshRect v = vp ? osh_viewport_visible (vp, view_w, view_h) : (OshRect){ 0, 0, 0, 0 };
   mv->scale = (w - 8) / MAX (1.0, b.w);
+  if (vp && v.h > 0)
+    mv->scale = MAX (fit, MIN (mv->scale, (h - 8) / (4 * v.h)));
   double content = b.h * mv->scale;
+  mv->x = (w - b.w * mv->scale) / 2 - b.x * mv->scale;
   if (content <= h - 8)
     {
       mv->y = (h - content) / 2 - b.y * mv->scale;
-      mv->x = 4 - b.x * mv->scale;
       return false;
     }
-  double frac = 0;
-  if (vp)
-    {
-      OshRect v = osh_viewport_visible (vp, view_w, view_h);
-      frac = CLAMP ((v.y + v.h / 2 - b.y) / b.h, 0, 1);
-    }
-  mv->x = 4 - b.x * mv->scale;
+  double frac = vp ? CLAMP ((v.y + v.h / 2 - b.y) / b.h, 0, 1) : 0;
   mv->y = -frac * (content - h) - b.y * mv->scale;
   return true;
 }
@@ -760,11 +760,12 @@ osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshV
 }
 
 void
-osh_scene_minimap_to_world (const OshScene *s, double w, double h, double mx, double my, double *wx,
+osh_scene_minimap_to_world (const OshScene *s, double w, double h, const OshViewport *vp,
+                            double view_w, double view_h, double mx, double my, double *wx,
                             double *wy)
 {
   OshViewport mv;
-  if (minimap_fit (s, w, h, NULL, 0, 0, &mv))
+  if (minimap_fit (s, w, h, vp, view_w, view_h, &mv))
     {
       /* Scrolled: a point's height is a fraction of the graph's, as on a scrollbar (the
        * only mapping that stays put while the minimap scrolls under a drag). */

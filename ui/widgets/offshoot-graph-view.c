@@ -921,8 +921,9 @@ jump_minimap (OffshootGraphView *self, double x, double y)
 {
   graphene_rect_t r = minimap_rect (self);
   double wx, wy;
-  osh_scene_minimap_to_world (self->scene, r.size.width, r.size.height, x - r.origin.x,
-                              y - r.origin.y, &wx, &wy);
+  OshViewport vp = scene_viewport (&self->cam);
+  osh_scene_minimap_to_world (self->scene, r.size.width, r.size.height, &vp, self->cam.view_w,
+                              self->cam.view_h, x - r.origin.x, y - r.origin.y, &wx, &wy);
   stop_fly (self);
   osh_camera_center_on (&self->cam, wx, wy, 0);
   camera_changed (self);
