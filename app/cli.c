@@ -101,8 +101,10 @@ static const OshCommand commands[] = {
     "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
     "  --expand GROUP        open a group (and the groups around it)\n"
     "  --collapse-blocks     draw every repeated block and ONNX module as one box\n"
+    "  --expand-all          every layer, even of a graph over 200 layers (which is drawn\n"
+    "                        collapsed into stages and blocks, as the window opens it)\n"
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
-    "  --scale S             pixels per point for PNG (default 1)\n"
+    "  --scale S             pixels per point for PNG (default 1; at most 16384 px a side)\n"
     "  --dark                the dark palette\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_render },

@@ -624,6 +624,12 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "zoom-out", laid_out);
   set_enabled (self, "zoom-fit", laid_out);
   set_enabled (self, "collapse-blocks", laid_out);
+  /* A big graph opens collapsed: the menu's check mark says so. */
+  GAction *collapse = g_action_map_lookup_action (G_ACTION_MAP (self), "collapse-blocks");
+  if (laid_out && collapse)
+    g_simple_action_set_state (
+        G_SIMPLE_ACTION (collapse),
+        g_variant_new_boolean (offshoot_graph_view_blocks_collapsed (self->graph_view)));
   /* Run before the weights are in is queued until they are. */
   set_enabled (self, "run",
                has_graph && !self->weights_error && !self->run_queued

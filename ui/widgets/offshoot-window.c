@@ -487,6 +487,19 @@ on_after_paint (GdkFrameClock *clock, OffshootWindow *self)
   self->open_started = 0;
 }
 
+/* A collapsed block clicked: the layer panel sums it up. */
+static void
+on_group_selected (OffshootGraphView *view, int group, OffshootWindow *self)
+{
+  OffshootGroupSummary sum;
+  if (!offshoot_graph_view_group_summary (view, group, &sum))
+    return;
+  offshoot_layer_panel_set_group (self->layer_panel, sum.name, sum.kind, sum.n_layers, sum.n_groups,
+                                  sum.params, sum.shapes);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
+    gtk_stack_set_visible_child_name (self->side_stack, "layer");
+}
+
 static void
 on_layout_done (OffshootGraphView *view, OffshootWindow *self)
 {
@@ -766,6 +779,8 @@ offshoot_window_init (OffshootWindow *self)
   g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self,
                            0);
   g_signal_connect_object (self->graph_view, "layout-done", G_CALLBACK (on_layout_done), self, 0);
+  g_signal_connect_object (self->graph_view, "group-selected", G_CALLBACK (on_group_selected), self,
+                           0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
   g_signal_connect_object (self->run_panel, "run-finished", G_CALLBACK (on_run_finished), self, 0);
   g_signal_connect_object (self->run_panel, "state-changed", G_CALLBACK (on_run_state), self, 0);
