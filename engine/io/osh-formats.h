@@ -28,10 +28,13 @@ typedef enum
 /* `name` names the source in messages. */
 OshGraph *osh_keras3_read (const char *name, const void *data, size_t size, OshError *err);
 OshGraph *osh_h5_read (const char *name, const void *data, size_t size, OshError *err);
+/* With `borrow` (the mapping `data` lies in, osh-file-bytes.h), OSH_READ_ALL leaves the
+ * contiguous float32 weights that sit 16-byte aligned in the bytes where they are: the tensors
+ * borrow them (osh-tensor.h) instead of copying. NULL: every weight is copied. */
 OshGraph *osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                                OshError *err);
+                                OshMapping *borrow, OshError *err);
 OshGraph *osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                            OshError *err);
+                            OshMapping *borrow, OshError *err);
 /* TF.js reads its shards relative to the directory of `path`. */
 OshGraph *osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err);
 OshGraph *osh_tfjs_read_mode (const char *path, const void *data, size_t size, OshReadMode mode,

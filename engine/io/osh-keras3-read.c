@@ -190,6 +190,7 @@ typedef struct
   const void *data;
   size_t size;
   OshReadMode mode;
+  OshMapping *borrow;
   OshGraph *g;
   OshError *err;
 } K3Ctx;
@@ -254,7 +255,8 @@ bind_group (K3Ctx *c, int layer, const char *path, int depth)
         char where[1400], wname[32];
         snprintf (where, sizeof where, "%s: layer '%s'", c->name, c->g->layers[layer].name);
         snprintf (wname, sizeof wname, "vars/%d", i);
-        OshTensor *t = osh_h5_read_tensor (c->file, var, where, c->data, c->size, c->mode, c->err);
+        OshTensor *t =
+            osh_h5_read_tensor (c->file, var, where, c->data, c->size, c->mode, c->borrow, c->err);
         if (!t || !osh_layer_add_weight (c->g, layer, wname, t, true, c->err))
           return false;
       }
@@ -311,12 +313,12 @@ bind_model (K3Ctx *c, int owner, const char *prefix, int depth)
 OshGraph *
 osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
 {
-  return osh_keras3_read_mode (name, data, size, OSH_READ_ALL, err);
+  return osh_keras3_read_mode (name, data, size, OSH_READ_ALL, NULL, err);
 }
 
 OshGraph *
 osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                      OshError *err)
+                      OshMapping *borrow, OshError *err)
 {
   OshGraph *g = NULL;
   char *config_text = NULL, *meta_text = NULL, *weights_copy = NULL;
@@ -367,7 +369,8 @@ osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMo
         goto out;
       goto fail;
     }
-  K3Ctx c = { f, inner, weights, weights_size, mode, g, err };
+  /* Weights extracted into a copy cannot borrow from the archive's mapping. */
+  K3Ctx c = { f, inner, weights, weights_size, mode, weights_copy ? NULL : borrow, g, err };
   if (!bind_model (&c, -1, "", 0))
     goto fail;
   if (!osh_keras_check_all_weights (g, name, err))

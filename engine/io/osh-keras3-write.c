@@ -114,7 +114,31 @@ weights_image (const OshWriteScope *s, const char *tmp_path, size_t *size, OshEr
   return image;
 }
 
-/* Adds `data` (taken over) as `name`; stored uncompressed when `store` (the weights). */
+/* The weights' member is the archive's first, its local header padded so that its bytes start
+ * at offset 64: with the HDF5 writer's 16-byte alignment of every weight (osh-write-hdf5.c),
+ * each float32 weight then lies 16-byte aligned in the file and a reader can use it in place
+ * (osh-tensor.h). The padding is an extra field of the kind Android's zipalign writes (id
+ * 0xD935: the alignment as u16, then zeros), which zip readers skip like any unknown one. */
+#define WEIGHTS_ALIGN 16
+#define ALIGN_FIELD_ID 0xD935
+
+static bool
+pad_first_entry (zip_t *z, zip_int64_t idx, const char *name, const char *tmp_path, OshError *err)
+{
+  /* The local header: 30 bytes, the name, then the extra fields (4 bytes of id and length
+   * each, then their data). */
+  size_t before = 30 + strlen (name) + 4;
+  zip_uint8_t pad[WEIGHTS_ALIGN + 2] = { WEIGHTS_ALIGN & 0xff, WEIGHTS_ALIGN >> 8 };
+  size_t len = 2 + (WEIGHTS_ALIGN - (before + 2) % WEIGHTS_ALIGN) % WEIGHTS_ALIGN;
+  if (zip_file_extra_field_set (z, (zip_uint64_t) idx, ALIGN_FIELD_ID, ZIP_EXTRA_FIELD_NEW, pad,
+                                (zip_uint16_t) len, ZIP_FL_LOCAL)
+      != 0)
+    return osh_fail (err, OSH_ERR_IO, "%s: cannot align %s: %s", tmp_path, name, zip_strerror (z));
+  return true;
+}
+
+/* Adds `data` (taken over) as `name`; stored uncompressed and aligned when `store` (the
+ * weights, added first). */
 static bool
 add_entry (zip_t *z, const char *tmp_path, const char *name, void *data, size_t size, bool store,
            OshError *err)
@@ -134,7 +158,7 @@ add_entry (zip_t *z, const char *tmp_path, const char *name, void *data, size_t 
     }
   if (store)
     zip_set_file_compression (z, (zip_uint64_t) idx, ZIP_CM_STORE, 0);
-  return true;
+  return !store || pad_first_entry (z, idx, name, tmp_path, err);
 }
 
 static bool
@@ -182,16 +206,17 @@ osh_keras3_write (const OshGraph *g, const char *tmp_path, OshError *err)
   strftime (date, sizeof date, "%Y-%m-%d@%H:%M:%S", &tm);
   json_t *meta = json_pack ("{s:s, s:s}", "keras_version",
                             osh_write_keras_version (g, OSH_KERAS_CONFIG_3), "date_saved", date);
-  /* add_json and add_entry take their document or buffer over, also on failure. */
-  bool ok = add_json (z, tmp_path, "metadata.json", meta, err);
+  /* add_json and add_entry take their document or buffer over, also on failure. The weights
+   * first: their alignment counts from the start of the file (pad_first_entry). */
+  bool ok = add_entry (z, tmp_path, "model.weights.h5", weights, weights_size, true, err);
+  if (ok)
+    ok = add_json (z, tmp_path, "metadata.json", meta, err);
+  else
+    json_decref (meta);
   if (ok)
     ok = add_json (z, tmp_path, "config.json", cfg, err);
   else
     json_decref (cfg);
-  if (ok)
-    ok = add_entry (z, tmp_path, "model.weights.h5", weights, weights_size, true, err);
-  else
-    free (weights);
   if (!ok)
     {
       zip_discard (z);

@@ -166,7 +166,8 @@ other_kind (const char *path, const void *data, size_t size)
 }
 
 static OshGraph *
-load (const char *path, const void *data, size_t size, int fd, OshReadMode mode, OshError *err)
+load (const char *path, const void *data, size_t size, int fd, OshMapping *borrow, OshReadMode mode,
+      OshError *err)
 {
   OshGraph *g = NULL;
   OshFormat f = osh_format_detect (path, data, size);
@@ -182,8 +183,8 @@ load (const char *path, const void *data, size_t size, int fd, OshReadMode mode,
     return NULL;
   switch (f)
     {
-    case OSH_FORMAT_KERAS3: g = osh_keras3_read_mode (path, data, size, mode, err); break;
-    case OSH_FORMAT_H5: g = osh_h5_read_mode (path, data, size, mode, err); break;
+    case OSH_FORMAT_KERAS3: g = osh_keras3_read_mode (path, data, size, mode, borrow, err); break;
+    case OSH_FORMAT_H5: g = osh_h5_read_mode (path, data, size, mode, borrow, err); break;
     case OSH_FORMAT_ONNX: g = osh_onnx_read (path, data, size, err); break;
     case OSH_FORMAT_TFJS:
       if (fd < 0) /* from memory */
@@ -250,7 +251,7 @@ osh_model_load (const char *path, OshError *err)
   OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_SHARED, err);
   if (!b)
     return NULL;
-  OshGraph *g = load (path, b->data, b->size, b->fd, OSH_READ_ALL, err);
+  OshGraph *g = load (path, b->data, b->size, b->fd, b->mapping, OSH_READ_ALL, err);
   osh_file_bytes_close (b);
   if (g)
     osh_class_names_take_beside (g, path);
@@ -266,7 +267,7 @@ osh_model_load_graph (const char *path, OshError *err)
   OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_MAPPED, err);
   if (!b)
     return NULL;
-  OshGraph *g = load (path, b->data, b->size, b->fd, OSH_READ_GRAPH, err);
+  OshGraph *g = load (path, b->data, b->size, b->fd, NULL, OSH_READ_GRAPH, err);
   osh_file_bytes_close (b);
   if (g)
     osh_class_names_take_beside (g, path);
@@ -300,7 +301,7 @@ osh_model_take_weights (OshGraph *g, OshGraph *full, OshError *err)
 OshGraph *
 osh_model_load_bytes (const char *name, const void *data, size_t size, OshError *err)
 {
-  return load (name, data, size, -1, OSH_READ_ALL, err);
+  return load (name, data, size, -1, NULL, OSH_READ_ALL, err);
 }
 
 bool
