@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,47 @@ other_kind (const char *path, const void *data, size_t size)
   return other_json_kind (data, size);
 }
 
+typedef struct
+{
+  const char *path;
+  const void *data;
+  size_t size;
+  OshError err;
+  bool ok;
+} Verify;
+
+static void *
+verify_weights (void *data)
+{
+  Verify *v = data;
+  v->ok = osh_keras3_verify_weights (v->path, v->data, v->size, &v->err);
+  return NULL;
+}
+
+/* The HDF5 guard's check, and for a whole .keras the archive's checksum at the same time: the
+ * checksum reads every byte (touching the pages the weights will borrow) while the child walks
+ * HDF5's structure, on another core. Then *mode tells the reader the checksum is done. */
+static bool
+guard_and_verify (const char *path, OshFormat f, OshReadMode *mode, const void *data, size_t size,
+                  int fd, OshError *err)
+{
+  pthread_t thread;
+  Verify v = { path, data, size, { 0 }, false };
+  bool parallel = f == OSH_FORMAT_KERAS3 && *mode == OSH_READ_ALL && osh_hdf5_guard_enabled ()
+                  && pthread_create (&thread, NULL, verify_weights, &v) == 0;
+  bool ok = osh_hdf5_guard_check_mode (path, f, *mode, data, size, fd, err);
+  if (!parallel)
+    return ok;
+  pthread_join (thread, NULL);
+  if (ok && !v.ok)
+    {
+      *err = v.err;
+      return false;
+    }
+  *mode = OSH_READ_ALL_VERIFIED;
+  return ok;
+}
+
 static OshGraph *
 load (const char *path, const void *data, size_t size, int fd, OshMapping *borrow, OshReadMode mode,
       OshError *err)
@@ -179,11 +221,14 @@ load (const char *path, const void *data, size_t size, int fd, OshMapping *borro
       return NULL;
     }
   /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
-  if (!osh_hdf5_guard_check_mode (path, f, mode, data, size, fd, err))
+  OshReadMode read_mode = mode;
+  if (!guard_and_verify (path, f, &read_mode, data, size, fd, err))
     return NULL;
   switch (f)
     {
-    case OSH_FORMAT_KERAS3: g = osh_keras3_read_mode (path, data, size, mode, borrow, err); break;
+    case OSH_FORMAT_KERAS3:
+      g = osh_keras3_read_mode (path, data, size, read_mode, borrow, err);
+      break;
     case OSH_FORMAT_H5: g = osh_h5_read_mode (path, data, size, mode, borrow, err); break;
     case OSH_FORMAT_ONNX: g = osh_onnx_read (path, data, size, err); break;
     case OSH_FORMAT_TFJS:
