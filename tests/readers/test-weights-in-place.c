@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include "osh-crc32.h"
 #include "osh-model.h"
 #include "osh-test.h"
 #include "osh-zoo.h"
@@ -200,6 +202,25 @@ test_borrow_refuses_outside_and_misaligned (void)
   osh_tensor_free (t); /* the last reference: unmapped */
 }
 
+/* The checksum that guards the weights is zlib's, at every length and start (the fast path
+ * folds 64 bytes a step and hands the last 0..15 to zlib). */
+static void
+test_crc32_agrees_with_zlib (void)
+{
+  size_t n = 5000;
+  unsigned char *b = g_malloc (n + 8);
+  for (size_t i = 0; i < n + 8; i++)
+    b[i] = (unsigned char) ((i * 2654435761u) >> 13);
+  for (size_t len = 0; len < n; len += len < 300 ? 1 : 97)
+    for (int off = 0; off < 5; off++)
+      {
+        g_assert_cmphex (osh_crc32 (0, b + off, len), ==, crc32_z (0, b + off, len));
+        g_assert_cmphex (osh_crc32 (0xdeadbeef, b + off, len), ==,
+                         crc32_z (0xdeadbeef, b + off, len));
+      }
+  g_free (b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -207,6 +228,7 @@ main (int argc, char **argv)
   g_test_add_func ("/weights-in-place/written-keras-is-borrowed", test_written_keras_is_borrowed);
   g_test_add_func ("/weights-in-place/truncated-under-us", test_truncated_under_us);
   g_test_add_func ("/weights-in-place/changed-in-place", test_changed_in_place_and_kept_alone);
+  g_test_add_func ("/weights-in-place/crc32", test_crc32_agrees_with_zlib);
   g_test_add_func ("/weights-in-place/borrow-checks", test_borrow_refuses_outside_and_misaligned);
   return g_test_run ();
 }
