@@ -29,16 +29,22 @@ build_mobilenet (void)
 }
 
 static char *
-saved (const OshGraph *g, char **dir)
+saved_as (const OshGraph *g, const char *file, char **dir)
 {
   GError *gerr = NULL;
   *dir = g_dir_make_tmp ("osh-in-place-XXXXXX", &gerr);
   g_assert_no_error (gerr);
-  char *path = g_build_filename (*dir, "mobilenet.keras", NULL);
+  char *path = g_build_filename (*dir, file, NULL);
   OshError err = { 0 };
   if (!osh_model_save (g, path, &err))
     g_error ("%s", err.message);
   return path;
+}
+
+static char *
+saved (const OshGraph *g, char **dir)
+{
+  return saved_as (g, "mobilenet.keras", dir);
 }
 
 static void
@@ -109,6 +115,24 @@ test_written_keras_is_borrowed (void)
   g_assert_cmpint (memcmp (a->data, b->data, 1024 * sizeof (float)), ==, 0);
   osh_tensor_free (a);
   osh_tensor_free (b);
+  osh_graph_free (g);
+  osh_graph_free (built);
+  remove_saved (dir, path);
+}
+
+/* The .h5 writer aligns its weights too, and an .h5 is its own image: no archive around it. */
+static void
+test_written_h5_is_borrowed (void)
+{
+  OshGraph *built = build_mobilenet ();
+  char *dir, *path = saved_as (built, "mobilenet.h5", &dir);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  if (!g)
+    g_error ("%s", err.message);
+  int n = 0;
+  g_assert_cmpint (compare_weights (g, built, &n), ==, n);
+  g_assert_cmpint (n, >, 80);
   osh_graph_free (g);
   osh_graph_free (built);
   remove_saved (dir, path);
@@ -226,6 +250,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/weights-in-place/written-keras-is-borrowed", test_written_keras_is_borrowed);
+  g_test_add_func ("/weights-in-place/written-h5-is-borrowed", test_written_h5_is_borrowed);
   g_test_add_func ("/weights-in-place/truncated-under-us", test_truncated_under_us);
   g_test_add_func ("/weights-in-place/changed-in-place", test_changed_in_place_and_kept_alone);
   g_test_add_func ("/weights-in-place/crc32", test_crc32_agrees_with_zlib);
