@@ -16,9 +16,8 @@
 CLMUL static inline __m128i
 fold (__m128i x, __m128i k, __m128i next)
 {
-  return _mm_xor_si128 (_mm_xor_si128 (_mm_clmulepi64_si128 (x, k, 0x00),
-                                       _mm_clmulepi64_si128 (x, k, 0x11)),
-                        next);
+  return _mm_xor_si128 (
+      _mm_xor_si128 (_mm_clmulepi64_si128 (x, k, 0x00), _mm_clmulepi64_si128 (x, k, 0x11)), next);
 }
 
 /* `len` >= 64, a multiple of 16; `crc` as zlib's crc32 takes and returns it. */

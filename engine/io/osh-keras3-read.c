@@ -143,7 +143,6 @@ osh_keras3_verify_weights (const char *name, const void *data, size_t size, OshE
   uint32_t crc = 0;
   if (!stored_span (data, size, WEIGHTS_ENTRY, &off, &len, &crc))
     return true;
-  osh_h5_progress (len);
   if (osh_crc32 (0, (const char *) data + off, len) != crc)
     return osh_fail (err, OSH_ERR_FORMAT, "%s: '%s' is damaged (CRC error)", name, WEIGHTS_ENTRY);
   return true;
