@@ -2,7 +2,10 @@
  *
  * Data: a folder per class (cli-data.h). The table goes to stdout (or one JSON document with
  * --json); -o writes it as CSV too. --save-features DIR keeps each layer's features as
- * NAME.npy (float32, rows in split order) with labels.npy, so another tool can repeat a fit. */
+ * NAME.npy (float32, rows in split order) with labels.npy, so another tool can repeat a fit.
+ * --keep LAYER --save-model OUT attaches LAYER's probe as a head (osh-heads-fitted.h) and saves
+ * the model; with --json the document also gives the probe's own class probabilities for each
+ * validation picture, so the kept head can be checked against them. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
@@ -13,12 +16,14 @@
 #include "cli-data.h"
 #include "cli-edits.h"
 #include "cli.h"
+#include "osh-heads-fitted.h"
 #include "osh-image.h"
+#include "osh-model.h"
 #include "osh-probe.h"
 
 typedef struct
 {
-  const char *model, *data, *layers, *csv, *save;
+  const char *model, *data, *layers, *csv, *save, *keep, *save_model;
   bool json, shuffle_weights;
   uint64_t weight_seed;
   OshProbeOptions opt;
@@ -50,6 +55,10 @@ parse_args (int argc, char **argv, ProbeArgs *a)
         a->layers = val, i++;
       else if (strcmp (arg, "--save-features") == 0)
         a->save = val, i++;
+      else if (strcmp (arg, "--keep") == 0)
+        a->keep = val, i++;
+      else if (strcmp (arg, "--save-model") == 0)
+        a->save_model = val, i++;
       else
         {
           double v = strtod (val, &end);
@@ -74,6 +83,8 @@ parse_args (int argc, char **argv, ProbeArgs *a)
     }
   if (!a->model || !a->data)
     return osh_cli_usage_error (argv[0], !a->model ? "which model?" : "--data DIR is required");
+  if (!a->keep != !a->save_model)
+    return osh_cli_usage_error (argv[0], "--keep LAYER and --save-model OUT go together");
   return OSH_EXIT_OK;
 }
 
@@ -83,6 +94,7 @@ typedef struct
   OshPreprocess pp;
   const ProbeArgs *args;
   int64_t n;
+  json_t *kept_val; /* the kept layer's probabilities per validation picture */
 } ProbeRun;
 
 static OshTensor *
@@ -102,6 +114,8 @@ static bool
 show_progress (const OshProbeLayer *l, int index, int total, void *user)
 {
   const ProbeRun *run = user;
+  if (!l)
+    return true; /* a picture of a pass */
   if (!run->args->json)
     {
       printf ("%-32s %-24s %7lld %-7s %7.3f %7.3f\n", l->path, l->class_name, (long long) l->dim,
@@ -146,6 +160,42 @@ write_npy (const char *path, const float *v, int64_t rows, int64_t cols, OshErro
   return ok;
 }
 
+/* The kept layer's probe on its validation rows: softmax(x·kernel + bias) per picture. */
+static void
+keep_predictions (ProbeRun *run, const OshProbeLayer *l, const float *rows, int64_t n,
+                  int n_classes)
+{
+  int64_t n_val = (int64_t) floor ((double) n * run->args->opt.val_split), n_train = n - n_val;
+  int64_t *order = g_new (int64_t, n);
+  osh_probe_split_order (order, n, run->args->opt.seed);
+  run->kept_val = json_array ();
+  double *z = g_new (double, n_classes);
+  for (int64_t i = n_train; i < n; i++)
+    {
+      double top = -INFINITY, sum = 0;
+      for (int k = 0; k < n_classes; k++)
+        {
+          z[k] = l->bias[k];
+          for (int64_t j = 0; j < l->dim; j++)
+            z[k] += (double) rows[i * l->dim + j] * l->kernel[j * n_classes + k];
+          top = fmax (top, z[k]);
+        }
+      for (int k = 0; k < n_classes; k++)
+        sum += (z[k] = exp (z[k] - top));
+      json_t *p = json_array ();
+      for (int k = 0; k < n_classes; k++)
+        json_array_append_new (p, json_real (z[k] / sum));
+      const OshCliExample *e = run->data->examples->pdata[order[i]];
+      json_array_append_new (run->kept_val,
+                             json_pack ("{s:s, s:o}", "picture", e->picture, "probabilities", p));
+    }
+  g_free (z);
+  g_free (order);
+}
+
+static bool on_features (const OshProbeLayer *l, const float *rows, int64_t n, const int *labels,
+                         void *user, OshError *err);
+
 static bool
 save_features (const OshProbeLayer *l, const float *rows, int64_t n, const int *labels, void *user,
                OshError *err)
@@ -167,6 +217,16 @@ save_features (const OshProbeLayer *l, const float *rows, int64_t n, const int *
     }
   g_free (lp);
   return ok;
+}
+
+static bool
+on_features (const OshProbeLayer *l, const float *rows, int64_t n, const int *labels, void *user,
+             OshError *err)
+{
+  ProbeRun *run = user;
+  if (run->args->keep && strcmp (l->path, run->args->keep) == 0)
+    keep_predictions (run, l, rows, n, (int) run->data->classes->len);
+  return !run->args->save || save_features (l, rows, n, labels, user, err);
 }
 
 static bool
@@ -214,6 +274,34 @@ result_json (const ProbeArgs *a, const OshCliData *data, const OshProbeResult *r
                     a->opt.lr, "l2", a->opt.l2, "seed", (json_int_t) a->opt.seed, "layers", layers);
 }
 
+/* Attaches the probe at a->keep as a head and saves the model; a JSON note of it. */
+static json_t *
+keep_head (const ProbeArgs *a, const OshGraph *g, const OshProbeResult *r, OshError *err)
+{
+  const OshProbeLayer *l = NULL;
+  for (int i = 0; i < r->n_layers; i++)
+    if (strcmp (r->layers[i].path, a->keep) == 0)
+      l = &r->layers[i];
+  if (!l)
+    {
+      osh_fail (err, OSH_ERR_USAGE, "--keep %s: not among the probed layers", a->keep);
+      return NULL;
+    }
+  char *names[OSH_HEAD_MAX_STEPS] = { 0 };
+  int n_names = 0;
+  OshGraph *e = osh_head_attach_fitted (g, l->path, l->pooled, (long) l->dim, r->n_classes,
+                                        l->kernel, l->bias, names, &n_names, err);
+  bool ok = e && osh_model_save (e, a->save_model, err);
+  json_t *note =
+      ok ? json_pack ("{s:s, s:s, s:I, s:s}", "layer", l->path, "model", a->save_model, "output",
+                      (json_int_t) (e->n_outputs - 1), "head", names[n_names - 1])
+         : NULL;
+  for (int i = 0; i < n_names; i++)
+    free (names[i]);
+  osh_graph_free (e);
+  return note;
+}
+
 static int
 probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
 {
@@ -252,19 +340,33 @@ probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
             "", "train", "val");
   bool ok = osh_probe_run (g, (const char *const *) layers, n_layers, run.n, labels,
                            (int) data->classes->len, load_picture, &run, &a->opt, show_progress,
-                           a->save ? save_features : NULL, &run, &r, &err);
+                           a->save || a->keep ? on_features : NULL, &run, &r, &err);
   g_free (labels);
   if (!ok || (a->csv && !write_csv (a->csv, &r, &err)))
     goto fail;
+  json_t *kept = NULL;
+  if (a->keep && !(kept = keep_head (a, g, &r, &err)))
+    goto fail;
+  if (kept)
+    json_object_set_new (kept, "validation", json_incref (run.kept_val));
+  json_decref (run.kept_val);
   if (a->json)
     {
       json_t *doc = result_json (a, data, &r);
+      if (kept)
+        json_object_set_new (doc, "kept", kept);
       char *text = json_dumps (doc, JSON_COMPACT);
       printf ("%s\n", text);
       free (text);
       json_decref (doc);
     }
-  else
+  else if (kept)
+    {
+      printf ("kept the probe at %s as output %lld of %s\n", a->keep,
+              (long long) json_integer_value (json_object_get (kept, "output")), a->save_model);
+      json_decref (kept);
+    }
+  if (!a->json)
     printf ("%lld train, %lld validate; chance %.3f (the largest class); %d pass%s over the "
             "pictures\n",
             (long long) r.n_train, (long long) r.n_val, r.chance, r.passes,

@@ -100,6 +100,12 @@ seeded_order (int64_t *v, int64_t n, uint64_t seed)
 }
 
 void
+osh_probe_split_order (int64_t *order, int64_t n, uint64_t seed)
+{
+  seeded_order (order, n, seed);
+}
+
+void
 osh_probe_shuffle_weights (OshGraph *g, uint64_t seed)
 {
   for (int l = 0; l < g->n_layers; l++)
@@ -184,10 +190,13 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
   float *mb = calloc ((size_t) c, 4), *vb = calloc ((size_t) c, 4);
   float *gw = malloc ((size_t) (dim * c) * sizeof (float)), *gb = malloc ((size_t) c * 4);
   float *p = malloc ((size_t) (n * c) * sizeof (float));
-  if (!x || !w || !b || !mw || !vw || !mb || !vb || !gw || !gb || !p)
+  double *mean = malloc ((size_t) dim * sizeof (double)), *sd = malloc ((size_t) dim * 8);
+  float *kernel = malloc ((size_t) (dim * c) * sizeof (float)), *bias = malloc ((size_t) c * 4);
+  if (!x || !w || !b || !mw || !vw || !mb || !vb || !gw || !gb || !p || !mean || !sd || !kernel
+      || !bias)
     {
       free (x), free (w), free (b), free (mw), free (vw), free (mb), free (vb), free (gw);
-      free (gb), free (p);
+      free (gb), free (p), free (mean), free (sd), free (kernel), free (bias);
       return osh_fail (err, OSH_ERR_NOMEM, "a probe of %lld × %lld features: out of memory",
                        (long long) n, (long long) dim);
     }
@@ -197,12 +206,12 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
       double s = 0, s2 = 0;
       for (int64_t i = 0; i < n_train; i++)
         s += rows[i * dim + j];
-      double mean = s / (double) n_train;
+      mean[j] = s / (double) n_train;
       for (int64_t i = 0; i < n_train; i++)
-        s2 += (rows[i * dim + j] - mean) * (rows[i * dim + j] - mean);
-      double sd = sqrt (s2 / (double) n_train);
+        s2 += (rows[i * dim + j] - mean[j]) * (rows[i * dim + j] - mean[j]);
+      sd[j] = sqrt (s2 / (double) n_train);
       for (int64_t i = 0; i < n; i++)
-        x[i * dim + j] = sd > 1e-12 ? (float) ((rows[i * dim + j] - mean) / sd) : 0.0f;
+        x[i * dim + j] = sd[j] > 1e-12 ? (float) ((rows[i * dim + j] - mean[j]) / sd[j]) : 0.0f;
     }
   int64_t correct = 0;
   for (int t = 1; t <= opt->epochs; t++)
@@ -238,8 +247,23 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
   double vl = softmax_rows (p, n_val, (int) c, labels + n_train, &correct);
   out->val_accuracy = n_val ? (double) correct / (double) n_val : NAN;
   out->val_loss = n_val ? vl / (double) n_val : NAN;
+  /* (x − mean)/sd · W + b = x · W/sd + (b − Σ mean/sd · W): the probe on raw features, which a
+   * Dense layer after the model's own pooling can hold. A constant feature was 0: it drops. */
+  for (int64_t k = 0; k < c; k++)
+    {
+      double shift = b[k];
+      for (int64_t j = 0; j < dim; j++)
+        {
+          double wj = sd[j] > 1e-12 ? w[j * c + k] / sd[j] : 0.0;
+          kernel[j * c + k] = (float) wj;
+          shift -= mean[j] * wj;
+        }
+      bias[k] = (float) shift;
+    }
+  free (out->kernel), free (out->bias);
+  out->kernel = kernel, out->bias = bias;
   free (x), free (w), free (b), free (mw), free (vw), free (mb), free (vb), free (gw), free (gb);
-  free (p);
+  free (p), free (mean), free (sd);
   return true;
 }
 
@@ -292,10 +316,17 @@ run_one (OshPlan *plan, int64_t i, OshProbeInput input, void *user, OshError *er
 }
 
 void
+osh_probe_layer_clear (OshProbeLayer *l)
+{
+  free (l->path), free (l->class_name), free (l->kernel), free (l->bias);
+  *l = (OshProbeLayer){ 0 };
+}
+
+void
 osh_probe_result_clear (OshProbeResult *r)
 {
   for (int i = 0; i < r->n_layers; i++)
-    free (r->layers[i].path), free (r->layers[i].class_name);
+    osh_probe_layer_clear (&r->layers[i]);
   free (r->layers);
   *r = (OshProbeResult){ 0 };
 }
@@ -379,6 +410,8 @@ osh_probe_run (const OshGraph *g, const char *const *layers, int n_layers, int64
               if (ok)
                 pool_into (a, &s, pooled, nhwc, feat[l - first] + i * dims[l]);
             }
+          if (ok && progress && !progress (NULL, (int) (i + 1), (int) n, user))
+            ok = osh_fail (err, OSH_ERR_CANCELLED, "probe cancelled");
         }
       osh_plan_free (plan);
       for (int l = first; ok && l < last; l++)

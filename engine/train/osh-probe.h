@@ -52,6 +52,9 @@ typedef struct
   bool pooled;      /* global-average pooled (else flattened) */
   double train_accuracy, val_accuracy;
   double val_loss;
+  /* The fitted probe on the raw (unscaled) features, the standardisation folded in:
+   * logits = x·kernel + bias, kernel dim × n_classes row-major (Keras's Dense kernel). */
+  float *kernel, *bias;
 } OshProbeLayer;
 
 typedef struct
@@ -66,7 +69,9 @@ typedef struct
 
 /* Gives the model input for example i (a new tensor of the plan's input shape). */
 typedef OshTensor *(*OshProbeInput) (int64_t i, void *user, OshError *err);
-/* Called after each layer's probe (may be NULL); returning false cancels. */
+/* Called after each layer's probe (may be NULL); returning false cancels. While a pass captures
+ * features it is also called after every picture with `done` NULL, `index` the pictures of the
+ * pass done and `total` the pictures in it, so a long pass can be followed and cancelled. */
 typedef bool (*OshProbeProgress) (const OshProbeLayer *done, int index, int total, void *user);
 /* Called once per layer with its raw (unscaled) features, n rows in split order (the first
  * n_train train), and the labels in that order; may be NULL. For saving them. */
@@ -85,8 +90,14 @@ bool osh_probe_run (const OshGraph *g, const char *const *layers, int n_layers, 
                     const OshProbeOptions *opt, OshProbeProgress progress,
                     OshProbeFeatures features, void *user, OshProbeResult *result, OshError *err);
 void osh_probe_result_clear (OshProbeResult *r);
+void osh_probe_layer_clear (OshProbeLayer *l);
 
-/* Fits one probe by the recipe above on rows already in split order; exposed for tests. */
+/* The examples in split order (the seeded shuffle of the recipe): order[n_train + i] is the
+ * i-th validation example. */
+void osh_probe_split_order (int64_t *order, int64_t n, uint64_t seed);
+
+/* Fits one probe by the recipe above on rows already in split order; exposed for tests. Fills
+ * out's accuracies and its kernel and bias (new arrays, freed by osh_probe_layer_clear). */
 bool osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t dim,
                            const int *labels, int n_classes, const OshProbeOptions *opt,
                            OshProbeLayer *out, OshError *err);

@@ -133,6 +133,38 @@ def features_stream_in_groups_with_the_same_result():
 
 
 @case
+def a_kept_probe_predicts_as_the_probe_did():
+    """--keep attaches the probe as GlobalAveragePooling2D + Dense with its fitted weights and the
+    standardisation folded in; the saved model's new output, run by `offshoot run` on the
+    validation pictures, gives the probe's own probabilities."""
+    out = os.path.join(tempdir(), "kept.keras")
+    layer = "block5a_project_conv"
+    res = probe("--data", shapes(), "--layers", layer, "--keep", layer,
+                "--save-model", out)
+    kept = res["kept"]
+    assert kept["layer"] == layer and kept["output"] == 1 and kept["head"] == "aux_head_out", kept
+    val = kept["validation"]
+    assert len(val) == res["validation"] == 80, len(val)
+    runs = []
+    for at in range(0, len(val), 16):  # `run` takes up to 16 pictures at once
+        r = offshoot("run", out, *[v["picture"] for v in val[at:at + 16]], "--top", "4", "--json")
+        assert r.returncode == 0, r.stderr
+        runs += json.loads(r.stdout)["runs"]
+    worst, agree = 0.0, 0
+    for v, run in zip(val, runs):
+        head = run["outputs"][1]
+        assert head["name"] == "aux_head_out", head["name"]
+        p = [0.0] * 4
+        for t in head["top"]:
+            p[t["index"]] = t["p"]
+        worst = max(worst, max(abs(a - b) for a, b in zip(p, v["probabilities"])))
+        agree += max(range(4), key=p.__getitem__) == max(range(4), key=v["probabilities"].__getitem__)
+    print(f"# {len(val)} validation pictures: largest probability gap {worst:.2e}, "
+          f"same class {agree}/{len(val)}")
+    assert agree == len(val) and worst < 1e-4, (worst, agree)
+
+
+@case
 def unknown_layer_and_missing_classes_are_named():
     r = offshoot("probe", "@default", "--data", shapes(), "--layers", "no_such_layer")
     assert r.returncode != 0 and "no_such_layer" in r.stderr, r.stderr
