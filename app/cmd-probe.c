@@ -288,9 +288,10 @@ keep_head (const ProbeArgs *a, const OshGraph *g, const OshProbeResult *r, OshEr
       return NULL;
     }
   char *names[OSH_HEAD_MAX_STEPS] = { 0 };
-  int n_names = 0;
+  OshHeadSpec spec = { 0 };
   OshGraph *e = osh_head_attach_fitted (g, l->path, l->pooled, (long) l->dim, r->n_classes,
-                                        l->kernel, l->bias, names, &n_names, err);
+                                        l->kernel, l->bias, &spec, names, err);
+  int n_names = e ? spec.n_steps : 0;
   bool ok = e && osh_model_save (e, a->save_model, err);
   json_t *note =
       ok ? json_pack ("{s:s, s:s, s:I, s:s}", "layer", l->path, "model", a->save_model, "output",

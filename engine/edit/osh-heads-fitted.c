@@ -42,7 +42,7 @@ place_weights (OshGraph *e, char **names, int n_names, long dim, int c, const fl
 
 OshGraph *
 osh_head_attach_fitted (const OshGraph *g, const char *path, bool pooled, long dim, int n_classes,
-                        const float *kernel, const float *bias, char **names, int *n_names,
+                        const float *kernel, const float *bias, OshHeadSpec *spec, char **names,
                         OshError *err)
 {
   char text[64];
@@ -50,18 +50,15 @@ osh_head_attach_fitted (const OshGraph *g, const char *path, bool pooled, long d
     snprintf (text, sizeof text, "classifier:%d", n_classes);
   else
     snprintf (text, sizeof text, "dense(units=%d,activation=softmax)", n_classes);
-  OshHeadSpec spec;
-  if (!osh_head_parse (text, &spec, err))
+  if (!osh_head_parse (text, spec, err))
     return NULL;
-  OshGraph *e = osh_head_attach (g, path, &spec, OSH_ATTACH_CONNECTED, names, err);
+  OshGraph *e = osh_head_attach (g, path, spec, OSH_ATTACH_CONNECTED, names, err);
   if (!e)
     return NULL;
-  *n_names = spec.n_steps;
-  if (!place_weights (e, names, spec.n_steps, dim, n_classes, kernel, bias, err))
+  if (!place_weights (e, names, spec->n_steps, dim, n_classes, kernel, bias, err))
     {
-      for (int i = 0; i < spec.n_steps; i++)
+      for (int i = 0; i < spec->n_steps; i++)
         free (names[i]), names[i] = NULL;
-      *n_names = 0;
       osh_graph_free (e);
       return NULL;
     }

@@ -12,8 +12,8 @@
 
 /* kernel is dim × n_classes row-major, bias n_classes. `pooled` says the features were the
  * spatial mean per channel (a GlobalAveragePooling2D goes first); otherwise the layer's output
- * must already be a vector of `dim` values. `names` as osh_head_attach (OSH_HEAD_MAX_STEPS
- * slots); `n_names` receives how many. g is never modified. */
+ * must already be a vector of `dim` values. `spec` receives the head's spec and `names` its
+ * layers' names as osh_head_attach gives them (spec->n_steps). g is never modified. */
 OshGraph *osh_head_attach_fitted (const OshGraph *g, const char *path, bool pooled, long dim,
                                   int n_classes, const float *kernel, const float *bias,
-                                  char **names, int *n_names, OshError *err);
+                                  OshHeadSpec *spec, char **names, OshError *err);

@@ -33,6 +33,8 @@ struct _OffshootGraphView
 
   OshCamera cam;
   GskRenderNode *cache; /* the scene at the current camera and size */
+  uint32_t *fills;      /* per IR node fill colours (set_fills), or NULL */
+  int n_fills;
 
   uint32_t *base_styles; /* from the window, per IR node */
   int n_base;
@@ -173,6 +175,25 @@ offshoot_graph_view_set_styles (OffshootGraphView *self, const uint32_t *styles,
   if (styles && n > 0)
     self->base_styles = g_memdup2 (styles, sizeof (uint32_t) * n);
   push_styles (self);
+}
+
+void
+offshoot_graph_view_set_fills (OffshootGraphView *self, const uint32_t *rgba, int n)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  g_clear_pointer (&self->fills, g_free);
+  self->n_fills = rgba ? n : 0;
+  if (rgba && n > 0)
+    self->fills = g_memdup2 (rgba, sizeof (uint32_t) * (size_t) n);
+  if (self->scene)
+    osh_scene_set_node_fills (self->scene, self->fills, self->n_fills);
+  invalidate (self);
+}
+
+uint32_t
+offshoot_graph_view_get_fill (OffshootGraphView *self, int node)
+{
+  return self->fills && node >= 0 && node < self->n_fills ? self->fills[node] : 0;
 }
 
 void
@@ -340,6 +361,7 @@ layout_done (GObject *source, GAsyncResult *res, gpointer data)
   g_clear_pointer (&self->scene, osh_scene_free);
   self->scene = osh_scene_new (lay);
   osh_scene_set_dark (self->scene, self->dark);
+  osh_scene_set_node_fills (self->scene, self->fills, self->n_fills);
   self->hover_item = -1;
   if (self->matches)
     g_array_set_size (self->matches, 0);
@@ -1101,6 +1123,7 @@ offshoot_graph_view_finalize (GObject *object)
   g_clear_pointer (&self->grouping, osh_grouping_free);
   osh_graph_handle_unref (self->graph);
   g_free (self->base_styles);
+  g_free (self->fills);
   g_free (self->error);
   g_array_unref (self->matches);
   G_OBJECT_CLASS (offshoot_graph_view_parent_class)->finalize (object);

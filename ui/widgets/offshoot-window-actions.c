@@ -423,6 +423,18 @@ run_activated (GSimpleAction *a, GVariant *p, gpointer data)
   offshoot_run_panel_run (self->run_panel);
 }
 
+/* Probe Layers…: the Probe page, and the folder chooser when no folder was picked yet. */
+static void
+probe_layers_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "probe");
+  if (!offshoot_probe_panel_start (self->probe_panel))
+    offshoot_probe_panel_choose_data (self->probe_panel);
+}
+
 static void
 attach_head_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
@@ -482,6 +494,7 @@ static const GActionEntry win_entries[] = {
   { .name = "undo", .activate = undo_activated },
   { .name = "redo", .activate = redo_activated },
   { .name = "attach-head", .activate = attach_head_activated },
+  { .name = "probe-layers", .activate = probe_layers_activated },
   { .name = "show-layer", .activate = show_layer_activated },
   { .name = "copy-layer-name", .activate = copy_layer_name_activated },
 };
@@ -518,6 +531,7 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "collapse-blocks", laid_out);
   set_enabled (self, "run", has_graph && !offshoot_run_panel_is_running (self->run_panel));
   set_enabled (self, "attach-head", selected);
+  set_enabled (self, "probe-layers", has_graph);
   set_enabled (self, "show-layer", selected);
   set_enabled (self, "copy-layer-name", selected);
   /* Buttons that are not action-backed follow the same state. */
