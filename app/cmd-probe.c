@@ -5,7 +5,9 @@
  * NAME.npy (float32, rows in split order) with labels.npy, so another tool can repeat a fit.
  * --keep LAYER --save-model OUT attaches LAYER's probe as a head (osh-heads-fitted.h) and saves
  * the model; with --json the document also gives the probe's own class probabilities for each
- * validation picture, so the kept head can be checked against them. */
+ * validation picture, so the kept head can be checked against them. --render OUT draws the
+ * layer graph (PNG, SVG or PDF by extension) with every probed node coloured by its validation
+ * accuracy and a colour-bar legend: the window's colouring (osh-colormap.h). */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
@@ -16,14 +18,17 @@
 #include "cli-data.h"
 #include "cli-edits.h"
 #include "cli.h"
+#include "osh-colormap.h"
 #include "osh-heads-fitted.h"
 #include "osh-image.h"
+#include "osh-layout.h"
 #include "osh-model.h"
 #include "osh-probe.h"
+#include "osh-scene.h"
 
 typedef struct
 {
-  const char *model, *data, *layers, *csv, *save, *keep, *save_model;
+  const char *model, *data, *layers, *csv, *save, *keep, *save_model, *render;
   bool json, shuffle_weights;
   uint64_t weight_seed;
   OshProbeOptions opt;
@@ -55,6 +60,8 @@ parse_args (int argc, char **argv, ProbeArgs *a)
         a->layers = val, i++;
       else if (strcmp (arg, "--save-features") == 0)
         a->save = val, i++;
+      else if (strcmp (arg, "--render") == 0)
+        a->render = val, i++;
       else if (strcmp (arg, "--keep") == 0)
         a->keep = val, i++;
       else if (strcmp (arg, "--save-model") == 0)
@@ -274,6 +281,33 @@ result_json (const ProbeArgs *a, const OshCliData *data, const OshProbeResult *r
                     a->opt.lr, "l2", a->opt.l2, "seed", (json_int_t) a->opt.seed, "layers", layers);
 }
 
+/* The graph with the probed nodes coloured from chance (darkest) to 1 (yellow), as the window
+ * shows it, and the legend below. */
+static bool
+render_colored (const OshGraph *g, const OshProbeResult *r, const char *out, OshError *err)
+{
+  OshGrouping *gr = osh_grouping_new (g);
+  OshGraphLayout *lay = osh_layout_compute (g, gr, err);
+  osh_grouping_free (gr);
+  if (!lay)
+    return false;
+  OshScene *scene = osh_scene_new (lay);
+  const char **paths = g_new (const char *, MAX (1, r->n_layers));
+  double *values = g_new (double, MAX (1, r->n_layers));
+  for (int i = 0; i < r->n_layers; i++)
+    paths[i] = r->layers[i].path, values[i] = r->layers[i].val_accuracy;
+  double lo = isnan (r->chance) ? 0 : r->chance;
+  uint32_t *fills = osh_colormap_node_fills (g, paths, values, r->n_layers, lo, 1);
+  osh_scene_set_node_fills (scene, fills, g->n_nodes);
+  char lo_text[32];
+  g_snprintf (lo_text, sizeof lo_text, "%.2f (chance)", lo);
+  osh_scene_set_fill_legend (scene, "probe validation accuracy", lo_text, "1.00");
+  bool ok = osh_scene_export (scene, out, 1.0, err);
+  g_free (fills), g_free (paths), g_free (values);
+  osh_scene_free (scene);
+  return ok;
+}
+
 /* Attaches the probe at a->keep as a head and saves the model; a JSON note of it. */
 static json_t *
 keep_head (const ProbeArgs *a, const OshGraph *g, const OshProbeResult *r, OshError *err)
@@ -343,7 +377,8 @@ probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
                            (int) data->classes->len, load_picture, &run, &a->opt, show_progress,
                            a->save || a->keep ? on_features : NULL, &run, &r, &err);
   g_free (labels);
-  if (!ok || (a->csv && !write_csv (a->csv, &r, &err)))
+  if (!ok || (a->csv && !write_csv (a->csv, &r, &err))
+      || (a->render && !render_colored (g, &r, a->render, &err)))
     goto fail;
   json_t *kept = NULL;
   if (a->keep && !(kept = keep_head (a, g, &r, &err)))

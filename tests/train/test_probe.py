@@ -164,6 +164,77 @@ def a_kept_probe_predicts_as_the_probe_did():
     assert agree == len(val) and worst < 1e-4, (worst, agree)
 
 
+def read_png(path):
+    """An 8-bit RGB or RGBA PNG (what cairo writes) as (width, height, rows of (r, g, b))."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    at, idat = 8, b""
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + size]
+        if kind == b"IHDR":
+            w, h, depth, color = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and color in (2, 6), (depth, color)
+            bpp = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + size
+    raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
+    for y in range(h):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
+        prev = line
+    return w, h, rows
+
+
+# The ends of the colour scale (ui/graph/osh-colormap.c): viridis's first and last stops.
+LOW, HIGH = (68, 1, 84), (253, 231, 37)
+
+
+def share_near(rows, colour, tol=40):
+    near = sum(1 for row in rows for p in row if sum(abs(a - b) for a, b in zip(p, colour)) < tol)
+    return near / sum(len(row) for row in rows)
+
+
+@case
+def render_colours_the_graph_by_accuracy():
+    """--render draws the graph with the window's colouring: a trained model's deep layers are
+    near the scale's yellow end, its shuffled copy's nodes near the violet (chance) end."""
+    out = tempdir()
+    trained, shuffled = os.path.join(out, "trained.png"), os.path.join(out, "shuffled.png")
+    probe("--data", shapes(), "--layers", "every:2", "--render", trained)
+    probe("--data", shapes(), "--layers", "every:2", "--render", shuffled, "--shuffle-weights", "3")
+    w, h, t_rows = read_png(trained)
+    _, _, s_rows = read_png(shuffled)
+    t_high, t_low = share_near(t_rows, HIGH, 120), share_near(t_rows, LOW, 120)
+    s_high, s_low = share_near(s_rows, HIGH, 120), share_near(s_rows, LOW, 120)
+    print(f"# {w}x{h} px; share of pixels near the high / low end: trained {t_high:.3f} / "
+          f"{t_low:.3f}, shuffled {s_high:.3f} / {s_low:.3f}")
+    assert t_high > 0.01 and t_high > 10 * s_high, (t_high, s_high)
+    assert s_low > 2 * t_low, (s_low, t_low)
+    for ext in ("svg", "pdf"):
+        path = os.path.join(out, "graph." + ext)
+        probe("--data", shapes(), "--layers", "every:8", "--render", path)
+        with open(path, "rb") as f:
+            head = f.read(5)
+        assert head == (b"%PDF-" if ext == "pdf" else b"<?xml"), head
+
+
 @case
 def unknown_layer_and_missing_classes_are_named():
     r = offshoot("probe", "@default", "--data", shapes(), "--layers", "no_such_layer")

@@ -32,8 +32,8 @@ make_shapes (void)
   const char *argv[] = { PYTHON, script, dir, "classes", "30", "777", NULL };
   int status = 0;
   g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                     NULL, &status, &error)
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                     &status, &error)
       || !g_spawn_check_wait_status (status, NULL))
     return FALSE; /* numpy or PIL missing: make-shapes exits 77 */
   shapes = g_steal_pointer (&dir);

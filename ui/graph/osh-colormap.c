@@ -1,6 +1,7 @@
 /* osh-colormap.c — the viridis scale, interpolated between nine of its published stops. */
 #include "osh-colormap.h"
 
+#include <glib.h>
 #include <math.h>
 
 static const double stops[9][3] = {
@@ -72,4 +73,23 @@ osh_colormap_draw_bar (cairo_t *cr, double x, double y, double w, double h, cons
       cairo_show_text (cr, hi);
     }
   cairo_restore (cr);
+}
+
+uint32_t *
+osh_colormap_node_fills (const OshGraph *g, const char *const *paths, const double *values, int n,
+                         double lo, double hi)
+{
+  uint32_t *fills = g_new0 (uint32_t, MAX (1, g->n_nodes));
+  uint32_t *by_layer = g_new0 (uint32_t, MAX (1, g->n_layers));
+  for (int i = 0; i < n; i++)
+    {
+      int layer = osh_graph_find_path (g, paths[i]);
+      if (layer >= 0)
+        by_layer[layer] = osh_colormap_rgba (hi > lo ? (values[i] - lo) / (hi - lo) : 1);
+    }
+  for (int node = 0; node < g->n_nodes; node++)
+    if (g->nodes[node].layer >= 0)
+      fills[node] = by_layer[g->nodes[node].layer];
+  g_free (by_layer);
+  return fills;
 }

@@ -185,9 +185,9 @@ probe_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
   OshProbeOptions opt = osh_probe_options_default ();
   opt.threads = MAX (1, (int) g_get_num_processors ());
   bool ok = layers
-            && osh_probe_run (g, (const char *const *) layers, (int) g_strv_length (layers),
-                              job->n, job->labels, job->n_classes, load_picture, job, &opt,
-                              on_progress, NULL, job, &job->result, &err);
+            && osh_probe_run (g, (const char *const *) layers, (int) g_strv_length (layers), job->n,
+                              job->labels, job->n_classes, load_picture, job, &opt, on_progress,
+                              NULL, job, &job->result, &err);
   osh_probe_layers_free (layers);
   if (ok)
     g_task_return_boolean (task, TRUE);
@@ -199,10 +199,17 @@ probe_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 
 /* ---- Colours and selection ---------------------------------------------------------------- */
 
+/* The scale runs from chance (a probe that learnt nothing) to 1. */
+static double
+chance_of (const OffshootProbePanel *self)
+{
+  return isnan (self->result.chance) ? 0 : self->result.chance;
+}
+
 static double
 scale_of (const OffshootProbePanel *self, double accuracy)
 {
-  double lo = isnan (self->result.chance) ? 0 : self->result.chance;
+  double lo = chance_of (self);
   return lo < 1 ? (accuracy - lo) / (1 - lo) : 1;
 }
 
@@ -217,15 +224,13 @@ push_fills (OffshootProbePanel *self)
       return;
     }
   const OshGraph *g = self->graph->graph;
-  g_autofree uint32_t *fills = g_new0 (uint32_t, MAX (1, g->n_nodes));
+  const char **paths = g_new (const char *, MAX (1, self->result.n_layers));
+  double *values = g_new (double, MAX (1, self->result.n_layers));
   for (int i = 0; i < self->result.n_layers; i++)
-    {
-      int layer = self->result_layer[i];
-      uint32_t c = osh_colormap_rgba (scale_of (self, self->result.layers[i].val_accuracy));
-      for (int n = 0; layer >= 0 && n < g->n_nodes; n++)
-        if (g->nodes[n].layer == layer)
-          fills[n] = c;
-    }
+    paths[i] = self->result.layers[i].path, values[i] = self->result.layers[i].val_accuracy;
+  g_autofree uint32_t *fills =
+      osh_colormap_node_fills (g, paths, values, self->result.n_layers, chance_of (self), 1);
+  g_free (paths), g_free (values);
   offshoot_graph_view_set_fills (self->view, fills, g->n_nodes);
 }
 
@@ -452,8 +457,9 @@ draw_plot (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer da
       cairo_show_text (cr, label);
     }
   cairo_move_to (cr, x0, y0 + h + 14);
-  cairo_show_text (cr, self->have_result ? "depth (probed layers in order) →   ● validation   ─ training"
-                                         : "validation accuracy per layer appears here");
+  cairo_show_text (cr, self->have_result
+                           ? "depth (probed layers in order) →   ● validation   ─ training"
+                           : "validation accuracy per layer appears here");
   if (!self->have_result)
     return;
   int n = self->result.n_layers;
@@ -510,9 +516,8 @@ draw_legend (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer 
   char lo[32];
   g_snprintf (lo, sizeof lo, "%.2f (chance)", self->result.chance);
   gdk_cairo_set_source_rgba (cr, &fg);
-  osh_colormap_draw_bar (cr, 8, 18, MIN (width - 16, 260), 12,
-                         "node colour: validation accuracy", lo, "1.00",
-                         fg.red + fg.green + fg.blue > 1.5);
+  osh_colormap_draw_bar (cr, 8, 18, MIN (width - 16, 260), 12, "node colour: validation accuracy",
+                         lo, "1.00", fg.red + fg.green + fg.blue > 1.5);
 }
 
 static int
@@ -576,8 +581,8 @@ offshoot_probe_panel_keep (OffshootProbePanel *self)
                               self->result.n_classes, l->kernel, l->bias, &spec, names, &err);
   if (!edited)
     {
-      g_autofree char *text = g_strdup_printf ("Cannot keep the probe at %s: %s", l->path,
-                                               err.message);
+      g_autofree char *text =
+          g_strdup_printf ("Cannot keep the probe at %s: %s", l->path, err.message);
       set_status (self, text);
       return FALSE;
     }
@@ -839,8 +844,8 @@ offshoot_probe_panel_init (OffshootProbePanel *self)
                            G_CALLBACK (offshoot_probe_panel_choose_data), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->start_button, "clicked", G_CALLBACK (offshoot_probe_panel_start),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->cancel_button, "clicked",
-                           G_CALLBACK (offshoot_probe_panel_cancel), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->cancel_button, "clicked", G_CALLBACK (offshoot_probe_panel_cancel),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->keep_button, "clicked", G_CALLBACK (offshoot_probe_panel_keep),
                            self, G_CONNECT_SWAPPED);
 }
