@@ -105,8 +105,8 @@ osh_probe_capture (const OshGraph *g, const char *const *layers, int n_layers, i
       for (int l = first; ok && l < last; l++)
         {
           if (sizes[l] > 0)
-            ok = kind->fit (kind->ctx, l, feat[l - first], sizes[l], &shapes[l], &r->layers[l],
-                            err);
+            ok =
+                kind->fit (kind->ctx, l, feat[l - first], sizes[l], &shapes[l], &r->layers[l], err);
           if (!ok)
             osh_error_prefix (err, "%s: ", layers[l]);
           else if (progress && !progress (&r->layers[l], l, n_layers, user))

@@ -80,8 +80,10 @@ mask_fit (void *ctx, int index, const float *feat, int64_t size, const OshShape 
   if (!x || !y || !target || !z || !par || !mean || !sd)
     {
       free (x), free (y), free (target), free (z), free (par), free (mean), free (sd);
-      return osh_fail (err, OSH_ERR_NOMEM, "a mask probe of %lld rows × %lld channels: out of "
-                       "memory", (long long) rows, (long long) c);
+      return osh_fail (err, OSH_ERR_NOMEM,
+                       "a mask probe of %lld rows × %lld channels: out of "
+                       "memory",
+                       (long long) rows, (long long) c);
     }
   /* Training rows: positions drawn per picture, their targets from the resized mask. */
   uint64_t state = opt->seed + (uint64_t) index;

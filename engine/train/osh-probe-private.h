@@ -10,8 +10,7 @@ typedef struct
    * cannot be probed this way and is skipped); may set l->pooled and l->dim. */
   int64_t (*size) (void *ctx, const OshShape *s, OshProbeLayer *l);
   /* The activation a as those floats. */
-  void (*reduce) (void *ctx, const float *a, const OshShape *s, const OshProbeLayer *l,
-                  float *dst);
+  void (*reduce) (void *ctx, const float *a, const OshShape *s, const OshProbeLayer *l, float *dst);
   /* Fits layer `index` on the n examples' floats (split order, `size` each). */
   bool (*fit) (void *ctx, int index, const float *feat, int64_t size, const OshShape *s,
                OshProbeLayer *l, OshError *err);

@@ -184,6 +184,29 @@ test_probe_colour_fly_keep (void)
   ui_test_close (win);
 }
 
+/* Closing the window while a probe runs: the worker stops at its next picture, the application
+ * is held until then, and nothing of the closed window is touched afterwards. */
+static void
+test_close_while_probing (void)
+{
+  if (!make_shapes ())
+    {
+      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
+      return;
+    }
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_spec (win, "@default");
+  ui_test_settle (win);
+  OffshootProbePanel *panel = offshoot_window_get_probe_panel (win);
+  offshoot_probe_panel_set_data (panel, shapes);
+  int stopped = osh_workers_stopped_early ();
+  g_assert_true (offshoot_probe_panel_start (panel));
+  g_assert_cmpint (osh_workers_in_flight (), ==, 1);
+  ui_test_close (win);
+  UI_TEST_WAIT_WHILE (osh_workers_in_flight () > 0, "the probe worker to stop");
+  g_assert_cmpint (osh_workers_stopped_early (), ==, stopped + 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -193,6 +216,7 @@ main (int argc, char **argv)
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   app = ui_test_application_new ("io.offshoot.Offshoot.TestProbe");
   g_test_add_func ("/ui/probe/colour-fly-keep", test_probe_colour_fly_keep);
+  g_test_add_func ("/ui/probe/close-while-probing", test_close_while_probing);
   int status = g_test_run ();
   g_object_unref (app);
   ui_test_scratch_free (g_steal_pointer (&data_home));

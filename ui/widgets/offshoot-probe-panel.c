@@ -50,6 +50,7 @@ struct _OffshootProbePanel
   int *result_layer; /* per result layer: its index in the graph, or -1 */
   int selected;
   GtkFileChooserNative *chooser;
+  gboolean disposed; /* a worker may finish after the widgets are gone */
 };
 
 G_DEFINE_FINAL_TYPE (OffshootProbePanel, offshoot_probe_panel, GTK_TYPE_WIDGET)
@@ -331,6 +332,8 @@ probe_done (GObject *src, GAsyncResult *res, gpointer data)
   osh_worker_end (error);
   self->job = NULL;
   g_clear_handle_id (&self->progress_id, g_source_remove);
+  if (self->disposed)
+    return;
   show_running (self, FALSE);
   if (!ok)
     {
@@ -725,6 +728,7 @@ static void
 offshoot_probe_panel_dispose (GObject *object)
 {
   OffshootProbePanel *self = OFFSHOOT_PROBE_PANEL (object);
+  self->disposed = TRUE;
   offshoot_probe_panel_cancel (self);
   g_clear_handle_id (&self->progress_id, g_source_remove);
   if (self->chooser)
@@ -747,9 +751,19 @@ offshoot_probe_panel_finalize (GObject *object)
   G_OBJECT_CLASS (offshoot_probe_panel_parent_class)->finalize (object);
 }
 
+/* Leaving the window (it closes): the worker's result would have nowhere to go. The task keeps
+ * the panel alive until the worker stops, so dispose alone would come too late. */
+static void
+offshoot_probe_panel_unroot (GtkWidget *widget)
+{
+  offshoot_probe_panel_cancel (OFFSHOOT_PROBE_PANEL (widget));
+  GTK_WIDGET_CLASS (offshoot_probe_panel_parent_class)->unroot (widget);
+}
+
 static void
 offshoot_probe_panel_class_init (OffshootProbePanelClass *klass)
 {
+  GTK_WIDGET_CLASS (klass)->unroot = offshoot_probe_panel_unroot;
   G_OBJECT_CLASS (klass)->dispose = offshoot_probe_panel_dispose;
   G_OBJECT_CLASS (klass)->finalize = offshoot_probe_panel_finalize;
   gtk_widget_class_set_layout_manager_type (GTK_WIDGET_CLASS (klass), GTK_TYPE_BIN_LAYOUT);
