@@ -10,6 +10,7 @@
 
 #include "offshoot-window-private.h"
 #include "osh-colormap.h"
+#include "osh-model.h"
 #include "osh-test.h"
 #include "osh-workers.h"
 #include "ui-test-window.h"
@@ -184,6 +185,51 @@ test_probe_colour_fly_keep (void)
   ui_test_close (win);
 }
 
+/* An ONNX model (the default model exported: NCHW, its own node names): probed in the window,
+ * its probe kept as a Gemm head. */
+static void
+test_probe_onnx (void)
+{
+  if (!make_shapes ())
+    {
+      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
+      return;
+    }
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_spec (win, "@default");
+  ui_test_settle (win);
+  OshError err = { 0 };
+  g_autofree char *onnx = g_build_filename (shapes, "default.onnx", NULL);
+  g_assert_true (osh_model_save (offshoot_window_handle (win)->graph, onnx, &err));
+  offshoot_window_open_spec (win, onnx);
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  const OshGraph *g = offshoot_window_handle (win)->graph;
+  int n_outputs = g->n_outputs;
+  OffshootProbePanel *panel = offshoot_window_get_probe_panel (win);
+  g_assert_null (offshoot_probe_panel_get_result (panel)); /* the other model's is gone */
+  offshoot_probe_panel_set_data (panel, shapes);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "probe-layers", NULL);
+  UI_TEST_WAIT_WHILE (offshoot_probe_panel_is_running (panel), "the probe to finish");
+  const OshProbeResult *r = offshoot_probe_panel_get_result (panel);
+  g_assert_nonnull (r);
+  g_test_message ("ONNX: %s", offshoot_probe_panel_get_status (panel));
+  g_assert_cmpfloat (r->layers[r->n_layers - 1].val_accuracy, >=, 0.9);
+  int k = -1;
+  for (int i = 0; i < r->n_layers && k < 0; i++)
+    if (g_str_has_prefix (r->layers[i].path, "block6a_activation/") && r->layers[i].pooled)
+      k = i;
+  g_assert_cmpint (k, >=, 0);
+  click_plot (panel, k);
+  g_assert_cmpint (offshoot_probe_panel_get_selected (panel), ==, k);
+  save_screenshot (GTK_WIDGET (win), "probe-onnx.png");
+  g_assert_true (offshoot_probe_panel_keep (panel));
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_window_handle (win)->graph->n_outputs, ==, n_outputs + 1);
+  g_unlink (onnx);
+  ui_test_close (win);
+}
+
 /* Closing the window while a probe runs: the worker stops at its next picture, the application
  * is held until then, and nothing of the closed window is touched afterwards. */
 static void
@@ -216,6 +262,7 @@ main (int argc, char **argv)
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   app = ui_test_application_new ("io.offshoot.Offshoot.TestProbe");
   g_test_add_func ("/ui/probe/colour-fly-keep", test_probe_colour_fly_keep);
+  g_test_add_func ("/ui/probe/onnx", test_probe_onnx);
   g_test_add_func ("/ui/probe/close-while-probing", test_close_while_probing);
   int status = g_test_run ();
   g_object_unref (app);
