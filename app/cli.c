@@ -77,14 +77,19 @@ static const OshCommand commands[] = {
                "  --json                the history as one JSON document on stdout\n",
     osh_cmd_fit },
   { "probe", "MODEL [EDITS] --data DIR [options]",
-    "fit a linear probe per layer: how well each layer's features tell the classes apart",
-    EDITS_HELP "  --data DIR            a folder per class\n"
+    "fit a probe per layer: how well each layer's features tell the classes apart",
+    EDITS_HELP "  --data DIR            a folder per class (pictures with NAME-mask.png: --masks)\n"
                "  --layers SPEC         all (default), every:K or NAME,NAME,...\n"
+               "  --head linear|mlp     the probe: linear (default) or one hidden layer of 64\n"
+               "  --masks               a 1x1-convolution probe per spatial layer, read as IoU\n"
                "  -o TABLE.csv          the table as CSV too\n"
+               "  --render OUT          the graph coloured by accuracy (.png, .svg or .pdf)\n"
+               "  --keep LAYER          attach LAYER's linear probe as a head with its weights\n"
+               "  --save-model OUT      where --keep saves the model\n"
                "  --epochs N            full-batch Adam steps per probe (default 300)\n"
                "  --val-split F         the share that validates (default 0.2)\n"
                "  --seed S              the split's seed (default 1)\n"
-               "  --save-features DIR   each layer's features as NAME.npy, labels.npy\n"
+               "  --save-features DIR   each layer's features as NAME.npy, labels.npy (masks.npy)\n"
                "  --shuffle-weights S   the control: the model's weights permuted (seed S)\n"
                "  --group-mb M          features kept per pass over the pictures (default 256)\n"
                "  --threads N           compute threads (default 1)\n"

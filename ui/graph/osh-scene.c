@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "osh-colormap.h"
 #include "osh-node-text.h"
 
 /* ---- Viewport ---------------------------------------------------------------------------- */
@@ -139,6 +140,8 @@ struct _OshScene
   PangoLayout **title_text; /* the title alone, for zoomed-out views */
   uint32_t *node_style;
   uint32_t *item_style;
+  uint32_t *item_fill;                        /* 0xRRGGBBAA per item, alpha 0: the family colour */
+  char *legend_title, *legend_lo, *legend_hi; /* the fills' legend in exports */
   Grid items, edges;
   unsigned *item_seen, *edge_seen, stamp; /* de-duplicates grid queries */
 };
@@ -282,6 +285,8 @@ osh_scene_free (OshScene *s)
   g_object_unref (s->text);
   g_free (s->node_style);
   g_free (s->item_style);
+  g_free (s->item_fill);
+  g_free (s->legend_title), g_free (s->legend_lo), g_free (s->legend_hi);
   g_free (s->item_seen);
   g_free (s->edge_seen);
   g_free (s->items.start);
@@ -324,6 +329,42 @@ update_item_styles (OshScene *s)
             s->item_style[it] &= ~(uint32_t) OSH_STYLE_UNUSED;
             break;
           }
+}
+
+void
+osh_scene_set_node_fills (OshScene *s, const uint32_t *rgba, int n)
+{
+  g_clear_pointer (&s->item_fill, g_free);
+  if (!rgba)
+    return;
+  int items = MAX (1, s->lay->n_items);
+  double *sum = g_new0 (double, 4 * (size_t) items);
+  s->item_fill = g_new0 (uint32_t, items);
+  for (int node = 0; node < MIN (n, s->lay->n_nodes); node++)
+    {
+      int it = s->lay->node_item[node];
+      if (it < 0 || !(rgba[node] & 0xff))
+        continue;
+      for (int k = 0; k < 3; k++)
+        sum[4 * it + k] += (rgba[node] >> (24 - 8 * k)) & 0xff;
+      sum[4 * it + 3] += 1;
+    }
+  for (int it = 0; it < s->lay->n_items; it++)
+    if (sum[4 * it + 3] > 0)
+      {
+        double c = sum[4 * it + 3];
+        s->item_fill[it] = (uint32_t) lround (sum[4 * it] / c) << 24
+                           | (uint32_t) lround (sum[4 * it + 1] / c) << 16
+                           | (uint32_t) lround (sum[4 * it + 2] / c) << 8 | 0xffu;
+      }
+  g_free (sum);
+}
+
+void
+osh_scene_set_fill_legend (OshScene *s, const char *title, const char *lo, const char *hi)
+{
+  g_free (s->legend_title), g_free (s->legend_lo), g_free (s->legend_hi);
+  s->legend_title = g_strdup (title), s->legend_lo = g_strdup (lo), s->legend_hi = g_strdup (hi);
 }
 
 void
@@ -474,6 +515,9 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
     }
   rounded_rect (cr, r, 4);
   Rgb fill = p->family[it->family];
+  if (s->item_fill && (s->item_fill[i] & 0xff))
+    fill = (Rgb){ (s->item_fill[i] >> 24) / 255.0, ((s->item_fill[i] >> 16) & 0xff) / 255.0,
+                  ((s->item_fill[i] >> 8) & 0xff) / 255.0 };
   if (st & (OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT))
     fill = (Rgb){ fill.r * 0.6 + p->red.r * 0.4, fill.g * 0.6 + p->red.g * 0.4,
                   fill.b * 0.6 + p->red.b * 0.4 };
@@ -518,7 +562,11 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   if (!s->item_text[i])
     s->item_text[i] =
         osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text, it->params);
-  set_rgb (cr, p->text, alpha);
+  Rgb ink = p->text;
+  if (s->item_fill && (s->item_fill[i] & 0xff)
+      && 0.3 * fill.r + 0.59 * fill.g + 0.11 * fill.b < 0.45)
+    ink = (Rgb){ 1, 1, 1 }; /* a dark analysis colour: light text stays readable */
+  set_rgb (cr, ink, alpha);
   cairo_move_to (cr, r.x + OSH_NODE_PAD_X, r.y + OSH_NODE_PAD_Y);
   pango_cairo_show_layout (cr, s->item_text[i]);
 }
@@ -891,6 +939,9 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   if (big > limit)
     scale *= (limit - 2 * margin) / (big - 2 * margin);
   double w = ceil (b.w * scale + 2 * margin), h = ceil (b.h * scale + 2 * margin);
+  const double legend_h = s->legend_title ? 56 : 0; /* a band below the graph */
+  if (legend_h > 0)
+    w = MAX (w, 260), h += legend_h;
 
   cairo_surface_t *surface;
   GString *svg_out = svg ? g_string_new (NULL) : NULL;
@@ -914,6 +965,9 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   /* Vector files are zoomed in a viewer: they always carry the text. SVG gets it as
    * <text> elements (cairo would draw glyph outlines: not searchable or selectable). */
   draw_scene_full (s, cr, &vp, w, h, pdf || (png && scale >= OSH_SCENE_TEXT_SCALE), !svg);
+  if (legend_h > 0)
+    osh_colormap_draw_bar (cr, margin, h - legend_h + 18, 220, 14, s->legend_title, s->legend_lo,
+                           s->legend_hi, s->dark);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   cairo_status_t st = CAIRO_STATUS_SUCCESS;

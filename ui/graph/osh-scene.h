@@ -76,6 +76,13 @@ void osh_scene_set_styles (OshScene *scene, const uint32_t *styles, int n);
 void osh_scene_set_node_style (OshScene *scene, int node, uint32_t style);
 uint32_t osh_scene_item_style (const OshScene *scene, int item);
 
+/* Fill colours from an analysis (probe accuracy: osh-colormap.h), one 0xRRGGBBAA word per IR
+ * node; alpha 0 keeps the family colour; NULL clears. A collapsed group shows the mean of its
+ * coloured members. Highlight outlines still draw on top. */
+void osh_scene_set_node_fills (OshScene *scene, const uint32_t *rgba, int n);
+/* A colour-bar legend for those fills in exported images (below the graph); NULL title: none. */
+void osh_scene_set_fill_legend (OshScene *scene, const char *title, const char *lo, const char *hi);
+
 /* Draws the part of the scene visible in a view_w × view_h view (background included).
  * Returns the number of items drawn. */
 int osh_scene_draw (OshScene *scene, cairo_t *cr, const OshViewport *vp, double view_w,

@@ -39,6 +39,8 @@ struct _OffshootGraphView
   GdkTexture *tile;    /* the scene rasterized around the view */
   OshViewport tile_vp; /* world → tile pixels (logical) it was drawn with */
   double tile_w, tile_h;
+  uint32_t *fills;      /* per IR node fill colours (set_fills), or NULL */
+  int n_fills;
 
   uint32_t *base_styles; /* from the window, per IR node */
   int n_base;
@@ -196,6 +198,25 @@ offshoot_graph_view_set_styles (OffshootGraphView *self, const uint32_t *styles,
   if (styles && n > 0)
     self->base_styles = g_memdup2 (styles, sizeof (uint32_t) * n);
   push_styles (self);
+}
+
+void
+offshoot_graph_view_set_fills (OffshootGraphView *self, const uint32_t *rgba, int n)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  g_clear_pointer (&self->fills, g_free);
+  self->n_fills = rgba ? n : 0;
+  if (rgba && n > 0)
+    self->fills = g_memdup2 (rgba, sizeof (uint32_t) * (size_t) n);
+  if (self->scene)
+    osh_scene_set_node_fills (self->scene, self->fills, self->n_fills);
+  invalidate (self);
+}
+
+uint32_t
+offshoot_graph_view_get_fill (OffshootGraphView *self, int node)
+{
+  return self->fills && node >= 0 && node < self->n_fills ? self->fills[node] : 0;
 }
 
 void
@@ -374,6 +395,7 @@ layout_done (GObject *source, GAsyncResult *res, gpointer data)
   g_clear_pointer (&self->scene, osh_scene_free);
   self->scene = osh_scene_new (lay);
   osh_scene_set_dark (self->scene, self->dark);
+  osh_scene_set_node_fills (self->scene, self->fills, self->n_fills);
   self->hover_item = -1;
   if (self->search_graph != self->graph)
     {
@@ -1383,6 +1405,7 @@ offshoot_graph_view_finalize (GObject *object)
   g_clear_pointer (&self->grouping, osh_grouping_free);
   osh_graph_handle_unref (self->graph);
   g_free (self->base_styles);
+  g_free (self->fills);
   g_free (self->error);
   g_array_unref (self->matches);
   g_free (self->search_text);

@@ -47,6 +47,11 @@ const char *offshoot_graph_view_get_error (OffshootGraphView *self);
  * word per IR node; the view adds selection, hover and search hits on top. */
 void offshoot_graph_view_set_styles (OffshootGraphView *self, const uint32_t *styles, int n);
 void offshoot_graph_view_set_dark (OffshootGraphView *self, gboolean dark);
+/* Fill colours per IR node (0xRRGGBBAA, alpha 0: the family colour; NULL clears), kept across
+ * re-layouts until cleared: osh_scene_set_node_fills. */
+void offshoot_graph_view_set_fills (OffshootGraphView *self, const uint32_t *rgba, int n);
+/* A node's fill colour as set (0: none). */
+uint32_t offshoot_graph_view_get_fill (OffshootGraphView *self, int node);
 
 int offshoot_graph_view_get_selected_layer (OffshootGraphView *self);
 /* Selects a layer (-1 clears); `fly` animates the camera to it. Emits "layer-selected". */

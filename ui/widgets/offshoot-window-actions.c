@@ -523,6 +523,18 @@ run_activated (GSimpleAction *a, GVariant *p, gpointer data)
   offshoot_window_run (data);
 }
 
+/* Probe Layers…: the Probe page, and the folder chooser when no folder was picked yet. */
+static void
+probe_layers_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  OffshootWindow *self = data;
+  gtk_stack_set_visible_child_name (self->side_stack, "probe");
+  if (!offshoot_probe_panel_start (self->probe_panel))
+    offshoot_probe_panel_choose_data (self->probe_panel);
+}
+
 static void
 attach_head_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
@@ -584,6 +596,7 @@ static const GActionEntry win_entries[] = {
   { .name = "undo", .activate = undo_activated },
   { .name = "redo", .activate = redo_activated },
   { .name = "attach-head", .activate = attach_head_activated },
+  { .name = "probe-layers", .activate = probe_layers_activated },
   { .name = "show-layer", .activate = show_layer_activated },
   { .name = "copy-layer-name", .activate = copy_layer_name_activated },
 };
@@ -635,6 +648,7 @@ offshoot_window_update_actions (OffshootWindow *self)
                has_graph && !self->weights_error && !self->run_queued
                    && !offshoot_run_panel_is_running (self->run_panel));
   set_enabled (self, "attach-head", selected && weights);
+  set_enabled (self, "probe-layers", has_graph && weights);
   set_enabled (self, "show-layer", selected);
   set_enabled (self, "copy-layer-name", selected);
   /* Buttons that are not action-backed follow the same state. */

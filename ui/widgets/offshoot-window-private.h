@@ -4,6 +4,7 @@
 
 #include "offshoot-document.h"
 #include "offshoot-head-panel.h"
+#include "offshoot-probe-panel.h"
 #include "offshoot-run-panel.h"
 #include "offshoot-window.h"
 #include "osh-graph-handle.h"
@@ -38,6 +39,7 @@ struct _OffshootWindow
   OffshootLayerPanel *layer_panel;
   OffshootRunPanel *run_panel;
   OffshootHeadPanel *head_panel;
+  OffshootProbePanel *probe_panel; /* the Probe page, made in code */
   GMenu *recent_submenu;
 
   /* The open model with its history, file state, run settings and selection; NULL before

@@ -106,6 +106,7 @@ show_selection (OffshootWindow *self)
   int layer = offshoot_document_get_selected_layer (self->doc);
   offshoot_layer_panel_set_layer (self->layer_panel, h->graph, layer);
   offshoot_head_panel_set_target (self->head_panel, h, layer);
+  offshoot_probe_panel_set_graph (self->probe_panel, h);
   offshoot_run_panel_set_focus_layer (self->run_panel, offshoot_document_get_selection (self->doc));
 }
 
@@ -468,7 +469,8 @@ on_layer_selected (OffshootGraphView *view, int layer, OffshootWindow *self)
   trace ("selected %s", path ? path : "(none)");
   show_selection (self);
   show_activation (self, layer);
-  if (layer >= 0 && g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
+  const char *page = gtk_stack_get_visible_child_name (self->side_stack);
+  if (layer >= 0 && g_strcmp0 (page, "head") != 0 && g_strcmp0 (page, "probe") != 0)
     gtk_stack_set_visible_child_name (self->side_stack, "layer");
   offshoot_window_update_actions (self);
 }
@@ -782,6 +784,11 @@ offshoot_window_init (OffshootWindow *self)
   g_signal_connect_object (self->graph_view, "group-selected", G_CALLBACK (on_group_selected), self,
                            0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
+  /* Probe Layers: its page, and a kept probe is attached as any head. */
+  self->probe_panel = OFFSHOOT_PROBE_PANEL (offshoot_probe_panel_new ());
+  gtk_stack_add_titled (self->side_stack, GTK_WIDGET (self->probe_panel), "probe", "Probe");
+  offshoot_probe_panel_set_view (self->probe_panel, self->graph_view);
+  g_signal_connect_object (self->probe_panel, "keep", G_CALLBACK (on_head_attach), self, 0);
   g_signal_connect_object (self->run_panel, "run-finished", G_CALLBACK (on_run_finished), self, 0);
   g_signal_connect_object (self->run_panel, "state-changed", G_CALLBACK (on_run_state), self, 0);
   g_signal_connect_object (self->search_entry, "search-changed", G_CALLBACK (on_search_changed),
@@ -865,6 +872,12 @@ OffshootHeadPanel *
 offshoot_window_get_head_panel (OffshootWindow *self)
 {
   return self->head_panel;
+}
+
+OffshootProbePanel *
+offshoot_window_get_probe_panel (OffshootWindow *self)
+{
+  return self->probe_panel;
 }
 
 OffshootRunPanel *

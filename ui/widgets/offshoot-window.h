@@ -16,6 +16,7 @@
 #include "offshoot-graph-view.h"
 #include "offshoot-head-panel.h"
 #include "offshoot-layer-panel.h"
+#include "offshoot-probe-panel.h"
 #include "offshoot-run-panel.h"
 #include "osh-graph.h"
 
@@ -58,6 +59,7 @@ OffshootGraphView *offshoot_window_get_graph_view (OffshootWindow *self);
 OffshootLayerPanel *offshoot_window_get_layer_panel (OffshootWindow *self);
 OffshootRunPanel *offshoot_window_get_run_panel (OffshootWindow *self);
 OffshootHeadPanel *offshoot_window_get_head_panel (OffshootWindow *self);
+OffshootProbePanel *offshoot_window_get_probe_panel (OffshootWindow *self);
 /* The disconnection banner's fix buttons: how many, and clicking one (by position). */
 int offshoot_window_count_fixes (OffshootWindow *self);
 gboolean offshoot_window_apply_fix (OffshootWindow *self, int index);
