@@ -41,10 +41,7 @@ soft_infer (OshOpCall *c, OshError *err)
 }
 
 #define SOFT(f)                                                                                    \
-  static bool soft_##f (OshOpCall *c, OshError *err)                                             \
-  {                                                                                                \
-    return soft (tf_##f, c, err);                                                                  \
-  }
+  static bool soft_##f (OshOpCall *c, OshError *err) { return soft (tf_##f, c, err); }
 SOFT (resize_infer)
 SOFT (argmax_infer)
 SOFT (gather_nd_infer)

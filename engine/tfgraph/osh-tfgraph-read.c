@@ -10,10 +10,10 @@ typedef struct
 {
   const char *path;
   OshGraph *g;
-  const json_t *nodes;   /* modelTopology.node */
-  json_t *by_name;       /* node name → index in `nodes` */
-  json_t *const_of;      /* tensor name → index in consts (a Const, or an Identity of one) */
-  json_t *made;          /* node name → IR node index */
+  const json_t *nodes; /* modelTopology.node */
+  json_t *by_name;     /* node name → index in `nodes` */
+  json_t *const_of;    /* tensor name → index in consts (a Const, or an Identity of one) */
+  json_t *made;        /* node name → IR node index */
   OshTfConst *consts;
   int n_consts;
   OshError *err;
@@ -439,7 +439,8 @@ read_nodes (Reader *r, const json_t *doc)
     {
       const json_t *node = json_array_get (r->nodes, i);
       const char *name = node_name (node);
-      if (!json_is_object (node) || !name || !*name || !json_is_string (json_object_get (node, "op")))
+      if (!json_is_object (node) || !name || !*name
+          || !json_is_string (json_object_get (node, "op")))
         ok = osh_fail (r->err, OSH_ERR_FORMAT, "node %zu has no name or no op", i);
       else if (json_object_get (r->by_name, name))
         ok = osh_fail (r->err, OSH_ERR_FORMAT, "two nodes are named '%s'", name);

@@ -1,10 +1,11 @@
 /* Running a TF op through the Keras or ONNX op that has its semantics (tfgraph-shadow.h). */
+#include "tfgraph-shadow.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "osh-onnx.h"
-#include "tfgraph-shadow.h"
 
 const OshOp *
 tf_keras_op (const char *name)
@@ -178,7 +179,8 @@ tf_prepare (OshOpCall *c, OshError *err)
   if (!s)
     return false;
   OshOpCall call = shadow_call (s, c);
-  bool ok = s->target->infer (&call, err) && (!s->target->prepare || s->target->prepare (&call, err))
+  bool ok = s->target->infer (&call, err)
+            && (!s->target->prepare || s->target->prepare (&call, err))
             && finish_shapes (s, c, err);
   s->inner = call.params;
   s->inner_free = call.free_params;

@@ -35,16 +35,15 @@ typedef struct TfShadow
   OshShape out[16]; /* the outputs the target computes */
   int n_out;
   /* After the target's infer: the TF op's output shapes from the target's (same memory). */
-  bool (*reshape_out) (const struct TfShadow *s, const OshOpCall *c, OshShape *out,
-                       OshError *err);
+  bool (*reshape_out) (const struct TfShadow *s, const OshOpCall *c, OshShape *out, OshError *err);
   int64_t arg[8]; /* what reshape_out needs (the axes to drop or insert) */
   /* What tf_run applies to output 0 after the target, in place: TF's fused activations the
    * Keras layer has no form for, and the second half of FloorDiv and SquaredDifference. */
   TfTail tail;
-  float tail_alpha;        /* TF_TAIL_LEAKY */
-  const float *tail_vec;   /* TF_TAIL_PRELU: the slopes, one per channel (the last axis) */
+  float tail_alpha;      /* TF_TAIL_LEAKY */
+  const float *tail_vec; /* TF_TAIL_PRELU: the slopes, one per channel (the last axis) */
   int64_t tail_n;
-  void *inner;    /* the target's params */
+  void *inner; /* the target's params */
   void (*inner_free) (void *);
 } TfShadow;
 

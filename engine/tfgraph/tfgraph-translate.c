@@ -59,7 +59,8 @@ keras_weights (TfShadow *s, const OshOpCall *c, const int *ids, int n, OshError 
 {
   for (int k = 0; k < n; k++)
     {
-      const OshTensor *t = tf_const_input (c, ids[k], k == 0 ? "the filter" : "a fused operand", err);
+      const OshTensor *t =
+          tf_const_input (c, ids[k], k == 0 ? "the filter" : "a fused operand", err);
       if (!t)
         return false;
       s->weights[k] = c->layer->weights[c->layer->slots[ids[k]].index];
@@ -76,9 +77,9 @@ keras_weights (TfShadow *s, const OshOpCall *c, const int *ids, int n, OshError 
 static bool
 fused_ops (TfShadow *s, const OshOpCall *c, json_t *config, bool *bias, OshError *err)
 {
-  static const char *const acts[][2] = { { "Relu", "relu" },       { "Relu6", "relu6" },
-                                         { "Elu", "elu" },         { "Sigmoid", "sigmoid" },
-                                         { "Tanh", "tanh" },       { "Selu", "selu" } };
+  static const char *const acts[][2] = { { "Relu", "relu" }, { "Relu6", "relu6" },
+                                         { "Elu", "elu" },   { "Sigmoid", "sigmoid" },
+                                         { "Tanh", "tanh" }, { "Selu", "selu" } };
   const char *activation = "linear";
   *bias = false;
   size_t i;
@@ -136,8 +137,9 @@ tr_conv (TfShadow *s, const OshOpCall *c, OshError *err)
   bool bias = false;
   if (!keras_padding (c, cfg, err) || !fused_ops (s, c, cfg, &bias, err))
     return false;
-  json_object_set_new (cfg, "kernel_size", json_pack ("[I, I]", (json_int_t) f->shape.dim[0],
-                                                      (json_int_t) f->shape.dim[1]));
+  json_object_set_new (
+      cfg, "kernel_size",
+      json_pack ("[I, I]", (json_int_t) f->shape.dim[0], (json_int_t) f->shape.dim[1]));
   json_object_set_new (cfg, "strides", spatial_pair (c, "strides"));
   json_object_set_new (cfg, "dilation_rate", spatial_pair (c, "dilations"));
   if (depthwise)
@@ -160,9 +162,11 @@ tr_matmul (TfShadow *s, const OshOpCall *c, OshError *err)
   bool constant_b = c->layer->n_slots > 1 && c->layer->slots[1].kind == OSH_SLOT_WEIGHT;
   if (!constant_b || ta || (c->n_in && c->in[0].rank != 2))
     {
-      if (ta || tb || bias || s->tail || strcmp (osh_config_string (cfg, "activation", ""), "linear") != 0)
-        return osh_fail (err, OSH_ERR_UNSUPPORTED, "a MatMul of two computed tensors with "
-                                                   "transposes or fused ops");
+      if (ta || tb || bias || s->tail
+          || strcmp (osh_config_string (cfg, "activation", ""), "linear") != 0)
+        return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                         "a MatMul of two computed tensors with "
+                         "transposes or fused ops");
       json_object_clear (cfg);
       s->target = tf_onnx_op ("MatMul");
       return true;
@@ -201,7 +205,7 @@ tr_pool (TfShadow *s, const OshOpCall *c, OshError *err)
   json_object_set_new (s->layer.config, "pool_size", spatial_pair (c, "ksize"));
   json_object_set_new (s->layer.config, "strides", spatial_pair (c, "strides"));
   s->target = tf_keras_op (strcmp (c->layer->class_name, "MaxPool") == 0 ? "MaxPooling2D"
-                                                                          : "AveragePooling2D");
+                                                                         : "AveragePooling2D");
   return true;
 }
 
@@ -245,8 +249,9 @@ tr_backprop (TfShadow *s, const OshOpCall *c, OshError *err)
   json_t *cfg = s->layer.config;
   if (!keras_padding (c, cfg, err))
     return false;
-  json_object_set_new (cfg, "kernel_size", json_pack ("[I, I]", (json_int_t) f->shape.dim[0],
-                                                      (json_int_t) f->shape.dim[1]));
+  json_object_set_new (
+      cfg, "kernel_size",
+      json_pack ("[I, I]", (json_int_t) f->shape.dim[0], (json_int_t) f->shape.dim[1]));
   json_object_set_new (cfg, "strides", spatial_pair (c, "strides"));
   json_object_set_new (cfg, "dilation_rate", spatial_pair (c, "dilations"));
   json_object_set_new (cfg, "filters", json_integer (f->shape.dim[2]));
@@ -268,17 +273,38 @@ tr_input (TfShadow *s, const OshOpCall *c, OshError *err)
 /* ---- element-wise ops: ONNX nodes ---- */
 
 static const char *const same_name[][2] = {
-  { "Relu", "Relu" },         { "Sigmoid", "Sigmoid" }, { "Tanh", "Tanh" },
-  { "Elu", "Elu" },           { "Selu", "Selu" },       { "Exp", "Exp" },
-  { "Log", "Log" },           { "Sqrt", "Sqrt" },       { "Neg", "Neg" },
-  { "Abs", "Abs" },           { "Floor", "Floor" },     { "Ceil", "Ceil" },
-  { "Reciprocal", "Reciprocal" }, { "Round", "Round" }, { "Softplus", "Softplus" },
-  { "Sign", "Sign" },         { "Erf", "Erf" },         { "Identity", "Identity" },
-  { "StopGradient", "Identity" }, { "Add", "Add" },     { "AddV2", "Add" },
-  { "BiasAdd", "Add" },       { "Sub", "Sub" },         { "Mul", "Mul" },
-  { "RealDiv", "Div" },       { "Div", "Div" },         { "Maximum", "Max" },
-  { "Minimum", "Min" },       { "Pow", "Pow" },         { "AddN", "Sum" },
-  { "Prelu", "PRelu" },       { "Shape", "Shape" },
+  { "Relu", "Relu" },
+  { "Sigmoid", "Sigmoid" },
+  { "Tanh", "Tanh" },
+  { "Elu", "Elu" },
+  { "Selu", "Selu" },
+  { "Exp", "Exp" },
+  { "Log", "Log" },
+  { "Sqrt", "Sqrt" },
+  { "Neg", "Neg" },
+  { "Abs", "Abs" },
+  { "Floor", "Floor" },
+  { "Ceil", "Ceil" },
+  { "Reciprocal", "Reciprocal" },
+  { "Round", "Round" },
+  { "Softplus", "Softplus" },
+  { "Sign", "Sign" },
+  { "Erf", "Erf" },
+  { "Identity", "Identity" },
+  { "StopGradient", "Identity" },
+  { "Add", "Add" },
+  { "AddV2", "Add" },
+  { "BiasAdd", "Add" },
+  { "Sub", "Sub" },
+  { "Mul", "Mul" },
+  { "RealDiv", "Div" },
+  { "Div", "Div" },
+  { "Maximum", "Max" },
+  { "Minimum", "Min" },
+  { "Pow", "Pow" },
+  { "AddN", "Sum" },
+  { "Prelu", "PRelu" },
+  { "Shape", "Shape" },
 };
 
 static bool
@@ -363,8 +389,8 @@ tr_softmax (TfShadow *s, const OshOpCall *c, OshError *err)
   (void) c;
   (void) err;
   json_object_set_new (s->layer.config, "axis", json_integer (-1));
-  s->target = tf_onnx_op (strcmp (c->layer->class_name, "LogSoftmax") == 0 ? "LogSoftmax"
-                                                                           : "Softmax");
+  s->target =
+      tf_onnx_op (strcmp (c->layer->class_name, "LogSoftmax") == 0 ? "LogSoftmax" : "Softmax");
   return true;
 }
 
@@ -429,8 +455,7 @@ tr_reshape (TfShadow *s, const OshOpCall *c, OshError *err)
     return false;
   s->layer.n_slots = 1;
   s->target = tf_onnx_op ("Reshape");
-  return tf_add_weight (s, tf_vector (shape->data, (int) osh_tensor_numel (shape), err), true,
-                        err);
+  return tf_add_weight (s, tf_vector (shape->data, (int) osh_tensor_numel (shape), err), true, err);
 }
 
 static bool
@@ -600,8 +625,9 @@ tr_pack (TfShadow *s, const OshOpCall *c, OshError *err)
   for (int i = 0; i < c->layer->n_slots; i++)
     {
       OshSlot sl = c->layer->slots[i];
-      const OshShape *sh = sl.kind == OSH_SLOT_ACTIVATION ? &c->in[sl.index]
-                                                          : &c->layer->weights[sl.index].value->shape;
+      const OshShape *sh = sl.kind == OSH_SLOT_ACTIVATION
+                               ? &c->in[sl.index]
+                               : &c->layer->weights[sl.index].value->shape;
       rank = sh->rank;
     }
   if (rank < 0 || rank >= OSH_MAX_RANK)
