@@ -454,6 +454,8 @@ tr_reshape (TfShadow *s, const OshOpCall *c, OshError *err)
   if (!shape)
     return false;
   s->layer.n_slots = 1;
+  /* In TF a 0 in the shape is a size of 0, not ONNX's "copy this axis". */
+  json_object_set_new (s->layer.config, "allowzero", json_integer (1));
   s->target = tf_onnx_op ("Reshape");
   return tf_add_weight (s, tf_vector (shape->data, (int) osh_tensor_numel (shape), err), true, err);
 }
