@@ -101,6 +101,17 @@ def human_face_hand_and_pose_models_match_tfjs():
 
 
 @case
+def an_integer_input_takes_pixels_as_they_are():
+    # MoveNet's Placeholder is int32: pictures go in as 0..255, not 0..1.
+    need(HUMAN, "@vladmandic/human")
+    r = offshoot("run", os.path.join(HUMAN, "movenet-lightning.json"),
+                 source("resources", "samples", "circle-1.png"))
+    assert r.returncode == 0, r.stderr
+    assert "192x192x3, v*1+0 (0..255)" in r.stdout, r.stdout
+    assert "Identity (1, 1, 17, 3)" in r.stdout, r.stdout
+
+
+@case
 def nsfwjs_mobilenet_matches_tfjs():
     need(NSFWJS, "nsfwjs")
     # nsfwjs ships its graph model as JS modules (model.min.js, base64 shards): written out as
