@@ -16,7 +16,8 @@ refuse_heads (OshGraph *g, const OshLayer *layer, const OshShape *in, const OshS
   (void) x;
   return osh_fail (err, OSH_ERR_UNSUPPORTED,
                    "heads cannot be attached to a TF.js graph model yet (the head's %s has no TF "
-                   "op form); convert the model to ONNX or Keras to attach heads",
+                   "op form); open the Keras model it was converted from, or an ONNX conversion "
+                   "of it (tf2onnx), to attach heads",
                    layer->class_name);
 }
 

@@ -163,6 +163,11 @@ def inspect_render_and_save_on_a_graph_model():
     assert r.returncode == 0 and os.path.getsize(svg) > 1000, r.stderr
     r = offshoot("export", FIXTURE, "-o", os.path.join(folder, "out.onnx"))
     assert r.returncode != 0 and "saving a TF.js graph model is not supported yet" in r.stderr, r.stderr
+    r = offshoot("attach", FIXTURE, "--attach", "block1/LeakyRelu=seg", "-o", os.path.join(folder, "h.onnx"))
+    assert r.returncode != 0 and "heads cannot be attached to a TF.js graph model yet" in r.stderr, r.stderr
+    # the graph is checked like any other: connected
+    r = offshoot("check", FIXTURE)
+    assert r.returncode == 0 and "Connected" in r.stdout, (r.stdout, r.stderr)
 
 
 main()
