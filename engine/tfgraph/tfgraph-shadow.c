@@ -43,6 +43,20 @@ tf_const_input (const OshOpCall *c, int i, const char *what, OshError *err)
   return l->weights[l->slots[i].index].value;
 }
 
+const OshShape *
+tf_slot_shape (const OshOpCall *c, int i)
+{
+  const OshLayer *l = c->layer;
+  if (i < 0 || i >= l->n_slots)
+    return NULL;
+  OshSlot s = l->slots[i];
+  if (s.kind == OSH_SLOT_ACTIVATION && s.index < c->n_in)
+    return &c->in[s.index];
+  if (s.kind == OSH_SLOT_WEIGHT && s.index < l->n_weights)
+    return &l->weights[s.index].value->shape;
+  return NULL;
+}
+
 bool
 tf_add_weight (TfShadow *s, OshTensor *t, bool slot, OshError *err)
 {

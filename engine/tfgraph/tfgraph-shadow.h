@@ -65,6 +65,9 @@ const OshOp *tf_keras_op (const char *name);
 const OshOp *tf_onnx_op (const char *name);
 /* The value of the TF layer's slot i when it is a constant, else NULL (err says why). */
 const OshTensor *tf_const_input (const OshOpCall *c, int i, const char *what, OshError *err);
+/* The shape of the TF layer's slot i: a tensor input's, or a constant's (once folding made the
+ * input a constant); NULL when the slot is absent. */
+const OshShape *tf_slot_shape (const OshOpCall *c, int i);
 /* A new weight of the shadow (taken over), appended; its slot too when `slot` is true. */
 bool tf_add_weight (TfShadow *s, OshTensor *t, bool slot, OshError *err);
 /* A weight from values: a 1-D tensor of n floats. */

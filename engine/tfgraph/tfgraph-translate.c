@@ -160,7 +160,9 @@ tr_matmul (TfShadow *s, const OshOpCall *c, OshError *err)
   if (!fused_ops (s, c, cfg, &bias, err))
     return false;
   bool constant_b = c->layer->n_slots > 1 && c->layer->slots[1].kind == OSH_SLOT_WEIGHT;
-  if (!constant_b || ta || (c->n_in && c->in[0].rank != 2))
+  const OshShape *a = tf_slot_shape (c, 0);
+  bool activation_a = c->layer->n_slots > 0 && c->layer->slots[0].kind == OSH_SLOT_ACTIVATION;
+  if (!constant_b || ta || !activation_a || !a || a->rank != 2)
     {
       if (ta || tb || bias || s->tail
           || strcmp (osh_config_string (cfg, "activation", ""), "linear") != 0)
@@ -266,7 +268,9 @@ tr_input (TfShadow *s, const OshOpCall *c, OshError *err)
 {
   (void) err;
   json_object_update (s->layer.config, c->layer->config);
-  s->target = tf_keras_op ("InputLayer");
+  /* ONNX's keeps the batch size a Placeholder declares (Keras's makes it None), so a Shape of
+   * the input folds once the sizes are fixed. */
+  s->target = tf_onnx_op ("InputLayer");
   return true;
 }
 
@@ -557,9 +561,10 @@ tr_strided (TfShadow *s, const OshOpCall *c, OshError *err)
   const OshTensor *b = tf_const_input (c, 1, "begin", err);
   const OshTensor *e = b ? tf_const_input (c, 2, "end", err) : NULL;
   const OshTensor *st = e ? tf_const_input (c, 3, "strides", err) : NULL;
-  if (!st || !c->n_in)
-    return false;
-  int n = (int) osh_tensor_numel (b), rank = c->in[0].rank;
+  const OshShape *x = tf_slot_shape (c, 0);
+  if (!st || !x)
+    return st && osh_fail (err, OSH_ERR_FORMAT, "the input is missing");
+  int n = (int) osh_tensor_numel (b), rank = x->rank;
   if (n != osh_tensor_numel (e) || n != osh_tensor_numel (st) || n > OSH_MAX_RANK)
     return osh_fail (err, OSH_ERR_FORMAT, "begin, end and strides differ in length");
   const json_t *cfg = c->layer->config;
@@ -687,7 +692,8 @@ static bool
 tr_unpack (TfShadow *s, const OshOpCall *c, OshError *err)
 {
   int64_t axis = osh_config_int (c->layer->config, "axis", 0);
-  int rank = c->n_in ? c->in[0].rank : 0;
+  const OshShape *x = tf_slot_shape (c, 0);
+  int rank = x ? x->rank : 0;
   int ax = (int) (axis < 0 ? axis + rank : axis);
   if (ax < 0 || ax >= rank)
     return osh_fail (err, OSH_ERR_FORMAT, "axis %lld for rank %d", (long long) axis, rank);
@@ -704,9 +710,10 @@ tr_split (TfShadow *s, const OshOpCall *c, OshError *err)
 {
   bool v = strcmp (c->layer->class_name, "SplitV") == 0;
   const OshTensor *axis = tf_const_input (c, v ? 2 : 0, "the axis", err);
-  if (!axis || !c->n_in)
-    return false;
-  int rank = c->in[0].rank, ax = (int) axis->data[0];
+  const OshShape *x = tf_slot_shape (c, v ? 0 : 1);
+  if (!axis || !x)
+    return axis && osh_fail (err, OSH_ERR_FORMAT, "the input is missing");
+  int rank = x->rank, ax = (int) axis->data[0];
   ax = ax < 0 ? ax + rank : ax;
   if (ax < 0 || ax >= rank)
     return osh_fail (err, OSH_ERR_FORMAT, "axis %d for rank %d", ax, rank);
@@ -734,9 +741,9 @@ tr_split (TfShadow *s, const OshOpCall *c, OshError *err)
     }
   if (open >= 0)
     {
-      if (c->in[0].dim[ax] < 0)
+      if (x->dim[ax] < 0)
         return osh_fail (err, OSH_ERR_UNSUPPORTED, "a split of an open size");
-      sz[open] = (float) c->in[0].dim[ax] - known;
+      sz[open] = (float) x->dim[ax] - known;
     }
   s->layer.n_slots = 1;
   return tf_add_weight (s, tf_vector (sz, n, err), true, err);

@@ -89,6 +89,19 @@ def the_op_fixture_matches_tfjs_on_every_output():
         assert name in worst, (name, sorted(worst))
 
 
+@case
+def sizes_read_with_shape_fold_once_the_input_is_fixed():
+    # Shape → StridedSlice → ResizeBilinear's size, and a Reshape: computed from the input's
+    # size, folded into constants when a run fixes it (here 128 × 128).
+    need(os.path.join(REFERENCE, "@tensorflow", "tfjs"), "tfjs")
+    model = source("tests", "tfgraph", "fixtures", "open-sizes", "model.json")
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["inputs"] == [{"name": "image", "shape": [1, None, None, 3]}], d["inputs"]
+    assert [o["shape"] for o in d["outputs"]] == [None, None], d["outputs"]  # known once sized
+    worst = compare(model, min_outputs=2)
+    assert set(worst) == {"decoder/flat", "decoder/mask"}, worst
+
+
 HUMAN_MODELS = ["emotion", "blazeface", "antispoof", "liveness", "faceres", "iris", "facemesh",
                 "handlandmark-lite", "movenet-lightning"]
 

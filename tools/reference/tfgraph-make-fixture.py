@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Writes tests/tfgraph/fixtures/ops/: a small TF.js graph model written by hand (model.json and
 two weight shards) that uses every TF op the TF graph dialect runs, with weights stored as
-float32, float16, uint8- and uint16-quantized, and int32 constants. tests/tfgraph runs it in
-Offshoot and in tfjs (tf.loadGraphModel) and compares every output. Deterministic; run from
+float32, float16, uint8- and uint16-quantized, and int32 constants; and
+tests/tfgraph/fixtures/open-sizes/: an input of open height and width whose size is read with
+Shape and computes a resize target and a Reshape (folded once the sizes are fixed).
+tests/tfgraph runs both in Offshoot and in tfjs (tf.loadGraphModel) and compares every output. Deterministic; run from
 the source root:
 
     /usr/bin/python3 tools/reference/tfgraph-make-fixture.py
@@ -13,7 +15,7 @@ import os
 
 import numpy as np
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "tfgraph", "fixtures", "ops")
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "tfgraph", "fixtures")
 rng = np.random.default_rng(7)
 nodes, weights = [], []
 
@@ -182,22 +184,49 @@ def build():
     node("pool/corners", "Identity", [ac])
 
 
-def main():
-    build()
-    os.makedirs(OUT, exist_ok=True)
-    # two shard files, the second starting mid-group as tensorflowjs_converter splits them
+def build_open_sizes():
+    x = "image"
+    nodes.append({"name": x, "op": "Placeholder", "attr": {
+        "shape": {"shape": {"dim": [{"size": "1"}, {"size": "-1"}, {"size": "-1"}, {"size": "3"}]}},
+        "dtype": {"type": "DT_FLOAT"}}})
+    f = node("features/Relu", "_FusedConv2D", [x, c("features/w", (3, 3, 3, 4), "float16"), c("features/b", (4,))],
+             **conv_attr((2, 2), fused=["BiasAdd", "Relu"]))
+    shape = node("size/Shape", "Shape", [x], out_type={"type": "DT_INT32"})
+    hw = node("size/hw", "StridedSlice", [shape, i32("size/b", 1), i32("size/e", 3), i32("size/s", 1)],
+              begin_mask={"i": "0"}, end_mask={"i": "0"}, shrink_axis_mask={"i": "0"}, ellipsis_mask={"i": "0"},
+              new_axis_mask={"i": "0"}, Index={"type": "DT_INT32"}, T={"type": "DT_INT32"})
+    up = node("decoder/ResizeBilinear", "ResizeBilinear", [f, hw], half_pixel_centers={"b": True},
+              align_corners={"b": False})
+    logits = node("decoder/logits", "Conv2D", [up, c("decoder/w", (1, 1, 4, 2))], **conv_attr())
+    node("decoder/flat", "Reshape", [logits, i32("decoder/shape", 1, -1)])
+    node("decoder/mask", "Sigmoid", [logits])
+
+
+def write(folder, n_shards):
+    os.makedirs(folder, exist_ok=True)
+    # the shards cut mid-group, as tensorflowjs_converter splits them
     data = b"".join(d for _, d in weights)
-    cut = len(data) // 2
-    paths = ["group1-shard1of2.bin", "group1-shard2of2.bin"]
-    for p, part in zip(paths, [data[:cut], data[cut:]]):
-        with open(os.path.join(OUT, p), "wb") as f:
-            f.write(part)
+    cuts = [len(data) * k // n_shards for k in range(n_shards + 1)]
+    paths = [f"group1-shard{k + 1}of{n_shards}.bin" for k in range(n_shards)]
+    for k, p in enumerate(paths):
+        with open(os.path.join(folder, p), "wb") as f:
+            f.write(data[cuts[k]:cuts[k + 1]])
     doc = {"format": "graph-model", "generatedBy": "tools/reference/tfgraph-make-fixture.py",
-           "convertedBy": "by hand", "modelTopology": {"node": nodes, "versions": {"producer": 1}},
+           "convertedBy": "by hand",
+           "modelTopology": {"node": nodes, "versions": {"producer": 1, "minConsumer": 0}},
            "weightsManifest": [{"paths": paths, "weights": [e for e, _ in weights]}]}
-    with open(os.path.join(OUT, "model.json"), "w") as f:
+    with open(os.path.join(folder, "model.json"), "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
+    nodes.clear()
+    weights.clear()
+
+
+def main():
+    build()
+    write(os.path.join(FIXTURES, "ops"), 2)
+    build_open_sizes()
+    write(os.path.join(FIXTURES, "open-sizes"), 1)
 
 
 if __name__ == "__main__":
