@@ -16,6 +16,7 @@
 #include "osh-formats.h"
 #include "osh-hdf5-guard.h"
 #include "osh-limits.h"
+#include "osh-op.h"
 #include "osh-shapes.h"
 #include "osh-weights-later.h"
 
@@ -135,8 +136,8 @@ base_name (const char *path)
   return slash ? slash + 1 : path;
 }
 
-/* A JSON document that is a TF.js graph model or a weights manifest (model.json's neighbours
- * in npm packages): the sentence for it, else NULL. */
+/* A JSON document that is a TF.js weights manifest (model.json's neighbour in npm packages):
+ * the sentence for it, else NULL. */
 static const char *
 other_json_kind (const void *data, size_t size)
 {
@@ -149,19 +150,11 @@ other_json_kind (const void *data, size_t size)
   json_t *doc = json_loadb (data, size, 0, NULL);
   const char *kind = NULL;
   json_t *first = json_array_get (doc, 0);
-  json_t *topology = json_object_get (doc, "modelTopology");
-  const char *format = json_string_value (json_object_get (doc, "format"));
   if (json_is_array (doc) && json_is_object (first)
       && json_is_array (json_object_get (first, "paths"))
       && json_is_array (json_object_get (first, "weights")))
     kind = "a TF.js weights manifest: the list of weight shards without the model itself. "
            "Open the model.json that lists these shards (its \"weightsManifest\") instead";
-  else if (json_is_object (doc)
-           && ((format && strcmp (format, "graph-model") == 0)
-               || json_is_array (json_object_get (topology, "node"))))
-    kind = "a TF.js graph model (a TensorFlow SavedModel converted for TF.js: a list of "
-           "TensorFlow ops, not Keras layers). Offshoot opens TF.js layers models; graph models "
-           "are not supported yet";
   json_decref (doc);
   return kind;
 }
@@ -269,11 +262,13 @@ load (const char *path, const void *data, size_t size, int fd, OshMapping *borro
   g->source_path = strdup (path);
   free (g->format);
   g->format = strdup (osh_format_name (f));
-  if (f == OSH_FORMAT_KERAS3 || f == OSH_FORMAT_TFJS)
+  /* A TF.js graph model (g->dialect set) reads all its weights at once: its Const values
+   * decide shapes. */
+  bool keras_family = !g->dialect && (f == OSH_FORMAT_KERAS3 || f == OSH_FORMAT_TFJS);
+  if (keras_family)
     json_object_set_new (g->meta, OSH_META_KERAS_RUNTIME,
                          json_integer (f == OSH_FORMAT_KERAS3 ? 3 : OSH_KERAS_RUNTIME_TFJS));
-  if (mode == OSH_READ_GRAPH
-      && (f == OSH_FORMAT_KERAS3 || f == OSH_FORMAT_H5 || f == OSH_FORMAT_TFJS))
+  if (mode == OSH_READ_GRAPH && (keras_family || f == OSH_FORMAT_H5))
     json_object_set_new (g->meta, OSH_META_WEIGHTS_DEFERRED, json_true ());
   else
     note_non_finite_weights (g);
@@ -377,6 +372,8 @@ osh_model_save (const OshGraph *g, const char *path, OshError *err)
   if (osh_weights_deferred (g))
     return osh_fail (err, OSH_ERR_USAGE,
                      "%s: the model's weights were not read (osh_model_load_weights first)", path);
+  if (osh_dialect_of (g)->save_refusal)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, osh_dialect_of (g)->save_refusal);
   OshFormat f = osh_format_from_name (path);
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "osh-node-text.h"
+#include "osh-op.h"
 
 /* ---- Families ---------------------------------------------------------------------------- */
 
@@ -130,6 +131,54 @@ module_prefix (const char *name, bool crowded)
     prefix = g_strdup_printf ("%s/%s", tok[0], tok[1]);
   else if (!crowded && n >= 2 && *tok[0])
     prefix = g_strdup (tok[0]);
+  g_strfreev (tok);
+  return prefix;
+}
+
+/* TensorFlow graphs (TF.js graph models) name nodes by name scope, without a leading '/':
+ * "StatefulPartitionedCall/model_1/block1_conv1_act/Relu". How many leading scopes every
+ * scoped name shares (the SavedModel's wrappers), so blocks start after them. */
+static int
+shared_scopes (const OshGraph *g)
+{
+  char **first = NULL;
+  int shared = -1;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const char *name = g->layers[i].name;
+      if (name[0] == '/' || !strchr (name, '/'))
+        continue;
+      char **tok = g_strsplit (name, "/", -1);
+      if (!first)
+        {
+          first = tok;
+          shared = (int) g_strv_length (tok) - 1;
+          continue;
+        }
+      int k = 0;
+      while (k < shared && tok[k] && strcmp (tok[k], first[k]) == 0)
+        k++;
+      shared = k;
+      g_strfreev (tok);
+    }
+  g_strfreev (first);
+  return shared < 0 ? 0 : shared;
+}
+
+/* The scope block of a TF node name: the scopes up to the first after the shared ones
+ * ("StatefulPartitionedCall/model_1/block1_conv1_act"), or NULL when the name is not deeper. */
+static char *
+scope_prefix (const char *name, int shared)
+{
+  char **tok = g_strsplit (name, "/", -1);
+  char *prefix = NULL;
+  if ((int) g_strv_length (tok) >= shared + 2)
+    {
+      char *saved = tok[shared + 1];
+      tok[shared + 1] = NULL;
+      prefix = g_strjoinv ("/", tok);
+      tok[shared + 1] = saved;
+    }
   g_strfreev (tok);
   return prefix;
 }
@@ -413,6 +462,9 @@ osh_grouping_new (const OshGraph *g)
   GHashTable *blocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GHashTable *counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   char **keys = g_new0 (char *, MAX (1, g->n_layers));
+  /* Flat names with '/' (ONNX module paths, TF name scopes) make blocks; Keras's are paths. */
+  bool scoped = !osh_dialect_of (g)->nested_paths;
+  int shared = scoped ? shared_scopes (g) : 0;
   GHashTable *roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (int i = 0; i < g->n_layers; i++)
     {
@@ -435,6 +487,8 @@ osh_grouping_new (const OshGraph *g)
           prefix = module_prefix (l->name, crowded);
           g_free (top);
         }
+      else if (scoped && strchr (l->name, '/'))
+        prefix = scope_prefix (l->name, shared);
       else
         prefix = block_prefix (l->name);
       if (!prefix)
