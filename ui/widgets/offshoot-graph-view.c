@@ -39,7 +39,7 @@ struct _OffshootGraphView
   GdkTexture *tile;    /* the scene rasterized around the view */
   OshViewport tile_vp; /* world → tile pixels (logical) it was drawn with */
   double tile_w, tile_h;
-  uint32_t *fills;      /* per IR node fill colours (set_fills), or NULL */
+  uint32_t *fills; /* per IR node fill colours (set_fills), or NULL */
   int n_fills;
 
   uint32_t *base_styles; /* from the window, per IR node */
