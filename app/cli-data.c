@@ -58,22 +58,108 @@ is_mask_name (const char *name)
          && (strncmp (dot - 5, "-mask", 5) == 0 || strncmp (dot - 5, "_mask", 5) == 0);
 }
 
-/* The mask beside a picture, or NULL. */
+/* The mask of picture `name` in `dir`: NAME-mask.EXT or NAME_mask.EXT beside it, else
+ * MASKS/NAME.EXT or MASKS/NAME.png in the parallel folder `masks` (may be NULL); NULL when none. */
 static char *
-mask_of (const char *dir, const char *name)
+mask_of (const char *dir, const char *name, const char *masks)
 {
   const char *dot = strrchr (name, '.');
-  static const char *const tails[] = { "-mask", "_mask" };
-  for (size_t t = 0; t < G_N_ELEMENTS (tails); t++)
+  int stem = (int) (dot - name);
+  char *tries[4] = { g_strdup_printf ("%s/%.*s-mask%s", dir, stem, name, dot),
+                     g_strdup_printf ("%s/%.*s_mask%s", dir, stem, name, dot),
+                     masks ? g_strdup_printf ("%s/%s", masks, name) : NULL,
+                     masks ? g_strdup_printf ("%s/%.*s.png", masks, stem, name) : NULL };
+  char *found = NULL;
+  for (size_t t = 0; t < G_N_ELEMENTS (tries); t++)
     {
-      char *m = g_strdup_printf ("%.*s%s%s", (int) (dot - name), name, tails[t], dot);
-      char *path = g_build_filename (dir, m, NULL);
-      g_free (m);
-      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        return path;
+      if (!found && tries[t] && g_file_test (tries[t], G_FILE_TEST_IS_REGULAR))
+        found = tries[t];
+      else
+        g_free (tries[t]);
+    }
+  return found;
+}
+
+static void
+add_example (OshCliData *data, const char *dir, const char *name, char *mask, int label)
+{
+  OshCliExample *e = g_new0 (OshCliExample, 1);
+  e->picture = g_build_filename (dir, name, NULL);
+  e->mask = mask;
+  e->label = label;
+  g_ptr_array_add (data->examples, e);
+}
+
+/* Whether the mask NAME-mask.EXT (or NAME_mask.EXT) in `names` has a picture NAME.* there. */
+static bool
+mask_has_picture (GPtrArray *names, const char *mask)
+{
+  size_t stem = (size_t) (strrchr (mask, '.') - mask) - 5;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      if (n != mask && is_picture (n) && !is_mask_name (n) && strncmp (n, mask, stem) == 0
+          && n[stem] == '.')
+        return true;
+    }
+  return false;
+}
+
+/* The pictures directly in `dir` that have a mask (the others are listed in `orphans`, masks
+ * without a picture in `lonely`). */
+static bool
+read_loose (const char *dir, const char *masks, OshCliData *data, GString *orphans, GString *lonely,
+            OshError *err)
+{
+  GPtrArray *names = sorted_entries (dir, err);
+  if (!names)
+    return false;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      if (is_picture (n) && is_mask_name (n) && !mask_has_picture (names, n))
+        g_string_append_printf (lonely, "%s%s", lonely->len ? ", " : "", n);
+      char *path = g_build_filename (dir, n, NULL);
+      if (is_picture (n) && !is_mask_name (n) && !g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          char *mask = mask_of (dir, n, masks);
+          if (!mask)
+            g_string_append_printf (orphans, "%s%s", orphans->len ? ", " : "", n);
+          else
+            add_example (data, dir, n, mask, -1);
+        }
       g_free (path);
     }
-  return NULL;
+  g_ptr_array_unref (names);
+  return true;
+}
+
+/* A class folder: its pictures, each with its mask when it has one (beside it, or in
+ * MASKS/CLASS/). */
+static bool
+read_class (const char *path, const char *name, const char *masks, OshCliData *data, OshError *err)
+{
+  GPtrArray *files = sorted_entries (path, err);
+  if (!files)
+    return false;
+  bool any = false;
+  for (guint j = 0; j < files->len; j++)
+    any = any || (is_picture (files->pdata[j]) && !is_mask_name (files->pdata[j]));
+  if (!any)
+    {
+      g_ptr_array_unref (files);
+      return osh_fail (err, OSH_ERR_USAGE, "%s: an empty class folder (no pictures)", path);
+    }
+  int label = (int) data->classes->len;
+  g_ptr_array_add (data->classes, g_strdup (name));
+  char *class_masks = masks ? g_build_filename (masks, name, NULL) : NULL;
+  for (guint j = 0; j < files->len; j++)
+    if (is_picture (files->pdata[j]) && !is_mask_name (files->pdata[j]))
+      add_example (data, path, files->pdata[j], mask_of (path, files->pdata[j], class_masks),
+                   label);
+  g_free (class_masks);
+  g_ptr_array_unref (files);
+  return true;
 }
 
 bool
@@ -84,65 +170,37 @@ osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
   GPtrArray *names = sorted_entries (dir, err);
   if (!names)
     return false;
-  GString *orphans = g_string_new (NULL);
-  for (guint i = 0; i < names->len; i++)
+  char *masks = g_build_filename (dir, "masks", NULL);
+  if (!g_file_test (masks, G_FILE_TEST_IS_DIR))
+    g_clear_pointer (&masks, g_free);
+  GString *orphans = g_string_new (NULL), *lonely = g_string_new (NULL);
+  bool ok = true, loose = false;
+  for (guint i = 0; i < names->len && ok; i++)
     {
       const char *n = names->pdata[i];
       char *path = g_build_filename (dir, n, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        {
-          GPtrArray *files = sorted_entries (path, err);
-          if (!files)
-            {
-              g_free (path);
-              g_ptr_array_unref (names);
-              g_string_free (orphans, TRUE);
-              return false;
-            }
-          bool any = false;
-          for (guint j = 0; j < files->len; j++)
-            any = any || is_picture (files->pdata[j]);
-          if (!any)
-            {
-              osh_fail (err, OSH_ERR_USAGE, "%s: an empty class folder (no pictures)", path);
-              g_free (path);
-              g_ptr_array_unref (files);
-              g_ptr_array_unref (names);
-              g_string_free (orphans, TRUE);
-              return false;
-            }
-          int label = (int) data->classes->len;
-          g_ptr_array_add (data->classes, g_strdup (n));
-          for (guint j = 0; j < files->len; j++)
-            if (is_picture (files->pdata[j]))
-              {
-                OshCliExample *e = g_new0 (OshCliExample, 1);
-                e->picture = g_build_filename (path, files->pdata[j], NULL);
-                e->label = label;
-                g_ptr_array_add (data->examples, e);
-              }
-          g_ptr_array_unref (files);
-        }
-      else if (is_picture (n) && !is_mask_name (n))
-        {
-          char *mask = mask_of (dir, n);
-          if (!mask)
-            g_string_append_printf (orphans, "%s%s", orphans->len ? ", " : "", n);
-          else
-            {
-              OshCliExample *e = g_new0 (OshCliExample, 1);
-              e->picture = g_strdup (path);
-              e->mask = mask;
-              e->label = -1;
-              g_ptr_array_add (data->examples, e);
-            }
-        }
+      if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+        ;
+      else if (masks && strcmp (n, "masks") == 0)
+        ; /* the parallel masks folder, not a class */
+      else if (masks && strcmp (n, "images") == 0)
+        ok = read_loose (path, masks, data, orphans, lonely, err), loose = true;
+      else
+        ok = read_class (path, n, masks, data, err);
       g_free (path);
     }
+  if (ok && !loose)
+    ok = read_loose (dir, masks, data, orphans, lonely, err);
   g_ptr_array_unref (names);
-  if (orphans->len && data->examples->len)
+  g_free (masks);
+  if (ok && orphans->len && data->examples->len)
     fprintf (stderr, "offshoot: skipped pictures without a mask: %s\n", orphans->str);
+  if (ok && lonely->len)
+    fprintf (stderr, "offshoot: skipped masks without their picture: %s\n", lonely->str);
   g_string_free (orphans, TRUE);
+  g_string_free (lonely, TRUE);
+  if (!ok)
+    return false;
   bool classes = data->classes->len > 0;
   for (guint i = 0; i < data->examples->len; i++)
     if ((((OshCliExample *) data->examples->pdata[i])->label >= 0) != classes)
@@ -151,7 +209,7 @@ osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
   if (data->examples->len == 0)
     return osh_fail (err, OSH_ERR_USAGE,
                      "%s: no training data (expected a folder per class, or pictures with "
-                     "NAME-mask.png beside them)",
+                     "NAME-mask.png beside them or in a masks/ folder)",
                      dir);
   return true;
 }

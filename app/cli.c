@@ -29,7 +29,7 @@ static const OshCommand commands[] = {
     "  -o OUT                with --fix: save the fixed model\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_check },
-  { "run", "MODEL INPUT... [EDITS] [options]", "run the model on images or .npy arrays",
+  { "run", "MODEL INPUT|FOLDER... [EDITS] [options]", "run the model on images or .npy arrays",
     EDITS_HELP "  --save-outputs DIR    write DIR/<output>.npy for every output\n"
                "  --heatmaps DIR        write a heatmap PNG for every spatial output\n"
                "  --labels FILE         class names, one per line (default: the model's own,\n"
@@ -55,27 +55,41 @@ static const OshCommand commands[] = {
     "train the trainable head on pictures, the backbone frozen",
     EDITS_HELP "                        (with --attach the model's own layers are frozen)\n"
                "  --data DIR            a folder per class, or pictures with NAME-mask.png\n"
+               "                        (or masks/NAME.png); class pictures may have masks\n"
                "  -o OUT                the model with the trained head\n"
                "  --epochs N            passes over the data (default 10)\n"
                "  --batch B             pictures per step (default 32)\n"
-               "  --optimizer adam|sgd  Keras's formulas and defaults (default adam)\n"
+               "  --optimizer adam|adamw|sgd  Keras's formulas and defaults (default adam)\n"
                "  --lr X                learning rate (default: adam 0.001, sgd 0.01)\n"
                "  --momentum M, --nesterov  SGD's momentum\n"
-               "  --seed S              the shuffling and dropout seed (default 1)\n"
+               "  --weight-decay W      decoupled decay (default: adamw 0.004, else none)\n"
+               "  --schedule cosine     Keras's CosineDecay over the run (or --decay-steps N),\n"
+               "                        --cosine-alpha A, --warmup-steps N --warmup-lr X\n"
+               "  --clipnorm C | --clipvalue C | --global-clipnorm C  gradient clipping\n"
+               "  --loss [OUTPUT=]KIND  cce, softmax-ce, bce, dice, bce-dice or mse\n"
+               "  --loss-weight OUTPUT=W  the output's share of the loss (default 1)\n"
+               "  --augment flip,shift  seeded copies (--augment-copies N, --shift F)\n"
+               "  --save-best           keep the epoch with the lowest val_loss in OUT\n"
+               "  --seed S              the shuffling, dropout and augmentation seed (default 1)\n"
                "  --no-shuffle          pictures in sorted order\n"
                "  --val-split F         the share that validates (default 0.2)\n"
                "  --threads N           compute threads (default 1)\n"
                "  --json                the history as one JSON document on stdout\n",
     osh_cmd_fit },
   { "probe", "MODEL [EDITS] --data DIR [options]",
-    "fit a linear probe per layer: how well each layer's features tell the classes apart",
-    EDITS_HELP "  --data DIR            a folder per class\n"
+    "fit a probe per layer: how well each layer's features tell the classes apart",
+    EDITS_HELP "  --data DIR            a folder per class (pictures with NAME-mask.png: --masks)\n"
                "  --layers SPEC         all (default), every:K or NAME,NAME,...\n"
+               "  --head linear|mlp     the probe: linear (default) or one hidden layer of 64\n"
+               "  --masks               a 1x1-convolution probe per spatial layer, read as IoU\n"
                "  -o TABLE.csv          the table as CSV too\n"
+               "  --render OUT          the graph coloured by accuracy (.png, .svg or .pdf)\n"
+               "  --keep LAYER          attach LAYER's linear probe as a head with its weights\n"
+               "  --save-model OUT      where --keep saves the model\n"
                "  --epochs N            full-batch Adam steps per probe (default 300)\n"
                "  --val-split F         the share that validates (default 0.2)\n"
                "  --seed S              the split's seed (default 1)\n"
-               "  --save-features DIR   each layer's features as NAME.npy, labels.npy\n"
+               "  --save-features DIR   each layer's features as NAME.npy, labels.npy (masks.npy)\n"
                "  --shuffle-weights S   the control: the model's weights permuted (seed S)\n"
                "  --group-mb M          features kept per pass over the pictures (default 256)\n"
                "  --threads N           compute threads (default 1)\n"
@@ -92,8 +106,10 @@ static const OshCommand commands[] = {
     "  --collapse GROUP      draw a nested model or block (e.g. block5a) as one box\n"
     "  --expand GROUP        open a group (and the groups around it)\n"
     "  --collapse-blocks     draw every repeated block and ONNX module as one box\n"
+    "  --expand-all          every layer, even of a graph over 200 layers (which is drawn\n"
+    "                        collapsed into stages and blocks, as the window opens it)\n"
     "  --expand-path LAYER   open the groups on the paths from the inputs to LAYER\n"
-    "  --scale S             pixels per point for PNG (default 1)\n"
+    "  --scale S             pixels per point for PNG (default 1; at most 16384 px a side)\n"
     "  --dark                the dark palette\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_render },

@@ -1,5 +1,7 @@
 /* offshoot render MODEL [EDITS] -o OUT — the layer graph as PNG, SVG, PDF or DOT, with
- * groups collapsed or expanded and the connectivity check's highlights applied. */
+ * groups collapsed or expanded and the connectivity check's highlights applied. A graph of
+ * more than 200 layers is drawn as the window opens it, collapsed into stages and blocks
+ * (--expand-all draws every layer; --expand NAME opens one group). */
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ typedef struct
   double scale;
   bool dark;
   bool collapse_blocks;
+  bool expand_all;                        /* big graphs too: no overview */
   GPtrArray *collapse, *expand, *path_to; /* names, in order */
 } RenderOptions;
 
@@ -49,6 +52,9 @@ render_styles (const OshGraph *g, GHashTable *paths_before, OshError *err)
 static int
 apply_groups (const char *cmd, OshGrouping *gr, const OshGraph *g, const RenderOptions *o)
 {
+  /* As the window opens it: a big graph as its overview of stages and blocks. */
+  if (!o->expand_all)
+    osh_grouping_overview (gr, g);
   if (o->collapse_blocks)
     {
       osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
@@ -208,6 +214,8 @@ osh_cmd_render (int argc, char **argv)
         }
       else if (!strcmp (a, "--collapse-blocks"))
         o.collapse_blocks = true, v = a;
+      else if (!strcmp (a, "--expand-all"))
+        o.expand_all = true, v = a;
       else if (!strcmp (a, "--dark"))
         o.dark = true, v = a;
       else if (!strcmp (a, "--json"))

@@ -4,10 +4,13 @@
  * channels from its input, values 0..1, or 0..255 when the model rescales itself), adjusted
  * by --size, --channels, --scale, --offset, --mean and --std. A .npy input is used as it is
  * (float32 in the model's layout, batch included). With one model input, each INPUT is a
- * separate run; a model with several inputs takes one INPUT per input, in order.
+ * separate run and a folder stands for its pictures and .npy files (run_each: any number,
+ * read BATCH at a time, one plan for all of the same shape); a model with several inputs takes
+ * one INPUT per input, in order.
  *
  * `--json` prints the contract's document {"outputs":[...], "time_ms"} for one run, and
- * {"runs":[{"input", "outputs", "time_ms"}, ...]} when several INPUTs make several runs. */
+ * {"runs":[{"input", "outputs", "time_ms"}, ...]} when several INPUTs make several runs (written
+ * as the runs come; a picture that fails after the first batch is {"input", "error"}). */
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -15,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli-edits.h"
 #include "cli.h"
@@ -28,7 +32,7 @@
 #include "osh-outputs.h"
 #include "osh-shapes.h"
 
-#define MAX_INPUTS 16
+#define MAX_INPUTS 16 /* inputs of one model (pictures are not limited: see run_each) */
 
 typedef struct
 {
@@ -167,8 +171,6 @@ parse_options (int argc, char **argv, int model_arg, RunOptions *o, const char *
       const char *arg = argv[i];
       if (arg[0] != '-')
         {
-          if (*n_inputs == MAX_INPUTS)
-            return osh_cli_usage_error (argv[0], "more than %d inputs", MAX_INPUTS);
           inputs[(*n_inputs)++] = arg;
           continue;
         }
@@ -406,12 +408,25 @@ report_output (const RunOptions *o, const OshGraph *g, int output, const char *n
   return ok;
 }
 
-/* Runs the model once on `inputs`. Returns an exit code. */
-static int
-run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
-          const char *prefix, json_t *doc)
+/* A plan kept from one picture to the next: made again only when the input shapes change
+ * (pictures of a model with open sizes keep their own size). */
+typedef struct
 {
-  OshError err = { 0 };
+  OshPlan *plan;
+  OshShape shapes[MAX_INPUTS];
+  int n;
+} PlanCache;
+
+static OshPlan *
+plan_for (const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs, PlanCache *cache,
+          bool *usage, OshError *err)
+{
+  bool same = cache->plan && cache->n == n_inputs;
+  for (int i = 0; same && i < n_inputs; i++)
+    same = osh_shape_equal (&cache->shapes[i], &inputs[i].tensor->shape);
+  if (same)
+    return cache->plan;
+  g_clear_pointer (&cache->plan, osh_plan_free);
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = o->threads;
   opt.batch = inputs[0].tensor->shape.dim[0];
@@ -426,19 +441,19 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
       opt.input_shapes = shapes;
       opt.n_input_shapes = n_inputs;
     }
-  OshPlan *plan = osh_plan_new (g, &opt, &err);
+  OshPlan *plan = osh_plan_new (g, &opt, err);
   if (!plan)
     {
-      fprintf (stderr, "offshoot %s: %s\n", cmd, err.message);
-      return err.code == OSH_ERR_USAGE || err.code == OSH_ERR_IO ? OSH_EXIT_USAGE : OSH_EXIT_MODEL;
+      *usage = err->code == OSH_ERR_USAGE || err->code == OSH_ERR_IO;
+      return NULL;
     }
-  int code = OSH_EXIT_OK;
+  *usage = true;
   if (osh_plan_n_inputs (plan) != n_inputs)
     {
-      code = osh_cli_usage_error (cmd, "the model has %d inputs, %d given",
-                                  osh_plan_n_inputs (plan), n_inputs);
+      osh_fail (err, OSH_ERR_USAGE, "the model has %d inputs, %d given", osh_plan_n_inputs (plan),
+                n_inputs);
       osh_plan_free (plan);
-      return code;
+      return NULL;
     }
   for (int i = 0; i < n_inputs; i++)
     if (!osh_shape_equal (osh_plan_input_shape (plan, i), &inputs[i].tensor->shape))
@@ -446,39 +461,62 @@ run_once (const char *cmd, const RunOptions *o, const OshGraph *g, RunInput *inp
         char want[128], got[128];
         osh_shape_format (osh_plan_input_shape (plan, i), want, sizeof want);
         osh_shape_format (&inputs[i].tensor->shape, got, sizeof got);
-        code = osh_cli_usage_error (cmd, "%s: shape %s, but the model's input '%s' is %s",
-                                    inputs[i].path, got, osh_plan_input_name (plan, i), want);
+        osh_fail (err, OSH_ERR_USAGE, "%s: shape %s, but the model's input '%s' is %s",
+                  inputs[i].path, got, osh_plan_input_name (plan, i), want);
         osh_plan_free (plan);
-        return code;
+        return NULL;
       }
+  *usage = false;
+  cache->plan = plan;
+  cache->n = n_inputs;
+  memcpy (cache->shapes, shapes, sizeof (OshShape) * (size_t) n_inputs);
+  return plan;
+}
+
+/* Runs the model once on `inputs`, adding "outputs" and "time_ms" to `doc`. Returns an exit
+ * code; on failure `err` says why (nothing printed) and `usage` tells a usage error. */
+static int
+run_once (const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs,
+          const char *prefix, json_t *doc, PlanCache *cache, bool *usage, OshError *err)
+{
+  *usage = false;
+  OshPlan *plan = plan_for (o, g, inputs, n_inputs, cache, usage, err);
+  if (!plan)
+    return *usage ? OSH_EXIT_USAGE : OSH_EXIT_MODEL;
   const OshTensor *xs[MAX_INPUTS];
   for (int i = 0; i < n_inputs; i++)
     xs[i] = inputs[i].tensor;
   OshTensor *outs[OSH_EXEC_MAX_OUTPUTS] = { 0 };
   gint64 t0 = g_get_monotonic_time ();
-  bool ok = osh_plan_run (plan, xs, n_inputs, outs, &err);
+  bool ok = osh_plan_run (plan, xs, n_inputs, outs, err);
   double ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
   if (!ok)
-    {
-      fprintf (stderr, "offshoot %s: %s\n", cmd, err.message);
-      osh_plan_free (plan);
-      return OSH_EXIT_MODEL;
-    }
+    return OSH_EXIT_MODEL;
+  int code = OSH_EXIT_OK;
   json_t *list = json_array ();
   json_object_set_new (doc, "outputs", list);
   for (int i = 0; i < osh_plan_n_outputs (plan); i++)
     {
       if (code == OSH_EXIT_OK
           && !report_output (o, g, i, osh_plan_output_name (plan, i), outs[i], &inputs[0], prefix,
-                             list, &err))
-        code = osh_cli_report (cmd, &err);
+                             list, err))
+        code = err->code == OSH_ERR_DISCONNECTED || err->code == OSH_ERR_SHAPE ? OSH_EXIT_MODEL
+                                                                               : OSH_EXIT_USAGE;
       osh_tensor_free (outs[i]);
     }
   json_object_set_new (doc, "time_ms", json_real (ms));
-  if (!o->json)
+  if (!o->json && code == OSH_EXIT_OK)
     printf ("time %.2f ms\n", ms);
-  osh_plan_free (plan);
   return code;
+}
+
+/* The error of a failed run, printed as the other commands print theirs. */
+static int
+report_run_error (const char *cmd, int code, bool usage, const OshError *err)
+{
+  if (usage)
+    return osh_cli_usage_error (cmd, "%s", err->message);
+  return osh_cli_report_code (cmd, err, code);
 }
 
 static bool
@@ -488,6 +526,268 @@ make_dir (const char *cmd, const char *dir)
     return true;
   fprintf (stderr, "offshoot %s: cannot create %s: %s\n", cmd, dir, g_strerror (errno));
   return false;
+}
+
+/* ---- Many pictures ----------------------------------------------------------------------- */
+
+/* Pictures decoded at a time: memory stays bounded however many are given. */
+#define BATCH 16
+
+static const char *const picture_suffixes[] = { ".png", ".jpg", ".jpeg", ".npy" };
+
+static bool
+is_input_name (const char *name)
+{
+  if (name[0] == '.')
+    return false;
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+  for (size_t i = 0; i < G_N_ELEMENTS (picture_suffixes); i++)
+    if (g_str_has_suffix (lower, picture_suffixes[i]))
+      return true;
+  return false;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* INPUTs with every folder replaced by its pictures and .npy files (by name, not recursing). */
+static int
+expand_inputs (const char *cmd, const char *const *args, int n_args, GPtrArray *out)
+{
+  for (int i = 0; i < n_args; i++)
+    {
+      if (!g_file_test (args[i], G_FILE_TEST_IS_DIR))
+        {
+          g_ptr_array_add (out, g_strdup (args[i]));
+          continue;
+        }
+      GError *gerr = NULL;
+      GDir *d = g_dir_open (args[i], 0, &gerr);
+      if (!d)
+        {
+          int code = osh_cli_usage_error (cmd, "%s", gerr->message);
+          g_error_free (gerr);
+          return code;
+        }
+      GPtrArray *found = g_ptr_array_new ();
+      const char *name;
+      while ((name = g_dir_read_name (d)))
+        if (is_input_name (name))
+          g_ptr_array_add (found, g_build_filename (args[i], name, NULL));
+      g_dir_close (d);
+      g_ptr_array_sort (found, compare_names);
+      if (found->len == 0)
+        {
+          g_ptr_array_free (found, TRUE);
+          return osh_cli_usage_error (cmd, "%s: no pictures (.png, .jpg, .jpeg) or .npy files",
+                                      args[i]);
+        }
+      for (guint k = 0; k < found->len; k++)
+        g_ptr_array_add (out, found->pdata[k]);
+      g_ptr_array_free (found, FALSE);
+    }
+  return -1;
+}
+
+/* "12/300 pictures, 8.1 per second" over itself on stderr, when stderr is a terminal. */
+typedef struct
+{
+  bool on;
+  int done, total;
+  gint64 t0, shown; /* shown: when it was last written (ten times a second at most) */
+} Progress;
+
+static void
+progress_clear (Progress *p)
+{
+  if (p->on && p->shown)
+    fputs ("\r\033[K", stderr);
+}
+
+static void
+progress_show (Progress *p)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (!p->on || (now - p->shown < G_USEC_PER_SEC / 10 && p->done < p->total))
+    return;
+  p->shown = now;
+  fflush (stdout);
+  double s = (double) (g_get_monotonic_time () - p->t0) / 1e6;
+  fprintf (stderr, "\r\033[K%d/%d pictures", p->done, p->total);
+  if (s > 0 && p->done > 0)
+    fprintf (stderr, ", %.1f per second", p->done / s);
+  fflush (stderr);
+}
+
+static void
+free_inputs (RunInput *inputs, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      osh_tensor_free (inputs[i].tensor);
+      osh_image_free (inputs[i].image);
+      memset (&inputs[i], 0, sizeof inputs[i]);
+    }
+}
+
+/* What the text output starts with, once the first INPUTs were read. */
+static void
+print_header (const RunOptions *o, const char *model_spec, const RunInput *inputs, int n)
+{
+  if (o->json)
+    return;
+  printf ("model %s\n", model_spec);
+  bool pictures = false;
+  for (int i = 0; i < n; i++)
+    pictures |= !is_npy (inputs[i].path);
+  if (pictures)
+    {
+      char pp_text[256];
+      osh_preprocess_describe (&o->pp, pp_text, sizeof pp_text);
+      printf ("pictures preprocessed to %s%s\n", pp_text,
+              o->pp.model_normalizes ? " (the model rescales its input itself)" : "");
+    }
+}
+
+/* Writes one run object of the streamed {"runs": [...]} document. */
+static void
+print_run (json_t *one, bool *first)
+{
+  char *text = json_dumps (one, JSON_INDENT (1) | JSON_REAL_PRECISION (7));
+  printf ("%s%s", *first ? "" : ",\n", text ? text : "{}");
+  *first = false;
+  free (text);
+}
+
+/* A one-input model on several INPUTs: one run each, BATCH pictures decoded at a time. The
+ * first batch behaves as one command (an error stops it before anything is printed, as with a
+ * few pictures); after it a picture that fails gets its own error in the results, the others
+ * go on, and the exit code is the worst seen. With --json the document is
+ * {"runs": [{"input", "outputs", "time_ms"} or {"input", "error"}, ...]}, written as it goes. */
+static int
+run_each (const char *cmd, const RunOptions *o, const OshGraph *g, const char *model_spec,
+          GPtrArray *paths)
+{
+  RunInput batch[BATCH] = { 0 };
+  OshError failed[BATCH] = { 0 }; /* why a picture of the batch could not be read */
+  PlanCache cache = { 0 };
+  Progress progress = { .on = isatty (2) && paths->len > 1,
+                        .total = (int) paths->len,
+                        .t0 = g_get_monotonic_time () };
+  json_t *first_runs = json_array (); /* the first batch, held until it all succeeded */
+  bool streaming = false, first = true;
+  int worst = OSH_EXIT_OK;
+  OshError err = { 0 };
+  for (guint start = 0; start < paths->len; start += BATCH)
+    {
+      int n = (int) MIN ((guint) BATCH, paths->len - start);
+      for (int i = 0; i < n; i++)
+        {
+          const char *path = paths->pdata[start + (guint) i];
+          osh_error_clear (&err);
+          if (load_input (path, &o->pp, &batch[i], &err))
+            {
+              /* Only a heatmap drawn over it needs the picture after this. */
+              if (!o->heatmap_dir)
+                g_clear_pointer (&batch[i].image, osh_image_free);
+              continue;
+            }
+          batch[i].path = path;
+          if (!streaming)
+            {
+              progress_clear (&progress);
+              int code = osh_cli_report (cmd, &err);
+              free_inputs (batch, n);
+              json_decref (first_runs);
+              return code;
+            }
+          /* Reported below, in its turn. */
+          failed[i] = err;
+          memset (&err, 0, sizeof err);
+        }
+      if (!streaming)
+        print_header (o, model_spec, batch, n);
+      for (int i = 0; i < n; i++)
+        {
+          const char *path = paths->pdata[start + (guint) i];
+          json_t *one = json_object ();
+          json_object_set_new (one, "input", json_string (path));
+          int code;
+          bool usage = false;
+          progress_clear (&progress);
+          if (!o->json)
+            printf ("\ninput %s\n", path);
+          if (!batch[i].tensor)
+            {
+              /* Its decoding failed (after the first batch): said, and the others go on. */
+              /* Said on stderr only: stdout is the document being written. */
+              fprintf (stderr, "offshoot %s: %s\n", cmd, failed[i].message);
+              code = failed[i].code == OSH_ERR_SHAPE ? OSH_EXIT_MODEL : OSH_EXIT_USAGE;
+              json_object_set_new (one, "error",
+                                   json_pack ("{s:s, s:s}", "kind",
+                                              osh_error_code_name (failed[i].code), "message",
+                                              failed[i].message));
+              osh_error_clear (&failed[i]);
+            }
+          else
+            {
+              char *base = g_path_get_basename (path);
+              char *dot = strrchr (base, '.');
+              if (dot && dot != base)
+                *dot = '\0';
+              char *prefix = g_strdup_printf ("%s-", base);
+              g_free (base);
+              osh_error_clear (&err);
+              code = run_once (o, g, &batch[i], 1, prefix, one, &cache, &usage, &err);
+              g_free (prefix);
+              if (code != OSH_EXIT_OK && !streaming)
+                {
+                  report_run_error (cmd, code, usage, &err);
+                  json_decref (one);
+                  json_decref (first_runs);
+                  free_inputs (batch, n);
+                  g_clear_pointer (&cache.plan, osh_plan_free);
+                  return code;
+                }
+              if (code != OSH_EXIT_OK)
+                {
+                  fprintf (stderr, "offshoot %s: %s\n", cmd, err.message);
+                  json_object_del (one, "outputs");
+                  json_object_del (one, "time_ms");
+                  json_object_set_new (one, "error",
+                                       json_pack ("{s:s, s:s}", "kind",
+                                                  osh_error_code_name (err.code), "message",
+                                                  err.message));
+                }
+            }
+          worst = MAX (worst, code);
+          if (o->json && !streaming)
+            json_array_append (first_runs, one);
+          else if (o->json)
+            print_run (one, &first);
+          json_decref (one);
+          progress.done++;
+          progress_show (&progress);
+        }
+      free_inputs (batch, n);
+      if (!streaming && o->json)
+        {
+          /* The first batch all ran: the document starts, later runs follow as they come. */
+          printf ("{\n \"runs\": [\n");
+          for (size_t k = 0; k < json_array_size (first_runs); k++)
+            print_run (json_array_get (first_runs, k), &first);
+        }
+      streaming = true;
+    }
+  progress_clear (&progress);
+  if (o->json)
+    printf ("\n ]\n}\n");
+  json_decref (first_runs);
+  g_clear_pointer (&cache.plan, osh_plan_free);
+  return worst;
 }
 
 int
@@ -514,74 +814,50 @@ osh_cmd_run (int argc, char **argv)
 
   RunOptions o = { .threads = 1, .top_k = 5 };
   osh_preprocess_propose (g, &o.pp);
-  const char *paths[MAX_INPUTS];
-  int n_paths = 0;
-  int code = parse_options (argc, argv, model_arg, &o, paths, &n_paths);
+  const char **args = g_new0 (const char *, (gsize) argc + 1);
+  int n_args = 0;
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  int code = parse_options (argc, argv, model_arg, &o, args, &n_args);
+  if (code < 0)
+    code = expand_inputs (cmd, args, n_args, paths);
   if (code < 0 && !read_labels (&o, g, &err))
     code = osh_cli_report (cmd, &err);
   if (code < 0 && !(make_dir (cmd, o.save_dir) && make_dir (cmd, o.heatmap_dir)))
     code = OSH_EXIT_USAGE;
+  /* Several inputs for a one-input model: one run each, streamed. Else one run on them all. */
+  bool separate = paths->len > 1 && g->n_inputs == 1;
+  if (code < 0 && !separate && paths->len > MAX_INPUTS)
+    code =
+        osh_cli_usage_error (cmd, "the model takes %d inputs, %u given", g->n_inputs, paths->len);
 
   RunInput inputs[MAX_INPUTS] = { 0 };
-  for (int i = 0; code < 0 && i < n_paths; i++)
-    if (!load_input (paths[i], &o.pp, &inputs[i], &err))
+  int n_loaded = separate ? 0 : (int) paths->len;
+  for (int i = 0; code < 0 && i < n_loaded; i++)
+    if (!load_input (paths->pdata[i], &o.pp, &inputs[i], &err))
       code = osh_cli_report (cmd, &err);
 
-  bool pictures = false;
-  for (int i = 0; i < n_paths; i++)
-    pictures |= inputs[i].image != NULL;
-  if (code < 0 && !o.json)
-    printf ("model %s\n", model_spec);
-  if (code < 0 && !o.json && pictures)
+  if (code < 0 && separate)
+    code = run_each (cmd, &o, g, model_spec, paths);
+  else if (code < 0)
     {
-      char pp_text[256];
-      osh_preprocess_describe (&o.pp, pp_text, sizeof pp_text);
-      printf ("pictures preprocessed to %s%s\n", pp_text,
-              o.pp.model_normalizes ? " (the model rescales its input itself)" : "");
-    }
-  json_t *doc = json_object ();
-  if (code < 0)
-    {
-      /* Several inputs for a one-input model: one run each. */
-      bool separate = n_paths > 1 && g->n_inputs == 1;
-      json_t *runs = separate ? json_array () : NULL;
-      code = OSH_EXIT_OK;
-      for (int i = 0; code == OSH_EXIT_OK && i < (separate ? n_paths : 1); i++)
-        {
-          json_t *one = separate ? json_object () : json_incref (doc);
-          char *prefix = NULL;
-          if (separate)
-            {
-              char *base = g_path_get_basename (paths[i]);
-              char *dot = strrchr (base, '.');
-              if (dot && dot != base)
-                *dot = '\0';
-              prefix = g_strdup_printf ("%s-", base);
-              g_free (base);
-              json_object_set_new (one, "input", json_string (paths[i]));
-              json_array_append (runs, one);
-              if (!o.json)
-                printf ("\ninput %s\n", paths[i]);
-            }
-          code = run_once (cmd, &o, g, separate ? &inputs[i] : inputs, separate ? 1 : n_paths,
-                           prefix ? prefix : "", one);
-          json_decref (one);
-          g_free (prefix);
-        }
-      if (runs)
-        json_object_set_new (doc, "runs", runs);
-      if (code == OSH_EXIT_OK && o.json)
+      print_header (&o, model_spec, inputs, n_loaded);
+      json_t *doc = json_object ();
+      PlanCache cache = { 0 };
+      bool usage = false;
+      code = run_once (&o, g, inputs, n_loaded, "", doc, &cache, &usage, &err);
+      if (code != OSH_EXIT_OK)
+        report_run_error (cmd, code, usage, &err);
+      else if (o.json)
         {
           json_dumpf (doc, stdout, JSON_INDENT (1) | JSON_REAL_PRECISION (7));
           putchar ('\n');
         }
+      g_clear_pointer (&cache.plan, osh_plan_free);
+      json_decref (doc);
     }
-  json_decref (doc);
-  for (int i = 0; i < MAX_INPUTS; i++)
-    {
-      osh_tensor_free (inputs[i].tensor);
-      osh_image_free (inputs[i].image);
-    }
+  free_inputs (inputs, MAX_INPUTS);
+  g_ptr_array_free (paths, TRUE);
+  g_free (args);
   osh_class_names_free (o.labels);
   g_free (model_spec);
   osh_graph_free (g);

@@ -3,7 +3,7 @@
 # gathered from ../shared/corpus and the committed fixtures; saves what it finds as regressions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: tools/fuzz.sh h5|keras3|tfjs|onnx|npy|image [seconds]}
+target=${1:?usage: tools/fuzz.sh h5|keras3|tfjs|tfgraph|onnx|npy|image [seconds]}
 seconds=${2:-300}
 build=build-fuzz
 if [[ ! -f $build/build.ninja ]]; then
@@ -17,7 +17,7 @@ mkdir -p "$work/seeds" "$work/found"
 case $target in
   h5) pattern='*.h5 *.hdf5' ;;
   keras3) pattern='*.keras' ;;
-  tfjs) pattern='model.json *.json' ;;
+  tfjs | tfgraph) pattern='model.json *.json' ;;
   onnx) pattern='*.onnx' ;;
   npy) pattern='*.npy' ;;
   image) pattern='*.png *.jpg *.jpeg' ;;

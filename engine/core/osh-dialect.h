@@ -1,7 +1,7 @@
 /* osh-dialect.h — what a graph's dialect decides, so generic code never asks "is this ONNX?".
  *
- * Keras layers (NHWC), ONNX ops (NCHW) and, later, TensorFlow graph ops are dialects of the
- * one IR. The reader sets g->dialect; NULL is Keras, the IR's own dialect (its op table is
+ * Keras layers (NHWC), ONNX ops (NCHW) and TensorFlow graph ops (TF.js graph models, NHWC,
+ * engine/tfgraph/) are dialects of the one IR. The reader sets g->dialect; NULL is Keras, the IR's own dialect (its op table is
  * engine/ops/osh-op-table.c). Shapes, exec, edit and app read a graph's dialect through
  * osh_dialect_of (osh-op.h) and call its hooks; a hook left NULL means "as Keras does it".
  *
@@ -68,4 +68,12 @@ struct OshDialect
    * the shapes are inferred again after. NULL: nothing to fold (Keras runs open sizes as they
    * are). */
   bool (*fold_constants) (OshGraph *g, OshError *err);
+
+  /* Before a run is planned: fails naming every op of `g` that has no kernel (TF graphs hold
+   * many ops Offshoot lacks; one error listing them beats one per attempt). NULL: the plan
+   * reports the first such layer. */
+  bool (*check_runnable) (const OshGraph *g, OshError *err);
+
+  /* Why a graph of this dialect cannot be saved in any format (a sentence), or NULL. */
+  const char *save_refusal;
 };

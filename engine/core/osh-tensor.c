@@ -1,8 +1,52 @@
 #include "osh-tensor.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+struct OshMapping
+{
+  void *base;
+  size_t length;
+  atomic_int refs;
+};
+
+OshMapping *
+osh_mapping_new (void *base, size_t length)
+{
+  OshMapping *m = malloc (sizeof *m);
+  if (!m)
+    return NULL;
+  m->base = base;
+  m->length = length;
+  atomic_init (&m->refs, 1);
+  return m;
+}
+
+void
+osh_mapping_ref (OshMapping *m)
+{
+  atomic_fetch_add_explicit (&m->refs, 1, memory_order_relaxed);
+}
+
+void
+osh_mapping_unref (OshMapping *m)
+{
+  if (!m || atomic_fetch_sub_explicit (&m->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  munmap (m->base, m->length);
+  free (m);
+}
+
+bool
+osh_mapping_holds (const OshMapping *m, const void *p, size_t bytes)
+{
+  uintptr_t start = (uintptr_t) m->base, at = (uintptr_t) p;
+  return at >= start && at - start <= m->length && bytes <= m->length - (at - start);
+}
 
 OshShape
 osh_shape_make (int rank, const int64_t *dims)
@@ -104,6 +148,31 @@ osh_tensor_new (const OshShape *s, OshError *err)
 }
 
 OshTensor *
+osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err)
+{
+  if (!osh_shape_check (s, err))
+    return NULL;
+  size_t bytes = (size_t) osh_shape_numel (s) * sizeof (float);
+  /* 16 bytes: what calloc gives the owned tensors, which the kernels may rely on. */
+  if ((uintptr_t) data % 16 != 0 || !osh_mapping_holds (m, data, bytes))
+    {
+      osh_fail (err, OSH_ERR_USAGE, "a borrowed tensor must lie aligned inside its mapping");
+      return NULL;
+    }
+  OshTensor *t = calloc (1, sizeof *t);
+  if (!t)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for a tensor header");
+      return NULL;
+    }
+  t->shape = *s;
+  t->data = data;
+  t->borrowed = m;
+  osh_mapping_ref (m);
+  return t;
+}
+
+OshTensor *
 osh_tensor_copy (const OshTensor *t, OshError *err)
 {
   if (!t->data)
@@ -127,7 +196,10 @@ osh_tensor_free (OshTensor *t)
 {
   if (!t)
     return;
-  free (t->data);
+  if (t->borrowed)
+    osh_mapping_unref (t->borrowed);
+  else
+    free (t->data);
   free (t);
 }
 

@@ -2,8 +2,11 @@
  *
  * A shape is a rank and up to OSH_MAX_RANK sizes; -1 marks an unknown size
  * (Keras's None, usually the batch). A tensor is a shape and a C-order float32
- * buffer that it owns. Every weight, whatever its dtype in the file, is turned
- * into float32 when it is read.
+ * buffer that it owns, or borrows from an OshMapping: weights read from a model
+ * file whose float32 values sit aligned in the file's bytes are used where they
+ * are, not copied (osh-hdf5-util.c). Both kinds are read, written and freed
+ * alike; a mapping stays until its last borrower is freed. Every weight,
+ * whatever its dtype in the file, is turned into float32 when it is read.
  *
  *   OshShape s = osh_shape_make (4, (int64_t[]){ 1, 224, 224, 3 });
  *   OshTensor *t = osh_tensor_new (&s, &err);     // zero-filled
@@ -26,11 +29,25 @@ typedef struct
   int64_t dim[OSH_MAX_RANK];
 } OshShape;
 
+/* Memory that tensors may borrow their values from: a private, writable (copy-on-write)
+ * mapping of a model file's sealed in-memory copy (osh-file-bytes.h). Reference-counted across
+ * threads; unmapped when its creator and every borrower have let go. */
+typedef struct OshMapping OshMapping;
+
 typedef struct
 {
   OshShape shape;
-  float *data; /* numel floats, owned */
+  float *data;          /* numel floats, owned unless `borrowed` */
+  OshMapping *borrowed; /* the mapping `data` lies in (one reference), or NULL */
 } OshTensor;
+
+/* Takes over `length` bytes mapped at `base` (munmap'd at the end); one reference. NULL when
+ * out of memory (the caller still owns the mapping). */
+OshMapping *osh_mapping_new (void *base, size_t length);
+void osh_mapping_ref (OshMapping *m);
+void osh_mapping_unref (OshMapping *m);
+/* True when [p, p + bytes) lies inside the mapping. */
+bool osh_mapping_holds (const OshMapping *m, const void *p, size_t bytes);
 
 OshShape osh_shape_make (int rank, const int64_t *dims);
 
@@ -47,6 +64,10 @@ void osh_shape_format (const OshShape *s, char *buf, size_t size);
 
 /* A new zero-filled tensor; NULL with err set when the shape is unknown or over the limits. */
 OshTensor *osh_tensor_new (const OshShape *s, OshError *err);
+/* A tensor whose values are `data`, inside `m` (checked; a reference is taken) and aligned
+ * like malloc's memory (16 bytes); NULL with err otherwise. */
+OshTensor *osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err);
+/* Always an owned copy. */
 OshTensor *osh_tensor_copy (const OshTensor *t, OshError *err);
 void osh_tensor_free (OshTensor *t);
 int64_t osh_tensor_numel (const OshTensor *t);

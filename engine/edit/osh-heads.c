@@ -709,9 +709,11 @@ osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec, O
                    "sized",
                    path);
   /* Keras's transfer-learning convention: the model the head is put on is frozen (trainable
-   * false, so `offshoot fit` and Keras's fit train only the head); the head trains. */
+   * false, so `offshoot fit` and Keras's fit train only the head); the head trains, and so do
+   * heads attached before it (they are not the model's own layers). */
   for (int i = 0; ok && i < w->n_layers; i++)
-    w->layers[i].trainable = false;
+    if (!osh_graph_layer_is_head (w, i))
+      w->layers[i].trainable = false;
   ok = ok && build_head (w, (OshRef){ node, tensor.node >= 0 ? tensor.index : 0 }, spec, made, err);
   /* The whole edited graph must still infer: this is the check a writer relies on. */
   ok = ok && osh_graph_infer_shapes (w, err);

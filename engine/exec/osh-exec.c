@@ -51,6 +51,9 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory for a plan");
       return NULL;
     }
+  /* A dialect may know ahead that ops have no kernel: one error naming them all. */
+  if (osh_dialect_of (g)->check_runnable && !osh_dialect_of (g)->check_runnable (g, err))
+    goto fail;
   if (osh_graph_needs_specialize (g))
     {
       /* Fixing the sizes folds shape computations into constants: done on a private copy. */

@@ -46,7 +46,10 @@ osh_file_bytes_close (OshFileBytes *b)
 {
   if (!b)
     return;
-  munmap ((void *) b->data, b->mapped);
+  if (b->mapping)
+    osh_mapping_unref (b->mapping);
+  else
+    munmap ((void *) b->data, b->mapped);
   if (b->fd >= 0)
     close (b->fd);
   free (b);
@@ -63,7 +66,7 @@ wrap (const void *data, size_t size, int fd, size_t mapped, OshError *err)
       osh_fail (err, OSH_ERR_NOMEM, "out of memory");
       return NULL;
     }
-  *b = (OshFileBytes){ data, size, fd, mapped };
+  *b = (OshFileBytes){ data, size, fd, mapped, NULL };
   return b;
 }
 
@@ -108,7 +111,9 @@ osh_file_bytes_open (const char *path, OshFileBytesKind kind, OshError *err)
     }
   bool ok = fill (file, mem, size, path, err);
   close (file);
-  void *m = ok ? mmap (NULL, size + 1, PROT_READ, MAP_SHARED, mem, 0) : MAP_FAILED;
+  /* Private and writable: weights borrowed from it may be changed in place (copy-on-write);
+   * the seals forbid only shared writable mappings. */
+  void *m = ok ? mmap (NULL, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE, mem, 0) : MAP_FAILED;
   if (m == MAP_FAILED)
     {
       if (ok)
@@ -116,5 +121,12 @@ osh_file_bytes_open (const char *path, OshFileBytesKind kind, OshError *err)
       close (mem);
       return NULL;
     }
-  return wrap (m, size, mem, size + 1, err);
+  OshFileBytes *b = wrap (m, size, mem, size + 1, err);
+  if (b && !(b->mapping = osh_mapping_new (m, size + 1)))
+    {
+      osh_file_bytes_close (b);
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
+  return b;
 }

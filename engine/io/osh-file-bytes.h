@@ -6,7 +6,12 @@
  *   osh_file_bytes_close (b);
  *
  * OSH_FILE_BYTES_SHARED reads the file once into sealed shared memory (a memfd nobody can
- * change any more): the guard's child maps the very bytes the caller reads, without a copy.
+ * change any more): the guard's child maps the very bytes the caller reads, without a copy,
+ * and b->mapping lets weights borrow their values from them (osh-tensor.h): the caller's
+ * mapping is private and writable, so a weight changed in place gets its own page
+ * (copy-on-write) and the sealed bytes stay as they were. The copy is what keeps a file that
+ * another program truncates or rewrites meanwhile from hurting: a mapping of the file itself
+ * would raise SIGBUS on a truncated page, long after loading, wherever a weight is read.
  * OSH_FILE_BYTES_MAPPED maps the file itself read-only, so only the pages a reader touches are
  * loaded (a read for the graph touches a few MB of a 250 MB file); the file must not be
  * truncated by another program while it is mapped. */
@@ -16,6 +21,7 @@
 #include <stddef.h>
 
 #include "osh-error.h"
+#include "osh-tensor.h"
 
 typedef enum
 {
@@ -29,6 +35,8 @@ typedef struct
   size_t size;
   int fd;        /* the memfd or the file, mapped from offset 0; -1 once closed */
   size_t mapped; /* the length of the mapping */
+  /* SHARED: the mapping, for weights to borrow from (it outlives b while they do); else NULL. */
+  OshMapping *mapping;
 } OshFileBytes;
 
 /* Refuses anything that is not a regular file or is over the size limit (16 GiB). */

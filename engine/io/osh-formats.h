@@ -14,12 +14,15 @@
  *   the weights later fails with it). Everything else fails as in OSH_READ_ALL.
  * - OSH_READ_CHECK: what the HDF5 guard's child does: everything HDF5 is asked for in
  *   OSH_READ_ALL (chunked and filtered data decoded), but contiguous data only checked to lie
- *   inside the file, not copied, and no zip checksum (the parent checks it). */
+ *   inside the file, not copied, and no zip checksum (the parent checks it).
+ * - OSH_READ_ALL_VERIFIED: OSH_READ_ALL of a .keras whose checksum the caller has verified
+ *   already (osh_keras3_verify_weights, run while the guard's child reads the file). */
 typedef enum
 {
   OSH_READ_ALL = 0,
   OSH_READ_GRAPH,
   OSH_READ_CHECK,
+  OSH_READ_ALL_VERIFIED,
 } OshReadMode;
 
 #define OSH_META_WEIGHTS_ERROR "weights_error"
@@ -28,10 +31,18 @@ typedef enum
 /* `name` names the source in messages. */
 OshGraph *osh_keras3_read (const char *name, const void *data, size_t size, OshError *err);
 OshGraph *osh_h5_read (const char *name, const void *data, size_t size, OshError *err);
+/* With `borrow` (the mapping `data` lies in, osh-file-bytes.h), OSH_READ_ALL leaves the
+ * contiguous float32 weights that sit 16-byte aligned in the bytes where they are: the tensors
+ * borrow them (osh-tensor.h) instead of copying. NULL: every weight is copied. */
 OshGraph *osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                                OshError *err);
+                                OshMapping *borrow, OshError *err);
 OshGraph *osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                            OshError *err);
+                            OshMapping *borrow, OshError *err);
+/* The CRC-32 of a .keras archive's model.weights.h5, when it is stored uncompressed (as the
+ * reader uses it in place), computed straight on `data` and compared with the central
+ * directory's; true also when it is not stored so (the reader then extracts it through
+ * libzip, which checks it). Touches no HDF5: safe on hostile bytes. */
+bool osh_keras3_verify_weights (const char *name, const void *data, size_t size, OshError *err);
 /* TF.js reads its shards relative to the directory of `path`. */
 OshGraph *osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err);
 OshGraph *osh_tfjs_read_mode (const char *path, const void *data, size_t size, OshReadMode mode,

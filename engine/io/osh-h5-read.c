@@ -15,6 +15,7 @@ typedef struct
   const void *data;
   size_t size;
   OshReadMode mode;
+  OshMapping *borrow;
   OshGraph *g;
   OshError *err;
 } H5Ctx;
@@ -30,7 +31,8 @@ add_weight (H5Ctx *c, int layer, const char *group, const char *wname)
   snprintf (path, n, "%s/%s", group, wname);
   char where[1400];
   snprintf (where, sizeof where, "%s: layer '%s'", c->name, c->g->layers[layer].name);
-  OshTensor *t = osh_h5_read_tensor (c->file, path, where, c->data, c->size, c->mode, c->err);
+  OshTensor *t =
+      osh_h5_read_tensor (c->file, path, where, c->data, c->size, c->mode, c->borrow, c->err);
   free (path);
   if (!t)
     return false;
@@ -216,11 +218,12 @@ convert_legacy_kernels (OshGraph *g, bool keras1, bool theano, OshError *err)
 OshGraph *
 osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
 {
-  return osh_h5_read_mode (name, data, size, OSH_READ_ALL, err);
+  return osh_h5_read_mode (name, data, size, OSH_READ_ALL, NULL, err);
 }
 
 OshGraph *
-osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode, OshError *err)
+osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
+                  OshMapping *borrow, OshError *err)
 {
   OshGraph *g = NULL;
   char *config_text = NULL, *version = NULL, *backend = NULL;
@@ -281,7 +284,7 @@ osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode m
         osh_fail (err, OSH_ERR_FORMAT, "%s: cannot open it", where);
       goto fail;
     }
-  H5Ctx c = { f, name, data, size, mode, g, err };
+  H5Ctx c = { f, name, data, size, mode, borrow, g, err };
   for (int i = 0; i < n_layer_names; i++)
     if (!bind_layer_group (&c, layer_names[i]))
       goto fail;

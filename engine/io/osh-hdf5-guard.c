@@ -175,9 +175,9 @@ serve (int fd, int bytes_fd)
   OshError err = { 0 };
   OshGraph *g = NULL;
   if (format == OSH_FORMAT_H5)
-    g = osh_h5_read_mode (name, data, size, (OshReadMode) mode, &err);
+    g = osh_h5_read_mode (name, data, size, (OshReadMode) mode, NULL, &err);
   else if (format == OSH_FORMAT_KERAS3)
-    g = osh_keras3_read_mode (name, data, size, (OshReadMode) mode, &err);
+    g = osh_keras3_read_mode (name, data, size, (OshReadMode) mode, NULL, &err);
   else
     osh_fail (&err, OSH_ERR_USAGE, "%s: the HDF5 guard reads only .h5 and .keras files", name);
   if (g)

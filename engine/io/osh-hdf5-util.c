@@ -333,7 +333,7 @@ contiguous_f32_offset (hid_t loc, hid_t d, hid_t type, hid_t dcpl, int64_t numel
 
 OshTensor *
 osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *image,
-                    size_t image_size, OshReadMode mode, OshError *err)
+                    size_t image_size, OshReadMode mode, OshMapping *borrow, OshError *err)
 {
   size_t file_size = image_size;
   OshTensor *t = NULL;
@@ -396,6 +396,14 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *i
         t->shape = s;
       goto out;
     }
+  float *in_place = at >= 0 ? (float *) ((const char *) image + at) : NULL;
+  size_t bytes = (size_t) numel * sizeof (float);
+  if (in_place && borrow && (uintptr_t) in_place % 16 == 0
+      && osh_mapping_holds (borrow, in_place, bytes))
+    {
+      t = osh_tensor_borrow (&s, in_place, borrow, err);
+      goto out;
+    }
   t = osh_tensor_new (&s, err);
   if (!t)
     {
@@ -403,7 +411,7 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *i
       goto out;
     }
   if (at >= 0)
-    memcpy (t->data, (const char *) image + at, (size_t) numel * sizeof (float));
+    memcpy (t->data, in_place, bytes);
   else if (H5Dread (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
     {
       h5_fail (err, OSH_ERR_FORMAT, "%s: cannot read dataset '%s'", name, path);

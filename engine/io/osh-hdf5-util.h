@@ -7,7 +7,7 @@
  *   int n = 0;
  *   char **names = osh_h5_attr_strings (f, "layer_names", name, &n, &err);
  *   OshTensor *t = osh_h5_read_tensor (f, "model_weights/conv1/conv1/kernel:0", name, data, size,
- *                                      OSH_READ_ALL, &err);
+ *                                      OSH_READ_ALL, NULL, &err);
  *   osh_strv_free (names, n);
  *   osh_h5_close (f);
  *
@@ -49,9 +49,11 @@ void osh_strv_free (char **v, int n);
  * contiguous little-endian float32 dataset (every weight Keras writes) is copied straight from
  * them instead of through H5Dread, after checking that it lies inside them. With
  * OSH_READ_GRAPH only the shape is read (data stays NULL); with OSH_READ_CHECK contiguous data
- * is only checked, not copied (see osh-formats.h). */
+ * is only checked, not copied (see osh-formats.h). With `borrow` (the mapping `image` lies in),
+ * such a dataset that sits 16-byte aligned is not copied either: the tensor borrows it. */
 OshTensor *osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *image,
-                               size_t image_size, OshReadMode mode, OshError *err);
+                               size_t image_size, OshReadMode mode, OshMapping *borrow,
+                               OshError *err);
 
 /* Announcements of work, for the HDF5 guard's deadline (osh-hdf5-guard.c): the readers call
  * osh_h5_progress (bytes) before each piece of work whose time grows with `bytes` (a dataset,

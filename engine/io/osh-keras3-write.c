@@ -114,37 +114,78 @@ weights_image (const OshWriteScope *s, const char *tmp_path, size_t *size, OshEr
   return image;
 }
 
-/* Adds `data` (taken over) as `name`; stored uncompressed when `store` (the weights). */
-static bool
-add_entry (zip_t *z, const char *tmp_path, const char *name, void *data, size_t size, bool store,
-           OshError *err)
+/* Every member is stored uncompressed, as Keras stores them, in Keras's order (metadata.json,
+ * config.json, model.weights.h5), so that where each one's bytes fall is known beforehand: the
+ * local header of model.weights.h5 is padded so that its bytes start on a 16-byte boundary.
+ * With the HDF5 writer's 16-byte alignment of every weight (osh-write-hdf5.c), each float32
+ * weight then lies 16-byte aligned in the file and a reader can use it in place
+ * (osh-tensor.h). The padding is an extra field of the kind Android's zipalign writes (id
+ * 0xD935: the alignment as u16, then zeros), which zip readers skip like any unknown one. */
+#define WEIGHTS_ALIGN 16
+#define ALIGN_FIELD_ID 0xD935
+/* A local header: signature, versions, flags, method, time, CRC, sizes, name and extra
+ * lengths; then the name, the extra fields (4 bytes of id and length each, then their data)
+ * and the bytes. */
+#define LOCAL_HEADER 30
+#define EXTRA_HEADER 4
+
+typedef struct
 {
-  zip_source_t *src = zip_source_buffer (z, data, size, 1);
+  zip_t *z;
+  const char *tmp_path;
+  uint64_t offset; /* where the next member's local header will start */
+} ZipOut;
+
+static bool
+pad_entry (ZipOut *o, zip_int64_t idx, const char *name, size_t *pad_out, OshError *err)
+{
+  uint64_t before = o->offset + LOCAL_HEADER + strlen (name) + EXTRA_HEADER;
+  zip_uint8_t pad[WEIGHTS_ALIGN + 2] = { WEIGHTS_ALIGN & 0xff, WEIGHTS_ALIGN >> 8 };
+  size_t len = 2 + (WEIGHTS_ALIGN - (before + 2) % WEIGHTS_ALIGN) % WEIGHTS_ALIGN;
+  if (zip_file_extra_field_set (o->z, (zip_uint64_t) idx, ALIGN_FIELD_ID, ZIP_EXTRA_FIELD_NEW, pad,
+                                (zip_uint16_t) len, ZIP_FL_LOCAL)
+      != 0)
+    return osh_fail (err, OSH_ERR_IO, "%s: cannot align %s: %s", o->tmp_path, name,
+                     zip_strerror (o->z));
+  *pad_out = EXTRA_HEADER + len;
+  return true;
+}
+
+/* Adds `data` (taken over, also on failure) as `name`, stored; its bytes 16-byte aligned in
+ * the file when `align`. */
+static bool
+add_entry (ZipOut *o, const char *name, void *data, size_t size, bool align, OshError *err)
+{
+  zip_source_t *src = zip_source_buffer (o->z, data, size, 1);
   if (!src)
     {
       free (data);
-      return osh_fail (err, OSH_ERR_NOMEM, "%s: cannot add %s: %s", tmp_path, name,
-                       zip_strerror (z));
+      return osh_fail (err, OSH_ERR_NOMEM, "%s: cannot add %s: %s", o->tmp_path, name,
+                       zip_strerror (o->z));
     }
-  zip_int64_t idx = zip_file_add (z, name, src, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8);
+  zip_int64_t idx = zip_file_add (o->z, name, src, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8);
   if (idx < 0)
     {
       zip_source_free (src);
-      return osh_fail (err, OSH_ERR_IO, "%s: cannot add %s: %s", tmp_path, name, zip_strerror (z));
+      return osh_fail (err, OSH_ERR_IO, "%s: cannot add %s: %s", o->tmp_path, name,
+                       zip_strerror (o->z));
     }
-  if (store)
-    zip_set_file_compression (z, (zip_uint64_t) idx, ZIP_CM_STORE, 0);
+  zip_set_file_compression (o->z, (zip_uint64_t) idx, ZIP_CM_STORE, 0);
+  size_t extra = 0;
+  if (align && !pad_entry (o, idx, name, &extra, err))
+    return false;
+  o->offset += LOCAL_HEADER + strlen (name) + extra + size;
   return true;
 }
 
 static bool
-add_json (zip_t *z, const char *tmp_path, const char *name, json_t *doc, OshError *err)
+add_json (ZipOut *o, const char *name, json_t *doc, OshError *err)
 {
   char *text = json_dumps (doc, JSON_COMPACT);
   json_decref (doc);
   if (!text)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory writing %s", name);
-  return add_entry (z, tmp_path, name, text, strlen (text), false, err);
+  return add_entry (o, name, text, strlen (text), false, err);
 }
 
 bool
@@ -183,13 +224,14 @@ osh_keras3_write (const OshGraph *g, const char *tmp_path, OshError *err)
   json_t *meta = json_pack ("{s:s, s:s}", "keras_version",
                             osh_write_keras_version (g, OSH_KERAS_CONFIG_3), "date_saved", date);
   /* add_json and add_entry take their document or buffer over, also on failure. */
-  bool ok = add_json (z, tmp_path, "metadata.json", meta, err);
+  ZipOut out = { z, tmp_path, 0 };
+  bool ok = add_json (&out, "metadata.json", meta, err);
   if (ok)
-    ok = add_json (z, tmp_path, "config.json", cfg, err);
+    ok = add_json (&out, "config.json", cfg, err);
   else
     json_decref (cfg);
   if (ok)
-    ok = add_entry (z, tmp_path, "model.weights.h5", weights, weights_size, true, err);
+    ok = add_entry (&out, "model.weights.h5", weights, weights_size, true, err);
   else
     free (weights);
   if (!ok)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "osh-formats.h"
 #include "osh-hdf5-guard.h"
 #include "osh-limits.h"
+#include "osh-op.h"
 #include "osh-shapes.h"
 #include "osh-weights-later.h"
 
@@ -70,6 +72,26 @@ osh_format_name (OshFormat f)
   return "unknown";
 }
 
+/* How many of `n` floats are NaN or Inf: those whose exponent bits are all set, an integer
+ * test (isfinite is not) written as eight independent 32-bit lanes so that -O2 turns it into
+ * vector code even for the baseline CPU; it reads every weight of a 250 MB model. Each lane
+ * counts at most n / 8 <= 2^29 (OSH_MAX_ELEMENTS). */
+static int64_t
+count_non_finite (const uint32_t *bits, int64_t n)
+{
+  uint32_t lanes[8] = { 0 };
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; j++)
+      lanes[j] += (bits[k + j] & 0x7f800000u) == 0x7f800000u;
+  int64_t count = 0;
+  for (; k < n; k++)
+    count += (bits[k] & 0x7f800000u) == 0x7f800000u;
+  for (int j = 0; j < 8; j++)
+    count += lanes[j];
+  return count;
+}
+
 /* Records the first weight holding NaN or Inf, and how many layers do, in g->meta. */
 static void
 note_non_finite_weights (OshGraph *g)
@@ -82,12 +104,8 @@ note_non_finite_weights (OshGraph *g)
       for (int w = 0; w < g->layers[i].n_weights; w++)
         {
           const OshTensor *t = g->layers[i].weights[w].value;
-          int64_t n = t->data ? osh_tensor_numel (t) : 0, count = 0;
-          /* NaN and Inf are the floats whose exponent bits are all set: an integer test the
-           * compiler vectorises (isfinite is not), on every weight of a 250 MB model. */
-          const uint32_t *bits = (const uint32_t *) t->data;
-          for (int64_t k = 0; k < n; k++)
-            count += (bits[k] & 0x7f800000u) == 0x7f800000u;
+          int64_t n = t->data ? osh_tensor_numel (t) : 0;
+          int64_t count = count_non_finite ((const uint32_t *) t->data, n);
           if (count && first_layer < 0)
             first_layer = i, first_weight = w, first_count = count;
           bad |= count > 0;
@@ -118,8 +136,8 @@ base_name (const char *path)
   return slash ? slash + 1 : path;
 }
 
-/* A JSON document that is a TF.js graph model or a weights manifest (model.json's neighbours
- * in npm packages): the sentence for it, else NULL. */
+/* A JSON document that is a TF.js weights manifest (model.json's neighbour in npm packages):
+ * the sentence for it, else NULL. */
 static const char *
 other_json_kind (const void *data, size_t size)
 {
@@ -132,19 +150,11 @@ other_json_kind (const void *data, size_t size)
   json_t *doc = json_loadb (data, size, 0, NULL);
   const char *kind = NULL;
   json_t *first = json_array_get (doc, 0);
-  json_t *topology = json_object_get (doc, "modelTopology");
-  const char *format = json_string_value (json_object_get (doc, "format"));
   if (json_is_array (doc) && json_is_object (first)
       && json_is_array (json_object_get (first, "paths"))
       && json_is_array (json_object_get (first, "weights")))
     kind = "a TF.js weights manifest: the list of weight shards without the model itself. "
            "Open the model.json that lists these shards (its \"weightsManifest\") instead";
-  else if (json_is_object (doc)
-           && ((format && strcmp (format, "graph-model") == 0)
-               || json_is_array (json_object_get (topology, "node"))))
-    kind = "a TF.js graph model (a TensorFlow SavedModel converted for TF.js: a list of "
-           "TensorFlow ops, not Keras layers). Offshoot opens TF.js layers models; graph models "
-           "are not supported yet";
   json_decref (doc);
   return kind;
 }
@@ -165,8 +175,50 @@ other_kind (const char *path, const void *data, size_t size)
   return other_json_kind (data, size);
 }
 
+typedef struct
+{
+  const char *path;
+  const void *data;
+  size_t size;
+  OshError err;
+  bool ok;
+} Verify;
+
+static void *
+verify_weights (void *data)
+{
+  Verify *v = data;
+  v->ok = osh_keras3_verify_weights (v->path, v->data, v->size, &v->err);
+  return NULL;
+}
+
+/* The HDF5 guard's check, and for a whole .keras the archive's checksum at the same time: the
+ * checksum reads every byte (touching the pages the weights will borrow) while the child walks
+ * HDF5's structure, on another core. Then *mode tells the reader the checksum is done. */
+static bool
+guard_and_verify (const char *path, OshFormat f, OshReadMode *mode, const void *data, size_t size,
+                  int fd, OshError *err)
+{
+  pthread_t thread;
+  Verify v = { path, data, size, { 0 }, false };
+  bool parallel = f == OSH_FORMAT_KERAS3 && *mode == OSH_READ_ALL && osh_hdf5_guard_enabled ()
+                  && pthread_create (&thread, NULL, verify_weights, &v) == 0;
+  bool ok = osh_hdf5_guard_check_mode (path, f, *mode, data, size, fd, err);
+  if (!parallel)
+    return ok;
+  pthread_join (thread, NULL);
+  if (ok && !v.ok)
+    {
+      *err = v.err;
+      return false;
+    }
+  *mode = OSH_READ_ALL_VERIFIED;
+  return ok;
+}
+
 static OshGraph *
-load (const char *path, const void *data, size_t size, int fd, OshReadMode mode, OshError *err)
+load (const char *path, const void *data, size_t size, int fd, OshMapping *borrow, OshReadMode mode,
+      OshError *err)
 {
   OshGraph *g = NULL;
   OshFormat f = osh_format_detect (path, data, size);
@@ -178,12 +230,15 @@ load (const char *path, const void *data, size_t size, int fd, OshReadMode mode,
       return NULL;
     }
   /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
-  if (!osh_hdf5_guard_check_mode (path, f, mode, data, size, fd, err))
+  OshReadMode read_mode = mode;
+  if (!guard_and_verify (path, f, &read_mode, data, size, fd, err))
     return NULL;
   switch (f)
     {
-    case OSH_FORMAT_KERAS3: g = osh_keras3_read_mode (path, data, size, mode, err); break;
-    case OSH_FORMAT_H5: g = osh_h5_read_mode (path, data, size, mode, err); break;
+    case OSH_FORMAT_KERAS3:
+      g = osh_keras3_read_mode (path, data, size, read_mode, borrow, err);
+      break;
+    case OSH_FORMAT_H5: g = osh_h5_read_mode (path, data, size, mode, borrow, err); break;
     case OSH_FORMAT_ONNX: g = osh_onnx_read (path, data, size, err); break;
     case OSH_FORMAT_TFJS:
       if (fd < 0) /* from memory */
@@ -207,11 +262,13 @@ load (const char *path, const void *data, size_t size, int fd, OshReadMode mode,
   g->source_path = strdup (path);
   free (g->format);
   g->format = strdup (osh_format_name (f));
-  if (f == OSH_FORMAT_KERAS3 || f == OSH_FORMAT_TFJS)
+  /* A TF.js graph model (g->dialect set) reads all its weights at once: its Const values
+   * decide shapes. */
+  bool keras_family = !g->dialect && (f == OSH_FORMAT_KERAS3 || f == OSH_FORMAT_TFJS);
+  if (keras_family)
     json_object_set_new (g->meta, OSH_META_KERAS_RUNTIME,
                          json_integer (f == OSH_FORMAT_KERAS3 ? 3 : OSH_KERAS_RUNTIME_TFJS));
-  if (mode == OSH_READ_GRAPH
-      && (f == OSH_FORMAT_KERAS3 || f == OSH_FORMAT_H5 || f == OSH_FORMAT_TFJS))
+  if (mode == OSH_READ_GRAPH && (keras_family || f == OSH_FORMAT_H5))
     json_object_set_new (g->meta, OSH_META_WEIGHTS_DEFERRED, json_true ());
   else
     note_non_finite_weights (g);
@@ -250,7 +307,7 @@ osh_model_load (const char *path, OshError *err)
   OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_SHARED, err);
   if (!b)
     return NULL;
-  OshGraph *g = load (path, b->data, b->size, b->fd, OSH_READ_ALL, err);
+  OshGraph *g = load (path, b->data, b->size, b->fd, b->mapping, OSH_READ_ALL, err);
   osh_file_bytes_close (b);
   if (g)
     osh_class_names_take_beside (g, path);
@@ -266,7 +323,7 @@ osh_model_load_graph (const char *path, OshError *err)
   OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_MAPPED, err);
   if (!b)
     return NULL;
-  OshGraph *g = load (path, b->data, b->size, b->fd, OSH_READ_GRAPH, err);
+  OshGraph *g = load (path, b->data, b->size, b->fd, NULL, OSH_READ_GRAPH, err);
   osh_file_bytes_close (b);
   if (g)
     osh_class_names_take_beside (g, path);
@@ -278,6 +335,12 @@ osh_model_weights_error (const OshGraph *g)
 {
   return json_string_value (
       json_object_get (json_object_get (g->meta, OSH_META_WEIGHTS_ERROR), "message"));
+}
+
+bool
+osh_model_weights_pending (const OshGraph *g)
+{
+  return osh_weights_deferred (g);
 }
 
 bool
@@ -300,7 +363,7 @@ osh_model_take_weights (OshGraph *g, OshGraph *full, OshError *err)
 OshGraph *
 osh_model_load_bytes (const char *name, const void *data, size_t size, OshError *err)
 {
-  return load (name, data, size, -1, OSH_READ_ALL, err);
+  return load (name, data, size, -1, NULL, OSH_READ_ALL, err);
 }
 
 bool
@@ -309,6 +372,8 @@ osh_model_save (const OshGraph *g, const char *path, OshError *err)
   if (osh_weights_deferred (g))
     return osh_fail (err, OSH_ERR_USAGE,
                      "%s: the model's weights were not read (osh_model_load_weights first)", path);
+  if (osh_dialect_of (g)->save_refusal)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, osh_dialect_of (g)->save_refusal);
   OshFormat f = osh_format_from_name (path);
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,

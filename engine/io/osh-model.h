@@ -63,5 +63,9 @@ const char *osh_model_weights_warning (const OshGraph *g);
  * opened, osh_model_load_weights will fail with this). */
 const char *osh_model_weights_error (const OshGraph *g);
 
+/* True for a graph from osh_model_load_graph whose weight values are not read yet (nor failed
+ * to be: a graph whose weights could not be read stays pending, with osh_model_weights_error). */
+bool osh_model_weights_pending (const OshGraph *g);
+
 /* Writes `g` in the format the name implies (.keras, .h5/.hdf5, .json, .onnx). */
 bool osh_model_save (const OshGraph *g, const char *path, OshError *err);

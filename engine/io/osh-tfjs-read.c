@@ -11,6 +11,7 @@
 #include "osh-formats.h"
 #include "osh-keras-config.h"
 #include "osh-limits.h"
+#include "osh-tfgraph.h"
 
 typedef struct
 {
@@ -141,21 +142,29 @@ layer_for_weight (const OshGraph *g, const char *wname)
   return -1;
 }
 
-static bool
-read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size, size_t *offset)
+/* The value of manifest entry `w` at *offset of the group's shards (`buf` NULL: the shape
+ * only, no data), float32 whatever it is stored as: float16, int32, or uint8/uint16 quantized
+ * (min + scale · q), and float16 "quantized". *offset moves past it. */
+static OshTensor *
+decode_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size, size_t *offset)
 {
   const char *name = json_string_value (json_object_get (w, "name"));
   const json_t *shape = json_object_get (w, "shape");
   const char *dtype = osh_config_string (w, "dtype", "float32");
   const json_t *quant = json_object_get (w, "quantization");
   if (!name)
-    return osh_fail (c->err, OSH_ERR_FORMAT,
-                     "%s: weightsManifest: the entry for shard byte %zu has no name", c->path,
-                     *offset);
+    {
+      osh_fail (c->err, OSH_ERR_FORMAT,
+                "%s: weightsManifest: the entry for shard byte %zu has no name", c->path, *offset);
+      return NULL;
+    }
   if (!json_is_array (shape) || json_array_size (shape) > OSH_MAX_RANK)
-    return osh_fail (c->err, OSH_ERR_FORMAT,
-                     "%s: weightsManifest: weight '%s': 'shape' is not a list of at most %d sizes",
-                     c->path, name, OSH_MAX_RANK);
+    {
+      osh_fail (c->err, OSH_ERR_FORMAT,
+                "%s: weightsManifest: weight '%s': 'shape' is not a list of at most %d sizes",
+                c->path, name, OSH_MAX_RANK);
+      return NULL;
+    }
   OshShape s = { .rank = (int) json_array_size (shape) };
   int64_t numel = 1;
   for (int i = 0; i < s.rank; i++)
@@ -163,9 +172,11 @@ read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size,
       json_int_t d = json_integer_value (json_array_get (shape, (size_t) i));
       if (!json_is_integer (json_array_get (shape, (size_t) i)) || d < 0 || d > OSH_MAX_DIM
           || (d > 0 && numel > OSH_MAX_ELEMENTS / d))
-        return osh_fail (c->err, OSH_ERR_LIMIT,
-                         "%s: weight '%s': its shape is not sizes within the limits", c->path,
-                         name);
+        {
+          osh_fail (c->err, OSH_ERR_LIMIT,
+                    "%s: weight '%s': its shape is not sizes within the limits", c->path, name);
+          return NULL;
+        }
       s.dim[i] = d;
       numel *= d;
     }
@@ -176,27 +187,32 @@ read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size,
                 : strcmp (stored, "float32") == 0 || strcmp (stored, "int32") == 0  ? 4
                                                                                     : 0;
   if (!elem)
-    return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
-                     "%s: weight '%s': dtype '%s' is not one Offshoot reads", c->path, name,
-                     stored);
+    {
+      osh_fail (c->err, OSH_ERR_UNSUPPORTED,
+                "%s: weight '%s': dtype '%s' is not one Offshoot reads", c->path, name, stored);
+      return NULL;
+    }
   if ((uint64_t) numel * elem > size - *offset)
-    return osh_fail (c->err, OSH_ERR_FORMAT,
-                     "%s: weight '%s' needs %llu bytes at byte %zu but the shards hold %zu in all",
-                     c->path, name, (unsigned long long) numel * elem, *offset, size);
-  int layer = layer_for_weight (c->g, name);
-  if (layer < 0)
-    return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weight '%s' names no layer of the model", c->path,
-                     name);
+    {
+      osh_fail (c->err, OSH_ERR_FORMAT,
+                "%s: weight '%s' needs %llu bytes at byte %zu but the shards hold %zu in all",
+                c->path, name, (unsigned long long) numel * elem, *offset, size);
+      return NULL;
+    }
   /* Without shards (a read for the graph): the shape only. */
   bool values = numel && buf;
   OshTensor *t = values ? osh_tensor_new (&s, c->err) : calloc (1, sizeof (OshTensor));
   if (!t)
-    return values ? false : osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
+    {
+      if (!values)
+        osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
   t->shape = s;
   if (!buf)
     {
       *offset += (size_t) numel * elem;
-      return osh_layer_add_weight (c->g, layer, name, t, true, c->err);
+      return t;
     }
   const unsigned char *p = buf + *offset;
   double mn = quant ? osh_config_double (quant, "min", 0) : 0,
@@ -230,6 +246,23 @@ read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size,
       t->data[i] = affine ? (float) (mn + sc * v) : v;
     }
   *offset += (size_t) numel * elem;
+  return t;
+}
+
+static bool
+read_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t size, size_t *offset)
+{
+  const char *name = json_string_value (json_object_get (w, "name"));
+  OshTensor *t = decode_weight (c, w, buf, size, offset);
+  if (!t)
+    return false;
+  int layer = layer_for_weight (c->g, name);
+  if (layer < 0)
+    {
+      osh_tensor_free (t);
+      return osh_fail (c->err, OSH_ERR_FORMAT, "%s: weight '%s' names no layer of the model",
+                       c->path, name);
+    }
   return osh_layer_add_weight (c->g, layer, name, t, true, c->err);
 }
 
@@ -260,6 +293,58 @@ read_weights (TfjsCtx *c, const json_t *manifest)
   return true;
 }
 
+/* A graph model's weights: every Const node's value, by its name (all groups, values always:
+ * Reshape targets and axes decide shapes). */
+static OshGraph *
+read_graph_model (const char *path, const json_t *doc, OshError *err)
+{
+  const json_t *manifest = json_object_get (doc, "weightsManifest");
+  if (manifest && !json_is_array (manifest))
+    {
+      osh_fail (err, OSH_ERR_FORMAT, "%s: 'weightsManifest' is not a list", path);
+      return NULL;
+    }
+  size_t cap = 0, gi, wi;
+  const json_t *group, *w;
+  json_array_foreach (manifest, gi, group)
+    cap += json_array_size (json_object_get (group, "weights"));
+  OshTfConst *consts = calloc (cap + 1, sizeof *consts);
+  if (!consts)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory", path);
+      return NULL;
+    }
+  int n = 0;
+  bool ok = true;
+  TfjsCtx c = { path, OSH_READ_ALL, NULL, err };
+  json_array_foreach (manifest, gi, group)
+    {
+      size_t size = 0;
+      unsigned char *buf = read_shards (&c, json_object_get (group, "paths"), &size);
+      if (!(ok = buf != NULL))
+        break;
+      size_t offset = 0;
+      json_array_foreach (json_object_get (group, "weights"), wi, w)
+        {
+          OshTensor *t = decode_weight (&c, w, buf, size, &offset);
+          if (!(ok = t != NULL))
+            break;
+          consts[n++] = (OshTfConst){ json_string_value (json_object_get (w, "name")), t };
+        }
+      free (buf);
+      if (!ok)
+        break;
+    }
+  OshGraph *g = NULL;
+  if (ok)
+    g = osh_tfgraph_build (path, doc, consts, n, err);
+  else
+    for (int i = 0; i < n; i++)
+      osh_tensor_free (consts[i].value);
+  free (consts);
+  return g;
+}
+
 OshGraph *
 osh_tfjs_read (const char *path, const void *data, size_t size, OshError *err)
 {
@@ -276,6 +361,14 @@ osh_tfjs_read_mode (const char *path, const void *data, size_t size, OshReadMode
     return NULL;
   OshGraph *g = NULL;
   const json_t *topology = json_object_get (doc, "modelTopology");
+  const char *format = osh_config_string (doc, "format", "");
+  if (strcmp (format, "graph-model") == 0
+      || (json_is_array (json_object_get (topology, "node"))
+          && !json_object_get (topology, "model_config")))
+    {
+      g = read_graph_model (path, doc, err);
+      goto out;
+    }
   const json_t *manifest = json_object_get (doc, "weightsManifest");
   const json_t *model = topology;
   if (json_object_get (topology, "model_config")) /* tensorflowjs_converter output */

@@ -50,9 +50,11 @@ osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float
         memcpy (y, x, (size_t) n * sizeof *y);
       break;
     case OSH_ACT_RELU:
-      if (alpha == 0.0f && cap <= 0.0f) /* the common case, in a loop the compiler vectorises */
+      if (alpha == 0.0f && cap <= 0.0f)
+        /* The common case, in a loop the compiler vectorises (fmaxf was a libm call per
+         * element here; the same result, NaN included: 0). */
         for (int64_t i = 0; i < n; i++)
-          y[i] = fmaxf (x[i], 0.0f);
+          y[i] = x[i] > 0.0f ? x[i] : 0.0f;
       else
         for (int64_t i = 0; i < n; i++)
           {

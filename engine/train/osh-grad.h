@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "osh-graph.h"
+#include "osh-train.h"
 
 #define OSH_GRAD_MAX_INPUTS 16
 
@@ -107,3 +108,15 @@ void osh_grad_activate_backward (OshActKind act, float alpha, float cap, const f
                                  const float *y, const float *dy, float *dx, int64_t n,
                                  int64_t last);
 bool osh_grad_parse_activation (const char *name, OshActKind *act, float *alpha, float *cap);
+
+/* A trained weight with its gradient and the optimizer's slots (osh-train-optim.c). */
+typedef struct
+{
+  float *w, *g, *m, *v;
+  int64_t n;
+} OshTrainParam;
+
+/* Step `step` (1 for the first) of the options' optimizer on every parameter: clipping, weight
+ * decay, the update at the schedule's learning rate (osh-train.h gives the formulas). */
+void osh_train_optimizer_step (const OshTrainOptions *o, OshTrainParam *params, int n_params,
+                               int64_t step);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "osh-exec.h"
+#include "osh-probe-private.h"
 #include "osh-train.h"
 
 OshProbeOptions
@@ -19,7 +20,8 @@ osh_probe_options_default (void)
                             .seed = 1,
                             .flatten_max = 256,
                             .group_bytes = (int64_t) 256 << 20,
-                            .threads = 1 };
+                            .threads = 1,
+                            .mask_positions = 256 };
 }
 
 void
@@ -91,12 +93,18 @@ osh_probe_select_layers (const OshGraph *g, const char *spec, OshError *err)
 }
 
 /* v = 0..n-1 in the seeded order. */
-static void
-seeded_order (int64_t *v, int64_t n, uint64_t seed)
+void
+osh_probe_seeded_order (int64_t *v, int64_t n, uint64_t seed)
 {
   for (int64_t i = 0; i < n; i++)
     v[i] = i;
   osh_train_shuffle (v, n, &seed);
+}
+
+void
+osh_probe_split_order (int64_t *order, int64_t n, uint64_t seed)
+{
+  osh_probe_seeded_order (order, n, seed);
 }
 
 void
@@ -111,7 +119,7 @@ osh_probe_shuffle_weights (OshGraph *g, uint64_t seed)
           continue;
         int64_t *order = malloc ((size_t) n * sizeof *order);
         float *copy = malloc ((size_t) n * sizeof (float));
-        seeded_order (order, n, seed + (uint64_t) l * 1000003u + (uint64_t) w);
+        osh_probe_seeded_order (order, n, seed + (uint64_t) l * 1000003u + (uint64_t) w);
         for (int64_t i = 0; i < n; i++)
           copy[i] = t->data[order[i]];
         memcpy (t->data, copy, (size_t) n * sizeof (float));
@@ -154,8 +162,8 @@ affine (const float *x, int64_t n, int64_t d, const float *w, const float *b, in
                  w, c, 1.0f, out, c);
 }
 
-static void
-adam_step (float *w, float *m, float *v, const float *g, int64_t n, int t, double lr)
+void
+osh_probe_adam_step (float *w, float *m, float *v, const float *g, int64_t n, int t, double lr)
 {
   const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
   double c1 = 1 - pow (b1, t), c2 = 1 - pow (b2, t);
@@ -164,6 +172,46 @@ adam_step (float *w, float *m, float *v, const float *g, int64_t n, int t, doubl
       m[i] = (float) (b1 * m[i] + (1 - b1) * g[i]);
       v[i] = (float) (b2 * v[i] + (1 - b2) * (double) g[i] * g[i]);
       w[i] -= (float) (lr * (m[i] / c1) / (sqrt (v[i] / c2) + eps));
+    }
+}
+
+uint64_t
+osh_probe_splitmix64 (uint64_t *state)
+{
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void
+glorot_fill (float *w, int64_t fan_in, int64_t fan_out, uint64_t *state)
+{
+  double limit = sqrt (6.0 / (double) (fan_in + fan_out));
+  for (int64_t i = 0; i < fan_in * fan_out; i++)
+    w[i] =
+        (float) ((2.0 * (double) (osh_probe_splitmix64 (state) >> 40) / 16777216.0 - 1.0) * limit);
+}
+
+/* x = the rows standardised by the training rows' mean and standard deviation (kept in mean
+ * and sd when not NULL). */
+static void
+standardise (const float *rows, int64_t n, int64_t n_train, int64_t dim, float *x, double *mean,
+             double *sd)
+{
+  for (int64_t j = 0; j < dim; j++)
+    {
+      double s = 0, s2 = 0;
+      for (int64_t i = 0; i < n_train; i++)
+        s += rows[i * dim + j];
+      double m = s / (double) n_train;
+      for (int64_t i = 0; i < n_train; i++)
+        s2 += (rows[i * dim + j] - m) * (rows[i * dim + j] - m);
+      double d = sqrt (s2 / (double) n_train);
+      for (int64_t i = 0; i < n; i++)
+        x[i * dim + j] = d > 1e-12 ? (float) ((rows[i * dim + j] - m) / d) : 0.0f;
+      if (mean)
+        mean[j] = m, sd[j] = d;
     }
 }
 
@@ -184,26 +232,17 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
   float *mb = calloc ((size_t) c, 4), *vb = calloc ((size_t) c, 4);
   float *gw = malloc ((size_t) (dim * c) * sizeof (float)), *gb = malloc ((size_t) c * 4);
   float *p = malloc ((size_t) (n * c) * sizeof (float));
-  if (!x || !w || !b || !mw || !vw || !mb || !vb || !gw || !gb || !p)
+  double *mean = malloc ((size_t) dim * sizeof (double)), *sd = malloc ((size_t) dim * 8);
+  float *kernel = malloc ((size_t) (dim * c) * sizeof (float)), *bias = malloc ((size_t) c * 4);
+  if (!x || !w || !b || !mw || !vw || !mb || !vb || !gw || !gb || !p || !mean || !sd || !kernel
+      || !bias)
     {
       free (x), free (w), free (b), free (mw), free (vw), free (mb), free (vb), free (gw);
-      free (gb), free (p);
+      free (gb), free (p), free (mean), free (sd), free (kernel), free (bias);
       return osh_fail (err, OSH_ERR_NOMEM, "a probe of %lld × %lld features: out of memory",
                        (long long) n, (long long) dim);
     }
-  /* Standardise with the training rows' statistics. */
-  for (int64_t j = 0; j < dim; j++)
-    {
-      double s = 0, s2 = 0;
-      for (int64_t i = 0; i < n_train; i++)
-        s += rows[i * dim + j];
-      double mean = s / (double) n_train;
-      for (int64_t i = 0; i < n_train; i++)
-        s2 += (rows[i * dim + j] - mean) * (rows[i * dim + j] - mean);
-      double sd = sqrt (s2 / (double) n_train);
-      for (int64_t i = 0; i < n; i++)
-        x[i * dim + j] = sd > 1e-12 ? (float) ((rows[i * dim + j] - mean) / sd) : 0.0f;
-    }
+  standardise (rows, n, n_train, dim, x, mean, sd);
   int64_t correct = 0;
   for (int t = 1; t <= opt->epochs; t++)
     {
@@ -226,8 +265,8 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
           for (int64_t i = 0; i < n_train; i++)
             gb[k] += p[i * c + k];
         }
-      adam_step (w, mw, vw, gw, dim * c, t, opt->lr);
-      adam_step (b, mb, vb, gb, c, t, opt->lr);
+      osh_probe_adam_step (w, mw, vw, gw, dim * c, t, opt->lr);
+      osh_probe_adam_step (b, mb, vb, gb, c, t, opt->lr);
     }
   correct = 0;
   affine (x, n_train, dim, w, b, (int) c, p);
@@ -238,8 +277,123 @@ osh_probe_fit_linear (const float *rows, int64_t n_train, int64_t n_val, int64_t
   double vl = softmax_rows (p, n_val, (int) c, labels + n_train, &correct);
   out->val_accuracy = n_val ? (double) correct / (double) n_val : NAN;
   out->val_loss = n_val ? vl / (double) n_val : NAN;
+  /* (x − mean)/sd · W + b = x · W/sd + (b − Σ mean/sd · W): the probe on raw features, which a
+   * Dense layer after the model's own pooling can hold. A constant feature was 0: it drops. */
+  for (int64_t k = 0; k < c; k++)
+    {
+      double shift = b[k];
+      for (int64_t j = 0; j < dim; j++)
+        {
+          double wj = sd[j] > 1e-12 ? w[j * c + k] / sd[j] : 0.0;
+          kernel[j * c + k] = (float) wj;
+          shift -= mean[j] * wj;
+        }
+      bias[k] = (float) shift;
+    }
+  free (out->kernel), free (out->bias);
+  out->kernel = kernel, out->bias = bias;
   free (x), free (w), free (b), free (mw), free (vw), free (mb), free (vb), free (gw), free (gb);
-  free (p);
+  free (p), free (mean), free (sd);
+  return true;
+}
+
+/* rows · w (+ b) for `n` rows into out (n × c). */
+static void
+matmul (const float *a, int64_t n, int64_t k, const float *w, int64_t c, float *out)
+{
+  if (n > 0)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) n, (int) c, (int) k, 1.0f, a,
+                 (int) k, w, (int) c, 0.0f, out, (int) c);
+}
+
+/* The hidden layer's activations h = relu(x·W1 + b1), and the logits h·W2 + b2 into p. */
+static void
+mlp_forward (const float *x, int64_t n, int64_t dim, int64_t hid, int c, const float *w1,
+             const float *b1, const float *w2, const float *b2, float *h, float *p)
+{
+  matmul (x, n, dim, w1, hid, h);
+  for (int64_t i = 0; i < n * hid; i++)
+    h[i] = fmaxf (h[i] + b1[i % hid], 0.0f);
+  affine (h, n, hid, w2, b2, c, p);
+}
+
+bool
+osh_probe_fit_mlp (const float *rows, int64_t n_train, int64_t n_val, int64_t dim,
+                   const int *labels, int n_classes, const OshProbeOptions *opt, OshProbeLayer *out,
+                   OshError *err)
+{
+  int64_t n = n_train + n_val, c = n_classes, hid = opt->hidden;
+  if (n_train < 1 || dim < 1 || c < 2 || hid < 1)
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "an MLP probe needs training rows, features, two classes and hidden units");
+  /* One block: W1, b1, W2, b2, their gradients and both Adam moments, then the work arrays. */
+  int64_t np = dim * hid + hid + hid * c + c;
+  float *x = malloc ((size_t) (n * dim) * sizeof (float));
+  float *par = calloc ((size_t) np * 4, sizeof (float));
+  float *h = malloc ((size_t) (n * hid) * sizeof (float));
+  float *dh = malloc ((size_t) (n * hid) * sizeof (float));
+  float *p = malloc ((size_t) (n * c) * sizeof (float));
+  if (!x || !par || !h || !dh || !p)
+    {
+      free (x), free (par), free (h), free (dh), free (p);
+      return osh_fail (err, OSH_ERR_NOMEM, "an MLP probe of %lld × %lld features: out of memory",
+                       (long long) n, (long long) dim);
+    }
+  float *w1 = par, *b1 = w1 + dim * hid, *w2 = b1 + hid, *b2 = w2 + hid * c;
+  float *g = par + np, *m = g + np, *v = m + np;
+  float *gw1 = g, *gb1 = gw1 + dim * hid, *gw2 = gb1 + hid, *gb2 = gw2 + hid * c;
+  standardise (rows, n, n_train, dim, x, NULL, NULL);
+  uint64_t state = opt->seed;
+  glorot_fill (w1, dim, hid, &state);
+  glorot_fill (w2, hid, c, &state);
+  int64_t correct = 0;
+  for (int t = 1; t <= opt->epochs; t++)
+    {
+      mlp_forward (x, n_train, dim, hid, (int) c, w1, b1, w2, b2, h, p);
+      softmax_rows (p, n_train, (int) c, labels, &correct);
+      for (int64_t i = 0; i < n_train; i++)
+        {
+          p[i * c + labels[i]] -= 1.0f;
+          for (int64_t k = 0; k < c; k++)
+            p[i * c + k] /= (float) n_train;
+        }
+      for (int64_t i = 0; i < dim * hid; i++)
+        gw1[i] = (float) opt->l2 * w1[i];
+      for (int64_t i = 0; i < hid * c; i++)
+        gw2[i] = (float) opt->l2 * w2[i];
+      memset (gb1, 0, (size_t) hid * sizeof (float));
+      memset (gb2, 0, (size_t) c * sizeof (float));
+      /* gW2 = hᵀ·dlogits, dh = dlogits·W2ᵀ masked by relu, gW1 = xᵀ·dh. */
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) hid, (int) c, (int) n_train, 1.0f,
+                   h, (int) hid, p, (int) c, 1.0f, gw2, (int) c);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) n_train, (int) hid, (int) c, 1.0f,
+                   p, (int) c, w2, (int) c, 0.0f, dh, (int) hid);
+      for (int64_t i = 0; i < n_train; i++)
+        {
+          for (int64_t k = 0; k < c; k++)
+            gb2[k] += p[i * c + k];
+          for (int64_t j = 0; j < hid; j++)
+            {
+              dh[i * hid + j] = h[i * hid + j] > 0 ? dh[i * hid + j] : 0.0f;
+              gb1[j] += dh[i * hid + j];
+            }
+        }
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) dim, (int) hid, (int) n_train,
+                   1.0f, x, (int) dim, dh, (int) hid, 1.0f, gw1, (int) hid);
+      osh_probe_adam_step (par, m, v, g, np, t, opt->lr);
+    }
+  correct = 0;
+  mlp_forward (x, n_train, dim, hid, (int) c, w1, b1, w2, b2, h, p);
+  softmax_rows (p, n_train, (int) c, labels, &correct);
+  out->train_accuracy = (double) correct / (double) n_train;
+  correct = 0;
+  mlp_forward (x + n_train * dim, n_val, dim, hid, (int) c, w1, b1, w2, b2, h, p);
+  double vl = softmax_rows (p, n_val, (int) c, labels + n_train, &correct);
+  out->val_accuracy = n_val ? (double) correct / (double) n_val : NAN;
+  out->val_loss = n_val ? vl / (double) n_val : NAN;
+  free (out->kernel), free (out->bias);
+  out->kernel = out->bias = NULL;
+  free (x), free (par), free (h), free (dh), free (p);
   return true;
 }
 
@@ -272,32 +426,59 @@ pool_into (const float *a, const OshShape *s, bool pooled, bool channels_last, f
     }
 }
 
-static OshPlan *
-capture_plan (const OshGraph *g, const char *const *layers, int n, int threads, OshError *err)
+void
+osh_probe_layer_clear (OshProbeLayer *l)
 {
-  OshExecOptions eo = osh_exec_options_default ();
-  eo.threads = threads;
-  eo.capture = layers;
-  eo.n_capture = n;
-  return osh_plan_new (g, &eo, err);
-}
-
-static bool
-run_one (OshPlan *plan, int64_t i, OshProbeInput input, void *user, OshError *err)
-{
-  OshTensor *x = input (i, user, err);
-  bool ok = x && osh_plan_run (plan, (const OshTensor *const[]){ x }, 1, NULL, err);
-  osh_tensor_free (x);
-  return ok;
+  free (l->path), free (l->class_name), free (l->kernel), free (l->bias);
+  *l = (OshProbeLayer){ 0 };
 }
 
 void
 osh_probe_result_clear (OshProbeResult *r)
 {
   for (int i = 0; i < r->n_layers; i++)
-    free (r->layers[i].path), free (r->layers[i].class_name);
+    osh_probe_layer_clear (&r->layers[i]);
   free (r->layers);
   *r = (OshProbeResult){ 0 };
+}
+
+/* Class probes: pooled (or flattened) vectors, a softmax probe each. */
+typedef struct
+{
+  const OshProbeOptions *opt;
+  bool nhwc;
+  const int *labels; /* in split order */
+  int n_classes;
+  int64_t n, n_train, n_val;
+  OshProbeFeatures features;
+  void *user;
+} ClassProbe;
+
+static int64_t
+class_size (void *ctx, const OshShape *s, OshProbeLayer *l)
+{
+  ClassProbe *c = ctx;
+  return l->dim = pooled_dim (s, c->opt->flatten_max, &l->pooled, c->nhwc);
+}
+
+static void
+class_reduce (void *ctx, const float *a, const OshShape *s, const OshProbeLayer *l, float *dst)
+{
+  ClassProbe *c = ctx;
+  pool_into (a, s, l->pooled, c->nhwc, dst);
+}
+
+static bool
+class_fit (void *ctx, int index, const float *feat, int64_t size, const OshShape *s,
+           OshProbeLayer *l, OshError *err)
+{
+  (void) index, (void) s;
+  ClassProbe *c = ctx;
+  return (c->opt->hidden > 0 ? osh_probe_fit_mlp (feat, c->n_train, c->n_val, size, c->labels,
+                                                  c->n_classes, c->opt, l, err)
+                             : osh_probe_fit_linear (feat, c->n_train, c->n_val, size, c->labels,
+                                                     c->n_classes, c->opt, l, err))
+         && (!c->features || c->features (l, feat, c->n, c->labels, c->user, err));
 }
 
 bool
@@ -310,9 +491,8 @@ osh_probe_run (const OshGraph *g, const char *const *layers, int n_layers, int64
   if (g->n_inputs != 1)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "probe runs models with one input, not %d",
                      g->n_inputs);
-  bool nhwc = g->layout == OSH_LAYOUT_CHANNELS_LAST;
   int64_t *order = malloc ((size_t) n * sizeof *order);
-  seeded_order (order, n, opt->seed);
+  osh_probe_seeded_order (order, n, opt->seed);
   r->n_val = (int64_t) floor ((double) n * opt->val_split);
   r->n_train = n - r->n_val;
   r->n_classes = n_classes;
@@ -324,80 +504,20 @@ osh_probe_run (const OshGraph *g, const char *const *layers, int n_layers, int64
     most = ++count[split_labels[i]] > most ? count[split_labels[i]] : most;
   r->chance = r->n_val ? (double) most / (double) r->n_val : NAN;
   free (count);
-  r->layers = calloc ((size_t) n_layers, sizeof *r->layers);
-  r->n_layers = n_layers;
-  int64_t *dims = calloc ((size_t) n_layers, sizeof *dims);
-  bool ok = r->n_train >= 1
-            || osh_fail (err, OSH_ERR_USAGE, "no pictures left to train on after the split");
-  /* One picture through a plan capturing every chosen layer gives their sizes. */
-  OshPlan *plan = ok ? capture_plan (g, layers, n_layers, opt->threads, err) : NULL;
-  ok = plan && run_one (plan, 0, input, input_user, err);
-  for (int l = 0; ok && l < n_layers; l++)
-    {
-      OshShape s;
-      int li = osh_graph_find_path (g, layers[l]);
-      ok = osh_plan_activation (plan, layers[l], &s)
-           || osh_fail (err, OSH_ERR_NOT_FOUND, "layer '%s' was not captured", layers[l]);
-      if (ok)
-        {
-          r->layers[l].path = strdup (layers[l]);
-          r->layers[l].class_name = strdup (li >= 0 ? g->layers[li].class_name : "");
-          dims[l] = r->layers[l].dim =
-              pooled_dim (&s, opt->flatten_max, &r->layers[l].pooled, nhwc);
-        }
-    }
-  osh_plan_free (plan);
-  /* Groups of layers whose features fit the budget; each is one pass over the pictures. */
-  for (int first = 0; ok && first < n_layers;)
-    {
-      int last = first + 1;
-      int64_t bytes = dims[first] * n * 4;
-      while (last < n_layers && bytes + dims[last] * n * 4 <= opt->group_bytes)
-        bytes += dims[last++] * n * 4;
-      float **feat = calloc ((size_t) (last - first), sizeof *feat);
-      for (int l = first; l < last; l++)
-        {
-          feat[l - first] = malloc ((size_t) (dims[l] * n) * sizeof (float));
-          ok = ok && feat[l - first];
-        }
-      if (!ok)
-        osh_fail (err, OSH_ERR_NOMEM, "the features of %d layers: out of memory", last - first);
-      plan = ok ? capture_plan (g, layers + first, last - first, opt->threads, err) : NULL;
-      ok = plan != NULL;
-      r->passes++;
-      for (int64_t i = 0; ok && i < n; i++)
-        {
-          ok = run_one (plan, order[i], input, input_user, err);
-          for (int l = first; ok && l < last; l++)
-            {
-              OshShape s;
-              const float *a = osh_plan_activation (plan, layers[l], &s);
-              bool pooled = false;
-              ok = (a && pooled_dim (&s, opt->flatten_max, &pooled, nhwc) == dims[l])
-                   || osh_fail (err, OSH_ERR_SHAPE, "layer '%s' changed size between pictures",
-                                layers[l]);
-              if (ok)
-                pool_into (a, &s, pooled, nhwc, feat[l - first] + i * dims[l]);
-            }
-        }
-      osh_plan_free (plan);
-      for (int l = first; ok && l < last; l++)
-        {
-          ok = osh_probe_fit_linear (feat[l - first], r->n_train, r->n_val, dims[l], split_labels,
-                                     n_classes, opt, &r->layers[l], err)
-               && (!features
-                   || features (&r->layers[l], feat[l - first], n, split_labels, user, err));
-          if (!ok)
-            osh_error_prefix (err, "%s: ", layers[l]);
-          else if (progress && !progress (&r->layers[l], l, n_layers, user))
-            ok = osh_fail (err, OSH_ERR_CANCELLED, "probe cancelled");
-        }
-      for (int l = first; l < last; l++)
-        free (feat[l - first]);
-      free (feat);
-      first = last;
-    }
-  free (dims);
+  ClassProbe c = { .opt = opt,
+                   .nhwc = g->layout == OSH_LAYOUT_CHANNELS_LAST,
+                   .labels = split_labels,
+                   .n_classes = n_classes,
+                   .n = n,
+                   .n_train = r->n_train,
+                   .n_val = r->n_val,
+                   .features = features,
+                   .user = user };
+  OshProbeKind kind = { class_size, class_reduce, class_fit, &c };
+  bool ok = (r->n_train >= 1
+             || osh_fail (err, OSH_ERR_USAGE, "no pictures left to train on after the split"))
+            && osh_probe_capture (g, layers, n_layers, n, order, input, input_user, opt, progress,
+                                  user, &kind, r, err);
   free (order);
   free (split_labels);
   if (!ok)

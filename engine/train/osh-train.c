@@ -10,17 +10,10 @@
 #include "osh-grad.h"
 #include "osh-shapes.h"
 
-typedef struct
-{
-  float *w, *g, *m, *v;
-  int64_t n;
-} OshParam;
-
 struct OshTrainer
 {
   OshGraph *g;
   OshTrainOptions opt;
-  OshLossKind loss;
   int64_t max_batch;
 
   OshGradValue *vals; /* the features first, then one per head node */
@@ -30,13 +23,17 @@ struct OshTrainer
   int n_features;
   OshGradLayer *layers; /* in running order */
   int n_layers;
-  int out; /* the value of the output */
+  /* The trained outputs: their values, losses, weights, loss gradients. */
+  int n_outs;
+  int *outs;
+  OshLossKind *loss;
+  double *weight;
+  float **dout;
   OshGradScratch scr;
 
-  OshParam *params;
+  OshTrainParam *params;
   int n_params;
   int64_t step;
-  float *dout;
 };
 
 OshTrainOptions
@@ -46,6 +43,7 @@ osh_train_options_default (void)
                             .beta_1 = 0.9,
                             .beta_2 = 0.999,
                             .epsilon = 1e-7,
+                            .weight_decay = -1,
                             .seed = 1,
                             .max_batch = 32 };
 }
@@ -157,7 +155,7 @@ add_params (OshTrainer *t, OshError *err)
     for (int w = 0; w < 4; w++)
       if (t->layers[i].wt[w].g)
         {
-          OshParam *p = &t->params[t->n_params++];
+          OshTrainParam *p = &t->params[t->n_params++];
           p->w = t->layers[i].wt[w].w;
           p->g = t->layers[i].wt[w].g;
           p->n = t->layers[i].wt[w].n;
@@ -169,17 +167,28 @@ add_params (OshTrainer *t, OshError *err)
   return true;
 }
 
-static OshLossKind
-resolve_loss (const OshTrainer *t)
+/* The layer that computes value v (every head value but the features has one). */
+static const OshGradLayer *
+layer_of (const OshTrainer *t, int v)
 {
-  if (t->opt.loss != OSH_LOSS_AUTO)
-    return t->opt.loss;
-  const OshGradLayer *last = &t->layers[t->n_layers - 1];
-  const OshGradValue *out = &t->vals[t->out];
-  if (last->act == OSH_ACT_SOFTMAX && out->shape.rank == 1)
+  for (int i = 0; i < t->n_layers; i++)
+    if (t->layers[i].out == v)
+      return &t->layers[i];
+  return NULL;
+}
+
+static OshLossKind
+resolve_loss (const OshTrainer *t, int k)
+{
+  const OshGradLayer *last = layer_of (t, t->outs[k]);
+  const OshGradValue *out = &t->vals[t->outs[k]];
+  bool softmax = last && last->act == OSH_ACT_SOFTMAX;
+  if (softmax && out->shape.rank == 1)
     return OSH_LOSS_CCE;
   if (out->shape.rank == 3 && out->shape.dim[2] == 1)
     return OSH_LOSS_BCE;
+  if (out->shape.rank == 3)
+    return softmax ? OSH_LOSS_CCE : OSH_LOSS_SOFTMAX_CE;
   return OSH_LOSS_MSE;
 }
 
@@ -187,18 +196,31 @@ OshTrainer *
 osh_trainer_new (OshGraph *g, int output, const char *const *cut, int n_cut,
                  const OshTrainOptions *opt, OshError *err)
 {
-  if (output < 0 || output >= g->n_outputs)
+  return osh_trainer_new_outputs (g, &output, 1, cut, n_cut, opt, err);
+}
+
+OshTrainer *
+osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const char *const *cut,
+                         int n_cut, const OshTrainOptions *opt, OshError *err)
+{
+  if (n_outputs < 1)
     {
-      osh_fail (err, OSH_ERR_USAGE, "the model has no output %d", output);
+      osh_fail (err, OSH_ERR_USAGE, "no output to train");
       return NULL;
     }
+  for (int k = 0; k < n_outputs; k++)
+    if (outputs[k] < 0 || outputs[k] >= g->n_outputs)
+      {
+        osh_fail (err, OSH_ERR_USAGE, "the model has no output %d", outputs[k]);
+        return NULL;
+      }
   for (int i = 0; i < n_cut; i++)
     if (osh_graph_find_path (g, cut[i]) < 0)
       {
         osh_fail (err, OSH_ERR_NOT_FOUND, "no layer '%s' to train from", cut[i]);
         return NULL;
       }
-  if (!osh_graph_infer_shapes (g, err))
+  if ((opt && !osh_train_options_check (opt, err)) || !osh_graph_infer_shapes (g, err))
     return NULL;
   OshTrainer *t = calloc (1, sizeof *t);
   char *state = calloc ((size_t) g->n_nodes, 1);
@@ -219,30 +241,66 @@ osh_trainer_new (OshGraph *g, int output, const char *const *cut, int n_cut,
   t->feature_paths = calloc (cap, sizeof *t->feature_paths);
   t->layers = calloc ((size_t) g->n_nodes, sizeof *t->layers);
   t->params = calloc ((size_t) g->n_nodes * 4 + 1, sizeof *t->params);
-  OshRef o = g->outputs[output];
-  bool ok = t->vals && t->refs && t->feature_paths && t->layers && t->params;
+  t->n_outs = n_outputs;
+  t->outs = calloc ((size_t) n_outputs, sizeof *t->outs);
+  t->loss = calloc ((size_t) n_outputs, sizeof *t->loss);
+  t->weight = calloc ((size_t) n_outputs, sizeof *t->weight);
+  t->dout = calloc ((size_t) n_outputs, sizeof *t->dout);
+  bool ok = t->vals && t->refs && t->feature_paths && t->layers && t->params && t->outs && t->loss
+            && t->weight && t->dout;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-  else if (is_cut (g, g->nodes[o.node].layer, cut, n_cut))
-    ok = osh_fail (err, OSH_ERR_USAGE, "output %d is the cut itself: there is no head to train",
-                   output);
-  else if (o.index != 0)
-    ok = osh_fail (err, OSH_ERR_UNSUPPORTED, "output %d is a second output of its layer", output);
-  ok = ok && collect (t, o.node, cut, n_cut, state, err) && add_params (t, err);
-  free (state);
-  if (ok)
+  for (int k = 0; ok && k < n_outputs; k++)
     {
-      t->out = value_of (t, o);
-      t->loss = resolve_loss (t);
-      t->dout = malloc ((size_t) (t->max_batch * t->vals[t->out].numel) * sizeof (float));
-      ok = t->dout || osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+      OshRef o = g->outputs[outputs[k]];
+      for (int j = 0; j < k; j++)
+        if (outputs[j] == outputs[k])
+          ok = osh_fail (err, OSH_ERR_USAGE, "output %d is named twice", outputs[k]);
+      if (ok && is_cut (g, g->nodes[o.node].layer, cut, n_cut))
+        ok = osh_fail (err, OSH_ERR_USAGE, "output %d is the cut itself: there is no head to train",
+                       outputs[k]);
+      else if (ok && o.index != 0)
+        ok = osh_fail (err, OSH_ERR_UNSUPPORTED, "output %d is a second output of its layer",
+                       outputs[k]);
+      ok = ok && collect (t, o.node, cut, n_cut, state, err);
     }
+  ok = ok && add_params (t, err);
+  free (state);
+  for (int k = 0; ok && k < n_outputs; k++)
+    {
+      t->outs[k] = value_of (t, g->outputs[outputs[k]]);
+      t->loss[k] = resolve_loss (t, k);
+      t->weight[k] = 1.0;
+      t->dout[k] = malloc ((size_t) (t->max_batch * t->vals[t->outs[k]].numel) * sizeof (float));
+      ok = t->dout[k] || osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+    }
+  if (ok && t->opt.loss != OSH_LOSS_AUTO)
+    ok = osh_trainer_set_loss (t, 0, t->opt.loss, 1.0, err);
   if (!ok)
     {
       osh_trainer_free (t);
       return NULL;
     }
   return t;
+}
+
+bool
+osh_trainer_set_loss (OshTrainer *t, int k, OshLossKind kind, double weight, OshError *err)
+{
+  if (k < 0 || k >= t->n_outs)
+    return osh_fail (err, OSH_ERR_USAGE, "the trainer has no output %d", k);
+  const OshGradLayer *last = layer_of (t, t->outs[k]);
+  const char *name = t->g->layers[last->layer].name;
+  if (kind == OSH_LOSS_SOFTMAX_CE && last->act == OSH_ACT_SOFTMAX)
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "output '%s' ends in a softmax: its loss on the probabilities is cce "
+                     "(softmax-ce takes logits)",
+                     name);
+  if (!(weight >= 0) || !isfinite (weight))
+    return osh_fail (err, OSH_ERR_USAGE, "output '%s': a loss weight of 0 or more", name);
+  t->loss[k] = kind == OSH_LOSS_AUTO ? resolve_loss (t, k) : kind;
+  t->weight[k] = weight;
+  return true;
 }
 
 void
@@ -264,7 +322,12 @@ osh_trainer_free (OshTrainer *t)
   free (t->feature_paths);
   free (t->layers);
   free (t->params);
+  for (int k = 0; t->dout && k < t->n_outs; k++)
+    free (t->dout[k]);
   free (t->dout);
+  free (t->outs);
+  free (t->loss);
+  free (t->weight);
   free (t);
 }
 
@@ -286,17 +349,47 @@ osh_trainer_feature_numel (const OshTrainer *t, int f)
 const OshShape *
 osh_trainer_output_shape (const OshTrainer *t)
 {
-  return &t->vals[t->out].shape;
+  return osh_trainer_output_shape_at (t, 0);
 }
 int64_t
 osh_trainer_output_numel (const OshTrainer *t)
 {
-  return t->vals[t->out].numel;
+  return osh_trainer_output_numel_at (t, 0);
 }
 OshLossKind
 osh_trainer_loss (const OshTrainer *t)
 {
-  return t->loss;
+  return t->loss[0];
+}
+int
+osh_trainer_n_outputs (const OshTrainer *t)
+{
+  return t->n_outs;
+}
+const OshShape *
+osh_trainer_output_shape_at (const OshTrainer *t, int k)
+{
+  return &t->vals[t->outs[k]].shape;
+}
+int64_t
+osh_trainer_output_numel_at (const OshTrainer *t, int k)
+{
+  return t->vals[t->outs[k]].numel;
+}
+OshLossKind
+osh_trainer_loss_at (const OshTrainer *t, int k)
+{
+  return t->loss[k];
+}
+double
+osh_trainer_loss_weight_at (const OshTrainer *t, int k)
+{
+  return t->weight[k];
+}
+const float *
+osh_trainer_output_at (const OshTrainer *t, int k)
+{
+  return t->vals[t->outs[k]].x;
 }
 int
 osh_trainer_n_trainable (const OshTrainer *t)
@@ -335,7 +428,7 @@ forward (OshTrainer *t, const float *const *features, int64_t batch, bool traini
 /* `feature_grads` false: the features' gradients are not computed (training needs none, and
  * the first convolution's dcols product is as large as its forward). */
 static void
-backward (OshTrainer *t, const float *dout, int64_t batch, bool training, bool feature_grads)
+backward (OshTrainer *t, const float *const *dout, int64_t batch, bool training, bool feature_grads)
 {
   float *kept[OSH_GRAD_MAX_INPUTS * 4] = { 0 };
   for (int i = 0; i < t->n_vals; i++)
@@ -343,8 +436,11 @@ backward (OshTrainer *t, const float *dout, int64_t batch, bool training, bool f
       memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
     else if (i < (int) (sizeof kept / sizeof *kept))
       kept[i] = t->vals[i].dx, t->vals[i].dx = NULL; /* the kernels skip a NULL gradient */
-  OshGradValue *out = &t->vals[t->out];
-  memcpy (out->dx, dout, (size_t) (batch * out->numel) * sizeof (float));
+  for (int k = 0; k < t->n_outs; k++)
+    {
+      OshGradValue *out = &t->vals[t->outs[k]];
+      memcpy (out->dx, dout[k], (size_t) (batch * out->numel) * sizeof (float));
+    }
   for (int i = t->n_layers - 1; i >= 0; i--)
     osh_grad_backward (&t->layers[i], t->vals, batch, training, &t->scr);
   for (int i = 0; !feature_grads && i < t->n_features; i++)
@@ -360,14 +456,14 @@ osh_trainer_forward_backward (OshTrainer *t, const float *const *features, int64
     return false;
   forward (t, features, batch, training);
   if (dout)
-    backward (t, dout, batch, training, true);
+    backward (t, &dout, batch, training, true);
   return true;
 }
 
 const float *
 osh_trainer_output (const OshTrainer *t)
 {
-  return t->vals[t->out].x;
+  return t->vals[t->outs[0]].x;
 }
 const float *
 osh_trainer_feature_grad (const OshTrainer *t, int f)
@@ -389,61 +485,50 @@ osh_trainer_weight_grad (const OshTrainer *t, const char *path, int w)
   return NULL;
 }
 
-/* The logits BCE works on: the value before the output's sigmoid when it ends in one. */
+/* The logits bce, dice and softmax-ce work on: the value before the output's sigmoid when it
+ * ends in one. */
 static const float *
-logits_of (const OshTrainer *t)
+logits_of (const OshTrainer *t, int k)
 {
-  const OshGradLayer *last = &t->layers[t->n_layers - 1];
+  const OshGradLayer *last = layer_of (t, t->outs[k]);
   if (last->act == OSH_ACT_SIGMOID)
     return last->kind == OSH_GRAD_ACT ? t->vals[last->in[0]].x : last->pre;
-  return t->vals[t->out].x;
+  return t->vals[t->outs[k]].x;
 }
 
-static void
-step_optimizer (OshTrainer *t)
+/* Every output's loss and its weighted gradient into t->dout. */
+static double
+losses (OshTrainer *t, const float *const *targets, int64_t batch, OshTrainStats *stats)
 {
-  const OshTrainOptions *o = &t->opt;
-  t->step++;
-  if (o->optimizer == OSH_OPTIM_SGD)
+  double total = 0;
+  for (int k = 0; k < t->n_outs; k++)
     {
-      float lr = (float) (o->learning_rate > 0 ? o->learning_rate : 0.01), mu = (float) o->momentum;
-      for (int i = 0; i < t->n_params; i++)
+      OshGradValue *out = &t->vals[t->outs[k]];
+      OshTrainStats s = { 0 };
+      const float *logits = logits_of (t, k);
+      int64_t channels = out->shape.rank ? out->shape.dim[out->shape.rank - 1] : 1;
+      float *d = t->dout[k];
+      s.loss = osh_train_loss (t->loss[k], out->x, logits, targets[k], batch, out->numel, channels,
+                               d, &s);
+      bool by_logits = t->loss[k] == OSH_LOSS_BCE || t->loss[k] == OSH_LOSS_DICE
+                       || t->loss[k] == OSH_LOSS_BCE_DICE;
+      float w = (float) t->weight[k];
+      for (int64_t j = 0; j < batch * out->numel; j++)
         {
-          OshParam *p = &t->params[i];
-          for (int64_t j = 0; j < p->n; j++)
-            {
-              if (mu == 0.0f)
-                {
-                  p->w[j] -= lr * p->g[j];
-                  continue;
-                }
-              p->m[j] = mu * p->m[j] - lr * p->g[j];
-              p->w[j] += o->nesterov ? mu * p->m[j] - lr * p->g[j] : p->m[j];
-            }
+          /* A gradient by the logits; the sigmoid's backward multiplies by y(1 − y). */
+          float s1 = by_logits && logits != out->x ? out->x[j] * (1.0f - out->x[j]) : 1.0f;
+          d[j] = s1 > 1e-12f ? w * d[j] / s1 : 0.0f;
         }
-      return;
+      total += t->weight[k] * s.loss;
+      if (stats)
+        stats[k] = s;
     }
-  double lr = o->learning_rate > 0 ? o->learning_rate : 0.001;
-  double b1 = o->beta_1, b2 = o->beta_2;
-  float alpha =
-      (float) (lr * sqrt (1.0 - pow (b2, (double) t->step)) / (1.0 - pow (b1, (double) t->step)));
-  float eps = (float) o->epsilon, c1 = (float) (1.0 - b1), c2 = (float) (1.0 - b2);
-  for (int i = 0; i < t->n_params; i++)
-    {
-      OshParam *p = &t->params[i];
-      for (int64_t j = 0; j < p->n; j++)
-        {
-          float g = p->g[j];
-          p->m[j] += (g - p->m[j]) * c1;
-          p->v[j] += (g * g - p->v[j]) * c2;
-          p->w[j] -= alpha * p->m[j] / (sqrtf (p->v[j]) + eps);
-        }
-    }
+  return total;
 }
 
 bool
-osh_trainer_train_batch (OshTrainer *t, const float *const *features, const float *targets,
-                         int64_t batch, OshTrainStats *stats, OshError *err)
+osh_trainer_train_step (OshTrainer *t, const float *const *features, const float *const *targets,
+                        int64_t batch, OshTrainStats *stats, double *total, OshError *err)
 {
   if (!check_batch (t, batch, err))
     return false;
@@ -452,34 +537,49 @@ osh_trainer_train_batch (OshTrainer *t, const float *const *features, const floa
                      "nothing between the cut and the output is trainable (every layer there is "
                      "frozen or has no weights)");
   forward (t, features, batch, true);
-  OshGradValue *out = &t->vals[t->out];
-  OshTrainStats s = { 0 };
-  s.loss = osh_train_loss (t->loss, out->x, logits_of (t), targets, batch, out->numel, t->dout, &s);
-  if (t->loss == OSH_LOSS_BCE && logits_of (t) != out->x)
-    /* The loss's gradient is by the logits; the sigmoid's backward multiplies by y(1 − y). */
-    for (int64_t j = 0; j < batch * out->numel; j++)
-      {
-        float d = out->x[j] * (1.0f - out->x[j]);
-        t->dout[j] = d > 1e-12f ? t->dout[j] / d : 0.0f;
-      }
-  backward (t, t->dout, batch, true, false);
-  step_optimizer (t);
-  if (stats)
-    *stats = s;
+  double sum = losses (t, targets, batch, stats);
+  backward (t, (const float *const *) t->dout, batch, true, false);
+  osh_train_optimizer_step (&t->opt, t->params, t->n_params, ++t->step);
+  if (total)
+    *total = sum;
   return true;
+}
+
+bool
+osh_trainer_evaluate_step (OshTrainer *t, const float *const *features, const float *const *targets,
+                           int64_t batch, OshTrainStats *stats, double *total, OshError *err)
+{
+  if (!check_batch (t, batch, err))
+    return false;
+  forward (t, features, batch, false);
+  double sum = losses (t, targets, batch, stats);
+  if (total)
+    *total = sum;
+  return true;
+}
+
+/* The single-output calls: output 0 of the trainer. */
+static bool
+single (OshTrainer *t, const float *const *features, const float *targets, int64_t batch,
+        OshTrainStats *stats, bool train, OshError *err)
+{
+  if (t->n_outs != 1)
+    return osh_fail (err, OSH_ERR_USAGE, "the trainer has %d outputs: give each its targets",
+                     t->n_outs);
+  return train ? osh_trainer_train_step (t, features, &targets, batch, stats, NULL, err)
+               : osh_trainer_evaluate_step (t, features, &targets, batch, stats, NULL, err);
+}
+
+bool
+osh_trainer_train_batch (OshTrainer *t, const float *const *features, const float *targets,
+                         int64_t batch, OshTrainStats *stats, OshError *err)
+{
+  return single (t, features, targets, batch, stats, true, err);
 }
 
 bool
 osh_trainer_evaluate_batch (OshTrainer *t, const float *const *features, const float *targets,
                             int64_t batch, OshTrainStats *stats, OshError *err)
 {
-  if (!check_batch (t, batch, err))
-    return false;
-  forward (t, features, batch, false);
-  OshGradValue *out = &t->vals[t->out];
-  OshTrainStats s = { 0 };
-  s.loss = osh_train_loss (t->loss, out->x, logits_of (t), targets, batch, out->numel, t->dout, &s);
-  if (stats)
-    *stats = s;
-  return true;
+  return single (t, features, targets, batch, stats, false, err);
 }

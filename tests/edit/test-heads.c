@@ -97,6 +97,26 @@ weight (const OshGraph *g, const char *layer, int i)
   return g->layers[l].weights[i].value;
 }
 
+/* A second head freezes the model's own layers but not the first head: both train. */
+static void
+test_second_head_keeps_the_first_trainable (void)
+{
+  OshGraph *g = eg_seed (NULL, NULL);
+  char *first[4], *second[4];
+  OshGraph *a = attach (g, "efficientnet/block5a_expand_conv", "seg", OSH_ATTACH_CONNECTED, first);
+  OshGraph *b = attach (a, "efficientnet/block5a_expand_conv", "seg", OSH_ATTACH_CONNECTED, second);
+  for (int i = 0; i < 4; i++)
+    {
+      g_assert_true (b->layers[osh_graph_find_path (b, first[i])].trainable);
+      g_assert_true (b->layers[osh_graph_find_path (b, second[i])].trainable);
+      free (first[i]), free (second[i]);
+    }
+  int own = osh_graph_find_path (b, "block5a_expand_conv"); /* top-level once connected */
+  g_assert_cmpint (own, >=, 0);
+  g_assert_false (b->layers[own].trainable);
+  osh_graph_free (b), osh_graph_free (a), osh_graph_free (g);
+}
+
 static void
 test_attach_connected (void)
 {
@@ -327,6 +347,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/edit/heads/parse", test_parse);
   g_test_add_func ("/edit/heads/attach-connected", test_attach_connected);
+  g_test_add_func ("/edit/heads/second-head-keeps-the-first-trainable",
+                   test_second_head_keeps_the_first_trainable);
   g_test_add_func ("/edit/heads/attach-keras-mode", test_attach_keras_mode);
   g_test_add_func ("/edit/heads/attach-errors", test_attach_errors);
   g_test_add_func ("/edit/heads/marked-in-saved-models", test_heads_marked_in_saved_models);

@@ -62,6 +62,89 @@ feed_tfjs (const unsigned char *data, size_t size, OshError *err)
   return ok;
 }
 
+/* TF.js graph models: model.json as the input, each manifest group's bytes (as its entries'
+ * shapes and dtypes size them, at most 1 MiB) written as zeros to its first shard, so the node
+ * list, the weight decoding and every op's shape translation are reached. Shard names that are
+ * not plain file names are left unwritten (the reader then reports them missing). */
+static size_t
+group_bytes (const json_t *group)
+{
+  size_t total = 0, i;
+  const json_t *w;
+  json_array_foreach (json_object_get (group, "weights"), i, w)
+    {
+      const json_t *q = json_object_get (w, "quantization");
+      const char *dtype = json_string_value (json_object_get (q ? q : w, "dtype"));
+      size_t n = dtype && (strcmp (dtype, "uint8") == 0 || strcmp (dtype, "bool") == 0)       ? 1
+                 : dtype && (strcmp (dtype, "uint16") == 0 || strcmp (dtype, "float16") == 0) ? 2
+                                                                                              : 4;
+      size_t k;
+      const json_t *d;
+      json_array_foreach (json_object_get (w, "shape"), k, d)
+        {
+          json_int_t v = json_integer_value (d);
+          n = v > 0 && v < (1 << 20) ? n * (size_t) v : v == 0 ? 0 : n;
+          if (n > (1u << 20))
+            return 1u << 20;
+        }
+      total += n;
+      if (total > (1u << 20))
+        return 1u << 20;
+    }
+  return total;
+}
+
+static bool
+feed_tfgraph (const unsigned char *data, size_t size, OshError *err)
+{
+  char dir[] = "/tmp/osh-fuzz-tfgraph-XXXXXX";
+  if (!mkdtemp (dir))
+    return osh_fail (err, OSH_ERR_IO, "cannot make a temporary folder");
+  char path[sizeof dir + 300];
+  snprintf (path, sizeof path, "%s/model.json", dir);
+  FILE *f = fopen (path, "wb");
+  bool ok = f && fwrite (data, 1, size, f) == size;
+  if (f)
+    fclose (f);
+  json_t *doc = ok ? json_loadb ((const char *) data, size, 0, NULL) : NULL;
+  char written[8][300];
+  int n_written = 0;
+  size_t gi;
+  const json_t *group;
+  json_array_foreach (json_object_get (doc, "weightsManifest"), gi, group)
+    {
+      const char *shard = json_string_value (json_array_get (json_object_get (group, "paths"), 0));
+      if (n_written == 8 || !shard || !*shard || strchr (shard, '/') || strlen (shard) > 200
+          || shard[0] == '.' || strcmp (shard, "model.json") == 0)
+        continue;
+      snprintf (written[n_written], sizeof written[0], "%s/%s", dir, shard);
+      size_t bytes = group_bytes (group);
+      char *zeros = calloc (bytes + 1, 1);
+      FILE *s = zeros ? fopen (written[n_written], "wb") : NULL;
+      if (s)
+        {
+          fwrite (zeros, 1, bytes, s);
+          fclose (s);
+          n_written++;
+        }
+      free (zeros);
+    }
+  json_decref (doc);
+  if (ok)
+    {
+      OshGraph *g = osh_model_load (path, err);
+      ok = g != NULL;
+      osh_graph_free (g);
+    }
+  else
+    osh_fail (err, OSH_ERR_IO, "cannot write %s", path);
+  for (int i = 0; i < n_written; i++)
+    unlink (written[i]);
+  unlink (path);
+  rmdir (dir);
+  return ok;
+}
+
 static bool
 feed_npy (const unsigned char *data, size_t size, OshError *err)
 {
@@ -80,8 +163,9 @@ feed_image (const unsigned char *data, size_t size, OshError *err)
 }
 
 const OshFuzzTarget osh_fuzz_targets[] = {
-  { "h5", feed_h5 },     { "keras3", feed_keras3 }, { "tfjs", feed_tfjs },
-  { "onnx", feed_onnx }, { "npy", feed_npy },       { "image", feed_image },
+  { "h5", feed_h5 },           { "keras3", feed_keras3 }, { "tfjs", feed_tfjs },
+  { "onnx", feed_onnx },       { "npy", feed_npy },       { "image", feed_image },
+  { "tfgraph", feed_tfgraph },
 };
 const int osh_fuzz_targets_count = sizeof osh_fuzz_targets / sizeof osh_fuzz_targets[0];
 

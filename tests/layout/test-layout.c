@@ -70,6 +70,16 @@ check_geometry (const OshGraph *g, const OshGraphLayout *lay)
       g_assert_cmpint (e->n_points, >=, 4);
       g_assert_cmpint ((e->n_points - 1) % 3, ==, 0);
       g_assert_true (e->arrow);
+      /* A shape label is never under a box (boxes are drawn over edges). */
+      if (e->label[0])
+        {
+          g_assert_cmpfloat (e->label_w, >, 10);
+          OshRect lr = { e->label_pos.x, e->label_pos.y, e->label_w, e->label_h };
+          for (int i = 0; i < lay->n_items; i++)
+            if (overlap (lr, lay->items[i].box))
+              g_error ("the label %s of the edge %s → %s is under the box of %s", e->label,
+                       lay->items[e->from].title, lay->items[e->to].title, lay->items[i].title);
+        }
       double d0 = distance_to_box (from, e->points[0]);
       double d1 = distance_to_box (to, e->arrow_tip);
       if (d0 > 1.5 || d1 > 1.5)
@@ -157,7 +167,7 @@ test_residual (void)
   g_assert_true (has_edge (lay, "stem_conv", "block1"));
   g_assert_true (has_edge (lay, "block1", "pool"));
   g_assert_cmpint (lay->n_edges, ==, 4);
-  g_assert_cmpstr (lay->items[box].shape_text, ==, "(None, 16, 16, 8)");
+  g_assert_cmpstr (lay->items[box].shape_text, ==, "(None, 16, 16, 8) → (None, 16, 16, 8)");
   osh_layout_free (lay);
   osh_grouping_free (gr);
   osh_graph_free (g);
@@ -203,15 +213,20 @@ test_efficientnet (void)
   OshGraph *g = lg_efficientnet ("efficientnetb7");
   g_assert_cmpint (g->n_layers, >, 800);
   OshGrouping *gr = osh_grouping_new (g);
-  g_assert_cmpint (gr->n_groups, ==, 56); /* the model and its 55 blocks */
+  g_assert_cmpint (gr->n_groups, ==, 63); /* the model, its 7 stages and 55 blocks */
   int b5a = osh_grouping_find (gr, "block5a");
   g_assert_cmpint (b5a, >=, 0);
   g_assert_cmpstr (gr->groups[b5a].name, ==, "efficientnetb7/block5a");
-  g_assert_cmpint (gr->groups[b5a].parent, ==, osh_grouping_find (gr, "efficientnetb7"));
+  int stage5 = osh_grouping_find (gr, "block5");
+  g_assert_cmpint (gr->groups[stage5].kind, ==, OSH_GROUP_STAGE);
+  g_assert_cmpint (gr->groups[b5a].parent, ==, stage5);
+  g_assert_cmpint (gr->groups[stage5].parent, ==, osh_grouping_find (gr, "efficientnetb7"));
+  g_assert_cmpint (stage5, <, b5a);                               /* parents first */
+  g_assert_cmpint (gr->groups[stage5].n_layers, ==, 13 + 9 * 15); /* 5a has no residual */
 
   OshGraphLayout *lay = lay_out (g, gr);
   check_geometry (g, lay);
-  g_assert_cmpint (lay->n_clusters, ==, 56);
+  g_assert_cmpint (lay->n_clusters, ==, 63);
   osh_layout_free (lay);
 
   osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
@@ -222,6 +237,18 @@ test_efficientnet (void)
   g_assert_true (has_edge (lay, "stem_activation", "block1a"));
   g_assert_true (has_edge (lay, "block7d", "top_conv"));
   osh_layout_free (lay);
+
+  /* The overview: stages collapsed, twenty boxes from the image to the head. */
+  osh_grouping_collapse_kind (gr, OSH_GROUP_STAGE, true);
+  lay = lay_out (g, gr);
+  check_geometry (g, lay);
+  g_assert_cmpint (lay->n_items, ==, 2 + 7 + 7 + 6);
+  g_assert_true (has_edge (lay, "block4", "block5"));
+  int s5 = lay->group_item[stage5];
+  g_assert_cmpint (s5, >=, 0);
+  g_assert_cmpstr (lay->items[s5].subtitle, ==, "stage · 148 layers");
+  osh_layout_free (lay);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_STAGE, false);
 
   /* Open the path to block3b_project_conv alone: everything upstream expands. */
   osh_grouping_expand_path (gr, g, osh_graph_find_path (g, "efficientnetb7/block3b_project_conv"));
@@ -370,13 +397,17 @@ test_zoo_efficientnetb0 (void)
   g_assert_nonnull (g);
   g_assert_true (osh_graph_infer_shapes (g, &err));
   OshGrouping *gr = osh_grouping_new (g);
-  g_assert_cmpint (gr->n_groups, ==, 16);
+  /* 16 blocks and 5 stages (block1 and block7 hold one block each: no stage). */
+  g_assert_cmpint (gr->n_groups, ==, 16 + 5);
+  g_assert_cmpint (osh_grouping_find (gr, "block1"), ==, -1);
+  g_assert_cmpint (gr->groups[osh_grouping_find (gr, "block6")].kind, ==, OSH_GROUP_STAGE);
   int in_blocks = 0;
   for (int i = 0; i < gr->n_groups; i++)
-    in_blocks += gr->groups[i].n_layers;
+    if (gr->groups[i].kind == OSH_GROUP_BLOCK)
+      in_blocks += gr->groups[i].n_layers;
   OshGraphLayout *lay = lay_out (g, gr);
   check_geometry (g, lay);
-  g_assert_cmpint (lay->n_clusters, ==, 16);
+  g_assert_cmpint (lay->n_clusters, ==, 16 + 5);
   g_assert_cmpstr (lay->items[lay->node_item[osh_graph_layer_first_node (
                                   g, osh_graph_find_path (g, "block5a_expand_conv"))]]
                        .shape_text,

@@ -179,10 +179,68 @@ test_styles_and_culling (void)
   pixel (img, 1, 1, &r, &gg, &b);
   g_assert_cmpfloat (r, <, 0.3); /* the dark background */
   double wx, wy;
-  osh_scene_minimap_to_world (s, 120, 200, 60, 100, &wx, &wy);
+  osh_scene_minimap_to_world (s, 120, 200, NULL, 0, 0, 60, 100, &wx, &wy);
   g_assert_cmpfloat (fabs (wx - lay->bounds.w / 2), <, 2);
   g_assert_cmpfloat (fabs (wy - lay->bounds.h / 2), <, 2);
   cairo_destroy (cr);
+  cairo_surface_destroy (img);
+  osh_scene_free (s);
+  osh_graph_free (g);
+}
+
+/* EfficientNetB7 expanded is a column 120 times taller than wide: its minimap keeps the
+ * proportions, shows the part around the view (at least four views' height, the view's
+ * rectangle a small part of it, at the view's fraction of the height) and maps a click
+ * there back to the same world point. Before, it was a 3-pixel-wide strip. */
+static void
+test_tall_minimap (void)
+{
+  OshGraph *g = lg_efficientnet (NULL);
+  OshScene *s = scene_of (g, false);
+  const OshGraphLayout *lay = osh_scene_get_layout (s);
+  g_assert_cmpfloat (lay->bounds.h, >, 100 * lay->bounds.w);
+  const double w = 160, h = 400, view_w = 700, view_h = 680;
+  OshViewport vp = { 0, 0, 1 }; /* 1:1, centred across, at 30 % of the height */
+  osh_viewport_center_on (&vp, lay->bounds.w / 2, 0.3 * lay->bounds.h, view_w, view_h);
+  cairo_surface_t *img = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) w, (int) h);
+  cairo_t *cr = cairo_create (img);
+  osh_scene_draw_minimap (s, cr, w, h, &vp, view_w, view_h);
+  cairo_destroy (cr);
+  cairo_surface_flush (img);
+  /* Boxes fill a good part of the width (not a strip), proportions kept. */
+  int stride = cairo_image_surface_get_stride (img);
+  const uint32_t *px = (const uint32_t *) cairo_image_surface_get_data (img);
+  uint32_t bg = px[(int) (h / 2) * (stride / 4) + 2];
+  int left = (int) w, right = -1;
+  for (int x = 0; x < (int) w; x++)
+    for (int y = 20; y < (int) h - 20; y += 3)
+      if ((px[y * (stride / 4) + x] & 0xffffff) != (bg & 0xffffff) && x > 2 && x < w - 3)
+        {
+          left = MIN (left, x);
+          right = MAX (right, x);
+        }
+  g_assert_cmpint (right - left, >, 30);
+  /* The view's rectangle (the selection blue) at the view's height fraction, a quarter of the
+   * minimap's height at most. */
+  int top = (int) h, bottom = -1;
+  for (int y = 0; y < (int) h; y++)
+    for (int x = 0; x < (int) w; x++)
+      {
+        uint32_t c = px[y * (stride / 4) + x] & 0xffffff;
+        if ((int) (c & 255) - (int) ((c >> 16) & 255) > 150) /* #1c71d8 */
+          {
+            top = MIN (top, y);
+            bottom = MAX (bottom, y);
+          }
+      }
+  g_assert_cmpint (bottom, >, top);
+  g_assert_cmpfloat (bottom - top, <=, h / 4 + 2);
+  g_assert_cmpfloat (fabs ((top + bottom) / 2.0 - 0.3 * h), <, 3);
+  /* A click there is the view's centre. */
+  double wx, wy;
+  osh_scene_minimap_to_world (s, w, h, &vp, view_w, view_h, w / 2, 0.3 * h, &wx, &wy);
+  g_assert_cmpfloat (fabs (wx - lay->bounds.w / 2), <, 2);
+  g_assert_cmpfloat (fabs (wy - 0.3 * lay->bounds.h), <, 2);
   cairo_surface_destroy (img);
   osh_scene_free (s);
   osh_graph_free (g);
@@ -347,6 +405,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/scene/viewport", test_viewport);
+  g_test_add_func ("/scene/tall-minimap", test_tall_minimap);
   g_test_add_func ("/scene/measure-matches-drawn-text", test_measure_matches_drawn_text);
   g_test_add_func ("/scene/hit-test-matches-brute-force", test_hit);
   g_test_add_func ("/scene/styles-reach-pixels-and-culling", test_styles_and_culling);

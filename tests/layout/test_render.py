@@ -117,6 +117,59 @@ def svg_parses_and_names_no_missing_glyphs():
     shutil.rmtree(d)
 
 
+def svg_texts(path):
+    """The text of every <text> element, in file order."""
+    root = ET.parse(path).getroot()
+    return [el.text or "" for el in root.iter() if el.tag.endswith("}text") or el.tag == "text"]
+
+
+@case
+def svg_labels_are_text_elements():
+    # Searchable and selectable: every box's title is a <text>, not glyph outlines.
+    d = tempdir()
+    out = os.path.join(d, "m.svg")
+    boxes, _, _, _, _ = render(MINI, "-o", out)
+    texts = svg_texts(out)
+    r = offshoot("inspect", MINI, "--json")
+    assert r.returncode == 0, r.stderr
+    import json
+    names = [layer["name"] for layer in json.loads(r.stdout)["layers"]]
+    assert len(names) == boxes == 46, (len(names), boxes)
+    missing = [n for n in names if n not in texts]
+    assert not missing, missing
+    assert "Conv2D" in texts  # the class line
+    assert "<symbol" not in open(out).read()  # no glyph outlines left
+    shutil.rmtree(d)
+
+
+@case
+def efficientnetb7_renders_as_its_overview_within_the_png_cap():
+    d = tempdir()
+    model = os.path.join(d, "b7.keras")
+    r = offshoot("zoo", "EfficientNetB7", "-o", model)
+    assert r.returncode == 0, r.stderr
+    # Over 200 layers: drawn as the window opens it, 7 stages between stem and top, at one
+    # pixel per point (legible, not shrunk).
+    out = os.path.join(d, "b7.png")
+    boxes, edges, frames, w, h = render(model, "-o", out)
+    assert (boxes, edges, frames) == (20, 19, 0), (boxes, edges, frames)
+    pw, ph = png_size(out)
+    assert abs(pw - (w + 32)) <= 2 and abs(ph - (h + 32)) <= 2, (pw, ph, w, h)
+    svg = os.path.join(d, "b7.svg")
+    render(model, "-o", svg)
+    texts = svg_texts(svg)
+    assert "block5" in texts and "stage · 148 layers" in texts, texts[:12]
+    # Every layer: 50,000 points tall, scaled down to the 16384 px cap; the SVG keeps the
+    # names of layers deep inside the blocks as text.
+    boxes, _, _, w, h = render(model, "--expand-all", "-o", out)
+    assert boxes == 816 and h > 40000, (boxes, h)
+    pw, ph = png_size(out)
+    assert ph == 16384 and pw < 400, (pw, ph)
+    render(model, "--expand-all", "-o", svg)
+    assert "block5a_expand_conv" in svg_texts(svg)
+    shutil.rmtree(d)
+
+
 @case
 def pdf_is_one_page():
     d = tempdir()

@@ -226,7 +226,6 @@ def files_offshoot_does_not_open_are_named_for_what_they_are():
     # the window and every command go through the same loader.
     corpus = source("tests", "robustness", "malformed")
     for path, kind, verdict in [
-            ("tfjs-graph-model/model.json", "a TF.js graph model", "not supported yet"),
             ("tfjs-weights-manifest/tiny_face_detector_model-weights_manifest.json",
              "a TF.js weights manifest", "Open the model.json"),
             ("tflite-model.tflite", "a TensorFlow Lite model", "cannot open TFLite"),

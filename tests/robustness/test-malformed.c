@@ -60,9 +60,18 @@ static const Case cases[] = {
     "the shards hold 20 in all" },
   { "tfjs-shape-a-string/model.json", LOAD_MODEL, "format", "weightsManifest: weight 'fc/kernel'",
     "'shape' is not a list of at most 8 sizes" },
+  /* TF.js graph models (engine/tfgraph; tfjs-graph-model/ is a good one, tests/tfgraph runs it):
+   * a loop (control flow), a Const without a value and a short shard are refused naming the
+   * node or weight; ops without a kernel still open, and a run names them all at once. */
+  { "tfjs-graph-cycle/model.json", LOAD_MODEL, "format", "node 'Relu' (Relu) is on a cycle",
+    "control flow such as while loops is not supported" },
+  { "tfjs-graph-missing-const/model.json", LOAD_MODEL, "format", "Const node 'conv/filter'",
+    "has no value in the weights manifest" },
+  { "tfjs-graph-short-shard/model.json", LOAD_MODEL, "format",
+    "weight 'conv/filter' needs 12 bytes", "the shards hold 10 in all" },
+  { "tfjs-graph-unknown-ops/model.json", PLAN_MODEL, "unsupported", "2 TensorFlow ops",
+    "TopKV2 (1 node), NonMaxSuppressionV5 (2 nodes)" },
   /* Kinds Offshoot recognises but does not open: the message says what the file is. */
-  { "tfjs-graph-model/model.json", LOAD_MODEL, "unsupported", "a TF.js graph model",
-    "graph models are not supported yet" },
   { "tfjs-weights-manifest/tiny_face_detector_model-weights_manifest.json", LOAD_MODEL,
     "unsupported", "a TF.js weights manifest", "Open the model.json that lists these shards" },
   { "tflite-model.tflite", LOAD_MODEL, "unsupported", "a TensorFlow Lite model",

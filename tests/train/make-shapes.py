@@ -3,6 +3,8 @@
 
     make-shapes.py DIR masks N SEED     N pictures NAME.png with NAME-mask.png beside them
     make-shapes.py DIR classes N SEED   DIR/circle/, DIR/square/, ... N pictures a class
+    make-shapes.py DIR classes-masks N SEED   the same with NAME-mask.png beside each picture
+    make-shapes.py DIR masks-folder N SEED    DIR/images/NAME.png and DIR/masks/NAME.png
 
 The pictures come from tools/train-default-model/train.py's own generator (a seed other than
 its training and held-out sets), so the head sees new pictures of the kind the backbone knows.
@@ -26,14 +28,21 @@ except ImportError as e:
 
 def main():
     out, layout, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    per_class = n if layout == "classes" else (n + len(train.CLASSES) - 1) // len(train.CLASSES)
+    classes = layout.startswith("classes")
+    per_class = n if classes else (n + len(train.CLASSES) - 1) // len(train.CLASSES)
     images, masks, labels = train.make_set(seed, per_class)
-    for i in range(len(labels) if layout == "classes" else n):
+    for i in range(len(labels) if classes else n):
         name = train.CLASSES[labels[i]]
-        if layout == "classes":
+        if classes:
             folder = os.path.join(out, name)
             os.makedirs(folder, exist_ok=True)
             train.write_png(os.path.join(folder, f"{i:04d}.png"), images[i])
+            if layout == "classes-masks":
+                train.write_png(os.path.join(folder, f"{i:04d}-mask.png"), masks[i])
+        elif layout == "masks-folder":
+            for sub, pic in (("images", images[i]), ("masks", masks[i])):
+                os.makedirs(os.path.join(out, sub), exist_ok=True)
+                train.write_png(os.path.join(out, sub, f"{name}-{i:04d}.png"), pic)
         else:
             os.makedirs(out, exist_ok=True)
             train.write_png(os.path.join(out, f"{name}-{i:04d}.png"), images[i])

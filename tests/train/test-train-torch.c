@@ -2,8 +2,11 @@
  * tools/reference/torch-train.py with Debian's torch, in double precision) is built as a Keras
  * graph and replayed. Gradient cases: the forward output, the gradient by the input and by every
  * trainable weight, and BatchNormalization's moving statistics after a training-mode forward.
- * Trajectory cases: a few optimizer steps (SGD with momentum or Nesterov, Keras's Adam) on
- * fixed batches, the loss at each step and every weight at the end. Tolerance: max |diff| ≤
+ * Trajectory cases: a few optimizer steps (SGD with momentum or Nesterov, Keras's Adam and
+ * AdamW, decoupled weight decay, cosine decay with warmup, each kind of gradient clipping) on
+ * fixed batches, the learning rate and the loss at each step and every weight at the end;
+ * losses by output (cce and softmax-ce per pixel, dice, bce + dice) and two outputs trained
+ * together with loss weights. Tolerance: max |diff| ≤
  * 1e-4 × max(1, max |ref|). */
 #include <glib.h>
 #include <jansson.h>
@@ -59,6 +62,7 @@ assert_close (const char *what, const float *got, const json_t *want_json)
   g_array_free (want, TRUE);
 }
 
+/* The graph of a case: its outputs are the "heads" it names, else its last layer. */
 static OshGraph *
 build (const json_t *c)
 {
@@ -103,8 +107,18 @@ build (const json_t *c)
         }
       last.node = osh_graph_add_node (g, li, refs, (int) json_array_size (ins), 1, &err);
     }
-  OshRef x = { 0, 0 };
-  g_assert_true (osh_graph_set_io (g, -1, &x, 1, &last, 1, &err));
+  OshRef x = { 0, 0 }, outs[8];
+  int n_outs = 0;
+  const json_t *heads = json_object_get (c, "heads");
+  for (size_t k = 0; k < json_array_size (heads) && k < 8; k++)
+    {
+      const char *o = json_string_value (json_object_get (json_array_get (heads, k), "output"));
+      outs[n_outs++] =
+          (OshRef){ osh_graph_layer_first_node (g, osh_graph_find_layer (g, -1, o)), 0 };
+    }
+  if (n_outs == 0)
+    outs[n_outs++] = last;
+  g_assert_true (osh_graph_set_io (g, -1, &x, 1, outs, n_outs, &err));
   g_assert_true (osh_graph_infer_shapes (g, &err));
   return g;
 }
@@ -167,35 +181,75 @@ trajectory_case (const json_t *c, const char *name)
   OshGraph *g = build (c);
   OshTrainOptions opt = osh_train_options_default ();
   const json_t *o = json_object_get (c, "optimizer");
-  opt.optimizer = strcmp (json_string_value (json_object_get (o, "kind")), "sgd") == 0
-                      ? OSH_OPTIM_SGD
-                      : OSH_OPTIM_ADAM;
+  const char *kind = json_string_value (json_object_get (o, "kind"));
+  opt.optimizer = strcmp (kind, "sgd") == 0     ? OSH_OPTIM_SGD
+                  : strcmp (kind, "adamw") == 0 ? OSH_OPTIM_ADAMW
+                                                : OSH_OPTIM_ADAM;
   opt.learning_rate = json_number_value (json_object_get (o, "lr"));
   opt.momentum = json_number_value (json_object_get (o, "momentum"));
   opt.nesterov = json_is_true (json_object_get (o, "nesterov"));
-  const char *loss = json_string_value (json_object_get (c, "loss"));
-  opt.loss = strcmp (loss, "cce") == 0   ? OSH_LOSS_CCE
-             : strcmp (loss, "bce") == 0 ? OSH_LOSS_BCE
-                                         : OSH_LOSS_MSE;
-  OshTrainer *t = osh_trainer_new (g, 0, NULL, 0, &opt, &err);
+  if (json_object_get (o, "weight_decay"))
+    opt.weight_decay = json_number_value (json_object_get (o, "weight_decay"));
+  opt.clipnorm = json_number_value (json_object_get (o, "clipnorm"));
+  opt.clipvalue = json_number_value (json_object_get (o, "clipvalue"));
+  opt.global_clipnorm = json_number_value (json_object_get (o, "global_clipnorm"));
+  const json_t *sch = json_object_get (o, "schedule");
+  if (sch)
+    {
+      opt.schedule = OSH_SCHEDULE_COSINE;
+      opt.decay_steps = json_integer_value (json_object_get (sch, "decay_steps"));
+      opt.alpha = json_number_value (json_object_get (sch, "alpha"));
+      opt.warmup_steps = json_integer_value (json_object_get (sch, "warmup_steps"));
+      opt.warmup_target = json_number_value (json_object_get (sch, "warmup_target"));
+    }
+  const json_t *lrs = json_object_get (c, "lrs");
+  for (size_t s = 0; s < json_array_size (lrs); s++)
+    {
+      double want = json_number_value (json_array_get (lrs, s));
+      double got = osh_train_learning_rate (&opt, (int64_t) s);
+      if (fabs (got - want) > 1e-12 * fmax (1.0, want))
+        g_error ("%s: learning rate at step %zu %.12g, Keras's schedule %.12g", name, s, got, want);
+    }
+  const json_t *heads = json_object_get (c, "heads");
+  int n_heads = heads ? (int) json_array_size (heads) : 1;
+  int outputs[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+  OshTrainer *t = osh_trainer_new_outputs (g, outputs, n_heads, NULL, 0, &opt, &err);
   if (!t)
     g_error ("%s: %s", name, err.message);
+  for (int k = 0; k < n_heads; k++)
+    {
+      const json_t *h = json_array_get (heads, (size_t) k);
+      const char *loss = json_string_value (json_object_get (h ?: c, "loss"));
+      OshLossKind lk;
+      g_assert_true (osh_train_loss_parse (loss, &lk));
+      double weight = h ? json_number_value (json_object_get (h, "weight")) : 1.0;
+      if (!osh_trainer_set_loss (t, k, lk, weight, &err))
+        g_error ("%s: %s", name, err.message);
+    }
   const json_t *bx = json_object_get (c, "batches_x"), *bt = json_object_get (c, "batches_t");
   const json_t *losses = json_object_get (c, "losses");
   for (size_t s = 0; s < json_array_size (bx); s++)
     {
       OshShape xs;
       GArray *x = numbers (json_array_get (bx, s), &xs);
-      GArray *y = numbers (json_array_get (bt, s), NULL);
+      GArray *y[8];
+      const float *targets[8];
+      for (int k = 0; k < n_heads; k++)
+        {
+          const json_t *bts = json_array_get (bt, s);
+          y[k] = numbers (heads ? json_array_get (bts, (size_t) k) : bts, NULL);
+          targets[k] = (const float *) y[k]->data;
+        }
       const float *feats[] = { (const float *) x->data };
-      OshTrainStats st;
-      g_assert_true (
-          osh_trainer_train_batch (t, feats, (const float *) y->data, xs.dim[0], &st, &err));
+      OshTrainStats st[8];
+      double total;
+      g_assert_true (osh_trainer_train_step (t, feats, targets, xs.dim[0], st, &total, &err));
       double want = json_number_value (json_array_get (losses, s));
-      if (fabs (st.loss - want) > 1e-4 * fmax (1.0, fabs (want)))
-        g_error ("%s step %zu: loss %.7g, torch %.7g", name, s + 1, st.loss, want);
+      if (fabs (total - want) > 1e-4 * fmax (1.0, fabs (want)))
+        g_error ("%s step %zu: loss %.7g, torch %.7g", name, s + 1, total, want);
       g_array_free (x, TRUE);
-      g_array_free (y, TRUE);
+      for (int k = 0; k < n_heads; k++)
+        g_array_free (y[k], TRUE);
     }
   const char *layer;
   json_t *ws;

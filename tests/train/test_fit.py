@@ -107,6 +107,198 @@ def sgd_with_nesterov_and_no_shuffle_train_too():
     assert losses[-1] < losses[0], losses
 
 
+def keras_cosine(lr, step, decay_steps, alpha=0.0, warmup_steps=0, target=None):
+    """keras.optimizers.schedules.CosineDecay at `step`, from Keras's documentation."""
+    import math
+    if target is not None and step < warmup_steps:
+        return (target - lr) * step / warmup_steps + lr
+    start = lr if target is None else target
+    s = min(step - warmup_steps, decay_steps)
+    return start * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * s / decay_steps)) + alpha)
+
+
+@case
+def optimizer_schedule_and_clipping_flags_reach_the_trainer():
+    """The formulas are checked against PyTorch in test-train-torch; here the flags must arrive:
+    the history's learning rate follows CosineDecay over the run (40 pictures, 32 train in
+    batches of 8: 4 steps an epoch), AdamW's decay and each clipping change the numbers."""
+    data = shapes("masks", 40, 5)
+    base = ["--attach", "block5a_expand_conv=seg", "--epochs", "3", "--batch", "8"]
+    adam, _ = fit(data, *base)
+    assert [h["learning_rate"] for h in adam["history"]] == [0.001] * 3, adam["history"]
+    cos, _ = fit(data, *base, "--schedule", "cosine", "--cosine-alpha", "0.2")
+    want = [keras_cosine(0.001, 4 * e - 1, 12, 0.2) for e in (1, 2, 3)]
+    got = [h["learning_rate"] for h in cos["history"]]
+    assert all(abs(a - b) < 1e-12 for a, b in zip(got, want)), (got, want)
+    warm, _ = fit(data, *base, "--schedule", "cosine", "--decay-steps", "5", "--warmup-steps",
+                  "3", "--warmup-lr", "0.003", "--lr", "0.0005")
+    want = [keras_cosine(0.0005, 4 * e - 1, 5, 0, 3, 0.003) for e in (1, 2, 3)]
+    got = [h["learning_rate"] for h in warm["history"]]
+    assert all(abs(a - b) < 1e-12 for a, b in zip(got, want)), (got, want)
+    losses = {}
+    for name, extra in (("adam", []), ("adamw", ["--optimizer", "adamw"]),
+                        ("adamw 0", ["--optimizer", "adamw", "--weight-decay", "0"]),
+                        ("adam decayed", ["--weight-decay", "0.004"]),
+                        ("clipnorm", ["--clipnorm", "0.01"]),
+                        ("clipvalue", ["--clipvalue", "0.0001"]),
+                        ("global", ["--global-clipnorm", "0.01"])):
+        losses[name] = [h["val_loss"] for h in fit(data, *base, *extra)[0]["history"]]
+    # AdamW without decay is Adam; Adam given AdamW's decay is AdamW (Keras: any optimizer).
+    assert losses["adamw 0"] == losses["adam"], losses
+    assert losses["adam decayed"] == losses["adamw"], losses
+    for name in ("adamw", "clipnorm", "clipvalue", "global"):
+        assert losses[name] != losses["adam"], (name, losses)
+
+
+@case
+def bad_optimizer_values_name_the_flag():
+    data = shapes("masks", 40, 5)
+    for args, flag in ((["--optimizer", "rmsprop"], "--optimizer"), (["--lr", "0"], "--lr"),
+                       (["--schedule", "step"], "--schedule"),
+                       (["--weight-decay", "-1"], "--weight-decay"),
+                       (["--schedule", "cosine", "--decay-steps", "0"], "--decay-steps"),
+                       (["--schedule", "cosine", "--cosine-alpha", "2"], "--cosine-alpha"),
+                       (["--clipnorm", "0"], "--clipnorm"), (["--clipvalue", "x"], "--clipvalue"),
+                       (["--global-clipnorm", "-3"], "--global-clipnorm"),
+                       (["--clipnorm", "1", "--clipvalue", "1"], "--clipvalue"),
+                       (["--decay-steps", "10"], "--schedule cosine"),
+                       (["--schedule", "cosine", "--warmup-steps", "5"], "--warmup-lr"),
+                       (["--momentum", "0.9"], "--optimizer sgd"),
+                       (["--epochs", "2.5"], "--epochs")):
+        r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=seg", "--data", data,
+                     "-o", os.path.join(tempfile.mkdtemp(), "x.keras"), *args)
+        assert r.returncode == 2 and flag in r.stderr, (args, r.stderr)
+
+
+@case
+def classifier_and_seg_heads_train_together_with_loss_weights():
+    """The seed task: a segmentation head and a classifier head on the same features, both
+    trainable at once (class folders with masks beside the pictures); the loss is the weighted
+    sum, each output keeps its own loss and metric in the history."""
+    data = shapes("classes-masks", 30, 7)
+    heads = ["--attach", "block5a_expand_conv=seg", "--attach",
+             "block5a_expand_conv=classifier:4", "--lr", "0.003"]
+    fresh, _ = fit(data, *heads, "--epochs", "1", "--lr", "1e-12")
+    doc, out = fit(data, *heads, "--epochs", "8", "--loss-weight", "aux_head_out_1=0.5")
+    assert [(o["name"], o["loss"], o["weight"]) for o in doc["outputs"]] == \
+        [("aux_head_out", "bce", 1.0), ("aux_head_out_1", "cce", 0.5)], doc["outputs"]
+    for h in doc["history"]:
+        want = h["aux_head_out_loss"] + 0.5 * h["aux_head_out_1_loss"]
+        assert abs(h["loss"] - want) <= 1e-9 * want, h
+        want = h["val_aux_head_out_loss"] + 0.5 * h["val_aux_head_out_1_loss"]
+        assert abs(h["val_loss"] - want) <= 1e-9 * want, h
+    last, first = doc["history"][-1], fresh["history"][-1]
+    print(f"# validation IoU {first['val_aux_head_out_iou']:.3f} -> "
+          f"{last['val_aux_head_out_iou']:.3f}, accuracy {first['val_aux_head_out_1_accuracy']:.3f}"
+          f" -> {last['val_aux_head_out_1_accuracy']:.3f}")
+    assert last["val_aux_head_out_iou"] > first["val_aux_head_out_iou"] + 0.2, (first, last)
+    assert last["val_aux_head_out_1_accuracy"] >= 0.55, last
+    # Both heads saved trainable: the seg head's 276,993 and the classifier's 240·4 + 4.
+    r = offshoot("inspect", out, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["trainable_params"] == 276993 + 964, r.stdout
+
+
+@case
+def loss_by_output_overrides_and_its_errors():
+    data = shapes("masks", 40, 5)
+    seg = ["--attach", "block5a_expand_conv=seg", "--epochs", "2", "--batch", "8"]
+    bce, _ = fit(data, *seg)
+    for kind in ("bce-dice", "dice", "mse"):
+        doc, _ = fit(data, *seg, "--loss", f"aux_head_out={kind}")
+        assert doc["outputs"][0]["loss"] == kind, doc["outputs"]
+        assert doc["history"][0]["loss"] != bce["history"][0]["loss"], kind
+        assert ("iou" in doc["history"][0]) == (kind != "mse"), (kind, doc["history"][0])
+    # Dice alone lies in 0..1; bce-dice is bce plus it.
+    dice, _ = fit(data, *seg, "--loss", "dice")
+    assert all(0 <= h["loss"] <= 1 for h in dice["history"]), dice["history"]
+    out = os.path.join(tempfile.mkdtemp(), "x.keras")
+    for args, message in ((["--loss", "nosuch=bce"], "no trained output 'nosuch'"),
+                          (["--loss", "aux_head_out=hinge"], "--loss"),
+                          (["--loss", "aux_head_out=softmax-ce"], "one channel"),
+                          (["--loss-weight", "aux_head_out=-1"], "--loss-weight"),
+                          (["--loss-weight", "2"], "--loss-weight")):
+        r = offshoot("fit", "@default", *seg, "--data", data, "-o", out, *args)
+        assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
+    assert not os.path.exists(out)
+
+
+@case
+def n_channel_map_trains_a_softmax_per_pixel_with_mean_iou():
+    """seg:64:5 on class folders with masks: five channels, background and the four classes,
+    the mask saying where the picture's class is."""
+    data = shapes("classes-masks", 30, 7)
+    head = ["--attach", "block5a_expand_conv=seg:64:5", "--lr", "0.003"]
+    fresh, _ = fit(data, *head, "--epochs", "1", "--lr", "1e-12")
+    doc, _ = fit(data, *head, "--epochs", "6")
+    assert doc["outputs"][0]["loss"] == "softmax-ce" and doc["metric"] == "mean_iou", doc
+    before = fresh["history"][-1]["val_mean_iou"]
+    after = doc["history"][-1]["val_mean_iou"]
+    print(f"# validation mean IoU over 5 classes: fresh {before:.3f}, after 6 epochs {after:.3f}")
+    assert after > before + 0.15, (before, after)
+
+
+@case
+def masks_in_a_parallel_folder_are_the_same_data():
+    """NAME-mask.png beside, images/ + masks/, and NAME.png with masks/NAME.png: one data set,
+    one history."""
+    beside = shapes("masks", 40, 5)
+    folder = shapes("masks-folder", 40, 5)
+    flat = tempfile.mkdtemp(prefix="osh-fit-flat-")
+    os.mkdir(os.path.join(flat, "masks"))
+    for name in os.listdir(os.path.join(folder, "images")):
+        os.link(os.path.join(folder, "images", name), os.path.join(flat, name))
+        os.link(os.path.join(folder, "masks", name), os.path.join(flat, "masks", name))
+    args = ["--attach", "block5a_expand_conv=seg", "--epochs", "2", "--batch", "8"]
+    a, b, c = (numbers(fit(d, *args)[0]) for d in (beside, folder, flat))
+    assert a == b == c, (a, b, c)
+
+
+@case
+def augmentation_is_seeded_and_changes_what_trains():
+    data = shapes("masks", 40, 5)
+    args = ["--attach", "block5a_expand_conv=seg", "--epochs", "2", "--batch", "8"]
+    plain = numbers(fit(data, *args)[0])
+    flip = numbers(fit(data, *args, "--augment", "flip")[0])
+    again = numbers(fit(data, *args, "--augment", "flip")[0])
+    both = numbers(fit(data, *args, "--augment", "flip,shift", "--shift", "0.2",
+                       "--augment-copies", "3")[0])
+    other = numbers(fit(data, *args, "--augment", "flip", "--seed", "9")[0])
+    assert flip == again, (flip, again)
+    assert flip != plain and both != flip and other != flip
+    # Validation always sees the pictures themselves: no copies there.
+    out = os.path.join(tempfile.mkdtemp(), "x.keras")
+    for bad, flag in ((["--augment", "rotate"], "--augment"), (["--shift", "0.1"], "--shift"),
+                      (["--augment", "shift", "--shift", "0.9"], "--shift"),
+                      (["--augment-copies", "2"], "--augment-copies")):
+        r = offshoot("fit", "@default", *args, "--data", data, "-o", out, *bad)
+        assert r.returncode == 2 and flag in r.stderr, (bad, r.stderr)
+
+
+@case
+def save_best_keeps_the_epoch_with_the_lowest_val_loss():
+    data = shapes("masks", 40, 5)
+    # A rate high enough that validation gets worse after a while.
+    args = ["--attach", "block5a_expand_conv=seg", "--batch", "8", "--lr", "0.01"]
+    doc, out = fit(data, *args, "--epochs", "6", "--save-best")
+    val = [h["val_loss"] for h in doc["history"]]
+    best = val.index(min(val)) + 1
+    assert doc["best_epoch"] == best, (doc["best_epoch"], val)
+    assert best < 6, val  # else this case proves nothing: the last epoch is the best
+    short, short_out = fit(data, *args, "--epochs", str(best))
+    pic = os.path.join(data, sorted(os.listdir(data))[0])
+    outs = []
+    for model in (out, short_out):
+        d = tempfile.mkdtemp()
+        r = offshoot("run", model, pic, "--save-outputs", d)
+        assert r.returncode == 0, r.stderr
+        with open(os.path.join(d, "aux_head_out.npy"), "rb") as f:
+            outs.append(f.read())
+    assert outs[0] == outs[1], "the saved file is not the best epoch's model"
+    r = offshoot("fit", "@default", *args, "--data", data, "-o", out, "--save-best",
+                 "--val-split", "0")
+    assert r.returncode == 2 and "--val-split" in r.stderr, r.stderr
+
+
 @case
 def the_bundled_samples_are_a_data_set():
     d = tempfile.mkdtemp(prefix="osh-fit-samples-")
@@ -186,6 +378,46 @@ def pictures_without_masks_are_skipped_with_a_warning():
     assert "without a mask: circle-0000.png" in r.stderr, r.stderr
     doc = json.loads(r.stdout)
     assert doc["train"] + doc["validation"] == 11, doc
+    # A mask without its picture is listed too.
+    os.remove(os.path.join(d, "cross-0003.png"))
+    r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=seg", "--data", d, "-o",
+                 os.path.join(d, "out.keras"), "--epochs", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "masks without their picture: cross-0003-mask.png" in r.stderr, r.stderr
+    assert json.loads(r.stdout)["train"] + json.loads(r.stdout)["validation"] == 10
+
+
+def write_png(path, rgb):
+    """A tiny RGB PNG (rows of (r, g, b) tuples) with the standard library."""
+    import struct
+    import zlib
+    h, w = len(rgb), len(rgb[0])
+    raw = b"".join(b"\0" + bytes(v for px in row for v in px) for row in rgb)
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@case
+def masks_of_the_wrong_size_or_in_colour_are_named():
+    src = shapes("masks", 8, 6)
+    out_dir = tempfile.mkdtemp(prefix="osh-fit-badmask-out-")
+    for bad, message in (([[(255, 255, 255)] * 5] * 5, "a mask of 5×5"),
+                         ([[(255, 0, 0)] * 64] * 64, "a mask in colour")):
+        d = tempfile.mkdtemp(prefix="osh-fit-badmask-")
+        for name in sorted(os.listdir(src)):
+            os.link(os.path.join(src, name), os.path.join(d, name))
+        victim = sorted(n for n in os.listdir(d) if n.endswith("-mask.png"))[2]
+        os.remove(os.path.join(d, victim))
+        write_png(os.path.join(d, victim), bad)
+        r = offshoot("fit", "@default", "--attach", "block5a_expand_conv=seg", "--data", d,
+                     "-o", os.path.join(out_dir, "x.keras"), "--epochs", "1")
+        assert r.returncode != 0 and victim in r.stderr and message in r.stderr, r.stderr
+    assert os.listdir(out_dir) == []
 
 
 main()

@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from clitest import Skip, case, main, offshoot, source, tempdir  # noqa: E402
+from clitest import Skip, case, corpus, main, offshoot, source, tempdir  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 # tools/train-default-model/train.py's CLASSES: the order of the model's outputs.
@@ -22,18 +22,29 @@ MODEL_CLASSES = ["circle", "square", "triangle", "cross"]
 _data = {}
 
 
-def shapes(per_class=100, seed=777):
-    if seed not in _data:
+def make_shapes(layout, n, seed):
+    """tests/train/make-shapes.py's pictures, made once: a folder per class ("classes", n a
+    class) or pictures with NAME-mask.png beside them ("masks", n in all)."""
+    key = (layout, n, seed)
+    if key not in _data:
         if not os.path.exists(PYTHON):
             raise Skip(f"{PYTHON} is absent")
         out = tempfile.mkdtemp(prefix="osh-probe-")
-        r = subprocess.run([PYTHON, source("tests", "train", "make-shapes.py"), out, "classes",
-                            str(per_class), str(seed)], capture_output=True, text=True)
+        r = subprocess.run([PYTHON, source("tests", "train", "make-shapes.py"), out, layout,
+                            str(n), str(seed)], capture_output=True, text=True)
         if r.returncode == 77:
             raise Skip(r.stdout.strip())
         assert r.returncode == 0, r.stderr
-        _data[seed] = out
-    return _data[seed]
+        _data[key] = out
+    return _data[key]
+
+
+def shapes(per_class=100, seed=777):
+    return make_shapes("classes", per_class, seed)
+
+
+def mask_shapes(n=200, seed=777):
+    return make_shapes("masks", n, seed)
 
 
 def probe(*args):
@@ -122,6 +133,34 @@ def pytorch_fits_the_same_probes():
 
 
 @case
+def pytorch_fits_the_same_mlp_probes():
+    """--head mlp: one hidden layer of 64 ReLU units from the recipe's seeded Glorot start;
+    PyTorch, started from the same numbers, gets the same accuracies."""
+    feats = tempdir()
+    res = probe("--data", shapes(), "--layers", "every:7", "--head", "mlp", "--save-features",
+                feats)
+    assert res["recipe"]["head"] == "mlp" and res["recipe"]["hidden"] == 64, res["recipe"]
+    r = subprocess.run([PYTHON, source("tests", "train", "probe-torch.py"), feats,
+                        str(res["train"]), "--hidden", "64", "--seed", "1"],
+                       capture_output=True, text=True)
+    if r.returncode == 77:
+        raise Skip(r.stdout.strip())
+    assert r.returncode == 0, r.stderr
+    torch_acc = json.loads(r.stdout)
+    gaps = [abs(layer["val_accuracy"] - torch_acc[layer["layer"].replace("/", ".")])
+            for layer in res["layers"]]
+    linear = probe("--data", shapes(), "--layers", "every:7")
+    print(f"# {len(gaps)} MLP probes: largest gap to PyTorch {max(gaps):.4f}; last layer mlp "
+          f"{res['layers'][-1]['val_accuracy']:.3f}, linear {linear['layers'][-1]['val_accuracy']:.3f}")
+    assert len(torch_acc) == len(res["layers"]), torch_acc
+    # Not convex: float32 sums in another order may end a shallow, near-chance layer's fit one
+    # or two of 80 pictures apart; layers that know the classes agree to the picture.
+    assert sum(gaps) / len(gaps) <= 0.02 and max(gaps) <= 0.04, gaps
+    assert all(g < 0.013 for g, layer in zip(gaps, res["layers"]) if layer["val_accuracy"] > 0.8)
+    assert res["layers"][-1]["val_accuracy"] > 0.9, res["layers"][-1]
+
+
+@case
 def features_stream_in_groups_with_the_same_result():
     data = shapes()
     whole = probe("--data", data, "--layers", "every:10")
@@ -130,6 +169,198 @@ def features_stream_in_groups_with_the_same_result():
     assert whole["passes"] == 1 and parts["passes"] == len(parts["layers"]), (whole, parts)
     assert [layer["val_accuracy"] for layer in whole["layers"]] == \
         [layer["val_accuracy"] for layer in parts["layers"]]
+
+
+def check_kept(model, layer, out):
+    """Probes `layer` of `model`, keeps it as a head in `out`, runs the saved model on the
+    validation pictures and returns (largest probability gap, pictures of the same class, n)."""
+    r = offshoot("probe", model, "--json", "--data", shapes(), "--layers", layer, "--keep", layer,
+                 "--save-model", out)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    kept = res["kept"]
+    assert kept["layer"] == layer and kept["head"] == "aux_head_out", kept
+    val = kept["validation"]
+    assert len(val) == res["validation"] == 80, len(val)
+    runs = []
+    for at in range(0, len(val), 16):  # `run` takes up to 16 pictures at once
+        r = offshoot("run", out, *[v["picture"] for v in val[at:at + 16]], "--top", "4", "--json")
+        assert r.returncode == 0, r.stderr
+        runs += json.loads(r.stdout)["runs"]
+    worst, agree = 0.0, 0
+    for v, run in zip(val, runs):
+        head = run["outputs"][kept["output"]]
+        assert head["name"] == "aux_head_out", head["name"]
+        p = [0.0] * 4
+        for t in head["top"]:
+            p[t["index"]] = t["p"]
+        worst = max(worst, max(abs(a - b) for a, b in zip(p, v["probabilities"])))
+        agree += max(range(4), key=p.__getitem__) == max(range(4), key=v["probabilities"].__getitem__)
+    return worst, agree, len(val)
+
+
+@case
+def a_kept_probe_predicts_as_the_probe_did():
+    """--keep attaches the probe as GlobalAveragePooling2D + Dense with its fitted weights and the
+    standardisation folded in; the saved model's new output, run by `offshoot run` on the
+    validation pictures, gives the probe's own probabilities."""
+    worst, agree, n = check_kept("@default", "block5a_project_conv",
+                                 os.path.join(tempdir(), "kept.keras"))
+    print(f"# {n} validation pictures: largest probability gap {worst:.2e}, same class {agree}/{n}")
+    assert agree == n and worst < 1e-4, (worst, agree)
+
+
+@case
+def an_onnx_model_is_probed_and_its_probe_kept():
+    """The default model exported to ONNX (NCHW, its own node names): the probes read the same
+    as on the Keras model, and a kept probe becomes a Gemm head that predicts as the probe."""
+    onnx = os.path.join(tempdir(), "default.onnx")
+    r = offshoot("export", "@default", "-o", onnx)
+    assert r.returncode == 0, r.stderr
+    keras = probe("--data", shapes(), "--layers", "every:10")
+    r = offshoot("probe", onnx, "--json", "--data", shapes(), "--layers", "every:10")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["chance"] == keras["chance"]
+    last, k_last = res["layers"][-1], keras["layers"][-1]
+    print(f"# ONNX: {len(res['layers'])} layers, last {last['layer']} {last['val_accuracy']:.3f} "
+          f"(Keras {k_last['val_accuracy']:.3f}); chance {res['chance']:.3f}")
+    assert last["val_accuracy"] > 0.9 and abs(last["val_accuracy"] - k_last["val_accuracy"]) <= 0.025
+    deep = [layer for layer in res["layers"] if "block6a_activation" in layer["layer"]]
+    assert deep and deep[0]["pooled"], res["layers"]
+    worst, agree, n = check_kept(onnx, deep[0]["layer"], os.path.join(tempdir(), "kept.onnx"))
+    print(f"# ONNX kept at {deep[0]['layer']}: largest probability gap {worst:.2e}, "
+          f"same class {agree}/{n}")
+    assert agree == n and worst < 1e-4, (worst, agree)
+
+
+FACE = corpus("keras2", "face_classification", "fer2013_mini_XCEPTION.102-0.66.hdf5")
+
+
+@case
+def a_face_model_from_the_corpus_is_probed():
+    """mini-Xception (Keras 2, grayscale 64×64, 7 emotions) on the shapes: its layers know some of
+    the shapes (above chance, though it never saw them), and a kept probe predicts as the probe."""
+    if not os.path.exists(FACE):
+        raise Skip("../shared/corpus is absent")
+    r = offshoot("probe", FACE, "--json", "--data", shapes(), "--layers", "every:3")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    best = max(res["layers"], key=lambda layer: layer["val_accuracy"])
+    print(f"# mini-Xception: {len(res['layers'])} layers, best {best['layer']} "
+          f"{best['val_accuracy']:.3f}; chance {res['chance']:.3f}")
+    assert best["val_accuracy"] > res["chance"] + 0.1, best
+    worst, agree, n = check_kept(FACE, "add_4", os.path.join(tempdir(), "face-kept.h5"))
+    print(f"# mini-Xception kept at add_4: largest probability gap {worst:.2e}, same class "
+          f"{agree}/{n}")
+    assert agree == n and worst < 1e-4, (worst, agree)
+
+
+@case
+def mask_probes_find_the_object_as_pytorch_does():
+    """--masks: a 1×1-convolution probe per spatial layer, read as IoU against the masks. Deep
+    layers find the shape (well above the IoU of calling everything foreground), a 1×1 map cannot,
+    a layer without a map is left out; PyTorch repeating the recipe on the saved maps agrees."""
+    feats = tempdir()
+    layers = "input_layer,block2a_dwconv,block2a_se_expand,block4a_bn,block6a_expand_activation," \
+             "top_bn,predictions"
+    res = probe("--data", mask_shapes(), "--masks", "--layers", layers, "--save-features", feats)
+    assert res["recipe"]["head"] == "mask" and res["validation"] == 40, res["recipe"]
+    iou = {layer["layer"]: layer["val_iou"] for layer in res["layers"]}
+    chance = res["chance"]
+    print("# mask IoU: " + ", ".join(f"{k} {v if v is None else round(v, 3)}" for k, v in iou.items())
+          + f"; everything-foreground {chance:.3f}")
+    assert iou["predictions"] is None  # (1, 4): no map
+    assert iou["block2a_se_expand"] <= chance  # 1×1: one guess for the whole picture
+    assert iou["block6a_expand_activation"] > chance + 0.25, iou
+    assert iou["input_layer"] < iou["block4a_bn"], iou
+    r = subprocess.run([PYTHON, source("tests", "train", "probe-mask-torch.py"), feats,
+                        str(res["train"])] + [layer["layer"] for layer in res["layers"]],
+                       capture_output=True, text=True)
+    if r.returncode == 77:
+        raise Skip(r.stdout.strip())
+    assert r.returncode == 0, r.stderr
+    torch_iou = json.loads(r.stdout)
+    assert set(torch_iou) == {k for k, v in iou.items() if v is not None}, torch_iou
+    worst = max(abs(iou[k] - v) for k, v in torch_iou.items())
+    print(f"# {len(torch_iou)} mask probes: largest IoU gap to PyTorch {worst:.4f}")
+    assert worst <= 0.02, (iou, torch_iou)
+    shuffled = probe("--data", mask_shapes(), "--masks", "--layers", layers, "--shuffle-weights",
+                     "3")
+    s_iou = {layer["layer"]: layer["val_iou"] for layer in shuffled["layers"]}
+    print(f"# shuffled weights: block6a_expand_activation {s_iou['block6a_expand_activation']:.3f}")
+    assert s_iou["block6a_expand_activation"] < iou["block6a_expand_activation"] - 0.1, s_iou
+
+
+def read_png(path):
+    """An 8-bit RGB or RGBA PNG (what cairo writes) as (width, height, rows of (r, g, b))."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    at, idat = 8, b""
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + size]
+        if kind == b"IHDR":
+            w, h, depth, color = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and color in (2, 6), (depth, color)
+            bpp = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + size
+    raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
+    for y in range(h):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
+        prev = line
+    return w, h, rows
+
+
+# The ends of the colour scale (ui/graph/osh-colormap.c): viridis's first and last stops.
+LOW, HIGH = (68, 1, 84), (253, 231, 37)
+
+
+def share_near(rows, colour, tol=40):
+    near = sum(1 for row in rows for p in row if sum(abs(a - b) for a, b in zip(p, colour)) < tol)
+    return near / sum(len(row) for row in rows)
+
+
+@case
+def render_colours_the_graph_by_accuracy():
+    """--render draws the graph with the window's colouring: a trained model's deep layers are
+    near the scale's yellow end, its shuffled copy's nodes near the violet (chance) end."""
+    out = tempdir()
+    trained, shuffled = os.path.join(out, "trained.png"), os.path.join(out, "shuffled.png")
+    probe("--data", shapes(), "--layers", "every:2", "--render", trained)
+    probe("--data", shapes(), "--layers", "every:2", "--render", shuffled, "--shuffle-weights", "3")
+    w, h, t_rows = read_png(trained)
+    _, _, s_rows = read_png(shuffled)
+    t_high, t_low = share_near(t_rows, HIGH, 120), share_near(t_rows, LOW, 120)
+    s_high, s_low = share_near(s_rows, HIGH, 120), share_near(s_rows, LOW, 120)
+    print(f"# {w}x{h} px; share of pixels near the high / low end: trained {t_high:.3f} / "
+          f"{t_low:.3f}, shuffled {s_high:.3f} / {s_low:.3f}")
+    assert t_high > 0.01 and t_high > 10 * s_high, (t_high, s_high)
+    assert s_low > 1.3 * t_low, (s_low, t_low)  # near chance, the shuffled fits vary a little
+    for ext in ("svg", "pdf"):
+        path = os.path.join(out, "graph." + ext)
+        probe("--data", shapes(), "--layers", "every:8", "--render", path)
+        with open(path, "rb") as f:
+            head = f.read(5)
+        assert head == (b"%PDF-" if ext == "pdf" else b"<?xml"), head
 
 
 @case

@@ -148,6 +148,9 @@ open_and_run (OffshootWindow *win)
       g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/circle-1.png");
   offshoot_window_set_run_input (win, sample);
   g_action_group_activate_action (G_ACTION_GROUP (win), "run", NULL);
+  /* The graph opens first; the run waits for the weights, read meanwhile. */
+  UI_TEST_WAIT_WHILE (offshoot_window_weights_loading (win), "the weights to load");
+  g_assert_null (offshoot_window_get_error (win));
   g_assert_true (offshoot_run_panel_is_running (offshoot_window_get_run_panel (win)));
 }
 

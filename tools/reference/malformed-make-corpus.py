@@ -173,16 +173,53 @@ def make_tfjs():
     write("tfjs-shape-a-string/group1-shard1of1.bin", shard)
 
 
+# ---- TF.js graph models: input [1, 4, 4, 2] → Conv2D (filter a Const) → Relu ----
+
+def graph_model(nodes, weights):
+    return {"format": "graph-model", "generatedBy": "2.15.0", "convertedBy": "TensorFlow.js Converter v4",
+            "modelTopology": {"node": nodes, "versions": {"producer": 1}},
+            "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": weights}]}
+
+
+def graph_nodes(conv_input="input", extra=()):
+    shape = {"shape": {"dim": [{"size": str(d)} for d in (1, 4, 4, 2)]}}
+    return [{"name": "input", "op": "Placeholder", "attr": {"shape": shape, "dtype": {"type": "DT_FLOAT"}}},
+            {"name": "conv/filter", "op": "Const", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+            {"name": "conv", "op": "Conv2D", "input": [conv_input, "conv/filter"],
+             "attr": {"strides": {"list": {"i": ["1", "1", "1", "1"]}}, "padding": {"s": "U0FNRQ=="},
+                      "data_format": {"s": "TkhXQw=="}}},
+            {"name": "Relu", "op": "Relu", "input": ["conv"]}, *extra]
+
+
+def make_tfjs_graph():
+    filt = {"name": "conv/filter", "shape": [1, 1, 2, 3], "dtype": "float32"}
+    shard = np.arange(6, dtype="<f4").tobytes()
+    # A good one (the reader's smallest real input).
+    write("tfjs-graph-model/model.json", json.dumps(graph_model(graph_nodes(), [filt])))
+    write("tfjs-graph-model/group1-shard1of1.bin", shard)
+    # Control flow left as a loop: the convolution reads the Relu after it.
+    write("tfjs-graph-cycle/model.json", json.dumps(graph_model(graph_nodes(conv_input="Relu"), [filt])))
+    write("tfjs-graph-cycle/group1-shard1of1.bin", shard)
+    # The filter's value is not in the manifest.
+    write("tfjs-graph-missing-const/model.json", json.dumps(graph_model(graph_nodes(), [])))
+    write("tfjs-graph-missing-const/group1-shard1of1.bin", b"")
+    # float16-quantized, but the shard is short.
+    half = dict(filt, quantization={"dtype": "float16", "original_dtype": "float32"})
+    write("tfjs-graph-short-shard/model.json", json.dumps(graph_model(graph_nodes(), [half])))
+    write("tfjs-graph-short-shard/group1-shard1of1.bin", np.arange(5, dtype="<f2").tobytes())
+    # Ops Offshoot has no kernel for: it opens, and a run names them all at once.
+    extra = [{"name": "k", "op": "Const", "attr": {}},
+             {"name": "top", "op": "TopKV2", "input": ["Relu", "k"]},
+             {"name": "nms", "op": "NonMaxSuppressionV5", "input": ["Relu", "top:1"]},
+             {"name": "nms2", "op": "NonMaxSuppressionV5", "input": ["nms"]}]
+    k = {"name": "k", "shape": [], "dtype": "int32"}
+    write("tfjs-graph-unknown-ops/model.json", json.dumps(graph_model(graph_nodes(extra=extra), [filt, k])))
+    write("tfjs-graph-unknown-ops/group1-shard1of1.bin", shard + np.array([2], "<i4").tobytes())
+
+
 # ---- files of kinds Offshoot names but does not open ----
 
 def make_other_kinds():
-    # A TF.js graph model as tensorflowjs_converter writes one: TensorFlow ops, not layers.
-    graph = {"format": "graph-model", "generatedBy": "2.15.0", "convertedBy": "TensorFlow.js Converter v4",
-             "modelTopology": {"node": [
-                 {"name": "input", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}}},
-                 {"name": "Relu", "op": "Relu", "input": ["input"]}], "versions": {"producer": 1}},
-             "weightsManifest": []}
-    write("tfjs-graph-model/model.json", json.dumps(graph))
     # A weights manifest on its own (face-api.js ships these): a list of shard groups.
     write("tfjs-weights-manifest/tiny_face_detector_model-weights_manifest.json",
           json.dumps(tfjs_model()["weightsManifest"]))
@@ -290,6 +327,7 @@ def main():
     make_h5()
     make_keras3()
     make_tfjs()
+    make_tfjs_graph()
     make_other_kinds()
     make_onnx()
     make_npy()

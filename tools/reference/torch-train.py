@@ -106,7 +106,8 @@ def run_layer(cls, cfg, w, xs, training, frozen):
     raise ValueError(cls)
 
 
-def forward(case, x, weights, training):
+def forward(case, x, weights, training, outputs=None):
+    """The last layer's value (or those of `outputs`, a list of names) and the moving stats."""
     vals = {"input": x}
     moving = {}
     for layer in case["layers"]:
@@ -116,6 +117,8 @@ def forward(case, x, weights, training):
         vals[layer["name"]] = y
         if mv is not None:
             moving[layer["name"]] = mv
+    if outputs:
+        return [vals[o] for o in outputs], moving
     return vals[case["layers"][-1]["name"]], moving
 
 
@@ -157,12 +160,107 @@ def gradient_case(case):
     return case
 
 
+def dice(logits, target):
+    """Keras 3's Dice loss over the whole batch, on the sigmoid of the logits."""
+    p = torch.sigmoid(logits)
+    return 1 - 2 * (target * p).sum() / (target.sum() + p.sum() + 1e-7)
+
+
 def loss_of(kind, y, logits, target):
+    """Keras's losses; cce and softmax-ce reduce the last axis, then average the rest (a
+    classifier's rows, or every pixel of a map)."""
     if kind == "cce":
         return -(target * torch.log(y.clamp(1e-7, 1 - 1e-7))).sum(-1).mean()
+    if kind == "softmax-ce":
+        return -(target * F.log_softmax(logits, -1)).sum(-1).mean()
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(logits, target)
+    if kind == "dice":
+        return dice(logits, target)
+    if kind == "bce-dice":
+        return F.binary_cross_entropy_with_logits(logits, target) + dice(logits, target)
     return ((y - target) ** 2).mean()
+
+
+def logits_of(case, name, y):
+    """The engine takes bce's and dice's logits before an output's sigmoid."""
+    layer = next(la for la in case["layers"] if la["name"] == name)
+    if layer["config"].get("activation") == "sigmoid":
+        return torch.log(y / (1 - y))
+    return y
+
+
+def keras_lr(opt, step):
+    """The learning rate Keras 3 uses at optimizer step `step` (0-based): constant, or
+    CosineDecay (with its optional linear warmup), written out from Keras's documentation."""
+    lr = opt["lr"]
+    sch = opt.get("schedule")
+    if not sch:
+        return lr
+    steps, alpha = sch["decay_steps"], sch.get("alpha", 0.0)
+    target, warm = sch.get("warmup_target"), sch.get("warmup_steps", 0)
+
+    def decay(s, start):
+        return start * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * s / steps)) + alpha)
+    if target is None:
+        return decay(min(step, steps), lr)
+    if step < warm:
+        return (target - lr) * step / warm + lr
+    return decay(min(step, steps + warm) - warm, target)
+
+
+def check_schedule_against_torch(opt, n):
+    """torch's CosineAnnealingLR (eta_min = alpha·lr) is the same curve up to decay_steps."""
+    sch = opt.get("schedule")
+    if not sch or sch.get("warmup_target") is not None:
+        return
+    p = torch.zeros(1, requires_grad=True)
+    o = torch.optim.SGD([p], lr=opt["lr"])
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(o, sch["decay_steps"],
+                                                     eta_min=sch.get("alpha", 0.0) * opt["lr"])
+    for step in range(min(n, sch["decay_steps"] + 1)):
+        assert abs(o.param_groups[0]["lr"] - keras_lr(opt, step)) < 1e-12, step
+        o.step()
+        cos.step()
+
+
+def keras_clip(opt, params):
+    """Keras 3's gradient clipping (optimizer._clip_gradients); checked against torch's own
+    clip_grad_value_ and clip_grad_norm_ (which adds 1e-6 to the norm, hence the tolerance).
+    Returns whether it changed anything."""
+    grads = [p.grad for p in params]
+    if opt.get("clipnorm"):
+        c = opt["clipnorm"]
+        new = [g * c / torch.clamp(g.norm(), min=c) for g in grads]
+        ref = [g.clone() for g in grads]
+        for r in ref:
+            torch.nn.utils.clip_grad_norm_([FakeParam(r)], c)
+    elif opt.get("global_clipnorm"):
+        c = opt["global_clipnorm"]
+        total = torch.sqrt(sum((g * g).sum() for g in grads))
+        new = [g * min(1.0, c / float(total)) for g in grads]
+        ref = [g.clone() for g in grads]
+        torch.nn.utils.clip_grad_norm_([FakeParam(r) for r in ref], c)
+    elif opt.get("clipvalue"):
+        c = opt["clipvalue"]
+        new = [g.clamp(-c, c) for g in grads]
+        ref = [g.clone() for g in grads]
+        torch.nn.utils.clip_grad_value_([FakeParam(r) for r in ref], c)
+    else:
+        return False
+    for a, b in zip(new, ref):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-9)
+    changed = any(not torch.equal(a, g) for a, g in zip(new, grads))
+    for p, g in zip(params, new):
+        p.grad = g
+    return changed
+
+
+class FakeParam:
+    """A gradient holder torch's clipping utilities accept (they read .grad)."""
+
+    def __init__(self, g):
+        self.grad = g
 
 
 def trajectory_case(case):
@@ -170,25 +268,53 @@ def trajectory_case(case):
     params = [w for layer in case["layers"] for i, w in enumerate(weights[layer["name"]])
               if i in trainable_slots(layer)]
     opt = case["optimizer"]
+    kind = opt["kind"]
+    # Keras decays the weights itself (decoupled, by lr·wd) before any optimizer's update;
+    # torch's SGD weight_decay is an L2 term instead, so the decay is applied here.
+    wd = opt.get("weight_decay", 0.004 if kind == "adamw" else 0.0)
+    # torch's SGD keeps the raw gradients in its momentum and multiplies by the current rate;
+    # Keras keeps lr·g. Equal for a constant rate (torch's own step then), not under a schedule
+    # (Keras's formula over torch's gradients then).
     sgd = torch.optim.SGD(params, lr=opt["lr"], momentum=opt.get("momentum", 0.0),
-                          nesterov=opt.get("nesterov", False)) if opt["kind"] == "sgd" else None
+                          nesterov=opt.get("nesterov", False)) \
+        if kind == "sgd" and not opt.get("schedule") else None
     m = [torch.zeros_like(p) for p in params]
     v = [torch.zeros_like(p) for p in params]
-    losses = []
+    losses, lrs, clipped = [], [], 0
+    check_schedule_against_torch(opt, len(case["batches_x"]))
     for step, (bx, bt) in enumerate(zip(case["batches_x"], case["batches_t"]), start=1):
         x = torch.tensor(np.array(bx, np.float32), dtype=torch.float64)
-        t = torch.tensor(np.array(bt, np.float32), dtype=torch.float64)
-        y, moving = forward(case, x, weights, True)
-        loss = loss_of(case["loss"], y, y, t)
+        t = None if "heads" in case else torch.tensor(np.array(bt, np.float32),
+                                                      dtype=torch.float64)
+        if "heads" in case:  # several outputs: the weighted sum of their losses
+            heads = case["heads"]
+            ys, moving = forward(case, x, weights, True, [h["output"] for h in heads])
+            loss = sum(h.get("weight", 1.0) * loss_of(h["loss"], y, logits_of(case, h["output"], y),
+                                                      torch.tensor(np.array(ti, np.float32),
+                                                                   dtype=torch.float64))
+                       for h, y, ti in zip(heads, ys, bt))
+        else:
+            y, moving = forward(case, x, weights, True)
+            loss = loss_of(case["loss"], y, logits_of(case, case["layers"][-1]["name"], y), t)
         for p in params:
             p.grad = None
         loss.backward()
         losses.append(float(loss))
+        lr = keras_lr(opt, step - 1)
+        lrs.append(lr)
         with torch.no_grad():
+            clipped += keras_clip(opt, params)
+            for p in params:
+                p -= p * wd * lr
             if sgd:
                 sgd.step()
+            elif kind == "sgd":  # Keras 3's SGD
+                mu = opt.get("momentum", 0.0)
+                for p, mi in zip(params, m):
+                    mi.copy_(mu * mi - lr * p.grad)
+                    p += mu * mi - lr * p.grad if opt.get("nesterov") else mi
             else:  # Keras 3's Adam
-                b1, b2, eps, lr = 0.9, 0.999, 1e-7, opt["lr"]
+                b1, b2, eps = 0.9, 0.999, 1e-7
                 alpha = lr * (1 - b2 ** step) ** 0.5 / (1 - b1 ** step)
                 for p, mi, vi in zip(params, m, v):
                     mi += (p.grad - mi) * (1 - b1)
@@ -197,7 +323,10 @@ def trajectory_case(case):
             for name, (mm, mv) in moving.items():
                 weights[name][2].copy_(mm)
                 weights[name][3].copy_(mv)
+    if any(opt.get(k) for k in ("clipnorm", "global_clipnorm", "clipvalue")):
+        assert clipped, f"{case['name']}: the clipping never acted"
     case["losses"] = losses
+    case["lrs"] = lrs
     case["final"] = {layer["name"]: [flat(w) for w in weights[layer["name"]]]
                      for layer in case["layers"] if layer["weights"]}
     return case
@@ -229,6 +358,7 @@ def dense(name, inputs, cin, cout, act="linear"):
 
 
 def cases():
+    global RNG
     x = rand(2, 7, 6, 3).tolist()
     out = []
 
@@ -271,7 +401,7 @@ def cases():
         if loss == "cce":
             bt = [np.eye(t_shape[-1])[RNG.integers(0, t_shape[-1], batch)].tolist()
                   for _ in range(steps)]
-        elif loss == "bce":
+        elif loss in ("bce", "dice", "bce-dice"):
             bt = [(RNG.random((batch, *t_shape)) > 0.5).astype(float).tolist()
                   for _ in range(steps)]
         else:
@@ -291,6 +421,53 @@ def cases():
     traj("classifier_adam", cls(), "cce", {"kind": "adam", "lr": 0.01}, (4, 4, 4), (3,))
     traj("regression_sgd_momentum", [conv("c", ["input"], 4, 2, k=3, act="tanh")], "mse",
          {"kind": "sgd", "lr": 0.05, "momentum": 0.8}, (4, 4, 4), (4, 4, 2))
+    # (Their numbers from a generator of their own: the cases above keep theirs.)
+    main_rng, RNG = RNG, np.random.default_rng(1919)
+    # Keras 3's AdamW (its default weight decay 0.004, then a large one), cosine decay with and
+    # without warmup, each kind of gradient clipping, decoupled weight decay on SGD.
+    traj("classifier_adamw_default_decay", cls(), "cce", {"kind": "adamw", "lr": 0.05},
+         (4, 4, 4), (3,), steps=6)
+    traj("seg_adamw_decay", seg(), "bce", {"kind": "adamw", "lr": 0.01, "weight_decay": 0.5},
+         (5, 5, 4), (5, 5, 1))
+    traj("seg_sgd_cosine_clipnorm", seg(), "bce",
+         {"kind": "sgd", "lr": 0.2, "momentum": 0.9, "clipnorm": 0.05,
+          "schedule": {"decay_steps": 4, "alpha": 0.1}}, (5, 5, 4), (5, 5, 1), steps=6)
+    traj("classifier_adam_warmup_global_clipnorm", cls(), "cce",
+         {"kind": "adam", "lr": 0.01, "global_clipnorm": 0.05,
+          "schedule": {"decay_steps": 3, "warmup_steps": 2, "warmup_target": 0.05}},
+         (4, 4, 4), (3,), steps=7)
+    traj("regression_sgd_clipvalue_decay", [conv("c", ["input"], 4, 2, k=3, act="tanh")], "mse",
+         {"kind": "sgd", "lr": 0.05, "clipvalue": 0.02, "weight_decay": 0.3},
+         (4, 4, 4), (4, 4, 2))
+    # Losses by output: a per-pixel softmax over 3 channels (logits, and a softmax output with
+    # cce), Dice and BCE + Dice (through an output's own sigmoid), and two heads on a shared
+    # trainable convolution trained together with loss weights.
+
+    def onehot_maps(batch, h, w, c, steps=4):
+        return [np.eye(c)[RNG.integers(0, c, (batch, h, w))].tolist() for _ in range(steps)]
+
+    def seg_c(c, act="linear"):
+        return [conv("c", ["input"], 4, 6, k=3), bn("b", ["c"], 6),
+                plain("r", "Activation", ["b"], activation="relu"),
+                conv("o", ["r"], 6, c, k=1, act=act)]
+    traj("map3_softmax_ce", seg_c(3), "softmax-ce", {"kind": "adam", "lr": 0.01}, (5, 5, 4),
+         (5, 5, 3))
+    out[-1]["batches_t"] = onehot_maps(3, 5, 5, 3)
+    traj("map3_softmax_output_cce", seg_c(3, "softmax"), "cce", {"kind": "sgd", "lr": 0.5},
+         (5, 5, 4), (5, 5, 3))
+    out[-1]["batches_t"] = onehot_maps(3, 5, 5, 3)
+    traj("seg_dice", seg_c(1), "dice", {"kind": "adam", "lr": 0.01}, (5, 5, 4), (5, 5, 1))
+    traj("seg_sigmoid_bce_dice", seg_c(1, "sigmoid"), "bce-dice", {"kind": "adam", "lr": 0.01},
+         (5, 5, 4), (5, 5, 1))
+    two = [conv("s", ["input"], 4, 5, k=3, act="relu"), conv("o", ["s"], 5, 1, k=1),
+           plain("p", "GlobalAveragePooling2D", ["s"]), dense("d", ["p"], 5, 3, act="softmax")]
+    traj("two_heads_weighted", two, "", {"kind": "adam", "lr": 0.01}, (5, 5, 4), (5, 5, 1))
+    heads = [{"output": "o", "loss": "bce", "weight": 1.0},
+             {"output": "d", "loss": "cce", "weight": 0.5}]
+    out[-1]["heads"] = heads
+    out[-1]["batches_t"] = [[(RNG.random((3, 5, 5, 1)) > 0.5).astype(float).tolist(),
+                             np.eye(3)[RNG.integers(0, 3, 3)].tolist()] for _ in range(4)]
+    RNG = main_rng
     return out
 
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "osh-node-text.h"
+#include "osh-op.h"
 
 /* ---- Families ---------------------------------------------------------------------------- */
 
@@ -134,6 +135,54 @@ module_prefix (const char *name, bool crowded)
   return prefix;
 }
 
+/* TensorFlow graphs (TF.js graph models) name nodes by name scope, without a leading '/':
+ * "StatefulPartitionedCall/model_1/block1_conv1_act/Relu". How many leading scopes every
+ * scoped name shares (the SavedModel's wrappers), so blocks start after them. */
+static int
+shared_scopes (const OshGraph *g)
+{
+  char **first = NULL;
+  int shared = -1;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const char *name = g->layers[i].name;
+      if (name[0] == '/' || !strchr (name, '/'))
+        continue;
+      char **tok = g_strsplit (name, "/", -1);
+      if (!first)
+        {
+          first = tok;
+          shared = (int) g_strv_length (tok) - 1;
+          continue;
+        }
+      int k = 0;
+      while (k < shared && tok[k] && strcmp (tok[k], first[k]) == 0)
+        k++;
+      shared = k;
+      g_strfreev (tok);
+    }
+  g_strfreev (first);
+  return shared < 0 ? 0 : shared;
+}
+
+/* The scope block of a TF node name: the scopes up to the first after the shared ones
+ * ("StatefulPartitionedCall/model_1/block1_conv1_act"), or NULL when the name is not deeper. */
+static char *
+scope_prefix (const char *name, int shared)
+{
+  char **tok = g_strsplit (name, "/", -1);
+  char *prefix = NULL;
+  if ((int) g_strv_length (tok) >= shared + 2)
+    {
+      char *saved = tok[shared + 1];
+      tok[shared + 1] = NULL;
+      prefix = g_strjoinv ("/", tok);
+      tok[shared + 1] = saved;
+    }
+  g_strfreev (tok);
+  return prefix;
+}
+
 /* The first path component of a module-path name ("/features/..." → "features"), or NULL. */
 static char *
 module_root (const char *name)
@@ -155,16 +204,16 @@ add_group (GArray *groups, OshGroupKind kind, char *name, int parent, int layer)
  * layers interleaved with others (mini_XCEPTION's block1_bn between unnamed convs). Such
  * a block collapsed into one box would feed itself, so it is not a group. */
 static bool
-block_leaks (const OshGrouping *gr, const OshGraph *g, int grp, const int *first,
-             const int *consumers, int *seen, int stamp)
+block_leaks (const int *member, const OshGraph *g, int grp, const int *first, const int *consumers,
+             int *seen, int stamp)
 {
   GArray *stack = g_array_new (FALSE, FALSE, sizeof (int));
   for (int n = 0; n < g->n_nodes; n++)
-    if (gr->layer_group[g->nodes[n].layer] == grp)
+    if (member[g->nodes[n].layer] == grp)
       for (int k = first[n]; k < first[n + 1]; k++)
         {
           int c = consumers[k];
-          if (gr->layer_group[g->nodes[c].layer] != grp && seen[c] != stamp)
+          if (member[g->nodes[c].layer] != grp && seen[c] != stamp)
             {
               seen[c] = stamp;
               g_array_append_val (stack, c);
@@ -178,7 +227,7 @@ block_leaks (const OshGrouping *gr, const OshGraph *g, int grp, const int *first
       for (int k = first[n]; k < first[n + 1] && !leaks; k++)
         {
           int c = consumers[k];
-          if (gr->layer_group[g->nodes[c].layer] == grp)
+          if (member[g->nodes[c].layer] == grp)
             leaks = true;
           else if (seen[c] != stamp)
             {
@@ -191,10 +240,10 @@ block_leaks (const OshGrouping *gr, const OshGraph *g, int grp, const int *first
   return leaks;
 }
 
-static void
-drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
+/* Consumers of each node, as offsets (first[n] .. first[n + 1]) into one array. */
+static int *
+consumer_lists (const OshGraph *g, int **consumers_out)
 {
-  /* Consumers of each node, as offsets (first[n] .. first[n + 1]) into one array. */
   int *first = g_new0 (int, g->n_nodes + 1);
   for (int n = 0; n < g->n_nodes; n++)
     for (int i = 0; i < g->nodes[n].n_inputs; i++)
@@ -208,13 +257,23 @@ drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
     for (int i = 0; i < g->nodes[n].n_inputs; i++)
       if (g->nodes[n].inputs[i].node >= 0 && g->nodes[n].inputs[i].node < g->n_nodes)
         consumers[fill[g->nodes[n].inputs[i].node]++] = n;
+  g_free (fill);
+  *consumers_out = consumers;
+  return first;
+}
+
+static void
+drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
+{
+  int *consumers = NULL;
+  int *first = consumer_lists (g, &consumers);
   int *seen = g_new0 (int, MAX (1, g->n_nodes));
   int *renumber = g_new (int, MAX (1, gr->n_groups));
   int kept = 0;
   for (int grp = 0; grp < gr->n_groups; grp++)
     {
       bool drop = gr->groups[grp].kind != OSH_GROUP_MODEL
-                  && block_leaks (gr, g, grp, first, consumers, seen, grp + 1);
+                  && block_leaks (gr->layer_group, g, grp, first, consumers, seen, grp + 1);
       renumber[grp] = drop ? -1 : kept;
       if (drop)
         {
@@ -247,9 +306,132 @@ drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
   gr->n_groups = kept;
   g_free (renumber);
   g_free (seen);
-  g_free (fill);
   g_free (consumers);
   g_free (first);
+}
+
+/* The stage a block belongs to: "block5a" → "block5" (EfficientNet's seven stages),
+ * "conv2_block1" → "conv2" (ResNet's); NULL when the name says none. Only the last path
+ * component is looked at; the model path in front is kept. */
+static char *
+stage_name (const char *block)
+{
+  const char *slash = strrchr (block, '/');
+  const char *last = slash ? slash + 1 : block;
+  size_t head = (size_t) (last - block);
+  const char *under = strstr (last, "_block");
+  if (under && under > last)
+    return g_strndup (block, head + (size_t) (under - last));
+  size_t n = strlen (last), k = n;
+  while (k > 0 && g_ascii_islower (last[k - 1]))
+    k--;
+  if (k == n || k == 0 || !g_ascii_isdigit (last[k - 1]))
+    return NULL;
+  return g_strndup (block, head + k);
+}
+
+/* Groups blocks of one stage ("block5a" ... "block5j" → "block5") so a big network shows a
+ * dozen boxes at the top level instead of 60. A stage must hold two blocks and be convex
+ * like a block (no path leaving it and coming back). Groups are reordered so parents still
+ * come before their children. */
+static void
+add_stages (OshGrouping *gr, const OshGraph *g)
+{
+  int n = gr->n_groups;
+  int *stage_of = g_new (int, MAX (1, n)); /* per group: its candidate stage, -1 for none */
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  GArray *parents = g_array_new (FALSE, FALSE, sizeof (int));
+  GArray *counts = g_array_new (FALSE, TRUE, sizeof (int));
+  for (int i = 0; i < n; i++)
+    {
+      stage_of[i] = -1;
+      char *name = gr->groups[i].kind == OSH_GROUP_BLOCK ? stage_name (gr->groups[i].name) : NULL;
+      if (!name)
+        continue;
+      for (guint s = 0; s < names->len && stage_of[i] < 0; s++)
+        if (!strcmp (g_ptr_array_index (names, s), name)
+            && g_array_index (parents, int, s) == gr->groups[i].parent)
+          stage_of[i] = (int) s;
+      if (stage_of[i] < 0)
+        {
+          stage_of[i] = (int) names->len;
+          g_ptr_array_add (names, name);
+          g_array_append_val (parents, gr->groups[i].parent);
+          g_array_set_size (counts, names->len);
+        }
+      else
+        g_free (name);
+      g_array_index (counts, int, stage_of[i])++;
+    }
+  int n_stages = (int) names->len;
+  /* Per layer its candidate stage, for the convexity check. */
+  int *member = g_new (int, MAX (1, g->n_layers));
+  for (int l = 0; l < g->n_layers; l++)
+    {
+      int grp = gr->layer_group[l];
+      member[l] = grp >= 0 ? stage_of[grp] : -1;
+    }
+  int *consumers = NULL;
+  int *first = n_stages ? consumer_lists (g, &consumers) : NULL;
+  int *seen = g_new0 (int, MAX (1, g->n_nodes));
+  bool *keep = g_new0 (bool, MAX (1, n_stages));
+  int kept = 0;
+  for (int s = 0; s < n_stages; s++)
+    {
+      keep[s] = g_array_index (counts, int, s) >= 2
+                && !block_leaks (member, g, s, first, consumers, seen, s + 1);
+      kept += keep[s];
+    }
+  if (kept > 0)
+    {
+      /* New order: each stage just before its first block. */
+      OshGroup *out = g_new0 (OshGroup, n + kept);
+      int *renumber = g_new (int, MAX (1, n));
+      int *stage_index = g_new (int, MAX (1, n_stages));
+      for (int s = 0; s < n_stages; s++)
+        stage_index[s] = -1;
+      int m = 0;
+      for (int i = 0; i < n; i++)
+        {
+          int s = stage_of[i];
+          if (s >= 0 && keep[s] && stage_index[s] < 0)
+            {
+              stage_index[s] = m;
+              out[m++] = (OshGroup){ .kind = OSH_GROUP_STAGE,
+                                     .name = g_strdup (g_ptr_array_index (names, s)),
+                                     .parent = gr->groups[i].parent,
+                                     .layer = -1 };
+            }
+          renumber[i] = m;
+          out[m++] = gr->groups[i];
+        }
+      for (int i = 0; i < m; i++)
+        if (out[i].kind != OSH_GROUP_STAGE && out[i].parent >= 0)
+          out[i].parent = renumber[out[i].parent];
+      for (int s = 0; s < n_stages; s++)
+        if (stage_index[s] >= 0 && out[stage_index[s]].parent >= 0)
+          out[stage_index[s]].parent = renumber[out[stage_index[s]].parent];
+      for (int i = 0; i < n; i++)
+        if (stage_of[i] >= 0 && keep[stage_of[i]])
+          out[renumber[i]].parent = stage_index[stage_of[i]];
+      for (int l = 0; l < g->n_layers; l++)
+        if (gr->layer_group[l] >= 0)
+          gr->layer_group[l] = renumber[gr->layer_group[l]];
+      g_free (gr->groups);
+      gr->groups = out;
+      gr->n_groups = m;
+      g_free (renumber);
+      g_free (stage_index);
+    }
+  g_free (keep);
+  g_free (seen);
+  g_free (first);
+  g_free (consumers);
+  g_free (member);
+  g_free (stage_of);
+  g_ptr_array_free (names, TRUE);
+  g_array_free (parents, TRUE);
+  g_array_free (counts, TRUE);
 }
 
 OshGrouping *
@@ -280,6 +462,9 @@ osh_grouping_new (const OshGraph *g)
   GHashTable *blocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GHashTable *counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   char **keys = g_new0 (char *, MAX (1, g->n_layers));
+  /* Flat names with '/' (ONNX module paths, TF name scopes) make blocks; Keras's are paths. */
+  bool scoped = !osh_dialect_of (g)->nested_paths;
+  int shared = scoped ? shared_scopes (g) : 0;
   GHashTable *roots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (int i = 0; i < g->n_layers; i++)
     {
@@ -302,6 +487,8 @@ osh_grouping_new (const OshGraph *g)
           prefix = module_prefix (l->name, crowded);
           g_free (top);
         }
+      else if (scoped && strchr (l->name, '/'))
+        prefix = scope_prefix (l->name, shared);
       else
         prefix = block_prefix (l->name);
       if (!prefix)
@@ -346,6 +533,7 @@ osh_grouping_new (const OshGraph *g)
   gr->n_groups = (int) groups->len;
   gr->groups = (OshGroup *) g_array_free (groups, FALSE);
   drop_nonconvex_blocks (gr, g);
+  add_stages (gr, g);
   for (int i = 0; i < g->n_layers; i++)
     for (int grp = gr->layer_group[i]; grp >= 0; grp = gr->groups[grp].parent)
       gr->groups[grp].n_layers++;
@@ -411,6 +599,17 @@ osh_grouping_collapse_kind (OshGrouping *gr, OshGroupKind kind, bool collapsed)
   for (int i = 0; gr && i < gr->n_groups; i++)
     if (gr->groups[i].kind == kind)
       gr->groups[i].collapsed = collapsed;
+}
+
+bool
+osh_grouping_overview (OshGrouping *gr, const OshGraph *g)
+{
+  if (!gr || g->n_layers <= OSH_OVERVIEW_ABOVE_LAYERS)
+    return false;
+  osh_grouping_collapse_kind (gr, OSH_GROUP_STAGE, true);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_BLOCK, true);
+  osh_grouping_collapse_kind (gr, OSH_GROUP_MODULE, true);
+  return true;
 }
 
 bool
@@ -572,8 +771,11 @@ group_item (Builder *b, int grp)
     }
   else
     {
-      it.subtitle = g_strdup_printf (
-          "%s · %d layers", group->kind == OSH_GROUP_MODULE ? "module" : "block", group->n_layers);
+      it.subtitle = g_strdup_printf ("%s · %d layers",
+                                     group->kind == OSH_GROUP_MODULE  ? "module"
+                                     : group->kind == OSH_GROUP_STAGE ? "stage"
+                                                                      : "block",
+                                     group->n_layers);
       int last = -1;
       for (int l = 0; l < g->n_layers; l++)
         if (osh_grouping_layer_in (b->gr, l, grp))
@@ -586,7 +788,18 @@ group_item (Builder *b, int grp)
       if (node >= 0)
         shape_text (g, (OshRef){ node, 0 }, shape, sizeof shape);
     }
-  it.shape_text = g_strdup (shape);
+  /* "in → out": what enters the group first (from outside it) and what leaves it. */
+  char in[128] = "";
+  for (int n = 0; n < g->n_nodes && !in[0]; n++)
+    if (osh_grouping_layer_in (b->gr, g->nodes[n].layer, grp))
+      for (int i = 0; i < g->nodes[n].n_inputs && !in[0]; i++)
+        {
+          OshRef r = g->nodes[n].inputs[i];
+          if (r.node >= 0 && r.node < g->n_nodes
+              && !osh_grouping_layer_in (b->gr, g->nodes[r.node].layer, grp))
+            shape_text (g, r, in, sizeof in);
+        }
+  it.shape_text = in[0] && shape[0] ? g_strdup_printf ("%s → %s", in, shape) : g_strdup (shape);
   measure (b, &it);
   g_array_append_val (b->items, it);
   b->group_item[grp] = (int) b->items->len - 1;
@@ -1048,6 +1261,78 @@ read_edge (OshLayoutEdge *e, Agedge_t *ge, double height)
     grow_rect (&e->bounds, e->label_pos.x + 4.2 * (double) strlen (e->label), e->label_pos.y + 10);
 }
 
+/* A point of the edge's Bézier chain at t in [0, 1] (over the whole chain). */
+static OshPoint
+edge_point (const OshLayoutEdge *e, double t)
+{
+  int segs = (e->n_points - 1) / 3;
+  if (segs < 1)
+    return e->points[0];
+  double at = CLAMP (t, 0, 1) * segs;
+  int k = MIN ((int) at, segs - 1);
+  double u = at - k, v = 1 - u;
+  const OshPoint *p = &e->points[3 * k];
+  return (OshPoint){
+    v * v * v * p[0].x + 3 * v * v * u * p[1].x + 3 * v * u * u * p[2].x + u * u * u * p[3].x,
+    v * v * v * p[0].y + 3 * v * v * u * p[1].y + 3 * v * u * u * p[2].y + u * u * u * p[3].y
+  };
+}
+
+static bool
+label_hits_box (const OshLayoutItem *items, int n_items, OshRect r)
+{
+  for (int i = 0; i < n_items; i++)
+    {
+      OshRect b = items[i].box;
+      if (r.x < b.x + b.w + 1 && b.x - 1 < r.x + r.w && r.y < b.y + b.h + 1 && b.y - 1 < r.y + r.h)
+        return true;
+    }
+  return false;
+}
+
+/* Shape labels never sit under a box (boxes are drawn over edges): each label goes beside
+ * its curve at the first place along it, from the middle outwards, right then left, that
+ * keeps clear of every box; a label with no such place is left out. Sizes are the scene's
+ * ("Sans 7", osh-scene.c). */
+static void
+place_edge_labels (Builder *b, const OshLayoutItem *items, int n_items, OshLayoutEdge *edges,
+                   int n_edges)
+{
+  static const double along[] = { 0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9 };
+  PangoLayout *pl = pango_layout_new (b->text);
+  PangoFontDescription *font = pango_font_description_from_string ("Sans 7");
+  pango_layout_set_font_description (pl, font);
+  pango_font_description_free (font);
+  for (int k = 0; k < n_edges; k++)
+    {
+      OshLayoutEdge *e = &edges[k];
+      if (!e->label || !*e->label || e->n_points < 4)
+        continue;
+      pango_layout_set_text (pl, e->label, -1);
+      int pw, ph;
+      pango_layout_get_pixel_size (pl, &pw, &ph);
+      OshRect r = { e->label_pos.x, e->label_pos.y, pw, ph };
+      e->label_w = pw;
+      e->label_h = ph;
+      if (!label_hits_box (items, n_items, r))
+        continue;
+      bool placed = false;
+      for (size_t a = 0; a < G_N_ELEMENTS (along) && !placed; a++)
+        for (int side = 0; side < 2 && !placed; side++)
+          {
+            OshPoint p = edge_point (e, along[a]);
+            r.x = side == 0 ? p.x + 4 : p.x - 4 - pw;
+            r.y = p.y - ph / 2.0;
+            placed = !label_hits_box (items, n_items, r);
+          }
+      if (placed)
+        e->label_pos = (OshPoint){ r.x, r.y };
+      else
+        e->label[0] = '\0';
+    }
+  g_object_unref (pl);
+}
+
 static bool
 run_graphviz (Builder *b, const char *dot, OshGraphLayout *lay, OshError *err)
 {
@@ -1092,9 +1377,16 @@ run_graphviz (Builder *b, const char *dot, OshGraphLayout *lay, OshError *err)
             read_edge (&edges[k], ge, height);
         }
     }
+  place_edge_labels (b, items, (int) b->items->len, edges, (int) b->edges->len);
   for (guint k = 0; k < b->edges->len; k++)
     if (edges[k].n_points)
       {
+        if (edges[k].label[0])
+          {
+            grow_rect (&edges[k].bounds, edges[k].label_pos.x, edges[k].label_pos.y);
+            grow_rect (&edges[k].bounds, edges[k].label_pos.x + edges[k].label_w,
+                       edges[k].label_pos.y + edges[k].label_h);
+          }
         grow_rect (&lay->bounds, edges[k].bounds.x, edges[k].bounds.y);
         grow_rect (&lay->bounds, edges[k].bounds.x + edges[k].bounds.w,
                    edges[k].bounds.y + edges[k].bounds.h);

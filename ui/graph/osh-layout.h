@@ -66,6 +66,7 @@ typedef enum
   OSH_GROUP_MODEL,  /* a nested model (a layer with is_model) */
   OSH_GROUP_BLOCK,  /* layers sharing a repeated-block name prefix: "block5a_", "conv2_block1_" */
   OSH_GROUP_MODULE, /* ONNX nodes sharing a module path: "/features/features.3/..." */
+  OSH_GROUP_STAGE,  /* blocks of one stage: "block5a" ... "block5j" → "block5" */
 } OshGroupKind;
 
 typedef struct
@@ -99,6 +100,13 @@ int osh_grouping_find (const OshGrouping *gr, const char *name);
 void osh_grouping_set_collapsed (OshGrouping *gr, int group, bool collapsed);
 /* Collapses or expands every group of one kind. */
 void osh_grouping_collapse_kind (OshGrouping *gr, OshGroupKind kind, bool collapsed);
+/* Big graphs open as an overview: above this many layers the window and `offshoot render`
+ * start with stages, blocks and modules collapsed (EfficientNetB7 expanded is 50,000 points
+ * tall, a hairline when fitted; collapsed, twenty boxes). */
+#define OSH_OVERVIEW_ABOVE_LAYERS 200
+/* Collapses stages, blocks and modules when the graph has more than
+ * OSH_OVERVIEW_ABOVE_LAYERS layers; returns whether it did. */
+bool osh_grouping_overview (OshGrouping *gr, const OshGraph *g);
 /* True when `group` or one of its ancestors is collapsed. */
 bool osh_grouping_hidden (const OshGrouping *gr, int group);
 /* The outermost collapsed group hiding `layer`, or -1 when the layer is visible. */
@@ -137,11 +145,12 @@ typedef struct
   int from, to;     /* item indices */
   OshPoint *points; /* cubic Bézier control points: 1 + 3k of them */
   int n_points;
-  bool arrow;         /* an arrowhead from points[n_points - 1] to arrow_tip */
-  OshPoint arrow_tip; /* touches the target box */
-  char *label;        /* the tensor shape carried, "" when unknown */
-  OshPoint label_pos; /* where the label's left edge sits (mid-curve, to the right) */
-  OshRect bounds;     /* covers the curve, arrowhead and label */
+  bool arrow;              /* an arrowhead from points[n_points - 1] to arrow_tip */
+  OshPoint arrow_tip;      /* touches the target box */
+  char *label;             /* the tensor shape carried, "" when unknown */
+  OshPoint label_pos;      /* the label's top-left corner: beside the curve, clear of every box */
+  double label_w, label_h; /* its size as the scene draws it */
+  OshRect bounds;          /* covers the curve, arrowhead and label */
 } OshLayoutEdge;
 
 typedef struct

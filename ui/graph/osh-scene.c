@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "osh-colormap.h"
 #include "osh-node-text.h"
 
 /* ---- Viewport ---------------------------------------------------------------------------- */
@@ -136,8 +137,11 @@ struct _OshScene
   PangoLayout **item_text; /* built on first draw, kept */
   PangoLayout **edge_text;
   PangoLayout **cluster_text;
+  PangoLayout **title_text; /* the title alone, for zoomed-out views */
   uint32_t *node_style;
   uint32_t *item_style;
+  uint32_t *item_fill;                        /* 0xRRGGBBAA per item, alpha 0: the family colour */
+  char *legend_title, *legend_lo, *legend_hi; /* the fills' legend in exports */
   Grid items, edges;
   unsigned *item_seen, *edge_seen, stamp; /* de-duplicates grid queries */
 };
@@ -250,6 +254,7 @@ osh_scene_new (OshGraphLayout *lay)
   s->item_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
   s->edge_text = g_new0 (PangoLayout *, MAX (1, lay->n_edges));
   s->cluster_text = g_new0 (PangoLayout *, MAX (1, lay->n_clusters));
+  s->title_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
   s->node_style = g_new0 (uint32_t, MAX (1, lay->n_nodes));
   s->item_style = g_new0 (uint32_t, MAX (1, lay->n_items));
   s->item_seen = g_new0 (unsigned, MAX (1, lay->n_items));
@@ -265,17 +270,23 @@ osh_scene_free (OshScene *s)
   if (!s)
     return;
   for (int i = 0; i < s->lay->n_items; i++)
-    g_clear_object (&s->item_text[i]);
+    {
+      g_clear_object (&s->item_text[i]);
+      g_clear_object (&s->title_text[i]);
+    }
   for (int i = 0; i < s->lay->n_edges; i++)
     g_clear_object (&s->edge_text[i]);
   for (int i = 0; i < s->lay->n_clusters; i++)
     g_clear_object (&s->cluster_text[i]);
   g_free (s->item_text);
+  g_free (s->title_text);
   g_free (s->edge_text);
   g_free (s->cluster_text);
   g_object_unref (s->text);
   g_free (s->node_style);
   g_free (s->item_style);
+  g_free (s->item_fill);
+  g_free (s->legend_title), g_free (s->legend_lo), g_free (s->legend_hi);
   g_free (s->item_seen);
   g_free (s->edge_seen);
   g_free (s->items.start);
@@ -318,6 +329,42 @@ update_item_styles (OshScene *s)
             s->item_style[it] &= ~(uint32_t) OSH_STYLE_UNUSED;
             break;
           }
+}
+
+void
+osh_scene_set_node_fills (OshScene *s, const uint32_t *rgba, int n)
+{
+  g_clear_pointer (&s->item_fill, g_free);
+  if (!rgba)
+    return;
+  int items = MAX (1, s->lay->n_items);
+  double *sum = g_new0 (double, 4 * (size_t) items);
+  s->item_fill = g_new0 (uint32_t, items);
+  for (int node = 0; node < MIN (n, s->lay->n_nodes); node++)
+    {
+      int it = s->lay->node_item[node];
+      if (it < 0 || !(rgba[node] & 0xff))
+        continue;
+      for (int k = 0; k < 3; k++)
+        sum[4 * it + k] += (rgba[node] >> (24 - 8 * k)) & 0xff;
+      sum[4 * it + 3] += 1;
+    }
+  for (int it = 0; it < s->lay->n_items; it++)
+    if (sum[4 * it + 3] > 0)
+      {
+        double c = sum[4 * it + 3];
+        s->item_fill[it] = (uint32_t) lround (sum[4 * it] / c) << 24
+                           | (uint32_t) lround (sum[4 * it + 1] / c) << 16
+                           | (uint32_t) lround (sum[4 * it + 2] / c) << 8 | 0xffu;
+      }
+  g_free (sum);
+}
+
+void
+osh_scene_set_fill_legend (OshScene *s, const char *title, const char *lo, const char *hi)
+{
+  g_free (s->legend_title), g_free (s->legend_lo), g_free (s->legend_hi);
+  s->legend_title = g_strdup (title), s->legend_lo = g_strdup (lo), s->legend_hi = g_strdup (hi);
 }
 
 void
@@ -468,6 +515,9 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
     }
   rounded_rect (cr, r, 4);
   Rgb fill = p->family[it->family];
+  if (s->item_fill && (s->item_fill[i] & 0xff))
+    fill = (Rgb){ (s->item_fill[i] >> 24) / 255.0, ((s->item_fill[i] >> 16) & 0xff) / 255.0,
+                  ((s->item_fill[i] >> 8) & 0xff) / 255.0 };
   if (st & (OSH_STYLE_DISCONNECTED | OSH_STYLE_FOREIGN_ROOT))
     fill = (Rgb){ fill.r * 0.6 + p->red.r * 0.4, fill.g * 0.6 + p->red.g * 0.4,
                   fill.b * 0.6 + p->red.b * 0.4 };
@@ -512,14 +562,48 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   if (!s->item_text[i])
     s->item_text[i] =
         osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text, it->params);
-  set_rgb (cr, p->text, alpha);
+  Rgb ink = p->text;
+  if (s->item_fill && (s->item_fill[i] & 0xff)
+      && 0.3 * fill.r + 0.59 * fill.g + 0.11 * fill.b < 0.45)
+    ink = (Rgb){ 1, 1, 1 }; /* a dark analysis colour: light text stays readable */
+  set_rgb (cr, ink, alpha);
   cairo_move_to (cr, r.x + OSH_NODE_PAD_X, r.y + OSH_NODE_PAD_Y);
   pango_cairo_show_layout (cr, s->item_text[i]);
 }
 
+/* Below full-text scale a box still says what it is: its title at a fixed screen size
+ * (ellipsized to the box), when the box is tall enough on screen to hold a line. */
+#define TITLE_PX 11.0
+
+static void
+draw_title (OshScene *s, cairo_t *cr, const Palette *p, const OshViewport *vp, int i)
+{
+  const OshLayoutItem *it = &s->lay->items[i];
+  double x, y;
+  osh_viewport_to_view (vp, it->box.x, it->box.y, &x, &y);
+  double w = it->box.w * vp->scale, h = it->box.h * vp->scale;
+  if (h < TITLE_PX + 2 || w < 3 * TITLE_PX)
+    return;
+  if (!s->title_text[i])
+    {
+      s->title_text[i] = small_text (s, "Sans Bold 11px", it->title);
+      pango_layout_set_ellipsize (s->title_text[i], PANGO_ELLIPSIZE_MIDDLE);
+    }
+  PangoLayout *pl = s->title_text[i];
+  /* Names may run past a narrow box (a chain has room on both sides); very long ones are
+   * shortened in the middle, where block names differ least. */
+  pango_layout_set_width (pl, (int) (MAX (w - 6, 150) * PANGO_SCALE));
+  int tw, th;
+  pango_layout_get_pixel_size (pl, &tw, &th);
+  uint32_t st = s->item_style[i];
+  set_rgb (cr, p->text, (st & OSH_STYLE_UNUSED) ? 0.35 : 1);
+  cairo_move_to (cr, x + (w - tw) / 2, y + (h - th) / 2);
+  pango_cairo_show_layout (cr, pl);
+}
+
 static int
-draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
-            bool text)
+draw_scene_full (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
+                 bool text, bool titles)
 {
   const Palette *p = s->dark ? &dark : &light;
   set_rgb (cr, p->background, 1);
@@ -543,16 +627,27 @@ draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, doub
   for (guint k = 0; k < items->len; k++)
     draw_item (s, cr, p, g_array_index (items, int, k), text);
   int drawn = (int) items->len;
-  g_array_free (items, TRUE);
   cairo_restore (cr);
+  if (!text && titles)
+    for (guint k = 0; k < items->len; k++)
+      draw_title (s, cr, p, vp, g_array_index (items, int, k));
+  g_array_free (items, TRUE);
   return drawn;
+}
+
+static int
+draw_scene (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
+            bool text)
+{
+  return draw_scene_full (s, cr, vp, view_w, view_h, text, true);
 }
 
 int
 osh_scene_draw (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h)
 {
-  /* Below ~4 px per line text is unreadable and the most expensive part: skip it. */
-  return draw_scene (s, cr, vp, view_w, view_h, vp->scale >= 0.4);
+  /* Below ~7 px per line the boxes' three lines are unreadable (and the most expensive
+   * part): the title alone is drawn then, at a readable size. */
+  return draw_scene (s, cr, vp, view_w, view_h, vp->scale >= OSH_SCENE_TEXT_SCALE);
 }
 
 static bool
@@ -611,10 +706,34 @@ osh_scene_query (const OshScene *s, OshRect world, int *out, int max)
 
 /* ---- Minimap ----------------------------------------------------------------------------- */
 
-static void
-minimap_fit (const OshScene *s, double w, double h, OshViewport *mv)
+/* The whole graph fitted, keeping its proportions; a graph too thin for that (a tall
+ * chain) is drawn wider and scrolls like a scrollbar's thumb: the part around the view shows,
+ * at the view's fraction of the height. Wider means filling the minimap's width, but never
+ * so close that the minimap shows less than four views' height of graph (it is for finding
+ * one's way). `vp` NULL: no view (the top, as wide as it fits). Returns whether it scrolls. */
+static bool
+minimap_fit (const OshScene *s, double w, double h, const OshViewport *vp, double view_w,
+             double view_h, OshViewport *mv)
 {
-  osh_viewport_fit (mv, s->lay->bounds, w, h, 4, 1e9);
+  OshRect b = s->lay->bounds;
+  osh_viewport_fit (mv, b, w, h, 4, 1e9);
+  if (b.w * mv->scale >= w * 0.4 || b.h < 1)
+    return false;
+  double fit = mv->scale;
+  OshRect v = vp ? osh_viewport_visible (vp, view_w, view_h) : (OshRect){ 0, 0, 0, 0 };
+  mv->scale = (w - 8) / MAX (1.0, b.w);
+  if (vp && v.h > 0)
+    mv->scale = MAX (fit, MIN (mv->scale, (h - 8) / (4 * v.h)));
+  double content = b.h * mv->scale;
+  mv->x = (w - b.w * mv->scale) / 2 - b.x * mv->scale;
+  if (content <= h - 8)
+    {
+      mv->y = (h - content) / 2 - b.y * mv->scale;
+      return false;
+    }
+  double frac = vp ? CLAMP ((v.y + v.h / 2 - b.y) / b.h, 0, 1) : 0;
+  mv->y = -frac * (content - h) - b.y * mv->scale;
+  return true;
 }
 
 void
@@ -623,7 +742,7 @@ osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshV
 {
   const Palette *p = s->dark ? &dark : &light;
   OshViewport mv;
-  minimap_fit (s, w, h, &mv);
+  minimap_fit (s, w, h, vp, view_w, view_h, &mv);
   cairo_save (cr);
   cairo_rectangle (cr, 0, 0, w, h);
   cairo_clip (cr);
@@ -670,29 +789,135 @@ osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshV
         cairo_rectangle (cr, b.x - 4, b.y - 4, b.w + 8, b.h + 8);
         cairo_fill (cr);
       }
+  cairo_restore (cr);
   if (vp)
     {
+      /* The view's rectangle, kept inside the minimap so all four sides show even when the
+       * view is wider than the graph. */
       OshRect v = osh_viewport_visible (vp, view_w, view_h);
-      cairo_rectangle (cr, v.x, v.y, v.w, v.h);
-      cairo_restore (cr);
-      cairo_save (cr);
+      double x0, y0, x1, y1;
+      osh_viewport_to_view (&mv, v.x, v.y, &x0, &y0);
+      osh_viewport_to_view (&mv, v.x + v.w, v.y + v.h, &x1, &y1);
+      x0 = CLAMP (x0, 1, w - 1), x1 = CLAMP (x1, 1, w - 1);
+      y0 = CLAMP (y0, 1, h - 1), y1 = CLAMP (y1, 1, h - 1);
+      cairo_rectangle (cr, x0, y0, MAX (x1 - x0, 2), MAX (y1 - y0, 2));
       set_rgb (cr, p->selected, 1);
       cairo_set_line_width (cr, 1.5);
       cairo_stroke (cr);
     }
-  cairo_restore (cr);
 }
 
 void
-osh_scene_minimap_to_world (const OshScene *s, double w, double h, double mx, double my, double *wx,
+osh_scene_minimap_to_world (const OshScene *s, double w, double h, const OshViewport *vp,
+                            double view_w, double view_h, double mx, double my, double *wx,
                             double *wy)
 {
   OshViewport mv;
-  minimap_fit (s, w, h, &mv);
+  if (minimap_fit (s, w, h, vp, view_w, view_h, &mv))
+    {
+      /* Scrolled: a point's height is a fraction of the graph's, as on a scrollbar (the
+       * only mapping that stays put while the minimap scrolls under a drag). */
+      OshRect b = s->lay->bounds;
+      osh_viewport_to_world (&mv, mx, my, wx, wy);
+      *wy = b.y + CLAMP (my / h, 0, 1) * b.h;
+      return;
+    }
   osh_viewport_to_world (&mv, mx, my, wx, wy);
 }
 
 /* ---- Export ------------------------------------------------------------------------------ */
+
+/* Writes a layout's lines as SVG <text> elements at (x, y) in points (the layout's top-left),
+ * scaled like the drawing: text stays text, searchable and selectable in a browser. */
+static void
+svg_text (GString *out, PangoLayout *pl, const OshViewport *vp, double x, double y,
+          const char *fill)
+{
+  const char *all = pango_layout_get_text (pl);
+  PangoLayoutIter *iter = pango_layout_get_iter (pl);
+  do
+    {
+      PangoLayoutLine *line = pango_layout_iter_get_line_readonly (iter);
+      if (line->length <= 0)
+        continue;
+      double size = 9, bold = false, italic = false;
+      PangoLayoutRun *run = pango_layout_iter_get_run_readonly (iter);
+      if (run && run->item && run->item->analysis.font)
+        {
+          PangoFontDescription *fd = pango_font_describe (run->item->analysis.font);
+          size = pango_font_description_get_size (fd) / (double) PANGO_SCALE;
+          bold = pango_font_description_get_weight (fd) >= PANGO_WEIGHT_BOLD;
+          italic = pango_font_description_get_style (fd) != PANGO_STYLE_NORMAL;
+          pango_font_description_free (fd);
+        }
+      PangoRectangle logical;
+      pango_layout_iter_get_line_extents (iter, NULL, &logical);
+      double bx = x + logical.x / (double) PANGO_SCALE;
+      double by = y + pango_layout_iter_get_baseline (iter) / (double) PANGO_SCALE;
+      char *text = g_markup_escape_text (all + line->start_index, line->length);
+      char vx[G_ASCII_DTOSTR_BUF_SIZE], vy[G_ASCII_DTOSTR_BUF_SIZE], vs[G_ASCII_DTOSTR_BUF_SIZE];
+      g_string_append_printf (out,
+                              "<text x=\"%s\" y=\"%s\" font-family=\"sans-serif\" "
+                              "font-size=\"%s\"%s%s fill=\"%s\">%s</text>\n",
+                              g_ascii_formatd (vx, sizeof vx, "%.2f", bx * vp->scale + vp->x),
+                              g_ascii_formatd (vy, sizeof vy, "%.2f", by * vp->scale + vp->y),
+                              g_ascii_formatd (vs, sizeof vs, "%.2f", size * vp->scale),
+                              bold ? " font-weight=\"bold\"" : "",
+                              italic ? " font-style=\"italic\"" : "", fill, text);
+      g_free (text);
+    }
+  while (pango_layout_iter_next_line (iter));
+  pango_layout_iter_free (iter);
+}
+
+static void
+svg_color (char *buf, size_t n, Rgb c)
+{
+  g_snprintf (buf, n, "#%02x%02x%02x", (int) (c.r * 255 + 0.5), (int) (c.g * 255 + 0.5),
+              (int) (c.b * 255 + 0.5));
+}
+
+/* Every label of the scene as <text>, in drawing order (frames, edges, boxes). */
+static void
+svg_labels (OshScene *s, GString *out, const OshViewport *vp)
+{
+  const Palette *p = s->dark ? &dark : &light;
+  char text[8], muted[8];
+  svg_color (text, sizeof text, p->text);
+  svg_color (muted, sizeof muted, p->muted);
+  for (int i = 0; i < s->lay->n_clusters; i++)
+    {
+      const OshLayoutCluster *cl = &s->lay->clusters[i];
+      if (!s->cluster_text[i])
+        s->cluster_text[i] = small_text (s, "Sans Italic 9", cl->label);
+      svg_text (out, s->cluster_text[i], vp, cl->box.x + 6, cl->box.y + 3, muted);
+    }
+  for (int i = 0; i < s->lay->n_edges; i++)
+    {
+      const OshLayoutEdge *e = &s->lay->edges[i];
+      if (!e->label || !*e->label)
+        continue;
+      if (!s->edge_text[i])
+        s->edge_text[i] = small_text (s, "Sans 7", e->label);
+      svg_text (out, s->edge_text[i], vp, e->label_pos.x, e->label_pos.y, muted);
+    }
+  for (int i = 0; i < s->lay->n_items; i++)
+    {
+      const OshLayoutItem *it = &s->lay->items[i];
+      if (!s->item_text[i])
+        s->item_text[i] =
+            osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text, it->params);
+      svg_text (out, s->item_text[i], vp, it->box.x + OSH_NODE_PAD_X, it->box.y + OSH_NODE_PAD_Y,
+                text);
+    }
+}
+
+static cairo_status_t
+append_bytes (void *closure, const unsigned char *data, unsigned int length)
+{
+  g_string_append_len (closure, (const char *) data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
 
 bool
 osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
@@ -707,18 +932,23 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   g_free (ext);
   if (!png && !svg && !pdf)
     return osh_fail (err, OSH_ERR_USAGE, "%s: unknown image type (use .png, .svg or .pdf)", path);
-  /* Cairo images stop at 32767 pixels a side; PDF viewers at 200 inches (14,400 pt). */
-  double limit = png ? 32000 : pdf ? 14400 : 1e7;
+  /* PNG: a cap that image viewers open and that stays a few hundred MB of pixels (cairo
+   * stops at 32767 a side); PDF viewers stop at 200 inches (14,400 pt). */
+  double limit = png ? OSH_SCENE_PNG_MAX : pdf ? 14400 : 1e7;
   double big = MAX (b.w, b.h) * scale + 2 * margin;
   if (big > limit)
     scale *= (limit - 2 * margin) / (big - 2 * margin);
   double w = ceil (b.w * scale + 2 * margin), h = ceil (b.h * scale + 2 * margin);
+  const double legend_h = s->legend_title ? 56 : 0; /* a band below the graph */
+  if (legend_h > 0)
+    w = MAX (w, 260), h += legend_h;
 
   cairo_surface_t *surface;
+  GString *svg_out = svg ? g_string_new (NULL) : NULL;
   if (png)
     surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) w, (int) h);
   else if (svg)
-    surface = cairo_svg_surface_create (path, w, h);
+    surface = cairo_svg_surface_create_for_stream (append_bytes, svg_out, w, h);
   else
     surface = cairo_pdf_surface_create (path, w, h);
   if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
@@ -726,12 +956,18 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
       bool ok = osh_fail (err, OSH_ERR_IO, "%s: cannot create a %.0f × %.0f image: %s", path, w, h,
                           cairo_status_to_string (cairo_surface_status (surface)));
       cairo_surface_destroy (surface);
+      if (svg_out)
+        g_string_free (svg_out, TRUE);
       return ok;
     }
   cairo_t *cr = cairo_create (surface);
   OshViewport vp = { margin - b.x * scale, margin - b.y * scale, scale };
-  /* Vector files are zoomed in a viewer: they always carry the text. */
-  draw_scene (s, cr, &vp, w, h, !png || scale >= 0.4);
+  /* Vector files are zoomed in a viewer: they always carry the text. SVG gets it as
+   * <text> elements (cairo would draw glyph outlines: not searchable or selectable). */
+  draw_scene_full (s, cr, &vp, w, h, pdf || (png && scale >= OSH_SCENE_TEXT_SCALE), !svg);
+  if (legend_h > 0)
+    osh_colormap_draw_bar (cr, margin, h - legend_h + 18, 220, 14, s->legend_title, s->legend_lo,
+                           s->legend_hi, s->dark);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
   cairo_status_t st = CAIRO_STATUS_SUCCESS;
@@ -741,6 +977,26 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   if (st == CAIRO_STATUS_SUCCESS)
     st = cairo_surface_status (surface);
   cairo_surface_destroy (surface);
+  if (svg_out)
+    {
+      const char *end = g_strrstr (svg_out->str, "</svg>");
+      GString *labels = g_string_new (NULL);
+      svg_labels (s, labels, &vp);
+      if (end)
+        g_string_insert_len (svg_out, end - svg_out->str, labels->str, labels->len);
+      g_string_free (labels, TRUE);
+      GError *error = NULL;
+      /* g_file_set_contents writes a temporary file and renames it. */
+      if (st == CAIRO_STATUS_SUCCESS
+          && !g_file_set_contents (path, svg_out->str, svg_out->len, &error))
+        {
+          bool ok = osh_fail (err, OSH_ERR_IO, "%s: %s", path, error->message);
+          g_error_free (error);
+          g_string_free (svg_out, TRUE);
+          return ok;
+        }
+      g_string_free (svg_out, TRUE);
+    }
   if (st != CAIRO_STATUS_SUCCESS)
     return osh_fail (err, OSH_ERR_IO, "%s: writing the image failed: %s", path,
                      cairo_status_to_string (st));

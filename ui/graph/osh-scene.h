@@ -60,6 +60,9 @@ typedef enum
 
 /* ---- Scene ------------------------------------------------------------------------------- */
 
+/* Below this scale a box shows only its title, at a fixed 11 px, when it is tall enough. */
+#define OSH_SCENE_TEXT_SCALE 0.75
+
 typedef struct _OshScene OshScene;
 
 OshScene *osh_scene_new (OshGraphLayout *lay); /* takes ownership of `lay` */
@@ -72,6 +75,13 @@ void osh_scene_set_styles (OshScene *scene, const uint32_t *styles, int n);
 /* Changes one node's flags (hover, selection) without copying the array. */
 void osh_scene_set_node_style (OshScene *scene, int node, uint32_t style);
 uint32_t osh_scene_item_style (const OshScene *scene, int item);
+
+/* Fill colours from an analysis (probe accuracy: osh-colormap.h), one 0xRRGGBBAA word per IR
+ * node; alpha 0 keeps the family colour; NULL clears. A collapsed group shows the mean of its
+ * coloured members. Highlight outlines still draw on top. */
+void osh_scene_set_node_fills (OshScene *scene, const uint32_t *rgba, int n);
+/* A colour-bar legend for those fills in exported images (below the graph); NULL title: none. */
+void osh_scene_set_fill_legend (OshScene *scene, const char *title, const char *lo, const char *hi);
 
 /* Draws the part of the scene visible in a view_w × view_h view (background included).
  * Returns the number of items drawn. */
@@ -86,13 +96,22 @@ int osh_scene_hit_group (const OshScene *scene, const OshViewport *vp, double vx
 /* Items whose boxes intersect `world`: writes up to `max` indices, returns how many there are. */
 int osh_scene_query (const OshScene *scene, OshRect world, int *out, int max);
 
-/* The whole graph shrunk into w × h (boxes only), with the view's rectangle outlined. */
+/* The whole graph shrunk into w × h (boxes only, proportions kept), with the view's rectangle
+ * outlined; a graph too thin to show so (a tall chain) is drawn wider and scrolls with the
+ * view, always showing at least four views' height around it. */
 void osh_scene_draw_minimap (OshScene *scene, cairo_t *cr, double w, double h,
                              const OshViewport *vp, double view_w, double view_h);
-/* The world point under a minimap point, for click-to-jump. */
-void osh_scene_minimap_to_world (const OshScene *scene, double w, double h, double mx, double my,
-                                 double *wx, double *wy);
+/* The world point under a minimap point, for click-to-jump (`vp` and the view size as given
+ * to osh_scene_draw_minimap). A tall graph's minimap scrolls: its height maps to the graph's
+ * like a scrollbar's, so the point stays under the pointer while a drag scrolls it. */
+void osh_scene_minimap_to_world (const OshScene *scene, double w, double h, const OshViewport *vp,
+                                 double view_w, double view_h, double mx, double my, double *wx,
+                                 double *wy);
+
+/* The longest side of an exported PNG, in pixels: bigger scenes are scaled down to it. */
+#define OSH_SCENE_PNG_MAX 16384.0
 
 /* Writes the whole scene to PNG, SVG or PDF (chosen by the name's extension) at `scale`
- * (1.0 = one pixel per point for PNG). */
+ * (1.0 = one pixel per point for PNG), as it is collapsed. SVG keeps every label as a
+ * <text> element; a PNG's longest side is at most OSH_SCENE_PNG_MAX. */
 bool osh_scene_export (OshScene *scene, const char *path, double scale, OshError *err);

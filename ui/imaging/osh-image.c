@@ -252,14 +252,16 @@ input_shape (const OshGraph *g, OshShape *s)
 }
 
 /* A Keras Rescaling/Normalization layer, or what exporters make of a Rescaling(1/255) or
- * (1/127.5): a Mul by a scalar of at most 1/100 or a Div by one of at least 100 (ONNX
- * exports, Offshoot's own included, name no layer class, so the value tells). */
+ * (1/127.5): a Mul by a scalar of at most 1/100 or a Div (TF: RealDiv) by one of at least 100
+ * (ONNX exports, Offshoot's own included, and TF graphs name no layer class, so the value
+ * tells). */
 static bool
 is_normalizing (const OshLayer *l)
 {
   if (strcmp (l->class_name, "Rescaling") == 0 || strcmp (l->class_name, "Normalization") == 0)
     return true;
-  bool mul = strcmp (l->class_name, "Mul") == 0, div = strcmp (l->class_name, "Div") == 0;
+  bool mul = strcmp (l->class_name, "Mul") == 0;
+  bool div = strcmp (l->class_name, "Div") == 0 || strcmp (l->class_name, "RealDiv") == 0; /* TF */
   if (!(mul || div) || l->n_weights != 1 || !l->weights[0].value || !l->weights[0].value->data
       || osh_tensor_numel (l->weights[0].value) != 1)
     return false;
@@ -325,7 +327,11 @@ osh_preprocess_propose (const OshGraph *g, OshPreprocess *pp)
     pp->height = pp->width = 0, h = w = 1; /* open sizes: the picture's own */
   if (c == 1 || c == 3)
     pp->channels = (int) c;
-  pp->model_normalizes = starts_with_normalization (g, g->inputs[0].node, 0);
+  /* An integer input (a TF graph model's int32 Placeholder, MoveNet's) takes pixels 0..255. */
+  const char *dtype =
+      osh_config_string (g->layers[g->nodes[g->inputs[0].node].layer].config, "dtype", "float32");
+  pp->model_normalizes =
+      strcmp (dtype, "int32") == 0 || starts_with_normalization (g, g->inputs[0].node, 0);
   if (pp->model_normalizes)
     pp->scale = 1.0f;
   return h > 0 && w > 0 && (c == 1 || c == 3);

@@ -6,11 +6,20 @@
 
 #include "osh-class-names.h"
 #include "osh-default-model.h"
+#include "osh-model.h"
+
+/* Where the view looked (offshoot_document_set_view). */
+typedef struct
+{
+  double cx, cy, zoom;
+  gboolean set;
+} View;
 
 typedef struct
 {
   OshGraphHandle *graph;
   char *selection; /* layer path, or NULL */
+  View view;
 } Step;
 
 struct _OffshootDocument
@@ -24,6 +33,7 @@ struct _OffshootDocument
   char *title;
   GArray *undo, *redo; /* Step, most recent last */
   char *selection;
+  View view; /* of the current graph */
 
   OshPreprocess pp;
   char *class_names;
@@ -195,6 +205,32 @@ offshoot_document_mark_saved (OffshootDocument *self, const char *path)
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MODIFIED]);
 }
 
+/* ---- Weights ----------------------------------------------------------------------------- */
+
+gboolean
+offshoot_document_has_weights (OffshootDocument *self)
+{
+  return !osh_model_weights_pending (self->graph->graph);
+}
+
+gboolean
+offshoot_document_take_weights (OffshootDocument *self, OshGraphHandle *h)
+{
+  /* Only the graph as opened: an edit made from the weightless graph would carry none. */
+  if (self->graph != self->original || self->saved != self->original || self->undo->len > 0
+      || self->redo->len > 0)
+    return FALSE;
+  osh_graph_handle_ref (h);
+  osh_graph_handle_unref (self->original);
+  osh_graph_handle_unref (self->saved);
+  osh_graph_handle_unref (self->graph);
+  self->original = h;
+  self->saved = osh_graph_handle_ref (h);
+  self->graph = osh_graph_handle_ref (h);
+  g_signal_emit (self, signals[SIGNAL_GRAPH_CHANGED], 0);
+  return TRUE;
+}
+
 /* ---- Selection --------------------------------------------------------------------------- */
 
 static gboolean
@@ -228,6 +264,21 @@ offshoot_document_get_selected_layer (OffshootDocument *self)
   return self->selection ? osh_graph_find_path (self->graph->graph, self->selection) : -1;
 }
 
+void
+offshoot_document_set_view (OffshootDocument *self, double cx, double cy, double zoom)
+{
+  self->view = (View){ cx, cy, zoom, TRUE };
+}
+
+gboolean
+offshoot_document_get_view (OffshootDocument *self, double *cx, double *cy, double *zoom)
+{
+  *cx = self->view.cx;
+  *cy = self->view.cy;
+  *zoom = self->view.zoom;
+  return self->view.set;
+}
+
 /* ---- History ----------------------------------------------------------------------------- */
 
 static void
@@ -246,7 +297,7 @@ replace_graph (OffshootDocument *self, OshGraphHandle *h, const char *select)
 static void
 push (GArray *stack, OffshootDocument *self)
 {
-  Step s = { osh_graph_handle_ref (self->graph), g_strdup (self->selection) };
+  Step s = { osh_graph_handle_ref (self->graph), g_strdup (self->selection), self->view };
   g_array_append_val (stack, s);
 }
 
@@ -256,6 +307,7 @@ offshoot_document_apply (OffshootDocument *self, OshGraphHandle *h, const char *
   push (self->undo, self);
   g_array_set_size (self->redo, 0);
   g_autofree char *keep = g_strdup (select ? select : self->selection);
+  self->view.set = FALSE; /* the new graph is seen where the view is now */
   replace_graph (self, h, keep);
 }
 
@@ -270,6 +322,7 @@ step (OffshootDocument *self, GArray *from, GArray *to)
   g_array_set_size (from, from->len - 1);
   g_array_set_clear_func (from, (GDestroyNotify) step_clear);
   push (to, self);
+  self->view = s.view;
   replace_graph (self, s.graph, s.selection);
   step_clear (&s);
   return TRUE;

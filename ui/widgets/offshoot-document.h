@@ -34,6 +34,15 @@ const char *offshoot_document_get_spec (OffshootDocument *self);
  * of a model made in the window. */
 char *offshoot_document_dup_display_name (OffshootDocument *self);
 
+/* Weights. A document opened graph first (osh_model_load_graph) has the structure and the
+ * weights' shapes, not their values: enough to draw and explore, not to run, export or show
+ * weight statistics. The window reads the values on a worker and hands them over here. */
+gboolean offshoot_document_has_weights (OffshootDocument *self);
+/* `h` (a ref is taken) is the same graph with its weights: it replaces the graph as opened
+ * (no undo step, not a modification) and "graph-changed" is emitted. FALSE, and nothing
+ * changes, when the document was edited meanwhile. */
+gboolean offshoot_document_take_weights (OffshootDocument *self, OshGraphHandle *h);
+
 /* Edited since it was opened or last saved. */
 gboolean offshoot_document_is_modified (OffshootDocument *self);
 /* The current graph was saved to `path` (it is now the unmodified state). */
@@ -47,6 +56,12 @@ gboolean offshoot_document_can_undo (OffshootDocument *self);
 gboolean offshoot_document_can_redo (OffshootDocument *self);
 gboolean offshoot_document_undo (OffshootDocument *self);
 gboolean offshoot_document_redo (OffshootDocument *self);
+
+/* Where the graph view looked at the current graph (a world point at the centre and a zoom),
+ * kept with it in the history: undo and redo bring the view back with the graph. The window
+ * records it before each step; FALSE when none was recorded for the current graph. */
+void offshoot_document_set_view (OffshootDocument *self, double cx, double cy, double zoom);
+gboolean offshoot_document_get_view (OffshootDocument *self, double *cx, double *cy, double *zoom);
 
 /* The selected layer's path, or NULL; always a layer of the current graph. */
 const char *offshoot_document_get_selection (OffshootDocument *self);

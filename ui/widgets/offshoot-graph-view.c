@@ -1,13 +1,17 @@
 /* offshoot-graph-view.c — drawing and input for the layer graph.
  *
- * Drawing: the scene renders the visible part into a cairo render node that is cached until
- * the layout, the camera, the size or the styles change; the hover outline and the minimap
- * are drawn on top each frame, so moving the pointer never redraws the graph.
+ * Drawing: with a GPU renderer the scene is rasterized into a texture (a tile) kept until the
+ * layout, the zoom, the size or the styles change; panning only moves the tile, which is
+ * rendered with a margin around the view once a pan starts, so a drag costs a texture draw per
+ * frame. With GSK's cairo renderer the visible part is recorded each frame and replayed
+ * (a texture costs more there). tools/frame-bench.py measures both. The hover outline and the
+ * minimap are drawn on top each frame.
  * Layout: one worker thread owns graphviz for the whole process (it is not thread-safe). */
 #include "offshoot-graph-view.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "osh-layout.h"
 #include "osh-scene.h"
@@ -32,19 +36,36 @@ struct _OffshootGraphView
   gboolean fit_pending;
 
   OshCamera cam;
-  GskRenderNode *cache; /* the scene at the current camera and size */
+  GdkTexture *tile;    /* the scene rasterized around the view */
+  OshViewport tile_vp; /* world → tile pixels (logical) it was drawn with */
+  double tile_w, tile_h;
+  uint32_t *fills; /* per IR node fill colours (set_fills), or NULL */
+  int n_fills;
 
   uint32_t *base_styles; /* from the window, per IR node */
   int n_base;
   gboolean dark;
 
   int selected_layer;
+  int selected_group; /* a collapsed block or stage clicked, -1 for none */
   int hover_item;
   double pointer_x, pointer_y;
 
-  /* Search. */
-  GArray *matches; /* item indices */
+  /* Search: matches are layers, found in collapsed groups too. */
+  GArray *matches; /* layer indices */
   int match_pos;
+  char *search_text;
+  OshGraphHandle *search_graph; /* the graph the matches index (not a reference) */
+  int reveal_layer;             /* fly to it once the layout that expands it is up */
+
+  /* OFFSHOOT_FRAME_TIMES: each frame's draw time on stderr. */
+  gboolean frame_times;
+  gint64 paint_start;
+  double paint_cpu_start; /* the main thread's CPU seconds: a busy machine does not inflate it */
+  gboolean drew_this_frame;
+  double scene_ms;
+  gulong before_paint_id, after_paint_id;
+  GdkFrameClock *timed_clock;
 
   /* Drag and pinch. */
   double drag_cx, drag_cy;
@@ -68,6 +89,7 @@ enum
 {
   SIGNAL_LAYER_SELECTED,
   SIGNAL_LAYOUT_DONE,
+  SIGNAL_GROUP_SELECTED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -132,7 +154,7 @@ layout_of (OffshootGraphView *self)
 static void
 invalidate (OffshootGraphView *self)
 {
-  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  g_clear_object (&self->tile);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -145,20 +167,23 @@ push_styles (OffshootGraphView *self)
   g_autofree uint32_t *styles = g_new0 (uint32_t, MAX (g->n_nodes, 1));
   for (int i = 0; i < g->n_nodes && i < self->n_base; i++)
     styles[i] = self->base_styles[i];
-  for (int i = 0; i < g->n_nodes; i++)
-    if (self->selected_layer >= 0 && g->nodes[i].layer == self->selected_layer)
-      styles[i] |= OSH_STYLE_SELECTED;
-  const OshGraphLayout *lay = layout_of (self);
+  g_autofree gboolean *hit = g_new0 (gboolean, MAX (g->n_layers, 1));
   for (guint m = 0; self->matches && m < self->matches->len; m++)
     {
-      int item = g_array_index (self->matches, int, m);
-      int node = lay->items[item].node;
-      if (node >= 0)
-        styles[node] |= OSH_STYLE_SEARCH_HIT;
-      else if (lay->items[item].group >= 0)
-        for (int i = 0; i < g->n_nodes; i++)
-          if (lay->node_item[i] == item)
-            styles[i] |= OSH_STYLE_SEARCH_HIT;
+      int layer = g_array_index (self->matches, int, m);
+      if (layer >= 0 && layer < g->n_layers)
+        hit[layer] = TRUE;
+    }
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      int layer = g->nodes[i].layer;
+      if ((self->selected_layer >= 0 && layer == self->selected_layer)
+          || (self->selected_group >= 0
+              && osh_grouping_layer_in (self->grouping, layer, self->selected_group)))
+        styles[i] |= OSH_STYLE_SELECTED;
+      /* A collapsed group shows its members' hits: search lights up the block. */
+      if (hit[layer])
+        styles[i] |= OSH_STYLE_SEARCH_HIT;
     }
   osh_scene_set_styles (self->scene, styles, g->n_nodes);
   invalidate (self);
@@ -173,6 +198,25 @@ offshoot_graph_view_set_styles (OffshootGraphView *self, const uint32_t *styles,
   if (styles && n > 0)
     self->base_styles = g_memdup2 (styles, sizeof (uint32_t) * n);
   push_styles (self);
+}
+
+void
+offshoot_graph_view_set_fills (OffshootGraphView *self, const uint32_t *rgba, int n)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  g_clear_pointer (&self->fills, g_free);
+  self->n_fills = rgba ? n : 0;
+  if (rgba && n > 0)
+    self->fills = g_memdup2 (rgba, sizeof (uint32_t) * (size_t) n);
+  if (self->scene)
+    osh_scene_set_node_fills (self->scene, self->fills, self->n_fills);
+  invalidate (self);
+}
+
+uint32_t
+offshoot_graph_view_get_fill (OffshootGraphView *self, int node)
+{
+  return self->fills && node >= 0 && node < self->n_fills ? self->fills[node] : 0;
 }
 
 void
@@ -202,10 +246,12 @@ stop_fly (OffshootGraphView *self)
   self->fly_tick = 0;
 }
 
+/* The tile stays: the next frame moves it, or draws a new one when the zoom changed or the
+ * view left it. */
 static void
 camera_changed (OffshootGraphView *self)
 {
-  invalidate (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static gboolean
@@ -293,6 +339,15 @@ offshoot_graph_view_get_camera (OffshootGraphView *self)
   return &self->cam;
 }
 
+void
+offshoot_graph_view_set_camera (OffshootGraphView *self, double cx, double cy, double zoom)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  stop_fly (self);
+  osh_camera_center_on (&self->cam, cx, cy, zoom);
+  camera_changed (self);
+}
+
 /* ---- Layout results ---------------------------------------------------------------------- */
 
 static int
@@ -340,14 +395,23 @@ layout_done (GObject *source, GAsyncResult *res, gpointer data)
   g_clear_pointer (&self->scene, osh_scene_free);
   self->scene = osh_scene_new (lay);
   osh_scene_set_dark (self->scene, self->dark);
+  osh_scene_set_node_fills (self->scene, self->fills, self->n_fills);
   self->hover_item = -1;
-  if (self->matches)
-    g_array_set_size (self->matches, 0);
+  if (self->search_graph != self->graph)
+    {
+      g_array_set_size (self->matches, 0);
+      self->match_pos = -1;
+    }
   osh_camera_set_world (&self->cam, lay->bounds.x, lay->bounds.y, lay->bounds.w, lay->bounds.h);
   if (self->fit_pending)
     osh_camera_home (&self->cam);
   self->fit_pending = FALSE;
+  if (self->selected_group >= 0 && layout_of (self)->group_item[self->selected_group] < 0)
+    self->selected_group = -1; /* expanded: no longer a box */
   push_styles (self);
+  if (self->reveal_layer >= 0)
+    fly_to_item (self, item_of_layer (self, self->reveal_layer));
+  self->reveal_layer = -1;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_signal_emit (self, signals[SIGNAL_LAYOUT_DONE], 0);
 }
@@ -393,8 +457,11 @@ offshoot_graph_view_set_graph (OffshootGraphView *self, OshGraphHandle *h, gbool
       g_clear_pointer (&self->grouping, osh_grouping_free);
       if (h)
         self->grouping = osh_grouping_new (h->graph);
+      if (h)
+        osh_grouping_overview (self->grouping, h->graph);
       self->fit_pending = TRUE;
       self->selected_layer = -1;
+      self->selected_group = -1;
     }
   else
     {
@@ -408,6 +475,7 @@ offshoot_graph_view_set_graph (OffshootGraphView *self, OshGraphHandle *h, gbool
         }
       g_clear_pointer (&self->grouping, osh_grouping_free);
       self->grouping = fresh;
+      self->selected_group = -1;
     }
   g_clear_pointer (&self->base_styles, g_free);
   self->n_base = 0;
@@ -432,6 +500,21 @@ offshoot_graph_view_get_error (OffshootGraphView *self)
   return self->error;
 }
 
+const OshGraphLayout *
+offshoot_graph_view_get_layout (OffshootGraphView *self)
+{
+  return layout_of (self);
+}
+
+gboolean
+offshoot_graph_view_blocks_collapsed (OffshootGraphView *self)
+{
+  for (int i = 0; self->grouping && i < self->grouping->n_groups; i++)
+    if (self->grouping->groups[i].kind != OSH_GROUP_MODEL && self->grouping->groups[i].collapsed)
+      return TRUE;
+  return FALSE;
+}
+
 int
 offshoot_graph_view_count_items (OffshootGraphView *self)
 {
@@ -444,7 +527,12 @@ offshoot_graph_view_collapse_blocks (OffshootGraphView *self, gboolean collapsed
 {
   if (!self->grouping)
     return;
+  /* Keras blocks and ONNX modules alike (as `offshoot render --collapse-blocks`); stages
+   * hold blocks: they open with them (they close only in the overview). */
   osh_grouping_collapse_kind (self->grouping, OSH_GROUP_BLOCK, collapsed);
+  osh_grouping_collapse_kind (self->grouping, OSH_GROUP_MODULE, collapsed);
+  if (!collapsed)
+    osh_grouping_collapse_kind (self->grouping, OSH_GROUP_STAGE, false);
   if (self->selected_layer >= 0)
     osh_grouping_expand_path (self->grouping, self->graph->graph, self->selected_layer);
   start_layout (self);
@@ -483,10 +571,77 @@ offshoot_graph_view_select_layer (OffshootGraphView *self, int layer, gboolean f
   if (!self->graph || layer >= self->graph->graph->n_layers)
     layer = -1;
   self->selected_layer = layer;
+  self->selected_group = -1;
   push_styles (self);
   if (fly && layer >= 0)
     fly_to_item (self, item_of_layer (self, layer));
   g_signal_emit (self, signals[SIGNAL_LAYER_SELECTED], 0, layer);
+}
+
+/* Shows a layer: flies to its box, or first expands the collapsed groups hiding it (the
+ * flight follows the new layout). */
+static void
+reveal (OffshootGraphView *self, int layer)
+{
+  if (osh_grouping_layer_collapsed_group (self->grouping, layer) >= 0)
+    {
+      for (int grp = self->grouping->layer_group[layer]; grp >= 0;
+           grp = self->grouping->groups[grp].parent)
+        osh_grouping_set_collapsed (self->grouping, grp, false);
+      self->reveal_layer = layer;
+      start_layout (self);
+      return;
+    }
+  fly_to_item (self, item_of_layer (self, layer));
+}
+
+void
+offshoot_graph_view_select_group (OffshootGraphView *self, int group)
+{
+  g_return_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self));
+  if (!self->grouping || group >= self->grouping->n_groups)
+    group = -1;
+  /* The layer selection goes (listeners clear their layer views), then the group's. */
+  offshoot_graph_view_select_layer (self, -1, FALSE);
+  self->selected_group = group;
+  push_styles (self);
+  g_signal_emit (self, signals[SIGNAL_GROUP_SELECTED], 0, group);
+}
+
+int
+offshoot_graph_view_get_selected_group (OffshootGraphView *self)
+{
+  return self->selected_group;
+}
+
+gboolean
+offshoot_graph_view_group_summary (OffshootGraphView *self, int group, OffshootGroupSummary *out)
+{
+  const OshGraphLayout *lay = layout_of (self);
+  memset (out, 0, sizeof *out);
+  if (!lay || !self->grouping || group < 0 || group >= self->grouping->n_groups)
+    return FALSE;
+  const OshGroup *grp = &self->grouping->groups[group];
+  const OshGraph *g = self->graph->graph;
+  out->name = grp->name;
+  out->kind = grp->kind == OSH_GROUP_MODEL    ? "nested model"
+              : grp->kind == OSH_GROUP_STAGE  ? "stage"
+              : grp->kind == OSH_GROUP_MODULE ? "module"
+                                              : "block";
+  out->n_layers = grp->n_layers;
+  for (int i = 0; i < self->grouping->n_groups; i++)
+    for (int up = self->grouping->groups[i].parent; up >= 0; up = self->grouping->groups[up].parent)
+      if (up == group)
+        {
+          out->n_groups++;
+          break;
+        }
+  for (int l = 0; l < g->n_layers; l++)
+    if (osh_grouping_layer_in (self->grouping, l, group) && !g->layers[l].is_model)
+      out->params += osh_graph_layer_params (g, l, NULL);
+  int item = lay->group_item[group];
+  out->shapes = item >= 0 ? lay->items[item].shape_text : "";
+  return TRUE;
 }
 
 int
@@ -494,23 +649,37 @@ offshoot_graph_view_search (OffshootGraphView *self, const char *text)
 {
   g_return_val_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self), 0);
   const OshGraphLayout *lay = layout_of (self);
+  if (lay && text && *text && self->search_graph == self->graph
+      && !g_strcmp0 (text, self->search_text) && self->match_pos >= 0)
+    {
+      /* The same search on a new layout (a group opened to show the match): stay on it. */
+      push_styles (self);
+      reveal (self, g_array_index (self->matches, int, self->match_pos));
+      return self->matches->len;
+    }
   g_array_set_size (self->matches, 0);
   self->match_pos = -1;
+  g_free (self->search_text);
+  self->search_text = g_strdup (text);
+  self->search_graph = self->graph;
   if (lay && text && *text)
     {
-      /* Exact names first, then names starting with the text, then the rest, each in
-       * layout order: typing a full name goes straight to that layer. */
+      /* Every layer, shown or inside a collapsed group. Exact names first, then names
+       * starting with the text, then the rest, each in layer order: typing a full name
+       * goes straight to that layer. */
+      const OshGraph *g = self->graph->graph;
       g_autofree char *needle = g_utf8_casefold (text, -1);
-      for (int rank = 0; rank < 3; rank++)
-        for (int i = 0; i < lay->n_items; i++)
-          {
-            g_autofree char *title =
-                g_utf8_casefold (lay->items[i].title ? lay->items[i].title : "", -1);
-            const char *at = strstr (title, needle);
-            int r = !at ? -1 : strcmp (title, needle) == 0 ? 0 : at == title ? 1 : 2;
-            if (r == rank)
-              g_array_append_val (self->matches, i);
-          }
+      g_autofree int *rank = g_new (int, MAX (1, g->n_layers));
+      for (int l = 0; l < g->n_layers; l++)
+        {
+          g_autofree char *name = g_utf8_casefold (g->layers[l].name, -1);
+          const char *at = strstr (name, needle);
+          rank[l] = !at ? -1 : strcmp (name, needle) == 0 ? 0 : at == name ? 1 : 2;
+        }
+      for (int r = 0; r < 3; r++)
+        for (int l = 0; l < g->n_layers; l++)
+          if (rank[l] == r)
+            g_array_append_val (self->matches, l);
     }
   push_styles (self);
   if (self->matches->len > 0)
@@ -526,8 +695,7 @@ offshoot_graph_view_search_step (OffshootGraphView *self, int direction)
   if (n == 0)
     return -1;
   self->match_pos = ((self->match_pos + (direction >= 0 ? 1 : -1)) % n + n) % n;
-  int item = g_array_index (self->matches, int, self->match_pos);
-  fly_to_item (self, item);
+  reveal (self, g_array_index (self->matches, int, self->match_pos));
   return self->match_pos;
 }
 
@@ -542,7 +710,7 @@ offshoot_graph_view_search_layer (OffshootGraphView *self)
 {
   if (self->match_pos < 0 || self->match_pos >= (int) self->matches->len)
     return -1;
-  return layout_of (self)->items[g_array_index (self->matches, int, self->match_pos)].layer;
+  return g_array_index (self->matches, int, self->match_pos);
 }
 
 int
@@ -596,10 +764,10 @@ static graphene_rect_t
 minimap_rect (OffshootGraphView *self)
 {
   const OshGraphLayout *lay = layout_of (self);
-  double h = MIN (self->cam.view_h * 0.6, MINIMAP_W * lay->bounds.h / MAX (lay->bounds.w, 1));
-  double w = MIN (MINIMAP_W, h * lay->bounds.w / MAX (lay->bounds.h, 1));
-  w = MAX (w, 24);
-  h = MAX (h, 24);
+  /* A fixed width; as tall as the graph's proportions ask, up to 60 % of the view (a taller
+   * graph scrolls inside it: osh_scene_draw_minimap). */
+  double w = MINIMAP_W;
+  double h = MAX (24, MIN (self->cam.view_h * 0.6, w * lay->bounds.h / MAX (lay->bounds.w, 1)));
   return GRAPHENE_RECT_INIT (self->cam.view_w - w - MINIMAP_MARGIN, MINIMAP_MARGIN, w, h);
 }
 
@@ -622,6 +790,66 @@ draw_message (OffshootGraphView *self, GtkSnapshot *snapshot, const char *text)
 }
 
 static void
+free_surface_bytes (gpointer surface)
+{
+  cairo_surface_destroy (surface);
+}
+
+/* Draws the scene around the view (`margin` logical pixels on each side) into a new tile, at
+ * the screen's scale factor. */
+static void
+render_tile (OffshootGraphView *self, const OshViewport *vp, double w, double h, double margin)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  int sf = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  int tw = (int) ceil (w + 2 * margin), th = (int) ceil (h + 2 * margin);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, tw * sf, th * sf);
+  cairo_surface_set_device_scale (surface, sf, sf);
+  cairo_t *cr = cairo_create (surface);
+  OshViewport tv = *vp;
+  tv.x += margin;
+  tv.y += margin;
+  osh_scene_draw (self->scene, cr, &tv, tw, th);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  /* The texture takes the pixels as they are (cairo's ARGB32 is GDK's default format). */
+  GBytes *bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                              (gsize) cairo_image_surface_get_stride (surface)
+                                                  * (gsize) (th * sf),
+                                              free_surface_bytes, surface);
+  g_clear_object (&self->tile);
+  self->tile = gdk_memory_texture_new (tw * sf, th * sf, GDK_MEMORY_DEFAULT, bytes,
+                                       (gsize) cairo_image_surface_get_stride (surface));
+  g_bytes_unref (bytes);
+  self->tile_vp = tv;
+  self->tile_w = tw;
+  self->tile_h = th;
+  self->scene_ms = (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+/* GPU renderers: the tile moves while panning, a texture draw per frame (tools/frame-bench.py:
+ * a third of the main thread's time of drawing the scene again). */
+static void
+draw_tile (OffshootGraphView *self, GtkSnapshot *snapshot, const OshViewport *vp, double w,
+           double h)
+{
+  double dx = vp->x - self->tile_vp.x, dy = vp->y - self->tile_vp.y;
+  gboolean same_zoom = self->tile && self->tile_vp.scale == vp->scale;
+  if (!same_zoom || dx > 0.5 || dy > 0.5 || dx + self->tile_w < w - 0.5
+      || dy + self->tile_h < h - 0.5)
+    {
+      /* Panning (same zoom, the view left the tile): a margin for the next frames; zooming:
+       * just the view, as each zoom step draws anew anyway. */
+      render_tile (self, vp, w, h, same_zoom ? 0.35 * MAX (w, h) : 0);
+      dx = vp->x - self->tile_vp.x;
+      dy = vp->y - self->tile_vp.y;
+    }
+  gtk_snapshot_append_texture (
+      snapshot, self->tile,
+      &GRAPHENE_RECT_INIT (round (dx), round (dy), self->tile_w, self->tile_h));
+}
+
+static void
 offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
@@ -636,16 +864,26 @@ offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
         draw_message (self, snapshot, "Laying out the graph…");
       return;
     }
-  if (!self->cache)
+  self->drew_this_frame = TRUE;
+  OshViewport vp = scene_viewport (&self->cam);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  if (GSK_IS_CAIRO_RENDERER (renderer))
     {
-      graphene_rect_t bounds = GRAPHENE_RECT_INIT (0, 0, w, h);
-      self->cache = gsk_cairo_node_new (&bounds);
-      cairo_t *cr = gsk_cairo_node_get_draw_context (self->cache);
-      OshViewport vp = scene_viewport (&self->cam);
+      /* Software rendering: a texture would be converted back to a cairo surface every
+       * frame (twice the CPU of drawing again, tools/frame-bench.py); the scene is recorded
+       * for the view alone and replayed onto the window by the renderer. */
+      g_clear_object (&self->tile);
+      gint64 t0 = g_get_monotonic_time ();
+      GskRenderNode *node = gsk_cairo_node_new (&GRAPHENE_RECT_INIT (0, 0, w, h));
+      cairo_t *cr = gsk_cairo_node_get_draw_context (node);
       osh_scene_draw (self->scene, cr, &vp, w, h);
       cairo_destroy (cr);
+      self->scene_ms = (g_get_monotonic_time () - t0) / 1000.0;
+      gtk_snapshot_append_node (snapshot, node);
+      gsk_render_node_unref (node);
     }
-  gtk_snapshot_append_node (snapshot, self->cache);
+  else
+    draw_tile (self, snapshot, &vp, w, h);
 
   const OshGraphLayout *lay = layout_of (self);
   if (self->hover_item >= 0 && self->hover_item < lay->n_items)
@@ -668,7 +906,6 @@ offshoot_graph_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       graphene_rect_t r = minimap_rect (self);
       cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &r);
       cairo_translate (cr, r.origin.x, r.origin.y);
-      OshViewport vp = scene_viewport (&self->cam);
       osh_scene_draw_minimap (self->scene, cr, r.size.width, r.size.height, &vp, w, h);
       cairo_destroy (cr);
     }
@@ -715,8 +952,9 @@ jump_minimap (OffshootGraphView *self, double x, double y)
 {
   graphene_rect_t r = minimap_rect (self);
   double wx, wy;
-  osh_scene_minimap_to_world (self->scene, r.size.width, r.size.height, x - r.origin.x,
-                              y - r.origin.y, &wx, &wy);
+  OshViewport vp = scene_viewport (&self->cam);
+  osh_scene_minimap_to_world (self->scene, r.size.width, r.size.height, &vp, self->cam.view_w,
+                              self->cam.view_h, x - r.origin.x, y - r.origin.y, &wx, &wy);
   stop_fly (self);
   osh_camera_center_on (&self->cam, wx, wy, 0);
   camera_changed (self);
@@ -846,6 +1084,11 @@ on_released (GtkGestureClick *g, int n_press, double x, double y, OffshootGraphV
   int item = osh_scene_hit_test (self->scene, &vp, x, y);
   const OshGraphLayout *lay = layout_of (self);
   int layer = item >= 0 ? lay->items[item].layer : -1;
+  if (item >= 0 && layer < 0 && lay->items[item].group >= 0)
+    {
+      offshoot_graph_view_select_group (self, lay->items[item].group);
+      return;
+    }
   offshoot_graph_view_select_layer (self, layer, FALSE);
 }
 
@@ -1067,6 +1310,67 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   return TRUE;
 }
 
+/* ---- Frame times ------------------------------------------------------------------------- */
+
+static double
+thread_cpu_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* From the frame clock's paint phase start to its end: the snapshot and GSK's rendering of
+ * it (the cairo renderer rasterizes there), i.e. what a frame costs to draw. */
+static void
+on_before_paint (GdkFrameClock *clock, OffshootGraphView *self)
+{
+  (void) clock;
+  self->paint_start = g_get_monotonic_time ();
+  self->paint_cpu_start = thread_cpu_seconds ();
+  self->drew_this_frame = FALSE;
+  self->scene_ms = 0;
+}
+
+static void
+on_after_paint (GdkFrameClock *clock, OffshootGraphView *self)
+{
+  (void) clock;
+  if (!self->drew_this_frame || !self->paint_start)
+    return;
+  g_printerr ("frame-time %.2f ms (scene %.2f ms, cpu %.2f ms)\n",
+              (g_get_monotonic_time () - self->paint_start) / 1000.0, self->scene_ms,
+              (thread_cpu_seconds () - self->paint_cpu_start) * 1000.0);
+  self->drew_this_frame = FALSE;
+}
+
+static void
+offshoot_graph_view_realize (GtkWidget *widget)
+{
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
+  GTK_WIDGET_CLASS (offshoot_graph_view_parent_class)->realize (widget);
+  if (!self->frame_times)
+    return;
+  self->timed_clock = g_object_ref (gtk_widget_get_frame_clock (widget));
+  self->before_paint_id =
+      g_signal_connect (self->timed_clock, "before-paint", G_CALLBACK (on_before_paint), self);
+  self->after_paint_id =
+      g_signal_connect (self->timed_clock, "after-paint", G_CALLBACK (on_after_paint), self);
+}
+
+static void
+offshoot_graph_view_unrealize (GtkWidget *widget)
+{
+  OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (widget);
+  if (self->timed_clock)
+    {
+      g_clear_signal_handler (&self->before_paint_id, self->timed_clock);
+      g_clear_signal_handler (&self->after_paint_id, self->timed_clock);
+      g_clear_object (&self->timed_clock);
+    }
+  GTK_WIDGET_CLASS (offshoot_graph_view_parent_class)->unrealize (widget);
+}
+
 /* ---- GObject ----------------------------------------------------------------------------- */
 
 /* Out of its window (it is closing): a layout not yet started is skipped, one in progress
@@ -1087,7 +1391,7 @@ offshoot_graph_view_dispose (GObject *object)
   OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (object);
   stop_fly (self);
   cancel_layout (self);
-  g_clear_pointer (&self->cache, gsk_render_node_unref);
+  g_clear_object (&self->tile);
   g_clear_pointer (&self->menu, gtk_widget_unparent);
   g_clear_object (&self->menu_model);
   G_OBJECT_CLASS (offshoot_graph_view_parent_class)->dispose (object);
@@ -1101,8 +1405,10 @@ offshoot_graph_view_finalize (GObject *object)
   g_clear_pointer (&self->grouping, osh_grouping_free);
   osh_graph_handle_unref (self->graph);
   g_free (self->base_styles);
+  g_free (self->fills);
   g_free (self->error);
   g_array_unref (self->matches);
+  g_free (self->search_text);
   G_OBJECT_CLASS (offshoot_graph_view_parent_class)->finalize (object);
 }
 
@@ -1116,6 +1422,8 @@ offshoot_graph_view_class_init (OffshootGraphViewClass *klass)
   wc->snapshot = offshoot_graph_view_snapshot;
   wc->size_allocate = offshoot_graph_view_size_allocate;
   wc->unroot = offshoot_graph_view_unroot;
+  wc->realize = offshoot_graph_view_realize;
+  wc->unrealize = offshoot_graph_view_unrealize;
   gtk_widget_class_set_css_name (wc, "graphview");
   gtk_widget_class_set_accessible_role (wc, GTK_ACCESSIBLE_ROLE_IMG);
 
@@ -1127,6 +1435,11 @@ offshoot_graph_view_class_init (OffshootGraphViewClass *klass)
   signals[SIGNAL_LAYOUT_DONE] =
       g_signal_new ("layout-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                     NULL, G_TYPE_NONE, 0);
+  /* ::group-selected (int group): a click selected a collapsed block, stage or module (-1:
+   * none); offshoot_graph_view_group_summary says what it holds. */
+  signals[SIGNAL_GROUP_SELECTED] =
+      g_signal_new ("group-selected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 }
 
 static void
@@ -1135,8 +1448,11 @@ offshoot_graph_view_init (OffshootGraphView *self)
   GtkWidget *w = GTK_WIDGET (self);
   osh_camera_init (&self->cam);
   self->selected_layer = -1;
+  self->selected_group = -1;
+  self->reveal_layer = -1;
   self->hover_item = -1;
   self->matches = g_array_new (FALSE, FALSE, sizeof (int));
+  self->frame_times = g_strcmp0 (g_getenv ("OFFSHOOT_FRAME_TIMES"), "1") == 0;
   self->match_pos = -1;
   gtk_widget_set_focusable (w, TRUE);
   gtk_widget_set_overflow (w, GTK_OVERFLOW_HIDDEN);

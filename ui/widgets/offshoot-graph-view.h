@@ -10,8 +10,14 @@
  *
  * Input: wheel zooms at the cursor, Ctrl+touchpad scroll and pinch zoom, drag and touchpad
  * scroll pan, arrow keys pan, +/- zoom, a click (press and release within a few pixels)
- * selects, a double click on a nested model or block group collapses or expands it. A
- * minimap appears when the graph is much larger than the view.
+ * selects (a collapsed block: "group-selected"), a double click on a nested model or block
+ * group collapses or expands it. A minimap appears when the graph is much larger than the
+ * view. Graphs of more than 200 layers open collapsed into stages and blocks; search finds
+ * layers inside them and opens the group holding the current match.
+ *
+ * OFFSHOOT_FRAME_TIMES=1 in the environment prints each frame's draw time to stderr:
+ *   frame-time 3.42 ms (scene 2.10 ms)
+ * (tools/frame-bench.py reads it).
  */
 #pragma once
 
@@ -20,6 +26,7 @@
 
 #include "osh-camera.h"
 #include "osh-graph-handle.h"
+#include "osh-layout.h"
 
 G_BEGIN_DECLS
 
@@ -40,6 +47,11 @@ const char *offshoot_graph_view_get_error (OffshootGraphView *self);
  * word per IR node; the view adds selection, hover and search hits on top. */
 void offshoot_graph_view_set_styles (OffshootGraphView *self, const uint32_t *styles, int n);
 void offshoot_graph_view_set_dark (OffshootGraphView *self, gboolean dark);
+/* Fill colours per IR node (0xRRGGBBAA, alpha 0: the family colour; NULL clears), kept across
+ * re-layouts until cleared: osh_scene_set_node_fills. */
+void offshoot_graph_view_set_fills (OffshootGraphView *self, const uint32_t *rgba, int n);
+/* A node's fill colour as set (0: none). */
+uint32_t offshoot_graph_view_get_fill (OffshootGraphView *self, int node);
 
 int offshoot_graph_view_get_selected_layer (OffshootGraphView *self);
 /* Selects a layer (-1 clears); `fly` animates the camera to it. Emits "layer-selected". */
@@ -48,6 +60,8 @@ void offshoot_graph_view_select_layer (OffshootGraphView *self, int layer, gbool
 void offshoot_graph_view_zoom (OffshootGraphView *self, double factor);
 void offshoot_graph_view_zoom_fit (OffshootGraphView *self);
 OshCamera *offshoot_graph_view_get_camera (OffshootGraphView *self);
+/* Puts world point (cx, cy) at the centre at `zoom` (clamped as a pan or zoom would be). */
+void offshoot_graph_view_set_camera (OffshootGraphView *self, double cx, double cy, double zoom);
 
 /* Live search by layer name (case-insensitive substring); returns the number of matches
  * and flies to the first. step moves to the next (+1) or previous (-1) match and returns
@@ -70,11 +84,32 @@ int offshoot_graph_view_search_position (OffshootGraphView *self);
  * FALSE when it is not in the layout. */
 gboolean offshoot_graph_view_layer_position (OffshootGraphView *self, int layer, double *vx,
                                              double *vy);
-/* Collapses or expands every repeated-block group. */
+/* A collapsed block, stage or module as the side panel sums it up. */
+typedef struct
+{
+  const char *name;   /* "efficientnetb7/block5", valid while the layout lives */
+  const char *kind;   /* "block", "stage", "module", "nested model" */
+  int n_layers;       /* at every depth */
+  int n_groups;       /* blocks inside (a stage's) */
+  int64_t params;     /* Keras-counted */
+  const char *shapes; /* "in → out" as its box shows it, "" when unknown */
+} OffshootGroupSummary;
+
+/* Selects a group (-1: none) as a click on its box does; the layer selection is cleared
+ * first. Emits "layer-selected" (-1) then "group-selected". */
+void offshoot_graph_view_select_group (OffshootGraphView *self, int group);
+int offshoot_graph_view_get_selected_group (OffshootGraphView *self);
+gboolean offshoot_graph_view_group_summary (OffshootGraphView *self, int group,
+                                            OffshootGroupSummary *out);
+/* TRUE when a block, stage or module is drawn collapsed (big graphs open so). */
+gboolean offshoot_graph_view_blocks_collapsed (OffshootGraphView *self);
+/* Collapses or expands every repeated block and ONNX module (expanding opens stages too). */
 void offshoot_graph_view_collapse_blocks (OffshootGraphView *self, gboolean collapsed);
 /* Toggles a group by its name; FALSE when there is no such group. */
 gboolean offshoot_graph_view_toggle_group (OffshootGraphView *self, const char *name);
 int offshoot_graph_view_count_items (OffshootGraphView *self);
+/* The layout on screen (NULL before the first one), for tests: valid until the next. */
+const OshGraphLayout *offshoot_graph_view_get_layout (OffshootGraphView *self);
 
 /* Writes the whole graph as PNG, SVG or PDF (by extension). */
 gboolean offshoot_graph_view_export (OffshootGraphView *self, const char *path, GError **error);

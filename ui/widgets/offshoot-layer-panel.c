@@ -1,6 +1,8 @@
 /* offshoot-layer-panel.c — the facts about one layer, read from the IR. */
 #include "offshoot-layer-panel.h"
 
+#include <string.h>
+
 #include "osh-tensor-stats.h"
 
 struct _OffshootLayerPanel
@@ -157,6 +159,15 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
           const OshTensor *t = l->weights[i].value;
           if (!t)
             continue;
+          if (!t->data)
+            {
+              /* A graph opened first: the values come later (the window reads them). */
+              char dims[128];
+              osh_shape_format (&t->shape, dims, sizeof dims);
+              g_string_append_printf (w, "%s%s %s\n  values not loaded yet", w->len ? "\n" : "",
+                                      l->weights[i].name, dims);
+              continue;
+            }
           OshTensorStats st;
           osh_tensor_stats (t->data, osh_tensor_numel (t), &st);
           format_stats (w, l->weights[i].name, &t->shape, &st);
@@ -171,6 +182,35 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
   self->config_text = g_strdup (json ? json : "{}");
   free (json);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->config_view), self->config_text, -1);
+}
+
+void
+offshoot_layer_panel_set_group (OffshootLayerPanel *self, const char *name, const char *kind,
+                                int n_layers, int n_groups, int64_t params, const char *shapes)
+{
+  g_return_if_fail (OFFSHOOT_IS_LAYER_PANEL (self));
+  offshoot_layer_panel_set_activation (self, NULL, NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->weights_heading), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->weights_label), FALSE);
+  gtk_label_set_text (self->name_label, name);
+  g_autofree char *what =
+      n_groups > 0 ? g_strdup_printf ("%s · %d blocks · %d layers", kind, n_groups, n_layers)
+                   : g_strdup_printf ("%s · %d layers", kind, n_layers);
+  gtk_label_set_text (self->class_label, what);
+  gtk_label_set_text (self->owner_label, "collapsed: double-click it to open");
+  /* "in → out" as the box shows it. */
+  const char *arrow = shapes ? strstr (shapes, " → ") : NULL;
+  g_autofree char *in = arrow ? g_strndup (shapes, (gsize) (arrow - shapes)) : NULL;
+  gtk_label_set_text (self->inputs_label, in ? in : "—");
+  gtk_label_set_text (self->outputs_label, arrow               ? arrow + strlen (" → ")
+                                           : shapes && *shapes ? shapes
+                                                               : "—");
+  g_autofree char *ptext = g_strdup_printf ("%'" G_GINT64_FORMAT, params);
+  gtk_label_set_text (self->params_label, ptext);
+  g_clear_pointer (&self->config_text, g_free);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->config_view), "", -1);
+  show_facts (self, TRUE);
+  gtk_widget_set_visible (self->config_expander, FALSE);
 }
 
 void

@@ -7,6 +7,7 @@
 
 #include "osh-exec.h"
 #include "osh-heatmap.h"
+#include "osh-model.h"
 #include "osh-npy.h"
 #include "osh-outputs.h"
 #include "osh-workers.h"
@@ -725,7 +726,9 @@ offshoot_run_panel_can_run (OffshootRunPanel *self)
   for (int i = 0; i < self->n_more; i++)
     if (!self->more[i])
       return FALSE;
-  return self->graph && self->input && !self->running;
+  /* A graph opened first has no weight values until the window has read them. */
+  return self->graph && !osh_model_weights_pending (self->graph->graph) && self->input
+         && !self->running;
 }
 
 gboolean
@@ -763,6 +766,18 @@ offshoot_run_panel_run (OffshootRunPanel *self)
   osh_worker_begin ();
   g_task_run_in_thread (task, run_thread);
   g_object_unref (task);
+}
+
+void
+offshoot_run_panel_set_status (OffshootRunPanel *self, const char *text)
+{
+  gtk_label_set_text (self->status_label, text ? text : "");
+}
+
+const char *
+offshoot_run_panel_get_status (OffshootRunPanel *self)
+{
+  return gtk_label_get_text (self->status_label);
 }
 
 void

@@ -62,6 +62,10 @@ const char *offshoot_run_panel_get_names_warning (OffshootRunPanel *self);
 /* The opacity slider of heatmap result i (-1 when it has none), and moving it. */
 double offshoot_run_panel_get_opacity (OffshootRunPanel *self, int i);
 void offshoot_run_panel_set_opacity (OffshootRunPanel *self, int i, double opacity);
+/* The line under Run ("Running…", "Ran in 12 ms", or what the window says while a run waits,
+ * e.g. "Waiting for the weights…"). */
+void offshoot_run_panel_set_status (OffshootRunPanel *self, const char *text);
+const char *offshoot_run_panel_get_status (OffshootRunPanel *self);
 /* The last run's error, or NULL. */
 const char *offshoot_run_panel_get_error (OffshootRunPanel *self);
 

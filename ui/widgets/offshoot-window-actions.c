@@ -1,6 +1,8 @@
 /* offshoot-window-actions.c — every win.* action, and the one function that enables and
  * disables them from the window's state. Keyboard shortcuts are set by the application
  * (offshoot-application.c) on these names. */
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,8 +125,27 @@ cancel_activated (GSimpleAction *a, GVariant *p, gpointer data)
   OffshootWindow *self = data;
   if (self->loading)
     offshoot_window_cancel_load (self);
-  else
+  else if (self->error)
     offshoot_window_show_error (self, NULL);
+  else
+    offshoot_window_cancel_work (self);
+}
+
+/* The status bar's Cancel: stops the background work it lists (weights, saves). */
+static void
+cancel_work_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_cancel_work (data);
+}
+
+static void
+load_weights_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
+  offshoot_window_load_weights (data);
 }
 
 static gboolean
@@ -161,6 +182,8 @@ offshoot_window_rebuild_recent (OffshootWindow *self)
 
 /* ---- Export ------------------------------------------------------------------------------ */
 
+/* The model is written into a fresh folder beside the target and moved into place on the main
+ * thread, so a cancelled save leaves nothing behind (TF.js writes model.json and its shard). */
 static void
 export_model_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
@@ -168,11 +191,39 @@ export_model_thread (GTask *task, gpointer source, gpointer data, GCancellable *
   (void) cancellable;
   OshGraphHandle *h = data;
   const char *path = g_object_get_data (G_OBJECT (task), "path");
+  const char *staging = g_object_get_data (G_OBJECT (task), "staging");
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *staged = g_build_filename (staging, base, NULL);
   OshError err = { 0 };
-  if (osh_model_save (h->graph, path, &err))
+  if (osh_model_save (h->graph, staged, &err))
     g_task_return_boolean (task, TRUE);
   else
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
+                             err.message); /* names the staged file: said below */
+}
+
+/* Moves every file of `staging` into `dir` (when `keep`) or deletes it, then the folder. */
+static gboolean
+finish_staging (const char *staging, const char *dir, gboolean keep, GError **error)
+{
+  g_autoptr (GDir) d = g_dir_open (staging, 0, NULL);
+  const char *name;
+  gboolean ok = TRUE;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *from = g_build_filename (staging, name, NULL);
+      g_autofree char *to = g_build_filename (dir, name, NULL);
+      if (keep && ok && g_rename (from, to) != 0)
+        {
+          int e = errno;
+          ok = FALSE;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e),
+                       "%s: cannot move into place: %s", to, g_strerror (e));
+        }
+      g_remove (from); /* gone already when moved */
+    }
+  g_rmdir (staging);
+  return ok;
 }
 
 static void
@@ -184,11 +235,28 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
   gboolean ok = g_task_propagate_boolean (G_TASK (res), &error);
   osh_worker_end (error);
   self->exporting--;
+  const char *path = g_object_get_data (G_OBJECT (res), "path");
+  const char *staging = g_object_get_data (G_OBJECT (res), "staging");
+  gboolean cancelled = g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res)));
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (ok && !cancelled)
+    ok = finish_staging (staging, dir, TRUE, &error);
+  else
+    finish_staging (staging, dir, FALSE, NULL);
   if (!self->status_label)
     return; /* the window was closed meanwhile: the file is saved (or not), nobody to tell */
-  const char *path = g_object_get_data (G_OBJECT (res), "path");
+  if (self->exporting == 0)
+    g_clear_object (&self->export_cancel);
+  offshoot_window_update_activity (self);
+  offshoot_window_update_actions (self);
   OshGraphHandle *saved = g_task_get_task_data (G_TASK (res));
-  if (!ok)
+  if (cancelled)
+    {
+      g_autofree char *text = g_strdup_printf ("Not saved: %s (cancelled)", path);
+      gtk_label_set_text (self->status_label, text);
+      ok = FALSE;
+    }
+  else if (!ok)
     offshoot_window_show_error (self, error->message);
   else
     {
@@ -207,15 +275,50 @@ offshoot_window_export_model_to (OffshootWindow *self, const char *path)
 {
   if (!self->doc)
     return;
+  if (!offshoot_document_has_weights (self->doc))
+    {
+      offshoot_window_show_error (
+          self, self->weights_error ? "The model cannot be saved: its weights cannot be read"
+                                    : "The model can be saved once its weights are loaded");
+      offshoot_window_saved (self, FALSE);
+      return;
+    }
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *pattern = g_build_filename (dir, ".offshoot-save-XXXXXX", NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_mkdtemp (pattern))
+    {
+      int e = errno;
+      g_autofree char *msg =
+          g_strdup_printf ("%s: cannot write in this folder: %s", path, g_strerror (e));
+      offshoot_window_show_error (self, msg);
+      offshoot_window_saved (self, FALSE);
+      return;
+    }
+  if (!self->export_cancel)
+    self->export_cancel = g_cancellable_new ();
   /* No source object: the task may be finalized in the worker, a window must not be. */
-  GTask *task = g_task_new (NULL, NULL, export_model_done, g_object_ref (self));
+  GTask *task = g_task_new (NULL, self->export_cancel, export_model_done, g_object_ref (self));
   g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
+  g_object_set_data_full (G_OBJECT (task), "staging", g_strdup (pattern), g_free);
   g_task_set_task_data (task, osh_graph_handle_ref (offshoot_window_handle (self)),
                         (GDestroyNotify) osh_graph_handle_unref);
   self->exporting++;
+  g_free (self->export_name);
+  self->export_name = g_path_get_basename (path);
   osh_worker_begin ();
   g_task_run_in_thread (task, export_model_thread);
   g_object_unref (task);
+  offshoot_window_update_activity (self);
+  offshoot_window_update_actions (self);
+}
+
+void
+offshoot_window_cancel_export (OffshootWindow *self)
+{
+  if (self->export_cancel)
+    g_cancellable_cancel (self->export_cancel);
+  g_clear_object (&self->export_cancel);
 }
 
 static void
@@ -417,10 +520,19 @@ run_activated (GSimpleAction *a, GVariant *p, gpointer data)
 {
   (void) a;
   (void) p;
+  offshoot_window_run (data);
+}
+
+/* Probe Layers…: the Probe page, and the folder chooser when no folder was picked yet. */
+static void
+probe_layers_activated (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  (void) a;
+  (void) p;
   OffshootWindow *self = data;
-  gtk_stack_set_visible_child_name (self->side_stack, "run");
-  /* Without a picture the Run page is where the user picks one. */
-  offshoot_run_panel_run (self->run_panel);
+  gtk_stack_set_visible_child_name (self->side_stack, "probe");
+  if (!offshoot_probe_panel_start (self->probe_panel))
+    offshoot_probe_panel_choose_data (self->probe_panel);
 }
 
 static void
@@ -467,6 +579,8 @@ static const GActionEntry win_entries[] = {
   { .name = "open-recent", .activate = open_recent_activated, .parameter_type = "s" },
   { .name = "no-recent", .activate = nothing_activated },
   { .name = "cancel", .activate = cancel_activated },
+  { .name = "cancel-work", .activate = cancel_work_activated },
+  { .name = "load-weights", .activate = load_weights_activated },
   { .name = "export", .activate = export_activated },
   { .name = "export-model", .activate = export_model_activated, .parameter_type = "s" },
   { .name = "export-picture", .activate = export_picture_activated, .parameter_type = "s" },
@@ -482,6 +596,7 @@ static const GActionEntry win_entries[] = {
   { .name = "undo", .activate = undo_activated },
   { .name = "redo", .activate = redo_activated },
   { .name = "attach-head", .activate = attach_head_activated },
+  { .name = "probe-layers", .activate = probe_layers_activated },
   { .name = "show-layer", .activate = show_layer_activated },
   { .name = "copy-layer-name", .activate = copy_layer_name_activated },
 };
@@ -501,12 +616,18 @@ offshoot_window_update_actions (OffshootWindow *self)
   gboolean has_graph = self->doc != NULL && !loading;
   gboolean laid_out = has_graph && offshoot_graph_view_count_items (self->graph_view) > 0;
   gboolean selected = has_graph && offshoot_document_get_selected_layer (self->doc) >= 0;
+  /* Run, export, edits and weight statistics need the weight values (read after the graph). */
+  gboolean weights = has_graph && offshoot_document_has_weights (self->doc);
 
-  /* Escape: stop a load, else dismiss the error banner. */
-  set_enabled (self, "cancel", loading || self->error != NULL);
+  /* Escape: stop a load, else dismiss the error banner, else stop the background work. */
+  set_enabled (self, "cancel",
+               loading || self->error != NULL || self->weights_cancel || self->export_cancel);
+  set_enabled (self, "cancel-work", self->weights_cancel || self->export_cancel);
+  set_enabled (self, "load-weights",
+               has_graph && !weights && !self->weights_cancel && !self->weights_error);
   set_enabled (self, "no-recent", FALSE);
   set_enabled (self, "export", has_graph);
-  set_enabled (self, "export-model", has_graph);
+  set_enabled (self, "export-model", weights);
   set_enabled (self, "export-picture", laid_out);
   set_enabled (self, "export-snippet", has_graph && offshoot_window_handle (self)->heads->len > 0);
   set_enabled (self, "find", laid_out);
@@ -516,13 +637,24 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "zoom-out", laid_out);
   set_enabled (self, "zoom-fit", laid_out);
   set_enabled (self, "collapse-blocks", laid_out);
-  set_enabled (self, "run", has_graph && !offshoot_run_panel_is_running (self->run_panel));
-  set_enabled (self, "attach-head", selected);
+  /* A big graph opens collapsed: the menu's check mark says so. */
+  GAction *collapse = g_action_map_lookup_action (G_ACTION_MAP (self), "collapse-blocks");
+  if (laid_out && collapse)
+    g_simple_action_set_state (
+        G_SIMPLE_ACTION (collapse),
+        g_variant_new_boolean (offshoot_graph_view_blocks_collapsed (self->graph_view)));
+  /* Run before the weights are in is queued until they are. */
+  set_enabled (self, "run",
+               has_graph && !self->weights_error && !self->run_queued
+                   && !offshoot_run_panel_is_running (self->run_panel));
+  set_enabled (self, "attach-head", selected && weights);
+  set_enabled (self, "probe-layers", has_graph && weights);
   set_enabled (self, "show-layer", selected);
   set_enabled (self, "copy-layer-name", selected);
   /* Buttons that are not action-backed follow the same state. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), laid_out);
   gtk_widget_set_sensitive (GTK_WIDGET (self->export_button), has_graph);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->disconnect_fixes), weights);
   set_enabled (self, "undo", has_graph && offshoot_document_can_undo (self->doc));
   set_enabled (self, "redo", has_graph && offshoot_document_can_redo (self->doc));
 }

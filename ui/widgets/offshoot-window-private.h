@@ -4,6 +4,7 @@
 
 #include "offshoot-document.h"
 #include "offshoot-head-panel.h"
+#include "offshoot-probe-panel.h"
 #include "offshoot-run-panel.h"
 #include "offshoot-window.h"
 #include "osh-graph-handle.h"
@@ -28,10 +29,17 @@ struct _OffshootWindow
   GtkSpinner *loading_spinner;
   GtkLabel *loading_label, *empty_title, *empty_detail, *status_label;
   GtkProgressBar *loading_progress;
+  /* The status bar's activity: background work with its progress and Cancel. */
+  GtkBox *activity_box;
+  GtkLabel *activity_label;
+  GtkProgressBar *activity_progress;
+  GtkButton *activity_cancel, *activity_load;
+  guint activity_pulse_id;
   OffshootGraphView *graph_view;
   OffshootLayerPanel *layer_panel;
   OffshootRunPanel *run_panel;
   OffshootHeadPanel *head_panel;
+  OffshootProbePanel *probe_panel; /* the Probe page, made in code */
   GMenu *recent_submenu;
 
   /* The open model with its history, file state, run settings and selection; NULL before
@@ -42,11 +50,21 @@ struct _OffshootWindow
   GCancellable *load_cancel;
   guint pulse_id;
   gboolean loading;
-  int exporting; /* model saves running in workers */
+  int exporting;                /* model saves running in workers */
+  GCancellable *export_cancel;  /* of the saves not cancelled yet */
+  char *export_name;            /* the file the latest save writes */
+  GCancellable *weights_cancel; /* while the weights are read on a worker */
+  char *weights_error;          /* why they cannot be read, once known */
+  gboolean weights_started;     /* the document's weights were asked for once */
+  gint64 weights_began;         /* when the weights worker started */
+  gboolean run_queued;          /* Run was asked for before the weights were in */
+  gint64 open_started;          /* when the latest open began (the first-drawn trace) */
   char *error;
 
   gboolean connected;
   int select_after_layout; /* a layer to select when the next layout is up, or -1 */
+  gboolean restore_view;   /* after undo/redo: put the camera back once laid out */
+  double view_cx, view_cy, view_zoom;
 
   GtkFileChooserNative *chooser;
   GtkWindow *unsaved_dialog; /* the Save / Discard / Cancel question, while it is open */
@@ -66,6 +84,18 @@ void offshoot_window_export_model_to (OffshootWindow *self, const char *path);
 /* offshoot-window-connectivity.c */
 void offshoot_window_update_connectivity (OffshootWindow *self);
 
+/* offshoot-window-weights.c */
+/* Reads the document's weight values on a worker (nothing when it has them or already reads). */
+void offshoot_window_load_weights (OffshootWindow *self);
+void offshoot_window_cancel_weights (OffshootWindow *self);
+/* The Run action: runs now, or once the weights are in (reading them if needed). */
+void offshoot_window_run (OffshootWindow *self);
+/* Shows or hides the status bar's activity (weights, saves) from the window's state. */
+void offshoot_window_update_activity (OffshootWindow *self);
+
+/* offshoot-window-actions.c: abandons the saves in flight (nothing is left on disk). */
+void offshoot_window_cancel_export (OffshootWindow *self);
+
 /* offshoot-window-dnd.c */
 void offshoot_window_init_dnd (OffshootWindow *self);
 
@@ -79,6 +109,8 @@ void offshoot_window_saved (OffshootWindow *self, gboolean ok);
 void offshoot_window_init_unsaved (OffshootWindow *self);
 
 /* offshoot-window.c */
+/* With OFFSHOOT_TRACE set, one line to stderr (what the user did and what came of it). */
+void offshoot_window_trace (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 /* The current model's graph, or NULL. */
 OshGraphHandle *offshoot_window_handle (OffshootWindow *self);
 /* Opens a spec without asking about unsaved changes. */

@@ -7,16 +7,17 @@
 
 #include "offshoot-window-private.h"
 #include "osh-default-model.h"
+#include "osh-model.h"
 #include "osh-workers.h"
 
 G_DEFINE_FINAL_TYPE (OffshootWindow, offshoot_window, GTK_TYPE_APPLICATION_WINDOW)
 
 /* With OFFSHOOT_TRACE set, what the user did and what came of it goes to stderr, one line
  * each: the end-to-end script (real pointer events, tests/ui/e2e-xdotool.sh) checks these. */
-static void trace (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+#define trace offshoot_window_trace
 
-static void
-trace (const char *fmt, ...)
+void
+offshoot_window_trace (const char *fmt, ...)
 {
   static int on = -1;
   if (on < 0)
@@ -105,7 +106,19 @@ show_selection (OffshootWindow *self)
   int layer = offshoot_document_get_selected_layer (self->doc);
   offshoot_layer_panel_set_layer (self->layer_panel, h->graph, layer);
   offshoot_head_panel_set_target (self->head_panel, h, layer);
+  offshoot_probe_panel_set_graph (self->probe_panel, h);
   offshoot_run_panel_set_focus_layer (self->run_panel, offshoot_document_get_selection (self->doc));
+}
+
+/* The view on the current graph goes into the document before a step, so undo and redo bring
+ * it back (restored once the step's graph is laid out). */
+static void
+remember_view (OffshootWindow *self)
+{
+  if (!self->doc || offshoot_graph_view_count_items (self->graph_view) == 0)
+    return;
+  const OshCamera *cam = offshoot_graph_view_get_camera (self->graph_view);
+  offshoot_document_set_view (self->doc, cam->cx, cam->cy, cam->zoom);
 }
 
 static void
@@ -114,6 +127,9 @@ show_graph (OffshootWindow *self, gboolean keep_view)
   OshGraphHandle *h = offshoot_window_handle (self);
   update_title (self);
   offshoot_graph_view_set_graph (self->graph_view, h, keep_view);
+  self->restore_view =
+      keep_view
+      && offshoot_document_get_view (self->doc, &self->view_cx, &self->view_cy, &self->view_zoom);
   /* The view's own selection is an index into the previous graph until the layout is up. */
   self->select_after_layout = offshoot_document_get_selected_layer (self->doc);
   show_selection (self);
@@ -138,6 +154,17 @@ on_document_modified (OffshootDocument *doc, GParamSpec *pspec, OffshootWindow *
   update_title (self);
 }
 
+/* The weights are read once by themselves; after a Cancel only "Load Weights" starts them. */
+static void
+start_weights_once (OffshootWindow *self)
+{
+  if (self->doc && !self->weights_started)
+    {
+      self->weights_started = TRUE;
+      offshoot_window_load_weights (self);
+    }
+}
+
 /* Shows a new document (taken over): nothing of the previous model stays. */
 static void
 set_document (OffshootWindow *self, OffshootDocument *doc)
@@ -150,12 +177,23 @@ set_document (OffshootWindow *self, OffshootDocument *doc)
   g_signal_connect_object (doc, "notify::modified", G_CALLBACK (on_document_modified), self, 0);
   offshoot_run_panel_set_document (self->run_panel, doc);
   offshoot_window_show_error (self, NULL);
+  /* The previous model's weights, if still loading, are nobody's now (nor its queued run). */
+  self->run_queued = FALSE;
+  offshoot_window_cancel_weights (self);
+  g_clear_pointer (&self->weights_error, g_free);
+  self->weights_started = FALSE;
   show_graph (self, FALSE);
+  /* Without a layout to wait for (no graph to draw) the weights start now, else once the
+   * graph is on screen: on a busy machine they would slow the first drawing down. */
+  if (!offshoot_graph_view_is_laying_out (self->graph_view))
+    start_weights_once (self);
+  offshoot_window_update_activity (self);
 }
 
 void
 offshoot_window_apply_handle (OffshootWindow *self, OshGraphHandle *h)
 {
+  remember_view (self);
   offshoot_document_apply (self->doc, h, NULL);
 }
 
@@ -172,6 +210,15 @@ on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path,
                 const OshHeadSpec *spec, char **names, OffshootWindow *self)
 {
   (void) panel;
+  if (!offshoot_document_has_weights (self->doc))
+    {
+      /* The head's graph would carry no weights of the model (they are not read yet). */
+      offshoot_window_show_error (
+          self, self->weights_error
+                    ? "A head cannot be attached: the model's weights cannot be read"
+                    : "A head can be attached once the weights are loaded");
+      return;
+    }
   OshAppliedHead head = { .path = (char *) path, .spec = *spec };
   for (int i = 0; i < spec->n_steps; i++)
     head.names[i] = names[i];
@@ -179,6 +226,7 @@ on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path,
   /* The new output becomes the selection, shown once it is laid out. */
   int out = osh_graph_find_layer (edited, -1, names[spec->n_steps - 1]);
   g_autofree char *out_path = out >= 0 ? osh_graph_layer_path (edited, out) : NULL;
+  remember_view (self);
   offshoot_document_apply (self->doc, h, out_path);
   osh_graph_handle_unref (h);
   trace ("attached %s at %s", names[spec->n_steps - 1], path);
@@ -188,14 +236,20 @@ void
 offshoot_window_undo (OffshootWindow *self)
 {
   if (self->doc)
-    offshoot_document_undo (self->doc);
+    {
+      remember_view (self);
+      offshoot_document_undo (self->doc);
+    }
 }
 
 void
 offshoot_window_redo (OffshootWindow *self)
 {
   if (self->doc)
-    offshoot_document_redo (self->doc);
+    {
+      remember_view (self);
+      offshoot_document_redo (self->doc);
+    }
 }
 
 /* ---- Loading in a worker ----------------------------------------------------------------- */
@@ -206,7 +260,10 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   (void) source;
   (void) cancellable;
   OshError err = { 0 };
-  OshGraph *g = osh_load_model_spec (data, &err);
+  /* The graph first (structure and weight shapes): drawn and explored while
+   * offshoot-window-weights.c reads the values. The embedded default is small: read whole. */
+  OshGraph *g = g_strcmp0 (data, "@default") == 0 ? osh_load_model_spec (data, &err)
+                                                  : osh_model_load_graph (data, &err);
   if (g)
     g_task_return_pointer (task, osh_graph_handle_new (g), (GDestroyNotify) osh_graph_handle_unref);
   else
@@ -304,6 +361,7 @@ offshoot_window_load_spec (OffshootWindow *self, const char *spec)
 
   g_autofree char *base = g_strcmp0 (spec, "@default") == 0 ? g_strdup ("the default model")
                                                             : g_path_get_basename (spec);
+  self->open_started = g_get_monotonic_time ();
   g_autofree char *text = g_strdup_printf ("Loading %s…", base);
   gtk_label_set_text (self->loading_label, text);
   gtk_spinner_start (self->loading_spinner);
@@ -411,24 +469,67 @@ on_layer_selected (OffshootGraphView *view, int layer, OffshootWindow *self)
   trace ("selected %s", path ? path : "(none)");
   show_selection (self);
   show_activation (self, layer);
-  if (layer >= 0 && g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
+  const char *page = gtk_stack_get_visible_child_name (self->side_stack);
+  if (layer >= 0 && g_strcmp0 (page, "head") != 0 && g_strcmp0 (page, "probe") != 0)
     gtk_stack_set_visible_child_name (self->side_stack, "layer");
   offshoot_window_update_actions (self);
+}
+
+/* The first frame painted after a model's first layout: how long the user waited to see it
+ * (OFFSHOOT_TRACE; tools and the README quote it). */
+static void
+on_after_paint (GdkFrameClock *clock, OffshootWindow *self)
+{
+  g_signal_handlers_disconnect_by_func (clock, on_after_paint, self);
+  trace ("first graph drawn %.0f ms after the open began (weights %s)",
+         (g_get_monotonic_time () - self->open_started) / 1000.0,
+         self->weights_cancel  ? "still loading"
+         : self->weights_error ? "failed"
+                               : "in");
+  self->open_started = 0;
+}
+
+/* A collapsed block clicked: the layer panel sums it up. */
+static void
+on_group_selected (OffshootGraphView *view, int group, OffshootWindow *self)
+{
+  OffshootGroupSummary sum;
+  if (!offshoot_graph_view_group_summary (view, group, &sum))
+    return;
+  offshoot_layer_panel_set_group (self->layer_panel, sum.name, sum.kind, sum.n_layers, sum.n_groups,
+                                  sum.params, sum.shapes);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
+    gtk_stack_set_visible_child_name (self->side_stack, "layer");
 }
 
 static void
 on_layout_done (OffshootGraphView *view, OffshootWindow *self)
 {
+  if (self->open_started && offshoot_graph_view_count_items (view) > 0)
+    {
+      GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (view));
+      if (clock)
+        {
+          g_signal_handlers_disconnect_by_func (clock, on_after_paint, self);
+          g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), self);
+        }
+    }
   const char *err = offshoot_graph_view_get_error (view);
   if (err)
     offshoot_window_show_error (self, err);
+  start_weights_once (self);
   trace ("laid out %d boxes", offshoot_graph_view_count_items (view));
   /* The document's selection (kept, restored by undo, or a new head's output); -1 clears
    * what the view may still hold from the previous graph. */
   int layer = self->select_after_layout;
   self->select_after_layout = -1;
+  /* After undo or redo the view goes back where it was on that graph, else to the selection. */
+  gboolean restore = self->restore_view && offshoot_graph_view_count_items (view) > 0;
+  self->restore_view = FALSE;
+  if (restore)
+    offshoot_graph_view_set_camera (view, self->view_cx, self->view_cy, self->view_zoom);
   if (self->doc)
-    offshoot_graph_view_select_layer (view, layer, layer >= 0);
+    offshoot_graph_view_select_layer (view, layer, layer >= 0 && !restore);
   /* Matches were items of the previous layout: find them again in this one. */
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
   if (gtk_search_bar_get_search_mode (self->search_bar) && text && *text)
@@ -580,6 +681,17 @@ offshoot_window_dispose (GObject *object)
     g_cancellable_cancel (self->load_cancel);
   g_clear_object (&self->load_cancel);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
+  if (self->weights_cancel)
+    g_cancellable_cancel (self->weights_cancel);
+  g_clear_object (&self->weights_cancel);
+  g_clear_object (&self->export_cancel);
+  g_clear_handle_id (&self->activity_pulse_id, g_source_remove);
+  if (self->open_started)
+    {
+      GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self->graph_view));
+      if (clock)
+        g_signal_handlers_disconnect_by_func (clock, on_after_paint, self);
+    }
   if (self->chooser)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -597,6 +709,8 @@ offshoot_window_finalize (GObject *object)
   g_clear_object (&self->doc);
   g_free (self->after_save);
   g_free (self->error);
+  g_free (self->weights_error);
+  g_free (self->export_name);
   G_OBJECT_CLASS (offshoot_window_parent_class)->finalize (object);
 }
 
@@ -638,6 +752,11 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   BIND (loading_spinner);
   BIND (loading_label);
   BIND (loading_progress);
+  BIND (activity_box);
+  BIND (activity_label);
+  BIND (activity_progress);
+  BIND (activity_cancel);
+  BIND (activity_load);
   BIND (empty_title);
   BIND (empty_detail);
   BIND (status_label);
@@ -662,7 +781,14 @@ offshoot_window_init (OffshootWindow *self)
   g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self,
                            0);
   g_signal_connect_object (self->graph_view, "layout-done", G_CALLBACK (on_layout_done), self, 0);
+  g_signal_connect_object (self->graph_view, "group-selected", G_CALLBACK (on_group_selected), self,
+                           0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
+  /* Probe Layers: its page, and a kept probe is attached as any head. */
+  self->probe_panel = OFFSHOOT_PROBE_PANEL (offshoot_probe_panel_new ());
+  gtk_stack_add_titled (self->side_stack, GTK_WIDGET (self->probe_panel), "probe", "Probe");
+  offshoot_probe_panel_set_view (self->probe_panel, self->graph_view);
+  g_signal_connect_object (self->probe_panel, "keep", G_CALLBACK (on_head_attach), self, 0);
   g_signal_connect_object (self->run_panel, "run-finished", G_CALLBACK (on_run_finished), self, 0);
   g_signal_connect_object (self->run_panel, "state-changed", G_CALLBACK (on_run_state), self, 0);
   g_signal_connect_object (self->search_entry, "search-changed", G_CALLBACK (on_search_changed),
@@ -690,6 +816,7 @@ offshoot_window_init (OffshootWindow *self)
   offshoot_window_init_dnd (self);
   offshoot_window_init_unsaved (self);
   offshoot_window_rebuild_recent (self);
+  offshoot_window_update_activity (self);
   offshoot_window_update_actions (self);
 }
 
@@ -709,9 +836,18 @@ offshoot_window_get_graph (OffshootWindow *self)
 gboolean
 offshoot_window_is_busy (OffshootWindow *self)
 {
-  return self->loading || self->exporting > 0
+  return self->loading || self->exporting > 0 || self->weights_cancel
          || offshoot_graph_view_is_laying_out (self->graph_view)
          || offshoot_run_panel_is_running (self->run_panel);
+}
+
+void
+offshoot_window_cancel_work (OffshootWindow *self)
+{
+  offshoot_window_cancel_weights (self);
+  offshoot_window_cancel_export (self);
+  offshoot_window_update_activity (self);
+  offshoot_window_update_actions (self);
 }
 
 const char *
@@ -736,6 +872,12 @@ OffshootHeadPanel *
 offshoot_window_get_head_panel (OffshootWindow *self)
 {
   return self->head_panel;
+}
+
+OffshootProbePanel *
+offshoot_window_get_probe_panel (OffshootWindow *self)
+{
+  return self->probe_panel;
 }
 
 OffshootRunPanel *

@@ -16,6 +16,7 @@
 #include "offshoot-graph-view.h"
 #include "offshoot-head-panel.h"
 #include "offshoot-layer-panel.h"
+#include "offshoot-probe-panel.h"
 #include "offshoot-run-panel.h"
 #include "osh-graph.h"
 
@@ -35,8 +36,18 @@ void offshoot_window_open_graph (OffshootWindow *self, OshGraph *g, const char *
 
 /* What the window holds, for tests and the end-to-end script. */
 const OshGraph *offshoot_window_get_graph (OffshootWindow *self);
-/* TRUE while a model loads, a layout runs or a run is in progress. */
+/* TRUE while a model or its weights load, a layout, a run or a save is in progress. */
 gboolean offshoot_window_is_busy (OffshootWindow *self);
+/* TRUE while the open model's weight values are read on a worker (the graph is shown). */
+gboolean offshoot_window_weights_loading (OffshootWindow *self);
+/* Stops the background work the status bar lists (weights, saves); their results are dropped
+ * and a cancelled save leaves no file. */
+void offshoot_window_cancel_work (OffshootWindow *self);
+/* What the status bar's activity says ("Loading weights…"), or "" when it is hidden. */
+const char *offshoot_window_get_activity (OffshootWindow *self);
+/* For tests: while held, the weights worker waits before reading (the window shows the graph
+ * with "Loading weights…" as long as needed to look at it). */
+void offshoot_window_hold_weights (gboolean hold);
 /* The error shown in the window's banner, or NULL. */
 const char *offshoot_window_get_error (OffshootWindow *self);
 /* TRUE when the window (and its canvas) is drawn dark: the desktop prefers it or the
@@ -48,6 +59,7 @@ OffshootGraphView *offshoot_window_get_graph_view (OffshootWindow *self);
 OffshootLayerPanel *offshoot_window_get_layer_panel (OffshootWindow *self);
 OffshootRunPanel *offshoot_window_get_run_panel (OffshootWindow *self);
 OffshootHeadPanel *offshoot_window_get_head_panel (OffshootWindow *self);
+OffshootProbePanel *offshoot_window_get_probe_panel (OffshootWindow *self);
 /* The disconnection banner's fix buttons: how many, and clicking one (by position). */
 int offshoot_window_count_fixes (OffshootWindow *self);
 gboolean offshoot_window_apply_fix (OffshootWindow *self, int index);

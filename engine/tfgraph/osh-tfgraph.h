@@ -1,0 +1,53 @@
+/* osh-tfgraph.h — how TF.js graph models (converted TensorFlow graphs) sit in the IR.
+ *
+ * A TF.js graph model's model.json has "format": "graph-model", a node list
+ * (modelTopology.node: name, op, inputs, attrs) and a weights manifest naming the Const nodes'
+ * values. One TF node becomes one layer with one node:
+ *  - class_name is the TF op ("Conv2D", "_FusedConv2D", "AddV2", ...); a Placeholder is an
+ *    "InputLayer" with "batch_input_shape" (null for -1 sizes) and "tf_op": "Placeholder";
+ *  - config holds the attributes by name, decoded: strings (base64 in the file) as strings,
+ *    ints, floats, bools, types ("DT_FLOAT") and lists as JSON; shapes as lists of sizes;
+ *  - Const nodes (and Identity of a Const) are no layers: a node reading one gets its value as
+ *    a weight (named after the Const), and the layer's slots (OshSlot) say for every input in
+ *    the op's order whether it is a tensor or a weight, as ONNX layers do;
+ *  - "name:1" reads output 1 of node "name"; "^name" (a control edge) is left out.
+ * The graph's dialect is osh_tfgraph_dialect, its layout channels-last (NHWC, TF's). The
+ * layer names keep TF's '/'-separated name scopes; the app groups boxes by them.
+ *
+ * The ops run on the engine's existing kernels: each row of the op table (osh-tfgraph-ops.c)
+ * translates the TF node into the Keras layer or ONNX node with the same semantics (a
+ * Conv2D into Keras's Conv2D, an AddV2 into ONNX's broadcasting Add) and calls that op (see
+ * tfgraph-shadow.h).
+ */
+#pragma once
+
+#include "osh-graph.h"
+#include "osh-op.h"
+
+/* The dialect of TF.js graph models (osh-tfgraph-dialect.c), set by the reader. */
+extern const OshDialect osh_tfgraph_dialect;
+
+/* The op table (osh-tfgraph-ops.c). */
+#define OSH_TFGRAPH_OP_COUNT 76
+extern const OshOp osh_tfgraph_ops[OSH_TFGRAPH_OP_COUNT];
+
+/* A Const node's value from the weights manifest. */
+typedef struct
+{
+  const char *name;
+  OshTensor *value;
+} OshTfConst;
+
+/* The graph of a model.json document `doc` whose "format" is "graph-model", with the Const
+ * values `consts` (taken over, freed here, also on failure). `path` names the file in
+ * messages. Ops Offshoot has no kernel for still load (their shapes unknown); running lists
+ * them all (osh_tfgraph_check_runnable). */
+OshGraph *osh_tfgraph_build (const char *path, const json_t *doc, OshTfConst *consts, int n_consts,
+                             OshError *err);
+
+/* Fails, naming every op of `g` the table has no row for and how many nodes use it, when
+ * there is one. */
+bool osh_tfgraph_check_runnable (const OshGraph *g, OshError *err);
+
+/* Config key of an InputLayer made from a TF node: the op it came from ("Placeholder"). */
+#define OSH_TFGRAPH_OP "tf_op"

@@ -1,0 +1,259 @@
+/* Weights used where they lie in the file's bytes (osh-tensor.h: borrowed tensors): a .keras
+ * that Offshoot wrote loads without copying its weights, with the same values and the same
+ * outputs as the model it was written from; the file can be truncated on disk while the model
+ * is open (the weights live in a sealed copy, so no SIGBUS); a weight changed in place changes
+ * only that model; the weights outlive everything else of the load. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "osh-crc32.h"
+#include "osh-model.h"
+#include "osh-test.h"
+#include "osh-zoo.h"
+
+static OshGraph *
+build_mobilenet (void)
+{
+  OshZooOptions o;
+  g_assert_true (osh_zoo_options_init (&o, "MobileNet"));
+  o.height = o.width = 32;
+  o.include_top = false;
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("MobileNet", &o, &err);
+  if (!g)
+    g_error ("%s", err.message);
+  return g;
+}
+
+static char *
+saved_as (const OshGraph *g, const char *file, char **dir)
+{
+  GError *gerr = NULL;
+  *dir = g_dir_make_tmp ("osh-in-place-XXXXXX", &gerr);
+  g_assert_no_error (gerr);
+  char *path = g_build_filename (*dir, file, NULL);
+  OshError err = { 0 };
+  if (!osh_model_save (g, path, &err))
+    g_error ("%s", err.message);
+  return path;
+}
+
+static char *
+saved (const OshGraph *g, char **dir)
+{
+  return saved_as (g, "mobilenet.keras", dir);
+}
+
+static void
+remove_saved (char *dir, char *path)
+{
+  unlink (path);
+  rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+/* Counts the weights of `g` that are borrowed, and checks that each weight of `g` holds the
+ * same bits as the one of `ref` at the same place. */
+static int
+compare_weights (const OshGraph *g, const OshGraph *ref, int *n_weights)
+{
+  g_assert_cmpint (g->n_layers, ==, ref->n_layers);
+  int borrowed = 0;
+  *n_weights = 0;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      g_assert_cmpint (g->layers[i].n_weights, ==, ref->layers[i].n_weights);
+      for (int w = 0; w < g->layers[i].n_weights; w++)
+        {
+          const OshTensor *a = g->layers[i].weights[w].value, *b = ref->layers[i].weights[w].value;
+          g_assert_true (osh_shape_equal (&a->shape, &b->shape));
+          size_t bytes = (size_t) osh_tensor_numel (a) * sizeof (float);
+          g_assert_cmpint (memcmp (a->data, b->data, bytes), ==, 0);
+          borrowed += a->borrowed != NULL;
+          (*n_weights)++;
+        }
+    }
+  return borrowed;
+}
+
+static OshTensor *
+run (const OshGraph *g)
+{
+  OshShape s = osh_shape_make (4, (int64_t[]){ 1, 32, 32, 3 });
+  OshError err = { 0 };
+  OshTensor *x = osh_tensor_new (&s, &err);
+  for (int64_t k = 0; k < osh_tensor_numel (x); k++)
+    x->data[k] = (float) ((k * 37) % 101) / 101.0f;
+  OshTensor *out = NULL;
+  OshExecOptions opt = osh_exec_options_default ();
+  if (!osh_exec_run_once (g, &opt, (const OshTensor *const[]){ x }, 1, &out, &err))
+    g_error ("%s", err.message);
+  osh_tensor_free (x);
+  return out;
+}
+
+static void
+test_written_keras_is_borrowed (void)
+{
+  OshGraph *built = build_mobilenet ();
+  char *dir, *path = saved (built, &dir);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  if (!g)
+    g_error ("%s", err.message);
+  int n = 0, borrowed = compare_weights (g, built, &n);
+  /* Everything but weights under 64 bytes (none in MobileNet: the smallest is a 32-channel
+   * BatchNorm vector, 128 bytes). */
+  g_assert_cmpint (n, >, 80);
+  g_assert_cmpint (borrowed, ==, n);
+  OshTensor *a = run (built), *b = run (g);
+  g_assert_cmpint (osh_tensor_numel (a), ==, 1024);
+  g_assert_cmpint (memcmp (a->data, b->data, 1024 * sizeof (float)), ==, 0);
+  osh_tensor_free (a);
+  osh_tensor_free (b);
+  osh_graph_free (g);
+  osh_graph_free (built);
+  remove_saved (dir, path);
+}
+
+/* The .h5 writer aligns its weights too, and an .h5 is its own image: no archive around it. */
+static void
+test_written_h5_is_borrowed (void)
+{
+  OshGraph *built = build_mobilenet ();
+  char *dir, *path = saved_as (built, "mobilenet.h5", &dir);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  if (!g)
+    g_error ("%s", err.message);
+  int n = 0;
+  g_assert_cmpint (compare_weights (g, built, &n), ==, n);
+  g_assert_cmpint (n, >, 80);
+  osh_graph_free (g);
+  osh_graph_free (built);
+  remove_saved (dir, path);
+}
+
+static void
+test_truncated_under_us (void)
+{
+  OshGraph *built = build_mobilenet ();
+  char *dir, *path = saved (built, &dir);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  if (!g)
+    g_error ("%s", err.message);
+  /* Another program cuts the file while the model is open: a mapping of the file would fault
+   * (SIGBUS) on the first weight read past the new end. */
+  g_assert_cmpint (truncate (path, 100), ==, 0);
+  int n = 0;
+  g_assert_cmpint (compare_weights (g, built, &n), ==, n);
+  OshTensor *a = run (built), *b = run (g);
+  g_assert_cmpint (memcmp (a->data, b->data, 1024 * sizeof (float)), ==, 0);
+  osh_tensor_free (a);
+  osh_tensor_free (b);
+  /* Loading it again now fails cleanly. */
+  OshGraph *again = osh_model_load (path, &err);
+  g_assert_null (again);
+  g_assert_cmpint (err.code, ==, OSH_ERR_FORMAT);
+  g_assert_nonnull (strstr (err.message, path));
+  osh_graph_free (g);
+  osh_graph_free (built);
+  remove_saved (dir, path);
+}
+
+static void
+test_changed_in_place_and_kept_alone (void)
+{
+  OshGraph *built = build_mobilenet ();
+  char *dir, *path = saved (built, &dir);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err), *h = osh_model_load (path, &err);
+  if (!g || !h)
+    g_error ("%s", err.message);
+  int conv = osh_graph_find_layer (g, -1, "conv1");
+  g_assert_cmpint (conv, >=, 0);
+  OshTensor *t = g->layers[conv].weights[0].value;
+  g_assert_nonnull (t->borrowed);
+  float before = t->data[5];
+  t->data[5] = before + 1.0f; /* a private page of g's own: the file's copy is sealed */
+  g_assert_cmpfloat (h->layers[conv].weights[0].value->data[5], ==, before);
+  /* A copy owns its values; the borrowed tensor outlives the graph and the load it came from. */
+  OshTensor *copy = osh_tensor_copy (t, &err);
+  g_assert_null (copy->borrowed);
+  g_assert_cmpint (memcmp (copy->data, t->data, (size_t) osh_tensor_numel (t) * 4), ==, 0);
+  g->layers[conv].weights[0].value = copy; /* g frees the copy; t is ours now */
+  osh_graph_free (g);
+  g_assert_cmpfloat (t->data[5], ==, before + 1.0f);
+  /* Saved and read back, the change is in the new file. */
+  g_assert_cmpint (unlink (path), ==, 0);
+  h->layers[conv].weights[0].value->data[5] = before + 1.0f;
+  if (!osh_model_save (h, path, &err))
+    g_error ("%s", err.message);
+  OshGraph *back = osh_model_load (path, &err);
+  g_assert_nonnull (back);
+  g_assert_cmpfloat (back->layers[conv].weights[0].value->data[5], ==, before + 1.0f);
+  osh_graph_free (back);
+  osh_tensor_free (t);
+  osh_graph_free (h);
+  osh_graph_free (built);
+  remove_saved (dir, path);
+}
+
+static void
+test_borrow_refuses_outside_and_misaligned (void)
+{
+  size_t size = 4096;
+  float *block = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  g_assert_true (block != MAP_FAILED);
+  OshMapping *m = osh_mapping_new (block, size);
+  OshShape s = osh_shape_make (1, (int64_t[]){ 8 });
+  OshError err = { 0 };
+  g_assert_null (osh_tensor_borrow (&s, block + 1, m, &err)); /* 4 bytes off */
+  g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
+  g_assert_null (osh_tensor_borrow (&s, block + 1020, m, &err)); /* past the end */
+  OshTensor *t = osh_tensor_borrow (&s, block + 4, m, &err);
+  g_assert_nonnull (t);
+  g_assert_true (t->borrowed == m && t->data == block + 4);
+  /* The creator lets go first: the tensor's reference keeps the memory mapped. */
+  osh_mapping_unref (m);
+  t->data[7] = 3.0f;
+  g_assert_cmpfloat (block[11], ==, 3.0f);
+  osh_tensor_free (t); /* the last reference: unmapped */
+}
+
+/* The checksum that guards the weights is zlib's, at every length and start (the fast path
+ * folds 64 bytes a step and hands the last 0..15 to zlib). */
+static void
+test_crc32_agrees_with_zlib (void)
+{
+  size_t n = 5000;
+  unsigned char *b = g_malloc (n + 8);
+  for (size_t i = 0; i < n + 8; i++)
+    b[i] = (unsigned char) ((i * 2654435761u) >> 13);
+  for (size_t len = 0; len < n; len += len < 300 ? 1 : 97)
+    for (int off = 0; off < 5; off++)
+      {
+        g_assert_cmphex (osh_crc32 (0, b + off, len), ==, crc32_z (0, b + off, len));
+        g_assert_cmphex (osh_crc32 (0xdeadbeef, b + off, len), ==,
+                         crc32_z (0xdeadbeef, b + off, len));
+      }
+  g_free (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/weights-in-place/written-keras-is-borrowed", test_written_keras_is_borrowed);
+  g_test_add_func ("/weights-in-place/written-h5-is-borrowed", test_written_h5_is_borrowed);
+  g_test_add_func ("/weights-in-place/truncated-under-us", test_truncated_under_us);
+  g_test_add_func ("/weights-in-place/changed-in-place", test_changed_in_place_and_kept_alone);
+  g_test_add_func ("/weights-in-place/crc32", test_crc32_agrees_with_zlib);
+  g_test_add_func ("/weights-in-place/borrow-checks", test_borrow_refuses_outside_and_misaligned);
+  return g_test_run ();
+}

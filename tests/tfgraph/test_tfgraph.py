@@ -1,0 +1,186 @@
+"""TF.js graph models (engine/tfgraph): Offshoot's run against tfjs's own graph-model executor
+(tf.loadGraphModel, CPU backend; tests/tfgraph/tfjs_graph_run.mjs) on the same inputs, every
+output within 1e-4 · max(1, |reference|) element by element.
+
+The models: a hand-made fixture using every op the dialect runs, with float16, uint8 and uint16
+quantized weights (tools/reference/tfgraph-make-fixture.py), and real graph models shipped in
+npm packages the project installs as references (tests/reference/package.json): the face, pose,
+hand and liveness models of @vladmandic/human, and nsfwjs's MobileNetV2 classifier (shipped as
+JS modules, unpacked here). Each case skips with a one-line reason when its package is absent.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from clitest import Skip, case, main, offshoot, source, tempdir  # noqa: E402
+
+REFERENCE = source("tests", "reference", "node_modules")
+HUMAN = os.path.join(REFERENCE, "@vladmandic", "human", "models")
+NSFWJS = os.path.join(REFERENCE, "nsfwjs", "dist", "models")
+FIXTURE = source("tests", "tfgraph", "fixtures", "ops", "model.json")
+
+
+def need(path, what):
+    if not os.path.exists(path):
+        raise Skip(f"{what} absent: no {path} (tools/install-deps.sh --tests installs it)")
+    if shutil.which("node") is None:
+        raise Skip("node absent: the tfjs reference runs in node")
+
+
+def placeholder_inputs(model, folder, seed=0):
+    """Random inputs of the Placeholders' shapes (open sizes: batch 1, else 128), as .npy."""
+    with open(model) as f:
+        doc = json.load(f)
+    rng = np.random.default_rng(seed)
+    files = []
+    for n in doc["modelTopology"]["node"]:
+        if n["op"] != "Placeholder":
+            continue
+        dims = [int(d.get("size", -1)) for d in n["attr"]["shape"]["shape"].get("dim", [])]
+        dims = [(1 if k == 0 else 128) if d < 0 else d for k, d in enumerate(dims)]
+        x = rng.random(dims, dtype=np.float32)
+        if n["attr"].get("dtype", {}).get("type") == "DT_INT32":  # pixels 0..255 (MoveNet)
+            x = np.round(x * 255).astype(np.float32)
+        files.append(os.path.join(folder, f"input{len(files)}.npy"))
+        np.save(files[-1], x)
+    return files
+
+
+def compare(model, min_outputs=1):
+    """Runs `model` in Offshoot and in tfjs on the same random inputs; returns the outputs' names
+    and their largest error relative to max(1, |reference|)."""
+    folder = tempdir()
+    inputs = placeholder_inputs(model, folder)
+    r = offshoot("run", model, *inputs, "--save-outputs", os.path.join(folder, "osh"), "--json")
+    assert r.returncode == 0, r.stderr
+    outputs = json.loads(r.stdout)["outputs"]
+    assert len(outputs) >= min_outputs, outputs
+    names = [o["name"] for o in outputs]
+    ref = subprocess.run(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), model,
+                          os.path.join(folder, "ref"), ",".join(inputs), *names],
+                         capture_output=True, text=True, env=dict(os.environ, OSH_SOURCE_ROOT=source()))
+    assert ref.returncode == 0, ref.stderr[-2000:]
+    worst = {}
+    for i, o in enumerate(outputs):
+        want = np.load(os.path.join(folder, "ref", f"{i}.npy"))
+        got = np.load(o["saved"])
+        assert got.shape == want.shape, (o["name"], got.shape, want.shape)
+        rel = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+        worst[o["name"]] = float(rel.max()) if rel.size else 0.0
+        assert worst[o["name"]] <= 1e-4, (model, o["name"], worst[o["name"]])
+    print(f"# {os.path.basename(os.path.dirname(model))}/{os.path.basename(model)}: {len(worst)} "
+          f"outputs, largest error {max(worst.values()):.2e} of max(1, |tfjs|)")
+    return worst
+
+
+@case
+def the_op_fixture_matches_tfjs_on_every_output():
+    need(os.path.join(REFERENCE, "@tensorflow", "tfjs"), "tfjs")
+    worst = compare(FIXTURE, min_outputs=20)
+    # every family of the fixture is an output: resizes, shapes, element-wise, the dense head
+    for name in ["head/probs", "head/fc2/MatMul", "pool/corners", "pool/legacy", "pool/nearest2",
+                 "shape/strided", "shape/gathernd", "shape/floordiv", "shape/cast", "shape/squeeze",
+                 "ew/SquaredDifference", "ew/Rsqrt", "shape/identity", "shape/split_b2"]:
+        assert name in worst, (name, sorted(worst))
+
+
+@case
+def sizes_read_with_shape_fold_once_the_input_is_fixed():
+    # Shape → StridedSlice → ResizeBilinear's size, and a Reshape: computed from the input's
+    # size, folded into constants when a run fixes it (here 128 × 128).
+    need(os.path.join(REFERENCE, "@tensorflow", "tfjs"), "tfjs")
+    model = source("tests", "tfgraph", "fixtures", "open-sizes", "model.json")
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["inputs"] == [{"name": "image", "shape": [1, None, None, 3]}], d["inputs"]
+    assert [o["shape"] for o in d["outputs"]] == [None, None], d["outputs"]  # known once sized
+    worst = compare(model, min_outputs=2)
+    assert set(worst) == {"decoder/flat", "decoder/mask"}, worst
+
+
+HUMAN_MODELS = ["emotion", "blazeface", "antispoof", "liveness", "faceres", "iris", "facemesh",
+                "handlandmark-lite", "movenet-lightning"]
+
+
+@case
+def human_face_hand_and_pose_models_match_tfjs():
+    need(HUMAN, "@vladmandic/human")
+    for name in HUMAN_MODELS:
+        compare(os.path.join(HUMAN, name + ".json"))
+
+
+@case
+def an_integer_input_takes_pixels_as_they_are():
+    # MoveNet's Placeholder is int32: pictures go in as 0..255, not 0..1.
+    need(HUMAN, "@vladmandic/human")
+    r = offshoot("run", os.path.join(HUMAN, "movenet-lightning.json"),
+                 source("resources", "samples", "circle-1.png"))
+    assert r.returncode == 0, r.stderr
+    assert "192x192x3, v*1+0 (0..255)" in r.stdout, r.stdout
+    assert "Identity (1, 1, 17, 3)" in r.stdout, r.stdout
+
+
+@case
+def nsfwjs_mobilenet_matches_tfjs():
+    need(NSFWJS, "nsfwjs")
+    # nsfwjs ships its graph model as JS modules (model.min.js, base64 shards): written out as
+    # the model.json and .bin files tensorflowjs_converter made.
+    folder = tempdir()
+    script = """
+const fs = require('fs'), path = require('path');
+const [src, out] = process.argv.slice(1);
+const model = require(path.join(src, 'model.min.js'));
+for (const group of model.weightsManifest)
+  for (const p of group.paths)
+    fs.writeFileSync(path.join(out, p), Buffer.from(require(path.join(src, p + '.min.js')), 'base64'));
+fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify(model));
+"""
+    r = subprocess.run(["node", "-e", script, os.path.join(NSFWJS, "mobilenet_v2_mid"), folder],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    model = os.path.join(folder, "model.json")
+    worst = compare(model)
+    assert list(worst) == ["Identity"], worst
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["outputs"][0]["shape"] == [None, 5], d["outputs"]
+
+
+@case
+def ops_without_a_kernel_are_listed_at_once():
+    need(HUMAN, "@vladmandic/human")
+    model = os.path.join(HUMAN, "centernet.json")
+    folder = tempdir()
+    r = offshoot("run", model, *placeholder_inputs(model, folder))
+    assert r.returncode != 0, r.stdout
+    assert "3 TensorFlow ops Offshoot has no kernel for" in r.stderr, r.stderr
+    for op in ["Equal (1 node)", "TopKV2 (1 node)", "FloorMod (2 nodes)"]:
+        assert op in r.stderr, r.stderr
+
+
+@case
+def inspect_render_and_save_on_a_graph_model():
+    folder = tempdir()
+    d = json.loads(offshoot("inspect", FIXTURE, "--json").stdout)
+    assert d["format"] == "tfjs", d["format"]
+    classes = {l["class_name"] for l in d["layers"]}
+    assert {"_FusedConv2D", "FusedDepthwiseConv2dNative", "Conv2DBackpropInput", "StridedSlice",
+            "ResizeBilinear", "GatherNd"} <= classes, classes
+    # float16, uint8 and uint16 weights read back to the counts the fixture has
+    assert d["total_params"] > 1000, d["total_params"]
+    svg = os.path.join(folder, "graph.svg")
+    r = offshoot("render", FIXTURE, "-o", svg)
+    assert r.returncode == 0 and os.path.getsize(svg) > 1000, r.stderr
+    r = offshoot("export", FIXTURE, "-o", os.path.join(folder, "out.onnx"))
+    assert r.returncode != 0 and "saving a TF.js graph model is not supported yet" in r.stderr, r.stderr
+    r = offshoot("attach", FIXTURE, "--attach", "block1/LeakyRelu=seg", "-o", os.path.join(folder, "h.onnx"))
+    assert r.returncode != 0 and "heads cannot be attached to a TF.js graph model yet" in r.stderr, r.stderr
+    # the graph is checked like any other: connected
+    r = offshoot("check", FIXTURE)
+    assert r.returncode == 0 and "Connected" in r.stdout, (r.stdout, r.stderr)
+
+
+main()

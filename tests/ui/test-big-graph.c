@@ -1,0 +1,186 @@
+/* Big graphs (issue 17 item 4): EfficientNetB7's 816 layers open as a readable overview of
+ * stages; search reaches layers inside collapsed groups; a click on a collapsed stage sums it
+ * up in the layer panel; a double click opens it. Pointer events go through the view's click
+ * gesture as GTK delivers them. */
+#include <gtk/gtk.h>
+#include <string.h>
+
+#include "offshoot-application.h"
+#include "offshoot-window-private.h"
+#include "osh-scene.h"
+#include "osh-shapes.h"
+#include "osh-test.h"
+#include "osh-zoo.h"
+#include "ui-test-window.h"
+
+static GtkApplication *app;
+
+/* A window showing the untrained keras.applications EfficientNetB7, laid out. */
+static OffshootWindow *
+open_b7 (void)
+{
+  OshZooOptions o;
+  g_assert_true (osh_zoo_options_init (&o, "EfficientNetB7"));
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("EfficientNetB7", &o, &err);
+  g_assert_nonnull (g);
+  g_assert_cmpint (g->n_layers, ==, 816);
+  g_assert_true (osh_graph_infer_shapes (g, &err)); /* as loading a file does */
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_graph (win, g, "EfficientNetB7 (untrained)");
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  return win;
+}
+
+/* The box of a collapsed group, by name; fails when the group is not a box. */
+static const OshLayoutItem *
+group_box (OffshootGraphView *view, const char *name)
+{
+  const OshGraphLayout *lay = offshoot_graph_view_get_layout (view);
+  for (int i = 0; i < lay->n_items; i++)
+    if (lay->items[i].kind == OSH_ITEM_GROUP && !strcmp (lay->items[i].title, name))
+      return &lay->items[i];
+  g_error ("no collapsed group '%s' on screen", name);
+  return NULL;
+}
+
+/* The view point at the centre of a box. */
+static void
+box_centre (OffshootGraphView *view, const OshLayoutItem *it, double *x, double *y)
+{
+  osh_camera_world_to_view (offshoot_graph_view_get_camera (view), it->box.x + it->box.w / 2,
+                            it->box.y + it->box.h / 2, x, y);
+}
+
+/* Press and release at one point, `n` times in a row (2: a double click). */
+static void
+click_at (OffshootGraphView *view, double x, double y, int n)
+{
+  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
+  g_assert_nonnull (click);
+  for (int i = 1; i <= n; i++)
+    {
+      g_signal_emit_by_name (click, "pressed", i, x, y);
+      g_signal_emit_by_name (click, "released", i, x, y);
+    }
+}
+
+/* Opens collapsed, and Fit shows every box with its name readable (not a hairline). */
+static void
+test_opens_collapsed (void)
+{
+  OffshootWindow *win = open_b7 ();
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  g_assert_true (offshoot_graph_view_blocks_collapsed (view));
+  /* input, rescaling, normalization, 4 stem layers, 7 stages, 6 top layers. */
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, 20);
+  const OshLayoutItem *b5 = group_box (view, "block5");
+  g_assert_cmpstr (b5->subtitle, ==, "stage · 148 layers");
+  g_assert_cmpstr (b5->shape_text, ==, "(None, 38, 38, 160) → (None, 38, 38, 224)");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "zoom-fit", NULL);
+  OshCamera *cam = offshoot_graph_view_get_camera (view);
+  const OshGraphLayout *lay = offshoot_graph_view_get_layout (view);
+  double x0, y0, x1, y1;
+  osh_camera_world_to_view (cam, 0, 0, &x0, &y0);
+  osh_camera_world_to_view (cam, lay->bounds.w, lay->bounds.h, &x1, &y1);
+  g_assert_cmpfloat (x0, >=, 0); /* all of it in view */
+  g_assert_cmpfloat (y1, <=, cam->view_h);
+  /* Each box at least a line of the 11 px title tall, so the scene writes its name. */
+  for (int i = 0; i < lay->n_items; i++)
+    g_assert_cmpfloat (lay->items[i].box.h * cam->zoom, >=, 13);
+  ui_test_close (win);
+}
+
+/* Search finds a layer hidden in a collapsed block and opens the groups holding it. */
+static void
+test_search_opens_block (void)
+{
+  OffshootWindow *win = open_b7 ();
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  const OshGraph *g = offshoot_window_get_graph (win);
+  int layer = osh_graph_find_path (g, "block5a_expand_conv");
+  g_assert_cmpint (layer, >=, 0);
+  const OshGraphLayout *lay = offshoot_graph_view_get_layout (view);
+  int node = osh_graph_layer_first_node (g, layer);
+  g_assert_cmpint (lay->items[lay->node_item[node]].kind, ==, OSH_ITEM_GROUP); /* hidden */
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "find", NULL);
+  gtk_editable_set_text (GTK_EDITABLE (win->search_entry), "block5a_expand_conv");
+  UI_TEST_WAIT_WHILE (offshoot_graph_view_search_count (view) == 0, "the search to run");
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_graph_view_search_count (view), ==, 1);
+  g_assert_cmpint (offshoot_graph_view_search_layer (view), ==, layer);
+  g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 1");
+  /* Its own box now, in the middle of the view; the other stages stay collapsed. */
+  lay = offshoot_graph_view_get_layout (view);
+  const OshLayoutItem *it = &lay->items[lay->node_item[node]];
+  g_assert_cmpint (it->kind, ==, OSH_ITEM_NODE);
+  g_assert_cmpint (it->layer, ==, layer);
+  double x, y;
+  g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
+  OshCamera *cam = offshoot_graph_view_get_camera (view);
+  g_assert_cmpfloat (fabs (x - cam->view_w / 2), <, 2);
+  g_assert_cmpfloat (fabs (y - cam->view_h / 2), <, 2);
+  group_box (view, "block4");
+  group_box (view, "block5b");
+  ui_test_close (win);
+}
+
+/* A click on a collapsed stage selects it and the layer panel sums it up; a double click
+ * opens it into its blocks. */
+static void
+test_click_and_double_click (void)
+{
+  OffshootWindow *win = open_b7 ();
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  OffshootLayerPanel *panel = offshoot_window_get_layer_panel (win);
+  double x, y;
+  box_centre (view, group_box (view, "block3"), &x, &y);
+  click_at (view, x, y, 1);
+  int stage = offshoot_graph_view_get_selected_group (view);
+  g_assert_cmpint (stage, >=, 0);
+  g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, -1);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "name"), ==, "block3");
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==,
+                   "stage · 7 blocks · 104 layers");
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "outputs"), ==, "(None, 75, 75, 80)");
+  /* Keras's count for block3a ... block3g. */
+  OffshootGroupSummary sum;
+  g_assert_true (offshoot_graph_view_group_summary (view, stage, &sum));
+  const OshGraph *g = offshoot_window_get_graph (win);
+  int64_t expected = 0;
+  for (int l = 0; l < g->n_layers; l++)
+    if (g_str_has_prefix (g->layers[l].name, "block3"))
+      expected += osh_graph_layer_params (g, l, NULL);
+  g_assert_cmpint (sum.params, ==, expected);
+  g_assert_cmpint (sum.params, >, 0);
+
+  int before = offshoot_graph_view_count_items (view);
+  box_centre (view, group_box (view, "block3"), &x, &y);
+  click_at (view, x, y, 2);
+  g_assert_true (offshoot_window_is_busy (win)); /* laying out again */
+  ui_test_settle (win);
+  /* block3 became its seven blocks, each still collapsed. */
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, before - 1 + 7);
+  group_box (view, "block3a");
+  group_box (view, "block3g");
+  ui_test_close (win);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  app = ui_test_application_new ("io.offshoot.Offshoot.TestBigGraph");
+  g_test_add_func ("/ui/big-graph/opens-collapsed", test_opens_collapsed);
+  g_test_add_func ("/ui/big-graph/search-opens-block", test_search_opens_block);
+  g_test_add_func ("/ui/big-graph/click-and-double-click", test_click_and_double_click);
+  int status = g_test_run ();
+  g_object_unref (app);
+  ui_test_scratch_free (g_steal_pointer (&data_home));
+  return status;
+}
