@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/arm64-check.sh [SUITE...]: builds Offshoot for arm64 with Debian's cross compiler against
 # a sysroot of Debian's arm64 packages, and runs its test suites (default: every suite but the
-# window's, the zoo's and the source format's) under qemu-user. On arm64 the engine's kernels
+# window's, the zoo's, the source format's and the slow ones: emulated training takes hours)
+# under qemu-user. On arm64 the engine's kernels
 # take their portable path (osh-simd.h's plain vectors). This checks correctness; speed needs
 # real hardware. Everything goes to build-arm64/ (the sysroot is about 1.1 GB, made once).
 #
@@ -73,4 +74,5 @@ export QEMU_LD_PREFIX=$sysroot QEMU_SET_ENV=LD_LIBRARY_PATH=$extra_libs
 file "$dir/build/app/offshoot" | grep -q 'ARM aarch64' # the binary under test is arm64
 args=()
 for s in "${suites[@]}"; do args+=(--suite "$s"); done
-meson test -C "$dir/build" --num-processes 2 --timeout-multiplier 4 --print-errorlogs "${args[@]}"
+meson test -C "$dir/build" --num-processes 2 --timeout-multiplier 4 --print-errorlogs \
+  --no-suite slow "${args[@]}"

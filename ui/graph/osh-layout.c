@@ -829,16 +829,19 @@ item_of_node (Builder *b, int n)
                            .layer = layer,
                            .family = osh_layer_family (l->class_name) };
       it.title = g_strdup (l->name);
-      /* Inside a module-path block the block's frame already says "/features/features.3". */
+      /* Inside a block named by a path (an ONNX module "/features/features.3", a TF name scope
+       * "StatefulPartitionedCall/model/block1") the frame already says the path: the box says
+       * the rest. */
       int grp = b->gr ? b->gr->layer_group[layer] : -1;
-      if (grp >= 0 && b->gr->groups[grp].kind == OSH_GROUP_MODULE && l->owner < 0)
+      const char *path = l->name + (l->name[0] == '/');
+      if (grp >= 0 && l->owner < 0)
         {
           const char *prefix = b->gr->groups[grp].name;
           size_t len = strlen (prefix);
-          if (!strncmp (l->name + 1, prefix, len) && l->name[len + 1] == '/')
+          if (!strncmp (path, prefix, len) && path[len] == '/' && path[len + 1])
             {
               g_free (it.title);
-              it.title = g_strdup (l->name + len + 2);
+              it.title = g_strdup (path + len + 1);
             }
         }
       it.subtitle = g_strdup (l->class_name);
