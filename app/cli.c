@@ -131,9 +131,12 @@ static const OshCommand commands[] = {
     "  --seed N              seed of the random weights (default 1)\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_zoo },
-  { "samples", "-o DIR [--json]",
-    "write the tour's model.h5 and the sample images with their masks",
+  { "samples", "-o DIR [--train N [--seed S]] [--json]",
+    "write the tour's model.h5 and the sample images with their masks, or a training set",
     "  -o DIR                the folder to write into\n"
+    "  --train N             instead: N new pictures of the default model's shapes with their\n"
+    "                        masks, DIR/CLASS/NNNN.png + NNNN-mask.png (what fit --data reads)\n"
+    "  --seed S              the training set's seed (default 1; the same seed, the same files)\n"
     "  --json                one JSON document on stdout\n",
     osh_cmd_samples },
 };

@@ -120,6 +120,45 @@ def tempdir():
     return d
 
 
+def read_png(path):
+    """An 8-bit, non-interlaced greyscale, RGB or RGBA PNG (what cairo and the generators here
+    write) as (width, height, channels, rows of bytes), the filters undone."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    at, idat = 8, b""
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + size]
+        if kind == b"IHDR":
+            w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and color in (0, 2, 6) and interlace == 0, (path, depth, color)
+            bpp = {0: 1, 2: 3, 6: 4}[color]
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + size
+    raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
+    for y in range(h):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return w, h, bpp, rows
+
+
 def report_failure(i, name, e):
     print(f"not ok {i} {name}", flush=True)
     for line in (f"{type(e).__name__}: {e}\n" + traceback.format_exc()).splitlines():

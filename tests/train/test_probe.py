@@ -15,6 +15,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from clitest import Skip, case, corpus, main, offshoot, source, tempdir  # noqa: E402
+from clitest import read_png as clitest_read_png  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 # tools/train-default-model/train.py's CLASSES: the order of the model's outputs.
@@ -293,41 +294,10 @@ def mask_probes_find_the_object_as_pytorch_does():
 
 
 def read_png(path):
-    """An 8-bit RGB or RGBA PNG (what cairo writes) as (width, height, rows of (r, g, b))."""
-    import struct
-    import zlib
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    at, idat = 8, b""
-    while at < len(data):
-        size, kind = struct.unpack(">I4s", data[at:at + 8])
-        body = data[at + 8:at + 8 + size]
-        if kind == b"IHDR":
-            w, h, depth, color = struct.unpack(">IIBB", body[:10])
-            assert depth == 8 and color in (2, 6), (depth, color)
-            bpp = 3 if color == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        at += 12 + size
-    raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
-    for y in range(h):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                line[i] = (line[i] + a) & 255
-            elif kind == 2:
-                line[i] = (line[i] + b) & 255
-            elif kind == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif kind == 4:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
-        prev = line
-    return w, h, rows
+    """An RGB or RGBA PNG (what cairo writes) as (width, height, rows of (r, g, b))."""
+    w, h, bpp, raw = clitest_read_png(path)
+    assert bpp in (3, 4), (path, bpp)
+    return w, h, [[tuple(line[x * bpp:x * bpp + 3]) for x in range(w)] for line in raw]
 
 
 # The ends of the colour scale (ui/graph/osh-colormap.c): viridis's first and last stops.
