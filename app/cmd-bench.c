@@ -182,6 +182,7 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
   opt.threads = threads;
   opt.input_shapes = n_shapes ? shapes : NULL;
   opt.n_input_shapes = n_shapes;
+  opt.release_packed_weights = true; /* one plan, and nothing reads the weights after it */
   OshPlan *plan = osh_plan_new (g, &opt, &err);
   double *times = g_new0 (double, runs), *cpu = g_new0 (double, runs);
   int code = OSH_EXIT_OK;

@@ -39,6 +39,7 @@ typedef struct
   const char *save_dir, *heatmap_dir, *labels_path;
   int threads, top_k;
   bool json;
+  bool one_plan; /* only one plan will be made: it may take the graph's packed weights */
   OshPreprocess pp;
   char **labels;
   int n_labels;
@@ -430,6 +431,7 @@ plan_for (const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs
   OshExecOptions opt = osh_exec_options_default ();
   opt.threads = o->threads;
   opt.batch = inputs[0].tensor->shape.dim[0];
+  opt.release_packed_weights = o->one_plan;
   /* Sizes come from the inputs only where the model leaves them open (None beyond the batch: a
    * Keras None or an ONNX symbolic size, which the plan then fixes); otherwise the model's own
    * shapes stand and a different input is a usage error below. */
@@ -844,6 +846,7 @@ osh_cmd_run (int argc, char **argv)
       json_t *doc = json_object ();
       PlanCache cache = { 0 };
       bool usage = false;
+      o.one_plan = true; /* nothing reads the weights after it: they are not held twice */
       code = run_once (&o, g, inputs, n_loaded, "", doc, &cache, &usage, &err);
       if (code != OSH_EXIT_OK)
         report_run_error (cmd, code, usage, &err);

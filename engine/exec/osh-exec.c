@@ -63,6 +63,12 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       g = p->sized;
     }
   p->g = g;
+  if (!osh_plan_check_weights (g, err))
+    goto fail;
+  /* The caller gave the graph's weights away (osh-plan-release.c); a sized copy is the plan's. */
+  OshGraph *releasing = opt.release_packed_weights && !p->sized ? (OshGraph *) g : NULL;
+  if (releasing && !osh_plan_own_unpacked_weights (releasing, err))
+    goto fail;
   p->threads = opt.threads > 0 ? opt.threads : 1;
   p->cancel = opt.cancel;
   p->n_inputs = g->n_inputs;
@@ -152,6 +158,8 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
     }
   if (!osh_plan_assign_buffers (p, err))
     goto fail;
+  if (releasing)
+    osh_plan_release_packed (p, releasing);
   return p;
 nomem:
   osh_fail (err, OSH_ERR_NOMEM, "out of memory planning the model");

@@ -73,6 +73,16 @@ typedef struct
    * conversions cost (references written for NCHW then check the NHWC kernels too). */
   bool eager_layout;
 
+  /* For a caller that will not read the graph's weights again (`offshoot run` and `bench`): the
+   * plan keeps packed copies of the convolution kernels, and with this the graph's own tensors
+   * of those layers are freed once planned (left with their shapes only), so the weights are
+   * not held twice. Weights of other layers that lay in the file's mapping become owned copies
+   * first, so that the mapping goes too. The graph is changed although passed const: it can
+   * no longer be planned again, exported or edited (osh_plan_new then fails with
+   * OSH_ERR_USAGE naming the weight). A graph with open sizes fixed on a copy (ONNX) keeps its
+   * weights. */
+  bool release_packed_weights;
+
   /* Polled between nodes; non-zero stops the run with OSH_ERR_CANCELLED. The caller sets it
    * from any thread (g_atomic_int_set or a plain store). */
   const volatile int *cancel;

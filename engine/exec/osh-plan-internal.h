@@ -90,3 +90,8 @@ void osh_plan_fuse (OshPlan *p);
 /* osh-plan-layout.c: whether the plan of `g` gets the layout pass, and the pass */
 bool osh_plan_wants_layout_pass (const OshGraph *g, const OshExecOptions *opt);
 bool osh_plan_choose_layouts (OshPlan *p, bool eager, OshError *err);
+
+/* osh-plan-release.c: release_packed_weights, and the check that every weight has its values */
+bool osh_plan_check_weights (const OshGraph *g, OshError *err);
+bool osh_plan_own_unpacked_weights (OshGraph *g, OshError *err); /* before planning */
+void osh_plan_release_packed (OshPlan *p, OshGraph *g);          /* after */

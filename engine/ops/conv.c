@@ -850,6 +850,23 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
     osh_op_to_channels_first (y, out[0], g->batch, g->cout, opix);
 }
 
+bool
+osh_conv_holds_weights (const OshOpCall *c)
+{
+  const ConvParams *cp = c->params;
+  const OshFusedTail *t = cp ? &cp->tail : NULL;
+  if (!cp || cp->g.cf)
+    return false;
+  switch (cp->g.kind)
+    {
+    case CONV_PLAIN: return t->gemm != NULL; /* then_dw is a copy too */
+    case CONV_DEPTHWISE: return t->dw != NULL;
+    case CONV_SEPARABLE: return cp->half_dw && t->gemm;
+    case CONV_TRANSPOSE: return false;
+    }
+  return false;
+}
+
 #define CONV_OP(prep, kind, sp)                                                                    \
   bool prep (OshOpCall *c, OshError *err);                                                         \
   bool prep (OshOpCall *c, OshError *err) { return conv_prepare (c, kind, sp, err); }
