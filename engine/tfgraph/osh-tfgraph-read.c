@@ -468,7 +468,9 @@ read_nodes (Reader *r, const json_t *doc)
       const char *name = node_name (node);
       bool is_const;
       ok = note_constant (r, node, name, &is_const);
-      if (!ok || is_const)
+      /* A NoOp only gathers control edges (the converter's output_control_node), which the IR
+       * drops: it computes nothing, so it is neither a layer nor an output. */
+      if (!ok || is_const || strcmp (node_op (node), "NoOp") == 0)
         continue;
       ok = strcmp (node_op (node), "Placeholder") == 0 ? add_placeholder (r, node, name)
                                                        : add_op (r, node, name, uses[order[i]]);

