@@ -42,7 +42,7 @@ keep_node (OshPlan *p, int node, bool soft, OshError *err)
 }
 
 OshPlan *
-osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
+osh_plan_schedule (const OshGraph *g, const OshExecOptions *opt_in, bool count_only, OshError *err)
 {
   OshExecOptions opt = opt_in ? *opt_in : osh_exec_options_default ();
   OshPlan *p = calloc (1, sizeof *p);
@@ -63,6 +63,7 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       g = p->sized;
     }
   p->g = g;
+  p->count_only = count_only;
   p->threads = opt.threads > 0 ? opt.threads : 1;
   p->cancel = opt.cancel;
   p->n_inputs = g->n_inputs;
@@ -120,6 +121,22 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       p->out_vals[i] = p->ctx[0].memo[p->off[r.node] + r.index];
       p->vals[p->out_vals[i]].keep = true;
     }
+  return p;
+nomem:
+  osh_fail (err, OSH_ERR_NOMEM, "out of memory planning the model");
+fail:
+  osh_plan_free (p);
+  return NULL;
+}
+
+OshPlan *
+osh_plan_new (const OshGraph *g_in, const OshExecOptions *opt_in, OshError *err)
+{
+  OshExecOptions opt = opt_in ? *opt_in : osh_exec_options_default ();
+  OshPlan *p = osh_plan_schedule (g_in, &opt, false, err);
+  if (!p)
+    return NULL;
+  const OshGraph *g = p->g;
   for (int i = 0; i < opt.n_capture; i++)
     {
       int layer = osh_graph_find_path (g, opt.capture[i]);
@@ -153,8 +170,6 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
   if (!osh_plan_assign_buffers (p, err))
     goto fail;
   return p;
-nomem:
-  osh_fail (err, OSH_ERR_NOMEM, "out of memory planning the model");
 fail:
   osh_plan_free (p);
   return NULL;
