@@ -203,7 +203,8 @@ print_table (const OshGraph *g)
   printf ("Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n", a, b, c);
   double flops;
   if (count_flops (g, &flops))
-    printf ("FLOPs per run (batch 1, a multiply-add counts two): %.3f G\n", flops / 1e9);
+    printf ("FLOPs per run (batch 1, a multiply-add counts two): %.3f %s\n",
+            flops >= 1e9 ? flops / 1e9 : flops / 1e6, flops >= 1e9 ? "G" : "M");
   if (json_is_true (json_object_get (g->meta, "weights_absent")))
     printf ("Note: the file holds no weights (a config-only file); parameters count nothing.\n");
   if (osh_model_weights_warning (g))
