@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "osh-flops.h"
 #include "osh-model.h"
 #include "osh-shapes.h"
 
@@ -92,6 +93,15 @@ layers_json (const OshGraph *g, int owner)
   return a;
 }
 
+/* The run plan's count, when the model can be planned (no Lambda, sizes known, weights
+ * present); a model that cannot run shows none. */
+static bool
+count_flops (const OshGraph *g, double *flops)
+{
+  OshError err = { 0 };
+  return osh_graph_layer_flops (g, 1, NULL, flops, &err);
+}
+
 static int
 print_json (const OshGraph *g)
 {
@@ -109,6 +119,9 @@ print_json (const OshGraph *g)
     json_object_set_new (doc, "non_finite_weights", json_string (osh_model_weights_warning (g)));
   if (osh_model_weights_error (g))
     json_object_set_new (doc, "weights_error", json_string (osh_model_weights_error (g)));
+  double flops;
+  if (count_flops (g, &flops))
+    json_object_set_new (doc, "flops", json_real (flops));
   char *text = json_dumps (doc, JSON_INDENT (1) | JSON_PRESERVE_ORDER);
   json_decref (doc);
   if (!text)
@@ -188,6 +201,10 @@ print_table (const OshGraph *g)
   format_count (trainable, b, sizeof b);
   format_count (total - trainable, c, sizeof c);
   printf ("Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n", a, b, c);
+  double flops;
+  if (count_flops (g, &flops))
+    printf ("FLOPs per run (batch 1, a multiply-add counts two): %.3f %s\n",
+            flops >= 1e9 ? flops / 1e9 : flops / 1e6, flops >= 1e9 ? "G" : "M");
   if (json_is_true (json_object_get (g->meta, "weights_absent")))
     printf ("Note: the file holds no weights (a config-only file); parameters count nothing.\n");
   if (osh_model_weights_warning (g))

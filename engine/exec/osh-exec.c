@@ -42,7 +42,7 @@ keep_node (OshPlan *p, int node, bool soft, OshError *err)
 }
 
 OshPlan *
-osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
+osh_plan_schedule (const OshGraph *g, const OshExecOptions *opt_in, bool count_only, OshError *err)
 {
   OshExecOptions opt = opt_in ? *opt_in : osh_exec_options_default ();
   OshPlan *p = calloc (1, sizeof *p);
@@ -63,11 +63,13 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       g = p->sized;
     }
   p->g = g;
-  if (!osh_plan_check_weights (g, err))
+  p->count_only = count_only;
+  /* Counting needs only shapes; a run needs every weight's values. */
+  if (!count_only && !osh_plan_check_weights (g, err))
     goto fail;
-  /* The caller gave the graph's weights away (osh-plan-release.c); a sized copy is the plan's. */
-  OshGraph *releasing = opt.release_packed_weights && !p->sized ? (OshGraph *) g : NULL;
-  if (releasing && !osh_plan_own_unpacked_weights (releasing, err))
+  /* The caller gives the graph's weights away (osh-plan-release.c); a sized copy is the plan's. */
+  if (!count_only && opt.release_packed_weights && !p->sized
+      && !osh_plan_own_unpacked_weights ((OshGraph *) g, err))
     goto fail;
   p->threads = opt.threads > 0 ? opt.threads : 1;
   p->cancel = opt.cancel;
@@ -126,6 +128,22 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
       p->out_vals[i] = p->ctx[0].memo[p->off[r.node] + r.index];
       p->vals[p->out_vals[i]].keep = true;
     }
+  return p;
+nomem:
+  osh_fail (err, OSH_ERR_NOMEM, "out of memory planning the model");
+fail:
+  osh_plan_free (p);
+  return NULL;
+}
+
+OshPlan *
+osh_plan_new (const OshGraph *g_in, const OshExecOptions *opt_in, OshError *err)
+{
+  OshExecOptions opt = opt_in ? *opt_in : osh_exec_options_default ();
+  OshPlan *p = osh_plan_schedule (g_in, &opt, false, err);
+  if (!p)
+    return NULL;
+  const OshGraph *g = p->g;
   for (int i = 0; i < opt.n_capture; i++)
     {
       int layer = osh_graph_find_path (g, opt.capture[i]);
@@ -158,11 +176,9 @@ osh_plan_new (const OshGraph *g, const OshExecOptions *opt_in, OshError *err)
     }
   if (!osh_plan_assign_buffers (p, err))
     goto fail;
-  if (releasing)
-    osh_plan_release_packed (p, releasing);
+  if (opt.release_packed_weights && !p->sized)
+    osh_plan_release_packed (p, (OshGraph *) g);
   return p;
-nomem:
-  osh_fail (err, OSH_ERR_NOMEM, "out of memory planning the model");
 fail:
   osh_plan_free (p);
   return NULL;

@@ -117,7 +117,8 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
                           .n_in = n->n_inputs,
                           .out = shapes ? shapes + n->n_inputs : NULL,
                           .n_out = n->n_outputs,
-                          .kwargs = n->kwargs };
+                          .kwargs = n->kwargs,
+                          .count_only = p->count_only };
   p->n_steps++; /* owned from here on, freed with the plan */
   if (!st->path || !st->in_vals || !st->out_vals || !shapes)
     return osh_fail (err, OSH_ERR_NOMEM, "out of memory planning a step");

@@ -69,7 +69,14 @@ struct OshPlan
   size_t scratch_size;
   double flops;
   bool has_run;
+  bool count_only; /* steps prepared only to count (osh_plan_schedule): never run */
 };
+
+/* osh-exec.c: the first half of osh_plan_new, every step the outputs need prepared and counted
+ * (nothing fused, no buffers); with `count_only` the steps build nothing they would run with
+ * (OshOpCall.count_only), so only their shapes, scratch and FLOPs are meaningful. */
+OshPlan *osh_plan_schedule (const OshGraph *g, const OshExecOptions *opt, bool count_only,
+                            OshError *err);
 
 /* osh-plan-build.c: the schedule from the graph, and helpers the other passes use too */
 bool osh_plan_grow (void **items, int *cap, int need, size_t size, OshError *err);

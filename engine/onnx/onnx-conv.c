@@ -546,7 +546,7 @@ prepare (OshOpCall *c, bool transpose, OshError *err)
     return false;
   osh_fused_tail_init (&g->tail, g->m);
   int64_t cg = g->c / g->group, mg = g->m / g->group;
-  if (!transpose)
+  if (!transpose && !c->count_only)
     prepare_fast (c, g);
   if (g->tail.gemm)
     {

@@ -342,7 +342,7 @@ osh_act_layer_prepare (OshOpCall *c, OshError *err)
   if (strcmp (cls, "PReLU") == 0)
     {
       a->kind = LAYER_PRELU;
-      return prelu_alpha (c, a, err);
+      return c->count_only || prelu_alpha (c, a, err); /* counting reads no values */
     }
   /* Softmax(axis) */
   a->kind = LAYER_SOFTMAX;

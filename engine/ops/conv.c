@@ -559,19 +559,19 @@ conv_prepare (OshOpCall *c, ConvKind kind, int sp, OshError *err)
         cp->tile = cp->tile > cp->w.oh * cp->w.ow ? cp->w.oh * cp->w.ow : cp->tile;
         c->scratch = direct ? 0 : (size_t) (cp->tile * K);
         c->flops = 2.0 * pixels * K * g->cout;
-        cp->tail.gemm = new_fast (cp);
+        cp->tail.gemm = c->count_only ? NULL : new_fast (cp);
         if (cp->tail.gemm)
           c->scratch = 0;
         break;
       }
     case CONV_DEPTHWISE:
       c->flops = 2.0 * pixels * kk * g->cout;
-      cp->tail.dw = new_depthwise (cp);
+      cp->tail.dw = c->count_only ? NULL : new_depthwise (cp);
       break;
     case CONV_SEPARABLE:
-      cp->half_dw = new_depthwise (cp);
+      cp->half_dw = c->count_only ? NULL : new_depthwise (cp);
       cp->mid = g->cin * g->dm;
-      cp->tail.gemm = new_fast (cp);
+      cp->tail.gemm = c->count_only ? NULL : new_fast (cp);
       c->scratch = (size_t) (pixels * cp->mid);
       c->flops = 2.0 * pixels * (kk * cp->mid + cp->mid * g->cout);
       break;

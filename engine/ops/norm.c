@@ -140,6 +140,8 @@ osh_batchnorm_prepare (OshOpCall *c, OshError *err)
   AffineParams *ap = affine_new (c, axis, err);
   if (!ap)
     return false;
+  if (c->count_only) /* counted; the weights may have no values yet (osh_model_load_graph) */
+    return true;
   bool scale = osh_config_bool (c->layer->config, "scale", true);
   bool center = osh_config_bool (c->layer->config, "center", true);
   float eps = (float) osh_config_double (c->layer->config, "epsilon", 1e-3);
@@ -172,6 +174,9 @@ osh_layernorm_prepare (OshOpCall *c, OshError *err)
     return false;
   ap->layer_norm = true;
   ap->eps = (float) osh_config_double (c->layer->config, "epsilon", 1e-3);
+  c->flops = 8.0 * osh_shape_numel (&c->in[0]);
+  if (c->count_only) /* the weights may have no values yet */
+    return true;
   int w = 0;
   if (osh_config_bool (c->layer->config, "scale", true)
       && !(ap->gamma = vector_weight (c, w++, ap->ch, err, "gamma")))
@@ -179,7 +184,6 @@ osh_layernorm_prepare (OshOpCall *c, OshError *err)
   if (osh_config_bool (c->layer->config, "center", true)
       && !(ap->beta = vector_weight (c, w++, ap->ch, err, "beta")))
     return false;
-  c->flops = 8.0 * osh_shape_numel (&c->in[0]);
   return true;
 }
 
@@ -242,7 +246,7 @@ osh_normalization_prepare (OshOpCall *c, OshError *err)
   if (!config_values (c, "mean", 0, ap->shift, ap->ch, &has_mean, err)
       || !config_values (c, "variance", 1, ap->scale, ap->ch, &has_var, err))
     return false;
-  if (!has_mean || !has_var)
+  if ((!has_mean || !has_var) && !c->count_only) /* counting reads no values */
     {
       /* Adapted statistics are weights: mean, variance (, count). */
       const OshTensor *m = osh_op_weight (c, 0), *v = osh_op_weight (c, 1);

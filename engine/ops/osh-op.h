@@ -31,6 +31,9 @@ typedef struct OshOpCall
   OshShape *out; /* n_out output shapes, written by infer */
   int n_out;
   const json_t *kwargs; /* the call's keyword arguments (TFOpLambda's `y`), may be NULL */
+  bool count_only;      /* prepare only checks, sizes and counts FLOPs: it packs nothing and reads
+                      no weight values (they may be NULL: osh_model_load_graph); the call never
+                      runs (osh_graph_layer_flops) */
 
   /* Filled by prepare. */
   void *params;                 /* op-specific, released with free_params (or free) */

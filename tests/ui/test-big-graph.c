@@ -7,6 +7,7 @@
 
 #include "offshoot-application.h"
 #include "offshoot-window-private.h"
+#include "osh-flops.h"
 #include "osh-scene.h"
 #include "osh-shapes.h"
 #include "osh-test.h"
@@ -142,19 +143,31 @@ test_click_and_double_click (void)
   g_assert_cmpint (stage, >=, 0);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, -1);
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "name"), ==, "block3");
-  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==,
-                   "stage · 7 blocks · 104 layers");
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "outputs"), ==, "(None, 75, 75, 80)");
-  /* Keras's count for block3a ... block3g. */
+  /* Keras's count for block3a ... block3g, and the plan's FLOPs of those layers (the engine's
+   * per-layer count equals the plan's: /zoo/flops/efficientnetb0-as-the-plan). */
   OffshootGroupSummary sum;
   g_assert_true (offshoot_graph_view_group_summary (view, stage, &sum));
   const OshGraph *g = offshoot_window_get_graph (win);
   int64_t expected = 0;
+  g_autofree double *flops = g_new0 (double, g->n_layers);
+  OshError err = { 0 };
+  g_assert_true (osh_graph_layer_flops (g, 1, flops, NULL, &err));
+  double expected_flops = 0;
   for (int l = 0; l < g->n_layers; l++)
     if (g_str_has_prefix (g->layers[l].name, "block3"))
-      expected += osh_graph_layer_params (g, l, NULL);
+      {
+        expected += osh_graph_layer_params (g, l, NULL);
+        expected_flops += flops[l];
+      }
   g_assert_cmpint (sum.params, ==, expected);
   g_assert_cmpint (sum.params, >, 0);
+  g_assert_cmpfloat (sum.flops, ==, expected_flops);
+  g_assert_cmpfloat (sum.flops, >, 1e9);
+  g_autofree char *what =
+      g_strdup_printf ("stage · 7 blocks · 104 layers · %.2f GFLOP", expected_flops / 1e9);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==, what);
+  g_test_message ("block3: %s", what);
 
   int before = offshoot_graph_view_count_items (view);
   box_centre (view, group_box (view, "block3"), &x, &y);

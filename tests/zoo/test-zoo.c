@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "osh-exec.h"
+#include "osh-flops.h"
 #include "osh-graph.h"
 #include "osh-model.h"
 #include "osh-shapes.h"
@@ -394,6 +395,76 @@ test_round_trip (void)
   osh_graph_free (g);
 }
 
+/* The window's per-block FLOPs (osh_graph_layer_flops, no weights packed) are the plan's own:
+ * the same total as osh_plan_flops, each step that folded nothing in the same figure as its
+ * layer, and the stem and classifier the published formula's (2 · outputs · kernel · cin). */
+static void
+test_layer_flops_as_the_plan (void)
+{
+  OshZooOptions o;
+  osh_zoo_options_init (&o, "EfficientNetB0");
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("EfficientNetB0", &o, &err);
+  g_assert_nonnull (g);
+  double *per_layer = g_new0 (double, g->n_layers), total = 0;
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_true (osh_graph_layer_flops (g, 1, per_layer, &total, &err));
+  gint64 t1 = g_get_monotonic_time ();
+  g_assert_cmpstr (err.message, ==, "");
+  OshPlan *plan = osh_plan_new (g, NULL, &err);
+  gint64 t2 = g_get_monotonic_time ();
+  g_assert_nonnull (plan);
+  /* Printed, not asserted: the count against the plan it replaces, in the same run. */
+  g_test_message ("counting took %.1f ms, a plan %.1f ms (%.0f×)", (t1 - t0) / 1e3, (t2 - t1) / 1e3,
+                  (double) (t2 - t1) / (double) MAX (1, t1 - t0));
+  g_assert_cmpfloat (total, ==, osh_plan_flops (plan));
+  double sum = 0;
+  for (int l = 0; l < g->n_layers; l++)
+    sum += per_layer[l];
+  g_assert_cmpfloat (fabs (sum - total), <=, 1e-9 * total);
+  int plain = 0;
+  for (int i = 0; i < osh_plan_n_steps (plan); i++)
+    {
+      OshPlanStep s;
+      g_assert_true (osh_plan_step (plan, i, &s));
+      int l = osh_graph_find_path (g, s.path);
+      g_assert_cmpint (l, >=, 0);
+      if (s.folded)
+        g_assert_cmpfloat (per_layer[l], <=, s.flops); /* a fused step adds what it took in */
+      else
+        {
+          g_assert_cmpfloat (per_layer[l], ==, s.flops);
+          plain++;
+        }
+    }
+  g_assert_cmpint (plain, >, 10);
+  /* 224² → 112² by a 3×3 stride-2 convolution of 3 → 32 channels; 1280 → 1000 dense. */
+  g_assert_cmpfloat (per_layer[osh_graph_find_path (g, "stem_conv")], ==,
+                     2.0 * 112 * 112 * 32 * 3 * 3 * 3);
+  g_assert_cmpfloat (per_layer[osh_graph_find_path (g, "predictions")], ==, 2.0 * 1280 * 1000);
+  /* Published: 0.39 G multiply-adds (Tan & Le 2019, Table 2); ours adds the element-wise work. */
+  g_assert_cmpfloat (total / 2, >, 0.38e9);
+  g_assert_cmpfloat (total / 2, <, 0.45e9);
+  g_test_message ("EfficientNetB0: %.1f MFLOP", total / 1e6);
+  osh_plan_free (plan);
+
+  /* The window counts before the weights' values are read (osh_model_load_graph): the same. */
+  g_autofree char *dir = g_dir_make_tmp ("osh-flops-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "b0.keras", NULL);
+  g_assert_true (osh_model_save (g, path, &err));
+  OshGraph *bare = osh_model_load_graph (path, &err);
+  g_assert_nonnull (bare);
+  g_assert_true (osh_model_weights_pending (bare));
+  double bare_total = 0;
+  g_assert_true (osh_graph_layer_flops (bare, 1, NULL, &bare_total, &err));
+  g_assert_cmpfloat (bare_total, ==, total);
+  osh_graph_free (bare);
+  g_remove (path);
+  g_rmdir (dir);
+  g_free (per_layer);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -412,6 +483,7 @@ main (int argc, char **argv)
   g_test_add_func ("/zoo/mobilenet-v3/runs", test_mobilenet_v3_runs);
   g_test_add_func ("/zoo/mobilenet-v3/fused-hard-swish", test_mobilenet_v3_fused);
   g_test_add_func ("/zoo/weights", test_weights);
+  g_test_add_func ("/zoo/flops/efficientnetb0-as-the-plan", test_layer_flops_as_the_plan);
   g_test_add_func ("/zoo/round-trip/keras3-class-keys", test_round_trip);
   return g_test_run ();
 }

@@ -214,6 +214,14 @@ def default_model_inspects():
     names = [layer["name"] for layer in doc["layers"]]
     assert "block5a_expand_conv" in names
     assert doc["total_params"] == default_model_params()
+    # The FLOPs inspect counts without a plan are the plan's, as bench prints them.
+    r = offshoot("bench", "@default", "--runs", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    bench = json.loads(r.stdout)
+    assert doc["flops"] > 0
+    # (bench's JSON keeps six significant figures)
+    assert abs(doc["flops"] / 1e9 - bench["gflop_per_run"]) <= 1e-5 * bench["gflop_per_run"], \
+        (doc["flops"], bench["gflop_per_run"])
 
 
 @case

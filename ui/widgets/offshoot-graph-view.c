@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "osh-flops.h"
 #include "osh-layout.h"
 #include "osh-scene.h"
 #include "osh-workers.h"
@@ -636,9 +637,19 @@ offshoot_graph_view_group_summary (OffshootGraphView *self, int group, OffshootG
           out->n_groups++;
           break;
         }
+  /* Counted on every click: no weights are packed, so even B7 takes a few milliseconds. */
+  g_autofree double *flops = g_new0 (double, MAX (1, g->n_layers));
+  OshError err = { 0 };
+  bool counted = osh_graph_layer_flops (g, 1, flops, NULL, &err);
   for (int l = 0; l < g->n_layers; l++)
-    if (osh_grouping_layer_in (self->grouping, l, group) && !g->layers[l].is_model)
-      out->params += osh_graph_layer_params (g, l, NULL);
+    if (osh_grouping_layer_in (self->grouping, l, group))
+      {
+        if (!g->layers[l].is_model)
+          out->params += osh_graph_layer_params (g, l, NULL);
+        out->flops += flops[l];
+      }
+  if (!counted)
+    out->flops = -1;
   int item = lay->group_item[group];
   out->shapes = item >= 0 ? lay->items[item].shape_text : "";
   return TRUE;

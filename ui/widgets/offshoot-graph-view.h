@@ -92,6 +92,8 @@ typedef struct
   int n_layers;       /* at every depth */
   int n_groups;       /* blocks inside (a stage's) */
   int64_t params;     /* Keras-counted */
+  double flops;       /* one run at batch 1, as the run plan counts them; -1 when the model
+                         cannot be planned (a Lambda, open input sizes) */
   const char *shapes; /* "in → out" as its box shows it, "" when unknown */
 } OffshootGroupSummary;
 

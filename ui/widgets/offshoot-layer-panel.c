@@ -186,17 +186,24 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
 
 void
 offshoot_layer_panel_set_group (OffshootLayerPanel *self, const char *name, const char *kind,
-                                int n_layers, int n_groups, int64_t params, const char *shapes)
+                                int n_layers, int n_groups, int64_t params, double flops,
+                                const char *shapes)
 {
   g_return_if_fail (OFFSHOOT_IS_LAYER_PANEL (self));
   offshoot_layer_panel_set_activation (self, NULL, NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->weights_heading), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->weights_label), FALSE);
   gtk_label_set_text (self->name_label, name);
-  g_autofree char *what =
-      n_groups > 0 ? g_strdup_printf ("%s · %d blocks · %d layers", kind, n_groups, n_layers)
-                   : g_strdup_printf ("%s · %d layers", kind, n_layers);
-  gtk_label_set_text (self->class_label, what);
+  g_autoptr (GString) what = g_string_new (kind);
+  if (n_groups > 0)
+    g_string_append_printf (what, " · %d blocks", n_groups);
+  g_string_append_printf (what, " · %d layers", n_layers);
+  /* Multiply-adds count two, as `offshoot bench` counts them. */
+  if (flops >= 1e9)
+    g_string_append_printf (what, " · %.2f GFLOP", flops / 1e9);
+  else if (flops >= 0)
+    g_string_append_printf (what, " · %.1f MFLOP", flops / 1e6);
+  gtk_label_set_text (self->class_label, what->str);
   gtk_label_set_text (self->owner_label, "collapsed: double-click it to open");
   /* "in → out" as the box shows it. */
   const char *arrow = shapes ? strstr (shapes, " → ") : NULL;

@@ -20,9 +20,10 @@ G_DECLARE_FINAL_TYPE (OffshootLayerPanel, offshoot_layer_panel, OFFSHOOT, LAYER_
 GtkWidget *offshoot_layer_panel_new (void);
 /* layer < 0 shows the "nothing selected" hint. */
 void offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int layer);
-/* A collapsed block or stage: its name, kind ("stage"), size, parameters and "in → out". */
+/* A collapsed block or stage: its name, kind ("stage"), size, parameters, FLOPs of one run
+ * (< 0: unknown, not shown) and "in → out". */
 void offshoot_layer_panel_set_group (OffshootLayerPanel *self, const char *name, const char *kind,
-                                     int n_layers, int n_groups, int64_t params,
+                                     int n_layers, int n_groups, int64_t params, double flops,
                                      const char *shapes);
 /* The selected layer's activation: a heatmap picture and the tensor for statistics. */
 void offshoot_layer_panel_set_activation (OffshootLayerPanel *self, GdkPaintable *picture,

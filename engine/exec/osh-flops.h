@@ -1,0 +1,25 @@
+/* osh-flops.h — how much work each layer is, without preparing a runnable plan.
+ *
+ * The count is the plan's own: every op's prepare counts its FLOPs (multiply-adds count two)
+ * from the concrete shapes, and this runs those prepares in count-only mode, which skips what
+ * costs time (packing convolution weights). So the sum is exactly osh_plan_flops of a plan at
+ * the same batch, and a click in the window can ask for it.
+ *
+ *   double *per_layer = calloc (g->n_layers, sizeof (double)), total;
+ *   if (!osh_graph_layer_flops (g, 1, per_layer, &total, &err))
+ *     ...  // e.g. OSH_ERR_UNSUPPORTED "layer 'lambda_1' (Lambda): ..."
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "osh-graph.h"
+
+/* FLOPs of one run at `batch` (0 means 1) of every layer of `g`: per_layer (g->n_layers
+ * entries, may be NULL) gets each layer's, all its calls added (a nested model's work is on
+ * its own layers; the layer that calls it gets 0), and *total (may be NULL) their sum. Only
+ * the layers the outputs need count. Fails as osh_plan_new fails (a layer without a kernel,
+ * shapes that do not fit, an ONNX model with open input sizes). */
+bool osh_graph_layer_flops (const OshGraph *g, int64_t batch, double *per_layer, double *total,
+                            OshError *err);
