@@ -57,7 +57,7 @@ osh_plan_release_packed (OshPlan *p, OshGraph *g)
     {
       const Step *st = &p->steps[s];
       int layer = g->nodes[st->node].layer;
-      if (!osh_conv_holds_weights (&st->call))
+      if (!osh_conv_holds_weights (st->op, &st->call))
         can[layer] = 0;
     }
   for (int i = 0; i < g->n_layers; i++)

@@ -851,8 +851,10 @@ conv_run (const OshOpCall *c, const float *const *in, float *const *out, float *
 }
 
 bool
-osh_conv_holds_weights (const OshOpCall *c)
+osh_conv_holds_weights (const OshOp *op, const OshOpCall *c)
 {
+  if (!op || op->run != osh_conv_run) /* another op's params are not a ConvParams */
+    return false;
   const ConvParams *cp = c->params;
   const OshFusedTail *t = cp ? &cp->tail : NULL;
   if (!cp || cp->g.cf)

@@ -64,7 +64,7 @@ void osh_conv_run (const OshOpCall *c, const float *const *in, float *const *out
 bool osh_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind);
 /* True when a prepared (and fused) convolution step runs from its own packed copies only, never
  * reading its layer's weight tensors again (osh_plan_new's release_packed_weights). */
-bool osh_conv_holds_weights (const OshOpCall *c);
+bool osh_conv_holds_weights (const OshOp *op, const OshOpCall *c);
 
 bool osh_dense_prepare (OshOpCall *c, OshError *err);
 void osh_dense_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
