@@ -136,10 +136,13 @@ shadow_new (const OshOpCall *c, OshError *err)
   s->layer.config = json_object ();
   s->layer.weights = s->weights;
   s->layer.slots = s->slots;
-  memcpy (s->weights, l->weights, (size_t) l->n_weights * sizeof *s->weights);
+  /* memcpy from NULL is undefined even for zero bytes: a node may have no weights or inputs. */
+  if (l->n_weights)
+    memcpy (s->weights, l->weights, (size_t) l->n_weights * sizeof *s->weights);
   if (l->n_slots)
     memcpy (s->slots, l->slots, (size_t) l->n_slots * sizeof *s->slots);
-  memcpy (s->in, c->in, (size_t) c->n_in * sizeof *s->in);
+  if (c->n_in)
+    memcpy (s->in, c->in, (size_t) c->n_in * sizeof *s->in);
   s->n_in = c->n_in;
   s->n_out = c->n_out;
   if (!translate (s, c, err))
