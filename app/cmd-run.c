@@ -587,9 +587,10 @@ expand_inputs (const char *cmd, const char *const *args, int n_args, GPtrArray *
           return osh_cli_usage_error (cmd, "%s: no pictures (.png, .jpg, .jpeg) or .npy files",
                                       args[i]);
         }
+      /* The names move to out; found has no free function, so TRUE frees only its array. */
       for (guint k = 0; k < found->len; k++)
         g_ptr_array_add (out, found->pdata[k]);
-      g_ptr_array_free (found, FALSE);
+      g_ptr_array_free (found, TRUE);
     }
   return -1;
 }
