@@ -35,37 +35,8 @@ feed_onnx (const unsigned char *data, size_t size, OshError *err)
   return feed_model ("fuzz.onnx", data, size, err);
 }
 
-/* TF.js models are read from a folder (model.json and its shards): write the bytes as
- * model.json in a private temporary folder; the shards it names are absent. */
-static bool
-feed_tfjs (const unsigned char *data, size_t size, OshError *err)
-{
-  char dir[] = "/tmp/osh-fuzz-tfjs-XXXXXX";
-  if (!mkdtemp (dir))
-    return osh_fail (err, OSH_ERR_IO, "cannot make a temporary folder");
-  char path[sizeof dir + 16];
-  snprintf (path, sizeof path, "%s/model.json", dir);
-  FILE *f = fopen (path, "wb");
-  bool ok = f && fwrite (data, 1, size, f) == size;
-  if (f)
-    fclose (f);
-  if (ok)
-    {
-      OshGraph *g = osh_model_load (path, err);
-      ok = g != NULL;
-      osh_graph_free (g);
-    }
-  else
-    osh_fail (err, OSH_ERR_IO, "cannot write %s", path);
-  unlink (path);
-  rmdir (dir);
-  return ok;
-}
-
-/* TF.js graph models: model.json as the input, each manifest group's bytes (as its entries'
- * shapes and dtypes size them, at most 1 MiB) written as zeros to its first shard, so the node
- * list, the weight decoding and every op's shape translation are reached. Shard names that are
- * not plain file names are left unwritten (the reader then reports them missing). */
+/* The bytes a manifest group's entries take, as their shapes and dtypes size them (at most
+ * 1 MiB). */
 static size_t
 group_bytes (const json_t *group)
 {
@@ -94,30 +65,30 @@ group_bytes (const json_t *group)
   return total;
 }
 
-static bool
-feed_tfgraph (const unsigned char *data, size_t size, OshError *err)
+enum
 {
-  char dir[] = "/tmp/osh-fuzz-tfgraph-XXXXXX";
-  if (!mkdtemp (dir))
-    return osh_fail (err, OSH_ERR_IO, "cannot make a temporary folder");
-  char path[sizeof dir + 300];
-  snprintf (path, sizeof path, "%s/model.json", dir);
-  FILE *f = fopen (path, "wb");
-  bool ok = f && fwrite (data, 1, size, f) == size;
-  if (f)
-    fclose (f);
-  json_t *doc = ok ? json_loadb ((const char *) data, size, 0, NULL) : NULL;
-  char written[8][300];
+  MAX_SHARDS = 8,
+  SHARD_PATH = 300
+};
+
+/* Writes a zero-filled first shard for each manifest group of the model.json in `data` into
+ * `dir`; returns how many it wrote, their paths in `written`. Shard names that are not plain
+ * file names are left unwritten (the reader then reports them missing). */
+static int
+write_zero_shards (const char *dir, const unsigned char *data, size_t size,
+                   char written[MAX_SHARDS][SHARD_PATH])
+{
+  json_t *doc = json_loadb ((const char *) data, size, 0, NULL);
   int n_written = 0;
   size_t gi;
   const json_t *group;
   json_array_foreach (json_object_get (doc, "weightsManifest"), gi, group)
     {
       const char *shard = json_string_value (json_array_get (json_object_get (group, "paths"), 0));
-      if (n_written == 8 || !shard || !*shard || strchr (shard, '/') || strlen (shard) > 200
-          || shard[0] == '.' || strcmp (shard, "model.json") == 0)
+      if (n_written == MAX_SHARDS || !shard || !*shard || strchr (shard, '/')
+          || strlen (shard) > 200 || shard[0] == '.' || strcmp (shard, "model.json") == 0)
         continue;
-      snprintf (written[n_written], sizeof written[0], "%s/%s", dir, shard);
+      snprintf (written[n_written], SHARD_PATH, "%s/%s", dir, shard);
       size_t bytes = group_bytes (group);
       char *zeros = calloc (bytes + 1, 1);
       FILE *s = zeros ? fopen (written[n_written], "wb") : NULL;
@@ -130,6 +101,27 @@ feed_tfgraph (const unsigned char *data, size_t size, OshError *err)
       free (zeros);
     }
   json_decref (doc);
+  return n_written;
+}
+
+/* TF.js models are read from a folder (model.json and its shards): write the bytes as
+ * model.json in a private temporary folder, with zero-filled shards when `with_shards` (so a
+ * graph model's node list, weight decoding and every op's shape translation are reached),
+ * load it, and remove everything written. */
+static bool
+feed_folder_model (const unsigned char *data, size_t size, bool with_shards, OshError *err)
+{
+  char dir[] = "/tmp/osh-fuzz-tfjs-XXXXXX";
+  if (!mkdtemp (dir))
+    return osh_fail (err, OSH_ERR_IO, "cannot make a temporary folder");
+  char path[sizeof dir + 16];
+  snprintf (path, sizeof path, "%s/model.json", dir);
+  FILE *f = fopen (path, "wb");
+  bool ok = f && fwrite (data, 1, size, f) == size;
+  if (f)
+    fclose (f);
+  char written[MAX_SHARDS][SHARD_PATH];
+  int n_written = ok && with_shards ? write_zero_shards (dir, data, size, written) : 0;
   if (ok)
     {
       OshGraph *g = osh_model_load (path, err);
@@ -143,6 +135,20 @@ feed_tfgraph (const unsigned char *data, size_t size, OshError *err)
   unlink (path);
   rmdir (dir);
   return ok;
+}
+
+/* TF.js layers models: the shards the manifest names are absent. */
+static bool
+feed_tfjs (const unsigned char *data, size_t size, OshError *err)
+{
+  return feed_folder_model (data, size, false, err);
+}
+
+/* TF.js graph models: zero-filled shards, so the reader gets past the weights. */
+static bool
+feed_tfgraph (const unsigned char *data, size_t size, OshError *err)
+{
+  return feed_folder_model (data, size, true, err);
 }
 
 static bool
