@@ -16,6 +16,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { mulberry32, saveLayersModel } from "./tfjs-common.mjs";
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..", "..");
 const require = createRequire(path.join(root, "tests", "reference", "package.json"));
@@ -24,14 +26,7 @@ const outDir = path.resolve(process.argv[2] ?? path.join(root, "tests", "edit", 
 await tf.setBackend("cpu");
 
 // Seeded weights (mulberry32) so the fixture is reproducible and not degenerate.
-let state = 20260527;
-function random() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = mulberry32(20260527);
 function randomize(model) {
   for (const layer of model.layers) {
     if (layer.layers) {
@@ -103,19 +98,7 @@ const fixed = tf.model({
   outputs: [cls, seedHead(inner.getLayer("block5a_expand_conv").output, "_2")],
 });
 
-fs.mkdirSync(outDir, { recursive: true });
-await model.save(tf.io.withSaveHandler(async (artifacts) => {
-  const json = {
-    format: "layers-model",
-    generatedBy: `TensorFlow.js tfjs-layers v${tf.version.layers}`,
-    convertedBy: null,
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
-  };
-  fs.writeFileSync(path.join(outDir, "model.json"), JSON.stringify(json));
-  fs.writeFileSync(path.join(outDir, "weights.bin"), Buffer.from(artifacts.weightData));
-  return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
-}));
+await saveLayersModel(tf, model, outDir);
 const record = {
   tfjs_version: tf.version.tfjs,
   backbone_input: en.inputs[0].name.replace(/\/.*$/, ""),
