@@ -38,14 +38,17 @@ run_b0 (OshGraph *g, bool release, int *n_out)
   return outs;
 }
 
+/* Weight tensors still holding values: of convolutions, of depthwise convolutions among them,
+ * and of other layers; and how many borrow from the file's mapping. */
 static void
-count_weights (const OshGraph *g, int *conv_held, int *borrowed, int *other_held)
+count_weights (const OshGraph *g, int *conv_held, int *dw_held, int *borrowed, int *other_held)
 {
-  *conv_held = *borrowed = *other_held = 0;
+  *conv_held = *dw_held = *borrowed = *other_held = 0;
   for (int i = 0; i < g->n_layers; i++)
     {
       const OshLayer *l = &g->layers[i];
       bool conv = strstr (l->class_name, "Conv") != NULL;
+      bool dw = strstr (l->class_name, "Depthwise") != NULL;
       for (int w = 0; w < l->n_weights; w++)
         {
           const OshTensor *t = l->weights[w].value;
@@ -53,6 +56,8 @@ count_weights (const OshGraph *g, int *conv_held, int *borrowed, int *other_held
             (*borrowed)++;
           if (t->data)
             (*(conv ? conv_held : other_held))++;
+          if (t->data && dw)
+            (*dw_held)++;
         }
     }
 }
@@ -73,8 +78,8 @@ test_release_b0 (void)
 
   OshGraph *kept = osh_model_load (path, &err), *given = osh_model_load (path, &err);
   must (given, &err);
-  int conv_before, borrowed_before, other_before;
-  count_weights (given, &conv_before, &borrowed_before, &other_before);
+  int conv_before, dw_before, borrowed_before, other_before;
+  count_weights (given, &conv_before, &dw_before, &borrowed_before, &other_before);
   g_assert_cmpint (borrowed_before, >, 0); /* the case the mapping matters for */
 
   int n_a, n_b;
@@ -91,25 +96,28 @@ test_release_b0 (void)
   g_free (a);
   g_free (b);
 
-  int conv_after, borrowed_after, other_after;
-  count_weights (given, &conv_after, &borrowed_after, &other_after);
+  int conv_after, dw_after, borrowed_after, other_after;
+  count_weights (given, &conv_after, &dw_after, &borrowed_after, &other_after);
   g_assert_cmpint (other_after, ==, other_before); /* the rest stays, as owned copies */
+  g_assert_cmpint (conv_before, >, 100);
+  g_assert_cmpint (dw_before, ==, 16); /* B0's sixteen depthwise kernels */
+  g_assert_cmpint (dw_after, ==, 0);   /* every path packs them */
   if (osh_isa_current () != OSH_ISA_BASELINE)
     {
       /* Every convolution packed: none keeps its tensors, nothing holds the mapping. */
-      g_assert_cmpint (conv_before, >, 100);
       g_assert_cmpint (conv_after, ==, 0);
       g_assert_cmpint (borrowed_after, ==, 0);
-      OshExecOptions opt = osh_exec_options_default ();
-      g_assert_null (osh_plan_new (given, &opt, &err));
-      g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
-      g_assert_nonnull (strstr (err.message, "release_packed_weights"));
     }
-  else
-    g_assert_cmpint (conv_after, ==, conv_before); /* the baseline path packs nothing */
+  else /* the portable path runs the other convolutions from their own kernels (im2col + sgemm) */
+    g_assert_cmpint (conv_after, ==, conv_before - dw_before);
+  /* Planning again needs a released kernel. */
+  OshExecOptions opt = osh_exec_options_default ();
+  g_assert_null (osh_plan_new (given, &opt, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
+  g_assert_nonnull (strstr (err.message, "release_packed_weights"));
   /* The other graph was planned without the option and keeps everything. */
-  int conv_kept, borrowed_kept, other_kept;
-  count_weights (kept, &conv_kept, &borrowed_kept, &other_kept);
+  int conv_kept, dw_kept, borrowed_kept, other_kept;
+  count_weights (kept, &conv_kept, &dw_kept, &borrowed_kept, &other_kept);
   g_assert_cmpint (conv_kept, ==, conv_before);
   g_assert_cmpint (borrowed_kept, ==, borrowed_before);
 

@@ -80,7 +80,8 @@ replay (const json_t *r, Change change, bool moving_only)
     for (int w = 0; w < g->layers[i].n_weights; w++)
       {
         const OshTensor *t = g->layers[i].weights[w].value;
-        g_ptr_array_add (initial, g_memdup2 (t->data, (gsize) osh_tensor_numel (t) * sizeof (float)));
+        g_ptr_array_add (initial,
+                         g_memdup2 (t->data, (gsize) osh_tensor_numel (t) * sizeof (float)));
       }
   if (change == CHANGE_BN_MOMENTUM)
     json_object_set_new (g->layers[osh_graph_find_layer (g, -1, "head_bn")].config, "momentum",
@@ -153,9 +154,9 @@ replay (const json_t *r, Change change, bool moving_only)
           double peak, moved = relative_diff (g_ptr_array_index (initial, k),
                                               (const float *) want->data, want->len, &peak);
           double d = relative_diff (got, (const float *) want->data, want->len, NULL);
-          const char *what = !bn ? l->weights[w].name
-                             : (const char *[]){ "gamma", "beta", "moving mean",
-                                                 "moving variance" }[w];
+          const char *what =
+              !bn ? l->weights[w].name
+                  : (const char *[]){ "gamma", "beta", "moving mean", "moving variance" }[w];
           if (change == CHANGE_NONE)
             {
               g_test_message ("%s %s %s: max |diff| / max |tfjs| = %.2g (moved %.2g)", name,
@@ -164,8 +165,8 @@ replay (const json_t *r, Change change, bool moving_only)
                 g_error ("%s: %s %s differs from tfjs by %.3g of its peak %.3g", name, l->name,
                          what, d, peak);
               if (moved < 1e-3)
-                g_error ("%s: %s %s moved only %.3g in the epoch: the check would be vacuous",
-                         name, l->name, what, moved);
+                g_error ("%s: %s %s moved only %.3g in the epoch: the check would be vacuous", name,
+                         l->name, what, moved);
             }
           if (!moving_only || (bn && w >= 2))
             worst = fmax (worst, d);
@@ -184,8 +185,7 @@ run_named (const char *name)
 {
   const json_t *runs = json_object_get (fixture, "runs");
   for (size_t i = 0; i < json_array_size (runs); i++)
-    if (strcmp (json_string_value (json_object_get (json_array_get (runs, i), "name")), name)
-        == 0)
+    if (strcmp (json_string_value (json_object_get (json_array_get (runs, i), "name")), name) == 0)
       return json_array_get (runs, i);
   g_error ("no run %s in the fixture", name);
 }
