@@ -1,14 +1,16 @@
 /* The Train view (issue 19, item 8) driven through the real widgets: the default model gets the
  * seed head at block5a_expand_conv, trains on `offshoot samples --train 40` in a worker, and the
  * trained weights are the document's — Run's output changes, Undo brings the fresh head back
- * bit for bit, Save writes the trained weights, the title shows the change — and Stop in the
+ * bit for bit, Save writes the trained weights, the title shows the change, the history is
+ * `offshoot fit`'s for the same settings — and Stop in the
  * middle of a run leaves the model as it was. A screenshot of the window after the run goes to
  * build/tests/ui/train-window.png (and the X root window's to train-root.png under Xvfb). */
+#include <fcntl.h>
 #include <gtk/gtk.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,7 +27,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (OshTensor, osh_tensor_free)
 static GtkApplication *app;
 static char *data_dir; /* offshoot samples --train 40, made once */
 
-/* `offshoot samples -o DIR --train 40`, the command's own function (its report silenced). */
+/* Runs a CLI command's function with its stdout going to `out` (a file, or /dev/null). */
+static int
+run_command (int (*cmd) (int, char **), char **argv, const char *out)
+{
+  fflush (stdout);
+  int saved = dup (1), fd = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  dup2 (fd, 1);
+  int status = cmd ((int) g_strv_length (argv), argv);
+  fflush (stdout);
+  dup2 (saved, 1);
+  close (saved), close (fd);
+  return status;
+}
+
+/* `offshoot samples -o DIR --train 40`, the command's own function. */
 static void
 make_data (void)
 {
@@ -33,14 +50,27 @@ make_data (void)
     return;
   data_dir = g_dir_make_tmp ("osh-train-ui-XXXXXX", NULL);
   char *argv[] = { "samples", "-o", data_dir, "--train", "40", NULL };
-  fflush (stdout);
-  int saved = dup (1), null = open ("/dev/null", O_WRONLY);
-  dup2 (null, 1);
-  int status = osh_cmd_samples (5, argv);
-  fflush (stdout);
-  dup2 (saved, 1);
-  close (saved), close (null);
-  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpint (run_command (osh_cmd_samples, argv, "/dev/null"), ==, 0);
+}
+
+/* `offshoot fit` of the same head on the same data with the same settings: its --json history
+ * (epochs rows with loss, iou, val_loss, val_iou). */
+static json_t *
+cli_history (int epochs)
+{
+  g_autofree char *out = g_build_filename (data_dir, "fit.json", NULL);
+  g_autofree char *model = g_build_filename (data_dir, "cli-fit.keras", NULL);
+  g_autofree char *n = g_strdup_printf ("%d", epochs);
+  char *argv[] = { "fit",      "@default", "--attach", HEAD_AT "=seg", "--data", data_dir,
+                   "--epochs", n,          "-o",       model,          "--json", NULL };
+  g_assert_cmpint (run_command (osh_cmd_fit, argv, out), ==, 0);
+  json_error_t jerr;
+  json_t *doc = json_load_file (out, 0, &jerr);
+  g_assert_nonnull (doc);
+  json_t *history = json_incref (json_object_get (doc, "history"));
+  json_decref (doc);
+  g_assert_cmpint (json_array_size (history), ==, epochs);
+  return history;
 }
 
 /* Every weight of every layer of `a` equals the same layer's in `b`, bit for bit. */
@@ -178,6 +208,7 @@ test_train_undo_save (void)
   /* The history: the fresh head, then every epoch; validation IoU better than the fresh head's. */
   g_assert_cmpint (offshoot_train_panel_get_n_points (panel), ==, epochs + 1);
   g_assert_cmpstr (offshoot_train_panel_get_metric_name (panel), ==, "iou");
+  json_t *cli = cli_history (epochs);
   OffshootTrainPoint p0 = offshoot_train_panel_get_point (panel, 0);
   OffshootTrainPoint last = offshoot_train_panel_get_point (panel, epochs);
   for (int e = 1; e <= epochs; e++)
@@ -186,7 +217,15 @@ test_train_undo_save (void)
       g_test_message ("epoch %d: loss %.4f iou %.4f val_loss %.4f val_iou %.4f", e, p.loss,
                       p.metric, p.val_loss, p.val_metric);
       g_assert_true (isfinite (p.loss) && isfinite (p.val_loss) && isfinite (p.val_metric));
+      /* The same numbers as offshoot fit (the same driver; other BLAS threads: 1e-5). */
+      json_t *row = json_array_get (cli, e - 1);
+      const char *keys[] = { "loss", "iou", "val_loss", "val_iou" };
+      double mine[] = { p.loss, p.metric, p.val_loss, p.val_metric };
+      for (int k = 0; k < 4; k++)
+        g_assert_cmpfloat_with_epsilon (mine[k], json_real_value (json_object_get (row, keys[k])),
+                                        1e-5);
     }
+  json_decref (cli);
   g_test_message ("fresh head: val_loss %.4f val_iou %.4f", p0.val_loss, p0.val_metric);
   g_assert_true (isfinite (p0.val_metric));
   g_assert_cmpfloat (last.val_metric, >, p0.val_metric + 0.05);
@@ -211,8 +250,8 @@ test_train_undo_save (void)
   if (g_getenv ("DISPLAY") && g_find_program_in_path ("import"))
     {
       g_autofree char *dir = g_strdup (g_getenv ("G_TEST_BUILDDIR"));
-      g_autofree char *cmd = g_strdup_printf ("import -window root '%s/ui/train-root.png'",
-                                              dir ? dir : ".");
+      g_autofree char *cmd =
+          g_strdup_printf ("import -window root '%s/ui/train-root.png'", dir ? dir : ".");
       g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL));
     }
 
@@ -238,6 +277,19 @@ test_train_undo_save (void)
   ui_test_close (win);
 }
 
+/* Starts a run far too long to end by itself (100000 epochs of 4 steps) on the data; the
+ * count of workers stopped early before it. */
+static int
+start_long_run (OffshootTrainPanel *panel)
+{
+  g_assert_true (offshoot_train_panel_set_data (panel, data_dir));
+  offshoot_train_panel_set_settings (panel, 100000, 8, 0.001, OSH_OPTIM_ADAM);
+  int stopped = osh_workers_stopped_early ();
+  g_assert_true (offshoot_train_panel_start (panel));
+  g_assert_cmpint (osh_workers_in_flight (), ==, 1);
+  return stopped;
+}
+
 /* Stop in the middle of the epochs: the worker ends early, the model is the one it started
  * from, and nothing was added to the history. */
 static void
@@ -252,18 +304,16 @@ test_stop_leaves_model (void)
   OshGraph *fresh_copy = osh_graph_copy (fresh->graph, &err);
   gboolean could_undo = offshoot_document_can_undo (win->doc);
 
-  g_assert_true (offshoot_train_panel_set_data (panel, data_dir));
-  offshoot_train_panel_set_settings (panel, 100000, 8, 0.001, OSH_OPTIM_ADAM);
-  int stopped = osh_workers_stopped_early ();
-  g_assert_true (offshoot_train_panel_start (panel));
+  int stopped = start_long_run (panel);
   UI_TEST_WAIT_WHILE (offshoot_train_panel_steps_done (panel) < 10, "training steps");
   offshoot_train_panel_stop (panel);
   UI_TEST_WAIT_WHILE (offshoot_train_panel_is_running (panel), "the worker to stop");
   ui_test_settle (win);
   g_test_message ("%s after %lld steps", offshoot_train_panel_get_status (panel),
                   (long long) offshoot_train_panel_steps_done (panel));
+  g_assert_cmpint (osh_workers_in_flight (), ==, 0);
   g_assert_cmpint (osh_workers_stopped_early (), ==, stopped + 1);
-  g_assert_cmpint (offshoot_train_panel_steps_done (panel), <, 100000 * 4);
+  g_assert_cmpstr (offshoot_train_panel_get_status (panel), ==, "Training was stopped.");
   g_assert_true (offshoot_window_handle (win) == fresh);
   g_assert_true (same_weights (offshoot_window_handle (win)->graph, fresh_copy));
   g_assert_false (offshoot_document_is_modified (win->doc));
@@ -280,12 +330,7 @@ test_close_while_training (void)
   make_data ();
   g_autofree char *saved = g_build_filename (data_dir, "attached-close.keras", NULL);
   OffshootWindow *win = window_with_head (saved);
-  OffshootTrainPanel *panel = offshoot_window_get_train_panel (win);
-  g_assert_true (offshoot_train_panel_set_data (panel, data_dir));
-  offshoot_train_panel_set_settings (panel, 100000, 8, 0.001, OSH_OPTIM_ADAM);
-  int stopped = osh_workers_stopped_early ();
-  g_assert_true (offshoot_train_panel_start (panel));
-  g_assert_cmpint (osh_workers_in_flight (), ==, 1);
+  int stopped = start_long_run (offshoot_window_get_train_panel (win));
   ui_test_close (win);
   UI_TEST_WAIT_WHILE (osh_workers_in_flight () > 0, "the training worker to stop");
   g_assert_cmpint (osh_workers_stopped_early (), ==, stopped + 1);

@@ -32,8 +32,9 @@ struct OshFit
 OshFitOptions
 osh_fit_options_default (void)
 {
-  OshFitOptions o = { .epochs = 10, .batch = 32, .threads = 1, .val_split = 0.2,
-                      .shuffle = true, .seed = 1 };
+  OshFitOptions o = {
+    .epochs = 10, .batch = 32, .threads = 1, .val_split = 0.2, .shuffle = true, .seed = 1
+  };
   o.train = osh_train_options_default ();
   o.train.weight_decay = -1;
   return o;

@@ -56,10 +56,10 @@ typedef struct
 
 typedef struct
 {
-  int epoch;                      /* from 1 */
-  OshFitScore train, val;         /* val's losses NaN when nothing validates */
-  double learning_rate;           /* of the epoch's last step, as the schedule gave it */
-  double seconds, cpu_seconds;    /* the epoch's wall and process CPU time */
+  int epoch;                   /* from 1 */
+  OshFitScore train, val;      /* val's losses NaN when nothing validates */
+  double learning_rate;        /* of the epoch's last step, as the schedule gave it */
+  double seconds, cpu_seconds; /* the epoch's wall and process CPU time */
 } OshFitEpoch;
 
 typedef struct OshFit OshFit;

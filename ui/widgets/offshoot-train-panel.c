@@ -158,7 +158,8 @@ train_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
       osh_fit_score_clear (&fresh);
       job->started_steps_at = g_get_monotonic_time ();
     }
-  ok = ok && !g_cancellable_is_cancelled (job->cancel) && osh_fit_run (f, on_fit_progress, job, &err);
+  ok = ok && !g_cancellable_is_cancelled (job->cancel)
+       && osh_fit_run (f, on_fit_progress, job, &err);
   if (!ok && !err.code)
     osh_fail (&err, OSH_ERR_CANCELLED, "stopped");
   osh_fit_free (f);
@@ -273,8 +274,8 @@ train_done (GObject *src, GAsyncResult *res, gpointer data)
   g_autofree char *text =
       last && !isnan (last->val_metric)
           ? g_strdup_printf ("Trained %d epochs: val_loss %.4f, val_%s %.4f (Undo reverts it).",
-                             job->opt.epochs, last->val_loss, self->metric ? self->metric : "metric",
-                             last->val_metric)
+                             job->opt.epochs, last->val_loss,
+                             self->metric ? self->metric : "metric", last->val_metric)
           : g_strdup_printf ("Trained %d epochs (Undo reverts it).", job->opt.epochs);
   set_status (self, text);
   OshGraph *trained = g_steal_pointer (&job->g);
@@ -305,9 +306,9 @@ offshoot_train_panel_start (OffshootTrainPanel *self)
       return FALSE;
     }
   job->from = osh_graph_handle_ref (self->graph);
-  job->name = g_strdup (self->graph->graph->name && *self->graph->graph->name
-                            ? self->graph->graph->name
-                            : "the model");
+  job->name =
+      g_strdup (self->graph->graph->name && *self->graph->graph->name ? self->graph->graph->name
+                                                                      : "the model");
   job->cancel = g_cancellable_new ();
   job->opt = osh_fit_options_default ();
   job->opt.epochs = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->epochs_spin));
@@ -577,10 +578,10 @@ on_choose_clicked (GtkButton *button, OffshootTrainPanel *self)
   if (self->chooser || self->job)
     return;
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  self->chooser = gtk_file_chooser_native_new (
-      "Training Data (a Folder per Class, or Pictures with Masks)",
-      GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-      "_Choose", "_Cancel");
+  self->chooser =
+      gtk_file_chooser_native_new ("Training Data (a Folder per Class, or Pictures with Masks)",
+                                   GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Choose", "_Cancel");
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
@@ -736,13 +737,14 @@ offshoot_train_panel_init (OffshootTrainPanel *self)
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->epochs_spin), defaults.epochs);
   self->batch_spin = add_setting (grid, 0, 1, "Batch", gtk_spin_button_new_with_range (1, 4096, 1));
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->batch_spin), defaults.batch);
-  self->lr_spin =
-      add_setting (grid, 1, 0, "Rate", gtk_spin_button_new_with_range (1e-6, 10, 1e-4));
+  self->lr_spin = add_setting (grid, 1, 0, "Rate", gtk_spin_button_new_with_range (1e-6, 10, 1e-4));
   gtk_spin_button_set_digits (GTK_SPIN_BUTTON (self->lr_spin), 5);
-  gtk_widget_set_tooltip_text (self->lr_spin, "The learning rate (Adam's default 0.001, SGD's 0.01)");
+  gtk_widget_set_tooltip_text (self->lr_spin,
+                               "The learning rate (Adam's default 0.001, SGD's 0.01)");
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->lr_spin), default_rate (OSH_OPTIM_ADAM));
   const char *const names[] = { "Adam", "SGD", "AdamW", NULL };
-  self->optimizer_drop = add_setting (grid, 1, 1, "Optimizer", gtk_drop_down_new_from_strings (names));
+  self->optimizer_drop =
+      add_setting (grid, 1, 1, "Optimizer", gtk_drop_down_new_from_strings (names));
   g_signal_connect_object (self->optimizer_drop, "notify::selected",
                            G_CALLBACK (on_optimizer_changed), self, 0);
   gtk_box_append (box, GTK_WIDGET (grid));
