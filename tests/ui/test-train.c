@@ -306,6 +306,7 @@ test_stop_leaves_model (void)
 
   int stopped = start_long_run (panel);
   UI_TEST_WAIT_WHILE (offshoot_train_panel_steps_done (panel) < 10, "training steps");
+  ui_test_save_screenshot (GTK_WIDGET (win), "train-running.png"); /* progress, time left */
   offshoot_train_panel_stop (panel);
   UI_TEST_WAIT_WHILE (offshoot_train_panel_is_running (panel), "the worker to stop");
   ui_test_settle (win);

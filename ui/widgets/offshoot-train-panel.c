@@ -10,7 +10,7 @@
 #define CURVES_HEIGHT 300
 #define PLOT_MARGIN_L 46.0
 #define PLOT_MARGIN_R 10.0
-#define PLOT_MARGIN_T 18.0
+#define PLOT_MARGIN_T 28.0
 #define PLOT_MARGIN_B 22.0
 
 /* What the worker needs, and what it reports: counters through atomics, the curve's points
@@ -24,7 +24,6 @@ typedef struct
   OshFitOptions opt;
   GCancellable *cancel;
   gint pictures_done, pictures_total, steps_done, steps_total;
-  gint64 started_steps_at; /* monotonic µs of the first step */
   GMutex lock;
   GArray *points; /* OffshootTrainPoint, under lock */
   char *metric;   /* set once the fit exists, under lock */
@@ -35,7 +34,7 @@ struct _OffshootTrainPanel
   GtkWidget parent_instance;
 
   GtkWidget *box, *data_label, *choose_button, *summary_label;
-  GtkWidget *epochs_spin, *batch_spin, *lr_spin, *optimizer_drop;
+  GtkWidget *settings, *epochs_spin, *batch_spin, *lr_spin, *optimizer_drop;
   GtkWidget *start_button, *stop_button, *progress, *status_label, *curves;
 
   OshGraphHandle *graph;
@@ -47,7 +46,9 @@ struct _OffshootTrainPanel
   TrainJob *job; /* the running one, or NULL */
   guint progress_id;
   int64_t steps_done;
-  GArray *points; /* the running or last run's, OffshootTrainPoint */
+  gint64 pace_since; /* when the timer first saw steps done (monotonic µs), 0 before */
+  int pace_steps;    /* the steps done then */
+  GArray *points;    /* the running or last run's, OffshootTrainPoint */
   char *metric;
   GtkFileChooserNative *chooser;
   gboolean disposed;
@@ -156,7 +157,6 @@ train_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
       if (ok)
         push_point (job, (OffshootTrainPoint){ NAN, fresh.loss, NAN, metric_of (f, &fresh) });
       osh_fit_score_clear (&fresh);
-      job->started_steps_at = g_get_monotonic_time ();
     }
   ok = ok && !g_cancellable_is_cancelled (job->cancel)
        && osh_fit_run (f, on_fit_progress, job, &err);
@@ -180,6 +180,7 @@ show_running (OffshootTrainPanel *self, gboolean running)
   gtk_widget_set_sensitive (self->stop_button, running);
   gtk_widget_set_sensitive (self->start_button, !running);
   gtk_widget_set_sensitive (self->choose_button, !running);
+  gtk_widget_set_sensitive (self->settings, !running); /* a run keeps the settings it began with */
 }
 
 /* The job's points and metric name into the panel's (main thread). */
@@ -220,9 +221,16 @@ update_progress (gpointer data)
   double fraction = 0;
   if (st > 0 && sd > 0)
     {
-      /* The features are done once; the ETA is the epochs' pace so far. */
-      double elapsed = (double) (g_get_monotonic_time () - job->started_steps_at) / 1e6;
-      g_autofree char *left = format_duration (elapsed / (double) sd * (double) (st - sd));
+      /* The features are done once; the ETA is the epochs' pace since the timer first saw a
+       * step (the main thread's own clock, nothing shared with the worker). */
+      gint64 now = g_get_monotonic_time ();
+      if (!self->pace_since)
+        self->pace_since = now, self->pace_steps = sd;
+      double elapsed = (double) (now - self->pace_since) / 1e6;
+      g_autofree char *left =
+          sd > self->pace_steps
+              ? format_duration (elapsed / (double) (sd - self->pace_steps) * (double) (st - sd))
+              : g_strdup ("…");
       int per_epoch = MAX (1, st / job->opt.epochs);
       text = g_strdup_printf ("Epoch %d of %d, step %d of %d — %s left",
                               MIN (job->opt.epochs, (sd - 1) / per_epoch + 1), job->opt.epochs, sd,
@@ -318,6 +326,7 @@ offshoot_train_panel_start (OffshootTrainPanel *self)
   job->opt.train.learning_rate = gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->lr_spin));
   self->job = job;
   self->steps_done = 0;
+  self->pace_since = 0;
   g_array_set_size (self->points, 0);
   gtk_widget_queue_draw (self->curves);
   show_running (self, TRUE);
@@ -470,7 +479,7 @@ draw_plot (cairo_t *cr, GtkWidget *w, const Plot *p, const char *title, GArray *
       pango_cairo_show_layout (cr, layout);
     }
   pango_layout_set_text (layout, title, -1);
-  cairo_move_to (cr, p->x0, p->y0 - 16);
+  cairo_move_to (cr, p->x0, p->y0 - 24);
   pango_cairo_show_layout (cr, layout);
   snprintf (text, sizeof text, "epoch %d", MAX (0, p->n - 1));
   pango_layout_set_text (layout, text, -1);
@@ -747,6 +756,7 @@ offshoot_train_panel_init (OffshootTrainPanel *self)
       add_setting (grid, 1, 1, "Optimizer", gtk_drop_down_new_from_strings (names));
   g_signal_connect_object (self->optimizer_drop, "notify::selected",
                            G_CALLBACK (on_optimizer_changed), self, 0);
+  self->settings = GTK_WIDGET (grid);
   gtk_box_append (box, GTK_WIDGET (grid));
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
