@@ -329,3 +329,14 @@ osh_cli_main (int argc, char **argv)
     json_mode |= strcmp (argv[i], "--json") == 0;
   return cmd->run (argc - 1, argv + 1);
 }
+
+bool
+osh_cli_read_data (const char *dir, OshFitData *data, OshError *err)
+{
+  bool ok = osh_fit_data_read (dir, data, err);
+  if (data->skipped_pictures)
+    fprintf (stderr, "offshoot: skipped pictures without a mask: %s\n", data->skipped_pictures);
+  if (data->skipped_masks)
+    fprintf (stderr, "offshoot: skipped masks without their picture: %s\n", data->skipped_masks);
+  return ok;
+}

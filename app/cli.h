@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "osh-fit-data.h"
 #include "osh-graph.h"
 
 enum
@@ -62,6 +63,9 @@ int osh_cli_bad_value (const char *cmd, const char *option, const char *value, c
 
 /* Reads "1,3,640,640" (up to `max` positive sizes) into v; returns how many, or 0 when the text
  * is not such a list. */
+/* A data folder for fit and probe (osh-fit-data.h), the files it skipped said on stderr. */
+bool osh_cli_read_data (const char *dir, OshFitData *data, OshError *err);
+
 int osh_cli_parse_sizes (const char *text, int64_t *v, int max);
 
 /* When argv[*i] is --input-shape D,D,... (or --input-shape=D,D,...), adds that shape to

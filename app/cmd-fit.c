@@ -11,104 +11,24 @@
  * on the weighted sum of their losses (--loss, --loss-weight). Layers this command's own
  * --attach edits made all train (a second --attach freezes the first head, as attach does).
  *
- * Data (cli-data.h): a folder per class (Keras's image_dataset_from_directory layout) and/or
- * pictures with masks; targets and the feature cache in cli-fit-cache.c. The last --val-split of
- * the (seeded, shuffled) list validates. */
+ * Data (ui/fit/osh-fit-data.h): a folder per class (Keras's image_dataset_from_directory layout)
+ * and/or pictures with masks. The fitting itself — cut, features, epochs, the best epoch's save —
+ * is ui/fit/osh-fit.h, shared with the window's Train view; this file parses the options and
+ * prints. The last --val-split of the (seeded, shuffled) list validates. */
 #include <glib.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "cli-data.h"
 #include "cli-edits.h"
-#include "cli-fit-cache.h"
 #include "cli.h"
-#include "osh-exec.h"
+#include "osh-fit.h"
 #include "osh-image.h"
 #include "osh-model.h"
 #include "osh-train.h"
 
-typedef struct
-{
-  double loss;             /* the weighted sum over the outputs, mean per picture */
-  double *out_loss;        /* per output, unweighted */
-  OshTrainStats *out_stat; /* per output, counts summed */
-} FitScore;
-
-static void
-score_init (FitScore *s, int no)
-{
-  s->loss = NAN;
-  s->out_loss = g_new0 (double, no);
-  s->out_stat = g_new0 (OshTrainStats, no);
-}
-
-static void
-score_clear (FitScore *s)
-{
-  g_free (s->out_loss);
-  g_free (s->out_stat);
-}
-
-/* One pass over `order[0..n)`: training steps (each picture as its variant variant[i], an
- * augmented copy or itself), or evaluation. */
-static bool
-run_pass (OshTrainer *t, const OshFitCache *c, const int64_t *order, const int *variant, int64_t n,
-          int batch, bool train, FitScore *score, OshError *err)
-{
-  int nf = c->nf, no = c->no;
-  float **fb = g_new (float *, nf), **tb = g_new (float *, no);
-  for (int f = 0; f < nf; f++)
-    fb[f] = g_new (float, (int64_t) batch *osh_trainer_feature_numel (t, f));
-  for (int k = 0; k < no; k++)
-    tb[k] = g_new (float, (int64_t) batch *osh_trainer_output_numel_at (t, k));
-  OshTrainStats *st = g_new0 (OshTrainStats, no);
-  double loss_sum = 0;
-  bool ok = true;
-  for (int64_t at = 0; at < n && ok; at += batch)
-    {
-      int64_t b = n - at < batch ? n - at : batch;
-      for (int64_t i = 0; i < b; i++)
-        {
-          int64_t row = order[at + i] * c->variants + (variant ? variant[at + i] : 0);
-          for (int f = 0; f < nf; f++)
-            {
-              int64_t fn = osh_trainer_feature_numel (t, f);
-              memcpy (fb[f] + i * fn, c->features[f] + row * fn, (size_t) fn * sizeof (float));
-            }
-          for (int k = 0; k < no; k++)
-            {
-              int64_t on = osh_trainer_output_numel_at (t, k);
-              memcpy (tb[k] + i * on, c->targets[k] + row * on, (size_t) on * sizeof (float));
-            }
-        }
-      double total = 0;
-      const float *const *ff = (const float *const *) fb, *const *tt = (const float *const *) tb;
-      ok = train ? osh_trainer_train_step (t, ff, tt, b, st, &total, err)
-                 : osh_trainer_evaluate_step (t, ff, tt, b, st, &total, err);
-      loss_sum += total * (double) b;
-      for (int k = 0; ok && k < no; k++)
-        {
-          score->out_loss[k] += st[k].loss * (double) b;
-          osh_train_stats_add (&score->out_stat[k], &st[k]);
-        }
-    }
-  for (int f = 0; f < nf; f++)
-    g_free (fb[f]);
-  for (int k = 0; k < no; k++)
-    g_free (tb[k]);
-  g_free (fb);
-  g_free (tb);
-  g_free (st);
-  score->loss = n ? loss_sum / (double) n : NAN;
-  for (int k = 0; k < no; k++)
-    score->out_loss[k] = n ? score->out_loss[k] / (double) n : NAN;
-  return ok;
-}
-
-#define FIT_MAX_OUTPUTS 16
+#define FIT_MAX_OUTPUTS OSH_FIT_MAX_OUTPUTS
 
 typedef struct
 {
@@ -350,33 +270,6 @@ output_name (const OshGraph *g, int k)
   return g->layers[g->nodes[g->outputs[k].node].layer].name;
 }
 
-/* The model outputs with something trainable between the frozen layers and them, in order;
- * when none, the reason the last output gave. */
-static int
-trainable_outputs (OshGraph *g, GPtrArray *cut, const OshTrainOptions *to, int *outs, OshError *err)
-{
-  int n = 0;
-  for (int k = 0; k < g->n_outputs && n < FIT_MAX_OUTPUTS; k++)
-    {
-      OshTrainOptions one = *to;
-      one.max_batch = 1;
-      osh_error_clear (err);
-      OshTrainer *p =
-          osh_trainer_new (g, k, (const char *const *) cut->pdata, (int) cut->len, &one, err);
-      if (p && osh_trainer_n_trainable (p) > 0)
-        outs[n++] = k;
-      else if (p)
-        osh_fail (err, OSH_ERR_USAGE,
-                  "nothing between the frozen layers and output '%s' is trainable; attach a head "
-                  "(--attach LAYER=HEAD)",
-                  output_name (g, k));
-      osh_trainer_free (p);
-    }
-  if (n)
-    osh_error_clear (err);
-  return n;
-}
-
 /* Trained output k's index for an OUTPUT=... option: its layer name or its model output number. */
 static int
 find_output (const OshGraph *g, const int *outs, int n, const char *spec, size_t len)
@@ -436,17 +329,17 @@ set_losses (const FitArgs *a, const OshGraph *g, OshTrainer *t, const int *outs,
 
 /* One epoch's row of the history: Keras's keys, per output when there are several. */
 static void
-add_scores (json_t *row, const char *prefix, const FitScore *s, const OshGraph *g,
-            const OshTrainer *t, const int *outs, int n)
+add_scores (json_t *row, const char *prefix, const OshFitScore *s, const OshFit *f)
 {
   char key[300];
   snprintf (key, sizeof key, "%sloss", prefix);
   json_object_set_new (row, key, json_real (s->loss));
+  int n = osh_fit_n_outputs (f);
   for (int k = 0; k < n; k++)
     {
       const char *metric;
-      double m = osh_train_stats_metric (osh_trainer_loss_at (t, k), &s->out_stat[k], &metric);
-      const char *name = output_name (g, outs[k]);
+      double m = osh_fit_metric (f, s, k, &metric);
+      const char *name = osh_fit_output_name (f, k);
       if (n > 1)
         {
           snprintf (key, sizeof key, "%s%s_loss", prefix, name);
@@ -486,19 +379,45 @@ train_new_layers (OshGraph *g, GHashTable *before)
       g->layers[i].trainable = true;
 }
 
+typedef struct
+{
+  const FitArgs *a;
+  json_t *history;
+} FitPrinter;
+
+/* Each epoch's row into the history (and printed), each save said. */
+static bool
+on_progress (OshFit *f, OshFitStage stage, int64_t done, int64_t total, void *user)
+{
+  FitPrinter *p = user;
+  if (stage == OSH_FIT_EPOCH)
+    {
+      const OshFitEpoch *ep = osh_fit_epoch (f, (int) done - 1);
+      json_t *row = json_pack ("{s:i}", "epoch", ep->epoch);
+      add_scores (row, "", &ep->train, f);
+      if (osh_fit_n_val (f))
+        add_scores (row, "val_", &ep->val, f);
+      json_object_set_new (row, "learning_rate", json_real (ep->learning_rate));
+      json_object_set_new (row, "seconds", json_real (ep->seconds));
+      json_object_set_new (row, "cpu_seconds", json_real (ep->cpu_seconds));
+      json_array_append_new (p->history, row);
+      if (!p->a->json)
+        print_row ((int) done - 1, (int) total, row);
+    }
+  else if (stage == OSH_FIT_SAVED && !p->a->json)
+    printf ("saved epoch %d (val_loss %.4f) to %s\n", (int) done,
+            osh_fit_epoch (f, (int) done - 1)->val.loss, p->a->out);
+  return true;
+}
+
 static int
-fit (const FitArgs *a, OshCliEdits *edits, OshCliData *data, OshFitCache *cache, json_t *history)
+fit (const FitArgs *a, OshCliEdits *edits, OshFitData *data, json_t *history)
 {
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (a->model, &err);
-  OshTrainer *t = NULL;
-  GPtrArray *cut = g_ptr_array_new_with_free_func (free);
+  OshFit *f = NULL;
   GHashTable *before = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  int status = OSH_EXIT_USAGE, outs[FIT_MAX_OUTPUTS], n_outs = 0;
-  const char *names[FIT_MAX_OUTPUTS];
-  int64_t *order = NULL;
-  int *variant = NULL;
-  FitScore tr = { 0 }, va = { 0 };
+  int status = OSH_EXIT_USAGE, outs[FIT_MAX_OUTPUTS];
   if (!g)
     goto fail;
   for (int i = 0; i < g->n_layers; i++)
@@ -507,146 +426,75 @@ fit (const FitArgs *a, OshCliEdits *edits, OshCliData *data, OshFitCache *cache,
     goto fail;
   if (edits->n > 0)
     train_new_layers (g, before);
-  for (int i = 0; i < g->n_layers; i++)
-    if (!g->layers[i].trainable && g->layers[i].owner < 0)
-      g_ptr_array_add (cut, osh_graph_layer_path (g, i));
-  if (cut->len == 0)
-    {
-      osh_fail (&err, OSH_ERR_USAGE,
-                "every layer of %s is trainable: fit trains a head on a frozen backbone; attach "
-                "one with --attach LAYER=HEAD (the model's own layers are then frozen)",
-                a->model);
-      goto fail;
-    }
-  OshTrainOptions to = osh_train_options_default ();
-  to.optimizer = a->optimizer;
-  to.learning_rate = a->lr;
-  to.momentum = a->momentum;
-  to.nesterov = a->nesterov;
-  to.weight_decay = a->weight_decay;
-  to.clipnorm = a->clipnorm;
-  to.clipvalue = a->clipvalue;
-  to.global_clipnorm = a->global_clipnorm;
-  to.seed = a->seed;
-  to.max_batch = a->batch;
-  to.threads = a->threads;
-  /* The split is by count, so the steps per epoch are known before the features. */
-  int64_t n = (int64_t) data->examples->len;
-  int64_t n_val = (int64_t) floor ((double) n * a->val_split), n_train = n - n_val;
-  int64_t per_epoch = (n_train + a->batch - 1) / a->batch;
+  OshFitOptions fo = osh_fit_options_default ();
+  fo.epochs = a->epochs;
+  fo.batch = a->batch;
+  fo.threads = a->threads;
+  fo.val_split = a->val_split;
+  fo.shuffle = a->shuffle;
+  fo.seed = a->seed;
+  fo.augment = a->augment;
+  fo.save_best = a->save_best ? a->out : NULL;
+  OshTrainOptions *to = &fo.train;
+  to->optimizer = a->optimizer;
+  to->learning_rate = a->lr;
+  to->momentum = a->momentum;
+  to->nesterov = a->nesterov;
+  to->weight_decay = a->weight_decay;
+  to->clipnorm = a->clipnorm;
+  to->clipvalue = a->clipvalue;
+  to->global_clipnorm = a->global_clipnorm;
   if (a->cosine)
     {
-      /* Keras's CosineDecay needs decay_steps; by default the run's every step. */
-      to.schedule = OSH_SCHEDULE_COSINE;
-      to.decay_steps = a->decay_steps ? a->decay_steps : per_epoch * a->epochs;
-      to.alpha = a->alpha;
-      to.warmup_steps = a->warmup_steps;
-      to.warmup_target = a->warmup_lr;
-      if (a->warmup_steps && !a->decay_steps)
-        to.decay_steps = to.decay_steps > a->warmup_steps ? to.decay_steps - a->warmup_steps : 1;
+      to->schedule = OSH_SCHEDULE_COSINE;
+      to->decay_steps = a->decay_steps; /* 0: every step of the run (osh-fit.h) */
+      to->alpha = a->alpha;
+      to->warmup_steps = a->warmup_steps;
+      to->warmup_target = a->warmup_lr;
     }
-  if (!osh_train_options_check (&to, &err))
+  f = osh_fit_new (g, a->model, data, &fo, &err);
+  if (!f)
     goto fail;
-  n_outs = trainable_outputs (g, cut, &to, outs, &err);
-  if (n_outs == 0)
-    goto fail;
+  int n_outs = osh_fit_n_outputs (f);
   for (int k = 0; k < n_outs; k++)
-    names[k] = output_name (g, outs[k]);
-  t = osh_trainer_new_outputs (g, outs, n_outs, (const char *const *) cut->pdata, (int) cut->len,
-                               &to, &err);
-  if (!t || !set_losses (a, g, t, outs, n_outs, &err))
+    outs[k] = osh_fit_output (f, k);
+  OshTrainer *t = osh_fit_trainer (f);
+  if (!set_losses (a, g, t, outs, n_outs, &err) || !osh_fit_prepare (f, NULL, NULL, &err))
     goto fail;
-  if (n_train < 1)
-    {
-      osh_fail (&err, OSH_ERR_USAGE, "no pictures left to train on after the validation split");
-      goto fail;
-    }
-  if (!osh_fit_cache_fill (g, t, names, data, &a->augment, a->threads, cache, &err))
-    goto fail;
-  order = g_new (int64_t, n);
-  variant = g_new0 (int, n);
-  for (int64_t i = 0; i < n; i++)
-    order[i] = i;
-  uint64_t rng = a->seed, pick = a->seed ^ 0xA5A5A5A5A5A5A5A5ULL;
-  if (a->shuffle)
-    osh_train_shuffle (order, n, &rng);
   if (!a->json)
     {
       printf ("training %lld weights of %s on %lld pictures (%lld validate), features at %s\n",
-              (long long) osh_trainer_n_params (t), a->model, (long long) n_train,
-              (long long) n_val, osh_trainer_feature_path (t, 0));
+              (long long) osh_trainer_n_params (t), a->model, (long long) osh_fit_n_train (f),
+              (long long) osh_fit_n_val (f), osh_trainer_feature_path (t, 0));
       for (int k = 0; k < n_outs; k++)
-        printf ("output %s: %s\n", names[k], osh_train_loss_name (osh_trainer_loss_at (t, k)));
+        printf ("output %s: %s\n", osh_fit_output_name (f, k),
+                osh_train_loss_name (osh_trainer_loss_at (t, k)));
     }
-  bool ok = true;
-  double best = INFINITY;
+  FitPrinter printer = { a, history };
   int best_epoch = 0;
-  for (int e = 0; e < a->epochs && ok; e++)
-    {
-      if (a->shuffle)
-        osh_train_shuffle (order, n_train, &rng);
-      for (int64_t i = 0; i < n_train && cache->variants > 1; i++)
-        {
-          /* Which copy of each picture this epoch sees (seeded; 0 is the picture itself). */
-          uint64_t z = (pick += 0x9E3779B97F4A7C15ULL);
-          z = (z ^ (z >> 31)) * 0xBF58476D1CE4E5B9ULL;
-          variant[i] = (int) ((z ^ (z >> 29)) % (uint64_t) cache->variants);
-        }
-      score_clear (&tr);
-      score_clear (&va);
-      score_init (&tr, n_outs);
-      score_init (&va, n_outs);
-      gint64 t0 = g_get_monotonic_time ();
-      struct timespec c0, c1;
-      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c0);
-      ok = run_pass (t, cache, order, variant, n_train, a->batch, true, &tr, &err)
-           && run_pass (t, cache, order + n_train, NULL, n_val, a->batch, false, &va, &err);
-      double seconds = (double) (g_get_monotonic_time () - t0) / 1e6;
-      clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &c1);
-      double cpu = (double) (c1.tv_sec - c0.tv_sec) + (double) (c1.tv_nsec - c0.tv_nsec) / 1e9;
-      json_t *row = json_pack ("{s:i}", "epoch", e + 1);
-      add_scores (row, "", &tr, g, t, outs, n_outs);
-      if (n_val)
-        add_scores (row, "val_", &va, g, t, outs, n_outs);
-      /* The rate of the epoch's last step, as the schedule gave it. */
-      json_object_set_new (row, "learning_rate",
-                           json_real (osh_train_learning_rate (&to, (e + 1) * per_epoch - 1)));
-      json_object_set_new (row, "seconds", json_real (seconds));
-      json_object_set_new (row, "cpu_seconds", json_real (cpu));
-      json_array_append_new (history, row);
-      if (!a->json)
-        print_row (e, a->epochs, row);
-      if (ok && a->save_best && va.loss < best)
-        {
-          /* Keras's ModelCheckpoint(save_best_only): the file is replaced whole (a temporary
-           * file renamed), so it always holds a complete best epoch. */
-          best = va.loss;
-          best_epoch = e + 1;
-          ok = osh_model_save (g, a->out, &err);
-          if (ok && !a->json)
-            printf ("saved epoch %d (val_loss %.4f) to %s\n", e + 1, va.loss, a->out);
-        }
-    }
-  if (!ok || (!best_epoch && !osh_model_save (g, a->out, &err)))
+  if (!osh_fit_run (f, on_progress, &printer, &err)
+      || (!(best_epoch = osh_fit_best_epoch (f)) && !osh_model_save (g, a->out, &err)))
     goto fail;
   if (a->json)
     {
+      const OshFitEpoch *last = osh_fit_epoch (f, osh_fit_n_epochs (f) - 1);
       const char *metric = NULL;
-      osh_train_stats_metric (osh_trainer_loss_at (t, 0), &tr.out_stat[0], &metric);
+      osh_fit_metric (f, &last->train, 0, &metric);
       json_t *outputs = json_array ();
       for (int k = 0; k < n_outs; k++)
         {
           const char *m = NULL;
-          osh_train_stats_metric (osh_trainer_loss_at (t, k), &tr.out_stat[k], &m);
+          osh_fit_metric (f, &last->train, k, &m);
           json_array_append_new (
-              outputs, json_pack ("{s:s, s:s, s:f, s:s?}", "name", names[k], "loss",
-                                  osh_train_loss_name (osh_trainer_loss_at (t, k)), "weight",
-                                  osh_trainer_loss_weight_at (t, k), "metric", m));
+              outputs, json_pack ("{s:s, s:s, s:f, s:s?}", "name", osh_fit_output_name (f, k),
+                                  "loss", osh_train_loss_name (osh_trainer_loss_at (t, k)),
+                                  "weight", osh_trainer_loss_weight_at (t, k), "metric", m));
         }
-      json_t *doc = json_pack ("{s:s, s:s, s:s?, s:I, s:I, s:o, s:O}", "output", a->out, "features",
-                               osh_trainer_feature_path (t, 0), "metric", metric, "train",
-                               (json_int_t) n_train, "validation", (json_int_t) n_val, "outputs",
-                               outputs, "history", history);
+      json_t *doc =
+          json_pack ("{s:s, s:s, s:s?, s:I, s:I, s:o, s:O}", "output", a->out, "features",
+                     osh_trainer_feature_path (t, 0), "metric", metric, "train",
+                     (json_int_t) osh_fit_n_train (f), "validation", (json_int_t) osh_fit_n_val (f),
+                     "outputs", outputs, "history", history);
       if (best_epoch)
         json_object_set_new (doc, "best_epoch", json_integer (best_epoch));
       char *text = json_dumps (doc, JSON_COMPACT);
@@ -663,13 +511,8 @@ fit (const FitArgs *a, OshCliEdits *edits, OshCliData *data, OshFitCache *cache,
 fail:
   status = osh_cli_report ("fit", &err);
 done:
-  score_clear (&tr);
-  score_clear (&va);
-  g_free (order);
-  g_free (variant);
-  osh_trainer_free (t);
+  osh_fit_free (f);
   osh_graph_free (g);
-  g_ptr_array_unref (cut);
   g_hash_table_unref (before);
   return status;
 }
@@ -683,14 +526,12 @@ osh_cmd_fit (int argc, char **argv)
     return osh_cli_report (argv[0], &err);
   FitArgs a;
   int status = parse_args (argc, argv, &a);
-  OshCliData data = { 0 };
-  OshFitCache cache = { 0 };
+  OshFitData data = { 0 };
   json_t *history = json_array ();
   if (status == OSH_EXIT_OK)
-    status = fit (&a, &edits, &data, &cache, history);
+    status = fit (&a, &edits, &data, history);
   json_decref (history);
-  osh_fit_cache_clear (&cache);
-  osh_cli_data_clear (&data);
+  osh_fit_data_clear (&data);
   osh_cli_edits_clear (&edits);
   return status;
 }

@@ -1,6 +1,6 @@
 /* offshoot probe MODEL [EDITS] --data DIR: a linear probe per layer (engine/train/osh-probe.h).
  *
- * Data: a folder per class (cli-data.h). The table goes to stdout (or one JSON document with
+ * Data: a folder per class (osh-fit-data.h). The table goes to stdout (or one JSON document with
  * --json); -o writes it as CSV too. --save-features DIR keeps each layer's features as
  * NAME.npy (float32, rows in split order) with labels.npy, so another tool can repeat a fit.
  * --keep LAYER --save-model OUT attaches LAYER's probe as a head (osh-heads-fitted.h) and saves
@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli-data.h"
 #include "cli-edits.h"
 #include "cli.h"
 #include "osh-colormap.h"
@@ -112,7 +111,7 @@ parse_args (int argc, char **argv, ProbeArgs *a)
 
 typedef struct
 {
-  const OshCliData *data;
+  const OshFitData *data;
   OshPreprocess pp;
   const ProbeArgs *args;
   int64_t n;
@@ -124,7 +123,7 @@ static OshTensor *
 load_picture (int64_t i, void *user, OshError *err)
 {
   ProbeRun *run = user;
-  const OshCliExample *e = run->data->examples->pdata[i];
+  const OshFitExample *e = run->data->examples->pdata[i];
   OshImage *img = osh_image_load (e->picture, err);
   OshTensor *x = img ? osh_image_to_tensor (img, &run->pp, err) : NULL;
   osh_image_free (img);
@@ -138,7 +137,7 @@ static float *
 load_mask (int64_t i, int *h, int *w, void *user, OshError *err)
 {
   ProbeRun *run = user;
-  const OshCliExample *e = run->data->examples->pdata[i];
+  const OshFitExample *e = run->data->examples->pdata[i];
   OshImage *m = osh_image_load (e->mask, err);
   if (!m)
     {
@@ -257,7 +256,7 @@ keep_predictions (ProbeRun *run, const OshProbeLayer *l, const float *rows, int6
       json_t *p = json_array ();
       for (int k = 0; k < n_classes; k++)
         json_array_append_new (p, json_real (z[k] / sum));
-      const OshCliExample *e = run->data->examples->pdata[order[i]];
+      const OshFitExample *e = run->data->examples->pdata[order[i]];
       json_array_append_new (run->kept_val,
                              json_pack ("{s:s, s:o}", "picture", e->picture, "probabilities", p));
     }
@@ -386,7 +385,7 @@ number (double v)
 }
 
 static json_t *
-result_json (const ProbeArgs *a, const OshCliData *data, const OshProbeResult *r)
+result_json (const ProbeArgs *a, const OshFitData *data, const OshProbeResult *r)
 {
   json_t *classes = json_array (), *layers = json_array ();
   for (guint i = 0; i < data->classes->len; i++)
@@ -473,7 +472,7 @@ keep_head (const ProbeArgs *a, const OshGraph *g, const OshProbeResult *r, OshEr
 }
 
 static int
-probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
+probe (const ProbeArgs *a, OshCliEdits *edits, OshFitData *data)
 {
   OshError err = { 0 };
   OshProbeResult r = { 0 };
@@ -483,7 +482,7 @@ probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
   if (!g || !osh_cli_run_edits (edits, &g, &err) || !osh_cli_read_data (a->data, data, &err))
     goto fail;
   bool have_masks =
-      data->examples->len > 0 && ((const OshCliExample *) data->examples->pdata[0])->mask != NULL;
+      data->examples->len > 0 && ((const OshFitExample *) data->examples->pdata[0])->mask != NULL;
   if (have_masks != a->masks)
     {
       osh_fail (&err, OSH_ERR_USAGE,
@@ -511,7 +510,7 @@ probe (const ProbeArgs *a, OshCliEdits *edits, OshCliData *data)
   osh_preprocess_propose (g, &run.pp);
   int *labels = g_new (int, run.n);
   for (int64_t i = 0; i < run.n; i++)
-    labels[i] = ((const OshCliExample *) data->examples->pdata[i])->label;
+    labels[i] = ((const OshFitExample *) data->examples->pdata[i])->label;
   int n_layers = (int) g_strv_length (layers);
   if (!a->json && a->masks)
     printf ("probing %d layers of %s on %lld pictures with masks\n%-32s %-24s %7s %-7s %7s %7s "
@@ -580,10 +579,10 @@ osh_cmd_probe (int argc, char **argv)
     return osh_cli_report (argv[0], &err);
   ProbeArgs a;
   int status = parse_args (argc, argv, &a);
-  OshCliData data = { 0 };
+  OshFitData data = { 0 };
   if (status == OSH_EXIT_OK)
     status = probe (&a, &edits, &data);
-  osh_cli_data_clear (&data);
+  osh_fit_data_clear (&data);
   osh_cli_edits_clear (&edits);
   return status;
 }

@@ -134,3 +134,34 @@ ui_test_with_foreign_branch (const OshGraph *g)
   g_assert_true (osh_graph_set_io (d, -1, ins, d->n_inputs, outs, d->n_outputs + 1, &err));
   return d;
 }
+
+static inline int
+ui_test_count_frame (GtkWidget *w, GdkFrameClock *clock, gpointer data)
+{
+  (void) w, (void) clock;
+  (*(int *) data)++;
+  return G_SOURCE_REMOVE;
+}
+
+/* The widget as painted, to build/tests/ui/NAME for a person to look at. */
+static inline void
+ui_test_save_screenshot (GtkWidget *w, const char *name)
+{
+  int frames = 0;
+  gtk_widget_queue_draw (w);
+  gtk_widget_add_tick_callback (w, ui_test_count_frame, &frames, NULL);
+  UI_TEST_WAIT_WHILE (frames == 0, "the window to paint");
+  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (w));
+  g_autoptr (GdkTexture) texture =
+      gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename (dir ? dir : ".", "ui", name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "osh-colormap.h"
+#include "osh-fit-data.h"
 #include "osh-heads-fitted.h"
 #include "osh-image.h"
 #include "osh-workers.h"
@@ -70,66 +71,32 @@ set_status (OffshootProbePanel *self, const char *text)
   gtk_label_set_text (GTK_LABEL (self->status_label), self->status);
 }
 
-/* ---- The data folder: a sub-folder per class ----------------------------------------------- */
-
-static gint
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Sorted names of the entries of `dir` that are folders (want_dirs) or files. */
-static GPtrArray *
-list_dir (const char *dir, gboolean want_dirs, GError **error)
-{
-  GDir *d = g_dir_open (dir, 0, error);
-  if (!d)
-    return NULL;
-  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (d)))
-    {
-      if (name[0] == '.')
-        continue;
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_DIR) == want_dirs)
-        g_ptr_array_add (names, g_strdup (name));
-    }
-  g_dir_close (d);
-  g_ptr_array_sort (names, compare_strings);
-  return names;
-}
+/* ---- The data folder: a sub-folder per class (osh-fit-data.h, as `offshoot probe`) ------- */
 
 static gboolean
 read_classes (ProbeJob *job, const char *dir, GError **error)
 {
-  g_autoptr (GPtrArray) classes = list_dir (dir, TRUE, error);
-  if (!classes)
-    return FALSE;
-  if (classes->len < 2)
+  OshFitData data = { 0 };
+  OshError err = { 0 };
+  if (!osh_fit_data_read (dir, &data, &err) || data.classes->len < 2)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s needs a folder per class, two or more", dir);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
+                   err.code ? err.message
+                            : "the data folder needs a folder per class, two or more");
+      osh_fit_data_clear (&data);
       return FALSE;
     }
-  GPtrArray *pictures = g_ptr_array_new ();
-  GArray *labels = g_array_new (FALSE, FALSE, sizeof (int));
-  for (guint c = 0; c < classes->len; c++)
+  job->n = data.examples->len;
+  job->pictures = g_new0 (char *, job->n + 1);
+  job->labels = g_new (int, job->n);
+  for (int64_t i = 0; i < job->n; i++)
     {
-      g_autofree char *sub = g_build_filename (dir, classes->pdata[c], NULL);
-      g_autoptr (GPtrArray) files = list_dir (sub, FALSE, NULL);
-      for (guint i = 0; files && i < files->len; i++)
-        {
-          g_ptr_array_add (pictures, g_build_filename (sub, files->pdata[i], NULL));
-          int label = (int) c;
-          g_array_append_val (labels, label);
-        }
+      const OshFitExample *e = data.examples->pdata[i];
+      job->pictures[i] = g_strdup (e->picture);
+      job->labels[i] = e->label;
     }
-  job->n = pictures->len;
-  g_ptr_array_add (pictures, NULL);
-  job->pictures = (char **) g_ptr_array_free (pictures, FALSE);
-  job->labels = (int *) g_array_free (labels, FALSE);
-  job->n_classes = (int) classes->len;
+  job->n_classes = (int) data.classes->len;
+  osh_fit_data_clear (&data);
   return TRUE;
 }
 

@@ -6,6 +6,7 @@
 #include "offshoot-head-panel.h"
 #include "offshoot-probe-panel.h"
 #include "offshoot-run-panel.h"
+#include "offshoot-train-panel.h"
 #include "offshoot-window.h"
 #include "osh-graph-handle.h"
 
@@ -39,6 +40,7 @@ struct _OffshootWindow
   OffshootLayerPanel *layer_panel;
   OffshootRunPanel *run_panel;
   OffshootHeadPanel *head_panel;
+  OffshootTrainPanel *train_panel; /* under the head panel on the Head page */
   OffshootProbePanel *probe_panel; /* the Probe page, made in code */
   GMenu *recent_submenu;
 

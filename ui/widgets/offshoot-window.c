@@ -107,6 +107,7 @@ show_selection (OffshootWindow *self)
   offshoot_layer_panel_set_layer (self->layer_panel, h->graph, layer);
   offshoot_head_panel_set_target (self->head_panel, h, layer);
   offshoot_probe_panel_set_graph (self->probe_panel, h);
+  offshoot_train_panel_set_graph (self->train_panel, h, offshoot_document_has_weights (self->doc));
   offshoot_run_panel_set_focus_layer (self->run_panel, offshoot_document_get_selection (self->doc));
 }
 
@@ -230,6 +231,16 @@ on_head_attach (OffshootHeadPanel *panel, OshGraph *edited, const char *path,
   offshoot_document_apply (self->doc, h, out_path);
   osh_graph_handle_unref (h);
   trace ("attached %s at %s", names[spec->n_steps - 1], path);
+}
+
+/* A finished training run: its weights become the model's, one undoable step (the panel
+ * checked the model did not change meanwhile). */
+static void
+on_trained (OffshootTrainPanel *panel, OshGraph *trained, OffshootWindow *self)
+{
+  (void) panel;
+  offshoot_window_apply_edit (self, trained);
+  trace ("trained %s", offshoot_train_panel_get_status (panel));
 }
 
 void
@@ -733,6 +744,7 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   g_type_ensure (OFFSHOOT_TYPE_LAYER_PANEL);
   g_type_ensure (OFFSHOOT_TYPE_RUN_PANEL);
   g_type_ensure (OFFSHOOT_TYPE_HEAD_PANEL);
+  g_type_ensure (OFFSHOOT_TYPE_TRAIN_PANEL);
   gtk_widget_class_set_template_from_resource (wc, "/io/offshoot/Offshoot/ui/offshoot-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (wc, OffshootWindow, name)
   BIND (export_button);
@@ -764,6 +776,7 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   BIND (layer_panel);
   BIND (run_panel);
   BIND (head_panel);
+  BIND (train_panel);
   BIND (recent_submenu);
   BIND (title_label);
   BIND (subtitle_label);
@@ -784,6 +797,7 @@ offshoot_window_init (OffshootWindow *self)
   g_signal_connect_object (self->graph_view, "group-selected", G_CALLBACK (on_group_selected), self,
                            0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
+  g_signal_connect_object (self->train_panel, "trained", G_CALLBACK (on_trained), self, 0);
   /* Probe Layers: its page, and a kept probe is attached as any head. */
   self->probe_panel = OFFSHOOT_PROBE_PANEL (offshoot_probe_panel_new ());
   gtk_stack_add_titled (self->side_stack, GTK_WIDGET (self->probe_panel), "probe", "Probe");
@@ -878,6 +892,12 @@ OffshootProbePanel *
 offshoot_window_get_probe_panel (OffshootWindow *self)
 {
   return self->probe_panel;
+}
+
+OffshootTrainPanel *
+offshoot_window_get_train_panel (OffshootWindow *self)
+{
+  return self->train_panel;
 }
 
 OffshootRunPanel *

@@ -18,6 +18,7 @@
 #include "offshoot-layer-panel.h"
 #include "offshoot-probe-panel.h"
 #include "offshoot-run-panel.h"
+#include "offshoot-train-panel.h"
 #include "osh-graph.h"
 
 G_BEGIN_DECLS
@@ -60,6 +61,7 @@ OffshootLayerPanel *offshoot_window_get_layer_panel (OffshootWindow *self);
 OffshootRunPanel *offshoot_window_get_run_panel (OffshootWindow *self);
 OffshootHeadPanel *offshoot_window_get_head_panel (OffshootWindow *self);
 OffshootProbePanel *offshoot_window_get_probe_panel (OffshootWindow *self);
+OffshootTrainPanel *offshoot_window_get_train_panel (OffshootWindow *self);
 /* The disconnection banner's fix buttons: how many, and clicking one (by position). */
 int offshoot_window_count_fixes (OffshootWindow *self);
 gboolean offshoot_window_apply_fix (OffshootWindow *self, int index);

@@ -1,13 +1,12 @@
-/* cli-data.c — reading a class-folder or picture-and-mask data folder (cli-data.h). */
-#include "cli-data.h"
+/* osh-fit-data.c — reading a class-folder or picture-and-mask data folder (osh-fit-data.h). */
+#include "osh-fit-data.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static void
 example_free (gpointer p)
 {
-  OshCliExample *e = p;
+  OshFitExample *e = p;
   g_free (e->picture);
   g_free (e->mask);
   g_free (e);
@@ -81,9 +80,9 @@ mask_of (const char *dir, const char *name, const char *masks)
 }
 
 static void
-add_example (OshCliData *data, const char *dir, const char *name, char *mask, int label)
+add_example (OshFitData *data, const char *dir, const char *name, char *mask, int label)
 {
-  OshCliExample *e = g_new0 (OshCliExample, 1);
+  OshFitExample *e = g_new0 (OshFitExample, 1);
   e->picture = g_build_filename (dir, name, NULL);
   e->mask = mask;
   e->label = label;
@@ -108,7 +107,7 @@ mask_has_picture (GPtrArray *names, const char *mask)
 /* The pictures directly in `dir` that have a mask (the others are listed in `orphans`, masks
  * without a picture in `lonely`). */
 static bool
-read_loose (const char *dir, const char *masks, OshCliData *data, GString *orphans, GString *lonely,
+read_loose (const char *dir, const char *masks, OshFitData *data, GString *orphans, GString *lonely,
             OshError *err)
 {
   GPtrArray *names = sorted_entries (dir, err);
@@ -137,7 +136,7 @@ read_loose (const char *dir, const char *masks, OshCliData *data, GString *orpha
 /* A class folder: its pictures, each with its mask when it has one (beside it, or in
  * MASKS/CLASS/). */
 static bool
-read_class (const char *path, const char *name, const char *masks, OshCliData *data, OshError *err)
+read_class (const char *path, const char *name, const char *masks, OshFitData *data, OshError *err)
 {
   GPtrArray *files = sorted_entries (path, err);
   if (!files)
@@ -163,7 +162,7 @@ read_class (const char *path, const char *name, const char *masks, OshCliData *d
 }
 
 bool
-osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
+osh_fit_data_read (const char *dir, OshFitData *data, OshError *err)
 {
   data->examples = g_ptr_array_new_with_free_func (example_free);
   data->classes = g_ptr_array_new_with_free_func (g_free);
@@ -193,17 +192,13 @@ osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
     ok = read_loose (dir, masks, data, orphans, lonely, err);
   g_ptr_array_unref (names);
   g_free (masks);
-  if (ok && orphans->len && data->examples->len)
-    fprintf (stderr, "offshoot: skipped pictures without a mask: %s\n", orphans->str);
-  if (ok && lonely->len)
-    fprintf (stderr, "offshoot: skipped masks without their picture: %s\n", lonely->str);
-  g_string_free (orphans, TRUE);
-  g_string_free (lonely, TRUE);
+  data->skipped_pictures = g_string_free (orphans, !(ok && orphans->len && data->examples->len));
+  data->skipped_masks = g_string_free (lonely, !(ok && lonely->len));
   if (!ok)
     return false;
   bool classes = data->classes->len > 0;
   for (guint i = 0; i < data->examples->len; i++)
-    if ((((OshCliExample *) data->examples->pdata[i])->label >= 0) != classes)
+    if ((((OshFitExample *) data->examples->pdata[i])->label >= 0) != classes)
       return osh_fail (err, OSH_ERR_USAGE,
                        "%s: holds both class folders and pictures with masks; use one layout", dir);
   if (data->examples->len == 0)
@@ -215,11 +210,31 @@ osh_cli_read_data (const char *dir, OshCliData *data, OshError *err)
 }
 
 void
-osh_cli_data_clear (OshCliData *data)
+osh_fit_data_clear (OshFitData *data)
 {
   if (data->examples)
     g_ptr_array_unref (data->examples);
   if (data->classes)
     g_ptr_array_unref (data->classes);
+  g_clear_pointer (&data->skipped_pictures, g_free);
+  g_clear_pointer (&data->skipped_masks, g_free);
   data->examples = data->classes = NULL;
+}
+
+int
+osh_fit_data_count_class (const OshFitData *data, int c)
+{
+  int n = 0;
+  for (guint i = 0; i < data->examples->len; i++)
+    n += ((const OshFitExample *) data->examples->pdata[i])->label == c;
+  return n;
+}
+
+int
+osh_fit_data_count_masks (const OshFitData *data)
+{
+  int n = 0;
+  for (guint i = 0; i < data->examples->len; i++)
+    n += ((const OshFitExample *) data->examples->pdata[i])->mask != NULL;
+  return n;
 }

@@ -1,5 +1,5 @@
-/* cli-fit-cache.c — features and targets for `offshoot fit` (cli-fit-cache.h). */
-#include "cli-fit-cache.h"
+/* osh-fit-cache.c — features and targets for a fit (osh-fit-cache.h). */
+#include "osh-fit-cache.h"
 
 #include <glib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ transformed (const OshImage *img, Transform tr, OshError *err)
 
 /* A target for output k from the example's class and (transformed) mask. */
 static bool
-make_target (const OshCliExample *e, int n_classes, OshLossKind kind, const OshShape *os,
+make_target (const OshFitExample *e, int n_classes, OshLossKind kind, const OshShape *os,
              int64_t on, const OshImage *mask, const char *name, float *target, OshError *err)
 {
   if (os->rank == 1)
@@ -141,8 +141,8 @@ make_target (const OshCliExample *e, int n_classes, OshLossKind kind, const OshS
 
 bool
 osh_fit_cache_fill (const OshGraph *g, OshTrainer *t, const char *const *names,
-                    const OshCliData *data, const OshFitAugment *aug, int threads,
-                    OshFitCache *cache, OshError *err)
+                    const OshFitData *data, const OshFitAugment *aug, int threads,
+                    OshFitCacheProgress progress, void *user, OshFitCache *cache, OshError *err)
 {
   int nf = osh_trainer_n_features (t), no = osh_trainer_n_outputs (t);
   const char **paths = g_new (const char *, nf);
@@ -173,7 +173,7 @@ osh_fit_cache_fill (const OshGraph *g, OshTrainer *t, const char *const *names,
   bool ok = true;
   for (int64_t i = 0; i < n && ok; i++)
     {
-      const OshCliExample *e = data->examples->pdata[i];
+      const OshFitExample *e = data->examples->pdata[i];
       OshImage *img = osh_image_load (e->picture, err);
       OshImage *mask = img && e->mask ? osh_image_load (e->mask, err) : NULL;
       const char *bad = !img ? e->picture : e->mask;
@@ -228,6 +228,8 @@ osh_fit_cache_fill (const OshGraph *g, OshTrainer *t, const char *const *names,
         osh_error_prefix (err, "%s: ", bad);
       osh_image_free (mask);
       osh_image_free (img);
+      if (ok && progress && !progress (i + 1, n, user))
+        ok = osh_fail (err, OSH_ERR_CANCELLED, "stopped while computing the features");
     }
   osh_plan_free (plan);
   return ok;

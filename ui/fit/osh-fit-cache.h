@@ -1,4 +1,4 @@
-/* cli-fit-cache.h — `offshoot fit`'s features and targets: every picture (and its augmented
+/* osh-fit-cache.h — `offshoot fit`'s features and targets: every picture (and its augmented
  * copies) runs once through the frozen part, which keeps the cut's outputs, and each trained
  * output gets its target from the picture's class and mask. */
 #pragma once
@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cli-data.h"
+#include "osh-fit-data.h"
 #include "osh-graph.h"
 #include "osh-train.h"
 
@@ -28,9 +28,14 @@ typedef struct
   float **targets;  /* per trained output, the same rows */
 } OshFitCache;
 
+/* Called after each picture (all its variants) with the pictures done and their total;
+ * returning false stops the fill (OSH_ERR_CANCELLED). */
+typedef bool (*OshFitCacheProgress) (int64_t done, int64_t total, void *user);
+
 /* Fills `cache`; an error names the picture or mask and the output (`names`, one per trained
- * output). */
+ * output). `progress` may be NULL. */
 bool osh_fit_cache_fill (const OshGraph *g, OshTrainer *t, const char *const *names,
-                         const OshCliData *data, const OshFitAugment *aug, int threads,
-                         OshFitCache *cache, OshError *err);
+                         const OshFitData *data, const OshFitAugment *aug, int threads,
+                         OshFitCacheProgress progress, void *user, OshFitCache *cache,
+                         OshError *err);
 void osh_fit_cache_clear (OshFitCache *cache);
