@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "offshoot-window-private.h"
+#include "osh-class-names.h"
 #include "osh-exec.h"
+#include "osh-model.h"
 #include "osh-npy.h"
 #include "osh-outputs.h"
 #include "osh-test.h"
@@ -181,6 +183,46 @@ test_class_names_stay_with_model (void)
   ui_test_settle (win);
   g_assert_null (offshoot_run_panel_get_names_warning (run));
   g_assert_false (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 0), "class "));
+  ui_test_close (win);
+}
+
+/* Names typed in the window are saved into the exported file (the Keras formats keep them in
+ * the model config), where `offshoot run` and the next window read them. */
+static void
+test_class_names_saved_on_export (void)
+{
+  g_autofree char *seed = osh_test_fixture (SEED_MODEL);
+  OffshootWindow *win = ui_test_window_new (app);
+  open_in (win, seed);
+  GtkEditable *names = GTK_EDITABLE (gtk_widget_get_template_child (
+      GTK_WIDGET (offshoot_window_get_run_panel (win)), OFFSHOOT_TYPE_RUN_PANEL, "labels_entry"));
+  g_assert_cmpstr (gtk_editable_get_text (names), ==, ""); /* the seed model has none */
+  type_into (names, "cat, dog , bird,fish");
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-names-XXXXXX", NULL);
+  const char *formats[] = { "model.keras", "model.h5" };
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *out = g_build_filename (dir, formats[i], NULL);
+      offshoot_window_export_model_to (win, out);
+      ui_test_settle (win);
+      OshError err = { 0 };
+      OshGraph *saved = osh_model_load (out, &err);
+      g_assert_nonnull (saved);
+      int n = 0;
+      char **got = osh_class_names_get (saved, &n);
+      g_assert_cmpint (n, ==, 4);
+      g_assert_cmpstr (got[0], ==, "cat");
+      g_assert_cmpstr (got[1], ==, "dog");
+      g_assert_cmpstr (got[3], ==, "fish");
+      osh_class_names_free (got);
+      osh_graph_free (saved);
+      g_remove (out);
+    }
+  /* The model as opened carries no names: the names went into the copy, not the shared graph. */
+  g_assert_cmpint (json_array_size (json_object_get (offshoot_window_get_graph (win)->meta,
+                                                     OSH_META_CLASS_NAMES)),
+                   ==, 0);
+  g_rmdir (dir);
   ui_test_close (win);
 }
 
@@ -412,6 +454,7 @@ main (int argc, char **argv)
   app = ui_test_application_new ("io.offshoot.Offshoot.TestDocument");
   g_test_add_func ("/ui/document/preprocessing-follows-model", test_preprocessing_follows_model);
   g_test_add_func ("/ui/document/class-names-stay-with-model", test_class_names_stay_with_model);
+  g_test_add_func ("/ui/document/class-names-saved-on-export", test_class_names_saved_on_export);
   g_test_add_func ("/ui/document/undo-restores-selection", test_undo_restores_selection);
   g_test_add_func ("/ui/document/search-survives-undo", test_search_survives_undo);
   g_test_add_func ("/ui/document/results-follow-inputs", test_results_follow_inputs);

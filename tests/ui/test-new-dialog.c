@@ -5,7 +5,7 @@
 
 #include "offshoot-application.h"
 #include "offshoot-new-dialog.h"
-#include "offshoot-window.h"
+#include "offshoot-window-private.h"
 #include "osh-test.h"
 #include "ui-test-window.h"
 
@@ -110,8 +110,9 @@ test_creates_mobilenet_v2 (void)
   g_assert_null (offshoot_window_get_error (win));
   g_assert_cmpint (g->n_layers, ==, 156); /* keras.applications.MobileNetV2 */
   g_assert_cmpint (osh_graph_total_params (g, NULL), ==, 3538984);
+  /* It exists nowhere but in the window: modified from the start. */
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==,
-                   "MobileNetV2 (untrained) — Offshoot");
+                   "• MobileNetV2 (untrained) — Offshoot");
   g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   g_assert_cmpint (offshoot_graph_view_count_items (view), >=, 156);
@@ -119,6 +120,20 @@ test_creates_mobilenet_v2 (void)
   int project = osh_graph_find_layer (g, -1, "block_16_project");
   g_assert_true (offshoot_graph_view_layer_position (view, project, &x, &y));
   save_screenshot (GTK_WIDGET (win), "new-dialog-window.png");
+
+  /* Closing it asks (Save / Discard / Cancel) and Cancel keeps it; so does opening another. */
+  gtk_window_close (GTK_WINDOW (win));
+  ui_test_settle (win);
+  g_assert_nonnull (win->unsaved_dialog);
+  gtk_dialog_response (GTK_DIALOG (win->unsaved_dialog), GTK_RESPONSE_CANCEL);
+  ui_test_settle (win);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
+  offshoot_window_open_spec (win, "@default");
+  ui_test_settle (win);
+  g_assert_nonnull (win->unsaved_dialog);
+  gtk_dialog_response (GTK_DIALOG (win->unsaved_dialog), GTK_RESPONSE_CANCEL);
+  ui_test_settle (win);
+  g_assert_true (offshoot_window_get_graph (win) == g);
   ui_test_close (GTK_WINDOW (win));
 }
 

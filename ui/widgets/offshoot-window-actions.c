@@ -8,6 +8,7 @@
 
 #include "offshoot-new-dialog.h"
 #include "offshoot-window-private.h"
+#include "osh-class-names.h"
 #include "osh-model.h"
 #include "osh-snippet.h"
 #include "osh-workers.h"
@@ -195,7 +196,20 @@ export_model_thread (GTask *task, gpointer source, gpointer data, GCancellable *
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *staged = g_build_filename (staging, base, NULL);
   OshError err = { 0 };
-  if (osh_model_save (h->graph, staged, &err))
+  /* Names typed in the window go into the file. The shared graph is never modified: the
+   * writers read it through a shallow copy with its own meta (osh_class_names_set touches
+   * nothing else). */
+  GStrv typed = g_object_get_data (G_OBJECT (task), "class-names");
+  OshGraph with_names = *h->graph;
+  if (typed)
+    {
+      with_names.meta = h->graph->meta ? json_deep_copy (h->graph->meta) : json_object ();
+      osh_class_names_set (&with_names, (const char *const *) typed, g_strv_length (typed));
+    }
+  gboolean saved = osh_model_save (&with_names, staged, &err);
+  if (typed)
+    json_decref (with_names.meta);
+  if (saved)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
@@ -301,6 +315,9 @@ offshoot_window_export_model_to (OffshootWindow *self, const char *path)
   GTask *task = g_task_new (NULL, self->export_cancel, export_model_done, g_object_ref (self));
   g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
   g_object_set_data_full (G_OBJECT (task), "staging", g_strdup (pattern), g_free);
+  int n_typed = 0;
+  GStrv typed = offshoot_document_dup_typed_class_names (self->doc, &n_typed);
+  g_object_set_data_full (G_OBJECT (task), "class-names", typed, (GDestroyNotify) g_strfreev);
   g_task_set_task_data (task, osh_graph_handle_ref (offshoot_window_handle (self)),
                         (GDestroyNotify) osh_graph_handle_unref);
   self->exporting++;
