@@ -181,6 +181,54 @@ test_click_and_double_click (void)
   ui_test_close (win);
 }
 
+/* A model that leaves its input size open (EfficientNetB0 with a (None, None, None, 3) input):
+ * a block's summary counts its FLOPs at the size a run proposes, 640 × 640, and says so; the
+ * figures are those of the same model built for 640 × 640. */
+static void
+test_open_sizes_block_flops (void)
+{
+  OshZooOptions o;
+  g_assert_true (osh_zoo_options_init (&o, "EfficientNetB0"));
+  o.height = o.width = OSH_FLOPS_OPEN_SIDE;
+  OshError err = { 0 };
+  OshGraph *fixed = osh_zoo_build ("EfficientNetB0", &o, &err);
+  g_assert_nonnull (fixed);
+  g_autofree double *expected = g_new0 (double, fixed->n_layers);
+  g_assert_true (osh_graph_layer_flops (fixed, 1, expected, NULL, &err));
+  double expected_block3 = 0;
+  for (int l = 0; l < fixed->n_layers; l++)
+    if (g_str_has_prefix (fixed->layers[l].name, "block3"))
+      expected_block3 += expected[l];
+  osh_graph_free (fixed);
+
+  OshGraph *g = osh_zoo_build ("EfficientNetB0", &o, &err);
+  g_assert_nonnull (g);
+  int input = g->nodes[g->inputs[0].node].layer;
+  json_object_set_new (g->layers[input].config, "batch_input_shape", json_pack ("[n, n, n, i]", 3));
+  g_assert_true (osh_graph_infer_shapes (g, &err));
+  g_assert_true (osh_graph_open_inputs (g));
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_graph (win, g, "EfficientNetB0, open size");
+  ui_test_settle (win);
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  g_assert_true (offshoot_graph_view_blocks_collapsed (view));
+  double x, y;
+  box_centre (view, group_box (view, "block3"), &x, &y);
+  click_at (view, x, y, 1);
+  OffshootGroupSummary sum;
+  g_assert_true (offshoot_graph_view_group_summary (
+      view, offshoot_graph_view_get_selected_group (view), &sum));
+  g_assert_cmpfloat (sum.flops, ==, expected_block3);
+  g_assert_cmpfloat (sum.flops, >, 0);
+  g_autofree char *what =
+      g_strdup_printf ("stage · 2 blocks · %d layers · %.1f MFLOP at input 1×640×640×3",
+                       sum.n_layers, expected_block3 / 1e6);
+  g_assert_cmpstr (offshoot_layer_panel_get_text (offshoot_window_get_layer_panel (win), "class"),
+                   ==, what);
+  g_test_message ("block3 of an open-size EfficientNetB0: %s", what);
+  ui_test_close (win);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -192,6 +240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/big-graph/opens-collapsed", test_opens_collapsed);
   g_test_add_func ("/ui/big-graph/search-opens-block", test_search_opens_block);
   g_test_add_func ("/ui/big-graph/click-and-double-click", test_click_and_double_click);
+  g_test_add_func ("/ui/big-graph/open-sizes-block-flops", test_open_sizes_block_flops);
   int status = g_test_run ();
   g_object_unref (app);
   ui_test_scratch_free (g_steal_pointer (&data_home));

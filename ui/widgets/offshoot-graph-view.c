@@ -640,7 +640,8 @@ offshoot_graph_view_group_summary (OffshootGraphView *self, int group, OffshootG
   /* Counted on every click: no weights are packed, so even B7 takes a few milliseconds. */
   g_autofree double *flops = g_new0 (double, MAX (1, g->n_layers));
   OshError err = { 0 };
-  bool counted = osh_graph_layer_flops (g, 1, flops, NULL, &err);
+  bool counted =
+      osh_graph_layer_flops_proposed (g, 1, flops, NULL, out->flops_at, sizeof out->flops_at, &err);
   for (int l = 0; l < g->n_layers; l++)
     if (osh_grouping_layer_in (self->grouping, l, group))
       {

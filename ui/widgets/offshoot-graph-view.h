@@ -93,7 +93,8 @@ typedef struct
   int n_groups;       /* blocks inside (a stage's) */
   int64_t params;     /* Keras-counted */
   double flops;       /* one run at batch 1, as the run plan counts them; -1 when the model
-                         cannot be planned (a Lambda, open input sizes) */
+                         cannot be planned (a Lambda) */
+  char flops_at[160]; /* open input sizes: the sizes counted at ("1×3×640×640"), else "" */
   const char *shapes; /* "in → out" as its box shows it, "" when unknown */
 } OffshootGroupSummary;
 

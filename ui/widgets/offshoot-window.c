@@ -497,7 +497,7 @@ on_group_selected (OffshootGraphView *view, int group, OffshootWindow *self)
   if (!offshoot_graph_view_group_summary (view, group, &sum))
     return;
   offshoot_layer_panel_set_group (self->layer_panel, sum.name, sum.kind, sum.n_layers, sum.n_groups,
-                                  sum.params, sum.flops, sum.shapes);
+                                  sum.params, sum.flops, sum.flops_at, sum.shapes);
   if (g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
     gtk_stack_set_visible_child_name (self->side_stack, "layer");
 }
