@@ -3,6 +3,7 @@
  * up in the layer panel; a double click opens it. Pointer events go through the view's click
  * gesture as GTK delivers them. */
 #include <gtk/gtk.h>
+#include <math.h>
 #include <string.h>
 
 #include "offshoot-application.h"
@@ -11,6 +12,7 @@
 #include "osh-scene.h"
 #include "osh-shapes.h"
 #include "osh-test.h"
+#include "osh-workers.h"
 #include "osh-zoo.h"
 #include "ui-test-window.h"
 
@@ -229,6 +231,97 @@ test_open_sizes_block_flops (void)
   ui_test_close (win);
 }
 
+/* Waits until the workers the window started have all ended (an abandoned layout or export
+ * included: its result is dropped on the main thread). */
+static void
+wait_workers (void)
+{
+  UI_TEST_WAIT_WHILE (osh_workers_in_flight () > 0, "the abandoned work to end");
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Expand All on B7 lays out 816 boxes: the status bar says so with a Cancel; Cancel (the
+ * button, as a click ends) goes back to the 20-box overview at once, and the
+ * layout's result, when graphviz ends, is dropped. The next Expand All works. */
+static void
+test_cancel_layout (void)
+{
+  OffshootWindow *win = open_b7 ();
+  OffshootGraphView *view = offshoot_window_get_graph_view (win);
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, 20);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks",
+                                      g_variant_new_boolean (FALSE));
+  g_assert_true (offshoot_graph_view_is_laying_out (view));
+  g_assert_nonnull (strstr (offshoot_window_get_activity (win), "Laying out the graph"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win->activity_progress)));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win->activity_cancel)));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "cancel-work"));
+
+  g_signal_emit_by_name (win->activity_cancel, "clicked"); /* as a click ends */
+  g_assert_false (offshoot_graph_view_is_laying_out (view));
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, 20);
+  g_assert_true (offshoot_graph_view_blocks_collapsed (view));
+  g_assert_cmpstr (offshoot_window_get_activity (win), ==, "");
+  wait_workers ();
+  g_assert_cmpint (offshoot_graph_view_count_items (view), ==, 20); /* the result was dropped */
+  group_box (view, "block5");
+  g_autoptr (GVariant) state =
+      g_action_group_get_action_state (G_ACTION_GROUP (win), "collapse-blocks");
+  g_assert_true (g_variant_get_boolean (state)); /* the menu's check mark says collapsed */
+
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks",
+                                      g_variant_new_boolean (FALSE));
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_graph_view_count_items (view), >=, 816);
+  ui_test_close (win);
+}
+
+/* The picture export runs in a worker with the status bar's Cancel: cancelled, it leaves no
+ * file (nor its staging folder) and the folder's existing picture untouched; let run, the file
+ * is the view as shown (the collapsed overview, SVG labels as <text>). */
+static void
+test_export_picture_cancel (void)
+{
+  OffshootWindow *win = open_b7 ();
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-picture-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "b7.png", NULL);
+  g_autofree char *svg = g_build_filename (dir, "b7.svg", NULL);
+  g_assert_true (g_file_set_contents (svg, "before", -1, NULL));
+
+  offshoot_window_export_picture_to (win, svg);
+  g_assert_nonnull (strstr (offshoot_window_get_activity (win), "Saving b7.svg"));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win->activity_cancel)));
+  g_signal_emit_by_name (win->activity_cancel, "clicked"); /* as a click ends */
+  g_assert_cmpstr (offshoot_window_get_activity (win), ==, "");
+  wait_workers ();
+  g_autofree char *kept = NULL;
+  g_assert_true (g_file_get_contents (svg, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "before");
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_assert_cmpstr (g_dir_read_name (d), ==, "b7.svg"); /* nothing else */
+  g_assert_null (g_dir_read_name (d));
+  g_assert_true (g_str_has_suffix (gtk_label_get_text (win->status_label), "(cancelled)"));
+
+  offshoot_window_export_picture_to (win, png);
+  offshoot_window_export_picture_to (win, svg);
+  ui_test_settle (win);
+  wait_workers ();
+  g_assert_null (offshoot_window_get_error (win));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) tex = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  const OshGraphLayout *lay = offshoot_graph_view_get_layout (offshoot_window_get_graph_view (win));
+  g_assert_cmpint (gdk_texture_get_width (tex), ==, (int) ceil (lay->bounds.w + 32));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (svg, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, ">block5<"));
+  g_remove (png);
+  g_remove (svg);
+  g_rmdir (dir);
+  ui_test_close (win);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,6 +334,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/big-graph/search-opens-block", test_search_opens_block);
   g_test_add_func ("/ui/big-graph/click-and-double-click", test_click_and_double_click);
   g_test_add_func ("/ui/big-graph/open-sizes-block-flops", test_open_sizes_block_flops);
+  g_test_add_func ("/ui/big-graph/cancel-layout", test_cancel_layout);
+  g_test_add_func ("/ui/big-graph/export-picture-cancel", test_export_picture_cancel);
   int status = g_test_run ();
   g_object_unref (app);
   ui_test_scratch_free (g_steal_pointer (&data_home));

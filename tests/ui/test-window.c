@@ -613,7 +613,9 @@ test_drop_recent_picture (void)
   g_autofree char *dir = g_dir_make_tmp ("offshoot-picture-XXXXXX", NULL);
   g_autofree char *png = g_build_filename (dir, "graph.png", NULL);
   g_autoptr (GError) error = NULL;
-  g_assert_true (offshoot_graph_view_export (offshoot_window_get_graph_view (win), png, &error));
+  offshoot_window_export_picture_to (win, png);
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
   g_autoptr (GdkTexture) tex = gdk_texture_new_from_filename (png, &error);
   g_assert_no_error (error);
   g_assert_cmpint (gdk_texture_get_height (tex), >,

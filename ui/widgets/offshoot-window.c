@@ -534,6 +534,16 @@ on_layout_done (OffshootGraphView *view, OffshootWindow *self)
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
   if (gtk_search_bar_get_search_mode (self->search_bar) && text && *text)
     show_search_status (self, offshoot_graph_view_search (view, text), 0);
+  offshoot_window_update_activity (self);
+  offshoot_window_update_actions (self);
+}
+
+/* A layout can take seconds on a big graph: the status bar shows it with its Cancel. */
+static void
+on_layout_started (OffshootGraphView *view, OffshootWindow *self)
+{
+  (void) view;
+  offshoot_window_update_activity (self);
   offshoot_window_update_actions (self);
 }
 
@@ -781,6 +791,8 @@ offshoot_window_init (OffshootWindow *self)
   g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self,
                            0);
   g_signal_connect_object (self->graph_view, "layout-done", G_CALLBACK (on_layout_done), self, 0);
+  g_signal_connect_object (self->graph_view, "layout-started", G_CALLBACK (on_layout_started), self,
+                           0);
   g_signal_connect_object (self->graph_view, "group-selected", G_CALLBACK (on_group_selected), self,
                            0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
@@ -846,6 +858,7 @@ offshoot_window_cancel_work (OffshootWindow *self)
 {
   offshoot_window_cancel_weights (self);
   offshoot_window_cancel_export (self);
+  offshoot_graph_view_cancel_layout (self->graph_view);
   offshoot_window_update_activity (self);
   offshoot_window_update_actions (self);
 }
