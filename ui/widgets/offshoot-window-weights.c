@@ -223,14 +223,16 @@ offshoot_window_update_activity (OffshootWindow *self)
                               self->export_name ? self->export_name : "the model");
       busy = TRUE;
     }
-  /* graphviz gives no fraction: the bar pulses, as for the other work. */
-  if (self->doc && offshoot_graph_view_is_laying_out (self->graph_view))
+  /* A layout there is a view to go back from (a block opened, Expand All, an edit of an
+   * expanded graph); graphviz gives no fraction: the bar pulses, as for the other work. The
+   * overview's own layout (a model opened, its weights in) is said by the view alone. */
+  gboolean layout_cancellable = offshoot_graph_view_can_cancel_layout (self->graph_view);
+  if (self->doc && layout_cancellable)
     {
       g_string_append_printf (text, "%sLaying out the graph…", text->len ? " · " : "");
       busy = TRUE;
     }
-  gboolean can_cancel = self->weights_cancel || self->export_cancel
-                        || offshoot_graph_view_can_cancel_layout (self->graph_view);
+  gboolean can_cancel = self->weights_cancel || self->export_cancel || layout_cancellable;
   gboolean unreadable = self->doc && self->weights_error && !busy;
   if (unreadable)
     g_string_append (text, "Weights cannot be read"); /* the banner says why, until dismissed */
