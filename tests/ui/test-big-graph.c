@@ -56,19 +56,6 @@ box_centre (OffshootGraphView *view, const OshLayoutItem *it, double *x, double 
                             it->box.y + it->box.h / 2, x, y);
 }
 
-/* Press and release at one point, `n` times in a row (2: a double click). */
-static void
-click_at (OffshootGraphView *view, double x, double y, int n)
-{
-  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
-  g_assert_nonnull (click);
-  for (int i = 1; i <= n; i++)
-    {
-      g_signal_emit_by_name (click, "pressed", i, x, y);
-      g_signal_emit_by_name (click, "released", i, x, y);
-    }
-}
-
 /* Opens collapsed, and Fit shows every box with its name readable (not a hairline). */
 static void
 test_opens_collapsed (void)
@@ -140,7 +127,7 @@ test_click_and_double_click (void)
   OffshootLayerPanel *panel = offshoot_window_get_layer_panel (win);
   double x, y;
   box_centre (view, group_box (view, "block3"), &x, &y);
-  click_at (view, x, y, 1);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
   int stage = offshoot_graph_view_get_selected_group (view);
   g_assert_cmpint (stage, >=, 0);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, -1);
@@ -173,7 +160,7 @@ test_click_and_double_click (void)
 
   int before = offshoot_graph_view_count_items (view);
   box_centre (view, group_box (view, "block3"), &x, &y);
-  click_at (view, x, y, 2);
+  ui_test_click (GTK_WIDGET (view), x, y, 2);
   g_assert_true (offshoot_window_is_busy (win)); /* laying out again */
   ui_test_settle (win);
   /* block3 became its seven blocks, each still collapsed. */
@@ -216,7 +203,7 @@ test_open_sizes_block_flops (void)
   g_assert_true (offshoot_graph_view_blocks_collapsed (view));
   double x, y;
   box_centre (view, group_box (view, "block3"), &x, &y);
-  click_at (view, x, y, 1);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
   OffshootGroupSummary sum;
   g_assert_true (offshoot_graph_view_group_summary (
       view, offshoot_graph_view_get_selected_group (view), &sum));
@@ -325,19 +312,12 @@ test_export_picture_cancel (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestBigGraph");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestBigGraph");
   g_test_add_func ("/ui/big-graph/opens-collapsed", test_opens_collapsed);
   g_test_add_func ("/ui/big-graph/search-opens-block", test_search_opens_block);
   g_test_add_func ("/ui/big-graph/click-and-double-click", test_click_and_double_click);
   g_test_add_func ("/ui/big-graph/open-sizes-block-flops", test_open_sizes_block_flops);
   g_test_add_func ("/ui/big-graph/cancel-layout", test_cancel_layout);
   g_test_add_func ("/ui/big-graph/export-picture-cancel", test_export_picture_cancel);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
-  return status;
+  return ui_test_run (app);
 }

@@ -73,9 +73,7 @@ click_layer (OffshootWindow *win, int layer)
   offshoot_graph_view_select_layer (view, layer, TRUE); /* brings it into view */
   offshoot_graph_view_select_layer (view, -1, FALSE);
   g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
-  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
-  g_signal_emit_by_name (click, "pressed", 1, x, y);
-  g_signal_emit_by_name (click, "released", 1, x, y);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, layer);
 }
 
@@ -447,11 +445,7 @@ test_unsaved_changes (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestDocument");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestDocument");
   g_test_add_func ("/ui/document/preprocessing-follows-model", test_preprocessing_follows_model);
   g_test_add_func ("/ui/document/class-names-stay-with-model", test_class_names_stay_with_model);
   g_test_add_func ("/ui/document/class-names-saved-on-export", test_class_names_saved_on_export);
@@ -460,8 +454,5 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/document/results-follow-inputs", test_results_follow_inputs);
   g_test_add_func ("/ui/document/unsaved-changes", test_unsaved_changes);
   g_test_add_func ("/ui/document/add-input-fix-runs", test_add_input_fix_runs);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
-  return status;
+  return ui_test_run (app);
 }

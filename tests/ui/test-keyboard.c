@@ -213,17 +213,10 @@ test_layer_menu (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestKeyboard");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestKeyboard");
   g_test_add_func ("/ui/keyboard/escape-closes-banner", test_escape_closes_banner);
   g_test_add_func ("/ui/keyboard/shortcuts-window", test_shortcuts_window_lists_everything);
   g_test_add_func ("/ui/keyboard/walk", test_keyboard_walk);
   g_test_add_func ("/ui/keyboard/layer-menu", test_layer_menu);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
-  return status;
+  return ui_test_run (app);
 }

@@ -41,46 +41,13 @@ make_shapes (void)
   return TRUE;
 }
 
-static int
-count_frame (GtkWidget *w, GdkFrameClock *clock, gpointer data)
-{
-  (void) w, (void) clock;
-  (*(int *) data)++;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-save_screenshot (GtkWidget *w, const char *name)
-{
-  int frames = 0;
-  gtk_widget_queue_draw (w);
-  gtk_widget_add_tick_callback (w, count_frame, &frames, NULL);
-  UI_TEST_WAIT_WHILE (frames == 0, "the window to paint");
-  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (w));
-  g_autoptr (GdkTexture) texture =
-      gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  const char *dir = g_getenv ("G_TEST_BUILDDIR");
-  g_autofree char *path = g_build_filename (dir ? dir : ".", "ui", name, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
 static void
 click_plot (OffshootProbePanel *panel, int index)
 {
   GtkWidget *plot = offshoot_probe_panel_get_plot (panel);
   double x, y;
   g_assert_true (offshoot_probe_panel_point_position (panel, index, plot, &x, &y));
-  GtkEventController *click = ui_test_find_controller (plot, GTK_TYPE_GESTURE_CLICK);
-  g_assert_nonnull (click);
-  g_signal_emit_by_name (click, "pressed", 1, x, y);
-  g_signal_emit_by_name (click, "released", 1, x, y);
+  ui_test_click (plot, x, y, 1);
 }
 
 static int
@@ -136,7 +103,7 @@ test_probe_colour_fly_keep (void)
         if (g->nodes[n].layer == layer)
           g_assert_cmphex (offshoot_graph_view_get_fill (view, n), ==, want);
     }
-  save_screenshot (GTK_WIDGET (win), "probe-window.png");
+  ui_test_save_screenshot (GTK_WIDGET (win), "probe-window.png");
 
   /* A layer selected in the graph selects its point; the Probe page stays up. */
   int j = find_layer (r, "block5a_project_conv");
@@ -153,7 +120,7 @@ test_probe_colour_fly_keep (void)
                    osh_graph_find_path (g, "top_activation"));
   g_assert_nonnull (strstr (offshoot_probe_panel_get_status (panel), "top_activation"));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "probe");
-  save_screenshot (GTK_WIDGET (win), "probe-selected.png");
+  ui_test_save_screenshot (GTK_WIDGET (win), "probe-selected.png");
 
   /* Cancel: the worker stops at its next picture; the last result and colours stay. */
   int stopped = osh_workers_stopped_early ();
@@ -222,7 +189,7 @@ test_probe_onnx (void)
   g_assert_cmpint (k, >=, 0);
   click_plot (panel, k);
   g_assert_cmpint (offshoot_probe_panel_get_selected (panel), ==, k);
-  save_screenshot (GTK_WIDGET (win), "probe-onnx.png");
+  ui_test_save_screenshot (GTK_WIDGET (win), "probe-onnx.png");
   g_assert_true (offshoot_probe_panel_keep (panel));
   ui_test_settle (win);
   g_assert_cmpint (offshoot_window_handle (win)->graph->n_outputs, ==, n_outputs + 1);
@@ -256,17 +223,11 @@ test_close_while_probing (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestProbe");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestProbe");
   g_test_add_func ("/ui/probe/colour-fly-keep", test_probe_colour_fly_keep);
   g_test_add_func ("/ui/probe/onnx", test_probe_onnx);
   g_test_add_func ("/ui/probe/close-while-probing", test_close_while_probing);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
+  int status = ui_test_run (app);
   if (shapes)
     {
       g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", shapes);
