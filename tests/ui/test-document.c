@@ -40,18 +40,11 @@ open_fixture (const char *relative)
 }
 
 static void
-activate (OffshootWindow *win, const char *action)
-{
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), action));
-  g_action_group_activate_action (G_ACTION_GROUP (win), action, NULL);
-}
-
-static void
 run_on (OffshootWindow *win, const char *uri)
 {
   g_autoptr (GFile) file = g_file_new_for_uri (uri);
   offshoot_window_set_run_input (win, file);
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_null (offshoot_run_panel_get_error (offshoot_window_get_run_panel (win)));
 }
@@ -177,7 +170,7 @@ test_class_names_stay_with_model (void)
 
   /* Four names fit: they are used. */
   type_into (names, "a, b, c, d");
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_null (offshoot_run_panel_get_names_warning (run));
   g_assert_false (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 0), "class "));
@@ -233,7 +226,7 @@ test_undo_restores_selection (void)
   const OshGraph *g = offshoot_window_get_graph (win);
   int at = osh_graph_find_layer (g, -1, "/block2/Relu_1");
   click_layer (win, at);
-  activate (win, "attach-head");
+  ui_test_activate (win, "attach-head");
   OffshootHeadPanel *head = offshoot_window_get_head_panel (win);
   offshoot_head_panel_set_spec (head, "seg");
   g_assert_true (offshoot_head_panel_apply (head));
@@ -243,7 +236,7 @@ test_undo_restores_selection (void)
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==,
                    osh_graph_find_layer (edited, -1, "aux_head_out"));
 
-  activate (win, "undo");
+  ui_test_activate (win, "undo");
   ui_test_settle (win);
   g_assert_true (offshoot_window_get_graph (win) == g);
   /* The layer selected before the head was attached is selected again. */
@@ -254,7 +247,7 @@ test_undo_restores_selection (void)
   g_assert_cmpint (offshoot_run_panel_get_n_results (offshoot_window_get_run_panel (win)), ==, 2);
 
   /* Redo brings the head back, selected. */
-  activate (win, "redo");
+  ui_test_activate (win, "redo");
   ui_test_settle (win);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==,
                    osh_graph_find_layer (offshoot_window_get_graph (win), -1, "aux_head_out"));
@@ -266,14 +259,14 @@ static void
 test_search_survives_undo (void)
 {
   OffshootWindow *win = open_fixture (TINY_CNN);
-  activate (win, "find");
+  ui_test_activate (win, "find");
   type_into (GTK_EDITABLE (win->search_entry), "/fc/Gemm");
   g_signal_emit_by_name (win->search_entry, "search-changed"); /* not waiting for the delay */
   g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 1");
   OshError err = { 0 };
   offshoot_window_apply_edit (win, osh_graph_copy (offshoot_window_get_graph (win), &err));
   ui_test_settle (win);
-  activate (win, "undo");
+  ui_test_activate (win, "undo");
   ui_test_settle (win);
   g_signal_emit_by_name (win->search_entry, "activate"); /* Enter */
   g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 1");
@@ -302,11 +295,11 @@ test_results_follow_inputs (void)
   g_assert_null (offshoot_run_panel_get_result_picture (run, 1));
 
   /* Opacity: moved to 0.8, it stays for the next run. */
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_cmpfloat (offshoot_run_panel_get_opacity (run, 1), ==, 0.5);
   offshoot_run_panel_set_opacity (run, 1, 0.8);
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_cmpfloat_with_epsilon (offshoot_run_panel_get_opacity (run, 1), 0.8, 1e-9);
 
@@ -315,7 +308,7 @@ test_results_follow_inputs (void)
       gtk_widget_get_template_child (GTK_WIDGET (run), OFFSHOOT_TYPE_RUN_PANEL, "range_drop"));
   gtk_drop_down_set_selected (range, (gtk_drop_down_get_selected (range) + 1) % 3);
   g_assert_true (offshoot_run_panel_results_are_stale (run));
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_false (offshoot_run_panel_results_are_stale (run));
 
@@ -360,7 +353,7 @@ test_add_input_fix_runs (void)
   g_autoptr (GFile) second = g_file_new_for_path (npy);
   offshoot_run_panel_set_more_input (run, 0, second);
   g_assert_true (offshoot_run_panel_can_run (run));
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   if (offshoot_run_panel_get_error (run))
     g_error ("the run failed: %s", offshoot_run_panel_get_error (run));
@@ -420,10 +413,10 @@ test_unsaved_changes (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
 
   /* Undo back to the file as opened: nothing to ask, no marker. */
-  activate (win, "undo");
+  ui_test_activate (win, "undo");
   ui_test_settle (win);
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "tiny-cnn.onnx — Offshoot");
-  activate (win, "redo");
+  ui_test_activate (win, "redo");
   ui_test_settle (win);
 
   /* Discard on open: the other model opens. */

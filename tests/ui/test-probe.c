@@ -41,6 +41,22 @@ make_shapes (void)
   return TRUE;
 }
 
+/* A window on the default model, with the probe's pictures made; NULL (the test skipped)
+ * without numpy to make them. */
+static OffshootWindow *
+open_default_with_pictures (void)
+{
+  if (!make_shapes ())
+    {
+      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
+      return NULL;
+    }
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_spec (win, "@default");
+  ui_test_settle (win);
+  return win;
+}
+
 static void
 click_plot (OffshootProbePanel *panel, int index)
 {
@@ -62,14 +78,9 @@ find_layer (const OshProbeResult *r, const char *path)
 static void
 test_probe_colour_fly_keep (void)
 {
-  if (!make_shapes ())
-    {
-      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
-      return;
-    }
-  OffshootWindow *win = ui_test_window_new (app);
-  offshoot_window_open_spec (win, "@default");
-  ui_test_settle (win);
+  OffshootWindow *win = open_default_with_pictures ();
+  if (!win)
+    return;
   g_assert_null (offshoot_window_get_error (win));
   OffshootProbePanel *panel = offshoot_window_get_probe_panel (win);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
@@ -157,14 +168,9 @@ test_probe_colour_fly_keep (void)
 static void
 test_probe_onnx (void)
 {
-  if (!make_shapes ())
-    {
-      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
-      return;
-    }
-  OffshootWindow *win = ui_test_window_new (app);
-  offshoot_window_open_spec (win, "@default");
-  ui_test_settle (win);
+  OffshootWindow *win = open_default_with_pictures ();
+  if (!win)
+    return;
   OshError err = { 0 };
   g_autofree char *onnx = g_build_filename (shapes, "default.onnx", NULL);
   g_assert_true (osh_model_save (offshoot_window_handle (win)->graph, onnx, &err));
@@ -202,14 +208,9 @@ test_probe_onnx (void)
 static void
 test_close_while_probing (void)
 {
-  if (!make_shapes ())
-    {
-      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
-      return;
-    }
-  OffshootWindow *win = ui_test_window_new (app);
-  offshoot_window_open_spec (win, "@default");
-  ui_test_settle (win);
+  OffshootWindow *win = open_default_with_pictures ();
+  if (!win)
+    return;
   OffshootProbePanel *panel = offshoot_window_get_probe_panel (win);
   offshoot_probe_panel_set_data (panel, shapes);
   int stopped = osh_workers_stopped_early ();

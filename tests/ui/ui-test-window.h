@@ -25,6 +25,14 @@ ui_test_window_new (GtkApplication *app)
   return win;
 }
 
+/* Activates a window action as its menu item or shortcut does, failing when it is greyed. */
+static inline void
+ui_test_activate (OffshootWindow *win, const char *action)
+{
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), action));
+  g_action_group_activate_action (G_ACTION_GROUP (win), action, NULL);
+}
+
 /* The widget's first controller of `type`; for gestures only those of the primary button (or
  * any button), as a click or drag with the left button reaches them. */
 static inline GtkEventController *
