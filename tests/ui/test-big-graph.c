@@ -237,6 +237,11 @@ test_cancel_layout (void)
   OffshootWindow *win = open_b7 ();
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   g_assert_cmpint (offshoot_graph_view_count_items (view), ==, 20);
+  double x, y;
+  box_centre (view, group_box (view, "block3"), &x, &y);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
+  int stage = offshoot_graph_view_get_selected_group (view);
+  g_assert_cmpint (stage, >=, 0);
   g_action_group_change_action_state (G_ACTION_GROUP (win), "collapse-blocks",
                                       g_variant_new_boolean (FALSE));
   g_assert_true (offshoot_graph_view_is_laying_out (view));
@@ -249,6 +254,7 @@ test_cancel_layout (void)
   g_assert_false (offshoot_graph_view_is_laying_out (view));
   g_assert_cmpint (offshoot_graph_view_count_items (view), ==, 20);
   g_assert_true (offshoot_graph_view_blocks_collapsed (view));
+  g_assert_cmpint (offshoot_graph_view_get_selected_group (view), ==, stage); /* still selected */
   g_assert_cmpstr (offshoot_window_get_activity (win), ==, "");
   wait_workers ();
   g_assert_cmpint (offshoot_graph_view_count_items (view), ==, 20); /* the result was dropped */

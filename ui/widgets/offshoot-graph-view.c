@@ -512,10 +512,10 @@ offshoot_graph_view_cancel_layout (OffshootGraphView *self)
   self->reveal_layer = -1;
   if (self->scene && self->laid_graph == self->graph)
     {
-      /* graphviz cannot be stopped: its result is dropped when it comes. */
+      /* graphviz cannot be stopped: its result is dropped when it comes. The scene, the
+       * selection and the camera stay as they are (no "layout-done": nothing was laid out). */
       cancel_layout (self);
       gtk_widget_queue_draw (GTK_WIDGET (self));
-      g_signal_emit (self, signals[SIGNAL_LAYOUT_DONE], 0);
     }
   else
     start_layout (self);
