@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "osh-default-model.h"
+#include "osh-flops.h"
 #include "osh-model.h"
 
 #define EDITS_HELP                                                                                 \
@@ -213,16 +214,14 @@ osh_cli_input_shape_option (int argc, char **argv, int *i, OshShape *shapes, int
 void
 osh_cli_example_shape (const OshGraph *g, char *buf, size_t size)
 {
-  OshRef r = g->n_inputs ? g->inputs[0] : (OshRef){ -1, 0 };
-  OshShape s =
-      r.node >= 0 && g->nodes[r.node].shapes ? g->nodes[r.node].shapes[r.index] : (OshShape){ 0 };
+  /* The sizes a FLOP count uses (osh-flops.h), so the example and inspect's FLOPs agree. */
+  OshShape s = { 0 };
+  osh_graph_proposed_input_shapes (g, 1, &s, 1);
   size_t used = 0;
   buf[0] = '\0';
   for (int d = 0; d < s.rank && used < size; d++)
-    used += (size_t) snprintf (buf + used, size - used, "%s%lld", d ? "," : "",
-                               (long long) (s.dim[d] >= 0 ? s.dim[d]
-                                            : d           ? 640
-                                                          : 1));
+    used +=
+        (size_t) snprintf (buf + used, size - used, "%s%lld", d ? "," : "", (long long) s.dim[d]);
 }
 
 /* Set by osh_cli_main when the command line holds --json: errors are JSON documents too. */

@@ -93,13 +93,14 @@ layers_json (const OshGraph *g, int owner)
   return a;
 }
 
-/* The run plan's count, when the model can be planned (no Lambda, sizes known, weights
- * present); a model that cannot run shows none. */
+/* The run plan's count, when the model can be planned (no Lambda, weights present); a model
+ * with open input sizes is counted at the proposed sizes, which `at` names ("" otherwise). A
+ * model that cannot run shows none. */
 static bool
-count_flops (const OshGraph *g, double *flops)
+count_flops (const OshGraph *g, double *flops, char *at, size_t size)
 {
   OshError err = { 0 };
-  return osh_graph_layer_flops (g, 1, NULL, flops, &err);
+  return osh_graph_layer_flops_proposed (g, 1, NULL, flops, at, size, &err);
 }
 
 static int
@@ -120,8 +121,13 @@ print_json (const OshGraph *g)
   if (osh_model_weights_error (g))
     json_object_set_new (doc, "weights_error", json_string (osh_model_weights_error (g)));
   double flops;
-  if (count_flops (g, &flops))
-    json_object_set_new (doc, "flops", json_real (flops));
+  char at[160];
+  if (count_flops (g, &flops, at, sizeof at))
+    {
+      json_object_set_new (doc, "flops", json_real (flops));
+      if (*at)
+        json_object_set_new (doc, "flops_input_shapes", json_string (at));
+    }
   char *text = json_dumps (doc, JSON_INDENT (1) | JSON_PRESERVE_ORDER);
   json_decref (doc);
   if (!text)
@@ -202,9 +208,11 @@ print_table (const OshGraph *g)
   format_count (total - trainable, c, sizeof c);
   printf ("Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n", a, b, c);
   double flops;
-  if (count_flops (g, &flops))
-    printf ("FLOPs per run (batch 1, a multiply-add counts two): %.3f %s\n",
-            flops >= 1e9 ? flops / 1e9 : flops / 1e6, flops >= 1e9 ? "G" : "M");
+  char at[160];
+  if (count_flops (g, &flops, at, sizeof at))
+    printf ("FLOPs per run (batch 1%s%s, a multiply-add counts two): %.3f %s\n",
+            *at ? ", open sizes at " : "", at, flops >= 1e9 ? flops / 1e9 : flops / 1e6,
+            flops >= 1e9 ? "G" : "M");
   if (json_is_true (json_object_get (g->meta, "weights_absent")))
     printf ("Note: the file holds no weights (a config-only file); parameters count nothing.\n");
   if (osh_model_weights_warning (g))

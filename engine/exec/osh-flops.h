@@ -23,3 +23,18 @@
  * shapes that do not fit, an ONNX model with open input sizes). */
 bool osh_graph_layer_flops (const OshGraph *g, int64_t batch, double *per_layer, double *total,
                             OshError *err);
+
+/* The size given to an open input size beyond the batch when nothing else says one (the CLI's
+ * --input-shape example, a summary's FLOPs): a common detector and segmenter input side. */
+#define OSH_FLOPS_OPEN_SIDE 640
+
+/* The full shape of every graph input for one run at `batch` (0 means 1) when no size is given:
+ * the declared sizes, an open batch `batch`, any other open size OSH_FLOPS_OPEN_SIDE. Fills
+ * shapes[0 .. min(n_inputs, max)) and returns the number of inputs. */
+int osh_graph_proposed_input_shapes (const OshGraph *g, int64_t batch, OshShape *shapes, int max);
+
+/* osh_graph_layer_flops for any model: one with open input sizes is counted at
+ * osh_graph_proposed_input_shapes, and `sizes` (may be NULL; `size` bytes) says at which
+ * ("1×3×640×640", inputs joined by "; "); it is "" when every size is the model's own. */
+bool osh_graph_layer_flops_proposed (const OshGraph *g, int64_t batch, double *per_layer,
+                                     double *total, char *sizes, size_t size, OshError *err);

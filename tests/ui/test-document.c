@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "offshoot-window-private.h"
+#include "osh-class-names.h"
 #include "osh-exec.h"
+#include "osh-model.h"
 #include "osh-npy.h"
 #include "osh-outputs.h"
 #include "osh-test.h"
@@ -38,18 +40,11 @@ open_fixture (const char *relative)
 }
 
 static void
-activate (OffshootWindow *win, const char *action)
-{
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), action));
-  g_action_group_activate_action (G_ACTION_GROUP (win), action, NULL);
-}
-
-static void
 run_on (OffshootWindow *win, const char *uri)
 {
   g_autoptr (GFile) file = g_file_new_for_uri (uri);
   offshoot_window_set_run_input (win, file);
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_null (offshoot_run_panel_get_error (offshoot_window_get_run_panel (win)));
 }
@@ -71,9 +66,7 @@ click_layer (OffshootWindow *win, int layer)
   offshoot_graph_view_select_layer (view, layer, TRUE); /* brings it into view */
   offshoot_graph_view_select_layer (view, -1, FALSE);
   g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
-  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
-  g_signal_emit_by_name (click, "pressed", 1, x, y);
-  g_signal_emit_by_name (click, "released", 1, x, y);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, layer);
 }
 
@@ -177,10 +170,50 @@ test_class_names_stay_with_model (void)
 
   /* Four names fit: they are used. */
   type_into (names, "a, b, c, d");
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_null (offshoot_run_panel_get_names_warning (run));
   g_assert_false (g_str_has_prefix (offshoot_run_panel_get_result_text (run, 0), "class "));
+  ui_test_close (win);
+}
+
+/* Names typed in the window are saved into the exported file (the Keras formats keep them in
+ * the model config), where `offshoot run` and the next window read them. */
+static void
+test_class_names_saved_on_export (void)
+{
+  g_autofree char *seed = osh_test_fixture (SEED_MODEL);
+  OffshootWindow *win = ui_test_window_new (app);
+  open_in (win, seed);
+  GtkEditable *names = GTK_EDITABLE (gtk_widget_get_template_child (
+      GTK_WIDGET (offshoot_window_get_run_panel (win)), OFFSHOOT_TYPE_RUN_PANEL, "labels_entry"));
+  g_assert_cmpstr (gtk_editable_get_text (names), ==, ""); /* the seed model has none */
+  type_into (names, "cat, dog , bird,fish");
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-names-XXXXXX", NULL);
+  const char *formats[] = { "model.keras", "model.h5" };
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *out = g_build_filename (dir, formats[i], NULL);
+      offshoot_window_export_model_to (win, out);
+      ui_test_settle (win);
+      OshError err = { 0 };
+      OshGraph *saved = osh_model_load (out, &err);
+      g_assert_nonnull (saved);
+      int n = 0;
+      char **got = osh_class_names_get (saved, &n);
+      g_assert_cmpint (n, ==, 4);
+      g_assert_cmpstr (got[0], ==, "cat");
+      g_assert_cmpstr (got[1], ==, "dog");
+      g_assert_cmpstr (got[3], ==, "fish");
+      osh_class_names_free (got);
+      osh_graph_free (saved);
+      g_remove (out);
+    }
+  /* The model as opened carries no names: the names went into the copy, not the shared graph. */
+  g_assert_cmpint (json_array_size (json_object_get (offshoot_window_get_graph (win)->meta,
+                                                     OSH_META_CLASS_NAMES)),
+                   ==, 0);
+  g_rmdir (dir);
   ui_test_close (win);
 }
 
@@ -193,7 +226,7 @@ test_undo_restores_selection (void)
   const OshGraph *g = offshoot_window_get_graph (win);
   int at = osh_graph_find_layer (g, -1, "/block2/Relu_1");
   click_layer (win, at);
-  activate (win, "attach-head");
+  ui_test_activate (win, "attach-head");
   OffshootHeadPanel *head = offshoot_window_get_head_panel (win);
   offshoot_head_panel_set_spec (head, "seg");
   g_assert_true (offshoot_head_panel_apply (head));
@@ -203,7 +236,7 @@ test_undo_restores_selection (void)
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==,
                    osh_graph_find_layer (edited, -1, "aux_head_out"));
 
-  activate (win, "undo");
+  ui_test_activate (win, "undo");
   ui_test_settle (win);
   g_assert_true (offshoot_window_get_graph (win) == g);
   /* The layer selected before the head was attached is selected again. */
@@ -214,7 +247,7 @@ test_undo_restores_selection (void)
   g_assert_cmpint (offshoot_run_panel_get_n_results (offshoot_window_get_run_panel (win)), ==, 2);
 
   /* Redo brings the head back, selected. */
-  activate (win, "redo");
+  ui_test_activate (win, "redo");
   ui_test_settle (win);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==,
                    osh_graph_find_layer (offshoot_window_get_graph (win), -1, "aux_head_out"));
@@ -226,14 +259,14 @@ static void
 test_search_survives_undo (void)
 {
   OffshootWindow *win = open_fixture (TINY_CNN);
-  activate (win, "find");
+  ui_test_activate (win, "find");
   type_into (GTK_EDITABLE (win->search_entry), "/fc/Gemm");
   g_signal_emit_by_name (win->search_entry, "search-changed"); /* not waiting for the delay */
   g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 1");
   OshError err = { 0 };
   offshoot_window_apply_edit (win, osh_graph_copy (offshoot_window_get_graph (win), &err));
   ui_test_settle (win);
-  activate (win, "undo");
+  ui_test_activate (win, "undo");
   ui_test_settle (win);
   g_signal_emit_by_name (win->search_entry, "activate"); /* Enter */
   g_assert_cmpstr (gtk_label_get_text (win->search_status), ==, "1 of 1");
@@ -262,11 +295,11 @@ test_results_follow_inputs (void)
   g_assert_null (offshoot_run_panel_get_result_picture (run, 1));
 
   /* Opacity: moved to 0.8, it stays for the next run. */
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_cmpfloat (offshoot_run_panel_get_opacity (run, 1), ==, 0.5);
   offshoot_run_panel_set_opacity (run, 1, 0.8);
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_cmpfloat_with_epsilon (offshoot_run_panel_get_opacity (run, 1), 0.8, 1e-9);
 
@@ -275,7 +308,7 @@ test_results_follow_inputs (void)
       gtk_widget_get_template_child (GTK_WIDGET (run), OFFSHOOT_TYPE_RUN_PANEL, "range_drop"));
   gtk_drop_down_set_selected (range, (gtk_drop_down_get_selected (range) + 1) % 3);
   g_assert_true (offshoot_run_panel_results_are_stale (run));
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   g_assert_false (offshoot_run_panel_results_are_stale (run));
 
@@ -320,7 +353,7 @@ test_add_input_fix_runs (void)
   g_autoptr (GFile) second = g_file_new_for_path (npy);
   offshoot_run_panel_set_more_input (run, 0, second);
   g_assert_true (offshoot_run_panel_can_run (run));
-  activate (win, "run");
+  ui_test_activate (win, "run");
   ui_test_settle (win);
   if (offshoot_run_panel_get_error (run))
     g_error ("the run failed: %s", offshoot_run_panel_get_error (run));
@@ -380,10 +413,10 @@ test_unsaved_changes (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
 
   /* Undo back to the file as opened: nothing to ask, no marker. */
-  activate (win, "undo");
+  ui_test_activate (win, "undo");
   ui_test_settle (win);
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "tiny-cnn.onnx — Offshoot");
-  activate (win, "redo");
+  ui_test_activate (win, "redo");
   ui_test_settle (win);
 
   /* Discard on open: the other model opens. */
@@ -405,20 +438,14 @@ test_unsaved_changes (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestDocument");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestDocument");
   g_test_add_func ("/ui/document/preprocessing-follows-model", test_preprocessing_follows_model);
   g_test_add_func ("/ui/document/class-names-stay-with-model", test_class_names_stay_with_model);
+  g_test_add_func ("/ui/document/class-names-saved-on-export", test_class_names_saved_on_export);
   g_test_add_func ("/ui/document/undo-restores-selection", test_undo_restores_selection);
   g_test_add_func ("/ui/document/search-survives-undo", test_search_survives_undo);
   g_test_add_func ("/ui/document/results-follow-inputs", test_results_follow_inputs);
   g_test_add_func ("/ui/document/unsaved-changes", test_unsaved_changes);
   g_test_add_func ("/ui/document/add-input-fix-runs", test_add_input_fix_runs);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
-  return status;
+  return ui_test_run (app);
 }

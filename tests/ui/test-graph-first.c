@@ -24,13 +24,6 @@ action_enabled (OffshootWindow *win, const char *name)
   return g_action_group_get_action_enabled (G_ACTION_GROUP (win), name);
 }
 
-static void
-activate (OffshootWindow *win, const char *name)
-{
-  g_assert_true (action_enabled (win, name));
-  g_action_group_activate_action (G_ACTION_GROUP (win), name, NULL);
-}
-
 /* Opens `path` and runs the main loop until its graph is laid out (the weights may still be
  * loading, so not ui_test_settle). */
 static OffshootWindow *
@@ -112,7 +105,7 @@ test_explore_while_weights_load (void)
   g_autoptr (GFile) sample =
       g_file_new_for_uri ("resource:///io/offshoot/Offshoot/samples/circle-1.png");
   offshoot_window_set_run_input (win, sample);
-  activate (win, "run");
+  ui_test_activate (win, "run");
   g_assert_false (offshoot_run_panel_is_running (run));
   g_assert_cmpstr (offshoot_run_panel_get_status (run), ==, "Waiting for the weights…");
   g_assert_false (action_enabled (win, "run")); /* once queued is enough */
@@ -155,7 +148,7 @@ test_truncated_weights (void)
   g_assert_false (action_enabled (win, "load-weights"));
   g_assert_cmpstr (offshoot_window_get_activity (win), ==, "Weights cannot be read");
   /* Dismissing the banner leaves the graph and that note. */
-  activate (win, "cancel");
+  ui_test_activate (win, "cancel");
   g_assert_null (offshoot_window_get_error (win));
   g_assert_cmpstr (offshoot_window_get_activity (win), ==, "Weights cannot be read");
   g_assert_false (action_enabled (win, "run"));
@@ -196,7 +189,7 @@ test_cancel_weights (void)
   offshoot_window_hold_weights (TRUE);
   OffshootWindow *win = open_graph (model_path);
   g_assert_true (offshoot_window_weights_loading (win));
-  activate (win, "cancel-work");
+  ui_test_activate (win, "cancel-work");
   g_assert_false (offshoot_window_weights_loading (win));
   g_assert_cmpstr (offshoot_window_get_activity (win), ==, "Weights not loaded");
   int stopped = osh_workers_stopped_early ();
@@ -207,7 +200,7 @@ test_cancel_weights (void)
   g_assert_false (action_enabled (win, "export-model"));
   g_assert_cmpstr (offshoot_window_get_activity (win), ==, "Weights not loaded");
 
-  activate (win, "load-weights");
+  ui_test_activate (win, "load-weights");
   g_assert_cmpstr (offshoot_window_get_activity (win), ==, "Loading weights…");
   UI_TEST_WAIT_WHILE (offshoot_window_weights_loading (win), "the weights to load");
   g_assert_null (offshoot_window_get_error (win));
@@ -239,7 +232,7 @@ test_cancel_export (void)
       g_autofree char *out = g_build_filename (dir, name, NULL);
       offshoot_window_export_model_to (win, out);
       assert_contains (offshoot_window_get_activity (win), "Saving ");
-      activate (win, "cancel-work");
+      ui_test_activate (win, "cancel-work");
       ui_test_settle (win);
       g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
       g_assert_cmpint (count_entries (dir), ==, i); /* the first save's copy.keras */
@@ -298,7 +291,7 @@ test_stop_run (void)
   g_assert_nonnull (stop);
   g_assert_false (gtk_widget_get_sensitive (stop));
   int stopped = osh_workers_stopped_early ();
-  activate (win, "run");
+  ui_test_activate (win, "run");
   g_assert_true (offshoot_run_panel_is_running (run));
   g_assert_true (gtk_widget_get_sensitive (stop));
   g_signal_emit_by_name (stop, "clicked");
@@ -309,7 +302,7 @@ test_stop_run (void)
   g_assert_false (gtk_widget_get_sensitive (stop));
   g_assert_true (action_enabled (win, "run"));
 
-  activate (win, "run");
+  ui_test_activate (win, "run");
   UI_TEST_WAIT_WHILE (offshoot_window_is_busy (win), "the second run");
   g_assert_null (offshoot_run_panel_get_error (run));
   g_assert_cmpint (offshoot_run_panel_get_n_results (run), >=, 1);

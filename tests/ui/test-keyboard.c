@@ -21,13 +21,6 @@ open_fixture (void)
   return win;
 }
 
-static void
-activate (OffshootWindow *win, const char *action)
-{
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), action));
-  g_action_group_activate_action (G_ACTION_GROUP (win), action, NULL);
-}
-
 /* Escape dismisses the error banner (when nothing is loading). */
 static void
 test_escape_closes_banner (void)
@@ -39,7 +32,7 @@ test_escape_closes_banner (void)
   g_assert_cmpstr (actions[0], ==, "win.cancel");
   offshoot_window_show_error (win, "something went wrong");
   g_assert_true (gtk_revealer_get_reveal_child (win->error_revealer));
-  activate (win, "cancel");
+  ui_test_activate (win, "cancel");
   g_assert_false (gtk_revealer_get_reveal_child (win->error_revealer));
   g_assert_null (offshoot_window_get_error (win));
   ui_test_close (win);
@@ -188,7 +181,7 @@ test_layer_menu (void)
   g_assert_true (offshoot_graph_view_layer_menu_is_open (view));
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "attach-head"));
 
-  activate (win, "copy-layer-name");
+  ui_test_activate (win, "copy-layer-name");
   char *text = NULL;
   gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (win)), NULL, text_read,
                                  &text);
@@ -196,7 +189,7 @@ test_layer_menu (void)
   g_assert_cmpstr (text, ==, "/spatial/Conv");
   g_free (text);
 
-  activate (win, "show-layer");
+  ui_test_activate (win, "show-layer");
   g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "layer");
   ui_test_close (win);
 
@@ -213,17 +206,10 @@ test_layer_menu (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestKeyboard");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestKeyboard");
   g_test_add_func ("/ui/keyboard/escape-closes-banner", test_escape_closes_banner);
   g_test_add_func ("/ui/keyboard/shortcuts-window", test_shortcuts_window_lists_everything);
   g_test_add_func ("/ui/keyboard/walk", test_keyboard_walk);
   g_test_add_func ("/ui/keyboard/layer-menu", test_layer_menu);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
-  return status;
+  return ui_test_run (app);
 }

@@ -5,7 +5,7 @@
 
 #include "offshoot-application.h"
 #include "offshoot-new-dialog.h"
-#include "offshoot-window.h"
+#include "offshoot-window-private.h"
 #include "osh-test.h"
 #include "ui-test-window.h"
 
@@ -44,39 +44,6 @@ wait_mapped (GtkWidget *w)
     ;
 }
 
-static gboolean
-count_frame (GtkWidget *w, GdkFrameClock *clock, gpointer data)
-{
-  (void) w;
-  (void) clock;
-  (*(int *) data)++;
-  return G_SOURCE_REMOVE;
-}
-
-/* A picture of a window as it is drawn, for a person to look at (build/tests/ui/…). */
-static void
-save_screenshot (GtkWidget *w, const char *name)
-{
-  int frames = 0;
-  gtk_widget_queue_draw (w);
-  gtk_widget_add_tick_callback (w, count_frame, &frames, NULL);
-  UI_TEST_WAIT_WHILE (frames == 0 && gtk_widget_get_mapped (w), "the dialog to paint");
-  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  if (!node)
-    return;
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (w));
-  g_autoptr (GdkTexture) texture =
-      gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  const char *dir = g_getenv ("G_TEST_BUILDDIR");
-  g_autofree char *path = g_build_filename (dir ? dir : ".", "ui", name, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
 static void
 test_creates_mobilenet_v2 (void)
 {
@@ -96,7 +63,7 @@ test_creates_mobilenet_v2 (void)
   g_assert_true (offshoot_new_dialog_select (d, "MobileNetV2"));
   g_assert_false (offshoot_new_dialog_select (d, "ResNet51"));
   offshoot_new_dialog_set_input (d, 96, 96, 3);
-  save_screenshot (GTK_WIDGET (d), "new-dialog.png");
+  ui_test_save_screenshot (GTK_WIDGET (d), "new-dialog.png");
 
   gpointer weak = d;
   g_object_add_weak_pointer (G_OBJECT (d), &weak);
@@ -110,15 +77,30 @@ test_creates_mobilenet_v2 (void)
   g_assert_null (offshoot_window_get_error (win));
   g_assert_cmpint (g->n_layers, ==, 156); /* keras.applications.MobileNetV2 */
   g_assert_cmpint (osh_graph_total_params (g, NULL), ==, 3538984);
+  /* It exists nowhere but in the window: modified from the start. */
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==,
-                   "MobileNetV2 (untrained) — Offshoot");
+                   "• MobileNetV2 (untrained) — Offshoot");
   g_assert_cmpstr (offshoot_window_get_page (win), ==, "graph");
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   g_assert_cmpint (offshoot_graph_view_count_items (view), >=, 156);
   double x, y;
   int project = osh_graph_find_layer (g, -1, "block_16_project");
   g_assert_true (offshoot_graph_view_layer_position (view, project, &x, &y));
-  save_screenshot (GTK_WIDGET (win), "new-dialog-window.png");
+  ui_test_save_screenshot (GTK_WIDGET (win), "new-dialog-window.png");
+
+  /* Closing it asks (Save / Discard / Cancel) and Cancel keeps it; so does opening another. */
+  gtk_window_close (GTK_WINDOW (win));
+  ui_test_settle (win);
+  g_assert_nonnull (win->unsaved_dialog);
+  gtk_dialog_response (GTK_DIALOG (win->unsaved_dialog), GTK_RESPONSE_CANCEL);
+  ui_test_settle (win);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
+  offshoot_window_open_spec (win, "@default");
+  ui_test_settle (win);
+  g_assert_nonnull (win->unsaved_dialog);
+  gtk_dialog_response (GTK_DIALOG (win->unsaved_dialog), GTK_RESPONSE_CANCEL);
+  ui_test_settle (win);
+  g_assert_true (offshoot_window_get_graph (win) == g);
   ui_test_close (GTK_WINDOW (win));
 }
 
@@ -143,7 +125,7 @@ test_error_stays_in_dialog (void)
   g_assert_null (offshoot_window_get_graph (win));
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  save_screenshot (GTK_WIDGET (d), "new-dialog-error.png");
+  ui_test_save_screenshot (GTK_WIDGET (d), "new-dialog-error.png");
 
   /* Selecting another architecture clears the error and fills in its default size. */
   g_assert_true (offshoot_new_dialog_select (d, "MobileNetV3Small"));
@@ -180,17 +162,9 @@ test_cancel_while_building (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = gtk_application_new ("io.offshoot.Offshoot.TestNew", G_APPLICATION_NON_UNIQUE);
-  g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
-  g_application_register (G_APPLICATION (app), NULL, NULL);
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestNew");
   g_test_add_func ("/ui/new-dialog/creates-mobilenet-v2", test_creates_mobilenet_v2);
   g_test_add_func ("/ui/new-dialog/error-stays-in-dialog", test_error_stays_in_dialog);
   g_test_add_func ("/ui/new-dialog/cancel-while-building", test_cancel_while_building);
-  int status = g_test_run ();
-  g_object_unref (app);
-  return status;
+  return ui_test_run (app);
 }

@@ -41,16 +41,29 @@ make_shapes (void)
   return TRUE;
 }
 
+/* A window on the default model, with the probe's pictures made; NULL (the test skipped)
+ * without numpy to make them. */
+static OffshootWindow *
+open_default_with_pictures (void)
+{
+  if (!make_shapes ())
+    {
+      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
+      return NULL;
+    }
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_spec (win, "@default");
+  ui_test_settle (win);
+  return win;
+}
+
 static void
 click_plot (OffshootProbePanel *panel, int index)
 {
   GtkWidget *plot = offshoot_probe_panel_get_plot (panel);
   double x, y;
   g_assert_true (offshoot_probe_panel_point_position (panel, index, plot, &x, &y));
-  GtkEventController *click = ui_test_find_controller (plot, GTK_TYPE_GESTURE_CLICK);
-  g_assert_nonnull (click);
-  g_signal_emit_by_name (click, "pressed", 1, x, y);
-  g_signal_emit_by_name (click, "released", 1, x, y);
+  ui_test_click (plot, x, y, 1);
 }
 
 static int
@@ -65,14 +78,9 @@ find_layer (const OshProbeResult *r, const char *path)
 static void
 test_probe_colour_fly_keep (void)
 {
-  if (!make_shapes ())
-    {
-      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
-      return;
-    }
-  OffshootWindow *win = ui_test_window_new (app);
-  offshoot_window_open_spec (win, "@default");
-  ui_test_settle (win);
+  OffshootWindow *win = open_default_with_pictures ();
+  if (!win)
+    return;
   g_assert_null (offshoot_window_get_error (win));
   OffshootProbePanel *panel = offshoot_window_get_probe_panel (win);
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
@@ -160,14 +168,9 @@ test_probe_colour_fly_keep (void)
 static void
 test_probe_onnx (void)
 {
-  if (!make_shapes ())
-    {
-      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
-      return;
-    }
-  OffshootWindow *win = ui_test_window_new (app);
-  offshoot_window_open_spec (win, "@default");
-  ui_test_settle (win);
+  OffshootWindow *win = open_default_with_pictures ();
+  if (!win)
+    return;
   OshError err = { 0 };
   g_autofree char *onnx = g_build_filename (shapes, "default.onnx", NULL);
   g_assert_true (osh_model_save (offshoot_window_handle (win)->graph, onnx, &err));
@@ -205,14 +208,9 @@ test_probe_onnx (void)
 static void
 test_close_while_probing (void)
 {
-  if (!make_shapes ())
-    {
-      g_test_skip ("/usr/bin/python3 with numpy is needed to make the pictures");
-      return;
-    }
-  OffshootWindow *win = ui_test_window_new (app);
-  offshoot_window_open_spec (win, "@default");
-  ui_test_settle (win);
+  OffshootWindow *win = open_default_with_pictures ();
+  if (!win)
+    return;
   OffshootProbePanel *panel = offshoot_window_get_probe_panel (win);
   offshoot_probe_panel_set_data (panel, shapes);
   int stopped = osh_workers_stopped_early ();
@@ -226,17 +224,11 @@ test_close_while_probing (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestProbe");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestProbe");
   g_test_add_func ("/ui/probe/colour-fly-keep", test_probe_colour_fly_keep);
   g_test_add_func ("/ui/probe/onnx", test_probe_onnx);
   g_test_add_func ("/ui/probe/close-while-probing", test_close_while_probing);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
+  int status = ui_test_run (app);
   if (shapes)
     {
       g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", shapes);

@@ -11,36 +11,6 @@
 
 static GtkApplication *app;
 
-static gboolean
-count_frame (GtkWidget *w, GdkFrameClock *clock, gpointer data)
-{
-  (void) w;
-  (void) clock;
-  ++*(int *) data;
-  return G_SOURCE_REMOVE;
-}
-
-/* The window as drawn. */
-static GdkTexture *
-draw (GtkWidget *w)
-{
-  for (int k = 0; k < 2; k++)
-    {
-      int frames = 0;
-      gtk_widget_queue_draw (w);
-      gtk_widget_add_tick_callback (w, count_frame, &frames, NULL);
-      UI_TEST_WAIT_WHILE (frames == 0, "a drawn frame");
-    }
-  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (w)), node,
-                                      &GRAPHENE_RECT_INIT (0, 0, width, height));
-}
-
 /* Relative luminance (WCAG) of the pixel at x, y of the window's picture. */
 static double
 luminance_at (GdkTexture *t, GtkWidget *win, GtkWidget *w, double x, double y)
@@ -98,7 +68,7 @@ static void
 check_window (OffshootWindow *win, gboolean dark, const char *shot)
 {
   g_assert_cmpint (offshoot_window_is_dark (win), ==, dark);
-  g_autoptr (GdkTexture) t = draw (GTK_WIDGET (win));
+  g_autoptr (GdkTexture) t = ui_test_draw (GTK_WIDGET (win), 2);
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   g_autofree char *path = g_build_filename (dir ? dir : ".", "ui", shot, NULL);
   gdk_texture_save_to_png (t, path);

@@ -340,17 +340,11 @@ test_close_while_training (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = ui_test_application_new ("io.offshoot.Offshoot.TestTrain");
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestTrain");
   g_test_add_func ("/ui/train/train-undo-save", test_train_undo_save);
   g_test_add_func ("/ui/train/stop-leaves-model", test_stop_leaves_model);
   g_test_add_func ("/ui/train/close-while-training", test_close_while_training);
-  int status = g_test_run ();
-  g_object_unref (app);
-  ui_test_scratch_free (g_steal_pointer (&data_home));
+  int status = ui_test_run (app);
   if (data_dir)
     {
       g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", data_dir);

@@ -35,13 +35,6 @@ assert_view (OffshootWindow *win, View want, const char *when)
 }
 
 static void
-activate (OffshootWindow *win, const char *name)
-{
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), name));
-  g_action_group_activate_action (G_ACTION_GROUP (win), name, NULL);
-}
-
-static void
 test_undo_restores_the_view (void)
 {
   OffshootWindow *win = ui_test_window_new (app);
@@ -54,8 +47,8 @@ test_undo_restores_the_view (void)
       return;
     }
   /* Looked at closely, somewhere away from where the view opened. */
-  activate (win, "zoom-in");
-  activate (win, "zoom-in");
+  ui_test_activate (win, "zoom-in");
+  ui_test_activate (win, "zoom-in");
   OffshootGraphView *view = offshoot_window_get_graph_view (win);
   OshCamera *cam = offshoot_graph_view_get_camera (view);
   offshoot_graph_view_set_camera (view, cam->world_x + cam->world_w * 0.3,
@@ -67,18 +60,18 @@ test_undo_restores_the_view (void)
   offshoot_window_apply_edit (win, edited);
   ui_test_settle (win);
   /* ...and the user zooms out to see it all. */
-  activate (win, "zoom-fit");
+  ui_test_activate (win, "zoom-fit");
   View after = view_of (win);
   g_assert_true (fabs (after.zoom - before.zoom) > 1e-6);
 
   /* Undo removes layers: the view would refit; it comes back where it was instead. */
-  activate (win, "undo");
+  ui_test_activate (win, "undo");
   ui_test_settle (win);
   g_assert_cmpint (osh_graph_find_layer (offshoot_window_get_graph (win), -1, "foreign_relu"), <,
                    0);
   assert_view (win, before, "after undo");
 
-  activate (win, "redo");
+  ui_test_activate (win, "redo");
   ui_test_settle (win);
   g_assert_cmpint (osh_graph_find_layer (offshoot_window_get_graph (win), -1, "foreign_relu"), >=,
                    0);

@@ -83,16 +83,6 @@ action_enabled (OffshootWindow *win, const char *name)
   return g_action_group_get_action_enabled (G_ACTION_GROUP (win), name);
 }
 
-/* A click as the click gesture reports it: press and release at one point. */
-static void
-click_at (OffshootGraphView *view, double x, double y)
-{
-  GtkEventController *click = ui_test_find_controller (GTK_WIDGET (view), GTK_TYPE_GESTURE_CLICK);
-  g_assert_nonnull (click);
-  g_signal_emit_by_name (click, "pressed", 1, x, y);
-  g_signal_emit_by_name (click, "released", 1, x, y);
-}
-
 static void
 test_opens_model (void)
 {
@@ -134,7 +124,7 @@ test_click_selects_layer (void)
   g_assert_cmpfloat (x, <, gtk_widget_get_width (GTK_WIDGET (view)));
   g_assert_cmpfloat (y, <, gtk_widget_get_height (GTK_WIDGET (view)));
 
-  click_at (view, x, y);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, fc);
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==, "Gemm");
   /* Linear(8, 4): 8·4 weights + 4 biases. */
@@ -152,7 +142,7 @@ test_click_selects_layer (void)
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, fc);
 
   /* A click on empty canvas clears it. */
-  click_at (view, 3, 3);
+  ui_test_click (GTK_WIDGET (view), 3, 3, 1);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, -1);
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "name"), ==, "No layer selected");
   ui_test_close (win);
@@ -184,7 +174,7 @@ test_face_model_find_and_click (void)
   g_assert_cmpfloat (y, >, 0);
   g_assert_cmpfloat (x, <, gtk_widget_get_width (GTK_WIDGET (view)));
   g_assert_cmpfloat (y, <, gtk_widget_get_height (GTK_WIDGET (view)));
-  click_at (view, x, y);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
   OffshootLayerPanel *panel = offshoot_window_get_layer_panel (win);
   g_assert_cmpstr (offshoot_layer_panel_get_text (panel, "class"), ==, "Conv2D");
   /* 3×3 kernel over 128 channels, 7 filters, with bias. */
@@ -280,7 +270,7 @@ test_attach_run_export (void)
   offshoot_graph_view_select_layer (view, layer, TRUE);
   double x, y;
   g_assert_true (offshoot_graph_view_layer_position (view, layer, &x, &y));
-  click_at (view, x, y);
+  ui_test_click (GTK_WIDGET (view), x, y, 1);
   g_assert_cmpint (offshoot_graph_view_get_selected_layer (view), ==, layer);
   g_assert_true (action_enabled (win, "attach-head"));
   g_action_group_activate_action (G_ACTION_GROUP (win), "attach-head", NULL);
@@ -613,7 +603,9 @@ test_drop_recent_picture (void)
   g_autofree char *dir = g_dir_make_tmp ("offshoot-picture-XXXXXX", NULL);
   g_autofree char *png = g_build_filename (dir, "graph.png", NULL);
   g_autoptr (GError) error = NULL;
-  g_assert_true (offshoot_graph_view_export (offshoot_window_get_graph_view (win), png, &error));
+  offshoot_window_export_picture_to (win, png);
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
   g_autoptr (GdkTexture) tex = gdk_texture_new_from_filename (png, &error);
   g_assert_no_error (error);
   g_assert_cmpint (gdk_texture_get_height (tex), >,
@@ -706,15 +698,9 @@ test_buttons_are_named (void)
 int
 main (int argc, char **argv)
 {
-  /* Recent files go to a scratch place, not the user's list. */
-  g_autofree char *data_home = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  /* Fly-to jumps straight to its end, so positions are known right after a search. */
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  app = gtk_application_new ("io.offshoot.Offshoot.Test", G_APPLICATION_NON_UNIQUE);
-  g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
-  g_application_register (G_APPLICATION (app), NULL, NULL);
+  /* Recent files go to a scratch place; fly-to jumps straight to its end (no animations), so
+   * positions are known right after a search. */
+  app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.Test");
   g_test_add_func ("/ui/window/opens-model", test_opens_model);
   g_test_add_func ("/ui/window/click-selects-layer", test_click_selects_layer);
   g_test_add_func ("/ui/window/zoom-pan-actions", test_zoom_actions);
@@ -731,7 +717,5 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/disconnection-banner", test_disconnection_banner);
   g_test_add_func ("/ui/window/drop-recent-picture", test_drop_recent_picture);
   g_test_add_func ("/ui/window/shortcuts", test_shortcuts);
-  int status = g_test_run ();
-  g_object_unref (app);
-  return status;
+  return ui_test_run (app);
 }

@@ -1,4 +1,14 @@
-/* ui-test-window.h — the application, windows and scratch folder of the UI tests. */
+/* ui-test-window.h — what every UI test does: the application and its scratch folder
+ * (ui_test_init / ui_test_run around the tests), windows, waits, clicks through the widgets'
+ * own gesture controllers, and pictures of what was drawn.
+ *
+ *   int main (int argc, char **argv)
+ *   {
+ *     app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestSomething");
+ *     g_test_add_func ("/ui/something/works", test_works);
+ *     return ui_test_run (app);
+ *   }
+ */
 #pragma once
 
 #include <glib/gstdio.h>
@@ -13,6 +23,14 @@ ui_test_window_new (GtkApplication *app)
   gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
   gtk_window_present (GTK_WINDOW (win));
   return win;
+}
+
+/* Activates a window action as its menu item or shortcut does, failing when it is greyed. */
+static inline void
+ui_test_activate (OffshootWindow *win, const char *action)
+{
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), action));
+  g_action_group_activate_action (G_ACTION_GROUP (win), action, NULL);
 }
 
 /* The widget's first controller of `type`; for gestures only those of the primary button (or
@@ -32,6 +50,20 @@ ui_test_find_controller (GtkWidget *w, GType type)
       return c; /* the widget keeps it alive */
     }
   return NULL;
+}
+
+/* A press and release at x, y (widget coordinates) on the widget's primary-button click
+ * gesture, `n` times in a row (2: a double click), as GTK delivers a click to it. */
+static inline void
+ui_test_click (GtkWidget *w, double x, double y, int n)
+{
+  GtkEventController *click = ui_test_find_controller (w, GTK_TYPE_GESTURE_CLICK);
+  g_assert_nonnull (click);
+  for (int i = 1; i <= n; i++)
+    {
+      g_signal_emit_by_name (click, "pressed", i, x, y);
+      g_signal_emit_by_name (click, "released", i, x, y);
+    }
 }
 
 /* How long a UI test waits for the window before it fails: not a time limit on the program
@@ -135,31 +167,76 @@ ui_test_with_foreign_branch (const OshGraph *g)
   return d;
 }
 
+/* ---- Setup and teardown of a test program ------------------------------------------------ */
+
+static char *ui_test_data_home_;
+
+/* Before the tests: a scratch XDG_DATA_HOME (the window's recent-files list goes there, not
+ * into the user's), GTK set up for tests without animations, and the application `id`. */
+static inline GtkApplication *
+ui_test_init (int *argc, char ***argv, const char *id)
+{
+  ui_test_data_home_ = g_dir_make_tmp ("offshoot-ui-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", ui_test_data_home_, TRUE);
+  gtk_test_init (argc, argv, NULL);
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  return ui_test_application_new (id);
+}
+
+/* Runs the tests added, then drops the application and the scratch folder: main's status. */
 static inline int
-ui_test_count_frame (GtkWidget *w, GdkFrameClock *clock, gpointer data)
+ui_test_run (GtkApplication *app)
+{
+  int status = g_test_run ();
+  g_object_unref (app);
+  ui_test_scratch_free (g_steal_pointer (&ui_test_data_home_));
+  return status;
+}
+
+/* ---- Pictures of what was drawn ---------------------------------------------------------- */
+
+static inline gboolean
+ui_test_count_frame_ (GtkWidget *w, GdkFrameClock *clock, gpointer data)
 {
   (void) w, (void) clock;
-  (*(int *) data)++;
+  ++*(int *) data;
   return G_SOURCE_REMOVE;
 }
 
-/* The widget as painted, to build/tests/ui/NAME for a person to look at. */
+/* Runs the main loop until `w` (mapped) has painted a frame, `n` times (2: the frame after
+ * one that laid out what changed). */
 static inline void
-ui_test_save_screenshot (GtkWidget *w, const char *name)
+ui_test_wait_frames (GtkWidget *w, int n)
 {
-  int frames = 0;
-  gtk_widget_queue_draw (w);
-  gtk_widget_add_tick_callback (w, ui_test_count_frame, &frames, NULL);
-  UI_TEST_WAIT_WHILE (frames == 0, "the window to paint");
+  for (int k = 0; k < n; k++)
+    {
+      int frames = 0;
+      gtk_widget_queue_draw (w);
+      gtk_widget_add_tick_callback (w, ui_test_count_frame_, &frames, NULL);
+      UI_TEST_WAIT_WHILE (frames == 0 && gtk_widget_get_mapped (w), "a painted frame");
+    }
+}
+
+/* `w` as drawn after `n_frames` painted frames, rendered by its window's renderer. */
+static inline GdkTexture *
+ui_test_draw (GtkWidget *w, int n_frames)
+{
+  ui_test_wait_frames (w, n_frames);
   int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
   GtkSnapshot *snapshot = gtk_snapshot_new ();
   gdk_paintable_snapshot (paintable, snapshot, width, height);
   g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
   g_assert_nonnull (node);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (w));
-  g_autoptr (GdkTexture) texture =
-      gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (w)), node,
+                                      &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/* A picture of `w` as drawn, build/tests/ui/`name`, for a person to look at. */
+static inline void
+ui_test_save_screenshot (GtkWidget *w, const char *name)
+{
+  g_autoptr (GdkTexture) texture = ui_test_draw (w, 1);
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   g_autofree char *path = g_build_filename (dir ? dir : ".", "ui", name, NULL);
   g_assert_true (gdk_texture_save_to_png (texture, path));

@@ -1447,10 +1447,19 @@ osh_layout_compute (const OshGraph *g, const OshGrouping *gr, OshError *err)
   return lay;
 }
 
+OshGraphLayout *
+osh_layout_ref (OshGraphLayout *lay)
+{
+  if (lay)
+    g_atomic_int_inc (&lay->extra_refs);
+  return lay;
+}
+
 void
 osh_layout_free (OshGraphLayout *lay)
 {
-  if (!lay)
+  /* g_atomic_int_add gives the count before: above 0, another owner remains. */
+  if (!lay || g_atomic_int_add (&lay->extra_refs, -1) > 0)
     return;
   free_items (lay->items, lay->n_items);
   free_edges (lay->edges, lay->n_edges);

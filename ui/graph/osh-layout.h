@@ -180,12 +180,16 @@ typedef struct
   char *dot;             /* the DOT text given to graphviz */
   double seconds_build;  /* IR → DOT text, text measuring included */
   double seconds_layout; /* graphviz: parse, dot layout, geometry read-back */
+  int extra_refs;        /* private: owners beyond the first (osh_layout_ref) */
 } OshGraphLayout;
 
 /* Lays out `g` with the grouping state `gr` (NULL: no groups). `gr` must come from
  * osh_grouping_new on this graph: after an edit rebuilds the graph, make a new grouping
  * (a grouping of another layer count is ignored). NULL with err set on failure. */
 OshGraphLayout *osh_layout_compute (const OshGraph *g, const OshGrouping *gr, OshError *err);
+/* A layout is read-only once computed: a picture export in a worker shares it with the view
+ * (osh_scene_copy). osh_layout_ref adds an owner; osh_layout_free drops one, the last frees. */
+OshGraphLayout *osh_layout_ref (OshGraphLayout *lay);
 void osh_layout_free (OshGraphLayout *lay);
 
 /* The DOT text alone (what osh_layout_compute would give graphviz); g_free it. */

@@ -245,12 +245,12 @@ grid_query (const Grid *gd, OshScene *s, unsigned *seen, OshRect r,
   return out;
 }
 
-OshScene *
-osh_scene_new (OshGraphLayout *lay)
+static OshScene *
+scene_new (OshGraphLayout *lay, bool with_text)
 {
   OshScene *s = g_new0 (OshScene, 1);
   s->lay = lay;
-  s->text = osh_node_text_context ();
+  s->text = with_text ? osh_node_text_context () : NULL;
   s->item_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
   s->edge_text = g_new0 (PangoLayout *, MAX (1, lay->n_edges));
   s->cluster_text = g_new0 (PangoLayout *, MAX (1, lay->n_clusters));
@@ -261,6 +261,28 @@ osh_scene_new (OshGraphLayout *lay)
   s->edge_seen = g_new0 (unsigned, MAX (1, lay->n_edges));
   grid_build (&s->items, s, lay->n_items, item_rect);
   grid_build (&s->edges, s, lay->n_edges, edge_rect);
+  return s;
+}
+
+OshScene *
+osh_scene_new (OshGraphLayout *lay)
+{
+  return scene_new (lay, true);
+}
+
+OshScene *
+osh_scene_copy (const OshScene *src)
+{
+  const OshGraphLayout *lay = src->lay;
+  OshScene *s = scene_new (osh_layout_ref (src->lay), false);
+  s->dark = src->dark;
+  memcpy (s->node_style, src->node_style, sizeof (uint32_t) * (size_t) MAX (1, lay->n_nodes));
+  memcpy (s->item_style, src->item_style, sizeof (uint32_t) * (size_t) MAX (1, lay->n_items));
+  if (src->item_fill)
+    s->item_fill = g_memdup2 (src->item_fill, sizeof (uint32_t) * (size_t) MAX (1, lay->n_items));
+  s->legend_title = g_strdup (src->legend_title);
+  s->legend_lo = g_strdup (src->legend_lo);
+  s->legend_hi = g_strdup (src->legend_hi);
   return s;
 }
 
@@ -282,7 +304,7 @@ osh_scene_free (OshScene *s)
   g_free (s->title_text);
   g_free (s->edge_text);
   g_free (s->cluster_text);
-  g_object_unref (s->text);
+  g_clear_object (&s->text);
   g_free (s->node_style);
   g_free (s->item_style);
   g_free (s->item_fill);
@@ -924,6 +946,8 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
 {
   const double margin = 16;
   OshRect b = s->lay->bounds;
+  if (!s->text) /* a copy made for this thread (osh_scene_copy) */
+    s->text = osh_node_text_context ();
   if (scale <= 0)
     scale = 1;
   const char *dot = strrchr (path, '.');

@@ -67,6 +67,11 @@ typedef struct _OshScene OshScene;
 
 OshScene *osh_scene_new (OshGraphLayout *lay); /* takes ownership of `lay` */
 void osh_scene_free (OshScene *scene);
+/* A copy to export from another thread while `scene` is drawn on this one: the layout shared
+ * (read-only), styles, fills and legend copied, text caches its own (made in the thread that
+ * exports: pango's font map is per thread). Only osh_scene_export and osh_scene_free may be
+ * called on it. */
+OshScene *osh_scene_copy (const OshScene *scene);
 const OshGraphLayout *osh_scene_get_layout (const OshScene *scene);
 
 void osh_scene_set_dark (OshScene *scene, bool dark);

@@ -28,7 +28,9 @@ struct _OffshootDocument
 
   OshGraphHandle *graph;
   OshGraphHandle *original;
-  OshGraphHandle *saved; /* the unmodified state: as opened or last saved */
+  /* The unmodified state: as opened or last saved; NULL for a model made in the window and
+   * never saved (it exists nowhere else, so closing it loses it: modified from the start). */
+  OshGraphHandle *saved;
   char *spec;
   char *title;
   GArray *undo, *redo; /* Step, most recent last */
@@ -37,6 +39,7 @@ struct _OffshootDocument
 
   OshPreprocess pp;
   char *class_names;
+  char *model_names; /* what the model brought, to tell names the user typed */
   double opacity;
 };
 
@@ -78,6 +81,7 @@ offshoot_document_finalize (GObject *object)
   g_free (self->title);
   g_free (self->selection);
   g_free (self->class_names);
+  g_free (self->model_names);
   G_OBJECT_CLASS (offshoot_document_parent_class)->finalize (object);
 }
 
@@ -151,12 +155,13 @@ offshoot_document_new (OshGraphHandle *h, const char *spec, const char *title)
   OffshootDocument *self = g_object_new (OFFSHOOT_TYPE_DOCUMENT, NULL);
   self->graph = osh_graph_handle_ref (h);
   self->original = osh_graph_handle_ref (h);
-  self->saved = osh_graph_handle_ref (h);
+  self->saved = title ? NULL : osh_graph_handle_ref (h);
   self->spec = g_strdup (spec);
   self->title = g_strdup (title);
   osh_preprocess_init (&self->pp);
   osh_preprocess_propose (h->graph, &self->pp);
   self->class_names = model_class_names (h->graph);
+  self->model_names = g_strdup (self->class_names);
   return self;
 }
 
@@ -376,18 +381,42 @@ offshoot_document_set_class_names (OffshootDocument *self, const char *names)
   offshoot_document_settings_changed (self);
 }
 
+/* The entry's comma-separated names, trimmed, as a NULL-terminated list. */
+static GStrv
+split_class_names (const char *entry, int *n)
+{
+  g_autofree char *text = g_strstrip (g_strdup (entry ? entry : ""));
+  GStrv names = g_strsplit (text, ",", -1);
+  int count = g_strv_length (names);
+  for (int i = 0; i < count; i++)
+    g_strstrip (names[i]);
+  /* A trailing comma ("a,b,") does not name a class; an empty entry names none. */
+  if (count > 0 && !*names[count - 1])
+    {
+      g_free (names[--count]);
+      names[count] = NULL;
+    }
+  *n = count;
+  return names;
+}
+
 int
 offshoot_document_count_class_names (OffshootDocument *self)
 {
-  g_autofree char *text = g_strstrip (g_strdup (self->class_names ? self->class_names : ""));
-  if (!*text)
-    return 0;
-  g_auto (GStrv) names = g_strsplit (text, ",", -1);
-  int n = g_strv_length (names);
-  /* A trailing comma ("a,b,") does not name a class. */
-  if (n > 0 && !*g_strstrip (names[n - 1]))
-    n--;
+  int n = 0;
+  g_auto (GStrv) names = split_class_names (self->class_names, &n);
   return n;
+}
+
+GStrv
+offshoot_document_dup_typed_class_names (OffshootDocument *self, int *n)
+{
+  *n = 0;
+  if (g_strcmp0 (self->class_names ? self->class_names : "",
+                 self->model_names ? self->model_names : "")
+      == 0)
+    return NULL;
+  return split_class_names (self->class_names, n);
 }
 
 double

@@ -43,7 +43,8 @@ gboolean offshoot_document_has_weights (OffshootDocument *self);
  * changes, when the document was edited meanwhile. */
 gboolean offshoot_document_take_weights (OffshootDocument *self, OshGraphHandle *h);
 
-/* Edited since it was opened or last saved. */
+/* Edited since it was opened or last saved; a model made in the window (a `title` given to
+ * offshoot_document_new) is modified until it is first saved. */
 gboolean offshoot_document_is_modified (OffshootDocument *self);
 /* The current graph was saved to `path` (it is now the unmodified state). */
 void offshoot_document_mark_saved (OffshootDocument *self, const char *path);
@@ -80,6 +81,9 @@ void offshoot_document_settings_changed (OffshootDocument *self);
 
 /* How many class names are set (empty entries count: "a,,c" names 3 classes). */
 int offshoot_document_count_class_names (OffshootDocument *self);
+/* The names typed in the window when they differ from what the model brought (an export
+ * saves them into the file), *n of them (0: the user cleared them); NULL when unchanged. */
+GStrv offshoot_document_dup_typed_class_names (OffshootDocument *self, int *n);
 
 /* Signals:
  *   "graph-changed" (void): the graph changed (edit, undo, redo); the selection may have.

@@ -32,6 +32,9 @@ struct _OffshootGraphView
   OshGraphHandle *graph;
   OshGrouping *grouping;
   OshScene *scene;
+  /* What the scene on screen was laid out from: a cancelled layout goes back to it. */
+  OshGraphHandle *laid_graph;
+  OshGrouping *laid_grouping;
   char *error;
   GCancellable *layout_cancel;
   gboolean fit_pending;
@@ -90,6 +93,7 @@ enum
 {
   SIGNAL_LAYER_SELECTED,
   SIGNAL_LAYOUT_DONE,
+  SIGNAL_LAYOUT_STARTED,
   SIGNAL_GROUP_SELECTED,
   N_SIGNALS
 };
@@ -395,6 +399,11 @@ layout_done (GObject *source, GAsyncResult *res, gpointer data)
     }
   g_clear_pointer (&self->scene, osh_scene_free);
   self->scene = osh_scene_new (lay);
+  LayoutJob *job = g_task_get_task_data (G_TASK (res));
+  osh_graph_handle_unref (self->laid_graph);
+  self->laid_graph = osh_graph_handle_ref (job->graph);
+  g_clear_pointer (&self->laid_grouping, osh_grouping_free);
+  self->laid_grouping = job->grouping ? osh_grouping_copy (job->grouping) : NULL;
   osh_scene_set_dark (self->scene, self->dark);
   osh_scene_set_node_fills (self->scene, self->fills, self->n_fills);
   self->hover_item = -1;
@@ -442,6 +451,75 @@ start_layout (OffshootGraphView *self)
   osh_worker_begin ();
   g_thread_pool_push (layout_pool (), task, NULL);
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[SIGNAL_LAYOUT_STARTED], 0);
+}
+
+static gboolean
+same_grouping (const OshGrouping *a, const OshGrouping *b)
+{
+  if (!a || !b)
+    return a == b;
+  if (a->n_groups != b->n_groups)
+    return FALSE;
+  for (int i = 0; i < a->n_groups; i++)
+    if (a->groups[i].collapsed != b->groups[i].collapsed)
+      return FALSE;
+  return TRUE;
+}
+
+/* What a Cancel of the layout under way goes back to: the view on screen when it shows this
+ * graph, else the graph's overview (collapsed when big, the quickest to lay out); NULL when the
+ * layout under way is already that. */
+static OshGrouping *
+fallback_grouping (OffshootGraphView *self)
+{
+  if (!self->layout_cancel || !self->graph)
+    return NULL;
+  OshGrouping *back;
+  if (self->scene && self->laid_graph == self->graph)
+    back = self->laid_grouping ? osh_grouping_copy (self->laid_grouping) : NULL;
+  else
+    {
+      back = osh_grouping_new (self->graph->graph);
+      if (back)
+        osh_grouping_overview (back, self->graph->graph);
+    }
+  if (same_grouping (back, self->grouping))
+    {
+      osh_grouping_free (back);
+      return NULL;
+    }
+  return back;
+}
+
+gboolean
+offshoot_graph_view_can_cancel_layout (OffshootGraphView *self)
+{
+  OshGrouping *back = fallback_grouping (self);
+  osh_grouping_free (back);
+  return back != NULL;
+}
+
+gboolean
+offshoot_graph_view_cancel_layout (OffshootGraphView *self)
+{
+  g_return_val_if_fail (OFFSHOOT_IS_GRAPH_VIEW (self), FALSE);
+  OshGrouping *back = fallback_grouping (self);
+  if (!back)
+    return FALSE;
+  osh_grouping_free (self->grouping);
+  self->grouping = back;
+  self->reveal_layer = -1;
+  if (self->scene && self->laid_graph == self->graph)
+    {
+      /* graphviz cannot be stopped: its result is dropped when it comes. The scene, the
+       * selection and the camera stay as they are (no "layout-done": nothing was laid out). */
+      cancel_layout (self);
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+  else
+    start_layout (self);
+  return TRUE;
 }
 
 void
@@ -640,7 +718,8 @@ offshoot_graph_view_group_summary (OffshootGraphView *self, int group, OffshootG
   /* Counted on every click: no weights are packed, so even B7 takes a few milliseconds. */
   g_autofree double *flops = g_new0 (double, MAX (1, g->n_layers));
   OshError err = { 0 };
-  bool counted = osh_graph_layer_flops (g, 1, flops, NULL, &err);
+  bool counted =
+      osh_graph_layer_flops_proposed (g, 1, flops, NULL, out->flops_at, sizeof out->flops_at, &err);
   for (int l = 0; l < g->n_layers; l++)
     if (osh_grouping_layer_in (self->grouping, l, group))
       {
@@ -741,21 +820,10 @@ offshoot_graph_view_layer_position (OffshootGraphView *self, int layer, double *
   return TRUE;
 }
 
-gboolean
-offshoot_graph_view_export (OffshootGraphView *self, const char *path, GError **error)
+OshScene *
+offshoot_graph_view_dup_scene (OffshootGraphView *self)
 {
-  if (!self->scene)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, "The graph is not laid out yet");
-      return FALSE;
-    }
-  OshError err = { 0 };
-  if (!osh_scene_export (self->scene, path, 1.0, &err))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
-      return FALSE;
-    }
-  return TRUE;
+  return self->scene ? osh_scene_copy (self->scene) : NULL;
 }
 
 /* ---- Drawing ----------------------------------------------------------------------------- */
@@ -1414,6 +1482,8 @@ offshoot_graph_view_finalize (GObject *object)
   OffshootGraphView *self = OFFSHOOT_GRAPH_VIEW (object);
   g_clear_pointer (&self->scene, osh_scene_free);
   g_clear_pointer (&self->grouping, osh_grouping_free);
+  g_clear_pointer (&self->laid_grouping, osh_grouping_free);
+  osh_graph_handle_unref (self->laid_graph);
   osh_graph_handle_unref (self->graph);
   g_free (self->base_styles);
   g_free (self->fills);
@@ -1438,6 +1508,10 @@ offshoot_graph_view_class_init (OffshootGraphViewClass *klass)
   gtk_widget_class_set_css_name (wc, "graphview");
   gtk_widget_class_set_accessible_role (wc, GTK_ACCESSIBLE_ROLE_IMG);
 
+  /* ::layout-started: a layout began (offshoot_graph_view_cancel_layout may go back). */
+  signals[SIGNAL_LAYOUT_STARTED] =
+      g_signal_new ("layout-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
   /* ::layer-selected (int layer): a click or a call selected a layer (-1: none). */
   signals[SIGNAL_LAYER_SELECTED] =
       g_signal_new ("layer-selected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,

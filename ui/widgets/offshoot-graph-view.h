@@ -27,6 +27,7 @@
 #include "osh-camera.h"
 #include "osh-graph-handle.h"
 #include "osh-layout.h"
+#include "osh-scene.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +42,11 @@ GtkWidget *offshoot_graph_view_new (void);
 void offshoot_graph_view_set_graph (OffshootGraphView *self, OshGraphHandle *h, gboolean keep_view);
 gboolean offshoot_graph_view_is_laying_out (OffshootGraphView *self);
 /* The last layout failure, or NULL. */
+/* Cancel of the layout under way: back to the view on screen when it shows this graph (a
+ * block opened, Expand All), else to the graph's overview; never a half state. FALSE, and the
+ * layout goes on, when it is already that overview (can_cancel says so beforehand). */
+gboolean offshoot_graph_view_cancel_layout (OffshootGraphView *self);
+gboolean offshoot_graph_view_can_cancel_layout (OffshootGraphView *self);
 const char *offshoot_graph_view_get_error (OffshootGraphView *self);
 
 /* Highlights that come from analysis (disconnected path, new head, unused), one OshStyle
@@ -93,7 +99,8 @@ typedef struct
   int n_groups;       /* blocks inside (a stage's) */
   int64_t params;     /* Keras-counted */
   double flops;       /* one run at batch 1, as the run plan counts them; -1 when the model
-                         cannot be planned (a Lambda, open input sizes) */
+                         cannot be planned (a Lambda) */
+  char flops_at[160]; /* open input sizes: the sizes counted at ("1×3×640×640"), else "" */
   const char *shapes; /* "in → out" as its box shows it, "" when unknown */
 } OffshootGroupSummary;
 
@@ -113,7 +120,8 @@ int offshoot_graph_view_count_items (OffshootGraphView *self);
 /* The layout on screen (NULL before the first one), for tests: valid until the next. */
 const OshGraphLayout *offshoot_graph_view_get_layout (OffshootGraphView *self);
 
-/* Writes the whole graph as PNG, SVG or PDF (by extension). */
-gboolean offshoot_graph_view_export (OffshootGraphView *self, const char *path, GError **error);
+/* A copy of the scene on screen for a worker to export (osh_scene_export, then
+ * osh_scene_free); NULL before the first layout. */
+OshScene *offshoot_graph_view_dup_scene (OffshootGraphView *self);
 
 G_END_DECLS

@@ -187,7 +187,7 @@ offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int
 void
 offshoot_layer_panel_set_group (OffshootLayerPanel *self, const char *name, const char *kind,
                                 int n_layers, int n_groups, int64_t params, double flops,
-                                const char *shapes)
+                                const char *flops_at, const char *shapes)
 {
   g_return_if_fail (OFFSHOOT_IS_LAYER_PANEL (self));
   offshoot_layer_panel_set_activation (self, NULL, NULL);
@@ -203,6 +203,9 @@ offshoot_layer_panel_set_group (OffshootLayerPanel *self, const char *name, cons
     g_string_append_printf (what, " · %.2f GFLOP", flops / 1e9);
   else if (flops >= 0)
     g_string_append_printf (what, " · %.1f MFLOP", flops / 1e6);
+  /* A model with open input sizes is counted at the proposed ones: say which. */
+  if (flops >= 0 && flops_at && *flops_at)
+    g_string_append_printf (what, " at input %s", flops_at);
   gtk_label_set_text (self->class_label, what->str);
   gtk_label_set_text (self->owner_label, "collapsed: double-click it to open");
   /* "in → out" as the box shows it. */

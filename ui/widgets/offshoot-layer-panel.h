@@ -21,10 +21,11 @@ GtkWidget *offshoot_layer_panel_new (void);
 /* layer < 0 shows the "nothing selected" hint. */
 void offshoot_layer_panel_set_layer (OffshootLayerPanel *self, const OshGraph *g, int layer);
 /* A collapsed block or stage: its name, kind ("stage"), size, parameters, FLOPs of one run
- * (< 0: unknown, not shown) and "in → out". */
+ * (< 0: unknown, not shown) with the input sizes they were counted at when the model leaves
+ * them open ("" or NULL: its own), and "in → out". */
 void offshoot_layer_panel_set_group (OffshootLayerPanel *self, const char *name, const char *kind,
                                      int n_layers, int n_groups, int64_t params, double flops,
-                                     const char *shapes);
+                                     const char *flops_at, const char *shapes);
 /* The selected layer's activation: a heatmap picture and the tensor for statistics. */
 void offshoot_layer_panel_set_activation (OffshootLayerPanel *self, GdkPaintable *picture,
                                           const OshTensor *activation);

@@ -8,7 +8,9 @@
 
 #include "offshoot-new-dialog.h"
 #include "offshoot-window-private.h"
+#include "osh-class-names.h"
 #include "osh-model.h"
+#include "osh-scene.h"
 #include "osh-snippet.h"
 #include "osh-workers.h"
 
@@ -182,24 +184,59 @@ offshoot_window_rebuild_recent (OffshootWindow *self)
 
 /* ---- Export ------------------------------------------------------------------------------ */
 
-/* The model is written into a fresh folder beside the target and moved into place on the main
- * thread, so a cancelled save leaves nothing behind (TF.js writes model.json and its shard). */
+/* Models and graph pictures are written into a fresh folder beside the target by a worker and
+ * moved into place on the main thread, so a cancelled export leaves nothing behind (TF.js
+ * writes model.json and its shard). They share the status bar's "Saving …" and its Cancel. */
+
+static char *
+staged_path (GTask *task)
+{
+  const char *path = g_object_get_data (G_OBJECT (task), "path");
+  const char *staging = g_object_get_data (G_OBJECT (task), "staging");
+  g_autofree char *base = g_path_get_basename (path);
+  return g_build_filename (staging, base, NULL);
+}
+
 static void
 export_model_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   (void) source;
   (void) cancellable;
   OshGraphHandle *h = data;
-  const char *path = g_object_get_data (G_OBJECT (task), "path");
-  const char *staging = g_object_get_data (G_OBJECT (task), "staging");
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *staged = g_build_filename (staging, base, NULL);
+  g_autofree char *staged = staged_path (task);
   OshError err = { 0 };
-  if (osh_model_save (h->graph, staged, &err))
+  /* Names typed in the window go into the file. The shared graph is never modified: the
+   * writers read it through a shallow copy with its own meta (osh_class_names_set touches
+   * nothing else). */
+  GStrv typed = g_object_get_data (G_OBJECT (task), "class-names");
+  OshGraph with_names = *h->graph;
+  if (typed)
+    {
+      with_names.meta = h->graph->meta ? json_deep_copy (h->graph->meta) : json_object ();
+      osh_class_names_set (&with_names, (const char *const *) typed, g_strv_length (typed));
+    }
+  gboolean saved = osh_model_save (&with_names, staged, &err);
+  if (typed)
+    json_decref (with_names.meta);
+  if (saved)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s",
                              err.message); /* names the staged file: said below */
+}
+
+/* The picture is drawn from a copy of the view's scene (the view keeps drawing its own). */
+static void
+export_picture_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  (void) source;
+  (void) cancellable;
+  g_autofree char *staged = staged_path (task);
+  OshError err = { 0 };
+  if (osh_scene_export (data, staged, 1.0, &err))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
 }
 
 /* Moves every file of `staging` into `dir` (when `keep`) or deletes it, then the folder. */
@@ -227,7 +264,7 @@ finish_staging (const char *staging, const char *dir, gboolean keep, GError **er
 }
 
 static void
-export_model_done (GObject *source, GAsyncResult *res, gpointer data)
+export_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   (void) source;
   g_autoptr (OffshootWindow) self = data; /* dropped here, on the main thread */
@@ -237,6 +274,7 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
   self->exporting--;
   const char *path = g_object_get_data (G_OBJECT (res), "path");
   const char *staging = g_object_get_data (G_OBJECT (res), "staging");
+  gboolean picture = g_object_get_data (G_OBJECT (res), "picture") != NULL;
   gboolean cancelled = g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res)));
   g_autofree char *dir = g_path_get_dirname (path);
   if (ok && !cancelled)
@@ -249,7 +287,6 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
     g_clear_object (&self->export_cancel);
   offshoot_window_update_activity (self);
   offshoot_window_update_actions (self);
-  OshGraphHandle *saved = g_task_get_task_data (G_TASK (res));
   if (cancelled)
     {
       g_autofree char *text = g_strdup_printf ("Not saved: %s (cancelled)", path);
@@ -263,10 +300,54 @@ export_model_done (GObject *source, GAsyncResult *res, gpointer data)
       g_autofree char *text = g_strdup_printf ("Saved %s", path);
       gtk_label_set_text (self->status_label, text);
       /* What was saved is the unmodified state, if the model is still that one. */
-      if (self->doc && offshoot_document_get_graph (self->doc) == saved)
+      OshGraphHandle *saved = picture ? NULL : g_task_get_task_data (G_TASK (res));
+      if (saved && self->doc && offshoot_document_get_graph (self->doc) == saved)
         offshoot_document_mark_saved (self->doc, path);
     }
-  offshoot_window_saved (self, ok);
+  if (!picture)
+    offshoot_window_saved (self, ok);
+}
+
+/* A task that writes `path` through a staging folder from `data` (owned by the task), for
+ * run_export to start; FALSE, with the error shown, when that folder cannot be made. */
+static gboolean
+start_export (OffshootWindow *self, const char *path, gpointer data, GDestroyNotify free_data,
+              GTask **task_out)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *pattern = g_build_filename (dir, ".offshoot-save-XXXXXX", NULL);
+  if (!g_mkdtemp (pattern))
+    {
+      int e = errno;
+      g_autofree char *msg =
+          g_strdup_printf ("%s: cannot write in this folder: %s", path, g_strerror (e));
+      offshoot_window_show_error (self, msg);
+      free_data (data);
+      return FALSE;
+    }
+  if (!self->export_cancel)
+    self->export_cancel = g_cancellable_new ();
+  /* No source object: the task may be finalized in the worker, a window must not be. */
+  GTask *task = g_task_new (NULL, self->export_cancel, export_done, g_object_ref (self));
+  g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
+  g_object_set_data_full (G_OBJECT (task), "staging", g_strdup (pattern), g_free);
+  g_task_set_task_data (task, data, free_data);
+  if (task_out)
+    *task_out = task; /* to add what the thread reads before it starts */
+  self->exporting++;
+  g_free (self->export_name);
+  self->export_name = g_path_get_basename (path);
+  osh_worker_begin ();
+  return TRUE;
+}
+
+static void
+run_export (OffshootWindow *self, GTask *task, GTaskThreadFunc thread)
+{
+  g_task_run_in_thread (task, thread);
+  g_object_unref (task);
+  offshoot_window_update_activity (self);
+  offshoot_window_update_actions (self);
 }
 
 /* Saves the current model to `path` in a worker (the handle keeps the graph alive). */
@@ -283,34 +364,44 @@ offshoot_window_export_model_to (OffshootWindow *self, const char *path)
       offshoot_window_saved (self, FALSE);
       return;
     }
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *pattern = g_build_filename (dir, ".offshoot-save-XXXXXX", NULL);
-  g_autoptr (GError) error = NULL;
-  if (!g_mkdtemp (pattern))
+  GTask *task = NULL;
+  if (!start_export (self, path, osh_graph_handle_ref (offshoot_window_handle (self)),
+                     (GDestroyNotify) osh_graph_handle_unref, &task))
     {
-      int e = errno;
-      g_autofree char *msg =
-          g_strdup_printf ("%s: cannot write in this folder: %s", path, g_strerror (e));
-      offshoot_window_show_error (self, msg);
       offshoot_window_saved (self, FALSE);
       return;
     }
-  if (!self->export_cancel)
-    self->export_cancel = g_cancellable_new ();
-  /* No source object: the task may be finalized in the worker, a window must not be. */
-  GTask *task = g_task_new (NULL, self->export_cancel, export_model_done, g_object_ref (self));
-  g_object_set_data_full (G_OBJECT (task), "path", g_strdup (path), g_free);
-  g_object_set_data_full (G_OBJECT (task), "staging", g_strdup (pattern), g_free);
-  g_task_set_task_data (task, osh_graph_handle_ref (offshoot_window_handle (self)),
-                        (GDestroyNotify) osh_graph_handle_unref);
-  self->exporting++;
-  g_free (self->export_name);
-  self->export_name = g_path_get_basename (path);
-  osh_worker_begin ();
-  g_task_run_in_thread (task, export_model_thread);
-  g_object_unref (task);
-  offshoot_window_update_activity (self);
-  offshoot_window_update_actions (self);
+  int n_typed = 0;
+  GStrv typed = offshoot_document_dup_typed_class_names (self->doc, &n_typed);
+  g_object_set_data_full (G_OBJECT (task), "class-names", typed, (GDestroyNotify) g_strfreev);
+  run_export (self, task, export_model_thread);
+}
+
+/* Writes the graph picture (PNG, SVG or PDF by the name) in a worker, as the view shows it. */
+void
+offshoot_window_export_picture_to (OffshootWindow *self, const char *path)
+{
+  const char *dot = strrchr (path, '.');
+  if (!dot
+      || !(g_ascii_strcasecmp (dot, ".png") == 0 || g_ascii_strcasecmp (dot, ".svg") == 0
+           || g_ascii_strcasecmp (dot, ".pdf") == 0))
+    {
+      g_autofree char *msg =
+          g_strdup_printf ("%s: unknown image type (use .png, .svg or .pdf)", path);
+      offshoot_window_show_error (self, msg);
+      return;
+    }
+  OshScene *scene = offshoot_graph_view_dup_scene (self->graph_view);
+  if (!scene)
+    {
+      offshoot_window_show_error (self, "The graph is not laid out yet");
+      return;
+    }
+  GTask *task = NULL;
+  if (!start_export (self, path, scene, (GDestroyNotify) osh_scene_free, &task))
+    return;
+  g_object_set_data (G_OBJECT (task), "picture", GINT_TO_POINTER (1));
+  run_export (self, task, export_picture_thread);
 }
 
 void
@@ -358,9 +449,8 @@ export_picture_chosen (OffshootWindow *self, GFile *file, const char *target)
 {
   (void) target;
   g_autofree char *path = g_file_get_path (file);
-  g_autoptr (GError) error = NULL;
-  if (path && !offshoot_graph_view_export (self->graph_view, path, &error))
-    offshoot_window_show_error (self, error->message);
+  if (path)
+    offshoot_window_export_picture_to (self, path);
 }
 
 static void
@@ -622,7 +712,9 @@ offshoot_window_update_actions (OffshootWindow *self)
   /* Escape: stop a load, else dismiss the error banner, else stop the background work. */
   set_enabled (self, "cancel",
                loading || self->error != NULL || self->weights_cancel || self->export_cancel);
-  set_enabled (self, "cancel-work", self->weights_cancel || self->export_cancel);
+  set_enabled (self, "cancel-work",
+               self->weights_cancel || self->export_cancel
+                   || offshoot_graph_view_can_cancel_layout (self->graph_view));
   set_enabled (self, "load-weights",
                has_graph && !weights && !self->weights_cancel && !self->weights_error);
   set_enabled (self, "no-recent", FALSE);

@@ -82,6 +82,8 @@ void offshoot_window_rebuild_recent (OffshootWindow *self);
 gboolean offshoot_window_write_snippet (OffshootWindow *self, const char *path, GError **error);
 /* Saves the model (format by extension) in a worker; errors show in the banner. */
 void offshoot_window_export_model_to (OffshootWindow *self, const char *path);
+/* The graph picture as the view shows it, written by a worker (Cancel: no file). */
+void offshoot_window_export_picture_to (OffshootWindow *self, const char *path);
 
 /* offshoot-window-connectivity.c */
 void offshoot_window_update_connectivity (OffshootWindow *self);

@@ -223,6 +223,16 @@ offshoot_window_update_activity (OffshootWindow *self)
                               self->export_name ? self->export_name : "the model");
       busy = TRUE;
     }
+  /* A layout there is a view to go back from (a block opened, Expand All, an edit of an
+   * expanded graph); graphviz gives no fraction: the bar pulses, as for the other work. The
+   * overview's own layout (a model opened, its weights in) is said by the view alone. */
+  gboolean layout_cancellable = offshoot_graph_view_can_cancel_layout (self->graph_view);
+  if (self->doc && layout_cancellable)
+    {
+      g_string_append_printf (text, "%sLaying out the graph…", text->len ? " · " : "");
+      busy = TRUE;
+    }
+  gboolean can_cancel = self->weights_cancel || self->export_cancel || layout_cancellable;
   gboolean unreadable = self->doc && self->weights_error && !busy;
   if (unreadable)
     g_string_append (text, "Weights cannot be read"); /* the banner says why, until dismissed */
@@ -234,7 +244,7 @@ offshoot_window_update_activity (OffshootWindow *self)
   gtk_label_set_text (self->activity_label, text->str);
   gtk_widget_set_visible (GTK_WIDGET (self->activity_box), busy || can_load || unreadable);
   gtk_widget_set_visible (GTK_WIDGET (self->activity_progress), busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->activity_cancel), busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->activity_cancel), busy && can_cancel);
   gtk_widget_set_visible (GTK_WIDGET (self->activity_load), can_load);
   if (busy && !self->activity_pulse_id)
     self->activity_pulse_id = g_timeout_add (120, pulse_activity, self);

@@ -508,7 +508,7 @@ on_group_selected (OffshootGraphView *view, int group, OffshootWindow *self)
   if (!offshoot_graph_view_group_summary (view, group, &sum))
     return;
   offshoot_layer_panel_set_group (self->layer_panel, sum.name, sum.kind, sum.n_layers, sum.n_groups,
-                                  sum.params, sum.flops, sum.shapes);
+                                  sum.params, sum.flops, sum.flops_at, sum.shapes);
   if (g_strcmp0 (gtk_stack_get_visible_child_name (self->side_stack), "head") != 0)
     gtk_stack_set_visible_child_name (self->side_stack, "layer");
 }
@@ -545,6 +545,16 @@ on_layout_done (OffshootGraphView *view, OffshootWindow *self)
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
   if (gtk_search_bar_get_search_mode (self->search_bar) && text && *text)
     show_search_status (self, offshoot_graph_view_search (view, text), 0);
+  offshoot_window_update_activity (self);
+  offshoot_window_update_actions (self);
+}
+
+/* A layout can take seconds on a big graph: the status bar shows it with its Cancel. */
+static void
+on_layout_started (OffshootGraphView *view, OffshootWindow *self)
+{
+  (void) view;
+  offshoot_window_update_activity (self);
   offshoot_window_update_actions (self);
 }
 
@@ -794,6 +804,8 @@ offshoot_window_init (OffshootWindow *self)
   g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self,
                            0);
   g_signal_connect_object (self->graph_view, "layout-done", G_CALLBACK (on_layout_done), self, 0);
+  g_signal_connect_object (self->graph_view, "layout-started", G_CALLBACK (on_layout_started), self,
+                           0);
   g_signal_connect_object (self->graph_view, "group-selected", G_CALLBACK (on_group_selected), self,
                            0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
@@ -860,6 +872,7 @@ offshoot_window_cancel_work (OffshootWindow *self)
 {
   offshoot_window_cancel_weights (self);
   offshoot_window_cancel_export (self);
+  offshoot_graph_view_cancel_layout (self->graph_view);
   offshoot_window_update_activity (self);
   offshoot_window_update_actions (self);
 }
