@@ -1,7 +1,8 @@
 /* The HDF5 guard (osh-hdf5-guard.h): a child program reads the file first, under a deadline.
  *
- * One request per child. The file's bytes are not sent: they sit in a sealed memfd (shared
- * memory that nobody can change any more) which the child maps read-only. Requests and
+ * One request per child. The file's bytes are not sent: they sit in a memfd (shared memory
+ * whose size is sealed) of which the child gets a read-only descriptor and which it maps
+ * read-only (osh-file-bytes.c; bytes_fd below seals its own copies against writing). Requests and
  * answers go over a socket (not a pipe: send with MSG_NOSIGNAL cannot kill the parent with
  * SIGPIPE when the child dies early):
  *   parent → child: "OSHG", u32 format, u32 read mode, u64 name length, u64 size, name
