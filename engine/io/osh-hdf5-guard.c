@@ -63,6 +63,29 @@ osh_hdf5_guard_enable (const char *exe)
 }
 
 bool
+osh_hdf5_guard_enable_beside (const char *helper)
+{
+  char self[4096];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0)
+    {
+      self[n] = '\0';
+      char *slash = strrchr (self, '/');
+      char path[sizeof self + 256];
+      if (slash && strchr (helper, '/') == NULL
+          && snprintf (path, sizeof path, "%.*s/%s", (int) (slash - self), self, helper)
+                 < (int) sizeof path
+          && access (path, X_OK) == 0)
+        {
+          osh_hdf5_guard_enable (path);
+          return true;
+        }
+    }
+  osh_hdf5_guard_enable ("/proc/self/exe");
+  return false;
+}
+
+bool
 osh_hdf5_guard_enabled (void)
 {
   return guard_exe != NULL;
