@@ -27,8 +27,9 @@
  * silent 1.5 s plus 1 s per 16 MiB announced; a file that makes HDF5 spin is stopped about
  * 1.5 s after its last announcement (its start has 15 s apart). osh_hdf5_guard_set_deadline
  * or the environment variable OFFSHOOT_HDF5_DEADLINE (seconds) replaces this by one fixed
- * deadline, e.g. for tests. The bytes reach the child through a sealed memfd, not a copy
- * through the socket. Costs: the HDF5 metadata part of a load is done twice when it succeeds;
+ * deadline, e.g. for tests. The bytes reach the child through a memfd it can only read (the
+ * file's copy in memory, osh-file-bytes.h, or a sealed one of its own), not a copy through
+ * the socket. Costs: the HDF5 metadata part of a load is done twice when it succeeds;
  * contiguous weights are only bound-checked in the child and copied once, by the parent. */
 #pragma once
 
