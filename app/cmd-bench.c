@@ -257,6 +257,10 @@ bench (const char *cmd, const char *model, int runs, int threads, const OshShape
                          sgemm > 0 ? best_gflops / sgemm : 0.0, "cpu_ratio",
                          sgemm > 0 ? cpu_gflops / sgemm : 0.0, "blas_core", osh_exec_blas_core (),
                          "isa", osh_isa_name (osh_isa_current ()), "convs", convs);
+          /* Live activations after buffer reuse, and scratch: the yardstick of a run's memory
+           * beside the weights (tools/open-bench.py). */
+          json_object_set_new (doc, "activation_bytes",
+                               json_integer (osh_plan_buffer_bytes (plan)));
           if (step_list)
             json_object_set_new (doc, "steps", step_list);
           json_dumpf (doc, stdout, JSON_INDENT (1) | JSON_REAL_PRECISION (6));

@@ -33,8 +33,9 @@ pick_blas_core (char **argv)
 int
 main (int argc, char **argv)
 {
-  /* Untrusted HDF5 is read first by a copy of this program (osh-hdf5-guard.h): the copy
-   * serves that request and nothing else. */
+  /* Untrusted HDF5 is read first by a child (osh-hdf5-guard.h): normally the small helper
+   * beside this program; without it, a copy of this program, which then serves that request
+   * and nothing else. */
   int guard_status = osh_hdf5_guard_child_main (argc, argv);
   if (guard_status >= 0)
     return guard_status;
@@ -46,7 +47,7 @@ main (int argc, char **argv)
       fprintf (stderr, "offshoot: %s\n", isa_err.message);
       return OSH_EXIT_USAGE;
     }
-  osh_hdf5_guard_enable ("/proc/self/exe");
+  osh_hdf5_guard_enable_beside ("offshoot-hdf5-guard");
   if (argc > 1
       && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
           || strcmp (argv[1], "help") == 0))

@@ -1,20 +1,27 @@
 #!/usr/bin/python3
 """How fast Offshoot opens a big model, beside yardsticks measured in the same run (issue 18).
 
-    tools/open-bench.py [--offshoot build/app/offshoot] [--model b7.keras] [--runs 3] [--no-run]
+    tools/open-bench.py [--offshoot build/app/offshoot] [--before OLD/offshoot] [--model b7.keras]
+                        [--runs 3] [--no-run]
 
 Without --model, EfficientNetB7 is written by `offshoot zoo` into a temporary folder. Every
-command runs --runs times, interleaved with its yardstick, and the best run counts (the machine
-is shared; the best run is the one least disturbed). Printed:
-  - time to graph: `offshoot inspect` (graph and weight shapes, no values) and its peak memory
+command runs --runs times, interleaved with its yardstick (and with the same command of the
+--before binary, when given: a before/after comparison from one sitting), and the best run
+counts (the machine is shared; the best run is the one least disturbed). Printed:
+  - time to graph: `offshoot inspect` (graph and weight shapes, no values) and its peak memory,
+    beside `dot -Tsvg` of the same graph's DOT and as a ratio of the 0.5 s goal
   - time to all weights: `offshoot inspect --weights`, beside Debian's h5py reading every
     dataset of the same model.weights.h5 (extracted from the archive beforehand)
   - render: `offshoot render -o .dot` and `-o .svg`, beside graphviz's `dot -Tsvg` and
-    `dot -Txdot` on the DOT that Offshoot exports for the same graph
-  - one run of the model (`offshoot bench --runs 1`): its peak memory beside the weights' size
-Peak memory is /usr/bin/time's maximum resident set size; CPU is user + system time of the
-command and its children (the HDF5 guard's child among them), which a busy machine disturbs
-less than the wall-clock time. A benchmark, not a test: it asserts nothing."""
+    `dot -Txdot` on the DOT that Offshoot exports for the same graph (B7, over 200 layers, is
+    drawn collapsed into stages and blocks), and `render --expand-all -o .svg` (every layer)
+    beside `dot -Tsvg` on that DOT, wall and CPU time
+  - one run of the model, `offshoot run` on a picture and `offshoot bench --runs 1`: its peak
+    memory beside the weights' size plus the live activations (the plan's buffers after reuse
+    and its scratch, from `bench --json`), the goal being ≤ 1.1× that
+Peak memory is /usr/bin/time's maximum resident set size in MiB; CPU is user + system time of
+the command and its children (the HDF5 guard's child among them), which a busy machine
+disturbs less than the wall-clock time. A benchmark, not a test: it asserts nothing."""
 import argparse
 import json
 import os
@@ -37,7 +44,7 @@ with h5py.File(sys.argv[1], "r") as f:
 
 
 def timed(command):
-    """(wall seconds, peak resident MB, CPU seconds) of one run; fails loudly when the command
+    """(wall seconds, peak resident MiB, CPU seconds) of one run; fails loudly when the command
     fails."""
     start = time.monotonic()
     r = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *command], capture_output=True,
@@ -62,11 +69,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--offshoot", default=os.path.join(os.path.dirname(__file__), "..", "build",
                                                        "app", "offshoot"))
+    ap.add_argument("--before", help="an older offshoot binary, measured interleaved with --offshoot")
     ap.add_argument("--model", help="a .keras file (default: EfficientNetB7 from offshoot zoo)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-run", action="store_true", help="skip running the model (slow)")
     a = ap.parse_args()
-    osh = os.path.abspath(a.offshoot)
+    binaries = [("after" if a.before else "", os.path.abspath(a.offshoot))]
+    if a.before:
+        binaries.append(("before", os.path.abspath(a.before)))
+    osh = binaries[0][1]
     tmp = tempfile.mkdtemp(prefix="osh-open-bench-")
     try:
         model = a.model
@@ -80,49 +91,95 @@ def main():
         script = os.path.join(tmp, "h5py_read.py")
         with open(script, "w") as f:
             f.write(H5PY_READ)
-        dot, svg, dot_svg, xdot = (os.path.join(tmp, n) for n in
-                                   ("b7.dot", "b7.svg", "dot.svg", "b7.xdot"))
+        dot, dot_svg, xdot, full_dot, full_svg = (os.path.join(tmp, n) for n in (
+            "b7.dot", "dot.svg", "b7.xdot", "full.dot", "full.svg"))
         subprocess.run([osh, "render", model, "-o", dot], check=True, stdout=subprocess.DEVNULL)
+        # A graph over 200 layers is drawn collapsed into stages and blocks; every layer too.
+        subprocess.run([osh, "render", model, "--expand-all", "-o", full_dot], check=True,
+                       stdout=subprocess.DEVNULL)
         # Warm the page cache for everyone alike.
         for path in (model, weights_h5):
             with open(path, "rb") as f:
                 while f.read(1 << 24):
                     pass
 
-        (graph, graph_mb, graph_cpu), = best(a.runs, [osh, "inspect", model])
-        (weights, weights_mb, weights_cpu), (h5py, h5py_mb, h5py_cpu) = best(
-            a.runs, [osh, "inspect", "--weights", model], ["/usr/bin/python3", script, weights_h5])
-        (r_dot, _, _), (r_svg, svg_mb, _), (d_svg, _, _), (d_xdot, _, _) = best(
-            a.runs, [osh, "render", model, "-o", dot + ".again.dot"], [osh, "render", model, "-o", svg],
-            ["dot", "-Tsvg", dot, "-o", dot_svg], ["dot", "-Txdot", dot, "-o", xdot])
+        def each(*args):
+            """The command for every binary, then its output path made per binary."""
+            return [[b if x is None else x.replace("@", name or "x") for x in args]
+                    for name, b in binaries]
+
+        n = len(binaries)
+        got = best(a.runs, *each(None, "inspect", model), ["dot", "-Tsvg", dot, "-o", dot_svg])
+        graph, d_svg0 = got[:n], got[n]
+        got = best(a.runs, *each(None, "inspect", "--weights", model),
+                   ["/usr/bin/python3", script, weights_h5])
+        weights, h5py = got[:n], got[n]
+        got = best(a.runs, *each(None, "render", model, "-o", os.path.join(tmp, "@.dot")),
+                   *each(None, "render", model, "-o", os.path.join(tmp, "@.svg")),
+                   ["dot", "-Tsvg", dot, "-o", dot_svg], ["dot", "-Txdot", dot, "-o", xdot])
+        r_dot, r_svg, (d_svg, _, _), (d_xdot, _, _) = got[:n], got[n:2 * n], got[2 * n], got[2 * n + 1]
+        d_svg = min(d_svg, d_svg0[0])
+        got = best(a.runs, *each(None, "render", model, "--expand-all", "-o", os.path.join(tmp, "@-full.svg")),
+                   ["dot", "-Tsvg", full_dot, "-o", full_svg])
+        r_full, (d_full, _, d_full_cpu) = got[:n], got[n]
 
         size_mb = os.path.getsize(model) / 2**20
-        print(f"model: {model} ({size_mb:.0f} MB), best of {a.runs} runs, "
+        print(f"model: {model} ({size_mb:.0f} MiB), best of {a.runs} runs, "
               f"load average {os.getloadavg()[0]:.1f}")
-        rows = [
-            ("time to graph (inspect)", graph, graph_mb, None, None),
-            ("time to all weights (inspect --weights)", weights, weights_mb, h5py,
-             "h5py reading every dataset"),
-            ("  CPU of inspect --weights", weights_cpu, None, h5py_cpu, "h5py's CPU"),
-            ("render -o .dot", r_dot, None, None, None),
-            ("render -o .svg", r_svg, svg_mb, d_svg, "dot -Tsvg on the same DOT"),
-            ("  (dot -Txdot on the same DOT)", d_xdot, None, None, None),
-        ]
-        for name, t, mb, base, base_name in rows:
-            line = f"{name:42s} {t:7.3f} s"
-            line += f"  peak {mb:6.0f} MB" if mb is not None else " " * 17
+        if a.before:
+            print(f"after: {binaries[0][1]}\nbefore: {binaries[1][1]} (interleaved with after)")
+
+        def line(name, t, mb=None, base=None, base_name=None, cpu=None):
+            text = f"{name:44s} {t:7.3f} s"
+            text += f"  peak {mb:6.0f} MiB" if mb is not None else " " * 18
+            if cpu is not None:
+                text += f"  CPU {cpu:6.3f} s"
             if base:
-                line += f"  ×{t / base:5.2f} of {base_name} ({base:.3f} s)"
-            print(line)
-        print(f"{'h5py peak memory':42s} {'':9s}  peak {h5py_mb:6.0f} MB")
+                text += f"  ×{t / base:5.2f} of {base_name} ({base:.3f} s)"
+            print(text)
+
+        for i, (name, _) in enumerate(binaries):
+            tag = f"[{name}] " if name else ""
+            line(tag + "time to graph (inspect)", graph[i][0], graph[i][1], d_svg,
+                 "dot -Tsvg", graph[i][2])
+            print(f"{'':44s} {'':9s}{'':18s}  ×{graph[i][0] / 0.5:5.2f} of the 0.5 s goal")
+            line(tag + "time to all weights (inspect --weights)", weights[i][0], weights[i][1],
+                 h5py[0], "h5py reading every dataset", weights[i][2])
+            line(tag + "  CPU of inspect --weights", weights[i][2], None, h5py[2], "h5py's CPU")
+            line(tag + "render -o .dot", r_dot[i][0], None, d_xdot, "dot -Txdot")
+            line(tag + "render -o .svg", r_svg[i][0], r_svg[i][1], d_svg, "dot -Tsvg on the same DOT",
+                 r_svg[i][2])
+            line(tag + "render --expand-all -o .svg", r_full[i][0], r_full[i][1], d_full,
+                 "dot -Tsvg on the same DOT", r_full[i][2])
+            print(f"{'':44s} {'':9s}{'':18s}  ×{r_full[i][2] / max(d_full_cpu, 0.01):5.2f} of dot's CPU "
+                  f"({d_full_cpu:.3f} s)")
+        line("  (dot -Tsvg on the same DOT)", d_svg)
+        line("  (dot -Tsvg on the --expand-all DOT)", d_full, None, None, None, d_full_cpu)
+        line("  (dot -Txdot on the same DOT)", d_xdot)
+        line("  (h5py reading every dataset)", h5py[0], h5py[1], None, None, h5py[2])
         if a.no_run:
             return
         params = json.loads(subprocess.run([osh, "inspect", "--json", model], check=True,
                                            capture_output=True, text=True).stdout)["total_params"]
-        (run, run_mb, _), = best(1, [osh, "bench", model, "--runs", "1"])
+        bench = json.loads(subprocess.run([osh, "bench", model, "--runs", "1", "--json"], check=True,
+                                          capture_output=True, text=True).stdout)
+        subprocess.run([osh, "samples", "-o", os.path.join(tmp, "samples")], check=True,
+                       stdout=subprocess.DEVNULL)
+        picture = os.path.join(tmp, "samples", "circle-1.png")
+        got = best(a.runs, *each(None, "run", model, picture),
+                   *each(None, "bench", model, "--runs", "1"))
+        runs, benches = got[:n], got[n:]
         weights_mb = params * 4 / 2**20
-        print(f"{'one run (bench --runs 1)':42s} {run:7.3f} s  peak {run_mb:6.0f} MB  "
-              f"×{run_mb / weights_mb:5.2f} of the weights ({weights_mb:.0f} MB)")
+        acts_mb = bench["activation_bytes"] / 2**20
+        yardstick = weights_mb + acts_mb
+        print(f"yardstick of a run: weights {weights_mb:.0f} MiB + live activations {acts_mb:.0f} MiB "
+              f"= {yardstick:.0f} MiB (goal: peak ≤ ×1.10)")
+        for i, (name, _) in enumerate(binaries):
+            tag = f"[{name}] " if name else ""
+            for what, (t, mb, cpu) in (("one run (run on a picture)", runs[i]),
+                                       ("one run (bench --runs 1)", benches[i])):
+                print(f"{tag + what:44s} {t:7.3f} s  peak {mb:6.0f} MiB  CPU {cpu:6.3f} s  "
+                      f"×{mb / yardstick:5.2f} of weights + activations")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

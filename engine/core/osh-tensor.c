@@ -1,16 +1,20 @@
+#define _GNU_SOURCE
 #include "osh-tensor.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 struct OshMapping
 {
   void *base;
   size_t length;
+  int backing; /* the shared memory mapped, for giving pages back; -1 none */
   atomic_int refs;
 };
 
@@ -22,6 +26,7 @@ osh_mapping_new (void *base, size_t length)
     return NULL;
   m->base = base;
   m->length = length;
+  m->backing = -1;
   atomic_init (&m->refs, 1);
   return m;
 }
@@ -38,7 +43,31 @@ osh_mapping_unref (OshMapping *m)
   if (!m || atomic_fetch_sub_explicit (&m->refs, 1, memory_order_acq_rel) != 1)
     return;
   munmap (m->base, m->length);
+  if (m->backing >= 0)
+    close (m->backing);
   free (m);
+}
+
+void
+osh_mapping_set_backing (OshMapping *m, int fd)
+{
+  m->backing = fd;
+}
+
+/* The whole pages of [p, p + bytes): the private mapping's own pages go (a weight changed in
+ * place), and the hole punched in the shared memory frees the pages every mapping of it
+ * shares. The size stays, so the range reads as zeros afterwards, never SIGBUS. Failing is
+ * harmless: the pages then go with the mapping, as without a backing. */
+static void
+give_back (OshMapping *m, const void *p, size_t bytes)
+{
+  uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE), at = (uintptr_t) p;
+  uintptr_t first = (at + page - 1) / page * page, end = (at + bytes) / page * page;
+  if (m->backing < 0 || end <= first)
+    return;
+  madvise ((void *) first, end - first, MADV_DONTNEED);
+  fallocate (m->backing, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+             (off_t) (first - (uintptr_t) m->base), (off_t) (end - first));
 }
 
 bool
@@ -201,6 +230,14 @@ osh_tensor_free (OshTensor *t)
   else
     free (t->data);
   free (t);
+}
+
+void
+osh_tensor_free_for_good (OshTensor *t)
+{
+  if (t && t->borrowed && t->data)
+    give_back (t->borrowed, t->data, (size_t) osh_tensor_numel (t) * sizeof (float));
+  osh_tensor_free (t);
 }
 
 int64_t

@@ -44,6 +44,10 @@ typedef struct
 /* Takes over `length` bytes mapped at `base` (munmap'd at the end); one reference. NULL when
  * out of memory (the caller still owns the mapping). */
 OshMapping *osh_mapping_new (void *base, size_t length);
+/* Takes over `fd` (closed at the end): the shared memory `m` maps privately from its offset 0,
+ * writable by this descriptor and never shrunk (osh-file-bytes.c). Then
+ * osh_tensor_free_for_good can hand a borrower's pages back to the system. */
+void osh_mapping_set_backing (OshMapping *m, int fd);
 void osh_mapping_ref (OshMapping *m);
 void osh_mapping_unref (OshMapping *m);
 /* True when [p, p + bytes) lies inside the mapping. */
@@ -70,4 +74,10 @@ OshTensor *osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, Osh
 /* Always an owned copy. */
 OshTensor *osh_tensor_copy (const OshTensor *t, OshError *err);
 void osh_tensor_free (OshTensor *t);
+/* osh_tensor_free for values nothing will read again, by any tensor: when they are borrowed
+ * from a mapping with a backing (osh_mapping_set_backing), the whole pages they cover are given
+ * back to the system at once instead of when the mapping's last borrower goes (a plan that
+ * packs a kernel drops the original this way, osh-plan-release.c). Those pages read as zeros
+ * afterwards; pages shared with a neighbour stay. */
+void osh_tensor_free_for_good (OshTensor *t);
 int64_t osh_tensor_numel (const OshTensor *t);

@@ -69,7 +69,7 @@ osh_plan_schedule (const OshGraph *g, const OshExecOptions *opt_in, bool count_o
     goto fail;
   /* The caller gives the graph's weights away (osh-plan-release.c); a sized copy is the plan's. */
   if (!count_only && opt.release_packed_weights && !p->sized
-      && !osh_plan_own_unpacked_weights ((OshGraph *) g, err))
+      && !osh_plan_start_release (p, &opt, err))
     goto fail;
   p->threads = opt.threads > 0 ? opt.threads : 1;
   p->cancel = opt.cancel;
@@ -211,6 +211,7 @@ osh_plan_free (OshPlan *p)
   free (p->vals);
   free (p->ctx);
   free (p->first_val);
+  free (p->release_early);
   free (p->in_vals);
   free (p->out_vals);
   free (p->off);

@@ -75,8 +75,10 @@ typedef struct
 
   /* For a caller that will not read the graph's weights again (`offshoot run` and `bench`): the
    * plan keeps packed copies of the convolution kernels, and with this the graph's own tensors
-   * of those layers are freed once planned (left with their shapes only), so the weights are
-   * not held twice. Weights of other layers that lay in the file's mapping become owned copies
+   * of those layers are freed as soon as their packed copies are made (left with their shapes
+   * only; pages borrowed from the file's copy go back at once, osh-plan-release.c), so the
+   * weights are not held twice. A plan that fails part-way may have taken some already. Weights
+   * of other layers that lay in the file's mapping become owned copies
    * first, so that the mapping goes too. The graph is changed although passed const: it can
    * no longer be planned again, exported or edited (osh_plan_new then fails with
    * OSH_ERR_USAGE naming the weight). A graph with open sizes fixed on a copy (ONNX) keeps its

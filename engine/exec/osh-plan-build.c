@@ -150,6 +150,7 @@ add_step (OshPlan *p, int cx, int node, OshError *err)
                    st->call.scratch, (long long) OSH_MAX_ELEMENTS);
   if (ok)
     {
+      osh_plan_release_step (p, st);
       p->flops += st->call.flops;
       if (st->call.scratch > p->scratch_size)
         p->scratch_size = st->call.scratch;

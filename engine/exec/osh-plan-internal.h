@@ -70,6 +70,9 @@ struct OshPlan
   double flops;
   bool has_run;
   bool count_only; /* steps prepared only to count (osh_plan_schedule): never run */
+  /* release_packed_weights: per layer, 1 when its weights go as soon as its step is prepared
+   * holding its own copies (osh-plan-release.c); NULL without the option. */
+  signed char *release_early;
 };
 
 /* osh-exec.c: the first half of osh_plan_new, every step the outputs need prepared and counted
@@ -100,5 +103,6 @@ bool osh_plan_choose_layouts (OshPlan *p, bool eager, OshError *err);
 
 /* osh-plan-release.c: release_packed_weights, and the check that every weight has its values */
 bool osh_plan_check_weights (const OshGraph *g, OshError *err);
-bool osh_plan_own_unpacked_weights (OshGraph *g, OshError *err); /* before planning */
-void osh_plan_release_packed (OshPlan *p, OshGraph *g);          /* after */
+bool osh_plan_start_release (OshPlan *p, const OshExecOptions *opt, OshError *err); /* before */
+void osh_plan_release_step (OshPlan *p, const Step *st); /* each step, once prepared */
+void osh_plan_release_packed (OshPlan *p, OshGraph *g);  /* after planning */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -35,10 +36,30 @@ fill (int file, int mem, size_t size, const char *path, OshError *err)
   if (write (mem, "", 1) != 1)
     return osh_fail (err, OSH_ERR_NOMEM, "%s: no memory for %zu bytes: %s", path, size,
                      strerror (errno));
-  if (fcntl (mem, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+  /* Its size is fixed for good: no one can make a mapping of it fault. Not F_SEAL_WRITE, which
+   * would forbid punching holes too, and a plan gives each packed kernel's original back as
+   * soon as it is packed (osh_tensor_free_for_good); writing is kept from the HDF5 guard's
+   * child by read_only below instead. */
+  if (fcntl (mem, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
     return osh_fail (err, OSH_ERR_IO, "%s: cannot seal the copy in memory: %s", path,
                      strerror (errno));
   return true;
+}
+
+/* A descriptor of `mem` that can only read, for the guard's child: no write(), no shared
+ * writable mapping, no hole punched; and with the memory's mode at 0400 it cannot be opened
+ * writable again through /proc. (A child running as root could, as it could trace its parent
+ * anyway.) */
+static int
+read_only (int mem, const char *path, OshError *err)
+{
+  char self[64];
+  snprintf (self, sizeof self, "/proc/self/fd/%d", mem);
+  int fd = fchmod (mem, 0400) == 0 ? open (self, O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0)
+    osh_fail (err, OSH_ERR_IO, "%s: cannot make a read-only view of the copy in memory: %s", path,
+              strerror (errno));
+  return fd;
 }
 
 void
@@ -111,6 +132,8 @@ osh_file_bytes_open (const char *path, OshFileBytesKind kind, OshError *err)
     }
   bool ok = fill (file, mem, size, path, err);
   close (file);
+  int ro = ok ? read_only (mem, path, err) : -1;
+  ok = ro >= 0;
   /* Private and writable: weights borrowed from it may be changed in place (copy-on-write);
    * the seals forbid only shared writable mappings. */
   void *m = ok ? mmap (NULL, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE, mem, 0) : MAP_FAILED;
@@ -119,14 +142,21 @@ osh_file_bytes_open (const char *path, OshFileBytesKind kind, OshError *err)
       if (ok)
         osh_fail (err, OSH_ERR_NOMEM, "%s: cannot map %zu bytes: %s", path, size, strerror (errno));
       close (mem);
+      if (ro >= 0)
+        close (ro);
       return NULL;
     }
-  OshFileBytes *b = wrap (m, size, mem, size + 1, err);
+  OshFileBytes *b = wrap (m, size, ro, size + 1, err);
   if (b && !(b->mapping = osh_mapping_new (m, size + 1)))
     {
       osh_file_bytes_close (b);
+      close (mem);
       osh_fail (err, OSH_ERR_NOMEM, "out of memory");
       return NULL;
     }
+  if (b)
+    osh_mapping_set_backing (b->mapping, mem);
+  else
+    close (mem);
   return b;
 }

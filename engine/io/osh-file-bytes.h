@@ -5,9 +5,11 @@
  *   reader (path, b->data, b->size, ...);   // b->data[b->size] is a NUL
  *   osh_file_bytes_close (b);
  *
- * OSH_FILE_BYTES_SHARED reads the file once into sealed shared memory (a memfd nobody can
- * change any more): the guard's child maps the very bytes the caller reads, without a copy,
- * and b->mapping lets weights borrow their values from them (osh-tensor.h): the caller's
+ * OSH_FILE_BYTES_SHARED reads the file once into sealed shared memory (a memfd whose size no
+ * one can change, b->fd a read-only view of it): the guard's child maps the very bytes the
+ * caller reads, without a copy and without a way to change them, and b->mapping lets weights
+ * borrow their values from them (osh-tensor.h); only the mapping may punch holes in it, to
+ * give a weight's pages back once it is not needed (osh_tensor_free_for_good). The caller's
  * mapping is private and writable, so a weight changed in place gets its own page
  * (copy-on-write) and the sealed bytes stay as they were. The copy is what keeps a file that
  * another program truncates or rewrites meanwhile from hurting: a mapping of the file itself
@@ -33,7 +35,7 @@ typedef struct
 {
   const char *data; /* size bytes, then a NUL */
   size_t size;
-  int fd;        /* the memfd or the file, mapped from offset 0; -1 once closed */
+  int fd;        /* the memfd (read-only) or the file, mapped from offset 0; -1 once closed */
   size_t mapped; /* the length of the mapping */
   /* SHARED: the mapping, for weights to borrow from (it outlives b while they do); else NULL. */
   OshMapping *mapping;

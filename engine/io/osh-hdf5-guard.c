@@ -1,7 +1,8 @@
 /* The HDF5 guard (osh-hdf5-guard.h): a child program reads the file first, under a deadline.
  *
- * One request per child. The file's bytes are not sent: they sit in a sealed memfd (shared
- * memory that nobody can change any more) which the child maps read-only. Requests and
+ * One request per child. The file's bytes are not sent: they sit in a memfd (shared memory
+ * whose size is sealed) of which the child gets a read-only descriptor and which it maps
+ * read-only (osh-file-bytes.c; bytes_fd below seals its own copies against writing). Requests and
  * answers go over a socket (not a pipe: send with MSG_NOSIGNAL cannot kill the parent with
  * SIGPIPE when the child dies early):
  *   parent → child: "OSHG", u32 format, u32 read mode, u64 name length, u64 size, name
@@ -59,6 +60,29 @@ osh_hdf5_guard_enable (const char *exe)
   if (n > 0)
     target[n] = '\0';
   guard_exe = strdup (n > 0 ? target : exe);
+}
+
+bool
+osh_hdf5_guard_enable_beside (const char *helper)
+{
+  char self[4096];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0)
+    {
+      self[n] = '\0';
+      char *slash = strrchr (self, '/');
+      char path[sizeof self + 256];
+      if (slash && strchr (helper, '/') == NULL
+          && snprintf (path, sizeof path, "%.*s/%s", (int) (slash - self), self, helper)
+                 < (int) sizeof path
+          && access (path, X_OK) == 0)
+        {
+          osh_hdf5_guard_enable (path);
+          return true;
+        }
+    }
+  osh_hdf5_guard_enable ("/proc/self/exe");
+  return false;
 }
 
 bool

@@ -9,14 +9,16 @@
  *
  * The child is a fresh program, not a fork of the caller: the window is multi-threaded and
  * after fork() only async-signal-safe calls are allowed, which HDF5 is not. So a program
- * turns the guard on by naming an executable that runs the child, normally itself:
+ * turns the guard on by naming an executable that runs the child: `offshoot` names the small
+ * helper installed beside it (app/offshoot-hdf5-guard.c: the readers and HDF5, no GTK, so a
+ * child starts in a few ms), and itself when the helper is missing; tests name themselves:
  *
  *   int main (int argc, char **argv)
  *   {
  *     int status = osh_hdf5_guard_child_main (argc, argv);   // are we the child?
  *     if (status >= 0)
  *       return status;
- *     osh_hdf5_guard_enable ("/proc/self/exe");
+ *     osh_hdf5_guard_enable_beside ("offshoot-hdf5-guard");  // or _enable ("/proc/self/exe")
  *     ...
  *   }
  *
@@ -25,8 +27,9 @@
  * silent 1.5 s plus 1 s per 16 MiB announced; a file that makes HDF5 spin is stopped about
  * 1.5 s after its last announcement (its start has 15 s apart). osh_hdf5_guard_set_deadline
  * or the environment variable OFFSHOOT_HDF5_DEADLINE (seconds) replaces this by one fixed
- * deadline, e.g. for tests. The bytes reach the child through a sealed memfd, not a copy
- * through the socket. Costs: the HDF5 metadata part of a load is done twice when it succeeds;
+ * deadline, e.g. for tests. The bytes reach the child through a memfd it can only read (the
+ * file's copy in memory, osh-file-bytes.h, or a sealed one of its own), not a copy through
+ * the socket. Costs: the HDF5 metadata part of a load is done twice when it succeeds;
  * contiguous weights are only bound-checked in the child and copied once, by the parent. */
 #pragma once
 
@@ -48,6 +51,9 @@ int osh_hdf5_guard_child_main (int argc, char **argv);
  * `exe --osh-hdf5-guard-child FD PARENT_PID`; NULL turns the guard off. Call before any thread
  * loads a model. */
 void osh_hdf5_guard_enable (const char *exe);
+/* The program `helper` in the running program's directory when it is there and executable
+ * (true), otherwise the running program itself (false). */
+bool osh_hdf5_guard_enable_beside (const char *helper);
 bool osh_hdf5_guard_enabled (void);
 
 /* A fixed deadline in seconds for every file; 0 restores the size-scaled default. */

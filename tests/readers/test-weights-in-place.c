@@ -2,14 +2,18 @@
  * that Offshoot wrote loads without copying its weights, with the same values and the same
  * outputs as the model it was written from; the file can be truncated on disk while the model
  * is open (the weights live in a sealed copy, so no SIGBUS); a weight changed in place changes
- * only that model; the weights outlive everything else of the load. */
+ * only that model; the weights outlive everything else of the load; the view of the copy that
+ * the HDF5 guard's child gets cannot change it. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "osh-crc32.h"
+#include "osh-file-bytes.h"
 #include "osh-model.h"
 #include "osh-test.h"
 #include "osh-zoo.h"
@@ -204,6 +208,45 @@ test_changed_in_place_and_kept_alone (void)
   remove_saved (dir, path);
 }
 
+/* The copy's size is sealed (a mapping of it can never fault) and b->fd, which the guard's
+ * child gets, cannot write, map writable, punch a hole or be opened writable again (except by
+ * root, who could trace the parent anyway). */
+static void
+test_guard_view_is_read_only (void)
+{
+  OshGraph *built = build_mobilenet ();
+  char *dir, *path = saved (built, &dir);
+  OshError err = { 0 };
+  OshFileBytes *b = osh_file_bytes_open (path, OSH_FILE_BYTES_SHARED, &err);
+  if (!b)
+    g_error ("%s", err.message);
+  int seals = fcntl (b->fd, F_GET_SEALS);
+  g_assert_cmpint (seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), ==,
+                   F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  g_assert_cmpint (write (b->fd, "x", 1), ==, -1);
+  g_assert_cmpint (pwrite (b->fd, "x", 1, 0), ==, -1);
+  g_assert_true (mmap (NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0) == MAP_FAILED);
+  g_assert_cmpint (fallocate (b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096), ==, -1);
+  g_assert_cmpint (ftruncate (b->fd, 0), ==, -1);
+  char self[64];
+  snprintf (self, sizeof self, "/proc/self/fd/%d", b->fd);
+  if (geteuid () != 0)
+    g_assert_cmpint (open (self, O_RDWR), ==, -1);
+  /* What a child maps is still the file. */
+  gchar *file = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (path, &file, &size, NULL));
+  const char *view = mmap (NULL, size, PROT_READ, MAP_PRIVATE, b->fd, 0);
+  g_assert_true (view != MAP_FAILED);
+  g_assert_cmpint (size, ==, b->size);
+  g_assert_cmpint (memcmp (view, file, size), ==, 0);
+  munmap ((void *) view, size);
+  g_free (file);
+  osh_file_bytes_close (b);
+  osh_graph_free (built);
+  remove_saved (dir, path);
+}
+
 static void
 test_borrow_refuses_outside_and_misaligned (void)
 {
@@ -255,5 +298,6 @@ main (int argc, char **argv)
   g_test_add_func ("/weights-in-place/changed-in-place", test_changed_in_place_and_kept_alone);
   g_test_add_func ("/weights-in-place/crc32", test_crc32_agrees_with_zlib);
   g_test_add_func ("/weights-in-place/borrow-checks", test_borrow_refuses_outside_and_misaligned);
+  g_test_add_func ("/weights-in-place/guard-view-read-only", test_guard_view_is_read_only);
   return g_test_run ();
 }

@@ -1,14 +1,19 @@
 """The offshoot binary guards HDF5 (engine/io/osh-hdf5-guard.h) and says when outputs are not finite:
 the known HDF5 hang ends in a clear error within the deadline, a good model still opens, and a
-model with NaN weights opens with a warning and runs with one."""
+model with NaN weights opens with a warning and runs with one. The guard's child is the small
+helper installed beside the binary (no GTK in it), and the binary itself when the helper is
+missing."""
 import os
+import shutil
+import stat
+import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from clitest import case, corpus, main, offshoot, offshoot_json, source  # noqa: E402
+from clitest import BINARY, case, corpus, main, offshoot, offshoot_json, source  # noqa: E402
 
 MALFORMED = source("tests", "robustness", "malformed")
 
@@ -57,6 +62,52 @@ def nan_weights_warn_on_inspect_weights_and_run():
             in r.stderr, r.stderr
         doc = offshoot_json("run", path, x)
         assert doc["outputs"][0]["non_finite"] == 2, doc
+
+
+def copy_of_offshoot(folder):
+    """The binary alone in `folder`, so that what lies beside it is up to the case."""
+    copy = os.path.join(folder, "offshoot")
+    shutil.copy2(shutil.which(BINARY) or BINARY, copy)
+    return copy
+
+
+@case
+def guard_child_is_the_helper_beside_the_binary():
+    binary = shutil.which(BINARY) or BINARY
+    helper = os.path.join(os.path.dirname(os.path.realpath(binary)), "offshoot-hdf5-guard")
+    libraries = subprocess.run(["ldd", helper], capture_output=True, text=True, check=True).stdout
+    assert "libhdf5" in libraries and "libgtk" not in libraries, libraries
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = copy_of_offshoot(tmp)
+        # A helper that notes its start, then is the real one.
+        marks = os.path.join(tmp, "started")
+        spy = os.path.join(tmp, "offshoot-hdf5-guard")
+        with open(spy, "w") as f:
+            f.write(f'#!/bin/sh\necho "$@" >> "{marks}"\nexec "{helper}" "$@"\n')
+        os.chmod(spy, stat.S_IRWXU)
+        path = os.path.join(MALFORMED, "h5-nan-weights.h5")
+        r = subprocess.run([copy, "inspect", path], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        with open(marks) as f:
+            assert f.read().startswith("--osh-hdf5-guard-child "), "the helper was not started"
+        # The helper it finds is the one that guards: the known hang is still stopped.
+        hang = source("tests", "fuzz", "hdf5-guarded", "h5-vlen-model-config")
+        r = subprocess.run([copy, "inspect", hang], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "OFFSHOOT_HDF5_DEADLINE": "1"})
+        assert r.returncode == 2 and "did not finish reading the file within 1 s" in r.stderr, r.stderr
+
+
+@case
+def guard_without_the_helper_runs_the_binary_itself():
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = copy_of_offshoot(tmp)
+        hang = source("tests", "fuzz", "hdf5-guarded", "h5-vlen-model-config")
+        r = subprocess.run([copy, "inspect", hang], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "OFFSHOOT_HDF5_DEADLINE": "1"})
+        assert r.returncode == 2 and "did not finish reading the file within 1 s" in r.stderr, r.stderr
+        r = subprocess.run([copy, "inspect", os.path.join(MALFORMED, "h5-nan-weights.h5")],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
 
 
 main()
