@@ -43,6 +43,13 @@ typedef struct TfShadow
   float tail_alpha;      /* TF_TAIL_LEAKY */
   const float *tail_vec; /* TF_TAIL_PRELU: the slopes, one per channel (the last axis) */
   int64_t tail_n;
+  /* EXPLICIT padding, which Keras's layers have no form for: tf_run pads input 0 (NHWC) by
+   * pre_pad (top, bottom, left, right) with pre_pad_value into scratch past the target's own,
+   * and the target (padding "valid") reads that; s->in[0] is the padded shape. */
+  bool has_pre_pad;
+  int64_t pre_pad[4];
+  float pre_pad_value;
+  size_t target_scratch;
   void *inner; /* the target's params */
   void (*inner_free) (void *);
 } TfShadow;

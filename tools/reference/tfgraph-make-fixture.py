@@ -182,6 +182,15 @@ def build():
     node("pool/nearest2", "Identity", [nn2])
     node("pool/legacy", "Identity", [lg])
     node("pool/corners", "Identity", [ac])
+    # EXPLICIT padding (before and after of N, H, W, C) on convolutions; MirrorPad SYMMETRIC
+    node("pad/explicit_conv", "_FusedConv2D", [lr, c("pad/conv_w", (3, 3, 8, 3)), c("pad/conv_b", (3,))],
+         **conv_attr(padding="EXPLICIT", fused=["BiasAdd", "Relu"],
+                     explicit_paddings=ints(0, 0, 1, 2, 0, 1, 0, 0)))
+    node("pad/explicit_dw", "DepthwiseConv2dNative", [lr, c("pad/dw_w", (3, 3, 8, 1))],
+         **conv_attr((2, 2), padding="EXPLICIT", explicit_paddings=ints(0, 0, 2, 1, 1, 1, 0, 0)))
+    node("pad/symmetric", "MirrorPad",
+         [tc, const("pad/spads", np.array([[0, 0], [3, 1], [6, 2], [0, 0]]), "int32")],
+         mode=s("SYMMETRIC"), Tpaddings={"type": "DT_INT32"})
 
 
 def build_open_sizes():
