@@ -285,6 +285,8 @@ output_count (Reader *r, const json_t *node, const json_t *config, const int *us
     n = (int) osh_config_int (config, "num_split", 1);
   else if (strcmp (op, "Unpack") == 0)
     n = (int) osh_config_int (config, "num", 1);
+  else if (strcmp (op, "TopKV2") == 0)
+    n = 2;
   (void) r;
   return *uses > n ? *uses : n;
 }

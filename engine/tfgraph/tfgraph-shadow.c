@@ -57,6 +57,13 @@ tf_slot_shape (const OshOpCall *c, int i)
   return NULL;
 }
 
+const float *
+tf_slot_data (const OshOpCall *c, const float *const *in, int i)
+{
+  OshSlot s = c->layer->slots[i];
+  return s.kind == OSH_SLOT_ACTIVATION ? in[s.index] : c->layer->weights[s.index].value->data;
+}
+
 bool
 tf_add_weight (TfShadow *s, OshTensor *t, bool slot, OshError *err)
 {

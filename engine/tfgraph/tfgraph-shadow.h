@@ -75,6 +75,8 @@ const OshTensor *tf_const_input (const OshOpCall *c, int i, const char *what, Os
 /* The shape of the TF layer's slot i: a tensor input's, or a constant's (once folding made the
  * input a constant); NULL when the slot is absent. */
 const OshShape *tf_slot_shape (const OshOpCall *c, int i);
+/* Slot i's values while running: the tensor input's or the constant's. */
+const float *tf_slot_data (const OshOpCall *c, const float *const *in, int i);
 /* A new weight of the shadow (taken over), appended; its slot too when `slot` is true. */
 bool tf_add_weight (TfShadow *s, OshTensor *t, bool slot, OshError *err);
 /* A weight from values: a 1-D tensor of n floats. */

@@ -352,6 +352,7 @@ static const char *const same_name[][2] = {
   { "AddN", "Sum" },
   { "Prelu", "PRelu" },
   { "Shape", "Shape" },
+  { "Range", "Range" },
 };
 
 static bool
