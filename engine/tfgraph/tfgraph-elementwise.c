@@ -33,13 +33,13 @@ static const struct
   EwKind kind;
   int n_in;
 } kinds[] = {
-  { "Equal", EW_EQUAL, 2 },       { "NotEqual", EW_NOT_EQUAL, 2 },
-  { "Greater", EW_GREATER, 2 },   { "GreaterEqual", EW_GREATER_EQUAL, 2 },
-  { "Less", EW_LESS, 2 },         { "LessEqual", EW_LESS_EQUAL, 2 },
-  { "LogicalAnd", EW_AND, 2 },    { "LogicalOr", EW_OR, 2 },
-  { "LogicalNot", EW_NOT, 1 },    { "FloorMod", EW_FLOOR_MOD, 2 },
-  { "Select", EW_SELECT, 3 },     { "SelectV2", EW_SELECT, 3 },
-  { "ZerosLike", EW_ZEROS, 1 },   { "OnesLike", EW_ONES, 1 },
+  { "Equal", EW_EQUAL, 2 },     { "NotEqual", EW_NOT_EQUAL, 2 },
+  { "Greater", EW_GREATER, 2 }, { "GreaterEqual", EW_GREATER_EQUAL, 2 },
+  { "Less", EW_LESS, 2 },       { "LessEqual", EW_LESS_EQUAL, 2 },
+  { "LogicalAnd", EW_AND, 2 },  { "LogicalOr", EW_OR, 2 },
+  { "LogicalNot", EW_NOT, 1 },  { "FloorMod", EW_FLOOR_MOD, 2 },
+  { "Select", EW_SELECT, 3 },   { "SelectV2", EW_SELECT, 3 },
+  { "ZerosLike", EW_ZEROS, 1 }, { "OnesLike", EW_ONES, 1 },
 };
 
 typedef struct
