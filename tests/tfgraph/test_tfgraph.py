@@ -55,10 +55,10 @@ def placeholder_inputs(model, folder, seed=0, open_size=128):
     return files
 
 
-def compare(model, min_outputs=1, open_size=128, floor=None):
+def compare(model, min_outputs=1, open_size=128, tolerance=None):
     """Runs `model` in Offshoot and in tfjs on the same random inputs; returns the outputs' names
-    and their largest error relative to max(1, |reference|) (max(floor[name], |reference|) for
-    an output named in `floor`: one a constant scale multiplies, measured as before it)."""
+    and their largest error relative to max(1, |reference|), each at most 1e-4 (tolerance[name]
+    for an output named there)."""
     folder = tempdir()
     inputs = placeholder_inputs(model, folder, open_size=open_size)
     r = offshoot("run", model, *inputs, "--save-outputs", os.path.join(folder, "osh"), "--json")
@@ -75,9 +75,9 @@ def compare(model, min_outputs=1, open_size=128, floor=None):
         want = np.load(os.path.join(folder, "ref", f"{i}.npy"))
         got = np.load(o["saved"])
         assert got.shape == want.shape, (o["name"], got.shape, want.shape)
-        rel = np.abs(got - want) / np.maximum((floor or {}).get(o["name"], 1.0), np.abs(want))
+        rel = np.abs(got - want) / np.maximum(1.0, np.abs(want))
         worst[o["name"]] = float(rel.max()) if rel.size else 0.0
-        assert worst[o["name"]] <= 1e-4, (model, o["name"], worst[o["name"]])
+        assert worst[o["name"]] <= (tolerance or {}).get(o["name"], 1e-4), (model, o["name"], worst[o["name"]])
     print(f"# {os.path.basename(os.path.dirname(model))}/{os.path.basename(model)}: {len(worst)} "
           f"outputs, largest error {max(worst.values()):.2e} of max(1, |tfjs|)")
     return worst
@@ -125,11 +125,15 @@ def human_face_hand_and_pose_models_match_tfjs():
 def centernet_decodes_its_detections_as_tfjs_does():
     # @vladmandic/human's CenterNet: its decoder keeps the heatmap's local maxima (Equal with its
     # max-pooled self), picks the best 100 with TopKV2 and splits the flat indices into cells with
-    # FloorDiv and FloorMod. Its box sizes (wh) are a convolution's output times 16 (pixels per
-    # cell): measured against max(16, |tfjs|), the convolution's own error (5e-5 after 60 layers).
+    # FloorDiv and FloorMod. The box sizes (wh, and the boxes made from them) are a convolution
+    # after some 60 layers, times 16: float32 sums in another order drift there, up to 5.7e-4 of
+    # max(1, |tfjs|) on this input and 8.3e-4 on a smoother one (5e-5 already inside the head),
+    # so 1e-3 for them; a detection picked or placed wrongly is off by whole cells (over 1e-2).
     need(HUMAN, "@vladmandic/human")
-    worst = compare(os.path.join(HUMAN, "centernet.json"), floor={"tower_0/wh": 16.0})
+    worst = compare(os.path.join(HUMAN, "centernet.json"),
+                    tolerance={"tower_0/wh": 1e-3, "tower_0/detections": 1e-3})
     assert sorted(worst) == ["tower_0/detections", "tower_0/keypoints", "tower_0/wh"], worst
+    assert worst["tower_0/keypoints"] <= 1e-4, worst
 
 
 @case
