@@ -144,6 +144,7 @@ osh_graph_copy (const OshGraph *g, OshError *err)
           if (!v
               || !osh_layer_add_weight (c, i, l->weights[w].name, v, l->weights[w].trainable, err))
             goto fail;
+          c->layers[i].weights[w].index = l->weights[w].index;
         }
       if (l->slots && !osh_layer_copy_slots (c, i, l, err))
         goto fail;
@@ -329,7 +330,7 @@ osh_layer_add_weight (OshGraph *g, int layer, const char *name, OshTensor *value
       return osh_fail (err, OSH_ERR_NOMEM, "out of memory adding a weight to layer '%s'", l->name);
     }
   l->weights = w;
-  w[l->n_weights++] = (OshWeight){ copy, value, trainable };
+  w[l->n_weights++] = (OshWeight){ copy, value, trainable, false };
   return true;
 }
 
@@ -461,6 +462,8 @@ own_params (const OshLayer *l, int64_t *trainable)
   int64_t total = 0;
   for (int w = 0; w < l->n_weights; w++)
     {
+      if (l->weights[w].index)
+        continue;
       int64_t n = osh_tensor_numel (l->weights[w].value);
       total += n;
       if (l->weights[w].trainable && l->trainable)

@@ -49,6 +49,9 @@ typedef struct
   char *name; /* as stored ("conv1/kernel:0", "block1/conv/kernel", "vars/0") */
   OshTensor *value;
   bool trainable; /* false for BatchNorm moving statistics and frozen layers */
+  /* An integer constant of the graph (an axis, a shape, indices: a TF graph's int32 Const), not
+   * a learned value: parameter counts leave it out. */
+  bool index;
 } OshWeight;
 
 /* What one input of an op holds, for dialects whose ops take weights as inputs in their own

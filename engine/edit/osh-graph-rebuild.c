@@ -99,6 +99,7 @@ copy_layers (const OshRebuild *r, OshGraph *c, int *layer_map, OshError *err)
               || !osh_layer_add_weight (c, nl, src->weights[w].name, v, src->weights[w].trainable,
                                         err))
             return false;
+          c->layers[nl].weights[w].index = src->weights[w].index;
         }
       if (!osh_layer_copy_slots (c, nl, src, err))
         return false;

@@ -58,7 +58,11 @@ osh_plan_schedule (const OshGraph *g, const OshExecOptions *opt_in, bool count_o
     {
       /* Fixing the sizes folds shape computations into constants: done on a private copy. */
       p->sized = osh_graph_copy (g, err);
-      if (!p->sized || !osh_graph_specialize (p->sized, opt.input_shapes, opt.n_input_shapes, err))
+      bool sized = p->sized
+                   && (opt.input_shapes ? osh_graph_specialize (p->sized, opt.input_shapes,
+                                                                opt.n_input_shapes, err)
+                                        : osh_graph_specialize_batch (p->sized, opt.batch, err));
+      if (!sized)
         goto fail;
       g = p->sized;
     }

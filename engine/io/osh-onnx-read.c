@@ -541,7 +541,7 @@ fold_constant_node (Reader *r, const Onnx__NodeProto *n, const char *class_name,
     return false;
   OshWeight w[64];
   for (int i = 0; i < n_weights; i++)
-    w[i] = (OshWeight){ (char *) weight_names[i], weights[i], false };
+    w[i] = (OshWeight){ (char *) weight_names[i], weights[i], false, false };
   OshSlot slots[64];
   for (size_t i = 0, k = 0; i < n->n_input; i++)
     slots[i] = (OshSlot){ kinds[i], kinds[i] == OSH_SLOT_WEIGHT ? (int) k++ : -1 };

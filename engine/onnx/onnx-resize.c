@@ -24,7 +24,7 @@ const_values (const OshOpCall *c, int slot, const float **values, OshError *err)
 typedef struct
 {
   int64_t begin[OSH_MAX_RANK];
-  int mode;         /* 0 constant, 1 reflect, 2 edge */
+  int mode; /* 0 constant, 1 reflect, 2 edge, 3 symmetric (TF's MirrorPad only: not an ONNX mode) */
   float value;      /* the constant (the `value` attribute before opset 11) */
   bool value_input; /* opset 11 on: the constant_value input, when present, instead */
 } Pad;
@@ -51,8 +51,12 @@ pad_geometry (const OshOpCall *c, Pad *p, OshShape *out, OshError *err)
   if (n != 2 * x->rank)
     return osh_fail (err, OSH_ERR_FORMAT, "pads has %d values for rank %d", n, x->rank);
   const char *mode = onnx_attr_str (c, "mode", "constant");
-  p->mode = strcmp (mode, "reflect") == 0 ? 1 : strcmp (mode, "edge") == 0 ? 2 : 0;
-  if (p->mode == 0 && strcmp (mode, "constant") != 0)
+  p->mode = strcmp (mode, "reflect") == 0     ? 1
+            : strcmp (mode, "edge") == 0      ? 2
+            : strcmp (mode, "symmetric") == 0 ? 3
+                                              : 0;
+  if ((p->mode == 0 && strcmp (mode, "constant") != 0)
+      || (p->mode == 3 && c->graph && osh_dialect_of (c->graph) == &osh_onnx_dialect))
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "Pad mode \"%s\"", mode);
   *out = *x;
   for (int d = 0; d < x->rank; d++)
@@ -61,8 +65,8 @@ pad_geometry (const OshOpCall *c, Pad *p, OshShape *out, OshError *err)
       out->dim[d] = x->dim[d] < 0 ? -1 : x->dim[d] + pads[d] + pads[d + x->rank];
       if (x->dim[d] < 0) /* an open size: the run checks the pads fit */
         continue;
-      if (out->dim[d] < 0
-          || (p->mode == 1 && (pads[d] >= x->dim[d] || pads[d + x->rank] >= x->dim[d])))
+      int64_t most = p->mode == 1 ? x->dim[d] - 1 : p->mode == 3 ? x->dim[d] : -1;
+      if (out->dim[d] < 0 || (most >= 0 && (pads[d] > most || pads[d + x->rank] > most)))
         return osh_fail (err, OSH_ERR_SHAPE, "pads do not fit axis %d of size %lld", d,
                          (long long) x->dim[d]);
     }
@@ -167,6 +171,8 @@ onnx_pad_run (const OshOpCall *c, const float *const *in, float *const *out, flo
                 outside = true;
               else if (p->mode == 1)
                 k = k < 0 ? -k : 2 * (len - 1) - k;
+              else if (p->mode == 3) /* the edge repeated: -1 reads 0 */
+                k = k < 0 ? -k - 1 : 2 * len - 1 - k;
               else
                 k = k < 0 ? 0 : len - 1;
             }

@@ -209,10 +209,32 @@ osh_graph_open_inputs (const OshGraph *g)
   return first_open_input (g) >= 0;
 }
 
+/* True when a Shape node reads a tensor with an open size: an open batch matters to folding
+ * only there (BlazeFace's Reshapes sized from Shape of its (None, 128, 128, 3) input). */
+static bool
+shape_reads_open_size (const OshGraph *g)
+{
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      const OshNode *n = &g->nodes[i];
+      if (n->n_inputs != 1 || strcmp (g->layers[n->layer].class_name, "Shape") != 0)
+        continue;
+      const OshNode *from = &g->nodes[n->inputs[0].node];
+      if (!from->shapes)
+        continue;
+      const OshShape *s = &from->shapes[n->inputs[0].index];
+      for (int d = 0; d < s->rank; d++)
+        if (s->dim[d] < 0)
+          return true;
+    }
+  return false;
+}
+
 bool
 osh_graph_needs_specialize (const OshGraph *g)
 {
-  return osh_dialect_of (g)->fold_constants && osh_graph_open_inputs (g);
+  return osh_dialect_of (g)->fold_constants
+         && (osh_graph_open_inputs (g) || shape_reads_open_size (g));
 }
 
 /* Gives graph input `i` the sizes of `s` (the key its InputLayer reads them from, as the
@@ -250,6 +272,16 @@ fix_input (OshGraph *g, int i, const OshShape *s, OshError *err)
   return true;
 }
 
+/* The shapes again from the fixed inputs, then what became constant folded (its own shapes
+ * inferred once more). */
+static bool
+infer_and_fold (OshGraph *g, OshError *err)
+{
+  const OshDialect *d = osh_dialect_of (g);
+  return osh_graph_infer_shapes (g, err)
+         && (!d->fold_constants || (d->fold_constants (g, err) && osh_graph_infer_shapes (g, err)));
+}
+
 bool
 osh_graph_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
 {
@@ -271,7 +303,22 @@ osh_graph_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err)
   for (int i = 0; shapes && i < n; i++)
     if (!fix_input (g, i, &shapes[i], err))
       return false;
-  const OshDialect *d = osh_dialect_of (g);
-  return osh_graph_infer_shapes (g, err)
-         && (!d->fold_constants || (d->fold_constants (g, err) && osh_graph_infer_shapes (g, err)));
+  return infer_and_fold (g, err);
+}
+
+bool
+osh_graph_specialize_batch (OshGraph *g, int64_t batch, OshError *err)
+{
+  if (first_open_input (g) >= 0)
+    return osh_graph_specialize (g, NULL, 0, err); /* fails, naming the open input */
+  for (int i = 0; i < g->n_inputs; i++)
+    {
+      OshShape s = input_shape (g, i);
+      if (s.rank == 0 || s.dim[0] >= 0)
+        continue;
+      s.dim[0] = batch > 0 ? batch : 1;
+      if (!fix_input (g, i, &s, err))
+        return false;
+    }
+  return infer_and_fold (g, err);
 }

@@ -21,7 +21,13 @@ bool osh_graph_open_inputs (const OshGraph *g);
  * with OSH_ERR_USAGE naming the first open input. `g` may be left half-changed on failure. */
 bool osh_graph_specialize (OshGraph *g, const OshShape *shapes, int n, OshError *err);
 
-/* True when `g` must be specialized before it runs: an input has open sizes and its dialect
- * folds constant subgraphs once they are fixed. A Keras graph runs with open sizes as they are
- * (the executor takes them from the input shapes it is given). */
+/* Fixes the open batch of every input to `batch` (its other sizes must be known, else it fails
+ * as osh_graph_specialize without shapes), then infers and folds as osh_graph_specialize: what
+ * a plan of that batch does when it is given no input shapes. */
+bool osh_graph_specialize_batch (OshGraph *g, int64_t batch, OshError *err);
+
+/* True when `g` must be specialized before it runs: its dialect folds constant subgraphs once
+ * the sizes are fixed, and an input has open sizes past the batch, or a Shape node reads an open
+ * size (the batch included: a run knows its batch). A Keras graph runs with open sizes as they
+ * are (the executor takes them from the input shapes it is given). */
 bool osh_graph_needs_specialize (const OshGraph *g);

@@ -1,6 +1,7 @@
 /* The TF op table, consulted by osh_op_find for TF.js graph models (engine/ops/osh-op.h). A row
  * per TF op: most run as the Keras layer or ONNX node with the same semantics (tfgraph-shadow.c
- * and tfgraph-translate.c); resizing has a kernel of its own (tfgraph-resize.c). */
+ * and tfgraph-translate.c); what has no counterpart has a kernel of its own (tfgraph-resize.c,
+ * tfgraph-index.c, tfgraph-elementwise.c). */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,10 @@ soft_infer (OshOpCall *c, OshError *err)
 SOFT (resize_infer)
 SOFT (argmax_infer)
 SOFT (gather_nd_infer)
+SOFT (topk_infer)
+SOFT (onehot_infer)
+SOFT (ew_infer)
+SOFT (fill_infer)
 #undef SOFT
 
 /* The op table reads as a table, a row a line: clang-format leaves it alone. */
@@ -72,12 +77,22 @@ const OshOp osh_tfgraph_ops[] = {
   ROW ("ConcatV2"), ROW ("Reshape"), ROW ("Squeeze"), ROW ("ExpandDims"), ROW ("Transpose"),
   ROW ("Slice"), ROW ("StridedSlice"), ROW ("Pack"), ROW ("Unpack"), ROW ("Split"),
   ROW ("SplitV"), ROW ("GatherV2"), ROW ("Pad"), ROW ("PadV2"), ROW ("MirrorPad"),
+  ROW ("Range"),
   /* tfgraph-resize.c */
   { "ResizeBilinear", soft_resize_infer, tf_resize_prepare, tf_resize_run },
   { "ResizeNearestNeighbor", soft_resize_infer, tf_resize_prepare, tf_resize_run },
   /* tfgraph-index.c */
   { "ArgMax", soft_argmax_infer, tf_argmax_prepare, tf_argmax_run },
   { "GatherNd", soft_gather_nd_infer, tf_gather_nd_prepare, tf_gather_nd_run },
+  { "TopKV2", soft_topk_infer, tf_topk_prepare, tf_topk_run },
+  { "OneHot", soft_onehot_infer, tf_onehot_prepare, tf_onehot_run },
+  /* tfgraph-elementwise.c */
+#define EW(name) { name, soft_ew_infer, tf_ew_prepare, tf_ew_run }
+  EW ("Equal"), EW ("NotEqual"), EW ("Greater"), EW ("GreaterEqual"), EW ("Less"),
+  EW ("LessEqual"), EW ("LogicalAnd"), EW ("LogicalOr"), EW ("LogicalNot"), EW ("FloorMod"),
+  EW ("Select"), EW ("SelectV2"), EW ("ZerosLike"), EW ("OnesLike"),
+#undef EW
+  { "Fill", soft_fill_infer, tf_fill_prepare, tf_fill_run },
 };
 /* clang-format on */
 

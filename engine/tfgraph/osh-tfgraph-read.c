@@ -285,8 +285,22 @@ output_count (Reader *r, const json_t *node, const json_t *config, const int *us
     n = (int) osh_config_int (config, "num_split", 1);
   else if (strcmp (op, "Unpack") == 0)
     n = (int) osh_config_int (config, "num", 1);
+  else if (strcmp (op, "TopKV2") == 0)
+    n = 2;
   (void) r;
   return *uses > n ? *uses : n;
+}
+
+/* True when Const `name` holds integers (axes, sizes, indices: DT_INT32, DT_INT64, DT_BOOL), not
+ * learned values: float weights, however quantized in the manifest, are DT_FLOAT. */
+static bool
+integer_const (const Reader *r, const char *name)
+{
+  const json_t *i = json_object_get (r->by_name, name);
+  const json_t *node = i ? json_array_get (r->nodes, (size_t) json_integer_value (i)) : NULL;
+  const json_t *attr = json_object_get (node, "attr");
+  const char *type = json_string_value (json_object_get (json_object_get (attr, "dtype"), "type"));
+  return type && strcmp (type, "DT_FLOAT") != 0 && strcmp (type, "DT_HALF") != 0;
 }
 
 static bool
@@ -316,6 +330,8 @@ add_op (Reader *r, const json_t *node, const char *name, int n_uses)
           OshTensor *copy = osh_tensor_copy (tc->value, r->err);
           if (!copy || !osh_layer_add_weight (r->g, layer, tc->name, copy, true, r->err))
             return false;
+          OshLayer *l = &r->g->layers[layer];
+          l->weights[l->n_weights - 1].index = integer_const (r, tc->name);
           kinds[i] = OSH_SLOT_WEIGHT;
           continue;
         }

@@ -28,7 +28,7 @@
 extern const OshDialect osh_tfgraph_dialect;
 
 /* The op table (osh-tfgraph-ops.c). */
-#define OSH_TFGRAPH_OP_COUNT 76
+#define OSH_TFGRAPH_OP_COUNT 94
 extern const OshOp osh_tfgraph_ops[OSH_TFGRAPH_OP_COUNT];
 
 /* A Const node's value from the weights manifest. */

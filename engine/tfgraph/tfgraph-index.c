@@ -1,5 +1,6 @@
-/* ArgMax and GatherNd: index ops of keypoint decoders (MoveNet's heatmap peak, then the offsets
- * at it). Indices are held in float32 as every tensor of the engine; they are exact up to 2^24. */
+/* Index ops of keypoint and box decoders: ArgMax and GatherNd (MoveNet's heatmap peak, then the
+ * offsets at it), TopKV2 (centernet's best detections), OneHot. Indices are held in float32 as
+ * every tensor of the engine; they are exact up to 2^24. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,28 +86,13 @@ typedef struct
   int64_t dims[OSH_MAX_RANK], strides[OSH_MAX_RANK];
 } Gather;
 
-/* The slot's shape (a tensor or a constant). */
-static const OshShape *
-slot_shape (const OshOpCall *c, int i)
-{
-  OshSlot s = c->layer->slots[i];
-  return s.kind == OSH_SLOT_ACTIVATION ? &c->in[s.index] : &c->layer->weights[s.index].value->shape;
-}
-
-static const float *
-slot_data (const OshOpCall *c, const float *const *in, int i)
-{
-  OshSlot s = c->layer->slots[i];
-  return s.kind == OSH_SLOT_ACTIVATION ? in[s.index] : c->layer->weights[s.index].value->data;
-}
-
 bool
 tf_gather_nd_infer (OshOpCall *c, OshError *err)
 {
   if (c->layer->n_slots != 2 || c->layer->slots[0].kind == OSH_SLOT_ABSENT
       || c->layer->slots[1].kind == OSH_SLOT_ABSENT)
     return osh_fail (err, OSH_ERR_FORMAT, "GatherNd reads params and indices");
-  const OshShape *p = slot_shape (c, 0), *ix = slot_shape (c, 1);
+  const OshShape *p = tf_slot_shape (c, 0), *ix = tf_slot_shape (c, 1);
   int64_t depth = ix->rank ? ix->dim[ix->rank - 1] : -1;
   if (ix->rank < 1 || depth < 1 || depth > p->rank || ix->rank - 1 + p->rank - depth > OSH_MAX_RANK)
     return osh_fail (err, OSH_ERR_SHAPE, "indices of depth %lld for params of rank %d",
@@ -128,7 +114,7 @@ tf_gather_nd_prepare (OshOpCall *c, OshError *err)
   Gather *g = osh_op_params (c, sizeof *g, err);
   if (!g)
     return false;
-  const OshShape *p = slot_shape (c, 0), *ix = slot_shape (c, 1);
+  const OshShape *p = tf_slot_shape (c, 0), *ix = tf_slot_shape (c, 1);
   g->depth = ix->dim[ix->rank - 1];
   g->tuples = osh_shape_numel (ix) / g->depth;
   g->slice = 1;
@@ -149,7 +135,7 @@ tf_gather_nd_run (const OshOpCall *c, const float *const *in, float *const *out,
 {
   (void) scratch;
   const Gather *g = c->params;
-  const float *params = slot_data (c, in, 0), *ix = slot_data (c, in, 1);
+  const float *params = tf_slot_data (c, in, 0), *ix = tf_slot_data (c, in, 1);
   for (int64_t t = 0; t < g->tuples; t++)
     {
       int64_t off = 0;
@@ -166,4 +152,144 @@ tf_gather_nd_run (const OshOpCall *c, const float *const *in, float *const *out,
       else
         memset (dst, 0, (size_t) g->slice * sizeof *dst);
     }
+}
+
+/* ---- TopKV2 (x, k): the k largest along the last axis, and their indices ---- */
+
+/* The largest first; equal values by index, the lower first (tfjs's order, and TF's). */
+typedef struct
+{
+  float value, index;
+} Ranked;
+
+static int
+by_rank (const void *pa, const void *pb)
+{
+  const Ranked *a = pa, *b = pb;
+  if (a->value != b->value)
+    return a->value > b->value ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+static bool
+topk_k (const OshOpCall *c, int64_t *k, OshError *err)
+{
+  const OshTensor *t = tf_const_input (c, 1, "k", err);
+  const OshShape *x = t ? tf_slot_shape (c, 0) : NULL;
+  if (!x || x->rank < 1 || osh_tensor_numel (t) != 1 || c->n_out != 2)
+    return t && osh_fail (err, OSH_ERR_FORMAT, "TopKV2 reads a tensor of rank 1 or more and one k");
+  *k = (int64_t) t->data[0];
+  int64_t len = x->dim[x->rank - 1];
+  if (*k < 0 || (len >= 0 && *k > len))
+    return osh_fail (err, OSH_ERR_SHAPE, "k %lld of %lld values", (long long) *k, (long long) len);
+  return true;
+}
+
+bool
+tf_topk_infer (OshOpCall *c, OshError *err)
+{
+  int64_t k = 0;
+  if (!topk_k (c, &k, err))
+    return false;
+  c->out[0] = *tf_slot_shape (c, 0);
+  c->out[0].dim[c->out[0].rank - 1] = k;
+  c->out[1] = c->out[0];
+  return true;
+}
+
+bool
+tf_topk_prepare (OshOpCall *c, OshError *err)
+{
+  if (!tf_topk_infer (c, err))
+    return false;
+  const OshShape *x = tf_slot_shape (c, 0);
+  c->scratch = (size_t) x->dim[x->rank - 1] * (sizeof (Ranked) / sizeof (float));
+  return true;
+}
+
+void
+tf_topk_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  const OshShape *x = tf_slot_shape (c, 0);
+  const float *v = tf_slot_data (c, in, 0);
+  int64_t len = x->dim[x->rank - 1], k = c->out[0].dim[c->out[0].rank - 1];
+  int64_t rows = len ? osh_shape_numel (x) / len : 0;
+  Ranked *r = (Ranked *) scratch;
+  for (int64_t row = 0; row < rows; row++)
+    {
+      for (int64_t i = 0; i < len; i++)
+        r[i] = (Ranked){ v[row * len + i], (float) i };
+      qsort (r, (size_t) len, sizeof *r, by_rank);
+      for (int64_t i = 0; i < k; i++)
+        {
+          out[0][row * k + i] = r[i].value;
+          out[1][row * k + i] = r[i].index;
+        }
+    }
+}
+
+/* ---- OneHot (indices, depth, on_value, off_value): a new axis of `depth` values ---- */
+
+static bool
+onehot_geometry (const OshOpCall *c, int *axis, int64_t *depth, OshError *err)
+{
+  const OshTensor *d = tf_const_input (c, 1, "the depth", err);
+  const OshShape *ix = d ? tf_slot_shape (c, 0) : NULL;
+  if (!ix || c->layer->n_slots != 4)
+    return d && osh_fail (err, OSH_ERR_FORMAT, "OneHot reads indices, depth, on and off values");
+  int64_t a = osh_config_int (c->layer->config, "axis", -1);
+  if (a < -1 || a > ix->rank || ix->rank >= OSH_MAX_RANK)
+    return osh_fail (err, OSH_ERR_FORMAT, "axis %lld for indices of rank %d", (long long) a,
+                     ix->rank);
+  *axis = a < 0 ? ix->rank : (int) a;
+  *depth = (int64_t) d->data[0];
+  if (osh_tensor_numel (d) != 1 || *depth < 0 || *depth > OSH_MAX_DIM)
+    return osh_fail (err, OSH_ERR_FORMAT, "the depth is not one size");
+  return true;
+}
+
+bool
+tf_onehot_infer (OshOpCall *c, OshError *err)
+{
+  int axis;
+  int64_t depth;
+  if (!onehot_geometry (c, &axis, &depth, err))
+    return false;
+  OshShape *o = &c->out[0];
+  *o = *tf_slot_shape (c, 0);
+  memmove (&o->dim[axis + 1], &o->dim[axis], (size_t) (o->rank - axis) * sizeof o->dim[0]);
+  o->dim[axis] = depth;
+  o->rank++;
+  return true;
+}
+
+bool
+tf_onehot_prepare (OshOpCall *c, OshError *err)
+{
+  int axis;
+  int64_t depth;
+  Along *p = osh_op_params (c, sizeof *p, err);
+  if (!p || !onehot_geometry (c, &axis, &depth, err) || !tf_onehot_infer (c, err))
+    return false;
+  /* The output is (outer, depth, inner): the indices' axes before and after the new one. */
+  const OshShape *ix = tf_slot_shape (c, 0);
+  p->outer = p->inner = 1;
+  for (int d = 0; d < ix->rank; d++)
+    *(d < axis ? &p->outer : &p->inner) *= ix->dim[d];
+  p->len = depth;
+  return true;
+}
+
+void
+tf_onehot_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch)
+{
+  (void) scratch;
+  const Along *p = c->params;
+  const float *ix = tf_slot_data (c, in, 0);
+  float on = tf_slot_data (c, in, 2)[0], off = tf_slot_data (c, in, 3)[0];
+  for (int64_t o = 0; o < p->outer; o++)
+    for (int64_t k = 0; k < p->len; k++)
+      for (int64_t i = 0; i < p->inner; i++)
+        out[0][(o * p->len + k) * p->inner + i] =
+            lrintf (ix[o * p->inner + i]) == k ? on : off; /* -1 and past depth: all off */
 }

@@ -57,6 +57,13 @@ tf_slot_shape (const OshOpCall *c, int i)
   return NULL;
 }
 
+const float *
+tf_slot_data (const OshOpCall *c, const float *const *in, int i)
+{
+  OshSlot s = c->layer->slots[i];
+  return s.kind == OSH_SLOT_ACTIVATION ? in[s.index] : c->layer->weights[s.index].value->data;
+}
+
 bool
 tf_add_weight (TfShadow *s, OshTensor *t, bool slot, OshError *err)
 {
@@ -208,10 +215,32 @@ tf_prepare (OshOpCall *c, OshError *err)
     }
   c->params = s;
   c->free_params = shadow_free;
-  c->scratch = call.scratch;
+  s->target_scratch = call.scratch;
+  c->scratch = call.scratch + (s->has_pre_pad ? (size_t) osh_shape_numel (&s->in[0]) : 0);
   c->flops = call.flops;
   c->out_over_last_in = false;
   return true;
+}
+
+/* Input x (NHWC, shape `from`) into `to` (shape `padded`), framed by the pads. */
+static void
+pre_pad (const TfShadow *s, const OshShape *from, const float *x, float *to)
+{
+  const OshShape *padded = &s->in[0];
+  int64_t h = from->dim[1], w = from->dim[2], ch = from->dim[3];
+  int64_t ph = padded->dim[1], pw = padded->dim[2];
+  for (int64_t b = 0; b < padded->dim[0]; b++)
+    for (int64_t y = 0; y < ph; y++)
+      for (int64_t xx = 0; xx < pw; xx++)
+        {
+          float *dst = to + ((b * ph + y) * pw + xx) * ch;
+          int64_t sy = y - s->pre_pad[0], sx = xx - s->pre_pad[2];
+          if (sy >= 0 && sy < h && sx >= 0 && sx < w)
+            memcpy (dst, x + ((b * h + sy) * w + sx) * ch, (size_t) ch * sizeof *dst);
+          else
+            for (int64_t k = 0; k < ch; k++)
+              dst[k] = s->pre_pad_value;
+        }
 }
 
 void
@@ -219,6 +248,15 @@ tf_run (const OshOpCall *c, const float *const *in, float *const *out, float *sc
 {
   const TfShadow *s = c->params;
   OshOpCall call = shadow_call (s, c);
+  const float *padded_in[TF_MAX_SLOTS];
+  if (s->has_pre_pad)
+    {
+      float *padded = scratch + s->target_scratch;
+      pre_pad (s, &c->in[0], in[0], padded);
+      memcpy (padded_in, in, (size_t) c->n_in * sizeof *in);
+      padded_in[0] = padded;
+      in = padded_in;
+    }
   s->target->run (&call, in, out, scratch);
   if (s->tail == TF_TAIL_NONE)
     return;

@@ -43,6 +43,13 @@ typedef struct TfShadow
   float tail_alpha;      /* TF_TAIL_LEAKY */
   const float *tail_vec; /* TF_TAIL_PRELU: the slopes, one per channel (the last axis) */
   int64_t tail_n;
+  /* EXPLICIT padding, which Keras's layers have no form for: tf_run pads input 0 (NHWC) by
+   * pre_pad (top, bottom, left, right) with pre_pad_value into scratch past the target's own,
+   * and the target (padding "valid") reads that; s->in[0] is the padded shape. */
+  bool has_pre_pad;
+  int64_t pre_pad[4];
+  float pre_pad_value;
+  size_t target_scratch;
   void *inner; /* the target's params */
   void (*inner_free) (void *);
 } TfShadow;
@@ -68,6 +75,8 @@ const OshTensor *tf_const_input (const OshOpCall *c, int i, const char *what, Os
 /* The shape of the TF layer's slot i: a tensor input's, or a constant's (once folding made the
  * input a constant); NULL when the slot is absent. */
 const OshShape *tf_slot_shape (const OshOpCall *c, int i);
+/* Slot i's values while running: the tensor input's or the constant's. */
+const float *tf_slot_data (const OshOpCall *c, const float *const *in, int i);
 /* A new weight of the shadow (taken over), appended; its slot too when `slot` is true. */
 bool tf_add_weight (TfShadow *s, OshTensor *t, bool slot, OshError *err);
 /* A weight from values: a 1-D tensor of n floats. */

@@ -33,18 +33,61 @@ spatial_pair (const OshOpCall *c, const char *key)
   return json_pack ("[I, I]", (json_int_t) h, (json_int_t) w);
 }
 
-/* TF's padding as Keras's ("same" / "valid"); EXPLICIT with all zeros is valid. */
+/* EXPLICIT padding (explicit_paddings: before and after of N, H, W, C) as a pad of input 0
+ * ahead of a "valid" window (the shadow's pre_pad); `fill`: what the frame holds (MaxPool's
+ * -inf, so the frame never wins). */
 static bool
-keras_padding (const OshOpCall *c, json_t *config, OshError *err)
+explicit_padding (TfShadow *s, const OshOpCall *c, float fill, OshError *err)
+{
+  const json_t *list = json_object_get (c->layer->config, "explicit_paddings");
+  int64_t p[8] = { 0 };
+  bool any = false;
+  if (json_array_size (list) != 8 && json_array_size (list) != 0)
+    return osh_fail (err, OSH_ERR_FORMAT, "explicit_paddings has %zu values, not 8",
+                     json_array_size (list));
+  for (size_t i = 0; i < json_array_size (list); i++)
+    {
+      p[i] = json_integer_value (json_array_get (list, i));
+      if (p[i] < 0)
+        return osh_fail (err, OSH_ERR_FORMAT, "a negative explicit padding");
+      any |= p[i] != 0;
+    }
+  if (p[0] || p[1] || p[6] || p[7])
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "explicit padding of the batch or the channels");
+  if (!any)
+    return true;
+  if (s->in[0].rank != 4)
+    return osh_fail (err, OSH_ERR_SHAPE, "explicit padding of a rank %d input", s->in[0].rank);
+  s->has_pre_pad = true;
+  memcpy (s->pre_pad, &p[2], sizeof s->pre_pad);
+  s->pre_pad_value = fill;
+  for (int d = 1; d <= 2; d++)
+    if (s->in[0].dim[d] >= 0)
+      s->in[0].dim[d] += p[2 * d] + p[2 * d + 1];
+  return true;
+}
+
+/* TF's padding as Keras's ("same" / "valid"); EXPLICIT as "valid" after a pad of the input
+ * (none for a transposed convolution, where it would crop the output). */
+static bool
+keras_padding (TfShadow *s, const OshOpCall *c, json_t *config, OshError *err)
 {
   const char *p = osh_config_string (c->layer->config, "padding", "VALID");
   if (strcmp (p, "EXPLICIT") == 0)
     {
-      size_t i;
-      const json_t *v;
-      json_array_foreach (json_object_get (c->layer->config, "explicit_paddings"), i, v)
-        if (json_integer_value (v) != 0)
-          return osh_fail (err, OSH_ERR_UNSUPPORTED, "explicit padding other than zeros");
+      bool transposed = strcmp (c->layer->class_name, "Conv2DBackpropInput") == 0;
+      bool max = strcmp (c->layer->class_name, "MaxPool") == 0;
+      if (transposed && json_array_size (json_object_get (c->layer->config, "explicit_paddings")))
+        {
+          size_t i;
+          const json_t *v;
+          json_array_foreach (json_object_get (c->layer->config, "explicit_paddings"), i, v)
+            if (json_integer_value (v) != 0)
+              return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                               "a transposed convolution with explicit padding");
+        }
+      else if (!explicit_padding (s, c, max ? -INFINITY : 0.0f, err))
+        return false;
       p = "VALID";
     }
   if (strcmp (p, "SAME") != 0 && strcmp (p, "VALID") != 0)
@@ -135,7 +178,7 @@ tr_conv (TfShadow *s, const OshOpCall *c, OshError *err)
     return osh_fail (err, OSH_ERR_FORMAT, "the filter has rank %d, not 4", f->shape.rank);
   json_t *cfg = s->layer.config;
   bool bias = false;
-  if (!keras_padding (c, cfg, err) || !fused_ops (s, c, cfg, &bias, err))
+  if (!keras_padding (s, c, cfg, err) || !fused_ops (s, c, cfg, &bias, err))
     return false;
   json_object_set_new (
       cfg, "kernel_size",
@@ -202,7 +245,7 @@ tr_matmul (TfShadow *s, const OshOpCall *c, OshError *err)
 static bool
 tr_pool (TfShadow *s, const OshOpCall *c, OshError *err)
 {
-  if (!need_nhwc (c, err) || !keras_padding (c, s->layer.config, err))
+  if (!need_nhwc (c, err) || !keras_padding (s, c, s->layer.config, err))
     return false;
   json_object_set_new (s->layer.config, "pool_size", spatial_pair (c, "ksize"));
   json_object_set_new (s->layer.config, "strides", spatial_pair (c, "strides"));
@@ -249,7 +292,7 @@ tr_backprop (TfShadow *s, const OshOpCall *c, OshError *err)
   if (!need_nhwc (c, err) || !f || !tf_const_input (c, 0, "input_sizes", err))
     return false;
   json_t *cfg = s->layer.config;
-  if (!keras_padding (c, cfg, err))
+  if (!keras_padding (s, c, cfg, err))
     return false;
   json_object_set_new (
       cfg, "kernel_size",
@@ -309,6 +352,7 @@ static const char *const same_name[][2] = {
   { "AddN", "Sum" },
   { "Prelu", "PRelu" },
   { "Shape", "Shape" },
+  { "Range", "Range" },
 };
 
 static bool
@@ -763,8 +807,9 @@ tr_gather (TfShadow *s, const OshOpCall *c, OshError *err)
   return true;
 }
 
-/* Pad, PadV2 (x, paddings [rank, 2], value), MirrorPad (REFLECT): ONNX's Pad, whose pads list
- * is all the leading amounts, then all the trailing ones. */
+/* Pad, PadV2 (x, paddings [rank, 2], value), MirrorPad: ONNX's Pad, whose pads list is all the
+ * leading amounts, then all the trailing ones (MirrorPad's SYMMETRIC, which repeats the edge, is
+ * a mode ONNX's kernel keeps for it). */
 static bool
 tr_pad (TfShadow *s, const OshOpCall *c, OshError *err)
 {
@@ -783,9 +828,12 @@ tr_pad (TfShadow *s, const OshOpCall *c, OshError *err)
   if (strcmp (c->layer->class_name, "MirrorPad") == 0)
     {
       const char *mode = osh_config_string (c->layer->config, "mode", "REFLECT");
-      if (strcmp (mode, "REFLECT") != 0)
-        return osh_fail (err, OSH_ERR_UNSUPPORTED, "MirrorPad mode %s (REFLECT runs)", mode);
-      json_object_set_new (s->layer.config, "mode", json_string ("reflect"));
+      bool symmetric = strcmp (mode, "SYMMETRIC") == 0;
+      if (!symmetric && strcmp (mode, "REFLECT") != 0)
+        return osh_fail (err, OSH_ERR_FORMAT, "MirrorPad mode %s (expected REFLECT or SYMMETRIC)",
+                         mode);
+      json_object_set_new (s->layer.config, "mode",
+                           json_string (symmetric ? "symmetric" : "reflect"));
     }
   bool value = strcmp (c->layer->class_name, "PadV2") == 0 && c->layer->n_slots > 2;
   OshSlot v = value ? s->slots[2] : (OshSlot){ 0 };

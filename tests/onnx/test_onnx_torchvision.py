@@ -9,6 +9,7 @@ DequantizeLinear), and with their nodes shuffled (tests/onnx/onnxwire.py writes 
 The models are exported at test time (tests/onnx/torchvision_export.py, cached in the build
 directory); without torch the cases skip."""
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -90,6 +91,19 @@ def shape_idioms_fold_once_the_sizes_are_known():
     # 45 // 2 and 61 // 3 are sizes only integer division gives.
     runs = matches_ort(model, sizes=((64, 80), (45, 61), (37, 50)))
     assert [n for n, _ in runs[0]][1] == "/fc/Gemm", [n for n, _ in runs[0]]
+
+
+@case
+def sizes_read_from_an_open_batch_fold_as_a_run_fixes_it():
+    # Only the batch is open: `x.view(x.size(0), -1)`, `torch.ones(x.shape)` and the rest read
+    # it, and a run knows its batch, so they fold (it said "input 1 (shape) is computed at run
+    # time" when only open sizes past the batch were fixed).
+    model = exported("shape_idioms_open_batch")
+    r = offshoot("inspect", model, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["inputs"][0]["shape"] == [None, 3, 64, 80], r.stdout
+    runs = matches_ort(model, sizes=((64, 80),))
+    assert len(runs[0]) == 2, [n for n, _ in runs[0]]
 
 
 @case

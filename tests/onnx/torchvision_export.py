@@ -7,7 +7,8 @@ NAME: fcn_resnet50, deeplabv3_mobilenet_v3_large, lraspp_mobilenet_v3_large (ran
 nothing can be downloaded here; BatchNorm statistics are randomised too, so the outputs are not
 flat), or shape_idioms: `F.interpolate(size=x.shape[2:])`, `x.view(x.size(0), -1)` and a size
 computed by integer division,
-`torch.arange(x.shape[3])` and `torch.ones(x.shape)`."""
+`torch.arange(x.shape[3])` and `torch.ones(x.shape)`; shape_idioms_open_batch: the same with only
+the batch open (1 × 3 × 64 × 80 otherwise), so the sizes those idioms read are the batch's."""
 import sys
 
 import torch
@@ -45,7 +46,7 @@ class OutOnly(torch.nn.Module):
 
 
 def build(name):
-    if name == "shape_idioms":
+    if name.startswith("shape_idioms"):
         return ShapeIdioms(), ["out", "logits"]
     model = getattr(seg, name)(weights=None, weights_backbone=None, num_classes=6)
     for m in model.modules():
@@ -62,8 +63,11 @@ def main():
     torch.manual_seed(0)
     model, outputs = build(name)
     model.eval()
-    axes = {"image": {2: "height", 3: "width"}}
-    axes.update({o: {2: "height", 3: "width"} for o in outputs if o == "out"})
+    if name == "shape_idioms_open_batch":
+        axes = {n: {0: "batch"} for n in ["image", *outputs]}
+    else:
+        axes = {"image": {2: "height", 3: "width"}}
+        axes.update({o: {2: "height", 3: "width"} for o in outputs if o == "out"})
     with torch.no_grad():
         torch.onnx.export(model, torch.randn(1, 3, 64, 80), out, input_names=["image"],
                           output_names=outputs, dynamic_axes=axes, opset_version=13)

