@@ -9,7 +9,8 @@
  * Every weight is written as float32 (the IR holds float32; float16 and uint8/uint16-quantized
  * sources come back larger), except the constants tfjs holds as int32 (axes, shapes, indices:
  * OSH_TFGRAPH_INT32_CONSTS), written as int32 again. The signature lists the graph's inputs and
- * outputs in order, so the saved model's outputs are the graph's, heads included. */
+ * outputs in order, so the saved model's outputs are the graph's, heads included; the head
+ * layers are listed in userDefinedMetadata (OSH_TFGRAPH_HEADS_KEY). */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -98,9 +99,9 @@ shape_attr (const json_t *dims)
   size_t i;
   const json_t *d;
   json_array_foreach (dims, i, d)
-    json_array_append_new (list, json_pack ("{s:o}", "size",
-                                            int_string (json_is_integer (d) ? json_integer_value (d)
-                                                                            : -1)));
+    json_array_append_new (
+        list, json_pack ("{s:o}", "size",
+                         int_string (json_is_integer (d) ? json_integer_value (d) : -1)));
   return json_pack ("{s:{s:o}}", "shape", "dim", list);
 }
 
@@ -276,9 +277,9 @@ const_for (Writer *w, int li, int wi)
                          json_pack ("{s:s, s:s, s:{s:{s:{s:s, s:{s:o}}}, s:{s:s}}}", "name", name,
                                     "op", "Const", "attr", "value", "tensor", "dtype", dt,
                                     "tensorShape", "dim", dims, "dtype", "type", dt));
-  json_array_append_new (w->manifest, json_pack ("{s:s, s:o, s:s}", "name", name, "shape",
-                                                 dims_json (&t->shape), "dtype",
-                                                 int32 ? "int32" : "float32"));
+  json_array_append_new (w->manifest,
+                         json_pack ("{s:s, s:o, s:s}", "name", name, "shape", dims_json (&t->shape),
+                                    "dtype", int32 ? "int32" : "float32"));
   int64_t n = osh_tensor_numel (t);
   bool ok = true;
   if (int32)
@@ -309,6 +310,11 @@ write_node (Writer *w, int ni)
   const OshNode *n = &g->nodes[ni];
   const OshLayer *l = &g->layers[n->layer];
   bool placeholder = strcmp (l->class_name, "InputLayer") == 0;
+  if (placeholder && osh_config_bool (l->config, OSH_INPUT_UNPRODUCED, false))
+    return osh_fail (w->err, OSH_ERR_UNSUPPORTED,
+                     "'%s' is read but no node computes it: the graph is disconnected "
+                     "(offshoot check explains it and fixes it)",
+                     l->name);
   json_t *inputs = json_array ();
   if (l->n_slots > 0)
     for (int s = 0; s < l->n_slots; s++)
@@ -366,7 +372,8 @@ signature_part (const OshGraph *g, const OshRef *refs, int n)
       sprintf (name, "%s:%d", l->name, refs[i].index);
       bool int32 = strcmp (l->class_name, "InputLayer") == 0
                    && strcmp (osh_config_string (l->config, "dtype", "float32"), "int32") == 0;
-      json_t *entry = json_pack ("{s:s, s:s}", "name", name, "dtype", int32 ? "DT_INT32" : "DT_FLOAT");
+      json_t *entry =
+          json_pack ("{s:s, s:s}", "name", name, "dtype", int32 ? "DT_INT32" : "DT_FLOAT");
       if (node->shapes && refs[i].index < node->n_outputs && node->shapes[refs[i].index].rank > 0)
         {
           json_t *dims = json_array ();
@@ -432,10 +439,13 @@ osh_tfjs_graph_write (const OshGraph *g, const char *tmp_path, const char *final
       json_t *doc = json_pack (
           "{s:s, s:s, s:s, s:{s:O, s:{}, s:{}}, s:[{s:[s], s:O}], s:{s:o, s:o}}", "format",
           "graph-model", "generatedBy", "Offshoot", "convertedBy", "Offshoot", "modelTopology",
-          "node", w.nodes, "library", "versions", "weightsManifest", "paths", shard_file,
-          "weights", w.manifest, "signature", "inputs",
-          signature_part (g, g->inputs, g->n_inputs), "outputs",
+          "node", w.nodes, "library", "versions", "weightsManifest", "paths", shard_file, "weights",
+          w.manifest, "signature", "inputs", signature_part (g, g->inputs, g->n_inputs), "outputs",
           signature_part (g, g->outputs, g->n_outputs));
+      const json_t *heads = json_object_get (g->meta, OSH_META_HEADS);
+      if (doc && json_array_size (heads))
+        json_object_set_new (doc, "userDefinedMetadata",
+                             json_pack ("{s:O}", OSH_TFGRAPH_HEADS_KEY, heads));
       text = doc ? json_dumps (doc, JSON_COMPACT) : NULL;
       json_decref (doc);
       FILE *f = text ? fopen (tmp_path, "wb") : NULL;

@@ -57,6 +57,10 @@ bool osh_tfgraph_check_runnable (const OshGraph *g, OshError *err);
  * The reader fills it from the manifest's dtypes, head lowering adds its own. */
 #define OSH_TFGRAPH_INT32_CONSTS "tf_int32_consts"
 
+/* model.json's userDefinedMetadata key listing the head layers Offshoot attached (its
+ * OSH_META_HEADS), so a saved graph model still shows them as heads when opened again. */
+#define OSH_TFGRAPH_HEADS_KEY "offshoot_heads"
+
 /* The dialect's lower_keras_layer (tfgraph-lower-heads.c): a head step as TF nodes on *x. */
 bool osh_tfgraph_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in,
                                     const OshShape *out, OshRef *x, OshError *err);

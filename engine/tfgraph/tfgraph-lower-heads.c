@@ -101,10 +101,10 @@ unary (Lowering *c, const char *op, OshRef x, bool last)
 static bool
 activation_op (Lowering *c, const char *act, const char **op)
 {
-  static const char *const ops[][2] = { { "relu", "Relu" },       { "sigmoid", "Sigmoid" },
-                                        { "tanh", "Tanh" },       { "softmax", "Softmax" },
-                                        { "relu6", "Relu6" },     { "elu", "Elu" },
-                                        { "selu", "Selu" },       { "softplus", "Softplus" },
+  static const char *const ops[][2] = { { "relu", "Relu" },      { "sigmoid", "Sigmoid" },
+                                        { "tanh", "Tanh" },      { "softmax", "Softmax" },
+                                        { "relu6", "Relu6" },    { "elu", "Elu" },
+                                        { "selu", "Selu" },      { "softplus", "Softplus" },
                                         { "exponential", "Exp" } };
   *op = NULL;
   if (!act || !strcmp (act, "linear"))
@@ -156,8 +156,8 @@ linear_layer (Lowering *c, OshRef x)
       bool same = !strcmp (osh_config_string (cfg, "padding", "valid"), "same");
       attrs = json_pack ("{s:s, s:[I,I,I,I], s:s, s:s, s:[i,i,i,i], s:b}", "T", "DT_FLOAT",
                          "strides", (json_int_t) 1, (json_int_t) s[0], (json_int_t) s[1],
-                         (json_int_t) 1, "padding", same ? "SAME" : "VALID", "data_format",
-                         "NHWC", "dilations", 1, 1, 1, 1, "use_cudnn_on_gpu", 1);
+                         (json_int_t) 1, "padding", same ? "SAME" : "VALID", "data_format", "NHWC",
+                         "dilations", 1, 1, 1, 1, "use_cudnn_on_gpu", 1);
     }
   else
     attrs = json_pack ("{s:s, s:b, s:b}", "T", "DT_FLOAT", "transpose_a", 0, "transpose_b", 0);
@@ -212,8 +212,8 @@ batchnorm (Lowering *c, OshRef x)
                            const_in (v[3], "moving_variance", false) },
                    5,
                    json_pack ("{s:s, s:s, s:f, s:b, s:s, s:f}", "T", "DT_FLOAT", "U", "DT_FLOAT",
-                              "epsilon", osh_config_double (cfg, "epsilon", 1e-3), "is_training",
-                              0, "data_format", "NHWC", "exponential_avg_factor", 1.0));
+                              "epsilon", osh_config_double (cfg, "epsilon", 1e-3), "is_training", 0,
+                              "data_format", "NHWC", "exponential_avg_factor", 1.0));
 }
 
 /* GlobalAveragePooling2D: Mean over the spatial axes (1, 2). */
@@ -228,10 +228,9 @@ global_pool (Lowering *c, OshRef x, bool keepdims)
   axes->data[1] = 2;
   char name[600];
   step_node_name (c, "Mean", true, name, sizeof name);
-  OshRef r =
-      add_node (c, "Mean", name, (In[]){ tensor_in (x), const_in (axes, "axes", false) }, 2,
-                json_pack ("{s:s, s:s, s:b}", "T", "DT_FLOAT", "Tidx", "DT_INT32", "keep_dims",
-                           keepdims));
+  OshRef r = add_node (
+      c, "Mean", name, (In[]){ tensor_in (x), const_in (axes, "axes", false) }, 2,
+      json_pack ("{s:s, s:s, s:b}", "T", "DT_FLOAT", "Tidx", "DT_INT32", "keep_dims", keepdims));
   if (r.node >= 0)
     {
       char cname[600];
