@@ -18,6 +18,7 @@
 #include "osh-limits.h"
 #include "osh-op.h"
 #include "osh-shapes.h"
+#include "osh-tfgraph.h"
 #include "osh-weights-later.h"
 
 static bool
@@ -375,6 +376,12 @@ osh_model_save (const OshGraph *g, const char *path, OshError *err)
   if (osh_dialect_of (g)->save_refusal)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, osh_dialect_of (g)->save_refusal);
   OshFormat f = osh_format_from_name (path);
+  bool graph_model = osh_dialect_of (g) == &osh_tfgraph_dialect;
+  if (graph_model && f != OSH_FORMAT_TFJS)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "%s: a TF.js graph model is saved as a TF.js graph model (a model.json name); "
+                     "converting it to ONNX or Keras is not supported yet",
+                     path);
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,
                      "%s: cannot tell the format from the name (use .keras, .h5, .json or .onnx)",
@@ -390,7 +397,10 @@ osh_model_save (const OshGraph *g, const char *path, OshError *err)
     {
     case OSH_FORMAT_KERAS3: ok = osh_keras3_write (g, tmp, err); break;
     case OSH_FORMAT_H5: ok = osh_h5_write (g, tmp, err); break;
-    case OSH_FORMAT_TFJS: ok = osh_tfjs_write (g, tmp, path, err); break;
+    case OSH_FORMAT_TFJS:
+      ok = graph_model ? osh_tfjs_graph_write (g, tmp, path, err)
+                       : osh_tfjs_write (g, tmp, path, err);
+      break;
     case OSH_FORMAT_ONNX: ok = osh_onnx_write (g, tmp, err); break;
     case OSH_FORMAT_UNKNOWN: break;
     }

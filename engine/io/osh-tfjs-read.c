@@ -316,6 +316,7 @@ read_graph_model (const char *path, const json_t *doc, OshError *err)
     }
   int n = 0;
   bool ok = true;
+  json_t *int32 = json_array (); /* the names of the int32 constants (the writer's dtype) */
   TfjsCtx c = { path, OSH_READ_ALL, NULL, err };
   json_array_foreach (manifest, gi, group)
     {
@@ -330,6 +331,8 @@ read_graph_model (const char *path, const json_t *doc, OshError *err)
           if (!(ok = t != NULL))
             break;
           consts[n++] = (OshTfConst){ json_string_value (json_object_get (w, "name")), t };
+          if (strcmp (osh_config_string (w, "dtype", "float32"), "int32") == 0)
+            json_array_append (int32, json_object_get (w, "name"));
         }
       free (buf);
       if (!ok)
@@ -341,6 +344,9 @@ read_graph_model (const char *path, const json_t *doc, OshError *err)
   else
     for (int i = 0; i < n; i++)
       osh_tensor_free (consts[i].value);
+  if (g && json_array_size (int32))
+    json_object_set (g->meta, OSH_TFGRAPH_INT32_CONSTS, int32);
+  json_decref (int32);
   free (consts);
   return g;
 }

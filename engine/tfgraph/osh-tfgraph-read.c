@@ -62,6 +62,44 @@ b64_string (const char *text)
   return s ? s : json_string ("");
 }
 
+/* Older converters write a string attribute as its bytes ({"s": [86, 65, 76, 73, 68]}). */
+static json_t *
+bytes_string (const json_t *list)
+{
+  size_t n = json_array_size (list);
+  char *out = malloc (n + 1);
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    out[i] = (char) json_integer_value (json_array_get (list, i));
+  json_t *s = json_stringn (out, n);
+  free (out);
+  return s ? s : json_string ("");
+}
+
+static json_t *
+string_attr (const json_t *v)
+{
+  return json_is_string (v) ? b64_string (json_string_value (v)) : bytes_string (v);
+}
+
+/* ... and a type as its DataType number ({"type": 1}): the names of tensorflow's types.proto. */
+static json_t *
+type_attr (const json_t *v)
+{
+  static const char *const names[] = {
+    [1] = "DT_FLOAT", [2] = "DT_DOUBLE",  [3] = "DT_INT32",  [4] = "DT_UINT8",
+    [5] = "DT_INT16", [6] = "DT_INT8",    [7] = "DT_STRING", [9] = "DT_INT64",
+    [10] = "DT_BOOL", [17] = "DT_UINT16", [19] = "DT_HALF",  [22] = "DT_UINT32",
+  };
+  if (json_is_string (v))
+    return json_incref ((json_t *) v);
+  json_int_t t = json_integer_value (v);
+  if (t > 0 && t < (json_int_t) (sizeof names / sizeof *names) && names[t])
+    return json_string (names[t]);
+  return json_null ();
+}
+
 static json_t *
 int_value (const json_t *v)
 {
@@ -88,7 +126,8 @@ shape_value (const json_t *shape)
 }
 
 /* One attribute value: {"i": "2"}, {"f": 0.5}, {"s": "U0FNRQ=="}, {"b": true},
- * {"type": "DT_FLOAT"}, {"shape": {...}}, {"list": {"i": [...]}}. */
+ * {"type": "DT_FLOAT"}, {"shape": {...}}, {"list": {"i": [...]}}; strings as bytes and types
+ * as numbers (older converters) read the same. */
 static json_t *
 attr_value (const json_t *a)
 {
@@ -99,10 +138,10 @@ attr_value (const json_t *a)
     return json_real (json_number_value (v));
   if ((v = json_object_get (a, "b")))
     return json_boolean (json_is_true (v));
-  if ((v = json_object_get (a, "s")) && json_is_string (v))
-    return b64_string (json_string_value (v));
-  if ((v = json_object_get (a, "type")) && json_is_string (v))
-    return json_incref ((json_t *) v);
+  if ((v = json_object_get (a, "s")) && (json_is_string (v) || json_is_array (v)))
+    return string_attr (v);
+  if ((v = json_object_get (a, "type")))
+    return type_attr (v);
   if ((v = json_object_get (a, "shape")))
     return shape_value (v);
   if ((v = json_object_get (a, "list")))
@@ -120,12 +159,12 @@ attr_value (const json_t *a)
                 json_array_append_new (list, int_value (item));
               else if (strcmp (kind, "f") == 0)
                 json_array_append_new (list, json_real (json_number_value (item)));
-              else if (strcmp (kind, "s") == 0 && json_is_string (item))
-                json_array_append_new (list, b64_string (json_string_value (item)));
+              else if (strcmp (kind, "s") == 0)
+                json_array_append_new (list, string_attr (item));
               else if (strcmp (kind, "b") == 0)
                 json_array_append_new (list, json_boolean (json_is_true (item)));
               else if (strcmp (kind, "type") == 0)
-                json_array_append_new (list, json_incref ((json_t *) item));
+                json_array_append_new (list, type_attr (item));
             }
         }
       return list;
@@ -275,6 +314,27 @@ add_placeholder (Reader *r, const json_t *node, const char *name)
   return made >= 0;
 }
 
+/* An input that no node computes and the manifest does not hold (a head wired to a tensor of
+ * another graph, a node deleted by hand): an InputLayer that is not a graph input
+ * (OSH_INPUT_UNPRODUCED), so the file opens and the connectivity analysis (offshoot check)
+ * explains it and proposes its fixes, as for ONNX. One per missing tensor. */
+static int
+dangling_root (Reader *r, const char *tensor)
+{
+  const json_t *m = json_object_get (r->made, tensor);
+  if (m)
+    return (int) json_integer_value (m);
+  int layer = osh_graph_add_layer (r->g, -1, tensor, "InputLayer",
+                                   json_pack ("{s:n, s:s, s:b, s:s}", "batch_input_shape", "dtype",
+                                              "float32", OSH_INPUT_UNPRODUCED, 1, OSH_TFGRAPH_OP,
+                                              "Placeholder"),
+                                   r->err);
+  int made = layer >= 0 ? osh_graph_add_node (r->g, layer, NULL, 0, 1, r->err) : -1;
+  if (made >= 0)
+    json_object_set_new (r->made, tensor, json_integer (made));
+  return made;
+}
+
 /* How many outputs node `index` has: what its readers use, at least what its op makes. */
 static int
 output_count (Reader *r, const json_t *node, const json_t *config, const int *uses)
@@ -336,12 +396,11 @@ add_op (Reader *r, const json_t *node, const char *name, int n_uses)
           continue;
         }
       const json_t *m = json_object_get (r->made, src);
+      int producer = m ? (int) json_integer_value (m) : dangling_root (r, k ? ins[i] : src);
+      if (producer < 0)
+        return false;
       if (!m)
-        return osh_fail (r->err, OSH_ERR_FORMAT,
-                         "node '%s' (%s) reads '%s', which no node computes and the weights "
-                         "manifest does not hold",
-                         name, node_op (node), ins[i]);
-      int producer = (int) json_integer_value (m);
+        k = 0;
       if (k >= r->g->nodes[producer].n_outputs)
         return osh_fail (r->err, OSH_ERR_FORMAT, "node '%s' reads output %d of '%s', which has %d",
                          name, k, src, r->g->nodes[producer].n_outputs);
@@ -430,7 +489,8 @@ set_outputs (Reader *r, const json_t *doc, const int *uses, size_t n_nodes)
         outs[n_out++] = (OshRef){ (int) json_integer_value (m), 0 };
     }
   for (int n = 0; ok && n < g->n_nodes; n++)
-    if (strcmp (g->layers[g->nodes[n].layer].class_name, "InputLayer") == 0)
+    if (strcmp (g->layers[g->nodes[n].layer].class_name, "InputLayer") == 0
+        && !osh_config_bool (g->layers[g->nodes[n].layer].config, OSH_INPUT_UNPRODUCED, false))
       ins[n_ins++] = (OshRef){ n, 0 };
   if (ok && n_out == 0)
     ok = osh_fail (r->err, OSH_ERR_FORMAT, "the graph computes nothing (no node is an output)");
@@ -527,6 +587,11 @@ osh_tfgraph_build (const char *path, const json_t *doc, OshTfConst *consts, int 
       const json_t *by = json_object_get (doc, "convertedBy");
       if (json_is_string (by))
         json_object_set (g->meta, "converted_by", (json_t *) by);
+      /* The heads Offshoot attached before saving (osh-tfjs-graph-write.c). */
+      const json_t *heads =
+          json_object_get (json_object_get (doc, "userDefinedMetadata"), OSH_TFGRAPH_HEADS_KEY);
+      if (json_is_array (heads))
+        json_object_set_new (g->meta, OSH_META_HEADS, json_deep_copy (heads));
       ok = g->class_name && g->name && read_nodes (&r, doc);
     }
   if (!ok)

@@ -51,3 +51,16 @@ bool osh_tfgraph_check_runnable (const OshGraph *g, OshError *err);
 
 /* Config key of an InputLayer made from a TF node: the op it came from ("Placeholder"). */
 #define OSH_TFGRAPH_OP "tf_op"
+
+/* g->meta key: the names of the constants tfjs holds as int32 (axes, shapes, indices), which
+ * the IR holds as floats like every value; the graph-model writer stores them as int32 again.
+ * The reader fills it from the manifest's dtypes, head lowering adds its own. */
+#define OSH_TFGRAPH_INT32_CONSTS "tf_int32_consts"
+
+/* model.json's userDefinedMetadata key listing the head layers Offshoot attached (its
+ * OSH_META_HEADS), so a saved graph model still shows them as heads when opened again. */
+#define OSH_TFGRAPH_HEADS_KEY "offshoot_heads"
+
+/* The dialect's lower_keras_layer (tfgraph-lower-heads.c): a head step as TF nodes on *x. */
+bool osh_tfgraph_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in,
+                                    const OshShape *out, OshRef *x, OshError *err);
