@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "osh-grad.h"
+#include "osh-vec.h"
 
 static void
 im2col (const OshGradLayer *gl, const float *x, int H, int W, int C, int OH, int OW, float *cols)
@@ -111,8 +112,7 @@ osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch)
   int64_t total = batch * out->numel;
   if (bias)
     for (int64_t i = 0; i < total; i += N)
-      for (int n = 0; n < N; n++)
-        y[i + n] += bias[n];
+      osh_vec_add (y + i, bias, N);
   if (gl->act != OSH_ACT_LINEAR)
     osh_grad_activate (gl->act, gl->alpha, gl->cap, y, out->x, total, N);
 }
@@ -133,8 +133,7 @@ osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, Osh
     {
       memset (dbias, 0, (size_t) N * sizeof *dbias);
       for (int64_t i = 0; i < total; i += N)
-        for (int n = 0; n < N; n++)
-          dbias[n] += dy[i + n];
+        osh_vec_add (dbias, dy + i, N);
     }
   if (conv_is_pointwise (gl))
     {

@@ -107,6 +107,9 @@ void osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, 
 void osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float *x,
                                  const float *y, const float *dy, float *dx, int64_t n,
                                  int64_t last);
+/* dx += dy · act'(x), dy not needed afterwards (it may be used as scratch); dx, dy distinct. */
+void osh_grad_activate_backward_add (OshActKind act, float alpha, float cap, const float *x,
+                                     const float *y, float *dy, float *dx, int64_t n, int64_t last);
 bool osh_grad_parse_activation (const char *name, OshActKind *act, float *alpha, float *cap);
 
 /* A trained weight with its gradient and the optimizer's slots (osh-train-optim.c). */

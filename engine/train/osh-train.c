@@ -16,10 +16,12 @@ struct OshTrainer
   OshTrainOptions opt;
   int64_t max_batch;
 
-  OshGradValue *vals; /* the features first, then one per head node */
+  OshGradValue *vals; /* the features and the head nodes, in the order they were met */
   int n_vals;
   OshRef *refs; /* what each value is in the graph */
   char **feature_paths;
+  int *feature_val;   /* feature f is value feature_val[f] */
+  float **feature_dx; /* its gradient's memory, taken away while training needs none */
   int n_features;
   OshGradLayer *layers; /* in running order */
   int n_layers;
@@ -57,8 +59,9 @@ value_of (const OshTrainer *t, OshRef r)
   return -1;
 }
 
+/* A feature value (`feature`) gets no x of its own: it reads the caller's batch in place. */
 static bool
-add_value (OshTrainer *t, OshRef r, OshError *err)
+add_value (OshTrainer *t, OshRef r, bool feature, OshError *err)
 {
   const OshNode *n = &t->g->nodes[r.node];
   const OshShape *s = n->shapes ? &n->shapes[r.index] : NULL;
@@ -77,10 +80,10 @@ add_value (OshTrainer *t, OshRef r, OshError *err)
       v->shape.dim[d - 1] = s->dim[d];
       v->numel *= s->dim[d];
     }
-  v->x = malloc ((size_t) (t->max_batch * v->numel) * sizeof (float));
+  v->x = feature ? NULL : malloc ((size_t) (t->max_batch * v->numel) * sizeof (float));
   v->dx = malloc ((size_t) (t->max_batch * v->numel) * sizeof (float));
   t->refs[t->n_vals++] = r;
-  return v->x && v->dx ? true : osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  return (v->x || feature) && v->dx ? true : osh_fail (err, OSH_ERR_NOMEM, "out of memory");
 }
 
 static bool
@@ -125,14 +128,16 @@ collect (OshTrainer *t, int node, const char *const *cut, int n_cut, char *state
             return osh_fail (err, OSH_ERR_UNSUPPORTED,
                              "the features of layer '%s' come from a second call or output",
                              t->g->layers[src->layer].name);
-          if (!add_value (t, r, err))
+          if (!add_value (t, r, true, err))
             return false;
+          t->feature_val[t->n_features] = t->n_vals - 1;
+          t->feature_dx[t->n_features] = t->vals[t->n_vals - 1].dx;
           t->feature_paths[t->n_features++] = osh_graph_layer_path (t->g, src->layer);
         }
       else if (!collect (t, r.node, cut, n_cut, state, err))
         return false;
     }
-  if (!add_value (t, (OshRef){ node, 0 }, err))
+  if (!add_value (t, (OshRef){ node, 0 }, false, err))
     return false;
   OshGradLayer *gl = &t->layers[t->n_layers++];
   gl->layer = n->layer;
@@ -239,6 +244,8 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
   t->vals = calloc (cap, sizeof *t->vals);
   t->refs = calloc (cap, sizeof *t->refs);
   t->feature_paths = calloc (cap, sizeof *t->feature_paths);
+  t->feature_val = calloc (cap, sizeof *t->feature_val);
+  t->feature_dx = calloc (cap, sizeof *t->feature_dx);
   t->layers = calloc ((size_t) g->n_nodes, sizeof *t->layers);
   t->params = calloc ((size_t) g->n_nodes * 4 + 1, sizeof *t->params);
   t->n_outs = n_outputs;
@@ -246,8 +253,8 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
   t->loss = calloc ((size_t) n_outputs, sizeof *t->loss);
   t->weight = calloc ((size_t) n_outputs, sizeof *t->weight);
   t->dout = calloc ((size_t) n_outputs, sizeof *t->dout);
-  bool ok = t->vals && t->refs && t->feature_paths && t->layers && t->params && t->outs && t->loss
-            && t->weight && t->dout;
+  bool ok = t->vals && t->refs && t->feature_paths && t->feature_val && t->feature_dx && t->layers
+            && t->params && t->outs && t->loss && t->weight && t->dout;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   for (int k = 0; ok && k < n_outputs; k++)
@@ -308,6 +315,11 @@ osh_trainer_free (OshTrainer *t)
 {
   if (!t)
     return;
+  for (int f = 0; f < t->n_features; f++)
+    {
+      t->vals[t->feature_val[f]].x = NULL; /* the caller's */
+      t->vals[t->feature_val[f]].dx = t->feature_dx[f];
+    }
   for (int i = 0; i < t->n_vals; i++)
     free (t->vals[i].x), free (t->vals[i].dx);
   for (int i = 0; i < t->n_features; i++)
@@ -320,6 +332,8 @@ osh_trainer_free (OshTrainer *t)
   free (t->vals);
   free (t->refs);
   free (t->feature_paths);
+  free (t->feature_val);
+  free (t->feature_dx);
   free (t->layers);
   free (t->params);
   for (int k = 0; t->dout && k < t->n_outs; k++)
@@ -344,7 +358,7 @@ osh_trainer_feature_path (const OshTrainer *t, int f)
 int64_t
 osh_trainer_feature_numel (const OshTrainer *t, int f)
 {
-  return t->vals[f].numel;
+  return t->vals[t->feature_val[f]].numel;
 }
 const OshShape *
 osh_trainer_output_shape (const OshTrainer *t)
@@ -419,8 +433,9 @@ forward (OshTrainer *t, const float *const *features, int64_t batch, bool traini
 {
   /* Set each time: a plan run in between (feature extraction) sets its own count. */
   openblas_set_num_threads (t->opt.threads > 0 ? t->opt.threads : 1);
+  /* The features are read where they are (no kernel writes an input's x): no copy. */
   for (int f = 0; f < t->n_features; f++)
-    memcpy (t->vals[f].x, features[f], (size_t) (batch * t->vals[f].numel) * sizeof (float));
+    t->vals[t->feature_val[f]].x = (float *) features[f];
   for (int i = 0; i < t->n_layers; i++)
     osh_grad_forward (&t->layers[i], t->vals, batch, training, &t->scr);
 }
@@ -430,12 +445,11 @@ forward (OshTrainer *t, const float *const *features, int64_t batch, bool traini
 static void
 backward (OshTrainer *t, const float *const *dout, int64_t batch, bool training, bool feature_grads)
 {
-  float *kept[OSH_GRAD_MAX_INPUTS * 4] = { 0 };
+  for (int f = 0; f < t->n_features; f++) /* the kernels skip a NULL gradient */
+    t->vals[t->feature_val[f]].dx = feature_grads ? t->feature_dx[f] : NULL;
   for (int i = 0; i < t->n_vals; i++)
-    if (i >= t->n_features || feature_grads)
+    if (t->vals[i].dx)
       memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
-    else if (i < (int) (sizeof kept / sizeof *kept))
-      kept[i] = t->vals[i].dx, t->vals[i].dx = NULL; /* the kernels skip a NULL gradient */
   for (int k = 0; k < t->n_outs; k++)
     {
       OshGradValue *out = &t->vals[t->outs[k]];
@@ -443,9 +457,8 @@ backward (OshTrainer *t, const float *const *dout, int64_t batch, bool training,
     }
   for (int i = t->n_layers - 1; i >= 0; i--)
     osh_grad_backward (&t->layers[i], t->vals, batch, training, &t->scr);
-  for (int i = 0; !feature_grads && i < t->n_features; i++)
-    if (i < (int) (sizeof kept / sizeof *kept))
-      t->vals[i].dx = kept[i];
+  for (int f = 0; f < t->n_features; f++)
+    t->vals[t->feature_val[f]].dx = t->feature_dx[f];
 }
 
 bool
@@ -468,7 +481,7 @@ osh_trainer_output (const OshTrainer *t)
 const float *
 osh_trainer_feature_grad (const OshTrainer *t, int f)
 {
-  return t->vals[f].dx;
+  return t->vals[t->feature_val[f]].dx;
 }
 const float *
 osh_trainer_weight_grad (const OshTrainer *t, const char *path, int w)
