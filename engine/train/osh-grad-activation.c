@@ -145,13 +145,16 @@ osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float 
 
 void
 osh_grad_activate_backward_add (OshActKind act, float alpha, float cap, const float *x,
-                                const float *y, float *dy, float *dx, int64_t n, int64_t last)
+                                const float *y, float *dy, float *dx, int64_t n, int64_t last,
+                                bool store)
 {
-  if (act == OSH_ACT_RELU) /* one pass, dy left as it is */
+  if (store)
+    osh_grad_activate_backward (act, alpha, cap, x, y, dy, dx, n, last);
+  else if (act == OSH_ACT_RELU) /* one pass, dy left as it is */
+    relu_backward (alpha, cap, x, dy, dx, n, true);
+  else
     {
-      relu_backward (alpha, cap, x, dy, dx, n, true);
-      return;
+      osh_grad_activate_backward (act, alpha, cap, x, y, dy, dy, n, last);
+      osh_vec_add (dx, dy, n);
     }
-  osh_grad_activate_backward (act, alpha, cap, x, y, dy, dy, n, last);
-  osh_vec_add (dx, dy, n);
 }

@@ -267,6 +267,14 @@ osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t 
   return unsupported (l, "this layer class", err);
 }
 
+bool
+osh_grad_stores_fresh (const OshGradLayer *gl)
+{
+  return gl->kind == OSH_GRAD_BN || gl->kind == OSH_GRAD_ACT
+         || ((gl->kind == OSH_GRAD_CONV || gl->kind == OSH_GRAD_DENSE)
+             && osh_grad_conv_is_pointwise (gl));
+}
+
 void
 osh_grad_layer_clear (OshGradLayer *gl)
 {
@@ -432,11 +440,17 @@ bn_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training)
         float *dx = in->dx + r * C;
         int64_t c = 0;
         for (; c + OSH_VW <= C; c += OSH_VW)
-          OSH_VREF (dx + c) += OSH_VLOAD (k + c)
-                               * (OSH_VLOAD (dyr + c) - OSH_VLOAD (mdy + c)
-                                  - OSH_VLOAD (xr + c) * OSH_VLOAD (mdyx + c));
+          {
+            OshVec d = OSH_VLOAD (k + c)
+                       * (OSH_VLOAD (dyr + c) - OSH_VLOAD (mdy + c)
+                          - OSH_VLOAD (xr + c) * OSH_VLOAD (mdyx + c));
+            OSH_VREF (dx + c) = in->fresh ? d : OSH_VLOAD (dx + c) + d;
+          }
         for (; c < C; c++)
-          dx[c] += k[c] * (dyr[c] - mdy[c] - xr[c] * mdyx[c]);
+          {
+            float d = k[c] * (dyr[c] - mdy[c] - xr[c] * mdyx[c]);
+            dx[c] = in->fresh ? d : dx[c] + d;
+          }
       }
   free (sdy);
   free (k);
@@ -664,11 +678,15 @@ osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool tra
     {
     case OSH_GRAD_CONV:
     case OSH_GRAD_DENSE: osh_grad_conv_backward (gl, vals, batch, scr); break;
-    case OSH_GRAD_BN: bn_backward (gl, vals, batch, training); break;
+    case OSH_GRAD_BN:
+      bn_backward (gl, vals, batch, training);
+      in->fresh = false;
+      break;
     case OSH_GRAD_ACT:
       if (in->dx)
         osh_grad_activate_backward_add (gl->act, gl->alpha, gl->cap, in->x, out->x, out->dx, in->dx,
-                                        n, out->shape.dim[out->shape.rank - 1]);
+                                        n, out->shape.dim[out->shape.rank - 1], in->fresh);
+      in->fresh = false;
       break;
     case OSH_GRAD_GAP:
       {

@@ -23,6 +23,10 @@ struct OshTrainer
   int *feature_val;   /* feature f is value feature_val[f] */
   float **feature_dx; /* its gradient's memory, taken away while training needs none */
   int n_features;
+  /* Each value's one consumer, a layer index (-1: none, -2: several), and whether it is an
+   * output (its gradient is the loss's, copied in): which gradients need zeroing first. */
+  int *consumer;
+  bool *is_out;
   OshGradLayer *layers; /* in running order */
   int n_layers;
   /* The trained outputs: their values, losses, weights, loss gradients. */
@@ -272,10 +276,23 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
       ok = ok && collect (t, o.node, cut, n_cut, state, err);
     }
   ok = ok && add_params (t, err);
+  t->consumer = ok ? malloc ((size_t) t->n_vals * sizeof *t->consumer) : NULL;
+  t->is_out = ok ? calloc ((size_t) t->n_vals, sizeof *t->is_out) : NULL;
+  if (ok && (!t->consumer || !t->is_out))
+    ok = osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  for (int i = 0; ok && i < t->n_vals; i++)
+    t->consumer[i] = -1;
+  for (int l = 0; ok && l < t->n_layers; l++)
+    for (int i = 0; i < t->layers[l].n_in; i++)
+      {
+        int *c = &t->consumer[t->layers[l].in[i]];
+        *c = *c == -1 ? l : -2;
+      }
   free (state);
   for (int k = 0; ok && k < n_outputs; k++)
     {
       t->outs[k] = value_of (t, g->outputs[outputs[k]]);
+      t->is_out[t->outs[k]] = true;
       t->loss[k] = resolve_loss (t, k);
       t->weight[k] = 1.0;
       t->dout[k] = malloc ((size_t) (t->max_batch * t->vals[t->outs[k]].numel) * sizeof (float));
@@ -334,6 +351,8 @@ osh_trainer_free (OshTrainer *t)
   free (t->feature_paths);
   free (t->feature_val);
   free (t->feature_dx);
+  free (t->consumer);
+  free (t->is_out);
   free (t->layers);
   free (t->params);
   for (int k = 0; t->dout && k < t->n_outs; k++)
@@ -448,8 +467,14 @@ backward (OshTrainer *t, const float *const *dout, int64_t batch, bool training,
   for (int f = 0; f < t->n_features; f++) /* the kernels skip a NULL gradient */
     t->vals[t->feature_val[f]].dx = feature_grads ? t->feature_dx[f] : NULL;
   for (int i = 0; i < t->n_vals; i++)
-    if (t->vals[i].dx)
-      memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
+    {
+      /* A gradient written whole before anything adds to it needs no zeroing: an output's
+       * (copied from the loss below), or one whose only consumer stores into it. */
+      int c = t->consumer[i];
+      t->vals[i].fresh = !t->is_out[i] && c >= 0 && osh_grad_stores_fresh (&t->layers[c]);
+      if (t->vals[i].dx && !t->is_out[i] && !t->vals[i].fresh)
+        memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
+    }
   for (int k = 0; k < t->n_outs; k++)
     {
       OshGradValue *out = &t->vals[t->outs[k]];
