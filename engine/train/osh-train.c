@@ -20,9 +20,13 @@ struct OshTrainer
   int n_vals;
   OshRef *refs; /* what each value is in the graph */
   char **feature_paths;
-  int *feature_val;   /* feature f is value feature_val[f] */
-  float **feature_dx; /* its gradient's memory, taken away while training needs none */
+  int *feature_val; /* feature f is value feature_val[f] */
   int n_features;
+  /* Each value's gradient memory, and whether training needs that gradient: only a value
+   * with a trained weight at or below it does (not the features, nor what a frozen layer
+   * makes of them), so the others are NULL while training, which the kernels skip. */
+  float **own_dx;
+  bool *needs_grad;
   /* Each value's one consumer, a layer index (-1: none, -2: several), and whether it is an
    * output (its gradient is the loss's, copied in): which gradients need zeroing first. */
   int *consumer;
@@ -135,7 +139,6 @@ collect (OshTrainer *t, int node, const char *const *cut, int n_cut, char *state
           if (!add_value (t, r, true, err))
             return false;
           t->feature_val[t->n_features] = t->n_vals - 1;
-          t->feature_dx[t->n_features] = t->vals[t->n_vals - 1].dx;
           t->feature_paths[t->n_features++] = osh_graph_layer_path (t->g, src->layer);
         }
       else if (!collect (t, r.node, cut, n_cut, state, err))
@@ -249,7 +252,8 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
   t->refs = calloc (cap, sizeof *t->refs);
   t->feature_paths = calloc (cap, sizeof *t->feature_paths);
   t->feature_val = calloc (cap, sizeof *t->feature_val);
-  t->feature_dx = calloc (cap, sizeof *t->feature_dx);
+  t->own_dx = calloc (cap, sizeof *t->own_dx);
+  t->needs_grad = calloc (cap, sizeof *t->needs_grad);
   t->layers = calloc ((size_t) g->n_nodes, sizeof *t->layers);
   t->params = calloc ((size_t) g->n_nodes * 4 + 1, sizeof *t->params);
   t->n_outs = n_outputs;
@@ -257,8 +261,8 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
   t->loss = calloc ((size_t) n_outputs, sizeof *t->loss);
   t->weight = calloc ((size_t) n_outputs, sizeof *t->weight);
   t->dout = calloc ((size_t) n_outputs, sizeof *t->dout);
-  bool ok = t->vals && t->refs && t->feature_paths && t->feature_val && t->feature_dx && t->layers
-            && t->params && t->outs && t->loss && t->weight && t->dout;
+  bool ok = t->vals && t->refs && t->feature_paths && t->feature_val && t->own_dx && t->needs_grad
+            && t->layers && t->params && t->outs && t->loss && t->weight && t->dout;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   for (int k = 0; ok && k < n_outputs; k++)
@@ -283,11 +287,21 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
   for (int i = 0; ok && i < t->n_vals; i++)
     t->consumer[i] = -1;
   for (int l = 0; ok && l < t->n_layers; l++)
-    for (int i = 0; i < t->layers[l].n_in; i++)
-      {
-        int *c = &t->consumer[t->layers[l].in[i]];
-        *c = *c == -1 ? l : -2;
-      }
+    {
+      const OshGradLayer *gl = &t->layers[l];
+      bool needs = false;
+      for (int w = 0; w < 4; w++)
+        needs = needs || gl->wt[w].g;
+      for (int i = 0; i < gl->n_in; i++)
+        {
+          int *c = &t->consumer[gl->in[i]];
+          *c = *c == -1 ? l : -2;
+          needs = needs || t->needs_grad[gl->in[i]];
+        }
+      t->needs_grad[gl->out] = needs; /* layers run after their inputs' */
+    }
+  for (int i = 0; ok && i < t->n_vals; i++)
+    t->own_dx[i] = t->vals[i].dx;
   free (state);
   for (int k = 0; ok && k < n_outputs; k++)
     {
@@ -333,10 +347,7 @@ osh_trainer_free (OshTrainer *t)
   if (!t)
     return;
   for (int f = 0; f < t->n_features; f++)
-    {
-      t->vals[t->feature_val[f]].x = NULL; /* the caller's */
-      t->vals[t->feature_val[f]].dx = t->feature_dx[f];
-    }
+    t->vals[t->feature_val[f]].x = NULL; /* the caller's */
   for (int i = 0; i < t->n_vals; i++)
     free (t->vals[i].x), free (t->vals[i].dx);
   for (int i = 0; i < t->n_features; i++)
@@ -350,7 +361,8 @@ osh_trainer_free (OshTrainer *t)
   free (t->refs);
   free (t->feature_paths);
   free (t->feature_val);
-  free (t->feature_dx);
+  free (t->own_dx);
+  free (t->needs_grad);
   free (t->consumer);
   free (t->is_out);
   free (t->layers);
@@ -459,13 +471,16 @@ forward (OshTrainer *t, const float *const *features, int64_t batch, bool traini
     osh_grad_forward (&t->layers[i], t->vals, batch, training, &t->scr);
 }
 
-/* `feature_grads` false: the features' gradients are not computed (training needs none, and
- * the first convolution's dcols product is as large as its forward). */
+/* `feature_grads` false: only the gradients training needs are computed (not the features':
+ * the first convolution's dcols product would be as large as its forward). */
 static void
 backward (OshTrainer *t, const float *const *dout, int64_t batch, bool training, bool feature_grads)
 {
-  for (int f = 0; f < t->n_features; f++) /* the kernels skip a NULL gradient */
-    t->vals[t->feature_val[f]].dx = feature_grads ? t->feature_dx[f] : NULL;
+  for (int i = 0; i < t->n_vals; i++)
+    {
+      bool keep = feature_grads || t->needs_grad[i] || t->is_out[i];
+      t->vals[i].dx = keep ? t->own_dx[i] : NULL; /* the kernels skip a NULL gradient */
+    }
   for (int i = 0; i < t->n_vals; i++)
     {
       /* A gradient written whole before anything adds to it needs no zeroing: an output's
@@ -481,9 +496,10 @@ backward (OshTrainer *t, const float *const *dout, int64_t batch, bool training,
       memcpy (out->dx, dout[k], (size_t) (batch * out->numel) * sizeof (float));
     }
   for (int i = t->n_layers - 1; i >= 0; i--)
-    osh_grad_backward (&t->layers[i], t->vals, batch, training, &t->scr);
-  for (int f = 0; f < t->n_features; f++)
-    t->vals[t->feature_val[f]].dx = t->feature_dx[f];
+    if (t->vals[t->layers[i].out].dx) /* else nothing at or below it is trained */
+      osh_grad_backward (&t->layers[i], t->vals, batch, training, &t->scr);
+  for (int i = 0; i < t->n_vals; i++)
+    t->vals[i].dx = t->own_dx[i];
 }
 
 bool

@@ -479,6 +479,11 @@ def cases():
     wide_seg = [conv("c", ["input"], 20, 32, k=3), bn("b", ["c"], 32),
                 plain("r", "Activation", ["b"], activation="relu"), conv("o", ["r"], 32, 1, k=1)]
     traj("wide_seg_adam", wide_seg, "bce", {"kind": "adam", "lr": 0.01}, (6, 6, 20), (6, 6, 1))
+    # A frozen layer between the features and the trained ones: no gradient flows into it.
+    frozen_first = [bn("f", ["input"], 4, trainable=False)] + seg()
+    frozen_first[1]["inputs"] = ["f"]
+    traj("frozen_bn_first_seg_sgd", frozen_first, "bce", {"kind": "sgd", "lr": 0.1}, (5, 5, 4),
+         (5, 5, 1))
     RNG = main_rng
     return out
 
