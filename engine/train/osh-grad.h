@@ -101,6 +101,10 @@ void osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool
 void osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training,
                         OshGradScratch *scr);
 
+/* BatchNormalization (osh-grad-norm.c); `training` uses the batch's statistics unless frozen. */
+void osh_grad_bn_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training);
+void osh_grad_bn_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training);
+
 /* Conv2D and Dense (osh-grad-conv.c). Pointwise: Dense, or a 1×1 convolution at stride 1 with
  * no padding (one product over the whole batch, no im2col). */
 bool osh_grad_conv_is_pointwise (const OshGradLayer *gl);
