@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "osh-grad.h"
+#include "osh-vec.h"
 
 bool
 osh_grad_parse_activation (const char *name, OshActKind *act, float *alpha, float *cap)
@@ -49,18 +50,8 @@ osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float
       if (y != x)
         memcpy (y, x, (size_t) n * sizeof *y);
       break;
-    case OSH_ACT_RELU:
-      if (alpha == 0.0f && cap <= 0.0f)
-        /* The common case, in a loop the compiler vectorises (fmaxf was a libm call per
-         * element here; the same result, NaN included: 0). */
-        for (int64_t i = 0; i < n; i++)
-          y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-      else
-        for (int64_t i = 0; i < n; i++)
-          {
-            float v = x[i] > 0 ? x[i] : alpha * x[i];
-            y[i] = cap > 0 && v > cap ? cap : v;
-          }
+    case OSH_ACT_RELU: /* branch-free: a scalar loop mispredicts about every other sign */
+      osh_vec_relu (y, x, n, cap > 0.0f ? cap : INFINITY, 0.0f, alpha);
       break;
     case OSH_ACT_SIGMOID:
       for (int64_t i = 0; i < n; i++)
@@ -90,6 +81,29 @@ osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, float
     }
 }
 
+/* dx = dy · slope (or dx += it with `add`): slope 1 above 0, alpha below, 0 from the cap on. */
+static void
+relu_backward (float alpha, float cap, const float *x, const float *dy, float *dx, int64_t n,
+               bool add)
+{
+  float top = cap > 0.0f ? cap : INFINITY;
+  const OshVec vtop = osh_simd_splat (top), valpha = osh_simd_splat (alpha);
+  const OshVec one = osh_simd_splat (1.0f), zero = { 0 };
+  int64_t i = 0;
+  for (; i + OSH_VW <= n; i += OSH_VW)
+    {
+      OshVec v = OSH_VLOAD (x + i);
+      OshVec slope = osh_simd_select (v >= vtop, zero, osh_simd_select (v > zero, one, valpha));
+      OshVec d = OSH_VLOAD (dy + i) * slope;
+      OSH_VREF (dx + i) = add ? OSH_VLOAD (dx + i) + d : d;
+    }
+  for (; i < n; i++)
+    {
+      float slope = x[i] >= top ? 0.0f : x[i] > 0 ? 1.0f : alpha;
+      dx[i] = add ? dx[i] + dy[i] * slope : dy[i] * slope;
+    }
+}
+
 void
 osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float *x, const float *y,
                             const float *dy, float *dx, int64_t n, int64_t last)
@@ -100,15 +114,7 @@ osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float 
       if (dx != dy)
         memcpy (dx, dy, (size_t) n * sizeof *dx);
       break;
-    case OSH_ACT_RELU:
-      for (int64_t i = 0; i < n; i++)
-        {
-          float slope = x[i] > 0 ? 1.0f : alpha;
-          if (cap > 0 && x[i] >= cap)
-            slope = 0.0f;
-          dx[i] = dy[i] * slope;
-        }
-      break;
+    case OSH_ACT_RELU: relu_backward (alpha, cap, x, dy, dx, n, false); break;
     case OSH_ACT_SIGMOID:
       for (int64_t i = 0; i < n; i++)
         dx[i] = dy[i] * y[i] * (1.0f - y[i]);
@@ -134,5 +140,21 @@ osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float 
             dx[r + j] = y[r + j] * (float) (dy[r + j] - dot);
         }
       break;
+    }
+}
+
+void
+osh_grad_activate_backward_add (OshActKind act, float alpha, float cap, const float *x,
+                                const float *y, float *dy, float *dx, int64_t n, int64_t last,
+                                bool store)
+{
+  if (store)
+    osh_grad_activate_backward (act, alpha, cap, x, y, dy, dx, n, last);
+  else if (act == OSH_ACT_RELU) /* one pass, dy left as it is */
+    relu_backward (alpha, cap, x, dy, dx, n, true);
+  else
+    {
+      osh_grad_activate_backward (act, alpha, cap, x, y, dy, dy, n, last);
+      osh_vec_add (dx, dy, n);
     }
 }

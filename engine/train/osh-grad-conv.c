@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "osh-grad.h"
+#include "osh-vec.h"
 
 static void
 im2col (const OshGradLayer *gl, const float *x, int H, int W, int C, int OH, int OW, float *cols)
@@ -63,8 +64,8 @@ col2im_add (const OshGradLayer *gl, const float *dcols, int H, int W, int C, int
       }
 }
 
-static bool
-conv_is_pointwise (const OshGradLayer *gl)
+bool
+osh_grad_conv_is_pointwise (const OshGradLayer *gl)
 {
   return gl->kind == OSH_GRAD_DENSE
          || (gl->kh == 1 && gl->kw == 1 && gl->sh == 1 && gl->sw == 1 && gl->pt == 0
@@ -93,7 +94,7 @@ osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch)
   conv_sizes (in, out, &H, &W, &C, &OH, &OW, &N);
   float *y = gl->act != OSH_ACT_LINEAR ? gl->pre : out->x;
   const float *kernel = gl->wt[0].w, *bias = gl->wt[1].w;
-  if (conv_is_pointwise (gl))
+  if (osh_grad_conv_is_pointwise (gl))
     {
       int64_t rows = batch * in->numel / C;
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) rows, N, C, 1.0f, in->x, C,
@@ -111,8 +112,7 @@ osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch)
   int64_t total = batch * out->numel;
   if (bias)
     for (int64_t i = 0; i < total; i += N)
-      for (int n = 0; n < N; n++)
-        y[i + n] += bias[n];
+      osh_vec_add (y + i, bias, N);
   if (gl->act != OSH_ACT_LINEAR)
     osh_grad_activate (gl->act, gl->alpha, gl->cap, y, out->x, total, N);
 }
@@ -133,10 +133,9 @@ osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, Osh
     {
       memset (dbias, 0, (size_t) N * sizeof *dbias);
       for (int64_t i = 0; i < total; i += N)
-        for (int n = 0; n < N; n++)
-          dbias[n] += dy[i + n];
+        osh_vec_add (dbias, dy + i, N);
     }
-  if (conv_is_pointwise (gl))
+  if (osh_grad_conv_is_pointwise (gl))
     {
       int64_t rows = batch * in->numel / C;
       if (dkernel)
@@ -144,7 +143,8 @@ osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, Osh
                      N, 0.0f, dkernel, N);
       if (in->dx)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) rows, C, N, 1.0f, dy, N, kernel,
-                     N, 1.0f, in->dx, C);
+                     N, in->fresh ? 0.0f : 1.0f, in->dx, C);
+      in->fresh = false;
       return;
     }
   int64_t P = (int64_t) OH * OW, K = (int64_t) gl->kh * gl->kw * C;

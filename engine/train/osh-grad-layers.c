@@ -1,5 +1,6 @@
 /* The head layers read from the graph, and their forward and backward kernels (Conv2D and
- * Dense are in osh-grad-conv.c, activations in osh-grad-activation.c). Formulas are the textbook ones; the comments say where Keras
+ * Dense are in osh-grad-conv.c, BatchNormalization in osh-grad-norm.c, activations in
+ * osh-grad-activation.c). Formulas are the textbook ones; the comments say where Keras
  * makes a choice (padding, batch statistics, averaging over valid cells). */
 #include <math.h>
 #include <stdlib.h>
@@ -266,6 +267,14 @@ osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t 
   return unsupported (l, "this layer class", err);
 }
 
+bool
+osh_grad_stores_fresh (const OshGradLayer *gl)
+{
+  return gl->kind == OSH_GRAD_BN || gl->kind == OSH_GRAD_ACT
+         || ((gl->kind == OSH_GRAD_CONV || gl->kind == OSH_GRAD_DENSE)
+             && osh_grad_conv_is_pointwise (gl));
+}
+
 void
 osh_grad_layer_clear (OshGradLayer *gl)
 {
@@ -275,99 +284,6 @@ osh_grad_layer_clear (OshGradLayer *gl)
   free (gl->aux);
   free (gl->mean);
   free (gl->inv_std);
-}
-
-/* ---------------------------------------------------------------- BatchNormalization */
-
-/* Rows (examples × pixels) outer, channels inner: the data's own order, so each pass streams
- * through memory once; per-channel sums in double. */
-static void
-bn_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training)
-{
-  OshGradValue *in = &vals[gl->in[0]], *out = &vals[gl->out];
-  int64_t C = in->shape.dim[in->shape.rank - 1], rows = batch * in->numel / C;
-  const float *gamma = gl->wt[0].w, *beta = gl->wt[1].w, *x = in->x;
-  float *mm = gl->wt[2].w, *mv = gl->wt[3].w;
-  if (training && !gl->frozen)
-    {
-      double *sum = calloc ((size_t) (2 * C), sizeof *sum), *sq = sum + C;
-      if (!sum)
-        return;
-      for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < C; c++)
-          sum[c] += x[r * C + c];
-      for (int64_t c = 0; c < C; c++)
-        sum[c] /= (double) rows;
-      for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < C; c++)
-          {
-            double d = x[r * C + c] - sum[c];
-            sq[c] += d * d;
-          }
-      for (int64_t c = 0; c < C; c++)
-        {
-          double var = sq[c] / (double) rows; /* biased, as Keras 3 uses for both */
-          mm[c] = (float) (mm[c] * gl->momentum + sum[c] * (1.0 - gl->momentum));
-          mv[c] = (float) (mv[c] * gl->momentum + var * (1.0 - gl->momentum));
-          gl->mean[c] = (float) sum[c];
-          gl->inv_std[c] = (float) (1.0 / sqrt (var + gl->eps));
-        }
-      free (sum);
-    }
-  else
-    for (int64_t c = 0; c < C; c++)
-      {
-        gl->mean[c] = mm[c];
-        gl->inv_std[c] = (float) (1.0 / sqrt ((double) mv[c] + gl->eps));
-      }
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++)
-      {
-        float xh = (x[r * C + c] - gl->mean[c]) * gl->inv_std[c];
-        gl->aux[r * C + c] = xh;
-        out->x[r * C + c] = xh * (gamma ? gamma[c] : 1.0f) + (beta ? beta[c] : 0.0f);
-      }
-}
-
-static void
-bn_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training)
-{
-  OshGradValue *in = &vals[gl->in[0]], *out = &vals[gl->out];
-  int64_t C = in->shape.dim[in->shape.rank - 1], rows = batch * in->numel / C;
-  const float *gamma = gl->wt[0].w, *dy = out->dx, *xh = gl->aux;
-  bool batch_stats = training && !gl->frozen;
-  double *sdy = calloc ((size_t) (2 * C), sizeof *sdy), *sdyx = sdy + C;
-  float *k = malloc ((size_t) (3 * C) * sizeof *k), *mdy = k + C, *mdyx = k + 2 * C;
-  if (!sdy || !k)
-    {
-      free (sdy);
-      free (k);
-      return;
-    }
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++)
-      {
-        sdy[c] += dy[r * C + c];
-        sdyx[c] += (double) dy[r * C + c] * xh[r * C + c];
-      }
-  for (int64_t c = 0; c < C; c++)
-    {
-      if (gl->wt[0].g)
-        gl->wt[0].g[c] = (float) sdyx[c];
-      if (gl->wt[1].g)
-        gl->wt[1].g[c] = (float) sdy[c];
-      k[c] = (gamma ? gamma[c] : 1.0f) * gl->inv_std[c];
-      /* With batch statistics the mean and variance depend on x too:
-       * dx = k·(dy − mean(dy) − x̂·mean(dy·x̂)); with moving ones dx = k·dy. */
-      mdy[c] = batch_stats ? (float) (sdy[c] / (double) rows) : 0.0f;
-      mdyx[c] = batch_stats ? (float) (sdyx[c] / (double) rows) : 0.0f;
-    }
-  if (in->dx)
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++)
-        in->dx[r * C + c] += k[c] * (dy[r * C + c] - mdy[c] - xh[r * C + c] * mdyx[c]);
-  free (sdy);
-  free (k);
 }
 
 /* ---------------------------------------------------------------- pooling, resizing */
@@ -540,7 +456,7 @@ osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool trai
     {
     case OSH_GRAD_CONV:
     case OSH_GRAD_DENSE: osh_grad_conv_forward (gl, vals, batch); break;
-    case OSH_GRAD_BN: bn_forward (gl, vals, batch, training); break;
+    case OSH_GRAD_BN: osh_grad_bn_forward (gl, vals, batch, training); break;
     case OSH_GRAD_ACT:
       osh_grad_activate (gl->act, gl->alpha, gl->cap, in->x, out->x, n,
                          out->shape.dim[out->shape.rank - 1]);
@@ -592,12 +508,15 @@ osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool tra
     {
     case OSH_GRAD_CONV:
     case OSH_GRAD_DENSE: osh_grad_conv_backward (gl, vals, batch, scr); break;
-    case OSH_GRAD_BN: bn_backward (gl, vals, batch, training); break;
+    case OSH_GRAD_BN:
+      osh_grad_bn_backward (gl, vals, batch, training);
+      in->fresh = false;
+      break;
     case OSH_GRAD_ACT:
-      osh_grad_activate_backward (gl->act, gl->alpha, gl->cap, in->x, out->x, out->dx, out->dx, n,
-                                  out->shape.dim[out->shape.rank - 1]);
-      for (int64_t j = 0; in->dx && j < n; j++)
-        in->dx[j] += out->dx[j];
+      if (in->dx)
+        osh_grad_activate_backward_add (gl->act, gl->alpha, gl->cap, in->x, out->x, out->dx, in->dx,
+                                        n, out->shape.dim[out->shape.rank - 1], in->fresh);
+      in->fresh = false;
       break;
     case OSH_GRAD_GAP:
       {

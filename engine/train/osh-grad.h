@@ -19,6 +19,9 @@ typedef struct
   int64_t numel;  /* per example */
   float *x;       /* max_batch × numel */
   float *dx;
+  /* dx holds nothing yet and its one consumer, a kernel that can (osh_grad_stores_fresh),
+   * stores into it instead of adding: no zeroing pass first. */
+  bool fresh;
 } OshGradValue;
 
 typedef enum
@@ -90,13 +93,21 @@ typedef struct
 bool osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t max_batch,
                           OshGradScratch *scr, OshError *err);
 void osh_grad_layer_clear (OshGradLayer *gl);
+/* Whether gl's backward stores into a `fresh` input gradient (else it must be zeroed). */
+bool osh_grad_stores_fresh (const OshGradLayer *gl);
 
 void osh_grad_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training,
                        OshGradScratch *scr);
 void osh_grad_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training,
                         OshGradScratch *scr);
 
-/* Conv2D and Dense (osh-grad-conv.c). */
+/* BatchNormalization (osh-grad-norm.c); `training` uses the batch's statistics unless frozen. */
+void osh_grad_bn_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training);
+void osh_grad_bn_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, bool training);
+
+/* Conv2D and Dense (osh-grad-conv.c). Pointwise: Dense, or a 1×1 convolution at stride 1 with
+ * no padding (one product over the whole batch, no im2col). */
+bool osh_grad_conv_is_pointwise (const OshGradLayer *gl);
 void osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch);
 void osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
                              OshGradScratch *scr);
@@ -107,6 +118,11 @@ void osh_grad_activate (OshActKind act, float alpha, float cap, const float *x, 
 void osh_grad_activate_backward (OshActKind act, float alpha, float cap, const float *x,
                                  const float *y, const float *dy, float *dx, int64_t n,
                                  int64_t last);
+/* dx += dy · act'(x) (dx = with `store`), dy not needed afterwards (it may be used as scratch);
+ * dx, dy distinct. */
+void osh_grad_activate_backward_add (OshActKind act, float alpha, float cap, const float *x,
+                                     const float *y, float *dy, float *dx, int64_t n, int64_t last,
+                                     bool store);
 bool osh_grad_parse_activation (const char *name, OshActKind *act, float *alpha, float *cap);
 
 /* A trained weight with its gradient and the optimizer's slots (osh-train-optim.c). */

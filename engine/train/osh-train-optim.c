@@ -2,8 +2,12 @@
  * then SGD's or Adam's update at the learning rate the schedule gives for this step
  * (osh-train.h has the formulas). */
 #include <math.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "osh-grad.h"
+#include "osh-simd.h"
 
 static double
 base_rate (const OshTrainOptions *o)
@@ -100,6 +104,27 @@ clip (const OshTrainOptions *o, OshTrainParam *params, int n)
     }
 }
 
+/* Adam's update of OSH_VW weights from j: the scalar loop's operations lane by lane (square
+ * root and division are correctly rounded either way, so the numbers are the same), four at a
+ * time where SSE has the square root; the scalar sqrtf is most of a step's cost otherwise. */
+static void
+adam_lanes (OshTrainParam *p, int64_t j, float alpha, float eps, float c1, float c2)
+{
+  OshVec g = OSH_VLOAD (p->g + j), m = OSH_VLOAD (p->m + j), v = OSH_VLOAD (p->v + j);
+  m += (g - m) * c1;
+  v += (g * g - v) * c2;
+#if defined(__SSE__) && OSH_VW == 4
+  OshVec root = (OshVec) _mm_sqrt_ps ((__m128) v);
+#else
+  OshVec root;
+  for (int l = 0; l < OSH_VW; l++)
+    root[l] = sqrtf (v[l]);
+#endif
+  OSH_VREF (p->m + j) = m;
+  OSH_VREF (p->v + j) = v;
+  OSH_VREF (p->w + j) = OSH_VLOAD (p->w + j) - alpha * m / (root + eps);
+}
+
 void
 osh_train_optimizer_step (const OshTrainOptions *o, OshTrainParam *params, int n_params,
                           int64_t step)
@@ -143,7 +168,10 @@ osh_train_optimizer_step (const OshTrainOptions *o, OshTrainParam *params, int n
   for (int i = 0; i < n_params; i++)
     {
       OshTrainParam *p = &params[i];
-      for (int64_t j = 0; j < p->n; j++)
+      int64_t j = 0;
+      for (; j + OSH_VW <= p->n; j += OSH_VW)
+        adam_lanes (p, j, alpha, eps, c1, c2);
+      for (; j < p->n; j++)
         {
           float g = p->g[j];
           p->m[j] += (g - p->m[j]) * c1;

@@ -16,11 +16,21 @@ struct OshTrainer
   OshTrainOptions opt;
   int64_t max_batch;
 
-  OshGradValue *vals; /* the features first, then one per head node */
+  OshGradValue *vals; /* the features and the head nodes, in the order they were met */
   int n_vals;
   OshRef *refs; /* what each value is in the graph */
   char **feature_paths;
+  int *feature_val; /* feature f is value feature_val[f] */
   int n_features;
+  /* Each value's gradient memory, and whether training needs that gradient: only a value
+   * with a trained weight at or below it does (not the features, nor what a frozen layer
+   * makes of them), so the others are NULL while training, which the kernels skip. */
+  float **own_dx;
+  bool *needs_grad;
+  /* Each value's one consumer, a layer index (-1: none, -2: several), and whether it is an
+   * output (its gradient is the loss's, copied in): which gradients need zeroing first. */
+  int *consumer;
+  bool *is_out;
   OshGradLayer *layers; /* in running order */
   int n_layers;
   /* The trained outputs: their values, losses, weights, loss gradients. */
@@ -57,8 +67,9 @@ value_of (const OshTrainer *t, OshRef r)
   return -1;
 }
 
+/* A feature value (`feature`) gets no x of its own: it reads the caller's batch in place. */
 static bool
-add_value (OshTrainer *t, OshRef r, OshError *err)
+add_value (OshTrainer *t, OshRef r, bool feature, OshError *err)
 {
   const OshNode *n = &t->g->nodes[r.node];
   const OshShape *s = n->shapes ? &n->shapes[r.index] : NULL;
@@ -77,10 +88,10 @@ add_value (OshTrainer *t, OshRef r, OshError *err)
       v->shape.dim[d - 1] = s->dim[d];
       v->numel *= s->dim[d];
     }
-  v->x = malloc ((size_t) (t->max_batch * v->numel) * sizeof (float));
+  v->x = feature ? NULL : malloc ((size_t) (t->max_batch * v->numel) * sizeof (float));
   v->dx = malloc ((size_t) (t->max_batch * v->numel) * sizeof (float));
   t->refs[t->n_vals++] = r;
-  return v->x && v->dx ? true : osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  return (v->x || feature) && v->dx ? true : osh_fail (err, OSH_ERR_NOMEM, "out of memory");
 }
 
 static bool
@@ -125,14 +136,15 @@ collect (OshTrainer *t, int node, const char *const *cut, int n_cut, char *state
             return osh_fail (err, OSH_ERR_UNSUPPORTED,
                              "the features of layer '%s' come from a second call or output",
                              t->g->layers[src->layer].name);
-          if (!add_value (t, r, err))
+          if (!add_value (t, r, true, err))
             return false;
+          t->feature_val[t->n_features] = t->n_vals - 1;
           t->feature_paths[t->n_features++] = osh_graph_layer_path (t->g, src->layer);
         }
       else if (!collect (t, r.node, cut, n_cut, state, err))
         return false;
     }
-  if (!add_value (t, (OshRef){ node, 0 }, err))
+  if (!add_value (t, (OshRef){ node, 0 }, false, err))
     return false;
   OshGradLayer *gl = &t->layers[t->n_layers++];
   gl->layer = n->layer;
@@ -239,6 +251,9 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
   t->vals = calloc (cap, sizeof *t->vals);
   t->refs = calloc (cap, sizeof *t->refs);
   t->feature_paths = calloc (cap, sizeof *t->feature_paths);
+  t->feature_val = calloc (cap, sizeof *t->feature_val);
+  t->own_dx = calloc (cap, sizeof *t->own_dx);
+  t->needs_grad = calloc (cap, sizeof *t->needs_grad);
   t->layers = calloc ((size_t) g->n_nodes, sizeof *t->layers);
   t->params = calloc ((size_t) g->n_nodes * 4 + 1, sizeof *t->params);
   t->n_outs = n_outputs;
@@ -246,8 +261,8 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
   t->loss = calloc ((size_t) n_outputs, sizeof *t->loss);
   t->weight = calloc ((size_t) n_outputs, sizeof *t->weight);
   t->dout = calloc ((size_t) n_outputs, sizeof *t->dout);
-  bool ok = t->vals && t->refs && t->feature_paths && t->layers && t->params && t->outs && t->loss
-            && t->weight && t->dout;
+  bool ok = t->vals && t->refs && t->feature_paths && t->feature_val && t->own_dx && t->needs_grad
+            && t->layers && t->params && t->outs && t->loss && t->weight && t->dout;
   if (!ok)
     osh_fail (err, OSH_ERR_NOMEM, "out of memory");
   for (int k = 0; ok && k < n_outputs; k++)
@@ -265,10 +280,33 @@ osh_trainer_new_outputs (OshGraph *g, const int *outputs, int n_outputs, const c
       ok = ok && collect (t, o.node, cut, n_cut, state, err);
     }
   ok = ok && add_params (t, err);
+  t->consumer = ok ? malloc ((size_t) t->n_vals * sizeof *t->consumer) : NULL;
+  t->is_out = ok ? calloc ((size_t) t->n_vals, sizeof *t->is_out) : NULL;
+  if (ok && (!t->consumer || !t->is_out))
+    ok = osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  for (int i = 0; ok && i < t->n_vals; i++)
+    t->consumer[i] = -1;
+  for (int l = 0; ok && l < t->n_layers; l++)
+    {
+      const OshGradLayer *gl = &t->layers[l];
+      bool needs = false;
+      for (int w = 0; w < 4; w++)
+        needs = needs || gl->wt[w].g;
+      for (int i = 0; i < gl->n_in; i++)
+        {
+          int *c = &t->consumer[gl->in[i]];
+          *c = *c == -1 ? l : -2;
+          needs = needs || t->needs_grad[gl->in[i]];
+        }
+      t->needs_grad[gl->out] = needs; /* layers run after their inputs' */
+    }
+  for (int i = 0; ok && i < t->n_vals; i++)
+    t->own_dx[i] = t->vals[i].dx;
   free (state);
   for (int k = 0; ok && k < n_outputs; k++)
     {
       t->outs[k] = value_of (t, g->outputs[outputs[k]]);
+      t->is_out[t->outs[k]] = true;
       t->loss[k] = resolve_loss (t, k);
       t->weight[k] = 1.0;
       t->dout[k] = malloc ((size_t) (t->max_batch * t->vals[t->outs[k]].numel) * sizeof (float));
@@ -308,6 +346,8 @@ osh_trainer_free (OshTrainer *t)
 {
   if (!t)
     return;
+  for (int f = 0; f < t->n_features; f++)
+    t->vals[t->feature_val[f]].x = NULL; /* the caller's */
   for (int i = 0; i < t->n_vals; i++)
     free (t->vals[i].x), free (t->vals[i].dx);
   for (int i = 0; i < t->n_features; i++)
@@ -320,6 +360,11 @@ osh_trainer_free (OshTrainer *t)
   free (t->vals);
   free (t->refs);
   free (t->feature_paths);
+  free (t->feature_val);
+  free (t->own_dx);
+  free (t->needs_grad);
+  free (t->consumer);
+  free (t->is_out);
   free (t->layers);
   free (t->params);
   for (int k = 0; t->dout && k < t->n_outs; k++)
@@ -344,7 +389,7 @@ osh_trainer_feature_path (const OshTrainer *t, int f)
 int64_t
 osh_trainer_feature_numel (const OshTrainer *t, int f)
 {
-  return t->vals[f].numel;
+  return t->vals[t->feature_val[f]].numel;
 }
 const OshShape *
 osh_trainer_output_shape (const OshTrainer *t)
@@ -419,33 +464,42 @@ forward (OshTrainer *t, const float *const *features, int64_t batch, bool traini
 {
   /* Set each time: a plan run in between (feature extraction) sets its own count. */
   openblas_set_num_threads (t->opt.threads > 0 ? t->opt.threads : 1);
+  /* The features are read where they are (no kernel writes an input's x): no copy. */
   for (int f = 0; f < t->n_features; f++)
-    memcpy (t->vals[f].x, features[f], (size_t) (batch * t->vals[f].numel) * sizeof (float));
+    t->vals[t->feature_val[f]].x = (float *) features[f];
   for (int i = 0; i < t->n_layers; i++)
     osh_grad_forward (&t->layers[i], t->vals, batch, training, &t->scr);
 }
 
-/* `feature_grads` false: the features' gradients are not computed (training needs none, and
- * the first convolution's dcols product is as large as its forward). */
+/* `feature_grads` false: only the gradients training needs are computed (not the features':
+ * the first convolution's dcols product would be as large as its forward). */
 static void
 backward (OshTrainer *t, const float *const *dout, int64_t batch, bool training, bool feature_grads)
 {
-  float *kept[OSH_GRAD_MAX_INPUTS * 4] = { 0 };
   for (int i = 0; i < t->n_vals; i++)
-    if (i >= t->n_features || feature_grads)
-      memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
-    else if (i < (int) (sizeof kept / sizeof *kept))
-      kept[i] = t->vals[i].dx, t->vals[i].dx = NULL; /* the kernels skip a NULL gradient */
+    {
+      bool keep = feature_grads || t->needs_grad[i] || t->is_out[i];
+      t->vals[i].dx = keep ? t->own_dx[i] : NULL; /* the kernels skip a NULL gradient */
+    }
+  for (int i = 0; i < t->n_vals; i++)
+    {
+      /* A gradient written whole before anything adds to it needs no zeroing: an output's
+       * (copied from the loss below), or one whose only consumer stores into it. */
+      int c = t->consumer[i];
+      t->vals[i].fresh = !t->is_out[i] && c >= 0 && osh_grad_stores_fresh (&t->layers[c]);
+      if (t->vals[i].dx && !t->is_out[i] && !t->vals[i].fresh)
+        memset (t->vals[i].dx, 0, (size_t) (batch * t->vals[i].numel) * sizeof (float));
+    }
   for (int k = 0; k < t->n_outs; k++)
     {
       OshGradValue *out = &t->vals[t->outs[k]];
       memcpy (out->dx, dout[k], (size_t) (batch * out->numel) * sizeof (float));
     }
   for (int i = t->n_layers - 1; i >= 0; i--)
-    osh_grad_backward (&t->layers[i], t->vals, batch, training, &t->scr);
-  for (int i = 0; !feature_grads && i < t->n_features; i++)
-    if (i < (int) (sizeof kept / sizeof *kept))
-      t->vals[i].dx = kept[i];
+    if (t->vals[t->layers[i].out].dx) /* else nothing at or below it is trained */
+      osh_grad_backward (&t->layers[i], t->vals, batch, training, &t->scr);
+  for (int i = 0; i < t->n_vals; i++)
+    t->vals[i].dx = t->own_dx[i];
 }
 
 bool
@@ -468,7 +522,7 @@ osh_trainer_output (const OshTrainer *t)
 const float *
 osh_trainer_feature_grad (const OshTrainer *t, int f)
 {
-  return t->vals[f].dx;
+  return t->vals[t->feature_val[f]].dx;
 }
 const float *
 osh_trainer_weight_grad (const OshTrainer *t, const char *path, int w)

@@ -467,6 +467,23 @@ def cases():
     out[-1]["heads"] = heads
     out[-1]["batches_t"] = [[(RNG.random((3, 5, 5, 1)) > 0.5).astype(float).tolist(),
                              np.eye(3)[RNG.integers(0, 3, 3)].tolist()] for _ in range(4)]
+    # Convolutions wide enough (16 filters or more) for the engine's vector kernel, which then
+    # runs the forward and the kernel's gradient (osh-grad-conv.c): few input channels (read a
+    # kernel row at a time), many (tap by tap), strides, dilation, padding on every side.
+    RNG = np.random.default_rng(2020)
+    g("wide_conv_same_stride2_relu", [conv("c", ["input"], 3, 32, k=3, s=2, act="relu")])
+    g("wide_conv_valid_dilated_swish", [conv("c", ["input"], 20, 24, k=3, d=2, padding="valid",
+                                             act="swish")], xx=rand(2, 9, 8, 20).tolist())
+    g("wide_conv_5x5_same_bn", [conv("c", ["input"], 17, 16, k=5, bias=False),
+                                bn("b", ["c"], 16)], xx=rand(2, 6, 7, 17).tolist())
+    wide_seg = [conv("c", ["input"], 20, 32, k=3), bn("b", ["c"], 32),
+                plain("r", "Activation", ["b"], activation="relu"), conv("o", ["r"], 32, 1, k=1)]
+    traj("wide_seg_adam", wide_seg, "bce", {"kind": "adam", "lr": 0.01}, (6, 6, 20), (6, 6, 1))
+    # A frozen layer between the features and the trained ones: no gradient flows into it.
+    frozen_first = [bn("f", ["input"], 4, trainable=False)] + seg()
+    frozen_first[1]["inputs"] = ["f"]
+    traj("frozen_bn_first_seg_sgd", frozen_first, "bce", {"kind": "sgd", "lr": 0.1}, (5, 5, 4),
+         (5, 5, 1))
     RNG = main_rng
     return out
 
