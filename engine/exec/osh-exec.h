@@ -154,9 +154,9 @@ bool osh_exec_run_once (const OshGraph *g, const OshExecOptions *opt,
                         const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
                         OshError *err);
 
-/* Single-thread cblas_sgemm throughput on an n×n×n product measured now (best of `runs`, on
- * the thread's CPU clock so a busy machine does not lower it), in GFLOPS: the yardstick bench
- * results are read against. */
+/* Single-thread cblas_sgemm throughput on an n×n×n product measured now (best of `runs`, fewer
+ * once a second of CPU is spent; on the thread's CPU clock so a busy machine does not lower it),
+ * in GFLOPS: the yardstick bench results are read against. */
 double osh_exec_sgemm_gflops (int n, int runs);
 
 /* The OPENBLAS_CORETYPE this process should have been started with, or NULL when OpenBLAS
