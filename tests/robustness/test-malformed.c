@@ -70,7 +70,7 @@ static const Case cases[] = {
   { "tfjs-graph-short-shard/model.json", LOAD_MODEL, "format",
     "weight 'conv/filter' needs 12 bytes", "the shards hold 10 in all" },
   { "tfjs-graph-unknown-ops/model.json", PLAN_MODEL, "unsupported", "2 TensorFlow ops",
-    "TopKV2 (1 node), NonMaxSuppressionV5 (2 nodes)" },
+    "Cumsum (1 node), NonMaxSuppressionV5 (2 nodes)" },
   /* Kinds Offshoot recognises but does not open: the message says what the file is. */
   { "tfjs-weights-manifest/tiny_face_detector_model-weights_manifest.json", LOAD_MODEL,
     "unsupported", "a TF.js weights manifest", "Open the model.json that lists these shards" },

@@ -209,8 +209,8 @@ def make_tfjs_graph():
     write("tfjs-graph-short-shard/group1-shard1of1.bin", np.arange(5, dtype="<f2").tobytes())
     # Ops Offshoot has no kernel for: it opens, and a run names them all at once.
     extra = [{"name": "k", "op": "Const", "attr": {}},
-             {"name": "top", "op": "TopKV2", "input": ["Relu", "k"]},
-             {"name": "nms", "op": "NonMaxSuppressionV5", "input": ["Relu", "top:1"]},
+             {"name": "top", "op": "Cumsum", "input": ["Relu", "k"]},
+             {"name": "nms", "op": "NonMaxSuppressionV5", "input": ["Relu", "top"]},
              {"name": "nms2", "op": "NonMaxSuppressionV5", "input": ["nms"]}]
     k = {"name": "k", "shape": [], "dtype": "int32"}
     write("tfjs-graph-unknown-ops/model.json", json.dumps(graph_model(graph_nodes(extra=extra), [filt, k])))
