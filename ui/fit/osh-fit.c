@@ -79,7 +79,7 @@ trainable_outputs (OshGraph *g, GPtrArray *cut, const OshTrainOptions *to, int *
       else if (p)
         osh_fail (err, OSH_ERR_USAGE,
                   "nothing between the frozen layers and output '%s' is trainable; attach a head "
-                  "(--attach LAYER=HEAD)",
+                  "first (--attach LAYER=HEAD, or the window's Head tab)",
                   output_name (g, k));
       osh_trainer_free (p);
     }
@@ -104,8 +104,9 @@ osh_fit_new (OshGraph *g, const char *model, const OshFitData *data, const OshFi
   if (f->cut->len == 0)
     {
       osh_fail (err, OSH_ERR_USAGE,
-                "every layer of %s is trainable: fit trains a head on a frozen backbone; attach "
-                "one with --attach LAYER=HEAD (the model's own layers are then frozen)",
+                "every layer of %s is trainable: fitting trains a head on a frozen backbone; "
+                "attach one first (--attach LAYER=HEAD, or the window's Head tab; the model's "
+                "own layers are then frozen)",
                 model);
       osh_fit_free (f);
       return NULL;
