@@ -62,6 +62,33 @@ assert_close (const char *what, const float *got, const json_t *want_json)
   g_array_free (want, TRUE);
 }
 
+/* Whether layer `name` of case `c` has a bias and its output goes only into a
+ * BatchNormalization. */
+static bool
+bias_feeds_batch_norm (const json_t *c, const char *name)
+{
+  int readers = 0, norms = 0;
+  size_t i;
+  const json_t *l;
+  json_array_foreach (json_object_get (c, "layers"), i, l)
+    {
+      size_t k;
+      const json_t *in;
+      json_array_foreach (json_object_get (l, "inputs"), k, in)
+        if (g_strcmp0 (json_string_value (in), name) == 0)
+          {
+            readers++;
+            norms +=
+                g_strcmp0 (json_string_value (json_object_get (l, "class")), "BatchNormalization")
+                == 0;
+          }
+      if (g_strcmp0 (json_string_value (json_object_get (l, "name")), name) == 0
+          && !json_is_true (json_object_get (json_object_get (l, "config"), "use_bias")))
+        return false;
+    }
+  return readers > 0 && readers == norms;
+}
+
 /* The graph of a case: its outputs are the "heads" it names, else its last layer. */
 static OshGraph *
 build (const json_t *c)
@@ -253,11 +280,23 @@ trajectory_case (const json_t *c, const char *name)
     }
   const char *layer;
   json_t *ws;
+  bool adaptive = g_str_has_prefix (
+      json_string_value (json_object_get (json_object_get (c, "optimizer"), "kind")), "adam");
   json_object_foreach (json_object_get (c, "final"), layer, ws)
     {
       const OshLayer *l = &g->layers[osh_graph_find_layer (g, -1, layer)];
       for (size_t w = 0; w < json_array_size (ws); w++)
         {
+          if (adaptive && w == 1 && bias_feeds_batch_norm (c, layer))
+            {
+              /* Its exact gradient is 0 (training-mode BatchNormalization subtracts the batch
+               * mean), so Adam's normalised step follows the sign of rounding noise: no two
+               * implementations agree on it (off by 2.3e-4 on arm64, where GCC fuses
+               * multiply-adds). The layer's kernel is still compared. */
+              g_test_message ("%s: %s's bias feeds a BatchNormalization: not compared", name,
+                              layer);
+              continue;
+            }
           char what[160];
           snprintf (what, sizeof what, "%s after %zu steps: %s weight %zu", name,
                     json_array_size (bx), layer, w);
