@@ -165,9 +165,7 @@ osh_tfjs_encode_exact (const OshTfjsCodec *c, const float *v, int64_t n, unsigne
             break;
           }
         case OSH_TFJS_FLOAT32:
-        default:
-          memcpy (out + 4 * i, &v[i], 4);
-          break;
+        default: memcpy (out + 4 * i, &v[i], 4); break;
         }
       float back = osh_tfjs_decode (c, out, i);
       if (memcmp (&back, &v[i], sizeof back) != 0 && !(isnan (back) && isnan (v[i])))

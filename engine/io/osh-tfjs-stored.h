@@ -3,11 +3,10 @@
  * (osh-tfjs-stored.c). */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 typedef enum
 {

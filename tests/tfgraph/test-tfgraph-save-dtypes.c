@@ -22,7 +22,8 @@ encode_and_back (const OshTfjsCodec *c, float v, bool *exact)
 static void
 test_float16_codec (void)
 {
-  json_t *entry = json_pack ("{s:s, s:{s:s}}", "dtype", "float32", "quantization", "dtype", "float16");
+  json_t *entry =
+      json_pack ("{s:s, s:{s:s}}", "dtype", "float32", "quantization", "dtype", "float16");
   OshTfjsCodec c;
   const char *stored;
   g_assert_true (osh_tfjs_codec (entry, &c, &stored));
@@ -128,9 +129,9 @@ test_changed_weight_is_float32 (void)
     {
       const json_t *e = manifest_entry (doc, kept[i][0]);
       g_assert_nonnull (e);
-      g_assert_cmpstr (json_string_value (json_object_get (json_object_get (e, "quantization"),
-                                                           "dtype")),
-                       ==, kept[i][1]);
+      g_assert_cmpstr (
+          json_string_value (json_object_get (json_object_get (e, "quantization"), "dtype")), ==,
+          kept[i][1]);
     }
   OshGraph *back = osh_model_load (out, &err);
   g_assert_cmpstr (err.message, ==, "");
@@ -161,6 +162,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tfgraph/save-dtypes/float16-codec", test_float16_codec);
   g_test_add_func ("/tfgraph/save-dtypes/uint8-codec", test_uint8_codec);
-  g_test_add_func ("/tfgraph/save-dtypes/changed-weight-is-float32", test_changed_weight_is_float32);
+  g_test_add_func ("/tfgraph/save-dtypes/changed-weight-is-float32",
+                   test_changed_weight_is_float32);
   return g_test_run ();
 }

@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from clitest import case, main, offshoot, tempdir  # noqa: E402
+from clitest import case, main, offshoot, source, tempdir  # noqa: E402
 from graphmodels import (FIXTURE, HUMAN, REFERENCE, compare, need,  # noqa: E402
                          placeholder_inputs, tfjs_run)
 
@@ -169,6 +169,74 @@ def heads_are_float32_beside_weights_kept_float16():
     assert all(got[name] == data for name, data in want.items())
     worst = compare(saved, min_outputs=3)  # Offshoot and tfjs on the saved file, heads included
     print(f"# antispoof + 2 heads at {at}: {len(heads)} head constants, {worst}")
+
+
+@case
+def topk_unsorted_gives_the_order_tfjs_gives():
+    # TopKV2 with sorted false: tfjs's CPU backend returns the k largest in the order its
+    # Floyd–Rivest selection leaves them (tools/reference/tfgraph-make-topk-fixture.py).
+    need(os.path.join(REFERENCE, "@tensorflow", "tfjs"), "tfjs")
+    model = source("tests", "tfgraph", "fixtures", "topk-unsorted", "model.json")
+    worst = compare(model, min_outputs=8, tolerance={})
+    assert max(worst.values()) == 0, worst  # indices and values are exact: the same order
+    work = tempdir()
+    r = offshoot("run", model, *placeholder_inputs(model, work), "--save-outputs", work, "--json")
+    got = {o["name"]: np.load(o["saved"]) for o in json.loads(r.stdout)["outputs"]}
+    for name in ["wide_top", "ties_top", "small_top"]:  # the order is not the sorted one
+        values, indices = got[name + "/values"], got[name + "/indices"]
+        for v, i in zip(values, indices):
+            ranked = np.lexsort((i, -v))  # larger first, ties by the lower index
+            assert not np.array_equal(ranked, np.arange(len(v))), (name, v, i)
+    # k as long as the row: no selection, the input's order
+    assert np.array_equal(got["small_all/indices"], np.tile(np.arange(50), (3, 1))), \
+        got["small_all/indices"]
+
+
+def select_model(folder, cond_shape):
+    """x (4, 3) → Select(a bool Const of `cond_shape`, x, ZerosLike(x)), written by hand."""
+    nodes = [{"name": "x", "op": "Placeholder", "attr": {
+        "shape": {"shape": {"dim": [{"size": "4"}, {"size": "3"}]}}, "dtype": {"type": "DT_FLOAT"}}},
+        {"name": "cond", "op": "Const", "attr": {"value": {"tensor": {"dtype": "DT_BOOL"}},
+                                                 "dtype": {"type": "DT_BOOL"}}},
+        {"name": "zeros", "op": "ZerosLike", "input": ["x"], "attr": {"T": {"type": "DT_FLOAT"}}},
+        {"name": "pick", "op": "Select", "input": ["cond", "x", "zeros"],
+         "attr": {"T": {"type": "DT_FLOAT"}}}]
+    cond = (np.arange(int(np.prod(cond_shape))) % 3 != 1).astype("u1")
+    with open(os.path.join(folder, "cond.bin"), "wb") as f:
+        f.write(cond.tobytes())
+    doc = {"format": "graph-model", "modelTopology": {
+        "node": nodes, "versions": {"producer": 1, "minConsumer": 0}},
+        "weightsManifest": [{"paths": ["cond.bin"], "weights": [
+            {"name": "cond", "shape": list(cond_shape), "dtype": "bool"}]}]}
+    model = os.path.join(folder, "model.json")
+    with open(model, "w") as f:
+        json.dump(doc, f)
+    return model
+
+
+@case
+def a_bool_constant_is_saved_as_bool_and_a_rank_1_select_is_refused_as_tfjs_refuses_it():
+    need(os.path.join(REFERENCE, "@tensorflow", "tfjs"), "tfjs")
+    model = select_model(tempdir(), (4, 3))
+    compare(model)
+    saved = save(model)
+    assert [w["dtype"] for w in manifest(saved)[1]] == ["bool"]
+    check_same_as_stored(model, saved)
+    # TF's Select with a rank-1 condition picks rows; tfjs's where() refuses the shapes
+    model = select_model(tempdir(), (4,))
+    work = tempdir()
+    inputs = placeholder_inputs(model, work)
+    try:
+        tfjs_run(model, inputs, ["pick"], work)
+        why = None
+    except AssertionError as e:  # tfjs_run's failed run, with tfjs's message
+        why = str(e)
+    assert why and "could not be broadcast together with shapes 4 and 4,3" in why, why
+    r = offshoot("run", model, *inputs)
+    assert r.returncode != 0, r.stdout
+    assert "layer 'pick' (Select): its condition (4,) is rank 1 and its values (4, 3) are not: " \
+        "TensorFlow would pick whole rows with it, but tfjs refuses such a Select" in r.stderr, \
+        r.stderr
 
 
 main()
