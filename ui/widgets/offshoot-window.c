@@ -732,6 +732,7 @@ offshoot_window_finalize (GObject *object)
   g_free (self->error);
   g_free (self->weights_error);
   g_free (self->export_name);
+  g_free (self->export_tooltip);
   G_OBJECT_CLASS (offshoot_window_parent_class)->finalize (object);
 }
 
@@ -788,6 +789,7 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   BIND (head_panel);
   BIND (train_panel);
   BIND (recent_submenu);
+  BIND (export_model_section);
   BIND (title_label);
   BIND (subtitle_label);
 #undef BIND
