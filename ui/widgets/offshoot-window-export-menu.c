@@ -73,8 +73,8 @@ offshoot_window_update_export_menu (OffshootWindow *self)
   if (offered == self->export_offered && self->export_menu_filled)
     return;
   if (!self->export_menu_filled) /* the first time: the tooltip is still the template's own */
-    self->export_tooltip
-        = g_strdup (gtk_widget_get_tooltip_text (GTK_WIDGET (self->export_button)));
+    self->export_tooltip =
+        g_strdup (gtk_widget_get_tooltip_text (GTK_WIDGET (self->export_button)));
   self->export_offered = offered;
   self->export_menu_filled = TRUE;
   g_menu_remove_all (self->export_model_section);
@@ -82,11 +82,10 @@ offshoot_window_update_export_menu (OffshootWindow *self)
     if (offered & (1u << i))
       {
         g_autoptr (GMenuItem) item = g_menu_item_new (export_formats[i].label, NULL);
-        g_menu_item_set_action_and_target (item, "win.export-model", "s",
-                                           export_formats[i].target);
+        g_menu_item_set_action_and_target (item, "win.export-model", "s", export_formats[i].target);
         g_menu_append_item (self->export_model_section, item);
       }
-  g_autofree char *tip
-      = why ? g_strdup_printf ("%s\nNot offered: %s", self->export_tooltip, why) : NULL;
+  g_autofree char *tip =
+      why ? g_strdup_printf ("%s\nNot offered: %s", self->export_tooltip, why) : NULL;
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->export_button), tip ? tip : self->export_tooltip);
 }
