@@ -353,6 +353,73 @@ test_two_heads_plot_each_output (void)
   ui_test_close (win);
 }
 
+/* The first button under `w` whose label is `label` (with its mnemonic underscore), or NULL. */
+static GtkWidget *
+find_button (GtkWidget *w, const char *label)
+{
+  if (GTK_IS_BUTTON (w) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (w)), label) == 0)
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* Whether `w` is drawn whole inside the scrolled window around it (not scrolled or cut off). */
+static gboolean
+whole_in_view (GtkWidget *w)
+{
+  GtkWidget *scroller = gtk_widget_get_ancestor (w, GTK_TYPE_SCROLLED_WINDOW);
+  graphene_rect_t r;
+  g_assert_true (gtk_widget_compute_bounds (w, scroller, &r));
+  g_test_message ("%s at y %.0f..%.0f of %d", G_OBJECT_TYPE_NAME (w), r.origin.y,
+                  r.origin.y + r.size.height, gtk_widget_get_height (scroller));
+  return r.origin.y >= 0 && r.size.height > 0
+         && r.origin.y + r.size.height <= gtk_widget_get_height (scroller);
+}
+
+/* At 1270×870 (a laptop's screen less the panels) the Head tab, once a head exists, shows the
+ * whole Train view without scrolling: Data Folder…, the settings, Start and the curves (the head
+ * editor above scrolls). Without a head (Undo) the editor has its room back; a split the user
+ * moved stays where it was put. Screenshot: head-tab.png. */
+static void
+test_head_tab_shows_train_controls (void)
+{
+  make_data ();
+  g_autofree char *saved = g_build_filename (data_dir, "attached-split.keras", NULL);
+  OffshootWindow *win = window_with_head (saved);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1270, 870);
+  ui_test_settle (win);
+  GtkWidget *panel = GTK_WIDGET (offshoot_window_get_train_panel (win));
+  GtkWidget *folder = find_button (panel, "_Data Folder…");
+  GtkWidget *start = find_button (panel, "_Start");
+  g_assert_nonnull (folder);
+  g_assert_nonnull (start);
+  ui_test_save_screenshot (GTK_WIDGET (win), "head-tab.png");
+  g_assert_true (whole_in_view (folder));
+  g_assert_true (whole_in_view (start));
+  g_assert_true (whole_in_view (panel));
+
+  GtkPaned *split = win->head_paned;
+  int with_head = gtk_paned_get_position (split);
+  offshoot_window_undo (win);
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_window_handle (win)->heads->len, ==, 0);
+  g_assert_cmpint (gtk_paned_get_position (split), >, with_head);
+  offshoot_window_redo (win);
+  ui_test_settle (win);
+  g_assert_cmpint (gtk_paned_get_position (split), ==, with_head);
+  gtk_paned_set_position (split, with_head + 40); /* the user's drag */
+  ui_test_settle (win);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
+  ui_test_settle (win);
+  g_assert_cmpint (gtk_paned_get_position (split), ==, with_head + 40);
+  ui_test_close (win);
+}
+
 /* Starts a run far too long to end by itself (100000 epochs of 4 steps) on the data; the
  * count of workers stopped early before it. */
 static int
@@ -419,6 +486,7 @@ main (int argc, char **argv)
   app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestTrain");
   g_test_add_func ("/ui/train/train-undo-save", test_train_undo_save);
   g_test_add_func ("/ui/train/two-heads-plot-each-output", test_two_heads_plot_each_output);
+  g_test_add_func ("/ui/train/head-tab-shows-train-controls", test_head_tab_shows_train_controls);
   g_test_add_func ("/ui/train/stop-leaves-model", test_stop_leaves_model);
   g_test_add_func ("/ui/train/close-while-training", test_close_while_training);
   int status = ui_test_run (app);

@@ -87,9 +87,9 @@ offshoot_data_folder_row_choose (OffshootDataFolderRow *self)
   if (self->chooser || self->busy)
     return;
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  self->chooser = gtk_file_chooser_native_new (
-      self->title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, self->accept, "_Cancel");
+  self->chooser =
+      gtk_file_chooser_native_new (self->title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, self->accept, "_Cancel");
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));

@@ -43,5 +43,5 @@ double offshoot_train_curves_loss (const OffshootTrainCurves *c, int i, gboolean
 /* The colour of output k's curves. */
 void offshoot_train_curves_colour (int k, double rgb[3]);
 
-void offshoot_train_curves_draw (const OffshootTrainCurves *c, GtkWidget *w, cairo_t *cr,
-                                 int width, int height);
+void offshoot_train_curves_draw (const OffshootTrainCurves *c, GtkWidget *w, cairo_t *cr, int width,
+                                 int height);

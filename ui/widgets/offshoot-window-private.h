@@ -41,6 +41,8 @@ struct _OffshootWindow
   OffshootRunPanel *run_panel;
   OffshootHeadPanel *head_panel;
   OffshootTrainPanel *train_panel; /* under the head panel on the Head page */
+  GtkPaned *head_paned;            /* between the two */
+  int head_split;                  /* the position the window gave it; -1: the user moved it */
   OffshootProbePanel *probe_panel; /* the Probe page, made in code */
   GMenu *recent_submenu;
   GMenu *export_model_section; /* the formats the model can be saved as */
