@@ -113,7 +113,7 @@ fit_head_split (OffshootWindow *self)
   if (self->head_split < 0 || max <= 0)
     return;
   int pos = gtk_paned_get_position (self->head_paned);
-  if (pos != self->head_split)
+  if (pos != MIN (self->head_split, max)) /* a window too small to hold it clamps it */
     {
       self->head_split = -1; /* the user's own position stays */
       return;
