@@ -109,4 +109,24 @@ def graph_and_weights_give_the_same_summary():
     assert graph == whole, (graph, whole)
 
 
+@case
+def classes_without_a_config_rule_read_their_shapes_from_the_file():
+    """A .keras of a layer whose weights the config alone does not tell here (LSTM, PReLU) has
+    its graph read through the HDF5 headers (the guard's child) as before: the same summary."""
+    folder = tempdir()
+    try:
+        for name in ("rnn_4", "adv_act_2"):
+            h5 = corpus("keras2", "dl4j", "tfkeras", name + ".h5")
+            if not os.path.exists(h5):
+                raise Skip("corpus absent")
+            path = os.path.join(folder, name + ".keras")
+            r = offshoot("export", h5, "-o", path)
+            assert r.returncode == 0, r.stderr
+            graph = offshoot_json("inspect", path)
+            assert graph["total_params"] in (264, 6), graph
+            assert graph == offshoot_json("inspect", "--weights", path), name
+    finally:
+        shutil.rmtree(folder)
+
+
 main()
