@@ -16,10 +16,12 @@
 static void
 pick_blas_core (int argc, char **argv)
 {
-  /* Reading and drawing a graph never calls OpenBLAS: starting the program a second time
-   * would double the start-up of `inspect` and `render` (dynamic linking of GTK, ~30 ms). */
-  if (argc > 1 && (strcmp (argv[1], "inspect") == 0 || strcmp (argv[1], "render") == 0))
-    return;
+  /* Reading and drawing a graph, or printing help, never calls OpenBLAS: starting the program
+   * a second time would double their start-up (dynamic linking of GTK, ~30 ms). */
+  static const char *const no_blas[] = { "inspect", "render", "--version", "--help", "-h", "help" };
+  for (size_t i = 0; argc > 1 && i < sizeof no_blas / sizeof no_blas[0]; i++)
+    if (strcmp (argv[1], no_blas[i]) == 0)
+      return;
   const char *core = osh_exec_blas_core_hint ();
   const char *preload = getenv ("LD_PRELOAD");
   if (!core || (preload && strstr (preload, "vgpreload")))
