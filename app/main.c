@@ -14,8 +14,14 @@
  * (osh_exec_blas_core_hint); if that fails, carries on with the slow ones. Not under valgrind:
  * its CPU is a model of its own, and the new program would run outside it. */
 static void
-pick_blas_core (char **argv)
+pick_blas_core (int argc, char **argv)
 {
+  /* Reading and drawing a graph, or printing help, never calls OpenBLAS: starting the program
+   * a second time would double their start-up (dynamic linking of GTK, ~30 ms). */
+  static const char *const no_blas[] = { "inspect", "render", "--version", "--help", "-h", "help" };
+  for (size_t i = 0; argc > 1 && i < sizeof no_blas / sizeof no_blas[0]; i++)
+    if (strcmp (argv[1], no_blas[i]) == 0)
+      return;
   const char *core = osh_exec_blas_core_hint ();
   const char *preload = getenv ("LD_PRELOAD");
   if (!core || (preload && strstr (preload, "vgpreload")))
@@ -39,7 +45,7 @@ main (int argc, char **argv)
   int guard_status = osh_hdf5_guard_child_main (argc, argv);
   if (guard_status >= 0)
     return guard_status;
-  pick_blas_core (argv);
+  pick_blas_core (argc, argv);
   /* A forced kernel path the CPU lacks would be ignored silently: say so and stop instead. */
   OshError isa_err = { 0 };
   if (!osh_isa_check_env (&isa_err))

@@ -27,6 +27,9 @@ typedef enum
 
 #define OSH_META_WEIGHTS_ERROR "weights_error"
 #define OSH_META_WEIGHTS_DEFERRED "weights_deferred"
+/* Set with OSH_META_WEIGHTS_DEFERRED when the weight shapes came from the config alone
+ * (osh_keras3_read_structure), not from the file's HDF5 headers. */
+#define OSH_META_WEIGHTS_FROM_CONFIG "weights_from_config"
 
 /* `name` names the source in messages. */
 OshGraph *osh_keras3_read (const char *name, const void *data, size_t size, OshError *err);
@@ -38,6 +41,15 @@ OshGraph *osh_keras3_read_mode (const char *name, const void *data, size_t size,
                                 OshMapping *borrow, OshError *err);
 OshGraph *osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
                             OshMapping *borrow, OshError *err);
+/* OSH_READ_GRAPH of a .keras without HDF5, so without the guard's child: the graph from
+ * config.json (zip and JSON only), each weight's shape from its layer's config and inferred
+ * input shape (osh-keras3-config-weights.h), model.weights.h5 only checked to be stored whole
+ * (its superblock's end of file inside the entry). NULL with err clear whenever that cannot
+ * tell everything for certain (a class without a rule there, a compressed or truncated
+ * model.weights.h5, any error): the caller then reads the file as before, through the guard,
+ * and fails as before. */
+OshGraph *osh_keras3_read_structure (const char *name, const void *data, size_t size,
+                                     OshError *err);
 /* The CRC-32 of a .keras archive's model.weights.h5, when it is stored uncompressed (as the
  * reader uses it in place), computed straight on `data` and compared with the central
  * directory's; true also when it is not stored so (the reader then extracts it through

@@ -10,7 +10,9 @@
 #include "osh-formats.h"
 #include "osh-hdf5-util.h"
 #include "osh-keras-config.h"
+#include "osh-keras3-config-weights.h"
 #include "osh-limits.h"
+#include "osh-shapes.h"
 #include "osh-weights-later.h"
 #include "osh-write-names.h"
 
@@ -150,20 +152,28 @@ osh_keras3_verify_weights (const char *name, const void *data, size_t size, OshE
 
 /* model.weights.h5 without copying it when it is stored as Keras stores it; else extracted
  * (*copy then owns the bytes). */
+/* True when model.weights.h5 is stored uncompressed at [*off, *off + *len) of `data`, found
+ * alike by stored_span and by libzip. */
+static bool
+stored_weights (zip_t *z, const void *data, size_t size, size_t *off, size_t *len)
+{
+  zip_int64_t idx = zip_name_locate (z, WEIGHTS_ENTRY, 0);
+  zip_stat_t st;
+  zip_stat_init (&st);
+  uint32_t crc = 0;
+  return idx >= 0 && zip_stat_index (z, (zip_uint64_t) idx, 0, &st) == 0
+         && (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE
+         && (st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_CRC)
+         && stored_span (data, size, WEIGHTS_ENTRY, off, len, &crc) && *len == st.size
+         && crc == st.crc;
+}
+
 static const char *
 weights_bytes (zip_t *z, const void *data, size_t size, const char *name, OshReadMode mode,
                size_t *size_out, char **copy, OshError *err)
 {
-  static const char entry[] = WEIGHTS_ENTRY;
-  zip_int64_t idx = zip_name_locate (z, entry, 0);
-  zip_stat_t st;
-  zip_stat_init (&st);
   size_t off = 0, len = 0;
-  uint32_t crc = 0;
-  if (idx >= 0 && zip_stat_index (z, (zip_uint64_t) idx, 0, &st) == 0
-      && (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE
-      && (st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_CRC)
-      && stored_span (data, size, entry, &off, &len, &crc) && len == st.size && crc == st.crc)
+  if (stored_weights (z, data, size, &off, &len))
     {
       /* The guard's child and a read for the graph alone skip the checksum pass, and so does a
        * read whose caller made it already. */
@@ -172,7 +182,7 @@ weights_bytes (zip_t *z, const void *data, size_t size, const char *name, OshRea
       *size_out = len;
       return (const char *) data + off;
     }
-  return *copy = read_entry (z, entry, name, size_out, err);
+  return *copy = read_entry (z, WEIGHTS_ENTRY, name, size_out, err);
 }
 
 typedef struct
@@ -343,16 +353,10 @@ osh_keras3_read (const char *name, const void *data, size_t size, OshError *err)
   return osh_keras3_read_mode (name, data, size, OSH_READ_ALL, NULL, err);
 }
 
-OshGraph *
-osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                      OshMapping *borrow, OshError *err)
+/* The archive over `data`; NULL with err. */
+static zip_t *
+open_archive (const char *name, const void *data, size_t size, OshError *err)
 {
-  OshGraph *g = NULL;
-  char *config_text = NULL, *meta_text = NULL, *weights_copy = NULL;
-  const char *weights = NULL;
-  size_t config_size = 0, meta_size = 0, weights_size = 0;
-  json_t *config = NULL, *meta = NULL;
-  hid_t f = H5I_INVALID_HID;
   zip_error_t ze;
   zip_error_init (&ze);
   zip_source_t *src = zip_source_buffer_create (data, size, 0, &ze);
@@ -363,12 +367,21 @@ osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMo
                 zip_error_strerror (&ze));
       if (src)
         zip_source_free (src);
-      zip_error_fini (&ze);
-      return NULL;
     }
   zip_error_fini (&ze);
+  return z;
+}
+
+/* The graph config.json describes, with metadata.json's version and date; NULL with err. */
+static OshGraph *
+config_graph (zip_t *z, const char *name, OshError *err)
+{
+  OshGraph *g = NULL;
+  char *config_text = NULL, *meta_text = NULL;
+  size_t config_size = 0, meta_size = 0;
+  json_t *config = NULL, *meta = NULL;
   if (!(config_text = read_entry (z, "config.json", name, &config_size, err)))
-    goto out;
+    return NULL;
   osh_h5_progress (config_size); /* parsing it and building the graph */
   if (!(config = osh_keras_parse_json (config_text, config_size, name, "config.json", err)))
     goto out;
@@ -376,9 +389,93 @@ osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMo
   meta_text = read_entry (z, "metadata.json", name, &meta_size, &ignored);
   meta = meta_text ? osh_keras_parse_json (meta_text, meta_size, name, "metadata.json", &ignored)
                    : NULL;
-  if (!(g = osh_keras_config_to_graph (config, NULL, name, err)))
+  if ((g = osh_keras_config_to_graph (config, NULL, name, err)))
+    osh_keras_copy_meta (g, meta, (const char *const[]){ "keras_version", "date_saved", NULL });
+out:
+  free (config_text);
+  free (meta_text);
+  json_decref (config);
+  json_decref (meta);
+  return g;
+}
+
+static uint64_t
+le_bytes (const unsigned char *p, int n)
+{
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* True when `h5` starts with an HDF5 superblock (at offset 0, as Keras writes it) whose end
+ * of file lies within `len`: the fixed fields of the superblock's four versions, read by hand
+ * and bound-checked, so that a truncated model.weights.h5 is noticed without HDF5. */
+static bool
+h5_looks_whole (const unsigned char *h5, size_t len)
+{
+  static const unsigned char magic[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  if (len < 16 || memcmp (h5, magic, 8) != 0)
+    return false;
+  int version = h5[8], offsets;
+  size_t base_at;
+  if (version == 0 || version == 1)
+    offsets = h5[13], base_at = version == 0 ? 24 : 28;
+  else if (version == 2 || version == 3)
+    offsets = h5[9], base_at = 12;
+  else
+    return false;
+  /* The base address, then (v0/v1) the free-space address or (v2/v3) the superblock
+   * extension's, then the end-of-file address, relative to the base. */
+  if ((offsets != 4 && offsets != 8) || base_at + 3 * (size_t) offsets > len)
+    return false;
+  uint64_t base = le_bytes (h5 + base_at, offsets);
+  uint64_t eof = le_bytes (h5 + base_at + 2 * (size_t) offsets, offsets);
+  return base == 0 && eof >= 16 && eof <= len;
+}
+
+OshGraph *
+osh_keras3_read_structure (const char *name, const void *data, size_t size, OshError *err)
+{
+  zip_t *z = open_archive (name, data, size, err);
+  OshGraph *g = z ? config_graph (z, name, err) : NULL;
+  size_t off = 0, len = 0;
+  bool told = g != NULL;
+  if (told && zip_name_locate (z, WEIGHTS_ENTRY, 0) < 0)
+    json_object_set_new (g->meta, "weights_absent", json_true ());
+  else
+    /* Shapes are inferred as load() will (a .keras runs Keras 3's semantics). */
+    told = told && json_object_set_new (g->meta, OSH_META_KERAS_RUNTIME, json_integer (3)) == 0
+           && stored_weights (z, data, size, &off, &len)
+           && h5_looks_whole ((const unsigned char *) data + off, len)
+           && osh_graph_infer_shapes (g, err) && osh_keras3_config_weights (g, err)
+           && osh_keras_check_all_weights (g, name, err);
+  if (z)
+    zip_discard (z);
+  if (!told)
+    {
+      osh_graph_free (g);
+      osh_error_clear (err);
+      return NULL;
+    }
+  json_object_set_new (g->meta, OSH_META_WEIGHTS_FROM_CONFIG, json_true ());
+  return g;
+}
+
+OshGraph *
+osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
+                      OshMapping *borrow, OshError *err)
+{
+  OshGraph *g = NULL;
+  char *weights_copy = NULL;
+  const char *weights = NULL;
+  size_t weights_size = 0;
+  hid_t f = H5I_INVALID_HID;
+  zip_t *z = open_archive (name, data, size, err);
+  if (!z)
+    return NULL;
+  if (!(g = config_graph (z, name, err)))
     goto out;
-  osh_keras_copy_meta (g, meta, (const char *const[]){ "keras_version", "date_saved", NULL });
   if (zip_name_locate (z, "model.weights.h5", 0) < 0)
     {
       json_object_set_new (g->meta, "weights_absent", json_true ());
@@ -409,10 +506,6 @@ fail:
 out:
   osh_h5_close (f);
   free (weights_copy);
-  free (config_text);
-  free (meta_text);
-  json_decref (config);
-  json_decref (meta);
   zip_discard (z);
   return g;
 }

@@ -230,33 +230,38 @@ load (const char *path, const void *data, size_t size, int fd, OshMapping *borro
       osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, kind);
       return NULL;
     }
+  /* A .keras graph from its config alone touches no HDF5: no guard needed. */
+  if (f == OSH_FORMAT_KERAS3 && mode == OSH_READ_GRAPH)
+    g = osh_keras3_read_structure (path, data, size, err);
   /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
   OshReadMode read_mode = mode;
-  if (!guard_and_verify (path, f, &read_mode, data, size, fd, err))
+  if (!g && !guard_and_verify (path, f, &read_mode, data, size, fd, err))
     return NULL;
-  switch (f)
-    {
-    case OSH_FORMAT_KERAS3:
-      g = osh_keras3_read_mode (path, data, size, read_mode, borrow, err);
-      break;
-    case OSH_FORMAT_H5: g = osh_h5_read_mode (path, data, size, mode, borrow, err); break;
-    case OSH_FORMAT_ONNX: g = osh_onnx_read (path, data, size, err); break;
-    case OSH_FORMAT_TFJS:
-      if (fd < 0) /* from memory */
-        {
-          osh_fail (err, OSH_ERR_USAGE,
-                    "%s: a TF.js model must be opened from a file beside its shards", path);
-          return NULL;
-        }
-      g = osh_tfjs_read_mode (path, data, size, mode, err);
-      break;
-    case OSH_FORMAT_UNKNOWN:
-      osh_fail (err, OSH_ERR_FORMAT,
-                "%s: not a model file Offshoot knows (expected a .keras zip, an HDF5 .h5, a TF.js "
-                "model.json or an .onnx file)",
-                path);
-      return NULL;
-    }
+  if (!g)
+    switch (f)
+      {
+      case OSH_FORMAT_KERAS3:
+        g = osh_keras3_read_mode (path, data, size, read_mode, borrow, err);
+        break;
+      case OSH_FORMAT_H5: g = osh_h5_read_mode (path, data, size, mode, borrow, err); break;
+      case OSH_FORMAT_ONNX: g = osh_onnx_read (path, data, size, err); break;
+      case OSH_FORMAT_TFJS:
+        if (fd < 0) /* from memory */
+          {
+            osh_fail (err, OSH_ERR_USAGE,
+                      "%s: a TF.js model must be opened from a file beside its shards", path);
+            return NULL;
+          }
+        g = osh_tfjs_read_mode (path, data, size, mode, err);
+        break;
+      case OSH_FORMAT_UNKNOWN:
+        osh_fail (
+            err, OSH_ERR_FORMAT,
+            "%s: not a model file Offshoot knows (expected a .keras zip, an HDF5 .h5, a TF.js "
+            "model.json or an .onnx file)",
+            path);
+        return NULL;
+      }
   if (!g)
     return NULL;
   free (g->source_path);

@@ -50,6 +50,11 @@ osh_weights_take (OshGraph *dst, OshGraph *src, OshError *err)
           strcmp (a->name, b->name) == 0 && (a->n_weights == b->n_weights || a->n_weights == 0);
       for (int w = 0; same && w < a->n_weights; w++)
         same = osh_shape_equal (&a->weights[w].value->shape, &b->weights[w].value->shape);
+      if (!same && json_is_true (json_object_get (dst->meta, OSH_META_WEIGHTS_FROM_CONFIG)))
+        return osh_fail (err, OSH_ERR_SHAPE,
+                         "%s: layer '%s' holds %d weights in model.weights.h5 that differ from "
+                         "the %d its config implies",
+                         name, a->name, b->n_weights, a->n_weights);
       if (!same)
         return osh_fail (err, OSH_ERR_IO,
                          "%s: the file changed since its graph was read (layer '%s' differs)", name,
@@ -76,6 +81,7 @@ osh_weights_take (OshGraph *dst, OshGraph *src, OshError *err)
     }
   json_object_del (dst->meta, OSH_META_WEIGHTS_DEFERRED);
   json_object_del (dst->meta, OSH_META_WEIGHTS_ERROR);
+  json_object_del (dst->meta, OSH_META_WEIGHTS_FROM_CONFIG);
   json_t *warn = json_object_get (src->meta, "non_finite_weights");
   if (warn)
     json_object_set (dst->meta, "non_finite_weights", warn);

@@ -109,4 +109,55 @@ def graph_and_weights_give_the_same_summary():
     assert graph == whole, (graph, whole)
 
 
+@case
+def classes_without_a_config_rule_read_their_shapes_from_the_file():
+    """A .keras of a layer whose weights the config alone does not tell here (LSTM, PReLU) has
+    its graph read through the HDF5 headers (the guard's child) as before: the same summary."""
+    folder = tempdir()
+    try:
+        for name in ("rnn_4", "adv_act_2"):
+            h5 = corpus("keras2", "dl4j", "tfkeras", name + ".h5")
+            if not os.path.exists(h5):
+                raise Skip("corpus absent")
+            path = os.path.join(folder, name + ".keras")
+            r = offshoot("export", h5, "-o", path)
+            assert r.returncode == 0, r.stderr
+            graph = offshoot_json("inspect", path)
+            assert graph["total_params"] in (264, 6), graph
+            assert graph == offshoot_json("inspect", "--weights", path), name
+    finally:
+        shutil.rmtree(folder)
+
+
+@case
+def weights_unlike_the_config_fail_when_needed():
+    """The graph of a .keras comes from its config alone: a model.weights.h5 whose shapes differ
+    from what the config implies (here Dense units 128 said to be 64) opens with the config's
+    numbers and is refused, naming the layer and both shapes, where the values are needed."""
+    import json
+    if not os.path.exists(MNIST):
+        raise Skip("corpus absent")
+    folder = tempdir()
+    try:
+        path = os.path.join(folder, "units.keras")
+        with zipfile.ZipFile(MNIST) as src, zipfile.ZipFile(path, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename == "config.json":
+                    config = json.loads(data)
+                    for layer in config["config"]["layers"]:
+                        if layer["config"].get("units") == 128:
+                            layer["config"]["units"] = 64
+                    data = json.dumps(config).encode()
+                dst.writestr(info, data)
+        graph = offshoot_json("inspect", path)
+        assert graph["total_params"] == 1600 * 64 + 64 + 64 * 10 + 10 + 18816, graph["total_params"]
+        r = offshoot("inspect", "--weights", path)
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert "layer 'dense' (Dense): weight 0 'vars/0' has shape (1600, 128), the config implies " \
+            "(?, 64)" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(folder)
+
+
 main()

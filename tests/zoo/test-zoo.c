@@ -465,6 +465,56 @@ test_layer_flops_as_the_plan (void)
   osh_graph_free (g);
 }
 
+/* The graph first of a .keras without HDF5 (osh_keras3_read_structure): every weight's shape
+ * told from its layer's config, for each family of layers the zoo builds (a kernel, depthwise
+ * and separable kernels with their multipliers, batch norms with and without scale, Keras 3's
+ * Normalization with its count), equal to what the file holds and to the builder's. */
+static void
+test_graph_from_config (void)
+{
+  static const char *const names[] = { "EfficientNetB0",   "MobileNet",  "MobileNetV2",
+                                       "MobileNetV3Small", "ResNet50V2", "InceptionV3",
+                                       "Xception",         "DenseNet121" };
+  g_autofree char *dir = g_dir_make_tmp ("osh-zoo-graph-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "m.keras", NULL);
+  for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      OshZooOptions o;
+      g_assert_true (osh_zoo_options_init (&o, names[i]));
+      o.classes = 4;
+      o.height = o.width = 96;
+      OshError err = { 0 };
+      OshGraph *g = osh_zoo_build (names[i], &o, &err);
+      g_assert_cmpstr (err.message, ==, "");
+      g_assert_true (osh_model_save (g, path, &err));
+      OshGraph *first = osh_model_load_graph (path, &err);
+      g_assert_cmpstr (err.message, ==, "");
+      /* Told from the config: the HDF5 headers were not read. */
+      g_assert_true (json_is_true (json_object_get (first->meta, "weights_from_config")));
+      g_assert_cmpint (osh_graph_total_params (first, NULL), ==, osh_graph_total_params (g, NULL));
+      int64_t trainable_g = 0, trainable_first = 0;
+      osh_graph_total_params (g, &trainable_g);
+      osh_graph_total_params (first, &trainable_first);
+      g_assert_cmpint (trainable_first, ==, trainable_g);
+      /* The file's weights check every told name and shape as they come in. */
+      g_assert_true (osh_model_load_weights (first, &err));
+      g_assert_cmpint (first->n_layers, ==, g->n_layers);
+      for (int l = 0; l < g->n_layers; l++)
+        {
+          g_assert_cmpint (first->layers[l].n_weights, ==, g->layers[l].n_weights);
+          for (int w = 0; w < g->layers[l].n_weights; w++)
+            g_assert_true (osh_shape_equal (&first->layers[l].weights[w].value->shape,
+                                            &g->layers[l].weights[w].value->shape));
+        }
+      g_test_message ("%s: %d layers, %lld parameters told from the config", names[i], g->n_layers,
+                      (long long) osh_graph_total_params (g, NULL));
+      osh_graph_free (first);
+      osh_graph_free (g);
+    }
+  g_remove (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -485,5 +535,6 @@ main (int argc, char **argv)
   g_test_add_func ("/zoo/weights", test_weights);
   g_test_add_func ("/zoo/flops/efficientnetb0-as-the-plan", test_layer_flops_as_the_plan);
   g_test_add_func ("/zoo/round-trip/keras3-class-keys", test_round_trip);
+  g_test_add_func ("/zoo/graph-first/weights-from-config", test_graph_from_config);
   return g_test_run ();
 }
