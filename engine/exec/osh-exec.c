@@ -4,7 +4,6 @@
  * structures they all share are in osh-plan-internal.h. */
 #include "osh-exec.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -252,7 +251,6 @@ plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **
         }
       memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));
     }
-  openblas_set_num_threads (p->threads);
   p->has_run = false;
   enum
   {
@@ -316,7 +314,10 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
               OshError *err)
 {
   unsigned csr = osh_fp_flush_denormals ();
+  int threads = p->threads; /* the same count on the way out, whatever changes it meanwhile */
+  osh_exec_blas_enter (threads);
   bool ok = plan_run (p, inputs, n_inputs, outputs, err);
+  osh_exec_blas_leave (threads);
   osh_fp_restore (csr);
   return ok;
 }

@@ -352,6 +352,56 @@ test_multi_output (void)
   g_free (model);
 }
 
+/* OpenBLAS's helper threads spin on a core for a while after each threaded call: a one-thread
+ * run stops them, so none steals the other core (or counts in the process's CPU time), and a
+ * threaded run after it gets them back, with the same numbers. */
+extern int blas_thread_shutdown_ (void) __attribute__ ((weak));
+
+static void
+test_blas_threads (void)
+{
+  if (g_get_num_processors () < 2 || !blas_thread_shutdown_ || osh_exec_thread_count () < 0)
+    {
+      g_test_skip ("needs two CPUs, /proc and OpenBLAS's pthreads build");
+      return;
+    }
+  OshError err = { 0 };
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 512]}", 0);
+  int fc = ot_add (g, -1, "fc", "Dense", "{\"units\": 512}", 1, x); /* a threaded sgemv */
+  ot_weight (g, fc, 2, (int64_t[]){ 512, 512 });
+  ot_weight (g, fc, 1, (int64_t[]){ 512 });
+  ot_io (g, -1, x, fc);
+  g_assert_true (osh_graph_infer_shapes (g, &err));
+  OshExecOptions opt = osh_exec_options_default ();
+  opt.threads = 2;
+  OshPlan *plan = osh_plan_new (g, &opt, &err);
+  g_assert_nonnull (plan);
+  OshShape s = osh_shape_make (2, (int64_t[]){ 1, 512 });
+  OshTensor *in = ramp (&s, 0.01f), *y[3];
+  const OshTensor *const *xs = (const OshTensor *const *) &in;
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[0], &err));
+  int threaded = osh_exec_thread_count ();
+  osh_plan_set_threads (plan, 1);
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[1], &err));
+  int single = osh_exec_thread_count ();
+  g_assert_cmpint (single, <, threaded);
+  osh_tensor_free (y[1]);
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[1], &err)); /* and none comes back */
+  g_assert_cmpint (osh_exec_thread_count (), ==, single);
+  osh_plan_set_threads (plan, 2);
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[2], &err));
+  g_assert_cmpint (osh_exec_thread_count (), ==, threaded);
+  g_assert_cmpfloat (max_diff (y[0], y[1]), <=, 1e-4);
+  g_assert_cmpfloat (max_diff (y[0], y[2]), ==, 0);
+  g_assert_cmpfloat (fabs (y[0]->data[7]), >, 0); /* the weights are not all zero */
+  for (int i = 0; i < 3; i++)
+    osh_tensor_free (y[i]);
+  osh_tensor_free (in);
+  osh_plan_free (plan);
+  osh_graph_free (g);
+}
+
 static void
 test_sgemm_yardstick (void)
 {
@@ -450,6 +500,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/exec/errors", test_errors);
   g_test_add_func ("/ops/exec/multi-output-onnx-split", test_multi_output);
   g_test_add_func ("/ops/exec/sgemm-yardstick", test_sgemm_yardstick);
+  g_test_add_func ("/ops/exec/blas-threads-stopped", test_blas_threads);
   g_test_add_func ("/ops/exec/denormals-flushed", test_denormals);
   g_test_add_func ("/ops/exec/output-over-residual", test_output_over_residual);
   return g_test_run ();
