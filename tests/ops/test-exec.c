@@ -6,6 +6,7 @@
 #include "ops-test.h"
 #include "osh-exec.h"
 #include "osh-model.h"
+#include "osh-npy.h"
 #include "osh-onnx.h"
 #include "osh-shapes.h"
 
@@ -402,6 +403,59 @@ test_blas_threads (void)
   osh_graph_free (g);
 }
 
+/* An ONNX model's input read only by its conversion to channels-last (opsnet's): that step reads
+ * the caller's tensor in place instead of a copy: the tensor stays as it was, each run sees the
+ * input it was given, and the numbers are ONNX Runtime's. */
+static void
+test_input_read_in_place (void)
+{
+  char *model = g_test_build_filename (G_TEST_DIST, "onnx", "fixtures", "opsnet.onnx", NULL);
+  char *input = g_test_build_filename (G_TEST_DIST, "onnx", "fixtures", "opsnet.input.npy", NULL);
+  char *ort =
+      g_test_build_filename (G_TEST_DIST, "onnx", "fixtures", "opsnet.ort.output_0.npy", NULL);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (model, &err);
+  g_assert_nonnull (g);
+  OshTensor *x = osh_npy_read (input, &err), *want = osh_npy_read (ort, &err);
+  g_assert_nonnull (x);
+  g_assert_nonnull (want);
+  OshExecOptions opt = osh_exec_options_default ();
+  OshPlan *plan = osh_plan_new (g, &opt, &err);
+  g_assert_nonnull (plan);
+  OshPlanStep first;
+  g_assert_true (osh_plan_step (plan, 0, &first));
+  g_assert_cmpstr (first.class_name, ==, "ToNHWC"); /* else this test tests nothing */
+  OshTensor *x_before = osh_tensor_copy (x, &err), *half = osh_tensor_copy (x, &err), *y[3];
+  for (int64_t i = 0; i < osh_tensor_numel (half); i++)
+    half->data[i] *= 0.5f;
+  const OshTensor *const *xs = (const OshTensor *const *) &x;
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[0], &err));
+  g_assert_true (osh_plan_run (plan, (const OshTensor *const *) &half, 1, &y[1], &err));
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[2], &err));
+  g_assert_cmpmem (x->data, osh_tensor_numel (x) * sizeof (float), x_before->data,
+                   osh_tensor_numel (x) * sizeof (float));
+  g_assert_cmpfloat (max_diff (y[0], y[2]), ==, 0);
+  g_assert_cmpfloat (max_diff (y[0], y[1]), >, 1e-3);
+  double tol = 0;
+  for (int64_t i = 0; i < osh_tensor_numel (want); i++)
+    tol = fmax (tol, fabs (want->data[i]));
+  OshTensor *flat = osh_tensor_copy (y[0], &err);
+  flat->shape = want->shape;
+  g_assert_cmpfloat (max_diff (flat, want), <=, 1e-4 * fmax (1, tol));
+  osh_tensor_free (flat);
+  for (int i = 0; i < 3; i++)
+    osh_tensor_free (y[i]);
+  osh_tensor_free (x);
+  osh_tensor_free (x_before);
+  osh_tensor_free (half);
+  osh_tensor_free (want);
+  osh_plan_free (plan);
+  osh_graph_free (g);
+  g_free (model);
+  g_free (input);
+  g_free (ort);
+}
+
 static void
 test_sgemm_yardstick (void)
 {
@@ -501,6 +555,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/exec/multi-output-onnx-split", test_multi_output);
   g_test_add_func ("/ops/exec/sgemm-yardstick", test_sgemm_yardstick);
   g_test_add_func ("/ops/exec/blas-threads-stopped", test_blas_threads);
+  g_test_add_func ("/ops/exec/input-read-in-place", test_input_read_in_place);
   g_test_add_func ("/ops/exec/denormals-flushed", test_denormals);
   g_test_add_func ("/ops/exec/output-over-residual", test_output_over_residual);
   return g_test_run ();
