@@ -39,6 +39,9 @@ pick_blas_core (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  /* OpenBLAS started its helper threads when it loaded, and they spin on the other cores for a
+   * while; runs ask for them again when they want several threads (osh-exec.h). */
+  osh_exec_blas_quiet ();
   /* Untrusted HDF5 is read first by a child (osh-hdf5-guard.h): normally the small helper
    * beside this program; without it, a copy of this program, which then serves that request
    * and nothing else. */

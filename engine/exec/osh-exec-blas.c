@@ -1,6 +1,10 @@
 /* The BLAS underneath: a single-thread sgemm yardstick that bench results are read against,
- * and which OpenBLAS kernels run (or should, when OpenBLAS did not recognise the CPU). */
+ * which OpenBLAS kernels run (or should, when OpenBLAS did not recognise the CPU), and how many
+ * of its threads exist. */
 #include <cblas.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,7 +37,7 @@ osh_exec_sgemm_gflops (int n, int runs)
           a[i] = (float) (i % 13) / 13.0f;
           b[i] = (float) (i % 7) / 7.0f;
         }
-      openblas_set_num_threads (1);
+      osh_exec_blas_enter (1);
       double spent = 0;
       /* The first run warms up. Past one timed run, stop once a second of CPU is spent: a real
        * CPU does all runs in a fraction of that, while under an emulator (qemu-user) or valgrind
@@ -54,6 +58,71 @@ osh_exec_sgemm_gflops (int n, int runs)
   free (b);
   free (c);
   return best;
+}
+
+/* OpenBLAS's pthreads build starts nproc − 1 server threads when it loads, and each spins
+ * (sched_yield in a loop) for about 2^28 cycles after it starts and after every threaded call
+ * before it sleeps. On a two-core machine that spinner takes the other core: a one-thread run
+ * costs twice its time in CPU and, when other work shares the machine, is slowed by a quarter
+ * or more. Stopping the servers is the only way out once they exist; OpenBLAS starts them again
+ * by itself at its next threaded call. Weak, so another BLAS without the call still links. */
+extern int blas_thread_shutdown_ (void) __attribute__ ((weak));
+
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static int threaded_runs;           /* runs with several threads under way, in any thread */
+static bool servers_may_run = true; /* started at load, or since our last threaded run */
+
+void
+osh_exec_blas_enter (int threads)
+{
+  pthread_mutex_lock (&blas_lock);
+  if (threads > 1)
+    {
+      threaded_runs++;
+      servers_may_run = true;
+      openblas_set_num_threads (threads);
+    }
+  else if (threaded_runs == 0 && servers_may_run)
+    {
+      /* Never while another thread's run may be inside a threaded call (a one-thread run beside
+       * one leaves the count alone: OpenBLAS serialises its callers anyway). The count first:
+       * OpenBLAS 0.3.21 starts its servers again whenever the count is set while they are
+       * stopped, so it is set only here, never while they are. */
+      openblas_set_num_threads (1);
+      if (blas_thread_shutdown_)
+        blas_thread_shutdown_ ();
+      servers_may_run = false;
+    }
+  pthread_mutex_unlock (&blas_lock);
+}
+
+void
+osh_exec_blas_leave (int threads)
+{
+  if (threads <= 1)
+    return;
+  pthread_mutex_lock (&blas_lock);
+  threaded_runs--;
+  pthread_mutex_unlock (&blas_lock);
+}
+
+void
+osh_exec_blas_quiet (void)
+{
+  osh_exec_blas_enter (1);
+}
+
+int
+osh_exec_thread_count (void)
+{
+  DIR *d = opendir ("/proc/self/task");
+  if (!d)
+    return -1;
+  int n = 0;
+  for (struct dirent *e; (e = readdir (d));)
+    n += e->d_name[0] != '.';
+  closedir (d);
+  return n;
 }
 
 const char *

@@ -4,7 +4,6 @@
  * structures they all share are in osh-plan-internal.h. */
 #include "osh-exec.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -231,6 +230,37 @@ now_ms (void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+enum
+{
+  DIRECT_MAX = 8 /* inputs that may be read in place; any further ones are copied */
+};
+
+/* Whether input value v is read only by conversions to the other layout and kept nowhere (an
+ * ONNX image model's input, which its stem reads channels-last): those steps can read the
+ * caller's tensor itself, which saves copying it first (0.6 MB at 3×224×224). */
+static bool
+read_only_to_convert (const OshPlan *p, int v)
+{
+  if (p->vals[v].keep)
+    return false;
+  for (int s = 0; s < p->n_steps; s++)
+    for (int i = 0; i < p->steps[s].call.n_in; i++)
+      if (p->steps[s].in_vals[i] == v && !(p->steps[s].op->cats & OSH_CAT_LAYOUT))
+        return false;
+  return true;
+}
+
+/* The memory step input value v is read from: the caller's tensor for an input that was not
+ * copied, else v's buffer. */
+static const float *
+input_memory (const OshPlan *p, const float *const *direct, int v)
+{
+  for (int k = 0; k < p->n_inputs && k < DIRECT_MAX; k++)
+    if (direct[k] && p->in_vals[k] == v)
+      return direct[k];
+  return p->buffers[p->vals[v].buffer];
+}
+
 static bool
 plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
           OshError *err)
@@ -238,6 +268,7 @@ plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **
   if (n_inputs != p->n_inputs)
     return osh_fail (err, OSH_ERR_USAGE, "the model takes %d inputs (%d given)", p->n_inputs,
                      n_inputs);
+  const float *direct[DIRECT_MAX] = { 0 };
   for (int i = 0; i < n_inputs; i++)
     {
       Value *v = &p->vals[p->in_vals[i]];
@@ -250,9 +281,11 @@ plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **
             err->code = OSH_ERR_USAGE; /* the caller's tensor, not the model, is wrong */
           return false;
         }
-      memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));
+      if (i < DIRECT_MAX && read_only_to_convert (p, p->in_vals[i]))
+        direct[i] = inputs[i]->data;
+      else
+        memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));
     }
-  openblas_set_num_threads (p->threads);
   p->has_run = false;
   enum
   {
@@ -278,7 +311,7 @@ plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **
           return osh_fail (err, OSH_ERR_NOMEM, "out of memory running layer '%s'", st->path);
         }
       for (int i = 0; i < st->call.n_in; i++)
-        in[i] = p->buffers[p->vals[st->in_vals[i]].buffer];
+        in[i] = input_memory (p, direct, st->in_vals[i]);
       for (int k = 0; k < st->call.n_out; k++)
         out[k] = p->buffers[p->vals[st->out_vals[k]].buffer];
       st->call.threads = p->threads;
@@ -316,7 +349,10 @@ osh_plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTenso
               OshError *err)
 {
   unsigned csr = osh_fp_flush_denormals ();
+  int threads = p->threads; /* the same count on the way out, whatever changes it meanwhile */
+  osh_exec_blas_enter (threads);
   bool ok = plan_run (p, inputs, n_inputs, outputs, err);
+  osh_exec_blas_leave (threads);
   osh_fp_restore (csr);
   return ok;
 }

@@ -167,3 +167,15 @@ double osh_exec_sgemm_gflops (int n, int runs);
 const char *osh_exec_blas_core_hint (void);
 /* The OpenBLAS kernels in use ("SkylakeX", "Haswell", "Prescott"...). */
 const char *osh_exec_blas_core (void);
+
+/* OpenBLAS's helper threads spin on a core for a while after they start and after each threaded
+ * call (osh-exec-blas.c). A run with `threads` (osh_plan_run does this) brackets its BLAS calls
+ * with enter/leave: with one thread, and no threaded run under way in another thread, the
+ * helpers are stopped so none spins beside it; with several, OpenBLAS may use (and restarts)
+ * them. osh_exec_blas_quiet stops them now: for programs that may never run a plan (the app at
+ * start, the HDF5 guard's child). */
+void osh_exec_blas_enter (int threads);
+void osh_exec_blas_leave (int threads);
+void osh_exec_blas_quiet (void);
+/* Threads of this process now (from /proc; -1 without it): for tests of the above. */
+int osh_exec_thread_count (void);

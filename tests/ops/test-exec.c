@@ -2,10 +2,12 @@
  * buffer reuse by liveness, threads, FLOP counts and the errors users see. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ops-test.h"
 #include "osh-exec.h"
 #include "osh-model.h"
+#include "osh-npy.h"
 #include "osh-onnx.h"
 #include "osh-shapes.h"
 
@@ -352,6 +354,121 @@ test_multi_output (void)
   g_free (model);
 }
 
+/* OpenBLAS's helper threads spin on a core for a while after each threaded call: a one-thread
+ * run stops them, so none steals the other core (or counts in the process's CPU time), and a
+ * threaded run after it gets them back, with the same numbers. */
+extern int blas_thread_shutdown_ (void) __attribute__ ((weak));
+
+static void
+test_blas_threads (void)
+{
+  if (g_get_num_processors () < 2 || !blas_thread_shutdown_ || osh_exec_thread_count () < 0)
+    {
+      g_test_skip ("needs two CPUs, /proc and OpenBLAS's pthreads build");
+      return;
+    }
+  OshError err = { 0 };
+  OshGraph *g = osh_graph_new ();
+  int x = ot_add (g, -1, "in", "InputLayer", "{\"batch_input_shape\": [null, 512]}", 0);
+  int fc = ot_add (g, -1, "fc", "Dense", "{\"units\": 512}", 1, x); /* a threaded sgemv */
+  ot_weight (g, fc, 2, (int64_t[]){ 512, 512 });
+  ot_weight (g, fc, 1, (int64_t[]){ 512 });
+  ot_io (g, -1, x, fc);
+  g_assert_true (osh_graph_infer_shapes (g, &err));
+  OshExecOptions opt = osh_exec_options_default ();
+  opt.threads = 2;
+  OshPlan *plan = osh_plan_new (g, &opt, &err);
+  g_assert_nonnull (plan);
+  OshShape s = osh_shape_make (2, (int64_t[]){ 1, 512 });
+  OshTensor *in = ramp (&s, 0.01f), *y[3];
+  const OshTensor *const *xs = (const OshTensor *const *) &in;
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[0], &err));
+  int threaded = osh_exec_thread_count ();
+  osh_plan_set_threads (plan, 1);
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[1], &err));
+  int single = osh_exec_thread_count ();
+  g_assert_cmpint (single, <, threaded);
+  osh_tensor_free (y[1]);
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[1], &err)); /* and none comes back */
+  g_assert_cmpint (osh_exec_thread_count (), ==, single);
+  osh_plan_set_threads (plan, 2);
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[2], &err));
+  g_assert_cmpint (osh_exec_thread_count (), ==, threaded);
+  g_assert_cmpfloat (max_diff (y[0], y[1]), <=, 1e-4);
+  g_assert_cmpfloat (max_diff (y[0], y[2]), ==, 0);
+  g_assert_cmpfloat (fabs (y[0]->data[7]), >, 0); /* the weights are not all zero */
+  for (int i = 0; i < 3; i++)
+    osh_tensor_free (y[i]);
+  osh_tensor_free (in);
+  osh_plan_free (plan);
+  osh_graph_free (g);
+}
+
+/* An ONNX model's input read only by its conversion to channels-last (opsnet's): that step reads
+ * the caller's tensor in place instead of a copy: the tensor stays as it was, each run sees the
+ * input it was given, and the numbers are ONNX Runtime's. */
+static void
+test_input_read_in_place (void)
+{
+  char *model = g_test_build_filename (G_TEST_DIST, "onnx", "fixtures", "opsnet.onnx", NULL);
+  char *input = g_test_build_filename (G_TEST_DIST, "onnx", "fixtures", "opsnet.input.npy", NULL);
+  char *ort =
+      g_test_build_filename (G_TEST_DIST, "onnx", "fixtures", "opsnet.ort.output_0.npy", NULL);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (model, &err);
+  g_assert_nonnull (g);
+  OshTensor *x = osh_npy_read (input, &err), *want = osh_npy_read (ort, &err);
+  g_assert_nonnull (x);
+  g_assert_nonnull (want);
+  OshExecOptions opt = osh_exec_options_default ();
+  OshPlan *plan = osh_plan_new (g, &opt, &err);
+  g_assert_nonnull (plan);
+  OshPlanStep first;
+  g_assert_true (osh_plan_step (plan, 0, &first));
+  if (strcmp (first.class_name, "ToNHWC") != 0)
+    {
+      /* The baseline path convolves channels-first: no conversion reads the input. */
+      g_test_skip ("this kernel path reads the input with a convolution, not a conversion");
+      osh_plan_free (plan);
+      osh_graph_free (g);
+      osh_tensor_free (x);
+      osh_tensor_free (want);
+      g_free (model);
+      g_free (input);
+      g_free (ort);
+      return;
+    }
+  OshTensor *x_before = osh_tensor_copy (x, &err), *half = osh_tensor_copy (x, &err), *y[3];
+  for (int64_t i = 0; i < osh_tensor_numel (half); i++)
+    half->data[i] *= 0.5f;
+  const OshTensor *const *xs = (const OshTensor *const *) &x;
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[0], &err));
+  g_assert_true (osh_plan_run (plan, (const OshTensor *const *) &half, 1, &y[1], &err));
+  g_assert_true (osh_plan_run (plan, xs, 1, &y[2], &err));
+  g_assert_cmpmem (x->data, osh_tensor_numel (x) * sizeof (float), x_before->data,
+                   osh_tensor_numel (x) * sizeof (float));
+  g_assert_cmpfloat (max_diff (y[0], y[2]), ==, 0);
+  g_assert_cmpfloat (max_diff (y[0], y[1]), >, 1e-3);
+  double tol = 0;
+  for (int64_t i = 0; i < osh_tensor_numel (want); i++)
+    tol = fmax (tol, fabs (want->data[i]));
+  OshTensor *flat = osh_tensor_copy (y[0], &err);
+  flat->shape = want->shape;
+  g_assert_cmpfloat (max_diff (flat, want), <=, 1e-4 * fmax (1, tol));
+  osh_tensor_free (flat);
+  for (int i = 0; i < 3; i++)
+    osh_tensor_free (y[i]);
+  osh_tensor_free (x);
+  osh_tensor_free (x_before);
+  osh_tensor_free (half);
+  osh_tensor_free (want);
+  osh_plan_free (plan);
+  osh_graph_free (g);
+  g_free (model);
+  g_free (input);
+  g_free (ort);
+}
+
 static void
 test_sgemm_yardstick (void)
 {
@@ -450,6 +567,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/exec/errors", test_errors);
   g_test_add_func ("/ops/exec/multi-output-onnx-split", test_multi_output);
   g_test_add_func ("/ops/exec/sgemm-yardstick", test_sgemm_yardstick);
+  g_test_add_func ("/ops/exec/blas-threads-stopped", test_blas_threads);
+  g_test_add_func ("/ops/exec/input-read-in-place", test_input_read_in_place);
   g_test_add_func ("/ops/exec/denormals-flushed", test_denormals);
   g_test_add_func ("/ops/exec/output-over-residual", test_output_over_residual);
   return g_test_run ();
