@@ -377,10 +377,10 @@ osh_model_save (const OshGraph *g, const char *path, OshError *err)
     return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, osh_dialect_of (g)->save_refusal);
   OshFormat f = osh_format_from_name (path);
   bool graph_model = osh_dialect_of (g) == &osh_tfgraph_dialect;
-  if (graph_model && f != OSH_FORMAT_TFJS)
+  if (graph_model && f != OSH_FORMAT_TFJS && f != OSH_FORMAT_ONNX)
     return osh_fail (err, OSH_ERR_UNSUPPORTED,
-                     "%s: a TF.js graph model is saved as a TF.js graph model (a model.json name); "
-                     "converting it to ONNX or Keras is not supported yet",
+                     "%s: a TF.js graph model is saved as a TF.js graph model (a model.json name) "
+                     "or as ONNX (.onnx); converting it to Keras is not supported yet",
                      path);
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,
