@@ -679,8 +679,13 @@ OshGraph *
 osh_tfgraph_to_onnx (const OshGraph *tf, OshError *err)
 {
   OshGraph *g = osh_graph_copy (tf, err);
-  bool ok = g && osh_graph_infer_shapes (g, err)
-            && (!osh_graph_needs_specialize (g) || osh_graph_specialize_batch (g, 1, err));
+  bool ok = g && osh_graph_infer_shapes (g, err);
+  OshError why = { 0 };
+  if (ok && osh_graph_needs_specialize (g) && !osh_graph_specialize_batch (g, 1, &why))
+    ok = osh_fail (err, why.code,
+                   "the ONNX export writes the sizes a Shape node reads as constants, so they "
+                   "must be fixed (an open batch becomes 1): %s",
+                   why.message);
   Conv c = { .g = g, .lw = { .o = osh_graph_new (), .err = err }, .err = err };
   if (ok)
     {
