@@ -6,7 +6,8 @@
  * that layer (osh_onnx_lower_layer); then what the shadow does around its target: the EXPLICIT
  * padding as a Pad, the tail (Prelu, LeakyRelu, FloorDiv's floor, SquaredDifference's square)
  * as its ONNX op, a Reshape where the TF output is the target's memory in another shape.
- * Resize ops, which have kernels of their own, become ONNX's Resize with TF's coordinate rule.
+ * The ops with kernels of their own (resize rules, comparisons, index ops) are written by
+ * tfgraph-onnx-kernels.c.
  *
  * The graph keeps TF's NHWC inputs and outputs. Keras targets compute NCHW, as ONNX's Conv and
  * pools need: each TF tensor is held in up to two forms (NHWC, NCHW), each made once on
@@ -16,60 +17,44 @@
  *
  * The sizes are fixed first as a run fixes them (an open batch read by a Shape becomes 1), so
  * the constants folded for them are written folded. */
+#include "tfgraph-to-onnx.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "osh-onnx.h"
 #include "osh-shapes.h"
-#include "tfgraph-shadow.h"
 
-typedef struct
+/* Frees the constants of inputs that will not be emitted. */
+void
+tfo_drop (In *in, int n)
 {
-  OshRef nhwc, nchw; /* node -1: not made yet */
-  OshShape shape;    /* TF's (NHWC) */
-} Value;
-
-typedef struct
-{
-  const OshGraph *g;  /* the TF graph, sizes fixed */
-  OshOnnxLowering lw; /* the ONNX graph (lw.o) */
-  Value *map;         /* per TF (node, output): off[node] + index */
-  int64_t *off;
-  char missing[1024]; /* the ops with no ONNX form, for the refusal */
-  size_t missing_len;
-  int n_missing;
-  OshError *err;
-} Conv;
-
-static const OshRef NONE = { -1, 0 };
-
-/* An input of an emitted node: a tensor, or a constant (taken over), or absent. */
-typedef struct
-{
-  char kind; /* 't', 'w', 'a'; 0 ends the list */
-  OshRef ref;
-  OshTensor *value;
-} In;
-
-static In
-T (OshRef r)
-{
-  return (In){ 't', r, NULL };
+  for (int i = 0; i < n; i++)
+    if (in[i].kind == 'w')
+      {
+        osh_tensor_free (in[i].value);
+        in[i].value = NULL;
+      }
 }
 
-static In
-W (OshTensor *v)
+/* True when every input was made; else they are dropped. */
+bool
+tfo_valid (In *in, int n)
 {
-  return (In){ 'w', NONE, v };
+  bool ok = true;
+  for (int i = 0; i < n; i++)
+    ok &= in[i].kind == 't' ? in[i].ref.node >= 0 : in[i].kind == 'w' ? in[i].value != NULL : true;
+  if (!ok)
+    tfo_drop (in, n);
+  return ok;
 }
 
 /* Adds ONNX op `op` named `name` (NULL: "<base>/<op>_<n>") with `ins` (ended by kind 0), the
  * attributes `attrs` (stolen) and n_out outputs, named after the node ("name", "name:1"...). */
-static OshRef
-emit (Conv *c, const char *op, const char *base, const char *name, const In *ins, json_t *attrs,
-      int n_out)
+OshRef
+tfo_emit (Conv *c, const char *op, const char *base, const char *name, const In *ins, json_t *attrs,
+          int n_out)
 {
   char made[700];
   if (!name)
@@ -107,8 +92,8 @@ emit (Conv *c, const char *op, const char *base, const char *name, const In *ins
   return node < 0 ? NONE : (OshRef){ node, 0 };
 }
 
-static OshTensor *
-ints (const int64_t *v, int n, OshError *err)
+OshTensor *
+tfo_ints (const int64_t *v, int n, OshError *err)
 {
   OshShape s = osh_shape_make (1, (int64_t[]){ n });
   OshTensor *t = osh_tensor_new (&s, err);
@@ -133,24 +118,24 @@ base_of (Conv *c, OshRef tf)
 }
 
 /* The TF tensor's NHWC (or NCHW) form, made by a Transpose the first time it is asked for. */
-static OshRef
-form (Conv *c, OshRef tf, bool nchw)
+OshRef
+tfo_form (Conv *c, OshRef tf, bool nchw)
 {
   Value *v = &c->map[c->off[tf.node] + tf.index];
   OshRef *want = nchw ? &v->nchw : &v->nhwc, have = nchw ? v->nhwc : v->nchw;
   if (want->node < 0 && have.node >= 0)
-    *want = emit (c, "Transpose", base_of (c, tf), NULL, (In[]){ T (have), { 0 } },
-                  perm (nchw ? TO_NCHW : TO_NHWC), 1);
+    *want = tfo_emit (c, "Transpose", base_of (c, tf), NULL, (In[]){ T (have), { 0 } },
+                      perm (nchw ? TO_NCHW : TO_NHWC), 1);
   return *want;
 }
 
 /* A Cast of r to ONNX type `to` (1 float, 7 int64...). */
-static OshRef
-cast (Conv *c, const char *base, OshRef r, int to)
+OshRef
+tfo_cast (Conv *c, const char *base, OshRef r, int to)
 {
   if (r.node < 0)
     return r;
-  return emit (c, "Cast", base, NULL, (In[]){ T (r), { 0 } }, json_pack ("{s:i}", "to", to), 1);
+  return tfo_emit (c, "Cast", base, NULL, (In[]){ T (r), { 0 } }, json_pack ("{s:i}", "to", to), 1);
 }
 
 /* A Reshape of r to static `shape` (one open size at most: -1). */
@@ -168,12 +153,12 @@ reshape (Conv *c, const char *base, OshRef r, const OshShape *shape)
                 open);
       return NONE;
     }
-  return emit (c, "Reshape", base, NULL,
-               (In[]){ T (r), W (ints (dims, shape->rank, c->err)), { 0 } }, NULL, 1);
+  return tfo_emit (c, "Reshape", base, NULL,
+                   (In[]){ T (r), W (tfo_ints (dims, shape->rank, c->err)), { 0 } }, NULL, 1);
 }
 
-static void
-note_missing (Conv *c, const char *op, const char *why)
+void
+tfo_note_missing (Conv *c, const char *op, const char *why)
 {
   for (size_t at = 0; at < c->missing_len;)
     {
@@ -190,37 +175,6 @@ note_missing (Conv *c, const char *op, const char *why)
         (size_t) snprintf (c->missing + c->missing_len, sizeof c->missing - c->missing_len,
                            "%s%s (%.200s)", c->n_missing ? "; " : "", op, why);
   c->n_missing++;
-}
-
-/* ResizeBilinear / ResizeNearestNeighbor as ONNX's Resize on the NCHW form, TF's coordinate
- * rule as its coordinate_transformation_mode (tfgraph-resize.c's taps). */
-static bool
-write_resize (Conv *c, const OshLayer *l, const OshNode *n, Value *out)
-{
-  bool linear = !strcmp (l->class_name, "ResizeBilinear");
-  bool align = osh_config_bool (l->config, "align_corners", false);
-  bool half = osh_config_bool (l->config, "half_pixel_centers", false);
-  if (align && half)
-    {
-      note_missing (c, l->class_name, "align_corners with half_pixel_centers");
-      return true;
-    }
-  const char *mode = align ? "align_corners"
-                     : half ? (linear ? "half_pixel" : "tf_half_pixel_for_nn")
-                            : "asymmetric";
-  const OshShape *o = &out->shape;
-  int64_t sizes[4] = { o->dim[0], o->dim[3], o->dim[1], o->dim[2] };
-  OshRef x = form (c, n->inputs[0], true);
-  if (x.node < 0)
-    return false;
-  out->nchw = emit (c, "Resize", l->name, NULL,
-                    (In[]){ T (x), { 'a', NONE, NULL }, { 'a', NONE, NULL },
-                            W (ints (sizes, 4, c->err)), { 0 } },
-                    json_pack ("{s:s, s:s, s:s}", "mode", linear ? "linear" : "nearest",
-                               "coordinate_transformation_mode", mode, "nearest_mode",
-                               align ? "round_prefer_ceil" : "floor"),
-                    1);
-  return out->nchw.node >= 0;
 }
 
 /* The op list of a Keras target: the layer as the Keras → ONNX exporter writes it. */
@@ -266,14 +220,16 @@ symmetric_pad (Conv *c, const char *base, OshRef x, OshShape shape, const OshTen
           if ((side ? after : before) == 0)
             continue;
           int64_t axis = a, step = -1;
-          parts[k++] = T (emit (c, "Slice", base, NULL,
-                                (In[]){ T (x), W (ints (&spans[side][0], 1, c->err)),
-                                        W (ints (&spans[side][1], 1, c->err)),
-                                        W (ints (&axis, 1, c->err)), W (ints (&step, 1, c->err)),
-                                        { 0 } },
-                                NULL, 1));
+          parts[k++] = T (tfo_emit (c, "Slice", base, NULL,
+                                    (In[]){ T (x),
+                                            W (tfo_ints (&spans[side][0], 1, c->err)),
+                                            W (tfo_ints (&spans[side][1], 1, c->err)),
+                                            W (tfo_ints (&axis, 1, c->err)),
+                                            W (tfo_ints (&step, 1, c->err)),
+                                            { 0 } },
+                                    NULL, 1));
         }
-      x = emit (c, "Concat", base, NULL, parts, json_pack ("{s:i}", "axis", a), 1);
+      x = tfo_emit (c, "Concat", base, NULL, parts, json_pack ("{s:i}", "axis", a), 1);
       shape.dim[a] += before + after;
     }
   return x;
@@ -281,8 +237,7 @@ symmetric_pad (Conv *c, const char *base, OshRef x, OshShape shape, const OshTen
 
 /* An ONNX target: that node, the shadow's attributes and constants, the TF node's name. */
 static bool
-write_onnx_target (Conv *c, const TfShadow *s, const OshLayer *tf, const OshRef *in,
-                   OshRef *first)
+write_onnx_target (Conv *c, const TfShadow *s, const OshLayer *tf, const OshRef *in, OshRef *first)
 {
   In ins[TF_MAX_SLOTS + 1] = { 0 };
   const char *op = s->target->name;
@@ -293,15 +248,21 @@ write_onnx_target (Conv *c, const TfShadow *s, const OshLayer *tf, const OshRef 
         {
           ins[i] = T (in[sl.index]);
           if (osh_onnx_int64_input (op, (size_t) i))
-            ins[i].ref = cast (c, tf->name, ins[i].ref, 7);
+            ins[i].ref = tfo_cast (c, tf->name, ins[i].ref, 7);
           if (ins[i].ref.node < 0)
-            return false;
+            {
+              tfo_drop (ins, i);
+              return false;
+            }
         }
       else if (sl.kind == OSH_SLOT_WEIGHT)
         {
           ins[i] = W (osh_tensor_copy (s->weights[sl.index].value, c->err));
           if (!ins[i].value)
-            return false;
+            {
+              tfo_drop (ins, i);
+              return false;
+            }
           /* ONNX wants these as scalars, where TF's constants may be one-element lists */
           if ((!strcmp (op, "Range") || !strcmp (op, "Clip"))
               && osh_tensor_numel (ins[i].value) == 1)
@@ -328,10 +289,10 @@ write_onnx_target (Conv *c, const TfShadow *s, const OshLayer *tf, const OshRef 
     json_object_del (cfg, "allowzero");
   int to = (int) osh_config_int (cfg, "to", 1);
   bool integer_out = (!strcmp (op, "Cast") && to != 1) || !strcmp (op, "Shape");
-  *first = emit (c, op, tf->name, integer_out ? NULL : tf->name, ins, cfg, s->n_out);
+  *first = tfo_emit (c, op, tf->name, integer_out ? NULL : tf->name, ins, cfg, s->n_out);
   if (integer_out && first->node >= 0)
-    *first = emit (c, "Cast", tf->name, tf->name, (In[]){ T (*first), { 0 } },
-                   json_pack ("{s:i}", "to", 1), 1);
+    *first = tfo_emit (c, "Cast", tf->name, tf->name, (In[]){ T (*first), { 0 } },
+                       json_pack ("{s:i}", "to", 1), 1);
   return first->node >= 0;
 }
 
@@ -357,7 +318,7 @@ write_shadowed (Conv *c, int ni)
   TfShadow *s = tf_shadow_build (&call, &local);
   if (!s)
     {
-      note_missing (c, l->class_name, local.message);
+      tfo_note_missing (c, l->class_name, local.message);
       return true;
     }
   bool keras = s->target >= osh_keras_dialect.ops
@@ -368,7 +329,8 @@ write_shadowed (Conv *c, int ni)
     {
       /* Keras targets read NCHW images; ONNX targets TF's own layout, in the shape the
        * target sees (Pack's inputs with the new axis). */
-      in[i] = form (c, n->inputs[i], keras && in_shapes[i].rank == 4 && !(i == 0 && s->has_pre_pad));
+      in[i] = tfo_form (c, n->inputs[i],
+                        keras && in_shapes[i].rank == 4 && !(i == 0 && s->has_pre_pad));
       if (!keras && in[i].node >= 0 && !osh_shape_equal (&in_shapes[i], &s->in[i]))
         in[i] = reshape (c, l->name, in[i], &s->in[i]);
       ok = in[i].node >= 0;
@@ -381,11 +343,12 @@ write_shadowed (Conv *c, int ni)
       OshTensor *value = osh_tensor_new (&scalar, c->err);
       if (value)
         value->data[0] = s->pre_pad_value;
-      in[0] = emit (c, "Pad", l->name, NULL,
-                    (In[]){ T (in[0]), W (ints (pads, 8, c->err)), W (value), { 0 } }, NULL, 1);
+      in[0] =
+          tfo_emit (c, "Pad", l->name, NULL,
+                    (In[]){ T (in[0]), W (tfo_ints (pads, 8, c->err)), W (value), { 0 } }, NULL, 1);
       if (in[0].node >= 0 && keras)
-        in[0] = emit (c, "Transpose", l->name, NULL, (In[]){ T (in[0]), { 0 } }, perm (TO_NCHW),
-                      1);
+        in[0] =
+            tfo_emit (c, "Transpose", l->name, NULL, (In[]){ T (in[0]), { 0 } }, perm (TO_NCHW), 1);
       ok = in[0].node >= 0;
     }
   OshRef first = NONE;
@@ -401,233 +364,32 @@ write_shadowed (Conv *c, int ni)
   for (int k = 0; ok && k < n->n_outputs && k < s->n_out; k++)
     if (out[k].shape.rank > 0 && !osh_shape_equal (&out[k].shape, &s->out[k]))
       {
-        OshRef x = form (c, (OshRef){ ni, k }, false);
+        OshRef x = tfo_form (c, (OshRef){ ni, k }, false);
         out[k].nhwc = x.node < 0 ? x : reshape (c, l->name, x, &out[k].shape);
         out[k].nchw = NONE;
         ok = out[k].nhwc.node >= 0;
       }
   if (ok && s->tail != TF_TAIL_NONE)
     {
-      OshRef y = form (c, (OshRef){ ni, 0 }, false);
+      OshRef y = tfo_form (c, (OshRef){ ni, 0 }, false);
       ok = y.node >= 0;
       if (ok && s->tail == TF_TAIL_PRELU)
-        y = emit (c, "PRelu", l->name, NULL,
-                  (In[]){ T (y), W (tf_vector (s->tail_vec, (int) s->tail_n, c->err)), { 0 } },
-                  NULL, 1);
+        y = tfo_emit (c, "PRelu", l->name, NULL,
+                      (In[]){ T (y), W (tf_vector (s->tail_vec, (int) s->tail_n, c->err)), { 0 } },
+                      NULL, 1);
       else if (ok && s->tail == TF_TAIL_LEAKY)
-        y = emit (c, "LeakyRelu", l->name, NULL, (In[]){ T (y), { 0 } },
-                  json_pack ("{s:f}", "alpha", (double) s->tail_alpha), 1);
+        y = tfo_emit (c, "LeakyRelu", l->name, NULL, (In[]){ T (y), { 0 } },
+                      json_pack ("{s:f}", "alpha", (double) s->tail_alpha), 1);
       else if (ok && s->tail == TF_TAIL_FLOOR)
-        y = emit (c, "Floor", l->name, NULL, (In[]){ T (y), { 0 } }, NULL, 1);
+        y = tfo_emit (c, "Floor", l->name, NULL, (In[]){ T (y), { 0 } }, NULL, 1);
       else if (ok)
-        y = emit (c, "Mul", l->name, NULL, (In[]){ T (y), T (y), { 0 } }, NULL, 1);
+        y = tfo_emit (c, "Mul", l->name, NULL, (In[]){ T (y), T (y), { 0 } }, NULL, 1);
       out[0].nhwc = y;
       out[0].nchw = NONE;
       ok = y.node >= 0;
     }
   tf_shadow_free (s);
   return ok;
-}
-
-/* Input slot i of TF layer l (node n) as an emitted input: the tensor's NHWC form or a copy
- * of the constant. */
-static In
-slot_input (Conv *c, const OshLayer *l, const OshNode *n, int i)
-{
-  OshSlot sl = i < l->n_slots ? l->slots[i] : (OshSlot){ OSH_SLOT_ABSENT, 0 };
-  if (sl.kind == OSH_SLOT_ACTIVATION && sl.index < n->n_inputs)
-    return T (form (c, n->inputs[sl.index], false));
-  if (sl.kind == OSH_SLOT_WEIGHT && sl.index < l->n_weights)
-    return W (osh_tensor_copy (l->weights[sl.index].value, c->err));
-  return (In){ 'a', NONE, NULL };
-}
-
-static bool
-valid (const In *in, int n)
-{
-  bool ok = true;
-  for (int i = 0; i < n; i++)
-    ok &= in[i].kind == 't' ? in[i].ref.node >= 0 : in[i].kind == 'w' ? in[i].value != NULL : true;
-  if (!ok)
-    for (int i = 0; i < n; i++)
-      if (in[i].kind == 'w')
-        osh_tensor_free (in[i].value);
-  return ok;
-}
-
-static OshTensor *
-scalar1 (float v, OshError *err)
-{
-  return tf_vector (&v, 1, err);
-}
-
-/* The TF ops with kernels of their own in Offshoot (tfgraph-elementwise.c, tfgraph-index.c) as
- * ONNX ops: booleans and indices are cast back to float, as the engine holds them. Returns
- * false with *known false for an op not written here. */
-static bool
-write_own_kernel (Conv *c, const OshLayer *l, const OshNode *n, Value *out, bool *known)
-{
-  static const char *const compare[][2] = { { "Equal", "Equal" },
-                                            { "NotEqual", "Equal" },
-                                            { "Greater", "Greater" },
-                                            { "GreaterEqual", "GreaterOrEqual" },
-                                            { "Less", "Less" },
-                                            { "LessEqual", "LessOrEqual" },
-                                            { "LogicalAnd", "And" },
-                                            { "LogicalOr", "Or" },
-                                            { "LogicalNot", "Not" } };
-  const char *op = l->class_name, *base = l->name;
-  In in[3] = { slot_input (c, l, n, 0), slot_input (c, l, n, 1), slot_input (c, l, n, 2) };
-  int used = l->n_slots < 3 ? l->n_slots : 3;
-  *known = true;
-  OshRef r = NONE;
-  for (size_t k = 0; k < sizeof compare / sizeof *compare; k++)
-    if (!strcmp (op, compare[k][0]))
-      {
-        if (!valid (in, used))
-          return false;
-        bool logic = !strncmp (op, "Logical", 7);
-        for (int i = 0; logic && i < used; i++)
-          if (in[i].kind == 't')
-            in[i].ref = cast (c, base, in[i].ref, 9);
-          else
-            {
-              /* a constant operand: its truth, as a tensor emitted once */
-              OshRef v = emit (c, "Identity", base, NULL, (In[]){ in[i], { 0 } }, NULL, 1);
-              in[i] = T (cast (c, base, v, 9));
-            }
-        in[used] = (In){ 0 };
-        r = emit (c, compare[k][1], base, NULL, in, NULL, 1);
-        if (!strcmp (op, "NotEqual"))
-          r = r.node < 0 ? r : emit (c, "Not", base, NULL, (In[]){ T (r), { 0 } }, NULL, 1);
-        out->nhwc = cast (c, base, r, 1);
-        return out->nhwc.node >= 0;
-      }
-  if (!strcmp (op, "Select") || !strcmp (op, "SelectV2"))
-    {
-      if (!valid (in, 3))
-        return false;
-      if (in[0].kind == 'w')
-        in[0] = T (emit (c, "Identity", base, NULL, (In[]){ in[0], { 0 } }, NULL, 1));
-      in[0].ref = cast (c, base, in[0].ref, 9);
-      out->nhwc = emit (c, "Where", base, NULL, (In[]){ in[0], in[1], in[2], { 0 } }, NULL, 1);
-      return out->nhwc.node >= 0;
-    }
-  if (!strcmp (op, "FloorMod"))
-    {
-      /* tfjs's rule: C's remainder r where a and b have one sign, else (r + b) mod b. */
-      if (!valid (in, 2))
-        return false;
-      In a = in[0].kind == 't' ? in[0] : T (emit (c, "Identity", base, NULL, (In[]){ in[0], { 0 } }, NULL, 1));
-      In b = in[1].kind == 't' ? in[1] : T (emit (c, "Identity", base, NULL, (In[]){ in[1], { 0 } }, NULL, 1));
-      json_t *fmod = json_pack ("{s:i}", "fmod", 1);
-      OshRef rem = emit (c, "Mod", base, NULL, (In[]){ a, b, { 0 } }, json_deep_copy (fmod), 1);
-      OshRef sum = emit (c, "Add", base, NULL, (In[]){ T (rem), b, { 0 } }, NULL, 1);
-      OshRef wrapped = emit (c, "Mod", base, NULL, (In[]){ T (sum), b, { 0 } }, fmod, 1);
-      OshRef an = emit (c, "Less", base, NULL, (In[]){ a, W (scalar1 (0, c->err)), { 0 } }, NULL, 1);
-      OshRef bn = emit (c, "Less", base, NULL, (In[]){ b, W (scalar1 (0, c->err)), { 0 } }, NULL, 1);
-      OshRef differ = emit (c, "Xor", base, NULL, (In[]){ T (an), T (bn), { 0 } }, NULL, 1);
-      out->nhwc = emit (c, "Where", base, NULL, (In[]){ T (differ), T (wrapped), T (rem), { 0 } },
-                        NULL, 1);
-      return out->nhwc.node >= 0;
-    }
-  if (!strcmp (op, "ZerosLike") || !strcmp (op, "OnesLike") || !strcmp (op, "Fill"))
-    {
-      /* The value expanded to the (fixed) output shape. */
-      for (int i = 0; i < used; i++)
-        if (in[i].kind == 'w')
-          osh_tensor_free (in[i].value);
-      int64_t dims[OSH_MAX_RANK];
-      for (int d = 0; d < out->shape.rank; d++)
-        dims[d] = out->shape.dim[d];
-      In value = !strcmp (op, "Fill") ? slot_input (c, l, n, 1)
-                                      : W (scalar1 (op[0] == 'O' ? 1.0f : 0.0f, c->err));
-      if (!valid (&value, 1))
-        return false;
-      out->nhwc = emit (c, "Expand", base, NULL,
-                        (In[]){ value, W (ints (dims, out->shape.rank, c->err)), { 0 } }, NULL, 1);
-      return out->nhwc.node >= 0;
-    }
-  if (!strcmp (op, "ArgMax"))
-    {
-      const OshTensor *axis = in[1].kind == 'w' ? in[1].value : NULL;
-      json_t *attrs = axis ? json_pack ("{s:I, s:i}", "axis", (json_int_t) axis->data[0],
-                                        "keepdims", 0)
-                           : NULL;
-      if (in[1].kind == 'w')
-        osh_tensor_free (in[1].value);
-      if (!attrs || !valid (in, 1))
-        return osh_fail (c->err, OSH_ERR_UNSUPPORTED, "node '%s': ArgMax of a computed axis",
-                         base);
-      r = emit (c, "ArgMax", base, NULL, (In[]){ in[0], { 0 } }, attrs, 1);
-      out->nhwc = cast (c, base, r, 1);
-      return out->nhwc.node >= 0;
-    }
-  if (!strcmp (op, "GatherNd"))
-    {
-      if (!valid (in, 2))
-        return false;
-      if (in[1].kind == 't')
-        in[1].ref = cast (c, base, in[1].ref, 7);
-      else
-        in[1] = T (cast (c, base, emit (c, "Identity", base, NULL, (In[]){ in[1], { 0 } }, NULL, 1), 7));
-      if (in[0].kind == 'w')
-        in[0] = T (emit (c, "Identity", base, NULL, (In[]){ in[0], { 0 } }, NULL, 1));
-      out->nhwc = emit (c, "GatherND", base, NULL, (In[]){ in[0], in[1], { 0 } }, NULL, 1);
-      return out->nhwc.node >= 0;
-    }
-  if (!strcmp (op, "TopKV2"))
-    {
-      if (!valid (in, 2) || in[1].kind != 'w')
-        return valid (in, 0)
-               && osh_fail (c->err, OSH_ERR_UNSUPPORTED, "node '%s': TopKV2 of a computed k", base);
-      in[1].value->shape = osh_shape_make (1, (int64_t[]){ 1 }); /* ONNX's k is 1-D */
-      r = emit (c, "TopK", base, NULL, (In[]){ in[0], in[1], { 0 } },
-                json_pack ("{s:i, s:i, s:i}", "axis", -1, "largest", 1, "sorted", 1), 2);
-      out[0].nhwc = r;
-      out[1].nhwc = cast (c, base, (OshRef){ r.node, 1 }, 1);
-      return out[1].nhwc.node >= 0;
-    }
-  if (!strcmp (op, "OneHot") && l->n_slots == 4)
-    {
-      /* ONNX's OneHot counts negative indices from the end; TF's are all off: one past the
-       * end is all off in both. */
-      In on = slot_input (c, l, n, 2), off = slot_input (c, l, n, 3);
-      bool consts = on.kind == 'w' && off.kind == 'w' && in[1].kind == 'w';
-      if (!valid (in, 2) || !valid (&on, 1) || !valid (&off, 1) || !consts)
-        {
-          for (int i = 0; consts == false && i < 2; i++)
-            if (in[i].kind == 'w' && in[i].value)
-              osh_tensor_free (in[i].value);
-          if (on.kind == 'w' && on.value)
-            osh_tensor_free (on.value);
-          if (off.kind == 'w' && off.value)
-            osh_tensor_free (off.value);
-          return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
-                           "node '%s': OneHot of a computed depth or on/off value", base);
-        }
-      float pair[2] = { off.value->data[0], on.value->data[0] }, depth = in[1].value->data[0];
-      osh_tensor_free (on.value);
-      osh_tensor_free (off.value);
-      osh_tensor_free (in[1].value);
-      if (in[0].kind == 'w')
-        in[0] = T (emit (c, "Identity", base, NULL, (In[]){ in[0], { 0 } }, NULL, 1));
-      OshRef negative =
-          emit (c, "Less", base, NULL, (In[]){ in[0], W (scalar1 (0, c->err)), { 0 } }, NULL, 1);
-      OshRef idx = emit (c, "Where", base, NULL,
-                         (In[]){ T (negative), W (scalar1 (depth, c->err)), in[0], { 0 } }, NULL, 1);
-      out->nhwc = emit (c, "OneHot", base, NULL,
-                        (In[]){ T (idx), W (scalar1 (depth, c->err)), W (tf_vector (pair, 2, c->err)),
-                                { 0 } },
-                        json_pack ("{s:I}", "axis", (json_int_t) osh_config_int (l->config, "axis", -1)),
-                        1);
-      return out->nhwc.node >= 0;
-    }
-  for (int i = 0; i < used; i++)
-    if (in[i].kind == 'w')
-      osh_tensor_free (in[i].value);
-  *known = false;
-  return false;
 }
 
 static bool
@@ -657,21 +419,21 @@ write_node (Conv *c, int ni)
   if (op && op->prepare == tf_prepare)
     return write_shadowed (c, ni);
   if (op && strstr (l->class_name, "Resize") == l->class_name)
-    return write_resize (c, l, n, out);
+    return tfo_write_resize (c, l, n, out);
   bool known = false;
-  if (op && write_own_kernel (c, l, n, out, &known))
+  if (op && tfo_write_own_kernel (c, l, n, out, &known))
     return true;
   if (known)
     return false;
-  note_missing (c, l->class_name, op ? "no ONNX form written yet" : "no kernel in Offshoot");
+  tfo_note_missing (c, l->class_name, op ? "no ONNX form written yet" : "no kernel in Offshoot");
   return true;
 }
 
 static void
 rename_tensor (Conv *c, OshRef r, const char *name)
 {
-  json_t *names = json_object_get (c->lw.o->layers[c->lw.o->nodes[r.node].layer].config,
-                                   OSH_ONNX_OUTPUT_NAMES);
+  json_t *names =
+      json_object_get (c->lw.o->layers[c->lw.o->nodes[r.node].layer].config, OSH_ONNX_OUTPUT_NAMES);
   json_array_set_new (names, (size_t) r.index, json_string (name));
 }
 
@@ -727,7 +489,7 @@ osh_tfgraph_to_onnx (const OshGraph *tf, OshError *err)
     ins[n_in++] = c.map[c.off[g->inputs[i].node]].nhwc;
   for (int i = 0; ok && i < g->n_outputs && i < 64; i++)
     {
-      OshRef r = form (&c, g->outputs[i], false);
+      OshRef r = tfo_form (&c, g->outputs[i], false);
       const OshLayer *last = &g->layers[g->nodes[g->outputs[i].node].layer];
       char name[720];
       snprintf (name, sizeof name, g->outputs[i].index ? "%.700s:%d" : "%.700s", last->name,
@@ -735,13 +497,13 @@ osh_tfgraph_to_onnx (const OshGraph *tf, OshError *err)
       /* The output tensor keeps the TF name: its producer's output renamed (an Identity's
        * where that tensor is an input or another output already); a tensor of that name
        * before it (the target's, ahead of a tail) is renamed out of the way. */
-      bool taken = r.node >= 0
-                   && !strcmp (c.lw.o->layers[c.lw.o->nodes[r.node].layer].class_name,
-                               "InputLayer");
+      bool taken =
+          r.node >= 0
+          && !strcmp (c.lw.o->layers[c.lw.o->nodes[r.node].layer].class_name, "InputLayer");
       for (int j = 0; j < n_out && !taken; j++)
         taken = outs[j].node == r.node && outs[j].index == r.index;
       if (r.node >= 0 && taken)
-        r = emit (&c, "Identity", name, NULL, (In[]){ T (r), { 0 } }, NULL, 1);
+        r = tfo_emit (&c, "Identity", name, NULL, (In[]){ T (r), { 0 } }, NULL, 1);
       OshRef clash = r.node >= 0 ? osh_onnx_find_tensor (c.lw.o, name) : NONE;
       if (clash.node >= 0 && (clash.node != r.node || clash.index != r.index))
         {
