@@ -368,24 +368,41 @@ osh_model_load_bytes (const char *name, const void *data, size_t size, OshError 
 }
 
 bool
+osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err)
+{
+  const OshDialect *d = osh_dialect_of (g);
+  if (d->save_refusal)
+    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s", d->save_refusal);
+  if (f == OSH_FORMAT_UNKNOWN)
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "cannot tell the format from the name (use .keras, .h5, .json or .onnx)");
+  /* ONNX through osh_tfgraph_to_onnx, which may still refuse ops with no ONNX form (named). */
+  if (d == &osh_tfgraph_dialect)
+    return f == OSH_FORMAT_TFJS || f == OSH_FORMAT_ONNX
+           || osh_fail (err, OSH_ERR_UNSUPPORTED,
+                        "a TF.js graph model is saved as a TF.js graph model (a model.json name) "
+                        "or as ONNX (.onnx); converting it to Keras is not supported yet");
+  /* A dialect that is not Keras has one format of its own (ONNX: .onnx). */
+  if (d->own_format && f != osh_format_from_name (d->own_format))
+    return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                     "an %s graph is saved as %s only (it cannot be written as a Keras model)",
+                     d->title, d->own_format);
+  return true;
+}
+
+bool
 osh_model_save (const OshGraph *g, const char *path, OshError *err)
 {
   if (osh_weights_deferred (g))
     return osh_fail (err, OSH_ERR_USAGE,
                      "%s: the model's weights were not read (osh_model_load_weights first)", path);
-  if (osh_dialect_of (g)->save_refusal)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED, "%s: %s", path, osh_dialect_of (g)->save_refusal);
   OshFormat f = osh_format_from_name (path);
+  if (!osh_model_can_save (g, f, err))
+    {
+      osh_error_prefix (err, "%s: ", path);
+      return false;
+    }
   bool graph_model = osh_dialect_of (g) == &osh_tfgraph_dialect;
-  if (graph_model && f != OSH_FORMAT_TFJS && f != OSH_FORMAT_ONNX)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED,
-                     "%s: a TF.js graph model is saved as a TF.js graph model (a model.json name) "
-                     "or as ONNX (.onnx); converting it to Keras is not supported yet",
-                     path);
-  if (f == OSH_FORMAT_UNKNOWN)
-    return osh_fail (err, OSH_ERR_USAGE,
-                     "%s: cannot tell the format from the name (use .keras, .h5, .json or .onnx)",
-                     path);
   size_t n = strlen (path) + 32;
   char *tmp = malloc (n);
   if (!tmp)

@@ -67,5 +67,12 @@ const char *osh_model_weights_error (const OshGraph *g);
  * to be: a graph whose weights could not be read stays pending, with osh_model_weights_error). */
 bool osh_model_weights_pending (const OshGraph *g);
 
-/* Writes `g` in the format the name implies (.keras, .h5/.hdf5, .json, .onnx). */
+/* Whether `g` can be written as format `f`; when not, false with the reason (no file name in
+ * it): a dialect that refuses saving, a TF.js graph model as anything but TF.js or ONNX (ops
+ * with no ONNX form are found only when writing, and named then), an ONNX graph
+ * as anything but ONNX. The window offers only the formats this allows. */
+bool osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err);
+
+/* Writes `g` in the format the name implies (.keras, .h5/.hdf5, .json, .onnx); fails early with
+ * osh_model_can_save's reason. */
 bool osh_model_save (const OshGraph *g, const char *path, OshError *err);

@@ -6,9 +6,11 @@
  * models; not tfjs's "group1-shard1of1.bin", so a model saved next to the converter's output
  * it was read from leaves that output's shards alone).
  *
- * Every weight is written as float32 (the IR holds float32; float16 and uint8/uint16-quantized
- * sources come back larger), except the constants tfjs holds as int32 (axes, shapes, indices:
- * OSH_TFGRAPH_INT32_CONSTS), written as int32 again. The signature lists the graph's inputs and
+ * A weight read from the manifest is stored as it was read (OSH_TFGRAPH_STORED_AS: float16,
+ * uint8/uint16 quantized with the same min and scale, bool) when that form still holds its
+ * float32 values exactly — the same bytes, so tfjs loads the same values and the file keeps its
+ * size; a weight Offshoot made or an edit changed is float32. The constants tfjs holds as int32
+ * (axes, shapes, indices: OSH_TFGRAPH_INT32_CONSTS) are int32 again. The signature lists the graph's inputs and
  * outputs in order, so the saved model's outputs are the graph's, heads included; the head
  * layers are listed in userDefinedMetadata (OSH_TFGRAPH_HEADS_KEY). */
 #include <errno.h>
@@ -21,6 +23,7 @@
 
 #include "osh-formats.h"
 #include "osh-tfgraph.h"
+#include "osh-tfjs-stored.h"
 
 typedef struct
 {
@@ -268,28 +271,56 @@ const_for (Writer *w, int li, int wi)
                 k);
     }
   const OshTensor *t = wt->value;
+  int64_t n = osh_tensor_numel (t);
   bool int32 = is_int32_const (w->g, name);
+  /* The manifest's own form (float16, quantized, bool) when it still holds the values exactly,
+   * else float32 (int32 for the integer constants). */
+  const json_t *as = json_object_get (json_object_get (w->g->meta, OSH_TFGRAPH_STORED_AS), name);
+  OshTfjsCodec codec = { .store = int32 ? OSH_TFJS_INT32 : OSH_TFJS_FLOAT32, .elem = 4 };
+  unsigned char *bytes = NULL;
+  const char *stored;
+  if (as && osh_tfjs_codec (as, &codec, &stored) && (bytes = malloc ((size_t) n * codec.elem + 1))
+      && osh_tfjs_encode_exact (&codec, t->data, n, bytes))
+    int32 = codec.store == OSH_TFJS_INT32 || codec.round;
+  else
+    {
+      as = NULL;
+      codec = (OshTfjsCodec){ .store = int32 ? OSH_TFJS_INT32 : OSH_TFJS_FLOAT32, .elem = 4 };
+      free (bytes);
+      if ((bytes = malloc ((size_t) n * 4 + 1)))
+        for (int64_t i = 0; i < n; i++)
+          {
+            int32_t v = int32 ? (int32_t) lrintf (t->data[i]) : 0;
+            memcpy (bytes + 4 * i, int32 ? (const void *) &v : (const void *) &t->data[i], 4);
+          }
+    }
+  if (!bytes)
+    {
+      osh_fail (w->err, OSH_ERR_NOMEM, "out of memory writing weight '%s'", name);
+      return NULL;
+    }
   json_t *dims = json_array ();
   for (int d = 0; d < t->shape.rank; d++)
     json_array_append_new (dims, json_pack ("{s:o}", "size", int_string (t->shape.dim[d])));
-  const char *dt = int32 ? "DT_INT32" : "DT_FLOAT";
+  const char *dt = codec.store == OSH_TFJS_BOOL && !codec.affine ? "DT_BOOL"
+                   : int32                                       ? "DT_INT32"
+                                                                 : "DT_FLOAT";
   json_array_append_new (w->nodes,
                          json_pack ("{s:s, s:s, s:{s:{s:{s:s, s:{s:o}}}, s:{s:s}}}", "name", name,
                                     "op", "Const", "attr", "value", "tensor", "dtype", dt,
                                     "tensorShape", "dim", dims, "dtype", "type", dt));
-  json_array_append_new (w->manifest,
-                         json_pack ("{s:s, s:o, s:s}", "name", name, "shape", dims_json (&t->shape),
-                                    "dtype", int32 ? "int32" : "float32"));
-  int64_t n = osh_tensor_numel (t);
-  bool ok = true;
-  if (int32)
-    for (int64_t i = 0; ok && i < n; i++)
-      {
-        int32_t v = (int32_t) lrintf (t->data[i]);
-        ok = fwrite (&v, sizeof v, 1, w->shard) == 1;
-      }
-  else /* little-endian float32, as the buffer already sits here */
-    ok = n == 0 || fwrite (t->data, sizeof (float), (size_t) n, w->shard) == (size_t) n;
+  json_t *entry = json_pack ("{s:s, s:o, s:s}", "name", name, "shape", dims_json (&t->shape),
+                             "dtype", int32 ? "int32" : "float32");
+  if (as)
+    {
+      json_object_set (entry, "dtype", json_object_get (as, "dtype"));
+      if (json_object_get (as, "quantization"))
+        json_object_set (entry, "quantization", json_object_get (as, "quantization"));
+    }
+  json_array_append_new (w->manifest, entry);
+  size_t size = (size_t) n * codec.elem;
+  bool ok = size == 0 || fwrite (bytes, 1, size, w->shard) == size;
+  free (bytes);
   if (!ok)
     {
       osh_fail (w->err, OSH_ERR_IO, "%s: cannot write the weights: %s", w->shard_path,

@@ -12,6 +12,7 @@
 #include "osh-keras-config.h"
 #include "osh-limits.h"
 #include "osh-tfgraph.h"
+#include "osh-tfjs-stored.h"
 
 typedef struct
 {
@@ -20,21 +21,6 @@ typedef struct
   OshGraph *g;
   OshError *err;
 } TfjsCtx;
-
-/* IEEE half → float. */
-static float
-half_to_float (uint16_t h)
-{
-  uint32_t sign = (uint32_t) (h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  float v;
-  if (exp == 0)
-    v = ldexpf ((float) mant, -24); /* subnormal */
-  else if (exp == 31)
-    v = mant ? NAN : INFINITY;
-  else
-    v = ldexpf ((float) (mant | 0x400), (int) exp - 25);
-  return sign ? -v : v;
-}
 
 /* Reads the shards of one manifest group, concatenated in order. */
 static unsigned char *
@@ -150,8 +136,6 @@ decode_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t siz
 {
   const char *name = json_string_value (json_object_get (w, "name"));
   const json_t *shape = json_object_get (w, "shape");
-  const char *dtype = osh_config_string (w, "dtype", "float32");
-  const json_t *quant = json_object_get (w, "quantization");
   if (!name)
     {
       osh_fail (c->err, OSH_ERR_FORMAT,
@@ -181,17 +165,15 @@ decode_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t siz
       numel *= d;
     }
   /* What is stored: the quantized type when there is one, else dtype. */
-  const char *stored = quant ? osh_config_string (quant, "dtype", "") : dtype;
-  size_t elem = strcmp (stored, "uint8") == 0 || strcmp (stored, "bool") == 0       ? 1
-                : strcmp (stored, "uint16") == 0 || strcmp (stored, "float16") == 0 ? 2
-                : strcmp (stored, "float32") == 0 || strcmp (stored, "int32") == 0  ? 4
-                                                                                    : 0;
-  if (!elem)
+  OshTfjsCodec codec;
+  const char *stored;
+  if (!osh_tfjs_codec (w, &codec, &stored))
     {
       osh_fail (c->err, OSH_ERR_UNSUPPORTED,
                 "%s: weight '%s': dtype '%s' is not one Offshoot reads", c->path, name, stored);
       return NULL;
     }
+  size_t elem = codec.elem;
   if ((uint64_t) numel * elem > size - *offset)
     {
       osh_fail (c->err, OSH_ERR_FORMAT,
@@ -215,36 +197,8 @@ decode_weight (TfjsCtx *c, const json_t *w, const unsigned char *buf, size_t siz
       return t;
     }
   const unsigned char *p = buf + *offset;
-  double mn = quant ? osh_config_double (quant, "min", 0) : 0,
-         sc = quant ? osh_config_double (quant, "scale", 1) : 1;
-  bool affine = quant && (elem == 1 || strcmp (stored, "uint16") == 0);
   for (int64_t i = 0; i < numel; i++)
-    {
-      float v;
-      if (elem == 1)
-        v = (float) p[i];
-      else if (strcmp (stored, "uint16") == 0)
-        {
-          uint16_t q;
-          memcpy (&q, p + 2 * i, 2);
-          v = (float) q;
-        }
-      else if (elem == 2)
-        {
-          uint16_t h;
-          memcpy (&h, p + 2 * i, 2);
-          v = half_to_float (h);
-        }
-      else if (strcmp (stored, "int32") == 0)
-        {
-          int32_t q;
-          memcpy (&q, p + 4 * i, 4);
-          v = (float) q;
-        }
-      else
-        memcpy (&v, p + 4 * i, 4);
-      t->data[i] = affine ? (float) (mn + sc * v) : v;
-    }
+    t->data[i] = osh_tfjs_decode (&codec, p, i);
   *offset += (size_t) numel * elem;
   return t;
 }
@@ -316,7 +270,8 @@ read_graph_model (const char *path, const json_t *doc, OshError *err)
     }
   int n = 0;
   bool ok = true;
-  json_t *int32 = json_array (); /* the names of the int32 constants (the writer's dtype) */
+  json_t *int32 = json_array ();      /* the names of the int32 constants (the writer's dtype) */
+  json_t *stored_as = json_object (); /* OSH_TFGRAPH_STORED_AS */
   TfjsCtx c = { path, OSH_READ_ALL, NULL, err };
   json_array_foreach (manifest, gi, group)
     {
@@ -331,8 +286,15 @@ read_graph_model (const char *path, const json_t *doc, OshError *err)
           if (!(ok = t != NULL))
             break;
           consts[n++] = (OshTfConst){ json_string_value (json_object_get (w, "name")), t };
-          if (strcmp (osh_config_string (w, "dtype", "float32"), "int32") == 0)
+          const char *dtype = osh_config_string (w, "dtype", "float32");
+          if (strcmp (dtype, "int32") == 0)
             json_array_append (int32, json_object_get (w, "name"));
+          const json_t *quant = json_object_get (w, "quantization");
+          if (quant || strcmp (dtype, "bool") == 0)
+            json_object_set_new (
+                stored_as, consts[n - 1].name,
+                quant ? json_pack ("{s:s, s:O}", "dtype", dtype, "quantization", quant)
+                      : json_pack ("{s:s}", "dtype", dtype));
         }
       free (buf);
       if (!ok)
@@ -346,7 +308,10 @@ read_graph_model (const char *path, const json_t *doc, OshError *err)
       osh_tensor_free (consts[i].value);
   if (g && json_array_size (int32))
     json_object_set (g->meta, OSH_TFGRAPH_INT32_CONSTS, int32);
+  if (g && json_object_size (stored_as))
+    json_object_set (g->meta, OSH_TFGRAPH_STORED_AS, stored_as);
   json_decref (int32);
+  json_decref (stored_as);
   free (consts);
   return g;
 }

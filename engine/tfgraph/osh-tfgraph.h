@@ -57,6 +57,11 @@ bool osh_tfgraph_check_runnable (const OshGraph *g, OshError *err);
  * The reader fills it from the manifest's dtypes, head lowering adds its own. */
 #define OSH_TFGRAPH_INT32_CONSTS "tf_int32_consts"
 
+/* g->meta key: how the manifest stored each constant that is not plain float32 or int32 —
+ * {name: {"dtype", "quantization"}} as read (float16, uint8/uint16 quantized, bool), so the
+ * graph-model writer stores a weight no edit changed in its own form again. */
+#define OSH_TFGRAPH_STORED_AS "tf_stored_as"
+
 /* model.json's userDefinedMetadata key listing the head layers Offshoot attached (its
  * OSH_META_HEADS), so a saved graph model still shows them as heads when opened again. */
 #define OSH_TFGRAPH_HEADS_KEY "offshoot_heads"

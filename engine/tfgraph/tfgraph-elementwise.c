@@ -50,8 +50,8 @@ typedef struct
 } Ew;
 
 /* The op's kind and its inputs' shapes. Select broadcasts as SelectV2 does (tfjs's rule too: TF's
- * rank-1 condition picking whole rows of a larger tensor is refused as shapes that do not
- * broadcast). */
+ * rank-1 condition picking whole rows of a larger tensor is refused, with a sentence saying tfjs
+ * refuses it too). */
 static bool
 ew_shapes (const OshOpCall *c, Ew *e, OshShape *shapes, OshError *err)
 {
@@ -86,7 +86,23 @@ tf_ew_infer (OshOpCall *c, OshError *err)
   if (!ew_shapes (c, &e, shapes, err))
     return false;
   const OshShape *all[3] = { &shapes[0], &shapes[1], &shapes[2] };
-  return onnx_broadcast (all, e.n_in, &c->out[0], err);
+  OshError why = { 0 };
+  if (onnx_broadcast (all, e.n_in, &c->out[0], &why))
+    return true;
+  if (e.kind == EW_SELECT && shapes[0].rank == 1 && shapes[1].rank > 1)
+    {
+      char cond[64], values[64];
+      osh_shape_format (&shapes[0], cond, sizeof cond);
+      osh_shape_format (&shapes[1], values, sizeof values);
+      return osh_fail (err, OSH_ERR_UNSUPPORTED,
+                       "its condition %s is rank 1 and its values %s are not: TensorFlow "
+                       "would pick whole rows with it, but tfjs refuses such a Select (its "
+                       "where() broadcasts the condition as numpy does, and %s does not "
+                       "broadcast to %s); Offshoot runs graph models as tfjs does, so it "
+                       "refuses it too",
+                       cond, values, cond, values);
+    }
+  return osh_fail (err, why.code, "%s", why.message);
 }
 
 bool

@@ -171,6 +171,70 @@ by_rank (const void *pa, const void *pb)
   return (a->index > b->index) - (a->index < b->index);
 }
 
+/* tfjs's comparison as it computes it (a difference in double; NaN compares as neither side). */
+static double
+rank_diff (const Ranked *a, const Ranked *b)
+{
+  double d = (double) b->value - (double) a->value;
+  return d == 0 ? (double) a->index - (double) b->index : d;
+}
+
+static void
+swap_ranked (Ranked *r, int64_t i, int64_t j)
+{
+  Ranked t = r[i];
+  r[i] = r[j];
+  r[j] = t;
+}
+
+/* With `sorted` false tfjs's CPU backend returns the k it picks in the order its selection
+ * leaves them: Floyd–Rivest selection of position k (sampling ranges over 600 values), the
+ * first k after it taken as they lie. The same steps here give the same order; the bounds
+ * checks only guard what tfjs's sentinels already rule out. */
+static void
+select_k (Ranked *r, int64_t k, int64_t left, int64_t right)
+{
+  while (right > left)
+    {
+      if (right - left > 600)
+        {
+          double n = (double) (right - left + 1), i = (double) (k - left + 1);
+          double z = log (n), s = 0.5 * exp (2 * z / 3);
+          double half = i - n / 2, sign = half > 0 ? 1 : half < 0 ? -1 : 0;
+          double sd = 0.5 * sqrt (z * s * (n - s) / n) * sign;
+          int64_t lo = (int64_t) floor ((double) k - i * s / n + sd);
+          int64_t hi = (int64_t) floor ((double) k + (n - i) * s / n + sd);
+          select_k (r, k, lo > left ? lo : left, hi < right ? hi : right);
+        }
+      Ranked t = r[k];
+      int64_t i = left, j = right;
+      swap_ranked (r, left, k);
+      if (rank_diff (&r[right], &t) > 0)
+        swap_ranked (r, left, right);
+      while (i < j)
+        {
+          swap_ranked (r, i, j);
+          i++;
+          j--;
+          while (i <= right && rank_diff (&r[i], &t) < 0)
+            i++;
+          while (j >= left && rank_diff (&r[j], &t) > 0)
+            j--;
+        }
+      if (rank_diff (&r[left], &t) == 0)
+        swap_ranked (r, left, j);
+      else
+        {
+          j++;
+          swap_ranked (r, j, right);
+        }
+      if (j <= k)
+        left = j + 1;
+      if (k <= j)
+        right = j - 1;
+    }
+}
+
 static bool
 topk_k (const OshOpCall *c, int64_t *k, OshError *err)
 {
@@ -204,6 +268,10 @@ tf_topk_prepare (OshOpCall *c, OshError *err)
     return false;
   const OshShape *x = tf_slot_shape (c, 0);
   c->scratch = (size_t) x->dim[x->rank - 1] * (sizeof (Ranked) / sizeof (float));
+  bool *sorted = osh_op_params (c, sizeof *sorted, err);
+  if (!sorted)
+    return false;
+  *sorted = osh_config_bool (c->layer->config, "sorted", true);
   return true;
 }
 
@@ -219,7 +287,10 @@ tf_topk_run (const OshOpCall *c, const float *const *in, float *const *out, floa
     {
       for (int64_t i = 0; i < len; i++)
         r[i] = (Ranked){ v[row * len + i], (float) i };
-      qsort (r, (size_t) len, sizeof *r, by_rank);
+      if (*(const bool *) c->params)
+        qsort (r, (size_t) len, sizeof *r, by_rank);
+      else if (k < len)
+        select_k (r, k, 0, len - 1);
       for (int64_t i = 0; i < k; i++)
         {
           out[0][row * k + i] = r[i].value;

@@ -28,7 +28,8 @@ tfo_write_resize (Conv *c, const OshLayer *l, const OshNode *n, Value *out)
     return false;
   out->nchw = tfo_emit (
       c, "Resize", l->name, NULL,
-      (In[]){ T (x), { 'a', NONE, NULL }, { 'a', NONE, NULL }, W (tfo_ints (sizes, 4, c->err)), { 0 } },
+      (In[]){
+          T (x), { 'a', NONE, NULL }, { 'a', NONE, NULL }, W (tfo_ints (sizes, 4, c->err)), { 0 } },
       json_pack ("{s:s, s:s, s:s}", "mode", linear ? "linear" : "nearest",
                  "coordinate_transformation_mode", mode, "nearest_mode",
                  align ? "round_prefer_ceil" : "floor"),
@@ -125,8 +126,8 @@ tfo_write_own_kernel (Conv *c, const OshLayer *l, const OshNode *n, Value *out, 
       OshRef bn =
           tfo_emit (c, "Less", base, NULL, (In[]){ b, W (scalar1 (0, c->err)), { 0 } }, NULL, 1);
       OshRef differ = tfo_emit (c, "Xor", base, NULL, (In[]){ T (an), T (bn), { 0 } }, NULL, 1);
-      out->nhwc =
-          tfo_emit (c, "Where", base, NULL, (In[]){ T (differ), T (wrapped), T (rem), { 0 } }, NULL, 1);
+      out->nhwc = tfo_emit (c, "Where", base, NULL,
+                            (In[]){ T (differ), T (wrapped), T (rem), { 0 } }, NULL, 1);
       return out->nhwc.node >= 0;
     }
   if (!strcmp (op, "ZerosLike") || !strcmp (op, "OnesLike") || !strcmp (op, "Fill"))
@@ -140,8 +141,9 @@ tfo_write_own_kernel (Conv *c, const OshLayer *l, const OshNode *n, Value *out, 
                                       : W (scalar1 (op[0] == 'O' ? 1.0f : 0.0f, c->err));
       if (!tfo_valid (&value, 1))
         return false;
-      out->nhwc = tfo_emit (c, "Expand", base, NULL,
-                        (In[]){ value, W (tfo_ints (dims, out->shape.rank, c->err)), { 0 } }, NULL, 1);
+      out->nhwc =
+          tfo_emit (c, "Expand", base, NULL,
+                    (In[]){ value, W (tfo_ints (dims, out->shape.rank, c->err)), { 0 } }, NULL, 1);
       return out->nhwc.node >= 0;
     }
   if (!strcmp (op, "ArgMax"))
@@ -164,8 +166,8 @@ tfo_write_own_kernel (Conv *c, const OshLayer *l, const OshNode *n, Value *out, 
       if (in[1].kind == 't')
         in[1].ref = tfo_cast (c, base, in[1].ref, 7);
       else
-        in[1] = T (
-            tfo_cast (c, base, tfo_emit (c, "Identity", base, NULL, (In[]){ in[1], { 0 } }, NULL, 1), 7));
+        in[1] = T (tfo_cast (
+            c, base, tfo_emit (c, "Identity", base, NULL, (In[]){ in[1], { 0 } }, NULL, 1), 7));
       if (in[0].kind == 'w')
         in[0] = T (tfo_emit (c, "Identity", base, NULL, (In[]){ in[0], { 0 } }, NULL, 1));
       out->nhwc = tfo_emit (c, "GatherND", base, NULL, (In[]){ in[0], in[1], { 0 } }, NULL, 1);
@@ -182,7 +184,7 @@ tfo_write_own_kernel (Conv *c, const OshLayer *l, const OshNode *n, Value *out, 
         }
       in[1].value->shape = osh_shape_make (1, (int64_t[]){ 1 }); /* ONNX's k is 1-D */
       r = tfo_emit (c, "TopK", base, NULL, (In[]){ in[0], in[1], { 0 } },
-                json_pack ("{s:i, s:i, s:i}", "axis", -1, "largest", 1, "sorted", 1), 2);
+                    json_pack ("{s:i, s:i, s:i}", "axis", -1, "largest", 1, "sorted", 1), 2);
       out[0].nhwc = r;
       out[1].nhwc = tfo_cast (c, base, (OshRef){ r.node, 1 }, 1);
       return out[1].nhwc.node >= 0;
@@ -207,11 +209,11 @@ tfo_write_own_kernel (Conv *c, const OshLayer *l, const OshNode *n, Value *out, 
       osh_tensor_free (in[1].value);
       if (in[0].kind == 'w')
         in[0] = T (tfo_emit (c, "Identity", base, NULL, (In[]){ in[0], { 0 } }, NULL, 1));
-      OshRef negative =
-          tfo_emit (c, "Less", base, NULL, (In[]){ in[0], W (scalar1 (0, c->err)), { 0 } }, NULL, 1);
+      OshRef negative = tfo_emit (c, "Less", base, NULL,
+                                  (In[]){ in[0], W (scalar1 (0, c->err)), { 0 } }, NULL, 1);
       OshRef idx =
           tfo_emit (c, "Where", base, NULL,
-                (In[]){ T (negative), W (scalar1 (depth, c->err)), in[0], { 0 } }, NULL, 1);
+                    (In[]){ T (negative), W (scalar1 (depth, c->err)), in[0], { 0 } }, NULL, 1);
       out->nhwc = tfo_emit (
           c, "OneHot", base, NULL,
           (In[]){ T (idx), W (scalar1 (depth, c->err)), W (tf_vector (pair, 2, c->err)), { 0 } },
@@ -222,4 +224,3 @@ tfo_write_own_kernel (Conv *c, const OshLayer *l, const OshNode *n, Value *out, 
   *known = false;
   return false;
 }
-

@@ -94,3 +94,12 @@ fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify(model));
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return os.path.join(folder, "model.json")
+
+
+def tfjs_run(model, inputs, names, folder):
+    """The outputs `names` of `model` run by tfjs on the .npy `inputs`, as arrays."""
+    r = subprocess.run(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), model, folder,
+                        ",".join(inputs), *names], capture_output=True, text=True,
+                       env=dict(os.environ, OSH_SOURCE_ROOT=source()))
+    assert r.returncode == 0, r.stderr[-2000:]
+    return [np.load(os.path.join(folder, f"{i}.npy")) for i in range(len(names))]

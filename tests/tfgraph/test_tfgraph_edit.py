@@ -11,30 +11,20 @@ case skips with one line when its package is absent.
 import hashlib
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from clitest import case, main, offshoot, source, tempdir  # noqa: E402
+from clitest import case, main, offshoot, tempdir  # noqa: E402
 from graphmodels import (FIXTURE, HUMAN, HUMAN_MODELS, LOCAL_MODELS, compare, need,  # noqa: E402
-                         nsfwjs_model, placeholder_inputs)
+                         nsfwjs_model, placeholder_inputs, tfjs_run)
 
 EMOTION = os.path.join(HUMAN, "emotion.json")
 EMOTION_AT = "StatefulPartitionedCall/model_1/add_2/add"  # (1, 8, 8, 256)
 CHAIN = ("conv2d(filters=6,kernel_size=3,strides=2,padding=valid,activation=sigmoid),batchnorm,"
          "activation(activation=tanh),gap,dense(units=4,activation=softmax)")
-
-
-def tfjs_run(model, inputs, names, folder):
-    """The outputs `names` of `model` run by tfjs on the .npy `inputs`, as arrays."""
-    r = subprocess.run(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), model, folder,
-                        ",".join(inputs), *names], capture_output=True, text=True,
-                       env=dict(os.environ, OSH_SOURCE_ROOT=source()))
-    assert r.returncode == 0, r.stderr[-2000:]
-    return [np.load(os.path.join(folder, f"{i}.npy")) for i in range(len(names))]
 
 
 def our_run(model, inputs, *extra):
@@ -92,7 +82,8 @@ def the_op_fixture_saves_as_a_graph_model_tfjs_runs_the_same():
         doc = json.load(f)
     assert doc["format"] == "graph-model", doc["format"]
     entries = [w for g in doc["weightsManifest"] for w in g["weights"]]
-    # float16 and uint8/uint16-quantized sources are written float32; axes, sizes, indices int32
+    # float weights float32 (float16 and uint8/uint16 ones quantized as read:
+    # test_tfgraph_save_dtypes.py); axes, sizes, indices int32
     assert {w["dtype"] for w in entries} == {"float32", "int32"}, {w["dtype"] for w in entries}
     assert {"merge/axis", "shape/perm", "shape/g_idx"} <= {w["name"] for w in entries
                                                             if w["dtype"] == "int32"}

@@ -8,54 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
+import { modelFilesHandler, readNpy, writeNpy } from '../../tools/reference/tfjs-common.mjs';
+
 const require = createRequire(path.join(process.env.OSH_SOURCE_ROOT || '.', 'tests/reference/'));
 const tf = require('@tensorflow/tfjs');
 
-function handler(modelPath) {
-  return {
-    async load() {
-      const doc = JSON.parse(fs.readFileSync(modelPath, 'utf8'));
-      const dir = path.dirname(modelPath);
-      const specs = [], buffers = [];
-      for (const group of doc.weightsManifest) {
-        specs.push(...group.weights);
-        for (const p of group.paths) buffers.push(fs.readFileSync(path.join(dir, p)));
-      }
-      const all = Buffer.concat(buffers);
-      return {
-        modelTopology: doc.modelTopology, format: doc.format, generatedBy: doc.generatedBy,
-        convertedBy: doc.convertedBy, signature: doc.signature, userDefinedMetadata: doc.userDefinedMetadata,
-        weightSpecs: specs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-      };
-    },
-  };
-}
-
-// .npy version 1 of little-endian float32 (the tests write them with numpy).
-function readNpy(file) {
-  const b = fs.readFileSync(file);
-  const headerLen = b.readUInt16LE(8);
-  const header = b.toString('latin1', 10, 10 + headerLen);
-  if (!header.includes("'<f4'")) throw new Error(`${file}: not float32`);
-  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').filter((s) => s.trim()).map(Number);
-  const data = new Float32Array(b.buffer.slice(b.byteOffset + 10 + headerLen, b.byteOffset + b.length));
-  return { shape, data };
-}
-
-function writeNpy(file, shape, data) {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  while ((10 + header.length + 1) % 64) header += ' ';
-  header += '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1; head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(new Float32Array(data).buffer)]));
-}
-
 const [modelPath, outDir, inputs, ...names] = process.argv.slice(2);
-const model = await tf.loadGraphModel(handler(modelPath));
+const model = await tf.loadGraphModel(modelFilesHandler(modelPath));
 const xs = inputs.split(',').map((f, i) => {
   const { shape, data } = readNpy(f);
   const dtype = model.inputs[i] && model.inputs[i].dtype === 'int32' ? 'int32' : 'float32';

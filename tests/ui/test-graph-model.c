@@ -74,6 +74,72 @@ test_attach_run_export_graph_model (void)
   ui_test_close (win);
 }
 
+/* The export-model targets the Export menu's Model section offers, comma-separated. */
+static char *
+offered_exports (OffshootWindow *win)
+{
+  GMenuModel *menu = gtk_menu_button_get_menu_model (win->export_button);
+  GString *out = g_string_new (NULL);
+  for (int s = 0; s < g_menu_model_get_n_items (menu); s++)
+    {
+      g_autoptr (GMenuModel) section = g_menu_model_get_item_link (menu, s, G_MENU_LINK_SECTION);
+      for (int i = 0; section && i < g_menu_model_get_n_items (section); i++)
+        {
+          g_autofree char *action = NULL, *target = NULL;
+          g_menu_model_get_item_attribute (section, i, G_MENU_ATTRIBUTE_ACTION, "s", &action);
+          if (g_strcmp0 (action, "win.export-model") != 0)
+            continue;
+          g_assert_true (
+              g_menu_model_get_item_attribute (section, i, G_MENU_ATTRIBUTE_TARGET, "s", &target));
+          g_string_append_printf (out, "%s%s", out->len ? "," : "", target);
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* The Export menu offers only what can be saved: a Keras model every format, a TF.js graph
+ * model only TF.js (the reason in the Export button's tooltip), an ONNX graph only ONNX. A
+ * format asked for anyway (a direct action call) shows the reason and opens no save dialog. */
+static void
+test_export_offers_savable_formats (void)
+{
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_default (win);
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  g_autofree char *keras = offered_exports (win);
+  g_assert_cmpstr (keras, ==, "keras,h5,json,onnx");
+  const char *keras_tip = gtk_widget_get_tooltip_text (GTK_WIDGET (win->export_button));
+  g_assert_null (strstr (keras_tip, "Not offered"));
+
+  g_autofree char *dir = g_dir_make_tmp ("offshoot-export-XXXXXX", NULL);
+  g_autofree char *onnx = g_build_filename (dir, "default.onnx", NULL);
+  OshError err = { 0 };
+  g_assert_true (osh_model_save (offshoot_window_handle (win)->graph, onnx, &err));
+  offshoot_window_open_spec (win, onnx);
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  g_autofree char *onnx_offered = offered_exports (win);
+  g_assert_cmpstr (onnx_offered, ==, "onnx");
+
+  g_autofree char *path = osh_test_fixture ("tfgraph/fixtures/ops/model.json");
+  offshoot_window_open_spec (win, path);
+  ui_test_settle (win);
+  g_assert_null (offshoot_window_get_error (win));
+  g_autofree char *graph = offered_exports (win);
+  g_assert_cmpstr (graph, ==, "json,onnx");
+  const char *tip = gtk_widget_get_tooltip_text (GTK_WIDGET (win->export_button));
+  g_assert_nonnull (strstr (tip, "Not offered: a TF.js graph model is saved as a TF.js graph"));
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "export-model",
+                                  g_variant_new_string ("keras"));
+  g_assert_null (win->chooser);
+  g_assert_nonnull (strstr (offshoot_window_get_error (win), "converting it to Keras"));
+  g_remove (onnx);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+  ui_test_close (win);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -85,6 +151,7 @@ main (int argc, char **argv)
   g_application_set_resource_base_path (G_APPLICATION (app), "/io/offshoot/Offshoot");
   g_application_register (G_APPLICATION (app), NULL, NULL);
   g_test_add_func ("/ui/graph-model/attach-run-export", test_attach_run_export_graph_model);
+  g_test_add_func ("/ui/graph-model/export-offers-savable", test_export_offers_savable_formats);
   int status = g_test_run ();
   g_object_unref (app);
   return status;

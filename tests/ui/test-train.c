@@ -54,15 +54,19 @@ make_data (void)
 }
 
 /* `offshoot fit` of the same head on the same data with the same settings: its --json history
- * (epochs rows with loss, iou, val_loss, val_iou). */
+ * (epochs rows with loss, iou, val_loss, val_iou). `second`: a second head at HEAD_AT too
+ * ("classifier:4"; each output's metric then in rows "aux_head_out_iou", ...), or NULL. */
 static json_t *
-cli_history (int epochs)
+cli_history (int epochs, const char *second)
 {
   g_autofree char *out = g_build_filename (data_dir, "fit.json", NULL);
   g_autofree char *model = g_build_filename (data_dir, "cli-fit.keras", NULL);
   g_autofree char *n = g_strdup_printf ("%d", epochs);
-  char *argv[] = { "fit",      "@default", "--attach", HEAD_AT "=seg", "--data", data_dir,
-                   "--epochs", n,          "-o",       model,          "--json", NULL };
+  g_autofree char *head2 = g_strdup_printf ("%s=%s", HEAD_AT, second ? second : "");
+  char *argv[] = { "fit", "@default", "--attach", HEAD_AT "=seg", "--data", data_dir, "--epochs",
+                   n,     "-o",       model,      "--json",       NULL,     NULL,     NULL };
+  if (second)
+    argv[11] = "--attach", argv[12] = head2;
   g_assert_cmpint (run_command (osh_cmd_fit, argv, out), ==, 0);
   json_error_t jerr;
   json_t *doc = json_load_file (out, 0, &jerr);
@@ -173,6 +177,19 @@ window_with_head (const char *saved)
   return win;
 }
 
+/* The Train view's end (the curves) in sight, in a window the size of the Xvfb screen, saved
+ * as build/tests/ui/NAME. */
+static void
+screenshot_curves (OffshootWindow *win, OffshootTrainPanel *panel, const char *name)
+{
+  gtk_window_set_default_size (GTK_WINDOW (win), 1380, 880);
+  ui_test_settle (win);
+  GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (panel), GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
+  ui_test_save_screenshot (GTK_WIDGET (win), name);
+}
+
 static void
 test_train_undo_save (void)
 {
@@ -208,7 +225,7 @@ test_train_undo_save (void)
   /* The history: the fresh head, then every epoch; validation IoU better than the fresh head's. */
   g_assert_cmpint (offshoot_train_panel_get_n_points (panel), ==, epochs + 1);
   g_assert_cmpstr (offshoot_train_panel_get_metric_name (panel), ==, "iou");
-  json_t *cli = cli_history (epochs);
+  json_t *cli = cli_history (epochs, NULL);
   OffshootTrainPoint p0 = offshoot_train_panel_get_point (panel, 0);
   OffshootTrainPoint last = offshoot_train_panel_get_point (panel, epochs);
   for (int e = 1; e <= epochs; e++)
@@ -240,13 +257,7 @@ test_train_undo_save (void)
   g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (win)), "• "));
   g_autoptr (OshTensor) after = run_head (win);
   g_assert_false (same_tensor (before, after));
-  /* The Train view's end (the curves) in sight, in a window the size of the Xvfb screen. */
-  gtk_window_set_default_size (GTK_WINDOW (win), 1380, 880);
-  ui_test_settle (win);
-  GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (panel), GTK_TYPE_SCROLLED_WINDOW);
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
-  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj));
-  ui_test_save_screenshot (GTK_WIDGET (win), "train-window.png");
+  screenshot_curves (win, panel, "train-window.png");
   if (g_getenv ("DISPLAY") && g_find_program_in_path ("import"))
     {
       g_autofree char *dir = g_strdup (g_getenv ("G_TEST_BUILDDIR"));
@@ -274,6 +285,138 @@ test_train_undo_save (void)
 
   osh_graph_free (fresh_copy);
   osh_graph_handle_unref (fresh);
+  ui_test_close (win);
+}
+
+/* Two heads trained at once (the seed head and a classifier on the same features): the Train
+ * view's plot has a curve per output, named by the output with its own metric, and its numbers
+ * are offshoot fit's for the same heads and settings. The plot is in train-two-heads.png. */
+static void
+test_two_heads_plot_each_output (void)
+{
+  make_data ();
+  g_autofree char *saved = g_build_filename (data_dir, "attached-two.keras", NULL);
+  OffshootWindow *win = window_with_head (saved);
+  const OshGraph *g = offshoot_window_handle (win)->graph;
+  int n_outputs = g->n_outputs;
+  OffshootHeadPanel *head = offshoot_window_get_head_panel (win);
+  offshoot_head_panel_set_target (head, offshoot_window_handle (win),
+                                  osh_graph_find_layer (g, -1, HEAD_AT));
+  offshoot_head_panel_set_spec (head, "classifier:4");
+  g_assert_true (offshoot_head_panel_apply (head));
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_window_handle (win)->graph->n_outputs, ==, n_outputs + 1);
+
+  OffshootTrainPanel *panel = offshoot_window_get_train_panel (win);
+  g_assert_true (offshoot_train_panel_set_data (panel, data_dir));
+  const int epochs = 3;
+  offshoot_train_panel_set_settings (panel, epochs, 32, 0.001, OSH_OPTIM_ADAM);
+  g_assert_true (offshoot_train_panel_start (panel));
+  UI_TEST_WAIT_WHILE (offshoot_train_panel_is_running (panel), "the training to finish");
+  ui_test_settle (win);
+  const char *status = offshoot_train_panel_get_status (panel);
+  g_test_message ("%s", status);
+
+  const OffshootTrainCurves *c = offshoot_train_panel_get_curves (panel);
+  g_assert_cmpint (c->n_outputs, ==, 2);
+  g_assert_cmpstr (c->output_names[0], ==, "aux_head_out");
+  g_assert_cmpstr (c->metric_names[0], ==, "iou");
+  g_assert_cmpstr (c->output_names[1], ==, "aux_head_out_1");
+  g_assert_cmpstr (c->metric_names[1], ==, "accuracy");
+  g_assert_cmpint (offshoot_train_curves_n_points (c), ==, epochs + 1);
+  g_assert_nonnull (strstr (status, "aux_head_out val_iou"));
+  g_assert_nonnull (strstr (status, "aux_head_out_1 val_accuracy"));
+  /* Each output's curve: the fresh head's validation point, then train and validation every
+   * epoch, offshoot fit's numbers (1e-5: other BLAS threads). */
+  json_t *cli = cli_history (epochs, "classifier:4");
+  for (int k = 0; k < 2; k++)
+    {
+      g_assert_true (isfinite (offshoot_train_curves_metric (c, k, 0, TRUE)));
+      g_assert_true (isnan (offshoot_train_curves_metric (c, k, 0, FALSE)));
+      for (int e = 1; e <= epochs; e++)
+        {
+          json_t *row = json_array_get (cli, e - 1);
+          g_autofree char *key = g_strdup_printf ("%s_%s", c->output_names[k], c->metric_names[k]);
+          g_autofree char *val_key = g_strdup_printf ("val_%s", key);
+          double train = offshoot_train_curves_metric (c, k, e, FALSE);
+          double val = offshoot_train_curves_metric (c, k, e, TRUE);
+          g_test_message ("epoch %d: %s %.4f %s %.4f", e, key, train, val_key, val);
+          g_assert_nonnull (json_object_get (row, key));
+          g_assert_cmpfloat_with_epsilon (train, json_real_value (json_object_get (row, key)),
+                                          1e-5);
+          g_assert_cmpfloat_with_epsilon (val, json_real_value (json_object_get (row, val_key)),
+                                          1e-5);
+        }
+    }
+  json_decref (cli);
+  screenshot_curves (win, panel, "train-two-heads.png");
+  ui_test_close (win);
+}
+
+/* The first button under `w` whose label is `label` (with its mnemonic underscore), or NULL. */
+static GtkWidget *
+find_button (GtkWidget *w, const char *label)
+{
+  if (GTK_IS_BUTTON (w) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (w)), label) == 0)
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* Whether `w` is drawn whole inside the scrolled window around it (not scrolled or cut off). */
+static gboolean
+whole_in_view (GtkWidget *w)
+{
+  GtkWidget *scroller = gtk_widget_get_ancestor (w, GTK_TYPE_SCROLLED_WINDOW);
+  graphene_rect_t r;
+  g_assert_true (gtk_widget_compute_bounds (w, scroller, &r));
+  g_test_message ("%s at y %.0f..%.0f of %d", G_OBJECT_TYPE_NAME (w), r.origin.y,
+                  r.origin.y + r.size.height, gtk_widget_get_height (scroller));
+  return r.origin.y >= 0 && r.size.height > 0
+         && r.origin.y + r.size.height <= gtk_widget_get_height (scroller);
+}
+
+/* At 1270×870 (a laptop's screen less the panels) the Head tab, once a head exists, shows the
+ * whole Train view without scrolling: Data Folder…, the settings, Start and the curves (the head
+ * editor above scrolls). Without a head (Undo) the editor has its room back; a split the user
+ * moved stays where it was put. Screenshot: head-tab.png. */
+static void
+test_head_tab_shows_train_controls (void)
+{
+  make_data ();
+  g_autofree char *saved = g_build_filename (data_dir, "attached-split.keras", NULL);
+  OffshootWindow *win = window_with_head (saved);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1270, 870);
+  ui_test_settle (win);
+  GtkWidget *panel = GTK_WIDGET (offshoot_window_get_train_panel (win));
+  GtkWidget *folder = find_button (panel, "_Data Folder…");
+  GtkWidget *start = find_button (panel, "_Start");
+  g_assert_nonnull (folder);
+  g_assert_nonnull (start);
+  ui_test_save_screenshot (GTK_WIDGET (win), "head-tab.png");
+  g_assert_true (whole_in_view (folder));
+  g_assert_true (whole_in_view (start));
+  g_assert_true (whole_in_view (panel));
+
+  GtkPaned *split = win->head_paned;
+  int with_head = gtk_paned_get_position (split);
+  offshoot_window_undo (win);
+  ui_test_settle (win);
+  g_assert_cmpint (offshoot_window_handle (win)->heads->len, ==, 0);
+  g_assert_cmpint (gtk_paned_get_position (split), >, with_head);
+  offshoot_window_redo (win);
+  ui_test_settle (win);
+  g_assert_cmpint (gtk_paned_get_position (split), ==, with_head);
+  gtk_paned_set_position (split, with_head + 40); /* the user's drag */
+  ui_test_settle (win);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1100, 760);
+  ui_test_settle (win);
+  g_assert_cmpint (gtk_paned_get_position (split), ==, with_head + 40);
   ui_test_close (win);
 }
 
@@ -342,6 +485,8 @@ main (int argc, char **argv)
 {
   app = ui_test_init (&argc, &argv, "io.offshoot.Offshoot.TestTrain");
   g_test_add_func ("/ui/train/train-undo-save", test_train_undo_save);
+  g_test_add_func ("/ui/train/two-heads-plot-each-output", test_two_heads_plot_each_output);
+  g_test_add_func ("/ui/train/head-tab-shows-train-controls", test_head_tab_shows_train_controls);
   g_test_add_func ("/ui/train/stop-leaves-model", test_stop_leaves_model);
   g_test_add_func ("/ui/train/close-while-training", test_close_while_training);
   int status = ui_test_run (app);

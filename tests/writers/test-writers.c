@@ -590,6 +590,62 @@ test_unwritable_temp_keeps_target (void)
   g_free (dir);
 }
 
+/* Which formats a graph can be saved as: a Keras graph every one, an ONNX graph only ONNX, a
+ * TF.js graph model TF.js or ONNX (the window's Export menu offers what this allows); saving
+ * anyway fails with the same reason, naming the file, and writes nothing. */
+static void
+test_can_save_by_dialect (void)
+{
+  const OshFormat all[] = { OSH_FORMAT_KERAS3, OSH_FORMAT_H5, OSH_FORMAT_TFJS, OSH_FORMAT_ONNX };
+  struct
+  {
+    const char *fixture; /* NULL: a Keras graph built here */
+    OshFormat only;      /* the format allowed; UNKNOWN: all of them */
+    OshFormat also;      /* a second format allowed (a graph model exports to ONNX too) */
+  } cases[] = {
+    { NULL, OSH_FORMAT_UNKNOWN, OSH_FORMAT_UNKNOWN },
+    { "onnx/fixtures/layoutnet.onnx", OSH_FORMAT_ONNX, OSH_FORMAT_UNKNOWN },
+    { "tfgraph/fixtures/ops/model.json", OSH_FORMAT_TFJS, OSH_FORMAT_ONNX },
+  };
+  char *dir = tmp_dir ();
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      OshError err = { 0 };
+      char *path = cases[c].fixture ? osh_test_fixture (cases[c].fixture) : NULL;
+      OshGraph *g = path ? osh_model_load (path, &err) : build_functional ();
+      if (!g)
+        g_error ("%s", err.message);
+      for (size_t f = 0; f < G_N_ELEMENTS (all); f++)
+        {
+          gboolean allowed = cases[c].only == OSH_FORMAT_UNKNOWN || cases[c].only == all[f]
+                             || cases[c].also == all[f];
+          g_assert_cmpint (osh_model_can_save (g, all[f], &err), ==, allowed);
+          if (allowed)
+            continue;
+          g_assert_cmpint (err.code, ==, OSH_ERR_UNSUPPORTED);
+          char *reason = g_strdup (err.message);
+          const char *ext[] = { [OSH_FORMAT_KERAS3] = "m.keras",
+                                [OSH_FORMAT_H5] = "m.h5",
+                                [OSH_FORMAT_TFJS] = "m.json",
+                                [OSH_FORMAT_ONNX] = "m.onnx" };
+          char *out = g_build_filename (dir, ext[all[f]], NULL);
+          g_assert_false (osh_model_save (g, out, &err));
+          char *want = g_strdup_printf ("%s: %s", out, reason);
+          g_assert_cmpstr (err.message, ==, want);
+          g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+          g_free (want);
+          g_free (out);
+          g_free (reason);
+        }
+      g_assert_false (osh_model_can_save (g, OSH_FORMAT_UNKNOWN, &err));
+      g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
+      osh_graph_free (g);
+      g_free (path);
+    }
+  remove_tree (dir);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -604,5 +660,6 @@ main (int argc, char **argv)
   g_test_add_func ("/writers/tfjs/flattened-and-fixed-graphs", test_tfjs_edited_graphs);
   g_test_add_func ("/writers/save/failed-export-keeps-target", test_failed_save_keeps_target);
   g_test_add_func ("/writers/save/unwritable-temp-keeps-target", test_unwritable_temp_keeps_target);
+  g_test_add_func ("/writers/save/can-save-by-dialect", test_can_save_by_dialect);
   return g_test_run ();
 }

@@ -8,32 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
+import { modelFilesHandler } from '../../tools/reference/tfjs-common.mjs';
+
 const require = createRequire(path.join(process.env.OSH_SOURCE_ROOT || '.', 'tests/reference/'));
 const tf = require('@tensorflow/tfjs');
 
-function handler(modelPath) {
-  return {
-    async load() {
-      const doc = JSON.parse(fs.readFileSync(modelPath, 'utf8'));
-      const dir = path.dirname(modelPath);
-      const specs = [], buffers = [];
-      for (const group of doc.weightsManifest) {
-        specs.push(...group.weights);
-        for (const p of group.paths) buffers.push(fs.readFileSync(path.join(dir, p)));
-      }
-      const all = Buffer.concat(buffers);
-      return {
-        modelTopology: doc.modelTopology, format: doc.format, generatedBy: doc.generatedBy,
-        convertedBy: doc.convertedBy, weightSpecs: specs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-      };
-    },
-  };
-}
-
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
-  const model = await tf.loadLayersModel(handler(args[i]), { strict: true });
+  const model = await tf.loadLayersModel(modelFilesHandler(args[i]), { strict: true });
   const out = {
     model: args[i],
     layers: model.layers.map((l) => ({ name: l.name, class_name: l.getClassName() })),

@@ -1,4 +1,4 @@
-// Pieces the tfjs fixture scripts share.
+// Pieces the tfjs reference scripts share (tools/reference and the tests' tfjs runners).
 import fs from "node:fs";
 import path from "node:path";
 
@@ -30,4 +30,55 @@ export async function saveLayersModel(tf, model, dir) {
     fs.writeFileSync(path.join(dir, "weights.bin"), Buffer.from(artifacts.weightData));
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
   }));
+}
+
+// A tfjs IOHandler reading model.json and its weight shards from disk (tfjs in node has no
+// file:// loader): for tf.loadLayersModel and tf.loadGraphModel alike.
+export function modelFilesHandler(modelPath) {
+  return {
+    async load() {
+      const doc = JSON.parse(fs.readFileSync(modelPath, "utf8"));
+      const dir = path.dirname(modelPath);
+      const specs = [], buffers = [];
+      for (const group of doc.weightsManifest) {
+        specs.push(...group.weights);
+        for (const p of group.paths) buffers.push(fs.readFileSync(path.join(dir, p)));
+      }
+      const all = Buffer.concat(buffers);
+      return {
+        modelTopology: doc.modelTopology, format: doc.format, generatedBy: doc.generatedBy,
+        convertedBy: doc.convertedBy, signature: doc.signature,
+        userDefinedMetadata: doc.userDefinedMetadata, weightSpecs: specs,
+        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+      };
+    },
+  };
+}
+
+// A .npy file of little-endian float32 in C order (numpy's own, format version 1 or 2):
+// { shape, data: Float32Array }.
+export function readNpy(file) {
+  const b = fs.readFileSync(file);
+  if (b.toString("latin1", 0, 6) !== "\x93NUMPY") throw new Error(`${file}: not a .npy file`);
+  const major = b[6];
+  const headerLen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = b.toString("latin1", start, start + headerLen);
+  if (!header.includes("'<f4'") || header.includes("'fortran_order': True"))
+    throw new Error(`${file}: expected float32 in C order, got ${header}`);
+  const shape = /'shape': \(([^)]*)\)/.exec(header)[1].split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const data = new Float32Array(b.buffer.slice(b.byteOffset + start + headerLen, b.byteOffset + b.length));
+  return { shape, data };
+}
+
+// Writes float32 values of the given shape as a .npy file (version 1, C order).
+export function writeNpy(file, shape, data) {
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  header += " ".repeat(Math.ceil((11 + header.length) / 64) * 64 - 11 - header.length) + "\n";
+  const head = Buffer.alloc(10);
+  head.write("\x93NUMPY", 0, "latin1");
+  head[6] = 1;
+  head.writeUInt16LE(header.length, 8);
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, "latin1"), Buffer.from(new Float32Array(data).buffer)]));
 }

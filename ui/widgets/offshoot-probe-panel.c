@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "offshoot-data-folder-row.h"
 #include "osh-colormap.h"
 #include "osh-fit-data.h"
 #include "osh-heads-fitted.h"
@@ -36,7 +37,7 @@ struct _OffshootProbePanel
 {
   GtkWidget parent_instance;
 
-  GtkWidget *box, *data_label, *choose_button, *start_button, *cancel_button, *progress;
+  GtkWidget *box, *data_row, *start_button, *cancel_button, *progress;
   GtkWidget *status_label, *plot, *legend, *keep_button;
 
   OffshootGraphView *view; /* weak */
@@ -50,7 +51,6 @@ struct _OffshootProbePanel
   gboolean have_result;
   int *result_layer; /* per result layer: its index in the graph, or -1 */
   int selected;
-  GtkFileChooserNative *chooser;
   gboolean disposed; /* a worker may finish after the widgets are gone */
 };
 
@@ -257,7 +257,7 @@ show_running (OffshootProbePanel *self, gboolean running)
   gtk_widget_set_visible (self->progress, running);
   gtk_widget_set_visible (self->cancel_button, running);
   gtk_widget_set_sensitive (self->start_button, !running);
-  gtk_widget_set_sensitive (self->choose_button, !running);
+  offshoot_data_folder_row_set_busy (OFFSHOOT_DATA_FOLDER_ROW (self->data_row), running);
 }
 
 static gboolean
@@ -576,41 +576,23 @@ offshoot_probe_panel_set_data (OffshootProbePanel *self, const char *dir)
   g_return_if_fail (OFFSHOOT_IS_PROBE_PANEL (self));
   g_free (self->data_dir);
   self->data_dir = g_strdup (dir);
-  g_autofree char *base = dir ? g_path_get_basename (dir) : NULL;
-  gtk_label_set_text (GTK_LABEL (self->data_label), base ? base : "No data folder");
-  gtk_widget_set_tooltip_text (self->data_label, dir);
+  offshoot_data_folder_row_set_folder (OFFSHOOT_DATA_FOLDER_ROW (self->data_row), dir);
 }
 
+/* Choosing the folder starts the probe at once (the chooser's button says "Probe"). */
 static void
-on_chooser_response (GtkNativeDialog *d, int response, gpointer data)
+on_data_chosen (OffshootDataFolderRow *row, const char *path, OffshootProbePanel *self)
 {
-  OffshootProbePanel *self = data;
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) f = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (d));
-      g_autofree char *path = f ? g_file_get_path (f) : NULL;
-      if (path)
-        {
-          offshoot_probe_panel_set_data (self, path);
-          offshoot_probe_panel_start (self);
-        }
-    }
-  g_clear_object (&self->chooser);
+  (void) row;
+  offshoot_probe_panel_set_data (self, path);
+  offshoot_probe_panel_start (self);
 }
 
 void
 offshoot_probe_panel_choose_data (OffshootProbePanel *self)
 {
   g_return_if_fail (OFFSHOOT_IS_PROBE_PANEL (self));
-  if (self->chooser || self->job)
-    return;
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  self->chooser = gtk_file_chooser_native_new (
-      "Data Folder (a Folder per Class)", GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Probe", "_Cancel");
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  offshoot_data_folder_row_choose (OFFSHOOT_DATA_FOLDER_ROW (self->data_row));
 }
 
 /* A layer selected in the graph selects its point, so Keep as Head works from either side. */
@@ -698,9 +680,6 @@ offshoot_probe_panel_dispose (GObject *object)
   self->disposed = TRUE;
   offshoot_probe_panel_cancel (self);
   g_clear_handle_id (&self->progress_id, g_source_remove);
-  if (self->chooser)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
   offshoot_probe_panel_set_view (self, NULL);
   g_clear_pointer (&self->box, gtk_widget_unparent);
   G_OBJECT_CLASS (offshoot_probe_panel_parent_class)->dispose (object);
@@ -741,17 +720,6 @@ offshoot_probe_panel_class_init (OffshootProbePanelClass *klass)
                     G_TYPE_NONE, 4, G_TYPE_POINTER, G_TYPE_STRING, G_TYPE_POINTER, G_TYPE_POINTER);
 }
 
-static GtkWidget *
-wrapped_label (const char *text, const char *css)
-{
-  GtkWidget *l = gtk_label_new (text);
-  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
-  gtk_label_set_xalign (GTK_LABEL (l), 0);
-  if (css)
-    gtk_widget_add_css_class (l, css);
-  return l;
-}
-
 static void
 offshoot_probe_panel_init (OffshootProbePanel *self)
 {
@@ -766,23 +734,17 @@ offshoot_probe_panel_init (OffshootProbePanel *self)
   gtk_widget_set_margin_top (box, 12), gtk_widget_set_margin_bottom (box, 12);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), box);
 
-  gtk_box_append (GTK_BOX (box), wrapped_label ("Probe Layers", "heading"));
-  gtk_box_append (GTK_BOX (box),
-                  wrapped_label ("What does each layer know? A linear probe is fitted on every "
-                                 "layer's pooled features and its accuracy read on held-back "
-                                 "pictures (the recipe of offshoot probe).",
-                                 "dim-label"));
-  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->choose_button = gtk_button_new_with_mnemonic ("_Data Folder…");
-  self->data_label = gtk_label_new ("No data folder");
-  gtk_label_set_ellipsize (GTK_LABEL (self->data_label), PANGO_ELLIPSIZE_START);
-  gtk_widget_set_hexpand (self->data_label, TRUE);
-  gtk_label_set_xalign (GTK_LABEL (self->data_label), 0);
-  gtk_box_append (GTK_BOX (row), self->choose_button);
-  gtk_box_append (GTK_BOX (row), self->data_label);
-  gtk_box_append (GTK_BOX (box), row);
+  gtk_box_append (GTK_BOX (box), offshoot_wrapped_label ("Probe Layers", "heading"));
+  gtk_box_append (GTK_BOX (box), offshoot_wrapped_label (
+                                     "What does each layer know? A linear probe is fitted on every "
+                                     "layer's pooled features and its accuracy read on held-back "
+                                     "pictures (the recipe of offshoot probe).",
+                                     "dim-label"));
+  self->data_row = offshoot_data_folder_row_new ("Data Folder (a Folder per Class)", "_Probe");
+  g_signal_connect_object (self->data_row, "chosen", G_CALLBACK (on_data_chosen), self, 0);
+  gtk_box_append (GTK_BOX (box), self->data_row);
 
-  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   self->start_button = gtk_button_new_with_mnemonic ("_Probe");
   gtk_widget_add_css_class (self->start_button, "suggested-action");
   self->cancel_button = gtk_button_new_with_mnemonic ("_Cancel");
@@ -809,7 +771,7 @@ offshoot_probe_panel_init (OffshootProbePanel *self)
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->legend), draw_legend, self, NULL);
   gtk_box_append (GTK_BOX (box), self->legend);
 
-  self->status_label = wrapped_label ("", NULL);
+  self->status_label = offshoot_wrapped_label ("", NULL);
   gtk_label_set_selectable (GTK_LABEL (self->status_label), TRUE);
   gtk_box_append (GTK_BOX (box), self->status_label);
 
@@ -821,8 +783,6 @@ offshoot_probe_panel_init (OffshootProbePanel *self)
   gtk_widget_set_halign (self->keep_button, GTK_ALIGN_START);
   gtk_box_append (GTK_BOX (box), self->keep_button);
 
-  g_signal_connect_object (self->choose_button, "clicked",
-                           G_CALLBACK (offshoot_probe_panel_choose_data), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->start_button, "clicked", G_CALLBACK (offshoot_probe_panel_start),
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->cancel_button, "clicked", G_CALLBACK (offshoot_probe_panel_cancel),

@@ -4,14 +4,12 @@
 
 #include <math.h>
 
+#include "offshoot-data-folder-row.h"
+#include "offshoot-train-curves.h"
 #include "osh-fit.h"
 #include "osh-workers.h"
 
 #define CURVES_HEIGHT 300
-#define PLOT_MARGIN_L 46.0
-#define PLOT_MARGIN_R 10.0
-#define PLOT_MARGIN_T 28.0
-#define PLOT_MARGIN_B 22.0
 
 /* What the worker needs, and what it reports: counters through atomics, the curve's points
  * under the lock (a timer on the main thread reads both). */
@@ -25,17 +23,16 @@ typedef struct
   GCancellable *cancel;
   gint pictures_done, pictures_total, steps_done, steps_total;
   GMutex lock;
-  GArray *points; /* OffshootTrainPoint, under lock */
-  char *metric;   /* set once the fit exists, under lock */
+  OffshootTrainCurves curves; /* under lock */
 } TrainJob;
 
 struct _OffshootTrainPanel
 {
   GtkWidget parent_instance;
 
-  GtkWidget *box, *data_label, *choose_button, *summary_label;
+  GtkWidget *box, *data_row;
   GtkWidget *settings, *epochs_spin, *batch_spin, *lr_spin, *optimizer_drop;
-  GtkWidget *start_button, *stop_button, *progress, *status_label, *curves;
+  GtkWidget *start_button, *stop_button, *progress, *status_label, *plot;
 
   OshGraphHandle *graph;
   gboolean has_weights;
@@ -46,11 +43,9 @@ struct _OffshootTrainPanel
   TrainJob *job; /* the running one, or NULL */
   guint progress_id;
   int64_t steps_done;
-  gint64 pace_since; /* when the timer first saw steps done (monotonic µs), 0 before */
-  int pace_steps;    /* the steps done then */
-  GArray *points;    /* the running or last run's, OffshootTrainPoint */
-  char *metric;
-  GtkFileChooserNative *chooser;
+  gint64 pace_since;          /* when the timer first saw steps done (monotonic µs), 0 before */
+  int pace_steps;             /* the steps done then */
+  OffshootTrainCurves curves; /* the running or last run's */
   gboolean disposed;
 };
 
@@ -91,25 +86,26 @@ job_free (TrainJob *job)
   osh_fit_data_clear (&job->data);
   g_clear_object (&job->cancel);
   g_mutex_clear (&job->lock);
-  g_array_unref (job->points);
-  g_free (job->metric);
+  offshoot_train_curves_clear (&job->curves);
   g_free (job);
 }
 
 /* ---- The worker -------------------------------------------------------------------------- */
 
+/* A point of the curves: the loss and every trained output's metric (train NULL: point 0). */
 static void
-push_point (TrainJob *job, OffshootTrainPoint p)
+push_point (TrainJob *job, OshFit *f, const OshFitScore *train, const OshFitScore *val)
 {
+  int n = osh_fit_n_outputs (f);
+  g_autofree double *metrics = g_new (double, 2 * MAX (n, 1));
+  for (int k = 0; k < n; k++)
+    {
+      metrics[2 * k] = train ? osh_fit_metric (f, train, k, NULL) : NAN;
+      metrics[2 * k + 1] = osh_fit_metric (f, val, k, NULL);
+    }
   g_mutex_lock (&job->lock);
-  g_array_append_val (job->points, p);
+  offshoot_train_curves_push (&job->curves, train ? train->loss : NAN, val->loss, metrics);
   g_mutex_unlock (&job->lock);
-}
-
-static double
-metric_of (OshFit *f, const OshFitScore *s)
-{
-  return osh_fit_metric (f, s, 0, NULL);
 }
 
 static bool
@@ -129,8 +125,7 @@ on_fit_progress (OshFit *f, OshFitStage stage, int64_t done, int64_t total, void
   else if (stage == OSH_FIT_EPOCH)
     {
       const OshFitEpoch *e = osh_fit_epoch (f, (int) done - 1);
-      push_point (job, (OffshootTrainPoint){ e->train.loss, e->val.loss, metric_of (f, &e->train),
-                                             metric_of (f, &e->val) });
+      push_point (job, f, &e->train, &e->val);
     }
   return !g_cancellable_is_cancelled (job->cancel);
 }
@@ -147,15 +142,21 @@ train_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
             && osh_fit_prepare (f, on_fit_progress, job, &err);
   if (ok)
     {
-      const char *metric = NULL;
       OshFitScore fresh = { 0 };
       ok = osh_fit_evaluate (f, &fresh, &err);
-      osh_fit_metric (f, &fresh, 0, &metric);
+      int n = osh_fit_n_outputs (f);
+      g_autofree const char **names = g_new0 (const char *, MAX (n, 1));
+      g_autofree const char **metrics = g_new0 (const char *, MAX (n, 1));
+      for (int k = 0; k < n; k++)
+        {
+          names[k] = osh_fit_output_name (f, k);
+          osh_fit_metric (f, &fresh, k, &metrics[k]);
+        }
       g_mutex_lock (&job->lock);
-      job->metric = g_strdup (metric);
+      offshoot_train_curves_set_outputs (&job->curves, n, names, metrics);
       g_mutex_unlock (&job->lock);
       if (ok)
-        push_point (job, (OffshootTrainPoint){ NAN, fresh.loss, NAN, metric_of (f, &fresh) });
+        push_point (job, f, NULL, &fresh);
       osh_fit_score_clear (&fresh);
     }
   ok = ok && !g_cancellable_is_cancelled (job->cancel)
@@ -179,24 +180,18 @@ show_running (OffshootTrainPanel *self, gboolean running)
   gtk_widget_set_visible (self->progress, running);
   gtk_widget_set_sensitive (self->stop_button, running);
   gtk_widget_set_sensitive (self->start_button, !running);
-  gtk_widget_set_sensitive (self->choose_button, !running);
+  offshoot_data_folder_row_set_busy (OFFSHOOT_DATA_FOLDER_ROW (self->data_row), running);
   gtk_widget_set_sensitive (self->settings, !running); /* a run keeps the settings it began with */
 }
 
-/* The job's points and metric name into the panel's (main thread). */
+/* The job's curves into the panel's (main thread). */
 static void
 take_points (OffshootTrainPanel *self, TrainJob *job)
 {
   g_mutex_lock (&job->lock);
-  g_array_set_size (self->points, 0);
-  g_array_append_vals (self->points, job->points->data, job->points->len);
-  if (job->metric && g_strcmp0 (job->metric, self->metric) != 0)
-    {
-      g_free (self->metric);
-      self->metric = g_strdup (job->metric);
-    }
+  offshoot_train_curves_copy (&self->curves, &job->curves);
   g_mutex_unlock (&job->lock);
-  gtk_widget_queue_draw (self->curves);
+  gtk_widget_queue_draw (self->plot);
 }
 
 static char *
@@ -250,6 +245,37 @@ update_progress (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* "Trained 10 epochs: val_loss 0.3120, val_iou 0.6411 (Undo reverts it)."; with several
+ * outputs each output's validation metric by its name. */
+static char *
+describe_result (const OffshootTrainCurves *c, int epochs)
+{
+  int last = offshoot_train_curves_n_points (c) - 1;
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "Trained %d epochs", epochs);
+  double val_loss = offshoot_train_curves_loss (c, last, TRUE);
+  const char *sep = ": ";
+  if (isfinite (val_loss))
+    {
+      g_string_append_printf (s, "%sval_loss %.4f", sep, val_loss);
+      sep = ", ";
+    }
+  for (int k = 0; k < c->n_outputs; k++)
+    {
+      double v = offshoot_train_curves_metric (c, k, last, TRUE);
+      if (!isfinite (v))
+        continue;
+      const char *metric = c->metric_names[k] ? c->metric_names[k] : "metric";
+      if (c->n_outputs > 1)
+        g_string_append_printf (s, "%s%s val_%s %.4f", sep, c->output_names[k], metric, v);
+      else
+        g_string_append_printf (s, "%sval_%s %.4f", sep, metric, v);
+      sep = ", ";
+    }
+  g_string_append (s, " (Undo reverts it).");
+  return g_string_free (s, FALSE);
+}
+
 static void
 train_done (GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -276,18 +302,16 @@ train_done (GObject *src, GAsyncResult *res, gpointer data)
       set_status (self, "The model changed while training: the trained weights were not applied.");
       return;
     }
-  const OffshootTrainPoint *last =
-      self->points->len ? &g_array_index (self->points, OffshootTrainPoint, self->points->len - 1)
-                        : NULL;
-  g_autofree char *text =
-      last && !isnan (last->val_metric)
-          ? g_strdup_printf ("Trained %d epochs: val_loss %.4f, val_%s %.4f (Undo reverts it).",
-                             job->opt.epochs, last->val_loss,
-                             self->metric ? self->metric : "metric", last->val_metric)
-          : g_strdup_printf ("Trained %d epochs (Undo reverts it).", job->opt.epochs);
+  g_autofree char *text = describe_result (&self->curves, job->opt.epochs);
   set_status (self, text);
   OshGraph *trained = g_steal_pointer (&job->g);
   g_signal_emit (self, signals[SIGNAL_TRAINED], 0, trained);
+}
+
+const OffshootTrainCurves *
+offshoot_train_panel_get_curves (OffshootTrainPanel *self)
+{
+  return &self->curves;
 }
 
 gboolean
@@ -305,7 +329,7 @@ offshoot_train_panel_start (OffshootTrainPanel *self)
     }
   TrainJob *job = g_new0 (TrainJob, 1);
   g_mutex_init (&job->lock);
-  job->points = g_array_new (FALSE, FALSE, sizeof (OffshootTrainPoint));
+  offshoot_train_curves_init (&job->curves);
   OshError err = { 0 };
   if (!osh_fit_data_read (self->data_dir, &job->data, &err))
     {
@@ -327,8 +351,8 @@ offshoot_train_panel_start (OffshootTrainPanel *self)
   self->job = job;
   self->steps_done = 0;
   self->pace_since = 0;
-  g_array_set_size (self->points, 0);
-  gtk_widget_queue_draw (self->curves);
+  offshoot_train_curves_set_outputs (&self->curves, 0, NULL, NULL);
+  gtk_widget_queue_draw (self->plot);
   show_running (self, TRUE);
   set_status (self, "");
   update_progress (self);
@@ -366,21 +390,23 @@ offshoot_train_panel_steps_done (OffshootTrainPanel *self)
 int
 offshoot_train_panel_get_n_points (OffshootTrainPanel *self)
 {
-  return (int) self->points->len;
+  return offshoot_train_curves_n_points (&self->curves);
 }
 
 OffshootTrainPoint
 offshoot_train_panel_get_point (OffshootTrainPanel *self, int i)
 {
-  g_return_val_if_fail (i >= 0 && i < (int) self->points->len,
-                        ((OffshootTrainPoint){ NAN, NAN, NAN, NAN }));
-  return g_array_index (self->points, OffshootTrainPoint, i);
+  const OffshootTrainCurves *c = &self->curves;
+  return (OffshootTrainPoint){ offshoot_train_curves_loss (c, i, FALSE),
+                               offshoot_train_curves_loss (c, i, TRUE),
+                               offshoot_train_curves_metric (c, 0, i, FALSE),
+                               offshoot_train_curves_metric (c, 0, i, TRUE) };
 }
 
 const char *
 offshoot_train_panel_get_metric_name (OffshootTrainPanel *self)
 {
-  return self->metric;
+  return self->curves.n_outputs ? self->curves.metric_names[0] : NULL;
 }
 
 const char *
@@ -395,129 +421,11 @@ offshoot_train_panel_get_status (OffshootTrainPanel *self)
   return self->status ? self->status : "";
 }
 
-/* ---- The curves: loss above, the metric below; train solid, validation dashed ------------ */
-
-typedef struct
-{
-  double x0, y0, w, h, lo, hi;
-  int n; /* x runs over points 0..n-1 */
-} Plot;
-
-static void
-range_of (GArray *points, gboolean loss, double *lo, double *hi)
-{
-  *lo = INFINITY, *hi = -INFINITY;
-  for (guint i = 0; i < points->len; i++)
-    {
-      const OffshootTrainPoint *p = &g_array_index (points, OffshootTrainPoint, i);
-      double v[2] = { loss ? p->loss : p->metric, loss ? p->val_loss : p->val_metric };
-      for (int k = 0; k < 2; k++)
-        if (isfinite (v[k]))
-          *lo = MIN (*lo, v[k]), *hi = MAX (*hi, v[k]);
-    }
-  if (!isfinite (*lo))
-    *lo = 0, *hi = 1;
-  if (!loss)
-    *lo = MIN (*lo, 0), *hi = MAX (*hi, 1); /* metrics are shares: show all of 0..1 */
-  else
-    *lo = MIN (*lo, 0);
-  if (*hi - *lo < 1e-9)
-    *hi = *lo + 1;
-}
-
-static void
-draw_series (cairo_t *cr, const Plot *p, GArray *points, size_t offset, gboolean dashed,
-             const double rgb[3])
-{
-  cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
-  cairo_set_line_width (cr, 2);
-  double dash[] = { 5, 3 };
-  cairo_set_dash (cr, dash, dashed ? 2 : 0, 0);
-  gboolean pen = FALSE;
-  for (guint i = 0; i < points->len; i++)
-    {
-      double v = *(const double *) ((const char *) &g_array_index (points, OffshootTrainPoint, i)
-                                    + offset);
-      if (!isfinite (v))
-        {
-          pen = FALSE;
-          continue;
-        }
-      double x = p->x0 + p->w * (p->n > 1 ? (double) i / (p->n - 1) : 0.5);
-      double y = p->y0 + p->h * (1 - (v - p->lo) / (p->hi - p->lo));
-      if (pen)
-        cairo_line_to (cr, x, y);
-      else
-        cairo_move_to (cr, x, y);
-      pen = TRUE;
-      cairo_arc (cr, x, y, 2.5, 0, 2 * G_PI);
-      cairo_move_to (cr, x, y);
-    }
-  cairo_stroke (cr);
-  cairo_set_dash (cr, NULL, 0, 0);
-}
-
-static void
-draw_plot (cairo_t *cr, GtkWidget *w, const Plot *p, const char *title, GArray *points,
-           gboolean loss, GdkRGBA fg)
-{
-  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.25);
-  cairo_set_line_width (cr, 1);
-  cairo_rectangle (cr, p->x0 + 0.5, p->y0 + 0.5, p->w, p->h);
-  cairo_stroke (cr);
-  PangoLayout *layout = gtk_widget_create_pango_layout (w, NULL);
-  char text[64];
-  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
-  for (int k = 0; k <= 2; k++)
-    {
-      double v = p->lo + (p->hi - p->lo) * k / 2;
-      snprintf (text, sizeof text, "%.3g", v);
-      pango_layout_set_text (layout, text, -1);
-      int tw, th;
-      pango_layout_get_pixel_size (layout, &tw, &th);
-      cairo_move_to (cr, p->x0 - tw - 4, p->y0 + p->h * (1 - k / 2.0) - th / 2.0);
-      pango_cairo_show_layout (cr, layout);
-    }
-  pango_layout_set_text (layout, title, -1);
-  cairo_move_to (cr, p->x0, p->y0 - 24);
-  pango_cairo_show_layout (cr, layout);
-  snprintf (text, sizeof text, "epoch %d", MAX (0, p->n - 1));
-  pango_layout_set_text (layout, text, -1);
-  int tw, th;
-  pango_layout_get_pixel_size (layout, &tw, &th);
-  cairo_move_to (cr, p->x0 + p->w - tw, p->y0 + p->h + 3);
-  pango_cairo_show_layout (cr, layout);
-  g_object_unref (layout);
-  static const double train_rgb[3] = { 0.20, 0.45, 0.85 }, val_rgb[3] = { 0.90, 0.45, 0.10 };
-  draw_series (cr, p, points,
-               loss ? G_STRUCT_OFFSET (OffshootTrainPoint, loss)
-                    : G_STRUCT_OFFSET (OffshootTrainPoint, metric),
-               FALSE, train_rgb);
-  draw_series (cr, p, points,
-               loss ? G_STRUCT_OFFSET (OffshootTrainPoint, val_loss)
-                    : G_STRUCT_OFFSET (OffshootTrainPoint, val_metric),
-               TRUE, val_rgb);
-}
-
 static void
 draw_curves (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
   OffshootTrainPanel *self = data;
-  GdkRGBA fg;
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (area)), &fg);
-  double half = height / 2.0;
-  Plot loss = { PLOT_MARGIN_L, PLOT_MARGIN_T, width - PLOT_MARGIN_L - PLOT_MARGIN_R,
-                half - PLOT_MARGIN_T - PLOT_MARGIN_B };
-  loss.n = MAX ((int) self->points->len, 2);
-  Plot metric = loss;
-  metric.y0 += half;
-  range_of (self->points, TRUE, &loss.lo, &loss.hi);
-  range_of (self->points, FALSE, &metric.lo, &metric.hi);
-  draw_plot (cr, GTK_WIDGET (area), &loss, "loss — train (solid), validation (dashed)",
-             self->points, TRUE, fg);
-  g_autofree char *title = g_strdup_printf ("%s — train (solid), validation (dashed)",
-                                            self->metric ? self->metric : "metric");
-  draw_plot (cr, GTK_WIDGET (area), &metric, title, self->points, FALSE, fg);
+  offshoot_train_curves_draw (&self->curves, GTK_WIDGET (area), cr, width, height);
 }
 
 /* ---- Data folder, settings and model ------------------------------------------------------ */
@@ -559,41 +467,17 @@ offshoot_train_panel_set_data (OffshootTrainPanel *self, const char *dir)
   else
     self->summary = g_strdup (dir ? err.message : "");
   osh_fit_data_clear (&data);
-  g_autofree char *base = dir ? g_path_get_basename (dir) : NULL;
-  gtk_label_set_text (GTK_LABEL (self->data_label), base ? base : "No data folder");
-  gtk_widget_set_tooltip_text (self->data_label, dir);
-  gtk_label_set_text (GTK_LABEL (self->summary_label), self->summary);
+  OffshootDataFolderRow *row = OFFSHOOT_DATA_FOLDER_ROW (self->data_row);
+  offshoot_data_folder_row_set_folder (row, dir);
+  offshoot_data_folder_row_set_summary (row, self->summary);
   return ok;
 }
 
 static void
-on_chooser_response (GtkNativeDialog *d, int response, gpointer data)
+on_data_chosen (OffshootDataFolderRow *row, const char *path, OffshootTrainPanel *self)
 {
-  OffshootTrainPanel *self = data;
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) f = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (d));
-      g_autofree char *path = f ? g_file_get_path (f) : NULL;
-      if (path)
-        offshoot_train_panel_set_data (self, path);
-    }
-  g_clear_object (&self->chooser);
-}
-
-static void
-on_choose_clicked (GtkButton *button, OffshootTrainPanel *self)
-{
-  (void) button;
-  if (self->chooser || self->job)
-    return;
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  self->chooser =
-      gtk_file_chooser_native_new ("Training Data (a Folder per Class, or Pictures with Masks)",
-                                   GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Choose", "_Cancel");
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  (void) row;
+  offshoot_train_panel_set_data (self, path);
 }
 
 /* A new optimizer takes its own default rate unless the rate was changed by hand. */
@@ -643,9 +527,6 @@ offshoot_train_panel_dispose (GObject *object)
   self->disposed = TRUE;
   offshoot_train_panel_stop (self);
   g_clear_handle_id (&self->progress_id, g_source_remove);
-  if (self->chooser)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
   g_clear_pointer (&self->box, gtk_widget_unparent);
   G_OBJECT_CLASS (offshoot_train_panel_parent_class)->dispose (object);
 }
@@ -655,8 +536,7 @@ offshoot_train_panel_finalize (GObject *object)
 {
   OffshootTrainPanel *self = OFFSHOOT_TRAIN_PANEL (object);
   osh_graph_handle_unref (self->graph);
-  g_array_unref (self->points);
-  g_free (self->metric);
+  offshoot_train_curves_clear (&self->curves);
   g_free (self->data_dir);
   g_free (self->summary);
   g_free (self->status);
@@ -683,18 +563,6 @@ offshoot_train_panel_class_init (OffshootTrainPanelClass *klass)
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }
 
-static GtkWidget *
-wrapped_label (const char *text, const char *css)
-{
-  GtkWidget *l = gtk_label_new (text);
-  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (l), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_xalign (GTK_LABEL (l), 0);
-  if (css)
-    gtk_widget_add_css_class (l, css);
-  return l;
-}
-
 /* A caption and its control at cell (row, col) of a two-column grid of settings. */
 static GtkWidget *
 add_setting (GtkGrid *grid, int row, int col, const char *caption, GtkWidget *control)
@@ -710,7 +578,7 @@ add_setting (GtkGrid *grid, int row, int col, const char *caption, GtkWidget *co
 static void
 offshoot_train_panel_init (OffshootTrainPanel *self)
 {
-  self->points = g_array_new (FALSE, FALSE, sizeof (OffshootTrainPoint));
+  offshoot_train_curves_init (&self->curves);
   self->optimizer = OSH_OPTIM_ADAM;
   OshFitOptions defaults = osh_fit_options_default ();
   self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
@@ -720,23 +588,15 @@ offshoot_train_panel_init (OffshootTrainPanel *self)
   gtk_widget_set_margin_bottom (self->box, 12);
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
   GtkBox *box = GTK_BOX (self->box);
-  GtkWidget *title = wrapped_label ("Train", "heading");
+  GtkWidget *title = offshoot_wrapped_label ("Train", "heading");
   gtk_widget_set_tooltip_text (title, "Fits the attached heads on a data folder, the model's own "
                                       "layers frozen (as offshoot fit).");
   gtk_box_append (box, title);
 
-  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->data_label = gtk_label_new ("No data folder");
-  gtk_label_set_xalign (GTK_LABEL (self->data_label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (self->data_label), PANGO_ELLIPSIZE_MIDDLE);
-  gtk_widget_set_hexpand (self->data_label, TRUE);
-  self->choose_button = gtk_button_new_with_mnemonic ("_Data Folder…");
-  g_signal_connect_object (self->choose_button, "clicked", G_CALLBACK (on_choose_clicked), self, 0);
-  gtk_box_append (GTK_BOX (row), self->data_label);
-  gtk_box_append (GTK_BOX (row), self->choose_button);
-  gtk_box_append (box, row);
-  self->summary_label = wrapped_label ("", "dim-label");
-  gtk_box_append (box, self->summary_label);
+  self->data_row = offshoot_data_folder_row_new (
+      "Training Data (a Folder per Class, or Pictures with Masks)", "_Choose");
+  g_signal_connect_object (self->data_row, "chosen", G_CALLBACK (on_data_chosen), self, 0);
+  gtk_box_append (box, self->data_row);
 
   GtkGrid *grid = GTK_GRID (gtk_grid_new ());
   gtk_grid_set_row_spacing (grid, 4);
@@ -759,7 +619,7 @@ offshoot_train_panel_init (OffshootTrainPanel *self)
   self->settings = GTK_WIDGET (grid);
   gtk_box_append (box, GTK_WIDGET (grid));
 
-  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   self->start_button = gtk_button_new_with_mnemonic ("_Start");
   gtk_widget_add_css_class (self->start_button, "suggested-action");
   g_signal_connect_object (self->start_button, "clicked", G_CALLBACK (offshoot_train_panel_start),
@@ -775,13 +635,13 @@ offshoot_train_panel_init (OffshootTrainPanel *self)
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (self->progress), TRUE);
   gtk_widget_set_visible (self->progress, FALSE);
   gtk_box_append (box, self->progress);
-  self->status_label = wrapped_label ("", NULL);
+  self->status_label = offshoot_wrapped_label ("", NULL);
   gtk_label_set_selectable (GTK_LABEL (self->status_label), TRUE);
   gtk_box_append (box, self->status_label);
-  self->curves = gtk_drawing_area_new ();
-  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self->curves), CURVES_HEIGHT);
-  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->curves), draw_curves, self, NULL);
-  gtk_box_append (box, self->curves);
+  self->plot = gtk_drawing_area_new ();
+  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self->plot), CURVES_HEIGHT);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->plot), draw_curves, self, NULL);
+  gtk_box_append (box, self->plot);
 }
 
 GtkWidget *

@@ -16,6 +16,7 @@
 
 #include <gtk/gtk.h>
 
+#include "offshoot-train-curves.h"
 #include "osh-graph-handle.h"
 #include "osh-train.h"
 
@@ -44,7 +45,8 @@ gboolean offshoot_train_panel_is_running (OffshootTrainPanel *self);
 int64_t offshoot_train_panel_steps_done (OffshootTrainPanel *self);
 
 /* The last run's curves: point 0 is the fresh head (validation only), point e the end of epoch
- * e. NaN where there is no value. The metric is the first output's ("iou", "accuracy", ...). */
+ * e. NaN where there is no value. The metric is the first output's ("iou", "accuracy", ...);
+ * every trained output's is in offshoot_train_panel_get_curves. */
 typedef struct
 {
   double loss, val_loss, metric, val_metric;
@@ -53,6 +55,8 @@ typedef struct
 int offshoot_train_panel_get_n_points (OffshootTrainPanel *self);
 OffshootTrainPoint offshoot_train_panel_get_point (OffshootTrainPanel *self, int i);
 const char *offshoot_train_panel_get_metric_name (OffshootTrainPanel *self);
+/* What the plot draws: the loss and each trained output's metric, by output. */
+const OffshootTrainCurves *offshoot_train_panel_get_curves (OffshootTrainPanel *self);
 /* What the panel says under the data folder and under the progress bar. */
 const char *offshoot_train_panel_get_data_summary (OffshootTrainPanel *self);
 const char *offshoot_train_panel_get_status (OffshootTrainPanel *self);

@@ -439,9 +439,15 @@ export_model_activated (GSimpleAction *a, GVariant *p, gpointer data)
   (void) a;
   OffshootWindow *self = data;
   const char *ext = g_variant_get_string (p, NULL);
+  g_autofree char *why = NULL;
+  if (!offshoot_window_can_export (self, ext, &why))
+    {
+      offshoot_window_show_error (self, why); /* the menu does not offer it; a direct call may */
+      return;
+    }
   g_autofree char *name = suggested_name (self, ext);
-  run_chooser (self, "Export Model", GTK_FILE_CHOOSER_ACTION_SAVE, name, NULL, export_model_chosen,
-               ext);
+  run_chooser (self, "Export Model", GTK_FILE_CHOOSER_ACTION_SAVE, name,
+               offshoot_window_export_filter (ext), export_model_chosen, ext);
 }
 
 static void
@@ -720,6 +726,7 @@ offshoot_window_update_actions (OffshootWindow *self)
   set_enabled (self, "no-recent", FALSE);
   set_enabled (self, "export", has_graph);
   set_enabled (self, "export-model", weights);
+  offshoot_window_update_export_menu (self);
   set_enabled (self, "export-picture", laid_out);
   set_enabled (self, "export-snippet", has_graph && offshoot_window_handle (self)->heads->len > 0);
   set_enabled (self, "find", laid_out);

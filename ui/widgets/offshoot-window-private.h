@@ -41,8 +41,14 @@ struct _OffshootWindow
   OffshootRunPanel *run_panel;
   OffshootHeadPanel *head_panel;
   OffshootTrainPanel *train_panel; /* under the head panel on the Head page */
+  GtkPaned *head_paned;            /* between the two */
+  int head_split;                  /* the position the window gave it; -1: the user moved it */
   OffshootProbePanel *probe_panel; /* the Probe page, made in code */
   GMenu *recent_submenu;
+  GMenu *export_model_section; /* the formats the model can be saved as */
+  guint export_offered;        /* bit i: export_formats[i] is in that section */
+  gboolean export_menu_filled;
+  char *export_tooltip; /* the Export button's own tooltip, before any reason is added */
 
   /* The open model with its history, file state, run settings and selection; NULL before
    * the first one. Opening another model replaces it with a new one. */
@@ -84,6 +90,15 @@ gboolean offshoot_window_write_snippet (OffshootWindow *self, const char *path, 
 void offshoot_window_export_model_to (OffshootWindow *self, const char *path);
 /* The graph picture as the view shows it, written by a worker (Cancel: no file). */
 void offshoot_window_export_picture_to (OffshootWindow *self, const char *path);
+
+/* offshoot-window-export-menu.c */
+/* Whether the model can be exported as `target` ("keras", "h5", "json", "onnx"); when not,
+ * *why (if not NULL) gets the reason, g_free'd by the caller. */
+gboolean offshoot_window_can_export (OffshootWindow *self, const char *target, char **why);
+/* The save dialog's filter for `target`, floating; NULL for an unknown one. */
+GtkFileFilter *offshoot_window_export_filter (const char *target);
+/* Offers in the Export menu only the formats the open model can be saved as. */
+void offshoot_window_update_export_menu (OffshootWindow *self);
 
 /* offshoot-window-connectivity.c */
 void offshoot_window_update_connectivity (OffshootWindow *self);

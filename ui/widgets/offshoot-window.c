@@ -98,6 +98,46 @@ update_title (OffshootWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), *model != '\0');
 }
 
+/* The Head tab's split: the head editor above, the Train view below. Without a head the editor
+ * gets HEAD_SPLIT_DEFAULT; once there is one the Train view gets what its controls and curves
+ * need (the editor above scrolls, down to HEAD_SPLIT_MIN). Followed on every change of model
+ * or size until the user moves the split. */
+#define HEAD_SPLIT_DEFAULT 280
+#define HEAD_SPLIT_MIN 150
+
+static void
+fit_head_split (OffshootWindow *self)
+{
+  int max = 0;
+  g_object_get (self->head_paned, "max-position", &max, NULL);
+  if (self->head_split < 0 || max <= 0)
+    return;
+  int pos = gtk_paned_get_position (self->head_paned);
+  if (pos != MIN (self->head_split, max)) /* a window too small to hold it clamps it */
+    {
+      self->head_split = -1; /* the user's own position stays */
+      return;
+    }
+  int want = HEAD_SPLIT_DEFAULT;
+  if (self->doc && offshoot_window_handle (self)->heads->len > 0)
+    {
+      int width = gtk_widget_get_width (GTK_WIDGET (self->head_paned)), train = 0;
+      gtk_widget_measure (GTK_WIDGET (self->train_panel), GTK_ORIENTATION_VERTICAL, width, NULL,
+                          &train, NULL, NULL);
+      want = CLAMP (max - train, HEAD_SPLIT_MIN, HEAD_SPLIT_DEFAULT);
+    }
+  self->head_split = want;
+  if (want != pos)
+    gtk_paned_set_position (self->head_paned, want);
+}
+
+static void
+on_head_paned_resized (GtkPaned *paned, GParamSpec *pspec, OffshootWindow *self)
+{
+  (void) paned, (void) pspec;
+  fit_head_split (self);
+}
+
 /* The document's selection, shown by every panel (the view selects it once laid out). */
 static void
 show_selection (OffshootWindow *self)
@@ -109,6 +149,7 @@ show_selection (OffshootWindow *self)
   offshoot_probe_panel_set_graph (self->probe_panel, h);
   offshoot_train_panel_set_graph (self->train_panel, h, offshoot_document_has_weights (self->doc));
   offshoot_run_panel_set_focus_layer (self->run_panel, offshoot_document_get_selection (self->doc));
+  fit_head_split (self);
 }
 
 /* The view on the current graph goes into the document before a step, so undo and redo bring
@@ -732,6 +773,7 @@ offshoot_window_finalize (GObject *object)
   g_free (self->error);
   g_free (self->weights_error);
   g_free (self->export_name);
+  g_free (self->export_tooltip);
   G_OBJECT_CLASS (offshoot_window_parent_class)->finalize (object);
 }
 
@@ -787,7 +829,9 @@ offshoot_window_class_init (OffshootWindowClass *klass)
   BIND (run_panel);
   BIND (head_panel);
   BIND (train_panel);
+  BIND (head_paned);
   BIND (recent_submenu);
+  BIND (export_model_section);
   BIND (title_label);
   BIND (subtitle_label);
 #undef BIND
@@ -799,6 +843,9 @@ offshoot_window_init (OffshootWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->select_after_layout = -1;
   self->connected = TRUE;
+  self->head_split = HEAD_SPLIT_DEFAULT;
+  g_signal_connect_object (self->head_paned, "notify::max-position",
+                           G_CALLBACK (on_head_paned_resized), self, 0);
 
   g_signal_connect_object (self->error_close, "clicked", G_CALLBACK (on_error_close), self, 0);
   g_signal_connect_object (self->graph_view, "layer-selected", G_CALLBACK (on_layer_selected), self,
