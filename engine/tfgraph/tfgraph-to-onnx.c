@@ -404,7 +404,16 @@ write_node (Conv *c, int ni)
     {
       const Value *v = &c->map[c->off[n->inputs[i].node] + n->inputs[i].index];
       if (v->nhwc.node < 0 && v->nchw.node < 0)
-        return true; /* after a node with no ONNX form: already named */
+        {
+          if (c->n_missing) /* after a node with no ONNX form: already named */
+            return true;
+          const OshNode *from = &c->g->nodes[n->inputs[i].node];
+          return osh_fail (c->err, OSH_ERR_UNSUPPORTED,
+                           "node '%s' reads output %d of '%s' (%s), which the ONNX export does "
+                           "not write",
+                           l->name, n->inputs[i].index, c->g->layers[from->layer].name,
+                           c->g->layers[from->layer].class_name);
+        }
     }
   if (!strcmp (l->class_name, "InputLayer"))
     {
@@ -513,7 +522,9 @@ osh_tfgraph_to_onnx (const OshGraph *tf, OshError *err)
         }
       if (r.node >= 0)
         rename_tensor (&c, r, name);
-      ok = r.node >= 0;
+      ok = r.node >= 0
+           || osh_fail (err, OSH_ERR_UNSUPPORTED,
+                        "output '%s' is a tensor the ONNX export does not write", name);
       outs[n_out++] = r;
     }
   if (ok)
