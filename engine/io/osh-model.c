@@ -381,10 +381,12 @@ osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err)
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,
                      "cannot tell the format from the name (use .keras, .h5, .json or .onnx)");
-  if (d == &osh_tfgraph_dialect && f != OSH_FORMAT_TFJS)
-    return osh_fail (err, OSH_ERR_UNSUPPORTED,
-                     "a TF.js graph model is saved as a TF.js graph model (a model.json name); "
-                     "converting it to ONNX or Keras is not supported yet");
+  /* ONNX through osh_tfgraph_to_onnx, which may still refuse ops with no ONNX form (named). */
+  if (d == &osh_tfgraph_dialect)
+    return f == OSH_FORMAT_TFJS || f == OSH_FORMAT_ONNX
+           || osh_fail (err, OSH_ERR_UNSUPPORTED,
+                        "a TF.js graph model is saved as a TF.js graph model (a model.json name) "
+                        "or as ONNX (.onnx); converting it to Keras is not supported yet");
   /* A dialect that is not Keras has one format of its own (ONNX: .onnx). */
   if (d->own_format && f != osh_format_from_name (d->own_format))
     return osh_fail (err, OSH_ERR_UNSUPPORTED,

@@ -68,7 +68,8 @@ const char *osh_model_weights_error (const OshGraph *g);
 bool osh_model_weights_pending (const OshGraph *g);
 
 /* Whether `g` can be written as format `f`; when not, false with the reason (no file name in
- * it): a dialect that refuses saving, a TF.js graph model as anything but TF.js, an ONNX graph
+ * it): a dialect that refuses saving, a TF.js graph model as anything but TF.js or ONNX (ops
+ * with no ONNX form are found only when writing, and named then), an ONNX graph
  * as anything but ONNX. The window offers only the formats this allows. */
 bool osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err);
 

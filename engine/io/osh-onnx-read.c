@@ -715,6 +715,11 @@ add_node (Reader *r, const Onnx__NodeProto *n, size_t index, OshError *err)
     {
       ok = osh_layer_add_weight (g, layer, weight_names[w], weights[w], true, err);
       weights[w] = NULL;
+      /* int64 constants are shapes, axes and indices, never learned: parameter counts leave
+       * them out, as a graph model's int32 constants (quantized weights and int32 biases stay) */
+      if (ok)
+        g->layers[layer].weights[g->layers[layer].n_weights - 1].index =
+            type_of (r, weight_names[w]) == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
     }
   if (ok)
     ok = osh_layer_set_slots (g, layer, slots, (int) n->n_input, err);

@@ -6,6 +6,7 @@
 #include "onnx.pb-c.h"
 #include "osh-formats.h"
 #include "osh-onnx.h"
+#include "osh-tfgraph.h"
 
 /* Everything the message points to is allocated from this arena and freed at once. */
 typedef struct
@@ -116,27 +117,6 @@ value_info (Arena *a, const char *name, const OshShape *shape, json_t *dims_json
       sp->dim[i] = d;
     }
   return v;
-}
-
-/* Inputs that ONNX types as int64 (shapes, axes, indices, pads); everything else is float. */
-static bool
-int64_slot (const char *op, size_t slot)
-{
-  static const struct
-  {
-    const char *op;
-    unsigned slots; /* bit i: input i is int64 */
-  } table[] = {
-    { "Reshape", 1u << 1 },    { "Pad", 1u << 1 },       { "Slice", 0x1eu },
-    { "Squeeze", 1u << 1 },    { "Unsqueeze", 1u << 1 }, { "Expand", 1u << 1 },
-    { "Tile", 1u << 1 },       { "Resize", 1u << 3 },    { "Split", 1u << 1 },
-    { "ReduceMean", 1u << 1 }, { "ReduceSum", 1u << 1 }, { "ReduceMax", 1u << 1 },
-    { "ReduceMin", 1u << 1 },  { "Gather", 1u << 1 },
-  };
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-    if (strcmp (table[i].op, op) == 0)
-      return slot < 32 && (table[i].slots >> slot) & 1u;
-  return false;
 }
 
 /* A TensorProto with the name, type and dims of `t`, values still to fill. */
@@ -333,8 +313,9 @@ node_proto (Arena *a, const OshGraph *g, int node_index, Onnx__TensorProto ***in
             snprintf (buf, sizeof buf, "%.500s::input_%zu", l->name, i);
           np->input[i] = arena_strdup (a, buf);
           const OshTensor *value = l->weights[s.index].value;
-          (*inits)[(*n_inits)++] = int64_slot (np->op_type, i) ? tensor_proto_int64 (a, buf, value)
-                                                               : tensor_proto (a, buf, value);
+          (*inits)[(*n_inits)++] = osh_onnx_int64_input (np->op_type, i)
+                                       ? tensor_proto_int64 (a, buf, value)
+                                       : tensor_proto (a, buf, value);
         }
       else
         np->input[i] = arena_strdup (a, "");
@@ -364,8 +345,9 @@ osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err)
 {
   if (g->dialect == &osh_onnx_dialect)
     return write_onnx_graph (g, tmp_path, err);
-  /* A Keras-family model is converted first. */
-  OshGraph *converted = osh_onnx_from_keras (g, err);
+  /* A Keras-family model or a TF graph model is converted first. */
+  OshGraph *converted = g->dialect == &osh_tfgraph_dialect ? osh_tfgraph_to_onnx (g, err)
+                                                           : osh_onnx_from_keras (g, err);
   if (!converted)
     return false;
   bool ok = write_onnx_graph (converted, tmp_path, err);

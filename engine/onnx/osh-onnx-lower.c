@@ -258,6 +258,62 @@ conv (OshOnnxLowering *c, const char *base, const OshOnnxValue *x, const OshTens
   return emit (c, "Conv", base, slots, attrs);
 }
 
+/* ConvTranspose on NCHW `x` with a Keras Conv2DTranspose kernel (kh, kw, out, in), to the Keras
+ * output size `out` (known sizes): "same" crops the total overhang as TF's gradient of a "same"
+ * convolution does (the smaller half first), a short size is made up by output_padding. */
+static OshRef
+conv_transpose (OshOnnxLowering *c, const char *base, const OshOnnxValue *x,
+                const OshTensor *kernel, const OshTensor *bias, const json_t *cfg,
+                const OshShape *out)
+{
+  int64_t kh = kernel->shape.dim[0], kw = kernel->shape.dim[1];
+  int64_t co = kernel->shape.dim[2], ci = kernel->shape.dim[3];
+  int64_t k[2] = { kh, kw }, s[2], d[2], pads[4] = { 0 }, extra[2] = { 0 };
+  if (!osh_config_ints (cfg, "strides", s, 2))
+    s[0] = s[1] = 1;
+  if (!osh_config_ints (cfg, "dilation_rate", d, 2))
+    d[0] = d[1] = 1;
+  bool same = !strcmp (osh_config_string (cfg, "padding", "valid"), "same");
+  for (int a = 0; a < 2; a++)
+    {
+      int64_t in = x->shape.dim[1 + a], o = out->dim[1 + a];
+      if (in < 0 || o < 0)
+        {
+          osh_fail (c->err, OSH_ERR_UNSUPPORTED,
+                    "layer '%s': a transposed convolution of an open size has no ONNX export yet",
+                    base);
+          return (OshRef){ -1, 0 };
+        }
+      int64_t total = s[a] * (in - 1) + (k[a] - 1) * d[a] + 1 - o;
+      if (same && total > 0)
+        {
+          pads[a] = total / 2;
+          pads[a + 2] = total - total / 2;
+        }
+      else if (total < 0)
+        extra[a] = -total;
+      else if (total > 0)
+        pads[a + 2] = total;
+    }
+  OshShape ws = osh_shape_make (4, (int64_t[]){ ci, co, kh, kw });
+  OshTensor *w = osh_tensor_new (&ws, c->err);
+  if (!w)
+    return (OshRef){ -1, 0 };
+  for (int64_t y = 0; y < kh; y++)
+    for (int64_t xx = 0; xx < kw; xx++)
+      for (int64_t o = 0; o < co; o++)
+        for (int64_t i = 0; i < ci; i++)
+          w->data[((i * co + o) * kh + y) * kw + xx] =
+              kernel->data[((y * kw + xx) * co + o) * ci + i];
+  json_t *attrs = json_pack ("{s:o, s:o, s:o, s:o, s:o}", "kernel_shape", int_list (k, 2),
+                             "strides", int_list (s, 2), "dilations", int_list (d, 2), "pads",
+                             int_list (pads, 4), "output_padding", int_list (extra, 2));
+  Slot slots[4] = { T (x->ref), W (w), { 0 }, { 0 } };
+  if (bias)
+    slots[2] = W (vec (bias->data, osh_tensor_numel (bias), c->err));
+  return emit (c, "ConvTranspose", base, slots, attrs);
+}
+
 static OshRef
 pool (OshOnnxLowering *c, const char *base, const OshOnnxValue *x, const json_t *cfg, bool max)
 {
@@ -301,6 +357,14 @@ lower_rules (OshOnnxLowering *c, const OshLayer *l, const OshOnnxValue *in, int 
       bool dw = !strcmp (cls, "DepthwiseConv2D");
       bool bias = osh_config_bool (cfg, "use_bias", true);
       r = conv (c, base, x, w0, bias ? w1 : NULL, cfg, dw, osh_config_int (cfg, "groups", 1));
+      OshOnnxValue t = { r, true, out->shape };
+      if (r.node >= 0)
+        r = activation (c, base, &t, osh_config_string (cfg, "activation", "linear"));
+    }
+  else if (!strcmp (cls, "Conv2DTranspose"))
+    {
+      bool bias = osh_config_bool (cfg, "use_bias", true);
+      r = conv_transpose (c, base, x, w0, bias ? w1 : NULL, cfg, &out->shape);
       OshOnnxValue t = { r, true, out->shape };
       if (r.node >= 0)
         r = activation (c, base, &t, osh_config_string (cfg, "activation", "linear"));

@@ -38,3 +38,23 @@ osh_onnx_find_tensor (const OshGraph *g, const char *name)
       }
   return (OshRef){ -1, 0 };
 }
+
+bool
+osh_onnx_int64_input (const char *op, size_t slot)
+{
+  static const struct
+  {
+    const char *op;
+    unsigned slots; /* bit i: input i is int64 */
+  } table[] = {
+    { "Reshape", 1u << 1 },    { "Pad", 1u << 1 },       { "Slice", 0x1eu },
+    { "Squeeze", 1u << 1 },    { "Unsqueeze", 1u << 1 }, { "Expand", 1u << 1 },
+    { "Tile", 1u << 1 },       { "Resize", 1u << 3 },    { "Split", 1u << 1 },
+    { "ReduceMean", 1u << 1 }, { "ReduceSum", 1u << 1 }, { "ReduceMax", 1u << 1 },
+    { "ReduceMin", 1u << 1 },  { "Gather", 1u << 1 },    { "TopK", 1u << 1 },
+  };
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (strcmp (table[i].op, op) == 0)
+      return slot < 32 && (table[i].slots >> slot) & 1u;
+  return false;
+}

@@ -90,6 +90,9 @@ OshTensor *osh_onnx_tensor_read (const char *name, const void *data, size_t size
 /* The ONNX name of tensor `ref` (a graph input's name, the stored output name, or
  * "<node>_output_<i>" for one without); malloc'd, NULL when `ref` is not a tensor of `g`. */
 char *osh_onnx_tensor_name (const OshGraph *g, OshRef ref);
+/* True when input `slot` of ONNX op `op` is typed int64 (shapes, axes, indices, pads); every
+ * other tensor Offshoot writes is float. */
+bool osh_onnx_int64_input (const char *op, size_t slot);
 
 /* The tensor whose ONNX name is `name`, or { -1, 0 }. */
 OshRef osh_onnx_find_tensor (const OshGraph *g, const char *name);

@@ -69,3 +69,8 @@ bool osh_tfgraph_check_runnable (const OshGraph *g, OshError *err);
 /* The dialect's lower_keras_layer (tfgraph-lower-heads.c): a head step as TF nodes on *x. */
 bool osh_tfgraph_lower_keras_layer (OshGraph *g, const OshLayer *layer, const OshShape *in,
                                     const OshShape *out, OshRef *x, OshError *err);
+
+/* The graph (this dialect) as an ONNX graph (osh-onnx.h's form) that the ONNX writer saves:
+ * TF's NHWC inputs and outputs and names kept, each node written as the op Offshoot runs it on
+ * (tfgraph-to-onnx.c). Fails naming every op with no ONNX form. */
+OshGraph *osh_tfgraph_to_onnx (const OshGraph *g, OshError *err);

@@ -222,6 +222,27 @@ tf_prepare (OshOpCall *c, OshError *err)
   return true;
 }
 
+TfShadow *
+tf_shadow_build (const OshOpCall *c, OshError *err)
+{
+  TfShadow *s = shadow_new (c, err);
+  if (!s)
+    return NULL;
+  OshOpCall call = shadow_call (s, c);
+  if (!s->target->infer (&call, err))
+    {
+      shadow_free (s);
+      return NULL;
+    }
+  return s;
+}
+
+void
+tf_shadow_free (TfShadow *s)
+{
+  shadow_free (s);
+}
+
 /* Input x (NHWC, shape `from`) into `to` (shape `padded`), framed by the pads. */
 static void
 pre_pad (const TfShadow *s, const OshShape *from, const float *x, float *to)

@@ -67,6 +67,12 @@ bool tf_infer (OshOpCall *c, OshError *err);
 bool tf_prepare (OshOpCall *c, OshError *err);
 void tf_run (const OshOpCall *c, const float *const *in, float *const *out, float *scratch);
 
+/* The shadow of call c with the target's output shapes inferred (s->out), for code that writes
+ * the TF op as its target (tfgraph-to-onnx.c); NULL with err set when the op cannot be
+ * translated. Freed with tf_shadow_free. */
+TfShadow *tf_shadow_build (const OshOpCall *c, OshError *err);
+void tf_shadow_free (TfShadow *s);
+
 /* Helpers for translations. */
 const OshOp *tf_keras_op (const char *name);
 const OshOp *tf_onnx_op (const char *name);

@@ -2,7 +2,8 @@
 //   node tools/reference/onnx-ort-reference.mjs DIR      for every DIR/NAME.onnx with
 //   DIR/NAME.input.npy, writes DIR/NAME.ort.<output name>.npy (float32, C order).
 //   node tools/reference/onnx-ort-reference.mjs MODEL.onnx INPUT.npy OUTDIR
-//   writes OUTDIR/<i>.npy for the i-th output and prints the output names as a JSON list.
+//   writes OUTDIR/<i>.npy for the i-th output and prints the output names as a JSON list
+//   (INPUT.npy may be a comma-separated list, one file per graph input).
 // Runs with tests/reference/node_modules (onnxruntime-node 1.30, one thread).
 // OSH_ORT_OPTIMIZATION=disabled runs the graph as written: ORT's optimizer turns QDQ pairs
 // around a Conv into integer kernels, a different computation from the one the file states.
@@ -37,8 +38,13 @@ async function runOne(model, input) {
   const options = { intraOpNumThreads: 1, interOpNumThreads: 1 };
   if (process.env.OSH_ORT_OPTIMIZATION) options.graphOptimizationLevel = process.env.OSH_ORT_OPTIMIZATION;
   const session = await ort.InferenceSession.create(model, options);
-  const x = readNpy(input);
-  const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) });
+  // INPUT may list several .npy files, comma-separated, one per graph input in its order.
+  const feeds = {};
+  input.split(',').forEach((file, i) => {
+    const x = readNpy(file);
+    feeds[session.inputNames[i]] = new ort.Tensor('float32', x.data, x.shape);
+  });
+  const out = await session.run(feeds);
   return session.outputNames.map((o) => ({ name: o, dims: out[o].dims, data: out[o].data }));
 }
 
