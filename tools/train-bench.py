@@ -9,8 +9,10 @@ maps, one thread each (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)). Offsho
 come from `fit --json` (the "seconds" of each epoch, feature extraction excluded); PyTorch's are
 measured here. Each round times PyTorch, then each BINARY (default build/app/offshoot) in turn,
 so two builds given together (before and after a change) alternate under the same load; the
-ratios are taken within a round, and their medians over the rounds printed, wall and CPU. Not a
-test: a shared machine stretches the clock, so read the ratios, not the seconds."""
+ratios are taken within a round, and their medians over the rounds printed, wall and CPU.
+OFFSHOOT_ISA in the environment reaches the binaries (the engine's kernel path; the products
+are OpenBLAS's either way). Not a test: a shared machine stretches the clock, so read the
+ratios, not the seconds."""
 import json
 import os
 import statistics

@@ -138,8 +138,10 @@ osh_grad_layer_init (OshGraph *g, OshGradLayer *gl, OshGradValue *vals, int64_t 
           gl->kh == 1 && gl->kw == 1 && gl->sh == 1 && gl->sw == 1 && gl->pt == 0 && gl->pl == 0;
       if (gl->kind == OSH_GRAD_CONV && !pointwise)
         {
+          /* at most: the cols of classes without padding hold every tap */
           int64_t need = max_batch * out->shape.dim[0] * out->shape.dim[1] * K;
-          if (!(gl->aux = malloc ((size_t) need * sizeof (float))))
+          if (!(gl->aux = malloc ((size_t) need * sizeof (float)))
+              || !osh_grad_conv_rows_init (gl, in, out, max_batch))
             return osh_fail (err, OSH_ERR_NOMEM, "out of memory");
           if (need > scr->cols_size)
             {
@@ -282,6 +284,7 @@ osh_grad_layer_clear (OshGradLayer *gl)
     free (gl->wt[i].g);
   free (gl->pre);
   free (gl->aux);
+  osh_grad_conv_rows_free (gl->rows);
   free (gl->mean);
   free (gl->inv_std);
 }

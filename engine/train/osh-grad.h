@@ -57,6 +57,9 @@ typedef struct
   int64_t n;
 } OshGradWeight;
 
+/* A convolution's output pixels grouped by the taps inside the input (osh-grad-conv.c). */
+typedef struct OshGradConvRows OshGradConvRows;
+
 typedef struct
 {
   OshGradKind kind;
@@ -75,9 +78,10 @@ typedef struct
   /* Conv2D/Dense: kernel, bias. BN: gamma, beta, moving mean, moving variance (NULL w when
    * the layer has no scale or center). */
   OshGradWeight wt[4];
-  float *pre;  /* Conv2D/Dense with an activation: the value before it */
-  float *aux;  /* BN: normalised x; Dropout: the mask; MaxPool: the argmax (as int32) */
-  float *mean; /* BN training: the batch mean and 1/sqrt(var+eps) */
+  float *pre; /* Conv2D/Dense with an activation: the value before it */
+  float *aux; /* Conv2D: the cols; BN: normalised x; Dropout: the mask; MaxPool: argmax (int32) */
+  OshGradConvRows *rows; /* Conv2D that is not pointwise */
+  float *mean;           /* BN training: the batch mean and 1/sqrt(var+eps) */
   float *inv_std;
 } OshGradLayer;
 
@@ -108,6 +112,11 @@ void osh_grad_bn_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch, 
 /* Conv2D and Dense (osh-grad-conv.c). Pointwise: Dense, or a 1×1 convolution at stride 1 with
  * no padding (one product over the whole batch, no im2col). */
 bool osh_grad_conv_is_pointwise (const OshGradLayer *gl);
+/* Groups the output pixels of a convolution that is not pointwise (gl->rows); false when out
+ * of memory. */
+bool osh_grad_conv_rows_init (OshGradLayer *gl, const OshGradValue *in, const OshGradValue *out,
+                              int64_t max_batch);
+void osh_grad_conv_rows_free (OshGradConvRows *r);
 void osh_grad_conv_forward (OshGradLayer *gl, OshGradValue *vals, int64_t batch);
 void osh_grad_conv_backward (OshGradLayer *gl, OshGradValue *vals, int64_t batch,
                              OshGradScratch *scr);
