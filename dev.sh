@@ -24,7 +24,7 @@ case "${1:-}" in
 run)
   tools/install-deps.sh
   setup build
-  ninja -C build app/offshoot >/dev/null
+  ninja -C build app/offshoot app/offshoot-window >/dev/null
   if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
     exec build/app/offshoot
   fi
@@ -40,9 +40,9 @@ install)
   tools/install-deps.sh
   setup build
   meson configure build -Dprefix="${PREFIX:-$HOME/.local}" >/dev/null
-  ninja -C build app/offshoot app/offshoot-hdf5-guard >/dev/null
-  # Only what the app installs (the binary, the HDF5 guard's helper beside it, resources/'s
-  # desktop files); no tests are built.
+  ninja -C build app/offshoot app/offshoot-window app/offshoot-hdf5-guard >/dev/null
+  # Only what the app installs (the CLI, the window and the HDF5 guard's helper beside it,
+  # resources/'s desktop files); no tests are built.
   meson install -C build --no-rebuild --quiet
   echo "Installed $(meson introspect build --buildoptions | /usr/bin/python3 -c \
     'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')/bin/offshoot"

@@ -1,14 +1,15 @@
-/* offshoot: the window with no command, the CLI with one. */
-#include <gtk/gtk.h>
+/* offshoot: the CLI with a command; with none, the window (a program of its own, started from
+ * here: window-launch.h). */
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "offshoot-application.h"
 #include "osh-exec.h"
 #include "osh-hdf5-guard.h"
 #include "osh-isa.h"
+#include "window-launch.h"
 
 /* Starts again with the OpenBLAS kernels this CPU can run when OpenBLAS did not recognise it
  * (osh_exec_blas_core_hint); if that fails, carries on with the slow ones. Not under valgrind:
@@ -17,7 +18,7 @@ static void
 pick_blas_core (int argc, char **argv)
 {
   /* Reading and drawing a graph, or printing help, never calls OpenBLAS: starting the program
-   * a second time would double their start-up (dynamic linking of GTK, ~30 ms). */
+   * a second time would double their start-up (dynamic linking). */
   static const char *const no_blas[] = { "inspect", "render", "--version", "--help", "-h", "help" };
   for (size_t i = 0; argc > 1 && i < sizeof no_blas / sizeof no_blas[0]; i++)
     if (strcmp (argv[1], no_blas[i]) == 0)
@@ -90,12 +91,5 @@ main (int argc, char **argv)
       return OSH_EXIT_USAGE;
     }
 
-  if (!gtk_init_check ())
-    {
-      fprintf (stderr, "offshoot: no display to open a window on; the command-line tools work "
-                       "without one (offshoot --help)\n");
-      return OSH_EXIT_USAGE;
-    }
-  g_autoptr (OffshootApplication) app = offshoot_application_new ();
-  return g_application_run (G_APPLICATION (app), argc, argv);
+  return osh_window_exec (argv);
 }

@@ -77,14 +77,14 @@ def skip_all_without_corpus():
         sys.exit(0)
 
 
-def offshoot(*args, timeout=600, env=None):
-    """Runs the binary (under OSH_VALGRIND when set); returns the CompletedProcess
-    (text mode). A case whose arguments name an absent corpus file is skipped."""
+def offshoot(*args, timeout=600, env=None, binary=None):
+    """Runs the binary (or `binary`, a copy of it; under OSH_VALGRIND when set); returns the
+    CompletedProcess (text mode). A case whose arguments name an absent corpus file is skipped."""
     need_corpus(*args)
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    command = [BINARY, *map(str, args)]
+    command = [binary or BINARY, *map(str, args)]
     if not VALGRIND:
         return subprocess.run(command, capture_output=True, text=True,
                               timeout=timeout, env=full_env, stdin=subprocess.DEVNULL)
