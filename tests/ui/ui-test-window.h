@@ -222,11 +222,20 @@ static inline GdkTexture *
 ui_test_draw (GtkWidget *w, int n_frames)
 {
   ui_test_wait_frames (w, n_frames);
-  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  int width = 0, height = 0;
+  g_autoptr (GskRenderNode) node = NULL;
+  /* A window asked for a new size can paint a frame before its new size is laid out, and a
+   * widget paintable draws nothing until it is: wait for the frame after (a few at most). */
+  for (int tries = 0; !node && tries < 20; tries++)
+    {
+      if (tries)
+        ui_test_wait_frames (w, 1);
+      width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
+      g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (w);
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snapshot, width, height);
+      node = gtk_snapshot_free_to_node (snapshot);
+    }
   g_assert_nonnull (node);
   return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (w)), node,
                                       &GRAPHENE_RECT_INIT (0, 0, width, height));
