@@ -1306,14 +1306,22 @@ place_edge_labels (Builder *b, const OshLayoutItem *items, int n_items, OshLayou
   PangoFontDescription *font = pango_font_description_from_string ("Sans 7");
   pango_layout_set_font_description (pl, font);
   pango_font_description_free (font);
+  GHashTable *sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free); /* int[2] */
   for (int k = 0; k < n_edges; k++)
     {
       OshLayoutEdge *e = &edges[k];
       if (!e->label || !*e->label || e->n_points < 4)
         continue;
-      pango_layout_set_text (pl, e->label, -1);
-      int pw, ph;
-      pango_layout_get_pixel_size (pl, &pw, &ph);
+      /* Shapes repeat along a network: each is measured once. */
+      int *size = g_hash_table_lookup (sizes, e->label);
+      if (!size)
+        {
+          size = g_new (int, 2);
+          pango_layout_set_text (pl, e->label, -1);
+          pango_layout_get_pixel_size (pl, &size[0], &size[1]);
+          g_hash_table_insert (sizes, g_strdup (e->label), size);
+        }
+      int pw = size[0], ph = size[1];
       OshRect r = { e->label_pos.x, e->label_pos.y, pw, ph };
       e->label_w = pw;
       e->label_h = ph;
@@ -1333,6 +1341,7 @@ place_edge_labels (Builder *b, const OshLayoutItem *items, int n_items, OshLayou
       else
         e->label[0] = '\0';
     }
+  g_hash_table_destroy (sizes);
   g_object_unref (pl);
 }
 

@@ -32,9 +32,8 @@ osh_format_count (int64_t n, char *buf, size_t size)
     snprintf (buf, size, "%lld", (long long) n);
 }
 
-/* The third line: "(None, 7, 7, 8)  ·  1.2k params", or "" when there is neither. */
-static void
-third_line (const char *shape, int64_t params, char *buf, size_t size)
+void
+osh_node_text_third_line (const char *shape, int64_t params, char *buf, size_t size)
 {
   char count[32] = "";
   if (params > 0)
@@ -52,7 +51,7 @@ osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle
                       int64_t params)
 {
   char third[256];
-  third_line (shape, params, third, sizeof third);
+  osh_node_text_third_line (shape, params, third, sizeof third);
   GString *text = g_string_new (title ? title : "");
   guint title_end = text->len;
   g_string_append_c (text, '\n');
@@ -159,7 +158,7 @@ osh_node_measure_box (OshNodeMeasure *m, const char *title, const char *subtitle
                       int64_t params, double *w, double *h)
 {
   char third[256];
-  third_line (shape, params, third, sizeof third);
+  osh_node_text_third_line (shape, params, third, sizeof third);
   double tw = line_width (m->title, title ? title : "");
   tw = MAX (tw, small_width (m, subtitle ? subtitle : ""));
   if (*third)

@@ -25,6 +25,9 @@ PangoContext *osh_node_text_context (void);
 PangoLayout *osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle,
                                    const char *shape, int64_t params);
 
+/* The third line: "(None, 7, 7, 8)  ·  1.2k params", or "" when there is neither. */
+void osh_node_text_third_line (const char *shape, int64_t params, char *buf, size_t size);
+
 /* The box size (points) that holds the layout with padding. */
 void osh_node_text_box_size (PangoLayout *layout, double *w, double *h);
 
