@@ -1006,24 +1006,6 @@ svg_color (char *buf, size_t n, Rgb c)
               (int) (c.b * 255 + 0.5));
 }
 
-/* Text that Pango lays out as one left-to-right line in the label's own font: printable
- * ASCII and the middle dot of the third line. Such a line has the place and font of the same
- * line of a probe label, so it needs no layout of its own (shaping every label again cost more
- * than the rest of the SVG). Other text (other scripts, fallback fonts, line breaks) is laid
- * out. */
-static bool
-plain_line (const char *text)
-{
-  for (const unsigned char *c = (const unsigned char *) text; *c; c++)
-    if (*c < 0x20 || *c > 0x7e)
-      {
-        if (c[0] != 0xc2 || c[1] != 0xb7)
-          return false;
-        c++;
-      }
-  return true;
-}
-
 /* The place and font of each line of a label in `font_name` (NULL: a box's three lines). */
 static bool
 probe_lines (OshScene *s, const char *font_name, SvgLine *lines, int n)
@@ -1050,7 +1032,7 @@ svg_labels (OshScene *s, GString *out, const OshViewport *vp)
     {
       const OshLayoutCluster *cl = &s->lay->clusters[i];
       double x = cl->box.x + 6, y = cl->box.y + 3;
-      if (probed && plain_line (cl->label))
+      if (probed && osh_node_text_is_plain (cl->label))
         {
           svg_line (out, vp, x, y, &cluster_line, cl->label, (int) strlen (cl->label), muted);
           continue;
@@ -1064,7 +1046,7 @@ svg_labels (OshScene *s, GString *out, const OshViewport *vp)
       const OshLayoutEdge *e = &s->lay->edges[i];
       if (!e->label || !*e->label)
         continue;
-      if (probed && plain_line (e->label))
+      if (probed && osh_node_text_is_plain (e->label))
         {
           svg_line (out, vp, e->label_pos.x, e->label_pos.y, &edge_line, e->label,
                     (int) strlen (e->label), muted);
@@ -1082,7 +1064,8 @@ svg_labels (OshScene *s, GString *out, const OshViewport *vp)
       osh_node_text_third_line (it->shape_text, it->params, third, sizeof third);
       const char *lines[3] = { it->title ? it->title : "", it->subtitle ? it->subtitle : "",
                                third };
-      if (probed && plain_line (lines[0]) && plain_line (lines[1]) && plain_line (lines[2]))
+      if (probed && *lines[0] && osh_node_text_is_plain (lines[0])
+          && osh_node_text_is_plain (lines[1]) && osh_node_text_is_plain (lines[2]))
         {
           for (int k = 0; k < 3; k++)
             svg_line (out, vp, x, y, &box_lines[k], lines[k], (int) strlen (lines[k]), text);
