@@ -378,12 +378,15 @@ test_measure_matches_drawn_text (void)
 {
   PangoContext *ctx = osh_node_text_context ();
   OshNodeMeasure *m = osh_node_measure_new (ctx);
-  const char *titles[] = { "input_1", "block5a_expand_conv", "x",
-                           "a_very_long_layer_name_indeed_2" };
+  /* Plain titles are shaped alone, others (accents, other scripts, fallback fonts) laid out. */
+  const char *titles[] = {
+    "input_1",      "block5a_expand_conv", "x", "a_very_long_layer_name_indeed_2",
+    "AVAWAY To·Tf", "naïve_卷积_1",        ""
+  };
   const char *subs[] = { "InputLayer", "Conv2D", "", "GlobalAveragePooling2D" };
   const char *shapes[] = { "(None, 64, 64, 1)", "", "(None, 7)", "(None, 300, 300, 1280)" };
   const int64_t params[] = { 0, 1234567, 12, 0 };
-  for (int t = 0; t < 4; t++)
+  for (int t = 0; t < (int) G_N_ELEMENTS (titles); t++)
     for (int k = 0; k < 4; k++)
       {
         double w1, h1, w2, h2;

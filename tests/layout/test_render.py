@@ -68,7 +68,7 @@ def interleaved_block_names_are_not_collapsed():
 
 
 SEED = source("tests", "layout", "fixtures", "seed-nested", "model.json")
-RED = "rgb(87.843137%,10.588235%,14.117647%)"  # the light palette's red in cairo's SVG
+RED = '"#e01b24"'  # the light palette's red as an SVG fill or stroke
 
 
 @case
@@ -89,6 +89,36 @@ def seed_scenario_draws_the_disconnected_path_red():
     assert RED not in open(ok).read(), "a connected model has nothing red"
     # input_2, the stem, block1a, block2a_expand_conv and the four head layers, plus edges.
     assert open(bad).read().count(RED) >= 20
+    shutil.rmtree(d)
+
+
+@case
+def svg_shapes_hold_their_labels():
+    # The SVG's shapes are written by Offshoot itself (not cairo): one rounded box per box, one
+    # frame per frame, one curve per edge, in world units under one transform, and every box's
+    # bold title lies inside its box once that transform is applied.
+    d = tempdir()
+    out = os.path.join(d, "seed.svg")
+    boxes, edges, frames, _, _ = render(SEED, "-o", out)
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(out).getroot()
+    groups = [g for g in root.iter(ns + "g") if g.get("transform", "").startswith("matrix(")]
+    assert len(groups) == 1, len(groups)
+    sx, _, _, sy, tx, ty = map(float, re.findall(r"-?[\d.]+", groups[0].get("transform")))
+    rects = list(groups[0].iter(ns + "rect"))
+    box_rects = [r for r in rects if r.get("rx") == "4"]
+    frame_rects = [r for r in rects if r.get("rx") == "6"]
+    curves = [p for p in groups[0].iter(ns + "path") if p.get("fill") == "none"]
+    assert (len(box_rects), len(frame_rects), len(curves)) == (boxes, frames, edges), \
+        (len(box_rects), len(frame_rects), len(curves), boxes, frames, edges)
+    titles = [t for t in root.iter(ns + "text") if t.get("font-weight") == "bold"]
+    assert len(titles) == boxes, (len(titles), boxes)
+    for t in titles:
+        x, y = float(t.get("x")), float(t.get("y"))
+        inside = [r for r in box_rects
+                  if float(r.get("x")) * sx + tx < x < (float(r.get("x")) + float(r.get("width"))) * sx + tx
+                  and float(r.get("y")) * sy + ty < y < (float(r.get("y")) + float(r.get("height"))) * sy + ty]
+        assert len(inside) == 1, (t.text, x, y, len(inside))
     shutil.rmtree(d)
 
 

@@ -1281,13 +1281,52 @@ edge_point (const OshLayoutEdge *e, double t)
   };
 }
 
-static bool
-label_hits_box (const OshLayoutItem *items, int n_items, OshRect r)
+/* The boxes sorted by their top, so a label is tested only against boxes at its height. */
+typedef struct
 {
+  OshRect *rects;
+  int n;
+  double tallest;
+} BoxRows;
+
+static int
+compare_top (const void *a, const void *b)
+{
+  double ya = ((const OshRect *) a)->y, yb = ((const OshRect *) b)->y;
+  return (ya > yb) - (ya < yb);
+}
+
+static BoxRows
+box_rows (const OshLayoutItem *items, int n_items)
+{
+  BoxRows rows = { g_new (OshRect, MAX (1, n_items)), n_items, 0 };
   for (int i = 0; i < n_items; i++)
     {
-      OshRect b = items[i].box;
-      if (r.x < b.x + b.w + 1 && b.x - 1 < r.x + r.w && r.y < b.y + b.h + 1 && b.y - 1 < r.y + r.h)
+      rows.rects[i] = items[i].box;
+      rows.tallest = MAX (rows.tallest, items[i].box.h);
+    }
+  qsort (rows.rects, (size_t) n_items, sizeof (OshRect), compare_top);
+  return rows;
+}
+
+static bool
+label_hits_box (const BoxRows *rows, OshRect r)
+{
+  /* The first box whose top could still reach down to the label. */
+  double from = r.y - rows->tallest - 1;
+  int lo = 0, hi = rows->n;
+  while (lo < hi)
+    {
+      int mid = lo + (hi - lo) / 2;
+      if (rows->rects[mid].y < from)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  for (int i = lo; i < rows->n && rows->rects[i].y - 1 < r.y + r.h; i++)
+    {
+      OshRect b = rows->rects[i];
+      if (r.x < b.x + b.w + 1 && b.x - 1 < r.x + r.w && r.y < b.y + b.h + 1)
         return true;
     }
   return false;
@@ -1306,18 +1345,27 @@ place_edge_labels (Builder *b, const OshLayoutItem *items, int n_items, OshLayou
   PangoFontDescription *font = pango_font_description_from_string ("Sans 7");
   pango_layout_set_font_description (pl, font);
   pango_font_description_free (font);
+  GHashTable *sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free); /* int[2] */
+  BoxRows rows = box_rows (items, n_items);
   for (int k = 0; k < n_edges; k++)
     {
       OshLayoutEdge *e = &edges[k];
       if (!e->label || !*e->label || e->n_points < 4)
         continue;
-      pango_layout_set_text (pl, e->label, -1);
-      int pw, ph;
-      pango_layout_get_pixel_size (pl, &pw, &ph);
+      /* Shapes repeat along a network: each is measured once. */
+      int *size = g_hash_table_lookup (sizes, e->label);
+      if (!size)
+        {
+          size = g_new (int, 2);
+          pango_layout_set_text (pl, e->label, -1);
+          pango_layout_get_pixel_size (pl, &size[0], &size[1]);
+          g_hash_table_insert (sizes, g_strdup (e->label), size);
+        }
+      int pw = size[0], ph = size[1];
       OshRect r = { e->label_pos.x, e->label_pos.y, pw, ph };
       e->label_w = pw;
       e->label_h = ph;
-      if (!label_hits_box (items, n_items, r))
+      if (!label_hits_box (&rows, r))
         continue;
       bool placed = false;
       for (size_t a = 0; a < G_N_ELEMENTS (along) && !placed; a++)
@@ -1326,13 +1374,15 @@ place_edge_labels (Builder *b, const OshLayoutItem *items, int n_items, OshLayou
             OshPoint p = edge_point (e, along[a]);
             r.x = side == 0 ? p.x + 4 : p.x - 4 - pw;
             r.y = p.y - ph / 2.0;
-            placed = !label_hits_box (items, n_items, r);
+            placed = !label_hits_box (&rows, r);
           }
       if (placed)
         e->label_pos = (OshPoint){ r.x, r.y };
       else
         e->label[0] = '\0';
     }
+  g_hash_table_destroy (sizes);
+  g_free (rows.rects);
   g_object_unref (pl);
 }
 

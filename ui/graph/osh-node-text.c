@@ -32,9 +32,8 @@ osh_format_count (int64_t n, char *buf, size_t size)
     snprintf (buf, size, "%lld", (long long) n);
 }
 
-/* The third line: "(None, 7, 7, 8)  ·  1.2k params", or "" when there is neither. */
-static void
-third_line (const char *shape, int64_t params, char *buf, size_t size)
+void
+osh_node_text_third_line (const char *shape, int64_t params, char *buf, size_t size)
 {
   char count[32] = "";
   if (params > 0)
@@ -52,7 +51,7 @@ osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle
                       int64_t params)
 {
   char third[256];
-  third_line (shape, params, third, sizeof third);
+  osh_node_text_third_line (shape, params, third, sizeof third);
   GString *text = g_string_new (title ? title : "");
   guint title_end = text->len;
   g_string_append_c (text, '\n');
@@ -90,6 +89,19 @@ osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle
   return layout;
 }
 
+bool
+osh_node_text_is_plain (const char *text)
+{
+  for (const unsigned char *c = (const unsigned char *) text; *c; c++)
+    if (*c < 0x20 || *c > 0x7e)
+      {
+        if (c[0] != 0xc2 || c[1] != 0xb7)
+          return false;
+        c++;
+      }
+  return true;
+}
+
 void
 osh_node_text_box_size (PangoLayout *layout, double *w, double *h)
 {
@@ -101,35 +113,81 @@ osh_node_text_box_size (PangoLayout *layout, double *w, double *h)
   *h = th + 2 * OSH_NODE_PAD_Y;
 }
 
+/* One line's font for measuring. Titles are all different and the third lines nearly so: a
+ * plain line is shaped alone, in the font and with the flags its layout would use, skipping
+ * the layout's itemizing and line breaking (the same width: tests/layout/test-scene.c). */
+typedef struct
+{
+  PangoLayout *layout; /* for other text, and the source of the analysis */
+  PangoAnalysis analysis;
+  bool direct;
+} LineFont;
+
+static void
+line_font_init (LineFont *f, PangoContext *ctx, const char *font_name)
+{
+  PangoFontDescription *font = pango_font_description_from_string (font_name);
+  f->layout = pango_layout_new (ctx);
+  pango_layout_set_font_description (f->layout, font);
+  pango_font_description_free (font);
+  pango_layout_set_text (f->layout, "Ag", -1);
+  PangoLayoutLine *line = pango_layout_get_line_readonly (f->layout, 0);
+  f->direct = line && line->runs && !line->runs->next;
+  if (f->direct)
+    {
+      f->analysis = ((PangoGlyphItem *) line->runs->data)->item->analysis;
+      f->analysis.extra_attrs = NULL;
+      g_object_ref (f->analysis.font);
+    }
+}
+
+static void
+line_font_clear (LineFont *f)
+{
+  if (f->direct)
+    g_object_unref (f->analysis.font);
+  g_object_unref (f->layout);
+}
+
+static double
+line_width (LineFont *f, PangoGlyphString *glyphs, PangoShapeFlags flags, const char *text)
+{
+  if (!*text) /* Pango shapes nothing, with a warning */
+    return 0;
+  if (f->direct && osh_node_text_is_plain (text))
+    {
+      int n = (int) strlen (text);
+      pango_shape_with_flags (text, n, text, n, &f->analysis, glyphs, flags);
+      bool covered = true;
+      for (int i = 0; i < glyphs->num_glyphs; i++)
+        covered &= !(glyphs->glyphs[i].glyph & PANGO_GLYPH_UNKNOWN_FLAG);
+      if (covered) /* else a fallback font would draw it: laid out below */
+        return (double) pango_glyph_string_get_width (glyphs) / PANGO_SCALE;
+    }
+  PangoRectangle logical;
+  pango_layout_set_text (f->layout, text, -1);
+  pango_layout_get_extents (f->layout, NULL, &logical);
+  return (double) logical.width / PANGO_SCALE;
+}
+
 struct _OshNodeMeasure
 {
-  PangoLayout *title, *small;
+  LineFont title, small; /* the same fonts osh_node_text_layout sets through attributes */
+  PangoGlyphString *glyphs;
+  PangoShapeFlags shape_flags;
   GHashTable *small_width; /* class names and shapes repeat: measured once */
   double height2, height3; /* box heights for two and three lines */
 };
-
-static double
-line_width (PangoLayout *layout, const char *text)
-{
-  PangoRectangle logical;
-  pango_layout_set_text (layout, text, -1);
-  pango_layout_get_extents (layout, NULL, &logical);
-  return (double) logical.width / PANGO_SCALE;
-}
 
 OshNodeMeasure *
 osh_node_measure_new (PangoContext *ctx)
 {
   OshNodeMeasure *m = g_new0 (OshNodeMeasure, 1);
-  /* The same fonts osh_node_text_layout sets through attributes. */
-  PangoFontDescription *font = pango_font_description_from_string ("Sans Bold 10");
-  m->title = pango_layout_new (ctx);
-  pango_layout_set_font_description (m->title, font);
-  pango_font_description_free (font);
-  font = pango_font_description_from_string ("Sans 8");
-  m->small = pango_layout_new (ctx);
-  pango_layout_set_font_description (m->small, font);
-  pango_font_description_free (font);
+  line_font_init (&m->title, ctx, "Sans Bold 10");
+  line_font_init (&m->small, ctx, "Sans 8");
+  m->glyphs = pango_glyph_string_new ();
+  m->shape_flags = pango_context_get_round_glyph_positions (ctx) ? PANGO_SHAPE_ROUND_POSITIONS
+                                                                 : PANGO_SHAPE_NONE;
   m->small_width = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   double w;
   PangoLayout *probe = osh_node_text_layout (ctx, "Ag", "Ag", "", 0);
@@ -148,7 +206,7 @@ small_width (OshNodeMeasure *m, const char *text)
   if (!w)
     {
       w = g_new (double, 1);
-      *w = line_width (m->small, text);
+      *w = line_width (&m->small, m->glyphs, m->shape_flags, text);
       g_hash_table_insert (m->small_width, g_strdup (text), w);
     }
   return *w;
@@ -159,8 +217,19 @@ osh_node_measure_box (OshNodeMeasure *m, const char *title, const char *subtitle
                       int64_t params, double *w, double *h)
 {
   char third[256];
-  third_line (shape, params, third, sizeof third);
-  double tw = line_width (m->title, title ? title : "");
+  osh_node_text_third_line (shape, params, third, sizeof third);
+  if (!title || !*title || !osh_node_text_is_plain (title)
+      || !osh_node_text_is_plain (subtitle ? subtitle : "") || !osh_node_text_is_plain (third))
+    {
+      /* A fallback font (or an empty title line) makes the box's height differ from the
+       * probe's: the whole text, laid out. */
+      PangoLayout *pl = osh_node_text_layout (pango_layout_get_context (m->title.layout), title,
+                                              subtitle, shape, params);
+      osh_node_text_box_size (pl, w, h);
+      g_object_unref (pl);
+      return;
+    }
+  double tw = line_width (&m->title, m->glyphs, m->shape_flags, title ? title : "");
   tw = MAX (tw, small_width (m, subtitle ? subtitle : ""));
   if (*third)
     tw = MAX (tw, small_width (m, third));
@@ -173,8 +242,9 @@ osh_node_measure_free (OshNodeMeasure *m)
 {
   if (!m)
     return;
-  g_object_unref (m->title);
-  g_object_unref (m->small);
+  line_font_clear (&m->title);
+  line_font_clear (&m->small);
+  pango_glyph_string_free (m->glyphs);
   g_hash_table_destroy (m->small_width);
   g_free (m);
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <pango/pangocairo.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define OSH_NODE_PAD_X 8.0
@@ -24,6 +25,15 @@ PangoContext *osh_node_text_context (void);
 /* Three lines: the title in bold, the class, then the shape and parameter count. */
 PangoLayout *osh_node_text_layout (PangoContext *ctx, const char *title, const char *subtitle,
                                    const char *shape, int64_t params);
+
+/* The third line: "(None, 7, 7, 8)  ·  1.2k params", or "" when there is neither. */
+void osh_node_text_third_line (const char *shape, int64_t params, char *buf, size_t size);
+
+/* Text that Pango lays out as one left-to-right line in the label font itself: printable
+ * ASCII and the middle dot of the third line. Such a line needs no layout of its own: its
+ * place and font are a probe line's, its width that of its glyphs. Other text (other scripts,
+ * fallback fonts, line breaks) is laid out. */
+bool osh_node_text_is_plain (const char *text);
 
 /* The box size (points) that holds the layout with padding. */
 void osh_node_text_box_size (PangoLayout *layout, double *w, double *h);
