@@ -1,5 +1,8 @@
-/* osh-scene.c — cairo drawing of an OshGraphLayout, with a grid index for culling and
- * hit-testing and a PangoLayout cache per item. */
+/* osh-scene.c — cairo drawing of an OshGraphLayout: the viewport maths, the scene with its
+ * grid index for culling and hit-testing and a PangoLayout cache per item, the minimap, and
+ * the export to PNG, PDF and SVG. The SVG's shapes and labels are written by hand in
+ * osh-scene-svg.c (cairo's SVG surface was slower than the layout); what both files share is
+ * in osh-scene-private.h. */
 #include "osh-scene.h"
 
 #include <cairo-pdf.h>
@@ -10,6 +13,7 @@
 
 #include "osh-colormap.h"
 #include "osh-node-text.h"
+#include "osh-scene-private.h"
 
 /* ---- Viewport ---------------------------------------------------------------------------- */
 
@@ -66,18 +70,6 @@ osh_viewport_center_on (OshViewport *vp, double wx, double wy, double view_w, do
 
 /* ---- Palettes ---------------------------------------------------------------------------- */
 
-typedef struct
-{
-  double r, g, b;
-} Rgb;
-
-typedef struct
-{
-  Rgb background, text, muted, edge, cluster_fill, cluster_line, box_line;
-  Rgb family[OSH_FAMILY_COUNT];
-  Rgb selected, search, hovered, head, red;
-} Palette;
-
 #define RGB(hex)                                                                                   \
   {                                                                                                \
     ((hex) >> 16 & 255) / 255.0, ((hex) >> 8 & 255) / 255.0, ((hex) &255) / 255.0                  \
@@ -113,6 +105,12 @@ static const Palette dark = {
   .head = RGB (0x57e389), .red = RGB (0xff5a5f),
 };
 
+const Palette *
+osh_scene_palette (const OshScene *s)
+{
+  return s->dark ? &dark : &light;
+}
+
 static void
 set_rgb (cairo_t *cr, Rgb c, double alpha)
 {
@@ -120,43 +118,6 @@ set_rgb (cairo_t *cr, Rgb c, double alpha)
 }
 
 /* ---- Scene ------------------------------------------------------------------------------- */
-
-typedef struct
-{
-  double cell;
-  int cols, rows;
-  int *start; /* cols*rows + 1 offsets into idx */
-  int *idx;
-} Grid;
-
-struct _OshScene
-{
-  OshGraphLayout *lay;
-  bool dark;
-  PangoContext *text;
-  PangoLayout **item_text; /* built on first draw, kept */
-  PangoLayout **edge_text;
-  PangoLayout **cluster_text;
-  PangoLayout **title_text; /* the title alone, for zoomed-out views */
-  uint32_t *node_style;
-  uint32_t *item_style;
-  uint32_t *item_fill;                        /* 0xRRGGBBAA per item, alpha 0: the family colour */
-  char *legend_title, *legend_lo, *legend_hi; /* the fills' legend in exports */
-  Grid items, edges;
-  unsigned *item_seen, *edge_seen, stamp; /* de-duplicates grid queries */
-};
-
-static OshRect
-item_rect (const OshScene *s, int i)
-{
-  return s->lay->items[i].box;
-}
-
-static OshRect
-edge_rect (const OshScene *s, int i)
-{
-  return s->lay->edges[i].bounds;
-}
 
 static void
 grid_span (const Grid *gd, OshRect r, int *c0, int *r0, int *c1, int *r1)
@@ -198,12 +159,6 @@ grid_build (Grid *gd, const OshScene *s, int n, OshRect (*rect) (const OshScene 
           gd->idx[fill[r * gd->cols + c]++] = i;
     }
   g_free (fill);
-}
-
-static bool
-intersects (OshRect a, OshRect b)
-{
-  return a.x <= b.x + b.w && b.x <= a.x + a.w && a.y <= b.y + b.h && b.y <= a.y + a.h;
 }
 
 static int
@@ -428,8 +383,8 @@ rounded_rect (cairo_t *cr, OshRect r, double radius)
 }
 
 /* A one-line layout for a frame or edge label, built once and kept by the scene. */
-static PangoLayout *
-small_text (OshScene *s, const char *font_name, const char *text)
+PangoLayout *
+osh_scene_small_text (OshScene *s, const char *font_name, const char *text)
 {
   PangoLayout *pl = pango_layout_new (s->text);
   PangoFontDescription *font = pango_font_description_from_string (font_name);
@@ -452,7 +407,7 @@ draw_cluster (OshScene *s, cairo_t *cr, const Palette *p, const OshLayoutCluster
     return;
   int i = (int) (cl - s->lay->clusters);
   if (!s->cluster_text[i])
-    s->cluster_text[i] = small_text (s, "Sans Italic 9", cl->label);
+    s->cluster_text[i] = osh_scene_small_text (s, "Sans Italic 9", cl->label);
   cairo_move_to (cr, cl->box.x + 6, cl->box.y + 3);
   set_rgb (cr, p->muted, 1);
   pango_cairo_show_layout (cr, s->cluster_text[i]);
@@ -465,17 +420,8 @@ edge_red (const OshScene *s, const OshLayoutEdge *e)
   return (s->item_style[e->from] & bad) && (s->item_style[e->to] & bad);
 }
 
-/* How an edge is drawn: red between disconnected boxes, blue at the selection, faded at
- * unused boxes. Shared by cairo and the SVG writer. */
-typedef struct
-{
-  Rgb color;
-  double alpha, width;
-  bool red;
-} EdgeLook;
-
-static EdgeLook
-edge_look (const OshScene *s, const Palette *p, const OshLayoutEdge *e)
+EdgeLook
+osh_scene_edge_look (const OshScene *s, const Palette *p, const OshLayoutEdge *e)
 {
   bool red = edge_red (s, e);
   bool faded = (s->item_style[e->from] | s->item_style[e->to]) & OSH_STYLE_UNUSED;
@@ -488,10 +434,8 @@ edge_look (const OshScene *s, const Palette *p, const OshLayoutEdge *e)
                      .red = red };
 }
 
-/* The arrowhead: a triangle from the curve's end to the tip, as wide as a third of its
- * length; false when the tip sits on the end. */
-static bool
-arrow_corners (const OshLayoutEdge *e, OshPoint corners[3])
+bool
+osh_scene_arrow_corners (const OshLayoutEdge *e, OshPoint corners[3])
 {
   OshPoint a = e->points[e->n_points - 1], t = e->arrow_tip;
   double dx = t.x - a.x, dy = t.y - a.y, len = hypot (dx, dy);
@@ -510,7 +454,7 @@ draw_edge (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   const OshLayoutEdge *e = &s->lay->edges[i];
   if (e->n_points < 1)
     return;
-  EdgeLook look = edge_look (s, p, e);
+  EdgeLook look = osh_scene_edge_look (s, p, e);
   bool red = look.red;
   double alpha = look.alpha;
   set_rgb (cr, look.color, alpha);
@@ -521,7 +465,7 @@ draw_edge (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
                     e->points[k + 2].x, e->points[k + 2].y);
   cairo_stroke (cr);
   OshPoint corners[3];
-  if (e->arrow && arrow_corners (e, corners))
+  if (e->arrow && osh_scene_arrow_corners (e, corners))
     {
       cairo_move_to (cr, corners[0].x, corners[0].y);
       cairo_line_to (cr, corners[1].x, corners[1].y);
@@ -532,25 +476,15 @@ draw_edge (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   if (text && e->label && *e->label)
     {
       if (!s->edge_text[i])
-        s->edge_text[i] = small_text (s, "Sans 7", e->label);
+        s->edge_text[i] = osh_scene_small_text (s, "Sans 7", e->label);
       set_rgb (cr, red ? p->red : p->muted, alpha);
       cairo_move_to (cr, e->label_pos.x, e->label_pos.y);
       pango_cairo_show_layout (cr, s->edge_text[i]);
     }
 }
 
-/* How a box is drawn: its family's colour (or an analysis colour), tinted red when
- * disconnected, its outline marking hover, new heads, problems and the selection. Shared by
- * cairo and the SVG writer. */
-typedef struct
-{
-  Rgb fill, line;
-  double alpha, width;
-  bool dashed; /* a new head */
-} ItemLook;
-
-static ItemLook
-item_look (const OshScene *s, const Palette *p, int i)
+ItemLook
+osh_scene_item_look (const OshScene *s, const Palette *p, int i)
 {
   const OshLayoutItem *it = &s->lay->items[i];
   uint32_t st = s->item_style[i];
@@ -581,7 +515,7 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
 {
   const OshLayoutItem *it = &s->lay->items[i];
   uint32_t st = s->item_style[i];
-  ItemLook look = item_look (s, p, i);
+  ItemLook look = osh_scene_item_look (s, p, i);
   double alpha = look.alpha;
   OshRect r = it->box;
   bool group = it->kind == OSH_ITEM_GROUP;
@@ -661,7 +595,7 @@ draw_title (OshScene *s, cairo_t *cr, const Palette *p, const OshViewport *vp, i
     return;
   if (!s->title_text[i])
     {
-      s->title_text[i] = small_text (s, "Sans Bold 11px", it->title);
+      s->title_text[i] = osh_scene_small_text (s, "Sans Bold 11px", it->title);
       pango_layout_set_ellipsize (s->title_text[i], PANGO_ELLIPSIZE_MIDDLE);
     }
   PangoLayout *pl = s->title_text[i];
@@ -680,7 +614,7 @@ static int
 draw_scene_full (OshScene *s, cairo_t *cr, const OshViewport *vp, double view_w, double view_h,
                  bool text, bool titles)
 {
-  const Palette *p = s->dark ? &dark : &light;
+  const Palette *p = osh_scene_palette (s);
   set_rgb (cr, p->background, 1);
   cairo_paint (cr);
   OshRect vis = osh_viewport_visible (vp, view_w, view_h);
@@ -815,7 +749,7 @@ void
 osh_scene_draw_minimap (OshScene *s, cairo_t *cr, double w, double h, const OshViewport *vp,
                         double view_w, double view_h)
 {
-  const Palette *p = s->dark ? &dark : &light;
+  const Palette *p = osh_scene_palette (s);
   OshViewport mv;
   minimap_fit (s, w, h, vp, view_w, view_h, &mv);
   cairo_save (cr);
@@ -902,403 +836,6 @@ osh_scene_minimap_to_world (const OshScene *s, double w, double h, const OshView
 
 /* ---- Export ------------------------------------------------------------------------------ */
 
-/* One line of label text as SVG draws it: where it starts and its baseline (points from the
- * layout's top-left) and its font. */
-typedef struct
-{
-  double x, baseline, size;
-  bool bold, italic;
-  int start, length; /* bytes of the layout's text */
-} SvgLine;
-
-/* The lines of `pl` as Pango lays them out; returns how many (at most `max`). */
-static int
-layout_lines (PangoLayout *pl, SvgLine *lines, int max)
-{
-  int n = 0;
-  PangoLayoutIter *iter = pango_layout_get_iter (pl);
-  do
-    {
-      PangoLayoutLine *line = pango_layout_iter_get_line_readonly (iter);
-      SvgLine l = { .size = 9, .start = line->start_index, .length = line->length };
-      PangoLayoutRun *run = pango_layout_iter_get_run_readonly (iter);
-      if (run && run->item && run->item->analysis.font)
-        {
-          PangoFontDescription *fd = pango_font_describe (run->item->analysis.font);
-          l.size = pango_font_description_get_size (fd) / (double) PANGO_SCALE;
-          l.bold = pango_font_description_get_weight (fd) >= PANGO_WEIGHT_BOLD;
-          l.italic = pango_font_description_get_style (fd) != PANGO_STYLE_NORMAL;
-          pango_font_description_free (fd);
-        }
-      PangoRectangle logical;
-      pango_layout_iter_get_line_extents (iter, NULL, &logical);
-      l.x = logical.x / (double) PANGO_SCALE;
-      l.baseline = pango_layout_iter_get_baseline (iter) / (double) PANGO_SCALE;
-      if (n < max)
-        lines[n++] = l;
-    }
-  while (pango_layout_iter_next_line (iter));
-  pango_layout_iter_free (iter);
-  return n;
-}
-
-/* `text` with XML's special characters escaped. */
-static void
-svg_escaped (GString *out, const char *text, int length)
-{
-  if (!memchr (text, '&', length) && !memchr (text, '<', length) && !memchr (text, '>', length)
-      && !memchr (text, '"', length) && !memchr (text, '\'', length))
-    {
-      g_string_append_len (out, text, length);
-      return;
-    }
-  char *escaped = g_markup_escape_text (text, length);
-  g_string_append (out, escaped);
-  g_free (escaped);
-}
-
-static void svg_attr (GString *out, const char *name, double v);
-
-/* One <text> element: `line`'s font and place, for a layout whose top-left is (x, y) in
- * points, scaled like the drawing. */
-static void
-svg_line (GString *out, const OshViewport *vp, double x, double y, const SvgLine *line,
-          const char *text, int length, const char *fill)
-{
-  if (length <= 0)
-    return;
-  double bx = x + line->x, by = y + line->baseline;
-  g_string_append (out, "<text");
-  svg_attr (out, "x", bx * vp->scale + vp->x);
-  svg_attr (out, "y", by * vp->scale + vp->y);
-  g_string_append (out, " font-family=\"sans-serif\"");
-  svg_attr (out, "font-size", line->size * vp->scale);
-  if (line->bold)
-    g_string_append (out, " font-weight=\"bold\"");
-  if (line->italic)
-    g_string_append (out, " font-style=\"italic\"");
-  g_string_append (out, " fill=\"");
-  g_string_append (out, fill);
-  g_string_append (out, "\">");
-  svg_escaped (out, text, length);
-  g_string_append (out, "</text>\n");
-}
-
-/* Writes a layout's lines as SVG <text> elements at (x, y) in points (the layout's top-left),
- * scaled like the drawing: text stays text, searchable and selectable in a browser. */
-static void
-svg_text (GString *out, PangoLayout *pl, const OshViewport *vp, double x, double y,
-          const char *fill)
-{
-  const char *all = pango_layout_get_text (pl);
-  int count = pango_layout_get_line_count (pl);
-  SvgLine *lines = g_new (SvgLine, MAX (1, count));
-  int n = layout_lines (pl, lines, count);
-  for (int i = 0; i < n; i++)
-    svg_line (out, vp, x, y, &lines[i], all + lines[i].start, lines[i].length, fill);
-  g_free (lines);
-}
-
-static void
-svg_color (char *buf, size_t n, Rgb c)
-{
-  g_snprintf (buf, n, "#%02x%02x%02x", (int) (c.r * 255 + 0.5), (int) (c.g * 255 + 0.5),
-              (int) (c.b * 255 + 0.5));
-}
-
-/* The place and font of each line of a label in `font_name` (NULL: a box's three lines). */
-static bool
-probe_lines (OshScene *s, const char *font_name, SvgLine *lines, int n)
-{
-  PangoLayout *pl = font_name ? small_text (s, font_name, "Ag")
-                              : osh_node_text_layout (s->text, "Ag", "Ag", "Ag", 0);
-  bool ok = pango_layout_get_line_count (pl) == n && layout_lines (pl, lines, n) == n;
-  g_object_unref (pl);
-  return ok;
-}
-
-/* Every label of the scene as <text>, in drawing order (frames, edges, boxes). */
-static void
-svg_labels (OshScene *s, GString *out, const OshViewport *vp)
-{
-  const Palette *p = s->dark ? &dark : &light;
-  char text[8], muted[8];
-  svg_color (text, sizeof text, p->text);
-  svg_color (muted, sizeof muted, p->muted);
-  SvgLine cluster_line, edge_line, box_lines[3];
-  bool probed = probe_lines (s, "Sans Italic 9", &cluster_line, 1)
-                && probe_lines (s, "Sans 7", &edge_line, 1) && probe_lines (s, NULL, box_lines, 3);
-  for (int i = 0; i < s->lay->n_clusters; i++)
-    {
-      const OshLayoutCluster *cl = &s->lay->clusters[i];
-      double x = cl->box.x + 6, y = cl->box.y + 3;
-      if (probed && osh_node_text_is_plain (cl->label))
-        {
-          svg_line (out, vp, x, y, &cluster_line, cl->label, (int) strlen (cl->label), muted);
-          continue;
-        }
-      if (!s->cluster_text[i])
-        s->cluster_text[i] = small_text (s, "Sans Italic 9", cl->label);
-      svg_text (out, s->cluster_text[i], vp, x, y, muted);
-    }
-  for (int i = 0; i < s->lay->n_edges; i++)
-    {
-      const OshLayoutEdge *e = &s->lay->edges[i];
-      if (!e->label || !*e->label)
-        continue;
-      if (probed && osh_node_text_is_plain (e->label))
-        {
-          svg_line (out, vp, e->label_pos.x, e->label_pos.y, &edge_line, e->label,
-                    (int) strlen (e->label), muted);
-          continue;
-        }
-      if (!s->edge_text[i])
-        s->edge_text[i] = small_text (s, "Sans 7", e->label);
-      svg_text (out, s->edge_text[i], vp, e->label_pos.x, e->label_pos.y, muted);
-    }
-  for (int i = 0; i < s->lay->n_items; i++)
-    {
-      const OshLayoutItem *it = &s->lay->items[i];
-      double x = it->box.x + OSH_NODE_PAD_X, y = it->box.y + OSH_NODE_PAD_Y;
-      char third[256];
-      osh_node_text_third_line (it->shape_text, it->params, third, sizeof third);
-      const char *lines[3] = { it->title ? it->title : "", it->subtitle ? it->subtitle : "",
-                               third };
-      if (probed && *lines[0] && osh_node_text_is_plain (lines[0])
-          && osh_node_text_is_plain (lines[1]) && osh_node_text_is_plain (lines[2]))
-        {
-          for (int k = 0; k < 3; k++)
-            svg_line (out, vp, x, y, &box_lines[k], lines[k], (int) strlen (lines[k]), text);
-          continue;
-        }
-      if (!s->item_text[i])
-        s->item_text[i] =
-            osh_node_text_layout (s->text, it->title, it->subtitle, it->shape_text, it->params);
-      svg_text (out, s->item_text[i], vp, x, y, text);
-    }
-}
-
-/* The shapes are written here rather than by cairo's SVG surface: cairo records every
- * path, replays it twice and prints each number with printf, which cost more than laying the
- * graph out. Same shapes, colours and order as draw_scene_full. */
-
-/* Hundredths of a point: finer than a viewer draws at any zoom. */
-static void
-svg_num (GString *out, double v)
-{
-  long long h = isfinite (v) ? llround (v * 100) : 0;
-  if (h < 0)
-    g_string_append_c (out, '-'), h = -h;
-  char buf[32];
-  int n = sizeof buf;
-  buf[--n] = '\0';
-  int frac = (int) (h % 100);
-  if (frac)
-    {
-      if (frac % 10)
-        buf[--n] = (char) ('0' + frac % 10);
-      buf[--n] = (char) ('0' + frac / 10);
-      buf[--n] = '.';
-    }
-  long long whole = h / 100;
-  do
-    buf[--n] = (char) ('0' + whole % 10), whole /= 10;
-  while (whole);
-  g_string_append (out, buf + n);
-}
-
-static void
-svg_attr (GString *out, const char *name, double v)
-{
-  g_string_append_c (out, ' ');
-  g_string_append (out, name);
-  g_string_append (out, "=\"");
-  svg_num (out, v);
-  g_string_append_c (out, '"');
-}
-
-/* fill="#rrggbb" (or stroke=…), with its opacity when below 1. */
-static void
-svg_paint (GString *out, const char *what, Rgb c, double alpha)
-{
-  static const char hex[] = "0123456789abcdef";
-  int v[3] = { (int) (c.r * 255 + 0.5), (int) (c.g * 255 + 0.5), (int) (c.b * 255 + 0.5) };
-  char color[8] = "#";
-  for (int k = 0; k < 3; k++)
-    {
-      int b = CLAMP (v[k], 0, 255);
-      color[1 + 2 * k] = hex[b >> 4];
-      color[2 + 2 * k] = hex[b & 15];
-    }
-  color[7] = '\0';
-  g_string_append_printf (out, " %s=\"%s\"", what, color);
-  if (alpha < 1)
-    {
-      g_string_append_printf (out, " %s-opacity=\"", what);
-      svg_num (out, alpha);
-      g_string_append_c (out, '"');
-    }
-}
-
-/* `<rect …` with rounded corners, left open for its paint. */
-static void
-svg_rect (GString *out, OshRect r, double radius)
-{
-  g_string_append (out, "<rect");
-  svg_attr (out, "x", r.x);
-  svg_attr (out, "y", r.y);
-  svg_attr (out, "width", r.w);
-  svg_attr (out, "height", r.h);
-  svg_attr (out, "rx", radius);
-}
-
-static void
-svg_point (GString *out, char command, OshPoint pt)
-{
-  g_string_append_c (out, command);
-  svg_num (out, pt.x);
-  g_string_append_c (out, ' ');
-  svg_num (out, pt.y);
-}
-
-/* A rounded box traced from where rounded_rect starts (the end of the top side), so its dashes
- * fall where cairo puts them; left open for its paint. */
-static void
-svg_dashed_box (GString *out, OshRect r, double radius)
-{
-  double x0 = r.x, y0 = r.y, x1 = r.x + r.w, y1 = r.y + r.h;
-  const OshPoint corners[4][2] = {
-    { { x1 - radius, y0 }, { x1, y0 + radius } },
-    { { x1, y1 - radius }, { x1 - radius, y1 } },
-    { { x0 + radius, y1 }, { x0, y1 - radius } },
-    { { x0, y0 + radius }, { x0 + radius, y0 } },
-  };
-  g_string_append (out, "<path d=\"");
-  for (int k = 0; k < 4; k++)
-    {
-      svg_point (out, k ? 'L' : 'M', corners[k][0]);
-      svg_point (out, 'A', (OshPoint){ radius, radius });
-      g_string_append (out, " 0 0 1"); /* no rotation, the short way, clockwise */
-      svg_point (out, ' ', corners[k][1]);
-    }
-  g_string_append (out, "Z\" stroke-dasharray=\"5 3\"");
-}
-
-static void
-svg_cluster (OshScene *s, GString *out, const Palette *p, const OshLayoutCluster *cl)
-{
-  svg_rect (out, cl->box, 6);
-  svg_paint (out, "fill", p->cluster_fill, s->dark ? 0.6 : 0.7);
-  svg_paint (out, "stroke", p->cluster_line, 1);
-  g_string_append (out, "/>\n");
-}
-
-static void
-svg_edge (OshScene *s, GString *out, const Palette *p, int i)
-{
-  const OshLayoutEdge *e = &s->lay->edges[i];
-  if (e->n_points < 1)
-    return;
-  EdgeLook look = edge_look (s, p, e);
-  if (e->n_points >= 4)
-    {
-      g_string_append (out, "<path d=\"");
-      svg_point (out, 'M', e->points[0]);
-      for (int k = 1; k + 2 < e->n_points; k += 3)
-        {
-          svg_point (out, 'C', e->points[k]);
-          svg_point (out, ' ', e->points[k + 1]);
-          svg_point (out, ' ', e->points[k + 2]);
-        }
-      g_string_append (out, "\" fill=\"none\"");
-      svg_paint (out, "stroke", look.color, look.alpha);
-      svg_attr (out, "stroke-width", look.width);
-      g_string_append (out, "/>\n");
-    }
-  OshPoint corners[3];
-  if (e->arrow && arrow_corners (e, corners))
-    {
-      g_string_append (out, "<path d=\"");
-      svg_point (out, 'M', corners[0]);
-      svg_point (out, 'L', corners[1]);
-      svg_point (out, 'L', corners[2]);
-      g_string_append (out, "Z\"");
-      svg_paint (out, "fill", look.color, look.alpha);
-      g_string_append (out, "/>\n");
-    }
-}
-
-static void
-svg_item (OshScene *s, GString *out, const Palette *p, int i)
-{
-  const OshLayoutItem *it = &s->lay->items[i];
-  uint32_t st = s->item_style[i];
-  ItemLook look = item_look (s, p, i);
-  OshRect r = it->box;
-  if (st & OSH_STYLE_SEARCH_HIT)
-    {
-      svg_rect (out, (OshRect){ r.x - 4, r.y - 4, r.w + 8, r.h + 8 }, 7);
-      svg_paint (out, "fill", p->search, 0.6);
-      g_string_append (out, "/>\n");
-    }
-  if (it->kind == OSH_ITEM_GROUP)
-    {
-      svg_rect (out, (OshRect){ r.x + 3, r.y + 3, r.w, r.h }, 4);
-      svg_paint (out, "fill", p->family[it->family], look.alpha * 0.6);
-      svg_paint (out, "stroke", p->box_line, look.alpha * 0.5);
-      svg_attr (out, "stroke-width", 0.8);
-      g_string_append (out, "/>\n");
-    }
-  if (look.dashed)
-    svg_dashed_box (out, r, 4);
-  else
-    svg_rect (out, r, 4);
-  svg_paint (out, "fill", look.fill, look.alpha);
-  svg_paint (out, "stroke", look.line, look.alpha);
-  svg_attr (out, "stroke-width", look.width);
-  g_string_append (out, "/>\n");
-  if (st & OSH_STYLE_FOREIGN_ROOT)
-    {
-      double cx = r.x + r.w, cy = r.y;
-      g_string_append (out, "<circle");
-      svg_attr (out, "cx", cx);
-      svg_attr (out, "cy", cy);
-      g_string_append (out, " r=\"8\"");
-      svg_paint (out, "fill", p->red, 1);
-      g_string_append (out, "/>\n<path d=\"");
-      svg_point (out, 'M', (OshPoint){ cx, cy - 4.5 });
-      svg_point (out, 'L', (OshPoint){ cx, cy + 1.5 });
-      g_string_append (out, "\" stroke=\"#ffffff\" stroke-width=\"2\"/>\n<circle");
-      svg_attr (out, "cx", cx);
-      svg_attr (out, "cy", cy + 4);
-      g_string_append (out, " r=\"1.1\" fill=\"#ffffff\"/>\n");
-    }
-}
-
-/* Frames, edges and boxes in world units, under the view's transform. */
-static void
-svg_shapes (OshScene *s, GString *out, const OshViewport *vp, double view_w, double view_h)
-{
-  const Palette *p = s->dark ? &dark : &light;
-  OshRect vis = osh_viewport_visible (vp, view_w, view_h);
-  char sc[G_ASCII_DTOSTR_BUF_SIZE], tx[G_ASCII_DTOSTR_BUF_SIZE], ty[G_ASCII_DTOSTR_BUF_SIZE];
-  g_string_append_printf (out,
-                          "<g transform=\"matrix(%s 0 0 %s %s %s)\" stroke-linejoin=\"round\">\n",
-                          g_ascii_formatd (sc, sizeof sc, "%.9g", vp->scale), sc,
-                          g_ascii_formatd (tx, sizeof tx, "%.9g", vp->x),
-                          g_ascii_formatd (ty, sizeof ty, "%.9g", vp->y));
-  for (int i = 0; i < s->lay->n_clusters; i++)
-    if (intersects (s->lay->clusters[i].box, vis))
-      svg_cluster (s, out, p, &s->lay->clusters[i]);
-  for (int i = 0; i < s->lay->n_edges; i++)
-    if (intersects (edge_rect (s, i), vis))
-      svg_edge (s, out, p, i);
-  for (int i = 0; i < s->lay->n_items; i++)
-    if (intersects (item_rect (s, i), vis))
-      svg_item (s, out, p, i);
-  g_string_append (out, "</g>\n");
-}
-
 static cairo_status_t
 append_bytes (void *closure, const unsigned char *data, unsigned int length)
 {
@@ -1353,9 +890,9 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
   OshViewport vp = { margin - b.x * scale, margin - b.y * scale, scale };
   /* Vector files are zoomed in a viewer: they always carry the text. SVG gets it as
    * <text> elements (cairo would draw glyph outlines: not searchable or selectable). */
-  if (svg) /* the background here, the shapes and text written after (svg_shapes) */
+  if (svg) /* the background here, the shapes and text written after (osh-scene-svg.c) */
     {
-      set_rgb (cr, (s->dark ? &dark : &light)->background, 1);
+      set_rgb (cr, osh_scene_palette (s)->background, 1);
       cairo_paint (cr);
     }
   else
@@ -1376,8 +913,7 @@ osh_scene_export (OshScene *s, const char *path, double scale, OshError *err)
     {
       const char *end = g_strrstr (svg_out->str, "</svg>");
       GString *labels = g_string_new (NULL);
-      svg_shapes (s, labels, &vp, w, h);
-      svg_labels (s, labels, &vp);
+      osh_scene_svg_append (s, labels, &vp, w, h);
       if (end)
         g_string_insert_len (svg_out, end - svg_out->str, labels->str, labels->len);
       g_string_free (labels, TRUE);
