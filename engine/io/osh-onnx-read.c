@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "onnx.pb-c.h"
+#include "osh-float16.h"
 #include "osh-formats.h"
 #include "osh-onnx.h"
 #include "osh-op.h"
@@ -89,20 +90,6 @@ map_put (NameMap *m, const char *key, OshError *err)
 /* ---- tensors ---- */
 
 static float
-half_to_float (uint16_t h)
-{
-  uint32_t sign = (uint32_t) (h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  float v;
-  if (exp == 0)
-    v = ldexpf ((float) mant, -24);
-  else if (exp == 31)
-    v = mant ? NAN : INFINITY;
-  else
-    v = ldexpf ((float) (mant | 0x400), (int) exp - 25);
-  return sign ? -v : v;
-}
-
-static float
 bfloat_to_float (uint16_t b)
 {
   uint32_t bits = (uint32_t) b << 16;
@@ -179,7 +166,7 @@ raw_value (const uint8_t *p, int32_t type)
       {
         uint16_t v;
         memcpy (&v, p, 2);
-        return half_to_float (v);
+        return osh_half_to_float (v);
       }
     case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
       {
@@ -349,7 +336,7 @@ convert_tensor (const char *model_name, const Onnx__TensorProto *t, OshError *er
       case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
       case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: out->data[i] = (float) t->uint64_data[i]; break;
       case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
-        out->data[i] = half_to_float ((uint16_t) t->int32_data[i]);
+        out->data[i] = osh_half_to_float ((uint16_t) t->int32_data[i]);
         break;
       case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
         out->data[i] = bfloat_to_float ((uint16_t) t->int32_data[i]);

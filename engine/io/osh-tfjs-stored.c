@@ -8,19 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-static float
-half_to_float (uint16_t h)
-{
-  uint32_t sign = (uint32_t) (h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  float v;
-  if (exp == 0)
-    v = ldexpf ((float) mant, -24); /* subnormal */
-  else if (exp == 31)
-    v = mant ? NAN : INFINITY;
-  else
-    v = ldexpf ((float) (mant | 0x400), (int) exp - 25);
-  return sign ? -v : v;
-}
+#include "osh-float16.h"
 
 /* Round to nearest, ties to even (the decode check catches whatever does not come back). */
 static uint16_t
@@ -103,7 +91,7 @@ osh_tfjs_decode (const OshTfjsCodec *c, const unsigned char *p, int64_t i)
         uint16_t h;
         memcpy (&h, p + 2 * i, 2);
         if (c->store == OSH_TFJS_FLOAT16)
-          return half_to_float (h);
+          return osh_half_to_float (h);
         if (!c->affine)
           return (float) h;
         double v = h * c->scale + c->min;
