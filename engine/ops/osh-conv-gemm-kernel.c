@@ -373,9 +373,15 @@ planar_rows (const OshConvGemm *c, const float *img, int64_t oy, float *rows, in
       {
         float *r = rows + (ci * s->kh + ky) * len;
         int64_t iy = oy * s->sh - s->ph + ky * s->dh;
-        memset (r, 0, (size_t) len * sizeof *r);
-        if (iy >= 0 && iy < s->ih)
-          memcpy (r + s->pw, img + (ci * s->ih + iy) * s->iw, (size_t) s->iw * sizeof *r);
+        if (iy < 0 || iy >= s->ih)
+          {
+            memset (r, 0, (size_t) len * sizeof *r);
+            continue;
+          }
+        /* zeros only around the copy: the row is written once */
+        memset (r, 0, (size_t) s->pw * sizeof *r);
+        memcpy (r + s->pw, img + (ci * s->ih + iy) * s->iw, (size_t) s->iw * sizeof *r);
+        memset (r + s->pw + s->iw, 0, (size_t) (len - s->pw - s->iw) * sizeof *r);
       }
 }
 
