@@ -501,7 +501,8 @@ onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
  * too, packed again with what absorb folded into them. */
 /* A stem on a few colour channels reads them channels-first better than a transpose makes
  * them channels-last (the packed kernel's planar_in form): nothing but an affine map and an
- * epilogue folded in. */
+ * epilogue folded in. The kernel may still refuse (its path, its width: osh_conv_gemm_new), and
+ * committing then switches to channels-last as any packed convolution does. */
 static bool
 stem_reads_planar (const Geometry *g)
 {

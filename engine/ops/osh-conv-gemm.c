@@ -77,10 +77,13 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   if (s->planar_out && s->oh * s->ow > INT32_MAX / vw)
     return NULL; /* the scatter's lane offsets are 32-bit */
   /* AVX2's 8 × 8 blocks measured slower than its channels-last kernel after the transpose
-   * (stem of MobileNetV3-Small: 0.36 ms against 0.30), so only AVX-512 reads planar. */
+   * (stem of MobileNetV3-Small: 0.36 ms against 0.30), so only AVX-512 reads planar; and only
+   * up to one panel of outputs (16 or 32 channels: MobileNetV3's, V2's and EfficientNet's
+   * stems gain 0.04-0.09 ms), since full panels keep the channels-last kernel busy (ResNet's 7×7
+   * stem to 64 channels: 2.20 ms planar against 2.05 with the transpose). */
   if (s->planar_in
-      && (isa != OSH_ISA_AVX512 || s->planar_out || s->groups != 1 || s->sw < 1 || s->sw > 2
-          || s->dw != 1
+      && (isa != OSH_ISA_AVX512 || s->cout > nr || s->planar_out || s->groups != 1 || s->sw < 1
+          || s->sw > 2 || s->dw != 1
           || s->cin * s->kh * (s->iw + (s->ow + vw) * s->sw + s->kw + vw) > 1024 * 1024))
     return NULL;
   bool rowwise = cg < MIN_DIRECT && s->groups == 1 && s->dw == 1 && s->kw * cg >= 8

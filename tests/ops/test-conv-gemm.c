@@ -14,6 +14,7 @@
 #include "ops-test.h"
 #include "osh-conv-gemm.h"
 #include "osh-exec.h"
+#include "osh-isa.h"
 #include "osh-shapes.h"
 
 typedef struct
@@ -171,12 +172,13 @@ test_kernel (gconstpointer data)
 
 /* A channels-first input read as it is (planar_in, a stem's colours): the same numbers as the
  * reference on its channels-last copy, plain and with an affine map and ReLU6 folded in. Only
- * the AVX-512 path has this form; elsewhere the kernel is refused and the case skips. */
+ * the AVX-512 path has this form, up to one panel of 32 outputs; elsewhere the kernel is refused
+ * and the case skips. */
 static const Case planar_in_cases[] = {
   /* MobileNetV3's stem, 19 columns: one whole block of 16 pixels and a part of one */
   { "stem 3x3 stride 2 pad 1", SHAPE (1, 38, 37, 3, 19, 19, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1) },
-  /* 40 outputs: two panels, the last channel block partly empty; no padding */
-  { "3x3 stride 2 unpadded, 40 out", SHAPE (1, 15, 33, 3, 7, 16, 40, 3, 3, 2, 2, 1, 1, 0, 0, 1) },
+  /* 24 outputs: the second block of 16 channels half empty; no padding */
+  { "3x3 stride 2 unpadded, 24 out", SHAPE (1, 15, 33, 3, 7, 16, 24, 3, 3, 2, 2, 1, 1, 0, 0, 1) },
   { "5x5 stride 1 one channel, 2 images",
     SHAPE (2, 9, 21, 1, 9, 21, 24, 5, 5, 1, 1, 1, 1, 2, 2, 1) },
   { "3x3 row dilation 2, 4 channels", SHAPE (1, 12, 18, 4, 8, 9, 16, 3, 3, 1, 2, 2, 1, 0, 1, 1) },
@@ -207,6 +209,8 @@ test_planar_in (gconstpointer data)
   for (int fold = 0; fold < 2; fold++)
     {
       OshConvGemm *cg = osh_conv_gemm_new (&s, k, osh_kernel_strides_keras (&s), bias);
+      if (osh_isa_current () == OSH_ISA_AVX512)
+        g_assert_nonnull (cg); /* every case here is one it takes */
       if (!cg)
         {
           g_test_skip ("a channels-first input is read as it is on the AVX-512 path only");
