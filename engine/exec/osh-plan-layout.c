@@ -101,7 +101,8 @@ readers_nhwc_of (OshPlan *p)
   for (int s = 0; any && s < p->n_steps; s++)
     {
       Step *st = &p->steps[s];
-      bool can = st->op->channels_last && st->op->channels_last (&st->call, false) != OSH_NHWC_NO;
+      OshNhwcFit fit = st->op->channels_last ? st->op->channels_last (&st->call, false) : 0;
+      bool can = fit == OSH_NHWC_CAN || fit == OSH_NHWC_GAINS;
       for (int i = 0; i < st->call.n_in; i++)
         any[st->in_vals[i]] |= can;
     }
@@ -113,7 +114,8 @@ readers_nhwc_of (OshPlan *p)
  * convolution; unless its input is channels-first and no reader of its output can take it
  * channels-last, where switching would only add conversions), or when some input is
  * channels-last already and switching needs no more conversions of its inputs than staying
- * would. Conversions are inserted where layouts meet and after kept values (outputs, captures),
+ * would; a step that reads channels-first and writes channels-last switches when some reader
+ * of its output can take it so. Conversions are inserted where layouts meet and after kept values (outputs, captures),
  * which always stay channels-first. */
 bool
 osh_plan_choose_layouts (OshPlan *p, bool eager, OshError *err)
@@ -146,12 +148,15 @@ osh_plan_choose_layouts (OshPlan *p, bool eager, OshError *err)
         out_wanted |= readers_nhwc[st.out_vals[k]];
       OshNhwcFit fit = st.op->channels_last ? st.op->channels_last (&st.call, false) : OSH_NHWC_NO;
       bool nhwc = (fit == OSH_NHWC_GAINS && (eager || to_last == 0 || out_wanted))
-                  || (fit == OSH_NHWC_CAN && (eager || (some_last && to_last <= to_first)));
+                  || (fit == OSH_NHWC_CAN && (eager || (some_last && to_last <= to_first)))
+                  || (fit == OSH_NHWC_WRITES && (eager || out_wanted));
       if (nhwc)
-        nhwc = st.op->channels_last (&st.call, true) != OSH_NHWC_NO;
+        fit = st.op->channels_last (&st.call, true);
+      nhwc = nhwc && fit != OSH_NHWC_NO;
+      bool in_nhwc = nhwc && fit != OSH_NHWC_WRITES; /* its inputs stay channels-first */
       for (int i = 0; i < st.call.n_in && ok; i++)
         {
-          int v = in_layout (p, st.in_vals[i], nhwc, err);
+          int v = in_layout (p, st.in_vals[i], in_nhwc, err);
           ok = v >= 0;
           st.in_vals[i] = ok ? v : st.in_vals[i];
         }

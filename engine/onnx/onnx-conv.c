@@ -28,6 +28,7 @@ typedef struct
   bool pointwise;   /* 1×1, stride 1, no padding: no im2col */
   bool depthwise;
   bool nhwc;       /* switched to channels-last input and output (layout pass) */
+  bool planar_in;  /* with nhwc: the input stays channels-first (a stem, stem_reads_planar) */
   OshShape dw_out; /* with tail.then_dw: the depthwise output's (logical NCHW) shape */
   /* The kernels, with what absorb folded in: tail.gemm, the packed kernel (channels-last input)
    * when the weights are constant; tail.other, the planar depthwise kernel (OnnxDepthwise) for
@@ -203,7 +204,7 @@ free_geometry (void *p)
 /* The packed implicit-GEMM kernel reads a channels-last copy of the input and writes the output
  * channels-first; it needs the weights (and bias) at plan time. */
 static OshConvGemm *
-new_fast (const OshOpCall *c, const Geometry *g, bool planar_out)
+new_fast (const OshOpCall *c, const Geometry *g, bool planar_out, bool planar_in)
 {
   OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
   OshConvShape s = { .batch = g->n,
@@ -222,7 +223,8 @@ new_fast (const OshOpCall *c, const Geometry *g, bool planar_out)
                      .ph = g->pt,
                      .pw = g->pl,
                      .groups = g->group,
-                     .planar_out = planar_out };
+                     .planar_out = planar_out,
+                     .planar_in = planar_in };
   return osh_conv_gemm_new (&s, w.value, osh_kernel_strides_onnx (&s), b.present ? b.value : NULL);
 }
 
@@ -291,7 +293,7 @@ prepare_fast (OshOpCall *c, Geometry *g)
       g->tail.other_class = &planar_depthwise;
       return;
     }
-  g->tail.gemm = new_fast (c, g, true);
+  g->tail.gemm = new_fast (c, g, true, false);
 }
 
 /* The planar depthwise kernel, when there is one. */
@@ -354,7 +356,7 @@ absorb_pad (OshOpCall *c, Geometry *g, const OshOpCall *pad)
   OnnxSlot w = onnx_slot (c, 1), b = onnx_slot (c, 2);
   if (t->gemm)
     {
-      OshConvGemm *fast = new_fast (c, g, true);
+      OshConvGemm *fast = new_fast (c, g, true, false);
       if (fast)
         {
           osh_conv_gemm_free (t->gemm);
@@ -419,9 +421,9 @@ new_depthwise_nhwc (const OshOpCall *c, const Geometry *g)
 
 /* The packed kernel with what absorb folded in, writing channels-last; NULL when it cannot. */
 static OshConvGemm *
-new_fast_nhwc (const OshOpCall *c, const Geometry *g)
+new_fast_nhwc (const OshOpCall *c, const Geometry *g, bool planar_in)
 {
-  OshConvGemm *fast = g->tail.gemm ? new_fast (c, g, false) : NULL;
+  OshConvGemm *fast = g->tail.gemm ? new_fast (c, g, false, planar_in) : NULL;
   if (fast)
     osh_fused_tail_replay (&g->tail, fast, NULL);
   return fast;
@@ -446,7 +448,7 @@ absorb_depthwise (OshOpCall *c, Geometry *g, const OshOpCall *next)
       || d->tail.then_dw || d->tail.scale_in >= 0 || d->tail.residual_in >= 0 || d->tail.means_out)
     return false;
   OshDepthwise *dw = new_depthwise_nhwc (next, d);
-  OshConvGemm *fast = dw && osh_depthwise_fed_ok (dw) ? new_fast_nhwc (c, g) : NULL;
+  OshConvGemm *fast = dw && osh_depthwise_fed_ok (dw) ? new_fast_nhwc (c, g, false) : NULL;
   if (!fast)
     {
       osh_depthwise_free (dw);
@@ -497,6 +499,18 @@ onnx_conv_absorb (OshOpCall *c, const OshOpCall *next, OshFuseKind kind)
 /* Both fast kernels read channels-last (the packed one transposes its input otherwise; the
  * depthwise one has an NHWC form): switched, they skip the transposes and write channels-last
  * too, packed again with what absorb folded into them. */
+/* A stem on a few colour channels reads them channels-first better than a transpose makes
+ * them channels-last (the packed kernel's planar_in form): nothing but an affine map and an
+ * epilogue folded in. The kernel may still refuse (its path, its width: osh_conv_gemm_new), and
+ * committing then switches to channels-last as any packed convolution does. */
+static bool
+stem_reads_planar (const Geometry *g)
+{
+  const OshFusedTail *t = &g->tail;
+  return t->gemm && !t->then_dw && t->scale_in < 0 && t->residual_in < 0 && g->group == 1
+         && g->c <= 4 && g->sw <= 2 && g->dw == 1;
+}
+
 OshNhwcFit
 onnx_conv_channels_last (OshOpCall *c, bool commit)
 {
@@ -508,13 +522,22 @@ onnx_conv_channels_last (OshOpCall *c, bool commit)
              && (t->gemm || (g->depthwise && g->m == g->c && g->c >= 16 && onnx_slot (c, 1).value));
   if (!can)
     return OSH_NHWC_NO;
-  if (!commit || g->nhwc)
-    return OSH_NHWC_GAINS;
-  if (t->then_dw)
+  if (g->nhwc)
+    return g->planar_in ? OSH_NHWC_WRITES : OSH_NHWC_GAINS;
+  if (!commit)
+    return stem_reads_planar (g) ? OSH_NHWC_WRITES : OSH_NHWC_GAINS;
+  OshConvGemm *stem = stem_reads_planar (g) ? new_fast_nhwc (c, g, true) : NULL;
+  if (stem)
+    {
+      osh_conv_gemm_free (t->gemm);
+      t->gemm = stem;
+      g->planar_in = true;
+    }
+  else if (t->then_dw)
     ; /* channels-last inside already */
   else if (t->gemm)
     {
-      OshConvGemm *fast = new_fast_nhwc (c, g);
+      OshConvGemm *fast = new_fast_nhwc (c, g, false);
       if (!fast)
         return OSH_NHWC_NO;
       osh_conv_gemm_free (t->gemm);
@@ -530,7 +553,7 @@ onnx_conv_channels_last (OshOpCall *c, bool commit)
     }
   g->nhwc = true;
   c->scratch = t->scale_in >= 0 ? (size_t) osh_conv_gemm_work_floats (t->gemm) : 0;
-  return OSH_NHWC_GAINS;
+  return g->planar_in ? OSH_NHWC_WRITES : OSH_NHWC_GAINS;
 }
 
 static bool

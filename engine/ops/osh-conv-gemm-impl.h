@@ -34,5 +34,7 @@ float *osh_conv_gemm_alloc_floats (int64_t n);
 OSH_ISA_DECLARE (void, osh_conv_gemm_run_with,
                  (const OshConvGemm *c, const float *in, const OshConvGemmExtras *x, float *out,
                   int threads));
+OSH_ISA_DECLARE (void, osh_conv_gemm_run_planar_in,
+                 (const OshConvGemm *c, const float *in, float *out, int threads));
 OSH_ISA_DECLARE (void, osh_conv_gemm_run_pixels,
                  (const OshConvGemm *c, const float *in, int64_t p0, int64_t count, float *out));

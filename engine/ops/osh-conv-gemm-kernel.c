@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "osh-conv-gemm-impl.h"
 #include "osh-op.h"
@@ -345,6 +346,154 @@ run_items (void *arg, int64_t begin, int64_t end)
                   c->block_major || item == begin ? -1 : blk);
     }
   free (col);
+}
+
+/* A channels-first input with few channels (a stem: 3 colours), written channels-last. The
+ * product is turned around: a vector holds OSH_VW neighbouring output pixels of one channel, so
+ * each of the K = kh·kw·cin products is one input vector times a broadcast weight, with no
+ * transpose of the input and no per-pixel gathering; the OSH_VW × OSH_VW block of results is
+ * transposed in registers on the way out. Each output row first copies the input rows it reads
+ * with zeros around them, so no tap needs a bounds test; stride 2 takes the even lanes of two
+ * loads (one permute per OSH_VW products: splitting each row into even and odd columns up
+ * front measured slower). */
+typedef struct
+{
+  const OshConvGemm *c;
+  const float *in;
+  float *out;
+} PlanarJob;
+
+/* Input rows in padded form: row (ci, ky) of output row oy, `len` floats, x at index ix + pw. */
+static void
+planar_rows (const OshConvGemm *c, const float *img, int64_t oy, float *rows, int64_t len)
+{
+  const OshConvShape *s = &c->s;
+  for (int64_t ci = 0; ci < s->cin; ci++)
+    for (int64_t ky = 0; ky < s->kh; ky++)
+      {
+        float *r = rows + (ci * s->kh + ky) * len;
+        int64_t iy = oy * s->sh - s->ph + ky * s->dh;
+        if (iy < 0 || iy >= s->ih)
+          {
+            memset (r, 0, (size_t) len * sizeof *r);
+            continue;
+          }
+        /* zeros only around the copy: the row is written once */
+        memset (r, 0, (size_t) s->pw * sizeof *r);
+        memcpy (r + s->pw, img + (ci * s->ih + iy) * s->iw, (size_t) s->iw * sizeof *r);
+        memset (r + s->pw + s->iw, 0, (size_t) (len - s->pw - s->iw) * sizeof *r);
+      }
+}
+
+/* OSH_VW output pixels from padded row position p (stride sw: 1 or 2). */
+static inline OshVec
+planar_pixels (const float *p, int64_t sw)
+{
+  if (sw == 1)
+    return OSH_VLOAD (p);
+#if OSH_VW == 16
+  const OshVeci even = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 };
+#elif OSH_VW == 8
+  const OshVeci even = { 0, 2, 4, 6, 8, 10, 12, 14 };
+#else
+  const OshVeci even = { 0, 2, 4, 6 };
+#endif
+  return __builtin_shuffle (OSH_VLOAD (p), OSH_VLOAD (p + OSH_VW), even);
+}
+
+/* v[i][j] becomes v[j][i]: log2 (OSH_VW) rounds of interleaving the halves of rows i and
+ * i + OSH_VW / 2 into rows 2i and 2i + 1 (a two-source permute each with AVX-512). */
+static inline __attribute__ ((always_inline)) void
+planar_transpose (OshVec v[OSH_VW])
+{
+#if OSH_VW == 16
+  const OshVeci lo = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 };
+  const OshVeci hi = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+#elif OSH_VW == 8
+  const OshVeci lo = { 0, 8, 1, 9, 2, 10, 3, 11 };
+  const OshVeci hi = { 4, 12, 5, 13, 6, 14, 7, 15 };
+#else
+  const OshVeci lo = { 0, 4, 1, 5 };
+  const OshVeci hi = { 2, 6, 3, 7 };
+#endif
+  for (int round = 1; round < OSH_VW; round *= 2)
+    {
+      OshVec t[OSH_VW];
+#pragma GCC unroll 16
+      for (int i = 0; i < OSH_VW / 2; i++)
+        {
+          t[2 * i] = __builtin_shuffle (v[i], v[i + OSH_VW / 2], lo);
+          t[2 * i + 1] = __builtin_shuffle (v[i], v[i + OSH_VW / 2], hi);
+        }
+#pragma GCC unroll 16
+      for (int i = 0; i < OSH_VW; i++)
+        v[i] = t[i];
+    }
+}
+
+/* Channels [m0, m0 + OSH_VW) of output pixels [ox0, ox0 + OSH_VW) of one row. */
+static inline __attribute__ ((always_inline)) void
+planar_block (const OshConvGemm *c, const float *rows, int64_t len, int64_t ox0, const float *B,
+              const float *bias, float *out, int64_t pixels, int64_t channels)
+{
+  const OshConvShape *s = &c->s;
+  OshVec acc[OSH_VW];
+  for (int m = 0; m < OSH_VW; m++)
+    acc[m] = osh_simd_splat (bias[m]);
+  for (int64_t ky = 0; ky < s->kh; ky++)
+    for (int64_t kx = 0; kx < s->kw; kx++)
+      for (int64_t ci = 0; ci < s->cin; ci++, B += c->nr)
+        {
+          OshVec x = planar_pixels (rows + (ci * s->kh + ky) * len + ox0 * s->sw + kx, s->sw);
+#pragma GCC unroll 16
+          for (int m = 0; m < OSH_VW; m++)
+            acc[m] = osh_simd_fma (x, osh_simd_splat (B[m]), acc[m]);
+        }
+  for (int m = 0; m < OSH_VW; m++)
+    acc[m] = osh_epilogue_apply (&c->ep, acc[m]);
+  planar_transpose (acc);
+  OshLanes n = osh_simd_lanes (channels);
+  for (int64_t l = 0; l < pixels; l++)
+    osh_simd_store_n (out + l * s->cout, acc[l], n);
+}
+
+static void
+planar_items (void *arg, int64_t begin, int64_t end)
+{
+  const PlanarJob *job = arg;
+  const OshConvGemm *c = job->c;
+  const OshConvShape *s = &c->s;
+  /* Room for the last block's reads: OSH_VW pixels at stride sw past the row, and a second
+   * vector for stride 2. */
+  int64_t len = (s->ow + OSH_VW) * s->sw + s->kw + OSH_VW;
+  len = len > s->iw + s->pw ? len : s->iw + s->pw;
+  float *rows = osh_conv_gemm_alloc_floats (s->cin * s->kh * len);
+  if (!rows)
+    return; /* cannot happen for the sizes allowed at plan time; leaves the output unwritten */
+  for (int64_t item = begin; item < end; item++)
+    {
+      int64_t n = item / s->oh, oy = item % s->oh;
+      planar_rows (c, job->in + n * s->cin * s->ih * s->iw, oy, rows, len);
+      float *orow = job->out + (n * s->oh + oy) * s->ow * s->cout;
+      for (int64_t ox0 = 0; ox0 < s->ow; ox0 += OSH_VW)
+        for (int64_t m0 = 0; m0 < s->cout; m0 += OSH_VW)
+          {
+            int64_t j = m0 / c->nr, col = m0 % c->nr;
+            planar_block (c, rows, len, ox0, c->packed + j * c->K * c->nr + col,
+                          c->bias + j * c->nr + col, orow + ox0 * s->cout + m0,
+                          s->ow - ox0 < OSH_VW ? s->ow - ox0 : OSH_VW,
+                          s->cout - m0 < OSH_VW ? s->cout - m0 : OSH_VW);
+          }
+    }
+  free (rows);
+}
+
+void
+OSH_ISA_FN (osh_conv_gemm_run_planar_in) (const OshConvGemm *c, const float *in, float *out,
+                                          int threads)
+{
+  PlanarJob job = { c, in, out };
+  osh_parallel_for (threads, c->s.batch * c->s.oh, planar_items, &job);
 }
 
 void

@@ -15,7 +15,10 @@
  * with few channels per group would make a short inner loop per tap, leaving the FMA units idle:
  * with dense rows (one group, no horizontal dilation) a tap is a whole kernel row instead, kw
  * adjacent pixels read as one run (copied, with zeros, only where it crosses the border);
- * otherwise the tile is gathered first (im2col of one tile). This file packs and dispatches; the
+ * otherwise the tile is gathered first (im2col of one tile). A channels-first input of a few
+ * colour planes (planar_in, AVX-512 only) is read as it is by a kernel turned around: a vector
+ * of neighbouring pixels times a broadcast weight, transposed in registers on the way out, so an
+ * ONNX stem needs no transpose of its input. This file packs and dispatches; the
  * kernels, compiled once per path, are in osh-conv-gemm-kernel.c. */
 #include "osh-conv-gemm.h"
 
@@ -73,6 +76,16 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
     return NULL;
   if (s->planar_out && s->oh * s->ow > INT32_MAX / vw)
     return NULL; /* the scatter's lane offsets are 32-bit */
+  /* AVX2's 8 × 8 blocks measured slower than its channels-last kernel after the transpose
+   * (stem of MobileNetV3-Small: 0.36 ms against 0.30), so only AVX-512 reads planar; and only
+   * up to one panel of outputs (16 or 32 channels: MobileNetV3's, V2's and EfficientNet's
+   * stems gain 0.04-0.09 ms), since full panels keep the channels-last kernel busy (ResNet's 7×7
+   * stem to 64 channels: 2.20 ms planar against 2.05 with the transpose). */
+  if (s->planar_in
+      && (isa != OSH_ISA_AVX512 || s->cout > nr || s->planar_out || s->groups != 1 || s->sw < 1
+          || s->sw > 2 || s->dw != 1
+          || s->cin * s->kh * (s->iw + (s->ow + vw) * s->sw + s->kw + vw) > 1024 * 1024))
+    return NULL;
   bool rowwise = cg < MIN_DIRECT && s->groups == 1 && s->dw == 1 && s->kw * cg >= 8
                  && s->kh <= OSH_CONV_GEMM_MAX_TAPS;
   bool gather = !rowwise && (cg < MIN_DIRECT || taps > OSH_CONV_GEMM_MAX_TAPS);
@@ -184,7 +197,10 @@ void
 osh_conv_gemm_run_with (const OshConvGemm *c, const float *in, const OshConvGemmExtras *x,
                         float *out, int threads)
 {
-  OSH_ISA_DISPATCH (c->isa, osh_conv_gemm_run_with, (c, in, x, out, threads));
+  if (c->s.planar_in) /* no extras: the planner does not offer them (osh-conv-gemm.h) */
+    OSH_ISA_DISPATCH (c->isa, osh_conv_gemm_run_planar_in, (c, in, out, threads));
+  else
+    OSH_ISA_DISPATCH (c->isa, osh_conv_gemm_run_with, (c, in, x, out, threads));
 }
 
 void

@@ -32,6 +32,9 @@ typedef struct
   int64_t ph, pw; /* leading padding; the trailing side follows from the sizes */
   int64_t groups;
   bool planar_out; /* write the output channels-first, (batch, cout, oh, ow) */
+  /* read the input channels-first, (batch, cin, ih, iw), writing channels-last: for a stem's few
+   * colour channels (one group, horizontal stride 1 or 2, no horizontal dilation); no extras */
+  bool planar_in;
 } OshConvShape;
 
 /* Where kernel element (tap ky, kx; input channel ci within its group; output channel m,

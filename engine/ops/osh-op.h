@@ -87,6 +87,7 @@ typedef enum
   OSH_NHWC_NO = 0, /* it reads and writes channels-first only */
   OSH_NHWC_CAN,    /* either layout: worth switching when its inputs are NHWC already */
   OSH_NHWC_GAINS,  /* faster channels-last on its own (a convolution that transposes otherwise) */
+  OSH_NHWC_WRITES, /* reads channels-first, writes channels-last (a stem convolution on colours) */
 } OshNhwcFit;
 
 /* Asked of a prepared (and fused) step: could it run with every rank-4 runtime input and output
