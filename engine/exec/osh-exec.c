@@ -139,6 +139,26 @@ fail:
   return NULL;
 }
 
+enum
+{
+  DIRECT_MAX = 8 /* inputs that may be read in place; any further ones are copied */
+};
+
+/* Whether input value v is read only by conversions to the other layout and kept nowhere (an
+ * ONNX image model's input, which its stem reads channels-last): those steps can read the
+ * caller's tensor itself, which saves copying it first (0.6 MB at 3×224×224). */
+static bool
+read_only_to_convert (const OshPlan *p, int v)
+{
+  if (p->vals[v].keep)
+    return false;
+  for (int s = 0; s < p->n_steps; s++)
+    for (int i = 0; i < p->steps[s].call.n_in; i++)
+      if (p->steps[s].in_vals[i] == v && !(p->steps[s].op->cats & OSH_CAT_LAYOUT))
+        return false;
+  return true;
+}
+
 OshPlan *
 osh_plan_new (const OshGraph *g_in, const OshExecOptions *opt_in, OshError *err)
 {
@@ -179,6 +199,14 @@ osh_plan_new (const OshGraph *g_in, const OshExecOptions *opt_in, OshError *err)
     }
   if (!osh_plan_assign_buffers (p, err))
     goto fail;
+  p->in_read_direct = calloc ((size_t) p->n_inputs + 1, sizeof (bool));
+  if (!p->in_read_direct)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory planning the model's inputs");
+      goto fail;
+    }
+  for (int i = 0; i < p->n_inputs && i < DIRECT_MAX; i++)
+    p->in_read_direct[i] = read_only_to_convert (p, p->in_vals[i]);
   if (opt.release_packed_weights && !p->sized)
     osh_plan_release_packed (p, (OshGraph *) g);
   return p;
@@ -216,6 +244,7 @@ osh_plan_free (OshPlan *p)
   free (p->first_val);
   free (p->release_early);
   free (p->in_vals);
+  free (p->in_read_direct);
   free (p->out_vals);
   free (p->off);
   osh_graph_free (p->sized);
@@ -228,26 +257,6 @@ now_ms (void)
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-enum
-{
-  DIRECT_MAX = 8 /* inputs that may be read in place; any further ones are copied */
-};
-
-/* Whether input value v is read only by conversions to the other layout and kept nowhere (an
- * ONNX image model's input, which its stem reads channels-last): those steps can read the
- * caller's tensor itself, which saves copying it first (0.6 MB at 3×224×224). */
-static bool
-read_only_to_convert (const OshPlan *p, int v)
-{
-  if (p->vals[v].keep)
-    return false;
-  for (int s = 0; s < p->n_steps; s++)
-    for (int i = 0; i < p->steps[s].call.n_in; i++)
-      if (p->steps[s].in_vals[i] == v && !(p->steps[s].op->cats & OSH_CAT_LAYOUT))
-        return false;
-  return true;
 }
 
 /* The memory step input value v is read from: the caller's tensor for an input that was not
@@ -281,7 +290,7 @@ plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **
             err->code = OSH_ERR_USAGE; /* the caller's tensor, not the model, is wrong */
           return false;
         }
-      if (i < DIRECT_MAX && read_only_to_convert (p, p->in_vals[i]))
+      if (p->in_read_direct[i])
         direct[i] = inputs[i]->data;
       else
         memcpy (p->buffers[v->buffer], inputs[i]->data, (size_t) v->numel * sizeof (float));

@@ -55,7 +55,8 @@ struct OshPlan
   int n_ctx, cap_ctx;
   int *first_val; /* slot → first value computed for it, -1 none */
 
-  int *in_vals; /* per model input */
+  int *in_vals;         /* per model input */
+  bool *in_read_direct; /* per model input: steps read the caller's tensor, not a copy */
   int n_inputs;
   char **in_names;
   int *out_vals;

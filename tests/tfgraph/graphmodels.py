@@ -31,6 +31,23 @@ def need(path, what):
         raise Skip("node absent: the tfjs reference runs in node")
 
 
+def write_graph_model(folder, nodes, weights=()):
+    """A graph model of `nodes`, written as model.json in `folder`; `weights` are (name, array,
+    manifest dtype) constants stored in one shard, weights.bin."""
+    manifest = []
+    if weights:
+        with open(os.path.join(folder, "weights.bin"), "wb") as f:
+            for _, array, _ in weights:
+                f.write(np.ascontiguousarray(array).tobytes())
+        manifest = [{"paths": ["weights.bin"], "weights": [
+            {"name": name, "shape": list(array.shape), "dtype": dtype} for name, array, dtype in weights]}]
+    path = os.path.join(folder, "model.json")
+    with open(path, "w") as f:
+        json.dump({"format": "graph-model", "modelTopology": {
+            "node": nodes, "versions": {"producer": 1, "minConsumer": 0}}, "weightsManifest": manifest}, f)
+    return path
+
+
 def placeholder_inputs(model, folder, seed=0, open_size=128):
     """Random inputs of the Placeholders' shapes (open sizes: batch 1, else open_size), as .npy."""
     with open(model) as f:

@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from clitest import Skip, case, main, offshoot, source, tempdir  # noqa: E402
 from graphmodels import (FIXTURE, HUMAN, HUMAN_ASSETS, HUMAN_MODELS, HUMAN_SEGMENTATION,  # noqa: E402
-                         LOCAL_MODELS, REFERENCE, compare, need, nsfwjs_model, placeholder_inputs)
+                         LOCAL_MODELS, REFERENCE, compare, need, nsfwjs_model, placeholder_inputs,
+                         write_graph_model)
 
 
 @case
@@ -195,14 +196,6 @@ def parameter_counts_leave_out_integer_constants():
             m = os.path.join(HUMAN, name + ".json")
             total = json.loads(offshoot("inspect", m, "--json").stdout)["total_params"]
             assert total == manifest_floats(m), (name, total, manifest_floats(m))
-
-
-def write_graph_model(folder, nodes):
-    """A graph model of `nodes` without weights, written as model.json in `folder`."""
-    path = os.path.join(folder, "model.json")
-    with open(path, "w") as f:
-        json.dump({"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": []}, f)
-    return path
 
 
 @case

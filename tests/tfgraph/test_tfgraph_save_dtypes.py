@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from clitest import case, main, offshoot, source, tempdir  # noqa: E402
 from graphmodels import (FIXTURE, HUMAN, REFERENCE, compare, need,  # noqa: E402
-                         placeholder_inputs, tfjs_run)
+                         placeholder_inputs, tfjs_run, write_graph_model)
 
 STORED_SIZE = {"float32": 4, "int32": 4, "float16": 2, "uint16": 2, "uint8": 1, "bool": 1}
 HUMAN_FLOAT16 = ["antispoof", "facemesh", "handlandmark-lite", "movenet-lightning", "faceres"]
@@ -201,17 +201,8 @@ def select_model(folder, cond_shape):
         {"name": "zeros", "op": "ZerosLike", "input": ["x"], "attr": {"T": {"type": "DT_FLOAT"}}},
         {"name": "pick", "op": "Select", "input": ["cond", "x", "zeros"],
          "attr": {"T": {"type": "DT_FLOAT"}}}]
-    cond = (np.arange(int(np.prod(cond_shape))) % 3 != 1).astype("u1")
-    with open(os.path.join(folder, "cond.bin"), "wb") as f:
-        f.write(cond.tobytes())
-    doc = {"format": "graph-model", "modelTopology": {
-        "node": nodes, "versions": {"producer": 1, "minConsumer": 0}},
-        "weightsManifest": [{"paths": ["cond.bin"], "weights": [
-            {"name": "cond", "shape": list(cond_shape), "dtype": "bool"}]}]}
-    model = os.path.join(folder, "model.json")
-    with open(model, "w") as f:
-        json.dump(doc, f)
-    return model
+    cond = (np.arange(int(np.prod(cond_shape))) % 3 != 1).astype("u1").reshape(cond_shape)
+    return write_graph_model(folder, nodes, [("cond", cond, "bool")])
 
 
 @case
