@@ -1,5 +1,5 @@
 /* An AVX2 (or SSE4.2) machine on an AVX-512 one, for benchmarks (tools/onnx-bench.sh): preloaded
- * into a process (LD_PRELOAD=build/onnx-bench/cpuid-mask.so), it makes the CPUID instruction fault
+ * into a process (LD_PRELOAD=build/tests/cli/libosh-cpuid-mask.so), it makes the CPUID instruction fault
  * (Linux's ARCH_SET_CPUID, on CPUs with CPUID faulting) and answers each CPUID itself with the
  * AVX-512 and AMX feature bits cleared (OSH_CPUID_LEVEL=sse4: AVX, AVX2 and FMA too). Libraries
  * that choose their kernels from CPUID when they first need them (ONNX Runtime's MLAS, OpenBLAS,
@@ -21,7 +21,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-static struct sigaction previous; /* the SIGSEGV handler the process asked for, called for other faults */
+static struct sigaction
+    previous; /* the SIGSEGV handler the process asked for, called for other faults */
 static int active;
 static int (*real_sigaction) (int, const struct sigaction *, struct sigaction *);
 
@@ -32,7 +33,7 @@ sigaction (int sig, const struct sigaction *act, struct sigaction *old)
 {
   if (!real_sigaction)
     real_sigaction = (int (*) (int, const struct sigaction *, struct sigaction *)) dlsym (
-      RTLD_NEXT, "sigaction");
+        RTLD_NEXT, "sigaction");
   if (sig != SIGSEGV || !active)
     return real_sigaction (sig, act, old);
   if (old)
@@ -71,8 +72,8 @@ mask (uint32_t leaf, uint32_t subleaf, uint32_t r[4])
       /* AVX512_VBMI VBMI2 VNNI BITALG VPOPCNTDQ */
       r[ECX] &= ~((1u << 1) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 14));
       /* AVX512_4VNNIW 4FMAPS VP2INTERSECT AMX-BF16 FP16 AMX-TILE AMX-INT8 */
-      r[EDX] &= ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) | (1u << 23) | (1u << 24)
-                  | (1u << 25));
+      r[EDX] &=
+          ~((1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) | (1u << 23) | (1u << 24) | (1u << 25));
     }
   else if (leaf == 7 && subleaf == 1)
     r[EAX] &= ~(1u << 5); /* AVX512_BF16 */
@@ -113,7 +114,9 @@ on_fault (int sig, siginfo_t *info, void *context)
     }
   uint32_t leaf = (uint32_t) g[REG_RAX], subleaf = (uint32_t) g[REG_RCX], r[4];
   set_cpuid_faulting (0);
-  __asm__ volatile ("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(subleaf));
+  __asm__ volatile("cpuid"
+                   : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                   : "a"(leaf), "c"(subleaf));
   set_cpuid_faulting (1);
   mask (leaf, subleaf, r);
   g[REG_RAX] = r[0];

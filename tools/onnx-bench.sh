@@ -23,8 +23,9 @@ fi
 # Offshoot's path (OFFSHOOT_ISA) against ONNX Runtime's best. The last two columns are each
 # engine's CPU time on the row's path over its own on avx512: how much the narrower path costs.
 mask=
-if grep -qw avx512f /proc/cpuinfo && grep -qw cpuid_fault /proc/cpuinfo && command -v cc >/dev/null; then
-  cc -O2 -shared -fPIC -o "$dir/cpuid-mask.so" tools/cpuid-mask.c -ldl && mask=$(realpath "$dir/cpuid-mask.so")
+if grep -qw avx512f /proc/cpuinfo && grep -qw cpuid_fault /proc/cpuinfo \
+  && ninja -C build tests/cli/libosh-cpuid-mask.so >/dev/null; then
+  mask=$(realpath build/tests/cli/libosh-cpuid-mask.so)
 fi
 # Wall-clock medians, and the CPU time each process spent per run: on a shared machine other
 # work stretches wall-clock times, so the CPU-time ratio is the one to read when it is busy.

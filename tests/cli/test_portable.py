@@ -1,9 +1,13 @@
 """The default binary is portable: run on a CPU model without AVX (qemu-user's Nehalem: SSE4.2,
-no AVX), the CLI's core cases finish with no illegal instruction,
-refuse a forced AVX2 path (the emulated CPU has only the baseline one), and give the numbers of the native run (and ONNX Runtime's).
+no AVX), the CLI's core cases finish with no illegal instruction, refuse a forced AVX2 path (the
+emulated CPU has only the baseline one), and give the numbers of the native run (and ONNX
+Runtime's). On a CPU that reports AVX2 but not AVX-512 (this one, its CPUID masked by
+tools/cpuid-mask.c), it picks the AVX2 kernels by itself, OpenBLAS its Haswell ones, and the
+numbers are the same.
 
-Needs qemu-x86_64 (Debian's qemu-user, installed by tools/install-deps.sh); skipped without it,
-on other CPUs, and under valgrind (the emulator is the check here)."""
+Needs qemu-x86_64 (Debian's qemu-user, installed by tools/install-deps.sh) and, for the AVX2
+case, an AVX-512 CPU with CPUID faulting; skipped without them, on other CPUs, and under
+valgrind (the emulator is the check here)."""
 import os
 import platform
 import shutil
@@ -96,6 +100,41 @@ def onnx_mobilenet_v3_gives_the_native_numbers_without_avx():
         assert_close(got[name], want[name], name)
     ort = np.load(os.path.join(ONNX_FIX, "mobilenet_v3_small_x025.ort.output_0.npy"))
     assert_close(next(iter(got.values())).reshape(ort.shape), ort, "against ONNX Runtime")
+
+
+def masked_to_avx2(*args, isa=None):
+    """Runs the binary natively with CPUID reporting no AVX-512 (tools/cpuid-mask.c)."""
+    if VALGRIND:
+        raise Skip("valgrind emulates its own CPU")
+    mask = os.environ.get("OSH_CPUID_MASK")
+    if not mask or not os.path.exists(mask):
+        raise Skip("no CPUID mask library (x86-64 Linux builds make it)")
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split() for line in f if line.startswith("flags")), [])
+    if "avx512f" not in flags or "cpuid_fault" not in flags:
+        raise Skip("this CPU has no AVX-512 to hide or no CPUID faulting")
+    env = dict(os.environ, LD_PRELOAD=mask, OSH_CPUID_LEVEL="avx2")
+    env.pop("OFFSHOOT_ISA", None)
+    if isa:
+        env["OFFSHOOT_ISA"] = isa
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+@case
+def a_cpu_without_avx512_gets_the_avx2_kernels_and_the_same_numbers():
+    model = os.path.join(ONNX_FIX, "mobilenet_v3_small_x025.onnx")
+    inp = os.path.join(ONNX_FIX, "mobilenet_v3_small_x025.input.npy")
+    r = masked_to_avx2("bench", model, "--runs", "1", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    assert "kernels: avx2 (best on this CPU: avx2;" in r.stdout, r.stdout
+    assert "OpenBLAS Haswell kernels" in r.stdout, r.stdout
+    got, want = outputs(masked_to_avx2, model, inp), outputs(native, model, inp)
+    assert got.keys() == want.keys() and got, (got.keys(), want.keys())
+    for name in got:
+        assert_close(got[name], want[name], name)
+    # A forced AVX-512 path is refused as on a real AVX2 machine.
+    r = masked_to_avx2("--version", isa="avx512")
+    assert r.returncode == 2 and "it has: avx2, baseline" in r.stderr, (r.returncode, r.stderr)
 
 
 @case
