@@ -1,6 +1,9 @@
 #include "cli.h"
 
 #include <gio/gio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +301,14 @@ OshGraph *
 osh_cli_load_model (const char *spec, OshError *err)
 {
   return osh_load_model_spec (spec, err);
+}
+
+void
+osh_cli_return_free_memory (void)
+{
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
 }
 
 OshGraph *

@@ -35,6 +35,11 @@ int osh_cli_main (int argc, char **argv);
 void osh_cli_print_help (FILE *out);
 void osh_cli_print_command_help (const OshCommand *cmd, FILE *out);
 
+/* Gives the free memory malloc holds back to the system (glibc's malloc_trim), once a plan is
+ * built: loading and planning free many small pieces (HDF5's metadata, the weights the plan
+ * copied) whose pages would otherwise stay resident through the run's peak. */
+void osh_cli_return_free_memory (void);
+
 /* Opens MODEL: a path, or "@default" for the embedded default model. */
 OshGraph *osh_cli_load_model (const char *spec, OshError *err); /* = osh_load_model_spec */
 /* The graph without weight values (osh_model_load_graph), for commands that only draw or

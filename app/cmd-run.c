@@ -469,6 +469,7 @@ plan_for (const RunOptions *o, const OshGraph *g, RunInput *inputs, int n_inputs
         return NULL;
       }
   *usage = false;
+  osh_cli_return_free_memory ();
   cache->plan = plan;
   cache->n = n_inputs;
   memcpy (cache->shapes, shapes, sizeof (OshShape) * (size_t) n_inputs);

@@ -274,6 +274,9 @@ static bool
 plan_run (OshPlan *p, const OshTensor *const *inputs, int n_inputs, OshTensor **outputs,
           OshError *err)
 {
+  if (!p->buffers)
+    return osh_fail (err, OSH_ERR_USAGE,
+                     "the plan's activation memory was released (osh_plan_release_buffers)");
   if (n_inputs != p->n_inputs)
     return osh_fail (err, OSH_ERR_USAGE, "the model takes %d inputs (%d given)", p->n_inputs,
                      n_inputs);
@@ -438,6 +441,18 @@ osh_plan_buffer_bytes (const OshPlan *p)
   for (int b = 0; b < p->n_buffers; b++)
     total += p->buf_size[b] * (int64_t) sizeof (float);
   return total + (int64_t) (p->scratch_size * sizeof (float));
+}
+
+void
+osh_plan_release_buffers (OshPlan *p)
+{
+  for (int b = 0; p->buffers && b < p->n_buffers; b++)
+    free (p->buffers[b]);
+  free (p->buffers);
+  p->buffers = NULL;
+  free (p->scratch);
+  p->scratch = NULL;
+  p->has_run = false;
 }
 
 int

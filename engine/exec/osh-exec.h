@@ -146,6 +146,11 @@ const float *osh_plan_activation (const OshPlan *p, const char *path, OshShape *
 void osh_plan_set_threads (OshPlan *p, int threads);
 double osh_plan_flops (const OshPlan *p);         /* per run, multiply-adds count two */
 int64_t osh_plan_buffer_bytes (const OshPlan *p); /* activation memory after reuse */
+/* Frees the activation memory (osh_plan_buffer_bytes) of a plan that will not run again, keeping
+ * what describes it (steps, their times, FLOPs, sizes); osh_plan_run then fails and captures
+ * read NULL. For a caller that measures something else afterwards (bench's sgemm yardstick),
+ * so that its memory does not add to the run's. */
+void osh_plan_release_buffers (OshPlan *p);
 int osh_plan_n_steps (const OshPlan *p);
 bool osh_plan_step (const OshPlan *p, int i, OshPlanStep *info);
 

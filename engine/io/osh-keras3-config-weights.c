@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "osh-op.h"
+#include "osh-write-names.h"
 
 /* The input shape of the first call of `layer`, or NULL when it is never called or its input is
  * not a single tensor of known rank. */
@@ -162,7 +163,8 @@ osh_keras3_config_weights (OshGraph *g, OshError *err)
 {
   OshWeightRule *rules = calloc ((size_t) g->n_layers + 1, sizeof *rules);
   if (!rules)
-    return false;
+    return osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory for the weight shapes of %d layers",
+                     g->source_path ? g->source_path : "model", g->n_layers);
   bool ok = true;
   for (int i = 0; ok && i < g->n_layers; i++)
     ok = g->layers[i].n_weights == 0 && layer_weights (g, i, &rules[i]);
@@ -172,10 +174,15 @@ osh_keras3_config_weights (OshGraph *g, OshError *err)
       {
         OshTensor *t = calloc (1, sizeof *t);
         char name[32];
-        snprintf (name, sizeof name, "vars/%d", w);
-        if (t)
-          t->shape = rules[i].shape[w];
-        ok = t && osh_layer_add_weight (g, i, name, t, true, err);
+        osh_keras3_var_name (w, name, sizeof name);
+        if (!t)
+          {
+            ok = osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory for the weights of layer '%s'",
+                           g->source_path ? g->source_path : "model", g->layers[i].name);
+            break;
+          }
+        t->shape = rules[i].shape[w];
+        ok = osh_layer_add_weight (g, i, name, t, true, err);
       }
   free (rules);
   return ok;

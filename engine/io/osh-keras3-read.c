@@ -273,7 +273,7 @@ bind_group (K3Ctx *c, int layer, hid_t group, const char *path, int depth)
       char where[3500];
       snprintf (where, sizeof where, "%s: layer '%s' ('%s')", c->name, c->g->layers[layer].name,
                 path);
-      snprintf (wname, sizeof wname, "vars/%d", i);
+      osh_keras3_var_name (i, wname, sizeof wname);
       /* The weight's path from the layer's group, for messages. */
       OshTensor *t =
           osh_h5_read_tensor (group, wname, where, c->data, c->size, c->mode, c->borrow, c->err);

@@ -135,6 +135,12 @@ osh_weight_tfjs_name (const OshGraph *g, int layer, int index)
   return printf_dup ("%s/%s", g->layers[layer].name, role);
 }
 
+void
+osh_keras3_var_name (int index, char *buf, size_t size)
+{
+  snprintf (buf, size, "vars/%d", index);
+}
+
 /* Emulates Keras's to_snake_case: drop non-word characters, split "xAbc" and "aB", lower. */
 void
 osh_keras3_snake_case (const char *class_name, char *buf, size_t size)

@@ -31,6 +31,10 @@ char *osh_weight_tfjs_name (const OshGraph *g, int layer, int index);
  * case ("BatchNormalization" -> "batch_normalization"); osh_keras3_key numbers repeats. */
 void osh_keras3_snake_case (const char *class_name, char *buf, size_t size);
 
+/* The name of a layer's weight `index` in a .keras model.weights.h5, relative to the layer's
+ * group: "vars/0", "vars/1", ... (the readers' weight names). */
+void osh_keras3_var_name (int index, char *buf, size_t size);
+
 /* Keys of one container's layers, in layer order: "conv2d", "conv2d_1", "dense", ...
  *
  *   OshKeras3Keys keys;

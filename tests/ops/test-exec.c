@@ -556,6 +556,50 @@ test_denormals (void)
   osh_graph_free (g);
 }
 
+/* osh_plan_release_buffers: the activation memory goes, what describes the plan stays (its
+ * steps, FLOPs and the size the memory had), and the plan refuses to run instead of writing
+ * into freed buffers. */
+static void
+test_release_buffers (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = build_twice (true);
+  OshExecOptions opt = osh_exec_options_default ();
+  const char *keep[] = { "conv_a" };
+  opt.capture = keep;
+  opt.n_capture = 1;
+  OshPlan *p = osh_plan_new (g, &opt, &err);
+  if (!p)
+    g_error ("%s", err.message);
+  OshTensor *x = ramp (osh_plan_input_shape (p, 0), 0.1f);
+  OshTensor *y[2];
+  g_assert_true (osh_plan_run (p, (const OshTensor *const *) &x, 1, y, &err));
+  g_assert_nonnull (osh_plan_activation (p, "conv_a", NULL));
+  int64_t bytes = osh_plan_buffer_bytes (p);
+  double flops = osh_plan_flops (p);
+  int steps = osh_plan_n_steps (p);
+  g_assert_cmpint (bytes, >=, (int64_t) (6 * 6 * 2 * sizeof (float)));
+
+  osh_plan_release_buffers (p);
+  g_assert_cmpint (osh_plan_buffer_bytes (p), ==, bytes);
+  g_assert_cmpfloat (osh_plan_flops (p), ==, flops);
+  g_assert_cmpint (osh_plan_n_steps (p), ==, steps);
+  OshPlanStep info;
+  g_assert_true (osh_plan_step (p, 0, &info));
+  g_assert_null (osh_plan_activation (p, "conv_a", NULL));
+  OshTensor *again[2] = { NULL, NULL };
+  g_assert_false (osh_plan_run (p, (const OshTensor *const *) &x, 1, again, &err));
+  g_assert_cmpint (err.code, ==, OSH_ERR_USAGE);
+  g_assert_nonnull (strstr (err.message, "released"));
+  g_assert_null (again[0]);
+  osh_plan_release_buffers (p); /* twice is harmless */
+  for (int i = 0; i < 2; i++)
+    osh_tensor_free (y[i]);
+  osh_tensor_free (x);
+  osh_plan_free (p);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -571,5 +615,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/exec/input-read-in-place", test_input_read_in_place);
   g_test_add_func ("/ops/exec/denormals-flushed", test_denormals);
   g_test_add_func ("/ops/exec/output-over-residual", test_output_over_residual);
+  g_test_add_func ("/ops/exec/release-buffers", test_release_buffers);
   return g_test_run ();
 }
