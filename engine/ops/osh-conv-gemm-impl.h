@@ -20,6 +20,7 @@ struct OshConvGemm
   int64_t cg, og, K, panels, blocks;
   bool gather;       /* im2col one tile at a time instead of reading through tap pointers */
   bool rowwise;      /* a tap is a kernel row: kw · cg adjacent floats */
+  bool pointwise;    /* 1×1, stride 1, no padding, read in place: pixel p's row is input pixel p */
   int64_t taps, len; /* what the tile's loops run over: taps, each len rows of the panel */
   bool block_major;  /* all panels of a pixel block before the next block */
   OshEpilogue ep;

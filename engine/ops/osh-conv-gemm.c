@@ -104,6 +104,8 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   c->K = K;
   c->gather = gather;
   c->rowwise = rowwise;
+  c->pointwise = !gather && s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0
+                 && s->pw == 0 && s->ih == s->oh && s->iw == s->ow;
   c->taps = gather ? 1 : rowwise ? s->kh : taps;
   c->len = gather ? K : rowwise ? s->kw * cg : cg;
   c->panels = (og + nr - 1) / nr;
