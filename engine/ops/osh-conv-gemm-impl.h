@@ -29,6 +29,14 @@ struct OshConvGemm
   float *zeros;  /* len zeros: the row of a padding tap */
 };
 
+/* Whether a squeeze-excite scale (OshConvGemmExtras.scale) is applied to a copy of the input
+ * rather than of the packed kernel: whichever is smaller. */
+static inline bool
+osh_conv_gemm_scales_input (const OshConvGemm *c)
+{
+  return c->s.ih * c->s.iw * c->s.cin < c->s.groups * c->panels * c->K * c->nr;
+}
+
 /* n floats, zeroed, 64-byte aligned; NULL when memory runs out. */
 float *osh_conv_gemm_alloc_floats (int64_t n);
 

@@ -543,7 +543,23 @@ OSH_ISA_FN (osh_conv_gemm_run_with) (const OshConvGemm *c, const float *in,
                                      const OshConvGemmExtras *x, float *out, int threads)
 {
   Job job = { c, c->packed, in, x ? x->residual : NULL, out };
-  if (x && x->scale)
+  if (x && x->scale && osh_conv_gemm_scales_input (c))
+    {
+      /* Fewer input values than kernel ones (late squeeze-excite blocks: 7×7 pixels, a kernel
+       * of 576 × 96): the input is scaled into the work memory, once, and read from there. */
+      float *scaled = (float *) (((uintptr_t) x->work + 63) & ~(uintptr_t) 63);
+      int64_t cin = c->s.cin;
+      for (int64_t p = 0; p < c->s.ih * c->s.iw; p++)
+        for (int64_t ci = 0; ci < cin; ci += OSH_VW)
+          {
+            OshLanes n = osh_simd_lanes (cin - ci);
+            osh_simd_store_n (
+                scaled + p * cin + ci,
+                osh_simd_load_n (in + p * cin + ci, n) * osh_simd_load_n (x->scale + ci, n), n);
+          }
+      job.in = scaled;
+    }
+  else if (x && x->scale)
     {
       float *packed = (float *) (((uintptr_t) x->work + 63) & ~(uintptr_t) 63);
       for (int64_t j = 0; j < c->s.groups * c->panels; j++)

@@ -223,5 +223,7 @@ osh_conv_gemm_feed_rows (void *rows, int64_t iy, int64_t n, float *out)
 int64_t
 osh_conv_gemm_work_floats (const OshConvGemm *c)
 {
-  return c->s.groups * c->panels * c->K * c->nr + 16; /* room to align to 64 bytes */
+  int64_t copy = osh_conv_gemm_scales_input (c) ? c->s.ih * c->s.iw * c->s.cin
+                                                : c->s.groups * c->panels * c->K * c->nr;
+  return copy + 16; /* room to align to 64 bytes */
 }
