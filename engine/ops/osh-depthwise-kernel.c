@@ -125,13 +125,20 @@ block_fixed (const int KW, const int SW, const OshDepthwise *d, const float *con
 #pragma GCC unroll 5
       for (int kx = 0; kx < KW; kx++)
         wt[kx] = partial ? osh_simd_load_n (w + kx * c, lanes) : OSH_VLOAD (w + kx * c);
-        /* Column j feeds pixel i through tap kx = j - i·SW. */
+      /* Column j feeds pixel i through tap kx = j - i·SW. Its pointer is stepped and hidden
+       * from GCC, which otherwise keeps an offset register per column (spilled, then moved back
+       * one by one on an FMA port), and x is pinned in a register, not read again by each
+       * product: 28×28×88 3×3 0.033 → 0.024 ms. */
+      const float *p = row;
 #pragma GCC unroll 24
       for (int j = 0; j < (PX - 1) * SW + KW; j++)
         {
           if (j > (n - 1) * SW + KW - 1)
             continue;
-          OshVec x = partial ? osh_simd_load_n (row + j * c, lanes) : OSH_VLOAD (row + j * c);
+          OshVec x = partial ? osh_simd_load_n (p, lanes) : OSH_VLOAD (p);
+          OSH_OPAQUE_VEC (x);
+          p += c;
+          OSH_OPAQUE_PTR (p);
 #pragma GCC unroll 8
           for (int i = 0; i < PX; i++)
             {
