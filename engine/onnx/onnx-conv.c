@@ -386,7 +386,7 @@ absorb_scale (OshOpCall *c, Geometry *g, const OshOpCall *mul)
 {
   if (g->group != 1 || g->n != 1 || g->nhwc)
     return false;
-  int64_t work = osh_fused_tail_take_scale (&g->tail, c, mul, 1, g->c, g->h * g->w);
+  int64_t work = osh_fused_tail_take_scale (&g->tail, c, mul, 1, g->c);
   if (work > 0)
     c->scratch = (size_t) (g->n * g->c * g->h * g->w + work); /* x made NHWC, then work */
   return work > 0;

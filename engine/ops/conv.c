@@ -419,7 +419,7 @@ absorb_scale (OshOpCall *c, ConvParams *cp, const OshOpCall *mul)
   const ConvGeom *g = &cp->g;
   if (g->kind != CONV_PLAIN || g->cf || g->groups != 1 || g->batch != 1)
     return false;
-  int64_t work = osh_fused_tail_take_scale (&cp->tail, c, mul, 3, g->cin, cp->w.ih * cp->w.iw);
+  int64_t work = osh_fused_tail_take_scale (&cp->tail, c, mul, 3, g->cin);
   if ((size_t) work > c->scratch)
     c->scratch = (size_t) work;
   return work > 0;

@@ -20,6 +20,7 @@ struct OshConvGemm
   int64_t cg, og, K, panels, blocks;
   bool gather;       /* im2col one tile at a time instead of reading through tap pointers */
   bool rowwise;      /* a tap is a kernel row: kw · cg adjacent floats */
+  bool pointwise;    /* 1×1, stride 1, no padding, read in place: pixel p's row is input pixel p */
   int64_t taps, len; /* what the tile's loops run over: taps, each len rows of the panel */
   bool block_major;  /* all panels of a pixel block before the next block */
   OshEpilogue ep;
@@ -27,6 +28,14 @@ struct OshConvGemm
   float *bias;   /* [groups][panels][nr] */
   float *zeros;  /* len zeros: the row of a padding tap */
 };
+
+/* Whether a squeeze-excite scale (OshConvGemmExtras.scale) is applied to a copy of the input
+ * rather than of the packed kernel: whichever is smaller. */
+static inline bool
+osh_conv_gemm_scales_input (const OshConvGemm *c)
+{
+  return c->s.ih * c->s.iw * c->s.cin < c->s.groups * c->panels * c->K * c->nr;
+}
 
 /* n floats, zeroed, 64-byte aligned; NULL when memory runs out. */
 float *osh_conv_gemm_alloc_floats (int64_t n);

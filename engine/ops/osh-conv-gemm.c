@@ -104,6 +104,8 @@ osh_conv_gemm_new (const OshConvShape *s, const float *kernel, OshKernelStrides 
   c->K = K;
   c->gather = gather;
   c->rowwise = rowwise;
+  c->pointwise = !gather && s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0
+                 && s->pw == 0 && s->ih == s->oh && s->iw == s->ow;
   c->taps = gather ? 1 : rowwise ? s->kh : taps;
   c->len = gather ? K : rowwise ? s->kw * cg : cg;
   c->panels = (og + nr - 1) / nr;
@@ -221,5 +223,7 @@ osh_conv_gemm_feed_rows (void *rows, int64_t iy, int64_t n, float *out)
 int64_t
 osh_conv_gemm_work_floats (const OshConvGemm *c)
 {
-  return c->s.groups * c->panels * c->K * c->nr + 16; /* room to align to 64 bytes */
+  int64_t copy = osh_conv_gemm_scales_input (c) ? c->s.ih * c->s.iw * c->s.cin
+                                                : c->s.groups * c->panels * c->K * c->nr;
+  return copy + 16; /* room to align to 64 bytes */
 }

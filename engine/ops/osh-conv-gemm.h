@@ -62,10 +62,10 @@ bool osh_conv_gemm_has_epilogue (const OshConvGemm *cg);
 void osh_conv_gemm_run (const OshConvGemm *cg, const float *in, float *out, int threads);
 
 /* What a run can take in besides the input (each may be NULL):
- * - scale: in[pixel, ci] · scale[ci] is convolved without that product ever being written (a
- *   squeeze-excite Multiply folded in): the packed kernel is copied into `work` with the rows of
- *   channel ci scaled, worth it while the kernel is smaller than the input. One group, batch 1;
- *   `work` holds osh_conv_gemm_work_floats (cg) floats.
+ * - scale: in[pixel, ci] · scale[ci] is convolved (a squeeze-excite Multiply folded in): the
+ *   packed kernel is copied into `work` with the rows of channel ci scaled, or the input with
+ *   its channels scaled when it is the smaller of the two. One group, batch 1; `work` holds
+ *   osh_conv_gemm_work_floats (cg) floats.
  * - residual: a tensor of the output's shape and layout added to the sums before the epilogue
  *   (a residual Add folded in, ReLU after it). */
 typedef struct

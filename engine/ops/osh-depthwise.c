@@ -1,6 +1,8 @@
 /* Depthwise convolution on channels-last data: see osh-depthwise.h. Per output row, the pixels
- * whose taps all fall inside the image horizontally run up to 8 at a time without bounds checks;
- * the few border pixels check each tap; rows outside the image are skipped per row. This file
+ * whose taps all fall inside the image horizontally run up to 8 at a time without bounds checks
+ * (3 or 5 taps wide at stride 1 or 2, each input column loaded once for every pixel it feeds);
+ * the few border pixels one at a time with 4 vectors of channels side by side, checking each
+ * tap; rows outside the image are skipped per row. This file
  * holds the weights and dispatches; the loops, compiled once per path, are in
  * osh-depthwise-kernel.c. */
 #include "osh-depthwise.h"

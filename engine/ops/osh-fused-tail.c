@@ -142,14 +142,12 @@ osh_fused_tail_take_residual (OshFusedTail *t, OshOpCall *c, const OshOpCall *su
 
 int64_t
 osh_fused_tail_take_scale (OshFusedTail *t, const OshOpCall *c, const OshOpCall *mul, int chan_axis,
-                           int64_t cin, int64_t in_pixels)
+                           int64_t cin)
 {
   if (!osh_op_call_is (mul, OSH_CAT_PRODUCT) || mul->n_in != 2 || !t->gemm || t->scale_in >= 0
       || t->then_dw || c->in[0].rank != 4)
     return 0;
   int64_t work = osh_conv_gemm_work_floats (t->gemm);
-  if (work >= in_pixels * cin)
-    return 0;
   for (int k = 0; k < 2; k++)
     {
       const OshShape *x = &mul->in[k], *s = &mul->in[1 - k];

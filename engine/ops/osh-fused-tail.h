@@ -83,11 +83,11 @@ bool osh_fused_tail_take_next (OshFusedTail *t, const OshOpCall *next, OshFuseKi
  * other operand as a new last input. */
 bool osh_fused_tail_take_residual (OshFusedTail *t, OshOpCall *c, const OshOpCall *sum);
 /* The squeeze-excite product x · s before the packed kernel, s one value per input channel
- * (`cin` of them on axis `chan_axis` of a rank-4 s): taken while the kernel is smaller than x
- * (`in_pixels` · cin floats), where scaling a copy of it each run is cheaper than a pass over
- * x. Returns the floats of work memory the run needs, 0 when refused. */
+ * (`cin` of them on axis `chan_axis` of a rank-4 s): each run scales a copy of the kernel or of
+ * x, whichever is smaller, instead of a step writing the product. Returns the floats of work
+ * memory the run needs, 0 when refused. */
 int64_t osh_fused_tail_take_scale (OshFusedTail *t, const OshOpCall *c, const OshOpCall *mul,
-                                   int chan_axis, int64_t cin, int64_t in_pixels);
+                                   int chan_axis, int64_t cin);
 /* True when the 1×1 packed kernel may feed a depthwise convolution row by row (nothing about
  * its input or output taken in that the fed run cannot do). */
 bool osh_fused_tail_can_stream (const OshFusedTail *t);

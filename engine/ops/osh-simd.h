@@ -70,6 +70,18 @@ osh_simd_fma (OshVec a, OshVec b, OshVec c)
 #endif
 }
 
+/* The compiler no longer knows the value of v (an empty asm statement): a vector stays in the
+ * register it was loaded into instead of being read from memory again at each use, a pointer
+ * is stepped as written instead of turned into an offset per use. Costs no instruction. */
+#if defined(__x86_64__) || defined(__i386__)
+#define OSH_OPAQUE_VEC(v) __asm__("" : "+v"(v))
+#elif defined(__aarch64__)
+#define OSH_OPAQUE_VEC(v) __asm__("" : "+w"(v))
+#else
+#define OSH_OPAQUE_VEC(v) ((void) 0)
+#endif
+#define OSH_OPAQUE_PTR(p) __asm__("" : "+r"(p))
+
 /* 0, 1, 2, … */
 static inline OshVeci
 osh_simd_iota (void)
@@ -178,8 +190,19 @@ static inline OshVec
 osh_simd_clamp (OshVec v, float lo, float hi)
 {
   OshVec vlo = osh_simd_splat (lo), vhi = osh_simd_splat (hi);
+#if OSH_VW == 16
+  /* max and min return their second operand when either is NaN: one instruction a side, where
+   * the select below is a compare and two masked moves (a 1×1 convolution with few input
+   * channels spent a tenth of its time here). */
+  v = (OshVec) _mm512_max_ps ((__m512) vlo, (__m512) v);
+  return (OshVec) _mm512_min_ps ((__m512) vhi, (__m512) v);
+#elif OSH_VW == 8
+  v = (OshVec) _mm256_max_ps ((__m256) vlo, (__m256) v);
+  return (OshVec) _mm256_min_ps ((__m256) vhi, (__m256) v);
+#else
   v = osh_simd_select (v < vlo, vlo, v);
   return osh_simd_select (v > vhi, vhi, v);
+#endif
 }
 
 /* 2^f for f in [0, 1): a degree-5 polynomial fitted for least maximum relative error

@@ -176,6 +176,13 @@ static const Case cases[] = {
   { "1x7 kernel, wide pad", SHAPE (1, 4, 10, 16, 4, 12, 1, 7, 1, 1, 1, 1, 0, 4) },
   { "5x5 dilated 3 on a 5-wide map", SHAPE (1, 23, 5, 16, 23, 5, 5, 5, 1, 1, 3, 3, 6, 6) },
   { "3x3 stride 2 on a 7-wide map", SHAPE (1, 19, 7, 32, 10, 4, 3, 3, 2, 2, 1, 1, 1, 1) },
+  /* MobileNetV3-Small's: channels past the last 16 (the masked blocks), 26 inside pixels cut
+   * into blocks of 7 and 6, 3×3 and 5×5 at strides 1 and 2 (the fixed-width blocks). */
+  { "3x3 same, 88 channels, 28 wide", SHAPE (1, 5, 28, 88, 5, 28, 3, 3, 1, 1, 1, 1, 1, 1) },
+  { "3x3 stride 2, 72 channels, 30 wide", SHAPE (1, 6, 30, 72, 3, 15, 3, 3, 2, 2, 1, 1, 0, 1) },
+  { "5x5 stride 2, 104 channels", SHAPE (1, 9, 27, 104, 5, 14, 5, 5, 2, 2, 1, 1, 2, 2) },
+  { "5x5 same, 40 channels, 14 wide", SHAPE (1, 6, 14, 40, 6, 14, 5, 5, 1, 1, 1, 1, 2, 2) },
+  { "5x5 same, 8 channels", SHAPE (1, 5, 12, 8, 5, 12, 5, 5, 1, 1, 1, 1, 2, 2) },
 };
 
 static void
