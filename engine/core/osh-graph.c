@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-layer-index.h"
 #include "osh-limits.h"
 
 /* Grows `*items` (of `size`-byte elements) so that index `need - 1` fits. */
@@ -85,6 +86,7 @@ osh_graph_free (OshGraph *g)
   free (g->format);
   free (g->source_path);
   json_decref (g->meta);
+  osh_layer_index_free (g->layer_index);
   free (g);
 }
 
@@ -221,7 +223,29 @@ osh_graph_add_layer (OshGraph *g, int owner, const char *name, const char *class
       osh_fail (err, OSH_ERR_NOMEM, "out of memory adding layer '%s'", name);
       return -1;
     }
+  osh_layer_index_add (g, g->n_layers);
   return g->n_layers++;
+}
+
+bool
+osh_graph_rename_layer (OshGraph *g, int layer, const char *name, OshError *err)
+{
+  if (layer < 0 || layer >= g->n_layers)
+    return osh_fail (err, OSH_ERR_USAGE, "renaming layer %d, which does not exist", layer);
+  int other = osh_graph_find_layer (g, g->layers[layer].owner, name);
+  if (other >= 0 && other != layer)
+    return osh_fail (
+        err, OSH_ERR_FORMAT,
+        "The name \"%s\" is used more than once in the model. All layer names should be unique.",
+        name);
+  char *copy = strdup (name);
+  if (!copy)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory renaming layer '%s'",
+                     g->layers[layer].name);
+  free (g->layers[layer].name);
+  g->layers[layer].name = copy;
+  osh_layer_index_rebuild (g); /* renames are rare: no removal from the hash */
+  return true;
 }
 
 static bool
@@ -369,6 +393,9 @@ osh_layer_copy_slots (OshGraph *g, int layer, const OshLayer *from, OshError *er
 int
 osh_graph_find_layer (const OshGraph *g, int owner, const char *name)
 {
+  int found = osh_layer_index_find (g, owner, name);
+  if (found != -2)
+    return found;
   for (int i = 0; i < g->n_layers; i++)
     if (g->layers[i].owner == owner && strcmp (g->layers[i].name, name) == 0)
       return i;
@@ -476,9 +503,12 @@ int64_t
 osh_graph_layer_params (const OshGraph *g, int layer, int64_t *trainable_out)
 {
   int64_t trainable = 0, total = 0;
-  for (int i = 0; i < g->n_layers; i++)
-    if (osh_graph_layer_within (g, i, layer))
-      total += own_params (&g->layers[i], &trainable);
+  if (!g->layers[layer].is_model) /* only a model owns layers: no scan (grouping asks per layer) */
+    total = own_params (&g->layers[layer], &trainable);
+  else
+    for (int i = layer; i < g->n_layers; i++) /* an owner comes before what it owns */
+      if (osh_graph_layer_within (g, i, layer))
+        total += own_params (&g->layers[i], &trainable);
   if (trainable_out)
     *trainable_out = trainable;
   return total;

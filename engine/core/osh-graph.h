@@ -154,6 +154,10 @@ typedef struct
   json_t *meta; /* format extras kept for round-trips (keras_version, backend, ...); owned */
 
   int layers_cap, nodes_cap; /* private */
+  /* Private: (owner, name) → layer, kept by osh_graph_add_layer and osh_graph_rename_layer
+   * (so a layer's name changes only through osh_graph_rename_layer). Read-only in lookups, so
+   * readers of one graph may share it across threads. */
+  struct OshLayerIndex *layer_index;
 } OshGraph;
 
 OshGraph *osh_graph_new (void);
@@ -169,6 +173,9 @@ bool osh_node_copy_shapes (OshNode *dst, const OshNode *src, OshError *err);
  * Fails on a duplicate name within the same owner. Returns the layer index or -1. */
 int osh_graph_add_layer (OshGraph *g, int owner, const char *name, const char *class_name,
                          json_t *config, OshError *err);
+
+/* Gives `layer` a new name (its config is left alone); fails on a name its owner already has. */
+bool osh_graph_rename_layer (OshGraph *g, int layer, const char *name, OshError *err);
 
 /* Adds a call of `layer` on `inputs`; references must name existing nodes.
  * Returns the node index or -1. */
@@ -189,7 +196,8 @@ bool osh_layer_set_slots (OshGraph *g, int layer, const OshSlotKind *kinds, int 
 /* Gives `layer` of g the slots of `from` (a layer of any graph), or none when it has none. */
 bool osh_layer_copy_slots (OshGraph *g, int layer, const OshLayer *from, OshError *err);
 
-/* Layer lookup within one owner, or by a "/"-separated path from the top level. -1 if absent. */
+/* Layer lookup within one owner, or by a "/"-separated path from the top level. -1 if absent.
+ * A hash lookup: big graphs are built and grouped by name. */
 int osh_graph_find_layer (const OshGraph *g, int owner, const char *name);
 int osh_graph_find_path (const OshGraph *g, const char *path);
 

@@ -81,7 +81,7 @@ add_node (Ctx *c, int layer, const OshRef *in, int n_in, const json_t *kwargs)
   c->nodes_of[layer] = v;
   v[c->n_nodes_of[layer]++] = node;
   if (kwargs && json_is_object (kwargs) && json_object_size (kwargs) > 0)
-    c->g->nodes[node].kwargs = json_deep_copy (kwargs);
+    c->g->nodes[node].kwargs = json_incref ((json_t *) kwargs); /* shared: see the header */
   return node;
 }
 
@@ -433,7 +433,8 @@ add_entry_layer (Ctx *c, int owner, const json_t *entry, int index, int depth)
     }
   if (is_model_class (cls, raw))
     {
-      json_t *cfg = json_is_object (raw) ? json_deep_copy (raw) : json_object ();
+      /* Its own keys only: its layers become layers of the graph. */
+      json_t *cfg = json_is_object (raw) ? json_copy ((json_t *) raw) : json_object ();
       json_object_del (cfg, "layers");
       int l = osh_graph_add_layer (c->g, owner, name, cls, cfg, c->err);
       if (l < 0 || !ctx_reserve (c))
@@ -445,7 +446,7 @@ add_entry_layer (Ctx *c, int owner, const json_t *entry, int index, int depth)
         }
       return l;
     }
-  json_t *cfg = json_is_object (raw) ? json_deep_copy (raw) : json_object ();
+  json_t *cfg = json_is_object (raw) ? json_incref ((json_t *) raw) : json_object ();
   if (!cfg)
     {
       osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory", c->src);
@@ -815,7 +816,7 @@ build_model (Ctx *c, int owner, const char *cls, const json_t *entry, int depth)
 }
 
 OshGraph *
-osh_keras_config_to_graph (const json_t *model_config, const char *backend, const char *name,
+osh_keras_config_to_graph (json_t *model_config, const char *backend, const char *name,
                            OshError *err)
 {
   const char *cls = osh_config_string (model_config, "class_name", NULL);

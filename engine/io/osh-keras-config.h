@@ -27,9 +27,12 @@
 
 /* `model_config` is the whole {"class_name", "config", ...} object. `backend` (may be NULL) is
  * the file's Keras backend: Keras 1's dim_ordering "default" means channels_first on theano.
- * `name` is for messages. The graph has no weights yet; readers add them and g->meta. */
-OshGraph *osh_keras_config_to_graph (const json_t *model_config, const char *backend,
-                                     const char *name, OshError *err);
+ * `name` is for messages. The graph has no weights yet; readers add them and g->meta.
+ * The layers' configs and call arguments are not copied but shared with `model_config` (a
+ * thousand-layer config is copied in milliseconds) and normalised in place: the caller reads
+ * only the model's own keys afterwards (its version, backend) and then frees it. */
+OshGraph *osh_keras_config_to_graph (json_t *model_config, const char *backend, const char *name,
+                                     OshError *err);
 
 /* The input shape a layer config declares (batch_input_shape, batch_shape, input_shape with
  * a None batch prepended, or input_dim); false when it declares none. Batch None is -1. */

@@ -331,7 +331,7 @@ osh_tfjs_read_mode (const char *path, const void *data, size_t size, OshReadMode
   if (!doc)
     return NULL;
   OshGraph *g = NULL;
-  const json_t *topology = json_object_get (doc, "modelTopology");
+  json_t *topology = json_object_get (doc, "modelTopology");
   const char *format = osh_config_string (doc, "format", "");
   if (strcmp (format, "graph-model") == 0
       || (json_is_array (json_object_get (topology, "node"))
@@ -341,7 +341,7 @@ osh_tfjs_read_mode (const char *path, const void *data, size_t size, OshReadMode
       goto out;
     }
   const json_t *manifest = json_object_get (doc, "weightsManifest");
-  const json_t *model = topology;
+  json_t *model = topology;
   if (json_object_get (topology, "model_config")) /* tensorflowjs_converter output */
     model = json_object_get (topology, "model_config");
   bool bare = !topology && json_object_get (doc, "class_name") && json_object_get (doc, "config");

@@ -580,13 +580,10 @@ lower_rules (OshOnnxLowering *c, const OshLayer *l, const OshOnnxValue *in, int 
 static bool
 name_after_layer (OshOnnxLowering *c, OshRef r, const char *name)
 {
-  OshLayer *l = &c->o->layers[c->o->nodes[r.node].layer];
-  char *copy = strdup (name);
-  if (!copy)
-    return osh_fail (c->err, OSH_ERR_NOMEM, "out of memory");
-  free (l->name);
-  l->name = copy;
-  json_object_set_new (l->config, OSH_ONNX_OUTPUT_NAMES, json_pack ("[s]", name));
+  int layer = c->o->nodes[r.node].layer;
+  if (!osh_graph_rename_layer (c->o, layer, name, c->err))
+    return false;
+  json_object_set_new (c->o->layers[layer].config, OSH_ONNX_OUTPUT_NAMES, json_pack ("[s]", name));
   return true;
 }
 

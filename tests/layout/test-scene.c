@@ -11,6 +11,7 @@
 #include "osh-scene-styles.h"
 #include "osh-scene.h"
 #include "osh-test.h"
+#include "osh-zoo.h"
 
 static OshScene *
 scene_of (OshGraph *g, bool collapse_blocks)
@@ -403,6 +404,72 @@ test_measure_matches_drawn_text (void)
   g_object_unref (ctx);
 }
 
+/* Zoomed out below full text (the window opens a big model's overview so), each box shows its
+ * title alone; titles stay inside their boxes: EfficientNetB0's overview has short boxes with
+ * long names ("stem_conv_pad", "top_activation") that ran past their edges into the next
+ * names. Title ink (the text colour's dark cores; box outlines and edges are lighter) outside
+ * every box is counted on the drawn pixels. */
+static void
+test_titles_inside_boxes (void)
+{
+  OshZooOptions o;
+  g_assert_true (osh_zoo_options_init (&o, "EfficientNetB0"));
+  OshError err = { 0 };
+  OshGraph *g = osh_zoo_build ("EfficientNetB0", &o, &err);
+  g_assert_nonnull (g);
+  OshGrouping *gr = osh_grouping_new (g);
+  osh_grouping_overview (gr, g);
+  OshGraphLayout *lay = osh_layout_compute (g, gr, &err);
+  osh_grouping_free (gr);
+  g_assert_nonnull (lay);
+  OshScene *s = osh_scene_new (lay);
+  const double scales[] = { 0.4, 0.5, 0.6, OSH_SCENE_TEXT_SCALE - 0.01 };
+  for (size_t k = 0; k < G_N_ELEMENTS (scales); k++)
+    {
+      double scale = scales[k], margin = 40;
+      int w = (int) ceil (lay->bounds.w * scale + 2 * margin);
+      int h = (int) ceil (lay->bounds.h * scale + 2 * margin);
+      OshViewport vp = { margin - lay->bounds.x * scale, margin - lay->bounds.y * scale, scale };
+      cairo_surface_t *surf = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+      cairo_t *cr = cairo_create (surf);
+      osh_scene_draw (s, cr, &vp, w, h);
+      cairo_destroy (cr);
+      cairo_surface_flush (surf);
+      const unsigned char *px = cairo_image_surface_get_data (surf);
+      int stride = cairo_image_surface_get_stride (surf);
+      int ink = 0, outside = 0;
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          {
+            const unsigned char *p = px + (size_t) y * stride + 4 * x;
+            if (MAX (p[0], MAX (p[1], p[2])) >= 0x30)
+              continue;
+            ink++;
+            bool in_box = false;
+            for (int i = 0; i < lay->n_items && !in_box; i++)
+              {
+                OshRect b = lay->items[i].box;
+                double bx, by;
+                osh_viewport_to_view (&vp, b.x, b.y, &bx, &by);
+                in_box = x >= bx - 1 && x <= bx + b.w * scale + 1 && y >= by - 1
+                         && y <= by + b.h * scale + 1;
+              }
+            if (!in_box)
+              {
+                if (outside == 0)
+                  g_test_message ("scale %.2f: title ink outside every box at (%d, %d)", scale, x,
+                                  y);
+                outside++;
+              }
+          }
+      cairo_surface_destroy (surf);
+      g_assert_cmpint (ink, >, 200); /* titles were drawn */
+      g_assert_cmpint (outside, ==, 0);
+    }
+  osh_scene_free (s);
+  osh_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -414,5 +481,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scene/styles-reach-pixels-and-culling", test_styles_and_culling);
   g_test_add_func ("/scene/export-png-svg-pdf", test_export);
   g_test_add_func ("/scene/disconnected-path-is-red", test_disconnected_is_red);
+  g_test_add_func ("/scene/titles-inside-boxes", test_titles_inside_boxes);
   return g_test_run ();
 }

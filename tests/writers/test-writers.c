@@ -430,8 +430,7 @@ test_tfjs_duplicate_names (void)
 {
   OshGraph *g = build_functional ();
   int conv = osh_graph_find_path (g, "backbone/conv");
-  free (g->layers[conv].name);
-  g->layers[conv].name = strdup ("proj");
+  g_assert_true (osh_graph_rename_layer (g, conv, "proj", NULL));
   char *dir = tmp_dir ();
   char *path = g_build_filename (dir, "model.json", NULL);
   OshError err = { 0 };

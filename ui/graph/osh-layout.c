@@ -13,6 +13,7 @@
 #include <graphviz/gvc.h>
 #include <string.h>
 
+#include "osh-graphviz-read.h"
 #include "osh-node-text.h"
 #include "osh-op.h"
 
@@ -1392,7 +1393,7 @@ run_graphviz (Builder *b, const char *dot, OshGraphLayout *lay, OshError *err)
   g_mutex_lock (&graphviz_lock);
   GVC_t *gvc = graphviz_context ();
   graphviz_message[0] = '\0';
-  Agraph_t *ag = agmemread (dot);
+  Agraph_t *ag = osh_graphviz_read (dot);
   if (!ag)
     {
       osh_fail (err, OSH_ERR_FORMAT, "graphviz could not read the generated DOT text: %s",

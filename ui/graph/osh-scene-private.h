@@ -41,6 +41,7 @@ struct _OshScene
   PangoLayout **edge_text;
   PangoLayout **cluster_text;
   PangoLayout **title_text; /* the title alone, for zoomed-out views */
+  int *title_w;             /* its width in px, unshortened */
   uint32_t *node_style;
   uint32_t *item_style;
   uint32_t *item_fill;                        /* 0xRRGGBBAA per item, alpha 0: the family colour */

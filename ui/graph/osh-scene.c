@@ -210,6 +210,7 @@ scene_new (OshGraphLayout *lay, bool with_text)
   s->edge_text = g_new0 (PangoLayout *, MAX (1, lay->n_edges));
   s->cluster_text = g_new0 (PangoLayout *, MAX (1, lay->n_clusters));
   s->title_text = g_new0 (PangoLayout *, MAX (1, lay->n_items));
+  s->title_w = g_new0 (int, MAX (1, lay->n_items));
   s->node_style = g_new0 (uint32_t, MAX (1, lay->n_nodes));
   s->item_style = g_new0 (uint32_t, MAX (1, lay->n_items));
   s->item_seen = g_new0 (unsigned, MAX (1, lay->n_items));
@@ -257,6 +258,7 @@ osh_scene_free (OshScene *s)
     g_clear_object (&s->cluster_text[i]);
   g_free (s->item_text);
   g_free (s->title_text);
+  g_free (s->title_w);
   g_free (s->edge_text);
   g_free (s->cluster_text);
   g_clear_object (&s->text);
@@ -580,9 +582,13 @@ draw_item (OshScene *s, cairo_t *cr, const Palette *p, int i, bool text)
   pango_cairo_show_layout (cr, s->item_text[i]);
 }
 
-/* Below full-text scale a box still says what it is: its title at a fixed screen size
- * (ellipsized to the box), when the box is tall enough on screen to hold a line. */
+/* Below full-text scale a box still says what it is: its title at a fixed screen size when the
+ * box is tall enough on screen to hold a line. The title stays inside its box (past the edge it
+ * runs into the next box's name): 11 px when it fits, else smaller down to 8 px, and a name
+ * still too long is shortened in the middle, where block names differ least. */
 #define TITLE_PX 11.0
+#define TITLE_MIN_PX 8.0
+#define TITLE_MARGIN 3.0 /* px between the title and each side of its box */
 
 static void
 draw_title (OshScene *s, cairo_t *cr, const Palette *p, const OshViewport *vp, int i)
@@ -597,17 +603,25 @@ draw_title (OshScene *s, cairo_t *cr, const Palette *p, const OshViewport *vp, i
     {
       s->title_text[i] = osh_scene_small_text (s, "Sans Bold 11px", it->title);
       pango_layout_set_ellipsize (s->title_text[i], PANGO_ELLIPSIZE_MIDDLE);
+      int natural;
+      pango_layout_get_pixel_size (s->title_text[i], &natural, NULL);
+      s->title_w[i] = natural;
     }
   PangoLayout *pl = s->title_text[i];
-  /* Names may run past a narrow box (a chain has room on both sides); very long ones are
-   * shortened in the middle, where block names differ least. */
-  pango_layout_set_width (pl, (int) (MAX (w - 6, 150) * PANGO_SCALE));
+  double room = w - 2 * TITLE_MARGIN;
+  double k = s->title_w[i] > room ? MAX (TITLE_MIN_PX / TITLE_PX, room / s->title_w[i]) : 1;
+  /* The width in 11 px units: what does not fit at the smallest size is ellipsized. */
+  pango_layout_set_width (pl, (int) floor (room / k * PANGO_SCALE));
   int tw, th;
   pango_layout_get_pixel_size (pl, &tw, &th);
   uint32_t st = s->item_style[i];
   set_rgb (cr, p->text, (st & OSH_STYLE_UNUSED) ? 0.35 : 1);
-  cairo_move_to (cr, x + (w - tw) / 2, y + (h - th) / 2);
+  cairo_save (cr);
+  cairo_translate (cr, x + (w - tw * k) / 2, y + (h - th * k) / 2);
+  cairo_scale (cr, k, k);
+  cairo_move_to (cr, 0, 0);
   pango_cairo_show_layout (cr, pl);
+  cairo_restore (cr);
 }
 
 static int

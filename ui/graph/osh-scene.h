@@ -60,7 +60,8 @@ typedef enum
 
 /* ---- Scene ------------------------------------------------------------------------------- */
 
-/* Below this scale a box shows only its title, at a fixed 11 px, when it is tall enough. */
+/* Below this scale a box shows only its title, at 11 px (smaller or shortened to stay inside
+ * the box), when it is tall enough. */
 #define OSH_SCENE_TEXT_SCALE 0.75
 
 typedef struct _OshScene OshScene;
