@@ -28,7 +28,7 @@
 extern const OshDialect osh_onnx_dialect;
 
 /* The ONNX op table (osh-onnx-ops.c), reached through osh_onnx_dialect. */
-#define OSH_ONNX_OP_COUNT 81
+#define OSH_ONNX_OP_COUNT 96
 extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 
 /* ---- Keras layers as ONNX nodes (osh-onnx-lower.c): one rule per layer class, for the
