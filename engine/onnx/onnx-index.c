@@ -1,11 +1,11 @@
 /* Index ops: ArgMax, TopK, GatherND, OneHot — keypoint and box decoders (MoveNet's heatmap peak
  * and the offsets at it, CenterNet's best detections). One kernel per op for ONNX and TF graph
  * models (onnx-index.h): each dialect's infer reads its own attributes into the setups here. */
+#include "onnx-index.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "onnx-index.h"
 
 /* An axis seen as (outer, len, inner) elements of C-order memory. */
 typedef struct
@@ -30,8 +30,7 @@ typedef struct
 } ArgMax;
 
 bool
-onnx_argmax_setup (OshOpCall *c, int64_t axis, bool keepdims, bool last, bool params,
-                   OshError *err)
+onnx_argmax_setup (OshOpCall *c, int64_t axis, bool keepdims, bool last, bool params, OshError *err)
 {
   OnnxSlot x = onnx_slot (c, 0);
   int ax;
@@ -281,15 +280,17 @@ onnx_gather_nd_setup (OshOpCall *c, int64_t batch_dims, bool params, OshError *e
   const OshShape *p = onnx_slot (c, 0).shape, *ix = onnx_slot (c, 1).shape;
   int64_t b = batch_dims, depth = ix->rank ? ix->dim[ix->rank - 1] : -1;
   if (b < 0 || b >= ix->rank || b >= p->rank)
-    return osh_fail (err, OSH_ERR_SHAPE, "batch_dims %lld for data of rank %d and indices of rank %d",
-                     (long long) b, p->rank, ix->rank);
+    return osh_fail (err, OSH_ERR_SHAPE,
+                     "batch_dims %lld for data of rank %d and indices of rank %d", (long long) b,
+                     p->rank, ix->rank);
   if (depth < 1 || b + depth > p->rank || ix->rank - 1 + p->rank - b - depth > OSH_MAX_RANK)
     return osh_fail (err, OSH_ERR_SHAPE, "indices of depth %lld for data of rank %d",
                      (long long) depth, p->rank);
   for (int d = 0; d < b; d++)
     if (p->dim[d] != ix->dim[d] && p->dim[d] >= 0 && ix->dim[d] >= 0)
-      return osh_fail (err, OSH_ERR_SHAPE, "batch axis %d is %lld in the data and %lld in the indices",
-                       d, (long long) p->dim[d], (long long) ix->dim[d]);
+      return osh_fail (err, OSH_ERR_SHAPE,
+                       "batch axis %d is %lld in the data and %lld in the indices", d,
+                       (long long) p->dim[d], (long long) ix->dim[d]);
   OshShape *o = &c->out[0];
   o->rank = 0;
   for (int d = 0; d < ix->rank - 1; d++)
@@ -403,8 +404,8 @@ onnx_onehot_args (OshOpCall *c, bool params, OshError *err)
     return osh_fail (err, OSH_ERR_FORMAT, "OneHot reads one depth and two values (off, on)");
   OnnxOneHotValues v = { .on_slot = 2, .on_at = 1, .off_slot = 2, .off_at = 0 };
   /* ONNX Runtime reads a fractional depth as its integer part */
-  return onnx_onehot_setup (c, onnx_attr_int (c, "axis", -1), (int64_t) depth.value[0], &v,
-                            params, err);
+  return onnx_onehot_setup (c, onnx_attr_int (c, "axis", -1), (int64_t) depth.value[0], &v, params,
+                            err);
 }
 
 bool

@@ -16,8 +16,8 @@ bool onnx_argmax_setup (OshOpCall *c, int64_t axis, bool keepdims, bool last, bo
 /* TopK of slot 0 along `axis`: outputs values and indices, the largest first (the smallest with
  * !largest), equal values by the lower index. With !sorted, the k picked in the order a
  * Floyd–Rivest selection of position k leaves them, as tfjs's CPU backend returns them. */
-bool onnx_topk_setup (OshOpCall *c, int64_t axis, int64_t k, bool largest, bool sorted,
-                      bool params, OshError *err);
+bool onnx_topk_setup (OshOpCall *c, int64_t axis, int64_t k, bool largest, bool sorted, bool params,
+                      OshError *err);
 
 /* GatherND (data slot 0, indices slot 1) with `batch_dims` leading axes shared by both. A
  * negative index counts from the end; one out of range gives zeros. */

@@ -70,8 +70,8 @@ onnx_logic_args (OshOpCall *c, bool params, OshError *err)
 {
   const char *op = c->layer->class_name;
   if (!strcmp (op, "Mod"))
-    return onnx_logic_setup (c, onnx_attr_int (c, "fmod", 0) ? ONNX_LOGIC_FMOD : ONNX_LOGIC_FLOOR_MOD,
-                             params, err);
+    return onnx_logic_setup (
+        c, onnx_attr_int (c, "fmod", 0) ? ONNX_LOGIC_FMOD : ONNX_LOGIC_FLOOR_MOD, params, err);
   for (size_t i = 0; i < sizeof onnx_kinds / sizeof *onnx_kinds; i++)
     if (!strcmp (onnx_kinds[i].op, op))
       return onnx_logic_setup (c, onnx_kinds[i].kind, params, err);
