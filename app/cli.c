@@ -99,10 +99,14 @@ static const OshCommand commands[] = {
                "  --threads N           compute threads (default 1)\n"
                "  --json                one JSON document on stdout\n",
     osh_cmd_probe },
-  { "export", "MODEL [EDITS] -o OUT [--json]",
+  { "export", "MODEL [EDITS] [--input-shape D,D,...] -o OUT [--json]",
     "convert to .keras, .h5, TF.js model.json or .onnx (by OUT's name)",
-    EDITS_HELP "  -o OUT                the file to write\n"
-               "  --json                one JSON document on stdout\n",
+    EDITS_HELP
+    "  --input-shape D,D,... fix an input's open sizes, batch included (once per input;\n"
+    "                        e.g. 1,256,256,3 for a graph model whose Shape reads them,\n"
+    "                        which .onnx needs); the file keeps these sizes\n"
+    "  -o OUT                the file to write\n"
+    "  --json                one JSON document on stdout\n",
     osh_cmd_export },
   { "render", "MODEL [EDITS] -o OUT [options]", "draw the layer graph to .png, .svg, .pdf or .dot",
     EDITS_HELP

@@ -1,11 +1,14 @@
-/* offshoot export MODEL [EDITS] -o OUT — writes MODEL (with any heads attached) in the format
- * OUT's name implies. */
+/* offshoot export MODEL [EDITS] [--input-shape D,D,...] -o OUT — writes MODEL (with any heads
+ * attached) in the format OUT's name implies; --input-shape fixes open input sizes first, as
+ * `run` and `bench` fix them for a run (a graph model whose Shape reads its open height and
+ * width has no ONNX form until they are sizes). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli-edits.h"
 #include "cli.h"
 #include "osh-model.h"
+#include "osh-shapes.h"
 
 static int export_model (int argc, char **argv, OshCliEdits *edits);
 
@@ -25,10 +28,18 @@ static int
 export_model (int argc, char **argv, OshCliEdits *edits)
 {
   const char *model = NULL, *out = NULL;
+  OshShape shapes[8];
+  int n_shapes = 0, taken;
   for (int i = 1; i < argc; i++)
     {
       const char *a = argv[i];
-      if (strcmp (a, "-o") == 0 || strcmp (a, "--output") == 0)
+      if ((taken = osh_cli_input_shape_option (argc, argv, &i, shapes, &n_shapes,
+                                               (int) G_N_ELEMENTS (shapes))))
+        {
+          if (taken != 1)
+            return taken;
+        }
+      else if (strcmp (a, "-o") == 0 || strcmp (a, "--output") == 0)
         {
           if (++i >= argc)
             return osh_cli_usage_error (argv[0], "%s needs a file name", a);
@@ -56,12 +67,28 @@ export_model (int argc, char **argv, OshCliEdits *edits)
 
   OshError err = { 0 };
   OshGraph *g = osh_cli_load_model (model, &err);
-  if (!g || !osh_cli_run_edits (edits, &g, &err))
+  if (g && n_shapes && !osh_graph_open_inputs (g))
+    {
+      osh_graph_free (g);
+      return osh_cli_usage_error (argv[0], "--input-shape: %s has no open input sizes", model);
+    }
+  /* Fixed before the edits, so heads are built for these sizes too. */
+  if (!g || (n_shapes && !osh_graph_specialize (g, shapes, n_shapes, &err))
+      || !osh_cli_run_edits (edits, &g, &err))
     {
       osh_graph_free (g);
       return osh_cli_report (argv[0], &err);
     }
   bool ok = osh_model_save (g, out, &err);
+  if (!ok && err.code == OSH_ERR_USAGE && !n_shapes && osh_graph_open_inputs (g))
+    {
+      /* The writer needs sizes the file leaves open: say how to give them. */
+      char example[160], message[sizeof err.message + sizeof example + 64];
+      osh_cli_example_shape (g, example, sizeof example);
+      snprintf (message, sizeof message, "%s (--input-shape, e.g. --input-shape %s)", err.message,
+                example);
+      g_strlcpy (err.message, message, sizeof err.message);
+    }
   if (ok)
     {
       int64_t trainable = 0, params = osh_graph_total_params (g, &trainable);

@@ -76,4 +76,10 @@ struct OshDialect
 
   /* Why a graph of this dialect cannot be saved in any format (a sentence), or NULL. */
   const char *save_refusal;
+
+  /* Also exports to ONNX (.onnx) beside own_format: the graph as an ONNX graph, a new graph the
+   * caller frees, or NULL with the reason (an op with no ONNX form, sizes left open). The ONNX
+   * writer converts with it, and osh_model_can_save asks it, so the two answer alike. NULL:
+   * own_format only (Keras, whose own_format is NULL, exports through osh_onnx_from_keras). */
+  OshGraph *(*to_onnx) (const OshGraph *g, OshError *err);
 };

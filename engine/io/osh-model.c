@@ -381,17 +381,28 @@ osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err)
   if (f == OSH_FORMAT_UNKNOWN)
     return osh_fail (err, OSH_ERR_USAGE,
                      "cannot tell the format from the name (use .keras, .h5, .json or .onnx)");
-  /* ONNX through osh_tfgraph_to_onnx, which may still refuse ops with no ONNX form (named). */
-  if (d == &osh_tfgraph_dialect)
-    return f == OSH_FORMAT_TFJS || f == OSH_FORMAT_ONNX
-           || osh_fail (err, OSH_ERR_UNSUPPORTED,
-                        "a TF.js graph model is saved as a TF.js graph model (a model.json name) "
-                        "or as ONNX (.onnx); converting it to Keras is not supported yet");
-  /* A dialect that is not Keras has one format of its own (ONNX: .onnx). */
+  /* A dialect that also exports to ONNX answers for this graph with the writer's own conversion
+   * (ops with no ONNX form, sizes a Shape reads left open), so a menu offers only what saves.
+   * Without the weight values (read later) the conversion cannot run; the writer decides. */
+  if (f == OSH_FORMAT_ONNX && d->to_onnx)
+    {
+      if (osh_weights_deferred (g))
+        return true;
+      OshGraph *converted = d->to_onnx (g, err);
+      osh_graph_free (converted);
+      return converted != NULL;
+    }
+  /* A dialect that is not Keras has one format of its own (ONNX: .onnx; a graph model: its
+   * model.json), and ONNX when it also exports there. */
   if (d->own_format && f != osh_format_from_name (d->own_format))
-    return osh_fail (err, OSH_ERR_UNSUPPORTED,
-                     "an %s graph is saved as %s only (it cannot be written as a Keras model)",
-                     d->title, d->own_format);
+    return d->to_onnx ? osh_fail (err, OSH_ERR_UNSUPPORTED,
+                                  "a %s is saved as a %s (a model%s name) or as ONNX (.onnx); "
+                                  "converting it to Keras is not supported yet",
+                                  d->title, d->title, d->own_format)
+                      : osh_fail (err, OSH_ERR_UNSUPPORTED,
+                                  "an %s graph is saved as %s only (it cannot be written as a "
+                                  "Keras model)",
+                                  d->title, d->own_format);
   return true;
 }
 

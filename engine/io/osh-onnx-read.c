@@ -585,6 +585,31 @@ dangling_root (Reader *r, const char *tensor, OshError *err)
   return e;
 }
 
+#define NONE_REF ((OshRef){ -1, 0 })
+
+/* A graph output that is a constant (an initializer or a Constant node's value, as a TF graph
+ * model's Fill exports): an Identity of that value, named after the output, so the output is
+ * the tensor as ONNX Runtime gives it. The value is the layer's weight "<name> (value)": the
+ * output keeps the tensor's own name. */
+static OshRef
+constant_output (Reader *r, const char *tensor, const OshTensor *value, OshError *err)
+{
+  char name[600], weight[620];
+  snprintf (name, sizeof name, "%.500s", tensor);
+  for (int k = 1; osh_graph_find_layer (r->g, -1, name) >= 0; k++)
+    snprintf (name, sizeof name, "%.500s (constant %d)", tensor, k);
+  snprintf (weight, sizeof weight, "%.500s (value)", tensor);
+  int layer = osh_graph_add_layer (r->g, -1, name, "Identity",
+                                   json_pack ("{s:[s]}", OSH_ONNX_OUTPUT_NAMES, tensor), err);
+  OshTensor *copy = layer >= 0 ? osh_tensor_copy (value, err) : NULL;
+  OshSlotKind slot = OSH_SLOT_WEIGHT;
+  int node = -1;
+  if (copy && osh_layer_add_weight (r->g, layer, weight, copy, true, err)
+      && osh_layer_set_slots (r->g, layer, &slot, 1, err))
+    node = osh_graph_add_node (r->g, layer, NULL, 0, 1, err);
+  return (OshRef){ node, 0 };
+}
+
 static int32_t
 type_of (const Reader *r, const char *name)
 {
@@ -939,13 +964,13 @@ read_graph (Reader *r, const Onnx__ModelProto *model, OshError *err)
     {
       const char *name = gp->output[i]->name ? gp->output[i]->name : "";
       Entry *e = map_find (&r->tensors, name);
-      if (!e || e->constant)
-        ok = osh_fail (err, e ? OSH_ERR_UNSUPPORTED : OSH_ERR_FORMAT,
-                       e ? "graph output '%s' is a constant, not computed by any node"
-                         : "graph output '%s' is not produced by any node",
-                       name);
+      OshRef ref = e && e->constant ? constant_output (r, name, e->constant, err) : NONE_REF;
+      if (!e)
+        ok = osh_fail (err, OSH_ERR_FORMAT, "graph output '%s' is not produced by any node", name);
+      else if (e->constant && ref.node < 0)
+        ok = false;
       else
-        refs[gp->n_input + (size_t) n_out++] = e->ref;
+        refs[gp->n_input + (size_t) n_out++] = e->constant ? ref : e->ref;
     }
   if (ok)
     ok = osh_graph_set_io (g, -1, refs, n_in, refs + gp->n_input, n_out, err);

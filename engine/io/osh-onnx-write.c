@@ -345,9 +345,10 @@ osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err)
 {
   if (g->dialect == &osh_onnx_dialect)
     return write_onnx_graph (g, tmp_path, err);
-  /* A Keras-family model or a TF graph model is converted first. */
-  OshGraph *converted = g->dialect == &osh_tfgraph_dialect ? osh_tfgraph_to_onnx (g, err)
-                                                           : osh_onnx_from_keras (g, err);
+  /* A Keras-family model or a dialect that also exports to ONNX (a TF graph model) is
+   * converted first. */
+  const OshDialect *d = osh_dialect_of (g);
+  OshGraph *converted = d->to_onnx ? d->to_onnx (g, err) : osh_onnx_from_keras (g, err);
   if (!converted)
     return false;
   bool ok = write_onnx_graph (converted, tmp_path, err);

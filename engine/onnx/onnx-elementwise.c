@@ -43,6 +43,7 @@ typedef enum
   U_GELU,
   U_COPY,
   U_TRUNC,
+  U_BOOL, /* Cast to bool: any non-zero value is true */
   U_HALF, /* Cast to float16: the value float16 holds, computed on in float32 */
   U_COUNT
 } UnaryKind;
@@ -164,8 +165,10 @@ onnx_unary_prepare (OshOpCall *c, OshError *err)
         }
       break;
     case U_COPY:
-      if (strcmp (c->layer->class_name, "Cast") == 0
-          && is_integer_type (onnx_attr_int (c, "to", 1)))
+      if (strcmp (c->layer->class_name, "Cast") == 0 && onnx_attr_int (c, "to", 1) == 9)
+        u->kind = U_BOOL;
+      else if (strcmp (c->layer->class_name, "Cast") == 0
+               && is_integer_type (onnx_attr_int (c, "to", 1)))
         u->kind = U_TRUNC;
       else if (strcmp (c->layer->class_name, "Cast") == 0 && onnx_attr_int (c, "to", 1) == 10)
         u->kind = U_HALF;
@@ -222,6 +225,7 @@ apply (const Unary *u, float x, float lo, float hi)
     case U_SIGN: return (float) ((x > 0) - (x < 0));
     case U_THRELU: return x > u->a ? x : 0;
     case U_TRUNC: return truncf (x);
+    case U_BOOL: return x != 0;
     case U_HALF: return to_half_precision (x);
     default: break; /* U_COPY, and the shared activations (never called for them) */
     }

@@ -128,6 +128,11 @@ ONNX_FAMILY (qlinear)   /* onnx-quant.c: QuantizeLinear, DequantizeLinear */
 ONNX_FAMILY (dynquant)  /* onnx-quant.c: DynamicQuantizeLinear */
 ONNX_FAMILY (convint)   /* onnx-quant.c: ConvInteger, QLinearConv */
 ONNX_FAMILY (matint)    /* onnx-quant.c: MatMulInteger, QLinearMatMul */
+ONNX_FAMILY (argmax)    /* onnx-index.c: ArgMax */
+ONNX_FAMILY (topk)      /* onnx-index.c: TopK */
+ONNX_FAMILY (gathernd)  /* onnx-index.c: GatherND */
+ONNX_FAMILY (onehot)    /* onnx-index.c: OneHot */
+ONNX_FAMILY (logic)     /* onnx-logic.c: Equal, Greater…, And, Or, Xor, Not, Where, Mod */
 #undef ONNX_FAMILY
 
 /* For a sliding window reading input column ox * stride + offset: the output columns [*lo, *hi)

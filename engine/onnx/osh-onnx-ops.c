@@ -53,6 +53,7 @@ FAMILY (softmax) FAMILY (reduce) FAMILY (gemm) FAMILY (matmul) FAMILY (layout) F
 FAMILY (concat) FAMILY (split) FAMILY (slice) FAMILY (gather) FAMILY (shape) FAMILY (input)
 FAMILY (pad) FAMILY (resize) FAMILY (expand) FAMILY (fill) FAMILY (range)
 FAMILY (qlinear) FAMILY (dynquant) FAMILY (convint) FAMILY (matint)
+FAMILY (argmax) FAMILY (topk) FAMILY (gathernd) FAMILY (onehot) FAMILY (logic)
 #undef FAMILY
 
 #define ROW(name, family) { name, family##_infer, family##_prepare, onnx_##family##_run }
@@ -118,6 +119,10 @@ const OshOp osh_onnx_ops[] = {
   ROW ("QuantizeLinear", qlinear), ROW ("DequantizeLinear", qlinear),
   ROW ("DynamicQuantizeLinear", dynquant), ROW ("ConvInteger", convint),
   ROW ("MatMulInteger", matint), ROW ("QLinearConv", convint), ROW ("QLinearMatMul", matint),
+  ROW ("ArgMax", argmax), ROW ("TopK", topk), ROW ("GatherND", gathernd), ROW ("OneHot", onehot),
+  ROW ("Equal", logic), ROW ("Greater", logic), ROW ("GreaterOrEqual", logic), ROW ("Less", logic),
+  ROW ("LessOrEqual", logic), ROW ("And", logic), ROW ("Or", logic), ROW ("Xor", logic),
+  ROW ("Not", logic), ROW ("Where", logic), ROW ("Mod", logic),
 };
 /* clang-format on */
 

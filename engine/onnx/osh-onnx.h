@@ -13,7 +13,8 @@
  *    A tensor that a node reads but nothing produces (not a graph input, an initializer or a
  *    node output) becomes an InputLayer too, marked OSH_INPUT_UNPRODUCED (osh-graph.h) and left
  *    out of the graph inputs: the graph loads, and the connectivity analysis reports it as a
- *    foreign root.
+ *    foreign root. A graph output that is a constant (an initializer, a Constant's value)
+ *    becomes an Identity layer of that value (weight "<name> (value)") under the output's name.
  * The graph's dialect is osh_onnx_dialect and its layout OSH_LAYOUT_CHANNELS_FIRST; g->meta holds
  * "onnx_ir_version", "onnx_opset" (the default domain's version) and "onnx_producer".
  */
@@ -28,7 +29,7 @@
 extern const OshDialect osh_onnx_dialect;
 
 /* The ONNX op table (osh-onnx-ops.c), reached through osh_onnx_dialect. */
-#define OSH_ONNX_OP_COUNT 81
+#define OSH_ONNX_OP_COUNT 96
 extern const OshOp osh_onnx_ops[OSH_ONNX_OP_COUNT];
 
 /* ---- Keras layers as ONNX nodes (osh-onnx-lower.c): one rule per layer class, for the

@@ -21,4 +21,6 @@ const OshDialect osh_tfgraph_dialect = {
    * ONNX's, through this dialect's table. */
   .fold_constants = osh_onnx_fold_constants,
   .check_runnable = osh_tfgraph_check_runnable,
+  /* Each node as the op Offshoot runs it on (tfgraph-to-onnx.c). */
+  .to_onnx = osh_tfgraph_to_onnx,
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "onnx-index.h"
 #include "tfgraph-ops.h"
 #include "tfgraph-shadow.h"
 
@@ -49,6 +50,7 @@ SOFT (gather_nd_infer)
 SOFT (topk_infer)
 SOFT (onehot_infer)
 SOFT (ew_infer)
+SOFT (like_infer)
 SOFT (fill_infer)
 #undef SOFT
 
@@ -82,16 +84,18 @@ const OshOp osh_tfgraph_ops[] = {
   { "ResizeBilinear", soft_resize_infer, tf_resize_prepare, tf_resize_run },
   { "ResizeNearestNeighbor", soft_resize_infer, tf_resize_prepare, tf_resize_run },
   /* tfgraph-index.c */
-  { "ArgMax", soft_argmax_infer, tf_argmax_prepare, tf_argmax_run },
-  { "GatherNd", soft_gather_nd_infer, tf_gather_nd_prepare, tf_gather_nd_run },
-  { "TopKV2", soft_topk_infer, tf_topk_prepare, tf_topk_run },
-  { "OneHot", soft_onehot_infer, tf_onehot_prepare, tf_onehot_run },
+  { "ArgMax", soft_argmax_infer, tf_argmax_prepare, onnx_argmax_run },
+  { "GatherNd", soft_gather_nd_infer, tf_gather_nd_prepare, onnx_gathernd_run },
+  { "TopKV2", soft_topk_infer, tf_topk_prepare, onnx_topk_run },
+  { "OneHot", soft_onehot_infer, tf_onehot_prepare, onnx_onehot_run },
   /* tfgraph-elementwise.c */
-#define EW(name) { name, soft_ew_infer, tf_ew_prepare, tf_ew_run }
+#define EW(name) { name, soft_ew_infer, tf_ew_prepare, onnx_logic_run }
   EW ("Equal"), EW ("NotEqual"), EW ("Greater"), EW ("GreaterEqual"), EW ("Less"),
   EW ("LessEqual"), EW ("LogicalAnd"), EW ("LogicalOr"), EW ("LogicalNot"), EW ("FloorMod"),
-  EW ("Select"), EW ("SelectV2"), EW ("ZerosLike"), EW ("OnesLike"),
+  EW ("Select"), EW ("SelectV2"),
 #undef EW
+  { "ZerosLike", soft_like_infer, tf_like_prepare, tf_like_run },
+  { "OnesLike", soft_like_infer, tf_like_prepare, tf_like_run },
   { "Fill", soft_fill_infer, tf_fill_prepare, tf_fill_run },
 };
 /* clang-format on */

@@ -59,6 +59,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/onnx/parity/ops-net", "opsnet", parity);
   g_test_add_data_func ("/onnx/parity/two-outputs-label-and-mask", "segnet", parity);
   g_test_add_data_func ("/onnx/parity/mobilenet-v3-small", "mobilenet_v3_small_x025", parity);
+  /* ArgMax, TopK, comparisons, logic, Where, Mod, OneHot; a constant graph output. */
+  g_test_add_data_func ("/onnx/parity/decoder-ops", "decodenet", parity);
   /* Run channels-last where it can (tools/reference/onnx-layout-fixture.py). */
   g_test_add_data_func ("/onnx/parity/layout-mixed", "layoutnet", parity);
   return g_test_run ();

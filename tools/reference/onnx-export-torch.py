@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Exports PyTorch models to ONNX for Offshoot's ONNX tests and benchmarks (Debian python3-torch).
 
-    tools/reference/onnx-export-torch.py fixtures OUTDIR   small models covering the ONNX ops,
+    tools/reference/onnx-export-torch.py fixtures OUTDIR [NAME...]
+                                                           small models covering the ONNX ops,
                                                            committed under tests/onnx/fixtures/
+                                                           (only the NAMEs given, else all)
     tools/reference/onnx-export-torch.py bench OUTDIR      torchvision ResNet-18, EfficientNet-B0,
                                                            MobileNetV2 at 224x224 (not committed)
 
@@ -87,6 +89,31 @@ class SegNet(nn.Module):
             F.interpolate(self.seg(f), scale_factor=2.0, mode="bilinear", align_corners=False))
 
 
+class DecodeNet(nn.Module):
+    """What keypoint and box decoders do after the network: ArgMax with and without keepdims,
+    TopK (largest along the last axis; smallest along the channels), a heatmap compared with its
+    max-pooled self, logic on the masks, Where, fmod, a one-hot of the peaks, and a constant
+    output (a Constant node's value is the graph output)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        h = self.conv(x)
+        flat = h.reshape(1, 4, 30)
+        peak = torch.argmax(flat, dim=2)
+        best = torch.argmax(h, dim=1, keepdim=True)
+        values, indices = torch.topk(flat, 5, dim=2)
+        lows, low_indices = torch.topk(h, 3, dim=1, largest=False)
+        keep = F.max_pool2d(h, 3, stride=1, padding=1) == h
+        mask = (keep & (h > 0)) | ((h < -0.2) ^ keep)
+        kept = torch.where(~mask, h, torch.zeros_like(h))
+        onehot = F.one_hot(peak, num_classes=flat.shape[2]).float()
+        return (peak.float(), best.float(), values, indices.float(), lows, low_indices.float(),
+                kept, torch.fmod(h * 7, 3.0), onehot, torch.tensor([1.5, -2.0, 3.0]))
+
+
 def export(model, shape, path, seed, output_names=None):
     x = torch.from_numpy(np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32))
     with torch.no_grad():
@@ -107,11 +134,21 @@ def main():
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     if mode == "fixtures":
-        export(randomize(OpsNet(), 1), (1, 3, 32, 32), os.path.join(out, "opsnet"), 11)
-        export(randomize(SegNet(), 2), (1, 3, 24, 24), os.path.join(out, "segnet"), 12,
-               ["label", "mask"])
-        export(randomize(torchvision.models.mobilenet_v3_small(width_mult=0.25, num_classes=16), 3), (1, 3, 64, 64),
-               os.path.join(out, "mobilenet_v3_small_x025"), 13)
+        fixtures = {
+            "opsnet": lambda: export(randomize(OpsNet(), 1), (1, 3, 32, 32),
+                                     os.path.join(out, "opsnet"), 11),
+            "segnet": lambda: export(randomize(SegNet(), 2), (1, 3, 24, 24),
+                                     os.path.join(out, "segnet"), 12, ["label", "mask"]),
+            "mobilenet_v3_small_x025": lambda: export(
+                randomize(torchvision.models.mobilenet_v3_small(width_mult=0.25, num_classes=16),
+                          3), (1, 3, 64, 64), os.path.join(out, "mobilenet_v3_small_x025"), 13),
+            "decodenet": lambda: export(
+                randomize(DecodeNet(), 4), (1, 3, 6, 5), os.path.join(out, "decodenet"), 14,
+                ["peak", "best", "values", "indices", "lows", "low_indices", "kept", "fmod",
+                 "onehot", "constant"]),
+        }
+        for name in sys.argv[3:] or fixtures:
+            fixtures[name]()
     elif mode == "bench":
         for name, ctor in [("resnet18", torchvision.models.resnet18),
                            ("efficientnet_b0", torchvision.models.efficientnet_b0),

@@ -3,6 +3,7 @@
  * button's tooltip, and the save dialog's file filter for the chosen format. */
 #include "offshoot-window-private.h"
 #include "osh-model.h"
+#include "osh-weights-later.h"
 
 typedef struct
 {
@@ -59,22 +60,38 @@ offshoot_window_export_filter (const char *target)
 void
 offshoot_window_update_export_menu (OffshootWindow *self)
 {
+  /* update_actions runs often, and the answer for a graph model's .onnx converts the graph. */
+  OshGraphHandle *h = offshoot_window_handle (self);
+  const OshGraph *g = h ? h->graph : NULL;
+  gboolean deferred = g && osh_weights_deferred (g);
+  if (self->export_menu_filled && g == self->export_graph
+      && (!g
+          || (g->n_layers == self->export_layers && g->n_nodes == self->export_nodes
+              && deferred == self->export_deferred)))
+    return;
+  self->export_graph = g;
+  self->export_layers = g ? g->n_layers : 0;
+  self->export_nodes = g ? g->n_nodes : 0;
+  self->export_deferred = deferred;
   guint offered = 0;
-  g_autofree char *why = NULL;
+  g_autoptr (GString) why = g_string_new (NULL);
   for (guint i = 0; i < N_EXPORT_FORMATS; i++)
     {
       g_autofree char *reason = NULL;
       if (offshoot_window_can_export (self, export_formats[i].target, &reason))
         offered |= 1u << i;
-      else if (!why)
-        why = g_steal_pointer (&reason);
+      else if (!strstr (why->str, reason)) /* .keras and .h5 share theirs */
+        g_string_append_printf (why, "\nNot offered: %s", reason);
     }
-  /* Rebuilt only when the set changes: update_actions runs often, an open menu must not blink. */
-  if (offered == self->export_offered && self->export_menu_filled)
-    return;
   if (!self->export_menu_filled) /* the first time: the tooltip is still the template's own */
     self->export_tooltip =
         g_strdup (gtk_widget_get_tooltip_text (GTK_WIDGET (self->export_button)));
+  g_autofree char *tip =
+      g_strconcat (self->export_tooltip ? self->export_tooltip : "", why->str, NULL);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->export_button), tip);
+  /* Rebuilt only when the set changes: an open menu must not blink. */
+  if (offered == self->export_offered && self->export_menu_filled)
+    return;
   self->export_offered = offered;
   self->export_menu_filled = TRUE;
   g_menu_remove_all (self->export_model_section);
@@ -85,7 +102,4 @@ offshoot_window_update_export_menu (OffshootWindow *self)
         g_menu_item_set_action_and_target (item, "win.export-model", "s", export_formats[i].target);
         g_menu_append_item (self->export_model_section, item);
       }
-  g_autofree char *tip =
-      why ? g_strdup_printf ("%s\nNot offered: %s", self->export_tooltip, why) : NULL;
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->export_button), tip ? tip : self->export_tooltip);
 }

@@ -49,6 +49,11 @@ struct _OffshootWindow
   guint export_offered;        /* bit i: export_formats[i] is in that section */
   gboolean export_menu_filled;
   char *export_tooltip; /* the Export button's own tooltip, before any reason is added */
+  /* The graph the section was last filled for (an ONNX answer may convert it: asked again
+   * only when another graph is open, its layers change or its weights come in). */
+  const OshGraph *export_graph;
+  int export_layers, export_nodes;
+  gboolean export_deferred;
 
   /* The open model with its history, file state, run settings and selection; NULL before
    * the first one. Opening another model replaces it with a new one. */
