@@ -5,7 +5,7 @@
 
 typedef struct
 {
-  GHashTable *ids; /* name → ID (even, from 2) */
+  GHashTable *ids;  /* name → ID (even, from 2) */
   GPtrArray *names; /* ID / 2 - 1 → name */
   IDTYPE anonymous; /* odd IDs for unnamed objects, as cgraph's own */
 } IdState;
@@ -92,8 +92,8 @@ id_register (void *state, int objtype, void *obj)
   (void) obj;
 }
 
-static Agiddisc_t ordered_ids = { id_open, id_map, id_alloc, id_free, id_print, id_close,
-                                  id_register };
+static Agiddisc_t ordered_ids = { id_open,  id_map,   id_alloc,   id_free,
+                                  id_print, id_close, id_register };
 
 typedef struct
 {

@@ -64,14 +64,12 @@ offshoot_window_update_export_menu (OffshootWindow *self)
   OshGraphHandle *h = offshoot_window_handle (self);
   const OshGraph *g = h ? h->graph : NULL;
   gboolean deferred = g && osh_weights_deferred (g);
-  if (self->export_menu_filled && g == self->export_graph
-      && (!g
-          || (g->n_layers == self->export_layers && g->n_nodes == self->export_nodes
-              && deferred == self->export_deferred)))
+  if (self->export_menu_filled && h == self->export_handle && deferred == self->export_deferred)
     return;
-  self->export_graph = g;
-  self->export_layers = g ? g->n_layers : 0;
-  self->export_nodes = g ? g->n_nodes : 0;
+  if (h)
+    osh_graph_handle_ref (h);
+  g_clear_pointer (&self->export_handle, osh_graph_handle_unref);
+  self->export_handle = h;
   self->export_deferred = deferred;
   guint offered = 0;
   g_autoptr (GString) why = g_string_new (NULL);

@@ -49,10 +49,10 @@ struct _OffshootWindow
   guint export_offered;        /* bit i: export_formats[i] is in that section */
   gboolean export_menu_filled;
   char *export_tooltip; /* the Export button's own tooltip, before any reason is added */
-  /* The graph the section was last filled for (an ONNX answer may convert it: asked again
-   * only when another graph is open, its layers change or its weights come in). */
-  const OshGraph *export_graph;
-  int export_layers, export_nodes;
+  /* The graph the section was last filled for, held so its address cannot be reused (an ONNX
+   * answer may convert it: asked again only for another graph, or when its weights come in;
+   * a graph behind a handle is never edited). */
+  OshGraphHandle *export_handle;
   gboolean export_deferred;
 
   /* The open model with its history, file state, run settings and selection; NULL before

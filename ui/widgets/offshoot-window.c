@@ -774,6 +774,7 @@ offshoot_window_finalize (GObject *object)
   g_free (self->weights_error);
   g_free (self->export_name);
   g_free (self->export_tooltip);
+  g_clear_pointer (&self->export_handle, osh_graph_handle_unref);
   G_OBJECT_CLASS (offshoot_window_parent_class)->finalize (object);
 }
 
