@@ -171,13 +171,16 @@ pad_into_reader (OshPlan *p, int s)
 }
 
 /* A product read only by a step that scales its input itself (squeeze-excite's x · s before a
- * 1×1 convolution), which then reads the product's two inputs. */
+ * 1×1 convolution), which then reads the product's two inputs. Only a plain product of two
+ * values: one that has taken a step in computes more than its inputs' product (HardSwish's
+ * x · f(x) reads x twice, f folded in), which the reader would not know of. */
 static bool
 scale_into_reader (OshPlan *p, int s)
 {
   Step *a = &p->steps[s];
   int r = only_reader (p, s);
-  if (!has_cat (a, OSH_CAT_PRODUCT) || !foldable (p, a, 2) || r < 0 || p->steps[r].call.n_in != 1
+  if (!has_cat (a, OSH_CAT_PRODUCT) || !foldable (p, a, 2) || a->folded
+      || a->in_vals[0] == a->in_vals[1] || r < 0 || p->steps[r].call.n_in != 1
       || !p->steps[r].op->absorb
       || !fold_with_inputs (&p->steps[r], a, OSH_FUSE_SCALE, a->in_vals, a->call.in, 2))
     return false;
