@@ -689,6 +689,13 @@ run_done (GObject *source, GAsyncResult *res, gpointer data)
   RunJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   gboolean ok = g_task_propagate_boolean (task, &error);
+  /* Stop pressed after the worker's last check (a small model runs in a few ms): the user
+   * asked for no result, so none is shown. */
+  if (ok && g_atomic_int_get (&job->cancel))
+    {
+      ok = FALSE;
+      error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "stopped");
+    }
   osh_worker_end (error);
   if (job != self->running)
     return; /* the panel moved on (new graph) */
