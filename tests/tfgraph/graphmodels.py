@@ -11,6 +11,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from clitest import Skip, offshoot, source, tempdir  # noqa: E402
+from refcache import run_reference  # noqa: E402
 
 REFERENCE = source("tests", "reference", "node_modules")
 HUMAN = os.path.join(REFERENCE, "@vladmandic", "human", "models")
@@ -78,9 +79,9 @@ def compare(model, min_outputs=1, open_size=128, tolerance=None, inputs=None):
     outputs = json.loads(r.stdout)["outputs"]
     assert len(outputs) >= min_outputs, outputs
     names = [o["name"] for o in outputs]
-    ref = subprocess.run(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), model,
-                          os.path.join(folder, "ref"), ",".join(inputs), *names],
-                         capture_output=True, text=True, env=dict(os.environ, OSH_SOURCE_ROOT=source()))
+    ref = run_reference(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), model,
+                         os.path.join(folder, "ref"), ",".join(inputs), *names],
+                        os.path.join(folder, "ref"), env=dict(os.environ, OSH_SOURCE_ROOT=source()))
     assert ref.returncode == 0, ref.stderr[-2000:]
     worst = {}
     for i, o in enumerate(outputs):
@@ -118,8 +119,8 @@ fs.writeFileSync(path.join(out, 'model.json'), JSON.stringify(model));
 
 def tfjs_run(model, inputs, names, folder):
     """The outputs `names` of `model` run by tfjs on the .npy `inputs`, as arrays."""
-    r = subprocess.run(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), model, folder,
-                        ",".join(inputs), *names], capture_output=True, text=True,
-                       env=dict(os.environ, OSH_SOURCE_ROOT=source()))
+    r = run_reference(["node", source("tests", "tfgraph", "tfjs_graph_run.mjs"), model, folder,
+                       ",".join(inputs), *names], folder,
+                      env=dict(os.environ, OSH_SOURCE_ROOT=source()))
     assert r.returncode == 0, r.stderr[-2000:]
     return [np.load(os.path.join(folder, f"{i}.npy")) for i in range(len(names))]
