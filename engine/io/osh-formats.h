@@ -67,7 +67,10 @@ bool osh_h5_write (const OshGraph *g, const char *tmp_path, OshError *err);
 /* TF.js writes model.json to tmp_path and its shard beside `final_path`. */
 bool osh_tfjs_write (const OshGraph *g, const char *tmp_path, const char *final_path,
                      OshError *err);
-bool osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err);
+/* ONNX: a graph of another dialect is converted first; a dialect's own conversion refusing the
+ * graph names `final_path`, as osh_model_can_save's answer does. */
+bool osh_onnx_write (const OshGraph *g, const char *tmp_path, const char *final_path,
+                     OshError *err);
 /* A graph of the TF dialect (a TF.js graph model read) as a graph model: model.json to
  * tmp_path, its shard beside `final_path` (osh-tfjs-graph-write.c). */
 bool osh_tfjs_graph_write (const OshGraph *g, const char *tmp_path, const char *final_path,

@@ -372,8 +372,10 @@ osh_model_load_bytes (const char *name, const void *data, size_t size, OshError 
   return load (name, data, size, -1, NULL, OSH_READ_ALL, err);
 }
 
-bool
-osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err)
+/* What osh_model_can_save answers from the dialect and the format alone (`convertible`: also
+ * whether a dialect's ONNX conversion succeeds on this graph, which costs a conversion). */
+static bool
+can_save (const OshGraph *g, OshFormat f, bool convertible, OshError *err)
 {
   const OshDialect *d = osh_dialect_of (g);
   if (d->save_refusal)
@@ -386,7 +388,7 @@ osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err)
    * Without the weight values (read later) the conversion cannot run; the writer decides. */
   if (f == OSH_FORMAT_ONNX && d->to_onnx)
     {
-      if (osh_weights_deferred (g))
+      if (!convertible || osh_weights_deferred (g))
         return true;
       OshGraph *converted = d->to_onnx (g, err);
       osh_graph_free (converted);
@@ -407,13 +409,21 @@ osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err)
 }
 
 bool
+osh_model_can_save (const OshGraph *g, OshFormat f, OshError *err)
+{
+  return can_save (g, f, true, err);
+}
+
+bool
 osh_model_save (const OshGraph *g, const char *path, OshError *err)
 {
   if (osh_weights_deferred (g))
     return osh_fail (err, OSH_ERR_USAGE,
                      "%s: the model's weights were not read (osh_model_load_weights first)", path);
   OshFormat f = osh_format_from_name (path);
-  if (!osh_model_can_save (g, f, err))
+  /* The writer converts the graph itself (an ONNX export of another dialect): its conversion
+   * fails with the same error, so it is not run twice. */
+  if (!can_save (g, f, false, err))
     {
       osh_error_prefix (err, "%s: ", path);
       return false;
@@ -434,7 +444,7 @@ osh_model_save (const OshGraph *g, const char *path, OshError *err)
       ok = graph_model ? osh_tfjs_graph_write (g, tmp, path, err)
                        : osh_tfjs_write (g, tmp, path, err);
       break;
-    case OSH_FORMAT_ONNX: ok = osh_onnx_write (g, tmp, err); break;
+    case OSH_FORMAT_ONNX: ok = osh_onnx_write (g, tmp, path, err); break;
     case OSH_FORMAT_UNKNOWN: break;
     }
   if (ok && rename (tmp, path) != 0)

@@ -341,7 +341,7 @@ node_proto (Arena *a, const OshGraph *g, int node_index, Onnx__TensorProto ***in
 static bool write_onnx_graph (const OshGraph *g, const char *tmp_path, OshError *err);
 
 bool
-osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err)
+osh_onnx_write (const OshGraph *g, const char *tmp_path, const char *final_path, OshError *err)
 {
   if (g->dialect == &osh_onnx_dialect)
     return write_onnx_graph (g, tmp_path, err);
@@ -349,6 +349,8 @@ osh_onnx_write (const OshGraph *g, const char *tmp_path, OshError *err)
    * converted first. */
   const OshDialect *d = osh_dialect_of (g);
   OshGraph *converted = d->to_onnx ? d->to_onnx (g, err) : osh_onnx_from_keras (g, err);
+  if (!converted && d->to_onnx)
+    osh_error_prefix (err, "%s: ", final_path);
   if (!converted)
     return false;
   bool ok = write_onnx_graph (converted, tmp_path, err);
