@@ -32,8 +32,8 @@ run (const char *const *argv, char **env, char **out, char **err_text)
 {
   int status = -1;
   GError *error = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, out, err_text,
-                     &status, &error))
+  if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, out, err_text, &status,
+                     &error))
     g_error ("cannot run %s: %s", argv[0], error->message);
   return status;
 }
