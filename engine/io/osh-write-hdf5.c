@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-hdf5-lazy.h"
+
 /* The core driver keeps the file in memory obtained through these callbacks; when the file is
  * closed (everything flushed, the superblock final) the memory is kept instead of freed, and
  * osh_h5w_close_to_file writes it out. */
@@ -70,6 +72,11 @@ osh_h5w_open (OshH5Writer *w, const char *path, bool dense_attributes, OshError 
   memset (w, 0, sizeof *w);
   w->path = path;
   w->file = H5I_INVALID_HID;
+  if (!osh_hdf5_load (err))
+    {
+      osh_error_prefix (err, "%s: ", path);
+      return false;
+    }
   H5Eget_auto2 (H5E_DEFAULT, &w->saved_func, &w->saved_data);
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
   hid_t fapl = H5Pcreate (H5P_FILE_ACCESS);
