@@ -89,8 +89,8 @@ bad_map (OshWeightMap *map, const char *name, OshError *err, const char *what, s
 {
   osh_weight_map_clear (map);
   return osh_fail (err, OSH_ERR_FORMAT,
-                   "%s: the HDF5 guard process sent a malformed weight map (%s at place %zu)",
-                   name, what, place);
+                   "%s: the HDF5 guard process sent a malformed weight map (%s at place %zu)", name,
+                   what, place);
 }
 
 bool
@@ -211,8 +211,8 @@ osh_keras3_read_by_offsets (const char *name, const void *data, size_t size,
   for (size_t i = 0; i < map->n; i++)
     {
       const OshWeightPlace *w = &map->places[i];
-      OshTensor *t = osh_tensor_from_image (&w->shape, data, (size_t) (w->offset < 0 ? 0 : w->offset),
-                                            borrow, err);
+      OshTensor *t = osh_tensor_from_image (&w->shape, data,
+                                            (size_t) (w->offset < 0 ? 0 : w->offset), borrow, err);
       if (!t || !osh_layer_add_weight (g, w->layer, w->name, t, true, err))
         {
           osh_error_prefix (err, "%s: layer '%s' weight '%s': ", name, g->layers[w->layer].name,

@@ -76,8 +76,8 @@ OshTensor *osh_tensor_from_image (const OshShape *s, const void *image, size_t a
  * NULL with err set on a real error (config.json, checksum, out of memory). On success,
  * g->meta holds OSH_META_WEIGHTS_BY_OFFSET. */
 OshGraph *osh_keras3_read_by_offsets (const char *name, const void *data, size_t size,
-                                      const OshWeightMap *map, OshReadMode mode,
-                                      OshMapping *borrow, OshError *err);
+                                      const OshWeightMap *map, OshReadMode mode, OshMapping *borrow,
+                                      OshError *err);
 
 /* Set in g->meta by osh_keras3_read_by_offsets: the weights came from the guard's map. */
 #define OSH_META_WEIGHTS_BY_OFFSET "weights_by_offset"
