@@ -111,6 +111,28 @@ test_default_model_bit_identical (void)
   osh_graph_free (later);
 }
 
+/* Keras's own files (weights off any 4-byte boundary: copied, not borrowed) take the same path
+ * with the same bits. */
+static void
+test_corpus_keras_files (void)
+{
+  const char *files[] = { "keras3/mnist_cnn.keras", "keras3/fashion_mnist_cnn.keras", NULL };
+  for (int i = 0; files[i]; i++)
+    {
+      g_autofree char *path = osh_test_corpus_or_skip (files[i]);
+      if (!path)
+        return;
+      OshError err = { 0 };
+      OshGraph *plain = load (path, false, &err);
+      OshGraph *guarded = load (path, true, &err);
+      g_assert_cmpstr (err.message, ==, "");
+      g_assert_true (by_offset (guarded));
+      g_assert_cmpint (assert_same_weights (plain, guarded), >=, 4);
+      osh_graph_free (plain);
+      osh_graph_free (guarded);
+    }
+}
+
 /* The variants of default.keras, or NULL (then the test is skipped) without python3 and h5py. */
 static char *
 variant (const char *which)
@@ -289,8 +311,8 @@ real_map (const char *path, const void *data, size_t size, OshWeightMap *map)
 {
   OshError err = { 0 };
   osh_hdf5_guard_enable ("/proc/self/exe");
-  g_assert_true (osh_hdf5_guard_check_map (path, OSH_FORMAT_KERAS3, OSH_READ_ALL, data, size, -1,
-                                           map, &err));
+  g_assert_true (
+      osh_hdf5_guard_check_map (path, OSH_FORMAT_KERAS3, OSH_READ_ALL, data, size, -1, map, &err));
   osh_hdf5_guard_enable (NULL);
   g_assert_false (map->incomplete);
   g_assert_cmpuint (map->n, >=, 10);
@@ -334,8 +356,7 @@ test_maps_that_do_not_fit (void)
       g_test_message ("%s", misfits[i].what);
       first->offset = misfits[i].offset;
       first->layer = misfits[i].layer;
-      g_assert_null (
-          osh_keras3_read_by_offsets (path, data, size, &map, OSH_READ_ALL, NULL, &err));
+      g_assert_null (osh_keras3_read_by_offsets (path, data, size, &map, OSH_READ_ALL, NULL, &err));
       g_assert_cmpstr (err.message, ==, "");
     }
   *first = saved;
@@ -351,8 +372,7 @@ test_maps_that_do_not_fit (void)
   first->shape.dim[3] = swap;
   if (first->shape.dim[0] != first->shape.dim[3])
     {
-      g_assert_null (
-          osh_keras3_read_by_offsets (path, data, size, &map, OSH_READ_ALL, NULL, &err));
+      g_assert_null (osh_keras3_read_by_offsets (path, data, size, &map, OSH_READ_ALL, NULL, &err));
       g_assert_cmpstr (osh_error_code_name (err.code), ==, "shape");
     }
   osh_weight_map_clear (&map);
@@ -367,8 +387,8 @@ test_hostile_child_message (void)
   g_autofree char *script = g_build_filename (scratch, "liar.sh", NULL);
   /* 'M' and a length of 2^40 bytes. */
   g_assert_true (g_file_set_contents (
-      script, "#!/bin/sh\nprintf 'M\\000\\000\\000\\000\\000\\001\\000\\000' >&3\nsleep 5\n",
-      -1, NULL));
+      script, "#!/bin/sh\nprintf 'M\\000\\000\\000\\000\\000\\001\\000\\000' >&3\nsleep 5\n", -1,
+      NULL));
   g_assert_cmpint (chmod (script, 0700), ==, 0);
   osh_hdf5_guard_enable (script);
   OshError err = { 0 };
@@ -383,12 +403,12 @@ test_hostile_child_message (void)
   /* A well-formed map whose one place lies past the end, then success: the parent reads the
    * file with HDF5 instead, with the file's own weights. Payload: count 1, layer 1, "vars/0",
    * rank 0, offset 2^63 - 1. */
-  g_assert_true (g_file_set_contents (
-      script,
-      "#!/bin/sh\nprintf 'M\\030\\000\\000\\000\\000\\000\\000\\000"
-      "\\001\\000\\000\\000\\001\\000\\000\\000\\006vars/0\\000"
-      "\\377\\377\\377\\377\\377\\377\\377\\177R\\000\\000\\000\\000' >&3\n",
-      -1, NULL));
+  g_assert_true (
+      g_file_set_contents (script,
+                           "#!/bin/sh\nprintf 'M\\030\\000\\000\\000\\000\\000\\000\\000"
+                           "\\001\\000\\000\\000\\001\\000\\000\\000\\006vars/0\\000"
+                           "\\377\\377\\377\\377\\377\\377\\377\\177R\\000\\000\\000\\000' >&3\n",
+                           -1, NULL));
   g_assert_cmpint (chmod (script, 0700), ==, 0); /* g_file_set_contents made a new file */
   osh_hdf5_guard_enable (script);
   OshGraph *g = osh_model_load (path, &err);
@@ -412,6 +432,7 @@ main (int argc, char **argv)
   scratch = g_dir_make_tmp ("osh-by-offset-XXXXXX", NULL);
   g_test_add_func ("/robustness/weights-by-offset/default-model-bit-identical",
                    test_default_model_bit_identical);
+  g_test_add_func ("/robustness/weights-by-offset/corpus-keras-files", test_corpus_keras_files);
   g_test_add_func ("/robustness/weights-by-offset/chunked-and-float16-fall-back",
                    test_chunked_and_float16_fall_back);
   g_test_add_func ("/robustness/weights-by-offset/truncated-weights-fail-when-needed",
