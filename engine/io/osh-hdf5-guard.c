@@ -476,19 +476,11 @@ inbox_parse (Inbox *in, const char *name, uint64_t *work, bool *renew)
     }
 }
 
-bool
-osh_hdf5_guard_check_map (const char *name, OshFormat format, OshReadMode mode, const void *data,
-                          size_t size, int fd, OshWeightMap *map, OshError *err)
+/* The check itself; `map` (or NULL) is filled as the child's message comes. */
+static bool
+check (const char *name, OshFormat format, OshReadMode mode, const void *data, size_t size, int fd,
+       OshWeightMap *map, OshError *err)
 {
-  if (map)
-    {
-      osh_weight_map_clear (map);
-      map->incomplete = true; /* until the child's map has come */
-    }
-  if (!guard_exe || (format != OSH_FORMAT_H5 && format != OSH_FORMAT_KERAS3))
-    return true;
-  if (format != OSH_FORMAT_KERAS3 || mode == OSH_READ_GRAPH)
-    map = NULL;
   int bytes = fd >= 0 ? fd : bytes_fd (data, size, err);
   if (bytes < 0)
     return false;
@@ -567,11 +559,6 @@ osh_hdf5_guard_check_map (const char *name, OshFormat format, OshReadMode mode, 
       kill (pid, SIGKILL);
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
         ;
-      if (map)
-        {
-          osh_weight_map_clear (map);
-          map->incomplete = true;
-        }
       return !no_memory
                  ? osh_fail (err, OSH_ERR_FORMAT,
                              "%s: the HDF5 guard process sent a malformed weight map", name)
@@ -623,13 +610,30 @@ osh_hdf5_guard_check_map (const char *name, OshFormat format, OshReadMode mode, 
   memcpy (&code, buf + 1, 4);
   if (code == OSH_OK)
     return true;
-  if (map)
-    {
-      osh_weight_map_clear (map);
-      map->incomplete = true;
-    }
   buf[got] = '\0';
   if (code < 0 || code >= OSH_ERR_COUNT)
     code = OSH_ERR_FORMAT;
   return osh_fail (err, (OshErrorCode) code, "%s", buf + 5);
+}
+
+bool
+osh_hdf5_guard_check_map (const char *name, OshFormat format, OshReadMode mode, const void *data,
+                          size_t size, int fd, OshWeightMap *map, OshError *err)
+{
+  if (map)
+    {
+      osh_weight_map_clear (map);
+      map->incomplete = true; /* until the child's map has come */
+    }
+  if (!guard_exe || (format != OSH_FORMAT_H5 && format != OSH_FORMAT_KERAS3))
+    return true;
+  bool want_map = map && format == OSH_FORMAT_KERAS3 && mode != OSH_READ_GRAPH;
+  if (check (name, format, mode, data, size, fd, want_map ? map : NULL, err))
+    return true;
+  if (map)
+    {
+      osh_weight_map_clear (map); /* nothing of a failed check is used */
+      map->incomplete = true;
+    }
+  return false;
 }
