@@ -169,12 +169,15 @@ osh_tensor_from_image (const OshShape *s, const void *image, size_t at, OshMappi
 }
 
 /* True when every place of `map` names a layer of `g` and lies inside model.weights.h5's
- * stored bytes [lo, hi) of the archive. */
+ * stored bytes [lo, hi) of the archive, and all of them together are no more than those bytes
+ * (weights do not share bytes: a map that repeats one place cannot make the parent copy it
+ * without end). */
 static bool
 map_fits (const OshWeightMap *map, const OshGraph *g, size_t lo, size_t hi)
 {
   if (map->incomplete)
     return false;
+  uint64_t total = 0;
   for (size_t i = 0; i < map->n; i++)
     {
       const OshWeightPlace *w = &map->places[i];
@@ -186,6 +189,9 @@ map_fits (const OshWeightMap *map, const OshGraph *g, size_t lo, size_t hi)
         continue;
       if (w->offset < 0 || (uint64_t) w->offset < lo || (uint64_t) w->offset > hi
           || bytes > hi - (uint64_t) w->offset)
+        return false;
+      total += bytes;
+      if (total > hi - lo)
         return false;
     }
   return true;
