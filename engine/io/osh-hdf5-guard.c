@@ -48,8 +48,8 @@ extern char **environ;
 #define GUARD_MAX_NAME 4096
 /* Or'ed into the request's read mode: send the weight map with a successful answer. */
 #define GUARD_WANT_MAP 0x100u
-/* The largest weight map the parent takes: what OSH_WEIGHT_MAP_MAX_PLACES places can need. */
-#define GUARD_MAX_MAP_BYTES (UINT64_C (64) << 20)
+/* The largest weight map the parent takes (osh-weights-by-offset.h). */
+#define GUARD_MAX_MAP_BYTES ((uint64_t) OSH_WEIGHT_MAP_MAX_BYTES)
 
 static char *guard_exe;
 static double guard_deadline;
@@ -193,7 +193,7 @@ serve (int fd, int bytes_fd)
       || !read_all (fd, &mode, 4) || !read_all (fd, &name_len, 8) || !read_all (fd, &size, 8)
       || name_len > GUARD_MAX_NAME || size > SIZE_MAX - 1)
     return 2;
-  bool want_map = (mode & GUARD_WANT_MAP) && format == OSH_FORMAT_KERAS3;
+  bool want_map = (mode & GUARD_WANT_MAP) != 0;
   mode &= ~GUARD_WANT_MAP;
   if (mode > OSH_READ_CHECK)
     return 2;
@@ -211,8 +211,10 @@ serve (int fd, int bytes_fd)
   OshError err = { 0 };
   OshGraph *g = NULL;
   OshWeightMap map = { 0 };
-  if (want_map && mode == OSH_READ_CHECK)
+  if (want_map && mode == OSH_READ_CHECK && format == OSH_FORMAT_KERAS3)
     g = osh_keras3_read_check_map (name, data, size, &map, &err);
+  else if (want_map && mode == OSH_READ_CHECK && format == OSH_FORMAT_H5)
+    g = osh_h5_read_check_map (name, data, size, &map, &err);
   else if (format == OSH_FORMAT_H5)
     g = osh_h5_read_mode (name, data, size, (OshReadMode) mode, NULL, &err);
   else if (format == OSH_FORMAT_KERAS3)
@@ -627,7 +629,7 @@ osh_hdf5_guard_check_map (const char *name, OshFormat format, OshReadMode mode, 
     }
   if (!guard_exe || (format != OSH_FORMAT_H5 && format != OSH_FORMAT_KERAS3))
     return true;
-  bool want_map = map && format == OSH_FORMAT_KERAS3 && mode != OSH_READ_GRAPH;
+  bool want_map = map && mode != OSH_READ_GRAPH;
   if (check (name, format, mode, data, size, fd, want_map ? map : NULL, err))
     return true;
   if (map)

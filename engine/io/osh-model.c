@@ -242,8 +242,10 @@ load (const char *path, const void *data, size_t size, int fd, OshMapping *borro
   /* The child told where every weight lies: taken from the bytes, with no HDF5 call. Clear
    * error and no graph: the map does not fit, HDF5 reads the file as before. */
   OshError by_offset = { 0 };
-  if (!g && checked && !map.incomplete)
+  if (!g && checked && !map.incomplete && f == OSH_FORMAT_KERAS3)
     g = osh_keras3_read_by_offsets (path, data, size, &map, read_mode, borrow, &by_offset);
+  else if (!g && checked && !map.incomplete && f == OSH_FORMAT_H5)
+    g = osh_h5_read_by_offsets (path, data, size, &map, borrow, &by_offset);
   osh_weight_map_clear (&map);
   if (!checked)
     return NULL;

@@ -1,5 +1,5 @@
-/* A .keras read whose weights come from the HDF5 guard's map (osh-weights-by-offset.h): the
- * map's wire form both ways, and the parent's read that takes each weight straight from the
+/* A .keras or .h5 read whose weights come from the HDF5 guard's map (osh-weights-by-offset.h):
+ * the map's wire form both ways, and the parent's read that takes each weight straight from the
  * file's bytes, with no HDF5 call. */
 #include "osh-weights-by-offset.h"
 
@@ -42,18 +42,51 @@ void
 osh_weight_map_clear (OshWeightMap *map)
 {
   free (map->places);
+  free (map->config);
+  free (map->version);
+  free (map->backend);
   memset (map, 0, sizeof *map);
+}
+
+/* The longest keras_version or backend sent. */
+#define ATTR_MAX 4095
+
+static bool
+copy_attr (char **to, const char *from, size_t max, bool *too_long)
+{
+  if (!from)
+    return true;
+  *too_long |= strlen (from) > max;
+  return (*to = strdup (from)) != NULL;
+}
+
+bool
+osh_weight_map_set_h5_attrs (OshWeightMap *map, const char *config, const char *version,
+                             const char *backend)
+{
+  bool too_long = false;
+  bool ok = copy_attr (&map->config, config, (size_t) OSH_WEIGHT_MAP_MAX_CONFIG, &too_long)
+            && copy_attr (&map->version, version, ATTR_MAX, &too_long)
+            && copy_attr (&map->backend, backend, ATTR_MAX, &too_long);
+  map->incomplete |= too_long || !map->config; /* the parent needs the config */
+  return ok;
 }
 
 /* The largest encoding of one place: layer, name, rank, sizes, offset. */
 #define PLACE_MAX_BYTES (4 + 1 + OSH_WEIGHT_MAP_NAME_MAX + 1 + 8 * OSH_MAX_RANK + 8)
 /* The smallest: a one-letter name and rank 0. */
 #define PLACE_MIN_BYTES (4 + 1 + 1 + 1 + 8)
+/* What follows the places: three string lengths at least. */
+#define ATTRS_MIN_BYTES (3 * 4)
 
 void *
 osh_weight_map_encode (const OshWeightMap *map, size_t *size_out)
 {
-  char *buf = malloc (4 + map->n * PLACE_MAX_BYTES), *p = buf;
+  const char *attrs[3] = { map->config, map->version, map->backend };
+  size_t attr_bytes = 0;
+  for (int i = 0; i < 3; i++)
+    attr_bytes += 4 + (attrs[i] ? strlen (attrs[i]) : 0);
+  char *buf = malloc (4 + map->n * PLACE_MAX_BYTES + attr_bytes), *p = buf;
   if (!buf)
     return NULL;
   uint32_t count = (uint32_t) map->n;
@@ -68,6 +101,13 @@ osh_weight_map_encode (const OshWeightMap *map, size_t *size_out)
       *p++ = (char) rank;
       memcpy (p, w->shape.dim, 8 * (size_t) rank), p += 8 * (size_t) rank;
       memcpy (p, &w->offset, 8), p += 8;
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      uint32_t len = attrs[i] ? (uint32_t) strlen (attrs[i]) : UINT32_MAX;
+      memcpy (p, &len, 4), p += 4;
+      if (attrs[i])
+        memcpy (p, attrs[i], len), p += len;
     }
   *size_out = (size_t) (p - buf);
   return buf;
@@ -104,7 +144,8 @@ osh_weight_map_decode (const char *name, const void *data, size_t size, OshWeigh
   if (!take (msg, size, &at, &count, 4))
     return bad_map (map, name, err, "no count", 0);
   /* Bounded before anything is allocated: by the limit, and by what the message can hold. */
-  if (count > OSH_WEIGHT_MAP_MAX_PLACES || count > (size - at) / PLACE_MIN_BYTES)
+  if (count > OSH_WEIGHT_MAP_MAX_PLACES || size - at < ATTRS_MIN_BYTES
+      || count > (size - at - ATTRS_MIN_BYTES) / PLACE_MIN_BYTES)
     return bad_map (map, name, err, "a count over the limit or the message", 0);
   map->places = calloc (count ? count : 1, sizeof *map->places);
   if (!map->places)
@@ -116,7 +157,8 @@ osh_weight_map_decode (const char *name, const void *data, size_t size, OshWeigh
       uint8_t len = 0, rank = 0;
       if (!take (msg, size, &at, &w->layer, 4) || !take (msg, size, &at, &len, 1))
         return bad_map (map, name, err, "truncated", i);
-      if (w->layer < 0 || w->layer >= OSH_MAX_LAYERS || len == 0 || len >= OSH_WEIGHT_MAP_NAME_MAX)
+      /* len < OSH_WEIGHT_MAP_NAME_MAX: a u8 */
+      if (w->layer < 0 || w->layer >= OSH_MAX_LAYERS || len == 0)
         return bad_map (map, name, err, "a layer or name length out of range", i);
       if (!take (msg, size, &at, w->name, len) || !take (msg, size, &at, &rank, 1))
         return bad_map (map, name, err, "truncated", i);
@@ -137,6 +179,26 @@ osh_weight_map_decode (const char *name, const void *data, size_t size, OshWeigh
       if (w->offset < -1)
         return bad_map (map, name, err, "a negative offset", i);
       map->n++;
+    }
+  char **attrs[3] = { &map->config, &map->version, &map->backend };
+  const uint32_t max[3] = { (uint32_t) OSH_WEIGHT_MAP_MAX_CONFIG, ATTR_MAX, ATTR_MAX };
+  for (int i = 0; i < 3; i++)
+    {
+      uint32_t len = 0;
+      if (!take (msg, size, &at, &len, 4))
+        return bad_map (map, name, err, "truncated", count);
+      if (len == UINT32_MAX)
+        continue;
+      if (len > max[i] || len > size - at)
+        return bad_map (map, name, err, "an attribute over the limit or the message", count);
+      if (memchr (msg + at, '\0', len))
+        return bad_map (map, name, err, "a NUL in an attribute", count);
+      if (!(*attrs[i] = strndup (msg + at, len)))
+        {
+          osh_weight_map_clear (map);
+          return osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory for the weight map", name);
+        }
+      at += len;
     }
   if (at != size)
     return bad_map (map, name, err, "bytes after the last place", count);
@@ -197,12 +259,37 @@ map_fits (const OshWeightMap *map, const OshGraph *g, size_t lo, size_t hi)
   return true;
 }
 
+/* Binds every place of `map` to `g` from `data`, when all lie inside [lo, hi): 1, or -1 when
+ * they do not (nothing bound), or 0 with err. */
+static int
+bind_places (OshGraph *g, const char *name, const void *data, size_t lo, size_t hi,
+             const OshWeightMap *map, OshMapping *borrow, OshError *err)
+{
+  if (hi <= lo || !map_fits (map, g, lo, hi))
+    return -1;
+  for (size_t i = 0; i < map->n; i++)
+    {
+      const OshWeightPlace *w = &map->places[i];
+      OshTensor *t = osh_tensor_from_image (&w->shape, data,
+                                            (size_t) (w->offset < 0 ? 0 : w->offset), borrow, err);
+      if (!t || !osh_layer_add_weight (g, w->layer, w->name, t, true, err))
+        {
+          osh_error_prefix (err, "%s: layer '%s' weight '%s': ", name, g->layers[w->layer].name,
+                            w->name);
+          return 0;
+        }
+    }
+  return 1;
+}
+
 OshGraph *
 osh_keras3_read_by_offsets (const char *name, const void *data, size_t size,
                             const OshWeightMap *map, OshReadMode mode, OshMapping *borrow,
                             OshError *err)
 {
   size_t at = 0, len = 0;
+  if (map->config)
+    return NULL; /* a .h5's map */
   OshGraph *g = osh_keras3_read_config (name, data, size, &at, &len, err);
   if (!g)
     return NULL;
@@ -214,23 +301,31 @@ osh_keras3_read_by_offsets (const char *name, const void *data, size_t size,
   /* As the HDF5 read of a stored model.weights.h5: its checksum, unless the caller made it. */
   if (mode == OSH_READ_ALL && !osh_keras3_verify_weights (name, data, size, err))
     goto fail;
-  for (size_t i = 0; i < map->n; i++)
-    {
-      const OshWeightPlace *w = &map->places[i];
-      OshTensor *t = osh_tensor_from_image (&w->shape, data,
-                                            (size_t) (w->offset < 0 ? 0 : w->offset), borrow, err);
-      if (!t || !osh_layer_add_weight (g, w->layer, w->name, t, true, err))
-        {
-          osh_error_prefix (err, "%s: layer '%s' weight '%s': ", name, g->layers[w->layer].name,
-                            w->name);
-          goto fail;
-        }
-    }
-  if (!osh_keras_check_all_weights (g, name, err))
+  if (bind_places (g, name, data, at, at + len, map, borrow, err) != 1
+      || !osh_keras_check_all_weights (g, name, err))
     goto fail;
   json_object_set_new (g->meta, OSH_META_WEIGHTS_BY_OFFSET, json_true ());
   return g;
 fail:
   osh_graph_free (g);
   return NULL;
+}
+
+OshGraph *
+osh_h5_read_by_offsets (const char *name, const void *data, size_t size, const OshWeightMap *map,
+                        OshMapping *borrow, OshError *err)
+{
+  if (!map->config || map->incomplete)
+    return NULL;
+  OshGraph *g = osh_h5_config_graph (name, map->config, map->version, map->backend, err);
+  if (!g)
+    return NULL;
+  int bound = bind_places (g, name, data, 0, size, map, borrow, err);
+  if (bound == 1 && osh_h5_finish_weights (g, name, map->version, map->backend, err))
+    {
+      json_object_set_new (g->meta, OSH_META_WEIGHTS_BY_OFFSET, json_true ());
+      return g;
+    }
+  osh_graph_free (g);
+  return NULL; /* bound -1: err clear, the caller reads with HDF5 */
 }

@@ -1,14 +1,15 @@
-/* osh-weights-by-offset.h — a .keras read whose weights come from the HDF5 guard's map.
+/* osh-weights-by-offset.h — a .keras or .h5 read whose weights come from the HDF5 guard's map.
  *
  * With the guard on (osh-hdf5-guard.h), a child program reads the file with HDF5 first. When
  * asked, it also sends back where each weight it bound lies in the file: a weight map, one
  * place per weight in the order the reader bound them (layer index, weight name, shape, offset
  * of the contiguous little-endian float32 values from the start of the archive, or -1). The
- * parent then builds the graph from config.json (zip and JSON only) and takes every weight
- * straight from the file's bytes, borrowing them from the mapping where it can: it makes no
- * HDF5 call at all. Anything the map cannot give for certain (a chunked or float16 dataset, a
- * compressed model.weights.h5, a map that does not fit the graph) makes the caller read the
- * file with HDF5 as before.
+ * parent then builds the graph from config.json (zip and JSON only) or, for a .h5, from the
+ * model_config attribute the child sends with the map, and takes every weight straight from
+ * the file's bytes, borrowing them from the mapping where it can: it makes no HDF5 call at all.
+ * Anything the map cannot give for certain (a chunked or float16 dataset, a compressed
+ * model.weights.h5, a map that does not fit the graph) makes the caller read the file with
+ * HDF5 as before.
  *
  * The child runs HDF5 on hostile bytes, so its message is not trusted: counts, names, ranks
  * and sizes are bounded when it is decoded, and every place is checked to lie inside the
@@ -28,11 +29,20 @@
 #include "osh-formats.h"
 #include "osh-graph.h"
 
-/* Weight names are the reader's own, "vars/<i>": far below this. */
-#define OSH_WEIGHT_MAP_NAME_MAX 64
+/* Weight names: "vars/<i>" in a .keras, the stored names ("block1_conv1/kernel:0") in a .h5;
+ * a longer one leaves the map incomplete. */
+#define OSH_WEIGHT_MAP_NAME_MAX 256
 /* Places in one map: a bound on what the parent accepts from the child, far above real models
- * (EfficientNetB7: about 1,000 weights) and a few MB of message at most. */
-#define OSH_WEIGHT_MAP_MAX_PLACES (1 << 20)
+ * (EfficientNetB7: about 1,000 weights). */
+#define OSH_WEIGHT_MAP_MAX_PLACES (1 << 18)
+/* A .h5's model_config sent with the map: a larger one leaves the map incomplete. */
+#define OSH_WEIGHT_MAP_MAX_CONFIG (INT64_C (32) << 20)
+/* The largest encoded map: every place at its largest, and the three strings. */
+#define OSH_WEIGHT_MAP_MAX_BYTES                                                                   \
+  (4                                                                                               \
+   + (int64_t) OSH_WEIGHT_MAP_MAX_PLACES                                                           \
+         * (4 + 1 + OSH_WEIGHT_MAP_NAME_MAX + 1 + 8 * OSH_MAX_RANK + 8)                            \
+   + 3 * 4 + OSH_WEIGHT_MAP_MAX_CONFIG + 2 * 4096)
 
 typedef struct
 {
@@ -46,6 +56,9 @@ typedef struct OshWeightMap
 {
   OshWeightPlace *places;
   size_t n, capacity;
+  /* A .h5's model_config, keras_version and backend attributes (malloc'd; NULL when absent,
+   * and always for a .keras). */
+  char *config, *version, *backend;
   /* Set by the reader when a place cannot be told (a weight bound from an extracted copy). */
   bool incomplete;
 } OshWeightMap;
@@ -54,9 +67,14 @@ bool osh_weight_map_add (OshWeightMap *map, int layer, const char *name, const O
                          int64_t offset);
 void osh_weight_map_clear (OshWeightMap *map);
 
+/* Keeps a copy of the .h5 attributes (any may be NULL); false when out of memory. */
+bool osh_weight_map_set_h5_attrs (OshWeightMap *map, const char *config, const char *version,
+                                  const char *backend);
+
 /* The map as the child sends it (little-endian, as both ends run on the same machine):
- *   u32 count, then per place: i32 layer, u8 name length, the name, u8 rank, rank × i64 sizes,
- *   i64 offset.
+ *   u32 count, then per place: i32 layer, u8 name length, the name, u8 rank, rank × i64
+ *   sizes, i64 offset; then config, version and backend, each a u32 length (0xffffffff:
+ *   absent; version and backend at most 4095 bytes) and its bytes.
  * malloc'd; NULL when out of memory. */
 void *osh_weight_map_encode (const OshWeightMap *map, size_t *size_out);
 /* Parses what the child sent into `map` (cleared first); false with err (OSH_ERR_FORMAT naming
@@ -79,6 +97,11 @@ OshGraph *osh_keras3_read_by_offsets (const char *name, const void *data, size_t
                                       const OshWeightMap *map, OshReadMode mode, OshMapping *borrow,
                                       OshError *err);
 
+/* The same for a .h5 (`mode` OSH_READ_ALL): the graph from map->config, as osh_h5_read_mode
+ * builds it. */
+OshGraph *osh_h5_read_by_offsets (const char *name, const void *data, size_t size,
+                                  const OshWeightMap *map, OshMapping *borrow, OshError *err);
+
 /* Set in g->meta by osh_keras3_read_by_offsets: the weights came from the guard's map. */
 #define OSH_META_WEIGHTS_BY_OFFSET "weights_by_offset"
 
@@ -90,3 +113,12 @@ OshGraph *osh_keras3_read_config (const char *name, const void *data, size_t siz
 /* The guard child's read (OSH_READ_CHECK) that also fills `map`. */
 OshGraph *osh_keras3_read_check_map (const char *name, const void *data, size_t size,
                                      OshWeightMap *map, OshError *err);
+/* And the .h5 reader's (osh-h5-read.c): the same for a .h5; the graph of a model_config
+ * attribute with its keras_version and backend; the legacy kernel conversions and the weight
+ * checks once every weight is bound. */
+OshGraph *osh_h5_read_check_map (const char *name, const void *data, size_t size, OshWeightMap *map,
+                                 OshError *err);
+OshGraph *osh_h5_config_graph (const char *name, const char *config_text, const char *version,
+                               const char *backend, OshError *err);
+bool osh_h5_finish_weights (OshGraph *g, const char *name, const char *version, const char *backend,
+                            OshError *err);

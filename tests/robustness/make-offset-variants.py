@@ -5,7 +5,11 @@
                    chunked, the second stored as float16; everything else as it was
   truncated.keras  model.weights.h5 cut to half its length (stored whole in the zip)
 
-Every entry is stored uncompressed, as Keras writes them. Usage: make-offset-variants.py IN OUT_DIR
+Every entry is stored uncompressed, as Keras writes them. For a Keras 1/2 .h5 IN, only:
+
+  mixed.h5         the same two changes to the datasets under model_weights
+
+Usage: make-offset-variants.py IN OUT_DIR
 """
 import os
 import shutil
@@ -22,12 +26,9 @@ def datasets(f):
     return sorted(names)
 
 
-def rewrite(weights, scratch):
-    path = os.path.join(scratch, "model.weights.h5")
-    with open(path, "wb") as out:
-        out.write(weights)
+def rechunk(path, group):
     with h5py.File(path, "r+") as f:
-        names = datasets(f)
+        names = [group + name for name in datasets(f[group] if group else f)]
         chunked, half = names[0], names[1]
         values = f[chunked][()]
         del f[chunked]
@@ -35,6 +36,13 @@ def rewrite(weights, scratch):
         values = f[half][()]
         del f[half]
         f.create_dataset(half, data=values.astype("float16"))
+
+
+def rewrite(weights, scratch):
+    path = os.path.join(scratch, "model.weights.h5")
+    with open(path, "wb") as out:
+        out.write(weights)
+    rechunk(path, "")
     with open(path, "rb") as f:
         return f.read()
 
@@ -48,6 +56,11 @@ def write(source, target, weights):
 
 def main():
     source, out_dir = sys.argv[1], sys.argv[2]
+    if not source.endswith(".keras"):
+        target = os.path.join(out_dir, "mixed.h5")
+        shutil.copyfile(source, target)
+        rechunk(target, "model_weights/")
+        return
     with zipfile.ZipFile(source) as z:
         weights = z.read("model.weights.h5")
     scratch = tempfile.mkdtemp()

@@ -1,10 +1,11 @@
-/* A guarded .keras read takes its weights from the guard child's map of offsets
+/* A guarded .keras or .h5 read takes its weights from the guard child's map of offsets
  * (engine/io/osh-weights-by-offset.h) and makes no HDF5 call; this test program is its own guard
- * child. The weights must be bit-identical to an HDF5 read; a file the map cannot serve (a
- * chunked or float16 dataset, made by make-offset-variants.py with h5py) falls back to HDF5 with
- * the same numbers; a truncated weights entry still fails when the weights are needed; and a
- * hostile child's map (truncated, counts too big, offsets past the end) is an error or a
- * fallback, never a crash. Which path ran: OSH_META_WEIGHTS_BY_OFFSET in g->meta. */
+ * child. The weights must be bit-identical to an HDF5 read (the default model saved as .keras,
+ * the corpus's .keras and Keras 1/2 .h5 files); a file the map cannot serve (a chunked or
+ * float16 dataset, made by make-offset-variants.py with h5py) falls back to HDF5 with the same
+ * numbers; a truncated weights entry still fails when the weights are needed; and a hostile
+ * child's map (truncated, counts too big, offsets past the end) is an error or a fallback,
+ * never a crash. Which path ran: OSH_META_WEIGHTS_BY_OFFSET in g->meta. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,29 +112,123 @@ test_default_model_bit_identical (void)
   osh_graph_free (later);
 }
 
-/* Keras's own files (weights off any 4-byte boundary: copied, not borrowed) take the same path
- * with the same bits. */
-static void
-test_corpus_keras_files (void)
+/* A corpus file read through the guard is the file read without it: the same weights to the
+ * bit, or the same error. Returns whether the offsets path ran. */
+static bool
+assert_same_as_plain (const char *path)
 {
-  const char *files[] = { "keras3/mnist_cnn.keras", "keras3/fashion_mnist_cnn.keras", NULL };
-  for (int i = 0; files[i]; i++)
+  OshError plain_err = { 0 }, guarded_err = { 0 };
+  OshGraph *plain = load (path, false, &plain_err);
+  OshGraph *guarded = load (path, true, &guarded_err);
+  g_assert_cmpint (guarded_err.code, ==, plain_err.code);
+  g_assert_cmpstr (guarded_err.message, ==, plain_err.message);
+  bool offsets = guarded && by_offset (guarded);
+  if (plain)
     {
-      g_autofree char *path = osh_test_corpus_or_skip (files[i]);
-      if (!path)
-        return;
-      OshError err = { 0 };
-      OshGraph *plain = load (path, false, &err);
-      OshGraph *guarded = load (path, true, &err);
-      g_assert_cmpstr (err.message, ==, "");
-      g_assert_true (by_offset (guarded));
-      g_assert_cmpint (assert_same_weights (plain, guarded), >=, 4);
-      osh_graph_free (plain);
-      osh_graph_free (guarded);
+      assert_same_weights (plain, guarded);
+      /* The same notes in g->meta (version, backend, kernels flipped, ...) but the path's. */
+      json_object_del (guarded->meta, OSH_META_WEIGHTS_BY_OFFSET);
+      g_assert_true (json_equal (plain->meta, guarded->meta));
     }
+  osh_graph_free (plain);
+  osh_graph_free (guarded);
+  return offsets;
+}
+
+static gint
+by_name (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Keras's own .keras files (weights off any 4-byte boundary, so copied, not borrowed) and
+ * Keras 1/2 .h5 files of every kind in the corpus (one per folder: nested models, RNNs,
+ * Theano-era kernels) take the offsets path with the same bits. */
+static void
+test_corpus_files (void)
+{
+  const char *folders[] = { "keras3",
+                            "keras2/face_classification",
+                            "keras2/dl4j/tfkeras",
+                            "keras2/dl4j/weights",
+                            "keras2/dl4j/examples/conv1d",
+                            "keras2/dl4j/examples/simple_lstm",
+                            "keras2/dl4j/examples/activations",
+                            "keras2/dl4j/examples/lambda",
+                            "keras2/dl4j/fullconfigs/cnn",
+                            "keras2/dl4j/optimizers",
+                            NULL };
+  g_autofree char *root = osh_test_corpus_or_skip ("keras3/mnist_cnn.keras");
+  if (!root)
+    return;
+  int files = 0, offsets = 0;
+  for (int i = 0; folders[i]; i++)
+    {
+      g_autofree char *folder = osh_test_corpus (folders[i]);
+      GDir *dir = g_dir_open (folder, 0, NULL);
+      g_assert_nonnull (dir);
+      GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+      const char *entry;
+      while ((entry = g_dir_read_name (dir)))
+        if (g_str_has_suffix (entry, ".keras") || g_str_has_suffix (entry, ".h5")
+            || g_str_has_suffix (entry, ".hdf5"))
+          g_ptr_array_add (names, g_strdup (entry));
+      g_dir_close (dir);
+      g_ptr_array_sort (names, by_name);
+      /* The whole of small folders, the first of a large one (the suite stays quick). */
+      for (guint k = 0; k < names->len && (k == 0 || names->len <= 8); k++)
+        {
+          g_autofree char *path = g_build_filename (folder, names->pdata[k], NULL);
+          bool took = assert_same_as_plain (path);
+          g_test_message ("%s: %s", path, took ? "by offsets" : "HDF5");
+          files++;
+          offsets += took;
+        }
+      g_ptr_array_unref (names);
+    }
+  /* Keras 1 files of the Theano era (kernels converted and flipped after reading), recurrent
+   * and bidirectional layers. */
+  const char *more[] = { "keras2/dl4j/weights/conv2d_theano_1.h5",
+                         "keras2/dl4j/weights/conv2d_theano_2.h5",
+                         "keras2/dl4j/weights/bidirectional_lstm_theano_2.h5",
+                         "keras2/dl4j/examples/simple_lstm/simple_lstm_th_keras_1_model.h5", NULL };
+  for (int i = 0; more[i]; i++)
+    {
+      g_autofree char *path = osh_test_corpus (more[i]);
+      bool took = assert_same_as_plain (path);
+      g_test_message ("%s: %s", path, took ? "by offsets" : "HDF5");
+      files++;
+      offsets += took;
+    }
+  g_test_message ("%d of %d files by offsets", offsets, files);
+  g_assert_cmpint (files, >=, 10);
+  g_assert_cmpint (offsets, >=, files / 2);
+  /* Both Keras 3's own archives and Keras 2's files. */
+  g_autofree char *keras = osh_test_corpus ("keras3/mnist_cnn.keras");
+  g_autofree char *h5 =
+      osh_test_corpus ("keras2/face_classification/fer2013_mini_XCEPTION.102-0.66.hdf5");
+  g_assert_true (assert_same_as_plain (keras));
+  g_assert_true (assert_same_as_plain (h5));
 }
 
 /* The variants of default.keras, or NULL (then the test is skipped) without python3 and h5py. */
+/* make-offset-variants.py run on `source` into the scratch folder; false when it could not run
+ * (no python3 with h5py). */
+static bool
+make_variants (const char *source)
+{
+  g_autofree char *script = osh_test_fixture ("robustness/make-offset-variants.py");
+  const char *argv[] = { "/usr/bin/python3", script, source, scratch, NULL };
+  int status = -1;
+  g_autofree char *errors = NULL;
+  bool ok = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                          &errors, &status, NULL)
+            && g_spawn_check_wait_status (status, NULL);
+  if (!ok)
+    g_test_message ("make-offset-variants.py: %s", errors ? errors : "did not run");
+  return ok;
+}
+
 static char *
 variant (const char *which)
 {
@@ -141,17 +236,27 @@ variant (const char *which)
   if (!made)
     {
       made = true;
-      g_autofree char *script = osh_test_fixture ("robustness/make-offset-variants.py");
-      const char *argv[] = { "/usr/bin/python3", script, default_keras (), scratch, NULL };
-      int status = -1;
-      g_autofree char *errors = NULL;
-      usable = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                             NULL, &errors, &status, NULL)
-               && g_spawn_check_wait_status (status, NULL);
-      if (!usable)
-        g_test_message ("make-offset-variants.py: %s", errors ? errors : "did not run");
+      usable = make_variants (default_keras ());
     }
   return usable ? g_build_filename (scratch, which, NULL) : NULL;
+}
+
+/* The same for a Keras 2 .h5: its first weight chunked, its second float16. */
+static void
+test_h5_chunked_and_float16_fall_back (void)
+{
+  g_autofree char *source =
+      osh_test_corpus_or_skip ("keras2/face_classification/tiny_XCEPTION_KDEF.hdf5");
+  if (!source)
+    return;
+  if (!make_variants (source))
+    {
+      g_test_skip ("python3 with h5py absent");
+      return;
+    }
+  g_autofree char *path = g_build_filename (scratch, "mixed.h5", NULL);
+  g_assert_false (assert_same_as_plain (path));
+  g_assert_true (assert_same_as_plain (source));
 }
 
 static void
@@ -258,7 +363,27 @@ test_malformed_maps_refused (void)
   g_assert_cmpint (back.places[0].offset, ==, 4096);
   g_assert_cmpint (back.places[1].shape.rank, ==, 0);
   g_assert_cmpint (back.places[1].offset, ==, -1);
+  g_assert_null (back.config);
   osh_weight_map_clear (&back);
+
+  /* A .h5's map carries its attributes; the backend's are the message's last bytes. */
+  g_assert_true (osh_weight_map_add (&map, 1, "dense/kernel:0", &kernel, 4096));
+  g_assert_true (osh_weight_map_set_h5_attrs (&map, "{}", NULL, "tensorflow"));
+  size_t h5_size = 0;
+  g_autofree char *h5_msg = osh_weight_map_encode (&map, &h5_size);
+  osh_weight_map_clear (&map);
+  g_assert_true (osh_weight_map_decode ("m.h5", h5_msg, h5_size, &back, &err));
+  g_assert_cmpstr (back.config, ==, "{}");
+  g_assert_null (back.version);
+  g_assert_cmpstr (back.backend, ==, "tensorflow");
+  osh_weight_map_clear (&back);
+  g_autofree char *h5_bad = g_memdup2 (h5_msg, h5_size);
+  h5_bad[h5_size - 3] = '\0';
+  assert_refused (h5_bad, h5_size, "a NUL in an attribute");
+  memcpy (h5_bad, h5_msg, h5_size);
+  uint32_t huge = 5000; /* the backend's length: over the limit and the message */
+  memcpy (h5_bad + h5_size - 14, &huge, 4);
+  assert_refused (h5_bad, h5_size, "an attribute longer than the message");
 
   /* Every cut of a good message is refused. */
   for (size_t cut = 0; cut < size; cut++)
@@ -287,7 +412,7 @@ test_malformed_maps_refused (void)
     { 4, -1, 4, "a negative layer" },
     { 4, 1 << 30, 4, "a layer past any graph" },
     { 8, 0, 1, "an empty name" },
-    { 8, OSH_WEIGHT_MAP_NAME_MAX, 1, "a name too long" },
+    { 8, 255, 1, "a name running past the message" },
     { 10, 0, 1, "a NUL inside the name" },
     { 15, OSH_MAX_RANK + 1, 1, "a rank over the limit" },
     { 16, -5, 8, "a negative size" },
@@ -414,13 +539,14 @@ test_hostile_child_message (void)
 
   /* A well-formed map whose one place lies past the end, then success: the parent reads the
    * file with HDF5 instead, with the file's own weights. Payload: count 1, layer 1, "vars/0",
-   * rank 0, offset 2^63 - 1. */
-  g_assert_true (
-      g_file_set_contents (script,
-                           "#!/bin/sh\nprintf 'M\\030\\000\\000\\000\\000\\000\\000\\000"
-                           "\\001\\000\\000\\000\\001\\000\\000\\000\\006vars/0\\000"
-                           "\\377\\377\\377\\377\\377\\377\\377\\177R\\000\\000\\000\\000' >&3\n",
-                           -1, NULL));
+   * rank 0, offset 2^63 - 1, no attributes. */
+  g_assert_true (g_file_set_contents (script,
+                                      "#!/bin/sh\nprintf 'M\\044\\000\\000\\000\\000\\000\\000\\000"
+                                      "\\001\\000\\000\\000\\001\\000\\000\\000\\006vars/0\\000"
+                                      "\\377\\377\\377\\377\\377\\377\\377\\177"
+                                      "\\377\\377\\377\\377\\377\\377\\377\\377\\377\\377\\377\\377"
+                                      "R\\000\\000\\000\\000' >&3\n",
+                                      -1, NULL));
   g_assert_cmpint (chmod (script, 0700), ==, 0); /* g_file_set_contents made a new file */
   osh_hdf5_guard_enable (script);
   OshGraph *g = osh_model_load (path, &err);
@@ -444,9 +570,11 @@ main (int argc, char **argv)
   scratch = g_dir_make_tmp ("osh-by-offset-XXXXXX", NULL);
   g_test_add_func ("/robustness/weights-by-offset/default-model-bit-identical",
                    test_default_model_bit_identical);
-  g_test_add_func ("/robustness/weights-by-offset/corpus-keras-files", test_corpus_keras_files);
+  g_test_add_func ("/robustness/weights-by-offset/corpus-files", test_corpus_files);
   g_test_add_func ("/robustness/weights-by-offset/chunked-and-float16-fall-back",
                    test_chunked_and_float16_fall_back);
+  g_test_add_func ("/robustness/weights-by-offset/h5-chunked-and-float16-fall-back",
+                   test_h5_chunked_and_float16_fall_back);
   g_test_add_func ("/robustness/weights-by-offset/truncated-weights-fail-when-needed",
                    test_truncated_weights_fail_when_needed);
   g_test_add_func ("/robustness/weights-by-offset/malformed-maps-refused",
