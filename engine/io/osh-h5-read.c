@@ -7,6 +7,7 @@
 #include "osh-formats.h"
 #include "osh-hdf5-util.h"
 #include "osh-keras-config.h"
+#include "osh-weights-by-offset.h"
 
 typedef struct
 {
@@ -17,6 +18,7 @@ typedef struct
   OshReadMode mode;
   OshMapping *borrow;
   OshGraph *g;
+  OshWeightMap *map; /* the guard child's map of where each weight lies, or NULL */
   OshError *err;
 } H5Ctx;
 
@@ -31,11 +33,20 @@ add_weight (H5Ctx *c, int layer, const char *group, const char *wname)
   snprintf (path, n, "%s/%s", group, wname);
   char where[1400];
   snprintf (where, sizeof where, "%s: layer '%s'", c->name, c->g->layers[layer].name);
-  OshTensor *t =
-      osh_h5_read_tensor (c->file, path, where, c->data, c->size, c->mode, c->borrow, c->err);
+  int64_t at = -1;
+  OshTensor *t = osh_h5_read_tensor_at (c->file, path, where, c->data, c->size, c->mode, c->borrow,
+                                        &at, c->err);
   free (path);
   if (!t)
     return false;
+  int64_t numel = osh_shape_numel (&t->shape);
+  if (c->map && numel != 0 && at < 0)
+    c->map->incomplete = true;
+  if (c->map && !osh_weight_map_add (c->map, layer, wname, &t->shape, numel == 0 ? -1 : at))
+    {
+      osh_tensor_free (t);
+      return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory for the weight map", c->name);
+    }
   return osh_layer_add_weight (c->g, layer, wname, t, true, c->err);
 }
 
@@ -222,14 +233,41 @@ osh_h5_read (const char *name, const void *data, size_t size, OshError *err)
 }
 
 OshGraph *
-osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                  OshMapping *borrow, OshError *err)
+osh_h5_config_graph (const char *name, const char *config_text, const char *version,
+                     const char *backend, OshError *err)
+{
+  json_t *config = osh_keras_parse_json (config_text, strlen (config_text), name,
+                                         "attribute 'model_config'", err);
+  OshGraph *g = config ? osh_keras_config_to_graph (config, backend, name, err) : NULL;
+  json_decref (config);
+  if (g && version)
+    json_object_set_new (g->meta, "keras_version", json_string (version));
+  if (g && backend)
+    json_object_set_new (g->meta, "backend", json_string (backend));
+  return g;
+}
+
+bool
+osh_h5_finish_weights (OshGraph *g, const char *name, const char *version, const char *backend,
+                       OshError *err)
+{
+  bool keras1 = version && version[0] == '1';
+  bool theano = backend && strcmp (backend, "theano") == 0;
+  if (!convert_legacy_kernels (g, keras1, theano, err))
+    return false;
+  if (theano)
+    json_object_set_new (g->meta, "theano_kernels_flipped", json_true ());
+  return osh_keras_check_all_weights (g, name, err);
+}
+
+static OshGraph *
+read_file (const char *name, const void *data, size_t size, OshReadMode mode, OshMapping *borrow,
+           OshWeightMap *map, OshError *err)
 {
   OshGraph *g = NULL;
   char *config_text = NULL, *version = NULL, *backend = NULL;
   char **layer_names = NULL;
   int n_layer_names = 0;
-  json_t *config = NULL;
   hid_t f = osh_h5_open_image (name, data, size, err);
   if (f < 0)
     return NULL;
@@ -250,20 +288,17 @@ osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode m
   if (!config_text)
     goto out;
   osh_h5_progress (strlen (config_text)); /* parsing it and building the graph */
-  config = osh_keras_parse_json (config_text, strlen (config_text), name,
-                                 "attribute 'model_config'", err);
-  if (!config)
-    goto out;
   OshError ignored = { 0 };
   version = osh_h5_attr_string (f, "keras_version", name, &ignored);
   backend = osh_h5_attr_string (f, "backend", name, &ignored);
-  g = osh_keras_config_to_graph (config, backend, name, err);
+  g = osh_h5_config_graph (name, config_text, version, backend, err);
   if (!g)
     goto out;
-  if (version)
-    json_object_set_new (g->meta, "keras_version", json_string (version));
-  if (backend)
-    json_object_set_new (g->meta, "backend", json_string (backend));
+  if (map && !osh_weight_map_set_h5_attrs (map, config_text, version, backend))
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory for the weight map", name);
+      goto fail;
+    }
 
   if (!osh_h5_exists (f, "model_weights"))
     {
@@ -284,17 +319,11 @@ osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode m
         osh_fail (err, OSH_ERR_FORMAT, "%s: cannot open it", where);
       goto fail;
     }
-  H5Ctx c = { f, name, data, size, mode, borrow, g, err };
+  H5Ctx c = { f, name, data, size, mode, borrow, g, map, err };
   for (int i = 0; i < n_layer_names; i++)
     if (!bind_layer_group (&c, layer_names[i]))
       goto fail;
-  bool keras1 = version && version[0] == '1';
-  bool theano = backend && strcmp (backend, "theano") == 0;
-  if (!convert_legacy_kernels (g, keras1, theano, err))
-    goto fail;
-  if (theano)
-    json_object_set_new (g->meta, "theano_kernels_flipped", json_true ());
-  if (!osh_keras_check_all_weights (g, name, err))
+  if (!osh_h5_finish_weights (g, name, version, backend, err))
     goto fail;
   goto out;
 fail:
@@ -302,10 +331,23 @@ fail:
   g = NULL;
 out:
   osh_strv_free (layer_names, n_layer_names);
-  json_decref (config);
   free (config_text);
   free (version);
   free (backend);
   osh_h5_close (f);
   return g;
+}
+
+OshGraph *
+osh_h5_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
+                  OshMapping *borrow, OshError *err)
+{
+  return read_file (name, data, size, mode, borrow, NULL, err);
+}
+
+OshGraph *
+osh_h5_read_check_map (const char *name, const void *data, size_t size, OshWeightMap *map,
+                       OshError *err)
+{
+  return read_file (name, data, size, OSH_READ_CHECK, NULL, map, err);
 }

@@ -7,6 +7,9 @@
  * SIGPIPE when the child dies early):
  *   parent → child: "OSHG", u32 format, u32 read mode, u64 name length, u64 size, name
  *   child → parent: 'P', u64 work   — about to do work proportional to `work` bytes
+ *                   'M', u64 length, the weight map (osh-weights-by-offset.h), when the request
+ *                        asked for it (GUARD_WANT_MAP in the read mode) and the read succeeded
+ *                        with every weight's place known
  *                   'R', i32 error code, the message (up to OSH_ERROR_MESSAGE_MAX - 1 bytes)
  * The deadline follows the work: a short idle allowance that each 'P' renews, plus time for
  * the bytes it announces. A file that makes HDF5 spin announces nothing more and is stopped
@@ -35,6 +38,7 @@
 
 #include "osh-formats.h"
 #include "osh-hdf5-util.h"
+#include "osh-weights-by-offset.h"
 
 extern char **environ;
 
@@ -42,6 +46,10 @@ extern char **environ;
 #define GUARD_CHILD_FD 3
 #define GUARD_BYTES_FD 4
 #define GUARD_MAX_NAME 4096
+/* Or'ed into the request's read mode: send the weight map with a successful answer. */
+#define GUARD_WANT_MAP 0x100u
+/* The largest weight map the parent takes (osh-weights-by-offset.h). */
+#define GUARD_MAX_MAP_BYTES ((uint64_t) OSH_WEIGHT_MAP_MAX_BYTES)
 
 static char *guard_exe;
 static double guard_deadline;
@@ -183,7 +191,11 @@ serve (int fd, int bytes_fd)
   uint64_t name_len = 0, size = 0;
   if (!read_all (fd, magic, 4) || memcmp (magic, GUARD_MAGIC, 4) != 0 || !read_all (fd, &format, 4)
       || !read_all (fd, &mode, 4) || !read_all (fd, &name_len, 8) || !read_all (fd, &size, 8)
-      || name_len > GUARD_MAX_NAME || size > SIZE_MAX - 1 || mode > OSH_READ_CHECK)
+      || name_len > GUARD_MAX_NAME || size > SIZE_MAX - 1)
+    return 2;
+  bool want_map = (mode & GUARD_WANT_MAP) != 0;
+  mode &= ~GUARD_WANT_MAP;
+  if (mode > OSH_READ_CHECK)
     return 2;
   char name[GUARD_MAX_NAME + 1];
   if (!read_all (fd, name, name_len))
@@ -198,7 +210,12 @@ serve (int fd, int bytes_fd)
   announce (0, NULL);
   OshError err = { 0 };
   OshGraph *g = NULL;
-  if (format == OSH_FORMAT_H5)
+  OshWeightMap map = { 0 };
+  if (want_map && mode == OSH_READ_CHECK && format == OSH_FORMAT_KERAS3)
+    g = osh_keras3_read_check_map (name, data, size, &map, &err);
+  else if (want_map && mode == OSH_READ_CHECK && format == OSH_FORMAT_H5)
+    g = osh_h5_read_check_map (name, data, size, &map, &err);
+  else if (format == OSH_FORMAT_H5)
     g = osh_h5_read_mode (name, data, size, (OshReadMode) mode, NULL, &err);
   else if (format == OSH_FORMAT_KERAS3)
     g = osh_keras3_read_mode (name, data, size, (OshReadMode) mode, NULL, &err);
@@ -207,12 +224,27 @@ serve (int fd, int bytes_fd)
   if (g)
     osh_error_clear (&err);
   osh_graph_free (g);
+  bool read_ok = g != NULL;
   osh_h5_set_progress (NULL, NULL);
   munmap ((void *) data, (size_t) size + 1);
+  bool ok = true;
+  if (read_ok && map.n > 0 && !map.incomplete)
+    {
+      size_t len = 0;
+      char *encoded = osh_weight_map_encode (&map, &len);
+      char map_head[9] = { 'M' };
+      uint64_t len64 = len;
+      memcpy (map_head + 1, &len64, 8);
+      /* Not sent when it cannot be: the parent then reads the weights with HDF5. */
+      if (encoded && len64 <= GUARD_MAX_MAP_BYTES)
+        ok = write_all (fd, map_head, sizeof map_head) && write_all (fd, encoded, len);
+      free (encoded);
+    }
+  osh_weight_map_clear (&map);
   char head[5] = { 'R' };
   int32_t code = err.code;
   memcpy (head + 1, &code, 4);
-  bool ok = write_all (fd, head, sizeof head) && write_all (fd, err.message, strlen (err.message));
+  ok = ok && write_all (fd, head, sizeof head) && write_all (fd, err.message, strlen (err.message));
   return ok ? 0 : 2;
 }
 
@@ -372,8 +404,85 @@ bool
 osh_hdf5_guard_check_mode (const char *name, OshFormat format, OshReadMode mode, const void *data,
                            size_t size, int fd, OshError *err)
 {
-  if (!guard_exe || (format != OSH_FORMAT_H5 && format != OSH_FORMAT_KERAS3))
+  return osh_hdf5_guard_check_map (name, format, mode, data, size, fd, NULL, err);
+}
+
+/* What the parent has received: progress messages are consumed as they come, the weight map
+ * is decoded into `map` once whole, and the answer 'R' stays at the start of `buf`. */
+typedef struct
+{
+  char *buf;
+  size_t got, capacity;
+  OshWeightMap *map; /* NULL: no map was asked for, so none may come */
+  bool map_received, answered, malformed;
+} Inbox;
+
+/* Room for `more` bytes after what is held (the answer needs at most 5 + a message). */
+static bool
+inbox_reserve (Inbox *in, size_t more)
+{
+  if (more <= in->capacity - in->got)
     return true;
+  size_t capacity = in->capacity * 2 > in->got + more ? in->capacity * 2 : in->got + more;
+  char *grown = realloc (in->buf, capacity);
+  if (!grown)
+    return false;
+  in->buf = grown;
+  in->capacity = capacity;
+  return true;
+}
+
+/* Consumes the whole messages at the start of the inbox; *work gets the last 'P' (or stays). */
+static void
+inbox_parse (Inbox *in, const char *name, uint64_t *work, bool *renew)
+{
+  while (in->got > 0 && !in->answered && !in->malformed)
+    {
+      size_t whole;
+      if (in->buf[0] == 'P')
+        {
+          if (in->got < 9)
+            return;
+          memcpy (work, in->buf + 1, 8);
+          *renew = true;
+          whole = 9;
+        }
+      else if (in->buf[0] == 'M')
+        {
+          if (in->got < 9)
+            return;
+          uint64_t len;
+          memcpy (&len, in->buf + 1, 8);
+          /* A map nobody asked for, a second one, or one over the bound: the child is not
+           * the program the parent started, or is no longer. */
+          if (!in->map || in->map_received || len > GUARD_MAX_MAP_BYTES)
+            {
+              in->malformed = true;
+              return;
+            }
+          if (in->got - 9 < len)
+            return;
+          OshError ignored = { 0 };
+          in->malformed =
+              !osh_weight_map_decode (name, in->buf + 9, (size_t) len, in->map, &ignored);
+          in->map_received = !in->malformed;
+          whole = 9 + (size_t) len;
+        }
+      else
+        {
+          in->answered = true;
+          return;
+        }
+      memmove (in->buf, in->buf + whole, in->got - whole);
+      in->got -= whole;
+    }
+}
+
+/* The check itself; `map` (or NULL) is filled as the child's message comes. */
+static bool
+check (const char *name, OshFormat format, OshReadMode mode, const void *data, size_t size, int fd,
+       OshWeightMap *map, OshError *err)
+{
   int bytes = fd >= 0 ? fd : bytes_fd (data, size, err);
   if (bytes < 0)
     return false;
@@ -386,7 +495,8 @@ osh_hdf5_guard_check_mode (const char *name, OshFormat format, OshReadMode mode,
 
   char header[28];
   uint32_t fmt = (uint32_t) format;
-  uint32_t child_mode = mode == OSH_READ_GRAPH ? OSH_READ_GRAPH : OSH_READ_CHECK;
+  uint32_t child_mode =
+      (mode == OSH_READ_GRAPH ? OSH_READ_GRAPH : OSH_READ_CHECK) | (map ? GUARD_WANT_MAP : 0);
   uint64_t name_len = strlen (name), size64 = size;
   if (name_len > GUARD_MAX_NAME)
     name_len = GUARD_MAX_NAME;
@@ -400,10 +510,10 @@ osh_hdf5_guard_check_mode (const char *name, OshFormat format, OshReadMode mode,
   double fixed = fixed_deadline ();
   double start = now ();
   double end = start + (fixed > 0 ? fixed : START_SECONDS);
-  /* The message of the answer, and a partly received message (at most 1 + 4 + message). */
-  char buf[5 + OSH_ERROR_MESSAGE_MAX];
-  size_t got = 0;
-  bool sending = true, reading = true, timed_out = false, answered = false;
+  /* The answer is at most 1 + 4 + message; a weight map makes the inbox grow. */
+  const size_t answer_max = 5 + OSH_ERROR_MESSAGE_MAX;
+  Inbox in = { malloc (answer_max), 0, answer_max, map, false, false, false };
+  bool sending = true, reading = in.buf != NULL, timed_out = false;
   while (reading)
     {
       if (sending)
@@ -420,28 +530,42 @@ osh_hdf5_guard_check_mode (const char *name, OshFormat format, OshReadMode mode,
         break;
       if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
-      ssize_t r = recv (sock, buf + got, sizeof buf - 1 - got, 0);
+      /* Before the answer, room to receive a map as it comes; after it, the answer's bound. */
+      if (!in.answered && in.got + 1 >= in.capacity && !inbox_reserve (&in, in.capacity))
+        break;
+      size_t room = in.answered ? answer_max - 1 - in.got : in.capacity - 1 - in.got;
+      ssize_t r = recv (sock, in.buf + in.got, room, 0);
       if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         continue;
       if (r <= 0)
         break;
-      got += (size_t) r;
+      in.got += (size_t) r;
       /* Progress messages renew the deadline; the answer is the rest of the stream. */
-      while (got > 0 && buf[0] == 'P' && got >= 9)
-        {
-          uint64_t work;
-          memcpy (&work, buf + 1, 8);
-          if (fixed <= 0)
-            end = now () + IDLE_SECONDS + (double) work * SECONDS_PER_BYTE;
-          memmove (buf, buf + 9, got - 9);
-          got -= 9;
-        }
-      if (got > 0 && buf[0] != 'P')
-        answered = true;
-      if (got == sizeof buf - 1)
+      uint64_t work = 0;
+      bool renew = false;
+      inbox_parse (&in, name, &work, &renew);
+      if (renew && fixed <= 0)
+        end = now () + IDLE_SECONDS + (double) work * SECONDS_PER_BYTE;
+      if (in.malformed || (in.answered && in.got >= answer_max - 1))
         break;
     }
   close (sock);
+  char buf[5 + OSH_ERROR_MESSAGE_MAX];
+  size_t got = in.got < answer_max - 1 ? in.got : answer_max - 1;
+  bool answered = in.answered, no_memory = !in.buf, malformed = in.malformed || no_memory;
+  if (in.buf)
+    memcpy (buf, in.buf, got);
+  free (in.buf);
+  if (malformed)
+    {
+      kill (pid, SIGKILL);
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      return !no_memory
+                 ? osh_fail (err, OSH_ERR_FORMAT,
+                             "%s: the HDF5 guard process sent a malformed weight map", name)
+                 : osh_fail (err, OSH_ERR_NOMEM, "%s: out of memory for the HDF5 guard", name);
+    }
   if (!answered && !timed_out)
     got = 0; /* the child stopped before answering: its exit status tells why */
 
@@ -492,4 +616,26 @@ osh_hdf5_guard_check_mode (const char *name, OshFormat format, OshReadMode mode,
   if (code < 0 || code >= OSH_ERR_COUNT)
     code = OSH_ERR_FORMAT;
   return osh_fail (err, (OshErrorCode) code, "%s", buf + 5);
+}
+
+bool
+osh_hdf5_guard_check_map (const char *name, OshFormat format, OshReadMode mode, const void *data,
+                          size_t size, int fd, OshWeightMap *map, OshError *err)
+{
+  if (map)
+    {
+      osh_weight_map_clear (map);
+      map->incomplete = true; /* until the child's map has come */
+    }
+  if (!guard_exe || (format != OSH_FORMAT_H5 && format != OSH_FORMAT_KERAS3))
+    return true;
+  bool want_map = map && mode != OSH_READ_GRAPH;
+  if (check (name, format, mode, data, size, fd, want_map ? map : NULL, err))
+    return true;
+  if (map)
+    {
+      osh_weight_map_clear (map); /* nothing of a failed check is used */
+      map->incomplete = true;
+    }
+  return false;
 }

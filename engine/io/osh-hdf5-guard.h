@@ -29,8 +29,11 @@
  * or the environment variable OFFSHOOT_HDF5_DEADLINE (seconds) replaces this by one fixed
  * deadline, e.g. for tests. The bytes reach the child through a memfd it can only read (the
  * file's copy in memory, osh-file-bytes.h, or a sealed one of its own), not a copy through
- * the socket. Costs: the HDF5 metadata part of a load is done twice when it succeeds;
- * contiguous weights are only bound-checked in the child and copied once, by the parent. */
+ * the socket. Costs: for a .keras or .h5 whose weights are all contiguous float32 (every file
+ * Keras writes), the child sends back where each lies (and a .h5's model_config) and the
+ * parent takes them from the bytes with no HDF5 call (osh-weights-by-offset.h); otherwise the
+ * HDF5 metadata part of a load is done twice when it succeeds, contiguous weights only
+ * bound-checked in the child. */
 #pragma once
 
 #include <stdbool.h>
@@ -71,3 +74,11 @@ bool osh_hdf5_guard_check (const char *name, OshFormat format, const void *data,
  * otherwise the bytes are copied into a sealed memfd for it. */
 bool osh_hdf5_guard_check_mode (const char *name, OshFormat format, OshReadMode mode,
                                 const void *data, size_t size, int fd, OshError *err);
+/* The same; for a read in full, `map` (when not NULL) also gets where the child found
+ * each weight (osh-weights-by-offset.h), or map->incomplete set when it has no map to give
+ * (the guard off, a weight not stored contiguously as float32, ...). A malformed map from the
+ * child is an OSH_ERR_FORMAT error. Clear `map` afterwards in every case. */
+typedef struct OshWeightMap OshWeightMap;
+bool osh_hdf5_guard_check_map (const char *name, OshFormat format, OshReadMode mode,
+                               const void *data, size_t size, int fd, OshWeightMap *map,
+                               OshError *err);

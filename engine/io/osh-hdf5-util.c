@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "osh-limits.h"
+#include "osh-weights-by-offset.h"
 
 static void (*progress_fn) (uint64_t, void *);
 static void *progress_data;
@@ -338,6 +339,16 @@ OshTensor *
 osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *image,
                     size_t image_size, OshReadMode mode, OshMapping *borrow, OshError *err)
 {
+  int64_t at = -1;
+  return osh_h5_read_tensor_at (loc, path, name, image, image_size, mode, borrow, &at, err);
+}
+
+OshTensor *
+osh_h5_read_tensor_at (hid_t loc, const char *path, const char *name, const void *image,
+                       size_t image_size, OshReadMode mode, OshMapping *borrow, int64_t *offset,
+                       OshError *err)
+{
+  *offset = -1;
   size_t file_size = image_size;
   OshTensor *t = NULL;
   osh_h5_progress (0);
@@ -388,6 +399,7 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *i
   int64_t at = mode == OSH_READ_GRAPH || numel == 0
                    ? -1
                    : contiguous_f32_offset (loc, d, type, dcpl, numel, image_size);
+  *offset = at;
   if (numel == 0 || mode == OSH_READ_GRAPH || (mode == OSH_READ_CHECK && at >= 0))
     {
       /* The shape only: an empty weight (osh_tensor_new wants positive sizes), or values read
@@ -399,12 +411,10 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *i
         t->shape = s;
       goto out;
     }
-  float *in_place = at >= 0 ? (float *) ((const char *) image + at) : NULL;
-  size_t bytes = (size_t) numel * sizeof (float);
-  if (in_place && borrow && (uintptr_t) in_place % 16 == 0
-      && osh_mapping_holds (borrow, in_place, bytes))
+  if (at >= 0)
     {
-      t = osh_tensor_borrow (&s, in_place, borrow, err);
+      if (!(t = osh_tensor_from_image (&s, image, (size_t) at, borrow, err)))
+        osh_error_prefix (err, "%s: dataset '%s': ", name, path);
       goto out;
     }
   t = osh_tensor_new (&s, err);
@@ -413,9 +423,7 @@ osh_h5_read_tensor (hid_t loc, const char *path, const char *name, const void *i
       osh_error_prefix (err, "%s: dataset '%s': ", name, path);
       goto out;
     }
-  if (at >= 0)
-    memcpy (t->data, in_place, bytes);
-  else if (H5Dread (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
+  if (H5Dread (d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
     {
       h5_fail (err, OSH_ERR_FORMAT, "%s: cannot read dataset '%s'", name, path);
       osh_tensor_free (t);

@@ -55,6 +55,13 @@ OshTensor *osh_h5_read_tensor (hid_t loc, const char *path, const char *name, co
                                size_t image_size, OshReadMode mode, OshMapping *borrow,
                                OshError *err);
 
+/* The same, also giving in *offset where the values of a contiguous little-endian float32
+ * dataset lie in `image` (checked to lie inside it), else -1 (the guard's weight map,
+ * osh-weights-by-offset.h). */
+OshTensor *osh_h5_read_tensor_at (hid_t loc, const char *path, const char *name, const void *image,
+                                  size_t image_size, OshReadMode mode, OshMapping *borrow,
+                                  int64_t *offset, OshError *err);
+
 /* Announcements of work, for the HDF5 guard's deadline (osh-hdf5-guard.c): the readers call
  * osh_h5_progress (bytes) before each piece of work whose time grows with `bytes` (a dataset,
  * an archive entry). Nothing is called until a function is set; one per process. */

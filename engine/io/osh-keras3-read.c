@@ -13,6 +13,7 @@
 #include "osh-keras3-config-weights.h"
 #include "osh-limits.h"
 #include "osh-shapes.h"
+#include "osh-weights-by-offset.h"
 #include "osh-weights-later.h"
 #include "osh-write-names.h"
 
@@ -194,6 +195,10 @@ typedef struct
   OshReadMode mode;
   OshMapping *borrow;
   OshGraph *g;
+  /* The guard child's map of where each weight lies (NULL: not asked), and where the weights'
+   * bytes start in the archive (-1: an extracted copy, so no place can be told). */
+  OshWeightMap *map;
+  int64_t base;
   OshError *err;
 } K3Ctx;
 
@@ -256,6 +261,18 @@ free_children (char **v)
   free (v);
 }
 
+/* Notes where the weight bound next lies in the archive, for the guard's parent. */
+static bool
+record_place (K3Ctx *c, int layer, const char *wname, const OshShape *shape, int64_t at)
+{
+  int64_t numel = osh_shape_numel (shape);
+  if (numel != 0 && (at < 0 || c->base < 0))
+    c->map->incomplete = true;
+  if (osh_weight_map_add (c->map, layer, wname, shape, numel == 0 || at < 0 ? -1 : c->base + at))
+    return true;
+  return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory for the weight map", c->name);
+}
+
 /* vars/0, vars/1, ... in number order, then sub-objects (a wrapper's inner layer) by name. */
 static bool
 bind_group (K3Ctx *c, int layer, hid_t group, const char *path, int depth)
@@ -275,9 +292,11 @@ bind_group (K3Ctx *c, int layer, hid_t group, const char *path, int depth)
                 path);
       osh_keras3_var_name (i, wname, sizeof wname);
       /* The weight's path from the layer's group, for messages. */
-      OshTensor *t =
-          osh_h5_read_tensor (group, wname, where, c->data, c->size, c->mode, c->borrow, c->err);
-      ok = t && osh_layer_add_weight (c->g, layer, wname, t, true, c->err);
+      int64_t at = -1;
+      OshTensor *t = osh_h5_read_tensor_at (group, wname, where, c->data, c->size, c->mode,
+                                            c->borrow, &at, c->err);
+      ok = t && (!c->map || record_place (c, layer, wname, &t->shape, at))
+           && osh_layer_add_weight (c->g, layer, wname, t, true, c->err);
     }
   if (vars >= 0)
     H5Gclose (vars);
@@ -463,8 +482,22 @@ osh_keras3_read_structure (const char *name, const void *data, size_t size, OshE
 }
 
 OshGraph *
-osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
-                      OshMapping *borrow, OshError *err)
+osh_keras3_read_config (const char *name, const void *data, size_t size, size_t *weights_at,
+                        size_t *weights_len, OshError *err)
+{
+  zip_t *z = open_archive (name, data, size, err);
+  OshGraph *g = z ? config_graph (z, name, err) : NULL;
+  *weights_at = *weights_len = 0;
+  if (g && !stored_weights (z, data, size, weights_at, weights_len))
+    *weights_at = *weights_len = 0;
+  if (z)
+    zip_discard (z);
+  return g;
+}
+
+static OshGraph *
+read_archive (const char *name, const void *data, size_t size, OshReadMode mode, OshMapping *borrow,
+              OshWeightMap *map, OshError *err)
 {
   OshGraph *g = NULL;
   char *weights_copy = NULL;
@@ -494,7 +527,16 @@ osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMo
       goto fail;
     }
   /* Weights extracted into a copy cannot borrow from the archive's mapping. */
-  K3Ctx c = { f, inner, weights, weights_size, mode, weights_copy ? NULL : borrow, g, err };
+  K3Ctx c = { f,
+              inner,
+              weights,
+              weights_size,
+              mode,
+              weights_copy ? NULL : borrow,
+              g,
+              map,
+              weights_copy ? -1 : (int64_t) (weights - (const char *) data),
+              err };
   if (!bind_model (&c, -1, f, "", 0))
     goto fail;
   if (!osh_keras_check_all_weights (g, name, err))
@@ -508,4 +550,18 @@ out:
   free (weights_copy);
   zip_discard (z);
   return g;
+}
+
+OshGraph *
+osh_keras3_read_mode (const char *name, const void *data, size_t size, OshReadMode mode,
+                      OshMapping *borrow, OshError *err)
+{
+  return read_archive (name, data, size, mode, borrow, NULL, err);
+}
+
+OshGraph *
+osh_keras3_read_check_map (const char *name, const void *data, size_t size, OshWeightMap *map,
+                           OshError *err)
+{
+  return read_archive (name, data, size, OSH_READ_CHECK, NULL, map, err);
 }

@@ -19,6 +19,7 @@
 #include "osh-op.h"
 #include "osh-shapes.h"
 #include "osh-tfgraph.h"
+#include "osh-weights-by-offset.h"
 #include "osh-weights-later.h"
 
 static bool
@@ -195,16 +196,17 @@ verify_weights (void *data)
 
 /* The HDF5 guard's check, and for a whole .keras the archive's checksum at the same time: the
  * checksum reads every byte (touching the pages the weights will borrow) while the child walks
- * HDF5's structure, on another core. Then *mode tells the reader the checksum is done. */
+ * HDF5's structure, on another core. Then *mode tells the reader the checksum is done. `map`
+ * gets where the child found each weight, when it could tell. */
 static bool
 guard_and_verify (const char *path, OshFormat f, OshReadMode *mode, const void *data, size_t size,
-                  int fd, OshError *err)
+                  int fd, OshWeightMap *map, OshError *err)
 {
   pthread_t thread;
   Verify v = { path, data, size, { 0 }, false };
   bool parallel = f == OSH_FORMAT_KERAS3 && *mode == OSH_READ_ALL && osh_hdf5_guard_enabled ()
                   && pthread_create (&thread, NULL, verify_weights, &v) == 0;
-  bool ok = osh_hdf5_guard_check_mode (path, f, *mode, data, size, fd, err);
+  bool ok = osh_hdf5_guard_check_map (path, f, *mode, data, size, fd, map, err);
   if (!parallel)
     return ok;
   pthread_join (thread, NULL);
@@ -235,8 +237,24 @@ load (const char *path, const void *data, size_t size, int fd, OshMapping *borro
     g = osh_keras3_read_structure (path, data, size, err);
   /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
   OshReadMode read_mode = mode;
-  if (!g && !guard_and_verify (path, f, &read_mode, data, size, fd, err))
+  OshWeightMap map = { 0 };
+  bool checked = g || guard_and_verify (path, f, &read_mode, data, size, fd, &map, err);
+  /* The child told where every weight lies: taken from the bytes, with no HDF5 call. Clear
+   * error and no graph: the map does not fit, HDF5 reads the file as before. */
+  OshError by_offset = { 0 };
+  if (!g && checked && !map.incomplete && f == OSH_FORMAT_KERAS3)
+    g = osh_keras3_read_by_offsets (path, data, size, &map, read_mode, borrow, &by_offset);
+  else if (!g && checked && !map.incomplete && f == OSH_FORMAT_H5)
+    g = osh_h5_read_by_offsets (path, data, size, &map, borrow, &by_offset);
+  osh_weight_map_clear (&map);
+  if (!checked)
     return NULL;
+  if (!g && by_offset.code != OSH_OK)
+    {
+      if (err)
+        *err = by_offset;
+      return NULL;
+    }
   if (!g)
     switch (f)
       {
