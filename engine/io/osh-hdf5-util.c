@@ -1,6 +1,8 @@
 /* HDF5 helpers: file images, string attributes in both encodings, float32 datasets. */
 #include "osh-hdf5-util.h"
 
+#include "osh-hdf5-lazy.h"
+
 #include <hdf5_hl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +59,11 @@ hid_t
 osh_h5_open_image (const char *name, const void *data, size_t size, OshError *err)
 {
   static const unsigned char magic[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  if (!osh_hdf5_load (err))
+    {
+      osh_error_prefix (err, "%s: ", name);
+      return H5I_INVALID_HID;
+    }
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
   if (size < 8 || memcmp (data, magic, 8) != 0)
     {

@@ -150,11 +150,14 @@ missing_library_in_child (void)
   g_assert_cmpint (err.code, ==, OSH_ERR_UNSUPPORTED);
   assert_names_missing_library (err.message);
 
-  /* The reader: HDF5's error stack carries the reason into the reader's message. */
+  /* The reader: the file, the library and why, not a damaged file. */
   memset (&err, 0, sizeof err);
   char *h5 = osh_test_fixture ("edit/fixtures/seed/model.h5");
   g_assert_null (osh_model_load (h5, &err));
   assert_names_missing_library (err.message);
+  g_assert_cmpint (err.code, ==, OSH_ERR_UNSUPPORTED);
+  g_assert_true (g_str_has_prefix (err.message, h5));
+  g_assert_null (strstr (err.message, "damaged"));
 
   /* The writer: a TF.js model (read without HDF5) saved as .h5. */
   memset (&err, 0, sizeof err);
