@@ -1,14 +1,13 @@
 /* HDF5 helpers: file images, string attributes in both encodings, float32 datasets. */
 #include "osh-hdf5-util.h"
 
-#include "osh-hdf5-lazy.h"
-
 #include <hdf5_hl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-hdf5-lazy.h"
 #include "osh-limits.h"
 #include "osh-weights-by-offset.h"
 
