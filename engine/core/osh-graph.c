@@ -121,8 +121,9 @@ osh_graph_copy_header (OshGraph *c, const OshGraph *g)
   c->meta = json_deep_copy (g->meta);
 }
 
-OshGraph *
-osh_graph_copy (const OshGraph *g, OshError *err)
+/* osh_graph_copy, or with `values` false osh_graph_copy_structure. */
+static OshGraph *
+copy_graph (const OshGraph *g, bool values, OshError *err)
 {
   OshGraph *c = osh_graph_new ();
   if (!c)
@@ -142,7 +143,8 @@ osh_graph_copy (const OshGraph *g, OshError *err)
       cl->is_model = l->is_model;
       for (int w = 0; w < l->n_weights; w++)
         {
-          OshTensor *v = osh_tensor_copy (l->weights[w].value, err);
+          const OshTensor *from = l->weights[w].value;
+          OshTensor *v = values ? osh_tensor_copy (from, err) : osh_tensor_shape_only (from, err);
           if (!v
               || !osh_layer_add_weight (c, i, l->weights[w].name, v, l->weights[w].trainable, err))
             goto fail;
@@ -173,6 +175,18 @@ osh_graph_copy (const OshGraph *g, OshError *err)
 fail:
   osh_graph_free (c);
   return NULL;
+}
+
+OshGraph *
+osh_graph_copy (const OshGraph *g, OshError *err)
+{
+  return copy_graph (g, true, err);
+}
+
+OshGraph *
+osh_graph_copy_structure (const OshGraph *g, OshError *err)
+{
+  return copy_graph (g, false, err);
 }
 
 int

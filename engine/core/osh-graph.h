@@ -163,6 +163,10 @@ typedef struct
 OshGraph *osh_graph_new (void);
 void osh_graph_free (OshGraph *g);
 OshGraph *osh_graph_copy (const OshGraph *g, OshError *err); /* deep copy, weights included */
+/* A deep copy whose weights are shapes without values (data NULL, as osh_model_load_graph reads
+ * them): enough to infer shapes, count parameters and check an edit (the window's head
+ * preview), without copying the values (B7: 254 MiB); not to be run or saved. */
+OshGraph *osh_graph_copy_structure (const OshGraph *g, OshError *err);
 /* dst (new, empty) takes src's name, class, format, source path, layout, dialect and meta:
  * every copy of a graph, whole or rebuilt, starts here. */
 void osh_graph_copy_header (OshGraph *dst, const OshGraph *src);

@@ -202,18 +202,22 @@ osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err)
 }
 
 OshTensor *
+osh_tensor_shape_only (const OshTensor *t, OshError *err)
+{
+  OshTensor *c = calloc (1, sizeof *c);
+  if (!c)
+    osh_fail (err, OSH_ERR_NOMEM, "out of memory");
+  else
+    c->shape = t->shape;
+  return c;
+}
+
+OshTensor *
 osh_tensor_copy (const OshTensor *t, OshError *err)
 {
+  /* An empty weight, or one read for its shape only (osh_model_load_graph). */
   if (!t->data)
-    {
-      /* An empty weight, or one read for its shape only (osh_model_load_graph). */
-      OshTensor *c = calloc (1, sizeof *c);
-      if (!c)
-        osh_fail (err, OSH_ERR_NOMEM, "out of memory");
-      else
-        c->shape = t->shape;
-      return c;
-    }
+    return osh_tensor_shape_only (t, err);
   OshTensor *c = osh_tensor_new (&t->shape, err);
   if (c)
     memcpy (c->data, t->data, (size_t) osh_tensor_numel (t) * sizeof (float));

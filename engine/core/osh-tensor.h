@@ -73,6 +73,8 @@ OshTensor *osh_tensor_new (const OshShape *s, OshError *err);
 OshTensor *osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err);
 /* Always an owned copy. */
 OshTensor *osh_tensor_copy (const OshTensor *t, OshError *err);
+/* A tensor of t's shape without values (data NULL), as a weight read for its shape only. */
+OshTensor *osh_tensor_shape_only (const OshTensor *t, OshError *err);
 void osh_tensor_free (OshTensor *t);
 /* osh_tensor_free for values nothing will read again, by any tensor: when they are borrowed
  * from a mapping with a backing (osh_mapping_set_backing), the whole pages they cover are given

@@ -117,6 +117,58 @@ test_second_head_keeps_the_first_trainable (void)
   osh_graph_free (b), osh_graph_free (a), osh_graph_free (g);
 }
 
+/* The window's preview attaches to a copy without weight values: the same layers, shapes and
+ * parameter counts as the real attach, in both modes, and no value is copied. */
+static void
+test_preview_on_structure (void)
+{
+  OshError err = { 0 };
+  OshGraph *g = eg_seed (NULL, NULL);
+  OshGraph *s = osh_graph_copy_structure (g, &err);
+  g_assert_nonnull (s);
+  g_assert_cmpint (s->n_layers, ==, g->n_layers);
+  g_assert_cmpint (osh_graph_total_params (s, NULL), ==, osh_graph_total_params (g, NULL));
+  for (int i = 0; i < s->n_layers; i++)
+    for (int w = 0; w < s->layers[i].n_weights; w++)
+      {
+        g_assert_null (s->layers[i].weights[w].value->data);
+        g_assert_true (osh_shape_equal (&s->layers[i].weights[w].value->shape,
+                                        &g->layers[i].weights[w].value->shape));
+      }
+  const char *heads[] = { "seg", "classifier:3",
+                          "conv2d(filters=8,kernel_size=3),batchnorm,relu,dense(units=2)" };
+  for (int mode = OSH_ATTACH_CONNECTED; mode <= OSH_ATTACH_KERAS; mode++)
+    for (size_t h = 0; h < G_N_ELEMENTS (heads); h++)
+      {
+        char *names[OSH_HEAD_MAX_STEPS], *preview_names[OSH_HEAD_MAX_STEPS];
+        OshHeadSpec spec = parse (heads[h]);
+        OshGraph *full = attach (g, "efficientnet/block5a_expand_conv", heads[h], mode, names);
+        OshGraph *preview =
+            attach (s, "efficientnet/block5a_expand_conv", heads[h], mode, preview_names);
+        g_assert_cmpint (preview->n_layers, ==, full->n_layers);
+        g_assert_cmpint (preview->n_outputs, ==, full->n_outputs);
+        int64_t trainable_full = 0, trainable_preview = 0;
+        g_assert_cmpint (osh_graph_total_params (preview, &trainable_preview), ==,
+                         osh_graph_total_params (full, &trainable_full));
+        g_assert_cmpint (trainable_preview, ==, trainable_full);
+        for (int i = 0; i < spec.n_steps; i++)
+          {
+            g_assert_cmpstr (preview_names[i], ==, names[i]);
+            int lf = osh_graph_find_layer (full, -1, names[i]);
+            int lp = osh_graph_find_layer (preview, -1, names[i]);
+            g_assert_true (osh_shape_equal (
+                &full->nodes[osh_graph_layer_first_node (full, lf)].shapes[0],
+                &preview->nodes[osh_graph_layer_first_node (preview, lp)].shapes[0]));
+            free (names[i]);
+            free (preview_names[i]);
+          }
+        osh_graph_free (full);
+        osh_graph_free (preview);
+      }
+  osh_graph_free (s);
+  osh_graph_free (g);
+}
+
 static void
 test_attach_connected (void)
 {
@@ -347,6 +399,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/edit/heads/parse", test_parse);
   g_test_add_func ("/edit/heads/attach-connected", test_attach_connected);
+  g_test_add_func ("/edit/heads/preview-on-structure", test_preview_on_structure);
   g_test_add_func ("/edit/heads/second-head-keeps-the-first-trainable",
                    test_second_head_keeps_the_first_trainable);
   g_test_add_func ("/edit/heads/attach-keras-mode", test_attach_keras_mode);

@@ -1,6 +1,8 @@
 /* offshoot-head-panel.c — the head editor: template controls write the spec text, the spec
  * is checked by attaching it to the model (the engine checks shapes before building), and
- * the check lists every new layer with its output shape. */
+ * the check lists every new layer with its output shape. The check attaches to a copy of the
+ * model without weight values (osh_graph_copy_structure), made once per graph: a copy with
+ * them was B7's 254 MiB on every keystroke and selection. */
 #include "offshoot-head-panel.h"
 
 #include <stdlib.h>
@@ -27,6 +29,8 @@ struct _OffshootHeadPanel
   GtkButton *apply_button;
 
   OshGraphHandle *graph;
+  OshGraphHandle *structure_of; /* the graph `structure` is a copy of (a reference held) */
+  OshGraph *structure;          /* its copy without weight values, for the checks */
   int layer;
   gboolean writing; /* the controls are writing the spec */
   guint check_id;
@@ -50,9 +54,25 @@ free_names (char **names, int n)
     free (names[i]);
 }
 
-/* Parses and attaches; on success returns the edited graph and fills names[]. */
+/* The graph without weight values a check attaches to; NULL with err when out of memory. */
+static const OshGraph *
+structure (OffshootHeadPanel *self, OshError *err)
+{
+  if (self->structure_of != self->graph)
+    {
+      osh_graph_free (self->structure);
+      osh_graph_handle_unref (self->structure_of);
+      self->structure = osh_graph_copy_structure (self->graph->graph, err);
+      self->structure_of = self->structure ? osh_graph_handle_ref (self->graph) : NULL;
+    }
+  return self->structure;
+}
+
+/* Parses and attaches, to the model itself or (`preview`) to its structure; on success returns
+ * the edited graph and fills names[]. */
 static OshGraph *
-attach (OffshootHeadPanel *self, OshHeadSpec *spec, char **names, char **path_out, OshError *err)
+attach (OffshootHeadPanel *self, gboolean preview, OshHeadSpec *spec, char **names, char **path_out,
+        OshError *err)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->spec_entry));
   if (!self->graph || self->layer < 0)
@@ -62,10 +82,13 @@ attach (OffshootHeadPanel *self, OshHeadSpec *spec, char **names, char **path_ou
     }
   if (!osh_head_parse (text, spec, err))
     return NULL;
-  g_autofree char *path = osh_graph_layer_path (self->graph->graph, self->layer);
+  const OshGraph *on = preview ? structure (self, err) : self->graph->graph;
+  if (!on)
+    return NULL;
+  g_autofree char *path = osh_graph_layer_path (on, self->layer);
   OshAttachMode mode =
       gtk_check_button_get_active (self->keras_check) ? OSH_ATTACH_KERAS : OSH_ATTACH_CONNECTED;
-  OshGraph *edited = osh_head_attach (self->graph->graph, path, spec, mode, names, err);
+  OshGraph *edited = osh_head_attach (on, path, spec, mode, names, err);
   if (edited && path_out)
     *path_out = g_steal_pointer (&path);
   return edited;
@@ -79,7 +102,7 @@ run_check (gpointer data)
   OshHeadSpec spec;
   char *names[OSH_HEAD_MAX_STEPS] = { 0 };
   OshError err = { 0 };
-  OshGraph *edited = attach (self, &spec, names, NULL, &err);
+  OshGraph *edited = attach (self, TRUE, &spec, names, NULL, &err);
   g_autoptr (GString) s = g_string_new (NULL);
   self->ok = edited != NULL;
   if (edited)
@@ -222,7 +245,7 @@ offshoot_head_panel_apply (OffshootHeadPanel *self)
   char *names[OSH_HEAD_MAX_STEPS] = { 0 };
   OshError err = { 0 };
   g_autofree char *path = NULL;
-  OshGraph *edited = attach (self, &spec, names, &path, &err);
+  OshGraph *edited = attach (self, FALSE, &spec, names, &path, &err);
   if (!edited)
     {
       gtk_label_set_text (self->check_label, err.message);
@@ -255,6 +278,8 @@ offshoot_head_panel_finalize (GObject *object)
 {
   OffshootHeadPanel *self = OFFSHOOT_HEAD_PANEL (object);
   osh_graph_handle_unref (self->graph);
+  osh_graph_handle_unref (self->structure_of);
+  osh_graph_free (self->structure);
   g_free (self->check_text);
   G_OBJECT_CLASS (offshoot_head_panel_parent_class)->finalize (object);
 }
