@@ -6,7 +6,8 @@
  *
  * The grammar and the outcomes follow jansson 2.14 with JSON_DECODE_ANY | JSON_ALLOW_NUL, so
  * every reader behaves as before (see osh-json.h); where jansson's choice is not the RFC's
- * obvious one, the comment says so. */
+ * obvious one, the comment says so. About 700 lines in one file on purpose: the grammar, the
+ * UTF-8 rules, numbers as strtod reads them and the scalar cache are one parser. */
 #define _GNU_SOURCE
 #include "osh-json.h"
 
@@ -22,7 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert (sizeof (json_int_t) == sizeof (long long), "integers are read with long long's range");
+_Static_assert(sizeof (json_int_t) == sizeof (long long),
+               "integers are read with long long's range");
 
 typedef struct
 {
@@ -53,9 +55,11 @@ enum
 
 /* Bytes that end the fast scan of a string: the quote, the backslash, control characters
  * (rejected) and the first byte of a multi-byte UTF-8 sequence (checked). */
+/* clang-format off */
 static const unsigned char string_stop[256] = {
   [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
 };
+/* clang-format on */
 
 /* Whether any of the 8 bytes in `v` stops the scan (a word-at-a-time test: a byte b is zero
  * exactly when (b - 1) & ~b has its top bit set, the borrow aside, which can only flag a byte
@@ -65,8 +69,8 @@ word_has_stop (uint64_t v)
 {
   const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
   uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\'), control = v & (ones * 0xe0);
-  uint64_t zero = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)
-                  | ((control - ones) & ~control);
+  uint64_t zero =
+      ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((control - ones) & ~control);
   return ((zero | v) & highs) != 0;
 }
 
@@ -126,7 +130,7 @@ remember (Parser *ps, uint64_t hash, const char *text, size_t len, json_t *v)
   size_t i = hash & (ps->interned_cap - 1);
   while (ps->interned[i].value)
     i = (i + 1) & (ps->interned_cap - 1);
-  ps->interned[i] = (Interned) { hash, text, len, json_incref (v) };
+  ps->interned[i] = (Interned){ hash, text, len, json_incref (v) };
   ps->interned_count++;
 }
 
@@ -146,6 +150,9 @@ fail_at (Parser *ps, const unsigned char *at, const char *format, ...)
   ps->failed = true;
   if (!ps->e)
     return;
+  /* At the end of the input there is no byte to name: the last one is named, as jansson does. */
+  if (at >= ps->end && ps->end > ps->start)
+    at = ps->end - 1;
   ps->e->position = (size_t) (at - ps->start);
   va_list args;
   va_start (args, format);
@@ -287,7 +294,7 @@ scan_string (Parser *ps, const char **out, size_t *len)
       while (p < end && !string_stop[*p])
         p++;
       if (p == end)
-        return fail_at (ps, ps->p, "unterminated string"), false;
+        return fail_at (ps, p, "unterminated string"), false;
       if (*p == '"')
         break;
       if (*p >= 0x80)
@@ -321,8 +328,7 @@ scan_string (Parser *ps, const char **out, size_t *len)
             return false;
           run = ++p;
           continue;
-        default:
-          return fail_at (ps, escape, "invalid escape"), false;
+        default: return fail_at (ps, escape, "invalid escape"), false;
         }
       if (!append (ps, &used, &c, 1))
         return fail_at (ps, p, "out of memory"), false;

@@ -18,7 +18,8 @@
  * (json_string_set, json_integer_set, json_real_set): put a new value in its place instead.
  *
  * Errors: line and column are 1-based; the column counts bytes (not characters, unlike
- * jansson) from the start of the line to the offending byte.
+ * jansson) from the start of the line to the offending byte; an error at the end of the input
+ * (a truncated document) names the last byte.
  */
 #pragma once
 

@@ -27,11 +27,11 @@ disagreement (const char *text, size_t size, const char *label)
   json_t *got = osh_json_parse (text, size, &oe);
   char *why = NULL;
   if (!want != !got)
-    why = want ? g_strdup_printf ("%s: jansson accepts, osh_json_parse rejects (line %d, column "
-                                  "%d: %s)",
-                                  label, oe.line, oe.column, oe.text)
-               : g_strdup_printf ("%s: jansson rejects (%s), osh_json_parse accepts", label,
-                                  je.text);
+    why =
+        want ? g_strdup_printf ("%s: jansson accepts, osh_json_parse rejects (line %d, column "
+                                "%d: %s)",
+                                label, oe.line, oe.column, oe.text)
+             : g_strdup_printf ("%s: jansson rejects (%s), osh_json_parse accepts", label, je.text);
   else if (want)
     {
       char *a = json_dumps (want, DUMP_FLAGS), *b = json_dumps (got, DUMP_FLAGS);
@@ -200,6 +200,8 @@ test_keras_configs (void)
 
 /* --- hand-written edge cases ---------------------------------------------------------------- */
 
+/* One rule's cases to a line, not one case to a line. */
+/* clang-format off */
 static const char *const edge_cases[] = {
   /* documents and whitespace */
   "", " ", "\n", "{}", "[]", " [ ] ", "\t{\r\n}\n", "\f[]", "\v[]", "[]\f", "[] x", "[][]",
@@ -256,6 +258,7 @@ static const char *const edge_cases[] = {
   "\"\xf4\x90\x80\x80\"", "\"\xf5\x80\x80\x80\"", "\"\xf8\x88\x80\x80\x80\"", "\"\xfe\"", "\"\xff\"",
   "\"\xf0\x9f\x98\"", "\"\xf0\x9f\"", "{\"\xc3\xa9\":\"\xe2\x82\xac\"}", "{\"\xff\":1}",
 };
+/* clang-format on */
 
 static void
 test_edge_cases (void)
@@ -306,9 +309,8 @@ test_utf8_exhaustive (void)
 static void
 test_unicode_escapes (void)
 {
-  const unsigned codes[] = { 0x0000, 0x0001, 0x001f, 0x007f, 0x0080, 0x07ff, 0x0800, 0xd7ff,
-                             0xd800, 0xd801, 0xdbff, 0xdc00, 0xdc01, 0xdfff, 0xe000, 0xfffd,
-                             0xffff };
+  const unsigned codes[] = { 0x0000, 0x0001, 0x001f, 0x007f, 0x0080, 0x07ff, 0x0800, 0xd7ff, 0xd800,
+                             0xd801, 0xdbff, 0xdc00, 0xdc01, 0xdfff, 0xe000, 0xfffd, 0xffff };
   for (size_t a = 0; a < G_N_ELEMENTS (codes); a++)
     {
       g_autofree char *one = g_strdup_printf ("[\"x\\u%04x\"]", codes[a]);
@@ -370,6 +372,11 @@ test_error_place (void)
   g_assert_cmpint (e.line, ==, 1);
   g_assert_cmpint (e.column, ==, 11);
   g_assert_cmpstr (e.text, ==, "invalid UTF-8 in a string");
+  text = "{\"a\": [1,\n \"bc";
+  g_assert_null (osh_json_parse (text, strlen (text), &e));
+  g_assert_cmpint (e.line, ==, 2);
+  g_assert_cmpint (e.column, ==, 4); /* a truncated document: its last byte */
+  g_assert_cmpstr (e.text, ==, "unterminated string");
 }
 
 /* --- seeded random mutations of real documents ---------------------------------------------- */
@@ -386,7 +393,8 @@ test_mutations (void)
   collect (tfgraph, false, paths);
   g_assert_cmpint (paths->len, >, 3);
   /* Bytes that matter to the grammar, to make mutations reach every rule. */
-  static const char interesting[] = "\"\\{}[],:0123456789-+.eEtfnu \t\n\x80\xbf\xc3\xe2\xed\xf0\xf4\xff";
+  static const char interesting[] =
+      "\"\\{}[],:0123456789-+.eEtfnu \t\n\x80\xbf\xc3\xe2\xed\xf0\xf4\xff";
   GRand *rng = g_rand_new_with_seed (20261206);
   int iterations = g_test_slow () ? 200000 : 4000, accepted = 0;
   for (int i = 0; i < iterations; i++)
@@ -403,9 +411,10 @@ test_mutations (void)
       for (int k = 0; k < edits && b->len > 0; k++)
         {
           guint at = (guint) g_rand_int_range (rng, 0, (gint32) b->len);
-          guint8 byte = g_rand_boolean (rng)
-                            ? (guint8) interesting[g_rand_int_range (rng, 0, sizeof interesting - 1)]
-                            : (guint8) g_rand_int_range (rng, 0, 256);
+          guint8 byte =
+              g_rand_boolean (rng)
+                  ? (guint8) interesting[g_rand_int_range (rng, 0, sizeof interesting - 1)]
+                  : (guint8) g_rand_int_range (rng, 0, 256);
           switch (g_rand_int_range (rng, 0, 4))
             {
             case 0: b->data[at] = byte; break;
