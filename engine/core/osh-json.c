@@ -674,6 +674,11 @@ parse_value (Parser *ps)
     case '0' ... '9': v = number (ps); break;
     default: fail_at (ps, ps->p, "invalid token"); break;
     }
+  /* jansson quirk kept: it reads the byte after a number or a literal and puts it back, and a
+   * NUL byte put back is lost, so one NUL right after one is skipped ("[1\0]" is [1]). */
+  if (v && !json_is_string (v) && !json_is_object (v) && !json_is_array (v) && ps->p < ps->end
+      && *ps->p == 0)
+    ps->p++;
   ps->depth--;
   return v;
 }
