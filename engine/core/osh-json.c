@@ -203,6 +203,8 @@ utf8_sequence (const unsigned char *p, const unsigned char *end)
 static bool
 append (Parser *ps, size_t *used, const void *bytes, size_t n)
 {
+  if (n == 0)
+    return true; /* nothing to copy, and ps->buf may not exist yet */
   if (*used + n > ps->cap)
     {
       size_t cap = ps->cap ? ps->cap : 256;
