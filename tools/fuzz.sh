@@ -3,7 +3,7 @@
 # gathered from ../shared/corpus and the committed fixtures; saves what it finds as regressions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: tools/fuzz.sh h5|keras3|tfjs|tfgraph|onnx|npy|image [seconds]}
+target=${1:?usage: tools/fuzz.sh h5|keras3|tfjs|tfgraph|onnx|npy|image|json [seconds]}
 seconds=${2:-300}
 build=build-fuzz
 if [[ ! -f $build/build.ninja ]]; then
@@ -18,6 +18,7 @@ case $target in
   h5) pattern='*.h5 *.hdf5' ;;
   keras3) pattern='*.keras' ;;
   tfjs | tfgraph) pattern='model.json *.json' ;;
+  json) pattern='*.json' ;; # differential against jansson (tests/fuzz/fuzz-json.c)
   onnx) pattern='*.onnx' ;;
   npy) pattern='*.npy' ;;
   image) pattern='*.png *.jpg *.jpeg' ;;

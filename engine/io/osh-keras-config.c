@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "osh-json.h"
 #include "osh-limits.h"
 #include "osh-op.h" /* each op's rule for its weights */
 
@@ -1043,8 +1044,10 @@ osh_keras_parse_json (const char *text, size_t size, const char *name, const cha
                 (long long) OSH_MAX_JSON_BYTES);
       return NULL;
     }
-  json_error_t je;
-  json_t *v = json_loadb (text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+  /* osh_json_parse accepts what json_loadb (JSON_DECODE_ANY | JSON_ALLOW_NUL) accepts, ~4x
+   * faster (osh-json.h); the column it names counts bytes. */
+  OshJsonError je;
+  json_t *v = osh_json_parse (text, size, &je);
   if (!v)
     {
       osh_fail (err, OSH_ERR_FORMAT, "%s: %s is not valid JSON (line %d, column %d: %s)", name,
