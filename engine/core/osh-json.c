@@ -519,6 +519,27 @@ number (Parser *ps)
 
 static json_t *parse_value (Parser *ps);
 
+/* After an array item or an object member: a ',' (1: another one follows) or `close` (0: the
+ * container ends); -1 with the error set on anything else. */
+static int
+next_member (Parser *ps, unsigned char close, const char *expected)
+{
+  skip_whitespace (ps);
+  if (ps->p < ps->end && *ps->p == ',')
+    {
+      ps->p++;
+      skip_whitespace (ps);
+      return 1;
+    }
+  if (ps->p < ps->end && *ps->p == close)
+    {
+      ps->p++;
+      return 0;
+    }
+  fail_at (ps, ps->p, "%s", expected);
+  return -1;
+}
+
 static json_t *
 parse_array (Parser *ps)
 {
@@ -537,19 +558,11 @@ parse_array (Parser *ps)
       json_t *item = parse_value (ps);
       if (!item || json_array_append_new (array, item))
         break;
-      skip_whitespace (ps);
-      if (ps->p < ps->end && *ps->p == ',')
-        {
-          ps->p++;
-          skip_whitespace (ps);
-          continue;
-        }
-      if (ps->p < ps->end && *ps->p == ']')
-        {
-          ps->p++;
-          return array;
-        }
-      fail_at (ps, ps->p, "',' or ']' expected");
+      int more = next_member (ps, ']', "',' or ']' expected");
+      if (more > 0)
+        continue;
+      if (more == 0)
+        return array;
       break;
     }
   fail_at (ps, ps->p, "out of memory"); /* only when nothing failed before */
@@ -611,19 +624,11 @@ parse_object (Parser *ps)
       free (own_key);
       if (set)
         break;
-      skip_whitespace (ps);
-      if (ps->p < ps->end && *ps->p == ',')
-        {
-          ps->p++;
-          skip_whitespace (ps);
-          continue;
-        }
-      if (ps->p < ps->end && *ps->p == '}')
-        {
-          ps->p++;
-          return object;
-        }
-      fail_at (ps, ps->p, "',' or '}' expected");
+      int more = next_member (ps, '}', "',' or '}' expected");
+      if (more > 0)
+        continue;
+      if (more == 0)
+        return object;
       break;
     }
   fail_at (ps, ps->p, "out of memory");
