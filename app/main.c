@@ -17,13 +17,16 @@
 static void
 pick_blas_core (int argc, char **argv)
 {
-  /* Reading and drawing a graph, or printing help, never calls OpenBLAS: starting the program
-   * a second time would double their start-up (dynamic linking). */
+  /* Reading and drawing a graph, or printing help, never calls OpenBLAS, so never loads it:
+   * asking its core name would, and starting the program again would double their start-up. */
   static const char *const no_blas[] = { "inspect", "render", "--version", "--help", "-h", "help" };
   for (size_t i = 0; argc > 1 && i < sizeof no_blas / sizeof no_blas[0]; i++)
     if (strcmp (argv[1], no_blas[i]) == 0)
       return;
   const char *core = osh_exec_blas_core_hint ();
+  /* That loaded OpenBLAS (osh-blas-lazy.h), which starts helper threads that spin on the other
+   * cores for a while; runs ask for them again when they want several threads (osh-exec.h). */
+  osh_exec_blas_quiet ();
   const char *preload = getenv ("LD_PRELOAD");
   if (!core || (preload && strstr (preload, "vgpreload")))
     return;
@@ -40,9 +43,6 @@ pick_blas_core (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  /* OpenBLAS started its helper threads when it loaded, and they spin on the other cores for a
-   * while; runs ask for them again when they want several threads (osh-exec.h). */
-  osh_exec_blas_quiet ();
   /* Untrusted HDF5 is read first by a child (osh-hdf5-guard.h): normally the small helper
    * beside this program; without it, a copy of this program, which then serves that request
    * and nothing else. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "osh-blas-lazy.h"
 #include "osh-op.h"
 #include "osh-plan-internal.h"
 #include "osh-shapes.h"
@@ -162,6 +163,9 @@ read_only_to_convert (const OshPlan *p, int v)
 OshPlan *
 osh_plan_new (const OshGraph *g_in, const OshExecOptions *opt_in, OshError *err)
 {
+  /* The kernels call OpenBLAS, loaded on first use: a missing library is said here, once. */
+  if (!osh_blas_load (err))
+    return NULL;
   OshExecOptions opt = opt_in ? *opt_in : osh_exec_options_default ();
   OshPlan *p = osh_plan_schedule (g_in, &opt, false, err);
   if (!p)
