@@ -93,8 +93,8 @@ cblas_sgemm (const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
 
 void
 cblas_sgemv (const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE trans, const blasint m,
-             const blasint n, const float alpha, const float *a, const blasint lda,
-             const float *x, const blasint incx, const float beta, float *y, const blasint incy)
+             const blasint n, const float alpha, const float *a, const blasint lda, const float *x,
+             const blasint incx, const float beta, float *y, const blasint incy)
 {
   if (ready ())
     real.cblas_sgemv (order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
