@@ -39,10 +39,7 @@ add_weight (H5Ctx *c, int layer, const char *group, const char *wname)
   free (path);
   if (!t)
     return false;
-  int64_t numel = osh_shape_numel (&t->shape);
-  if (c->map && numel != 0 && at < 0)
-    c->map->incomplete = true;
-  if (c->map && !osh_weight_map_add (c->map, layer, wname, &t->shape, numel == 0 ? -1 : at))
+  if (c->map && !osh_weight_map_add (c->map, layer, wname, &t->shape, at))
     {
       osh_tensor_free (t);
       return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory for the weight map", c->name);

@@ -265,10 +265,7 @@ free_children (char **v)
 static bool
 record_place (K3Ctx *c, int layer, const char *wname, const OshShape *shape, int64_t at)
 {
-  int64_t numel = osh_shape_numel (shape);
-  if (numel != 0 && (at < 0 || c->base < 0))
-    c->map->incomplete = true;
-  if (osh_weight_map_add (c->map, layer, wname, shape, numel == 0 || at < 0 ? -1 : c->base + at))
+  if (osh_weight_map_add (c->map, layer, wname, shape, at < 0 || c->base < 0 ? -1 : c->base + at))
     return true;
   return osh_fail (c->err, OSH_ERR_NOMEM, "%s: out of memory for the weight map", c->name);
 }

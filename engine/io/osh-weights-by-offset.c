@@ -29,12 +29,16 @@ osh_weight_map_add (OshWeightMap *map, int layer, const char *name, const OshSha
       map->places = grown;
       map->capacity = capacity;
     }
+  /* A weight with values but no place: the parent reads the file with HDF5 instead. */
+  int64_t numel = osh_shape_numel (shape);
+  if (numel != 0 && offset < 0)
+    map->incomplete = true;
   OshWeightPlace *p = &map->places[map->n++];
   memset (p, 0, sizeof *p);
   p->layer = layer;
   memcpy (p->name, name, len + 1);
   p->shape = *shape;
-  p->offset = offset;
+  p->offset = numel == 0 ? -1 : offset;
   return true;
 }
 

@@ -59,10 +59,12 @@ typedef struct OshWeightMap
   /* A .h5's model_config, keras_version and backend attributes (malloc'd; NULL when absent,
    * and always for a .keras). */
   char *config, *version, *backend;
-  /* Set by the reader when a place cannot be told (a weight bound from an extracted copy). */
+  /* Set when some weight's place cannot be told (a weight bound from an extracted copy). */
   bool incomplete;
 } OshWeightMap;
 
+/* The next weight the reader bound, at `offset` in the archive (-1: not known, which leaves the
+ * map incomplete unless the weight is empty); false only when out of memory. */
 bool osh_weight_map_add (OshWeightMap *map, int layer, const char *name, const OshShape *shape,
                          int64_t offset);
 void osh_weight_map_clear (OshWeightMap *map);
