@@ -142,6 +142,11 @@ static const char *const keras1_keys[][2] = {
 static const char *
 normalise_keras1 (Ctx *c, const char *cls, json_t *cfg)
 {
+  /* Keras 3's InputLayer says batch_shape where Keras 2 says batch_input_shape. */
+  if (strcmp (cls, "InputLayer") == 0)
+    rename_key (cfg, "batch_shape", "batch_input_shape");
+  if (c->keras3) /* writes none of Keras 1's names (and its own layers may use them) */
+    return cls;
   const char *renamed = NULL;
   for (size_t i = 0; i < sizeof keras1_classes / sizeof keras1_classes[0]; i++)
     if (strcmp (cls, keras1_classes[i][0]) == 0)
@@ -194,13 +199,42 @@ normalise_keras1 (Ctx *c, const char *cls, json_t *cfg)
                              json_string (first ? "channels_first" : "channels_last"));
       json_object_del (cfg, "dim_ordering");
     }
-  /* Keras 3's InputLayer says batch_shape where Keras 2 says batch_input_shape. */
-  if (strcmp (cls, "InputLayer") == 0)
-    rename_key (cfg, "batch_shape", "batch_input_shape");
   return renamed ? renamed : cls;
 }
 
 /* ---- calls and references ---- */
+
+/* "layer 'NAME'", or "layer 'NAME' call K" (call >= 0): the place an error names. Written for
+ * every call of every layer, so without snprintf; cut to fit `size`. */
+static void
+describe_call (char *where, size_t size, const char *layer, long call)
+{
+  char tail[32] = "'";
+  if (call >= 0)
+    {
+      char digits[24];
+      int k = 0;
+      do
+        digits[k++] = (char) ('0' + call % 10);
+      while ((call /= 10) > 0);
+      char *t = tail + strlen (tail);
+      t = stpcpy (t, " call ");
+      while (k > 0)
+        *t++ = digits[--k];
+      *t = '\0';
+    }
+  size_t name = strlen (layer), head = sizeof "layer '" - 1, rest = strlen (tail);
+  if (size <= head + rest)
+    {
+      *where = '\0';
+      return;
+    }
+  if (name > size - 1 - head - rest)
+    name = size - 1 - head - rest;
+  memcpy (where, "layer '", head);
+  memcpy (where + head, layer, name);
+  memcpy (where + head + name, tail, rest + 1);
+}
 
 static bool
 parse_ref (Ctx *c, const json_t *r, CallRef *out, const char *where)
@@ -666,7 +700,7 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
         }
       size_t k;
       json_t *v;
-      snprintf (where, sizeof where, "layer '%s'", c->g->layers[index[i]].name);
+      describe_call (where, sizeof where, c->g->layers[index[i]].name, -1);
       json_array_foreach (inbound, k, v)
         {
           if (!parse_call (c, v, &call, where))
@@ -711,8 +745,7 @@ build_functional (Ctx *c, int owner, const json_t *cfg, int depth)
           const json_t *inbound = json_object_get (json_array_get (layers, i), "inbound_nodes");
           while (next[i] < json_array_size (inbound))
             {
-              snprintf (where, sizeof where, "layer '%s' call %zu", c->g->layers[index[i]].name,
-                        next[i]);
+              describe_call (where, sizeof where, c->g->layers[index[i]].name, (long) next[i]);
               if (!parse_call (c, json_array_get (inbound, next[i]), &call, where))
                 goto out;
               OshRef *nr = realloc (refs, (size_t) (call.n + 1) * sizeof *nr);

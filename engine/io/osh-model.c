@@ -235,6 +235,8 @@ load (const char *path, const void *data, size_t size, int fd, OshMapping *borro
   /* A .keras graph from its config alone touches no HDF5: no guard needed. */
   if (f == OSH_FORMAT_KERAS3 && mode == OSH_READ_GRAPH)
     g = osh_keras3_read_structure (path, data, size, err);
+  /* It inferred the shapes (Keras 3's semantics, as below) and derived its weights from them. */
+  bool shaped = g != NULL;
   /* HDF5 may hang or crash on a hostile file: a child process reads it first (if enabled). */
   OshReadMode read_mode = mode;
   OshWeightMap map = { 0 };
@@ -296,7 +298,7 @@ load (const char *path, const void *data, size_t size, int fd, OshMapping *borro
     json_object_set_new (g->meta, OSH_META_WEIGHTS_DEFERRED, json_true ());
   else
     note_non_finite_weights (g);
-  if (!osh_graph_infer_shapes (g, err))
+  if (!shaped && !osh_graph_infer_shapes (g, err))
     {
       osh_error_prefix (err, "%s: ", path);
       osh_graph_free (g);

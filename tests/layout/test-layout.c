@@ -327,6 +327,91 @@ test_interleaved_prefix_is_not_a_block (void)
   osh_graph_free (g);
 }
 
+/* Fonts found on a thread of their own and handed to another (render reads the model
+ * meanwhile) measure every box exactly as the thread's own fonts would, text in other scripts
+ * included. Each case runs on a fresh thread: Pango's default font map is per thread. */
+static OshGraph *
+text_graph (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int in = lg_add1 (g, -1, "input_1", "InputLayer", -1, 8, 8, 1);
+  int a = lg_add1 (g, -1, "block1_expand_conv", "Conv2D", in, 8, 8, 4);
+  int b = lg_add1 (g, -1, "block2_caf\xc3\xa9_\xe2\x86\x92_\xe5\x8d\xb7\xe7\xa7\xaf_activation",
+                   "ReLU", a, 8, 8, 4);
+  int c = lg_add1 (g, -1, "predictions", "Dense", b, 0, 0, 10);
+  lg_io (g, -1, in, c);
+  return g;
+}
+
+static gpointer
+boxes_on_this_thread (gpointer warm)
+{
+  OshTextWarm *w = warm ? osh_text_warm_start () : NULL;
+  osh_text_warm_finish (w); /* NULL: nothing, the thread's own fonts */
+  OshGraph *g = text_graph ();
+  OshGraphLayout *lay = lay_out (g, NULL);
+  GArray *boxes = g_array_new (FALSE, FALSE, sizeof (OshRect));
+  for (int i = 0; i < lay->n_items; i++)
+    g_array_append_val (boxes, lay->items[i].box);
+  osh_layout_free (lay);
+  osh_graph_free (g);
+  return boxes;
+}
+
+static void
+test_fonts_warmed_on_a_thread (void)
+{
+  GArray *cold = g_thread_join (g_thread_new ("cold", boxes_on_this_thread, NULL));
+  GArray *warm = g_thread_join (g_thread_new ("warm", boxes_on_this_thread, GINT_TO_POINTER (1)));
+  g_assert_cmpuint (cold->len, ==, 4);
+  g_assert_cmpuint (warm->len, ==, cold->len);
+  for (guint i = 0; i < cold->len; i++)
+    {
+      OshRect a = g_array_index (cold, OshRect, i), b = g_array_index (warm, OshRect, i);
+      g_assert_cmpfloat (a.w, ==, b.w);
+      g_assert_cmpfloat (a.h, ==, b.h);
+      g_assert_cmpfloat (a.x, ==, b.x);
+      g_assert_cmpfloat (a.y, ==, b.y);
+    }
+  /* The name in three scripts is wider than the box minimum: text was measured. */
+  g_assert_cmpfloat (g_array_index (cold, OshRect, 2).w, >, 100);
+  g_array_unref (cold);
+  g_array_unref (warm);
+}
+
+/* A path out of a block and back in may be long, and a block's output may feed a long tail:
+ * the convexity search follows every detour that can return (anything before the block's last
+ * layer) and still sees the clean block through the tail. */
+static void
+test_block_detour_leaks (void)
+{
+  OshGraph *g = osh_graph_new ();
+  int in = lg_add1 (g, -1, "input_1", "InputLayer", -1, 8, 8, 1);
+  int a1 = lg_add1 (g, -1, "block1_a", "Conv2D", in, 8, 8, 4);
+  int x = a1;
+  char name[32];
+  for (int i = 0; i < 6; i++) /* unnamed layers between two block1 layers */
+    {
+      g_snprintf (name, sizeof name, "conv2d_%d", i);
+      x = lg_add1 (g, -1, name, "ReLU", x, 8, 8, 4);
+    }
+  int a2 = lg_add1 (g, -1, "block1_b", "ReLU", x, 8, 8, 4);
+  int b = lg_add1 (g, -1, "block2_a", "Conv2D", a2, 8, 8, 4);
+  int c = lg_add1 (g, -1, "block2_b", "ReLU", b, 8, 8, 4);
+  for (int i = 0; i < 40; i++) /* a long tail after the clean block */
+    {
+      g_snprintf (name, sizeof name, "tail_%d", i);
+      c = lg_add1 (g, -1, name, "ReLU", c, 8, 8, 4);
+    }
+  lg_io (g, -1, in, c);
+  OshGrouping *gr = osh_grouping_new (g);
+  g_assert_cmpint (osh_grouping_find (gr, "block1"), ==, -1);
+  g_assert_cmpint (osh_grouping_find (gr, "block2"), >=, 0);
+  g_assert_cmpint (gr->layer_group[a1], ==, -1);
+  osh_grouping_free (gr);
+  osh_graph_free (g);
+}
+
 /* PyTorch-exported ONNX names nodes by module path: the first two levels are the blocks, and
  * a box inside a block drops the prefix its frame already shows. */
 static void
@@ -501,5 +586,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layout/independent-of-heap", test_layout_independent_of_heap);
   g_test_add_func ("/layout/interleaved-prefix-is-not-a-block",
                    test_interleaved_prefix_is_not_a_block);
+  g_test_add_func ("/layout/block-detour-leaks", test_block_detour_leaks);
+  g_test_add_func ("/layout/fonts-warmed-on-a-thread", test_fonts_warmed_on_a_thread);
   return g_test_run ();
 }

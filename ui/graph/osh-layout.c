@@ -16,6 +16,7 @@
 #include "osh-graphviz-read.h"
 #include "osh-node-text.h"
 #include "osh-op.h"
+#include "osh-topo.h"
 
 /* ---- Families ---------------------------------------------------------------------------- */
 
@@ -201,80 +202,117 @@ add_group (GArray *groups, OshGroupKind kind, char *name, int parent, int layer)
   return (int) groups->len - 1;
 }
 
-/* True when a path leaves block `grp` and comes back into it: a name prefix shared by
- * layers interleaved with others (mini_XCEPTION's block1_bn between unnamed convs). Such
- * a block collapsed into one box would feed itself, so it is not a group. */
-static bool
-block_leaks (const int *member, const OshGraph *g, int grp, const int *first, const int *consumers,
-             int *seen, int stamp)
+/* The consumers of every node and a search's scratch, made once for all the convexity checks
+ * of one grouping. */
+typedef struct
 {
-  GArray *stack = g_array_new (FALSE, FALSE, sizeof (int));
+  const OshGraph *g;
+  int *first, *consumers; /* node n's consumers: consumers[first[n] .. first[n + 1]) */
+  int *rank;              /* each node's place in a dependency order; NULL: none (a cycle) */
+  int *seen, *stack;
+  int stamp;
+} Reach;
+
+static void
+reach_init (Reach *r, const OshGraph *g)
+{
+  *r = (Reach){ .g = g };
+  r->first = g_new0 (int, g->n_nodes + 1);
+  for (int n = 0; n < g->n_nodes; n++)
+    for (int i = 0; i < g->nodes[n].n_inputs; i++)
+      if (g->nodes[n].inputs[i].node >= 0 && g->nodes[n].inputs[i].node < g->n_nodes)
+        r->first[g->nodes[n].inputs[i].node + 1]++;
+  for (int n = 0; n < g->n_nodes; n++)
+    r->first[n + 1] += r->first[n];
+  r->consumers = g_new (int, MAX (1, r->first[g->n_nodes]));
+  int *fill = g_memdup2 (r->first, sizeof (int) * (size_t) (g->n_nodes + 1));
+  for (int n = 0; n < g->n_nodes; n++)
+    for (int i = 0; i < g->nodes[n].n_inputs; i++)
+      if (g->nodes[n].inputs[i].node >= 0 && g->nodes[n].inputs[i].node < g->n_nodes)
+        r->consumers[fill[g->nodes[n].inputs[i].node]++] = n;
+  g_free (fill);
+  OshError err = { 0 };
+  int *order = osh_topo_order (g, &err);
+  if (order)
+    {
+      r->rank = g_new (int, MAX (1, g->n_nodes));
+      for (int k = 0; k < g->n_nodes; k++)
+        r->rank[order[k]] = k;
+      free (order);
+    }
+  osh_error_clear (&err);
+  r->seen = g_new0 (int, MAX (1, g->n_nodes));
+  r->stack = g_new (int, MAX (1, g->n_nodes));
+}
+
+static void
+reach_clear (Reach *r)
+{
+  g_free (r->first);
+  g_free (r->consumers);
+  g_free (r->rank);
+  g_free (r->seen);
+  g_free (r->stack);
+}
+
+/* True when a path leaves block `grp` (layers with member[layer] == grp) and comes back into
+ * it: a name prefix shared by layers interleaved with others (mini_XCEPTION's block1_bn
+ * between unnamed convs). Such a block collapsed into one box would feed itself, so it is not
+ * a group. Nodes after the block's last member in dependency order cannot lead back into it:
+ * the search stays within the block's span. */
+static bool
+block_leaks (Reach *r, const int *member, int grp)
+{
+  const OshGraph *g = r->g;
+  int stamp = ++r->stamp, last = g->n_nodes, top = 0;
+  if (r->rank)
+    {
+      last = -1;
+      for (int n = 0; n < g->n_nodes; n++)
+        if (member[g->nodes[n].layer] == grp)
+          last = MAX (last, r->rank[n]);
+    }
   for (int n = 0; n < g->n_nodes; n++)
     if (member[g->nodes[n].layer] == grp)
-      for (int k = first[n]; k < first[n + 1]; k++)
+      for (int k = r->first[n]; k < r->first[n + 1]; k++)
         {
-          int c = consumers[k];
-          if (member[g->nodes[c].layer] != grp && seen[c] != stamp)
+          int c = r->consumers[k];
+          if (member[g->nodes[c].layer] != grp && r->seen[c] != stamp
+              && (!r->rank || r->rank[c] < last))
             {
-              seen[c] = stamp;
-              g_array_append_val (stack, c);
+              r->seen[c] = stamp;
+              r->stack[top++] = c;
             }
         }
-  bool leaks = false;
-  while (stack->len && !leaks)
+  while (top > 0)
     {
-      int n = g_array_index (stack, int, stack->len - 1);
-      g_array_set_size (stack, stack->len - 1);
-      for (int k = first[n]; k < first[n + 1] && !leaks; k++)
+      int n = r->stack[--top];
+      for (int k = r->first[n]; k < r->first[n + 1]; k++)
         {
-          int c = consumers[k];
+          int c = r->consumers[k];
           if (member[g->nodes[c].layer] == grp)
-            leaks = true;
-          else if (seen[c] != stamp)
+            return true;
+          if (r->seen[c] != stamp && (!r->rank || r->rank[c] < last))
             {
-              seen[c] = stamp;
-              g_array_append_val (stack, c);
+              r->seen[c] = stamp;
+              r->stack[top++] = c;
             }
         }
     }
-  g_array_free (stack, TRUE);
-  return leaks;
-}
-
-/* Consumers of each node, as offsets (first[n] .. first[n + 1]) into one array. */
-static int *
-consumer_lists (const OshGraph *g, int **consumers_out)
-{
-  int *first = g_new0 (int, g->n_nodes + 1);
-  for (int n = 0; n < g->n_nodes; n++)
-    for (int i = 0; i < g->nodes[n].n_inputs; i++)
-      if (g->nodes[n].inputs[i].node >= 0 && g->nodes[n].inputs[i].node < g->n_nodes)
-        first[g->nodes[n].inputs[i].node + 1]++;
-  for (int n = 0; n < g->n_nodes; n++)
-    first[n + 1] += first[n];
-  int *consumers = g_new (int, MAX (1, first[g->n_nodes]));
-  int *fill = g_memdup2 (first, sizeof (int) * (size_t) (g->n_nodes + 1));
-  for (int n = 0; n < g->n_nodes; n++)
-    for (int i = 0; i < g->nodes[n].n_inputs; i++)
-      if (g->nodes[n].inputs[i].node >= 0 && g->nodes[n].inputs[i].node < g->n_nodes)
-        consumers[fill[g->nodes[n].inputs[i].node]++] = n;
-  g_free (fill);
-  *consumers_out = consumers;
-  return first;
+  return false;
 }
 
 static void
 drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
 {
-  int *consumers = NULL;
-  int *first = consumer_lists (g, &consumers);
-  int *seen = g_new0 (int, MAX (1, g->n_nodes));
+  Reach reach;
+  reach_init (&reach, g);
   int *renumber = g_new (int, MAX (1, gr->n_groups));
   int kept = 0;
   for (int grp = 0; grp < gr->n_groups; grp++)
     {
-      bool drop = gr->groups[grp].kind != OSH_GROUP_MODEL
-                  && block_leaks (gr->layer_group, g, grp, first, consumers, seen, grp + 1);
+      bool drop =
+          gr->groups[grp].kind != OSH_GROUP_MODEL && block_leaks (&reach, gr->layer_group, grp);
       renumber[grp] = drop ? -1 : kept;
       if (drop)
         {
@@ -306,9 +344,7 @@ drop_nonconvex_blocks (OshGrouping *gr, const OshGraph *g)
       }
   gr->n_groups = kept;
   g_free (renumber);
-  g_free (seen);
-  g_free (consumers);
-  g_free (first);
+  reach_clear (&reach);
 }
 
 /* The stage a block belongs to: "block5a" → "block5" (EfficientNet's seven stages),
@@ -372,15 +408,14 @@ add_stages (OshGrouping *gr, const OshGraph *g)
       int grp = gr->layer_group[l];
       member[l] = grp >= 0 ? stage_of[grp] : -1;
     }
-  int *consumers = NULL;
-  int *first = n_stages ? consumer_lists (g, &consumers) : NULL;
-  int *seen = g_new0 (int, MAX (1, g->n_nodes));
+  Reach reach = { 0 };
+  if (n_stages)
+    reach_init (&reach, g);
   bool *keep = g_new0 (bool, MAX (1, n_stages));
   int kept = 0;
   for (int s = 0; s < n_stages; s++)
     {
-      keep[s] = g_array_index (counts, int, s) >= 2
-                && !block_leaks (member, g, s, first, consumers, seen, s + 1);
+      keep[s] = g_array_index (counts, int, s) >= 2 && !block_leaks (&reach, member, s);
       kept += keep[s];
     }
   if (kept > 0)
@@ -425,9 +460,7 @@ add_stages (OshGrouping *gr, const OshGraph *g)
       g_free (stage_index);
     }
   g_free (keep);
-  g_free (seen);
-  g_free (first);
-  g_free (consumers);
+  reach_clear (&reach);
   g_free (member);
   g_free (stage_of);
   g_ptr_array_free (names, TRUE);

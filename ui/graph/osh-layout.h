@@ -192,5 +192,14 @@ OshGraphLayout *osh_layout_compute (const OshGraph *g, const OshGrouping *gr, Os
 OshGraphLayout *osh_layout_ref (OshGraphLayout *lay);
 void osh_layout_free (OshGraphLayout *lay);
 
+/* Label fonts found and measured on a thread of their own while the caller does other work
+ * (reading a model: fontconfig's start alone takes as long as parsing a big config).
+ * osh_text_warm_finish waits for it and makes those fonts the calling thread's default, so
+ * the layouts and scenes that thread then makes find them ready. Call it before the thread
+ * first measures text (osh_layout_compute, osh_scene_new with text). */
+typedef struct _OshTextWarm OshTextWarm;
+OshTextWarm *osh_text_warm_start (void);
+void osh_text_warm_finish (OshTextWarm *w);
+
 /* The DOT text alone (what osh_layout_compute would give graphviz); g_free it. */
 char *osh_layout_dot_text (const OshGraph *g, const OshGrouping *gr, OshError *err);

@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-PangoContext *
-osh_node_text_context (void)
+#include "osh-layout.h"
+
+static PangoContext *
+context_for (PangoFontMap *map)
 {
-  PangoFontMap *map = pango_cairo_font_map_get_default ();
   PangoContext *ctx = pango_font_map_create_context (map);
   cairo_font_options_t *fo = cairo_font_options_create ();
   /* Hinted metrics change with the scale; boxes are measured once for every zoom. */
@@ -17,6 +18,12 @@ osh_node_text_context (void)
   cairo_font_options_destroy (fo);
   pango_cairo_context_set_resolution (ctx, 72.0); /* 1 pt = 1 world unit */
   return ctx;
+}
+
+PangoContext *
+osh_node_text_context (void)
+{
+  return context_for (pango_cairo_font_map_get_default ());
 }
 
 void
@@ -247,4 +254,62 @@ osh_node_measure_free (OshNodeMeasure *m)
   pango_glyph_string_free (m->glyphs);
   g_hash_table_destroy (m->small_width);
   g_free (m);
+}
+
+/* Pango's font maps are per thread and not thread-safe: the thread fills a map of its own
+ * (fontconfig's start, every label font found, printable ASCII shaped in each) and hands it
+ * over whole when joined. */
+struct _OshTextWarm
+{
+  GThread *thread;
+};
+
+static gpointer
+warm_fonts (gpointer data)
+{
+  (void) data;
+  PangoFontMap *map = pango_cairo_font_map_new ();
+  PangoContext *ctx = context_for (map);
+  osh_node_measure_free (osh_node_measure_new (ctx));
+  char ascii[0x7f - 0x20 + 1];
+  for (int c = 0x20; c < 0x7f; c++)
+    ascii[c - 0x20] = (char) c;
+  ascii[sizeof ascii - 1] = '\0';
+  /* The box lines' fonts, then the frame and edge labels' (osh-scene.c). */
+  static const char *const fonts[] = { "Sans Bold 10", "Sans 8", "Sans Italic 9", "Sans 7" };
+  PangoLayout *pl = pango_layout_new (ctx);
+  pango_layout_set_text (pl, ascii, -1);
+  for (size_t i = 0; i < G_N_ELEMENTS (fonts); i++)
+    {
+      PangoFontDescription *font = pango_font_description_from_string (fonts[i]);
+      pango_layout_set_font_description (pl, font);
+      pango_font_description_free (font);
+      PangoRectangle logical;
+      pango_layout_get_extents (pl, NULL, &logical);
+    }
+  g_object_unref (pl);
+  g_object_unref (ctx);
+  return map;
+}
+
+OshTextWarm *
+osh_text_warm_start (void)
+{
+  OshTextWarm *w = g_new0 (OshTextWarm, 1);
+  w->thread = g_thread_try_new ("osh-fonts", warm_fonts, NULL, NULL);
+  return w;
+}
+
+void
+osh_text_warm_finish (OshTextWarm *w)
+{
+  if (!w)
+    return;
+  if (w->thread) /* else the fonts load when first measured, as without the warm-up */
+    {
+      PangoFontMap *map = g_thread_join (w->thread);
+      pango_cairo_font_map_set_default (PANGO_CAIRO_FONT_MAP (map));
+      g_object_unref (map);
+    }
+  g_free (w);
 }
