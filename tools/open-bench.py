@@ -16,6 +16,8 @@ counts (the machine is shared; the best run is the one least disturbed). Printed
     `dot -Txdot` on the DOT that Offshoot exports for the same graph (B7, over 200 layers, is
     drawn collapsed into stages and blocks), and `render --expand-all -o .svg` (every layer)
     beside `dot -Tsvg` on that DOT, wall and CPU time
+  - the layout itself: graphviz's part of the overview and of the --expand-all render (from
+    the render's OFFSHOOT_TRACE line), beside `dot -Txdot` on the same DOT
   - one run of the model, `offshoot run` on a picture and `offshoot bench --runs 1`: its peak
     memory beside the weights' size plus the live activations (the plan's buffers after reuse
     and its scratch, from `bench --json`), the goal being ≤ 1.1× that
@@ -63,6 +65,17 @@ def best(runs, *commands):
         for i, c in enumerate(commands):
             results[i].append(timed(c))
     return [(min(x[0] for x in r), min(x[1] for x in r), min(x[2] for x in r)) for r in results]
+
+
+def traced_layout(osh, model, out, *args):
+    """Seconds graphviz took inside one `offshoot render` (the line OFFSHOOT_TRACE adds)."""
+    err = subprocess.run([osh, "render", model, *args, "-o", out], check=True, text=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=dict(os.environ, OFFSHOOT_TRACE="1")).stderr
+    m = re.search(r"laid out by graphviz in ([0-9.]+) ms", err)
+    if not m:
+        sys.exit(f"no layout time in the trace of {osh} render: {err!r}")
+    return float(m.group(1)) / 1e3
 
 
 def main():
@@ -122,6 +135,12 @@ def main():
         got = best(a.runs, *each(None, "render", model, "--expand-all", "-o", os.path.join(tmp, "@-full.svg")),
                    ["dot", "-Tsvg", full_dot, "-o", full_svg])
         r_full, (d_full, _, d_full_cpu) = got[:n], got[n]
+        # The layout itself: graphviz's part of a render (its trace) beside `dot -Txdot`.
+        full_xdot = os.path.join(tmp, "full.xdot")
+        d_full_xdot = best(a.runs, ["dot", "-Txdot", full_dot, "-o", full_xdot])[0][0]
+        lay_over = min(traced_layout(osh, model, os.path.join(tmp, "t.svg")) for _ in range(a.runs))
+        lay_full = min(traced_layout(osh, model, os.path.join(tmp, "t.svg"), "--expand-all")
+                       for _ in range(a.runs))
 
         size_mb = os.path.getsize(model) / 2**20
         print(f"model: {model} ({size_mb:.0f} MiB), best of {a.runs} runs, "
@@ -153,6 +172,10 @@ def main():
                  "dot -Tsvg on the same DOT", r_full[i][2])
             print(f"{'':44s} {'':9s}{'':18s}  ×{r_full[i][2] / max(d_full_cpu, 0.01):5.2f} of dot's CPU "
                   f"({d_full_cpu:.3f} s)")
+        line("layout itself (graphviz in render -o .svg)", lay_over, None, d_xdot,
+             "dot -Txdot on the same DOT")
+        line("layout itself (render --expand-all)", lay_full, None, d_full_xdot,
+             "dot -Txdot on the same DOT")
         line("  (dot -Tsvg on the same DOT)", d_svg)
         line("  (dot -Tsvg on the --expand-all DOT)", d_full, None, None, None, d_full_cpu)
         line("  (dot -Txdot on the same DOT)", d_xdot)

@@ -228,6 +228,22 @@ def dot_text_is_what_graphviz_reads():
 
 
 @case
+def trace_tells_the_layouts_own_time():
+    # tools/open-bench.py compares graphviz's part of a render with `dot -Txdot`: the line is
+    # there with OFFSHOOT_TRACE, and only then.
+    d = tempdir()
+    out = os.path.join(d, "m.svg")
+    r = offshoot("render", MINI, "-o", out, env={"OFFSHOOT_TRACE": "1"})
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"DOT built in ([0-9.]+) ms \(labels measured\), laid out by graphviz in "
+                  r"([0-9.]+) ms", r.stderr)
+    assert m and float(m.group(2)) > 0, r.stderr
+    r = offshoot("render", MINI, "-o", out)
+    assert r.returncode == 0 and "laid out" not in r.stderr, r.stderr
+    shutil.rmtree(d)
+
+
+@case
 def scale_changes_png_size():
     d = tempdir()
     a, b = os.path.join(d, "a.png"), os.path.join(d, "b.png")
