@@ -121,9 +121,26 @@ osh_graph_copy_header (OshGraph *c, const OshGraph *g)
   c->meta = json_deep_copy (g->meta);
 }
 
-/* osh_graph_copy, or with `values` false osh_graph_copy_structure. */
+typedef enum
+{
+  COPY_VALUES,  /* osh_graph_copy */
+  COPY_SHAPES,  /* osh_graph_copy_structure */
+  SHARE_VALUES, /* osh_graph_copy_sharing */
+} WeightCopy;
+
+static OshTensor *
+copy_weight (const OshTensor *t, WeightCopy how, OshError *err)
+{
+  switch (how)
+    {
+    case COPY_SHAPES: return osh_tensor_shape_only (t, err);
+    case SHARE_VALUES: return osh_tensor_share (t, err);
+    default: return osh_tensor_copy (t, err);
+    }
+}
+
 static OshGraph *
-copy_graph (const OshGraph *g, bool values, OshError *err)
+copy_graph (const OshGraph *g, WeightCopy how, OshError *err)
 {
   OshGraph *c = osh_graph_new ();
   if (!c)
@@ -144,7 +161,7 @@ copy_graph (const OshGraph *g, bool values, OshError *err)
       for (int w = 0; w < l->n_weights; w++)
         {
           const OshTensor *from = l->weights[w].value;
-          OshTensor *v = values ? osh_tensor_copy (from, err) : osh_tensor_shape_only (from, err);
+          OshTensor *v = copy_weight (from, how, err);
           if (!v
               || !osh_layer_add_weight (c, i, l->weights[w].name, v, l->weights[w].trainable, err))
             goto fail;
@@ -180,13 +197,19 @@ fail:
 OshGraph *
 osh_graph_copy (const OshGraph *g, OshError *err)
 {
-  return copy_graph (g, true, err);
+  return copy_graph (g, COPY_VALUES, err);
 }
 
 OshGraph *
 osh_graph_copy_structure (const OshGraph *g, OshError *err)
 {
-  return copy_graph (g, false, err);
+  return copy_graph (g, COPY_SHAPES, err);
+}
+
+OshGraph *
+osh_graph_copy_sharing (const OshGraph *g, OshError *err)
+{
+  return copy_graph (g, SHARE_VALUES, err);
 }
 
 int

@@ -195,10 +195,29 @@ osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err)
       return NULL;
     }
   t->shape = *s;
+  t->readers = malloc (sizeof *t->readers);
+  if (!t->readers)
+    {
+      free (t);
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for a tensor header");
+      return NULL;
+    }
+  *t->readers = 1;
   t->data = data;
   t->borrowed = m;
   osh_mapping_ref (m);
   return t;
+}
+
+/* One borrowed tensor fewer reads the values; true when it was the last. */
+static bool
+drop_reader (OshTensor *t)
+{
+  bool last = __atomic_sub_fetch (t->readers, 1, __ATOMIC_ACQ_REL) == 0;
+  if (last)
+    free (t->readers);
+  t->readers = NULL;
+  return last;
 }
 
 OshTensor *
@@ -210,6 +229,40 @@ osh_tensor_shape_only (const OshTensor *t, OshError *err)
   else
     c->shape = t->shape;
   return c;
+}
+
+OshTensor *
+osh_tensor_share (const OshTensor *t, OshError *err)
+{
+  if (!t->borrowed)
+    return osh_tensor_copy (t, err);
+  OshTensor *c = calloc (1, sizeof *c);
+  if (!c)
+    {
+      osh_fail (err, OSH_ERR_NOMEM, "out of memory for a tensor header");
+      return NULL;
+    }
+  *c = *t;
+  osh_mapping_ref (t->borrowed);
+  __atomic_add_fetch (t->readers, 1, __ATOMIC_RELAXED);
+  return c;
+}
+
+bool
+osh_tensor_make_owned (OshTensor *t, OshError *err)
+{
+  if (!t->borrowed)
+    return true;
+  size_t bytes = (size_t) osh_tensor_numel (t) * sizeof (float);
+  float *own = calloc (bytes ? bytes / sizeof (float) : 1, sizeof (float));
+  if (!own)
+    return osh_fail (err, OSH_ERR_NOMEM, "out of memory for %zu bytes of weights", bytes);
+  memcpy (own, t->data, bytes);
+  drop_reader (t);
+  osh_mapping_unref (t->borrowed);
+  t->borrowed = NULL;
+  t->data = own;
+  return true;
 }
 
 OshTensor *
@@ -230,7 +283,10 @@ osh_tensor_free (OshTensor *t)
   if (!t)
     return;
   if (t->borrowed)
-    osh_mapping_unref (t->borrowed);
+    {
+      drop_reader (t);
+      osh_mapping_unref (t->borrowed);
+    }
   else
     free (t->data);
   free (t);
@@ -239,7 +295,8 @@ osh_tensor_free (OshTensor *t)
 void
 osh_tensor_free_for_good (OshTensor *t)
 {
-  if (t && t->borrowed && t->data)
+  /* Values another tensor reads (osh_tensor_share) stay. */
+  if (t && t->borrowed && t->data && __atomic_load_n (t->readers, __ATOMIC_ACQUIRE) == 1)
     give_back (t->borrowed, t->data, (size_t) osh_tensor_numel (t) * sizeof (float));
   osh_tensor_free (t);
 }

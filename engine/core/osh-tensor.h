@@ -39,6 +39,7 @@ typedef struct
   OshShape shape;
   float *data;          /* numel floats, owned unless `borrowed` */
   OshMapping *borrowed; /* the mapping `data` lies in (one reference), or NULL */
+  int *readers;         /* borrowed: how many tensors read `data` (osh_tensor_share) */
 } OshTensor;
 
 /* Takes over `length` bytes mapped at `base` (munmap'd at the end); one reference. NULL when
@@ -73,6 +74,14 @@ OshTensor *osh_tensor_new (const OshShape *s, OshError *err);
 OshTensor *osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err);
 /* Always an owned copy. */
 OshTensor *osh_tensor_copy (const OshTensor *t, OshError *err);
+/* A tensor reading t's values where they are when they are borrowed (a reference to the
+ * mapping is taken), else an owned copy. Two tensors then read the same memory: writing
+ * either changes both, so a writer makes its tensor owned first (osh_tensor_make_owned), and
+ * osh_tensor_free_for_good gives pages back only for the last of them. */
+OshTensor *osh_tensor_share (const OshTensor *t, OshError *err);
+/* Gives a borrowed tensor values of its own (a copy), so they may be changed; true at once
+ * for an owned one. */
+bool osh_tensor_make_owned (OshTensor *t, OshError *err);
 /* A tensor of t's shape without values (data NULL), as a weight read for its shape only. */
 OshTensor *osh_tensor_shape_only (const OshTensor *t, OshError *err);
 void osh_tensor_free (OshTensor *t);
@@ -80,6 +89,7 @@ void osh_tensor_free (OshTensor *t);
  * from a mapping with a backing (osh_mapping_set_backing), the whole pages they cover are given
  * back to the system at once instead of when the mapping's last borrower goes (a plan that
  * packs a kernel drops the original this way, osh-plan-release.c). Those pages read as zeros
- * afterwards; pages shared with a neighbour stay. */
+ * afterwards; pages shared with a neighbour stay, and so do values another tensor still reads
+ * (osh_tensor_share). */
 void osh_tensor_free_for_good (OshTensor *t);
 int64_t osh_tensor_numel (const OshTensor *t);

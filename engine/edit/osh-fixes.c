@@ -391,7 +391,7 @@ osh_graph_flatten_around_layer (const OshGraph *g, int layer, int *new_layer, Os
       osh_fail (err, OSH_ERR_USAGE, "layer %d does not exist", layer);
       return NULL;
     }
-  OshGraph *c = osh_graph_copy (g, err);
+  OshGraph *c = osh_graph_copy_sharing (g, err);
   return c ? flatten_around (c, layer, new_layer, err) : NULL;
 }
 
@@ -470,7 +470,7 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
       {
         if (fix->node < 0 || fix->node >= g->n_nodes)
           break;
-        OshGraph *c = osh_graph_copy (g, err);
+        OshGraph *c = osh_graph_copy_sharing (g, err);
         OshRef *ins = malloc (((size_t) g->n_inputs + 1) * sizeof *ins);
         bool ok = c && ins;
         if (ok)
@@ -505,7 +505,7 @@ osh_fix_apply (const OshGraph *g, const OshFix *fix, OshError *err)
                       g->layers[fix->target].name, index);
             return NULL;
           }
-        OshGraph *c = osh_graph_copy (g, err);
+        OshGraph *c = osh_graph_copy_sharing (g, err);
         if (c)
           {
             c->nodes[fix->node].inputs[fix->input] = (OshRef){ source, index };

@@ -94,7 +94,7 @@ copy_layers (const OshRebuild *r, OshGraph *c, int *layer_map, OshError *err)
       c->layers[nl].is_model = src->is_model;
       for (int w = 0; w < src->n_weights; w++)
         {
-          OshTensor *v = osh_tensor_copy (src->weights[w].value, err);
+          OshTensor *v = osh_tensor_share (src->weights[w].value, err);
           if (!v
               || !osh_layer_add_weight (c, nl, src->weights[w].name, v, src->weights[w].trainable,
                                         err))

@@ -688,8 +688,8 @@ osh_head_attach (const OshGraph *g, const char *path, const OshHeadSpec *spec, O
     }
   bool flatten = mode == OSH_ATTACH_CONNECTED && g->layers[layer].owner >= 0;
   int at_layer = layer;
-  OshGraph *w =
-      flatten ? osh_graph_flatten_around_layer (g, layer, &at_layer, err) : osh_graph_copy (g, err);
+  OshGraph *w = flatten ? osh_graph_flatten_around_layer (g, layer, &at_layer, err)
+                        : osh_graph_copy_sharing (g, err);
   if (!w)
     {
       osh_error_prefix (err, "attaching a head at '%s': ", asked);

@@ -14,6 +14,7 @@
 
 #include "osh-crc32.h"
 #include "osh-file-bytes.h"
+#include "osh-heads.h"
 #include "osh-model.h"
 #include "osh-test.h"
 #include "osh-zoo.h"
@@ -208,6 +209,102 @@ test_changed_in_place_and_kept_alone (void)
   remove_saved (dir, path);
 }
 
+/* An edit shares the values read from the file instead of copying them (B7: 254 MiB per edit
+ * in the window, and again for every version its undo keeps): the edited graph's own layers
+ * read the very same memory, the head's weights are its own, both run as before, either can
+ * go first, a writer's copy leaves the other alone, and pages are given back only by the last
+ * tensor reading them. */
+static void
+test_edits_share_the_values (void)
+{
+  OshGraph *built = build_mobilenet ();
+  char *dir, *path = saved (built, &dir);
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  if (!g)
+    g_error ("%s", err.message);
+  OshHeadSpec spec;
+  g_assert_true (osh_head_parse ("conv2d(filters=4,kernel_size=1),relu", &spec, &err));
+  OshGraph *e = osh_head_attach (g, "conv_pw_13_relu", &spec, OSH_ATTACH_CONNECTED, NULL, &err);
+  if (!e)
+    g_error ("%s", err.message);
+  int shared = 0, head = 0;
+  for (int i = 0; i < e->n_layers; i++)
+    {
+      int same = osh_graph_find_layer (g, -1, e->layers[i].name);
+      for (int w = 0; w < e->layers[i].n_weights; w++)
+        {
+          const OshTensor *t = e->layers[i].weights[w].value;
+          if (same < 0)
+            {
+              g_assert_null (t->borrowed);
+              head++;
+              continue;
+            }
+          g_assert_true (t->data == g->layers[same].weights[w].value->data);
+          g_assert_nonnull (t->borrowed);
+          shared++;
+        }
+    }
+  g_assert_cmpint (head, ==, 2);
+  g_assert_cmpint (shared, >, 80);
+  /* The edited graph runs the model's output as before, with the original gone. */
+  OshTensor *a = run (g);
+  osh_graph_free (g);
+  OshTensor **outs = NULL;
+  OshShape s = osh_shape_make (4, (int64_t[]){ 1, 32, 32, 3 });
+  OshTensor *x = osh_tensor_new (&s, &err);
+  for (int64_t k = 0; k < osh_tensor_numel (x); k++)
+    x->data[k] = (float) ((k * 37) % 101) / 101.0f;
+  OshExecOptions opt = osh_exec_options_default ();
+  g_assert_cmpint (e->n_outputs, ==, 2);
+  outs = g_new0 (OshTensor *, 2);
+  if (!osh_exec_run_once (e, &opt, (const OshTensor *const[]){ x }, 1, outs, &err))
+    g_error ("%s", err.message);
+  g_assert_cmpint (memcmp (a->data, outs[0]->data, 1024 * sizeof (float)), ==, 0);
+  int n = 0;
+  OshGraph *again = osh_graph_copy_sharing (e, &err);
+  g_assert_cmpint (compare_weights (again, e, &n), ==, n - 2);
+
+  /* A writer's own copy leaves the other reader alone. */
+  int conv = osh_graph_find_layer (e, -1, "conv_pw_13");
+  OshTensor *t = e->layers[conv].weights[0].value, *u = again->layers[conv].weights[0].value;
+  int64_t numel = osh_tensor_numel (t);
+  g_assert_cmpint (numel * (int64_t) sizeof (float), >, 3 * 4096);
+  float *keep = g_memdup2 (t->data, (size_t) numel * sizeof (float));
+  g_assert_true (osh_tensor_make_owned (t, &err));
+  g_assert_null (t->borrowed);
+  g_assert_true (t->data != u->data);
+  t->data[7] += 1.0f;
+  g_assert_cmpfloat (u->data[7], ==, keep[7]);
+
+  /* Pages go back only when the last reader lets go for good. */
+  OshTensor *v = osh_tensor_share (u, &err);
+  again->layers[conv].weights[0].value = osh_tensor_shape_only (u, &err);
+  osh_tensor_free_for_good (u);
+  g_assert_cmpint (memcmp (v->data, keep, (size_t) numel * sizeof (float)), ==, 0);
+  const float *gone = v->data;
+  size_t middle = 4096 / sizeof (float) * 2; /* inside a whole page of the tensor */
+  g_assert_true (gone[middle] != 0 || gone[middle + 1] != 0);
+  osh_tensor_free_for_good (v);
+  /* The mapping stays (the graphs' other weights read it): those pages read as zeros now. */
+  g_assert_cmpfloat (gone[middle], ==, 0);
+  g_assert_cmpfloat (gone[middle + 1], ==, 0);
+  /* Read through the edited graph's copy of the same kernel, owned now: unchanged. */
+  g_assert_cmpint (memcmp (t->data + 8, keep + 8, (size_t) (numel - 8) * sizeof (float)), ==, 0);
+
+  g_free (keep);
+  osh_tensor_free (a);
+  osh_tensor_free (x);
+  osh_tensor_free (outs[0]);
+  osh_tensor_free (outs[1]);
+  g_free (outs);
+  osh_graph_free (again);
+  osh_graph_free (e);
+  osh_graph_free (built);
+  remove_saved (dir, path);
+}
+
 /* The copy's size is sealed (a mapping of it can never fault) and b->fd, which the guard's
  * child gets, cannot write, map writable, punch a hole or be opened writable again (except by
  * root, who could trace the parent anyway). */
@@ -296,6 +393,7 @@ main (int argc, char **argv)
   g_test_add_func ("/weights-in-place/written-h5-is-borrowed", test_written_h5_is_borrowed);
   g_test_add_func ("/weights-in-place/truncated-under-us", test_truncated_under_us);
   g_test_add_func ("/weights-in-place/changed-in-place", test_changed_in_place_and_kept_alone);
+  g_test_add_func ("/weights-in-place/edits-share-the-values", test_edits_share_the_values);
   g_test_add_func ("/weights-in-place/crc32", test_crc32_agrees_with_zlib);
   g_test_add_func ("/weights-in-place/borrow-checks", test_borrow_refuses_outside_and_misaligned);
   g_test_add_func ("/weights-in-place/guard-view-read-only", test_guard_view_is_read_only);

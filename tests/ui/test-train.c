@@ -420,6 +420,39 @@ test_head_tab_shows_train_controls (void)
   ui_test_close (win);
 }
 
+/* Before any head, the editor's split gives it its whole form: the check's lines and the Attach
+ * Head button are in view without scrolling (at 280 points, the split's old fixed place, the
+ * seed head's four check lines pushed the button out of sight). */
+static void
+test_head_editor_shows_attach_button (void)
+{
+  OffshootWindow *win = ui_test_window_new (app);
+  offshoot_window_open_spec (win, "@default");
+  ui_test_settle (win);
+  UI_TEST_WAIT_WHILE (!offshoot_document_has_weights (win->doc), "the weights");
+  const OshGraph *g = offshoot_window_handle (win)->graph;
+  int layer = osh_graph_find_layer (g, -1, HEAD_AT);
+  g_assert_cmpint (layer, >=, 0);
+  offshoot_graph_view_select_layer (offshoot_window_get_graph_view (win), layer, TRUE);
+  ui_test_settle (win);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "attach-head", NULL);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (win->side_stack), ==, "head");
+  OffshootHeadPanel *head = offshoot_window_get_head_panel (win);
+  GtkWidget *attach = find_button (GTK_WIDGET (head), "_Attach Head");
+  g_assert_nonnull (attach);
+  offshoot_head_panel_set_spec (head, "seg");
+  g_assert_true (offshoot_head_panel_check (head, NULL));
+  ui_test_settle (win);
+  /* The next frame lays the page out. */
+  UI_TEST_WAIT_WHILE (gtk_widget_get_height (GTK_WIDGET (head)) == 0, "the head editor");
+  g_assert_true (gtk_widget_get_sensitive (attach));
+  g_test_message ("window %d high, split at %d", gtk_widget_get_height (GTK_WIDGET (win)),
+                  gtk_paned_get_position (win->head_paned));
+  g_assert_true (whole_in_view (attach));
+  ui_test_save_screenshot (GTK_WIDGET (win), "head-editor.png");
+  ui_test_close (win);
+}
+
 /* Starts a run far too long to end by itself (100000 epochs of 4 steps) on the data; the
  * count of workers stopped early before it. */
 static int
@@ -487,6 +520,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/train/train-undo-save", test_train_undo_save);
   g_test_add_func ("/ui/train/two-heads-plot-each-output", test_two_heads_plot_each_output);
   g_test_add_func ("/ui/train/head-tab-shows-train-controls", test_head_tab_shows_train_controls);
+  g_test_add_func ("/ui/train/head-editor-shows-attach-button",
+                   test_head_editor_shows_attach_button);
   g_test_add_func ("/ui/train/stop-leaves-model", test_stop_leaves_model);
   g_test_add_func ("/ui/train/close-while-training", test_close_while_training);
   int status = ui_test_run (app);

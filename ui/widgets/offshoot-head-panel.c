@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 
+#include "offshoot-trace.h"
+
 #define CHECK_DELAY_MS 250 /* typing pauses this long before a check */
 
 enum
@@ -43,6 +45,7 @@ G_DEFINE_FINAL_TYPE (OffshootHeadPanel, offshoot_head_panel, GTK_TYPE_WIDGET)
 enum
 {
   SIGNAL_ATTACH,
+  SIGNAL_CHECKED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -137,6 +140,7 @@ run_check (gpointer data)
     gtk_widget_remove_css_class (GTK_WIDGET (self->check_label), "error");
   else
     gtk_widget_add_css_class (GTK_WIDGET (self->check_label), "error");
+  g_signal_emit (self, signals[SIGNAL_CHECKED], 0);
   return G_SOURCE_REMOVE;
 }
 
@@ -245,7 +249,10 @@ offshoot_head_panel_apply (OffshootHeadPanel *self)
   char *names[OSH_HEAD_MAX_STEPS] = { 0 };
   OshError err = { 0 };
   g_autofree char *path = NULL;
+  gint64 start = g_get_monotonic_time ();
   OshGraph *edited = attach (self, FALSE, &spec, names, &path, &err);
+  offshoot_window_trace ("head %s in %.0f ms", edited ? "attached" : "refused",
+                         (double) (g_get_monotonic_time () - start) / 1e3);
   if (!edited)
     {
       gtk_label_set_text (self->check_label, err.message);
@@ -311,6 +318,9 @@ offshoot_head_panel_class_init (OffshootHeadPanelClass *klass)
   signals[SIGNAL_ATTACH] =
       g_signal_new ("attach", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                     G_TYPE_NONE, 4, G_TYPE_POINTER, G_TYPE_STRING, G_TYPE_POINTER, G_TYPE_POINTER);
+  /* ::checked: the check's lines (and so the panel's natural height) may have changed. */
+  signals[SIGNAL_CHECKED] = g_signal_new ("checked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

@@ -5,6 +5,8 @@
  *   offshoot_head_panel_set_target (panel, handle, layer);
  *   g_signal_connect_object (panel, "attach", G_CALLBACK (on_attach), win, 0);
  *   // on_attach (panel, gpointer edited_graph, win): the window takes the new graph over
+ *   g_signal_connect_object (panel, "checked", G_CALLBACK (on_checked), win, 0);
+ *   // after each check: its lines, and so the panel's natural height, may have changed
  *
  * The panel only calls osh_head_parse and osh_head_attach (engine/edit/osh-heads.h), the
  * same functions as `offshoot attach`.

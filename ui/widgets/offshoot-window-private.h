@@ -6,6 +6,7 @@
 #include "offshoot-head-panel.h"
 #include "offshoot-probe-panel.h"
 #include "offshoot-run-panel.h"
+#include "offshoot-trace.h"
 #include "offshoot-train-panel.h"
 #include "offshoot-window.h"
 #include "osh-graph-handle.h"
@@ -133,8 +134,6 @@ void offshoot_window_saved (OffshootWindow *self, gboolean ok);
 void offshoot_window_init_unsaved (OffshootWindow *self);
 
 /* offshoot-window.c */
-/* With OFFSHOOT_TRACE set, one line to stderr (what the user did and what came of it). */
-void offshoot_window_trace (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 /* The current model's graph, or NULL. */
 OshGraphHandle *offshoot_window_handle (OffshootWindow *self);
 /* Opens a spec without asking about unsaved changes. */

@@ -99,9 +99,11 @@ update_title (OffshootWindow *self)
 }
 
 /* The Head tab's split: the head editor above, the Train view below. Without a head the editor
- * gets HEAD_SPLIT_DEFAULT; once there is one the Train view gets what its controls and curves
- * need (the editor above scrolls, down to HEAD_SPLIT_MIN). Followed on every change of model
- * or size until the user moves the split. */
+ * gets what it needs to show its form, check and Attach button whole (at least
+ * HEAD_SPLIT_DEFAULT; Train has nothing to train yet), leaving Train HEAD_SPLIT_MIN; once there
+ * is one the Train view gets what its controls and curves need (the editor above scrolls, down
+ * to HEAD_SPLIT_MIN). Followed on every change of model, size or check until the user moves
+ * the split. */
 #define HEAD_SPLIT_DEFAULT 280
 #define HEAD_SPLIT_MIN 150
 
@@ -119,16 +121,30 @@ fit_head_split (OffshootWindow *self)
       return;
     }
   int want = HEAD_SPLIT_DEFAULT;
+  int width = gtk_widget_get_width (GTK_WIDGET (self->head_paned));
   if (self->doc && offshoot_window_handle (self)->heads->len > 0)
     {
-      int width = gtk_widget_get_width (GTK_WIDGET (self->head_paned)), train = 0;
+      int train = 0;
       gtk_widget_measure (GTK_WIDGET (self->train_panel), GTK_ORIENTATION_VERTICAL, width, NULL,
                           &train, NULL, NULL);
       want = CLAMP (max - train, HEAD_SPLIT_MIN, HEAD_SPLIT_DEFAULT);
     }
+  else
+    {
+      int editor = 0;
+      gtk_widget_measure (GTK_WIDGET (self->head_panel), GTK_ORIENTATION_VERTICAL, width, NULL,
+                          &editor, NULL, NULL);
+      want = MAX (HEAD_SPLIT_DEFAULT, MIN (editor, max - HEAD_SPLIT_MIN));
+    }
   self->head_split = want;
   if (want != pos)
     gtk_paned_set_position (self->head_paned, want);
+}
+
+static void
+on_head_checked (OffshootWindow *self)
+{
+  fit_head_split (self);
 }
 
 static void
@@ -857,6 +873,8 @@ offshoot_window_init (OffshootWindow *self)
   g_signal_connect_object (self->graph_view, "group-selected", G_CALLBACK (on_group_selected), self,
                            0);
   g_signal_connect_object (self->head_panel, "attach", G_CALLBACK (on_head_attach), self, 0);
+  g_signal_connect_object (self->head_panel, "checked", G_CALLBACK (on_head_checked), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->train_panel, "trained", G_CALLBACK (on_trained), self, 0);
   /* Probe Layers: its page, and a kept probe is attached as any head. */
   self->probe_panel = OFFSHOOT_PROBE_PANEL (offshoot_probe_panel_new ());
