@@ -68,7 +68,7 @@ osh_cmd_attach (int argc, char **argv)
                                                   : "nothing to attach (--attach LAYER=HEAD)");
     }
   OshGraph *original = osh_cli_load_model (model, &err);
-  OshGraph *g = original ? osh_graph_copy (original, &err) : NULL;
+  OshGraph *g = original ? osh_graph_copy_sharing (original, &err) : NULL;
   OshConnectivity *c = NULL;
   int status = OSH_EXIT_USAGE;
   if (!g || !osh_cli_run_edits (&edits, &g, &err) || !(c = osh_connectivity_analyze (g, &err)))

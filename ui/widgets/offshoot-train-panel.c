@@ -137,7 +137,8 @@ train_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
   TrainJob *job = data;
   OshError err = { 0 };
   OshFit *f = NULL;
-  job->g = osh_graph_copy (job->from->graph, &err);
+  /* Shares the values read from the file: training copies what it updates (osh-grad-layers.c). */
+  job->g = osh_graph_copy_sharing (job->from->graph, &err);
   bool ok = job->g && (f = osh_fit_new (job->g, job->name, &job->data, &job->opt, &err))
             && osh_fit_prepare (f, on_fit_progress, job, &err);
   if (ok)
