@@ -85,19 +85,26 @@ compare_weights (const OshGraph *g, const OshGraph *ref, int *n_weights)
   return borrowed;
 }
 
-static OshTensor *
-run (const OshGraph *g)
+/* Runs `g` on a fixed 32 × 32 picture; `outputs` gets its g->n_outputs results. */
+static void
+run_into (const OshGraph *g, OshTensor **outputs)
 {
   OshShape s = osh_shape_make (4, (int64_t[]){ 1, 32, 32, 3 });
   OshError err = { 0 };
   OshTensor *x = osh_tensor_new (&s, &err);
   for (int64_t k = 0; k < osh_tensor_numel (x); k++)
     x->data[k] = (float) ((k * 37) % 101) / 101.0f;
-  OshTensor *out = NULL;
   OshExecOptions opt = osh_exec_options_default ();
-  if (!osh_exec_run_once (g, &opt, (const OshTensor *const[]){ x }, 1, &out, &err))
+  if (!osh_exec_run_once (g, &opt, (const OshTensor *const[]){ x }, 1, outputs, &err))
     g_error ("%s", err.message);
   osh_tensor_free (x);
+}
+
+static OshTensor *
+run (const OshGraph *g)
+{
+  OshTensor *out = NULL;
+  run_into (g, &out);
   return out;
 }
 
@@ -251,16 +258,9 @@ test_edits_share_the_values (void)
   /* The edited graph runs the model's output as before, with the original gone. */
   OshTensor *a = run (g);
   osh_graph_free (g);
-  OshTensor **outs = NULL;
-  OshShape s = osh_shape_make (4, (int64_t[]){ 1, 32, 32, 3 });
-  OshTensor *x = osh_tensor_new (&s, &err);
-  for (int64_t k = 0; k < osh_tensor_numel (x); k++)
-    x->data[k] = (float) ((k * 37) % 101) / 101.0f;
-  OshExecOptions opt = osh_exec_options_default ();
   g_assert_cmpint (e->n_outputs, ==, 2);
-  outs = g_new0 (OshTensor *, 2);
-  if (!osh_exec_run_once (e, &opt, (const OshTensor *const[]){ x }, 1, outs, &err))
-    g_error ("%s", err.message);
+  OshTensor *outs[2] = { 0 };
+  run_into (e, outs);
   g_assert_cmpint (memcmp (a->data, outs[0]->data, 1024 * sizeof (float)), ==, 0);
   int n = 0;
   OshGraph *again = osh_graph_copy_sharing (e, &err);
@@ -295,10 +295,8 @@ test_edits_share_the_values (void)
 
   g_free (keep);
   osh_tensor_free (a);
-  osh_tensor_free (x);
   osh_tensor_free (outs[0]);
   osh_tensor_free (outs[1]);
-  g_free (outs);
   osh_graph_free (again);
   osh_graph_free (e);
   osh_graph_free (built);
