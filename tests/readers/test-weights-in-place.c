@@ -52,6 +52,17 @@ saved (const OshGraph *g, char **dir)
   return saved_as (g, "mobilenet.keras", dir);
 }
 
+/* The model saved at `path`, read as `offshoot` reads it. */
+static OshGraph *
+load (const char *path)
+{
+  OshError err = { 0 };
+  OshGraph *g = osh_model_load (path, &err);
+  if (!g)
+    g_error ("%s", err.message);
+  return g;
+}
+
 static void
 remove_saved (char *dir, char *path)
 {
@@ -113,10 +124,7 @@ test_written_keras_is_borrowed (void)
 {
   OshGraph *built = build_mobilenet ();
   char *dir, *path = saved (built, &dir);
-  OshError err = { 0 };
-  OshGraph *g = osh_model_load (path, &err);
-  if (!g)
-    g_error ("%s", err.message);
+  OshGraph *g = load (path);
   int n = 0, borrowed = compare_weights (g, built, &n);
   /* Everything but weights under 64 bytes (none in MobileNet: the smallest is a 32-channel
    * BatchNorm vector, 128 bytes). */
@@ -138,10 +146,7 @@ test_written_h5_is_borrowed (void)
 {
   OshGraph *built = build_mobilenet ();
   char *dir, *path = saved_as (built, "mobilenet.h5", &dir);
-  OshError err = { 0 };
-  OshGraph *g = osh_model_load (path, &err);
-  if (!g)
-    g_error ("%s", err.message);
+  OshGraph *g = load (path);
   int n = 0;
   g_assert_cmpint (compare_weights (g, built, &n), ==, n);
   g_assert_cmpint (n, >, 80);
@@ -156,9 +161,7 @@ test_truncated_under_us (void)
   OshGraph *built = build_mobilenet ();
   char *dir, *path = saved (built, &dir);
   OshError err = { 0 };
-  OshGraph *g = osh_model_load (path, &err);
-  if (!g)
-    g_error ("%s", err.message);
+  OshGraph *g = load (path);
   /* Another program cuts the file while the model is open: a mapping of the file would fault
    * (SIGBUS) on the first weight read past the new end. */
   g_assert_cmpint (truncate (path, 100), ==, 0);
@@ -227,9 +230,7 @@ test_edits_share_the_values (void)
   OshGraph *built = build_mobilenet ();
   char *dir, *path = saved (built, &dir);
   OshError err = { 0 };
-  OshGraph *g = osh_model_load (path, &err);
-  if (!g)
-    g_error ("%s", err.message);
+  OshGraph *g = load (path);
   OshHeadSpec spec;
   g_assert_true (osh_head_parse ("conv2d(filters=4,kernel_size=1),relu", &spec, &err));
   OshGraph *e = osh_head_attach (g, "conv_pw_13_relu", &spec, OSH_ATTACH_CONNECTED, NULL, &err);
