@@ -501,8 +501,8 @@ probe (const ProbeArgs *a, OshCliEdits *edits, OshFitData *data)
       osh_fail (&err, OSH_ERR_IO, "%s: cannot make the folder", a->save);
       goto fail;
     }
-  if (a->shuffle_weights)
-    osh_probe_shuffle_weights (g, a->weight_seed);
+  if (a->shuffle_weights && !osh_probe_shuffle_weights (g, a->weight_seed, &err))
+    goto fail;
   layers = osh_probe_select_layers (g, a->layers, &err);
   if (!layers)
     goto fail;

@@ -167,11 +167,11 @@ OshGraph *osh_graph_copy (const OshGraph *g, OshError *err); /* deep copy, weigh
  * them): enough to infer shapes, count parameters and check an edit (the window's head
  * preview), without copying the values (B7: 254 MiB); not to be run or saved. */
 OshGraph *osh_graph_copy_structure (const OshGraph *g, OshError *err);
-/* A deep copy whose weights read in place from a model file (borrowed) keep reading there
- * (osh_tensor_share) instead of being copied: an edit of a big model costs no copy of its
- * weights, and the versions an undo history keeps share them. Owned weights are copied. The
- * copy may be run, saved and edited like any graph; code that changes a weight's values in
- * place makes that tensor owned first (osh_tensor_make_owned), as training does. */
+/* A deep copy whose weights read the same values as g's (osh_tensor_share) instead of copies:
+ * an edit of a big model costs no copy of its weights, and the versions an undo history keeps
+ * share them. The copy may be run, saved and edited like any graph; code that changes a
+ * weight's values in place makes that tensor their only reader first (osh_tensor_make_owned),
+ * as training does. */
 OshGraph *osh_graph_copy_sharing (const OshGraph *g, OshError *err);
 /* dst (new, empty) takes src's name, class, format, source path, layout, dialect and meta:
  * every copy of a graph, whole or rebuilt, starts here. */

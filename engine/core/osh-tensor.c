@@ -167,12 +167,16 @@ osh_tensor_new (const OshShape *s, OshError *err)
     }
   t->shape = *s;
   t->data = calloc ((size_t) (n ? n : 1), sizeof (float));
-  if (!t->data)
+  t->readers = malloc (sizeof *t->readers);
+  if (!t->data || !t->readers)
     {
+      free (t->data);
+      free (t->readers);
       free (t);
       osh_fail (err, OSH_ERR_NOMEM, "out of memory for %lld floats", (long long) n);
       return NULL;
     }
+  *t->readers = 1;
   return t;
 }
 
@@ -209,15 +213,24 @@ osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err)
   return t;
 }
 
-/* One borrowed tensor fewer reads the values; true when it was the last. */
+/* One tensor fewer reads the values; true when it was the last (a tensor without a count, made
+ * by hand, is its values' only reader). */
 static bool
 drop_reader (OshTensor *t)
 {
+  if (!t->readers)
+    return true;
   bool last = __atomic_sub_fetch (t->readers, 1, __ATOMIC_ACQ_REL) == 0;
   if (last)
     free (t->readers);
   t->readers = NULL;
   return last;
+}
+
+static bool
+sole_reader (const OshTensor *t)
+{
+  return !t->readers || __atomic_load_n (t->readers, __ATOMIC_ACQUIRE) == 1;
 }
 
 OshTensor *
@@ -234,7 +247,7 @@ osh_tensor_shape_only (const OshTensor *t, OshError *err)
 OshTensor *
 osh_tensor_share (const OshTensor *t, OshError *err)
 {
-  if (!t->borrowed)
+  if (!t->data || !t->readers) /* a weight's shape alone; or values without a count */
     return osh_tensor_copy (t, err);
   OshTensor *c = calloc (1, sizeof *c);
   if (!c)
@@ -243,7 +256,8 @@ osh_tensor_share (const OshTensor *t, OshError *err)
       return NULL;
     }
   *c = *t;
-  osh_mapping_ref (t->borrowed);
+  if (t->borrowed)
+    osh_mapping_ref (t->borrowed);
   __atomic_add_fetch (t->readers, 1, __ATOMIC_RELAXED);
   return c;
 }
@@ -251,17 +265,18 @@ osh_tensor_share (const OshTensor *t, OshError *err)
 bool
 osh_tensor_make_owned (OshTensor *t, OshError *err)
 {
-  if (!t->borrowed)
+  if (!t->data || (!t->borrowed && sole_reader (t)))
     return true;
-  size_t bytes = (size_t) osh_tensor_numel (t) * sizeof (float);
-  float *own = calloc (bytes ? bytes / sizeof (float) : 1, sizeof (float));
+  OshTensor *own = osh_tensor_copy (t, err);
   if (!own)
-    return osh_fail (err, OSH_ERR_NOMEM, "out of memory for %zu bytes of weights", bytes);
-  memcpy (own, t->data, bytes);
-  drop_reader (t);
-  osh_mapping_unref (t->borrowed);
-  t->borrowed = NULL;
-  t->data = own;
+    return false;
+  OshTensor was = *t;
+  *t = *own; /* the copy's values and count; its header goes */
+  free (own);
+  if (drop_reader (&was) && !was.borrowed)
+    free (was.data);
+  if (was.borrowed)
+    osh_mapping_unref (was.borrowed);
   return true;
 }
 
@@ -282,12 +297,10 @@ osh_tensor_free (OshTensor *t)
 {
   if (!t)
     return;
+  bool last = drop_reader (t);
   if (t->borrowed)
-    {
-      drop_reader (t);
-      osh_mapping_unref (t->borrowed);
-    }
-  else
+    osh_mapping_unref (t->borrowed);
+  else if (last)
     free (t->data);
   free (t);
 }
@@ -296,7 +309,7 @@ void
 osh_tensor_free_for_good (OshTensor *t)
 {
   /* Values another tensor reads (osh_tensor_share) stay. */
-  if (t && t->borrowed && t->data && __atomic_load_n (t->readers, __ATOMIC_ACQUIRE) == 1)
+  if (t && t->borrowed && t->data && sole_reader (t))
     give_back (t->borrowed, t->data, (size_t) osh_tensor_numel (t) * sizeof (float));
   osh_tensor_free (t);
 }

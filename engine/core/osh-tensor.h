@@ -39,7 +39,7 @@ typedef struct
   OshShape shape;
   float *data;          /* numel floats, owned unless `borrowed` */
   OshMapping *borrowed; /* the mapping `data` lies in (one reference), or NULL */
-  int *readers;         /* borrowed: how many tensors read `data` (osh_tensor_share) */
+  int *readers;         /* how many tensors read `data` (osh_tensor_share); NULL: only this */
 } OshTensor;
 
 /* Takes over `length` bytes mapped at `base` (munmap'd at the end); one reference. NULL when
@@ -74,13 +74,13 @@ OshTensor *osh_tensor_new (const OshShape *s, OshError *err);
 OshTensor *osh_tensor_borrow (const OshShape *s, float *data, OshMapping *m, OshError *err);
 /* Always an owned copy. */
 OshTensor *osh_tensor_copy (const OshTensor *t, OshError *err);
-/* A tensor reading t's values where they are when they are borrowed (a reference to the
- * mapping is taken), else an owned copy. Two tensors then read the same memory: writing
- * either changes both, so a writer makes its tensor owned first (osh_tensor_make_owned), and
- * osh_tensor_free_for_good gives pages back only for the last of them. */
+/* A second tensor reading t's values where they are (the last reader to go frees them, or
+ * lets go of their mapping). Writing either would change both, so a writer makes its tensor
+ * the only reader of its values first (osh_tensor_make_owned), and osh_tensor_free_for_good
+ * gives pages back only for the last reader. */
 OshTensor *osh_tensor_share (const OshTensor *t, OshError *err);
-/* Gives a borrowed tensor values of its own (a copy), so they may be changed; true at once
- * for an owned one. */
+/* Gives `t` values that it alone reads and owns (a copy, unless that is so already), so they
+ * may be changed in place. */
 bool osh_tensor_make_owned (OshTensor *t, OshError *err);
 /* A tensor of t's shape without values (data NULL), as a weight read for its shape only. */
 OshTensor *osh_tensor_shape_only (const OshTensor *t, OshError *err);

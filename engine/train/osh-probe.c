@@ -107,18 +107,28 @@ osh_probe_split_order (int64_t *order, int64_t n, uint64_t seed)
   osh_probe_seeded_order (order, n, seed);
 }
 
-void
-osh_probe_shuffle_weights (OshGraph *g, uint64_t seed)
+bool
+osh_probe_shuffle_weights (OshGraph *g, uint64_t seed, OshError *err)
 {
   for (int l = 0; l < g->n_layers; l++)
     for (int w = 0; w < g->layers[l].n_weights; w++)
       {
         OshTensor *t = g->layers[l].weights[w].value;
-        int64_t n = t ? osh_shape_numel (&t->shape) : 0;
+        int64_t n = t && t->data ? osh_shape_numel (&t->shape) : 0;
         if (n < 2)
           continue;
+        /* Changed in place: values another version of the graph reads are copied first. */
+        if (!osh_tensor_make_owned (t, err))
+          return false;
         int64_t *order = malloc ((size_t) n * sizeof *order);
         float *copy = malloc ((size_t) n * sizeof (float));
+        if (!order || !copy)
+          {
+            free (order);
+            free (copy);
+            return osh_fail (err, OSH_ERR_NOMEM, "out of memory shuffling layer '%s'",
+                             g->layers[l].name);
+          }
         osh_probe_seeded_order (order, n, seed + (uint64_t) l * 1000003u + (uint64_t) w);
         for (int64_t i = 0; i < n; i++)
           copy[i] = t->data[order[i]];
@@ -126,6 +136,7 @@ osh_probe_shuffle_weights (OshGraph *g, uint64_t seed)
         free (order);
         free (copy);
       }
+  return true;
 }
 
 /* Softmax of `logits` rows in place; returns the summed cross-entropy and counts the rows whose

@@ -146,4 +146,4 @@ bool osh_probe_fit_mlp (const float *rows, int64_t n_train, int64_t n_val, int64
 /* The control for probes (Hewitt & Liang's point that a probe may learn the task itself): every
  * weight tensor's values permuted in place by a seeded shuffle. The values' distribution stays,
  * whatever the training put in their arrangement goes. */
-void osh_probe_shuffle_weights (OshGraph *g, uint64_t seed);
+bool osh_probe_shuffle_weights (OshGraph *g, uint64_t seed, OshError *err);

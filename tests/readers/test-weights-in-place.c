@@ -304,6 +304,45 @@ test_edits_share_the_values (void)
   remove_saved (dir, path);
 }
 
+/* Values a graph owns (built in memory, or read from a file whose weights sit unaligned) are
+ * shared by an edit too, and live as long as their last reader. */
+static void
+test_edits_share_owned_values (void)
+{
+  OshGraph *built = build_mobilenet ();
+  OshError err = { 0 };
+  OshHeadSpec spec;
+  g_assert_true (osh_head_parse ("conv2d(filters=4,kernel_size=1),relu", &spec, &err));
+  OshGraph *e = osh_head_attach (built, "conv_pw_13_relu", &spec, OSH_ATTACH_CONNECTED, NULL, &err);
+  if (!e)
+    g_error ("%s", err.message);
+  int conv = osh_graph_find_layer (e, -1, "conv_pw_13");
+  OshTensor *t = e->layers[conv].weights[0].value;
+  g_assert_null (t->borrowed);
+  g_assert_true (t->data == built->layers[conv].weights[0].value->data);
+  OshTensor *a = run (built);
+  osh_graph_free (built); /* e still reads the values */
+  OshTensor *outs[2] = { 0 };
+  run_into (e, outs);
+  g_assert_cmpint (memcmp (a->data, outs[0]->data, 1024 * sizeof (float)), ==, 0);
+  /* The only reader left owns its values already: nothing is copied. */
+  const float *before = t->data;
+  g_assert_true (osh_tensor_make_owned (t, &err));
+  g_assert_true (t->data == before);
+  /* A second reader again: the writer gets a copy, the other keeps the values. */
+  OshTensor *u = osh_tensor_share (t, &err);
+  g_assert_true (u->data == t->data);
+  g_assert_true (osh_tensor_make_owned (t, &err));
+  g_assert_true (t->data != u->data);
+  t->data[3] += 1.0f;
+  g_assert_cmpfloat (u->data[3] + 1.0f, ==, t->data[3]);
+  osh_tensor_free (u);
+  osh_tensor_free (a);
+  osh_tensor_free (outs[0]);
+  osh_tensor_free (outs[1]);
+  osh_graph_free (e);
+}
+
 /* The copy's size is sealed (a mapping of it can never fault) and b->fd, which the guard's
  * child gets, cannot write, map writable, punch a hole or be opened writable again (except by
  * root, who could trace the parent anyway). */
@@ -393,6 +432,7 @@ main (int argc, char **argv)
   g_test_add_func ("/weights-in-place/truncated-under-us", test_truncated_under_us);
   g_test_add_func ("/weights-in-place/changed-in-place", test_changed_in_place_and_kept_alone);
   g_test_add_func ("/weights-in-place/edits-share-the-values", test_edits_share_the_values);
+  g_test_add_func ("/weights-in-place/edits-share-owned-values", test_edits_share_owned_values);
   g_test_add_func ("/weights-in-place/crc32", test_crc32_agrees_with_zlib);
   g_test_add_func ("/weights-in-place/borrow-checks", test_borrow_refuses_outside_and_misaligned);
   g_test_add_func ("/weights-in-place/guard-view-read-only", test_guard_view_is_read_only);
