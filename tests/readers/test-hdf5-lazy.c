@@ -60,6 +60,15 @@ test_not_linked (void)
     {
       g_assert_nonnull (programs[i]);
       char *libraries = loaded_libraries (programs[i]);
+      /* A cross build's programs run under an emulator (meson's exe wrapper; qemu-user through
+       * binfmt_misc for the programs a test starts): the host's loader then traces the
+       * emulator's own libraries. */
+      if (!strstr (libraries, "libzip") && g_getenv ("MESON_EXE_WRAPPER"))
+        {
+          g_free (libraries);
+          g_test_skip ("under an emulator the loader's trace lists the emulator's libraries");
+          return;
+        }
       /* The trace did list libraries: libzip is linked by both. Neither HDF5 nor OpenBLAS (also
        * loaded on first use, osh-blas-lazy.h). */
       g_assert_nonnull (strstr (libraries, "libzip"));
