@@ -39,8 +39,8 @@ take_weight (OshGraph *g, OshGradLayer *gl, int slot, int w, int64_t expect, Osh
   if (w >= l->n_weights || osh_tensor_numel (l->weights[w].value) != expect)
     return osh_fail (err, OSH_ERR_SHAPE, "layer '%s' (%s): weight %d should hold %lld numbers",
                      l->name, l->class_name, w, (long long) expect);
-  /* Updated in place: values read from the file (perhaps shared with another version of the
-   * graph, osh_graph_copy_sharing) are copied first. */
+  /* Updated in place: values another version of the graph also reads (osh_graph_copy_sharing)
+   * are copied first. */
   if (!osh_tensor_make_owned (l->weights[w].value, err))
     return false;
   gl->wt[slot].w = l->weights[w].value->data;

@@ -137,7 +137,7 @@ train_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
   TrainJob *job = data;
   OshError err = { 0 };
   OshFit *f = NULL;
-  /* Shares the values read from the file: training copies what it updates (osh-grad-layers.c). */
+  /* Shares the weights' values: training copies those it updates (osh-grad-layers.c). */
   job->g = osh_graph_copy_sharing (job->from->graph, &err);
   bool ok = job->g && (f = osh_fit_new (job->g, job->name, &job->data, &job->opt, &err))
             && osh_fit_prepare (f, on_fit_progress, job, &err);
