@@ -253,6 +253,21 @@ test_train_undo_save (void)
   g_assert_true (trained != fresh);
   g_assert_false (same_head_weights (trained->graph, fresh_copy));
   g_assert_true (same_weights (fresh->graph, fresh_copy)); /* the fresh graph was not touched */
+  /* The frozen model's weights are the same memory in both versions (osh_graph_copy_sharing);
+   * only what training changed was copied. */
+  int shared = 0;
+  for (int i = 0; i < fresh->graph->n_layers; i++)
+    for (int w = 0; !fresh->graph->layers[i].trainable && w < fresh->graph->layers[i].n_weights;
+         w++)
+      {
+        int j = osh_graph_find_layer (trained->graph, fresh->graph->layers[i].owner,
+                                      fresh->graph->layers[i].name);
+        g_assert_cmpint (j, ==, i);
+        g_assert_true (trained->graph->layers[j].weights[w].value->data
+                       == fresh->graph->layers[i].weights[w].value->data);
+        shared++;
+      }
+  g_assert_cmpint (shared, >, 50);
   g_assert_true (offshoot_document_is_modified (win->doc));
   g_assert_true (g_str_has_prefix (gtk_window_get_title (GTK_WINDOW (win)), "• "));
   g_autoptr (OshTensor) after = run_head (win);
