@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "osh-dlopen.h"
 #include "osh-hdf5-sonames.h"
 
 enum
@@ -186,13 +187,9 @@ load_libraries (void)
   /* The high-level library after the main one, whose functions it calls. Each library's
    * symbols are taken from its own handle, so neither needs RTLD_GLOBAL. */
   for (int i = 0; i < N_LIBS; i++)
-    {
-      const char *override = getenv (env[i]);
-      used[i] = override && *override ? override : soname[i];
-      if (!(handle[i] = dlopen (used[i], RTLD_NOW | RTLD_LOCAL)))
-        return load_fail ("the HDF5 library %s cannot be loaded%s: %s", used[i],
-                          used[i] == soname[i] ? "" : " (set by the environment)", dlerror ());
-    }
+    if (!(handle[i] = osh_dlopen_library ("HDF5", env[i], soname[i], &used[i], load_error,
+                                          sizeof load_error)))
+      return false;
 
   static const struct
   {

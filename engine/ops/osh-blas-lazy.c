@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "osh-blas-soname.h"
+#include "osh-dlopen.h"
 
 /* OpenBLAS's own, not in <cblas.h>: stops its thread servers (osh-exec-blas.c). */
 int blas_thread_shutdown_ (void);
@@ -35,15 +36,11 @@ static char load_error[OSH_ERROR_MESSAGE_MAX - 64];
 static void
 load (void)
 {
-  const char *override = getenv ("OSH_BLAS_LIBRARY");
-  const char *used = override && *override ? override : OSH_BLAS_SONAME;
-  void *handle = dlopen (used, RTLD_NOW | RTLD_LOCAL);
+  const char *used;
+  void *handle = osh_dlopen_library ("BLAS", "OSH_BLAS_LIBRARY", OSH_BLAS_SONAME, &used, load_error,
+                                     sizeof load_error);
   if (!handle)
-    {
-      snprintf (load_error, sizeof load_error, "the BLAS library %s cannot be loaded%s: %s", used,
-                used == override ? " (set by the environment)" : "", dlerror ());
-      return;
-    }
+    return;
   static const struct
   {
     const char *name;
